@@ -1,0 +1,58 @@
+/**
+ * `pagewalk` command line. Each subcommand lives in its own module under src/cli/ and exports
+ * `run(argv: string[]): Promise<number>` (the exit code). Usage errors exit 2 with one clear line.
+ */
+import { UsageError } from './args.js';
+import { PagewalkError } from '../core/errors.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+// Register subcommands here, one line each.
+const COMMANDS: Record<string, Command> = {
+  start: { summary: 'the main job on its embedded default', load: () => import('./start.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return ['usage: pagewalk <command> [options]', '', 'commands:', ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`pagewalk: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load()).run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`pagewalk ${name}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof PagewalkError && e.userError) {
+      console.error(`pagewalk ${name}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+const isEntry = typeof process !== 'undefined' && process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e instanceof Error ? e.stack : String(e));
+      process.exit(1);
+    },
+  );
+}
