@@ -13,6 +13,7 @@ interface Command {
 // Register subcommands here, one line each.
 const COMMANDS: Record<string, Command> = {
   start: { summary: 'the main job on its embedded default', load: () => import('./start.js') },
+  walk: { summary: 'explain one page walk of an image (docs/cli-walk.md)', load: () => import('./walk.js') },
 };
 
 function usage(): string {
