@@ -1,0 +1,214 @@
+/**
+ * Turns a WalkExplanation (cpu.explain) into display-ready rows shared by `pagewalk walk` and
+ * the web page: the linear address split into its index fields, one row per level with flags
+ * (decisive bits and A/D bits the walk set marked), the outcome, and the #PF error code decoded
+ * bit by bit (Intel SDM vol. 3, 4.7 "Page-Fault Exceptions", Figure 4-12).
+ */
+import type { AccessResult, PagingMode, WalkExplanation, WalkStep } from '../core/types.js';
+import { hex } from '../loader/hex.js';
+
+/** One index field of the linear address, e.g. `{ name: 'PML4', hi: 47, lo: 39, value: 0x1ff }`. */
+export interface AddressField {
+  name: string;
+  hi: number;
+  lo: number;
+  value: bigint;
+  /** Level of the table this field indexes (5..1), 0 for the offset, -1 for the unused/sign bits. */
+  level: number;
+}
+
+/** A flag of an entry as displayed. */
+export interface FlagToken {
+  name: string;
+  /** Set in the entry (after the walk). */
+  set: boolean;
+  /** One of the bits that decided the outcome at this level. */
+  decisive: boolean;
+  /** Set by this walk (accessed/dirty). */
+  changed: boolean;
+}
+
+export interface LevelRow {
+  level: number;
+  name: string;
+  index: number;
+  entryAddress: string;
+  value: string;
+  valueAfter: string;
+  flags: FlagToken[];
+  decision: string;
+  cached: boolean;
+}
+
+/** One bit of the page-fault error code. */
+export interface ErrorCodeBit {
+  bit: number;
+  name: string;
+  set: boolean;
+  meaning: string;
+}
+
+export interface AdChange {
+  name: string;
+  entryAddress: string;
+  before: string;
+  after: string;
+  bits: string[];
+}
+
+export interface WalkDescription {
+  va: string;
+  mode: PagingMode;
+  kind: string;
+  cpl: number;
+  fields: AddressField[];
+  rows: LevelRow[];
+  source: WalkExplanation['source'];
+  /** `pa 0x11000`, `#PF 0x7` or `#GP` (the same syntax as an image query's `expect`). */
+  outcome: string;
+  /** One sentence explaining the outcome. */
+  summary: string;
+  pa?: string;
+  pageSize: number;
+  errorCode?: number;
+  errorBits?: ErrorCodeBit[];
+  cr2?: string;
+  adChanges: AdChange[];
+}
+
+const LEVEL_FIELD: Record<number, string> = { 5: 'PML5', 4: 'PML4', 3: 'PDPT', 2: 'PD', 1: 'PT' };
+
+/** Bit ranges of the table indexes per mode (SDM 4.3 Figure 4-2, 4.4 Figure 4-5, 4.5 Figures 4-8/4-9). */
+const SPLITS: Record<Exclude<PagingMode, 'none'>, Array<[number, number, number]>> = {
+  '32bit': [[2, 31, 22], [1, 21, 12]],
+  pae: [[3, 31, 30], [2, 29, 21], [1, 20, 12]],
+  '4level': [[4, 47, 39], [3, 38, 30], [2, 29, 21], [1, 20, 12]],
+  '5level': [[5, 56, 48], [4, 47, 39], [3, 38, 30], [2, 29, 21], [1, 20, 12]],
+};
+
+function bits(v: bigint, hi: number, lo: number): bigint {
+  return (v >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n);
+}
+
+/** Level of the leaf for a page size: 4 KiB -> 1, 2/4 MiB -> 2, 1 GiB -> 3. */
+function leafLevel(pageSize: number): number {
+  return pageSize >= 2 ** 30 ? 3 : pageSize >= 2 ** 21 ? 2 : 1;
+}
+
+/**
+ * Splits a linear address into the index fields of `mode`; with a large page the fields below the
+ * leaf merge into the offset. IA-32e modes show the sign-extension bits, 32-bit modes the ignored
+ * upper half when it is not zero.
+ */
+export function splitAddress(va: bigint, mode: PagingMode, pageSize = 4096): AddressField[] {
+  if (mode === 'none') return [{ name: 'offset', hi: 31, lo: 0, value: bits(va, 31, 0), level: 0 }];
+  const leaf = leafLevel(pageSize);
+  const out: AddressField[] = [];
+  const top = SPLITS[mode][0][1];
+  if (mode === '4level' || mode === '5level') out.push({ name: 'sign', hi: 63, lo: top + 1, value: bits(va, 63, top + 1), level: -1 });
+  else if (va >> 32n) out.push({ name: 'ignored', hi: 63, lo: 32, value: va >> 32n, level: -1 });
+  let offsetHi = 11;
+  for (const [level, hi, lo] of SPLITS[mode]) {
+    if (level >= leaf) out.push({ name: LEVEL_FIELD[level], hi, lo, value: bits(va, hi, lo), level });
+    else offsetHi = Math.max(offsetHi, hi);
+  }
+  out.push({ name: 'offset', hi: offsetHi, lo: 0, value: bits(va, offsetHi, 0), level: 0 });
+  return out;
+}
+
+/** Page-fault error-code bits (SDM Figure 4-12), with the meaning of each value. */
+const PF_BITS: Array<[number, string, string, string]> = [
+  [0, 'P', 'the page was not present', 'page-level protection violation (the page was present)'],
+  [1, 'W/R', 'the access was a read', 'the access was a write'],
+  [2, 'U/S', 'supervisor-mode access', 'user-mode access'],
+  [3, 'RSVD', 'no reserved bit was set', 'a reserved bit was set in a paging-structure entry'],
+  [4, 'I/D', 'not an instruction fetch', 'instruction fetch'],
+  [5, 'PK', 'not a protection-key violation', 'protection-key violation'],
+];
+
+/** Decodes a #PF error code bit by bit. */
+export function decodeErrorCode(code: number): ErrorCodeBit[] {
+  return PF_BITS.map(([bit, name, clear, set]) => {
+    const on = ((code >> bit) & 1) === 1;
+    return { bit, name, set: on, meaning: on ? set : clear };
+  });
+}
+
+/** `pa 0x11000`, `#PF 0x7` or `#GP`: the outcome in the syntax of an image query's `expect`. */
+export function outcomeString(r: AccessResult): string {
+  if (r.ok) return `pa ${hex(r.pa)}`;
+  return r.vector === 14 ? `#PF ${hex(r.errorCode)}` : '#GP';
+}
+
+/** Names of the bits that differ between two entry values (5 = A, 6 = D). */
+function changedBits(before: bigint, after: bigint): string[] {
+  const names: string[] = [];
+  let diff = before ^ after;
+  for (let b = 0; diff; b++, diff >>= 1n) if (diff & 1n) names.push(b === 5 ? 'A' : b === 6 ? 'D' : `bit${b}`);
+  return names;
+}
+
+function flagTokens(s: WalkStep): FlagToken[] {
+  const changed = changedBits(s.value, s.valueAfter);
+  const decisive = new Set(s.decisiveBits);
+  const tokens: FlagToken[] = s.flags.map((name) => ({ name, set: true, decisive: decisive.has(name), changed: changed.includes(name) }));
+  const have = new Set(s.flags);
+  for (const name of changed) if (!have.has(name)) tokens.push({ name, set: true, decisive: decisive.has(name), changed: true }), have.add(name);
+  for (const name of s.decisiveBits) if (!have.has(name)) tokens.push({ name, set: false, decisive: true, changed: false });
+  return tokens;
+}
+
+function rowOf(s: WalkStep): LevelRow {
+  return {
+    level: s.level,
+    name: s.name,
+    index: s.index,
+    entryAddress: hex(s.entryAddress),
+    value: hex(s.value, 16),
+    valueAfter: hex(s.valueAfter, 16),
+    flags: flagTokens(s),
+    decision: s.decision,
+    cached: s.cached,
+  };
+}
+
+function summaryOf(e: WalkExplanation, pageSize: number): string {
+  const r = e.result;
+  const access = `${e.options.kind} at CPL ${e.options.cpl}`;
+  if (r.ok) return `${access}: translated to ${hex(r.pa)} through a ${pageSize >= 2 ** 30 ? '1 GiB' : pageSize >= 2 ** 22 ? '4 MiB' : pageSize >= 2 ** 21 ? '2 MiB' : '4 KiB'} page${e.source === 'tlb' ? ' (TLB hit)' : ''}`;
+  if (r.vector === 13) return `${access}: #GP — the address is not canonical in ${e.mode} paging, nothing was walked`;
+  const last = e.steps[e.steps.length - 1];
+  const where = last ? ` at the ${last.name}` : '';
+  const why = r.errorCode & 8 ? 'reserved bit set' : r.errorCode & 32 ? 'protection key' : r.errorCode & 1 ? 'protection violation' : 'not present';
+  return `${access}: #PF (${why}${where}), error code ${hex(r.errorCode)}, CR2 = ${hex(r.cr2)}`;
+}
+
+/** Display-ready description of an explained walk. */
+export function describeWalk(e: WalkExplanation): WalkDescription {
+  const last = e.steps[e.steps.length - 1];
+  const faultPageSize = last && last.level > 1 && last.flags.includes('PS') && (e.mode !== '32bit' || last.level === 2) ? (last.level === 3 ? 2 ** 30 : e.mode === '32bit' ? 2 ** 22 : 2 ** 21) : 4096;
+  const pageSize = e.pageSize || faultPageSize;
+  const d: WalkDescription = {
+    va: hex(e.va, 16),
+    mode: e.mode,
+    kind: e.options.kind,
+    cpl: e.options.cpl,
+    fields: splitAddress(e.va, e.mode, pageSize),
+    rows: e.steps.map(rowOf),
+    source: e.source,
+    outcome: outcomeString(e.result),
+    summary: summaryOf(e, pageSize),
+    pageSize: e.pageSize,
+    adChanges: e.steps
+      .filter((s) => s.value !== s.valueAfter)
+      .map((s) => ({ name: s.name, entryAddress: hex(s.entryAddress), before: hex(s.value), after: hex(s.valueAfter), bits: changedBits(s.value, s.valueAfter) })),
+  };
+  const r = e.result;
+  if (r.ok) d.pa = hex(r.pa);
+  else if (r.vector === 14) {
+    d.errorCode = r.errorCode;
+    d.errorBits = decodeErrorCode(r.errorCode);
+    d.cr2 = hex(r.cr2);
+  }
+  return d;
+}
