@@ -85,7 +85,7 @@ export function decodeBinaryImage(bytes: Uint8Array): PagewalkImage {
   if (!isBinaryImage(bytes)) bad('image', 'not a binary pagewalk image (missing "PWIMAGE1" magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const h = header(dv, bytes.byteLength);
-  const control = Object.fromEntries(Object.entries(CONTROL_OFFSETS).map(([k, off]) => [k, dv.getBigUint64(off, true)])) as PagewalkImage['control'];
+  const control = Object.fromEntries(Object.entries(CONTROL_OFFSETS).map(([k, off]) => [k, dv.getBigUint64(off, true)])) as unknown as PagewalkImage["control"];
   const writes: ImageWrite[] = new Array(h.count);
   const ram = BigInt(h.ramBytes);
   for (let i = 0; i < h.count; i++) {
