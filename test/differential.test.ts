@@ -1,0 +1,267 @@
+/**
+ * Differential property tests: the WASM paging core against the reference walker
+ * (src/reference, written from Intel SDM vol. 3 ch. 4 and docs/paging-semantics.md) on random
+ * page tables — random flags (reserved bits, XD, PS at every level, protection keys, G), shared
+ * and looping tables, entries pointing past RAM — with random control registers, CPL, EFLAGS.AC,
+ * implicit accesses and access kinds, in every mode, for both vendors and several MAXPHYADDRs.
+ * Compared: results, CR2, #PF error codes and every byte of the page-table pages afterwards.
+ *
+ * Tables are written with m.phys (never m.pageTables). Fixed fast-check seeds: CI is deterministic.
+ */
+import { beforeAll, describe, it } from 'vitest';
+import fc from 'fast-check';
+import { Machine } from '../src/index.js';
+import type { AccessResult } from '../src/core/types.js';
+
+type Cpu = Machine['cpus'][number];
+import {
+  referenceAccess, referenceLoadPdptes, type RefAccessResult, type RefConfig, type RefCpuState,
+} from '../src/reference/index.js';
+import {
+  accessOptions, buildCase, describeCase, hex, POOL_BASE, POOL_PAGES, RAM_BYTES,
+  type BuiltCase, type CaseAccess, type PagingCase,
+} from './support/random-paging.js';
+
+const CR4_PCIDE = 1n << 17n;
+const CR0_WP = 1n << 16n;
+const PF_CODES = ['P', 'W', 'U', 'RSVD', 'ID', 'PK'];
+
+type CacheKind = 'walk' | 'tlb-realistic' | 'tlb-maximal';
+const machines = new Map<string, Machine>();
+
+/** One machine per (caches, vendor, MAXPHYADDR, features), created once and reused with reset(). */
+function machineFor(c: PagingCase, caches: CacheKind): Machine {
+  const key = `${caches}/${c.vendor}/${c.maxPhysAddrBits}/${c.features}`;
+  let m = machines.get(key);
+  if (!m) {
+    m = Machine.createSync({
+      ramBytes: RAM_BYTES, cpus: 1, vendor: c.vendor, maxPhysAddrBits: c.maxPhysAddrBits,
+      pse36: c.features, pdpe1gb: c.features,
+      ...(caches === 'walk' ? { tlb: false, psc: false } : { retention: caches === 'tlb-maximal' ? 'maximal' : 'realistic' }),
+    });
+    machines.set(key, m);
+  }
+  return m;
+}
+
+function refConfig(c: PagingCase): RefConfig {
+  return { vendor: c.vendor, maxPhysAddrBits: c.maxPhysAddrBits, pse36: c.features, pdpe1gb: c.features, ramBytes: RAM_BYTES };
+}
+
+const caseArb: fc.Arbitrary<PagingCase> = fc.record({
+  mode: fc.constantFrom<PagingCase['mode']>('none', '32bit', 'pae', '4level', '4level', '5level', '32bit', '32bit', 'pae', 'pae', '4level', '4level', '4level', '5level', '5level'),
+  vendor: fc.constantFrom<PagingCase['vendor']>('intel', 'amd'),
+  maxPhysAddrBits: fc.constantFrom(32, 36, 46, 52),
+  features: fc.boolean(),
+  wp: fc.boolean(), pse: fc.boolean(), pge: fc.boolean(), smep: fc.boolean(), smap: fc.boolean(),
+  pke: fc.boolean(), pks: fc.boolean(), nxe: fc.boolean(), pcide: fc.boolean(),
+  pkru: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0x5555_5555, 0xaaaa_aaaa)),
+  pkrs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0x5555_5555, 0xaaaa_aaaa)),
+  seed: fc.integer({ min: 0, max: 0xffff_ffff }),
+});
+
+const accessArb = (nVas: number): fc.Arbitrary<CaseAccess> =>
+  fc.record({
+    vaIndex: fc.integer({ min: 0, max: nVas - 1 }),
+    kind: fc.constantFrom<0 | 1 | 2>(0, 1, 2),
+    cpl: fc.constantFrom<0 | 1 | 2 | 3>(0, 3, 3, 0, 1, 2),
+    ac: fc.boolean(),
+    implicit: fc.oneof(fc.constant(false), fc.constant(false), fc.constant(false), fc.constant(true)),
+  }).map((a) => ({ ...a, implicit: a.implicit && a.kind !== 2 }));
+
+const isLong = (c: PagingCase): boolean => c.mode === '4level' || c.mode === '5level';
+
+/** Renders a result for comparison and messages. */
+function show(r: AccessResult): string {
+  if (r.ok) return `ok pa=${hex(r.pa)}`;
+  if (r.vector === 13) return '#GP';
+  const bits = PF_CODES.filter((_, i) => r.errorCode & (1 << i)).join('|') || '0';
+  return `#PF ec=0x${r.errorCode.toString(16)} (${bits}) cr2=${hex(r.cr2)}`;
+}
+
+function showSteps(r: RefAccessResult): string {
+  return r.steps.map((s) => `${s.name}@${hex(s.entryAddress)}=${hex(s.value)}:${s.decision}`).join(' → ');
+}
+
+class Mismatch extends Error {}
+
+/**
+ * Puts the case's tables into the machine's RAM and loads the registers in an order MOV to CRx
+ * accepts. Returns the reference CPU state, or null when the PAE PDPTE load correctly #GPs.
+ */
+function setup(m: Machine, c: PagingCase, b: BuiltCase): RefCpuState | null {
+  m.reset();
+  const cpu = m.cpus[0]!;
+  for (const pfn of b.mem.touchedFrames()) m.phys.writeBytes(BigInt(pfn) * 4096n, b.mem.frameBytes(pfn));
+  const { cr0, cr3, cr4, efer, pkru, pkrs } = b.regs;
+  cpu.setControl({ cr4, efer, cr3, pkru, pkrs });
+  let pdptes: bigint[] | undefined;
+  if (c.mode === 'pae') {
+    const load = referenceLoadPdptes(b.mem, cr3, c.maxPhysAddrBits);
+    if (!load.ok) {
+      let threw = false;
+      try { cpu.setControl({ cr0 }); } catch { threw = true; }
+      if (!threw) throw new Mismatch(`PDPTE ${load.index} = ${hex(load.value)} has reserved bits ${hex(load.reservedBits)}: setting CR0.PG should #GP but did not\n${describeCase(c, b)}`);
+      return null;
+    }
+    pdptes = load.pdptes;
+  }
+  cpu.setControl({ cr0 });
+  let cr3Now = cr3, cr4Now = cr4;
+  if (c.pcide && isLong(c)) {
+    cr4Now = cr4 | CR4_PCIDE;
+    cpu.setControl({ cr4: cr4Now });
+    cr3Now = cr3 | BigInt(b.pcid);
+    cpu.setControl({ cr3: cr3Now });
+  }
+  return { cr0, cr3: cr3Now, cr4: cr4Now, efer, pkru, pkrs, pdptes };
+}
+
+/** Runs one access on both and compares the results and CR2. */
+function step(cpu: Cpu, ref: RefCpuState, b: BuiltCase, c: PagingCase, a: CaseAccess, cr2: { v: bigint }, log: string[]): void {
+  const va = b.vas[a.vaIndex]!;
+  const opts = accessOptions(a);
+  const got = cpu.access(va, opts);
+  const want = referenceAccess(b.mem, ref, va, opts, refConfig(c));
+  if (!want.ok && want.vector === 14) cr2.v = want.cr2;
+  const line = `${opts.kind} va=${hex(va)} cpl=${opts.cpl} ac=${opts.ac} implicit=${opts.implicit}: want ${show(want)} [${showSteps(want)}]`;
+  log.push(line);
+  if (show(got) !== show(want)) throw new Mismatch(`result mismatch: got ${show(got)}\n${log.join('\n')}\n${describeCase(c, b)}`);
+  if (cpu.cr2 !== cr2.v) throw new Mismatch(`CR2 mismatch: got ${hex(cpu.cr2)}, want ${hex(cr2.v)}\n${log.join('\n')}\n${describeCase(c, b)}`);
+}
+
+/** Compares every page-table page (the pool and any frame the reference wrote) byte for byte. */
+function compareMemory(m: Machine, b: BuiltCase, c: PagingCase, log: string[]): void {
+  const frames = new Set<number>(b.mem.touchedFrames().filter((f) => f * 4096 < RAM_BYTES));
+  for (let i = 0; i < POOL_PAGES; i++) frames.add(POOL_BASE / 4096 + i);
+  for (const pfn of frames) {
+    const got = m.phys.readBytes(BigInt(pfn) * 4096n, 4096);
+    const want = b.mem.frameBytes(pfn);
+    if (Buffer.compare(Buffer.from(got), Buffer.from(want)) === 0) continue;
+    const g = new DataView(got.buffer, got.byteOffset, 4096), w = new DataView(want.buffer);
+    for (let off = 0; off < 4096; off += 8) {
+      if (g.getBigUint64(off, true) !== w.getBigUint64(off, true)) {
+        throw new Mismatch(`memory mismatch at ${hex(BigInt(pfn * 4096 + off))}: got ${hex(g.getBigUint64(off, true))}, want ${hex(w.getBigUint64(off, true))}\n${log.join('\n')}\n${describeCase(c, b)}`);
+      }
+    }
+  }
+}
+
+const N_VAS = 4;
+const RUNS = { walk: 12_000, tlb: 5_000, batch: 3_000 };
+
+describe('WASM core vs reference walker', () => {
+  beforeAll(async () => { await Machine.ready(); });
+
+  it(`pure walks (TLB and PSC off): ${RUNS.walk} random cases`, () => {
+    fc.assert(
+      fc.property(caseArb, fc.array(accessArb(N_VAS), { minLength: 1, maxLength: 5 }), (c, accesses) => {
+        const m = machineFor(c, 'walk');
+        const b = buildCase(c, N_VAS);
+        const ref = setup(m, c, b);
+        if (!ref) return;
+        const cr2 = { v: m.cpus[0]!.cr2 };
+        const log: string[] = [];
+        for (const a of accesses) step(m.cpus[0]!, ref, b, c, a, cr2, log);
+        compareMemory(m, b, c, log);
+      }),
+      { seed: 0x5eed_0001, numRuns: RUNS.walk, endOnFailure: true },
+    );
+  });
+
+  type Op =
+    | { op: 'access'; a: CaseAccess }
+    | { op: 'wp' }
+    | { op: 'pkr'; pkru: number; pkrs: number }
+    | { op: 'invlpg'; vaIndex: number }
+    | { op: 'cr3'; noflush: boolean };
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 16, arbitrary: accessArb(N_VAS).map((a) => ({ op: 'access' as const, a })) },
+    { weight: 1, arbitrary: fc.constant({ op: 'wp' as const }) },
+    { weight: 1, arbitrary: fc.record({ pkru: fc.integer({ min: 0, max: 0xffff_ffff }), pkrs: fc.integer({ min: 0, max: 0xffff_ffff }) }).map((p) => ({ op: 'pkr' as const, ...p })) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: N_VAS - 1 }).map((vaIndex) => ({ op: 'invlpg' as const, vaIndex })) },
+    { weight: 1, arbitrary: fc.boolean().map((noflush) => ({ op: 'cr3' as const, noflush })) },
+  );
+
+  it(`TLB and PSC on, tables unchanged between accesses: ${RUNS.tlb} random cases`, () => {
+    fc.assert(
+      fc.property(caseArb, fc.boolean(), fc.array(opArb, { minLength: 2, maxLength: 14 }), (c, maximal, ops) => {
+        const m = machineFor(c, maximal ? 'tlb-maximal' : 'tlb-realistic');
+        const b = buildCase(c, N_VAS);
+        const ref = setup(m, c, b);
+        if (!ref) return;
+        const cpu = m.cpus[0]!;
+        const cr2 = { v: cpu.cr2 };
+        const log: string[] = [];
+        for (const o of ops) {
+          if (o.op === 'access') { step(cpu, ref, b, c, o.a, cr2, log); continue; }
+          if (o.op === 'wp') {
+            ref.cr0 ^= CR0_WP;
+            log.push(`setControl cr0=${hex(ref.cr0)}`);
+            cpu.setControl({ cr0: ref.cr0 });
+          } else if (o.op === 'pkr') {
+            ref.pkru = BigInt(o.pkru >>> 0); ref.pkrs = BigInt(o.pkrs >>> 0);
+            log.push(`setControl pkru=${hex(ref.pkru)} pkrs=${hex(ref.pkrs)}`);
+            cpu.setControl({ pkru: ref.pkru, pkrs: ref.pkrs });
+          } else if (o.op === 'invlpg') {
+            log.push(`invlpg ${hex(b.vas[o.vaIndex]!)}`);
+            cpu.invlpg(b.vas[o.vaIndex]!);
+          } else {
+            const noflush = o.noflush && (ref.cr4 & CR4_PCIDE) !== 0n;
+            const value = ref.cr3 | (noflush ? 1n << 63n : 0n);
+            log.push(`setControl cr3=${hex(value)}`);
+            if (c.mode === 'pae') {
+              const load = referenceLoadPdptes(b.mem, ref.cr3, c.maxPhysAddrBits);
+              if (!load.ok) {
+                let threw = false;
+                try { cpu.setControl({ cr3: value }); } catch { threw = true; }
+                if (!threw) throw new Mismatch(`CR3 reload with a bad PDPTE ${hex(load.value)} did not #GP\n${log.join('\n')}\n${describeCase(c, b)}`);
+                return;
+              }
+              ref.pdptes = load.pdptes;
+            }
+            cpu.setControl({ cr3: value });
+          }
+        }
+        compareMemory(m, b, c, log);
+      }),
+      { seed: 0x5eed_0002, numRuns: RUNS.tlb, endOnFailure: true },
+    );
+  });
+
+  it(`translateBatch (TLB off) matches sequential reference accesses: ${RUNS.batch} random cases`, () => {
+    const n = 8;
+    fc.assert(
+      fc.property(
+        caseArb,
+        fc.array(fc.constantFrom(0, 1, 2), { minLength: n, maxLength: n }),
+        fc.constantFrom<0 | 3>(0, 3), fc.boolean(), fc.boolean(),
+        (c, kinds, cpl, ac, implicit) => {
+          const m = machineFor(c, 'walk');
+          const b = buildCase(c, n);
+          const ref = setup(m, c, b);
+          if (!ref) return;
+          const vas = BigUint64Array.from(b.vas.map((v) => BigInt.asUintN(64, v)));
+          const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+          const faults = m.cpus[0]!.translateBatch(vas, Uint8Array.from(kinds), out, { cpl, ac, implicit });
+          const log: string[] = [];
+          let wantFaults = 0;
+          for (let i = 0; i < n; i++) {
+            const opts = { kind: (['read', 'write', 'exec'] as const)[kinds[i]!]!, cpl, ac, implicit };
+            const want = referenceAccess(b.mem, ref, b.vas[i]!, opts, refConfig(c));
+            const wantFault = want.ok ? 0 : want.vector === 13 ? 13 << 16 : (14 << 16) | want.errorCode;
+            log.push(`#${i} ${opts.kind} va=${hex(b.vas[i]!)}: want ${show(want)} [${showSteps(want)}]`);
+            if (wantFault) wantFaults++;
+            const gotPa = out.pa[i]!;
+            if (out.fault[i] !== wantFault || (want.ok && gotPa !== want.pa)) {
+              throw new Mismatch(`batch #${i}: got fault=0x${out.fault[i]!.toString(16)} pa=${hex(gotPa)}\n${log.join('\n')}\n${describeCase(c, b)} cpl=${cpl} ac=${ac} implicit=${implicit}`);
+            }
+          }
+          if (faults !== wantFaults) throw new Mismatch(`translateBatch returned ${faults} faults, want ${wantFaults}`);
+          compareMemory(m, b, c, log);
+        },
+      ),
+      { seed: 0x5eed_0003, numRuns: RUNS.batch, endOnFailure: true },
+    );
+  });
+});
