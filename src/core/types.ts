@@ -123,6 +123,8 @@ export interface CpuStats {
   faults: number;
   /** Entries evicted for capacity while retention was 'maximal'. */
   forcedEvictions: number;
+  /** Paging-structure-cache hits by the level of the cached entry. */
+  pscHitsByLevel: { pde: number; pdpte: number; pml4e: number; pml5e: number };
 }
 
 /** Page-fault error code bits (SDM Figure 4-12). */

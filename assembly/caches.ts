@@ -1,0 +1,203 @@
+// TLBs (three page-size classes) and paging-structure caches (SDM 4.10.2, 4.10.3).
+// Set-associative, FIFO replacement by fill stamp, deterministic.
+import {
+  C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_FTAG, T_KEY, T_PA, T_PERMS, T_STAMP,
+  PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
+} from './layout';
+import { acCtx, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS, acPcid } from './context';
+import { permFault } from './perms';
+
+/** Page shift of TLB class c in a paging mode: 4K, 2M (4M in 32-bit mode), 1G. */
+@inline export function classShift(c: u32, mode: u32): u32 {
+  return c == 0 ? 12 : c == 1 ? (mode == MODE_32 ? 22 : 21) : 30;
+}
+
+@inline export function vpnOf(va: u64, shift: u32): u64 {
+  return (va >> shift) & ((u64(1) << (57 - shift)) - 1);
+}
+
+@inline function keyOf(prefix: u64, pcid: u32): u64 {
+  return (prefix << 13) | (u64(pcid) << 1) | 1;
+}
+
+@inline function tlbMatches(e: usize, vpn: u64, pcid: u32, globalOk: bool): bool {
+  const k = load<u64>(e, T_KEY);
+  if ((k & 1) == 0 || (k >> 13) != vpn) return false;
+  if (u32((k >> 1) & 0xFFF) == pcid) return true;
+  return globalOk && (load<u32>(e, T_PERMS) & PERM_G) != 0;
+}
+
+/** Entry address of a TLB hit for va in class c under the current PCID, or 0. */
+export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
+  const d = cpu + C_TLB + usize(c) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0) return 0;
+  const vpn = vpnOf(va, classShift(c, mode));
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
+    if (tlbMatches(e, vpn, acPcid, true)) return e;
+  }
+  return 0;
+}
+
+/** Sets the fast tags of entry e for the current context: one per access kind it allows. */
+export function tlbSetFastTags(e: usize): void {
+  const vpn = load<u64>(e, T_KEY) >> 13;
+  const perms = load<u32>(e, T_PERMS);
+  const tag = (vpn << 8) | u64(acCtx);
+  for (let k: u32 = 0; k < 3; k++) {
+    let ok = permFault(perms, k, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS) == 0;
+    if (k == 1 && (perms & PERM_D) == 0) ok = false; // a write to a clean entry must walk
+    store<u64>(e + usize(k) * 8, ok ? tag : 0, T_FTAG);
+  }
+}
+
+/** Invalidates entries translating va in class c: PCID `pcid`, and global ones when asked. */
+export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u32, globals: bool): void {
+  const d = cpu + C_TLB + usize(c) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0) return;
+  const vpn = vpnOf(va, classShift(c, mode));
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
+    if (tlbMatches(e, vpn, pcid, globals)) memory.fill(e, 0, TLB_ENTRY);
+  }
+}
+
+/** Fills a translation: any entry for the same page in the current PCID is replaced. */
+export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
+  const d = cpu + C_TLB + usize(c) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0) return;
+  const vpn = vpnOf(va, classShift(c, mode));
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  for (let w: usize = 0; w < ways; w++) {
+    if (tlbMatches(e + w * TLB_ENTRY, vpn, acPcid, true)) memory.fill(e + w * TLB_ENTRY, 0, TLB_ENTRY);
+  }
+  const victim = chooseVictim(cpu, e, ways, TLB_ENTRY, T_KEY, T_STAMP, 0);
+  store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
+  store<u64>(victim, pageBase, T_PA);
+  store<u32>(victim, perms, T_PERMS);
+  store<u32>(victim, nextStamp(cpu), T_STAMP);
+  tlbSetFastTags(victim);
+}
+
+/**
+ * Replacement: the way holding `key` if any, else the first invalid way, else the oldest fill
+ * (FIFO). Evicting a valid entry is counted when retention is maximal.
+ */
+function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: usize, stampOff: usize, key: u64): usize {
+  let invalid: usize = 0;
+  let oldest: usize = 0;
+  let oldestStamp: u32 = 0xFFFF_FFFF;
+  for (let w: usize = 0; w < ways; w++) {
+    const e = set + w * size;
+    const k = load<u64>(e + keyOff);
+    if (key != 0 && k == key) return e;
+    if ((k & 1) == 0) {
+      if (invalid == 0) invalid = e;
+    } else if (load<u32>(e + stampOff) < oldestStamp) {
+      oldest = e;
+      oldestStamp = load<u32>(e + stampOff);
+    }
+  }
+  if (invalid != 0) return invalid;
+  evicted(cpu);
+  return oldest;
+}
+
+@inline function nextStamp(cpu: usize): u32 {
+  const s = load<u32>(cpu + C_STAMP) + 1;
+  store<u32>(cpu + C_STAMP, s);
+  return s;
+}
+
+@inline function evicted(cpu: usize): void {
+  if (load<u32>(cpu + C_RETENTION) != 0) store<u64>(cpu + C_ST_EVICT, load<u64>(cpu + C_ST_EVICT) + 1);
+}
+
+/** Every TLB entry of the CPU: of PCID `pcid` only unless `allPcids`; global ones unless `keepGlobal`. */
+export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
+  for (let c: usize = 0; c < 3; c++) {
+    const d = cpu + C_TLB + c * 16;
+    const base = usize(load<u32>(d));
+    const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
+    if (allPcids && !keepGlobal) {
+      memory.fill(base, 0, n * TLB_ENTRY);
+      continue;
+    }
+    for (let i: usize = 0; i < n; i++) {
+      const e = base + i * TLB_ENTRY;
+      const k = load<u64>(e, T_KEY);
+      if ((k & 1) == 0) continue;
+      if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
+      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) memory.fill(e, 0, TLB_ENTRY);
+    }
+  }
+}
+
+// ---- paging-structure caches: level l (2 = PDE .. 5 = PML5E) caches entries of that level ----
+
+@inline export function pscPrefix(va: u64, level: u32, mode: u32): u64 {
+  if (mode == MODE_32) return (va >> 22) & 0x3FF;
+  const shift = 12 + 9 * (level - 1);
+  return (va >> shift) & ((u64(1) << (57 - shift)) - 1);
+}
+
+/** On a hit returns the entry address (next table at P_NEXT, rights at P_PERMS), else 0. */
+export function pscFind(cpu: usize, level: u32, prefix: u64, pcid: u32): usize {
+  const d = cpu + C_PSC + usize(level - 2) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0) return 0;
+  const key = keyOf(prefix, pcid);
+  let e = usize(load<u32>(d)) + usize(u32(prefix) & load<u32>(d, 4)) * ways * PSC_ENTRY;
+  for (let w: usize = 0; w < ways; w++, e += PSC_ENTRY) {
+    if (load<u64>(e, P_KEY) == key) return e;
+  }
+  return 0;
+}
+
+export function pscFill(cpu: usize, level: u32, prefix: u64, pcid: u32, next: u64, perms: u32): void {
+  const d = cpu + C_PSC + usize(level - 2) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0) return;
+  const key = keyOf(prefix, pcid);
+  const set = usize(load<u32>(d)) + usize(u32(prefix) & load<u32>(d, 4)) * ways * PSC_ENTRY;
+  const victim = chooseVictim(cpu, set, ways, PSC_ENTRY, P_KEY, P_STAMP, key);
+  store<u64>(victim, key, P_KEY);
+  store<u64>(victim, next, P_NEXT);
+  store<u32>(victim, perms, P_PERMS);
+  store<u32>(victim, nextStamp(cpu), P_STAMP);
+}
+
+/** Drops PSC entries of `pcid` (all PCIDs if `allPcids`). */
+export function pscFlush(cpu: usize, pcid: u32, allPcids: bool): void {
+  for (let l: usize = 0; l < 4; l++) {
+    const d = cpu + C_PSC + l * 16;
+    const base = usize(load<u32>(d));
+    const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
+    if (allPcids) {
+      memory.fill(base, 0, n * PSC_ENTRY);
+      continue;
+    }
+    for (let i: usize = 0; i < n; i++) {
+      const e = base + i * PSC_ENTRY;
+      const k = load<u64>(e, P_KEY);
+      if ((k & 1) != 0 && u32((k >> 1) & 0xFFF) == pcid) memory.fill(e, 0, PSC_ENTRY);
+    }
+  }
+}
+
+/** Drops the PSC entries of the current PCID that would be used to translate va (#PF). */
+export function pscInvalidateVa(cpu: usize, va: u64, mode: u32, pcid: u32): void {
+  for (let l: u32 = 2; l <= 5; l++) {
+    const e = pscFind(cpu, l, pscPrefix(va, l, mode), pcid);
+    if (e != 0) memory.fill(e, 0, PSC_ENTRY);
+  }
+}
+
+/** #PF and INVLPG: TLB entries for the page of va in every class. */
+export function tlbInvalidatePage(cpu: usize, va: u64, mode: u32, pcid: u32, globals: bool): void {
+  for (let c: u32 = 0; c < 3; c++) tlbInvalidateVa(cpu, c, va, mode, pcid, globals);
+}
+

@@ -1,0 +1,114 @@
+// The access context: everything besides the page tables that decides a walk's outcome.
+// Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
+import {
+  C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY,
+} from './layout';
+
+export let acCpu: usize = 0;
+export let acMode: u32 = 0;
+export let acUser: bool = false;
+export let acSmapOn: bool = false;
+export let acWp: bool = false;
+export let acSmep: bool = false;
+export let acNxe: bool = false;
+export let acPge: bool = false;
+export let acIdEnabled: bool = false;
+export let acPkrU: u32 = 0;
+export let acPkrS: u32 = 0;
+export let acPcid: u32 = 0;
+export let acCr3: u64 = 0;
+/** Id (1..255) of this permission context in the CPU's context table: tags the TLB fast path. */
+export let acCtx: u32 = 0;
+
+export const CR0_PE: u64 = 1;
+export const CR0_WP: u64 = 1 << 16;
+export const CR0_PG: u64 = 1 << 31;
+export const CR4_PSE: u64 = 1 << 4;
+export const CR4_PAE: u64 = 1 << 5;
+export const CR4_PGE: u64 = 1 << 7;
+export const CR4_LA57: u64 = 1 << 12;
+export const CR4_PCIDE: u64 = 1 << 17;
+export const CR4_SMEP: u64 = 1 << 20;
+export const CR4_SMAP: u64 = 1 << 21;
+export const CR4_PKE: u64 = 1 << 22;
+export const CR4_PKS: u64 = 1 << 24;
+export const EFER_LME: u64 = 1 << 8;
+export const EFER_NXE: u64 = 1 << 11;
+
+/** flags: bits 0-1 CPL, bit 2 EFLAGS.AC, bit 3 implicit supervisor access. */
+export function beginAccess(cpu: usize, flags: u32): void {
+  const cr0 = load<u64>(cpu + C_CR0);
+  const cr4 = load<u64>(cpu + C_CR4);
+  const efer = load<u64>(cpu + C_EFER);
+  const mode = load<u32>(cpu + C_MODE);
+  const implicit = (flags & 8) != 0;
+  const user = (flags & 3) == 3 && !implicit;
+  const ia32e = mode == MODE_4L || mode == MODE_5L;
+  acCpu = cpu;
+  acMode = mode;
+  acUser = user;
+  acSmapOn = !user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & 4) == 0);
+  acWp = (cr0 & CR0_WP) != 0;
+  acSmep = (cr4 & CR4_SMEP) != 0;
+  acNxe = (efer & EFER_NXE) != 0 && mode != MODE_32;
+  acPge = (cr4 & CR4_PGE) != 0;
+  acIdEnabled = acSmep || acNxe;
+  acPkrU = ia32e && (cr4 & CR4_PKE) != 0 ? load<u32>(cpu + C_PKRU) : 0;
+  acPkrS = ia32e && (cr4 & CR4_PKS) != 0 ? load<u32>(cpu + C_PKRS) : 0;
+  acPcid = load<u32>(cpu + C_PCID);
+  acCr3 = load<u64>(cpu + C_CR3);
+  acCtx = contextId(cpu);
+}
+
+/** Finds or assigns the id of the current permission context; sweeps fast tags when full. */
+function contextId(cpu: usize): u32 {
+  const f: u32 = (acUser ? 1 : 0) | (acSmapOn ? 2 : 0) | (acWp ? 4 : 0) | (acSmep ? 8 : 0) | (acPcid << 8);
+  const cur = load<u32>(cpu + C_CTX_CUR);
+  if (cur != 0 && ctxMatches(cpu, cur, f)) return cur;
+  const n = load<u32>(cpu + C_CTX_COUNT);
+  for (let id: u32 = 1; id <= n; id++) {
+    if (ctxMatches(cpu, id, f)) {
+      store<u32>(cpu + C_CTX_CUR, id);
+      return id;
+    }
+  }
+  let id = n + 1;
+  if (id > CTX_MAX) {
+    clearFastTags(cpu);
+    id = 1;
+  }
+  const p = cpu + C_CTX_TABLE + usize(id - 1) * 12;
+  store<u32>(p, f);
+  store<u32>(p, acPkrU, 4);
+  store<u32>(p, acPkrS, 8);
+  store<u32>(cpu + C_CTX_COUNT, id);
+  store<u32>(cpu + C_CTX_CUR, id);
+  return id;
+}
+
+@inline function ctxMatches(cpu: usize, id: u32, f: u32): bool {
+  const p = cpu + C_CTX_TABLE + usize(id - 1) * 12;
+  return load<u32>(p) == f && load<u32>(p, 4) == acPkrU && load<u32>(p, 8) == acPkrS;
+}
+
+/** Drops every fast tag of the CPU's TLBs (context ids are about to be reused). */
+export function clearFastTags(cpu: usize): void {
+  for (let c: usize = 0; c < 3; c++) {
+    const d = cpu + C_TLB + c * 16;
+    const base = usize(load<u32>(d));
+    const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
+    for (let i: usize = 0; i < n; i++) memory.fill(base + i * TLB_ENTRY, 0, 24);
+  }
+  store<u32>(cpu + C_CTX_COUNT, 0);
+  store<u32>(cpu + C_CTX_CUR, 0);
+}
+
+/** Forgets all contexts (after an invalidation that may change PCID semantics). */
+export function resetContexts(cpu: usize): void {
+  clearFastTags(cpu);
+}
+
+@inline export function isLongMode(mode: u32): bool {
+  return mode == MODE_4L || mode == MODE_5L;
+}

@@ -1,0 +1,96 @@
+// Exports of the WASM core. Everything Linux- or Xen-specific lives in TypeScript.
+import {
+  CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, C_STEP, TLB_ENTRY, PSC_ENTRY,
+} from './layout';
+import { configureMachine, ramSize, droppedWrites } from './state';
+import { heapReset, heapAlloc } from './heap';
+import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames } from './frames';
+import { flushEverything } from './control';
+
+export { accessOne, translateBatch } from './access';
+export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
+export { frameAlloc, frameFree, frameReserve } from './frames';
+export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect, ptLookup, ptLookupLevel } from './ptops';
+export { stepBegin, stepNext, stepResult, stepDone, stepRecordAddr } from './step';
+export { physWrite64, physWrite32 } from './state';
+
+const retentionOf = new StaticArray<u32>(MAX_CPUS);
+
+/** Sets up RAM and the frame table. Returns false when memory cannot grow enough. */
+export function machineInit(ram: u64, amd: bool, mpa: u32, gb: bool, p36: bool, rewalk: bool, cpus: u32): bool {
+  configureMachine(ram, amd, mpa, gb, p36, rewalk, cpus);
+  heapReset(ram);
+  if (heapAlloc(0) == 0) return false; // grows memory to cover RAM
+  memory.fill(CPU_BASE, 0, usize(cpus) * CPU_STRIDE);
+  return framesInit(u32(ram >> 12));
+}
+
+/**
+ * Allocates CPU i's caches. Geometry per TLB class (4K, 2M, 1G) and PSC level (PDE, PDPTE,
+ * PML4E, PML5E) as sets/ways pairs read from IO_PA (u32 pairs, 7 of them). Returns false on OOM.
+ */
+export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
+  const cpu = CPU_BASE + usize(i) * CPU_STRIDE;
+  memory.fill(cpu, 0, CPU_STRIDE);
+  for (let k: usize = 0; k < 7; k++) {
+    const sets = load<u32>(IO_PA + k * 8);
+    const ways = load<u32>(IO_PA + k * 8 + 4);
+    const size = k < 3 ? TLB_ENTRY : PSC_ENTRY;
+    const d = k < 3 ? cpu + C_TLB + k * 16 : cpu + C_PSC + (k - 3) * 16;
+    const base = heapAlloc(usize(sets) * usize(ways) * size);
+    if (base == 0 && sets * ways != 0) return false;
+    store<u32>(d, u32(base));
+    store<u32>(d, sets == 0 ? 0 : sets - 1, 4);
+    store<u32>(d, base == 0 ? 0 : ways, 8);
+  }
+  store<u32>(cpu + C_FLAGS, flags);
+  store<u32>(cpu + C_RETENTION, maximal ? 1 : 0);
+  retentionOf[i] = maximal ? 1 : 0;
+  return true;
+}
+
+export function cpuSetFlags(i: u32, flags: u32): void {
+  const cpu = CPU_BASE + usize(i) * CPU_STRIDE;
+  store<u32>(cpu + C_FLAGS, flags);
+  flushEverything(cpu);
+}
+
+/** Reset for reuse: RAM zeroed, frames freed, caches and registers cleared (geometry kept). */
+export function machineReset(): void {
+  memory.fill(RAM_BASE, 0, usize(ramSize));
+  framesReset();
+}
+
+export function cpuAddr(i: u32): usize { return CPU_BASE + usize(i) * CPU_STRIDE; }
+export function layoutRamBase(): usize { return RAM_BASE; }
+export function layoutIoVa(): usize { return IO_VA; }
+export function layoutIoKind(): usize { return IO_KIND; }
+export function layoutIoPa(): usize { return IO_PA; }
+export function layoutIoFault(): usize { return IO_FAULT; }
+export function layoutBatchMax(): u32 { return BATCH_MAX; }
+export function layoutMaxCpus(): u32 { return MAX_CPUS; }
+export function layoutCpuStride(): usize { return CPU_STRIDE; }
+export function layoutLastWalk(): usize { return C_LAST; }
+export function layoutLastWalkN(): usize { return C_LAST_N; }
+export function layoutStep(): usize { return C_STEP; }
+export function getDroppedWrites(): u64 { return droppedWrites; }
+export function framesCount(): u32 { return nFrames; }
+export function framesFree(): u32 { return freeFrames; }
+export function ftStateAddr(): usize { return ftState; }
+export function ftLevelAddr(): usize { return ftLevel; }
+export function ftOwnerAddr(): usize { return ftOwner; }
+export function ftGenAddr(): usize { return ftGen; }
+export function ftRefAddr(): usize { return ftRef; }
+export function ftTypeAddr(): usize { return ftType; }
+
+/** Clears CPU i's registers, statistics and caches, keeping the cache geometry and switches. */
+export function cpuReset(i: u32): void {
+  const cpu = CPU_BASE + usize(i) * CPU_STRIDE;
+  const flags = load<u32>(cpu + C_FLAGS);
+  memory.fill(cpu, 0, C_TLB);
+  memory.fill(cpu + C_PSC + 64, 0, CPU_STRIDE - C_PSC - 64);
+  store<u32>(cpu + C_FLAGS, flags);
+  store<u32>(cpu + C_RETENTION, retentionOf[i]);
+  flushEverything(cpu);
+}

@@ -1,0 +1,120 @@
+// Linear-memory layout of the core. Guest physical address `pa` lives at RAM_BASE + pa, a
+// constant, so that `load<u64>(pa, RAM_BASE)` compiles to one instruction with an immediate
+// offset (PERF-NOTES: a base read from a global cost 6-7 %).
+//
+//   0 .. 1 MiB            AssemblyScript static data and stack
+//   CPU_BASE              per-CPU state, CPU_STRIDE bytes each
+//   IO_*                  batch buffers shared by all CPUs
+//   RAM_BASE              guest physical RAM (ramBytes)
+//   RAM_BASE + ramBytes   frame table (struct of arrays), free stack, then TLBs and PSCs
+
+export const MAX_CPUS: u32 = 64;
+export const CPU_BASE: usize = 0x0010_0000;
+export const CPU_STRIDE: usize = 0x1000;
+
+export const BATCH_MAX: u32 = 65536;
+export const IO_VA: usize = 0x0020_0000; // u64[BATCH_MAX]
+export const IO_KIND: usize = 0x0028_0000; // u8[BATCH_MAX]
+export const IO_PA: usize = 0x0030_0000; // u64[BATCH_MAX]
+export const IO_FAULT: usize = 0x0038_0000; // u32[BATCH_MAX]
+export const IO_STEPS: usize = 0x003C_0000; // step records of the stepping walk (8 x STEP_SIZE)
+
+export const RAM_BASE: usize = 0x0100_0000;
+
+// ---- per-CPU state (offsets inside the CPU block) ----
+export const C_CR0: usize = 0;
+export const C_CR3: usize = 8;
+export const C_CR4: usize = 16;
+export const C_EFER: usize = 24;
+export const C_PKRU: usize = 32; // u32
+export const C_PKRS: usize = 36; // u32
+export const C_MODE: usize = 40; // u32: MODE_*
+export const C_PCID: usize = 44; // u32: current PCID (0 unless CR4.PCIDE)
+export const C_PDPTE: usize = 48; // u64[4], PAE PDPTE registers
+export const C_CR2: usize = 80;
+export const C_FLAGS: usize = 88; // u32: F_* (cache switches)
+// statistics, u64 each
+export const C_ST_WALKS: usize = 128;
+export const C_ST_MEMREFS: usize = 136;
+export const C_ST_TLBHITS: usize = 144;
+export const C_ST_TLBMISSES: usize = 152;
+export const C_ST_PSCHITS: usize = 160;
+export const C_ST_FAULTS: usize = 168;
+export const C_ST_EVICT: usize = 176;
+export const C_ST_PSC_LEVEL: usize = 184; // u64[5] indexed by level of the cached entry (2..5)
+// caches: for class i (0 = 4K, 1 = 2M/4M, 2 = 1G) TLB at C_TLB + 16*i; PSC level l (2..5) at C_PSC + 16*(l-2)
+export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad}
+export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad}
+export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
+export const C_RETENTION: usize = 388; // u32 1 = maximal
+// permission context cache for the TLB fast tags
+export const C_CTX_CUR: usize = 392; // u32 current context id (1..255), 0 = none
+export const C_CTX_COUNT: usize = 396; // u32
+export const C_CTX_TABLE: usize = 400; // 255 x {u32 flags, u32 pkrU, u32 pkrS}
+// last walk record (single accesses): entry addresses read
+export const C_LAST_N: usize = 3472; // u32
+export const C_LAST: usize = 3480; // u64[8]
+// stepping walk state
+export const C_STEP: usize = 3584; // see step.ts
+
+export const CTX_MAX: u32 = 255;
+
+export const MODE_NONE: u32 = 0;
+export const MODE_32: u32 = 1;
+export const MODE_PAE: u32 = 2;
+export const MODE_4L: u32 = 3;
+export const MODE_5L: u32 = 4;
+
+export const F_TLB: u32 = 1;
+export const F_PSC: u32 = 2;
+
+// TLB entry (64 bytes): fast tags per access kind, key, page base, permissions
+export const TLB_ENTRY: usize = 64;
+export const T_FTAG: usize = 0; // u64[3]: (vpn << 8) | ctx when that kind is allowed in ctx
+export const T_KEY: usize = 24; // u64: (vpn << 13) | (pcid << 1) | 1
+export const T_PA: usize = 32; // u64
+export const T_PERMS: usize = 40; // u32 PERM_*
+export const T_STAMP: usize = 44; // u32
+
+// PSC entry (32 bytes)
+export const PSC_ENTRY: usize = 32;
+export const P_KEY: usize = 0; // u64: (prefix << 13) | (pcid << 1) | 1
+export const P_NEXT: usize = 8; // u64 next table physical address
+export const P_PERMS: usize = 16; // u32 rights accumulated down to this level
+export const P_STAMP: usize = 20;
+
+// combined permissions, as cached
+export const PERM_RW: u32 = 1;
+export const PERM_US: u32 = 2;
+export const PERM_XD: u32 = 4;
+export const PERM_D: u32 = 8;
+export const PERM_G: u32 = 16;
+export const PERM_KEY_SHIFT: u32 = 8;
+
+// page-fault error code bits
+export const PF_P: u32 = 1;
+export const PF_W: u32 = 2;
+export const PF_U: u32 = 4;
+export const PF_RSVD: u32 = 8;
+export const PF_ID: u32 = 16;
+export const PF_PK: u32 = 32;
+export const VEC_PF: u32 = 14;
+export const VEC_GP: u32 = 13;
+
+// entry bits
+export const E_P: u64 = 1;
+export const E_RW: u64 = 2;
+export const E_US: u64 = 4;
+export const E_A: u64 = 0x20;
+export const E_D: u64 = 0x40;
+export const E_PS: u64 = 0x80;
+export const E_G: u64 = 0x100;
+export const E_XD: u64 = 0x8000_0000_0000_0000;
+
+// result encoding of walks: bit 63 set = fault, low 32 bits = (vector << 16) | error code
+export const FAULT_BIT: u64 = 0x8000_0000_0000_0000;
+
+// frame table fields (struct of arrays after RAM)
+export const FS_FREE: u8 = 0;
+export const FS_ALLOCATED: u8 = 1;
+export const FS_RESERVED: u8 = 2;

@@ -1,0 +1,336 @@
+import type { CoreExports } from './wasm.js';
+import type {
+  AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
+} from './types.js';
+import { ACCESS_KIND_CODE } from './types.js';
+import { PagewalkError, guardWasm } from './errors.js';
+import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
+import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
+
+const MODES: PagingMode[] = ['none', '32bit', 'pae', '4level', '5level'];
+const FAULT = 1n << 63n;
+const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
+
+// Offsets inside the CPU block (assembly/layout.ts).
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256 } as const;
+const F_TLB = 1;
+const F_PSC = 2;
+
+/** Per-walk step of the stepping walk, as returned by `WalkStepper.step()`. */
+export interface StepOutcome {
+  done: boolean;
+  step?: WalkStep;
+  result?: AccessResult;
+}
+
+export interface WalkStepper {
+  step(): StepOutcome;
+}
+
+/**
+ * One logical processor: control registers, a TLB and paging-structure caches, statistics.
+ * All translation work runs in the WASM core.
+ */
+export class Cpu {
+  private readonly base: number;
+  private readonly view: DataView;
+
+  /** @internal */
+  constructor(
+    private readonly core: CoreExports,
+    readonly index: number,
+    private readonly io: { va: BigUint64Array; kind: Uint8Array; pa: BigUint64Array; fault: Uint32Array },
+    private readonly maxPhysAddrBits: number,
+  ) {
+    this.base = core.cpuAddr(index);
+    this.view = new DataView(core.memory.buffer, this.base, 4096);
+  }
+
+  getControl(): ControlRegs {
+    const v = this.view;
+    return {
+      cr0: v.getBigUint64(C.cr0, true),
+      cr3: v.getBigUint64(C.cr3, true),
+      cr4: v.getBigUint64(C.cr4, true),
+      efer: v.getBigUint64(C.efer, true),
+      pkru: BigInt(v.getUint32(C.pkru, true)),
+      pkrs: BigInt(v.getUint32(C.pkrs, true)),
+    };
+  }
+
+  /**
+   * Writes any subset of the control registers, validated as the instructions would be, with
+   * their architectural effect on the TLB and paging-structure caches (docs/paging-semantics.md).
+   * Passing `cr3` is a MOV to CR3 (bit 63 = no flush when CR4.PCIDE=1).
+   */
+  setControl(regs: Partial<ControlRegs>): void {
+    for (const k of Object.keys(regs)) {
+      if (!['cr0', 'cr3', 'cr4', 'efer', 'pkru', 'pkrs'].includes(k)) throw new PagewalkError('EINVAL_CONTROL', `setControl: unknown register '${k}'`);
+    }
+    const prev = this.getControl();
+    const next: ControlRegs = { ...prev, ...regs };
+    const cr3Written = regs.cr3 !== undefined;
+    validateControl(prev, next, cr3Written, this.maxPhysAddrBits);
+    next.efer = (next.efer & ~EFER_LMA) | (isLongMode(next) ? EFER_LMA : 0n);
+    const r = guardWasm('setControl', () => this.core.setControl(this.base, next.cr0, next.cr3, next.cr4, next.efer, cr3Written ? 1 : 0));
+    if (r < 0) {
+      const i = -1 - r;
+      const at = (next.cr3 & 0xffff_ffe0n) + BigInt(i) * 8n;
+      throw new PagewalkError('EINVAL_CONTROL', `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`);
+    }
+    this.core.setPkeys(this.base, Number(next.pkru), Number(next.pkrs));
+  }
+
+  get mode(): PagingMode {
+    return MODES[this.view.getUint32(C.mode, true)];
+  }
+
+  get cr2(): bigint {
+    return this.view.getBigUint64(C.cr2, true);
+  }
+
+  /** Current PCID (0 unless CR4.PCIDE). */
+  get pcid(): number {
+    return this.view.getUint32(C.pcid, true);
+  }
+
+  /** One access through the TLB and, on a miss, a page walk that sets A/D bits. */
+  access(va: bigint, opts: AccessOptions): AccessResult {
+    const kind = kindCode(opts.kind);
+    const flags = accessFlags(opts);
+    const r = guardWasm('access', () => this.core.accessOne(this.base, BigInt.asUintN(64, va), kind, flags));
+    return this.decode(BigInt.asUintN(64, r));
+  }
+
+  /**
+   * Translates many addresses in one WASM call per 64Ki chunk (the fast path). `kinds[i]`:
+   * 0 read, 1 write, 2 exec. Returns the number of faults; `out.fault[i]` is 0 or
+   * vector << 16 | error code.
+   */
+  translateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
+    const n = vas.length;
+    if (kinds.length < n || out.pa.length < n || out.fault.length < n) {
+      throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`);
+    }
+    const flags = accessFlags({ kind: 'read', ...opts });
+    const io = this.io;
+    const chunk = io.va.length;
+    let faults = 0;
+    for (let i = 0; i < n; i += chunk) {
+      const m = Math.min(chunk, n - i);
+      io.va.set(vas.subarray(i, i + m));
+      io.kind.set(kinds.subarray(i, i + m));
+      for (let j = 0; j < m; j++) if (io.kind[j] > 2) throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds[${i + j}] = ${io.kind[j]} (0 read, 1 write, 2 exec)`);
+      faults += guardWasm('translateBatch', () => this.core.translateBatch(this.base, m, flags));
+      out.pa.set(io.pa.subarray(0, m), i);
+      out.fault.set(io.fault.subarray(0, m), i);
+    }
+    return faults;
+  }
+
+  /**
+   * Translates `n` addresses already placed in the shared IO buffers (`machine.io`), for callers
+   * that generate addresses in place and want no copies. n <= machine.batchMax.
+   */
+  translateInPlace(n: number, opts: BatchOptions): number {
+    return guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags({ kind: 'read', ...opts })));
+  }
+
+  /**
+   * A stepping walk: each `step()` reads and decides one paging-structure entry from memory,
+   * so another CPU's write can land between two levels. Never uses the TLB or the caches;
+   * on completion (unless `dryRun`) it sets A/D bits, fills the TLB, and a fault sets CR2.
+   */
+  walkStepper(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkStepper {
+    const kind = kindCode(opts.kind);
+    const first = BigInt.asUintN(64, guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kind, accessFlags(opts), opts.dryRun ? 1 : 0)));
+    let finished = first !== 0n;
+    const mode = this.mode;
+    return {
+      step: (): StepOutcome => {
+        if (finished) return { done: true, result: this.decode(this.stepResult()) };
+        const done = guardWasm('walk step', () => this.core.stepNext(this.base)) === 1;
+        const step = this.readStep(mode);
+        if (done) finished = true;
+        return done ? { done, step, result: this.decode(this.stepResult()) } : { done, step };
+      },
+    };
+  }
+
+  /** A full walk from memory, step by step, with every decision decoded. */
+  explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation {
+    const mode = this.mode;
+    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
+    const stepper = this.walkStepper(va, opts);
+    const steps: WalkStep[] = [];
+    let out: StepOutcome;
+    do {
+      out = stepper.step();
+      if (out.step) steps.push(out.step);
+    } while (!out.done);
+    const result = out.result!;
+    const leaf = steps[steps.length - 1];
+    const pageSize = result.ok && leaf ? 2 ** leafShift(leaf.level, mode) : 0;
+    return {
+      va: linear,
+      mode,
+      options: { kind: opts.kind, cpl: opts.cpl, ac: opts.ac ?? false, implicit: opts.implicit ?? false },
+      fields: addressFields(linear, mode),
+      steps,
+      source: mode === 'none' ? 'none' : 'walk',
+      result,
+      pageSize: mode === 'none' && result.ok ? 4096 : pageSize,
+      ...(result.ok || result.vector !== 14 ? {} : { errorCodeBits: errorCodeBits(result.errorCode) }),
+    };
+  }
+
+  /** Physical addresses of the entries read by the last `access` walk (empty after a TLB hit). */
+  lastWalkEntries(): bigint[] {
+    const n = this.view.getUint32(this.core.layoutLastWalkN(), true);
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) out.push(this.view.getBigUint64(this.core.layoutLastWalk() + i * 8, true));
+    return out;
+  }
+
+  /** INVLPG (a non-canonical address is a no-op, as on hardware). */
+  invlpg(va: bigint): void {
+    this.core.invlpg(this.base, BigInt.asUintN(64, va));
+  }
+
+  /** INVPCID with the #GP checks of SDM vol. 2 (INVPCID). */
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint = 0n): void {
+    if (!Number.isInteger(type) || type < 0 || type > 3) throw new PagewalkError('EGP', `INVPCID type ${type} is invalid: #GP(0)`);
+    if (!Number.isInteger(pcid) || pcid < 0 || pcid > 0xfff) throw new PagewalkError('EGP', `INVPCID PCID ${pcid} does not fit in 12 bits: #GP(0)`);
+    const r = this.getControl();
+    if (type <= 1 && pcid !== 0 && !(r.cr4 & CR4_PCIDE)) throw new PagewalkError('EGP', `INVPCID type ${type} with PCID ${pcid} while CR4.PCIDE=0: #GP(0)`);
+    if (type === 0) {
+      const shift = r.cr4 & CR4_LA57 ? 7n : 16n;
+      const v = BigInt.asIntN(64, va);
+      if (BigInt.asIntN(64, v << shift) >> shift !== v) throw new PagewalkError('EGP', `INVPCID type 0 with non-canonical address 0x${BigInt.asUintN(64, va).toString(16)}: #GP(0)`);
+    }
+    this.core.invpcid(this.base, type, pcid, BigInt.asUintN(64, va));
+  }
+
+  /** Drops every TLB and paging-structure-cache entry, global ones included, for all PCIDs. */
+  flushTlbAll(): void {
+    this.core.flushEverything(this.base);
+  }
+
+  /** Switches the TLB and the paging-structure caches on or off (both are flushed). */
+  configure(opts: { tlb?: boolean; psc?: boolean }): void {
+    let f = this.view.getUint32(C.flags, true);
+    if (opts.tlb !== undefined) f = opts.tlb ? f | F_TLB : f & ~F_TLB;
+    if (opts.psc !== undefined) f = opts.psc ? f | F_PSC : f & ~F_PSC;
+    this.core.cpuSetFlags(this.index, f);
+  }
+
+  get stats(): CpuStats {
+    const s = (i: number) => Number(this.view.getBigUint64(C.stats + i * 8, true));
+    return {
+      walks: s(0), memRefs: s(1), tlbHits: s(2), tlbMisses: s(3), pscHits: s(4), faults: s(5), forcedEvictions: s(6),
+      pscHitsByLevel: { pde: s(9), pdpte: s(10), pml4e: s(11), pml5e: s(12) },
+    };
+  }
+
+  resetStats(): void {
+    for (let i = 0; i < 16; i++) this.view.setBigUint64(C.stats + i * 8, 0n, true);
+  }
+
+  /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
+  tlbEntries(): TlbEntryInfo[] {
+    const out: TlbEntryInfo[] = [];
+    const mem = new DataView(this.core.memory.buffer);
+    const mode = this.mode;
+    for (let c = 0; c < 3; c++) {
+      const d = C.tlb + c * 16;
+      const base = this.view.getUint32(d, true);
+      const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
+      const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
+      for (let i = 0; i < n; i++) {
+        const e = base + i * 64;
+        const key = mem.getBigUint64(e + 24, true);
+        if (!(key & 1n)) continue;
+        const perms = mem.getUint32(e + 40, true);
+        const vpn = key >> 13n;
+        const top = mode === '5level' ? 56n : 47n;
+        const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
+        out.push({
+          va, pa: mem.getBigUint64(e + 32, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
+          writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 8) & 15,
+        });
+      }
+    }
+    return out;
+  }
+
+  private stepResult(): bigint {
+    const r = BigInt.asUintN(64, this.core.stepResult(this.base));
+    return r;
+  }
+
+  private readStep(mode: PagingMode): WalkStep {
+    const rec = new DataView(this.core.memory.buffer, this.core.stepRecordAddr(this.base), 40);
+    const level = rec.getUint32(0, true);
+    const value = rec.getBigUint64(16, true);
+    const decision = DECISIONS[rec.getUint32(32, true)];
+    const pdpteReg = mode === 'pae' && level === 3;
+    return {
+      level,
+      name: LEVEL_NAMES[mode]?.[level] ?? `L${level}`,
+      index: rec.getUint32(4, true),
+      entryAddress: rec.getBigUint64(8, true),
+      value,
+      valueAfter: rec.getBigUint64(24, true),
+      flags: entryFlags(value, level, mode),
+      decisiveBits: decisive(decision, value, level, mode),
+      decision: pdpteReg && decision === 'next' ? 'pdpte-register' : decision,
+      cached: pdpteReg,
+    };
+  }
+
+  private decode(r: bigint): AccessResult {
+    if (!(r & FAULT)) return { ok: true, pa: r };
+    const word = Number(r & 0xffff_ffffn);
+    const vector = word >>> 16;
+    if (vector === 13) return { ok: false, vector: 13 };
+    return { ok: false, vector: 14, errorCode: word & 0xffff, cr2: this.cr2 };
+  }
+}
+
+export interface TlbEntryInfo {
+  va: bigint;
+  pa: bigint;
+  pageSize: number;
+  pcid: number;
+  global: boolean;
+  writable: boolean;
+  user: boolean;
+  nx: boolean;
+  dirty: boolean;
+  pkey: number;
+}
+
+function kindCode(kind: string): number {
+  const k = ACCESS_KIND_CODE[kind as keyof typeof ACCESS_KIND_CODE];
+  if (k === undefined) throw new PagewalkError('EINVAL_ARG', `access kind '${kind}' is not one of read, write, exec`);
+  return k;
+}
+
+function accessFlags(o: AccessOptions | BatchOptions): number {
+  if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `cpl ${o.cpl} is not 0..3`);
+  return o.cpl | (o.ac ? 4 : 0) | (o.implicit ? 8 : 0);
+}
+
+function leafShift(level: number, mode: PagingMode): number {
+  if (level === 1) return 12;
+  if (mode === '32bit') return 22;
+  return level === 2 ? 21 : 30;
+}
+
+/** The bits that decided the outcome at a step. */
+function decisive(decision: string, value: bigint, level: number, mode: PagingMode): string[] {
+  if (decision === 'not-present') return ['P'];
+  if (decision === 'reserved') return ['reserved'];
+  const f = entryFlags(value, level, mode).filter((x) => ['RW', 'US', 'XD', 'PS'].includes(x) || x.startsWith('PK='));
+  return decision === 'leaf' || decision === 'denied' ? ['P', ...f] : ['P', ...f.filter((x) => x === 'PS')];
+}

@@ -1,0 +1,74 @@
+import type { CoreExports } from './wasm.js';
+
+const ALL_ONES = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Guest physical memory: physical address = offset into RAM. Reads of unbacked addresses
+ * (at or above `ramBytes`) return all ones; writes to them are dropped and counted.
+ */
+export class PhysMem {
+  /** Byte view of guest RAM (index = physical address). Valid for the machine's lifetime. */
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+
+  /** @internal */
+  constructor(private readonly core: CoreExports, readonly ramBytes: number) {
+    const base = core.layoutRamBase();
+    this.bytes = new Uint8Array(core.memory.buffer, base, ramBytes);
+    this.view = new DataView(core.memory.buffer, base, ramBytes);
+  }
+
+  read64(pa: bigint): bigint {
+    return pa >= 0n && pa + 8n <= BigInt(this.ramBytes) ? this.view.getBigUint64(Number(pa), true) : ALL_ONES;
+  }
+
+  write64(pa: bigint, value: bigint): void {
+    if (pa >= 0n && pa + 8n <= BigInt(this.ramBytes)) this.view.setBigUint64(Number(pa), BigInt.asUintN(64, value), true);
+    else this.core.physWrite64(BigInt.asUintN(64, pa), 0n);
+  }
+
+  read32(pa: bigint): number {
+    return pa >= 0n && pa + 4n <= BigInt(this.ramBytes) ? this.view.getUint32(Number(pa), true) : 0xffff_ffff;
+  }
+
+  write32(pa: bigint, value: number): void {
+    if (pa >= 0n && pa + 4n <= BigInt(this.ramBytes)) this.view.setUint32(Number(pa), value >>> 0, true);
+    else this.core.physWrite32(BigInt.asUintN(64, pa), 0);
+  }
+
+  /** Number-address variants for model code on hot paths (pa must be a safe integer). */
+  read64n(pa: number): bigint {
+    return pa >= 0 && pa + 8 <= this.ramBytes ? this.view.getBigUint64(pa, true) : ALL_ONES;
+  }
+
+  write64n(pa: number, value: bigint): void {
+    this.write64(BigInt(pa), value);
+  }
+
+  /** A copy of `len` bytes; unbacked bytes read as 0xff. */
+  readBytes(pa: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len).fill(0xff);
+    const start = Number(pa);
+    const end = Math.min(this.ramBytes, start + len);
+    if (start < this.ramBytes) out.set(this.bytes.subarray(start, end));
+    return out;
+  }
+
+  writeBytes(pa: bigint, data: Uint8Array): void {
+    const start = Number(pa);
+    const fit = Math.max(0, Math.min(data.length, this.ramBytes - start));
+    this.bytes.set(data.subarray(0, fit), start);
+    // Bytes past RAM are dropped; count them in 8-byte units as the core does.
+    for (let i = fit; i < data.length; i += 8) this.core.physWrite64(BigInt(this.ramBytes), 0n);
+  }
+
+  fill(pa: bigint, len: number, byte: number): void {
+    const start = Number(pa);
+    this.bytes.fill(byte, start, Math.min(this.ramBytes, start + len));
+  }
+
+  /** Writes to unbacked physical addresses so far. */
+  get droppedWrites(): number {
+    return Number(this.core.getDroppedWrites());
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * pagewalk — an exact x86 MMU in WebAssembly, with a Linux/Xen memory-management model and a
+ * race fuzzer. See README.md and docs/.
+ */
+export { Machine } from './core/machine.js';
+export type { ResolvedOptions } from './core/machine.js';
+export { Cpu } from './core/cpu.js';
+export type { TlbEntryInfo, WalkStepper, StepOutcome } from './core/cpu.js';
+export { PhysMem } from './core/phys.js';
+export { FrameTable } from './core/frames.js';
+export { PageTables } from './core/pagetables.js';
+export type { TableMode, MapOptions } from './core/pagetables.js';
+export { PagewalkError } from './core/errors.js';
+export type { PagewalkErrorCode } from './core/errors.js';
+export { entryFlags, errorCodeBits, addressFields } from './core/decode.js';
+export * from './core/types.js';
