@@ -1,0 +1,223 @@
+/*
+ * Native C baseline for `npm run bench`: an IA-32e (4-level / 5-level) page walker that walks the
+ * SAME guest physical memory as the WASM core (the WASM instance's linear memory, handed over as
+ * an ArrayBuffer plus the offset of guest physical address 0), with the same checks:
+ *
+ *   - canonical address check -> #GP (vector 13), nothing walked        (SDM vol. 3 3.3.7.1)
+ *   - per level: present, reserved bits against MAXPHYADDR (bits 51:M, XD when EFER.NXE = 0,
+ *     PS in PML5E/PML4E, AMD: bit 8 of PML5E/PML4E, bits 29:13 of a 1 GiB PDPTE, bits 20:13 of
+ *     a 2 MiB PDE)                                                      (SDM 4.5.4, Table 4-20)
+ *   - accessed bit set on each entry used (Intel: as the walk passes a non-leaf entry; AMD: only
+ *     after a successful walk), dirty bit on the leaf for writes          (SDM 4.8)
+ *   - U/S and R/W ANDed, XD ORed over the levels; 4 KiB, 2 MiB and 1 GiB leaves
+ *   - leaf permission check: user access to a supervisor page, writes with CR0.WP, XD with
+ *     EFER.NXE, SMEP and SMAP (EFLAGS.AC = 0, no implicit accesses)     (SDM 4.6)
+ *   - the page-fault error code P, W/R, U/S, RSVD, I/D                  (SDM 4.7)
+ *
+ * These are the rules of docs/paging-semantics.md restricted to what the benchmark exercises
+ * (no protection keys: CR4.PKE/PKS are off in the benchmark). Entries at physical addresses at or
+ * beyond the end of RAM read as all ones, as in the core. Results: out_pa[i] = physical address
+ * (0 on fault), out_fault[i] = 0 or (vector << 16) | error code, exactly the translateBatch format.
+ *
+ * Built by bench/native.ts as a Node-API addon with the system C compiler:
+ *   gcc -O2 -shared -fPIC -I/usr/include/node bench/native/walker.c -o build/walker.node
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)
+#define PTE_XD (1ull << 63)
+
+#define PF_P 1u
+#define PF_W 2u
+#define PF_U 4u
+#define PF_RSVD 8u
+#define PF_ID 16u
+
+/* Configuration bits packed by bench/native.ts into one number (see NATIVE_CFG there). */
+#define CFG_LA57 (1u << 0)
+#define CFG_NXE (1u << 1)
+#define CFG_WP (1u << 2)
+#define CFG_SMEP (1u << 3)
+#define CFG_SMAP (1u << 4)
+#define CFG_AMD (1u << 5)
+#define CFG_PDPE1GB (1u << 6)
+#define CFG_USER (1u << 7)
+
+typedef struct {
+  uint8_t *ram;
+  uint64_t ram_bytes;
+  uint64_t root;     /* CR3 table address */
+  uint64_t rsvd_hi;  /* bits 51:MAXPHYADDR, plus XD when NXE = 0 */
+  uint64_t addr_mask; /* bits (M-1):12 */
+  unsigned levels;
+  unsigned cfg;
+} walker_t;
+
+static inline uint64_t read_entry(const walker_t *w, uint64_t pa) {
+  uint64_t v;
+  if (pa + 8 > w->ram_bytes) return ~0ull;
+  memcpy(&v, w->ram + pa, 8);
+  return v;
+}
+
+static inline void write_entry(const walker_t *w, uint64_t pa, uint64_t v) {
+  if (pa + 8 > w->ram_bytes) return; /* dropped, as writes to unbacked memory are in the core */
+  memcpy(w->ram + pa, &v, 8);
+}
+
+static inline int is_canonical(uint64_t va, unsigned levels) {
+  unsigned shift = levels == 5 ? 7 : 16; /* 57- or 48-bit linear addresses */
+  return (uint64_t)(((int64_t)(va << shift)) >> shift) == va;
+}
+
+/* One walk. Returns the fault word (0 on success) and stores the physical address. */
+static inline uint32_t walk(const walker_t *w, uint64_t va, unsigned kind, uint64_t *pa_out) {
+  const unsigned cfg = w->cfg;
+  const int user = (cfg & CFG_USER) != 0;
+  const int write = kind == 1, exec = kind == 2;
+  const uint32_t ec_base = (write ? PF_W : 0) | (user ? PF_U : 0) |
+                           (exec && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
+  uint64_t used[5];
+  unsigned nused = 0;
+  *pa_out = 0;
+  if (!is_canonical(va, w->levels)) return 13u << 16;
+  uint64_t table = w->root;
+  uint64_t rw = PTE_RW, us = PTE_US, xd = 0;
+  for (unsigned lvl = w->levels;; lvl--) {
+    const unsigned shift = 12 + 9 * (lvl - 1);
+    const uint64_t epa = table + (((va >> shift) & 511) << 3);
+    uint64_t e = read_entry(w, epa);
+    if (!(e & PTE_P)) return (14u << 16) | ec_base;
+    uint64_t rsvd = w->rsvd_hi;
+    const int ps = (e & PTE_PS) != 0;
+    int leaf = lvl == 1;
+    if (lvl >= 4) {
+      rsvd |= PTE_PS | ((cfg & CFG_AMD) ? (1ull << 8) : 0);
+    } else if (lvl == 3 && ps) {
+      rsvd |= (cfg & CFG_PDPE1GB) ? 0x3FFFE000ull /* bits 29:13 */ : PTE_PS;
+      leaf = 1;
+    } else if (lvl == 2 && ps) {
+      rsvd |= 0x1FE000ull; /* bits 20:13 */
+      leaf = 1;
+    }
+    if (e & rsvd) return (14u << 16) | PF_P | PF_RSVD | ec_base;
+    rw &= e;
+    us &= e;
+    xd |= e & PTE_XD;
+    if (leaf) {
+      const int sup_user_page = !user && us;
+      if (user && !us) return (14u << 16) | PF_P | ec_base;
+      int ok;
+      if (exec) ok = !xd && (user || !(sup_user_page && (cfg & CFG_SMEP)));
+      else {
+        ok = !(sup_user_page && (cfg & CFG_SMAP)); /* EFLAGS.AC = 0 */
+        if (write) ok = ok && (rw || (!user && !(cfg & CFG_WP)));
+      }
+      if (!ok) return (14u << 16) | PF_P | ec_base;
+      if (cfg & CFG_AMD) {
+        for (unsigned i = 0; i < nused; i++) {
+          uint64_t u = read_entry(w, used[i]);
+          if (!(u & PTE_A)) write_entry(w, used[i], u | PTE_A);
+        }
+      }
+      const uint64_t want = PTE_A | (write ? PTE_D : 0);
+      if ((e & want) != want) write_entry(w, epa, e | want);
+      const uint64_t off_mask = (1ull << shift) - 1;
+      *pa_out = (e & w->addr_mask & ~off_mask) | (va & off_mask);
+      return 0;
+    }
+    if (cfg & CFG_AMD) used[nused++] = epa;
+    else if (!(e & PTE_A)) write_entry(w, epa, e | PTE_A);
+    table = e & w->addr_mask;
+  }
+}
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+/*
+ * walkBatch(memory: ArrayBuffer, ramBase: number, ramBytes: number, cr3: bigint, maxPhysAddrBits: number,
+ *           cfg: number, vas: BigUint64Array, kinds: Uint8Array, outPa: BigUint64Array,
+ *           outFault: Uint32Array) -> number of faults
+ */
+static napi_value walk_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10)
+    return throw_error(env, "walkBatch: expected 10 arguments");
+  void *mem;
+  size_t mem_len;
+  if (napi_get_arraybuffer_info(env, argv[0], &mem, &mem_len) != napi_ok)
+    return throw_error(env, "walkBatch: argument 1 (memory) must be an ArrayBuffer");
+  double ram_base, ram_bytes, maxpa, cfg;
+  if (napi_get_value_double(env, argv[1], &ram_base) != napi_ok ||
+      napi_get_value_double(env, argv[2], &ram_bytes) != napi_ok ||
+      napi_get_value_double(env, argv[4], &maxpa) != napi_ok ||
+      napi_get_value_double(env, argv[5], &cfg) != napi_ok)
+    return throw_error(env, "walkBatch: ramBase, ramBytes, maxPhysAddrBits and cfg must be numbers");
+  if (ram_base < 0 || ram_bytes < 0 || ram_base + ram_bytes > (double)mem_len)
+    return throw_error(env, "walkBatch: guest RAM [ramBase, ramBase + ramBytes) lies outside the memory buffer");
+  if (maxpa < 32 || maxpa > 52) return throw_error(env, "walkBatch: maxPhysAddrBits must be 32..52");
+  uint64_t cr3;
+  bool lossless;
+  if (napi_get_value_bigint_uint64(env, argv[3], &cr3, &lossless) != napi_ok)
+    return throw_error(env, "walkBatch: cr3 must be a bigint");
+
+  napi_typedarray_type t;
+  size_t n, nk, npa, nf;
+  void *vas, *kinds, *out_pa, *out_fault;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[6], &t, &n, &vas, &ab, &off) != napi_ok || t != napi_biguint64_array)
+    return throw_error(env, "walkBatch: vas must be a BigUint64Array");
+  if (napi_get_typedarray_info(env, argv[7], &t, &nk, &kinds, &ab, &off) != napi_ok || t != napi_uint8_array)
+    return throw_error(env, "walkBatch: kinds must be a Uint8Array");
+  if (napi_get_typedarray_info(env, argv[8], &t, &npa, &out_pa, &ab, &off) != napi_ok || t != napi_biguint64_array)
+    return throw_error(env, "walkBatch: outPa must be a BigUint64Array");
+  if (napi_get_typedarray_info(env, argv[9], &t, &nf, &out_fault, &ab, &off) != napi_ok || t != napi_uint32_array)
+    return throw_error(env, "walkBatch: outFault must be a Uint32Array");
+  if (nk < n || npa < n || nf < n) return throw_error(env, "walkBatch: kinds/outPa/outFault shorter than vas");
+
+  walker_t w;
+  const unsigned m = (unsigned)maxpa;
+  w.ram = (uint8_t *)mem + (size_t)ram_base;
+  w.ram_bytes = (uint64_t)ram_bytes;
+  w.cfg = (unsigned)cfg;
+  w.levels = (w.cfg & CFG_LA57) ? 5 : 4;
+  w.addr_mask = ((1ull << m) - 1) & ~0xFFFull;
+  w.rsvd_hi = (((1ull << 52) - 1) & ~((1ull << m) - 1)) | ((w.cfg & CFG_NXE) ? 0 : PTE_XD);
+  w.root = cr3 & w.addr_mask;
+
+  const uint64_t *va = (const uint64_t *)vas;
+  const uint8_t *kd = (const uint8_t *)kinds;
+  uint64_t *opa = (uint64_t *)out_pa;
+  uint32_t *of = (uint32_t *)out_fault;
+  uint32_t faults = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t f = walk(&w, va[i], kd[i], &opa[i]);
+    of[i] = f;
+    faults += f != 0;
+  }
+  napi_value ret;
+  napi_create_uint32(env, faults, &ret);
+  return ret;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "walkBatch", NAPI_AUTO_LENGTH, walk_batch, NULL, &fn);
+  napi_set_named_property(env, exports, "walkBatch", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
