@@ -1,0 +1,46 @@
+/** Formatting of benchmark results: the human-readable table and the `--json` object. */
+import { cpus } from 'node:os';
+import type { BenchResult } from './core.js';
+
+const RATIO_LABELS: Record<string, string> = {
+  batchedOverNative: 'WASM batched / native C',
+  batchedOverReference: 'WASM batched / reference walker',
+  tlbHitOverWalk: 'WASM TLB hits / WASM walks',
+  batchedOverPerCall: 'batched / one call per address',
+};
+
+function ratioLabel(key: string): string {
+  const [base, region] = key.split('@');
+  return (RATIO_LABELS[base] ?? base) + (region ? ` (${region})` : '');
+}
+
+/** The table printed by `npm run bench`. */
+export function formatText(r: BenchResult): string {
+  const lines: string[] = [];
+  lines.push(`pagewalk walk benchmark: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}`);
+  lines.push(`medians of ${r.config.rounds} alternating rounds of ~${r.config.targetMs} ms; random addresses over ${r.config.regions.join(', ')} (4-level paging, CPL 3)`);
+  lines.push('');
+  lines.push(`${'implementation'.padEnd(26)} ${'M walks/s'.padStart(10)} ${'addr/run'.padStart(10)} ${'faults'.padStart(8)}  hash`);
+  for (const [name, v] of Object.entries(r.implementations)) {
+    lines.push(`${name.padEnd(26)} ${(v.walksPerSec / 1e6).toFixed(2).padStart(10)} ${String(v.addressesPerRun).padStart(10)} ${String(v.faults).padStart(8)}  ${v.hash}`);
+  }
+  for (const [name, why] of Object.entries(r.skipped)) lines.push(`${name.padEnd(26)} ${'skipped'.padStart(10)}  ${why}`);
+  lines.push('');
+  lines.push('ratios (walks per second)');
+  for (const [key, q] of Object.entries(r.ratios)) {
+    const value = q.value === null ? 'n/a'.padStart(8) : q.value.toFixed(2).padStart(8);
+    const verdict = q.met === null ? 'not measured' : q.met ? 'meets target' : 'MISSES TARGET';
+    lines.push(`  ${ratioLabel(key).padEnd(44)} ${value}x   target >= ${String(q.target).padEnd(4)} ${verdict}`);
+  }
+  if (r.problems.length) {
+    lines.push('');
+    lines.push('!!! RESULT MISMATCH: the implementations did not compute the same translations !!!');
+    for (const p of r.problems) lines.push(`!!! ${p}`);
+  }
+  return lines.join('\n');
+}
+
+/** The `--json` object: `{ implementations: { name: { walksPerSec } }, ratios: {...} }` plus details. */
+export function formatJson(r: BenchResult): string {
+  return JSON.stringify(r);
+}

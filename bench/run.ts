@@ -1,0 +1,46 @@
+/**
+ * `npm run bench [-- --json] [-- --quick] [-- --rounds N] [-- --target-ms N]`: times the WASM
+ * batched walk, the WASM TLB-hit path, the reference walker, one-call-per-address WASM and the
+ * native C walker on the same page tables, and prints walks/second and the ratios (issue 2).
+ * Progress goes to stderr; with --json stdout carries the one JSON object only.
+ * Exit status: 0 when all implementations agreed, 1 on any result mismatch, 2 on bad options.
+ */
+import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
+import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
+import { formatJson, formatText } from './report.js';
+
+async function main(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, {
+    json: { type: 'bool', help: 'print one JSON object on stdout' },
+    quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
+    rounds: { type: 'string', help: 'timed rounds (default 7)' },
+    'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
+  }, 'bench');
+  if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
+  const base = flags.quick ? QUICK_CONFIG : FULL_CONFIG;
+  const cfg = {
+    ...base,
+    rounds: intFlag(flags.rounds, 'rounds', base.rounds, 1, 101),
+    targetMs: intFlag(flags['target-ms'], 'target-ms', base.targetMs, 1, 10_000),
+  };
+  const result = await runBench(cfg, (line) => process.stderr.write(line + '\n'));
+  if (flags.json) process.stdout.write(formatJson(result) + '\n');
+  else process.stdout.write(formatText(result) + '\n');
+  if (result.problems.length) {
+    process.stderr.write(`bench: RESULT MISMATCH (${result.problems.length} problem(s)); see above\n`);
+    for (const p of result.problems) process.stderr.write(`bench: ${p}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  },
+);
