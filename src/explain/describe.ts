@@ -148,17 +148,55 @@ function changedBits(before: bigint, after: bigint): string[] {
   return names;
 }
 
-function flagTokens(s: WalkStep): FlagToken[] {
+/** Flag names an entry can have; a decisive name outside this list (e.g. 'reserved') is a label, not a clear bit. */
+const FLAG_NAMES = new Set(['P', 'RW', 'US', 'PWT', 'PCD', 'A', 'D', 'PS', 'G', 'PAT', 'XD']);
+
+function flagTokens(s: WalkStep, extra: string[]): FlagToken[] {
   const changed = changedBits(s.value, s.valueAfter);
-  const decisive = new Set(s.decisiveBits);
+  const decisive = new Set([...s.decisiveBits, ...extra]);
   const tokens: FlagToken[] = s.flags.map((name) => ({ name, set: true, decisive: decisive.has(name), changed: changed.includes(name) }));
   const have = new Set(s.flags);
   for (const name of changed) if (!have.has(name)) tokens.push({ name, set: true, decisive: decisive.has(name), changed: true }), have.add(name);
-  for (const name of s.decisiveBits) if (!have.has(name)) tokens.push({ name, set: false, decisive: true, changed: false });
+  for (const name of decisive) if (!have.has(name)) tokens.push({ name, set: !FLAG_NAMES.has(name) && !name.startsWith('PK='), decisive: true, changed: false });
   return tokens;
 }
 
-function rowOf(s: WalkStep): LevelRow {
+/**
+ * The bits behind a protection #PF, per step (SDM 4.6): for a user access the levels whose U/S
+ * is clear; for a write the levels whose R/W is clear; for a fetch the levels with XD set (or,
+ * under SMEP, the U/S bits that make the page a user page); under SMAP the U/S bits; for a
+ * protection-key fault the leaf's key.
+ */
+function protectionBits(e: WalkExplanation): string[][] {
+  const out = e.steps.map((): string[] => []);
+  const r = e.result;
+  if (r.ok || r.vector !== 14 || !(r.errorCode & 1) || r.errorCode & 8) return out;
+  const has = (i: number, f: string) => e.steps[i].flags.includes(f);
+  const mark = (f: string, when: (i: number) => boolean) => {
+    let any = false;
+    e.steps.forEach((s, i) => {
+      if (s.name !== 'PDPTE' || e.mode !== 'pae') if (when(i)) out[i].push(f), (any = true);
+    });
+    return any;
+  };
+  const leaf = e.steps.length - 1;
+  if (r.errorCode & 32) {
+    const key = e.steps[leaf]?.flags.find((f) => f.startsWith('PK='));
+    if (key) out[leaf].push(key);
+    return out;
+  }
+  const user = (r.errorCode & 4) !== 0;
+  if (user && mark('US', (i) => !has(i, 'US'))) return out;
+  if (r.errorCode & 16) {
+    if (!mark('XD', (i) => has(i, 'XD')) && !user) mark('US', (i) => has(i, 'US'));
+    return out;
+  }
+  if (r.errorCode & 2 && mark('RW', (i) => !has(i, 'RW'))) return out;
+  if (!user) mark('US', (i) => has(i, 'US'));
+  return out;
+}
+
+function rowOf(s: WalkStep, extra: string[]): LevelRow {
   return {
     level: s.level,
     name: s.name,
@@ -166,7 +204,7 @@ function rowOf(s: WalkStep): LevelRow {
     entryAddress: hex(s.entryAddress),
     value: hex(s.value, 16),
     valueAfter: hex(s.valueAfter, 16),
-    flags: flagTokens(s),
+    flags: flagTokens(s, extra),
     decision: s.decision,
     cached: s.cached,
   };
@@ -188,13 +226,14 @@ export function describeWalk(e: WalkExplanation): WalkDescription {
   const last = e.steps[e.steps.length - 1];
   const faultPageSize = last && last.level > 1 && last.flags.includes('PS') && (e.mode !== '32bit' || last.level === 2) ? (last.level === 3 ? 2 ** 30 : e.mode === '32bit' ? 2 ** 22 : 2 ** 21) : 4096;
   const pageSize = e.pageSize || faultPageSize;
+  const extra = protectionBits(e);
   const d: WalkDescription = {
     va: hex(e.va, 16),
     mode: e.mode,
     kind: e.options.kind,
     cpl: e.options.cpl,
     fields: splitAddress(e.va, e.mode, pageSize),
-    rows: e.steps.map(rowOf),
+    rows: e.steps.map((s, i) => rowOf(s, extra[i])),
     source: e.source,
     outcome: outcomeString(e.result),
     summary: summaryOf(e, pageSize),

@@ -5,7 +5,7 @@
  */
 import { PagewalkError } from '../core/errors.js';
 import { FRAME_STATE, type ControlRegs } from '../core/types.js';
-import type { Machine } from '../index.js';
+import type { Machine } from '../core/machine.js';
 import { hex } from './hex.js';
 import { decodeBinaryImage, isBinaryImage } from './image-binary.js';
 import { imageFromJson, imageFromJsonText } from './image-json.js';

@@ -2,7 +2,7 @@
  * Creates a machine sized and configured as an image asks (RAM, vendor, MAXPHYADDR, 1 GiB pages,
  * PSE-36) and loads the image into it.
  */
-import { Machine } from '../index.js';
+import { Machine } from '../core/machine.js';
 import { loadImage } from './image.js';
 import type { PagewalkImage } from './image-types.js';
 

@@ -1,0 +1,38 @@
+/** Messages between the page's fuzzer panel and its Web Worker (src/web/fuzz-worker.ts). */
+
+/** A preset as listed in the panel. */
+export interface PresetInfo {
+  name: string;
+  description: string;
+  /** True for a preset modelling a kernel with a known bug. */
+  buggy: boolean;
+}
+
+/** One event of a finding's shrunk trace, on one CPU's lane. */
+export interface TimelineEvent {
+  cpu: number;
+  text: string;
+  detail?: string;
+  /** The event where the sanitizer fired. */
+  bad?: boolean;
+}
+
+export type ToWorker = { type: 'hello' } | { type: 'start'; preset: string; seed: number } | { type: 'stop' };
+
+export interface FindingMessage {
+  type: 'finding';
+  sanitizer: string;
+  signature: string;
+  /** The report as the real system prints it. */
+  log: string;
+  foundAtExecution: number;
+  cpus: number;
+  timeline: TimelineEvent[];
+}
+
+export type FromWorker =
+  | { type: 'presets'; presets: PresetInfo[] }
+  | { type: 'progress'; executions: number; execPerSec: number; findings: number; elapsedMs: number }
+  | FindingMessage
+  | { type: 'stopped' }
+  | { type: 'error'; message: string };
