@@ -1,0 +1,423 @@
+/**
+ * The Xen hypervisor as a 64-bit PV guest sees it: one domain on the machine, a vCPU per
+ * machine CPU, and the MMU hypercalls. Each hypercall follows its Xen function:
+ *   do_mmu_update        xen/arch/x86/mm.c:3328
+ *   do_mmuext_op         xen/arch/x86/mm.c:2875 (pin/unpin, NEW_BASEPTR, TLB flushes, INVLPG)
+ *   do_update_va_mapping xen/arch/x86/mm.c:4255 (__do_update_va_mapping)
+ *   new_guest_cr3        xen/arch/x86/mm.c:2697
+ *   do_multicall         xen/common/multicall.c
+ *   ptwr_emulate         xen/arch/x86/mm.c:4880 (ptwr_emulated_update: trapped direct writes to L1 tables)
+ * at xen-unstable 6020fcb848 (Xen 4.1 development, November 2010).
+ */
+import { XenConsole, MM_C_LINE, lx } from './log.js';
+import { P2m, type P2mKind } from './p2m.js';
+import { EINVAL, ENOSYS, XenMm, type XenMachineView, get_pte_flags, pte_get_pfn } from './mm.js';
+import {
+  PGT_l1_page_table,
+  PGT_l2_page_table,
+  PGT_l3_page_table,
+  PGT_l4_page_table,
+  PGT_type_mask,
+  PGT_writable_page,
+  PGT_validated,
+  PGT_count_mask,
+  pgtForLevel,
+} from './page-info.js';
+import {
+  MMUEXT_INVLPG_ALL,
+  MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI,
+  MMUEXT_NEW_BASEPTR,
+  MMUEXT_PIN_L1_TABLE,
+  MMUEXT_PIN_L4_TABLE,
+  MMUEXT_TLB_FLUSH_ALL,
+  MMUEXT_TLB_FLUSH_LOCAL,
+  MMUEXT_TLB_FLUSH_MULTI,
+  MMUEXT_UNPIN_TABLE,
+  MMU_NORMAL_PT_UPDATE,
+  MMU_PT_UPDATE_PRESERVE_AD,
+  UVMF_ALL,
+  UVMF_FLUSHTYPE_MASK,
+  UVMF_INVLPG,
+  UVMF_TLB_FLUSH,
+  mmuextName,
+  type MmuUpdate,
+  type MmuextOp,
+  type MulticallEntry,
+} from './hypercalls.js';
+
+/** The machine as the hypervisor drives it (a structural subset of the core's Machine). */
+export interface XenMachine extends XenMachineView {
+  cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void; setControl(r: { cr3?: bigint }): void }>;
+}
+
+export interface XenOptions {
+  /** Domain id of the PV guest (printed as `d<id>`). Default 1. */
+  domid?: number;
+  /** Guest pfn ↔ machine frame map. Default identity. */
+  p2m?: P2mKind;
+  /** Machine frames owned by Xen itself and not given to the guest. Default: none. */
+  xenFrames?: Iterable<number>;
+}
+
+/** A hypercall that Xen refused: what was asked, the return code, and the console lines it printed. */
+export interface XenRefusal {
+  hypercall: 'mmu_update' | 'mmuext_op' | 'update_va_mapping' | 'ptwr_emulate';
+  vcpu: number;
+  /** Human-readable request, e.g. `MMUEXT_PIN_L1_TABLE mfn 1d2e04`. */
+  request: string;
+  rc: number;
+  log: string[];
+}
+
+/** Counters, for tests and benchmarks. */
+export interface XenStats {
+  mmuUpdates: number;
+  mmuextOps: number;
+  updateVaMappings: number;
+  multicalls: number;
+  ptwrEmulations: number;
+  typeChangeFlushes: number;
+}
+
+/** The hypervisor: one PV domain spanning the machine's RAM. */
+export class XenHypervisor {
+  readonly console = new XenConsole();
+  readonly p2m: P2m;
+  readonly mm: XenMm;
+  readonly domid: number;
+  /** `v->arch.guest_table` per vCPU: the mfn of the installed L4 (0 = none). */
+  readonly guestTable: number[];
+  /** Every refused hypercall, in order. */
+  readonly refusals: XenRefusal[] = [];
+  private readonly counts = { mmuUpdates: 0, mmuextOps: 0, updateVaMappings: 0, multicalls: 0, ptwrEmulations: 0 };
+
+  constructor(
+    readonly m: XenMachine,
+    opts: XenOptions = {},
+  ) {
+    this.domid = opts.domid ?? 1;
+    if (!Number.isInteger(this.domid) || this.domid < 0 || this.domid > 0x7fef) throw new RangeError(`domid ${this.domid} is not a valid domain id (0..32751)`);
+    this.p2m = new P2m(m.frames.count, opts.p2m ?? { kind: 'identity' });
+    this.mm = new XenMm(m, this.console, this.p2m);
+    this.mm.current = this.domid;
+    const xen = new Set(opts.xenFrames ?? []);
+    const mine: number[] = [];
+    for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
+    this.mm.assign_pages(this.domid, mine);
+    this.guestTable = m.cpus.map(() => 0);
+  }
+
+  /** Counters so far. */
+  get stats(): XenStats {
+    return { ...this.counts, typeChangeFlushes: this.mm.typeChangeFlushes };
+  }
+
+  private refuse(hypercall: XenRefusal['hypercall'], vcpu: number, request: string, rc: number, mark: number): number {
+    this.refusals.push({ hypercall, vcpu, request, rc, log: this.console.since(mark) });
+    return rc;
+  }
+
+  private checkVcpu(vcpu: number): void {
+    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= this.m.cpus.length) throw new RangeError(`vcpu ${vcpu} does not exist (the domain has ${this.m.cpus.length})`);
+  }
+
+  // ---- mmu_update ---------------------------------------------------------------------------
+
+  /**
+   * `HYPERVISOR_mmu_update(reqs, count, &done, DOMID_SELF)`: each request validated against the
+   * type of the frame it writes into; the first refused request stops the batch. Returns 0 or
+   * -errno (and, like `pdone`, how many were done).
+   */
+  mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): { rc: number; done: number } {
+    this.checkVcpu(vcpu);
+    const mark = this.console.lines.length;
+    for (let i = 0; i < reqs.length; i++) {
+      this.counts.mmuUpdates++;
+      const { rc, okay } = this.one_mmu_update(reqs[i]);
+      if (!okay) {
+        const r = rc || -EINVAL;
+        this.refuse('mmu_update', vcpu, `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`, r, mark);
+        return { rc: r, done: i };
+      }
+    }
+    return { rc: 0, done: reqs.length };
+  }
+
+  private one_mmu_update(req: MmuUpdate): { rc: number; okay: boolean } {
+    const mm = this.mm;
+    const cmd = Number(req.ptr & 7n);
+    if (cmd !== MMU_NORMAL_PT_UPDATE && cmd !== MMU_PT_UPDATE_PRESERVE_AD) {
+      this.console.memLog(MM_C_LINE.invalidPageUpdateCmd, this.domid, `Invalid page update command ${lx(cmd)}`);
+      return { rc: -ENOSYS, okay: false };
+    }
+    const ptr = req.ptr - BigInt(cmd);
+    const mfn = Number(ptr >> 12n);
+    const pa = Number(ptr);
+    const preserveAd = cmd === MMU_PT_UPDATE_PRESERVE_AD;
+    if (!mm.pages.valid(mfn) || !mm.get_page(mfn, this.domid)) {
+      this.console.memLog(MM_C_LINE.couldNotGetPageRef, this.domid, `Could not get page ref for pfn ${lx(mfn)}`);
+      this.console.memLog(MM_C_LINE.couldNotGetPageNormalUpdate, this.domid, 'Could not get page for normal update');
+      return { rc: 0, okay: false };
+    }
+    let rc = 0;
+    let okay = false;
+    const t = mm.pages.typeInfo[mfn];
+    // page_lock() succeeds only on a validated frame with a non-zero type count.
+    if ((t & PGT_validated) !== 0n && (t & PGT_count_mask) !== 0n) {
+      switch (t & PGT_type_mask) {
+        case PGT_l1_page_table:
+          okay = mm.mod_l1_entry(pa, req.val, preserveAd, this.domid) === 1;
+          break;
+        case PGT_l2_page_table:
+          okay = mm.mod_l2_entry(pa, req.val, preserveAd, this.domid) === 1;
+          break;
+        case PGT_l3_page_table:
+          rc = mm.mod_l3_entry(pa, req.val, preserveAd, this.domid);
+          okay = rc === 0;
+          break;
+        case PGT_l4_page_table:
+          rc = mm.mod_l4_entry(pa, req.val, preserveAd, this.domid);
+          okay = rc === 0;
+          break;
+        case PGT_writable_page:
+          this.m.phys.write64n(pa, req.val);
+          okay = true;
+          break;
+      }
+    } else if (mm.get_page_type(mfn, PGT_writable_page)) {
+      this.m.phys.write64n(pa, req.val);
+      okay = true;
+      mm.put_page_type(mfn);
+    }
+    mm.put_page(mfn);
+    return { rc, okay };
+  }
+
+  // ---- mmuext_op ----------------------------------------------------------------------------
+
+  /** `HYPERVISOR_mmuext_op(ops, count, &done, DOMID_SELF)`. Returns 0 or -errno of the first failure. */
+  mmuext_op(vcpu: number, ops: readonly MmuextOp[]): { rc: number; done: number } {
+    this.checkVcpu(vcpu);
+    const mark = this.console.lines.length;
+    for (let i = 0; i < ops.length; i++) {
+      this.counts.mmuextOps++;
+      const rc = this.one_mmuext_op(vcpu, ops[i]);
+      if (rc !== 0) {
+        const op = ops[i];
+        const what = `${mmuextName(op.cmd)}${op.mfn !== undefined ? ' mfn ' + lx(op.mfn) : ''}${op.linearAddr !== undefined ? ' va ' + lx(op.linearAddr) : ''}`;
+        this.refuse('mmuext_op', vcpu, what, rc, mark);
+        return { rc, done: i };
+      }
+    }
+    return { rc: 0, done: ops.length };
+  }
+
+  private argMfn(op: MmuextOp): number {
+    if (op.mfn === undefined || !Number.isInteger(op.mfn)) throw new RangeError(`${mmuextName(op.cmd)} needs an mfn`);
+    return op.mfn;
+  }
+
+  private argVa(op: MmuextOp): bigint {
+    if (op.linearAddr === undefined) throw new RangeError(`${mmuextName(op.cmd)} needs a linear address`);
+    return op.linearAddr;
+  }
+
+  private vcpumaskToPcpus(mask: readonly number[] | undefined): number[] {
+    const out: number[] = [];
+    for (const v of mask ?? []) {
+      this.checkVcpu(v);
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** One op of do_mmuext_op (mm.c:2875); 0 = okay. */
+  private one_mmuext_op(vcpu: number, op: MmuextOp): number {
+    const mm = this.mm;
+    const d = this.domid;
+    switch (op.cmd) {
+      case MMUEXT_PIN_L1_TABLE:
+      case MMUEXT_PIN_L1_TABLE + 1:
+      case MMUEXT_PIN_L1_TABLE + 2:
+      case MMUEXT_PIN_L4_TABLE: {
+        const mfn = this.argMfn(op);
+        const type = pgtForLevel(op.cmd - MMUEXT_PIN_L1_TABLE + 1);
+        const rc = mm.get_page_and_type_from_pagenr(mfn, type, d);
+        if (rc) {
+          this.console.memLog(MM_C_LINE.errorPinning, d, `Error while pinning mfn ${lx(mfn)}`);
+          return rc;
+        }
+        if (!mm.test_and_set_pinned(mfn)) {
+          this.console.memLog(MM_C_LINE.alreadyPinned, d, `Mfn ${lx(mfn)} already pinned`);
+          mm.put_page_and_type(mfn);
+          return -EINVAL;
+        }
+        return 0;
+      }
+      case MMUEXT_UNPIN_TABLE: {
+        const mfn = this.argMfn(op);
+        if (!mm.pages.valid(mfn) || !mm.get_page(mfn, d)) {
+          this.console.memLog(MM_C_LINE.couldNotGetPageRef, d, `Could not get page ref for pfn ${lx(mfn)}`);
+          this.console.memLog(MM_C_LINE.mfnBadDomain, d, `Mfn ${lx(mfn)} bad domain`);
+          return -EINVAL;
+        }
+        if (!mm.test_and_clear_pinned(mfn)) {
+          mm.put_page(mfn);
+          this.console.memLog(MM_C_LINE.notPinned, d, `Mfn ${lx(mfn)} not pinned`);
+          return -EINVAL;
+        }
+        mm.put_page_and_type(mfn);
+        mm.put_page(mfn);
+        return 0;
+      }
+      case MMUEXT_NEW_BASEPTR:
+        return this.new_guest_cr3(vcpu, this.argMfn(op)) ? 0 : -EINVAL;
+      case MMUEXT_TLB_FLUSH_LOCAL:
+        mm.flush_tlb_mask([vcpu]);
+        return 0;
+      case MMUEXT_INVLPG_LOCAL:
+        mm.flush_tlb_one_mask([vcpu], this.argVa(op));
+        return 0;
+      case MMUEXT_TLB_FLUSH_MULTI:
+        mm.flush_tlb_mask(this.vcpumaskToPcpus(op.vcpumask));
+        return 0;
+      case MMUEXT_INVLPG_MULTI:
+        mm.flush_tlb_one_mask(this.vcpumaskToPcpus(op.vcpumask), this.argVa(op));
+        return 0;
+      case MMUEXT_TLB_FLUSH_ALL:
+        mm.flush_tlb_mask(mm.domain_dirty_cpumask());
+        return 0;
+      case MMUEXT_INVLPG_ALL:
+        mm.flush_tlb_one_mask(mm.domain_dirty_cpumask(), this.argVa(op));
+        return 0;
+      default:
+        this.console.memLog(MM_C_LINE.invalidExtCmd, d, `Invalid extended pt command 0x${lx(op.cmd)}`);
+        return -ENOSYS;
+    }
+  }
+
+  /**
+   * `new_guest_cr3(mfn)`, mm.c:2697: take a root-table type reference on the new base (which
+   * validates it if it is not validated yet), drop the old one, and load CR3 (`write_ptbase`).
+   */
+  new_guest_cr3(vcpu: number, mfn: number): boolean {
+    const mm = this.mm;
+    if (mm.get_page_and_type_from_pagenr(mfn, PGT_l4_page_table, this.domid) !== 0) {
+      this.console.memLog(MM_C_LINE.errorInstallingBaseptr, this.domid, `Error while installing new baseptr ${lx(mfn)}`);
+      return false;
+    }
+    const old = this.guestTable[vcpu];
+    this.guestTable[vcpu] = mfn;
+    this.m.cpus[vcpu].setControl({ cr3: BigInt(mfn) << 12n });
+    if (old !== 0) mm.put_page_and_type(old);
+    return true;
+  }
+
+  // ---- update_va_mapping ----------------------------------------------------------------------
+
+  /**
+   * `guest_map_l1e(v, va, &gl1mfn)`: the L1 entry mapping `va` in the vCPU's current page
+   * tables, found through the guest's own tables (Xen uses its linear mapping of them).
+   */
+  guest_map_l1e(vcpu: number, va: bigint): { pa: number; gl1mfn: number } | null {
+    let table = this.guestTable[vcpu];
+    if (table === 0) return null;
+    for (let level = 4; level >= 2; level--) {
+      const idx = Number((va >> BigInt(12 + 9 * (level - 1))) & 511n);
+      const e = this.m.phys.read64n(table * 4096 + idx * 8);
+      const f = get_pte_flags(e);
+      if (!(f & 1) || (level === 2 && f & 0x80)) return null;
+      table = pte_get_pfn(e);
+    }
+    const idx = Number((va >> 12n) & 511n);
+    return { pa: table * 4096 + idx * 8, gl1mfn: table };
+  }
+
+  /** `HYPERVISOR_update_va_mapping(va, val, flags)`: set the L1 entry for `va`, then flush as asked. */
+  update_va_mapping(vcpu: number, va: bigint, val: bigint, flags: number): number {
+    this.checkVcpu(vcpu);
+    this.counts.updateVaMappings++;
+    const mm = this.mm;
+    const mark = this.console.lines.length;
+    let rc = -EINVAL;
+    const l1 = this.guest_map_l1e(vcpu, va);
+    if (l1 && mm.get_page(l1.gl1mfn, this.domid)) {
+      const t = mm.pages.typeInfo[l1.gl1mfn];
+      if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n)
+        rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
+      mm.put_page(l1.gl1mfn);
+    }
+    switch (flags & UVMF_FLUSHTYPE_MASK) {
+      case UVMF_TLB_FLUSH:
+        mm.flush_tlb_mask(flags & UVMF_ALL ? mm.domain_dirty_cpumask() : [vcpu]);
+        break;
+      case UVMF_INVLPG:
+        mm.flush_tlb_one_mask(flags & UVMF_ALL ? mm.domain_dirty_cpumask() : [vcpu], va);
+        break;
+    }
+    if (rc) this.refuse('update_va_mapping', vcpu, `update_va_mapping va ${lx(va)} val ${lx(val)}`, rc, mark);
+    return rc;
+  }
+
+  // ---- writable page tables -------------------------------------------------------------------
+
+  /**
+   * A direct store by the guest into a page-table frame it maps read-only: the write faults
+   * and Xen's writable-pagetable emulation (`ptwr_do_page_fault` → `ptwr_emulated_update`)
+   * validates it as an L1 update. Frames not typed as page tables take the store as is (they
+   * are mapped writable). A store into a validated L2..L4 is not emulated: the guest would take
+   * an unhandled write fault. Returns true when the store took effect.
+   */
+  ptwr_emulate(vcpu: number, pa: number, val: bigint): boolean {
+    this.checkVcpu(vcpu);
+    const mm = this.mm;
+    const mfn = Math.floor(pa / 4096);
+    const t = mm.pages.typeInfo[mfn];
+    const typed = (t & PGT_count_mask) !== 0n;
+    if (!typed || (t & PGT_type_mask) === PGT_writable_page) {
+      this.m.phys.write64n(pa, val);
+      return true;
+    }
+    this.counts.ptwrEmulations++;
+    const mark = this.console.lines.length;
+    if ((t & PGT_type_mask) === PGT_l1_page_table && mm.mod_l1_entry(pa, val, false, this.domid) === 1) return true;
+    this.refuse('ptwr_emulate', vcpu, `write of ${lx(val)} to ${lx(pa)} (${mm.pages.describe(mfn)})`, -EINVAL, mark);
+    return false;
+  }
+
+  // ---- multicall ------------------------------------------------------------------------------
+
+  /**
+   * `HYPERVISOR_multicall(entries, n)` (xen/common/multicall.c): each entry runs in order and
+   * gets its own result; a failing entry does not stop the others.
+   */
+  multicall(vcpu: number, entries: readonly MulticallEntry[]): number[] {
+    this.counts.multicalls++;
+    return entries.map((e) => {
+      switch (e.op) {
+        case 'mmu_update':
+          return this.mmu_update(vcpu, e.reqs).rc;
+        case 'mmuext_op':
+          return this.mmuext_op(vcpu, e.ops).rc;
+        case 'update_va_mapping':
+          return this.update_va_mapping(vcpu, e.va, e.val, e.flags);
+      }
+    });
+  }
+
+  // ---- inspection -----------------------------------------------------------------------------
+
+  /** The frame's type word and counts, as `describe` prints them. */
+  describe(mfn: number): string {
+    return this.mm.pages.describe(mfn);
+  }
+
+  /** Type of a frame for tests: 'none', 'l1'..'l4', 'writable', ... and its type count. */
+  typeOf(mfn: number): { type: bigint; count: number; validated: boolean; pinned: boolean } {
+    const t = this.mm.pages.typeInfo[mfn];
+    return { type: t & PGT_type_mask, count: this.mm.pages.typeCount(mfn), validated: this.mm.pages.validated(mfn), pinned: this.mm.pages.pinned(mfn) };
+  }
+}
+
+export { PGT_l1_page_table, PGT_l2_page_table, PGT_l3_page_table, PGT_l4_page_table, PGT_writable_page };

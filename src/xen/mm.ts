@@ -1,0 +1,635 @@
+/**
+ * Xen's PV memory-management core: type and reference counting of machine frames and the
+ * validation of guest page tables. A faithful transcription, function by function, of
+ * xen/arch/x86/mm.c at xen-unstable 6020fcb848 (2010-11-18, Xen 4.1 development; the same
+ * code and line numbers as 4.1.0-rc1..rc6), for a 64-bit PV guest (x86_64 hypervisor,
+ * CONFIG_PAGING_LEVELS 4, no shadow mode, no IOMMU, no superpages: opt_allow_superpage = 0).
+ *
+ * What is left out, on purpose: preemption of long validations (PGT_partial, -EAGAIN/-EINTR
+ * continuations: every hypercall here runs to completion), grant tables, I/O memory, page
+ * sharing/paging, 32-on-64 compat guests, and adjust_guest_lNe() (Xen sets _PAGE_USER on guest
+ * entries because a 64-bit PV kernel runs in ring 3; the model runs the guest kernel at CPL 0,
+ * so entries are stored as the guest wrote them). Xen's private L4 slots 256..271 are skipped
+ * during validation, as is_guest_l4_slot() says, but Xen's own mappings are not written there.
+ */
+import {
+  PGC_allocated,
+  PGC_count_mask,
+  PGT_count_mask,
+  PGT_l1_page_table,
+  PGT_l2_page_table,
+  PGT_l3_page_table,
+  PGT_l4_page_table,
+  PGT_partial,
+  PGT_pinned,
+  PGT_pae_xen_l2,
+  PGT_root_page_table,
+  PGT_seg_desc_page,
+  PGT_type_mask,
+  PGT_validated,
+  PGT_writable_page,
+  PRtype_info,
+  XenFrameTable,
+} from './page-info.js';
+import { MM_C_LINE, XenConsole, lx } from './log.js';
+import { P2m } from './p2m.js';
+
+/** errno values Xen returns (negated). */
+export const EINVAL = 22;
+export const EFAULT = 14;
+export const ENOSYS = 38;
+export const ESRCH = 3;
+
+/** x86 PTE bits used by validation (SDM vol. 3 table 4-19). */
+const _PAGE_PRESENT = 0x001;
+const _PAGE_RW = 0x002;
+const _PAGE_PSE = 0x080;
+/** Bit 23 of a 24-bit flag mask = bit 62 of a PTE (x86_64/page.h). */
+const _PAGE_GNTTAB = 1 << 22;
+/**
+ * x86_64/page.h: BASE_DISALLOW_MASK (0xFF800198U & ~_PAGE_NX): PWT, PCD, PSE, GLOBAL (NX
+ * allowed: the machine has NX); L1_DISALLOW_MASK ((BASE | _PAGE_GNTTAB) & ~_PAGE_GLOBAL),
+ * L2_DISALLOW_MASK (BASE & ~_PAGE_PSE), L3/L4_DISALLOW_MASK (BASE).
+ */
+const BASE_DISALLOW_MASK = (0xff800198 & ~(1 << 23)) >>> 0;
+export const L1_DISALLOW_MASK = ((BASE_DISALLOW_MASK | _PAGE_GNTTAB) & ~0x100) >>> 0;
+export const L2_DISALLOW_MASK = (BASE_DISALLOW_MASK & ~_PAGE_PSE) >>> 0;
+export const L3_DISALLOW_MASK = BASE_DISALLOW_MASK;
+export const L4_DISALLOW_MASK = BASE_DISALLOW_MASK;
+/** config.h: ROOT_PAGETABLE_FIRST_XEN_SLOT 256, ROOT_PAGETABLE_LAST_XEN_SLOT 271. */
+const ROOT_PAGETABLE_FIRST_XEN_SLOT = 256;
+const ROOT_PAGETABLE_LAST_XEN_SLOT = 271;
+const PADDR_PFN_MASK = (1n << 40n) - 1n;
+
+/** `get_pte_flags(x)`: 24-bit flags = pte[63:52] << 12 | pte[11:0]. */
+export function get_pte_flags(e: bigint): number {
+  return (Number((e >> 40n) & 0xfff000n) | Number(e & 0xfffn)) >>> 0;
+}
+
+/** `lNe_get_pfn(e)`: the 40-bit frame number, pte[51:12]. */
+export function pte_get_pfn(e: bigint): number {
+  return Number((e >> 12n) & PADDR_PFN_MASK);
+}
+
+/** x86_64 `is_guest_l4_slot(d, s)` for a 64-bit PV guest. */
+export function is_guest_l4_slot(slot: number): boolean {
+  return slot < ROOT_PAGETABLE_FIRST_XEN_SLOT || slot > ROOT_PAGETABLE_LAST_XEN_SLOT;
+}
+
+/** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
+export interface XenMachineView {
+  phys: { read64n(pa: number): bigint; write64n(pa: number, v: bigint): void };
+  frames: { count: number };
+  cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
+}
+
+/**
+ * The per-machine memory-management state of the hypervisor and the mm.c functions that act
+ * on it. Domain ids are small integers; `current` is the domain on whose behalf the running
+ * hypercall executes (printed as `d<id>` in MEM_LOG lines).
+ */
+export class XenMm {
+  readonly pages: XenFrameTable;
+  /** Xen's TLB clock (`tlbflush_clock`), bumped by every full flush. */
+  private tlbClock = 1;
+  /** Per-CPU `tlbflush_time`. */
+  private readonly cpuFlushTime: Float64Array;
+  /** Domain whose hypercall is running (`current->domain->domain_id`). */
+  current = 0;
+  /** Full TLB flushes Xen performed because a frame changed type (`need_flush_tlb_flush`). */
+  typeChangeFlushes = 0;
+
+  constructor(
+    readonly m: XenMachineView,
+    readonly console: XenConsole,
+    readonly p2m: P2m,
+  ) {
+    this.pages = new XenFrameTable(m.frames.count);
+    this.cpuFlushTime = new Float64Array(m.cpus.length);
+  }
+
+  private log(line: number, msg: string): void {
+    this.console.memLog(line, this.current, msg);
+  }
+
+  private entry(mfn: number, i: number): bigint {
+    return this.m.phys.read64n(mfn * 4096 + i * 8);
+  }
+
+  // ---- TLB flushing (xen/arch/x86/flushtlb.c, smp.c) ------------------------------------
+
+  /** `flush_tlb_mask(mask)`: full flush (write_cr3 with CR4.PGE toggled) on each CPU in `cpus`. */
+  flush_tlb_mask(cpus: Iterable<number>): void {
+    const now = ++this.tlbClock;
+    for (const c of cpus) {
+      this.m.cpus[c].flushTlbAll();
+      this.cpuFlushTime[c] = now;
+    }
+  }
+
+  /** `flush_tlb_one_mask(mask, va)`: INVLPG on each CPU in `cpus`. */
+  flush_tlb_one_mask(cpus: Iterable<number>, va: bigint): void {
+    for (const c of cpus) this.m.cpus[c].invlpg(va);
+  }
+
+  /** All CPUs the domain has run on (`d->domain_dirty_cpumask`): every CPU of the machine. */
+  domain_dirty_cpumask(): number[] {
+    return this.m.cpus.map((c) => c.index);
+  }
+
+  /** `tlbflush_filter(mask, stamp)`: drop CPUs that flushed after `stamp`. */
+  private tlbflush_filter(cpus: number[], stamp: number): number[] {
+    return cpus.filter((c) => this.cpuFlushTime[c] <= stamp);
+  }
+
+  // ---- General references (count_info) ----------------------------------------------------
+
+  /** Gives every frame in `mfns` to domain `domid` (`assign_pages`: PGC_allocated, count 1). */
+  assign_pages(domid: number, mfns: Iterable<number>): void {
+    for (const mfn of mfns) {
+      this.pages.owner[mfn] = domid;
+      this.pages.countInfo[mfn] = PGC_allocated | 1n;
+    }
+  }
+
+  /** `get_page(page, d)`: a general reference, only if the frame belongs to `d`. */
+  get_page(mfn: number, d: number): boolean {
+    if (this.pages.owner[mfn] !== d) return false;
+    const c = this.pages.countInfo[mfn];
+    if ((c & PGC_count_mask) === 0n || (c & PGC_count_mask) === PGC_count_mask) return false;
+    this.pages.countInfo[mfn] = c + 1n;
+    return true;
+  }
+
+  /** `put_page(page)`. */
+  put_page(mfn: number): void {
+    const c = this.pages.countInfo[mfn];
+    if ((c & PGC_count_mask) === 0n) throw new Error(`Xen model: put_page underflow on mfn ${lx(mfn)}`);
+    this.pages.countInfo[mfn] = c - 1n;
+  }
+
+  /** `get_page_from_pagenr(page_nr, d)`, mm.c:652. */
+  get_page_from_pagenr(mfn: number, d: number): boolean {
+    if (!this.pages.valid(mfn) || !this.get_page(mfn, d)) {
+      this.log(MM_C_LINE.couldNotGetPageRef, `Could not get page ref for pfn ${lx(mfn)}`);
+      return false;
+    }
+    return true;
+  }
+
+  // ---- Type references (type_info) ---------------------------------------------------------
+
+  /**
+   * `__get_page_type(page, type, preemptible)`, mm.c:2311. Returns 0 or -EINVAL. A frame
+   * changes type only when its type count is zero; then Xen flushes the TLBs that may still
+   * hold mappings from before, and validates page-table types (alloc_page_type).
+   */
+  get_page_type_rc(mfn: number, type: bigint): number {
+    const pi = this.pages;
+    const x = pi.typeInfo[mfn];
+    let nx = x + 1n;
+    if ((nx & PGT_count_mask) === 0n) {
+      this.log(MM_C_LINE.typeCountOverflow, `Type count overflow on pfn ${lx(mfn)}`);
+      return -EINVAL;
+    } else if ((x & PGT_count_mask) === 0n) {
+      if ((x & PGT_type_mask) !== type) {
+        // "On type change we check to flush stale TLB entries."
+        const mask = this.tlbflush_filter(this.domain_dirty_cpumask(), pi.tlbflushTimestamp[mfn]);
+        if (mask.length > 0) {
+          this.typeChangeFlushes++;
+          this.flush_tlb_mask(mask);
+        }
+        nx &= ~(PGT_type_mask | PGT_validated);
+        nx |= type;
+        if (type === PGT_writable_page) nx |= PGT_validated;
+      }
+    } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {
+      // "Don't log failure if it could be a recursive-mapping attempt."
+      const t = x & PGT_type_mask;
+      if (t === PGT_l2_page_table && type === PGT_l1_page_table) return -EINVAL;
+      if (t === PGT_l3_page_table && type === PGT_l2_page_table) return -EINVAL;
+      if (t === PGT_l4_page_table && type === PGT_l3_page_table) return -EINVAL;
+      this.log(
+        MM_C_LINE.badType,
+        `Bad type (saw ${PRtype_info(x)} != exp ${PRtype_info(type)}) for mfn ${lx(mfn)} (pfn ${lx(this.p2m.mfnToPfn(mfn))})`,
+      );
+      return -EINVAL;
+    } else if ((x & PGT_validated) === 0n) {
+      // Only reachable with a validation in progress on another CPU or PGT_partial; every
+      // validation here completes within its hypercall.
+      throw new Error(`Xen model: mfn ${lx(mfn)} typed but not validated (${PRtype_info(x)})`);
+    }
+    pi.typeInfo[mfn] = nx;
+    if ((nx & PGT_validated) === 0n) return this.alloc_page_type(mfn, type);
+    return 0;
+  }
+
+  /** `get_page_type(page, type)`: 1 on success, 0 on failure. */
+  get_page_type(mfn: number, type: bigint): boolean {
+    return this.get_page_type_rc(mfn, type) === 0;
+  }
+
+  /**
+   * `__put_page_type(page, preemptible)`, mm.c:2254. When the count of a page-table type
+   * drops to zero the table is unvalidated (free_page_type drops the references its entries
+   * held) and the frame is stamped for the TLB flush filter.
+   */
+  put_page_type(mfn: number): void {
+    const pi = this.pages;
+    const x = pi.typeInfo[mfn];
+    if ((x & PGT_count_mask) === 0n) throw new Error(`Xen model: put_page_type underflow on mfn ${lx(mfn)}`);
+    const nx = x - 1n;
+    if ((nx & PGT_count_mask) === 0n) {
+      if ((nx & PGT_type_mask) <= PGT_l4_page_table && (nx & (PGT_validated | PGT_partial)) !== 0n) {
+        pi.typeInfo[mfn] = x & ~(PGT_validated | PGT_partial);
+        this.free_page_type(mfn, x);
+        // __put_final_page_type: stamp, then drop the last type reference.
+        pi.tlbflushTimestamp[mfn] = this.tlbClock;
+        pi.typeInfo[mfn] -= 1n;
+        return;
+      }
+      pi.tlbflushTimestamp[mfn] = this.tlbClock;
+    }
+    pi.typeInfo[mfn] = nx;
+  }
+
+  /** `put_page_and_type(page)`. */
+  put_page_and_type(mfn: number): void {
+    this.put_page_type(mfn);
+    this.put_page(mfn);
+  }
+
+  /** `get_page_and_type_from_pagenr(page_nr, type, d, partial, preemptible)`, mm.c:666. */
+  get_page_and_type_from_pagenr(mfn: number, type: bigint, d: number): number {
+    if (!this.get_page_from_pagenr(mfn, d)) return -EINVAL;
+    const rc = this.get_page_type_rc(mfn, type);
+    if (rc) this.put_page(mfn);
+    return rc;
+  }
+
+  /** `alloc_page_type(page, type, preemptible)`, mm.c:2088. */
+  private alloc_page_type(mfn: number, type: bigint): number {
+    let rc: number;
+    switch (type & PGT_type_mask) {
+      case PGT_l1_page_table:
+        rc = this.alloc_l1_table(mfn);
+        break;
+      case PGT_l2_page_table:
+        rc = this.alloc_l2_table(mfn);
+        break;
+      case PGT_l3_page_table:
+        rc = this.alloc_l3_table(mfn);
+        break;
+      case PGT_l4_page_table:
+        rc = this.alloc_l4_table(mfn);
+        break;
+      case PGT_seg_desc_page:
+        rc = 0; // alloc_segdesc_page: descriptors are not modelled
+        break;
+      default:
+        throw new Error(`Xen model: Bad type in alloc_page_type ${PRtype_info(type)}`);
+    }
+    const pi = this.pages;
+    if (rc) {
+      this.log(
+        MM_C_LINE.errorValidating,
+        `Error while validating mfn ${lx(mfn)} (pfn ${lx(this.p2m.mfnToPfn(mfn))}) for type ${PRtype_info(type)}: caf=${pi.countInfo[mfn].toString(16).padStart(8, '0')} taf=${PRtype_info(pi.typeInfo[mfn])}`,
+      );
+      pi.typeInfo[mfn] = 0n;
+    } else {
+      pi.typeInfo[mfn] |= PGT_validated;
+    }
+    return rc;
+  }
+
+  /** `free_page_type(page, type, preemptible)`, mm.c:2154. */
+  private free_page_type(mfn: number, type: bigint): void {
+    switch (type & PGT_type_mask) {
+      case PGT_l1_page_table:
+        for (let i = 0; i < 512; i++) this.put_page_from_l1e(this.entry(mfn, i));
+        return;
+      case PGT_l2_page_table:
+        for (let i = 511; i >= 0; i--) this.put_page_from_l2e(this.entry(mfn, i), mfn);
+        return;
+      case PGT_l3_page_table:
+        for (let i = 511; i >= 0; i--) this.put_page_from_l3e(this.entry(mfn, i), mfn);
+        return;
+      case PGT_l4_page_table:
+        for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
+        return;
+      default:
+        throw new Error(`Xen model: free_page_type of type ${PRtype_info(type)} pfn ${lx(mfn)}`);
+    }
+  }
+
+  // ---- Validation of tables ---------------------------------------------------------------
+
+  /** `alloc_l1_table(page)`, mm.c:1176. */
+  private alloc_l1_table(mfn: number): number {
+    for (let i = 0; i < 512; i++) {
+      const e = this.entry(mfn, i);
+      const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);
+      if (r === 0) {
+        this.log(MM_C_LINE.failureAllocL1, `Failure in alloc_l1_table: entry ${i}`);
+        while (i-- > 0) this.put_page_from_l1e(this.entry(mfn, i));
+        return -EINVAL;
+      }
+    }
+    return 0;
+  }
+
+  /** `alloc_l2_table(page, type, preemptible)`, mm.c:1322. */
+  private alloc_l2_table(mfn: number): number {
+    for (let i = 0; i < 512; i++) {
+      const rc = this.get_page_from_l2e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
+      if (rc > 0) continue;
+      if (rc < 0) {
+        this.log(MM_C_LINE.failureAllocL2, `Failure in alloc_l2_table: entry ${i}`);
+        while (i-- > 0) this.put_page_from_l2e(this.entry(mfn, i), mfn);
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  /** `alloc_l3_table(page, preemptible)`, mm.c:1383 (x86_64 path). */
+  private alloc_l3_table(mfn: number): number {
+    for (let i = 0; i < 512; i++) {
+      const rc = this.get_page_from_l3e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
+      if (rc > 0) continue;
+      if (rc < 0) {
+        this.log(MM_C_LINE.failureAllocL3, `Failure in alloc_l3_table: entry ${i}`);
+        while (i-- > 0) this.put_page_from_l3e(this.entry(mfn, i), mfn);
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  /** `alloc_l4_table(page, preemptible)`, mm.c:1473. */
+  private alloc_l4_table(mfn: number): number {
+    for (let i = 0; i < 512; i++) {
+      if (!is_guest_l4_slot(i)) continue;
+      const rc = this.get_page_from_l4e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
+      if (rc > 0) continue;
+      if (rc < 0) {
+        this.log(MM_C_LINE.failureAllocL4, `Failure in alloc_l4_table: entry ${i}`);
+        while (i-- > 0) if (is_guest_l4_slot(i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  // ---- References held by entries ----------------------------------------------------------
+
+  /**
+   * `get_page_from_l1e(l1e, l1e_owner, pg_owner)`, mm.c:788: 1 = ok (also for a non-present
+   * entry), 0 = refused. A writable mapping takes a PGT_writable_page type reference: this is
+   * what Xen refuses for a frame that is a page table.
+   */
+  get_page_from_l1e(l1e: bigint, d: number): number {
+    const f = get_pte_flags(l1e);
+    if (!(f & _PAGE_PRESENT)) return 1;
+    if (f & L1_DISALLOW_MASK) {
+      this.log(MM_C_LINE.badL1Flags, `Bad L1 flags ${lx(f & L1_DISALLOW_MASK)}`);
+      return 0;
+    }
+    const mfn = pte_get_pfn(l1e);
+    if (!this.pages.valid(mfn) || !this.get_page(mfn, d)) {
+      // No I/O memory is modelled: a frame outside RAM or not owned is refused.
+      return this.couldNotPin(mfn, l1e, d, false);
+    }
+    if (f & _PAGE_RW && !this.get_page_type(mfn, PGT_writable_page)) return this.couldNotPin(mfn, l1e, d, true);
+    return 1;
+  }
+
+  private couldNotPin(mfn: number, l1e: bigint, d: number, haveRef: boolean): number {
+    this.log(
+      MM_C_LINE.errorGettingMfnFromL1,
+      `Error getting mfn ${lx(mfn)} (pfn ${lx(this.p2m.mfnToPfn(mfn))}) from L1 entry ${PRtype_info(l1e)} for l1e_owner=${d}, pg_owner=${d}`,
+    );
+    if (haveRef) this.put_page(mfn);
+    return 0;
+  }
+
+  /** `put_page_from_l1e(l1e, l1e_owner)`, mm.c:1063. */
+  put_page_from_l1e(l1e: bigint): void {
+    const f = get_pte_flags(l1e);
+    if (!(f & _PAGE_PRESENT)) return;
+    const mfn = pte_get_pfn(l1e);
+    if (!this.pages.valid(mfn)) return;
+    if (f & _PAGE_RW) this.put_page_and_type(mfn);
+    else this.put_page(mfn);
+  }
+
+  /**
+   * `define_get_linear_pagetable(level)`, mm.c:712: an entry of a level-N table may map another
+   * (already validated) level-N table, read-only: Xen's linear page-table rule.
+   */
+  private get_linear_pagetable(level: 2 | 3 | 4, pde: bigint, pdePfn: number, d: number): boolean {
+    if (get_pte_flags(pde) & _PAGE_RW) {
+      const line = level === 2 ? MM_C_LINE.linearL2 : level === 3 ? MM_C_LINE.linearL3 : MM_C_LINE.linearL4;
+      this.log(line, 'Attempt to create linear p.t. with write perms');
+      return false;
+    }
+    const pfn = pte_get_pfn(pde);
+    if (pfn !== pdePfn) {
+      if (!this.get_page_from_pagenr(pfn, d)) return false;
+      const x = this.pages.typeInfo[pfn];
+      const want = (BigInt(level) << 60n) | PGT_validated;
+      if ((x & PGT_count_mask) === PGT_count_mask || (x & (PGT_type_mask | PGT_validated)) !== want) {
+        this.put_page(pfn);
+        return false;
+      }
+      this.pages.typeInfo[pfn] = x + 1n;
+    }
+    return true;
+  }
+
+  /** `get_page_from_l2e(l2e, pfn, d)`, mm.c:899: 1 = not present, 0 = ok, <0 = refused. */
+  get_page_from_l2e(l2e: bigint, pfn: number, d: number): number {
+    const f = get_pte_flags(l2e);
+    if (!(f & _PAGE_PRESENT)) return 1;
+    if (f & L2_DISALLOW_MASK) {
+      this.log(MM_C_LINE.badL2Flags, `Bad L2 flags ${lx(f & L2_DISALLOW_MASK)}`);
+      return -EINVAL;
+    }
+    if (!(f & _PAGE_PSE)) {
+      let rc = this.get_page_and_type_from_pagenr(pte_get_pfn(l2e), PGT_l1_page_table, d);
+      if (rc === -EINVAL && this.get_linear_pagetable(2, l2e, pfn, d)) rc = 0;
+      return rc;
+    }
+    // opt_allow_superpage is 0 by default in this Xen.
+    this.log(MM_C_LINE.superpageDisallowed, 'Attempt to map superpage without allowsuperpage flag in hypervisor');
+    return -EINVAL;
+  }
+
+  /** `get_page_from_l3e(l3e, pfn, d, partial, preemptible)`, mm.c:941. */
+  get_page_from_l3e(l3e: bigint, pfn: number, d: number): number {
+    const f = get_pte_flags(l3e);
+    if (!(f & _PAGE_PRESENT)) return 1;
+    if (f & L3_DISALLOW_MASK) {
+      this.log(MM_C_LINE.badL3Flags, `Bad L3 flags ${lx(f & L3_DISALLOW_MASK)}`);
+      return -EINVAL;
+    }
+    let rc = this.get_page_and_type_from_pagenr(pte_get_pfn(l3e), PGT_l2_page_table, d);
+    if (rc === -EINVAL && this.get_linear_pagetable(3, l3e, pfn, d)) rc = 0;
+    return rc;
+  }
+
+  /** `get_page_from_l4e(l4e, pfn, d, partial, preemptible)`, mm.c:966. */
+  get_page_from_l4e(l4e: bigint, pfn: number, d: number): number {
+    const f = get_pte_flags(l4e);
+    if (!(f & _PAGE_PRESENT)) return 1;
+    if (f & L4_DISALLOW_MASK) {
+      this.log(MM_C_LINE.badL4Flags, `Bad L4 flags ${lx(f & L4_DISALLOW_MASK)}`);
+      return -EINVAL;
+    }
+    let rc = this.get_page_and_type_from_pagenr(pte_get_pfn(l4e), PGT_l3_page_table, d);
+    if (rc === -EINVAL && this.get_linear_pagetable(4, l4e, pfn, d)) rc = 0;
+    return rc;
+  }
+
+  /** `put_page_from_l2e(l2e, pfn)`, mm.c:1119 (also undoes linear mappings). */
+  put_page_from_l2e(l2e: bigint, pfn: number): void {
+    if (!(get_pte_flags(l2e) & _PAGE_PRESENT) || pte_get_pfn(l2e) === pfn) return;
+    this.put_page_and_type(pte_get_pfn(l2e));
+  }
+
+  /** `put_page_from_l3e(l3e, pfn, partial, preemptible)`, mm.c:1134. */
+  put_page_from_l3e(l3e: bigint, pfn: number): void {
+    if (!(get_pte_flags(l3e) & _PAGE_PRESENT) || pte_get_pfn(l3e) === pfn) return;
+    this.put_page_and_type(pte_get_pfn(l3e));
+  }
+
+  /** `put_page_from_l4e(l4e, pfn, partial, preemptible)`, mm.c:1162. */
+  put_page_from_l4e(l4e: bigint, pfn: number): void {
+    if (!(get_pte_flags(l4e) & _PAGE_PRESENT) || pte_get_pfn(l4e) === pfn) return;
+    this.put_page_and_type(pte_get_pfn(l4e));
+  }
+
+  // ---- Entry updates (mod_lN_entry) --------------------------------------------------------
+
+  /** `UPDATE_ENTRY` / `update_intpte`: the store into the validated table (preserve_ad ORs A|D). */
+  private update_entry(pa: number, nval: bigint, preserveAd: boolean): void {
+    let v = nval;
+    if (preserveAd) v |= this.m.phys.read64n(pa) & 0x60n;
+    this.m.phys.write64n(pa, v);
+  }
+
+  /** `mod_l1_entry(pl1e, nl1e, gl1mfn, preserve_ad, pt_vcpu, pg_dom)`, mm.c:1734: 1 = ok, 0 = refused. */
+  mod_l1_entry(pa: number, nl1e: bigint, preserveAd: boolean, d: number): number {
+    const ol1e = this.m.phys.read64n(pa);
+    const nf = get_pte_flags(nl1e);
+    if (nf & _PAGE_PRESENT) {
+      if (nf & L1_DISALLOW_MASK) {
+        this.log(MM_C_LINE.modL1BadFlags, `Bad L1 flags ${lx(nf & L1_DISALLOW_MASK)}`);
+        return 0;
+      }
+      // Fast path for identical mapping, r/w and presence (l1e_has_changed).
+      if (((ol1e ^ nl1e) & (~0xfffn | BigInt(_PAGE_RW | _PAGE_PRESENT)) & ((1n << 52n) - 1n)) === 0n) {
+        this.update_entry(pa, nl1e, preserveAd);
+        return 1;
+      }
+      if (this.get_page_from_l1e(nl1e, d) === 0) return 0;
+    }
+    this.update_entry(pa, nl1e, preserveAd);
+    this.put_page_from_l1e(ol1e);
+    return 1;
+  }
+
+  /** `mod_l2_entry(pl2e, nl2e, pfn, preserve_ad, vcpu)`, mm.c:1808: 1 = ok, 0 = refused. */
+  mod_l2_entry(pa: number, nl2e: bigint, preserveAd: boolean, d: number): number {
+    const pfn = Math.floor(pa / 4096);
+    const ol2e = this.m.phys.read64n(pa);
+    const nf = get_pte_flags(nl2e);
+    if (nf & _PAGE_PRESENT) {
+      if (nf & L2_DISALLOW_MASK) {
+        this.log(MM_C_LINE.modL2BadFlags, `Bad L2 flags ${lx(nf & L2_DISALLOW_MASK)}`);
+        return 0;
+      }
+      if (!hasChanged(ol2e, nl2e, _PAGE_PRESENT)) {
+        this.update_entry(pa, nl2e, preserveAd);
+        return 1;
+      }
+      if (this.get_page_from_l2e(nl2e, pfn, d) < 0) return 0;
+    }
+    this.update_entry(pa, nl2e, preserveAd);
+    this.put_page_from_l2e(ol2e, pfn);
+    return 1;
+  }
+
+  /** `mod_l3_entry(pl3e, nl3e, pfn, preserve_ad, preemptible, vcpu)`, mm.c:1868: 0 or -errno. */
+  mod_l3_entry(pa: number, nl3e: bigint, preserveAd: boolean, d: number): number {
+    const pfn = Math.floor(pa / 4096);
+    const ol3e = this.m.phys.read64n(pa);
+    const nf = get_pte_flags(nl3e);
+    if (nf & _PAGE_PRESENT) {
+      if (nf & L3_DISALLOW_MASK) {
+        this.log(MM_C_LINE.modL3BadFlags, `Bad L3 flags ${lx(nf & L3_DISALLOW_MASK)}`);
+        return -EINVAL;
+      }
+      if (!hasChanged(ol3e, nl3e, _PAGE_PRESENT)) {
+        this.update_entry(pa, nl3e, preserveAd);
+        return 0;
+      }
+      const rc = this.get_page_from_l3e(nl3e, pfn, d);
+      if (rc < 0) return rc;
+    }
+    this.update_entry(pa, nl3e, preserveAd);
+    this.put_page_from_l3e(ol3e, pfn);
+    return 0;
+  }
+
+  /** `mod_l4_entry(pl4e, nl4e, pfn, preserve_ad, preemptible, vcpu)`, mm.c:1946: 0 or -errno. */
+  mod_l4_entry(pa: number, nl4e: bigint, preserveAd: boolean, d: number): number {
+    const pfn = Math.floor(pa / 4096);
+    const slot = (pa % 4096) / 8;
+    if (!is_guest_l4_slot(slot)) {
+      this.log(MM_C_LINE.illegalL4Update, `Illegal L4 update attempt in Xen-private area ${lx(pa)}`);
+      return -EINVAL;
+    }
+    const ol4e = this.m.phys.read64n(pa);
+    const nf = get_pte_flags(nl4e);
+    if (nf & _PAGE_PRESENT) {
+      if (nf & L4_DISALLOW_MASK) {
+        this.log(MM_C_LINE.modL4BadFlags, `Bad L4 flags ${lx(nf & L4_DISALLOW_MASK)}`);
+        return -EINVAL;
+      }
+      if (!hasChanged(ol4e, nl4e, _PAGE_PRESENT)) {
+        this.update_entry(pa, nl4e, preserveAd);
+        return 0;
+      }
+      const rc = this.get_page_from_l4e(nl4e, pfn, d);
+      if (rc < 0) return rc;
+    }
+    this.update_entry(pa, nl4e, preserveAd);
+    this.put_page_from_l4e(ol4e, pfn);
+    return 0;
+  }
+
+  // ---- Pinning -----------------------------------------------------------------------------
+
+  /** Sets PGT_pinned; false if it was already set (`test_and_set_bit(_PGT_pinned, ...)`). */
+  test_and_set_pinned(mfn: number): boolean {
+    const was = (this.pages.typeInfo[mfn] & PGT_pinned) !== 0n;
+    this.pages.typeInfo[mfn] |= PGT_pinned;
+    return !was;
+  }
+
+  /** Clears PGT_pinned; false if it was not set. */
+  test_and_clear_pinned(mfn: number): boolean {
+    const was = (this.pages.typeInfo[mfn] & PGT_pinned) !== 0n;
+    this.pages.typeInfo[mfn] &= ~PGT_pinned;
+    return was;
+  }
+
+  /** The type used by MMUEXT_NEW_BASEPTR (`PGT_root_page_table`). */
+  static readonly rootType = PGT_root_page_table;
+}
+
+/** `lNe_has_changed(x, y, flags)`: frame or any of `flags` differ. */
+function hasChanged(x: bigint, y: bigint, flags: number): boolean {
+  return ((x ^ y) & (((1n << 52n) - 1n) & (~0xfffn | BigInt(flags)))) !== 0n;
+}
