@@ -14,6 +14,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   start: { summary: 'the main job on its embedded default', load: () => import('./start.js') },
   walk: { summary: 'explain one page walk of an image (docs/cli-walk.md)', load: () => import('./walk.js') },
+  cost: { summary: 'walk-cost microbenchmarks: TLB/PSC hits, refs per walk, cycles (docs/cost.md)', load: () => import('./cost.js') },
 };
 
 function usage(): string {
