@@ -151,9 +151,27 @@ function changedBits(before: bigint, after: bigint): string[] {
 /** Flag names an entry can have; a decisive name outside this list (e.g. 'reserved') is a label, not a clear bit. */
 const FLAG_NAMES = new Set(['P', 'RW', 'US', 'PWT', 'PCD', 'A', 'D', 'PS', 'G', 'PAT', 'XD']);
 
-function flagTokens(s: WalkStep, extra: string[]): FlagToken[] {
+/**
+ * The bits that decided the outcome at step `i`: the core's own list for a not-present or
+ * reserved-bit stop; otherwise P (and PS at a large leaf), the R/W and U/S bits a write or user
+ * access relied on when it succeeded, and the bits behind a protection fault (`protectionBits`).
+ */
+function decisiveOf(e: WalkExplanation, i: number, extra: string[]): string[] {
+  const s = e.steps[i];
+  if (s.decision === 'not-present' || s.decision === 'reserved') return s.decisiveBits;
+  const out = ['P'];
+  if (s.flags.includes('PS') && s.level > 1) out.push('PS');
+  if (e.mode === 'pae' && s.name === 'PDPTE') return out;
+  if (e.result.ok) {
+    if (e.options.kind === 'write') out.push('RW');
+    if (e.options.cpl === 3 && !e.options.implicit) out.push('US');
+  }
+  return [...out, ...extra];
+}
+
+function flagTokens(s: WalkStep, decisiveBits: string[]): FlagToken[] {
   const changed = changedBits(s.value, s.valueAfter);
-  const decisive = new Set([...s.decisiveBits, ...extra]);
+  const decisive = new Set(decisiveBits);
   const tokens: FlagToken[] = s.flags.map((name) => ({ name, set: true, decisive: decisive.has(name), changed: changed.includes(name) }));
   const have = new Set(s.flags);
   for (const name of changed) if (!have.has(name)) tokens.push({ name, set: true, decisive: decisive.has(name), changed: true }), have.add(name);
@@ -196,7 +214,7 @@ function protectionBits(e: WalkExplanation): string[][] {
   return out;
 }
 
-function rowOf(s: WalkStep, extra: string[]): LevelRow {
+function rowOf(s: WalkStep, decisive: string[]): LevelRow {
   return {
     level: s.level,
     name: s.name,
@@ -204,7 +222,7 @@ function rowOf(s: WalkStep, extra: string[]): LevelRow {
     entryAddress: hex(s.entryAddress),
     value: hex(s.value, 16),
     valueAfter: hex(s.valueAfter, 16),
-    flags: flagTokens(s, extra),
+    flags: flagTokens(s, decisive),
     decision: s.decision,
     cached: s.cached,
   };
@@ -233,7 +251,7 @@ export function describeWalk(e: WalkExplanation): WalkDescription {
     kind: e.options.kind,
     cpl: e.options.cpl,
     fields: splitAddress(e.va, e.mode, pageSize),
-    rows: e.steps.map((s, i) => rowOf(s, extra[i])),
+    rows: e.steps.map((s, i) => rowOf(s, decisiveOf(e, i, extra[i]))),
     source: e.source,
     outcome: outcomeString(e.result),
     summary: summaryOf(e, pageSize),
