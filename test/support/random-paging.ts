@@ -52,6 +52,8 @@ export interface PagingCase {
   features: boolean;
   wp: boolean; pse: boolean; pge: boolean; smep: boolean; smap: boolean; pke: boolean; pks: boolean; nxe: boolean; pcide: boolean;
   pkru: number; pkrs: number;
+  /** Fewer not-present entries, reserved bits and XD: more walks succeed (and fill TLBs). */
+  friendly: boolean;
   seed: number;
 }
 
@@ -70,9 +72,10 @@ const TOP: Record<PagingMode, number> = { none: 0, '32bit': 2, pae: 3, '4level':
 function poolPage(r: Rand): bigint { return BigInt(POOL_BASE + 0x1000 * r.int(POOL_PAGES)); }
 
 /** A table pointer: mostly a pool page; sometimes zeroed RAM, past RAM, or far away. */
-function tablePointer(r: Rand, m: number, wide: boolean): bigint {
+function tablePointer(r: Rand, m: number, wide: boolean, k = 1): bigint {
   const x = r.next();
-  if (x < 0.8) return poolPage(r);
+  if (x < 1 - 0.2 * k) return poolPage(r);
+  if (k < 1) return r.chance(0.5) ? BigInt(ZERO_PAGE) : BigInt(RAM_BYTES);
   if (x < 0.87) return BigInt(ZERO_PAGE);
   if (x < 0.94) return BigInt(RAM_BYTES + 0x1000 * r.int(16));
   if (!wide) return 0xffff_f000n;
@@ -80,54 +83,56 @@ function tablePointer(r: Rand, m: number, wide: boolean): bigint {
 }
 
 /** A page frame address for a leaf of `size` bytes, sometimes with a stray low bit (reserved for large pages). */
-function frameAddress(r: Rand, m: number, size: bigint): bigint {
+function frameAddress(r: Rand, m: number, size: bigint, k = 1): bigint {
   const x = r.next();
   let a = x < 0.5 ? BigInt(r.int(RAM_BYTES)) : x < 0.8 ? r.bits(m) : poolPage(r);
   a &= ~(size - 1n);
-  if (size > 0x1000n && r.chance(0.06)) a |= 1n << BigInt(12 + 1 + r.int(Number(size).toString(2).length - 14));
+  if (size > 0x1000n && r.chance(0.06 * k)) a |= 1n << BigInt(12 + 1 + r.int(Number(size).toString(2).length - 14));
   return a;
 }
 
 /** Random 64-bit entry for PAE/IA-32e levels; `level` 5..1. */
 function entry64(r: Rand, c: PagingCase, level: number): bigint {
   const m = c.maxPhysAddrBits;
+  const k = c.friendly ? 0.25 : 1; // scales the probability of faulting features
   let e = 0n;
-  if (r.chance(0.9)) e |= P;
-  if (r.chance(0.75)) e |= RW;
-  if (r.chance(0.7)) e |= US;
+  if (r.chance(1 - 0.1 * k)) e |= P;
+  if (r.chance(1 - 0.25 * k)) e |= RW;
+  if (r.chance(1 - 0.3 * k)) e |= US;
   e |= r.bits(3) << 3n; // PWT PCD A
   if (r.chance(0.3)) e |= 0x40n; // D
-  if (r.chance(level >= 4 ? 0.08 : 0.3)) e |= 0x100n; // G (AMD: reserved in PML4E/PML5E)
+  if (r.chance(level >= 4 ? 0.08 * k : 0.3)) e |= 0x100n; // G (AMD: reserved in PML4E/PML5E)
   e |= r.bits(3) << 9n;
   const canBeLarge = c.mode === 'pae' ? level === 2 : level === 2 || level === 3;
   let large = false;
   if (canBeLarge && r.chance(0.25)) { e |= PS; large = true; }
-  else if (level >= 4 && r.chance(0.03)) e |= PS;
+  else if (level >= 4 && r.chance(0.03 * k)) e |= PS;
   else if (level === 1 && r.chance(0.2)) e |= PS; // PAT
-  if (r.chance(0.12)) e |= 1n << 63n;
-  if (c.mode === 'pae') { if (r.chance(0.03)) e |= 1n << BigInt(52 + r.int(11)); }
+  if (r.chance(0.12 * k)) e |= 1n << 63n;
+  if (c.mode === 'pae') { if (r.chance(0.03 * k)) e |= 1n << BigInt(52 + r.int(11)); }
   else if (r.chance(0.5)) e |= r.bits(11) << 52n;
-  if (m < 52 && r.chance(0.03)) e |= 1n << BigInt(m + r.int(52 - m));
-  if (large || level === 1) e |= frameAddress(r, m, large ? (level === 3 ? 1n << 30n : 1n << 21n) : 0x1000n);
-  else e |= tablePointer(r, m, true);
+  if (m < 52 && r.chance(0.03 * k)) e |= 1n << BigInt(m + r.int(52 - m));
+  if (large || level === 1) e |= frameAddress(r, m, large ? (level === 3 ? 1n << 30n : 1n << 21n) : 0x1000n, k);
+  else e |= tablePointer(r, m, true, k);
   return e;
 }
 
 /** Random PAE PDPTE: rarely with reserved bits (2:1, 8:5, 63:M). */
 function pdpte(r: Rand, c: PagingCase): bigint {
-  let e = r.chance(0.9) ? P : 0n;
+  const k = c.friendly ? 0.25 : 1;
+  let e = r.chance(1 - 0.1 * k) ? P : 0n;
   e |= r.bits(2) << 3n | r.bits(3) << 9n;
   if (r.chance(0.02)) e |= r.pick([2n, 4n, 0x20n, 0x40n, 0x80n, 0x100n, 1n << 63n]);
   if (c.maxPhysAddrBits < 52 && r.chance(0.01)) e |= 1n << BigInt(c.maxPhysAddrBits + r.int(52 - c.maxPhysAddrBits));
-  return e | tablePointer(r, c.maxPhysAddrBits, true);
+  return e | tablePointer(r, c.maxPhysAddrBits, true, k);
 }
 
 /** Random 32-bit paging entry. */
-function entry32(r: Rand, level: number): bigint {
+function entry32(r: Rand, level: number, k: number): bigint {
   let e = 0;
-  if (r.chance(0.9)) e |= 1;
-  if (r.chance(0.75)) e |= 2;
-  if (r.chance(0.7)) e |= 4;
+  if (r.chance(1 - 0.1 * k)) e |= 1;
+  if (r.chance(1 - 0.25 * k)) e |= 2;
+  if (r.chance(1 - 0.3 * k)) e |= 4;
   e |= r.int(8) << 3; // PWT PCD A
   if (r.chance(0.3)) e |= 0x40;
   if (r.chance(0.3)) e |= 0x100;
@@ -136,11 +141,11 @@ function entry32(r: Rand, level: number): bigint {
   if (level === 2 && r.chance(0.3)) {
     v |= PS | (BigInt(r.int(1024)) << 22n) | (r.chance(0.3) ? 0x1000n : 0n);
     if (r.chance(0.5)) v |= BigInt(r.int(256)) << 13n;
-    if (r.chance(0.05)) v |= 1n << 21n;
+    if (r.chance(0.05 * k)) v |= 1n << 21n;
     return v;
   }
   if (level === 1) return v | (r.chance(0.2) ? PS : 0n) | (BigInt(r.int(1 << 20)) << 12n);
-  return v | tablePointer(r, 32, false);
+  return v | tablePointer(r, 32, false, k);
 }
 
 /** Index bits per level of a random linear address, biased to a few values so tables are shared. */
@@ -195,7 +200,7 @@ export function buildCase(c: PagingCase, nVas = 4): BuiltCase {
     let table = c.mode === 'pae' ? pdpt : root;
     for (let level = TOP[c.mode]; level >= 1; level--) {
       const addr = table + indexAt(c.mode, level, va) * (is32 ? 4n : 8n);
-      if (!written.has(addr)) put(addr, is32 ? entry32(r, level) : c.mode === 'pae' && level === 3 ? pdpte(r, c) : entry64(r, c, level));
+      if (!written.has(addr)) put(addr, is32 ? entry32(r, level, c.friendly ? 0.25 : 1) : c.mode === 'pae' && level === 3 ? pdpte(r, c) : entry64(r, c, level));
       const v = is32 ? BigInt(mem.read32(addr)) : mem.read64(addr);
       if (!(v & P) || level === 1 || (v & PS && level <= 3)) break;
       table = is32 ? v & 0xffff_f000n : v & 0xf_ffff_ffff_f000n;
@@ -236,5 +241,5 @@ export const hex = (v: bigint): string => '0x' + v.toString(16);
 export function describeCase(c: PagingCase, b: BuiltCase): string {
   const regs = Object.entries(b.regs).map(([k, v]) => `${k}=${hex(v)}`).join(' ');
   const ents = b.entries.map(([a, v]) => `  [${hex(a)}] = ${hex(v)}`).join('\n');
-  return `mode=${c.mode} vendor=${c.vendor} M=${c.maxPhysAddrBits} pse36/pdpe1gb=${c.features} pcid=${b.pcid} pcide=${c.pcide}\n${regs}\nvas: ${b.vas.map(hex).join(' ')}\nentries:\n${ents}`;
+  return `mode=${c.mode} vendor=${c.vendor} M=${c.maxPhysAddrBits} pse36/pdpe1gb=${c.features} friendly=${c.friendly} pcid=${b.pcid} pcide=${c.pcide}\n${regs}\nvas: ${b.vas.map(hex).join(' ')}\nentries:\n${ents}`;
 }

@@ -1,0 +1,181 @@
+// End-to-end test of the web page in real Chromium (playwright-core driving Debian's
+// /usr/bin/chromium): builds the page, serves dist/web on 127.0.0.1, explains known walks, checks
+// the decoded #PF error code on screen, follows a permalink, loads the page from file://, runs the
+// fuzzer worker until it reports a finding, and saves test-output/browser-walk.png.
+// When Chromium is missing and cannot be installed, the tests are skipped with the reason.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium } from './support/chromium.js';
+import { serveStatic, type StaticServer } from './support/static-server.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const webDir = join(root, 'dist', 'web');
+const shot = join(root, 'test-output', 'browser-walk.png');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+
+const chrome = ensureChromium();
+let server: StaticServer;
+let context: BrowserContext;
+let profile: string;
+const pageErrors: string[] = [];
+
+async function open(url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${url}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`${url}: console: ${m.text()}`);
+  });
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+  expect(await page.getAttribute('body', 'data-ready')).toBe('1');
+  return page;
+}
+
+/** Waits until the page has finished its queued loads and walks. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => !document.body.dataset.busy, undefined, { timeout: 30_000 });
+}
+
+async function walkOn(page: Page, va: string, kind: string, cpl: string): Promise<string> {
+  await page.fill('[data-testid=va]', va);
+  await page.selectOption('[data-testid=kind]', kind);
+  await page.selectOption('[data-testid=cpl]', cpl);
+  await page.click('[data-testid=walk]');
+  await settled(page);
+  return (await page.textContent('[data-testid=outcome]')) ?? '';
+}
+
+beforeAll(async () => {
+  if (chrome.skip) return;
+  await import('../src/web/build.mjs'); // builds dist/web
+  server = await serveStatic(webDir);
+  profile = mkdtempSync(join(tmpdir(), 'pagewalk-chromium-'));
+  context = await chromium.launchPersistentContext(profile, { executablePath: chrome.path, headless: true, args: ARGS });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+describe('web page in Chromium', () => {
+  it('explains a successful write: four levels, A and D bits set, physical address', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    expect(await page.textContent('[data-testid=image-info]')).toContain('4-level paging');
+    expect(await walkOn(page, '0x10123', 'write', '3')).toBe('pa 0x10123');
+    const levels = await page.$$eval('[data-testid=levels] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-level')));
+    expect(levels).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE']);
+    const pte = await page.textContent('[data-testid=levels] tr[data-level=PTE]');
+    expect(pte).toContain('0x0000000000010007 → 0x0000000000010067');
+    expect(await page.textContent('[data-testid=ad-changes]')).toContain('PTE at 0x4080: A+D');
+    const fields = await page.$$eval('[data-testid=fields] .field', (fs) => fs.map((f) => f.getAttribute('data-field')));
+    expect(fields).toEqual(['sign', 'PML4', 'PDPT', 'PD', 'PT', 'offset']);
+    // A second walk on the same memory sees the bits the first one set.
+    await walkOn(page, '0x10123', 'write', '3');
+    expect(await page.textContent('[data-testid=ad-changes]')).toContain('none');
+    await page.close();
+  });
+
+  it('decodes the error code of a known fault on screen, and its permalink reproduces it', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    await page.click('[data-testid=queries] button[data-query="1"]'); // 0x11000 write CPL3
+    await settled(page);
+    expect(await page.textContent('[data-testid=outcome]')).toBe('#PF 0x7');
+    expect(await page.textContent('[data-testid=error-code]')).toBe('0x0007');
+    const bits = await page.$$eval('[data-testid=error-bits] tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-bit'), r.className, r.textContent]));
+    expect(bits.map(([name, cls]) => `${name}=${cls === 'on' ? 1 : 0}`)).toEqual(['P=1', 'W/R=1', 'U/S=1', 'RSVD=0', 'I/D=0', 'PK=0']);
+    expect(bits[1][2]).toContain('the access was a write');
+    // The decisive bit: R/W clear in the PTE.
+    expect(await page.textContent('[data-testid=levels] tr[data-level=PTE] .flag.decisive.clear')).toBe('!RW');
+    mkdirSync(join(root, 'test-output'), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
+    const href = await page.getAttribute('[data-testid=permalink]', 'href');
+    expect(href).toBe('#ex=4level&va=0x11000&kind=write&cpl=3');
+    await page.close();
+    const again = await open(`${server.url}/index.html${href}`);
+    await settled(again);
+    expect(await again.textContent('[data-testid=outcome]')).toBe('#PF 0x7');
+    await again.close();
+  });
+
+  it('loads a custom image from the JSON editor, names a malformed field, and links it by value', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    await page.selectOption('[data-testid=mode]', '32bit');
+    await settled(page);
+    await page.click('#image-editor summary');
+    const json = await page.inputValue('#image-json');
+    await page.fill('#image-json', json.replace('"pa":"0x1004"', '"pa":4100'));
+    await page.click('#image-apply');
+    await settled(page);
+    expect(await page.textContent('[data-testid=error]')).toBe('image.writes[1].pa: not a hex string (expected like "0x1000", got 4100)');
+    await page.fill('#image-json', json.replace('"value":"0x400087"', '"value":"0x400085"')); // the 4 MiB page becomes read-only
+    await page.click('#image-apply');
+    await settled(page);
+    expect(await page.textContent('[data-testid=error]')).toBe('');
+    expect(await walkOn(page, '0x400123', 'write', '3')).toBe('#PF 0x7');
+    const href = (await page.getAttribute('[data-testid=permalink]', 'href')) ?? '';
+    expect(href).toMatch(/^#img=[A-Za-z0-9_-]+&va=0x400123&kind=write&cpl=3$/);
+    await page.close();
+    const again = await open(`${server.url}/index.html${href}`);
+    await settled(again);
+    expect(await again.textContent('[data-testid=outcome]')).toBe('#PF 0x7');
+    await again.close();
+  });
+
+  it('works from file:// (page and embedding example) and loads nothing from elsewhere', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const base = pathToFileURL(join(webDir, 'index.html')).href;
+    const page = await open(`${base}#ex=pae&va=0xc0001234&kind=read&cpl=3`);
+    await settled(page);
+    expect(await page.textContent('[data-testid=outcome]')).toBe('#PF 0x5');
+    expect(await page.textContent('[data-testid=image-info]')).toContain('PAE paging');
+    const outside = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => !n.startsWith('file:') && !n.startsWith('blob:')));
+    expect(outside).toEqual([]);
+    await page.close();
+    const embed = await context.newPage();
+    embed.on('pageerror', (e) => pageErrors.push(`embed: ${e.message}`));
+    await embed.goto(pathToFileURL(join(webDir, 'embed-example.html')).href);
+    await embed.waitForFunction(() => document.getElementById('out')?.textContent !== 'running…');
+    expect(await embed.textContent('#out')).toBe('write 0x400123 -> pa 0x200123\nread 0x401000 -> #PF error code 0x4');
+    await embed.close();
+    expect(server.requests.every((p) => !p.includes('..'))).toBe(true);
+  });
+
+  it('runs the fuzzer in a Web Worker on a buggy preset until it shows a finding', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    if (await page.$('[data-testid=fuzzer-missing]')) {
+      await page.close();
+      ctx.skip('the fuzzer (src/fuzz) is not part of this build, so the page has no fuzzer worker');
+    }
+    const presets = await page.$$eval('[data-testid=preset] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(presets.length).toBeGreaterThan(1);
+    const buggy = presets.find((p) => p === 'linux-3.8-xen-pv') ?? presets.find((p) => /buggy|3\.8/.test(p)) ?? presets[0];
+    await page.selectOption('[data-testid=preset]', buggy);
+    await page.click('[data-testid=fuzz-start]');
+    await page.waitForSelector('[data-testid=finding]', { timeout: 100_000 });
+    expect(Number(await page.textContent('[data-testid=executions]'))).toBeGreaterThan(0);
+    await page.click('[data-testid=open-finding]');
+    await page.waitForSelector('[data-testid=timeline] .ev');
+    const lanes = await page.$$eval('[data-testid=timeline] .lane-head', (hs) => hs.map((x) => x.textContent));
+    expect(lanes[0]).toBe('step');
+    expect(lanes.slice(1).every((l) => /^CPU \d+$/.test(l ?? ''))).toBe(true);
+    await page.click('[data-testid=fuzz-stop]');
+    await page.screenshot({ path: join(root, 'test-output', 'browser-fuzzer.png'), fullPage: true });
+    await page.close();
+  }, 150_000);
+
+  it('raised no page errors', (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    expect(pageErrors).toEqual([]);
+  });
+});
