@@ -23,8 +23,9 @@ import { permFault } from './perms';
 @inline function tlbMatches(e: usize, vpn: u64, pcid: u32, globalOk: bool): bool {
   const k = load<u64>(e, T_KEY);
   if ((k & 1) == 0 || (k >> 13) != vpn) return false;
-  if (u32((k >> 1) & 0xFFF) == pcid) return true;
-  return globalOk && (load<u32>(e, T_PERMS) & PERM_G) != 0;
+  // A global entry belongs to every PCID: it matches only when global entries are wanted.
+  if ((load<u32>(e, T_PERMS) & PERM_G) != 0) return globalOk;
+  return u32((k >> 1) & 0xFFF) == pcid;
 }
 
 /** Entry address of a TLB hit for va in class c under the current PCID, or 0. */
