@@ -8,7 +8,7 @@
  *
  * Tables are written with m.phys (never m.pageTables). Fixed fast-check seeds: CI is deterministic.
  */
-import { beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Machine } from '../src/index.js';
 import type { AccessResult } from '../src/core/types.js';
@@ -57,12 +57,13 @@ const caseArb: fc.Arbitrary<PagingCase> = fc.record({
   pke: fc.boolean(), pks: fc.boolean(), nxe: fc.boolean(), pcide: fc.boolean(),
   pkru: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0x5555_5555, 0xaaaa_aaaa)),
   pkrs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0x5555_5555, 0xaaaa_aaaa)),
+  friendly: fc.boolean(),
   seed: fc.integer({ min: 0, max: 0xffff_ffff }),
 });
 
-const accessArb = (nVas: number): fc.Arbitrary<CaseAccess> =>
+const accessArb = (nVas: number, hot = false): fc.Arbitrary<CaseAccess> =>
   fc.record({
-    vaIndex: fc.integer({ min: 0, max: nVas - 1 }),
+    vaIndex: hot ? fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: nVas - 1 })) : fc.integer({ min: 0, max: nVas - 1 }),
     kind: fc.constantFrom<0 | 1 | 2>(0, 1, 2),
     cpl: fc.constantFrom<0 | 1 | 2 | 3>(0, 3, 3, 0, 1, 2),
     ac: fc.boolean(),
@@ -85,6 +86,16 @@ function showSteps(r: RefAccessResult): string {
 
 class Mismatch extends Error {}
 
+/** Outcome counts, so that a degenerate generator cannot pass silently. */
+const coverage = new Map<string, number>();
+function cover(key: string): void { coverage.set(key, (coverage.get(key) ?? 0) + 1); }
+function coverResult(mode: string, r: RefAccessResult): void {
+  if (r.ok) { cover(`${mode} ok ${r.pageSize}`); return; }
+  if (r.vector === 13) { cover(`${mode} #GP`); return; }
+  cover(`${mode} #PF`);
+  PF_CODES.forEach((name, i) => { if (r.errorCode & (1 << i)) cover(`${mode} #PF ${name}`); });
+}
+
 /**
  * Puts the case's tables into the machine's RAM and loads the registers in an order MOV to CRx
  * accepts. Returns the reference CPU state, or null when the PAE PDPTE load correctly #GPs.
@@ -101,6 +112,7 @@ function setup(m: Machine, c: PagingCase, b: BuiltCase): RefCpuState | null {
     if (!load.ok) {
       let threw = false;
       try { cpu.setControl({ cr0 }); } catch { threw = true; }
+      cover('pae PDPTE #GP');
       if (!threw) throw new Mismatch(`PDPTE ${load.index} = ${hex(load.value)} has reserved bits ${hex(load.reservedBits)}: setting CR0.PG should #GP but did not\n${describeCase(c, b)}`);
       return null;
     }
@@ -123,6 +135,7 @@ function step(cpu: Cpu, ref: RefCpuState, b: BuiltCase, c: PagingCase, a: CaseAc
   const opts = accessOptions(a);
   const got = cpu.access(va, opts);
   const want = referenceAccess(b.mem, ref, va, opts, refConfig(c));
+  coverResult(c.mode, want);
   if (!want.ok && want.vector === 14) cr2.v = want.cr2;
   const line = `${opts.kind} va=${hex(va)} cpl=${opts.cpl} ac=${opts.ac} implicit=${opts.implicit}: want ${show(want)} [${showSteps(want)}]`;
   log.push(line);
@@ -148,10 +161,23 @@ function compareMemory(m: Machine, b: BuiltCase, c: PagingCase, log: string[]): 
 }
 
 const N_VAS = 4;
-const RUNS = { walk: 12_000, tlb: 5_000, batch: 3_000 };
+const RUNS = { walk: 40_000, tlb: 15_000, batch: 8_000 };
+/** Outcomes every run must have produced (per mode), with a minimum count. */
+const REQUIRED: Array<[string, number]> = [
+  ['none ok 0', 100], ['32bit ok 4096', 100], ['32bit ok 4194304', 100], ['pae ok 4096', 100], ['pae ok 2097152', 100],
+  ['pae PDPTE #GP', 50], ['4level #GP', 100], ['5level #GP', 100],
+  ...(['4level', '5level'] as const).flatMap((m) => [4096, 2097152, 1073741824].map((s): [string, number] => [`${m} ok ${s}`, 100])),
+  ...(['32bit', 'pae', '4level', '5level'] as const).flatMap((m) => ['P', 'W', 'U', 'RSVD', 'ID'].map((b): [string, number] => [`${m} #PF ${b}`, 100])),
+  ['4level #PF PK', 100], ['5level #PF PK', 100],
+];
 
 describe('WASM core vs reference walker', () => {
   beforeAll(async () => { await Machine.ready(); });
+  afterAll(() => {
+    if (process.env.PAGEWALK_DIFF_STATS) console.log([...coverage.entries()].sort().map(([k, v]) => `${k}: ${v}`).join('\n'));
+    for (const [key, min] of REQUIRED) expect(coverage.get(key) ?? 0, `generator coverage: ${key}`).toBeGreaterThanOrEqual(min);
+    for (const m of ['32bit', 'pae']) expect(coverage.get(`${m} #PF PK`) ?? 0, `no PK faults outside IA-32e (${m})`).toBe(0);
+  });
 
   it(`pure walks (TLB and PSC off): ${RUNS.walk} random cases`, () => {
     fc.assert(
@@ -176,7 +202,7 @@ describe('WASM core vs reference walker', () => {
     | { op: 'invlpg'; vaIndex: number }
     | { op: 'cr3'; noflush: boolean };
   const opArb: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 16, arbitrary: accessArb(N_VAS).map((a) => ({ op: 'access' as const, a })) },
+    { weight: 16, arbitrary: accessArb(N_VAS, true).map((a) => ({ op: 'access' as const, a })) },
     { weight: 1, arbitrary: fc.constant({ op: 'wp' as const }) },
     { weight: 1, arbitrary: fc.record({ pkru: fc.integer({ min: 0, max: 0xffff_ffff }), pkrs: fc.integer({ min: 0, max: 0xffff_ffff }) }).map((p) => ({ op: 'pkr' as const, ...p })) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: N_VAS - 1 }).map((vaIndex) => ({ op: 'invlpg' as const, vaIndex })) },
@@ -184,13 +210,15 @@ describe('WASM core vs reference walker', () => {
   );
 
   it(`TLB and PSC on, tables unchanged between accesses: ${RUNS.tlb} random cases`, () => {
+    let tlbHits = 0, pscHits = 0;
     fc.assert(
-      fc.property(caseArb, fc.boolean(), fc.array(opArb, { minLength: 2, maxLength: 14 }), (c, maximal, ops) => {
+      fc.property(caseArb, fc.boolean(), fc.array(opArb, { minLength: 4, maxLength: 20 }), (c, maximal, ops) => {
         const m = machineFor(c, maximal ? 'tlb-maximal' : 'tlb-realistic');
         const b = buildCase(c, N_VAS);
         const ref = setup(m, c, b);
         if (!ref) return;
         const cpu = m.cpus[0]!;
+        cpu.resetStats();
         const cr2 = { v: cpu.cr2 };
         const log: string[] = [];
         for (const o of ops) {
@@ -224,9 +252,15 @@ describe('WASM core vs reference walker', () => {
           }
         }
         compareMemory(m, b, c, log);
+        tlbHits += cpu.stats.tlbHits;
+        pscHits += cpu.stats.pscHits;
       }),
       { seed: 0x5eed_0002, numRuns: RUNS.tlb, endOnFailure: true },
     );
+    // The property is only meaningful if the caches were really used.
+    if (process.env.PAGEWALK_DIFF_STATS) console.log(`TLB property: ${tlbHits} TLB hits, ${pscHits} PSC hits`);
+    expect(tlbHits).toBeGreaterThan(RUNS.tlb / 2);
+    expect(pscHits).toBeGreaterThan(RUNS.tlb / 10);
   });
 
   it(`translateBatch (TLB off) matches sequential reference accesses: ${RUNS.batch} random cases`, () => {
