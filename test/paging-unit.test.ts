@@ -568,6 +568,44 @@ describe('paging-structure caches and statistics', () => {
     expect(cpu.access(VA + 0x1000n, R0)).toMatchObject(okPa(0x30_0678n));
     expect(cpu.stats).toMatchObject({ walks: 1, memRefs: 1, pscHits: 1, tlbMisses: 1 });
   });
+  it('a stale PDE-cache entry is used until INVLPG (of any address) flushes the PSC', () => {
+    const { cpu, t } = long();
+    t.map(VA, 0x20_0000n);
+    t.map(VA + 0x1000n, 0x21_0000n);
+    t.map(VA + 0x2000n, 0x22_0000n);
+    expect(cpu.access(VA, R0)).toMatchObject(okPa(0x20_0678n)); // caches the PDE → PT
+    const pde = t.entry(VA, 2);
+    t.write(pde, 0x7f_0000n | P | RW | US); // a new page table, all zero: not present
+    expect(cpu.access(VA + 0x1000n, R0)).toMatchObject(okPa(0x21_0678n)); // walked from the cached PDE
+    cpu.invlpg(0x1234_5000n); // unrelated address: still flushes all PSC entries of the PCID (SDM 4.10.4.1)
+    expect(cpu.access(VA + 0x2000n, R0)).toMatchObject(pf(0, VA + 0x2000n));
+  });
+  it('a #PF and a CR3 write flush the paging-structure caches of the PCID', () => {
+    const { cpu, t } = long();
+    t.map(VA, 0x20_0000n);
+    t.map(VA + 0x1000n, 0x21_0000n, P | RW);
+    t.map(VA + 0x2000n, 0x22_0000n);
+    t.map(VA + 0x3000n, 0x23_0000n);
+    cpu.access(VA, R0);
+    t.write(t.entry(VA, 2), 0x7f_0000n | P | RW | US);
+    expect(cpu.access(VA + 0x1000n, R3)).toMatchObject(pf(PF_P | PF_U, VA + 0x1000n)); // via the cached PDE
+    expect(cpu.access(VA + 0x2000n, R0)).toMatchObject(pf(0, VA + 0x2000n)); // the #PF flushed the PSC
+    const b = long();
+    b.t.map(VA, 0x20_0000n);
+    b.t.map(VA + 0x3000n, 0x23_0000n);
+    b.cpu.access(VA, R0);
+    b.t.write(b.t.entry(VA, 2), 0x7f_0000n | P | RW | US);
+    b.cpu.setControl({ cr3: ROOT });
+    expect(b.cpu.access(VA + 0x3000n, R0)).toMatchObject(pf(0, VA + 0x3000n));
+  });
+  it('changing CR4.SMEP flushes the TLB', () => {
+    const { cpu, t } = long();
+    const pte = t.map(VA, 0x20_0000n);
+    cpu.access(VA, R0);
+    t.write(pte, 0x30_0000n | P | RW | US);
+    cpu.setControl({ cr4: CR4_PAE | CR4_SMEP });
+    expect(cpu.access(VA, R0)).toMatchObject(okPa(0x30_0678n));
+  });
   it('with PSC off the same walk reads four entries', () => {
     const { cpu, t } = long({ psc: false });
     t.map(VA, 0x20_0000n);
@@ -585,6 +623,15 @@ describe('paging-structure caches and statistics', () => {
     cpu.resetStats();
     cpu.access(VA, R0);
     expect(cpu.stats).toMatchObject({ walks: 1, memRefs: 4, tlbHits: 0 });
+  });
+});
+
+describe('paging off', () => {
+  it('pa = the low 32 bits of va; nothing faults', () => {
+    const m = machine();
+    const cpu = m.cpus[0]!;
+    expect(cpu.mode).toBe('none');
+    expect(cpu.access(0xdead_beef_1234_5678n, W3)).toMatchObject(okPa(0x1234_5678n));
   });
 });
 
