@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (mode) image.control = withMode(image.control, mode);
   const m = await machineFromImage(image);
   const e = m.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
-  const d = describeWalk(e);
+  const d = describeWalk(e, image);
   if (flags.json) {
     console.log(JSON.stringify(jsonSafe({ image: flags.image, query: q, explanation: e, description: d }), null, 2));
     return 0;

@@ -4,8 +4,21 @@
  * (decisive bits and A/D bits the walk set marked), the outcome, and the #PF error code decoded
  * bit by bit (Intel SDM vol. 3, 4.7 "Page-Fault Exceptions", Figure 4-12).
  */
-import type { AccessResult, PagingMode, WalkExplanation, WalkStep } from '../core/types.js';
+import type { AccessResult, PagingMode, Vendor, WalkExplanation, WalkStep } from '../core/types.js';
 import { hex } from '../loader/hex.js';
+import { isLeafEntry, reservedBitsSet, type EntryContext } from '../reference/entry.js';
+
+/**
+ * What the processor looks like, for naming the reserved bits of an entry (an image satisfies it).
+ * Optional: without it a reserved-bit stop is shown as the label `reserved`.
+ */
+export interface DescribeContext {
+  vendor: Vendor;
+  maxPhysAddrBits: number;
+  pse36: boolean;
+  pdpe1gb: boolean;
+  control: { cr4: bigint; efer: bigint };
+}
 
 /** One index field of the linear address, e.g. `{ name: 'PML4', hi: 47, lo: 39, value: 0x1ff }`. */
 export interface AddressField {
@@ -156,8 +169,9 @@ const FLAG_NAMES = new Set(['P', 'RW', 'US', 'PWT', 'PCD', 'A', 'D', 'PS', 'G', 
  * reserved-bit stop; otherwise P (and PS at a large leaf), the R/W and U/S bits a write or user
  * access relied on when it succeeded, and the bits behind a protection fault (`protectionBits`).
  */
-function decisiveOf(e: WalkExplanation, i: number, extra: string[]): string[] {
+function decisiveOf(e: WalkExplanation, i: number, extra: string[], ctx?: DescribeContext): string[] {
   const s = e.steps[i];
+  if (s.decision === 'reserved' && ctx && e.mode !== 'none') return reservedNames(e.mode, s, ctx);
   if (s.decision === 'not-present' || s.decision === 'reserved') return s.decisiveBits;
   const out = ['P'];
   if (s.flags.includes('PS') && s.level > 1) out.push('PS');
@@ -169,13 +183,25 @@ function decisiveOf(e: WalkExplanation, i: number, extra: string[]): string[] {
   return [...out, ...extra];
 }
 
+/**
+ * The reserved bits set in an entry, as `RSVD:n` names, computed with the reference walker's
+ * entry rules (src/reference/entry.ts, SDM vol. 3 Tables 4-4 to 4-20).
+ */
+function reservedNames(mode: Exclude<PagingMode, 'none'>, s: WalkStep, ctx: DescribeContext): string[] {
+  const ec: EntryContext = { mode, vendor: ctx.vendor, maxPhysAddrBits: ctx.maxPhysAddrBits, pse36: ctx.pse36, pdpe1gb: ctx.pdpe1gb, nxe: (ctx.control.efer & (1n << 11n)) !== 0n, pse: (ctx.control.cr4 & (1n << 4n)) !== 0n };
+  const mask = reservedBitsSet(ec, s.level, s.value, isLeafEntry(ec, s.level, s.value));
+  const names: string[] = [];
+  for (let b = 0; b < 64; b++) if ((mask >> BigInt(b)) & 1n) names.push(`RSVD:${b}`);
+  return names.length ? names : s.decisiveBits;
+}
+
 function flagTokens(s: WalkStep, decisiveBits: string[]): FlagToken[] {
   const changed = changedBits(s.value, s.valueAfter);
   const decisive = new Set(decisiveBits);
   const tokens: FlagToken[] = s.flags.map((name) => ({ name, set: true, decisive: decisive.has(name), changed: changed.includes(name) }));
   const have = new Set(s.flags);
   for (const name of changed) if (!have.has(name)) tokens.push({ name, set: true, decisive: decisive.has(name), changed: true }), have.add(name);
-  for (const name of decisive) if (!have.has(name)) tokens.push({ name, set: !FLAG_NAMES.has(name) && !name.startsWith('PK='), decisive: true, changed: false });
+  for (const name of decisive) if (!have.has(name)) tokens.push({ name, set: !FLAG_NAMES.has(name), decisive: true, changed: false });
   return tokens;
 }
 
@@ -239,8 +265,8 @@ function summaryOf(e: WalkExplanation, pageSize: number): string {
   return `${access}: #PF (${why}${where}), error code ${hex(r.errorCode)}, CR2 = ${hex(r.cr2)}`;
 }
 
-/** Display-ready description of an explained walk. */
-export function describeWalk(e: WalkExplanation): WalkDescription {
+/** Display-ready description of an explained walk; `ctx` (e.g. the image) names reserved bits. */
+export function describeWalk(e: WalkExplanation, ctx?: DescribeContext): WalkDescription {
   const last = e.steps[e.steps.length - 1];
   const faultPageSize = last && last.level > 1 && last.flags.includes('PS') && (e.mode !== '32bit' || last.level === 2) ? (last.level === 3 ? 2 ** 30 : e.mode === '32bit' ? 2 ** 22 : 2 ** 21) : 4096;
   const pageSize = e.pageSize || faultPageSize;
@@ -251,7 +277,7 @@ export function describeWalk(e: WalkExplanation): WalkDescription {
     kind: e.options.kind,
     cpl: e.options.cpl,
     fields: splitAddress(e.va, e.mode, pageSize),
-    rows: e.steps.map((s, i) => rowOf(s, decisiveOf(e, i, extra[i]))),
+    rows: e.steps.map((s, i) => rowOf(s, decisiveOf(e, i, extra[i], ctx))),
     source: e.source,
     outcome: outcomeString(e.result),
     summary: summaryOf(e, pageSize),
