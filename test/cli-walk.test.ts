@@ -101,6 +101,8 @@ describe('pagewalk walk', () => {
     expect(j.description.outcome).toBe('#PF 0x9');
     expect(j.explanation.result).toMatchObject({ ok: false, vector: 14, errorCode: 9 });
     expect(j.description.rows.map((x: { name: string }) => x.name)).toEqual(['PDE']);
+    // Bit 21 of a 4 MiB PDE is reserved (SDM Table 4-4): named as the decisive bit.
+    expect(j.description.rows[0].flags.filter((f: { decisive: boolean }) => f.decisive).map((f: { name: string }) => f.name)).toEqual(['RSVD:21']);
     expect(j.description.errorBits.filter((b: { set: boolean }) => b.set).map((b: { name: string }) => b.name)).toEqual(['P', 'RSVD']);
   });
 
