@@ -7,7 +7,7 @@ const LEGEND = [
   'Columns: TLB hit = share of accesses translated by the TLB; walks/1k = page walks per 1000 accesses;',
   'refs/walk = paging-structure entries read from memory per walk; PSC hit = walks that skipped levels',
   'thanks to a paging-structure cache, then the hit rate of each cache (PDE|PDPTE|PML4E|PML5E, "-" = never',
-  'looked up); PTE from = where the model serves PTE reads; cycles = modelled translation cycles per access;',
+  'looked up); leaf from = where the model serves leaf-entry reads; cycles = modelled translation cycles per access;',
   'Macc/s = emulator speed (millions of accesses per second of this machine).',
 ];
 
@@ -32,14 +32,14 @@ function describe(cfg: MachineConfig): string {
   return bits.join('; ');
 }
 
-const HEAD = ['footprint', 'TLB hit', 'walks/1k', 'refs/walk', 'PSC hit', 'by level', 'PTE from', 'cycles', 'Macc/s'];
+const HEAD = ['footprint', 'TLB hit', 'walks/1k', 'refs/walk', 'PSC hit', 'by level', 'leaf from', 'cycles', 'Macc/s'];
 
 function row(r: CellResult): string[] {
   const fp = r.footprint === null ? `${formatSize(r.distinctPages * 4096)}*` : formatSize(r.footprint);
   if (r.skipped) return [fp, `skipped: ${r.skipped}`];
   const walked = r.stats.walks > 0;
   const levels = r.pscLevels.map((l) => (l.hitRate === null ? '-' : `${Math.round(100 * l.hitRate)}`)).join('|');
-  const pte = r.placement.find((p) => p.level === 1) ?? r.placement[r.placement.length - 1];
+  const pte = r.placement[r.placement.length - 1]; // lowest level touched: the leaf entries
   return [
     fp,
     pct(r.tlbHitRate),
@@ -59,6 +59,29 @@ function render(rows: string[][]): string[] {
   return [fmt(HEAD), ...rows.map(fmt)].map((l) => `  ${l}`);
 }
 
+/** Cycles per access, one row per footprint, one column per configuration (and workload). */
+function summary(conf: CostConfig, results: CellResult[]): string[] {
+  const swept = results.filter((r) => r.footprint !== null);
+  if (!swept.length) return [];
+  const cols = [...new Set(swept.map((r) => `${r.configIndex}/${r.workloadIndex}`))];
+  const label = (k: string): string => {
+    const r = swept.find((x) => `${x.configIndex}/${x.workloadIndex}` === k)!;
+    return conf.workloads.length > 1 ? `${r.config} (${r.workload})` : r.config;
+  };
+  const fps = [...new Set(swept.map((r) => r.footprint!))].sort((a, b) => a - b);
+  const head = ['footprint', ...cols.map(label)];
+  const rows = fps.map((fp) => [
+    formatSize(fp),
+    ...cols.map((k) => {
+      const r = swept.find((x) => `${x.configIndex}/${x.workloadIndex}` === k && x.footprint === fp);
+      return !r ? '' : r.skipped ? 'n/a' : r.cycles.total.toFixed(r.cycles.total < 10 ? 2 : 1);
+    }),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]): string => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return ['Summary: modelled translation cycles per access', fmt(head), ...rows.map(fmt), ''];
+}
+
 /** The whole table as text. */
 export function formatTable(conf: CostConfig, results: CellResult[]): string {
   const lines: string[] = [];
@@ -73,6 +96,7 @@ export function formatTable(conf: CostConfig, results: CellResult[]): string {
     const cfg = conf.configs[first.configIndex];
     lines.push(`${cfg.name} — ${first.workload}`, `  (${describe(cfg)})`, ...render(group.map(row)), '');
   }
+  lines.push(...summary(conf, results));
   lines.push(...LEGEND);
   lines.push(`Each cell: ${conf.warmup} warm-up + ${conf.accesses} measured reads, seed ${conf.seed}. Latency model: docs/cost.md.`);
   if (results.some((r) => r.footprint === null)) lines.push('*: address file; footprint = distinct 4 KiB pages touched.');
