@@ -1,0 +1,232 @@
+/**
+ * The Xen PV backend of pv_mmu_ops and of the context-switch hooks of pv_cpu_ops, after
+ * arch/x86/xen/mmu.c and enlighten.c of Linux 3.8 (xen_mmu_ops, xen_set_pte/pmd/pud/pgd,
+ * xen_batched_set_pte, xen_write_cr3, xen_flush_tlb*, xen_flush_tlb_others, xen_leave_lazy_mmu,
+ * xen_end_context_switch) and arch/x86/kernel/paravirt.c (paravirt_start/end_context_switch,
+ * paravirt_flush_lazy_mmu), with the 2.6.37 differences where seed 001 needs them (pin.ts).
+ *
+ * A write to a page-table page that is not pinned is a direct store. A write to a pinned one
+ * is an mmu_update hypercall, queued in the CPU's multicall batch in lazy MMU mode: until the
+ * batch is issued, RAM keeps the old entry. A direct store into a page Xen has typed as a page
+ * table goes through Xen's writable-pagetable emulation (`XenHypervisor.ptwr_emulate`).
+ *
+ * Not modelled: the separate user pgd of 64-bit PV kernels (xen_get_user_pgd), IOMAP ptes,
+ * 32-bit guests, highmem, the PARAVIRT_LAZY_CPU batching of other pv_cpu_ops.
+ */
+import type { KGen } from '../../scheduler/types.js';
+import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE } from '../../xen/hypercalls.js';
+import type { Kernel } from '../kernel.js';
+import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend, type PvOps } from '../paravirt.js';
+import type { LinuxCpu } from '../percpu.js';
+import { preempt_disable, preempt_enable } from '../preempt.js';
+import type { MmStruct, TaskStruct } from '../structs.js';
+import { TLB_FLUSH_ALL } from '../tlbflush.js';
+import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
+import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
+import { XenPvState, xenState } from './state.js';
+
+/**
+ * A direct store into a page-table entry (`*ptr = val`). If Xen has typed the page as a page
+ * table, the store traps and is emulated (only L1 updates can be); a refused store is a fault
+ * the kernel cannot handle.
+ */
+function* directStore(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, fn: string): KGen<void> {
+  const xen = xenState(k).xen;
+  if (!xen.ptwr_emulate(cpu.index, p, v)) {
+    const va = k.L.PAGE_OFFSET + BigInt(p);
+    k.oops(cpu, `BUG: unable to handle kernel paging request at ${va.toString(16).padStart(16, '0')}`, 3, fn, [
+      `pagewalk: Xen refused the trapped write of ${v.toString(16)} to a page-table page (${xen.describe(Math.floor(p / 4096))})`,
+    ]);
+  }
+  k.ptEpoch++;
+}
+
+/** virt_to_machine(ptr).maddr | MMU_NORMAL_PT_UPDATE for an entry at physical address `p`. */
+function machineAddr(st: XenPvState, p: number): bigint {
+  const mfn = st.xen.p2m.pfnToMfn(Math.floor(p / 4096));
+  return (BigInt(mfn) << 12n) | BigInt(p % 4096) | BigInt(MMU_NORMAL_PT_UPDATE);
+}
+
+/** xen_set_pXd_hyper(): queue the update and issue it unless in lazy MMU mode. */
+function* set_hyper(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, caller: string): KGen<void> {
+  const st = xenState(k);
+  preempt_disable(cpu);
+  xen_mc_batch(k, cpu);
+  yield* xen_extend_mmu_update(k, cpu, { ptr: machineAddr(st, p), val: v }, caller);
+  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
+  yield* preempt_enable(cpu);
+  k.ptEpoch++;
+}
+
+/** xen_set_pmd/xen_set_pud/xen_set_pgd: direct store if the page is not pinned, else the hypercall. */
+function* set_upper(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, caller: string): KGen<void> {
+  if (!xen_page_pinned(k, p)) {
+    yield* directStore(k, cpu, p, v, caller);
+    return;
+  }
+  yield* set_hyper(k, cpu, p, v, `${caller}_hyper`);
+}
+
+/**
+ * __xen_set_pte() (3.8): xen_batched_set_pte() in lazy MMU mode, else a direct
+ * HYPERVISOR_mmu_update (3.8 avoids the trap-and-emulate of native_set_pte()).
+ */
+function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, caller: string): KGen<void> {
+  const st = xenState(k);
+  if (paravirt_get_lazy_mode(cpu) === 'mmu') {
+    xen_mc_batch(k, cpu);
+    yield* xen_extend_mmu_update(k, cpu, { ptr: machineAddr(st, ptep), val: v }, 'xen_batched_set_pte');
+    yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
+  } else {
+    yield 'xen:mmu_update';
+    const r = st.xen.mmu_update(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]);
+    if (r.rc !== 0) k.printk(`pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`);
+  }
+  k.ptEpoch++;
+}
+
+/** xen_flush_tlb()/xen_flush_tlb_single(): an mmuext_op on this CPU, issued unless lazy. */
+function* local_flush(k: Kernel, cpu: LinuxCpu, addr: bigint | null): KGen<void> {
+  preempt_disable(cpu);
+  xen_mc_batch(k, cpu);
+  yield* xen_extend_mmuext_op(k, cpu, addr === null ? { cmd: MMUEXT_TLB_FLUSH_LOCAL } : { cmd: MMUEXT_INVLPG_LOCAL, linearAddr: addr & ~0xfffn }, addr === null ? 'xen_flush_tlb' : 'xen_flush_tlb_single');
+  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
+  yield* preempt_enable(cpu);
+}
+
+/**
+ * xen_flush_tlb_others(cpus, mm, start, end): one MMUEXT_TLB_FLUSH_MULTI (or INVLPG_MULTI for a
+ * single page) hypercall. Xen flushes the other vCPUs' TLBs itself: no IPI, so nothing waits
+ * for the targets to enable interrupts.
+ */
+export function* xen_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: number, _mm: MmStruct | null, start: bigint, end: bigint): KGen<void> {
+  const targets: number[] = [];
+  for (const c of k.cpus) if (c !== cpu && cpumask & (1 << c.index)) targets.push(c.index);
+  if (targets.length === 0) return;
+  xen_mc_batch(k, cpu);
+  const single = end !== TLB_FLUSH_ALL && end - start <= 4096n;
+  yield* xen_extend_mmuext_op(k, cpu, single ? { cmd: MMUEXT_INVLPG_MULTI, linearAddr: start, vcpumask: targets } : { cmd: MMUEXT_TLB_FLUSH_MULTI, vcpumask: targets }, 'xen_flush_tlb_others');
+  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
+}
+
+/** xen_write_cr3(): this_cpu xen_cr3 = cr3; MMUEXT_NEW_BASEPTR queued, issued unless lazy CPU mode. */
+function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
+  const st = xenState(k);
+  xen_mc_batch(k, cpu);
+  st.xenCr3[cpu.index] = cr3;
+  const mfn = st.xen.p2m.pfnToMfn(Number(cr3 >> 12n));
+  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_NEW_BASEPTR, mfn }, '__xen_write_cr3');
+  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_CPU);
+  cpu.cr3Epoch++;
+  k.lockup.progress(cpu);
+}
+
+/**
+ * xen_drop_mm_ref(mm) (3.8 mmu.c:1143): every CPU still using `mm`'s pgd as its base pointer
+ * switches to swapper_pg_dir (the remote ones through an IPI, done here synchronously), so that
+ * the pgd can be unpinned.
+ */
+function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+  const st = xenState(k);
+  for (const c of k.cpus) {
+    if (st.xenCr3[c.index] !== BigInt(mm.pgd)) continue;
+    if (c === cpu) yield* xen_write_cr3(k, c, BigInt(k.init_mm.pgd));
+    else {
+      st.xenCr3[c.index] = BigInt(k.init_mm.pgd);
+      st.xen.new_guest_cr3(c.index, st.xen.p2m.pfnToMfn(k.init_mm.pgd / 4096));
+      c.cr3Epoch++;
+    }
+  }
+}
+
+/** paravirt_start_context_switch(prev): park prev's lazy MMU mode (TIF_LAZY_MMU_UPDATES), enter lazy CPU mode. */
+function* start_context_switch(k: Kernel, cpu: LinuxCpu, prev: unknown): KGen<void> {
+  const st = xenState(k);
+  if (cpu.lazyMode === 'mmu') {
+    yield* xen_leave_lazy_mmu(k, cpu);
+    st.lazyMmuTasks.add(prev as TaskStruct);
+  }
+  if (cpu.lazyMode !== 'none') throw new Error(`cpu${cpu.index}: enter_lazy(PARAVIRT_LAZY_CPU) in lazy mode '${cpu.lazyMode}'`);
+  cpu.lazyMode = 'cpu';
+}
+
+/** xen_end_context_switch(next): xen_mc_flush(); paravirt_end_context_switch(next). */
+function* end_context_switch(k: Kernel, cpu: LinuxCpu, next: unknown): KGen<void> {
+  const st = xenState(k);
+  yield* xen_mc_flush(k, cpu);
+  if (cpu.lazyMode !== 'cpu') throw new Error(`cpu${cpu.index}: leave_lazy(PARAVIRT_LAZY_CPU) in lazy mode '${cpu.lazyMode}'`);
+  cpu.lazyMode = 'none';
+  if (st.lazyMmuTasks.delete(next as TaskStruct)) paravirt_enter_lazy_mmu(cpu);
+}
+
+/** xen_leave_lazy_mmu(): issue the batch, then leave lazy MMU mode. */
+function* xen_leave_lazy_mmu(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  preempt_disable(cpu);
+  yield* xen_mc_flush(k, cpu);
+  paravirt_leave_lazy_mmu(cpu);
+  yield* preempt_enable(cpu);
+}
+
+/** The Xen PV backend for kernel `k`. */
+export function xenPvOps(k: Kernel): PvOps {
+  const st = new XenPvState(k);
+  k.ext.set('xen-pv', st);
+  return {
+    name: 'xen-pv',
+    mmu: {
+      read_cr2: (_k, cpu) => cpu.hw.cr2,
+      read_cr3: (_k, cpu) => st.xenCr3[cpu.index],
+      write_cr3: xen_write_cr3,
+      flush_tlb_user: (k2, cpu) => local_flush(k2, cpu, null),
+      flush_tlb_kernel: (k2, cpu) => local_flush(k2, cpu, null),
+      flush_tlb_single: (k2, cpu, addr) => local_flush(k2, cpu, addr),
+      flush_tlb_others: xen_flush_tlb_others,
+      pgd_alloc: function* () {},
+      pgd_free: function* () {},
+      alloc_pte: (k2, cpu, mm, pfn) => xen_alloc_ptpage(k2, cpu, mm, pfn, 'pte'),
+      alloc_pmd: (k2, cpu, mm, pfn) => xen_alloc_ptpage(k2, cpu, mm, pfn, 'pmd'),
+      alloc_pud: (k2, cpu, mm, pfn) => xen_alloc_ptpage(k2, cpu, mm, pfn, 'pud'),
+      release_pte: (k2, cpu, pfn) => xen_release_ptpage(k2, cpu, pfn, 'pte'),
+      release_pmd: (k2, cpu, pfn) => xen_release_ptpage(k2, cpu, pfn, 'pmd'),
+      release_pud: (k2, cpu, pfn) => xen_release_ptpage(k2, cpu, pfn, 'pud'),
+      set_pte: (k2, cpu, ptep, pte) => __xen_set_pte(k2, cpu, ptep, pte, 'xen_set_pte'),
+      set_pte_at: (k2, cpu, _mm, _addr, ptep, pte) => __xen_set_pte(k2, cpu, ptep, pte, 'xen_set_pte_at'),
+      // xen_pte_clear(): xen_batched_set_pte(ptep, 0) or native_pte_clear() (trapped and emulated).
+      pte_clear: function* (k2, cpu, _mm, _addr, ptep) {
+        if (paravirt_get_lazy_mode(cpu) === 'mmu') yield* __xen_set_pte(k2, cpu, ptep, 0n, 'xen_pte_clear');
+        else yield* directStore(k2, cpu, ptep, 0n, 'xen_pte_clear');
+      },
+      set_pmd: (k2, cpu, p, v) => set_upper(k2, cpu, p, v, 'xen_set_pmd'),
+      pmd_clear: (k2, cpu, p) => set_upper(k2, cpu, p, 0n, 'xen_set_pmd'),
+      set_pud: (k2, cpu, p, v) => set_upper(k2, cpu, p, v, 'xen_set_pud'),
+      set_pgd: (k2, cpu, p, v) => set_upper(k2, cpu, p, v, 'xen_set_pgd'),
+      // xen_dup_mmap() / xen_activate_mm(): pin the new pgd; xen_exit_mmap(): drop refs, unpin.
+      dup_mmap: (k2, cpu, _old, mm) => xen_pgd_pin(k2, cpu, mm),
+      activate_mm: function* (k2, cpu, _prev, next) {
+        if (!xen_page_pinned(k2, next.pgd)) yield* xen_pgd_pin(k2, cpu, next);
+      },
+      exit_mmap: function* (k2, cpu, mm) {
+        yield* xen_drop_mm_ref(k2, cpu, mm);
+        yield* xen_pgd_unpin(k2, cpu, mm);
+      },
+      lazy_mode: {
+        enter: function* (_k2, cpu) {
+          paravirt_enter_lazy_mmu(cpu);
+        },
+        leave: xen_leave_lazy_mmu,
+        // paravirt_flush_lazy_mmu(): leave and re-enter, so the batch is issued and the CPU stays lazy.
+        flush: function* (k2, cpu) {
+          preempt_disable(cpu);
+          if (paravirt_get_lazy_mode(cpu) === 'mmu') {
+            yield* xen_leave_lazy_mmu(k2, cpu);
+            paravirt_enter_lazy_mmu(cpu);
+          }
+          yield* preempt_enable(cpu);
+        },
+      },
+    },
+    cpu: { start_context_switch, end_context_switch },
+  };
+}
+
+registerPvBackend('xen-pv', xenPvOps);

@@ -1,0 +1,80 @@
+/**
+ * Boot of a Xen PV guest's kernel page tables, after xen_setup_kernel_pagetable() and
+ * xen_pagetable_init() (arch/x86/xen/mmu.c, 3.8) and the domain builder's contract
+ * (xen/arch/x86/domain_build.c): the kernel maps RAM with 4 KiB pages (Xen hides PSE from a PV
+ * guest, xen_init_cpuid() masks X86_FEATURE_PSE, and does not allow superpages by default), every
+ * page-table page is mapped read-only in the direct map, the top-level table is pinned as an
+ * L4 (MMUEXT_PIN_L4_TABLE) and installed as every vCPU's base pointer.
+ */
+import { _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from '../constants.js';
+import type { Kernel } from '../kernel.js';
+import { MMUEXT_PIN_L4_TABLE } from '../../xen/hypercalls.js';
+import { lookup_address } from './pin.js';
+import { xenState } from './state.js';
+
+/** Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS). */
+function splitLargeDirectMap(k: Kernel): void {
+  const L = k.L;
+  const rd = (p: number): bigint => k.m.phys.read64n(p);
+  const addr = (e: bigint): number => Number(e & L.PTE_PFN_MASK);
+  const pgd = k.init_mm.pgd;
+  for (let g = 256; g < 512; g++) {
+    const pgde = rd(pgd + g * 8);
+    if (!(pgde & _PAGE_PRESENT)) continue;
+    const pud = addr(pgde);
+    for (let u = 0; u < 512; u++) {
+      const pude = rd(pud + u * 8);
+      if (!(pude & _PAGE_PRESENT) || pude & _PAGE_PSE) continue;
+      const pmd = addr(pude);
+      for (let d = 0; d < 512; d++) {
+        const pmde = rd(pmd + d * 8);
+        if (!(pmde & _PAGE_PRESENT) || !(pmde & _PAGE_PSE)) continue;
+        const pt = k.allocPageTable(1);
+        const base = BigInt(addr(pmde) & ~0x1fffff);
+        const flags = pmde & ~L.PTE_PFN_MASK & ~_PAGE_PSE;
+        for (let i = 0; i < 512; i++) k.m.phys.write64n(pt + i * 8, (base + BigInt(i) * 4096n) | flags);
+        k.m.phys.write64n(pmd + d * 8, BigInt(pt) | _KERNPG_TABLE);
+      }
+    }
+  }
+}
+
+/** Every page-table page reachable from init_mm's pgd (all 512 slots), pgd included. */
+function kernelTablePages(k: Kernel): number[] {
+  const L = k.L;
+  const out: number[] = [k.init_mm.pgd / 4096];
+  const walk = (table: number, level: number): void => {
+    for (let i = 0; i < 512; i++) {
+      const e = k.m.phys.read64n(table + i * 8);
+      if (!(e & _PAGE_PRESENT) || (level < 4 && e & _PAGE_PSE)) continue;
+      const next = Number(e & L.PTE_PFN_MASK);
+      out.push(next / 4096);
+      if (level > 2) walk(next, level - 1);
+    }
+  };
+  walk(k.init_mm.pgd, 4);
+  return out;
+}
+
+/**
+ * xen_pagetable_init(): run once after init_mm is built (Kernel.boot's `afterInitMm`). Leaves
+ * init_mm's pgd pinned and loaded on every vCPU, all its pages PagePinned.
+ */
+export function xen_pagetable_init(k: Kernel): void {
+  if (k.L.paging !== '4level') throw new Error(`the Xen PV model supports 64-bit (4-level) guests only, not '${k.L.paging}'`);
+  const st = xenState(k);
+  splitLargeDirectMap(k);
+  const tables = kernelTablePages(k);
+  for (const pfn of tables) {
+    const p = lookup_address(k, k.L.PAGE_OFFSET + BigInt(pfn) * 4096n);
+    if (p !== null) k.m.phys.write64n(p, k.m.phys.read64n(p) & ~_PAGE_RW);
+    st.pinned.add(pfn);
+  }
+  const mfn = st.xen.p2m.pfnToMfn(k.init_mm.pgd / 4096);
+  const r = st.xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn }]);
+  if (r.rc !== 0) throw new Error(`Xen refused to pin swapper_pg_dir:\n${st.xen.console.text().join('\n')}`);
+  for (let i = 0; i < k.m.cpus.length; i++) {
+    if (!st.xen.new_guest_cr3(i, mfn)) throw new Error(`Xen refused swapper_pg_dir as vCPU ${i}'s base pointer`);
+    st.xenCr3[i] = BigInt(k.init_mm.pgd);
+  }
+}
