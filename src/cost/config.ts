@@ -71,15 +71,15 @@ export const DEFAULT_TLB: TlbGeometry = {
 };
 
 /**
- * Paging-structure caches: Intel does not document their sizes (SDM §4.10.3 describes only
- * what they hold); these are of the order reverse-engineered by Gras et al., "ASLR on the Line"
- * (AnC), NDSS 2017: a few upper-level entries, a few dozen PDEs.
+ * Paging-structure caches (the core's 'realistic' defaults): Intel does not document their
+ * sizes (SDM §4.10.3 describes only what they hold); these are of the order reverse-engineered
+ * by Gras et al., "ASLR on the Line" (AnC), NDSS 2017: a few upper-level entries, a few dozen PDEs.
  */
 export const DEFAULT_PSC: PscGeometry = {
   pml5e: { sets: 1, ways: 2 },
-  pml4e: { sets: 1, ways: 4 },
-  pdpte: { sets: 1, ways: 4 },
-  pde: { sets: 1, ways: 32 },
+  pml4e: { sets: 2, ways: 2 },
+  pdpte: { sets: 4, ways: 4 },
+  pde: { sets: 8, ways: 4 },
 };
 
 const BASE_64 = 0x10_0000_0000n; // 64 GiB: PML4 index 0, PDPT index 64

@@ -9,9 +9,12 @@
  * A walk's memory references are cacheable loads (SDM vol. 3 §4.10: the processor may cache
  * paging-structure entries in the data caches; Intel's page-miss handler issues them through
  * the cache hierarchy). Where each level's entries live is estimated from their working set:
- * the distinct 64-byte lines of entries of that level touched by the measured stream, summed
- * from the top level down (upper levels are few and hot); a level is served by the first cache
- * whose capacity × `cacheShare` holds that cumulative working set, else by memory.
+ * the distinct 64-byte lines of entries of that level touched by the measured stream. Upper
+ * levels are few and hot, so they claim capacity first: level L sees, in a cache of capacity C,
+ * the room left by the levels above it, avail = max(0, C × cacheShare − Σ_above ws), and a
+ * fraction min(1, avail / ws_L) of its lines fits there (the hit ratio of uniformly reused lines
+ * in a cache holding that many of them). Caches are nested, so the share served by cache i is
+ * fits_i − fits_(i−1), and memory serves the rest; latency(L) is the resulting weighted mean.
  * Data accesses themselves are not modelled: this is the cost of translation only.
  *
  * Defaults describe a Skylake-class client core. Sources:
@@ -61,7 +64,11 @@ export const DEFAULT_LATENCY: LatencyModel = {
 export interface LevelPlacement {
   level: number;
   workingSetBytes: number;
+  /** The cache (or 'memory') serving the largest share of this level's references. */
   servedBy: string;
+  /** Share of references served by each cache and by 'memory'. */
+  shares: Record<string, number>;
+  /** Expected cycles per reference at this level. */
   cycles: number;
 }
 
@@ -69,12 +76,24 @@ export interface LevelPlacement {
 export function placeLevels(workingSet: Map<number, number>, model: LatencyModel): LevelPlacement[] {
   const levels = [...workingSet.keys()].sort((a, b) => b - a);
   const out: LevelPlacement[] = [];
-  let cumulative = 0;
+  let above = 0;
   for (const level of levels) {
     const ws = workingSet.get(level)!;
-    cumulative += ws;
-    const cache = model.caches.find((c) => c.bytes * model.cacheShare >= cumulative);
-    out.push({ level, workingSetBytes: ws, servedBy: cache ? cache.name : 'memory', cycles: cache ? cache.cycles : model.memory });
+    const shares: Record<string, number> = {};
+    let fitPrev = 0;
+    let cycles = 0;
+    for (const c of model.caches) {
+      const fit = ws === 0 ? 1 : Math.min(1, Math.max(0, c.bytes * model.cacheShare - above) / ws);
+      const share = Math.max(0, fit - fitPrev);
+      shares[c.name] = share;
+      cycles += share * c.cycles;
+      fitPrev = Math.max(fitPrev, fit);
+    }
+    shares.memory = 1 - fitPrev;
+    cycles += shares.memory * model.memory;
+    const servedBy = Object.entries(shares).reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+    out.push({ level, workingSetBytes: ws, servedBy, shares, cycles });
+    above += ws;
   }
   return out;
 }

@@ -7,7 +7,7 @@ const LEGEND = [
   'Columns: TLB hit = share of accesses translated by the TLB; walks/1k = page walks per 1000 accesses;',
   'refs/walk = paging-structure entries read from memory per walk; PSC hit = walks that skipped levels',
   'thanks to a paging-structure cache, then the hit rate of each cache (PDE|PDPTE|PML4E|PML5E, "-" = never',
-  'looked up); leaf from = where the model serves leaf-entry reads; cycles = modelled translation cycles per access;',
+  'looked up); leaf from = where the model serves most leaf-entry reads (and what share); cycles = modelled translation cycles per access;',
   'Macc/s = emulator speed (millions of accesses per second of this machine).',
 ];
 
@@ -47,7 +47,7 @@ function row(r: CellResult): string[] {
     walked ? r.memRefsPerWalk.toFixed(2) : '-',
     walked ? pct(r.pscHitRate) : '-',
     walked && r.pscLevels.length ? levels : '-',
-    walked && pte ? pte.servedBy : '-',
+    walked && pte ? `${pte.servedBy} ${Math.round(100 * pte.shares[pte.servedBy])}%` : '-',
     r.cycles.total.toFixed(r.cycles.total < 10 ? 2 : 1),
     (r.emulatorAccessesPerSecond / 1e6).toFixed(1),
   ];
