@@ -48,7 +48,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntry = typeof process !== 'undefined' && process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
+// `npx pagewalk` runs the bin through a symlink named `pagewalk` (node_modules/.bin/pagewalk).
+const isEntry = typeof process !== 'undefined' && process.argv[1] && /(cli\.(js|ts)|[\\/]pagewalk)$/.test(process.argv[1]);
 if (isEntry) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
