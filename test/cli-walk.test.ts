@@ -2,7 +2,7 @@
 // process (npm test builds first). Also checks every example query against the WASM core and the
 // load/save of images on a real machine.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,15 @@ describe('pagewalk walk', () => {
     // Bit 21 of a 4 MiB PDE is reserved (SDM Table 4-4): named as the decisive bit.
     expect(j.description.rows[0].flags.filter((f: { decisive: boolean }) => f.decisive).map((f: { name: string }) => f.name)).toEqual(['RSVD:21']);
     expect(j.description.errorBits.filter((b: { set: boolean }) => b.set).map((b: { name: string }) => b.name)).toEqual(['P', 'RSVD']);
+  });
+
+  it('runs through a bin symlink named pagewalk, as npx starts it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-bin-'));
+    const bin = join(dir, 'pagewalk');
+    symlinkSync(cli, bin);
+    const r = spawnSync(process.execPath, [bin, 'walk', '--image', examplePath('4level'), '--va', '0x12000', '--cpl', '3'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('result: #PF 0x4');
   });
 
   it('reports #GP for a non-canonical address', () => {
