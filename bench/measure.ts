@@ -37,22 +37,22 @@ function timeRun(impl: Impl, n: number, passes: number): number {
   return performance.now() - t0;
 }
 
+/** Best (shortest) of three runs: calibration must not be thrown off by one preempted run. */
+function bestOf3(impl: Impl, n: number, passes: number): number {
+  return Math.max(Math.min(timeRun(impl, n, passes), timeRun(impl, n, passes), timeRun(impl, n, passes)), 1e-3);
+}
+
 /** Chooses (n, passes) so that a run lasts about `targetMs`, warming the implementation up. */
 export function calibrate(impl: Impl, targetMs: number): { n: number; passes: number } {
   const max = impl.set.vas.length;
   let n = Math.min(max, 256);
-  let ms = timeRun(impl, n, 1);
+  let ms = bestOf3(impl, n, 1);
   while (ms < targetMs / 8 && n < max) {
     n = Math.min(max, n * 4);
-    ms = timeRun(impl, n, 1);
+    ms = bestOf3(impl, n, 1);
   }
-  ms = Math.max(ms, 1e-3);
-  if (n < max) {
-    n = Math.max(1, Math.min(max, Math.round((n * targetMs) / ms)));
-    return { n, passes: 1 };
-  }
-  // Whole set: one long warm-up call, re-measured, then enough passes to fill the target.
-  ms = Math.max(timeRun(impl, n, 1), 1e-3);
+  if (n < max) return { n: Math.max(1, Math.min(max, Math.round((n * targetMs) / ms))), passes: 1 };
+  // Whole set: one more long warm-up call happened above; enough passes to fill the target.
   return { n, passes: Math.max(1, Math.round(targetMs / ms)) };
 }
 

@@ -13,7 +13,7 @@ async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
-    rounds: { type: 'string', help: 'timed rounds (default 7)' },
+    rounds: { type: 'string', help: 'timed rounds (default 11)' },
     'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
   }, 'bench');
   if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
