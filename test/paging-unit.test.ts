@@ -353,6 +353,15 @@ describe('PAE PDPTE registers', () => {
     m.phys.write64(0x3020n, 0x5000n | P | 4n);
     expect(() => cpu.setControl({ cr3: 0x3020n })).toThrow(/PDPTE/i);
   });
+  it('MOV to CR4 changing PGE reloads the PDPTEs; MOV to CR0 changing only WP does not (SDM 4.4.1)', () => {
+    const { m, cpu } = pae({}, (t) => t.map(0x4000_1000n, 0x20_0000n));
+    m.phys.write64(0x1028n, 0n);
+    cpu.setControl({ cr0: CR0_PE | CR0_PG | CR0_WP });
+    cpu.invlpg(0x4000_1000n);
+    expect(cpu.access(0x4000_1000n, R0)).toMatchObject(okPa(0x20_0000n));
+    cpu.setControl({ cr4: CR4_PAE | CR4_PGE });
+    expect(cpu.access(0x4000_1000n, R0)).toMatchObject(pf(0, 0x4000_1000n));
+  });
   it('PDPTEs are not re-read from memory after the CR3 load', () => {
     const { m, cpu } = pae({}, (t) => t.map(0x4000_1000n, 0x20_0000n));
     expect(cpu.access(0x4000_1000n, R0)).toMatchObject(okPa(0x20_0000n));
@@ -623,6 +632,32 @@ describe('paging-structure caches and statistics', () => {
     cpu.resetStats();
     cpu.access(VA, R0);
     expect(cpu.stats).toMatchObject({ walks: 1, memRefs: 4, tlbHits: 0 });
+  });
+});
+
+describe('explain (stepping walk)', () => {
+  it('a dry run reports the fault with CR2 = the faulting address, and leaves CR2 and memory alone', () => {
+    const { m, cpu, t } = long();
+    const pte = t.map(VA, 0x20_0000n, P | US);
+    const before = m.phys.read64(t.entry(VA, 4));
+    const x = cpu.explain(VA, { kind: 'write', cpl: 3, dryRun: true });
+    expect(x.result).toMatchObject(pf(PF_P | PF_W | PF_U, VA));
+    expect(x.steps.map((s) => s.decision)).toEqual(['next', 'next', 'next', 'denied']);
+    expect(cpu.cr2).toBe(0n);
+    expect(m.phys.read64(t.entry(VA, 4))).toBe(before);
+    expect(m.phys.read64(pte) & A).toBe(0n);
+  });
+  it('32-bit paging without CR4.PSE ignores PS in a PDE, as access does', () => {
+    const { m, cpu, t } = legacy({ pse36: false });
+    cpu.setControl({ cr4: 0n });
+    const va = 0x0040_3123n;
+    t.map(va, 0x20_0000n);
+    const pde = t.entry(va, 2); // references the page table at 0x100000: bit 20, reserved in a 4 MiB PDE
+    m.phys.write32(pde, (m.phys.read32(pde) | 0x80) >>> 0);
+    expect(cpu.access(va, R0)).toMatchObject(okPa(0x20_0123n));
+    const x = cpu.explain(va, { kind: 'read', cpl: 0, dryRun: true });
+    expect(x.result).toMatchObject(okPa(0x20_0123n));
+    expect(x.steps.map((s) => s.decision)).toEqual(['next', 'leaf']);
   });
 });
 

@@ -58,6 +58,14 @@ export class SparseMemory implements RefMemory {
     this.page(pa, true)!.setUint32(Number(pa & 0xfffn), v >>> 0, true);
   }
 
+  /** An independent copy (for dry runs). */
+  clone(): SparseMemory {
+    const c = new SparseMemory(this.ramBytes);
+    c.droppedWrites = this.droppedWrites;
+    for (const [pfn, p] of this.pages) c.pages.set(pfn, new DataView(p.buffer.slice(0)));
+    return c;
+  }
+
   /** Page frame numbers of the pages written so far. */
   touchedFrames(): number[] {
     return [...this.pages.keys()].sort((a, b) => a - b);
