@@ -76,7 +76,6 @@ function findingView(f: FindingMessage, i: number): HTMLElement {
 
 /** Wires the fuzzer panel into `root`. */
 export function startFuzzerPanel(root: HTMLElement): void {
-  const st: PanelState = { worker: null, running: false, findings: [] };
   let worker: Worker | null;
   try {
     worker = spawnWorker();
@@ -88,9 +87,9 @@ export function startFuzzerPanel(root: HTMLElement): void {
     setChildren(root, h('p', { class: 'muted', 'data-testid': 'fuzzer-missing' }, 'The fuzzer is not part of this build.'));
     return;
   }
-  st.worker = worker;
-  const preset = h('select', { 'data-testid': 'preset' });
-  const seed = h('input', { class: 'mono', value: '1', size: 6, 'data-testid': 'seed' });
+  const st: PanelState = { worker, running: false, findings: [] };
+  const preset = h('select', { 'data-testid': 'preset' }) as HTMLSelectElement;
+  const seed = h('input', { class: 'mono', value: '1', size: 6, 'data-testid': 'seed' }) as HTMLInputElement;
   const startBtn = h('button', { type: 'button', 'data-testid': 'fuzz-start' }, 'Start');
   const stopBtn = h('button', { type: 'button', 'data-testid': 'fuzz-stop', disabled: true }, 'Stop');
   const stats = h('div', { class: 'stats', 'data-testid': 'fuzz-stats' }, 'idle');
@@ -100,7 +99,7 @@ export function startFuzzerPanel(root: HTMLElement): void {
   setChildren(root, h('div', { class: 'bar' }, h('label', {}, 'Preset ', preset), h('label', {}, 'Seed ', seed), startBtn, stopBtn), desc, stats, status, findings);
 
   let presets: PresetInfo[] = [];
-  const describe = () => (desc.textContent = presets.find((p) => p.name === (preset as HTMLSelectElement).value)?.description ?? '');
+  const describe = () => (desc.textContent = presets.find((p) => p.name === preset.value)?.description ?? '');
   preset.addEventListener('change', describe);
   const setRunning = (on: boolean) => {
     st.running = on;
@@ -108,25 +107,12 @@ export function startFuzzerPanel(root: HTMLElement): void {
     (stopBtn as HTMLButtonElement).disabled = !on;
     root.dataset.running = on ? '1' : '';
   };
-  startBtn.addEventListener('click', () => {
-    const s = Number((seed as HTMLInputElement).value);
-    if (!Number.isSafeInteger(s) || s < 0) return void (status.textContent = `seed: ${JSON.stringify((seed as HTMLInputElement).value)} is not a non-negative integer`);
-    status.textContent = '';
-    st.findings = [];
-    setChildren(findings);
-    setRunning(true);
-    post(worker!, { type: 'start', preset: (preset as HTMLSelectElement).value, seed: s });
-  });
-  stopBtn.addEventListener('click', () => post(worker!, { type: 'stop' }));
-  worker.onerror = (e) => {
-    status.textContent = `fuzzer worker error: ${e.message}`;
-    setRunning(false);
-  };
-  worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+  const onMessage = (ev: MessageEvent<FromWorker>) => {
     const m = ev.data;
     if (m.type === 'presets') {
+      const keep = preset.value;
       presets = m.presets;
-      setChildren(preset, ...presets.map((p) => h('option', { value: p.name }, p.name + (p.buggy ? ' (buggy)' : ''))));
+      setChildren(preset, ...presets.map((p) => h('option', { value: p.name, selected: p.name === keep }, p.name + (p.buggy ? ' (buggy)' : ''))));
       describe();
     } else if (m.type === 'progress') {
       setChildren(stats, h('span', {}, 'executions ', h('b', { 'data-testid': 'executions' }, m.executions)), h('span', {}, 'executions/s ', h('b', {}, Math.round(m.execPerSec))), h('span', {}, 'findings ', h('b', { 'data-testid': 'finding-count' }, m.findings)), h('span', {}, 'time ', h('b', {}, `${(m.elapsedMs / 1000).toFixed(1)} s`)));
@@ -139,5 +125,29 @@ export function startFuzzerPanel(root: HTMLElement): void {
       setRunning(false);
     }
   };
-  post(worker, { type: 'hello' });
+  const attach = (w: Worker) => {
+    w.onmessage = onMessage;
+    w.onerror = (e) => {
+      status.textContent = `fuzzer worker error: ${e.message}`;
+      setRunning(false);
+    };
+    post(w, { type: 'hello' });
+  };
+  startBtn.addEventListener('click', () => {
+    const s = Number(seed.value);
+    if (!/^\d+$/.test(seed.value.trim()) || !Number.isSafeInteger(s)) return void (status.textContent = `seed: ${JSON.stringify(seed.value)} is not a non-negative integer`);
+    status.textContent = '';
+    st.findings = [];
+    setChildren(findings);
+    setRunning(true);
+    post(st.worker!, { type: 'start', preset: preset.value, seed: s });
+  });
+  // The campaign loop is synchronous inside the worker: stopping ends the worker and starts a fresh one.
+  stopBtn.addEventListener('click', () => {
+    st.worker?.terminate();
+    setRunning(false);
+    st.worker = spawnWorker();
+    if (st.worker) attach(st.worker);
+  });
+  attach(worker);
 }

@@ -17,7 +17,8 @@ export interface TimelineEvent {
   bad?: boolean;
 }
 
-export type ToWorker = { type: 'hello' } | { type: 'start'; preset: string; seed: number } | { type: 'stop' };
+/** The page stops a campaign by terminating the worker (its loop is synchronous). */
+export type ToWorker = { type: 'hello' } | { type: 'start'; preset: string; seed: number };
 
 export interface FindingMessage {
   type: 'finding';
