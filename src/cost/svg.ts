@@ -7,9 +7,11 @@ import type { CellResult } from './run.js';
 import { formatSize } from './sizes.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
-const W = 860;
+const W = 900;
 const H = 500;
-const M = { left: 70, right: 250, top: 40, bottom: 60 };
+const M = { left: 70, right: 290, top: 40, bottom: 60 };
+/** Dash patterns, so that lines lying on top of each other stay distinguishable. */
+const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -65,14 +67,15 @@ export function renderSvg(conf: CostConfig, results: CellResult[], title = 'page
   let i = 0;
   for (const [name, rs] of series) {
     const color = COLORS[i % COLORS.length];
+    const dash = DASHES[i % DASHES.length] ? ` stroke-dasharray="${DASHES[i % DASHES.length]}"` : '';
     const pts = rs.map((r) => `${px(Math.log2(r.footprint!)).toFixed(1)},${py(r.cycles.total).toFixed(1)}`);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"><title>${esc(name)}</title></polyline>`);
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.join(' ')}"><title>${esc(name)}</title></polyline>`);
     for (const p of pts) {
       const [cx, cy] = p.split(',');
       out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
     }
     const ly = M.top + 10 + i * 20;
-    out.push(`<line x1="${M.left + pw + 15}" y1="${ly}" x2="${M.left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    out.push(`<line x1="${M.left + pw + 15}" y1="${ly}" x2="${M.left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${M.left + pw + 46}" y="${ly}" dominant-baseline="middle">${esc(name)}</text>`);
     i++;
   }
