@@ -1,0 +1,26 @@
+/** The Linux memory-management model. See docs/linux-model.md. */
+export * from './constants.js';
+export * from './layout.js';
+export * from './config.js';
+export * from './structs.js';
+export * from './percpu.js';
+export * from './paravirt.js';
+export { nativePvOps } from './native.js';
+export * from './pgtable.js';
+export * from './preempt.js';
+export * from './spinlock.js';
+export * from './kernel.js';
+export * from './sched.js';
+export * from './mmu_context.js';
+export * from './tlbflush.js';
+export * from './tlb.js';
+export * from './smp.js';
+export * from './pgd.js';
+export * from './mm.js';
+export * from './exit.js';
+export * from './memory.js';
+export * from './fault.js';
+export * from './vmalloc.js';
+export * from './user.js';
+export * from './report.js';
+export * from './machine.js';

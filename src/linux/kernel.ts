@@ -1,0 +1,234 @@
+/**
+ * The modelled Linux kernel on a core machine: boot (init_mm and the kernel page tables), the
+ * per-CPU state, the task list, the kernel log, BUG()/WARN(), and the `SchedTarget` the
+ * deterministic scheduler drives. Model functions take the kernel `k` and the CPU they run on.
+ */
+import type { CoreMachine } from '../machine/core.js';
+import type { InterruptSource, SchedTarget } from '../scheduler/scheduler.js';
+import type { ExecThread, KGen } from '../scheduler/types.js';
+import { FindingStop } from '../sanitizers/finding.js';
+import { LockupDetector } from '../sanitizers/lockup.js';
+import type { LinuxConfig } from './config.js';
+import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE, X86_CR4_PGE, X86_CR4_PSE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _KERNPG_TABLE } from './constants.js';
+import { makeLayout, pgd_index, type Layout } from './layout.js';
+import { pvBackend, type PvOps } from './paravirt.js';
+import { LinuxCpu } from './percpu.js';
+import { callTrace, dieHeader } from './report.js';
+import { MmStruct, TaskStruct, type TaskBody } from './structs.js';
+import { cpu_idle, LBL_IDLE, preempt_schedule_irq, task_entry } from './sched.js';
+import { linuxTraps } from './fault.js';
+import './native.js';
+
+/** Options of `Kernel.boot`. */
+export interface BootOptions {
+  /** Boot-time hook run after init_mm is built (e.g. a backend pinning swapper_pg_dir). */
+  afterInitMm?: (k: Kernel) => void;
+}
+
+export class Kernel implements SchedTarget {
+  readonly L: Layout;
+  readonly cpus: LinuxCpu[] = [];
+  readonly sources: InterruptSource[] = [];
+  readonly pv: PvOps;
+  init_mm!: MmStruct;
+  /** pgd_list (arch/x86/mm/fault.c): every pgd but init_mm's, for vmalloc_sync_all(). */
+  readonly pgd_list: MmStruct[] = [];
+  /** All tasks ever created, idle tasks included. */
+  readonly tasks: TaskStruct[] = [];
+  /** Tasks whose completion ends the run. */
+  readonly workload = new Set<TaskStruct>();
+  /** The kernel log (dmesg), lines as printed. */
+  readonly log: string[] = [];
+  /** Bumped on every page-table write made by the model (lockup detector progress). */
+  ptEpoch = 0;
+  readonly lockup: LockupDetector;
+  /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
+  readonly ext = new Map<string, unknown>();
+  private nextPid = 1;
+  private nextMmId = 1;
+  private dieCounter = 0;
+  private readonly warned = new Set<string>();
+
+  private constructor(
+    readonly m: CoreMachine,
+    readonly config: LinuxConfig,
+  ) {
+    this.L = makeLayout(config.paging, m.ramBytes);
+    this.pv = pvBackend(config.paravirt)(this);
+    this.lockup = new LockupDetector(this);
+  }
+
+  /** Boots the kernel on `m` (which must be freshly created or `reset()`). */
+  static boot(m: CoreMachine, config: LinuxConfig, opts: BootOptions = {}): Kernel {
+    if (m.cpus.length < config.cpus) throw new Error(`the machine has ${m.cpus.length} CPUs, the kernel config wants ${config.cpus}`);
+    const k = new Kernel(m, config);
+    k.init_mm = new MmStruct(0, k.buildSwapperPgDir(), 'init_mm');
+    k.init_mm.mm_users = 2;
+    opts.afterInitMm?.(k);
+    for (let i = 0; i < config.cpus; i++) k.bootCpu(i);
+    return k;
+  }
+
+  /** Builds swapper_pg_dir / init_level4_pgt with the direct map of all RAM in large pages. */
+  private buildSwapperPgDir(): number {
+    const L = this.L;
+    const pgd = this.allocPageTable(L.paging === '4level' ? 4 : L.paging === 'pae' ? 3 : 2);
+    const nx = L.paging === '32bit' ? 0n : _PAGE_NX;
+    const large = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE | _PAGE_GLOBAL | nx;
+    const lowmem = Math.min(this.m.ramBytes, L.paging === '4level' ? 512 * 1024 * 1024 : 768 * 1024 * 1024);
+    const write = (p: number, v: bigint) => (L.entrySize === 8 ? this.m.phys.write64n(p, v) : this.m.phys.write32(BigInt(p), Number(v)));
+    let pmd = 0;
+    if (L.paging === '4level') {
+      const pud = this.allocPageTable(3);
+      pmd = this.allocPageTable(2);
+      write(pgd + pgd_index(L, L.PAGE_OFFSET) * 8, BigInt(pud) | _KERNPG_TABLE);
+      write(pud + Number((L.PAGE_OFFSET >> 30n) & 511n) * 8, BigInt(pmd) | _KERNPG_TABLE);
+    } else if (L.paging === 'pae') {
+      // The kernel pmd (PDPT entry 3), shared by every pgd (SHARED_KERNEL_PMD); PDPTEs hold only P.
+      pmd = this.allocPageTable(2);
+      write(pgd + 3 * 8, BigInt(pmd) | _PAGE_PRESENT);
+    }
+    for (let pa = 0; pa < lowmem; pa += L.LARGE_PAGE) {
+      const va = L.PAGE_OFFSET + BigInt(pa);
+      if (L.paging === '32bit') write(pgd + pgd_index(L, va) * 4, BigInt(pa) | large);
+      else write(pmd + Number((va >> 21n) & 511n) * 8, BigInt(pa) | large);
+    }
+    return pgd;
+  }
+
+  /** Brings up CPU `i`: paging on with swapper_pg_dir, the idle task swapper/i running. */
+  private bootCpu(i: number): void {
+    const hw = this.m.cpus[i];
+    const L = this.L;
+    if (L.paging === '4level') {
+      hw.setControl({ cr4: X86_CR4_PAE | X86_CR4_PGE });
+      hw.setControl({ efer: EFER_LME | EFER_NX });
+    } else if (L.paging === 'pae') {
+      hw.setControl({ cr4: X86_CR4_PAE | X86_CR4_PGE });
+      hw.setControl({ efer: EFER_NX });
+    } else {
+      hw.setControl({ cr4: X86_CR4_PSE | X86_CR4_PGE });
+    }
+    hw.setControl({ cr3: BigInt(this.init_mm.pgd) });
+    hw.setControl({ cr0: X86_CR0_PE | X86_CR0_PG | X86_CR0_WP });
+    const idle = new TaskStruct(0, `swapper/${i}`, i, true, null, true);
+    idle.active_mm = this.init_mm;
+    idle.state = 'running';
+    idle.savedPreemptCount = 0;
+    this.init_mm.mm_count++;
+    const cpu = new LinuxCpu(i, hw, idle);
+    cpu.tlbActiveMm = this.init_mm;
+    cpu.traps = linuxTraps(this);
+    idle.stack.push(cpu_idle(this, cpu));
+    this.tasks.push(idle);
+    this.cpus.push(cpu);
+  }
+
+  /** Allocates a zeroed page-table page at `level` (frame-table level: 1 = PT .. 4 = PML4). */
+  allocPageTable(level: number): number {
+    const pfn = this.m.frames.alloc({ level, zero: true });
+    return pfn * 4096;
+  }
+
+  /** A new mm id. */
+  newMmId(): number {
+    return this.nextMmId++;
+  }
+
+  /**
+   * Creates a task pinned to `cpu` that runs `body` once scheduled (kernel_thread()/a forked
+   * process). `mm` null makes a kernel thread. The task joins the workload unless `daemon`.
+   */
+  createTask(comm: string, cpu: number, mm: MmStruct | null, body: TaskBody, daemon = false): TaskStruct {
+    if (cpu < 0 || cpu >= this.cpus.length) throw new Error(`task '${comm}': no CPU ${cpu} (the kernel has ${this.cpus.length})`);
+    const t = new TaskStruct(this.nextPid++, comm, cpu, mm === null, body);
+    t.mm = mm;
+    t.active_mm = mm;
+    t.state = 'runnable';
+    t.stack.push(task_entry(this, this.cpus[cpu], t));
+    this.tasks.push(t);
+    this.cpus[cpu].tasks.push(t);
+    if (!daemon) this.workload.add(t);
+    return t;
+  }
+
+  /** printk(): appends lines to the kernel log. */
+  printk(...lines: string[]): void {
+    for (const l of lines) this.log.push(l);
+  }
+
+  /**
+   * BUG() / BUG_ON(cond) true: prints the report as lib/bug.c and __die() do and stops the run
+   * with a 'kernel-bug' finding. `line` is the kernel's source line (null where the model does not
+   * know it; the report then says so instead of inventing one).
+   */
+  BUG(cpu: LinuxCpu, file: string, line: number | null, fn: string): never {
+    const where = line === null ? file : `${file}:${line}`;
+    const note = line === null ? ['pagewalk: the source line of this BUG_ON is not modelled'] : [];
+    const lines = ['------------[ cut here ]------------', `kernel BUG at ${where}!`, ...note, ...dieHeader(this.config, cpu, 'invalid opcode', 0, ++this.dieCounter), `RIP: ${fn}`, ...callTrace(cpu)];
+    this.printk(...lines);
+    throw new FindingStop({ sanitizer: 'kernel-bug', signature: `kernel BUG at ${where} in ${fn}`, log: lines });
+  }
+
+  /** An oops (no_context(): "BUG: unable to handle kernel paging request at ..."). */
+  oops(cpu: LinuxCpu, headline: string, err: number, fn: string, extra: string[] = []): never {
+    const lines = [headline, `IP: ${fn}`, ...extra, ...dieHeader(this.config, cpu, 'Oops', err, ++this.dieCounter), ...callTrace(cpu)];
+    this.printk(...lines);
+    throw new FindingStop({ sanitizer: 'oops', signature: `${headline.replace(/ at [0-9a-fx]+$/i, '')} in ${fn}`, log: lines });
+  }
+
+  /**
+   * WARN_ON_ONCE(cond) true: prints the warning once per site (warn_slowpath_common()); the run
+   * continues. Returns true the first time.
+   */
+  WARN_ON_ONCE(cpu: LinuxCpu, file: string, line: number, fn: string): boolean {
+    const site = `${file}:${line}`;
+    if (this.warned.has(site)) return false;
+    this.warned.add(site);
+    this.printk('------------[ cut here ]------------', `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}()`, ...callTrace(cpu), '---[ end trace ]---');
+    return true;
+  }
+
+  /** Runs a generator to completion without interleaving (boot-time and setup code). */
+  runSync<T>(gen: KGen<T>): T {
+    for (;;) {
+      const r = gen.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  // ---- SchedTarget -------------------------------------------------------------------------
+
+  canStep(cpu0: unknown): boolean {
+    const cpu = cpu0 as LinuxCpu;
+    if (cpu.frames.length > 0) return true;
+    const t = cpu.curr;
+    if (t.idle) return cpu.hasRunnable() || t.lastLabel !== LBL_IDLE;
+    return t.stack.length > 0;
+  }
+
+  canPreempt(cpu0: unknown): boolean {
+    const cpu = cpu0 as LinuxCpu;
+    const p = this.config.preempt;
+    const t = cpu.curr;
+    // Return to user mode reschedules under every model; kernel code only with PREEMPT/PREEMPT_RT.
+    if (!t.userMode && p !== 'preempt' && p !== 'rt') return false;
+    return !t.idle && t.state === 'running' && cpu.preemptCount === 0 && cpu.IF && cpu.hasRunnable(t);
+  }
+
+  preempt(cpu0: unknown): void {
+    const cpu = cpu0 as LinuxCpu;
+    cpu.curr.stack.push(preempt_schedule_irq(this, cpu));
+  }
+
+  taskReturned(cpu0: unknown, task: ExecThread): void {
+    const cpu = cpu0 as LinuxCpu;
+    throw new Error(`cpu${cpu.index}: task '${(task as TaskStruct).comm}' returned from its outermost frame without do_exit()`);
+  }
+
+  finished(): boolean {
+    for (const t of this.workload) if (t.state !== 'dead') return false;
+    for (const c of this.cpus) if (c.frames.length > 0 || !c.curr.idle || c.curr.lastLabel !== LBL_IDLE) return false;
+    return true;
+  }
+}

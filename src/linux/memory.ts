@@ -1,0 +1,134 @@
+/**
+ * User page faults (mm/memory.c, 3.x): handle_mm_fault() -> __handle_mm_fault() allocates the
+ * missing pud/pmd/pte tables (__pud_alloc/__pmd_alloc/__pte_alloc under mm->page_table_lock, the
+ * populate going through pv_mmu_ops), then handle_pte_fault(): a none pte gets a new anonymous
+ * page (do_anonymous_page); a present pte that allows the access only gets its young/dirty bits
+ * (ptep_set_access_flags() writes only when a write fault changes the pte; x86's
+ * flush_tlb_fix_spurious_fault() is a no-op) — "it has a PTE with proper rights so it returns
+ * doing nothing" (seed 003).
+ *
+ * Simplifications: anonymous private memory only (no zero page, no COW, no file mappings): a
+ * read fault on a none pte allocates a page too.
+ */
+import type { KGen } from '../scheduler/types.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { pgd_none, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pgd, set_pmd, set_pte, set_pte_at, pgd_offset, pud_present } from './pgtable.js';
+import { spin_lock, spin_unlock } from './spinlock.js';
+import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
+
+/** FAULT_FLAG_WRITE. */
+export const FAULT_FLAG_WRITE = 0x01;
+/** VM_FAULT_OOM. */
+export const VM_FAULT_OOM = 0x0001;
+
+/** vm_page_prot of a vma: PAGE_COPY-like (P|USER|A, NX unless VM_EXEC). */
+function vm_page_prot(k: Kernel, vma: VmAreaStruct): bigint {
+  let p = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  if (!(vma.vm_flags & VM_EXEC) && k.L.paging !== '32bit') p |= _PAGE_NX;
+  return p;
+}
+
+/** __pud_alloc(): a pud table under a none pgd entry (pgd_populate). */
+function* __pud_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pgdp: number): KGen<void> {
+  const pud = k.allocPageTable(3);
+  yield* spin_lock(k, cpu, mm.page_table_lock);
+  if (pgd_none(k, pgdp)) {
+    yield* k.pv.mmu.alloc_pud(k, cpu, mm, pud / 4096); // paravirt_alloc_pud()
+    yield* set_pgd(k, cpu, pgdp, BigInt(pud) | _PAGE_TABLE);
+  } else k.m.frames.free(pud / 4096); // pud_free(): someone beat us to it
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+}
+
+/** __pmd_alloc(): a pmd table under a none pud (pud_populate). */
+function* __pmd_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number): KGen<void> {
+  const pmd = k.allocPageTable(2);
+  yield* spin_lock(k, cpu, mm.page_table_lock);
+  if (!pud_present(k, pudp)) {
+    yield* k.pv.mmu.alloc_pmd(k, cpu, mm, pmd / 4096);
+    yield* k.pv.mmu.set_pud(k, cpu, pudp, BigInt(pmd) | _PAGE_TABLE);
+  } else k.m.frames.free(pmd / 4096);
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+}
+
+/** __pte_alloc(): a page table under a none pmd (pmd_populate). */
+export function* __pte_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number, tableFlags: bigint = _PAGE_TABLE): KGen<void> {
+  const pte = k.allocPageTable(1);
+  yield 'pte_alloc_one'; // smp_wmb(): the new table is visible before it is hooked in
+  yield* spin_lock(k, cpu, mm.page_table_lock);
+  if (pmd_none(k, pmdp)) {
+    yield* k.pv.mmu.alloc_pte(k, cpu, mm, pte / 4096); // paravirt_alloc_pte()
+    yield* set_pmd(k, cpu, pmdp, BigInt(pte) | tableFlags); // pmd_populate()
+  } else k.m.frames.free(pte / 4096); // pte_free()
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+}
+
+/** Walks to the pte of `address` in `mm`, allocating the missing tables; returns its address. */
+export function* pte_alloc_walk(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigint, tableFlags: bigint = _PAGE_TABLE): KGen<number> {
+  const pgdp = pgd_offset(k, mm, address);
+  if (pgd_none(k, pgdp)) yield* __pud_alloc(k, cpu, mm, pgdp);
+  const pudp = pud_offset(k, pgdp, address);
+  if (pud_none(k, pudp)) yield* __pmd_alloc(k, cpu, mm, pudp);
+  const pmdp = pmd_offset(k, pudp, address);
+  if (pmd_none(k, pmdp)) yield* __pte_alloc(k, cpu, mm, pmdp, tableFlags);
+  return pte_offset_kernel(k, pmdp, address);
+}
+
+/** do_anonymous_page(): a fresh zeroed page, mapped writable if the vma is. */
+function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number): KGen<number> {
+  const pfn = k.m.frames.alloc({ zero: true });
+  let entry = BigInt(pfn) * 4096n | vm_page_prot(k, vma);
+  if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY; // pte_mkwrite(pte_mkdirty())
+  yield* spin_lock(k, cpu, mm.page_table_lock);
+  if (readEntry(k, ptep) !== 0n) {
+    yield* spin_unlock(k, cpu, mm.page_table_lock);
+    k.m.frames.free(pfn); // release: raced with another fault
+    return 0;
+  }
+  yield* set_pte_at(k, cpu, mm, address, ptep, entry);
+  cpu.lastFaultNote = `handle_mm_fault mapped a new page at 0x${address.toString(16)}`;
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+  return 0;
+}
+
+/** handle_pte_fault(). */
+function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
+  const entry = readEntry(k, ptep);
+  if (!(entry & _PAGE_PRESENT)) {
+    if (entry === 0n) return yield* do_anonymous_page(k, cpu, mm, vma, address, ptep);
+    throw new Error(`handle_pte_fault: non-present non-none pte 0x${entry.toString(16)} (swap is not modelled)`);
+  }
+  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
+  let e = entry;
+  if (readEntry(k, ptep) === entry) {
+    if (flags & FAULT_FLAG_WRITE) e |= _PAGE_DIRTY; // pte_mkdirty (write permission is checked by access_error)
+    e |= _PAGE_ACCESSED; // pte_mkyoung
+    // ptep_set_access_flags(): store only when changed and dirty (arch/x86/mm/pgtable.c).
+    if (e !== entry && flags & FAULT_FLAG_WRITE) {
+      yield* set_pte(k, cpu, ptep, e);
+      cpu.lastFaultNote = `handle_mm_fault updated the access flags of the pte for 0x${address.toString(16)} (0x${e.toString(16)})`;
+    } else {
+      cpu.lastFaultNote = `handle_mm_fault found the pte for 0x${address.toString(16)} present with proper rights (0x${entry.toString(16)}) and returned doing nothing`;
+    }
+  }
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+  return 0;
+}
+
+/** handle_mm_fault(mm, vma, address, flags): 0 or VM_FAULT_* bits. */
+export function* handle_mm_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, flags: number): KGen<number> {
+  const fns = cpu.thread().fnStack;
+  fns.push('handle_mm_fault');
+  const ptep = yield* pte_alloc_walk(k, cpu, mm, address);
+  const r = yield* handle_pte_fault(k, cpu, mm, vma, address, ptep, flags);
+  fns.pop();
+  return r;
+}
+
+/** find_vma(mm, addr): the first vma with vm_end > addr. */
+export function find_vma(mm: MmStruct, addr: bigint): VmAreaStruct | null {
+  let best: VmAreaStruct | null = null;
+  for (const v of mm.vmas) if (v.vm_end > addr && (!best || v.vm_start < best.vm_start)) best = v;
+  return best;
+}

@@ -1,0 +1,170 @@
+/**
+ * Address-space lifetime (kernel/fork.c, mm/mmap.c, mm/memory.c, 3.x): mm_alloc() with
+ * pgd_alloc(), mmput() -> exit_mmap() when the last user goes, mmdrop() -> __mmdrop() ->
+ * pgd_free() when the last reference (lazy-TLB borrowers included) goes. exit_mmap() unmaps every
+ * vma (unmap_vmas -> zap_pte_range in lazy MMU mode), frees the page tables (free_pgtables) and
+ * finishes the mmu_gather (the TLB flush, then the pages are freed).
+ */
+import type { KGen } from '../scheduler/types.js';
+import { _PAGE_PRESENT } from './constants.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { pgd_alloc, pgd_free } from './pgd.js';
+import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
+import { tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './tlb.js';
+import { MmStruct } from './structs.js';
+
+/** mm_alloc() + mm_init(): a new address space with its own pgd. */
+export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct> {
+  const mm = new MmStruct(k.newMmId(), 0, name);
+  yield* pgd_alloc(k, cpu, mm);
+  return mm;
+}
+
+/** mmput(mm): drop a user; at 0 tear the address space down (exit_mmap) and mmdrop(). */
+export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+  if (--mm.mm_users > 0) return;
+  const fns = cpu.thread().fnStack;
+  fns.push('mmput');
+  yield* exit_mmap(k, cpu, mm);
+  fns.pop();
+  yield* mmdrop(k, cpu, mm);
+}
+
+/** mmdrop(mm): drop a reference; at 0 free the mm (__mmdrop: pgd_free). */
+export function* mmdrop(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+  if (mm === k.init_mm) {
+    mm.mm_count--;
+    return;
+  }
+  if (--mm.mm_count > 0) return;
+  if (mm.mm_count < 0) throw new Error(`mmdrop(${mm.name}): mm_count went negative`);
+  yield* pgd_free(k, cpu, mm); // mm_free_pgd()
+  mm.freed = true;
+}
+
+/** Optional hooks other models attach to generic mm code (e.g. memcg accounting). */
+export interface MmHooks {
+  /** page_remove_rmap(page): called by zap_pte_range() for every mapped page. */
+  page_remove_rmap?: (k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number) => KGen<void>;
+}
+
+/** The hooks of a kernel (an object in `k.ext` under 'mm_hooks'). */
+export function mmHooks(k: Kernel): MmHooks {
+  let h = k.ext.get('mm_hooks') as MmHooks | undefined;
+  if (!h) k.ext.set('mm_hooks', (h = {}));
+  return h;
+}
+
+/** zap_pte_range() over one page table: clear each present pte in lazy MMU mode. */
+function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, base: bigint): KGen<void> {
+  const L = k.L;
+  const hooks = mmHooks(k);
+  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
+  for (let i = 0; i < L.PTRS_PER_PTE; i++) {
+    const ptep = pt + i * L.entrySize;
+    const pte = readEntry(k, ptep);
+    if (!(pte & _PAGE_PRESENT)) continue;
+    const addr = base + BigInt(i) * 4096n;
+    yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, addr, ptep); // ptep_get_and_clear_full()
+    const pfn = entryAddr(L, pte) / 4096;
+    if (hooks.page_remove_rmap) yield* hooks.page_remove_rmap(k, cpu, tlb.mm, pfn);
+    tlb_remove_page(tlb, pfn);
+    yield 'zap_pte_range';
+  }
+  yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+}
+
+/**
+ * Visits the user part of a pgd: calls `leaf(pt, base)` for each page table, and after the
+ * children of an upper-level entry, `upper(level, entryPtr, tablePa)` (level 3 = pud table
+ * referenced from the pgd, 2 = pmd table, 1 = pte table).
+ */
+function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint) => KGen<void>, upper: (level: number, ptr: number, table: number) => KGen<void>): KGen<void> {
+  const L = k.L;
+  const es = L.entrySize;
+  const userPgds = L.KERNEL_PGD_BOUNDARY;
+  for (let g = 0; g < userPgds; g++) {
+    const pgdp = mm.pgd + g * es;
+    const gv = readEntry(k, pgdp);
+    if (!(gv & _PAGE_PRESENT)) continue;
+    const gbase = BigInt(g) << BigInt(L.PGDIR_SHIFT);
+    if (L.pmdFolded) {
+      // 2-level: the pgd entry is the pmd: it references a page table.
+      yield* leaf(entryAddr(L, gv), gbase);
+      yield* upper(1, pgdp, entryAddr(L, gv));
+      continue;
+    }
+    const visitPmd = function* (pmdTable: number, base: bigint): KGen<void> {
+      for (let j = 0; j < L.PTRS_PER_PMD; j++) {
+        const pmdp = pmdTable + j * es;
+        const mv = readEntry(k, pmdp);
+        if (!(mv & _PAGE_PRESENT)) continue;
+        yield* leaf(entryAddr(L, mv), base + (BigInt(j) << BigInt(L.PMD_SHIFT)));
+        yield* upper(1, pmdp, entryAddr(L, mv));
+      }
+    };
+    if (L.pudFolded) {
+      // PAE: the pgd entry (PDPTE) references a pmd table.
+      yield* visitPmd(entryAddr(L, gv), gbase);
+      yield* upper(2, pgdp, entryAddr(L, gv));
+      continue;
+    }
+    const pudTable = entryAddr(L, gv);
+    for (let u = 0; u < L.PTRS_PER_PUD; u++) {
+      const pudp = pudTable + u * es;
+      const uv = readEntry(k, pudp);
+      if (!(uv & _PAGE_PRESENT)) continue;
+      yield* visitPmd(entryAddr(L, uv), gbase + (BigInt(u) << BigInt(L.PUD_SHIFT)));
+      yield* upper(2, pudp, entryAddr(L, uv));
+    }
+    yield* upper(3, pgdp, pudTable);
+  }
+}
+
+/** unmap_vmas(): zap every user pte (exit: the whole user address space). */
+export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('unmap_vmas');
+  yield* walkUser(k, tlb.mm, (pt, base) => zap_pte_range(k, cpu, tlb, pt, base), function* () {});
+  fns.pop();
+}
+
+/**
+ * free_pgtables() for the whole user range: clear each upper entry (pmd_clear/pud_clear/
+ * pgd_clear), paravirt_release_pte/pmd/pud, and queue the table page on the mmu_gather
+ * (pte_free_tlb/pmd_free_tlb/pud_free_tlb). With PAE the preallocated pmds stay (pgd_free()
+ * frees them): only their ptes go.
+ */
+export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
+  const pae = k.L.paging === 'pae';
+  yield* walkUser(k, tlb.mm, function* () {}, function* (level, ptr, table) {
+    const pfn = table / 4096;
+    if (level === 1) {
+      yield* pmd_clear(k, cpu, ptr);
+      yield* k.pv.mmu.release_pte(k, cpu, pfn);
+    } else if (level === 2) {
+      if (pae) return; // preallocated pmd: kept until pgd_free()
+      yield* pud_clear(k, cpu, ptr);
+      yield* k.pv.mmu.release_pmd(k, cpu, pfn);
+    } else {
+      yield* pgd_clear(k, cpu, ptr);
+      yield* k.pv.mmu.release_pud(k, cpu, pfn);
+    }
+    tlb_remove_page(tlb, pfn);
+    yield 'free_pgtables';
+  });
+}
+
+/** exit_mmap(mm) (mm/mmap.c). */
+export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('exit_mmap');
+  yield* k.pv.mmu.exit_mmap(k, cpu, mm); // arch_exit_mmap()
+  const tlb = tlb_gather_mmu(mm, true);
+  yield* unmap_vmas(k, cpu, tlb);
+  yield* free_pgtables(k, cpu, tlb);
+  yield* tlb_finish_mmu(k, cpu, tlb);
+  mm.vmas.length = 0;
+  fns.pop();
+}

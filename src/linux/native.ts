@@ -1,0 +1,87 @@
+/**
+ * The native paravirt backend (arch/x86/kernel/paravirt.c `pv_mmu_ops` defaults): stores to the
+ * page tables, MOV to/from CR3, INVLPG, IPI-based remote flushes, and paravirt_nop for the lazy
+ * MMU hooks and the pgd/pte alloc/release hooks.
+ */
+import type { KGen } from '../scheduler/types.js';
+import type { Kernel } from './kernel.js';
+import { registerPvBackend, type PvOps } from './paravirt.js';
+import type { LinuxCpu } from './percpu.js';
+import { writeEntry } from './pgtable.js';
+import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
+
+// eslint-disable-next-line require-yield
+function* nop(): KGen<void> {}
+
+/** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
+function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
+  if (k.L.paging !== 'pae') {
+    writeEntry(k, ptep, pte);
+    return;
+  }
+  k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
+  yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
+  k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
+  k.ptEpoch++;
+}
+
+/** __native_flush_tlb_global(): toggle CR4.PGE (flushes global entries too). */
+function* native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
+  cpu.hw.flushTlbAll();
+}
+
+function* native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
+  cpu.hw.invlpg(addr);
+}
+
+/** The native backend. */
+export function nativePvOps(): PvOps {
+  return {
+    name: 'native',
+    mmu: {
+      read_cr2: (_k, cpu) => cpu.hw.cr2,
+      read_cr3: (_k, cpu) => native_read_cr3(cpu),
+      write_cr3: function* (k, cpu, cr3) {
+        native_write_cr3(k, cpu, cr3);
+      },
+      flush_tlb_user: __native_flush_tlb,
+      flush_tlb_kernel: native_flush_tlb_global,
+      flush_tlb_single: native_flush_tlb_single,
+      flush_tlb_others: native_flush_tlb_others,
+      pgd_alloc: nop,
+      pgd_free: nop,
+      alloc_pte: nop,
+      alloc_pmd: nop,
+      alloc_pud: nop,
+      release_pte: nop,
+      release_pmd: nop,
+      release_pud: nop,
+      set_pte: native_set_pte,
+      set_pte_at: function* (k, cpu, _mm, _addr, ptep, pte) {
+        yield* native_set_pte(k, cpu, ptep, pte);
+      },
+      pte_clear: function* (k, _cpu, _mm, _addr, ptep) {
+        writeEntry(k, ptep, 0n);
+      },
+      set_pmd: function* (k, _cpu, pmdp, pmd) {
+        writeEntry(k, pmdp, pmd);
+      },
+      pmd_clear: function* (k, _cpu, pmdp) {
+        writeEntry(k, pmdp, 0n);
+      },
+      set_pud: function* (k, _cpu, pudp, pud) {
+        writeEntry(k, pudp, pud);
+      },
+      set_pgd: function* (k, _cpu, pgdp, pgd) {
+        writeEntry(k, pgdp, pgd);
+      },
+      dup_mmap: nop,
+      exit_mmap: nop,
+      activate_mm: nop,
+      lazy_mode: { enter: nop, leave: nop, flush: nop },
+    },
+    cpu: { start_context_switch: nop, end_context_switch: nop },
+  };
+}
+
+registerPvBackend('native', () => nativePvOps());

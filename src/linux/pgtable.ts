@@ -1,0 +1,127 @@
+/**
+ * Page-table accessors with Linux's names and folding semantics: pgd_offset, pud_offset,
+ * pmd_offset, pte_offset_kernel, pXd_none/present, and the setters set_pgd/set_pud/set_pmd/
+ * set_pte, which reach `k.pv.mmu` as the kernel does. With PAE the pud is folded into the pgd
+ * (include/asm-generic/pgtable-nopud.h: pgd_none() is 0, pud_offset() returns the pgd pointer);
+ * 2-level paging folds the pmd too (pgtable-nopmd.h: set_pud -> set_pmd on the pgd entry).
+ */
+import type { KGen } from '../scheduler/types.js';
+import type { Kernel } from './kernel.js';
+import type { Layout } from './layout.js';
+import { pgd_index } from './layout.js';
+import type { LinuxCpu } from './percpu.js';
+import type { MmStruct } from './structs.js';
+import { _PAGE_PRESENT } from './constants.js';
+
+/** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
+export function readEntry(k: Kernel, p: number): bigint {
+  return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32(BigInt(p)) >>> 0);
+}
+
+/**
+ * Writes the entry at `p` (the native store; backends call this) and records page-table progress
+ * for the lockup detector.
+ */
+export function writeEntry(k: Kernel, p: number, v: bigint): void {
+  if (k.L.entrySize === 8) k.m.phys.write64n(p, v);
+  else k.m.phys.write32(BigInt(p), Number(v & 0xffff_ffffn));
+  k.ptEpoch++;
+}
+
+/** Physical address of the table (or page) an entry points to. */
+export function entryAddr(L: Layout, v: bigint): number {
+  return Number(v & L.PTE_PFN_MASK);
+}
+
+function index(L: Layout, address: bigint, shift: number, ptrs: number): number {
+  return Number(((address & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
+}
+
+/** pgd_offset(mm, address) for a pgd at physical address `pgd`. */
+export function pgd_offset_pgd(k: Kernel, pgd: number, address: bigint): number {
+  return pgd + pgd_index(k.L, address) * k.L.entrySize;
+}
+/** pgd_offset(mm, address). */
+export function pgd_offset(k: Kernel, mm: MmStruct, address: bigint): number {
+  return pgd_offset_pgd(k, mm.pgd, address);
+}
+/** pgd_offset_k(address): the entry in init_mm's pgd (swapper_pg_dir / init_level4_pgt). */
+export function pgd_offset_k(k: Kernel, address: bigint): number {
+  return pgd_offset_pgd(k, k.init_mm.pgd, address);
+}
+/** pud_offset(pgd, address). */
+export function pud_offset(k: Kernel, pgdp: number, address: bigint): number {
+  const L = k.L;
+  if (L.pudFolded) return pgdp;
+  return entryAddr(L, readEntry(k, pgdp)) + index(L, address, L.PUD_SHIFT, L.PTRS_PER_PUD) * L.entrySize;
+}
+/** pmd_offset(pud, address). */
+export function pmd_offset(k: Kernel, pudp: number, address: bigint): number {
+  const L = k.L;
+  if (L.pmdFolded) return pudp;
+  return entryAddr(L, readEntry(k, pudp)) + index(L, address, L.PMD_SHIFT, L.PTRS_PER_PMD) * L.entrySize;
+}
+/** pte_offset_kernel(pmd, address) (also pte_offset_map: no highmem page tables here). */
+export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): number {
+  const L = k.L;
+  return entryAddr(L, readEntry(k, pmdp)) + index(L, address, 12, L.PTRS_PER_PTE) * L.entrySize;
+}
+
+/** pgd_none(): always 0 when the pud is folded into the pgd. */
+export function pgd_none(k: Kernel, pgdp: number): boolean {
+  return k.L.pudFolded ? false : readEntry(k, pgdp) === 0n;
+}
+/** pgd_present(): always 1 when folded. */
+export function pgd_present(k: Kernel, pgdp: number): boolean {
+  return k.L.pudFolded ? true : (readEntry(k, pgdp) & _PAGE_PRESENT) !== 0n;
+}
+/** pud_none(): always 0 when the pmd is folded into the pud. */
+export function pud_none(k: Kernel, pudp: number): boolean {
+  return k.L.pmdFolded ? false : readEntry(k, pudp) === 0n;
+}
+export function pud_present(k: Kernel, pudp: number): boolean {
+  return k.L.pmdFolded ? true : (readEntry(k, pudp) & _PAGE_PRESENT) !== 0n;
+}
+export function pmd_none(k: Kernel, pmdp: number): boolean {
+  return readEntry(k, pmdp) === 0n;
+}
+export function pmd_present(k: Kernel, pmdp: number): boolean {
+  return (readEntry(k, pmdp) & _PAGE_PRESENT) !== 0n;
+}
+export function pte_none(k: Kernel, ptep: number): boolean {
+  return readEntry(k, ptep) === 0n;
+}
+export function pte_present(k: Kernel, ptep: number): boolean {
+  return (readEntry(k, ptep) & _PAGE_PRESENT) !== 0n;
+}
+
+/** set_pgd(): folded into set_pud() with PAE and 2-level paging. */
+export function* set_pgd(k: Kernel, cpu: LinuxCpu, pgdp: number, v: bigint): KGen<void> {
+  if (k.L.pudFolded) yield* set_pud(k, cpu, pgdp, v);
+  else yield* k.pv.mmu.set_pgd(k, cpu, pgdp, v);
+}
+/** set_pud(): folded into set_pmd() with 2-level paging. */
+export function* set_pud(k: Kernel, cpu: LinuxCpu, pudp: number, v: bigint): KGen<void> {
+  if (k.L.pmdFolded) yield* k.pv.mmu.set_pmd(k, cpu, pudp, v);
+  else yield* k.pv.mmu.set_pud(k, cpu, pudp, v);
+}
+export function* set_pmd(k: Kernel, cpu: LinuxCpu, pmdp: number, v: bigint): KGen<void> {
+  yield* k.pv.mmu.set_pmd(k, cpu, pmdp, v);
+}
+export function* set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint): KGen<void> {
+  yield* k.pv.mmu.set_pte(k, cpu, ptep, v);
+}
+export function* set_pte_at(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, v: bigint): KGen<void> {
+  yield* k.pv.mmu.set_pte_at(k, cpu, mm, addr, ptep, v);
+}
+/** pgd_clear(): a no-op when folded (pgtable-nopud.h). */
+export function* pgd_clear(k: Kernel, cpu: LinuxCpu, pgdp: number): KGen<void> {
+  if (!k.L.pudFolded) yield* k.pv.mmu.set_pgd(k, cpu, pgdp, 0n);
+}
+/** pud_clear(): a no-op when the pmd is folded. */
+export function* pud_clear(k: Kernel, cpu: LinuxCpu, pudp: number): KGen<void> {
+  if (!k.L.pmdFolded) yield* k.pv.mmu.set_pud(k, cpu, pudp, 0n);
+}
+export function* pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
+  yield* k.pv.mmu.pmd_clear(k, cpu, pmdp);
+}

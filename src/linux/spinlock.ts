@@ -1,0 +1,39 @@
+/**
+ * Spinlocks (include/linux/spinlock.h). Without PREEMPT_RT spin_lock() disables preemption and
+ * busy-waits; with PREEMPT_RT a spinlock_t is a sleeping rt_mutex that leaves preemption enabled
+ * (the model keeps the busy-wait but not the preempt_disable; raw_spin_lock always disables
+ * preemption). Each contended iteration is an interleaving point labelled SPIN.
+ */
+import { SPIN, type KGen } from '../scheduler/types.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable } from './preempt.js';
+import type { SpinLock } from './structs.js';
+
+function* acquire(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+  if (lock.owner === cpu.index) throw new Error(`cpu${cpu.index}: recursive spin_lock(${lock.name})`);
+  while (lock.owner >= 0) yield SPIN;
+  lock.owner = cpu.index;
+}
+
+export function* spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+  if (k.config.preempt !== 'rt') preempt_disable(cpu);
+  yield* acquire(cpu, lock);
+}
+
+export function* spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+  lock.owner = -1;
+  if (k.config.preempt !== 'rt') yield* preempt_enable(cpu);
+}
+
+export function* raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+  local_irq_disable(cpu);
+  preempt_disable(cpu);
+  yield* acquire(cpu, lock);
+}
+
+export function raw_spin_unlock_irq(cpu: LinuxCpu, lock: SpinLock): void {
+  lock.owner = -1;
+  local_irq_enable(cpu);
+  cpu.preemptCount--;
+}

@@ -1,0 +1,85 @@
+/**
+ * Core structures of the Linux memory-management model, named as in the kernel:
+ * `struct mm_struct` (include/linux/mm_types.h), `struct vm_area_struct`, `struct task_struct`
+ * (include/linux/sched.h). Pointers to page-table entries are physical addresses (numbers): the
+ * kernel reaches page tables through the direct map, so __va/__pa are the identity here.
+ */
+import type { CpuTask } from '../machine/cpu.js';
+import type { KGen, YieldLabel } from '../scheduler/types.js';
+
+/** vm_flags bits (include/linux/mm.h). */
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+
+/** A user mapping: anonymous memory faulted in on demand. */
+export interface VmAreaStruct {
+  vm_start: bigint;
+  vm_end: bigint;
+  vm_flags: number;
+}
+
+/** A modelled spinlock; `owner` is the CPU index holding it, or -1. */
+export class SpinLock {
+  owner = -1;
+  constructor(readonly name: string) {}
+}
+
+/** struct mm_struct. */
+export class MmStruct {
+  /** Users of the address space (threads): mmput() drops it, exit_mmap() runs at 0. */
+  mm_users = 1;
+  /** References to the struct (users count as one, lazy-TLB borrowers one each): mmdrop(). */
+  mm_count = 1;
+  readonly vmas: VmAreaStruct[] = [];
+  /** mm_cpumask(): CPUs that may hold TLB entries of this mm (bit i = CPU i). */
+  cpumask = 0;
+  readonly page_table_lock: SpinLock;
+  /** Set by __mmdrop() once the pgd is freed. */
+  freed = false;
+  constructor(
+    /** Model id (init_mm is 0). */
+    readonly id: number,
+    /** Physical address of the pgd (for PAE: of the page holding the PDPT). */
+    public pgd: number,
+    readonly name: string,
+  ) {
+    this.page_table_lock = new SpinLock(`${name}.page_table_lock`);
+  }
+}
+
+/** Task states used by the model. */
+export type TaskState = 'new' | 'running' | 'runnable' | 'blocked' | 'dead';
+
+/** The code a task runs once started (after schedule_tail()). */
+export type TaskBody = (task: TaskStruct) => KGen<void>;
+
+/** struct task_struct (the parts the model needs). */
+export class TaskStruct implements CpuTask {
+  state: TaskState = 'new';
+  mm: MmStruct | null = null;
+  active_mm: MmStruct | null = null;
+  /** Saved preempt count while switched out (thread_info->saved_preempt_count since 3.13). */
+  savedPreemptCount = 1;
+  /** Kernel stack: generators not yet returned, innermost last. */
+  stack: KGen<unknown>[] = [];
+  fnStack: string[] = [];
+  lastLabel: YieldLabel = 'new';
+  /** True while the task executes user-mode code (preemptible under every preemption model). */
+  userMode = false;
+  /** PF_EXITING. */
+  exiting = false;
+  /** Exit code once dead. */
+  exitCode = 0;
+  constructor(
+    readonly pid: number,
+    readonly comm: string,
+    /** The CPU it runs on (tasks are pinned: no migration in the model). */
+    readonly cpu: number,
+    /** PF_KTHREAD: a kernel thread (mm == NULL, borrows active_mm). */
+    readonly kthread: boolean,
+    readonly body: TaskBody | null,
+    /** The idle task of its CPU (swapper/N). */
+    readonly idle = false,
+  ) {}
+}

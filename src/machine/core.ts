@@ -1,0 +1,48 @@
+/**
+ * The subset of the paging core API (docs/core-api.md) that the modelled CPUs and the kernel
+ * models use. Declared structurally so that the model depends only on the documented contract:
+ * `Machine` from src/core satisfies `CoreMachine`, and `m.cpus[i]` satisfies `CoreCpu`.
+ */
+import type { AccessOptions, AccessResult, ControlRegs, PagingMode } from '../core/types.js';
+
+/** One hardware CPU of the core: registers, TLB, paging-structure caches, walker. */
+export interface CoreCpu {
+  readonly index: number;
+  setControl(regs: Partial<ControlRegs>): void;
+  getControl(): ControlRegs;
+  readonly mode: PagingMode;
+  /** CR2: the linear address of the last #PF. */
+  readonly cr2: bigint;
+  access(va: bigint, opts: AccessOptions): AccessResult;
+  invlpg(va: bigint): void;
+  flushTlbAll(): void;
+}
+
+/** Guest physical memory (pa = offset). */
+export interface CorePhys {
+  read64n(pa: number): bigint;
+  write64n(pa: number, v: bigint): void;
+  read32(pa: bigint): number;
+  write32(pa: bigint, v: number): void;
+  readBytes(pa: bigint, len: number): Uint8Array;
+}
+
+/** The frame allocator and 4 KiB frame metadata. */
+export interface CoreFrames {
+  readonly count: number;
+  alloc(opts?: { level?: number; owner?: number; zero?: boolean }): number;
+  free(pfn: number): void;
+  state(pfn: number): number;
+  level(pfn: number): number;
+  setLevel(pfn: number, level: number): void;
+  generation(pfn: number): number;
+}
+
+/** A core machine: CPUs, RAM, frames. */
+export interface CoreMachine {
+  readonly ramBytes: number;
+  readonly cpus: readonly CoreCpu[];
+  readonly phys: CorePhys;
+  readonly frames: CoreFrames;
+  reset(): void;
+}

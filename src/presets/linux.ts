@@ -1,0 +1,84 @@
+/**
+ * The Linux model's knobs and presets. Each preset names the kernel it follows and what it is
+ * for; see docs/linux-model.md for the source files behind every knob.
+ */
+import { registerKnob } from './knobs.js';
+import { registerPreset } from './registry.js';
+
+const G = 'linux';
+registerKnob({ name: 'version', type: 'string', default: '3.17.0', group: G, description: 'Kernel version string, as printed in oops headers (e.g. 3.2.39-rt59).' });
+registerKnob({ name: 'paging', type: 'enum', values: ['32bit', 'pae', '4level'], default: '4level', group: G, description: 'x86 paging mode: 32-bit 2-level (non-PAE), 32-bit PAE 3-level, or 64-bit 4-level.' });
+registerKnob({ name: 'smp', type: 'bool', default: true, group: G, description: 'CONFIG_SMP. false = a UP kernel (needs cpus=1).' });
+registerKnob({ name: 'cpus', type: 'int', min: 1, max: 8, default: 2, group: G, description: 'Number of CPUs.' });
+registerKnob({ name: 'preempt', type: 'enum', values: ['none', 'voluntary', 'preempt', 'rt'], default: 'preempt', group: G, description: 'Preemption model: PREEMPT_NONE, PREEMPT_VOLUNTARY (no involuntary preemption), PREEMPT, PREEMPT_RT (spinlocks do not disable preemption).' });
+registerKnob({ name: 'paravirt', type: 'string', default: 'native', group: G, description: 'pv_mmu_ops backend: native, or one registered by another model (e.g. xen-pv).' });
+registerKnob({
+  name: 'vmalloc_fault', type: 'enum', values: ['active_mm', 'active_mm+flush', 'read_cr3'], default: 'active_mm+flush', group: G,
+  description: "arch/x86/mm/fault.c vmalloc_fault(): 'active_mm' = 64-bit syncs current->active_mm's pgd, set_pgd without flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd (3.9..3.17); 'read_cr3' = the 3.18 rewrite (top-level entry of the pgd in CR3; PAE never faults). 32-bit kernels before 3.18 always use read_cr3() + vmalloc_sync_one().",
+});
+registerKnob({ name: 'vmalloc_sync_all', type: 'bool', default: true, group: G, description: 'The kernel has vmalloc_sync_all() (removed in 3.18).' });
+registerKnob({ name: 'flush_tlb_preempt_disable', type: 'bool', default: true, group: G, description: '__native_flush_tlb() disables preemption around read_cr3/write_cr3 (the seed 003 fix, commit 5cf0791da5c1).' });
+registerKnob({ name: 'lockup_threshold', type: 'int', min: 2, max: 1_000_000, default: 64, group: G, description: 'Lockup detector: identical faults (address, CPU) without any page-table or CR3 change before a lockup is reported.' });
+registerKnob({ name: 'ram_mib', type: 'int', min: 4, max: 512, default: 16, group: G, description: 'Guest RAM in MiB (direct-mapped by the kernel).' });
+registerKnob({
+  name: 'watchdog_format', type: 'enum', values: ['auto', 'v3.2', 'v3.14', 'v4.15'], default: 'auto', group: G,
+  description: "Lockup message format: 'v3.2' = 'BUG: soft lockup - CPU#0 stuck for 22s!' and WARN 'Watchdog detected hard LOCKUP on cpu 0'; 'v3.14' adds the 'NMI watchdog: ' prefix to soft lockups; 'v4.15' = 'watchdog: BUG: soft lockup...' and 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'. 'auto' chooses by version.",
+});
+
+registerPreset({
+  name: 'linux-3.2-rt-up',
+  description: 'Linux 3.2.39-rt59, x86_64 UP, PREEMPT_RT, __native_flush_tlb() without preempt_disable (seed 003, before the fix).',
+  knobs: { version: '3.2.39-rt59', paging: '4level', smp: false, cpus: 1, preempt: 'rt', flush_tlb_preempt_disable: false, vmalloc_fault: 'active_mm', vmalloc_sync_all: true },
+});
+registerPreset({
+  name: 'linux-3.2-rt-up-fixed',
+  base: 'linux-3.2-rt-up',
+  description: 'linux-3.2-rt-up with "x86/mm: disable preemption during CR3 read+write" applied (seed 003 fix).',
+  knobs: { flush_tlb_preempt_disable: true },
+});
+registerPreset({
+  name: 'linux-3.8-smp',
+  description: 'Linux 3.8, x86_64 SMP (2 CPUs), PREEMPT, native; 64-bit vmalloc_fault() syncs current->active_mm without arch_flush_lazy_mmu_mode().',
+  knobs: { version: '3.8.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', vmalloc_fault: 'active_mm', vmalloc_sync_all: true },
+});
+registerPreset({
+  name: 'linux-3.9-smp',
+  base: 'linux-3.8-smp',
+  description: 'Linux 3.9, x86_64 SMP: vmalloc_fault() calls arch_flush_lazy_mmu_mode() after set_pgd().',
+  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush' },
+});
+registerPreset({
+  name: 'linux-3.17-smp',
+  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004, before the rewrite).',
+  knobs: { version: '3.17.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', vmalloc_fault: 'active_mm+flush', vmalloc_sync_all: true },
+});
+registerPreset({
+  name: 'linux-3.18-smp',
+  base: 'linux-3.17-smp',
+  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() rewritten to copy the top-level entry into the pgd in CR3 (read_cr3()); vmalloc_sync_all() gone (seed 004 fix).',
+  knobs: { version: '3.18.0', vmalloc_fault: 'read_cr3', vmalloc_sync_all: false },
+});
+registerPreset({
+  name: 'linux-3.17-smp-pae',
+  base: 'linux-3.17-smp',
+  description: 'Linux 3.17, x86-32 PAE SMP: the kernel pmd is shared by every pgd, so vmalloc memory never faults.',
+  knobs: { paging: 'pae' },
+});
+registerPreset({
+  name: 'linux-3.17-smp-32bit',
+  base: 'linux-3.17-smp',
+  description: 'Linux 3.17, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one().',
+  knobs: { paging: '32bit' },
+});
+registerPreset({
+  name: 'linux-3.18-smp-pae',
+  base: 'linux-3.18-smp',
+  description: 'Linux 3.18, x86-32 PAE SMP: vmalloc_fault() returns -1 at once (PAE never vmalloc-faults).',
+  knobs: { paging: 'pae' },
+});
+registerPreset({
+  name: 'linux-3.18-smp-32bit',
+  base: 'linux-3.18-smp',
+  description: 'Linux 3.18, x86-32 non-PAE SMP: the rewritten vmalloc_fault() copies the pgd entry into the pgd in CR3.',
+  knobs: { paging: '32bit' },
+});

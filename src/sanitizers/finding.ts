@@ -1,0 +1,22 @@
+/**
+ * Findings: what a sanitizer reports. `log` holds the lines as the real system prints them
+ * (lines starting with `pagewalk:` are the model's own annotations); `signature` is a stable
+ * string for deduplication (no addresses that vary between runs of the same bug).
+ */
+export interface Finding {
+  /** Which sanitizer fired: 'kernel-bug', 'oops', 'soft-lockup', 'hard-lockup', ... */
+  sanitizer: string;
+  signature: string;
+  log: string[];
+}
+
+/**
+ * Thrown from model code to stop the run with a finding (kernel `BUG()`, a lockup, a Xen domain
+ * crash). The scheduler catches it and ends the run.
+ */
+export class FindingStop extends Error {
+  constructor(readonly finding: Finding) {
+    super(`${finding.sanitizer}: ${finding.signature}`);
+    this.name = 'FindingStop';
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The lockup detector: a fault livelock is the same #PF (address, CPU) taken again and again
+ * with no page-table write anywhere and no CR3 load on that CPU in between — nothing that could
+ * make the retried access succeed. After `lockup_threshold` such repeats it reports what the
+ * kernel's watchdog would (kernel/watchdog.c): a soft lockup when the loop runs with interrupts
+ * enabled (the watchdog thread starves), a hard lockup when it runs with IRQs off or in an NMI
+ * (the hrtimer interrupt count stops; the perf NMI notices). The report carries the faulting
+ * address, the error code and the model call chain.
+ */
+import type { Kernel } from '../linux/kernel.js';
+import type { LinuxCpu } from '../linux/percpu.js';
+import { callTrace, cpuHeader, hardLockupLines, softLockupLine } from '../linux/report.js';
+import { FindingStop } from './finding.js';
+
+/** Watchdog sample period is watchdog_thresh*2/5 = 4 s; the first report comes after > 20 s. */
+export const SOFTLOCKUP_REPORT_SECONDS = 22;
+
+export class LockupDetector {
+  private addr: bigint[] = [];
+  private ec: number[] = [];
+  private epoch: number[] = [];
+  private cr3: number[] = [];
+  private count: number[] = [];
+  /** Total faults seen (for tests and statistics). */
+  faults = 0;
+
+  constructor(private readonly k: Kernel) {}
+
+  /** Hook for CR3 loads (progress is read from the epochs; kept for backends that batch). */
+  progress(_cpu: LinuxCpu): void {}
+
+  /** Called by do_page_fault() on entry. Throws FindingStop when a livelock is established. */
+  onFault(cpu: LinuxCpu, address: bigint, errorCode: number, regsIF: boolean): void {
+    this.faults++;
+    const i = cpu.index;
+    const k = this.k;
+    if (this.count[i] && this.addr[i] === address && this.ec[i] === errorCode && this.epoch[i] === k.ptEpoch && this.cr3[i] === cpu.cr3Epoch) {
+      if (++this.count[i] >= k.config.lockup_threshold) this.report(cpu, address, errorCode, regsIF);
+      return;
+    }
+    this.addr[i] = address;
+    this.ec[i] = errorCode;
+    this.epoch[i] = k.ptEpoch;
+    this.cr3[i] = cpu.cr3Epoch;
+    this.count[i] = 1;
+  }
+
+  private report(cpu: LinuxCpu, address: bigint, errorCode: number, regsIF: boolean): never {
+    const k = this.k;
+    const hard = !regsIF || cpu.nmiDepth > 0;
+    const head = hard ? hardLockupLines(k.config, cpu) : [softLockupLine(k.config, cpu, SOFTLOCKUP_REPORT_SECONDS)];
+    const trace = callTrace(cpu);
+    const a = `0x${address.toString(16)}`;
+    const notes = [
+      `pagewalk: #PF at ${a} (error code 0x${errorCode.toString(16)}) on CPU#${cpu.index} repeated ${k.config.lockup_threshold} times with no page-table write and no CR3 load in between`,
+      `pagewalk: CR3 = 0x${cpu.hw.getControl().cr3.toString(16)}, current = ${cpu.curr.comm}[${cpu.curr.pid}], current->active_mm->pgd = ${cpu.curr.active_mm ? '0x' + cpu.curr.active_mm.pgd.toString(16) : 'NULL'}`,
+    ];
+    if (cpu.lastFaultNote) notes.push(`pagewalk: ${cpu.lastFaultNote}`);
+    const lines = [...head, ...cpuHeader(k.config, cpu), ...trace, ...notes];
+    k.printk(...lines);
+    const innermost = trace.filter((l) => !l.startsWith(' <') && l !== 'Call Trace:').slice(0, 3).map((s) => s.trim());
+    throw new FindingStop({
+      sanitizer: hard ? 'hard-lockup' : 'soft-lockup',
+      signature: `${hard ? 'hard' : 'soft'} lockup: fault livelock in ${innermost.join(' <- ')}`,
+      log: lines,
+    });
+  }
+}
