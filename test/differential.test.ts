@@ -26,7 +26,10 @@ const CR4_PCIDE = 1n << 17n;
 const CR0_WP = 1n << 16n;
 const PF_CODES = ['P', 'W', 'U', 'RSVD', 'ID', 'PK'];
 
-type CacheKind = 'walk' | 'tlb-realistic' | 'tlb-maximal';
+type CacheKind = 'walk' | 'tlb-realistic' | 'tlb-maximal' | 'tlb-tiny';
+const ONE = { sets: 1, ways: 1 };
+/** A one- or two-entry TLB and PSC per class: every access evicts something. */
+const TINY = { tlb: { '4k': { sets: 1, ways: 2 }, '2m': ONE, '1g': ONE }, psc: { pml5e: ONE, pml4e: ONE, pdpte: ONE, pde: ONE } } as const;
 const machines = new Map<string, Machine>();
 
 /** One machine per (caches, vendor, MAXPHYADDR, features), created once and reused with reset(). */
@@ -37,7 +40,7 @@ function machineFor(c: PagingCase, caches: CacheKind): Machine {
     m = Machine.createSync({
       ramBytes: RAM_BYTES, cpus: 1, vendor: c.vendor, maxPhysAddrBits: c.maxPhysAddrBits,
       pse36: c.features, pdpe1gb: c.features,
-      ...(caches === 'walk' ? { tlb: false, psc: false } : { retention: caches === 'tlb-maximal' ? 'maximal' : 'realistic' }),
+      ...(caches === 'walk' ? { tlb: false, psc: false } : caches === 'tlb-tiny' ? { retention: 'realistic', ...TINY } : { retention: caches === 'tlb-maximal' ? 'maximal' : 'realistic' }),
     });
     machines.set(key, m);
   }
@@ -217,8 +220,8 @@ describe('WASM core vs reference walker', () => {
   it(`TLB and PSC on, tables unchanged between accesses: ${RUNS.tlb} random cases`, () => {
     let tlbHits = 0, pscHits = 0;
     fc.assert(
-      fc.property(caseArb, fc.boolean(), fc.array(opArb, { minLength: 4, maxLength: 20 }), (c, maximal, ops) => {
-        const m = machineFor(c, maximal ? 'tlb-maximal' : 'tlb-realistic');
+      fc.property(caseArb, fc.constantFrom<CacheKind>('tlb-realistic', 'tlb-maximal', 'tlb-tiny'), fc.array(opArb, { minLength: 4, maxLength: 20 }), (c, caches, ops) => {
+        const m = machineFor(c, caches);
         const b = buildCase(c, N_VAS);
         const ref = setup(m, c, b);
         if (!ref) return;
