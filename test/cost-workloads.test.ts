@@ -177,12 +177,12 @@ describe('sizes and the latency model', () => {
     const above = 64 + 64 + 16 * 1024;
     const fit = (c: number) => Math.min(1, (c - above) / (4 * 2 ** 20));
     const [f1, f2, f3] = [fit(32 * 1024), fit(256 * 1024), fit(8 * 2 ** 20)];
-    const pte = f1 * 4 + (f2 - f1) * 12 + (f3 - f2) * 42 + (1 - f3) * 200;
+    const pte = f1 * 4 + (f2 - f1) * 12 + (f3 - f2) * 44 + (1 - f3) * 200;
     expect(p[3].cycles).toBeCloseTo(pte, 10);
     expect(p[3].shares.memory).toBe(0);
     const c = cyclesPerAccess({ accesses: 1000, walks: 100, pscHits: 100, refsByLevel: new Map([[1, 100]]) }, p, DEFAULT_LATENCY);
-    // 1 (TLB lookup) + 0.1 × 9 (walk start) + 0.1 × PTE latency
-    expect(c.total).toBeCloseTo(1 + 0.9 + 0.1 * pte, 10);
+    // 1 (TLB lookup) + 0.1 × 12 (walk start) + 0.1 × PTE latency
+    expect(c.total).toBeCloseTo(1 + 1.2 + 0.1 * pte, 10);
     // A working set beyond every cache is served mostly by memory.
     const big = placeLevels(new Map([[1, 64 * 2 ** 20]]), DEFAULT_LATENCY)[0];
     expect(big.servedBy).toBe('memory');

@@ -18,13 +18,14 @@
  * Data accesses themselves are not modelled: this is the cost of translation only.
  *
  * Defaults describe a Skylake-class client core. Sources:
- * - L1D 32 KiB / 4 cycles, L2 256 KiB / 12 cycles, L3 8 MiB / ~42 cycles: Intel 64 and IA-32
- *   Architectures Optimization Reference Manual, Skylake client cache parameters; the same
- *   figures are measured on https://www.7-cpu.com/cpu/Skylake.html.
- * - Memory ≈ 200 cycles: ~60-70 ns local DRAM (Levinthal, "Performance Analysis Guide for Intel
- *   Core i7 Processor and Intel Xeon 5500 processors", 2009: local DRAM ~60 ns) at ~3 GHz.
- * - walkStart 9 cycles: the second-level TLB (STLB) lookup that precedes every walk, ~9 cycles
- *   on Skylake (7-cpu.com, "L1 DTLB miss, STLB hit").
+ * - L1D 32 KiB / 4 cycles, L2 256 KiB / 12 cycles, L3 / 44 cycles ("fastest latency"): Intel 64
+ *   and IA-32 Architectures Optimization Reference Manual, table "Cache parameters of the Skylake
+ *   client microarchitecture" (L3 up to 2 MiB per core; 8 MiB = a 4-core part).
+ * - Memory ≈ 200 cycles: ~60 ns local DRAM (D. Levinthal, "Performance Analysis Guide for Intel
+ *   Core i7 Processor and Intel Xeon 5500 processors", Intel, 2009) at ~3.3 GHz.
+ * - walkStart 12 cycles: the second-level TLB (STLB) lookup that precedes every walk; its hit
+ *   latency was measured at 11 cycles on Ivy Bridge and 12 on Haswell (PC Watch, Haswell
+ *   microbenchmarks, 2013-06-21, "D-TLB Size").
  * - tlbHit 1 cycle: a nominal charge; an L1 DTLB hit is overlapped with the VIPT L1D lookup.
  * - pscHit 0 cycles: PSC lookups overlap the walk start (not documented by Intel; SDM §4.10.3
  *   describes only their function).
@@ -49,12 +50,12 @@ export interface LatencyModel {
 
 export const DEFAULT_LATENCY: LatencyModel = {
   tlbHit: 1,
-  walkStart: 9,
+  walkStart: 12,
   pscHit: 0,
   caches: [
     { name: 'L1', bytes: 32 * 1024, cycles: 4 },
     { name: 'L2', bytes: 256 * 1024, cycles: 12 },
-    { name: 'L3', bytes: 8 * 1024 * 1024, cycles: 42 },
+    { name: 'L3', bytes: 8 * 1024 * 1024, cycles: 44 },
   ],
   memory: 200,
   cacheShare: 1,
