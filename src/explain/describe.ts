@@ -240,14 +240,15 @@ function protectionBits(e: WalkExplanation): string[][] {
   return out;
 }
 
-function rowOf(s: WalkStep, decisive: string[]): LevelRow {
+function rowOf(s: WalkStep, decisive: string[], mode: PagingMode): LevelRow {
+  const digits = mode === '32bit' ? 8 : 16; // 32-bit paging entries are 4 bytes
   return {
     level: s.level,
     name: s.name,
     index: s.index,
     entryAddress: hex(s.entryAddress),
-    value: hex(s.value, 16),
-    valueAfter: hex(s.valueAfter, 16),
+    value: hex(s.value, digits),
+    valueAfter: hex(s.valueAfter, digits),
     flags: flagTokens(s, decisive),
     decision: s.decision,
     cached: s.cached,
@@ -277,7 +278,7 @@ export function describeWalk(e: WalkExplanation, ctx?: DescribeContext): WalkDes
     kind: e.options.kind,
     cpl: e.options.cpl,
     fields: splitAddress(e.va, e.mode, pageSize),
-    rows: e.steps.map((s, i) => rowOf(s, decisiveOf(e, i, extra[i], ctx))),
+    rows: e.steps.map((s, i) => rowOf(s, decisiveOf(e, i, extra[i], ctx), e.mode)),
     source: e.source,
     outcome: outcomeString(e.result),
     summary: summaryOf(e, pageSize),

@@ -168,7 +168,8 @@ export class Explainer {
     const e = this.machine.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit });
     this.walks++;
     this.showInfo();
-    setChildren(byId('walk-output'), walkView(describeWalk(e, this.image ?? undefined)));
+    const notes = new Map((this.image?.writes ?? []).filter((w) => w.note).map((w) => [hex(w.pa), w.note as string]));
+    setChildren(byId('walk-output'), walkView(describeWalk(e, this.image ?? undefined), notes));
     const hash = encodePermalink({ example: this.example ?? undefined, imageJson: this.example ? undefined : this.imageJson, query: q });
     this.lastHash = hash;
     history.replaceState(null, '', hash);

@@ -32,7 +32,7 @@ function valueCell(r: LevelRow): HTMLElement {
   return h('td', { class: 'mono' }, h('span', { class: 'before' }, r.value), h('span', { class: 'arrow' }, ' → '), h('span', { class: 'after changed' }, r.valueAfter));
 }
 
-function rowView(r: LevelRow): HTMLElement {
+function rowView(r: LevelRow, notes: ReadonlyMap<string, string>): HTMLElement {
   const lvl = TABLE_LEVEL[r.name] ?? r.level;
   return h(
     'tr',
@@ -43,16 +43,17 @@ function rowView(r: LevelRow): HTMLElement {
     valueCell(r),
     h('td', { class: 'flags' }, ...r.flags.flatMap((t) => [flagSpan(t), ' '])),
     h('td', {}, r.decision + (r.cached ? ' (cached)' : '')),
+    h('td', { class: 'note muted' }, notes.get(r.entryAddress) ?? ''),
   );
 }
 
-function levelsView(d: WalkDescription): HTMLElement {
+function levelsView(d: WalkDescription, notes: ReadonlyMap<string, string>): HTMLElement {
   if (d.rows.length === 0) return h('p', { class: 'muted' }, d.source === 'tlb' ? 'Translated by the TLB: no level walked.' : 'No level walked.');
   return h(
     'table',
     { class: 'levels', 'data-testid': 'levels' },
-    h('thead', {}, h('tr', {}, ...['level', 'index', 'entry address', 'value', 'flags', 'decision'].map((c) => h('th', {}, c)))),
-    h('tbody', {}, ...d.rows.map(rowView)),
+    h('thead', {}, h('tr', {}, ...['level', 'index', 'entry address', 'value', 'flags', 'decision', 'image note'].map((c) => h('th', {}, c)))),
+    h('tbody', {}, ...d.rows.map((r) => rowView(r, notes))),
   );
 }
 
@@ -81,15 +82,18 @@ function adView(d: WalkDescription): HTMLElement {
   );
 }
 
-/** The whole explanation as one element. */
-export function walkView(d: WalkDescription): HTMLElement {
+/**
+ * The whole explanation as one element. `notes` maps entry addresses (as `hex()` prints them) to
+ * the image's note for the write that stored that entry.
+ */
+export function walkView(d: WalkDescription, notes: ReadonlyMap<string, string> = new Map()): HTMLElement {
   const kind = d.pa ? 'ok' : d.outcome === '#GP' ? 'gp' : 'pf';
   return h(
     'div',
     { class: 'walk' },
     h('div', { class: 'walk-head' }, h('span', { class: 'mono' }, d.va), ` · ${d.kind} · CPL ${d.cpl} · ${d.mode}`),
     h('div', { class: 'fields', 'data-testid': 'fields' }, ...d.fields.map(fieldBox)),
-    levelsView(d),
+    levelsView(d, notes),
     h('div', { class: `result ${kind}`, 'data-testid': 'result' }, h('strong', { class: 'mono', 'data-testid': 'outcome' }, d.outcome), h('span', {}, ` — ${d.summary}`)),
     errorCodeView(d),
     adView(d),
