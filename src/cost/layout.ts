@@ -156,10 +156,10 @@ export const LEAF_FLAGS = 0x7n;
 const GIG = 1n << 30n;
 
 /**
- * Maps every touched region. Physical addresses are va mod 1 GiB (page aligned): translations
+ * Maps every touched region; `framesUsed` reports the page-table frames allocated so far. Physical addresses are va mod 1 GiB (page aligned): translations
  * never read the data, so aliasing frames is harmless and keeps RAM small.
  */
-export function buildTables(pt: PageTablesLike, root: bigint, r: Regions, plan: PagePlan, framesBefore: number, framesAfter: () => number): BuiltTables {
+export function buildTables(pt: PageTablesLike, root: bigint, r: Regions, plan: PagePlan, framesUsed: () => number): BuiltTables {
   const mode = plan.paging;
   const largeBytes = plan.info.largePages * 4096;
   const largeSize: PageSize = mode === '32bit' ? '4m' : '2m';
@@ -179,7 +179,7 @@ export function buildTables(pt: PageTablesLike, root: bigint, r: Regions, plan: 
   mapLarge(r.small, '4k');
   return {
     mappedBytes: { '4k': r.small.size * largeBytes, '2m': r.large.size * largeBytes, '1g': r.gig.size * 2 ** 30 },
-    tableFrames: framesAfter() - framesBefore,
+    tableFrames: framesUsed(),
     mapCalls: calls,
   };
 }

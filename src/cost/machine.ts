@@ -46,7 +46,7 @@ export async function setUpMachine(cfg: MachineConfig, plan: PagePlan, regions: 
   const m = await Machine.create({ ramBytes, cpus: 1, tlb: cfg.tlb, psc: cfg.psc, retention: 'realistic' });
   const before = m.frames.freeCount;
   const rootA = m.pageTables.newRoot(cfg.paging);
-  const built = buildTables(m.pageTables, rootA, regions, plan, 0, () => before - m.frames.freeCount);
+  const built = buildTables(m.pageTables, rootA, regions, plan, () => before - m.frames.freeCount);
   const rootB = m.pageTables.newRoot(cfg.paging);
   const cpu = m.cpus[0];
   enablePaging(cpu, cfg, rootA);
