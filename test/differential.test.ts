@@ -23,6 +23,7 @@ import {
 } from './support/random-paging.js';
 
 const CR4_PCIDE = 1n << 17n;
+const CR4_PGE = 1n << 7n;
 const CR0_WP = 1n << 16n;
 const PF_CODES = ['P', 'W', 'U', 'RSVD', 'ID', 'PK'];
 
@@ -166,8 +167,30 @@ function compareMemory(m: Machine, b: BuiltCase, c: PagingCase, log: string[]): 
   }
 }
 
+/**
+ * MOV to CR3 with the current value (bit 63 = no-flush when PCIDE). In PAE mode the PDPTEs are
+ * reloaded from memory; returns false when that load correctly raised #GP (the case then ends).
+ */
+function reloadCr3(cpu: Cpu, ref: RefCpuState, b: BuiltCase, c: PagingCase, noflush: boolean, log: string[]): boolean {
+  const keep = noflush && (ref.cr4 & CR4_PCIDE) !== 0n;
+  const value = ref.cr3 | (keep ? 1n << 63n : 0n);
+  log.push(`setControl cr3=${hex(value)}`);
+  if (c.mode === 'pae') {
+    const load = referenceLoadPdptes(b.mem, ref.cr3, c.maxPhysAddrBits);
+    if (!load.ok) {
+      let threw = false;
+      try { cpu.setControl({ cr3: value }); } catch { threw = true; }
+      if (!threw) throw new Mismatch(`CR3 reload with a bad PDPTE ${hex(load.value)} did not #GP\n${log.join('\n')}\n${describeCase(c, b)}`);
+      return false;
+    }
+    ref.pdptes = load.pdptes;
+  }
+  cpu.setControl({ cr3: value });
+  return true;
+}
+
 const N_VAS = 4;
-const RUNS = { walk: 40_000, tlb: 15_000, batch: 8_000, explain: 6_000 };
+const RUNS = { walk: 30_000, tlb: 12_000, batch: 6_000, explain: 5_000, modify: 8_000 };
 /** Outcomes every run must have produced (per mode), with a minimum count. */
 const REQUIRED: Array<[string, number]> = [
   ['none ok 0', 100], ['32bit ok 4096', 100], ['32bit ok 4194304', 100], ['pae ok 4096', 100], ['pae ok 2097152', 100],
@@ -180,7 +203,7 @@ const REQUIRED: Array<[string, number]> = [
 describe('WASM core vs reference walker', () => {
   beforeAll(async () => { await Machine.ready(); });
   afterAll(() => {
-    if (completed.size < 4) return; // a filtered run (-t): coverage needs every property
+    if (completed.size < 5) return; // a filtered run (-t): coverage needs every property
     if (process.env.PAGEWALK_DIFF_STATS) console.log([...coverage.entries()].sort().map(([k, v]) => `${k}: ${v}`).join('\n'));
     for (const [key, min] of REQUIRED) expect(coverage.get(key) ?? 0, `generator coverage: ${key}`).toBeGreaterThanOrEqual(min);
     for (const m of ['32bit', 'pae']) expect(coverage.get(`${m} #PF PK`) ?? 0, `no PK faults outside IA-32e (${m})`).toBe(0);
@@ -243,20 +266,7 @@ describe('WASM core vs reference walker', () => {
             log.push(`invlpg ${hex(b.vas[o.vaIndex]!)}`);
             cpu.invlpg(b.vas[o.vaIndex]!);
           } else {
-            const noflush = o.noflush && (ref.cr4 & CR4_PCIDE) !== 0n;
-            const value = ref.cr3 | (noflush ? 1n << 63n : 0n);
-            log.push(`setControl cr3=${hex(value)}`);
-            if (c.mode === 'pae') {
-              const load = referenceLoadPdptes(b.mem, ref.cr3, c.maxPhysAddrBits);
-              if (!load.ok) {
-                let threw = false;
-                try { cpu.setControl({ cr3: value }); } catch { threw = true; }
-                if (!threw) throw new Mismatch(`CR3 reload with a bad PDPTE ${hex(load.value)} did not #GP\n${log.join('\n')}\n${describeCase(c, b)}`);
-                return;
-              }
-              ref.pdptes = load.pdptes;
-            }
-            cpu.setControl({ cr3: value });
+            if (!reloadCr3(cpu, ref, b, c, o.noflush, log)) return;
           }
         }
         compareMemory(m, b, c, log);
@@ -356,5 +366,59 @@ describe('WASM core vs reference walker', () => {
       { seed: 0x5eed_0004, numRuns: RUNS.explain, endOnFailure: true },
     );
     completed.add('explain');
+  });
+
+  /** Bits flipped by a modification: P, R/W, U/S, A, D, PS, G, address, reserved, key, XD. */
+  const FLIP_BITS = [0, 1, 2, 5, 6, 7, 8, 12, 13, 17, 20, 21, 22, 29, 30, 35, 45, 47, 51, 52, 59, 62, 63];
+  type Change = { entry: number; bit: number; flush: 'invlpg-all' | 'cr3' | 'flush-all' };
+  const changeArb: fc.Arbitrary<Change> = fc.record({
+    entry: fc.nat(), bit: fc.constantFrom(...FLIP_BITS), flush: fc.constantFrom<Change['flush']>('invlpg-all', 'cr3', 'flush-all'),
+  });
+
+  it(`tables modified, then invalidated as the SDM requires: ${RUNS.modify} random cases`, () => {
+    fc.assert(
+      fc.property(
+        caseArb, fc.constantFrom<CacheKind>('tlb-realistic', 'tlb-maximal', 'tlb-tiny'),
+        fc.array(fc.oneof({ weight: 3, arbitrary: accessArb(N_VAS, true) }, { weight: 1, arbitrary: changeArb }), { minLength: 4, maxLength: 16 }),
+        (c, caches, ops) => {
+          if (c.mode === 'none') return;
+          const m = machineFor(c, caches);
+          const b = buildCase(c, N_VAS);
+          const ref = setup(m, c, b);
+          if (!ref || b.entries.length === 0) return;
+          const cpu = m.cpus[0]!;
+          const cr2 = { v: cpu.cr2 };
+          const log: string[] = [];
+          for (const o of ops) {
+            if ('vaIndex' in o) { step(cpu, ref, b, c, o, cr2, log); continue; }
+            const [addr] = b.entries[o.entry % b.entries.length]!;
+            const is32 = c.mode === '32bit';
+            const bit = is32 ? o.bit % 32 : o.bit;
+            if (is32) {
+              const v = (b.mem.read32(addr) ^ (1 << bit)) >>> 0;
+              b.mem.write32(addr, v); m.phys.write32(addr, v);
+              log.push(`write32 [${hex(addr)}] = ${hex(BigInt(v))}`);
+            } else {
+              const v = b.mem.read64(addr) ^ (1n << BigInt(bit));
+              b.mem.write64(addr, v); m.phys.write64(addr, v);
+              log.push(`write64 [${hex(addr)}] = ${hex(v)}`);
+            }
+            // Invalidate everything the change can affect (SDM 4.10.4.1). With CR4.PGE, a CR3 write
+            // keeps global entries, so it counts only when PGE is off.
+            const flush = o.flush === 'cr3' && ref.cr4 & CR4_PGE ? 'invlpg-all' : o.flush;
+            if (flush === 'invlpg-all') {
+              for (const va of b.vas) cpu.invlpg(va);
+              log.push('invlpg every address');
+            } else if (flush === 'flush-all') {
+              cpu.flushTlbAll();
+              log.push('flushTlbAll');
+            } else if (!reloadCr3(cpu, ref, b, c, false, log)) return;
+          }
+          compareMemory(m, b, c, log);
+        },
+      ),
+      { seed: 0x5eed_0005, numRuns: RUNS.modify, endOnFailure: true },
+    );
+    completed.add('modify');
   });
 });
