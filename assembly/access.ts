@@ -1,13 +1,14 @@
 // Translating accesses: TLB fast path, TLB slow path, walk, fill (SDM 4.10.2).
 import {
   IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_TLB, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
-  TLB_ENTRY, T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT,
+  TLB_ENTRY, T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
+  R_CLASS_SHIFT, R_PERMS_SHIFT,
 } from './layout';
 import { staleRewalk } from './state';
-import { beginAccess, acMode, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS, acIdEnabled, acCtx, isLongMode } from './context';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { tlbFind, tlbFill, tlbSetFastTags, classShift } from './caches';
-import { walkLong, walkPae, walk32, pageFault, wShift, wPerms, GP_RESULT } from './walk';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT } from './walk';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
   store<u64>(cpu + off, load<u64>(cpu + off) + n);
@@ -16,7 +17,7 @@ import { walkLong, walkPae, walk32, pageFault, wShift, wPerms, GP_RESULT } from 
 /** Walk for the current mode (va already canonical / truncated). */
 @inline function walkAny(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u64 {
   const mode = acMode;
-  if (isLongMode(mode)) return walkLong(cpu, va, kind, mode == MODE_5L ? 5 : 4, pscOn, record);
+  if (isLongMode(mode)) return walkLong(cpu, va, kind, mode == MODE_5L ? 5 : 4, pscOn, record, acCx, acPkrU, acPkrS);
   if (mode == MODE_PAE) return walkPae(cpu, va, kind, pscOn, record);
   return walk32(cpu, va, kind, pscOn, record);
 }
@@ -31,7 +32,7 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
     const e = tlbFind(cpu, c, va, mode);
     if (e == 0) continue;
     const perms = load<u32>(e, T_PERMS);
-    const f = permFault(perms, kind, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS);
+    const f = permFault(perms, kind, acCx, acPkrU, acPkrS);
     if (f == 0 && (kind != 1 || (perms & PERM_D) != 0)) {
       tlbSetFastTags(e);
       bump(cpu, C_ST_TLBHITS, 1);
@@ -39,16 +40,15 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
       return load<u64>(e, T_PA) | (va & mask);
     }
     // Denied by a possibly stale entry: Intel faults from it, AMD re-walks (docs "TLB").
-    if (f != 0 && !staleRewalk) return pageFault(va, accessErrorBits(kind, acUser, acIdEnabled) | f);
+    if (f != 0 && !staleRewalk) return pageFault(va, accessErrorBits(kind, acCx) | f);
     memory.fill(e, 0, TLB_ENTRY);
     break;
   }
   bump(cpu, C_ST_TLBMISSES, 1);
   const r = walkAny(cpu, va, kind, pscOn, record);
   if ((r & FAULT_BIT) == 0) {
-    const shift = wShift;
-    const c: u32 = shift == 12 ? 0 : shift == 30 ? 2 : 1;
-    tlbFill(cpu, c, va, mode, r & ~((u64(1) << shift) - 1), wPerms);
+    const c = u32(r >> R_CLASS_SHIFT) & 3;
+    tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF);
   }
   return r;
 }
@@ -78,8 +78,8 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
   if (mode == MODE_NONE) return va;
   const fl = load<u32>(cpu + C_FLAGS);
   const pscOn = (fl & F_PSC) != 0;
-  if ((fl & F_TLB) == 0) return walkAny(cpu, va, kind, pscOn, true);
-  return missPath(cpu, va, kind, pscOn, true);
+  const r = (fl & F_TLB) == 0 ? walkAny(cpu, va, kind, pscOn, true) : missPath(cpu, va, kind, pscOn, true);
+  return (r & FAULT_BIT) != 0 ? r : r & PA_MASK;
 }
 
 /**
@@ -94,14 +94,7 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   const tlbOn = (fl & F_TLB) != 0 && mode != MODE_NONE;
   let faults: u32 = 0;
   if (isLongMode(mode) && !tlbOn) {
-    const levels: u32 = mode == MODE_5L ? 5 : 4;
-    const s: u64 = mode == MODE_5L ? 7 : 16;
-    for (let i: usize = 0; i < usize(n); i++) {
-      const va = load<u64>(IO_VA + i * 8);
-      const kind = u32(load<u8>(IO_KIND + i));
-      const r = (i64(va << s) >> s) != i64(va) ? GP_RESULT : walkLong(cpu, va, kind, levels, pscOn, false);
-      faults += store2(i, r);
-    }
+    faults = walkBatchLong(cpu, n, mode == MODE_5L ? 5 : 4, pscOn);
   } else if (tlbOn) {
     const d = cpu + C_TLB;
     const base = usize(load<u32>(d));
@@ -143,13 +136,32 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   return faults;
 }
 
+/**
+ * The pure-walk batch loop (TLB off) for IA-32e modes, in a function of its own so that the
+ * compiler sees one small hot loop with the walk inlined.
+ */
+function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  const cx = acCx;
+  const pkrU = acPkrU;
+  const pkrS = acPkrS;
+  let faults: u32 = 0;
+  for (let i: usize = 0; i < usize(n); i++) {
+    const va = load<u64>(IO_VA + i * 8);
+    const kind = u32(load<u8>(IO_KIND + i));
+    const r = (i64(va << s) >> s) != i64(va) ? GP_RESULT : walkLong(cpu, va, kind, levels, pscOn, false, cx, pkrU, pkrS);
+    faults += store2(i, r);
+  }
+  return faults;
+}
+
 @inline function store2(i: usize, r: u64): u32 {
   if ((r & FAULT_BIT) != 0) {
     store<u64>(IO_PA + i * 8, 0);
     store<u32>(IO_FAULT + i * 4, u32(r));
     return 1;
   }
-  store<u64>(IO_PA + i * 8, r);
+  store<u64>(IO_PA + i * 8, r & PA_MASK);
   store<u32>(IO_FAULT + i * 4, 0);
   return 0;
 }

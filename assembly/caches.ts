@@ -4,7 +4,7 @@ import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_FTAG, T_KEY, T_PA, T_PERMS, T_STAMP,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
 } from './layout';
-import { acCtx, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS, acPcid } from './context';
+import { acCtx, acCx, acPkrU, acPkrS, acPcid } from './context';
 import { permFault } from './perms';
 
 /** Page shift of TLB class c in a paging mode: 4K, 2M (4M in 32-bit mode), 1G. */
@@ -47,7 +47,7 @@ export function tlbSetFastTags(e: usize): void {
   const perms = load<u32>(e, T_PERMS);
   const tag = (vpn << 8) | u64(acCtx);
   for (let k: u32 = 0; k < 3; k++) {
-    let ok = permFault(perms, k, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS) == 0;
+    let ok = permFault(perms, k, acCx, acPkrU, acPkrS) == 0;
     if (k == 1 && (perms & PERM_D) == 0) ok = false; // a write to a clean entry must walk
     store<u64>(e + usize(k) * 8, ok ? tag : 0, T_FTAG);
   }

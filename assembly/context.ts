@@ -3,7 +3,9 @@
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
   C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY,
+  CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN,
 } from './layout';
+import { vendorAmd } from './state';
 
 export let acCpu: usize = 0;
 export let acMode: u32 = 0;
@@ -18,6 +20,8 @@ export let acPkrU: u32 = 0;
 export let acPkrS: u32 = 0;
 export let acPcid: u32 = 0;
 export let acCr3: u64 = 0;
+/** The context as CX_* bits, for walkers. */
+export let acCx: u32 = 0;
 /** Id (1..255) of this permission context in the CPU's context table: tags the TLB fast path. */
 export let acCtx: u32 = 0;
 
@@ -58,6 +62,8 @@ export function beginAccess(cpu: usize, flags: u32): void {
   acPkrS = ia32e && (cr4 & CR4_PKS) != 0 ? load<u32>(cpu + C_PKRS) : 0;
   acPcid = load<u32>(cpu + C_PCID);
   acCr3 = load<u64>(cpu + C_CR3);
+  acCx = (acUser ? CX_USER : 0) | (acSmapOn ? CX_SMAP : 0) | (acWp ? CX_WP : 0) | (acSmep ? CX_SMEP : 0) |
+    (acNxe ? CX_NXE : 0) | (acPge ? CX_PGE : 0) | (vendorAmd ? CX_AMD : 0) | (acIdEnabled ? CX_IDEN : 0);
   acCtx = contextId(cpu);
 }
 

@@ -89,7 +89,7 @@ export const PERM_US: u32 = 2;
 export const PERM_XD: u32 = 4;
 export const PERM_D: u32 = 8;
 export const PERM_G: u32 = 16;
-export const PERM_KEY_SHIFT: u32 = 8;
+export const PERM_KEY_SHIFT: u32 = 5; // rights fit in 9 bits: RW US XD D G key[4]
 
 // page-fault error code bits
 export const PF_P: u32 = 1;
@@ -111,8 +111,23 @@ export const E_PS: u64 = 0x80;
 export const E_G: u64 = 0x100;
 export const E_XD: u64 = 0x8000_0000_0000_0000;
 
-// result encoding of walks: bit 63 set = fault, low 32 bits = (vector << 16) | error code
+// result encoding of walks: bit 63 set = fault, low 32 bits = (vector << 16) | error code;
+// otherwise bits 51:0 the physical address, bits 53:52 the TLB class (0 4K, 1 2M/4M, 2 1G) and
+// bits 62:54 the cacheable rights (PERM_*), so that walks need no side channel.
 export const FAULT_BIT: u64 = 0x8000_0000_0000_0000;
+export const PA_MASK: u64 = 0x000F_FFFF_FFFF_FFFF;
+export const R_CLASS_SHIFT: u64 = 52;
+export const R_PERMS_SHIFT: u64 = 54;
+
+// access-context bits (context.ts acCx), passed to walkers as one local
+export const CX_USER: u32 = 1;
+export const CX_SMAP: u32 = 2; // SMAP blocks data accesses to user pages
+export const CX_WP: u32 = 4;
+export const CX_SMEP: u32 = 8;
+export const CX_NXE: u32 = 16; // XD honoured (EFER.NXE and not 32-bit paging)
+export const CX_PGE: u32 = 32;
+export const CX_AMD: u32 = 64;
+export const CX_IDEN: u32 = 128; // I/D reported in error codes
 
 // frame table fields (struct of arrays after RAM)
 export const FS_FREE: u8 = 0;

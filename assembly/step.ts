@@ -8,10 +8,7 @@ import {
   E_A, E_D, E_PS, E_G, E_XD,
 } from './layout';
 import { vendorAmd, rsvdHi, rsvdHiPae, rsvd4M, physRead64, physRead32, physOr64, physOr32 } from './state';
-import {
-  beginAccess, acMode, acUser, acSmapOn, acWp, acSmep, acNxe, acPge, acIdEnabled, acPkrU, acPkrS, acCr3,
-  CR4_PSE, isLongMode,
-} from './context';
+import { beginAccess, acMode, acCx, acNxe, acPge, acPkrU, acPkrS, acCr3, CR4_PSE, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { tlbFill } from './caches';
 import { pageFault, GP_RESULT, tableRsvd } from './walk';
@@ -100,7 +97,7 @@ export function stepNext(cpu: usize): u32 {
   const level = load<u32>(s + S_LEVEL);
   const table = load<u64>(s + S_TABLE);
   const dry = load<u32>(s + S_DRY) != 0;
-  const errBits = accessErrorBits(kind, acUser, acIdEnabled);
+  const errBits = accessErrorBits(kind, acCx);
   const is32 = mode == MODE_32;
   const shift: u32 = is32 ? (level == 2 ? 22 : 12) : 3 + 9 * level;
   const index: u64 = is32 ? (va >> shift) & 1023 : mode == MODE_PAE && level == 3 ? (va >> 30) & 3 : (va >> shift) & 511;
@@ -123,13 +120,13 @@ export function stepNext(cpu: usize): u32 {
   }
   const pse = !is32 || (load<u64>(cpu + C_CR4) & CR4_PSE) != 0;
   const ps = (e & E_PS) != 0 && level >= 2 && level <= 3 && pse;
-  if ((e & reservedBits(mode, level, e)) != 0) return fault(s, va, errBits | PF_P | PF_RSVD, D_RESERVED, dry);
+  if ((e & reservedBits(mode, level, ps)) != 0) return fault(s, va, errBits | PF_P | PF_RSVD, D_RESERVED, dry);
   let perms = load<u32>(s + S_PERMS);
   perms &= (u32(e >> 1) & 3) | 0xFFFF_FFFC;
   if (acNxe) perms |= u32(e >> 61) & 4;
   if (level == 1 || ps) {
     if (!is32) perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
-    const f = permFault(perms, kind, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS);
+    const f = permFault(perms, kind, acCx, acPkrU, acPkrS);
     if (f != 0) return fault(s, va, errBits | f, D_DENIED, dry);
     if (!dry) {
       const n = load<u32>(s + S_NPEND);
@@ -167,10 +164,10 @@ export function stepNext(cpu: usize): u32 {
 }
 
 /** Reserved bits of entry e at `level` in `mode` (docs/paging-semantics.md table). */
-function reservedBits(mode: u32, level: u32, e: u64): u64 {
-  if (mode == MODE_32) return level == 2 && (e & E_PS) != 0 ? u64(rsvd4M) : 0;
+function reservedBits(mode: u32, level: u32, ps: bool): u64 {
+  if (mode == MODE_32) return ps ? u64(rsvd4M) : 0;
   const base = (mode == MODE_PAE ? rsvdHiPae : rsvdHi) | (acNxe ? 0 : E_XD);
-  return tableRsvd(level, (e & E_PS) != 0, base, vendorAmd);
+  return tableRsvd(level, ps, base, vendorAmd);
 }
 
 @inline function setA(mode: u32, ea: u64, bits: u64): void {

@@ -1,14 +1,13 @@
 // Page walks from memory (Intel SDM vol. 3 §4.3–4.6; rules in docs/paging-semantics.md).
-// Results are encoded in a u64: a physical address, or FAULT_BIT | vector << 16 | error code.
+// A walk returns a u64: FAULT_BIT | vector << 16 | error code, or the physical address with the
+// TLB class and the cacheable rights in bits 52..62 (layout.ts).
 import {
   RAM_BASE, C_CR2, C_CR4, C_PDPTE, C_LAST, C_LAST_N, C_ST_WALKS, C_ST_MEMREFS, C_ST_PSCHITS, C_ST_PSC_LEVEL, C_ST_FAULTS,
-  PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT,
-  E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS,
+  PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT, R_CLASS_SHIFT, R_PERMS_SHIFT,
+  E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD,
 } from './layout';
-import { ramSize, vendorAmd, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32 } from './state';
-import {
-  acCpu, acMode, acUser, acSmapOn, acWp, acSmep, acNxe, acPge, acIdEnabled, acPkrU, acPkrS, acPcid, acCr3, CR4_PSE,
-} from './context';
+import { ramSize, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32 } from './state';
+import { acCpu, acMode, acCx, acPkrU, acPkrS, acPcid, acCr3, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscFill, pscPrefix, tlbInvalidatePage, pscInvalidateVa } from './caches';
 
@@ -16,16 +15,20 @@ import { pscFind, pscFill, pscPrefix, tlbInvalidatePage, pscInvalidateVa } from 
 export const FRAME_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 export const GP_RESULT: u64 = FAULT_BIT | (u64(VEC_GP) << 16);
 
+// Status of one level of a walk (tableLevel): the next table with the rights so far in bits 2:0,
+// or STOP with the level in bits 54:52, the reason in bits 57:56 and, for a leaf, its address.
+const STOP: u64 = 0x4000_0000_0000_0000;
+const STOP_LEAF: u64 = 0;
+const STOP_NOT_PRESENT: u64 = 1;
+const STOP_RESERVED: u64 = 2;
+const ENTRY_MASK: u64 = 0x000F_FFFF_FFFF_FFF8;
+
 // scratch for one walk (single-threaded): per level the next table and rights, for PSC fills;
 // and, for AMD, the entries whose accessed bit is set only once the walk succeeds.
 const SCR_NEXT: usize = 0x003F_0000;
 const SCR_PERMS: usize = 0x003F_0040;
+const SCR_NPEND: usize = 0x003F_0070;
 const SCR_PEND: usize = 0x003F_0080;
-
-/** Page shift of the last successful walk (12, 21, 22 or 30). */
-export let wShift: u32 = 12;
-/** Cacheable rights of the last successful walk: PERM_* with D, G and the protection key. */
-export let wPerms: u32 = 0;
 
 /**
  * Raises #PF for va: sets CR2 and, as SDM 4.10.4.1 requires, invalidates the TLB entries for
@@ -38,6 +41,11 @@ export function pageFault(va: u64, code: u32): u64 {
   tlbInvalidatePage(cpu, va, acMode, acPcid, true);
   pscInvalidateVa(cpu, va, acMode, acPcid);
   return FAULT_BIT | (u64(VEC_PF) << 16) | u64(code);
+}
+
+/** The page's physical address, TLB class and cacheable rights as one walk result. */
+@inline export function walkResult(pa: u64, cls: u32, perms: u32): u64 {
+  return pa | (u64(cls) << R_CLASS_SHIFT) | (u64(perms) << R_PERMS_SHIFT);
 }
 
 /**
@@ -69,98 +77,119 @@ export function pageFault(va: u64, code: u32): u64 {
   }
 }
 
+@inline function stop(level: u32, reason: u64, ea: u64, perms: u32): u64 {
+  return STOP | (reason << 56) | (u64(level) << 52) | ea | u64(perms);
+}
+
 /**
- * Walks 8-byte-entry tables from `level` down (IA-32e levels 5..1, or PAE levels 2..1), starting
- * at `table` with the rights `perms` accumulated above. `rsvdBase` holds the reserved bits common
- * to every level of the mode. Inlined into the batch loops.
+ * One level L (a constant after inlining) of an 8-byte-entry walk: read the entry, check P and
+ * the reserved bits, combine the rights, set A (Intel) or queue it (AMD). `s` is the table with
+ * the rights so far (RW|US|XD in bits 2:0).
  */
-@inline export function walkTables(cpu: usize, va: u64, kind: u32, level: u32, table: u64, perms: u32, rsvdBase: u64, pscLevel: u32, pscOn: bool, record: bool): u64 {
-  const ram = ramSize;
-  const amd = vendorAmd;
-  const xdBit: u32 = acNxe ? 4 : 0;
-  const errBits = accessErrorBits(kind, acUser, acIdEnabled);
-  const topLevel = level;
-  let refs: u32 = 0;
-  let pend: usize = 0;
-  while (true) {
-    const ea = table + (((va >> (3 + 9 * level)) & 511) << 3);
-    refs++;
-    if (record) recordEntry(cpu, ea);
-    const e: u64 = ea < ram ? load<u64>(usize(ea), RAM_BASE) : 0xFFFF_FFFF_FFFF_FFFF;
-    if ((e & 1) == 0) {
-      countWalk(cpu, refs, pscLevel);
-      return pageFault(va, errBits);
-    }
-    const ps = (e & E_PS) != 0;
-    if ((e & tableRsvd(level, ps, rsvdBase, amd)) != 0) {
-      countWalk(cpu, refs, pscLevel);
-      return pageFault(va, errBits | PF_P | PF_RSVD);
-    }
-    perms &= (u32(e >> 1) & 3) | 0xFFFF_FFFC;
-    perms |= u32(e >> 61) & xdBit;
-    if (level == 1 || ps) {
-      countWalk(cpu, refs, pscLevel);
-      perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
-      const f = permFault(perms, kind, acUser, acSmapOn, acWp, acSmep, acPkrU, acPkrS);
-      if (f != 0) return pageFault(va, errBits | f);
-      for (let i: usize = 0; i < pend; i++) physOr64(load<u64>(SCR_PEND + i * 8), E_A);
-      const set: u64 = kind == 1 ? E_A | E_D : E_A;
-      if ((e & set) != set) physOr64(ea, set);
-      const shift = 3 + 9 * level;
-      wShift = shift;
-      wPerms = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && acPge ? PERM_G : 0);
-      if (pscOn) {
-        for (let l = topLevel; l > level; l--) {
-          pscFill(cpu, l, pscPrefix(va, l, acMode), acPcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
-        }
-      }
-      const pageMask = (u64(1) << shift) - 1;
-      return (e & FRAME_MASK & ~pageMask) | (va & pageMask);
-    }
-    if ((e & E_A) == 0) {
-      if (amd) store<u64>(SCR_PEND + pend++ * 8, ea);
-      else physOr64(ea, E_A);
-    }
-    table = e & FRAME_MASK;
-    if (pscOn) {
-      store<u64>(SCR_NEXT + usize(level) * 8, table);
-      store<u32>(SCR_PERMS + usize(level) * 4, perms);
-    }
-    level--;
+@inline function tableLevel(L: u32, cpu: usize, va: u64, s: u64, rsvdBase: u64, cx: u32, ram: u64, pscOn: bool, record: bool): u64 {
+  const ea = (s & FRAME_MASK) + (((va >> (3 + 9 * L)) & 511) << 3);
+  if (record) recordEntry(cpu, ea);
+  const e: u64 = ea < ram ? load<u64>(usize(ea), RAM_BASE) : 0xFFFF_FFFF_FFFF_FFFF;
+  if ((e & 1) == 0) return stop(L, STOP_NOT_PRESENT, 0, 0);
+  const ps = L >= 2 && L <= 3 && (e & E_PS) != 0;
+  if ((e & tableRsvd(L, ps, rsvdBase, (cx & CX_AMD) != 0)) != 0) return stop(L, STOP_RESERVED, 0, 0);
+  let perms = u32(s & 7) & ((u32(e >> 1) & 3) | 4);
+  if ((cx & CX_NXE) != 0) perms |= u32(e >> 61) & 4;
+  if (L == 1 || ps) return stop(L, STOP_LEAF, ea, perms);
+  if ((e & E_A) == 0) {
+    if ((cx & CX_AMD) != 0) {
+      const n = load<u32>(SCR_NPEND);
+      store<u64>(SCR_PEND + usize(n) * 8, ea);
+      store<u32>(SCR_NPEND, n + 1);
+    } else physOr64(ea, E_A);
   }
-  return 0; // unreachable
+  const next = e & FRAME_MASK;
+  if (pscOn) {
+    store<u64>(SCR_NEXT + usize(L) * 8, next);
+    store<u32>(SCR_PERMS + usize(L) * 4, perms);
+  }
+  return next | u64(perms);
+}
+
+/**
+ * Walks 8-byte-entry tables from `level` down (IA-32e 5..1, or PAE 2..1), starting at `table`
+ * with the rights `perms` accumulated above. The levels are unrolled so that each one's reserved
+ * bits are constants. Inlined into the batch loops; `cx`, `pkrU`, `pkrS` are the access context.
+ */
+@inline export function walkTables(cpu: usize, va: u64, kind: u32, level: u32, table: u64, perms: u32, rsvdBase: u64, pscLevel: u32, pscOn: bool, record: bool, cx: u32, pkrU: u32, pkrS: u32): u64 {
+  const ram = ramSize;
+  if ((cx & CX_AMD) != 0) store<u32>(SCR_NPEND, 0);
+  let s = table | u64(perms);
+  if (level >= 5) s = tableLevel(5, cpu, va, s, rsvdBase, cx, ram, pscOn, record);
+  if (level >= 4 && (s & STOP) == 0) s = tableLevel(4, cpu, va, s, rsvdBase, cx, ram, pscOn, record);
+  if (level >= 3 && (s & STOP) == 0) s = tableLevel(3, cpu, va, s, rsvdBase, cx, ram, pscOn, record);
+  if (level >= 2 && (s & STOP) == 0) s = tableLevel(2, cpu, va, s, rsvdBase, cx, ram, pscOn, record);
+  if ((s & STOP) == 0) s = tableLevel(1, cpu, va, s, rsvdBase, cx, ram, pscOn, record);
+  const at = u32(s >> 52) & 7;
+  countWalk(cpu, level - at + 1, pscLevel);
+  const reason = (s >> 56) & 3;
+  const errBits = accessErrorBits(kind, cx);
+  if (reason == STOP_NOT_PRESENT) return pageFault(va, errBits);
+  if (reason == STOP_RESERVED) return pageFault(va, errBits | PF_P | PF_RSVD);
+  return leafAccess(cpu, va, kind, at, s & ENTRY_MASK, u32(s & 7), level, pscOn, cx, pkrU, pkrS, errBits);
+}
+
+/** The leaf at `at` (entry address ea): access check, A/D update, PSC fills, result. */
+@inline function leafAccess(cpu: usize, va: u64, kind: u32, at: u32, ea: u64, perms: u32, top: u32, pscOn: bool, cx: u32, pkrU: u32, pkrS: u32, errBits: u32): u64 {
+  // Re-reading the leaf is exact: nothing but this walk's own A updates happened since it was read.
+  const e: u64 = ea < ramSize ? load<u64>(usize(ea), RAM_BASE) : 0xFFFF_FFFF_FFFF_FFFF;
+  perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
+  const f = permFault(perms, kind, cx, pkrU, pkrS);
+  if (f != 0) return pageFault(va, errBits | f);
+  if ((cx & CX_AMD) != 0) {
+    const n = load<u32>(SCR_NPEND);
+    for (let i: u32 = 0; i < n; i++) physOr64(load<u64>(SCR_PEND + usize(i) * 8), E_A);
+  }
+  const set: u64 = kind == 1 ? E_A | E_D : E_A;
+  if ((e & set) != set) physOr64(ea, set);
+  if (pscOn) {
+    for (let l = top; l > at; l--) {
+      pscFill(cpu, l, pscPrefix(va, l, acMode), acPcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
+    }
+  }
+  const shift = 3 + 9 * at;
+  const pageMask = (u64(1) << shift) - 1;
+  const cached = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
+  return walkResult((e & FRAME_MASK & ~pageMask) | (va & pageMask), at - 1, cached);
 }
 
 /** IA-32e (4-level or 5-level) walk; va must be canonical. */
-@inline export function walkLong(cpu: usize, va: u64, kind: u32, levels: u32, pscOn: bool, record: bool): u64 {
-  const rsvdBase = rsvdHi | (acNxe ? 0 : E_XD);
+@inline export function walkLong(cpu: usize, va: u64, kind: u32, levels: u32, pscOn: bool, record: bool, cx: u32, pkrU: u32, pkrS: u32): u64 {
+  const rsvdBase = rsvdHi | ((cx & CX_NXE) != 0 ? 0 : E_XD);
   if (pscOn) {
     for (let l: u32 = 2; l <= levels; l++) {
       const h = pscFind(cpu, l, pscPrefix(va, l, acMode), acPcid);
-      if (h != 0) return walkTables(cpu, va, kind, l - 1, load<u64>(h, P_NEXT), load<u32>(h, P_PERMS), rsvdBase, l, true, record);
+      if (h != 0) return walkTables(cpu, va, kind, l - 1, load<u64>(h, P_NEXT), load<u32>(h, P_PERMS), rsvdBase, l, true, record, cx, pkrU, pkrS);
     }
   }
-  return walkTables(cpu, va, kind, levels, acCr3 & FRAME_MASK, PERM_RW | PERM_US, rsvdBase, 0, pscOn, record);
+  return walkTables(cpu, va, kind, levels, acCr3 & FRAME_MASK, PERM_RW | PERM_US, rsvdBase, 0, pscOn, record, cx, pkrU, pkrS);
 }
 
 /** PAE walk from the PDPTE registers loaded at the last CR3 write; va < 2^32. */
 export function walkPae(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u64 {
+  const cx = acCx;
   const pdpte = load<u64>(cpu + C_PDPTE + usize((va >> 30) & 3) * 8);
   if ((pdpte & 1) == 0) {
     countWalk(cpu, 0, 0);
-    return pageFault(va, accessErrorBits(kind, acUser, acIdEnabled));
+    return pageFault(va, accessErrorBits(kind, cx));
   }
-  const rsvdBase = rsvdHiPae | (acNxe ? 0 : E_XD);
+  const rsvdBase = rsvdHiPae | ((cx & CX_NXE) != 0 ? 0 : E_XD);
   if (pscOn) {
     const h = pscFind(cpu, 2, pscPrefix(va, 2, acMode), acPcid);
-    if (h != 0) return walkTables(cpu, va, kind, 1, load<u64>(h, P_NEXT), load<u32>(h, P_PERMS), rsvdBase, 2, true, record);
+    if (h != 0) return walkTables(cpu, va, kind, 1, load<u64>(h, P_NEXT), load<u32>(h, P_PERMS), rsvdBase, 2, true, record, cx, 0, 0);
   }
-  return walkTables(cpu, va, kind, 2, pdpte & FRAME_MASK, PERM_RW | PERM_US, rsvdBase, 0, pscOn, record);
+  return walkTables(cpu, va, kind, 2, pdpte & FRAME_MASK, PERM_RW | PERM_US, rsvdBase, 0, pscOn, record, cx, 0, 0);
 }
 
 /** 32-bit paging walk (4-byte entries, PSE 4 MiB pages with PSE-36); va < 2^32. */
 export function walk32(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u64 {
-  const errBits = accessErrorBits(kind, acUser, acIdEnabled);
+  const cx = acCx;
+  const errBits = accessErrorBits(kind, cx);
   const pse = (load<u64>(cpu + C_CR4) & CR4_PSE) != 0;
   let perms: u32 = PERM_RW | PERM_US;
   let table: u64 = acCr3 & 0xFFFF_F000;
@@ -188,10 +217,10 @@ export function walk32(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool
       countWalk(cpu, refs, 0);
       if ((e & rsvd4M) != 0) return pageFault(va, errBits | PF_P | PF_RSVD);
       const page = (u64(e) & 0xFFC0_0000) | (u64((e >> 13) & 0xFF) << 32);
-      return leaf32(va, kind, pdeAddr, e, perms, errBits, 22, page);
+      return leaf32(va, kind, pdeAddr, e, perms, errBits, 22, page, cx);
     }
     if ((e & u32(E_A)) == 0) {
-      if (vendorAmd) pdePendingA = true;
+      if ((cx & CX_AMD) != 0) pdePendingA = true;
       else physOr32(pdeAddr, u32(E_A));
     }
     table = u64(e & 0xFFFF_F000);
@@ -204,7 +233,7 @@ export function walk32(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool
   countWalk(cpu, refs, pscLevel);
   if ((e & 1) == 0) return pageFault(va, errBits);
   perms &= ((e >> 1) & 3) | 0xFFFF_FFFC;
-  const r = leaf32(va, kind, ea, e, perms, errBits, 12, u64(e & 0xFFFF_F000));
+  const r = leaf32(va, kind, ea, e, perms, errBits, 12, u64(e & 0xFFFF_F000), cx);
   if ((r & FAULT_BIT) == 0) {
     if (pdePendingA) physOr32(pdeAddr, u32(E_A));
     if (pscOn && h == 0) pscFill(cpu, 2, pscPrefix(va, 2, MODE_32), acPcid, table, pdePerms);
@@ -212,13 +241,12 @@ export function walk32(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool
   return r;
 }
 
-function leaf32(va: u64, kind: u32, ea: u64, e: u32, perms: u32, errBits: u32, shift: u32, page: u64): u64 {
-  const f = permFault(perms, kind, acUser, acSmapOn, acWp, acSmep, 0, 0);
+function leaf32(va: u64, kind: u32, ea: u64, e: u32, perms: u32, errBits: u32, shift: u32, page: u64, cx: u32): u64 {
+  const f = permFault(perms, kind, cx, 0, 0);
   if (f != 0) return pageFault(va, errBits | f);
   const set: u32 = kind == 1 ? u32(E_A | E_D) : u32(E_A);
   if ((e & set) != set) physOr32(ea, set);
-  wShift = shift;
-  wPerms = perms | (kind == 1 || (e & u32(E_D)) != 0 ? PERM_D : 0) | ((e & u32(E_G)) != 0 && acPge ? PERM_G : 0);
+  const cached = perms | (kind == 1 || (e & u32(E_D)) != 0 ? PERM_D : 0) | ((e & u32(E_G)) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
   const pageMask = (u64(1) << shift) - 1;
-  return (page & ~pageMask) | (va & pageMask);
+  return walkResult((page & ~pageMask) | (va & pageMask), shift == 12 ? 0 : 1, cached);
 }

@@ -146,13 +146,14 @@ export class Cpu {
     const first = BigInt.asUintN(64, guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kind, accessFlags(opts), opts.dryRun ? 1 : 0)));
     let finished = first !== 0n;
     const mode = this.mode;
+    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
     return {
       step: (): StepOutcome => {
-        if (finished) return { done: true, result: this.decode(this.stepResult()) };
+        if (finished) return { done: true, result: this.decode(this.stepResult(), linear) };
         const done = guardWasm('walk step', () => this.core.stepNext(this.base)) === 1;
         const step = this.readStep(mode);
         if (done) finished = true;
-        return done ? { done, step, result: this.decode(this.stepResult()) } : { done, step };
+        return done ? { done, step, result: this.decode(this.stepResult(), linear) } : { done, step };
       },
     };
   }
@@ -256,7 +257,7 @@ export class Cpu {
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
         out.push({
           va, pa: mem.getBigUint64(e + 32, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
-          writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 8) & 15,
+          writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 5) & 15,
         });
       }
     }
@@ -288,12 +289,13 @@ export class Cpu {
     };
   }
 
-  private decode(r: bigint): AccessResult {
+  /** A core result as an AccessResult; a #PF reports `faultVa` as CR2 (a dry run leaves the register alone). */
+  private decode(r: bigint, faultVa?: bigint): AccessResult {
     if (!(r & FAULT)) return { ok: true, pa: r };
     const word = Number(r & 0xffff_ffffn);
     const vector = word >>> 16;
     if (vector === 13) return { ok: false, vector: 13 };
-    return { ok: false, vector: 14, errorCode: word & 0xffff, cr2: this.cr2 };
+    return { ok: false, vector: 14, errorCode: word & 0xffff, cr2: faultVa ?? this.cr2 };
   }
 }
 
