@@ -5,7 +5,7 @@
  */
 import { hashResults, hex32, newResults } from './hash.js';
 import { native, reference, wasmBatched, wasmInPlace, wasmPerCall, wasmTlbHit, type Impl } from './impls.js';
-import { measureAll, type Measurement } from './measure.js';
+import { measureAll, type Clock, type Measurement } from './measure.js';
 import { loadNativeWalker, type NativeLoad } from './native.js';
 import { buildWorkload, randomAddresses, type AddressSet, type Region, type Workload } from './workload.js';
 
@@ -21,6 +21,8 @@ export interface RegionSpec extends Region {
 }
 
 export interface BenchConfig {
+  /** Which time walks are counted against (bench/measure.ts). */
+  clock: Clock;
   ramBytes: number;
   seed: number;
   rounds: number;
@@ -40,6 +42,7 @@ const GIB = 2 ** 30;
 
 /** What `npm run bench` runs (about 30 seconds on a 2-vCPU machine). */
 export const FULL_CONFIG: BenchConfig = {
+  clock: 'cpu',
   ramBytes: 96 * 2 ** 20,
   seed: 2,
   rounds: 11,
@@ -58,6 +61,7 @@ export const FULL_CONFIG: BenchConfig = {
 
 /** A few seconds: small regions of every page size, every implementation, one short round. */
 export const QUICK_CONFIG: BenchConfig = {
+  clock: 'cpu',
   ramBytes: 16 * 2 ** 20,
   seed: 3,
   rounds: 1,
@@ -93,7 +97,7 @@ export interface BenchResult {
   agreement: Record<string, Record<string, { hash: string; faults: number }>>;
   /** Hash mismatches and broken invariants: any entry makes the benchmark fail. */
   problems: string[];
-  config: { rounds: number; targetMs: number; addresses: number; hotPages: number; ramBytes: number; regions: string[] };
+  config: { clock: Clock; rounds: number; targetMs: number; addresses: number; hotPages: number; ramBytes: number; regions: string[] };
 }
 
 function implName(kind: ImplKind, region: RegionSpec, main: RegionSpec): string {
@@ -193,7 +197,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
   const expected = oracle(w, sets);
   const check = crossCheck(impls, cfg.crossCheckAddresses, expected);
   log(`timing ${impls.length} implementations, ${cfg.rounds} rounds of about ${cfg.targetMs} ms each...`);
-  const measured = measureAll(impls, { rounds: cfg.rounds, targetMs: cfg.targetMs, expected });
+  const measured = measureAll(impls, { clock: cfg.clock, rounds: cfg.rounds, targetMs: cfg.targetMs, expected });
   const byName = new Map(measured.map((m) => [m.name, m]));
   const result: BenchResult = {
     implementations: {},
@@ -201,7 +205,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     skipped: {},
     agreement: check.agreement,
     problems: check.problems.concat(measured.flatMap((m) => m.problems.map((p) => `${m.name}: ${p}`))),
-    config: { rounds: cfg.rounds, targetMs: cfg.targetMs, addresses: cfg.addresses, hotPages: cfg.hotPages, ramBytes: cfg.ramBytes, regions: cfg.regions.map((r) => r.name) },
+    config: { clock: cfg.clock, rounds: cfg.rounds, targetMs: cfg.targetMs, addresses: cfg.addresses, hotPages: cfg.hotPages, ramBytes: cfg.ramBytes, regions: cfg.regions.map((r) => r.name) },
   };
   for (const m of measured) {
     result.implementations[m.name] = { walksPerSec: m.walksPerSec, region: m.set, addressesPerRun: m.n * m.passes, hash: hex32(m.hash), faults: m.faults };

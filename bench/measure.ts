@@ -8,8 +8,16 @@ import { performance } from 'node:perf_hooks';
 import { hashResults, hex32 } from './hash.js';
 import type { Impl } from './impls.js';
 
+/**
+ * `cpu`: this process's CPU time (user + system, from getrusage, microsecond resolution), so
+ * that time spent preempted by other processes on a shared machine does not count;
+ * `wall`: elapsed time (performance.now()).
+ */
+export type Clock = 'cpu' | 'wall';
+
 export interface MeasureOptions {
   rounds: number;
+  clock: Clock;
   /** Target duration of one timed run in milliseconds. */
   targetMs: number;
   /** Expected hash of the first n results of a set (computed by the oracle). */
@@ -31,10 +39,19 @@ export interface Measurement {
   problems: string[];
 }
 
+let clock: Clock = 'cpu';
+
+/** Milliseconds of the selected clock spent in one run. */
 function timeRun(impl: Impl, n: number, passes: number): number {
-  const t0 = performance.now();
+  if (clock === 'wall') {
+    const t0 = performance.now();
+    impl.run(n, passes);
+    return performance.now() - t0;
+  }
+  const c0 = process.cpuUsage();
   impl.run(n, passes);
-  return performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
 }
 
 /** Best (shortest) of three runs: calibration must not be thrown off by one preempted run. */
@@ -64,6 +81,7 @@ function median(xs: number[]): number {
 
 /** Calibrates, warms up and times all implementations in alternating rounds. */
 export function measureAll(impls: Impl[], o: MeasureOptions): Measurement[] {
+  clock = o.clock;
   const plans = impls.map((impl) => calibrate(impl, o.targetMs));
   // Warm-up at the timed size, then fix the expected hashes.
   impls.forEach((impl, i) => timeRun(impl, plans[i].n, plans[i].passes));

@@ -18,7 +18,7 @@ function ratioLabel(key: string): string {
 export function formatText(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`pagewalk walk benchmark: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}`);
-  lines.push(`medians of ${r.config.rounds} alternating rounds of ~${r.config.targetMs} ms; random addresses over ${r.config.regions.join(', ')} (4-level paging, CPL 3)`);
+  lines.push(`medians of ${r.config.rounds} alternating rounds of ~${r.config.targetMs} ms of ${r.config.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; random addresses over ${r.config.regions.join(', ')} (4-level paging, CPL 3)`);
   lines.push('');
   lines.push(`${'implementation'.padEnd(26)} ${'M walks/s'.padStart(10)} ${'addr/run'.padStart(10)} ${'faults'.padStart(8)}  result hash`);
   for (const [name, v] of Object.entries(r.implementations)) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --rounds N] [-- --target-ms N]`: times the WASM
+ * `npm run bench [-- --json] [--quick] [--rounds N] [--target-ms N] [--clock cpu|wall]`: times the WASM
  * batched walk, the WASM TLB-hit path, the reference walker, one-call-per-address WASM and the
  * native C walker on the same page tables, and prints walks/second and the ratios (issue 2).
  * Progress goes to stderr; with --json stdout carries the one JSON object only.
@@ -15,11 +15,15 @@ async function main(argv: string[]): Promise<number> {
     quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
     rounds: { type: 'string', help: 'timed rounds (default 11)' },
     'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
+    clock: { type: 'string', help: "'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
   }, 'bench');
   if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
   const base = flags.quick ? QUICK_CONFIG : FULL_CONFIG;
+  const clock = flags.clock ?? base.clock;
+  if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`bench: --clock must be 'cpu' or 'wall', got ${JSON.stringify(clock)}`);
   const cfg = {
     ...base,
+    clock: clock as 'cpu' | 'wall',
     rounds: intFlag(flags.rounds, 'rounds', base.rounds, 1, 101),
     targetMs: intFlag(flags['target-ms'], 'target-ms', base.targetMs, 1, 10_000),
   };
@@ -38,7 +42,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`bench: ${e.message}\n`);
+      process.stderr.write(`${e.message.startsWith('bench:') ? '' : 'bench: '}${e.message}\n`);
       process.exit(2);
     }
     throw e;
