@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAddressFile } from '../src/cost/addrfile.js';
-import { resolveConfig } from '../src/cost/config.js';
+import { defaultConfig, resolveConfig } from '../src/cost/config.js';
+import { cells, configToJson } from '../src/cost/matrix.js';
 import { cyclesPerAccess, DEFAULT_LATENCY, placeLevels } from '../src/cost/latency.js';
 import { PagePlan } from '../src/cost/layout.js';
 import { Prng } from '../src/cost/prng.js';
@@ -194,5 +195,16 @@ describe('sizes and the latency model', () => {
     expect(conf.latency.memory).toBe(300);
     expect(conf.latency.caches).toEqual([{ name: 'LLC', bytes: 2 ** 20, cycles: 30 }]);
     expect(conf.latency.walkStart).toBe(DEFAULT_LATENCY.walkStart);
+  });
+});
+
+describe('the default matrix', () => {
+  it('is what --json prints as its config, and loads back unchanged from it', () => {
+    const d = defaultConfig();
+    expect(resolveConfig(configToJson(d))).toEqual(d);
+    // 6 configurations x 1 workload x 8 footprints (1 MiB .. 16 GiB, x4).
+    expect(cells(d)).toHaveLength(48);
+    expect(d.footprints[0]).toBe(2 ** 20);
+    expect(d.footprints[d.footprints.length - 1]).toBe(16 * 2 ** 30);
   });
 });
