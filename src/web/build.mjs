@@ -17,9 +17,10 @@ function examples() {
   return Object.fromEntries(['32bit', 'pae', '4level', '5level'].map((m) => [m, JSON.parse(readFileSync(join(root, 'examples', `${m}.json`), 'utf8'))]));
 }
 
+/** The bundled fuzzer worker, or '' when this tree has no fuzzer (the panel then says so). */
 async function workerSource() {
   const entry = join(web, 'fuzz-worker.ts');
-  if (!existsSync(entry)) return '';
+  if (!existsSync(entry) || !existsSync(join(root, 'src', 'fuzz', 'runner.ts'))) return '';
   const r = await build({ ...common, entryPoints: [entry], format: 'iife', write: false, minify: true });
   return r.outputFiles[0].text;
 }

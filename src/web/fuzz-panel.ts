@@ -112,7 +112,7 @@ export function startFuzzerPanel(root: HTMLElement): void {
     if (m.type === 'presets') {
       const keep = preset.value;
       presets = m.presets;
-      setChildren(preset, ...presets.map((p) => h('option', { value: p.name, selected: p.name === keep }, p.name + (p.buggy ? ' (buggy)' : ''))));
+      setChildren(preset, ...presets.map((p) => h('option', { value: p.name, selected: p.name === keep }, p.name)));
       describe();
     } else if (m.type === 'progress') {
       setChildren(stats, h('span', {}, 'executions ', h('b', { 'data-testid': 'executions' }, m.executions)), h('span', {}, 'executions/s ', h('b', {}, Math.round(m.execPerSec))), h('span', {}, 'findings ', h('b', { 'data-testid': 'finding-count' }, m.findings)), h('span', {}, 'time ', h('b', {}, `${(m.elapsedMs / 1000).toFixed(1)} s`)));

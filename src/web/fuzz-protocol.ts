@@ -4,8 +4,6 @@
 export interface PresetInfo {
   name: string;
   description: string;
-  /** True for a preset modelling a kernel with a known bug. */
-  buggy: boolean;
 }
 
 /** One event of a finding's shrunk trace, on one CPU's lane. */
