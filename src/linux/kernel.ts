@@ -152,6 +152,15 @@ export class Kernel implements SchedTarget {
     return t;
   }
 
+  /**
+   * Records a store to the page-table entry at physical address `pa` (every model and backend
+   * store to a paging structure must call this, or use `writeEntry`).
+   */
+  notePtWrite(pa: number): void {
+    this.ptEpoch++;
+    this.lockup.onWrite(pa);
+  }
+
   /** printk(): appends lines to the kernel log. */
   printk(...lines: string[]): void {
     for (const l of lines) this.log.push(l);
@@ -185,7 +194,7 @@ export class Kernel implements SchedTarget {
     const site = `${file}:${line}`;
     if (this.warned.has(site)) return false;
     this.warned.add(site);
-    this.printk('------------[ cut here ]------------', `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}()`, ...callTrace(cpu), '---[ end trace ]---');
+    this.printk('------------[ cut here ]------------', `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}()`, ...callTrace(cpu));
     return true;
   }
 

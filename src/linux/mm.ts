@@ -165,6 +165,7 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   yield* unmap_vmas(k, cpu, tlb);
   yield* free_pgtables(k, cpu, tlb);
   yield* tlb_finish_mmu(k, cpu, tlb);
+  yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
   mm.vmas.length = 0;
   fns.pop();
 }

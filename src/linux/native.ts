@@ -20,9 +20,10 @@ function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): 
     return;
   }
   k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
+  k.notePtWrite(ptep);
   yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
   k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
-  k.ptEpoch++;
+  k.notePtWrite(ptep);
 }
 
 /** __native_flush_tlb_global(): toggle CR4.PGE (flushes global entries too). */

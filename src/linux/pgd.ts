@@ -74,7 +74,7 @@ export function* pgd_free(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       if (!(v & _PAGE_PRESENT)) continue;
       if (i >= k.L.KERNEL_PGD_BOUNDARY && k.L.SHARED_KERNEL_PMD) continue; // the shared kernel pmd
       k.m.phys.write64n(mm.pgd + i * 8, 0n);
-      k.ptEpoch++;
+      k.notePtWrite(mm.pgd + i * 8);
       yield* k.pv.mmu.release_pmd(k, cpu, entryAddr(k.L, v) / 4096);
       k.m.frames.free(entryAddr(k.L, v) / 4096);
     }
@@ -88,5 +88,4 @@ export function* pgd_free(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   }
   yield* k.pv.mmu.pgd_free(k, cpu, mm);
   k.m.frames.free(mm.pgd / 4096);
-  k.ptEpoch++;
 }

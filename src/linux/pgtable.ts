@@ -25,7 +25,7 @@ export function readEntry(k: Kernel, p: number): bigint {
 export function writeEntry(k: Kernel, p: number, v: bigint): void {
   if (k.L.entrySize === 8) k.m.phys.write64n(p, v);
   else k.m.phys.write32(BigInt(p), Number(v & 0xffff_ffffn));
-  k.ptEpoch++;
+  k.notePtWrite(p);
 }
 
 /** Physical address of the table (or page) an entry points to. */

@@ -13,7 +13,7 @@ import type { LinuxCpu } from './percpu.js';
 export function cpuHeader(config: LinuxConfig, cpu: LinuxCpu): string[] {
   const t = cpu.curr;
   if (versionNumber(config.version) >= 3010) return [`CPU: ${cpu.index} PID: ${t.pid} Comm: ${t.comm} Not tainted ${config.version} #1`];
-  return [`CPU ${cpu.index} `, `Pid: ${t.pid}, comm: ${t.comm} Not tainted ${config.version} #1`];
+  return [`CPU ${cpu.index}`, `Pid: ${t.pid}, comm: ${t.comm} Not tainted ${config.version} #1`];
 }
 
 /** __die(): "invalid opcode: 0000 [#1] PREEMPT SMP" and the CPU header. */

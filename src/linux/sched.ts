@@ -46,6 +46,17 @@ export function pick_next_task(cpu: LinuxCpu, prev: TaskStruct): TaskStruct {
   return cpu.idle;
 }
 
+/** wake_up_process(p): a blocked task becomes runnable. */
+export function wake_up_process(t: TaskStruct): void {
+  if (t.state === 'blocked') t.state = 'runnable';
+}
+
+/** set_current_state(TASK_INTERRUPTIBLE); schedule(): sleep until wake_up_process(). */
+export function* schedule_blocked(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  cpu.curr.state = 'blocked';
+  yield* __schedule(k, cpu);
+}
+
 /** schedule(). */
 export function* schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
   yield* __schedule(k, cpu);

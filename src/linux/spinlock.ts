@@ -21,9 +21,11 @@ export function* spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void>
   yield* acquire(cpu, lock);
 }
 
+/** spin_unlock(): a preemption point (preempt_enable(); with PREEMPT_RT, rt_spin_unlock()). */
 export function* spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   lock.owner = -1;
   if (k.config.preempt !== 'rt') yield* preempt_enable(cpu);
+  else yield 'rt_spin_unlock';
 }
 
 export function* raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {

@@ -22,6 +22,8 @@ export interface ProcessSpec {
   body: TaskBody;
   /** Not part of the workload (the run may end while it still runs). */
   daemon?: boolean;
+  /** Start blocked (TASK_INTERRUPTIBLE) until wake_up_process(). */
+  blocked?: boolean;
 }
 
 /**
@@ -33,7 +35,9 @@ export function spawnProcess(k: Kernel, spec: ProcessSpec): TaskStruct {
   if (!cpu) throw new Error(`process '${spec.comm}': no CPU ${spec.cpu}`);
   const mm = k.runSync(mm_alloc(k, cpu, spec.comm));
   for (const v of spec.vmas) mm.vmas.push({ ...v });
-  return k.createTask(spec.comm, spec.cpu, mm, spec.body, spec.daemon);
+  const t = k.createTask(spec.comm, spec.cpu, mm, spec.body, spec.daemon);
+  if (spec.blocked) t.state = 'blocked';
+  return t;
 }
 
 /** Creates a kernel thread (mm == NULL: it borrows active_mm) at setup time. */
@@ -43,13 +47,13 @@ export function spawnKthread(k: Kernel, comm: string, cpuIndex: number, body: Ta
 
 /**
  * One user-mode access by the current task, then an instruction boundary where the task runs in
- * user mode (interrupts, preemption). Returns the physical address accessed.
+ * user mode (interrupts, preemption), labelled `label`. Returns the physical address accessed.
  */
-export function* user_access(cpu: LinuxCpu, va: bigint, kind: AccessKind): KGen<bigint> {
+export function* user_access(cpu: LinuxCpu, va: bigint, kind: AccessKind, label: string = LBL_USER): KGen<bigint> {
   const pa = yield* hwAccess(cpu, va, kind, 3);
   const t = cpu.curr;
   t.userMode = true;
-  yield LBL_USER;
+  yield label;
   t.userMode = false;
   return pa;
 }

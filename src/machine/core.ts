@@ -14,6 +14,8 @@ export interface CoreCpu {
   /** CR2: the linear address of the last #PF. */
   readonly cr2: bigint;
   access(va: bigint, opts: AccessOptions): AccessResult;
+  /** Physical addresses of the paging-structure entries read by the last access's walk. */
+  lastWalkEntries(): bigint[];
   invlpg(va: bigint): void;
   flushTlbAll(): void;
 }

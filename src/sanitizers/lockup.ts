@@ -1,7 +1,9 @@
 /**
  * The lockup detector: a fault livelock is the same #PF (address, CPU) taken again and again
- * with no page-table write anywhere and no CR3 load on that CPU in between — nothing that could
- * make the retried access succeed. After `lockup_threshold` such repeats it reports what the
+ * with no write to any paging-structure entry the faulting walk read and no CR3 load on that CPU
+ * in between — nothing that could make the retried access succeed (a walk's outcome depends only
+ * on CR3 and the entries it reads; the #PF itself drops the stale TLB and paging-structure-cache
+ * entries, SDM vol. 3, 4.10.4.1). After `lockup_threshold` such repeats it reports what the
  * kernel's watchdog would (kernel/watchdog.c): a soft lockup when the loop runs with interrupts
  * enabled (the watchdog thread starves), a hard lockup when it runs with IRQs off or in an NMI
  * (the hrtimer interrupt count stops; the perf NMI notices). The report carries the faulting
@@ -18,29 +20,52 @@ export const SOFTLOCKUP_REPORT_SECONDS = 22;
 export class LockupDetector {
   private addr: bigint[] = [];
   private ec: number[] = [];
-  private epoch: number[] = [];
   private cr3: number[] = [];
   private count: number[] = [];
+  /** Entry addresses read by the last faulting walk of each CPU. */
+  private watched: number[][] = [];
+  /** A watched entry was written since the last fault of that CPU. */
+  private dirty: boolean[] = [];
   /** Total faults seen (for tests and statistics). */
   faults = 0;
 
   constructor(private readonly k: Kernel) {}
 
-  /** Hook for CR3 loads (progress is read from the epochs; kept for backends that batch). */
+  /** Hook for CR3 loads (progress is read from cpu.cr3Epoch; kept for backends that batch). */
   progress(_cpu: LinuxCpu): void {}
+
+  /** A page-table entry at physical address `pa` was written (by the model or a backend). */
+  onWrite(pa: number): void {
+    const w = this.watched;
+    for (let i = 0; i < w.length; i++) {
+      const list = w[i];
+      if (!list || this.dirty[i]) continue;
+      for (let j = 0; j < list.length; j++) {
+        if (list[j] === pa) {
+          this.dirty[i] = true;
+          break;
+        }
+      }
+    }
+  }
 
   /** Called by do_page_fault() on entry. Throws FindingStop when a livelock is established. */
   onFault(cpu: LinuxCpu, address: bigint, errorCode: number, regsIF: boolean): void {
     this.faults++;
     const i = cpu.index;
     const k = this.k;
-    if (this.count[i] && this.addr[i] === address && this.ec[i] === errorCode && this.epoch[i] === k.ptEpoch && this.cr3[i] === cpu.cr3Epoch) {
+    const same = this.count[i] && this.addr[i] === address && this.ec[i] === errorCode && !this.dirty[i] && this.cr3[i] === cpu.cr3Epoch;
+    const entries = cpu.hw.lastWalkEntries();
+    const list = (this.watched[i] ??= []);
+    list.length = entries.length;
+    for (let j = 0; j < entries.length; j++) list[j] = Number(entries[j]);
+    this.dirty[i] = false;
+    if (same) {
       if (++this.count[i] >= k.config.lockup_threshold) this.report(cpu, address, errorCode, regsIF);
       return;
     }
     this.addr[i] = address;
     this.ec[i] = errorCode;
-    this.epoch[i] = k.ptEpoch;
     this.cr3[i] = cpu.cr3Epoch;
     this.count[i] = 1;
   }
@@ -52,7 +77,7 @@ export class LockupDetector {
     const trace = callTrace(cpu);
     const a = `0x${address.toString(16)}`;
     const notes = [
-      `pagewalk: #PF at ${a} (error code 0x${errorCode.toString(16)}) on CPU#${cpu.index} repeated ${k.config.lockup_threshold} times with no page-table write and no CR3 load in between`,
+      `pagewalk: #PF at ${a} (error code 0x${errorCode.toString(16)}) on CPU#${cpu.index} repeated ${k.config.lockup_threshold} times with no write to the entries its walk read and no CR3 load in between`,
       `pagewalk: CR3 = 0x${cpu.hw.getControl().cr3.toString(16)}, current = ${cpu.curr.comm}[${cpu.curr.pid}], current->active_mm->pgd = ${cpu.curr.active_mm ? '0x' + cpu.curr.active_mm.pgd.toString(16) : 'NULL'}`,
     ];
     if (cpu.lastFaultNote) notes.push(`pagewalk: ${cpu.lastFaultNote}`);

@@ -1,0 +1,125 @@
+/**
+ * struct mmu_gather with both ways of freeing page-table pages (include/asm-generic/tlb.h and
+ * mm/memory.c, 4.13; arch/x86/mm/pgtable.c ___pte_free_tlb/___pmd_free_tlb/___pud_free_tlb):
+ *  - tlb_remove_page(): the page is freed by tlb_flush_mmu() right after the TLB flush. On x86
+ *    software walkers (GUP-fast) are safe only because the remote flush is an IPI, which waits
+ *    for the walker to re-enable interrupts.
+ *  - tlb_remove_table() with HAVE_RCU_TABLE_FREE (seed 002's fix, commit 9e52fc2b50de): the
+ *    tables are batched and freed by an RCU-sched callback (tlb_table_flush ->
+ *    call_rcu_sched(tlb_remove_table_rcu)), after every CPU left its IRQ-off region; with fewer
+ *    than two users of the mm there can be no concurrent walker and the table is freed at once.
+ * Knob `have_rcu_table_free` selects the second for page-table pages.
+ * Frees of page-table pages are recorded for the page-table use-after-free sanitizer.
+ */
+import { registerKnob } from '../presets/knobs.js';
+import type { KGen } from '../scheduler/types.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { call_rcu_sched } from './rcupdate.js';
+import type { MmStruct } from './structs.js';
+import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
+import { ptUafOf } from './pt_sanitizers.js';
+
+registerKnob({
+  name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
+  description: 'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
+});
+
+/** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
+export const MAX_TABLE_BATCH = 509;
+
+export interface MmuGatherRcu {
+  mm: MmStruct;
+  fullmm: boolean;
+  start: bigint;
+  end: bigint;
+  need_flush: boolean;
+  /** Data pages and (without RCU table free) table pages, freed after the flush. */
+  pages: number[];
+  /** Which of `pages` are page-table pages (for the sanitizer's free records). */
+  tablePages: Set<number>;
+  /** Page-table pages awaiting the RCU callback (tlb->batch). */
+  batch: number[] | null;
+}
+
+/** tlb_gather_mmu(tlb, mm, start, end). */
+export function tlb_gather_mmu_range(mm: MmStruct, start: bigint, end: bigint): MmuGatherRcu {
+  const fullmm = start === 0n && end === TLB_FLUSH_ALL;
+  return { mm, fullmm, start: fullmm ? 0n : end, end: fullmm ? TLB_FLUSH_ALL : start, need_flush: false, pages: [], tablePages: new Set(), batch: null };
+}
+
+/** __tlb_adjust_range(tlb, address). */
+export function tlb_adjust_range(tlb: MmuGatherRcu, addr: bigint, size = 4096n): void {
+  if (tlb.fullmm) return;
+  if (addr < tlb.start) tlb.start = addr;
+  if (addr + size > tlb.end) tlb.end = addr + size;
+}
+
+/** Frees a page the model knows to be a page-table page, recording where (for the sanitizer). */
+export function free_page_table_page(k: Kernel, cpu: LinuxCpu, pfn: number, site: string): void {
+  k.m.frames.free(pfn);
+  ptUafOf(k).recordFree(pfn, cpu.index, [...cpu.thread().fnStack, site]);
+}
+
+/** tlb_remove_page(tlb, page). */
+export function tlb_remove_page(tlb: MmuGatherRcu, pfn: number): void {
+  tlb.need_flush = true;
+  tlb.pages.push(pfn);
+}
+
+/** tlb_remove_table(tlb, table) (mm/memory.c, HAVE_RCU_TABLE_FREE). */
+export function* tlb_remove_table(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pfn: number): KGen<void> {
+  tlb.need_flush = true;
+  if (tlb.mm.mm_users < 2) {
+    free_page_table_page(k, cpu, pfn, '__tlb_remove_table');
+    return;
+  }
+  (tlb.batch ??= []).push(pfn);
+  if (tlb.batch.length === MAX_TABLE_BATCH) tlb_table_flush(k, cpu, tlb);
+}
+
+/** pte_free_tlb/pmd_free_tlb/pud_free_tlb: x86 ___pXd_free_tlb() choose by the knob. */
+export function* pXd_free_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pfn: number): KGen<void> {
+  if (k.config.knobs.have_rcu_table_free === true) yield* tlb_remove_table(k, cpu, tlb, pfn);
+  else {
+    tlb_remove_page(tlb, pfn);
+    tlb.tablePages.add(pfn);
+  }
+}
+
+/** tlb_table_flush(tlb): hand the batch to RCU (call_rcu_sched(tlb_remove_table_rcu)). */
+export function tlb_table_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): void {
+  const batch = tlb.batch;
+  if (!batch) return;
+  tlb.batch = null;
+  call_rcu_sched(k, cpu, 'tlb_remove_table_rcu', (k2, c2) => {
+    for (const pfn of batch) free_page_table_page(k2, c2, pfn, '__tlb_remove_table');
+  });
+}
+
+/** tlb_flush_mmu(tlb): TLB flush, free the gathered pages, hand tables to RCU. */
+export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGen<void> {
+  if (!tlb.need_flush) return;
+  tlb.need_flush = false;
+  const fns = cpu.thread().fnStack;
+  fns.push('tlb_flush_mmu');
+  if (tlb.fullmm || tlb.end > tlb.start) yield* flush_tlb_mm_range(k, cpu, tlb.mm, tlb.fullmm ? 0n : tlb.start, tlb.fullmm ? TLB_FLUSH_ALL : tlb.end);
+  tlb_table_flush(k, cpu, tlb);
+  fns.push('free_pages_and_swap_cache');
+  for (const pfn of tlb.pages) {
+    if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');
+    else k.m.frames.free(pfn);
+  }
+  fns.length -= 2;
+  tlb.pages.length = 0;
+  tlb.tablePages.clear();
+}
+
+/** tlb_finish_mmu(tlb, start, end). */
+export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('tlb_finish_mmu');
+  yield* tlb_flush_mmu(k, cpu, tlb);
+  tlb_table_flush(k, cpu, tlb);
+  fns.pop();
+}

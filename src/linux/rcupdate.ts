@@ -1,0 +1,73 @@
+/**
+ * RCU-sched callbacks, enough for HAVE_RCU_TABLE_FREE: call_rcu_sched(head, func) runs `func`
+ * after a grace period, i.e. once every CPU has passed a quiescent state after the call
+ * (Documentation/RCU/whatisRCU.txt; kernel/rcutree.c). For RCU-sched any region with
+ * preemption or interrupts disabled is a read-side critical section, so a CPU is quiescent
+ * only when it runs with IRQs on, preempt_count 0 and no interrupt frame. An `rcu_sched`
+ * kernel thread (one per kernel, created on demand on the CPU that queued the first callback)
+ * samples the CPUs at each of its steps, and invokes the callbacks whose grace period is over;
+ * it exits when none are left (and is recreated by the next call_rcu_sched).
+ */
+import type { KGen } from '../scheduler/types.js';
+import { do_exit } from './exit.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import type { TaskStruct } from './structs.js';
+
+/** An RCU callback: a model function run by the rcu_sched thread. */
+export type RcuCallback = (k: Kernel, cpu: LinuxCpu) => void;
+
+interface Pending {
+  name: string;
+  fn: RcuCallback;
+  /** CPUs that still owe a quiescent state. */
+  need: Set<number>;
+}
+
+interface RcuState {
+  pending: Pending[];
+  thread: TaskStruct | null;
+  /** Grace periods completed. */
+  completed: number;
+}
+
+function rstate(k: Kernel): RcuState {
+  let s = k.ext.get('rcu_sched') as RcuState | undefined;
+  if (!s) k.ext.set('rcu_sched', (s = { pending: [], thread: null, completed: 0 }));
+  return s;
+}
+
+/** A CPU in a quiescent state for RCU-sched right now. */
+export function rcu_sched_quiescent(cpu: LinuxCpu): boolean {
+  return cpu.IF && cpu.preemptCount === 0 && cpu.frames.length === 0;
+}
+
+/** call_rcu_sched(head, func). */
+export function call_rcu_sched(k: Kernel, cpu: LinuxCpu, name: string, fn: RcuCallback): void {
+  const st = rstate(k);
+  st.pending.push({ name, fn, need: new Set(k.cpus.map((c) => c.index)) });
+  if (!st.thread || st.thread.state === 'dead') st.thread = k.createTask('rcu_sched', cpu.index, null, (t) => rcu_gp_kthread(k, t));
+}
+
+function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
+  const st = rstate(k);
+  const cpu = k.cpus[t.cpu];
+  while (st.pending.length > 0) {
+    for (const p of st.pending) for (const c of k.cpus) if (p.need.has(c.index) && rcu_sched_quiescent(c)) p.need.delete(c.index);
+    const done = st.pending.filter((p) => p.need.size === 0);
+    st.pending = st.pending.filter((p) => p.need.size > 0);
+    for (const p of done) {
+      st.completed++;
+      t.fnStack.push('rcu_process_callbacks', p.name);
+      p.fn(k, cpu);
+      t.fnStack.length -= 2;
+    }
+    yield 'rcu_gp_kthread';
+  }
+  yield* do_exit(k, cpu, 0);
+}
+
+/** Callbacks still waiting for their grace period. */
+export function rcu_pending(k: Kernel): number {
+  return rstate(k).pending.length;
+}

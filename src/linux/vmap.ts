@@ -1,0 +1,272 @@
+/**
+ * vm_map_ram()/vm_unmap_ram() with per-CPU vmap blocks and the lazy purge of freed vmap areas,
+ * after mm/vmalloc.c of Linux 2.6.37 (seed 001):
+ *  - vm_map_ram(pages, count) takes `count` pages of a vmap block (vb_alloc: an order-aligned
+ *    free region of the block's alloc_map) and maps them into init_mm (vmap_page_range ->
+ *    set_pte_at(&init_mm, ...)); more than VMAP_MAX_ALLOC pages get their own vmap area.
+ *  - vm_unmap_ram() -> vb_free() marks the region dirty; a freed region is not reused until the
+ *    whole block is dirty and gets freed (free_vmap_block -> free_vmap_area_noflush: VM_LAZY_FREE).
+ *    The lazily freed areas are purged (__purge_vmap_area_lazy: one flush_tlb_kernel_range for all
+ *    of them) once more than lazy_max_pages() pages are pending, or by vm_unmap_aliases().
+ *  - Knob `vunmap_clear_ptes`: 'lazy-purge' = before commit 64141da5 ("vmalloc: eagerly clear ptes
+ *    on vunmap", 2.6.37-rc5): the ptes of an unmapped region stay until the purge unmaps the area
+ *    (unmap_vmap_area in __purge_vmap_area_lazy) — the pages keep writable aliases after they are
+ *    freed; 'eager' = the fix (2.6.37): vb_free()/free_unmap_vmap_area_noflush() clear the ptes at
+ *    once (vunmap_page_range) and only the TLB flush stays lazy.
+ * Geometry on x86_64: VMAP_MAX_ALLOC = BITS_PER_LONG = 64 pages, VMAP_BBMAP_BITS = 1024
+ * (VMAP_BLOCK_SIZE 4 MiB), lazy_max_pages() = fls(num_online_cpus()) * (32 MiB / PAGE_SIZE).
+ */
+import { registerKnob } from '../presets/knobs.js';
+import type { KGen } from '../scheduler/types.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
+import type { Kernel } from './kernel.js';
+import { pte_alloc_walk } from './memory.js';
+import type { LinuxCpu } from './percpu.js';
+import { readEntry } from './pgtable.js';
+import { spin_lock, spin_unlock } from './spinlock.js';
+import { SpinLock } from './structs.js';
+import { flush_tlb_kernel_range } from './tlbflush.js';
+
+registerKnob({
+  name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
+  description: "mm/vmalloc.c vunmap: 'lazy-purge' = ptes of unmapped vmap areas/blocks stay until the lazy purge (before 2.6.37-rc5, seed 001); 'eager' = ptes cleared at once, TLB flushed lazily (commit 64141da5).",
+});
+
+export const VMAP_MAX_ALLOC = 64;
+export const VMAP_BBMAP_BITS = 1024;
+export const VMAP_BLOCK_SIZE = VMAP_BBMAP_BITS * 4096;
+
+/** A vmap area handed out by alloc_vmap_area (a vmap block's or a large vm_map_ram's). */
+export interface LazyArea {
+  start: bigint;
+  pages: number;
+  /** VM_LAZY_FREE: waiting for the purge. */
+  lazy: boolean;
+}
+
+/** struct vmap_block. */
+export interface VmapBlock {
+  area: LazyArea;
+  cpu: number;
+  free: number;
+  dirty: number;
+  allocMap: Uint8Array;
+  dirtyMap: Uint8Array;
+}
+
+interface VmapState {
+  lock: SpinLock;
+  /** Per-CPU vmap_block_queue free lists. */
+  vbq: VmapBlock[][];
+  /** Every block, by start address. */
+  blocks: Map<bigint, VmapBlock>;
+  /** Areas of large vm_map_ram() calls, by start address. */
+  large: Map<bigint, LazyArea>;
+  /** Areas freed lazily and not purged yet. */
+  lazyList: LazyArea[];
+  vmap_lazy_nr: number;
+  purges: number;
+}
+
+function vstate(k: Kernel): VmapState {
+  let s = k.ext.get('vmap') as VmapState | undefined;
+  if (!s) k.ext.set('vmap', (s = { lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
+  return s;
+}
+
+/**
+ * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
+ * (the bump allocator kept by vmalloc.ts under k.ext 'vmalloc'), aligned, with a guard page.
+ */
+function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint): KGen<bigint> {
+  let st = k.ext.get('vmalloc') as { next: bigint; lock: SpinLock } | undefined;
+  if (!st) k.ext.set('vmalloc', (st = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() } as never));
+  yield* spin_lock(k, cpu, st!.lock);
+  const addr = (st!.next + align - 1n) & ~(align - 1n);
+  st!.next = addr + BigInt((pages + 1) * 4096);
+  yield* spin_unlock(k, cpu, st!.lock);
+  if (st!.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
+  return addr;
+}
+
+/** PAGE_KERNEL. */
+function pageKernel(k: Kernel): bigint {
+  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
+}
+
+/** lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
+export function lazy_max_pages(k: Kernel): number {
+  return (32 - Math.clz32(k.cpus.length)) * ((32 << 20) / 4096);
+}
+
+const eager = (k: Kernel): boolean => k.config.knobs.vunmap_clear_ptes !== 'lazy-purge';
+
+/** vmap_page_range(addr, end, PAGE_KERNEL, pages): init_mm only. */
+function* vmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: readonly number[]): KGen<void> {
+  for (let i = 0; i < pages.length; i++) {
+    const va = addr + BigInt(i * 4096);
+    const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | pageKernel(k));
+  }
+}
+
+/** vunmap_page_range(addr, end): clear the present ptes (ptep_get_and_clear(&init_mm, ...)). */
+function* vunmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: number): KGen<void> {
+  for (let i = 0; i < pages; i++) {
+    const va = addr + BigInt(i * 4096);
+    const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
+    if (readEntry(k, ptep) !== 0n) yield* k.pv.mmu.pte_clear(k, cpu, k.init_mm, va, ptep);
+  }
+}
+
+/** get_order(count pages). */
+function get_order(count: number): number {
+  let o = 0;
+  while (1 << o < count) o++;
+  return o;
+}
+
+/** new_vmap_block(): a VMAP_BLOCK_SIZE area on this CPU's queue. */
+function* new_vmap_block(k: Kernel, cpu: LinuxCpu): KGen<VmapBlock> {
+  const st = vstate(k);
+  const start = yield* alloc_vmap_area(k, cpu, VMAP_BBMAP_BITS, BigInt(VMAP_BLOCK_SIZE));
+  const vb: VmapBlock = { area: { start, pages: VMAP_BBMAP_BITS, lazy: false }, cpu: cpu.index, free: VMAP_BBMAP_BITS, dirty: 0, allocMap: new Uint8Array(VMAP_BBMAP_BITS), dirtyMap: new Uint8Array(VMAP_BBMAP_BITS) };
+  st.blocks.set(start, vb);
+  st.vbq[cpu.index].push(vb);
+  return vb;
+}
+
+/** bitmap_find_free_region(map, bits, order): first free order-aligned region, or -1. */
+function bitmap_find_free_region(map: Uint8Array, order: number): number {
+  const n = 1 << order;
+  outer: for (let i = 0; i + n <= map.length; i += n) {
+    for (let j = i; j < i + n; j++) if (map[j]) continue outer;
+    map.fill(1, i, i + n);
+    return i;
+  }
+  return -1;
+}
+
+/** vb_alloc(size): a region of a vmap block of this CPU. */
+function* vb_alloc(k: Kernel, cpu: LinuxCpu, count: number): KGen<bigint> {
+  const st = vstate(k);
+  const order = get_order(count);
+  for (;;) {
+    for (const vb of st.vbq[cpu.index]) {
+      if (vb.free < 1 << order) continue;
+      const i = bitmap_find_free_region(vb.allocMap, order);
+      if (i < 0) continue;
+      vb.free -= 1 << order;
+      if (vb.free === 0) st.vbq[cpu.index].splice(st.vbq[cpu.index].indexOf(vb), 1);
+      return vb.area.start + BigInt(i * 4096);
+    }
+    yield* new_vmap_block(k, cpu);
+  }
+}
+
+/** vm_map_ram(pages, count, node, prot): the kernel address of the new mapping. */
+export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]): KGen<bigint> {
+  const fns = cpu.thread().fnStack;
+  fns.push('vm_map_ram');
+  let addr: bigint;
+  if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
+  else {
+    addr = yield* alloc_vmap_area(k, cpu, pages.length, 4096n);
+    vstate(k).large.set(addr, { start: addr, pages: pages.length, lazy: false });
+  }
+  yield* vmap_page_range(k, cpu, addr, pages);
+  fns.pop();
+  return addr;
+}
+
+/** free_vmap_area_noflush(va): VM_LAZY_FREE; purge once too many pages are pending. */
+function* free_vmap_area_noflush(k: Kernel, cpu: LinuxCpu, area: LazyArea): KGen<void> {
+  const st = vstate(k);
+  area.lazy = true;
+  st.lazyList.push(area);
+  st.vmap_lazy_nr += area.pages;
+  if (st.vmap_lazy_nr > lazy_max_pages(k)) yield* __purge_vmap_area_lazy(k, cpu, false);
+}
+
+/** vb_free(addr, size). */
+function* vb_free(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<void> {
+  const st = vstate(k);
+  const start = addr & ~BigInt(VMAP_BLOCK_SIZE - 1);
+  const vb = st.blocks.get(start);
+  if (!vb) k.BUG(cpu, 'mm/vmalloc.c', null, 'vb_free');
+  const order = get_order(count);
+  const off = Number(addr - start) / 4096;
+  if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count);
+  vb!.dirtyMap.fill(1, off, off + (1 << order));
+  vb!.dirty += 1 << order;
+  if (vb!.dirty === VMAP_BBMAP_BITS) {
+    st.blocks.delete(start); // free_vmap_block()
+    const q = st.vbq[vb!.cpu];
+    const i = q.indexOf(vb!);
+    if (i >= 0) q.splice(i, 1);
+    yield* free_vmap_area_noflush(k, cpu, vb!.area);
+  }
+}
+
+/** vm_unmap_ram(mem, count). */
+export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('vm_unmap_ram');
+  if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
+  if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
+  else {
+    const area = vstate(k).large.get(addr);
+    if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
+    vstate(k).large.delete(addr);
+    if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
+    yield* free_vmap_area_noflush(k, cpu, area!);
+  }
+  fns.pop();
+}
+
+/**
+ * __purge_vmap_area_lazy(): take every VM_LAZY_FREE area; before the fix, unmap it now
+ * (unmap_vmap_area); one flush_tlb_kernel_range() over them all; free the areas.
+ */
+export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: boolean): KGen<void> {
+  const st = vstate(k);
+  const areas = st.lazyList.splice(0);
+  if (areas.length === 0 && !forceFlush) return;
+  const fns = cpu.thread().fnStack;
+  fns.push('__purge_vmap_area_lazy');
+  let start = k.L.VMALLOC_END;
+  let end = 0n;
+  let nr = 0;
+  for (const a of areas) {
+    if (a.start < start) start = a.start;
+    if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
+    nr += a.pages;
+    if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
+    a.lazy = false;
+  }
+  st.vmap_lazy_nr -= nr;
+  st.purges++;
+  if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
+  fns.pop();
+}
+
+/** purge_vmap_area_lazy() (sync purge). */
+export function* purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  yield* __purge_vmap_area_lazy(k, cpu, false);
+}
+
+/** vm_unmap_aliases(): purge, flushing if any block has dirty (lazily unmapped) regions. */
+export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  const st = vstate(k);
+  let flush = false;
+  // Dirty regions of live blocks only widen the flush; their ptes (if still there before the
+  // fix) are cleared only when the whole block is purged.
+  for (const vb of st.blocks.values()) if (vb.dirty !== 0) flush = true;
+  yield* __purge_vmap_area_lazy(k, cpu, flush);
+}
+
+/** Statistics for tests. */
+export function vmapStats(k: Kernel): { lazyPages: number; purges: number; blocks: number } {
+  const st = vstate(k);
+  return { lazyPages: st.vmap_lazy_nr, purges: st.purges, blocks: st.blocks.size };
+}
