@@ -13,7 +13,7 @@
  */
 import { Prng } from './prng.js';
 import type { ModelCpu } from '../machine/cpu.js';
-import { actionCpu, actionSlot, describeAction, SLOT_STEP, SPIN } from './types.js';
+import { actionCpu, actionSlot, describeAction, SLOT_IPI, SLOT_STEP, SPIN } from './types.js';
 import type { InterruptSource } from './scheduler.js';
 
 /** What a strategy may look at. */
@@ -148,6 +148,10 @@ export class PctStrategy implements Strategy {
       // A spinning CPU makes no progress until another one does: demote it.
       this.prio[cpu] = this.lowest > 0 ? this.lowest-- : 0;
       best = this.topStep(acts, n);
+      if (view.cpus[actionCpu(acts[best])].label() === SPIN) {
+        // Every CPU that can step spins: deliver a pending IPI (what csd_lock_wait() waits for).
+        for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_IPI) return i;
+      }
     }
     return best;
   }
