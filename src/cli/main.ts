@@ -14,6 +14,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   start: { summary: 'the main job on its embedded default', load: () => import('./start.js') },
   walk: { summary: 'explain one page walk of an image (docs/cli-walk.md)', load: () => import('./walk.js') },
+  scenario: { summary: 'list and run the seed bug scenarios, buggy vs fixed (docs/linux-model.md)', load: () => import('./scenario.js') },
+  presets: { summary: 'kernel presets and knobs of the Linux model (docs/linux-model.md)', load: () => import('./presets.js') },
   cost: { summary: 'walk-cost microbenchmarks: TLB/PSC hits, refs per walk, cycles (docs/cost.md)', load: () => import('./cost.js') },
 };
 

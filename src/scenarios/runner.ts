@@ -36,6 +36,8 @@ export interface ScenarioResult {
   /** The whole kernel log (dmesg). */
   dmesg: string[];
   stats: FaultStats;
+  /** Names of the interrupt sources, by index (to decode source action codes in `trace`). */
+  sources: string[];
 }
 
 /** Runs `name` in `variant` (the WASM module must be ready: see `runScenario`). */
@@ -60,6 +62,7 @@ export function runScenarioSync(name: string, variant: Variant, opts: ScenarioRu
     steps: r.steps,
     dmesg: k.log.slice(),
     stats: { ...faultStats(k) },
+    sources: k.sources.map((s) => s.name),
     kernel: k,
   };
 }
