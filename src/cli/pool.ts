@@ -1,0 +1,119 @@
+/**
+ * Runs a campaign on K worker threads (node:worker_threads, dist/worker.js built from
+ * src/cli/worker.ts), or in this thread when K = 1 or the worker bundle is absent (running from
+ * source). Workers take seed units from a shared counter; per-seed results are merged in seed
+ * order (campaign.ts), so the result of a `--runs` campaign does not depend on K.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { mergeResults, type CampaignPlan, type CampaignResult } from '../fuzz/campaign.js';
+import type { FoundFinding, SeedProgress, SeedResult } from '../fuzz/engine.js';
+import { runUnits } from '../fuzz/runner.js';
+import { createTarget, type Overrides } from '../fuzz/targets.js';
+
+export interface PoolOptions {
+  preset: string;
+  overrides: Overrides;
+  plan: CampaignPlan;
+  workers: number;
+  /** Date.now() value at which to stop (Infinity: no time limit). */
+  deadline: number;
+  /** Date.now() at the start of the campaign. */
+  start: number;
+  stopAtFirst?: boolean;
+  onFinding?: (f: FoundFinding, shrunk: boolean) => void;
+  /** Total executions so far, findings so far (not deduplicated across seeds), corpus of the newest seeds. */
+  onProgress?: (executions: number, corpus: number) => void;
+}
+
+/** Messages from a worker. */
+export type WorkerMessage =
+  | { t: 'finding'; f: FoundFinding; shrunk: boolean }
+  | { t: 'progress'; p: SeedProgress }
+  | { t: 'seed'; r: SeedResult }
+  | { t: 'done' }
+  | { t: 'error'; message: string; user: boolean };
+
+/** Data a worker starts with. */
+export interface WorkerData {
+  preset: string;
+  overrides: Overrides;
+  plan: CampaignPlan;
+  deadline: number;
+  start: number;
+  stopAtFirst: boolean;
+  counter: SharedArrayBuffer;
+}
+
+/** Path of the worker bundle next to this bundle (dist/worker.js), or null. */
+function workerPath(): string | null {
+  try {
+    const p = fileURLToPath(new URL('./worker.js', import.meta.url));
+    return existsSync(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs the campaign; resolves with the merged result. */
+export async function runCampaign(o: PoolOptions): Promise<CampaignResult> {
+  const wp = o.workers > 1 ? workerPath() : null;
+  if (!wp) return runInThread(o);
+  return runOnWorkers(o, wp);
+}
+
+async function runInThread(o: PoolOptions): Promise<CampaignResult> {
+  const target = await createTarget(o.preset, o.overrides);
+  let done = 0;
+  const results = runUnits(target, o.plan, {
+    shouldStop: () => Date.now() >= o.deadline,
+    now: () => Date.now() - o.start,
+    onFinding: o.onFinding,
+    onProgress: (p) => o.onProgress?.(done + p.executions, p.corpus),
+    onSeedDone: (r) => { done += r.executions; },
+    stopAtFirst: o.stopAtFirst,
+  });
+  return mergeResults(results);
+}
+
+function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
+  const counter = new SharedArrayBuffer(4);
+  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopAtFirst: !!o.stopAtFirst, counter };
+  const results: SeedResult[] = [];
+  const live = new Map<number, number>(); // worker -> executions of its current seed
+  let doneExec = 0;
+  let lastCorpus = 0;
+  return new Promise((resolve, reject) => {
+    let running = o.workers;
+    let failed: Error | null = null;
+    const workers: Worker[] = [];
+    for (let w = 0; w < o.workers; w++) {
+      const worker = new Worker(path, { workerData: data });
+      workers.push(worker);
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.t === 'finding') o.onFinding?.(m.f, m.shrunk);
+        else if (m.t === 'progress') {
+          live.set(w, m.p.executions);
+          lastCorpus = m.p.corpus;
+          let sum = doneExec;
+          for (const v of live.values()) sum += v;
+          o.onProgress?.(sum, lastCorpus);
+        } else if (m.t === 'seed') {
+          results.push(m.r);
+          doneExec += m.r.executions;
+          live.set(w, 0);
+          if (o.stopAtFirst && m.r.findings.length > 0) Atomics.store(new Int32Array(counter), 0, 1 << 30);
+        } else if (m.t === 'error') {
+          failed ??= Object.assign(new Error(m.message), { user: m.user });
+        }
+      });
+      worker.on('error', (e) => { failed ??= e; });
+      worker.on('exit', () => {
+        if (--running > 0) return;
+        if (failed) reject(failed);
+        else resolve(mergeResults(results));
+      });
+    }
+  });
+}

@@ -1,0 +1,255 @@
+/**
+ * Seeded generation and mutation of programs and schedules. The generator draws from the one
+ * vocabulary of program.ts with the same weights for every preset; it knows nothing of any
+ * scenario. Like syzkaller's resource tracking, it prefers slots that an earlier operation of the
+ * same task filled (an access to a range that was mapped), which is knowledge of the vocabulary,
+ * not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
+ */
+import { Prng } from '../scheduler/prng.js';
+import {
+  cloneProgram, MAX_IRQS, MAX_OPS, MAX_PAGES, MAX_TASKS, SLOTS,
+  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type Schedule, type TaskProg,
+} from './program.js';
+
+/** Relative weights of task operations (fixed for every preset). */
+const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
+  ['mmap', 14], ['munmap', 7], ['mprotect', 4], ['uaccess', 16], ['gup_fast', 6], ['fork', 6],
+  ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
+  ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
+];
+const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
+
+const KINDS: readonly AccessKindName[] = ['read', 'write', 'exec'];
+const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
+const KOBJS: readonly KObj[] = ['vmalloc', 'vmap', 'percpu'];
+
+/** Generator and mutator over one Prng. */
+export class Generator {
+  constructor(
+    readonly rng: Prng,
+    /** CPUs of the target machine. */
+    readonly maxCpus: number,
+  ) {}
+
+  private below(n: number): number {
+    return this.rng.below(n);
+  }
+  private chance(p: number): boolean {
+    return this.rng.nextFloat() < p;
+  }
+  private pick<T>(xs: readonly T[]): T {
+    return xs[this.below(xs.length)];
+  }
+
+  /** A fresh schedule. */
+  schedule(): Schedule {
+    const seed = this.rng.nextU32();
+    if (this.chance(0.5)) return { strategy: 'random', seed, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
+    return { strategy: 'pct', seed, depth: 2 + this.below(5) };
+  }
+
+  /** A fresh program. */
+  program(): Program {
+    const cpus = this.maxCpus === 1 ? 1 : this.chance(0.75) ? this.maxCpus : 1 + this.below(this.maxCpus);
+    const nBoot = 1 + this.below(3);
+    const nFork = this.below(3);
+    const tasks: TaskProg[] = [];
+    for (let i = 0; i < nBoot + nFork && i < MAX_TASKS; i++) tasks.push(this.task(cpus, i < nBoot ? 'boot' : 'fork'));
+    for (const t of tasks) t.ops = this.ops(t, tasks.length, 2 + this.below(9));
+    const irqs: IrqProg[] = [];
+    const nIrq = this.chance(0.4) ? 0 : 1 + this.below(2);
+    for (let i = 0; i < nIrq; i++) irqs.push(this.irq(cpus));
+    return { cpus, tasks, irqs };
+  }
+
+  private task(cpus: number, spawn: 'boot' | 'fork'): TaskProg {
+    return { cpu: this.below(cpus), kthread: spawn === 'boot' && this.chance(0.2), spawn, ops: [] };
+  }
+
+  private irq(cpus: number): IrqProg {
+    const ops: Op[] = [];
+    const n = 1 + this.below(3);
+    for (let i = 0; i < n; i++) ops.push(this.kaccess(this.below(SLOTS)));
+    return { kind: this.chance(0.5) ? 'nmi' : 'irq', cpu: this.chance(0.5) ? -1 : this.below(cpus), count: 1 + this.below(4), ops };
+  }
+
+  /** `n` operations for a task, tracking which user slots it mapped so that accesses hit them. */
+  private ops(t: TaskProg, ntasks: number, n: number): Op[] {
+    const mapped: number[] = [];
+    const out: Op[] = [];
+    for (let i = 0; i < n; i++) {
+      const o = this.op(t, ntasks, mapped);
+      if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
+      out.push(o);
+    }
+    return out;
+  }
+
+  private kaccess(slot: number): Op {
+    return { op: 'kaccess', obj: this.pick(KOBJS), slot, page: this.below(2) === 0 ? 0 : this.below(MAX_PAGES), kind: this.chance(0.7) ? 'read' : 'write' };
+  }
+
+  /** One operation by weight; kernel threads never touch user memory. */
+  op(t: TaskProg, ntasks: number, mapped: number[] = []): Op {
+    for (;;) {
+      let r = this.below(TOTAL_WEIGHT);
+      let name: OpName = 'schedule';
+      for (const [n, w] of TASK_OP_WEIGHTS) {
+        if (r < w) { name = n; break; }
+        r -= w;
+      }
+      if (t.kthread && (name === 'mmap' || name === 'munmap' || name === 'mprotect' || name === 'uaccess' || name === 'gup_fast' || name === 'fork')) continue;
+      return this.make(name, ntasks, mapped);
+    }
+  }
+
+  private userSlot(mapped: number[]): number {
+    return mapped.length > 0 && this.chance(0.85) ? this.pick(mapped) : this.below(SLOTS);
+  }
+
+  private make(name: OpName, ntasks: number, mapped: number[]): Op {
+    const pages = () => 1 + this.below(this.chance(0.6) ? 2 : MAX_PAGES);
+    switch (name) {
+      case 'mmap': return { op: name, slot: this.below(SLOTS), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS) };
+      case 'munmap': return { op: name, slot: this.userSlot(mapped) };
+      case 'mprotect': return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
+      case 'uaccess': return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec' };
+      case 'gup_fast': return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
+      case 'fork': return { op: name, task: this.below(ntasks) };
+      case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.below(SLOTS), pages: pages() };
+      case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.below(SLOTS) };
+      case 'kaccess': return this.kaccess(this.below(SLOTS));
+      case 'flush_tlb': return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
+      case 'schedule': case 'exit': return { op: name };
+      default: return { op: 'schedule' };
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Mutation
+
+  /** A mutated copy of (program, schedule); `donor` is another corpus program for splicing. */
+  mutate(p0: Program, s0: Schedule, donor?: Program): { program: Program; schedule: Schedule } {
+    let p = p0;
+    let s = s0;
+    const n = 1 + (this.chance(0.5) ? 0 : this.below(3));
+    for (let i = 0; i < n; i++) {
+      const k = this.below(100);
+      if (k < 30) s = this.mutateSchedule(s);
+      else {
+        if (p === p0) p = cloneProgram(p0);
+        this.mutateProgram(p, donor);
+      }
+    }
+    normalize(p, this.maxCpus);
+    return { program: p, schedule: s };
+  }
+
+  private mutateSchedule(s: Schedule): Schedule {
+    const k = this.below(10);
+    if (k < 6) return { ...s, seed: this.rng.nextU32() };
+    if (k < 8) return this.schedule();
+    if (s.strategy === 'random') return { ...s, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
+    return { ...s, depth: 2 + this.below(5) };
+  }
+
+  private mutateProgram(p: Program, donor?: Program): void {
+    const k = this.below(100);
+    const seq = this.pickSeq(p);
+    if (k < 22 && seq) {
+      // insert an operation
+      if (seq.ops.length >= MAX_OPS) return;
+      const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.below(SLOTS));
+      seq.ops.splice(this.below(seq.ops.length + 1), 0, o);
+    } else if (k < 36 && seq && seq.ops.length > 1) {
+      seq.ops.splice(this.below(seq.ops.length), 1);
+    } else if (k < 52 && seq && seq.ops.length > 0) {
+      // tweak one field of an operation
+      const i = this.below(seq.ops.length);
+      seq.ops[i] = this.tweak(seq.ops[i], p.tasks.length);
+    } else if (k < 60 && seq && seq.ops.length > 1) {
+      const i = this.below(seq.ops.length - 1);
+      [seq.ops[i], seq.ops[i + 1]] = [seq.ops[i + 1], seq.ops[i]];
+    } else if (k < 68 && p.tasks.length > 0) {
+      const t = this.pick(p.tasks);
+      const j = this.below(3);
+      if (j === 0) t.cpu = this.below(p.cpus);
+      else if (j === 1) t.spawn = t.spawn === 'boot' ? 'fork' : 'boot';
+      else if (t.ops.every((o) => o.op === 'kaccess' || o.op === 'vmalloc' || o.op === 'vfree' || o.op === 'vm_map_ram' || o.op === 'vm_unmap_ram' || o.op === 'percpu_alloc' || o.op === 'percpu_free' || o.op === 'flush_tlb' || o.op === 'schedule' || o.op === 'exit')) t.kthread = !t.kthread;
+    } else if (k < 76) {
+      if (p.tasks.length < MAX_TASKS && this.chance(0.6)) {
+        const t = this.task(p.cpus, this.chance(0.5) ? 'boot' : 'fork');
+        t.ops = this.ops(t, p.tasks.length + 1, 2 + this.below(6));
+        p.tasks.push(t);
+      } else if (p.tasks.length > 1) p.tasks.splice(this.below(p.tasks.length), 1);
+    } else if (k < 84) {
+      if (p.irqs.length < MAX_IRQS && this.chance(0.6)) p.irqs.push(this.irq(p.cpus));
+      else if (p.irqs.length > 0) {
+        const q = this.pick(p.irqs);
+        const j = this.below(4);
+        if (j === 0) p.irqs.splice(p.irqs.indexOf(q), 1);
+        else if (j === 1) q.kind = q.kind === 'irq' ? 'nmi' : 'irq';
+        else if (j === 2) q.count = 1 + this.below(6);
+        else q.cpu = this.chance(0.3) ? -1 : this.below(p.cpus);
+      }
+    } else if (k < 90) {
+      p.cpus = 1 + this.below(this.maxCpus);
+    } else if (donor && donor.tasks.length > 0 && p.tasks.length > 0) {
+      // splice: replace a task by one of the donor's
+      const t = this.pick(donor.tasks);
+      p.tasks[this.below(p.tasks.length)] = { ...t, ops: t.ops.map((o) => ({ ...o })) };
+    } else if (seq) {
+      const o = seq.task ? this.op(seq.task, p.tasks.length) : this.kaccess(this.below(SLOTS));
+      if (seq.ops.length < MAX_OPS) seq.ops.push(o);
+    }
+  }
+
+  /** A random operation list of the program (a task's or a handler's). */
+  private pickSeq(p: Program): { ops: Op[]; task?: TaskProg } | null {
+    const n = p.tasks.length + p.irqs.length;
+    if (n === 0) return null;
+    const i = this.below(n);
+    return i < p.tasks.length ? { ops: p.tasks[i].ops, task: p.tasks[i] } : { ops: p.irqs[i - p.tasks.length].ops };
+  }
+
+  /** The operation with one field changed. */
+  private tweak(o: Op, ntasks: number): Op {
+    const c = { ...o } as Record<string, unknown>;
+    const keys = Object.keys(c).filter((k) => k !== 'op');
+    if (keys.length === 0) return o;
+    const key = this.pick(keys);
+    switch (key) {
+      case 'slot': c.slot = this.below(SLOTS); break;
+      case 'pages': c.pages = 1 + this.below(MAX_PAGES); break;
+      case 'page': c.page = this.below(MAX_PAGES); break;
+      case 'kind': c.kind = this.pick(KINDS); break;
+      case 'prot': c.prot = this.pick(PROTS); break;
+      case 'obj': c.obj = this.pick(KOBJS); break;
+      case 'write': c.write = !c.write; break;
+      case 'task': c.task = this.below(ntasks); break;
+      case 'scope': c.scope = this.pick(['local', 'mm', 'all'] as const); break;
+    }
+    return c as Op;
+  }
+}
+
+function mappedSlots(ops: Op[]): number[] {
+  const s: number[] = [];
+  for (const o of ops) if (o.op === 'mmap' && !s.includes(o.slot)) s.push(o.slot);
+  return s;
+}
+
+/** Keeps a mutated program valid: CPUs in range, fork targets existing, kernel threads without user ops. */
+export function normalize(p: Program, maxCpus: number): void {
+  p.cpus = Math.max(1, Math.min(p.cpus, maxCpus));
+  if (p.tasks.length === 0) p.tasks.push({ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'schedule' }] });
+  for (const t of p.tasks) {
+    if (t.cpu >= p.cpus) t.cpu = t.cpu % p.cpus;
+    if (t.kthread) t.spawn = 'boot';
+    if (t.kthread) t.ops = t.ops.filter((o) => o.op !== 'mmap' && o.op !== 'munmap' && o.op !== 'mprotect' && o.op !== 'uaccess' && o.op !== 'gup_fast' && o.op !== 'fork');
+    for (const o of t.ops) if (o.op === 'fork' && o.task >= p.tasks.length) o.task = o.task % p.tasks.length;
+    if (t.ops.length > MAX_OPS) t.ops.length = MAX_OPS;
+  }
+  if (!p.tasks.some((t) => t.spawn === 'boot')) p.tasks[0].spawn = 'boot';
+  for (const q of p.irqs) if (q.cpu >= p.cpus) q.cpu = -1;
+}

@@ -1,0 +1,249 @@
+/**
+ * The interpreter of fuzz programs on the Linux model: each task of the program becomes a kernel
+ * task (a process with its own mm, or a kernel thread) pinned to its CPU whose body runs the
+ * task's operations, each through the model's public functions; each interrupt source becomes a
+ * scheduler interrupt source whose handler runs kernel accesses. Between two operations lies an
+ * interleaving point ('fuzz:next_op'); the model's functions yield at their own points.
+ *
+ * Kernel objects are named by slots; an operation on an empty slot (or a full one, for an
+ * allocation) does nothing, so every mutated program is valid. Kernel code only touches memory it
+ * owns (a kernel 'exec' of a data object is performed as a read), so that a finding is always the
+ * kernel's fault, never the program's.
+ */
+import type { Cpu } from '../core/cpu.js';
+import type { Machine } from '../core/machine.js';
+import type { AccessKind } from '../core/types.js';
+import { do_exit } from '../linux/exit.js';
+import { kaccess } from '../linux/fault.js';
+import type { Kernel } from '../linux/kernel.js';
+import { mm_alloc } from '../linux/mm.js';
+import type { LinuxCpu } from '../linux/percpu.js';
+import { schedule } from '../linux/sched.js';
+import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type TaskStruct } from '../linux/structs.js';
+import { __flush_tlb, flush_tlb_mm_range, TLB_FLUSH_ALL } from '../linux/tlbflush.js';
+import { user_access } from '../linux/user.js';
+import type { KGen } from '../scheduler/types.js';
+import { FindingStop } from '../sanitizers/finding.js';
+import type { RefConfig } from '../reference/index.js';
+import type { Coverage } from './coverage.js';
+import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
+import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot } from './program.js';
+import type { ExplainEvent } from './target.js';
+import { checkWalkAgreement } from './walk-oracle.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+
+/** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
+export const USER_BASE = 0x1000_0000n;
+export const USER_SLOT_STRIDE = 0x20_0000n;
+/** One access in this many is also walked by the reference walker. */
+const WALK_SAMPLE = 4;
+
+interface Region {
+  start: bigint;
+  pages: number;
+  prot: Prot;
+}
+
+const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
+
+export class Interpreter {
+  /** CPU that ran the last operation (for explanations). */
+  findingCpu = 0;
+  private readonly objs: Record<KObj, (KernelObject | null)[]>;
+  private readonly regions = new Map<MmStruct, (Region | null)[]>();
+  private readonly started: boolean[];
+  private accesses = 0;
+  private readonly refCfg: RefConfig;
+  private readonly ops;
+
+  constructor(
+    readonly k: Kernel,
+    readonly m: Machine,
+    readonly program: Program,
+    readonly cov: Coverage,
+    readonly events?: ExplainEvent[],
+  ) {
+    this.objs = { vmalloc: new Array(SLOTS).fill(null), vmap: new Array(SLOTS).fill(null), percpu: new Array(SLOTS).fill(null) };
+    this.started = program.tasks.map(() => false);
+    this.refCfg = { vendor: m.vendor, maxPhysAddrBits: m.maxPhysAddrBits, pse36: m.options.pse36, pdpe1gb: m.options.pdpe1gb, ramBytes: m.ramBytes };
+    this.ops = kernelOps(k);
+  }
+
+  /** Creates the boot tasks and the interrupt sources. */
+  setup(): void {
+    this.program.tasks.forEach((t, i) => {
+      if (t.spawn === 'boot') this.startTask(i, null, this.k.cpus[this.cpuOf(i)]);
+    });
+    this.program.irqs.forEach((q, i) => {
+      const name = q.kind === 'nmi' ? `nmi${i}` : `irq${i}`;
+      const self = this;
+      this.k.sources.push({
+        name, kind: q.kind, cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)], remaining: q.count,
+        handler: function* (cpu): KGen<void> {
+          const fns = cpu.thread().fnStack;
+          fns.push(q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event');
+          for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
+          fns.pop();
+        },
+      });
+    });
+  }
+
+  /** Hook for the scheduler (nothing to do yet; kept for oracles that watch steps). */
+  attach(_s: Scheduler): void {}
+
+  private cpuOf(i: number): number {
+    return Math.min(this.program.tasks[i].cpu, this.k.cpus.length - 1);
+  }
+
+  /** Creates task `i`: a kernel thread, a process with a fresh mm (`parent` null) or a fork of `parent`. */
+  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu): KGen<void> {
+    if (this.started[i]) return;
+    this.started[i] = true;
+    const mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
+    this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
+  }
+
+  private startTask(i: number, _parent: null, cpu: LinuxCpu): void {
+    this.started[i] = true;
+    const t = this.program.tasks[i];
+    const mm = t.kthread ? null : this.k.runSync(mm_alloc(this.k, cpu, `mm${i}`));
+    this.k.createTask(t.kthread ? `kworker/${i}` : `fuzz${i}`, this.cpuOf(i), mm, this.body(i));
+  }
+
+  private body(i: number): (task: TaskStruct) => KGen<void> {
+    const self = this;
+    const ops = this.program.tasks[i].ops;
+    return function* (task: TaskStruct): KGen<void> {
+      const cpu = self.k.cpus[task.cpu];
+      for (const o of ops) {
+        yield* self.op(o, cpu, task);
+        yield 'fuzz:next_op';
+      }
+    };
+  }
+
+  private note(cpu: LinuxCpu, o: Op): void {
+    this.findingCpu = cpu.index;
+    this.cov.hitString(`op:${o.op}`);
+    if (this.events) this.events.push({ step: -1, cpu: cpu.index, text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}` });
+  }
+
+  /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
+  private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+    this.note(cpu, o);
+    const k = this.k;
+    const fns = cpu.thread().fnStack;
+    const depth = fns.length;
+    switch (o.op) {
+      case 'kaccess': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
+        yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
+        return;
+      }
+      case 'schedule':
+        yield* schedule(k, cpu);
+        return;
+      case 'exit':
+        yield* do_exit(k, cpu, 0);
+        return;
+      case 'flush_tlb':
+        if (o.scope === 'local') yield* __flush_tlb(k, cpu);
+        else if (o.scope === 'all') yield* k.pv.mmu.flush_tlb_kernel(k, cpu);
+        else if (task?.active_mm) yield* flush_tlb_mm_range(k, cpu, task.active_mm, 0n, TLB_FLUSH_ALL);
+        return;
+      case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
+        const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
+        if (this.objs[kind][o.slot]) return;
+        const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
+        fns.push(o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
+        const obj = yield* this.ops.alloc(cpu, kind, pages);
+        fns.length = depth;
+        this.objs[kind][o.slot] = obj;
+        return;
+      }
+      case 'vfree': case 'vm_unmap_ram': case 'percpu_free': {
+        const kind: KObj = o.op === 'vfree' ? 'vmalloc' : o.op === 'vm_unmap_ram' ? 'vmap' : 'percpu';
+        const obj = this.objs[kind][o.slot];
+        if (!obj) return;
+        this.objs[kind][o.slot] = null;
+        fns.push(o.op);
+        yield* this.ops.free(cpu, kind, obj);
+        fns.length = depth;
+        return;
+      }
+    }
+    // User-memory operations: a process context only.
+    const mm = task?.mm;
+    if (!task || !mm) return;
+    const regs = this.regionsOf(mm);
+    switch (o.op) {
+      case 'mmap': {
+        if (regs[o.slot]) return;
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        fns.push('sys_mmap');
+        yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
+        fns.length = depth;
+        regs[o.slot] = { start, pages: o.pages, prot: o.prot };
+        return;
+      }
+      case 'munmap': {
+        const r = regs[o.slot];
+        if (!r) return;
+        regs[o.slot] = null;
+        fns.push('sys_munmap');
+        yield* this.ops.munmap(cpu, mm, r.start, r.pages);
+        fns.length = depth;
+        return;
+      }
+      case 'mprotect': {
+        const r = regs[o.slot];
+        if (!r) return;
+        r.prot = o.prot;
+        fns.push('sys_mprotect');
+        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]);
+        fns.length = depth;
+        return;
+      }
+      case 'uaccess': {
+        const r = regs[o.slot];
+        const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const va = start + BigInt((o.page % (r ? r.pages : 1)) * 4096);
+        yield* this.access(cpu, va, o.kind, 3);
+        return;
+      }
+      case 'gup_fast': {
+        const r = regs[o.slot];
+        if (!r) return;
+        fns.push('get_user_pages_fast');
+        yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
+        fns.length = depth;
+        return;
+      }
+      case 'fork': {
+        if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
+        fns.push('do_fork');
+        yield* this.spawn(o.task, mm, cpu);
+        fns.length = depth;
+        return;
+      }
+    }
+  }
+
+  private regionsOf(mm: MmStruct): (Region | null)[] {
+    let r = this.regions.get(mm);
+    if (!r) this.regions.set(mm, (r = new Array(SLOTS).fill(null)));
+    return r;
+  }
+
+  /** A hardware access (fault handling and retry included), then the sampled walker check. */
+  private *access(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): KGen<void> {
+    if (cpl === 0) yield* kaccess(cpu, va, kind);
+    else yield* user_access(cpu, va, kind);
+    if (++this.accesses % WALK_SAMPLE !== 0) return;
+    const f = checkWalkAgreement(cpu.hw as unknown as Cpu, this.m.phys, this.refCfg, va, { kind, cpl });
+    if (f) throw new FindingStop(f);
+  }
+}

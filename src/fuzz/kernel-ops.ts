@@ -1,0 +1,117 @@
+/**
+ * The bridge from fuzz operations to the Linux model's public functions. Each entry calls the
+ * model function of the same name (src/linux/); where the model has no such entry point the
+ * adapter is written here from the kernel source it follows, using only the model's public
+ * functions, and says so.
+ */
+import type { Kernel } from '../linux/kernel.js';
+import { mm_alloc } from '../linux/mm.js';
+import type { LinuxCpu } from '../linux/percpu.js';
+import type { MmStruct } from '../linux/structs.js';
+import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
+import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
+import type { KGen } from '../scheduler/types.js';
+import { cover } from './coverage.js';
+import type { KObj } from './program.js';
+
+/** A kernel object the program allocated. */
+export interface KernelObject {
+  /** Kernel virtual address of the object (for per-cpu memory: of CPU 0's unit). */
+  va: bigint;
+  pages: number;
+  /** Per-cpu memory: bytes between two CPUs' units (0 otherwise). */
+  unit: number;
+  /** Pages given to vm_map_ram (freed to the page allocator after vm_unmap_ram). */
+  pfns: number[];
+}
+
+/** Address of `o` as CPU `cpu` accesses it (its own unit for per-cpu memory). */
+export function objectVa(o: KernelObject, cpu: number): bigint {
+  return o.va + BigInt(o.unit * cpu);
+}
+
+export interface KernelOps {
+  alloc(cpu: LinuxCpu, kind: KObj, pages: number): KGen<KernelObject | null>;
+  free(cpu: LinuxCpu, kind: KObj, o: KernelObject): KGen<void>;
+  mmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  munmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number): KGen<void>;
+  mprotect(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<void>;
+  dup_mm(cpu: LinuxCpu, parent: MmStruct, name: string): KGen<MmStruct>;
+}
+
+/** The operations on kernel `k`. */
+export function kernelOps(k: Kernel): KernelOps {
+  return {
+    *alloc(cpu, kind, pages) {
+      if (kind === 'vmalloc') {
+        const va = yield* vmalloc(k, cpu, pages * 4096);
+        return va === 0n ? null : { va, pages, unit: 0, pfns: [] };
+      }
+      if (kind === 'percpu') {
+        const p = yield* alloc_percpu(k, cpu, 4096);
+        return { va: p.base, pages: 1, unit: p.unit, pfns: [] };
+      }
+      // vm_map_ram() of freshly allocated pages (alloc_page(GFP_KERNEL) each).
+      const pfns: number[] = [];
+      for (let i = 0; i < pages; i++) pfns.push(k.m.frames.alloc({ zero: true }));
+      const va = yield* vm_map_ram(k, cpu, pfns);
+      return { va, pages, unit: 0, pfns };
+    },
+
+    *free(cpu, kind, o) {
+      if (kind === 'vmap') {
+        yield* vm_unmap_ram(k, cpu, o.va, o.pages);
+        // The caller (e.g. the NFS readdir code of seed 001) then frees its pages.
+        for (const pfn of o.pfns) k.m.frames.free(pfn);
+        return;
+      }
+      // free_percpu() of a vmalloc'ed chunk releases the area like vfree() (pcpu_free_vm_areas).
+      yield* vfree(k, cpu, o.va);
+    },
+
+    /**
+     * mmap() of anonymous memory: mmap_region() links a new vma; no page-table work until the
+     * first fault (mm/mmap.c). The model has no do_mmap entry point, so the vma is linked here.
+     */
+    *mmap(_cpu, mm, start, pages, vmFlags) {
+      mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
+      yield 'mmap_region';
+    },
+
+    *munmap(_cpu, mm, start, pages) {
+      // Not in the model yet: the vma goes away; PTEs and page tables stay until exit_mmap().
+      cover('unsupported:munmap');
+      unlinkVma(mm, start, pages);
+      yield 'do_munmap';
+    },
+
+    *mprotect(_cpu, mm, start, _pages, vmFlags) {
+      cover('unsupported:mprotect');
+      for (const v of mm.vmas) if (v.vm_start === start) v.vm_flags = vmFlags;
+      yield 'mprotect_fixup';
+    },
+
+    *gup_fast(_cpu, _mm, _start, _pages, _write) {
+      cover('unsupported:gup_fast');
+      yield 'get_user_pages_fast';
+    },
+
+    /**
+     * fork()'s dup_mm(): mm_alloc() (pgd_alloc), the vmas copied, then arch_dup_mmap() (Xen PV
+     * pins the new pgd there: xen_dup_mmap -> xen_pgd_pin). copy_page_range() is not modelled:
+     * the child faults its pages in afresh (anonymous private memory without COW).
+     */
+    *dup_mm(cpu, parent, name) {
+      const mm = yield* mm_alloc(k, cpu, name);
+      for (const v of parent.vmas) mm.vmas.push({ ...v });
+      yield* k.pv.mmu.dup_mmap(k, cpu, parent, mm);
+      return mm;
+    },
+  };
+}
+
+function unlinkVma(mm: MmStruct, start: bigint, _pages: number): void {
+  const i = mm.vmas.findIndex((v) => v.vm_start === start);
+  if (i >= 0) mm.vmas.splice(i, 1);
+}

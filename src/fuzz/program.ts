@@ -1,0 +1,240 @@
+/**
+ * The fuzzer's program representation: ONE vocabulary of memory-management operations, the same
+ * for every preset. A program is a set of tasks (user processes or kernel threads, each pinned to
+ * a CPU and running a list of operations) plus interrupt sources (IRQs and NMIs whose handlers
+ * run a list of kernel operations). Operations name kernel objects by small slot numbers, so
+ * that any mutation of a program is still a valid program: an operation on an empty slot does
+ * nothing.
+ *
+ * Nothing here knows of any scenario: the generator (generate.ts) draws from this vocabulary
+ * only, and the interpreter binding a target (linux-target.ts) maps each operation onto the
+ * model's public functions (mmap -> do_mmap, munmap -> do_munmap -> unmap_region/free_pgtables,
+ * vmalloc -> __vmalloc_node_range, vm_unmap_ram -> vb_free/free_unmap_vmap_area, ...).
+ */
+import { PagewalkError } from '../core/errors.js';
+
+/** Number of slots per object kind (user regions per mm, vmalloc areas, vmaps, per-cpu chunks). */
+export const SLOTS = 4;
+/** Largest size, in pages, of a user region, a vmalloc area or a vm_map_ram mapping. */
+export const MAX_PAGES = 8;
+/** Largest number of tasks in a program. */
+export const MAX_TASKS = 6;
+/** Largest number of operations of one task or handler. */
+export const MAX_OPS = 24;
+/** Largest number of interrupt sources. */
+export const MAX_IRQS = 3;
+
+export type AccessKindName = 'read' | 'write' | 'exec';
+export type Prot = 'r' | 'rw' | 'rx';
+/** Kernel objects a kernel access or a handler can touch. */
+export type KObj = 'vmalloc' | 'vmap' | 'percpu';
+
+/** One operation. `slot` values are in [0, SLOTS); `page` in [0, MAX_PAGES). */
+export type Op =
+  /** mmap() of an anonymous user range in the task's mm. */
+  | { op: 'mmap'; slot: number; pages: number; prot: Prot }
+  /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
+  | { op: 'munmap'; slot: number }
+  /** mprotect() of a user range. */
+  | { op: 'mprotect'; slot: number; prot: Prot }
+  /** A user-mode access (cpl 3) to one page of a user range. */
+  | { op: 'uaccess'; slot: number; page: number; kind: AccessKindName }
+  /** get_user_pages_fast() over a user range: lockless software walk with IRQs off. */
+  | { op: 'gup_fast'; slot: number; pages: number; write: boolean }
+  /** fork(): start task `task` (a 'fork' task) as a child with a copy of this task's mm. */
+  | { op: 'fork'; task: number }
+  /** vmalloc() of `pages` pages into a kernel slot. */
+  | { op: 'vmalloc'; slot: number; pages: number }
+  /** vfree() of a kernel slot. */
+  | { op: 'vfree'; slot: number }
+  /** vm_map_ram() of `pages` freshly allocated pages. */
+  | { op: 'vm_map_ram'; slot: number; pages: number }
+  /** vm_unmap_ram() of a vm_map_ram slot, then the pages are freed back to the allocator. */
+  | { op: 'vm_unmap_ram'; slot: number }
+  /** alloc_percpu(): per-cpu memory (in vmalloc space on 64-bit). */
+  | { op: 'percpu_alloc'; slot: number }
+  /** free_percpu(). */
+  | { op: 'percpu_free'; slot: number }
+  /** A kernel-mode access (cpl 0) to a kernel object (a page of it). */
+  | { op: 'kaccess'; obj: KObj; slot: number; page: number; kind: AccessKindName }
+  /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
+  | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
+  /** schedule(): give up the CPU voluntarily. */
+  | { op: 'schedule' }
+  /** exit(): the task exits now (do_exit: exit_mm, mmput, exit_mmap). Tasks also exit after their last op. */
+  | { op: 'exit' };
+
+export type OpName = Op['op'];
+
+/** Every operation name, in a fixed order (the generator and the validator use it). */
+export const OP_NAMES: readonly OpName[] = [
+  'mmap', 'munmap', 'mprotect', 'uaccess', 'gup_fast', 'fork', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
+  'percpu_alloc', 'percpu_free', 'kaccess', 'flush_tlb', 'schedule', 'exit',
+];
+
+/** Operations allowed in an interrupt or NMI handler (no sleeping, no user memory). */
+export const HANDLER_OPS: readonly OpName[] = ['kaccess'];
+
+/** A task: a user process or a kernel thread, pinned to a CPU. */
+export interface TaskProg {
+  cpu: number;
+  /** A kernel thread (no mm of its own: borrows the previous task's active_mm). */
+  kthread: boolean;
+  /** 'boot': runnable at start; 'fork': started by a fork op of another task (never, if none names it). */
+  spawn: 'boot' | 'fork';
+  ops: Op[];
+}
+
+/** An interrupt source whose handler touches kernel memory. */
+export interface IrqProg {
+  kind: 'irq' | 'nmi';
+  /** CPU it is delivered to; -1 for any CPU. */
+  cpu: number;
+  /** How many times it may be delivered in a run. */
+  count: number;
+  ops: Op[];
+}
+
+/** A program of the fuzzer. */
+export interface Program {
+  /** CPUs the program uses (tasks and interrupt sources name CPUs below this). */
+  cpus: number;
+  tasks: TaskProg[];
+  irqs: IrqProg[];
+}
+
+/** How the scheduler chooses: a strategy and its seed. */
+export interface Schedule {
+  strategy: 'random' | 'pct';
+  seed: number;
+  /** Random walk: probability of taking an enabled event (IRQ, NMI, IPI, preemption). */
+  eventProbability?: number;
+  /** PCT: bug depth. */
+  depth?: number;
+}
+
+/** Number of operations of a program (its size, for shrinking and reports). */
+export function programSize(p: Program): number {
+  let n = 0;
+  for (const t of p.tasks) n += t.ops.length;
+  for (const q of p.irqs) n += q.ops.length;
+  return n;
+}
+
+/** A deep copy (programs are plain JSON). */
+export function cloneProgram(p: Program): Program {
+  return {
+    cpus: p.cpus,
+    tasks: p.tasks.map((t) => ({ cpu: t.cpu, kthread: t.kthread, spawn: t.spawn, ops: t.ops.map((o) => ({ ...o })) })),
+    irqs: p.irqs.map((q) => ({ kind: q.kind, cpu: q.cpu, count: q.count, ops: q.ops.map((o) => ({ ...o })) })),
+  };
+}
+
+/** One line per operation, e.g. `mmap slot=0 pages=2 prot=rw`. */
+export function formatOp(o: Op): string {
+  const parts: string[] = [o.op];
+  for (const [k, v] of Object.entries(o)) if (k !== 'op') parts.push(`${k}=${v}`);
+  return parts.join(' ');
+}
+
+/** The program as readable text (for replay explanations and reports). */
+export function formatProgram(p: Program): string[] {
+  const out: string[] = [`${p.cpus} CPU${p.cpus > 1 ? 's' : ''}`];
+  p.tasks.forEach((t, i) => {
+    out.push(`task ${i} (${t.kthread ? 'kernel thread' : 'process'}, cpu${t.cpu}, ${t.spawn === 'boot' ? 'runnable at boot' : 'started by fork'}):`);
+    for (const o of t.ops) out.push(`  ${formatOp(o)}`);
+  });
+  p.irqs.forEach((q, i) => {
+    out.push(`${q.kind} ${i} (${q.cpu < 0 ? 'any CPU' : `cpu${q.cpu}`}, up to ${q.count}x):`);
+    for (const o of q.ops) out.push(`  ${formatOp(o)}`);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of programs read from trace files: every field is checked, errors name the path.
+
+function bad(path: string, why: string): never {
+  throw new PagewalkError('EBAD_INPUT', `${path}: ${why}`);
+}
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(path, `expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+function oneOf<T extends string>(v: unknown, path: string, values: readonly T[]): T {
+  if (typeof v !== 'string' || !values.includes(v as T)) bad(path, `expected one of ${values.join('|')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+function obj(v: unknown, path: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'expected an object');
+  return v as Record<string, unknown>;
+}
+function arr(v: unknown, path: string, max: number): unknown[] {
+  if (!Array.isArray(v)) bad(path, 'expected an array');
+  if ((v as unknown[]).length > max) bad(path, `at most ${max} elements, got ${(v as unknown[]).length}`);
+  return v as unknown[];
+}
+
+const KINDS: readonly AccessKindName[] = ['read', 'write', 'exec'];
+const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
+
+/** Validates one operation. */
+export function parseOp(v: unknown, path: string, ntasks: number): Op {
+  const o = obj(v, path);
+  const op = oneOf(o.op, `${path}.op`, OP_NAMES);
+  const slot = (): number => int(o.slot, `${path}.slot`, 0, SLOTS - 1);
+  const pages = (): number => int(o.pages, `${path}.pages`, 1, MAX_PAGES);
+  switch (op) {
+    case 'mmap': return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op, slot: slot() };
+    case 'mprotect': return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'uaccess': return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
+    case 'gup_fast':
+      if (typeof o.write !== 'boolean') bad(`${path}.write`, 'expected true or false');
+      return { op, slot: slot(), pages: pages(), write: o.write as boolean };
+    case 'fork': return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
+    case 'vmalloc': case 'vm_map_ram': return { op, slot: slot(), pages: pages() };
+    case 'kaccess':
+      return { op, obj: oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
+    case 'flush_tlb': return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
+    case 'schedule': case 'exit': return { op };
+  }
+}
+
+/** Validates a program read from JSON; `maxCpus` is the target machine's CPU count. */
+export function parseProgram(v: unknown, path: string, maxCpus: number): Program {
+  const o = obj(v, path);
+  const cpus = int(o.cpus, `${path}.cpus`, 1, maxCpus);
+  const tasksIn = arr(o.tasks, `${path}.tasks`, MAX_TASKS);
+  const tasks = tasksIn.map((t, i): TaskProg => {
+    const p = `${path}.tasks[${i}]`;
+    const to = obj(t, p);
+    if (typeof to.kthread !== 'boolean') bad(`${p}.kthread`, 'expected true or false');
+    return {
+      cpu: int(to.cpu, `${p}.cpu`, 0, cpus - 1),
+      kthread: to.kthread as boolean,
+      spawn: oneOf(to.spawn, `${p}.spawn`, ['boot', 'fork'] as const),
+      ops: arr(to.ops, `${p}.ops`, MAX_OPS).map((x, j) => parseOp(x, `${p}.ops[${j}]`, tasksIn.length)),
+    };
+  });
+  const irqs = arr(o.irqs, `${path}.irqs`, MAX_IRQS).map((q, i): IrqProg => {
+    const p = `${path}.irqs[${i}]`;
+    const qo = obj(q, p);
+    const ops = arr(qo.ops, `${p}.ops`, MAX_OPS).map((x, j) => parseOp(x, `${p}.ops[${j}]`, tasksIn.length));
+    ops.forEach((x, j) => { if (!HANDLER_OPS.includes(x.op)) bad(`${p}.ops[${j}].op`, `'${x.op}' is not allowed in an interrupt handler (allowed: ${HANDLER_OPS.join(', ')})`); });
+    return { kind: oneOf(qo.kind, `${p}.kind`, ['irq', 'nmi'] as const), cpu: int(qo.cpu, `${p}.cpu`, -1, cpus - 1), count: int(qo.count, `${p}.count`, 0, 16), ops };
+  });
+  return { cpus, tasks, irqs };
+}
+
+/** Validates a schedule read from JSON. */
+export function parseSchedule(v: unknown, path: string): Schedule {
+  const o = obj(v, path);
+  const s: Schedule = { strategy: oneOf(o.strategy, `${path}.strategy`, ['random', 'pct'] as const), seed: int(o.seed, `${path}.seed`, 0, 0xffff_ffff) };
+  if (o.eventProbability !== undefined) {
+    if (typeof o.eventProbability !== 'number' || !(o.eventProbability >= 0 && o.eventProbability <= 1)) bad(`${path}.eventProbability`, 'expected a number in 0..1');
+    s.eventProbability = o.eventProbability as number;
+  }
+  if (o.depth !== undefined) s.depth = int(o.depth, `${path}.depth`, 1, 64);
+  return s;
+}

@@ -1,0 +1,41 @@
+/**
+ * Runs a campaign plan in this thread: takes seed units one after another (campaign.ts) until the
+ * plan is exhausted or the time is up. Worker threads (src/cli/pool.ts) run this same loop over
+ * the units handed to them; the browser's Web Worker runs it too.
+ */
+import { seedUnit, type CampaignPlan } from './campaign.js';
+import { runSeed, type FoundFinding, type SeedProgress, type SeedResult } from './engine.js';
+import type { FuzzTarget } from './target.js';
+
+export interface RunnerHooks {
+  /** Next unit index to run (a shared counter across workers); default: 0, 1, 2... in this thread. */
+  nextUnit?: () => number;
+  /** True when the campaign must stop (time limit, user stop). */
+  shouldStop?: () => boolean;
+  now?: () => number;
+  onFinding?: (f: FoundFinding, shrunk: boolean) => void;
+  onProgress?: (p: SeedProgress) => void;
+  onSeedDone?: (r: SeedResult) => void;
+  shrinkBudget?: number;
+  stopAtFirst?: boolean;
+}
+
+/** Runs units of `plan` on `target` until none is left or `shouldStop`; returns the per-seed results. */
+export function runUnits(target: FuzzTarget, plan: CampaignPlan, hooks: RunnerHooks = {}): SeedResult[] {
+  let local = 0;
+  const next = hooks.nextUnit ?? (() => local++);
+  const out: SeedResult[] = [];
+  for (;;) {
+    if (hooks.shouldStop?.()) break;
+    const unit = seedUnit(plan, next());
+    if (!unit) break;
+    const r = runSeed(target, unit.seed, {
+      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onProgress: hooks.onProgress,
+      shrinkBudget: hooks.shrinkBudget, stopAtFirst: hooks.stopAtFirst,
+    });
+    out.push(r);
+    hooks.onSeedDone?.(r);
+    if (hooks.stopAtFirst && r.findings.length > 0) break;
+  }
+  return out;
+}

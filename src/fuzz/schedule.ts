@@ -1,0 +1,67 @@
+/**
+ * Builds the scheduler strategy of one execution from its input: the schedule's own strategy
+ * (seeded random walk or PCT, src/scheduler/strategy.ts), or a replay of recorded choices, all
+ * wrapped in the observer that feeds coverage and explanations.
+ */
+import { PctStrategy, RandomStrategy, ReplayStrategy, type SchedView, type Strategy } from '../scheduler/strategy.js';
+import { actionCpu, actionSlot, SLOT_IPI, SLOT_STEP, SPIN } from '../scheduler/types.js';
+import type { Coverage } from './coverage.js';
+import { ObservingStrategy } from './observe.js';
+import type { Schedule } from './program.js';
+import type { ExecInput, ExplainEvent } from './target.js';
+
+/** PCT's expected run length (change points are drawn from 1..k). Runs of fuzz programs are a few hundred steps. */
+export const PCT_EXPECTED_STEPS = 400;
+
+/** The schedule's own strategy. */
+export function scheduleStrategy(s: Schedule): Strategy {
+  if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
+  return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: PCT_EXPECTED_STEPS });
+}
+
+/** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */
+export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null } {
+  let inner: Strategy;
+  let replay: ReplayStrategy | null = null;
+  if (input.replay) {
+    replay = new ReplayStrategy(input.replay, input.replayFallback ? { onDivergence: 'fallback', fallback: new MinimalStrategy() } : { onDivergence: 'error' });
+    inner = replay;
+  } else inner = scheduleStrategy(input.schedule);
+  return { strategy: new ObservingStrategy(inner, cov, events), replay };
+}
+
+/**
+ * The shrinker's fallback: the fewest deviations from sequential execution. Steps the CPUs in
+ * turn, skipping one that spins (busy-waits) while another can step, and delivers a pending IPI
+ * when every steppable CPU spins (a remote flush waits for it). Never injects IRQs, NMIs or
+ * preemptions.
+ */
+export class MinimalStrategy implements Strategy {
+  readonly name = 'minimal';
+  private next = 0;
+  begin(): void {
+    this.next = 0;
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    const ncpu = view.cpus.length;
+    let spinner = -1;
+    for (let k = 0; k < ncpu; k++) {
+      const want = (this.next + k) % ncpu;
+      for (let i = 0; i < n; i++) {
+        if (actionSlot(acts[i]) !== SLOT_STEP || actionCpu(acts[i]) !== want) continue;
+        if (view.cpus[want].label() === SPIN) {
+          if (spinner < 0) spinner = i;
+          break;
+        }
+        this.next = (want + 1) % ncpu;
+        return i;
+      }
+    }
+    for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_IPI) return i;
+    if (spinner >= 0) {
+      this.next = (actionCpu(acts[spinner]) + 1) % ncpu;
+      return spinner;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Shrinking a finding to a minimal trace. A candidate (a smaller program, or the recorded choices
+ * with a scheduling event removed) is run by replaying the current choices with fallback: where a
+ * recorded choice is no longer possible, or the choices run out, a round-robin strategy with no
+ * events continues. The candidate is kept when it reproduces the same signature; its recorded
+ * choices become the new trace, so the result always replays exactly.
+ *
+ * Passes, repeated until none makes progress or the budget is spent: drop interrupt sources,
+ * drop tasks, drop operations, use fewer CPUs, deliver each interrupt source once, drop
+ * scheduling events (preemptions, IRQs, NMIs) from the choices, then cut the choices after the
+ * finding.
+ */
+import { Coverage } from './coverage.js';
+import { cloneProgram, type Program } from './program.js';
+import type { FuzzTarget } from './target.js';
+import type { TraceFile } from './trace.js';
+import { actionSlot, SLOT_STEP, SLOT_IPI } from '../scheduler/types.js';
+import { setActiveCoverage } from './coverage.js';
+
+interface Best {
+  program: Program;
+  choices: number[];
+  log: string[];
+}
+
+/** Shrinks `t` spending at most `budget` executions; returns a trace that replays exactly. */
+export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceFile {
+  const cov = new Coverage();
+  const sig = t.finding.signature;
+  let spent = 0;
+  let best: Best = { program: t.program, choices: t.choices, log: t.finding.log };
+
+  const tryCandidate = (program: Program, choices: number[]): boolean => {
+    if (spent >= budget) return false;
+    spent++;
+    setActiveCoverage(null);
+    let res;
+    try {
+      res = target.run({ program, schedule: t.schedule, replay: choices, replayFallback: true }, cov);
+    } catch {
+      cov.discard();
+      return false;
+    }
+    cov.discard();
+    if (!res.finding || res.finding.signature !== sig) return false;
+    best = { program, choices: res.trace, log: res.finding.log };
+    return true;
+  };
+
+  for (let round = 0; round < 8 && spent < budget; round++) {
+    let progress = false;
+    // Drop interrupt sources.
+    for (let i = best.program.irqs.length - 1; i >= 0; i--) {
+      const p = cloneProgram(best.program);
+      p.irqs.splice(i, 1);
+      if (tryCandidate(p, best.choices)) progress = true;
+    }
+    // Drop tasks (fork ops naming them go too; later indices shift down).
+    for (let i = best.program.tasks.length - 1; i >= 0 && best.program.tasks.length > 1; i--) {
+      if (tryCandidate(withoutTask(best.program, i), best.choices)) progress = true;
+    }
+    // Drop operations, last first.
+    const seqCount = () => best.program.tasks.length + best.program.irqs.length;
+    for (let s = seqCount() - 1; s >= 0; s--) {
+      for (let j = seqOps(best.program, s).length - 1; j >= 0; j--) {
+        if (s >= seqCount() || j >= seqOps(best.program, s).length) continue;
+        const p = cloneProgram(best.program);
+        seqOps(p, s).splice(j, 1);
+        if (s >= p.tasks.length && seqOps(p, s).length === 0) continue;
+        if (tryCandidate(p, best.choices)) progress = true;
+      }
+    }
+    // Fewer CPUs: move the highest CPU's tasks and interrupts to CPU 0.
+    if (best.program.cpus > 1) {
+      const p = cloneProgram(best.program);
+      p.cpus--;
+      for (const task of p.tasks) if (task.cpu >= p.cpus) task.cpu = 0;
+      for (const q of p.irqs) if (q.cpu >= p.cpus) q.cpu = -1;
+      if (tryCandidate(p, best.choices)) progress = true;
+    }
+    // Each interrupt source delivered at most once.
+    for (let i = 0; i < best.program.irqs.length; i++) {
+      if (best.program.irqs[i].count <= 1) continue;
+      const p = cloneProgram(best.program);
+      p.irqs[i].count = 1;
+      if (tryCandidate(p, best.choices)) progress = true;
+    }
+    // Fewer scheduling events: remove one non-step choice at a time, last first.
+    for (let i = best.choices.length - 1; i >= 0; i--) {
+      if (i >= best.choices.length) continue;
+      const slot = actionSlot(best.choices[i]);
+      if (slot === SLOT_STEP || slot === SLOT_IPI) continue;
+      const c = best.choices.slice(0, i).concat(best.choices.slice(i + 1));
+      if (tryCandidate(best.program, c)) progress = true;
+    }
+    if (!progress) break;
+  }
+  return { ...t, program: best.program, choices: best.choices, finding: { ...t.finding, log: best.log }, shrunk: true };
+}
+
+function seqOps(p: Program, s: number) {
+  return s < p.tasks.length ? p.tasks[s].ops : p.irqs[s - p.tasks.length].ops;
+}
+
+/** The program without task `i`; fork operations are renumbered, those naming `i` removed. */
+function withoutTask(p0: Program, i: number): Program {
+  const p = cloneProgram(p0);
+  p.tasks.splice(i, 1);
+  for (const t of p.tasks) {
+    t.ops = t.ops.filter((o) => !(o.op === 'fork' && o.task === i));
+    for (const o of t.ops) if (o.op === 'fork' && o.task > i) o.task--;
+  }
+  if (!p.tasks.some((t) => t.spawn === 'boot')) p.tasks[0].spawn = 'boot';
+  return p;
+}
