@@ -176,6 +176,7 @@ describe('web page in Chromium', () => {
       await page.close();
       ctx.skip('the fuzzer (src/fuzz) is not part of this build, so the page has no fuzzer worker');
     }
+    await page.waitForSelector('[data-testid=preset] option', { state: 'attached', timeout: 30_000 }); // the worker's answer to hello
     const presets = await page.$$eval('[data-testid=preset] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(presets.length).toBeGreaterThan(1);
     // Seed 003's kernel before the fix (PREEMPT_RT, UP): the fuzzer finds its fault livelock in seconds.
