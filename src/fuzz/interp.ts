@@ -55,6 +55,7 @@ export class Interpreter {
   private accesses = 0;
   private readonly refCfg: RefConfig;
   private readonly ops;
+  private sched: Scheduler | null = null;
 
   constructor(
     readonly k: Kernel,
@@ -89,8 +90,10 @@ export class Interpreter {
     });
   }
 
-  /** Hook for the scheduler (nothing to do yet; kept for oracles that watch steps). */
-  attach(_s: Scheduler): void {}
+  /** The scheduler running the program (explanations carry its step numbers). */
+  attach(s: Scheduler): void {
+    this.sched = s;
+  }
 
   private cpuOf(i: number): number {
     return Math.min(this.program.tasks[i].cpu, this.k.cpus.length - 1);
@@ -126,7 +129,7 @@ export class Interpreter {
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
     this.cov.hitString(`op:${o.op}`);
-    if (this.events) this.events.push({ step: -1, cpu: cpu.index, text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}` });
+    if (this.events) this.events.push({ step: this.sched?.steps ?? 0, cpu: cpu.index, text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}` });
   }
 
   /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
@@ -139,8 +142,15 @@ export class Interpreter {
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
+        // The access holds a reference: the object is not freed under it (kernel code that
+        // frees memory another CPU still uses would be the program's bug, not the kernel's).
+        obj.users++;
         const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
-        yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
+        try {
+          yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
+        } finally {
+          obj.users--;
+        }
         return;
       }
       case 'schedule':
@@ -167,7 +177,7 @@ export class Interpreter {
       case 'vfree': case 'vm_unmap_ram': case 'percpu_free': {
         const kind: KObj = o.op === 'vfree' ? 'vmalloc' : o.op === 'vm_unmap_ram' ? 'vmap' : 'percpu';
         const obj = this.objs[kind][o.slot];
-        if (!obj) return;
+        if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
         this.objs[kind][o.slot] = null;
         fns.push(o.op);
         yield* this.ops.free(cpu, kind, obj);

@@ -23,6 +23,8 @@ export interface KernelObject {
   unit: number;
   /** Pages given to vm_map_ram (freed to the page allocator after vm_unmap_ram). */
   pfns: number[];
+  /** Accesses in progress (kernel code holds a reference while it uses the object: a kref). */
+  users: number;
 }
 
 /** Address of `o` as CPU `cpu` accesses it (its own unit for per-cpu memory). */
@@ -46,17 +48,17 @@ export function kernelOps(k: Kernel): KernelOps {
     *alloc(cpu, kind, pages) {
       if (kind === 'vmalloc') {
         const va = yield* vmalloc(k, cpu, pages * 4096);
-        return va === 0n ? null : { va, pages, unit: 0, pfns: [] };
+        return va === 0n ? null : { va, pages, unit: 0, pfns: [], users: 0 };
       }
       if (kind === 'percpu') {
         const p = yield* alloc_percpu(k, cpu, 4096);
-        return { va: p.base, pages: 1, unit: p.unit, pfns: [] };
+        return { va: p.base, pages: 1, unit: p.unit, pfns: [], users: 0 };
       }
       // vm_map_ram() of freshly allocated pages (alloc_page(GFP_KERNEL) each).
       const pfns: number[] = [];
       for (let i = 0; i < pages; i++) pfns.push(k.m.frames.alloc({ zero: true }));
       const va = yield* vm_map_ram(k, cpu, pfns);
-      return { va, pages, unit: 0, pfns };
+      return { va, pages, unit: 0, pfns, users: 0 };
     },
 
     *free(cpu, kind, o) {

@@ -30,13 +30,14 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
   let spent = 0;
   let best: Best = { program: t.program, choices: t.choices, log: t.finding.log };
 
-  const tryCandidate = (program: Program, choices: number[]): boolean => {
+  /** Runs one way of scheduling a candidate; true (and `best` updated) when it reproduces. */
+  const attempt = (program: Program, replay: number[] | undefined): boolean => {
     if (spent >= budget) return false;
     spent++;
     setActiveCoverage(null);
     let res;
     try {
-      res = target.run({ program, schedule: t.schedule, replay: choices, replayFallback: true }, cov);
+      res = target.run({ program, schedule: t.schedule, replay, replayFallback: true }, cov);
     } catch {
       cov.discard();
       return false;
@@ -46,6 +47,12 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
     best = { program, choices: res.trace, log: res.finding.log };
     return true;
   };
+  /**
+   * A candidate reproduces when replaying the current choices (with the minimal fallback) does,
+   * or, for a smaller program whose choices no longer line up, when its own seeded schedule does.
+   */
+  const tryCandidate = (program: Program, choices: number[]): boolean =>
+    attempt(program, choices) || (program !== best.program && attempt(program, undefined));
 
   for (let round = 0; round < 8 && spent < budget; round++) {
     let progress = false;
@@ -59,15 +66,17 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
     for (let i = best.program.tasks.length - 1; i >= 0 && best.program.tasks.length > 1; i--) {
       if (tryCandidate(withoutTask(best.program, i), best.choices)) progress = true;
     }
-    // Drop operations, last first.
+    // Drop operations: chunks of halving size (ddmin), last first.
     const seqCount = () => best.program.tasks.length + best.program.irqs.length;
     for (let s = seqCount() - 1; s >= 0; s--) {
-      for (let j = seqOps(best.program, s).length - 1; j >= 0; j--) {
-        if (s >= seqCount() || j >= seqOps(best.program, s).length) continue;
-        const p = cloneProgram(best.program);
-        seqOps(p, s).splice(j, 1);
-        if (s >= p.tasks.length && seqOps(p, s).length === 0) continue;
-        if (tryCandidate(p, best.choices)) progress = true;
+      for (let size = Math.max(1, seqOps(best.program, s).length >> 1); size >= 1; size >>= 1) {
+        for (let j = seqOps(best.program, s).length - size; j >= 0; j -= size) {
+          if (s >= seqCount() || j + size > seqOps(best.program, s).length) continue;
+          const p = cloneProgram(best.program);
+          seqOps(p, s).splice(j, size);
+          if (s >= p.tasks.length && seqOps(p, s).length === 0) continue;
+          if (tryCandidate(p, best.choices)) progress = true;
+        }
       }
     }
     // Fewer CPUs: move the highest CPU's tasks and interrupts to CPU 0.
