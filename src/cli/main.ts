@@ -16,6 +16,8 @@ const COMMANDS: Record<string, Command> = {
   walk: { summary: 'explain one page walk of an image (docs/cli-walk.md)', load: () => import('./walk.js') },
   scenario: { summary: 'list and run the seed bug scenarios, buggy vs fixed (docs/linux-model.md)', load: () => import('./scenario.js') },
   presets: { summary: 'kernel presets and knobs of the Linux model (docs/linux-model.md)', load: () => import('./presets.js') },
+  fuzz: { summary: 'fuzz a preset: find, shrink and save races in page-table code (docs/fuzzing.md)', load: () => import('./fuzz.js') },
+  replay: { summary: 'replay a fuzzer trace exactly and explain it step by step (docs/fuzzing.md)', load: () => import('./replay.js') },
   cost: { summary: 'walk-cost microbenchmarks: TLB/PSC hits, refs per walk, cycles (docs/cost.md)', load: () => import('./cost.js') },
 };
 
