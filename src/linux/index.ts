@@ -24,3 +24,5 @@ export * from './vmalloc.js';
 export * from './user.js';
 export * from './report.js';
 export * from './machine.js';
+export * from './hash.js';
+export * from './workload.js';

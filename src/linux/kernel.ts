@@ -39,8 +39,10 @@ export class Kernel implements SchedTarget {
   readonly workload = new Set<TaskStruct>();
   /** The kernel log (dmesg), lines as printed. */
   readonly log: string[] = [];
-  /** Bumped on every page-table write made by the model (lockup detector progress). */
+  /** Bumped on every page-table write made by the model. */
   ptEpoch = 0;
+  /** Context switches performed (rq->nr_switches, all CPUs). */
+  nr_switches = 0;
   readonly lockup: LockupDetector;
   /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
   readonly ext = new Map<string, unknown>();

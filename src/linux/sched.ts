@@ -93,6 +93,7 @@ export function* __schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
 export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: TaskStruct): KGen<void> {
   const fns = prev.fnStack;
   fns.push('context_switch');
+  k.nr_switches++;
   const mm = next.mm;
   const oldmm = prev.active_mm!;
   yield* k.pv.cpu.start_context_switch(k, cpu, prev); // arch_start_context_switch(prev)

@@ -32,7 +32,11 @@ export interface Strategy {
   choose(acts: Int32Array, n: number, view: SchedView): number;
 }
 
-/** Steps CPUs in turn (0, 1, ..., 0, ...), skipping CPUs with nothing to step; no events. */
+/**
+ * Steps CPUs in turn (0, 1, ..., 0, ...), skipping CPUs with nothing to step. Takes no
+ * interrupt or preemption, except that a pending IPI is delivered as soon as its target can
+ * take it (hardware delivers an unmasked IPI promptly; a sender may be waiting for it).
+ */
 export class RoundRobinStrategy implements Strategy {
   readonly name = 'round-robin';
   private next = 0;
@@ -40,6 +44,7 @@ export class RoundRobinStrategy implements Strategy {
     this.next = 0;
   }
   choose(acts: Int32Array, n: number, view: SchedView): number {
+    for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_IPI) return i;
     const ncpu = view.cpus.length;
     for (let k = 0; k < ncpu; k++) {
       const want = (this.next + k) % ncpu;

@@ -24,6 +24,7 @@ import { TLB_FLUSH_ALL } from '../tlbflush.js';
 import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { XenPvState, xenState } from './state.js';
+import { xen_pagetable_init } from './setup.js';
 
 /**
  * A direct store into a page-table entry (`*ptr = val`). If Xen has typed the page as a page
@@ -112,6 +113,9 @@ export function* xen_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: number,
 /** xen_write_cr3(): this_cpu xen_cr3 = cr3; MMUEXT_NEW_BASEPTR queued, issued unless lazy CPU mode. */
 function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
   const st = xenState(k);
+  // Model glue: processes made by spawnProcess() never exec, so xen_activate_mm() never pinned
+  // their pgd; pin it the first time it becomes a base pointer, as exec would have.
+  if (!xen_page_pinned(k, Number(cr3))) yield* xen_pgd_pin(k, cpu, { pgd: Number(cr3) });
   xen_mc_batch(k, cpu);
   st.xenCr3[cpu.index] = cr3;
   const mfn = st.xen.p2m.pfnToMfn(Number(cr3 >> 12n));
@@ -167,10 +171,39 @@ function* xen_leave_lazy_mmu(k: Kernel, cpu: LinuxCpu): KGen<void> {
   yield* preempt_enable(cpu);
 }
 
+/**
+ * Runs xen_pagetable_init() once, before the first paravirt operation after boot (the Kernel
+ * builds init_mm after creating its backend, and the pv ops table has no boot hook).
+ */
+function ensureBooted(k: Kernel, st: XenPvState): void {
+  if (st.booted) return;
+  st.booted = true;
+  xen_pagetable_init(k);
+}
+
+/** Wraps every op so that the first one boots the Xen side (see ensureBooted). */
+function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(ops)) {
+    if (typeof f === 'function') {
+      out[name] = (...args: unknown[]) => {
+        ensureBooted(k, st);
+        return (f as (...a: unknown[]) => unknown)(...args);
+      };
+    } else out[name] = f && typeof f === 'object' ? withBoot(k, st, f as object) : f;
+  }
+  return out as T;
+}
+
 /** The Xen PV backend for kernel `k`. */
 export function xenPvOps(k: Kernel): PvOps {
   const st = new XenPvState(k);
   k.ext.set('xen-pv', st);
+  const ops = xenOps(k, st);
+  return { name: ops.name, mmu: withBoot(k, st, ops.mmu), cpu: withBoot(k, st, ops.cpu) };
+}
+
+function xenOps(k: Kernel, st: XenPvState): PvOps {
   return {
     name: 'xen-pv',
     mmu: {

@@ -190,7 +190,7 @@ export function xen_pgd_walk_pages(k: Kernel, pgd: number): Array<{ pfn: number;
  * xen_pgd_pin(mm) → __xen_pgd_pin(): in one batch, make every page-table page read-only
  * (xen_pin_page), pin the PTE pages as L1 and the pgd as L4 (xen_do_pin), then issue it.
  */
-export function* xen_pgd_pin(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+export function* xen_pgd_pin(k: Kernel, cpu: LinuxCpu, mm: Pick<MmStruct, 'pgd'>): KGen<void> {
   const st = xenState(k);
   xen_mc_batch(k, cpu);
   for (const { pfn, level } of xen_pgd_walk_pages(k, mm.pgd)) {

@@ -76,5 +76,6 @@ export function xen_pagetable_init(k: Kernel): void {
   for (let i = 0; i < k.m.cpus.length; i++) {
     if (!st.xen.new_guest_cr3(i, mfn)) throw new Error(`Xen refused swapper_pg_dir as vCPU ${i}'s base pointer`);
     st.xenCr3[i] = BigInt(k.init_mm.pgd);
+    k.m.cpus[i].flushTlbAll(); // the 2 MiB direct-map translations are gone
   }
 }

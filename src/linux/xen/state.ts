@@ -36,6 +36,8 @@ export class XenPvState {
   readonly lazyMmuTasks = new WeakSet<TaskStruct>();
   /** this_cpu xen_cr3: the base pointer Linux asked for. */
   readonly xenCr3: bigint[];
+  /** xen_pagetable_init() has run. */
+  booted = false;
   /** Multicalls issued (batches), for tests and statistics. */
   batchesIssued = 0;
 

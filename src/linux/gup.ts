@@ -1,0 +1,83 @@
+/**
+ * GUP-fast: get_user_pages_fast() of arch/x86/mm/gup.c (3.x/4.x). A lockless software walk of
+ * the current mm's page tables with interrupts disabled: no mmap_sem, no page_table_lock. It is
+ * safe only because freeing a page table requires a TLB shootdown that cannot complete while
+ * this CPU has interrupts off (an IPI waits for them), or, with HAVE_RCU_TABLE_FREE, an RCU-sched
+ * grace period, which the IRQ-off region also holds back (include/asm-generic/tlb.h).
+ *
+ * The walk reads one level per step (gup_pud_range, gup_pmd_range, gup_pte_range; each entry
+ * read once, ACCESS_ONCE/gup_get_pte), yielding between levels so that other CPUs interleave.
+ * Every table read is checked by the page-table use-after-free sanitizer: a table freed (or
+ * reused) after the walker read the entry pointing to it is reported and stops the run.
+ */
+import { FindingStop } from '../sanitizers/finding.js';
+import type { KGen } from '../scheduler/types.js';
+import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER } from './constants.js';
+import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { local_irq_disable, local_irq_enable } from './preempt.js';
+import { ptUafOf } from './pt_sanitizers.js';
+import type { MmStruct } from './structs.js';
+
+/** Labels of the interleaving points between the levels of the walk. */
+export const LBL_GUP_PUD = 'gup_pud_range';
+export const LBL_GUP_PMD = 'gup_pmd_range';
+export const LBL_GUP_PTE = 'gup_pte_range';
+
+/** Statistics of GUP-fast walks. */
+export interface GupStats {
+  pinned: number;
+  slowPath: number;
+}
+
+export function gupStats(k: Kernel): GupStats {
+  let s = k.ext.get('gup_stats') as GupStats | undefined;
+  if (!s) k.ext.set('gup_stats', (s = { pinned: 0, slowPath: 0 }));
+  return s;
+}
+
+const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'];
+const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pages_fast'];
+
+/**
+ * get_user_pages_fast(start, nr_pages, write, pages): returns how many pages it pinned
+ * (get_page() on each); a missing or non-matching entry falls back to the slow path, which the
+ * model does not run (it returns the count so far, as the fast part does).
+ */
+export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, nrPages: number, write: boolean): KGen<number> {
+  const fns = cpu.thread().fnStack;
+  fns.push('get_user_pages_fast');
+  const san = ptUafOf(k);
+  let nr = 0;
+  local_irq_disable(cpu);
+  const walk = san.beginWalk('get_user_pages_fast', cpu.index);
+  const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);
+  outer: for (let i = 0; i < nrPages; i++) {
+    const addr = start + BigInt(i) * 4096n;
+    let table = mm.pgd;
+    walk.link(table);
+    for (let level = 4; level >= 1; level--) {
+      const entryPa = table + Number((addr >> BigInt(12 + 9 * (level - 1))) & 511n) * 8;
+      walk.walker = FN[level];
+      const f = walk.check(entryPa, `${LEVEL_NAME[level]} entry`);
+      if (f) {
+        fns.push(FN[level]);
+        throw new FindingStop(f);
+      }
+      const e = k.m.phys.read64n(entryPa);
+      if ((e & need) !== need || (level > 1 && e & _PAGE_PSE)) {
+        gupStats(k).slowPath++;
+        break outer; // goto slow (huge pages are not modelled)
+      }
+      if (level === 1) break;
+      table = Number(e & k.L.PTE_PFN_MASK);
+      walk.link(table);
+      yield level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
+    }
+    nr++; // get_page(pte_page(pte))
+  }
+  local_irq_enable(cpu);
+  gupStats(k).pinned += nr;
+  fns.pop();
+  return nr;
+}
