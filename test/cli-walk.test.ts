@@ -178,3 +178,51 @@ describe('pagewalk walk', () => {
     expect(c.err).not.toMatch(/\n\s+at /);
   });
 });
+
+interface DocWalk {
+  line: string;
+  args: string[];
+  /** Outcome named in the line's comment. */
+  expect?: string;
+  /** The error line printed below the command in the document. */
+  error?: string;
+}
+
+/** `npx pagewalk walk ...` command lines of a document (usage lines with <placeholders> skipped). */
+function documentedWalks(file: string): DocWalk[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out: DocWalk[] = [];
+  lines.forEach((raw, i) => {
+    const m = /^\s*(?:\$\s*)?npx pagewalk walk\s+([^#]*?)\s*(?:#\s*(.*))?$/.exec(raw);
+    if (!m || /[<[]/.test(m[1])) return;
+    const outcome = m[2] ? /^(pa 0x[0-9a-f]+|#PF 0x[0-9a-f]+|#GP)\b/.exec(m[2]) : null;
+    const next = lines[i + 1]?.trim() ?? '';
+    out.push({ line: raw.trim(), args: m[1].split(/\s+/), ...(outcome ? { expect: outcome[1] } : {}), ...(next.startsWith('pagewalk walk:') ? { error: next } : {}) });
+  });
+  return out;
+}
+
+describe('documented walk commands', () => {
+  const docs = ['docs/cli-walk.md', 'README.md'].flatMap((f) => documentedWalks(join(root, f)).map((c) => ({ ...c, file: f })));
+
+  it('docs/cli-walk.md has examples to check', () => {
+    expect(docs.filter((d) => d.file === 'docs/cli-walk.md' && !d.error).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(docs.map((d) => [`${d.file}: ${d.line}`, d] as const))('%s', (_name, d) => {
+    const r = walk(...d.args);
+    if (d.error) {
+      // A documented error: exit 2 with the documented line (when the image it names exists here).
+      expect(r.code).toBe(2);
+      const image = d.args[d.args.indexOf('--image') + 1];
+      if (existsSync(join(root, image))) expect(r.err.trim()).toBe(d.error);
+      return;
+    }
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    if (d.args.includes('--json')) expect(() => JSON.parse(r.out)).not.toThrow();
+    else expect(r.out).toMatch(/^result: /m);
+    if (d.expect) expect(r.out).toContain(`result: ${d.expect}`);
+  });
+});
