@@ -224,6 +224,9 @@ export class ReplayStrategy implements Strategy {
     this.fallback.begin?.(view);
   }
   choose(acts: Int32Array, n: number, view: SchedView): number {
+    // The trace holds every step, including those the scheduler took without asking (one
+    // enabled action): the recorded choice of this step is at index view.steps.
+    this.pos = view.steps;
     if (this.pos < this.trace.length) {
       const want = this.trace[this.pos++];
       for (let i = 0; i < n; i++) if (acts[i] === want) return i;
