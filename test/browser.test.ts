@@ -3,7 +3,8 @@
 // the decoded #PF error code on screen, follows a permalink, loads the page from file://, runs the
 // fuzzer worker until it reports a finding, and saves test-output/browser-walk.png.
 // When Chromium is missing and cannot be installed, the tests are skipped with the reason.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -191,6 +192,19 @@ describe('web page in Chromium', () => {
     const lanes = await page.$$eval('[data-testid=timeline] .lane-head', (hs) => hs.map((x) => x.textContent));
     expect(lanes[0]).toBe('step');
     expect(lanes.slice(1).every((l) => /^CPU \d+$/.test(l ?? ''))).toBe(true);
+    // The trace the page offers is the CLI's trace file: `pagewalk replay` reproduces the finding.
+    const sanitizer = ((await page.textContent('[data-testid=finding] strong')) ?? '').replace(/^#\d+ /, '');
+    const traceText = await page.evaluate(async () => (await fetch((document.querySelector('[data-testid=trace-download]') as HTMLAnchorElement).href)).text());
+    const trace = JSON.parse(traceText);
+    expect([trace.format, trace.preset, trace.finding.sanitizer, trace.shrunk]).toEqual(['pagewalk-trace', buggy, sanitizer, true]);
+    const traceFile = join(root, 'test-output', 'browser-finding.json');
+    writeFileSync(traceFile, traceText);
+    const replay = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'replay', traceFile, '--json'], { encoding: 'utf8' });
+    if (!/unknown command 'replay'/.test(replay.stderr)) {
+      expect(replay.stderr).toBe('');
+      expect(replay.status).toBe(0);
+      expect(JSON.parse(replay.stdout).reproduced).toBe(true);
+    }
     await page.click('[data-testid=fuzz-stop]');
     await page.screenshot({ path: join(root, 'test-output', 'browser-fuzzer.png'), fullPage: true });
     await page.close();

@@ -24,8 +24,14 @@ export interface FindingMessage {
   signature: string;
   /** The report as the real system prints it. */
   log: string;
+  /** Seed of the campaign unit that found it, and the execution within that seed. */
+  seed: number;
   foundAtExecution: number;
   cpus: number;
+  /** The shrunk trace file (JSON text), replayable with `pagewalk replay`. */
+  trace: string;
+  /** File name the CLI would give the trace. */
+  traceName: string;
   timeline: TimelineEvent[];
 }
 

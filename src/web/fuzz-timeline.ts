@@ -50,8 +50,10 @@ export function findingView(f: FindingMessage, i: number): HTMLElement {
     'div',
     { class: 'finding', 'data-testid': 'finding' },
     h('strong', {}, `#${i + 1} ${f.sanitizer}`),
-    ` · ${f.signature} · found at execution ${f.foundAtExecution} · shrunk trace: ${f.timeline.length} steps on ${f.cpus} CPUs `,
+    ` · ${f.signature} · seed ${f.seed}, execution ${f.foundAtExecution} · shrunk trace: ${f.timeline.length} steps on ${f.cpus} CPU${f.cpus > 1 ? 's' : ''} `,
     h('button', { type: 'button', 'data-testid': 'open-finding', onclick: open }, 'open timeline'),
+    ' ',
+    h('a', { href: URL.createObjectURL(new Blob([f.trace], { type: 'application/json' })), download: f.traceName, 'data-testid': 'trace-download', title: 'replay it with: npx pagewalk replay ' + f.traceName }, 'download trace'),
     body,
   );
 }

@@ -11,6 +11,7 @@ import { execute, type FoundFinding } from '../fuzz/engine.js';
 import { runUnits } from '../fuzz/runner.js';
 import { DEFAULT_RUNS_PER_SEED } from '../fuzz/campaign.js';
 import { createTarget } from '../fuzz/targets.js';
+import { traceFileName } from '../fuzz/trace.js';
 import type { FuzzTarget } from '../fuzz/target.js';
 import type { FromWorker, PresetInfo, TimelineEvent, ToWorker } from './fuzz-protocol.js';
 
@@ -54,7 +55,10 @@ async function campaign(preset: string, seed: number): Promise<void> {
       if (!shrunk) return;
       found++;
       const events = timeline(target, f);
-      post({ type: 'finding', sanitizer: f.sanitizer, signature: f.signature, log: f.log.join('\n'), foundAtExecution: f.foundAtExecution, cpus: Math.max(target.maxCpus, ...events.map((e) => e.cpu + 1)), timeline: events });
+      post({
+        type: 'finding', sanitizer: f.sanitizer, signature: f.signature, log: f.log.join('\n'), seed: f.seed, foundAtExecution: f.foundAtExecution,
+        cpus: Math.max(target.maxCpus, ...events.map((e) => e.cpu + 1)), timeline: events, trace: JSON.stringify(f.trace, null, 2), traceName: traceFileName(f.trace.finding),
+      });
       progress();
     },
   });
