@@ -1,4 +1,7 @@
-/** Scenario registry with the Linux seed scenarios (003, 004) registered. */
+/** Scenario registry with the Linux seed scenarios (003, 004) and the Xen PV ones (000-002) registered. */
 import './s003.js';
 import './s004.js';
+import './s000.js';
+import './s001.js';
+import './s002.js';
 export * from './registry.js';

@@ -1,0 +1,68 @@
+/**
+ * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md). Registering them
+ * also registers the Xen PV and Hyper-V-like paravirt backends and their knobs.
+ */
+import '../linux/xen/index.js';
+import '../linux/hyperv.js';
+import '../linux/vmap.js';
+import '../linux/mmu_gather.js';
+import { registerPreset } from './registry.js';
+
+registerPreset({
+  name: 'linux-3.8-xen-pv',
+  base: 'linux-3.8-smp',
+  description: 'Linux 3.8 x86_64 SMP as a Xen PV guest (Xen 4.1): set_pgd() in vmalloc_fault() is queued by lazy MMU mode and not flushed (seed 000, before the fix).',
+  knobs: { version: '3.8.0', paravirt: 'xen-pv', vmalloc_fault: 'active_mm' },
+});
+registerPreset({
+  name: 'linux-3.9-xen-pv',
+  base: 'linux-3.8-xen-pv',
+  description: 'linux-3.8-xen-pv with "x86, mm, paravirt: Fix vmalloc_fault oops during lazy MMU updates" (arch_flush_lazy_mmu_mode() after set_pgd(), 3.9).',
+  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush' },
+});
+registerPreset({
+  name: 'linux-2.6.37-rc4-xen-pv',
+  description: 'Linux 2.6.37-rc4 x86_64 SMP as a Xen PV guest (domain 80, Xen 4.1): vm_unmap_ram() leaves the ptes until the lazy purge (seed 001, before the fix).',
+  knobs: { version: '2.6.37-rc4', paging: '4level', smp: true, cpus: 2, preempt: 'voluntary', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', vmalloc_sync_all: true, vunmap_clear_ptes: 'lazy-purge', xen_domid: 80 },
+});
+registerPreset({
+  name: 'linux-2.6.37-xen-pv',
+  base: 'linux-2.6.37-rc4-xen-pv',
+  description: 'Linux 2.6.37 as a Xen PV guest: "vmalloc: eagerly clear ptes on vunmap" (64141da5) — ptes cleared at once, the TLB flushed lazily.',
+  knobs: { version: '2.6.37', vunmap_clear_ptes: 'eager' },
+});
+registerPreset({
+  name: 'linux-4.13-smp',
+  description: 'Linux 4.13 x86_64 SMP, native: remote TLB flush by IPI, page tables freed with tlb_remove_page() (no HAVE_RCU_TABLE_FREE).',
+  knobs: { version: '4.13.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', paravirt: 'native', vmalloc_fault: 'read_cr3', vmalloc_sync_all: false, have_rcu_table_free: false },
+});
+registerPreset({
+  name: 'linux-4.14-smp',
+  base: 'linux-4.13-smp',
+  description: 'Linux 4.14 x86_64 SMP, native, with HAVE_RCU_TABLE_FREE (commit 9e52fc2b50de).',
+  knobs: { version: '4.14.0', have_rcu_table_free: true },
+});
+registerPreset({
+  name: 'linux-4.13-xen-pv',
+  base: 'linux-4.13-smp',
+  description: 'Linux 4.13 as a Xen PV guest: flush_tlb_others() is a hypercall (no IPI) and page tables are freed with tlb_remove_page() (seed 002, before the fix).',
+  knobs: { paravirt: 'xen-pv' },
+});
+registerPreset({
+  name: 'linux-4.14-xen-pv',
+  base: 'linux-4.13-xen-pv',
+  description: 'linux-4.13-xen-pv with HAVE_RCU_TABLE_FREE: page tables freed after an RCU-sched grace period (seed 002 fix).',
+  knobs: { version: '4.14.0', have_rcu_table_free: true },
+});
+registerPreset({
+  name: 'linux-4.13-hyperv',
+  base: 'linux-4.13-smp',
+  description: 'Linux 4.13 with a Hyper-V-like flush_tlb_others() hypercall and tlb_remove_page() (seed 002, before the fix).',
+  knobs: { paravirt: 'hyperv-flush' },
+});
+registerPreset({
+  name: 'linux-4.14-hyperv',
+  base: 'linux-4.13-hyperv',
+  description: 'linux-4.13-hyperv with HAVE_RCU_TABLE_FREE.',
+  knobs: { version: '4.14.0', have_rcu_table_free: true },
+});
