@@ -76,7 +76,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();
-    const { strategy, replay } = executionStrategy(input, cov, events);
+    const { strategy, divergences } = executionStrategy(input, cov, events);
     const sched = new Scheduler(k, strategy);
     interp.attach(sched);
     let r;
@@ -89,6 +89,6 @@ export class LinuxFuzzTarget implements FuzzTarget {
     cov.hitString(`status:${r.status}`);
     const finding = r.finding;
     if (finding && events) events.push({ step: r.steps, cpu: interp.findingCpu, text: `${finding.sanitizer}: ${finding.log[0] ?? finding.signature}`, bad: true });
-    return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: replay?.divergences ?? 0, events };
+    return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: divergences(), events };
   }
 }

@@ -20,14 +20,19 @@ export function scheduleStrategy(s: Schedule): Strategy {
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */
-export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null } {
+export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null; divergences: () => number } {
   let inner: Strategy;
   let replay: ReplayStrategy | null = null;
-  if (input.replay) {
-    replay = new ReplayStrategy(input.replay, input.replayFallback ? { onDivergence: 'fallback', fallback: new MinimalStrategy() } : { onDivergence: 'error' });
+  let divergences: () => number = () => 0;
+  if (input.replay && input.replayFallback) {
+    const r = new SkippingReplayStrategy(input.replay);
+    inner = r;
+    divergences = () => r.divergences;
+  } else if (input.replay) {
+    replay = new ReplayStrategy(input.replay, { onDivergence: 'error' });
     inner = replay;
   } else inner = scheduleStrategy(input.schedule);
-  return { strategy: new ObservingStrategy(inner, cov, events), replay };
+  return { strategy: new ObservingStrategy(inner, cov, events), replay, divergences };
 }
 
 /**
@@ -63,5 +68,44 @@ export class MinimalStrategy implements Strategy {
       return spinner;
     }
     return 0;
+  }
+}
+
+/** How far the shrinker's replay looks ahead for a recorded choice that is enabled. */
+const SKIP_WINDOW = 8;
+
+/**
+ * Replay for the shrinker: a recorded choice that is no longer enabled (its operation or its
+ * interrupt source was removed) is skipped, looking ahead a few choices for one that is; when
+ * none is, or the choices run out, `MinimalStrategy` decides that step.
+ */
+export class SkippingReplayStrategy implements Strategy {
+  readonly name = 'replay-skipping';
+  private pos = 0;
+  private lastStep = -1;
+  divergences = 0;
+  private readonly fallback = new MinimalStrategy();
+  constructor(readonly trace: readonly number[]) {}
+  begin(): void {
+    this.pos = 0;
+    this.lastStep = -1;
+    this.divergences = 0;
+    this.fallback.begin();
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    // Steps the scheduler took without asking (a single enabled action) consumed recorded choices.
+    this.pos += view.steps - this.lastStep - 1;
+    this.lastStep = view.steps;
+    for (let ahead = 0; ahead < SKIP_WINDOW && this.pos + ahead < this.trace.length; ahead++) {
+      const want = this.trace[this.pos + ahead];
+      for (let i = 0; i < n; i++) {
+        if (acts[i] !== want) continue;
+        if (ahead > 0) this.divergences++;
+        this.pos += ahead + 1;
+        return i;
+      }
+    }
+    this.divergences++;
+    return this.fallback.choose(acts, n, view);
   }
 }
