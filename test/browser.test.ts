@@ -4,12 +4,13 @@
 // fuzzer worker until it reports a finding, and saves test-output/browser-walk.png.
 // When Chromium is missing and cannot be installed, the tests are skipped with the reason.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeBinaryImage, parseImage } from '../src/loader/image.js';
 import { ensureChromium } from './support/chromium.js';
 import { serveStatic, type StaticServer } from './support/static-server.js';
 
@@ -130,6 +131,18 @@ describe('web page in Chromium', () => {
     await settled(again);
     expect(await again.textContent('[data-testid=outcome]')).toBe('#PF 0x7');
     await again.close();
+  });
+
+  it('loads a binary image file', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    const bin = encodeBinaryImage(parseImage(readFileSync(join(root, 'examples', '5level.json'))));
+    await page.setInputFiles('#image-file', { name: '5level.pwimg', mimeType: 'application/octet-stream', buffer: Buffer.from(bin) });
+    await settled(page);
+    expect(await page.textContent('[data-testid=error]')).toBe('');
+    expect(await page.textContent('[data-testid=image-info]')).toContain('custom image · 5level · 9 writes');
+    expect(await walkOn(page, '0x40001234', 'write', '3')).toBe('pa 0x40001234');
+    await page.close();
   });
 
   it('builds an image from mappings and walks it', async (ctx) => {
