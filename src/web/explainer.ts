@@ -51,6 +51,8 @@ export class Explainer {
 
   /** Runs one action after the previous ones, showing any error in the image error box. */
   run(action: () => Promise<void> | void): Promise<unknown> {
+    this.pending++;
+    document.body.dataset.busy = '1';
     this.queue = this.queue.then(async () => {
       setChildren(byId('image-error'));
       try {
@@ -58,11 +60,13 @@ export class Explainer {
       } catch (e) {
         setChildren(byId('image-error'), messageOf(e));
       }
-      document.body.dataset.busy = '';
+      if (--this.pending === 0) document.body.dataset.busy = '';
     });
-    document.body.dataset.busy = '1';
     return this.queue;
   }
+
+  /** Actions queued and not finished (`body[data-busy]` is set while there are any). */
+  private pending = 0;
 
   private async fromHash(hash: string): Promise<void> {
     const p = decodePermalink(hash);
