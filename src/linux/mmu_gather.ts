@@ -58,7 +58,8 @@ export function tlb_adjust_range(tlb: MmuGatherRcu, addr: bigint, size = 4096n):
 /** Frees a page the model knows to be a page-table page, recording where (for the sanitizer). */
 export function free_page_table_page(k: Kernel, cpu: LinuxCpu, pfn: number, site: string): void {
   k.m.frames.free(pfn);
-  ptUafOf(k).recordFree(pfn, cpu.index, [...cpu.thread().fnStack, site]);
+  const chain = cpu.thread().fnStack;
+  ptUafOf(k).recordFree(pfn, cpu.index, chain.at(-1) === site ? [...chain] : [...chain, site]);
 }
 
 /** tlb_remove_page(tlb, page). */

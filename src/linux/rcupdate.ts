@@ -71,3 +71,8 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
 export function rcu_pending(k: Kernel): number {
   return rstate(k).pending.length;
 }
+
+/** Grace periods completed (callbacks invoked). */
+export function rcu_completed(k: Kernel): number {
+  return rstate(k).completed;
+}

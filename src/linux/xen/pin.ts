@@ -127,8 +127,18 @@ export function xen_page_pinned(k: Kernel, pa: number): boolean {
  * in the direct map and, for PTE pages, pinned as an L1 (USE_SPLIT_PTLOCKS).
  */
 export function* xen_alloc_ptpage(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number, level: PtLevel): KGen<void> {
-  const st = xenState(k);
   if (!xen_page_pinned(k, mm.pgd)) return;
+  const fns = cpu.thread().fnStack;
+  fns.push(`xen_alloc_${level}`, 'xen_alloc_ptpage');
+  try {
+    yield* alloc_ptpage_pinned(k, cpu, pfn, level);
+  } finally {
+    fns.length -= 2;
+  }
+}
+
+function* alloc_ptpage_pinned(k: Kernel, cpu: LinuxCpu, pfn: number, level: PtLevel): KGen<void> {
+  const st = xenState(k);
   st.pinned.add(pfn);
   if (is2637(k)) {
     yield* set_lowmem_page_rw(k, cpu, pfn, false);
