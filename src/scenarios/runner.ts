@@ -21,6 +21,8 @@ export interface ScenarioRunOptions {
   overrides?: Record<string, KnobValue>;
   /** Replay these action codes instead of the scenario's schedule. */
   trace?: readonly number[];
+  /** Step limit (default: the scenario's). With a replayed prefix, stop after the prefix. */
+  maxSteps?: number;
 }
 
 export interface ScenarioResult {
@@ -49,7 +51,7 @@ export function runScenarioSync(name: string, variant: Variant, opts: ScenarioRu
   const k = Kernel.boot(m, config);
   const plan = sc.setup(k, variant);
   const strategy = opts.trace ? new ReplayStrategy(opts.trace) : plan.strategy;
-  const r = new Scheduler(k, strategy).run({ maxSteps: plan.maxSteps ?? 20_000 });
+  const r = new Scheduler(k, strategy).run({ maxSteps: opts.maxSteps ?? plan.maxSteps ?? 20_000 });
   const findings = r.finding ? [r.finding] : [];
   return {
     scenario: sc.name,

@@ -95,7 +95,7 @@ export class Scheduler implements SchedView {
         if (this.steps >= maxSteps) return this.result('step-limit');
         const n = this.enabled();
         if (n === 0) return this.result('deadlock');
-        const i = n === 1 ? 0 : this.strategy.choose(this.acts, n, this);
+        const i = this.strategy.choose(this.acts, n, this); // consulted even when n == 1: scripts observe every step
         if (i < 0 || i >= n) throw new Error(`strategy '${this.strategy.name}' chose index ${i} of ${n} actions`);
         const code = this.acts[i];
         this.trace.push(code);

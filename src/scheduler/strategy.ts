@@ -205,10 +205,9 @@ export interface ReplayOptions {
   fallback?: Strategy;
 }
 
-/** Replays recorded action codes. */
+/** Replays recorded action codes: step i takes `trace[i]`. */
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
-  private pos = 0;
   /** Number of steps where the fallback was used. */
   divergences = 0;
   private readonly fallback: Strategy;
