@@ -13,7 +13,7 @@ import {
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
-  ['mmap', 14], ['munmap', 7], ['mprotect', 4], ['uaccess', 16], ['gup_fast', 6], ['fork', 6],
+  ['mmap', 14], ['munmap', 7], ['uaccess', 18], ['gup_fast', 6], ['fork', 5], ['clone', 5], ['memcg', 3],
   ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
   ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
 ];
@@ -98,7 +98,7 @@ export class Generator {
         if (r < w) { name = n; break; }
         r -= w;
       }
-      if (t.kthread && (name === 'mmap' || name === 'munmap' || name === 'mprotect' || name === 'uaccess' || name === 'gup_fast' || name === 'fork')) continue;
+      if (t.kthread && isUserOp(name)) continue;
       return this.make(name, ntasks, mapped);
     }
   }
@@ -112,10 +112,10 @@ export class Generator {
     switch (name) {
       case 'mmap': return { op: name, slot: this.below(SLOTS), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS) };
       case 'munmap': return { op: name, slot: this.userSlot(mapped) };
-      case 'mprotect': return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
       case 'uaccess': return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec' };
       case 'gup_fast': return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
-      case 'fork': return { op: name, task: this.below(ntasks) };
+      case 'fork': case 'clone': return { op: name, task: this.below(ntasks) };
+      case 'memcg': return { op: name, slot: this.below(2) };
       case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.below(SLOTS), pages: pages() };
       case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.below(SLOTS) };
       case 'kaccess': return this.kaccess(this.below(SLOTS));
@@ -175,7 +175,7 @@ export class Generator {
       const j = this.below(3);
       if (j === 0) t.cpu = this.below(p.cpus);
       else if (j === 1) t.spawn = t.spawn === 'boot' ? 'fork' : 'boot';
-      else if (t.ops.every((o) => o.op === 'kaccess' || o.op === 'vmalloc' || o.op === 'vfree' || o.op === 'vm_map_ram' || o.op === 'vm_unmap_ram' || o.op === 'percpu_alloc' || o.op === 'percpu_free' || o.op === 'flush_tlb' || o.op === 'schedule' || o.op === 'exit')) t.kthread = !t.kthread;
+      else if (t.ops.every((o) => !isUserOp(o.op))) t.kthread = !t.kthread;
     } else if (k < 76) {
       if (p.tasks.length < MAX_TASKS && this.chance(0.6)) {
         const t = this.task(p.cpus, this.chance(0.5) ? 'boot' : 'fork');
@@ -246,10 +246,15 @@ export function normalize(p: Program, maxCpus: number): void {
   for (const t of p.tasks) {
     if (t.cpu >= p.cpus) t.cpu = t.cpu % p.cpus;
     if (t.kthread) t.spawn = 'boot';
-    if (t.kthread) t.ops = t.ops.filter((o) => o.op !== 'mmap' && o.op !== 'munmap' && o.op !== 'mprotect' && o.op !== 'uaccess' && o.op !== 'gup_fast' && o.op !== 'fork');
-    for (const o of t.ops) if (o.op === 'fork' && o.task >= p.tasks.length) o.task = o.task % p.tasks.length;
+    if (t.kthread) t.ops = t.ops.filter((o) => !isUserOp(o.op));
+    for (const o of t.ops) if ((o.op === 'fork' || o.op === 'clone') && o.task >= p.tasks.length) o.task = o.task % p.tasks.length;
     if (t.ops.length > MAX_OPS) t.ops.length = MAX_OPS;
   }
   if (!p.tasks.some((t) => t.spawn === 'boot')) p.tasks[0].spawn = 'boot';
   for (const q of p.irqs) if (q.cpu >= p.cpus) q.cpu = -1;
+}
+
+/** Operations that need a process context (user memory, an mm). */
+export function isUserOp(name: OpName): boolean {
+  return name === 'mmap' || name === 'munmap' || name === 'uaccess' || name === 'gup_fast' || name === 'fork' || name === 'clone' || name === 'memcg';
 }

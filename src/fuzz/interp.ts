@@ -27,6 +27,7 @@ import { FindingStop } from '../sanitizers/finding.js';
 import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
+import type { MemCgroup } from '../linux/memcg.js';
 import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot } from './program.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -52,6 +53,8 @@ export class Interpreter {
   private readonly objs: Record<KObj, (KernelObject | null)[]>;
   private readonly regions = new Map<MmStruct, (Region | null)[]>();
   private readonly started: boolean[];
+  /** Memory cgroups by slot (null while being created). */
+  private readonly memcgs: (MemCgroup | null | undefined)[] = [];
   private accesses = 0;
   private readonly refCfg: RefConfig;
   private readonly ops;
@@ -99,11 +102,16 @@ export class Interpreter {
     return Math.min(this.program.tasks[i].cpu, this.k.cpus.length - 1);
   }
 
-  /** Creates task `i`: a kernel thread, a process with a fresh mm (`parent` null) or a fork of `parent`. */
-  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu): KGen<void> {
+  /** Starts task `i` from a running task: a fork (a copy of `parent`) or a thread sharing it. */
+  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu, thread: boolean): KGen<void> {
     if (this.started[i]) return;
     this.started[i] = true;
-    const mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
+    let mm = parent;
+    if (thread) {
+      // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (mm_count follows mm_users here).
+      parent.mm_users++;
+      parent.mm_count++;
+    } else mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
 
@@ -208,15 +216,6 @@ export class Interpreter {
         fns.length = depth;
         return;
       }
-      case 'mprotect': {
-        const r = regs[o.slot];
-        if (!r) return;
-        r.prot = o.prot;
-        fns.push('sys_mprotect');
-        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]);
-        fns.length = depth;
-        return;
-      }
       case 'uaccess': {
         const r = regs[o.slot];
         const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
@@ -232,11 +231,23 @@ export class Interpreter {
         fns.length = depth;
         return;
       }
-      case 'fork': {
+      case 'fork': case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
         fns.push('do_fork');
-        yield* this.spawn(o.task, mm, cpu);
+        yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
         fns.length = depth;
+        return;
+      }
+      case 'memcg': {
+        let g = this.memcgs[o.slot];
+        if (g === undefined) {
+          this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
+          fns.push('cgroup_mkdir');
+          g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
+          fns.length = depth;
+          this.memcgs[o.slot] = g;
+        }
+        if (g) this.ops.memcg_attach(mm, g);
         return;
       }
     }

@@ -11,7 +11,9 @@ import type { MmStruct } from '../linux/structs.js';
 import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
 import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
-import { cover } from './coverage.js';
+import { do_munmap } from '../linux/munmap.js';
+import { get_user_pages_fast } from '../linux/gup.js';
+import { attach_mem_cgroup, mem_cgroup_create, type MemCgroup } from '../linux/memcg.js';
 import type { KObj } from './program.js';
 
 /** A kernel object the program allocated. */
@@ -37,7 +39,8 @@ export interface KernelOps {
   free(cpu: LinuxCpu, kind: KObj, o: KernelObject): KGen<void>;
   mmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
   munmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number): KGen<void>;
-  mprotect(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  memcg_create(cpu: LinuxCpu, name: string): KGen<MemCgroup>;
+  memcg_attach(mm: MmStruct, g: MemCgroup): void;
   gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<void>;
   dup_mm(cpu: LinuxCpu, parent: MmStruct, name: string): KGen<MmStruct>;
 }
@@ -81,22 +84,20 @@ export function kernelOps(k: Kernel): KernelOps {
       yield 'mmap_region';
     },
 
-    *munmap(_cpu, mm, start, pages) {
-      // Not in the model yet: the vma goes away; PTEs and page tables stay until exit_mmap().
-      cover('unsupported:munmap');
-      unlinkVma(mm, start, pages);
-      yield 'do_munmap';
+    *munmap(cpu, mm, start, pages) {
+      yield* do_munmap(k, cpu, mm, start, BigInt(pages * 4096));
     },
 
-    *mprotect(_cpu, mm, start, _pages, vmFlags) {
-      cover('unsupported:mprotect');
-      for (const v of mm.vmas) if (v.vm_start === start) v.vm_flags = vmFlags;
-      yield 'mprotect_fixup';
+    *gup_fast(cpu, mm, start, pages, write) {
+      yield* get_user_pages_fast(k, cpu, mm, start, pages, write);
     },
 
-    *gup_fast(_cpu, _mm, _start, _pages, _write) {
-      cover('unsupported:gup_fast');
-      yield 'get_user_pages_fast';
+    *memcg_create(cpu, name) {
+      return yield* mem_cgroup_create(k, cpu, name);
+    },
+
+    memcg_attach(mm, g) {
+      attach_mem_cgroup(k, mm, g);
     },
 
     /**
@@ -111,9 +112,4 @@ export function kernelOps(k: Kernel): KernelOps {
       return mm;
     },
   };
-}
-
-function unlinkVma(mm: MmStruct, start: bigint, _pages: number): void {
-  const i = mm.vmas.findIndex((v) => v.vm_start === start);
-  if (i >= 0) mm.vmas.splice(i, 1);
 }

@@ -14,7 +14,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplayDivergence } from '../scheduler/strategy.js';
 import { PagewalkError } from '../core/errors.js';
 import type { Coverage } from './coverage.js';
-import { bootOptions } from './boot.js';
+import './boot.js';
 import { Interpreter } from './interp.js';
 import { executionStrategy } from './schedule.js';
 import type { ExecInput, ExecResult, ExplainEvent, FuzzTarget } from './target.js';
@@ -72,7 +72,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     const m = this.machine;
     m.reset();
     const config = this.configFor(input.program.cpus);
-    const k = Kernel.boot(m, config, bootOptions(config));
+    const k = Kernel.boot(m, config);
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();

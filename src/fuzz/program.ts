@@ -35,14 +35,16 @@ export type Op =
   | { op: 'mmap'; slot: number; pages: number; prot: Prot }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
   | { op: 'munmap'; slot: number }
-  /** mprotect() of a user range. */
-  | { op: 'mprotect'; slot: number; prot: Prot }
   /** A user-mode access (cpl 3) to one page of a user range. */
   | { op: 'uaccess'; slot: number; page: number; kind: AccessKindName }
   /** get_user_pages_fast() over a user range: lockless software walk with IRQs off. */
   | { op: 'gup_fast'; slot: number; pages: number; write: boolean }
   /** fork(): start task `task` (a 'fork' task) as a child with a copy of this task's mm. */
   | { op: 'fork'; task: number }
+  /** clone(CLONE_VM): start task `task` (a 'fork' task) as a thread sharing this task's mm. */
+  | { op: 'clone'; task: number }
+  /** Create memory cgroup `slot` if needed (its per-cpu statistics are vmalloc'ed) and move this process into it. */
+  | { op: 'memcg'; slot: number }
   /** vmalloc() of `pages` pages into a kernel slot. */
   | { op: 'vmalloc'; slot: number; pages: number }
   /** vfree() of a kernel slot. */
@@ -68,7 +70,7 @@ export type OpName = Op['op'];
 
 /** Every operation name, in a fixed order (the generator and the validator use it). */
 export const OP_NAMES: readonly OpName[] = [
-  'mmap', 'munmap', 'mprotect', 'uaccess', 'gup_fast', 'fork', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
+  'mmap', 'munmap', 'uaccess', 'gup_fast', 'fork', 'clone', 'memcg', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
   'percpu_alloc', 'percpu_free', 'kaccess', 'flush_tlb', 'schedule', 'exit',
 ];
 
@@ -186,13 +188,12 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
   const pages = (): number => int(o.pages, `${path}.pages`, 1, MAX_PAGES);
   switch (op) {
     case 'mmap': return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
-    case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op, slot: slot() };
-    case 'mprotect': return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': case 'memcg': return { op, slot: slot() };
     case 'uaccess': return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'gup_fast':
       if (typeof o.write !== 'boolean') bad(`${path}.write`, 'expected true or false');
       return { op, slot: slot(), pages: pages(), write: o.write as boolean };
-    case 'fork': return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
+    case 'fork': case 'clone': return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
     case 'vmalloc': case 'vm_map_ram': return { op, slot: slot(), pages: pages() };
     case 'kaccess':
       return { op, obj: oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };

@@ -116,8 +116,8 @@ function withoutTask(p0: Program, i: number): Program {
   const p = cloneProgram(p0);
   p.tasks.splice(i, 1);
   for (const t of p.tasks) {
-    t.ops = t.ops.filter((o) => !(o.op === 'fork' && o.task === i));
-    for (const o of t.ops) if (o.op === 'fork' && o.task > i) o.task--;
+    t.ops = t.ops.filter((o) => !((o.op === 'fork' || o.op === 'clone') && o.task === i));
+    for (const o of t.ops) if ((o.op === 'fork' || o.op === 'clone') && o.task > i) o.task--;
   }
   if (!p.tasks.some((t) => t.spawn === 'boot')) p.tasks[0].spawn = 'boot';
   return p;
