@@ -115,6 +115,14 @@ describe('pagewalk walk', () => {
     expect(r.stdout).toContain('result: #PF 0x4');
   });
 
+  it('colours decisive and set bits with FORCE_COLOR, plain markers otherwise', () => {
+    const r = spawnSync(process.execPath, [cli, 'walk', '--image', examplePath('4level'), '--va', '0x11000', '--kind', 'write', '--cpl', '3'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(r.stdout).toContain('\x1b[1;7;31m!RW\x1b[0m');
+    expect(r.stdout).toContain('\x1b[32m+A\x1b[0m');
+    expect(r.stdout).not.toContain('legend:');
+    expect(walk('--image', examplePath('4level'), '--va', '0x11000', '--kind', 'write', '--cpl', '3').out).not.toContain('\x1b[');
+  });
+
   it('reports #GP for a non-canonical address', () => {
     const r = walk('--image', examplePath('4level'), '--va', '0x800000000000');
     expect(r.out).toContain('result: #GP');

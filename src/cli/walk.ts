@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(JSON.stringify(jsonSafe({ image: flags.image, query: q, explanation: e, description: d }), null, 2));
     return 0;
   }
-  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const color = (process.stdout.isTTY === true || !!process.env.FORCE_COLOR) && !process.env.NO_COLOR;
   process.stdout.write(renderWalk(d, { color, source: flags.image }));
   if (q.note) process.stdout.write(`note: ${q.note}\n`);
   return 0;
