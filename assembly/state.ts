@@ -48,13 +48,16 @@ export function configureMachine(ram: u64, amd: bool, mpa: u32, gb: bool, p36: b
   return pa < ramSize ? load<u32>(usize(pa), RAM_BASE) : 0xFFFF_FFFF;
 }
 
-/** Sets bits in a 64-bit entry as a locked read-modify-write would. */
-@inline export function physOr64(pa: u64, bits: u64): void {
+/**
+ * Sets bits in a 64-bit entry as a locked read-modify-write would. Out of line on purpose: walks
+ * call it only when an A or D bit is missing, and inlining it into every level bloats the loops.
+ */
+export function physOr64(pa: u64, bits: u64): void {
   if (pa < ramSize) store<u64>(usize(pa), load<u64>(usize(pa), RAM_BASE) | bits, RAM_BASE);
   else droppedWrites++;
 }
 
-@inline export function physOr32(pa: u64, bits: u32): void {
+export function physOr32(pa: u64, bits: u32): void {
   if (pa < ramSize) store<u32>(usize(pa), load<u32>(usize(pa), RAM_BASE) | bits, RAM_BASE);
   else droppedWrites++;
 }

@@ -4,7 +4,7 @@
 import {
   RAM_BASE, C_CR2, C_CR4, C_PDPTE, C_LAST, C_LAST_N, C_ST_WALKS, C_ST_MEMREFS, C_ST_PSCHITS, C_ST_PSC_LEVEL, C_ST_FAULTS,
   PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT, R_CLASS_SHIFT, R_PERMS_SHIFT,
-  E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD,
+  E_P, E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD,
 } from './layout';
 import { ramSize, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32 } from './state';
 import { acCpu, acMode, acCx, acPkrU, acPkrS, acPcid, acCr3, CR4_PSE } from './context';
@@ -59,9 +59,21 @@ export function pageFault(va: u64, code: u32): u64 {
   return base | (level == 3 ? (pdpe1gb ? 0x3FFF_E000 : E_PS) : level == 2 ? 0x1F_E000 : 0);
 }
 
+// Walks and entry reads are counted in globals and added to the CPU's statistics once per call
+// (flushWalkCounts), which keeps memory read-modify-writes out of the batch loop.
+let walksCount: u32 = 0;
+let refsCount: u32 = 0;
+
+export function flushWalkCounts(cpu: usize): void {
+  store<u64>(cpu + C_ST_WALKS, load<u64>(cpu + C_ST_WALKS) + walksCount);
+  store<u64>(cpu + C_ST_MEMREFS, load<u64>(cpu + C_ST_MEMREFS) + refsCount);
+  walksCount = 0;
+  refsCount = 0;
+}
+
 @inline function countWalk(cpu: usize, refs: u32, pscLevel: u32): void {
-  store<u64>(cpu + C_ST_WALKS, load<u64>(cpu + C_ST_WALKS) + 1);
-  store<u64>(cpu + C_ST_MEMREFS, load<u64>(cpu + C_ST_MEMREFS) + refs);
+  walksCount++;
+  refsCount += refs;
   if (pscLevel != 0) {
     store<u64>(cpu + C_ST_PSCHITS, load<u64>(cpu + C_ST_PSCHITS) + 1);
     const p = cpu + C_ST_PSC_LEVEL + usize(pscLevel) * 8;
@@ -77,8 +89,24 @@ export function pageFault(va: u64, code: u32): u64 {
   }
 }
 
+/** The leaf entry of the walk in progress, as read by tableLevel. */
+let leafEntry: u64 = 0;
+
 @inline function stop(level: u32, reason: u64, ea: u64, perms: u32): u64 {
   return STOP | (reason << 56) | (u64(level) << 52) | ea | u64(perms);
+}
+
+/** AMD: the entry's accessed bit is set only if the whole walk succeeds. */
+function deferAccessed(ea: u64): void {
+  const n = load<u32>(SCR_NPEND);
+  store<u64>(SCR_PEND + usize(n) * 8, ea);
+  store<u32>(SCR_NPEND, n + 1);
+}
+
+/** AMD, walk succeeded: set the deferred accessed bits, top to bottom. */
+function commitAccessed(): void {
+  const n = load<u32>(SCR_NPEND);
+  for (let i: u32 = 0; i < n; i++) physOr64(load<u64>(SCR_PEND + usize(i) * 8), E_A);
 }
 
 /**
@@ -95,13 +123,13 @@ export function pageFault(va: u64, code: u32): u64 {
   if ((e & tableRsvd(L, ps, rsvdBase, (cx & CX_AMD) != 0)) != 0) return stop(L, STOP_RESERVED, 0, 0);
   let perms = u32(s & 7) & ((u32(e >> 1) & 3) | 4);
   if ((cx & CX_NXE) != 0) perms |= u32(e >> 61) & 4;
-  if (L == 1 || ps) return stop(L, STOP_LEAF, ea, perms);
+  if (L == 1 || ps) {
+    leafEntry = e;
+    return stop(L, STOP_LEAF, ea, perms);
+  }
   if ((e & E_A) == 0) {
-    if ((cx & CX_AMD) != 0) {
-      const n = load<u32>(SCR_NPEND);
-      store<u64>(SCR_PEND + usize(n) * 8, ea);
-      store<u32>(SCR_NPEND, n + 1);
-    } else physOr64(ea, E_A);
+    if ((cx & CX_AMD) != 0) deferAccessed(ea);
+    else physOr64(ea, E_A);
   }
   const next = e & FRAME_MASK;
   if (pscOn) {
@@ -136,15 +164,11 @@ export function pageFault(va: u64, code: u32): u64 {
 
 /** The leaf at `at` (entry address ea): access check, A/D update, PSC fills, result. */
 @inline function leafAccess(cpu: usize, va: u64, kind: u32, at: u32, ea: u64, perms: u32, top: u32, pscOn: bool, cx: u32, pkrU: u32, pkrS: u32, errBits: u32): u64 {
-  // Re-reading the leaf is exact: nothing but this walk's own A updates happened since it was read.
-  const e: u64 = ea < ramSize ? load<u64>(usize(ea), RAM_BASE) : 0xFFFF_FFFF_FFFF_FFFF;
+  const e = leafEntry;
   perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
   const f = permFault(perms, kind, cx, pkrU, pkrS);
   if (f != 0) return pageFault(va, errBits | f);
-  if ((cx & CX_AMD) != 0) {
-    const n = load<u32>(SCR_NPEND);
-    for (let i: u32 = 0; i < n; i++) physOr64(load<u64>(SCR_PEND + usize(i) * 8), E_A);
-  }
+  if ((cx & CX_AMD) != 0) commitAccessed();
   const set: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((e & set) != set) physOr64(ea, set);
   if (pscOn) {
@@ -155,6 +179,74 @@ export function pageFault(va: u64, code: u32): u64 {
   const shift = 3 + 9 * at;
   const pageMask = (u64(1) << shift) - 1;
   const cached = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
+  return walkResult((e & FRAME_MASK & ~pageMask) | (va & pageMask), at - 1, cached);
+}
+
+/** Returned by fastWalkLong when the walk needs the full path. */
+export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
+@inline function fastEntry(ea: u64, ram: u64): u64 {
+  return ea < ram ? load<u64>(usize(ea), RAM_BASE) : 0;
+}
+
+/**
+ * The common case of an IA-32e walk in as few instructions as possible (v86's split): every
+ * entry present and accessed, no reserved bit, the access allowed, and for a write the leaf
+ * already dirty — so the walk writes nothing. One mask test per level; anything else returns
+ * SLOW and the caller redoes the walk with walkLong, which is exact because nothing was written.
+ */
+@inline export function fastWalkLong(va: u64, kind: u32, levels: u32, root: u64, cx: u32, pkrU: u32, pkrS: u32, ram: u64): u64 {
+  const need: u64 = E_P | E_A;
+  const rsv = rsvdHi | ((cx & CX_NXE) != 0 ? 0 : E_XD);
+  const upper = rsv | E_PS | need | ((cx & CX_AMD) != 0 ? E_G : 0);
+  const lower = rsv | need;
+  let andAcc: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  let orAcc: u64 = 0;
+  let t = root;
+  let e: u64;
+  if (levels == 5) {
+    e = fastEntry(t + ((va >> 45) & 0xFF8), ram);
+    if ((e & upper) != need) return SLOW;
+    andAcc &= e;
+    orAcc |= e;
+    t = e & FRAME_MASK;
+  }
+  e = fastEntry(t + ((va >> 36) & 0xFF8), ram);
+  if ((e & upper) != need) return SLOW;
+  andAcc &= e;
+  orAcc |= e;
+  let ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
+  e = fastEntry(ea, ram);
+  if ((e & lower) != need) return SLOW;
+  let at: u32 = 3;
+  if ((e & E_PS) == 0) {
+    andAcc &= e;
+    orAcc |= e;
+    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+    e = fastEntry(ea, ram);
+    if ((e & lower) != need) return SLOW;
+    at = 2;
+    if ((e & E_PS) == 0) {
+      andAcc &= e;
+      orAcc |= e;
+      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+      e = fastEntry(ea, ram);
+      if ((e & lower) != need) return SLOW;
+      at = 1;
+    } else if ((e & 0x1F_E000) != 0) return SLOW;
+  } else if (!pdpe1gb || (e & 0x3FFF_E000) != 0) return SLOW;
+  andAcc &= e;
+  orAcc |= e;
+  if (kind == 1 && (e & E_D) == 0) return SLOW;
+  let perms = u32(andAcc >> 1) & 3;
+  if ((cx & CX_NXE) != 0) perms |= u32(orAcc >> 61) & 4;
+  perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
+  if (permFault(perms, kind, cx, pkrU, pkrS) != 0) return SLOW;
+  const shift = 3 + 9 * at;
+  const pageMask = (u64(1) << shift) - 1;
+  const cached = perms | ((e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
+  walksCount++;
+  refsCount += levels - at + 1;
   return walkResult((e & FRAME_MASK & ~pageMask) | (va & pageMask), at - 1, cached);
 }
 
