@@ -56,12 +56,13 @@ export function mmHooks(k: Kernel): MmHooks {
   return h;
 }
 
-/** zap_pte_range() over one page table: clear each present pte in lazy MMU mode. */
-function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, base: bigint): KGen<void> {
+/** zap_pte_range() over one page table: clear each present pte in [lo, hi) in lazy MMU mode. */
+function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, base: bigint, lo: bigint, hi: bigint): KGen<void> {
   const L = k.L;
   const hooks = mmHooks(k);
+  const [i0, i1] = span(base, 12, L.PTRS_PER_PTE, lo, hi);
   yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-  for (let i = 0; i < L.PTRS_PER_PTE; i++) {
+  for (let i = i0; i <= i1; i++) {
     const ptep = pt + i * L.entrySize;
     const pte = readEntry(k, ptep);
     if (!(pte & _PAGE_PRESENT)) continue;
@@ -75,35 +76,59 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
   yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
 }
 
+/** Entry indices [first, last] of a table whose entry 0 maps `base`, entries `1 << shift` apart, within [lo, hi). */
+function span(base: bigint, shift: number, ptrs: number, lo: bigint, hi: bigint): [number, number] {
+  const size = 1n << BigInt(shift);
+  const end = base + size * BigInt(ptrs);
+  if (hi <= base || lo >= end) return [0, -1];
+  const first = lo > base ? Number((lo - base) >> BigInt(shift)) : 0;
+  const last = hi < end ? Number((hi - 1n - base) >> BigInt(shift)) : ptrs - 1;
+  return [first, last];
+}
+
+/** The user address span covered by the mm's vmas ([0, 0) when there are none). */
+function vmaSpan(mm: MmStruct): [bigint, bigint] {
+  if (mm.vmas.length === 0) return [0n, 0n];
+  let lo = mm.vmas[0].vm_start, hi = mm.vmas[0].vm_end;
+  for (const v of mm.vmas) {
+    if (v.vm_start < lo) lo = v.vm_start;
+    if (v.vm_end > hi) hi = v.vm_end;
+  }
+  return [lo, hi];
+}
+
 /**
- * Visits the user part of a pgd: calls `leaf(pt, base)` for each page table, and after the
- * children of an upper-level entry, `upper(level, entryPtr, tablePa)` (level 3 = pud table
- * referenced from the pgd, 2 = pmd table, 1 = pte table).
+ * Visits the page tables of the user address span of the vmas (as unmap_vmas/free_pgtables walk
+ * the vma ranges): calls `leaf(pt, base, lo, hi)` for each page table, and after the children of
+ * an upper-level entry, `upper(level, entryPtr, tablePa)` (level 3 = pud table referenced from
+ * the pgd, 2 = pmd table, 1 = pte table). Each table is visited once.
  */
-function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint) => KGen<void>, upper: (level: number, ptr: number, table: number) => KGen<void>): KGen<void> {
+function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint, lo: bigint, hi: bigint) => KGen<void>, upper: (level: number, ptr: number, table: number) => KGen<void>): KGen<void> {
   const L = k.L;
   const es = L.entrySize;
-  const userPgds = L.KERNEL_PGD_BOUNDARY;
-  for (let g = 0; g < userPgds; g++) {
+  const [lo, hi] = vmaSpan(mm);
+  const [g0, g1] = span(0n, L.PGDIR_SHIFT, L.KERNEL_PGD_BOUNDARY, lo, hi);
+  const visitPmd = function* (pmdTable: number, base: bigint): KGen<void> {
+    const [j0, j1] = span(base, L.PMD_SHIFT, L.PTRS_PER_PMD, lo, hi);
+    for (let j = j0; j <= j1; j++) {
+      const pmdp = pmdTable + j * es;
+      const mv = readEntry(k, pmdp);
+      if (!(mv & _PAGE_PRESENT)) continue;
+      yield* leaf(entryAddr(L, mv), base + (BigInt(j) << BigInt(L.PMD_SHIFT)), lo, hi);
+      yield* upper(1, pmdp, entryAddr(L, mv));
+    }
+  };
+  for (let g = g0; g <= g1; g++) {
     const pgdp = mm.pgd + g * es;
     const gv = readEntry(k, pgdp);
     if (!(gv & _PAGE_PRESENT)) continue;
     const gbase = BigInt(g) << BigInt(L.PGDIR_SHIFT);
     if (L.pmdFolded) {
       // 2-level: the pgd entry is the pmd: it references a page table.
-      yield* leaf(entryAddr(L, gv), gbase);
+      yield* leaf(entryAddr(L, gv), gbase, lo, hi);
       yield* upper(1, pgdp, entryAddr(L, gv));
       continue;
     }
-    const visitPmd = function* (pmdTable: number, base: bigint): KGen<void> {
-      for (let j = 0; j < L.PTRS_PER_PMD; j++) {
-        const pmdp = pmdTable + j * es;
-        const mv = readEntry(k, pmdp);
-        if (!(mv & _PAGE_PRESENT)) continue;
-        yield* leaf(entryAddr(L, mv), base + (BigInt(j) << BigInt(L.PMD_SHIFT)));
-        yield* upper(1, pmdp, entryAddr(L, mv));
-      }
-    };
     if (L.pudFolded) {
       // PAE: the pgd entry (PDPTE) references a pmd table.
       yield* visitPmd(entryAddr(L, gv), gbase);
@@ -111,7 +136,8 @@ function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint) => 
       continue;
     }
     const pudTable = entryAddr(L, gv);
-    for (let u = 0; u < L.PTRS_PER_PUD; u++) {
+    const [u0, u1] = span(gbase, L.PUD_SHIFT, L.PTRS_PER_PUD, lo, hi);
+    for (let u = u0; u <= u1; u++) {
       const pudp = pudTable + u * es;
       const uv = readEntry(k, pudp);
       if (!(uv & _PAGE_PRESENT)) continue;
@@ -126,7 +152,7 @@ function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint) => 
 export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   const fns = cpu.thread().fnStack;
   fns.push('unmap_vmas');
-  yield* walkUser(k, tlb.mm, (pt, base) => zap_pte_range(k, cpu, tlb, pt, base), function* () {});
+  yield* walkUser(k, tlb.mm, (pt, base, lo, hi) => zap_pte_range(k, cpu, tlb, pt, base, lo, hi), function* () {});
   fns.pop();
 }
 
