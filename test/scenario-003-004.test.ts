@@ -116,6 +116,20 @@ describe('replay', () => {
   });
 });
 
+describe('machine reuse', () => {
+  it('runs on one reset machine give the same results as on fresh machines', () => {
+    const m = Machine.createSync({ ramBytes: 16 * 2 ** 20, cpus: 2 });
+    for (const [name, v] of [['004-vmalloc-fault-nmi', 'buggy'], ['003-flush-tlb-preempt', 'buggy'], ['004-vmalloc-fault-nmi', 'fixed']] as const) {
+      const fresh = runScenarioSync(name, v);
+      const hashFresh = stateHash(fresh.kernel);
+      const reused = runScenarioSync(name, v, { machine: m as never });
+      expect(reused.trace).toEqual(fresh.trace);
+      expect(reused.findings).toEqual(fresh.findings);
+      expect(stateHash(reused.kernel)).toBe(hashFresh);
+    }
+  });
+});
+
 describe('the pgd that 32-bit vmalloc_fault() syncs', () => {
   it.each(['buggy', 'fixed'] as const)("%s: right after the NMI, next's pgd (the one in CR3) has init_mm's entry", (v) => {
     const r = runScenarioSync('004-vmalloc-fault-nmi-32bit', v);

@@ -23,6 +23,12 @@ export interface ScenarioRunOptions {
   trace?: readonly number[];
   /** Step limit (default: the scenario's). With a replayed prefix, stop after the prefix. */
   maxSteps?: number;
+  /**
+   * Reuse this core machine (reset, then booted) instead of creating one: cheaper for many runs.
+   * It must have at least the preset's CPUs and exactly its RAM. The previous run's kernel on it
+   * is gone afterwards.
+   */
+  machine?: CoreMachine;
 }
 
 export interface ScenarioResult {
@@ -47,7 +53,15 @@ export function runScenarioSync(name: string, variant: Variant, opts: ScenarioRu
   const sc = getScenario(name);
   const preset = sc.presets[variant];
   const config = configFromPreset(preset, opts.overrides);
-  const m = Machine.createSync(machineOptionsFor(config)) as unknown as CoreMachine;
+  const want = machineOptionsFor(config);
+  let m: CoreMachine;
+  if (opts.machine) {
+    m = opts.machine;
+    if (m.ramBytes !== want.ramBytes || m.cpus.length < want.cpus) throw new Error(`scenario ${name}: the given machine (${m.ramBytes} bytes, ${m.cpus.length} CPUs) does not fit preset ${preset} (${want.ramBytes} bytes, ${want.cpus} CPUs)`);
+    m.reset();
+  } else {
+    m = Machine.createSync(want) as unknown as CoreMachine;
+  }
   const k = Kernel.boot(m, config);
   const plan = sc.setup(k, variant);
   const strategy = opts.trace ? new ReplayStrategy(opts.trace) : plan.strategy;
