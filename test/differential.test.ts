@@ -282,28 +282,30 @@ describe('WASM core vs reference walker', () => {
     expect(pscHits).toBeGreaterThan(RUNS.tlb / 10);
   });
 
-  it(`translateBatch (TLB off) matches sequential reference accesses: ${RUNS.batch} random cases`, () => {
-    const n = 8;
+  it(`translateBatch (TLB off, and on with unchanged tables) matches sequential reference accesses: ${RUNS.batch} random cases`, () => {
+    const nVas = 6, n = 12; // every address twice: the second pass can hit the TLB
     fc.assert(
       fc.property(
         caseArb,
         fc.array(fc.constantFrom(0, 1, 2), { minLength: n, maxLength: n }),
         fc.constantFrom<0 | 3>(0, 3), fc.boolean(), fc.boolean(),
-        (c, kinds, cpl, ac, implicit) => {
-          const m = machineFor(c, 'walk');
-          const b = buildCase(c, n);
+        fc.constantFrom<CacheKind>('walk', 'walk', 'tlb-realistic', 'tlb-maximal', 'tlb-tiny'),
+        (c, kinds, cpl, ac, implicit, caches) => {
+          const m = machineFor(c, caches);
+          const b = buildCase(c, nVas);
+          const list = [...b.vas, ...b.vas];
           const ref = setup(m, c, b);
           if (!ref) return;
-          const vas = BigUint64Array.from(b.vas.map((v) => BigInt.asUintN(64, v)));
+          const vas = BigUint64Array.from(list.map((v) => BigInt.asUintN(64, v)));
           const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
           const faults = m.cpus[0]!.translateBatch(vas, Uint8Array.from(kinds), out, { cpl, ac, implicit });
           const log: string[] = [];
           let wantFaults = 0;
           for (let i = 0; i < n; i++) {
             const opts = { kind: (['read', 'write', 'exec'] as const)[kinds[i]!]!, cpl, ac, implicit };
-            const want = referenceAccess(b.mem, ref, b.vas[i]!, opts, refConfig(c));
+            const want = referenceAccess(b.mem, ref, list[i]!, opts, refConfig(c));
             const wantFault = want.ok ? 0 : want.vector === 13 ? 13 << 16 : (14 << 16) | want.errorCode;
-            log.push(`#${i} ${opts.kind} va=${hex(b.vas[i]!)}: want ${show(want)} [${showSteps(want)}]`);
+            log.push(`#${i} ${opts.kind} va=${hex(list[i]!)}: want ${show(want)} [${showSteps(want)}]`);
             if (wantFault) wantFaults++;
             const gotPa = out.pa[i]!;
             if (out.fault[i] !== wantFault || (want.ok && gotPa !== want.pa)) {
