@@ -4,6 +4,7 @@
  * deterministic scheduler drives. Model functions take the kernel `k` and the CPU they run on.
  */
 import type { CoreMachine } from '../machine/core.js';
+import type { ModelCpu } from '../machine/cpu.js';
 import type { InterruptSource, SchedTarget } from '../scheduler/scheduler.js';
 import type { ExecThread, KGen } from '../scheduler/types.js';
 import { FindingStop } from '../sanitizers/finding.js';
@@ -210,7 +211,7 @@ export class Kernel implements SchedTarget {
 
   // ---- SchedTarget -------------------------------------------------------------------------
 
-  canStep(cpu0: unknown): boolean {
+  canStep(cpu0: ModelCpu): boolean {
     const cpu = cpu0 as LinuxCpu;
     if (cpu.frames.length > 0) return true;
     const t = cpu.curr;
@@ -218,7 +219,7 @@ export class Kernel implements SchedTarget {
     return t.stack.length > 0;
   }
 
-  canPreempt(cpu0: unknown): boolean {
+  canPreempt(cpu0: ModelCpu): boolean {
     const cpu = cpu0 as LinuxCpu;
     const p = this.config.preempt;
     const t = cpu.curr;
@@ -227,19 +228,27 @@ export class Kernel implements SchedTarget {
     return !t.idle && t.state === 'running' && cpu.preemptCount === 0 && cpu.IF && cpu.hasRunnable(t);
   }
 
-  preempt(cpu0: unknown): void {
+  preempt(cpu0: ModelCpu): void {
     const cpu = cpu0 as LinuxCpu;
     cpu.curr.stack.push(preempt_schedule_irq(this, cpu));
   }
 
-  taskReturned(cpu0: unknown, task: ExecThread): void {
+  taskReturned(cpu0: ModelCpu, task: ExecThread): void {
     const cpu = cpu0 as LinuxCpu;
     throw new Error(`cpu${cpu.index}: task '${(task as TaskStruct).comm}' returned from its outermost frame without do_exit()`);
   }
 
+  /**
+   * The workload is complete: every workload task is dead, no interrupt is in progress, and each
+   * CPU has finished switching away from them (its idle task back in its loop, or a daemon).
+   */
   finished(): boolean {
     for (const t of this.workload) if (t.state !== 'dead') return false;
-    for (const c of this.cpus) if (c.frames.length > 0 || !c.curr.idle || c.curr.lastLabel !== LBL_IDLE) return false;
+    for (const c of this.cpus) {
+      const t = c.curr;
+      if (c.frames.length > 0 || t.state === 'dead' || this.workload.has(t)) return false;
+      if (t.idle && t.lastLabel !== LBL_IDLE) return false;
+    }
     return true;
   }
 }

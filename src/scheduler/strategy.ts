@@ -218,16 +218,13 @@ export class ReplayStrategy implements Strategy {
     this.fallback = opts.fallback ?? new RoundRobinStrategy();
   }
   begin(view: SchedView): void {
-    this.pos = 0;
     this.divergences = 0;
     this.fallback.begin?.(view);
   }
   choose(acts: Int32Array, n: number, view: SchedView): number {
-    // The trace holds every step, including those the scheduler took without asking (one
-    // enabled action): the recorded choice of this step is at index view.steps.
-    this.pos = view.steps;
-    if (this.pos < this.trace.length) {
-      const want = this.trace[this.pos++];
+    // The trace holds every step: the recorded choice of this step is at index view.steps.
+    if (view.steps < this.trace.length) {
+      const want = this.trace[view.steps];
       for (let i = 0; i < n; i++) if (acts[i] === want) return i;
       if (this.opts.onDivergence !== 'fallback') throw new ReplayDivergence(view.steps, want, Array.from(acts.subarray(0, n)));
     } else if (this.opts.onDivergence !== 'fallback') {
