@@ -19,6 +19,7 @@ import { spawnOrdinaryWorkload } from '../src/linux/workload.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RandomStrategy, RoundRobinStrategy } from '../src/scheduler/strategy.js';
 import type { KnobValue } from '../src/presets/index.js';
+import { FindingStop } from '../src/sanitizers/finding.js';
 
 beforeAll(async () => {
   await Machine.ready();
@@ -150,6 +151,49 @@ describe('pv_mmu_ops: a deferred set_pgd (seed 000 mechanism)', () => {
     expect(r.finding).toBeUndefined();
     expect(r.status).toBe('finished');
     expect(faultStats(k).vmallocSyncs).toBe(1);
+  });
+});
+
+describe('lockup detector: what counts as progress', () => {
+  function faultingCpu() {
+    const k = bootLinuxSync(configFromPreset('linux-3.18-smp', { lockup_threshold: 8 }));
+    const cpu = k.cpus[0];
+    const va = 0x0060_0000n; // user address: nothing mapped in swapper_pg_dir
+    const r = cpu.hw.access(va, { kind: 'read', cpl: 0 });
+    expect(r.ok).toBe(false);
+    const walked = cpu.hw.lastWalkEntries().map(Number);
+    expect(walked.length).toBeGreaterThan(0);
+    const fault = () => k.lockup.onFault(cpu, va, 0, true);
+    return { k, cpu, walked, fault };
+  }
+
+  it('reports at the threshold when nothing changes', () => {
+    const { fault } = faultingCpu();
+    for (let i = 0; i < 7; i++) fault();
+    expect(fault).toThrow(FindingStop);
+  });
+
+  it('a write to an entry the faulting walk read is progress; a write elsewhere is not', () => {
+    const { k, walked, fault } = faultingCpu();
+    for (let i = 0; i < 30; i++) {
+      fault();
+      k.notePtWrite(walked[walked.length - 1]);
+    }
+    // The first fault after the last progress starts a new count: 7 more, then the 8th reports.
+    for (let i = 0; i < 7; i++) {
+      fault();
+      k.notePtWrite(walked[0] + 4096 * 7); // not on the walk
+    }
+    expect(fault).toThrow(FindingStop);
+  });
+
+  it('a CR3 load on the faulting CPU is progress', () => {
+    const { cpu, fault } = faultingCpu();
+    for (let i = 0; i < 30; i++) {
+      fault();
+      cpu.cr3Epoch++;
+    }
+    expect(() => { for (let i = 0; i < 7; i++) fault(); }).not.toThrow();
   });
 });
 
