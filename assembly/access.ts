@@ -90,6 +90,7 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
  */
 export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   beginAccess(cpu, flags);
+  badKind = -1;
   const mode = acMode;
   const fl = load<u32>(cpu + C_FLAGS);
   const pscOn = (fl & F_PSC) != 0;
@@ -106,7 +107,7 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
     let hits: u64 = 0;
     for (let i: usize = 0; i < usize(n); i++) {
       let va = load<u64>(IO_VA + i * 8);
-      const kind = u32(load<u8>(IO_KIND + i));
+      const kind = checkedKind(i);
       va = linear(va, mode);
       let r: u64;
       if (gp) r = GP_RESULT;
@@ -130,7 +131,7 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   } else {
     for (let i: usize = 0; i < usize(n); i++) {
       let va = linear(load<u64>(IO_VA + i * 8), mode);
-      const kind = u32(load<u8>(IO_KIND + i));
+      const kind = checkedKind(i);
       const r = gp ? GP_RESULT : mode == MODE_NONE ? va : walkAny(cpu, va, kind, pscOn, false);
       faults += store2(i, r);
     }
@@ -159,7 +160,7 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
   let faults: u32 = 0;
   for (let i: usize = 0; i < usize(n); i++) {
     const va = load<u64>(IO_VA + i * 8);
-    const kind = u32(load<u8>(IO_KIND + i));
+    const kind = checkedKind(i);
     let r: u64;
     if ((i64(va << s) >> s) != i64(va)) r = GP_RESULT;
     else {
@@ -170,6 +171,21 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
     faults += store2(i, r);
   }
   return faults;
+}
+
+/** Index of the first invalid access kind (> 2) of the last batch, or -1. */
+let badKind: i32 = -1;
+
+export function batchBadKind(): i32 {
+  return badKind;
+}
+
+/** IO_KIND[i]; an invalid kind is remembered and read as 0 so the batch stays well-defined. */
+@inline function checkedKind(i: usize): u32 {
+  const k = u32(load<u8>(IO_KIND + i));
+  if (k <= 2) return k;
+  if (badKind < 0) badKind = i32(i);
+  return 0;
 }
 
 @inline function store2(i: usize, r: u64): u32 {

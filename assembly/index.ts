@@ -8,7 +8,7 @@ import { heapReset, heapAlloc } from './heap';
 import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames } from './frames';
 import { flushEverything } from './control';
 
-export { accessOne, translateBatch } from './access';
+export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
 export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect, ptLookup, ptLookupLevel } from './ptops';

@@ -2,7 +2,7 @@
 // A walk returns a u64: FAULT_BIT | vector << 16 | error code, or the physical address with the
 // TLB class and the cacheable rights in bits 52..62 (layout.ts).
 import {
-  RAM_BASE, C_CR2, C_CR4, C_PDPTE, C_LAST, C_LAST_N, C_ST_WALKS, C_ST_MEMREFS, C_ST_PSCHITS, C_ST_PSC_LEVEL, C_ST_FAULTS,
+  RAM_BASE, C_CR2, C_CR4, C_FLAGS, F_TLB, F_PSC, C_PDPTE, C_LAST, C_LAST_N, C_ST_WALKS, C_ST_MEMREFS, C_ST_PSCHITS, C_ST_PSC_LEVEL, C_ST_FAULTS,
   PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT, R_CLASS_SHIFT, R_PERMS_SHIFT,
   E_P, E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD,
 } from './layout';
@@ -38,8 +38,9 @@ export function pageFault(va: u64, code: u32): u64 {
   const cpu = acCpu;
   store<u64>(cpu + C_CR2, va);
   store<u64>(cpu + C_ST_FAULTS, load<u64>(cpu + C_ST_FAULTS) + 1);
-  tlbInvalidatePage(cpu, va, acMode, acPcid, true);
-  pscInvalidateVa(cpu, va, acMode, acPcid);
+  const on = load<u32>(cpu + C_FLAGS); // caches switched off are empty
+  if ((on & F_TLB) != 0) tlbInvalidatePage(cpu, va, acMode, acPcid, true);
+  if ((on & F_PSC) != 0) pscInvalidateVa(cpu, va, acMode, acPcid);
   return FAULT_BIT | (u64(VEC_PF) << 16) | u64(code);
 }
 

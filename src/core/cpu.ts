@@ -114,16 +114,18 @@ export class Cpu {
     }
     const flags = accessFlags({ kind: 'read', ...opts });
     const io = this.io;
-    const chunk = io.va.length;
+    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
+    const chunk = Math.min(io.va.length, 2048);
     let faults = 0;
     for (let i = 0; i < n; i += chunk) {
       const m = Math.min(chunk, n - i);
-      io.va.set(vas.subarray(i, i + m));
+      // Byte views: V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element.
+      bytes(io.va, 0, m).set(bytes(vas, i, m));
       io.kind.set(kinds.subarray(i, i + m));
-      for (let j = 0; j < m; j++) if (io.kind[j] > 2) throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds[${i + j}] = ${io.kind[j]} (0 read, 1 write, 2 exec)`);
       faults += guardWasm('translateBatch', () => this.core.translateBatch(this.base, m, flags));
-      out.pa.set(io.pa.subarray(0, m), i);
-      out.fault.set(io.fault.subarray(0, m), i);
+      this.checkKinds(i);
+      bytes(out.pa, i, m).set(bytes(io.pa, 0, m));
+      bytes(out.fault, i, m).set(bytes(io.fault, 0, m));
     }
     return faults;
   }
@@ -133,7 +135,16 @@ export class Cpu {
    * that generate addresses in place and want no copies. n <= machine.batchMax.
    */
   translateInPlace(n: number, opts: BatchOptions): number {
-    return guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags({ kind: 'read', ...opts })));
+    if (!Number.isInteger(n) || n < 0 || n > this.io.va.length) throw new PagewalkError('EINVAL_ARG', `translateInPlace: n = ${n} must be 0..${this.io.va.length}`);
+    const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags({ kind: 'read', ...opts })));
+    this.checkKinds(0);
+    return faults;
+  }
+
+  /** Throws when the last batch met an access kind other than 0, 1, 2 (it was walked as a read). */
+  private checkKinds(offset: number): void {
+    const bad = this.core.batchBadKind();
+    if (bad >= 0) throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds[${offset + bad}] = ${this.io.kind[bad]} (0 read, 1 write, 2 exec)`);
   }
 
   /**
@@ -310,6 +321,11 @@ export interface TlbEntryInfo {
   nx: boolean;
   dirty: boolean;
   pkey: number;
+}
+
+/** Bytes of elements [start, start + count) of a typed array. */
+function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }
 
 function kindCode(kind: string): number {

@@ -16,6 +16,7 @@ export interface CoreExports {
   cpuAddr(i: number): number;
   accessOne(cpu: number, va: bigint, kind: number, flags: number): bigint;
   translateBatch(cpu: number, n: number, flags: number): number;
+  batchBadKind(): number;
   setControl(cpu: number, cr0: bigint, cr3: bigint, cr4: bigint, efer: bigint, cr3Written: number): number;
   setPkeys(cpu: number, pkru: number, pkrs: number): void;
   invlpg(cpu: number, va: bigint): void;
