@@ -148,7 +148,7 @@ export interface WalkStep {
   flags: string[];
   /** Bits of the entry that decided the outcome at this level. */
   decisiveBits: string[];
-  /** What happened here: 'next' (go to the next table), 'leaf', 'not-present', 'reserved', 'psc-hit', 'pdpte-register'. */
+  /** What happened here: 'next' (go to the next table), 'leaf', 'denied' (a leaf the access may not use), 'not-present', 'reserved', 'pdpte-register'. */
   decision: string;
   /** True when the entry came from a paging-structure cache or PDPTE register, not memory. */
   cached: boolean;
