@@ -59,7 +59,8 @@ export function spawnOrdinaryWorkload(k: Kernel, opts: WorkloadOptions): TaskStr
               // Wake a sibling and sleep briefly if someone else will wake us.
               for (const o of k.cpus[self.cpu].tasks) if (o !== self) wake_up_process(o);
               // Sleep only if a live sibling process will wake us (wakers wake everyone).
-              if (k.cpus[self.cpu].tasks.some((o) => o !== self && o.state !== 'dead' && !o.kthread)) yield* schedule_blocked(k, cpu);
+              // (a sibling already in do_exit() has done its final wake-ups).
+              if (k.cpus[self.cpu].tasks.some((o) => o !== self && o.state !== 'dead' && !o.exiting && !o.kthread)) yield* schedule_blocked(k, cpu);
             }
           }
           for (const o of k.cpus[self.cpu].tasks) wake_up_process(o);
