@@ -7,6 +7,11 @@ import { pgd_index } from '../src/linux/layout.js';
 import { readEntry } from '../src/linux/pgtable.js';
 import { listScenarios } from '../src/scenarios/index.js';
 import { runScenarioSync } from '../src/scenarios/runner.js';
+import { configFromPreset } from '../src/linux/config.js';
+import { machineOptionsFor, rebootLinux } from '../src/linux/machine.js';
+import { spawnOrdinaryWorkload } from '../src/linux/workload.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { RandomStrategy } from '../src/scheduler/strategy.js';
 import { actionSlot, SLOT_PREEMPT, SLOT_SOURCE0 } from '../src/scheduler/types.js';
 
 beforeAll(async () => {
@@ -113,6 +118,29 @@ describe('replay', () => {
     expect(b.findings).toEqual(a.findings);
     expect(b.dmesg).toEqual(a.dmesg);
     expect(stateHash(b.kernel)).toBe(stateHash(a.kernel));
+  });
+});
+
+describe('without a script', () => {
+  it('random schedules of an ordinary workload hit seed 004 on 3.17 and never on 3.18', () => {
+    const count = (preset: string) => {
+      const cfg = configFromPreset(preset);
+      const m = Machine.createSync(machineOptionsFor(cfg)) as never;
+      let hits = 0;
+      for (let seed = 0; seed < 24; seed++) {
+        const k = rebootLinux(m, cfg);
+        spawnOrdinaryWorkload(k, { seed, perCpu: 2, iterations: 80, interrupts: 20 });
+        const r = new Scheduler(k, new RandomStrategy(seed, { eventProbability: 0.2 })).run({ maxSteps: 30_000 });
+        expect(r.status === 'finished' || r.status === 'finding').toBe(true);
+        if (r.finding) {
+          expect(r.finding.signature).toBe('hard lockup: fault livelock in do_page_fault <- perf_event_nmi_handler <- context_switch');
+          hits++;
+        }
+      }
+      return hits;
+    };
+    expect(count('linux-3.17-smp')).toBeGreaterThan(0);
+    expect(count('linux-3.18-smp')).toBe(0);
   });
 });
 
