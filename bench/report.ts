@@ -7,6 +7,7 @@ const RATIO_LABELS: Record<string, string> = {
   batchedOverReference: 'WASM batched / reference walker',
   tlbHitOverWalk: 'WASM TLB hits / WASM walks',
   batchedOverPerCall: 'batched / one call per address',
+  inPlaceOverNative: 'WASM in place (no copies) / native C',
 };
 
 function ratioLabel(key: string): string {
@@ -37,8 +38,9 @@ export function formatText(r: BenchResult): string {
   lines.push('ratios (walks per second)');
   for (const [key, q] of Object.entries(r.ratios)) {
     const value = q.value === null ? 'n/a'.padStart(8) : q.value.toFixed(2).padStart(8);
-    const verdict = q.met === null ? 'not measured' : q.met ? 'meets target' : 'MISSES TARGET';
-    lines.push(`  ${ratioLabel(key).padEnd(44)} ${value}x   target >= ${String(q.target).padEnd(4)} ${verdict}`);
+    const verdict = q.target === null ? '' : q.met === null ? 'not measured' : q.met ? 'meets target' : 'MISSES TARGET';
+    const target = q.target === null ? '(information)'.padEnd(15) : `target >= ${String(q.target).padEnd(4)}`;
+    lines.push(`  ${ratioLabel(key).padEnd(44)} ${value}x   ${target} ${verdict}`.trimEnd());
   }
   if (r.problems.length) {
     lines.push('');
