@@ -8,7 +8,7 @@ import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { tlbFind, tlbFill, tlbSetFastTags, classShift } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, fastWalkLong, FRAME_MASK, SLOW } from './walk';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalkLong, FRAME_MASK, SLOW } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -158,6 +158,8 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   let faults: u32 = 0;
+  let fastWalks: u32 = 0;
+  let fastRefs: u32 = 0;
   for (let i: usize = 0; i < usize(n); i++) {
     const va = load<u64>(IO_VA + i * 8);
     const kind = checkedKind(i);
@@ -167,9 +169,14 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
       // Without PSCs the common case takes the fast path; the full walk handles the rest.
       r = pscOn ? SLOW : fastWalkLong(va, kind, levels, root, cx, pkrU, pkrS, ram);
       if (r == SLOW) r = walkLong(cpu, va, kind, levels, pscOn, false, cx, pkrU, pkrS);
+      else {
+        fastWalks++;
+        fastRefs += levels - (u32(r >> R_CLASS_SHIFT) & 3);
+      }
     }
     faults += store2(i, r);
   }
+  addWalkCounts(fastWalks, fastRefs);
   return faults;
 }
 

@@ -3,6 +3,7 @@
 // page is likely to come back soon as something else: exactly what the seeds need.
 import { RAM_BASE, FS_FREE, FS_ALLOCATED, FS_RESERVED } from './layout';
 import { heapAlloc } from './heap';
+import { noteWrite } from './state';
 
 export let nFrames: u32 = 0;
 export let ftState: usize = 0; // u8
@@ -69,6 +70,7 @@ export function frameAlloc(level: u32, owner: u32, zero: bool): i32 {
   }
   take(pfn, FS_ALLOCATED, level, owner);
   if (zero) memory.fill(RAM_BASE + usize(pfn) * 4096, 0, 4096);
+  noteWrite((u64(pfn) + 1) << 12); // its user will write it
   return i32(pfn);
 }
 

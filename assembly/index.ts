@@ -3,7 +3,7 @@ import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
   C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, C_STEP, TLB_ENTRY, PSC_ENTRY,
 } from './layout';
-import { configureMachine, ramSize, droppedWrites } from './state';
+import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh } from './state';
 import { heapReset, heapAlloc } from './heap';
 import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames } from './frames';
 import { flushEverything } from './control';
@@ -56,9 +56,15 @@ export function cpuSetFlags(i: u32, flags: u32): void {
   flushEverything(cpu);
 }
 
-/** Reset for reuse: RAM zeroed, frames freed, caches and registers cleared (geometry kept). */
-export function machineReset(): void {
-  memory.fill(RAM_BASE, 0, usize(ramSize));
+/**
+ * Reset for reuse: RAM zeroed, frames freed (caches and registers: cpuReset). Only RAM below the
+ * highest byte written — by the core, or by the host up to `hostHigh` — needs zeroing.
+ */
+export function machineReset(hostHigh: u64): void {
+  let end = ramHigh > hostHigh ? ramHigh : hostHigh;
+  if (end > ramSize) end = ramSize;
+  memory.fill(RAM_BASE, 0, usize(end));
+  resetRamHigh();
   framesReset();
 }
 

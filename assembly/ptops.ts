@@ -2,7 +2,7 @@
 // taking table frames from the frame allocator. Return codes: >= 0 success (a count),
 // -1 out of frames, -2 conflict with an existing large page or table, -3 bad argument.
 import { IO_PA, MODE_32, MODE_PAE, MODE_4L, MODE_5L, E_P, E_PS, RAM_BASE } from './layout';
-import { ramSize } from './state';
+import { ramSize, noteWrite } from './state';
 import { frameAlloc } from './frames';
 
 export const PT_ENOMEM: i32 = -1;
@@ -35,6 +35,7 @@ export const PT_EINVAL: i32 = -3;
   if (pa + entrySize(mode) > ramSize) return;
   if (mode == MODE_32) store<u32>(usize(pa), u32(v), RAM_BASE);
   else store<u64>(usize(pa), v, RAM_BASE);
+  noteWrite(pa + entrySize(mode));
 }
 
 @inline function tableOf(mode: u32, e: u64): u64 {

@@ -5,6 +5,20 @@ import { RAM_BASE } from './layout';
 export let ramSize: u64 = 0;
 /** Writes to unbacked physical addresses, dropped. */
 export let droppedWrites: u64 = 0;
+/**
+ * End of the highest RAM byte the core has written (frame allocation, PTE operations, stores):
+ * a reset zeroes RAM only below it. A/D updates need not count: they only touch present entries,
+ * which some counted write put there.
+ */
+export let ramHigh: u64 = 0;
+
+@inline export function noteWrite(end: u64): void {
+  if (end > ramHigh) ramHigh = end;
+}
+
+export function resetRamHigh(): void {
+  ramHigh = 0;
+}
 /** 0 = Intel, 1 = AMD. */
 export let vendorAmd: bool = false;
 /** MAXPHYADDR. */
@@ -63,11 +77,15 @@ export function physOr32(pa: u64, bits: u32): void {
 }
 
 export function physWrite64(pa: u64, v: u64): void {
-  if (pa + 8 <= ramSize) store<u64>(usize(pa), v, RAM_BASE);
-  else droppedWrites++;
+  if (pa + 8 <= ramSize) {
+    store<u64>(usize(pa), v, RAM_BASE);
+    noteWrite(pa + 8);
+  } else droppedWrites++;
 }
 
 export function physWrite32(pa: u64, v: u32): void {
-  if (pa + 4 <= ramSize) store<u32>(usize(pa), v, RAM_BASE);
-  else droppedWrites++;
+  if (pa + 4 <= ramSize) {
+    store<u32>(usize(pa), v, RAM_BASE);
+    noteWrite(pa + 4);
+  } else droppedWrites++;
 }

@@ -195,6 +195,7 @@ export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
  * entry present and accessed, no reserved bit, the access allowed, and for a write the leaf
  * already dirty — so the walk writes nothing. One mask test per level; anything else returns
  * SLOW and the caller redoes the walk with walkLong, which is exact because nothing was written.
+ * The caller counts the walk: it read `levels - class` entries (class = result bits 53:52).
  */
 @inline export function fastWalkLong(va: u64, kind: u32, levels: u32, root: u64, cx: u32, pkrU: u32, pkrS: u32, ram: u64): u64 {
   const need: u64 = E_P | E_A;
@@ -246,9 +247,13 @@ export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
   const shift = 3 + 9 * at;
   const pageMask = (u64(1) << shift) - 1;
   const cached = perms | ((e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
-  walksCount++;
-  refsCount += levels - at + 1;
   return walkResult((e & FRAME_MASK & ~pageMask) | (va & pageMask), at - 1, cached);
+}
+
+/** Adds walks done outside countWalk (the fast path's, counted by its caller). */
+export function addWalkCounts(walks: u32, refs: u32): void {
+  walksCount += walks;
+  refsCount += refs;
 }
 
 /** IA-32e (4-level or 5-level) walk; va must be canonical. */

@@ -104,7 +104,8 @@ export class Machine {
 
   /** Zeroes RAM, frees every frame, and resets every CPU (registers, caches, statistics). */
   reset(): void {
-    this.core.machineReset();
+    this.core.machineReset(BigInt(this.phys.writtenHigh));
+    this.phys.writtenHigh = 0;
     for (let i = 0; i < this.cpus.length; i++) this.core.cpuReset(i);
   }
 }

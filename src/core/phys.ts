@@ -7,9 +7,14 @@ const ALL_ONES = 0xffff_ffff_ffff_ffffn;
  * (at or above `ramBytes`) return all ones; writes to them are dropped and counted.
  */
 export class PhysMem {
-  /** Byte view of guest RAM (index = physical address). Valid for the machine's lifetime. */
+  /**
+   * Byte view of guest RAM (index = physical address), for reading. Write through the methods:
+   * `Machine.reset()` zeroes only what was written through them or by the core.
+   */
   readonly bytes: Uint8Array;
   private readonly view: DataView;
+  /** @internal End of the highest byte written through these methods since the last reset. */
+  writtenHigh = 0;
 
   /** @internal */
   constructor(private readonly core: CoreExports, readonly ramBytes: number) {
@@ -23,8 +28,10 @@ export class PhysMem {
   }
 
   write64(pa: bigint, value: bigint): void {
-    if (pa >= 0n && pa + 8n <= BigInt(this.ramBytes)) this.view.setBigUint64(Number(pa), BigInt.asUintN(64, value), true);
-    else this.core.physWrite64(BigInt.asUintN(64, pa), 0n);
+    if (pa >= 0n && pa + 8n <= BigInt(this.ramBytes)) {
+      this.view.setBigUint64(Number(pa), BigInt.asUintN(64, value), true);
+      this.wrote(Number(pa) + 8);
+    } else this.core.physWrite64(BigInt.asUintN(64, pa), 0n);
   }
 
   read32(pa: bigint): number {
@@ -32,8 +39,10 @@ export class PhysMem {
   }
 
   write32(pa: bigint, value: number): void {
-    if (pa >= 0n && pa + 4n <= BigInt(this.ramBytes)) this.view.setUint32(Number(pa), value >>> 0, true);
-    else this.core.physWrite32(BigInt.asUintN(64, pa), 0);
+    if (pa >= 0n && pa + 4n <= BigInt(this.ramBytes)) {
+      this.view.setUint32(Number(pa), value >>> 0, true);
+      this.wrote(Number(pa) + 4);
+    } else this.core.physWrite32(BigInt.asUintN(64, pa), 0);
   }
 
   /** Number-address variants for model code on hot paths (pa must be a safe integer). */
@@ -58,13 +67,20 @@ export class PhysMem {
     const start = Number(pa);
     const fit = Math.max(0, Math.min(data.length, this.ramBytes - start));
     this.bytes.set(data.subarray(0, fit), start);
+    this.wrote(start + fit);
     // Bytes past RAM are dropped; count them in 8-byte units as the core does.
     for (let i = fit; i < data.length; i += 8) this.core.physWrite64(BigInt(this.ramBytes), 0n);
   }
 
   fill(pa: bigint, len: number, byte: number): void {
     const start = Number(pa);
-    this.bytes.fill(byte, start, Math.min(this.ramBytes, start + len));
+    const end = Math.min(this.ramBytes, start + len);
+    this.bytes.fill(byte, start, end);
+    this.wrote(end);
+  }
+
+  private wrote(end: number): void {
+    if (end > this.writtenHigh) this.writtenHigh = end;
   }
 
   /** Writes to unbacked physical addresses so far. */

@@ -9,7 +9,7 @@ import { PagewalkError } from './errors.js';
 export interface CoreExports {
   memory: WebAssembly.Memory;
   machineInit(ram: bigint, amd: number, mpa: number, gb: number, p36: number, rewalk: number, cpus: number): number;
-  machineReset(): void;
+  machineReset(hostHigh: bigint): void;
   cpuInit(i: number, flags: number, maximal: number): number;
   cpuReset(i: number): void;
   cpuSetFlags(i: number, flags: number): void;
