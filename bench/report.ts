@@ -37,10 +37,10 @@ export function formatText(r: BenchResult): string {
   lines.push('');
   lines.push('ratios (walks per second)');
   for (const [key, q] of Object.entries(r.ratios)) {
-    const value = q.value === null ? 'n/a'.padStart(8) : q.value.toFixed(2).padStart(8);
+    const value = (q.value === null ? 'n/a' : q.value.toFixed(2) + 'x').padStart(9);
     const verdict = q.target === null ? '' : q.met === null ? 'not measured' : q.met ? 'meets target' : 'MISSES TARGET';
     const target = q.target === null ? '(information)'.padEnd(15) : `target >= ${String(q.target).padEnd(4)}`;
-    lines.push(`  ${ratioLabel(key).padEnd(44)} ${value}x   ${target} ${verdict}`.trimEnd());
+    lines.push(`  ${ratioLabel(key).padEnd(44)} ${value}   ${target} ${verdict}`.trimEnd());
   }
   if (r.problems.length) {
     lines.push('');
