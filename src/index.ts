@@ -14,3 +14,11 @@ export { PagewalkError } from './core/errors.js';
 export type { PagewalkErrorCode } from './core/errors.js';
 export { entryFlags, errorCodeBits, addressFields } from './core/decode.js';
 export * from './core/types.js';
+
+// The models built on the core, as namespaces: `import { scenarios, presets } from 'pagewalk'`.
+export * as reference from './reference/index.js';
+export * as scheduler from './scheduler/index.js';
+export * as linux from './linux/index.js';
+export * as xen from './xen/index.js';
+export * as presets from './presets/index.js';
+export * as scenarios from './scenarios/index.js';
