@@ -9,19 +9,12 @@ import { vendorAmd } from './state';
 
 export let acCpu: usize = 0;
 export let acMode: u32 = 0;
-export let acUser: bool = false;
-export let acSmapOn: bool = false;
-export let acWp: bool = false;
-export let acSmep: bool = false;
-export let acNxe: bool = false;
-export let acPge: bool = false;
-export let acIdEnabled: bool = false;
+/** The context as CX_* bits (user, SMAP blocking, WP, SMEP, NXE, PGE, AMD, I/D), for walkers. */
+export let acCx: u32 = 0;
 export let acPkrU: u32 = 0;
 export let acPkrS: u32 = 0;
 export let acPcid: u32 = 0;
 export let acCr3: u64 = 0;
-/** The context as CX_* bits, for walkers. */
-export let acCx: u32 = 0;
 /** Id (1..255) of this permission context in the CPU's context table: tags the TLB fast path. */
 export let acCtx: u32 = 0;
 
@@ -49,27 +42,25 @@ export function beginAccess(cpu: usize, flags: u32): void {
   const implicit = (flags & 8) != 0;
   const user = (flags & 3) == 3 && !implicit;
   const ia32e = mode == MODE_4L || mode == MODE_5L;
+  const smep = (cr4 & CR4_SMEP) != 0;
+  const nxe = (efer & EFER_NXE) != 0 && mode != MODE_32;
   acCpu = cpu;
   acMode = mode;
-  acUser = user;
-  acSmapOn = !user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & 4) == 0);
-  acWp = (cr0 & CR0_WP) != 0;
-  acSmep = (cr4 & CR4_SMEP) != 0;
-  acNxe = (efer & EFER_NXE) != 0 && mode != MODE_32;
-  acPge = (cr4 & CR4_PGE) != 0;
-  acIdEnabled = acSmep || acNxe;
+  acCx = (user ? CX_USER : 0) |
+    (!user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & 4) == 0) ? CX_SMAP : 0) |
+    ((cr0 & CR0_WP) != 0 ? CX_WP : 0) | (smep ? CX_SMEP : 0) | (nxe ? CX_NXE : 0) |
+    ((cr4 & CR4_PGE) != 0 ? CX_PGE : 0) | (vendorAmd ? CX_AMD : 0) | (smep || nxe ? CX_IDEN : 0);
   acPkrU = ia32e && (cr4 & CR4_PKE) != 0 ? load<u32>(cpu + C_PKRU) : 0;
   acPkrS = ia32e && (cr4 & CR4_PKS) != 0 ? load<u32>(cpu + C_PKRS) : 0;
   acPcid = load<u32>(cpu + C_PCID);
   acCr3 = load<u64>(cpu + C_CR3);
-  acCx = (acUser ? CX_USER : 0) | (acSmapOn ? CX_SMAP : 0) | (acWp ? CX_WP : 0) | (acSmep ? CX_SMEP : 0) |
-    (acNxe ? CX_NXE : 0) | (acPge ? CX_PGE : 0) | (vendorAmd ? CX_AMD : 0) | (acIdEnabled ? CX_IDEN : 0);
   acCtx = contextId(cpu);
 }
 
 /** Finds or assigns the id of the current permission context; sweeps fast tags when full. */
 function contextId(cpu: usize): u32 {
-  const f: u32 = (acUser ? 1 : 0) | (acSmapOn ? 2 : 0) | (acWp ? 4 : 0) | (acSmep ? 8 : 0) | (acPcid << 8);
+  // Fast tags depend on the rights checks (user, SMAP, WP, SMEP bits of acCx), PKRU/PKRS and the PCID.
+  const f: u32 = (acCx & (CX_USER | CX_SMAP | CX_WP | CX_SMEP)) | (acPcid << 8);
   const cur = load<u32>(cpu + C_CTX_CUR);
   if (cur != 0 && ctxMatches(cpu, cur, f)) return cur;
   const n = load<u32>(cpu + C_CTX_COUNT);
@@ -108,11 +99,6 @@ export function clearFastTags(cpu: usize): void {
   }
   store<u32>(cpu + C_CTX_COUNT, 0);
   store<u32>(cpu + C_CTX_CUR, 0);
-}
-
-/** Forgets all contexts (after an invalidation that may change PCID semantics). */
-export function resetContexts(cpu: usize): void {
-  clearFastTags(cpu);
 }
 
 @inline export function isLongMode(mode: u32): bool {

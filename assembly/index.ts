@@ -1,7 +1,7 @@
 // Exports of the WASM core. Everything Linux- or Xen-specific lives in TypeScript.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, C_STEP, TLB_ENTRY, PSC_ENTRY,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -12,7 +12,7 @@ export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
 export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect, ptLookup, ptLookupLevel } from './ptops';
-export { stepBegin, stepNext, stepResult, stepDone, stepRecordAddr } from './step';
+export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);
@@ -75,11 +75,8 @@ export function layoutIoKind(): usize { return IO_KIND; }
 export function layoutIoPa(): usize { return IO_PA; }
 export function layoutIoFault(): usize { return IO_FAULT; }
 export function layoutBatchMax(): u32 { return BATCH_MAX; }
-export function layoutMaxCpus(): u32 { return MAX_CPUS; }
-export function layoutCpuStride(): usize { return CPU_STRIDE; }
 export function layoutLastWalk(): usize { return C_LAST; }
 export function layoutLastWalkN(): usize { return C_LAST_N; }
-export function layoutStep(): usize { return C_STEP; }
 export function getDroppedWrites(): u64 { return droppedWrites; }
 export function framesCount(): u32 { return nFrames; }
 export function framesFree(): u32 { return freeFrames; }

@@ -5,10 +5,10 @@
 import {
   C_STEP, C_PDPTE, C_CR4, C_FLAGS, F_TLB, MODE_NONE, MODE_32, MODE_PAE, MODE_5L,
   PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, FAULT_BIT,
-  E_A, E_D, E_PS, E_G, E_XD,
+  E_A, E_D, E_PS, E_G, E_XD, CX_NXE, CX_PGE,
 } from './layout';
 import { vendorAmd, rsvdHi, rsvdHiPae, rsvd4M, physRead64, physRead32, physOr64, physOr32 } from './state';
-import { beginAccess, acMode, acCx, acNxe, acPge, acPkrU, acPkrS, acCr3, CR4_PSE, isLongMode } from './context';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, CR4_PSE, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { tlbFill } from './caches';
 import { pageFault, GP_RESULT, tableRsvd } from './walk';
@@ -82,10 +82,6 @@ export function stepResult(cpu: usize): u64 {
   return load<u64>(cpu + C_STEP + S_RESULT);
 }
 
-export function stepDone(cpu: usize): bool {
-  return load<u32>(cpu + C_STEP + S_DONE) != 0;
-}
-
 /** Reads and decides one level. Returns 1 when the walk is finished (see stepResult), else 0. */
 export function stepNext(cpu: usize): u32 {
   const s = cpu + C_STEP;
@@ -123,7 +119,7 @@ export function stepNext(cpu: usize): u32 {
   if ((e & reservedBits(mode, level, ps)) != 0) return fault(s, va, errBits | PF_P | PF_RSVD, D_RESERVED, dry);
   let perms = load<u32>(s + S_PERMS);
   perms &= (u32(e >> 1) & 3) | 0xFFFF_FFFC;
-  if (acNxe) perms |= u32(e >> 61) & 4;
+  if ((acCx & CX_NXE) != 0) perms |= u32(e >> 61) & 4;
   if (level == 1 || ps) {
     if (!is32) perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
     const f = permFault(perms, kind, acCx, acPkrU, acPkrS);
@@ -140,7 +136,7 @@ export function stepNext(cpu: usize): u32 {
     const mask = (u64(1) << shift) - 1;
     const pa = (page & ~mask) | (va & mask);
     if (!dry && (load<u32>(cpu + C_FLAGS) & F_TLB) != 0) {
-      const p = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && acPge ? PERM_G : 0);
+      const p = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0);
       tlbFill(cpu, level == 1 ? 0 : level == 2 ? 1 : 2, va, mode, pa & ~mask, p);
     }
     finish(s, pa);
@@ -166,7 +162,7 @@ export function stepNext(cpu: usize): u32 {
 /** Reserved bits of entry e at `level` in `mode` (docs/paging-semantics.md table). */
 function reservedBits(mode: u32, level: u32, ps: bool): u64 {
   if (mode == MODE_32) return ps ? u64(rsvd4M) : 0;
-  const base = (mode == MODE_PAE ? rsvdHiPae : rsvdHi) | (acNxe ? 0 : E_XD);
+  const base = (mode == MODE_PAE ? rsvdHiPae : rsvdHi) | ((acCx & CX_NXE) != 0 ? 0 : E_XD);
   return tableRsvd(level, ps, base, vendorAmd);
 }
 

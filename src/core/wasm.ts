@@ -35,7 +35,6 @@ export interface CoreExports {
   stepBegin(cpu: number, va: bigint, kind: number, flags: number, dry: number): bigint;
   stepNext(cpu: number): number;
   stepResult(cpu: number): bigint;
-  stepDone(cpu: number): number;
   stepRecordAddr(cpu: number): number;
   physWrite64(pa: bigint, v: bigint): void;
   physWrite32(pa: bigint, v: number): void;
@@ -45,7 +44,6 @@ export interface CoreExports {
   layoutIoPa(): number;
   layoutIoFault(): number;
   layoutBatchMax(): number;
-  layoutMaxCpus(): number;
   layoutLastWalk(): number;
   layoutLastWalkN(): number;
   getDroppedWrites(): bigint;
