@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUNS_PER_SEED, type CampaignPlan, type CampaignResult } from '../fuzz/campaign.js';
-import { traceSize, type FoundFinding } from '../fuzz/engine.js';
+import { dedupKey, traceSize, type FoundFinding } from '../fuzz/engine.js';
 import { parseOverrides, presetCpus } from '../fuzz/targets.js';
 import { traceFileName, type TraceFile } from '../fuzz/trace.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
@@ -87,8 +87,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!shrunk && written.has(name)) return;
     written.add(name);
     const path = save(f.trace);
-    if (!shrunk || sigSeen.has(f.signature)) return;
-    sigSeen.add(f.signature);
+    if (!shrunk || sigSeen.has(dedupKey(f))) return;
+    sigSeen.add(dedupKey(f));
     shownFindings++;
     if (!json) {
       if (tty) process.stderr.write('\r\x1b[K');

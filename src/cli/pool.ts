@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { mergeResults, type CampaignPlan, type CampaignResult } from '../fuzz/campaign.js';
-import type { FoundFinding, SeedProgress, SeedResult } from '../fuzz/engine.js';
+import { stopMatches, type FoundFinding, type SeedProgress, type SeedResult } from '../fuzz/engine.js';
 import { runUnits } from '../fuzz/runner.js';
 import { createTarget, type Overrides } from '../fuzz/targets.js';
 
@@ -21,7 +21,8 @@ export interface PoolOptions {
   deadline: number;
   /** Date.now() at the start of the campaign. */
   start: number;
-  stopAtFirst?: boolean;
+  /** Stop the whole campaign at the first finding of this sanitizer ('*': any). */
+  stopOn?: string;
   onFinding?: (f: FoundFinding, shrunk: boolean) => void;
   /** Total executions so far, findings so far (not deduplicated across seeds), corpus of the newest seeds. */
   onProgress?: (executions: number, corpus: number) => void;
@@ -42,7 +43,8 @@ export interface WorkerData {
   plan: CampaignPlan;
   deadline: number;
   start: number;
-  stopAtFirst: boolean;
+  stopOn?: string;
+  /** Int32 [0] = next seed unit, [1] = 1 when the campaign must stop. */
   counter: SharedArrayBuffer;
 }
 
@@ -72,14 +74,15 @@ async function runInThread(o: PoolOptions): Promise<CampaignResult> {
     onFinding: o.onFinding,
     onProgress: (p) => o.onProgress?.(done + p.executions, p.corpus),
     onSeedDone: (r) => { done += r.executions; },
-    stopAtFirst: o.stopAtFirst,
+    stopOn: o.stopOn,
   });
   return mergeResults(results);
 }
 
 function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
-  const counter = new SharedArrayBuffer(4);
-  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopAtFirst: !!o.stopAtFirst, counter };
+  const counter = new SharedArrayBuffer(8);
+  const shared = new Int32Array(counter);
+  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopOn: o.stopOn, counter };
   const results: SeedResult[] = [];
   const live = new Map<number, number>(); // worker -> executions of its current seed
   let doneExec = 0;
@@ -92,7 +95,10 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
       const worker = new Worker(path, { workerData: data });
       workers.push(worker);
       worker.on('message', (m: WorkerMessage) => {
-        if (m.t === 'finding') o.onFinding?.(m.f, m.shrunk);
+        if (m.t === 'finding') {
+          if (stopMatches(o.stopOn, m.f.sanitizer)) Atomics.store(shared, 1, 1);
+          o.onFinding?.(m.f, m.shrunk);
+        }
         else if (m.t === 'progress') {
           live.set(w, m.p.executions);
           lastCorpus = m.p.corpus;
@@ -103,7 +109,6 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
           results.push(m.r);
           doneExec += m.r.executions;
           live.set(w, 0);
-          if (o.stopAtFirst && m.r.findings.length > 0) Atomics.store(new Int32Array(counter), 0, 1 << 30);
         } else if (m.t === 'error') {
           failed ??= Object.assign(new Error(m.message), { user: m.user });
         }

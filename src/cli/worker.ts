@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   let lastPost = 0;
   runUnits(target, data.plan, {
     nextUnit: () => Atomics.add(counter, 0, 1),
-    shouldStop: () => Date.now() >= data.deadline,
+    shouldStop: () => Date.now() >= data.deadline || Atomics.load(counter, 1) !== 0,
     now: () => Date.now() - data.start,
     onFinding: (f, shrunk) => post({ t: 'finding', f, shrunk }),
     onProgress: (p) => {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       post({ t: 'progress', p });
     },
     onSeedDone: (r) => post({ t: 'seed', r }),
-    stopAtFirst: data.stopAtFirst,
+    stopOn: data.stopOn,
   });
   post({ t: 'done' });
 }

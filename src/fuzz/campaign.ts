@@ -9,7 +9,7 @@
  * last one with the remainder. With a time limit and no `--runs`, the list of seeds is open-ended
  * and each worker takes the next seed when it finishes one.
  */
-import type { FoundFinding, ModelError, SeedResult } from './engine.js';
+import { dedupKey, type FoundFinding, type ModelError, type SeedResult } from './engine.js';
 
 /** Executions per seed unless told otherwise. */
 export const DEFAULT_RUNS_PER_SEED = 2000;
@@ -55,8 +55,8 @@ export function mergeResults(results: SeedResult[]): CampaignResult {
   for (const r of sorted) {
     executions += r.executions;
     for (const f of r.findings) {
-      if (seen.has(f.signature)) continue;
-      seen.add(f.signature);
+      if (seen.has(dedupKey(f))) continue;
+      seen.add(dedupKey(f));
       findings.push(f);
     }
     for (const e of r.modelErrors) {

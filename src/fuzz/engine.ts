@@ -52,8 +52,8 @@ export interface SeedOptions {
   progressEvery?: number;
   /** Executions the shrinker may spend per finding. Default 400. */
   shrinkBudget?: number;
-  /** Stop the seed at its first finding. */
-  stopAtFirst?: boolean;
+  /** Stop the seed once it found a finding of this sanitizer ('*': any). */
+  stopOn?: string;
 }
 
 export interface SeedProgress {
@@ -145,8 +145,8 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     const gain = cov.commit();
     if (gain > 0) addToCorpus(corpus, { program, schedule, gain });
     const f = res.finding;
-    if (!f || seen.has(f.signature)) continue;
-    seen.add(f.signature);
+    if (!f || seen.has(dedupKey(f))) continue;
+    seen.add(dedupKey(f));
     const found: FoundFinding = {
       sanitizer: f.sanitizer, signature: f.signature, log: f.log, seed, foundAtExecution: exec, foundAtMs: now(),
       trace: makeTrace(target, program, schedule, res.trace, f, seed, exec, false),
@@ -157,7 +157,7 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     found.log = small.finding.log;
     findings.push(found);
     opts.onFinding?.(found, true);
-    if (opts.stopAtFirst) {
+    if (stopMatches(opts.stopOn, f.sanitizer)) {
       exec++;
       break;
     }
@@ -183,4 +183,17 @@ function addToCorpus(corpus: CorpusEntry[], e: CorpusEntry): void {
 /** Size of a trace for reports: operations of the program and scheduler steps. */
 export function traceSize(t: TraceFile): { ops: number; steps: number; cpus: number } {
   return { ops: programSize(t.program), steps: t.choices.length, cpus: t.program.cpus };
+}
+
+/** Whether a finding of `sanitizer` satisfies a stop condition ('*': any sanitizer). */
+export function stopMatches(stopOn: string | undefined, sanitizer: string): boolean {
+  return stopOn !== undefined && (stopOn === '*' || stopOn === sanitizer);
+}
+
+/**
+ * The deduplication key of a finding: its sanitizer and signature with numbers (addresses, type
+ * words, frame numbers) blanked, so that one bug seen on different frames is one finding.
+ */
+export function dedupKey(f: { sanitizer: string; signature: string }): string {
+  return `${f.sanitizer}|${f.signature.replace(/\b(0x)?[0-9a-f]*[0-9][0-9a-f]*\b/gi, '#')}`;
 }

@@ -13,7 +13,7 @@ import {
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
-  ['mmap', 14], ['munmap', 7], ['uaccess', 18], ['gup_fast', 6], ['fork', 5], ['clone', 5], ['memcg', 3],
+  ['mmap', 14], ['munmap', 7], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
   ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
   ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
 ];
@@ -22,6 +22,8 @@ const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
 const KINDS: readonly AccessKindName[] = ['read', 'write', 'exec'];
 const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
 const KOBJS: readonly KObj[] = ['vmalloc', 'vmap', 'percpu'];
+/** PCT run-length bounds: fuzz runs take from a few dozen to a few hundred steps. */
+const PCT_STEPS: readonly number[] = [20, 40, 80, 160, 400];
 
 /** Generator and mutator over one Prng. */
 export class Generator {
@@ -40,12 +42,22 @@ export class Generator {
   private pick<T>(xs: readonly T[]): T {
     return xs[this.below(xs.length)];
   }
+  /**
+   * A slot number, small ones first (1/2, 1/4, 1/8, 1/8): operations of different tasks and
+   * handlers meet on the same objects often, as syzkaller favours reusing resources.
+   */
+  private slot(): number {
+    const r = this.below(8);
+    return r < 4 ? 0 : r < 6 ? 1 : r < 7 ? 2 : SLOTS - 1;
+  }
 
   /** A fresh schedule. */
   schedule(): Schedule {
     const seed = this.rng.nextU32();
-    if (this.chance(0.5)) return { strategy: 'random', seed, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
-    return { strategy: 'pct', seed, depth: 2 + this.below(5) };
+    const k = this.below(3);
+    if (k === 0) return { strategy: 'random', seed, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
+    if (k === 1) return { strategy: 'sticky', seed, eventProbability: this.pick([0.01, 0.03, 0.1]), stickiness: this.pick([0.8, 0.9, 0.97]) };
+    return { strategy: 'pct', seed, depth: 2 + this.below(5), steps: this.pick(PCT_STEPS) };
   }
 
   /** A fresh program. */
@@ -55,7 +67,13 @@ export class Generator {
     const nFork = this.below(3);
     const tasks: TaskProg[] = [];
     for (let i = 0; i < nBoot + nFork && i < MAX_TASKS; i++) tasks.push(this.task(cpus, i < nBoot ? 'boot' : 'fork'));
-    for (const t of tasks) t.ops = this.ops(t, tasks.length, 2 + this.below(9));
+    // Forked tasks start with their parent's mappings: they know the boot tasks' slots.
+    const inherited: number[] = [];
+    for (const t of tasks) {
+      t.ops = this.ops(t, tasks.length, 1 + this.below(6), t.spawn === 'fork' ? inherited : []);
+      if (t.spawn === 'boot') for (const o of t.ops) if (o.op === 'mmap' && !inherited.includes(o.slot)) inherited.push(o.slot);
+    }
+    normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     const irqs: IrqProg[] = [];
     const nIrq = this.chance(0.4) ? 0 : 1 + this.below(2);
     for (let i = 0; i < nIrq; i++) irqs.push(this.irq(cpus));
@@ -69,13 +87,13 @@ export class Generator {
   private irq(cpus: number): IrqProg {
     const ops: Op[] = [];
     const n = 1 + this.below(3);
-    for (let i = 0; i < n; i++) ops.push(this.kaccess(this.below(SLOTS)));
+    for (let i = 0; i < n; i++) ops.push(this.kaccess(this.slot()));
     return { kind: this.chance(0.5) ? 'nmi' : 'irq', cpu: this.chance(0.5) ? -1 : this.below(cpus), count: 1 + this.below(4), ops };
   }
 
   /** `n` operations for a task, tracking which user slots it mapped so that accesses hit them. */
-  private ops(t: TaskProg, ntasks: number, n: number): Op[] {
-    const mapped: number[] = [];
+  private ops(t: TaskProg, ntasks: number, n: number, known: readonly number[] = []): Op[] {
+    const mapped: number[] = [...known];
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const o = this.op(t, ntasks, mapped);
@@ -104,21 +122,21 @@ export class Generator {
   }
 
   private userSlot(mapped: number[]): number {
-    return mapped.length > 0 && this.chance(0.85) ? this.pick(mapped) : this.below(SLOTS);
+    return mapped.length > 0 && this.chance(0.85) ? this.pick(mapped) : this.slot();
   }
 
   private make(name: OpName, ntasks: number, mapped: number[]): Op {
     const pages = () => 1 + this.below(this.chance(0.6) ? 2 : MAX_PAGES);
     switch (name) {
-      case 'mmap': return { op: name, slot: this.below(SLOTS), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS) };
+      case 'mmap': return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
       case 'munmap': return { op: name, slot: this.userSlot(mapped) };
       case 'uaccess': return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec' };
       case 'gup_fast': return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
       case 'fork': case 'clone': return { op: name, task: this.below(ntasks) };
       case 'memcg': return { op: name, slot: this.below(2) };
-      case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.below(SLOTS), pages: pages() };
-      case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.below(SLOTS) };
-      case 'kaccess': return this.kaccess(this.below(SLOTS));
+      case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.slot(), pages: pages() };
+      case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.slot() };
+      case 'kaccess': return this.kaccess(this.slot());
       case 'flush_tlb': return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
       case 'schedule': case 'exit': return { op: name };
       default: return { op: 'schedule' };
@@ -150,7 +168,8 @@ export class Generator {
     if (k < 6) return { ...s, seed: this.rng.nextU32() };
     if (k < 8) return this.schedule();
     if (s.strategy === 'random') return { ...s, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
-    return { ...s, depth: 2 + this.below(5) };
+    if (s.strategy === 'sticky') return this.chance(0.5) ? { ...s, eventProbability: this.pick([0.01, 0.03, 0.1]) } : { ...s, stickiness: this.pick([0.8, 0.9, 0.97]) };
+    return this.chance(0.5) ? { ...s, depth: 2 + this.below(5) } : { ...s, steps: this.pick(PCT_STEPS) };
   }
 
   private mutateProgram(p: Program, donor?: Program): void {
@@ -159,7 +178,7 @@ export class Generator {
     if (k < 22 && seq) {
       // insert an operation
       if (seq.ops.length >= MAX_OPS) return;
-      const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.below(SLOTS));
+      const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.slot());
       seq.ops.splice(this.below(seq.ops.length + 1), 0, o);
     } else if (k < 36 && seq && seq.ops.length > 1) {
       seq.ops.splice(this.below(seq.ops.length), 1);
@@ -199,7 +218,7 @@ export class Generator {
       const t = this.pick(donor.tasks);
       p.tasks[this.below(p.tasks.length)] = { ...t, ops: t.ops.map((o) => ({ ...o })) };
     } else if (seq) {
-      const o = seq.task ? this.op(seq.task, p.tasks.length) : this.kaccess(this.below(SLOTS));
+      const o = seq.task ? this.op(seq.task, p.tasks.length) : this.kaccess(this.slot());
       if (seq.ops.length < MAX_OPS) seq.ops.push(o);
     }
   }
@@ -219,13 +238,14 @@ export class Generator {
     if (keys.length === 0) return o;
     const key = this.pick(keys);
     switch (key) {
-      case 'slot': c.slot = this.below(SLOTS); break;
+      case 'slot': c.slot = this.slot(); break;
       case 'pages': c.pages = 1 + this.below(MAX_PAGES); break;
       case 'page': c.page = this.below(MAX_PAGES); break;
       case 'kind': c.kind = this.pick(KINDS); break;
       case 'prot': c.prot = this.pick(PROTS); break;
       case 'obj': c.obj = this.pick(KOBJS); break;
       case 'write': c.write = !c.write; break;
+      case 'populate': c.populate = !c.populate; break;
       case 'task': c.task = this.below(ntasks); break;
       case 'scope': c.scope = this.pick(['local', 'mm', 'all'] as const); break;
     }
@@ -243,11 +263,18 @@ function mappedSlots(ops: Op[]): number[] {
 export function normalize(p: Program, maxCpus: number): void {
   p.cpus = Math.max(1, Math.min(p.cpus, maxCpus));
   if (p.tasks.length === 0) p.tasks.push({ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'schedule' }] });
+  const forkTasks: number[] = [];
+  p.tasks.forEach((t, i) => { if (t.spawn === 'fork' && !t.kthread) forkTasks.push(i); });
   for (const t of p.tasks) {
     if (t.cpu >= p.cpus) t.cpu = t.cpu % p.cpus;
     if (t.kthread) t.spawn = 'boot';
     if (t.kthread) t.ops = t.ops.filter((o) => !isUserOp(o.op));
-    for (const o of t.ops) if ((o.op === 'fork' || o.op === 'clone') && o.task >= p.tasks.length) o.task = o.task % p.tasks.length;
+    for (const o of t.ops) {
+      if (o.op !== 'fork' && o.op !== 'clone') continue;
+      // A fork names a task that waits to be forked when there is one (a boot task is running already).
+      if (forkTasks.length > 0 && p.tasks[o.task % p.tasks.length]?.spawn !== 'fork') o.task = forkTasks[o.task % forkTasks.length];
+      else if (o.task >= p.tasks.length) o.task = o.task % p.tasks.length;
+    }
     if (t.ops.length > MAX_OPS) t.ops.length = MAX_OPS;
   }
   if (!p.tasks.some((t) => t.spawn === 'boot')) p.tasks[0].spawn = 'boot';

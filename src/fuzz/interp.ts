@@ -52,6 +52,8 @@ export class Interpreter {
   findingCpu = 0;
   private readonly objs: Record<KObj, (KernelObject | null)[]>;
   private readonly regions = new Map<MmStruct, (Region | null)[]>();
+  /** mms whose mmap_sem is held for writing. */
+  private readonly mmapSem = new Set<MmStruct>();
   private readonly started: boolean[];
   /** Memory cgroups by slot (null while being created). */
   private readonly memcgs: (MemCgroup | null | undefined)[] = [];
@@ -108,9 +110,8 @@ export class Interpreter {
     this.started[i] = true;
     let mm = parent;
     if (thread) {
-      // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (mm_count follows mm_users here).
+      // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (users count once in mm_count).
       parent.mm_users++;
-      parent.mm_count++;
     } else mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
@@ -202,9 +203,13 @@ export class Interpreter {
         if (regs[o.slot]) return;
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         fns.push('sys_mmap');
+        yield* this.down_write(cpu, mm);
         yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
+        this.up_write(mm);
         fns.length = depth;
         regs[o.slot] = { start, pages: o.pages, prot: o.prot };
+        // MAP_POPULATE: mm_populate() faults every page in (modelled as the task touching each).
+        if (o.populate) for (let i = 0; i < o.pages; i++) yield* user_access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read');
         return;
       }
       case 'munmap': {
@@ -212,7 +217,9 @@ export class Interpreter {
         if (!r) return;
         regs[o.slot] = null;
         fns.push('sys_munmap');
+        yield* this.down_write(cpu, mm);
         yield* this.ops.munmap(cpu, mm, r.start, r.pages);
+        this.up_write(mm);
         fns.length = depth;
         return;
       }
@@ -251,6 +258,22 @@ export class Interpreter {
         return;
       }
     }
+  }
+
+  /**
+   * down_write(&mm->mmap_sem) around mmap()/munmap(): threads of one mm never change its vmas and
+   * page tables at the same time (the model has no mmap_sem; a waiter sleeps in schedule()).
+   */
+  private *down_write(cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+    while (this.mmapSem.has(mm)) {
+      yield 'rwsem_down_write_failed';
+      yield* schedule(this.k, cpu);
+    }
+    this.mmapSem.add(mm);
+  }
+
+  private up_write(mm: MmStruct): void {
+    this.mmapSem.delete(mm);
   }
 
   private regionsOf(mm: MmStruct): (Region | null)[] {

@@ -31,8 +31,8 @@ export type KObj = 'vmalloc' | 'vmap' | 'percpu';
 
 /** One operation. `slot` values are in [0, SLOTS); `page` in [0, MAX_PAGES). */
 export type Op =
-  /** mmap() of an anonymous user range in the task's mm. */
-  | { op: 'mmap'; slot: number; pages: number; prot: Prot }
+  /** mmap() of an anonymous user range in the task's mm; `populate` (MAP_POPULATE) faults every page in at once. */
+  | { op: 'mmap'; slot: number; pages: number; prot: Prot; populate: boolean }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
   | { op: 'munmap'; slot: number }
   /** A user-mode access (cpl 3) to one page of a user range. */
@@ -107,12 +107,17 @@ export interface Program {
 
 /** How the scheduler chooses: a strategy and its seed. */
 export interface Schedule {
-  strategy: 'random' | 'pct';
+  /** random: the scheduler's random walk; pct: PCT; sticky: a random walk that keeps a CPU running (schedule.ts). */
+  strategy: 'random' | 'pct' | 'sticky';
   seed: number;
   /** Random walk: probability of taking an enabled event (IRQ, NMI, IPI, preemption). */
   eventProbability?: number;
   /** PCT: bug depth. */
   depth?: number;
+  /** PCT: expected run length k (change points are drawn from 1..k). */
+  steps?: number;
+  /** Sticky walk: probability of running the same CPU again. */
+  stickiness?: number;
 }
 
 /** Number of operations of a program (its size, for shrinking and reports). */
@@ -187,7 +192,9 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
   const slot = (): number => int(o.slot, `${path}.slot`, 0, SLOTS - 1);
   const pages = (): number => int(o.pages, `${path}.pages`, 1, MAX_PAGES);
   switch (op) {
-    case 'mmap': return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'mmap':
+      if (typeof o.populate !== 'boolean') bad(`${path}.populate`, 'expected true or false');
+      return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS), populate: o.populate as boolean };
     case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': case 'memcg': return { op, slot: slot() };
     case 'uaccess': return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'gup_fast':
@@ -231,11 +238,16 @@ export function parseProgram(v: unknown, path: string, maxCpus: number): Program
 /** Validates a schedule read from JSON. */
 export function parseSchedule(v: unknown, path: string): Schedule {
   const o = obj(v, path);
-  const s: Schedule = { strategy: oneOf(o.strategy, `${path}.strategy`, ['random', 'pct'] as const), seed: int(o.seed, `${path}.seed`, 0, 0xffff_ffff) };
+  const s: Schedule = { strategy: oneOf(o.strategy, `${path}.strategy`, ['random', 'pct', 'sticky'] as const), seed: int(o.seed, `${path}.seed`, 0, 0xffff_ffff) };
+  if (o.stickiness !== undefined) {
+    if (typeof o.stickiness !== 'number' || !(o.stickiness >= 0 && o.stickiness <= 1)) bad(`${path}.stickiness`, 'expected a number in 0..1');
+    s.stickiness = o.stickiness as number;
+  }
   if (o.eventProbability !== undefined) {
     if (typeof o.eventProbability !== 'number' || !(o.eventProbability >= 0 && o.eventProbability <= 1)) bad(`${path}.eventProbability`, 'expected a number in 0..1');
     s.eventProbability = o.eventProbability as number;
   }
   if (o.depth !== undefined) s.depth = int(o.depth, `${path}.depth`, 1, 64);
+  if (o.steps !== undefined) s.steps = int(o.steps, `${path}.steps`, 1, 1_000_000);
   return s;
 }

@@ -4,7 +4,7 @@
  * the units handed to them; the browser's Web Worker runs it too.
  */
 import { seedUnit, type CampaignPlan } from './campaign.js';
-import { runSeed, type FoundFinding, type SeedProgress, type SeedResult } from './engine.js';
+import { runSeed, stopMatches, type FoundFinding, type SeedProgress, type SeedResult } from './engine.js';
 import type { FuzzTarget } from './target.js';
 
 export interface RunnerHooks {
@@ -17,7 +17,8 @@ export interface RunnerHooks {
   onProgress?: (p: SeedProgress) => void;
   onSeedDone?: (r: SeedResult) => void;
   shrinkBudget?: number;
-  stopAtFirst?: boolean;
+  /** Stop at the first finding of this sanitizer ('*': any). */
+  stopOn?: string;
 }
 
 /** Runs units of `plan` on `target` until none is left or `shouldStop`; returns the per-seed results. */
@@ -31,11 +32,11 @@ export function runUnits(target: FuzzTarget, plan: CampaignPlan, hooks: RunnerHo
     if (!unit) break;
     const r = runSeed(target, unit.seed, {
       runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onProgress: hooks.onProgress,
-      shrinkBudget: hooks.shrinkBudget, stopAtFirst: hooks.stopAtFirst,
+      shrinkBudget: hooks.shrinkBudget, stopOn: hooks.stopOn,
     });
     out.push(r);
     hooks.onSeedDone?.(r);
-    if (hooks.stopAtFirst && r.findings.length > 0) break;
+    if (r.findings.some((f) => stopMatches(hooks.stopOn, f.sanitizer))) break;
   }
   return out;
 }

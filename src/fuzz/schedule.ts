@@ -3,6 +3,7 @@
  * (seeded random walk or PCT, src/scheduler/strategy.ts), or a replay of recorded choices, all
  * wrapped in the observer that feeds coverage and explanations.
  */
+import { Prng } from '../scheduler/prng.js';
 import { PctStrategy, RandomStrategy, ReplayStrategy, type SchedView, type Strategy } from '../scheduler/strategy.js';
 import { actionCpu, actionSlot, SLOT_IPI, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import type { Coverage } from './coverage.js';
@@ -10,13 +11,14 @@ import { ObservingStrategy } from './observe.js';
 import type { Schedule } from './program.js';
 import type { ExecInput, ExplainEvent } from './target.js';
 
-/** PCT's expected run length (change points are drawn from 1..k). Runs of fuzz programs are a few hundred steps. */
+/** PCT's default expected run length (change points are drawn from 1..k) when a schedule does not say. */
 export const PCT_EXPECTED_STEPS = 400;
 
 /** The schedule's own strategy. */
 export function scheduleStrategy(s: Schedule): Strategy {
   if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
-  return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: PCT_EXPECTED_STEPS });
+  if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9);
+  return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS });
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */
@@ -107,5 +109,51 @@ export class SkippingReplayStrategy implements Strategy {
     }
     this.divergences++;
     return this.fallback.choose(acts, n, view);
+  }
+}
+
+/**
+ * A random walk that keeps running the same CPU with probability `stickiness` (else switches to
+ * another CPU that can step): long stretches of one CPU inside another CPU's critical window,
+ * which a step-by-step coin toss almost never produces. Events as in the random walk.
+ */
+export class StickyStrategy implements Strategy {
+  readonly name = 'sticky';
+  private readonly rng: Prng;
+  private cur = -1;
+  constructor(
+    readonly seed: number,
+    private readonly p: number,
+    private readonly stickiness: number,
+  ) {
+    this.rng = new Prng(seed);
+  }
+  begin(): void {
+    this.rng.reseed(this.seed);
+    this.cur = -1;
+  }
+  choose(acts: Int32Array, n: number): number {
+    let steps = 0;
+    let mine = -1;
+    for (let i = 0; i < n; i++) {
+      if (actionSlot(acts[i]) !== SLOT_STEP) continue;
+      steps++;
+      if (actionCpu(acts[i]) === this.cur) mine = i;
+    }
+    const events = n - steps;
+    if (events > 0 && (steps === 0 || this.rng.nextFloat() < this.p)) {
+      let k = this.rng.below(events);
+      for (let i = 0; i < n; i++) if (actionSlot(acts[i]) !== SLOT_STEP && k-- === 0) return i;
+    }
+    if (mine >= 0 && (steps === 1 || this.rng.nextFloat() < this.stickiness)) return mine;
+    let k = this.rng.below(mine >= 0 ? steps - 1 : steps);
+    for (let i = 0; i < n; i++) {
+      if (actionSlot(acts[i]) !== SLOT_STEP || i === mine) continue;
+      if (k-- === 0) {
+        this.cur = actionCpu(acts[i]);
+        return i;
+      }
+    }
+    return 0;
   }
 }

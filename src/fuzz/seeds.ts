@@ -1,0 +1,37 @@
+/**
+ * The seed bugs as evaluation targets: for each seed document, its buggy and fixed presets and
+ * the sanitizer (and signature) its scenario reports on the buggy preset. Used only to judge a
+ * campaign's results (npm start, the benchmark, the tests) — never by the generator, which knows
+ * nothing of any scenario.
+ */
+import { Machine } from '../core/machine.js';
+import { listScenarios } from '../scenarios/index.js';
+import { runScenarioSync } from '../scenarios/runner.js';
+
+export interface SeedBug {
+  /** Seed document, e.g. '003_aca8942a7e55b707.txt'. */
+  seed: string;
+  scenario: string;
+  buggy: string;
+  fixed: string;
+  /** What the scenario reports on the buggy preset. */
+  sanitizer: string;
+  signature: string;
+}
+
+/**
+ * One entry per seed document, in seed order: its first scenario whose buggy variant reports a
+ * bug (variants that run clean on both presets, such as the native controls, are skipped).
+ */
+export async function seedBugs(): Promise<SeedBug[]> {
+  await Machine.ready();
+  const out = new Map<string, SeedBug>();
+  for (const sc of listScenarios()) {
+    if (out.has(sc.seed)) continue;
+    const r = runScenarioSync(sc.name, 'buggy');
+    const f = r.findings[0];
+    if (!f) continue;
+    out.set(sc.seed, { seed: sc.seed, scenario: sc.name, buggy: sc.presets.buggy, fixed: sc.presets.fixed, sanitizer: f.sanitizer, signature: f.signature });
+  }
+  return [...out.values()].sort((a, b) => a.seed.localeCompare(b.seed));
+}
