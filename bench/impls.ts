@@ -181,9 +181,8 @@ export function native(w: Workload, walker: NativeWalker, set: AddressSet, name 
     run(n, passes) {
       const v = views(n);
       // Re-read the buffer each run: it is replaced when the WASM memory grows.
-      // `m.core` is marked internal: the public API does not expose the linear memory or RAM base.
-      const mem = m.core.memory.buffer as ArrayBuffer;
-      const ramBase = m.core.layoutRamBase();
+      const { memory, ramOffset: ramBase } = m.linearMemory;
+      const mem = memory.buffer as ArrayBuffer;
       for (let p = 0; p < passes; p++) {
         walker.walkBatch(mem, ramBase, m.ramBytes, cr3, m.maxPhysAddrBits, cfg, v.vas, v.kinds, v.out.pa, v.out.fault);
       }

@@ -96,6 +96,14 @@ export class Machine {
     return new Machine(core, o);
   }
 
+  /**
+   * The WASM linear memory and the offset of guest physical address 0 in it, for native or
+   * worker code that walks guest RAM in place (the benchmark's C baseline does).
+   */
+  get linearMemory(): { memory: WebAssembly.Memory; ramOffset: number } {
+    return { memory: this.core.memory, ramOffset: this.core.layoutRamBase() };
+  }
+
   get ramBytes(): number { return this.options.ramBytes; }
   get vendor(): Vendor { return this.options.vendor; }
   get maxPhysAddrBits(): number { return this.options.maxPhysAddrBits; }
