@@ -1,48 +1,125 @@
 /**
- * `pagewalk start` (npm start): until the fuzzer campaign exists, a walk demonstration — one
- * explained 4-level walk, a fault decoded bit by bit, and a short batched-walk throughput line.
+ * `pagewalk start` (npm start): the default campaign. For each of the five seed bugs, fuzz its
+ * buggy preset (until the fuzzer finds the seed's bug, at most a few seconds) and its fixed preset
+ * (a few seconds, where the seed's bug must not appear), with a progress line, then a table a
+ * newcomer can read: what was expected, what the fuzzer found on its own, how fast, and how small
+ * the shrunk trace is. The fuzzer never sees the seed scenarios: they only say what to expect.
  */
-import { Machine } from '../core/machine.js';
-import { describeWalk } from '../explain/describe.js';
-import { renderWalk } from './walk-render.js';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RUNS_PER_SEED } from '../fuzz/campaign.js';
+import { traceSize, type FoundFinding } from '../fuzz/engine.js';
+import { seedBugs, type SeedBug } from '../fuzz/seeds.js';
+import { traceFileName } from '../fuzz/trace.js';
+import { intFlag, parseArgs, UsageError } from './args.js';
+import { writeAtomic } from './fuzz.js';
+import { runCampaign } from './pool.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  const m = await Machine.create({ ramBytes: 128 << 20 });
-  const cpu = m.cpus[0];
-  const root = m.pageTables.newRoot('4level');
-  const va = 0x7f12_3456_7000n;
-  m.pageTables.map('4level', root, va, 0x30_0000n, 0x1000, { flags: 0x5n }); // P|US: user read-only
-  cpu.setControl({ cr4: 0x20n, efer: 0x900n, cr3: root, cr0: 0x8001_0001n }); // PAE, LME|NXE, PG|WP|PE
-  const color = process.stdout.isTTY && !process.env.NO_COLOR;
-  console.log(renderWalk(describeWalk(cpu.explain(va + 0x123n, { kind: 'read', cpl: 3 })), { color, source: 'demo: user read' }));
-  console.log();
-  console.log(renderWalk(describeWalk(cpu.explain(va + 0x123n, { kind: 'write', cpl: 3 })), { color, source: 'demo: user write to a read-only page' }));
-  console.log();
-  console.log(benchmarkLine(m));
+const SPEC = {
+  'buggy-time': { type: 'string' as const, help: 'seconds at most per buggy preset (default 12)' },
+  'fixed-time': { type: 'string' as const, help: 'seconds per fixed preset (default 6)' },
+  workers: { type: 'string' as const, help: 'worker threads (default: number of cores)' },
+  seed: { type: 'string' as const, help: 'first campaign seed (default 1)' },
+  help: { type: 'bool' as const },
+};
+
+interface Row {
+  bug: SeedBug;
+  preset: string;
+  variant: 'buggy' | 'fixed';
+  executions: number;
+  seconds: number;
+  hit: FoundFinding | null;
+  others: FoundFinding[];
+  file: string | null;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, SPEC, 'start');
+  if (flags.help) {
+    console.log('usage: pagewalk start [--buggy-time S] [--fixed-time S] [--workers K] [--seed N]');
+    return 0;
+  }
+  if (positional.length > 0) throw new UsageError(`start: unexpected argument '${positional[0]}'`);
+  const buggyS = intFlag(flags['buggy-time'], 'buggy-time', 12, 1, 3600);
+  const fixedS = intFlag(flags['fixed-time'], 'fixed-time', 6, 1, 3600);
+  const workers = intFlag(flags.workers, 'workers', availableParallelism(), 1, 256);
+  const seed = intFlag(flags.seed, 'seed', 1, 0, 0xffff_ffff);
+  const tty = process.stderr.isTTY;
+  const out = mkdtempSync(join(tmpdir(), 'pagewalk-start-'));
+
+  console.log('pagewalk: the fuzzer against the five seed bugs (../shared/seeds). For each bug it fuzzes the kernel');
+  console.log('before the fix (it should find the bug on its own) and after the fix (the bug must not appear).');
+  console.log(`Random programs of mmap/munmap/fork/clone/exit, vmalloc, vm_map_ram, per-cpu memory, GUP-fast, TLB flushes,`);
+  console.log(`interrupts and NMIs, on ${workers} worker thread${workers > 1 ? 's' : ''}; the generator knows nothing of the seed scenarios.\n`);
+
+  const bugs = await seedBugs();
+  const rows: Row[] = [];
+  const jobs = bugs.flatMap((b) => [{ b, preset: b.buggy, variant: 'buggy' as const }, { b, preset: b.fixed, variant: 'fixed' as const }]);
+  for (let j = 0; j < jobs.length; j++) {
+    const { b, preset, variant } = jobs[j];
+    const start = Date.now();
+    const limit = variant === 'buggy' ? buggyS : fixedS;
+    let execs = 0;
+    let lastLine = 0;
+    const line = (final: boolean) => {
+      const t = Date.now();
+      if (!tty || (!final && t - lastLine < 200)) return;
+      lastLine = t;
+      process.stderr.write(`\r\x1b[K[${j + 1}/${jobs.length}] ${preset} (seed ${b.seed.slice(0, 3)}, ${variant}): ${execs} executions, ${((t - start) / 1000).toFixed(1)}s`);
+    };
+    const res = await runCampaign({
+      preset, overrides: {}, plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, workers,
+      deadline: start + limit * 1000, start,
+      stopOn: variant === 'buggy' ? b.sanitizer : undefined,
+      onProgress: (n) => { execs = n; line(false); },
+    });
+    const seconds = (Date.now() - start) / 1000;
+    const hit = res.findings.find((f) => f.sanitizer === b.sanitizer) ?? null;
+    let file: string | null = null;
+    if (hit) {
+      file = join(out, `${preset}-${traceFileName(hit.trace.finding)}`);
+      writeAtomic(file, JSON.stringify(hit.trace, null, 1) + '\n');
+    }
+    rows.push({ bug: b, preset, variant, executions: res.executions, seconds, hit, others: res.findings.filter((f) => f !== hit), file });
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
+  printTable(rows);
   return 0;
 }
 
-/** Walks per second over 64 MiB of 4 KiB pages, TLB and caches off (see `npm run bench`). */
-function benchmarkLine(m: Machine): string {
-  const cpu = m.cpus[0];
-  const root = m.pageTables.newRoot('4level');
-  const pages = 16384;
-  const pas = new BigUint64Array(pages);
-  for (let i = 0; i < pages; i++) pas[i] = BigInt(((i * 7919) % pages) + 4096) << 12n;
-  m.pageTables.mapPages('4level', root, 0x1000_0000n, pas, { flags: 0x27n, tableFlags: 0x27n });
-  cpu.setControl({ cr3: root });
-  cpu.configure({ tlb: false, psc: false });
-  const n = m.batchMax;
-  let x = 12345;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    m.io.va[i] = 0x1000_0000n + (BigInt(x % pages) << 12n);
-    m.io.kind[i] = 0;
+function printTable(rows: Row[]): void {
+  const head = ['seed', 'preset', 'kernel', 'bug expected', 'found by the fuzzer', 'time to find', 'shrunk trace', 'executions'];
+  const body = rows.map((r) => {
+    const s = r.hit ? traceSize(r.hit.trace) : null;
+    const ok = r.variant === 'buggy' ? !!r.hit : !r.hit;
+    return [
+      r.bug.seed.slice(0, 3),
+      r.preset,
+      r.variant === 'buggy' ? 'before the fix' : 'after the fix',
+      r.variant === 'buggy' ? r.bug.sanitizer : `no ${r.bug.sanitizer}`,
+      `${ok ? 'ok ' : 'NO '} ${r.hit ? r.hit.sanitizer : 'nothing'}`,
+      r.hit ? `${(r.hit.foundAtMs / 1000).toFixed(1)} s` : `- (${r.seconds.toFixed(0)} s run)`,
+      s ? `${s.ops} ops, ${s.cpus} CPU${s.cpus > 1 ? 's' : ''}, ${s.steps} steps` : '-',
+      String(r.executions),
+    ];
+  });
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  console.log(fmt(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const b of body) console.log(fmt(b));
+  const good = rows.filter((r) => (r.variant === 'buggy' ? !!r.hit : !r.hit)).length;
+  console.log(`\n${good}/${rows.length} as expected. "ok" = the seed's bug was found before the fix, or did not appear after it.`);
+  const others = rows.filter((r) => r.others.length > 0);
+  if (others.length > 0) {
+    console.log('\nOther findings (real bugs of the same kernels that the fixes above do not touch, or model issues):');
+    for (const r of others) for (const f of r.others) console.log(`  ${r.preset}: ${f.sanitizer}: ${f.signature}`);
   }
-  const rounds = 40;
-  cpu.translateInPlace(n, { cpl: 0 }); // warm up
-  const t0 = performance.now();
-  for (let r = 0; r < rounds; r++) cpu.translateInPlace(n, { cpl: 0 });
-  const secs = (performance.now() - t0) / 1000;
-  return `batched 4-level walks, 64 MiB of shuffled 4 KiB pages, TLB off: ${((rounds * n) / secs / 1e6).toFixed(1)} M walks/s (npm run bench for the full comparison)`;
+  const files = rows.filter((r) => r.file);
+  if (files.length > 0) {
+    console.log('\nShrunk traces of the seed bugs (replay one step by step with: npx pagewalk replay <file>):');
+    for (const r of files) console.log(`  ${r.file}`);
+  }
 }

@@ -74,6 +74,7 @@ export class Generator {
       if (t.spawn === 'boot') for (const o of t.ops) if (o.op === 'mmap' && !inherited.includes(o.slot)) inherited.push(o.slot);
     }
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
+    if (cpus > 1 && this.chance(0.4)) this.collide({ cpus, tasks, irqs: [] });
     const irqs: IrqProg[] = [];
     const nIrq = this.chance(0.4) ? 0 : 1 + this.below(2);
     for (let i = 0; i < nIrq; i++) irqs.push(this.irq(cpus));
@@ -96,11 +97,37 @@ export class Generator {
     const mapped: number[] = [...known];
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
-      const o = this.op(t, ntasks, mapped);
+      const prev = out[out.length - 1];
+      const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
       if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
       out.push(o);
     }
     return out;
+  }
+
+  /**
+   * An operation continuing the life cycle of the object `prev` worked on (allocate, use, use,
+   * release), as syzkaller chains calls through the resources they create and consume: after
+   * mmap/uaccess/gup_fast of a range, a use or the munmap of that range; after an allocation or
+   * an access of a kernel object, an access or its release. Null when `prev` has no object.
+   */
+  private next(prev: Op): Op | null {
+    const k = this.below(3);
+    switch (prev.op) {
+      case 'mmap': case 'uaccess': case 'gup_fast': {
+        const slot = prev.slot;
+        if (k === 0) return { op: 'uaccess', slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
+        if (k === 1) return { op: 'gup_fast', slot, pages: 1 + this.below(MAX_PAGES), write: this.chance(0.5) };
+        return { op: 'munmap', slot };
+      }
+      case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
+        const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
+        if (k < 2) return { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
+        return obj === 'vmalloc' ? { op: 'vfree', slot: prev.slot } : obj === 'vmap' ? { op: 'vm_unmap_ram', slot: prev.slot } : { op: 'percpu_free', slot: prev.slot };
+      }
+      default:
+        return null;
+    }
   }
 
   private kaccess(slot: number): Op {
@@ -141,6 +168,23 @@ export class Generator {
       case 'schedule': case 'exit': return { op: name };
       default: return { op: 'schedule' };
     }
+  }
+
+  /**
+   * Collide (syzkaller's collide mode, generalised): one operation of a process moves into a new
+   * thread of that process on another CPU, started by a clone() where the operation was, so that
+   * it runs concurrently with the operations that followed it.
+   */
+  collide(p: Program): void {
+    if (p.tasks.length >= MAX_TASKS || p.cpus < 2) return;
+    const cands = p.tasks.filter((t) => !t.kthread && t.ops.length >= 2);
+    if (cands.length === 0) return;
+    const a = this.pick(cands);
+    const j = this.below(a.ops.length - 1);
+    const moved = a.ops[j];
+    if (moved.op === 'fork' || moved.op === 'clone' || moved.op === 'exit') return;
+    p.tasks.push({ cpu: (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus, kthread: false, spawn: 'fork', ops: [moved] });
+    a.ops[j] = { op: 'clone', task: p.tasks.length - 1 };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -211,6 +255,8 @@ export class Generator {
         else if (j === 2) q.count = 1 + this.below(6);
         else q.cpu = this.chance(0.3) ? -1 : this.below(p.cpus);
       }
+    } else if (k < 87) {
+      this.collide(p);
     } else if (k < 90) {
       p.cpus = 1 + this.below(this.maxCpus);
     } else if (donor && donor.tasks.length > 0 && p.tasks.length > 0) {
