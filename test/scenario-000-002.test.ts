@@ -77,6 +77,15 @@ describe('seed 001: vm_unmap_ram aliases and Xen pinning', () => {
     expect(xen.stats.typeChangeFlushes).toBeGreaterThan(0);
   });
 
+  it('with a shuffled p2m Xen prints the guest pfn of each machine frame', () => {
+    const r = runScenarioSync('001-vunmap-lazy-xen-pin', 'buggy', { overrides: { xen_p2m: 'shuffled', xen_p2m_seed: 5 } });
+    const xen = xenOf(r.kernel);
+    const line = r.findings[0].log.find((l) => l.includes('exp 1000000000000000'))!;
+    const [, mfn, pfn] = /for mfn ([0-9a-f]+) \(pfn ([0-9a-f]+)\)/.exec(line)!;
+    expect(parseInt(pfn, 16)).toBe(xen.p2m.mfnToPfn(parseInt(mfn, 16)));
+    expect(pfn).not.toBe(mfn);
+  });
+
   it('the same program with the eager-clear knob off on 2.6.37 fails again (the knob is the fix)', () => {
     const r = runScenarioSync('001-vunmap-lazy-xen-pin', 'fixed', { overrides: { vunmap_clear_ptes: 'lazy-purge' } });
     expect(r.findings[0]?.sanitizer).toBe('xen-refusal');

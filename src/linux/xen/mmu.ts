@@ -23,7 +23,7 @@ import type { MmStruct, TaskStruct } from '../structs.js';
 import { TLB_FLUSH_ALL } from '../tlbflush.js';
 import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
-import { XenPvState, xenState } from './state.js';
+import { XenPvState, pfn_to_mfn, xenState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
 
 /**
@@ -44,7 +44,7 @@ function* directStore(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, fn: string
 
 /** virt_to_machine(ptr).maddr | MMU_NORMAL_PT_UPDATE for an entry at physical address `p`. */
 function machineAddr(st: XenPvState, p: number): bigint {
-  const mfn = st.xen.p2m.pfnToMfn(Math.floor(p / 4096));
+  const mfn = pfn_to_mfn(Math.floor(p / 4096));
   return (BigInt(mfn) << 12n) | BigInt(p % 4096) | BigInt(MMU_NORMAL_PT_UPDATE);
 }
 
@@ -118,7 +118,7 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
   if (!xen_page_pinned(k, Number(cr3))) yield* xen_pgd_pin(k, cpu, { pgd: Number(cr3) });
   xen_mc_batch(k, cpu);
   st.xenCr3[cpu.index] = cr3;
-  const mfn = st.xen.p2m.pfnToMfn(Number(cr3 >> 12n));
+  const mfn = pfn_to_mfn(Number(cr3 >> 12n));
   yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_NEW_BASEPTR, mfn }, '__xen_write_cr3');
   yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_CPU);
   cpu.cr3Epoch++;
@@ -137,7 +137,7 @@ function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
     if (c === cpu) yield* xen_write_cr3(k, c, BigInt(k.init_mm.pgd));
     else {
       st.xenCr3[c.index] = BigInt(k.init_mm.pgd);
-      st.xen.new_guest_cr3(c.index, st.xen.p2m.pfnToMfn(k.init_mm.pgd / 4096));
+      st.xen.new_guest_cr3(c.index, pfn_to_mfn(k.init_mm.pgd / 4096));
       c.cr3Epoch++;
     }
   }

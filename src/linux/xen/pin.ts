@@ -20,7 +20,7 @@ import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
-import { xenState } from './state.js';
+import { pfn_to_mfn, xenState } from './state.js';
 
 /** enum pt_level. */
 export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
@@ -102,7 +102,7 @@ export function* set_lowmem_page_rw(k: Kernel, cpu: LinuxCpu, pfn: number, writa
 export function* pin_pagetable_pfn(k: Kernel, cpu: LinuxCpu, cmd: number, pfn: number): KGen<void> {
   const st = xenState(k);
   yield 'xen:mmuext_op';
-  const mfn = st.xen.p2m.pfnToMfn(pfn);
+  const mfn = pfn_to_mfn(pfn);
   if (st.xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc !== 0) {
     yield* inFn(cpu, 'pin_pagetable_pfn', (function* () {
       xenFatalBUG(k, cpu, `${mmuextName(cmd)}`, 'arch/x86/xen/mmu.c', is2637(k) ? 1831 : 1553, 'pin_pagetable_pfn');
@@ -147,7 +147,7 @@ function* alloc_ptpage_pinned(k: Kernel, cpu: LinuxCpu, pfn: number, level: PtLe
   }
   xen_mc_batch(k, cpu);
   yield* __set_pfn_prot(k, cpu, pfn, false, 0, 'xen_alloc_ptpage');
-  if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L1_TABLE, mfn: st.xen.p2m.pfnToMfn(pfn) }, 'xen_alloc_ptpage');
+  if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_alloc_ptpage');
   yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
 }
 
@@ -160,7 +160,7 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
     yield* set_lowmem_page_rw(k, cpu, pfn, true);
   } else {
     xen_mc_batch(k, cpu);
-    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: st.xen.p2m.pfnToMfn(pfn) }, 'xen_release_ptpage');
+    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_release_ptpage');
     yield* __set_pfn_prot(k, cpu, pfn, true, 0, 'xen_release_ptpage');
     yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   }
@@ -207,9 +207,9 @@ export function* xen_pgd_pin(k: Kernel, cpu: LinuxCpu, mm: Pick<MmStruct, 'pgd'>
     if (st.pinned.has(pfn)) continue; // TestSetPagePinned
     st.pinned.add(pfn);
     yield* __set_pfn_prot(k, cpu, pfn, false, level === 'pgd' ? UVMF_TLB_FLUSH : 0, 'xen_pin_page');
-    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L1_TABLE, mfn: st.xen.p2m.pfnToMfn(pfn) }, 'xen_pin_page');
+    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_pin_page');
   }
-  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L4_TABLE, mfn: st.xen.p2m.pfnToMfn(mm.pgd / 4096) }, '__xen_pgd_pin');
+  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L4_TABLE, mfn: pfn_to_mfn(mm.pgd / 4096) }, '__xen_pgd_pin');
   yield* xen_mc_issue(k, cpu, 0);
 }
 
@@ -218,10 +218,10 @@ export function* xen_pgd_unpin(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<voi
   const st = xenState(k);
   if (!st.pinned.has(mm.pgd / 4096)) return;
   xen_mc_batch(k, cpu);
-  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: st.xen.p2m.pfnToMfn(mm.pgd / 4096) }, '__xen_pgd_unpin');
+  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(mm.pgd / 4096) }, '__xen_pgd_unpin');
   for (const { pfn, level } of xen_pgd_walk_pages(k, mm.pgd)) {
     if (!st.pinned.delete(pfn)) continue; // TestClearPagePinned
-    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: st.xen.p2m.pfnToMfn(pfn) }, 'xen_unpin_page');
+    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_unpin_page');
     yield* __set_pfn_prot(k, cpu, pfn, true, 0, 'xen_unpin_page');
   }
   yield* xen_mc_issue(k, cpu, 0);

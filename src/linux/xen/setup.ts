@@ -10,7 +10,7 @@ import { _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from '../constants.
 import type { Kernel } from '../kernel.js';
 import { MMUEXT_PIN_L4_TABLE } from '../../xen/hypercalls.js';
 import { lookup_address } from './pin.js';
-import { xenState } from './state.js';
+import { pfn_to_mfn, xenState } from './state.js';
 
 /** Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS). */
 function splitLargeDirectMap(k: Kernel): void {
@@ -70,7 +70,7 @@ export function xen_pagetable_init(k: Kernel): void {
     if (p !== null) k.m.phys.write64n(p, k.m.phys.read64n(p) & ~_PAGE_RW);
     st.pinned.add(pfn);
   }
-  const mfn = st.xen.p2m.pfnToMfn(k.init_mm.pgd / 4096);
+  const mfn = pfn_to_mfn(k.init_mm.pgd / 4096);
   const r = st.xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn }]);
   if (r.rc !== 0) throw new Error(`Xen refused to pin swapper_pg_dir:\n${st.xen.console.text().join('\n')}`);
   for (let i = 0; i < k.m.cpus.length; i++) {

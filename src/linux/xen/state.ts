@@ -63,3 +63,14 @@ export function xenState(k: Kernel): XenPvState {
 export function xenOf(k: Kernel): XenHypervisor {
   return xenState(k).xen;
 }
+
+/**
+ * pfn_to_mfn() for the model's frame numbers. The Linux model allocates the core's frames (RAM
+ * offset >> 12) and writes them into its page tables directly: they are machine frame numbers, as
+ * the entries of a PV guest's page tables are once pte_pfn_to_mfn() has converted them. So the
+ * guest-side conversion is the identity; the p2m (knob xen_p2m) gives every machine frame the guest
+ * pfn that Xen prints in its log (get_gpfn_from_mfn).
+ */
+export function pfn_to_mfn(frame: number): number {
+  return frame;
+}
