@@ -5,9 +5,10 @@
  * log (`for mfn %lx (pfn %lx)`).
  *
  * In this model the machine's frame numbers (the core's FrameTable index, which is the
- * physical RAM offset >> 12) are machine frames. `identity` makes pfn == mfn; `shuffled`
- * gives every machine frame a distinct guest pfn from a seeded permutation, so that log
- * lines and conversions are exercised with pfn != mfn. Deterministic: a seeded xorshift PRNG.
+ * physical RAM offset >> 12) are machine frames, and the Linux model writes them into its page
+ * tables as a PV guest writes mfns. `identity` makes pfn == mfn; `shuffled` gives every machine
+ * frame a distinct guest pfn from a seeded permutation, which Xen prints in its log lines
+ * (`for mfn %lx (pfn %lx)`). Deterministic: a seeded xorshift PRNG.
  */
 
 export type P2mKind = { kind: 'identity' } | { kind: 'shuffled'; seed: number };
