@@ -1,0 +1,96 @@
+// The fuzzer (src/fuzz): generation is deterministic and valid, campaigns are deterministic, a
+// shrunk trace replays exactly to the same finding, and for every seed bug a short campaign on
+// its buggy preset finds the seed's bug (same sanitizer as its scenario) while one on its fixed
+// preset does not. Campaign seeds and budgets are fixed, so every outcome is deterministic.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../src/core/machine.js';
+import { Coverage } from '../src/fuzz/coverage.js';
+import { dedupKey, runSeed } from '../src/fuzz/engine.js';
+import { Generator } from '../src/fuzz/generate.js';
+import { parseProgram, parseSchedule, programSize } from '../src/fuzz/program.js';
+import { runUnits } from '../src/fuzz/runner.js';
+import { seedBugs, type SeedBug } from '../src/fuzz/seeds.js';
+import { createTarget } from '../src/fuzz/targets.js';
+import { parseTraceText } from '../src/fuzz/trace.js';
+import { Prng } from '../src/scheduler/prng.js';
+
+let bugs: SeedBug[] = [];
+beforeAll(async () => {
+  await Machine.ready();
+  bugs = await seedBugs();
+});
+
+/** First campaign seed whose campaign finds each seed bug quickly (found by bench/fuzz.ts; deterministic). */
+const FINDING_SEED: Record<string, number> = { '000': 1, '001': 1, '002': 2000, '003': 1, '004': 1 };
+/** Executions allowed to find it (a margin above what the seed needs). */
+const BUDGET = 3000;
+/** Executions of a fixed preset that must not show the seed's bug. */
+const FIXED_RUNS = 800;
+
+describe('generator', () => {
+  it('is deterministic for a seed and produces programs the trace parser accepts', () => {
+    const a = new Generator(new Prng(42), 2);
+    const b = new Generator(new Prng(42), 2);
+    const mutator = new Generator(new Prng(43), 2);
+    for (let i = 0; i < 300; i++) {
+      const p = a.program();
+      const s = a.schedule();
+      expect(b.program()).toEqual(p);
+      expect(b.schedule()).toEqual(s);
+      expect(parseProgram(JSON.parse(JSON.stringify(p)), 'program', 2)).toEqual(p);
+      expect(parseSchedule(JSON.parse(JSON.stringify(s)), 'schedule')).toEqual(s);
+      const m = mutator.mutate(p, s, p);
+      expect(parseProgram(JSON.parse(JSON.stringify(m.program)), 'program', 2)).toEqual(m.program);
+    }
+  });
+
+  it('rejects a corrupted program naming the bad field', () => {
+    expect(() => parseProgram({ cpus: 2, tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 9, pages: 1, prot: 'rw', populate: false }] }], irqs: [] }, 'program', 2)).toThrow(/program\.tasks\[0\]\.ops\[0\]\.slot/);
+    expect(() => parseProgram({ cpus: 3, tasks: [], irqs: [] }, 'program', 2)).toThrow(/program\.cpus/);
+    expect(() => parseTraceText('{"format":"pagewalk-trace"', () => 2)).toThrow(/corrupted trace: not valid JSON/);
+  });
+});
+
+describe('campaigns', () => {
+  it('two campaigns with the same seed give the same findings in the same order', async () => {
+    const target = await createTarget('linux-3.17-smp');
+    const run = () => runUnits(target, { firstSeed: 1, runsPerSeed: 400, totalRuns: 1200 }).flatMap((r) => r.findings.map((f) => ({ key: dedupKey(f), seed: f.seed, at: f.foundAtExecution, choices: f.trace.choices, program: f.trace.program })));
+    const a = run();
+    const b = run();
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+  });
+
+  it('a shrunk trace replays exactly to the same finding, and is no larger than the original', async () => {
+    const target = await createTarget('linux-3.17-smp');
+    const unshrunk: number[] = [];
+    const r = runSeed(target, 1, { runs: BUDGET, stopOn: 'hard-lockup', onFinding: (f, shrunk) => { if (!shrunk) unshrunk.push(programSize(f.trace.program)); } });
+    const f = r.findings.find((x) => x.sanitizer === 'hard-lockup')!;
+    expect(f).toBeDefined();
+    expect(f.trace.shrunk).toBe(true);
+    expect(programSize(f.trace.program)).toBeLessThanOrEqual(unshrunk[0]);
+    const t = parseTraceText(JSON.stringify(f.trace), () => target.maxCpus);
+    const again = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: false }, new Coverage());
+    expect(again.divergences).toBe(0);
+    expect(again.finding?.signature).toBe(f.signature);
+    expect(again.finding?.log).toEqual(f.log);
+    expect(again.trace).toEqual(t.choices);
+  });
+});
+
+describe('the seed bugs, found by the fuzzer on its own', () => {
+  for (const id of ['000', '001', '002', '003', '004']) {
+    it(`seed ${id}: the buggy preset shows the seed's bug, the fixed preset does not`, async () => {
+      const bug = bugs.find((b) => b.seed.startsWith(id));
+      expect(bug, `scenario of seed ${id}`).toBeDefined();
+      const buggy = await createTarget(bug!.buggy);
+      const found = runUnits(buggy, { firstSeed: FINDING_SEED[id], runsPerSeed: BUDGET, totalRuns: BUDGET }, { stopOn: bug!.sanitizer }).flatMap((r) => r.findings);
+      const hit = found.find((f) => f.sanitizer === bug!.sanitizer);
+      expect(hit, `${bug!.sanitizer} on ${bug!.buggy}`).toBeDefined();
+      expect(hit!.log.length).toBeGreaterThan(0);
+      const fixed = await createTarget(bug!.fixed);
+      const clean = runUnits(fixed, { firstSeed: FINDING_SEED[id], runsPerSeed: FIXED_RUNS, totalRuns: FIXED_RUNS }).flatMap((r) => r.findings);
+      expect(clean.filter((f) => f.sanitizer === bug!.sanitizer).map((f) => f.signature)).toEqual([]);
+    });
+  }
+});
