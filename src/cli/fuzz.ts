@@ -23,12 +23,14 @@ const SPEC = {
   workers: { type: 'string' as const, help: 'worker threads (default: number of cores)' },
   out: { type: 'string' as const, help: 'directory for finding traces (default ./pagewalk-findings)' },
   json: { type: 'bool' as const, help: 'print one JSON result object' },
+  'stop-on': { type: 'string' as const, help: "stop the campaign at the first finding of this sanitizer ('any' for any)" },
   help: { type: 'bool' as const },
 };
 
 const USAGE = `usage: pagewalk fuzz --preset <name> [--set knob=value ...] [--seed N] [--time S | --runs N] [--workers K] [--out DIR] [--json]
   --seeds M            number of seeds (shard a campaign: machine A --seed 1 --seeds 100, machine B --seed 101 --seeds 100)
   --runs-per-seed R    executions per seed (default ${DEFAULT_RUNS_PER_SEED})
+  --stop-on S          stop at the first finding of sanitizer S (e.g. kernel-bug, hard-lockup; 'any')
 Without --time and --runs the campaign runs 60 seconds.`;
 
 /** Writes `data` to `path` atomically (temp file, then rename). */
@@ -59,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = typeof flags.out === 'string' ? flags.out : 'pagewalk-findings';
   const json = flags.json === true;
   const plan: CampaignPlan = { firstSeed: seed, runsPerSeed, totalRuns, seeds };
+  const stopOn = flags['stop-on'] === undefined ? undefined : flags['stop-on'] === 'any' ? '*' : String(flags['stop-on']);
 
   const start = Date.now();
   const deadline = timeS === Infinity ? Infinity : start + timeS * 1000;
@@ -98,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let result: CampaignResult;
   try {
-    result = await runCampaign({ preset, overrides, plan, workers, deadline, start, onFinding, onProgress: progress });
+    result = await runCampaign({ preset, overrides, plan, workers, deadline, start, stopOn, onFinding, onProgress: progress });
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
   }
