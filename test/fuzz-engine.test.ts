@@ -12,6 +12,7 @@ import { runUnits } from '../src/fuzz/runner.js';
 import { seedBugs, type SeedBug } from '../src/fuzz/seeds.js';
 import { createTarget } from '../src/fuzz/targets.js';
 import { parseTraceText } from '../src/fuzz/trace.js';
+import { checkWalkAgreement } from '../src/fuzz/walk-oracle.js';
 import { Prng } from '../src/scheduler/prng.js';
 
 let bugs: SeedBug[] = [];
@@ -48,6 +49,24 @@ describe('generator', () => {
     expect(() => parseProgram({ cpus: 2, tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 9, pages: 1, prot: 'rw', populate: false }] }], irqs: [] }, 'program', 2)).toThrow(/program\.tasks\[0\]\.ops\[0\]\.slot/);
     expect(() => parseProgram({ cpus: 3, tasks: [], irqs: [] }, 'program', 2)).toThrow(/program\.cpus/);
     expect(() => parseTraceText('{"format":"pagewalk-trace"', () => 2)).toThrow(/corrupted trace: not valid JSON/);
+  });
+});
+
+describe('walker oracle', () => {
+  it('agrees with the reference walker on a real walk, and reports a disagreement', async () => {
+    const m = await Machine.create({ ramBytes: 4 << 20, cpus: 1 });
+    const cpu = m.cpus[0];
+    const root = m.pageTables.newRoot('4level');
+    m.pageTables.map('4level', root, 0x40_0000n, 0x20_0000n, 0x1000, { flags: 0x7n });
+    cpu.setControl({ cr4: 0x20n, efer: 0x900n, cr3: root, cr0: 0x8001_0001n });
+    const cfg = { vendor: m.vendor, maxPhysAddrBits: m.maxPhysAddrBits, pse36: true, pdpe1gb: true, ramBytes: m.ramBytes };
+    expect(checkWalkAgreement(cpu, m.phys, cfg, 0x40_0010n, { kind: 'write', cpl: 3 })).toBeNull();
+    expect(checkWalkAgreement(cpu, m.phys, cfg, 0x80_0000n, { kind: 'read', cpl: 3 })).toBeNull();
+    // A walker that returns another frame than the page tables say must be reported.
+    const liar = Object.create(cpu, { explain: { value: (va: bigint, o: never) => ({ ...cpu.explain(va, o), result: { ok: true, pa: 0x12_3000n } }) } });
+    const f = checkWalkAgreement(liar, m.phys, cfg, 0x40_0010n, { kind: 'read', cpl: 3 });
+    expect(f?.sanitizer).toBe('walker-mismatch');
+    expect(f?.log.join('\n')).toMatch(/WASM walker: +ok pa=0x123000\n.*reference walker: +ok pa=0x200010/);
   });
 });
 
