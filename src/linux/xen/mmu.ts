@@ -132,11 +132,21 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
  */
 function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
+  const pgdMfn = pfn_to_mfn(mm.pgd / 4096);
   for (const c of k.cpus) {
-    if (st.xenCr3[c.index] !== BigInt(mm.pgd)) continue;
-    if (c === cpu) yield* xen_write_cr3(k, c, BigInt(k.init_mm.pgd));
-    else {
-      st.xenCr3[c.index] = BigInt(k.init_mm.pgd);
+    // this_cpu xen_cr3 (requested) or xen_current_cr3 (what Xen has installed: a vCPU in lazy
+    // CPU mode may not have issued its NEW_BASEPTR yet).
+    if (st.xenCr3[c.index] !== BigInt(mm.pgd) && st.xen.guestTable[c.index] !== pgdMfn) continue;
+    if (c === cpu) {
+      yield* xen_write_cr3(k, c, BigInt(k.init_mm.pgd));
+      yield* xen_mc_flush(k, c);
+    } else {
+      // drop_other_mm_ref() on that CPU, which runs once the CPU takes the IPI, i.e. after it
+      // issued any batch it was building (a context switch in lazy CPU mode): issue it first.
+      const b = st.mc[c.index];
+      if (b.slots.length > 0) st.xen.multicall(c.index, b.slots.splice(0).map((x) => x.entry));
+      if (st.xenCr3[c.index] !== BigInt(mm.pgd) && st.xen.guestTable[c.index] !== pgdMfn) continue;
+      st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // load_cr3(swapper_pg_dir)
       st.xen.new_guest_cr3(c.index, pfn_to_mfn(k.init_mm.pgd / 4096));
       c.cr3Epoch++;
     }

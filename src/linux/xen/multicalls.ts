@@ -88,7 +88,7 @@ function firstArg(e: MulticallEntry): string {
 }
 
 /**
- * xen_mc_flush(): issues the batch (a hypercall: an interleaving point), with IRQs off.
+ * xen_mc_flush(): issues the batch (a hypercall; an interleaving point at its return), IRQs off.
  * Failed entries are reported as MC_DEBUG does and, on 3.x, by WARN_ON(ret)
  * (multicalls.c:129 in 3.8); the run continues, as in the kernel.
  */
@@ -98,10 +98,11 @@ export function* xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const savedIF = cpu.IF;
   cpu.IF = false;
   if (b.slots.length > 0) {
-    yield 'xen_mc_flush:hypercall';
     const slots = b.slots.splice(0);
     st.batchesIssued++;
     const results = st.xen.multicall(cpu.index, slots.map((s) => s.entry));
+    // The hypercall is atomic for the guest; other CPUs (and NMIs) interleave at its return.
+    yield 'xen_mc_flush:hypercall';
     const failed = results.filter((r) => r < 0).length;
     if (failed > 0) reportFailure(k, cpu, slots, results, failed);
   }
