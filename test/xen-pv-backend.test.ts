@@ -65,6 +65,24 @@ describe('Xen PV pv_mmu_ops', () => {
     expect(cpu.lazyMode).toBe('none');
   });
 
+  it('the multicall buffer holds MC_BATCH = 32 calls; consecutive mmu_updates share one call', () => {
+    const k = boot('linux-3.8-xen-pv');
+    const mm = pinnedMm(k);
+    const cpu = k.cpus[0];
+    const v = readEntry(k, pgd_offset(k, k.init_mm, k.L.PAGE_OFFSET)) & ~2n;
+    k.runSync(k.pv.mmu.lazy_mode.enter(k, cpu));
+    const slots = xenState(k).mc[0].slots;
+    k.runSync(k.pv.mmu.set_pgd(k, cpu, mm.pgd + 8 * 10, v));
+    k.runSync(k.pv.mmu.set_pgd(k, cpu, mm.pgd + 8 * 11, v));
+    expect(slots).toHaveLength(1); // xen_extend_mmu_update() appended to the same multicall
+    for (let i = 0; i < 32; i++) k.runSync(k.pv.mmu.flush_tlb_single(k, cpu, BigInt(i) << 12n));
+    // 1 + 31 flushes filled the buffer; the 32nd flush forced it out first (FL_SLOTS).
+    expect(slots).toHaveLength(1);
+    expect(readEntry(k, mm.pgd + 8 * 11)).toBe(v);
+    k.runSync(k.pv.mmu.lazy_mode.leave(k, cpu));
+    expect(slots).toHaveLength(0);
+  });
+
   it('a write to a table that is not pinned is a direct store, even in lazy mode', () => {
     const k = boot('linux-3.8-xen-pv');
     const cpu = k.cpus[0];

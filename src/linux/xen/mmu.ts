@@ -21,7 +21,7 @@ import type { LinuxCpu } from '../percpu.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
 import type { MmStruct, TaskStruct } from '../structs.js';
 import { TLB_FLUSH_ALL } from '../tlbflush.js';
-import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
+import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { XenPvState, pfn_to_mfn, xenState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
@@ -90,7 +90,9 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
 function* local_flush(k: Kernel, cpu: LinuxCpu, addr: bigint | null): KGen<void> {
   preempt_disable(cpu);
   xen_mc_batch(k, cpu);
-  yield* xen_extend_mmuext_op(k, cpu, addr === null ? { cmd: MMUEXT_TLB_FLUSH_LOCAL } : { cmd: MMUEXT_INVLPG_LOCAL, linearAddr: addr & ~0xfffn }, addr === null ? 'xen_flush_tlb' : 'xen_flush_tlb_single');
+  // xen_mc_entry() + MULTI_mmuext_op(): a call of its own.
+  const op = addr === null ? { cmd: MMUEXT_TLB_FLUSH_LOCAL } : { cmd: MMUEXT_INVLPG_LOCAL, linearAddr: addr & ~0xfffn };
+  yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, addr === null ? 'xen_flush_tlb' : 'xen_flush_tlb_single');
   yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   yield* preempt_enable(cpu);
 }
@@ -106,7 +108,8 @@ export function* xen_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: number,
   if (targets.length === 0) return;
   xen_mc_batch(k, cpu);
   const single = end !== TLB_FLUSH_ALL && end - start <= 4096n;
-  yield* xen_extend_mmuext_op(k, cpu, single ? { cmd: MMUEXT_INVLPG_MULTI, linearAddr: start, vcpumask: targets } : { cmd: MMUEXT_TLB_FLUSH_MULTI, vcpumask: targets }, 'xen_flush_tlb_others');
+  const op = single ? { cmd: MMUEXT_INVLPG_MULTI, linearAddr: start, vcpumask: targets } : { cmd: MMUEXT_TLB_FLUSH_MULTI, vcpumask: targets };
+  yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, 'xen_flush_tlb_others');
   yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
 }
 

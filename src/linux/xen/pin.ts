@@ -147,7 +147,7 @@ function* alloc_ptpage_pinned(k: Kernel, cpu: LinuxCpu, pfn: number, level: PtLe
   }
   xen_mc_batch(k, cpu);
   yield* __set_pfn_prot(k, cpu, pfn, false, 0, 'xen_alloc_ptpage');
-  if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_alloc_ptpage');
+  if (level === 'pte') yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [{ cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }] }, '__pin_pagetable_pfn');
   yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
 }
 
@@ -160,7 +160,7 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
     yield* set_lowmem_page_rw(k, cpu, pfn, true);
   } else {
     xen_mc_batch(k, cpu);
-    if (level === 'pte') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(pfn) }, 'xen_release_ptpage');
+    if (level === 'pte') yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [{ cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(pfn) }] }, '__pin_pagetable_pfn');
     yield* __set_pfn_prot(k, cpu, pfn, true, 0, 'xen_release_ptpage');
     yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   }
