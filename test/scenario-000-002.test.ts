@@ -54,6 +54,7 @@ describe('seed 001: vm_unmap_ram aliases and Xen pinning', () => {
     expect(r.outcome).toBe('bug');
     const f = r.findings[0];
     expect(f.sanitizer).toBe('xen-refusal');
+    expect(f.signature).toBe('Xen refused MMUEXT_PIN_L1_TABLE: Bad type (writable != l1) -> kernel BUG at arch/x86/xen/mmu.c:1831');
     const xen = f.log.filter((l) => l.startsWith('(XEN)'));
     expect(xen).toHaveLength(4);
     expect(xen[0]).toMatch(/^\(XEN\) mm\.c:2389:d80 Bad type \(saw 7400000000000001 != exp 3000000000000000\) for mfn [0-9a-f]+ \(pfn [0-9a-f]+\)$/);

@@ -18,6 +18,7 @@ import type { LinuxCpu } from '../percpu.js';
 import type { MmStruct } from '../structs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
+import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
 import { pfn_to_mfn, xenState } from './state.js';
@@ -78,7 +79,11 @@ export function xenFatalBUG(k: Kernel, cpu: LinuxCpu, what: string, file: string
   } catch (e) {
     if (!(e instanceof FindingStop)) throw e;
     const first = xenLines.find((l) => /Bad type|linear p\.t\.|Error/.test(l)) ?? '';
-    const why = first.replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '').replace(/ for mfn .*$/, '').replace(/mfn [0-9a-f]+/, 'mfn');
+    // A stable signature: type names instead of type words (whose counts vary), no frame numbers.
+    const bad = /Bad type \(saw ([0-9a-f]{16}) != exp ([0-9a-f]{16})\)/.exec(first);
+    const why = bad
+      ? `Bad type (${typeName(BigInt('0x' + bad[1]))} != ${typeName(BigInt('0x' + bad[2]))})`
+      : first.replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '').replace(/ for mfn .*$/, '').replace(/mfn [0-9a-f]+/, 'mfn');
     throw new FindingStop({
       sanitizer: 'xen-refusal',
       signature: `Xen refused ${what}: ${why} -> kernel BUG at ${file}:${line}`,
