@@ -11,7 +11,7 @@
  */
 import { XenConsole, MM_C_LINE, lx } from './log.js';
 import { P2m, type P2mKind } from './p2m.js';
-import { EINVAL, ENOSYS, XenMm, type XenMachineView, get_pte_flags, pte_get_pfn } from './mm.js';
+import { EINVAL, ENOSYS, XenMm, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
 import {
   PGT_l1_page_table,
   PGT_l2_page_table,
@@ -80,6 +80,13 @@ export interface XenStats {
   typeChangeFlushes: number;
 }
 
+/** A saved copy of the hypervisor's state. */
+export interface XenHypervisorState {
+  mm: XenMmState;
+  counts: Omit<XenStats, 'typeChangeFlushes'>;
+  guestTable: number[];
+}
+
 /** The hypervisor: one PV domain spanning the machine's RAM. */
 export class XenHypervisor {
   readonly console = new XenConsole();
@@ -106,6 +113,19 @@ export class XenHypervisor {
     for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
     this.mm.assign_pages(this.domid, mine);
     this.guestTable = m.cpus.map(() => 0);
+  }
+
+  /** A copy of the hypervisor's state (frame table, counters, base pointers), console empty. */
+  saveState(): XenHypervisorState {
+    if (this.console.lines.length || this.refusals.length) throw new Error('Xen model: saveState() with console output pending');
+    return { mm: this.mm.saveState(), counts: { ...this.counts }, guestTable: this.guestTable.slice() };
+  }
+
+  /** Restores a state saved on a machine of the same size (e.g. the state right after boot). */
+  restoreState(st: XenHypervisorState): void {
+    this.mm.restoreState(st.mm);
+    Object.assign(this.counts, st.counts);
+    st.guestTable.forEach((v, i) => (this.guestTable[i] = v));
   }
 
   /** Counters so far. */

@@ -76,6 +76,17 @@ export function is_guest_l4_slot(slot: number): boolean {
   return slot < ROOT_PAGETABLE_FIRST_XEN_SLOT || slot > ROOT_PAGETABLE_LAST_XEN_SLOT;
 }
 
+/** A saved copy of XenMm's state (see saveState). */
+export interface XenMmState {
+  typeInfo: BigUint64Array;
+  countInfo: BigUint64Array;
+  owner: Int32Array;
+  tlbflushTimestamp: Float64Array;
+  tlbClock: number;
+  cpuFlushTime: Float64Array;
+  typeChangeFlushes: number;
+}
+
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
 export interface XenMachineView {
   phys: { read64n(pa: number): bigint; write64n(pa: number, v: bigint): void };
@@ -106,6 +117,24 @@ export class XenMm {
   ) {
     this.pages = new XenFrameTable(m.frames.count);
     this.cpuFlushTime = new Float64Array(m.cpus.length);
+  }
+
+  /** Copies the whole state (frame table, TLB clock, per-CPU flush times, counters). */
+  saveState(): XenMmState {
+    const p = this.pages;
+    return { typeInfo: p.typeInfo.slice(), countInfo: p.countInfo.slice(), owner: p.owner.slice(), tlbflushTimestamp: p.tlbflushTimestamp.slice(), tlbClock: this.tlbClock, cpuFlushTime: this.cpuFlushTime.slice(), typeChangeFlushes: this.typeChangeFlushes };
+  }
+
+  /** Restores a state saved from a hypervisor on a machine of the same size. */
+  restoreState(st: XenMmState): void {
+    const p = this.pages;
+    p.typeInfo.set(st.typeInfo);
+    p.countInfo.set(st.countInfo);
+    p.owner.set(st.owner);
+    p.tlbflushTimestamp.set(st.tlbflushTimestamp);
+    this.tlbClock = st.tlbClock;
+    this.cpuFlushTime.set(st.cpuFlushTime);
+    this.typeChangeFlushes = st.typeChangeFlushes;
   }
 
   private log(line: number, msg: string): void {

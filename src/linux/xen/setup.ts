@@ -10,10 +10,20 @@ import { _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from '../constants.
 import type { Kernel } from '../kernel.js';
 import { MMUEXT_PIN_L4_TABLE } from '../../xen/hypercalls.js';
 import { lookup_address } from './pin.js';
+import type { XenHypervisorState } from '../../xen/hypervisor.js';
 import { pfn_to_mfn, xenState } from './state.js';
 
-/** Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS). */
-function splitLargeDirectMap(k: Kernel): void {
+/**
+ * Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS).
+ * Page-table frames come from `provided` first, then from the allocator; returns all it used.
+ */
+function splitLargeDirectMap(k: Kernel, provided: readonly number[]): number[] {
+  const used: number[] = [];
+  const next = (): number => {
+    const pfn = used.length < provided.length ? provided[used.length] : k.allocPageTable(1) / 4096;
+    used.push(pfn);
+    return pfn * 4096;
+  };
   const L = k.L;
   const rd = (p: number): bigint => k.m.phys.read64n(p);
   const addr = (e: bigint): number => Number(e & L.PTE_PFN_MASK);
@@ -29,7 +39,7 @@ function splitLargeDirectMap(k: Kernel): void {
       for (let d = 0; d < 512; d++) {
         const pmde = rd(pmd + d * 8);
         if (!(pmde & _PAGE_PRESENT) || !(pmde & _PAGE_PSE)) continue;
-        const pt = k.allocPageTable(1);
+        const pt = next();
         const base = BigInt(addr(pmde) & ~0x1fffff);
         const flags = pmde & ~L.PTE_PFN_MASK & ~_PAGE_PSE;
         for (let i = 0; i < 512; i++) k.m.phys.write64n(pt + i * 8, (base + BigInt(i) * 4096n) | flags);
@@ -37,6 +47,7 @@ function splitLargeDirectMap(k: Kernel): void {
       }
     }
   }
+  return used;
 }
 
 /** Every page-table page reachable from init_mm's pgd (all 512 slots), pgd included. */
@@ -63,7 +74,24 @@ function kernelTablePages(k: Kernel): number[] {
 export function xen_pagetable_init(k: Kernel): void {
   if (k.L.paging !== '4level') throw new Error(`the Xen PV model supports 64-bit (4-level) guests only, not '${k.L.paging}'`);
   const st = xenState(k);
-  splitLargeDirectMap(k);
+  const key = `${JSON.stringify(k.config.knobs)}|${k.m.frames.count}|${k.m.cpus.length}|${k.init_mm.pgd}`;
+  const pre = tableBytes(k, kernelTablePages(k));
+  const snap = SNAPSHOTS.get(key);
+  let provided: number[] = [];
+  if (snap && sameBytes(pre, snap.pre)) {
+    // The same boot as before: the split takes the same frames (consecutive allocations), so
+    // the result is the saved one.
+    provided = snap.newPts.map(() => k.allocPageTable(1) / 4096);
+    if (provided.every((pfn, i) => pfn === snap.newPts[i])) {
+      const phys = k.m.phys as unknown as { writeBytes(pa: bigint, data: Uint8Array): void };
+      for (const [pfn, bytes] of snap.post) phys.writeBytes(BigInt(pfn) * 4096n, bytes);
+      st.xen.restoreState(snap.xen);
+      for (const pfn of snap.pinned) st.pinned.add(pfn);
+      installBasePointers(k);
+      return;
+    }
+  }
+  const newPts = splitLargeDirectMap(k, provided);
   const tables = kernelTablePages(k);
   for (const pfn of tables) {
     const p = lookup_address(k, k.L.PAGE_OFFSET + BigInt(pfn) * 4096n);
@@ -73,6 +101,44 @@ export function xen_pagetable_init(k: Kernel): void {
   const mfn = pfn_to_mfn(k.init_mm.pgd / 4096);
   const r = st.xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn }]);
   if (r.rc !== 0) throw new Error(`Xen refused to pin swapper_pg_dir:\n${st.xen.console.text().join('\n')}`);
+  if (!snap && SNAPSHOTS.size < 32) SNAPSHOTS.set(key, { pre, newPts, post: tableBytes(k, tables), xen: st.xen.saveState(), pinned: [...st.pinned] });
+  installBasePointers(k);
+}
+
+/**
+ * Boot results by configuration: a Xen PV boot validates the whole kernel page-table tree, the
+ * same work every time a fuzzer reboots the same configuration; the result is replayed when the
+ * kernel tables are byte for byte the ones seen before and the allocator hands out the same frames.
+ */
+interface BootSnapshot {
+  pre: Map<number, Uint8Array>;
+  newPts: number[];
+  post: Map<number, Uint8Array>;
+  xen: XenHypervisorState;
+  pinned: number[];
+}
+const SNAPSHOTS = new Map<string, BootSnapshot>();
+
+function tableBytes(k: Kernel, pfns: readonly number[]): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  for (const pfn of pfns) out.set(pfn, k.m.phys.readBytes(BigInt(pfn) * 4096n, 4096));
+  return out;
+}
+
+function sameBytes(a: Map<number, Uint8Array>, b: Map<number, Uint8Array>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [pfn, x] of a) {
+    const y = b.get(pfn);
+    if (!y || y.length !== x.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
+}
+
+/** NEW_BASEPTR of swapper_pg_dir on every vCPU. */
+function installBasePointers(k: Kernel): void {
+  const st = xenState(k);
+  const mfn = pfn_to_mfn(k.init_mm.pgd / 4096);
   for (let i = 0; i < k.m.cpus.length; i++) {
     if (!st.xen.new_guest_cr3(i, mfn)) throw new Error(`Xen refused swapper_pg_dir as vCPU ${i}'s base pointer`);
     st.xenCr3[i] = BigInt(k.init_mm.pgd);
