@@ -43,6 +43,23 @@ describe('Machine.reset', () => {
   });
 });
 
+describe('large machines', () => {
+  it('2 GiB of RAM: frame table above 2^31, a 1 GiB mapping of 4 KiB pages, the last byte of RAM', async () => {
+    const m = await Machine.create({ ramBytes: 2 ** 31 });
+    expect(m.frames.count).toBe(2 ** 19);
+    const root = m.pageTables.newRoot('4level');
+    m.pageTables.map('4level', root, 0x40_0000_0000n, 0x1_0000_0000n, 2 ** 30, { flags: 0x3n });
+    expect(m.frames.count - m.frames.freeCount).toBe(1 + 1 + 1 + 1 + 512); // frame 0, PML4, PDPT, PD, 512 PTs
+    const cpu = m.cpus[0];
+    cpu.setControl({ ...LONG, cr3: root });
+    expect(cpu.access(0x40_3fff_f123n, { kind: 'write', cpl: 0 })).toEqual({ ok: true, pa: 0x1_3fff_f123n });
+    expect(cpu.tlbEntries().map((e) => e.pa)).toEqual([0x1_3fff_f000n]);
+    m.phys.write64(BigInt(2 ** 31 - 8), 0x1234n);
+    expect(m.phys.read64(BigInt(2 ** 31 - 8))).toBe(0x1234n);
+    expect(m.phys.read64(BigInt(2 ** 31))).toBe(0xffff_ffff_ffff_ffffn); // unbacked
+  });
+});
+
 describe('input checks', () => {
   it('translateBatch names the first invalid access kind', async () => {
     const m = await Machine.create({ ramBytes: 1 << 20 });

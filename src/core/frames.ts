@@ -20,12 +20,13 @@ export class FrameTable {
   constructor(private readonly core: CoreExports) {
     const buf = core.memory.buffer;
     this.count = core.framesCount();
-    this.stateV = new Uint8Array(buf, core.ftStateAddr(), this.count);
-    this.levelV = new Uint8Array(buf, core.ftLevelAddr(), this.count);
-    this.ownerV = new Uint16Array(buf, core.ftOwnerAddr(), this.count);
-    this.genV = new Uint32Array(buf, core.ftGenAddr(), this.count);
-    this.refV = new Uint32Array(buf, core.ftRefAddr(), this.count);
-    this.typeV = new Uint32Array(buf, core.ftTypeAddr(), this.count);
+    // The table lives above guest RAM: with RAM over 2 GiB its addresses exceed i32 (>>> 0).
+    this.stateV = new Uint8Array(buf, core.ftStateAddr() >>> 0, this.count);
+    this.levelV = new Uint8Array(buf, core.ftLevelAddr() >>> 0, this.count);
+    this.ownerV = new Uint16Array(buf, core.ftOwnerAddr() >>> 0, this.count);
+    this.genV = new Uint32Array(buf, core.ftGenAddr() >>> 0, this.count);
+    this.refV = new Uint32Array(buf, core.ftRefAddr() >>> 0, this.count);
+    this.typeV = new Uint32Array(buf, core.ftTypeAddr() >>> 0, this.count);
   }
 
   /** Allocates a frame (zeroed unless `zero: false`); throws ENOMEM_FRAMES when none is free. */
