@@ -1,16 +1,7 @@
 /** Seeded pseudo-random numbers for the benchmark's address sets and frame shuffles. */
 
-/** A small seeded PRNG (mulberry32): deterministic address sets, never Math.random. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform floats for address sets (the project's PRNG: never Math.random). */
+export { uniformSource as prng } from '../src/util/prng.js';
 
 /** A seeded Fisher–Yates shuffle of 0..n-1. */
 export function shuffledIndices(n: number, rand: () => number): Uint32Array {

@@ -8,7 +8,7 @@ import { defaultConfig, resolveConfig } from '../src/cost/config.js';
 import { cells, configToJson } from '../src/cost/matrix.js';
 import { cyclesPerAccess, DEFAULT_LATENCY, placeLevels } from '../src/cost/latency.js';
 import { PagePlan } from '../src/cost/layout.js';
-import { Prng } from '../src/cost/prng.js';
+import { Prng } from '../src/util/prng.js';
 import { runCell } from '../src/cost/run.js';
 import { formatSize, parseSize } from '../src/cost/sizes.js';
 import { generateStream } from '../src/cost/workloads.js';

@@ -10,7 +10,7 @@ import { exactAttribution, LevelAttribution, type PscLevelStat } from './attribu
 import { cyclesPerAccess, placeLevels, type CycleBreakdown, type LevelPlacement } from './latency.js';
 import { entryWorkingSet, LEVEL_NAME, PagePlan, touchedRegions } from './layout.js';
 import { CR3_NOFLUSH, setUpMachine, type CellMachine } from './machine.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import type { Stream } from './stream.js';
 import { generateStream, hasOwnAddresses, workloadLabel } from './workloads.js';
 

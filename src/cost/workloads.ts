@@ -4,7 +4,7 @@
  */
 import type { WorkloadSpec } from './config.js';
 import { readAddressFile } from './addrfile.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import { fillVpn, makeWriter, newStream, type Stream } from './stream.js';
 import { makeScramble, ZipfSampler } from './zipf.js';
 

@@ -4,7 +4,7 @@
  * discrete distributions", ACM TOMACS 6(3), 1996), the method Apache Commons RNG uses in
  * RejectionInversionZipfSampler. O(1) time and memory per sample, so n may be millions of pages.
  */
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 
 export class ZipfSampler {
   private readonly hX1: number;
@@ -21,7 +21,7 @@ export class ZipfSampler {
   /** One sample: rank k in [1, n], rank 1 the most frequent. */
   sample(rng: Prng): number {
     for (;;) {
-      const u = this.hN + rng.nextFloat() * (this.hX1 - this.hN);
+      const u = this.hN + rng.nextFloat53() * (this.hX1 - this.hN);
       const x = this.hIntegralInverse(u);
       let k = Math.floor(x + 0.5);
       if (k < 1) k = 1;

@@ -18,17 +18,9 @@ export const ZERO_PAGE = 0x80000;
 
 const P = 1n, RW = 2n, US = 4n, PS = 0x80n;
 
-/** mulberry32: a small, fast, deterministic 32-bit PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform floats (the project's PRNG). */
+export { uniformSource as prng } from '../../src/util/prng.js';
+import { uniformSource as prng } from '../../src/util/prng.js';
 
 /** Random helpers on top of a PRNG. */
 export class Rand {
