@@ -1,6 +1,6 @@
 /**
  * Random page tables and control registers for the differential tests (WASM core vs the reference
- * walker). Deterministic: everything derives from a 32-bit seed through mulberry32.
+ * walker). Deterministic: everything derives from a 32-bit seed through the project PRNG (src/util/prng.ts).
  *
  * Tables are built in a {@link SparseMemory} by following the walks of a few chosen linear
  * addresses, so that walks go deep; every table pointer picks a page of a small pool, so shared
