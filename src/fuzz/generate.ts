@@ -54,7 +54,7 @@ export class Generator {
   /** A fresh schedule. */
   schedule(): Schedule {
     const seed = this.rng.nextU32();
-    const k = this.below(3);
+    const k = this.below(4);
     if (k === 0) return { strategy: 'random', seed, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
     if (k === 1) return { strategy: 'sticky', seed, eventProbability: this.pick([0.01, 0.03, 0.1]), stickiness: this.pick([0.8, 0.9, 0.97]) };
     return { strategy: 'pct', seed, depth: 2 + this.below(5), steps: this.pick(PCT_STEPS) };
@@ -76,7 +76,7 @@ export class Generator {
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     if (cpus > 1 && this.chance(0.4)) this.collide({ cpus, tasks, irqs: [] });
     const irqs: IrqProg[] = [];
-    const nIrq = this.chance(0.4) ? 0 : 1 + this.below(2);
+    const nIrq = this.chance(0.6) ? 0 : 1 + this.below(2);
     for (let i = 0; i < nIrq; i++) irqs.push(this.irq(cpus));
     return { cpus, tasks, irqs };
   }
@@ -171,20 +171,38 @@ export class Generator {
   }
 
   /**
-   * Collide (syzkaller's collide mode, generalised): one operation of a process moves into a new
-   * thread of that process on another CPU, started by a clone() where the operation was, so that
-   * it runs concurrently with the operations that followed it.
+   * Collide (syzkaller's collide mode, generalised): two operations of a process on the same
+   * object (a user range, a kernel object) are made concurrent: the later one moves into a new
+   * thread of that process on another CPU, started by a clone() just before the earlier one.
+   * Without such a pair, a random operation moves into a thread started where it was.
    */
   collide(p: Program): void {
     if (p.tasks.length >= MAX_TASKS || p.cpus < 2) return;
     const cands = p.tasks.filter((t) => !t.kthread && t.ops.length >= 2);
     if (cands.length === 0) return;
     const a = this.pick(cands);
-    const j = this.below(a.ops.length - 1);
-    const moved = a.ops[j];
-    if (moved.op === 'fork' || moved.op === 'clone' || moved.op === 'exit') return;
+    const pairs: Array<[number, number]> = [];
+    for (let j = 1; j < a.ops.length; j++) {
+      const key = objectKey(a.ops[j]);
+      if (!key) continue;
+      for (let i = 0; i < j; i++) if (objectKey(a.ops[i]) === key && !isAllocation(a.ops[i])) pairs.push([i, j]);
+    }
+    let at: number;
+    let moved: Op;
+    if (pairs.length > 0) {
+      const [i, j] = this.pick(pairs);
+      moved = a.ops.splice(j, 1)[0];
+      at = i;
+    } else {
+      at = this.below(a.ops.length - 1);
+      moved = a.ops.splice(at, 1)[0];
+    }
+    if (moved.op === 'fork' || moved.op === 'clone' || moved.op === 'exit') {
+      a.ops.splice(at, 0, moved);
+      return;
+    }
     p.tasks.push({ cpu: (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus, kthread: false, spawn: 'fork', ops: [moved] });
-    a.ops[j] = { op: 'clone', task: p.tasks.length - 1 };
+    a.ops.splice(at, 0, { op: 'clone', task: p.tasks.length - 1 });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -192,16 +210,14 @@ export class Generator {
 
   /** A mutated copy of (program, schedule); `donor` is another corpus program for splicing. */
   mutate(p0: Program, s0: Schedule, donor?: Program): { program: Program; schedule: Schedule } {
-    let p = p0;
+    // Always a copy: the parent may also be referenced by a saved finding's trace.
+    const p = cloneProgram(p0);
     let s = s0;
     const n = 1 + (this.chance(0.5) ? 0 : this.below(3));
     for (let i = 0; i < n; i++) {
       const k = this.below(100);
       if (k < 30) s = this.mutateSchedule(s);
-      else {
-        if (p === p0) p = cloneProgram(p0);
-        this.mutateProgram(p, donor);
-      }
+      else this.mutateProgram(p, donor);
     }
     normalize(p, this.maxCpus);
     return { program: p, schedule: s };
@@ -330,4 +346,21 @@ export function normalize(p: Program, maxCpus: number): void {
 /** Operations that need a process context (user memory, an mm). */
 export function isUserOp(name: OpName): boolean {
   return name === 'mmap' || name === 'munmap' || name === 'uaccess' || name === 'gup_fast' || name === 'fork' || name === 'clone' || name === 'memcg';
+}
+
+/** The object an operation works on ('u3': user range 3, 'vmap1': vm_map_ram slot 1...), or null. */
+export function objectKey(o: Op): string | null {
+  switch (o.op) {
+    case 'mmap': case 'munmap': case 'uaccess': case 'gup_fast': return `u${o.slot}`;
+    case 'vmalloc': case 'vfree': return `vmalloc${o.slot}`;
+    case 'vm_map_ram': case 'vm_unmap_ram': return `vmap${o.slot}`;
+    case 'percpu_alloc': case 'percpu_free': return `percpu${o.slot}`;
+    case 'kaccess': return `${o.obj}${o.slot}`;
+    default: return null;
+  }
+}
+
+/** Operations that create their object. */
+function isAllocation(o: Op): boolean {
+  return o.op === 'mmap' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
 }
