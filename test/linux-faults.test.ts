@@ -143,7 +143,7 @@ describe('pv_mmu_ops: a deferred set_pgd (seed 000 mechanism)', () => {
     expect(r.finding?.sanitizer).toBe('kernel-bug');
     expect(r.finding!.log.slice(0, 3)).toEqual(['------------[ cut here ]------------', 'kernel BUG at arch/x86/mm/fault.c:396!', 'invalid opcode: 0000 [#1] PREEMPT SMP']);
     const trace = r.finding!.log.slice(r.finding!.log.indexOf('Call Trace:') + 1).map((s) => s.trim());
-    expect(trace.slice(0, 6)).toEqual(['vmalloc_fault', 'do_page_fault', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm']);
+    expect(trace.slice(0, 8)).toEqual(['vmalloc_fault', 'do_page_fault', 'zap_pte_range', 'unmap_single_vma', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm']);
   });
 
   it('3.9 (arch_flush_lazy_mmu_mode() after set_pgd): clean', () => {

@@ -16,7 +16,7 @@ import { pvBackend, type PvOps } from './paravirt.js';
 import { LinuxCpu } from './percpu.js';
 import { callTrace, dieHeader } from './report.js';
 import { MmStruct, TaskStruct, type TaskBody } from './structs.js';
-import { cpu_idle, LBL_IDLE, preempt_schedule_irq, task_entry } from './sched.js';
+import { __cond_resched, cpu_idle, LBL_COND_RESCHED, LBL_IDLE, preempt_schedule_irq, task_entry } from './sched.js';
 import { linuxTraps } from './fault.js';
 import './native.js';
 
@@ -223,14 +223,23 @@ export class Kernel implements SchedTarget {
     const cpu = cpu0 as LinuxCpu;
     const p = this.config.preempt;
     const t = cpu.curr;
-    // Return to user mode reschedules under every model; kernel code only with PREEMPT/PREEMPT_RT.
-    if (!t.userMode && p !== 'preempt' && p !== 'rt') return false;
+    // Return to user mode and cond_resched() reschedule under every model; other kernel code
+    // only with PREEMPT/PREEMPT_RT.
+    if (!t.userMode && t.lastLabel !== LBL_COND_RESCHED && p !== 'preempt' && p !== 'rt') return false;
     return !t.idle && t.state === 'running' && cpu.preemptCount === 0 && cpu.IF && cpu.hasRunnable(t);
   }
 
   preempt(cpu0: ModelCpu): void {
     const cpu = cpu0 as LinuxCpu;
-    cpu.curr.stack.push(preempt_schedule_irq(this, cpu));
+    const t = cpu.curr;
+    if (t.lastLabel === LBL_COND_RESCHED) {
+      // need_resched seen by cond_resched(): the voluntary path. Relabel so that the same point
+      // is not taken twice before the task steps.
+      t.lastLabel = '_cond_resched';
+      t.stack.push(__cond_resched(this, cpu));
+      return;
+    }
+    t.stack.push(preempt_schedule_irq(this, cpu));
   }
 
   taskReturned(cpu0: ModelCpu, task: ExecThread): void {

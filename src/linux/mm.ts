@@ -13,6 +13,7 @@ import { pgd_alloc, pgd_free } from './pgd.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
 import { tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './tlb.js';
 import { MmStruct } from './structs.js';
+import { cond_resched } from './sched.js';
 
 /** mm_alloc() + mm_init(): a new address space with its own pgd. */
 export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct> {
@@ -61,6 +62,8 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
   const L = k.L;
   const hooks = mmHooks(k);
   const [i0, i1] = span(base, 12, L.PTRS_PER_PTE, lo, hi);
+  const fns = cpu.thread().fnStack;
+  fns.push('zap_pte_range');
   yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
   for (let i = i0; i <= i1; i++) {
     const ptep = pt + i * L.entrySize;
@@ -74,6 +77,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
     yield 'zap_pte_range';
   }
   yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+  fns.pop();
 }
 
 /** Entry indices [first, last] of a table whose entry 0 maps `base`, entries `1 << shift` apart, within [lo, hi). */
@@ -148,12 +152,23 @@ function* walkUser(k: Kernel, mm: MmStruct, leaf: (pt: number, base: bigint, lo:
   }
 }
 
-/** unmap_vmas(): zap every user pte (exit: the whole user address space). */
+/**
+ * unmap_vmas(): zap every user pte (exit: the whole user address space). unmap_vmas() ->
+ * unmap_single_vma() -> unmap_page_range() -> zap_pud_range() -> zap_pmd_range() ->
+ * zap_pte_range() (mm/memory.c, 3.6-3.8; seed 000's oops shows the middle ones inlined into
+ * unmap_single_vma). The model walks the span of all vmas at once: one unmap_single_vma frame.
+ * zap_pmd_range() calls cond_resched() after each pmd (`next: cond_resched();` in 3.8), outside
+ * zap_pte_range()'s lazy MMU section: an exiting task (current->mm == NULL) can be switched out
+ * there and, switched back in, run the rest of the zap on the mm it borrowed (context_switch()).
+ */
 export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   const fns = cpu.thread().fnStack;
-  fns.push('unmap_vmas');
-  yield* walkUser(k, tlb.mm, (pt, base, lo, hi) => zap_pte_range(k, cpu, tlb, pt, base, lo, hi), function* () {});
-  fns.pop();
+  fns.push('unmap_vmas', 'unmap_single_vma');
+  yield* walkUser(k, tlb.mm, function* (pt, base, lo, hi) {
+    yield* zap_pte_range(k, cpu, tlb, pt, base, lo, hi);
+    yield* cond_resched(k, cpu); // zap_pmd_range()
+  }, function* () {});
+  fns.length -= 2;
 }
 
 /**

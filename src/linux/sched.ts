@@ -73,6 +73,28 @@ export function* preempt_schedule_irq(k: Kernel, cpu: LinuxCpu): KGen<void> {
   fns.pop();
 }
 
+/** Label of a cond_resched() call: a voluntary preemption point under every preemption model. */
+export const LBL_COND_RESCHED = 'cond_resched';
+
+/**
+ * cond_resched() (include/linux/sched.h, 3.x: `_cond_resched()` in kernel/sched/core.c): if
+ * need_resched is set, `__cond_resched()` -> `__schedule()`. A voluntary reschedule, so the task
+ * may be switched out here even without CONFIG_PREEMPT; long loops such as zap_pmd_range() call
+ * it. The model yields LBL_COND_RESCHED and the deterministic scheduler decides whether
+ * need_resched was set (Kernel.canPreempt/preempt run `__cond_resched` then).
+ */
+export function* cond_resched(_k: Kernel, _cpu: LinuxCpu): KGen<void> {
+  yield LBL_COND_RESCHED;
+}
+
+/** __cond_resched(): add_preempt_count(PREEMPT_ACTIVE); __schedule(); sub_preempt_count(PREEMPT_ACTIVE). */
+export function* __cond_resched(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  const fns = cpu.curr.fnStack;
+  fns.push('_cond_resched');
+  yield* __schedule(k, cpu);
+  fns.pop();
+}
+
 /** __schedule(): rq lock with IRQs off, pick next, context_switch() or unlock. */
 export function* __schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
   preempt_disable(cpu);
