@@ -11,6 +11,10 @@ import { xenOf } from '../src/linux/xen/index.js';
 import { gupStats } from '../src/linux/gup.js';
 import { rcu_completed, rcu_pending } from '../src/linux/rcupdate.js';
 import { faultStats } from '../src/linux/fault.js';
+import { bootLinuxSync } from '../src/linux/machine.js';
+import { configFromPreset } from '../src/linux/config.js';
+import { scenario000exit } from '../src/scenarios/s000.js';
+import { RoundRobinStrategy, Scheduler } from '../src/scheduler/index.js';
 
 beforeAll(async () => {
   await Machine.ready();
@@ -43,6 +47,57 @@ describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
     for (const v of ['buggy', 'fixed'] as const) {
       const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-native', v);
       expect(r.outcome).toBe('clean');
+      expect(faultStats(r.kernel).vmallocSyncs).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("seed 000 on the seed's own path: exit, cond_resched() in unmap_vmas, a borrowed mm (Xen PV)", () => {
+  const chain = ['vmalloc_fault', 'do_page_fault', 'mem_cgroup_charge_statistics', '__mem_cgroup_uncharge_common', 'mem_cgroup_uncharge_page', 'page_remove_rmap', 'zap_pte_range', 'unmap_single_vma', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm', 'do_exit', 'do_group_exit', 'sys_exit_group', 'system_call_fastpath'];
+
+  it("buggy (3.8 Xen PV): kernel BUG at fault.c:396 in the exiting task, with the seed's call chain, on the borrowed mm", () => {
+    const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-exit', 'buggy');
+    expect(r.outcome).toBe('bug');
+    expect(r.findings).toHaveLength(1);
+    const f = r.findings[0];
+    expect(f.sanitizer).toBe('kernel-bug');
+    expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:396!');
+    expect(f.log).toContain('Pid: 1, comm: httpd Not tainted 3.8.0 #1');
+    const trace = f.log.slice(f.log.indexOf('Call Trace:') + 1).map((l) => l.trim());
+    expect(trace).toEqual(chain);
+    // The exiting task has no mm and runs on the other process's mm, whose pgd is in CR3.
+    const cpu = r.kernel.cpus[1];
+    const t = cpu.curr;
+    const other = cpu.tasks.find((x) => x !== t && !x.idle)!;
+    expect(t.exiting).toBe(true);
+    expect(t.mm).toBeNull();
+    expect(t.active_mm).toBe(other.mm);
+    expect(cpu.hw.getControl().cr3 & ~0xfffn).toBe(BigInt(other.mm!.pgd));
+    expect(cpu.lazyMode).toBe('mmu');
+  });
+
+  it('the same exit without the reschedule is clean on 3.8 Xen PV: xen_exit_mmap() left the dying mm for swapper_pg_dir', () => {
+    const k = bootLinuxSync(configFromPreset('linux-3.8-xen-pv'));
+    scenario000exit.setup(k, 'buggy');
+    const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 20_000 });
+    expect(r.finding).toBeUndefined();
+    expect(r.status).toBe('finished');
+    expect(faultStats(k).vmallocSyncs).toBe(0);
+  });
+
+  it('fixed (3.9 Xen PV): clean; the fault on the borrowed pgd was synced and issued', () => {
+    const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-exit', 'fixed');
+    expect(r.outcome).toBe('clean');
+    expect(r.status).toBe('finished');
+    expect(faultStats(r.kernel).vmallocSyncs).toBe(1);
+    expect(xenOf(r.kernel).refusals).toEqual([]);
+  });
+
+  it('native 3.8 and 3.9: clean', () => {
+    for (const v of ['buggy', 'fixed'] as const) {
+      const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-exit-native', v);
+      expect(r.outcome).toBe('clean');
+      expect(r.status).toBe('finished');
       expect(faultStats(r.kernel).vmallocSyncs).toBeGreaterThan(0);
     }
   });
@@ -137,12 +192,14 @@ describe('scenario registry and replay', () => {
   it('lists the seed 000-002 scenarios with their seed files and presets', () => {
     const byName = new Map(listScenarios().map((s) => [s.name, s]));
     expect(byName.get('000-vmalloc-fault-lazy-mmu')?.presets).toEqual({ buggy: 'linux-3.8-xen-pv', fixed: 'linux-3.9-xen-pv' });
+    expect(byName.get('000-vmalloc-fault-lazy-mmu-exit')?.presets).toEqual({ buggy: 'linux-3.8-xen-pv', fixed: 'linux-3.9-xen-pv' });
+    expect(byName.get('000-vmalloc-fault-lazy-mmu-exit')?.seed).toBe('000_e3947c68dc09f949.txt');
     expect(byName.get('001-vunmap-lazy-xen-pin')?.seed).toBe('001_e78b0d52e09d8215.txt');
     expect(byName.get('002-gup-fast-pt-free')?.presets).toEqual({ buggy: 'linux-4.13-xen-pv', fixed: 'linux-4.14-xen-pv' });
   });
 
   it('replaying the recorded trace of a buggy run reproduces it exactly', () => {
-    for (const name of ['000-vmalloc-fault-lazy-mmu', '001-vunmap-lazy-xen-pin', '002-gup-fast-pt-free']) {
+    for (const name of ['000-vmalloc-fault-lazy-mmu', '000-vmalloc-fault-lazy-mmu-exit', '001-vunmap-lazy-xen-pin', '002-gup-fast-pt-free']) {
       const a = runScenarioSync(name, 'buggy');
       const b = runScenarioSync(name, 'buggy', { trace: a.trace });
       expect(b.findings).toEqual(a.findings);
