@@ -29,10 +29,10 @@ beforeAll(async () => {
 const BUGGY_PLAN = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 16_000 };
 /**
  * Seed 002's race (a GUP-fast walk overtaken by a munmap() on another CPU that frees the page
- * table) takes tens of thousands of executions on average; campaign seed 20 finds it within its
- * first 2000 (found with a scan of seeds 1..20; re-scan if the generator or the model changes).
+ * table) takes tens of thousands of executions on average; campaign seed 9 finds it within its
+ * first 2000 (found with a scan of seeds 1..30; re-scan if the generator or the model changes).
  */
-const PLAN_002 = { firstSeed: 20, runsPerSeed: 2000, totalRuns: 2000 };
+const PLAN_002 = { firstSeed: 9, runsPerSeed: 2000, totalRuns: 2000 };
 /** Executions allowed to find the hard lockup in the shrink test. */
 const BUDGET = 3000;
 /** Executions of a fixed preset that must not show the seed's bug. */

@@ -63,8 +63,8 @@ export class Generator {
   /** A fresh program. */
   program(): Program {
     const cpus = this.maxCpus === 1 ? 1 : this.chance(0.75) ? this.maxCpus : 1 + this.below(this.maxCpus);
-    const nBoot = 1 + this.below(3);
-    const nFork = this.below(3);
+    const nBoot = 1 + this.below(2);
+    const nFork = this.below(2);
     const tasks: TaskProg[] = [];
     for (let i = 0; i < nBoot + nFork && i < MAX_TASKS; i++) tasks.push(this.task(cpus, i < nBoot ? 'boot' : 'fork'));
     // Forked tasks start with their parent's mappings: they know the boot tasks' slots.
