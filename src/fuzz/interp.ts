@@ -209,7 +209,7 @@ export class Interpreter {
         fns.length = depth;
         regs[o.slot] = { start, pages: o.pages, prot: o.prot };
         // MAP_POPULATE: mm_populate() faults every page in (modelled as the task touching each).
-        if (o.populate) for (let i = 0; i < o.pages; i++) yield* user_access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read');
+        if (o.populate) for (let i = 0; i < o.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read', 3);
         return;
       }
       case 'munmap': {
@@ -260,6 +260,10 @@ export class Interpreter {
     }
   }
 
+  private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {
+    this.events!.push({ step: this.sched?.steps ?? 0, cpu: cpu.index, text: `${cpl === 3 ? 'user' : 'kernel'} ${kind} 0x${va.toString(16)} -> pa 0x${pa.toString(16)}${how ? ` (${how})` : ''}` });
+  }
+
   /**
    * down_write(&mm->mmap_sem) around mmap()/munmap(): threads of one mm never change its vmas and
    * page tables at the same time (the model has no mmap_sem; a waiter sleeps in schedule()).
@@ -284,8 +288,17 @@ export class Interpreter {
 
   /** A hardware access (fault handling and retry included), then the sampled walker check. */
   private *access(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): KGen<void> {
-    if (cpl === 0) yield* kaccess(cpu, va, kind);
-    else yield* user_access(cpu, va, kind);
+    let pa: bigint;
+    if (cpl === 0) {
+      pa = yield* kaccess(cpu, va, kind);
+      if (this.events) {
+        const n = (cpu.hw as unknown as Cpu).lastWalkEntries().length;
+        this.explainAccess(cpu, va, kind, cpl, pa, n === 0 ? 'TLB hit' : `page walk, ${n} entries read`);
+      }
+    } else {
+      pa = yield* user_access(cpu, va, kind);
+      if (this.events) this.explainAccess(cpu, va, kind, cpl, pa, '');
+    }
     if (++this.accesses % WALK_SAMPLE !== 0) return;
     const f = checkWalkAgreement(cpu.hw as unknown as Cpu, this.m.phys, this.refCfg, va, { kind, cpl });
     if (f) throw new FindingStop(f);

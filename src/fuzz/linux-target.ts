@@ -88,7 +88,10 @@ export class LinuxFuzzTarget implements FuzzTarget {
     }
     cov.hitString(`status:${r.status}`);
     const finding = r.finding;
-    if (finding && events) events.push({ step: r.steps, cpu: interp.findingCpu, text: `${finding.sanitizer}: ${finding.log[0] ?? finding.signature}`, bad: true });
+    if (finding && events) {
+      const headline = finding.log.find((l) => !l.startsWith('---') && !l.startsWith('(XEN)') && l.trim() !== '') ?? finding.signature;
+      events.push({ step: r.steps, cpu: interp.findingCpu, text: `${finding.sanitizer}: ${headline}`, bad: true });
+    }
     return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: divergences(), events };
   }
 }
