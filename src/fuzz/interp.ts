@@ -52,8 +52,8 @@ export class Interpreter {
   findingCpu = 0;
   private readonly objs: Record<KObj, (KernelObject | null)[]>;
   private readonly regions = new Map<MmStruct, (Region | null)[]>();
-  /** mms whose mmap_sem is held for writing. */
-  private readonly mmapSem = new Set<MmStruct>();
+  /** mmap_sem of each mm: held for writing or reading, by which tasks. */
+  private readonly mmapSem = new Map<MmStruct, { writer: boolean; tasks: Set<TaskStruct> }>();
   private readonly started: boolean[];
   /** Memory cgroups by slot (null while being created). */
   private readonly memcgs: (MemCgroup | null | undefined)[] = [];
@@ -203,13 +203,17 @@ export class Interpreter {
         if (regs[o.slot]) return;
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         fns.push('sys_mmap');
-        yield* this.down_write(cpu, mm);
+        yield* this.down_write(cpu, mm, task);
         yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
-        this.up_write(mm);
+        this.up(mm, task);
         fns.length = depth;
         regs[o.slot] = { start, pages: o.pages, prot: o.prot };
         // MAP_POPULATE: mm_populate() faults every page in (modelled as the task touching each).
-        if (o.populate) for (let i = 0; i < o.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read', 3);
+        if (o.populate) {
+          yield* this.down_read(cpu, mm, task);
+          for (let i = 0; i < o.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read', 3);
+          this.up(mm, task);
+        }
         return;
       }
       case 'munmap': {
@@ -217,9 +221,9 @@ export class Interpreter {
         if (!r) return;
         regs[o.slot] = null;
         fns.push('sys_munmap');
-        yield* this.down_write(cpu, mm);
+        yield* this.down_write(cpu, mm, task);
         yield* this.ops.munmap(cpu, mm, r.start, r.pages);
-        this.up_write(mm);
+        this.up(mm, task);
         fns.length = depth;
         return;
       }
@@ -227,7 +231,11 @@ export class Interpreter {
         const r = regs[o.slot];
         const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         const va = start + BigInt((o.page % (r ? r.pages : 1)) * 4096);
+        // The fault handler's down_read(&mm->mmap_sem), held over the whole access: the model's
+        // do_page_fault() takes no lock, and a fault racing munmap() would be the model's artefact.
+        yield* this.down_read(cpu, mm, task);
         yield* this.access(cpu, va, o.kind, 3);
+        this.up(mm, task);
         return;
       }
       case 'gup_fast': {
@@ -265,19 +273,41 @@ export class Interpreter {
   }
 
   /**
-   * down_write(&mm->mmap_sem) around mmap()/munmap(): threads of one mm never change its vmas and
-   * page tables at the same time (the model has no mmap_sem; a waiter sleeps in schedule()).
+   * mm->mmap_sem, which the model does not have: mmap()/munmap() take it for writing, user
+   * accesses (standing for the fault handler's down_read) and MAP_POPULATE for reading, so
+   * threads of one mm never fault on a range another thread is unmapping. GUP-fast takes no lock,
+   * as in Linux. A waiter sleeps in schedule(); holders that died (a SIGSEGV ends a task inside its
+   * access) no longer count.
    */
-  private *down_write(cpu: LinuxCpu, mm: MmStruct): KGen<void> {
-    while (this.mmapSem.has(mm)) {
+  private *down_write(cpu: LinuxCpu, mm: MmStruct, task: TaskStruct): KGen<void> {
+    while (this.holders(mm).size > 0) {
       yield 'rwsem_down_write_failed';
       yield* schedule(this.k, cpu);
     }
-    this.mmapSem.add(mm);
+    this.mmapSem.set(mm, { writer: true, tasks: new Set([task]) });
   }
 
-  private up_write(mm: MmStruct): void {
-    this.mmapSem.delete(mm);
+  private *down_read(cpu: LinuxCpu, mm: MmStruct, task: TaskStruct): KGen<void> {
+    while (this.mmapSem.get(mm)?.writer && this.holders(mm).size > 0) {
+      yield 'rwsem_down_read_failed';
+      yield* schedule(this.k, cpu);
+    }
+    const s = this.mmapSem.get(mm);
+    if (s && !s.writer) s.tasks.add(task);
+    else this.mmapSem.set(mm, { writer: false, tasks: new Set([task]) });
+  }
+
+  /** up_read()/up_write(). */
+  private up(mm: MmStruct, task: TaskStruct): void {
+    this.mmapSem.get(mm)?.tasks.delete(task);
+  }
+
+  /** The live holders of `mm`'s mmap_sem. */
+  private holders(mm: MmStruct): Set<TaskStruct> {
+    const s = this.mmapSem.get(mm);
+    if (!s) return new Set();
+    for (const t of s.tasks) if (t.state === 'dead') s.tasks.delete(t);
+    return s.tasks;
   }
 
   private regionsOf(mm: MmStruct): (Region | null)[] {
