@@ -76,7 +76,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();
-    const { strategy, divergences } = executionStrategy(input, cov, events);
+    const { strategy, divergences, anchors } = executionStrategy(input, cov, events);
     const sched = new Scheduler(k, strategy);
     interp.attach(sched);
     let r;
@@ -92,6 +92,6 @@ export class LinuxFuzzTarget implements FuzzTarget {
       const headline = finding.log.find((l) => !l.startsWith('---') && !l.startsWith('(XEN)') && l.trim() !== '') ?? finding.signature;
       events.push({ step: r.steps, cpu: interp.findingCpu, text: `${finding.sanitizer}: ${headline}`, bad: true });
     }
-    return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: divergences(), events };
+    return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: divergences(), events, anchors };
   }
 }

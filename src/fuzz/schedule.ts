@@ -22,7 +22,7 @@ export function scheduleStrategy(s: Schedule): Strategy {
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */
-export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null; divergences: () => number } {
+export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null; divergences: () => number; anchors?: Map<string, number> } {
   let inner: Strategy;
   let replay: ReplayStrategy | null = null;
   let divergences: () => number = () => 0;
@@ -33,7 +33,12 @@ export function executionStrategy(input: ExecInput, cov: Coverage, events?: Expl
   } else if (input.replay) {
     replay = new ReplayStrategy(input.replay, { onDivergence: 'error' });
     inner = replay;
-  } else inner = scheduleStrategy(input.schedule);
+  } else if (input.anchors) inner = new AnchoredStrategy(input.anchors);
+  else inner = scheduleStrategy(input.schedule);
+  if (input.recordAnchors) {
+    const rec = new AnchorRecorder(inner);
+    return { strategy: new ObservingStrategy(rec, cov, events), replay, divergences, anchors: rec.anchors };
+  }
   return { strategy: new ObservingStrategy(inner, cov, events), replay, divergences };
 }
 
@@ -155,5 +160,96 @@ export class StickyStrategy implements Strategy {
       }
     }
     return 0;
+  }
+}
+
+/**
+ * Anchors of a recorded run for the shrinker: each deviation from "keep running the same CPU" (a
+ * switch to another CPU, an interrupt, an NMI, a preemption) keyed by where the CPU that was
+ * running stood: `cpu|label|n`, the n-th arrival of that CPU at that interleaving point. Removing
+ * an operation shifts step numbers but rarely these keys, so `AnchoredStrategy` replays the
+ * deviations of a run on a smaller program where a step-indexed replay would drift.
+ */
+export class AnchorRecorder implements Strategy {
+  readonly name: string;
+  readonly anchors = new Map<string, number>();
+  private readonly arrivals = new ArrivalCounter();
+  private last = -1;
+  constructor(private readonly inner: Strategy) {
+    this.name = inner.name;
+  }
+  begin(view: SchedView): void {
+    this.arrivals.reset(view);
+    this.last = -1;
+    this.inner.begin?.(view);
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    this.arrivals.update(view);
+    const i = this.inner.choose(acts, n, view);
+    const code = acts[i];
+    const deviation = actionSlot(code) !== SLOT_STEP || (this.last >= 0 && actionCpu(code) !== this.last);
+    if (deviation && this.last >= 0) {
+      const key = this.arrivals.key(this.last, view);
+      if (!this.anchors.has(key)) this.anchors.set(key, code);
+    }
+    if (actionSlot(code) === SLOT_STEP) this.last = actionCpu(code);
+    return i;
+  }
+}
+
+/** Replays anchors (see `AnchorRecorder`); elsewhere keeps running the same CPU (minimal fallback). */
+export class AnchoredStrategy implements Strategy {
+  readonly name = 'anchored';
+  private readonly arrivals = new ArrivalCounter();
+  private readonly used = new Set<string>();
+  private readonly fallback = new MinimalStrategy();
+  private last = -1;
+  constructor(private readonly anchors: ReadonlyMap<string, number>) {}
+  begin(view: SchedView): void {
+    this.arrivals.reset(view);
+    this.used.clear();
+    this.fallback.begin();
+    this.last = -1;
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    this.arrivals.update(view);
+    let pick = -1;
+    if (this.last >= 0) {
+      const key = this.arrivals.key(this.last, view);
+      const want = this.used.has(key) ? undefined : this.anchors.get(key);
+      if (want !== undefined) {
+        for (let i = 0; i < n; i++) if (acts[i] === want) pick = i;
+        if (pick >= 0) this.used.add(key);
+      }
+      if (pick < 0 && view.cpus[this.last].label() !== SPIN) {
+        for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_STEP && actionCpu(acts[i]) === this.last) pick = i;
+      }
+    }
+    if (pick < 0) pick = this.fallback.choose(acts, n, view);
+    if (actionSlot(acts[pick]) === SLOT_STEP) this.last = actionCpu(acts[pick]);
+    return pick;
+  }
+}
+
+/** Counts, per CPU, arrivals at each interleaving point (a change of the CPU's current label). */
+class ArrivalCounter {
+  private lastLabel: string[] = [];
+  private counts: Array<Map<string, number>> = [];
+  reset(view: SchedView): void {
+    this.lastLabel = view.cpus.map(() => '');
+    this.counts = view.cpus.map(() => new Map());
+  }
+  update(view: SchedView): void {
+    for (let c = 0; c < view.cpus.length; c++) {
+      const l = view.cpus[c].label();
+      if (l === this.lastLabel[c]) continue;
+      this.lastLabel[c] = l;
+      const m = this.counts[c];
+      m.set(l, (m.get(l) ?? 0) + 1);
+    }
+  }
+  key(cpu: number, view: SchedView): string {
+    const l = view.cpus[cpu].label();
+    return `${cpu}|${l}|${this.counts[cpu].get(l) ?? 0}`;
   }
 }

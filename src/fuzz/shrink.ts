@@ -30,14 +30,28 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
   let spent = 0;
   let best: Best = { program: t.program, choices: t.choices, log: t.finding.log };
 
+  /** Where the best run deviated from running one CPU on (recomputed when `best` changes). */
+  let anchors: Map<string, number> | null = null;
+  const anchorsOfBest = (): Map<string, number> => {
+    if (anchors) return anchors;
+    spent++;
+    try {
+      anchors = target.run({ program: best.program, schedule: t.schedule, replay: best.choices, replayFallback: true, recordAnchors: true }, cov).anchors ?? new Map();
+    } catch {
+      anchors = new Map();
+    }
+    cov.discard();
+    return anchors;
+  };
   /** Runs one way of scheduling a candidate; true (and `best` updated) when it reproduces. */
-  const attempt = (program: Program, replay: number[] | undefined): boolean => {
+  const attempt = (program: Program, replay: number[] | undefined, anchored = false): boolean => {
     if (spent >= budget) return false;
+    const byAnchors = anchored ? anchorsOfBest() : undefined;
     spent++;
     setActiveCoverage(null);
     let res;
     try {
-      res = target.run({ program, schedule: t.schedule, replay, replayFallback: true }, cov);
+      res = target.run({ program, schedule: t.schedule, replay, replayFallback: true, anchors: byAnchors }, cov);
     } catch {
       cov.discard();
       return false;
@@ -45,17 +59,21 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
     cov.discard();
     if (!res.finding || res.finding.signature !== sig) return false;
     best = { program, choices: res.trace, log: res.finding.log };
+    anchors = null;
     return true;
   };
   /**
    * A candidate reproduces when replaying the current choices (with the minimal fallback) does,
-   * or, for a smaller program whose choices no longer line up, when its own seeded schedule does.
+   * or, for a smaller program whose choices no longer line up, when the current run's deviations
+   * replayed at the same interleaving points (anchors) or its own seeded schedule do.
    */
   const tryCandidate = (program: Program, choices: number[]): boolean =>
-    attempt(program, choices) || (program !== best.program && attempt(program, undefined));
+    attempt(program, choices) || (program !== best.program && (attempt(program, undefined, true) || attempt(program, undefined)));
 
   for (let round = 0; round < 8 && spent < budget; round++) {
     let progress = false;
+    // The fewest deviations of all: no recorded choice, the minimal schedule throughout.
+    if (best.choices.some((c) => actionSlot(c) !== SLOT_STEP) && attempt(best.program, [])) progress = true;
     // Drop interrupt sources.
     for (let i = best.program.irqs.length - 1; i >= 0; i--) {
       const p = cloneProgram(best.program);

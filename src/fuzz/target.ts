@@ -20,6 +20,10 @@ export interface ExecInput {
   replayFallback?: boolean;
   /** Record a step-by-step explanation (replay command; slow). */
   explain?: boolean;
+  /** Without `replay`: schedule by these anchors (shrinker; schedule.ts AnchoredStrategy). */
+  anchors?: ReadonlyMap<string, number>;
+  /** Record the run's anchors into `ExecResult.anchors` (shrinker). */
+  recordAnchors?: boolean;
 }
 
 /** One event of an explained run. */
@@ -46,6 +50,8 @@ export interface ExecResult {
   divergences: number;
   /** With `explain`: the events of the run. */
   events?: ExplainEvent[];
+  /** With `recordAnchors`: where the run deviated from running one CPU on. */
+  anchors?: Map<string, number>;
 }
 
 /** A system under test. */
