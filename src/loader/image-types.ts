@@ -51,15 +51,8 @@ export const IMAGE_MODES = ['32bit', 'pae', '4level', '5level'] as const;
 export type ImageMode = (typeof IMAGE_MODES)[number];
 
 // Control-register bits used to derive the paging mode (Intel SDM vol. 3, 2.5 and 4.1.1).
-export const CR0_PE = 1n;
-export const CR0_WP = 1n << 16n;
-export const CR0_PG = 1n << 31n;
-export const CR4_PSE = 1n << 4n;
-export const CR4_PAE = 1n << 5n;
-export const CR4_LA57 = 1n << 12n;
-export const EFER_LME = 1n << 8n;
-export const EFER_LMA = 1n << 10n;
-export const EFER_NXE = 1n << 11n;
+import { CR0_PG, CR4_PAE, CR4_LA57, EFER_LME } from '../core/control.js';
+export { CR0_PE, CR0_WP, CR0_PG, CR4_PSE, CR4_PAE, CR4_LA57, EFER_LME, EFER_LMA, EFER_NXE } from '../core/control.js';
 
 /** The paging mode selected by CR0.PG, CR4.PAE, EFER.LME and CR4.LA57 (docs/paging-semantics.md "Modes"). */
 export function modeOfControl(c: Pick<ControlRegs, 'cr0' | 'cr4' | 'efer'>): PagingMode {
