@@ -51,7 +51,7 @@ export const IMAGE_MODES = ['32bit', 'pae', '4level', '5level'] as const;
 export type ImageMode = (typeof IMAGE_MODES)[number];
 
 // Control-register bits used to derive the paging mode (Intel SDM vol. 3, 2.5 and 4.1.1).
-import { CR0_PG, CR4_PAE, CR4_LA57, EFER_LME } from '../core/control.js';
+import { CR0_PE, CR0_WP, CR0_PG, CR4_PSE, CR4_PAE, CR4_LA57, EFER_LME, EFER_LMA, EFER_NXE } from '../core/control.js';
 export { CR0_PE, CR0_WP, CR0_PG, CR4_PSE, CR4_PAE, CR4_LA57, EFER_LME, EFER_LMA, EFER_NXE } from '../core/control.js';
 
 /** The paging mode selected by CR0.PG, CR4.PAE, EFER.LME and CR4.LA57 (docs/paging-semantics.md "Modes"). */
