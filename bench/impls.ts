@@ -3,7 +3,7 @@
  * Each writes its results in the translateBatch format (pa, fault word) so that they can be
  * hashed and compared exactly (bench/hash.ts).
  */
-import type { AccessKind, AccessOptions } from '../src/index.js';
+import type { AccessKind, AccessOptions, AccessResult } from '../src/index.js';
 import type { Cpu } from '../src/index.js';
 import { referenceAccess, type RefConfig } from '../src/reference/index.js';
 import { newResults, type Results } from './hash.js';
@@ -100,6 +100,17 @@ export function wasmTlbHit(cpu: Cpu, set: AddressSet): Impl {
   };
 }
 
+/** Writes one access result in the translateBatch format: pa, and 0 or vector << 16 | error code. */
+function storeResult(out: Results, i: number, r: AccessResult): void {
+  if (r.ok) {
+    out.pa[i] = r.pa;
+    out.fault[i] = 0;
+  } else {
+    out.pa[i] = 0n;
+    out.fault[i] = r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
+  }
+}
+
 /** (d) One `cpu.access` call per address (TLB and PSC off, like (a)). */
 export function wasmPerCall(cpu: Cpu, set: AddressSet): Impl {
   const out = newResults(set.vas.length);
@@ -112,14 +123,7 @@ export function wasmPerCall(cpu: Cpu, set: AddressSet): Impl {
       const { vas, kinds } = set;
       for (let p = 0; p < passes; p++) {
         for (let i = 0; i < n; i++) {
-          const r = cpu.access(vas[i], opts[kinds[i]]);
-          if (r.ok) {
-            out.pa[i] = r.pa;
-            out.fault[i] = 0;
-          } else {
-            out.pa[i] = 0n;
-            out.fault[i] = r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
-          }
+          storeResult(out, i, cpu.access(vas[i], opts[kinds[i]]));
         }
       }
     },
@@ -140,14 +144,7 @@ export function reference(w: Workload, set: AddressSet): Impl {
       const { vas, kinds } = set;
       for (let p = 0; p < passes; p++) {
         for (let i = 0; i < n; i++) {
-          const r = referenceAccess(w.m.phys, regs, vas[i], opts[kinds[i]], cfg);
-          if (r.ok) {
-            out.pa[i] = r.pa;
-            out.fault[i] = 0;
-          } else {
-            out.pa[i] = 0n;
-            out.fault[i] = r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
-          }
+          storeResult(out, i, referenceAccess(w.m.phys, regs, vas[i], opts[kinds[i]], cfg));
         }
       }
     },

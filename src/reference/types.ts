@@ -1,5 +1,5 @@
 /** Types of the reference walker's inputs and outputs. */
-import type { AccessResult, PagingMode, Vendor } from '../core/types.js';
+import type { AccessResult, ControlRegs, PagingMode, Vendor } from '../core/types.js';
 
 /**
  * Physical memory the reference walker reads and writes. `m.phys` of a Machine satisfies it,
@@ -13,13 +13,7 @@ export interface RefMemory {
 }
 
 /** Register state the walker reads. `pdptes` are the PAE PDPTE registers (see `referenceLoadPdptes`). */
-export interface RefCpuState {
-  cr0: bigint;
-  cr3: bigint;
-  cr4: bigint;
-  efer: bigint;
-  pkru: bigint;
-  pkrs: bigint;
+export interface RefCpuState extends ControlRegs {
   /** The four PAE PDPTE registers; required in PAE mode. */
   pdptes?: bigint[];
 }
