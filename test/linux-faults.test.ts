@@ -82,8 +82,17 @@ describe('vmalloc_fault variants', () => {
     expect(r.finding!.log.join('\n')).toMatch(/Call Trace:\n vmalloc_fault\n do_page_fault/);
   });
 
-  it('the 3.18 rewrite only looks at an empty top-level entry: with the same corruption spurious_fault() (init_mm allows it) returns, the access faults again: a lockup, not a BUG', () => {
+  it('the 3.18 rewrite only looks at an empty top-level entry: with the same corruption, spurious_fault() (3.16+) rejects the not-present fault and the kernel oopses', () => {
     const { r } = lateVmallocRead('linux-3.18-smp', {}, (k, pgd, addr) => {
+      const bogus = k.allocPageTable(3);
+      writeEntry(k, pgd + pgd_index(k.L, addr) * 8, BigInt(bogus) | 0x67n);
+    });
+    expect(r.finding!.sanitizer).toBe('oops');
+    expect(r.finding!.log).toContain('BUG: unable to handle kernel paging request at ffffc90000000000');
+  });
+
+  it('before 3.16 spurious_fault() walks init_mm for a not-present fault too, accepts it, and the access faults again: a lockup', () => {
+    const { r } = lateVmallocRead('linux-3.18-smp', { version: '3.15.0' }, (k, pgd, addr) => {
       const bogus = k.allocPageTable(3);
       writeEntry(k, pgd + pgd_index(k.L, addr) * 8, BigInt(bogus) | 0x67n);
     });

@@ -83,7 +83,7 @@ export class Interpreter {
     this.program.irqs.forEach((q, i) => {
       const name = q.kind === 'nmi' ? `nmi${i}` : `irq${i}`;
       const self = this;
-      this.k.sources.push({
+      this.k.addInterruptSource({
         name, kind: q.kind, cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)], remaining: q.count,
         handler: function* (cpu): KGen<void> {
           const fns = cpu.thread().fnStack;

@@ -25,6 +25,8 @@ export interface LinuxConfig {
   readonly lockup_threshold: number;
   readonly ram_mib: number;
   readonly watchdog_format: WatchdogFormat;
+  /** The platform delivers NMIs (perf, NMI watchdog) to the kernel. */
+  readonly platform_nmi: boolean;
   /** Every knob, including those registered by other models. */
   readonly knobs: Readonly<KnobSet>;
 }
@@ -60,6 +62,7 @@ export function linuxConfig(knobs: KnobSet, preset = 'custom'): LinuxConfig {
     lockup_threshold: knobs.lockup_threshold as number,
     ram_mib: knobs.ram_mib as number,
     watchdog_format: wf as WatchdogFormat,
+    platform_nmi: knobs.platform_nmi as boolean,
     knobs,
   };
 }

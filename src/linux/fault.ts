@@ -19,6 +19,7 @@ import { hwAccess } from '../machine/access.js';
 import type { ModelCpu, TrapHandlers } from '../machine/cpu.js';
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, PF_INSTR, PF_PROT, PF_RSVD, PF_USER, PF_WRITE } from './constants.js';
+import { versionNumber } from './config.js';
 import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import { pgd_index } from './layout.js';
@@ -115,9 +116,16 @@ function access_error(error_code: number, vm_flags: number): boolean {
   return !(vm_flags & (VM_READ | VM_EXEC | VM_WRITE)); // read, not present
 }
 
-/** spurious_fault() / spurious_fault_check(): init_mm's tables already allow the access. */
+/**
+ * spurious_fault() / spurious_fault_check(): init_mm's tables already allow the access. Before
+ * 3.16 only user and reserved-bit faults are excluded up front; from 3.16 (commit 31668511424110ad,
+ * "x86: skip check for spurious faults for non-present faults", from the Xen _PAGE_IOMAP removal
+ * series) only a supervisor write or fetch protection fault can be spurious.
+ */
 function spurious_fault(k: Kernel, error_code: number, address: bigint): boolean {
-  if (error_code & (PF_USER | PF_RSVD)) return false;
+  if (versionNumber(k.config.version) >= 3016) {
+    if (error_code !== (PF_WRITE | PF_PROT) && error_code !== (PF_INSTR | PF_PROT)) return false;
+  } else if (error_code & (PF_USER | PF_RSVD)) return false;
   const check = (v: bigint): boolean => !((error_code & PF_WRITE && !(v & _PAGE_RW)) || (error_code & PF_INSTR && v & _PAGE_NX));
   const pgdp = pgd_offset_k(k, address);
   if (!pgd_present(k, pgdp)) return false;

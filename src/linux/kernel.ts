@@ -61,6 +61,15 @@ export class Kernel implements SchedTarget {
     this.lockup = new LockupDetector(this);
   }
 
+  /**
+   * Registers an interrupt source; returns its index among the sources, or -1 for an NMI source
+   * on a platform that delivers no NMIs to this kernel (knob `platform_nmi`).
+   */
+  addInterruptSource(src: InterruptSource): number {
+    if (src.kind === 'nmi' && !this.config.platform_nmi) return -1;
+    return this.sources.push(src) - 1;
+  }
+
   /** Boots the kernel on `m` (which must be freshly created or `reset()`). */
   static boot(m: CoreMachine, config: LinuxConfig, opts: BootOptions = {}): Kernel {
     if (m.cpus.length < config.cpus) throw new Error(`the machine has ${m.cpus.length} CPUs, the kernel config wants ${config.cpus}`);

@@ -71,8 +71,8 @@ export function spawnOrdinaryWorkload(k: Kernel, opts: WorkloadOptions): TaskStr
   }
   const counter = k.runSync(alloc_percpu(k, k.cpus[0], 64));
   const n = opts.interrupts ?? 50;
-  k.sources.push({ name: 'timer', kind: 'irq', remaining: n, handler: () => timerTick() });
-  k.sources.push({ name: 'perf-nmi', kind: 'nmi', remaining: n, handler: (c) => perfNmi(k, c as LinuxCpu, counter) });
+  k.addInterruptSource({ name: 'timer', kind: 'irq', remaining: n, handler: () => timerTick() });
+  k.addInterruptSource({ name: 'perf-nmi', kind: 'nmi', remaining: n, handler: (c) => perfNmi(k, c as LinuxCpu, counter) });
   tasks.push(
     spawnKthread(k, 'kworker/0:1', 0, function* (self) {
       const cpu = k.cpus[self.cpu];

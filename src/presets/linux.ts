@@ -24,6 +24,10 @@ registerKnob({
   name: 'watchdog_format', type: 'enum', values: ['auto', 'v3.2', 'v3.14', 'v4.15'], default: 'auto', group: G,
   description: "Lockup message format: 'v3.2' = 'BUG: soft lockup - CPU#0 stuck for 22s!' and WARN 'Watchdog detected hard LOCKUP on cpu 0'; 'v3.14' adds the 'NMI watchdog: ' prefix to soft lockups; 'v4.15' = 'watchdog: BUG: soft lockup...' and 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'. 'auto' chooses by version.",
 });
+registerKnob({
+  name: 'platform_nmi', type: 'bool', default: true, group: G,
+  description: 'The platform delivers NMIs (perf counter overflow, the NMI watchdog) to the kernel. false for a Xen PV guest of Xen 4.1: Linux has a Xen PV PMU only from 4.3 (arch/x86/xen/pmu.c), which needs the vPMU of Xen 4.6 or later, and a PV guest runs no NMI watchdog; its only NMIs, VCPUOP_send_nmi backtrace requests, are not modelled.',
+});
 
 registerPreset({
   name: 'linux-3.2-rt-up',
@@ -33,8 +37,11 @@ registerPreset({
 registerPreset({
   name: 'linux-3.2-rt-up-fixed',
   base: 'linux-3.2-rt-up',
-  description: 'linux-3.2-rt-up with "x86/mm: disable preemption during CR3 read+write" applied (seed 003 fix).',
-  knobs: { flush_tlb_preempt_disable: true },
+  description:
+    'linux-3.2-rt-up with "x86/mm: disable preemption during CR3 read+write" applied (seed 003 fix). ' +
+    "Also carries seed 004's later fix (the 3.18 vmalloc_fault() rewrite, vmalloc_sync_all() gone) as a backport, so that a campaign on it tests seed 003's fix alone; " +
+    "'--set vmalloc_fault=active_mm --set vmalloc_sync_all=true' gives 3.2-rt with only seed 003's fix, in which the fuzzer finds seed 004's NMI lockup.",
+  knobs: { flush_tlb_preempt_disable: true, vmalloc_fault: 'read_cr3', vmalloc_sync_all: false },
 });
 registerPreset({
   name: 'linux-3.8-smp',

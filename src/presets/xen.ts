@@ -11,25 +11,31 @@ import { registerPreset } from './registry.js';
 registerPreset({
   name: 'linux-3.8-xen-pv',
   base: 'linux-3.8-smp',
-  description: 'Linux 3.8 x86_64 SMP as a Xen PV guest (Xen 4.1): set_pgd() in vmalloc_fault() is queued by lazy MMU mode and not flushed (seed 000, before the fix).',
-  knobs: { version: '3.8.0', paravirt: 'xen-pv', vmalloc_fault: 'active_mm' },
+  description: 'Linux 3.8 x86_64 SMP as a Xen PV guest (Xen 4.1, no platform NMIs): set_pgd() in vmalloc_fault() is queued by lazy MMU mode and not flushed (seed 000, before the fix).',
+  knobs: { version: '3.8.0', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', platform_nmi: false },
 });
 registerPreset({
   name: 'linux-3.9-xen-pv',
   base: 'linux-3.8-xen-pv',
-  description: 'linux-3.8-xen-pv with "x86, mm, paravirt: Fix vmalloc_fault oops during lazy MMU updates" (arch_flush_lazy_mmu_mode() after set_pgd(), 3.9).',
-  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush' },
+  description:
+    'linux-3.8-xen-pv with "x86, mm, paravirt: Fix vmalloc_fault oops during lazy MMU updates" (arch_flush_lazy_mmu_mode() after set_pgd(), 3.9; seed 000 fix). ' +
+    "Also carries seed 002's later fix (HAVE_RCU_TABLE_FREE, 4.14) as a backport, so that a campaign on it tests seed 000's fix alone; " +
+    "'--set have_rcu_table_free=false' gives the 3.9 release, in which the fuzzer finds seed 002's GUP-fast use-after-free.",
+  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush', have_rcu_table_free: true },
 });
 registerPreset({
   name: 'linux-2.6.37-rc4-xen-pv',
-  description: 'Linux 2.6.37-rc4 x86_64 SMP as a Xen PV guest (domain 80, Xen 4.1): vm_unmap_ram() leaves the ptes until the lazy purge (seed 001, before the fix).',
-  knobs: { version: '2.6.37-rc4', paging: '4level', smp: true, cpus: 2, preempt: 'voluntary', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', vmalloc_sync_all: true, vunmap_clear_ptes: 'lazy-purge', xen_domid: 80 },
+  description: 'Linux 2.6.37-rc4 x86_64 SMP as a Xen PV guest (domain 80, Xen 4.1, no platform NMIs): vm_unmap_ram() leaves the ptes until the lazy purge (seed 001, before the fix).',
+  knobs: { version: '2.6.37-rc4', paging: '4level', smp: true, cpus: 2, preempt: 'voluntary', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', vmalloc_sync_all: true, vunmap_clear_ptes: 'lazy-purge', xen_domid: 80, platform_nmi: false },
 });
 registerPreset({
   name: 'linux-2.6.37-xen-pv',
   base: 'linux-2.6.37-rc4-xen-pv',
-  description: 'Linux 2.6.37 as a Xen PV guest: "vmalloc: eagerly clear ptes on vunmap" (64141da5) — ptes cleared at once, the TLB flushed lazily.',
-  knobs: { version: '2.6.37', vunmap_clear_ptes: 'eager' },
+  description:
+    'Linux 2.6.37 as a Xen PV guest: "vmalloc: eagerly clear ptes on vunmap" (64141da5; seed 001 fix) — ptes cleared at once, the TLB flushed lazily. ' +
+    "Also carries the later fixes of seeds 000 (vmalloc_fault=active_mm+flush, 3.9, a stable fix) and 002 (HAVE_RCU_TABLE_FREE, 4.14) as backports, so that a campaign on it tests seed 001's fix alone; " +
+    "'--set vmalloc_fault=active_mm --set have_rcu_table_free=false' gives the 2.6.37 release, in which the fuzzer finds both.",
+  knobs: { version: '2.6.37', vunmap_clear_ptes: 'eager', vmalloc_fault: 'active_mm+flush', have_rcu_table_free: true },
 });
 registerPreset({
   name: 'linux-4.13-smp',
@@ -45,8 +51,8 @@ registerPreset({
 registerPreset({
   name: 'linux-4.13-xen-pv',
   base: 'linux-4.13-smp',
-  description: 'Linux 4.13 as a Xen PV guest: flush_tlb_others() is a hypercall (no IPI) and page tables are freed with tlb_remove_page() (seed 002, before the fix).',
-  knobs: { paravirt: 'xen-pv' },
+  description: 'Linux 4.13 as a Xen PV guest (Xen 4.1, no platform NMIs): flush_tlb_others() is a hypercall (no IPI) and page tables are freed with tlb_remove_page() (seed 002, before the fix).',
+  knobs: { paravirt: 'xen-pv', platform_nmi: false },
 });
 registerPreset({
   name: 'linux-4.14-xen-pv',

@@ -13,6 +13,7 @@
  * (32-bit non-PAE: vmalloc_sync_one() on read_cr3() already synced the right pgd before 3.18)
  * run the same program.
  */
+import { PagewalkError } from '../core/errors.js';
 import type { Kernel } from '../linux/kernel.js';
 import { LBL_AFTER_SWITCH_MM, schedule_blocked, wake_up_process } from '../linux/sched.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from '../linux/structs.js';
@@ -73,8 +74,8 @@ function setup004(k: Kernel) {
   if (k.cpus.length > 1) {
     spawnProcess(k, { comm: 'worker', cpu: 1, vmas: USER_VMAS, body: (t) => touch(k.cpus[t.cpu], 6) });
   }
-  const src = k.sources.length;
-  k.sources.push({ name: 'perf-nmi', kind: 'nmi', cpus: [0], remaining: 1, handler: perfNmi(k, counter) });
+  const src = k.addInterruptSource({ name: 'perf-nmi', kind: 'nmi', cpus: [0], remaining: 1, handler: perfNmi(k, counter) });
+  if (src < 0) throw new PagewalkError('EINVAL_ARG', `scenario needs platform NMIs (perf), but preset ${k.config.preset} sets platform_nmi=false`);
   const cpu0 = k.cpus[0];
   const nmi = actionCode(0, SLOT_SOURCE0 + src);
   // The NMI lands in context_switch(prev -> next) after switch_mm(), before switch_to().
