@@ -50,7 +50,3 @@ export function formatText(r: BenchResult): string {
   return lines.join('\n');
 }
 
-/** The `--json` object: `{ implementations: { name: { walksPerSec } }, ratios: {...} }` plus details. */
-export function formatJson(r: BenchResult): string {
-  return JSON.stringify(r);
-}

@@ -1,13 +1,19 @@
 /**
- * `npm run bench [-- --json] [--quick] [--rounds N] [--target-ms N] [--clock cpu|wall]`: times the WASM
- * batched walk, the WASM TLB-hit path, the reference walker, one-call-per-address WASM and the
- * native C walker on the same page tables, and prints walks/second and the ratios (issue 2).
- * Progress goes to stderr; with --json stdout carries the one JSON object only.
+ * `npm run bench [-- --json] [--only walk|fuzz] [--quick] [--rounds N] [--target-ms N] [--clock cpu|wall]
+ * [--fuzz-seeds N] [--fuzz-cap S]`:
+ * 1. walks: times the WASM batched walk, the WASM TLB-hit path, the reference walker,
+ *    one-call-per-address WASM and the native C walker on the same page tables, and prints
+ *    walks/second and the ratios (issue 2);
+ * 2. the fuzzer: executions per second per core and the median time to find each seed bug
+ *    (issue 5, bench/fuzz-core.ts; a few minutes).
+ * Progress goes to stderr; with --json stdout carries one JSON object only (the walk results, with
+ * the fuzzer's under `fuzz`).
  * Exit status: 0 when all implementations agreed, 1 on any result mismatch, 2 on bad options.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatJson, formatText } from './report.js';
+import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchRow } from './fuzz-core.js';
+import { formatText } from './report.js';
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
@@ -16,6 +22,9 @@ async function main(argv: string[]): Promise<number> {
     rounds: { type: 'string', help: 'timed rounds (default 11)' },
     'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
     clock: { type: 'string', help: "'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
+    only: { type: 'string', help: "'walk' or 'fuzz': run one part only" },
+    'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
+    'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },
   }, 'bench');
   if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
   const base = flags.quick ? QUICK_CONFIG : FULL_CONFIG;
@@ -27,10 +36,22 @@ async function main(argv: string[]): Promise<number> {
     rounds: intFlag(flags.rounds, 'rounds', base.rounds, 1, 101),
     targetMs: intFlag(flags['target-ms'], 'target-ms', base.targetMs, 1, 10_000),
   };
-  const result = await runBench(cfg, (line) => process.stderr.write(line + '\n'));
-  if (flags.json) process.stdout.write(formatJson(result) + '\n');
-  else process.stdout.write(formatText(result) + '\n');
-  if (result.problems.length) {
+  const only = flags.only;
+  if (only !== undefined && only !== 'walk' && only !== 'fuzz') throw new UsageError(`bench: --only must be 'walk' or 'fuzz', got ${JSON.stringify(only)}`);
+  const fuzzCfg = {
+    seeds: intFlag(flags['fuzz-seeds'], 'fuzz-seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
+    capSeconds: intFlag(flags['fuzz-cap'], 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
+  };
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const result = only === 'fuzz' ? null : await runBench(cfg, log);
+  if (result && !flags.json) process.stdout.write(formatText(result) + '\n');
+  let fuzz: FuzzBenchRow[] | null = null;
+  if (only !== 'walk') {
+    fuzz = await runFuzzBench(fuzzCfg, log);
+    if (!flags.json) process.stdout.write('\n' + formatFuzzBench(fuzzCfg, fuzz) + '\n');
+  }
+  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz } } : {}) }) + '\n');
+  if (result?.problems.length) {
     process.stderr.write(`bench: RESULT MISMATCH (${result.problems.length} problem(s)); see above\n`);
     for (const p of result.problems) process.stderr.write(`bench: ${p}\n`);
     return 1;

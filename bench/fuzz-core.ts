@@ -1,0 +1,78 @@
+/**
+ * The fuzzer benchmark (issue 5): for each seed bug's buggy preset, executions per second on one
+ * core and the time to the first finding of the seed's bug (same sanitizer as its scenario) for
+ * each of `seeds` campaign seeds, each run capped at `capSeconds`; the median over the seeds is the
+ * figure of merit. One core: everything runs on the calling thread. Target: median < 10 s.
+ */
+import { DEFAULT_RUNS_PER_SEED } from '../src/fuzz/campaign.js';
+import { runUnits } from '../src/fuzz/runner.js';
+import { seedBugs } from '../src/fuzz/seeds.js';
+import { createTarget } from '../src/fuzz/targets.js';
+
+export interface FuzzBenchConfig {
+  /** Campaign seeds per bug (seed s runs campaign seed s * 1000). */
+  seeds: number;
+  /** Seconds at most per run. */
+  capSeconds: number;
+}
+
+export interface FuzzBenchRow {
+  seed: string;
+  preset: string;
+  sanitizer: string;
+  execPerSec: number;
+  /** 'k/n': runs that found the seed's bug. */
+  found: string;
+  /** Median seconds to the first finding (Infinity when most runs did not find it). */
+  medianSeconds: number;
+  /** Seconds to the first finding per run (Infinity: not found within the cap). */
+  times: number[];
+}
+
+export const FUZZ_BENCH_DEFAULTS: FuzzBenchConfig = { seeds: 5, capSeconds: 60 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Runs the fuzzer benchmark; `log` receives one progress line per run. */
+export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => void): Promise<FuzzBenchRow[]> {
+  const rows: FuzzBenchRow[] = [];
+  for (const bug of await seedBugs()) {
+    const target = await createTarget(bug.buggy, {});
+    const times: number[] = [];
+    let execs = 0;
+    let ms = 0;
+    for (let seed = 1; seed <= cfg.seeds; seed++) {
+      const start = performance.now();
+      let found = Infinity;
+      const results = runUnits(target, { firstSeed: seed * 1000, runsPerSeed: DEFAULT_RUNS_PER_SEED }, {
+        shouldStop: () => performance.now() - start >= cfg.capSeconds * 1000,
+        now: () => performance.now() - start,
+        stopOn: bug.sanitizer,
+        onFinding: (f, shrunk) => { if (!shrunk && f.sanitizer === bug.sanitizer && found === Infinity) found = f.foundAtMs; },
+      });
+      ms += performance.now() - start;
+      execs += results.reduce((s, r) => s + r.executions, 0);
+      times.push(found / 1000);
+      log(`  fuzz ${bug.buggy} seed ${seed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(1)}s`}`);
+    }
+    const found = times.filter((t) => t !== Infinity).length;
+    rows.push({ seed: bug.seed.slice(0, 3), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times });
+  }
+  return rows;
+}
+
+/** The table `npm run bench` prints. */
+export function formatFuzzBench(cfg: FuzzBenchConfig, rows: FuzzBenchRow[]): string {
+  const out = [
+    `fuzzer: one core, ${cfg.seeds} campaign seeds per bug, each run capped at ${cfg.capSeconds}s (target: median < 10 s)`,
+    'seed  preset                     sanitizer           exec/s/core  found  median time to find',
+  ];
+  for (const r of rows) {
+    const med = r.medianSeconds === Infinity ? `> ${cfg.capSeconds} s` : `${r.medianSeconds.toFixed(1)} s`;
+    out.push(`${r.seed}   ${r.preset.padEnd(26)} ${r.sanitizer.padEnd(19)} ${String(r.execPerSec).padStart(11)}  ${r.found.padStart(5)}  ${med}`);
+  }
+  return out.join('\n');
+}
