@@ -71,6 +71,7 @@ describe('vmalloc_fault variants', () => {
   it.each([
     ['linux-3.8-smp', 'arch/x86/mm/fault.c:383'],
     ['linux-3.17-smp', 'arch/x86/mm/fault.c:389'],
+    ['linux-3.18-smp', 'arch/x86/mm/fault.c'],
   ])('%s: a pgd entry that disagrees with init_mm hits BUG_ON at %s', (preset, where) => {
     const { r } = lateVmallocRead(preset, {}, (k, pgd, addr) => {
       const bogus = k.allocPageTable(3); // an empty pud page instead of init_mm's
@@ -82,23 +83,27 @@ describe('vmalloc_fault variants', () => {
     expect(r.finding!.log.join('\n')).toMatch(/Call Trace:\n vmalloc_fault\n do_page_fault/);
   });
 
-  it('the 3.18 rewrite only looks at an empty top-level entry: with the same corruption, spurious_fault() (3.16+) rejects the not-present fault and the kernel oopses', () => {
-    const { r } = lateVmallocRead('linux-3.18-smp', {}, (k, pgd, addr) => {
-      const bogus = k.allocPageTable(3);
-      writeEntry(k, pgd + pgd_index(k.L, addr) * 8, BigInt(bogus) | 0x67n);
-    });
+  /** A kernel read of the direct map by a process whose pgd lost its direct-map entry. */
+  function directMapReadWithoutPgdEntry(version: string) {
+    const k = bootLinuxSync(configFromPreset('linux-3.18-smp', { version }));
+    const cpu = k.cpus[0];
+    const addr = k.L.PAGE_OFFSET + 0x1000n;
+    const p = spawnProcess(k, { comm: 'reader', cpu: 0, vmas: VMAS, body: () => kernel_read64(k, cpu, addr) });
+    writeEntry(k, p.mm!.pgd + pgd_index(k.L, addr) * 8, 0n);
+    return new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 5000 });
+  }
+
+  it('from 3.16 spurious_fault() rejects a not-present fault at once (commit 31668511): the kernel oopses', () => {
+    const r = directMapReadWithoutPgdEntry('3.16.0');
     expect(r.finding!.sanitizer).toBe('oops');
-    expect(r.finding!.log).toContain('BUG: unable to handle kernel paging request at ffffc90000000000');
+    expect(r.finding!.log).toContain('BUG: unable to handle kernel paging request at ffff880000001000');
   });
 
   it('before 3.16 spurious_fault() walks init_mm for a not-present fault too, accepts it, and the access faults again: a lockup', () => {
-    const { r } = lateVmallocRead('linux-3.18-smp', { version: '3.15.0' }, (k, pgd, addr) => {
-      const bogus = k.allocPageTable(3);
-      writeEntry(k, pgd + pgd_index(k.L, addr) * 8, BigInt(bogus) | 0x67n);
-    });
+    const r = directMapReadWithoutPgdEntry('3.15.0');
     expect(r.finding!.sanitizer).toBe('soft-lockup');
     expect(r.finding!.log[0]).toBe('NMI watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [reader:1]');
-    expect(r.finding!.log).toContain('pagewalk: spurious_fault() accepted the fault at 0xffffc90000000000');
+    expect(r.finding!.log).toContain('pagewalk: spurious_fault() accepted the fault at 0xffff880000001000');
   });
 });
 

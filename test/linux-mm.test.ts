@@ -79,7 +79,7 @@ describe('vmalloc', () => {
     expect(tryIn(early.mm!.pgd)).toBe(mode === 'pae');
   });
 
-  it.each([['linux-3.17-smp'], ['linux-3.17-smp-32bit']])('%s: vmalloc_sync_all() copies the new entries into every pgd; 3.18 has none', (preset) => {
+  it.each([['linux-3.17-smp'], ['linux-3.17-smp-32bit']])('%s: vmalloc_sync_all() copies the new entries into every pgd; with vmalloc_sync_all=false it does nothing', (preset) => {
     const k = bootLinuxSync(configFromPreset(preset));
     const early = spawnProcess(k, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
     const addr = k.runSync(vmalloc(k, k.cpus[0], 4096));
@@ -87,7 +87,7 @@ describe('vmalloc', () => {
     expect(readEntry(k, early.mm!.pgd + idx)).toBe(0n);
     k.runSync(vmalloc_sync_all(k, k.cpus[0]));
     expect(readEntry(k, early.mm!.pgd + idx)).toBe(readEntry(k, k.init_mm.pgd + idx));
-    const k2 = bootLinuxSync(configFromPreset(preset.replace('3.17', '3.18')));
+    const k2 = bootLinuxSync(configFromPreset(preset, { vmalloc_sync_all: false }));
     const early2 = spawnProcess(k2, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
     k2.runSync(vmalloc(k2, k2.cpus[0], 4096));
     k2.runSync(vmalloc_sync_all(k2, k2.cpus[0]));
@@ -182,7 +182,7 @@ describe('tasks, context switches, lazy TLB', () => {
 describe('presets and knobs', () => {
   it('resolves bases and overrides knob by knob', () => {
     const c = configFromPreset('linux-3.18-smp-pae');
-    expect(c).toMatchObject({ paging: 'pae', version: '3.18.0', vmalloc_fault: 'read_cr3', vmalloc_sync_all: false, cpus: 2, smp: true });
+    expect(c).toMatchObject({ paging: 'pae', version: '3.18.0', vmalloc_fault: 'read_cr3', vmalloc_sync_all: true, cpus: 2, smp: true });
     expect(configFromPreset('linux-3.18-smp-pae', { cpus: 4 }).cpus).toBe(4);
     expect(configFromPreset('linux-3.2-rt-up-fixed').flush_tlb_preempt_disable).toBe(true);
     expect(configFromPreset('linux-3.2-rt-up').watchdog_format).toBe('v3.2');

@@ -7,13 +7,16 @@
  * - 64-bit, 'active_mm' (before 3.9): syncs the pgd of current->active_mm with init_mm's entry by
  *   set_pgd(), then BUG()s on any mismatch below (fault.c, seed 000's oops: line 396).
  * - 64-bit, 'active_mm+flush' (3.9..3.17): the same plus arch_flush_lazy_mmu_mode() after set_pgd().
- * - 32-bit before 3.18 (both 'active_mm' variants): vmalloc_sync_one() on the pgd in CR3
- *   (read_cr3()), which set_pmd()s the (folded) pmd; with native PAE the kernel pmd is shared.
- * - 'read_cr3' (the 3.18 rewrite, seed 004): copy only the top-level entry into the pgd in CR3;
- *   PAE returns -1 at once.
+ * - 64-bit, 'read_cr3' (3.18 on, seed 004's fix as merged): the same walk and checks, on the pgd in
+ *   CR3 (`pgd = (pgd_t *)__va(read_cr3()) + pgd_index(address)`) instead of current->active_mm's,
+ *   and no in_nmi() warning. Linus's patch in seed 004 (copy only the top-level entry, drop
+ *   vmalloc_sync_all()) was not merged as posted: the 3.18-5.5 fault.c keeps the lower-level
+ *   checks, and vmalloc_sync_all() lives on until 5.6.
+ * - 32-bit: read_cr3() + vmalloc_sync_one() in every version ("Do _not_ use current here"); with
+ *   native PAE the kernel pmd is shared, so it never runs.
  * Source lines of BUG()/WARN sites: 3.17 from seed 004's diff (fault.c d973e61e450d); before 3.9
  * as in seed 000's oops (3.6.10: the pud BUG() at line 396; the 3.8 tree 2b97525 has each of
- * these one line further down).
+ * these one line further down); from 3.18 on they are not modelled (the report says so).
  */
 import { hwAccess } from '../machine/access.js';
 import type { ModelCpu, TrapHandlers } from '../machine/cpu.js';
@@ -22,7 +25,6 @@ import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, PF_INSTR, PF_PROT, PF_RSV
 import { versionNumber } from './config.js';
 import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
-import { pgd_index } from './layout.js';
 import { FAULT_FLAG_WRITE, find_vma, handle_mm_fault } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, pgd_present, pmd_offset, pmd_present, pte_offset_kernel, pud_none, pud_offset, pud_present, readEntry, set_pgd, set_pmd } from './pgtable.js';
@@ -35,6 +37,7 @@ const FAULT_C = 'arch/x86/mm/fault.c';
 export const FAULT_C_LINES = {
   'x86_64:active_mm': { warn_nmi: 368, pgd_bug_on: 383, pud_bug: 396, pmd_bug: 404, pte_bug: 418 },
   'x86_64:active_mm+flush': { warn_nmi: 373, pgd_bug_on: 389, pud_bug: 403, pmd_bug: 411, pte_bug: 425 },
+  'x86_64:read_cr3': { warn_nmi: null, pgd_bug_on: null, pud_bug: null, pmd_bug: null, pte_bug: null },
   x86_32: { sync_one_bug_on: 223, warn_nmi: 274 },
 } as const;
 
@@ -159,8 +162,7 @@ export function* vmalloc_fault(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<
   const fns = cpu.thread().fnStack;
   fns.push('vmalloc_fault');
   let r: number;
-  if (k.config.vmalloc_fault === 'read_cr3') r = yield* vmalloc_fault_318(k, cpu, address);
-  else if (k.L.paging === '4level') r = yield* vmalloc_fault_64(k, cpu, address);
+  if (k.L.paging === '4level') r = yield* vmalloc_fault_64(k, cpu, address);
   else r = yield* vmalloc_fault_32(k, cpu, address);
   fns.pop();
   if (r === 0) faultStats(k).vmallocFaults++;
@@ -172,23 +174,32 @@ function inVmalloc(k: Kernel, address: bigint): boolean {
   return a >= k.L.VMALLOC_START && a < k.L.VMALLOC_END;
 }
 
-/** 64-bit vmalloc_fault() before 3.18: syncs current->active_mm's pgd. */
+/**
+ * 64-bit vmalloc_fault(): syncs current->active_mm's pgd before 3.18, the pgd in CR3 from 3.18 on,
+ * with init_mm's entry; BUG()s on any mismatch below.
+ */
 function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
-  const lines = FAULT_C_LINES[k.config.vmalloc_fault === 'active_mm' ? 'x86_64:active_mm' : 'x86_64:active_mm+flush'];
+  const variant = k.config.vmalloc_fault;
+  const lines = FAULT_C_LINES[`x86_64:${variant}`];
   if (!inVmalloc(k, address)) return -1;
-  if (cpu.nmiDepth > 0) k.WARN_ON_ONCE(cpu, FAULT_C, lines.warn_nmi, 'vmalloc_fault');
+  if (cpu.nmiDepth > 0 && lines.warn_nmi !== null) k.WARN_ON_ONCE(cpu, FAULT_C, lines.warn_nmi, 'vmalloc_fault');
   // Copy kernel mappings over when needed. This can also happen within a race in page table
   // update. In the later case just flush:
-  const active = cpu.curr.active_mm;
-  if (!active) k.oops(cpu, 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000000', 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL']);
-  const pgdp = pgd_offset_pgd(k, active.pgd, address);
+  let pgd: number;
+  if (variant === 'read_cr3') pgd = Number(k.pv.mmu.read_cr3(k, cpu) & k.L.PTE_PFN_MASK);
+  else {
+    const active = cpu.curr.active_mm;
+    if (!active) k.oops(cpu, 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000000', 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL']);
+    pgd = active.pgd;
+  }
+  const pgdp = pgd_offset_pgd(k, pgd, address);
   const pgd_ref = pgd_offset_k(k, address);
   if (pgd_none(k, pgd_ref)) return -1;
   if (pgd_none(k, pgdp)) {
     yield* set_pgd(k, cpu, pgdp, readEntry(k, pgd_ref));
     faultStats(k).vmallocSyncs++;
     yield 'vmalloc_fault:after_set_pgd';
-    if (k.config.vmalloc_fault === 'active_mm+flush') yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode()
+    if (variant !== 'active_mm') yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode()
   } else if (entryAddr(k.L, readEntry(k, pgdp)) !== entryAddr(k.L, readEntry(k, pgd_ref))) {
     k.BUG(cpu, FAULT_C, lines.pgd_bug_on, 'vmalloc_fault');
   }
@@ -205,11 +216,12 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
   if (!(readEntry(k, pte_ref) & _PAGE_PRESENT)) return -1;
   const ptep = pte_offset_kernel(k, pmdp, address);
   if (!(readEntry(k, ptep) & _PAGE_PRESENT) || entryAddr(k.L, readEntry(k, ptep)) !== entryAddr(k.L, readEntry(k, pte_ref))) k.BUG(cpu, FAULT_C, lines.pte_bug, 'vmalloc_fault');
-  cpu.lastFaultNote = `vmalloc_fault() found current->active_mm's pgd (0x${active.pgd.toString(16)}) in sync with init_mm for 0x${address.toString(16)} and returned 0`;
+  const whose = variant === 'read_cr3' ? 'the pgd in CR3' : "current->active_mm's pgd";
+  cpu.lastFaultNote = `vmalloc_fault() found ${whose} (0x${pgd.toString(16)}) in sync with init_mm for 0x${address.toString(16)} and returned 0`;
   return 0;
 }
 
-/** vmalloc_sync_one(pgd, address) (32-bit, before 3.18): returns pmd_k or 0 (NULL). */
+/** vmalloc_sync_one(pgd, address) (32-bit): returns pmd_k or 0 (NULL). */
 export function* vmalloc_sync_one(k: Kernel, cpu: LinuxCpu, pgd: number, address: bigint): KGen<number> {
   const pgdp = pgd_offset_pgd(k, pgd, address);
   const pgd_k = pgd_offset_k(k, address);
@@ -230,7 +242,7 @@ export function* vmalloc_sync_one(k: Kernel, cpu: LinuxCpu, pgd: number, address
   return pmd_k;
 }
 
-/** 32-bit vmalloc_fault() before 3.18: "Do _not_ use current here" — read_cr3(). */
+/** 32-bit vmalloc_fault(): "Do _not_ use current here" — read_cr3(). */
 function* vmalloc_fault_32(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
   if (!inVmalloc(k, address)) return -1;
   if (cpu.nmiDepth > 0) k.WARN_ON_ONCE(cpu, FAULT_C, FAULT_C_LINES.x86_32.warn_nmi, 'vmalloc_fault');
@@ -241,27 +253,6 @@ function* vmalloc_fault_32(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
   const pte_k = pte_offset_kernel(k, pmd_k, address);
   if (!(readEntry(k, pte_k) & _PAGE_PRESENT)) return -1;
   cpu.lastFaultNote = `vmalloc_fault() synced the pgd in CR3 (0x${pgd_paddr.toString(16)}) for 0x${address.toString(16)}`;
-  return 0;
-}
-
-/** The 3.18 vmalloc_fault(): copy the top-level entry into the pgd in CR3. */
-function* vmalloc_fault_318(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
-  if (k.L.paging === 'pae') return -1; // With PAE, the top-most pgd entry is always shared.
-  const index = pgd_index(k.L, address);
-  if (index < k.L.KERNEL_PGD_BOUNDARY) return -1;
-  const pgd_entry = readEntry(k, k.init_mm.pgd + index * k.L.entrySize);
-  if (!(pgd_entry & 1n)) return -1;
-  const cr3 = k.pv.mmu.read_cr3(k, cpu);
-  const pgd_dst = Number(cr3 & (k.L.paging === '4level' ? k.L.PTE_PFN_MASK : 0xffff_f000n)) + index * k.L.entrySize;
-  if (readEntry(k, pgd_dst) !== 0n) return -1;
-  if (k.L.paging === '32bit') {
-    yield* set_pmd(k, cpu, pgd_dst, pgd_entry); // CONFIG_PARAVIRT, CONFIG_X86_32
-  } else {
-    yield* k.pv.mmu.set_pgd(k, cpu, pgd_dst, pgd_entry);
-    yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode(); // WTF?
-  }
-  faultStats(k).vmallocSyncs++;
-  cpu.lastFaultNote = `vmalloc_fault() copied pgd entry ${index} into the pgd in CR3 (0x${cr3.toString(16)})`;
   return 0;
 }
 

@@ -14,9 +14,9 @@ registerKnob({ name: 'preempt', type: 'enum', values: ['none', 'voluntary', 'pre
 registerKnob({ name: 'paravirt', type: 'string', default: 'native', group: G, description: 'pv_mmu_ops backend: native, or one registered by another model (e.g. xen-pv).' });
 registerKnob({
   name: 'vmalloc_fault', type: 'enum', values: ['active_mm', 'active_mm+flush', 'read_cr3'], default: 'active_mm+flush', group: G,
-  description: "arch/x86/mm/fault.c vmalloc_fault(): 'active_mm' = 64-bit syncs current->active_mm's pgd, set_pgd without flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd (3.9..3.17); 'read_cr3' = the 3.18 rewrite (top-level entry of the pgd in CR3; PAE never faults). 32-bit kernels before 3.18 always use read_cr3() + vmalloc_sync_one().",
+  description: "arch/x86/mm/fault.c vmalloc_fault(): 'active_mm' = 64-bit syncs current->active_mm's pgd, set_pgd without flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd (3.9..3.17); 'read_cr3' = 3.18 on (seed 004's fix as merged): the same on the pgd in CR3 (read_cr3()). 32-bit kernels always use read_cr3() + vmalloc_sync_one().",
 });
-registerKnob({ name: 'vmalloc_sync_all', type: 'bool', default: true, group: G, description: 'The kernel has vmalloc_sync_all() (removed in 3.18).' });
+registerKnob({ name: 'vmalloc_sync_all', type: 'bool', default: true, group: G, description: 'The kernel has vmalloc_sync_all() (until 5.6, which split it into vmalloc_sync_mappings()/vmalloc_sync_unmappings(); seed 004\'s patch proposed dropping it). false: it does nothing.' });
 registerKnob({ name: 'flush_tlb_preempt_disable', type: 'bool', default: true, group: G, description: '__native_flush_tlb() disables preemption around read_cr3/write_cr3 (the seed 003 fix, commit 5cf0791da5c1).' });
 registerKnob({ name: 'lockup_threshold', type: 'int', min: 2, max: 1_000_000, default: 64, group: G, description: 'Lockup detector: identical faults (address, CPU) without any page-table or CR3 change before a lockup is reported.' });
 registerKnob({ name: 'ram_mib', type: 'int', min: 4, max: 512, default: 16, group: G, description: 'Guest RAM in MiB (direct-mapped by the kernel).' });
@@ -39,9 +39,9 @@ registerPreset({
   base: 'linux-3.2-rt-up',
   description:
     'linux-3.2-rt-up with "x86/mm: disable preemption during CR3 read+write" applied (seed 003 fix). ' +
-    "Also carries seed 004's later fix (the 3.18 vmalloc_fault() rewrite, vmalloc_sync_all() gone) as a backport, so that a campaign on it tests seed 003's fix alone; " +
-    "'--set vmalloc_fault=active_mm --set vmalloc_sync_all=true' gives 3.2-rt with only seed 003's fix, in which the fuzzer finds seed 004's NMI lockup.",
-  knobs: { flush_tlb_preempt_disable: true, vmalloc_fault: 'read_cr3', vmalloc_sync_all: false },
+    "Also carries seed 004's later fix (3.18: vmalloc_fault() syncs the pgd in CR3) as a backport, so that a campaign on it tests seed 003's fix alone; " +
+    "'--set vmalloc_fault=active_mm' gives 3.2-rt with only seed 003's fix, in which the fuzzer finds seed 004's NMI lockup.",
+  knobs: { flush_tlb_preempt_disable: true, vmalloc_fault: 'read_cr3' },
 });
 registerPreset({
   name: 'linux-3.8-smp',
@@ -56,14 +56,14 @@ registerPreset({
 });
 registerPreset({
   name: 'linux-3.17-smp',
-  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004, before the rewrite).',
+  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004, before the fix).',
   knobs: { version: '3.17.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', vmalloc_fault: 'active_mm+flush', vmalloc_sync_all: true },
 });
 registerPreset({
   name: 'linux-3.18-smp',
   base: 'linux-3.17-smp',
-  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() rewritten to copy the top-level entry into the pgd in CR3 (read_cr3()); vmalloc_sync_all() gone (seed 004 fix).',
-  knobs: { version: '3.18.0', vmalloc_fault: 'read_cr3', vmalloc_sync_all: false },
+  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() syncs the pgd in CR3 (read_cr3()) instead of current->active_mm\'s (seed 004 fix, as merged).',
+  knobs: { version: '3.18.0', vmalloc_fault: 'read_cr3' },
 });
 registerPreset({
   name: 'linux-3.17-smp-pae',
@@ -80,12 +80,12 @@ registerPreset({
 registerPreset({
   name: 'linux-3.18-smp-pae',
   base: 'linux-3.18-smp',
-  description: 'Linux 3.18, x86-32 PAE SMP: vmalloc_fault() returns -1 at once (PAE never vmalloc-faults).',
+  description: 'Linux 3.18, x86-32 PAE SMP: the kernel pmd is shared by every pgd, so vmalloc memory never faults.',
   knobs: { paging: 'pae' },
 });
 registerPreset({
   name: 'linux-3.18-smp-32bit',
   base: 'linux-3.18-smp',
-  description: 'Linux 3.18, x86-32 non-PAE SMP: the rewritten vmalloc_fault() copies the pgd entry into the pgd in CR3.',
+  description: 'Linux 3.18, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one(), as before 3.18.',
   knobs: { paging: '32bit' },
 });

@@ -40,7 +40,7 @@ registerPreset({
 registerPreset({
   name: 'linux-4.13-smp',
   description: 'Linux 4.13 x86_64 SMP, native: remote TLB flush by IPI, page tables freed with tlb_remove_page() (no HAVE_RCU_TABLE_FREE).',
-  knobs: { version: '4.13.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', paravirt: 'native', vmalloc_fault: 'read_cr3', vmalloc_sync_all: false, have_rcu_table_free: false },
+  knobs: { version: '4.13.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', paravirt: 'native', vmalloc_fault: 'read_cr3', have_rcu_table_free: false },
 });
 registerPreset({
   name: 'linux-4.14-smp',

@@ -1,6 +1,6 @@
 /**
- * Seed 004 (004_55101baa4c0a53b2.txt): "Re: frequent lockups in 3.18rc4" — the vmalloc_fault()
- * rewrite.
+ * Seed 004 (004_55101baa4c0a53b2.txt): "Re: frequent lockups in 3.18rc4" — vmalloc_fault() must
+ * sync the pgd in CR3, not current->active_mm's.
  *
  * 64-bit SMP. Process "next" is created before a per-cpu perf buffer is allocated in vmalloc
  * space (a new pgd slot in init_mm), process "prev" after it: next's pgd lacks the entry. On
@@ -8,7 +8,8 @@
  * switch_to() changes `current`, a perf NMI arrives whose handler increments its per-cpu counter.
  * - Before 3.18, vmalloc_fault() syncs current->active_mm — prev's pgd, which is fine — and
  *   returns 0; the access faults again, forever, in NMI context: hard lockup.
- * - The 3.18 rewrite copies the entry into the pgd in CR3 (read_cr3()): clean.
+ * - 3.18 syncs the pgd in CR3 (read_cr3()): clean. (The seed's patch also rewrote the function to
+ *   copy only the top-level entry; the merged fix kept the old checks, and so does the model.)
  * Variants '004-pae' (PAE: the kernel pmd is shared, no vmalloc fault at all) and '004-32bit'
  * (32-bit non-PAE: vmalloc_sync_one() on read_cr3() already synced the right pgd before 3.18)
  * run the same program.
@@ -88,7 +89,7 @@ const base = 'an NMI inside context_switch() after the CR3 load and before `curr
 export const scenario004: Scenario = {
   name: '004-vmalloc-fault-nmi',
   seed: '004_55101baa4c0a53b2.txt',
-  description: `x86_64 SMP: ${base}. Before 3.18 vmalloc_fault() syncs current->active_mm (the previous task's pgd), returns 0 and the access faults forever in the NMI (hard lockup); the 3.18 rewrite syncs the pgd in CR3 (read_cr3()).`,
+  description: `x86_64 SMP: ${base}. Before 3.18 vmalloc_fault() syncs current->active_mm (the previous task's pgd), returns 0 and the access faults forever in the NMI (hard lockup); 3.18 syncs the pgd in CR3 (read_cr3()).`,
   presets: { buggy: 'linux-3.17-smp', fixed: 'linux-3.18-smp' },
   setup: setup004,
 };
@@ -104,7 +105,7 @@ export const scenario004pae: Scenario = {
 export const scenario004x32: Scenario = {
   name: '004-vmalloc-fault-nmi-32bit',
   seed: '004_55101baa4c0a53b2.txt',
-  description: `x86-32 non-PAE SMP, the same program: ${base}. The 32-bit vmalloc_fault() always used read_cr3() ("Do _not_ use current here"), so it syncs the right pgd before 3.18 too (clean, with the in_nmi() WARNING); 3.18 copies the pgd entry.`,
+  description: `x86-32 non-PAE SMP, the same program: ${base}. The 32-bit vmalloc_fault() always used read_cr3() ("Do _not_ use current here"), so it syncs the right pgd in 3.17 and 3.18 alike (clean, with the in_nmi() WARNING).`,
   presets: { buggy: 'linux-3.17-smp-32bit', fixed: 'linux-3.18-smp-32bit' },
   setup: setup004,
 };
