@@ -29,6 +29,7 @@ import { FAULT_FLAG_WRITE, find_vma, handle_mm_fault } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, pgd_present, pmd_offset, pmd_present, pte_offset_kernel, pud_none, pud_offset, pud_present, readEntry, set_pgd, set_pmd } from './pgtable.js';
 import { local_irq_enable } from './preempt.js';
+import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
@@ -101,15 +102,26 @@ function* __do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code:
     yield* bad_area_nosemaphore(k, cpu, address, error_code);
     return;
   }
+  // down_read_trylock(&mm->mmap_sem), else a kernel-mode fault without an exception-table
+  // fixup (the model has none) is a bug, and a user fault sleeps in down_read().
+  if (!down_read_trylock(mm.mmap_sem, cpu.curr)) {
+    if (!user) {
+      yield* bad_area_nosemaphore(k, cpu, address, error_code);
+      return;
+    }
+    yield* down_read(k, cpu, mm.mmap_sem);
+  }
   yield 'do_page_fault:down_read_mmap_sem';
   const vma = find_vma(mm, address);
   if (!vma || vma.vm_start > address || access_error(error_code, vma.vm_flags)) {
+    up_read(mm.mmap_sem, cpu.curr); // bad_area(): the semaphore is dropped before the signal
     yield* bad_area_nosemaphore(k, cpu, address, error_code);
     return;
   }
   faultStats(k).userFaults++;
   const flags = error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0;
   yield* handle_mm_fault(k, cpu, mm, vma, address, flags);
+  up_read(mm.mmap_sem, cpu.curr);
 }
 
 /** access_error(error_code, vma). */

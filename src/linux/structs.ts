@@ -20,6 +20,15 @@ export interface VmAreaStruct {
 }
 
 /** A modelled spinlock; `owner` is the CPU index holding it, or -1. */
+/** struct rw_semaphore (operations in rwsem.ts). */
+export class RwSemaphore {
+  readonly readers = new Set<TaskStruct>();
+  writer: TaskStruct | null = null;
+  /** Sleeping tasks, in arrival order. */
+  readonly waiters: TaskStruct[] = [];
+  constructor(readonly name: string) {}
+}
+
 export class SpinLock {
   owner = -1;
   constructor(readonly name: string) {}
@@ -35,6 +44,8 @@ export class MmStruct {
   /** mm_cpumask(): CPUs that may hold TLB entries of this mm (bit i = CPU i). */
   cpumask = 0;
   readonly page_table_lock: SpinLock;
+  /** mm->mmap_sem: the vma tree and the page tables' shape (taken by faults, mmap, munmap, mprotect). */
+  readonly mmap_sem: RwSemaphore;
   /** Set by __mmdrop() once the pgd is freed. */
   freed = false;
   constructor(
@@ -45,6 +56,7 @@ export class MmStruct {
     readonly name: string,
   ) {
     this.page_table_lock = new SpinLock(`${name}.page_table_lock`);
+    this.mmap_sem = new RwSemaphore(`${name}.mmap_sem`);
   }
 }
 
