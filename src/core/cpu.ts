@@ -260,8 +260,8 @@ export class Cpu {
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
       for (let i = 0; i < n; i++) {
         const e = base + i * 64;
+        if (!(mem.getUint32(e + 24, true) & 1)) continue; // valid bit, read without a BigInt
         const key = mem.getBigUint64(e + 24, true);
-        if (!(key & 1n)) continue;
         const perms = mem.getUint32(e + 40, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;

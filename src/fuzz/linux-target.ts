@@ -3,9 +3,9 @@
  * machine (TLBs with `retention: 'maximal'`, which keeps every entry the architecture allows and
  * so exposes missing flushes), boots the kernel of the preset, sets the program up through the
  * interpreter (interp.ts) and runs it under the deterministic scheduler. Oracles: the model's
- * sanitizers (kernel BUG, oops, lockups, Xen refusals, page-table use-after-free, writable alias)
- * stop the run with a finding; the interpreter adds the WASM-vs-reference walker check on sampled
- * accesses.
+ * sanitizers (kernel BUG, oops, lockups, Xen refusals, page-table use-after-free, writable alias,
+ * stale TLB entry used after a completed flush) stop the run with a finding; the interpreter adds
+ * the WASM-vs-reference walker check on sampled accesses.
  */
 import { Machine } from '../core/machine.js';
 import { configFromPreset, type LinuxConfig } from '../linux/config.js';
@@ -89,7 +89,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     cov.hitString(`status:${r.status}`);
     const finding = r.finding;
     if (finding && events) {
-      const headline = finding.log.find((l) => !l.startsWith('---') && !l.startsWith('(XEN)') && l.trim() !== '') ?? finding.signature;
+      const headline = finding.log.find((l) => !l.startsWith('---') && !l.startsWith('===') && !l.startsWith('(XEN)') && l.trim() !== '') ?? finding.signature;
       events.push({ step: r.steps, cpu: interp.findingCpu, text: `${finding.sanitizer}: ${headline}`, bad: true });
     }
     return { status: finding ? 'finding' : r.status, finding, steps: r.steps, trace: r.trace, divergences: divergences(), events, anchors };

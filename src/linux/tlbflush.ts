@@ -9,6 +9,7 @@ import { on_each_cpu, smp_call_function_many } from './smp.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { preempt_disable, preempt_enable } from './preempt.js';
+import { staleTlbFlushBegin, staleTlbFlushEnd } from './stale_tlb.js';
 import type { MmStruct } from './structs.js';
 
 /** TLB_FLUSH_ALL. */
@@ -74,9 +75,11 @@ export function* leave_mm(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * in mm_cpumask through flush_tlb_others.
  */
 export function* flush_tlb_mm_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
+  const stale = staleTlbFlushBegin(k, cpu, 'flush_tlb_mm_range', mm, start, end);
   if (!k.config.smp) {
     // __flush_tlb_up() -> __flush_tlb()
     if (mm === cpu.curr.active_mm) yield* __flush_tlb(k, cpu);
+    staleTlbFlushEnd(k, cpu, stale);
     return;
   }
   preempt_disable(cpu);
@@ -92,6 +95,7 @@ export function* flush_tlb_mm_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, star
   }
   const others = mm.cpumask & ~(1 << cpu.index);
   if (others !== 0) yield* k.pv.mmu.flush_tlb_others(k, cpu, others, mm, all ? 0n : start, all ? TLB_FLUSH_ALL : end);
+  staleTlbFlushEnd(k, cpu, stale); // flush_tlb_others() returned: the kernel considers the flush done
   yield* preempt_enable(cpu);
 }
 
@@ -125,11 +129,13 @@ export function* do_flush_tlb_all(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * beyond tlb_single_page_flush_ceiling pages.
  */
 export function* flush_tlb_kernel_range(k: Kernel, cpu: LinuxCpu, start: bigint, end: bigint): KGen<void> {
+  const stale = staleTlbFlushBegin(k, cpu, 'flush_tlb_kernel_range', null, start, end);
   if (end === TLB_FLUSH_ALL || (end - start) >> 12n > TLB_SINGLE_PAGE_FLUSH_CEILING) {
     yield* on_each_cpu(k, cpu, 'do_flush_tlb_all', do_flush_tlb_all);
-    return;
+  } else {
+    yield* on_each_cpu(k, cpu, 'do_kernel_range_flush', function* (k2, c) {
+      for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k2, c, a);
+    });
   }
-  yield* on_each_cpu(k, cpu, 'do_kernel_range_flush', function* (k2, c) {
-    for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k2, c, a);
-  });
+  staleTlbFlushEnd(k, cpu, stale); // on_each_cpu() waited for every CPU
 }

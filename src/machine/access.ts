@@ -27,7 +27,10 @@ export function* hwAccess(cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 
   const opts = OPTS[kind][cpl];
   for (;;) {
     const r = cpu.hw.access(va, opts);
-    if (r.ok) return r.pa;
+    if (r.ok) {
+      if (cpu.accessHook) cpu.accessHook(cpu, va, kind, cpl, r.pa);
+      return r.pa;
+    }
     const traps = cpu.traps;
     if (!traps) throw new Error(`cpu${cpu.index}: fault at 0x${va.toString(16)} with no OS trap handlers installed`);
     const savedIF = cpu.IF;

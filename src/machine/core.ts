@@ -3,7 +3,8 @@
  * models use. Declared structurally so that the model depends only on the documented contract:
  * `Machine` from src/core satisfies `CoreMachine`, and `m.cpus[i]` satisfies `CoreCpu`.
  */
-import type { AccessOptions, AccessResult, ControlRegs, PagingMode } from '../core/types.js';
+import type { AccessOptions, AccessResult, ControlRegs, PagingMode, WalkExplanation } from '../core/types.js';
+import type { TlbEntryInfo } from '../core/cpu.js';
 
 /** One hardware CPU of the core: registers, TLB, paging-structure caches, walker. */
 export interface CoreCpu {
@@ -18,6 +19,10 @@ export interface CoreCpu {
   lastWalkEntries(): bigint[];
   invlpg(va: bigint): void;
   flushTlbAll(): void;
+  /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */
+  tlbEntries(): TlbEntryInfo[];
+  /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
+  explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation;
 }
 
 /** Guest physical memory (pa = offset). */

@@ -7,6 +7,7 @@
  * (SDM vol. 3, 6.8.1 and 6.12.1.3); an NMI blocks further NMIs until its handler returns
  * (SDM vol. 3, 6.7.1). IRQs and IPIs are maskable: blocked while IF = 0.
  */
+import type { AccessKind } from '../core/types.js';
 import type { ExecThread, KGen, YieldLabel } from '../scheduler/types.js';
 import type { CoreCpu } from './core.js';
 
@@ -23,6 +24,12 @@ export interface TrapHandlers {
   /** #GP (vector 13), e.g. a non-canonical address. Must not return normally unless fixed. */
   generalProtection(cpu: ModelCpu, va: bigint): KGen<void>;
 }
+
+/**
+ * Called after a hardware access by modelled code succeeded (`hwAccess`), with the access and the
+ * physical address it reached. A sanitizer installs it on a CPU only while it watches that CPU.
+ */
+export type AccessHook = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint) => void;
 
 /** Kind of an interrupt frame. */
 export type FrameKind = 'irq' | 'ipi' | 'nmi';
@@ -67,6 +74,8 @@ export class ModelCpu<T extends CpuTask = CpuTask> {
   curr: T;
   /** Exception handlers; set by the OS model at boot. */
   traps: TrapHandlers | null = null;
+  /** Post-access hook of a sanitizer (null: one check per access, nothing else). */
+  accessHook: AccessHook | null = null;
 
   constructor(
     readonly index: number,

@@ -1,0 +1,208 @@
+/**
+ * The stale-TLB sanitizer (src/sanitizers/stale-tlb.ts, wired in src/linux/stale_tlb.ts): a user
+ * range mapped and touched by two threads of one mm on two CPUs, munmap()ed on CPU 0, then read on
+ * CPU 1 — clean on a correct kernel (the flush IPI or the Xen hypercall reached CPU 1, whose read
+ * faults and gets SIGSEGV), reported when CPU 1 was dropped from mm_cpumask before the munmap (the
+ * lost flush: CPU 1 reads the freed frame through its TLB). The same for vfree() with a flush IPI
+ * handler that loses its INVLPG.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../src/core/machine.js';
+import { configFromPreset } from '../src/linux/config.js';
+import { do_exit } from '../src/linux/exit.js';
+import { bootLinuxSync } from '../src/linux/machine.js';
+import { do_munmap } from '../src/linux/munmap.js';
+import type { Kernel } from '../src/linux/kernel.js';
+import { staleTlbOf } from '../src/linux/stale_tlb.js';
+import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
+import { kernel_read64, spawnKthread, spawnProcess, user_access } from '../src/linux/user.js';
+import { vfree, vmalloc } from '../src/linux/vmalloc.js';
+import '../src/linux/xen/index.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
+import type { KGen } from '../src/scheduler/types.js';
+import '../src/presets/index.js';
+import { nativePvOps } from '../src/linux/native.js';
+import { registerPvBackend } from '../src/linux/paravirt.js';
+import { Coverage } from '../src/fuzz/coverage.js';
+import { runSeed } from '../src/fuzz/engine.js';
+import { LinuxFuzzTarget } from '../src/fuzz/linux-target.js';
+
+beforeAll(async () => {
+  await Machine.ready();
+});
+
+const A = 0x1000_0000n;
+/** A second vma in the same 2 MiB: munmap of A keeps the page table (free_pgd_range floor/ceiling). */
+const B = 0x1010_0000n;
+const RW = VM_READ | VM_WRITE;
+
+function* waitFor(cond: () => boolean): KGen<void> {
+  while (!cond()) yield 'test:wait';
+}
+
+/**
+ * Process `p` on CPU 0 and its thread `t` (CLONE_VM) on CPU 1 both write page A; `p` munmaps
+ * [A, A + 2 pages) (optionally after clearing CPU 1 from mm_cpumask) and exits; `t` reads A again.
+ */
+function munmapRace(preset: string, loseFlush: boolean) {
+  const k = bootLinuxSync(configFromPreset(preset));
+  const s = { touched: false, unmapped: false, paT: 0n };
+  const p = spawnProcess(k, {
+    comm: 'p', cpu: 0, vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: RW }, { vm_start: B, vm_end: B + 0x1000n, vm_flags: RW }],
+    body: function* () {
+      const cpu = k.cpus[0];
+      yield* user_access(cpu, A, 'write');
+      yield* waitFor(() => s.touched);
+      if (loseFlush) mm.cpumask &= ~(1 << 1); // the planted bug: CPU 1 misses the flush
+      yield* do_munmap(k, cpu, mm, A, 0x2000n);
+      s.unmapped = true;
+      yield* do_exit(k, cpu, 0);
+    },
+  });
+  const mm = p.mm!;
+  mm.mm_users++; // copy_mm(CLONE_VM)
+  k.createTask('t', 1, mm, function* () {
+    const cpu = k.cpus[1];
+    s.paT = yield* user_access(cpu, A, 'write');
+    s.touched = true;
+    yield* waitFor(() => s.unmapped);
+    yield* user_access(cpu, A, 'read');
+    yield* do_exit(k, cpu, 0);
+  });
+  const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 20_000 });
+  return { k, r, s, t: k.tasks.find((x) => x.comm === 't')! };
+}
+
+/** The report lines a test asserts exactly. */
+function pagewalkLines(log: string[]): string[] {
+  return log.filter((l) => l.startsWith('pagewalk:') || l.startsWith('BUG:') || / at addr /.test(l));
+}
+
+describe.each(['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, munmap on %s', (preset) => {
+  it('a correct kernel: the flush reaches the other CPU, whose read faults (SIGSEGV); no finding', () => {
+    const { k, r, t } = munmapRace(preset, false);
+    expect(r.finding).toBeUndefined();
+    expect(r.status).toBe('finished');
+    expect(k.log).toContain(`t[${t.pid}]: segfault at ${A.toString(16)} error 4`);
+    const st = staleTlbOf(k).stats;
+    expect(st.flushesWithStale).toBeGreaterThanOrEqual(1); // munmap's flush had entries to remove...
+    expect(st.remoteStale).toBeGreaterThanOrEqual(1); // ...on CPU 1 too
+    expect(st.poisoned).toBe(0);
+  });
+
+  it('a lost flush (CPU 1 cleared from mm_cpumask): the read through the stale entry is reported', () => {
+    const { k, r, s, t } = munmapRace(preset, true);
+    expect(r.status).toBe('finding');
+    const f = r.finding!;
+    expect(f.sanitizer).toBe('stale-tlb');
+    expect(f.signature).toBe('stale TLB entry used after flush_tlb_mm_range() in user mode');
+    const pa = `0x${s.paT.toString(16)}`;
+    const lines = pagewalkLines(f.log);
+    expect(lines.slice(0, 6)).toEqual([
+      'BUG: stale TLB entry used in user mode',
+      `Read at addr 0000000010000000 by task t/${t.pid}`,
+      `pagewalk: CPU 1 read at va 0x10000000 (user) hit a stale TLB entry and reached pa ${pa}`,
+      `pagewalk:   TLB entry:   va 0x10000000 -> pa ${pa} (4K, user, writable)`,
+      expect.stringMatching(/^pagewalk: {3}page tables: no translation \(PTE at pa 0x[0-9a-f]+ = 0x0: not-present\)$/),
+      // tlb_finish_mmu() freed the frame once the flush was done.
+      `pagewalk:   frame 0x${(s.paT >> 12n).toString(16)} of the stale entry is free now`,
+    ]);
+    expect(lines[6]).toBe(`pagewalk: flush_tlb_mm_range(${t.mm!.name}, 0x10000000, 0x10001000) on CPU 0 had to remove it (the tables gave ${lines[4].slice('pagewalk:   page tables: '.length)} when it began); it completed at:`);
+    const chain = f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim());
+    expect(chain).toEqual(['flush_tlb_mm_range', 'tlb_flush_mmu', 'tlb_finish_mmu', 'unmap_region', 'do_munmap']);
+    expect(f.log[0]).toBe('==================================================================');
+    expect(f.log).toContain('Call Trace:');
+    expect(k.log).toContain('BUG: stale TLB entry used in user mode');
+  });
+});
+
+/**
+ * Kernel threads on both CPUs read a vmalloc area; CPU 0 vfree()s it; CPU 1 reads it again.
+ * `loseInvlpg`: the flush IPI handler on CPU 1 loses its INVLPGs (a broken flush_tlb_single).
+ */
+function vfreeRace(preset: string, loseInvlpg: boolean) {
+  const k = bootLinuxSync(configFromPreset(preset));
+  const va = k.runSync(vmalloc(k, k.cpus[0], 2 * 4096));
+  const s = { read: false, freed: false };
+  if (loseInvlpg) {
+    const orig = k.pv.mmu.flush_tlb_single;
+    k.pv.mmu.flush_tlb_single = function* (k2: Kernel, cpu, addr) {
+      if (cpu.index !== 1) yield* orig(k2, cpu, addr);
+    };
+  }
+  spawnKthread(k, 'k0', 0, function* () {
+    const cpu = k.cpus[0];
+    yield* kernel_read64(k, cpu, va);
+    yield* waitFor(() => s.read);
+    cpu.curr.fnStack.push('vfree_caller');
+    yield* vfree(k, cpu, va);
+    cpu.curr.fnStack.pop();
+    s.freed = true;
+    yield* do_exit(k, cpu, 0);
+  });
+  spawnKthread(k, 'k1', 1, function* () {
+    const cpu = k.cpus[1];
+    yield* kernel_read64(k, cpu, va + 8n);
+    s.read = true;
+    yield* waitFor(() => s.freed);
+    cpu.curr.fnStack.push('use_after_vfree');
+    yield* kernel_read64(k, cpu, va + 8n);
+    yield* do_exit(k, cpu, 0);
+  });
+  const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 20_000 });
+  return { k, r, va };
+}
+
+describe('stale-TLB sanitizer, vfree (flush_tlb_kernel_range)', () => {
+  it('a correct kernel: CPU 1 faults on the freed area (oops), the sanitizer saw the flush remove its entry', () => {
+    const { k, r, va } = vfreeRace('linux-3.18-smp', false);
+    expect(r.finding?.sanitizer).toBe('oops');
+    expect(r.finding?.log[0]).toBe(`BUG: unable to handle kernel paging request at ${(va + 8n).toString(16)}`);
+    const st = staleTlbOf(k).stats;
+    expect(st.remoteStale).toBeGreaterThanOrEqual(1);
+    expect(st.poisoned).toBe(0);
+  });
+
+  it('a lost INVLPG on CPU 1: its read of the freed area through the stale entry is reported', () => {
+    const { r, va } = vfreeRace('linux-3.18-smp', true);
+    const f = r.finding!;
+    expect(f.sanitizer).toBe('stale-tlb');
+    expect(f.signature).toBe('stale TLB entry used after flush_tlb_kernel_range() in use_after_vfree');
+    const lines = pagewalkLines(f.log);
+    expect(lines[0]).toBe('BUG: stale TLB entry used in use_after_vfree');
+    expect(lines[1]).toBe(`Read at addr ${(va + 8n).toString(16)} by task k1/2`);
+    expect(lines[2]).toMatch(new RegExp(`^pagewalk: CPU 1 read at va 0x${(va + 8n).toString(16)} \\(kernel\\) hit a stale TLB entry and reached pa 0x[0-9a-f]+8$`));
+    expect(lines[3]).toMatch(new RegExp(`^pagewalk: {3}TLB entry: {3}va 0x${va.toString(16)} -> pa 0x[0-9a-f]+000 \\(4K, kernel, writable\\)$`));
+    expect(lines[4]).toBe('pagewalk:   page tables: no translation in the kernel page tables');
+    expect(lines[5]).toMatch(/^pagewalk: {3}frame 0x[0-9a-f]+ of the stale entry is free now$/);
+    expect(lines[6]).toBe(`pagewalk: flush_tlb_kernel_range(0x${va.toString(16)}, 0x${(va + 0x2000n).toString(16)}) on CPU 0 had to remove it (the tables gave no translation in the kernel page tables when it began); it completed at:`);
+    expect(f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim())).toEqual(['flush_tlb_kernel_range', 'vfree', 'vfree_caller']);
+  });
+});
+
+/**
+ * A planted bug for the fuzzer: a paravirt backend whose flush_tlb_others() "hypercall" returns
+ * without flushing anything (what a broken remote-flush hypercall would do).
+ */
+registerPvBackend('test-lost-flush-others', () => {
+  const n = nativePvOps();
+  return { ...n, name: 'test-lost-flush-others', mmu: { ...n.mmu, flush_tlb_others: function* () {} } };
+});
+
+describe('stale-TLB sanitizer as a fuzzer oracle', () => {
+  it('the fuzzer finds the planted lost remote flush on its own, and the shrunk trace replays to the same report', () => {
+    const target = new LinuxFuzzTarget('linux-4.14-smp', { paravirt: 'test-lost-flush-others' });
+    const r = runSeed(target, 1, { runs: 3000, stopOn: 'stale-tlb', shrinkBudget: 200 });
+    const f = r.findings.find((x) => x.sanitizer === 'stale-tlb');
+    expect(f, `no stale-tlb finding in ${r.executions} executions: ${r.findings.map((x) => x.signature).join('; ')}`).toBeDefined();
+    expect(f!.signature).toMatch(/^stale TLB entry used after flush_tlb_mm_range\(\) in /);
+    expect(f!.log[1]).toMatch(/^BUG: stale TLB entry used in /);
+    const t = f!.trace;
+    const again = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: false, explain: true }, new Coverage());
+    expect(again.finding?.signature).toBe(f!.signature);
+    expect(again.finding?.log).toEqual(f!.log);
+    // The replay's explanation ends with the headline (not the ==== rule above it).
+    expect(again.events!.at(-1)!.text).toBe(`stale-tlb: ${f!.log[1]}`);
+  });
+});
