@@ -6,7 +6,11 @@
  * lost flush: CPU 1 reads the freed frame through its TLB). The same for vfree() with a flush IPI
  * handler that loses its INVLPG.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as replayCli } from '../src/cli/replay.js';
 import { Machine } from '../src/core/machine.js';
 import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
@@ -191,7 +195,7 @@ registerPvBackend('test-lost-flush-others', () => {
 });
 
 describe('stale-TLB sanitizer as a fuzzer oracle', () => {
-  it('the fuzzer finds the planted lost remote flush on its own, and the shrunk trace replays to the same report', () => {
+  it('the fuzzer finds the planted lost remote flush on its own, and the shrunk trace replays to the same report', async () => {
     const target = new LinuxFuzzTarget('linux-4.14-smp', { paravirt: 'test-lost-flush-others' });
     const r = runSeed(target, 1, { runs: 3000, stopOn: 'stale-tlb', shrinkBudget: 200 });
     const f = r.findings.find((x) => x.sanitizer === 'stale-tlb');
@@ -204,5 +208,21 @@ describe('stale-TLB sanitizer as a fuzzer oracle', () => {
     expect(again.finding?.log).toEqual(f!.log);
     // The replay's explanation ends with the headline (not the ==== rule above it).
     expect(again.events!.at(-1)!.text).toBe(`stale-tlb: ${f!.log[1]}`);
+    // `pagewalk replay <trace.json>` (run in this process, where the planted backend exists).
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-stale-')), 'trace.json');
+    writeFileSync(file, JSON.stringify(t, null, 1));
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((x: string) => void out.push(x));
+    let code: number;
+    try {
+      code = await replayCli([file]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(0);
+    const text = out.join('\n').split('\n');
+    expect(text).toContain(`pagewalk: reproduced: ${f!.signature}`);
+    expect(text.some((l) => l.endsWith(`!! stale-tlb: ${f!.log[1]}`))).toBe(true);
+    for (const l of f!.log.filter((x) => x.startsWith('pagewalk:'))) expect(text).toContain(l);
   });
 });
