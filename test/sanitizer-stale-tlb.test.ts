@@ -21,7 +21,7 @@ import { staleTlbOf } from '../src/linux/stale_tlb.js';
 import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
 import { kernel_read64, spawnKthread, spawnProcess, user_access } from '../src/linux/user.js';
 import { vfree, vmalloc } from '../src/linux/vmalloc.js';
-import '../src/linux/xen/index.js';
+import { xen_flush_tlb_others } from '../src/linux/xen/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
 import type { KGen } from '../src/scheduler/types.js';
@@ -46,11 +46,13 @@ function* waitFor(cond: () => boolean): KGen<void> {
 }
 
 /**
- * Process `p` on CPU 0 and its thread `t` (CLONE_VM) on CPU 1 both write page A; `p` munmaps
- * [A, A + 2 pages) (optionally after clearing CPU 1 from mm_cpumask) and exits; `t` reads A again.
+ * Process `p` on CPU 0 writes page A, its thread `t` (CLONE_VM) on CPU 1 writes page `page` (A by
+ * default); `p` munmaps [A, A + 2 pages) (optionally after clearing CPU 1 from mm_cpumask) and
+ * exits; `t` reads `page` again. `plant` may break the kernel before the run.
  */
-function munmapRace(preset: string, loseFlush: boolean) {
+function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Kernel) => void) {
   const k = bootLinuxSync(configFromPreset(preset));
+  plant?.(k);
   const s = { touched: false, unmapped: false, paT: 0n };
   const p = spawnProcess(k, {
     comm: 'p', cpu: 0, vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: RW }, { vm_start: B, vm_end: B + 0x1000n, vm_flags: RW }],
@@ -68,10 +70,10 @@ function munmapRace(preset: string, loseFlush: boolean) {
   mm.mm_users++; // copy_mm(CLONE_VM)
   k.createTask('t', 1, mm, function* () {
     const cpu = k.cpus[1];
-    s.paT = yield* user_access(cpu, A, 'write');
+    s.paT = yield* user_access(cpu, page, 'write');
     s.touched = true;
     yield* waitFor(() => s.unmapped);
-    yield* user_access(cpu, A, 'read');
+    yield* user_access(cpu, page, 'read');
     yield* do_exit(k, cpu, 0);
   });
   const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 20_000 });
@@ -118,6 +120,27 @@ describe.each(['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv'])('stale-
     expect(f.log[0]).toBe('==================================================================');
     expect(f.log).toContain('Call Trace:');
     expect(k.log).toContain('BUG: stale TLB entry used in user mode');
+  });
+});
+
+describe('stale-TLB sanitizer, Xen PV flush hypercall', () => {
+  it('xen_flush_tlb_others() issuing MMUEXT_INVLPG_MULTI for the first page of a two-page range: the second page is reported', () => {
+    // The planted bug: the range handed to the Xen flush is cut to its first page, so the
+    // multicall asks Xen for one INVLPG on CPU 1 instead of MMUEXT_TLB_FLUSH_MULTI.
+    const ops: string[] = [];
+    const { r, s, t } = munmapRace('linux-4.14-xen-pv', false, A + 0x1000n, (k) => {
+      k.pv.mmu.flush_tlb_others = function* (k2, cpu, mask, mm, start, end) {
+        ops.push(`${start.toString(16)}-${end.toString(16)}`);
+        yield* xen_flush_tlb_others(k2, cpu, mask, mm, start, start + 0x1000n);
+      };
+    });
+    expect(ops).toEqual(['10000000-10002000']);
+    const f = r.finding!;
+    expect(f.sanitizer).toBe('stale-tlb');
+    const lines = pagewalkLines(f.log);
+    expect(lines[1]).toBe(`Read at addr 0000000010001000 by task t/${t.pid}`);
+    expect(lines[3]).toBe(`pagewalk:   TLB entry:   va 0x10001000 -> pa 0x${s.paT.toString(16)} (4K, user, writable)`);
+    expect(lines[6]).toMatch(/^pagewalk: flush_tlb_mm_range\(p, 0x10000000, 0x10002000\) on CPU 0 had to remove it /);
   });
 });
 
