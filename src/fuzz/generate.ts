@@ -13,7 +13,7 @@ import {
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
-  ['mmap', 14], ['munmap', 7], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
+  ['mmap', 14], ['munmap', 7], ['mprotect', 2], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
   ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
   ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
 ];
@@ -157,6 +157,7 @@ export class Generator {
     switch (name) {
       case 'mmap': return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
       case 'munmap': return { op: name, slot: this.userSlot(mapped) };
+      case 'mprotect': return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
       case 'uaccess': return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec' };
       case 'gup_fast': return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
       case 'fork': case 'clone': return { op: name, task: this.below(ntasks) };
@@ -345,13 +346,13 @@ export function normalize(p: Program, maxCpus: number): void {
 
 /** Operations that need a process context (user memory, an mm). */
 export function isUserOp(name: OpName): boolean {
-  return name === 'mmap' || name === 'munmap' || name === 'uaccess' || name === 'gup_fast' || name === 'fork' || name === 'clone' || name === 'memcg';
+  return name === 'mmap' || name === 'munmap' || name === 'mprotect' || name === 'uaccess' || name === 'gup_fast' || name === 'fork' || name === 'clone' || name === 'memcg';
 }
 
 /** The object an operation works on ('u3': user range 3, 'vmap1': vm_map_ram slot 1...), or null. */
 export function objectKey(o: Op): string | null {
   switch (o.op) {
-    case 'mmap': case 'munmap': case 'uaccess': case 'gup_fast': return `u${o.slot}`;
+    case 'mmap': case 'munmap': case 'mprotect': case 'uaccess': case 'gup_fast': return `u${o.slot}`;
     case 'vmalloc': case 'vfree': return `vmalloc${o.slot}`;
     case 'vm_map_ram': case 'vm_unmap_ram': return `vmap${o.slot}`;
     case 'percpu_alloc': case 'percpu_free': return `percpu${o.slot}`;

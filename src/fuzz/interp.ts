@@ -227,6 +227,17 @@ export class Interpreter {
         fns.length = depth;
         return;
       }
+      case 'mprotect': {
+        const r = regs[o.slot];
+        if (!r) return;
+        fns.push('sys_mprotect');
+        yield* this.down_write(cpu, mm, task);
+        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]);
+        this.up(mm, task);
+        fns.length = depth;
+        r.prot = o.prot;
+        return;
+      }
       case 'uaccess': {
         const r = regs[o.slot];
         const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
@@ -273,7 +284,7 @@ export class Interpreter {
   }
 
   /**
-   * mm->mmap_sem, which the model does not have: mmap()/munmap() take it for writing, user
+   * mm->mmap_sem, which the model does not have: mmap()/munmap()/mprotect() take it for writing, user
    * accesses (standing for the fault handler's down_read) and MAP_POPULATE for reading, so
    * threads of one mm never fault on a range another thread is unmapping. GUP-fast takes no lock,
    * as in Linux. A waiter sleeps in schedule(); holders that died (a SIGSEGV ends a task inside its

@@ -12,6 +12,7 @@ import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
 import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
 import { do_munmap } from '../linux/munmap.js';
+import { sys_mprotect } from '../linux/mprotect.js';
 import { get_user_pages_fast } from '../linux/gup.js';
 import { attach_mem_cgroup, mem_cgroup_create, type MemCgroup } from '../linux/memcg.js';
 import type { KObj } from './program.js';
@@ -39,6 +40,7 @@ export interface KernelOps {
   free(cpu: LinuxCpu, kind: KObj, o: KernelObject): KGen<void>;
   mmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
   munmap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number): KGen<void>;
+  mprotect(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
   memcg_create(cpu: LinuxCpu, name: string): KGen<MemCgroup>;
   memcg_attach(mm: MmStruct, g: MemCgroup): void;
   gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<void>;
@@ -86,6 +88,10 @@ export function kernelOps(k: Kernel): KernelOps {
 
     *munmap(cpu, mm, start, pages) {
       yield* do_munmap(k, cpu, mm, start, BigInt(pages * 4096));
+    },
+
+    *mprotect(cpu, mm, start, pages, vmFlags) {
+      yield* sys_mprotect(k, cpu, mm, start, BigInt(pages * 4096), vmFlags);
     },
 
     *gup_fast(cpu, mm, start, pages, write) {

@@ -35,6 +35,8 @@ export type Op =
   | { op: 'mmap'; slot: number; pages: number; prot: Prot; populate: boolean }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
   | { op: 'munmap'; slot: number }
+  /** mprotect() of a whole user range: vma flags changed, present PTEs rewritten in lazy MMU mode, flush_tlb_range(). */
+  | { op: 'mprotect'; slot: number; prot: Prot }
   /** A user-mode access (cpl 3) to one page of a user range. */
   | { op: 'uaccess'; slot: number; page: number; kind: AccessKindName }
   /** get_user_pages_fast() over a user range: lockless software walk with IRQs off. */
@@ -70,7 +72,7 @@ export type OpName = Op['op'];
 
 /** Every operation name, in a fixed order (the generator and the validator use it). */
 export const OP_NAMES: readonly OpName[] = [
-  'mmap', 'munmap', 'uaccess', 'gup_fast', 'fork', 'clone', 'memcg', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
+  'mmap', 'munmap', 'mprotect', 'uaccess', 'gup_fast', 'fork', 'clone', 'memcg', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
   'percpu_alloc', 'percpu_free', 'kaccess', 'flush_tlb', 'schedule', 'exit',
 ];
 
@@ -195,6 +197,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'mmap':
       if (typeof o.populate !== 'boolean') bad(`${path}.populate`, 'expected true or false');
       return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS), populate: o.populate as boolean };
+    case 'mprotect': return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
     case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': case 'memcg': return { op, slot: slot() };
     case 'uaccess': return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'gup_fast':

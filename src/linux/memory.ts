@@ -22,12 +22,23 @@ import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.j
 export const FAULT_FLAG_WRITE = 0x01;
 /** VM_FAULT_OOM. */
 export const VM_FAULT_OOM = 0x0001;
+/** VM_FAULT_WRITE: do_wp_page() broke COW or reused the page. */
+export const VM_FAULT_WRITE = 0x0008;
 
-/** vm_page_prot of a vma: PAGE_COPY-like (P|USER|A, NX unless VM_EXEC). */
-function vm_page_prot(k: Kernel, vma: VmAreaStruct): bigint {
+/**
+ * vm_get_page_prot(vm_flags) of a private mapping (mm/mmap.c protection_map, x86 __P001..__P111):
+ * PAGE_READONLY / PAGE_COPY / PAGE_READONLY_EXEC / PAGE_COPY_EXEC = P|USER|A, NX unless VM_EXEC;
+ * never RW: a private page becomes writable only through pte_mkwrite() in the fault path.
+ */
+export function vm_get_page_prot(k: Kernel, vm_flags: number): bigint {
   let p = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
-  if (!(vma.vm_flags & VM_EXEC) && k.L.paging !== '32bit') p |= _PAGE_NX;
+  if (!(vm_flags & VM_EXEC) && k.L.paging !== '32bit') p |= _PAGE_NX;
   return p;
+}
+
+/** vma->vm_page_prot. */
+function vm_page_prot(k: Kernel, vma: VmAreaStruct): bigint {
+  return vm_get_page_prot(k, vma.vm_flags);
 }
 
 /** __pud_alloc(): a pud table under a none pgd entry (pgd_populate). */
@@ -92,6 +103,25 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
   return 0;
 }
 
+/**
+ * do_wp_page(mm, vma, address, page_table, pmd, ptl, orig_pte) (mm/memory.c, 3.x), entered with
+ * the pte lock held: a write fault on a present read-only pte. An anonymous page mapped once is
+ * reused: ptep_set_access_flags() with pte_mkyoung(maybe_mkwrite(pte_mkdirty(orig_pte))) (x86
+ * stores the pte only when it changed; the model stores it through set_pte as
+ * handle_pte_fault() does). Until fork copies page tables every anonymous page is mapped once.
+ */
+function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
+  const fns = cpu.thread().fnStack;
+  fns.push('do_wp_page');
+  let entry = orig_pte | _PAGE_ACCESSED | _PAGE_DIRTY; // pte_mkyoung(pte_mkdirty())
+  if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW; // maybe_mkwrite()
+  if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);
+  cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;
+  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
+  fns.pop();
+  return VM_FAULT_WRITE;
+}
+
 /** handle_pte_fault(). */
 function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
   const entry = readEntry(k, ptep);
@@ -102,7 +132,9 @@ function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaSt
   yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
   let e = entry;
   if (readEntry(k, ptep) === entry) {
-    if (flags & FAULT_FLAG_WRITE) e |= _PAGE_DIRTY; // pte_mkdirty (write permission is checked by access_error)
+    // A write to a present pte without RW in a VM_WRITE vma (access_error let it through).
+    if (flags & FAULT_FLAG_WRITE && !(entry & _PAGE_RW)) return yield* do_wp_page(k, cpu, mm, vma, address, ptep, entry);
+    if (flags & FAULT_FLAG_WRITE) e |= _PAGE_DIRTY; // pte_mkdirty
     e |= _PAGE_ACCESSED; // pte_mkyoung
     // ptep_set_access_flags(): store only when changed and dirty (arch/x86/mm/pgtable.c).
     if (e !== entry && flags & FAULT_FLAG_WRITE) {

@@ -7,7 +7,7 @@ import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { registerPvBackend, type PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
-import { writeEntry } from './pgtable.js';
+import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
 
 // eslint-disable-next-line require-yield
@@ -24,6 +24,18 @@ function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): 
   yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
   k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
   k.notePtWrite(ptep);
+}
+
+/**
+ * __ptep_modify_prot_start() (include/asm-generic/pgtable.h): ptep_get_and_clear(), "to make it
+ * non-present, preventing the hardware from asynchronously updating it" (native_ptep_get_and_clear:
+ * an xchg with 0).
+ */
+// eslint-disable-next-line require-yield
+function* __ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: unknown, _addr: bigint, ptep: number): KGen<bigint> {
+  const old = readEntry(k, ptep);
+  writeEntry(k, ptep, 0n);
+  return old;
 }
 
 /** __native_flush_tlb_global(): toggle CR4.PGE (flushes global entries too). */
@@ -63,6 +75,10 @@ export function nativePvOps(): PvOps {
       },
       pte_clear: function* (k, _cpu, _mm, _addr, ptep) {
         writeEntry(k, ptep, 0n);
+      },
+      ptep_modify_prot_start: __ptep_modify_prot_start,
+      ptep_modify_prot_commit: function* (k, cpu, _mm, _addr, ptep, pte) {
+        yield* native_set_pte(k, cpu, ptep, pte); // __ptep_modify_prot_commit(): set_pte_at()
       },
       set_pmd: function* (k, _cpu, pmdp, pmd) {
         writeEntry(k, pmdp, pmd);

@@ -48,6 +48,14 @@ export interface PvMmuOps {
   set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void>;
   set_pte_at(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint): KGen<void>;
   pte_clear(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number): KGen<void>;
+  /**
+   * ptep_modify_prot_start(mm, addr, ptep): the pte's value at the start of a protection change
+   * (mprotect's change_pte_range). Native clears the pte (ptep_get_and_clear) so that hardware
+   * cannot update A/D behind the kernel's back; Xen returns it as is.
+   */
+  ptep_modify_prot_start(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number): KGen<bigint>;
+  /** ptep_modify_prot_commit(mm, addr, ptep, pte): store the modified pte (native set_pte_at; Xen mmu_update PRESERVE_AD). */
+  ptep_modify_prot_commit(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint): KGen<void>;
   set_pmd(k: Kernel, cpu: LinuxCpu, pmdp: number, pmd: bigint): KGen<void>;
   pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void>;
   set_pud(k: Kernel, cpu: LinuxCpu, pudp: number, pud: bigint): KGen<void>;

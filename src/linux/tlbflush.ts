@@ -139,3 +139,14 @@ export function* flush_tlb_kernel_range(k: Kernel, cpu: LinuxCpu, start: bigint,
   }
   staleTlbFlushEnd(k, cpu, stale); // on_each_cpu() waited for every CPU
 }
+
+/**
+ * flush_tlb_range(vma, start, end) (arch/x86/include/asm/tlbflush.h, 3.8-3.17 SMP:
+ * flush_tlb_mm_range(vma->vm_mm, start, end, vma->vm_flags); the vm_flags only matter for
+ * VM_HUGETLB, which the model has not; UP: __flush_tlb_up() if vma->vm_mm is current->active_mm,
+ * which flush_tlb_mm_range() does for UP). The model's vmas do not point to their mm: `mm` is
+ * vma->vm_mm.
+ */
+export function* flush_tlb_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
+  yield* flush_tlb_mm_range(k, cpu, mm, start, end);
+}

@@ -14,10 +14,11 @@
  * 32-bit guests, highmem, the PARAVIRT_LAZY_CPU batching of other pv_cpu_ops.
  */
 import type { KGen } from '../../scheduler/types.js';
-import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE } from '../../xen/hypercalls.js';
+import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend, type PvOps } from '../paravirt.js';
 import type { LinuxCpu } from '../percpu.js';
+import { readEntry } from '../pgtable.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
 import type { MmStruct, TaskStruct } from '../structs.js';
 import { TLB_FLUSH_ALL } from '../tlbflush.js';
@@ -83,6 +84,26 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
     const r = st.xen.mmu_update(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]);
     if (r.rc !== 0) k.printk(`pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`);
   }
+  k.ptEpoch++;
+}
+
+/** xen_ptep_modify_prot_start(): "Just return the pte as-is.  We preserve the bits on commit" (3.8 mmu.c). */
+// eslint-disable-next-line require-yield
+function* xen_ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: MmStruct, _addr: bigint, ptep: number): KGen<bigint> {
+  return readEntry(k, ptep);
+}
+
+/**
+ * xen_ptep_modify_prot_commit() (3.8 mmu.c): an mmu_update with MMU_PT_UPDATE_PRESERVE_AD (Xen
+ * keeps the A/D bits hardware set meanwhile), queued by xen_extend_mmu_update() and issued
+ * unless the CPU is in lazy MMU mode (mprotect's change_pte_range() is: one batch per table).
+ */
+function* xen_ptep_modify_prot_commit(k: Kernel, cpu: LinuxCpu, _mm: MmStruct, _addr: bigint, ptep: number, pte: bigint): KGen<void> {
+  const st = xenState(k);
+  xen_mc_batch(k, cpu);
+  const ptr = machineAddr(st, ptep) - BigInt(MMU_NORMAL_PT_UPDATE) + BigInt(MMU_PT_UPDATE_PRESERVE_AD);
+  yield* xen_extend_mmu_update(k, cpu, { ptr, val: pte }, 'xen_ptep_modify_prot_commit');
+  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   k.ptEpoch++;
 }
 
@@ -242,6 +263,8 @@ function xenOps(k: Kernel, st: XenPvState): PvOps {
         if (paravirt_get_lazy_mode(cpu) === 'mmu') yield* __xen_set_pte(k2, cpu, ptep, 0n, 'xen_pte_clear');
         else yield* directStore(k2, cpu, ptep, 0n, 'xen_pte_clear');
       },
+      ptep_modify_prot_start: xen_ptep_modify_prot_start,
+      ptep_modify_prot_commit: xen_ptep_modify_prot_commit,
       set_pmd: (k2, cpu, p, v) => set_upper(k2, cpu, p, v, 'xen_set_pmd'),
       pmd_clear: (k2, cpu, p) => set_upper(k2, cpu, p, 0n, 'xen_set_pmd'),
       set_pud: (k2, cpu, p, v) => set_upper(k2, cpu, p, v, 'xen_set_pud'),
