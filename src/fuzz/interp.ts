@@ -104,15 +104,24 @@ export class Interpreter {
     return Math.min(this.program.tasks[i].cpu, this.k.cpus.length - 1);
   }
 
-  /** Starts task `i` from a running task: a fork (a copy of `parent`) or a thread sharing it. */
-  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu, thread: boolean): KGen<void> {
+  /**
+   * Starts task `i` from a running task: a fork (a copy of `parent`, made under the parent's
+   * mmap_sem for writing as dup_mmap() takes it; the child knows the parent's user ranges) or a
+   * thread sharing it.
+   */
+  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu, task: TaskStruct, thread: boolean): KGen<void> {
     if (this.started[i]) return;
     this.started[i] = true;
     let mm = parent;
     if (thread) {
       // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (users count once in mm_count).
       parent.mm_users++;
-    } else mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
+    } else {
+      yield* this.down_write(cpu, parent, task);
+      mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
+      this.up(parent, task);
+      this.regions.set(mm, this.regionsOf(parent).map((r) => r && { ...r }));
+    }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
 
@@ -260,7 +269,7 @@ export class Interpreter {
       case 'fork': case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
         fns.push('do_fork');
-        yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
+        yield* this.spawn(o.task, mm, cpu, task, o.op === 'clone');
         fns.length = depth;
         return;
       }

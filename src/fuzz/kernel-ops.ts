@@ -13,6 +13,7 @@ import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
 import { do_munmap } from '../linux/munmap.js';
 import { sys_mprotect } from '../linux/mprotect.js';
+import { dup_mmap } from '../linux/fork.js';
 import { get_user_pages_fast } from '../linux/gup.js';
 import { attach_mem_cgroup, mem_cgroup_create, type MemCgroup } from '../linux/memcg.js';
 import type { KObj } from './program.js';
@@ -107,14 +108,13 @@ export function kernelOps(k: Kernel): KernelOps {
     },
 
     /**
-     * fork()'s dup_mm(): mm_alloc() (pgd_alloc), the vmas copied, then arch_dup_mmap() (Xen PV
-     * pins the new pgd there: xen_dup_mmap -> xen_pgd_pin). copy_page_range() is not modelled:
-     * the child faults its pages in afresh (anonymous private memory without COW).
+     * fork()'s dup_mm(): mm_alloc() (pgd_alloc), then dup_mmap(): the vmas and their page tables
+     * copied copy-on-write (copy_page_range), arch_dup_mmap() (Xen PV pins the new pgd there:
+     * xen_dup_mmap -> xen_pgd_pin), flush_tlb_mm(oldmm) (src/linux/fork.ts).
      */
     *dup_mm(cpu, parent, name) {
       const mm = yield* mm_alloc(k, cpu, name);
-      for (const v of parent.vmas) mm.vmas.push({ ...v });
-      yield* k.pv.mmu.dup_mmap(k, cpu, parent, mm);
+      yield* dup_mmap(k, cpu, mm, parent);
       return mm;
     },
   };

@@ -7,15 +7,21 @@
  * flush_tlb_fix_spurious_fault() is a no-op) — "it has a PTE with proper rights so it returns
  * doing nothing" (seed 003).
  *
- * Simplifications: anonymous private memory only (no zero page, no COW, no file mappings): a
- * read fault on a none pte allocates a page too.
+ * A write to a present read-only pte of a VM_WRITE vma (after fork's copy_page_range() or an
+ * mprotect() that added PROT_WRITE) goes to do_wp_page(): reuse the page if it is mapped once,
+ * else copy it (copy-on-write).
+ *
+ * Simplifications: anonymous private memory only (no zero page, no file mappings): a read fault
+ * on a none pte allocates a page too.
  */
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
-import { pgd_none, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pgd, set_pmd, set_pte, set_pte_at, pgd_offset, pud_present } from './pgtable.js';
+import { entryAddr, pgd_none, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pgd, set_pmd, set_pte, set_pte_at, pgd_offset, pud_present } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
+import { get_page, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
+import { flush_tlb_mm_range } from './tlbflush.js';
 import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 
 /** FAULT_FLAG_WRITE. */
@@ -97,6 +103,7 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
     k.m.frames.free(pfn); // release: raced with another fault
     return 0;
   }
+  page_add_new_anon_rmap(k, pfn);
   yield* set_pte_at(k, cpu, mm, address, ptep, entry);
   cpu.lastFaultNote = `handle_mm_fault mapped a new page at 0x${address.toString(16)}`;
   yield* spin_unlock(k, cpu, mm.page_table_lock);
@@ -104,22 +111,79 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
 }
 
 /**
- * do_wp_page(mm, vma, address, page_table, pmd, ptl, orig_pte) (mm/memory.c, 3.x), entered with
- * the pte lock held: a write fault on a present read-only pte. An anonymous page mapped once is
- * reused: ptep_set_access_flags() with pte_mkyoung(maybe_mkwrite(pte_mkdirty(orig_pte))) (x86
- * stores the pte only when it changed; the model stores it through set_pte as
- * handle_pte_fault() does). Until fork copies page tables every anonymous page is mapped once.
+ * do_wp_page(mm, vma, address, page_table, pmd, ptl, orig_pte) (mm/memory.c, 3.10), entered with
+ * the pte lock held: a write fault on a present read-only pte. An anonymous page mapped once
+ * (reuse_swap_page(): page_mapcount() <= 1) is reused, else copied (wp_page_copy).
  */
 function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
   const fns = cpu.thread().fnStack;
   fns.push('do_wp_page');
+  const old = entryAddr(k.L, orig_pte) / 4096;
+  const r = page_mapcount(k, old) <= 1 ? yield* wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : yield* wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old);
+  fns.pop();
+  return r;
+}
+
+/**
+ * do_wp_page()'s `reuse:` path: ptep_set_access_flags() with
+ * pte_mkyoung(maybe_mkwrite(pte_mkdirty(orig_pte))) (x86 stores the pte only when it changed; the
+ * model stores it through set_pte as handle_pte_fault() does), then pte_unmap_unlock().
+ */
+function* wp_page_reuse(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
   let entry = orig_pte | _PAGE_ACCESSED | _PAGE_DIRTY; // pte_mkyoung(pte_mkdirty())
   if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW; // maybe_mkwrite()
   if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);
   cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;
   yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
-  fns.pop();
   return VM_FAULT_WRITE;
+}
+
+/**
+ * do_wp_page()'s copy path ("Ok, we need to copy. Oh, well.."): page_cache_get(old_page), drop
+ * the pte lock, allocate and copy (cow_user_page), retake the lock; if the pte is unchanged:
+ * ptep_clear_flush(), page_add_new_anon_rmap(new), set_pte_at(mk_pte(new) writable and dirty),
+ * page_remove_rmap(old) ("only after switching the pte to the new page"), and release the old
+ * page's mapping reference; else release the new page. Finally page_cache_release(old_page).
+ */
+function* wp_page_copy(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint, old: number): KGen<number> {
+  get_page(k, old);
+  yield* spin_unlock(k, cpu, mm.page_table_lock); // gotten: pte_unmap_unlock()
+  const npfn = k.m.frames.alloc({ zero: false }); // alloc_page_vma()
+  for (let o = 0; o < 4096; o += 8) k.m.phys.write64n(npfn * 4096 + o, k.m.phys.read64n(old * 4096 + o)); // cow_user_page()
+  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
+  let ret = 0;
+  if (readEntry(k, ptep) === orig_pte) {
+    let entry = BigInt(npfn) * 4096n | vm_page_prot(k, vma) | _PAGE_DIRTY; // pte_mkdirty(mk_pte())
+    if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW; // maybe_mkwrite()
+    yield* ptep_clear_flush(k, cpu, mm, address, ptep);
+    page_add_new_anon_rmap(k, npfn);
+    yield* set_pte_at(k, cpu, mm, address, ptep, entry); // set_pte_at_notify()
+    yield* page_remove_rmap(k, cpu, mm, old);
+    put_page(k, old); // new_page = old_page; page_cache_release(new_page)
+    cpu.lastFaultNote = `do_wp_page copied the page at 0x${address.toString(16)} (pfn 0x${old.toString(16)} -> 0x${npfn.toString(16)})`;
+    ret = VM_FAULT_WRITE;
+  } else {
+    k.m.frames.free(npfn); // page_cache_release(new_page): raced with another fault
+  }
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+  put_page(k, old); // page_cache_release(old_page)
+  return ret;
+}
+
+/**
+ * ptep_clear_flush(vma, address, ptep) (mm/pgtable-generic.c): ptep_get_and_clear() (the pv
+ * pte_clear: a store; under Xen PV outside lazy mode a trapped and emulated write), then, the pte
+ * being present (pte_accessible), flush_tlb_page(vma, address): the one-page case of
+ * flush_tlb_mm_range() (arch/x86/mm/tlb.c: __flush_tlb_one locally, or leave_mm() for a lazy
+ * borrower; flush_tlb_others() for the rest of mm_cpumask).
+ */
+function* ptep_clear_flush(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigint, ptep: number): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('ptep_clear_flush');
+  yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);
+  fns.push('flush_tlb_page');
+  yield* flush_tlb_mm_range(k, cpu, mm, address, address + 4096n);
+  fns.length -= 2;
 }
 
 /** handle_pte_fault(). */

@@ -14,6 +14,7 @@ import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable
 import { tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './tlb.js';
 import { MmStruct } from './structs.js';
 import { cond_resched } from './sched.js';
+import { page_remove_rmap } from './page.js';
 
 /** mm_alloc() + mm_init(): a new address space with its own pgd. */
 export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct> {
@@ -46,7 +47,7 @@ export function* mmdrop(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
 
 /** Optional hooks other models attach to generic mm code (e.g. memcg accounting). */
 export interface MmHooks {
-  /** page_remove_rmap(page): called by zap_pte_range() for every mapped page. */
+  /** page_remove_rmap(page): called (page.ts) when zap_pte_range() or do_wp_page() removes a page's last mapping. */
   page_remove_rmap?: (k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number) => KGen<void>;
 }
 
@@ -60,7 +61,6 @@ export function mmHooks(k: Kernel): MmHooks {
 /** zap_pte_range() over one page table: clear each present pte in [lo, hi) in lazy MMU mode. */
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, base: bigint, lo: bigint, hi: bigint): KGen<void> {
   const L = k.L;
-  const hooks = mmHooks(k);
   const [i0, i1] = span(base, 12, L.PTRS_PER_PTE, lo, hi);
   const fns = cpu.thread().fnStack;
   fns.push('zap_pte_range');
@@ -72,7 +72,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
     const addr = base + BigInt(i) * 4096n;
     yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, addr, ptep); // ptep_get_and_clear_full()
     const pfn = entryAddr(L, pte) / 4096;
-    if (hooks.page_remove_rmap) yield* hooks.page_remove_rmap(k, cpu, tlb.mm, pfn);
+    yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
     tlb_remove_page(tlb, pfn);
     yield 'zap_pte_range';
   }

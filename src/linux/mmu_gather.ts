@@ -19,6 +19,7 @@ import { call_rcu_sched } from './rcupdate.js';
 import type { MmStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
+import { put_page } from './page.js';
 
 registerKnob({
   name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
@@ -109,7 +110,7 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGe
   fns.push('free_pages_and_swap_cache');
   for (const pfn of tlb.pages) {
     if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');
-    else k.m.frames.free(pfn);
+    else put_page(k, pfn); // the last reference frees the page (a COW-shared page lives on)
   }
   fns.length -= 2;
   tlb.pages.length = 0;

@@ -11,7 +11,7 @@
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
-import { mmHooks } from './mm.js';
+import { page_remove_rmap } from './page.js';
 import { pXd_free_tlb, tlb_adjust_range, tlb_finish_mmu, tlb_gather_mmu_range, tlb_remove_page, type MmuGatherRcu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
@@ -30,7 +30,6 @@ function idx(va: bigint, level: number): number {
 
 /** zap_pte_range(tlb, vma, pmd, addr, end). */
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pt: number, addr: bigint, end: bigint): KGen<void> {
-  const hooks = mmHooks(k);
   const fns = cpu.thread().fnStack;
   fns.push('zap_pte_range');
   yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
@@ -41,7 +40,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pt: number,
     yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
     tlb_adjust_range(tlb, a);
     const pfn = entryAddr(k.L, pte) / 4096;
-    if (hooks.page_remove_rmap) yield* hooks.page_remove_rmap(k, cpu, tlb.mm, pfn);
+    yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
     tlb_remove_page(tlb, pfn);
     yield LBL_ZAP_PTE;
   }

@@ -6,6 +6,7 @@ import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
+import { put_page } from './page.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 
 export interface MmuGather {
@@ -42,7 +43,7 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<v
   fns.push('tlb_flush_mmu');
   yield* tlb_flush(k, cpu, tlb);
   fns.pop();
-  for (const pfn of tlb.pages) k.m.frames.free(pfn);
+  for (const pfn of tlb.pages) put_page(k, pfn); // free_pages_and_swap_cache(): the last reference frees
   tlb.pages.length = 0;
 }
 
