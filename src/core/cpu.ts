@@ -196,6 +196,19 @@ export class Cpu {
     };
   }
 
+  /**
+   * The outcome of a walk of the tables in memory with no side effect (no TLB use or fill, no A/D
+   * bit, CR2 untouched): `explain(va, { ...opts, dryRun: true }).result` without decoding the
+   * steps, for sanitizers that compare translations often.
+   */
+  probe(va: bigint, opts: AccessOptions): AccessResult {
+    const mode = this.mode;
+    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
+    const first = guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), 1));
+    if (BigInt.asUintN(64, first) === 0n) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    return this.decode(this.stepResult(), linear);
+  }
+
   /** Physical addresses of the entries read by the last `access` walk (empty after a TLB hit). */
   lastWalkEntries(): bigint[] {
     const n = this.view.getUint32(this.core.layoutLastWalkN(), true);

@@ -23,6 +23,8 @@ export interface CoreCpu {
   tlbEntries(): TlbEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation;
+  /** The outcome of a dry-run walk of the tables in memory (no TLB, no A/D bit, no CR2). */
+  probe(va: bigint, opts: AccessOptions): AccessResult;
 }
 
 /** Guest physical memory (pa = offset). */

@@ -196,8 +196,11 @@ export class StaleTlbSanitizer {
     return spec.end === FLUSH_ALL || (e.va < spec.end && e.va + BigInt(e.pageSize) > spec.start);
   }
 
-  /** Null when the tables give what `e` says; else what they give instead. */
-  private staleness(cpu: ModelCpu, e: TlbEntryInfo): string | null {
+  /**
+   * Null when the tables give what `e` says; else what they give instead (`detail`: with the walk
+   * step that failed, for reports).
+   */
+  private staleness(cpu: ModelCpu, e: TlbEntryInfo, detail = false): string | null {
     const kt = this.env.kernelTranslation;
     if (kt && e.va >= this.env.userLimit) {
       const t = kt(e.va);
@@ -206,13 +209,12 @@ export class StaleTlbSanitizer {
       return null;
     }
     const cpl = e.user ? 3 : 0;
-    const r = cpu.hw.explain(e.va, { kind: 'read', cpl, dryRun: true });
-    if (!r.result.ok) return describeFault(r);
-    let writable = true;
-    if (e.writable) writable = cpu.hw.explain(e.va, { kind: 'write', cpl, dryRun: true }).result.ok;
-    if (r.result.pa === e.pa && writable) return null;
+    const r = cpu.hw.probe(e.va, { kind: 'read', cpl });
+    if (!r.ok) return detail ? describeFault(cpu.hw.explain(e.va, { kind: 'read', cpl, dryRun: true })) : 'no translation';
+    const writable = !e.writable || cpu.hw.probe(e.va, { kind: 'write', cpl }).ok;
+    if (r.pa === e.pa && writable) return null;
     const w = e.writable ? (writable ? 'writable' : 'read-only') : 'read';
-    return `va ${hex(e.va)} -> pa ${hex(r.result.pa)} (${w})`;
+    return `va ${hex(e.va)} -> pa ${hex(r.pa)} (${w})`;
   }
 
   private poison(p: Poison): void {
@@ -241,7 +243,7 @@ export class StaleTlbSanitizer {
       if (va < e.va || va >= e.va + BigInt(e.pageSize)) continue;
       // A walk (TLB miss) or another frame: the stale entry is gone.
       if (cpu.hw.lastWalkEntries().length > 0 || pa - (va - e.va) !== e.pa) return this.drop(cpu, list, i);
-      const tables = this.staleness(cpu, e);
+      const tables = this.staleness(cpu, e, true);
       if (tables === null) return this.drop(cpu, list, i);
       this.report(cpu, va, kind, cpl, pa, p, tables);
     }
