@@ -15,6 +15,8 @@ import { dup_mmap } from '../src/linux/fork.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
 import { mm_alloc } from '../src/linux/mm.js';
+import { pte_alloc_walk } from '../src/linux/memory.js';
+import { spin_lock, spin_unlock } from '../src/linux/spinlock.js';
 import { do_munmap } from '../src/linux/munmap.js';
 import { page_count, page_mapcount } from '../src/linux/page.js';
 import { pgd_offset, pmd_offset, pte_offset_kernel, pud_offset, readEntry } from '../src/linux/pgtable.js';
@@ -125,6 +127,38 @@ describe('do_wp_page after fork', () => {
     expect(pfnOf(s.parentPte!)).toBe(s.old);
     expect(s.parentPte! & _PAGE_RW).toBe(_PAGE_RW);
     expect(s.parentVal).toBe(MARK);
+  });
+});
+
+describe('PAE: a fault on a pte caught between the two halves of set_pte', () => {
+  it('the fault handler re-reads it under the pte lock (pte_unmap_same), returns, and the retried access sees the whole pte', () => {
+    const k = bootLinuxSync(configFromPreset('linux-3.18-smp-pae'));
+    const st = { torn: false, pfn: 0, pa: -1n };
+    const p = spawnProcess(k, {
+      comm: 'p', cpu: 0, vmas: VMAS,
+      body: function* (task) {
+        const cpu = k.cpus[task.cpu];
+        const mm = task.mm!;
+        const ptep = yield* pte_alloc_walk(k, cpu, mm, DATA);
+        st.pfn = k.m.frames.alloc({ zero: true });
+        const pte = BigInt(st.pfn) * 4096n | 0x67n | (1n << 63n); // P|RW|U|A|D, NX
+        // native_set_pte() of PAE under the pte lock: the high half first, then the low half.
+        yield* spin_lock(k, cpu, mm.page_table_lock);
+        k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
+        st.torn = true;
+        for (let i = 0; i < 300; i++) yield 'native_set_pte:between_halves';
+        k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
+        k.notePtWrite(ptep);
+        yield* spin_unlock(k, cpu, mm.page_table_lock);
+      },
+    });
+    p.mm!.mm_users++;
+    k.createTask('t', 1, p.mm!, function* (task: TaskStruct) {
+      while (!st.torn) yield 'wait';
+      st.pa = yield* user_access(k.cpus[task.cpu], DATA, 'read');
+    });
+    run(k);
+    expect(st.pa).toBe(BigInt(st.pfn) * 4096n);
   });
 });
 

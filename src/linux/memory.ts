@@ -186,11 +186,24 @@ function* ptep_clear_flush(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigi
   fns.length -= 2;
 }
 
+/** pte_unmap_same(mm, pmd, page_table, orig_pte) (mm/memory.c, 3.x): compared under the pte lock only when sizeof(pte_t) > sizeof(long) (PAE). */
+function* pte_unmap_same(k: Kernel, cpu: LinuxCpu, mm: MmStruct, ptep: number, orig_pte: bigint): KGen<boolean> {
+  if (k.L.paging !== 'pae') return true;
+  yield* spin_lock(k, cpu, mm.page_table_lock);
+  const same = readEntry(k, ptep) === orig_pte;
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+  return same;
+}
+
 /** handle_pte_fault(). */
 function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
   const entry = readEntry(k, ptep);
   if (!(entry & _PAGE_PRESENT)) {
     if (entry === 0n) return yield* do_anonymous_page(k, cpu, mm, vma, address, ptep);
+    // do_swap_page() -> pte_unmap_same(): with PAE (a pte wider than a long) the pte is re-read
+    // under the lock; one caught between the two halves of native_set_pte() (high half first,
+    // e.g. do_wp_page()'s new pte) has changed by then: return, and the access retries.
+    if (!(yield* pte_unmap_same(k, cpu, mm, ptep, entry))) return 0;
     throw new Error(`handle_pte_fault: non-present non-none pte 0x${entry.toString(16)} (swap is not modelled)`);
   }
   yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
