@@ -19,6 +19,7 @@ import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
 import { do_munmap } from '../src/linux/munmap.js';
+import { sys_mprotect } from '../src/linux/mprotect.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { staleTlbOf } from '../src/linux/stale_tlb.js';
 import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
@@ -50,10 +51,11 @@ function* waitFor(cond: () => boolean): KGen<void> {
 
 /**
  * Process `p` on CPU 0 writes page A, its thread `t` (CLONE_VM) on CPU 1 writes page `page` (A by
- * default); `p` munmaps [A, A + 2 pages) (optionally after clearing CPU 1 from mm_cpumask) and
- * exits; `t` reads `page` again. `plant` may break the kernel before the run.
+ * default); `p` munmaps [A, A + 2 pages) (or, with `mprotect`, makes them read-only), optionally
+ * after clearing CPU 1 from mm_cpumask, and exits; `t` accesses `page` again (a read after munmap,
+ * a write after mprotect). `plant` may break the kernel before the run.
  */
-function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Kernel) => void) {
+function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Kernel) => void, mprotect = false) {
   const k = bootLinuxSync(configFromPreset(preset));
   plant?.(k);
   const s = { touched: false, unmapped: false, paT: 0n };
@@ -64,7 +66,8 @@ function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Ke
       yield* user_access(cpu, A, 'write');
       yield* waitFor(() => s.touched);
       if (loseFlush) mm.cpumask &= ~(1 << 1); // the planted bug: CPU 1 misses the flush
-      yield* do_munmap(k, cpu, mm, A, 0x2000n);
+      if (mprotect) yield* sys_mprotect(k, cpu, mm, A, 0x2000n, VM_READ);
+      else yield* do_munmap(k, cpu, mm, A, 0x2000n);
       s.unmapped = true;
       yield* do_exit(k, cpu, 0);
     },
@@ -76,7 +79,7 @@ function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Ke
     s.paT = yield* user_access(cpu, page, 'write');
     s.touched = true;
     yield* waitFor(() => s.unmapped);
-    yield* user_access(cpu, page, 'read');
+    yield* user_access(cpu, page, mprotect ? 'write' : 'read');
     yield* do_exit(k, cpu, 0);
   });
   const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 20_000 });
@@ -123,6 +126,33 @@ describe.each(['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv'])('stale-
     expect(f.log[0]).toBe('==================================================================');
     expect(f.log).toContain('Call Trace:');
     expect(k.log).toContain('BUG: stale TLB entry used in user mode');
+  });
+});
+
+describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, mprotect(PROT_READ) on %s', (preset) => {
+  it('a correct kernel: the other CPU\'s write faults on the read-only pte (SIGSEGV); no finding', () => {
+    const { k, r, t } = munmapRace(preset, false, A, undefined, true);
+    expect(r.finding).toBeUndefined();
+    expect(k.log).toContain(`t[${t.pid}]: segfault at ${A.toString(16)} error 7`);
+    expect(staleTlbOf(k).stats.remoteStale).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a lost flush: the write through the stale writable entry is reported (the tables say read-only)', () => {
+    const { r, s, t } = munmapRace(preset, true, A, undefined, true);
+    const f = r.finding!;
+    expect(f.sanitizer).toBe('stale-tlb');
+    const pa = `0x${s.paT.toString(16)}`;
+    expect(pagewalkLines(f.log).slice(0, 7)).toEqual([
+      'BUG: stale TLB entry used in user mode',
+      `Write at addr 0000000010000000 by task t/${t.pid}`,
+      `pagewalk: CPU 1 write at va 0x10000000 (user) hit a stale TLB entry and reached pa ${pa}`,
+      `pagewalk:   TLB entry:   va 0x10000000 -> pa ${pa} (4K, user, writable)`,
+      `pagewalk:   page tables: va 0x10000000 -> pa ${pa} (read-only)`,
+      `pagewalk:   frame 0x${(s.paT >> 12n).toString(16)} of the stale entry is allocated now`,
+      `pagewalk: flush_tlb_mm_range(p, 0x10000000, 0x10002000) on CPU 0 had to remove it (the tables gave va 0x10000000 -> pa ${pa} (read-only) when it began); it completed at:`,
+    ]);
+    const chain = f.log.slice(f.log.indexOf(pagewalkLines(f.log)[6]) + 1, -1).map((l) => l.trim());
+    expect(chain).toEqual(['flush_tlb_mm_range', 'flush_tlb_range', 'change_protection_range', 'mprotect_fixup', 'sys_mprotect']);
   });
 });
 
