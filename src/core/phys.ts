@@ -47,7 +47,10 @@ export class PhysMem {
 
   /** Number-address variants for model code on hot paths (pa must be a safe integer). */
   read64n(pa: number): bigint {
-    return pa >= 0 && pa + 8 <= this.ramBytes ? this.view.getBigUint64(pa, true) : ALL_ONES;
+    if (!(pa >= 0 && pa + 8 <= this.ramBytes)) return ALL_ONES;
+    const v = this.view;
+    // Most page-table entries are zero: answer those without allocating a BigInt.
+    return (v.getUint32(pa, true) | v.getUint32(pa + 4, true)) === 0 ? 0n : v.getBigUint64(pa, true);
   }
 
   write64n(pa: number, value: bigint): void {

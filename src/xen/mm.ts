@@ -63,6 +63,7 @@ const PADDR_PFN_MASK = (1n << 40n) - 1n;
 
 /** `get_pte_flags(x)`: 24-bit flags = pte[63:52] << 12 | pte[11:0]. */
 export function get_pte_flags(e: bigint): number {
+  if (e === 0n) return 0;
   return (Number((e >> 40n) & 0xfff000n) | Number(e & 0xfffn)) >>> 0;
 }
 
