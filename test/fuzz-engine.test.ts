@@ -29,8 +29,8 @@ beforeAll(async () => {
 const BUGGY_PLAN = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 16_000 };
 /**
  * Seed 002's race (a GUP-fast walk overtaken by a munmap() on another CPU that frees the page
- * table) takes about 10 000 executions on average (bench/fuzz.ts): seeds 1, 2, ... up to 60 000
- * executions, stopping at the first finding (typically 5-20 s).
+ * table) takes about 5 000 executions (median of bench/fuzz.ts's 5 seeds; 3 000-18 000): seeds 1,
+ * 2, ... up to 60 000 executions, stopping at the first finding (typically a few seconds).
  */
 const PLAN_002 = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 60_000 };
 /** Executions allowed to find the hard lockup in the shrink test. */
