@@ -33,8 +33,6 @@ const BUGGY_PLAN = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 16_000 };
  * 2, ... up to 60 000 executions, stopping at the first finding (typically a few seconds).
  */
 const PLAN_002 = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 60_000 };
-/** Executions allowed to find the hard lockup in the shrink test. */
-const BUDGET = 3000;
 /** Executions of a fixed preset that must not show the seed's bug. */
 const FIXED_RUNS = 800;
 
@@ -93,8 +91,8 @@ describe('campaigns', () => {
   it('a shrunk trace replays exactly to the same finding, and is no larger than the original', async () => {
     const target = await createTarget('linux-3.17-smp');
     const unshrunk: number[] = [];
-    const r = runSeed(target, 1, { runs: BUDGET, stopOn: 'hard-lockup', onFinding: (f, shrunk) => { if (!shrunk) unshrunk.push(programSize(f.trace.program)); } });
-    const f = r.findings.find((x) => x.sanitizer === 'hard-lockup')!;
+    const rs = runUnits(target, BUGGY_PLAN, { stopOn: 'hard-lockup', onFinding: (f, shrunk) => { if (!shrunk) unshrunk.push(programSize(f.trace.program)); } });
+    const f = rs.flatMap((r) => r.findings).find((x) => x.sanitizer === 'hard-lockup')!;
     expect(f).toBeDefined();
     expect(f.trace.shrunk).toBe(true);
     expect(programSize(f.trace.program)).toBeLessThanOrEqual(unshrunk[0]);

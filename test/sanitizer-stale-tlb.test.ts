@@ -33,7 +33,7 @@ import '../src/presets/index.js';
 import { nativePvOps } from '../src/linux/native.js';
 import { registerPvBackend } from '../src/linux/paravirt.js';
 import { Coverage } from '../src/fuzz/coverage.js';
-import { runSeed } from '../src/fuzz/engine.js';
+import { runUnits } from '../src/fuzz/runner.js';
 import { LinuxFuzzTarget } from '../src/fuzz/linux-target.js';
 
 beforeAll(async () => {
@@ -253,9 +253,12 @@ registerPvBackend('test-lost-flush-others', () => {
 describe('stale-TLB sanitizer as a fuzzer oracle', () => {
   it('the fuzzer finds the planted lost remote flush on its own, and the shrunk trace replays to the same report', async () => {
     const target = new LinuxFuzzTarget('linux-4.14-smp', { paravirt: 'test-lost-flush-others' });
-    const r = runSeed(target, 6, { runs: 6000, stopOn: 'stale-tlb', shrinkBudget: 200 });
-    const f = r.findings.find((x) => x.sanitizer === 'stale-tlb');
-    expect(f, `no stale-tlb finding in ${r.executions} executions: ${r.findings.map((x) => x.signature).join('; ')}`).toBeDefined();
+    // Campaign seeds 1, 2, ... (2000 executions each), stopping at the first stale-tlb finding.
+    const rs = runUnits(target, { firstSeed: 1, runsPerSeed: 2000, totalRuns: 24_000 }, { stopOn: 'stale-tlb', shrinkBudget: 200 });
+    const all = rs.flatMap((r) => r.findings);
+    const f = all.find((x) => x.sanitizer === 'stale-tlb');
+    const execs = rs.reduce((n, r) => n + r.executions, 0);
+    expect(f, `no stale-tlb finding in ${execs} executions: ${all.map((x) => x.signature).join('; ')}`).toBeDefined();
     expect(f!.signature).toMatch(/^stale TLB entry used after flush_tlb_mm_range\(\) in /);
     expect(f!.log[1]).toMatch(/^BUG: stale TLB entry used in /);
     const t = f!.trace;

@@ -18,6 +18,7 @@ import { kaccess } from '../linux/fault.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
 import type { LinuxCpu } from '../linux/percpu.js';
+import { down_read, down_write, up_read, up_write } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type TaskStruct } from '../linux/structs.js';
 import { __flush_tlb, flush_tlb_mm_range, TLB_FLUSH_ALL } from '../linux/tlbflush.js';
@@ -52,8 +53,6 @@ export class Interpreter {
   findingCpu = 0;
   private readonly objs: Record<KObj, (KernelObject | null)[]>;
   private readonly regions = new Map<MmStruct, (Region | null)[]>();
-  /** mmap_sem of each mm: held for writing or reading, by which tasks. */
-  private readonly mmapSem = new Map<MmStruct, { writer: boolean; tasks: Set<TaskStruct> }>();
   private readonly started: boolean[];
   /** Memory cgroups by slot (null while being created). */
   private readonly memcgs: (MemCgroup | null | undefined)[] = [];
@@ -117,9 +116,9 @@ export class Interpreter {
       // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (users count once in mm_count).
       parent.mm_users++;
     } else {
-      yield* this.down_write(cpu, parent, task);
+      yield* down_write(this.k, cpu, parent.mmap_sem); // dup_mmap(): down_write(&oldmm->mmap_sem)
       mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
-      this.up(parent, task);
+      up_write(parent.mmap_sem, task);
       this.regions.set(mm, this.regionsOf(parent).map((r) => r && { ...r }));
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
@@ -212,16 +211,21 @@ export class Interpreter {
         if (regs[o.slot]) return;
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         fns.push('sys_mmap');
-        yield* this.down_write(cpu, mm, task);
+        yield* down_write(k, cpu, mm.mmap_sem); // vm_mmap_pgoff()
         yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
-        this.up(mm, task);
+        up_write(mm.mmap_sem, task);
         fns.length = depth;
-        regs[o.slot] = { start, pages: o.pages, prot: o.prot };
-        // MAP_POPULATE: mm_populate() faults every page in (modelled as the task touching each).
+        const region: Region = { start, pages: o.pages, prot: o.prot };
+        regs[o.slot] = region;
+        // MAP_POPULATE: __mm_populate() takes mmap_sem for reading again and faults in what is
+        // still mapped, as allowed now (modelled as the task touching each page; GUP stops
+        // quietly where a thread unmapped or protected the range meanwhile).
         if (o.populate) {
-          yield* this.down_read(cpu, mm, task);
-          for (let i = 0; i < o.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), o.prot === 'rw' ? 'write' : 'read', 3);
-          this.up(mm, task);
+          yield* down_read(k, cpu, mm.mmap_sem);
+          if (regs[o.slot] === region) {
+            for (let i = 0; i < region.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), region.prot === 'rw' ? 'write' : 'read', 3);
+          }
+          up_read(mm.mmap_sem, task);
         }
         return;
       }
@@ -230,9 +234,9 @@ export class Interpreter {
         if (!r) return;
         regs[o.slot] = null;
         fns.push('sys_munmap');
-        yield* this.down_write(cpu, mm, task);
+        yield* down_write(k, cpu, mm.mmap_sem); // vm_munmap()
         yield* this.ops.munmap(cpu, mm, r.start, r.pages);
-        this.up(mm, task);
+        up_write(mm.mmap_sem, task);
         fns.length = depth;
         return;
       }
@@ -240,9 +244,9 @@ export class Interpreter {
         const r = regs[o.slot];
         if (!r) return;
         fns.push('sys_mprotect');
-        yield* this.down_write(cpu, mm, task);
+        yield* down_write(k, cpu, mm.mmap_sem); // sys_mprotect()
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]);
-        this.up(mm, task);
+        up_write(mm.mmap_sem, task);
         fns.length = depth;
         r.prot = o.prot;
         return;
@@ -251,11 +255,7 @@ export class Interpreter {
         const r = regs[o.slot];
         const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         const va = start + BigInt((o.page % (r ? r.pages : 1)) * 4096);
-        // The fault handler's down_read(&mm->mmap_sem), held over the whole access: the model's
-        // do_page_fault() takes no lock, and a fault racing munmap() would be the model's artefact.
-        yield* this.down_read(cpu, mm, task);
         yield* this.access(cpu, va, o.kind, 3);
-        this.up(mm, task);
         return;
       }
       case 'gup_fast': {
@@ -290,44 +290,6 @@ export class Interpreter {
 
   private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {
     this.events!.push({ step: this.sched?.steps ?? 0, cpu: cpu.index, text: `${cpl === 3 ? 'user' : 'kernel'} ${kind} 0x${va.toString(16)} -> pa 0x${pa.toString(16)}${how ? ` (${how})` : ''}` });
-  }
-
-  /**
-   * mm->mmap_sem, which the model does not have: mmap()/munmap()/mprotect() take it for writing, user
-   * accesses (standing for the fault handler's down_read) and MAP_POPULATE for reading, so
-   * threads of one mm never fault on a range another thread is unmapping. GUP-fast takes no lock,
-   * as in Linux. A waiter sleeps in schedule(); holders that died (a SIGSEGV ends a task inside its
-   * access) no longer count.
-   */
-  private *down_write(cpu: LinuxCpu, mm: MmStruct, task: TaskStruct): KGen<void> {
-    while (this.holders(mm).size > 0) {
-      yield 'rwsem_down_write_failed';
-      yield* schedule(this.k, cpu);
-    }
-    this.mmapSem.set(mm, { writer: true, tasks: new Set([task]) });
-  }
-
-  private *down_read(cpu: LinuxCpu, mm: MmStruct, task: TaskStruct): KGen<void> {
-    while (this.mmapSem.get(mm)?.writer && this.holders(mm).size > 0) {
-      yield 'rwsem_down_read_failed';
-      yield* schedule(this.k, cpu);
-    }
-    const s = this.mmapSem.get(mm);
-    if (s && !s.writer) s.tasks.add(task);
-    else this.mmapSem.set(mm, { writer: false, tasks: new Set([task]) });
-  }
-
-  /** up_read()/up_write(). */
-  private up(mm: MmStruct, task: TaskStruct): void {
-    this.mmapSem.get(mm)?.tasks.delete(task);
-  }
-
-  /** The live holders of `mm`'s mmap_sem. */
-  private holders(mm: MmStruct): Set<TaskStruct> {
-    const s = this.mmapSem.get(mm);
-    if (!s) return new Set();
-    for (const t of s.tasks) if (t.state === 'dead') s.tasks.delete(t);
-    return s.tasks;
   }
 
   private regionsOf(mm: MmStruct): (Region | null)[] {

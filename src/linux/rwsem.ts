@@ -13,7 +13,7 @@ import type { RwSemaphore, TaskStruct } from './structs.js';
 /** down_read_trylock(): true when taken (no writer holds it). */
 export function down_read_trylock(sem: RwSemaphore, task: TaskStruct): boolean {
   if (sem.writer) return false;
-  sem.readers.add(task);
+  sem.readers.set(task, (sem.readers.get(task) ?? 0) + 1);
   return true;
 }
 
@@ -36,7 +36,10 @@ export function* down_write(k: Kernel, cpu: LinuxCpu, sem: RwSemaphore): KGen<vo
 
 /** up_read(): drops `task`'s read hold and wakes the waiters. */
 export function up_read(sem: RwSemaphore, task: TaskStruct): void {
-  if (!sem.readers.delete(task)) throw new Error(`up_read(${sem.name}) by ${task.comm}, which does not hold it`);
+  const n = sem.readers.get(task);
+  if (!n) throw new Error(`up_read(${sem.name}) by ${task.comm}, which does not hold it`);
+  if (n > 1) sem.readers.set(task, n - 1);
+  else sem.readers.delete(task);
   if (sem.readers.size === 0) rwsem_wake(sem);
 }
 

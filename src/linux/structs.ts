@@ -22,7 +22,8 @@ export interface VmAreaStruct {
 /** A modelled spinlock; `owner` is the CPU index holding it, or -1. */
 /** struct rw_semaphore (operations in rwsem.ts). */
 export class RwSemaphore {
-  readonly readers = new Set<TaskStruct>();
+  /** Read holds per task (a task may take it for reading again, e.g. a fault under __mm_populate()). */
+  readonly readers = new Map<TaskStruct, number>();
   writer: TaskStruct | null = null;
   /** Sleeping tasks, in arrival order. */
   readonly waiters: TaskStruct[] = [];
