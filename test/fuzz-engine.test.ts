@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/core/machine.js';
 import { Coverage } from '../src/fuzz/coverage.js';
-import { dedupKey, runSeed } from '../src/fuzz/engine.js';
+import { dedupKey } from '../src/fuzz/engine.js';
 import { Generator } from '../src/fuzz/generate.js';
 import { parseProgram, parseSchedule, programSize } from '../src/fuzz/program.js';
 import { runUnits } from '../src/fuzz/runner.js';
