@@ -7,6 +7,7 @@ import { configFromPreset } from '../src/linux/config.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
 import { stateHash } from '../src/linux/hash.js';
 import { spawnOrdinaryWorkload } from '../src/linux/workload.js';
+import { LBL_COND_RESCHED } from '../src/linux/sched.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { ModelCpu, type CpuTask } from '../src/machine/cpu.js';
 import type { CoreCpu } from '../src/machine/core.js';
@@ -131,7 +132,7 @@ function ordinary(preset: string, seed: number): Kernel {
 }
 
 describe('Linux preemption rules', () => {
-  it('PREEMPT_NONE never preempts kernel code; user mode stays preemptible', () => {
+  it('PREEMPT_NONE never preempts kernel code except at cond_resched(); user mode stays preemptible', () => {
     const k = ordinary('linux-3.18-smp', 5);
     (k.config as { preempt: string }).preempt = 'none';
     const strat = new RandomStrategy(9, { eventProbability: 0.5 });
@@ -140,7 +141,12 @@ describe('Linux preemption rules', () => {
       name: 'wrap',
       begin: (v) => strat.begin(),
       choose: (acts, n, v) => {
-        for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_PREEMPT) (k.cpus[actionCpu(acts[i])].curr.userMode ? preemptsInUser++ : preemptsInKernel++);
+        for (let i = 0; i < n; i++) {
+          if (actionSlot(acts[i]) !== SLOT_PREEMPT) continue;
+          const c = k.cpus[actionCpu(acts[i])];
+          if (c.curr.userMode) preemptsInUser++;
+          else if (c.thread().lastLabel !== LBL_COND_RESCHED) preemptsInKernel++;
+        }
         return strat.choose(acts, n);
       },
     };
