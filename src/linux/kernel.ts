@@ -47,6 +47,8 @@ export class Kernel implements SchedTarget {
   readonly lockup: LockupDetector;
   /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
   readonly ext = new Map<string, unknown>();
+  /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
+  readonly otherConsoles: Array<() => readonly string[]> = [];
   private nextPid = 1;
   private nextMmId = 1;
   private dieCounter = 0;

@@ -81,8 +81,10 @@ export class LockupDetector {
       `pagewalk: CR3 = 0x${cpu.hw.getControl().cr3.toString(16)}, current = ${cpu.curr.comm}[${cpu.curr.pid}], current->active_mm->pgd = ${cpu.curr.active_mm ? '0x' + cpu.curr.active_mm.pgd.toString(16) : 'NULL'}`,
     ];
     if (cpu.lastFaultNote) notes.push(`pagewalk: ${cpu.lastFaultNote}`);
+    const earlier = context(k);
     const lines = [...head, ...cpuHeader(k.config, cpu), ...trace, ...notes];
     k.printk(...lines);
+    lines.push(...earlier);
     const innermost = trace.filter((l) => !l.startsWith(' <') && l !== 'Call Trace:').slice(0, 3).map((s) => s.trim());
     throw new FindingStop({
       sanitizer: hard ? 'hard-lockup' : 'soft-lockup',
@@ -90,4 +92,18 @@ export class LockupDetector {
       log: lines,
     });
   }
+}
+
+/** Lines of the kernel log and of other consoles before a hang: what led to it (a WARN, Xen's complaints). */
+const CONTEXT_LINES = 40;
+
+function context(k: Kernel): string[] {
+  const out: string[] = [];
+  const dmesg = k.log.slice(-CONTEXT_LINES);
+  if (dmesg.length > 0) out.push('pagewalk: earlier in the kernel log:', ...dmesg.map((l) => `  ${l}`));
+  for (const console of k.otherConsoles) {
+    const lines = console().slice(-CONTEXT_LINES);
+    if (lines.length > 0) out.push('pagewalk: on the hypervisor console:', ...lines.map((l) => `  ${l}`));
+  }
+  return out;
 }

@@ -233,6 +233,7 @@ function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
 export function xenPvOps(k: Kernel): PvOps {
   const st = new XenPvState(k);
   k.ext.set('xen-pv', st);
+  k.otherConsoles.push(() => st.xen.console.text());
   const ops = xenOps(k, st);
   return { name: ops.name, mmu: withBoot(k, st, ops.mmu), cpu: withBoot(k, st, ops.cpu) };
 }
