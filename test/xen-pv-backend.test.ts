@@ -12,7 +12,7 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { mm_alloc } from '../src/linux/mm.js';
 import { pgd_offset, readEntry } from '../src/linux/pgtable.js';
 import { lazy_max_pages, vm_map_ram, vm_unmap_ram, vmapStats } from '../src/linux/vmap.js';
-import { xenOf, xenState, xen_pgd_pin, xen_page_pinned, lookup_address } from '../src/linux/xen/index.js';
+import { xenOf, xenState, xen_pgd_pin, xen_page_pinned, lookup_pte_k } from '../src/linux/xen/index.js';
 import { findWritableAliases, writableAliasFinding } from '../src/sanitizers/pt-alias.js';
 import { PGT_l4_page_table } from '../src/xen/index.js';
 import '../src/presets/xen.js';
@@ -42,7 +42,7 @@ describe('Xen PV pv_mmu_ops', () => {
     const xen = xenOf(k);
     expect(xen.typeOf(k.init_mm.pgd / 4096)).toMatchObject({ type: PGT_l4_page_table, pinned: true, validated: true });
     expect(xen.typeOf(mm.pgd / 4096)).toMatchObject({ type: PGT_l4_page_table, pinned: true });
-    const p = lookup_address(k, k.L.PAGE_OFFSET + BigInt(mm.pgd));
+    const p = lookup_pte_k(k, k.L.PAGE_OFFSET + BigInt(mm.pgd));
     expect(p).not.toBeNull();
     expect(k.m.phys.read64n(p!) & 2n).toBe(0n);
     expect(xen.console.text()).toEqual([]);
@@ -133,7 +133,7 @@ describe('Xen PV pv_mmu_ops', () => {
     const [c0, c1] = k.cpus;
     const va = k.L.PAGE_OFFSET + 0x5000n;
     expect(c1.hw.access(va, { kind: 'read', cpl: 0 }).ok).toBe(true);
-    const p = lookup_address(k, va)!;
+    const p = lookup_pte_k(k, va)!;
     k.m.phys.write64n(p, 0n); // behind Xen's back, only to observe the TLB
     expect(c1.hw.access(va, { kind: 'read', cpl: 0 }).ok).toBe(true); // stale TLB entry
     c1.IF = false;
@@ -150,7 +150,7 @@ describe('vm_map_ram / vm_unmap_ram', () => {
     const page = k.m.frames.alloc();
     const addr = k.runSync(vm_map_ram(k, cpu, [page]));
     k.runSync(vm_unmap_ram(k, cpu, addr, 1));
-    const ptep = lookup_address(k, addr)!;
+    const ptep = lookup_pte_k(k, addr)!;
     return { k, page, addr, pte: readEntry(k, ptep) };
   }
 
@@ -174,7 +174,7 @@ describe('vm_map_ram / vm_unmap_ram', () => {
       k.runSync(vm_unmap_ram(k, cpu, a, 1));
     }
     expect(addrs.size).toBe(4);
-    const mapped = [...addrs].filter((a) => (readEntry(k, lookup_address(k, a)!) & PFN_MASK) >> 12n === BigInt(page));
+    const mapped = [...addrs].filter((a) => (readEntry(k, lookup_pte_k(k, a)!) & PFN_MASK) >> 12n === BigInt(page));
     expect(mapped).toHaveLength(4);
   });
 

@@ -11,7 +11,7 @@ import type { Layout } from './layout.js';
 import { pgd_index } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
-import { _PAGE_PRESENT } from './constants.js';
+import { _PAGE_PRESENT, _PAGE_PSE } from './constants.js';
 
 /** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
 export function readEntry(k: Kernel, p: number): bigint {
@@ -124,4 +124,25 @@ export function* pud_clear(k: Kernel, cpu: LinuxCpu, pudp: number): KGen<void> {
 }
 export function* pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
   yield* k.pv.mmu.pmd_clear(k, cpu, pmdp);
+}
+
+/**
+ * lookup_address(address, &level) (arch/x86/mm/pageattr.c, 3.x): the entry that maps a kernel
+ * address in init_mm's tables, with its level (1 = 4K, 2 = 2M/4M, 3 = 1G), and the entries above it.
+ */
+export function lookup_address(k: Kernel, address: bigint): { ptr: number; level: number; upper: number[] } | null {
+  const pgdp = pgd_offset_k(k, address);
+  if (pgd_none(k, pgdp)) return null;
+  const pudp = pud_offset(k, pgdp, address);
+  if (pud_none(k, pudp)) return null;
+  const upper = k.L.pudFolded ? [] : [pgdp];
+  const pud = readEntry(k, pudp);
+  if (!k.L.pmdFolded && (pud & _PAGE_PSE || !(pud & _PAGE_PRESENT))) return { ptr: pudp, level: 3, upper };
+  const pmdp = pmd_offset(k, pudp, address);
+  if (pmd_none(k, pmdp)) return null;
+  if (!k.L.pmdFolded && k.L.paging !== 'pae') upper.push(pudp);
+  const pmd = readEntry(k, pmdp);
+  if (pmd & _PAGE_PSE || !(pmd & _PAGE_PRESENT)) return { ptr: pmdp, level: 2, upper };
+  upper.push(pmdp);
+  return { ptr: pte_offset_kernel(k, pmdp, address), level: 1, upper };
 }

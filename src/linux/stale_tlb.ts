@@ -8,10 +8,10 @@
  */
 import { StaleTlbSanitizer, type FlushToken, type Translation } from '../sanitizers/stale-tlb.js';
 import { FRAME_STATE } from '../core/types.js';
-import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from './constants.js';
+import { _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pgd_offset_k, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry } from './pgtable.js';
+import { entryAddr, lookup_address, readEntry } from './pgtable.js';
 import { callTrace, cpuHeader } from './report.js';
 import type { MmStruct } from './structs.js';
 
@@ -49,27 +49,6 @@ export function staleTlbFlushEnd(k: Kernel, cpu: LinuxCpu, token: FlushToken): v
   const inner: string[] = [];
   for (let i = chain.length - 1; i >= 0; i--) inner.push(chain[i]);
   staleTlbOf(k).flushEnd(token, inner);
-}
-
-/**
- * lookup_address(address, &level) (arch/x86/mm/pageattr.c, 3.x): the entry that maps a kernel
- * address in init_mm's tables, with its level (1 = 4K, 2 = 2M/4M, 3 = 1G), and the entries above it.
- */
-export function lookup_address(k: Kernel, address: bigint): { ptr: number; level: number; upper: number[] } | null {
-  const pgdp = pgd_offset_k(k, address);
-  if (pgd_none(k, pgdp)) return null;
-  const pudp = pud_offset(k, pgdp, address);
-  if (pud_none(k, pudp)) return null;
-  const upper = k.L.pudFolded ? [] : [pgdp];
-  const pud = readEntry(k, pudp);
-  if (!k.L.pmdFolded && (pud & _PAGE_PSE || !(pud & _PAGE_PRESENT))) return { ptr: pudp, level: 3, upper };
-  const pmdp = pmd_offset(k, pudp, address);
-  if (pmd_none(k, pmdp)) return null;
-  if (!k.L.pmdFolded && k.L.paging !== 'pae') upper.push(pudp);
-  const pmd = readEntry(k, pmdp);
-  if (pmd & _PAGE_PSE || !(pmd & _PAGE_PRESENT)) return { ptr: pmdp, level: 2, upper };
-  upper.push(pmdp);
-  return { ptr: pte_offset_kernel(k, pmdp, address), level: 1, upper };
 }
 
 /** The translation init_mm's tables give kernel address `va` (null when unmapped). */

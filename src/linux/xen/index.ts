@@ -6,4 +6,4 @@ export { xenPvOps, xen_flush_tlb_others } from './mmu.js';
 export { xen_pagetable_init } from './setup.js';
 export { xenOf, xenState, XenPvState } from './state.js';
 export { xen_mc_flush, xen_mc_batch, xen_mc_issue, MC_BATCH } from './multicalls.js';
-export { xen_pgd_pin, xen_pgd_unpin, xen_alloc_ptpage, xen_release_ptpage, pin_pagetable_pfn, xen_page_pinned, lookup_address } from './pin.js';
+export { xen_pgd_pin, xen_pgd_unpin, xen_alloc_ptpage, xen_release_ptpage, pin_pagetable_pfn, xen_page_pinned, lookup_pte_k } from './pin.js';

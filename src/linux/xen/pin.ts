@@ -12,9 +12,10 @@
  * alias in the kernel direct map, at PAGE_OFFSET + pa, is what gets write-protected.
  */
 import { versionNumber } from '../config.js';
-import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from '../constants.js';
+import { _PAGE_PRESENT, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
+import { lookup_address } from '../pgtable.js';
 import type { MmStruct } from '../structs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
@@ -44,23 +45,16 @@ export function lowmem_address(k: Kernel, pfn: number): bigint {
   return k.L.PAGE_OFFSET + BigInt(pfn) * 4096n;
 }
 
-/** Physical address of the 4 KiB PTE mapping `va` in init_mm, or null (lookup_address()). */
-export function lookup_address(k: Kernel, va: bigint): number | null {
-  let table = k.init_mm.pgd;
-  for (let shift = 39; shift >= 12; shift -= 9) {
-    const p = table + Number((va >> BigInt(shift)) & 511n) * 8;
-    if (shift === 12) return p;
-    const e = k.m.phys.read64n(p);
-    if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE && shift < 39)) return null;
-    table = Number(e & k.L.PTE_PFN_MASK);
-  }
-  return null;
+/** Physical address of the 4 KiB PTE mapping `va` in init_mm, or null (lookup_address() at level 1). */
+export function lookup_pte_k(k: Kernel, va: bigint): number | null {
+  const r = lookup_address(k, va);
+  return r && r.level === 1 ? r.ptr : null;
 }
 
 /** The pte value of `pfn`'s direct-map mapping with R/W set or cleared (pfn_pte(pfn, PAGE_KERNEL[_RO])). */
 function lowmemPte(k: Kernel, pfn: number, writable: boolean): { va: bigint; val: bigint } | null {
   const va = lowmem_address(k, pfn);
-  const p = lookup_address(k, va);
+  const p = lookup_pte_k(k, va);
   if (p === null) return null;
   const cur = k.m.phys.read64n(p);
   if (!(cur & _PAGE_PRESENT)) return null;

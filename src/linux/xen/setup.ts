@@ -9,7 +9,7 @@
 import { _KERNPG_TABLE, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import { MMUEXT_PIN_L4_TABLE } from '../../xen/hypercalls.js';
-import { lookup_address } from './pin.js';
+import { lookup_pte_k } from './pin.js';
 import type { XenHypervisorState } from '../../xen/hypervisor.js';
 import { pfn_to_mfn, xenState } from './state.js';
 
@@ -94,7 +94,7 @@ export function xen_pagetable_init(k: Kernel): void {
   const newPts = splitLargeDirectMap(k, provided);
   const tables = kernelTablePages(k);
   for (const pfn of tables) {
-    const p = lookup_address(k, k.L.PAGE_OFFSET + BigInt(pfn) * 4096n);
+    const p = lookup_pte_k(k, k.L.PAGE_OFFSET + BigInt(pfn) * 4096n);
     if (p !== null) k.m.phys.write64n(p, k.m.phys.read64n(p) & ~_PAGE_RW);
     st.pinned.add(pfn);
   }
