@@ -153,11 +153,9 @@ export class Cpu {
    * on completion (unless `dryRun`) it sets A/D bits, fills the TLB, and a fault sets CR2.
    */
   walkStepper(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkStepper {
-    const kind = kindCode(opts.kind);
-    const first = BigInt.asUintN(64, guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kind, accessFlags(opts), opts.dryRun ? 1 : 0)));
-    let finished = first !== 0n;
+    let finished = this.stepBegin(va, opts, opts.dryRun ?? false);
     const mode = this.mode;
-    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
+    const linear = this.linearAddress(va);
     return {
       step: (): StepOutcome => {
         if (finished) return { done: true, result: this.decode(this.stepResult(), linear) };
@@ -172,7 +170,7 @@ export class Cpu {
   /** A full walk from memory, step by step, with every decision decoded. */
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation {
     const mode = this.mode;
-    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
+    const linear = this.linearAddress(va);
     const stepper = this.walkStepper(va, opts);
     const steps: WalkStep[] = [];
     let out: StepOutcome;
@@ -202,11 +200,20 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
+    if (!this.stepBegin(va, opts, true)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    return this.decode(this.stepResult(), this.linearAddress(va));
+  }
+
+  /** Starts a stepping walk of `va`; true when it is already decided (nothing to read from memory). */
+  private stepBegin(va: bigint, opts: AccessOptions, dryRun: boolean): boolean {
+    const first = guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), dryRun ? 1 : 0));
+    return BigInt.asUintN(64, first) !== 0n;
+  }
+
+  /** `va` as the current paging mode sees it: 64 bits in 4- and 5-level paging, else its low 32. */
+  private linearAddress(va: bigint): bigint {
     const mode = this.mode;
-    const linear = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
-    const first = guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), 1));
-    if (BigInt.asUintN(64, first) === 0n) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
-    return this.decode(this.stepResult(), linear);
+    return mode === '4level' || mode === '5level' ? BigInt.asUintN(64, va) : va & 0xffff_ffffn;
   }
 
   /** Physical addresses of the entries read by the last `access` walk (empty after a TLB hit). */
