@@ -18,7 +18,7 @@ import { kaccess } from '../linux/fault.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
 import type { LinuxCpu } from '../linux/percpu.js';
-import { down_read, down_write, up_read, up_write } from '../linux/rwsem.js';
+import { down_read, up_read } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type TaskStruct } from '../linux/structs.js';
 import { __flush_tlb, flush_tlb_mm_range, TLB_FLUSH_ALL } from '../linux/tlbflush.js';
@@ -104,11 +104,10 @@ export class Interpreter {
   }
 
   /**
-   * Starts task `i` from a running task: a fork (a copy of `parent`, made under the parent's
-   * mmap_sem for writing as dup_mmap() takes it; the child knows the parent's user ranges) or a
-   * thread sharing it.
+   * Starts task `i` from a running task: a fork (a copy of `parent`; the child knows the parent's
+   * user ranges) or a thread sharing it.
    */
-  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu, task: TaskStruct, thread: boolean): KGen<void> {
+  private *spawn(i: number, parent: MmStruct, cpu: LinuxCpu, thread: boolean): KGen<void> {
     if (this.started[i]) return;
     this.started[i] = true;
     let mm = parent;
@@ -116,9 +115,7 @@ export class Interpreter {
       // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (users count once in mm_count).
       parent.mm_users++;
     } else {
-      yield* down_write(this.k, cpu, parent.mmap_sem); // dup_mmap(): down_write(&oldmm->mmap_sem)
       mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
-      up_write(parent.mmap_sem, task);
       this.regions.set(mm, this.regionsOf(parent).map((r) => r && { ...r }));
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
@@ -211,9 +208,7 @@ export class Interpreter {
         if (regs[o.slot]) return;
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         fns.push('sys_mmap');
-        yield* down_write(k, cpu, mm.mmap_sem); // vm_mmap_pgoff()
         yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
-        up_write(mm.mmap_sem, task);
         fns.length = depth;
         const region: Region = { start, pages: o.pages, prot: o.prot };
         regs[o.slot] = region;
@@ -234,20 +229,14 @@ export class Interpreter {
         if (!r) return;
         regs[o.slot] = null;
         fns.push('sys_munmap');
-        yield* down_write(k, cpu, mm.mmap_sem); // vm_munmap()
         yield* this.ops.munmap(cpu, mm, r.start, r.pages);
-        up_write(mm.mmap_sem, task);
         fns.length = depth;
         return;
       }
       case 'mprotect': {
         const r = regs[o.slot];
         if (!r) return;
-        fns.push('sys_mprotect');
-        yield* down_write(k, cpu, mm.mmap_sem); // sys_mprotect()
-        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]);
-        up_write(mm.mmap_sem, task);
-        fns.length = depth;
+        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
         r.prot = o.prot;
         return;
       }
@@ -269,7 +258,7 @@ export class Interpreter {
       case 'fork': case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
         fns.push('do_fork');
-        yield* this.spawn(o.task, mm, cpu, task, o.op === 'clone');
+        yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
         fns.length = depth;
         return;
       }

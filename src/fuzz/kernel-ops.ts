@@ -11,7 +11,8 @@ import type { MmStruct } from '../linux/structs.js';
 import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
 import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
-import { do_munmap } from '../linux/munmap.js';
+import { vm_munmap } from '../linux/munmap.js';
+import { down_write, up_write } from '../linux/rwsem.js';
 import { sys_mprotect } from '../linux/mprotect.js';
 import { dup_mmap } from '../linux/fork.js';
 import { get_user_pages_fast } from '../linux/gup.js';
@@ -79,16 +80,19 @@ export function kernelOps(k: Kernel): KernelOps {
     },
 
     /**
-     * mmap() of anonymous memory: mmap_region() links a new vma; no page-table work until the
-     * first fault (mm/mmap.c). The model has no do_mmap entry point, so the vma is linked here.
+     * mmap() of anonymous memory: vm_mmap_pgoff() takes mm->mmap_sem for writing, mmap_region()
+     * links a new vma; no page-table work until the first fault (mm/mmap.c). The model has no
+     * do_mmap entry point, so the vma is linked here.
      */
-    *mmap(_cpu, mm, start, pages, vmFlags) {
+    *mmap(cpu, mm, start, pages, vmFlags) {
+      yield* down_write(k, cpu, mm.mmap_sem);
       mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
       yield 'mmap_region';
+      up_write(mm.mmap_sem, cpu.curr);
     },
 
     *munmap(cpu, mm, start, pages) {
-      yield* do_munmap(k, cpu, mm, start, BigInt(pages * 4096));
+      yield* vm_munmap(k, cpu, mm, start, BigInt(pages * 4096));
     },
 
     *mprotect(cpu, mm, start, pages, vmFlags) {
@@ -110,11 +114,14 @@ export function kernelOps(k: Kernel): KernelOps {
     /**
      * fork()'s dup_mm(): mm_alloc() (pgd_alloc), then dup_mmap(): the vmas and their page tables
      * copied copy-on-write (copy_page_range), arch_dup_mmap() (Xen PV pins the new pgd there:
-     * xen_dup_mmap -> xen_pgd_pin), flush_tlb_mm(oldmm) (src/linux/fork.ts).
+     * xen_dup_mmap -> xen_pgd_pin), flush_tlb_mm(oldmm) (src/linux/fork.ts); all of it under the
+     * parent's mmap_sem held for writing (dup_mmap() takes it).
      */
     *dup_mm(cpu, parent, name) {
+      yield* down_write(k, cpu, parent.mmap_sem);
       const mm = yield* mm_alloc(k, cpu, name);
       yield* dup_mmap(k, cpu, mm, parent);
+      up_write(parent.mmap_sem, cpu.curr);
       return mm;
     },
   };

@@ -13,8 +13,8 @@
  * anyway); the progress/need_resched break of copy_pte_range() is not modelled (ranges are
  * small); ptep_set_wrprotect() (a locked bit clear on the pte, trapped and emulated under Xen PV)
  * is stored through the pv set_pte (native: the same store; Xen: an mmu_update, batched in lazy
- * MMU mode), and only when the pte is writable. mm->mmap_sem of both mms is the caller's (the
- * fuzz interpreter holds the parent's for writing).
+ * MMU mode), and only when the pte is writable. The parent's mm->mmap_sem is the caller's (the
+ * fuzzer's dup_mm adapter, src/fuzz/kernel-ops.ts, holds it for writing).
  */
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW } from './constants.js';

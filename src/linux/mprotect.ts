@@ -14,14 +14,14 @@
  * (the model's mappings are anonymous and private: every VM_MAY* bit is set), accounting
  * (VM_ACCOUNT, vm_stat_account), huge pages, NUMA hinting (prot_numa), dirty accounting
  * (dirty_accountable is 0 for anonymous memory), swap and migration entries (the model has
- * none), PROT_NONE and PROT_GROWSDOWN/UP. mm->mmap_sem is the caller's (the fuzz interpreter
- * holds it for writing, as sys_mprotect() does).
+ * none), PROT_NONE and PROT_GROWSDOWN/UP.
  */
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { find_vma, vm_get_page_prot } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
+import { down_write, up_write } from './rwsem.js';
 import { pgd_none, pgd_offset, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
@@ -167,7 +167,8 @@ export function* mprotect_fixup(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmA
 }
 
 /**
- * sys_mprotect(start, len, prot) on `mm` (current->mm); `vmFlags` is calc_vm_prot_bits(prot):
+ * sys_mprotect(start, len, prot) on `mm` (current->mm), under mm->mmap_sem held for writing;
+ * `vmFlags` is calc_vm_prot_bits(prot):
  * VM_READ/VM_WRITE/VM_EXEC. Returns 0 or -errno: -EINVAL for an unaligned start, -ENOMEM when
  * [start, start+len) is not fully mapped (the vmas before the hole are changed, as in Linux).
  */
@@ -178,6 +179,7 @@ export function* sys_mprotect(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: big
   const fns = cpu.thread().fnStack;
   const depth = fns.length;
   fns.push('sys_mprotect');
+  yield* down_write(k, cpu, mm.mmap_sem);
   let err = 0;
   let vma = find_vma(mm, start);
   if (!vma || vma.vm_start > start) err = -ENOMEM;
@@ -192,6 +194,7 @@ export function* sys_mprotect(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: big
     vma = find_vma(mm, nstart);
     if (!vma || vma.vm_start !== nstart) err = -ENOMEM;
   }
+  up_write(mm.mmap_sem, cpu.curr);
   fns.length = depth;
   return err;
 }

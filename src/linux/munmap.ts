@@ -14,6 +14,7 @@ import type { Kernel } from './kernel.js';
 import { page_remove_rmap } from './page.js';
 import { pXd_free_tlb, tlb_adjust_range, tlb_finish_mmu, tlb_gather_mmu_range, tlb_remove_page, type MmuGatherRcu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
+import { down_write, up_write } from './rwsem.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
 import type { MmStruct } from './structs.js';
 
@@ -130,4 +131,11 @@ export function* do_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
   yield* free_pgd_range(k, cpu, tlb, start, end, floor, ceiling);
   yield* tlb_finish_mmu(k, cpu, tlb);
   fns.length -= 2;
+}
+
+/** vm_munmap(start, len) (mm/mmap.c): do_munmap() under mm->mmap_sem held for writing. */
+export function* vm_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, len: bigint): KGen<void> {
+  yield* down_write(k, cpu, mm.mmap_sem);
+  yield* do_munmap(k, cpu, mm, start, len);
+  up_write(mm.mmap_sem, cpu.curr);
 }
