@@ -14,7 +14,7 @@ import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE, X86
 import { makeLayout, pgd_index, type Layout } from './layout.js';
 import { pvBackend, type PvOps } from './paravirt.js';
 import { LinuxCpu } from './percpu.js';
-import { callTrace, dieHeader } from './report.js';
+import { callTrace, dieHeader, warnLine } from './report.js';
 import { MmStruct, TaskStruct, type TaskBody } from './structs.js';
 import { __cond_resched, cpu_idle, LBL_COND_RESCHED, LBL_IDLE, preempt_schedule_irq, task_entry } from './sched.js';
 import { linuxTraps } from './fault.js';
@@ -187,7 +187,7 @@ export class Kernel implements SchedTarget {
    */
   BUG(cpu: LinuxCpu, file: string, line: number | null, fn: string): never {
     const where = line === null ? file : `${file}:${line}`;
-    const note = line === null ? ['pagewalk: the source line of this BUG_ON is not modelled'] : [];
+    const note = line === null ? [`pagewalk: ${fn}(): the source line of this BUG is not verified for Linux ${this.config.version} (line unknown)`] : [];
     const lines = ['------------[ cut here ]------------', `kernel BUG at ${where}!`, ...note, ...dieHeader(this.config, cpu, 'invalid opcode', 0, ++this.dieCounter), `RIP: ${fn}`, ...callTrace(cpu)];
     this.printk(...lines);
     throw new FindingStop({ sanitizer: 'kernel-bug', signature: `kernel BUG at ${where} in ${fn}`, log: lines });
@@ -204,11 +204,12 @@ export class Kernel implements SchedTarget {
    * WARN_ON_ONCE(cond) true: prints the warning once per site (warn_slowpath_common()); the run
    * continues. Returns true the first time.
    */
-  WARN_ON_ONCE(cpu: LinuxCpu, file: string, line: number, fn: string): boolean {
-    const site = `${file}:${line}`;
+  WARN_ON_ONCE(cpu: LinuxCpu, file: string, line: number | null, fn: string): boolean {
+    const site = `${file}:${line ?? fn}`;
     if (this.warned.has(site)) return false;
     this.warned.add(site);
-    this.printk('------------[ cut here ]------------', `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}()`, ...callTrace(cpu));
+    const note = line === null ? [`pagewalk: ${fn}(): the source line of this WARN_ON_ONCE is not verified for Linux ${this.config.version} (line unknown)`] : [];
+    this.printk('------------[ cut here ]------------', warnLine(this.config, cpu, file, line, fn), ...note, ...callTrace(cpu));
     return true;
   }
 
