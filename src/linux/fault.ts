@@ -251,7 +251,13 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
   if (variant === 'read_cr3') pgd = Number(k.pv.mmu.read_cr3(k, cpu) & k.L.PTE_PFN_MASK);
   else {
     const active = cpu.curr.active_mm;
-    if (!active) k.oops(cpu, 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000000', 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL']);
+    if (!active) {
+      // pgd_offset(NULL, address) reads NULL->pgd: offsetof(struct mm_struct, pgd) is 0x40 in
+      // 3.18's mm_types.h (read); other releases' layout was not read.
+      const at = versionNumber(k.config.version) === 3018 ? '0000000000000040' : '0000000000000000';
+      const note = at === '0000000000000040' ? [] : ['pagewalk: offsetof(struct mm_struct, pgd) not verified for this version; printed as 0'];
+      k.oops(cpu, `BUG: unable to handle kernel NULL pointer dereference at ${at}`, 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL (a kernel thread in context_switch() after prev->active_mm = NULL)', ...note]);
+    }
     pgd = active.pgd;
   }
   const pgdp = pgd_offset_pgd(k, pgd, address);

@@ -1,0 +1,66 @@
+// Source-audit fixes (docs/provenance.md): each test pins a behaviour to the tagged source it
+// follows, and fails on the model as it was before the fix.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../src/core/machine.js';
+import { configFromPreset } from '../src/linux/config.js';
+import type { Kernel } from '../src/linux/kernel.js';
+import { bootLinuxSync } from '../src/linux/machine.js';
+import type { LinuxCpu } from '../src/linux/percpu.js';
+import { LBL_AFTER_PREV_ACTIVE_MM, schedule_blocked, wake_up_process } from '../src/linux/sched.js';
+import { VM_READ, VM_WRITE, type TaskStruct } from '../src/linux/structs.js';
+import { spawnKthread, spawnProcess, this_cpu_inc, user_access } from '../src/linux/user.js';
+import { alloc_percpu } from '../src/linux/vmalloc.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { ScriptedStrategy } from '../src/scheduler/strategy.js';
+import { actionCode, SLOT_SOURCE0 } from '../src/scheduler/types.js';
+
+beforeAll(async () => {
+  await Machine.ready();
+});
+
+const DATA = 0x0060_0000n;
+const VMAS = [{ vm_start: DATA, vm_end: DATA + 0x10000n, vm_flags: VM_READ | VM_WRITE }];
+
+describe('item 4: context_switch() stores prev->active_mm = NULL before switch_to()', () => {
+  /**
+   * A kernel thread on CPU 0 wakes a process whose pgd predates a per-cpu buffer in vmalloc
+   * space and sleeps; an NMI lands after `prev->active_mm = NULL` (current is still the kernel
+   * thread) and touches the buffer.
+   */
+  function nmiAfterActiveMmNull(preset: string) {
+    const k = bootLinuxSync(configFromPreset(preset));
+    const tasks: { user?: TaskStruct; kt?: TaskStruct } = {};
+    tasks.user = spawnProcess(k, { comm: 'user', cpu: 0, vmas: VMAS, blocked: true, body: (t) => user_access(k.cpus[t.cpu], DATA, 'write') });
+    const counter = k.runSync(alloc_percpu(k, k.cpus[0], 64));
+    tasks.kt = spawnKthread(k, 'kworker/0:1', 0, function* (t) {
+      const cpu = k.cpus[t.cpu];
+      wake_up_process(tasks.user!);
+      yield* schedule_blocked(k, cpu);
+    });
+    const src = k.addInterruptSource({
+      name: 'perf-nmi', kind: 'nmi', cpus: [0], remaining: 1,
+      handler: function* (c: unknown) {
+        yield* this_cpu_inc(k, c as LinuxCpu, counter);
+      },
+    });
+    const cpu0 = k.cpus[0];
+    const nmi = actionCode(0, SLOT_SOURCE0 + src);
+    const rule = () => (cpu0.curr === tasks.kt && cpu0.label() === LBL_AFTER_PREV_ACTIVE_MM && cpu0.frames.length === 0 ? nmi : undefined);
+    const r = new Scheduler(k as Kernel, new ScriptedStrategy([rule])).run({ maxSteps: 20_000 });
+    return { k, r };
+  }
+
+  it('3.18 (current->active_mm): the NMI dereferences NULL in vmalloc_fault()', () => {
+    const { r } = nmiAfterActiveMmNull('linux-3.18-smp');
+    expect(r.finding?.sanitizer).toBe('oops');
+    expect(r.finding!.log[0]).toBe('BUG: unable to handle kernel NULL pointer dereference at 0000000000000040');
+    expect(r.finding!.log).toContain('IP: vmalloc_fault');
+  });
+
+  it('4.8 (the pgd in CR3): the same NMI is handled', () => {
+    const { r, k } = nmiAfterActiveMmNull('linux-4.8-smp');
+    expect(r.finding).toBeUndefined();
+    expect(r.trace.filter((c) => c === actionCode(0, SLOT_SOURCE0))).toHaveLength(1);
+    expect(k.log.some((l) => l === 'WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c:435 vmalloc_fault')).toBe(true);
+  });
+});
