@@ -64,3 +64,23 @@ describe('item 4: context_switch() stores prev->active_mm = NULL before switch_t
     expect(k.log.some((l) => l === 'WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c:435 vmalloc_fault')).toBe(true);
   });
 });
+
+describe('item 6: xen_drop_mm_ref() on the exiting CPU (3.8 arch/x86/xen/mmu.c)', () => {
+  it('current->active_mm == mm, current->mm == NULL: leave_mm() takes the CPU off mm_cpumask and loads swapper_pg_dir', () => {
+    const k = bootLinuxSync(configFromPreset('linux-3.8-xen-pv', { cpus: 1, smp: true }));
+    const p = spawnProcess(k, { comm: 'exiter', cpu: 0, vmas: VMAS, body: (t) => user_access(k.cpus[t.cpu], DATA, 'write') });
+    const mm = p.mm!;
+    // What the zap of exit_mmap() (after arch_exit_mmap(), before tlb_finish_mmu()) runs on.
+    const seen: { cpumask: number; cr3: bigint }[] = [];
+    const cpu0 = k.cpus[0];
+    const watch = () => {
+      if (cpu0.curr === p && cpu0.label() === 'zap_pte_range') seen.push({ cpumask: mm.cpumask, cr3: cpu0.hw.getControl().cr3 });
+      return undefined;
+    };
+    const r = new Scheduler(k as Kernel, new ScriptedStrategy([watch])).run({ maxSteps: 20_000 });
+    expect(r.finding).toBeUndefined();
+    expect(r.status).toBe('finished');
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) expect(s).toEqual({ cpumask: 0, cr3: BigInt(k.init_mm.pgd) });
+  });
+});
