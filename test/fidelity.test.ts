@@ -10,6 +10,9 @@ import { LBL_AFTER_PREV_ACTIVE_MM, schedule_blocked, wake_up_process } from '../
 import { VM_READ, VM_WRITE, type TaskStruct } from '../src/linux/structs.js';
 import { spawnKthread, spawnProcess, this_cpu_inc, user_access } from '../src/linux/user.js';
 import { alloc_percpu } from '../src/linux/vmalloc.js';
+import { lazy_max_pages, vm_map_ram, vm_unmap_aliases, vm_unmap_ram } from '../src/linux/vmap.js';
+import { lookup_address, readEntry } from '../src/linux/pgtable.js';
+import '../src/presets/xen.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { ScriptedStrategy } from '../src/scheduler/strategy.js';
 import { actionCode, SLOT_SOURCE0 } from '../src/scheduler/types.js';
@@ -82,5 +85,48 @@ describe('item 6: xen_drop_mm_ref() on the exiting CPU (3.8 arch/x86/xen/mmu.c)'
     expect(r.status).toBe('finished');
     expect(seen.length).toBeGreaterThan(0);
     for (const s of seen) expect(s).toEqual({ cpumask: 0, cr3: BigInt(k.init_mm.pgd) });
+  });
+});
+
+describe('item 2: 2.6.37-rc4 vmap under Xen (vmap_lazy_unmap, vm_unmap_aliases; 2.6.36.4 mm/vmalloc.c)', () => {
+  const pteOf = (k: Kernel, va: bigint) => readEntry(k, lookup_address(k, va)!.ptr);
+  /** Runs `body` in a kernel thread on CPU 0 under the scheduler (flushes wait for IPIs). */
+  function inKthread(k: Kernel, body: (cpu: LinuxCpu) => Generator<unknown, void, unknown>) {
+    spawnKthread(k, 'nfsiod', 0, function* (t) {
+      yield* body(k.cpus[t.cpu]) as never;
+    });
+    const r = new Scheduler(k, new ScriptedStrategy([])).run({ maxSteps: 50_000 });
+    expect(r.finding).toBeUndefined();
+    expect(r.status).toBe('finished');
+  }
+  /** vm_map_ram() of `n` pages then vm_unmap_ram(); the first pte after it, before and after vm_unmap_aliases(). */
+  function mapUnmap(preset: string, n: number, overrides = {}) {
+    const k = bootLinuxSync(configFromPreset(preset, overrides));
+    const ptes: bigint[] = [];
+    inKthread(k, function* (cpu) {
+      const addr = yield* vm_map_ram(k, cpu, Array.from({ length: n }, () => k.m.frames.alloc()));
+      yield* vm_unmap_ram(k, cpu, addr, n);
+      ptes.push(pteOf(k, addr));
+      yield* vm_unmap_aliases(k, cpu);
+      ptes.push(pteOf(k, addr), pteOf(k, addr + BigInt(n - 1) * 4096n));
+    });
+    return { k, ptes };
+  }
+
+  it('xen_init_mmu_ops() clears vmap_lazy_unmap: lazy_max_pages() is 0 and a large vm_map_ram is purged at vm_unmap_ram()', () => {
+    const xen = mapUnmap('linux-2.6.37-rc4-xen-pv', 65); // > VMAP_MAX_ALLOC: its own vmap area
+    expect(lazy_max_pages(xen.k)).toBe(0);
+    expect(xen.ptes[0]).toBe(0n);
+    const native = mapUnmap('linux-2.6.37-rc4-xen-pv', 65, { paravirt: 'native' });
+    expect(lazy_max_pages(native.k)).toBe(2 * 8192);
+    expect(native.ptes[0]).not.toBe(0n); // pending until lazy_max_pages() pages are freed
+    // Commit 64141da5 removed the flag: the fixed Xen kernel has the usual lazy_max_pages().
+    expect(lazy_max_pages(mapUnmap('linux-2.6.37-xen-pv', 1).k)).toBe(2 * 8192);
+  });
+
+  it('a small vm_unmap_ram() keeps its alias until vm_unmap_aliases() unmaps its dirty region', () => {
+    const { ptes } = mapUnmap('linux-2.6.37-rc4-xen-pv', 2);
+    expect(ptes[0]).not.toBe(0n); // vb_free(): the region is only marked dirty
+    expect(ptes.slice(1)).toEqual([0n, 0n]);
   });
 });

@@ -26,6 +26,7 @@ import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmu_up
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { XenPvState, pfn_to_mfn, xenState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
+import { disable_vmap_lazy_unmap } from '../vmap.js';
 
 /**
  * A direct store into a page-table entry (`*ptr = val`). If Xen has typed the page as a page
@@ -232,6 +233,7 @@ function ensureBooted(k: Kernel, st: XenPvState): void {
   if (st.booted) return;
   st.booted = true;
   xen_pagetable_init(k);
+  disable_vmap_lazy_unmap(k); // xen_init_mmu_ops(): vmap_lazy_unmap = false (before 2.6.37-rc5)
 }
 
 /** Wraps every op so that the first one boots the Xen side (see ensureBooted). */
