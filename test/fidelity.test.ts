@@ -130,3 +130,34 @@ describe('item 2: 2.6.37-rc4 vmap under Xen (vmap_lazy_unmap, vm_unmap_aliases; 
     expect(ptes.slice(1)).toEqual([0n, 0n]);
   });
 });
+
+describe('item 3: zap_pte_range() holds the pte lock around its lazy MMU section', () => {
+  /** The preempt count at every interleaving point inside zap_pte_range() of an exiting process. */
+  function preemptCountsInZap(preset: string, overrides = {}) {
+    const k = bootLinuxSync(configFromPreset(preset, overrides));
+    const p = spawnProcess(k, { comm: 'exiter', cpu: 0, vmas: VMAS, body: function* (t) {
+      for (let i = 0; i < 4; i++) yield* user_access(k.cpus[t.cpu], DATA + BigInt(i) * 4096n, 'write');
+    } });
+    const cpu0 = k.cpus[0];
+    const counts: number[] = [];
+    const watch = () => {
+      if (cpu0.curr === p && cpu0.label() === 'zap_pte_range' && cpu0.frames.length === 0) counts.push(cpu0.preemptCount);
+      return undefined;
+    };
+    const r = new Scheduler(k as Kernel, new ScriptedStrategy([watch])).run({ maxSteps: 20_000 });
+    expect(r.status).toBe('finished');
+    return counts;
+  }
+
+  it('PREEMPT: preemption is off at every point inside (pte_offset_map_lock() is a spinlock)', () => {
+    const counts = preemptCountsInZap('linux-3.18-smp');
+    expect(counts.length).toBe(4);
+    expect(counts.every((c) => c > 0)).toBe(true);
+  });
+
+  it('PREEMPT_RT: the pte lock is a sleeping lock, preemption stays possible', () => {
+    const counts = preemptCountsInZap('linux-3.2-rt-up');
+    expect(counts.length).toBe(4);
+    expect(counts.every((c) => c === 0)).toBe(true);
+  });
+});

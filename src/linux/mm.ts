@@ -9,6 +9,7 @@ import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
+import { spin_lock, spin_unlock } from './spinlock.js';
 import { pgd_alloc, pgd_free } from './pgd.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
 import { tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './tlb.js';
@@ -64,6 +65,9 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
   const [i0, i1] = span(base, 12, L.PTRS_PER_PTE, lo, hi);
   const fns = cpu.thread().fnStack;
   fns.push('zap_pte_range');
+  // pte_offset_map_lock(): the pte lock (a spinlock: no preemption inside but with PREEMPT_RT)
+  // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
+  yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
   yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
   for (let i = i0; i <= i1; i++) {
     const ptep = pt + i * L.entrySize;
@@ -77,6 +81,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pt: number, ba
     yield 'zap_pte_range';
   }
   yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+  yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
   fns.pop();
 }
 

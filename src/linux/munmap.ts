@@ -14,6 +14,7 @@ import type { Kernel } from './kernel.js';
 import { page_remove_rmap } from './page.js';
 import { pXd_free_tlb, tlb_adjust_range, tlb_finish_mmu, tlb_gather_mmu_range, tlb_remove_page, type MmuGatherRcu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
+import { spin_lock, spin_unlock } from './spinlock.js';
 import { down_write, up_write } from './rwsem.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
 import type { MmStruct } from './structs.js';
@@ -33,6 +34,9 @@ function idx(va: bigint, level: number): number {
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pt: number, addr: bigint, end: bigint): KGen<void> {
   const fns = cpu.thread().fnStack;
   fns.push('zap_pte_range');
+  // pte_offset_map_lock(): the pte lock (a spinlock: no preemption inside but with PREEMPT_RT)
+  // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
+  yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
   yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
   for (let a = addr; a < end; a += 4096n) {
     const ptep = pt + idx(a, 1) * 8;
@@ -46,6 +50,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pt: number,
     yield LBL_ZAP_PTE;
   }
   yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+  yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
   fns.pop();
 }
 
