@@ -161,3 +161,35 @@ describe('item 3: zap_pte_range() holds the pte lock around its lazy MMU section
     expect(counts.every((c) => c === 0)).toBe(true);
   });
 });
+
+describe('item 5: exit_mmap() frees page tables through the same ___pte_free_tlb() as munmap', () => {
+  /** At the first interleaving point after free_pgtables() unhooked a table: is DATA's pte page free? */
+  function tableFreedAtUnhook(preset: string) {
+    const k = bootLinuxSync(configFromPreset(preset));
+    let pte = -1;
+    const p = spawnProcess(k, { comm: 'exiter', cpu: 0, vmas: VMAS, body: function* (t) {
+      yield* user_access(k.cpus[t.cpu], DATA, 'write');
+      let table = t.mm!.pgd;
+      for (const shift of [39n, 30n, 21n]) table = Number(readEntry(k, table + Number((DATA >> shift) & 511n) * 8) & 0x000f_ffff_ffff_f000n);
+      pte = table / 4096;
+    } });
+    const cpu0 = k.cpus[0];
+    const seen: boolean[] = [];
+    const watch = () => {
+      if (cpu0.curr === p && cpu0.label() === 'free_pgtables' && cpu0.frames.length === 0 && seen.length === 0) seen.push(k.m.frames.isFree(pte));
+      return undefined;
+    };
+    const r = new Scheduler(k as Kernel, new ScriptedStrategy([watch])).run({ maxSteps: 20_000 });
+    expect(r.status).toBe('finished');
+    expect(k.m.frames.isFree(pte)).toBe(true);
+    return seen;
+  }
+
+  it('4.13 (tlb_remove_page): the pte page waits for tlb_finish_mmu()', () => {
+    expect(tableFreedAtUnhook('linux-4.13-smp')).toEqual([false]);
+  });
+
+  it('4.14 (HAVE_RCU_TABLE_FREE): tlb_remove_table() with mm_users < 2 frees it at once', () => {
+    expect(tableFreedAtUnhook('linux-4.14-smp')).toEqual([true]);
+  });
+});

@@ -12,7 +12,9 @@ import type { LinuxCpu } from './percpu.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { pgd_alloc, pgd_free } from './pgd.js';
 import { entryAddr, pgd_clear, pmd_clear, pud_clear, readEntry } from './pgtable.js';
-import { tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './tlb.js';
+import { tlb_remove_page, type MmuGather } from './tlb.js';
+import { pXd_free_tlb, tlb_finish_mmu, tlb_gather_mmu_range, type MmuGatherRcu } from './mmu_gather.js';
+import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { MmStruct } from './structs.js';
 import { cond_resched } from './sched.js';
 import { page_remove_rmap } from './page.js';
@@ -178,11 +180,13 @@ export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void
 
 /**
  * free_pgtables() for the whole user range: clear each upper entry (pmd_clear/pud_clear/
- * pgd_clear), paravirt_release_pte/pmd/pud, and queue the table page on the mmu_gather
- * (pte_free_tlb/pmd_free_tlb/pud_free_tlb). With PAE the preallocated pmds stay (pgd_free()
- * frees them): only their ptes go.
+ * pgd_clear), paravirt_release_pte/pmd/pud, and hand the table page to pte_free_tlb/
+ * pmd_free_tlb/pud_free_tlb — the same ___pXd_free_tlb() as munmap: tlb_remove_page(), or with
+ * HAVE_RCU_TABLE_FREE (4.14) tlb_remove_table(), whose mm_users < 2 shortcut frees at once
+ * (mm/memory.c, 4.14.5 lines 375-398; at exit mm_users is 0). With PAE the preallocated pmds
+ * stay (pgd_free() frees them): only their ptes go.
  */
-export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
+export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGen<void> {
   const pae = k.L.paging === 'pae';
   yield* walkUser(k, tlb.mm, function* () {}, function* (level, ptr, table) {
     const pfn = table / 4096;
@@ -197,7 +201,7 @@ export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<v
       yield* pgd_clear(k, cpu, ptr);
       yield* k.pv.mmu.release_pud(k, cpu, pfn);
     }
-    tlb_remove_page(tlb, pfn);
+    yield* pXd_free_tlb(k, cpu, tlb, pfn);
     yield 'free_pgtables';
   });
 }
@@ -207,7 +211,7 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   const fns = cpu.thread().fnStack;
   fns.push('exit_mmap');
   yield* k.pv.mmu.exit_mmap(k, cpu, mm); // arch_exit_mmap()
-  const tlb = tlb_gather_mmu(mm, true);
+  const tlb = tlb_gather_mmu_range(mm, 0n, TLB_FLUSH_ALL); // tlb_gather_mmu(&tlb, mm, 0, -1): fullmm
   yield* unmap_vmas(k, cpu, tlb);
   yield* free_pgtables(k, cpu, tlb);
   yield* tlb_finish_mmu(k, cpu, tlb);
