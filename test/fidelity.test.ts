@@ -13,6 +13,7 @@ import { alloc_percpu } from '../src/linux/vmalloc.js';
 import { lazy_max_pages, vm_map_ram, vm_unmap_aliases, vm_unmap_ram } from '../src/linux/vmap.js';
 import { lookup_address, readEntry } from '../src/linux/pgtable.js';
 import '../src/presets/xen.js';
+import { xenOf } from '../src/linux/xen/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { ScriptedStrategy } from '../src/scheduler/strategy.js';
 import { actionCode, SLOT_SOURCE0 } from '../src/scheduler/types.js';
@@ -191,5 +192,21 @@ describe('item 5: exit_mmap() frees page tables through the same ___pte_free_tlb
 
   it('4.14 (HAVE_RCU_TABLE_FREE): tlb_remove_table() with mm_users < 2 frees it at once', () => {
     expect(tableFreedAtUnhook('linux-4.14-smp')).toEqual([true]);
+  });
+});
+
+describe('item 8: MMUEXT_NEW_BASEPTR -> new_guest_cr3() -> write_ptbase() -> write_cr3() (Xen 4.1.0)', () => {
+  it("a full flush that ticks the TLB clock and stamps the vCPU's flush time", () => {
+    const k = bootLinuxSync(configFromPreset('linux-3.9-xen-pv'));
+    k.pv.mmu.read_cr3(k, k.cpus[0]); // the first paravirt op boots the Xen side
+    const xen = xenOf(k);
+    const before = xen.mm.saveState();
+    const pgdMfn = xen.guestTable[0]; // swapper_pg_dir, installed at boot
+    expect(pgdMfn).not.toBe(0);
+    expect(xen.new_guest_cr3(0, pgdMfn)).toBe(true);
+    const after = xen.mm.saveState();
+    expect(after.tlbClock).toBe(before.tlbClock + 1);
+    expect(after.cpuFlushTime[0]).toBe(after.tlbClock);
+    expect(after.cpuFlushTime[1]).toBe(before.cpuFlushTime[1]);
   });
 });
