@@ -99,7 +99,7 @@ describe('pagewalk cost output', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     expect(r.out).toContain('4K pages — uniform random');
-    expect(r.out).toMatch(/footprint\s+TLB hit\s+walks\/1k\s+refs\/walk\s+PSC hit/);
+    expect(r.out).toMatch(/footprint\s+L1 hit\s+STLB hit\s+walks\/1k\s+refs\/walk\s+PSC hit/);
     expect(r.out).toMatch(/\n\s+64M\s+/);
     expect(r.out).toContain('6 cells in');
   });

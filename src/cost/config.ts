@@ -439,7 +439,7 @@ export function resolveConfig(raw: unknown): CostConfig {
   return {
     seed: o.seed === undefined ? d.seed : int(o.seed, 'config.seed', 0, 2 ** 32 - 1),
     accesses: o.accesses === undefined ? d.accesses : int(o.accesses, 'config.accesses', 1, 50_000_000),
-    warmup: o.warmup === undefined || o.warmup === 'auto' ? d.warmup : int(o.warmup, 'config.warmup', 0, 50_000_000),
+    warmup: o.warmup === undefined || o.warmup === null || o.warmup === 'auto' ? d.warmup : int(o.warmup, 'config.warmup', 0, 50_000_000),
     batch: o.batch === undefined ? d.batch : int(o.batch, 'config.batch', 1, 65536),
     strict: o.strict === undefined ? d.strict : bool(o.strict, 'config.strict'),
     footprints: o.footprints === undefined ? d.footprints : footprints(o.footprints, 'config.footprints'),

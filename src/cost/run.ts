@@ -46,7 +46,7 @@ export interface CellResult extends CellSpec {
   /** Set when the cell could not run (e.g. the footprint exceeds a 32-bit address space). */
   skipped?: string;
   accesses: number;
-  /** Warm-up actually run (lengthened to `minWarmup` when the configured one was shorter). */
+  /** Warm-up run (the configured one, or `minWarmup` when automatic). */
   warmup: number;
   /** The cell is not what its label says (footprint not covered, page mix not mapped). */
   warnings: string[];
@@ -82,6 +82,8 @@ export interface CellResult extends CellSpec {
 
 /** Hooks for tests and the CLI. */
 export interface RunHooks {
+  /** false: price the cell with the cost model only, without running the WASM core (faster; `stats` are zeros). */
+  core?: boolean;
   /** Monotonic clock in ms for throughput only (default performance.now). */
   now?: () => number;
 }
@@ -110,11 +112,8 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const machine = resolveMachine(cfg, conf.latency);
   const need = minWarmup(machine);
   const notes: string[] = [];
-  let warmup = conf.warmup ?? need;
-  if (warmup < need) {
-    notes.push(`warm-up lengthened from ${warmup} to ${need} accesses (enough to fill the largest cache, ${formatSize(Math.max(0, ...machine.caches.map((c) => c.bytes)))}, and every TLB entry once)`);
-    warmup = need;
-  }
+  const warmup = conf.warmup ?? need;
+  if (warmup < need) notes.push(`warm-up of ${warmup} accesses is shorter than the ${need} that fill the largest cache (${formatSize(Math.max(0, ...machine.caches.map((c) => c.bytes)))}) and every TLB entry once: figures may not be steady-state`);
   const total = warmup + conf.accesses;
   const plan = new PagePlan(cfg.paging, cfg.pages, conf.seed);
   const spaces = cfg.contextSwitchEvery > 0 ? cfg.addressSpaces : 1;
@@ -132,13 +131,18 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   if (conf.strict && warnings.length) throw new UsageError(`${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`);
 
   // The emulated MMU: address space 0 through the WASM core.
-  const cm = await setUpMachine(cfg, plan, touchedRegions(stream, leaf, plan));
-  const exec = new Executor(conf, cfg, cm, stream, hooks.now ?? (() => performance.now()));
-  exec.run(0, warmup, false);
-  cm.cpu.resetStats();
-  exec.run(warmup, total, true);
-  const stats = cm.cpu.stats;
-  if (stats.faults) throw new Error(`cost: ${stats.faults} accesses faulted in ${cfg.name} (the tables do not map the stream)`);
+  let stats = ZERO_STATS;
+  let core: { exec: Executor; cm: CellMachine } | null = null;
+  if (hooks.core !== false) {
+    const cm = await setUpMachine(cfg, plan, touchedRegions(stream, leaf, plan));
+    const exec = new Executor(conf, cfg, cm, stream, hooks.now ?? (() => performance.now()));
+    exec.run(0, warmup, false);
+    cm.cpu.resetStats();
+    exec.run(warmup, total, true);
+    stats = cm.cpu.stats;
+    if (stats.faults) throw new Error(`cost: ${stats.faults} accesses faulted in ${cfg.name} (the tables do not map the stream)`);
+    core = { exec, cm };
+  }
 
   // The cost model: every address space.
   const simStreams: SimStream[] = streams.map((st, i) => ({ vpn: st.vpn, lineInPage: lineInPage(st), leaf: leaves[i], write: st.write }));
@@ -179,10 +183,10 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
     refsServed: Object.fromEntries(cacheNames.map((c, i) => [c, ratio(sim.refsServed[i], sim.memRefs)])),
     cycles: sim.cycles,
     pageMix: mix,
-    emulatorAccessesPerSecond: exec.timedMs > 0 ? exec.timedAccesses / (exec.timedMs / 1000) : 0,
-    mappedBytes: cm.built.mappedBytes,
-    tableFrames: cm.built.tableFrames,
-    ramBytes: cm.ramBytes,
+    emulatorAccessesPerSecond: core && core.exec.timedMs > 0 ? core.exec.timedAccesses / (core.exec.timedMs / 1000) : 0,
+    mappedBytes: core ? core.cm.built.mappedBytes : { '4k': 0, '2m': 0, '1g': 0 },
+    tableFrames: core ? core.cm.built.tableFrames : 0,
+    ramBytes: core ? core.cm.ramBytes : 0,
     distinctPages: new Set(stream.vpn).size,
   };
 }
@@ -227,8 +231,10 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : a / b;
 }
 
+const ZERO_STATS: CpuStats = { walks: 0, memRefs: 0, tlbHits: 0, tlbMisses: 0, pscHits: 0, faults: 0, forcedEvictions: 0, pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 } };
+
 function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'footprint' | 'config' | 'workload'>, skipped: string): CellResult {
-  const zero: CpuStats = { walks: 0, memRefs: 0, tlbHits: 0, tlbMisses: 0, pscHits: 0, faults: 0, forcedEvictions: 0, pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 } };
+  const zero = ZERO_STATS;
   const cycles = { total: 0, tlbHit: 0, stlb: 0, walk: 0, dirty: 0, data: 0 };
   return {
     ...head,
