@@ -130,7 +130,7 @@ describe('honest labels', () => {
   it('a 16 GiB sequential run that touches a few hundred pages is flagged, and refused with strict', async () => {
     const raw = { accesses: 200_000, warmup: 50_000, footprints: ['16G'], workloads: [{ kind: 'sequential' }], configs: [{ pages: { '4k': 0.5, '2m': 0.5 } }] };
     const r = await cell(raw);
-    expect(r.warnings[0]).toMatch(/labelled 16G but 250000 accesses of 8 B touch 489 pages \(1\.9M\)/);
+    expect(r.warnings[0]).toMatch(/labelled 16G but 250000 accesses of 8 B touch 489 4 KiB pages \(1\.9M\)/);
     expect(r.warnings[1]).toMatch(/pages 4k 50%, 2m 50% requested, but the 1 touched 2 MiB region map (4k|2m) 100%/);
     await expect(cell({ ...raw, strict: true })).rejects.toThrow(UsageError);
   });

@@ -16,7 +16,7 @@ import type { CostConfig, MachineConfig, WorkloadSpec } from './config.js';
 import { minWarmup, resolveMachine } from './latency.js';
 import { LEVEL_NAME, PagePlan, touchedRegions } from './layout.js';
 import { CR3_NOFLUSH, setUpMachine, type CellMachine } from './machine.js';
-import { simulate, type SimStats, type SimStream } from './sim.js';
+import { PSC_NAME, simulate, type SimStats, type SimStream } from './sim.js';
 import { formatSize } from './sizes.js';
 import { Prng } from '../util/prng.js';
 import { lineInPage, type Stream } from './stream.js';
@@ -176,7 +176,7 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
     pscHitRate: ratio(sim.pscHits, sim.walks),
     pscLevels: plan.info.pscLevels.map((l) => {
       const lookups = sim.pscLookups[l];
-      const hits = sim.pscHitsByLevel[PSC_KEY[l]];
+      const hits = sim.pscHitsByLevel[PSC_NAME[l]];
       return { cache: LEVEL_NAME[l], level: l, lookups, hits, hitRate: lookups ? hits / lookups : null };
     }),
     memRefsByLevel: Object.fromEntries(sim.refsByLevel.map((r, l) => [LEVEL_NAME[l], r] as const).filter(([k, r]) => k && r > 0)),
@@ -190,8 +190,6 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
     distinctPages: new Set(stream.vpn).size,
   };
 }
-
-const PSC_KEY: Record<number, 'pde' | 'pdpte' | 'pml4e' | 'pml5e'> = { 2: 'pde', 3: 'pdpte', 4: 'pml4e', 5: 'pml5e' };
 
 /** Largest gap allowed between a requested and a mapped page-size share. */
 const MIX_TOLERANCE = 0.1;
@@ -208,7 +206,7 @@ function labelWarnings(cfg: MachineConfig, w: WorkloadSpec, footprint: number | 
     const covered = Math.min(footprint, step * total);
     if (covered < footprint) {
       const pages = new Set(s.vpn).size;
-      out.push(`labelled ${formatSize(footprint)} but ${total} accesses of ${step} B touch ${pages} pages (${formatSize(covered)}): one pass over the footprint needs ${Math.ceil(footprint / step)} accesses; raise "accesses" or lower the footprint`);
+      out.push(`labelled ${formatSize(footprint)} but ${total} accesses of ${step} B touch ${pages} 4 KiB pages (${formatSize(covered)}): one pass over the footprint needs ${Math.ceil(footprint / step)} accesses; raise "accesses" or lower the footprint`);
     }
   }
   const want = cfg.pages;

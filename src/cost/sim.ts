@@ -110,7 +110,8 @@ export interface SimStats {
   cycles: { total: number; tlbHit: number; stlb: number; walk: number; dirty: number; data: number };
 }
 
-const PSC_NAME: Record<number, 'pde' | 'pdpte' | 'pml4e' | 'pml5e'> = { 2: 'pde', 3: 'pdpte', 4: 'pml4e', 5: 'pml5e' };
+/** Key of a PSC level (2 = PDE ... 5 = PML5E) in the hit counters. */
+export const PSC_NAME: Record<number, 'pde' | 'pdpte' | 'pml4e' | 'pml5e'> = { 2: 'pde', 3: 'pdpte', 4: 'pml4e', 5: 'pml5e' };
 const CLASS: PageClass[] = ['4k', '2m', '1g'];
 
 function mix32(h: number): number {
