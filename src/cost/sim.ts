@@ -159,7 +159,16 @@ class Caches {
     });
   }
 
-  /** Looks up a line (hashed: h = set-index bits, key = identity); fills every level it missed. */
+  /**
+   * Line `line` (< 2^53) of kind `kind` (address space × (paging level 1..5, or 7 for data)):
+   * its physical home is a fixed hash — the set index from h, the identity from a second hash.
+   */
+  line(line: number, kind: number): number {
+    const h = mix32((line >>> 0) ^ mix32(Math.floor(line / 0x1_0000_0000) ^ Math.imul(kind + 1, 0x9e3779b9)));
+    return this.access(h, mix32(h ^ 0x5bd1e995) * 2 ** 21 + (h >>> 11));
+  }
+
+  /** Looks up a line (h = set-index bits, key = identity); fills every level it missed. */
   access(h: number, key: number): number {
     const n = this.levels.length;
     let found = n;
@@ -214,13 +223,14 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
     owner[0] = 0;
     nextAsid = 1;
   }
+  /** Drops the TLB and PSC entries of ASID tag `t` (every entry when null). */
+  const flushAsid = (t: number | null): void => {
+    l1.flush(t);
+    l2.flush(t);
+    for (const c of psc) c?.flush(t);
+  };
   const switchTo = (s: number): void => {
-    if (!sch.pcid) {
-      l1.flush(null);
-      l2.flush(null);
-      for (const c of psc) c?.flush(null);
-      return;
-    }
+    if (!sch.pcid) return flushAsid(null);
     const have = owner.indexOf(s);
     if (have >= 0 && have < sch.asids) {
       tag = have + 1;
@@ -234,9 +244,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
     owner[slot] = s;
     tag = slot + 1;
     // A new ASID is loaded without the no-flush bit: its stale entries go (SDM §4.10.4.1).
-    l1.flush(tag);
-    l2.flush(tag);
-    for (const c of psc) c?.flush(tag);
+    flushAsid(tag);
     if (countOn) st.asidFlushes++;
   };
 
@@ -254,11 +262,8 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
     const s = streams[space];
     const j = cursor[space]++ % s.vpn.length;
     if (i > 0 && sch.flush.every && i % sch.flush.every === 0) {
-      if (sch.flush.kind === 'full') {
-        l1.flush(tag);
-        l2.flush(tag);
-        for (const c of psc) c?.flush(tag);
-      } else if (sch.flush.kind === 'invlpg') {
+      if (sch.flush.kind === 'full') flushAsid(tag);
+      else if (sch.flush.kind === 'invlpg') {
         flushRng = mix32(flushRng + 0x9e3779b9);
         const k = flushRng % Math.max(1, Math.min(cursor[space], s.vpn.length));
         invlpg(s.vpn[k], s.leaf[k]);
@@ -317,11 +322,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
         }
       }
       for (let l = start; l >= leaf; l--) {
-        const line = Math.floor(vpn / (levelDiv[l] * perLine));
-        const lo = line >>> 0;
-        const hi = Math.floor(line / 0x1_0000_0000);
-        const h = mix32(lo ^ mix32(hi ^ Math.imul(space * 8 + l + 1, 0x9e3779b9)));
-        const served = caches.access(h, mix32(h ^ 0x5bd1e995) * 2 ** 21 + (h >>> 11));
+        const served = caches.line(Math.floor(vpn / (levelDiv[l] * perLine)), space * 8 + l);
         cWalk += cacheCycles[served];
         if (countOn) {
           st.refsServed[served]++;
@@ -356,11 +357,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
       }
     }
     // The data line: same caches, another physical home.
-    const dline = vpn * 64 + s.lineInPage[j];
-    const dlo = dline >>> 0;
-    const dhi = Math.floor(dline / 0x1_0000_0000);
-    const dh = mix32(dlo ^ mix32(dhi ^ Math.imul(space * 8 + 7, 0x9e3779b9)));
-    const dserved = caches.access(dh, mix32(dh ^ 0x1b873593) * 2 ** 21 + (dh >>> 11));
+    const dserved = caches.line(vpn * 64 + s.lineInPage[j], space * 8 + 7);
     if (countOn) {
       st.accesses++;
       if (hit === 1) st.l1Hits++;
