@@ -63,7 +63,7 @@ export class Machine {
     };
     this.phys = new PhysMem(core, options.ramBytes);
     this.frames = new FrameTable(core);
-    this.pageTables = new PageTables(core, this.io.pa);
+    this.pageTables = new PageTables(core, this.io.pa, this.phys);
     this.cpus = Array.from({ length: options.cpus }, (_, i) => new Cpu(core, i, this.io, options.maxPhysAddrBits));
   }
 

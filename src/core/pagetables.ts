@@ -1,6 +1,7 @@
 import type { CoreExports } from './wasm.js';
 import type { PageSize } from './types.js';
 import { PagewalkError } from './errors.js';
+import type { PhysMem } from './phys.js';
 
 /** Paging modes that have page tables. */
 export type TableMode = '32bit' | 'pae' | '4level' | '5level';
@@ -27,7 +28,11 @@ export interface MapOptions {
  */
 export class PageTables {
   /** @internal */
-  constructor(private readonly core: CoreExports, private readonly ioPa: BigUint64Array) {}
+  constructor(
+    private readonly core: CoreExports,
+    private readonly ioPa: BigUint64Array,
+    private readonly phys: PhysMem,
+  ) {}
 
   /** Allocates a zeroed top-level table (PAE: a frame whose first 32 bytes are the PDPT). */
   newRoot(mode: TableMode): bigint {
@@ -73,12 +78,15 @@ export class PageTables {
     return this.check('protect', this.core.ptProtect(modeCode(mode), root, u64(va), pages(va, bytes, 'protect'), bits.set ?? 0n, bits.clear ?? 0n));
   }
 
-  /** Software walk without side effects: the leaf entry, or the non-present entry where it stopped. */
-  lookup(mode: TableMode, root: bigint, va: bigint, read: (pa: bigint) => bigint): { entryAddress: bigint; value: bigint; level: number } | null {
+  /**
+   * Software walk without side effects (no A/D bit, no TLB): the leaf entry that maps `va` — its
+   * physical address, its value and its level (1 = PTE, 2 = PDE of a large page, 3 = PDPTE of a
+   * 1 GiB page) — or null when the walk stops at a non-present entry. Only P and PS are looked at.
+   */
+  lookup(mode: TableMode, root: bigint, va: bigint): { entryAddress: bigint; value: bigint; level: number } | null {
     const ea = BigInt.asUintN(64, this.core.ptLookup(modeCode(mode), root, u64(va)));
     const level = this.core.ptLookupLevel();
-    const raw = read(ea);
-    const value = mode === '32bit' ? raw & 0xffff_ffffn : raw;
+    const value = mode === '32bit' ? BigInt(this.phys.read32(ea)) : this.phys.read64(ea);
     return value & 1n ? { entryAddress: ea, value, level } : null;
   }
 
