@@ -13,11 +13,10 @@
  * lazy purge of later kernels is not modelled here.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, readEntry, set_pgd } from './pgtable.js';
+import { entryAddr, PAGE_KERNEL, pgd_none, pgd_offset_k, pgd_offset_pgd, readEntry, set_pgd } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
@@ -44,11 +43,6 @@ function state(k: Kernel): VmallocState {
   return s;
 }
 
-/** PAGE_KERNEL. */
-function pageKernel(k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX);
-}
-
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   const fns = cpu.thread().fnStack;
@@ -69,7 +63,7 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   for (let i = 0; i < npages; i++) {
     const va = addr + BigInt(i * 4096);
     const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | pageKernel(k));
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | PAGE_KERNEL(k));
   }
   st.areas.set(addr, area);
   fns.pop();

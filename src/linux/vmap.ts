@@ -18,11 +18,10 @@
  */
 import { registerKnob } from '../presets/knobs.js';
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { readEntry } from './pgtable.js';
+import { PAGE_KERNEL, readEntry } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
@@ -89,11 +88,6 @@ function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint
   return addr;
 }
 
-/** PAGE_KERNEL. */
-function pageKernel(k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
-}
-
 /** lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
 export function lazy_max_pages(k: Kernel): number {
   return (32 - Math.clz32(k.cpus.length)) * ((32 << 20) / 4096);
@@ -106,7 +100,7 @@ function* vmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: readonl
   for (let i = 0; i < pages.length; i++) {
     const va = addr + BigInt(i * 4096);
     const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | pageKernel(k));
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | PAGE_KERNEL(k));
   }
 }
 
