@@ -10,6 +10,7 @@ import type { LinuxCpu } from './percpu.js';
 import { pgd_alloc, pgd_free } from './pgd.js';
 import { exit_mmap } from './mmap.js';
 import { MmStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** mm_alloc() + mm_init(): a new address space with its own pgd. */
 export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct> {
@@ -46,9 +47,5 @@ export interface MmHooks {
   page_remove_rmap?: (k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number) => KGen<void>;
 }
 
-/** The hooks of a kernel (an object in `k.ext` under 'mm_hooks'). */
-export function mmHooks(k: Kernel): MmHooks {
-  let h = k.ext.get('mm_hooks') as MmHooks | undefined;
-  if (!h) k.ext.set('mm_hooks', (h = {}));
-  return h;
-}
+/** The hooks of a kernel. */
+export const mmHooks = defineKernelState((): MmHooks => ({}));

@@ -23,6 +23,7 @@ import { flush_tlb_kernel_range } from './tlbflush.js';
 import { vmalloc_sync_one } from './fault.js';
 import { pgd_lock } from './pgd.js';
 import { pgd_index } from './layout.js';
+import { defineKernelState } from './kstate.js';
 
 /** A vmap_area. */
 export interface VmapArea {
@@ -37,17 +38,14 @@ interface VmallocState {
   areas: Map<bigint, VmapArea>;
 }
 
-function state(k: Kernel): VmallocState {
-  let s = k.ext.get('vmalloc') as VmallocState | undefined;
-  if (!s) k.ext.set('vmalloc', (s = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
-  return s;
-}
+/** The vmalloc allocator of a kernel (vmap_area_lock and the next free address), shared with vm_map_ram() (vmap.ts). */
+export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
 
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   const fns = cpu.thread().fnStack;
   fns.push('vmalloc');
-  const st = state(k);
+  const st = vmallocState(k);
   const npages = Math.max(1, Math.ceil(size / 4096));
   yield* spin_lock(k, cpu, st.lock); // alloc_vmap_area()
   const addr = st.next;
@@ -72,7 +70,7 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
 
 /** vfree(addr): unmap, flush every CPU, free the pages. */
 export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
-  const st = state(k);
+  const st = vmallocState(k);
   const area = st.areas.get(addr);
   if (!area) throw new Error(`vfree: 0x${addr.toString(16)} is not a vmalloc area`);
   const fns = cpu.thread().fnStack;
@@ -90,7 +88,7 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
 
 /** The vmap area containing `va`, if any. */
 export function find_vmap_area(k: Kernel, va: bigint): VmapArea | undefined {
-  for (const a of state(k).areas.values()) if (va >= a.addr && va < a.addr + BigInt(a.size)) return a;
+  for (const a of vmallocState(k).areas.values()) if (va >= a.addr && va < a.addr + BigInt(a.size)) return a;
   return undefined;
 }
 

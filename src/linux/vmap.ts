@@ -22,9 +22,11 @@ import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { PAGE_KERNEL, readEntry } from './pgtable.js';
+import { vmallocState } from './vmalloc.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
+import { defineKernelState } from './kstate.js';
 
 registerKnob({
   name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
@@ -67,24 +69,19 @@ interface VmapState {
   purges: number;
 }
 
-function vstate(k: Kernel): VmapState {
-  let s = k.ext.get('vmap') as VmapState | undefined;
-  if (!s) k.ext.set('vmap', (s = { lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
-  return s;
-}
+const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
 
 /**
  * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
- * (the bump allocator kept by vmalloc.ts under k.ext 'vmalloc'), aligned, with a guard page.
+ * (vmalloc.ts's bump allocator, vmallocState), aligned, with a guard page.
  */
 function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint): KGen<bigint> {
-  let st = k.ext.get('vmalloc') as { next: bigint; lock: SpinLock } | undefined;
-  if (!st) k.ext.set('vmalloc', (st = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() } as never));
-  yield* spin_lock(k, cpu, st!.lock);
-  const addr = (st!.next + align - 1n) & ~(align - 1n);
-  st!.next = addr + BigInt((pages + 1) * 4096);
-  yield* spin_unlock(k, cpu, st!.lock);
-  if (st!.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
+  const st = vmallocState(k);
+  yield* spin_lock(k, cpu, st.lock);
+  const addr = (st.next + align - 1n) & ~(align - 1n);
+  st.next = addr + BigInt((pages + 1) * 4096);
+  yield* spin_unlock(k, cpu, st.lock);
+  if (st.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
   return addr;
 }
 
