@@ -210,3 +210,37 @@ describe('item 8: MMUEXT_NEW_BASEPTR -> new_guest_cr3() -> write_ptbase() -> wri
     expect(after.cpuFlushTime[1]).toBe(before.cpuFlushTime[1]);
   });
 });
+
+describe('item 9: no global kernel mappings in a Xen PV guest (Xen 4.1 pv_cpuid, Linux 3.8 xen_start_kernel)', () => {
+  /** Maps a page with vm_map_ram, reads it on CPU 0, clears the pte behind the TLB's back, reloads CR3, reads again. */
+  function survivesCr3Reload(preset: string) {
+    const k = bootLinuxSync(configFromPreset(preset));
+    const cpu = k.cpus[0];
+    let va = 0n;
+    spawnKthread(k, 'mapper', 0, function* () {
+      va = yield* vm_map_ram(k, cpu, [k.m.frames.alloc()]);
+    });
+    const r = new Scheduler(k, new ScriptedStrategy([])).run({ maxSteps: 20_000 });
+    expect(r.status).toBe('finished');
+    const ptep = lookup_address(k, va)!.ptr;
+    const pte = readEntry(k, ptep);
+    expect(cpu.hw.access(va, { kind: 'read', cpl: 0 }).ok).toBe(true);
+    k.m.phys.write64n(ptep, 0n);
+    cpu.hw.setControl({ cr3: cpu.hw.getControl().cr3 });
+    return { pte, cr4: cpu.hw.getControl().cr4, stillReadable: cpu.hw.access(va, { kind: 'read', cpl: 0 }).ok };
+  }
+
+  it('native: G on PAGE_KERNEL ptes, CR4.PGE set, the TLB entry survives a CR3 reload', () => {
+    const r = survivesCr3Reload('linux-3.9-smp');
+    expect(r.pte & 0x100n).toBe(0x100n);
+    expect(r.cr4 & (1n << 7n)).toBe(1n << 7n);
+    expect(r.stillReadable).toBe(true);
+  });
+
+  it('Xen PV: no G, no CR4.PGE, a CR3 reload drops the entry', () => {
+    const r = survivesCr3Reload('linux-3.9-xen-pv');
+    expect(r.pte & 0x100n).toBe(0n);
+    expect(r.cr4 & (1n << 7n)).toBe(0n);
+    expect(r.stillReadable).toBe(false);
+  });
+});

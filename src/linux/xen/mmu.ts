@@ -14,6 +14,7 @@
  * 32-bit guests, highmem, the PARAVIRT_LAZY_CPU batching of other pv_cpu_ops.
  */
 import type { KGen } from '../../scheduler/types.js';
+import { _PAGE_GLOBAL } from '../constants.js';
 import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend, type PvOps } from '../paravirt.js';
@@ -251,6 +252,11 @@ function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
 
 /** The Xen PV backend for kernel `k`. */
 export function xenPvOps(k: Kernel): PvOps {
+  // Before the kernel builds its page tables: Xen's pv_cpuid() hides PGE (xen/arch/x86/traps.c,
+  // 4.1.0 line 746), and xen_start_kernel() drops _PAGE_GLOBAL from __supported_pte_mask
+  // (arch/x86/xen/enlighten.c, 3.8.13 line 1358): no global kernel mappings in a PV guest.
+  k.cpu_has_pge = false;
+  k.__supported_pte_mask &= ~_PAGE_GLOBAL;
   const st = xenPvState(k);
   k.otherConsoles.push(() => st.xen.console.text());
   const ops = xenOps(k, st);
