@@ -93,6 +93,8 @@ export const scenario004: Scenario = {
   seed: '004_55101baa4c0a53b2.txt',
   description: `x86_64 SMP: ${base}. Up to 4.7 (3.18 included) vmalloc_fault() syncs current->active_mm (the previous task's pgd), returns 0 and the access faults forever in the NMI (hard lockup); 4.8 syncs the pgd in CR3.`,
   presets: { buggy: 'linux-3.18-smp', fixed: 'linux-4.8-smp' },
+  // The same current->active_mm, read after context_switch() stored NULL there (kernel-thread prev).
+  alsoReports: [{ sanitizer: 'oops', signature: 'BUG: unable to handle kernel NULL pointer dereference in vmalloc_fault' }],
   setup: setup004,
 };
 
