@@ -3,8 +3,8 @@
  * Runs the experiment matrix (src/cost/), prints a table (a progress bar on stderr when it is
  * a terminal), or every number as JSON, and optionally writes a chart of cost against footprint.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs, UsageError } from './args.js';
+import { writeFileSync } from 'node:fs';
+import { checkWritable, parseArgs, readUserFile, UsageError } from './args.js';
 import { defaultConfig, parseConfigText, type CostConfig } from '../cost/config.js';
 import { configToJson, runMatrix, type CostReport } from '../cost/matrix.js';
 import { renderSvg } from '../cost/svg.js';
@@ -35,13 +35,7 @@ compiler exists, else WebAssembly) and prints it beside the model. See docs/cost
 
 function loadConfig(path: string | undefined): CostConfig {
   if (path === undefined) return defaultConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseConfigText(text, path);
+  return parseConfigText(readUserFile(path, '--config').toString('utf8'), path);
 }
 
 function progressBar(done: number, total: number, last: CellResult): string {
@@ -61,13 +55,20 @@ export async function run(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`cost: unexpected argument ${JSON.stringify(positional[0])}`);
   const conf = loadConfig(flags.config as string | undefined);
   const svgPath = flags.svg as string | undefined;
+  if (svgPath !== undefined) checkWritable(svgPath, '--svg', 'file'); // before the run, not after it
   if (flags.calibrate) return runCalibration(conf, flags as Record<string, unknown>, svgPath);
   const tty = Boolean(process.stderr.isTTY);
   const t0 = performance.now();
   const results = await runMatrix(conf, tty ? (d, t, r) => process.stderr.write(progressBar(d, t, r)) : undefined);
   if (tty) process.stderr.write('\r' + ' '.repeat(100) + '\r');
   const elapsedSeconds = (performance.now() - t0) / 1000;
-  if (svgPath) writeFileSync(svgPath, renderSvg(conf, results));
+  if (svgPath) {
+    try {
+      writeFileSync(svgPath, renderSvg(conf, results));
+    } catch (e) {
+      throw new UsageError(`--svg: cannot write ${svgPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   if (flags.json) {
     const report: CostReport = { tool: 'pagewalk cost', config: configToJson(conf), cells: results, elapsedSeconds };
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
