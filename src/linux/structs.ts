@@ -4,7 +4,7 @@
  * (include/linux/sched.h). Pointers to page-table entries are physical addresses (numbers): the
  * kernel reaches page tables through the direct map, so __va/__pa are the identity here.
  */
-import type { CpuTask } from '../machine/cpu.js';
+import type { CpuTask } from '../modelcpu/cpu.js';
 import type { KGen, YieldLabel } from '../scheduler/types.js';
 
 /** vm_flags bits (include/linux/mm.h). */
