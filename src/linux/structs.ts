@@ -64,8 +64,8 @@ export class MmStruct {
 /** Task states used by the model. */
 export type TaskState = 'new' | 'running' | 'runnable' | 'blocked' | 'dead';
 
-/** The code a task runs once started (after schedule_tail()). */
-export type TaskBody = (task: TaskStruct) => KGen<void>;
+/** The code a task runs once started (after schedule_tail()); what it returns is discarded. */
+export type TaskBody = (task: TaskStruct) => KGen<unknown>;
 
 /** struct task_struct (the parts the model needs). */
 export class TaskStruct implements CpuTask {
