@@ -14,7 +14,7 @@
  *   walkBatchLean  the practical limit: a minimal walker checking only P, U/S, R/W, setting A
  *                  (and D on writes), with large pages; no reserved bits, no XD, no SMEP/SMAP.
  *   tlbBatch       a direct-mapped TLB (256 entries per access kind, one tag compare) in front of
- *                  walkBatch's walker: what a TLB hit costs in C.
+ *                  walkBatch's walker: what a TLB hit costs in C. tlbFlush() empties it.
  *
  * Same-semantics checks (docs/paging-semantics.md, restricted to what the benchmark exercises; no
  * protection keys: CR4.PKE/PKS are off in the benchmark):
@@ -392,10 +392,18 @@ static napi_value walk_batch_generic(napi_env env, napi_callback_info info) { re
 static napi_value walk_batch_lean(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_LEAN); }
 static napi_value tlb_batch(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_TLB); }
 
+static napi_value tlb_flush(napi_env env, napi_callback_info info) {
+  (void)info;
+  memset(&dm, 0, sizeof dm);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback cb; } fns[] = {
     { "walkBatch", walk_batch }, { "walkBatchGeneric", walk_batch_generic },
-    { "walkBatchLean", walk_batch_lean }, { "tlbBatch", tlb_batch },
+    { "walkBatchLean", walk_batch_lean }, { "tlbBatch", tlb_batch }, { "tlbFlush", tlb_flush },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
