@@ -2,13 +2,13 @@
 import {
   IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_TLB, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
   TLB_ENTRY, T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
-  R_CLASS_SHIFT, R_PERMS_SHIFT,
+  R_CLASS_SHIFT, R_PERMS_SHIFT, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { tlbFind, tlbFill, tlbSetFastTags, classShift } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalkLong, FRAME_MASK, SLOW } from './walk';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -96,6 +96,7 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   const pscOn = (fl & F_PSC) != 0;
   const tlbOn = (fl & F_TLB) != 0 && mode != MODE_NONE;
   let faults: u32 = 0;
+  let gps: u32 = 0; // #GP results: counted in the statistics as accessOne counts them
   if (isLongMode(mode) && !tlbOn) {
     faults = walkBatchLong(cpu, n, mode == MODE_5L ? 5 : 4, pscOn);
   } else if (tlbOn) {
@@ -110,7 +111,10 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
       const kind = checkedKind(i);
       va = linear(va, mode);
       let r: u64;
-      if (gp) r = GP_RESULT;
+      if (gp) {
+        r = GP_RESULT;
+        gps++;
+      }
       else {
         const vpn = (va >> 12) & 0x1FF_FFFF_FFFF;
         const tag = (vpn << 8) | ctx;
@@ -128,55 +132,99 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
       faults += store2(i, r);
     }
     bump(cpu, C_ST_TLBHITS, hits);
+    bump(cpu, C_ST_FAULTS, gps);
   } else {
     for (let i: usize = 0; i < usize(n); i++) {
       let va = linear(load<u64>(IO_VA + i * 8), mode);
       const kind = checkedKind(i);
+      if (gp) gps++;
       const r = gp ? GP_RESULT : mode == MODE_NONE ? va : walkAny(cpu, va, kind, pscOn, false);
       faults += store2(i, r);
     }
+    bump(cpu, C_ST_FAULTS, gps);
   }
   flushWalkCounts(cpu);
   return faults;
 }
 
 /**
- * The pure-walk batch loop (TLB off) for IA-32e modes. It is instantiated with the level count
- * and the paging-structure-cache switch as constants, so that each instance is one small hot
- * loop with no dead paths left to crowd the register allocator (measured: 2x on V8).
+ * The pure-walk batch loops (TLB off) for IA-32e modes, each instantiated with the level count
+ * as a constant so that it is one small hot loop (measured: 2x on V8). Without PSCs and
+ * protection keys every walk first takes fastWalk; the exact walk (out of line) handles the rest.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
-  if (levels == 5) return pscOn ? walkLoop(cpu, n, 5, true) : walkLoop(cpu, n, 5, false);
-  return pscOn ? walkLoop(cpu, n, 4, true) : walkLoop(cpu, n, 4, false);
+  if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? fastLoop(cpu, n, 5) : fastLoop(cpu, n, 4);
+  return levels == 5 ? exactLoop(cpu, n, 5, pscOn) : exactLoop(cpu, n, 4, pscOn);
 }
 
-@inline function walkLoop(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
+@inline function fastLoop(cpu: usize, n: u32, levels: u32): u32 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  const root = acCr3 & FRAME_MASK;
+  const ram = ramSize;
+  const up = load<u64>(cpu + C_RSVD_UP);
+  const lo = load<u64>(cpu + C_RSVD_LO);
+  const big1g = load<u64>(cpu + C_RSVD_1G);
+  const amd = (acCx & CX_AMD) != 0;
+  let faults: u32 = 0;
+  let walks: u32 = 0;
+  let refs: u32 = 0;
+  let fastFaults: u32 = 0;
+  let gps: u32 = 0; // #GP results, counted in the statistics as accessOne counts them
+  let lastFast: isize = -1; // the last #PF found by fastWalk, and by the exact walk
+  let lastExact: isize = -1;
+  for (let i: usize = 0; i < usize(n); i++) {
+    const va = load<u64>(IO_VA + i * 8);
+    const kind = checkedKind(i);
+    let r = SLOW;
+    if ((i64(va << s) >> s) == i64(va)) r = fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd);
+    if (r < FAULT_BIT) {
+      walks++;
+      refs += levels - u32(r >> R_CLASS_SHIFT); // a walk of class c read levels - c entries
+      store<u64>(IO_PA + i * 8, r & PA_MASK);
+      store<u32>(IO_FAULT + i * 4, 0);
+    } else if (r != SLOW) {
+      walks++;
+      refs += u32(r >> 32) & 0xFFFF;
+      fastFaults++;
+      lastFast = isize(i);
+      store<u64>(IO_PA + i * 8, 0);
+      store<u32>(IO_FAULT + i * 4, u32(r));
+    } else {
+      r = exactWalk(cpu, va, kind, levels);
+      if (r == GP_RESULT) gps++;
+      else if ((r & FAULT_BIT) != 0) lastExact = isize(i);
+      faults += store2(i, r);
+    }
+  }
+  // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count).
+  if (lastFast > lastExact) store<u64>(cpu + C_CR2, load<u64>(IO_VA + usize(lastFast) * 8));
+  bump(cpu, C_ST_FAULTS, fastFaults + gps);
+  addWalkCounts(walks, refs);
+  return faults + fastFaults;
+}
+
+/** The exact walk of one address (out of line: the fast loop's rare case). */
+function exactWalk(cpu: usize, va: u64, kind: u32, levels: u32): u64 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  if ((i64(va << s) >> s) != i64(va)) return GP_RESULT;
+  return levels == 5 ? walkLong(cpu, va, kind, 5, false, false, acCx, acPkrU, acPkrS) : walkLong(cpu, va, kind, 4, false, false, acCx, acPkrU, acPkrS);
+}
+
+@inline function exactLoop(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
   const s: u64 = levels == 5 ? 7 : 16;
   const cx = acCx;
   const pkrU = acPkrU;
   const pkrS = acPkrS;
-  const root = acCr3 & FRAME_MASK;
-  const ram = ramSize;
   let faults: u32 = 0;
-  let fastWalks: u32 = 0;
-  let fastRefs: u32 = 0;
+  let gps: u32 = 0;
   for (let i: usize = 0; i < usize(n); i++) {
     const va = load<u64>(IO_VA + i * 8);
     const kind = checkedKind(i);
-    let r: u64;
-    if ((i64(va << s) >> s) != i64(va)) r = GP_RESULT;
-    else {
-      // Without PSCs the common case takes the fast path; the full walk handles the rest.
-      r = pscOn ? SLOW : fastWalkLong(va, kind, levels, root, cx, pkrU, pkrS, ram);
-      if (r == SLOW) r = walkLong(cpu, va, kind, levels, pscOn, false, cx, pkrU, pkrS);
-      else {
-        fastWalks++;
-        fastRefs += levels - (u32(r >> R_CLASS_SHIFT) & 3);
-      }
-    }
-    faults += store2(i, r);
+    const canonical = (i64(va << s) >> s) == i64(va);
+    if (!canonical) gps++;
+    faults += store2(i, canonical ? walkLong(cpu, va, kind, levels, pscOn, false, cx, pkrU, pkrS) : GP_RESULT);
   }
-  addWalkCounts(fastWalks, fastRefs);
+  bump(cpu, C_ST_FAULTS, gps);
   return faults;
 }
 

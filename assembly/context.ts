@@ -2,10 +2,11 @@
 // Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
-  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
   CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN,
 } from './layout';
 import { vendorAmd } from './state';
+import { accessErrorBits } from './perms';
 
 export let acCpu: usize = 0;
 export let acMode: u32 = 0;
@@ -55,6 +56,30 @@ export function beginAccess(cpu: usize, flags: u32): void {
   acPcid = load<u32>(cpu + C_PCID);
   acCr3 = load<u64>(cpu + C_CR3);
   acCtx = contextId(cpu);
+  kindMasks(acCx);
+}
+
+/**
+ * The fast walk's access check per kind (KTAB): with f the AND over all levels of `entry ^ XD`
+ * (RW, US set when every level allows; bit 63 set when no level sets XD), kind k is allowed iff
+ * (f & MASK[k]) == WANT[k]. A user access needs US (and RW to write, bit 63 to fetch); a
+ * supervisor access is refused on a user page by SMAP (data) or SMEP (fetch), and a supervisor
+ * write needs RW only with CR0.WP. Protection keys are not in the masks: the fast walk is used
+ * only when no key register applies.
+ */
+function kindMasks(cx: u32): void {
+  const user = (cx & CX_USER) != 0;
+  const us: u64 = user ? E_US : 0;
+  const smap: u64 = (cx & CX_SMAP) != 0 ? E_US : 0;
+  const smep: u64 = !user && (cx & CX_SMEP) != 0 ? E_US : 0;
+  const rw: u64 = user || (cx & CX_WP) != 0 ? E_RW : 0;
+  store<u64>(KTAB, us | smap, KT_MASK);
+  store<u64>(KTAB, us, KT_WANT);
+  store<u64>(KTAB + 8, us | smap | rw, KT_MASK);
+  store<u64>(KTAB + 8, us | rw, KT_WANT);
+  store<u64>(KTAB + 16, us | smep | E_XD, KT_MASK);
+  store<u64>(KTAB + 16, us | E_XD, KT_WANT);
+  for (let k: u32 = 0; k < 3; k++) store<u64>(KTAB + usize(k) * 8, u64(accessErrorBits(k, cx)), KT_EC);
 }
 
 /** Finds or assigns the id of the current permission context; sweeps fast tags when full. */

@@ -18,6 +18,12 @@ export const IO_KIND: usize = 0x0028_0000; // u8[BATCH_MAX]
 export const IO_PA: usize = 0x0030_0000; // u64[BATCH_MAX]
 export const IO_FAULT: usize = 0x0038_0000; // u32[BATCH_MAX]
 export const IO_STEPS: usize = 0x003C_0000; // step records of the stepping walk (8 x STEP_SIZE)
+// per-access-kind masks of the fast walk, set by beginAccess: kind k is allowed on a page whose
+// folded rights f (walk.ts fastWalk) satisfy (f & MASK[k]) == WANT[k]
+export const KTAB: usize = 0x003F_0100;
+export const KT_MASK: usize = 0; // u64[3]
+export const KT_WANT: usize = 24; // u64[3]
+export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
 
 export const RAM_BASE: usize = 0x0100_0000;
 
@@ -33,6 +39,10 @@ export const C_PCID: usize = 44; // u32: current PCID (0 unless CR4.PCIDE)
 export const C_PDPTE: usize = 48; // u64[4], PAE PDPTE registers
 export const C_CR2: usize = 80;
 export const C_FLAGS: usize = 88; // u32: F_* (cache switches)
+// reserved-bit masks of the fast walk (walk.ts fastWalk), set by setControl, each with P
+export const C_RSVD_UP: usize = 96; // u64: PML5E/PML4E
+export const C_RSVD_LO: usize = 104; // u64: PDPTE/PDE/PTE
+export const C_RSVD_1G: usize = 112; // u64: extra bits of a 1 GiB leaf
 // statistics, u64 each
 export const C_ST_WALKS: usize = 128;
 export const C_ST_MEMREFS: usize = 136;

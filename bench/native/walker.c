@@ -7,8 +7,9 @@
  *                  rights of all levels folded into one AND (QEMU's mmu_translate:
  *                  `f &= pte ^ XD`), one reserved-bit mask per level computed once per call, the
  *                  permission check as one mask compare per access kind, A/D writes in place,
- *                  levels unrolled; anything else (faults, reserved bits, AMD's deferred A bits)
- *                  is redone by the exact generic walker below. Results are identical.
+ *                  faults decided in place, levels unrolled; the rest (entries past RAM, AMD's
+ *                  deferred A bits) is redone by the exact generic walker below. Results are
+ *                  identical.
  *   walkBatchGeneric  the exact generic walker alone (a loop over levels with branches per check):
  *                  what the fast path bought.
  *   walkBatchLean  the practical limit: a minimal walker checking only P, U/S, R/W, setting A
@@ -79,6 +80,7 @@ typedef struct {
   uint64_t rsvd_1g;    /* extra reserved bits of a 1 GiB leaf (PS itself without 1 GiB pages) */
   uint64_t perm_mask[3], perm_want[3]; /* allowed iff (folded & mask) == want */
   uint64_t ad_need[3];                 /* leaf bits an access of that kind sets */
+  uint64_t ec[3];                      /* the access's own error-code bits (W/R, U/S, I/D) */
 } walker_t;
 
 static inline uint64_t read_entry(const walker_t *w, uint64_t pa) {
@@ -160,24 +162,27 @@ static uint32_t walk_generic(const walker_t *w, uint64_t va, unsigned kind, uint
 }
 
 #define SLOW (~0ull)
+#define FAULT (1ull << 63)
+#define PF(code) (FAULT | (14u << 16) | (code))
+#define ENTRY_FAULT(e) PF((e) & PTE_P ? ec | PF_P | PF_RSVD : ec)
 
 /*
- * The fast path: the walk of a translation that succeeds. Per level one mask test (present and
- * reserved bits together), the rights folded into `f`; the accessed bit set in place (Intel; on
- * AMD a missing one goes to the exact walker, which defers it). Returns SLOW when the walk faults
- * or meets anything else; the only writes before that are A bits the exact walk also sets.
- * `levels` is a constant after inlining.
+ * The fast path. Per level one mask test (present and reserved bits together), the rights
+ * folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a missing one
+ * goes to the exact walker, which defers it). Returns the physical address, or FAULT | the fault
+ * word, or SLOW for an entry past RAM or a deferred A bit (the only writes before SLOW are A
+ * bits the exact walk also sets). `levels` is a constant after inlining.
  */
 static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *w, uint64_t va, unsigned kind, unsigned levels) {
   const uint64_t ram = w->ram_bytes;
   const int amd = (w->cfg & CFG_AMD) != 0;
-  const uint64_t up = w->rsvd_upper | PTE_P, lo = w->rsvd_hi | PTE_P;
+  const uint64_t up = w->rsvd_upper | PTE_P, lo = w->rsvd_hi | PTE_P, ec = w->ec[kind];
   uint64_t f = ~0ull, t = w->root, ea, e;
 #define LEVEL(SHIFT, MASK)                                        \
   ea = t + ((va >> (SHIFT)) & 0xFF8);                             \
   if (ea >= ram) return SLOW;                                     \
   memcpy(&e, w->ram + ea, 8);                                     \
-  if ((e & (MASK)) != PTE_P) return SLOW;
+  if ((e & (MASK)) != PTE_P) return ENTRY_FAULT(e);
 #define PASS()                                                    \
   if (!(e & PTE_A)) {                                             \
     if (amd) return SLOW;                                         \
@@ -191,13 +196,13 @@ static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *
   LEVEL(27, lo)
   uint64_t off;
   if (e & PTE_PS) {
-    if (e & w->rsvd_1g) return SLOW;
+    if (e & w->rsvd_1g) return PF(ec | PF_P | PF_RSVD);
     off = (1ull << 30) - 1;
   } else {
     PASS()
     LEVEL(18, lo)
     if (e & PTE_PS) {
-      if (e & 0x1FE000ull) return SLOW;
+      if (e & 0x1FE000ull) return PF(ec | PF_P | PF_RSVD);
       off = (1ull << 21) - 1;
     } else {
       PASS()
@@ -208,7 +213,7 @@ static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *
 #undef LEVEL
 #undef PASS
   f &= e ^ PTE_XD;
-  if ((f & w->perm_mask[kind]) != w->perm_want[kind]) return SLOW;
+  if ((f & w->perm_mask[kind]) != w->perm_want[kind]) return PF(ec | PF_P);
   const uint64_t need = w->ad_need[kind];
   if ((e & need) != need) {
     e |= need;
@@ -232,15 +237,21 @@ static void setup_fast(walker_t *w) {
   w->perm_mask[2] = us | smep | PTE_XD; w->perm_want[2] = us | PTE_XD;
   w->ad_need[0] = w->ad_need[2] = PTE_A;
   w->ad_need[1] = PTE_A | PTE_D;
+  for (unsigned k = 0; k < 3; k++)
+    w->ec[k] = (k == 1 ? PF_W : 0) | (user ? PF_U : 0) | (k == 2 && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
 }
 
 static inline uint32_t walk_full(const walker_t *w, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
   if (kind > 2) kind = 0;
   if (is_canonical(va, levels == 5 ? 7 : 16)) {
-    uint64_t r = walk_fast(w, va, kind, levels);
-    if (r != SLOW) {
+    const uint64_t r = walk_fast(w, va, kind, levels);
+    if (!(r & FAULT)) {
       *pa = r;
       return 0;
+    }
+    if (r != SLOW) {
+      *pa = 0;
+      return (uint32_t)r;
     }
   }
   return walk_generic(w, va, kind, pa);
