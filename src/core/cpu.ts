@@ -3,7 +3,7 @@ import type {
   AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
 } from './types.js';
 import { ACCESS_KIND_CODE } from './types.js';
-import { PagewalkError, guardWasm } from './errors.js';
+import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
 
@@ -113,21 +113,39 @@ export class Cpu {
       throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`);
     }
     const flags = accessFlags({ kind: 'read', ...opts });
-    const io = this.io;
-    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
-    const chunk = Math.min(io.va.length, 2048);
+    const io = this.ioBytes();
+    // Byte views: V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element. Chunks
+    // small enough that the copies stay in cache instead of evicting page-table lines.
+    const chunk = Math.min(this.io.va.length, 2048);
+    const src = { va: bytes(vas, 0, n), pa: bytes(out.pa, 0, n), fault: bytes(out.fault, 0, n) };
     let faults = 0;
-    for (let i = 0; i < n; i += chunk) {
-      const m = Math.min(chunk, n - i);
-      // Byte views: V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element.
-      bytes(io.va, 0, m).set(bytes(vas, i, m));
-      io.kind.set(kinds.subarray(i, i + m));
-      faults += guardWasm('translateBatch', () => this.core.translateBatch(this.base, m, flags));
-      this.checkKinds(i);
-      bytes(out.pa, i, m).set(bytes(io.pa, 0, m));
-      bytes(out.fault, i, m).set(bytes(io.fault, 0, m));
+    try {
+      for (let i = 0; i < n; i += chunk) {
+        const m = Math.min(chunk, n - i);
+        io.va.set(src.va.subarray(8 * i, 8 * (i + m)));
+        io.kind.set(kinds.subarray(i, i + m));
+        const f = this.core.translateBatch(this.base, m, flags);
+        faults += f;
+        this.checkKinds(i);
+        src.pa.set(io.pa.subarray(0, 8 * m), 8 * i);
+        if (f === 0) out.fault.fill(0, i, i + m);
+        else src.fault.set(io.fault.subarray(0, 4 * m), 4 * i);
+      }
+    } catch (e) {
+      throw wasmError('translateBatch', e);
     }
     return faults;
+  }
+
+  private ioByteViews: { va: Uint8Array; kind: Uint8Array; pa: Uint8Array; fault: Uint8Array } | null = null;
+
+  /** Byte views of the shared IO buffers (made once: the core's memory does not grow after init). */
+  private ioBytes() {
+    if (!this.ioByteViews || this.ioByteViews.va.buffer !== this.io.va.buffer) {
+      const n = this.io.va.length;
+      this.ioByteViews = { va: bytes(this.io.va, 0, n), kind: this.io.kind, pa: bytes(this.io.pa, 0, n), fault: bytes(this.io.fault, 0, n) };
+    }
+    return this.ioByteViews;
   }
 
   /**

@@ -26,7 +26,11 @@ export function guardWasm<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError) throw new PagewalkError('WASM_TRAP', `internal error in the WASM core during ${what}: ${e.message}`);
-    throw e;
+    throw wasmError(what, e);
   }
+}
+
+/** What guardWasm throws for an exception `e` caught around a WASM call. */
+export function wasmError(what: string, e: unknown): unknown {
+  return e instanceof WebAssembly.RuntimeError ? new PagewalkError('WASM_TRAP', `internal error in the WASM core during ${what}: ${e.message}`) : e;
 }
