@@ -1,7 +1,12 @@
 // TLBs (three page-size classes) and paging-structure caches (SDM 4.10.2, 4.10.3).
-// Set-associative, FIFO replacement by fill stamp, deterministic.
+// Set-associative, FIFO replacement by fill stamp, deterministic. In front of the 4 KiB class, a
+// direct-mapped front cache per access kind serves batch hits with one tag compare; it holds
+// only copies of fast tags the modelled TLB holds, and every change to a 4 KiB entry drops the
+// copies (tlbDrop, tlbSetFastTags, tlbFill, tlbFlush, clearFastTags), so it never changes what
+// hits: the architectural model stays the set-associative TLB.
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_FTAG, T_KEY, T_PA, T_PERMS, T_STAMP,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
 } from './layout';
 import { acCtx, acCx, acPkrU, acPkrS, acPcid } from './context';
@@ -41,16 +46,49 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
   return 0;
 }
 
-/** Sets the fast tags of entry e for the current context: one per access kind it allows. */
-export function tlbSetFastTags(e: usize): void {
+/** Sets the fast tags of entry e (class c) for the current context: one per access kind it allows. */
+export function tlbSetFastTags(cpu: usize, c: u32, e: usize): void {
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
   const tag = (vpn << 8) | u64(acCtx);
+  let changed = false;
   for (let k: u32 = 0; k < 3; k++) {
     let ok = permFault(perms, k, acCx, acPkrU, acPkrS) == 0;
     if (k == 1 && (perms & PERM_D) == 0) ok = false; // a write to a clean entry must walk
-    store<u64>(e + usize(k) * 8, ok ? tag : 0, T_FTAG);
+    const t: u64 = ok ? tag : 0;
+    if (load<u64>(e + usize(k) * 8, T_FTAG) != t) changed = true;
+    store<u64>(e + usize(k) * 8, t, T_FTAG);
   }
+  if (changed && c == 0) frontDrop(cpu, vpn);
+}
+
+/** Empties TLB entry e of class c (and the front cache's copies of it). */
+export function tlbDrop(cpu: usize, c: u32, e: usize): void {
+  const k = load<u64>(e, T_KEY);
+  if (c == 0 && (k & 1) != 0) frontDrop(cpu, k >> 13);
+  memory.fill(e, 0, TLB_ENTRY);
+}
+
+// ---- the front cache ----
+
+/** Front-cache slot of access kind `kind` for 4 KiB page number vpn. */
+@inline export function frontSlot(front: usize, kind: u32, vpn: u64): usize {
+  return front + usize(kind) * FRONT_KIND + usize(u32(vpn) & (FRONT_SETS - 1)) * FRONT_ENTRY;
+}
+
+/** Drops the front copies of page vpn's fast tags (every context: dropping more is harmless). */
+function frontDrop(cpu: usize, vpn: u64): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (front == 0) return;
+  for (let k: u32 = 0; k < 3; k++) {
+    const p = frontSlot(front, k, vpn);
+    if ((load<u64>(p) >> 8) == vpn) store<u64>(p, 0);
+  }
+}
+
+export function frontClear(cpu: usize): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (front != 0) memory.fill(front, 0, FRONT_BYTES);
 }
 
 /** Invalidates entries translating va in class c: PCID `pcid`, and global ones when asked. */
@@ -61,7 +99,7 @@ export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u3
   const vpn = vpnOf(va, classShift(c, mode));
   let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-    if (tlbMatches(e, vpn, pcid, globals)) memory.fill(e, 0, TLB_ENTRY);
+    if (tlbMatches(e, vpn, pcid, globals)) tlbDrop(cpu, c, e);
   }
 }
 
@@ -73,14 +111,15 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   const vpn = vpnOf(va, classShift(c, mode));
   let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   for (let w: usize = 0; w < ways; w++) {
-    if (tlbMatches(e + w * TLB_ENTRY, vpn, acPcid, true)) memory.fill(e + w * TLB_ENTRY, 0, TLB_ENTRY);
+    if (tlbMatches(e + w * TLB_ENTRY, vpn, acPcid, true)) tlbDrop(cpu, c, e + w * TLB_ENTRY);
   }
   const victim = chooseVictim(cpu, e, ways, TLB_ENTRY, T_KEY, T_STAMP, 0);
+  tlbDrop(cpu, c, victim);
   store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
-  tlbSetFastTags(victim);
+  tlbSetFastTags(cpu, c, victim);
 }
 
 /**
@@ -119,6 +158,7 @@ function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: 
 
 /** Every TLB entry of the CPU: of PCID `pcid` only unless `allPcids`; global ones unless `keepGlobal`. */
 export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
+  frontClear(cpu);
   for (let c: usize = 0; c < 3; c++) {
     const d = cpu + C_TLB + c * 16;
     const base = usize(load<u32>(d));

@@ -7,6 +7,7 @@ import {
 } from './layout';
 import { vendorAmd } from './state';
 import { accessErrorBits } from './perms';
+import { frontClear } from './caches';
 
 export let acCpu: usize = 0;
 export let acMode: u32 = 0;
@@ -116,6 +117,7 @@ function contextId(cpu: usize): u32 {
 
 /** Drops every fast tag of the CPU's TLBs (context ids are about to be reused). */
 export function clearFastTags(cpu: usize): void {
+  frontClear(cpu);
   for (let c: usize = 0; c < 3; c++) {
     const d = cpu + C_TLB + c * 16;
     const base = usize(load<u32>(d));

@@ -1,7 +1,7 @@
 // Exports of the WASM core. Everything Linux- or Xen-specific lives in TypeScript.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -44,6 +44,9 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
     store<u32>(d, sets == 0 ? 0 : sets - 1, 4);
     store<u32>(d, base == 0 ? 0 : ways, 8);
   }
+  const front = heapAlloc(FRONT_BYTES);
+  if (front == 0) return false;
+  store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, maximal ? 1 : 0);
   retentionOf[i] = maximal ? 1 : 0;

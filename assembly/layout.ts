@@ -54,6 +54,7 @@ export const C_ST_EVICT: usize = 176;
 export const C_ST_PSC_LEVEL: usize = 184; // u64[5] indexed by level of the cached entry (2..5)
 // caches: for class i (0 = 4K, 1 = 2M/4M, 2 = 1G) TLB at C_TLB + 16*i; PSC level l (2..5) at C_PSC + 16*(l-2)
 export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad}
+export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts), in class 0's pad
 export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad}
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
@@ -85,6 +86,12 @@ export const T_KEY: usize = 24; // u64: (vpn << 13) | (pcid << 1) | 1
 export const T_PA: usize = 32; // u64
 export const T_PERMS: usize = 40; // u32 PERM_*
 export const T_STAMP: usize = 44; // u32
+
+// TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64}
+export const FRONT_SETS: u32 = 256;
+export const FRONT_ENTRY: usize = 16;
+export const FRONT_KIND: usize = usize(FRONT_SETS) * FRONT_ENTRY;
+export const FRONT_BYTES: usize = 3 * FRONT_KIND;
 
 // PSC entry (32 bytes)
 export const PSC_ENTRY: usize = 32;
