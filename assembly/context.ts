@@ -3,7 +3,7 @@
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
   C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
-  CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN,
+  CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN, AF_CPL, AF_AC, AF_IMPLICIT,
 } from './layout';
 import { vendorAmd } from './state';
 import { accessErrorBits } from './perms';
@@ -35,21 +35,21 @@ export const CR4_PKS: u64 = 1 << 24;
 export const EFER_LME: u64 = 1 << 8;
 export const EFER_NXE: u64 = 1 << 11;
 
-/** flags: bits 0-1 CPL, bit 2 EFLAGS.AC, bit 3 implicit supervisor access. */
+/** flags: AF_CPL, AF_AC, AF_IMPLICIT (layout.ts). */
 export function beginAccess(cpu: usize, flags: u32): void {
   const cr0 = load<u64>(cpu + C_CR0);
   const cr4 = load<u64>(cpu + C_CR4);
   const efer = load<u64>(cpu + C_EFER);
   const mode = load<u32>(cpu + C_MODE);
-  const implicit = (flags & 8) != 0;
-  const user = (flags & 3) == 3 && !implicit;
+  const implicit = (flags & AF_IMPLICIT) != 0;
+  const user = (flags & AF_CPL) == 3 && !implicit;
   const ia32e = mode == MODE_4L || mode == MODE_5L;
   const smep = (cr4 & CR4_SMEP) != 0;
   const nxe = (efer & EFER_NXE) != 0 && mode != MODE_32;
   acCpu = cpu;
   acMode = mode;
   acCx = (user ? CX_USER : 0) |
-    (!user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & 4) == 0) ? CX_SMAP : 0) |
+    (!user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & AF_AC) == 0) ? CX_SMAP : 0) |
     ((cr0 & CR0_WP) != 0 ? CX_WP : 0) | (smep ? CX_SMEP : 0) | (nxe ? CX_NXE : 0) |
     ((cr4 & CR4_PGE) != 0 ? CX_PGE : 0) | (vendorAmd ? CX_AMD : 0) | (smep || nxe ? CX_IDEN : 0);
   acPkrU = ia32e && (cr4 & CR4_PKE) != 0 ? load<u32>(cpu + C_PKRU) : 0;

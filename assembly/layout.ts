@@ -136,6 +136,12 @@ export const PA_MASK: u64 = 0x000F_FFFF_FFFF_FFFF;
 export const R_CLASS_SHIFT: u64 = 52;
 export const R_PERMS_SHIFT: u64 = 54;
 
+// access flags, the `flags` argument of accessOne / translateBatch / stepBegin (src/core/cpu.ts
+// accessFlags packs them)
+export const AF_CPL: u32 = 3; // bits 1:0, the CPL
+export const AF_AC: u32 = 4; // EFLAGS.AC (SMAP does not block explicit supervisor data accesses)
+export const AF_IMPLICIT: u32 = 8; // an implicit supervisor access (e.g. a descriptor-table read)
+
 // access-context bits (context.ts acCx), passed to walkers as one local
 export const CX_USER: u32 = 1;
 export const CX_SMAP: u32 = 2; // SMAP blocks data accesses to user pages

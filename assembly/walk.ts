@@ -6,7 +6,7 @@ import {
   PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT, R_CLASS_SHIFT, R_PERMS_SHIFT,
   E_P, E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD, KTAB, KT_MASK, KT_WANT, KT_EC,
 } from './layout';
-import { ramSize, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32 } from './state';
+import { ramSize, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32, physRead64 } from './state';
 import { acCpu, acMode, acCx, acPkrU, acPkrS, acPcid, acCr3, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscFill, pscPrefix, tlbInvalidatePage, pscInvalidateVa } from './caches';
@@ -90,9 +90,6 @@ export function flushWalkCounts(cpu: usize): void {
   }
 }
 
-/** The leaf entry of the walk in progress, as read by tableLevel. */
-let leafEntry: u64 = 0;
-
 @inline function stop(level: u32, reason: u64, ea: u64, perms: u32): u64 {
   return STOP | (reason << 56) | (u64(level) << 52) | ea | u64(perms);
 }
@@ -124,10 +121,7 @@ function commitAccessed(): void {
   if ((e & tableRsvd(L, ps, rsvdBase, (cx & CX_AMD) != 0)) != 0) return stop(L, STOP_RESERVED, 0, 0);
   let perms = u32(s & 7) & ((u32(e >> 1) & 3) | 4);
   if ((cx & CX_NXE) != 0) perms |= u32(e >> 61) & 4;
-  if (L == 1 || ps) {
-    leafEntry = e;
-    return stop(L, STOP_LEAF, ea, perms);
-  }
+  if (L == 1 || ps) return stop(L, STOP_LEAF, ea, perms);
   if ((e & E_A) == 0) {
     if ((cx & CX_AMD) != 0) deferAccessed(ea);
     else physOr64(ea, E_A);
@@ -165,7 +159,7 @@ function commitAccessed(): void {
 
 /** The leaf at `at` (entry address ea): access check, A/D update, PSC fills, result. */
 @inline function leafAccess(cpu: usize, va: u64, kind: u32, at: u32, ea: u64, perms: u32, top: u32, pscOn: bool, cx: u32, pkrU: u32, pkrS: u32, errBits: u32): u64 {
-  const e = leafEntry;
+  const e = physRead64(ea); // the leaf tableLevel read: nothing wrote it since
   perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
   const f = permFault(perms, kind, cx, pkrU, pkrS);
   if (f != 0) return pageFault(va, errBits | f);

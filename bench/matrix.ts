@@ -16,7 +16,8 @@
  *   c-full    the same-semantics C walker, as fast as C can be (bench/native/walker.c walkBatch)
  *   c-lean    the minimal C walker: P, U/S, R/W, A/D and large pages only (the practical limit)
  *   c-generic the same-semantics C walker without its fast path (information)
- * and, for the TLB cells, the core with its TLB and PSCs on against a C direct-mapped TLB.
+ * and, for the TLB cells, the core with its TLB and PSCs on (wasm-tlb; wasm-tlb-inplace: through
+ * translateInPlace, without translateBatch's copies) against a C direct-mapped TLB (c-tlb).
  * Before timing, every implementation translates the cell's first addresses (and the reference
  * walker its first 256): the result hashes must agree (the lean walker's only where its
  * semantics coincide: reads). Cells whose walks write A/D bits restore the tables before every
@@ -317,6 +318,26 @@ function wasmImpl(name: string, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Array
   };
 }
 
+/**
+ * The core with its IO buffers filled once per run and `translateInPlace` called `passes` times:
+ * the TLB hit path without translateBatch's copies in and out (n <= machine.batchMax).
+ */
+function inPlaceImpl(name: string, m: Machine, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Array): MImpl {
+  const out = newResults(vas.length);
+  return {
+    name,
+    exact: true,
+    out,
+    run(n, passes) {
+      m.io.va.set(vas.subarray(0, n));
+      m.io.kind.set(kinds.subarray(0, n));
+      for (let p = 0; p < passes; p++) cpu.translateInPlace(n, { cpl: 3 });
+      out.pa.set(m.io.pa.subarray(0, n));
+      out.fault.set(m.io.fault.subarray(0, n));
+    },
+  };
+}
+
 function nativeImpl(name: string, fn: NativeBatchFn, g: Guest, cr3: bigint, cfg: number, vas: BigUint64Array, kinds: Uint8Array, exact: boolean): MImpl {
   const out = newResults(vas.length);
   return {
@@ -381,6 +402,7 @@ const TARGETS: { key: string; target: number; applies: (c: Cell) => boolean }[] 
   { key: 'wasm/c-lean', target: 0.75, applies: (c) => !c.tlb },
   { key: 'wasm/c-full', target: 1.3, applies: (c) => c.name === '4k 16G rand' },
   { key: 'wasm-tlb/c-tlb', target: 0.6, applies: (c) => c.name === 'TLB hot 64 pages' },
+  { key: 'wasm-tlb-inplace/c-tlb', target: 0.6, applies: (c) => c.name === 'TLB hot 64 pages' },
   { key: 'wasm-tlb/wasm', target: 1, applies: (c) => c.name === 'TLB 4k rand 64M' },
 ];
 
@@ -409,6 +431,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   const impls: MImpl[] = [wasmImpl('wasm', cpuOff, vas, kinds)];
   if (c.tlb) {
     impls.push(wasmImpl('wasm-tlb', cpuOn, vas, kinds), nativeImpl('c-tlb', walker.tlbBatch, g, cr3, ncfg, vas, kinds, true));
+    if (vas.length <= g.m.batchMax) impls.push(inPlaceImpl('wasm-tlb-inplace', g.m, cpuOn, vas, kinds));
   } else {
     impls.push(
       nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, vas, kinds, true),
@@ -488,6 +511,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   };
   if (c.tlb) {
     q('wasm-tlb', 'c-tlb');
+    q('wasm-tlb-inplace', 'c-tlb');
     q('wasm-tlb', 'wasm');
   } else {
     q('wasm', 'c-full');
@@ -520,7 +544,7 @@ export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = ()
   return { cells: results, worst, problems: results.flatMap((r) => r.problems.map((p) => `${r.name}: ${p}`)), skipped: null };
 }
 
-const COLS = ['wasm', 'wasm-tlb', 'c-full', 'c-lean', 'c-generic', 'c-tlb'];
+const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'c-full', 'c-lean', 'c-generic', 'c-tlb'];
 
 /** The matrix as a Markdown table, the worst cells first. */
 export function formatMatrix(r: MatrixResult): string {

@@ -372,9 +372,13 @@ function kindCode(kind: string): number {
   return k;
 }
 
+/** The core's access flags (assembly/layout.ts AF_*): CPL in bits 1:0, EFLAGS.AC, implicit access. */
+const AF_AC = 4;
+const AF_IMPLICIT = 8;
+
 function accessFlags(o: AccessOptions | BatchOptions): number {
   if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `cpl ${o.cpl} is not 0..3`);
-  return o.cpl | (o.ac ? 4 : 0) | (o.implicit ? 8 : 0);
+  return o.cpl | (o.ac ? AF_AC : 0) | (o.implicit ? AF_IMPLICIT : 0);
 }
 
 function leafShift(level: number, mode: PagingMode): number {

@@ -73,13 +73,26 @@ export class PageTables {
     return this.check('protect', this.core.ptProtect(modeCode(mode), root, u64(va), pages(va, bytes, 'protect'), bits.set ?? 0n, bits.clear ?? 0n));
   }
 
-  /** Software walk without side effects: the leaf entry, or the non-present entry where it stopped. */
+  /**
+   * Software walk without side effects, reading entries with `read` (a 64-bit read; 32-bit
+   * entries are its low half): the leaf entry, or null when the walk stops at a non-present one.
+   */
   lookup(mode: TableMode, root: bigint, va: bigint, read: (pa: bigint) => bigint): { entryAddress: bigint; value: bigint; level: number } | null {
-    const ea = BigInt.asUintN(64, this.core.ptLookup(modeCode(mode), root, u64(va)));
-    const level = this.core.ptLookupLevel();
-    const raw = read(ea);
-    const value = mode === '32bit' ? raw & 0xffff_ffffn : raw;
-    return value & 1n ? { entryAddress: ea, value, level } : null;
+    modeCode(mode);
+    const is32 = mode === '32bit';
+    const top = mode === '5level' ? 5 : mode === '4level' ? 4 : mode === 'pae' ? 3 : 2;
+    let table = mode === 'pae' ? root & 0xffff_ffe0n : root & ~0xfffn;
+    for (let level = top; ; level--) {
+      const shift = BigInt(is32 ? (level === 2 ? 22 : 12) : 12 + 9 * (level - 1));
+      const mask = is32 ? 1023n : mode === 'pae' && level === 3 ? 3n : 511n;
+      const ea = table + ((u64(va) >> shift) & mask) * (is32 ? 4n : 8n);
+      const raw = read(ea);
+      const value = is32 ? raw & 0xffff_ffffn : raw;
+      if ((value & 1n) === 0n) return null;
+      const large = level <= 3 && (value & 0x80n) !== 0n && !(mode === 'pae' && level === 3);
+      if (level === 1 || large) return { entryAddress: ea, value, level };
+      table = is32 ? value & 0xffff_f000n : value & 0x000f_ffff_ffff_f000n;
+    }
   }
 
   private check<T extends number | bigint>(op: string, r: T): T {
