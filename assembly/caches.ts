@@ -103,18 +103,38 @@ export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u3
   }
 }
 
-/** Fills a translation: any entry for the same page in the current PCID is replaced. */
+/**
+ * Fills a translation: any entry for the same page in the current PCID is replaced. Victim: the
+ * first invalid way (a replaced one counts), else the oldest fill (FIFO); evicting a valid entry
+ * is counted when retention is maximal. One pass over the set.
+ */
 export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
   if (ways == 0) return;
   const vpn = vpnOf(va, classShift(c, mode));
-  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  const set = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let invalid: usize = 0;
+  let oldest: usize = 0;
+  let oldestStamp: u32 = 0xFFFF_FFFF;
   for (let w: usize = 0; w < ways; w++) {
-    if (tlbMatches(e + w * TLB_ENTRY, vpn, acPcid, true)) tlbDrop(cpu, c, e + w * TLB_ENTRY);
+    const e = set + w * TLB_ENTRY;
+    if (tlbMatches(e, vpn, acPcid, true)) {
+      tlbDrop(cpu, c, e);
+      if (invalid == 0) invalid = e;
+    } else if ((load<u64>(e, T_KEY) & 1) == 0) {
+      if (invalid == 0) invalid = e;
+    } else if (load<u32>(e, T_STAMP) < oldestStamp) {
+      oldest = e;
+      oldestStamp = load<u32>(e, T_STAMP);
+    }
   }
-  const victim = chooseVictim(cpu, e, ways, TLB_ENTRY, T_KEY, T_STAMP, 0);
-  tlbDrop(cpu, c, victim);
+  let victim = invalid;
+  if (victim == 0) {
+    evicted(cpu);
+    victim = oldest;
+    tlbDrop(cpu, c, victim);
+  }
   store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
@@ -123,8 +143,8 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
 }
 
 /**
- * Replacement: the way holding `key` if any, else the first invalid way, else the oldest fill
- * (FIFO). Evicting a valid entry is counted when retention is maximal.
+ * PSC replacement: the way holding `key` if any, else the first invalid way, else the oldest
+ * fill (FIFO). Evicting a valid entry is counted when retention is maximal.
  */
 function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: usize, stampOff: usize, key: u64): usize {
   let invalid: usize = 0;
