@@ -530,7 +530,7 @@ export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = ()
   const all = cfg.quick ? quickCells() : fullCells();
   const cells = cfg.filter.length ? all.filter((c) => cfg.filter.some((f) => c.name.includes(f))) : all;
   log(`matrix: ${cells.length} cells, ${cfg.rounds} rounds of ~${cfg.targetMs} ms (process CPU time), M translations/s`);
-  const results = cells.map((c, i) => runCell(g, c, nat.walker, cfg, all.indexOf(c), log));
+  const results = cells.map((c) => runCell(g, c, nat.walker, cfg, all.indexOf(c), log));
   const worst: MatrixResult['worst'] = {};
   for (const t of TARGETS) {
     const label = `${t.key} >= ${t.target}`;

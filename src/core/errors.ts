@@ -26,11 +26,7 @@ export function guardWasm<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw wasmError(what, e);
+    if (e instanceof WebAssembly.RuntimeError) throw new PagewalkError('WASM_TRAP', `internal error in the WASM core during ${what}: ${e.message}`);
+    throw e;
   }
-}
-
-/** What guardWasm throws for an exception `e` caught around a WASM call. */
-export function wasmError(what: string, e: unknown): unknown {
-  return e instanceof WebAssembly.RuntimeError ? new PagewalkError('WASM_TRAP', `internal error in the WASM core during ${what}: ${e.message}`) : e;
 }
