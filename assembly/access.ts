@@ -1,7 +1,7 @@
 // Translating accesses: TLB fast path, TLB slow path, walk, fill (SDM 4.10.2).
 import {
-  IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_TLB, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
-  TLB_ENTRY, T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
+  IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
+  T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
 } from './layout';
 import { staleRewalk } from './state';
@@ -157,9 +157,9 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 }
 
 /**
- * The pure-walk batch loops (TLB off) for IA-32e modes, each instantiated with the level count
- * as a constant so that it is one small hot loop (measured: 2x on V8). Without PSCs and
- * protection keys every walk first takes fastWalk; the exact walk (out of line) handles the rest.
+ * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
+ * the PSC switch as constants. Without PSCs and protection keys every walk first takes fastWalk;
+ * the exact walk (out of line) decides the rest.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
   if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? fastLoop(cpu, n, 5) : fastLoop(cpu, n, 4);
