@@ -64,6 +64,7 @@ export class Cpu {
    * Passing `cr3` is a MOV to CR3 (bit 63 = no flush when CR4.PCIDE=1).
    */
   setControl(regs: Partial<ControlRegs>): void {
+    if (this.loadCr3Fast(regs)) return;
     for (const k of Object.keys(regs)) {
       if (!['cr0', 'cr3', 'cr4', 'efer', 'pkru', 'pkrs'].includes(k)) throw new PagewalkError('EINVAL_CONTROL', `setControl: unknown register '${k}'`);
     }
@@ -79,6 +80,32 @@ export class Cpu {
       throw new PagewalkError('EINVAL_CONTROL', `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`);
     }
     this.core.setPkeys(this.base, Number(next.pkru), Number(next.pkrs));
+  }
+
+  /**
+   * A MOV to CR3 alone (a context switch), without building and validating the whole register
+   * set: the other registers are unchanged, so of `validateControl`'s rules only the CR3 width
+   * applies, and EFER.LMA stays. Returns false (nothing done) for any other write and for a CR3
+   * the rules refuse, which the general path then reports.
+   */
+  private loadCr3Fast(regs: Partial<ControlRegs>): boolean {
+    const cr3 = regs.cr3;
+    if (typeof cr3 !== 'bigint' || regs.cr0 !== undefined || regs.cr4 !== undefined || regs.efer !== undefined || regs.pkru !== undefined || regs.pkrs !== undefined) return false;
+    let n = 0;
+    for (const _ in regs) n++;
+    if (n !== 1 || cr3 < 0n || cr3 > 0xffff_ffff_ffff_ffffn) return false;
+    const v = this.view;
+    const cr4 = v.getBigUint64(C.cr4, true);
+    const efer = v.getBigUint64(C.efer, true);
+    const long = (efer & EFER_LMA) !== 0n;
+    const addr = long && (cr4 & CR4_PCIDE) !== 0n ? cr3 & ~(1n << 63n) : cr3;
+    if (addr >> (long ? BigInt(this.maxPhysAddrBits) : 32n)) return false;
+    const r = this.core.setControl(this.base, v.getBigUint64(C.cr0, true), cr3, cr4, efer, 1);
+    if (r < 0) {
+      // PDPTEs with reserved bits: undo nothing (the core changed nothing); let the general path report it.
+      return false;
+    }
+    return true;
   }
 
   get mode(): PagingMode {

@@ -54,7 +54,12 @@ export class PhysMem {
   }
 
   write64n(pa: number, value: bigint): void {
-    this.write64(BigInt(pa), value);
+    if (!(pa >= 0 && pa + 8 <= this.ramBytes)) {
+      this.write64(BigInt(pa), value);
+      return;
+    }
+    this.view.setBigUint64(pa, value, true); // stores the low 64 bits, as BigInt.asUintN(64) would
+    if (pa + 8 > this.writtenHigh) this.writtenHigh = pa + 8;
   }
 
   /** A copy of `len` bytes; unbacked bytes read as 0xff. */
