@@ -1,7 +1,6 @@
 /**
  * Runs a campaign on K worker threads (node:worker_threads, dist/worker.js built from
- * src/cli/worker.ts), or in this thread when K = 1 or the worker bundle is absent (running from
- * source). Workers take seed units from a shared counter; per-seed results are merged in seed
+ * src/cli/worker.ts), or in this thread when the worker bundle is absent (running from source). Workers take seed units from a shared counter; per-seed results are merged in seed
  * order (campaign.ts), so the result of a `--runs` campaign does not depend on K.
  */
 import { existsSync } from 'node:fs';
@@ -24,8 +23,21 @@ export interface PoolOptions {
   /** Stop the whole campaign at the first finding of this sanitizer ('*': any). */
   stopOn?: string;
   onFinding?: (f: FoundFinding, shrunk: boolean) => void;
-  /** Total executions so far, findings so far (not deduplicated across seeds), corpus of the newest seeds. */
-  onProgress?: (executions: number, corpus: number) => void;
+  onProgress?: (p: CampaignProgress) => void;
+  /** Aborting it stops the campaign after the current executions (their seeds count in part). */
+  signal?: AbortSignal;
+}
+
+/** Where a running campaign is. */
+export interface CampaignProgress {
+  /** Executions so far, all seeds. */
+  executions: number;
+  /** Corpus of the newest seed reporting. */
+  corpus: number;
+  /** The largest coverage a seed reached so far. */
+  coverage: number;
+  /** Seeds completed. */
+  seedsDone: number;
 }
 
 /** Messages from a worker. */
@@ -60,7 +72,9 @@ function workerPath(): string | null {
 
 /** Runs the campaign; resolves with the merged result. */
 export async function runCampaign(o: PoolOptions): Promise<CampaignResult> {
-  const wp = o.workers > 1 ? workerPath() : null;
+  // Even one worker runs in a worker thread when the bundle exists: this thread stays free for
+  // signals (an interrupted campaign still prints its summary).
+  const wp = workerPath();
   if (!wp) return runInThread(o);
   return runOnWorkers(o, wp);
 }
@@ -68,12 +82,21 @@ export async function runCampaign(o: PoolOptions): Promise<CampaignResult> {
 async function runInThread(o: PoolOptions): Promise<CampaignResult> {
   const target = await createTarget(o.preset, o.overrides);
   let done = 0;
+  let seedsDone = 0;
+  let coverage = 0;
   const results = runUnits(target, o.plan, {
-    shouldStop: () => Date.now() >= o.deadline,
+    shouldStop: () => Date.now() >= o.deadline || o.signal?.aborted === true,
     now: () => Date.now() - o.start,
     onFinding: o.onFinding,
-    onProgress: (p) => o.onProgress?.(done + p.executions, p.corpus),
-    onSeedDone: (r) => { done += r.executions; },
+    onProgress: (p) => {
+      coverage = Math.max(coverage, p.coverage);
+      o.onProgress?.({ executions: done + p.executions, corpus: p.corpus, coverage, seedsDone });
+    },
+    onSeedDone: (r) => {
+      done += r.executions;
+      if (r.complete) seedsDone++;
+      coverage = Math.max(coverage, r.coverage);
+    },
     stopOn: o.stopOn,
   });
   return mergeResults(results);
@@ -87,6 +110,16 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
   const live = new Map<number, number>(); // worker -> executions of its current seed
   let doneExec = 0;
   let lastCorpus = 0;
+  let seedsDone = 0;
+  let coverage = 0;
+  const stop = () => Atomics.store(shared, 1, 1);
+  if (o.signal?.aborted) stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
+  const report = () => {
+    let sum = doneExec;
+    for (const v of live.values()) sum += v;
+    o.onProgress?.({ executions: sum, corpus: lastCorpus, coverage, seedsDone });
+  };
   return new Promise((resolve, reject) => {
     let running = o.workers;
     let failed: Error | null = null;
@@ -102,13 +135,15 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
         else if (m.t === 'progress') {
           live.set(w, m.p.executions);
           lastCorpus = m.p.corpus;
-          let sum = doneExec;
-          for (const v of live.values()) sum += v;
-          o.onProgress?.(sum, lastCorpus);
+          coverage = Math.max(coverage, m.p.coverage);
+          report();
         } else if (m.t === 'seed') {
           results.push(m.r);
           doneExec += m.r.executions;
+          if (m.r.complete) seedsDone++;
+          coverage = Math.max(coverage, m.r.coverage);
           live.set(w, 0);
+          report();
         } else if (m.t === 'error') {
           failed ??= Object.assign(new Error(m.message), { user: m.user });
         }
@@ -116,6 +151,7 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
       worker.on('error', (e) => { failed ??= e; });
       worker.on('exit', () => {
         if (--running > 0) return;
+        o.signal?.removeEventListener('abort', stop);
         if (failed) reject(failed);
         else resolve(mergeResults(results));
       });

@@ -15,6 +15,7 @@ export interface RunnerHooks {
   now?: () => number;
   onFinding?: (f: FoundFinding, shrunk: boolean) => void;
   onProgress?: (p: SeedProgress) => void;
+  onHit?: (f: FoundFinding) => void;
   onSeedDone?: (r: SeedResult) => void;
   shrinkBudget?: number;
   /** Stop at the first finding of this sanitizer ('*': any). */
@@ -31,7 +32,7 @@ export function runUnits(target: FuzzTarget, plan: CampaignPlan, hooks: RunnerHo
     const unit = seedUnit(plan, next());
     if (!unit) break;
     const r = runSeed(target, unit.seed, {
-      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onProgress: hooks.onProgress,
+      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onHit: hooks.onHit, onProgress: hooks.onProgress,
       shrinkBudget: hooks.shrinkBudget, stopOn: hooks.stopOn,
     });
     out.push(r);
