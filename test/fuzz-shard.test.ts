@@ -137,6 +137,33 @@ describe('pagewalk fuzz --shard and pagewalk merge', () => {
   });
 });
 
+describe('cluster recipes (examples/cluster)', () => {
+  /** The `pagewalk fuzz` command of a recipe as argv, for shard 0 of N, with a tiny budget and paths under `dir`. */
+  const recipe = (file: string, dir: string): string[] => {
+    const text = readFileSync(join(root, 'examples', 'cluster', file), 'utf8');
+    const line = text.split('\n').find((l) => l.includes('pagewalk fuzz'))!;
+    const words = [...line.slice(line.indexOf('fuzz')).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    const argv = words.map((w) => w.replace(/\$JOB_COMPLETION_INDEX|\$SLURM_ARRAY_TASK_ID|\{\}/g, '0').replace(/\$N\b/g, '2').replace(/^(\/results|results)\//, `${dir}/`));
+    const t = argv.indexOf('--time');
+    argv.splice(t, 2, '--runs', '40', '--runs-per-seed', '20');
+    return argv;
+  };
+
+  it('the Kubernetes Indexed Job, Slurm array and GNU parallel recipes run a shard that merge reads', () => {
+    for (const file of ['k8s-indexed-job.yaml', 'slurm-array.sh', 'gnu-parallel.sh']) {
+      const dir = mkdtempSync(join(tmpdir(), 'pw-recipe-'));
+      const argv = recipe(file, dir);
+      expect(argv[argv.indexOf('--shard') + 1], file).toMatch(/^0\/\d+$/);
+      const r = pw(...argv);
+      expect(r.code, `${file}: ${argv.join(' ')}\n${r.err}`).toBe(0);
+      const m = pw('merge', join(dir, 'shard-0'), '--json');
+      expect(m.code, m.err).toBe(0);
+      expect(JSON.parse(m.out).executions).toBe(20); // shard 0 of the two seeds of 20
+      expect(existsSync(join(dir, 'shard-0', 'plot_data'))).toBe(true);
+    }
+  }, 60_000);
+});
+
 describe('interrupting a campaign', () => {
   const args = ['fuzz', '--preset', 'linux-3.17-smp', '--time', '120', '--workers', '1', '--json'];
   /** Starts a campaign, sends the first signal once it has run for a while, the next ones once it says it is stopping. */
