@@ -3,13 +3,16 @@
 // what one campaign over the same seeds reports; SIGINT/SIGTERM during `fuzz --json` print the
 // summary marked interrupted.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupFindings, seedUnit, type CampaignPlan } from '../src/fuzz/campaign.js';
-import type { FoundFinding } from '../src/fuzz/engine.js';
+import { runSeed, type FoundFinding } from '../src/fuzz/engine.js';
+import { Generator } from '../src/fuzz/generate.js';
+import type { FuzzTarget } from '../src/fuzz/target.js';
+import { Prng } from '../src/scheduler/prng.js';
 import { parsePlotData, plotData, plotSvg, PLOT_DATA_HEADER } from '../src/fuzz/plot.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -135,6 +138,39 @@ describe('pagewalk fuzz --shard and pagewalk merge', () => {
     expect(pw('fuzz', '--preset', 'linux-3.2-rt-up', '--shard', '3/3').err).toMatch(/--shard: i must be 0\.\.2/);
     expect(pw('fuzz', '--preset', 'linux-3.2-rt-up', '--shard', 'x').code).toBe(2);
   });
+});
+
+describe('shared corpus', () => {
+  it('a seed first runs the imported inputs, and exports its most productive entries', () => {
+    const ran: unknown[] = [];
+    const target: FuzzTarget = {
+      preset: 'fake', overrides: {}, maxCpus: 2,
+      run(input, cov) {
+        ran.push(input.program);
+        cov.hit(ran.length); // every input is new coverage
+        return { status: 'finished', steps: 0, trace: [], divergences: 0 };
+      },
+    };
+    const gen = new Generator(new Prng(7), 2);
+    const imports = [0, 1, 2].map(() => ({ program: gen.program(), schedule: gen.schedule() }));
+    const r = runSeed(target, 1, { runs: 10, imports, exportCorpus: 4 });
+    expect(ran.slice(0, 3)).toEqual(imports.map((i) => i.program));
+    expect(r.exported).toHaveLength(4);
+  });
+
+  it('--corpus-dir: shards leave their best inputs there and start from them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-corpus-'));
+    const shared = join(dir, 'shared');
+    const a = pw('fuzz', '--preset', 'linux-3.17-smp', '--runs', '120', '--runs-per-seed', '60', '--shard', '0/2', '--out', join(dir, 's0'), '--corpus-dir', shared, '--workers', '1');
+    expect(a.code, a.err).toBe(0);
+    const files = readdirSync(shared);
+    expect(files.length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(shared, files[0]), 'utf8'))).toMatchObject({ format: 'pagewalk-corpus', preset: 'linux-3.17-smp' });
+    expect(readdirSync(join(dir, 's0', 'corpus')).sort()).toEqual(files.sort());
+    const b = pw('fuzz', '--preset', 'linux-3.17-smp', '--runs', '120', '--runs-per-seed', '60', '--shard', '1/2', '--out', join(dir, 's1'), '--corpus-dir', shared, '--workers', '1', '--json');
+    expect(b.code, b.err).toBe(0);
+    expect(JSON.parse(b.out).executions).toBe(60);
+  }, 60_000);
 });
 
 describe('cluster recipes (examples/cluster)', () => {

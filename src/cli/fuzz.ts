@@ -4,7 +4,7 @@
  * (docs/fuzzing.md). SIGINT or SIGTERM ends it with the summary of what ran (marked
  * interrupted); a second one quits at once.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUNS_PER_SEED, type CampaignPlan, type CampaignResult } from '../fuzz/campaign.js';
@@ -13,6 +13,7 @@ import { isHang, plotData, plotSvg, PlotRecorder } from '../fuzz/plot.js';
 import { parseOverrides, presetCpus } from '../fuzz/targets.js';
 import { traceFileName, type TraceFile } from '../fuzz/trace.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
+import { writeAtomic } from './atomic.js';
 import { runCampaign } from './pool.js';
 import { findingsTable, makeSummary, SUMMARY_FILE } from './summary.js';
 
@@ -30,6 +31,7 @@ const SPEC = {
   'stop-on': { type: 'string' as const, help: "stop the campaign at the first finding of this sanitizer ('any' for any)" },
   shard: { type: 'string' as const, help: 'run shard i of N (0-based): seeds first+i, first+i+N, ... (merge the shards with pagewalk merge)' },
   plot: { type: 'string' as const, help: 'write DIR/plot_data (AFL plot_data CSV) and DIR/plot.svg' },
+  'corpus-dir': { type: 'string' as const, help: 'shared corpus directory: each seed starts with the inputs there and leaves its best ones' },
   help: { type: 'bool' as const },
 };
 
@@ -39,6 +41,8 @@ const USAGE = `usage: pagewalk fuzz --preset <name> [--set knob=value ...] [--se
   --shard i/N          run shard i (0..N-1) of the campaign: disjoint seeds per shard; the summary goes to
                        --out DIR/${SUMMARY_FILE}, and pagewalk merge DIR... joins the shards
   --plot DIR           write DIR/plot_data (AFL's plot_data CSV) and DIR/plot.svg
+  --corpus-dir DIR     a corpus shared by shards (a shared filesystem or mounted bucket): each seed starts
+                       by running the inputs there and leaves its best ones (results then depend on timing)
   --stop-on S          stop at the first finding of sanitizer S (e.g. kernel-bug, hard-lockup; 'any')
 Without --time and --runs the campaign runs 60 seconds. Ctrl-C (or SIGTERM) ends it with the summary of
 what ran, marked interrupted; a second Ctrl-C quits at once.`;
@@ -55,12 +59,7 @@ export function parseShard(v: string | undefined): { index: number; count: numbe
   return { index, count };
 }
 
-/** Writes `data` to `path` atomically (temp file, then rename). */
-export function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.floor(performance.now() * 1000)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
+export { writeAtomic };
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, SPEC, 'fuzz');
@@ -85,6 +84,9 @@ export async function run(argv: string[]): Promise<number> {
   // The summary is saved with the traces when the directory was asked for (or is a shard's).
   const saveSummary = typeof flags.out === 'string' || shard !== undefined;
   const plotDir = typeof flags.plot === 'string' ? flags.plot : undefined;
+  const corpusDir = typeof flags['corpus-dir'] === 'string' ? flags['corpus-dir'] : undefined;
+  // A shard leaves its best inputs in its directory too (for a later campaign's --corpus-dir).
+  const corpusOut = shard ? join(out, 'corpus') : undefined;
   const json = flags.json === true;
   const plan: CampaignPlan = { firstSeed: seed, runsPerSeed, totalRuns, seeds, ...(shard ? { shard } : {}) };
   const stopOn = flags['stop-on'] === undefined ? undefined : flags['stop-on'] === 'any' ? '*' : String(flags['stop-on']);
@@ -151,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let result: CampaignResult;
   try {
-    result = await runCampaign({ preset, overrides, plan, workers, deadline, start, stopOn, onFinding, onProgress: progress, signal: abort.signal });
+    result = await runCampaign({ preset, overrides, plan, workers, deadline, start, stopOn, onFinding, onProgress: progress, signal: abort.signal, corpusDir, corpusOut });
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
     process.off('SIGINT', onSignal);

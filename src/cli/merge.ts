@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { groupFindings, type CampaignResult } from '../fuzz/campaign.js';
 import { traceFileName } from '../fuzz/trace.js';
 import { parseArgs, UsageError } from './args.js';
-import { writeAtomic } from './fuzz.js';
+import { writeAtomic } from './atomic.js';
 import { findingsTable, loadSummary, makeSummary, summaryFindings, SUMMARY_FILE, type CampaignSummary } from './summary.js';
 
 const SPEC = {

@@ -10,6 +10,7 @@ import { mergeResults, type CampaignPlan, type CampaignResult } from '../fuzz/ca
 import { stopMatches, type FoundFinding, type SeedProgress, type SeedResult } from '../fuzz/engine.js';
 import { runUnits } from '../fuzz/runner.js';
 import { createTarget, type Overrides } from '../fuzz/targets.js';
+import { corpusHooks } from './corpus.js';
 
 export interface PoolOptions {
   preset: string;
@@ -26,6 +27,10 @@ export interface PoolOptions {
   onProgress?: (p: CampaignProgress) => void;
   /** Aborting it stops the campaign after the current executions (their seeds count in part). */
   signal?: AbortSignal;
+  /** Shared corpus directory (read at each seed start, written at each seed end). */
+  corpusDir?: string;
+  /** Where each seed's best inputs are written too (a shard's `<out>/corpus`). */
+  corpusOut?: string;
 }
 
 /** Where a running campaign is. */
@@ -58,6 +63,8 @@ export interface WorkerData {
   stopOn?: string;
   /** Int32 [0] = next seed unit, [1] = 1 when the campaign must stop. */
   counter: SharedArrayBuffer;
+  corpusDir?: string;
+  corpusOut?: string;
 }
 
 /** Path of the worker bundle next to this bundle (dist/worker.js), or null. */
@@ -81,6 +88,7 @@ export async function runCampaign(o: PoolOptions): Promise<CampaignResult> {
 
 async function runInThread(o: PoolOptions): Promise<CampaignResult> {
   const target = await createTarget(o.preset, o.overrides);
+  const corpus = corpusHooks(o);
   let done = 0;
   let seedsDone = 0;
   let coverage = 0;
@@ -93,11 +101,14 @@ async function runInThread(o: PoolOptions): Promise<CampaignResult> {
       o.onProgress?.({ executions: done + p.executions, corpus: p.corpus, coverage, seedsDone });
     },
     onSeedDone: (r) => {
+      corpus.saveSeed(r);
       done += r.executions;
       if (r.complete) seedsDone++;
       coverage = Math.max(coverage, r.coverage);
     },
     stopOn: o.stopOn,
+    importCorpus: corpus.importCorpus,
+    exportCorpus: corpus.exportCorpus,
   });
   return mergeResults(results);
 }
@@ -105,7 +116,7 @@ async function runInThread(o: PoolOptions): Promise<CampaignResult> {
 function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
   const counter = new SharedArrayBuffer(8);
   const shared = new Int32Array(counter);
-  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopOn: o.stopOn, counter };
+  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopOn: o.stopOn, counter, corpusDir: o.corpusDir, corpusOut: o.corpusOut };
   const results: SeedResult[] = [];
   const live = new Map<number, number>(); // worker -> executions of its current seed
   let doneExec = 0;

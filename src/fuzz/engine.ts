@@ -68,6 +68,19 @@ export interface SeedOptions {
   shrinkBudget?: number;
   /** Stop the seed once it found a finding of this sanitizer ('*': any). */
   stopOn?: string;
+  /**
+   * Inputs from elsewhere (other shards' corpora): the seed's first executions run them, and those
+   * that reach new coverage join its corpus, as any input would.
+   */
+  imports?: readonly CorpusInput[];
+  /** How many of its most productive corpus entries the seed returns in `exported`. Default 0. */
+  exportCorpus?: number;
+}
+
+/** A corpus input: a program and its schedule. */
+export interface CorpusInput {
+  program: Program;
+  schedule: Schedule;
 }
 
 export interface SeedProgress {
@@ -88,6 +101,8 @@ export interface SeedResult {
   coverage: number;
   /** True when the seed ran its whole budget. */
   complete: boolean;
+  /** With `exportCorpus`: its most productive corpus entries. */
+  exported?: CorpusInput[];
 }
 
 interface CorpusEntry {
@@ -135,7 +150,9 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     if (opts.onProgress && exec % every === 0) opts.onProgress({ seed, executions: exec, findings: findings.length, corpus: corpus.length, coverage: cov.total });
     let program: Program;
     let schedule: Schedule;
-    if (corpus.length === 0 || rng.nextFloat() < FRESH_PROBABILITY) {
+    const imported = opts.imports?.[exec];
+    if (imported) ({ program, schedule } = imported);
+    else if (corpus.length === 0 || rng.nextFloat() < FRESH_PROBABILITY) {
       program = gen.program();
       schedule = gen.schedule();
     } else {
@@ -186,7 +203,9 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
       break;
     }
   }
-  return { seed, executions: exec, findings, modelErrors, corpus: corpus.length, coverage: cov.total, complete: exec >= opts.runs };
+  const result: SeedResult = { seed, executions: exec, findings, modelErrors, corpus: corpus.length, coverage: cov.total, complete: exec >= opts.runs };
+  if (opts.exportCorpus) result.exported = [...corpus].sort((a, b) => b.gain - a.gain).slice(0, opts.exportCorpus).map((e) => ({ program: e.program, schedule: e.schedule }));
+  return result;
 }
 
 /** Picks a corpus entry, favouring recent and productive ones. */
