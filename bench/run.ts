@@ -12,7 +12,7 @@
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchRow } from './fuzz-core.js';
+import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchResult } from './fuzz-core.js';
 import { formatText } from './report.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -45,12 +45,12 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(line + '\n');
   const result = only === 'fuzz' ? null : await runBench(cfg, log);
   if (result && !flags.json) process.stdout.write(formatText(result) + '\n');
-  let fuzz: FuzzBenchRow[] | null = null;
+  let fuzz: FuzzBenchResult | null = null;
   if (only !== 'walk') {
     fuzz = await runFuzzBench(fuzzCfg, log);
     if (!flags.json) process.stdout.write('\n' + formatFuzzBench(fuzzCfg, fuzz) + '\n');
   }
-  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz } } : {}) }) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, ...fuzz } } : {}) }) + '\n');
   if (result?.problems.length) {
     process.stderr.write(`bench: RESULT MISMATCH (${result.problems.length} problem(s)); see above\n`);
     for (const p of result.problems) process.stderr.write(`bench: ${p}\n`);
