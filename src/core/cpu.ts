@@ -3,7 +3,7 @@ import type {
   AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
 } from './types.js';
 import { ACCESS_KIND_CODE } from './types.js';
-import { PagewalkError, guardWasm } from './errors.js';
+import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
 
@@ -100,12 +100,14 @@ export class Cpu {
     const long = (efer & EFER_LMA) !== 0n;
     const addr = long && (cr4 & CR4_PCIDE) !== 0n ? cr3 & ~(1n << 63n) : cr3;
     if (addr >> (long ? BigInt(this.maxPhysAddrBits) : 32n)) return false;
-    const r = this.core.setControl(this.base, v.getBigUint64(C.cr0, true), cr3, cr4, efer, 1);
-    if (r < 0) {
-      // PDPTEs with reserved bits: undo nothing (the core changed nothing); let the general path report it.
-      return false;
+    let r: number;
+    try {
+      r = this.core.setControl(this.base, v.getBigUint64(C.cr0, true), cr3, cr4, efer, 1);
+    } catch (e) {
+      throw wasmError('setControl', e);
     }
-    return true;
+    // r < 0: PDPTEs with reserved bits; the core changed nothing, the general path reports it.
+    return r >= 0;
   }
 
   get mode(): PagingMode {
@@ -125,7 +127,12 @@ export class Cpu {
   access(va: bigint, opts: AccessOptions): AccessResult {
     const kind = kindCode(opts.kind);
     const flags = accessFlags(opts);
-    const r = guardWasm('access', () => this.core.accessOne(this.base, BigInt.asUintN(64, va), kind, flags));
+    let r: bigint;
+    try {
+      r = this.core.accessOne(this.base, BigInt.asUintN(64, va), kind, flags);
+    } catch (e) {
+      throw wasmError('access', e);
+    }
     return this.decode(BigInt.asUintN(64, r));
   }
 
@@ -227,13 +234,24 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
-    if (!this.stepBegin(va, opts, true)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    if (!this.stepBegin(va, opts, true)) {
+      try {
+        while (this.core.stepNext(this.base) !== 1);
+      } catch (e) {
+        throw wasmError('walk step', e);
+      }
+    }
     return this.decode(this.stepResult(), this.linearAddress(va));
   }
 
   /** Starts a stepping walk of `va`; true when it is already decided (nothing to read from memory). */
   private stepBegin(va: bigint, opts: AccessOptions, dryRun: boolean): boolean {
-    const first = guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), dryRun ? 1 : 0));
+    let first: bigint;
+    try {
+      first = this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), dryRun ? 1 : 0);
+    } catch (e) {
+      throw wasmError('walk', e);
+    }
     return BigInt.asUintN(64, first) !== 0n;
   }
 
