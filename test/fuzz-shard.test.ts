@@ -36,6 +36,8 @@ function pwAsync(args: string[], onStart?: (child: ReturnType<typeof spawn>) => 
   });
 }
 
+type Summary = { executions: number; interrupted: boolean; seeds: Array<{ seed: number }>; findings: Array<{ sanitizer: string; signature: string; count: number; first: object; last: { seed: number; execution: number }; file: string }> };
+
 beforeAll(() => {
   if (!existsSync(cli) || !existsSync(join(root, 'dist', 'worker.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 });
@@ -99,7 +101,6 @@ describe('campaign plans', () => {
 describe('pagewalk fuzz --shard and pagewalk merge', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-shard-'));
   const common = ['fuzz', '--preset', 'linux-3.2-rt-up', '--seed', '1', '--runs', '800', '--runs-per-seed', '200', '--workers', '1', '--json'];
-  type Summary = { executions: number; interrupted: boolean; seeds: Array<{ seed: number }>; findings: Array<{ sanitizer: string; signature: string; count: number; first: object; last: { seed: number; execution: number }; file: string }> };
   const rows = (s: Summary) => s.findings.map((f) => [f.sanitizer, f.signature, f.count, f.last.seed, f.last.execution]);
 
   it('N shards run as processes and merged report what one campaign over the same seeds reports', async () => {

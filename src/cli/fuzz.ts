@@ -12,7 +12,8 @@ import { dedupKey, traceSize, type FoundFinding } from '../fuzz/engine.js';
 import { isHang, plotData, plotSvg, PlotRecorder } from '../fuzz/plot.js';
 import { parseOverrides, presetCpus } from '../fuzz/targets.js';
 import { traceFileName, type TraceFile } from '../fuzz/trace.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
+import { SANITIZERS } from '../sanitizers/finding.js';
+import { checkWritable, intFlag, parseArgs, UsageError } from './args.js';
 import { writeAtomic } from './atomic.js';
 import { runCampaign } from './pool.js';
 import { findingsTable, makeSummary, SUMMARY_FILE } from './summary.js';
@@ -81,15 +82,22 @@ export async function run(argv: string[]): Promise<number> {
   const workers = intFlag(flags.workers, 'workers', availableParallelism(), 1, 256);
   const shard = parseShard(flags.shard as string | undefined);
   const out = typeof flags.out === 'string' ? flags.out : shard ? `pagewalk-findings/shard-${shard.index}-of-${shard.count}` : 'pagewalk-findings';
+  checkWritable(out, '--out', 'dir'); // a finding is saved the moment it is found: fail now, not then
   // The summary is saved with the traces when the directory was asked for (or is a shard's).
   const saveSummary = typeof flags.out === 'string' || shard !== undefined;
   const plotDir = typeof flags.plot === 'string' ? flags.plot : undefined;
+  if (plotDir !== undefined) checkWritable(plotDir, '--plot', 'dir');
   const corpusDir = typeof flags['corpus-dir'] === 'string' ? flags['corpus-dir'] : undefined;
+  if (corpusDir !== undefined) checkWritable(corpusDir, '--corpus-dir', 'dir');
   // A shard leaves its best inputs in its directory too (for a later campaign's --corpus-dir).
   const corpusOut = shard ? join(out, 'corpus') : undefined;
   const json = flags.json === true;
   const plan: CampaignPlan = { firstSeed: seed, runsPerSeed, totalRuns, seeds, ...(shard ? { shard } : {}) };
-  const stopOn = flags['stop-on'] === undefined ? undefined : flags['stop-on'] === 'any' ? '*' : String(flags['stop-on']);
+  const stopFlag = flags['stop-on'] as string | undefined;
+  if (stopFlag !== undefined && stopFlag !== 'any' && !(SANITIZERS as readonly string[]).includes(stopFlag)) {
+    throw new UsageError(`fuzz: --stop-on: unknown sanitizer ${JSON.stringify(stopFlag)} (known: any, ${SANITIZERS.join(', ')})`);
+  }
+  const stopOn = stopFlag === undefined ? undefined : stopFlag === 'any' ? '*' : stopFlag;
 
   const start = Date.now();
   const deadline = timeS === Infinity ? Infinity : start + timeS * 1000;
