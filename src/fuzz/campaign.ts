@@ -2,8 +2,8 @@
  * A campaign is a list of seeds: seeds `first, first+1, ...`, each fuzzed with its own budget of
  * `runsPerSeed` executions (engine.ts). Seeds are independent, so a campaign shards across worker
  * threads and machines by seed ranges, and its result is the same however it is split: findings
- * are merged in seed order, then in execution order, and deduplicated by signature (the first
- * occurrence wins).
+ * are grouped by bug (`groupFindings`: counts added, first and last occurrence in seed order, then
+ * execution order, the shortest trace).
  *
  * `--runs N` means N executions in all: seeds `first .. first + ceil(N / runsPerSeed) - 1`, the
  * last one with the remainder. With a time limit and no `--runs`, the list of seeds is open-ended
