@@ -1,7 +1,8 @@
-// Traces saved by the fuzzer before the throughput work (test/fixtures/replay, one or two per seed
+// Saved finding traces (test/fixtures/replay, the first findings of a fixed campaign on each seed
 // bug's buggy preset, shrunk) replay bit for bit on today's model: every scheduler choice is
 // taken as recorded, and the run ends in the same finding with the same report, line for line.
-// A change that makes the model faster must not change a single step of a run.
+// A change that makes the model faster must not change a single step of a run. A change of the
+// model's runs on purpose regenerates them (scripts/gen-replay-fixtures.ts, which says how).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
