@@ -100,7 +100,7 @@ describe('campaign plans', () => {
 
 describe('pagewalk fuzz --shard and pagewalk merge', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-shard-'));
-  const common = ['fuzz', '--preset', 'linux-3.2-rt-up', '--seed', '1', '--runs', '800', '--runs-per-seed', '200', '--workers', '1', '--json'];
+  const common = ['fuzz', '--preset', 'linux-3.2-rt-up', '--seed', '1', '--runs', '1600', '--runs-per-seed', '400', '--workers', '1', '--json'];
   const rows = (s: Summary) => s.findings.map((f) => [f.sanitizer, f.signature, f.count, f.last.seed, f.last.execution]);
 
   it('N shards run as processes and merged report what one campaign over the same seeds reports', async () => {
