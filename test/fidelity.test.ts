@@ -16,7 +16,7 @@ import '../src/presets/xen.js';
 import { xenOf } from '../src/linux/xen/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { ScriptedStrategy } from '../src/scheduler/strategy.js';
-import { actionCode, SLOT_SOURCE0 } from '../src/scheduler/types.js';
+import { actionCode, SLOT_SOURCE0, type KGen } from '../src/scheduler/types.js';
 
 beforeAll(async () => {
   await Machine.ready();
@@ -92,10 +92,8 @@ describe('item 6: xen_drop_mm_ref() on the exiting CPU (3.8 arch/x86/xen/mmu.c)'
 describe('item 2: 2.6.37-rc4 vmap under Xen (vmap_lazy_unmap, vm_unmap_aliases; 2.6.36.4 mm/vmalloc.c)', () => {
   const pteOf = (k: Kernel, va: bigint) => readEntry(k, lookup_address(k, va)!.ptr);
   /** Runs `body` in a kernel thread on CPU 0 under the scheduler (flushes wait for IPIs). */
-  function inKthread(k: Kernel, body: (cpu: LinuxCpu) => Generator<unknown, void, unknown>) {
-    spawnKthread(k, 'nfsiod', 0, function* (t) {
-      yield* body(k.cpus[t.cpu]) as never;
-    });
+  function inKthread(k: Kernel, body: (cpu: LinuxCpu) => KGen<void>) {
+    spawnKthread(k, 'nfsiod', 0, (t) => body(k.cpus[t.cpu]));
     const r = new Scheduler(k, new ScriptedStrategy([])).run({ maxSteps: 50_000 });
     expect(r.finding).toBeUndefined();
     expect(r.status).toBe('finished');

@@ -8,7 +8,7 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { faultStats } from '../src/linux/fault.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { pgd_index } from '../src/linux/layout.js';
-import { mmHooks } from '../src/linux/mm.js';
+import { mmHooks } from '../src/linux/page.js';
 import { nativePvOps } from '../src/linux/native.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend } from '../src/linux/paravirt.js';
 import { readEntry, writeEntry } from '../src/linux/pgtable.js';
@@ -93,7 +93,7 @@ describe('vmalloc_fault variants', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp', { version }));
     const cpu = k.cpus[0];
     const addr = k.L.PAGE_OFFSET + 0x1000n;
-    const p = spawnProcess(k, { comm: 'reader', cpu: 0, vmas: VMAS, body: function* () { yield* kernel_read64(k, cpu, addr); } });
+    const p = spawnProcess(k, { comm: 'reader', cpu: 0, vmas: VMAS, body: () => kernel_read64(k, cpu, addr) });
     writeEntry(k, p.mm!.pgd + pgd_index(k.L, addr) * 8, 0n);
     return new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 5000 });
   }

@@ -6,10 +6,12 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { enter_lazy_tlb } from './mmu_context.js';
-import { mmput } from './mm.js';
+import { mmput } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { preempt_disable } from './preempt.js';
-import { __schedule } from './sched.js';
+import { __schedule, schedule_tail } from './sched.js';
+import type { TaskStruct } from './structs.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Interleaving point right after exit_mm() cleared current->mm. */
 export const LBL_EXIT_MM_NULL = 'exit_mm:after_mm_null';
@@ -19,27 +21,36 @@ export function* exit_mm(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const tsk = cpu.curr;
   const mm = tsk.mm;
   if (!mm) return;
-  const fns = tsk.fnStack;
-  fns.push('exit_mm');
-  mm.mm_count++; // atomic_inc(&mm->mm_count): the reference held through active_mm
-  if (mm !== tsk.active_mm) k.BUG(cpu, 'kernel/exit.c', null, 'exit_mm');
-  tsk.mm = null; // task_lock(); tsk->mm = NULL; up_read(&mm->mmap_sem)
-  enter_lazy_tlb(k, cpu, mm, tsk);
-  yield LBL_EXIT_MM_NULL;
-  yield* mmput(k, cpu, mm);
-  fns.pop();
+  yield* traced(tsk, 'exit_mm', function* () {
+    mm.mm_count++; // atomic_inc(&mm->mm_count): the reference held through active_mm
+    if (mm !== tsk.active_mm) k.BUG(cpu, 'kernel/exit.c', null, 'exit_mm');
+    tsk.mm = null; // task_lock(); tsk->mm = NULL; up_read(&mm->mmap_sem)
+    enter_lazy_tlb(k, cpu, mm, tsk);
+    yield LBL_EXIT_MM_NULL;
+    yield* mmput(k, cpu, mm);
+  });
 }
 
 /** do_exit(code): never returns. */
 export function* do_exit(k: Kernel, cpu: LinuxCpu, code: number): KGen<never> {
   const tsk = cpu.curr;
-  tsk.fnStack.push('do_exit');
-  tsk.exiting = true; // exit_signals(): PF_EXITING
-  yield* exit_mm(k, cpu);
-  tsk.exitCode = code;
-  preempt_disable(cpu); // the final schedule() runs with preemption off
-  tsk.state = 'dead'; // TASK_DEAD
-  tsk.fnStack.pop();
+  yield* traced(tsk, 'do_exit', function* () {
+    tsk.exiting = true; // exit_signals(): PF_EXITING
+    yield* exit_mm(k, cpu);
+    tsk.exitCode = code;
+    preempt_disable(cpu); // the final schedule() runs with preemption off
+    tsk.state = 'dead'; // TASK_DEAD
+  });
   yield* __schedule(k, cpu);
   throw new Error(`do_exit: dead task ${tsk.comm}[${tsk.pid}] was scheduled again`);
+}
+
+/**
+ * The first code a new task runs: ret_from_fork -> schedule_tail(), then the task's body, then
+ * do_exit() if the body returns.
+ */
+export function* task_entry(k: Kernel, cpu: LinuxCpu, t: TaskStruct): KGen<void> {
+  yield* schedule_tail(k, cpu, cpu.lastPrev!);
+  if (t.body) yield* t.body(t);
+  yield* do_exit(k, cpu, 0);
 }

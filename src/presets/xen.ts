@@ -1,12 +1,14 @@
 /**
- * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md). Registering them
- * also registers the Xen PV and Hyper-V-like paravirt backends and their knobs.
+ * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md), and the Xen PV knobs.
+ * Plain data: the paravirt backends they name are registered by the Linux model's composition
+ * root (src/linux/backends.ts).
  */
-import '../linux/xen/index.js';
-import '../linux/hyperv.js';
-import '../linux/vmap.js';
-import '../linux/mmu_gather.js';
+import { registerKnob } from './knobs.js';
 import { registerPreset } from './registry.js';
+
+registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
+registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
+registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 
 registerPreset({
   name: 'linux-3.8-xen-pv',

@@ -12,9 +12,9 @@
  * - `ScriptedStrategy`: a scenario's rules, with a fallback strategy.
  */
 import { Prng } from './prng.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import { actionCpu, actionSlot, describeAction, SLOT_IPI, SLOT_STEP, SPIN } from './types.js';
-import type { InterruptSource } from './scheduler.js';
+import type { InterruptSource } from './types.js';
 
 /** What a strategy may look at. */
 export interface SchedView {

@@ -5,14 +5,9 @@
  */
 import { XenHypervisor } from '../../xen/hypervisor.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
-import { registerKnob } from '../../presets/knobs.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
 import { defineKernelState } from '../kstate.js';
-
-registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
-registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
-registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 
 /** One queued multicall with the model function that queued it (MC_DEBUG `caller`). */
 export interface McSlot {
