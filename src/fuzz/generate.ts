@@ -7,15 +7,15 @@
  */
 import { Prng } from '../scheduler/prng.js';
 import {
-  cloneProgram, MAX_IRQS, MAX_OPS, MAX_PAGES, MAX_TASKS, SLOTS,
-  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type Schedule, type TaskProg,
+  cloneProgram, MAX_IRQS, MAX_OPS, MAX_PAGES, MAX_TASKS, PTE_BITS, SLOTS,
+  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type PtLevel, type Schedule, type TaskProg,
 } from './program.js';
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14], ['munmap', 7], ['mprotect', 2], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
   ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
-  ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
+  ['kaccess', 9], ['pt_set', 3], ['pt_linear', 2], ['pt_unlinear', 1], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
 ];
 const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
 
@@ -24,6 +24,8 @@ const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
 const KOBJS: readonly KObj[] = ['vmalloc', 'vmap', 'percpu'];
 /** PCT run-length bounds: fuzz runs take from a few dozen to a few hundred steps. */
 const PCT_STEPS: readonly number[] = [20, 40, 80, 160, 400];
+const PT_LEVELS: readonly PtLevel[] = [1, 2, 3, 4];
+const UPPER_LEVELS: readonly (2 | 3 | 4)[] = [2, 3, 4];
 
 /** Generator and mutator over one Prng. */
 export class Generator {
@@ -124,12 +126,23 @@ export class Generator {
       }
       case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
         const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
-        if (k < 2) return { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
+        if (k < 2) return this.chance(0.8) ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' } : this.ptOp(obj, prev.slot);
         return obj === 'vmalloc' ? { op: 'vfree', slot: prev.slot } : obj === 'vmap' ? { op: 'vm_unmap_ram', slot: prev.slot } : { op: 'percpu_free', slot: prev.slot };
       }
+      case 'pt_linear': case 'pt_set':
+        // the entry just installed or changed: change its bits
+        return { op: 'pt_set', obj: prev.obj, slot: prev.slot, level: prev.level, linear: prev.op === 'pt_linear' ? true : prev.linear, bit: this.pick(PTE_BITS) };
       default:
         return null;
     }
+  }
+
+  /** A page-table operation on kernel object (obj, slot). */
+  private ptOp(obj: KObj, slot: number): Op {
+    const k = this.below(6);
+    if (k < 3) return { op: 'pt_set', obj, slot, level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pick(PTE_BITS) };
+    if (k < 5) return { op: 'pt_linear', obj, slot, level: this.pick(UPPER_LEVELS), to: this.chance(0.5) ? slot : this.slot() };
+    return { op: 'pt_unlinear', obj, slot, level: this.pick(UPPER_LEVELS) };
   }
 
   private kaccess(slot: number): Op {
@@ -167,6 +180,9 @@ export class Generator {
       case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.slot(), pages: pages() };
       case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.slot() };
       case 'kaccess': return this.kaccess(this.slot());
+      case 'pt_set': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pick(PTE_BITS) };
+      case 'pt_linear': { const slot = this.slot(); return { op: name, obj: this.pick(KOBJS), slot, level: this.pick(UPPER_LEVELS), to: this.chance(0.5) ? slot : this.slot() }; }
+      case 'pt_unlinear': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
       case 'flush_tlb': return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
       case 'schedule': case 'exit': return { op: name };
       default: return { op: 'schedule' };
@@ -313,6 +329,10 @@ export class Generator {
       case 'populate': c.populate = !c.populate; break;
       case 'task': c.task = this.below(ntasks); break;
       case 'scope': c.scope = this.pick(['local', 'mm', 'all'] as const); break;
+      case 'level': c.level = o.op === 'pt_set' ? this.pick(PT_LEVELS) : this.pick(UPPER_LEVELS); break;
+      case 'linear': c.linear = !c.linear; break;
+      case 'bit': c.bit = this.pick(PTE_BITS); break;
+      case 'to': c.to = this.slot(); break;
     }
     return c as Op;
   }
@@ -358,7 +378,7 @@ export function objectKey(o: Op): string | null {
     case 'vmalloc': case 'vfree': return `vmalloc${o.slot}`;
     case 'vm_map_ram': case 'vm_unmap_ram': return `vmap${o.slot}`;
     case 'percpu_alloc': case 'percpu_free': return `percpu${o.slot}`;
-    case 'kaccess': return `${o.obj}${o.slot}`;
+    case 'kaccess': case 'pt_set': case 'pt_linear': case 'pt_unlinear': return `${o.obj}${o.slot}`;
     default: return null;
   }
 }
