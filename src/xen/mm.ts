@@ -113,6 +113,8 @@ export class XenMm {
   typeChangeFlushes = 0;
   /** Security fixes of later releases this hypervisor carries (src/xen/fixes.ts). */
   fixes: XenFixes = { ...ALL_FIXES };
+  /** Told which branch of an entry update ran, e.g. 'mod_l4_entry:fastpath' (coverage for a fuzzer). */
+  onPath: ((id: string) => void) | null = null;
 
   constructor(
     readonly m: XenMachineView,
@@ -477,6 +479,7 @@ export class XenMm {
       }
       this.pages.typeInfo[pfn] = x + 1n;
     }
+    this.onPath?.(`get_l${level}_linear_pagetable`);
     return true;
   }
 
@@ -568,6 +571,7 @@ export class XenMm {
       }
       // Fast path for identical mapping, r/w and presence (l1e_has_changed; fixes.ts: XSA-182).
       if (!lNeHasChanged(ol1e, nl1e, l1FastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l1_entry:fastpath');
         this.update_entry(pa, nl1e, preserveAd);
         return 1;
       }
@@ -591,6 +595,7 @@ export class XenMm {
       }
       // Fast path for identical mapping and presence (fixes.ts: XSA-148, XSA-182).
       if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l2_entry:fastpath');
         this.update_entry(pa, nl2e, preserveAd);
         return 1;
       }
@@ -612,6 +617,7 @@ export class XenMm {
         return -EINVAL;
       }
       if (!lNeHasChanged(ol3e, nl3e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l3_entry:fastpath');
         this.update_entry(pa, nl3e, preserveAd);
         return 0;
       }
@@ -639,6 +645,7 @@ export class XenMm {
         return -EINVAL;
       }
       if (!lNeHasChanged(ol4e, nl4e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l4_entry:fastpath');
         this.update_entry(pa, nl4e, preserveAd);
         return 0;
       }
