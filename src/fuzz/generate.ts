@@ -388,7 +388,7 @@ export function objectKey(o: Op): string | null {
     case 'vmalloc': case 'vfree': return `vmalloc${o.slot}`;
     case 'vm_map_ram': case 'vm_unmap_ram': return `vmap${o.slot}`;
     case 'percpu_alloc': case 'percpu_free': return `percpu${o.slot}`;
-    case 'kaccess': case 'pt_set': case 'pt_linear': case 'pt_unlinear': return `${o.obj}${o.slot}`;
+    case 'kaccess': return `${o.obj}${o.slot}`;
     default: return null;
   }
 }

@@ -113,7 +113,11 @@ export class XenMm {
   typeChangeFlushes = 0;
   /** Security fixes of later releases this hypervisor carries (src/xen/fixes.ts). */
   fixes: XenFixes = { ...ALL_FIXES };
-  /** Told which branch of an entry update ran, e.g. 'mod_l4_entry:fastpath' (coverage for a fuzzer). */
+  /**
+   * Told when a rarely taken branch of an entry update ran (the L2–L4 fast paths, a linear page
+   * table accepted), e.g. 'mod_l4_entry:fastpath': coverage for a fuzzer. L1 fast paths, which every
+   * pte update of a guest takes, are not reported.
+   */
   onPath: ((id: string) => void) | null = null;
 
   constructor(
@@ -571,7 +575,6 @@ export class XenMm {
       }
       // Fast path for identical mapping, r/w and presence (l1e_has_changed; fixes.ts: XSA-182).
       if (!lNeHasChanged(ol1e, nl1e, l1FastpathFlags(this.fixes))) {
-        this.onPath?.('mod_l1_entry:fastpath');
         this.update_entry(pa, nl1e, preserveAd);
         return 1;
       }
