@@ -17,7 +17,7 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { mm_alloc } from '../src/linux/mm.js';
 import { pte_alloc_walk } from '../src/linux/memory.js';
 import { spin_lock, spin_unlock } from '../src/linux/spinlock.js';
-import { do_munmap } from '../src/linux/munmap.js';
+import { do_munmap } from '../src/linux/mmap.js';
 import { page_count, page_mapcount } from '../src/linux/page.js';
 import { pgd_offset, pmd_offset, pte_offset_kernel, pud_offset, readEntry } from '../src/linux/pgtable.js';
 import { wake_up_process, schedule_blocked } from '../src/linux/sched.js';
@@ -25,6 +25,7 @@ import { VM_READ, VM_WRITE, type MmStruct, type TaskBody, type TaskStruct } from
 import { LBL_USER, spawnProcess, user_access } from '../src/linux/user.js';
 import { xenOf } from '../src/linux/xen/state.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
+import type { KGen } from '../src/scheduler/types.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
 
 beforeAll(async () => {
@@ -48,7 +49,7 @@ function run(k: Kernel): void {
 }
 
 /** fork() from inside a task body: mm_alloc + dup_mmap, the child started blocked on cpu `cpu`. */
-function* fork(k: Kernel, parent: TaskStruct, comm: string, cpu: number, body: TaskBody): Generator<unknown, TaskStruct, unknown> {
+function* fork(k: Kernel, parent: TaskStruct, comm: string, cpu: number, body: TaskBody): KGen<TaskStruct> {
   const mm = yield* mm_alloc(k, k.cpus[parent.cpu], comm);
   yield* dup_mmap(k, k.cpus[parent.cpu], mm, parent.mm!);
   const t = k.createTask(comm, cpu, mm, body);

@@ -9,8 +9,8 @@ import { stateHash } from '../src/linux/hash.js';
 import { spawnOrdinaryWorkload } from '../src/linux/workload.js';
 import { LBL_COND_RESCHED } from '../src/linux/sched.js';
 import type { Kernel } from '../src/linux/kernel.js';
-import { ModelCpu, type CpuTask } from '../src/machine/cpu.js';
-import type { CoreCpu } from '../src/machine/core.js';
+import { ModelCpu, type CpuTask } from '../src/modelcpu/cpu.js';
+import type { CoreCpu } from '../src/modelcpu/contract.js';
 import { Prng } from '../src/scheduler/prng.js';
 import { Scheduler, type InterruptSource, type SchedTarget } from '../src/scheduler/scheduler.js';
 import { PctStrategy, RandomStrategy, ReplayDivergence, ReplayStrategy, RoundRobinStrategy, type Strategy } from '../src/scheduler/strategy.js';
@@ -139,8 +139,8 @@ describe('Linux preemption rules', () => {
     let preemptsInKernel = 0, preemptsInUser = 0;
     const wrapped: Strategy = {
       name: 'wrap',
-      begin: (v) => strat.begin(),
-      choose: (acts, n, v) => {
+      begin: () => strat.begin(),
+      choose: (acts, n) => {
         for (let i = 0; i < n; i++) {
           if (actionSlot(acts[i]) !== SLOT_PREEMPT) continue;
           const c = k.cpus[actionCpu(acts[i])];
