@@ -1,7 +1,13 @@
 // TLBs (three page-size classes) and paging-structure caches (SDM 4.10.2, 4.10.3).
-// Set-associative, FIFO replacement by fill stamp, deterministic.
+// Set-associative, FIFO replacement by fill stamp, deterministic. In front of the 4 KiB class, a
+// direct-mapped front cache per access kind serves batch hits with one tag compare. It holds
+// only what a lookup of the modelled TLB would find and allow in the same context (frontFill,
+// after a fill or a hit), and every change to a 4 KiB entry drops its copies (tlbDrop, tlbFill,
+// tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
+// set-associative TLB.
 import {
-  C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_FTAG, T_KEY, T_PA, T_PERMS, T_STAMP,
+  C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
 } from './layout';
 import { acCtx, acCx, acPkrU, acPkrS, acPcid } from './context';
@@ -41,16 +47,52 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
   return 0;
 }
 
-/** Sets the fast tags of entry e for the current context: one per access kind it allows. */
-export function tlbSetFastTags(e: usize): void {
+/**
+ * Copies 4 KiB entry e (just filled, or just found by a lookup) into the front cache for every
+ * access kind it allows in the current context; other classes are not cached in front.
+ */
+export function frontFill(cpu: usize, c: u32, e: usize): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (c != 0 || front == 0) return;
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
   const tag = (vpn << 8) | u64(acCtx);
   for (let k: u32 = 0; k < 3; k++) {
-    let ok = permFault(perms, k, acCx, acPkrU, acPkrS) == 0;
-    if (k == 1 && (perms & PERM_D) == 0) ok = false; // a write to a clean entry must walk
-    store<u64>(e + usize(k) * 8, ok ? tag : 0, T_FTAG);
+    if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
+    if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
+    const p = frontSlot(front, k, vpn);
+    store<u64>(p, tag);
+    store<u64>(p, load<u64>(e, T_PA), 8);
   }
+}
+
+/** Empties TLB entry e of class c (and the front cache's copies of it). */
+export function tlbDrop(cpu: usize, c: u32, e: usize): void {
+  const k = load<u64>(e, T_KEY);
+  if (c == 0 && (k & 1) != 0) frontDrop(cpu, k >> 13);
+  memory.fill(e, 0, TLB_ENTRY);
+}
+
+// ---- the front cache ----
+
+/** Front-cache slot of access kind `kind` for 4 KiB page number vpn. */
+@inline export function frontSlot(front: usize, kind: u32, vpn: u64): usize {
+  return front + usize(kind) * FRONT_KIND + usize(u32(vpn) & (FRONT_SETS - 1)) * FRONT_ENTRY;
+}
+
+/** Drops the front copies of page vpn's fast tags (every context: dropping more is harmless). */
+function frontDrop(cpu: usize, vpn: u64): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (front == 0) return;
+  for (let k: u32 = 0; k < 3; k++) {
+    const p = frontSlot(front, k, vpn);
+    if ((load<u64>(p) >> 8) == vpn) store<u64>(p, 0);
+  }
+}
+
+export function frontClear(cpu: usize): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (front != 0) memory.fill(front, 0, FRONT_BYTES);
 }
 
 /** Invalidates entries translating va in class c: PCID `pcid`, and global ones when asked. */
@@ -61,31 +103,52 @@ export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u3
   const vpn = vpnOf(va, classShift(c, mode));
   let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-    if (tlbMatches(e, vpn, pcid, globals)) memory.fill(e, 0, TLB_ENTRY);
+    if (tlbMatches(e, vpn, pcid, globals)) tlbDrop(cpu, c, e);
   }
 }
 
-/** Fills a translation: any entry for the same page in the current PCID is replaced. */
+/**
+ * Fills a translation: any entry for the same page in the current PCID is replaced. Victim: the
+ * first invalid way (a replaced one counts), else the oldest fill (FIFO); evicting a valid entry
+ * is counted when retention is maximal. One pass over the set.
+ */
 export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
   if (ways == 0) return;
   const vpn = vpnOf(va, classShift(c, mode));
-  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  const set = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let invalid: usize = 0;
+  let oldest: usize = 0;
+  let oldestStamp: u32 = 0xFFFF_FFFF;
   for (let w: usize = 0; w < ways; w++) {
-    if (tlbMatches(e + w * TLB_ENTRY, vpn, acPcid, true)) memory.fill(e + w * TLB_ENTRY, 0, TLB_ENTRY);
+    const e = set + w * TLB_ENTRY;
+    if (tlbMatches(e, vpn, acPcid, true)) {
+      tlbDrop(cpu, c, e);
+      if (invalid == 0) invalid = e;
+    } else if ((load<u64>(e, T_KEY) & 1) == 0) {
+      if (invalid == 0) invalid = e;
+    } else if (load<u32>(e, T_STAMP) < oldestStamp) {
+      oldest = e;
+      oldestStamp = load<u32>(e, T_STAMP);
+    }
   }
-  const victim = chooseVictim(cpu, e, ways, TLB_ENTRY, T_KEY, T_STAMP, 0);
+  let victim = invalid;
+  if (victim == 0) {
+    evicted(cpu);
+    victim = oldest;
+    tlbDrop(cpu, c, victim);
+  }
   store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
-  tlbSetFastTags(victim);
+  frontFill(cpu, c, victim);
 }
 
 /**
- * Replacement: the way holding `key` if any, else the first invalid way, else the oldest fill
- * (FIFO). Evicting a valid entry is counted when retention is maximal.
+ * PSC replacement: the way holding `key` if any, else the first invalid way, else the oldest
+ * fill (FIFO). Evicting a valid entry is counted when retention is maximal.
  */
 function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: usize, stampOff: usize, key: u64): usize {
   let invalid: usize = 0;
@@ -119,6 +182,7 @@ function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: 
 
 /** Every TLB entry of the CPU: of PCID `pcid` only unless `allPcids`; global ones unless `keepGlobal`. */
 export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
+  frontClear(cpu);
   for (let c: usize = 0; c < 3; c++) {
     const d = cpu + C_TLB + c * 16;
     const base = usize(load<u32>(d));

@@ -2,10 +2,12 @@
 // Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
-  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY,
-  CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
+  CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN, AF_CPL, AF_AC, AF_IMPLICIT,
 } from './layout';
 import { vendorAmd } from './state';
+import { accessErrorBits } from './perms';
+import { frontClear } from './caches';
 
 export let acCpu: usize = 0;
 export let acMode: u32 = 0;
@@ -33,21 +35,21 @@ export const CR4_PKS: u64 = 1 << 24;
 export const EFER_LME: u64 = 1 << 8;
 export const EFER_NXE: u64 = 1 << 11;
 
-/** flags: bits 0-1 CPL, bit 2 EFLAGS.AC, bit 3 implicit supervisor access. */
+/** flags: AF_CPL, AF_AC, AF_IMPLICIT (layout.ts). */
 export function beginAccess(cpu: usize, flags: u32): void {
   const cr0 = load<u64>(cpu + C_CR0);
   const cr4 = load<u64>(cpu + C_CR4);
   const efer = load<u64>(cpu + C_EFER);
   const mode = load<u32>(cpu + C_MODE);
-  const implicit = (flags & 8) != 0;
-  const user = (flags & 3) == 3 && !implicit;
+  const implicit = (flags & AF_IMPLICIT) != 0;
+  const user = (flags & AF_CPL) == 3 && !implicit;
   const ia32e = mode == MODE_4L || mode == MODE_5L;
   const smep = (cr4 & CR4_SMEP) != 0;
   const nxe = (efer & EFER_NXE) != 0 && mode != MODE_32;
   acCpu = cpu;
   acMode = mode;
   acCx = (user ? CX_USER : 0) |
-    (!user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & 4) == 0) ? CX_SMAP : 0) |
+    (!user && (cr4 & CR4_SMAP) != 0 && (implicit || (flags & AF_AC) == 0) ? CX_SMAP : 0) |
     ((cr0 & CR0_WP) != 0 ? CX_WP : 0) | (smep ? CX_SMEP : 0) | (nxe ? CX_NXE : 0) |
     ((cr4 & CR4_PGE) != 0 ? CX_PGE : 0) | (vendorAmd ? CX_AMD : 0) | (smep || nxe ? CX_IDEN : 0);
   acPkrU = ia32e && (cr4 & CR4_PKE) != 0 ? load<u32>(cpu + C_PKRU) : 0;
@@ -55,6 +57,30 @@ export function beginAccess(cpu: usize, flags: u32): void {
   acPcid = load<u32>(cpu + C_PCID);
   acCr3 = load<u64>(cpu + C_CR3);
   acCtx = contextId(cpu);
+  kindMasks(acCx);
+}
+
+/**
+ * The fast walk's access check per kind (KTAB): with f the AND over all levels of `entry ^ XD`
+ * (RW, US set when every level allows; bit 63 set when no level sets XD), kind k is allowed iff
+ * (f & MASK[k]) == WANT[k]. A user access needs US (and RW to write, bit 63 to fetch); a
+ * supervisor access is refused on a user page by SMAP (data) or SMEP (fetch), and a supervisor
+ * write needs RW only with CR0.WP. Protection keys are not in the masks: the fast walk is used
+ * only when no key register applies.
+ */
+function kindMasks(cx: u32): void {
+  const user = (cx & CX_USER) != 0;
+  const us: u64 = user ? E_US : 0;
+  const smap: u64 = (cx & CX_SMAP) != 0 ? E_US : 0;
+  const smep: u64 = !user && (cx & CX_SMEP) != 0 ? E_US : 0;
+  const rw: u64 = user || (cx & CX_WP) != 0 ? E_RW : 0;
+  store<u64>(KTAB, us | smap, KT_MASK);
+  store<u64>(KTAB, us, KT_WANT);
+  store<u64>(KTAB + 8, us | smap | rw, KT_MASK);
+  store<u64>(KTAB + 8, us | rw, KT_WANT);
+  store<u64>(KTAB + 16, us | smep | E_XD, KT_MASK);
+  store<u64>(KTAB + 16, us | E_XD, KT_WANT);
+  for (let k: u32 = 0; k < 3; k++) store<u64>(KTAB + usize(k) * 8, u64(accessErrorBits(k, cx)), KT_EC);
 }
 
 /** Finds or assigns the id of the current permission context; sweeps fast tags when full. */
@@ -89,14 +115,9 @@ function contextId(cpu: usize): u32 {
   return load<u32>(p) == f && load<u32>(p, 4) == acPkrU && load<u32>(p, 8) == acPkrS;
 }
 
-/** Drops every fast tag of the CPU's TLBs (context ids are about to be reused). */
+/** Drops every fast tag of the CPU (the front cache: context ids are about to be reused). */
 export function clearFastTags(cpu: usize): void {
-  for (let c: usize = 0; c < 3; c++) {
-    const d = cpu + C_TLB + c * 16;
-    const base = usize(load<u32>(d));
-    const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
-    for (let i: usize = 0; i < n; i++) memory.fill(base + i * TLB_ENTRY, 0, 24);
-  }
+  frontClear(cpu);
   store<u32>(cpu + C_CTX_COUNT, 0);
   store<u32>(cpu + C_CTX_CUR, 0);
 }

@@ -2,12 +2,12 @@
 // Architectural validity (#GP conditions) is checked by the TypeScript side before calling here,
 // except the PAE PDPTE check, which needs guest memory.
 import {
-  C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, C_PDPTE,
-  MODE_NONE, MODE_32, MODE_PAE, MODE_4L, MODE_5L,
+  C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, C_PDPTE, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G,
+  MODE_NONE, MODE_32, MODE_PAE, MODE_4L, MODE_5L, E_P, E_PS, E_G, E_XD,
 } from './layout';
-import { physRead64, maxPhys } from './state';
+import { physRead64, maxPhys, rsvdHi, vendorAmd, pdpe1gb } from './state';
 import {
-  CR0_PG, CR4_PSE, CR4_PAE, CR4_PGE, CR4_LA57, CR4_PCIDE, CR4_SMEP, CR4_SMAP, EFER_LME, isLongMode,
+  CR0_PG, CR4_PSE, CR4_PAE, CR4_PGE, CR4_LA57, CR4_PCIDE, CR4_SMEP, CR4_SMAP, EFER_LME, EFER_NXE, isLongMode,
 } from './context';
 import { tlbFlush, pscFlush, tlbInvalidatePage } from './caches';
 
@@ -50,6 +50,11 @@ export function setControl(cpu: usize, cr0: u64, cr3: u64, cr4: u64, efer: u64, 
   store<u64>(cpu + C_CR4, cr4);
   store<u64>(cpu + C_EFER, efer);
   store<u32>(cpu + C_MODE, mode);
+  // The fast walk's reserved bits, with P (SDM Table 4-20; walk.ts tableRsvd for the exact walk).
+  const base = rsvdHi | ((efer & EFER_NXE) != 0 ? 0 : E_XD);
+  store<u64>(cpu + C_RSVD_UP, base | E_PS | (vendorAmd ? E_G : 0) | E_P);
+  store<u64>(cpu + C_RSVD_LO, base | E_P);
+  store<u64>(cpu + C_RSVD_1G, pdpe1gb ? 0x3FFF_E000 : E_PS);
   const pcid: u32 = (cr4 & CR4_PCIDE) != 0 && isLongMode(mode) ? u32(cr3 & 0xFFF) : 0;
   store<u32>(cpu + C_PCID, pcid);
   const pcideCleared = (oldCr4 & CR4_PCIDE) != 0 && (cr4 & CR4_PCIDE) == 0;

@@ -1,7 +1,23 @@
 // Exports of the WASM core. Everything Linux- or Xen-specific lives in TypeScript.
+//
+// Map of a translation, top to bottom (access.ts → caches.ts → walk.ts):
+//   translateBatch / accessOne (access.ts): beginAccess (context.ts) fixes the access context —
+//     CX_* bits, key registers, the context id that tags the TLB, the per-kind masks (KTAB).
+//   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (caches.ts): one
+//     compare of (vpn << 8 | context id) per access kind, present only for the kinds the cached
+//     rights allow in that context.
+//   miss path: missPath re-checks every page-size class's entry against the context (stale
+//     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
+//     caches when on) and fills the TLB (tlbFill, FIFO victims) and the PSCs; hits and fills of
+//     4 KiB entries refill the front cache (frontFill).
+//   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
+//     level and folded rights (the batch's fast loop); walkLong / walkPae / walk32 are the exact
+//     walks every path can fall back to (PSC lookups and fills, AMD's deferred A bits, keys).
+//     step.ts walks one level per call for the orchestrator and `explain`.
+// Results travel as one u64 (layout.ts "result encoding"): no side channels between levels.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -11,7 +27,7 @@ import { flushEverything } from './control';
 export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
 export { frameAlloc, frameFree, frameReserve } from './frames';
-export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect, ptLookup, ptLookupLevel } from './ptops';
+export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
 
@@ -44,6 +60,9 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
     store<u32>(d, sets == 0 ? 0 : sets - 1, 4);
     store<u32>(d, base == 0 ? 0 : ways, 8);
   }
+  const front = heapAlloc(FRONT_BYTES);
+  if (front == 0) return false;
+  store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, maximal ? 1 : 0);
   retentionOf[i] = maximal ? 1 : 0;

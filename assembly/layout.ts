@@ -18,6 +18,12 @@ export const IO_KIND: usize = 0x0028_0000; // u8[BATCH_MAX]
 export const IO_PA: usize = 0x0030_0000; // u64[BATCH_MAX]
 export const IO_FAULT: usize = 0x0038_0000; // u32[BATCH_MAX]
 export const IO_STEPS: usize = 0x003C_0000; // step records of the stepping walk (8 x STEP_SIZE)
+// per-access-kind masks of the fast walk, set by beginAccess: kind k is allowed on a page whose
+// folded rights f (walk.ts fastWalk) satisfy (f & MASK[k]) == WANT[k]
+export const KTAB: usize = 0x003F_0100;
+export const KT_MASK: usize = 0; // u64[3]
+export const KT_WANT: usize = 24; // u64[3]
+export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
 
 export const RAM_BASE: usize = 0x0100_0000;
 
@@ -33,6 +39,10 @@ export const C_PCID: usize = 44; // u32: current PCID (0 unless CR4.PCIDE)
 export const C_PDPTE: usize = 48; // u64[4], PAE PDPTE registers
 export const C_CR2: usize = 80;
 export const C_FLAGS: usize = 88; // u32: F_* (cache switches)
+// reserved-bit masks of the fast walk (walk.ts fastWalk), set by setControl, each with P
+export const C_RSVD_UP: usize = 96; // u64: PML5E/PML4E
+export const C_RSVD_LO: usize = 104; // u64: PDPTE/PDE/PTE
+export const C_RSVD_1G: usize = 112; // u64: extra bits of a 1 GiB leaf
 // statistics, u64 each
 export const C_ST_WALKS: usize = 128;
 export const C_ST_MEMREFS: usize = 136;
@@ -44,10 +54,11 @@ export const C_ST_EVICT: usize = 176;
 export const C_ST_PSC_LEVEL: usize = 184; // u64[5] indexed by level of the cached entry (2..5)
 // caches: for class i (0 = 4K, 1 = 2M/4M, 2 = 1G) TLB at C_TLB + 16*i; PSC level l (2..5) at C_PSC + 16*(l-2)
 export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad}
+export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts), in class 0's pad
 export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad}
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
-// permission context cache for the TLB fast tags
+// permission contexts: the context id in the front cache's fast tags (context.ts)
 export const C_CTX_CUR: usize = 392; // u32 current context id (1..255), 0 = none
 export const C_CTX_COUNT: usize = 396; // u32
 export const C_CTX_TABLE: usize = 400; // 255 x {u32 flags, u32 pkrU, u32 pkrS}
@@ -68,13 +79,20 @@ export const MODE_5L: u32 = 4;
 export const F_TLB: u32 = 1;
 export const F_PSC: u32 = 2;
 
-// TLB entry (64 bytes): fast tags per access kind, key, page base, permissions
-export const TLB_ENTRY: usize = 64;
-export const T_FTAG: usize = 0; // u64[3]: (vpn << 8) | ctx when that kind is allowed in ctx
-export const T_KEY: usize = 24; // u64: (vpn << 13) | (pcid << 1) | 1
-export const T_PA: usize = 32; // u64
-export const T_PERMS: usize = 40; // u32 PERM_*
-export const T_STAMP: usize = 44; // u32
+// TLB entry (32 bytes, two per cache line): key, page base, permissions, fill stamp
+export const TLB_ENTRY: usize = 32;
+export const T_KEY: usize = 0; // u64: (vpn << 13) | (pcid << 1) | 1
+export const T_PA: usize = 8; // u64
+export const T_PERMS: usize = 16; // u32 PERM_*
+export const T_STAMP: usize = 20; // u32
+
+// TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64};
+// a fast tag is (vpn << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
+// vpn allows that access kind in that context
+export const FRONT_SETS: u32 = 256;
+export const FRONT_ENTRY: usize = 16;
+export const FRONT_KIND: usize = usize(FRONT_SETS) * FRONT_ENTRY;
+export const FRONT_BYTES: usize = 3 * FRONT_KIND;
 
 // PSC entry (32 bytes)
 export const PSC_ENTRY: usize = 32;
@@ -118,6 +136,12 @@ export const FAULT_BIT: u64 = 0x8000_0000_0000_0000;
 export const PA_MASK: u64 = 0x000F_FFFF_FFFF_FFFF;
 export const R_CLASS_SHIFT: u64 = 52;
 export const R_PERMS_SHIFT: u64 = 54;
+
+// access flags, the `flags` argument of accessOne / translateBatch / stepBegin (src/core/cpu.ts
+// accessFlags packs them)
+export const AF_CPL: u32 = 3; // bits 1:0, the CPL
+export const AF_AC: u32 = 4; // EFLAGS.AC (SMAP does not block explicit supervisor data accesses)
+export const AF_IMPLICIT: u32 = 8; // an implicit supervisor access (e.g. a descriptor-table read)
 
 // access-context bits (context.ts acCx), passed to walkers as one local
 export const CX_USER: u32 = 1;

@@ -61,7 +61,6 @@ export function ptNewRoot(mode: u32): i64 {
   return pfn < 0 ? i64(PT_ENOMEM) : i64(pfn) << 12;
 }
 
-let foundLevel: u32 = 0;
 
 /**
  * Finds the entry for va at `leafLevel` under root, creating missing tables with `tableFlags`.
@@ -160,22 +159,4 @@ export function ptUnmap(mode: u32, root: u64, va: u64, pages: u64): i32 {
 
 export function ptProtect(mode: u32, root: u64, va: u64, pages: u64, set: u64, clear: u64): i32 {
   return editRange(mode, root, va, pages, 1, set, clear);
-}
-
-/** Software lookup: address of the leaf entry (or of the entry where the walk stopped). */
-export function ptLookup(mode: u32, root: u64, va: u64): u64 {
-  let table = mode == MODE_PAE ? root & 0xFFFF_FFE0 : root & ~u64(0xFFF);
-  for (let level = topLevel(mode); ; level--) {
-    const ea = entryAddr(mode, table, level, va);
-    const e = rd(mode, ea);
-    foundLevel = level;
-    if ((e & E_P) == 0 || level == 1) return ea;
-    if (level <= 3 && (e & E_PS) != 0 && !(mode == MODE_PAE && level == 3)) return ea;
-    table = tableOf(mode, e);
-  }
-  return 0;
-}
-
-export function ptLookupLevel(): u32 {
-  return foundLevel;
 }

@@ -16,20 +16,32 @@ const OUTPUT = join(ROOT, 'build', 'walker.node');
 /** Bits of the `cfg` argument of walkBatch; must match the CFG_* macros in walker.c. */
 export const NATIVE_CFG = { LA57: 1, NXE: 2, WP: 4, SMEP: 8, SMAP: 16, AMD: 32, PDPE1GB: 64, USER: 128 } as const;
 
-/** The addon's one function (see walker.c for the exact contract). */
+/** One batch entry point of the addon: returns the number of faults (see walker.c). */
+export type NativeBatchFn = (
+  memory: ArrayBuffer,
+  ramBase: number,
+  ramBytes: number,
+  cr3: bigint,
+  maxPhysAddrBits: number,
+  cfg: number,
+  vas: BigUint64Array,
+  kinds: Uint8Array,
+  outPa: BigUint64Array,
+  outFault: Uint32Array,
+) => number;
+
+/** The addon (see walker.c for the exact contracts). */
 export interface NativeWalker {
-  walkBatch(
-    memory: ArrayBuffer,
-    ramBase: number,
-    ramBytes: number,
-    cr3: bigint,
-    maxPhysAddrBits: number,
-    cfg: number,
-    vas: BigUint64Array,
-    kinds: Uint8Array,
-    outPa: BigUint64Array,
-    outFault: Uint32Array,
-  ): number;
+  /** The same-semantics walker, as fast as C can be (fast path + exact generic walk). */
+  walkBatch: NativeBatchFn;
+  /** The exact generic walker alone. */
+  walkBatchGeneric: NativeBatchFn;
+  /** The minimal walker: P, U/S, R/W, A/D, large pages only. */
+  walkBatchLean: NativeBatchFn;
+  /** A direct-mapped TLB (256 entries per access kind) in front of walkBatch's walker. */
+  tlbBatch: NativeBatchFn;
+  /** Empties tlbBatch's TLB (after the tables change). */
+  tlbFlush(): void;
 }
 
 export type NativeLoad = { ok: true; walker: NativeWalker; compiler: string } | { ok: false; reason: string };

@@ -1,59 +1,108 @@
 /**
- * `npm run bench [-- --json] [--only walk|fuzz] [--quick] [--rounds N] [--target-ms N] [--clock cpu|wall]
- * [--fuzz-seeds N] [--fuzz-cap S]`:
- * 1. walks: times the WASM batched walk, the WASM TLB-hit path, the reference walker,
- *    one-call-per-address WASM and the native C walker on the same page tables, and prints
- *    walks/second and the ratios (issue 2);
- * 2. the fuzzer: executions per second per core and the median time to find each seed bug
- *    (issue 5, bench/fuzz-core.ts; a few minutes).
- * Progress goes to stderr; with --json stdout carries one JSON object only (the walk results, with
- * the fuzzer's under `fuzz`).
+ * `npm run bench [-- --json] [--only <group>[,<group>...]] [--quick] [--rounds N] [--target-ms N]
+ * [--clock cpu|wall] [--cells a,b] [--fuzz-seeds N] [--fuzz-cap S]`. Groups (all by default):
+ *   walk    the WASM batched walk, TLB hits, the reference walker, one call per address and the
+ *           native C walker on the same tables (issue 2; bench/core.ts)
+ *   matrix  translateBatch against the same-semantics and the lean C walkers over page sizes,
+ *           levels, region sizes, attribute and access mixes, and the TLB hit/miss paths
+ *           (issue 14; bench/matrix.ts; --cells selects cells by name)
+ *   fuzz    fuzzer executions per second and the median time to find each seed bug (issue 5;
+ *           bench/fuzz-core.ts; a few minutes)
+ * Progress goes to stderr; with --json stdout carries one JSON object only, keyed by group.
  * Exit status: 0 when all implementations agreed, 1 on any result mismatch, 2 on bad options.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchRow } from './fuzz-core.js';
+import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench } from './fuzz-core.js';
+import { formatMatrix, runMatrix } from './matrix.js';
 import { formatText } from './report.js';
+
+type Flags = Record<string, string | boolean | undefined>;
+
+/** What a group hands back: its report, its JSON, and the result mismatches it found. */
+interface GroupResult {
+  text: string;
+  json: unknown;
+  problems: string[];
+}
+
+interface BenchGroup {
+  name: string;
+  run(flags: Flags, log: (line: string) => void): Promise<GroupResult>;
+}
+
+function timing(flags: Flags, base: { rounds: number; targetMs: number }) {
+  return {
+    rounds: intFlag(flags.rounds as string | undefined, 'rounds', base.rounds, 1, 101),
+    targetMs: intFlag(flags['target-ms'] as string | undefined, 'target-ms', base.targetMs, 1, 10_000),
+  };
+}
+
+/** The registry: `--only` names one or more of these; without it all run, in this order. */
+const GROUPS: BenchGroup[] = [
+  {
+    name: 'walk',
+    async run(flags, log) {
+      const base = flags.quick ? QUICK_CONFIG : FULL_CONFIG;
+      const clock = (flags.clock as string | undefined) ?? base.clock;
+      if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`bench: --clock must be 'cpu' or 'wall', got ${JSON.stringify(clock)}`);
+      const r = await runBench({ ...base, clock, ...timing(flags, base) }, log);
+      return { text: formatText(r), json: r, problems: r.problems };
+    },
+  },
+  {
+    name: 'matrix',
+    async run(flags, log) {
+      const quick = !!flags.quick;
+      const t = timing(flags, quick ? { rounds: 1, targetMs: 3 } : { rounds: 5, targetMs: 60 });
+      const filter = typeof flags.cells === 'string' ? flags.cells.split(',').filter(Boolean) : [];
+      const r = await runMatrix({ quick, ...t, seed: 14, filter }, log);
+      return { text: formatMatrix(r), json: r, problems: r.problems };
+    },
+  },
+  {
+    name: 'fuzz',
+    async run(flags, log) {
+      const cfg = {
+        seeds: intFlag(flags['fuzz-seeds'] as string | undefined, 'fuzz-seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
+        capSeconds: intFlag(flags['fuzz-cap'] as string | undefined, 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
+      };
+      const res = await runFuzzBench(cfg, log);
+      return { text: formatFuzzBench(cfg, res), json: { ...cfg, ...res }, problems: [] };
+    },
+  },
+];
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
-    rounds: { type: 'string', help: 'timed rounds (default 11)' },
-    'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
-    clock: { type: 'string', help: "'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
-    only: { type: 'string', help: "'walk' or 'fuzz': run one part only" },
+    rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 5)' },
+    'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 60)' },
+    clock: { type: 'string', help: "walk: 'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
+    only: { type: 'string', help: `run these groups only (comma-separated): ${GROUPS.map((g) => g.name).join(', ')}` },
+    cells: { type: 'string', help: 'matrix: only cells whose name contains one of these (comma-separated)' },
     'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
     'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },
   }, 'bench');
   if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
-  const base = flags.quick ? QUICK_CONFIG : FULL_CONFIG;
-  const clock = flags.clock ?? base.clock;
-  if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`bench: --clock must be 'cpu' or 'wall', got ${JSON.stringify(clock)}`);
-  const cfg = {
-    ...base,
-    clock: clock as 'cpu' | 'wall',
-    rounds: intFlag(flags.rounds, 'rounds', base.rounds, 1, 101),
-    targetMs: intFlag(flags['target-ms'], 'target-ms', base.targetMs, 1, 10_000),
-  };
-  const only = flags.only;
-  if (only !== undefined && only !== 'walk' && only !== 'fuzz') throw new UsageError(`bench: --only must be 'walk' or 'fuzz', got ${JSON.stringify(only)}`);
-  const fuzzCfg = {
-    seeds: intFlag(flags['fuzz-seeds'], 'fuzz-seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
-    capSeconds: intFlag(flags['fuzz-cap'], 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
-  };
-  const log = (line: string) => process.stderr.write(line + '\n');
-  const result = only === 'fuzz' ? null : await runBench(cfg, log);
-  if (result && !flags.json) process.stdout.write(formatText(result) + '\n');
-  let fuzz: FuzzBenchRow[] | null = null;
-  if (only !== 'walk') {
-    fuzz = await runFuzzBench(fuzzCfg, log);
-    if (!flags.json) process.stdout.write('\n' + formatFuzzBench(fuzzCfg, fuzz) + '\n');
+  const names = flags.only === undefined ? GROUPS.map((g) => g.name) : String(flags.only).split(',');
+  for (const n of names) {
+    if (!GROUPS.some((g) => g.name === n)) throw new UsageError(`bench: --only takes ${GROUPS.map((g) => `'${g.name}'`).join(', ')}, got ${JSON.stringify(n)}`);
   }
-  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz } } : {}) }) + '\n');
-  if (result?.problems.length) {
-    process.stderr.write(`bench: RESULT MISMATCH (${result.problems.length} problem(s)); see above\n`);
-    for (const p of result.problems) process.stderr.write(`bench: ${p}\n`);
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const json: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const g of GROUPS.filter((x) => names.includes(x.name))) {
+    const r = await g.run(flags as Flags, log);
+    json[g.name] = r.json;
+    problems.push(...r.problems.map((p) => `${g.name}: ${p}`));
+    if (!flags.json) process.stdout.write(r.text + '\n\n');
+  }
+  if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
+  if (problems.length) {
+    process.stderr.write(`bench: RESULT MISMATCH (${problems.length} problem(s))\n`);
+    for (const p of problems) process.stderr.write(`bench: ${p}\n`);
     return 1;
   }
   return 0;

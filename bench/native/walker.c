@@ -1,8 +1,24 @@
 /*
- * Native C baseline for `npm run bench`: an IA-32e (4-level / 5-level) page walker that walks the
- * SAME guest physical memory as the WASM core (the WASM instance's linear memory, handed over as
- * an ArrayBuffer plus the offset of guest physical address 0), with the same checks:
+ * Native C baselines for `npm run bench`. They walk the SAME guest physical memory as the WASM
+ * core (the WASM instance's linear memory, handed over as an ArrayBuffer plus the offset of guest
+ * physical address 0). Four entry points, one argument list (see walk_batch_common):
  *
+ *   walkBatch      the same-semantics walker, written as fast as C can be: a fast path with the
+ *                  rights of all levels folded into one AND (QEMU's mmu_translate:
+ *                  `f &= pte ^ XD`), one reserved-bit mask per level computed once per call, the
+ *                  permission check as one mask compare per access kind, A/D writes in place,
+ *                  faults decided in place, levels unrolled; the rest (entries past RAM, AMD's
+ *                  deferred A bits) is redone by the exact generic walker below. Results are
+ *                  identical.
+ *   walkBatchGeneric  the exact generic walker alone (a loop over levels with branches per check):
+ *                  what the fast path bought.
+ *   walkBatchLean  the practical limit: a minimal walker checking only P, U/S, R/W, setting A
+ *                  (and D on writes), with large pages; no reserved bits, no XD, no SMEP/SMAP.
+ *   tlbBatch       a direct-mapped TLB (256 entries per access kind, one tag compare) in front of
+ *                  walkBatch's walker: what a TLB hit costs in C. tlbFlush() empties it.
+ *
+ * Same-semantics checks (docs/paging-semantics.md, restricted to what the benchmark exercises; no
+ * protection keys: CR4.PKE/PKS are off in the benchmark):
  *   - canonical address check -> #GP (vector 13), nothing walked        (SDM vol. 3 3.3.7.1)
  *   - per level: present, reserved bits against MAXPHYADDR (bits 51:M, XD when EFER.NXE = 0,
  *     PS in PML5E/PML4E, AMD: bit 8 of PML5E/PML4E, bits 29:13 of a 1 GiB PDPTE, bits 20:13 of
@@ -13,11 +29,9 @@
  *   - leaf permission check: user access to a supervisor page, writes with CR0.WP, XD with
  *     EFER.NXE, SMEP and SMAP (EFLAGS.AC = 0, no implicit accesses)     (SDM 4.6)
  *   - the page-fault error code P, W/R, U/S, RSVD, I/D                  (SDM 4.7)
- *
- * These are the rules of docs/paging-semantics.md restricted to what the benchmark exercises
- * (no protection keys: CR4.PKE/PKS are off in the benchmark). Entries at physical addresses at or
- * beyond the end of RAM read as all ones, as in the core. Results: out_pa[i] = physical address
- * (0 on fault), out_fault[i] = 0 or (vector << 16) | error code, exactly the translateBatch format.
+ * Entries at physical addresses at or beyond the end of RAM read as all ones, as in the core.
+ * Results: out_pa[i] = physical address (0 on fault), out_fault[i] = 0 or (vector << 16) | error
+ * code, exactly the translateBatch format.
  *
  * Built by bench/native.ts as a Node-API addon with the system C compiler:
  *   gcc -O2 -shared -fPIC -I/usr/include/node bench/native/walker.c -o build/walker.node
@@ -33,7 +47,9 @@
 #define PTE_A (1ull << 5)
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7)
+#define PTE_G (1ull << 8)
 #define PTE_XD (1ull << 63)
+#define FRAME_MASK 0x000FFFFFFFFFF000ull
 
 #define PF_P 1u
 #define PF_W 2u
@@ -54,11 +70,17 @@
 typedef struct {
   uint8_t *ram;
   uint64_t ram_bytes;
-  uint64_t root;     /* CR3 table address */
-  uint64_t rsvd_hi;  /* bits 51:MAXPHYADDR, plus XD when NXE = 0 */
+  uint64_t root;      /* CR3 table address */
+  uint64_t rsvd_hi;   /* bits 51:MAXPHYADDR, plus XD when NXE = 0 */
   uint64_t addr_mask; /* bits (M-1):12 */
   unsigned levels;
   unsigned cfg;
+  /* fast path, computed once per call */
+  uint64_t rsvd_upper; /* PML5E/PML4E: rsvd_hi | PS (| G on AMD) */
+  uint64_t rsvd_1g;    /* extra reserved bits of a 1 GiB leaf (PS itself without 1 GiB pages) */
+  uint64_t perm_mask[3], perm_want[3]; /* allowed iff (folded & mask) == want */
+  uint64_t ad_need[3];                 /* leaf bits an access of that kind sets */
+  uint64_t ec[3];                      /* the access's own error-code bits (W/R, U/S, I/D) */
 } walker_t;
 
 static inline uint64_t read_entry(const walker_t *w, uint64_t pa) {
@@ -73,13 +95,12 @@ static inline void write_entry(const walker_t *w, uint64_t pa, uint64_t v) {
   memcpy(w->ram + pa, &v, 8);
 }
 
-static inline int is_canonical(uint64_t va, unsigned levels) {
-  unsigned shift = levels == 5 ? 7 : 16; /* 57- or 48-bit linear addresses */
+static inline int is_canonical(uint64_t va, unsigned shift) {
   return (uint64_t)(((int64_t)(va << shift)) >> shift) == va;
 }
 
-/* One walk. Returns the fault word (0 on success) and stores the physical address. */
-static inline uint32_t walk(const walker_t *w, uint64_t va, unsigned kind, uint64_t *pa_out) {
+/* The exact generic walk. Returns the fault word (0 on success) and stores the physical address. */
+static uint32_t walk_generic(const walker_t *w, uint64_t va, unsigned kind, uint64_t *pa_out) {
   const unsigned cfg = w->cfg;
   const int user = (cfg & CFG_USER) != 0;
   const int write = kind == 1, exec = kind == 2;
@@ -88,7 +109,7 @@ static inline uint32_t walk(const walker_t *w, uint64_t va, unsigned kind, uint6
   uint64_t used[5];
   unsigned nused = 0;
   *pa_out = 0;
-  if (!is_canonical(va, w->levels)) return 13u << 16;
+  if (!is_canonical(va, w->levels == 5 ? 7 : 16)) return 13u << 16;
   uint64_t table = w->root;
   uint64_t rw = PTE_RW, us = PTE_US, xd = 0;
   for (unsigned lvl = w->levels;; lvl--) {
@@ -100,7 +121,7 @@ static inline uint32_t walk(const walker_t *w, uint64_t va, unsigned kind, uint6
     const int ps = (e & PTE_PS) != 0;
     int leaf = lvl == 1;
     if (lvl >= 4) {
-      rsvd |= PTE_PS | ((cfg & CFG_AMD) ? (1ull << 8) : 0);
+      rsvd |= PTE_PS | ((cfg & CFG_AMD) ? PTE_G : 0);
     } else if (lvl == 3 && ps) {
       rsvd |= (cfg & CFG_PDPE1GB) ? 0x3FFFE000ull /* bits 29:13 */ : PTE_PS;
       leaf = 1;
@@ -140,17 +161,152 @@ static inline uint32_t walk(const walker_t *w, uint64_t va, unsigned kind, uint6
   }
 }
 
+#define SLOW (~0ull)
+#define FAULT (1ull << 63)
+#define PF(code) (FAULT | (14u << 16) | (code))
+#define ENTRY_FAULT(e) PF((e) & PTE_P ? ec | PF_P | PF_RSVD : ec)
+
+/*
+ * The fast path. Per level one mask test (present and reserved bits together), the rights
+ * folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a missing one
+ * goes to the exact walker, which defers it). Returns the physical address, or FAULT | the fault
+ * word, or SLOW for an entry past RAM or a deferred A bit (the only writes before SLOW are A
+ * bits the exact walk also sets). `levels` is a constant after inlining.
+ */
+static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *w, uint64_t va, unsigned kind, unsigned levels) {
+  const uint64_t ram = w->ram_bytes;
+  const int amd = (w->cfg & CFG_AMD) != 0;
+  const uint64_t up = w->rsvd_upper | PTE_P, lo = w->rsvd_hi | PTE_P, ec = w->ec[kind];
+  uint64_t f = ~0ull, t = w->root, ea, e;
+#define LEVEL(SHIFT, MASK)                                        \
+  ea = t + ((va >> (SHIFT)) & 0xFF8);                             \
+  if (ea >= ram) return SLOW;                                     \
+  memcpy(&e, w->ram + ea, 8);                                     \
+  if ((e & (MASK)) != PTE_P) return ENTRY_FAULT(e);
+#define PASS()                                                    \
+  if (!(e & PTE_A)) {                                             \
+    if (amd) return SLOW;                                         \
+    e |= PTE_A;                                                   \
+    memcpy(w->ram + ea, &e, 8);                                   \
+  }                                                               \
+  f &= e ^ PTE_XD;                                                \
+  t = e & FRAME_MASK;
+  if (levels == 5) { LEVEL(45, up) PASS() }
+  LEVEL(36, up) PASS()
+  LEVEL(27, lo)
+  uint64_t off;
+  if (e & PTE_PS) {
+    if (e & w->rsvd_1g) return PF(ec | PF_P | PF_RSVD);
+    off = (1ull << 30) - 1;
+  } else {
+    PASS()
+    LEVEL(18, lo)
+    if (e & PTE_PS) {
+      if (e & 0x1FE000ull) return PF(ec | PF_P | PF_RSVD);
+      off = (1ull << 21) - 1;
+    } else {
+      PASS()
+      LEVEL(9, lo)
+      off = 0xFFF;
+    }
+  }
+#undef LEVEL
+#undef PASS
+  f &= e ^ PTE_XD;
+  if ((f & w->perm_mask[kind]) != w->perm_want[kind]) return PF(ec | PF_P);
+  const uint64_t need = w->ad_need[kind];
+  if ((e & need) != need) {
+    e |= need;
+    memcpy(w->ram + ea, &e, 8);
+  }
+  return (e & FRAME_MASK & ~off) | (va & off);
+}
+
+static void setup_fast(walker_t *w) {
+  const unsigned cfg = w->cfg;
+  const int user = (cfg & CFG_USER) != 0;
+  w->rsvd_upper = w->rsvd_hi | PTE_PS | ((cfg & CFG_AMD) ? PTE_G : 0);
+  w->rsvd_1g = (cfg & CFG_PDPE1GB) ? 0x3FFFE000ull : PTE_PS;
+  /* Folded rights: RW and US set when every level allows, XD (bit 63) set when no level forbids. */
+  const uint64_t smap = !user && (cfg & CFG_SMAP) ? PTE_US : 0; /* supervisor data access to a user page */
+  const uint64_t smep = !user && (cfg & CFG_SMEP) ? PTE_US : 0;
+  const uint64_t wp = user || (cfg & CFG_WP) ? PTE_RW : 0;
+  const uint64_t us = user ? PTE_US : 0;
+  w->perm_mask[0] = us | smap;        w->perm_want[0] = us;
+  w->perm_mask[1] = us | smap | wp;   w->perm_want[1] = us | wp;
+  w->perm_mask[2] = us | smep | PTE_XD; w->perm_want[2] = us | PTE_XD;
+  w->ad_need[0] = w->ad_need[2] = PTE_A;
+  w->ad_need[1] = PTE_A | PTE_D;
+  for (unsigned k = 0; k < 3; k++)
+    w->ec[k] = (k == 1 ? PF_W : 0) | (user ? PF_U : 0) | (k == 2 && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
+}
+
+static inline uint32_t walk_full(const walker_t *w, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
+  if (kind > 2) kind = 0;
+  if (is_canonical(va, levels == 5 ? 7 : 16)) {
+    const uint64_t r = walk_fast(w, va, kind, levels);
+    if (!(r & FAULT)) {
+      *pa = r;
+      return 0;
+    }
+    if (r != SLOW) {
+      *pa = 0;
+      return (uint32_t)r;
+    }
+  }
+  return walk_generic(w, va, kind, pa);
+}
+
+/* The minimal walker: P, U/S, R/W, A (D on writes), large pages. Nothing else is checked. */
+static inline __attribute__((always_inline)) uint32_t walk_lean(const walker_t *w, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
+  const int user = (w->cfg & CFG_USER) != 0;
+  const uint32_t ec = (kind == 1 ? PF_W : 0) | (user ? PF_U : 0);
+  uint64_t t = w->root, rights = PTE_RW | PTE_US;
+  unsigned shift = 12 + 9 * (levels - 1);
+#pragma GCC unroll 5
+  for (unsigned l = levels; l >= 1; l--, shift -= 9) {
+    const uint64_t ea = t + ((va >> shift) & 511) * 8;
+    uint64_t e = read_entry(w, ea);
+    if (!(e & PTE_P)) { *pa = 0; return (14u << 16) | ec; }
+    rights &= e;
+    const int leaf = l == 1 || (l <= 3 && (e & PTE_PS));
+    if (leaf) {
+      if ((user && !(rights & PTE_US)) || (kind == 1 && !(rights & PTE_RW))) { *pa = 0; return (14u << 16) | PF_P | ec; }
+      const uint64_t need = kind == 1 ? PTE_A | PTE_D : PTE_A;
+      if ((e & need) != need) write_entry(w, ea, e | need);
+      const uint64_t off = (1ull << shift) - 1;
+      *pa = (e & FRAME_MASK & ~off) | (va & off);
+      return 0;
+    }
+    if (!(e & PTE_A)) write_entry(w, ea, e | PTE_A);
+    t = e & FRAME_MASK;
+  }
+  return 0;
+}
+
+/* The direct-mapped TLB of tlbBatch: per access kind, tag = vpn << 1 | 1, and the page base. */
+#define DM_SETS 256
+static struct {
+  uint64_t tag[3][DM_SETS];
+  uint64_t base[3][DM_SETS];
+  uint64_t root;
+  unsigned cfg;
+  const uint8_t *ram;
+} dm;
+
 static napi_value throw_error(napi_env env, const char *msg) {
   napi_throw_error(env, NULL, msg);
   return NULL;
 }
 
+enum { MODE_FULL, MODE_GENERIC, MODE_LEAN, MODE_TLB };
+
 /*
- * walkBatch(memory: ArrayBuffer, ramBase: number, ramBytes: number, cr3: bigint, maxPhysAddrBits: number,
- *           cfg: number, vas: BigUint64Array, kinds: Uint8Array, outPa: BigUint64Array,
- *           outFault: Uint32Array) -> number of faults
+ * fn(memory: ArrayBuffer, ramBase: number, ramBytes: number, cr3: bigint, maxPhysAddrBits: number,
+ *    cfg: number, vas: BigUint64Array, kinds: Uint8Array, outPa: BigUint64Array,
+ *    outFault: Uint32Array) -> number of faults
  */
-static napi_value walk_batch(napi_env env, napi_callback_info info) {
+static napi_value walk_batch_common(napi_env env, napi_callback_info info, int mode) {
   size_t argc = 10;
   napi_value argv[10];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10)
@@ -197,26 +353,74 @@ static napi_value walk_batch(napi_env env, napi_callback_info info) {
   w.addr_mask = ((1ull << m) - 1) & ~0xFFFull;
   w.rsvd_hi = (((1ull << 52) - 1) & ~((1ull << m) - 1)) | ((w.cfg & CFG_NXE) ? 0 : PTE_XD);
   w.root = cr3 & w.addr_mask;
+  setup_fast(&w);
 
   const uint64_t *va = (const uint64_t *)vas;
   const uint8_t *kd = (const uint8_t *)kinds;
   uint64_t *opa = (uint64_t *)out_pa;
   uint32_t *of = (uint32_t *)out_fault;
   uint32_t faults = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t f = walk(&w, va[i], kd[i], &opa[i]);
-    of[i] = f;
-    faults += f != 0;
+  if (mode == MODE_FULL) {
+    if (w.levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(&w, va[i], kd[i], 5, &opa[i])) != 0;
+    else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(&w, va[i], kd[i], 4, &opa[i])) != 0;
+  } else if (mode == MODE_GENERIC) {
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_generic(&w, va[i], kd[i] > 2 ? 0 : kd[i], &opa[i])) != 0;
+  } else if (mode == MODE_LEAN) {
+    if (w.levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_lean(&w, va[i], kd[i], 5, &opa[i])) != 0;
+    else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_lean(&w, va[i], kd[i], 4, &opa[i])) != 0;
+  } else {
+    if (dm.root != w.root || dm.cfg != w.cfg || dm.ram != w.ram) {
+      memset(&dm, 0, sizeof dm);
+      dm.root = w.root;
+      dm.cfg = w.cfg;
+      dm.ram = w.ram;
+    }
+    for (size_t i = 0; i < n; i++) {
+      const uint64_t v = va[i];
+      const unsigned k = kd[i] > 2 ? 0 : kd[i];
+      const uint64_t vpn = v >> 12, slot = vpn & (DM_SETS - 1);
+      if (dm.tag[k][slot] == ((vpn << 1) | 1)) {
+        opa[i] = dm.base[k][slot] | (v & 0xFFF);
+        of[i] = 0;
+        continue;
+      }
+      const uint32_t f = walk_full(&w, v, k, w.levels, &opa[i]);
+      of[i] = f;
+      faults += f != 0;
+      if (!f) {
+        dm.tag[k][slot] = (vpn << 1) | 1;
+        dm.base[k][slot] = opa[i] & ~0xFFFull;
+      }
+    }
   }
   napi_value ret;
   napi_create_uint32(env, faults, &ret);
   return ret;
 }
 
+static napi_value walk_batch(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_FULL); }
+static napi_value walk_batch_generic(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_GENERIC); }
+static napi_value walk_batch_lean(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_LEAN); }
+static napi_value tlb_batch(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_TLB); }
+
+static napi_value tlb_flush(napi_env env, napi_callback_info info) {
+  (void)info;
+  memset(&dm, 0, sizeof dm);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "walkBatch", NAPI_AUTO_LENGTH, walk_batch, NULL, &fn);
-  napi_set_named_property(env, exports, "walkBatch", fn);
+  const struct { const char *name; napi_callback cb; } fns[] = {
+    { "walkBatch", walk_batch }, { "walkBatchGeneric", walk_batch_generic },
+    { "walkBatchLean", walk_batch_lean }, { "tlbBatch", tlb_batch }, { "tlbFlush", tlb_flush },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
   return exports;
 }
 

@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       preset, overrides: {}, plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, workers,
       deadline: start + limit * 1000, start,
       stopOn: variant === 'buggy' ? b.sanitizer : undefined,
-      onProgress: (n) => { execs = n; line(false); },
+      onProgress: (p) => { execs = p.executions; line(false); },
     });
     const seconds = (Date.now() - start) / 1000;
     const hit = res.findings.find((f) => f.sanitizer === b.sanitizer) ?? null;

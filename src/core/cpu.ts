@@ -3,7 +3,7 @@ import type {
   AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
 } from './types.js';
 import { ACCESS_KIND_CODE } from './types.js';
-import { PagewalkError, guardWasm } from './errors.js';
+import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
 import { arrayArg, boolOpt, objArg, show, u64Arg } from './validate.js';
@@ -66,6 +66,7 @@ export class Cpu {
    */
   setControl(regs: Partial<ControlRegs>): void {
     objArg('cpu.setControl', 'regs', regs);
+    if (this.loadCr3Fast(regs)) return;
     for (const k of Object.keys(regs)) {
       if (!['cr0', 'cr3', 'cr4', 'efer', 'pkru', 'pkrs'].includes(k)) throw new PagewalkError('EINVAL_CONTROL', `setControl: unknown register '${k}'`);
     }
@@ -81,6 +82,34 @@ export class Cpu {
       throw new PagewalkError('EINVAL_CONTROL', `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`);
     }
     this.core.setPkeys(this.base, Number(next.pkru), Number(next.pkrs));
+  }
+
+  /**
+   * A MOV to CR3 alone (a context switch), without building and validating the whole register
+   * set: the other registers are unchanged, so of `validateControl`'s rules only the CR3 width
+   * applies, and EFER.LMA stays. Returns false (nothing done) for any other write and for a CR3
+   * the rules refuse, which the general path then reports.
+   */
+  private loadCr3Fast(regs: Partial<ControlRegs>): boolean {
+    const cr3 = regs.cr3;
+    if (typeof cr3 !== 'bigint' || regs.cr0 !== undefined || regs.cr4 !== undefined || regs.efer !== undefined || regs.pkru !== undefined || regs.pkrs !== undefined) return false;
+    let n = 0;
+    for (const _ in regs) n++;
+    if (n !== 1 || cr3 < 0n || cr3 > 0xffff_ffff_ffff_ffffn) return false;
+    const v = this.view;
+    const cr4 = v.getBigUint64(C.cr4, true);
+    const efer = v.getBigUint64(C.efer, true);
+    const long = (efer & EFER_LMA) !== 0n;
+    const addr = long && (cr4 & CR4_PCIDE) !== 0n ? cr3 & ~(1n << 63n) : cr3;
+    if (addr >> (long ? BigInt(this.maxPhysAddrBits) : 32n)) return false;
+    let r: number;
+    try {
+      r = this.core.setControl(this.base, v.getBigUint64(C.cr0, true), cr3, cr4, efer, 1);
+    } catch (e) {
+      throw wasmError('setControl', e);
+    }
+    // r < 0: PDPTEs with reserved bits; the core changed nothing, the general path reports it.
+    return r >= 0;
   }
 
   get mode(): PagingMode {
@@ -101,7 +130,12 @@ export class Cpu {
     u64Arg('cpu.access', 'va', va);
     const flags = accessFlags('cpu.access', opts);
     const kind = kindCode('cpu.access', opts.kind);
-    const r = guardWasm('access', () => this.core.accessOne(this.base, va, kind, flags));
+    let r: bigint;
+    try {
+      r = this.core.accessOne(this.base, va, kind, flags);
+    } catch (e) {
+      throw wasmError('access', e);
+    }
     return this.decode(BigInt.asUintN(64, r));
   }
 
@@ -210,7 +244,13 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
-    if (!this.stepBegin('cpu.probe', va, opts, false)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    if (!this.stepBegin('cpu.probe', va, opts, false)) {
+      try {
+        while (this.core.stepNext(this.base) !== 1);
+      } catch (e) {
+        throw wasmError('walk step', e);
+      }
+    }
     return this.decode(this.stepResult(), this.linearAddress(va));
   }
 
@@ -224,7 +264,12 @@ export class Cpu {
     const kind = kindCode(where, opts.kind);
     if (dryRunOpt) boolOpt(where, 'opts.dryRun', opts.dryRun);
     const dryRun = dryRunOpt ? (opts.dryRun ?? false) : true;
-    const first = guardWasm('walk', () => this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0));
+    let first: bigint;
+    try {
+      first = this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0);
+    } catch (e) {
+      throw wasmError('walk', e);
+    }
     return BigInt.asUintN(64, first) !== 0n;
   }
 
@@ -301,15 +346,15 @@ export class Cpu {
       const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
       for (let i = 0; i < n; i++) {
-        const e = base + i * 64;
-        if (!(mem.getUint32(e + 24, true) & 1)) continue; // valid bit, read without a BigInt
-        const key = mem.getBigUint64(e + 24, true);
-        const perms = mem.getUint32(e + 40, true);
+        const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
+        if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
+        const key = mem.getBigUint64(e, true);
+        const perms = mem.getUint32(e + 16, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
         out.push({
-          va, pa: mem.getBigUint64(e + 32, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
+          va, pa: mem.getBigUint64(e + 8, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
           writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 5) & 15,
         });
       }
@@ -376,19 +421,23 @@ function kindCode(where: string, kind: string): number {
   return k;
 }
 
+/** The core's access flags (assembly/layout.ts AF_*): CPL in bits 1:0, EFLAGS.AC, implicit access. */
+const AF_AC = 4;
+const AF_IMPLICIT = 8;
+
 /** The CPL and AC/implicit flags of an options object, checked (one pass on the common path). */
 function accessFlags(where: string, o: AccessOptions | BatchOptions): number {
   if (typeof o === 'object' && o !== null) {
     const { cpl, ac, implicit } = o;
     if ((cpl === 0 || cpl === 1 || cpl === 2 || cpl === 3) && (ac === undefined || ac === true || ac === false) && (implicit === undefined || implicit === true || implicit === false)) {
-      return cpl | (ac ? 4 : 0) | (implicit ? 8 : 0);
+      return cpl | (ac ? AF_AC : 0) | (implicit ? AF_IMPLICIT : 0);
     }
   }
   objArg(where, 'opts', o);
   if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `${where}: cpl ${show(o.cpl)} is not 0..3`);
   boolOpt(where, 'opts.ac', o.ac);
   boolOpt(where, 'opts.implicit', o.implicit);
-  return o.cpl | (o.ac ? 4 : 0) | (o.implicit ? 8 : 0);
+  return o.cpl | (o.ac ? AF_AC : 0) | (o.implicit ? AF_IMPLICIT : 0);
 }
 
 function leafShift(level: number, mode: PagingMode): number {

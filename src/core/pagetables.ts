@@ -102,10 +102,19 @@ export class PageTables {
    */
   lookup(mode: TableMode, root: bigint, va: bigint): { entryAddress: bigint; value: bigint; level: number } | null {
     this.range('pageTables.lookup', mode, root, va, 0);
-    const ea = BigInt.asUintN(64, this.core.ptLookup(modeCode(mode), root, va));
-    const level = this.core.ptLookupLevel();
-    const value = mode === '32bit' ? BigInt(this.phys.read32(ea)) : this.phys.read64(ea);
-    return value & 1n ? { entryAddress: ea, value, level } : null;
+    const is32 = mode === '32bit';
+    const top = mode === '5level' ? 5 : mode === '4level' ? 4 : mode === 'pae' ? 3 : 2;
+    let table = mode === 'pae' ? root & 0xffff_ffe0n : root & ~0xfffn;
+    for (let level = top; ; level--) {
+      const shift = BigInt(is32 ? (level === 2 ? 22 : 12) : 12 + 9 * (level - 1));
+      const mask = is32 ? 1023n : mode === 'pae' && level === 3 ? 3n : 511n;
+      const ea = table + ((va >> shift) & mask) * (is32 ? 4n : 8n);
+      const value = is32 ? BigInt(this.phys.read32(ea)) : this.phys.read64(ea);
+      if ((value & 1n) === 0n) return null;
+      const large = level <= 3 && (value & 0x80n) !== 0n && !(mode === 'pae' && level === 3);
+      if (level === 1 || large) return { entryAddress: ea, value, level };
+      table = is32 ? value & 0xffff_f000n : value & 0x000f_ffff_ffff_f000n;
+    }
   }
 
   /**

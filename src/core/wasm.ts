@@ -30,8 +30,6 @@ export interface CoreExports {
   ptMapPages(mode: number, root: bigint, va: bigint, n: number, flags: bigint, tableFlags: bigint): number;
   ptUnmap(mode: number, root: bigint, va: bigint, pages: bigint): number;
   ptProtect(mode: number, root: bigint, va: bigint, pages: bigint, set: bigint, clear: bigint): number;
-  ptLookup(mode: number, root: bigint, va: bigint): bigint;
-  ptLookupLevel(): number;
   stepBegin(cpu: number, va: bigint, kind: number, flags: number, dry: number): bigint;
   stepNext(cpu: number): number;
   stepResult(cpu: number): bigint;

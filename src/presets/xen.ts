@@ -1,12 +1,22 @@
 /**
- * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md). Registering them
- * also registers the Xen PV and Hyper-V-like paravirt backends and their knobs.
+ * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md), and the Xen PV knobs.
+ * Plain data: the paravirt backends they name are registered by the Linux model's composition
+ * root (src/linux/backends.ts).
  */
-import '../linux/xen/index.js';
-import '../linux/hyperv.js';
-import '../linux/vmap.js';
-import '../linux/mmu_gather.js';
+import { registerKnob } from './knobs.js';
 import { registerPreset } from './registry.js';
+
+registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
+registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
+registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
+registerKnob({
+  name: 'xen_xsa148', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
+  description: "Xen PV: XSA-148 (CVE-2015-7835, commit fe360c90ea, Xen 4.6.1): 'vulnerable' = L2_DISALLOW_MASK lets _PAGE_PSE through and mod_l2_entry()'s fast path compares only the frame and presence, so setting PSE on an existing L2 entry makes an unvalidated 2 MiB superpage (Xen 3.4 .. 4.6.0). 'fixed' (default) = the fix, also in the seeds' Xen 4.1 as a backport.",
+});
+registerKnob({
+  name: 'xen_xsa182', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
+  description: "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
+});
 
 registerPreset({
   name: 'linux-3.8-xen-pv',

@@ -185,9 +185,10 @@ export class XenMm {
 
   /** Gives every frame in `mfns` to domain `domid` (`assign_pages`: PGC_allocated, count 1). */
   assign_pages(domid: number, mfns: Iterable<number>): void {
+    const count = PGC_allocated | 1n; // one BigInt for every frame (this runs at every boot)
     for (const mfn of mfns) {
       this.pages.owner[mfn] = domid;
-      this.pages.countInfo[mfn] = PGC_allocated | 1n;
+      this.pages.countInfo[mfn] = count;
     }
   }
 

@@ -5,25 +5,12 @@
  */
 import { XenHypervisor } from '../../xen/hypervisor.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
-import { registerKnob } from '../../presets/knobs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { Escalation } from '../../xen/audit.js';
 import { callTrace } from '../report.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
 import { defineKernelState } from '../kstate.js';
-
-registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
-registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
-registerKnob({
-  name: 'xen_xsa148', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
-  description: "Xen PV: XSA-148 (CVE-2015-7835, commit fe360c90ea, Xen 4.6.1): 'vulnerable' = L2_DISALLOW_MASK lets _PAGE_PSE through and mod_l2_entry()'s fast path compares only the frame and presence, so setting PSE on an existing L2 entry makes an unvalidated 2 MiB superpage (Xen 3.4 .. 4.6.0). 'fixed' (default) = the fix, also in the seeds' Xen 4.1 as a backport.",
-});
-registerKnob({
-  name: 'xen_xsa182', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
-  description: "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
-});
-registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 
 /** One queued multicall with the model function that queued it (MC_DEBUG `caller`). */
 export interface McSlot {

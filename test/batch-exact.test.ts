@@ -1,0 +1,184 @@
+/**
+ * translateBatch with the caches off takes a fast walk (assembly/walk.ts fastWalk) that decides
+ * most walks — faults included — on its own and applies a fault's side effects once per batch.
+ * It must leave exactly what the same accesses made one at a time (cpu.access, the exact walk)
+ * leave: the same results, CR2, statistics (walks, entries read, faults) and the same accessed
+ * and dirty bits in memory. Random IA-32e tables (shared and looping tables, large pages,
+ * reserved bits, entries past RAM, clear A/D bits) under random control settings, both vendors.
+ * With the TLB on, batches hit through a front cache in front of the modelled TLB
+ * (assembly/caches.ts): the same hits, misses and stale translations as one access at a time,
+ * across table edits, INVLPG, CR3 writes with and without PCID no-flush, and privilege changes.
+ */
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../src/index.js';
+import type { AccessKind, Vendor } from '../src/core/types.js';
+import { Prng } from '../src/util/prng.js';
+
+const RAM = 1 << 20;
+const POOL = 16; // table frames 1..POOL
+
+function randomEntry(r: Prng, maxPa: number): bigint {
+  if (r.nextFloat() < 0.04) return BigInt(r.below(256)) & ~1n; // not present
+  const x = r.nextFloat();
+  const frame = x < 0.96 ? BigInt(1 + r.below(POOL)) : x < 0.98 ? BigInt(RAM / 4096 + r.below(64)) : BigInt(r.nextU32()) & ((1n << BigInt(maxPa - 12)) - 1n);
+  let e = (frame << 12n) | 1n;
+  if (r.nextFloat() < 0.93) e |= 0x26n; // RW, US, A
+  if (r.nextFloat() < 0.08) e &= ~0x20n; // A clear
+  if (r.nextFloat() < 0.06) e &= ~0x2n;
+  if (r.nextFloat() < 0.04) e &= ~0x4n;
+  if (r.nextFloat() < 0.5) e |= 0x40n; // D
+  if (r.nextFloat() < 0.1) e |= 1n << 8n; // G (reserved in an AMD PML4E)
+  if (r.nextFloat() < 0.1) {
+    e = (e & ~0x3fff_f000n) | (1n << 7n); // PS with a 1 GiB-aligned frame
+    if (r.nextFloat() < 0.15) e |= 1n << BigInt(13 + r.below(17));
+  }
+  if (r.nextFloat() < 0.2) e |= 1n << 63n; // XD
+  if (r.nextFloat() < 0.02) e |= 1n << BigInt(Math.min(51, maxPa + r.below(52 - maxPa + 1)));
+  return e;
+}
+
+function randomVa(r: Prng, la57: boolean): bigint {
+  const width = la57 ? 57 : 48;
+  let va = (BigInt(r.nextU32()) << 32n) | BigInt(r.nextU32());
+  // Mostly addresses that reuse a few top-level slots, so that walks get deep.
+  if (r.nextFloat() < 0.8) va = (va & ((1n << 39n) - 1n)) | (BigInt(r.below(4)) << 39n) | (BigInt(r.below(2)) << 48n);
+  va &= (1n << BigInt(width)) - 1n;
+  if (va >> BigInt(width - 1)) va |= ((1n << 64n) - 1n) ^ ((1n << BigInt(width)) - 1n);
+  if (r.nextFloat() < 0.03) va ^= 1n << 62n; // non-canonical
+  return va;
+}
+
+describe('translateBatch (caches off) = the same accesses one at a time', () => {
+  it('results, CR2, statistics and A/D bits agree on 40 random configurations', async () => {
+    const r = new Prng(0xba7c4);
+    let faults = 0;
+    let ok = 0;
+    for (let c = 0; c < 40; c++) {
+      const maxPa = [36, 46, 52][c % 3];
+      const vendor: Vendor = c % 2 ? 'amd' : 'intel';
+      const la57 = r.nextFloat() < 0.3;
+      const opts = { ramBytes: RAM, vendor, maxPhysAddrBits: maxPa, pdpe1gb: r.nextFloat() < 0.8, tlb: false as const, psc: false as const };
+      const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
+      for (let f = 1; f <= POOL; f++) {
+        for (let i = 0; i < 512; i++) {
+          const e = randomEntry(r, maxPa);
+          a.phys.write64(BigInt(f * 4096 + i * 8), e);
+          b.phys.write64(BigInt(f * 4096 + i * 8), e);
+        }
+      }
+      const regs = {
+        cr0: (1n << 0n) | (1n << 31n) | (r.nextFloat() < 0.7 ? 1n << 16n : 0n),
+        cr3: BigInt(4096 * (1 + r.below(POOL))),
+        cr4: (1n << 5n) | (la57 ? 1n << 12n : 0n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (r.nextFloat() < 0.5 ? 1n << 21n : 0n) | (r.nextFloat() < 0.2 ? 1n << 22n : 0n),
+        efer: (1n << 8n) | (r.nextFloat() < 0.8 ? 1n << 11n : 0n),
+        pkru: r.nextFloat() < 0.5 ? 0n : BigInt(r.nextU32()),
+      };
+      const cpl = r.nextFloat() < 0.5 ? 3 : 0;
+      const ac = r.nextFloat() < 0.3;
+      for (const m of [a, b]) {
+        m.cpus[0].setControl({ cr0: regs.cr0 & ~(1n << 31n), cr4: regs.cr4, efer: regs.efer, cr3: regs.cr3, pkru: regs.pkru });
+        m.cpus[0].setControl({ cr0: regs.cr0 });
+      }
+      const n = 600;
+      const vas = new BigUint64Array(n);
+      const kinds = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        vas[i] = randomVa(r, la57);
+        kinds[i] = r.below(3);
+      }
+      const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
+      const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+      const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
+      const names: AccessKind[] = ['read', 'write', 'exec'];
+      let want = 0;
+      for (let i = 0; i < n; i++) {
+        const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl, ac });
+        const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
+        if (w) want++;
+        if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
+          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({ i, va: vas[i].toString(16), kind: kinds[i], fault: w, pa: x.ok ? x.pa : 0n });
+        }
+      }
+      expect(nf, `config ${c}: faults`).toBe(want);
+      expect(a.cpus[0].cr2, `config ${c}: CR2`).toBe(b.cpus[0].cr2);
+      const sa = a.cpus[0].stats, sb = b.cpus[0].stats;
+      expect({ walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults }, `config ${c}: statistics`)
+        .toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
+      for (let f = 1; f <= POOL; f++) {
+        for (let i = 0; i < 512; i++) {
+          const pa = BigInt(f * 4096 + i * 8);
+          if (a.phys.read64(pa) !== b.phys.read64(pa)) expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
+        }
+      }
+      faults += want;
+      ok += n - want;
+    }
+    expect(faults).toBeGreaterThan(3000);
+    expect(ok).toBeGreaterThan(3000);
+  });
+});
+
+describe('translateBatch (TLB and PSC on) = the same accesses one at a time', () => {
+  it('results, CR2 and TLB statistics agree across edits, invalidations and context changes', async () => {
+    const r = new Prng(0xf207);
+    let hits = 0;
+    for (let c = 0; c < 12; c++) {
+      const vendor: Vendor = c % 2 ? 'amd' : 'intel';
+      const opts = { ramBytes: RAM, vendor, maxPhysAddrBits: 46, tlb: { '4k': { sets: 4, ways: 2 } }, psc: { pde: { sets: 2, ways: 2 } } };
+      const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
+      const both = (f: (m: Machine) => void) => { f(a); f(b); };
+      // Tables that mostly translate: a fixed path down to a few leaf tables, leaves random.
+      for (let f = 1; f <= POOL; f++) {
+        for (let i = 0; i < 512; i++) {
+          const e = f <= 4 ? (BigInt(1 + ((f + i) % 4) + 1) << 12n) | 0x27n : randomEntry(r, 46) | (r.nextFloat() < 0.9 ? 0x27n : 0n);
+          both((m) => m.phys.write64(BigInt(f * 4096 + i * 8), e));
+        }
+      }
+      const cr4 = (1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n);
+      both((m) => {
+        m.cpus[0].setControl({ cr0: 1n, cr4, efer: (1n << 8n) | (1n << 11n), cr3: 4096n });
+        m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
+        m.cpus[0].setControl({ cr4: cr4 | (1n << 17n) }); // PCIDE
+      });
+      const names: AccessKind[] = ['read', 'write', 'exec'];
+      const va = () => (BigInt(r.below(4)) << 39n) | (BigInt(r.below(4)) << 30n) | (BigInt(r.below(4)) << 21n) | (BigInt(r.below(24)) << 12n) | BigInt(r.below(4096));
+      for (let step = 0; step < 60; step++) {
+        const op = r.nextFloat();
+        if (op < 0.1) {
+          const pa = BigInt((1 + r.below(POOL)) * 4096 + r.below(512) * 8);
+          const e = randomEntry(r, 46) | 0x27n;
+          both((m) => m.phys.write64(pa, e)); // not invalidated: stale entries must stay stale
+        } else if (op < 0.17) {
+          const v = va();
+          both((m) => m.cpus[0].invlpg(v));
+        } else if (op < 0.24) {
+          const cr3 = BigInt(4096 * (1 + r.below(4))) | BigInt(1 + r.below(3)) | (r.nextFloat() < 0.5 ? 1n << 63n : 0n);
+          both((m) => m.cpus[0].setControl({ cr3 }));
+        } else {
+          const n = 1 + r.below(40);
+          const cpl = r.nextFloat() < 0.7 ? 3 : 0;
+          const vas = new BigUint64Array(n);
+          const kinds = new Uint8Array(n);
+          for (let i = 0; i < n; i++) {
+            vas[i] = r.nextFloat() < 0.5 && i > 0 ? vas[r.below(i)] : va();
+            kinds[i] = r.below(3);
+          }
+          const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+          a.cpus[0].translateBatch(vas, kinds, out, { cpl });
+          for (let i = 0; i < n; i++) {
+            const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl });
+            const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
+            if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
+              expect({ step, i, fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({ step, i, fault: w, pa: x.ok ? x.pa : 0n });
+            }
+          }
+        }
+        const sa = a.cpus[0].stats, sb = b.cpus[0].stats;
+        expect({ hits: sa.tlbHits, misses: sa.tlbMisses, walks: sa.walks, psc: sa.pscHits, cr2: a.cpus[0].cr2 }, `config ${c} step ${step}`)
+          .toEqual({ hits: sb.tlbHits, misses: sb.tlbMisses, walks: sb.walks, psc: sb.pscHits, cr2: b.cpus[0].cr2 });
+      }
+      hits += a.cpus[0].stats.tlbHits;
+    }
+    expect(hits).toBeGreaterThan(2000);
+  });
+});
