@@ -9,7 +9,7 @@
  */
 import { DEFAULT_RUNS_PER_SEED } from '../src/fuzz/campaign.js';
 import { runUnits } from '../src/fuzz/runner.js';
-import { seedBugs } from '../src/fuzz/seeds.js';
+import { bugId, seedBugs } from '../src/fuzz/seeds.js';
 import { createTarget } from '../src/fuzz/targets.js';
 import { formatThroughput, runThroughput, THROUGHPUT_DEFAULTS, type ThroughputRow } from './fuzz-throughput.js';
 
@@ -99,7 +99,7 @@ export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => 
       log(`  fuzz ${bug.buggy} campaign seed ${campaignSeed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(2)}s, execution ${foundExec}`}`);
     }
     const found = times.filter((t) => t !== Infinity).length;
-    rows.push({ seed: bug.seed.slice(0, 3), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times, executions: toFind, medianExecutions: median(toFind) });
+    rows.push({ seed: bugId(bug.seed), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times, executions: toFind, medianExecutions: median(toFind) });
   }
   return { throughput, rows };
 }
