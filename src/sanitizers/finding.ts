@@ -24,6 +24,7 @@ export const SANITIZERS = [
   'stale-tlb',
   'walker-mismatch',
   'xen-refusal',
+  'xen-pv-escalation',
 ] as const;
 
 /**
