@@ -226,9 +226,9 @@ export function referenceNestedAccess(mem: RefMemory, guest: RefCpuState, va: bi
   const seen = new Map<bigint, { hpa: bigint; rights: number }>();
   let names: string[] = [];
   const entryTranslation = (gpa: bigint): bigint => {
-    guestRefs++;
     const out = translate(gpa, names.pop() ?? 'entry', { kind: 'read', final: false, paging: true });
     if (!out.ok) throw new ExitSignal(out.exit);
+    guestRefs++;
     seen.set(gpa, out);
     return out.hpa;
   };
