@@ -1,13 +1,13 @@
 // Translating accesses: TLB fast path, TLB slow path, walk, fill (SDM 4.10.2).
 import {
-  IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_TLB, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
-  TLB_ENTRY, T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
+  IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
+  T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFill, tlbSetFastTags, tlbDrop, classShift, frontSlot } from './caches';
+import { tlbFind, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW } from './walk';
 import { ramSize } from './state';
 
@@ -35,7 +35,7 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
     const perms = load<u32>(e, T_PERMS);
     const f = permFault(perms, kind, acCx, acPkrU, acPkrS);
     if (f == 0 && (kind != 1 || (perms & PERM_D) != 0)) {
-      tlbSetFastTags(cpu, c, e);
+      frontFill(cpu, c, e);
       bump(cpu, C_ST_TLBHITS, 1);
       const mask = (u64(1) << classShift(c, mode)) - 1;
       return load<u64>(e, T_PA) | (va & mask);
@@ -117,9 +117,9 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
 
 /**
  * The batch loop with the TLB on, instantiated per mode (5-level, 4-level, or the 32-bit-address
- * modes) so that the hit path has no mode tests. A hit is the front cache (one tag compare), else
- * the 4 KiB class's fast tags (then copied to the front), else missPath. Same hits either way:
- * the front holds copies only (caches.ts).
+ * modes) so that the hit path has no mode tests. A hit is the front cache (one tag compare);
+ * everything else goes to missPath, whose hits refill the front. Same hits either way: the front
+ * holds copies only (caches.ts).
  */
 function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   if (mode == MODE_5L) return tlbLoop(cpu, n, MODE_5L, pscOn);
@@ -127,10 +127,6 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 }
 
 @inline function tlbLoop(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
-  const d = cpu + C_TLB;
-  const base = usize(load<u32>(d));
-  const setMask = load<u32>(d, 4);
-  const ways = usize(load<u32>(d, 8));
   const front = usize(load<u32>(cpu + C_FRONT));
   const ctx = u64(acCtx);
   let hits: u64 = 0;
@@ -153,20 +149,7 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
       hits++;
       continue;
     }
-    let e = base + usize(u32(vpn) & setMask) * ways * TLB_ENTRY + usize(kind) * 8;
-    let r = FAULT_BIT;
-    for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-      if (load<u64>(e) == tag) {
-        const page = load<u64>(e - usize(kind) * 8, T_PA);
-        store<u64>(fp, tag);
-        store<u64>(fp, page, 8);
-        r = page | (va & 0xFFF);
-        break;
-      }
-    }
-    if (r == FAULT_BIT) r = missPath(cpu, va, kind, pscOn, false);
-    else hits++;
-    faults += store2(i, r);
+    faults += store2(i, missPath(cpu, va, kind, pscOn, false));
   }
   bump(cpu, C_ST_TLBHITS, hits);
   bump(cpu, C_ST_FAULTS, gps);
@@ -174,9 +157,9 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 }
 
 /**
- * The pure-walk batch loops (TLB off) for IA-32e modes, each instantiated with the level count
- * as a constant so that it is one small hot loop (measured: 2x on V8). Without PSCs and
- * protection keys every walk first takes fastWalk; the exact walk (out of line) handles the rest.
+ * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
+ * the PSC switch as constants. Without PSCs and protection keys every walk first takes fastWalk;
+ * the exact walk (out of line) decides the rest.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
   if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? fastLoop(cpu, n, 5) : fastLoop(cpu, n, 4);

@@ -1,11 +1,12 @@
 // TLBs (three page-size classes) and paging-structure caches (SDM 4.10.2, 4.10.3).
 // Set-associative, FIFO replacement by fill stamp, deterministic. In front of the 4 KiB class, a
-// direct-mapped front cache per access kind serves batch hits with one tag compare; it holds
-// only copies of fast tags the modelled TLB holds, and every change to a 4 KiB entry drops the
-// copies (tlbDrop, tlbSetFastTags, tlbFill, tlbFlush, clearFastTags), so it never changes what
-// hits: the architectural model stays the set-associative TLB.
+// direct-mapped front cache per access kind serves batch hits with one tag compare. It holds
+// only what a lookup of the modelled TLB would find and allow in the same context (frontFill,
+// after a fill or a hit), and every change to a 4 KiB entry drops its copies (tlbDrop, tlbFill,
+// tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
+// set-associative TLB.
 import {
-  C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_FTAG, T_KEY, T_PA, T_PERMS, T_STAMP,
+  C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
   C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
 } from './layout';
@@ -46,20 +47,23 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
   return 0;
 }
 
-/** Sets the fast tags of entry e (class c) for the current context: one per access kind it allows. */
-export function tlbSetFastTags(cpu: usize, c: u32, e: usize): void {
+/**
+ * Copies 4 KiB entry e (just filled, or just found by a lookup) into the front cache for every
+ * access kind it allows in the current context; other classes are not cached in front.
+ */
+export function frontFill(cpu: usize, c: u32, e: usize): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (c != 0 || front == 0) return;
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
   const tag = (vpn << 8) | u64(acCtx);
-  let changed = false;
   for (let k: u32 = 0; k < 3; k++) {
-    let ok = permFault(perms, k, acCx, acPkrU, acPkrS) == 0;
-    if (k == 1 && (perms & PERM_D) == 0) ok = false; // a write to a clean entry must walk
-    const t: u64 = ok ? tag : 0;
-    if (load<u64>(e + usize(k) * 8, T_FTAG) != t) changed = true;
-    store<u64>(e + usize(k) * 8, t, T_FTAG);
+    if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
+    if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
+    const p = frontSlot(front, k, vpn);
+    store<u64>(p, tag);
+    store<u64>(p, load<u64>(e, T_PA), 8);
   }
-  if (changed && c == 0) frontDrop(cpu, vpn);
 }
 
 /** Empties TLB entry e of class c (and the front cache's copies of it). */
@@ -139,7 +143,7 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
-  tlbSetFastTags(cpu, c, victim);
+  frontFill(cpu, c, victim);
 }
 
 /**

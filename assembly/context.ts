@@ -2,7 +2,7 @@
 // Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
-  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, C_TLB, TLB_ENTRY, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
   CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN, AF_CPL, AF_AC, AF_IMPLICIT,
 } from './layout';
 import { vendorAmd } from './state';
@@ -115,15 +115,9 @@ function contextId(cpu: usize): u32 {
   return load<u32>(p) == f && load<u32>(p, 4) == acPkrU && load<u32>(p, 8) == acPkrS;
 }
 
-/** Drops every fast tag of the CPU's TLBs (context ids are about to be reused). */
+/** Drops every fast tag of the CPU (the front cache: context ids are about to be reused). */
 export function clearFastTags(cpu: usize): void {
   frontClear(cpu);
-  for (let c: usize = 0; c < 3; c++) {
-    const d = cpu + C_TLB + c * 16;
-    const base = usize(load<u32>(d));
-    const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
-    for (let i: usize = 0; i < n; i++) memory.fill(base + i * TLB_ENTRY, 0, 24);
-  }
   store<u32>(cpu + C_CTX_COUNT, 0);
   store<u32>(cpu + C_CTX_CUR, 0);
 }

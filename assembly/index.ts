@@ -3,12 +3,13 @@
 // Map of a translation, top to bottom (access.ts → caches.ts → walk.ts):
 //   translateBatch / accessOne (access.ts): beginAccess (context.ts) fixes the access context —
 //     CX_* bits, key registers, the context id that tags the TLB, the per-kind masks (KTAB).
-//   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (one compare per
-//     access kind), then in the 4 KiB class's fast tags (caches.ts), where a tag is set only for
-//     the kinds the cached rights allow in this context.
+//   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (caches.ts): one
+//     compare of (vpn << 8 | context id) per access kind, present only for the kinds the cached
+//     rights allow in that context.
 //   miss path: missPath re-checks every page-size class's entry against the context (stale
 //     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
-//     caches when on) and fills the TLB (tlbFill, FIFO victims) and the PSCs.
+//     caches when on) and fills the TLB (tlbFill, FIFO victims) and the PSCs; hits and fills of
+//     4 KiB entries refill the front cache (frontFill).
 //   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
 //     level and folded rights (the batch's fast loop); walkLong / walkPae / walk32 are the exact
 //     walks every path can fall back to (PSC lookups and fills, AMD's deferred A bits, keys).

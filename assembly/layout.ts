@@ -58,7 +58,7 @@ export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts
 export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad}
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
-// permission context cache for the TLB fast tags
+// permission contexts: the context id in the front cache's fast tags (context.ts)
 export const C_CTX_CUR: usize = 392; // u32 current context id (1..255), 0 = none
 export const C_CTX_COUNT: usize = 396; // u32
 export const C_CTX_TABLE: usize = 400; // 255 x {u32 flags, u32 pkrU, u32 pkrS}
@@ -79,15 +79,16 @@ export const MODE_5L: u32 = 4;
 export const F_TLB: u32 = 1;
 export const F_PSC: u32 = 2;
 
-// TLB entry (64 bytes): fast tags per access kind, key, page base, permissions
-export const TLB_ENTRY: usize = 64;
-export const T_FTAG: usize = 0; // u64[3]: (vpn << 8) | ctx when that kind is allowed in ctx
-export const T_KEY: usize = 24; // u64: (vpn << 13) | (pcid << 1) | 1
-export const T_PA: usize = 32; // u64
-export const T_PERMS: usize = 40; // u32 PERM_*
-export const T_STAMP: usize = 44; // u32
+// TLB entry (32 bytes, two per cache line): key, page base, permissions, fill stamp
+export const TLB_ENTRY: usize = 32;
+export const T_KEY: usize = 0; // u64: (vpn << 13) | (pcid << 1) | 1
+export const T_PA: usize = 8; // u64
+export const T_PERMS: usize = 16; // u32 PERM_*
+export const T_STAMP: usize = 20; // u32
 
-// TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64}
+// TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64};
+// a fast tag is (vpn << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
+// vpn allows that access kind in that context
 export const FRONT_SETS: u32 = 256;
 export const FRONT_ENTRY: usize = 16;
 export const FRONT_KIND: usize = usize(FRONT_SETS) * FRONT_ENTRY;

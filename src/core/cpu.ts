@@ -349,15 +349,15 @@ export class Cpu {
       const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
       for (let i = 0; i < n; i++) {
-        const e = base + i * 64;
-        if (!(mem.getUint32(e + 24, true) & 1)) continue; // valid bit, read without a BigInt
-        const key = mem.getBigUint64(e + 24, true);
-        const perms = mem.getUint32(e + 40, true);
+        const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
+        if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
+        const key = mem.getBigUint64(e, true);
+        const perms = mem.getUint32(e + 16, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
         out.push({
-          va, pa: mem.getBigUint64(e + 32, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
+          va, pa: mem.getBigUint64(e + 8, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
           writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 5) & 15,
         });
       }
