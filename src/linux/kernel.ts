@@ -3,8 +3,8 @@
  * per-CPU state, the task list, the kernel log, BUG()/WARN(), and the `SchedTarget` the
  * deterministic scheduler drives. Model functions take the kernel `k` and the CPU they run on.
  */
-import type { CoreMachine } from '../machine/core.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import type { InterruptSource, SchedTarget } from '../scheduler/scheduler.js';
 import type { ExecThread, KGen } from '../scheduler/types.js';
 import { FindingStop } from '../sanitizers/finding.js';
@@ -45,8 +45,6 @@ export class Kernel implements SchedTarget {
   /** Context switches performed (rq->nr_switches, all CPUs). */
   nr_switches = 0;
   readonly lockup: LockupDetector;
-  /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
-  readonly ext = new Map<string, unknown>();
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
   private nextPid = 1;

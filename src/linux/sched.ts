@@ -9,6 +9,7 @@
  * prev's kernel stack stops until something switches back to it.
  */
 import type { KGen } from '../scheduler/types.js';
+import { versionNumber, type LinuxConfig } from './config.js';
 import type { Kernel } from './kernel.js';
 import { enter_lazy_tlb, switch_mm } from './mmu_context.js';
 import { mmdrop } from './mm.js';
@@ -16,6 +17,7 @@ import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
 import { do_exit } from './exit.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
 export const LBL_SWITCH_TO = 'switch_to';
@@ -67,10 +69,7 @@ export function* schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * context (PREEMPT, PREEMPT_RT). Injected by the deterministic scheduler.
  */
 export function* preempt_schedule_irq(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  const fns = cpu.curr.fnStack;
-  fns.push('preempt_schedule_irq');
-  yield* __schedule(k, cpu);
-  fns.pop();
+  yield* traced(cpu.curr, 'preempt_schedule_irq', () => __schedule(k, cpu));
 }
 
 /** Label of a cond_resched() call: a voluntary preemption point under every preemption model. */
@@ -83,16 +82,23 @@ export const LBL_COND_RESCHED = 'cond_resched';
  * it. The model yields LBL_COND_RESCHED and the deterministic scheduler decides whether
  * need_resched was set (Kernel.canPreempt/preempt run `__cond_resched` then).
  */
-export function* cond_resched(_k: Kernel, _cpu: LinuxCpu): KGen<void> {
+export function* cond_resched(k: Kernel, _cpu: LinuxCpu): KGen<void> {
+  if (cond_resched_is_noop(k.config)) return;
   yield LBL_COND_RESCHED;
+}
+
+/**
+ * From 4.9 (commit 35a773a07926, "sched/core: Avoid _cond_resched() for PREEMPT=y") a
+ * CONFIG_PREEMPT kernel's `_cond_resched()` is `{ return 0; }`: preemption can happen anywhere
+ * anyway, so cond_resched() is no scheduling point (include/linux/sched.h).
+ */
+export function cond_resched_is_noop(config: LinuxConfig): boolean {
+  return (config.preempt === 'preempt' || config.preempt === 'rt') && versionNumber(config.version) >= 4009;
 }
 
 /** __cond_resched(): add_preempt_count(PREEMPT_ACTIVE); __schedule(); sub_preempt_count(PREEMPT_ACTIVE). */
 export function* __cond_resched(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  const fns = cpu.curr.fnStack;
-  fns.push('_cond_resched');
-  yield* __schedule(k, cpu);
-  fns.pop();
+  yield* traced(cpu.curr, '_cond_resched', () => __schedule(k, cpu));
 }
 
 /** __schedule(): rq lock with IRQs off, pick next, context_switch() or unlock. */
@@ -113,26 +119,25 @@ export function* __schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
 
 /** context_switch(rq, prev, next) (kernel/sched/core.c, 3.17). */
 export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: TaskStruct): KGen<void> {
-  const fns = prev.fnStack;
-  fns.push('context_switch');
-  k.nr_switches++;
-  const mm = next.mm;
-  const oldmm = prev.active_mm!;
-  yield* k.pv.cpu.start_context_switch(k, cpu, prev); // arch_start_context_switch(prev)
-  if (!mm) {
-    next.active_mm = oldmm;
-    oldmm.mm_count++;
-    enter_lazy_tlb(k, cpu, oldmm, next);
-  } else {
-    yield* switch_mm(k, cpu, oldmm, mm, next);
-  }
-  yield LBL_AFTER_SWITCH_MM;
-  if (!prev.mm) {
-    prev.active_mm = null;
-    cpu.prevMm = oldmm;
-  }
-  yield* switch_to(k, cpu, prev, next);
-  fns.pop();
+  yield* traced(prev, 'context_switch', function* () {
+    k.nr_switches++;
+    const mm = next.mm;
+    const oldmm = prev.active_mm!;
+    yield* k.pv.cpu.start_context_switch(k, cpu, prev); // arch_start_context_switch(prev)
+    if (!mm) {
+      next.active_mm = oldmm;
+      oldmm.mm_count++;
+      enter_lazy_tlb(k, cpu, oldmm, next);
+    } else {
+      yield* switch_mm(k, cpu, oldmm, mm, next);
+    }
+    yield LBL_AFTER_SWITCH_MM;
+    if (!prev.mm) {
+      prev.active_mm = null;
+      cpu.prevMm = oldmm;
+    }
+    yield* switch_to(k, cpu, prev, next);
+  });
   // We are prev again, switched back in by some later context_switch(): "last" is the task
   // that ran before us.
   yield* finish_task_switch(k, cpu, cpu.lastPrev!);

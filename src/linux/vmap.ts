@@ -18,14 +18,16 @@
  */
 import { registerKnob } from '../presets/knobs.js';
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { readEntry } from './pgtable.js';
+import { PAGE_KERNEL, readEntry } from './pgtable.js';
+import { vmallocState } from './vmalloc.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
+import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 registerKnob({
   name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
@@ -68,30 +70,20 @@ interface VmapState {
   purges: number;
 }
 
-function vstate(k: Kernel): VmapState {
-  let s = k.ext.get('vmap') as VmapState | undefined;
-  if (!s) k.ext.set('vmap', (s = { lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
-  return s;
-}
+const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
 
 /**
  * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
- * (the bump allocator kept by vmalloc.ts under k.ext 'vmalloc'), aligned, with a guard page.
+ * (vmalloc.ts's bump allocator, vmallocState), aligned, with a guard page.
  */
 function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint): KGen<bigint> {
-  let st = k.ext.get('vmalloc') as { next: bigint; lock: SpinLock } | undefined;
-  if (!st) k.ext.set('vmalloc', (st = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() } as never));
-  yield* spin_lock(k, cpu, st!.lock);
-  const addr = (st!.next + align - 1n) & ~(align - 1n);
-  st!.next = addr + BigInt((pages + 1) * 4096);
-  yield* spin_unlock(k, cpu, st!.lock);
-  if (st!.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
+  const st = vmallocState(k);
+  yield* spin_lock(k, cpu, st.lock);
+  const addr = (st.next + align - 1n) & ~(align - 1n);
+  st.next = addr + BigInt((pages + 1) * 4096);
+  yield* spin_unlock(k, cpu, st.lock);
+  if (st.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
   return addr;
-}
-
-/** PAGE_KERNEL. */
-function pageKernel(_k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
 }
 
 /** lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
@@ -106,7 +98,7 @@ function* vmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: readonl
   for (let i = 0; i < pages.length; i++) {
     const va = addr + BigInt(i * 4096);
     const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | pageKernel(k));
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | PAGE_KERNEL(k));
   }
 }
 
@@ -166,17 +158,16 @@ function* vb_alloc(k: Kernel, cpu: LinuxCpu, count: number): KGen<bigint> {
 
 /** vm_map_ram(pages, count, node, prot): the kernel address of the new mapping. */
 export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]): KGen<bigint> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vm_map_ram');
-  let addr: bigint;
-  if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
-  else {
-    addr = yield* alloc_vmap_area(k, cpu, pages.length, 4096n);
-    vstate(k).large.set(addr, { start: addr, pages: pages.length, lazy: false });
-  }
-  yield* vmap_page_range(k, cpu, addr, pages);
-  fns.pop();
-  return addr;
+  return yield* traced(cpu, 'vm_map_ram', function* () {
+    let addr: bigint;
+    if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
+    else {
+      addr = yield* alloc_vmap_area(k, cpu, pages.length, 4096n);
+      vstate(k).large.set(addr, { start: addr, pages: pages.length, lazy: false });
+    }
+    yield* vmap_page_range(k, cpu, addr, pages);
+    return addr;
+  });
 }
 
 /** free_vmap_area_noflush(va): VM_LAZY_FREE; purge once too many pages are pending. */
@@ -210,18 +201,17 @@ function* vb_free(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<v
 
 /** vm_unmap_ram(mem, count). */
 export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vm_unmap_ram');
-  if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
-  if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
-  else {
-    const area = vstate(k).large.get(addr);
-    if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
-    vstate(k).large.delete(addr);
-    if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
-    yield* free_vmap_area_noflush(k, cpu, area!);
-  }
-  fns.pop();
+  yield* traced(cpu, 'vm_unmap_ram', function* () {
+    if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
+    if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
+    else {
+      const area = vstate(k).large.get(addr);
+      if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
+      vstate(k).large.delete(addr);
+      if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
+      yield* free_vmap_area_noflush(k, cpu, area!);
+    }
+  });
 }
 
 /**
@@ -232,22 +222,21 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
   const st = vstate(k);
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
-  const fns = cpu.thread().fnStack;
-  fns.push('__purge_vmap_area_lazy');
-  let start = k.L.VMALLOC_END;
-  let end = 0n;
-  let nr = 0;
-  for (const a of areas) {
-    if (a.start < start) start = a.start;
-    if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
-    nr += a.pages;
-    if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
-    a.lazy = false;
-  }
-  st.vmap_lazy_nr -= nr;
-  st.purges++;
-  if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
-  fns.pop();
+  yield* traced(cpu, '__purge_vmap_area_lazy', function* () {
+    let start = k.L.VMALLOC_END;
+    let end = 0n;
+    let nr = 0;
+    for (const a of areas) {
+      if (a.start < start) start = a.start;
+      if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
+      nr += a.pages;
+      if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
+      a.lazy = false;
+    }
+    st.vmap_lazy_nr -= nr;
+    st.purges++;
+    if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
+  });
 }
 
 /** purge_vmap_area_lazy() (sync purge). */
