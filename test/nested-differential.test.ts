@@ -10,8 +10,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Machine, decodeNestedFault, type NestedConfig, type PagingMode } from '../src/index.js';
-import { referenceNestedAccess, SparseMemory, type HostConfig, type NestedResult, type RefConfig, type RefCpuState } from '../src/reference/index.js';
+import { referenceNestedAccess, SparseMemory, type HostConfig, type RefConfig, type RefCpuState } from '../src/reference/index.js';
 import { prng, Rand } from './support/random-paging.js';
+import { apiShape } from './support/nested-shape.js';
 
 const RAM = 4 << 20;
 const HOST_POOL = 0x100000n; // host tables: 64 pages
@@ -175,17 +176,6 @@ function loadMemory(m: Machine, mem: SparseMemory): void {
   for (const pfn of mem.touchedFrames()) m.phys.writeBytes(BigInt(pfn) << 12n, mem.frameBytes(pfn));
 }
 
-/** The reference's result in the API's shape. */
-function expected(r: NestedResult): unknown {
-  if (r.ok) return { ok: true, pa: r.pa, gpa: r.gpa };
-  if ('exit' in r) {
-    if (r.exit === 'ept-violation') return { ok: false, exit: r.exit, qualification: r.qualification, gpa: r.gpa, gla: r.gla };
-    if (r.exit === 'ept-misconfig') return { ok: false, exit: r.exit, gpa: r.gpa };
-    return { ok: false, exit: r.exit, exitInfo1: r.exitInfo1, exitInfo2: r.exitInfo2 };
-  }
-  return r.vector === 14 ? { ok: false, vector: 14, errorCode: r.errorCode, cr2: r.cr2 } : { ok: false, vector: 13 };
-}
-
 const caseArb: fc.Arbitrary<NCase> = fc.record({
   mode: fc.constantFrom<PagingMode>('none', '32bit', 'pae', '4level', '5level'),
   host: fc.constantFrom<NCase['host']>('ept4', 'ept5', 'npt4', 'npt5'),
@@ -214,7 +204,7 @@ function runCase(c: NCase, batch: boolean): void {
       const want = referenceNestedAccess(b.mem, b.guest, a.va, { kind: a.kind, cpl: a.cpl }, b.cfg, b.host);
       cpu.resetNestedStats();
       const got = cpu.nestedAccess(a.va, { kind: a.kind, cpl: a.cpl });
-      expect(got, label(i)).toEqual(expected(want));
+      expect(got, label(i)).toEqual(apiShape(want));
       const s = cpu.nestedStats;
       expect({ guest: s.guestRefs, host: s.hostRefs }, label(i)).toEqual({ guest: want.guestRefs, host: want.hostRefs });
       expect(cpu.nestedGrid().map((row) => [row.gpa, row.hostEntries.length, row.hpa]), label(i)).toEqual(want.rows.map((row) => [row.gpa, row.hostEntries.length, row.hpa]));
