@@ -48,7 +48,7 @@ const op = (kind: AccessOptions['kind'], cpl: 0 | 3 = 3): AccessOptions => ({ ki
 function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags?: bigint; five?: boolean } = {}): { mem: SparseMemory; eptPte: (gpa: bigint) => bigint } {
   const mem = new SparseMemory(RAM);
   const table = opts.npt ? P | RW | US : R | W | X;
-  let top = 0x10000n;
+  const top = 0x10000n;
   if (opts.five) {
     mem.write64(0xf000n, top | table);
   }
