@@ -10,7 +10,7 @@
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, C_PDPTE, C_CR4, C_ST_FAULTS, IO_VA, IO_KIND, IO_PA, IO_FAULT,
   MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK, PERM_RW, PERM_US, PERM_KEY_SHIFT,
-  PF_P, PF_W, PF_U, PF_RSVD, PF_ID, E_P, E_A, E_D, E_PS, E_G, E_XD, CX_AMD, CX_NXE,
+  PF_P, PF_W, PF_U, PF_RSVD, PF_ID, E_P, E_A, E_D, E_PS, E_XD, CX_AMD, CX_NXE,
 } from './layout';
 import { physRead32, physRead64, physOr32, physOr64, addrMask, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, isLongMode, CR4_PSE } from './context';

@@ -4,7 +4,7 @@
  * results and exits, and reads the grid of the last access.
  */
 import type { CoreExports } from './wasm.js';
-import type { AccessOptions, AccessResult, BatchOptions, BatchOutput } from './types.js';
+import type { AccessResult, BatchOutput } from './types.js';
 import { PagewalkError, guardWasm } from './errors.js';
 import { arrayArg, badArg, objArg, u64Arg } from './validate.js';
 
@@ -196,4 +196,3 @@ export function nestedGrid(core: CoreExports, mode: string): NestedGridRow[] {
   return rows;
 }
 
-export type { AccessOptions, BatchOptions };
