@@ -1,19 +1,34 @@
 /**
  * The fuzzer benchmark (issue 5): for each seed bug's buggy preset, executions per second on one
  * core and the time to the first finding of the seed's bug (same sanitizer as its scenario) for
- * each of `seeds` campaign seeds, each run capped at `capSeconds`; the median over the seeds is the
- * figure of merit. One core: everything runs on the calling thread. Target: median < 10 s.
+ * each of `seeds` campaign seeds, each run capped at `capSeconds` of CPU time; the median over the
+ * seeds is the figure of merit. One core: everything runs on the calling thread. Target: median < 10 s.
+ * First, the throughput of the same fixed campaign on each preset (bench/fuzz-throughput.ts), also
+ * on a baseline checkout when one is given (`baseline`, or PAGEWALK_FUZZ_BASELINE for
+ * `npm run bench -- --only fuzz`): before and after in one run.
  */
 import { DEFAULT_RUNS_PER_SEED } from '../src/fuzz/campaign.js';
 import { runUnits } from '../src/fuzz/runner.js';
-import { seedBugs } from '../src/fuzz/seeds.js';
+import { bugId, seedBugs } from '../src/fuzz/seeds.js';
 import { createTarget } from '../src/fuzz/targets.js';
+import { formatThroughput, runThroughput, THROUGHPUT_DEFAULTS, type ThroughputRow } from './fuzz-throughput.js';
 
 export interface FuzzBenchConfig {
   /** Campaign seeds per bug (seed s runs campaign seed s * 1000). */
   seeds: number;
   /** Seconds at most per run. */
   capSeconds: number;
+  /** Added to every campaign seed (campaign seed s runs `s * 1000 + seedBase`): fresh seeds. Default 0. */
+  seedBase?: number;
+  /** A checkout of pagewalk to measure the same throughput on (before/after). */
+  baseline?: string;
+  /** Skip the time-to-find part (throughput only). */
+  throughputOnly?: boolean;
+}
+
+export interface FuzzBenchResult {
+  throughput: ThroughputRow[];
+  rows: FuzzBenchRow[];
 }
 
 export interface FuzzBenchRow {
@@ -27,9 +42,22 @@ export interface FuzzBenchRow {
   medianSeconds: number;
   /** Seconds to the first finding per run (Infinity: not found within the cap). */
   times: number[];
+  /** Executions before the first finding per run (Infinity: not found), independent of the machine. */
+  executions: number[];
+  /** Median of `executions`. */
+  medianExecutions: number;
 }
 
 export const FUZZ_BENCH_DEFAULTS: FuzzBenchConfig = { seeds: 5, capSeconds: 60 };
+
+/**
+ * The process's CPU time in ms: the benchmark runs on one core, and on a shared machine CPU time
+ * measures what one core of its own would take (wall time would count the other processes' turns).
+ */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,42 +65,61 @@ function median(xs: number[]): number {
 }
 
 /** Runs the fuzzer benchmark; `log` receives one progress line per run. */
-export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => void): Promise<FuzzBenchRow[]> {
+export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => void): Promise<FuzzBenchResult> {
+  const baseline = cfg.baseline ?? process.env.PAGEWALK_FUZZ_BASELINE;
+  const throughput = await runThroughput(THROUGHPUT_DEFAULTS, baseline || undefined, log);
   const rows: FuzzBenchRow[] = [];
-  for (const bug of await seedBugs()) {
+  for (const bug of cfg.throughputOnly ? [] : await seedBugs()) {
     const target = await createTarget(bug.buggy, {});
     const times: number[] = [];
+    const toFind: number[] = [];
     let execs = 0;
     let ms = 0;
     for (let seed = 1; seed <= cfg.seeds; seed++) {
-      const start = performance.now();
+      const start = cpuMs();
       let found = Infinity;
-      const results = runUnits(target, { firstSeed: seed * 1000, runsPerSeed: DEFAULT_RUNS_PER_SEED }, {
-        shouldStop: () => performance.now() - start >= cfg.capSeconds * 1000,
-        now: () => performance.now() - start,
+      let foundExec = Infinity;
+      let before = 0;
+      const campaignSeed = seed * 1000 + (cfg.seedBase ?? 0);
+      const results = runUnits(target, { firstSeed: campaignSeed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, {
+        shouldStop: () => cpuMs() - start >= cfg.capSeconds * 1000,
+        now: () => cpuMs() - start,
         stopOn: bug.sanitizer,
-        onFinding: (f, shrunk) => { if (!shrunk && f.sanitizer === bug.sanitizer && found === Infinity) found = f.foundAtMs; },
+        onSeedDone: (r) => { before += r.executions; },
+        onFinding: (f, shrunk) => {
+          if (shrunk || f.sanitizer !== bug.sanitizer || found !== Infinity) return;
+          found = f.foundAtMs;
+          foundExec = before + f.foundAtExecution;
+        },
       });
-      ms += performance.now() - start;
+      ms += cpuMs() - start;
       execs += results.reduce((s, r) => s + r.executions, 0);
       times.push(found / 1000);
-      log(`  fuzz ${bug.buggy} seed ${seed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(1)}s`}`);
+      toFind.push(foundExec);
+      log(`  fuzz ${bug.buggy} campaign seed ${campaignSeed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(2)}s, execution ${foundExec}`}`);
     }
     const found = times.filter((t) => t !== Infinity).length;
-    rows.push({ seed: bug.seed.slice(0, 3), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times });
+    rows.push({ seed: bugId(bug.seed), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times, executions: toFind, medianExecutions: median(toFind) });
   }
-  return rows;
+  return { throughput, rows };
 }
 
-/** The table `npm run bench` prints. */
-export function formatFuzzBench(cfg: FuzzBenchConfig, rows: FuzzBenchRow[]): string {
+/** The tables `npm run bench` prints. */
+export function formatFuzzBench(cfg: FuzzBenchConfig, res: FuzzBenchResult): string {
+  const baseline = cfg.baseline ?? process.env.PAGEWALK_FUZZ_BASELINE;
+  const head = formatThroughput(THROUGHPUT_DEFAULTS, res.throughput, baseline || undefined);
+  if (res.rows.length === 0) return head;
+  const rows = res.rows;
   const out = [
-    `fuzzer: one core, ${cfg.seeds} campaign seeds per bug, each run capped at ${cfg.capSeconds}s (target: median < 10 s)`,
-    'seed  preset                     sanitizer           exec/s/core  found  median time to find',
+    head,
+    '',
+    `fuzzer: one core, ${cfg.seeds} campaign seeds per bug, each run capped at ${cfg.capSeconds} s of CPU time; times are CPU time (target: median < 10 s)`,
+    'seed  preset                     sanitizer           exec/s/core  found  median time to find  median executions to find',
   ];
   for (const r of rows) {
-    const med = r.medianSeconds === Infinity ? `> ${cfg.capSeconds} s` : `${r.medianSeconds.toFixed(1)} s`;
-    out.push(`${r.seed}   ${r.preset.padEnd(26)} ${r.sanitizer.padEnd(19)} ${String(r.execPerSec).padStart(11)}  ${r.found.padStart(5)}  ${med}`);
+    const med = r.medianSeconds === Infinity ? `> ${cfg.capSeconds} s` : `${r.medianSeconds.toFixed(2)} s`;
+    const medExec = r.medianExecutions === Infinity ? '—' : String(Math.round(r.medianExecutions));
+    out.push(`${r.seed}   ${r.preset.padEnd(26)} ${r.sanitizer.padEnd(19)} ${String(r.execPerSec).padStart(11)}  ${r.found.padStart(5)}  ${med.padStart(19)}  ${medExec.padStart(25)}`);
   }
   return out.join('\n');
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench:fuzz [-- --seeds N] [--cap S] [--json]`: the fuzzer benchmark alone (it is also
+ * `npm run bench:fuzz [-- --seeds N] [--cap S] [--seed-base B] [--baseline DIR] [--throughput-only] [--json]`:
+ * the fuzzer benchmark alone (it is also
  * the second part of `npm run bench`); see bench/fuzz-core.ts.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
@@ -10,15 +11,21 @@ async function main(argv: string[]): Promise<number> {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     seeds: { type: 'string', help: 'campaign seeds per bug (default 5)' },
     cap: { type: 'string', help: 'seconds at most per run (default 60)' },
+    'seed-base': { type: 'string', help: 'added to every campaign seed (fresh seeds; default 0)' },
+    baseline: { type: 'string', help: 'a checkout of pagewalk (e.g. main) to measure the throughput on too' },
+    'throughput-only': { type: 'bool', help: 'only the throughput table' },
   }, 'bench:fuzz');
   if (positional.length) throw new UsageError(`bench:fuzz: unexpected argument ${JSON.stringify(positional[0])}`);
   const cfg = {
     seeds: intFlag(flags.seeds, 'seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
     capSeconds: intFlag(flags.cap, 'cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
+    seedBase: intFlag(flags['seed-base'], 'seed-base', 0, 0, 2 ** 31),
+    baseline: typeof flags.baseline === 'string' ? flags.baseline : undefined,
+    throughputOnly: flags['throughput-only'] === true,
   };
-  const rows = await runFuzzBench(cfg, (line) => { if (!flags.json) process.stderr.write(line + '\n'); });
-  if (flags.json) console.log(JSON.stringify({ seeds: cfg.seeds, capSeconds: cfg.capSeconds, rows }));
-  else console.log('\n' + formatFuzzBench(cfg, rows));
+  const res = await runFuzzBench(cfg, (line) => { if (!flags.json) process.stderr.write(line + '\n'); });
+  if (flags.json) console.log(JSON.stringify({ ...cfg, ...res }));
+  else console.log('\n' + formatFuzzBench(cfg, res));
   return 0;
 }
 

@@ -67,8 +67,8 @@ const GROUPS: BenchGroup[] = [
         seeds: intFlag(flags['fuzz-seeds'] as string | undefined, 'fuzz-seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
         capSeconds: intFlag(flags['fuzz-cap'] as string | undefined, 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
       };
-      const rows = await runFuzzBench(cfg, log);
-      return { text: formatFuzzBench(cfg, rows), json: { ...cfg, rows }, problems: [] };
+      const res = await runFuzzBench(cfg, log);
+      return { text: formatFuzzBench(cfg, res), json: { ...cfg, ...res }, problems: [] };
     },
   },
 ];

@@ -219,10 +219,20 @@ describe('web page in Chromium', () => {
     expect(replay.stderr).toBe('');
     expect(replay.status).toBe(0);
     expect(JSON.parse(replay.stdout).reproduced).toBe(true);
+    // Findings are grouped by bug: once a second seed found the same bug, it is still one row
+    // (its count and seeds go up), and the chart shows executions, coverage and findings.
+    await page.waitForSelector('[data-testid=finding][data-seeds="2"]', { timeout: 120_000 });
+    const keys = await page.$$eval('[data-testid=finding]', (rows) => rows.map((r) => (r as HTMLElement).dataset.key));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(Number(await page.$eval('[data-testid=finding][data-seeds="2"]', (r) => (r as HTMLElement).dataset.count))).toBeGreaterThanOrEqual(2);
+    expect(await page.textContent('[data-testid=finding-count]')).toBe(String(keys.length));
     await page.click('[data-testid=fuzz-stop]');
+    const series = await page.$$eval('[data-testid=fuzz-chart] svg g[data-series]', (gs) => gs.map((g) => [(g as SVGGElement).dataset.series, g.querySelector('polyline')?.getAttribute('points')?.split(' ').length ?? 0]));
+    expect(series.map((x) => x[0])).toEqual(['executions', 'coverage', 'findings']);
+    for (const [, n] of series) expect(n).toBeGreaterThan(2);
     await page.screenshot({ path: join(root, 'test-output', 'browser-fuzzer.png'), fullPage: true });
     await page.close();
-  }, 150_000);
+  }, 280_000);
 
   it('raised no page errors', (ctx) => {
     if (chrome.skip) ctx.skip(chrome.skip);

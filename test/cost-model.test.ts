@@ -5,7 +5,7 @@
  * honest labels, and the model counting exactly like the WASM core when configured like it.
  */
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/cli/args.js';
+import { PagewalkError } from '../src/core/errors.js';
 import { resolveConfig } from '../src/cost/config.js';
 import { runCell, type CellResult } from '../src/cost/run.js';
 import { SetAssoc } from '../src/cost/setassoc.js';
@@ -132,7 +132,7 @@ describe('honest labels', () => {
     const r = await cell(raw);
     expect(r.warnings[0]).toMatch(/labelled 16G but 250000 accesses of 8 B touch 489 4 KiB pages \(1\.9M\)/);
     expect(r.warnings[1]).toMatch(/pages 4k 50%, 2m 50% requested, but the 1 touched 2 MiB region map (4k|2m) 100%/);
-    await expect(cell({ ...raw, strict: true })).rejects.toThrow(UsageError);
+    await expect(cell({ ...raw, strict: true })).rejects.toThrow(PagewalkError);
   });
 
   it('a 50/50 mix over a uniform 16 GiB run maps the mix (no warning)', async () => {

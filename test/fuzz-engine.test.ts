@@ -71,7 +71,10 @@ describe('walker oracle', () => {
     expect(checkWalkAgreement(cpu, m.phys, cfg, 0x40_0010n, { kind: 'write', cpl: 3 })).toBeNull();
     expect(checkWalkAgreement(cpu, m.phys, cfg, 0x80_0000n, { kind: 'read', cpl: 3 })).toBeNull();
     // A walker that returns another frame than the page tables say must be reported.
-    const liar = Object.create(cpu, { explain: { value: (va: bigint, o: never) => ({ ...cpu.explain(va, o), result: { ok: true, pa: 0x12_3000n } }) } });
+    const liar = Object.create(cpu, {
+      explain: { value: (va: bigint, o: never) => ({ ...cpu.explain(va, o), result: { ok: true, pa: 0x12_3000n } }) },
+      probe: { value: () => ({ ok: true, pa: 0x12_3000n }) },
+    });
     const f = checkWalkAgreement(liar, m.phys, cfg, 0x40_0010n, { kind: 'read', cpl: 3 });
     expect(f?.sanitizer).toBe('walker-mismatch');
     expect(f?.log.join('\n')).toMatch(/WASM walker: +ok pa=0x123000\n.*reference walker: +ok pa=0x200010/);

@@ -8,7 +8,7 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { faultStats } from '../src/linux/fault.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { pgd_index } from '../src/linux/layout.js';
-import { mmHooks } from '../src/linux/mm.js';
+import { mmHooks } from '../src/linux/page.js';
 import { nativePvOps } from '../src/linux/native.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend } from '../src/linux/paravirt.js';
 import { readEntry, writeEntry } from '../src/linux/pgtable.js';

@@ -1,4 +1,4 @@
-// munmap and exit on every paging mode the Linux model has (2-level 32-bit, PAE, 4-level), native
+// munmap, exit and GUP-fast on every paging mode the Linux model has (2-level 32-bit, PAE, 4-level), native
 // and Xen PV where a preset exists: one unmap path (unmap_vmas -> zap_*_range, free_pgtables over
 // the folding-aware accessors) serves them all.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { FRAME_STATE } from '../src/core/types.js';
 import { configFromPreset } from '../src/linux/config.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
+import { get_user_pages_fast } from '../src/linux/gup.js';
 import { vm_munmap } from '../src/linux/mmap.js';
 import { pgd_offset, pmd_offset, pud_offset, readEntry } from '../src/linux/pgtable.js';
 import { VM_READ, VM_WRITE, type MmStruct } from '../src/linux/structs.js';
@@ -102,6 +103,24 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     expect(s.ok).toEqual([true, false, true]);
     expect(s.pmd & 1n).toBe(1n);
     expect(s.vmas.sort((a, b) => Number(a[0] - b[0]))).toEqual([[DATA, DATA + 0x1000n], [DATA + 0x2000n, DATA + 0x3000n]]);
+  });
+
+  it('GUP-fast walks the paging mode: it pins the mapped pages, and none once they are unmapped', () => {
+    const k = bootLinuxSync(configFromPreset(preset));
+    const cpu = k.cpus[0];
+    const s = { before: -1, after: -1 };
+    const t = spawnProcess(k, {
+      comm: 'p', cpu: 0,
+      vmas: [{ vm_start: DATA, vm_end: DATA + 0x2000n, vm_flags: VM_READ | VM_WRITE }],
+      body: function* () {
+        for (const va of [DATA, DATA + 0x1000n]) yield* user_access(cpu, va, 'write');
+        s.before = yield* get_user_pages_fast(k, cpu, t.mm!, DATA, 2, true);
+        yield* vm_munmap(k, cpu, t.mm!, DATA, 0x2000n);
+        s.after = yield* get_user_pages_fast(k, cpu, t.mm!, DATA, 2, false);
+      },
+    });
+    expect(new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 }).status).toBe('finished');
+    expect(s).toEqual({ before: 2, after: 0 });
   });
 
   it('exit frees every page and every user page table (exit_mmap through the same path)', () => {

@@ -1,6 +1,8 @@
 /** Minimal, strict argument parsing shared by all subcommands. Bad input -> UsageError (exit 2). */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { PagewalkError } from '../core/errors.js';
+import { readUserFile as readFile } from '../util/files.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -77,13 +79,10 @@ export function addrFlag(value: string | boolean | string[] | undefined, name: s
  */
 export function readUserFile(path: string, what: string, maxBytes = 64 * 2 ** 20): Buffer {
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new UsageError(`${what}: ${path} is not a regular file`);
-    if (st.size > maxBytes) throw new UsageError(`${what}: ${path} is too large (${st.size} bytes, at most ${maxBytes})`);
-    return readFileSync(path);
+    return readFile(path, what, maxBytes);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof PagewalkError) throw new UsageError(e.message);
+    throw e;
   }
 }
 

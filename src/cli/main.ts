@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   scenario: { summary: 'list and run the seed bug scenarios, buggy vs fixed (docs/linux-model.md)', load: () => import('./scenario.js') },
   presets: { summary: 'kernel presets and knobs of the Linux model (docs/linux-model.md)', load: () => import('./presets.js') },
   fuzz: { summary: 'fuzz a preset: find, shrink and save races in page-table code (docs/fuzzing.md)', load: () => import('./fuzz.js') },
+  merge: { summary: 'merge the results of campaign shards into one report (docs/fuzzing.md)', load: () => import('./merge.js') },
   replay: { summary: 'replay a fuzzer trace exactly and explain it step by step (docs/fuzzing.md)', load: () => import('./replay.js') },
   cost: { summary: 'walk-cost microbenchmarks: TLB/PSC hits, refs per walk, cycles (docs/cost.md)', load: () => import('./cost.js') },
 };

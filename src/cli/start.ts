@@ -1,5 +1,6 @@
 /**
- * `pagewalk start` (npm start): the default campaign. For each of the five seed bugs, fuzz its
+ * `pagewalk start` (npm start): the default campaign. For each of the five seed bugs and each
+ * historical bug with a scenario (docs/historical-bugs.md), fuzz its
  * buggy preset (until the fuzzer finds the seed's bug, at most a few seconds) and its fixed preset
  * (a few seconds, where nothing at all may be found), with a progress line, then a table a
  * newcomer can read: what was expected, what the fuzzer found on its own, how fast, and how small
@@ -10,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUNS_PER_SEED } from '../fuzz/campaign.js';
 import { traceSize, type FoundFinding } from '../fuzz/engine.js';
-import { seedBugs, type SeedBug } from '../fuzz/seeds.js';
+import { bugId, seedBugs, type SeedBug } from '../fuzz/seeds.js';
 import { traceFileName } from '../fuzz/trace.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
 import { writeAtomic } from './fuzz.js';
@@ -49,10 +50,10 @@ export async function run(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   const out = mkdtempSync(join(tmpdir(), 'pagewalk-start-'));
 
-  console.log('pagewalk: the fuzzer against the five seed bugs (docs/seeds.md). For each bug it fuzzes the kernel');
-  console.log('before the fix (it should find the bug on its own) and after the fix (it should find nothing).');
-  console.log(`Random programs of mmap/munmap/mprotect/fork/clone/exit, vmalloc, vm_map_ram, per-cpu memory, GUP-fast, TLB flushes,`);
-  console.log(`interrupts and NMIs, on ${workers} worker thread${workers > 1 ? 's' : ''}; the generator knows nothing of the seed scenarios.\n`);
+  console.log('pagewalk: the fuzzer against the five seed bugs (docs/seeds.md) and the historical bugs (docs/historical-bugs.md).');
+  console.log('For each bug it fuzzes the kernel or hypervisor before the fix (it should find the bug on its own) and after the fix (it should find nothing).');
+  console.log(`Random programs of mmap/munmap/mprotect/fork/clone/exit, vmalloc, vm_map_ram, per-cpu memory, GUP-fast, TLB flushes, PV page-table updates,`);
+  console.log(`interrupts and NMIs, on ${workers} worker thread${workers > 1 ? 's' : ''}; the generator knows nothing of the scenarios.\n`);
 
   const bugs = await seedBugs();
   const rows: Row[] = [];
@@ -67,13 +68,13 @@ export async function run(argv: string[]): Promise<number> {
       const t = Date.now();
       if (!tty || (!final && t - lastLine < 200)) return;
       lastLine = t;
-      process.stderr.write(`\r\x1b[K[${j + 1}/${jobs.length}] ${preset} (seed ${b.seed.slice(0, 3)}, ${variant}): ${execs} executions, ${((t - start) / 1000).toFixed(1)}s`);
+      process.stderr.write(`\r\x1b[K[${j + 1}/${jobs.length}] ${preset} (${bugId(b.seed)}, ${variant}): ${execs} executions, ${((t - start) / 1000).toFixed(1)}s`);
     };
     const res = await runCampaign({
       preset, overrides: {}, plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, workers,
       deadline: start + limit * 1000, start,
       stopOn: variant === 'buggy' ? b.sanitizer : undefined,
-      onProgress: (n) => { execs = n; line(false); },
+      onProgress: (p) => { execs = p.executions; line(false); },
     });
     const seconds = (Date.now() - start) / 1000;
     const hit = res.findings.find((f) => f.sanitizer === b.sanitizer) ?? null;
@@ -95,13 +96,13 @@ function rowOk(r: Row): boolean {
 }
 
 function printTable(rows: Row[]): void {
-  const head = ['seed', 'preset', 'kernel', 'bug expected', 'found by the fuzzer', 'time to find', 'shrunk trace', 'executions'];
+  const head = ['bug', 'preset', 'kernel', 'bug expected', 'found by the fuzzer', 'time to find', 'shrunk trace', 'executions'];
   const body = rows.map((r) => {
     const s = r.hit ? traceSize(r.hit.trace) : null;
     const ok = rowOk(r);
     const shown = r.hit ?? r.others[0] ?? null;
     return [
-      r.bug.seed.slice(0, 3),
+      bugId(r.bug.seed),
       r.preset,
       r.variant === 'buggy' ? 'before the fix' : 'after the fix',
       r.variant === 'buggy' ? r.bug.sanitizer : 'nothing',
@@ -117,8 +118,8 @@ function printTable(rows: Row[]): void {
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const b of body) console.log(fmt(b));
   const good = rows.filter(rowOk).length;
-  console.log(`\n${good}/${rows.length} as expected. "ok" = the seed's bug was found before the fix, and nothing at all after it.`);
-  console.log(`A fixed preset also carries the later fixes of the other seeds' bugs where its kernel predates them ('npx pagewalk presets' says which).`);
+  console.log(`\n${good}/${rows.length} as expected. "ok" = the bug was found before the fix, and nothing at all after it.`);
+  console.log(`A fixed preset also carries the later fixes of the other bugs where its kernel or hypervisor predates them ('npx pagewalk presets' says which).`);
   const others = rows.filter((r) => r.others.length > 0);
   if (others.length > 0) {
     console.log('\nOther findings:');
@@ -126,7 +127,7 @@ function printTable(rows: Row[]): void {
   }
   const files = rows.filter((r) => r.file);
   if (files.length > 0) {
-    console.log('\nShrunk traces of the seed bugs (replay one step by step with: npx pagewalk replay <file>):');
+    console.log('\nShrunk traces of the bugs (replay one step by step with: npx pagewalk replay <file>):');
     for (const r of files) console.log(`  ${r.file}`);
   }
 }

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PagewalkError } from '../core/errors.js';
 import { runUnits } from '../fuzz/runner.js';
 import { createTarget } from '../fuzz/targets.js';
+import { corpusHooks } from './corpus.js';
 import type { WorkerData, WorkerMessage } from './pool.js';
 
 const data = workerData as WorkerData;
@@ -15,6 +16,7 @@ const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 async function main(): Promise<void> {
   const target = await createTarget(data.preset, data.overrides);
   const counter = new Int32Array(data.counter);
+  const corpus = corpusHooks(data);
   let lastPost = 0;
   runUnits(target, data.plan, {
     nextUnit: () => Atomics.add(counter, 0, 1),
@@ -27,8 +29,13 @@ async function main(): Promise<void> {
       lastPost = t;
       post({ t: 'progress', p });
     },
-    onSeedDone: (r) => post({ t: 'seed', r }),
+    onSeedDone: (r) => {
+      corpus.saveSeed(r);
+      post({ t: 'seed', r });
+    },
     stopOn: data.stopOn,
+    importCorpus: corpus.importCorpus,
+    exportCorpus: corpus.exportCorpus,
   });
   post({ t: 'done' });
 }

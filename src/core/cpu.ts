@@ -3,7 +3,7 @@ import type {
   AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
 } from './types.js';
 import { ACCESS_KIND_CODE } from './types.js';
-import { PagewalkError, guardWasm } from './errors.js';
+import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
 import { arrayArg, boolOpt, objArg, show, u64Arg } from './validate.js';
@@ -67,6 +67,7 @@ export class Cpu {
    */
   setControl(regs: Partial<ControlRegs>): void {
     objArg('cpu.setControl', 'regs', regs);
+    if (this.loadCr3Fast(regs)) return;
     for (const k of Object.keys(regs)) {
       if (!['cr0', 'cr3', 'cr4', 'efer', 'pkru', 'pkrs'].includes(k)) throw new PagewalkError('EINVAL_CONTROL', `setControl: unknown register '${k}'`);
     }
@@ -82,6 +83,34 @@ export class Cpu {
       throw new PagewalkError('EINVAL_CONTROL', `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`);
     }
     this.core.setPkeys(this.base, Number(next.pkru), Number(next.pkrs));
+  }
+
+  /**
+   * A MOV to CR3 alone (a context switch), without building and validating the whole register
+   * set: the other registers are unchanged, so of `validateControl`'s rules only the CR3 width
+   * applies, and EFER.LMA stays. Returns false (nothing done) for any other write and for a CR3
+   * the rules refuse, which the general path then reports.
+   */
+  private loadCr3Fast(regs: Partial<ControlRegs>): boolean {
+    const cr3 = regs.cr3;
+    if (typeof cr3 !== 'bigint' || regs.cr0 !== undefined || regs.cr4 !== undefined || regs.efer !== undefined || regs.pkru !== undefined || regs.pkrs !== undefined) return false;
+    let n = 0;
+    for (const _ in regs) n++;
+    if (n !== 1 || cr3 < 0n || cr3 > 0xffff_ffff_ffff_ffffn) return false;
+    const v = this.view;
+    const cr4 = v.getBigUint64(C.cr4, true);
+    const efer = v.getBigUint64(C.efer, true);
+    const long = (efer & EFER_LMA) !== 0n;
+    const addr = long && (cr4 & CR4_PCIDE) !== 0n ? cr3 & ~(1n << 63n) : cr3;
+    if (addr >> (long ? BigInt(this.maxPhysAddrBits) : 32n)) return false;
+    let r: number;
+    try {
+      r = this.core.setControl(this.base, v.getBigUint64(C.cr0, true), cr3, cr4, efer, 1);
+    } catch (e) {
+      throw wasmError('setControl', e);
+    }
+    // r < 0: PDPTEs with reserved bits; the core changed nothing, the general path reports it.
+    return r >= 0;
   }
 
   get mode(): PagingMode {
@@ -102,7 +131,12 @@ export class Cpu {
     u64Arg('cpu.access', 'va', va);
     const flags = accessFlags('cpu.access', opts);
     const kind = kindCode('cpu.access', opts.kind);
-    const r = guardWasm('access', () => this.core.accessOne(this.base, va, kind, flags));
+    let r: bigint;
+    try {
+      r = this.core.accessOne(this.base, va, kind, flags);
+    } catch (e) {
+      throw wasmError('access', e);
+    }
     return this.decode(BigInt.asUintN(64, r));
   }
 
@@ -211,7 +245,13 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
-    if (!this.stepBegin('cpu.probe', va, opts, false)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    if (!this.stepBegin('cpu.probe', va, opts, false)) {
+      try {
+        while (this.core.stepNext(this.base) !== 1);
+      } catch (e) {
+        throw wasmError('walk step', e);
+      }
+    }
     return this.decode(this.stepResult(), this.linearAddress(va));
   }
 
@@ -225,7 +265,12 @@ export class Cpu {
     const kind = kindCode(where, opts.kind);
     if (dryRunOpt) boolOpt(where, 'opts.dryRun', opts.dryRun);
     const dryRun = dryRunOpt ? (opts.dryRun ?? false) : true;
-    const first = guardWasm('walk', () => this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0));
+    let first: bigint;
+    try {
+      first = this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0);
+    } catch (e) {
+      throw wasmError('walk', e);
+    }
     return BigInt.asUintN(64, first) !== 0n;
   }
 

@@ -22,6 +22,11 @@ export class PagewalkError extends Error {
 }
 
 /** Runs a WASM call, converting a trap (RuntimeError) into a PagewalkError naming the operation. */
+/** The error to throw for `e` caught around a WASM call (hot paths catch inline instead of `guardWasm`). */
+export function wasmError(what: string, e: unknown): unknown {
+  return e instanceof WebAssembly.RuntimeError ? new PagewalkError('WASM_TRAP', `internal error in the WASM core during ${what}: ${e.message}`) : e;
+}
+
 export function guardWasm<T>(what: string, f: () => T): T {
   try {
     return f();

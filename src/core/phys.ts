@@ -62,7 +62,13 @@ export class PhysMem {
 
   write64n(pa: number, value: bigint): void {
     if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.write64n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
-    this.write64(BigInt(pa), value);
+    if (pa + 8 > this.ramBytes) {
+      this.write64(BigInt(pa), value); // counted as dropped
+      return;
+    }
+    u64Arg('phys.write64n', 'value', value);
+    this.view.setBigUint64(pa, value, true); // no BigInt address on this hot path
+    if (pa + 8 > this.writtenHigh) this.writtenHigh = pa + 8;
   }
 
   private unbacked64n(pa: number): bigint {

@@ -1,9 +1,9 @@
 /**
  * The `pagewalk cost` experiment matrix: its JSON configuration, the defaults, and strict
  * validation. A bad field is reported by its path, e.g.
- * `config.configs[2].tlb.4k.sets: must be a power of two` (UsageError: the CLI exits 2).
+ * `config.configs[2].tlb.4k.sets: must be a power of two` (PagewalkError: the CLI exits 2).
  */
-import { UsageError } from '../cli/args.js';
+import { PagewalkError } from '../core/errors.js';
 import type { CacheGeometry, PscGeometry, TlbGeometry } from '../core/types.js';
 import { DEFAULT_LATENCY, type LatencyModel } from './latency.js';
 import { PRESET_NAMES, PRESETS, type DataCache, type PageClass, type TlbArray } from './presets.js';
@@ -158,7 +158,7 @@ export function defaultConfig(): CostConfig {
 type Obj = Record<string, unknown>;
 
 function fail(path: string, msg: string): never {
-  throw new UsageError(`${path}: ${msg}`);
+  throw new PagewalkError('EINVAL_ARG', `${path}: ${msg}`);
 }
 
 function isObj(v: unknown): v is Obj {
@@ -432,7 +432,7 @@ function latency(v: unknown, path: string): LatencyModel {
 
 /**
  * Validates a parsed JSON config and fills in the defaults of every missing field. Throws a
- * UsageError naming the first bad field as `config.<path>: <problem>`.
+ * PagewalkError naming the first bad field as `config.<path>: <problem>`.
  */
 export function resolveConfig(raw: unknown): CostConfig {
   const d = defaultConfig();
@@ -457,7 +457,7 @@ export function parseConfigText(text: string, file: string): CostConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new PagewalkError('EINVAL_ARG', `${file}: not valid JSON (${(e as Error).message})`);
   }
   return resolveConfig(raw);
 }

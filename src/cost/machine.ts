@@ -5,8 +5,8 @@
  * EFER.LME), entered in the order the architecture requires (LA57 and LME before PG; PCIDE
  * only with EFER.LMA = 1 and CR3[11:0] = 0).
  */
-import { Machine } from '../index.js';
-import type { Cpu } from '../index.js';
+import { Machine } from '../core/machine.js';
+import type { Cpu } from '../core/cpu.js';
 import type { MachineConfig } from './config.js';
 import { buildTables, framesNeeded, type BuiltTables, type PagePlan, type Regions } from './layout.js';
 

@@ -11,7 +11,7 @@
  * and warns — or, with `strict`, refuses — when it is not.
  */
 import type { BatchOutput, CpuStats } from '../core/types.js';
-import { UsageError } from '../cli/args.js';
+import { PagewalkError } from '../core/errors.js';
 import type { CostConfig, MachineConfig, WorkloadSpec } from './config.js';
 import { minWarmup, resolveMachine } from './latency.js';
 import { LEVEL_NAME, PagePlan, touchedRegions } from './layout.js';
@@ -130,7 +130,7 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const stream = streams[0];
   const leaf = leaves[0];
   const warnings = labelWarnings(cfg, w, spec.footprint, total, leaf, warmup, stream);
-  if (conf.strict && warnings.length) throw new UsageError(`${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`);
+  if (conf.strict && warnings.length) throw new PagewalkError('EINVAL_ARG', `${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`);
 
   // The emulated MMU: address space 0 through the WASM core.
   let stats = ZERO_STATS;

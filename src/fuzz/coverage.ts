@@ -115,20 +115,6 @@ export class Coverage {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The hook the model may call: `cover('vmalloc_fault:pgd_none')`. A no-op outside a fuzz run.
-
-let active: Coverage | null = null;
-
-/** Makes `c` receive `cover()` calls (the engine sets it around each execution). */
-export function setActiveCoverage(c: Coverage | null): void {
-  active = c;
-}
-
-/**
- * Coverage hook for model code: reports that a named branch or sanitizer precondition was
- * reached. Costs one null check when no fuzzer runs.
- */
-export function cover(id: string): void {
-  if (active) active.hitString(id);
-}
+// The hook the model may call, `cover('vmalloc_fault:pgd_none')`, lives in src/util/cover.ts so
+// that the models can report to the fuzzer without importing it.
+export { cover, setActiveCoverage } from '../util/cover.js';

@@ -26,7 +26,19 @@ export interface FoundFinding {
   foundAtExecution: number;
   /** Milliseconds since the campaign started (informative; depends on the machine). */
   foundAtMs: number;
+  /** The shortest trace seen of this bug (the first occurrence's, shrunk, within one seed). */
   trace: TraceFile;
+  /** Executions that hit this bug (same deduplication key), the first included. */
+  count: number;
+  /** The latest of them (in seed order, then execution order). */
+  last: Occurrence;
+}
+
+/** Where a finding was hit: campaign seed, execution within the seed, ms since the campaign started. */
+export interface Occurrence {
+  seed: number;
+  execution: number;
+  ms: number;
 }
 
 /** A model error (an exception other than a finding): a bug in the model or the interpreter. */
@@ -47,6 +59,8 @@ export interface SeedOptions {
   now?: () => number;
   /** Called as soon as a new finding is found (`shrunk` false), and again once shrunk. */
   onFinding?: (f: FoundFinding, shrunk: boolean) => void;
+  /** Called for every execution that ends in a finding (new or already seen), after `onFinding`. */
+  onHit?: (f: FoundFinding) => void;
   /** Called every `progressEvery` executions. */
   onProgress?: (p: SeedProgress) => void;
   progressEvery?: number;
@@ -54,6 +68,19 @@ export interface SeedOptions {
   shrinkBudget?: number;
   /** Stop the seed once it found a finding of this sanitizer ('*': any). */
   stopOn?: string;
+  /**
+   * Inputs from elsewhere (other shards' corpora): the seed's first executions run them, and those
+   * that reach new coverage join its corpus, as any input would.
+   */
+  imports?: readonly CorpusInput[];
+  /** How many of its most productive corpus entries the seed returns in `exported`. Default 0. */
+  exportCorpus?: number;
+}
+
+/** A corpus input: a program and its schedule. */
+export interface CorpusInput {
+  program: Program;
+  schedule: Schedule;
 }
 
 export interface SeedProgress {
@@ -74,6 +101,8 @@ export interface SeedResult {
   coverage: number;
   /** True when the seed ran its whole budget. */
   complete: boolean;
+  /** With `exportCorpus`: its most productive corpus entries. */
+  exported?: CorpusInput[];
 }
 
 interface CorpusEntry {
@@ -109,7 +138,7 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
   const gen = new Generator(rng, target.maxCpus);
   const cov = new Coverage();
   const corpus: CorpusEntry[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, FoundFinding>();
   const findings: FoundFinding[] = [];
   const modelErrors: ModelError[] = [];
   const errorsSeen = new Set<string>();
@@ -121,7 +150,9 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     if (opts.onProgress && exec % every === 0) opts.onProgress({ seed, executions: exec, findings: findings.length, corpus: corpus.length, coverage: cov.total });
     let program: Program;
     let schedule: Schedule;
-    if (corpus.length === 0 || rng.nextFloat() < FRESH_PROBABILITY) {
+    const imported = opts.imports?.[exec];
+    if (imported) ({ program, schedule } = imported);
+    else if (corpus.length === 0 || rng.nextFloat() < FRESH_PROBABILITY) {
       program = gen.program();
       schedule = gen.schedule();
     } else {
@@ -145,24 +176,36 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     const gain = cov.commit();
     if (gain > 0) addToCorpus(corpus, { program, schedule, gain });
     const f = res.finding;
-    if (!f || seen.has(dedupKey(f))) continue;
-    seen.add(dedupKey(f));
+    if (!f) continue;
+    const key = dedupKey(f);
+    const known = seen.get(key);
+    if (known) {
+      known.count++;
+      known.last = { seed, execution: exec, ms: now() };
+      opts.onHit?.(known);
+      continue;
+    }
+    const at = now();
     const found: FoundFinding = {
-      sanitizer: f.sanitizer, signature: f.signature, log: f.log, seed, foundAtExecution: exec, foundAtMs: now(),
-      trace: makeTrace(target, program, schedule, res.trace, f, seed, exec, false),
+      sanitizer: f.sanitizer, signature: f.signature, log: f.log, seed, foundAtExecution: exec, foundAtMs: at,
+      trace: makeTrace(target, program, schedule, res.trace, f, seed, exec, false), count: 1, last: { seed, execution: exec, ms: at },
     };
+    seen.set(key, found);
     opts.onFinding?.(found, false);
     const small = shrink(target, found.trace, opts.shrinkBudget ?? 400);
     found.trace = small;
     found.log = small.finding.log;
     findings.push(found);
     opts.onFinding?.(found, true);
+    opts.onHit?.(found);
     if (stopMatches(opts.stopOn, f.sanitizer)) {
       exec++;
       break;
     }
   }
-  return { seed, executions: exec, findings, modelErrors, corpus: corpus.length, coverage: cov.total, complete: exec >= opts.runs };
+  const result: SeedResult = { seed, executions: exec, findings, modelErrors, corpus: corpus.length, coverage: cov.total, complete: exec >= opts.runs };
+  if (opts.exportCorpus) result.exported = [...corpus].sort((a, b) => b.gain - a.gain).slice(0, opts.exportCorpus).map((e) => ({ program: e.program, schedule: e.schedule }));
+  return result;
 }
 
 /** Picks a corpus entry, favouring recent and productive ones. */

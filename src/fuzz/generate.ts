@@ -8,14 +8,14 @@
 import { Prng } from '../scheduler/prng.js';
 import {
   cloneProgram, MAX_IRQS, MAX_OPS, MAX_PAGES, MAX_TASKS, SLOTS,
-  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type Schedule, type TaskProg,
+  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type PteBit, type PtLevel, type Schedule, type TaskProg,
 } from './program.js';
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14], ['munmap', 7], ['mprotect', 2], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
   ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
-  ['kaccess', 9], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
+  ['kaccess', 9], ['pt_set', 3], ['pt_linear', 2], ['pt_unlinear', 1], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
 ];
 const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
 
@@ -24,6 +24,10 @@ const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
 const KOBJS: readonly KObj[] = ['vmalloc', 'vmap', 'percpu'];
 /** PCT run-length bounds: fuzz runs take from a few dozen to a few hundred steps. */
 const PCT_STEPS: readonly number[] = [20, 40, 80, 160, 400];
+const PT_LEVELS: readonly PtLevel[] = [1, 2, 3, 4];
+/** PTE bits by weight: the permission and page-size bits change what a mapping grants, the others only how it is tracked. */
+const PTE_BIT_WEIGHTS: ReadonlyArray<readonly [PteBit, number]> = [['rw', 3], ['pse', 2], ['accessed', 1], ['dirty', 1], ['global', 1], ['nx', 1]];
+const UPPER_LEVELS: readonly (2 | 3 | 4)[] = [2, 3, 4];
 
 /** Generator and mutator over one Prng. */
 export class Generator {
@@ -124,12 +128,31 @@ export class Generator {
       }
       case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
         const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
-        if (k < 2) return { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
+        if (k < 2) return this.chance(0.8) ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' } : this.ptOp(obj, prev.slot);
         return obj === 'vmalloc' ? { op: 'vfree', slot: prev.slot } : obj === 'vmap' ? { op: 'vm_unmap_ram', slot: prev.slot } : { op: 'percpu_free', slot: prev.slot };
       }
+      case 'pt_linear': case 'pt_set':
+        // the entry just installed or changed: change its bits
+        return { op: 'pt_set', obj: prev.obj, slot: prev.slot, level: prev.level, linear: prev.op === 'pt_linear' ? true : prev.linear, bit: this.pteBit() };
       default:
         return null;
     }
+  }
+
+  private pteBit(): PteBit {
+    let r = this.below(PTE_BIT_WEIGHTS.reduce((a, [, w]) => a + w, 0));
+    for (const [b, w] of PTE_BIT_WEIGHTS) {
+      if (r < w) return b;
+      r -= w;
+    }
+    return 'rw';
+  }
+
+  /** A page-table operation on kernel object (obj, slot); a linear entry often maps the object's own table. */
+  private ptOp(obj: KObj, slot: number): Op {
+    const k = this.below(6);
+    const o = this.make(k < 3 ? 'pt_set' : k < 5 ? 'pt_linear' : 'pt_unlinear', 0, []) as Extract<Op, { op: 'pt_set' | 'pt_linear' | 'pt_unlinear' }>;
+    return o.op === 'pt_linear' ? { ...o, obj, slot, to: this.chance(0.5) ? slot : o.to } : { ...o, obj, slot };
   }
 
   private kaccess(slot: number): Op {
@@ -167,6 +190,9 @@ export class Generator {
       case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.slot(), pages: pages() };
       case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.slot() };
       case 'kaccess': return this.kaccess(this.slot());
+      case 'pt_set': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pteBit() };
+      case 'pt_linear': { const slot = this.slot(); return { op: name, obj: this.pick(KOBJS), slot, level: this.pick(UPPER_LEVELS), to: this.chance(0.5) ? slot : this.slot() }; }
+      case 'pt_unlinear': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
       case 'flush_tlb': return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
       case 'schedule': case 'exit': return { op: name };
       default: return { op: 'schedule' };
@@ -313,6 +339,10 @@ export class Generator {
       case 'populate': c.populate = !c.populate; break;
       case 'task': c.task = this.below(ntasks); break;
       case 'scope': c.scope = this.pick(['local', 'mm', 'all'] as const); break;
+      case 'level': c.level = o.op === 'pt_set' ? this.pick(PT_LEVELS) : this.pick(UPPER_LEVELS); break;
+      case 'linear': c.linear = !c.linear; break;
+      case 'bit': c.bit = this.pteBit(); break;
+      case 'to': c.to = this.slot(); break;
     }
     return c as Op;
   }

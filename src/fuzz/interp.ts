@@ -29,7 +29,8 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot } from './program.js';
+import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -48,6 +49,7 @@ interface Region {
 }
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
+const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
 export class Interpreter {
   /** CPU that ran the last operation (for explanations). */
@@ -58,6 +60,8 @@ export class Interpreter {
   /** Memory cgroups by slot (null while being created). */
   private readonly memcgs: (MemCgroup | null | undefined)[] = [];
   private accesses = 0;
+  /** Linear page-table entries pt_linear installed, by `${obj}${slot}:${level}`: their machine address. */
+  private readonly linear = new Map<string, number>();
   private readonly refCfg: RefConfig;
   private readonly ops;
   private sched: Scheduler | null = null;
@@ -163,6 +167,31 @@ export class Interpreter {
         } finally {
           obj.users--;
         }
+        return;
+      }
+      case 'pt_set': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
+        if (pa === undefined || pa === null) return;
+        yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        return;
+      }
+      case 'pt_linear': {
+        const key = `${o.obj}${o.slot}:${o.level}`;
+        const from = this.objs[o.obj][o.slot];
+        const to = this.objs[o.obj][o.to];
+        if (!from || !to || this.linear.has(key)) return;
+        const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
+        if (r && r.rc === 0) this.linear.set(key, r.pa);
+        return;
+      }
+      case 'pt_unlinear': {
+        const key = `${o.obj}${o.slot}:${o.level}`;
+        const pa = this.linear.get(key);
+        if (pa === undefined) return;
+        this.linear.delete(key);
+        yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
         return;
       }
       case 'schedule':

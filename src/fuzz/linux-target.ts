@@ -10,6 +10,7 @@
 import { Machine } from '../core/machine.js';
 import { configFromPreset, type LinuxConfig } from '../linux/config.js';
 import { Kernel } from '../linux/kernel.js';
+import { xenOf } from '../linux/xen/state.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplayDivergence } from '../scheduler/strategy.js';
 import { PagewalkError } from '../core/errors.js';
@@ -73,6 +74,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
     m.reset();
     const config = this.configFor(input.program.cpus);
     const k = Kernel.boot(m, config);
+    // Xen's own branches count as coverage too (as kcov in the hypervisor would).
+    if (config.knobs.paravirt === 'xen-pv') xenOf(k).mm.onPath = (id) => cov.hitString(id);
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();

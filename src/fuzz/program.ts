@@ -28,6 +28,11 @@ export type AccessKindName = 'read' | 'write' | 'exec';
 export type Prot = 'r' | 'rw' | 'rx';
 /** Kernel objects a kernel access or a handler can touch. */
 export type KObj = 'vmalloc' | 'vmap' | 'percpu';
+/** PTE bits an entry update may set (mod_lN_entry of an existing entry's bits). */
+export type PteBit = 'rw' | 'pse' | 'accessed' | 'dirty' | 'global' | 'nx';
+export const PTE_BITS: readonly PteBit[] = ['rw', 'pse', 'accessed', 'dirty', 'global', 'nx'];
+/** Page-table level of an entry: 1 = pte .. 4 = pgd. */
+export type PtLevel = 1 | 2 | 3 | 4;
 
 /** One operation. `slot` values are in [0, SLOTS); `page` in [0, MAX_PAGES). */
 export type Op =
@@ -61,6 +66,20 @@ export type Op =
   | { op: 'percpu_free'; slot: number }
   /** A kernel-mode access (cpl 0) to a kernel object (a page of it). */
   | { op: 'kaccess'; obj: KObj; slot: number; page: number; kind: AccessKindName }
+  /**
+   * A PV guest kernel's HYPERVISOR_mmu_update setting `bit` in an existing entry of init_mm's
+   * tables: the level-`level` entry on the walk to a kernel object, or (`linear`) the linear entry
+   * an earlier pt_linear of the same object and level installed. Xen PV only (nothing elsewhere).
+   */
+  | { op: 'pt_set'; obj: KObj; slot: number; level: PtLevel; linear: boolean; bit: PteBit }
+  /**
+   * A read-only linear page-table entry (Xen PV ABI): in a free entry of the level-`level` table on
+   * the walk to a kernel object, an entry pointing to the level-`level` table on the walk to object
+   * `to` of the same kind (the same table: a self-map). Xen PV only.
+   */
+  | { op: 'pt_linear'; obj: KObj; slot: number; level: 2 | 3 | 4; to: number }
+  /** Clears the linear entry an earlier pt_linear installed (Xen drops its type reference). Xen PV only. */
+  | { op: 'pt_unlinear'; obj: KObj; slot: number; level: 2 | 3 | 4 }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
   /** schedule(): give up the CPU voluntarily. */
@@ -73,7 +92,7 @@ export type OpName = Op['op'];
 /** Every operation name, in a fixed order (the generator and the validator use it). */
 export const OP_NAMES: readonly OpName[] = [
   'mmap', 'munmap', 'mprotect', 'uaccess', 'gup_fast', 'fork', 'clone', 'memcg', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
-  'percpu_alloc', 'percpu_free', 'kaccess', 'flush_tlb', 'schedule', 'exit',
+  'percpu_alloc', 'percpu_free', 'kaccess', 'pt_set', 'pt_linear', 'pt_unlinear', 'flush_tlb', 'schedule', 'exit',
 ];
 
 /** Operations allowed in an interrupt or NMI handler (no sleeping, no user memory). */
@@ -193,6 +212,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
   const op = oneOf(o.op, `${path}.op`, OP_NAMES);
   const slot = (): number => int(o.slot, `${path}.slot`, 0, SLOTS - 1);
   const pages = (): number => int(o.pages, `${path}.pages`, 1, MAX_PAGES);
+  const kobj = (): KObj => oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const);
   switch (op) {
     case 'mmap':
       if (typeof o.populate !== 'boolean') bad(`${path}.populate`, 'expected true or false');
@@ -206,7 +226,12 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'fork': case 'clone': return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
     case 'vmalloc': case 'vm_map_ram': return { op, slot: slot(), pages: pages() };
     case 'kaccess':
-      return { op, obj: oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
+      return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
+    case 'pt_set':
+      if (typeof o.linear !== 'boolean') bad(`${path}.linear`, 'expected true or false');
+      return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 1, 4) as PtLevel, linear: o.linear as boolean, bit: oneOf(o.bit, `${path}.bit`, PTE_BITS) };
+    case 'pt_linear': return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4, to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
+    case 'pt_unlinear': return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
     case 'flush_tlb': return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
     case 'schedule': case 'exit': return { op };
   }

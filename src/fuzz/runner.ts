@@ -4,7 +4,7 @@
  * the units handed to them; the browser's Web Worker runs it too.
  */
 import { seedUnit, type CampaignPlan } from './campaign.js';
-import { runSeed, stopMatches, type FoundFinding, type SeedProgress, type SeedResult } from './engine.js';
+import { runSeed, stopMatches, type CorpusInput, type FoundFinding, type SeedProgress, type SeedResult } from './engine.js';
 import type { FuzzTarget } from './target.js';
 
 export interface RunnerHooks {
@@ -15,10 +15,15 @@ export interface RunnerHooks {
   now?: () => number;
   onFinding?: (f: FoundFinding, shrunk: boolean) => void;
   onProgress?: (p: SeedProgress) => void;
+  onHit?: (f: FoundFinding) => void;
   onSeedDone?: (r: SeedResult) => void;
   shrinkBudget?: number;
   /** Stop at the first finding of this sanitizer ('*': any). */
   stopOn?: string;
+  /** Inputs each seed starts with (a shared corpus, read when the seed starts). */
+  importCorpus?: (seed: number) => readonly CorpusInput[];
+  /** Corpus entries each seed returns in its result (`SeedResult.exported`). */
+  exportCorpus?: number;
 }
 
 /** Runs units of `plan` on `target` until none is left or `shouldStop`; returns the per-seed results. */
@@ -31,8 +36,8 @@ export function runUnits(target: FuzzTarget, plan: CampaignPlan, hooks: RunnerHo
     const unit = seedUnit(plan, next());
     if (!unit) break;
     const r = runSeed(target, unit.seed, {
-      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onProgress: hooks.onProgress,
-      shrinkBudget: hooks.shrinkBudget, stopOn: hooks.stopOn,
+      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onHit: hooks.onHit, onProgress: hooks.onProgress,
+      shrinkBudget: hooks.shrinkBudget, stopOn: hooks.stopOn, imports: hooks.importCorpus?.(unit.seed), exportCorpus: hooks.exportCorpus,
     });
     out.push(r);
     hooks.onSeedDone?.(r);

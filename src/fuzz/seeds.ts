@@ -9,7 +9,7 @@ import { listScenarios } from '../scenarios/index.js';
 import { runScenarioSync } from '../scenarios/runner.js';
 
 export interface SeedBug {
-  /** Seed document, e.g. '003_aca8942a7e55b707.txt'. */
+  /** Seed document, e.g. '003_aca8942a7e55b707.txt', or a historical bug's advisory, e.g. 'XSA-148'. */
   seed: string;
   scenario: string;
   buggy: string;
@@ -19,8 +19,14 @@ export interface SeedBug {
   signature: string;
 }
 
+/** Short name of a bug for tables: a seed document's number ('003') or the advisory ('XSA-148'). */
+export function bugId(seed: string): string {
+  const m = /^(\d{3})_/.exec(seed);
+  return m ? m[1] : seed;
+}
+
 /**
- * One entry per seed document, in seed order: its first scenario whose buggy variant reports a
+ * One entry per seed document (and per historical bug), in seed order: its first scenario whose buggy variant reports a
  * bug (variants that run clean on both presets, such as the native controls, are skipped).
  */
 export async function seedBugs(): Promise<SeedBug[]> {

@@ -6,10 +6,11 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { enter_lazy_tlb } from './mmu_context.js';
-import { mmput } from './mm.js';
+import { mmput } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { preempt_disable } from './preempt.js';
-import { __schedule } from './sched.js';
+import { __schedule, schedule_tail } from './sched.js';
+import type { TaskStruct } from './structs.js';
 import { traced } from '../scheduler/traced.js';
 
 /** Interleaving point right after exit_mm() cleared current->mm. */
@@ -42,4 +43,14 @@ export function* do_exit(k: Kernel, cpu: LinuxCpu, code: number): KGen<never> {
   });
   yield* __schedule(k, cpu);
   throw new Error(`do_exit: dead task ${tsk.comm}[${tsk.pid}] was scheduled again`);
+}
+
+/**
+ * The first code a new task runs: ret_from_fork -> schedule_tail(), then the task's body, then
+ * do_exit() if the body returns.
+ */
+export function* task_entry(k: Kernel, cpu: LinuxCpu, t: TaskStruct): KGen<void> {
+  yield* schedule_tail(k, cpu, cpu.lastPrev!);
+  if (t.body) yield* t.body(t);
+  yield* do_exit(k, cpu, 0);
 }

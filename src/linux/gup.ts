@@ -7,6 +7,8 @@
  *
  * The walk reads one level per step (gup_pud_range, gup_pmd_range, gup_pte_range; each entry
  * read once, ACCESS_ONCE/gup_get_pte), yielding between levels so that other CPUs interleave.
+ * It walks the levels the paging mode has (4-level, PAE: pgd = PDPTE, pmd, pte; 2-level: pgd =
+ * pmd, pte), as the kernel's folded accessors do.
  * Every table read is checked by the page-table use-after-free sanitizer: a table freed (or
  * reused) after the walker read the entry pointing to it is reported and stops the run.
  */
@@ -14,7 +16,9 @@ import { FindingStop } from '../sanitizers/finding.js';
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
+import type { Layout } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
+import { entryAddr, readEntry } from './pgtable.js';
 import { local_irq_disable, local_irq_enable } from './preempt.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import type { MmStruct } from './structs.js';
@@ -35,6 +39,12 @@ export interface GupStats {
 export const gupStats = defineKernelState((): GupStats => ({ pinned: 0, slowPath: 0 }));
 
 const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'];
+
+/** Index of `addr` in its table at `level` (1 = pte) when the pgd is at level `top`, for any paging mode. */
+function tableIndex(L: Layout, top: number, level: number, addr: bigint): number {
+  const [shift, ptrs] = level === top ? [L.PGDIR_SHIFT, L.PTRS_PER_PGD] : level === 1 ? [12, L.PTRS_PER_PTE] : level === 2 ? [L.PMD_SHIFT, L.PTRS_PER_PMD] : [L.PUD_SHIFT, L.PTRS_PER_PUD];
+  return Number(((addr & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
+}
 const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pages_fast'];
 
 /**
@@ -49,22 +59,26 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
     local_irq_disable(cpu);
     const walk = san.beginWalk('get_user_pages_fast', cpu.index);
     const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);
+    const L = k.L;
+    const top = L.paging === '4level' ? 4 : L.paging === 'pae' ? 3 : 2; // the pgd's level: folded levels are not read twice
     outer: for (let i = 0; i < nrPages; i++) {
       const addr = start + BigInt(i) * 4096n;
       let table = mm.pgd;
       walk.link(table);
-      for (let level = 4; level >= 1; level--) {
-        const entryPa = table + Number((addr >> BigInt(12 + 9 * (level - 1))) & 511n) * 8;
+      for (let level = top; level >= 1; level--) {
+        const entryPa = table + tableIndex(L, top, level, addr) * L.entrySize;
         walk.walker = FN[level];
         const f = walk.check(entryPa, `${LEVEL_NAME[level]} entry`);
         if (f) throw new FindingStop(f);
-        const e = k.m.phys.read64n(entryPa);
-        if ((e & need) !== need || (level > 1 && e & _PAGE_PSE)) {
+        const e = readEntry(k, entryPa);
+        // A PAE PDPTE holds only P (pud_none() is all the kernel asks of it).
+        const want = L.paging === 'pae' && level === top ? _PAGE_PRESENT : need;
+        if ((e & want) !== want || (level > 1 && e & _PAGE_PSE)) {
           gupStats(k).slowPath++;
           break outer; // goto slow (huge pages are not modelled)
         }
         if (level === 1) break;
-        table = Number(e & k.L.PTE_PFN_MASK);
+        table = entryAddr(L, e);
         walk.link(table);
         yield level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
       }

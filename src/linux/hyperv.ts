@@ -8,7 +8,7 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { nativePvOps } from './native.js';
-import { registerPvBackend } from './paravirt.js';
+import type { PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
@@ -23,7 +23,8 @@ export function* hyperv_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: numb
   }
 }
 
-registerPvBackend('hyperv-flush', () => {
+/** The Hyper-V-like backend: native pv ops with the hypercall flush_tlb_others. */
+export function hypervPvOps(): PvOps {
   const n = nativePvOps();
   return { ...n, name: 'hyperv-flush', mmu: { ...n.mmu, flush_tlb_others: hyperv_flush_tlb_others } };
-});
+}

@@ -5,10 +5,12 @@
  */
 import type { CoreMachine } from '../modelcpu/contract.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
-import type { InterruptSource, SchedTarget } from '../scheduler/scheduler.js';
+import type { SchedTarget } from '../scheduler/scheduler.js';
+import type { InterruptSource } from '../scheduler/types.js';
 import type { ExecThread, KGen } from '../scheduler/types.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { LockupDetector } from '../sanitizers/lockup.js';
+import { watchdogReporter } from './watchdog.js';
 import type { LinuxConfig } from './config.js';
 import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE, X86_CR4_PGE, X86_CR4_PSE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _KERNPG_TABLE } from './constants.js';
 import { makeLayout, pgd_index, type Layout } from './layout.js';
@@ -16,9 +18,10 @@ import { pvBackend, type PvOps } from './paravirt.js';
 import { LinuxCpu } from './percpu.js';
 import { callTrace, dieHeader } from './report.js';
 import { MmStruct, TaskStruct, type TaskBody } from './structs.js';
-import { __cond_resched, cpu_idle, LBL_COND_RESCHED, LBL_IDLE, preempt_schedule_irq, task_entry } from './sched.js';
+import { __cond_resched, cpu_idle, LBL_COND_RESCHED, LBL_IDLE, preempt_schedule_irq } from './sched.js';
+import { task_entry } from './exit.js';
 import { linuxTraps } from './fault.js';
-import './native.js';
+import './backends.js';
 
 /** Options of `Kernel.boot`. */
 export interface BootOptions {
@@ -44,7 +47,7 @@ export class Kernel implements SchedTarget {
   ptEpoch = 0;
   /** Context switches performed (rq->nr_switches, all CPUs). */
   nr_switches = 0;
-  readonly lockup: LockupDetector;
+  readonly lockup: LockupDetector<LinuxCpu>;
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
   private nextPid = 1;
@@ -58,7 +61,7 @@ export class Kernel implements SchedTarget {
   ) {
     this.L = makeLayout(config.paging, m.ramBytes);
     this.pv = pvBackend(config.paravirt)(this);
-    this.lockup = new LockupDetector(this);
+    this.lockup = new LockupDetector(watchdogReporter(this));
   }
 
   /**

@@ -12,7 +12,7 @@
 import { hwAccess } from '../modelcpu/access.js';
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
-import { mmHooks } from './mm.js';
+import { mmHooks } from './page.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { alloc_percpu, per_cpu_ptr, type PerCpuPtr } from './vmalloc.js';

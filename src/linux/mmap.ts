@@ -10,6 +10,7 @@ import type { Kernel } from './kernel.js';
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
+import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
@@ -112,4 +113,11 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       mm.vmas.length = 0;
     }
   });
+}
+
+/** mmput(mm) (kernel/fork.c): drop a user; at 0 tear the address space down (exit_mmap) and mmdrop(). */
+export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+  if (--mm.mm_users > 0) return;
+  yield* traced(cpu, 'mmput', () => exit_mmap(k, cpu, mm));
+  yield* mmdrop(k, cpu, mm);
 }

@@ -17,7 +17,6 @@
  *    ___pmd_free_tlb() sets need_flush_all: a PDPTE changed, and only a CR3 reload reloads it.
  * Frees of page-table pages are recorded for the page-table use-after-free sanitizer.
  */
-import { registerKnob } from '../presets/knobs.js';
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
@@ -27,11 +26,6 @@ import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import { put_page } from './page.js';
 import { traced } from '../scheduler/traced.js';
-
-registerKnob({
-  name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
-  description: 'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
-});
 
 /** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
 export const MAX_TABLE_BATCH = 509;

@@ -5,7 +5,7 @@
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
-import { registerPvBackend, type PvOps } from './paravirt.js';
+import { type PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
@@ -99,4 +99,3 @@ export function nativePvOps(): PvOps {
   };
 }
 
-registerPvBackend('native', () => nativePvOps());

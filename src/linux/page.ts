@@ -12,7 +12,6 @@
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
-import { mmHooks } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
@@ -81,3 +80,12 @@ export function put_page(k: Kernel, pfn: number): void {
   }
   k.m.frames.free(pfn);
 }
+
+/** Optional hooks other models attach to generic mm code (e.g. memcg accounting). */
+export interface MmHooks {
+  /** page_remove_rmap(page): called (page.ts) when zap_pte_range() or do_wp_page() removes a page's last mapping. */
+  page_remove_rmap?: (k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number) => KGen<void>;
+}
+
+/** The hooks of a kernel. */
+export const mmHooks = defineKernelState((): MmHooks => ({}));

@@ -30,6 +30,7 @@ function pgd_ctor(k: Kernel, mm: MmStruct): void {
   if (shareKernel) {
     for (let i = L.KERNEL_PGD_BOUNDARY; i < L.PTRS_PER_PGD; i++) {
       const v = readEntry(k, k.init_mm.pgd + i * es);
+      if (v === 0n) continue; // the new pgd page is zeroed
       if (es === 8) k.m.phys.write64n(mm.pgd + i * es, v);
       else k.m.phys.write32(BigInt(mm.pgd + i * es), Number(v));
     }

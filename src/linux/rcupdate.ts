@@ -9,7 +9,6 @@
  * it exits when none are left (and is recreated by the next call_rcu_sched).
  */
 import type { KGen } from '../scheduler/types.js';
-import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { TaskStruct } from './structs.js';
@@ -64,7 +63,7 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
     }
     yield 'rcu_gp_kthread';
   }
-  yield* do_exit(k, cpu, 0);
+  // Returns into do_exit() (task_entry()).
 }
 
 /** Callbacks still waiting for their grace period. */

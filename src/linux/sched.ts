@@ -16,7 +16,6 @@ import { mmdrop } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
-import { do_exit } from './exit.js';
 import { traced } from '../scheduler/traced.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
@@ -179,12 +178,3 @@ export function* schedule_tail(k: Kernel, cpu: LinuxCpu, prev: TaskStruct): KGen
   yield* preempt_enable(cpu);
 }
 
-/**
- * The first code a new task runs: ret_from_fork -> schedule_tail(), then the task's body, then
- * do_exit() if the body returns.
- */
-export function* task_entry(k: Kernel, cpu: LinuxCpu, t: TaskStruct): KGen<void> {
-  yield* schedule_tail(k, cpu, cpu.lastPrev!);
-  if (t.body) yield* t.body(t);
-  yield* do_exit(k, cpu, 0);
-}

@@ -16,7 +16,6 @@
  * Geometry on x86_64: VMAP_MAX_ALLOC = BITS_PER_LONG = 64 pages, VMAP_BBMAP_BITS = 1024
  * (VMAP_BLOCK_SIZE 4 MiB), lazy_max_pages() = fls(num_online_cpus()) * (32 MiB / PAGE_SIZE).
  */
-import { registerKnob } from '../presets/knobs.js';
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
@@ -28,11 +27,6 @@ import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
 import { traced } from '../scheduler/traced.js';
-
-registerKnob({
-  name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
-  description: "mm/vmalloc.c vunmap: 'lazy-purge' = ptes of unmapped vmap areas/blocks stay until the lazy purge (before 2.6.37-rc5, seed 001); 'eager' = ptes cleared at once, TLB flushed lazily (commit 64141da5).",
-});
 
 export const VMAP_MAX_ALLOC = 64;
 export const VMAP_BBMAP_BITS = 1024;

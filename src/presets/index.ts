@@ -1,4 +1,4 @@
-/** Knob and preset registries, with the Linux model's knobs and presets and the Xen PV ones (presets/xen.ts) registered. */
+/** Knob and preset registries with every knob and preset registered (plain data: no model code is imported). */
 import './linux.js';
 export * from './knobs.js';
 export * from './registry.js';

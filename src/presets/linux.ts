@@ -89,3 +89,14 @@ registerPreset({
   description: 'Linux 3.18, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one(), as before 3.18.',
   knobs: { paging: '32bit' },
 });
+
+// Knobs of the Linux model's later additions (mm/vmalloc.c, the mmu_gather).
+registerKnob({
+  name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
+  description: "mm/vmalloc.c vunmap: 'lazy-purge' = ptes of unmapped vmap areas/blocks stay until the lazy purge (before 2.6.37-rc5, seed 001); 'eager' = ptes cleared at once, TLB flushed lazily (commit 64141da5).",
+});
+
+registerKnob({
+  name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
+  description: 'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
+});

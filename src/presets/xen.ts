@@ -1,12 +1,22 @@
 /**
- * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md). Registering them
- * also registers the Xen PV and Hyper-V-like paravirt backends and their knobs.
+ * Presets of the Xen PV model and of the seeds 000-002 (docs/xen-model.md), and the Xen PV knobs.
+ * Plain data: the paravirt backends they name are registered by the Linux model's composition
+ * root (src/linux/backends.ts).
  */
-import '../linux/xen/index.js';
-import '../linux/hyperv.js';
-import '../linux/vmap.js';
-import '../linux/mmu_gather.js';
+import { registerKnob } from './knobs.js';
 import { registerPreset } from './registry.js';
+
+registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
+registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
+registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
+registerKnob({
+  name: 'xen_xsa148', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
+  description: "Xen PV: XSA-148 (CVE-2015-7835, commit fe360c90ea, Xen 4.6.1): 'vulnerable' = L2_DISALLOW_MASK lets _PAGE_PSE through and mod_l2_entry()'s fast path compares only the frame and presence, so setting PSE on an existing L2 entry makes an unvalidated 2 MiB superpage (Xen 3.4 .. 4.6.0). 'fixed' (default) = the fix, also in the seeds' Xen 4.1 as a backport.",
+});
+registerKnob({
+  name: 'xen_xsa182', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
+  description: "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
+});
 
 registerPreset({
   name: 'linux-3.8-xen-pv',
@@ -71,4 +81,37 @@ registerPreset({
   base: 'linux-4.13-hyperv',
   description: 'linux-4.13-hyperv with HAVE_RCU_TABLE_FREE.',
   knobs: { version: '4.14.0', have_rcu_table_free: true },
+});
+
+// ---- Historical Xen bugs (docs/historical-bugs.md): the model's Xen 4.1 mm.c with one later
+// security fix left out, under a Linux 4.14 PV guest (none of the seed bugs). A buggy preset has
+// only its own bug; its fixed preset adds that fix; each later one keeps the earlier fixes.
+registerPreset({
+  name: 'xen-4.6.0-pv',
+  base: 'linux-4.14-xen-pv',
+  description:
+    'Xen 4.6.0 (XSA-148, CVE-2015-7835): PSE is not in L2_DISALLOW_MASK and mod_l2_entry()\'s fast path compares only the frame and presence, so a PV guest turns an L2 entry into an unvalidated writable 2 MiB superpage. ' +
+    'Also, as in 4.6.0, without the later XSA-182 fix (whose whitelist fast path would refuse the PSE change too). Guest: Linux 4.14.',
+  knobs: { xen_xsa148: 'vulnerable', xen_xsa182: 'vulnerable' },
+});
+registerPreset({
+  name: 'xen-4.6.1-pv',
+  base: 'xen-4.6.0-pv',
+  description:
+    'xen-4.6.0-pv with "x86: guard against undue super page PTE creation" (fe360c90ea, XSA-148 fix): a PSE L2 entry is refused ("Bad L2 flags 80"). ' +
+    "Also carries the later XSA-182 fix (4.6.4) as a backport, so that a campaign on it tests XSA-148's fix alone; '--set xen_xsa182=vulnerable' gives the 4.6.1 release.",
+  knobs: { xen_xsa148: 'fixed', xen_xsa182: 'fixed' },
+});
+registerPreset({
+  name: 'xen-4.7.0-pv',
+  base: 'xen-4.6.1-pv',
+  description:
+    'Xen 4.7.0 (XSA-182, CVE-2016-6258): the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT, so a PV guest makes a read-only linear page-table entry writable without re-validation. Keeps the XSA-148 fix. Guest: Linux 4.14.',
+  knobs: { xen_xsa182: 'vulnerable' },
+});
+registerPreset({
+  name: 'xen-4.7.1-pv',
+  base: 'xen-4.7.0-pv',
+  description: 'xen-4.7.0-pv with "x86/pv: Remove unsafe bits from the mod_l?_entry() fastpath" (e1bff4c2ea, XSA-182 fix): only FASTPATH_FLAG_WHITELIST bits skip re-validation; a writable linear entry is refused ("Attempt to create linear p.t. with write perms").',
+  knobs: { xen_xsa182: 'fixed' },
 });

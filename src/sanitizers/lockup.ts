@@ -8,16 +8,31 @@
  * enabled (the watchdog thread starves), a hard lockup when it runs with IRQs off or in an NMI
  * (the hrtimer interrupt count stops; the perf NMI notices). The report carries the faulting
  * address, the error code and the model call chain.
+ *
+ * The detector knows no kernel: the OS model gives it the threshold and writes the report
+ * (`LockupReporter`; the Linux model's is src/linux/watchdog.ts), as the stale-TLB sanitizer's
+ * adapter does.
  */
-import type { Kernel } from '../linux/kernel.js';
-import type { LinuxCpu } from '../linux/percpu.js';
-import { callTrace, cpuHeader, hardLockupLines, softLockupLine } from '../linux/report.js';
 import { FindingStop } from './finding.js';
 
-/** Watchdog sample period is watchdog_thresh*2/5 = 4 s; the first report comes after > 20 s. */
-export const SOFTLOCKUP_REPORT_SECONDS = 22;
+/** What the detector reads of a CPU. */
+export interface LockupCpu {
+  readonly index: number;
+  /** Bumped on every CR3 load. */
+  readonly cr3Epoch: number;
+  readonly nmiDepth: number;
+  readonly hw: { lastWalkEntries(): bigint[] };
+}
 
-export class LockupDetector {
+/** The OS model's side: the lockup report (printed to its log) and its call trace. */
+export interface LockupReporter<C extends LockupCpu> {
+  /** Repeats of the same fault that make a livelock. */
+  threshold(): number;
+  /** Prints the watchdog's report; returns the finding's log and the call trace lines. */
+  report(cpu: C, hard: boolean, address: bigint, errorCode: number): { log: string[]; trace: string[] };
+}
+
+export class LockupDetector<C extends LockupCpu = LockupCpu> {
   private addr: bigint[] = [];
   private ec: number[] = [];
   private cr3: number[] = [];
@@ -29,10 +44,10 @@ export class LockupDetector {
   /** Total faults seen (for tests and statistics). */
   faults = 0;
 
-  constructor(private readonly k: Kernel) {}
+  constructor(private readonly reporter: LockupReporter<C>) {}
 
   /** Hook for CR3 loads (progress is read from cpu.cr3Epoch; kept for backends that batch). */
-  progress(_cpu: LinuxCpu): void {}
+  progress(_cpu: C): void {}
 
   /** A page-table entry at physical address `pa` was written (by the model or a backend). */
   onWrite(pa: number): void {
@@ -50,10 +65,9 @@ export class LockupDetector {
   }
 
   /** Called by do_page_fault() on entry. Throws FindingStop when a livelock is established. */
-  onFault(cpu: LinuxCpu, address: bigint, errorCode: number, regsIF: boolean): void {
+  onFault(cpu: C, address: bigint, errorCode: number, regsIF: boolean): void {
     this.faults++;
     const i = cpu.index;
-    const k = this.k;
     const same = this.count[i] && this.addr[i] === address && this.ec[i] === errorCode && !this.dirty[i] && this.cr3[i] === cpu.cr3Epoch;
     const entries = cpu.hw.lastWalkEntries();
     const list = (this.watched[i] ??= []);
@@ -61,7 +75,7 @@ export class LockupDetector {
     for (let j = 0; j < entries.length; j++) list[j] = Number(entries[j]);
     this.dirty[i] = false;
     if (same) {
-      if (++this.count[i] >= k.config.lockup_threshold) this.report(cpu, address, errorCode, regsIF);
+      if (++this.count[i] >= this.reporter.threshold()) this.report(cpu, address, errorCode, regsIF);
       return;
     }
     this.addr[i] = address;
@@ -70,40 +84,14 @@ export class LockupDetector {
     this.count[i] = 1;
   }
 
-  private report(cpu: LinuxCpu, address: bigint, errorCode: number, regsIF: boolean): never {
-    const k = this.k;
+  private report(cpu: C, address: bigint, errorCode: number, regsIF: boolean): never {
     const hard = !regsIF || cpu.nmiDepth > 0;
-    const head = hard ? hardLockupLines(k.config, cpu) : [softLockupLine(k.config, cpu, SOFTLOCKUP_REPORT_SECONDS)];
-    const trace = callTrace(cpu);
-    const a = `0x${address.toString(16)}`;
-    const notes = [
-      `pagewalk: #PF at ${a} (error code 0x${errorCode.toString(16)}) on CPU#${cpu.index} repeated ${k.config.lockup_threshold} times with no write to the entries its walk read and no CR3 load in between`,
-      `pagewalk: CR3 = 0x${cpu.hw.getControl().cr3.toString(16)}, current = ${cpu.curr.comm}[${cpu.curr.pid}], current->active_mm->pgd = ${cpu.curr.active_mm ? '0x' + cpu.curr.active_mm.pgd.toString(16) : 'NULL'}`,
-    ];
-    if (cpu.lastFaultNote) notes.push(`pagewalk: ${cpu.lastFaultNote}`);
-    const earlier = context(k);
-    const lines = [...head, ...cpuHeader(k.config, cpu), ...trace, ...notes];
-    k.printk(...lines);
-    lines.push(...earlier);
+    const { log, trace } = this.reporter.report(cpu, hard, address, errorCode);
     const innermost = trace.filter((l) => !l.startsWith(' <') && l !== 'Call Trace:').slice(0, 3).map((s) => s.trim());
     throw new FindingStop({
       sanitizer: hard ? 'hard-lockup' : 'soft-lockup',
       signature: `${hard ? 'hard' : 'soft'} lockup: fault livelock in ${innermost.join(' <- ')}`,
-      log: lines,
+      log,
     });
   }
-}
-
-/** Lines of the kernel log and of other consoles before a hang: what led to it (a WARN, Xen's complaints). */
-const CONTEXT_LINES = 40;
-
-function context(k: Kernel): string[] {
-  const out: string[] = [];
-  const dmesg = k.log.slice(-CONTEXT_LINES);
-  if (dmesg.length > 0) out.push('pagewalk: earlier in the kernel log:', ...dmesg.map((l) => `  ${l}`));
-  for (const console of k.otherConsoles) {
-    const lines = console().slice(-CONTEXT_LINES);
-    if (lines.length > 0) out.push('pagewalk: on the hypervisor console:', ...lines.map((l) => `  ${l}`));
-  }
-  return out;
 }

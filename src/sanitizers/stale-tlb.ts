@@ -27,7 +27,7 @@
  */
 import type { TlbEntryInfo } from '../core/cpu.js';
 import type { AccessKind, WalkExplanation } from '../core/types.js';
-import { cover } from '../fuzz/coverage.js';
+import { cover } from '../util/cover.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from './finding.js';
 

@@ -1,7 +1,8 @@
-/** Scenario registry with the Linux seed scenarios (003, 004) and the Xen PV ones (000-002) registered. */
+/** Scenario registry with the Linux seed scenarios (003, 004), the Xen PV ones (000-002) and the historical Xen bugs (xsa.ts) registered. */
 import './s003.js';
 import './s004.js';
 import './s000.js';
 import './s001.js';
 import './s002.js';
+import './xsa.js';
 export * from './registry.js';

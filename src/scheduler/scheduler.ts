@@ -18,19 +18,9 @@
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from '../sanitizers/finding.js';
 import type { SchedView, Strategy } from './strategy.js';
-import { ACTION_SLOTS, actionCpu, actionSlot, type ExecThread, type KGen, SLOT_IPI, SLOT_PREEMPT, SLOT_SOURCE0, SLOT_STEP } from './types.js';
+import { ACTION_SLOTS, actionCpu, actionSlot, type ExecThread, type InterruptSource, SLOT_IPI, SLOT_PREEMPT, SLOT_SOURCE0, SLOT_STEP } from './types.js';
 
-/** An interrupt that may be delivered (an IRQ line or an NMI source such as perf). */
-export interface InterruptSource {
-  readonly name: string;
-  readonly kind: 'irq' | 'nmi';
-  /** CPUs it may be delivered to; all when undefined. */
-  readonly cpus?: readonly number[];
-  /** Deliveries left (decremented on each delivery). */
-  remaining: number;
-  /** The handler; runs in a new interrupt frame on `cpu`. */
-  handler(cpu: ModelCpu): KGen<void>;
-}
+export type { InterruptSource } from './types.js';
 
 /** What the scheduler drives: the OS model over the modelled CPUs. */
 export interface SchedTarget {

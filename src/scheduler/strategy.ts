@@ -14,7 +14,7 @@
 import { Prng } from './prng.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { actionCpu, actionSlot, describeAction, SLOT_IPI, SLOT_STEP, SPIN } from './types.js';
-import type { InterruptSource } from './scheduler.js';
+import type { InterruptSource } from './types.js';
 
 /** What a strategy may look at. */
 export interface SchedView {

@@ -7,6 +7,8 @@
  * nothing), e.g. `'__native_flush_tlb:after_read_cr3'`. Nested calls use `yield*`.
  */
 
+import type { ModelCpu } from '../modelcpu/cpu.js';
+
 /** A label naming an interleaving point. */
 export type YieldLabel = string;
 
@@ -63,4 +65,16 @@ export function describeAction(code: number, sourceNames: readonly string[] = []
   if (slot === SLOT_IPI) return `ipi cpu${cpu}`;
   const s = slot - SLOT_SOURCE0;
   return `${sourceNames[s] ?? `source${s}`} cpu${cpu}`;
+}
+
+/** An interrupt that may be delivered (an IRQ line or an NMI source such as perf). */
+export interface InterruptSource {
+  readonly name: string;
+  readonly kind: 'irq' | 'nmi';
+  /** CPUs it may be delivered to; all when undefined. */
+  readonly cpus?: readonly number[];
+  /** Deliveries left (decremented on each delivery). */
+  remaining: number;
+  /** The handler; runs in a new interrupt frame on `cpu`. */
+  handler(cpu: ModelCpu): KGen<void>;
 }

@@ -6,7 +6,8 @@
  */
 import { h, setChildren } from './dom.js';
 import type { FromWorker, PresetInfo, ToWorker } from './fuzz-protocol.js';
-import { findingView } from './fuzz-timeline.js';
+import { FindingRow } from './fuzz-timeline.js';
+import { plotSvg, PlotRecorder } from '../fuzz/plot.js';
 
 /** Starts the worker from the embedded source; null when this build has no fuzzer. */
 function spawnWorker(): Worker | null {
@@ -17,7 +18,10 @@ function spawnWorker(): Worker | null {
 
 class FuzzerPanel {
   private presets: PresetInfo[] = [];
-  private findingCount = 0;
+  /** One row per distinct bug. */
+  private rows = new Map<string, FindingRow>();
+  private plot = new PlotRecorder(500);
+  private lastChart = 0;
   private readonly preset = h('select', { 'data-testid': 'preset' });
   private readonly seed = h('input', { class: 'mono', value: '1', size: 6, 'data-testid': 'seed' });
   private readonly startBtn = h('button', { type: 'button', 'data-testid': 'fuzz-start' }, 'Start');
@@ -25,6 +29,7 @@ class FuzzerPanel {
   private readonly stats = h('div', { class: 'stats', 'data-testid': 'fuzz-stats' }, 'idle');
   private readonly desc = h('p', { class: 'muted' });
   private readonly findings = h('div', { class: 'findings', 'data-testid': 'findings' });
+  private readonly chart = h('div', { class: 'fuzz-chart', 'data-testid': 'fuzz-chart' });
   private readonly status = h('div', { class: 'error', role: 'alert' });
 
   constructor(
@@ -32,7 +37,7 @@ class FuzzerPanel {
     private worker: Worker,
   ) {
     const bar = h('div', { class: 'bar' }, h('label', {}, 'Preset ', this.preset), h('label', {}, 'Seed ', this.seed), this.startBtn, this.stopBtn);
-    setChildren(root, bar, this.desc, this.stats, this.status, this.findings);
+    setChildren(root, bar, this.desc, this.stats, this.status, this.findings, this.chart);
     this.preset.addEventListener('change', () => this.describe());
     this.startBtn.addEventListener('click', () => this.start());
     this.stopBtn.addEventListener('click', () => this.stop());
@@ -69,8 +74,11 @@ class FuzzerPanel {
       return;
     }
     this.status.textContent = '';
-    this.findingCount = 0;
+    this.rows = new Map();
+    this.plot = new PlotRecorder(500);
+    this.lastChart = 0;
     setChildren(this.findings);
+    setChildren(this.chart);
     this.setRunning(true);
     this.post({ type: 'start', preset: this.preset.value, seed: Number(text) });
   }
@@ -78,6 +86,8 @@ class FuzzerPanel {
   /** The campaign loop is synchronous inside the worker: stopping ends the worker and starts a fresh one. */
   private stop(): void {
     this.worker.terminate();
+    const lastPoint = this.plot.points[this.plot.points.length - 1];
+    if (lastPoint) this.drawChart(lastPoint.ms);
     this.setRunning(false);
     const w = spawnWorker();
     if (!w) return;
@@ -94,13 +104,32 @@ class FuzzerPanel {
 
   private showProgress(m: Extract<FromWorker, { type: 'progress' }>): void {
     const stat = (label: string, value: string | number, id?: string) => h('span', {}, `${label} `, h('b', id ? { 'data-testid': id } : {}, value));
-    setChildren(this.stats, stat('executions', m.executions, 'executions'), stat('executions/s', Math.round(m.execPerSec)), stat('findings', m.findings, 'finding-count'), stat('time', `${(m.elapsedMs / 1000).toFixed(1)} s`));
+    setChildren(this.stats, stat('executions', m.executions, 'executions'), stat('executions/s', Math.round(m.execPerSec)), stat('distinct findings', m.findings, 'finding-count'), stat('coverage', m.coverage), stat('time', `${(m.elapsedMs / 1000).toFixed(1)} s`));
+    for (const u of m.hits) this.rows.get(u.key)?.hits(u.count, { seed: u.lastSeed, execution: u.lastExecution, ms: u.lastMs });
+    this.plot.sample({ ms: m.elapsedMs, seedsDone: m.seedsDone, executions: m.executions, corpus: m.corpus, coverage: m.coverage, crashes: m.findings, hangs: 0 });
+    if (m.elapsedMs - this.lastChart >= 1000 || this.lastChart === 0) this.drawChart(m.elapsedMs);
+  }
+
+  /** The chart of executions, coverage and distinct findings over time (the CLI's plot.svg). */
+  private drawChart(ms: number): void {
+    this.lastChart = ms;
+    this.chart.innerHTML = plotSvg(this.plot.points, `${this.preset.value}: executions, coverage and distinct findings over time`);
+  }
+
+  private onFinding(m: Extract<FromWorker, { type: 'finding' }>): void {
+    const row = this.rows.get(m.key);
+    if (row) row.add(m);
+    else {
+      const r = new FindingRow(m, this.rows.size);
+      this.rows.set(m.key, r);
+      this.findings.append(r.el);
+    }
   }
 
   private onMessage(m: FromWorker): void {
     if (m.type === 'presets') this.showPresets(m.presets);
     else if (m.type === 'progress') this.showProgress(m);
-    else if (m.type === 'finding') this.findings.append(findingView(m, this.findingCount++));
+    else if (m.type === 'finding') this.onFinding(m);
     else if (m.type === 'stopped') this.setRunning(false);
     else {
       this.status.textContent = m.message;

@@ -20,6 +20,8 @@ export type ToWorker = { type: 'hello' } | { type: 'start'; preset: string; seed
 
 export interface FindingMessage {
   type: 'finding';
+  /** The bug it is (deduplication key): the page shows one row per key. */
+  key: string;
   sanitizer: string;
   signature: string;
   /** The report as the real system prints it. */
@@ -27,6 +29,11 @@ export interface FindingMessage {
   /** Seed of the campaign unit that found it, and the execution within that seed. */
   seed: number;
   foundAtExecution: number;
+  /** Milliseconds since the campaign started. */
+  foundAtMs: number;
+  /** Size of the shrunk trace: operations and scheduler steps (the page keeps the shortest). */
+  ops: number;
+  steps: number;
   cpus: number;
   /** The shrunk trace file (JSON text), replayable with `pagewalk replay`. */
   trace: string;
@@ -35,9 +42,18 @@ export interface FindingMessage {
   timeline: TimelineEvent[];
 }
 
+/** Executions that hit a known bug so far (all seeds), and the latest one. */
+export interface HitUpdate {
+  key: string;
+  count: number;
+  lastSeed: number;
+  lastExecution: number;
+  lastMs: number;
+}
+
 export type FromWorker =
   | { type: 'presets'; presets: PresetInfo[] }
-  | { type: 'progress'; executions: number; execPerSec: number; findings: number; elapsedMs: number }
+  | { type: 'progress'; executions: number; execPerSec: number; findings: number; elapsedMs: number; coverage: number; seedsDone: number; corpus: number; hits: HitUpdate[] }
   | FindingMessage
   | { type: 'stopped' }
   | { type: 'error'; message: string };

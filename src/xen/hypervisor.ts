@@ -11,6 +11,8 @@
  */
 import { XenConsole, MM_C_LINE, lx } from './log.js';
 import { P2m, type P2mKind } from './p2m.js';
+import { auditEntry, type Escalation } from './audit.js';
+import type { XenFixes } from './fixes.js';
 import { EINVAL, ENOSYS, XenMm, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
 import {
   PGT_l1_page_table,
@@ -58,6 +60,13 @@ export interface XenOptions {
   p2m?: P2mKind;
   /** Machine frames owned by Xen itself and not given to the guest. Default: none. */
   xenFrames?: Iterable<number>;
+  /** Security fixes of later releases (src/xen/fixes.ts). Default: all. */
+  fixes?: Partial<XenFixes>;
+  /**
+   * Called when Xen has accepted a page-table entry that breaks the PV safety property
+   * (src/xen/audit.ts): what the guest gained, and the hypercall that installed it.
+   */
+  onEscalation?: (e: Escalation & { hypercall: string; vcpu: number }) => void;
 }
 
 /** A hypercall that Xen refused: what was asked, the return code, and the console lines it printed. */
@@ -97,6 +106,7 @@ export class XenHypervisor {
   readonly guestTable: number[];
   /** Every refused hypercall, in order. */
   readonly refusals: XenRefusal[] = [];
+  private readonly onEscalation: XenOptions['onEscalation'] | null;
   private readonly counts = { mmuUpdates: 0, mmuextOps: 0, updateVaMappings: 0, multicalls: 0, ptwrEmulations: 0 };
 
   constructor(
@@ -108,6 +118,8 @@ export class XenHypervisor {
     this.p2m = new P2m(m.frames.count, opts.p2m ?? { kind: 'identity' });
     this.mm = new XenMm(m, this.console, this.p2m);
     this.mm.current = this.domid;
+    Object.assign(this.mm.fixes, opts.fixes ?? {});
+    this.onEscalation = opts.onEscalation ?? null;
     const xen = new Set(opts.xenFrames ?? []);
     const mine: number[] = [];
     for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
@@ -154,7 +166,8 @@ export class XenHypervisor {
     const mark = this.console.lines.length;
     for (let i = 0; i < reqs.length; i++) {
       this.counts.mmuUpdates++;
-      const { rc, okay } = this.one_mmu_update(reqs[i]);
+      const { rc, okay, level } = this.one_mmu_update(reqs[i]);
+      if (okay && level) this.audit(level, Number(reqs[i].ptr & ~7n), vcpu, `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`);
       if (!okay) {
         const r = rc || -EINVAL;
         this.refuse('mmu_update', vcpu, `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`, r, mark);
@@ -164,7 +177,15 @@ export class XenHypervisor {
     return { rc: 0, done: reqs.length };
   }
 
-  private one_mmu_update(req: MmuUpdate): { rc: number; okay: boolean } {
+  /** Runs the safety audit on an entry Xen accepted into a level-`level` table. */
+  private audit(level: number, pa: number, vcpu: number, hypercall: string): void {
+    if (!this.onEscalation) return;
+    const e = auditEntry(this.mm.pages, this.m.phys, level, pa, this.domid);
+    if (e) this.onEscalation({ ...e, hypercall, vcpu });
+  }
+
+  /** One request; `level` is that of the page table written (0 for a writable page). */
+  private one_mmu_update(req: MmuUpdate): { rc: number; okay: boolean; level?: number } {
     const mm = this.mm;
     const cmd = Number(req.ptr & 7n);
     if (cmd !== MMU_NORMAL_PT_UPDATE && cmd !== MMU_PT_UPDATE_PRESERVE_AD) {
@@ -182,23 +203,28 @@ export class XenHypervisor {
     }
     let rc = 0;
     let okay = false;
+    let level = 0;
     const t = mm.pages.typeInfo[mfn];
     // page_lock() succeeds only on a validated frame with a non-zero type count.
     if ((t & PGT_validated) !== 0n && (t & PGT_count_mask) !== 0n) {
       switch (t & PGT_type_mask) {
         case PGT_l1_page_table:
           okay = mm.mod_l1_entry(pa, req.val, preserveAd, this.domid) === 1;
+          level = 1;
           break;
         case PGT_l2_page_table:
           okay = mm.mod_l2_entry(pa, req.val, preserveAd, this.domid) === 1;
+          level = 2;
           break;
         case PGT_l3_page_table:
           rc = mm.mod_l3_entry(pa, req.val, preserveAd, this.domid);
           okay = rc === 0;
+          level = 3;
           break;
         case PGT_l4_page_table:
           rc = mm.mod_l4_entry(pa, req.val, preserveAd, this.domid);
           okay = rc === 0;
+          level = 4;
           break;
         case PGT_writable_page:
           this.m.phys.write64n(pa, req.val);
@@ -211,7 +237,7 @@ export class XenHypervisor {
       mm.put_page_type(mfn);
     }
     mm.put_page(mfn);
-    return { rc, okay };
+    return { rc, okay, level };
   }
 
   // ---- mmuext_op ----------------------------------------------------------------------------
@@ -367,6 +393,7 @@ export class XenHypervisor {
       if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n)
         rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
       mm.put_page(l1.gl1mfn);
+      if (rc === 0) this.audit(1, l1.pa, vcpu, `update_va_mapping va ${lx(va)} val ${lx(val)}`);
     }
     switch (flags & UVMF_FLUSHTYPE_MASK) {
       case UVMF_TLB_FLUSH:
@@ -401,7 +428,10 @@ export class XenHypervisor {
     }
     this.counts.ptwrEmulations++;
     const mark = this.console.lines.length;
-    if ((t & PGT_type_mask) === PGT_l1_page_table && mm.mod_l1_entry(pa, val, false, this.domid) === 1) return true;
+    if ((t & PGT_type_mask) === PGT_l1_page_table && mm.mod_l1_entry(pa, val, false, this.domid) === 1) {
+      this.audit(1, pa, vcpu, `ptwr_emulate of ${lx(val)} to ${lx(pa)}`);
+      return true;
+    }
     this.refuse('ptwr_emulate', vcpu, `write of ${lx(val)} to ${lx(pa)} (${mm.pages.describe(mfn)})`, -EINVAL, mark);
     return false;
   }

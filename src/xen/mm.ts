@@ -33,6 +33,7 @@ import {
 } from './page-info.js';
 import { MM_C_LINE, XenConsole, lx } from './log.js';
 import { P2m } from './p2m.js';
+import { ALL_FIXES, l1FastpathFlags, l2AllowsPse, lNFastpathFlags, lNeHasChanged, type XenFixes } from './fixes.js';
 
 /** errno values Xen returns (negated). */
 export const EINVAL = 22;
@@ -110,6 +111,14 @@ export class XenMm {
   current = 0;
   /** Full TLB flushes Xen performed because a frame changed type (`need_flush_tlb_flush`). */
   typeChangeFlushes = 0;
+  /** Security fixes of later releases this hypervisor carries (src/xen/fixes.ts). */
+  fixes: XenFixes = { ...ALL_FIXES };
+  /**
+   * Told when a rarely taken branch of an entry update ran (the L2–L4 fast paths, a linear page
+   * table accepted), e.g. 'mod_l4_entry:fastpath': coverage for a fuzzer. L1 fast paths, which every
+   * pte update of a guest takes, are not reported.
+   */
+  onPath: ((id: string) => void) | null = null;
 
   constructor(
     readonly m: XenMachineView,
@@ -176,9 +185,10 @@ export class XenMm {
 
   /** Gives every frame in `mfns` to domain `domid` (`assign_pages`: PGC_allocated, count 1). */
   assign_pages(domid: number, mfns: Iterable<number>): void {
+    const count = PGC_allocated | 1n; // one BigInt for every frame (this runs at every boot)
     for (const mfn of mfns) {
       this.pages.owner[mfn] = domid;
-      this.pages.countInfo[mfn] = PGC_allocated | 1n;
+      this.pages.countInfo[mfn] = count;
     }
   }
 
@@ -474,6 +484,7 @@ export class XenMm {
       }
       this.pages.typeInfo[pfn] = x + 1n;
     }
+    this.onPath?.(`get_l${level}_linear_pagetable`);
     return true;
   }
 
@@ -481,8 +492,9 @@ export class XenMm {
   get_page_from_l2e(l2e: bigint, pfn: number, d: number): number {
     const f = get_pte_flags(l2e);
     if (!(f & _PAGE_PRESENT)) return 1;
-    if (f & L2_DISALLOW_MASK) {
-      this.log(MM_C_LINE.badL2Flags, `Bad L2 flags ${lx(f & L2_DISALLOW_MASK)}`);
+    const disallow = this.l2DisallowMask();
+    if (f & disallow) {
+      this.log(MM_C_LINE.badL2Flags, `Bad L2 flags ${lx(f & disallow)}`);
       return -EINVAL;
     }
     if (!(f & _PAGE_PSE)) {
@@ -541,6 +553,11 @@ export class XenMm {
 
   // ---- Entry updates (mod_lN_entry) --------------------------------------------------------
 
+  /** `L2_DISALLOW_MASK`: without `allowsuperpage`, PSE is refused only once XSA-148 is fixed. */
+  private l2DisallowMask(): number {
+    return l2AllowsPse(this.fixes) ? L2_DISALLOW_MASK : BASE_DISALLOW_MASK;
+  }
+
   /** `UPDATE_ENTRY` / `update_intpte`: the store into the validated table (preserve_ad ORs A|D). */
   private update_entry(pa: number, nval: bigint, preserveAd: boolean): void {
     let v = nval;
@@ -557,8 +574,8 @@ export class XenMm {
         this.log(MM_C_LINE.modL1BadFlags, `Bad L1 flags ${lx(nf & L1_DISALLOW_MASK)}`);
         return 0;
       }
-      // Fast path for identical mapping, r/w and presence (l1e_has_changed).
-      if (((ol1e ^ nl1e) & (~0xfffn | BigInt(_PAGE_RW | _PAGE_PRESENT)) & ((1n << 52n) - 1n)) === 0n) {
+      // Fast path for identical mapping, r/w and presence (l1e_has_changed; fixes.ts: XSA-182).
+      if (!lNeHasChanged(ol1e, nl1e, l1FastpathFlags(this.fixes))) {
         this.update_entry(pa, nl1e, preserveAd);
         return 1;
       }
@@ -575,11 +592,14 @@ export class XenMm {
     const ol2e = this.m.phys.read64n(pa);
     const nf = get_pte_flags(nl2e);
     if (nf & _PAGE_PRESENT) {
-      if (nf & L2_DISALLOW_MASK) {
-        this.log(MM_C_LINE.modL2BadFlags, `Bad L2 flags ${lx(nf & L2_DISALLOW_MASK)}`);
+      const disallow = this.l2DisallowMask();
+      if (nf & disallow) {
+        this.log(MM_C_LINE.modL2BadFlags, `Bad L2 flags ${lx(nf & disallow)}`);
         return 0;
       }
-      if (!hasChanged(ol2e, nl2e, _PAGE_PRESENT)) {
+      // Fast path for identical mapping and presence (fixes.ts: XSA-148, XSA-182).
+      if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l2_entry:fastpath');
         this.update_entry(pa, nl2e, preserveAd);
         return 1;
       }
@@ -600,7 +620,8 @@ export class XenMm {
         this.log(MM_C_LINE.modL3BadFlags, `Bad L3 flags ${lx(nf & L3_DISALLOW_MASK)}`);
         return -EINVAL;
       }
-      if (!hasChanged(ol3e, nl3e, _PAGE_PRESENT)) {
+      if (!lNeHasChanged(ol3e, nl3e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l3_entry:fastpath');
         this.update_entry(pa, nl3e, preserveAd);
         return 0;
       }
@@ -627,7 +648,8 @@ export class XenMm {
         this.log(MM_C_LINE.modL4BadFlags, `Bad L4 flags ${lx(nf & L4_DISALLOW_MASK)}`);
         return -EINVAL;
       }
-      if (!hasChanged(ol4e, nl4e, _PAGE_PRESENT)) {
+      if (!lNeHasChanged(ol4e, nl4e, lNFastpathFlags(this.fixes))) {
+        this.onPath?.('mod_l4_entry:fastpath');
         this.update_entry(pa, nl4e, preserveAd);
         return 0;
       }
@@ -659,7 +681,3 @@ export class XenMm {
   static readonly rootType = PGT_root_page_table;
 }
 
-/** `lNe_has_changed(x, y, flags)`: frame or any of `flags` differ. */
-function hasChanged(x: bigint, y: bigint, flags: number): boolean {
-  return ((x ^ y) & (((1n << 52n) - 1n) & (~0xfffn | BigInt(flags)))) !== 0n;
-}

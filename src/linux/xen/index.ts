@@ -1,7 +1,7 @@
 /**
- * The Xen PV backend of the Linux model: registers `paravirt=xen-pv`. See docs/xen-model.md.
+ * The Xen PV backend of the Linux model (`paravirt=xen-pv`, registered by ../backends.ts). See
+ * docs/xen-model.md.
  */
-import './mmu.js';
 export { xenPvOps, xen_flush_tlb_others } from './mmu.js';
 export { xen_pagetable_init } from './setup.js';
 export { xenOf, xenState, XenPvState } from './state.js';

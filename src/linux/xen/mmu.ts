@@ -16,7 +16,7 @@
 import type { KGen } from '../../scheduler/types.js';
 import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
-import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, registerPvBackend, type PvOps } from '../paravirt.js';
+import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, type PvOps } from '../paravirt.js';
 import type { LinuxCpu } from '../percpu.js';
 import { readEntry } from '../pgtable.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
@@ -297,4 +297,3 @@ function xenOps(k: Kernel, st: XenPvState): PvOps {
   };
 }
 
-registerPvBackend('xen-pv', xenPvOps);

@@ -75,10 +75,10 @@ export function xen_pagetable_init(k: Kernel): void {
   if (k.L.paging !== '4level') throw new Error(`the Xen PV model supports 64-bit (4-level) guests only, not '${k.L.paging}'`);
   const st = xenState(k);
   const key = `${JSON.stringify(k.config.knobs)}|${k.m.frames.count}|${k.m.cpus.length}|${k.init_mm.pgd}`;
-  const pre = tableBytes(k, kernelTablePages(k));
+  const prePages = kernelTablePages(k);
   const snap = SNAPSHOTS.get(key);
   let provided: number[] = [];
-  if (snap && sameBytes(pre, snap.pre)) {
+  if (snap && sameAsSaved(k, prePages, snap.pre)) {
     // The same boot as before: the split takes the same frames (consecutive allocations), so
     // the result is the saved one.
     provided = snap.newPts.map(() => k.allocPageTable(1) / 4096);
@@ -91,6 +91,8 @@ export function xen_pagetable_init(k: Kernel): void {
       return;
     }
   }
+  // Only a boot not seen before is saved, with its tables as they were before the split.
+  const pre = snap ? null : tableBytes(k, prePages);
   const newPts = splitLargeDirectMap(k, provided);
   const tables = kernelTablePages(k);
   for (const pfn of tables) {
@@ -101,7 +103,7 @@ export function xen_pagetable_init(k: Kernel): void {
   const mfn = pfn_to_mfn(k.init_mm.pgd / 4096);
   const r = st.xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn }]);
   if (r.rc !== 0) throw new Error(`Xen refused to pin swapper_pg_dir:\n${st.xen.console.text().join('\n')}`);
-  if (!snap && SNAPSHOTS.size < 32) SNAPSHOTS.set(key, { pre, newPts, post: tableBytes(k, tables), xen: st.xen.saveState(), pinned: [...st.pinned] });
+  if (pre && SNAPSHOTS.size < 32) SNAPSHOTS.set(key, { pre, newPts, post: tableBytes(k, tables), xen: st.xen.saveState(), pinned: [...st.pinned] });
   installBasePointers(k);
 }
 
@@ -125,12 +127,18 @@ function tableBytes(k: Kernel, pfns: readonly number[]): Map<number, Uint8Array>
   return out;
 }
 
-function sameBytes(a: Map<number, Uint8Array>, b: Map<number, Uint8Array>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [pfn, x] of a) {
-    const y = b.get(pfn);
-    if (!y || y.length !== x.length) return false;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+/** Whether the pages `pfns` hold the saved bytes, compared in place (no copy: this runs at every boot). */
+function sameAsSaved(k: Kernel, pfns: readonly number[], saved: Map<number, Uint8Array>): boolean {
+  if (pfns.length !== saved.size) return false;
+  const ram = (k.m.phys as unknown as { bytes?: Uint8Array }).bytes;
+  for (const pfn of pfns) {
+    const y = saved.get(pfn);
+    if (!y) return false;
+    const x = ram ? ram.subarray(pfn * 4096, pfn * 4096 + 4096) : k.m.phys.readBytes(BigInt(pfn) * 4096n, 4096);
+    if (x.length !== y.length) return false;
+    const a = new Int32Array(x.buffer, x.byteOffset, 1024);
+    const b = new Int32Array(y.buffer, y.byteOffset, 1024);
+    for (let i = 0; i < 1024; i++) if (a[i] !== b[i]) return false;
   }
   return true;
 }

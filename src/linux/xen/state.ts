@@ -5,14 +5,12 @@
  */
 import { XenHypervisor } from '../../xen/hypervisor.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
-import { registerKnob } from '../../presets/knobs.js';
+import { FindingStop } from '../../sanitizers/finding.js';
+import type { Escalation } from '../../xen/audit.js';
+import { callTrace } from '../report.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
 import { defineKernelState } from '../kstate.js';
-
-registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
-registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
-registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 
 /** One queued multicall with the model function that queued it (MC_DEBUG `caller`). */
 export interface McSlot {
@@ -47,6 +45,8 @@ export class XenPvState {
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
       p2m: kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' },
+      fixes: { xsa148: kn.xen_xsa148 !== 'vulnerable', xsa182: kn.xen_xsa182 !== 'vulnerable' },
+      onEscalation: (e) => escalationFound(k, e),
     });
     this.mc = k.m.cpus.map(() => new McBuffer());
     this.xenCr3 = k.m.cpus.map(() => 0n);
@@ -76,4 +76,25 @@ export function xenOf(k: Kernel): XenHypervisor {
  */
 export function pfn_to_mfn(frame: number): number {
   return frame;
+}
+
+/**
+ * The PV safety audit (src/xen/audit.ts) found an entry Xen accepted that it must not have. Real
+ * Xen prints nothing (a silent privilege escalation): the finding says what the guest gained,
+ * through which hypercall, issued from where in the guest.
+ */
+function escalationFound(k: Kernel, e: Escalation & { hypercall: string; vcpu: number }): never {
+  const cpu = k.cpus[e.vcpu];
+  const domid = (k.config.knobs.xen_domid as number | undefined) ?? 1;
+  throw new FindingStop({
+    sanitizer: 'xen-pv-escalation',
+    signature: e.kind,
+    log: [
+      `pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d${domid} a ${e.gained}`,
+      `pagewalk:   ${e.hypercall} (vCPU ${e.vcpu}) accepted; Xen printed nothing`,
+      ...e.detail.map((l) => `pagewalk:   ${l}`),
+      `pagewalk:   issued by ${cpu.curr.comm}:${cpu.curr.pid} on CPU ${cpu.index}:`,
+      ...callTrace(cpu).map((l) => `pagewalk: ${l}`),
+    ],
+  });
 }

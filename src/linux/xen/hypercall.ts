@@ -1,0 +1,87 @@
+/**
+ * Direct MMU hypercalls a PV guest kernel may issue on its own page tables, outside the pv_mmu_ops
+ * paths: rewriting an existing entry of init_mm's tables (flag bits only) and installing a linear
+ * page-table entry, each one `HYPERVISOR_mmu_update(&req, 1, NULL, DOMID_SELF)`, whose return
+ * code the caller checks and ignores: a refused request changes nothing. What they are for is
+ * what a PV kernel is allowed to ask of Xen (include/xen/interface/xen.h: MMU_NORMAL_PT_UPDATE
+ * on any entry of a table the guest owns; linear page tables are part of the PV ABI). On any other
+ * backend they do nothing: a native kernel's tables are its own.
+ */
+import { MMU_NORMAL_PT_UPDATE } from '../../xen/hypercalls.js';
+import type { Kernel } from '../kernel.js';
+import type { LinuxCpu } from '../percpu.js';
+import { lookup_address } from '../pgtable.js';
+import type { KGen } from '../../scheduler/types.js';
+import { xenState } from './state.js';
+
+const _PAGE_PRESENT = 0x1n;
+const _PAGE_ACCESSED = 0x20n;
+/** Xen's private L4 slots (ROOT_PAGETABLE_FIRST/LAST_XEN_SLOT), which mmu_update refuses. */
+const XEN_SLOTS = [256, 271];
+
+/** Running on Xen PV, with the Xen side booted (its tables validated). */
+function onXen(k: Kernel): boolean {
+  return k.config.knobs.paravirt === 'xen-pv' && xenState(k).booted;
+}
+
+/**
+ * The machine address of the level-`level` entry (4 = pgd .. 1 = pte) on the walk to `va` in
+ * init_mm's tables, or null when the walk stops above that level.
+ */
+export function kernel_entry_of(k: Kernel, va: bigint, level: number): number | null {
+  const r = lookup_address(k, va);
+  if (!r || r.level !== 1 || k.L.paging !== '4level') return null;
+  const chain = [...r.upper, r.ptr]; // pgd, pud, pmd, pte entry addresses
+  return chain[4 - level] ?? null;
+}
+
+/** The highest-numbered empty entry of a table (the guest's part of an L4), or -1. */
+function lastFree(k: Kernel, table: number, level: number): number {
+  for (let i = 511; i >= 0; i--) {
+    if (level === 4 && i >= XEN_SLOTS[0] && i <= XEN_SLOTS[1]) continue;
+    if (k.m.phys.read64n(table * 4096 + i * 8) === 0n) return i;
+  }
+  return -1;
+}
+
+/** `HYPERVISOR_mmu_update` of one MMU_NORMAL_PT_UPDATE request; returns its rc. */
+export function* HYPERVISOR_mmu_update(k: Kernel, cpu: LinuxCpu, ptr: number, val: bigint): KGen<number> {
+  const fns = cpu.thread().fnStack;
+  fns.push('HYPERVISOR_mmu_update');
+  yield 'xen:mmu_update';
+  const rc = xenState(k).xen.mmu_update(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]).rc;
+  fns.pop();
+  return rc;
+}
+
+/**
+ * Sets `bits` in the existing page-table entry at machine address `pa` (e.g. one that
+ * kernel_entry_of() found, or a linear entry xen_set_linear_entry() installed). Returns the
+ * hypercall's rc, or null when the entry is not present, already has the bits, or not on Xen PV.
+ */
+export function* xen_set_entry_bits(k: Kernel, cpu: LinuxCpu, pa: number, bits: bigint): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const old = k.m.phys.read64n(pa);
+  if (!(old & _PAGE_PRESENT) || (old | bits) === old) return null;
+  return yield* HYPERVISOR_mmu_update(k, cpu, pa, old | bits);
+}
+
+/**
+ * A read-only linear page-table entry: in the highest-numbered free entry of the level-`level`
+ * table on the walk to `va` (Linux's kernel mappings grow from the bottom of each table), an
+ * entry pointing to the level-`level` table on the walk to `toVa` (the same table: a self-map).
+ * Returns the entry's machine address and the rc, or null (no such tables, no free entry, not
+ * Xen PV).
+ */
+export function* xen_set_linear_entry(k: Kernel, cpu: LinuxCpu, va: bigint, toVa: bigint, level: number): KGen<{ pa: number; rc: number } | null> {
+  if (!onXen(k) || level < 2) return null;
+  const pa = kernel_entry_of(k, va, level);
+  const to = kernel_entry_of(k, toVa, level);
+  if (pa === null || to === null) return null;
+  const table = Math.floor(pa / 4096);
+  const i = lastFree(k, table, level);
+  if (i < 0) return null;
+  const at = table * 4096 + i * 8;
+  const rc = yield* HYPERVISOR_mmu_update(k, cpu, at, (BigInt(Math.floor(to / 4096)) << 12n) | _PAGE_PRESENT | _PAGE_ACCESSED);
+  return { pa: at, rc };
+}

@@ -1,0 +1,103 @@
+/**
+ * Historical Xen PV bugs (docs/historical-bugs.md): XSA-148 and XSA-182 reproduced by their
+ * scenarios before the fix (a silent privilege escalation, reported by the PV safety audit) and
+ * refused after it with Xen's own log line; the fix switches change exactly the fast-path and
+ * disallow-mask decisions; and the fuzzer finds the bugs with its general page-table operations.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../src/core/machine.js';
+import { runScenarioSync } from '../src/scenarios/runner.js';
+import { xenOf } from '../src/linux/xen/index.js';
+import { XenHypervisor } from '../src/xen/hypervisor.js';
+import { MMUEXT_PIN_L2_TABLE, MMU_NORMAL_PT_UPDATE } from '../src/xen/hypercalls.js';
+import { runUnits } from '../src/fuzz/runner.js';
+import { createTarget } from '../src/fuzz/targets.js';
+import type { Finding } from '../src/sanitizers/finding.js';
+
+beforeAll(async () => {
+  await Machine.ready();
+});
+
+function callTrace(f: Finding): string[] {
+  return f.log.slice(f.log.findIndex((l) => l.endsWith('Call Trace:')) + 1).map((l) => l.replace(/^pagewalk: /, '').trim());
+}
+
+describe('XSA-148: mod_l2_entry() fast path and PSE', () => {
+  it('buggy (Xen 4.6.0): the guest gets a writable superpage over its L1 page table, Xen prints nothing', () => {
+    const r = runScenarioSync('xsa148-l2-superpage-fastpath', 'buggy');
+    expect(r.outcome).toBe('bug');
+    const f = r.findings[0];
+    expect(f.sanitizer).toBe('xen-pv-escalation');
+    expect(f.signature).toBe('writable-L1-via-L2-superpage');
+    expect(f.log[0]).toBe('pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d1 a writable mapping of an L1 page-table frame owned by d1');
+    expect(f.log.some((l) => l.includes('an L2 superpage (PSE) entry over mfn'))).toBe(true);
+    expect(callTrace(f)).toEqual(['HYPERVISOR_mmu_update', 'xsa148_init']);
+    expect(xenOf(r.kernel).console.text()).toEqual([]);
+  });
+
+  it('fixed (Xen 4.6.1): Xen refuses the PSE entry with "Bad L2 flags 80" and the guest goes on', () => {
+    const r = runScenarioSync('xsa148-l2-superpage-fastpath', 'fixed');
+    expect(r.outcome).toBe('clean');
+    expect(r.status).toBe('finished');
+    const xen = xenOf(r.kernel);
+    expect(xen.console.text()).toEqual(['(XEN) mm.c:1834:d1 Bad L2 flags 80']);
+    expect(xen.refusals.map((x) => x.hypercall)).toEqual(['mmu_update']);
+  });
+});
+
+describe('XSA-182: mod_lN_entry() fast paths and _PAGE_RW on a linear entry', () => {
+  it('buggy (Xen 4.7.0): a read-only linear L4 self-map made writable reaches the page tables', () => {
+    const r = runScenarioSync('xsa182-linear-pt-fastpath', 'buggy');
+    const f = r.findings[0];
+    expect(f.sanitizer).toBe('xen-pv-escalation');
+    expect(f.signature).toBe('writable-L1-via-L4-linear');
+    expect(f.log[0]).toContain('gives d1 a writable mapping of an L1 page-table frame owned by d1');
+    expect(f.log.some((l) => l.includes('a writable linear page-table entry (it points to L4 mfn 1, its own table)'))).toBe(true);
+    expect(callTrace(f)).toEqual(['HYPERVISOR_mmu_update', 'xsa182_init']);
+    expect(xenOf(r.kernel).console.text()).toEqual([]);
+  });
+
+  it('fixed (Xen 4.7.1): the read-only linear entry is accepted, the writable one refused on the slow path', () => {
+    const r = runScenarioSync('xsa182-linear-pt-fastpath', 'fixed');
+    expect(r.outcome).toBe('clean');
+    expect(xenOf(r.kernel).console.text()).toEqual(['(XEN) mm.c:964:d1 Attempt to create linear p.t. with write perms']);
+  });
+});
+
+describe('the fix switches on hand-built tables', () => {
+  /** A pinned L2 whose entry 0 points to a validated L1: returns the hypervisor and the entry address. */
+  async function pinnedL2(fixes: { xsa148: boolean; xsa182: boolean }) {
+    const m = await Machine.create({ ramBytes: 4 << 20, cpus: 1 });
+    const [l2, l1] = [2, 1].map((level) => m.frames.alloc({ level, zero: true }));
+    m.phys.write64n(l2 * 4096, (BigInt(l1) << 12n) | 0x63n);
+    const xen = new XenHypervisor(m as never, { fixes });
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L2_TABLE, mfn: l2 }]).rc).toBe(0);
+    return { xen, ptr: BigInt(l2 * 4096) | BigInt(MMU_NORMAL_PT_UPDATE), l1, l2 };
+  }
+
+  it('XSA-182 alone closes the superpage route too: its whitelist sends a PSE change to the slow path', async () => {
+    const { xen, ptr, l1 } = await pinnedL2({ xsa148: false, xsa182: true });
+    expect(xen.mmu_update(0, [{ ptr, val: (BigInt(l1) << 12n) | 0xe3n }]).rc).toBe(-22);
+    expect(xen.console.text()).toEqual(['(XEN) mm.c:925:d1 Attempt to map superpage without allowsuperpage flag in hypervisor']);
+  });
+
+  it('XSA-182 at L2: a read-only linear self-entry made writable is accepted before the fix, refused after', async () => {
+    for (const xsa182 of [false, true]) {
+      const { xen, ptr, l2 } = await pinnedL2({ xsa148: true, xsa182 });
+      const self = ptr + 8n; // entry 1 -> the L2 itself
+      expect(xen.mmu_update(0, [{ ptr: self, val: (BigInt(l2) << 12n) | 0x21n }]).rc).toBe(0);
+      expect(xen.mmu_update(0, [{ ptr: self, val: (BigInt(l2) << 12n) | 0x23n }]).rc).toBe(xsa182 ? -22 : 0);
+      expect(xen.console.text()).toEqual(xsa182 ? ['(XEN) mm.c:897:d1 Attempt to create linear p.t. with write perms'] : []);
+    }
+  });
+});
+
+describe('found blind by the fuzzer', () => {
+  it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
+    const buggy = await createTarget('xen-4.7.0-pv');
+    const found = runUnits(buggy, { firstSeed: 1, runsPerSeed: 500, totalRuns: 3000 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-L1-via-L[234]-linear$/)]);
+    const fixed = await createTarget('xen-4.7.1-pv');
+    expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
+  });
+});
