@@ -367,9 +367,11 @@ export function nestedAccess(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
  */
 export function nestedBatch(cpu: usize, n: u32, flags: u32): u32 {
   begin(cpu, flags);
+  badKind = -1;
   let faults: u32 = 0;
   for (let i: usize = 0; i < usize(n); i++) {
     const k = u32(load<u8>(i, IO_KIND));
+    if (k > 2 && badKind < 0) badKind = i32(i);
     const r = one(cpu, load<u64>(i * 8, IO_VA), k <= 2 ? k : 0);
     if ((r & FAULT_BIT) != 0) {
       store<u64>(i * 8, nxKind != 0 ? nxGpa : 0, IO_PA);
@@ -384,6 +386,9 @@ export function nestedBatch(cpu: usize, n: u32, flags: u32): u32 {
   return faults;
 }
 
+/** Index of the first access kind > 2 of the last batch (walked as a read), or -1. */
+let badKind: i32 = -1;
+export function nestedBadKind(): i32 { return badKind; }
 export function nestedExitKind(): u32 { return nxKind; }
 export function nestedExitInfo(): u64 { return nxInfo; }
 export function nestedExitGpa(): u64 { return nxGpa; }

@@ -192,6 +192,8 @@ describe('nested paging API', () => {
     expect(grid.map((r) => r.what)).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE', 'GPA']);
     expect(grid[4]).toMatchObject({ gpa: GPAGE + 0xabcn, hpa: GPAGE + HOST_OFFSET + 0xabcn });
     expect(grid[0]!.hostEntries.map((e) => e.entryAddress)).toEqual([0x10000n, 0x11000n, 0x12000n, 0x13000n + 8n]);
+    const out = { pa: new BigUint64Array(2), fault: new Uint32Array(2) };
+    expect(() => cpu.nestedTranslateBatch(new BigUint64Array([VA, VA]), new Uint8Array([0, 7]), out, { cpl: 3 })).toThrow(/kinds\[1\] = 7/);
     m.reset();
     expect(cpu.nestedStats).toEqual({ accesses: 0, guestRefs: 0, hostRefs: 0, exits: 0 });
   });

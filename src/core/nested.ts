@@ -155,7 +155,6 @@ export function nestedBatch(core: CoreExports, base: number, io: { va: BigUint64
   arrayArg(where, 'out.fault', out.fault, Uint32Array);
   const n = vas.length;
   if (kinds.length < n || out.pa.length < n || out.fault.length < n) badArg(where, `kinds, out.pa and out.fault must hold at least ${n} entries`);
-  for (let i = 0; i < n; i++) if (kinds[i] > 2) badArg(where, `kinds[${i}] = ${kinds[i]} (0 read, 1 write, 2 exec)`);
   let faults = 0;
   const chunk = Math.min(io.va.length, 2048);
   for (let i = 0; i < n; i += chunk) {
@@ -163,6 +162,8 @@ export function nestedBatch(core: CoreExports, base: number, io: { va: BigUint64
     io.va.set(vas.subarray(i, i + m));
     io.kind.set(kinds.subarray(i, i + m));
     faults += guardWasm('nestedTranslateBatch', () => core.nestedBatch(base, m, flags));
+    const bad = core.nestedBadKind();
+    if (bad >= 0) badArg(where, `kinds[${i + bad}] = ${kinds[i + bad]} (0 read, 1 write, 2 exec)`);
     out.pa.set(io.pa.subarray(0, m), i);
     out.fault.set(io.fault.subarray(0, m), i);
   }

@@ -38,6 +38,7 @@ export interface CoreExports {
   nestedSet(i: number, kind: number, root: bigint, flags: number): void;
   nestedAccess(cpu: number, va: bigint, kind: number, flags: number): bigint;
   nestedBatch(cpu: number, n: number, flags: number): number;
+  nestedBadKind(): number;
   nestedExitKind(): number;
   nestedExitInfo(): bigint;
   nestedExitGpa(): bigint;
