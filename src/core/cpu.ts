@@ -12,7 +12,7 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
-const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256 } as const;
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
 
@@ -224,6 +224,11 @@ export class Cpu {
     return out;
   }
 
+  /** How many entries the last `access` walk read (0 after a TLB hit), without allocating. */
+  lastWalkCount(): number {
+    return this.view.getUint32(this.core.layoutLastWalkN(), true);
+  }
+
   /** INVLPG (a non-canonical address is a no-op, as on hardware). */
   invlpg(va: bigint): void {
     this.core.invlpg(this.base, BigInt.asUintN(64, va));
@@ -295,6 +300,34 @@ export class Cpu {
     return out;
   }
 
+  /**
+   * Every valid paging-structure-cache entry, decoded (SDM 4.10.3): the level of the cached entry
+   * (2 = PDE .. 5 = PML5E), the first linear address it serves, the next table it points to and the
+   * rights accumulated down to it.
+   */
+  pscEntries(): PscEntryInfo[] {
+    const out: PscEntryInfo[] = [];
+    const mem = new DataView(this.core.memory.buffer);
+    const mode = this.mode;
+    for (let l = 2; l <= 5; l++) {
+      const d = C.psc + (l - 2) * 16;
+      const base = this.view.getUint32(d, true);
+      const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
+      const shift = mode === '32bit' ? 22 : 12 + 9 * (l - 1);
+      const top = mode === '5level' ? 56 : 47;
+      for (let i = 0; i < n; i++) {
+        const e = base + i * 32;
+        if (!(mem.getUint32(e, true) & 1)) continue;
+        const key = mem.getBigUint64(e, true);
+        const perms = mem.getUint32(e + 16, true);
+        const prefix = key >> 13n;
+        const va = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift))) : (prefix << BigInt(shift)) & 0xffff_ffffn;
+        out.push({ level: l, va, next: mem.getBigUint64(e + 8, true), pcid: Number((key >> 1n) & 0xfffn), writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4) });
+      }
+    }
+    return out;
+  }
+
   private stepResult(): bigint {
     const r = BigInt.asUintN(64, this.core.stepResult(this.base));
     return r;
@@ -341,6 +374,20 @@ export interface TlbEntryInfo {
   nx: boolean;
   dirty: boolean;
   pkey: number;
+}
+
+/** A paging-structure-cache entry (Cpu.pscEntries). */
+export interface PscEntryInfo {
+  /** Level of the cached entry: 2 = PDE, 3 = PDPTE, 4 = PML4E, 5 = PML5E. */
+  level: number;
+  /** First linear address the entry serves. */
+  va: bigint;
+  /** Physical address of the table it points to. */
+  next: bigint;
+  pcid: number;
+  writable: boolean;
+  user: boolean;
+  nx: boolean;
 }
 
 /** Bytes of elements [start, start + count) of a typed array. */

@@ -85,6 +85,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
     } catch (e) {
       if (e instanceof ReplayDivergence) throw new PagewalkError('EBAD_INPUT', `the trace does not replay on this model: ${e.message}`);
       throw e;
+    } finally {
+      interp.finish();
     }
     cov.hitString(`status:${r.status}`);
     const finding = r.finding;

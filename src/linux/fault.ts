@@ -162,6 +162,7 @@ function* bad_area_nosemaphore(k: Kernel, cpu: LinuxCpu, address: bigint, error_
     const t = cpu.curr;
     // show_signal_msg(); ip/sp are not modelled.
     k.printk(`${t.comm}[${t.pid}]: segfault at ${address.toString(16)} error ${error_code.toString(16)}`);
+    k.observers.sigsegv?.(cpu, address, error_code);
     yield* do_exit(k, cpu, 11); // force_sig_info_fault(SIGSEGV) -> the task dies
     return;
   }

@@ -26,6 +26,17 @@ export interface BootOptions {
   afterInitMm?: (k: Kernel) => void;
 }
 
+/**
+ * Observers of what a process sees, for outcome oracles (the fuzzer's, src/fuzz/outcome.ts): they
+ * judge results, never steer the model. Unset outside a campaign.
+ */
+export interface KernelObservers {
+  /** A user-mode fault is about to be answered with SIGSEGV (bad_area: force_sig_info_fault). */
+  sigsegv?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
+  /** exit_mmap() returned: the address space `mm` has no user mapping left. */
+  exitMmap?(cpu: LinuxCpu, mm: MmStruct): void;
+}
+
 export class Kernel implements SchedTarget {
   readonly L: Layout;
   readonly cpus: LinuxCpu[] = [];
@@ -47,6 +58,8 @@ export class Kernel implements SchedTarget {
   readonly lockup: LockupDetector;
   /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
   readonly ext = new Map<string, unknown>();
+  /** Outcome observers (see KernelObservers). */
+  readonly observers: KernelObservers = {};
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
   private nextPid = 1;

@@ -29,6 +29,7 @@ export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   const fns = cpu.thread().fnStack;
   fns.push('mmput');
   yield* exit_mmap(k, cpu, mm);
+  k.observers.exitMmap?.(cpu, mm);
   fns.pop();
   yield* mmdrop(k, cpu, mm);
 }
