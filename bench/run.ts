@@ -14,15 +14,19 @@ import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
 import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchRow } from './fuzz-core.js';
 import { formatText } from './report.js';
+import { mutantsMain } from './mutants.js';
 
 async function main(argv: string[]): Promise<number> {
+  // `--only mutants [mutant flags]`: the mutation benchmark (bench/mutants.ts) takes the rest.
+  const at = argv.indexOf('--only');
+  if (at >= 0 && argv[at + 1] === 'mutants') return mutantsMain([...argv.slice(0, at), ...argv.slice(at + 2)]);
   const { flags, positional } = parseArgs(argv, {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
     rounds: { type: 'string', help: 'timed rounds (default 11)' },
     'target-ms': { type: 'string', help: 'length of one timed run in ms (default 150)' },
     clock: { type: 'string', help: "'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
-    only: { type: 'string', help: "'walk' or 'fuzz': run one part only" },
+    only: { type: 'string', help: "'walk', 'fuzz' or 'mutants' (the mutation benchmark, bench/mutants.ts): run one part only" },
     'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
     'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },
   }, 'bench');
