@@ -110,6 +110,8 @@ export class Interpreter {
   private readonly spaces = new Map<MmStruct, SpaceState>();
   private readonly pending = new Map<TaskStruct, PendingAccess>();
   private readonly writes: WriteRecord[] = [];
+  /** Frames user accesses reached, with the address spaces and addresses that reached them. */
+  private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
 
   constructor(
     readonly k: Kernel,
@@ -148,6 +150,10 @@ export class Interpreter {
       o.onUser = (cpu, _va, _kind, pa) => this.judge(cpu, pa);
       this.k.observers.sigsegv = (cpu) => this.judge(cpu, null);
       this.k.observers.exitMmap = (cpu, mm) => o.checkUser(cpu, mm, 'exit_mmap');
+      this.k.observers.pageFaultReturn = (cpu, address, ec) => {
+        const mm = cpu.curr.mm;
+        if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
+      };
     }
     this.program.tasks.forEach((t, i) => {
       if (t.spawn === 'boot') this.startTask(i, null, this.k.cpus[this.cpuOf(i)]);
@@ -424,7 +430,17 @@ export class Interpreter {
     }
     if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed) return;
     const at = Number(pa);
+    const pfn = at >>> 12;
+    let seen = this.seen.get(pfn);
+    if (!seen) this.seen.set(pfn, (seen = []));
+    if (!seen.some((x) => x.mm === p.mm && x.va === p.va)) seen.push({ mm: p.mm, va: p.va });
     if (p.kind === 'write') {
+      if (!racy && s.forkSeq < 0) {
+        const other = o.sharedWith(p.mm, pfn, seen);
+        if (other && this.regionsOf(other.mm).some((x) => x && other.va >= x.start && other.va < x.start + BigInt(x.pages * 4096)) && this.space(other.mm).busy === 0) {
+          o.processFinding(cpu, p.va, 'write', `a frame of ${p.mm.name} alone (copy-on-write)`, `the write reached pfn 0x${pfn.toString(16)}, which ${other.mm.name} maps at va 0x${other.va.toString(16)}`, 'user write visible to another process', [], true);
+        }
+      }
       this.writes.push({ task: `${t.comm}/${t.pid}`, mm: p.mm.name, cpu: cpu.index, step: this.step, va: p.va });
       const v = this.writes.length;
       this.k.m.phys.write64n(at, BigInt(v));

@@ -226,6 +226,27 @@ export class OutcomeOracle {
     }
   }
 
+  /**
+   * A user page fault of `mm` at `address` returns: the fault handler may have changed that page's
+   * pte (do_wp_page() moves it to a copy), so no CPU that can use `mm`'s tables may hold an entry
+   * for the page granting more than the pte or pointing elsewhere — unless a pte update is in
+   * flight on another CPU (`mm->page_table_lock` held).
+   */
+  checkUserPage(cpu: LinuxCpu, mm: MmStruct, address: bigint): void {
+    if (mm.page_table_lock.owner >= 0) return;
+    const pgd = BigInt(mm.pgd) & ~0xfffn;
+    const page = address & ~0xfffn;
+    for (const c of this.k.cpus) {
+      if ((c.hw.getControl().cr3 & ~0xfffn) !== pgd) continue;
+      if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      for (const e of c.hw.tlbEntries()) {
+        if (e.va !== page || e.global || !e.user) continue;
+        const why = this.userStaleness(c, e);
+        if (why) this.coherenceFinding(cpu, c, 'page fault', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      }
+    }
+  }
+
   /** Why user TLB entry `e` of CPU `c` grants more than the tables (null: it does not). */
   private userStaleness(c: LinuxCpu, e: TlbEntryInfo): string | null {
     const r = c.hw.probe(e.va, { kind: 'read', cpl: 3 });
@@ -285,6 +306,20 @@ export class OutcomeOracle {
 
   // ---- process view ------------------------------------------------------------------------
 
+  /**
+   * Copy-on-write isolation at a write: the frame `pfn` written by `writer` must not be mapped by
+   * another live address space's page tables at an address where that process last saw it
+   * (`seen`): that process would read the writer's data. Returns the first such (mm, va).
+   */
+  sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
+    for (const x of seen) {
+      if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
+      const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
+      if (t && Number(t.next >> 12n) === pfn) return x;
+    }
+    return null;
+  }
+
   /** Reports a user access whose outcome differs from the promise. */
   processFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, expected: string, observed: string, sig: string, extra: string[], observedOk: boolean): never {
     const lines = [
@@ -310,14 +345,26 @@ export class OutcomeOracle {
  * the table it points to and the rights accumulated down to it), or null when the walk stops above.
  */
 function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
+  return walkTables(k, c.hw.getControl().cr3, c.hw.mode, va, level);
+}
+
+/**
+ * A software walk of the tables in memory from `cr3` down to the level-`level` entry for `va`
+ * (level 1: the pte; `next` is then the page), or null when it stops above (not present, or a
+ * large page above `level`).
+ */
+export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
   const phys = k.m.phys;
-  const cr3 = c.hw.getControl().cr3;
-  const mode = c.hw.mode;
   const ram = BigInt(k.m.ramBytes);
   if (mode === '32bit') {
     const e = BigInt(phys.read32((cr3 & 0xffff_f000n) + ((va >> 22n) & 0x3ffn) * 4n) >>> 0);
     if (!(e & 1n) || e & 0x80n) return null;
-    return { next: e & 0xffff_f000n, rw: !!(e & 2n), us: !!(e & 4n), nx: false };
+    if (level === 2) return { next: e & 0xffff_f000n, rw: !!(e & 2n), us: !!(e & 4n), nx: false };
+    const t = e & 0xffff_f000n;
+    if (t >= ram) return null;
+    const p = BigInt(phys.read32(t + ((va >> 12n) & 0x3ffn) * 4n) >>> 0);
+    if (!(p & 1n)) return null;
+    return { next: p & 0xffff_f000n, rw: !!(e & 2n) && !!(p & 2n), us: !!(e & 4n) && !!(p & 4n), nx: false };
   }
   const mask = 0x000f_ffff_ffff_f000n;
   let table: bigint;
@@ -335,7 +382,7 @@ function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next:
   for (let l = top; l >= level; l--) {
     if (table >= ram) return null;
     const e = phys.read64n(Number(table + ((va >> BigInt(12 + 9 * (l - 1))) & 511n) * 8n));
-    if (!(e & 1n) || (l <= 3 && e & 0x80n)) return null;
+    if (!(e & 1n) || (l <= 3 && l > 1 && e & 0x80n)) return null;
     rw &&= !!(e & 2n);
     us &&= !!(e & 4n);
     nx ||= !!(e >> 63n);

@@ -73,6 +73,7 @@ export function* do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_
   k.lockup.onFault(cpu, address, error_code, regsIF);
   yield* __do_page_fault(k, cpu, address, error_code, regsIF);
   fns.length = depth;
+  k.observers.pageFaultReturn?.(cpu, address, error_code);
 }
 
 /** fault_in_kernel_space(): address >= TASK_SIZE_MAX. */
