@@ -3,22 +3,29 @@
  * the second part of `npm run bench`); see bench/fuzz-core.ts.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     seeds: { type: 'string', help: 'campaign seeds per bug (default 5)' },
     cap: { type: 'string', help: 'seconds at most per run (default 60)' },
+    'oracle-cost': { type: 'bool', help: 'only measure the outcome oracles\' cost (exec/s off vs on)' },
   }, 'bench:fuzz');
   if (positional.length) throw new UsageError(`bench:fuzz: unexpected argument ${JSON.stringify(positional[0])}`);
   const cfg = {
     seeds: intFlag(flags.seeds, 'seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
     capSeconds: intFlag(flags.cap, 'cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
   };
+  const logLine = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
+  const cost = await runOracleCost(600, 3, logLine);
+  if (flags['oracle-cost']) {
+    console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));
+    return 0;
+  }
   const rows = await runFuzzBench(cfg, (line) => { if (!flags.json) process.stderr.write(line + '\n'); });
-  if (flags.json) console.log(JSON.stringify({ seeds: cfg.seeds, capSeconds: cfg.capSeconds, rows }));
-  else console.log('\n' + formatFuzzBench(cfg, rows));
+  if (flags.json) console.log(JSON.stringify({ seeds: cfg.seeds, capSeconds: cfg.capSeconds, rows, oracleCost: cost }));
+  else console.log('\n' + formatFuzzBench(cfg, rows) + '\n\n' + formatOracleCost(cost));
   return 0;
 }
 

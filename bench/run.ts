@@ -12,7 +12,7 @@
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench, type FuzzBenchRow } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost, type FuzzBenchRow, type OracleCostRow } from './fuzz-core.js';
 import { formatText } from './report.js';
 import { mutantsMain } from './mutants.js';
 
@@ -50,11 +50,14 @@ async function main(argv: string[]): Promise<number> {
   const result = only === 'fuzz' ? null : await runBench(cfg, log);
   if (result && !flags.json) process.stdout.write(formatText(result) + '\n');
   let fuzz: FuzzBenchRow[] | null = null;
+  let oracleCost: OracleCostRow[] | null = null;
   if (only !== 'walk') {
     fuzz = await runFuzzBench(fuzzCfg, log);
     if (!flags.json) process.stdout.write('\n' + formatFuzzBench(fuzzCfg, fuzz) + '\n');
+    oracleCost = await runOracleCost(flags.quick ? 100 : 600, flags.quick ? 1 : 3, log);
+    if (!flags.json) process.stdout.write('\n' + formatOracleCost(oracleCost) + '\n');
   }
-  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz } } : {}) }) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz, oracleCost } } : {}) }) + '\n');
   if (result?.problems.length) {
     process.stderr.write(`bench: RESULT MISMATCH (${result.problems.length} problem(s)); see above\n`);
     for (const p of result.problems) process.stderr.write(`bench: ${p}\n`);

@@ -34,6 +34,7 @@ import type { MmStruct } from '../linux/structs.js';
 import { vmap_flush_pending } from '../linux/vmap.js';
 import { FindingStop, type Finding } from '../sanitizers/finding.js';
 import { describeEntry } from '../sanitizers/stale-tlb.js';
+import { cover } from './coverage.js';
 
 let enabled = true;
 
@@ -213,11 +214,15 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       if ((c.hw.getControl().cr3 & ~0xfffn) !== pgd) continue;
       if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      let held = false;
       for (const e of c.hw.tlbEntries()) {
         if (e.va >= limit || e.global || !e.user) continue;
+        held = true;
         const why = this.userStaleness(c, e);
         if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
+      // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
+      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
       for (const p of c.hw.pscEntries()) {
         if (p.va >= limit) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
@@ -241,6 +246,7 @@ export class OutcomeOracle {
       if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
       for (const e of c.hw.tlbEntries()) {
         if (e.va !== page || e.global || !e.user) continue;
+        if (c !== cpu) cover('outcome:fault:remote-entry');
         const why = this.userStaleness(c, e);
         if (why) this.coherenceFinding(cpu, c, 'page fault', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
@@ -314,6 +320,7 @@ export class OutcomeOracle {
   sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
     for (const x of seen) {
       if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
+      cover('outcome:cow:frame-seen-by-live-process');
       const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
       if (t && Number(t.next >> 12n) === pfn) return x;
     }
