@@ -108,7 +108,8 @@ export async function runMutants(root: string, opts: { seconds: number; only?: s
       mutants.push(r);
       log(`  mutant ${m.name} on ${m.preset}: ${r.detectedBy ? `${r.detectedBy} after ${r.seconds!.toFixed(1)} s, ${r.executions} executions` : `NOT detected in ${opts.seconds} s (${r.campaignExecutions} executions)`}`);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env.PAGEWALK_MUTANT_KEEP) log(`  (kept ${dir})`);
+      else rmSync(dir, { recursive: true, force: true });
     }
   }
   const controls: MutantRow[] = [];

@@ -198,9 +198,21 @@ export class Interpreter {
       const ps = this.space(parent);
       ps.forkSeq = this.writes.length;
       mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
-      // The child sees what the parent had written when fork() began; a write that raced with the
-      // copy may or may not be in it.
-      this.regions.set(mm, this.regionsOf(parent).map((r) => r && { ...r, data: r.data.map((v) => (v > ps.forkSeq ? -1 : v)) }));
+      // The child has the vmas dup_mmap() copied (a munmap or mprotect of another thread may be in
+      // flight in the parent's shadow), with what the parent had written when fork() began; a
+      // write that raced with the copy may or may not be in it; pages of a range the parent's
+      // shadow no longer has are unknown.
+      const prs = this.regionsOf(parent);
+      this.regions.set(mm, prs.map((_, slot) => {
+        const start = USER_BASE + BigInt(slot) * USER_SLOT_STRIDE;
+        const v = mm.vmas.find((x) => x.vm_start === start);
+        if (!v) return null;
+        const pages = Number((v.vm_end - v.vm_start) / 4096n);
+        const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
+        const r = prs[slot];
+        const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
+        return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)` };
+      }));
       ps.forkSeq = -1;
       this.oracle?.checkUser(cpu, parent, 'fork');
     }

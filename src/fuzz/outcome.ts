@@ -209,11 +209,9 @@ export class OutcomeOracle {
    * runs this mm again (arch/x86/include/asm/mmu_context.h).
    */
   checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
-    const pgd = BigInt(mm.pgd) & ~0xfffn;
     const limit = this.k.L.TASK_SIZE;
     for (const c of this.k.cpus) {
-      if ((c.hw.getControl().cr3 & ~0xfffn) !== pgd) continue;
-      if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      if (!this.usesTables(c, mm)) continue;
       let held = false;
       for (const e of c.hw.tlbEntries()) {
         if (e.va >= limit || e.global || !e.user) continue;
@@ -239,11 +237,9 @@ export class OutcomeOracle {
    */
   checkUserPage(cpu: LinuxCpu, mm: MmStruct, address: bigint): void {
     if (mm.page_table_lock.owner >= 0) return;
-    const pgd = BigInt(mm.pgd) & ~0xfffn;
     const page = address & ~0xfffn;
     for (const c of this.k.cpus) {
-      if ((c.hw.getControl().cr3 & ~0xfffn) !== pgd) continue;
-      if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      if (!this.usesTables(c, mm)) continue;
       for (const e of c.hw.tlbEntries()) {
         if (e.va !== page || e.global || !e.user) continue;
         if (c !== cpu) cover('outcome:fault:remote-entry');
@@ -251,6 +247,18 @@ export class OutcomeOracle {
         if (why) this.coherenceFinding(cpu, c, 'page fault', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
     }
+  }
+
+  /**
+   * True when CPU `c` can use `mm`'s tables without loading CR3: CR3 holds its pgd and the kernel
+   * has it running on `mm` (cpu_tlbstate.active_mm; a CPU that switch_mm() moved to another mm
+   * whose CR3 load is still queued, as a Xen PV vCPU in lazy CPU mode, will load CR3 first), and it
+   * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
+   */
+  private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
+    if ((c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) return false;
+    if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
+    return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
   }
 
   /** Why user TLB entry `e` of CPU `c` grants more than the tables (null: it does not). */
