@@ -86,7 +86,7 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
 
 /**
  * Translates IO_VA[0..n) with kinds IO_KIND into IO_PA / IO_FAULT (0, or vector << 16 | error
- * code). Returns the number of faults. The TLB hit path and the walk are inlined (PERF-NOTES).
+ * code). Returns the number of faults. The TLB hit path and the walk are inlined into the loop.
  */
 export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   beginAccess(cpu, flags);

@@ -1,6 +1,6 @@
 // Bundles the package entry (platform-neutral ESM), the CLI (Node) and the web page.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 
 mkdirSync('dist', { recursive: true });
 await build({ entryPoints: ['src/index.ts'], outfile: 'dist/index.js', bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', sourcemap: true, logLevel: 'warning' });

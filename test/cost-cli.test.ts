@@ -99,9 +99,19 @@ describe('pagewalk cost output', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     expect(r.out).toContain('4K pages — uniform random');
-    expect(r.out).toMatch(/footprint\s+TLB hit\s+walks\/1k\s+refs\/walk\s+PSC hit/);
+    expect(r.out).toMatch(/footprint\s+L1 hit\s+STLB hit\s+walks\/1k\s+refs\/walk\s+PSC hit/);
     expect(r.out).toMatch(/\n\s+64M\s+/);
     expect(r.out).toContain('6 cells in');
+  });
+
+  it('--calibrate prints the measured chase beside the model and draws both', () => {
+    const out = join(dir, 'cal.svg');
+    const r = cost('--calibrate', '--config', configFile('cal.json', { footprints: ['64K', '1M'], configs: [{ core: 'skylake' }] }), '--loads', '20000', '--ghz', '3', '--svg', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Calibration: dependent pointer chase .* measured with (C, .* -O2|WebAssembly.*); model: preset skylake, 3\.00 GHz \(--ghz\)/);
+    expect(r.out).toMatch(/\n\s+1M\s+4k\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
+    expect(checkXml(readFileSync(out, 'utf8'))).toEqual(['svg']);
+    expect(cost('--calibrate', '--ghz', 'fast').err).toMatch(/--ghz: must be a positive number/);
   });
 });
 

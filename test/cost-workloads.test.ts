@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readAddressFile } from '../src/cost/addrfile.js';
 import { defaultConfig, resolveConfig } from '../src/cost/config.js';
 import { cells, configToJson } from '../src/cost/matrix.js';
-import { cyclesPerAccess, DEFAULT_LATENCY, placeLevels } from '../src/cost/latency.js';
+import { DEFAULT_LATENCY, minWarmup, resolveMachine } from '../src/cost/latency.js';
 import { PagePlan } from '../src/cost/layout.js';
 import { Prng } from '../src/util/prng.js';
 import { runCell } from '../src/cost/run.js';
@@ -164,37 +164,18 @@ describe('sizes and the latency model', () => {
     expect(formatSize(16 * 2 ** 30)).toBe('16G');
   });
 
-  it('places levels by cumulative working set and sums the formula', () => {
-    const ws = new Map([
-      [4, 64],
-      [3, 64],
-      [2, 16 * 1024],
-      [1, 4 * 2 ** 20],
-    ]);
-    const p = placeLevels(ws, DEFAULT_LATENCY);
-    expect(p.map((x) => x.servedBy)).toEqual(['L1', 'L1', 'L1', 'L3']);
-    expect(p[0].cycles).toBe(4);
-    // The PTE lines get what the upper levels (16512 bytes) leave of each cache.
-    const above = 64 + 64 + 16 * 1024;
-    const fit = (c: number) => Math.min(1, (c - above) / (4 * 2 ** 20));
-    const [f1, f2, f3] = [fit(32 * 1024), fit(256 * 1024), fit(8 * 2 ** 20)];
-    const pte = f1 * 4 + (f2 - f1) * 12 + (f3 - f2) * 44 + (1 - f3) * 200;
-    expect(p[3].cycles).toBeCloseTo(pte, 10);
-    expect(p[3].shares.memory).toBe(0);
-    const c = cyclesPerAccess({ accesses: 1000, walks: 100, pscHits: 100, refsByLevel: new Map([[1, 100]]) }, p, DEFAULT_LATENCY);
-    // 1 (TLB lookup) + 0.1 × 12 (walk start) + 0.1 × PTE latency
-    expect(c.total).toBeCloseTo(1 + 1.2 + 0.1 * pte, 10);
-    // A working set beyond every cache is served mostly by memory.
-    const big = placeLevels(new Map([[1, 64 * 2 ** 20]]), DEFAULT_LATENCY)[0];
-    expect(big.servedBy).toBe('memory');
-    expect(big.shares.memory).toBeCloseTo(1 - 8 / 64, 10);
-  });
-
-  it('every latency default is overridable from the config', () => {
-    const conf = resolveConfig({ latency: { memory: 300, caches: [{ name: 'LLC', bytes: '1M', cycles: 30 }], tlbHit: 0 } });
+  it('every latency default is overridable from the config, and a preset gives the rest', () => {
+    const conf = resolveConfig({ latency: { memory: 300, caches: [{ name: 'LLC', bytes: '1M', ways: 16, cycles: 30 }], stlbHit: 7 }, configs: [{ core: 'zen2', walkers: 3 }] });
     expect(conf.latency.memory).toBe(300);
-    expect(conf.latency.caches).toEqual([{ name: 'LLC', bytes: 2 ** 20, cycles: 30 }]);
-    expect(conf.latency.walkStart).toBe(DEFAULT_LATENCY.walkStart);
+    expect(conf.latency.tlbHit).toBe(DEFAULT_LATENCY.tlbHit);
+    const m = resolveMachine(conf.configs[0], conf.latency);
+    expect(m.caches).toEqual([{ name: 'LLC', bytes: 2 ** 20, ways: 16, cycles: 30 }]);
+    expect([m.memory, m.l2Latency, m.walkers]).toEqual([300, 7, 3]);
+    expect(m.l1).toEqual([{ sizes: ['4k', '2m', '1g'], sets: 1, ways: 64 }]);
+    // Steady state needs the LLC's lines and every TLB entry filled once.
+    expect(minWarmup(m)).toBe(2 ** 20 / 64 + 64 + 2048);
+    expect(() => resolveConfig({ configs: [{ core: 'pentium' }] })).toThrow(/config\.configs\[0\]\.core: must be one of skylake/);
+    expect(() => resolveConfig({ configs: [{ stlb: [{ sizes: ['4k'], sets: 1, ways: 1 }, { sizes: ['4k'], sets: 1, ways: 1 }] }] })).toThrow(/stlb\[1\]\.sizes: page size 4k is already held/);
   });
 });
 
@@ -202,8 +183,8 @@ describe('the default matrix', () => {
   it('is what --json prints as its config, and loads back unchanged from it', () => {
     const d = defaultConfig();
     expect(resolveConfig(configToJson(d))).toEqual(d);
-    // 6 configurations x 1 workload x 8 footprints (1 MiB .. 16 GiB, x4).
-    expect(cells(d)).toHaveLength(48);
+    // 7 configurations x 1 workload x 8 footprints (1 MiB .. 16 GiB, x4).
+    expect(cells(d)).toHaveLength(56);
     expect(d.footprints[0]).toBe(2 ** 20);
     expect(d.footprints[d.footprints.length - 1]).toBe(16 * 2 ** 30);
   });

@@ -46,7 +46,7 @@ describe('pagewalk fuzz', () => {
     const r = pw('replay', file);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^program:/m);
-    expect(r.out).toMatch(/CPU\d  \[/);
+    expect(r.out).toMatch(/CPU\d {2}\[/);
     expect(r.out).toContain(`pagewalk: reproduced: ${one.findings[0].signature}`);
     const j = JSON.parse(pw('replay', file, '--json').out);
     expect(j.reproduced).toBe(true);

@@ -20,6 +20,9 @@ import { referenceLoadPdptes } from '../src/reference/pdpte.js';
 import { referenceAccess } from '../src/reference/walker.js';
 
 const MODES = ['32bit', 'pae', '4level', '5level'] as const;
+// An image as the tests below mutate it: any JSON shape, wrong types included, is the point.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
 const example = (m: string) => readFileSync(new URL(`../examples/${m}.json`, import.meta.url));
 
 function base(): Record<string, unknown> {
@@ -68,27 +71,27 @@ describe('image parsing', () => {
   });
 
   it.each([
-    ['a write pa that is not a hex string', (o: any) => (o.writes[3].pa = 4096), 'image.writes[3].pa: not a hex string'],
-    ['a value above 64 bits', (o: any) => (o.writes[1].value = '0x10000000000000000'), 'image.writes[1].value: 0x10000000000000000 does not fit in 64 bits'],
-    ['a misaligned write', (o: any) => (o.writes[0].pa = '0x1004'), 'image.writes[0].pa: 0x1004 is not 8-byte aligned'],
-    ['a write beyond RAM', (o: any) => (o.writes[2].pa = '0x100000'), 'image.writes[2].pa: 0x100000 is beyond the end of RAM'],
-    ['a 4-byte write of a 64-bit value', (o: any) => (o.writes[0] = { pa: '0x1000', value: '0x100000000', size: 4 }), 'image.writes[0].value: 0x100000000 does not fit in 4 bytes'],
-    ['a bad write size', (o: any) => (o.writes[0].size = 2), 'image.writes[0].size: expected 4 or 8, got 2'],
-    ['an unknown field', (o: any) => (o.writes[2].vaule = '0x1'), 'image.writes[2].vaule: unknown field'],
-    ['an unknown top-level field', (o: any) => (o.cpus = 2), 'image.cpus: unknown field'],
-    ['a wrong format tag', (o: any) => (o.format = 'pagewalk-image/2'), 'image.format: expected "pagewalk-image/1"'],
-    ['RAM not a multiple of 4096', (o: any) => (o.ramBytes = 5000), 'image.ramBytes: 5000 is not a multiple of 4096'],
-    ['RAM too large', (o: any) => (o.ramBytes = '0x100000000'), 'image.ramBytes: 4294967296 is out of range'],
-    ['a missing CR3', (o: any) => delete o.control.cr3, 'image.control.cr3: missing'],
-    ['a missing CR0 without mode', (o: any) => delete o.control.cr0, 'image.control.cr0: missing (give it, or give image.mode'],
-    ['a mode that disagrees with the registers', (o: any) => (o.mode = 'pae'), "image.mode: 'pae' but image.control selects '4level'"],
-    ['an unknown mode', (o: any) => (o.mode = '6level'), 'image.mode: expected one of 32bit, pae, 4level, 5level'],
-    ['a bad vendor', (o: any) => (o.vendor = 'via'), 'image.vendor: expected "intel" or "amd", got "via"'],
-    ['MAXPHYADDR out of range', (o: any) => (o.maxPhysAddrBits = 60), 'image.maxPhysAddrBits: 60 is out of range 32..52'],
-    ['writes not an array', (o: any) => (o.writes = {}), 'image.writes: expected an array, got {}'],
-    ['a bad query kind', (o: any) => (o.queries = [{ va: '0x1000', kind: 'fetch' }]), 'image.queries[0].kind: expected read, write or exec, got "fetch"'],
-    ['a bad query cpl', (o: any) => (o.queries = [{ va: '0x1000', cpl: 4 }]), 'image.queries[0].cpl: expected 0, 1, 2 or 3, got 4'],
-    ['a bad expectation', (o: any) => (o.queries = [{ va: '0x1000', expect: 'fault' }]), 'image.queries[0].expect: expected "pa 0x...", "#PF 0x..." or "#GP"'],
+    ['a write pa that is not a hex string', (o: Json) => (o.writes[3].pa = 4096), 'image.writes[3].pa: not a hex string'],
+    ['a value above 64 bits', (o: Json) => (o.writes[1].value = '0x10000000000000000'), 'image.writes[1].value: 0x10000000000000000 does not fit in 64 bits'],
+    ['a misaligned write', (o: Json) => (o.writes[0].pa = '0x1004'), 'image.writes[0].pa: 0x1004 is not 8-byte aligned'],
+    ['a write beyond RAM', (o: Json) => (o.writes[2].pa = '0x100000'), 'image.writes[2].pa: 0x100000 is beyond the end of RAM'],
+    ['a 4-byte write of a 64-bit value', (o: Json) => (o.writes[0] = { pa: '0x1000', value: '0x100000000', size: 4 }), 'image.writes[0].value: 0x100000000 does not fit in 4 bytes'],
+    ['a bad write size', (o: Json) => (o.writes[0].size = 2), 'image.writes[0].size: expected 4 or 8, got 2'],
+    ['an unknown field', (o: Json) => (o.writes[2].vaule = '0x1'), 'image.writes[2].vaule: unknown field'],
+    ['an unknown top-level field', (o: Json) => (o.cpus = 2), 'image.cpus: unknown field'],
+    ['a wrong format tag', (o: Json) => (o.format = 'pagewalk-image/2'), 'image.format: expected "pagewalk-image/1"'],
+    ['RAM not a multiple of 4096', (o: Json) => (o.ramBytes = 5000), 'image.ramBytes: 5000 is not a multiple of 4096'],
+    ['RAM too large', (o: Json) => (o.ramBytes = '0x100000000'), 'image.ramBytes: 4294967296 is out of range'],
+    ['a missing CR3', (o: Json) => delete o.control.cr3, 'image.control.cr3: missing'],
+    ['a missing CR0 without mode', (o: Json) => delete o.control.cr0, 'image.control.cr0: missing (give it, or give image.mode'],
+    ['a mode that disagrees with the registers', (o: Json) => (o.mode = 'pae'), "image.mode: 'pae' but image.control selects '4level'"],
+    ['an unknown mode', (o: Json) => (o.mode = '6level'), 'image.mode: expected one of 32bit, pae, 4level, 5level'],
+    ['a bad vendor', (o: Json) => (o.vendor = 'via'), 'image.vendor: expected "intel" or "amd", got "via"'],
+    ['MAXPHYADDR out of range', (o: Json) => (o.maxPhysAddrBits = 60), 'image.maxPhysAddrBits: 60 is out of range 32..52'],
+    ['writes not an array', (o: Json) => (o.writes = {}), 'image.writes: expected an array, got {}'],
+    ['a bad query kind', (o: Json) => (o.queries = [{ va: '0x1000', kind: 'fetch' }]), 'image.queries[0].kind: expected read, write or exec, got "fetch"'],
+    ['a bad query cpl', (o: Json) => (o.queries = [{ va: '0x1000', cpl: 4 }]), 'image.queries[0].cpl: expected 0, 1, 2 or 3, got 4'],
+    ['a bad expectation', (o: Json) => (o.queries = [{ va: '0x1000', expect: 'fault' }]), 'image.queries[0].expect: expected "pa 0x...", "#PF 0x..." or "#GP"'],
   ])('rejects %s with a message naming the field', (_name, mutate, message) => {
     const o = base();
     mutate(o);

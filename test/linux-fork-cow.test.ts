@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Cpu } from '../src/core/cpu.js';
 import { Machine } from '../src/core/machine.js';
+import { FRAME_STATE } from '../src/core/types.js';
 import { Coverage } from '../src/fuzz/coverage.js';
 import { parseProgram } from '../src/fuzz/program.js';
 import { createTarget } from '../src/fuzz/targets.js';
@@ -25,6 +26,7 @@ import { VM_READ, VM_WRITE, type MmStruct, type TaskBody, type TaskStruct } from
 import { LBL_USER, spawnProcess, user_access } from '../src/linux/user.js';
 import { xenOf } from '../src/linux/xen/state.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
+import type { KGen } from '../src/scheduler/types.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
 
 beforeAll(async () => {
@@ -48,7 +50,7 @@ function run(k: Kernel): void {
 }
 
 /** fork() from inside a task body: mm_alloc + dup_mmap, the child started blocked on cpu `cpu`. */
-function* fork(k: Kernel, parent: TaskStruct, comm: string, cpu: number, body: TaskBody): Generator<unknown, TaskStruct, unknown> {
+function* fork(k: Kernel, parent: TaskStruct, comm: string, cpu: number, body: TaskBody): KGen<TaskStruct> {
   const mm = yield* mm_alloc(k, k.cpus[parent.cpu], comm);
   yield* dup_mmap(k, k.cpus[parent.cpu], mm, parent.mm!);
   const t = k.createTask(comm, cpu, mm, body);
@@ -181,7 +183,7 @@ describe('freeing respects the raised counts', () => {
         });
         wake_up_process(child);
         yield* schedule_blocked(k, cpu);
-        s.freeAfterChild = k.m.frames.isFree(s.pfn);
+        s.freeAfterChild = k.m.frames.state(s.pfn) === FRAME_STATE.FREE;
         s.counts = [page_count(k, s.pfn), page_mapcount(k, s.pfn)];
         s.parentVal = k.m.phys.read64n(Number(yield* user_access(cpu, DATA, 'read')));
       },
@@ -190,7 +192,7 @@ describe('freeing respects the raised counts', () => {
     expect(s.freeAfterChild).toBe(false);
     expect(s.counts).toEqual([1, 1]);
     expect(s.parentVal).toBe(MARK);
-    expect(k.m.frames.isFree(s.pfn!)).toBe(true); // the parent exited: its last reference went
+    expect(k.m.frames.state(s.pfn!) === FRAME_STATE.FREE).toBe(true); // the parent exited: its last reference went
   });
 });
 

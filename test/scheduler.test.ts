@@ -139,8 +139,8 @@ describe('Linux preemption rules', () => {
     let preemptsInKernel = 0, preemptsInUser = 0;
     const wrapped: Strategy = {
       name: 'wrap',
-      begin: (v) => strat.begin(),
-      choose: (acts, n, v) => {
+      begin: () => strat.begin(),
+      choose: (acts, n) => {
         for (let i = 0; i < n; i++) {
           if (actionSlot(acts[i]) !== SLOT_PREEMPT) continue;
           const c = k.cpus[actionCpu(acts[i])];

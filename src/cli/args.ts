@@ -1,4 +1,6 @@
 /** Minimal, strict argument parsing shared by all subcommands. Bad input -> UsageError (exit 2). */
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -31,10 +33,11 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>, comman
     }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    const s = spec[name];
+    const s = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!s) throw new UsageError(`${command}: unknown option --${name} (known: ${Object.keys(spec).map((k) => '--' + k).join(', ') || 'none'})`);
     if (s.type === 'bool') {
       if (eq >= 0) throw new UsageError(`${command}: --${name} takes no value`);
+      if (flags[name] !== undefined) throw new UsageError(`${command}: --${name} given twice`);
       flags[name] = true;
       continue;
     }
@@ -45,6 +48,7 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>, comman
       value = argv[++i];
     }
     if (s.type === 'multi') ((flags[name] ??= []) as string[]).push(value);
+    else if (flags[name] !== undefined) throw new UsageError(`${command}: --${name} given twice`);
     else flags[name] = value;
   }
   return { flags, positional };
@@ -61,6 +65,69 @@ export function intFlag(value: string | boolean | string[] | undefined, name: st
 
 /** Parses an address (hex with 0x, or decimal) into a bigint, naming the flag on error. */
 export function addrFlag(value: string | boolean | string[] | undefined, name: string): bigint {
-  if (typeof value !== 'string' || !/^(0x[0-9a-f_]+|\d+)$/i.test(value)) throw new UsageError(`--${name}: expected an address like 0x7fff0000, got ${JSON.stringify(value)}`);
-  return BigInt(value.replace(/_/g, ''));
+  if (typeof value !== 'string' || !/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(value)) throw new UsageError(`--${name}: expected an address like 0x7fff0000, got ${JSON.stringify(value)}`);
+  const v = BigInt(value.replace(/_/g, ''));
+  if (v >> 64n) throw new UsageError(`--${name}: ${value} does not fit in 64 bits`);
+  return v;
+}
+
+/**
+ * The contents of a file named on the command line: it must be a regular file of at most
+ * `maxBytes` (so that /dev/zero or a directory is refused at once, not read forever).
+ */
+export function readUserFile(path: string, what: string, maxBytes = 64 * 2 ** 20): Buffer {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new UsageError(`${what}: ${path} is not a regular file`);
+    if (st.size > maxBytes) throw new UsageError(`${what}: ${path} is too large (${st.size} bytes, at most ${maxBytes})`);
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Checks, before any work, that `path` can be created or overwritten as a file (`dir`: as a
+ * directory): its nearest existing ancestor is a writable directory and the path itself is not
+ * of the other kind. Nothing is created.
+ */
+export function checkWritable(path: string, what: string, kind: 'file' | 'dir'): void {
+  const fail = (why: string): never => {
+    throw new UsageError(`${what}: cannot write ${path}: ${why}`);
+  };
+  if (path === '') fail('empty path');
+  let p = resolve(path);
+  for (let first = true; ; first = false) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') fail('part of the path is a file, not a directory');
+      if (code !== 'ENOENT') fail(code ?? (e as Error).message);
+      if (kind === 'file' && first) {
+        // The file itself may be created; its directory must exist (writeFile makes no directories).
+        const d = dirname(p);
+        try {
+          if (!statSync(d).isDirectory()) fail(`${d} is not a directory`);
+        } catch (e2) {
+          if (e2 instanceof UsageError) throw e2;
+          fail(`directory ${dirname(path) || '.'} does not exist`);
+        }
+      }
+      const up = dirname(p);
+      if (up === p) fail('no existing parent directory');
+      p = up;
+      continue;
+    }
+    if (first && kind === 'file' && st.isDirectory()) fail('it is a directory');
+    if (!st.isDirectory() && !(first && kind === 'file')) fail(`${p} is not a directory`);
+    try {
+      accessSync(p, constants.W_OK);
+    } catch {
+      fail(`${p} is not writable`);
+    }
+    return;
+  }
 }

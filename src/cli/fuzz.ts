@@ -9,7 +9,8 @@ import { DEFAULT_RUNS_PER_SEED, type CampaignPlan, type CampaignResult } from '.
 import { dedupKey, traceSize, type FoundFinding } from '../fuzz/engine.js';
 import { parseOverrides, presetCpus } from '../fuzz/targets.js';
 import { traceFileName, type TraceFile } from '../fuzz/trace.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
+import { SANITIZERS } from '../sanitizers/finding.js';
+import { checkWritable, intFlag, parseArgs, UsageError } from './args.js';
 import { runCampaign } from './pool.js';
 
 const SPEC = {
@@ -59,9 +60,14 @@ export async function run(argv: string[]): Promise<number> {
   const timeS = flags.time === undefined ? (totalRuns === undefined && seeds === undefined ? 60 : Infinity) : intFlag(flags.time, 'time', 60, 1);
   const workers = intFlag(flags.workers, 'workers', availableParallelism(), 1, 256);
   const out = typeof flags.out === 'string' ? flags.out : 'pagewalk-findings';
+  checkWritable(out, '--out', 'dir'); // a finding is saved the moment it is found: fail now, not then
   const json = flags.json === true;
   const plan: CampaignPlan = { firstSeed: seed, runsPerSeed, totalRuns, seeds };
-  const stopOn = flags['stop-on'] === undefined ? undefined : flags['stop-on'] === 'any' ? '*' : String(flags['stop-on']);
+  const stopFlag = flags['stop-on'] as string | undefined;
+  if (stopFlag !== undefined && stopFlag !== 'any' && !(SANITIZERS as readonly string[]).includes(stopFlag)) {
+    throw new UsageError(`fuzz: --stop-on: unknown sanitizer ${JSON.stringify(stopFlag)} (known: any, ${SANITIZERS.join(', ')})`);
+  }
+  const stopOn = stopFlag === undefined ? undefined : stopFlag === 'any' ? '*' : stopFlag;
 
   const start = Date.now();
   const deadline = timeS === Infinity ? Infinity : start + timeS * 1000;

@@ -32,20 +32,18 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    console.error(`pagewalk: unknown command '${name}'\n\n${usage()}`);
+    console.error(`pagewalk: unknown command '${name}' (known: ${Object.keys(COMMANDS).join(', ')}; pagewalk --help for more)`);
     return 2;
   }
   try {
     return await (await cmd.load()).run(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`pagewalk ${name}: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof PagewalkError && e.userError) {
-      console.error(`pagewalk ${name}: ${e.message}`);
+    if (e instanceof UsageError || (e instanceof PagewalkError && e.userError)) {
+      // One line naming the problem (a subcommand's own "name: " prefix is not repeated).
+      const msg = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      console.error(`pagewalk ${name}: ${msg.split('\n')[0]}`);
       return 2;
     }
     throw e;

@@ -5,25 +5,19 @@
  * printed it, and whether it reproduced (exit 0) or not (exit 1). Unreadable or corrupted traces
  * exit 2.
  */
-import { readFileSync } from 'node:fs';
 import { Coverage } from '../fuzz/coverage.js';
 import { formatProgram } from '../fuzz/program.js';
 import { createTarget, presetCpus } from '../fuzz/targets.js';
 import { parseTraceText, type TraceFile } from '../fuzz/trace.js';
 import type { ExecResult } from '../fuzz/target.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, readUserFile, UsageError } from './args.js';
 
 const SPEC = { json: { type: 'bool' as const }, help: { type: 'bool' as const } };
 const USAGE = 'usage: pagewalk replay <trace.json> [--json]';
 
 /** Reads and validates a trace file (user errors name the file and the problem). */
 export function readTrace(path: string): TraceFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`replay: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readUserFile(path, 'replay').toString('utf8');
   try {
     return parseTraceText(text, presetCpus);
   } catch (e) {
@@ -43,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (positional.length !== 1) throw new UsageError(`replay: expected one trace file\n${USAGE}`);
+  if (positional.length !== 1) throw new UsageError(`expected one trace file (${USAGE})`);
   const t = readTrace(positional[0]);
   let r: ExecResult;
   try {

@@ -2,12 +2,11 @@
  * `pagewalk scenario list [--json]` and `pagewalk scenario run <name> --variant buggy|fixed
  * [--json] [--set knob=value]... [--replay result.json]`: the seed scenarios (docs/linux-model.md).
  */
-import { readFileSync } from 'node:fs';
 import { actionSlot, describeAction, SLOT_STEP } from '../scheduler/types.js';
 import { parseKnobText, type KnobValue } from '../presets/index.js';
 import { getScenario, listScenarios, type Variant } from '../scenarios/index.js';
 import { runScenario, type ScenarioResult } from '../scenarios/runner.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, readUserFile, UsageError } from './args.js';
 
 const USAGE = 'usage: pagewalk scenario list [--json] | pagewalk scenario run <name> --variant buggy|fixed [--json] [--set knob=value]... [--replay result.json]';
 
@@ -20,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  throw new UsageError(`unknown subcommand '${sub}' (expected list or run)\n${USAGE}`);
+  throw new UsageError(`unknown subcommand '${sub}' (expected list or run; pagewalk scenario --help for usage)`);
 }
 
 function list(argv: string[]): number {
@@ -50,13 +49,14 @@ function parseSets(values: string[] | undefined): Record<string, KnobValue> {
 }
 
 function readTrace(path: string): number[] {
+  const text = readUserFile(path, '--replay').toString('utf8');
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    data = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--replay: cannot read ${path}: ${(e as Error).message}`);
+    throw new UsageError(`--replay: ${path} is not JSON: ${(e as Error).message}`);
   }
-  const trace = Array.isArray(data) ? data : (data as { trace?: unknown }).trace;
+  const trace = Array.isArray(data) ? data : data !== null && typeof data === 'object' ? (data as { trace?: unknown }).trace : undefined;
   if (!Array.isArray(trace) || !trace.every((x) => Number.isInteger(x) && x >= 0)) throw new UsageError(`--replay: ${path} has no 'trace' array of action codes`);
   return trace as number[];
 }

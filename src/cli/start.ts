@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   const out = mkdtempSync(join(tmpdir(), 'pagewalk-start-'));
 
-  console.log('pagewalk: the fuzzer against the five seed bugs (../shared/seeds). For each bug it fuzzes the kernel');
+  console.log('pagewalk: the fuzzer against the five seed bugs (docs/seeds.md). For each bug it fuzzes the kernel');
   console.log('before the fix (it should find the bug on its own) and after the fix (it should find nothing).');
   console.log(`Random programs of mmap/munmap/mprotect/fork/clone/exit, vmalloc, vm_map_ram, per-cpu memory, GUP-fast, TLB flushes,`);
   console.log(`interrupts and NMIs, on ${workers} worker thread${workers > 1 ? 's' : ''}; the generator knows nothing of the seed scenarios.\n`);

@@ -3,13 +3,12 @@
  * [--ac] [--implicit] [--dry-run] [--query N] [--json]`: explains one page walk (cpu.explain)
  * in the terminal. See docs/cli-walk.md.
  */
-import { readFile } from 'node:fs/promises';
 import type { AccessKind } from '../core/types.js';
 import { describeWalk } from '../explain/describe.js';
 import { jsonSafe } from '../explain/json.js';
 import { isImageMode, parseImage, withMode, type ImageQuery, type PagewalkImage } from '../loader/image.js';
 import { machineFromImage } from '../loader/machine-from-image.js';
-import { UsageError, addrFlag, intFlag, parseArgs, type FlagSpec } from './args.js';
+import { UsageError, addrFlag, intFlag, parseArgs, readUserFile, type FlagSpec } from './args.js';
 import { renderWalk } from './walk-render.js';
 
 const SPEC: Record<string, FlagSpec> = {
@@ -33,12 +32,7 @@ function help(): string {
 }
 
 async function readImage(path: string): Promise<PagewalkImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new UsageError(`--image: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = readUserFile(path, '--image');
   try {
     return parseImage(bytes);
   } catch (e) {

@@ -6,6 +6,7 @@ import { ACCESS_KIND_CODE } from './types.js';
 import { PagewalkError, guardWasm } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
+import { arrayArg, boolOpt, objArg, show, u64Arg } from './validate.js';
 
 const MODES: PagingMode[] = ['none', '32bit', 'pae', '4level', '5level'];
 const FAULT = 1n << 63n;
@@ -64,6 +65,7 @@ export class Cpu {
    * Passing `cr3` is a MOV to CR3 (bit 63 = no flush when CR4.PCIDE=1).
    */
   setControl(regs: Partial<ControlRegs>): void {
+    objArg('cpu.setControl', 'regs', regs);
     for (const k of Object.keys(regs)) {
       if (!['cr0', 'cr3', 'cr4', 'efer', 'pkru', 'pkrs'].includes(k)) throw new PagewalkError('EINVAL_CONTROL', `setControl: unknown register '${k}'`);
     }
@@ -96,9 +98,10 @@ export class Cpu {
 
   /** One access through the TLB and, on a miss, a page walk that sets A/D bits. */
   access(va: bigint, opts: AccessOptions): AccessResult {
-    const kind = kindCode(opts.kind);
-    const flags = accessFlags(opts);
-    const r = guardWasm('access', () => this.core.accessOne(this.base, BigInt.asUintN(64, va), kind, flags));
+    u64Arg('cpu.access', 'va', va);
+    const flags = accessFlags('cpu.access', opts);
+    const kind = kindCode('cpu.access', opts.kind);
+    const r = guardWasm('access', () => this.core.accessOne(this.base, va, kind, flags));
     return this.decode(BigInt.asUintN(64, r));
   }
 
@@ -108,11 +111,17 @@ export class Cpu {
    * vector << 16 | error code.
    */
   translateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
+    const where = 'cpu.translateBatch';
+    arrayArg(where, 'vas', vas, BigUint64Array);
+    arrayArg(where, 'kinds', kinds, Uint8Array);
+    objArg(where, 'out', out);
+    arrayArg(where, 'out.pa', out.pa, BigUint64Array);
+    arrayArg(where, 'out.fault', out.fault, Uint32Array);
     const n = vas.length;
     if (kinds.length < n || out.pa.length < n || out.fault.length < n) {
       throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`);
     }
-    const flags = accessFlags({ kind: 'read', ...opts });
+    const flags = accessFlags(where, opts);
     const io = this.io;
     // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
     const chunk = Math.min(io.va.length, 2048);
@@ -136,7 +145,7 @@ export class Cpu {
    */
   translateInPlace(n: number, opts: BatchOptions): number {
     if (!Number.isInteger(n) || n < 0 || n > this.io.va.length) throw new PagewalkError('EINVAL_ARG', `translateInPlace: n = ${n} must be 0..${this.io.va.length}`);
-    const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags({ kind: 'read', ...opts })));
+    const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags('cpu.translateInPlace', opts)));
     this.checkKinds(0);
     return faults;
   }
@@ -153,7 +162,7 @@ export class Cpu {
    * on completion (unless `dryRun`) it sets A/D bits, fills the TLB, and a fault sets CR2.
    */
   walkStepper(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkStepper {
-    let finished = this.stepBegin(va, opts, opts.dryRun ?? false);
+    let finished = this.stepBegin('cpu.walkStepper', va, opts, true);
     const mode = this.mode;
     const linear = this.linearAddress(va);
     return {
@@ -169,6 +178,7 @@ export class Cpu {
 
   /** A full walk from memory, step by step, with every decision decoded. */
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation {
+    u64Arg('cpu.explain', 'va', va);
     const mode = this.mode;
     const linear = this.linearAddress(va);
     const stepper = this.walkStepper(va, opts);
@@ -200,13 +210,21 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
-    if (!this.stepBegin(va, opts, true)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
+    if (!this.stepBegin('cpu.probe', va, opts, false)) while (guardWasm('walk step', () => this.core.stepNext(this.base)) !== 1);
     return this.decode(this.stepResult(), this.linearAddress(va));
   }
 
-  /** Starts a stepping walk of `va`; true when it is already decided (nothing to read from memory). */
-  private stepBegin(va: bigint, opts: AccessOptions, dryRun: boolean): boolean {
-    const first = guardWasm('walk', () => this.core.stepBegin(this.base, BigInt.asUintN(64, va), kindCode(opts.kind), accessFlags(opts), dryRun ? 1 : 0));
+  /**
+   * Starts a stepping walk of `va` (a dry run unless `opts.dryRun === false` where `dryRunOpt`
+   * allows the option); true when it is already decided (nothing to read from memory).
+   */
+  private stepBegin(where: string, va: bigint, opts: AccessOptions & { dryRun?: boolean }, dryRunOpt: boolean): boolean {
+    u64Arg(where, 'va', va);
+    const flags = accessFlags(where, opts);
+    const kind = kindCode(where, opts.kind);
+    if (dryRunOpt) boolOpt(where, 'opts.dryRun', opts.dryRun);
+    const dryRun = dryRunOpt ? (opts.dryRun ?? false) : true;
+    const first = guardWasm('walk', () => this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0));
     return BigInt.asUintN(64, first) !== 0n;
   }
 
@@ -231,11 +249,12 @@ export class Cpu {
 
   /** INVLPG (a non-canonical address is a no-op, as on hardware). */
   invlpg(va: bigint): void {
-    this.core.invlpg(this.base, BigInt.asUintN(64, va));
+    this.core.invlpg(this.base, u64Arg('cpu.invlpg', 'va', va));
   }
 
   /** INVPCID with the #GP checks of SDM vol. 2 (INVPCID). */
   invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint = 0n): void {
+    u64Arg('cpu.invpcid', 'va', va);
     if (!Number.isInteger(type) || type < 0 || type > 3) throw new PagewalkError('EGP', `INVPCID type ${type} is invalid: #GP(0)`);
     if (!Number.isInteger(pcid) || pcid < 0 || pcid > 0xfff) throw new PagewalkError('EGP', `INVPCID PCID ${pcid} does not fit in 12 bits: #GP(0)`);
     const r = this.getControl();
@@ -255,6 +274,9 @@ export class Cpu {
 
   /** Switches the TLB and the paging-structure caches on or off (both are flushed). */
   configure(opts: { tlb?: boolean; psc?: boolean }): void {
+    objArg('cpu.configure', 'opts', opts);
+    boolOpt('cpu.configure', 'opts.tlb', opts.tlb);
+    boolOpt('cpu.configure', 'opts.psc', opts.psc);
     let f = this.view.getUint32(C.flags, true);
     if (opts.tlb !== undefined) f = opts.tlb ? f | F_TLB : f & ~F_TLB;
     if (opts.psc !== undefined) f = opts.psc ? f | F_PSC : f & ~F_PSC;
@@ -395,14 +417,18 @@ function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): U
   return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }
 
-function kindCode(kind: string): number {
-  const k = ACCESS_KIND_CODE[kind as keyof typeof ACCESS_KIND_CODE];
-  if (k === undefined) throw new PagewalkError('EINVAL_ARG', `access kind '${kind}' is not one of read, write, exec`);
+function kindCode(where: string, kind: string): number {
+  const k = Object.hasOwn(ACCESS_KIND_CODE, kind) ? ACCESS_KIND_CODE[kind as keyof typeof ACCESS_KIND_CODE] : undefined;
+  if (k === undefined) throw new PagewalkError('EINVAL_ARG', `${where}: access kind ${show(kind)} is not one of read, write, exec`);
   return k;
 }
 
-function accessFlags(o: AccessOptions | BatchOptions): number {
-  if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `cpl ${o.cpl} is not 0..3`);
+/** The CPL and AC/implicit flags of an options object, checked. */
+function accessFlags(where: string, o: AccessOptions | BatchOptions): number {
+  objArg(where, 'opts', o);
+  if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `${where}: cpl ${show(o.cpl)} is not 0..3`);
+  boolOpt(where, 'opts.ac', o.ac);
+  boolOpt(where, 'opts.implicit', o.implicit);
   return o.cpl | (o.ac ? 4 : 0) | (o.implicit ? 8 : 0);
 }
 

@@ -1,6 +1,7 @@
 import type { CoreExports } from './wasm.js';
 import { PagewalkError } from './errors.js';
 import { FRAME_STATE } from './types.js';
+import { boolOpt, intArg, objArg, show } from './validate.js';
 
 /**
  * Metadata of every 4 KiB guest frame, kept in WASM linear memory, and the frame allocator.
@@ -31,37 +32,47 @@ export class FrameTable {
 
   /** Allocates a frame (zeroed unless `zero: false`); throws ENOMEM_FRAMES when none is free. */
   alloc(opts: { level?: number; owner?: number; zero?: boolean } = {}): number {
-    const pfn = this.core.frameAlloc(opts.level ?? 0, opts.owner ?? 0, opts.zero === false ? 0 : 1);
+    objArg('frames.alloc', 'opts', opts);
+    const level = opts.level === undefined ? 0 : intArg('frames.alloc', 'opts.level', opts.level, 0, 5);
+    const owner = opts.owner === undefined ? 0 : intArg('frames.alloc', 'opts.owner', opts.owner, 0, 0xffff);
+    boolOpt('frames.alloc', 'opts.zero', opts.zero);
+    const pfn = this.core.frameAlloc(level, owner, opts.zero === false ? 0 : 1);
     if (pfn < 0) throw new PagewalkError('ENOMEM_FRAMES', `out of guest frames (${this.count} frames of RAM, none free)`);
     return pfn;
   }
 
   /** Frees an allocated or reserved frame; a double free throws EFRAME_STATE. */
   free(pfn: number): void {
-    this.check(pfn);
+    this.check(pfn, 'frames.free');
     if (this.core.frameFree(pfn) < 0) throw new PagewalkError('EFRAME_STATE', `frame ${pfn} (pa 0x${(pfn * 4096).toString(16)}) freed twice`);
   }
 
   /** Takes a specific free frame out of the allocator (for images that place tables themselves). */
   reserve(pfn: number): void {
-    this.check(pfn);
+    this.check(pfn, 'frames.reserve');
     if (this.core.frameReserve(pfn) < 0) throw new PagewalkError('EFRAME_STATE', `frame ${pfn} is not free, cannot reserve it`);
   }
 
-  state(pfn: number): number { return this.stateV[pfn]; }
-  isFree(pfn: number): boolean { return this.stateV[pfn] === FRAME_STATE.FREE; }
-  generation(pfn: number): number { return this.genV[pfn]; }
-  level(pfn: number): number { return this.levelV[pfn]; }
-  setLevel(pfn: number, level: number): void { this.levelV[pfn] = level; }
-  owner(pfn: number): number { return this.ownerV[pfn]; }
-  setOwner(pfn: number, owner: number): void { this.ownerV[pfn] = owner; }
-  refCount(pfn: number): number { return this.refV[pfn]; }
-  setRefCount(pfn: number, n: number): void { this.refV[pfn] = n; }
-  typeCount(pfn: number): number { return this.typeV[pfn]; }
-  setTypeCount(pfn: number, n: number): void { this.typeV[pfn] = n; }
+  state(pfn: number): number { return this.stateV[this.pfn(pfn, 'frames.state')]; }
+  isFree(pfn: number): boolean { return this.stateV[this.pfn(pfn, 'frames.isFree')] === FRAME_STATE.FREE; }
+  generation(pfn: number): number { return this.genV[this.pfn(pfn, 'frames.generation')]; }
+  level(pfn: number): number { return this.levelV[this.pfn(pfn, 'frames.level')]; }
+  setLevel(pfn: number, level: number): void { this.levelV[this.pfn(pfn, 'frames.setLevel')] = intArg('frames.setLevel', 'level', level, 0, 5); }
+  owner(pfn: number): number { return this.ownerV[this.pfn(pfn, 'frames.owner')]; }
+  setOwner(pfn: number, owner: number): void { this.ownerV[this.pfn(pfn, 'frames.setOwner')] = intArg('frames.setOwner', 'owner', owner, 0, 0xffff); }
+  refCount(pfn: number): number { return this.refV[this.pfn(pfn, 'frames.refCount')]; }
+  setRefCount(pfn: number, n: number): void { this.refV[this.pfn(pfn, 'frames.setRefCount')] = intArg('frames.setRefCount', 'n', n, 0, 0xffff_ffff); }
+  typeCount(pfn: number): number { return this.typeV[this.pfn(pfn, 'frames.typeCount')]; }
+  setTypeCount(pfn: number, n: number): void { this.typeV[this.pfn(pfn, 'frames.setTypeCount')] = intArg('frames.setTypeCount', 'n', n, 0, 0xffff_ffff); }
   get freeCount(): number { return this.core.framesFree(); }
 
-  private check(pfn: number): void {
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.count) throw new PagewalkError('EINVAL_ARG', `frame number ${pfn} is outside RAM (0..${this.count - 1})`);
+  /** `pfn` when it is a frame of RAM (one comparison on the hot path), else EINVAL_ARG. */
+  private pfn(pfn: number, where: string): number {
+    if ((pfn >>> 0) !== pfn || pfn >= this.count) this.check(pfn, where);
+    return pfn;
+  }
+
+  private check(pfn: number, where: string): void {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.count) throw new PagewalkError('EINVAL_ARG', `${where}: frame number ${show(pfn)} is outside RAM (0..${this.count - 1})`);
   }
 }

@@ -5,6 +5,7 @@ import { PhysMem } from './phys.js';
 import { FrameTable } from './frames.js';
 import { PageTables } from './pagetables.js';
 import { Cpu } from './cpu.js';
+import { boolOpt, objArg, show } from './validate.js';
 
 export const REALISTIC_TLB: TlbGeometry = { '4k': { sets: 128, ways: 12 }, '2m': { sets: 32, ways: 8 }, '1g': { sets: 4, ways: 4 } };
 export const REALISTIC_PSC: PscGeometry = { pde: { sets: 8, ways: 4 }, pdpte: { sets: 4, ways: 4 }, pml4e: { sets: 2, ways: 2 }, pml5e: { sets: 1, ways: 2 } };
@@ -63,7 +64,7 @@ export class Machine {
     };
     this.phys = new PhysMem(core, options.ramBytes);
     this.frames = new FrameTable(core);
-    this.pageTables = new PageTables(core, this.io.pa);
+    this.pageTables = new PageTables(core, this.io.pa, this.phys);
     this.cpus = Array.from({ length: options.cpus }, (_, i) => new Cpu(core, i, this.io, options.maxPhysAddrBits));
   }
 
@@ -120,6 +121,11 @@ export class Machine {
 
 function resolveOptions(o: MachineOptions): ResolvedOptions {
   const bad = (msg: string): never => { throw new PagewalkError('EINVAL_ARG', `Machine options: ${msg}`); };
+  objArg('Machine options', 'options', o);
+  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.includes(k)) bad(`unknown option ${show(k)} (known: ${KNOWN_OPTIONS.join(', ')})`);
+  boolOpt('Machine options', 'pdpe1gb', o.pdpe1gb);
+  boolOpt('Machine options', 'pse36', o.pse36);
+  for (const k of ['tlb', 'psc'] as const) if (o[k] !== undefined && o[k] !== false && (typeof o[k] !== 'object' || o[k] === null)) bad(`${k} must be false or an object of cache geometries, got ${show(o[k])}`);
   const ramBytes = o.ramBytes ?? 64 * 2 ** 20;
   if (!Number.isInteger(ramBytes) || ramBytes < 2 ** 16 || ramBytes % 4096 || ramBytes > MAX_RAM) bad(`ramBytes ${ramBytes} must be a multiple of 4096 between 64 KiB and ${MAX_RAM}`);
   const cpus = o.cpus ?? 1;
@@ -140,7 +146,10 @@ function resolveOptions(o: MachineOptions): ResolvedOptions {
   return { ramBytes, cpus, vendor, maxPhysAddrBits, retention, stalePermission, tlb, psc, pdpe1gb: o.pdpe1gb ?? true, pse36: o.pse36 ?? true };
 }
 
+const KNOWN_OPTIONS = ['ramBytes', 'cpus', 'vendor', 'maxPhysAddrBits', 'retention', 'stalePermission', 'tlb', 'psc', 'pdpe1gb', 'pse36'];
+
 function checkGeometry(name: string, g: CacheGeometry, bad: (m: string) => never): void {
-  if (!g || !Number.isInteger(g.sets) || g.sets < 1 || g.sets > 1 << 20 || (g.sets & (g.sets - 1)) !== 0) bad(`${name}.sets must be a power of two (1..2^20)`);
+  if (!g || typeof g !== 'object') bad(`${name} must be { sets, ways }, got ${show(g)}`);
+  if (!Number.isInteger(g.sets) || g.sets < 1 || g.sets > 1 << 20 || (g.sets & (g.sets - 1)) !== 0) bad(`${name}.sets must be a power of two (1..2^20)`);
   if (!Number.isInteger(g.ways) || g.ways < 1 || g.ways > 64) bad(`${name}.ways must be 1..64`);
 }

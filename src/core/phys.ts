@@ -1,4 +1,5 @@
 import type { CoreExports } from './wasm.js';
+import { arrayArg, badArg, intArg, lengthArg, show, u64Arg } from './validate.js';
 
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
 
@@ -24,62 +25,87 @@ export class PhysMem {
   }
 
   read64(pa: bigint): bigint {
-    return pa >= 0n && pa + 8n <= BigInt(this.ramBytes) ? this.view.getBigUint64(Number(pa), true) : ALL_ONES;
+    u64Arg('phys.read64', 'pa', pa);
+    return pa + 8n <= BigInt(this.ramBytes) ? this.view.getBigUint64(Number(pa), true) : ALL_ONES;
   }
 
   write64(pa: bigint, value: bigint): void {
-    if (pa >= 0n && pa + 8n <= BigInt(this.ramBytes)) {
-      this.view.setBigUint64(Number(pa), BigInt.asUintN(64, value), true);
+    u64Arg('phys.write64', 'pa', pa);
+    u64Arg('phys.write64', 'value', value);
+    if (pa + 8n <= BigInt(this.ramBytes)) {
+      this.view.setBigUint64(Number(pa), value, true);
       this.wrote(Number(pa) + 8);
-    } else this.core.physWrite64(BigInt.asUintN(64, pa), 0n);
+    } else this.dropped();
   }
 
   read32(pa: bigint): number {
-    return pa >= 0n && pa + 4n <= BigInt(this.ramBytes) ? this.view.getUint32(Number(pa), true) : 0xffff_ffff;
+    u64Arg('phys.read32', 'pa', pa);
+    return pa + 4n <= BigInt(this.ramBytes) ? this.view.getUint32(Number(pa), true) : 0xffff_ffff;
   }
 
   write32(pa: bigint, value: number): void {
-    if (pa >= 0n && pa + 4n <= BigInt(this.ramBytes)) {
+    u64Arg('phys.write32', 'pa', pa);
+    intArg('phys.write32', 'value', value, -0x8000_0000, 0xffff_ffff); // an int32 is its 32 bits
+    if (pa + 4n <= BigInt(this.ramBytes)) {
       this.view.setUint32(Number(pa), value >>> 0, true);
       this.wrote(Number(pa) + 4);
-    } else this.core.physWrite32(BigInt.asUintN(64, pa), 0);
+    } else this.dropped();
   }
 
   /** Number-address variants for model code on hot paths (pa must be a safe integer). */
   read64n(pa: number): bigint {
-    if (!(pa >= 0 && pa + 8 <= this.ramBytes)) return ALL_ONES;
+    if (!(Number.isInteger(pa) && pa >= 0 && pa + 8 <= this.ramBytes)) return this.unbacked64n(pa);
     const v = this.view;
     // Most page-table entries are zero: answer those without allocating a BigInt.
     return (v.getUint32(pa, true) | v.getUint32(pa + 4, true)) === 0 ? 0n : v.getBigUint64(pa, true);
   }
 
   write64n(pa: number, value: bigint): void {
+    if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.write64n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
     this.write64(BigInt(pa), value);
+  }
+
+  private unbacked64n(pa: number): bigint {
+    if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.read64n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
+    return ALL_ONES;
   }
 
   /** A copy of `len` bytes; unbacked bytes read as 0xff. */
   readBytes(pa: bigint, len: number): Uint8Array {
+    u64Arg('phys.readBytes', 'pa', pa);
+    lengthArg('phys.readBytes', 'len', len, BigInt(this.ramBytes));
     const out = new Uint8Array(len).fill(0xff);
-    const start = Number(pa);
-    const end = Math.min(this.ramBytes, start + len);
-    if (start < this.ramBytes) out.set(this.bytes.subarray(start, end));
+    if (pa < BigInt(this.ramBytes)) {
+      const start = Number(pa);
+      out.set(this.bytes.subarray(start, Math.min(this.ramBytes, start + len)));
+    }
     return out;
   }
 
   writeBytes(pa: bigint, data: Uint8Array): void {
-    const start = Number(pa);
+    u64Arg('phys.writeBytes', 'pa', pa);
+    arrayArg('phys.writeBytes', 'data', data, Uint8Array);
+    const start = pa < BigInt(this.ramBytes) ? Number(pa) : this.ramBytes;
     const fit = Math.max(0, Math.min(data.length, this.ramBytes - start));
     this.bytes.set(data.subarray(0, fit), start);
     this.wrote(start + fit);
     // Bytes past RAM are dropped; count them in 8-byte units as the core does.
-    for (let i = fit; i < data.length; i += 8) this.core.physWrite64(BigInt(this.ramBytes), 0n);
+    for (let i = fit; i < data.length; i += 8) this.dropped();
   }
 
   fill(pa: bigint, len: number, byte: number): void {
-    const start = Number(pa);
+    u64Arg('phys.fill', 'pa', pa);
+    lengthArg('phys.fill', 'len', len, 1n << 53n);
+    intArg('phys.fill', 'byte', byte, 0, 255);
+    const start = pa < BigInt(this.ramBytes) ? Number(pa) : this.ramBytes;
     const end = Math.min(this.ramBytes, start + len);
     this.bytes.fill(byte, start, end);
     this.wrote(end);
+  }
+
+  /** Counts a write to an unbacked address, as the core does (one past RAM: never a trap). */
+  private dropped(): void {
+    this.core.physWrite64(BigInt(this.ramBytes), 0n);
   }
 
   private wrote(end: number): void {

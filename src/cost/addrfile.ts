@@ -4,17 +4,11 @@
  *   are skipped; anything else is an error naming the file and line.
  * - binary: consecutive little-endian u64 addresses (the file size must be a multiple of 8).
  */
-import { readFileSync } from 'node:fs';
-import { UsageError } from '../cli/args.js';
+import { readUserFile, UsageError } from '../cli/args.js';
 
 /** Reads an address file; errors name the file (and line) and are UsageErrors (exit 2). */
 export function readAddressFile(path: string, format: 'text' | 'binary', field: string): BigUint64Array {
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${field}: cannot read address file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const data = readUserFile(path, `${field}: address file`, 2 ** 30);
   const out = format === 'binary' ? parseBinary(data, path, field) : parseText(data.toString('utf8'), path, field);
   if (out.length === 0) throw new UsageError(`${field}: address file ${path} holds no addresses`);
   return out;
@@ -34,7 +28,7 @@ function parseText(text: string, path: string, field: string): BigUint64Array {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/#.*/, '').trim();
     if (line === '') continue;
-    if (!/^(0x[0-9a-f_]+|\d+)$/i.test(line)) throw new UsageError(`${field}: ${path}:${i + 1}: expected an address (0x... or decimal), got ${JSON.stringify(line.slice(0, 40))}`);
+    if (!/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(line)) throw new UsageError(`${field}: ${path}:${i + 1}: expected an address (0x... or decimal), got ${JSON.stringify(line.slice(0, 40))}`);
     const v = BigInt(line.replace(/_/g, ''));
     if (v >= 1n << 64n) throw new UsageError(`${field}: ${path}:${i + 1}: address ${line} does not fit in 64 bits`);
     vals.push(v);

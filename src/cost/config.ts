@@ -5,7 +5,9 @@
  */
 import { UsageError } from '../cli/args.js';
 import type { CacheGeometry, PscGeometry, TlbGeometry } from '../core/types.js';
-import { DEFAULT_LATENCY, type CacheLevel, type LatencyModel } from './latency.js';
+import { DEFAULT_LATENCY, type LatencyModel } from './latency.js';
+import { PRESET_NAMES, PRESETS, type DataCache, type PageClass, type TlbArray } from './presets.js';
+import { POLICIES, type Policy } from './setassoc.js';
 import { parseSize } from './sizes.js';
 
 export type PagingDepth = '4level' | '5level' | 'pae' | '32bit';
@@ -33,27 +35,52 @@ export interface MachineConfig {
   flush: { kind: FlushKind; every: number };
   /** Virtual address where the footprint starts (1 GiB aligned). */
   base: bigint;
+  /** Named core whose TLBs, walkers and caches the cost model uses (src/cost/presets.ts). */
+  core: string;
+  /** Overrides of the preset's L1 DTLB / STLB arrays (empty list: no such level). */
+  l1tlb?: TlbArray[];
+  stlb?: TlbArray[];
+  tlbPolicy?: Policy;
+  walkers?: number;
+  /** Address spaces taking turns on the CPU when contextSwitchEvery > 0 (each runs the workload). */
+  addressSpaces: number;
+  /** Dynamic ASIDs per CPU with PCIDs (Linux: TLB_NR_DYN_ASIDS = 6); default one per address space. */
+  asids: number;
 }
 
-export type WorkloadSpec =
-  | { kind: 'sequential'; accessBytes: number }
-  | { kind: 'strided'; stride: number }
-  | { kind: 'uniform'; align: number }
-  | { kind: 'zipf'; exponent: number }
-  | { kind: 'pointer-chase'; nodeBytes: number }
-  | { kind: 'file'; path: string; format: 'text' | 'binary' };
+/** Options every workload has: the share of writes, and whether each access depends on the previous one. */
+export interface WorkloadCommon {
+  /** Fraction of accesses that are writes (seeded; 0 = reads only). */
+  writes: number;
+  /** Each address depends on the previous load (pointer chase): walks cannot overlap. */
+  dependent: boolean;
+}
+
+export type WorkloadSpec = WorkloadCommon &
+  (
+    | { kind: 'sequential'; accessBytes: number }
+    | { kind: 'strided'; stride: number }
+    | { kind: 'uniform'; align: number }
+    | { kind: 'zipf'; exponent: number }
+    | { kind: 'pointer-chase'; nodeBytes: number }
+    | { kind: 'file'; path: string; format: 'text' | 'binary' }
+  );
 
 export interface CostConfig {
   seed: number;
   /** Measured accesses per cell. */
   accesses: number;
-  /** Accesses run before the counters are reset (fills the TLB and caches). */
-  warmup: number;
+  /**
+   * Accesses run before the counters are reset (fills the TLBs and caches); null = automatic
+   * (enough to fill the largest cache and the TLBs). A warm-up shorter than that is lengthened,
+   * with a warning in the cell.
+   */
+  warmup: number | null;
   /** Addresses per translateBatch call. */
   batch: number;
-  /** Fraction of measured accesses translated one at a time to attribute PSC hits and references to levels. */
-  pscSample: number;
   footprints: number[];
+  /** Refuse (exit 2) a cell whose label is false instead of warning. */
+  strict: boolean;
   workloads: WorkloadSpec[];
   configs: MachineConfig[];
   latency: LatencyModel;
@@ -71,16 +98,11 @@ export const DEFAULT_TLB: TlbGeometry = {
 };
 
 /**
- * Paging-structure caches (the core's 'realistic' defaults): Intel does not document their
- * sizes (SDM §4.10.3 describes only what they hold); these are of the order reverse-engineered
- * by Gras et al., "ASLR on the Line" (AnC), NDSS 2017: a few upper-level entries, a few dozen PDEs.
+ * Paging-structure caches: Intel does not document their sizes (SDM §4.10.3 describes only what
+ * they hold); these are of the order reverse-engineered by Gras et al., "ASLR on the Line" (AnC),
+ * NDSS 2017: two PML4E/PML5E entries, four PDPTEs, 32 PDEs (src/cost/presets.ts).
  */
-export const DEFAULT_PSC: PscGeometry = {
-  pml5e: { sets: 1, ways: 2 },
-  pml4e: { sets: 2, ways: 2 },
-  pdpte: { sets: 4, ways: 4 },
-  pde: { sets: 8, ways: 4 },
-};
+export const DEFAULT_PSC: PscGeometry = structuredClone(PRESETS.skylake.psc);
 
 const BASE_64 = 0x10_0000_0000n; // 64 GiB: PML4 index 0, PDPT index 64
 const BASE_32 = 0n;
@@ -96,9 +118,15 @@ function machine(name: string, over: Partial<MachineConfig>): MachineConfig {
     contextSwitchEvery: 0,
     flush: { kind: 'none', every: 0 },
     base: over.paging === 'pae' || over.paging === '32bit' ? BASE_32 : BASE_64,
+    core: 'skylake',
+    addressSpaces: 2,
+    asids: MAX_ASIDS,
     ...over,
   };
 }
+
+/** PCIDs 1..4095 (PCID 0 is the no-PCID tag; SDM §4.10.1): one ASID per address space by default. */
+export const MAX_ASIDS = 4095;
 
 /** The matrix run by `pagewalk cost` with no arguments. */
 export function defaultConfig(): CostConfig {
@@ -106,19 +134,20 @@ export function defaultConfig(): CostConfig {
   for (let s = 2 ** 20; s <= 16 * 2 ** 30; s *= 4) fp.push(s);
   return {
     seed: 1,
-    accesses: 200_000,
-    warmup: 50_000,
+    accesses: 100_000,
+    warmup: null,
     batch: 8192,
-    pscSample: 1 / 16,
+    strict: false,
     footprints: fp,
-    workloads: [{ kind: 'uniform', align: 8 }],
+    workloads: [{ kind: 'uniform', align: 8, writes: 0, dependent: false }],
     configs: [
       machine('4K pages, 4-level', {}),
       machine('2M pages, 4-level', { pages: { '4k': 0, '2m': 1, '1g': 0 } }),
       machine('1G pages, 4-level', { pages: { '4k': 0, '2m': 0, '1g': 1 } }),
       machine('4K pages, 5-level', { paging: '5level' }),
       machine('4K pages, 4-level, no PSC', { psc: false }),
-      machine('4K, 4-level, CR3 switch/10k, no PCID', { contextSwitchEvery: 10_000 }),
+      machine('4K, 2 processes, switch/10k, no PCID', { contextSwitchEvery: 10_000 }),
+      machine('4K, 2 processes, switch/10k, PCID', { contextSwitchEvery: 10_000, pcid: true }),
     ],
     latency: structuredClone(DEFAULT_LATENCY),
   };
@@ -246,7 +275,7 @@ const PAGING: PagingDepth[] = ['4level', '5level', 'pae', '32bit'];
 
 function machineConfig(v: unknown, path: string, index: number): MachineConfig {
   const o = obj(v, path);
-  checkKeys(o, path, ['name', 'paging', 'pages', 'tlb', 'psc', 'pcid', 'contextSwitchEvery', 'flush', 'base']);
+  checkKeys(o, path, ['name', 'paging', 'pages', 'tlb', 'psc', 'pcid', 'contextSwitchEvery', 'flush', 'base', 'core', 'l1tlb', 'stlb', 'tlbPolicy', 'walkers', 'addressSpaces', 'asids']);
   const paging = (o.paging ?? '4level') as PagingDepth;
   if (!PAGING.includes(paging)) fail(`${path}.paging`, `must be one of ${PAGING.join(', ')}, got ${JSON.stringify(o.paging)}`);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) fail(`${path}.name`, 'must be a non-empty string');
@@ -262,11 +291,63 @@ function machineConfig(v: unknown, path: string, index: number): MachineConfig {
     contextSwitchEvery: o.contextSwitchEvery === undefined ? 0 : int(o.contextSwitchEvery, `${path}.contextSwitchEvery`, 0, 2 ** 31),
     flush: flush(o.flush, `${path}.flush`),
     base: base(o.base, `${path}.base`, paging),
+    core: core(o.core, `${path}.core`),
+    ...(o.l1tlb === undefined ? {} : { l1tlb: tlbArrays(o.l1tlb, `${path}.l1tlb`) }),
+    ...(o.stlb === undefined ? {} : { stlb: tlbArrays(o.stlb, `${path}.stlb`) }),
+    ...(o.tlbPolicy === undefined ? {} : { tlbPolicy: policy(o.tlbPolicy, `${path}.tlbPolicy`) }),
+    ...(o.walkers === undefined ? {} : { walkers: int(o.walkers, `${path}.walkers`, 1, 64) }),
+    addressSpaces: o.addressSpaces === undefined ? 2 : int(o.addressSpaces, `${path}.addressSpaces`, 1, 64),
+    asids: o.asids === undefined ? MAX_ASIDS : int(o.asids, `${path}.asids`, 1, MAX_ASIDS),
   };
+}
+
+function core(v: unknown, path: string): string {
+  if (v === undefined) return 'skylake';
+  if (typeof v !== 'string' || !PRESET_NAMES.includes(v)) fail(path, `must be one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function policy(v: unknown, path: string): Policy {
+  if (typeof v !== 'string' || !POLICIES.includes(v as Policy)) fail(path, `must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as Policy;
+}
+
+const CLASSES: PageClass[] = ['4k', '2m', '1g'];
+
+/** A list of TLB arrays: [{ "sizes": ["4k", "2m"], "sets": 128, "ways": 12 }], or false for none. */
+function tlbArrays(v: unknown, path: string): TlbArray[] {
+  if (v === false) return [];
+  const list = Array.isArray(v) ? v : fail(path, `must be a list of { sizes, sets, ways } or false, got ${JSON.stringify(v)}`);
+  const seen = new Set<string>();
+  return list.map((a, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(a, p);
+    checkKeys(o, p, ['sizes', 'sets', 'ways']);
+    const sizes = Array.isArray(o.sizes) && o.sizes.length ? o.sizes : fail(`${p}.sizes`, 'must be a non-empty list of "4k", "2m", "1g"');
+    for (const z of sizes) {
+      if (!CLASSES.includes(z as PageClass)) fail(`${p}.sizes`, `must name "4k", "2m" or "1g", got ${JSON.stringify(z)}`);
+      if (seen.has(z as string)) fail(`${p}.sizes`, `page size ${z} is already held by another array of this level`);
+      seen.add(z as string);
+    }
+    return { sizes: sizes as PageClass[], sets: int(o.sets, `${p}.sets`, 1, 65536), ways: int(o.ways, `${p}.ways`, 1, 256) };
+  });
 }
 
 function workload(v: unknown, path: string): WorkloadSpec {
   const o = obj(v, path);
+  const common: WorkloadCommon = {
+    writes: o.writes === undefined ? 0 : num(o.writes, `${path}.writes`, 0, 1),
+    dependent: o.dependent === undefined ? o.kind === 'pointer-chase' : bool(o.dependent, `${path}.dependent`),
+  };
+  const { writes: _w, dependent: _d, ...rest } = o;
+  void _w;
+  void _d;
+  return { ...kindSpec(rest, path), ...common };
+}
+
+type KindSpec = WorkloadSpec extends infer W ? (W extends WorkloadCommon ? Omit<W, keyof WorkloadCommon> : never) : never;
+
+function kindSpec(o: Obj, path: string): KindSpec {
   const kind = o.kind;
   switch (kind) {
     case 'sequential':
@@ -319,28 +400,32 @@ function footprints(v: unknown, path: string): number[] {
   });
 }
 
-function cacheLevel(v: unknown, path: string): CacheLevel {
+function cacheLevel(v: unknown, path: string): DataCache {
   const o = obj(v, path);
-  checkKeys(o, path, ['name', 'bytes', 'cycles']);
+  checkKeys(o, path, ['name', 'bytes', 'ways', 'cycles']);
   if (typeof o.name !== 'string' || o.name === '') fail(`${path}.name`, 'must be a non-empty string');
-  return { name: o.name, bytes: size(o.bytes, `${path}.bytes`, 1, 2 ** 44), cycles: num(o.cycles, `${path}.cycles`, 0, 1e6) };
+  return { name: o.name, bytes: size(o.bytes, `${path}.bytes`, 64, 2 ** 34), ways: o.ways === undefined ? 8 : int(o.ways, `${path}.ways`, 1, 64), cycles: num(o.cycles, `${path}.cycles`, 0, 1e6) };
 }
 
 function latency(v: unknown, path: string): LatencyModel {
   const d = structuredClone(DEFAULT_LATENCY);
   if (v === undefined) return d;
   const o = obj(v, path);
-  checkKeys(o, path, ['tlbHit', 'walkStart', 'pscHit', 'caches', 'memory', 'cacheShare']);
-  const caches = o.caches === undefined ? d.caches : arr(o.caches, `${path}.caches`).map((c, i) => cacheLevel(c, `${path}.caches[${i}]`));
-  for (let i = 1; i < caches.length; i++) if (caches[i].bytes < caches[i - 1].bytes) fail(`${path}.caches[${i}].bytes`, 'caches must be listed from smallest to largest');
-  return {
+  checkKeys(o, path, ['tlbHit', 'stlbHit', 'pscHit', 'dirtyUpdate', 'caches', 'memory', 'cachePolicy']);
+  const out: LatencyModel = {
     tlbHit: o.tlbHit === undefined ? d.tlbHit : num(o.tlbHit, `${path}.tlbHit`, 0, 1e6),
-    walkStart: o.walkStart === undefined ? d.walkStart : num(o.walkStart, `${path}.walkStart`, 0, 1e6),
     pscHit: o.pscHit === undefined ? d.pscHit : num(o.pscHit, `${path}.pscHit`, 0, 1e6),
-    caches,
-    memory: o.memory === undefined ? d.memory : num(o.memory, `${path}.memory`, 0, 1e6),
-    cacheShare: o.cacheShare === undefined ? d.cacheShare : num(o.cacheShare, `${path}.cacheShare`, 0.001, 1),
+    dirtyUpdate: o.dirtyUpdate === undefined ? d.dirtyUpdate : num(o.dirtyUpdate, `${path}.dirtyUpdate`, 0, 1e6),
+    cachePolicy: o.cachePolicy === undefined ? d.cachePolicy : policy(o.cachePolicy, `${path}.cachePolicy`),
   };
+  if (o.stlbHit !== undefined) out.stlbHit = num(o.stlbHit, `${path}.stlbHit`, 0, 1e6);
+  if (o.memory !== undefined) out.memory = num(o.memory, `${path}.memory`, 0, 1e6);
+  if (o.caches !== undefined) {
+    const caches = arr(o.caches, `${path}.caches`).map((c, i) => cacheLevel(c, `${path}.caches[${i}]`));
+    for (let i = 1; i < caches.length; i++) if (caches[i].bytes < caches[i - 1].bytes) fail(`${path}.caches[${i}].bytes`, 'caches must be listed from smallest to largest');
+    out.caches = caches;
+  }
+  return out;
 }
 
 /**
@@ -350,13 +435,13 @@ function latency(v: unknown, path: string): LatencyModel {
 export function resolveConfig(raw: unknown): CostConfig {
   const d = defaultConfig();
   const o = obj(raw, 'config');
-  checkKeys(o, 'config', ['seed', 'accesses', 'warmup', 'batch', 'pscSample', 'footprints', 'workloads', 'configs', 'latency']);
+  checkKeys(o, 'config', ['seed', 'accesses', 'warmup', 'batch', 'strict', 'footprints', 'workloads', 'configs', 'latency']);
   return {
     seed: o.seed === undefined ? d.seed : int(o.seed, 'config.seed', 0, 2 ** 32 - 1),
     accesses: o.accesses === undefined ? d.accesses : int(o.accesses, 'config.accesses', 1, 50_000_000),
-    warmup: o.warmup === undefined ? d.warmup : int(o.warmup, 'config.warmup', 0, 50_000_000),
+    warmup: o.warmup === undefined || o.warmup === null || o.warmup === 'auto' ? d.warmup : int(o.warmup, 'config.warmup', 0, 50_000_000),
     batch: o.batch === undefined ? d.batch : int(o.batch, 'config.batch', 1, 65536),
-    pscSample: o.pscSample === undefined ? d.pscSample : num(o.pscSample, 'config.pscSample', 0, 1),
+    strict: o.strict === undefined ? d.strict : bool(o.strict, 'config.strict'),
     footprints: o.footprints === undefined ? d.footprints : footprints(o.footprints, 'config.footprints'),
     workloads: o.workloads === undefined ? d.workloads : arr(o.workloads, 'config.workloads').map((w, i) => workload(w, `config.workloads[${i}]`)),
     configs: o.configs === undefined ? d.configs : arr(o.configs, 'config.configs').map((c, i) => machineConfig(c, `config.configs[${i}]`, i)),

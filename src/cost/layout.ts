@@ -52,6 +52,10 @@ function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+function frac(x: number): number {
+  return x - Math.floor(x);
+}
+
 /** Deterministic hash of (seed, tag, x) to [0, 1), x < 2^53. */
 function unitHash(seed: number, tag: number, x: number): number {
   const hi = Math.floor(x / 0x1_0000_0000);
@@ -59,24 +63,34 @@ function unitHash(seed: number, tag: number, x: number): number {
   return mix32(mix32(mix32(seed ^ Math.imul(tag, 0x9e3779b9)) ^ lo) ^ hi) / 0x1_0000_0000;
 }
 
+const PHI = (Math.sqrt(5) - 1) / 2;
+
 /**
- * Chooses the page size of every region: a 1 GiB region is one 1 GiB page with probability
- * mix.1g; otherwise each of its 2 MiB regions is a 2 MiB page with probability
- * mix.2m / (1 − mix.1g), else 4 KiB pages. A mix of 0 or 1 is exact.
+ * Chooses the page size of every region so that the mix is really mapped, also over a few
+ * neighbouring regions: region r of a size class takes that size when frac(r·φ + u) < share
+ * (a golden-ratio low-discrepancy sequence with a seeded phase u), so any n consecutive regions
+ * hold the requested share to within a few regions (a seeded coin per region could map a 50/50
+ * mix of a short run all with one size). A 1 GiB region is one 1 GiB page with share mix.1g;
+ * otherwise each of its 2 MiB regions is a 2 MiB page with share mix.2m / (1 − mix.1g), else
+ * 4 KiB pages. A mix of 0 or 1 is exact.
  */
 export class PagePlan {
   readonly info: DepthInfo;
   private readonly p2m: number;
+  private readonly u1: number;
+  private readonly u2: number;
 
-  constructor(readonly paging: PagingDepth, readonly mix: PageMix, private readonly seed: number) {
+  constructor(readonly paging: PagingDepth, readonly mix: PageMix, seed: number) {
     this.info = depthInfo(paging);
     this.p2m = mix['1g'] >= 1 ? 0 : mix['2m'] / (1 - mix['1g']);
+    this.u1 = unitHash(seed, 1, 0);
+    this.u2 = unitHash(seed, 2, 0);
   }
 
   /** Leaf level translating 4 KiB virtual page `vpn`. */
   leafLevel(vpn: number): LeafLevel {
-    if (this.mix['1g'] > 0 && unitHash(this.seed, 1, Math.floor(vpn / GIG_PAGES)) < this.mix['1g']) return 3;
-    if (this.p2m > 0 && unitHash(this.seed, 2, Math.floor(vpn / this.info.largePages)) < this.p2m) return 2;
+    if (this.mix['1g'] > 0 && frac(Math.floor(vpn / GIG_PAGES) * PHI + this.u1) < this.mix['1g']) return 3;
+    if (this.p2m > 0 && frac(Math.floor(vpn / this.info.largePages) * PHI + this.u2) < this.p2m) return 2;
     return 1;
   }
 
@@ -182,28 +196,4 @@ export function buildTables(pt: PageTablesLike, root: bigint, r: Regions, plan: 
     tableFrames: framesUsed(),
     mapCalls: calls,
   };
-}
-
-/**
- * Bytes of distinct 64-byte lines of paging-structure entries touched per level by
- * stream[from, to) — the working set the latency model places in the cache hierarchy.
- */
-export function entryWorkingSet(s: Stream, leaf: Uint8Array, from: number, to: number, plan: PagePlan): Map<number, number> {
-  const { topMemLevel, bitsPerLevel, entryBytes } = plan.info;
-  const perLine = 64 / entryBytes;
-  const sets = new Map<number, Set<number>>();
-  const last = new Map<number, number>();
-  for (let l = 1; l <= topMemLevel; l++) sets.set(l, new Set());
-  for (let i = from; i < to; i++) {
-    const vpn = s.vpn[i];
-    for (let l = leaf[i]; l <= topMemLevel; l++) {
-      const line = Math.floor(vpn / (2 ** (bitsPerLevel * (l - 1)) * perLine));
-      if (last.get(l) === line) continue;
-      last.set(l, line);
-      sets.get(l)!.add(line);
-    }
-  }
-  const out = new Map<number, number>();
-  for (const [l, set] of sets) if (set.size > 0) out.set(l, set.size * 64);
-  return out;
 }

@@ -1,17 +1,25 @@
 /**
- * One cell of the matrix: a configuration × a workload × a footprint. Generates the stream,
- * builds its tables sparsely, runs the warm-up, resets the counters, runs the measured accesses
- * through `cpu.translateBatch` (with context switches and flushes at their configured rates),
- * and turns `cpu.stats` into the per-cell results.
+ * One cell of the matrix: a configuration × a workload × a footprint. Generates the streams (one
+ * per address space), then
+ * - runs the first address space's stream through the emulated MMU (`cpu.translateBatch` on the
+ *   WASM core, tables built sparsely, context switches to an idle address space and flushes at
+ *   their rates): every access must translate without a fault, and the core's own counters are
+ *   reported as `stats`;
+ * - runs every address space through the cost model (src/cost/sim.ts: two TLB levels, PSCs,
+ *   data caches), which gives the priced figures.
+ * It also checks that the cell is what its label says (footprint covered, page-size mix mapped)
+ * and warns — or, with `strict`, refuses — when it is not.
  */
 import type { BatchOutput, CpuStats } from '../core/types.js';
+import { UsageError } from '../cli/args.js';
 import type { CostConfig, MachineConfig, WorkloadSpec } from './config.js';
-import { exactAttribution, LevelAttribution, type PscLevelStat } from './attribution.js';
-import { cyclesPerAccess, placeLevels, type CycleBreakdown, type LevelPlacement } from './latency.js';
-import { entryWorkingSet, LEVEL_NAME, PagePlan, touchedRegions } from './layout.js';
+import { minWarmup, resolveMachine } from './latency.js';
+import { LEVEL_NAME, PagePlan, touchedRegions } from './layout.js';
 import { CR3_NOFLUSH, setUpMachine, type CellMachine } from './machine.js';
+import { PSC_NAME, simulate, type SimStats, type SimStream } from './sim.js';
+import { formatSize } from './sizes.js';
 import { Prng } from '../util/prng.js';
-import type { Stream } from './stream.js';
+import { lineInPage, type Stream } from './stream.js';
 import { generateStream, hasOwnAddresses, workloadLabel } from './workloads.js';
 
 /** What a cell is. */
@@ -22,6 +30,15 @@ export interface CellSpec {
   footprint: number | null;
 }
 
+/** Per paging-structure cache: lookups and hits in the measured window (from the model). */
+export interface PscLevelStat {
+  cache: string;
+  level: number;
+  lookups: number;
+  hits: number;
+  hitRate: number | null;
+}
+
 /** Every number measured or modelled for one cell. */
 export interface CellResult extends CellSpec {
   config: string;
@@ -29,38 +46,44 @@ export interface CellResult extends CellSpec {
   /** Set when the cell could not run (e.g. the footprint exceeds a 32-bit address space). */
   skipped?: string;
   accesses: number;
+  /** Warm-up run (the configured one, or `minWarmup` when automatic). */
   warmup: number;
+  /** The cell is not what its label says (footprint not covered, page mix not mapped). */
+  warnings: string[];
+  /** Remarks that do not make the label false (e.g. a lengthened warm-up). */
+  notes: string[];
+  /** The WASM core's own counters over the measured accesses of address space 0 (idle partner). */
   stats: CpuStats;
+  /** The cost model's counters (every address space, measured window). */
+  model: SimStats;
+  /** Share of accesses translated by the L1 DTLB, by the STLB, and by either. */
+  l1HitRate: number;
+  stlbHitRate: number;
   tlbHitRate: number;
   walksPer1000: number;
   memRefsPerWalk: number;
   pscHitRate: number;
   pscLevels: PscLevelStat[];
-  /**
-   * 'exact': per-level figures derived from the core's per-level counters (one page size);
-   * 'sampled': from walks decoded one at a time (page-size mix; see attribution.ts).
-   */
-  pscAttribution: 'exact' | 'sampled';
-  /** 'exact' attribution only: whether the derived references add up to stats.memRefs. */
-  refsConsistent: boolean;
-  /** Walks decoded one at a time for the per-level split, and those that could not be decoded. */
-  pscSampledWalks: number;
-  pscSampleAnomalies: number;
-  /** Estimated memory references per level (PTE, PDE, ...), scaled to stats.memRefs. */
+  /** Entry reads per level (PTE, PDE, ...) in the measured window. */
   memRefsByLevel: Record<string, number>;
-  placement: Array<LevelPlacement & { entry: string }>;
-  cycles: CycleBreakdown;
+  /** Share of walk entry reads served by each cache level and by memory. */
+  refsServed: Record<string, number>;
+  cycles: SimStats['cycles'];
+  /** Shares of measured accesses (address space 0) translated by 4 KiB, 2 MiB and 1 GiB pages. */
+  pageMix: { '4k': number; '2m': number; '1g': number };
   /** Emulator throughput over the measured batched accesses (wall clock; not deterministic). */
   emulatorAccessesPerSecond: number;
   mappedBytes: { '4k': number; '2m': number; '1g': number };
   tableFrames: number;
   ramBytes: number;
-  /** 4 KiB pages distinct in the stream, and the bytes they span (for address files). */
+  /** 4 KiB pages distinct in address space 0's stream. */
   distinctPages: number;
 }
 
 /** Hooks for tests and the CLI. */
 export interface RunHooks {
+  /** false: price the cell with the cost model only, without running the WASM core (faster; `stats` are zeros). */
+  core?: boolean;
   /** Monotonic clock in ms for throughput only (default performance.now). */
   now?: () => number;
 }
@@ -85,83 +108,152 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const w = conf.workloads[spec.workloadIndex];
   const head = { ...spec, config: cfg.name, workload: workloadLabel(w) };
   const skip = skipReason(cfg, w, spec.footprint);
-  if (skip) return emptyResult(head, conf, skip);
-  const total = conf.warmup + conf.accesses;
-  const rng = new Prng(streamSeed(conf.seed, spec.workloadIndex, spec.footprint));
-  const stream = generateStream(w, spec.footprint ?? 0, cfg.base, total, rng, `config.workloads[${spec.workloadIndex}]`);
+  if (skip) return emptyResult(head, skip);
+  const machine = resolveMachine(cfg, conf.latency);
+  const need = minWarmup(machine);
+  const notes: string[] = [];
+  const warmup = conf.warmup ?? need;
+  if (warmup < need) notes.push(`warm-up of ${warmup} accesses is shorter than the ${need} that fill the largest cache (${formatSize(Math.max(0, ...machine.caches.map((c) => c.bytes)))}) and every TLB entry once: figures may not be steady-state`);
+  const total = warmup + conf.accesses;
   const plan = new PagePlan(cfg.paging, cfg.pages, conf.seed);
-  const leaf = plan.leafLevels(stream);
-  const regions = touchedRegions(stream, leaf, plan);
-  const cm = await setUpMachine(cfg, plan, regions);
-  const singleLeaf = uniformLeaf(leaf, conf.warmup, total);
-  const attribution = new LevelAttribution(plan.info.topMemLevel, plan.info.pscLevels);
-  const samplePeriod = singleLeaf === 0 && conf.pscSample > 0 ? Math.max(SAMPLE_WINDOW, Math.round(SAMPLE_WINDOW / conf.pscSample)) : 0;
-  const exec = new Executor(conf, cfg, cm, stream, leaf, attribution, samplePeriod, hooks.now ?? (() => performance.now()));
-  exec.run(0, conf.warmup, false);
-  cm.cpu.resetStats();
-  exec.run(conf.warmup, total, true);
-  const stats = cm.cpu.stats;
-  const ws = entryWorkingSet(stream, leaf, conf.warmup, total, plan);
-  const placement = placeLevels(ws, conf.latency);
-  const exact = singleLeaf ? exactAttribution(stats, singleLeaf, plan.info.topMemLevel, plan.info.pscLevels) : null;
-  const refs = exact ? exact.refs : attribution.scaledRefs(stats.memRefs);
-  const cycles = cyclesPerAccess({ accesses: conf.accesses, walks: stats.walks, pscHits: stats.pscHits, refsByLevel: refs }, placement, conf.latency);
+  const spaces = cfg.contextSwitchEvery > 0 ? cfg.addressSpaces : 1;
+  const streams: Stream[] = [];
+  const leaves: Uint8Array[] = [];
+  for (let sp = 0; sp < spaces; sp++) {
+    const rng = new Prng(streamSeed(conf.seed + sp * 0x3c6ef372, spec.workloadIndex, spec.footprint));
+    const st = generateStream(w, spec.footprint ?? 0, cfg.base, total, rng, `config.workloads[${spec.workloadIndex}]`);
+    streams.push(st);
+    leaves.push(plan.leafLevels(st));
+  }
+  const stream = streams[0];
+  const leaf = leaves[0];
+  const warnings = labelWarnings(cfg, w, spec.footprint, total, leaf, warmup, stream);
+  if (conf.strict && warnings.length) throw new UsageError(`${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`);
+
+  // The emulated MMU: address space 0 through the WASM core.
+  let stats = ZERO_STATS;
+  let core: { exec: Executor; cm: CellMachine } | null = null;
+  if (hooks.core !== false) {
+    const cm = await setUpMachine(cfg, plan, touchedRegions(stream, leaf, plan));
+    const exec = new Executor(conf, cfg, cm, stream, hooks.now ?? (() => performance.now()));
+    exec.run(0, warmup, false);
+    cm.cpu.resetStats();
+    exec.run(warmup, total, true);
+    stats = cm.cpu.stats;
+    if (stats.faults) throw new Error(`cost: ${stats.faults} accesses faulted in ${cfg.name} (the tables do not map the stream)`);
+    core = { exec, cm };
+  }
+
+  // The cost model: every address space.
+  const simStreams: SimStream[] = streams.map((st, i) => ({ vpn: st.vpn, lineInPage: lineInPage(st), leaf: leaves[i], write: st.write }));
+  const sim = simulate(machine, plan.info, simStreams, {
+    warmup,
+    accesses: conf.accesses,
+    switchEvery: cfg.contextSwitchEvery,
+    pcid: cfg.pcid,
+    asids: cfg.asids,
+    flush: cfg.flush,
+    dependent: w.dependent,
+    seed: conf.seed,
+  });
+  const n = sim.accesses;
+  const mix = { '4k': 0, '2m': 0, '1g': 0 };
+  for (let i = warmup; i < total; i++) mix[leaf[i] === 1 ? '4k' : leaf[i] === 2 ? '2m' : '1g'] += 1 / conf.accesses;
+  const cacheNames = [...machine.caches.map((c) => c.name), 'memory'];
   return {
     ...head,
     accesses: conf.accesses,
-    warmup: conf.warmup,
+    warmup,
+    warnings,
+    notes,
     stats: { ...stats, pscHitsByLevel: { ...stats.pscHitsByLevel } },
-    tlbHitRate: ratio(stats.tlbHits, stats.tlbHits + stats.tlbMisses),
-    walksPer1000: (1000 * stats.walks) / conf.accesses,
-    memRefsPerWalk: ratio(stats.memRefs, stats.walks),
-    pscHitRate: ratio(stats.pscHits, stats.walks),
-    pscLevels: exact ? exact.levels : attribution.levels(),
-    pscAttribution: exact ? 'exact' : 'sampled',
-    refsConsistent: exact ? exact.consistent : false,
-    pscSampledWalks: attribution.walks,
-    pscSampleAnomalies: attribution.anomalies,
-    memRefsByLevel: Object.fromEntries([...refs].sort((a, b) => a[0] - b[0]).map(([l, n]) => [LEVEL_NAME[l], n])),
-    placement: placement.map((p) => ({ ...p, entry: LEVEL_NAME[p.level] })),
-    cycles,
-    emulatorAccessesPerSecond: exec.timedMs > 0 ? exec.timedAccesses / (exec.timedMs / 1000) : 0,
-    mappedBytes: cm.built.mappedBytes,
-    tableFrames: cm.built.tableFrames,
-    ramBytes: cm.ramBytes,
+    model: sim,
+    l1HitRate: ratio(sim.l1Hits, n),
+    stlbHitRate: ratio(sim.stlbHits, n),
+    tlbHitRate: ratio(sim.l1Hits + sim.stlbHits, n),
+    walksPer1000: (1000 * sim.walks) / Math.max(1, n),
+    memRefsPerWalk: ratio(sim.memRefs, sim.walks),
+    pscHitRate: ratio(sim.pscHits, sim.walks),
+    pscLevels: plan.info.pscLevels.map((l) => {
+      const lookups = sim.pscLookups[l];
+      const hits = sim.pscHitsByLevel[PSC_NAME[l]];
+      return { cache: LEVEL_NAME[l], level: l, lookups, hits, hitRate: lookups ? hits / lookups : null };
+    }),
+    memRefsByLevel: Object.fromEntries(sim.refsByLevel.map((r, l) => [LEVEL_NAME[l], r] as const).filter(([k, r]) => k && r > 0)),
+    refsServed: Object.fromEntries(cacheNames.map((c, i) => [c, ratio(sim.refsServed[i], sim.memRefs)])),
+    cycles: sim.cycles,
+    pageMix: mix,
+    emulatorAccessesPerSecond: core && core.exec.timedMs > 0 ? core.exec.timedAccesses / (core.exec.timedMs / 1000) : 0,
+    mappedBytes: core ? core.cm.built.mappedBytes : { '4k': 0, '2m': 0, '1g': 0 },
+    tableFrames: core ? core.cm.built.tableFrames : 0,
+    ramBytes: core ? core.cm.ramBytes : 0,
     distinctPages: new Set(stream.vpn).size,
   };
 }
 
-/** The leaf level shared by every access of stream[from, to), or 0 when they differ. */
-function uniformLeaf(leaf: Uint8Array, from: number, to: number): number {
-  const l = leaf[from] ?? 0;
-  for (let i = from + 1; i < to; i++) if (leaf[i] !== l) return 0;
-  return l;
+/** Largest gap allowed between a requested and a mapped page-size share. */
+const MIX_TOLERANCE = 0.1;
+
+/**
+ * Where the cell is not what its label says: a sweep (sequential, strided) whose measured run
+ * does not cover the footprint it is labelled with, or a page-size mix the touched regions do
+ * not map.
+ */
+function labelWarnings(cfg: MachineConfig, w: WorkloadSpec, footprint: number | null, total: number, leaf: Uint8Array, warmup: number, s: Stream): string[] {
+  const out: string[] = [];
+  if (footprint !== null && (w.kind === 'sequential' || w.kind === 'strided')) {
+    const step = w.kind === 'sequential' ? w.accessBytes : w.stride;
+    const covered = Math.min(footprint, step * total);
+    if (covered < footprint) {
+      const pages = new Set(s.vpn).size;
+      out.push(`labelled ${formatSize(footprint)} but ${total} accesses of ${step} B touch ${pages} 4 KiB pages (${formatSize(covered)}): one pass over the footprint needs ${Math.ceil(footprint / step)} accesses; raise "accesses" or lower the footprint`);
+    }
+  }
+  const want = cfg.pages;
+  const got = { '4k': 0, '2m': 0, '1g': 0 };
+  const regions = new Set<number>();
+  for (let i = warmup; i < total; i++) {
+    got[leaf[i] === 1 ? '4k' : leaf[i] === 2 ? '2m' : '1g']++;
+    regions.add(Math.floor(s.vpn[i] / 512));
+  }
+  const n = total - warmup;
+  const off = (['4k', '2m', '1g'] as const).filter((k) => Math.abs(got[k] / n - want[k]) > MIX_TOLERANCE);
+  if (n > 0 && off.length) {
+    const fmt = (m: { '4k': number; '2m': number; '1g': number }, d: number): string => (['4k', '2m', '1g'] as const).filter((k) => m[k] > 0).map((k) => `${k} ${Math.round((100 * m[k]) / d)}%`).join(', ');
+    out.push(`pages ${fmt(want, 1)} requested, but the ${regions.size} touched 2 MiB region${regions.size === 1 ? '' : 's'} map ${fmt(got, n)} of the measured accesses`);
+  }
+  return out;
 }
 
 function ratio(a: number, b: number): number {
   return b === 0 ? 0 : a / b;
 }
 
-function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'footprint' | 'config' | 'workload'>, conf: CostConfig, skipped: string): CellResult {
-  const zero: CpuStats = { walks: 0, memRefs: 0, tlbHits: 0, tlbMisses: 0, pscHits: 0, faults: 0, forcedEvictions: 0, pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 } };
+const ZERO_STATS: CpuStats = { walks: 0, memRefs: 0, tlbHits: 0, tlbMisses: 0, pscHits: 0, faults: 0, forcedEvictions: 0, pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 } };
+
+function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'footprint' | 'config' | 'workload'>, skipped: string): CellResult {
+  const zero = ZERO_STATS;
+  const cycles = { total: 0, tlbHit: 0, stlb: 0, walk: 0, dirty: 0, data: 0 };
   return {
     ...head,
     skipped,
     accesses: 0,
-    warmup: conf.warmup,
+    warmup: 0,
+    warnings: [],
+    notes: [],
     stats: zero,
+    model: { accesses: 0, l1Hits: 0, stlbHits: 0, walks: 0, dirtyWalks: 0, dirtyUpdates: 0, memRefs: 0, pscHits: 0, pscHitsByLevel: { ...zero.pscHitsByLevel }, pscLookups: [], refsByLevel: [], refsServed: [], dataServed: [], contextSwitches: 0, asidFlushes: 0, cycles },
+    l1HitRate: 0,
+    stlbHitRate: 0,
     tlbHitRate: 0,
     walksPer1000: 0,
     memRefsPerWalk: 0,
     pscHitRate: 0,
     pscLevels: [],
-    pscAttribution: 'exact',
-    refsConsistent: true,
-    pscSampledWalks: 0,
-    pscSampleAnomalies: 0,
     memRefsByLevel: {},
-    placement: [],
-    cycles: { total: 0, tlb: 0, walkStart: 0, psc: 0, refs: 0 },
+    refsServed: {},
+    cycles,
+    pageMix: { '4k': 0, '2m': 0, '1g': 0 },
     emulatorAccessesPerSecond: 0,
     mappedBytes: { '4k': 0, '2m': 0, '1g': 0 },
     tableFrames: 0,
@@ -170,17 +262,13 @@ function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'f
   };
 }
 
-/** Length of one sampling window (accesses translated one at a time). */
-const SAMPLE_WINDOW = 256;
-
 /**
- * Drives the stream through the CPU: batches cut at every event boundary (context switch,
- * flush, sampling window), events applied between batches.
+ * Drives address space 0's stream through the WASM core: batches cut at every event boundary
+ * (context switch, flush), events applied between batches.
  */
 class Executor {
   timedMs = 0;
   timedAccesses = 0;
-  private readonly kinds: Uint8Array;
   private readonly out: BatchOutput;
   private readonly flushRng: Prng;
 
@@ -189,34 +277,18 @@ class Executor {
     private readonly cfg: MachineConfig,
     private readonly cm: CellMachine,
     private readonly stream: Stream,
-    private readonly leaf: Uint8Array,
-    private readonly attribution: LevelAttribution,
-    /** Accesses between the starts of two sampling windows; 0 = no sampling. */
-    private readonly samplePeriod: number,
     private readonly now: () => number,
   ) {
-    this.kinds = new Uint8Array(conf.batch); // all reads (ACCESS_KIND_CODE.read = 0)
     this.out = { pa: new BigUint64Array(conf.batch), fault: new Uint32Array(conf.batch) };
     this.flushRng = new Prng(conf.seed ^ 0x5eed);
   }
 
-  /** Runs accesses [from, to); `measured` enables timing and PSC sampling. */
+  /** Runs accesses [from, to); `measured` enables timing. */
   run(from: number, to: number, measured: boolean): void {
     let i = from;
     while (i < to) {
       this.events(i);
-      let end = Math.min(to, i + this.conf.batch, nextMultiple(i, this.cfg.contextSwitchEvery), nextMultiple(i, this.cfg.flush.every));
-      if (measured && this.samplePeriod) {
-        const rel = i - this.conf.warmup;
-        const phase = rel % this.samplePeriod;
-        if (phase < SAMPLE_WINDOW) {
-          end = Math.min(end, i + (SAMPLE_WINDOW - phase));
-          this.sampled(i, end);
-          i = end;
-          continue;
-        }
-        end = Math.min(end, i + (this.samplePeriod - phase));
-      }
+      const end = Math.min(to, i + this.conf.batch, nextMultiple(i, this.cfg.contextSwitchEvery), nextMultiple(i, this.cfg.flush.every));
       this.batch(i, end, measured);
       i = end;
     }
@@ -245,26 +317,10 @@ class Executor {
   private batch(from: number, to: number, measured: boolean): void {
     const n = to - from;
     const t0 = measured ? this.now() : 0;
-    this.cm.cpu.translateBatch(this.stream.va.subarray(from, to), this.kinds.subarray(0, n), { pa: this.out.pa.subarray(0, n), fault: this.out.fault.subarray(0, n) }, { cpl: 3 });
+    this.cm.cpu.translateBatch(this.stream.va.subarray(from, to), this.stream.write.subarray(from, to), { pa: this.out.pa.subarray(0, n), fault: this.out.fault.subarray(0, n) }, { cpl: 3 });
     if (measured) {
       this.timedMs += this.now() - t0;
       this.timedAccesses += n;
-    }
-  }
-
-  /** One access at a time, decoding each walk's counts into the level attribution. */
-  private sampled(from: number, to: number): void {
-    const cpu = this.cm.cpu;
-    const kinds = this.kinds.subarray(0, 1);
-    const out = { pa: this.out.pa.subarray(0, 1), fault: this.out.fault.subarray(0, 1) };
-    let prev = cpu.stats;
-    for (let i = from; i < to; i++) {
-      cpu.translateBatch(this.stream.va.subarray(i, i + 1), kinds, out, { cpl: 3 });
-      const s = cpu.stats;
-      const dw = s.walks - prev.walks;
-      if (dw === 1 && s.faults === prev.faults) this.attribution.record(this.leaf[i], s.memRefs - prev.memRefs, s.pscHits > prev.pscHits);
-      else if (dw > 1 || s.faults !== prev.faults) this.attribution.anomalies++;
-      prev = s;
     }
   }
 }

@@ -7,13 +7,23 @@ export interface Stream {
   va: BigUint64Array;
   /** va / 4096 (exact: < 2^45 for 57-bit addresses). */
   vpn: Float64Array;
+  /** Access kind per address for translateBatch: 0 = read, 1 = write (ACCESS_KIND_CODE). */
+  write: Uint8Array;
+}
+
+/** The 64-byte line of each address within its 4 KiB page (0..63). */
+export function lineInPage(s: Stream): Uint8Array {
+  const words = new Uint32Array(s.va.buffer, s.va.byteOffset, s.va.length * 2);
+  const out = new Uint8Array(s.va.length);
+  for (let i = 0; i < out.length; i++) out[i] = (words[2 * i] >>> 6) & 63;
+  return out;
 }
 
 const TWO32 = 0x1_0000_0000;
 
 /** Allocates a stream of `n` addresses. */
 export function newStream(n: number): Stream {
-  return { va: new BigUint64Array(n), vpn: new Float64Array(n) };
+  return { va: new BigUint64Array(n), vpn: new Float64Array(n), write: new Uint8Array(n) };
 }
 
 /**

@@ -1,14 +1,16 @@
 /** The terminal table: one block per configuration and workload, one row per footprint. */
-import type { CostConfig, MachineConfig } from './config.js';
+import { MAX_ASIDS, type CostConfig, type MachineConfig } from './config.js';
+import { entriesFor, PRESETS } from './presets.js';
 import type { CellResult } from './run.js';
 import { formatSize } from './sizes.js';
 
 const LEGEND = [
-  'Columns: TLB hit = share of accesses translated by the TLB; walks/1k = page walks per 1000 accesses;',
-  'refs/walk = paging-structure entries read from memory per walk; PSC hit = walks that skipped levels',
-  'thanks to a paging-structure cache, then the hit rate of each cache (PDE|PDPTE|PML4E|PML5E, "-" = never',
-  'looked up); leaf from = where the model serves most leaf-entry reads (and what share); cycles = modelled translation cycles per access;',
-  'Macc/s = emulator speed (millions of accesses per second of this machine).',
+  'Columns: L1 hit / STLB hit = share of accesses translated by the L1 DTLB / by the shared second-level TLB;',
+  'walks/1k = page walks per 1000 accesses; refs/walk = paging-structure entries read per walk; PSC hit = walks',
+  'that skipped levels thanks to a paging-structure cache, then the hit rate of each cache (PDE|PDPTE|PML4E|PML5E,',
+  '"-" = never looked up); refs from = the cache level (or memory) serving most entry reads, with its share;',
+  'cycles = modelled translation cycles per access; Macc/s = emulator speed (millions of accesses per second here).',
+  '!: the cell is not what its label says (warnings below the block).',
 ];
 
 function pct(x: number): string {
@@ -17,37 +19,39 @@ function pct(x: number): string {
 
 function reach(cfg: MachineConfig): string {
   if (cfg.tlb === false) return 'TLB off';
-  const t = cfg.tlb;
-  const e = (g: { sets: number; ways: number }): number => g.sets * g.ways;
-  const parts = [`4K ${e(t['4k'])} entries (${formatSize(e(t['4k']) * 4096)} reach)`];
-  if (cfg.pages['2m'] > 0) parts.push(`${cfg.paging === '32bit' ? '4M' : '2M'} ${e(t['2m'])} (${formatSize(e(t['2m']) * (cfg.paging === '32bit' ? 4 : 2) * 2 ** 20)})`);
-  if (cfg.pages['1g'] > 0) parts.push(`1G ${e(t['1g'])} (${formatSize(e(t['1g']) * 2 ** 30)})`);
-  return `TLB ${parts.join(', ')}`;
+  const p = PRESETS[cfg.core];
+  const l1 = cfg.l1tlb ?? p.l1;
+  const l2 = cfg.stlb ?? p.l2;
+  const bytes = { '4k': 4096, '2m': (cfg.paging === '32bit' ? 4 : 2) * 2 ** 20, '1g': 2 ** 30 } as const;
+  const used = (['4k', '2m', '1g'] as const).filter((k) => cfg.pages[k] > 0);
+  const part = (k: '4k' | '2m' | '1g'): string => `${k.toUpperCase()} ${entriesFor(l1, k)}+${entriesFor(l2, k)} (${formatSize(entriesFor(l1, k) * bytes[k])}/${formatSize(entriesFor(l2, k) * bytes[k])} reach)`;
+  return `DTLB+STLB ${used.map(part).join(', ')}`;
 }
 
 function describe(cfg: MachineConfig): string {
-  const bits = [cfg.paging, reach(cfg), cfg.psc === false ? 'PSC off' : 'PSC on'];
-  if (cfg.contextSwitchEvery) bits.push(`context switch every ${cfg.contextSwitchEvery} accesses, PCID ${cfg.pcid ? 'on' : 'off'}`);
+  const bits = [cfg.core, cfg.paging, reach(cfg), cfg.psc === false ? 'PSC off' : 'PSC on'];
+  if (cfg.contextSwitchEvery) bits.push(`${cfg.addressSpaces} address spaces switching every ${cfg.contextSwitchEvery} accesses, PCID ${cfg.pcid ? `on${cfg.asids < MAX_ASIDS ? ` (${cfg.asids} ASIDs)` : ''}` : 'off'}`);
   if (cfg.flush.kind !== 'none') bits.push(`${cfg.flush.kind} every ${cfg.flush.every}`);
   return bits.join('; ');
 }
 
-const HEAD = ['footprint', 'TLB hit', 'walks/1k', 'refs/walk', 'PSC hit', 'by level', 'leaf from', 'cycles', 'Macc/s'];
+const HEAD = ['footprint', 'L1 hit', 'STLB hit', 'walks/1k', 'refs/walk', 'PSC hit', 'by level', 'refs from', 'cycles', 'Macc/s'];
 
 function row(r: CellResult): string[] {
-  const fp = r.footprint === null ? `${formatSize(r.distinctPages * 4096)}*` : formatSize(r.footprint);
+  const fp = (r.footprint === null ? `${formatSize(r.distinctPages * 4096)}*` : formatSize(r.footprint)) + (r.warnings.length ? '!' : '');
   if (r.skipped) return [fp, `skipped: ${r.skipped}`];
-  const walked = r.stats.walks > 0;
+  const walked = r.model.walks > 0;
   const levels = r.pscLevels.map((l) => (l.hitRate === null ? '-' : `${Math.round(100 * l.hitRate)}`)).join('|');
-  const pte = r.placement[r.placement.length - 1]; // lowest level touched: the leaf entries
+  const from = Object.entries(r.refsServed).reduce((a, b) => (b[1] > a[1] ? b : a), ['-', 0]);
   return [
     fp,
-    pct(r.tlbHitRate),
+    pct(r.l1HitRate),
+    pct(r.stlbHitRate),
     r.walksPer1000.toFixed(r.walksPer1000 < 10 ? 2 : 1),
     walked ? r.memRefsPerWalk.toFixed(2) : '-',
     walked ? pct(r.pscHitRate) : '-',
     walked && r.pscLevels.length ? levels : '-',
-    walked && pte ? `${pte.servedBy} ${Math.round(100 * pte.shares[pte.servedBy])}%` : '-',
+    walked ? `${from[0]} ${Math.round(100 * from[1])}%` : '-',
     r.cycles.total.toFixed(r.cycles.total < 10 ? 2 : 1),
     (r.emulatorAccessesPerSecond / 1e6).toFixed(1),
   ];
@@ -94,11 +98,16 @@ export function formatTable(conf: CostConfig, results: CellResult[]): string {
   for (const group of groups.values()) {
     const first = group[0];
     const cfg = conf.configs[first.configIndex];
-    lines.push(`${cfg.name} — ${first.workload}`, `  (${describe(cfg)})`, ...render(group.map(row)), '');
+    lines.push(`${cfg.name} — ${first.workload}`, `  (${describe(cfg)})`, ...render(group.map(row)));
+    for (const r of group) for (const w of r.warnings) lines.push(`  ! ${r.footprint === null ? 'file' : formatSize(r.footprint)}: ${w}`);
+    lines.push('');
   }
   lines.push(...summary(conf, results));
   lines.push(...LEGEND);
-  lines.push(`Each cell: ${conf.warmup} warm-up + ${conf.accesses} measured reads, seed ${conf.seed}. Latency model: docs/cost.md.`);
+  const warm = [...new Set(results.filter((r) => !r.skipped).map((r) => r.warmup))];
+  lines.push(`Each cell: ${warm.join('/') || 0} warm-up + ${conf.accesses} measured accesses, seed ${conf.seed}. Model and sources: docs/cost.md.`);
+  const notes = [...new Set(results.flatMap((r) => r.notes))];
+  for (const n of notes) lines.push(`Note: ${n}.`);
   if (results.some((r) => r.footprint === null)) lines.push('*: address file; footprint = distinct 4 KiB pages touched.');
   return lines.join('\n');
 }

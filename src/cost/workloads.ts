@@ -10,6 +10,11 @@ import { makeScramble, ZipfSampler } from './zipf.js';
 
 /** A short label for tables and charts, e.g. "uniform", "strided 4096B", "zipf s=0.99". */
 export function workloadLabel(w: WorkloadSpec): string {
+  const base = kindLabel(w);
+  return w.writes > 0 ? `${base}, ${Math.round(100 * w.writes)}% writes` : base;
+}
+
+function kindLabel(w: WorkloadSpec): string {
   switch (w.kind) {
     case 'sequential':
       return `sequential ${w.accessBytes}B`;
@@ -31,8 +36,20 @@ export function hasOwnAddresses(w: WorkloadSpec): boolean {
   return w.kind === 'file';
 }
 
-/** Generates `count` addresses of workload `w` over [base, base + footprint). */
+/**
+ * Generates `count` addresses of workload `w` over [base, base + footprint), and marks a share
+ * `w.writes` of them as writes (drawn from a Prng of its own, so reads-only streams are unchanged).
+ */
 export function generateStream(w: WorkloadSpec, footprint: number, base: bigint, count: number, rng: Prng, field: string): Stream {
+  const s = addresses(w, footprint, base, count, rng, field);
+  if (w.writes > 0) {
+    const wr = new Prng(rng.nextU32() ^ 0x77726974);
+    for (let i = 0; i < count; i++) s.write[i] = wr.nextU32() / 0x1_0000_0000 < w.writes ? 1 : 0;
+  }
+  return s;
+}
+
+function addresses(w: WorkloadSpec, footprint: number, base: bigint, count: number, rng: Prng, field: string): Stream {
   const s = newStream(count);
   if (w.kind === 'file') {
     const file = readAddressFile(w.path, w.format, field);

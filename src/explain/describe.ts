@@ -200,7 +200,11 @@ function flagTokens(s: WalkStep, decisiveBits: string[]): FlagToken[] {
   const decisive = new Set(decisiveBits);
   const tokens: FlagToken[] = s.flags.map((name) => ({ name, set: true, decisive: decisive.has(name), changed: changed.includes(name) }));
   const have = new Set(s.flags);
-  for (const name of changed) if (!have.has(name)) tokens.push({ name, set: true, decisive: decisive.has(name), changed: true }), have.add(name);
+  for (const name of changed) {
+    if (have.has(name)) continue;
+    tokens.push({ name, set: true, decisive: decisive.has(name), changed: true });
+    have.add(name);
+  }
   for (const name of decisive) if (!have.has(name)) tokens.push({ name, set: !FLAG_NAMES.has(name), decisive: true, changed: false });
   return tokens;
 }
@@ -219,7 +223,10 @@ function protectionBits(e: WalkExplanation): string[][] {
   const mark = (f: string, when: (i: number) => boolean) => {
     let any = false;
     e.steps.forEach((s, i) => {
-      if (s.name !== 'PDPTE' || e.mode !== 'pae') if (when(i)) out[i].push(f), (any = true);
+      if ((s.name !== 'PDPTE' || e.mode !== 'pae') && when(i)) {
+        out[i].push(f);
+        any = true;
+      }
     });
     return any;
   };

@@ -10,7 +10,6 @@ import type { LinuxCpu } from './percpu.js';
 import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
 
-// eslint-disable-next-line require-yield
 function* nop(): KGen<void> {}
 
 /** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
@@ -31,7 +30,6 @@ function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): 
  * non-present, preventing the hardware from asynchronously updating it" (native_ptep_get_and_clear:
  * an xchg with 0).
  */
-// eslint-disable-next-line require-yield
 function* __ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: unknown, _addr: bigint, ptep: number): KGen<bigint> {
   const old = readEntry(k, ptep);
   writeEntry(k, ptep, 0n);

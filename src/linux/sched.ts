@@ -165,12 +165,21 @@ export function* finish_task_switch(k: Kernel, cpu: LinuxCpu, _prev: TaskStruct)
 }
 
 /**
- * The first code a new task runs: ret_from_fork -> schedule_tail() (finish_task_switch() and
- * preempt_enable()), then the task's body, then do_exit() if the body returns.
+ * kernel/sched/core.c schedule_tail(prev), the first thing a freshly forked task calls:
+ * finish_task_switch(), whose release of rq->lock ends the preempt count of 1 that sched_fork()
+ * gave the child (the preempt_enable() here). post_schedule() and set_child_tid are not modelled.
+ */
+export function* schedule_tail(k: Kernel, cpu: LinuxCpu, prev: TaskStruct): KGen<void> {
+  yield* finish_task_switch(k, cpu, prev);
+  yield* preempt_enable(cpu);
+}
+
+/**
+ * The first code a new task runs: ret_from_fork -> schedule_tail(), then the task's body, then
+ * do_exit() if the body returns.
  */
 export function* task_entry(k: Kernel, cpu: LinuxCpu, t: TaskStruct): KGen<void> {
-  yield* finish_task_switch(k, cpu, cpu.lastPrev!);
-  yield* preempt_enable(cpu);
+  yield* schedule_tail(k, cpu, cpu.lastPrev!);
   if (t.body) yield* t.body(t);
   yield* do_exit(k, cpu, 0);
 }

@@ -90,7 +90,7 @@ function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint
 }
 
 /** PAGE_KERNEL. */
-function pageKernel(k: Kernel): bigint {
+function pageKernel(_k: Kernel): bigint {
   return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
 }
 

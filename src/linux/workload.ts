@@ -86,7 +86,6 @@ export function spawnOrdinaryWorkload(k: Kernel, opts: WorkloadOptions): TaskStr
   return tasks;
 }
 
-// eslint-disable-next-line require-yield
 function* timerTick(): KGen<void> {
   // tick_handle_periodic(): nothing the memory model needs beyond the interrupt itself.
 }

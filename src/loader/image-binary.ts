@@ -69,7 +69,7 @@ function header(dv: DataView, length: number): { headerBytes: number; flags: num
   const headerBytes = dv.getUint32(8, true);
   if (headerBytes < BINARY_HEADER_BYTES || headerBytes % 8 !== 0 || headerBytes > length) bad('image.header.headerBytes', `${headerBytes} is invalid (at least ${BINARY_HEADER_BYTES}, a multiple of 8, within the file)`);
   const flags = dv.getUint32(12, true);
-  if (flags & ~(FLAG_AMD | FLAG_PDPE1GB | FLAG_PSE36)) bad('image.header.flags', `unknown bits ${hex(flags & ~7)}`);
+  if (flags & ~(FLAG_AMD | FLAG_PDPE1GB | FLAG_PSE36)) bad('image.header.flags', `unknown bits ${hex((flags & ~7) >>> 0)}`);
   const ram = dv.getBigUint64(16, true);
   if (ram < 4096n || ram > BigInt(MAX_RAM_BYTES) || ram % 4096n !== 0n) bad('image.header.ramBytes', `${ram} is not a multiple of 4096 in 4096..${MAX_RAM_BYTES}`);
   const maxPhysAddrBits = dv.getUint32(24, true);

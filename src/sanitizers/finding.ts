@@ -11,6 +11,22 @@ export interface Finding {
 }
 
 /**
+ * Every sanitizer name a Finding can carry (what `fuzz --stop-on` accepts). A new sanitizer adds
+ * its name here; test/hostile-inputs.test.ts checks that every name used in src/ is listed.
+ */
+export const SANITIZERS = [
+  'kernel-bug',
+  'oops',
+  'soft-lockup',
+  'hard-lockup',
+  'pt-use-after-free',
+  'pt-writable-alias',
+  'stale-tlb',
+  'walker-mismatch',
+  'xen-refusal',
+] as const;
+
+/**
  * Thrown from model code to stop the run with a finding (kernel `BUG()`, a lockup, a Xen domain
  * crash). The scheduler catches it and ends the run.
  */

@@ -88,7 +88,6 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
 }
 
 /** xen_ptep_modify_prot_start(): "Just return the pte as-is.  We preserve the bits on commit" (3.8 mmu.c). */
-// eslint-disable-next-line require-yield
 function* xen_ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: MmStruct, _addr: bigint, ptep: number): KGen<bigint> {
   return readEntry(k, ptep);
 }
