@@ -18,7 +18,7 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { mm_alloc } from '../src/linux/mm.js';
 import { pte_alloc_walk } from '../src/linux/memory.js';
 import { spin_lock, spin_unlock } from '../src/linux/spinlock.js';
-import { do_munmap } from '../src/linux/munmap.js';
+import { do_munmap } from '../src/linux/mmap.js';
 import { page_count, page_mapcount } from '../src/linux/page.js';
 import { pgd_offset, pmd_offset, pte_offset_kernel, pud_offset, readEntry } from '../src/linux/pgtable.js';
 import { wake_up_process, schedule_blocked } from '../src/linux/sched.js';

@@ -18,7 +18,7 @@ import { Machine } from '../src/core/machine.js';
 import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
-import { do_munmap } from '../src/linux/munmap.js';
+import { do_munmap } from '../src/linux/mmap.js';
 import { sys_mprotect } from '../src/linux/mprotect.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { staleTlbOf } from '../src/linux/stale_tlb.js';

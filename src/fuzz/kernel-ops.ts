@@ -11,7 +11,7 @@ import type { MmStruct } from '../linux/structs.js';
 import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
 import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
-import { vm_munmap } from '../linux/munmap.js';
+import { vm_munmap } from '../linux/mmap.js';
 import { down_write, up_write } from '../linux/rwsem.js';
 import { sys_mprotect } from '../linux/mprotect.js';
 import { dup_mmap } from '../linux/fork.js';

@@ -31,6 +31,7 @@ import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, pgd_present, pmd_off
 import { local_irq_enable } from './preempt.js';
 import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
 
@@ -49,11 +50,7 @@ export interface FaultStats {
   userFaults: number;
 }
 
-export function faultStats(k: Kernel): FaultStats {
-  let s = k.ext.get('fault_stats') as FaultStats | undefined;
-  if (!s) k.ext.set('fault_stats', (s = { vmallocFaults: 0, vmallocSyncs: 0, userFaults: 0 }));
-  return s;
-}
+export const faultStats = defineKernelState((): FaultStats => ({ vmallocFaults: 0, vmallocSyncs: 0, userFaults: 0 }));
 
 /** The trap handlers a Linux kernel installs on its CPUs. */
 export function linuxTraps(k: Kernel): TrapHandlers {

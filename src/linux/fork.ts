@@ -22,7 +22,7 @@ import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import { get_page, page_dup_rmap } from './page.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pgd_offset, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pte_at } from './pgtable.js';
+import { entryAddr, pgd_addr_end, pgd_none, pgd_offset, pmd_addr_end, pmd_none, pud_addr_end, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pte_at } from './pgtable.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
@@ -30,14 +30,6 @@ import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
-
-/** pXd_addr_end(addr, end) (a folded level spans everything). */
-function addr_end(shift: number, folded: boolean, addr: bigint, end: bigint): bigint {
-  if (folded) return end;
-  const size = 1n << BigInt(shift);
-  const boundary = (addr + size) & ~(size - 1n);
-  return boundary < end ? boundary : end;
-}
 
 /** ptep_set_wrprotect(mm, addr, ptep) (arch/x86/include/asm/pgtable.h): clear _PAGE_RW of the parent's pte. */
 function* ptep_set_wrprotect(k: Kernel, cpu: LinuxCpu, ptep: number): KGen<void> {
@@ -91,7 +83,7 @@ function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
 /** copy_pmd_range(): copy_pte_range() for each present pmd of the parent in [addr, end). */
 function* copy_pmd_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, srcPudp: number, addr: bigint, end: bigint): KGen<void> {
   for (let a = addr; a !== end;) {
-    const next = addr_end(k.L.PMD_SHIFT, false, a, end);
+    const next = pmd_addr_end(k, a, end);
     const srcPmdp = pmd_offset(k, srcPudp, a);
     if (!pmd_none(k, srcPmdp)) yield* copy_pte_range(k, cpu, dst, src, srcPmdp, a, next);
     a = next;
@@ -101,7 +93,7 @@ function* copy_pmd_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
 /** copy_pud_range(): copy_pmd_range() for each present pud of the parent (folded with PAE and 2-level paging). */
 function* copy_pud_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, srcPgdp: number, addr: bigint, end: bigint): KGen<void> {
   for (let a = addr; a !== end;) {
-    const next = addr_end(k.L.PUD_SHIFT, k.L.pudFolded, a, end);
+    const next = pud_addr_end(k, a, end);
     const srcPudp = pud_offset(k, srcPgdp, a);
     if (!pud_none(k, srcPudp)) yield* copy_pmd_range(k, cpu, dst, src, srcPudp, a, next);
     a = next;
@@ -113,7 +105,7 @@ export function* copy_page_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: M
   const fns = cpu.thread().fnStack;
   fns.push('copy_page_range');
   for (let a = vma.vm_start; a !== vma.vm_end;) {
-    const next = addr_end(k.L.PGDIR_SHIFT, false, a, vma.vm_end);
+    const next = pgd_addr_end(k, a, vma.vm_end);
     const srcPgdp = pgd_offset(k, src, a);
     if (!pgd_none(k, srcPgdp)) yield* copy_pud_range(k, cpu, dst, src, srcPgdp, a, next);
     a = next;

@@ -18,6 +18,7 @@ import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable } from './preempt.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import type { MmStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** Labels of the interleaving points between the levels of the walk. */
 export const LBL_GUP_PUD = 'gup_pud_range';
@@ -30,11 +31,7 @@ export interface GupStats {
   slowPath: number;
 }
 
-export function gupStats(k: Kernel): GupStats {
-  let s = k.ext.get('gup_stats') as GupStats | undefined;
-  if (!s) k.ext.set('gup_stats', (s = { pinned: 0, slowPath: 0 }));
-  return s;
-}
+export const gupStats = defineKernelState((): GupStats => ({ pinned: 0, slowPath: 0 }));
 
 const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'];
 const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pages_fast'];

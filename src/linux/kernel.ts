@@ -58,8 +58,6 @@ export class Kernel implements SchedTarget {
   /** Context switches performed (rq->nr_switches, all CPUs). */
   nr_switches = 0;
   readonly lockup: LockupDetector;
-  /** Model state other modules keep per kernel (vmalloc allocator, percpu chunks, backends). */
-  readonly ext = new Map<string, unknown>();
   /** Outcome observers (see KernelObservers). */
   readonly observers: KernelObservers = {};
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */

@@ -16,6 +16,7 @@ import { mmHooks } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { alloc_percpu, per_cpu_ptr, type PerCpuPtr } from './vmalloc.js';
+import { defineKernelState } from './kstate.js';
 
 /** enum mem_cgroup_stat_index: MEM_CGROUP_STAT_CACHE, MEM_CGROUP_STAT_RSS, ... (8-byte counters). */
 export const MEM_CGROUP_STAT_CACHE = 0;
@@ -85,8 +86,4 @@ export function attach_mem_cgroup(k: Kernel, mm: MmStruct, memcg: MemCgroup): vo
   };
 }
 
-function memcgOf(k: Kernel): Map<MmStruct, MemCgroup> {
-  let m = k.ext.get('memcg') as Map<MmStruct, MemCgroup> | undefined;
-  if (!m) k.ext.set('memcg', (m = new Map()));
-  return m;
-}
+const memcgOf = defineKernelState(() => new Map<MmStruct, MemCgroup>());

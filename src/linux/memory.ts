@@ -13,12 +13,20 @@
  *
  * Simplifications: anonymous private memory only (no zero page, no file mappings): a read fault
  * on a none pte allocates a page too.
+ *
+ * The one unmap path of the model is here too (mm/memory.c): unmap_vmas() -> unmap_single_vma()
+ * -> unmap_page_range() -> zap_pud_range() -> zap_pmd_range() -> zap_pte_range(), and
+ * free_pgtables() -> free_pgd_range() -> free_pud_range() -> free_pmd_range() ->
+ * free_pte_range(), written over the folding-aware accessors of pgtable.ts so that they serve
+ * every paging mode; exit_mmap() and unmap_region() (mmap.ts) call them with one mmu_gather.
  */
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pgd, set_pmd, set_pte, set_pte_at, pgd_offset, pud_present } from './pgtable.js';
+import { entryAddr, pgd_addr_end, pgd_clear, pgd_none, pgd_offset, pmd_addr_end, pmd_clear, pmd_none, pmd_offset, pmd_pgtable, pte_offset_kernel, pud_addr_end, pud_clear, pud_none, pud_offset, pud_present, readEntry, set_pgd, set_pmd, set_pte, set_pte_at } from './pgtable.js';
+import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_remove_page, type MmuGather } from './mmu_gather.js';
+import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { get_page, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
 import { flush_tlb_mm_range } from './tlbflush.js';
@@ -240,4 +248,211 @@ export function find_vma(mm: MmStruct, addr: bigint): VmAreaStruct | null {
   let best: VmAreaStruct | null = null;
   for (const v of mm.vmas) if (v.vm_end > addr && (!best || v.vm_start < best.vm_start)) best = v;
   return best;
+}
+
+/** Label of the interleaving point after each cleared pte. */
+export const LBL_ZAP_PTE = 'zap_pte_range';
+/** Label after a page table is unhooked by free_pgtables. */
+export const LBL_FREE_PGTABLES = 'free_pgtables';
+
+/**
+ * zap_pte_range(tlb, vma, pmd, addr, end, details) (mm/memory.c, 3.8): inside
+ * arch_enter_lazy_mmu_mode()/arch_leave_lazy_mmu_mode(), each present pte is cleared
+ * (ptep_get_and_clear_full(): the pv pte_clear), its address added to the gather's range
+ * (tlb_remove_tlb_entry), its mapping dropped (page_remove_rmap()) and the page queued on the
+ * gather (__tlb_remove_page()). Not modelled: the pte lock, swap entries, the gather's batch
+ * limit (force_flush) and the UP fast mode.
+ */
+function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, addr: bigint, end: bigint): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('zap_pte_range');
+  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
+  for (let a = addr; a !== end; a += 4096n) {
+    const ptep = pte_offset_kernel(k, pmdp, a);
+    const pte = readEntry(k, ptep);
+    if (!(pte & _PAGE_PRESENT)) continue;
+    yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
+    tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
+    const pfn = entryAddr(k.L, pte) / 4096;
+    yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
+    tlb_remove_page(tlb, pfn);
+    yield LBL_ZAP_PTE;
+  }
+  yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+  fns.pop();
+}
+
+/**
+ * zap_pmd_range(): zap_pte_range() on each present pmd, and cond_resched() after every pmd
+ * (`next: cond_resched();` in 3.8), outside zap_pte_range()'s lazy MMU section: an exiting task
+ * (current->mm == NULL) can be switched out there and, switched back in, run the rest of the zap
+ * on the mm it borrowed (context_switch()).
+ */
+function* zap_pmd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pudp: number, addr: bigint, end: bigint): KGen<void> {
+  for (let a = addr; a !== end;) {
+    const next = pmd_addr_end(k, a, end);
+    const pmdp = pmd_offset(k, pudp, a);
+    if (!pmd_none(k, pmdp)) yield* zap_pte_range(k, cpu, tlb, pmdp, a, next);
+    yield* cond_resched(k, cpu);
+    a = next;
+  }
+}
+
+/** zap_pud_range(): zap_pmd_range() on each present pud (folded into the pgd with PAE and 2-level paging). */
+function* zap_pud_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pgdp: number, addr: bigint, end: bigint): KGen<void> {
+  for (let a = addr; a !== end;) {
+    const next = pud_addr_end(k, a, end);
+    const pudp = pud_offset(k, pgdp, a);
+    if (!pud_none(k, pudp)) yield* zap_pmd_range(k, cpu, tlb, pudp, a, next);
+    a = next;
+  }
+}
+
+/** unmap_page_range(tlb, vma, addr, end, details): zap_pud_range() on each present pgd entry. */
+function* unmap_page_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigint, end: bigint): KGen<void> {
+  for (let a = addr; a !== end;) {
+    const next = pgd_addr_end(k, a, end);
+    const pgdp = pgd_offset(k, tlb.mm, a);
+    if (!pgd_none(k, pgdp)) yield* zap_pud_range(k, cpu, tlb, pgdp, a, next);
+    a = next;
+  }
+}
+
+/**
+ * unmap_vmas(tlb, vma, start_addr, end_addr) (mm/memory.c, 3.8): unmap_single_vma() on each vma
+ * of `vmas` (in address order) that meets [start_addr, end_addr), clipped to it; used by
+ * exit_mmap() (the whole address space) and unmap_region() (munmap). Seed 000's oops shows
+ * unmap_page_range(), zap_pud_range() and zap_pmd_range() inlined into unmap_single_vma: they are
+ * not frames of the call trace.
+ */
+export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], start_addr: bigint, end_addr: bigint): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('unmap_vmas');
+  end_addr &= k.L.VA_MASK; // -1: the top of the address space
+  for (const vma of vmas) {
+    if (vma.vm_start >= end_addr) break;
+    // unmap_single_vma()
+    const start = vma.vm_start > start_addr ? vma.vm_start : start_addr;
+    const end = vma.vm_end < end_addr ? vma.vm_end : end_addr;
+    if (start >= vma.vm_end || end <= vma.vm_start || start === end) continue;
+    fns.push('unmap_single_vma');
+    yield* unmap_page_range(k, cpu, tlb, start, end);
+    fns.pop();
+  }
+  fns.pop();
+}
+
+/** free_pte_range(tlb, pmd, addr): unhook the page table (pmd_clear) and queue it (pte_free_tlb). */
+function* free_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, addr: bigint): KGen<void> {
+  const table = pmd_pgtable(k, pmdp);
+  yield* pmd_clear(k, cpu, pmdp);
+  yield* pte_free_tlb(k, cpu, tlb, table, addr);
+  yield LBL_FREE_PGTABLES;
+}
+
+/**
+ * The unsigned-long arithmetic of free_pgd_range() and its helpers: 0 stands for both the bottom
+ * and the top of the address space, so comparisons are made on `x - 1` modulo the word size.
+ */
+function m1(k: Kernel, x: bigint): bigint {
+  return (x - 1n) & k.L.VA_MASK;
+}
+
+/**
+ * free_pmd_range(): free_pte_range() on each present pmd in [addr, end); then, if no vma outside
+ * [floor, ceiling) can use the pmd table, unhook it (pud_clear: with PAE the PDPTE) and queue it
+ * (pmd_free_tlb).
+ */
+function* free_pmd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pudp: number, addr: bigint, end: bigint, floor: bigint, ceiling: bigint): KGen<void> {
+  let start = addr;
+  for (let a = addr; a !== end;) {
+    const next = pmd_addr_end(k, a, end);
+    const pmdp = pmd_offset(k, pudp, a);
+    if (!pmd_none(k, pmdp)) yield* free_pte_range(k, cpu, tlb, pmdp, a);
+    a = next;
+  }
+  const PUD_MASK = ~((1n << BigInt(k.L.PUD_SHIFT)) - 1n) & k.L.VA_MASK;
+  start &= PUD_MASK;
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling &= PUD_MASK;
+    if (!ceiling) return;
+  }
+  if (m1(k, end) > m1(k, ceiling)) return;
+  if (k.L.pmdFolded) return; // pud_clear() and pmd_free_tlb() do nothing (pgtable-nopmd.h)
+  const table = pmd_offset(k, pudp, start);
+  yield* pud_clear(k, cpu, pudp);
+  yield* pmd_free_tlb(k, cpu, tlb, table, start);
+  yield LBL_FREE_PGTABLES;
+}
+
+/** free_pud_range(): free_pmd_range() on each present pud, then the pud table itself (4-level only). */
+function* free_pud_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pgdp: number, addr: bigint, end: bigint, floor: bigint, ceiling: bigint): KGen<void> {
+  let start = addr;
+  for (let a = addr; a !== end;) {
+    const next = pud_addr_end(k, a, end);
+    const pudp = pud_offset(k, pgdp, a);
+    if (!pud_none(k, pudp)) yield* free_pmd_range(k, cpu, tlb, pudp, a, next, floor, ceiling);
+    a = next;
+  }
+  const PGDIR_MASK = ~((1n << BigInt(k.L.PGDIR_SHIFT)) - 1n) & k.L.VA_MASK;
+  start &= PGDIR_MASK;
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling &= PGDIR_MASK;
+    if (!ceiling) return;
+  }
+  if (m1(k, end) > m1(k, ceiling)) return;
+  if (k.L.pudFolded) return; // pgd_clear() and pud_free_tlb() do nothing (pgtable-nopud.h)
+  const table = pud_offset(k, pgdp, start);
+  yield* pgd_clear(k, cpu, pgdp);
+  yield* pud_free_tlb(k, cpu, tlb, table, start);
+  yield LBL_FREE_PGTABLES;
+}
+
+/**
+ * free_pgd_range(tlb, addr, end, floor, ceiling) (mm/memory.c, 3.8): frees the page tables that
+ * map only [addr, end) — no vma below `floor` or from `ceiling` up can use them (floor 0 is the
+ * bottom of the address space, ceiling 0 its top).
+ */
+export function* free_pgd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigint, end: bigint, floor: bigint, ceiling: bigint): KGen<void> {
+  const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
+  const PMD_MASK = ~(PMD_SIZE - 1n) & k.L.VA_MASK;
+  addr &= PMD_MASK;
+  if (addr < floor) {
+    addr = (addr + PMD_SIZE) & k.L.VA_MASK;
+    if (!addr) return;
+  }
+  if (ceiling) {
+    ceiling &= PMD_MASK;
+    if (!ceiling) return;
+  }
+  if (m1(k, end) > m1(k, ceiling)) end -= PMD_SIZE;
+  if (addr > m1(k, end)) return;
+  for (let a = addr; a !== end;) {
+    const next = pgd_addr_end(k, a, end);
+    const pgdp = pgd_offset(k, tlb.mm, a);
+    if (!pgd_none(k, pgdp)) yield* free_pud_range(k, cpu, tlb, pgdp, a, next, floor, ceiling);
+    a = next;
+  }
+}
+
+/**
+ * free_pgtables(tlb, vma, floor, ceiling) (mm/memory.c, 3.8): free_pgd_range() over each vma of
+ * `vmas` (in address order), nearby vmas (less than a pmd apart) gathered into one call, each
+ * bounded by the next vma or `ceiling`. Used by exit_mmap() and unmap_region().
+ */
+export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], floor: bigint, ceiling: bigint): KGen<void> {
+  const fns = cpu.thread().fnStack;
+  fns.push('free_pgtables');
+  const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
+  for (let i = 0; i < vmas.length;) {
+    const addr = vmas[i].vm_start;
+    let last = i;
+    while (last + 1 < vmas.length && vmas[last + 1].vm_start <= vmas[last].vm_end + PMD_SIZE) last++; // "gather nearby vmas into one call down"
+    const next = vmas[last + 1];
+    yield* free_pgd_range(k, cpu, tlb, addr, vmas[last].vm_end, floor, next ? next.vm_start : ceiling);
+    i = last + 1;
+  }
+  fns.pop();
 }

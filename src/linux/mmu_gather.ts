@@ -1,14 +1,20 @@
 /**
- * struct mmu_gather with both ways of freeing page-table pages (include/asm-generic/tlb.h and
- * mm/memory.c, 4.13; arch/x86/mm/pgtable.c ___pte_free_tlb/___pmd_free_tlb/___pud_free_tlb):
+ * struct mmu_gather (include/asm-generic/tlb.h and mm/memory.c, 3.8-4.14; x86 asm/tlb.h and
+ * arch/x86/mm/pgtable.c ___pte_free_tlb/___pmd_free_tlb/___pud_free_tlb): the one gather of the
+ * model, used by every unmap path (exit_mmap() and unmap_region(), mmap.ts). Pages unmapped and
+ * page-table pages removed are batched and freed only after the TLB flush in tlb_flush_mmu().
+ * How it behaves depends on the kernel's knobs and paging mode, never on the caller:
  *  - tlb_remove_page(): the page is freed by tlb_flush_mmu() right after the TLB flush. On x86
  *    software walkers (GUP-fast) are safe only because the remote flush is an IPI, which waits
  *    for the walker to re-enable interrupts.
- *  - tlb_remove_table() with HAVE_RCU_TABLE_FREE (seed 002's fix, commit 9e52fc2b50de): the
- *    tables are batched and freed by an RCU-sched callback (tlb_table_flush ->
- *    call_rcu_sched(tlb_remove_table_rcu)), after every CPU left its IRQ-off region; with fewer
- *    than two users of the mm there can be no concurrent walker and the table is freed at once.
- * Knob `have_rcu_table_free` selects the second for page-table pages.
+ *  - tlb_remove_table() with HAVE_RCU_TABLE_FREE (knob `have_rcu_table_free`, seed 002's fix,
+ *    commit 9e52fc2b50de): page-table pages are batched and freed by an RCU-sched callback
+ *    (tlb_table_flush -> call_rcu_sched(tlb_remove_table_rcu)), after every CPU left its IRQ-off
+ *    region; with fewer than two users of the mm there can be no concurrent walker and the table
+ *    is freed at once.
+ *  - fullmm (tlb_gather_mmu(tlb, mm, 0, -1): exit) flushes the whole mm; otherwise the flushed
+ *    range is the span of what was unmapped or freed (__tlb_adjust_range()). With PAE,
+ *    ___pmd_free_tlb() sets need_flush_all: a PDPTE changed, and only a CR3 reload reloads it.
  * Frees of page-table pages are recorded for the page-table use-after-free sanitizer.
  */
 import { registerKnob } from '../presets/knobs.js';
@@ -29,12 +35,14 @@ registerKnob({
 /** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
 export const MAX_TABLE_BATCH = 509;
 
-export interface MmuGatherRcu {
+export interface MmuGather {
   mm: MmStruct;
   fullmm: boolean;
   start: bigint;
   end: bigint;
   need_flush: boolean;
+  /** need_flush_all: flush the whole mm (a PAE PDPTE was cleared). */
+  need_flush_all: boolean;
   /** Data pages and (without RCU table free) table pages, freed after the flush. */
   pages: number[];
   /** Which of `pages` are page-table pages (for the sanitizer's free records). */
@@ -43,14 +51,14 @@ export interface MmuGatherRcu {
   batch: number[] | null;
 }
 
-/** tlb_gather_mmu(tlb, mm, start, end). */
-export function tlb_gather_mmu_range(mm: MmStruct, start: bigint, end: bigint): MmuGatherRcu {
+/** tlb_gather_mmu(tlb, mm, start, end): fullmm when [start, end) is [0, -1) (exit_mmap). */
+export function tlb_gather_mmu(mm: MmStruct, start: bigint, end: bigint): MmuGather {
   const fullmm = start === 0n && end === TLB_FLUSH_ALL;
-  return { mm, fullmm, start: fullmm ? 0n : end, end: fullmm ? TLB_FLUSH_ALL : start, need_flush: false, pages: [], tablePages: new Set(), batch: null };
+  return { mm, fullmm, start: fullmm ? 0n : end, end: fullmm ? TLB_FLUSH_ALL : start, need_flush: false, need_flush_all: false, pages: [], tablePages: new Set(), batch: null };
 }
 
 /** __tlb_adjust_range(tlb, address). */
-export function tlb_adjust_range(tlb: MmuGatherRcu, addr: bigint, size = 4096n): void {
+export function tlb_adjust_range(tlb: MmuGather, addr: bigint, size = 4096n): void {
   if (tlb.fullmm) return;
   if (addr < tlb.start) tlb.start = addr;
   if (addr + size > tlb.end) tlb.end = addr + size;
@@ -64,13 +72,13 @@ export function free_page_table_page(k: Kernel, cpu: LinuxCpu, pfn: number, site
 }
 
 /** tlb_remove_page(tlb, page). */
-export function tlb_remove_page(tlb: MmuGatherRcu, pfn: number): void {
+export function tlb_remove_page(tlb: MmuGather, pfn: number): void {
   tlb.need_flush = true;
   tlb.pages.push(pfn);
 }
 
 /** tlb_remove_table(tlb, table) (mm/memory.c, HAVE_RCU_TABLE_FREE). */
-export function* tlb_remove_table(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pfn: number): KGen<void> {
+function tlb_remove_table(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pfn: number): void {
   tlb.need_flush = true;
   if (tlb.mm.mm_users < 2) {
     free_page_table_page(k, cpu, pfn, '__tlb_remove_table');
@@ -80,17 +88,41 @@ export function* tlb_remove_table(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, p
   if (tlb.batch.length === MAX_TABLE_BATCH) tlb_table_flush(k, cpu, tlb);
 }
 
-/** pte_free_tlb/pmd_free_tlb/pud_free_tlb: x86 ___pXd_free_tlb() choose by the knob. */
-export function* pXd_free_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu, pfn: number): KGen<void> {
-  if (k.config.knobs.have_rcu_table_free === true) yield* tlb_remove_table(k, cpu, tlb, pfn);
+/** The x86 ___pXd_free_tlb() tail: tlb_remove_table() with RCU table free, else tlb_remove_page(). */
+function free_table_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pfn: number): void {
+  if (k.config.knobs.have_rcu_table_free === true) tlb_remove_table(k, cpu, tlb, pfn);
   else {
     tlb_remove_page(tlb, pfn);
     tlb.tablePages.add(pfn);
   }
 }
 
+/** pte_free_tlb(tlb, pte, address) -> ___pte_free_tlb(): paravirt_release_pte(), then the free. */
+export function* pte_free_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, table: number, address: bigint): KGen<void> {
+  tlb_adjust_range(tlb, address, 1n << BigInt(k.L.PMD_SHIFT));
+  yield* k.pv.mmu.release_pte(k, cpu, table / 4096);
+  free_table_tlb(k, cpu, tlb, table / 4096);
+}
+
+/** pmd_free_tlb(tlb, pmd, address) -> ___pmd_free_tlb(); nothing when the pmd is folded (pgtable-nopmd.h). */
+export function* pmd_free_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, table: number, address: bigint): KGen<void> {
+  if (k.L.pmdFolded) return;
+  tlb_adjust_range(tlb, address, 1n << BigInt(k.L.PUD_SHIFT));
+  yield* k.pv.mmu.release_pmd(k, cpu, table / 4096);
+  if (k.L.paging === 'pae') tlb.need_flush_all = true; // "any changes to the top page-directory-pointer-table entries need a full cr3 reload"
+  free_table_tlb(k, cpu, tlb, table / 4096);
+}
+
+/** pud_free_tlb(tlb, pud, address) -> ___pud_free_tlb(); nothing when the pud is folded (pgtable-nopud.h). */
+export function* pud_free_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, table: number, address: bigint): KGen<void> {
+  if (k.L.pudFolded) return;
+  tlb_adjust_range(tlb, address, 1n << BigInt(k.L.PGDIR_SHIFT));
+  yield* k.pv.mmu.release_pud(k, cpu, table / 4096);
+  free_table_tlb(k, cpu, tlb, table / 4096);
+}
+
 /** tlb_table_flush(tlb): hand the batch to RCU (call_rcu_sched(tlb_remove_table_rcu)). */
-export function tlb_table_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): void {
+export function tlb_table_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): void {
   const batch = tlb.batch;
   if (!batch) return;
   tlb.batch = null;
@@ -99,13 +131,19 @@ export function tlb_table_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): vo
   });
 }
 
+/** tlb_flush(tlb) (x86 asm/tlb.h): flush_tlb_mm_range() over the gathered range, or all of the mm. */
+function* tlb_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
+  if (tlb.fullmm || tlb.need_flush_all) yield* flush_tlb_mm_range(k, cpu, tlb.mm, 0n, TLB_FLUSH_ALL);
+  else if (tlb.end > tlb.start) yield* flush_tlb_mm_range(k, cpu, tlb.mm, tlb.start, tlb.end);
+}
+
 /** tlb_flush_mmu(tlb): TLB flush, free the gathered pages, hand tables to RCU. */
-export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGen<void> {
+export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   if (!tlb.need_flush) return;
   tlb.need_flush = false;
   const fns = cpu.thread().fnStack;
   fns.push('tlb_flush_mmu');
-  if (tlb.fullmm || tlb.end > tlb.start) yield* flush_tlb_mm_range(k, cpu, tlb.mm, tlb.fullmm ? 0n : tlb.start, tlb.fullmm ? TLB_FLUSH_ALL : tlb.end);
+  yield* tlb_flush(k, cpu, tlb);
   tlb_table_flush(k, cpu, tlb);
   fns.push('free_pages_and_swap_cache');
   for (const pfn of tlb.pages) {
@@ -118,7 +156,7 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGe
 }
 
 /** tlb_finish_mmu(tlb, start, end). */
-export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGatherRcu): KGen<void> {
+export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   const fns = cpu.thread().fnStack;
   fns.push('tlb_finish_mmu');
   yield* tlb_flush_mmu(k, cpu, tlb);

@@ -20,9 +20,10 @@ import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { find_vma, vm_get_page_prot } from './memory.js';
+import { split_vma } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { down_write, up_write } from './rwsem.js';
-import { pgd_none, pgd_offset, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry } from './pgtable.js';
+import { pgd_addr_end, pgd_none, pgd_offset, pmd_addr_end, pmd_none, pud_addr_end, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
@@ -46,14 +47,6 @@ const _PAGE_SPECIAL = 1n << 9n;
 export function pte_modify(k: Kernel, pte: bigint, newprot: bigint): bigint {
   const chg = k.L.PTE_PFN_MASK | _PAGE_PCD | _PAGE_PWT | _PAGE_SPECIAL | _PAGE_ACCESSED | _PAGE_DIRTY;
   return (pte & chg) | (newprot & ~chg);
-}
-
-/** pXd_addr_end(addr, end): the end of the entry's span containing addr, or end; a folded level spans everything. */
-function addr_end(shift: number, folded: boolean, addr: bigint, end: bigint): bigint {
-  if (folded) return end;
-  const size = 1n << BigInt(shift);
-  const boundary = (addr + size) & ~(size - 1n);
-  return boundary - 1n < end - 1n ? boundary : end;
 }
 
 /**
@@ -86,7 +79,7 @@ function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number,
 function* change_pmd_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number, addr: bigint, end: bigint, newprot: bigint): KGen<number> {
   let pages = 0;
   for (let a = addr; a !== end;) {
-    const next = addr_end(k.L.PMD_SHIFT, false, a, end);
+    const next = pmd_addr_end(k, a, end);
     const pmdp = pmd_offset(k, pudp, a);
     if (!pmd_none(k, pmdp)) pages += yield* change_pte_range(k, cpu, mm, pmdp, a, next, newprot);
     a = next;
@@ -98,7 +91,7 @@ function* change_pmd_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number,
 function* change_pud_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pgdp: number, addr: bigint, end: bigint, newprot: bigint): KGen<number> {
   let pages = 0;
   for (let a = addr; a !== end;) {
-    const next = addr_end(k.L.PUD_SHIFT, k.L.pudFolded, a, end);
+    const next = pud_addr_end(k, a, end);
     const pudp = pud_offset(k, pgdp, a);
     if (!pud_none(k, pudp)) pages += yield* change_pmd_range(k, cpu, mm, pudp, a, next, newprot);
     a = next;
@@ -115,7 +108,7 @@ function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start:
   fns.push('change_protection_range');
   let pages = 0;
   for (let a = start; a !== end;) {
-    const next = addr_end(k.L.PGDIR_SHIFT, false, a, end);
+    const next = pgd_addr_end(k, a, end);
     const pgdp = pgd_offset(k, mm, a);
     if (!pgd_none(k, pgdp)) pages += yield* change_pud_range(k, cpu, mm, pgdp, a, next, newprot);
     a = next;
@@ -133,23 +126,6 @@ function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start:
 /** change_protection(vma, start, end, newprot, dirty_accountable = 0, prot_numa = 0). */
 export function* change_protection(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint, newprot: bigint): KGen<number> {
   return yield* change_protection_range(k, cpu, mm, start, end, newprot);
-}
-
-/**
- * split_vma(mm, vma, addr, new_below) (mm/mmap.c): cut `vma` at `addr`; the new vma takes the
- * part below addr (new_below) or above it. Returns the new vma.
- */
-export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_below: boolean): VmAreaStruct {
-  const nv: VmAreaStruct = { ...vma };
-  if (new_below) {
-    nv.vm_end = addr;
-    vma.vm_start = addr;
-  } else {
-    nv.vm_start = addr;
-    vma.vm_end = addr;
-  }
-  mm.vmas.push(nv);
-  return nv;
 }
 
 /**

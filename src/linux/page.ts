@@ -15,6 +15,7 @@ import type { Kernel } from './kernel.js';
 import { mmHooks } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** page->_count and page_mapcount() (_mapcount + 1) of one anonymous page. */
 interface PageCounts {
@@ -22,11 +23,7 @@ interface PageCounts {
   mapcount: number;
 }
 
-function counts(k: Kernel): Map<number, PageCounts> {
-  let m = k.ext.get('page_counts') as Map<number, PageCounts> | undefined;
-  if (!m) k.ext.set('page_counts', (m = new Map()));
-  return m;
-}
+const counts = defineKernelState(() => new Map<number, PageCounts>());
 
 /** page_count(page): references; 1 for a frame that is not a registered anonymous page. */
 export function page_count(k: Kernel, pfn: number): number {

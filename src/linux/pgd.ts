@@ -12,13 +12,10 @@ import type { LinuxCpu } from './percpu.js';
 import { entryAddr, readEntry, set_pud } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock, type MmStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** pgd_lock (arch/x86/mm/fault.c DEFINE_SPINLOCK(pgd_lock)), one per kernel. */
-export function pgd_lock(k: Kernel): SpinLock {
-  let l = k.ext.get('pgd_lock') as SpinLock | undefined;
-  if (!l) k.ext.set('pgd_lock', (l = new SpinLock('pgd_lock')));
-  return l;
-}
+export const pgd_lock = defineKernelState(() => new SpinLock('pgd_lock'));
 
 /** Level recorded in the frame table for a top-level table of this paging mode. */
 export function pgdLevel(k: Kernel): number {

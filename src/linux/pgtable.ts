@@ -11,7 +11,7 @@ import type { Layout } from './layout.js';
 import { pgd_index } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
-import { _PAGE_PRESENT, _PAGE_PSE } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from './constants.js';
 
 /** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
 export function readEntry(k: Kernel, p: number): bigint {
@@ -65,6 +65,38 @@ export function pmd_offset(k: Kernel, pudp: number, address: bigint): number {
 export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): number {
   const L = k.L;
   return entryAddr(L, readEntry(k, pmdp)) + index(L, address, 12, L.PTRS_PER_PTE) * L.entrySize;
+}
+
+/**
+ * p?d_addr_end(addr, end) (include/asm-generic/pgtable.h): the end of the entry's span that
+ * contains `addr`, or `end` if that comes first. The kernel compares `boundary - 1 < end - 1`
+ * so that a boundary wrapping to 0 at the top of the address space counts as the top.
+ */
+function addr_end(L: Layout, shift: number, addr: bigint, end: bigint): bigint {
+  const size = 1n << BigInt(shift);
+  const boundary = ((addr + size) & ~(size - 1n)) & L.VA_MASK;
+  return ((boundary - 1n) & L.VA_MASK) < ((end - 1n) & L.VA_MASK) ? boundary : end;
+}
+/** pgd_addr_end(addr, end). */
+export function pgd_addr_end(k: Kernel, addr: bigint, end: bigint): bigint {
+  return addr_end(k.L, k.L.PGDIR_SHIFT, addr, end);
+}
+/** pud_addr_end(addr, end): `end` when the pud is folded (pgtable-nopud.h). */
+export function pud_addr_end(k: Kernel, addr: bigint, end: bigint): bigint {
+  return k.L.pudFolded ? end : addr_end(k.L, k.L.PUD_SHIFT, addr, end);
+}
+/** pmd_addr_end(addr, end): `end` when the pmd is folded (pgtable-nopmd.h). */
+export function pmd_addr_end(k: Kernel, addr: bigint, end: bigint): bigint {
+  return k.L.pmdFolded ? end : addr_end(k.L, k.L.PMD_SHIFT, addr, end);
+}
+
+/** pmd_pgtable(pmd) / pmd_page_vaddr(): physical address of the page table a pmd entry points to. */
+export function pmd_pgtable(k: Kernel, pmdp: number): number {
+  return entryAddr(k.L, readEntry(k, pmdp));
+}
+/** PAGE_KERNEL (arch/x86/include/asm/pgtable_types.h): __PAGE_KERNEL, NX only where the paging mode has it. */
+export function PAGE_KERNEL(k: Kernel): bigint {
+  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX);
 }
 
 /** pgd_none(): always 0 when the pud is folded into the pgd. */

@@ -4,11 +4,7 @@
  * frees and software walks.
  */
 import { PtUafSanitizer } from '../sanitizers/pt-uaf.js';
-import type { Kernel } from './kernel.js';
+import { defineKernelState } from './kstate.js';
 
 /** The page-table use-after-free sanitizer of `k`. */
-export function ptUafOf(k: Kernel): PtUafSanitizer {
-  let s = k.ext.get('pt-uaf') as PtUafSanitizer | undefined;
-  if (!s) k.ext.set('pt-uaf', (s = new PtUafSanitizer(k.m)));
-  return s;
-}
+export const ptUafOf = defineKernelState((k) => new PtUafSanitizer(k.m));

@@ -13,6 +13,7 @@ import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { TaskStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** An RCU callback: a model function run by the rcu_sched thread. */
 export type RcuCallback = (k: Kernel, cpu: LinuxCpu) => void;
@@ -31,11 +32,7 @@ interface RcuState {
   completed: number;
 }
 
-function rstate(k: Kernel): RcuState {
-  let s = k.ext.get('rcu_sched') as RcuState | undefined;
-  if (!s) k.ext.set('rcu_sched', (s = { pending: [], thread: null, completed: 0 }));
-  return s;
-}
+const rstate = defineKernelState((): RcuState => ({ pending: [], thread: null, completed: 0 }));
 
 /** A CPU in a quiescent state for RCU-sched right now. */
 export function rcu_sched_quiescent(cpu: LinuxCpu): boolean {

@@ -9,6 +9,7 @@
  * prev's kernel stack stops until something switches back to it.
  */
 import type { KGen } from '../scheduler/types.js';
+import { versionNumber, type LinuxConfig } from './config.js';
 import type { Kernel } from './kernel.js';
 import { enter_lazy_tlb, switch_mm } from './mmu_context.js';
 import { mmdrop } from './mm.js';
@@ -83,8 +84,18 @@ export const LBL_COND_RESCHED = 'cond_resched';
  * it. The model yields LBL_COND_RESCHED and the deterministic scheduler decides whether
  * need_resched was set (Kernel.canPreempt/preempt run `__cond_resched` then).
  */
-export function* cond_resched(_k: Kernel, _cpu: LinuxCpu): KGen<void> {
+export function* cond_resched(k: Kernel, _cpu: LinuxCpu): KGen<void> {
+  if (cond_resched_is_noop(k.config)) return;
   yield LBL_COND_RESCHED;
+}
+
+/**
+ * From 4.9 (commit 35a773a07926, "sched/core: Avoid _cond_resched() for PREEMPT=y") a
+ * CONFIG_PREEMPT kernel's `_cond_resched()` is `{ return 0; }`: preemption can happen anywhere
+ * anyway, so cond_resched() is no scheduling point (include/linux/sched.h).
+ */
+export function cond_resched_is_noop(config: LinuxConfig): boolean {
+  return (config.preempt === 'preempt' || config.preempt === 'rt') && versionNumber(config.version) >= 4009;
 }
 
 /** __cond_resched(): add_preempt_count(PREEMPT_ACTIVE); __schedule(); sub_preempt_count(PREEMPT_ACTIVE). */

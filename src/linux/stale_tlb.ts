@@ -14,12 +14,12 @@ import type { LinuxCpu } from './percpu.js';
 import { entryAddr, lookup_address, readEntry } from './pgtable.js';
 import { callTrace, cpuHeader } from './report.js';
 import type { MmStruct } from './structs.js';
+import { defineKernelState } from './kstate.js';
 
 /** The stale-TLB sanitizer of `k`. */
-export function staleTlbOf(k: Kernel): StaleTlbSanitizer {
-  let s = k.ext.get('stale-tlb') as StaleTlbSanitizer | undefined;
-  if (!s) {
-    s = new StaleTlbSanitizer({
+export const staleTlbOf = defineKernelState(
+  (k) =>
+    new StaleTlbSanitizer({
       cpus: k.cpus,
       userLimit: k.L.TASK_SIZE,
       kernelTranslation: (va) => lookup_translation(k, va),
@@ -29,11 +29,8 @@ export function staleTlbOf(k: Kernel): StaleTlbSanitizer {
         return { task: `${c.curr.comm}/${c.curr.pid}`, header: cpuHeader(k.config, c), trace: callTrace(c) };
       },
       printk: (lines) => k.printk(...lines),
-    });
-    k.ext.set('stale-tlb', s);
-  }
-  return s;
-}
+    }),
+);
 
 /**
  * A flush of `mm` (null: kernel addresses) over [start, end) by `fn` on `cpu` begins (`end` may be

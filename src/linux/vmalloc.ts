@@ -13,17 +13,17 @@
  * lazy purge of later kernels is not modelled here.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, readEntry, set_pgd } from './pgtable.js';
+import { entryAddr, PAGE_KERNEL, pgd_none, pgd_offset_k, pgd_offset_pgd, readEntry, set_pgd } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { vmalloc_sync_one } from './fault.js';
 import { pgd_lock } from './pgd.js';
 import { pgd_index } from './layout.js';
+import { defineKernelState } from './kstate.js';
 
 /** A vmap_area. */
 export interface VmapArea {
@@ -38,22 +38,14 @@ interface VmallocState {
   areas: Map<bigint, VmapArea>;
 }
 
-function state(k: Kernel): VmallocState {
-  let s = k.ext.get('vmalloc') as VmallocState | undefined;
-  if (!s) k.ext.set('vmalloc', (s = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
-  return s;
-}
-
-/** PAGE_KERNEL. */
-function pageKernel(k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX);
-}
+/** The vmalloc allocator of a kernel (vmap_area_lock and the next free address), shared with vm_map_ram() (vmap.ts). */
+export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
 
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   const fns = cpu.thread().fnStack;
   fns.push('vmalloc');
-  const st = state(k);
+  const st = vmallocState(k);
   const npages = Math.max(1, Math.ceil(size / 4096));
   yield* spin_lock(k, cpu, st.lock); // alloc_vmap_area()
   const addr = st.next;
@@ -69,7 +61,7 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   for (let i = 0; i < npages; i++) {
     const va = addr + BigInt(i * 4096);
     const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | pageKernel(k));
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | PAGE_KERNEL(k));
   }
   st.areas.set(addr, area);
   fns.pop();
@@ -78,7 +70,7 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
 
 /** vfree(addr): unmap, flush every CPU, free the pages. */
 export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
-  const st = state(k);
+  const st = vmallocState(k);
   const area = st.areas.get(addr);
   if (!area) throw new Error(`vfree: 0x${addr.toString(16)} is not a vmalloc area`);
   const fns = cpu.thread().fnStack;
@@ -96,7 +88,7 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
 
 /** The vmap area containing `va`, if any. */
 export function find_vmap_area(k: Kernel, va: bigint): VmapArea | undefined {
-  for (const a of state(k).areas.values()) if (va >= a.addr && va < a.addr + BigInt(a.size)) return a;
+  for (const a of vmallocState(k).areas.values()) if (va >= a.addr && va < a.addr + BigInt(a.size)) return a;
   return undefined;
 }
 

@@ -18,14 +18,15 @@
  */
 import { registerKnob } from '../presets/knobs.js';
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { readEntry } from './pgtable.js';
+import { PAGE_KERNEL, readEntry } from './pgtable.js';
+import { vmallocState } from './vmalloc.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
+import { defineKernelState } from './kstate.js';
 
 registerKnob({
   name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
@@ -68,30 +69,20 @@ interface VmapState {
   purges: number;
 }
 
-function vstate(k: Kernel): VmapState {
-  let s = k.ext.get('vmap') as VmapState | undefined;
-  if (!s) k.ext.set('vmap', (s = { lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
-  return s;
-}
+const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
 
 /**
  * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
- * (the bump allocator kept by vmalloc.ts under k.ext 'vmalloc'), aligned, with a guard page.
+ * (vmalloc.ts's bump allocator, vmallocState), aligned, with a guard page.
  */
 function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint): KGen<bigint> {
-  let st = k.ext.get('vmalloc') as { next: bigint; lock: SpinLock } | undefined;
-  if (!st) k.ext.set('vmalloc', (st = { next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() } as never));
-  yield* spin_lock(k, cpu, st!.lock);
-  const addr = (st!.next + align - 1n) & ~(align - 1n);
-  st!.next = addr + BigInt((pages + 1) * 4096);
-  yield* spin_unlock(k, cpu, st!.lock);
-  if (st!.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
+  const st = vmallocState(k);
+  yield* spin_lock(k, cpu, st.lock);
+  const addr = (st.next + align - 1n) & ~(align - 1n);
+  st.next = addr + BigInt((pages + 1) * 4096);
+  yield* spin_unlock(k, cpu, st.lock);
+  if (st.next > k.L.VMALLOC_END) throw new Error('vmap allocation failed: vmalloc space exhausted');
   return addr;
-}
-
-/** PAGE_KERNEL. */
-function pageKernel(_k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
 }
 
 /** lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
@@ -106,7 +97,7 @@ function* vmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: readonl
   for (let i = 0; i < pages.length; i++) {
     const va = addr + BigInt(i * 4096);
     const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | pageKernel(k));
+    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(pages[i]) << 12n) | PAGE_KERNEL(k));
   }
 }
 
@@ -272,8 +263,7 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * because the address is not handed out again before that.
  */
 export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
-  const st = k.ext.get('vmap') as VmapState | undefined;
-  if (!st) return false;
+  const st = vstate(k);
   for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
   const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
   return !!vb && va >= vb.area.start && vb.dirtyMap[Number(va - vb.area.start) / 4096 | 0] === 1;

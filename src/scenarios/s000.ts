@@ -32,7 +32,7 @@
  */
 import type { Kernel } from '../linux/kernel.js';
 import { attach_mem_cgroup, mem_cgroup_create } from '../linux/memcg.js';
-import { do_munmap } from '../linux/munmap.js';
+import { do_munmap } from '../linux/mmap.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from '../linux/structs.js';
 import { spawnProcess, user_access } from '../linux/user.js';
 import { LBL_COND_RESCHED, schedule_blocked } from '../linux/sched.js';

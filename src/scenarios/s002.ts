@@ -17,7 +17,7 @@
  */
 import { get_user_pages_fast, LBL_GUP_PTE } from '../linux/gup.js';
 import type { Kernel } from '../linux/kernel.js';
-import { do_munmap } from '../linux/munmap.js';
+import { do_munmap } from '../linux/mmap.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from '../linux/structs.js';
 import { spawnProcess, user_access } from '../linux/user.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';

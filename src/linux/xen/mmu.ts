@@ -24,7 +24,7 @@ import type { MmStruct, TaskStruct } from '../structs.js';
 import { TLB_FLUSH_ALL } from '../tlbflush.js';
 import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
-import { XenPvState, pfn_to_mfn, xenState } from './state.js';
+import { pfn_to_mfn, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
 
 /**
@@ -230,8 +230,7 @@ function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
 
 /** The Xen PV backend for kernel `k`. */
 export function xenPvOps(k: Kernel): PvOps {
-  const st = new XenPvState(k);
-  k.ext.set('xen-pv', st);
+  const st = xenPvState(k);
   k.otherConsoles.push(() => st.xen.console.text());
   const ops = xenOps(k, st);
   return { name: ops.name, mmu: withBoot(k, st, ops.mmu), cpu: withBoot(k, st, ops.cpu) };

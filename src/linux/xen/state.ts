@@ -8,6 +8,7 @@ import type { MulticallEntry } from '../../xen/hypercalls.js';
 import { registerKnob } from '../../presets/knobs.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
+import { defineKernelState } from '../kstate.js';
 
 registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
 registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
@@ -26,7 +27,7 @@ export class McBuffer {
   savedIF = true;
 }
 
-/** The backend's state for one kernel (`k.ext.get('xen-pv')`). */
+/** The backend's state for one kernel (created with the backend: `xenPvState(k)`). */
 export class XenPvState {
   readonly xen: XenHypervisor;
   readonly mc: McBuffer[];
@@ -54,10 +55,12 @@ export class XenPvState {
 
 /** The Xen PV state of a kernel booted with paravirt=xen-pv. */
 export function xenState(k: Kernel): XenPvState {
-  const s = k.ext.get('xen-pv');
-  if (!(s instanceof XenPvState)) throw new Error('this kernel does not run on the Xen PV backend (paravirt=xen-pv)');
-  return s;
+  if (k.config.paravirt !== 'xen-pv') throw new Error('this kernel does not run on the Xen PV backend (paravirt=xen-pv)');
+  return xenPvState(k);
 }
+
+/** The Xen PV state of `k`, created on first use (by xenPvOps() at boot). */
+export const xenPvState = defineKernelState((k) => new XenPvState(k));
 
 /** The hypervisor under a Xen PV kernel (for scenarios, sanitizers and tests). */
 export function xenOf(k: Kernel): XenHypervisor {
