@@ -22,12 +22,12 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: 'munmap-gather-no-flush', file: 'src/linux/mmu_gather.ts', preset: 'linux-3.18-smp',
-    find: '  if (tlb.fullmm || tlb.end > tlb.start) yield* flush_tlb_mm_range(', replace: '  if (false) yield* flush_tlb_mm_range(',
+    find: '  else if (tlb.end > tlb.start) yield* flush_tlb_mm_range(', replace: '  else if (false) yield* flush_tlb_mm_range(',
     description: "munmap's tlb_flush_mmu() frees the pages without flushing",
   },
   {
-    name: 'exit-gather-no-flush', file: 'src/linux/tlb.ts', preset: 'linux-3.18-smp',
-    find: '  yield* tlb_flush(k, cpu, tlb);\n', replace: '',
+    name: 'exit-gather-no-flush', file: 'src/linux/mmu_gather.ts', preset: 'linux-3.18-smp',
+    find: '  if (tlb.fullmm || tlb.need_flush_all) yield* flush_tlb_mm_range(', replace: '  if (tlb.need_flush_all) yield* flush_tlb_mm_range(',
     description: "exit_mmap()'s tlb_flush_mmu() frees the pages without flushing",
   },
   {

@@ -15,8 +15,6 @@ import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
-import { nativePvOps } from '../src/linux/native.js';
-import { pvBackend, registerPvBackend, type PvOps } from '../src/linux/paravirt.js';
 import { _PAGE_RW } from '../src/linux/constants.js';
 import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
 import { spawnProcess, user_access } from '../src/linux/user.js';
@@ -42,29 +40,23 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-/** Planted bugs as paravirt backends wrapping each real one. */
-function plant(base: string, bug: 'noremote' | 'keeprw' | 'setrw'): string {
-  const name = `test-${base}-${bug}`;
-  try {
-    registerPvBackend(name, (k: Kernel): PvOps => {
-      const real = base === 'native' ? nativePvOps() : pvBackend(base)(k);
-      const mmu = { ...real.mmu };
-      if (bug === 'noremote') mmu.flush_tlb_others = function* () {};
-      else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.mmu.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
-      else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.mmu.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
-      return { ...real, name, mmu };
-    });
-  } catch {
-    // already registered by an earlier test
-  }
-  return name;
+type Bug = 'noremote' | 'keeprw' | 'setrw';
+
+/** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs). */
+function plant(k: Kernel, bug: Bug): void {
+  const mmu = k.pv.mmu;
+  const real = { ...mmu };
+  if (bug === 'noremote') mmu.flush_tlb_others = function* () {};
+  else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
+  else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
 }
 
 const task = (cpu: number, spawn: 'boot' | 'fork', ops: Op[]) => ({ cpu, kthread: false, spawn, ops });
 
 /** The findings of `program` under random schedules with seeds 1..n (one run each). */
-function findings(preset: string, paravirt: string | null, program: Program, n: number): Finding[] {
-  const t = new LinuxFuzzTarget(preset, paravirt ? { paravirt } : {});
+function findings(preset: string, bug: Bug | null, program: Program, n: number): Finding[] {
+  const t = new LinuxFuzzTarget(preset, {});
+  if (bug) t.onBoot = (k) => plant(k, bug);
   const out: Finding[] = [];
   for (let seed = 1; seed <= n; seed++) {
     const r = t.run({ program, schedule: { strategy: 'random', seed } }, new Coverage());
@@ -110,9 +102,9 @@ const COW: Program = {
   irqs: [],
 };
 
-describe.each(PRESETS)('outcome oracles on $preset', ({ preset, base }) => {
+describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
   it('tlb-coherence: a lost remote flush is reported when mprotect() returns; the real backend is clean', () => {
-    const bad = findings(preset, plant(base, 'noremote'), MPROTECT_RACE, 8);
+    const bad = findings(preset, 'noremote', MPROTECT_RACE, 8);
     expect(bad.length).toBeGreaterThan(0);
     expect(bad.every((f) => f.sanitizer === 'tlb-coherence')).toBe(true);
     expect(bad[0].signature).toBe('stale TLB entry on another CPU after mprotect()');
@@ -121,7 +113,7 @@ describe.each(PRESETS)('outcome oracles on $preset', ({ preset, base }) => {
   });
 
   it('process-view: a write after mprotect(PROT_READ) that succeeds is reported; SIGSEGV is quiet', () => {
-    const bad = findings(preset, plant(base, 'keeprw'), WRITE_AFTER_MPROTECT, 1);
+    const bad = findings(preset, 'keeprw', WRITE_AFTER_MPROTECT, 1);
     expect(bad.map((f) => f.signature)).toEqual(['user write to a r page succeeded']);
     expect(bad[0].log.join('\n')).toMatch(/expected: SIGSEGV \(mprotect\(r\) returned at step \d+\)/);
     expect(bad[0].log.join('\n')).toMatch(/translation used: /);
@@ -129,7 +121,7 @@ describe.each(PRESETS)('outcome oracles on $preset', ({ preset, base }) => {
   });
 
   it("process-view: a child's write visible to the parent is reported; copy-on-write is quiet", () => {
-    const bad = findings(preset, plant(base, 'setrw'), COW, 6);
+    const bad = findings(preset, 'setrw', COW, 6);
     expect(bad.length).toBeGreaterThan(0);
     expect(bad.map((f) => f.sanitizer)).toEqual(bad.map(() => 'process-view'));
     expect(bad.map((f) => f.signature)).toContain('user write visible to another process');

@@ -42,6 +42,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
   private readonly machine: Machine;
   private readonly configs = new Map<number, LinuxConfig>();
   private readonly base: LinuxConfig;
+  /** Called with each execution's freshly booted kernel (tests plant bugs here). */
+  onBoot: ((k: Kernel) => void) | null = null;
   /** Overrides with the fuzzer's defaults (RAM) added. */
   private readonly effective: Readonly<Record<string, KnobValue>>;
 
@@ -73,6 +75,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     m.reset();
     const config = this.configFor(input.program.cpus);
     const k = Kernel.boot(m, config);
+    this.onBoot?.(k);
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();
