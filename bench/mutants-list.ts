@@ -105,7 +105,7 @@ export const MUTANTS: Mutant[] = [
   },
   // ---- RCU, GUP-fast, locks ---------------------------------------------------------------------
   {
-    name: 'rcu-no-grace-period', file: 'src/linux/rcupdate.ts', preset: 'linux-4.14-xen-pv',
+    name: 'rcu-no-grace-period', file: 'src/linux/rcupdate.ts', preset: 'linux-4.14-hyperv',
     find: '  return cpu.IF && cpu.preemptCount === 0 && cpu.frames.length === 0;', replace: '  return true;',
     description: 'RCU-sched does not wait for CPUs in IRQs-off regions',
   },
