@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     capSeconds: intFlag(flags.cap, 'cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
   };
   const logLine = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
-  const cost = await runOracleCost(600, 3, logLine);
+  const cost = await runOracleCost(800, 5, logLine);
   if (flags['oracle-cost']) {
     console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));
     return 0;

@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   if (only !== 'walk') {
     fuzz = await runFuzzBench(fuzzCfg, log);
     if (!flags.json) process.stdout.write('\n' + formatFuzzBench(fuzzCfg, fuzz) + '\n');
-    oracleCost = await runOracleCost(flags.quick ? 100 : 600, flags.quick ? 1 : 3, log);
+    oracleCost = await runOracleCost(flags.quick ? 100 : 800, flags.quick ? 1 : 5, log);
     if (!flags.json) process.stdout.write('\n' + formatOracleCost(oracleCost) + '\n');
   }
   if (flags.json) process.stdout.write(JSON.stringify({ ...result, ...(fuzz ? { fuzz: { ...fuzzCfg, rows: fuzz, oracleCost } } : {}) }) + '\n');

@@ -297,14 +297,29 @@ export class Cpu {
 
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
   tlbEntries(): TlbEntryInfo[] {
+    return this.decodeTlb(null);
+  }
+
+  /** The valid TLB entries that could translate `va` (its set in each page-size class), decoded. */
+  tlbEntriesFor(va: bigint): TlbEntryInfo[] {
+    return this.decodeTlb(BigInt.asUintN(64, va));
+  }
+
+  private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
     const mode = this.mode;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
-      const base = this.view.getUint32(d, true);
-      const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
+      const ways = this.view.getUint32(d + 8, true);
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
+      let base = this.view.getUint32(d, true);
+      let n = (this.view.getUint32(d + 4, true) + 1) * ways;
+      if (only !== null) {
+        const set = Number((only >> BigInt(shift)) & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
+        base += set * ways * 64;
+        n = ways;
+      }
       for (let i = 0; i < n; i++) {
         const e = base + i * 64;
         if (!(mem.getUint32(e + 24, true) & 1)) continue; // valid bit, read without a BigInt

@@ -240,7 +240,7 @@ export class OutcomeOracle {
     const page = address & ~0xfffn;
     for (const c of this.k.cpus) {
       if (!this.usesTables(c, mm)) continue;
-      for (const e of c.hw.tlbEntries()) {
+      for (const e of c.hw.tlbEntriesFor(page)) {
         if (e.va !== page || e.global || !e.user) continue;
         if (c !== cpu) cover('outcome:fault:remote-entry');
         const why = this.userStaleness(c, e);

@@ -23,6 +23,8 @@ export interface CoreCpu {
   flushTlbAll(): void;
   /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */
   tlbEntries(): TlbEntryInfo[];
+  /** The valid TLB entries that could translate `va` (its set in each page-size class). */
+  tlbEntriesFor(va: bigint): TlbEntryInfo[];
   /** Every valid paging-structure-cache entry, decoded. */
   pscEntries(): PscEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
