@@ -111,7 +111,8 @@ describe('pagewalk cost output', () => {
     expect(r.out).toMatch(/^Calibration: dependent pointer chase .* measured with (C, .* -O2|WebAssembly.*); model: preset skylake, 3\.00 GHz \(--ghz\)/);
     expect(r.out).toMatch(/\n\s+1M\s+4k\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
     expect(checkXml(readFileSync(out, 'utf8'))).toEqual(['svg']);
-    expect(cost('--calibrate', '--ghz', 'fast').err).toMatch(/--ghz: must be a positive number/);
+    expect(cost('--calibrate', '--ghz', 'fast').err).toMatch(/--ghz: must be a number above 0 and at most 20, got "fast"/);
+    expect(cost('--calibrate', '--loads', '1e12').err).toMatch(/--loads: must be a number above 0 and at most 1000000000/);
   });
 });
 

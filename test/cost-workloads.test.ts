@@ -78,16 +78,19 @@ describe('Zipf and the rank scramble', () => {
   });
 });
 
+/** Reads only, independent addresses: the workload fields these generator tests do not vary. */
+const PLAIN = { writes: 0, dependent: false };
+
 describe('generators', () => {
   it('sequential and strided wrap at the footprint', () => {
-    const s = generateStream({ kind: 'strided', stride: 4096 }, 16384, BASE, 6, new Prng(1), 'w');
+    const s = generateStream({ ...PLAIN, kind: 'strided', stride: 4096 }, 16384, BASE, 6, new Prng(1), 'w');
     expect([...s.va].map((v) => v - BASE)).toEqual([0n, 4096n, 8192n, 12288n, 0n, 4096n]);
     expect(s.vpn[1]).toBe(Number(BASE / 4096n) + 1);
   });
 
   it('uniform stays inside the footprint and respects the alignment', () => {
     const fp = 16 * 2 ** 30;
-    const s = generateStream({ kind: 'uniform', align: 64 }, fp, BASE, 10_000, new Prng(5), 'w');
+    const s = generateStream({ ...PLAIN, kind: 'uniform', align: 64 }, fp, BASE, 10_000, new Prng(5), 'w');
     for (const v of s.va) {
       expect(v >= BASE && v < BASE + BigInt(fp)).toBe(true);
       expect(v % 64n).toBe(0n);
@@ -96,15 +99,15 @@ describe('generators', () => {
 
   it('pointer chase visits every node exactly once per cycle', () => {
     const nodes = 1024;
-    const s = generateStream({ kind: 'pointer-chase', nodeBytes: 64 }, nodes * 64, BASE, 2 * nodes, new Prng(9), 'w');
+    const s = generateStream({ ...PLAIN, kind: 'pointer-chase', nodeBytes: 64 }, nodes * 64, BASE, 2 * nodes, new Prng(9), 'w');
     const first = new Set([...s.va.subarray(0, nodes)]);
     expect(first.size).toBe(nodes);
     expect([...s.va.subarray(nodes)]).toEqual([...s.va.subarray(0, nodes)]);
   });
 
   it('the same seed gives the same stream', () => {
-    const a = generateStream({ kind: 'zipf', exponent: 0.9 }, 2 ** 30, BASE, 1000, new Prng(11), 'w');
-    const b = generateStream({ kind: 'zipf', exponent: 0.9 }, 2 ** 30, BASE, 1000, new Prng(11), 'w');
+    const a = generateStream({ ...PLAIN, kind: 'zipf', exponent: 0.9 }, 2 ** 30, BASE, 1000, new Prng(11), 'w');
+    const b = generateStream({ ...PLAIN, kind: 'zipf', exponent: 0.9 }, 2 ** 30, BASE, 1000, new Prng(11), 'w');
     expect([...a.va]).toEqual([...b.va]);
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { Machine, PagewalkError } from '../src/index.js';
+import { Machine, PagewalkError, presets, scenarios } from '../src/index.js';
 import { encodeBinaryImage, parseImage } from '../src/loader/image.js';
 import { SANITIZERS } from '../src/sanitizers/finding.js';
 
@@ -159,6 +159,15 @@ const API: ApiCase[] = [
   ['Machine.createSync with a 3-set TLB', () => Machine.createSync({ tlb: { '4k': { sets: 3, ways: 4 } } }), /tlb\.4k\.sets must be a power of two/],
   ['Machine.createSync with a TLB of 5', () => Machine.createSync({ tlb: any(5) }), /tlb must be false or an object/],
   ['Machine.createSync with pse36 "yes"', () => Machine.createSync({ pse36: any('yes') }), /pse36 must be true or false/],
+  // The model namespaces' entry points and the image loader
+  ['presets.resolvePreset of a number', () => presets.resolvePreset(any(123)), /unknown preset '123' \(known: /],
+  ['presets.resolvePreset of "toString"', () => presets.resolvePreset('toString'), /unknown preset 'toString'/],
+  ['presets.resolvePreset with an unknown knob', () => presets.resolvePreset('linux-3.18-smp', { nope: 1 }), /unknown knob 'nope'/],
+  ['presets.parseKnobText of "constructor"', () => presets.parseKnobText('constructor', '1'), /unknown knob 'constructor'/],
+  ['scenarios.getScenario of null', () => scenarios.getScenario(any(null)), /unknown scenario 'null'/],
+  ['scenarios.getScenario of "__proto__"', () => scenarios.getScenario('__proto__'), /unknown scenario '__proto__'/],
+  ['parseImage of undefined', () => parseImage(undefined), /image: expected an object, got nothing/],
+  ['parseImage of a Uint8Array of zeros', () => parseImage(new Uint8Array(16)), /image: not valid JSON/],
 ];
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -276,6 +285,7 @@ const COST_OK = { accesses: 1000, warmup: 100, footprints: ['1M'], workloads: [{
 
 const CLI: [string, string[], RegExp][] = [
   // main
+  ['no command', [], /^pagewalk: no command given \(known: start, walk/],
   ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
   ['the command "constructor"', ['constructor'], /unknown command 'constructor'/],
   ['the command "__proto__"', ['__proto__'], /unknown command '__proto__'/],
@@ -406,6 +416,7 @@ const CLI: [string, string[], RegExp][] = [
   ['start with an unknown flag', ['start', '--fast'], /unknown option --fast/],
   ['start with a stray argument', ['start', 'now'], /unexpected argument 'now'/],
   // scenario
+  ['scenario without a subcommand', ['scenario'], /^pagewalk scenario: missing subcommand \(expected list or run/],
   ['scenario with an unknown subcommand', ['scenario', 'explode'], /unknown subcommand 'explode' \(expected list or run;/],
   ['scenario run without a name', ['scenario', 'run', '--variant', 'buggy'], /scenario run needs exactly one scenario name/],
   ['scenario run of an unknown scenario', ['scenario', 'run', 'no-such', '--variant', 'buggy'], /unknown scenario 'no-such' \(known: /],

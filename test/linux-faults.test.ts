@@ -88,7 +88,7 @@ describe('vmalloc_fault variants', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp', { version }));
     const cpu = k.cpus[0];
     const addr = k.L.PAGE_OFFSET + 0x1000n;
-    const p = spawnProcess(k, { comm: 'reader', cpu: 0, vmas: VMAS, body: function* () { yield* kernel_read64(k, cpu, addr); } });
+    const p = spawnProcess(k, { comm: 'reader', cpu: 0, vmas: VMAS, body: () => kernel_read64(k, cpu, addr) });
     writeEntry(k, p.mm!.pgd + pgd_index(k.L, addr) * 8, 0n);
     return new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 5000 });
   }

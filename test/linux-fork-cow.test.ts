@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Cpu } from '../src/core/cpu.js';
 import { Machine } from '../src/core/machine.js';
-import { FRAME_STATE } from '../src/core/types.js';
 import { Coverage } from '../src/fuzz/coverage.js';
 import { parseProgram } from '../src/fuzz/program.js';
 import { createTarget } from '../src/fuzz/targets.js';
@@ -183,7 +182,7 @@ describe('freeing respects the raised counts', () => {
         });
         wake_up_process(child);
         yield* schedule_blocked(k, cpu);
-        s.freeAfterChild = k.m.frames.state(s.pfn) === FRAME_STATE.FREE;
+        s.freeAfterChild = k.m.frames.isFree(s.pfn);
         s.counts = [page_count(k, s.pfn), page_mapcount(k, s.pfn)];
         s.parentVal = k.m.phys.read64n(Number(yield* user_access(cpu, DATA, 'read')));
       },
@@ -192,7 +191,7 @@ describe('freeing respects the raised counts', () => {
     expect(s.freeAfterChild).toBe(false);
     expect(s.counts).toEqual([1, 1]);
     expect(s.parentVal).toBe(MARK);
-    expect(k.m.frames.state(s.pfn!) === FRAME_STATE.FREE).toBe(true); // the parent exited: its last reference went
+    expect(k.m.frames.isFree(s.pfn!)).toBe(true); // the parent exited: its last reference went
   });
 });
 

@@ -11,7 +11,7 @@ import { spawnKthread, spawnProcess, user_access } from '../src/linux/user.js';
 import { vmalloc, vmalloc_sync_all } from '../src/linux/vmalloc.js';
 import { VM_READ, VM_WRITE, type TaskStruct } from '../src/linux/structs.js';
 import { schedule_blocked, wake_up_process } from '../src/linux/sched.js';
-import { hwAccess } from '../src/machine/access.js';
+import { hwAccess } from '../src/modelcpu/access.js';
 import { getPreset, listPresets, registerKnob, resolvePreset } from '../src/presets/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';

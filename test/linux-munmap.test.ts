@@ -3,6 +3,7 @@
 // the folding-aware accessors) serves them all.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/core/machine.js';
+import { FRAME_STATE } from '../src/core/types.js';
 import { configFromPreset } from '../src/linux/config.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
@@ -73,7 +74,7 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     // #PF, not present (P = 0), read, user (error code bits: P=0, W/R=0, U/S=1).
     expect(s.fault).toMatchObject({ ok: false, vector: 14, cr2: DATA });
     expect((s.fault as { errorCode: number }).errorCode & 0b111).toBe(0b100);
-    for (const pfn of s.pfns) expect(k.m.frames.isFree(pfn)).toBe(true);
+    for (const pfn of s.pfns) expect(k.m.frames.state(pfn)).toBe(FRAME_STATE.FREE);
     // The page table of DATA was unhooked (no other vma within its span); OTHER's is still there.
     expect(s.pmdBefore).not.toBe(0n);
     expect(s.pmdAfter).toBe(0n);
@@ -117,6 +118,6 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     });
     expect(new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 }).status).toBe('finished');
     expect(frames).toHaveLength(5);
-    for (const pfn of frames) expect(k.m.frames.isFree(pfn)).toBe(true);
+    for (const pfn of frames) expect(k.m.frames.state(pfn)).toBe(FRAME_STATE.FREE);
   });
 });

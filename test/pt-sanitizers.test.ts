@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Machine } from '../src/index.js';
 import { PtUafSanitizer } from '../src/sanitizers/pt-uaf.js';
-import type { CoreMachine } from '../src/machine/core.js';
+import type { CoreMachine } from '../src/modelcpu/contract.js';
 
 let m: Machine;
 let san: PtUafSanitizer;

@@ -62,13 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   const results = await runMatrix(conf, tty ? (d, t, r) => process.stderr.write(progressBar(d, t, r)) : undefined);
   if (tty) process.stderr.write('\r' + ' '.repeat(100) + '\r');
   const elapsedSeconds = (performance.now() - t0) / 1000;
-  if (svgPath) {
-    try {
-      writeFileSync(svgPath, renderSvg(conf, results));
-    } catch (e) {
-      throw new UsageError(`--svg: cannot write ${svgPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
+  if (svgPath) writeSvg(svgPath, renderSvg(conf, results));
   if (flags.json) {
     const report: CostReport = { tool: 'pagewalk cost', config: configToJson(conf), cells: results, elapsedSeconds };
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -82,10 +76,18 @@ export async function run(argv: string[]): Promise<number> {
 /** Footprints of a calibration run unless the config names its own: 1 MiB .. 256 MiB (×4). */
 const CALIBRATION_FOOTPRINTS = [1, 4, 16, 64, 256].map((m) => m * 2 ** 20);
 
-function positive(v: unknown, flag: string): number | undefined {
+function writeSvg(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new UsageError(`--svg: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function positive(v: unknown, flag: string, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`${flag}: must be a number above 0 and at most ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -93,9 +95,9 @@ async function runCalibration(conf: CostConfig, flags: Record<string, unknown>, 
   const footprints = flags.config === undefined ? CALIBRATION_FOOTPRINTS : conf.footprints;
   const max = Math.max(...footprints);
   if (max > 4 * 2 ** 30 - 2 ** 26) throw new UsageError(`--calibrate: footprint ${max} bytes is too large to allocate for the benchmark (at most 4 GiB − 64 MiB)`);
-  const loads = positive(flags.loads, '--loads') ?? 2_000_000;
-  const c = await calibrate({ footprints, loads: Math.round(loads), core: conf.configs[0].core, ghz: positive(flags.ghz, '--ghz') });
-  if (svgPath) writeFileSync(svgPath, calibrationSvg(c));
+  const loads = Math.ceil(positive(flags.loads, '--loads', 1e9) ?? 2_000_000);
+  const c = await calibrate({ footprints, loads, core: conf.configs[0].core, ghz: positive(flags.ghz, '--ghz', 20) });
+  if (svgPath) writeSvg(svgPath, calibrationSvg(c));
   if (flags.json) process.stdout.write(JSON.stringify({ tool: 'pagewalk cost --calibrate', ...c }, null, 2) + '\n');
   else process.stdout.write(formatCalibration(c) + (svgPath ? `\nchart written to ${svgPath}` : '') + '\n');
   return 0;

@@ -28,9 +28,13 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(`pagewalk: no command given (known: ${Object.keys(COMMANDS).join(', ')}; pagewalk --help for more)`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name ? 0 : 2;
+    return 0;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {

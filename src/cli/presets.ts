@@ -6,7 +6,11 @@ import { parseArgs, UsageError } from './args.js';
 
 /** Entry point of the subcommand. */
 export async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { json: { type: 'bool' } }, 'presets');
+  const { flags, positional } = parseArgs(argv, { json: { type: 'bool' }, help: { type: 'bool' } }, 'presets');
+  if (flags.help) {
+    console.log('usage: pagewalk presets [--json]\n  the kernel presets and every knob, with meaning and default (docs/linux-model.md)');
+    return 0;
+  }
   if (positional.length > 0) throw new UsageError(`presets takes no arguments, got '${positional[0]}'`);
   const knobs = listKnobs().map((k) => ({ name: k.name, group: k.group, type: k.type, values: k.values, min: k.min, max: k.max, default: k.default, description: k.description }));
   const presets = listPresets().map((p) => ({ name: p.name, description: p.description, base: p.base ?? null, knobs: p.knobs, resolved: resolvePreset(p.name) }));

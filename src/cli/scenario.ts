@@ -15,9 +15,10 @@ export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return list(rest);
   if (sub === 'run') return runOne(rest);
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) throw new UsageError('missing subcommand (expected list or run; pagewalk scenario --help for usage)');
+  if (sub === '--help' || sub === '-h') {
     console.log(USAGE);
-    return sub === undefined ? 2 : 0;
+    return 0;
   }
   throw new UsageError(`unknown subcommand '${sub}' (expected list or run; pagewalk scenario --help for usage)`);
 }

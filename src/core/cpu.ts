@@ -433,13 +433,19 @@ function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): U
 }
 
 function kindCode(where: string, kind: string): number {
-  const k = Object.hasOwn(ACCESS_KIND_CODE, kind) ? ACCESS_KIND_CODE[kind as keyof typeof ACCESS_KIND_CODE] : undefined;
-  if (k === undefined) throw new PagewalkError('EINVAL_ARG', `${where}: access kind ${show(kind)} is not one of read, write, exec`);
+  const k: unknown = ACCESS_KIND_CODE[kind as keyof typeof ACCESS_KIND_CODE]; // 'toString' & co. are not numbers
+  if (typeof k !== 'number') throw new PagewalkError('EINVAL_ARG', `${where}: access kind ${show(kind)} is not one of read, write, exec`);
   return k;
 }
 
-/** The CPL and AC/implicit flags of an options object, checked. */
+/** The CPL and AC/implicit flags of an options object, checked (one pass on the common path). */
 function accessFlags(where: string, o: AccessOptions | BatchOptions): number {
+  if (typeof o === 'object' && o !== null) {
+    const { cpl, ac, implicit } = o;
+    if ((cpl === 0 || cpl === 1 || cpl === 2 || cpl === 3) && (ac === undefined || ac === true || ac === false) && (implicit === undefined || implicit === true || implicit === false)) {
+      return cpl | (ac ? 4 : 0) | (implicit ? 8 : 0);
+    }
+  }
   objArg(where, 'opts', o);
   if (!Number.isInteger(o.cpl) || o.cpl < 0 || o.cpl > 3) throw new PagewalkError('EINVAL_ARG', `${where}: cpl ${show(o.cpl)} is not 0..3`);
   boolOpt(where, 'opts.ac', o.ac);

@@ -345,34 +345,36 @@ function workload(v: unknown, path: string): WorkloadSpec {
   return { ...kindSpec(rest, path), ...common };
 }
 
+const COMMON_KEYS = ['writes', 'dependent'];
+
 type KindSpec = WorkloadSpec extends infer W ? (W extends WorkloadCommon ? Omit<W, keyof WorkloadCommon> : never) : never;
 
 function kindSpec(o: Obj, path: string): KindSpec {
   const kind = o.kind;
   switch (kind) {
     case 'sequential':
-      checkKeys(o, path, ['kind', 'accessBytes']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'accessBytes']);
       return { kind, accessBytes: o.accessBytes === undefined ? 8 : size(o.accessBytes, `${path}.accessBytes`, 1, 2 ** 30) };
     case 'strided':
-      checkKeys(o, path, ['kind', 'stride']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'stride']);
       return { kind, stride: o.stride === undefined ? 4096 : size(o.stride, `${path}.stride`, 1, 2 ** 40) };
     case 'uniform': {
-      checkKeys(o, path, ['kind', 'align']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'align']);
       const align = o.align === undefined ? 8 : size(o.align, `${path}.align`, 1, 2 ** 30);
       if ((align & (align - 1)) !== 0) fail(`${path}.align`, `must be a power of two, got ${align}`);
       return { kind, align };
     }
     case 'zipf':
-      checkKeys(o, path, ['kind', 'exponent']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'exponent']);
       return { kind, exponent: o.exponent === undefined ? 0.99 : num(o.exponent, `${path}.exponent`, 0.01, 10) };
     case 'pointer-chase': {
-      checkKeys(o, path, ['kind', 'nodeBytes']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'nodeBytes']);
       const nodeBytes = o.nodeBytes === undefined ? 64 : size(o.nodeBytes, `${path}.nodeBytes`, 8, 2 ** 30);
       if ((nodeBytes & (nodeBytes - 1)) !== 0) fail(`${path}.nodeBytes`, `must be a power of two, got ${nodeBytes}`);
       return { kind, nodeBytes };
     }
     case 'file': {
-      checkKeys(o, path, ['kind', 'path', 'format']);
+      checkKeys(o, path, [...COMMON_KEYS, 'kind', 'path', 'format']);
       if (typeof o.path !== 'string' || o.path === '') fail(`${path}.path`, 'must name an address file');
       const format = o.format ?? (/\.bin$/i.test(o.path) ? 'binary' : 'text');
       if (format !== 'text' && format !== 'binary') fail(`${path}.format`, `must be "text" or "binary", got ${JSON.stringify(format)}`);

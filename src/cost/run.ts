@@ -121,7 +121,9 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const leaves: Uint8Array[] = [];
   for (let sp = 0; sp < spaces; sp++) {
     const rng = new Prng(streamSeed(conf.seed + sp * 0x3c6ef372, spec.workloadIndex, spec.footprint));
-    const st = generateStream(w, spec.footprint ?? 0, cfg.base, total, rng, `config.workloads[${spec.workloadIndex}]`);
+    // Space 0 also runs on the core for the whole cell; the others need only their turns.
+    const length = sp === 0 ? total : Math.min(total, Math.ceil(total / spaces) + cfg.contextSwitchEvery);
+    const st = generateStream(w, spec.footprint ?? 0, cfg.base, length, rng, `config.workloads[${spec.workloadIndex}]`);
     streams.push(st);
     leaves.push(plan.leafLevels(st));
   }

@@ -21,7 +21,7 @@
  * hash of (address space, level, line), which stands for the kernel's scattered page frames.
  */
 import type { PscGeometry } from '../core/types.js';
-import type { CorePreset, PageClass, TlbArray, DataCache } from './presets.js';
+import type { PageClass, TlbArray, DataCache } from './presets.js';
 import { SetAssoc, type Policy } from './setassoc.js';
 
 /** Everything the simulation needs to know about the machine (resolved from config + preset). */

@@ -33,6 +33,7 @@ import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot } from './
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
 import { cover } from './coverage.js';
 
@@ -114,6 +115,7 @@ export class Interpreter {
   /** Frames user accesses reached, with the address spaces and addresses that reached them. */
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
 
+
   constructor(
     readonly k: Kernel,
     readonly m: Machine,
@@ -143,6 +145,7 @@ export class Interpreter {
     return this.sched?.steps ?? 0;
   }
 
+
   /** Creates the boot tasks and the interrupt sources. */
   setup(): void {
     const o = this.oracle;
@@ -165,10 +168,9 @@ export class Interpreter {
       this.k.addInterruptSource({
         name, kind: q.kind, cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)], remaining: q.count,
         handler: function* (cpu): KGen<void> {
-          const fns = cpu.thread().fnStack;
-          fns.push(q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event');
-          for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
-          fns.pop();
+          yield* traced(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event', function* () {
+            for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
+          });
         },
       });
     });
@@ -248,8 +250,6 @@ export class Interpreter {
   private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
     this.note(cpu, o);
     const k = this.k;
-    const fns = cpu.thread().fnStack;
-    const depth = fns.length;
     switch (o.op) {
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
@@ -280,9 +280,7 @@ export class Interpreter {
         const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
         if (this.objs[kind][o.slot]) return;
         const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
-        fns.push(o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
-        const obj = yield* this.ops.alloc(cpu, kind, pages);
-        fns.length = depth;
+        const obj = yield* traced(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu', () => this.ops.alloc(cpu, kind, pages));
         this.objs[kind][o.slot] = obj;
         return;
       }
@@ -291,11 +289,9 @@ export class Interpreter {
         const obj = this.objs[kind][o.slot];
         if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
         this.objs[kind][o.slot] = null;
-        fns.push(o.op);
-        const busy = { start: obj.va, end: obj.va + BigInt((obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096)) };
+        const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
-        yield* this.ops.free(cpu, kind, obj);
-        fns.length = depth;
+        yield* traced(cpu, o.op, () => this.ops.free(cpu, kind, obj));
         if (this.oracle) {
           this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
           this.oracle.checkKernel(cpu, o.op);
@@ -313,10 +309,8 @@ export class Interpreter {
         if (regs[o.slot] || sp.mapping.has(o.slot)) return;
         sp.mapping.add(o.slot);
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
-        fns.push('sys_mmap');
         this.begin(mm);
-        yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
-        fns.length = depth;
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]));
         const region: Region = { start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` };
         regs[o.slot] = region;
         sp.mapping.delete(o.slot);
@@ -337,10 +331,8 @@ export class Interpreter {
         const r = regs[o.slot];
         if (!r) return;
         regs[o.slot] = null;
-        fns.push('sys_munmap');
         this.begin(mm);
-        yield* this.ops.munmap(cpu, mm, r.start, r.pages);
-        fns.length = depth;
+        yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
         this.end(mm);
         this.oracle?.checkUser(cpu, mm, 'munmap');
         return;
@@ -363,25 +355,19 @@ export class Interpreter {
       case 'gup_fast': {
         const r = regs[o.slot];
         if (!r) return;
-        fns.push('get_user_pages_fast');
-        yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
-        fns.length = depth;
+        yield* traced(cpu, 'get_user_pages_fast', () => this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write));
         return;
       }
       case 'fork': case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
-        fns.push('do_fork');
-        yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
-        fns.length = depth;
+        yield* traced(cpu, 'do_fork', () => this.spawn(o.task, mm, cpu, o.op === 'clone'));
         return;
       }
       case 'memcg': {
         let g = this.memcgs[o.slot];
         if (g === undefined) {
           this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
-          fns.push('cgroup_mkdir');
-          g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
-          fns.length = depth;
+          g = yield* traced(cpu, 'cgroup_mkdir', () => this.ops.memcg_create(cpu, `fuzz${o.slot}`));
           this.memcgs[o.slot] = g;
         }
         if (g) this.ops.memcg_attach(mm, g);

@@ -24,8 +24,8 @@
  */
 import type { TlbEntryInfo } from '../core/cpu.js';
 import { FRAME_STATE, type AccessKind } from '../core/types.js';
-import type { CoreFrames } from '../machine/core.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { CoreFrames } from '../modelcpu/contract.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';

@@ -18,8 +18,8 @@
  * as in seed 000's oops (3.6.10: the pud BUG() at line 396; the 3.8 tree 2b97525 has each of
  * these one line further down); from 3.18 on they are not modelled (the report says so).
  */
-import { hwAccess } from '../machine/access.js';
-import type { ModelCpu, TrapHandlers } from '../machine/cpu.js';
+import { hwAccess } from '../modelcpu/access.js';
+import type { ModelCpu, TrapHandlers } from '../modelcpu/cpu.js';
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, PF_INSTR, PF_PROT, PF_RSVD, PF_USER, PF_WRITE } from './constants.js';
 import { versionNumber } from './config.js';
@@ -32,6 +32,7 @@ import { local_irq_enable } from './preempt.js';
 import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
 
@@ -64,12 +65,10 @@ export function linuxTraps(k: Kernel): TrapHandlers {
 
 /** do_page_fault(regs, error_code); `regsIF` is EFLAGS.IF of the interrupted context. */
 export function* do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code: number, regsIF: boolean): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  const depth = fns.length;
-  fns.push('do_page_fault');
-  k.lockup.onFault(cpu, address, error_code, regsIF);
-  yield* __do_page_fault(k, cpu, address, error_code, regsIF);
-  fns.length = depth;
+  yield* traced(cpu, 'do_page_fault', function* () {
+    k.lockup.onFault(cpu, address, error_code, regsIF);
+    yield* __do_page_fault(k, cpu, address, error_code, regsIF);
+  });
   k.observers.pageFaultReturn?.(cpu, address, error_code);
 }
 
@@ -170,12 +169,7 @@ function* bad_area_nosemaphore(k: Kernel, cpu: LinuxCpu, address: bigint, error_
 
 /** vmalloc_fault(address): 0 when handled, -1 when not a vmalloc fault. */
 export function* vmalloc_fault(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vmalloc_fault');
-  let r: number;
-  if (k.L.paging === '4level') r = yield* vmalloc_fault_64(k, cpu, address);
-  else r = yield* vmalloc_fault_32(k, cpu, address);
-  fns.pop();
+  const r = yield* traced(cpu, 'vmalloc_fault', () => (k.L.paging === '4level' ? vmalloc_fault_64(k, cpu, address) : vmalloc_fault_32(k, cpu, address)));
   if (r === 0) faultStats(k).vmallocFaults++;
   return r;
 }

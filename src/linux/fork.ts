@@ -27,6 +27,7 @@ import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
@@ -60,22 +61,21 @@ function* copy_one_pte(k: Kernel, cpu: LinuxCpu, dst: MmStruct, dstPtep: number,
  * locks are dropped and cond_resched().
  */
 function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, srcPmdp: number, addr: bigint, end: bigint): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('copy_pte_range');
-  const dstPte0 = yield* pte_alloc_walk(k, cpu, dst, addr);
-  yield* spin_lock(k, cpu, dst.page_table_lock);
-  yield* spin_lock(k, cpu, src.page_table_lock); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)
-  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-  for (let a = addr, i = 0; a < end; a += 4096n, i++) {
-    const srcPtep = pte_offset_kernel(k, srcPmdp, a);
-    if (readEntry(k, srcPtep) === 0n) continue; // pte_none(): progress++
-    if (!(readEntry(k, srcPtep) & _PAGE_PRESENT)) throw new Error(`copy_pte_range: non-present non-none pte at 0x${a.toString(16)} (swap is not modelled)`);
-    yield* copy_one_pte(k, cpu, dst, dstPte0 + i * k.L.entrySize, srcPtep, a);
-  }
-  yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
-  yield* spin_unlock(k, cpu, src.page_table_lock);
-  yield* spin_unlock(k, cpu, dst.page_table_lock); // pte_unmap_unlock(orig_dst_pte, dst_ptl)
-  fns.pop();
+  yield* traced(cpu, 'copy_pte_range', function* () {
+    const dstPte0 = yield* pte_alloc_walk(k, cpu, dst, addr);
+    yield* spin_lock(k, cpu, dst.page_table_lock);
+    yield* spin_lock(k, cpu, src.page_table_lock); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)
+    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
+    for (let a = addr, i = 0; a < end; a += 4096n, i++) {
+      const srcPtep = pte_offset_kernel(k, srcPmdp, a);
+      if (readEntry(k, srcPtep) === 0n) continue; // pte_none(): progress++
+      if (!(readEntry(k, srcPtep) & _PAGE_PRESENT)) throw new Error(`copy_pte_range: non-present non-none pte at 0x${a.toString(16)} (swap is not modelled)`);
+      yield* copy_one_pte(k, cpu, dst, dstPte0 + i * k.L.entrySize, srcPtep, a);
+    }
+    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+    yield* spin_unlock(k, cpu, src.page_table_lock);
+    yield* spin_unlock(k, cpu, dst.page_table_lock); // pte_unmap_unlock(orig_dst_pte, dst_ptl)
+  });
   yield LBL_COPY_PTE_RANGE;
   yield* cond_resched(k, cpu);
 }
@@ -102,15 +102,14 @@ function* copy_pud_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
 
 /** copy_page_range(dst_mm, src_mm, vma): the parent's page tables of the vma, pgd entry by pgd entry. */
 export function* copy_page_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, vma: VmAreaStruct): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('copy_page_range');
-  for (let a = vma.vm_start; a !== vma.vm_end;) {
-    const next = pgd_addr_end(k, a, vma.vm_end);
-    const srcPgdp = pgd_offset(k, src, a);
-    if (!pgd_none(k, srcPgdp)) yield* copy_pud_range(k, cpu, dst, src, srcPgdp, a, next);
-    a = next;
-  }
-  fns.pop();
+  yield* traced(cpu, 'copy_page_range', function* () {
+    for (let a = vma.vm_start; a !== vma.vm_end;) {
+      const next = pgd_addr_end(k, a, vma.vm_end);
+      const srcPgdp = pgd_offset(k, src, a);
+      if (!pgd_none(k, srcPgdp)) yield* copy_pud_range(k, cpu, dst, src, srcPgdp, a, next);
+      a = next;
+    }
+  });
 }
 
 /**
@@ -120,14 +119,12 @@ export function* copy_page_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: M
  * CPUs running its threads may still cache them writable.
  */
 export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruct): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('dup_mmap');
-  for (const v of [...oldmm.vmas]) {
-    mm.vmas.push({ ...v });
-    yield* copy_page_range(k, cpu, mm, oldmm, v);
-  }
-  yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()
-  fns.push('flush_tlb_mm');
-  yield* flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL);
-  fns.length -= 2;
+  yield* traced(cpu, 'dup_mmap', function* () {
+    for (const v of [...oldmm.vmas]) {
+      mm.vmas.push({ ...v });
+      yield* copy_page_range(k, cpu, mm, oldmm, v);
+    }
+    yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()
+    yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));
+  });
 }

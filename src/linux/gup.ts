@@ -19,6 +19,7 @@ import { local_irq_disable, local_irq_enable } from './preempt.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import type { MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Labels of the interleaving points between the levels of the walk. */
 export const LBL_GUP_PUD = 'gup_pud_range';
@@ -42,39 +43,35 @@ const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pag
  * model does not run (it returns the count so far, as the fast part does).
  */
 export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, nrPages: number, write: boolean): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('get_user_pages_fast');
-  const san = ptUafOf(k);
-  let nr = 0;
-  local_irq_disable(cpu);
-  const walk = san.beginWalk('get_user_pages_fast', cpu.index);
-  const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);
-  outer: for (let i = 0; i < nrPages; i++) {
-    const addr = start + BigInt(i) * 4096n;
-    let table = mm.pgd;
-    walk.link(table);
-    for (let level = 4; level >= 1; level--) {
-      const entryPa = table + Number((addr >> BigInt(12 + 9 * (level - 1))) & 511n) * 8;
-      walk.walker = FN[level];
-      const f = walk.check(entryPa, `${LEVEL_NAME[level]} entry`);
-      if (f) {
-        fns.push(FN[level]);
-        throw new FindingStop(f);
-      }
-      const e = k.m.phys.read64n(entryPa);
-      if ((e & need) !== need || (level > 1 && e & _PAGE_PSE)) {
-        gupStats(k).slowPath++;
-        break outer; // goto slow (huge pages are not modelled)
-      }
-      if (level === 1) break;
-      table = Number(e & k.L.PTE_PFN_MASK);
+  return yield* traced(cpu, 'get_user_pages_fast', function* () {
+    const san = ptUafOf(k);
+    let nr = 0;
+    local_irq_disable(cpu);
+    const walk = san.beginWalk('get_user_pages_fast', cpu.index);
+    const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);
+    outer: for (let i = 0; i < nrPages; i++) {
+      const addr = start + BigInt(i) * 4096n;
+      let table = mm.pgd;
       walk.link(table);
-      yield level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
+      for (let level = 4; level >= 1; level--) {
+        const entryPa = table + Number((addr >> BigInt(12 + 9 * (level - 1))) & 511n) * 8;
+        walk.walker = FN[level];
+        const f = walk.check(entryPa, `${LEVEL_NAME[level]} entry`);
+        if (f) throw new FindingStop(f);
+        const e = k.m.phys.read64n(entryPa);
+        if ((e & need) !== need || (level > 1 && e & _PAGE_PSE)) {
+          gupStats(k).slowPath++;
+          break outer; // goto slow (huge pages are not modelled)
+        }
+        if (level === 1) break;
+        table = Number(e & k.L.PTE_PFN_MASK);
+        walk.link(table);
+        yield level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
+      }
+      nr++; // get_page(pte_page(pte))
     }
-    nr++; // get_page(pte_page(pte))
-  }
-  local_irq_enable(cpu);
-  gupStats(k).pinned += nr;
-  fns.pop();
-  return nr;
+    local_irq_enable(cpu);
+    gupStats(k).pinned += nr;
+    return nr;
+  });
 }

@@ -3,8 +3,8 @@
  * per-CPU state, the task list, the kernel log, BUG()/WARN(), and the `SchedTarget` the
  * deterministic scheduler drives. Model functions take the kernel `k` and the CPU they run on.
  */
-import type { CoreMachine } from '../machine/core.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import type { InterruptSource, SchedTarget } from '../scheduler/scheduler.js';
 import type { ExecThread, KGen } from '../scheduler/types.js';
 import { FindingStop } from '../sanitizers/finding.js';

@@ -4,7 +4,7 @@
  * core machine (`m.reset()`, cheap) for another run, as the fuzzer does.
  */
 import { Machine } from '../core/machine.js';
-import type { CoreMachine } from '../machine/core.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
 import { Kernel, type BootOptions } from './kernel.js';
 import type { LinuxConfig } from './config.js';
 

@@ -9,7 +9,7 @@
  * from inside zap_pte_range()'s lazy MMU section. If the exiting task's pgd lacks the pgd entry
  * of that vmalloc area, the store page-faults into vmalloc_fault().
  */
-import { hwAccess } from '../machine/access.js';
+import { hwAccess } from '../modelcpu/access.js';
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { mmHooks } from './mm.js';
@@ -17,6 +17,7 @@ import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { alloc_percpu, per_cpu_ptr, type PerCpuPtr } from './vmalloc.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 /** enum mem_cgroup_stat_index: MEM_CGROUP_STAT_CACHE, MEM_CGROUP_STAT_RSS, ... (8-byte counters). */
 export const MEM_CGROUP_STAT_CACHE = 0;
@@ -34,10 +35,7 @@ export interface MemCgroup {
 
 /** mem_cgroup_create(): a cgroup whose per-cpu statistics are allocated in vmalloc space. */
 export function* mem_cgroup_create(k: Kernel, cpu: LinuxCpu, name: string): KGen<MemCgroup> {
-  const fns = cpu.thread().fnStack;
-  fns.push('mem_cgroup_create');
-  const stat = yield* alloc_percpu(k, cpu, STAT_BYTES);
-  fns.pop();
+  const stat = yield* traced(cpu, 'mem_cgroup_create', () => alloc_percpu(k, cpu, STAT_BYTES));
   return { name, stat, charged: 0 };
 }
 
@@ -51,21 +49,17 @@ function* this_cpu_add(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup, idx: number, 
 
 /** mem_cgroup_charge_statistics(memcg, anon, nr_pages). */
 export function* mem_cgroup_charge_statistics(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup, anon: boolean, nr: number): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('mem_cgroup_charge_statistics');
-  yield* this_cpu_add(k, cpu, memcg, anon ? MEM_CGROUP_STAT_RSS : MEM_CGROUP_STAT_CACHE, nr);
-  fns.pop();
+  yield* traced(cpu, 'mem_cgroup_charge_statistics', () => this_cpu_add(k, cpu, memcg, anon ? MEM_CGROUP_STAT_RSS : MEM_CGROUP_STAT_CACHE, nr));
 }
 
 /** mem_cgroup_uncharge_page(page) -> __mem_cgroup_uncharge_common(page, MEM_CGROUP_CHARGE_TYPE_ANON). */
 export function* mem_cgroup_uncharge_page(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('mem_cgroup_uncharge_page');
-  fns.push('__mem_cgroup_uncharge_common');
-  yield* mem_cgroup_charge_statistics(k, cpu, memcg, true, -1);
-  memcg.charged--;
-  fns.pop();
-  fns.pop();
+  yield* traced(cpu, 'mem_cgroup_uncharge_page', () =>
+    traced(cpu, '__mem_cgroup_uncharge_common', function* () {
+      yield* mem_cgroup_charge_statistics(k, cpu, memcg, true, -1);
+      memcg.charged--;
+    }),
+  );
 }
 
 /**
@@ -79,10 +73,7 @@ export function attach_mem_cgroup(k: Kernel, mm: MmStruct, memcg: MemCgroup): vo
   hooks.page_remove_rmap = function* (k2, cpu, mm2, _pfn) {
     const g = memcgOf(k2).get(mm2);
     if (!g) return;
-    const fns = cpu.thread().fnStack;
-    fns.push('page_remove_rmap');
-    yield* mem_cgroup_uncharge_page(k2, cpu, g);
-    fns.pop();
+    yield* traced(cpu, 'page_remove_rmap', () => mem_cgroup_uncharge_page(k2, cpu, g));
   };
 }
 

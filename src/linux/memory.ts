@@ -31,6 +31,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { get_page, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
 import { flush_tlb_mm_range } from './tlbflush.js';
 import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
+import { traced } from '../scheduler/traced.js';
 
 /** FAULT_FLAG_WRITE. */
 export const FAULT_FLAG_WRITE = 0x01;
@@ -124,12 +125,8 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
  * (reuse_swap_page(): page_mapcount() <= 1) is reused, else copied (wp_page_copy).
  */
 function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('do_wp_page');
   const old = entryAddr(k.L, orig_pte) / 4096;
-  const r = page_mapcount(k, old) <= 1 ? yield* wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : yield* wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old);
-  fns.pop();
-  return r;
+  return yield* traced(cpu, 'do_wp_page', () => (page_mapcount(k, old) <= 1 ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old)));
 }
 
 /**
@@ -186,12 +183,10 @@ function* wp_page_copy(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct
  * borrower; flush_tlb_others() for the rest of mm_cpumask).
  */
 function* ptep_clear_flush(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigint, ptep: number): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('ptep_clear_flush');
-  yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);
-  fns.push('flush_tlb_page');
-  yield* flush_tlb_mm_range(k, cpu, mm, address, address + 4096n);
-  fns.length -= 2;
+  yield* traced(cpu, 'ptep_clear_flush', function* () {
+    yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);
+    yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));
+  });
 }
 
 /** pte_unmap_same(mm, pmd, page_table, orig_pte) (mm/memory.c, 3.x): compared under the pte lock only when sizeof(pte_t) > sizeof(long) (PAE). */
@@ -235,12 +230,10 @@ function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaSt
 
 /** handle_mm_fault(mm, vma, address, flags): 0 or VM_FAULT_* bits. */
 export function* handle_mm_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, flags: number): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('handle_mm_fault');
-  const ptep = yield* pte_alloc_walk(k, cpu, mm, address);
-  const r = yield* handle_pte_fault(k, cpu, mm, vma, address, ptep, flags);
-  fns.pop();
-  return r;
+  return yield* traced(cpu, 'handle_mm_fault', function* () {
+    const ptep = yield* pte_alloc_walk(k, cpu, mm, address);
+    return yield* handle_pte_fault(k, cpu, mm, vma, address, ptep, flags);
+  });
 }
 
 /** find_vma(mm, addr): the first vma with vm_end > addr. */
@@ -264,22 +257,21 @@ export const LBL_FREE_PGTABLES = 'free_pgtables';
  * limit (force_flush) and the UP fast mode.
  */
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, addr: bigint, end: bigint): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('zap_pte_range');
-  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-  for (let a = addr; a !== end; a += 4096n) {
-    const ptep = pte_offset_kernel(k, pmdp, a);
-    const pte = readEntry(k, ptep);
-    if (!(pte & _PAGE_PRESENT)) continue;
-    yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
-    tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
-    const pfn = entryAddr(k.L, pte) / 4096;
-    yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
-    tlb_remove_page(tlb, pfn);
-    yield LBL_ZAP_PTE;
-  }
-  yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
-  fns.pop();
+  yield* traced(cpu, 'zap_pte_range', function* () {
+    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
+    for (let a = addr; a !== end; a += 4096n) {
+      const ptep = pte_offset_kernel(k, pmdp, a);
+      const pte = readEntry(k, ptep);
+      if (!(pte & _PAGE_PRESENT)) continue;
+      yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
+      tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
+      const pfn = entryAddr(k.L, pte) / 4096;
+      yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
+      tlb_remove_page(tlb, pfn);
+      yield LBL_ZAP_PTE;
+    }
+    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+  });
 }
 
 /**
@@ -326,20 +318,17 @@ function* unmap_page_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigin
  * not frames of the call trace.
  */
 export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], start_addr: bigint, end_addr: bigint): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('unmap_vmas');
   end_addr &= k.L.VA_MASK; // -1: the top of the address space
-  for (const vma of vmas) {
-    if (vma.vm_start >= end_addr) break;
-    // unmap_single_vma()
-    const start = vma.vm_start > start_addr ? vma.vm_start : start_addr;
-    const end = vma.vm_end < end_addr ? vma.vm_end : end_addr;
-    if (start >= vma.vm_end || end <= vma.vm_start || start === end) continue;
-    fns.push('unmap_single_vma');
-    yield* unmap_page_range(k, cpu, tlb, start, end);
-    fns.pop();
-  }
-  fns.pop();
+  yield* traced(cpu, 'unmap_vmas', function* () {
+    for (const vma of vmas) {
+      if (vma.vm_start >= end_addr) break;
+      // unmap_single_vma()
+      const start = vma.vm_start > start_addr ? vma.vm_start : start_addr;
+      const end = vma.vm_end < end_addr ? vma.vm_end : end_addr;
+      if (start >= vma.vm_end || end <= vma.vm_start || start === end) continue;
+      yield* traced(cpu, 'unmap_single_vma', () => unmap_page_range(k, cpu, tlb, start, end));
+    }
+  });
 }
 
 /** free_pte_range(tlb, pmd, addr): unhook the page table (pmd_clear) and queue it (pte_free_tlb). */
@@ -443,16 +432,15 @@ export function* free_pgd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: 
  * bounded by the next vma or `ceiling`. Used by exit_mmap() and unmap_region().
  */
 export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], floor: bigint, ceiling: bigint): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('free_pgtables');
   const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
-  for (let i = 0; i < vmas.length;) {
-    const addr = vmas[i].vm_start;
-    let last = i;
-    while (last + 1 < vmas.length && vmas[last + 1].vm_start <= vmas[last].vm_end + PMD_SIZE) last++; // "gather nearby vmas into one call down"
-    const next = vmas[last + 1];
-    yield* free_pgd_range(k, cpu, tlb, addr, vmas[last].vm_end, floor, next ? next.vm_start : ceiling);
-    i = last + 1;
-  }
-  fns.pop();
+  yield* traced(cpu, 'free_pgtables', function* () {
+    for (let i = 0; i < vmas.length;) {
+      const addr = vmas[i].vm_start;
+      let last = i;
+      while (last + 1 < vmas.length && vmas[last + 1].vm_start <= vmas[last].vm_end + PMD_SIZE) last++; // "gather nearby vmas into one call down"
+      const next = vmas[last + 1];
+      yield* free_pgd_range(k, cpu, tlb, addr, vmas[last].vm_end, floor, next ? next.vm_start : ceiling);
+      i = last + 1;
+    }
+  });
 }

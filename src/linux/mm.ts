@@ -11,6 +11,7 @@ import { pgd_alloc, pgd_free } from './pgd.js';
 import { exit_mmap } from './mmap.js';
 import { MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 /** mm_alloc() + mm_init(): a new address space with its own pgd. */
 export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct> {
@@ -22,11 +23,10 @@ export function* mm_alloc(k: Kernel, cpu: LinuxCpu, name: string): KGen<MmStruct
 /** mmput(mm): drop a user; at 0 tear the address space down (exit_mmap) and mmdrop(). */
 export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   if (--mm.mm_users > 0) return;
-  const fns = cpu.thread().fnStack;
-  fns.push('mmput');
-  yield* exit_mmap(k, cpu, mm);
-  k.observers.exitMmap?.(cpu, mm);
-  fns.pop();
+  yield* traced(cpu, 'mmput', function* () {
+    yield* exit_mmap(k, cpu, mm);
+    k.observers.exitMmap?.(cpu, mm);
+  });
   yield* mmdrop(k, cpu, mm);
 }
 

@@ -13,6 +13,7 @@ import type { LinuxCpu } from './percpu.js';
 import { down_write, up_write } from './rwsem.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
+import { traced } from '../scheduler/traced.js';
 
 /** FIRST_USER_ADDRESS (x86: 0). */
 const FIRST_USER_ADDRESS = 0n;
@@ -48,13 +49,12 @@ export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_bel
  * [start, end), which covers the same pages).
  */
 function* unmap_region(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vmas: VmAreaStruct[], prev: VmAreaStruct | undefined, next: VmAreaStruct | undefined, start: bigint, end: bigint): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('unmap_region');
-  const tlb = tlb_gather_mmu(mm, start, end);
-  yield* unmap_vmas(k, cpu, tlb, vmas, start, end);
-  yield* free_pgtables(k, cpu, tlb, vmas, prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);
-  yield* tlb_finish_mmu(k, cpu, tlb);
-  fns.pop();
+  yield* traced(cpu, 'unmap_region', function* () {
+    const tlb = tlb_gather_mmu(mm, start, end);
+    yield* unmap_vmas(k, cpu, tlb, vmas, start, end);
+    yield* free_pgtables(k, cpu, tlb, vmas, prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);
+    yield* tlb_finish_mmu(k, cpu, tlb);
+  });
 }
 
 /**
@@ -66,24 +66,23 @@ export function* do_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
   len = (len + 0xfffn) & ~0xfffn;
   if (len === 0n) return -22;
   const end = start + len;
-  const fns = cpu.thread().fnStack;
-  fns.push('do_munmap');
-  let vmas = vma_list(mm);
-  const first = vmas.find((v) => v.vm_end > start); // find_vma()
-  if (first && first.vm_start < end) {
-    // __split_vma(mm, vma, start, 0): the model keeps `first` as the part from start (new_below),
-    // so that `last` below may be the same vma.
-    if (start > first.vm_start) split_vma(mm, first, start, true);
-    const last = vmas.find((v) => v.vm_end > end);
-    if (last && end > last.vm_start) split_vma(mm, last, end, true);
-    vmas = vma_list(mm);
-    const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end <= end);
-    const prev = vmas.filter((v) => v.vm_end <= start).at(-1);
-    const next = vmas.find((v) => v.vm_start >= end);
-    for (const v of gone) mm.vmas.splice(mm.vmas.indexOf(v), 1); // detach_vmas_to_be_unmapped()
-    yield* unmap_region(k, cpu, mm, gone, prev, next, start, end);
-  }
-  fns.pop();
+  yield* traced(cpu, 'do_munmap', function* () {
+    let vmas = vma_list(mm);
+    const first = vmas.find((v) => v.vm_end > start); // find_vma()
+    if (first && first.vm_start < end) {
+      // __split_vma(mm, vma, start, 0): the model keeps `first` as the part from start (new_below),
+      // so that `last` below may be the same vma.
+      if (start > first.vm_start) split_vma(mm, first, start, true);
+      const last = vmas.find((v) => v.vm_end > end);
+      if (last && end > last.vm_start) split_vma(mm, last, end, true);
+      vmas = vma_list(mm);
+      const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end <= end);
+      const prev = vmas.filter((v) => v.vm_end <= start).at(-1);
+      const next = vmas.find((v) => v.vm_start >= end);
+      for (const v of gone) mm.vmas.splice(mm.vmas.indexOf(v), 1); // detach_vmas_to_be_unmapped()
+      yield* unmap_region(k, cpu, mm, gone, prev, next, start, end);
+    }
+  });
   return 0;
 }
 
@@ -101,17 +100,16 @@ export function* vm_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
  * tlb_finish_mmu() with a fullmm gather, then remove_vma() (may sleep).
  */
 export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('exit_mmap');
-  yield* k.pv.mmu.exit_mmap(k, cpu, mm); // arch_exit_mmap()
-  const vmas = vma_list(mm);
-  if (vmas.length > 0) {
-    const tlb = tlb_gather_mmu(mm, 0n, TLB_FLUSH_ALL);
-    yield* unmap_vmas(k, cpu, tlb, vmas, 0n, TLB_FLUSH_ALL);
-    yield* free_pgtables(k, cpu, tlb, vmas, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
-    yield* tlb_finish_mmu(k, cpu, tlb);
-    yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
-    mm.vmas.length = 0;
-  }
-  fns.pop();
+  yield* traced(cpu, 'exit_mmap', function* () {
+    yield* k.pv.mmu.exit_mmap(k, cpu, mm); // arch_exit_mmap()
+    const vmas = vma_list(mm);
+    if (vmas.length > 0) {
+      const tlb = tlb_gather_mmu(mm, 0n, TLB_FLUSH_ALL);
+      yield* unmap_vmas(k, cpu, tlb, vmas, 0n, TLB_FLUSH_ALL);
+      yield* free_pgtables(k, cpu, tlb, vmas, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
+      yield* tlb_finish_mmu(k, cpu, tlb);
+      yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
+      mm.vmas.length = 0;
+    }
+  });
 }

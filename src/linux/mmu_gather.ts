@@ -26,6 +26,7 @@ import type { MmStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import { put_page } from './page.js';
+import { traced } from '../scheduler/traced.js';
 
 registerKnob({
   name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
@@ -141,25 +142,23 @@ function* tlb_flush(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
 export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   if (!tlb.need_flush) return;
   tlb.need_flush = false;
-  const fns = cpu.thread().fnStack;
-  fns.push('tlb_flush_mmu');
-  yield* tlb_flush(k, cpu, tlb);
-  tlb_table_flush(k, cpu, tlb);
-  fns.push('free_pages_and_swap_cache');
-  for (const pfn of tlb.pages) {
-    if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');
-    else put_page(k, pfn); // the last reference frees the page (a COW-shared page lives on)
-  }
-  fns.length -= 2;
+  yield* traced(cpu, 'tlb_flush_mmu', function* () {
+    yield* tlb_flush(k, cpu, tlb);
+    tlb_table_flush(k, cpu, tlb);
+    // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)
+    for (const pfn of tlb.pages) {
+      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');
+      else put_page(k, pfn);
+    }
+  });
   tlb.pages.length = 0;
   tlb.tablePages.clear();
 }
 
 /** tlb_finish_mmu(tlb, start, end). */
 export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('tlb_finish_mmu');
-  yield* tlb_flush_mmu(k, cpu, tlb);
-  tlb_table_flush(k, cpu, tlb);
-  fns.pop();
+  yield* traced(cpu, 'tlb_finish_mmu', function* () {
+    yield* tlb_flush_mmu(k, cpu, tlb);
+    tlb_table_flush(k, cpu, tlb);
+  });
 }

@@ -27,6 +27,7 @@ import { pgd_addr_end, pgd_none, pgd_offset, pmd_addr_end, pmd_none, pud_addr_en
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Interleaving point after a page table's ptes were rewritten (pte lock dropped, lazy MMU mode left). */
 export const LBL_CHANGE_PTE_RANGE = 'change_pte_range';
@@ -56,21 +57,21 @@ export function pte_modify(k: Kernel, pte: bigint, newprot: bigint): bigint {
  * number of ptes changed.
  */
 function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number, addr: bigint, end: bigint, newprot: bigint): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('change_pte_range');
-  let pages = 0;
-  yield* spin_lock(k, cpu, mm.page_table_lock);
-  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-  for (let a = addr; a < end; a += 4096n) {
-    const ptep = pte_offset_kernel(k, pmdp, a);
-    if (!(readEntry(k, ptep) & _PAGE_PRESENT)) continue;
-    const ptent = yield* k.pv.mmu.ptep_modify_prot_start(k, cpu, mm, a, ptep);
-    yield* k.pv.mmu.ptep_modify_prot_commit(k, cpu, mm, a, ptep, pte_modify(k, ptent, newprot));
-    pages++;
-  }
-  yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
-  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
-  fns.pop();
+  const pages = yield* traced(cpu, 'change_pte_range', function* () {
+    let pages = 0;
+    yield* spin_lock(k, cpu, mm.page_table_lock);
+    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
+    for (let a = addr; a < end; a += 4096n) {
+      const ptep = pte_offset_kernel(k, pmdp, a);
+      if (!(readEntry(k, ptep) & _PAGE_PRESENT)) continue;
+      const ptent = yield* k.pv.mmu.ptep_modify_prot_start(k, cpu, mm, a, ptep);
+      yield* k.pv.mmu.ptep_modify_prot_commit(k, cpu, mm, a, ptep, pte_modify(k, ptent, newprot));
+      pages++;
+    }
+    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
+    return pages;
+  });
   yield LBL_CHANGE_PTE_RANGE;
   return pages;
 }
@@ -104,23 +105,20 @@ function* change_pud_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pgdp: number,
  * flush_tlb_range(vma, start, end) "only if we actually modified any entries".
  */
 function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint, newprot: bigint): KGen<number> {
-  const fns = cpu.thread().fnStack;
-  fns.push('change_protection_range');
-  let pages = 0;
-  for (let a = start; a !== end;) {
-    const next = pgd_addr_end(k, a, end);
-    const pgdp = pgd_offset(k, mm, a);
-    if (!pgd_none(k, pgdp)) pages += yield* change_pud_range(k, cpu, mm, pgdp, a, next, newprot);
-    a = next;
-  }
-  if (pages > 0) {
-    yield LBL_CHANGE_PROTECTION_FLUSH;
-    fns.push('flush_tlb_range');
-    yield* flush_tlb_range(k, cpu, mm, start, end);
-    fns.pop();
-  }
-  fns.pop();
-  return pages;
+  return yield* traced(cpu, 'change_protection_range', function* () {
+    let pages = 0;
+    for (let a = start; a !== end;) {
+      const next = pgd_addr_end(k, a, end);
+      const pgdp = pgd_offset(k, mm, a);
+      if (!pgd_none(k, pgdp)) pages += yield* change_pud_range(k, cpu, mm, pgdp, a, next, newprot);
+      a = next;
+    }
+    if (pages > 0) {
+      yield LBL_CHANGE_PROTECTION_FLUSH;
+      yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, start, end));
+    }
+    return pages;
+  });
 }
 
 /** change_protection(vma, start, end, newprot, dirty_accountable = 0, prot_numa = 0). */
@@ -152,25 +150,21 @@ export function* sys_mprotect(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: big
   if (start & 0xfffn) return -EINVAL;
   if (len === 0n) return 0;
   const end = start + ((len + 0xfffn) & ~0xfffn);
-  const fns = cpu.thread().fnStack;
-  const depth = fns.length;
-  fns.push('sys_mprotect');
-  yield* down_write(k, cpu, mm.mmap_sem);
-  let err = 0;
-  let vma = find_vma(mm, start);
-  if (!vma || vma.vm_start > start) err = -ENOMEM;
-  for (let nstart = start; vma && err === 0;) {
-    const newflags = vmFlags | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC));
-    const tmp = vma.vm_end < end ? vma.vm_end : end;
-    fns.push('mprotect_fixup');
-    err = yield* mprotect_fixup(k, cpu, mm, vma, nstart, tmp, newflags);
-    fns.pop();
-    nstart = tmp;
-    if (err !== 0 || nstart >= end) break;
-    vma = find_vma(mm, nstart);
-    if (!vma || vma.vm_start !== nstart) err = -ENOMEM;
-  }
-  up_write(mm.mmap_sem, cpu.curr);
-  fns.length = depth;
-  return err;
+  return yield* traced(cpu, 'sys_mprotect', function* () {
+    yield* down_write(k, cpu, mm.mmap_sem);
+    let err = 0;
+    let vma = find_vma(mm, start);
+    if (!vma || vma.vm_start > start) err = -ENOMEM;
+    for (let nstart = start; vma && err === 0;) {
+      const newflags = vmFlags | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC));
+      const tmp = vma.vm_end < end ? vma.vm_end : end;
+      err = yield* traced(cpu, 'mprotect_fixup', () => mprotect_fixup(k, cpu, mm, vma!, nstart, tmp, newflags));
+      nstart = tmp;
+      if (err !== 0 || nstart >= end) break;
+      vma = find_vma(mm, nstart);
+      if (!vma || vma.vm_start !== nstart) err = -ENOMEM;
+    }
+    up_write(mm.mmap_sem, cpu.curr);
+    return err;
+  });
 }

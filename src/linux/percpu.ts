@@ -4,8 +4,8 @@
  * lazy mode (arch/x86/kernel/paravirt.c paravirt_lazy_mode), the idle task, and the tasks pinned
  * to this CPU (its runqueue).
  */
-import type { CoreCpu } from '../machine/core.js';
-import { ModelCpu } from '../machine/cpu.js';
+import type { CoreCpu } from '../modelcpu/contract.js';
+import { ModelCpu } from '../modelcpu/cpu.js';
 import type { LazyMode } from './paravirt.js';
 import type { MmStruct, TaskStruct } from './structs.js';
 

@@ -5,7 +5,7 @@
  * yields there so that the scheduler may preempt.
  */
 import type { KGen } from '../scheduler/types.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 
 export function preempt_disable(cpu: ModelCpu): void {
   cpu.preemptCount++;

@@ -14,6 +14,7 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { TaskStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 /** An RCU callback: a model function run by the rcu_sched thread. */
 export type RcuCallback = (k: Kernel, cpu: LinuxCpu) => void;
@@ -55,9 +56,11 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
     st.pending = st.pending.filter((p) => p.need.size > 0);
     for (const p of done) {
       st.completed++;
-      t.fnStack.push('rcu_process_callbacks', p.name);
-      p.fn(k, cpu);
-      t.fnStack.length -= 2;
+      yield* traced(t, 'rcu_process_callbacks', () =>
+        traced(t, p.name, function* () {
+          p.fn(k, cpu);
+        }),
+      );
     }
     yield 'rcu_gp_kthread';
   }

@@ -17,6 +17,7 @@ import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
 import { do_exit } from './exit.js';
+import { traced } from '../scheduler/traced.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
 export const LBL_SWITCH_TO = 'switch_to';
@@ -68,10 +69,7 @@ export function* schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * context (PREEMPT, PREEMPT_RT). Injected by the deterministic scheduler.
  */
 export function* preempt_schedule_irq(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  const fns = cpu.curr.fnStack;
-  fns.push('preempt_schedule_irq');
-  yield* __schedule(k, cpu);
-  fns.pop();
+  yield* traced(cpu.curr, 'preempt_schedule_irq', () => __schedule(k, cpu));
 }
 
 /** Label of a cond_resched() call: a voluntary preemption point under every preemption model. */
@@ -100,10 +98,7 @@ export function cond_resched_is_noop(config: LinuxConfig): boolean {
 
 /** __cond_resched(): add_preempt_count(PREEMPT_ACTIVE); __schedule(); sub_preempt_count(PREEMPT_ACTIVE). */
 export function* __cond_resched(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  const fns = cpu.curr.fnStack;
-  fns.push('_cond_resched');
-  yield* __schedule(k, cpu);
-  fns.pop();
+  yield* traced(cpu.curr, '_cond_resched', () => __schedule(k, cpu));
 }
 
 /** __schedule(): rq lock with IRQs off, pick next, context_switch() or unlock. */
@@ -124,26 +119,25 @@ export function* __schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
 
 /** context_switch(rq, prev, next) (kernel/sched/core.c, 3.17). */
 export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: TaskStruct): KGen<void> {
-  const fns = prev.fnStack;
-  fns.push('context_switch');
-  k.nr_switches++;
-  const mm = next.mm;
-  const oldmm = prev.active_mm!;
-  yield* k.pv.cpu.start_context_switch(k, cpu, prev); // arch_start_context_switch(prev)
-  if (!mm) {
-    next.active_mm = oldmm;
-    oldmm.mm_count++;
-    enter_lazy_tlb(k, cpu, oldmm, next);
-  } else {
-    yield* switch_mm(k, cpu, oldmm, mm, next);
-  }
-  yield LBL_AFTER_SWITCH_MM;
-  if (!prev.mm) {
-    prev.active_mm = null;
-    cpu.prevMm = oldmm;
-  }
-  yield* switch_to(k, cpu, prev, next);
-  fns.pop();
+  yield* traced(prev, 'context_switch', function* () {
+    k.nr_switches++;
+    const mm = next.mm;
+    const oldmm = prev.active_mm!;
+    yield* k.pv.cpu.start_context_switch(k, cpu, prev); // arch_start_context_switch(prev)
+    if (!mm) {
+      next.active_mm = oldmm;
+      oldmm.mm_count++;
+      enter_lazy_tlb(k, cpu, oldmm, next);
+    } else {
+      yield* switch_mm(k, cpu, oldmm, mm, next);
+    }
+    yield LBL_AFTER_SWITCH_MM;
+    if (!prev.mm) {
+      prev.active_mm = null;
+      cpu.prevMm = oldmm;
+    }
+    yield* switch_to(k, cpu, prev, next);
+  });
   // We are prev again, switched back in by some later context_switch(): "last" is the task
   // that ran before us.
   yield* finish_task_switch(k, cpu, cpu.lastPrev!);

@@ -8,6 +8,7 @@ import { SPIN, type KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_restore, local_irq_save, preempt_disable, preempt_enable } from './preempt.js';
+import { traced } from '../scheduler/traced.js';
 
 /** A function run on a CPU by an IPI. */
 export type SmpCallFunc = (k: Kernel, cpu: LinuxCpu) => KGen<void>;
@@ -21,10 +22,7 @@ export function* smp_call_function_many(k: Kernel, cpu: LinuxCpu, mask: number, 
     c.pendingIpis.push({
       name: `call_function(${name})`,
       handler: function* () {
-        const fns = c.thread().fnStack;
-        fns.push(name);
-        yield* func(k, c);
-        fns.pop();
+        yield* traced(c, name, () => func(k, c));
         pending--;
       },
     });

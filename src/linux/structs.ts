@@ -4,7 +4,7 @@
  * (include/linux/sched.h). Pointers to page-table entries are physical addresses (numbers): the
  * kernel reaches page tables through the direct map, so __va/__pa are the identity here.
  */
-import type { CpuTask } from '../machine/cpu.js';
+import type { CpuTask } from '../modelcpu/cpu.js';
 import type { KGen, YieldLabel } from '../scheduler/types.js';
 
 /** vm_flags bits (include/linux/mm.h). */
@@ -64,8 +64,8 @@ export class MmStruct {
 /** Task states used by the model. */
 export type TaskState = 'new' | 'running' | 'runnable' | 'blocked' | 'dead';
 
-/** The code a task runs once started (after schedule_tail()). */
-export type TaskBody = (task: TaskStruct) => KGen<void>;
+/** The code a task runs once started (after schedule_tail()); what it returns is discarded. */
+export type TaskBody = (task: TaskStruct) => KGen<unknown>;
 
 /** struct task_struct (the parts the model needs). */
 export class TaskStruct implements CpuTask {

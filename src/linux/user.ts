@@ -3,7 +3,7 @@
  * vmas, user-mode accesses (CPL 3, through the CPU's TLB and CR3, faults handled by
  * do_page_fault()), and kernel accesses to vmalloc/per-cpu memory.
  */
-import { hwAccess } from '../machine/access.js';
+import { hwAccess } from '../modelcpu/access.js';
 import type { AccessKind } from '../core/types.js';
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';

@@ -24,6 +24,7 @@ import { vmalloc_sync_one } from './fault.js';
 import { pgd_lock } from './pgd.js';
 import { pgd_index } from './layout.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 /** A vmap_area. */
 export interface VmapArea {
@@ -43,29 +44,27 @@ export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.
 
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vmalloc');
-  const st = vmallocState(k);
-  const npages = Math.max(1, Math.ceil(size / 4096));
-  yield* spin_lock(k, cpu, st.lock); // alloc_vmap_area()
-  const addr = st.next;
-  st.next += BigInt((npages + 1) * 4096); // guard page
-  yield* spin_unlock(k, cpu, st.lock);
-  if (st.next > k.L.VMALLOC_END) {
-    fns.pop();
-    return 0n;
-  }
-  const area: VmapArea = { addr, size: npages * 4096, pages: [] };
-  for (let i = 0; i < npages; i++) area.pages.push(k.m.frames.alloc({ zero: true }));
-  // map_vm_area() -> vmap_page_range(): init_mm only.
-  for (let i = 0; i < npages; i++) {
-    const va = addr + BigInt(i * 4096);
-    const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | PAGE_KERNEL(k));
-  }
-  st.areas.set(addr, area);
-  fns.pop();
-  return addr;
+  return yield* traced(cpu, 'vmalloc', function* () {
+    const st = vmallocState(k);
+    const npages = Math.max(1, Math.ceil(size / 4096));
+    yield* spin_lock(k, cpu, st.lock); // alloc_vmap_area()
+    const addr = st.next;
+    st.next += BigInt((npages + 1) * 4096); // guard page
+    yield* spin_unlock(k, cpu, st.lock);
+    if (st.next > k.L.VMALLOC_END) {
+      return 0n;
+    }
+    const area: VmapArea = { addr, size: npages * 4096, pages: [] };
+    for (let i = 0; i < npages; i++) area.pages.push(k.m.frames.alloc({ zero: true }));
+    // map_vm_area() -> vmap_page_range(): init_mm only.
+    for (let i = 0; i < npages; i++) {
+      const va = addr + BigInt(i * 4096);
+      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
+      yield* k.pv.mmu.set_pte_at(k, cpu, k.init_mm, va, ptep, (BigInt(area.pages[i]) << 12n) | PAGE_KERNEL(k));
+    }
+    st.areas.set(addr, area);
+    return addr;
+  });
 }
 
 /** vfree(addr): unmap, flush every CPU, free the pages. */
@@ -73,17 +72,16 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   const st = vmallocState(k);
   const area = st.areas.get(addr);
   if (!area) throw new Error(`vfree: 0x${addr.toString(16)} is not a vmalloc area`);
-  const fns = cpu.thread().fnStack;
-  fns.push('vfree');
-  st.areas.delete(addr);
-  for (let i = 0; i < area.pages.length; i++) {
-    const va = addr + BigInt(i * 4096);
-    const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-    yield* k.pv.mmu.pte_clear(k, cpu, k.init_mm, va, ptep);
-  }
-  yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));
-  for (const pfn of area.pages) k.m.frames.free(pfn);
-  fns.pop();
+  yield* traced(cpu, 'vfree', function* () {
+    st.areas.delete(addr);
+    for (let i = 0; i < area.pages.length; i++) {
+      const va = addr + BigInt(i * 4096);
+      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
+      yield* k.pv.mmu.pte_clear(k, cpu, k.init_mm, va, ptep);
+    }
+    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));
+    for (const pfn of area.pages) k.m.frames.free(pfn);
+  });
 }
 
 /** The vmap area containing `va`, if any. */

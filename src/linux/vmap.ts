@@ -27,6 +27,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
+import { traced } from '../scheduler/traced.js';
 
 registerKnob({
   name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
@@ -157,17 +158,16 @@ function* vb_alloc(k: Kernel, cpu: LinuxCpu, count: number): KGen<bigint> {
 
 /** vm_map_ram(pages, count, node, prot): the kernel address of the new mapping. */
 export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]): KGen<bigint> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vm_map_ram');
-  let addr: bigint;
-  if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
-  else {
-    addr = yield* alloc_vmap_area(k, cpu, pages.length, 4096n);
-    vstate(k).large.set(addr, { start: addr, pages: pages.length, lazy: false });
-  }
-  yield* vmap_page_range(k, cpu, addr, pages);
-  fns.pop();
-  return addr;
+  return yield* traced(cpu, 'vm_map_ram', function* () {
+    let addr: bigint;
+    if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
+    else {
+      addr = yield* alloc_vmap_area(k, cpu, pages.length, 4096n);
+      vstate(k).large.set(addr, { start: addr, pages: pages.length, lazy: false });
+    }
+    yield* vmap_page_range(k, cpu, addr, pages);
+    return addr;
+  });
 }
 
 /** free_vmap_area_noflush(va): VM_LAZY_FREE; purge once too many pages are pending. */
@@ -201,18 +201,17 @@ function* vb_free(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<v
 
 /** vm_unmap_ram(mem, count). */
 export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('vm_unmap_ram');
-  if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
-  if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
-  else {
-    const area = vstate(k).large.get(addr);
-    if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
-    vstate(k).large.delete(addr);
-    if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
-    yield* free_vmap_area_noflush(k, cpu, area!);
-  }
-  fns.pop();
+  yield* traced(cpu, 'vm_unmap_ram', function* () {
+    if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
+    if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
+    else {
+      const area = vstate(k).large.get(addr);
+      if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
+      vstate(k).large.delete(addr);
+      if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
+      yield* free_vmap_area_noflush(k, cpu, area!);
+    }
+  });
 }
 
 /**
@@ -223,22 +222,21 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
   const st = vstate(k);
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
-  const fns = cpu.thread().fnStack;
-  fns.push('__purge_vmap_area_lazy');
-  let start = k.L.VMALLOC_END;
-  let end = 0n;
-  let nr = 0;
-  for (const a of areas) {
-    if (a.start < start) start = a.start;
-    if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
-    nr += a.pages;
-    if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
-    a.lazy = false;
-  }
-  st.vmap_lazy_nr -= nr;
-  st.purges++;
-  if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
-  fns.pop();
+  yield* traced(cpu, '__purge_vmap_area_lazy', function* () {
+    let start = k.L.VMALLOC_END;
+    let end = 0n;
+    let nr = 0;
+    for (const a of areas) {
+      if (a.start < start) start = a.start;
+      if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
+      nr += a.pages;
+      if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
+      a.lazy = false;
+    }
+    st.vmap_lazy_nr -= nr;
+    st.purges++;
+    if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
+  });
 }
 
 /** purge_vmap_area_lazy() (sync purge). */

@@ -14,7 +14,8 @@ import { schedule_blocked, wake_up_process } from './sched.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from './structs.js';
 import { spawnKthread, spawnProcess, this_cpu_inc, user_access } from './user.js';
 import { alloc_percpu, vfree, vmalloc } from './vmalloc.js';
-import { hwAccess } from '../machine/access.js';
+import { hwAccess } from '../modelcpu/access.js';
+import { traced } from '../scheduler/traced.js';
 
 export interface WorkloadOptions {
   seed: number;
@@ -91,8 +92,5 @@ function* timerTick(): KGen<void> {
 }
 
 function* perfNmi(k: Kernel, cpu: LinuxCpu, counter: { base: bigint; unit: number }): KGen<void> {
-  const fns = cpu.thread().fnStack;
-  fns.push('perf_event_nmi_handler');
-  yield* this_cpu_inc(k, cpu, counter);
-  fns.pop();
+  yield* traced(cpu, 'perf_event_nmi_handler', () => this_cpu_inc(k, cpu, counter));
 }

@@ -8,7 +8,7 @@
  *
  * The scan walks the present entries of a 4-level table tree over a range of linear addresses.
  */
-import type { CoreMachine } from '../machine/core.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
 import type { Finding } from './finding.js';
 
 const P = 1n;

@@ -12,7 +12,7 @@
  * `BUG: KASAN: use-after-free in <function>` so that it reads like a kernel report.
  */
 import { FRAME_STATE } from '../core/types.js';
-import type { CoreMachine } from '../machine/core.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
 import type { Finding } from './finding.js';
 
 /** Where and by whom a frame was freed. */

@@ -28,7 +28,7 @@
 import type { TlbEntryInfo } from '../core/cpu.js';
 import type { AccessKind, WalkExplanation } from '../core/types.js';
 import { cover } from '../fuzz/coverage.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from './finding.js';
 
 /** `end` of a flush of every page of its address space (TLB_FLUSH_ALL). */

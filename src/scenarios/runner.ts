@@ -4,7 +4,7 @@
  * replay of a recorded trace) and collects the findings.
  */
 import { Machine } from '../core/machine.js';
-import type { CoreMachine } from '../machine/core.js';
+import type { CoreMachine } from '../modelcpu/contract.js';
 import { configFromPreset } from '../linux/config.js';
 import { Kernel } from '../linux/kernel.js';
 import { machineOptionsFor } from '../linux/machine.js';

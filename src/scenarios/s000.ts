@@ -41,6 +41,8 @@ import { ScriptedStrategy, type SchedView } from '../scheduler/strategy.js';
 import { actionCode, SLOT_PREEMPT } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
 import '../presets/xen.js';
+import { traced } from '../scheduler/traced.js';
+import { do_exit } from '../linux/exit.js';
 
 const CODE = 0x0040_0000n;
 const DATA = 0x0060_0000n;
@@ -57,9 +59,7 @@ function setup000(k: Kernel) {
       const cpu = k.cpus[t.cpu];
       yield* user_access(cpu, CODE, 'exec');
       for (let i = 0; i < PAGES; i++) yield* user_access(cpu, DATA + BigInt(i) * 4096n, 'write');
-      t.fnStack.push('sys_munmap');
-      yield* do_munmap(k, cpu, t.mm!, DATA, 0x10000n);
-      t.fnStack.pop();
+      yield* traced(t, 'sys_munmap', () => do_munmap(k, cpu, t.mm!, DATA, 0x10000n));
     },
   });
   // mem_cgroup_create() after httpd's pgd_alloc(): the per-cpu stats get a new pgd slot in init_mm.
@@ -86,8 +86,8 @@ function setup000exit(k: Kernel) {
       const cpu = k.cpus[t.cpu];
       yield* user_access(cpu, CODE, 'exec');
       for (let i = 0; i < PAGES; i++) yield* user_access(cpu, DATA + BigInt(i) * 4096n, 'write');
-      t.fnStack.push('system_call_fastpath', 'sys_exit_group', 'do_group_exit');
-      // The task body returns into do_exit() (task_entry()).
+      // exit_group(): do_exit() never returns.
+      yield* traced(t, 'system_call_fastpath', () => traced(t, 'sys_exit_group', () => traced(t, 'do_group_exit', () => do_exit(k, cpu, 0))));
     },
   });
   const worker = spawnProcess(k, {

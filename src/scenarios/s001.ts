@@ -16,7 +16,7 @@
  * - With the fix the ptes are cleared at once and only the TLB flush is lazy: Xen accepts the
  *   page tables and flushes the stale TLB entries itself when the frames change type.
  */
-import { hwAccess } from '../machine/access.js';
+import { hwAccess } from '../modelcpu/access.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from '../linux/structs.js';
@@ -26,6 +26,7 @@ import type { KGen } from '../scheduler/types.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { registerScenario, type Scenario } from './registry.js';
 import '../presets/xen.js';
+import { traced } from '../scheduler/traced.js';
 
 const CODE = 0x0040_0000n;
 /** A fresh pgd slot (index 254): the fault there needs a new pud, pmd and pte page. */
@@ -34,20 +35,19 @@ const MAPPINGS = 16;
 
 /** The NFS readdir pattern: map the page array, fill it through the mapping, unmap it. */
 function* nfs_readdir_like(k: Kernel, cpu: LinuxCpu): KGen<number[]> {
-  const fns = cpu.thread().fnStack;
-  fns.push('nfs_readdir');
-  const [a, b, c] = [0, 1, 2].map(() => k.m.frames.alloc({ zero: true }));
-  for (let i = 0; i < MAPPINGS; i++) {
-    const pages = i === MAPPINGS - 1 ? [a, c] : [a];
-    const addr = yield* vm_map_ram(k, cpu, pages);
-    for (let j = 0; j < pages.length; j++) {
-      const pa = yield* hwAccess(cpu, addr + BigInt(j) * 4096n, 'write', 0);
-      k.m.phys.write64n(Number(pa), BigInt(i));
+  return yield* traced(cpu, 'nfs_readdir', function* () {
+    const [a, b, c] = [0, 1, 2].map(() => k.m.frames.alloc({ zero: true }));
+    for (let i = 0; i < MAPPINGS; i++) {
+      const pages = i === MAPPINGS - 1 ? [a, c] : [a];
+      const addr = yield* vm_map_ram(k, cpu, pages);
+      for (let j = 0; j < pages.length; j++) {
+        const pa = yield* hwAccess(cpu, addr + BigInt(j) * 4096n, 'write', 0);
+        k.m.phys.write64n(Number(pa), BigInt(i));
+      }
+      yield* vm_unmap_ram(k, cpu, addr, pages.length);
     }
-    yield* vm_unmap_ram(k, cpu, addr, pages.length);
-  }
-  fns.pop();
-  return [a, b, c];
+    return [a, b, c];
+  });
 }
 
 function setup001(k: Kernel) {

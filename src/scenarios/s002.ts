@@ -24,6 +24,7 @@ import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
 import '../presets/xen.js';
+import { traced } from '../scheduler/traced.js';
 
 const CODE = 0x0040_0000n;
 /** Alone in its pgd slot (index 1), so that munmap() frees its pte, pmd and pud pages. */
@@ -43,9 +44,7 @@ function setup002(k: Kernel) {
       yield* user_access(cpu, CODE, 'exec');
       for (let i = 0; i < PAGES; i++) yield* user_access(cpu, DATA + BigInt(i) * 4096n, 'write');
       st.populated = true;
-      t.fnStack.push('sys_read(O_DIRECT)');
-      yield* get_user_pages_fast(k, cpu, t.mm!, DATA, PAGES, true);
-      t.fnStack.pop();
+      yield* traced(t, 'sys_read(O_DIRECT)', () => get_user_pages_fast(k, cpu, t.mm!, DATA, PAGES, true));
     },
   });
   // The second thread (clone(CLONE_VM)): same mm, one more user.
@@ -56,9 +55,7 @@ function setup002(k: Kernel) {
     const cpu = k.cpus[t.cpu];
     yield* user_access(cpu, CODE, 'exec');
     while (!st.populated) yield* user_access(cpu, CODE, 'exec');
-    t.fnStack.push('sys_munmap');
-    yield* do_munmap(k, cpu, mm, DATA, BigInt(PAGES * 4096));
-    t.fnStack.pop();
+    yield* traced(t, 'sys_munmap', () => do_munmap(k, cpu, mm, DATA, BigInt(PAGES * 4096)));
   });
   const cpu0 = k.cpus[0];
   const cpu1 = k.cpus[1];

@@ -24,6 +24,7 @@ import type { LinuxCpu } from '../linux/percpu.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_SOURCE0 } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
+import { traced } from '../scheduler/traced.js';
 
 const CODE = 0x0040_0000n;
 const DATA = 0x0060_0000n;
@@ -43,10 +44,7 @@ function* touch(cpu: LinuxCpu, n: number) {
 function perfNmi(k: Kernel, counter: PerCpuPtr) {
   return function* (c: unknown) {
     const cpu = c as LinuxCpu;
-    const fns = cpu.thread().fnStack;
-    fns.push('perf_event_nmi_handler');
-    yield* this_cpu_inc(k, cpu, counter);
-    fns.pop();
+    yield* traced(cpu, 'perf_event_nmi_handler', () => this_cpu_inc(k, cpu, counter));
   };
 }
 

@@ -15,7 +15,7 @@
  * Every run records the chosen action codes (`trace`); replaying them with `ReplayStrategy`
  * reproduces the run exactly, because nothing else in the model is nondeterministic.
  */
-import type { ModelCpu } from '../machine/cpu.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from '../sanitizers/finding.js';
 import type { SchedView, Strategy } from './strategy.js';
 import { ACTION_SLOTS, actionCpu, actionSlot, type ExecThread, type KGen, SLOT_IPI, SLOT_PREEMPT, SLOT_SOURCE0, SLOT_STEP } from './types.js';

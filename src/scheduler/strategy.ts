@@ -12,7 +12,7 @@
  * - `ScriptedStrategy`: a scenario's rules, with a fallback strategy.
  */
 import { Prng } from './prng.js';
-import type { ModelCpu } from '../machine/cpu.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
 import { actionCpu, actionSlot, describeAction, SLOT_IPI, SLOT_STEP, SPIN } from './types.js';
 import type { InterruptSource } from './scheduler.js';
 

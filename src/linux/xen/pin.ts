@@ -23,22 +23,13 @@ import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
 import { pfn_to_mfn, xenState } from './state.js';
+import { traced } from '../../scheduler/traced.js';
 
 /** enum pt_level. */
 export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
 
 const is2637 = (k: Kernel): boolean => versionNumber(k.config.version) < 3000;
 
-/** Runs `gen` with `name` on the CPU's call chain (for oops call traces). */
-export function* inFn<T>(cpu: LinuxCpu, name: string, gen: KGen<T>): KGen<T> {
-  const s = cpu.thread().fnStack;
-  s.push(name);
-  try {
-    return yield* gen;
-  } finally {
-    s.pop();
-  }
-}
 
 /** __va(pfn << PAGE_SHIFT): the direct-map address of a frame. */
 export function lowmem_address(k: Kernel, pfn: number): bigint {
@@ -103,9 +94,9 @@ export function* pin_pagetable_pfn(k: Kernel, cpu: LinuxCpu, cmd: number, pfn: n
   yield 'xen:mmuext_op';
   const mfn = pfn_to_mfn(pfn);
   if (st.xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc !== 0) {
-    yield* inFn(cpu, 'pin_pagetable_pfn', (function* () {
+    yield* traced(cpu, 'pin_pagetable_pfn', function* () {
       xenFatalBUG(k, cpu, `${mmuextName(cmd)}`, 'arch/x86/xen/mmu.c', is2637(k) ? 1831 : 1553, 'pin_pagetable_pfn');
-    })());
+    });
   }
 }
 
@@ -127,13 +118,7 @@ export function xen_page_pinned(k: Kernel, pa: number): boolean {
  */
 export function* xen_alloc_ptpage(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number, level: PtLevel): KGen<void> {
   if (!xen_page_pinned(k, mm.pgd)) return;
-  const fns = cpu.thread().fnStack;
-  fns.push(`xen_alloc_${level}`, 'xen_alloc_ptpage');
-  try {
-    yield* alloc_ptpage_pinned(k, cpu, pfn, level);
-  } finally {
-    fns.length -= 2;
-  }
+  yield* traced(cpu, `xen_alloc_${level}`, () => traced(cpu, 'xen_alloc_ptpage', () => alloc_ptpage_pinned(k, cpu, pfn, level)));
 }
 
 function* alloc_ptpage_pinned(k: Kernel, cpu: LinuxCpu, pfn: number, level: PtLevel): KGen<void> {

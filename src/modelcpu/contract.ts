@@ -47,6 +47,7 @@ export interface CoreFrames {
   readonly count: number;
   alloc(opts?: { level?: number; owner?: number; zero?: boolean }): number;
   free(pfn: number): void;
+  isFree(pfn: number): boolean;
   state(pfn: number): number;
   level(pfn: number): number;
   setLevel(pfn: number, level: number): void;

@@ -3,13 +3,22 @@
  * and walks live in the core `Cpu` (`hw`); this adds EFLAGS.IF, the preempt count, interrupt and
  * NMI nesting, the current thread, the stack of interrupt frames and the pending IPIs.
  *
+ * Three CPU classes, one per layer (docs/architecture.md, "Which CPU is which"):
+ * - `Cpu` (src/core/cpu.ts): the hardware of the paging core — control registers, TLB,
+ *   paging-structure caches and the SDM walker, in WASM. No notion of tasks or interrupts.
+ * - `ModelCpu` (this file): one `Cpu` (`hw`, seen through the `CoreCpu` contract) as an operating-
+ *   system model runs on it — IF, interrupt/NMI/IPI frames, the running thread, trap handlers —
+ *   and what the deterministic scheduler steps. Independent of any kernel.
+ * - `LinuxCpu` (src/linux/percpu.ts): a `ModelCpu` with Linux's per-cpu state (cpu_tlbstate,
+ *   the paravirt lazy mode, the idle task and runqueue, the preempt count of `current`).
+ *
  * Nesting follows x86: an interrupt or exception gate clears IF on entry and IRET restores it
  * (SDM vol. 3, 6.8.1 and 6.12.1.3); an NMI blocks further NMIs until its handler returns
  * (SDM vol. 3, 6.7.1). IRQs and IPIs are maskable: blocked while IF = 0.
  */
 import type { AccessKind } from '../core/types.js';
 import type { ExecThread, KGen, YieldLabel } from '../scheduler/types.js';
-import type { CoreCpu } from './core.js';
+import type { CoreCpu } from './contract.js';
 
 /**
  * Exception handlers of the modelled OS. A hardware access that faults enters the handler
