@@ -17,7 +17,7 @@ export const MUTANTS: Mutant[] = [
   // ---- a TLB flush in each system-call path --------------------------------------------------
   {
     name: 'mprotect-no-flush', file: 'src/linux/mprotect.ts', preset: 'linux-4.14-smp',
-    find: '    yield* flush_tlb_range(k, cpu, mm, start, end);\n', replace: '',
+    find: "      yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, start, end));\n", replace: '',
     description: "change_protection_range() never calls flush_tlb_range()",
   },
   {
@@ -32,12 +32,12 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: 'fork-no-flush-oldmm', file: 'src/linux/fork.ts', preset: 'linux-3.18-smp',
-    find: '  yield* flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL);\n', replace: '',
+    find: "    yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));\n", replace: '',
     description: "dup_mmap() skips flush_tlb_mm(oldmm) after write-protecting the parent",
   },
   {
     name: 'cow-no-ptep-clear-flush', file: 'src/linux/memory.ts', preset: 'linux-4.14-smp',
-    find: '  yield* flush_tlb_mm_range(k, cpu, mm, address, address + 4096n);\n', replace: '',
+    find: "    yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));\n", replace: '',
     description: "do_wp_page()'s ptep_clear_flush() clears without flushing",
   },
   {
@@ -116,7 +116,7 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: 'gup-fast-irqs-on', file: 'src/linux/gup.ts', preset: 'linux-3.18-smp',
-    find: '  local_irq_disable(cpu);\n  const walk', replace: '  const walk',
+    find: '    local_irq_disable(cpu);\n    const walk', replace: '    const walk',
     description: 'get_user_pages_fast() walks with interrupts enabled',
   },
   {
