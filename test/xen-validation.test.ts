@@ -196,6 +196,36 @@ describe('Xen PV page-table validation', () => {
     expect(pin(4, priv)).toBe(0);
   });
 
+  it("installs Xen's own L4 slots after validation and refuses guest updates to them (alloc_l4_table, is_guest_l4_slot)", async () => {
+    const t = buildChain();
+    setEntry(t.l4, 256, pte(t.l3, P | RW)); // the guest's value in Xen's read-only m2p slot
+    setEntry(t.l4, 258, pte(t.l3, P | RW)); // and in the linear page-table slot
+    expect(pin(4, t.l4)).toBe(0);
+    expect(m.phys.read64n(t.l4 * 4096 + 256 * 8)).toBe(0n);
+    expect(m.phys.read64n(t.l4 * 4096 + 258 * 8)).toBe(pte(t.l4, 0x63n)); // __PAGE_HYPERVISOR
+    expect(m.phys.read64n(t.l4 * 4096 + 260 * 8)).toBe(0n); // no Xen frame for a per-domain L3
+    expect(xen.typeOf(t.l3)).toMatchObject({ type: PGT_l3_page_table, count: 1 });
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_BASEPTR, mfn: t.l4 }]).rc).toBe(0);
+    const cpu = m.cpus[0];
+    cpu.setControl({ cr4: 0x20n, efer: 0x100n, cr0: 0x80000001n });
+    expect(cpu.access(0n, { kind: 'read', cpl: 0 }).ok).toBe(true);
+    expect(cpu.access(0xffff800000000000n, { kind: 'read', cpl: 0 }).ok).toBe(false);
+    // mod_l4_entry: a guest update of a Xen slot is refused.
+    const pa = t.l4 * 4096 + 256 * 8;
+    expect(xen.mmu_update(0, [{ ptr: BigInt(pa), val: pte(t.l3, P) }]).rc).toBe(-22);
+    expect(xen.console.text()).toEqual([`(XEN) mm.c:1959:d1 Illegal L4 update attempt in Xen-private area ${hex(pa)}`]);
+    expect(m.phys.read64n(pa)).toBe(0n);
+    // With a frame of its own, Xen maps the per-domain L3 there.
+    const m2 = await Machine.create({ ramBytes: 4 * 2 ** 20, cpus: 1 });
+    const perdomain = m2.frames.alloc();
+    const l4 = m2.frames.alloc({ level: 4 });
+    const xen2 = new XenHypervisor(m2, { domid: 1, xenFrames: [perdomain] });
+    expect(xen2.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn: l4 }]).rc).toBe(0);
+    expect(m2.phys.read64n(l4 * 4096 + 260 * 8)).toBe(pte(perdomain, 0x63n));
+    expect(xen2.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: l4 }]).rc).toBe(0);
+    expect(xen2.typeOf(perdomain)).toMatchObject({ count: 0 });
+  });
+
   it('flushes stale TLB entries itself when a frame changes from writable to page table', () => {
     const t = buildChain();
     expect(pin(4, t.l4)).toBe(0);

@@ -15,7 +15,7 @@
  * writable leaf on a page-table frame).
  */
 import { PGT_count_mask, PGT_type_mask, PGT_validated, PGT_writable_page, levelOfType, type XenFrameTable } from './page-info.js';
-import { get_pte_flags, pte_get_pfn } from './mm.js';
+import { get_pte_flags, is_guest_l4_slot, pte_get_pfn } from './mm.js';
 import { lx } from './log.js';
 
 const _PAGE_PRESENT = 0x001;
@@ -143,11 +143,17 @@ function superpage(pages: XenFrameTable, e: bigint, rw: boolean, d: number, wher
   };
 }
 
-/** Depth-first, writable entries only, as the CPU walks a `hwLevel` table. */
+/**
+ * Depth-first, writable entries only, as the CPU walks a `hwLevel` table. In an L4 frame the Xen
+ * slots (256..271, installed by alloc_l4_table) are skipped: they are Xen's supervisor-only
+ * mappings, which the ring-3 PV guest cannot use.
+ */
 function findWritableLeaf(pages: XenFrameTable, mem: Memory, table: number, hwLevel: number, d: number): { mfn: number; path: string } | null {
   let budget = WALK_BUDGET;
   const walk = (t: number, lvl: number, path: string): { mfn: number; path: string } | null => {
+    const isL4 = levelOfType(pages.typeInfo[t]) === 4;
     for (let j = 0; j < 512 && budget > 0; j++, budget--) {
+      if (isL4 && !is_guest_l4_slot(j)) continue;
       const e = mem.read64n(t * 4096 + j * 8);
       const f = get_pte_flags(e);
       if ((f & (_PAGE_PRESENT | _PAGE_RW)) !== (_PAGE_PRESENT | _PAGE_RW)) continue;

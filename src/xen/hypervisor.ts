@@ -124,6 +124,13 @@ export class XenHypervisor {
     const mine: number[] = [];
     for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
     this.mm.assign_pages(this.domid, mine);
+    // d->arch.mm_perdomain_l3 (arch_domain_create): the lowest Xen frame, zeroed (no per-domain
+    // mappings — GDT/LDT shadow — are modelled below it).
+    const xenOwn = [...xen].filter((f) => f >= 0 && f < m.frames.count).sort((a, b) => a - b);
+    if (xenOwn.length > 0) {
+      this.mm.perdomainL3 = xenOwn[0];
+      for (let i = 0; i < 512; i++) m.phys.write64n(xenOwn[0] * 4096 + i * 8, 0n);
+    }
     this.guestTable = m.cpus.map(() => 0);
   }
 

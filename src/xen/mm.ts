@@ -10,7 +10,13 @@
  * sharing/paging, 32-on-64 compat guests, and adjust_guest_lNe() (Xen sets _PAGE_USER on guest
  * entries because a 64-bit PV kernel runs in ring 3; the model runs the guest kernel at CPL 0,
  * so entries are stored as the guest wrote them). Xen's private L4 slots 256..271 are skipped
- * during validation, as is_guest_l4_slot() says, but Xen's own mappings are not written there.
+ * during validation, as is_guest_l4_slot() says, and alloc_l4_table() then overwrites them with
+ * Xen's own entries (init of the Xen private mappings, RELEASE-4.1.0 mm.c 1534-1542): the linear
+ * slot (258) maps the L4 itself, the per-domain slot (260) maps the domain's per-domain L3 (a
+ * frame Xen owns, when the machine gives Xen one), and the slots copied from idle_pg_table
+ * (read-only m2p, Xen's direct map and image) are written not present: Xen's own memory is not
+ * modelled, and a guest access there faults as the ring-3 PV kernel's access to these
+ * supervisor-only mappings would.
  */
 import {
   PGC_allocated,
@@ -60,6 +66,11 @@ export const L4_DISALLOW_MASK = BASE_DISALLOW_MASK;
 /** config.h: ROOT_PAGETABLE_FIRST_XEN_SLOT 256, ROOT_PAGETABLE_LAST_XEN_SLOT 271. */
 const ROOT_PAGETABLE_FIRST_XEN_SLOT = 256;
 const ROOT_PAGETABLE_LAST_XEN_SLOT = 271;
+/** config.h (x86_64): LINEAR_PT_VIRT_START = PML4_ADDR(258), PERDOMAIN_VIRT_START = PML4_ADDR(260). */
+export const LINEAR_PT_L4_SLOT = 258;
+export const PERDOMAIN_L4_SLOT = 260;
+/** page.h: __PAGE_HYPERVISOR = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED. */
+export const __PAGE_HYPERVISOR = 0x63n;
 const PADDR_PFN_MASK = (1n << 40n) - 1n;
 
 /** `get_pte_flags(x)`: 24-bit flags = pte[63:52] << 12 | pte[11:0]. */
@@ -119,6 +130,8 @@ export class XenMm {
    * pte update of a guest takes, are not reported.
    */
   onPath: ((id: string) => void) | null = null;
+  /** `d->arch.mm_perdomain_l3`: a Xen-owned frame, or null when the machine gave Xen none. */
+  perdomainL3: number | null = null;
 
   constructor(
     readonly m: XenMachineView,
@@ -419,7 +432,7 @@ export class XenMm {
     return 0;
   }
 
-  /** `alloc_l4_table(page, preemptible)`, mm.c:1473. */
+  /** `alloc_l4_table(page, preemptible)`, mm.c:1473 (RELEASE-4.1.0: 1491-1545). */
   private alloc_l4_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
       if (!is_guest_l4_slot(i)) continue;
@@ -431,6 +444,12 @@ export class XenMm {
         return rc;
       }
     }
+    // "Xen private mappings.": idle_pg_table's slots (not modelled: not present), then the
+    // linear slot (the L4 itself) and the per-domain slot.
+    const base = mfn * 4096;
+    for (let i = ROOT_PAGETABLE_FIRST_XEN_SLOT; i <= ROOT_PAGETABLE_LAST_XEN_SLOT; i++) this.m.phys.write64n(base + i * 8, 0n);
+    this.m.phys.write64n(base + LINEAR_PT_L4_SLOT * 8, (BigInt(mfn) << 12n) | __PAGE_HYPERVISOR);
+    if (this.perdomainL3 !== null) this.m.phys.write64n(base + PERDOMAIN_L4_SLOT * 8, (BigInt(this.perdomainL3) << 12n) | __PAGE_HYPERVISOR);
     return 0;
   }
 
