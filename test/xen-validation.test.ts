@@ -12,6 +12,9 @@ import {
   MMUEXT_UNPIN_TABLE,
   MMUEXT_NEW_BASEPTR,
   MMUEXT_TLB_FLUSH_ALL,
+  MMUEXT_NEW_USER_BASEPTR,
+  MMUEXT_SET_LDT,
+  PGT_seg_desc_page,
   PGT_l1_page_table,
   PGT_l2_page_table,
   PGT_l3_page_table,
@@ -224,6 +227,69 @@ describe('Xen PV page-table validation', () => {
     expect(m2.phys.read64n(l4 * 4096 + 260 * 8)).toBe(pte(perdomain, 0x63n));
     expect(xen2.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: l4 }]).rc).toBe(0);
     expect(xen2.typeOf(perdomain)).toMatchObject({ count: 0 });
+  });
+
+  it('accepts MMU_MACHPHYS_UPDATE for a frame the domain owns and refuses it for one it does not', async () => {
+    const f = m.frames.alloc();
+    expect(xen.mmu_update(0, [{ ptr: (BigInt(f) << 12n) | 1n, val: 0x1234n }]).rc).toBe(0);
+    expect(xen.p2m.mfnToPfn(f)).toBe(0x1234);
+    expect(xen.console.text()).toEqual([]);
+    const m2 = await Machine.create({ ramBytes: 4 * 2 ** 20, cpus: 1 });
+    const own = m2.frames.alloc();
+    const xen2 = new XenHypervisor(m2, { domid: 1, xenFrames: [own] });
+    expect(xen2.mmu_update(0, [{ ptr: (BigInt(own) << 12n) | 1n, val: 5n }])).toEqual({ rc: -22, done: 0 });
+    expect(xen2.console.text()).toEqual([`(XEN) mm.c:658:d1 Could not get page ref for pfn ${hex(own)}`, `(XEN) mm.c:3621:d1 Could not get page for mach->phys update`]);
+  });
+
+  it('installs a separate user L4 (MMUEXT_NEW_USER_BASEPTR) that the CPU uses in guest user mode', () => {
+    const t = buildChain();
+    expect(pin(4, t.l4)).toBe(0);
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_BASEPTR, mfn: t.l4 }]).rc).toBe(0);
+    const US = 4n;
+    const [u4, u3, u2, u1, udata] = [4, 3, 2, 1, 0].map((level) => m.frames.alloc({ level }));
+    setEntry(u4, 0, pte(u3, P | RW | US));
+    setEntry(u3, 0, pte(u2, P | RW | US));
+    setEntry(u2, 0, pte(u1, P | RW | US));
+    setEntry(u1, 0, pte(udata, P | RW | US));
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_USER_BASEPTR, mfn: u4 }]).rc).toBe(0);
+    expect(xen.typeOf(u4)).toMatchObject({ type: PGT_l4_page_table, count: 1, validated: true });
+    expect(xen.guestTableUser[0]).toBe(u4);
+    const cpu = m.cpus[0];
+    cpu.setControl({ cr4: 0x20n, efer: 0x100n, cr0: 0x80000001n });
+    expect(xen.user_access(0, () => cpu.access(0n, { kind: 'write', cpl: 3 }))).toEqual({ ok: true, pa: BigInt(udata) << 12n });
+    expect(cpu.access(0n, { kind: 'write', cpl: 0 })).toEqual({ ok: true, pa: BigInt(t.data) << 12n });
+    // An L1 cannot become a root table: Xen's two log lines.
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_USER_BASEPTR, mfn: t.l1 }]).rc).toBe(-22);
+    expect(xen.console.text()[1]).toBe(`(XEN) mm.c:3057:d1 Error while installing new mfn ${hex(t.l1)}`);
+    expect(xen.console.text()[0]).toContain('Bad type');
+    expect(xen.guestTableUser[0]).toBe(u4);
+    // mfn 0 drops the user table and its reference.
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_USER_BASEPTR, mfn: 0 }]).rc).toBe(0);
+    expect(xen.typeOf(u4)).toMatchObject({ count: 0 });
+  });
+
+  it('validates and records MMUEXT_SET_LDT, typing LDT page 0 as a segment-descriptor page', () => {
+    const t = buildChain();
+    expect(pin(4, t.l4)).toBe(0);
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_BASEPTR, mfn: t.l4 }]).rc).toBe(0);
+    for (const [va, ents] of [[0x1001n, 16], [0xffff800000000000n, 16], [0n, 8193]] as const) {
+      expect(xen.mmuext_op(0, [{ cmd: MMUEXT_SET_LDT, linearAddr: va, nrEnts: ents }]).rc).toBe(-22);
+    }
+    expect(xen.console.text()).toEqual([
+      '(XEN) mm.c:3160:d1 Bad args to SET_LDT: ptr=1001, ents=10',
+      '(XEN) mm.c:3160:d1 Bad args to SET_LDT: ptr=ffff800000000000, ents=10',
+      '(XEN) mm.c:3160:d1 Bad args to SET_LDT: ptr=0, ents=2001',
+    ]);
+    // A writable-mapped LDT page is recorded but not mapped: the seg-desc type is refused.
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_SET_LDT, linearAddr: 0n, nrEnts: 16 }]).rc).toBe(0);
+    expect(xen.ldt[0]).toMatchObject({ base: 0n, ents: 16, shadow: [] });
+    expect(xen.console.text()[3]).toContain('Bad type');
+    // Read-only, it is typed PGT_seg_desc_page until the LDT changes.
+    expect(xen.mmu_update(0, [{ ptr: BigInt(t.l1 * 4096), val: pte(t.data, P) }]).rc).toBe(0);
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_SET_LDT, linearAddr: 0n, nrEnts: 32 }]).rc).toBe(0);
+    expect(xen.typeOf(t.data)).toMatchObject({ type: PGT_seg_desc_page, count: 1 });
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_SET_LDT, linearAddr: 0n, nrEnts: 0 }]).rc).toBe(0);
+    expect(xen.typeOf(t.data)).toMatchObject({ count: 0 });
   });
 
   it('flushes stale TLB entries itself when a frame changes from writable to page table', () => {

@@ -26,6 +26,8 @@ export const MMUEXT_TLB_FLUSH_MULTI = 8;
 export const MMUEXT_INVLPG_MULTI = 9;
 export const MMUEXT_TLB_FLUSH_ALL = 10;
 export const MMUEXT_INVLPG_ALL = 11;
+export const MMUEXT_SET_LDT = 13;
+export const MMUEXT_NEW_USER_BASEPTR = 15;
 
 /** `update_va_mapping` flags. */
 export const UVMF_NONE = 0;
@@ -42,14 +44,15 @@ export interface MmuUpdate {
 }
 
 /**
- * `struct mmuext_op`: `arg1` is an mfn (pin/unpin/baseptr) or a linear address (INVLPG);
- * `vcpumask` (arg2) selects vCPUs for the _MULTI flushes, bit i = vCPU i.
+ * `struct mmuext_op`: `arg1` is an mfn (pin/unpin/baseptr) or a linear address (INVLPG,
+ * SET_LDT); arg2 is `vcpumask` (the _MULTI flushes, bit i = vCPU i) or `nrEnts` (SET_LDT).
  */
 export interface MmuextOp {
   cmd: number;
   mfn?: number;
   linearAddr?: bigint;
   vcpumask?: number[];
+  nrEnts?: number;
 }
 
 /** One entry of a multicall batch (`struct multicall_entry`), by hypercall. */
@@ -74,6 +77,10 @@ export function mmuextName(cmd: number): string {
       'MMUEXT_INVLPG_MULTI',
       'MMUEXT_TLB_FLUSH_ALL',
       'MMUEXT_INVLPG_ALL',
+      'MMUEXT_FLUSH_CACHE',
+      'MMUEXT_SET_LDT',
+      'MMUEXT_14',
+      'MMUEXT_NEW_USER_BASEPTR',
     ][cmd] ?? `MMUEXT_${cmd}`
   );
 }

@@ -5,6 +5,7 @@
  *   do_mmuext_op         xen/arch/x86/mm.c:2875 (pin/unpin, NEW_BASEPTR, TLB flushes, INVLPG)
  *   do_update_va_mapping xen/arch/x86/mm.c:4255 (__do_update_va_mapping)
  *   new_guest_cr3        xen/arch/x86/mm.c:2697
+ *   toggle_guest_mode    xen/arch/x86/x86_64/traps.c (RELEASE-4.1.0 253-266) with update_cr3 (mm.c 540-558)
  *   do_multicall         xen/common/multicall.c
  *   ptwr_emulate         xen/arch/x86/mm.c:4880 (ptwr_emulated_update: trapped direct writes to L1 tables)
  * at xen-unstable 6020fcb848 (Xen 4.1 development, November 2010).
@@ -23,6 +24,7 @@ import {
   PGT_writable_page,
   PGT_validated,
   PGT_count_mask,
+  PGT_seg_desc_page,
   pgtForLevel,
 } from './page-info.js';
 import {
@@ -30,6 +32,9 @@ import {
   MMUEXT_INVLPG_LOCAL,
   MMUEXT_INVLPG_MULTI,
   MMUEXT_NEW_BASEPTR,
+  MMUEXT_NEW_USER_BASEPTR,
+  MMUEXT_SET_LDT,
+  MMU_MACHPHYS_UPDATE,
   MMUEXT_PIN_L1_TABLE,
   MMUEXT_PIN_L4_TABLE,
   MMUEXT_TLB_FLUSH_ALL,
@@ -94,6 +99,18 @@ export interface XenHypervisorState {
   mm: XenMmState;
   counts: Omit<XenStats, 'typeChangeFlushes'>;
   guestTable: number[];
+  guestTableUser: number[];
+  kernelMode: boolean[];
+  ldt: { base: bigint; ents: number; shadow: number[] }[];
+  m2p: Int32Array;
+}
+
+/** x86_64 config.h: HYPERVISOR_VIRT_END = PML4_ADDR(272) (sign-extended). */
+const HYPERVISOR_VIRT_END = 0xffff880000000000n;
+
+/** x86_64 uaccess.h `__addr_ok(addr)`: the lower half of the 48-bit space, or above Xen's area. */
+function __addr_ok(addr: bigint): boolean {
+  return addr < 1n << 48n || addr >= HYPERVISOR_VIRT_END;
 }
 
 /** The hypervisor: one PV domain spanning the machine's RAM. */
@@ -104,6 +121,15 @@ export class XenHypervisor {
   readonly domid: number;
   /** `v->arch.guest_table` per vCPU: the mfn of the installed L4 (0 = none). */
   readonly guestTable: number[];
+  /** `v->arch.guest_table_user` per vCPU (MMUEXT_NEW_USER_BASEPTR): the 64-bit PV guest's user L4 (0 = none). */
+  readonly guestTableUser: number[];
+  /** `TF_kernel_mode` per vCPU: the guest runs its kernel (true) or user mode (false). */
+  readonly kernelMode: boolean[];
+  /**
+   * `guest_context.ldt_base`/`ldt_ents` per vCPU (MMUEXT_SET_LDT), and the frames mapped in the
+   * shadow LDT (`perdomain_ptes[16..31]`), each holding a PGT_seg_desc_page type reference.
+   */
+  readonly ldt: { base: bigint; ents: number; shadow: number[] }[];
   /** Every refused hypercall, in order. */
   readonly refusals: XenRefusal[] = [];
   private readonly onEscalation: XenOptions['onEscalation'] | null;
@@ -132,12 +158,23 @@ export class XenHypervisor {
       for (let i = 0; i < 512; i++) m.phys.write64n(xenOwn[0] * 4096 + i * 8, 0n);
     }
     this.guestTable = m.cpus.map(() => 0);
+    this.guestTableUser = m.cpus.map(() => 0);
+    this.kernelMode = m.cpus.map(() => true);
+    this.ldt = m.cpus.map(() => ({ base: 0n, ents: 0, shadow: [] }));
   }
 
   /** A copy of the hypervisor's state (frame table, counters, base pointers), console empty. */
   saveState(): XenHypervisorState {
     if (this.console.lines.length || this.refusals.length) throw new Error('Xen model: saveState() with console output pending');
-    return { mm: this.mm.saveState(), counts: { ...this.counts }, guestTable: this.guestTable.slice() };
+    return {
+      mm: this.mm.saveState(),
+      counts: { ...this.counts },
+      guestTable: this.guestTable.slice(),
+      guestTableUser: this.guestTableUser.slice(),
+      kernelMode: this.kernelMode.slice(),
+      ldt: this.ldt.map((l) => ({ ...l, shadow: l.shadow.slice() })),
+      m2p: this.p2m.saveM2p(),
+    };
   }
 
   /** Restores a state saved on a machine of the same size (e.g. the state right after boot). */
@@ -145,6 +182,10 @@ export class XenHypervisor {
     this.mm.restoreState(st.mm);
     Object.assign(this.counts, st.counts);
     st.guestTable.forEach((v, i) => (this.guestTable[i] = v));
+    st.guestTableUser.forEach((v, i) => (this.guestTableUser[i] = v));
+    st.kernelMode.forEach((v, i) => (this.kernelMode[i] = v));
+    st.ldt.forEach((l, i) => (this.ldt[i] = { ...l, shadow: l.shadow.slice() }));
+    this.p2m.restoreM2p(st.m2p);
   }
 
   /** Counters so far. */
@@ -195,6 +236,7 @@ export class XenHypervisor {
   private one_mmu_update(req: MmuUpdate): { rc: number; okay: boolean; level?: number } {
     const mm = this.mm;
     const cmd = Number(req.ptr & 7n);
+    if (cmd === MMU_MACHPHYS_UPDATE) return this.machphys_update(req);
     if (cmd !== MMU_NORMAL_PT_UPDATE && cmd !== MMU_PT_UPDATE_PRESERVE_AD) {
       this.console.memLog(MM_C_LINE.invalidPageUpdateCmd, this.domid, `Invalid page update command ${lx(cmd)}`);
       return { rc: -ENOSYS, okay: false };
@@ -245,6 +287,21 @@ export class XenHypervisor {
     }
     mm.put_page(mfn);
     return { rc, okay, level };
+  }
+
+  /**
+   * MMU_MACHPHYS_UPDATE (do_mmu_update, RELEASE-4.1.0 mm.c 3630-3654): set the m2p entry of a
+   * frame the domain owns to `val` (`set_gpfn_from_mfn`); no log-dirty mode is modelled.
+   */
+  private machphys_update(req: MmuUpdate): { rc: number; okay: boolean } {
+    const mfn = Number(req.ptr >> 12n);
+    if (!this.mm.get_page_from_pagenr(mfn, this.domid)) {
+      this.console.memLog(MM_C_LINE.couldNotGetPageMachphys, this.domid, 'Could not get page for mach->phys update');
+      return { rc: 0, okay: false };
+    }
+    this.p2m.setGpfnFromMfn(mfn, req.val);
+    this.mm.put_page(mfn);
+    return { rc: 0, okay: true };
   }
 
   // ---- mmuext_op ----------------------------------------------------------------------------
@@ -326,6 +383,10 @@ export class XenHypervisor {
       }
       case MMUEXT_NEW_BASEPTR:
         return this.new_guest_cr3(vcpu, this.argMfn(op)) ? 0 : -EINVAL;
+      case MMUEXT_NEW_USER_BASEPTR:
+        return this.new_user_baseptr(vcpu, this.argMfn(op));
+      case MMUEXT_SET_LDT:
+        return this.set_ldt(vcpu, this.argVa(op), op.nrEnts ?? 0);
       case MMUEXT_TLB_FLUSH_LOCAL:
         mm.flush_tlb_mask([vcpu]);
         return 0;
@@ -367,6 +428,89 @@ export class XenHypervisor {
     mm.write_cr3(vcpu, () => this.m.cpus[vcpu].setControl({ cr3: BigInt(mfn) << 12n }));
     if (old !== 0) mm.put_page_and_type(old);
     return true;
+  }
+
+  /**
+   * MMUEXT_NEW_USER_BASEPTR (do_mmuext_op, RELEASE-4.1.0 mm.c 3064-3094): a root-table type
+   * reference on the user L4 (mfn 0 = none), the old one dropped. CR3 is not touched: Xen loads
+   * the user table when the vCPU returns to guest user mode (toggle_guest_mode).
+   */
+  private new_user_baseptr(vcpu: number, mfn: number): number {
+    if (mfn !== 0 && this.mm.get_page_and_type_from_pagenr(mfn, PGT_l4_page_table, this.domid) !== 0) {
+      this.console.memLog(MM_C_LINE.errorInstallingNewUserMfn, this.domid, `Error while installing new mfn ${lx(mfn)}`);
+      return -EINVAL;
+    }
+    const old = this.guestTableUser[vcpu];
+    this.guestTableUser[vcpu] = mfn;
+    if (old !== 0) this.mm.put_page_and_type(old);
+    return 0;
+  }
+
+  /**
+   * `toggle_guest_mode(v)` (x86_64/traps.c, on syscall/iret between guest kernel and user):
+   * flips TF_kernel_mode, `update_cr3` picks guest_table or guest_table_user, and with
+   * USER_MAPPINGS_ARE_GLOBAL the CR3 load is a plain `mov` (global entries stay, no clock tick).
+   */
+  toggle_guest_mode(vcpu: number): void {
+    this.checkVcpu(vcpu);
+    this.kernelMode[vcpu] = !this.kernelMode[vcpu];
+    const mfn = this.kernelMode[vcpu] ? this.guestTable[vcpu] : this.guestTableUser[vcpu];
+    this.m.cpus[vcpu].setControl({ cr3: BigInt(mfn) << 12n });
+  }
+
+  /**
+   * A guest user-mode access on `vcpu`: Xen returns to user mode on the user table
+   * (toggle_guest_mode), the CPU accesses at CPL 3, and the next kernel entry toggles back.
+   */
+  user_access<R>(vcpu: number, access: () => R): R {
+    const wasKernel = this.kernelMode[vcpu];
+    if (wasKernel) this.toggle_guest_mode(vcpu);
+    try {
+      return access();
+    } finally {
+      if (wasKernel) this.toggle_guest_mode(vcpu);
+    }
+  }
+
+  /**
+   * MMUEXT_SET_LDT (do_mmuext_op, RELEASE-4.1.0 mm.c 3165-3190): a page-aligned base, at most
+   * 8192 entries, a range outside Xen's hole (`array_access_ok`); on a change the shadow LDT is
+   * dropped (`invalidate_shadow_ldt`), the local TLB flushed, base and count recorded, and LDT
+   * page 0 mapped at once (`map_ldt_shadow_page(0)`, which types the guest frame
+   * PGT_seg_desc_page). The other LDT pages are typed only when a descriptor load faults them in
+   * (`handle_gdt_ldt_mapping_fault`), which the model does not run; descriptors are not checked.
+   */
+  private set_ldt(vcpu: number, ptr: bigint, ents: number): number {
+    const mm = this.mm;
+    if ((ptr & 0xfffn) !== 0n || ents > 8192 || !__addr_ok(ptr)) {
+      this.console.memLog(MM_C_LINE.badSetLdtArgs, this.domid, `Bad args to SET_LDT: ptr=${lx(ptr)}, ents=${lx(ents)}`);
+      return -EINVAL;
+    }
+    const ldt = this.ldt[vcpu];
+    if (ldt.ents === ents && ldt.base === ptr) return 0;
+    for (const mfn of ldt.shadow.splice(0)) mm.put_page_and_type(mfn); // invalidate_shadow_ldt(curr, 0)
+    mm.flush_tlb_mask([vcpu]); // flush_tlb_local()
+    ldt.base = ptr;
+    ldt.ents = ents;
+    if (ents !== 0) this.map_ldt_shadow_page(vcpu, 0);
+    return 0;
+  }
+
+  /** `map_ldt_shadow_page(off)` (mm.c 615-650 at RELEASE-4.1.0): 1 if the LDT page was mapped. */
+  private map_ldt_shadow_page(vcpu: number, off: number): number {
+    const mm = this.mm;
+    const l1 = this.guest_map_l1e(vcpu, this.ldt[vcpu].base + BigInt(off) * 4096n);
+    if (!l1) return 0;
+    const l1e = this.m.phys.read64n(l1.pa);
+    if (!(get_pte_flags(l1e) & 1)) return 0;
+    const mfn = pte_get_pfn(l1e);
+    if (!mm.pages.valid(mfn) || !mm.get_page(mfn, this.domid)) return 0;
+    if (!mm.get_page_type(mfn, PGT_seg_desc_page)) {
+      mm.put_page(mfn);
+      return 0;
+    }
+    this.ldt[vcpu].shadow.push(mfn);
+    return 1;
   }
 
   // ---- update_va_mapping ----------------------------------------------------------------------

@@ -38,6 +38,9 @@ export const MM_C_LINE = {
   typeCountOverflow: 2325,
   badType: 2389, // __get_page_type
   errorInstallingBaseptr: 2732, // new_guest_cr3
+  errorInstallingNewUserMfn: 3057, // do_mmuext_op, MMUEXT_NEW_USER_BASEPTR
+  badSetLdtArgs: 3160, // do_mmuext_op, MMUEXT_SET_LDT
+  couldNotGetPageMachphys: 3621, // do_mmu_update, MMU_MACHPHYS_UPDATE
   errorPinning: 2965, // do_mmuext_op, pin_page
   alreadyPinned: 2981,
   mfnBadDomain: 3016,

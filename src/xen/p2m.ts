@@ -38,6 +38,23 @@ export class P2m {
     return this.p2m[pfn];
   }
 
+  /**
+   * `set_gpfn_from_mfn(mfn, gpfn)` (MMU_MACHPHYS_UPDATE): the m2p entry only; the guest keeps
+   * its own p2m. Stored as a 32-bit value (~0UL, INVALID_M2P_ENTRY, reads back as -1).
+   */
+  setGpfnFromMfn(mfn: number, gpfn: bigint): void {
+    this.m2p[mfn] = Number(BigInt.asIntN(32, gpfn));
+  }
+
+  /** A copy of the m2p table (for saved states). */
+  saveM2p(): Int32Array {
+    return this.m2p.slice();
+  }
+
+  restoreM2p(m2p: Int32Array): void {
+    this.m2p.set(m2p);
+  }
+
   /** `get_gpfn_from_mfn(mfn)` / Linux's `mfn_to_pfn(mfn)`. */
   mfnToPfn(mfn: number): number {
     if (mfn < 0 || mfn >= this.frames) return INVALID_M2P_ENTRY;
