@@ -338,14 +338,42 @@ describe('Xen PV page-table validation', () => {
     expect(xen.refusals.map((r) => r.hypercall)).toEqual(['update_va_mapping']);
   });
 
-  it('emulates trapped direct writes to L1 tables (ptwr) and refuses them for higher levels', () => {
+  it('emulates only kernel write faults through a read-only pte to a validated L1 (ptwr); other stores fault', () => {
     const t = buildChain();
+    const plain = m.frames.alloc();
+    setEntry(t.l1, 1, pte(t.l1, P)); // va 0x1000: the L1 itself, read-only
+    setEntry(t.l1, 2, pte(t.l2, P)); // va 0x2000: the L2, read-only
+    setEntry(t.l1, 3, pte(plain, P)); // va 0x3000: an ordinary frame, read-only
     expect(pin(4, t.l4)).toBe(0);
+    expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_BASEPTR, mfn: t.l4 }]).rc).toBe(0);
     const target = m.frames.alloc();
-    expect(xen.ptwr_emulate(0, t.l1 * 4096 + 8, pte(target, P | RW))).toBe(true);
+    // Emulated: a kernel write through the read-only mapping of the L1 (entry 5 = va 0x1028).
+    expect(xen.ptwr_emulate(0, 0x1028n, pte(target, P | RW))).toBe(true);
+    expect(m.phys.read64n(t.l1 * 4096 + 40)).toBe(pte(target, P | RW));
     expect(xen.typeOf(target)).toMatchObject({ type: PGT_writable_page, count: 1 });
-    expect(xen.ptwr_emulate(0, t.l1 * 4096 + 16, pte(t.l3, P | RW))).toBe(false);
-    expect(xen.ptwr_emulate(0, t.l2 * 4096 + 16, pte(target, P | RW))).toBe(false);
+    expect(xen.stats.ptwrEmulations).toBe(1);
+    // A writable alias of the L3 through the emulation: refused with ptwr's own line last.
+    expect(xen.ptwr_emulate(0, 0x1030n, pte(t.l3, P | RW))).toBe(false);
+    expect(xen.console.text().at(-1)).toBe('(XEN) mm.c:4958:d1 ptwr_emulate: could not get_page_from_l1e()');
+    expect(xen.console.text()[0]).toContain('Bad type');
+    expect(m.phys.read64n(t.l1 * 4096 + 48)).toBe(0n);
+    // Not emulated, the guest takes the fault: an L2 frame, an untyped frame, a user-mode write.
+    const lines = xen.console.lines.length;
+    expect(xen.ptwr_emulate(0, 0x2010n, pte(target, P | RW))).toBe(false);
+    expect(xen.ptwr_emulate(0, 0x3010n, 0x1234n)).toBe(false);
     expect(m.phys.read64n(t.l2 * 4096 + 16)).toBe(0n);
+    expect(m.phys.read64n(plain * 4096 + 16)).toBe(0n);
+    expect(xen.console.lines.length).toBe(lines); // ptwr_do_page_fault bails silently
+    expect(xen.refusals.map((r) => r.request)).toEqual([
+      expect.stringContaining('the emulated update was refused'),
+      expect.stringContaining('not a validated L1'),
+      expect.stringContaining('not a validated L1'),
+    ]);
+    // A writable mapping takes the store without a fault.
+    expect(xen.ptwr_emulate(0, 0x8n, 0x55n)).toBe(true);
+    expect(m.phys.read64n(t.data * 4096 + 8)).toBe(0x55n);
+    xen.toggle_guest_mode(0);
+    expect(xen.ptwr_emulate(0, 0x1038n, pte(target, P))).toBe(false);
+    expect(xen.stats.ptwrEmulations).toBe(1);
   });
 });

@@ -7,7 +7,7 @@
  *   new_guest_cr3        xen/arch/x86/mm.c:2697
  *   toggle_guest_mode    xen/arch/x86/x86_64/traps.c (RELEASE-4.1.0 253-266) with update_cr3 (mm.c 540-558)
  *   do_multicall         xen/common/multicall.c
- *   ptwr_emulate         xen/arch/x86/mm.c:4880 (ptwr_emulated_update: trapped direct writes to L1 tables)
+ *   ptwr_emulate         xen/arch/x86/mm.c ptwr_do_page_fault / ptwr_emulated_update (trapped kernel writes to L1 tables)
  * at xen-unstable 6020fcb848 (Xen 4.1 development, November 2010).
  */
 import { XenConsole, MM_C_LINE, lx } from './log.js';
@@ -496,7 +496,7 @@ export class XenHypervisor {
     return 0;
   }
 
-  /** `map_ldt_shadow_page(off)` (mm.c 615-650 at RELEASE-4.1.0): 1 if the LDT page was mapped. */
+  /** `map_ldt_shadow_page(off)` (mm.c 617-649 at RELEASE-4.1.0): 1 if the LDT page was mapped. */
   private map_ldt_shadow_page(vcpu: number, off: number): number {
     const mm = this.mm;
     const l1 = this.guest_map_l1e(vcpu, this.ldt[vcpu].base + BigInt(off) * 4096n);
@@ -519,8 +519,7 @@ export class XenHypervisor {
    * `guest_map_l1e(v, va, &gl1mfn)`: the L1 entry mapping `va` in the vCPU's current page
    * tables, found through the guest's own tables (Xen uses its linear mapping of them).
    */
-  guest_map_l1e(vcpu: number, va: bigint): { pa: number; gl1mfn: number } | null {
-    let table = this.guestTable[vcpu];
+  guest_map_l1e(vcpu: number, va: bigint, table = this.guestTable[vcpu]): { pa: number; gl1mfn: number } | null {
     if (table === 0) return null;
     for (let level = 4; level >= 2; level--) {
       const idx = Number((va >> BigInt(12 + 9 * (level - 1))) & 511n);
@@ -560,33 +559,69 @@ export class XenHypervisor {
     return rc;
   }
 
-  // ---- writable page tables -------------------------------------------------------------------
+  // ---- writable page tables ----------------------------------------------------------------
 
   /**
-   * A direct store by the guest into a page-table frame it maps read-only: the write faults
-   * and Xen's writable-pagetable emulation (`ptwr_do_page_fault` → `ptwr_emulated_update`)
-   * validates it as an L1 update. Frames not typed as page tables take the store as is (they
-   * are mapped writable). A store into a validated L2..L4 is not emulated: the guest would take
-   * an unhandled write fault. Returns true when the store took effect.
+   * A direct 8-byte store by the guest at `va` (`*ptr = val` on a page-table entry). Through a
+   * present writable pte the store simply happens. Otherwise the CPU faults, and Xen's
+   * `fixup_page_fault` (traps.c, RELEASE-4.1.0 1233-1246) tries writable-pagetable emulation
+   * only for a guest-kernel-mode write fault on a present page: `ptwr_do_page_fault` (mm.c
+   * 5071-5122) needs the pte mapping `va` present and read-only, the frame the domain's, lockable
+   * (validated, type count non-zero) and a PGT_l1_page_table; `ptwr_emulated_update` (4888-5013)
+   * then checks the new entry with `get_page_from_l1e` (no fast path) and writes it. Every other
+   * case is a page fault the guest takes. Returns true when the store took effect.
    */
-  ptwr_emulate(vcpu: number, pa: number, val: bigint): boolean {
+  ptwr_emulate(vcpu: number, va: bigint, val: bigint): boolean {
     this.checkVcpu(vcpu);
     const mm = this.mm;
-    const mfn = Math.floor(pa / 4096);
-    const t = mm.pages.typeInfo[mfn];
-    const typed = (t & PGT_count_mask) !== 0n;
-    if (!typed || (t & PGT_type_mask) === PGT_writable_page) {
-      this.m.phys.write64n(pa, val);
+    // guest_get_eff_l1e: through the tables of the mode the vCPU runs in.
+    const l1 = this.guest_map_l1e(vcpu, va, this.kernelMode[vcpu] ? this.guestTable[vcpu] : this.guestTableUser[vcpu]);
+    const pte = l1 ? this.m.phys.read64n(l1.pa) : 0n;
+    const f = get_pte_flags(pte);
+    const mfn = pte_get_pfn(pte);
+    const pa = mfn * 4096 + Number(va & 0xfffn);
+    if ((f & 3) === 3 && (va & 7n) === 0n) {
+      this.m.phys.write64n(pa, val); // a writable mapping: no fault
       return true;
     }
-    this.counts.ptwrEmulations++;
     const mark = this.console.lines.length;
-    if ((t & PGT_type_mask) === PGT_l1_page_table && mm.mod_l1_entry(pa, val, false, this.domid) === 1) {
-      this.audit(1, pa, vcpu, `ptwr_emulate of ${lx(val)} to ${lx(pa)}`);
-      return true;
+    const fault = (why: string): boolean => {
+      this.refuse('ptwr_emulate', vcpu, `write of ${lx(val)} at va ${lx(va)}: ${why}`, -EINVAL, mark);
+      return false;
+    };
+    // fixup_page_fault: guest_kernel_mode(v, regs), error code write|present.
+    if (!this.kernelMode[vcpu]) return fault('a user-mode write fault (no emulation)');
+    if ((f & 3) !== 1) return fault('not a write fault on a present page');
+    // ptwr_do_page_fault: get_page_from_pagenr (logs on failure), page_lock, the type.
+    if (!mm.get_page_from_pagenr(mfn, this.domid)) return fault('the mapped frame is not the domain\'s');
+    const t = mm.pages.typeInfo[mfn];
+    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n || (t & PGT_type_mask) !== PGT_l1_page_table) {
+      mm.put_page(mfn);
+      return fault(`read-only mapping of a frame that is not a validated L1 (${mm.pages.describe(mfn)})`);
     }
-    this.refuse('ptwr_emulate', vcpu, `write of ${lx(val)} to ${lx(pa)} (${mm.pages.describe(mfn)})`, -EINVAL, mark);
-    return false;
+    const ok = this.ptwr_emulated_update(pa, va, val);
+    mm.put_page(mfn);
+    if (!ok) return fault(`the emulated update was refused (${mm.pages.describe(mfn)})`);
+    this.counts.ptwrEmulations++; // perfc_incr(ptwr_emulations)
+    this.audit(1, pa, vcpu, `ptwr_emulate of ${lx(val)} to ${lx(pa)}`);
+    return true;
+  }
+
+  /** `ptwr_emulated_update(addr, old, val, 8, 0, ctxt)` on the L1 entry at machine address `pa`. */
+  private ptwr_emulated_update(pa: number, va: bigint, val: bigint): boolean {
+    const mm = this.mm;
+    if ((va & 7n) !== 0n) {
+      this.console.memLog(MM_C_LINE.ptwrBadAccess, this.domid, `ptwr_emulate: bad access (cr2=${lx(va)}, addr=${lx(va)}, bytes=8)`);
+      return false;
+    }
+    if (mm.get_page_from_l1e(val, this.domid) === 0) {
+      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage, this.domid, 'ptwr_emulate: could not get_page_from_l1e()');
+      return false;
+    }
+    const ol1e = this.m.phys.read64n(pa);
+    this.m.phys.write64n(pa, val);
+    mm.put_page_from_l1e(ol1e);
+    return true;
   }
 
   // ---- multicall ------------------------------------------------------------------------------

@@ -30,14 +30,14 @@ import { xen_pagetable_init } from './setup.js';
 import { disable_vmap_lazy_unmap } from '../vmap.js';
 
 /**
- * A direct store into a page-table entry (`*ptr = val`). If Xen has typed the page as a page
- * table, the store traps and is emulated (only L1 updates can be); a refused store is a fault
- * the kernel cannot handle.
+ * A direct store into a page-table entry (`*ptr = val`) through the direct map. If the page is
+ * mapped read-only (a pinned page table), the store faults and Xen emulates it only for an L1
+ * (ptwr); any other refused store is a fault the kernel cannot handle.
  */
 function* directStore(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, fn: string): KGen<void> {
   const xen = xenState(k).xen;
-  if (!xen.ptwr_emulate(cpu.index, p, v)) {
-    const va = k.L.PAGE_OFFSET + BigInt(p);
+  const va = k.L.PAGE_OFFSET + BigInt(p);
+  if (!xen.ptwr_emulate(cpu.index, va, v)) {
     k.oops(cpu, `BUG: unable to handle kernel paging request at ${va.toString(16).padStart(16, '0')}`, 3, fn, [
       `pagewalk: Xen refused the trapped write of ${v.toString(16)} to a page-table page (${xen.describe(Math.floor(p / 4096))})`,
     ]);
