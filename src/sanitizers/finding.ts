@@ -23,6 +23,7 @@ export const SANITIZERS = [
   'pt-writable-alias',
   'stale-tlb',
   'walker-mismatch',
+  'xen-pv-escalation',
   'xen-refusal',
 ] as const;
 

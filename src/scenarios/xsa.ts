@@ -17,6 +17,7 @@ import type { Kernel } from '../linux/kernel.js';
 import { kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import type { KGen } from '../scheduler/types.js';
+import { traced } from '../scheduler/traced.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { registerScenario, type Scenario } from './registry.js';
 import '../presets/xen.js';
@@ -28,9 +29,7 @@ const _PAGE_PSE = 0x80n;
 function pocThread(k: Kernel, comm: string, fn: string, body: (cpu: LinuxCpu) => KGen<void>) {
   k.createTask(comm, 0, null, function* (t) {
     const cpu = k.cpus[t.cpu];
-    t.fnStack.push(fn);
-    yield* body(cpu);
-    t.fnStack.pop();
+    yield* traced(t, fn, () => body(cpu));
   });
   return { strategy: new ScriptedStrategy([]), maxSteps: 20_000 };
 }
