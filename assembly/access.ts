@@ -7,7 +7,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
+import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW } from './walk';
 import { ramSize } from './state';
 
@@ -31,7 +31,7 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   const mode = acMode;
   let scanned: u32 = 0; // classes looked up without a match
   for (let c: u32 = 0; c < 3; c++) {
-    const e = tlbFind(cpu, c, va, mode);
+    const e = c == 0 ? tlbFindOrVictim(cpu, va) : tlbFind(cpu, c, va, mode);
     if (e == 0) {
       scanned |= 1 << c;
       continue;
@@ -54,7 +54,7 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   if ((r & FAULT_BIT) == 0) {
     const c = u32(r >> R_CLASS_SHIFT) & 3;
     // A successful walk does not touch the TLB: a class scanned above still has no entry for va.
-    tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF, (scanned >> c & 1) != 0);
+    tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF, (scanned >> c & 1) != 0, c == 0 && (scanned & 1) != 0 ? fillVictim : 0);
   }
   return r;
 }

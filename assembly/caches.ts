@@ -57,6 +57,36 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
 }
 
 /**
+ * The 4 KiB lookup of the miss path, one pass over the set: the hit (as tlbFind), or 0 with
+ * `fillVictim` set to the way tlbFill would pick for this page (first invalid, else oldest
+ * stamp). A successful walk does not change the TLB, so the miss path's fill can take it as is.
+ */
+export let fillVictim: usize = 0;
+
+export function tlbFindOrVictim(cpu: usize, va: u64): usize {
+  const d = cpu + C_TLB;
+  const ways = usize(load<u32>(d, 8));
+  fillVictim = 0;
+  if (ways == 0) return 0;
+  const vpn = vpnOf(va, 12);
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let invalid: usize = 0;
+  let oldest: usize = 0;
+  let oldestStamp: u32 = 0xFFFF_FFFF;
+  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
+    if (tlbMatches(e, vpn, acPcid, true)) return e;
+    const valid = (load<u64>(e, T_KEY) & 1) != 0;
+    const st = valid ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
+    invalid = invalid == 0 && !valid ? e : invalid;
+    const older = st < oldestStamp;
+    oldest = older ? e : oldest;
+    oldestStamp = older ? st : oldestStamp;
+  }
+  fillVictim = invalid != 0 ? invalid : oldest;
+  return 0;
+}
+
+/**
  * Copies 4 KiB entry e (just filled, or just found by a lookup) into the front cache for every
  * access kind it allows in the current context; other classes are not cached in front.
  */
@@ -129,9 +159,9 @@ export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u3
  * first invalid way (a replaced one counts), else the oldest fill (FIFO); evicting a valid entry
  * is counted when retention is maximal. One pass over the set; `noMatch`: the caller's lookup of
  * this class for va just found nothing, so there is no same-page entry to replace and the pass
- * only picks the victim.
+ * only picks the victim. `hint`: that victim, already chosen by tlbFindOrVictim (or 0).
  */
-export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32, noMatch: bool): void {
+export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32, noMatch: bool, hint: usize): void {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
   if (ways == 0) return;
@@ -141,7 +171,10 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   let invalid: usize = 0;
   let oldest: usize = 0;
   let oldestStamp: u32 = 0xFFFF_FFFF;
-  if (noMatch) {
+  if (hint != 0) {
+    if ((load<u64>(hint, T_KEY) & 1) == 0) invalid = hint;
+    else oldest = hint;
+  } else if (noMatch) {
     // Branch-free: which way holds the oldest stamp is unpredictable, so selects, not branches.
     for (let w: usize = 0; w < ways; w++) {
       const e = set + w * TLB_ENTRY;
