@@ -11,6 +11,8 @@ export { FrameTable } from './core/frames.js';
 export { PageTables } from './core/pagetables.js';
 export type { TableMode, MapOptions } from './core/pagetables.js';
 export { PagewalkError } from './core/errors.js';
+export { decodeNestedFault, eptpProblem } from './core/nested.js';
+export type { NestedConfig, NestedExit, NestedAccessResult, NestedStats, NestedGridRow } from './core/nested.js';
 export type { PagewalkErrorCode } from './core/errors.js';
 export { entryFlags, errorCodeBits, addressFields } from './core/decode.js';
 export * from './core/types.js';

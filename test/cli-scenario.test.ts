@@ -37,7 +37,7 @@ describe('pagewalk scenario list', () => {
     const r = await cli('scenario', 'list');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('004-vmalloc-fault-nmi  (seed 004_55101baa4c0a53b2.txt)');
-    expect(r.stdout).toContain('buggy: linux-3.17-smp   fixed: linux-3.18-smp');
+    expect(r.stdout).toContain('buggy: linux-3.18-smp   fixed: linux-4.8-smp');
   });
 });
 
@@ -46,7 +46,7 @@ describe('pagewalk scenario run', () => {
     const r = await cli('scenario', 'run', '004-vmalloc-fault-nmi', '--variant', 'buggy', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ scenario: '004-vmalloc-fault-nmi', variant: 'buggy', preset: 'linux-3.17-smp', outcome: 'bug' });
+    expect(j).toMatchObject({ scenario: '004-vmalloc-fault-nmi', variant: 'buggy', preset: 'linux-3.18-smp', outcome: 'bug' });
     expect(j.findings).toHaveLength(1);
     expect(j.findings[0].sanitizer).toBe('hard-lockup');
     expect(j.findings[0].log).toContain('Watchdog detected hard LOCKUP on cpu 0');
@@ -104,7 +104,7 @@ describe('pagewalk presets', () => {
     const j = JSON.parse(r.stdout);
     const p = j.presets.find((x: { name: string }) => x.name === 'linux-3.18-smp-pae');
     expect(p).toMatchObject({ base: 'linux-3.18-smp', knobs: { paging: 'pae' } });
-    expect(p.resolved).toMatchObject({ paging: 'pae', vmalloc_fault: 'read_cr3', version: '3.18.0' });
+    expect(p.resolved).toMatchObject({ paging: 'pae', vmalloc_fault: 'active_mm+flush', version: '3.18.0' });
     const knob = j.knobs.find((k: { name: string }) => k.name === 'preempt');
     expect(knob).toMatchObject({ type: 'enum', values: ['none', 'voluntary', 'preempt', 'rt'] });
     expect(j.paravirtBackends).toContain('native');

@@ -186,7 +186,7 @@ describe('tasks, context switches, lazy TLB', () => {
 describe('presets and knobs', () => {
   it('resolves bases and overrides knob by knob', () => {
     const c = configFromPreset('linux-3.18-smp-pae');
-    expect(c).toMatchObject({ paging: 'pae', version: '3.18.0', vmalloc_fault: 'read_cr3', vmalloc_sync_all: true, cpus: 2, smp: true });
+    expect(c).toMatchObject({ paging: 'pae', version: '3.18.0', vmalloc_fault: 'active_mm+flush', vmalloc_sync_all: true, cpus: 2, smp: true });
     expect(configFromPreset('linux-3.18-smp-pae', { cpus: 4 }).cpus).toBe(4);
     expect(configFromPreset('linux-3.2-rt-up-fixed').flush_tlb_preempt_disable).toBe(true);
     expect(configFromPreset('linux-3.2-rt-up').watchdog_format).toBe('v3.2');

@@ -21,13 +21,13 @@ beforeAll(async () => {
 });
 
 describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
-  it('buggy (3.8 Xen PV): kernel BUG at fault.c:396 with vmalloc_fault in the chain', () => {
+  it('buggy (3.8 Xen PV): kernel BUG at fault.c:397 (3.8\'s line of the seed\'s 3.6.10 BUG at 396) with vmalloc_fault in the chain', () => {
     const r = runScenarioSync('000-vmalloc-fault-lazy-mmu', 'buggy');
     expect(r.outcome).toBe('bug');
     expect(r.findings).toHaveLength(1);
     const f = r.findings[0];
     expect(f.sanitizer).toBe('kernel-bug');
-    expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:396!');
+    expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:397!');
     const trace = f.log.slice(f.log.indexOf('Call Trace:') + 1).map((l) => l.trim());
     expect(trace.slice(0, 6)).toEqual(['vmalloc_fault', 'do_page_fault', 'mem_cgroup_charge_statistics', '__mem_cgroup_uncharge_common', 'mem_cgroup_uncharge_page', 'page_remove_rmap']);
     expect(trace).toContain('zap_pte_range');
@@ -55,13 +55,13 @@ describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
 describe("seed 000 on the seed's own path: exit, cond_resched() in unmap_vmas, a borrowed mm (Xen PV)", () => {
   const chain = ['vmalloc_fault', 'do_page_fault', 'mem_cgroup_charge_statistics', '__mem_cgroup_uncharge_common', 'mem_cgroup_uncharge_page', 'page_remove_rmap', 'zap_pte_range', 'unmap_single_vma', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm', 'do_exit', 'do_group_exit', 'sys_exit_group', 'system_call_fastpath'];
 
-  it("buggy (3.8 Xen PV): kernel BUG at fault.c:396 in the exiting task, with the seed's call chain, on the borrowed mm", () => {
+  it("buggy (3.8 Xen PV): kernel BUG at fault.c:397 in the exiting task, with the seed's call chain, on the borrowed mm", () => {
     const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-exit', 'buggy');
     expect(r.outcome).toBe('bug');
     expect(r.findings).toHaveLength(1);
     const f = r.findings[0];
     expect(f.sanitizer).toBe('kernel-bug');
-    expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:396!');
+    expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:397!');
     expect(f.log).toContain('Pid: 1, comm: httpd Not tainted 3.8.0 #1');
     const trace = f.log.slice(f.log.indexOf('Call Trace:') + 1).map((l) => l.trim());
     expect(trace).toEqual(chain);

@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUNS_PER_SEED } from '../fuzz/campaign.js';
 import { traceSize, type FoundFinding } from '../fuzz/engine.js';
-import { bugId, seedBugs, type SeedBug } from '../fuzz/seeds.js';
+import { bugId, isSeedBug, seedBugs, type SeedBug } from '../fuzz/seeds.js';
 import { traceFileName } from '../fuzz/trace.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
 import { writeAtomic } from './fuzz.js';
@@ -73,11 +73,11 @@ export async function run(argv: string[]): Promise<number> {
     const res = await runCampaign({
       preset, overrides: {}, plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, workers,
       deadline: start + limit * 1000, start,
-      stopOn: variant === 'buggy' ? b.sanitizer : undefined,
+      stopOn: variant === 'buggy' ? [b.sanitizer, ...b.alsoReports.map((a) => a.sanitizer)].join(',') : undefined,
       onProgress: (p) => { execs = p.executions; line(false); },
     });
     const seconds = (Date.now() - start) / 1000;
-    const hit = res.findings.find((f) => f.sanitizer === b.sanitizer) ?? null;
+    const hit = res.findings.find((f) => isSeedBug(b, f)) ?? null;
     let file: string | null = null;
     if (hit) {
       file = join(out, `${preset}-${traceFileName(hit.trace.finding)}`);

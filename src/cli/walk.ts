@@ -10,6 +10,8 @@ import { isImageMode, parseImage, withMode, type ImageQuery, type PagewalkImage 
 import { machineFromImage } from '../loader/machine-from-image.js';
 import { UsageError, addrFlag, intFlag, parseArgs, readUserFile, type FlagSpec } from './args.js';
 import { renderWalk } from './walk-render.js';
+import { renderGrid } from './walk-grid.js';
+import type { NestedConfig } from '../core/nested.js';
 
 const SPEC: Record<string, FlagSpec> = {
   image: { type: 'string', help: 'image file (JSON or binary, see docs/image-format.md)' },
@@ -21,6 +23,8 @@ const SPEC: Record<string, FlagSpec> = {
   implicit: { type: 'bool', help: 'implicit supervisor access (GDT/IDT/TSS)' },
   'dry-run': { type: 'bool', help: 'write no accessed/dirty bit' },
   query: { type: 'string', help: "use the image's query number N (0-based) instead of --va/--kind/--cpl" },
+  ept: { type: 'string', help: 'walk as a guest under Intel EPT with this EPTP (the image holds guest and EPT tables); prints the 2D grid' },
+  npt: { type: 'string', help: 'walk as a guest under AMD NPT (4-level) with this nested CR3; prints the 2D grid' },
   json: { type: 'bool', help: 'print one JSON object' },
   help: { type: 'bool' },
 };
@@ -72,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const q = queryOf(flags, image);
   if (mode) image.control = withMode(image.control, mode);
   const m = await machineFromImage(image);
+  if (flags.ept !== undefined || flags.npt !== undefined) return nestedWalk(m.cpus[0], flags, q, image.vendor);
   const e = m.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
   const d = describeWalk(e, image);
   if (flags.json) {
@@ -80,6 +85,27 @@ export async function run(argv: string[]): Promise<number> {
   }
   const color = (process.stdout.isTTY === true || !!process.env.FORCE_COLOR) && !process.env.NO_COLOR;
   process.stdout.write(renderWalk(d, { color, source: flags.image }));
+  if (q.note) process.stdout.write(`note: ${q.note}\n`);
+  return 0;
+}
+
+/** `--ept` / `--npt`: the 2D walk of one query, as a grid (docs/nested.md). */
+function nestedWalk(cpu: Awaited<ReturnType<typeof machineFromImage>>['cpus'][number], flags: Record<string, unknown>, q: ImageQuery, vendor: string): number {
+  if (flags.ept !== undefined && flags.npt !== undefined) throw new UsageError('give either --ept or --npt, not both');
+  if (cpu.mode === 'pae') throw new UsageError('a PAE guest needs its PDPTE registers: use the API (cpu.setNested with pdptes), not --ept/--npt');
+  const ept = flags.ept !== undefined;
+  const root = addrFlag((ept ? flags.ept : flags.npt) as string, ept ? 'ept' : 'npt');
+  const cfg: NestedConfig = ept ? { kind: 'ept', eptp: root } : { kind: 'npt', ncr3: root };
+  cpu.setNested(cfg);
+  const r = cpu.nestedAccess(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit });
+  const rows = cpu.nestedGrid();
+  const stats = cpu.nestedStats;
+  const info = { va: q.va, kind: q.kind, cpl: q.cpl, mode: cpu.mode, host: ept ? ('ept' as const) : ('npt' as const), hostLevels: ept ? Number((root >> 3n) & 7n) + 1 : 4, root };
+  if (flags.json) {
+    console.log(JSON.stringify(jsonSafe({ query: q, vendor, nested: info, result: r, grid: rows, guestRefs: stats.guestRefs, hostRefs: stats.hostRefs }), null, 2));
+    return 0;
+  }
+  process.stdout.write(renderGrid(info, rows, r, stats));
   if (q.note) process.stdout.write(`note: ${q.note}\n`);
   return 0;
 }

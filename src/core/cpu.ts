@@ -7,6 +7,7 @@ import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
 import { arrayArg, boolOpt, objArg, show, u64Arg } from './validate.js';
+import * as nested from './nested.js';
 
 const MODES: PagingMode[] = ['none', '32bit', 'pae', '4level', '5level'];
 const FAULT = 1n << 63n;
@@ -333,6 +334,53 @@ export class Cpu {
 
   resetStats(): void {
     for (let i = 0; i < 16; i++) this.view.setBigUint64(C.stats + i * 8, 0n, true);
+  }
+
+  /**
+   * Runs this CPU's guest under Intel EPT or AMD NPT (docs/nested.md), or not (`null`). Nested
+   * accesses (`nestedAccess`, `nestedTranslateBatch`) walk both dimensions with no TLB; a PAE
+   * guest's PDPTE registers come from `cfg.pdptes` (call after `setControl`).
+   */
+  setNested(cfg: nested.NestedConfig | null): void {
+    this.nestedCfg = nested.setNested(this.core, this.index, this.view, this.maxPhysAddrBits, this.mode === 'pae', cfg);
+  }
+
+  /** One guest access through the 2D walk: the guest's outcome, or the VM exit that ended it. */
+  nestedAccess(va: bigint, opts: AccessOptions): nested.NestedAccessResult {
+    u64Arg('cpu.nestedAccess', 'va', va);
+    const flags = accessFlags('cpu.nestedAccess', opts);
+    const kind = kindCode('cpu.nestedAccess', opts.kind);
+    this.requireNested('cpu.nestedAccess');
+    const r = guardWasm('nestedAccess', () => this.core.nestedAccess(this.base, va, kind, flags));
+    const lin = this.linearAddress(va);
+    return nested.decodeNested(this.core, BigInt.asUintN(64, r), () => lin);
+  }
+
+  /** Many nested accesses in one call per chunk; see `decodeNestedFault` for `out.fault`. */
+  nestedTranslateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
+    const flags = accessFlags('cpu.nestedTranslateBatch', opts);
+    this.requireNested('cpu.nestedTranslateBatch');
+    return nested.nestedBatch(this.core, this.base, this.io, vas, kinds, out, flags);
+  }
+
+  /** The 2D grid of the last `nestedAccess` (one row per guest-physical address translated). */
+  nestedGrid(): nested.NestedGridRow[] {
+    return nested.nestedGrid(this.core, this.mode);
+  }
+
+  /** Nested statistics: guest and host references counted apart. */
+  get nestedStats(): nested.NestedStats {
+    return nested.nestedStats(this.core, this.index);
+  }
+
+  resetNestedStats(): void {
+    this.core.nestedStatsReset(this.index);
+  }
+
+  private nestedCfg: nested.NestedConfig | null = null;
+
+  private requireNested(where: string): void {
+    if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);
   }
 
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */

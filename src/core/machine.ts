@@ -115,7 +115,10 @@ export class Machine {
   reset(): void {
     this.core.machineReset(BigInt(this.phys.writtenHigh));
     this.phys.writtenHigh = 0;
-    for (let i = 0; i < this.cpus.length; i++) this.core.cpuReset(i);
+    for (let i = 0; i < this.cpus.length; i++) {
+      this.core.cpuReset(i);
+      this.core.nestedStatsReset(i);
+    }
   }
 }
 

@@ -35,6 +35,17 @@ export interface CoreExports {
   stepResult(cpu: number): bigint;
   stepRecordAddr(cpu: number): number;
   physWrite64(pa: bigint, v: bigint): void;
+  nestedSet(i: number, kind: number, root: bigint, flags: number): void;
+  nestedAccess(cpu: number, va: bigint, kind: number, flags: number): bigint;
+  nestedBatch(cpu: number, n: number, flags: number): number;
+  nestedBadKind(): number;
+  nestedExitKind(): number;
+  nestedExitInfo(): bigint;
+  nestedExitGpa(): bigint;
+  nestedStat(i: number, k: number): bigint;
+  nestedStatsReset(i: number): void;
+  nestedRows(): number;
+  nestedRowWord(r: number, w: number): bigint;
   physWrite32(pa: bigint, v: number): void;
   layoutRamBase(): number;
   layoutIoVa(): number;

@@ -228,9 +228,9 @@ export function traceSize(t: TraceFile): { ops: number; steps: number; cpus: num
   return { ops: programSize(t.program), steps: t.choices.length, cpus: t.program.cpus };
 }
 
-/** Whether a finding of `sanitizer` satisfies a stop condition ('*': any sanitizer). */
+/** Whether a finding of `sanitizer` satisfies a stop condition ('*': any sanitizer; 'a,b': either). */
 export function stopMatches(stopOn: string | undefined, sanitizer: string): boolean {
-  return stopOn !== undefined && (stopOn === '*' || stopOn === sanitizer);
+  return stopOn !== undefined && (stopOn === '*' || stopOn.split(',').includes(sanitizer));
 }
 
 /**

@@ -17,6 +17,13 @@ export interface SeedBug {
   /** What the scenario reports on the buggy preset. */
   sanitizer: string;
   signature: string;
+  /** Other reports of the same bug (the scenario's `alsoReports`). */
+  alsoReports: readonly { readonly sanitizer: string; readonly signature: string }[];
+}
+
+/** Whether a finding is the seed bug `b` (its scenario's report, or one of its other faces). */
+export function isSeedBug(b: SeedBug, f: { sanitizer: string; signature: string }): boolean {
+  return f.sanitizer === b.sanitizer || b.alsoReports.some((a) => a.sanitizer === f.sanitizer && a.signature === f.signature);
 }
 
 /** Short name of a bug for tables: a seed document's number ('003') or the advisory ('XSA-148'). */
@@ -37,7 +44,7 @@ export async function seedBugs(): Promise<SeedBug[]> {
     const r = runScenarioSync(sc.name, 'buggy');
     const f = r.findings[0];
     if (!f) continue;
-    out.set(sc.seed, { seed: sc.seed, scenario: sc.name, buggy: sc.presets.buggy, fixed: sc.presets.fixed, sanitizer: f.sanitizer, signature: f.signature });
+    out.set(sc.seed, { seed: sc.seed, scenario: sc.name, buggy: sc.presets.buggy, fixed: sc.presets.fixed, sanitizer: f.sanitizer, signature: f.signature, alsoReports: sc.alsoReports ?? [] });
   }
   return [...out.values()].sort((a, b) => a.seed.localeCompare(b.seed));
 }

@@ -3,26 +3,27 @@
  * kernel-space faults try vmalloc_fault(), then spurious_fault(), else no_context() (oops);
  * user-space addresses go to find_vma()/access_error()/handle_mm_fault().
  *
- * vmalloc_fault() in every variant the seeds show (knob `vmalloc_fault`, paging mode):
+ * vmalloc_fault() in every variant the real releases had (knob `vmalloc_fault`, paging mode); see
+ * docs/provenance.md for the trees read:
  * - 64-bit, 'active_mm' (before 3.9): syncs the pgd of current->active_mm with init_mm's entry by
- *   set_pgd(), then BUG()s on any mismatch below (fault.c, seed 000's oops: line 396).
- * - 64-bit, 'active_mm+flush' (3.9..3.17): the same plus arch_flush_lazy_mmu_mode() after set_pgd().
- * - 64-bit, 'read_cr3' (3.18 on, seed 004's fix as merged): the same walk and checks, on the pgd in
- *   CR3 (`pgd = (pgd_t *)__va(read_cr3()) + pgd_index(address)`) instead of current->active_mm's,
- *   and no in_nmi() warning. Linus's patch in seed 004 (copy only the top-level entry, drop
- *   vmalloc_sync_all()) was not merged as posted: the 3.18-5.5 fault.c keeps the lower-level
- *   checks, and vmalloc_sync_all() lives on until 5.6.
- * - 32-bit: read_cr3() + vmalloc_sync_one() in every version ("Do _not_ use current here"); with
- *   native PAE the kernel pmd is shared, so it never runs.
- * Source lines of BUG()/WARN sites: 3.17 from seed 004's diff (fault.c d973e61e450d); before 3.9
- * as in seed 000's oops (3.6.10: the pud BUG() at line 396; the 3.8 tree 2b97525 has each of
- * these one line further down); from 3.18 on they are not modelled (the report says so).
+ *   set_pgd(), then BUG()s on any mismatch below (seed 000's oops).
+ * - 64-bit, 'active_mm+flush' (3.9..4.7): the same plus arch_flush_lazy_mmu_mode() after set_pgd().
+ *   3.18 shipped this form: Linus's rewrite in seed 004 (copy only the top-level entry from CR3,
+ *   drop vmalloc_sync_all()) was not merged.
+ * - 64-bit, 'read_cr3' (4.8 on): the same walk and checks on the pgd in CR3
+ *   (`pgd = (pgd_t *)__va(read_cr3()) + pgd_index(address)`), the one line that differs between
+ *   the 4.7.4 and 4.8.15 fault.c. Every 64-bit variant keeps WARN_ON_ONCE(in_nmi()).
+ * - 32-bit: read_cr3() + vmalloc_sync_one() in every version ("Do _not_ use current here"), with
+ *   the same WARN_ON_ONCE(in_nmi()); with native PAE the kernel pmd is shared, so it never runs.
+ * BUG()/WARN lines are printed only for a release whose fault.c was read (FAULT_C_LINES) and for
+ * the variant that release shipped; otherwise the report names the function and says the line is
+ * unknown.
  */
 import { hwAccess } from '../modelcpu/access.js';
 import type { ModelCpu, TrapHandlers } from '../modelcpu/cpu.js';
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, PF_INSTR, PF_PROT, PF_RSVD, PF_USER, PF_WRITE } from './constants.js';
-import { versionNumber } from './config.js';
+import { versionNumber, type VmallocFaultVariant } from './config.js';
 import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import { FAULT_FLAG_WRITE, find_vma, handle_mm_fault } from './memory.js';
@@ -36,13 +37,62 @@ import { traced } from '../scheduler/traced.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
 
-/** fault.c line numbers of the BUG()/WARN sites per variant (see the file comment). */
-export const FAULT_C_LINES = {
-  'x86_64:active_mm': { warn_nmi: 368, pgd_bug_on: 383, pud_bug: 396, pmd_bug: 404, pte_bug: 418 },
-  'x86_64:active_mm+flush': { warn_nmi: 373, pgd_bug_on: 389, pud_bug: 403, pmd_bug: 411, pte_bug: 425 },
-  'x86_64:read_cr3': { warn_nmi: null, pgd_bug_on: null, pud_bug: null, pmd_bug: null, pte_bug: null },
-  x86_32: { sync_one_bug_on: 223, warn_nmi: 274 },
-} as const;
+/** Source lines of the 64-bit vmalloc_fault() sites in arch/x86/mm/fault.c. */
+interface Fault64Lines {
+  readonly warn_nmi: number;
+  readonly pgd_bug_on: number;
+  readonly pud_bug: number;
+  readonly pmd_bug: number;
+  readonly pte_bug: number;
+}
+/** The 32-bit sites: vmalloc_sync_one()'s BUG_ON and vmalloc_fault()'s WARN_ON_ONCE(in_nmi()). */
+interface Fault32Lines {
+  readonly sync_one_bug_on: number;
+  readonly warn_nmi: number;
+}
+interface FaultCRelease {
+  /** The 64-bit variant the release shipped (other variants set by knob print no line). */
+  readonly variant: VmallocFaultVariant;
+  readonly x86_64: Fault64Lines;
+  readonly x86_32: Fault32Lines;
+}
+
+const L64 = (warn_nmi: number, pgd_bug_on: number, pud_bug: number, pmd_bug: number, pte_bug: number): Fault64Lines => ({ warn_nmi, pgd_bug_on, pud_bug, pmd_bug, pte_bug });
+const L32 = (sync_one_bug_on: number, warn_nmi: number): Fault32Lines => ({ sync_one_bug_on, warn_nmi });
+
+/**
+ * fault.c lines per release, each read in that release's tree (docs/provenance.md names the tree
+ * and how it was checked). 3.8 is the pre-fix file of seed 000's hunk (blob 2b97525: lines
+ * 378-387) with the rest of the layout of 3.8.13 less the fix's two lines; 3.9 is the fix's
+ * post-image (0e88336, identical to 3.9.6's fault.c). 4.13 and 4.14 also have a p4d BUG_ON
+ * (483, 486) that 4-level paging never reaches.
+ */
+export const FAULT_C_LINES: Readonly<Record<string, FaultCRelease>> = {
+  '2.6.37': { variant: 'active_mm', x86_64: L64(367, 382, 395, 403, 417), x86_32: L32(217, 269) },
+  '3.2': { variant: 'active_mm', x86_64: L64(368, 383, 396, 404, 418), x86_32: L32(219, 270) },
+  '3.8': { variant: 'active_mm', x86_64: L64(369, 384, 397, 405, 419), x86_32: L32(220, 271) },
+  '3.9': { variant: 'active_mm+flush', x86_64: L64(369, 385, 399, 407, 421), x86_32: L32(220, 271) },
+  '3.13': { variant: 'active_mm+flush', x86_64: L64(380, 396, 410, 418, 432), x86_32: L32(231, 282) },
+  '3.18': { variant: 'active_mm+flush', x86_64: L64(373, 389, 403, 411, 425), x86_32: L32(223, 274) },
+  '4.4': { variant: 'active_mm+flush', x86_64: L64(377, 393, 407, 415, 429), x86_32: L32(225, 276) },
+  '4.6': { variant: 'active_mm+flush', x86_64: L64(435, 451, 465, 476, 493), x86_32: L32(282, 333) },
+  '4.7': { variant: 'active_mm+flush', x86_64: L64(435, 451, 465, 476, 493), x86_32: L32(282, 333) },
+  '4.8': { variant: 'read_cr3', x86_64: L64(435, 451, 465, 476, 493), x86_32: L32(282, 333) },
+  '4.13': { variant: 'read_cr3', x86_64: L64(447, 470, 497, 508, 525), x86_32: L32(289, 340) },
+  '4.14': { variant: 'read_cr3', x86_64: L64(450, 473, 500, 511, 528), x86_32: L32(288, 339) },
+};
+
+/**
+ * The verified fault.c lines for a kernel version and 64-bit variant (null for the 32-bit sites,
+ * which do not depend on it), or null: release candidates and -rt trees (not read), releases not
+ * read, and a 64-bit variant the release did not ship.
+ */
+export function faultCLines(version: string, variant: VmallocFaultVariant | null): FaultCRelease | null {
+  if (/-(rc|rt)/.test(version)) return null;
+  const m = /^(2\.6\.\d+|\d+\.\d+)/.exec(version);
+  const r = m ? FAULT_C_LINES[m[1]] : undefined;
+  return r && (variant === null || r.variant === variant) ? r : null;
+}
 
 /** Counters of the fault paths taken (for tests and the fuzzer's coverage). */
 export interface FaultStats {
@@ -178,21 +228,27 @@ function inVmalloc(k: Kernel, address: bigint): boolean {
 }
 
 /**
- * 64-bit vmalloc_fault(): syncs current->active_mm's pgd before 3.18, the pgd in CR3 from 3.18 on,
+ * 64-bit vmalloc_fault(): syncs current->active_mm's pgd before 4.8, the pgd in CR3 from 4.8 on,
  * with init_mm's entry; BUG()s on any mismatch below.
  */
 function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
   const variant = k.config.vmalloc_fault;
-  const lines = FAULT_C_LINES[`x86_64:${variant}`];
+  const lines = faultCLines(k.config.version, variant)?.x86_64 ?? null;
   if (!inVmalloc(k, address)) return -1;
-  if (cpu.nmiDepth > 0 && lines.warn_nmi !== null) k.WARN_ON_ONCE(cpu, FAULT_C, lines.warn_nmi, 'vmalloc_fault');
+  if (cpu.nmiDepth > 0) k.WARN_ON_ONCE(cpu, FAULT_C, lines?.warn_nmi ?? null, 'vmalloc_fault'); // WARN_ON_ONCE(in_nmi())
   // Copy kernel mappings over when needed. This can also happen within a race in page table
   // update. In the later case just flush:
   let pgd: number;
   if (variant === 'read_cr3') pgd = Number(k.pv.mmu.read_cr3(k, cpu) & k.L.PTE_PFN_MASK);
   else {
     const active = cpu.curr.active_mm;
-    if (!active) k.oops(cpu, 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000000', 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL']);
+    if (!active) {
+      // pgd_offset(NULL, address) reads NULL->pgd: offsetof(struct mm_struct, pgd) is 0x40 in
+      // 3.18's mm_types.h (read); other releases' layout was not read.
+      const at = versionNumber(k.config.version) === 3018 ? '0000000000000040' : '0000000000000000';
+      const note = at === '0000000000000040' ? [] : ['pagewalk: offsetof(struct mm_struct, pgd) not verified for this version; printed as 0'];
+      k.oops(cpu, `BUG: unable to handle kernel NULL pointer dereference at ${at}`, 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL (a kernel thread in context_switch() after prev->active_mm = NULL)', ...note]);
+    }
     pgd = active.pgd;
   }
   const pgdp = pgd_offset_pgd(k, pgd, address);
@@ -204,21 +260,21 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
     yield 'vmalloc_fault:after_set_pgd';
     if (variant !== 'active_mm') yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode()
   } else if (entryAddr(k.L, readEntry(k, pgdp)) !== entryAddr(k.L, readEntry(k, pgd_ref))) {
-    k.BUG(cpu, FAULT_C, lines.pgd_bug_on, 'vmalloc_fault');
+    k.BUG(cpu, FAULT_C, lines?.pgd_bug_on ?? null, 'vmalloc_fault');
   }
   // Below here mismatches are bugs because these lower tables are shared:
   const pudp = pud_offset(k, pgdp, address);
   const pud_ref = pud_offset(k, pgd_ref, address);
   if (pud_none(k, pud_ref)) return -1;
-  if (pud_none(k, pudp) || entryAddr(k.L, readEntry(k, pudp)) !== entryAddr(k.L, readEntry(k, pud_ref))) k.BUG(cpu, FAULT_C, lines.pud_bug, 'vmalloc_fault');
+  if (pud_none(k, pudp) || entryAddr(k.L, readEntry(k, pudp)) !== entryAddr(k.L, readEntry(k, pud_ref))) k.BUG(cpu, FAULT_C, lines?.pud_bug ?? null, 'vmalloc_fault');
   const pmdp = pmd_offset(k, pudp, address);
   const pmd_ref = pmd_offset(k, pud_ref, address);
   if (readEntry(k, pmd_ref) === 0n) return -1;
-  if (readEntry(k, pmdp) === 0n || entryAddr(k.L, readEntry(k, pmdp)) !== entryAddr(k.L, readEntry(k, pmd_ref))) k.BUG(cpu, FAULT_C, lines.pmd_bug, 'vmalloc_fault');
+  if (readEntry(k, pmdp) === 0n || entryAddr(k.L, readEntry(k, pmdp)) !== entryAddr(k.L, readEntry(k, pmd_ref))) k.BUG(cpu, FAULT_C, lines?.pmd_bug ?? null, 'vmalloc_fault');
   const pte_ref = pte_offset_kernel(k, pmd_ref, address);
   if (!(readEntry(k, pte_ref) & _PAGE_PRESENT)) return -1;
   const ptep = pte_offset_kernel(k, pmdp, address);
-  if (!(readEntry(k, ptep) & _PAGE_PRESENT) || entryAddr(k.L, readEntry(k, ptep)) !== entryAddr(k.L, readEntry(k, pte_ref))) k.BUG(cpu, FAULT_C, lines.pte_bug, 'vmalloc_fault');
+  if (!(readEntry(k, ptep) & _PAGE_PRESENT) || entryAddr(k.L, readEntry(k, ptep)) !== entryAddr(k.L, readEntry(k, pte_ref))) k.BUG(cpu, FAULT_C, lines?.pte_bug ?? null, 'vmalloc_fault');
   const whose = variant === 'read_cr3' ? 'the pgd in CR3' : "current->active_mm's pgd";
   cpu.lastFaultNote = `vmalloc_fault() found ${whose} (0x${pgd.toString(16)}) in sync with init_mm for 0x${address.toString(16)} and returned 0`;
   return 0;
@@ -240,7 +296,7 @@ export function* vmalloc_sync_one(k: Kernel, cpu: LinuxCpu, pgd: number, address
     yield* set_pmd(k, cpu, pmdp, readEntry(k, pmd_k));
     faultStats(k).vmallocSyncs++;
   } else if (entryAddr(k.L, readEntry(k, pmdp)) !== entryAddr(k.L, readEntry(k, pmd_k))) {
-    k.BUG(cpu, FAULT_C, FAULT_C_LINES.x86_32.sync_one_bug_on, 'vmalloc_sync_one');
+    k.BUG(cpu, FAULT_C, faultCLines(k.config.version, null)?.x86_32.sync_one_bug_on ?? null, 'vmalloc_sync_one');
   }
   return pmd_k;
 }
@@ -248,7 +304,7 @@ export function* vmalloc_sync_one(k: Kernel, cpu: LinuxCpu, pgd: number, address
 /** 32-bit vmalloc_fault(): "Do _not_ use current here" — read_cr3(). */
 function* vmalloc_fault_32(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<number> {
   if (!inVmalloc(k, address)) return -1;
-  if (cpu.nmiDepth > 0) k.WARN_ON_ONCE(cpu, FAULT_C, FAULT_C_LINES.x86_32.warn_nmi, 'vmalloc_fault');
+  if (cpu.nmiDepth > 0) k.WARN_ON_ONCE(cpu, FAULT_C, faultCLines(k.config.version, null)?.x86_32.warn_nmi ?? null, 'vmalloc_fault');
   const pgd_paddr = k.pv.mmu.read_cr3(k, cpu);
   const pmd_k = yield* vmalloc_sync_one(k, cpu, Number(pgd_paddr & ~0xfffn), address);
   if (!pmd_k) return -1;

@@ -16,7 +16,7 @@ import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE, X86
 import { makeLayout, pgd_index, type Layout } from './layout.js';
 import { pvBackend, type PvOps } from './paravirt.js';
 import { LinuxCpu } from './percpu.js';
-import { callTrace, dieHeader } from './report.js';
+import { callTrace, dieHeader, warnLine } from './report.js';
 import { MmStruct, TaskStruct, type TaskBody } from './structs.js';
 import { __cond_resched, cpu_idle, LBL_COND_RESCHED, LBL_IDLE, preempt_schedule_irq } from './sched.js';
 import { task_entry } from './exit.js';
@@ -50,6 +50,13 @@ export class Kernel implements SchedTarget {
   readonly lockup: LockupDetector<LinuxCpu>;
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
+  /**
+   * `__supported_pte_mask` (arch/x86/mm/init.c): bits a kernel pte may carry. A paravirt backend
+   * may clear some before boot (Xen PV: _PAGE_GLOBAL, arch/x86/xen/enlighten.c).
+   */
+  __supported_pte_mask = ~0n;
+  /** cpu_has_pge: CPUID reports PGE (Xen hides it from PV guests, xen/arch/x86/traps.c pv_cpuid). */
+  cpu_has_pge = true;
   private nextPid = 1;
   private nextMmId = 1;
   private dieCounter = 0;
@@ -89,7 +96,7 @@ export class Kernel implements SchedTarget {
     const L = this.L;
     const pgd = this.allocPageTable(L.paging === '4level' ? 4 : L.paging === 'pae' ? 3 : 2);
     const nx = L.paging === '32bit' ? 0n : _PAGE_NX;
-    const large = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE | _PAGE_GLOBAL | nx;
+    const large = (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE | _PAGE_GLOBAL | nx) & this.__supported_pte_mask;
     const lowmem = Math.min(this.m.ramBytes, L.paging === '4level' ? 512 * 1024 * 1024 : 768 * 1024 * 1024);
     const write = (p: number, v: bigint) => (L.entrySize === 8 ? this.m.phys.write64n(p, v) : this.m.phys.write32(BigInt(p), Number(v)));
     let pmd = 0;
@@ -115,14 +122,15 @@ export class Kernel implements SchedTarget {
   private bootCpu(i: number): void {
     const hw = this.m.cpus[i];
     const L = this.L;
+    const pge = this.cpu_has_pge ? X86_CR4_PGE : 0n; // probe_page_size_mask(): set_in_cr4(X86_CR4_PGE) if cpu_has_pge
     if (L.paging === '4level') {
-      hw.setControl({ cr4: X86_CR4_PAE | X86_CR4_PGE });
+      hw.setControl({ cr4: X86_CR4_PAE | pge });
       hw.setControl({ efer: EFER_LME | EFER_NX });
     } else if (L.paging === 'pae') {
-      hw.setControl({ cr4: X86_CR4_PAE | X86_CR4_PGE });
+      hw.setControl({ cr4: X86_CR4_PAE | pge });
       hw.setControl({ efer: EFER_NX });
     } else {
-      hw.setControl({ cr4: X86_CR4_PSE | X86_CR4_PGE });
+      hw.setControl({ cr4: X86_CR4_PSE | pge });
     }
     hw.setControl({ cr3: BigInt(this.init_mm.pgd) });
     hw.setControl({ cr0: X86_CR0_PE | X86_CR0_PG | X86_CR0_WP });
@@ -188,7 +196,7 @@ export class Kernel implements SchedTarget {
    */
   BUG(cpu: LinuxCpu, file: string, line: number | null, fn: string): never {
     const where = line === null ? file : `${file}:${line}`;
-    const note = line === null ? ['pagewalk: the source line of this BUG_ON is not modelled'] : [];
+    const note = line === null ? [`pagewalk: ${fn}(): the source line of this BUG is not verified for Linux ${this.config.version} (line unknown)`] : [];
     const lines = ['------------[ cut here ]------------', `kernel BUG at ${where}!`, ...note, ...dieHeader(this.config, cpu, 'invalid opcode', 0, ++this.dieCounter), `RIP: ${fn}`, ...callTrace(cpu)];
     this.printk(...lines);
     throw new FindingStop({ sanitizer: 'kernel-bug', signature: `kernel BUG at ${where} in ${fn}`, log: lines });
@@ -205,11 +213,12 @@ export class Kernel implements SchedTarget {
    * WARN_ON_ONCE(cond) true: prints the warning once per site (warn_slowpath_common()); the run
    * continues. Returns true the first time.
    */
-  WARN_ON_ONCE(cpu: LinuxCpu, file: string, line: number, fn: string): boolean {
-    const site = `${file}:${line}`;
+  WARN_ON_ONCE(cpu: LinuxCpu, file: string, line: number | null, fn: string): boolean {
+    const site = `${file}:${line ?? fn}`;
     if (this.warned.has(site)) return false;
     this.warned.add(site);
-    this.printk('------------[ cut here ]------------', `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}()`, ...callTrace(cpu));
+    const note = line === null ? [`pagewalk: ${fn}(): the source line of this WARN_ON_ONCE is not verified for Linux ${this.config.version} (line unknown)`] : [];
+    this.printk('------------[ cut here ]------------', warnLine(this.config, cpu, file, line, fn), ...note, ...callTrace(cpu));
     return true;
   }
 

@@ -253,11 +253,15 @@ export const LBL_FREE_PGTABLES = 'free_pgtables';
  * arch_enter_lazy_mmu_mode()/arch_leave_lazy_mmu_mode(), each present pte is cleared
  * (ptep_get_and_clear_full(): the pv pte_clear), its address added to the gather's range
  * (tlb_remove_tlb_entry), its mapping dropped (page_remove_rmap()) and the page queued on the
- * gather (__tlb_remove_page()). Not modelled: the pte lock, swap entries, the gather's batch
+ * gather (__tlb_remove_page()), under the pte lock (mm->page_table_lock stands for the split
+ * ptl). Not modelled: swap entries, the gather's batch
  * limit (force_flush) and the UP fast mode.
  */
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, addr: bigint, end: bigint): KGen<void> {
   yield* traced(cpu, 'zap_pte_range', function* () {
+    // pte_offset_map_lock(): the pte lock (a spinlock: no preemption inside but with PREEMPT_RT)
+    // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
+    yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
     yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
     for (let a = addr; a !== end; a += 4096n) {
       const ptep = pte_offset_kernel(k, pmdp, a);
@@ -271,6 +275,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
       yield LBL_ZAP_PTE;
     }
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
+    yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
   });
 }
 

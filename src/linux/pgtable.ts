@@ -96,7 +96,7 @@ export function pmd_pgtable(k: Kernel, pmdp: number): number {
 }
 /** PAGE_KERNEL (arch/x86/include/asm/pgtable_types.h): __PAGE_KERNEL, NX only where the paging mode has it. */
 export function PAGE_KERNEL(k: Kernel): bigint {
-  return _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX);
+  return (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX)) & k.__supported_pte_mask;
 }
 
 /** pgd_none(): always 0 when the pud is folded into the pgd. */

@@ -1,7 +1,7 @@
 /**
  * Kernel messages as Linux prints them: the oops header (arch/x86/kernel/dumpstack.c __die(),
  * show_regs()/dump_stack_print_info()), BUG()/WARN() (lib/bug.c report_bug(), kernel/panic.c
- * warn_slowpath_common()), and the lockup detector (kernel/watchdog.c). Symbol offsets
+ * warn_slowpath_common() / __warn()), and the lockup detector (kernel/watchdog.c). Symbol offsets
  * ("+0x11f/0x208") are omitted: the model has no binary, so a frame is printed as its function
  * name. Lines starting with "pagewalk:" are the model's own annotations.
  */
@@ -22,6 +22,22 @@ export function dieHeader(config: LinuxConfig, cpu: LinuxCpu, str: string, err: 
   if (config.preempt === 'preempt' || config.preempt === 'rt') line += 'PREEMPT ';
   if (config.smp) line += 'SMP ';
   return [line.trimEnd(), ...cpuHeader(config, cpu)];
+}
+
+/**
+ * The headline of a WARN (kernel/panic.c), by version: before 3.10 warn_slowpath_common() prints
+ * "WARNING: at %s:%d %pS()" (read in 2.6.37, 3.2.0, 3.8.13, 3.9.6); from 3.10 it adds the CPU and
+ * PID, "WARNING: CPU: %d PID: %d at %s:%d %pS()" (read in 3.13.11, 3.18.63, 4.4.1; the release
+ * between 3.9 and 3.13 that changed it is not pinned); from 4.6 __warn() drops the "()" (read in
+ * 4.6.2, 4.7.4, 4.8.15, 4.13.4, 4.14.5; 4.5 not read). `line` null: the model does not know the
+ * line for this version, and prints the file alone (a "pagewalk:" note says so).
+ */
+export function warnLine(config: LinuxConfig, cpu: LinuxCpu, file: string, line: number | null, fn: string): string {
+  const v = versionNumber(config.version);
+  const site = line === null ? file : `${file}:${line}`;
+  if (v < 3010) return `WARNING: at ${site} ${fn}()`;
+  const head = `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} ${fn}`;
+  return v < 4006 ? `${head}()` : head;
 }
 
 /** "Call Trace:" followed by the model call chain, innermost first, with interrupt markers. */

@@ -22,6 +22,8 @@ import { traced } from '../scheduler/traced.js';
 export const LBL_SWITCH_TO = 'switch_to';
 /** Label of seed 004's window: CR3 holds next's pgd, `current` is still prev. */
 export const LBL_AFTER_SWITCH_MM = 'context_switch:after_switch_mm';
+/** context_switch() after `prev->active_mm = NULL` (a kernel-thread prev), before switch_to(). */
+export const LBL_AFTER_PREV_ACTIVE_MM = 'context_switch:after_prev_active_mm';
 /** Label of the idle loop. */
 export const LBL_IDLE = 'cpu_idle';
 
@@ -134,6 +136,9 @@ export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next
     if (!prev.mm) {
       prev.active_mm = null;
       cpu.prevMm = oldmm;
+      // An NMI from here to switch_to() sees current == prev with active_mm NULL (3.18
+      // kernel/sched/core.c context_switch(), lines 2387-2401 of 3.18.63).
+      yield LBL_AFTER_PREV_ACTIVE_MM;
     }
     yield* switch_to(k, cpu, prev, next);
   });

@@ -13,6 +13,13 @@
  *    (unmap_vmap_area in __purge_vmap_area_lazy) — the pages keep writable aliases after they are
  *    freed; 'eager' = the fix (2.6.37): vb_free()/free_unmap_vmap_area_noflush() clear the ptes at
  *    once (vunmap_page_range) and only the TLB flush stays lazy.
+ *  - Before that commit the tree also had `vmap_lazy_unmap` (2.6.36.4 mm/vmalloc.c): Xen's
+ *    xen_init_mmu_ops() sets it false, and lazy_max_pages() then returns 0, so under Xen a freed
+ *    area (a large vm_map_ram, or a block once wholly dirty) is purged at once; the aliases that
+ *    stay are the dirty regions of blocks not yet wholly dirty. vm_unmap_aliases() unmaps those
+ *    (vunmap_page_range) in the blocks still on a per-CPU free list; 2.6.37 only flushes them
+ *    (their ptes went at vb_free()). Nothing on the Xen pinning path calls it in either tree
+ *    (its only x86 caller is change_page_attr_set_clr(), arch/x86/mm/pageattr.c).
  * Geometry on x86_64: VMAP_MAX_ALLOC = BITS_PER_LONG = 64 pages, VMAP_BBMAP_BITS = 1024
  * (VMAP_BLOCK_SIZE 4 MiB), lazy_max_pages() = fls(num_online_cpus()) * (32 MiB / PAGE_SIZE).
  */
@@ -62,9 +69,11 @@ interface VmapState {
   lazyList: LazyArea[];
   vmap_lazy_nr: number;
   purges: number;
+  /** `bool vmap_lazy_unmap` (only before commit 64141da5); a paravirt backend may clear it. */
+  vmap_lazy_unmap: boolean;
 }
 
-const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0 }));
+const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0, vmap_lazy_unmap: true }));
 
 /**
  * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
@@ -80,12 +89,21 @@ function* alloc_vmap_area(k: Kernel, cpu: LinuxCpu, pages: number, align: bigint
   return addr;
 }
 
-/** lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
-export function lazy_max_pages(k: Kernel): number {
-  return (32 - Math.clz32(k.cpus.length)) * ((32 << 20) / 4096);
+const eager = (k: Kernel): boolean => k.config.knobs.vunmap_clear_ptes !== 'lazy-purge';
+
+/**
+ * `vmap_lazy_unmap = false` (what xen_init_mmu_ops() does before commit 64141da5). A no-op on
+ * trees after it, which removed the flag.
+ */
+export function disable_vmap_lazy_unmap(k: Kernel): void {
+  if (!eager(k)) vstate(k).vmap_lazy_unmap = false;
 }
 
-const eager = (k: Kernel): boolean => k.config.knobs.vunmap_clear_ptes !== 'lazy-purge';
+/** lazy_max_pages(): 0 if !vmap_lazy_unmap, else fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
+export function lazy_max_pages(k: Kernel): number {
+  if (!vstate(k).vmap_lazy_unmap) return 0;
+  return (32 - Math.clz32(k.cpus.length)) * ((32 << 20) / 4096);
+}
 
 /** vmap_page_range(addr, end, PAGE_KERNEL, pages): init_mm only. */
 function* vmap_page_range(k: Kernel, cpu: LinuxCpu, addr: bigint, pages: readonly number[]): KGen<void> {
@@ -238,13 +256,29 @@ export function* purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
   yield* __purge_vmap_area_lazy(k, cpu, false);
 }
 
-/** vm_unmap_aliases(): purge, flushing if any block has dirty (lazily unmapped) regions. */
+/**
+ * vm_unmap_aliases(): for each block on a per-CPU free list, its dirty regions — before the fix
+ * unmapped here (vunmap_page_range), after it only flushed — then a purge, flushing if any.
+ * Blocks with no free space left are off the lists: their dirty regions stay as they are.
+ */
 export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const st = vstate(k);
   let flush = false;
-  // Dirty regions of live blocks only widen the flush; their ptes (if still there before the
-  // fix) are cleared only when the whole block is purged.
-  for (const vb of st.blocks.values()) if (vb.dirty !== 0) flush = true;
+  for (const q of st.vbq) {
+    for (const vb of q) {
+      for (let i = 0; i < VMAP_BBMAP_BITS; ) {
+        if (!vb.dirtyMap[i]) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < VMAP_BBMAP_BITS && vb.dirtyMap[j]) j++;
+        if (!eager(k)) yield* vunmap_page_range(k, cpu, vb.area.start + BigInt(i * 4096), j - i);
+        flush = true;
+        i = j;
+      }
+    }
+  }
   yield* __purge_vmap_area_lazy(k, cpu, flush);
 }
 

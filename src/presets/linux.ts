@@ -14,7 +14,7 @@ registerKnob({ name: 'preempt', type: 'enum', values: ['none', 'voluntary', 'pre
 registerKnob({ name: 'paravirt', type: 'string', default: 'native', group: G, description: 'pv_mmu_ops backend: native, or one registered by another model (e.g. xen-pv).' });
 registerKnob({
   name: 'vmalloc_fault', type: 'enum', values: ['active_mm', 'active_mm+flush', 'read_cr3'], default: 'active_mm+flush', group: G,
-  description: "arch/x86/mm/fault.c vmalloc_fault(): 'active_mm' = 64-bit syncs current->active_mm's pgd, set_pgd without flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd (3.9..3.17); 'read_cr3' = 3.18 on (seed 004's fix as merged): the same on the pgd in CR3 (read_cr3()). 32-bit kernels always use read_cr3() + vmalloc_sync_one().",
+  description: "arch/x86/mm/fault.c vmalloc_fault() on 64-bit: 'active_mm' = syncs current->active_mm's pgd, set_pgd() without a flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd() (3.9..4.7, commit 1160c2779b82; 3.18 shipped it: seed 004's rewrite was not merged); 'read_cr3' = the same checks on the pgd in CR3 (4.8 on, the first release that reads CR3 here). All three keep WARN_ON_ONCE(in_nmi()). 32-bit kernels always use read_cr3() + vmalloc_sync_one().",
 });
 registerKnob({ name: 'vmalloc_sync_all', type: 'bool', default: true, group: G, description: 'The kernel has vmalloc_sync_all() (until 5.6, which split it into vmalloc_sync_mappings()/vmalloc_sync_unmappings(); seed 004\'s patch proposed dropping it). false: it does nothing.' });
 registerKnob({ name: 'flush_tlb_preempt_disable', type: 'bool', default: true, group: G, description: '__native_flush_tlb() disables preemption around read_cr3/write_cr3 (the seed 003 fix, commit 5cf0791da5c1).' });
@@ -39,7 +39,7 @@ registerPreset({
   base: 'linux-3.2-rt-up',
   description:
     'linux-3.2-rt-up with "x86/mm: disable preemption during CR3 read+write" applied (seed 003 fix). ' +
-    "Also carries seed 004's later fix (3.18: vmalloc_fault() syncs the pgd in CR3) as a backport, so that a campaign on it tests seed 003's fix alone; " +
+    "Also carries 4.8's vmalloc_fault() (the pgd in CR3, seed 004's bug gone) as a backport, so that a campaign on it tests seed 003's fix alone; " +
     "'--set vmalloc_fault=active_mm' gives 3.2-rt with only seed 003's fix, in which the fuzzer finds seed 004's NMI lockup.",
   knobs: { flush_tlb_preempt_disable: true, vmalloc_fault: 'read_cr3' },
 });
@@ -56,39 +56,35 @@ registerPreset({
 });
 registerPreset({
   name: 'linux-3.17-smp',
-  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004, before the fix).',
+  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004\'s bug). Its fault.c was not read: BUG/WARN lines print as unknown.',
   knobs: { version: '3.17.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', vmalloc_fault: 'active_mm+flush', vmalloc_sync_all: true },
 });
 registerPreset({
   name: 'linux-3.18-smp',
   base: 'linux-3.17-smp',
-  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() syncs the pgd in CR3 (read_cr3()) instead of current->active_mm\'s (seed 004 fix, as merged).',
-  knobs: { version: '3.18.0', vmalloc_fault: 'read_cr3' },
+  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() still syncs current->active_mm, as 3.17 did (seed 004, the lockups of 3.18-rc: the posted rewrite was not merged).',
+  knobs: { version: '3.18.0' },
 });
 registerPreset({
-  name: 'linux-3.17-smp-pae',
-  base: 'linux-3.17-smp',
-  description: 'Linux 3.17, x86-32 PAE SMP: the kernel pmd is shared by every pgd, so vmalloc memory never faults.',
-  knobs: { paging: 'pae' },
-});
-registerPreset({
-  name: 'linux-3.17-smp-32bit',
-  base: 'linux-3.17-smp',
-  description: 'Linux 3.17, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one().',
-  knobs: { paging: '32bit' },
-});
-registerPreset({
-  name: 'linux-3.18-smp-pae',
+  name: 'linux-4.8-smp',
   base: 'linux-3.18-smp',
-  description: 'Linux 3.18, x86-32 PAE SMP: the kernel pmd is shared by every pgd, so vmalloc memory never faults.',
-  knobs: { paging: 'pae' },
+  description: "Linux 4.8, x86_64 SMP: vmalloc_fault() syncs the pgd in CR3 ((pgd_t *)__va(read_cr3()) + pgd_index(address)) instead of current->active_mm's — the first release without seed 004's bug; WARN_ON_ONCE(in_nmi()) stays.",
+  knobs: { version: '4.8.0', vmalloc_fault: 'read_cr3' },
 });
-registerPreset({
-  name: 'linux-3.18-smp-32bit',
-  base: 'linux-3.18-smp',
-  description: 'Linux 3.18, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one(), as before 3.18.',
-  knobs: { paging: '32bit' },
-});
+for (const [v, base] of [['3.17', 'linux-3.17-smp'], ['3.18', 'linux-3.18-smp'], ['4.8', 'linux-4.8-smp']] as const) {
+  registerPreset({
+    name: `${base}-pae`,
+    base,
+    description: `Linux ${v}, x86-32 PAE SMP: the kernel pmd is shared by every pgd, so vmalloc memory never faults.`,
+    knobs: { paging: 'pae' },
+  });
+  registerPreset({
+    name: `${base}-32bit`,
+    base,
+    description: `Linux ${v}, x86-32 non-PAE SMP: vmalloc_fault() syncs the pgd in CR3 through vmalloc_sync_one() (as every 32-bit release did).`,
+    knobs: { paging: '32bit' },
+  });
+}
 
 // Knobs of the Linux model's later additions (mm/vmalloc.c, the mmu_gather).
 registerKnob({

@@ -10,3 +10,7 @@ export { checkRights, isUserAccess, type WalkRights, type RightsDecision } from 
 export { isLeafEntry, reservedBitsSet, leafPhysAddress, nextTableAddress, leafPageSize, type EntryContext } from './entry.js';
 export type { RefMemory, RefCpuState, RefConfig, RefStep, RefAccessResult } from './types.js';
 export * as refBits from './bits.js';
+export {
+  referenceNestedAccess, eptLevels, eptpProblem, eptReservedBits, eptMisconfigured, EPT, EPTP_AD, EPT_QUAL, NPF_FINAL, NPF_GUEST_TABLE,
+  type HostConfig, type NestedExit, type NestedResult, type NestedRow,
+} from './nested.js';

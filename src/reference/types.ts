@@ -10,6 +10,11 @@ export interface RefMemory {
   write64(pa: bigint, v: bigint): void;
   read32(pa: bigint): number;
   write32(pa: bigint, v: number): void;
+  /**
+   * Optional: sets `bits` in the `width`-byte entry at `pa` as the walk's A/D update (a locked
+   * read-modify-write). The nested walker uses it to route the update through the host.
+   */
+  orBits?(pa: bigint, bits: bigint, width: 4 | 8): void;
 }
 
 /** Register state the walker reads. `pdptes` are the PAE PDPTE registers (see `referenceLoadPdptes`). */

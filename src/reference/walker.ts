@@ -49,7 +49,9 @@ function rootTable(ctx: EntryContext, cr3: bigint): bigint {
 
 /** Sets `bits` in the entry at `address` by a read-modify-write of the whole entry (4 or 8 bytes). */
 function setEntryBits(w: Walk, address: bigint, bits: bigint): void {
-  if (w.ctx.mode === '32bit') {
+  if (w.mem.orBits) {
+    w.mem.orBits(address, bits, w.ctx.mode === '32bit' ? 4 : 8);
+  } else if (w.ctx.mode === '32bit') {
     const cur = w.mem.read32(address);
     w.mem.write32(address, (cur | Number(bits)) >>> 0);
   } else {

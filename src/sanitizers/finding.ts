@@ -25,6 +25,7 @@ export const SANITIZERS = [
   'walker-mismatch',
   'xen-pv-escalation',
   'xen-refusal',
+  'xen-pv-escalation',
 ] as const;
 
 /**

@@ -25,6 +25,11 @@ export interface Scenario {
   readonly seed: string;
   readonly description: string;
   readonly presets: { readonly buggy: string; readonly fixed: string };
+  /**
+   * Other reports of the same bug that a fuzzer may reach first on the buggy preset (sanitizer
+   * and exact signature), e.g. seed 004's NULL `active_mm` oops beside its livelock.
+   */
+  readonly alsoReports?: readonly { readonly sanitizer: string; readonly signature: string }[];
   /** Builds the workload on `k` (freshly booted with the variant's preset). */
   setup(k: Kernel, variant: Variant): ScenarioPlan;
 }

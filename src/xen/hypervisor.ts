@@ -345,7 +345,8 @@ export class XenHypervisor {
 
   /**
    * `new_guest_cr3(mfn)`, mm.c:2697: take a root-table type reference on the new base (which
-   * validates it if it is not validated yet), drop the old one, and load CR3 (`write_ptbase`).
+   * validates it if it is not validated yet), drop the old one, and load CR3 (`write_ptbase` ->
+   * `write_cr3`: a full flush, global entries included, that stamps the CPU's flush time).
    */
   new_guest_cr3(vcpu: number, mfn: number): boolean {
     const mm = this.mm;
@@ -355,7 +356,8 @@ export class XenHypervisor {
     }
     const old = this.guestTable[vcpu];
     this.guestTable[vcpu] = mfn;
-    this.m.cpus[vcpu].setControl({ cr3: BigInt(mfn) << 12n });
+    // write_ptbase(curr) -> write_cr3(v->arch.cr3): a full flush, the CPU's flush time stamped.
+    mm.write_cr3(vcpu, () => this.m.cpus[vcpu].setControl({ cr3: BigInt(mfn) << 12n }));
     if (old !== 0) mm.put_page_and_type(old);
     return true;
   }

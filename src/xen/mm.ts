@@ -166,6 +166,19 @@ export class XenMm {
     }
   }
 
+  /**
+   * `write_cr3(cr3)` (xen/arch/x86/flushtlb.c, 4.1.0 lines 73-99) on CPU `cpu`: `load` moves to
+   * CR3 with CR4.PGE cleared (USER_MAPPINGS_ARE_GLOBAL on x86_64), so every entry goes, global
+   * ones included; pre_flush()/post_flush() tick the TLB clock and stamp the CPU's
+   * tlbflush_time, which later type-change flushes filter on.
+   */
+  write_cr3(cpu: number, load: () => void): void {
+    const now = ++this.tlbClock;
+    load();
+    this.m.cpus[cpu].flushTlbAll();
+    this.cpuFlushTime[cpu] = now;
+  }
+
   /** `flush_tlb_one_mask(mask, va)`: INVLPG on each CPU in `cpus`. */
   flush_tlb_one_mask(cpus: Iterable<number>, va: bigint): void {
     for (const c of cpus) this.m.cpus[c].invlpg(va);

@@ -14,6 +14,7 @@
  * 32-bit guests, highmem, the PARAVIRT_LAZY_CPU batching of other pv_cpu_ops.
  */
 import type { KGen } from '../../scheduler/types.js';
+import { _PAGE_GLOBAL } from '../constants.js';
 import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, type PvOps } from '../paravirt.js';
@@ -21,11 +22,12 @@ import type { LinuxCpu } from '../percpu.js';
 import { readEntry } from '../pgtable.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
 import type { MmStruct, TaskStruct } from '../structs.js';
-import { TLB_FLUSH_ALL } from '../tlbflush.js';
+import { leave_mm, TLB_FLUSH_ALL } from '../tlbflush.js';
 import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { pfn_to_mfn, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
+import { disable_vmap_lazy_unmap } from '../vmap.js';
 
 /**
  * A direct store into a page-table entry (`*ptr = val`). If Xen has typed the page as a page
@@ -149,30 +151,49 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
 }
 
 /**
- * xen_drop_mm_ref(mm) (3.8 mmu.c:1143): every CPU still using `mm`'s pgd as its base pointer
- * switches to swapper_pg_dir (the remote ones through an IPI, done here synchronously), so that
- * the pgd can be unpinned.
+ * drop_other_mm_ref(mm) on CPU `c` (3.8 arch/x86/xen/mmu.c, the IPI handler): a lazy borrower of
+ * `mm` leaves it (leave_mm(): off mm_cpumask, swapper_pg_dir), and a CPU whose base pointer is
+ * still `mm`'s pgd loads swapper_pg_dir. The IPI is modelled as synchronous; the CPU takes it
+ * only after issuing any batch it was building (a context switch in lazy CPU mode).
+ */
+function* drop_other_mm_ref(k: Kernel, c: LinuxCpu, mm: MmStruct): KGen<void> {
+  const st = xenState(k);
+  const b = st.mc[c.index];
+  if (b.slots.length > 0) st.xen.multicall(c.index, b.slots.splice(0).map((x) => x.entry));
+  if (c.tlbActiveMm === mm && c.tlbState !== 'ok' && mm.cpumask & (1 << c.index)) {
+    mm.cpumask &= ~(1 << c.index); // leave_mm(): cpumask_clear_cpu(cpu, mm_cpumask(active_mm))
+    st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // ... load_cr3(swapper_pg_dir)
+    st.xen.new_guest_cr3(c.index, pfn_to_mfn(k.init_mm.pgd / 4096));
+    c.cr3Epoch++;
+  }
+  // this_cpu_read(xen_current_cr3) == __pa(mm->pgd): the base pointer Xen has installed.
+  if (st.xen.guestTable[c.index] === pfn_to_mfn(mm.pgd / 4096)) {
+    st.xenCr3[c.index] = BigInt(k.init_mm.pgd);
+    st.xen.new_guest_cr3(c.index, pfn_to_mfn(k.init_mm.pgd / 4096));
+    c.cr3Epoch++;
+  }
+}
+
+/**
+ * xen_drop_mm_ref(mm) (SMP, 3.8 arch/x86/xen/mmu.c): on this CPU, if current->active_mm is `mm`,
+ * load_cr3(swapper_pg_dir) when current->mm is `mm` too, else leave_mm() (the exit path: exit_mm()
+ * already cleared current->mm, so the CPU also leaves mm_cpumask). Then drop_other_mm_ref() on
+ * every other CPU in mm_cpumask(mm) or whose xen_current_cr3 is `mm`'s pgd, so that the pgd can
+ * be unpinned.
  */
 function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
+  if (cpu.curr.active_mm === mm) {
+    if (cpu.curr.mm === mm) {
+      yield* xen_write_cr3(k, cpu, BigInt(k.init_mm.pgd)); // load_cr3(swapper_pg_dir)
+      yield* xen_mc_flush(k, cpu);
+    } else yield* leave_mm(k, cpu);
+  }
   const pgdMfn = pfn_to_mfn(mm.pgd / 4096);
   for (const c of k.cpus) {
-    // this_cpu xen_cr3 (requested) or xen_current_cr3 (what Xen has installed: a vCPU in lazy
-    // CPU mode may not have issued its NEW_BASEPTR yet).
-    if (st.xenCr3[c.index] !== BigInt(mm.pgd) && st.xen.guestTable[c.index] !== pgdMfn) continue;
-    if (c === cpu) {
-      yield* xen_write_cr3(k, c, BigInt(k.init_mm.pgd));
-      yield* xen_mc_flush(k, c);
-    } else {
-      // drop_other_mm_ref() on that CPU, which runs once the CPU takes the IPI, i.e. after it
-      // issued any batch it was building (a context switch in lazy CPU mode): issue it first.
-      const b = st.mc[c.index];
-      if (b.slots.length > 0) st.xen.multicall(c.index, b.slots.splice(0).map((x) => x.entry));
-      if (st.xenCr3[c.index] !== BigInt(mm.pgd) && st.xen.guestTable[c.index] !== pgdMfn) continue;
-      st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // load_cr3(swapper_pg_dir)
-      st.xen.new_guest_cr3(c.index, pfn_to_mfn(k.init_mm.pgd / 4096));
-      c.cr3Epoch++;
-    }
+    if (c === cpu) continue; // smp_call_function_many() skips the calling CPU
+    if (!(mm.cpumask & (1 << c.index)) && st.xen.guestTable[c.index] !== pgdMfn) continue;
+    yield* drop_other_mm_ref(k, c, mm);
   }
 }
 
@@ -212,6 +233,7 @@ function ensureBooted(k: Kernel, st: XenPvState): void {
   if (st.booted) return;
   st.booted = true;
   xen_pagetable_init(k);
+  disable_vmap_lazy_unmap(k); // xen_init_mmu_ops(): vmap_lazy_unmap = false (before 2.6.37-rc5)
 }
 
 /** Wraps every op so that the first one boots the Xen side (see ensureBooted). */
@@ -230,6 +252,11 @@ function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
 
 /** The Xen PV backend for kernel `k`. */
 export function xenPvOps(k: Kernel): PvOps {
+  // Before the kernel builds its page tables: Xen's pv_cpuid() hides PGE (xen/arch/x86/traps.c,
+  // 4.1.0 line 746), and xen_start_kernel() drops _PAGE_GLOBAL from __supported_pte_mask
+  // (arch/x86/xen/enlighten.c, 3.8.13 line 1358): no global kernel mappings in a PV guest.
+  k.cpu_has_pge = false;
+  k.__supported_pte_mask &= ~_PAGE_GLOBAL;
   const st = xenPvState(k);
   k.otherConsoles.push(() => st.xen.console.text());
   const ops = xenOps(k, st);

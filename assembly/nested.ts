@@ -1,0 +1,400 @@
+// Nested paging: 2D walks under Intel EPT or AMD NPT (docs/nested.md; the reference is
+// src/reference/nested.ts). Every guest paging-structure access and the final guest-physical
+// address are translated by the host walk (hostTranslate); the guest walk (nestedWalk) follows
+// the same rules as walk.ts for every guest mode. No TLB and no paging-structure caches: every
+// access walks both dimensions.
+//
+// Results as in walk.ts (FAULT_BIT | vector << 16 | error code, or the host-physical address),
+// plus VM exits: FAULT_BIT | (0xF0 + exit) << 16 | low 16 bits of the exit information, with the
+// whole exit in nxKind / nxInfo / nxGpa.
+import {
+  CPU_BASE, CPU_STRIDE, MAX_CPUS, C_PDPTE, C_CR4, C_ST_FAULTS, IO_VA, IO_KIND, IO_PA, IO_FAULT,
+  MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK, PERM_RW, PERM_US, PERM_KEY_SHIFT,
+  PF_P, PF_W, PF_U, PF_RSVD, PF_ID, E_P, E_A, E_D, E_PS, E_XD, CX_AMD, CX_NXE,
+} from './layout';
+import { physRead32, physRead64, physOr32, physOr64, addrMask, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb } from './state';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, isLongMode, CR4_PSE } from './context';
+import { permFault, accessErrorBits } from './perms';
+import { pageFault, tableRsvd, GP_RESULT } from './walk';
+
+export const HOST_EPT: u32 = 1;
+export const HOST_NPT: u32 = 2;
+// host flags: bits 2:0 levels (4 or 5), bit 3 EPT A/D (EPTP bit 6), bit 4 execute-only supported
+const HF_AD: u32 = 8;
+const HF_XO: u32 = 16;
+
+export const EXIT_EPT_VIOLATION: u32 = 1;
+export const EXIT_EPT_MISCONFIG: u32 = 2;
+export const EXIT_NPF: u32 = 3;
+
+// EPT exit qualification bits (SDM "Exit Qualification for EPT Violations").
+const Q_READ: u32 = 1;
+const Q_WRITE: u32 = 2;
+const Q_FETCH: u32 = 4;
+const Q_GLA_VALID: u32 = 128;
+const Q_FINAL: u32 = 256;
+const NPF_FINAL: u64 = u64(1) << 32;
+const NPF_TABLE: u64 = u64(1) << 33;
+
+// per-CPU host configuration and statistics
+const hKind = new StaticArray<u32>(MAX_CPUS);
+const hRoot = new StaticArray<u64>(MAX_CPUS);
+const hFlags = new StaticArray<u32>(MAX_CPUS);
+const NSTATS: i32 = 4; // accesses, guest entries read, host entries read, VM exits
+const stats = new StaticArray<u64>(MAX_CPUS * NSTATS);
+
+/** The last exit: kind (EXIT_*), qualification or EXITINFO1, guest-physical address. */
+let nxKind: u32 = 0;
+let nxInfo: u64 = 0;
+let nxGpa: u64 = 0;
+let gla: u64 = 0;
+
+// the host configuration of the access in progress
+let kind_: u32 = 0;
+let root_: u64 = 0;
+let levels_: u32 = 4;
+let ad_ = false;
+let xo_ = false;
+let guestRefs: u64 = 0;
+let hostRefs: u64 = 0;
+/** Rights (EPT bits 2:0) of the last successful host translation. */
+let lastRights: u32 = 7;
+
+// The grid of the last single access: up to 6 rows {gpa, hpa, what, n, 5 x {address, value}}.
+const ROWS_MAX: u32 = 6;
+const ROW_WORDS: i32 = 3 + 10;
+const rows = new StaticArray<u64>(ROWS_MAX * ROW_WORDS);
+let nRows: u32 = 0;
+let recording = false;
+
+function rowBegin(gpa: u64, what: u32): void {
+  if (!recording || nRows >= ROWS_MAX) return;
+  const r = i32(nRows) * ROW_WORDS;
+  rows[r] = gpa;
+  rows[r + 1] = FAULT_BIT; // no translation (yet)
+  rows[r + 2] = u64(what);
+  nRows++;
+}
+
+@inline function rowEntry(ea: u64, e: u64): void {
+  if (!recording || nRows == 0) return;
+  const r = i32(nRows - 1) * ROW_WORDS;
+  const n = i32(rows[r + 2] >> 32);
+  if (n >= 5) return;
+  rows[r + 3 + 2 * n] = ea;
+  rows[r + 4 + 2 * n] = e;
+  rows[r + 2] = (rows[r + 2] & 0xFFFF_FFFF) | (u64(n + 1) << 32);
+}
+
+@inline function rowDone(hpa: u64): void {
+  if (recording && nRows > 0) rows[i32(nRows - 1) * ROW_WORDS + 1] = hpa;
+}
+
+@inline function exitResult(kind: u32, info: u64, gpa: u64): u64 {
+  nxKind = kind;
+  nxInfo = info;
+  nxGpa = gpa;
+  return FAULT_BIT | (u64(0xF0 + kind) << 16) | (info & 0xFF) | (kind == EXIT_NPF ? (info >> 24) & 0x300 : info & 0xFF00);
+}
+
+/** EPT misconfiguration check of a present entry (SDM "EPT Misconfigurations"). */
+@inline function eptMisconfigured(level: u32, e: u64, leaf: bool): bool {
+  const rwx = e & 7;
+  if (rwx == 2 || rwx == 6) return true;
+  if (rwx == 4 && !xo_) return true;
+  const ps = (e & E_PS) != 0;
+  let rsvd = rsvdHi;
+  if (level >= 4 || ((level == 3 || level == 2) && !ps)) rsvd |= 0xF8;
+  else if (level == 3) rsvd |= pdpe1gb ? 0x3FFF_F000 : E_PS;
+  else if (level == 2) rsvd |= 0x1F_F000;
+  if ((e & rsvd) != 0) return true;
+  if (leaf) {
+    const mt = (e >> 3) & 7;
+    if (mt == 2 || mt == 3 || mt == 7) return true;
+  }
+  return false;
+}
+
+/** The EPT translation of gpa (SDM "EPT Translation Mechanism"); kind 0 read, 1 write, 2 fetch. */
+function eptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
+  const write = kind == 1 || (paging && ad_);
+  const read = kind == 0 || paging;
+  let table = root_ & addrMask;
+  let rights: u32 = 7;
+  for (let level = levels_; level >= 1; level--) {
+    const ea = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
+    const e = physRead64(ea);
+    hostRefs++;
+    rowEntry(ea, e);
+    rights &= u32(e & 7);
+    let viol = (e & 7) == 0;
+    if (!viol) {
+      const leaf = level == 1 || ((level == 2 || level == 3) && (e & E_PS) != 0);
+      if (eptMisconfigured(level, e, leaf)) return exitResult(EXIT_EPT_MISCONFIG, 0, gpa);
+      if (!leaf) {
+        if (ad_ && (e & 0x100) == 0) physOr64(ea, 0x100);
+        table = e & addrMask;
+        continue;
+      }
+      viol = (read && (rights & 1) == 0) || (write && (rights & 2) == 0) || (kind == 2 && (rights & 4) == 0);
+      if (!viol) {
+        const set: u64 = ad_ ? 0x100 | (write ? 0x200 : 0) : 0;
+        if ((e & set) != set) physOr64(ea, set);
+        const mask = (u64(1) << (12 + 9 * (level - 1))) - 1;
+        lastRights = rights;
+        return (e & addrMask & ~mask) | (gpa & mask);
+      }
+    }
+    const q = (read ? Q_READ : 0) | (write ? Q_WRITE : 0) | (kind == 2 ? Q_FETCH : 0) | (rights << 3) | Q_GLA_VALID | (final ? Q_FINAL : 0);
+    return exitResult(EXIT_EPT_VIOLATION, u64(q), gpa);
+  }
+  unreachable();
+  return 0;
+}
+
+// NPT deferred accessed bits (AMD sets them top to bottom once the walk succeeds)
+const pend = new StaticArray<u64>(5);
+
+/**
+ * The NPT translation of gpa (APM vol. 2 §15.25.5): a long-mode walk with host NXE in which every
+ * access is a user access; guest paging-structure accesses are user writes.
+ */
+function nptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
+  const k: u32 = paging ? 1 : kind;
+  const code: u64 = (k == 1 ? PF_W : 0) | PF_U | (k == 2 ? PF_ID : 0);
+  const tag = final ? NPF_FINAL : NPF_TABLE;
+  let table = root_ & addrMask;
+  let rw = true, us = true, xd = false;
+  let np: i32 = 0;
+  for (let level = levels_; level >= 1; level--) {
+    const ea = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
+    const e = physRead64(ea);
+    hostRefs++;
+    rowEntry(ea, e);
+    if ((e & E_P) == 0) return exitResult(EXIT_NPF, code | tag, gpa);
+    const ps = level >= 2 && level <= 3 && (e & E_PS) != 0;
+    if ((e & tableRsvd(level, ps, rsvdHi, true)) != 0) return exitResult(EXIT_NPF, code | PF_P | PF_RSVD | tag, gpa);
+    rw = rw && (e & 2) != 0;
+    us = us && (e & 4) != 0;
+    xd = xd || (e & E_XD) != 0;
+    if (level == 1 || ps) {
+      if (!us || (k == 1 && !rw) || (k == 2 && xd)) return exitResult(EXIT_NPF, code | PF_P | tag, gpa);
+      for (let i = 0; i < np; i++) physOr64(pend[i], E_A);
+      physOr64(ea, k == 1 ? E_A | E_D : E_A);
+      const mask = (u64(1) << (12 + 9 * (level - 1))) - 1;
+      lastRights = 7;
+      return (e & addrMask & ~mask) | (gpa & mask);
+    }
+    pend[np++] = ea;
+    table = e & addrMask;
+  }
+  unreachable();
+  return 0;
+}
+
+/** One host translation as a row of the grid: `what` is the guest level (0 = the final GPA). */
+function hostTranslate(gpa: u64, kind: u32, paging: bool, what: u32): u64 {
+  rowBegin(gpa, what);
+  const final = !paging;
+  const r = kind_ == HOST_EPT ? eptTranslate(gpa, kind, paging, final) : nptTranslate(gpa, kind, paging, final);
+  if ((r & FAULT_BIT) == 0) rowDone(r);
+  return r;
+}
+
+// the guest walk's entries (per level): guest-physical address, host-physical address, rights
+const gGpa = new StaticArray<u64>(6);
+const gHpa = new StaticArray<u64>(6);
+const gRights = new StaticArray<u32>(6);
+
+/**
+ * A guest A/D update of the entry read at `level`: a write to its guest-physical address
+ * (SDM "EPT Violations": such writes are data writes), through the read's translation.
+ */
+function guestSetBits(level: u32, bits: u64, wide: bool): u64 {
+  const hpa = gHpa[level];
+  const cur: u64 = wide ? physRead64(hpa) : u64(physRead32(hpa));
+  if ((cur & bits) == bits) return 0;
+  if ((gRights[level] & 2) == 0) return exitResult(EXIT_EPT_VIOLATION, u64(Q_WRITE | (gRights[level] << 3) | Q_GLA_VALID), gGpa[level]);
+  if (wide) physOr64(hpa, bits);
+  else physOr32(hpa, u32(bits));
+  return 0;
+}
+
+/** The guest walk of linear address va, every entry read through the host. */
+function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
+  const mode = acMode;
+  const cx = acCx;
+  const errBits = accessErrorBits(kind, cx);
+  let gpa: u64 = va;
+  if (mode != MODE_NONE) {
+    const amd = (cx & CX_AMD) != 0;
+    const wide = mode != MODE_32;
+    const top: u32 = mode == MODE_5L ? 5 : mode == MODE_32 ? 2 : mode == MODE_PAE ? 2 : 4;
+    let perms: u32 = PERM_RW | PERM_US;
+    let table: u64 = 0;
+    let rsvdBase: u64 = 0;
+    if (mode == MODE_32) {
+      table = acCr3 & 0xFFFF_F000;
+    } else if (mode == MODE_PAE) {
+      const pdpte = load<u64>(cpu + C_PDPTE + usize((va >> 30) & 3) * 8);
+      if ((pdpte & 1) == 0) return pageFault(va, errBits);
+      table = pdpte & addrMask;
+      rsvdBase = rsvdHiPae | ((cx & CX_NXE) != 0 ? 0 : E_XD);
+    } else {
+      table = acCr3 & addrMask;
+      rsvdBase = rsvdHi | ((cx & CX_NXE) != 0 ? 0 : E_XD);
+    }
+    const pse = (load<u64>(cpu + C_CR4) & CR4_PSE) != 0;
+    let leafLevel: u32 = 0;
+    let e: u64 = 0;
+    for (let level = top; level >= 1; level--) {
+      const ea: u64 = wide ? table + (((va >> (3 + 9 * level)) & 511) << 3) : table + (((va >> (level == 2 ? 22 : 12)) & 1023) << 2);
+      const h = hostTranslate(ea, 0, true, level);
+      if ((h & FAULT_BIT) != 0) return h;
+      guestRefs++;
+      gGpa[level] = ea;
+      gHpa[level] = h;
+      gRights[level] = lastRights;
+      e = wide ? physRead64(h) : u64(physRead32(h));
+      if ((e & 1) == 0) return pageFault(va, errBits);
+      const ps = (e & E_PS) != 0;
+      const leaf = level == 1 || (wide ? (level == 2 || (level == 3 && mode != MODE_PAE)) && ps : ps && pse);
+      const rsvd: u64 = wide ? tableRsvd(level, leaf, rsvdBase, amd) : leaf && level == 2 ? u64(rsvd4M) : 0;
+      if ((e & rsvd) != 0) return pageFault(va, errBits | PF_P | PF_RSVD);
+      perms &= (u32(e >> 1) & 3) | 0xFFFF_FFFC;
+      if ((cx & CX_NXE) != 0 && (e & E_XD) != 0) perms |= 4;
+      if (leaf) {
+        leafLevel = level;
+        break;
+      }
+      if (!amd) {
+        const x = guestSetBits(level, E_A, wide);
+        if (x != 0) return x;
+      }
+      table = wide ? e & addrMask : e & 0xFFFF_F000;
+    }
+    if (isLongMode(mode)) perms |= (u32(e >> 59) & 15) << PERM_KEY_SHIFT;
+    const f = permFault(perms, kind, cx, acPkrU, acPkrS);
+    if (f != 0) return pageFault(va, errBits | f);
+    if (amd) {
+      for (let l = top; l > leafLevel; l--) {
+        const x = guestSetBits(l, E_A, wide);
+        if (x != 0) return x;
+      }
+    }
+    const x = guestSetBits(leafLevel, kind == 1 ? E_A | E_D : E_A, wide);
+    if (x != 0) return x;
+    if (wide) {
+      const mask = (u64(1) << (3 + 9 * leafLevel)) - 1;
+      gpa = (e & addrMask & ~mask) | (va & mask);
+    } else if (leafLevel == 2) {
+      gpa = (e & 0xFFC0_0000) | (((e >> 13) & 0xFF) << 32) | (va & 0x3F_FFFF);
+    } else {
+      gpa = (e & 0xFFFF_F000) | (va & 0xFFF);
+    }
+  }
+  const r = hostTranslate(gpa, kind, false, 0);
+  nxGpa = gpa;
+  return r;
+}
+
+@inline function cpuIndex(cpu: usize): i32 {
+  return i32((cpu - CPU_BASE) / CPU_STRIDE);
+}
+
+/** Configures CPU i's host: kind 0 (off), HOST_EPT or HOST_NPT; root = EPTP or nCR3. */
+export function nestedSet(i: u32, kind: u32, root: u64, flags: u32): void {
+  hKind[i] = kind;
+  hRoot[i] = root;
+  hFlags[i] = flags;
+}
+
+function begin(cpu: usize, flags: u32): void {
+  beginAccess(cpu, flags);
+  const i = cpuIndex(cpu);
+  kind_ = hKind[i];
+  root_ = hRoot[i];
+  const f = hFlags[i];
+  levels_ = f & 7;
+  ad_ = (f & HF_AD) != 0;
+  xo_ = (f & HF_XO) != 0;
+  guestRefs = 0;
+  hostRefs = 0;
+  nxKind = 0;
+}
+
+function one(cpu: usize, va: u64, kind: u32): u64 {
+  const mode = acMode;
+  nxGpa = 0;
+  nxKind = 0;
+  if (!isLongMode(mode)) va &= 0xFFFF_FFFF;
+  gla = va;
+  const s: u64 = mode == MODE_5L ? 7 : 16;
+  let r: u64;
+  if (isLongMode(mode) && (i64(va << s) >> s) != i64(va)) {
+    store<u64>(cpu + C_ST_FAULTS, load<u64>(cpu + C_ST_FAULTS) + 1);
+    r = GP_RESULT;
+  } else {
+    r = nestedWalk(cpu, va, kind);
+  }
+  const b = cpuIndex(cpu) * NSTATS;
+  stats[b]++;
+  if ((r & FAULT_BIT) != 0 && nxKind != 0) stats[b + 3]++;
+  return r;
+}
+
+function flushStats(cpu: usize): void {
+  const b = cpuIndex(cpu) * NSTATS;
+  stats[b + 1] += guestRefs;
+  stats[b + 2] += hostRefs;
+}
+
+/** One nested access (records the grid). Exit details: nestedExitKind/Info/Gpa. */
+export function nestedAccess(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
+  begin(cpu, flags);
+  recording = true;
+  nRows = 0;
+  const r = one(cpu, va, kind);
+  recording = false;
+  flushStats(cpu);
+  return (r & FAULT_BIT) != 0 ? r : r & PA_MASK;
+}
+
+/**
+ * Translates IO_VA[0..n) (kinds IO_KIND) into IO_PA / IO_FAULT: 0, a guest fault (vector << 16 |
+ * error code), or a VM exit ((0xF0 + exit) << 16 | low bits of its information) with the
+ * guest-physical address in IO_PA. Returns the number of faults and exits.
+ */
+export function nestedBatch(cpu: usize, n: u32, flags: u32): u32 {
+  begin(cpu, flags);
+  badKind = -1;
+  let faults: u32 = 0;
+  for (let i: usize = 0; i < usize(n); i++) {
+    const k = u32(load<u8>(i, IO_KIND));
+    if (k > 2 && badKind < 0) badKind = i32(i);
+    const r = one(cpu, load<u64>(i * 8, IO_VA), k <= 2 ? k : 0);
+    if ((r & FAULT_BIT) != 0) {
+      store<u64>(i * 8, nxKind != 0 ? nxGpa : 0, IO_PA);
+      store<u32>(i * 4, u32(r), IO_FAULT);
+      faults++;
+    } else {
+      store<u64>(i * 8, r & PA_MASK, IO_PA);
+      store<u32>(i * 4, 0, IO_FAULT);
+    }
+  }
+  flushStats(cpu);
+  return faults;
+}
+
+/** Index of the first access kind > 2 of the last batch (walked as a read), or -1. */
+let badKind: i32 = -1;
+export function nestedBadKind(): i32 { return badKind; }
+export function nestedExitKind(): u32 { return nxKind; }
+export function nestedExitInfo(): u64 { return nxInfo; }
+export function nestedExitGpa(): u64 { return nxGpa; }
+export function nestedStat(i: u32, k: u32): u64 { return stats[i32(i) * NSTATS + i32(k)]; }
+export function nestedStatsReset(i: u32): void {
+  for (let k = 0; k < NSTATS; k++) stats[i32(i) * NSTATS + k] = 0;
+}
+export function nestedRows(): u32 { return nRows; }
+export function nestedRowWord(r: u32, w: u32): u64 { return rows[i32(r) * ROW_WORDS + i32(w)]; }

@@ -1,0 +1,199 @@
+/**
+ * Nested paging at the API: a guest running under Intel EPT or AMD NPT (docs/nested.md). The 2D
+ * walk runs in the WASM core (assembly/nested.ts); this module checks the configuration, decodes
+ * results and exits, and reads the grid of the last access.
+ */
+import type { CoreExports } from './wasm.js';
+import type { AccessResult, BatchOutput } from './types.js';
+import { PagewalkError, guardWasm } from './errors.js';
+import { arrayArg, badArg, objArg, u64Arg } from './validate.js';
+
+/** The host half of a nested configuration (`cpu.setNested`). */
+export type NestedConfig =
+  | {
+      kind: 'ept';
+      /** EPT pointer: bits 2:0 memory type (0 UC or 6 WB), 5:3 page-walk length − 1 (3 or 4), bit 6 EPT A/D, bits M−1:12 the top EPT table. */
+      eptp: bigint;
+      /** Execute-only EPT entries (bits 2:0 = 100b) supported (IA32_VMX_EPT_VPID_CAP bit 0). Default true. */
+      executeOnly?: boolean;
+      /** A PAE guest's four PDPTE registers (the VMCS guest-PDPTE fields). */
+      pdptes?: bigint[];
+    }
+  | {
+      kind: 'npt';
+      /** Nested CR3: bits M−1:12 the top nested table. */
+      ncr3: bigint;
+      /** Host paging levels, 4 (default) or 5. */
+      levels?: 4 | 5;
+      /** A PAE guest's four PDPTE registers. */
+      pdptes?: bigint[];
+    };
+
+/** A VM exit that ended a nested access. */
+export type NestedExit =
+  | { ok: false; exit: 'ept-violation'; qualification: number; gpa: bigint; gla: bigint }
+  | { ok: false; exit: 'ept-misconfig'; gpa: bigint }
+  | { ok: false; exit: 'npf'; exitInfo1: bigint; exitInfo2: bigint };
+
+/** The guest's outcome (with the final guest-physical address when it translated) or a VM exit. */
+export type NestedAccessResult = ({ ok: true; pa: bigint; gpa: bigint } | Exclude<AccessResult, { ok: true }>) | NestedExit;
+
+/** Nested statistics: guest and host paging-structure references counted apart. */
+export interface NestedStats {
+  accesses: number;
+  guestRefs: number;
+  hostRefs: number;
+  exits: number;
+}
+
+/** One row of the 2D grid: the host walk of one guest-physical address. */
+export interface NestedGridRow {
+  /** 'GPA' for the final address, else the guest entry's level (5..1) as a name. */
+  what: string;
+  gpa: bigint;
+  hostEntries: { entryAddress: bigint; value: bigint }[];
+  /** Host-physical address, when the host walk translated. */
+  hpa?: bigint;
+}
+
+const FAULT = 1n << 63n;
+const EXIT_NAMES = ['', 'ept-violation', 'ept-misconfig', 'npf'] as const;
+const PDPTE_RSVD = (m: number): bigint => 0x6n | 0x1e0n | (((1n << 64n) - 1n) ^ ((1n << BigInt(m)) - 1n));
+const C_PDPTE = 48;
+
+/** Why an EPTP fails the VM-entry checks, or undefined (SDM "Checks on VMX Controls"). */
+export function eptpProblem(eptp: bigint, m: number): string | undefined {
+  const mt = eptp & 7n;
+  if (mt !== 0n && mt !== 6n) return `memory type ${mt} (must be 0 UC or 6 WB)`;
+  const pwl = Number((eptp >> 3n) & 7n) + 1;
+  if (pwl !== 4 && pwl !== 5) return `page-walk length ${pwl} (must be 4 or 5)`;
+  const rsvd = eptp & ((0x1fn << 7n) | (((1n << 64n) - 1n) ^ ((1n << BigInt(m)) - 1n)));
+  if (rsvd) return `reserved bits 0x${rsvd.toString(16)} set`;
+  return undefined;
+}
+
+/** Checks a configuration and loads it into the core; `null` switches nested paging off. */
+export function setNested(core: CoreExports, index: number, view: DataView, m: number, pae: boolean, cfg: NestedConfig | null): NestedConfig | null {
+  const where = 'cpu.setNested';
+  if (cfg === null) {
+    core.nestedSet(index, 0, 0n, 0);
+    return null;
+  }
+  objArg(where, 'cfg', cfg);
+  let kind: number, root: bigint, flags: number;
+  if (cfg.kind === 'ept') {
+    u64Arg(where, 'cfg.eptp', cfg.eptp);
+    const why = eptpProblem(cfg.eptp, m);
+    if (why) throw new PagewalkError('EINVAL_CONTROL', `${where}: EPTP 0x${cfg.eptp.toString(16)} fails the VM-entry checks: ${why}`);
+    if (cfg.executeOnly !== undefined && typeof cfg.executeOnly !== 'boolean') badArg(where, 'cfg.executeOnly must be true or false');
+    const levels = Number((cfg.eptp >> 3n) & 7n) + 1;
+    kind = 1;
+    root = cfg.eptp;
+    flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | (cfg.executeOnly ?? true ? 16 : 0);
+    if (levels === 4 && m > 48) badArg(where, `4-level EPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5-level EPT`);
+  } else if (cfg.kind === 'npt') {
+    u64Arg(where, 'cfg.ncr3', cfg.ncr3);
+    const levels = cfg.levels ?? 4;
+    if (levels !== 4 && levels !== 5) badArg(where, `cfg.levels must be 4 or 5, got ${String(levels)}`);
+    if (cfg.ncr3 >> BigInt(m)) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested CR3 0x${cfg.ncr3.toString(16)} has bits at or above MAXPHYADDR ${m}`);
+    if (levels === 4 && m > 48) badArg(where, `4-level NPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5 levels`);
+    kind = 2;
+    root = cfg.ncr3;
+    flags = levels;
+  } else {
+    return badArg(where, `cfg.kind must be 'ept' or 'npt'`);
+  }
+  if (pae) {
+    const p = cfg.pdptes;
+    if (!Array.isArray(p) || p.length !== 4) badArg(where, 'a PAE guest needs cfg.pdptes, its four PDPTE registers');
+    p.forEach((v, i) => {
+      u64Arg(where, `cfg.pdptes[${i}]`, v);
+      if (v & 1n && v & PDPTE_RSVD(m)) throw new PagewalkError('EINVAL_CONTROL', `${where}: PDPTE ${i} 0x${v.toString(16)} is present with reserved bits set (VM entry fails)`);
+      view.setBigUint64(C_PDPTE + i * 8, v, true);
+    });
+  }
+  core.nestedSet(index, kind, root, flags);
+  return cfg;
+}
+
+/** The core's nested result as the API's. */
+export function decodeNested(core: CoreExports, r: bigint, cr2: () => bigint): NestedAccessResult {
+  if (!(r & FAULT)) return { ok: true, pa: r, gpa: BigInt.asUintN(64, core.nestedExitGpa()) };
+  const word = Number(r & 0xffff_ffffn);
+  const vector = word >>> 16;
+  if (vector === 13) return { ok: false, vector: 13 };
+  if (vector === 14) return { ok: false, vector: 14, errorCode: word & 0xffff, cr2: cr2() };
+  const exit = EXIT_NAMES[core.nestedExitKind()];
+  const info = BigInt.asUintN(64, core.nestedExitInfo());
+  const gpa = BigInt.asUintN(64, core.nestedExitGpa());
+  if (exit === 'ept-violation') return { ok: false, exit, qualification: Number(info), gpa, gla: cr2() };
+  if (exit === 'ept-misconfig') return { ok: false, exit, gpa };
+  return { ok: false, exit: 'npf', exitInfo1: info, exitInfo2: gpa };
+}
+
+/**
+ * Decodes one batch fault word (out.fault[i], with out.pa[i]): 0 translated; a guest #PF/#GP as
+ * in `translateBatch`; or a VM exit, vector byte 0xF1 (EPT violation: low 16 bits the
+ * qualification), 0xF2 (EPT misconfiguration), 0xF3 (#NPF: low 8 bits EXITINFO1 bits 7:0, bits
+ * 9:8 EXITINFO1 bits 33:32), with the guest-physical address in out.pa[i].
+ */
+export function decodeNestedFault(fault: number, pa: bigint): { exit?: NestedExit['exit']; vector?: number; errorCode?: number; qualification?: number; exitInfo1?: bigint; gpa?: bigint } {
+  const v = fault >>> 16;
+  if (v < 0xf1) return { vector: v, errorCode: fault & 0xffff };
+  if (v === 0xf1) return { exit: 'ept-violation', qualification: fault & 0xffff, gpa: pa };
+  if (v === 0xf2) return { exit: 'ept-misconfig', gpa: pa };
+  return { exit: 'npf', exitInfo1: BigInt(fault & 0xff) | (BigInt((fault >> 8) & 3) << 32n), gpa: pa };
+}
+
+/** Nested batch: as `translateBatch`, faults and exits in out.fault (see `decodeNestedFault`). */
+export function nestedBatch(core: CoreExports, base: number, io: { va: BigUint64Array; kind: Uint8Array; pa: BigUint64Array; fault: Uint32Array }, vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, flags: number): number {
+  const where = 'cpu.nestedTranslateBatch';
+  arrayArg(where, 'vas', vas, BigUint64Array);
+  arrayArg(where, 'kinds', kinds, Uint8Array);
+  objArg(where, 'out', out);
+  arrayArg(where, 'out.pa', out.pa, BigUint64Array);
+  arrayArg(where, 'out.fault', out.fault, Uint32Array);
+  const n = vas.length;
+  if (kinds.length < n || out.pa.length < n || out.fault.length < n) badArg(where, `kinds, out.pa and out.fault must hold at least ${n} entries`);
+  let faults = 0;
+  const chunk = Math.min(io.va.length, 2048);
+  for (let i = 0; i < n; i += chunk) {
+    const m = Math.min(chunk, n - i);
+    io.va.set(vas.subarray(i, i + m));
+    io.kind.set(kinds.subarray(i, i + m));
+    faults += guardWasm('nestedTranslateBatch', () => core.nestedBatch(base, m, flags));
+    const bad = core.nestedBadKind();
+    if (bad >= 0) badArg(where, `kinds[${i + bad}] = ${kinds[i + bad]} (0 read, 1 write, 2 exec)`);
+    out.pa.set(io.pa.subarray(0, m), i);
+    out.fault.set(io.fault.subarray(0, m), i);
+  }
+  return faults;
+}
+
+export function nestedStats(core: CoreExports, index: number): NestedStats {
+  const s = (k: number): number => Number(core.nestedStat(index, k));
+  return { accesses: s(0), guestRefs: s(1), hostRefs: s(2), exits: s(3) };
+}
+
+const GUEST_NAMES: Record<string, string[]> = {
+  '32bit': ['GPA', 'PTE', 'PDE'], pae: ['GPA', 'PTE', 'PDE'], '4level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E'], '5level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'], none: ['GPA'],
+};
+
+/** The grid of the last `nestedAccess`: one row per guest-physical address translated. */
+export function nestedGrid(core: CoreExports, mode: string): NestedGridRow[] {
+  const rows: NestedGridRow[] = [];
+  for (let r = 0; r < core.nestedRows(); r++) {
+    const w = (k: number): bigint => BigInt.asUintN(64, core.nestedRowWord(r, k));
+    const meta = w(2);
+    const n = Number(meta >> 32n);
+    const hpa = w(1);
+    rows.push({
+      what: GUEST_NAMES[mode]?.[Number(meta & 0xffn)] ?? `L${meta & 0xffn}`,
+      gpa: w(0),
+      hostEntries: Array.from({ length: n }, (_, i) => ({ entryAddress: w(3 + 2 * i), value: w(4 + 2 * i) })),
+      ...(hpa & FAULT ? {} : { hpa }),
+    });
+  }
+  return rows;
+}
+
