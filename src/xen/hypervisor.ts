@@ -573,6 +573,7 @@ export class XenHypervisor {
    */
   ptwr_emulate(vcpu: number, va: bigint, val: bigint): boolean {
     this.checkVcpu(vcpu);
+    if ((va & 7n) !== 0n) throw new RangeError(`ptwr_emulate: the model stores 8 aligned bytes (va ${lx(va)})`);
     const mm = this.mm;
     // guest_get_eff_l1e: through the tables of the mode the vCPU runs in.
     const l1 = this.guest_map_l1e(vcpu, va, this.kernelMode[vcpu] ? this.guestTable[vcpu] : this.guestTableUser[vcpu]);
@@ -580,7 +581,7 @@ export class XenHypervisor {
     const f = get_pte_flags(pte);
     const mfn = pte_get_pfn(pte);
     const pa = mfn * 4096 + Number(va & 0xfffn);
-    if ((f & 3) === 3 && (va & 7n) === 0n) {
+    if ((f & 3) === 3) {
       this.m.phys.write64n(pa, val); // a writable mapping: no fault
       return true;
     }
@@ -599,7 +600,7 @@ export class XenHypervisor {
       mm.put_page(mfn);
       return fault(`read-only mapping of a frame that is not a validated L1 (${mm.pages.describe(mfn)})`);
     }
-    const ok = this.ptwr_emulated_update(pa, va, val);
+    const ok = this.ptwr_emulated_update(pa, val);
     mm.put_page(mfn);
     if (!ok) return fault(`the emulated update was refused (${mm.pages.describe(mfn)})`);
     this.counts.ptwrEmulations++; // perfc_incr(ptwr_emulations)
@@ -608,12 +609,8 @@ export class XenHypervisor {
   }
 
   /** `ptwr_emulated_update(addr, old, val, 8, 0, ctxt)` on the L1 entry at machine address `pa`. */
-  private ptwr_emulated_update(pa: number, va: bigint, val: bigint): boolean {
+  private ptwr_emulated_update(pa: number, val: bigint): boolean {
     const mm = this.mm;
-    if ((va & 7n) !== 0n) {
-      this.console.memLog(MM_C_LINE.ptwrBadAccess, this.domid, `ptwr_emulate: bad access (cr2=${lx(va)}, addr=${lx(va)}, bytes=8)`);
-      return false;
-    }
     if (mm.get_page_from_l1e(val, this.domid) === 0) {
       this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage, this.domid, 'ptwr_emulate: could not get_page_from_l1e()');
       return false;

@@ -48,7 +48,6 @@ export const MM_C_LINE = {
   invalidExtCmd: 3293,
   couldNotGetPageNormalUpdate: 3439, // do_mmu_update
   invalidPageUpdateCmd: 3640,
-  ptwrBadAccess: 4898, // ptwr_emulated_update
   ptwrCouldNotGetPage: 4958, // ptwr_emulated_update
 
 } as const;

@@ -39,7 +39,7 @@ function* directStore(k: Kernel, cpu: LinuxCpu, p: number, v: bigint, fn: string
   const va = k.L.PAGE_OFFSET + BigInt(p);
   if (!xen.ptwr_emulate(cpu.index, va, v)) {
     k.oops(cpu, `BUG: unable to handle kernel paging request at ${va.toString(16).padStart(16, '0')}`, 3, fn, [
-      `pagewalk: Xen refused the trapped write of ${v.toString(16)} to a page-table page (${xen.describe(Math.floor(p / 4096))})`,
+      `pagewalk: the store faulted and Xen did not emulate it (${xen.refusals.at(-1)?.request ?? 'no mapping'})`,
     ]);
   }
   k.ptEpoch++;
