@@ -54,8 +54,26 @@ export const FULL_CONFIG: BenchConfig = {
   crossCheckAddresses: 1 << 15,
   regions: [
     { name: '4k-1g', va: 0x0000_0010_0000_0000n, bytes: GIB, pageSize: '4k', faultPages: 8192, impls: ALL, nonCanonical: 1 / 512 },
-    { name: '4k-16g', va: 0x0000_1000_0000_0000n, bytes: 16 * GIB, pageSize: '4k', faultPages: 0, impls: ['wasm-batched', 'native-c'], nonCanonical: 0, addresses: 1 << 20 },
-    { name: '2m-16g', va: 0x0000_2000_0000_0000n, bytes: 16 * GIB, pageSize: '2m', faultPages: 0, impls: ['wasm-batched', 'native-c'], nonCanonical: 0, addresses: 1 << 20 },
+    {
+      name: '4k-16g',
+      va: 0x0000_1000_0000_0000n,
+      bytes: 16 * GIB,
+      pageSize: '4k',
+      faultPages: 0,
+      impls: ['wasm-batched', 'native-c'],
+      nonCanonical: 0,
+      addresses: 1 << 20,
+    },
+    {
+      name: '2m-16g',
+      va: 0x0000_2000_0000_0000n,
+      bytes: 16 * GIB,
+      pageSize: '2m',
+      faultPages: 0,
+      impls: ['wasm-batched', 'native-c'],
+      nonCanonical: 0,
+      addresses: 1 << 20,
+    },
   ],
 };
 
@@ -71,8 +89,24 @@ export const QUICK_CONFIG: BenchConfig = {
   crossCheckAddresses: 1 << 12,
   regions: [
     { name: '4k-64m', va: 0x0000_0010_0000_0000n, bytes: 64 * 2 ** 20, pageSize: '4k', faultPages: 64, impls: ALL, nonCanonical: 1 / 64 },
-    { name: '2m-1g', va: 0x0000_2000_0000_0000n, bytes: GIB, pageSize: '2m', faultPages: 64, impls: ['wasm-batched', 'reference', 'wasm-per-call', 'native-c'], nonCanonical: 1 / 64 },
-    { name: '1g-16g', va: 0x0000_3000_0000_0000n, bytes: 16 * GIB, pageSize: '1g', faultPages: 8, impls: ['wasm-batched', 'reference', 'wasm-per-call', 'native-c'], nonCanonical: 1 / 64 },
+    {
+      name: '2m-1g',
+      va: 0x0000_2000_0000_0000n,
+      bytes: GIB,
+      pageSize: '2m',
+      faultPages: 64,
+      impls: ['wasm-batched', 'reference', 'wasm-per-call', 'native-c'],
+      nonCanonical: 1 / 64,
+    },
+    {
+      name: '1g-16g',
+      va: 0x0000_3000_0000_0000n,
+      bytes: 16 * GIB,
+      pageSize: '1g',
+      faultPages: 8,
+      impls: ['wasm-batched', 'reference', 'wasm-per-call', 'native-c'],
+      nonCanonical: 1 / 64,
+    },
   ],
 };
 
@@ -171,7 +205,11 @@ function oracle(w: Workload, sets: Map<string, AddressSet>) {
  * Every implementation translates the same first `n` addresses of its set once; each hash must
  * equal the WASM batched walk's. Returns the hashes per set and the disagreements.
  */
-export function crossCheck(impls: Impl[], n: number, expected: (set: string, n: number) => number): { agreement: BenchResult['agreement']; problems: string[] } {
+export function crossCheck(
+  impls: Impl[],
+  n: number,
+  expected: (set: string, n: number) => number,
+): { agreement: BenchResult['agreement']; problems: string[] } {
   const agreement: BenchResult['agreement'] = {};
   const problems: string[] = [];
   for (const impl of impls) {
@@ -180,7 +218,8 @@ export function crossCheck(impls: Impl[], n: number, expected: (set: string, n: 
     const h = hashResults(impl.out, k);
     const want = expected(impl.set.name, k);
     (agreement[impl.set.name] ??= {})[impl.name] = { hash: hex32(h.hash), faults: h.faults };
-    if (h.hash !== want) problems.push(`${impl.name}: cross-check hash ${hex32(h.hash)} over ${k} addresses of '${impl.set.name}' differs from wasm-batched's ${hex32(want)}`);
+    if (h.hash !== want)
+      problems.push(`${impl.name}: cross-check hash ${hex32(h.hash)} over ${k} addresses of '${impl.set.name}' differs from wasm-batched's ${hex32(want)}`);
   }
   return { agreement, problems };
 }
@@ -194,7 +233,9 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
   w.m.cpus[0].configure({ tlb: false, psc: false });
   w.m.cpus[1].configure({ tlb: true, psc: true });
   const sets = new Map<string, AddressSet>();
-  cfg.regions.forEach((r, i) => sets.set(r.name, randomAddresses(r, { count: r.addresses ?? cfg.addresses, seed: cfg.seed * 1000 + i, nonCanonical: r.nonCanonical })));
+  cfg.regions.forEach((r, i) =>
+    sets.set(r.name, randomAddresses(r, { count: r.addresses ?? cfg.addresses, seed: cfg.seed * 1000 + i, nonCanonical: r.nonCanonical })),
+  );
   const main = cfg.regions[0];
   sets.set('hot', { ...randomAddresses(main, { count: cfg.addresses, seed: cfg.seed * 1000 + 999, pages: cfg.hotPages }), name: 'hot' });
   const impls = makeImpls(w, cfg, sets, nat);
@@ -209,7 +250,15 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     skipped: {},
     agreement: check.agreement,
     problems: check.problems.concat(measured.flatMap((m) => m.problems.map((p) => `${m.name}: ${p}`))),
-    config: { clock: cfg.clock, rounds: cfg.rounds, targetMs: cfg.targetMs, addresses: cfg.addresses, hotPages: cfg.hotPages, ramBytes: cfg.ramBytes, regions: cfg.regions.map((r) => r.name) },
+    config: {
+      clock: cfg.clock,
+      rounds: cfg.rounds,
+      targetMs: cfg.targetMs,
+      addresses: cfg.addresses,
+      hotPages: cfg.hotPages,
+      ramBytes: cfg.ramBytes,
+      regions: cfg.regions.map((r) => r.name),
+    },
   };
   for (const m of measured) {
     result.implementations[m.name] = { walksPerSec: m.walksPerSec, region: m.set, addressesPerRun: m.n * m.passes, hash: hex32(m.hash), faults: m.faults };

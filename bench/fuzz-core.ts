@@ -81,25 +81,43 @@ export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => 
       let foundExec = Infinity;
       let before = 0;
       const campaignSeed = seed * 1000 + (cfg.seedBase ?? 0);
-      const results = runUnits(target, { firstSeed: campaignSeed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, {
-        shouldStop: () => cpuMs() - start >= cfg.capSeconds * 1000,
-        now: () => cpuMs() - start,
-        stopOn: bug.sanitizer,
-        onSeedDone: (r) => { before += r.executions; },
-        onFinding: (f, shrunk) => {
-          if (shrunk || f.sanitizer !== bug.sanitizer || found !== Infinity) return;
-          found = f.foundAtMs;
-          foundExec = before + f.foundAtExecution;
+      const results = runUnits(
+        target,
+        { firstSeed: campaignSeed, runsPerSeed: DEFAULT_RUNS_PER_SEED },
+        {
+          shouldStop: () => cpuMs() - start >= cfg.capSeconds * 1000,
+          now: () => cpuMs() - start,
+          stopOn: bug.sanitizer,
+          onSeedDone: (r) => {
+            before += r.executions;
+          },
+          onFinding: (f, shrunk) => {
+            if (shrunk || f.sanitizer !== bug.sanitizer || found !== Infinity) return;
+            found = f.foundAtMs;
+            foundExec = before + f.foundAtExecution;
+          },
         },
-      });
+      );
       ms += cpuMs() - start;
       execs += results.reduce((s, r) => s + r.executions, 0);
       times.push(found / 1000);
       toFind.push(foundExec);
-      log(`  fuzz ${bug.buggy} campaign seed ${campaignSeed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(2)}s, execution ${foundExec}`}`);
+      log(
+        `  fuzz ${bug.buggy} campaign seed ${campaignSeed}: ${found === Infinity ? `not found in ${cfg.capSeconds}s` : `${(found / 1000).toFixed(2)}s, execution ${foundExec}`}`,
+      );
     }
     const found = times.filter((t) => t !== Infinity).length;
-    rows.push({ seed: bugId(bug.seed), preset: bug.buggy, sanitizer: bug.sanitizer, execPerSec: Math.round((execs / ms) * 1000), found: `${found}/${cfg.seeds}`, medianSeconds: median(times), times, executions: toFind, medianExecutions: median(toFind) });
+    rows.push({
+      seed: bugId(bug.seed),
+      preset: bug.buggy,
+      sanitizer: bug.sanitizer,
+      execPerSec: Math.round((execs / ms) * 1000),
+      found: `${found}/${cfg.seeds}`,
+      medianSeconds: median(times),
+      times,
+      executions: toFind,
+      medianExecutions: median(toFind),
+    });
   }
   return { throughput, rows };
 }
@@ -119,7 +137,9 @@ export function formatFuzzBench(cfg: FuzzBenchConfig, res: FuzzBenchResult): str
   for (const r of rows) {
     const med = r.medianSeconds === Infinity ? `> ${cfg.capSeconds} s` : `${r.medianSeconds.toFixed(2)} s`;
     const medExec = r.medianExecutions === Infinity ? '—' : String(Math.round(r.medianExecutions));
-    out.push(`${r.seed}   ${r.preset.padEnd(26)} ${r.sanitizer.padEnd(19)} ${String(r.execPerSec).padStart(11)}  ${r.found.padStart(5)}  ${med.padStart(19)}  ${medExec.padStart(25)}`);
+    out.push(
+      `${r.seed}   ${r.preset.padEnd(26)} ${r.sanitizer.padEnd(19)} ${String(r.execPerSec).padStart(11)}  ${r.found.padStart(5)}  ${med.padStart(19)}  ${medExec.padStart(25)}`,
+    );
   }
   return out.join('\n');
 }
@@ -164,7 +184,13 @@ export async function runOracleCost(runs: number, rounds: number, log: (line: st
     setOutcomeOracles(true);
     const onMs = median(on);
     const offMs = median(off);
-    const row = { preset, executions: runs, onPerSec: Math.round((runs / onMs) * 1000), offPerSec: Math.round((runs / offMs) * 1000), cost: (onMs - offMs) / onMs };
+    const row = {
+      preset,
+      executions: runs,
+      onPerSec: Math.round((runs / onMs) * 1000),
+      offPerSec: Math.round((runs / offMs) * 1000),
+      cost: (onMs - offMs) / onMs,
+    };
     rows.push(row);
     log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${(row.cost * 100).toFixed(1)} %)`);
   }
@@ -172,7 +198,13 @@ export async function runOracleCost(runs: number, rounds: number, log: (line: st
 }
 
 export function formatOracleCost(rows: OracleCostRow[]): string {
-  const out = ['outcome oracles (process view, frame lifetime, TLB coherence): the same executions with them off and on, one core, CPU time, median of rounds', 'preset                  executions  exec/s off  exec/s on  cost'];
-  for (const r of rows) out.push(`${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${(r.cost * 100).toFixed(1)} %`);
+  const out = [
+    'outcome oracles (process view, frame lifetime, TLB coherence): the same executions with them off and on, one core, CPU time, median of rounds',
+    'preset                  executions  exec/s off  exec/s on  cost',
+  ];
+  for (const r of rows)
+    out.push(
+      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${(r.cost * 100).toFixed(1)} %`,
+    );
   return out.join('\n');
 }

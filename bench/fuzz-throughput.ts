@@ -81,7 +81,10 @@ export function formatThroughput(cfg: ThroughputConfig, rows: ThroughputRow[], b
   const out = [`fuzzer throughput: one core, seed ${cfg.seed}, ${cfg.runs} executions, median of ${cfg.rounds}${baseline ? `; before = ${baseline}` : ''}`];
   out.push(baseline ? 'preset                      before exec/s  after exec/s  speed-up' : 'preset                      exec/s/core');
   for (const r of rows) {
-    if (r.baselineExecPerSec !== undefined) out.push(`${r.preset.padEnd(27)} ${String(r.baselineExecPerSec).padStart(13)}  ${String(r.execPerSec).padStart(12)}  ${(r.execPerSec / r.baselineExecPerSec).toFixed(2)}×`);
+    if (r.baselineExecPerSec !== undefined)
+      out.push(
+        `${r.preset.padEnd(27)} ${String(r.baselineExecPerSec).padStart(13)}  ${String(r.execPerSec).padStart(12)}  ${(r.execPerSec / r.baselineExecPerSec).toFixed(2)}×`,
+      );
     else out.push(`${r.preset.padEnd(27)} ${String(r.execPerSec).padStart(11)}`);
   }
   return out.join('\n');

@@ -7,15 +7,19 @@ import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 
 async function main(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, {
-    json: { type: 'bool', help: 'print one JSON object on stdout' },
-    seeds: { type: 'string', help: 'campaign seeds per bug (default 5)' },
-    cap: { type: 'string', help: 'seconds at most per run (default 60)' },
-    'seed-base': { type: 'string', help: 'added to every campaign seed (fresh seeds; default 0)' },
-    baseline: { type: 'string', help: 'a checkout of pagewalk (e.g. main) to measure the throughput on too' },
-    'throughput-only': { type: 'bool', help: 'only the throughput table' },
-    'oracle-cost': { type: 'bool', help: 'only measure the outcome oracles\' cost (exec/s off vs on)' },
-  }, 'bench:fuzz');
+  const { flags, positional } = parseArgs(
+    argv,
+    {
+      json: { type: 'bool', help: 'print one JSON object on stdout' },
+      seeds: { type: 'string', help: 'campaign seeds per bug (default 5)' },
+      cap: { type: 'string', help: 'seconds at most per run (default 60)' },
+      'seed-base': { type: 'string', help: 'added to every campaign seed (fresh seeds; default 0)' },
+      baseline: { type: 'string', help: 'a checkout of pagewalk (e.g. main) to measure the throughput on too' },
+      'throughput-only': { type: 'bool', help: 'only the throughput table' },
+      'oracle-cost': { type: 'bool', help: "only measure the outcome oracles' cost (exec/s off vs on)" },
+    },
+    'bench:fuzz',
+  );
   if (positional.length) throw new UsageError(`bench:fuzz: unexpected argument ${JSON.stringify(positional[0])}`);
   const cfg = {
     seeds: intFlag(flags.seeds, 'seeds', FUZZ_BENCH_DEFAULTS.seeds, 1, 100),
@@ -24,7 +28,9 @@ async function main(argv: string[]): Promise<number> {
     baseline: typeof flags.baseline === 'string' ? flags.baseline : undefined,
     throughputOnly: flags['throughput-only'] === true,
   };
-  const logLine = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
+  const logLine = (line: string) => {
+    if (!flags.json) process.stderr.write(line + '\n');
+  };
   if (flags['oracle-cost']) {
     const cost = await runOracleCost(800, 5, logLine);
     console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));

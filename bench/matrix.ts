@@ -102,13 +102,18 @@ export function fullCells(): Cell[] {
 /** A few seconds: the same kinds of cells on small regions (hash agreement, not timing). */
 export function quickCells(): Cell[] {
   return fullCells()
-    .filter((c) => !c.name.startsWith('4k 1G seq') && c.group !== 'attrs' || c.name === 'xd100 ro12')
+    .filter((c) => (!c.name.startsWith('4k 1G seq') && c.group !== 'attrs') || c.name === 'xd100 ro12')
     .map((c) => ({ ...c, bytes: Math.min(c.bytes, c.page === '4k' ? 16 * MIB : c.page === '2m' ? GIB : 64 * GIB), addresses: Math.min(c.addresses, 4096) }));
 }
 
 // ---- the guest: tables written straight into guest RAM at random frames ----
 
-const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80;
+const P = 1,
+  RW = 2,
+  US = 4,
+  A = 0x20,
+  D = 0x40,
+  PS = 0x80;
 const XD_HI = 0x8000_0000;
 /** CR0.PE | CR0.WP | CR0.PG; CR4.PAE (| LA57); EFER.LME | EFER.NXE. */
 const CR0 = (1n << 0n) | (1n << 16n) | (1n << 31n);
@@ -138,7 +143,10 @@ class Guest {
   readonly pool: Uint32Array;
   private next = 0;
   private readonly layouts = new Map<string, Layout>();
-  private constructor(readonly m: Machine, readonly rand: Prng) {
+  private constructor(
+    readonly m: Machine,
+    readonly rand: Prng,
+  ) {
     // Every frame of RAM but frame 0, shuffled: tables land at random frames.
     const frames = m.ramBytes / 4096;
     this.pool = new Uint32Array(frames - 1);
@@ -215,7 +223,10 @@ class Guest {
     const w = this.words();
     const r = new Prng(seed);
     const q = (f: number) => Math.floor(f * 2 ** 32);
-    const np = q(a.np), sup = q(a.sup), ro = q(a.ro), xd = q(a.xd);
+    const np = q(a.np),
+      sup = q(a.sup),
+      ro = q(a.ro),
+      xd = q(a.xd);
     const large = l.page === '4k' ? 0 : PS;
     const ad = a.adClear ? 0 : A | D;
     const shift = Math.log2(PAGE_BYTES[l.page]);
@@ -276,7 +287,7 @@ function addresses(c: Cell, seed: number): { vas: BigUint64Array; kinds: Uint8Ar
   const per = c.perPage ?? 1;
   for (let i = 0; i < n; i++) {
     let off: number;
-    if (c.order === 'sequential') off = Math.floor(i / per) % pages * pageBytes + (i % per) * (pageBytes / per);
+    if (c.order === 'sequential') off = (Math.floor(i / per) % pages) * pageBytes + (i % per) * (pageBytes / per);
     else off = (perm ? perm[i] : r.below(pages)) * pageBytes + r.below(pageBytes);
     const lo = baseLo + (off % 2 ** 32);
     halves[2 * i] = lo >>> 0;
@@ -346,7 +357,10 @@ function nativeImpl(name: string, fn: NativeBatchFn, g: Guest, cr3: bigint, cfg:
     out,
     run(n, passes) {
       const { memory, ramOffset } = g.m.linearMemory;
-      const sub = n === vas.length ? { vas, kinds, pa: out.pa, fault: out.fault } : { vas: vas.subarray(0, n), kinds: kinds.subarray(0, n), pa: out.pa.subarray(0, n), fault: out.fault.subarray(0, n) };
+      const sub =
+        n === vas.length
+          ? { vas, kinds, pa: out.pa, fault: out.fault }
+          : { vas: vas.subarray(0, n), kinds: kinds.subarray(0, n), pa: out.pa.subarray(0, n), fault: out.fault.subarray(0, n) };
       for (let p = 0; p < passes; p++) fn(memory.buffer as ArrayBuffer, ramOffset, g.m.ramBytes, cr3, 46, cfg, sub.vas, sub.kinds, sub.pa, sub.fault);
     },
   };
@@ -519,7 +533,11 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     q('wasm', 'c-lean');
     q('c-full', 'c-generic');
   }
-  log(`  ${c.name.padEnd(18)} ${Object.entries(res.mps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('  ')}${res.problems.length ? '  MISMATCH' : ''}`);
+  log(
+    `  ${c.name.padEnd(18)} ${Object.entries(res.mps)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join('  ')}${res.problems.length ? '  MISMATCH' : ''}`,
+  );
   return res;
 }
 
@@ -552,7 +570,8 @@ export function formatMatrix(r: MatrixResult): string {
   const lines: string[] = [];
   lines.push('| worst cell for | cell | ratio | target |');
   lines.push('|---|---|---|---|');
-  for (const [label, w] of Object.entries(r.worst)) lines.push(`| ${label.split(' >=')[0]} | ${w.cell} | **${w.value.toFixed(2)}×** | ≥ ${w.target} ${w.met ? 'met' : 'MISSED'} |`);
+  for (const [label, w] of Object.entries(r.worst))
+    lines.push(`| ${label.split(' >=')[0]} | ${w.cell} | **${w.value.toFixed(2)}×** | ≥ ${w.target} ${w.met ? 'met' : 'MISSED'} |`);
   lines.push('');
   const cols = COLS.filter((k) => r.cells.some((c) => c.mps[k] !== undefined));
   const ratioKeys = [...new Set(r.cells.flatMap((c) => Object.keys(c.ratios)))];

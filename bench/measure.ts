@@ -110,7 +110,8 @@ export function measureAll(impls: Impl[], o: MeasureOptions): Measurement[] {
       const h = hashResults(impl.out, r.n);
       r.hash = h.hash;
       r.faults = h.faults;
-      if (h.hash !== r.expectedHash) r.problems.push(`round ${round + 1}: hash ${hex32(h.hash)} over ${r.n} addresses differs from wasm-batched's ${hex32(r.expectedHash)}`);
+      if (h.hash !== r.expectedHash)
+        r.problems.push(`round ${round + 1}: hash ${hex32(h.hash)} over ${r.n} addresses differs from wasm-batched's ${hex32(r.expectedHash)}`);
     }
   }
   for (const r of results) r.walksPerSec = median(r.samples);

@@ -64,7 +64,12 @@ async function buildTree(root: string, m: Mutant | null): Promise<string> {
     writeFileSync(p, parts.join(m.replace));
   }
   const common = { bundle: true, format: 'esm' as const, platform: 'node' as const, target: 'node20', logLevel: 'error' as const };
-  await build({ ...common, entryPoints: [join(dir, 'src/cli/main.ts')], outfile: join(dir, 'dist/cli.js'), banner: { js: 'import { createRequire as __pwCreateRequire } from "node:module"; const require = __pwCreateRequire(import.meta.url);' } });
+  await build({
+    ...common,
+    entryPoints: [join(dir, 'src/cli/main.ts')],
+    outfile: join(dir, 'dist/cli.js'),
+    banner: { js: 'import { createRequire as __pwCreateRequire } from "node:module"; const require = __pwCreateRequire(import.meta.url);' },
+  });
   await build({ ...common, entryPoints: [join(dir, 'src/cli/worker.ts')], outfile: join(dir, 'dist/worker.js') });
   return dir;
 }
@@ -76,15 +81,41 @@ interface CampaignJson {
 
 /** Fuzzes `preset` with the CLI built in `dir` on one worker for `seconds`, stopping at the first finding. */
 function campaign(dir: string, preset: string, seconds: number, runsPerSeed: number): CampaignJson {
-  const out = execFileSync(process.execPath, [join(dir, 'dist/cli.js'), 'fuzz', '--preset', preset, '--time', String(seconds), '--workers', '1', '--stop-on', 'any', '--seed', '1', '--runs-per-seed', String(runsPerSeed), '--out', join(dir, 'findings'), '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = execFileSync(
+    process.execPath,
+    [
+      join(dir, 'dist/cli.js'),
+      'fuzz',
+      '--preset',
+      preset,
+      '--time',
+      String(seconds),
+      '--workers',
+      '1',
+      '--stop-on',
+      'any',
+      '--seed',
+      '1',
+      '--runs-per-seed',
+      String(runsPerSeed),
+      '--out',
+      join(dir, 'findings'),
+      '--json',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   return JSON.parse(out) as CampaignJson;
 }
 
 function row(name: string, preset: string, j: CampaignJson, runsPerSeed: number): MutantRow {
   const f = j.findings[0];
   return {
-    name, preset, detectedBy: f?.sanitizer ?? null, signature: f?.signature ?? null,
-    seconds: f ? f.foundAtMs / 1000 : null, executions: f ? (f.seed - 1) * runsPerSeed + f.foundAtExecution + 1 : null,
+    name,
+    preset,
+    detectedBy: f?.sanitizer ?? null,
+    signature: f?.signature ?? null,
+    seconds: f ? f.foundAtMs / 1000 : null,
+    executions: f ? (f.seed - 1) * runsPerSeed + f.foundAtExecution + 1 : null,
     campaignExecutions: j.executions,
   };
 }
@@ -96,7 +127,11 @@ function median(xs: number[]): number {
 }
 
 /** Runs the benchmark over `list` (default: every mutant), `seconds` per campaign. */
-export async function runMutants(root: string, opts: { seconds: number; only?: string[]; controls?: boolean }, log: (line: string) => void): Promise<MutantsResult> {
+export async function runMutants(
+  root: string,
+  opts: { seconds: number; only?: string[]; controls?: boolean },
+  log: (line: string) => void,
+): Promise<MutantsResult> {
   const list = opts.only?.length ? MUTANTS.filter((m) => opts.only!.some((o) => m.name.includes(o))) : MUTANTS;
   checkMutants(root, list);
   const runsPerSeed = 2000;
@@ -106,7 +141,9 @@ export async function runMutants(root: string, opts: { seconds: number; only?: s
     try {
       const r = row(m.name, m.preset, campaign(dir, m.preset, opts.seconds, runsPerSeed), runsPerSeed);
       mutants.push(r);
-      log(`  mutant ${m.name} on ${m.preset}: ${r.detectedBy ? `${r.detectedBy} after ${r.seconds!.toFixed(1)} s, ${r.executions} executions` : `NOT detected in ${opts.seconds} s (${r.campaignExecutions} executions)`}`);
+      log(
+        `  mutant ${m.name} on ${m.preset}: ${r.detectedBy ? `${r.detectedBy} after ${r.seconds!.toFixed(1)} s, ${r.executions} executions` : `NOT detected in ${opts.seconds} s (${r.campaignExecutions} executions)`}`,
+      );
     } finally {
       if (process.env.PAGEWALK_MUTANT_KEEP) log(`  (kept ${dir})`);
       else rmSync(dir, { recursive: true, force: true });
@@ -126,19 +163,41 @@ export async function runMutants(root: string, opts: { seconds: number; only?: s
     }
   }
   const found = mutants.filter((r) => r.detectedBy);
-  return { seconds: opts.seconds, mutants, controls, score: mutants.length ? found.length / mutants.length : 0, medianSeconds: median(found.map((r) => r.seconds!).concat(mutants.filter((r) => !r.detectedBy).map(() => Infinity))) };
+  return {
+    seconds: opts.seconds,
+    mutants,
+    controls,
+    score: mutants.length ? found.length / mutants.length : 0,
+    medianSeconds: median(found.map((r) => r.seconds!).concat(mutants.filter((r) => !r.detectedBy).map(() => Infinity))),
+  };
 }
 
 /** The result as a text table. */
 export function formatMutants(r: MutantsResult): string {
   const lines = [`Mutation benchmark: ${r.mutants.length} mutants, ${r.seconds} s on one core each`, ''];
   const head = ['mutant', 'preset', 'detected by', 'time', 'executions'];
-  const rows = r.mutants.map((m) => [m.name, m.preset, m.detectedBy ?? 'NOT DETECTED', m.seconds === null ? '-' : `${m.seconds.toFixed(1)} s`, m.executions === null ? `(${m.campaignExecutions})` : String(m.executions)]);
-  for (const c of r.controls) rows.push(['control (unmutated)', c.preset, c.detectedBy ? `FINDING: ${c.detectedBy}` : 'clean', c.seconds === null ? '-' : `${c.seconds.toFixed(1)} s`, String(c.campaignExecutions)]);
+  const rows = r.mutants.map((m) => [
+    m.name,
+    m.preset,
+    m.detectedBy ?? 'NOT DETECTED',
+    m.seconds === null ? '-' : `${m.seconds.toFixed(1)} s`,
+    m.executions === null ? `(${m.campaignExecutions})` : String(m.executions),
+  ]);
+  for (const c of r.controls)
+    rows.push([
+      'control (unmutated)',
+      c.preset,
+      c.detectedBy ? `FINDING: ${c.detectedBy}` : 'clean',
+      c.seconds === null ? '-' : `${c.seconds.toFixed(1)} s`,
+      String(c.campaignExecutions),
+    ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   lines.push(head.map((h, i) => h.padEnd(w[i])).join('  '), w.map((n) => '-'.repeat(n)).join('  '));
   for (const x of rows) lines.push(x.map((c, i) => c.padEnd(w[i])).join('  '));
   const clean = r.controls.every((c) => !c.detectedBy);
-  lines.push('', `score: ${(r.score * 100).toFixed(0)} % (${r.mutants.filter((m) => m.detectedBy).length}/${r.mutants.length}); median time to detection ${Number.isFinite(r.medianSeconds) ? `${r.medianSeconds.toFixed(1)} s` : 'n/a (most not detected)'}; controls ${clean ? 'clean' : 'NOT CLEAN'}`);
+  lines.push(
+    '',
+    `score: ${(r.score * 100).toFixed(0)} % (${r.mutants.filter((m) => m.detectedBy).length}/${r.mutants.length}); median time to detection ${Number.isFinite(r.medianSeconds) ? `${r.medianSeconds.toFixed(1)} s` : 'n/a (most not detected)'}; controls ${clean ? 'clean' : 'NOT CLEAN'}`,
+  );
   return lines.join('\n');
 }

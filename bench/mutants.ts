@@ -12,13 +12,17 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Parses the benchmark's flags and runs it; returns the exit status. */
 export async function mutantsMain(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, {
-    json: { type: 'bool', help: 'print one JSON object on stdout' },
-    time: { type: 'string', help: 'seconds of fuzzing per mutant and per control (default 60)' },
-    only: { type: 'string', help: 'comma-separated substrings of mutant names' },
-    'no-controls': { type: 'bool', help: 'skip the unmutated controls' },
-    check: { type: 'bool', help: 'only check that every mutant applies' },
-  }, 'bench:mutants');
+  const { flags, positional } = parseArgs(
+    argv,
+    {
+      json: { type: 'bool', help: 'print one JSON object on stdout' },
+      time: { type: 'string', help: 'seconds of fuzzing per mutant and per control (default 60)' },
+      only: { type: 'string', help: 'comma-separated substrings of mutant names' },
+      'no-controls': { type: 'bool', help: 'skip the unmutated controls' },
+      check: { type: 'bool', help: 'only check that every mutant applies' },
+    },
+    'bench:mutants',
+  );
   if (positional.length) throw new UsageError(`bench:mutants: unexpected argument ${JSON.stringify(positional[0])}`);
   if (flags.check) {
     checkMutants(ROOT);

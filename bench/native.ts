@@ -59,11 +59,7 @@ function findCompiler(): string | null {
 }
 
 function findNodeHeaders(): string | null {
-  const candidates = [
-    join(dirname(process.execPath), '..', 'include', 'node'),
-    '/usr/include/node',
-    '/usr/local/include/node',
-  ];
+  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
   return candidates.find((d) => existsSync(join(d, 'node_api.h'))) ?? null;
 }
 
@@ -72,7 +68,8 @@ export function loadNativeWalker(): NativeLoad {
   const cc = findCompiler();
   if (!cc) return { ok: false, reason: 'no C compiler found (tried $CC, gcc, cc, clang)' };
   const include = findNodeHeaders();
-  if (!include) return { ok: false, reason: 'Node-API headers (node_api.h) not found in <node prefix>/include/node, /usr/include/node or /usr/local/include/node' };
+  if (!include)
+    return { ok: false, reason: 'Node-API headers (node_api.h) not found in <node prefix>/include/node, /usr/include/node or /usr/local/include/node' };
   try {
     if (!existsSync(OUTPUT) || statSync(OUTPUT).mtimeMs < statSync(SOURCE).mtimeMs) {
       mkdirSync(dirname(OUTPUT), { recursive: true });

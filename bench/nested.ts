@@ -19,7 +19,9 @@ cpu.setControl({ cr0: 0x80010001n, cr4: 0x20n, efer: 0xd00n, cr3: root });
 // host tables: identity map of the first 64 MiB with 4 KiB pages, EPT (RWX WB) and NPT (P RW US) at once
 function hostTables(leaf: bigint, table: bigint): bigint {
   const alloc = (): bigint => BigInt(m.frames.alloc()) << 12n;
-  const top = alloc(), pdpt = alloc(), pd = alloc();
+  const top = alloc(),
+    pdpt = alloc(),
+    pd = alloc();
   m.phys.write64(top, pdpt | table);
   m.phys.write64(pdpt, pd | table);
   for (let i = 0n; i < 32n; i++) {
@@ -55,7 +57,10 @@ function time(name: string, run: () => number): void {
 cpu.resetStats();
 time('1D walk (translateBatch)', () => cpu.translateBatch(vas, kinds, out, { cpl: 3 }));
 console.log(`  refs/access ${(cpu.stats.memRefs / cpu.stats.walks).toFixed(1)}`);
-for (const [name, cfg] of [['2D walk, EPT 4-level', { kind: 'ept', eptp: ept | 0x1en }], ['2D walk, NPT 4-level', { kind: 'npt', ncr3: npt }]] as const) {
+for (const [name, cfg] of [
+  ['2D walk, EPT 4-level', { kind: 'ept', eptp: ept | 0x1en }],
+  ['2D walk, NPT 4-level', { kind: 'npt', ncr3: npt }],
+] as const) {
   cpu.setNested(cfg);
   cpu.resetNestedStats();
   time(name, () => cpu.nestedTranslateBatch(vas, kinds, out, { cpl: 3 }));

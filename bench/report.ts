@@ -19,12 +19,16 @@ function ratioLabel(key: string): string {
 export function formatText(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`pagewalk walk benchmark: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}`);
-  lines.push(`medians of ${r.config.rounds} alternating rounds of ~${r.config.targetMs} ms of ${r.config.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; random addresses over ${r.config.regions.join(', ')} (4-level paging, CPL 3)`);
+  lines.push(
+    `medians of ${r.config.rounds} alternating rounds of ~${r.config.targetMs} ms of ${r.config.clock === 'cpu' ? 'process CPU time' : 'wall-clock time'}; random addresses over ${r.config.regions.join(', ')} (4-level paging, CPL 3)`,
+  );
   lines.push('');
   lines.push(`${'implementation'.padEnd(26)} ${'M walks/s'.padStart(10)} ${'addr/run'.padStart(10)} ${'faults'.padStart(8)}  result hash`);
   for (const [name, v] of Object.entries(r.implementations)) {
     const bad = r.problems.some((p) => p.startsWith(name + ':'));
-    lines.push(`${name.padEnd(26)} ${(v.walksPerSec / 1e6).toFixed(2).padStart(10)} ${String(v.addressesPerRun).padStart(10)} ${String(v.faults).padStart(8)}  ${bad ? 'MISMATCH' : 'same as wasm-batched'}`);
+    lines.push(
+      `${name.padEnd(26)} ${(v.walksPerSec / 1e6).toFixed(2).padStart(10)} ${String(v.addressesPerRun).padStart(10)} ${String(v.faults).padStart(8)}  ${bad ? 'MISMATCH' : 'same as wasm-batched'}`,
+    );
   }
   for (const [name, why] of Object.entries(r.skipped)) lines.push(`${name.padEnd(26)} ${'skipped'.padStart(10)}  ${why}`);
   lines.push('');
@@ -32,7 +36,11 @@ export function formatText(r: BenchResult): string {
   for (const [set, hashes] of Object.entries(r.agreement)) {
     const values = Object.values(hashes);
     const same = values.every((h) => h.hash === values[0].hash);
-    lines.push(`  ${set.padEnd(8)} ${same ? 'agree' : 'DISAGREE'}: ${Object.entries(hashes).map(([n, h]) => `${n}=${h.hash}`).join(' ')}`);
+    lines.push(
+      `  ${set.padEnd(8)} ${same ? 'agree' : 'DISAGREE'}: ${Object.entries(hashes)
+        .map(([n, h]) => `${n}=${h.hash}`)
+        .join(' ')}`,
+    );
   }
   lines.push('');
   lines.push('ratios (walks per second)');
@@ -49,4 +57,3 @@ export function formatText(r: BenchResult): string {
   }
   return lines.join('\n');
 }
-

@@ -79,17 +79,24 @@ async function main(argv: string[]): Promise<number> {
   // `--only mutants [mutant flags]`: the mutation benchmark (bench/mutants.ts) takes the rest.
   const at = argv.indexOf('--only');
   if (at >= 0 && argv[at + 1] === 'mutants') return mutantsMain([...argv.slice(0, at), ...argv.slice(at + 2)]);
-  const { flags, positional } = parseArgs(argv, {
-    json: { type: 'bool', help: 'print one JSON object on stdout' },
-    quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
-    rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 5)' },
-    'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 60)' },
-    clock: { type: 'string', help: "walk: 'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
-    only: { type: 'string', help: `run these groups only (comma-separated): ${GROUPS.map((g) => g.name).join(', ')}; or 'mutants' alone (the mutation benchmark, bench/mutants.ts)` },
-    cells: { type: 'string', help: 'matrix: only cells whose name contains one of these (comma-separated)' },
-    'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
-    'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },
-  }, 'bench');
+  const { flags, positional } = parseArgs(
+    argv,
+    {
+      json: { type: 'bool', help: 'print one JSON object on stdout' },
+      quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
+      rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 5)' },
+      'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 60)' },
+      clock: { type: 'string', help: "walk: 'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
+      only: {
+        type: 'string',
+        help: `run these groups only (comma-separated): ${GROUPS.map((g) => g.name).join(', ')}; or 'mutants' alone (the mutation benchmark, bench/mutants.ts)`,
+      },
+      cells: { type: 'string', help: 'matrix: only cells whose name contains one of these (comma-separated)' },
+      'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
+      'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },
+    },
+    'bench',
+  );
   if (positional.length) throw new UsageError(`bench: unexpected argument ${JSON.stringify(positional[0])}`);
   const names = flags.only === undefined ? GROUPS.map((g) => g.name) : String(flags.only).split(',');
   for (const n of names) {

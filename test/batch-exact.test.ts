@@ -69,7 +69,12 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
       const regs = {
         cr0: (1n << 0n) | (1n << 31n) | (r.nextFloat() < 0.7 ? 1n << 16n : 0n),
         cr3: BigInt(4096 * (1 + r.below(POOL))),
-        cr4: (1n << 5n) | (la57 ? 1n << 12n : 0n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (r.nextFloat() < 0.5 ? 1n << 21n : 0n) | (r.nextFloat() < 0.2 ? 1n << 22n : 0n),
+        cr4:
+          (1n << 5n) |
+          (la57 ? 1n << 12n : 0n) |
+          (r.nextFloat() < 0.5 ? 1n << 20n : 0n) |
+          (r.nextFloat() < 0.5 ? 1n << 21n : 0n) |
+          (r.nextFloat() < 0.2 ? 1n << 22n : 0n),
         efer: (1n << 8n) | (r.nextFloat() < 0.8 ? 1n << 11n : 0n),
         pkru: r.nextFloat() < 0.5 ? 0n : BigInt(r.nextU32()),
       };
@@ -96,18 +101,28 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
         if (w) want++;
         if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
-          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({ i, va: vas[i].toString(16), kind: kinds[i], fault: w, pa: x.ok ? x.pa : 0n });
+          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({
+            i,
+            va: vas[i].toString(16),
+            kind: kinds[i],
+            fault: w,
+            pa: x.ok ? x.pa : 0n,
+          });
         }
       }
       expect(nf, `config ${c}: faults`).toBe(want);
       expect(a.cpus[0].cr2, `config ${c}: CR2`).toBe(b.cpus[0].cr2);
-      const sa = a.cpus[0].stats, sb = b.cpus[0].stats;
-      expect({ walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults }, `config ${c}: statistics`)
-        .toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
+      const sa = a.cpus[0].stats,
+        sb = b.cpus[0].stats;
+      expect(
+        { walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults },
+        `config ${c}: statistics`,
+      ).toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
       for (let f = 1; f <= POOL; f++) {
         for (let i = 0; i < 512; i++) {
           const pa = BigInt(f * 4096 + i * 8);
-          if (a.phys.read64(pa) !== b.phys.read64(pa)) expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
+          if (a.phys.read64(pa) !== b.phys.read64(pa))
+            expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
         }
       }
       faults += want;
@@ -126,7 +141,10 @@ describe('translateBatch (TLB and PSC on) = the same accesses one at a time', ()
       const vendor: Vendor = c % 2 ? 'amd' : 'intel';
       const opts = { ramBytes: RAM, vendor, maxPhysAddrBits: 46, tlb: { '4k': { sets: 4, ways: 2 } }, psc: { pde: { sets: 2, ways: 2 } } };
       const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
-      const both = (f: (m: Machine) => void) => { f(a); f(b); };
+      const both = (f: (m: Machine) => void) => {
+        f(a);
+        f(b);
+      };
       // Tables that mostly translate: a fixed path down to a few leaf tables, leaves random.
       for (let f = 1; f <= POOL; f++) {
         for (let i = 0; i < 512; i++) {
@@ -141,7 +159,8 @@ describe('translateBatch (TLB and PSC on) = the same accesses one at a time', ()
         m.cpus[0].setControl({ cr4: cr4 | (1n << 17n) }); // PCIDE
       });
       const names: AccessKind[] = ['read', 'write', 'exec'];
-      const va = () => (BigInt(r.below(4)) << 39n) | (BigInt(r.below(4)) << 30n) | (BigInt(r.below(4)) << 21n) | (BigInt(r.below(24)) << 12n) | BigInt(r.below(4096));
+      const va = () =>
+        (BigInt(r.below(4)) << 39n) | (BigInt(r.below(4)) << 30n) | (BigInt(r.below(4)) << 21n) | (BigInt(r.below(24)) << 12n) | BigInt(r.below(4096));
       for (let step = 0; step < 60; step++) {
         const op = r.nextFloat();
         if (op < 0.1) {
@@ -173,9 +192,15 @@ describe('translateBatch (TLB and PSC on) = the same accesses one at a time', ()
             }
           }
         }
-        const sa = a.cpus[0].stats, sb = b.cpus[0].stats;
-        expect({ hits: sa.tlbHits, misses: sa.tlbMisses, walks: sa.walks, psc: sa.pscHits, cr2: a.cpus[0].cr2 }, `config ${c} step ${step}`)
-          .toEqual({ hits: sb.tlbHits, misses: sb.tlbMisses, walks: sb.walks, psc: sb.pscHits, cr2: b.cpus[0].cr2 });
+        const sa = a.cpus[0].stats,
+          sb = b.cpus[0].stats;
+        expect({ hits: sa.tlbHits, misses: sa.tlbMisses, walks: sa.walks, psc: sa.pscHits, cr2: a.cpus[0].cr2 }, `config ${c} step ${step}`).toEqual({
+          hits: sb.tlbHits,
+          misses: sb.tlbMisses,
+          walks: sb.walks,
+          psc: sb.pscHits,
+          cr2: b.cpus[0].cr2,
+        });
       }
       hits += a.cpus[0].stats.tlbHits;
     }

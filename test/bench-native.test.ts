@@ -47,8 +47,10 @@ function randomEntry(rand: () => number, maxPa: number): bigint {
   if (rand() < 0.05) return BigInt(Math.floor(rand() * 0x100)) & ~1n; // not present
   const r = rand();
   let frame: bigint;
-  if (r < 0.95) frame = BigInt(1 + Math.floor(rand() * POOL)); // a pool table (sharing, loops)
-  else if (r < 0.98) frame = BigInt(RAM_BYTES / 4096 + Math.floor(rand() * 64)); // past RAM
+  if (r < 0.95)
+    frame = BigInt(1 + Math.floor(rand() * POOL)); // a pool table (sharing, loops)
+  else if (r < 0.98)
+    frame = BigInt(RAM_BYTES / 4096 + Math.floor(rand() * 64)); // past RAM
   else frame = BigInt(Math.floor(rand() * 2 ** 30)) & ((1n << BigInt(maxPa - 12)) - 1n); // anywhere
   let e = (frame << 12n) | 1n;
   for (const bit of [1n, 2n, 3n, 4n, 5n, 6n]) if (rand() < 0.6) e |= 1n << bit;
@@ -137,7 +139,9 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
   it('rejects a RAM window outside the buffer with a clear error', () => {
     if (!native.ok) return;
     const z = new BigUint64Array(1);
-    expect(() => native.walker.walkBatch(new ArrayBuffer(4096), 0, 8192, 0n, 46, 0, z, new Uint8Array(1), z, new Uint32Array(1))).toThrow(/outside the memory buffer/);
+    expect(() => native.walker.walkBatch(new ArrayBuffer(4096), 0, 8192, 0n, 46, 0, z, new Uint8Array(1), z, new Uint32Array(1))).toThrow(
+      /outside the memory buffer/,
+    );
   });
 });
 

@@ -19,7 +19,15 @@ import { serveStatic, type StaticServer } from './support/static-server.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const webDir = join(root, 'dist', 'web');
 const shot = join(root, 'test-output', 'browser-walk.png');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
 
 let chrome: ReturnType<typeof setupBrowser> = { skip: 'the browser setup step did not run' };
 let server: StaticServer;
@@ -177,7 +185,12 @@ describe('web page in Chromium', () => {
     // The fuzzer's Web Worker starts from a Blob URL under file:// too: it answers with the presets.
     expect(await page.$('[data-testid=fuzzer-missing]')).toBeNull();
     await page.waitForSelector('[data-testid=preset] option', { state: 'attached', timeout: 30_000 });
-    const outside = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => !n.startsWith('file:') && !n.startsWith('blob:')));
+    const outside = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map((e) => e.name)
+        .filter((n) => !n.startsWith('file:') && !n.startsWith('blob:')),
+    );
     expect(outside).toEqual([]);
     await page.close();
     const embed = await context.newPage();
@@ -227,7 +240,9 @@ describe('web page in Chromium', () => {
     expect(Number(await page.$eval('[data-testid=finding][data-seeds="2"]', (r) => (r as HTMLElement).dataset.count))).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('[data-testid=finding-count]')).toBe(String(keys.length));
     await page.click('[data-testid=fuzz-stop]');
-    const series = await page.$$eval('[data-testid=fuzz-chart] svg g[data-series]', (gs) => gs.map((g) => [(g as SVGGElement).dataset.series, g.querySelector('polyline')?.getAttribute('points')?.split(' ').length ?? 0]));
+    const series = await page.$$eval('[data-testid=fuzz-chart] svg g[data-series]', (gs) =>
+      gs.map((g) => [(g as SVGGElement).dataset.series, g.querySelector('polyline')?.getAttribute('points')?.split(' ').length ?? 0]),
+    );
     expect(series.map((x) => x[0])).toEqual(['executions', 'coverage', 'findings']);
     for (const [, n] of series) expect(n).toBeGreaterThan(2);
     await page.screenshot({ path: join(root, 'test-output', 'browser-fuzzer.png'), fullPage: true });

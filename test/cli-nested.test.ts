@@ -39,8 +39,15 @@ describe('pagewalk walk --ept', () => {
 
   it('shows the exit that ends the walk (EPT A/D: a read-only guest table page)', () => {
     const r = walk('--query', '0', '--ept', '0x1005e');
-    expect(r.out).toContain('result: EPT violation at guest-physical 0x3000, guest-linear 0x123; qualification 0x0ab: read, write, readable, executable, GLA valid');
-    expect(r.out.split('\n').filter((l) => /^(PML4E|PDPTE|PDE|PTE|GPA) /.test(l)).map((l) => l.trim().split(/\s+/).pop())).toEqual(['0x201000', '0x202000', 'exit']);
+    expect(r.out).toContain(
+      'result: EPT violation at guest-physical 0x3000, guest-linear 0x123; qualification 0x0ab: read, write, readable, executable, GLA valid',
+    );
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => /^(PML4E|PDPTE|PDE|PTE|GPA) /.test(l))
+        .map((l) => l.trim().split(/\s+/).pop()),
+    ).toEqual(['0x201000', '0x202000', 'exit']);
   });
 
   it('refuses a bad EPTP with exit code 2 and one line', () => {
@@ -58,7 +65,14 @@ describe('pagewalk walk --ept', () => {
     cpu.setNested({ kind: 'ept', eptp: 0x1001en });
     const seen = new Set<string>();
     for (const q of img.queries) {
-      const want = referenceNestedAccess(mem, { ...img.control }, q.va, { kind: q.kind, cpl: q.cpl }, { vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: img.ramBytes }, { kind: 'ept', eptp: 0x1001en, executeOnly: true });
+      const want = referenceNestedAccess(
+        mem,
+        { ...img.control },
+        q.va,
+        { kind: q.kind, cpl: q.cpl },
+        { vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: img.ramBytes },
+        { kind: 'ept', eptp: 0x1001en, executeOnly: true },
+      );
       const got = cpu.nestedAccess(q.va, { kind: q.kind, cpl: q.cpl });
       expect(got, q.note).toEqual(apiShape(want));
       seen.add(outcomeText(got).split(' ')[0]!);

@@ -31,7 +31,9 @@ describe('pagewalk scenario list', () => {
     const s003 = rows.find((x: { name: string }) => x.name === '003-flush-tlb-preempt');
     expect(s003).toMatchObject({ seed: '003_aca8942a7e55b707.txt', presets: { buggy: 'linux-3.2-rt-up', fixed: 'linux-3.2-rt-up-fixed' } });
     expect(s003.description).toMatch(/__native_flush_tlb/);
-    expect(rows.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['004-vmalloc-fault-nmi', '004-vmalloc-fault-nmi-pae', '004-vmalloc-fault-nmi-32bit']));
+    expect(rows.map((x: { name: string }) => x.name)).toEqual(
+      expect.arrayContaining(['004-vmalloc-fault-nmi', '004-vmalloc-fault-nmi-pae', '004-vmalloc-fault-nmi-32bit']),
+    );
   });
   it('readable list names seeds and presets', async () => {
     const r = await cli('scenario', 'list');

@@ -33,7 +33,9 @@ describe('example images on the WASM core', () => {
     const img = parseImage(readFileSync(examplePath(m)));
     const machine = await machineFromImage(img);
     expect(machine.cpus[0].mode).toBe(m);
-    const got = img.queries.map((q) => describeWalk(machine.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: true })).outcome);
+    const got = img.queries.map(
+      (q) => describeWalk(machine.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: true })).outcome,
+    );
     expect(got).toEqual(img.queries.map((q) => q.expect));
   });
 
@@ -57,12 +59,20 @@ describe('example images on the WASM core', () => {
   });
 
   it('builds an image from mappings with the PTE range operations', async () => {
-    const img = await buildImage({ mode: '4level', mappings: [{ va: 0x400000n, pa: 0x200000n, pageSize: '4k', flags: 0x6n }, { va: 0x40000000n, pa: 0x40000000n, pageSize: '1g', flags: 0x2n }] });
+    const img = await buildImage({
+      mode: '4level',
+      mappings: [
+        { va: 0x400000n, pa: 0x200000n, pageSize: '4k', flags: 0x6n },
+        { va: 0x40000000n, pa: 0x40000000n, pageSize: '1g', flags: 0x2n },
+      ],
+    });
     expect(modeOfControl(img.control)).toBe('4level');
     const m = await machineFromImage(img);
     expect(m.cpus[0].access(0x400123n, { kind: 'write', cpl: 3 })).toEqual({ ok: true, pa: 0x200123n });
     expect(m.cpus[0].access(0x40000123n, { kind: 'read', cpl: 3 })).toMatchObject({ ok: false, vector: 14, errorCode: 0x5 });
-    await expect(buildImage({ mode: 'pae', mappings: [{ va: 0n, pa: 0n, pageSize: '1g', flags: 0n }] })).rejects.toThrow(/mappings\[0\]\.pageSize: 1g pages do not exist in pae paging/);
+    await expect(buildImage({ mode: 'pae', mappings: [{ va: 0n, pa: 0n, pageSize: '1g', flags: 0n }] })).rejects.toThrow(
+      /mappings\[0\]\.pageSize: 1g pages do not exist in pae paging/,
+    );
   });
 });
 
@@ -93,7 +103,7 @@ describe('pagewalk walk', () => {
     expect(d.out).toContain('A/D bits set by this walk: none');
   });
 
-  it('--query N runs one of the image\'s queries; --json prints one object', () => {
+  it("--query N runs one of the image's queries; --json prints one object", () => {
     const r = walk('--image', examplePath('32bit'), '--query', '6', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
@@ -110,13 +120,20 @@ describe('pagewalk walk', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-bin-'));
     const bin = join(dir, 'pagewalk');
     symlinkSync(cli, bin);
-    const r = spawnSync(process.execPath, [bin, 'walk', '--image', examplePath('4level'), '--va', '0x12000', '--cpl', '3'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [bin, 'walk', '--image', examplePath('4level'), '--va', '0x12000', '--cpl', '3'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('result: #PF 0x4');
   });
 
   it('colours decisive and set bits with FORCE_COLOR, plain markers otherwise', () => {
-    const r = spawnSync(process.execPath, [cli, 'walk', '--image', examplePath('4level'), '--va', '0x11000', '--kind', 'write', '--cpl', '3'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [cli, 'walk', '--image', examplePath('4level'), '--va', '0x11000', '--kind', 'write', '--cpl', '3'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '1' },
+    });
     expect(r.stdout).toContain('\x1b[1;7;31m!RW\x1b[0m');
     expect(r.stdout).toContain('\x1b[32m+A\x1b[0m');
     expect(r.stdout).not.toContain('legend:');
@@ -206,7 +223,12 @@ function documentedWalks(file: string): DocWalk[] {
     if (!m || /[<[]/.test(m[1])) return;
     const outcome = m[2] ? /^(pa 0x[0-9a-f]+|#PF 0x[0-9a-f]+|#GP)\b/.exec(m[2]) : null;
     const next = lines[i + 1]?.trim() ?? '';
-    out.push({ line: raw.trim(), args: m[1].split(/\s+/), ...(outcome ? { expect: outcome[1] } : {}), ...(next.startsWith('pagewalk walk:') ? { error: next } : {}) });
+    out.push({
+      line: raw.trim(),
+      args: m[1].split(/\s+/),
+      ...(outcome ? { expect: outcome[1] } : {}),
+      ...(next.startsWith('pagewalk walk:') ? { error: next } : {}),
+    });
   });
   return out;
 }

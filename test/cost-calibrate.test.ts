@@ -12,7 +12,10 @@ describe('calibration', () => {
   it('the WebAssembly pointer chase times every footprint and the model prices the same chase', async () => {
     const c = await calibrate({ footprints: [64 * 1024, 4 * 2 ** 20], loads: 50_000, core: 'skylake', ghz: 3, runner: 'wasm' });
     expect(c.runner).toBe('wasm');
-    expect(c.points.map((p) => [p.footprint, p.pages])).toEqual([[65536, '4k'], [4194304, '4k']]);
+    expect(c.points.map((p) => [p.footprint, p.pages])).toEqual([
+      [65536, '4k'],
+      [4194304, '4k'],
+    ]);
     for (const p of c.points) {
       expect(p.measuredNs).toBeGreaterThan(0);
       expect(p.modelNs).toBeCloseTo((p.modelTranslation + p.modelData) / 3, 10);

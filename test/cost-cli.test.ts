@@ -27,11 +27,15 @@ const SMALL = {
   warmup: 1000,
   footprints: ['1M', '64M', '4G'],
   workloads: [{ kind: 'uniform' }],
-  configs: [{ name: '4K pages', paging: '4level' }, { name: '2M pages', paging: '4level', pages: { '2m': 1 } }],
+  configs: [
+    { name: '4K pages', paging: '4level' },
+    { name: '2M pages', paging: '4level', pages: { '2m': 1 } },
+  ],
 };
 
 beforeAll(() => {
-  if (!existsSync(cli) || !readFileSync(cli, 'utf8').includes('walk-cost microbenchmarks')) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(cli) || !readFileSync(cli, 'utf8').includes('walk-cost microbenchmarks'))
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 });
 
 /** Minimal XML well-formedness check: every tag closed in order, one root <svg>, escaped text. */
@@ -106,7 +110,17 @@ describe('pagewalk cost output', () => {
 
   it('--calibrate prints the measured chase beside the model and draws both', () => {
     const out = join(dir, 'cal.svg');
-    const r = cost('--calibrate', '--config', configFile('cal.json', { footprints: ['64K', '1M'], configs: [{ core: 'skylake' }] }), '--loads', '20000', '--ghz', '3', '--svg', out);
+    const r = cost(
+      '--calibrate',
+      '--config',
+      configFile('cal.json', { footprints: ['64K', '1M'], configs: [{ core: 'skylake' }] }),
+      '--loads',
+      '20000',
+      '--ghz',
+      '3',
+      '--svg',
+      out,
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Calibration: dependent pointer chase .* measured with (C, .* -O2|WebAssembly.*); model: preset skylake, 3\.00 GHz \(--ghz\)/);
     expect(r.out).toMatch(/\n\s+1M\s+4k\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
@@ -118,7 +132,11 @@ describe('pagewalk cost output', () => {
 
 describe('pagewalk cost rejects bad input with exit code 2 and the field named', () => {
   const bad: Array<[string, unknown, RegExp]> = [
-    ['sets not a power of two', { configs: [{}, {}, { tlb: { '4k': { sets: 3, ways: 4 } } }] }, /^pagewalk cost: config\.configs\[2\]\.tlb\.4k\.sets: must be a power of two, got 3$/m],
+    [
+      'sets not a power of two',
+      { configs: [{}, {}, { tlb: { '4k': { sets: 3, ways: 4 } } }] },
+      /^pagewalk cost: config\.configs\[2\]\.tlb\.4k\.sets: must be a power of two, got 3$/m,
+    ],
     ['unknown field', { configs: [{ pagng: '4level' }] }, /config\.configs\[0\]\.pagng: unknown field/],
     ['1 GiB pages in PAE', { configs: [{ paging: 'pae', pages: { '1g': 1 } }] }, /config\.configs\[0\]\.pages\.1g: 1 GiB pages do not exist in pae paging/],
     ['PCID without IA-32e', { configs: [{ paging: '32bit', pcid: true }] }, /config\.configs\[0\]\.pcid: PCIDs need IA-32e paging/],

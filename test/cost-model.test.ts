@@ -71,7 +71,12 @@ describe('two TLB levels (Skylake preset)', () => {
   it('4 KiB and 2 MiB pages share the STLB: a 2 MiB working set evicts 4 KiB entries', async () => {
     // 1200 4 KiB pages fit the 1536-entry STLB alone, not beside 1200 2 MiB pages.
     const four = await cell({ accesses: 60000, footprints: ['4800K'], workloads: [{ kind: 'uniform' }], configs: [{}] });
-    const mixed = await cell({ accesses: 60000, footprints: ['4800M'], workloads: [{ kind: 'uniform' }], configs: [{ pages: { '4k': 0.0008, '2m': 0.9992 } }] });
+    const mixed = await cell({
+      accesses: 60000,
+      footprints: ['4800M'],
+      workloads: [{ kind: 'uniform' }],
+      configs: [{ pages: { '4k': 0.0008, '2m': 0.9992 } }],
+    });
     expect(four.walksPer1000).toBe(0);
     expect(mixed.model.walks).toBeGreaterThan(0);
   });
@@ -91,7 +96,8 @@ describe('address spaces, PCIDs and ASIDs', () => {
   });
 
   it("Linux's 6 dynamic ASIDs: 8 round-robin address spaces flush on every switch, 4 do not", async () => {
-    const run = (addressSpaces: number, asids: number) => cell({ ...base, footprints: ['256K'], configs: [{ contextSwitchEvery: 1000, pcid: true, addressSpaces, asids }] });
+    const run = (addressSpaces: number, asids: number) =>
+      cell({ ...base, footprints: ['256K'], configs: [{ contextSwitchEvery: 1000, pcid: true, addressSpaces, asids }] });
     const eight = await run(8, 6);
     const four = await run(4, 6);
     const eightAll = await run(8, 4095);
@@ -117,7 +123,8 @@ describe('writes and walkers', () => {
   });
 
   it('independent walks overlap on the page walkers; a pointer chase pays each walk in full', async () => {
-    const run = (dependent: boolean, walkers: number) => cell({ accesses: 30000, warmup: 5000, footprints: ['1G'], workloads: [{ kind: 'uniform', dependent }], configs: [{ walkers }] });
+    const run = (dependent: boolean, walkers: number) =>
+      cell({ accesses: 30000, warmup: 5000, footprints: ['1G'], workloads: [{ kind: 'uniform', dependent }], configs: [{ walkers }] });
     const dep = await run(true, 2);
     const ind = await run(false, 2);
     const four = await run(false, 4);
@@ -145,7 +152,15 @@ describe('honest labels', () => {
 describe('the model counts like the WASM core when configured like it', () => {
   // One TLB level with the core's arrays (one per page size, FIFO), the same PSCs: every walk,
   // entry read and PSC hit must be the same, access for access.
-  const coreLike = { tlbPolicy: 'fifo', l1tlb: false, stlb: [{ sizes: ['4k'], sets: 128, ways: 12 }, { sizes: ['2m'], sets: 128, ways: 12 }, { sizes: ['1g'], sets: 4, ways: 4 }] };
+  const coreLike = {
+    tlbPolicy: 'fifo',
+    l1tlb: false,
+    stlb: [
+      { sizes: ['4k'], sets: 128, ways: 12 },
+      { sizes: ['2m'], sets: 128, ways: 12 },
+      { sizes: ['1g'], sets: 4, ways: 4 },
+    ],
+  };
   for (const [name, paging, workload, pages] of [
     ['4-level, uniform 4K', '4level', { kind: 'uniform' }, { '4k': 1 }],
     ['5-level, zipf, page mix', '5level', { kind: 'zipf', exponent: 0.8 }, { '4k': 0.5, '2m': 0.3, '1g': 0.2 }],

@@ -17,7 +17,13 @@ async function cell(raw: Record<string, unknown>, footprint: number | null = nul
 
 describe('sequential accesses', () => {
   it('8-byte sequential reads over 4 KiB pages walk once per 512 accesses', async () => {
-    const r = await cell({ accesses: 512 * 300, warmup: 512 * 10, footprints: ['64M'], workloads: [{ kind: 'sequential', accessBytes: 8 }], configs: [{ paging: '4level' }] });
+    const r = await cell({
+      accesses: 512 * 300,
+      warmup: 512 * 10,
+      footprints: ['64M'],
+      workloads: [{ kind: 'sequential', accessBytes: 8 }],
+      configs: [{ paging: '4level' }],
+    });
     expect(r.stats.walks).toBe(300);
     expect(r.stats.tlbMisses).toBe(300);
     expect(r.stats.tlbHits).toBe(512 * 300 - 300);
@@ -26,12 +32,24 @@ describe('sequential accesses', () => {
   });
 
   it('with 2 MiB pages the same stream walks once per 262144 accesses', async () => {
-    const r = await cell({ accesses: 262144 * 2, warmup: 0, footprints: ['64M'], workloads: [{ kind: 'sequential', accessBytes: 8 }], configs: [{ paging: '4level', pages: { '2m': 1 } }] });
+    const r = await cell({
+      accesses: 262144 * 2,
+      warmup: 0,
+      footprints: ['64M'],
+      workloads: [{ kind: 'sequential', accessBytes: 8 }],
+      configs: [{ paging: '4level', pages: { '2m': 1 } }],
+    });
     expect(r.stats.walks).toBe(2);
   });
 
   it('a 4 KiB stride beyond TLB reach walks on every access', async () => {
-    const r = await cell({ accesses: 20000, warmup: 2000, footprints: ['64M'], workloads: [{ kind: 'strided', stride: 4096 }], configs: [{ paging: '4level' }] });
+    const r = await cell({
+      accesses: 20000,
+      warmup: 2000,
+      footprints: ['64M'],
+      workloads: [{ kind: 'strided', stride: 4096 }],
+      configs: [{ paging: '4level' }],
+    });
     expect(r.stats.walks).toBe(20000);
     expect(r.tlbHitRate).toBe(0);
   });
@@ -51,7 +69,16 @@ describe('uniform random over a footprint far larger than TLB reach', () => {
   for (const c of cases) {
     it(`hit rate ≈ reach / footprint: ${c.name}`, async () => {
       const N = 200_000;
-      const r = await cell({ accesses: N, warmup: 50_000, footprints: [c.footprint], workloads: [{ kind: 'uniform' }], configs: [{ paging: '4level', pages: c.pages, tlb: { '4k': { sets: 128, ways: 12 }, '2m': { sets: 128, ways: 12 } } }] }, c.footprint);
+      const r = await cell(
+        {
+          accesses: N,
+          warmup: 50_000,
+          footprints: [c.footprint],
+          workloads: [{ kind: 'uniform' }],
+          configs: [{ paging: '4level', pages: c.pages, tlb: { '4k': { sets: 128, ways: 12 }, '2m': { sets: 128, ways: 12 } } }],
+        },
+        c.footprint,
+      );
       const p = c.reach / c.footprint;
       const sd = Math.sqrt(N * p * (1 - p));
       expect(Math.abs(r.stats.tlbHits - N * p)).toBeLessThanOrEqual(5 * sd);
@@ -65,7 +92,13 @@ describe('paging-structure caches', () => {
 
   it('with PML4E/PDPTE/PDE caches warm, a 4-level walk reads one entry (the PTE)', async () => {
     // 64 MiB = 32 PDEs: they fit the 32-entry PDE cache; a 1-entry TLB makes every access walk.
-    const r = await cell({ accesses: 20000, warmup: 20000, footprints: ['64M'], workloads: [{ kind: 'strided', stride: 4096 }], configs: [{ paging: '4level', tlb: tinyTlb, psc: { pde: { sets: 8, ways: 4 } } }] });
+    const r = await cell({
+      accesses: 20000,
+      warmup: 20000,
+      footprints: ['64M'],
+      workloads: [{ kind: 'strided', stride: 4096 }],
+      configs: [{ paging: '4level', tlb: tinyTlb, psc: { pde: { sets: 8, ways: 4 } } }],
+    });
     expect(r.stats.walks).toBe(20000);
     expect(r.stats.memRefs).toBe(r.stats.walks);
     expect(r.stats.pscHitsByLevel.pde).toBe(r.stats.walks);
@@ -73,14 +106,21 @@ describe('paging-structure caches', () => {
   });
 
   it('without paging-structure caches every 4-level walk reads four entries', async () => {
-    const r = await cell({ accesses: 5000, warmup: 1000, footprints: ['64M'], workloads: [{ kind: 'strided', stride: 4096 }], configs: [{ paging: '4level', tlb: tinyTlb, psc: false }] });
+    const r = await cell({
+      accesses: 5000,
+      warmup: 1000,
+      footprints: ['64M'],
+      workloads: [{ kind: 'strided', stride: 4096 }],
+      configs: [{ paging: '4level', tlb: tinyTlb, psc: false }],
+    });
     expect(r.stats.memRefs).toBe(4 * r.stats.walks);
     expect(r.stats.pscHits).toBe(0);
   });
 
   it('with every cache cold, 5-level walks read exactly one entry more than 4-level walks', async () => {
     // A CR3 reload before every access flushes the TLB and every PSC entry of the PCID (SDM §4.10.4.1).
-    const run = (paging: string) => cell({ accesses: 3000, warmup: 100, footprints: ['1G'], workloads: [{ kind: 'uniform' }], configs: [{ paging, flush: { kind: 'full', every: 1 } }] });
+    const run = (paging: string) =>
+      cell({ accesses: 3000, warmup: 100, footprints: ['1G'], workloads: [{ kind: 'uniform' }], configs: [{ paging, flush: { kind: 'full', every: 1 } }] });
     const [four, five] = [await run('4level'), await run('5level')];
     expect(four.stats.walks).toBe(3000);
     expect(five.stats.walks).toBe(3000);
@@ -89,15 +129,17 @@ describe('paging-structure caches', () => {
   });
 
   it('5-level adds at most one reference per walk whatever the workload (PML5E cache cold or warm)', async () => {
-    const workloads = [
-      { kind: 'uniform' },
-      { kind: 'zipf', exponent: 0.8 },
-      { kind: 'pointer-chase' },
-      { kind: 'strided', stride: 2 ** 21 + 4096 },
-    ];
+    const workloads = [{ kind: 'uniform' }, { kind: 'zipf', exponent: 0.8 }, { kind: 'pointer-chase' }, { kind: 'strided', stride: 2 ** 21 + 4096 }];
     for (const w of workloads) {
       for (const flush of [{ kind: 'none' }, { kind: 'invlpg', every: 7 }]) {
-        const run = (paging: string) => cell({ accesses: 20000, warmup: 5000, footprints: ['16G'], workloads: [w], configs: [{ paging, flush, psc: { pml5e: { sets: 1, ways: 1 }, pml4e: { sets: 1, ways: 1 } } }] });
+        const run = (paging: string) =>
+          cell({
+            accesses: 20000,
+            warmup: 5000,
+            footprints: ['16G'],
+            workloads: [w],
+            configs: [{ paging, flush, psc: { pml5e: { sets: 1, ways: 1 }, pml4e: { sets: 1, ways: 1 } } }],
+          });
         const [four, five] = [await run('4level'), await run('5level')];
         expect(five.stats.walks, `${w.kind}/${flush.kind}`).toBe(four.stats.walks);
         const extra = five.stats.memRefs - four.stats.memRefs;
@@ -148,7 +190,13 @@ describe('context switches, PCIDs and flushes', () => {
 describe('paging depths without IA-32e', () => {
   it('PAE walks read PDE and PTE (the PDPTEs are registers); 32-bit walks read PDE and PTE', async () => {
     for (const paging of ['pae', '32bit']) {
-      const r = await cell({ accesses: 5000, warmup: 500, footprints: ['64M'], workloads: [{ kind: 'strided', stride: 4096 }], configs: [{ paging, psc: false, tlb: { '4k': { sets: 1, ways: 1 } } }] });
+      const r = await cell({
+        accesses: 5000,
+        warmup: 500,
+        footprints: ['64M'],
+        workloads: [{ kind: 'strided', stride: 4096 }],
+        configs: [{ paging, psc: false, tlb: { '4k': { sets: 1, ways: 1 } } }],
+      });
       expect(r.stats.walks, paging).toBe(5000);
       expect(r.memRefsPerWalk, paging).toBe(2);
     }

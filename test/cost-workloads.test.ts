@@ -124,7 +124,9 @@ describe('address files', () => {
     writeFileSync(b, buf);
     expect([...readAddressFile(b, 'binary', 'f')]).toEqual([0x1234000n, 0xdead000n]);
     writeFileSync(join(dir, 'odd.bin'), Buffer.alloc(12));
-    expect(() => readAddressFile(join(dir, 'odd.bin'), 'binary', 'config.workloads[0]')).toThrow(/config\.workloads\[0\]: binary address file .* is 12 bytes, not a multiple of 8/);
+    expect(() => readAddressFile(join(dir, 'odd.bin'), 'binary', 'config.workloads[0]')).toThrow(
+      /config\.workloads\[0\]: binary address file .* is 12 bytes, not a multiple of 8/,
+    );
   });
 
   it('an address-file workload maps exactly the touched pages and walks as predicted', async () => {
@@ -140,7 +142,11 @@ describe('address files', () => {
     expect(r.stats.faults).toBe(0);
     expect(r.distinctPages).toBe(8);
     expect(r.mappedBytes['4k']).toBe(8 * 2 * 2 ** 20); // each touched page maps its 2 MiB region
-    const warm = await runCell(resolveConfig({ accesses: 512, warmup: 512, workloads: [{ kind: 'file', path: f }], configs: [{}] }), { configIndex: 0, workloadIndex: 0, footprint: null });
+    const warm = await runCell(resolveConfig({ accesses: 512, warmup: 512, workloads: [{ kind: 'file', path: f }], configs: [{}] }), {
+      configIndex: 0,
+      workloadIndex: 0,
+      footprint: null,
+    });
     expect(warm.stats.walks).toBe(0);
   });
 });
@@ -168,7 +174,10 @@ describe('sizes and the latency model', () => {
   });
 
   it('every latency default is overridable from the config, and a preset gives the rest', () => {
-    const conf = resolveConfig({ latency: { memory: 300, caches: [{ name: 'LLC', bytes: '1M', ways: 16, cycles: 30 }], stlbHit: 7 }, configs: [{ core: 'zen2', walkers: 3 }] });
+    const conf = resolveConfig({
+      latency: { memory: 300, caches: [{ name: 'LLC', bytes: '1M', ways: 16, cycles: 30 }], stlbHit: 7 },
+      configs: [{ core: 'zen2', walkers: 3 }],
+    });
     expect(conf.latency.memory).toBe(300);
     expect(conf.latency.tlbHit).toBe(DEFAULT_LATENCY.tlbHit);
     const m = resolveMachine(conf.configs[0], conf.latency);
@@ -178,7 +187,18 @@ describe('sizes and the latency model', () => {
     // Steady state needs the LLC's lines and every TLB entry filled once.
     expect(minWarmup(m)).toBe(2 ** 20 / 64 + 64 + 2048);
     expect(() => resolveConfig({ configs: [{ core: 'pentium' }] })).toThrow(/config\.configs\[0\]\.core: must be one of skylake/);
-    expect(() => resolveConfig({ configs: [{ stlb: [{ sizes: ['4k'], sets: 1, ways: 1 }, { sizes: ['4k'], sets: 1, ways: 1 }] }] })).toThrow(/stlb\[1\]\.sizes: page size 4k is already held/);
+    expect(() =>
+      resolveConfig({
+        configs: [
+          {
+            stlb: [
+              { sizes: ['4k'], sets: 1, ways: 1 },
+              { sizes: ['4k'], sets: 1, ways: 1 },
+            ],
+          },
+        ],
+      }),
+    ).toThrow(/stlb\[1\]\.sizes: page size 4k is already held/);
   });
 });
 

@@ -42,7 +42,10 @@ describe('item 4: context_switch() stores prev->active_mm = NULL before switch_t
       yield* schedule_blocked(k, cpu);
     });
     const src = k.addInterruptSource({
-      name: 'perf-nmi', kind: 'nmi', cpus: [0], remaining: 1,
+      name: 'perf-nmi',
+      kind: 'nmi',
+      cpus: [0],
+      remaining: 1,
       handler: function* (c: unknown) {
         yield* this_cpu_inc(k, c as LinuxCpu, counter);
       },
@@ -103,7 +106,11 @@ describe('item 2: 2.6.37-rc4 vmap under Xen (vmap_lazy_unmap, vm_unmap_aliases; 
     const k = bootLinuxSync(configFromPreset(preset, overrides));
     const ptes: bigint[] = [];
     inKthread(k, function* (cpu) {
-      const addr = yield* vm_map_ram(k, cpu, Array.from({ length: n }, () => k.m.frames.alloc()));
+      const addr = yield* vm_map_ram(
+        k,
+        cpu,
+        Array.from({ length: n }, () => k.m.frames.alloc()),
+      );
       yield* vm_unmap_ram(k, cpu, addr, n);
       ptes.push(pteOf(k, addr));
       yield* vm_unmap_aliases(k, cpu);
@@ -134,9 +141,14 @@ describe('item 3: zap_pte_range() holds the pte lock around its lazy MMU section
   /** The preempt count at every interleaving point inside zap_pte_range() of an exiting process. */
   function preemptCountsInZap(preset: string, overrides = {}) {
     const k = bootLinuxSync(configFromPreset(preset, overrides));
-    const p = spawnProcess(k, { comm: 'exiter', cpu: 0, vmas: VMAS, body: function* (t) {
-      for (let i = 0; i < 4; i++) yield* user_access(k.cpus[t.cpu], DATA + BigInt(i) * 4096n, 'write');
-    } });
+    const p = spawnProcess(k, {
+      comm: 'exiter',
+      cpu: 0,
+      vmas: VMAS,
+      body: function* (t) {
+        for (let i = 0; i < 4; i++) yield* user_access(k.cpus[t.cpu], DATA + BigInt(i) * 4096n, 'write');
+      },
+    });
     const cpu0 = k.cpus[0];
     const counts: number[] = [];
     const watch = () => {
@@ -166,12 +178,17 @@ describe('item 5: exit_mmap() frees page tables through the same ___pte_free_tlb
   function tableFreedAtUnhook(preset: string) {
     const k = bootLinuxSync(configFromPreset(preset));
     let pte = -1;
-    const p = spawnProcess(k, { comm: 'exiter', cpu: 0, vmas: VMAS, body: function* (t) {
-      yield* user_access(k.cpus[t.cpu], DATA, 'write');
-      let table = t.mm!.pgd;
-      for (const shift of [39n, 30n, 21n]) table = Number(readEntry(k, table + Number((DATA >> shift) & 511n) * 8) & 0x000f_ffff_ffff_f000n);
-      pte = table / 4096;
-    } });
+    const p = spawnProcess(k, {
+      comm: 'exiter',
+      cpu: 0,
+      vmas: VMAS,
+      body: function* (t) {
+        yield* user_access(k.cpus[t.cpu], DATA, 'write');
+        let table = t.mm!.pgd;
+        for (const shift of [39n, 30n, 21n]) table = Number(readEntry(k, table + Number((DATA >> shift) & 511n) * 8) & 0x000f_ffff_ffff_f000n);
+        pte = table / 4096;
+      },
+    });
     const cpu0 = k.cpus[0];
     const seen: boolean[] = [];
     const watch = () => {

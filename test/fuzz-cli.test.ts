@@ -23,7 +23,10 @@ beforeAll(() => {
 
 describe('pagewalk fuzz', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-fuzz-'));
-  let one: { findings: Array<{ sanitizer: string; signature: string; seed: number; foundAtExecution: number; file: string; trace: { choices: number[] } }>; executions: number };
+  let one: {
+    findings: Array<{ sanitizer: string; signature: string; seed: number; foundAtExecution: number; file: string; trace: { choices: number[] } }>;
+    executions: number;
+  };
 
   it('--json prints one result object; the same seeds give the same findings on 1 and 2 workers', () => {
     const args = ['fuzz', '--preset', 'linux-3.17-smp', '--runs', '2400', '--runs-per-seed', '1200', '--seed', '1', '--json'];
@@ -32,7 +35,8 @@ describe('pagewalk fuzz', () => {
     one = JSON.parse(a.out);
     expect(one).toMatchObject({ preset: 'linux-3.17-smp', seed: 1, executions: 2400 });
     expect(one.findings.length).toBeGreaterThan(0);
-    for (const f of one.findings) expect(Object.keys(f)).toEqual(expect.arrayContaining(['sanitizer', 'signature', 'log', 'foundAtExecution', 'foundAtMs', 'trace']));
+    for (const f of one.findings)
+      expect(Object.keys(f)).toEqual(expect.arrayContaining(['sanitizer', 'signature', 'log', 'foundAtExecution', 'foundAtMs', 'trace']));
     const b = pw(...args, '--workers', '2', '--out', join(dir, 'b'));
     expect(b.code, b.err).toBe(0);
     const two = JSON.parse(b.out);

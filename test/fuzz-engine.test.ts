@@ -54,7 +54,13 @@ describe('generator', () => {
   });
 
   it('rejects a corrupted program naming the bad field', () => {
-    expect(() => parseProgram({ cpus: 2, tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 9, pages: 1, prot: 'rw', populate: false }] }], irqs: [] }, 'program', 2)).toThrow(/program\.tasks\[0\]\.ops\[0\]\.slot/);
+    expect(() =>
+      parseProgram(
+        { cpus: 2, tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 9, pages: 1, prot: 'rw', populate: false }] }], irqs: [] },
+        'program',
+        2,
+      ),
+    ).toThrow(/program\.tasks\[0\]\.ops\[0\]\.slot/);
     expect(() => parseProgram({ cpus: 3, tasks: [], irqs: [] }, 'program', 2)).toThrow(/program\.cpus/);
     expect(() => parseTraceText('{"format":"pagewalk-trace"', () => 2)).toThrow(/corrupted trace: not valid JSON/);
   });
@@ -84,7 +90,10 @@ describe('walker oracle', () => {
 describe('campaigns', () => {
   it('two campaigns with the same seed give the same findings in the same order', async () => {
     const target = await createTarget('linux-3.17-smp');
-    const run = () => runUnits(target, { firstSeed: 1, runsPerSeed: 1200, totalRuns: 2400 }).flatMap((r) => r.findings.map((f) => ({ key: dedupKey(f), seed: f.seed, at: f.foundAtExecution, choices: f.trace.choices, program: f.trace.program })));
+    const run = () =>
+      runUnits(target, { firstSeed: 1, runsPerSeed: 1200, totalRuns: 2400 }).flatMap((r) =>
+        r.findings.map((f) => ({ key: dedupKey(f), seed: f.seed, at: f.foundAtExecution, choices: f.trace.choices, program: f.trace.program })),
+      );
     const a = run();
     const b = run();
     expect(a.length).toBeGreaterThan(0);
@@ -94,7 +103,12 @@ describe('campaigns', () => {
   it('a shrunk trace replays exactly to the same finding, and is no larger than the original', async () => {
     const target = await createTarget('linux-3.17-smp');
     const unshrunk: number[] = [];
-    const rs = runUnits(target, BUGGY_PLAN, { stopOn: 'hard-lockup', onFinding: (f, shrunk) => { if (!shrunk) unshrunk.push(programSize(f.trace.program)); } });
+    const rs = runUnits(target, BUGGY_PLAN, {
+      stopOn: 'hard-lockup',
+      onFinding: (f, shrunk) => {
+        if (!shrunk) unshrunk.push(programSize(f.trace.program));
+      },
+    });
     const f = rs.flatMap((r) => r.findings).find((x) => x.sanitizer === 'hard-lockup')!;
     expect(f).toBeDefined();
     expect(f.trace.shrunk).toBe(true);

@@ -12,7 +12,9 @@ import { createTarget, presetCpus } from '../src/fuzz/targets.js';
 import { parseTraceText } from '../src/fuzz/trace.js';
 
 const dir = fileURLToPath(new URL('./fixtures/replay/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('saved traces replay bit for bit', () => {
   it('there are fixtures for every seed bug', () => {

@@ -24,7 +24,10 @@ function pw(...args: string[]): { code: number; out: string; err: string } {
 }
 
 /** Runs the CLI without waiting (shards run side by side, as a cluster would run them). */
-function pwAsync(args: string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+function pwAsync(
+  args: string[],
+  onStart?: (child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { cwd: root });
     let out = '';
@@ -36,7 +39,12 @@ function pwAsync(args: string[], onStart?: (child: ReturnType<typeof spawn>) => 
   });
 }
 
-type Summary = { executions: number; interrupted: boolean; seeds: Array<{ seed: number }>; findings: Array<{ sanitizer: string; signature: string; count: number; first: object; last: { seed: number; execution: number }; file: string }> };
+type Summary = {
+  executions: number;
+  interrupted: boolean;
+  seeds: Array<{ seed: number }>;
+  findings: Array<{ sanitizer: string; signature: string; count: number; first: object; last: { seed: number; execution: number }; file: string }>;
+};
 
 beforeAll(() => {
   if (!existsSync(cli) || !existsSync(join(root, 'dist', 'worker.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
@@ -44,7 +52,10 @@ beforeAll(() => {
 
 describe('campaign plans', () => {
   it('shards split the units of a plan into disjoint sets whose union is the plan', () => {
-    for (const base of [{ firstSeed: 5, runsPerSeed: 100, totalRuns: 950 }, { firstSeed: 1, runsPerSeed: 10, seeds: 7 }] as CampaignPlan[]) {
+    for (const base of [
+      { firstSeed: 5, runsPerSeed: 100, totalRuns: 950 },
+      { firstSeed: 1, runsPerSeed: 10, seeds: 7 },
+    ] as CampaignPlan[]) {
       const all = [];
       for (let i = 0; ; i++) {
         const u = seedUnit(base, i);
@@ -67,9 +78,18 @@ describe('campaign plans', () => {
 
   it('groups findings by bug: counts added, first and last occurrence, shortest trace, whatever the input order', () => {
     const f = (seed: number, execution: number, ops: number, count: number, lastExec: number): FoundFinding => ({
-      sanitizer: 'oops', signature: `BUG: unable to handle kernel paging request at ${0x1000 * seed}`, log: [`seed ${seed}`], seed, foundAtExecution: execution, foundAtMs: seed * 10,
-      count, last: { seed, execution: lastExec, ms: seed * 20 },
-      trace: { program: { cpus: 1, tasks: [{ cpu: 0, ops: Array.from({ length: ops }, () => ({ op: 'schedule' })) }], irqs: [] }, choices: [0] } as unknown as FoundFinding['trace'],
+      sanitizer: 'oops',
+      signature: `BUG: unable to handle kernel paging request at ${0x1000 * seed}`,
+      log: [`seed ${seed}`],
+      seed,
+      foundAtExecution: execution,
+      foundAtMs: seed * 10,
+      count,
+      last: { seed, execution: lastExec, ms: seed * 20 },
+      trace: {
+        program: { cpus: 1, tasks: [{ cpu: 0, ops: Array.from({ length: ops }, () => ({ op: 'schedule' })) }], irqs: [] },
+        choices: [0],
+      } as unknown as FoundFinding['trace'],
     });
     const other: FoundFinding = { ...f(2, 1, 1, 1, 1), sanitizer: 'kernel-bug', signature: 'kernel BUG at mm/x.c:1' };
     const input = [f(3, 50, 2, 4, 90), other, f(1, 200, 5, 2, 300), f(2, 7, 3, 1, 7)];
@@ -104,7 +124,9 @@ describe('pagewalk fuzz --shard and pagewalk merge', () => {
   const rows = (s: Summary) => s.findings.map((f) => [f.sanitizer, f.signature, f.count, f.last.seed, f.last.execution]);
 
   it('N shards run as processes and merged report what one campaign over the same seeds reports', async () => {
-    const shards = await Promise.all([0, 1, 2].map((i) => pwAsync([...common, '--shard', `${i}/3`, '--out', join(dir, `shard-${i}`), ...(i === 0 ? ['--plot', join(dir, 'plot-0')] : [])])));
+    const shards = await Promise.all(
+      [0, 1, 2].map((i) => pwAsync([...common, '--shard', `${i}/3`, '--out', join(dir, `shard-${i}`), ...(i === 0 ? ['--plot', join(dir, 'plot-0')] : [])])),
+    );
     for (const s of shards) expect(s.code, s.err).toBe(0);
     const parts = shards.map((s) => JSON.parse(s.out) as Summary);
     expect(parts.map((p) => p.seeds.map((x) => x.seed))).toEqual([[1, 4], [2], [3]]);
@@ -145,7 +167,9 @@ describe('shared corpus', () => {
   it('a seed first runs the imported inputs, and exports its most productive entries', () => {
     const ran: unknown[] = [];
     const target: FuzzTarget = {
-      preset: 'fake', overrides: {}, maxCpus: 2,
+      preset: 'fake',
+      overrides: {},
+      maxCpus: 2,
       run(input, cov) {
         ran.push(input.program);
         cov.hit(ran.length); // every input is new coverage
@@ -162,13 +186,46 @@ describe('shared corpus', () => {
   it('--corpus-dir: shards leave their best inputs there and start from them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-corpus-'));
     const shared = join(dir, 'shared');
-    const a = pw('fuzz', '--preset', 'linux-3.17-smp', '--runs', '120', '--runs-per-seed', '60', '--shard', '0/2', '--out', join(dir, 's0'), '--corpus-dir', shared, '--workers', '1');
+    const a = pw(
+      'fuzz',
+      '--preset',
+      'linux-3.17-smp',
+      '--runs',
+      '120',
+      '--runs-per-seed',
+      '60',
+      '--shard',
+      '0/2',
+      '--out',
+      join(dir, 's0'),
+      '--corpus-dir',
+      shared,
+      '--workers',
+      '1',
+    );
     expect(a.code, a.err).toBe(0);
     const files = readdirSync(shared);
     expect(files.length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(shared, files[0]), 'utf8'))).toMatchObject({ format: 'pagewalk-corpus', preset: 'linux-3.17-smp' });
     expect(readdirSync(join(dir, 's0', 'corpus')).sort()).toEqual(files.sort());
-    const b = pw('fuzz', '--preset', 'linux-3.17-smp', '--runs', '120', '--runs-per-seed', '60', '--shard', '1/2', '--out', join(dir, 's1'), '--corpus-dir', shared, '--workers', '1', '--json');
+    const b = pw(
+      'fuzz',
+      '--preset',
+      'linux-3.17-smp',
+      '--runs',
+      '120',
+      '--runs-per-seed',
+      '60',
+      '--shard',
+      '1/2',
+      '--out',
+      join(dir, 's1'),
+      '--corpus-dir',
+      shared,
+      '--workers',
+      '1',
+      '--json',
+    );
     expect(b.code, b.err).toBe(0);
     expect(JSON.parse(b.out).executions).toBe(60);
   }, 60_000);
@@ -180,7 +237,12 @@ describe('cluster recipes (examples/cluster)', () => {
     const text = readFileSync(join(root, 'examples', 'cluster', file), 'utf8');
     const line = text.split('\n').find((l) => l.includes('pagewalk fuzz'))!;
     const words = [...line.slice(line.indexOf('fuzz')).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
-    const argv = words.map((w) => w.replace(/\$JOB_COMPLETION_INDEX|\$SLURM_ARRAY_TASK_ID|\{\}/g, '0').replace(/\$N\b/g, '2').replace(/^(\/results|results)\//, `${dir}/`));
+    const argv = words.map((w) =>
+      w
+        .replace(/\$JOB_COMPLETION_INDEX|\$SLURM_ARRAY_TASK_ID|\{\}/g, '0')
+        .replace(/\$N\b/g, '2')
+        .replace(/^(\/results|results)\//, `${dir}/`),
+    );
     const t = argv.indexOf('--time');
     argv.splice(t, 2, '--runs', '40', '--runs-per-seed', '20');
     return argv;

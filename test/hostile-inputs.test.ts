@@ -91,7 +91,11 @@ const API: ApiCase[] = [
   ['pageTables.map with a negative root', (m) => pt(m).map('4level', -4096n, 0n, 0n, 4096), /pageTables\.map: root -0x1000 is outside/],
   ['pageTables.map with a number va', (m) => pt(m).map('4level', 0x1000n, any(0), 0n, 4096), /pageTables\.map: va must be a bigint/],
   ['pageTables.map with a 65-bit va', (m) => pt(m).map('4level', 0x1000n, 1n << 65n, 0n, 4096), /pageTables\.map: va 0x20000000000000000 is outside/],
-  ['pageTables.map past 4 GiB in 32-bit paging', (m) => pt(m).map('32bit', 0x1000n, 0xffff_f000n, 0n, 0x2000), /runs past the 4 GiB linear address space of 32bit paging/],
+  [
+    'pageTables.map past 4 GiB in 32-bit paging',
+    (m) => pt(m).map('32bit', 0x1000n, 0xffff_f000n, 0n, 0x2000),
+    /runs past the 4 GiB linear address space of 32bit paging/,
+  ],
   ['pageTables.map past 2^64', (m) => pt(m).map('4level', 0x1000n, 0xffff_ffff_ffff_f000n, 0n, 0x2000), /runs past the 2\^64 linear address space/],
   ['pageTables.map with a negative length', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, -4096), /pageTables\.map: length must be an integer/],
   ['pageTables.map with a fractional length', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096.5), /pageTables\.map: length must be an integer/],
@@ -100,7 +104,11 @@ const API: ApiCase[] = [
   ['pageTables.map with a number flag', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, { flags: any(7) }), /pageTables\.map: opts\.flags must be a bigint/],
   ['pageTables.map with negative table flags', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, { tableFlags: -1n }), /opts\.tableFlags -0x1 is outside/],
   ['pageTables.map with a 3m page', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, { pageSize: any('3m') }), /unknown page size "3m"/],
-  ['pageTables.map with page size "constructor"', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, { pageSize: any('constructor') }), /unknown page size "constructor"/],
+  [
+    'pageTables.map with page size "constructor"',
+    (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, { pageSize: any('constructor') }),
+    /unknown page size "constructor"/,
+  ],
   ['pageTables.map of 1g pages in PAE', (m) => pt(m).map('pae', 0x1000n, 0n, 0n, 1 << 30, { pageSize: '1g' }), /1g pages do not exist in pae paging/],
   ['pageTables.map misaligned', (m) => pt(m).map('4level', 0x1000n, 0x123n, 0n, 4096), /must be multiples of the 4k page size/],
   ['pageTables.map with string options', (m) => pt(m).map('4level', 0x1000n, 0n, 0n, 4096, any('rw')), /pageTables\.map: opts must be an object/],
@@ -141,11 +149,31 @@ const API: ApiCase[] = [
   ['cpu.setControl of PG without PE', (m) => cpu(m).setControl({ cr0: 0x8000_0000n }), /CR0\.PG=1 requires CR0\.PE=1/],
   ['cpu.configure with tlb "off"', (m) => cpu(m).configure({ tlb: any('off') }), /cpu\.configure: opts\.tlb must be true or false/],
   ['cpu.configure of a number', (m) => cpu(m).configure(any(0)), /cpu\.configure: opts must be an object/],
-  ['cpu.translateBatch of arrays', (m) => cpu(m).translateBatch(any([0n]), new Uint8Array(1), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }), /cpu\.translateBatch: vas must be a BigUint64Array, got an array/],
-  ['cpu.translateBatch with Int8Array kinds', (m) => cpu(m).translateBatch(new BigUint64Array(1), any(new Int8Array(1)), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }), /kinds must be a Uint8Array, got Int8Array/],
-  ['cpu.translateBatch with short outputs', (m) => cpu(m).translateBatch(new BigUint64Array(4), new Uint8Array(4), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }), /must hold at least 4 entries/],
-  ['cpu.translateBatch without out', (m) => cpu(m).translateBatch(new BigUint64Array(1), new Uint8Array(1), any(null), { cpl: 0 }), /cpu\.translateBatch: out must be an object/],
-  ['cpu.translateBatch with a bad kind', (m) => cpu(m).translateBatch(new BigUint64Array(2), Uint8Array.of(0, 9), { pa: new BigUint64Array(2), fault: new Uint32Array(2) }, { cpl: 0 }), /kinds\[1\] = 9/],
+  [
+    'cpu.translateBatch of arrays',
+    (m) => cpu(m).translateBatch(any([0n]), new Uint8Array(1), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }),
+    /cpu\.translateBatch: vas must be a BigUint64Array, got an array/,
+  ],
+  [
+    'cpu.translateBatch with Int8Array kinds',
+    (m) => cpu(m).translateBatch(new BigUint64Array(1), any(new Int8Array(1)), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }),
+    /kinds must be a Uint8Array, got Int8Array/,
+  ],
+  [
+    'cpu.translateBatch with short outputs',
+    (m) => cpu(m).translateBatch(new BigUint64Array(4), new Uint8Array(4), { pa: new BigUint64Array(1), fault: new Uint32Array(1) }, { cpl: 0 }),
+    /must hold at least 4 entries/,
+  ],
+  [
+    'cpu.translateBatch without out',
+    (m) => cpu(m).translateBatch(new BigUint64Array(1), new Uint8Array(1), any(null), { cpl: 0 }),
+    /cpu\.translateBatch: out must be an object/,
+  ],
+  [
+    'cpu.translateBatch with a bad kind',
+    (m) => cpu(m).translateBatch(new BigUint64Array(2), Uint8Array.of(0, 9), { pa: new BigUint64Array(2), fault: new Uint32Array(2) }, { cpl: 0 }),
+    /kinds\[1\] = 9/,
+  ],
   ['cpu.translateInPlace of too many', (m) => cpu(m).translateInPlace(m.batchMax + 1, { cpl: 0 }), /translateInPlace: n = \d+ must be 0\.\./],
   ['cpu.translateInPlace at CPL 7', (m) => cpu(m).translateInPlace(1, { cpl: any(7) }), /cpu\.translateInPlace: cpl 7/],
   // Machine
@@ -317,23 +345,83 @@ const CLI: [string, string[], RegExp][] = [
   imageCase('a JSON array', '[]', /image: expected an object, got \[\]/),
   imageCase('a JSON number', '42', /image: expected an object, got 42/),
   imageCase('null', 'null', /image: expected an object, got null/),
-  imageCase('a wrong format tag', mutated((o) => (o.format = 'pagewalk-image/9')), /image\.format: expected "pagewalk-image\/1"/),
-  imageCase('RAM of 2^40', mutated((o) => (o.ramBytes = '0x10000000000')), /image\.ramBytes: .* out of range/),
-  imageCase('RAM of -4096', mutated((o) => (o.ramBytes = -4096)), /image\.ramBytes: -4096 is out of range/),
-  imageCase('a write past RAM', mutated((o) => (o.writes[0].pa = '0x100000000')), /image\.writes\[0\]\.pa: 0x100000000 is beyond the end of RAM/),
-  imageCase('a 65-bit value', mutated((o) => (o.writes[0].value = '0x1ffffffffffffffff')), /image\.writes\[0\]\.value: .* does not fit in 64 bits/),
-  imageCase('a number pa', mutated((o) => (o.writes[0].pa = 4096)), /image\.writes\[0\]\.pa: not a hex string/),
-  imageCase('a write of null', mutated((o) => (o.writes[0] = null)), /image\.writes\[0\]: expected an object, got null/),
-  imageCase('writes as a string', mutated((o) => (o.writes = 'none')), /image\.writes: expected an array/),
-  imageCase('a 73-bit CR3', mutated((o) => (o.control.cr3 = '0x1ffffffffffffffffff')), /image\.control\.cr3: .* does not fit in 64 bits/),
-  imageCase('a control of null', mutated((o) => (o.control = null)), /image\.control: expected an object, got null/),
-  imageCase('a query kind fetch', mutated((o) => (o.queries = [{ va: '0x1000', kind: 'fetch' }])), /image\.queries\[0\]\.kind/),
-  imageCase('a query va past 64 bits', mutated((o) => (o.queries = [{ va: '0x10000000000000000' }])), /image\.queries\[0\]\.va: .* does not fit in 64 bits/),
-  imageCase('MAXPHYADDR 99', mutated((o) => (o.maxPhysAddrBits = 99)), /image\.maxPhysAddrBits: 99 is out of range 32\.\.52/),
+  imageCase(
+    'a wrong format tag',
+    mutated((o) => (o.format = 'pagewalk-image/9')),
+    /image\.format: expected "pagewalk-image\/1"/,
+  ),
+  imageCase(
+    'RAM of 2^40',
+    mutated((o) => (o.ramBytes = '0x10000000000')),
+    /image\.ramBytes: .* out of range/,
+  ),
+  imageCase(
+    'RAM of -4096',
+    mutated((o) => (o.ramBytes = -4096)),
+    /image\.ramBytes: -4096 is out of range/,
+  ),
+  imageCase(
+    'a write past RAM',
+    mutated((o) => (o.writes[0].pa = '0x100000000')),
+    /image\.writes\[0\]\.pa: 0x100000000 is beyond the end of RAM/,
+  ),
+  imageCase(
+    'a 65-bit value',
+    mutated((o) => (o.writes[0].value = '0x1ffffffffffffffff')),
+    /image\.writes\[0\]\.value: .* does not fit in 64 bits/,
+  ),
+  imageCase(
+    'a number pa',
+    mutated((o) => (o.writes[0].pa = 4096)),
+    /image\.writes\[0\]\.pa: not a hex string/,
+  ),
+  imageCase(
+    'a write of null',
+    mutated((o) => (o.writes[0] = null)),
+    /image\.writes\[0\]: expected an object, got null/,
+  ),
+  imageCase(
+    'writes as a string',
+    mutated((o) => (o.writes = 'none')),
+    /image\.writes: expected an array/,
+  ),
+  imageCase(
+    'a 73-bit CR3',
+    mutated((o) => (o.control.cr3 = '0x1ffffffffffffffffff')),
+    /image\.control\.cr3: .* does not fit in 64 bits/,
+  ),
+  imageCase(
+    'a control of null',
+    mutated((o) => (o.control = null)),
+    /image\.control: expected an object, got null/,
+  ),
+  imageCase(
+    'a query kind fetch',
+    mutated((o) => (o.queries = [{ va: '0x1000', kind: 'fetch' }])),
+    /image\.queries\[0\]\.kind/,
+  ),
+  imageCase(
+    'a query va past 64 bits',
+    mutated((o) => (o.queries = [{ va: '0x10000000000000000' }])),
+    /image\.queries\[0\]\.va: .* does not fit in 64 bits/,
+  ),
+  imageCase(
+    'MAXPHYADDR 99',
+    mutated((o) => (o.maxPhysAddrBits = 99)),
+    /image\.maxPhysAddrBits: 99 is out of range 32\.\.52/,
+  ),
   imageCase('a __proto__ field', '{"__proto__": {"x": 1}, "format": "pagewalk-image/1"}', /image\.__proto__: unknown field/),
-  imageCase('binary garbage after the magic', new Uint8Array([...new TextEncoder().encode('PWIMAGE1'), 0xff, 0xff, 0xff]), /image\.header: truncated: 11 bytes, the header alone is 96/),
-  ...[8, 9, 16, 31, 47, 64, 95].map((n) => imageCase(`a binary image truncated to ${n} bytes`, validBinary.slice(0, n), /image\.header: truncated: \d+ bytes, the header alone is 96/)),
-  ...[96, 104, 200, validBinary.length - 1].map((n) => imageCase(`a binary image cut after ${n} bytes`, validBinary.slice(0, n), /image\.header\.count: 11 writes need 272 bytes, the file has \d+/)),
+  imageCase(
+    'binary garbage after the magic',
+    new Uint8Array([...new TextEncoder().encode('PWIMAGE1'), 0xff, 0xff, 0xff]),
+    /image\.header: truncated: 11 bytes, the header alone is 96/,
+  ),
+  ...[8, 9, 16, 31, 47, 64, 95].map((n) =>
+    imageCase(`a binary image truncated to ${n} bytes`, validBinary.slice(0, n), /image\.header: truncated: \d+ bytes, the header alone is 96/),
+  ),
+  ...[96, 104, 200, validBinary.length - 1].map((n) =>
+    imageCase(`a binary image cut after ${n} bytes`, validBinary.slice(0, n), /image\.header\.count: 11 writes need 272 bytes, the file has \d+/),
+  ),
   ...(
     [
       [8, /image\.header\.headerBytes: 4294967295 is invalid/],
@@ -349,7 +437,11 @@ const CLI: [string, string[], RegExp][] = [
   }),
   imageCase('the binary magic cut to 1 byte', validBinary.slice(0, 1), /image: not valid JSON/),
   imageCase('the binary magic in lower case', new Uint8Array([...new TextEncoder().encode('pwimage1'), ...validBinary.slice(8)]), /image: not valid JSON/),
-  imageCase('random bytes', Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 41) & 0xff), /image: not valid JSON/),
+  imageCase(
+    'random bytes',
+    Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 41) & 0xff),
+    /image: not valid JSON/,
+  ),
   // replay and traces
   ['replay without a file', ['replay'], /^pagewalk replay: expected one trace file \(usage: /],
   ['replay of two files', ['replay', 'a.json', 'b.json'], /^pagewalk replay: expected one trace file/],
@@ -368,31 +460,51 @@ const CLI: [string, string[], RegExp][] = [
   traceCase('overrides as an array', (t) => (t.overrides = []), /'overrides' must be an object/),
   traceCase('no program', (t) => delete t.program, /\.json: program: expected an object/),
   traceCase('9 CPUs', (t) => ((t.program as { cpus: number }).cpus = 9), /program\.cpus: expected an integer in 1\.\.2, got 9/),
-  traceCase('an unknown op', (t) => ((t.program as { tasks: { ops: unknown[] }[] }).tasks[0].ops = [{ op: 'format_c' }]), /program\.tasks\[0\]\.ops\[0\]\.op: expected one of mmap\|.* got "format_c"/),
+  traceCase(
+    'an unknown op',
+    (t) => ((t.program as { tasks: { ops: unknown[] }[] }).tasks[0].ops = [{ op: 'format_c' }]),
+    /program\.tasks\[0\]\.ops\[0\]\.op: expected one of mmap\|.* got "format_c"/,
+  ),
   traceCase('a slot of 99', (t) => ((t.program as { tasks: { ops: { slot: number }[] }[] }).tasks[0].ops[0].slot = 99), /program\.tasks\[0\]\.ops\[0\]\.slot/),
   traceCase('an unknown strategy', (t) => ((t.schedule as { strategy: string }).strategy = 'chaos'), /schedule\.strategy/),
   traceCase('a schedule seed of -1', (t) => ((t.schedule as { seed: number }).seed = -1), /schedule\.seed/),
-  traceCase('an eventProbability of 2', (t) => ((t.schedule as { eventProbability: number }).eventProbability = 2), /schedule\.eventProbability: expected a number in 0\.\.1/),
+  traceCase(
+    'an eventProbability of 2',
+    (t) => ((t.schedule as { eventProbability: number }).eventProbability = 2),
+    /schedule\.eventProbability: expected a number in 0\.\.1/,
+  ),
   traceCase('choices of strings', (t) => (t.choices = ['a']), /'choices' must be an array of action codes/),
   traceCase('a choice of 5000', (t) => (t.choices = [5000]), /'choices' must be an array of action codes/),
   traceCase('no finding', (t) => delete t.finding, /'finding' must have a sanitizer/),
   traceCase('a finding log of numbers', (t) => ((t.finding as { log: unknown }).log = [1, 2]), /'finding' must have a sanitizer/),
   traceCase('found at seed 1.5', (t) => ((t.found as { seed: number }).seed = 1.5), /'found' must be \{ seed, execution \} integers/),
-  traceCase('choices the run cannot take', (t) => {
-    const p = t.program as { cpus: number; tasks: unknown[] };
-    p.cpus = 2;
-    p.tasks.push({ cpu: 1, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 1, pages: 1, prot: 'rw', populate: false }] });
-    t.choices = [63 * 64 + 5];
-  }, /the trace does not replay on this model: replay diverged at step 0/),
+  traceCase(
+    'choices the run cannot take',
+    (t) => {
+      const p = t.program as { cpus: number; tasks: unknown[] };
+      p.cpus = 2;
+      p.tasks.push({ cpu: 1, kthread: false, spawn: 'boot', ops: [{ op: 'mmap', slot: 1, pages: 1, prot: 'rw', populate: false }] });
+      t.choices = [63 * 64 + 5];
+    },
+    /the trace does not replay on this model: replay diverged at step 0/,
+  ),
   // fuzz
-  ['fuzz with --stop-on an unknown sanitizer', ['fuzz', '--preset', 'linux-3.18-smp', '--stop-on', 'kernel-bugg'], /--stop-on: unknown sanitizer "kernel-bugg" \(known: any, kernel-bug/],
+  [
+    'fuzz with --stop-on an unknown sanitizer',
+    ['fuzz', '--preset', 'linux-3.18-smp', '--stop-on', 'kernel-bugg'],
+    /--stop-on: unknown sanitizer "kernel-bugg" \(known: any, kernel-bug/,
+  ],
   ['fuzz with --stop-on __proto__', ['fuzz', '--preset', 'linux-3.18-smp', '--stop-on', '__proto__'], /--stop-on: unknown sanitizer "__proto__"/],
   ['fuzz without --preset', ['fuzz', '--runs', '1'], /--preset <name> is required/],
   ['fuzz of an unknown preset', ['fuzz', '--preset', 'linux-0.01'], /unknown preset 'linux-0\.01' \(known: /],
   ['fuzz of the preset "constructor"', ['fuzz', '--preset', 'constructor'], /unknown preset 'constructor'/],
   ['fuzz with an unknown knob', ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'frobs=1'], /unknown knob 'frobs' \(known: /],
   ['fuzz with a knob out of range', ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'cpus=999'], /knob 'cpus': 999 is out of range 1\.\.8/],
-  ['fuzz with a knob value not among its values', ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'preempt=sometimes'], /knob 'preempt': expected one of none\|voluntary\|preempt\|rt, got "sometimes"/],
+  [
+    'fuzz with a knob value not among its values',
+    ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'preempt=sometimes'],
+    /knob 'preempt': expected one of none\|voluntary\|preempt\|rt, got "sometimes"/,
+  ],
   ['fuzz with a hex int knob', ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'cpus=0x10'], /knob 'cpus': expected an integer, got "0x10"/],
   ['fuzz with --set without =', ['fuzz', '--preset', 'linux-3.18-smp', '--set', 'preempt'], /expected knob=value/],
   ['fuzz with --runs 0', ['fuzz', '--preset', 'linux-3.18-smp', '--runs', '0'], /--runs: 0 is out of range 1\.\./],
@@ -404,8 +516,16 @@ const CLI: [string, string[], RegExp][] = [
   ['fuzz with --seed 2^32', ['fuzz', '--preset', 'linux-3.18-smp', '--seed', '4294967296'], /--seed: 4294967296 is out of range 0\.\.4294967295/],
   ['fuzz with --seeds -3', ['fuzz', '--preset', 'linux-3.18-smp', '--seeds', '-3'], /--seeds: expected an integer/],
   ['fuzz with --runs-per-seed 0', ['fuzz', '--preset', 'linux-3.18-smp', '--runs-per-seed', '0'], /--runs-per-seed: 0 is out of range/],
-  ['fuzz with --out in a missing directory tree under a file', ['fuzz', '--preset', 'linux-3.18-smp', '--runs', '1', '--out', join(example('4level'), 'sub')], /--out: cannot write .*: part of the path is a file, not a directory/],
-  ['fuzz with --out an existing file', ['fuzz', '--preset', 'linux-3.18-smp', '--runs', '1', '--out', example('4level')], /--out: cannot write .* is not a directory/],
+  [
+    'fuzz with --out in a missing directory tree under a file',
+    ['fuzz', '--preset', 'linux-3.18-smp', '--runs', '1', '--out', join(example('4level'), 'sub')],
+    /--out: cannot write .*: part of the path is a file, not a directory/,
+  ],
+  [
+    'fuzz with --out an existing file',
+    ['fuzz', '--preset', 'linux-3.18-smp', '--runs', '1', '--out', example('4level')],
+    /--out: cannot write .* is not a directory/,
+  ],
   ['fuzz with --json=yes', ['fuzz', '--preset', 'linux-3.18-smp', '--json=yes'], /--json takes no value/],
   ['fuzz with a stray argument', ['fuzz', 'linux-3.18-smp'], /unexpected argument 'linux-3\.18-smp'/],
   // start
@@ -422,21 +542,53 @@ const CLI: [string, string[], RegExp][] = [
   ['scenario run of an unknown scenario', ['scenario', 'run', 'no-such', '--variant', 'buggy'], /unknown scenario 'no-such' \(known: /],
   ['scenario run of "constructor"', ['scenario', 'run', 'constructor', '--variant', 'buggy'], /unknown scenario 'constructor'/],
   ['scenario run without --variant', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit'], /--variant: expected buggy or fixed, got null/],
-  ['scenario run with --variant broken', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'broken'], /--variant: expected buggy or fixed, got "broken"/],
+  [
+    'scenario run with --variant broken',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'broken'],
+    /--variant: expected buggy or fixed, got "broken"/,
+  ],
   ['scenario run with an unknown knob', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--set', 'zzz=1'], /unknown knob 'zzz'/],
-  ['scenario run with a bool knob of 2', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--set', 'smp=2'], /knob 'smp': expected true or false, got "2"/],
-  ['scenario run with a missing --replay file', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', join(dir, 'nope.json')], /--replay: cannot read .*ENOENT/],
-  ['scenario run with a --replay of strings', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', file('sc-strings.json', { trace: ['a'] })], /--replay: .* has no 'trace' array of action codes/],
-  ['scenario run with a --replay of null', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', file('sc-null.json', 'null')], /--replay: .* has no 'trace' array/],
-  ['scenario run with a --replay of /dev/zero', ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', '/dev/zero'], /--replay: \/dev\/zero is not a regular file/],
+  [
+    'scenario run with a bool knob of 2',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--set', 'smp=2'],
+    /knob 'smp': expected true or false, got "2"/,
+  ],
+  [
+    'scenario run with a missing --replay file',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', join(dir, 'nope.json')],
+    /--replay: cannot read .*ENOENT/,
+  ],
+  [
+    'scenario run with a --replay of strings',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', file('sc-strings.json', { trace: ['a'] })],
+    /--replay: .* has no 'trace' array of action codes/,
+  ],
+  [
+    'scenario run with a --replay of null',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', file('sc-null.json', 'null')],
+    /--replay: .* has no 'trace' array/,
+  ],
+  [
+    'scenario run with a --replay of /dev/zero',
+    ['scenario', 'run', '000-vmalloc-fault-lazy-mmu-exit', '--variant', 'buggy', '--replay', '/dev/zero'],
+    /--replay: \/dev\/zero is not a regular file/,
+  ],
   ['scenario list with an argument', ['scenario', 'list', 'all'], /scenario list takes no arguments/],
   // presets
   ['presets with an argument', ['presets', 'linux'], /presets takes no arguments/],
   ['presets with an unknown flag', ['presets', '--all'], /unknown option --all/],
   // cost
-  ['cost with an unwritable --svg', ['cost', '--svg', join(dir, 'no', 'such', 'dir', 'chart.svg')], /--svg: cannot write .*chart\.svg: directory .* does not exist/],
+  [
+    'cost with an unwritable --svg',
+    ['cost', '--svg', join(dir, 'no', 'such', 'dir', 'chart.svg')],
+    /--svg: cannot write .*chart\.svg: directory .* does not exist/,
+  ],
   ['cost with --svg a directory', ['cost', '--svg', dir], /--svg: cannot write .*: it is a directory/],
-  ['cost with --svg under a file', ['cost', '--svg', join(example('4level'), 'chart.svg')], /--svg: cannot write .*: part of the path is a file, not a directory/],
+  [
+    'cost with --svg under a file',
+    ['cost', '--svg', join(example('4level'), 'chart.svg')],
+    /--svg: cannot write .*: part of the path is a file, not a directory/,
+  ],
   ['cost with a missing --config', ['cost', '--config', join(dir, 'nope.json')], /--config: cannot read .*nope\.json: ENOENT/],
   ['cost with --config /dev/zero', ['cost', '--config', '/dev/zero'], /--config: \/dev\/zero is not a regular file/],
   ['cost with a stray argument', ['cost', 'fast'], /unexpected argument "fast"/],
@@ -448,26 +600,51 @@ const CLI: [string, string[], RegExp][] = [
   costCase('a footprint of 1 EiB', { ...COST_OK, footprints: ['1E'] }, /config\.footprints\[0\]: must be a size in bytes or like "4K"/),
   costCase('a footprint of -1M', { ...COST_OK, footprints: ['-1M'] }, /config\.footprints\[0\]/),
   costCase('an unknown workload', { ...COST_OK, workloads: [{ kind: 'chaos' }] }, /config\.workloads\[0\]\.kind: must be one of/),
-  costCase('a workload file that is missing', { ...COST_OK, workloads: [{ kind: 'file', path: join(dir, 'none.txt') }] }, /config\.workloads\[0\].*cannot read .*none\.txt: ENOENT/),
-  costCase('a workload file that is /dev/zero', { ...COST_OK, workloads: [{ kind: 'file', path: '/dev/zero' }] }, /config\.workloads\[0\].*\/dev\/zero is not a regular file/),
-  costCase('an address file line 0x_', { ...COST_OK, workloads: [{ kind: 'file', path: file('addrs.txt', '0x1000\n0x_\n') }] }, /addrs\.txt:2: expected an address/),
-  costCase('an address past 64 bits', { ...COST_OK, workloads: [{ kind: 'file', path: file('addrs2.txt', '0x1ffffffffffffffff\n') }] }, /addrs2\.txt:1: address .* does not fit in 64 bits/),
+  costCase(
+    'a workload file that is missing',
+    { ...COST_OK, workloads: [{ kind: 'file', path: join(dir, 'none.txt') }] },
+    /config\.workloads\[0\].*cannot read .*none\.txt: ENOENT/,
+  ),
+  costCase(
+    'a workload file that is /dev/zero',
+    { ...COST_OK, workloads: [{ kind: 'file', path: '/dev/zero' }] },
+    /config\.workloads\[0\].*\/dev\/zero is not a regular file/,
+  ),
+  costCase(
+    'an address file line 0x_',
+    { ...COST_OK, workloads: [{ kind: 'file', path: file('addrs.txt', '0x1000\n0x_\n') }] },
+    /addrs\.txt:2: expected an address/,
+  ),
+  costCase(
+    'an address past 64 bits',
+    { ...COST_OK, workloads: [{ kind: 'file', path: file('addrs2.txt', '0x1ffffffffffffffff\n') }] },
+    /addrs2\.txt:1: address .* does not fit in 64 bits/,
+  ),
   costCase('paging 6level', { ...COST_OK, configs: [{ name: 'x', paging: '6level' }] }, /config\.configs\[0\]\.paging/),
-  costCase('a TLB of 3 sets', { ...COST_OK, configs: [{ name: 'x', paging: '4level', tlb: { '4k': { sets: 3, ways: 4 } } }] }, /config\.configs\[0\]\.tlb\.4k\.sets/),
+  costCase(
+    'a TLB of 3 sets',
+    { ...COST_OK, configs: [{ name: 'x', paging: '4level', tlb: { '4k': { sets: 3, ways: 4 } } }] },
+    /config\.configs\[0\]\.tlb\.4k\.sets/,
+  ),
   costCase('an unknown top-level field', { ...COST_OK, acesses: 5 }, /config\.acesses/),
 ];
 
 describe('hostile command lines, images, traces and cost configurations', () => {
-  it.each(CLI)('%s: one line naming the problem, exit 2', async (_what, argv, message) => {
-    expectRefused(await cli(...argv), message);
-  }, 10_000);
+  it.each(CLI)(
+    '%s: one line naming the problem, exit 2',
+    async (_what, argv, message) => {
+      expectRefused(await cli(...argv), message);
+    },
+    10_000,
+  );
 
   it('every sanitizer name the model reports is one --stop-on accepts', () => {
     const used = new Set<string>();
     const walk = (d: string): void => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         if (e.isDirectory()) walk(join(d, e.name));
-        else if (e.name.endsWith('.ts')) for (const [, n] of readFileSync(join(d, e.name), 'utf8').matchAll(/sanitizer: (?:[^,;'\n]*\? )?'([a-z-]+)'(?: : '([a-z-]+)')?/g)) used.add(n);
+        else if (e.name.endsWith('.ts'))
+          for (const [, n] of readFileSync(join(d, e.name), 'utf8').matchAll(/sanitizer: (?:[^,;'\n]*\? )?'([a-z-]+)'(?: : '([a-z-]+)')?/g)) used.add(n);
       }
     };
     walk(join(root, 'src'));
@@ -483,7 +660,10 @@ describe('hostile command lines, images, traces and cost configurations', () => 
     const bin = join(root, 'dist', 'cli.js');
     if (existsSync(bin)) {
       // npm test builds dist/ first; a bare `vitest run` before any build checks main() only.
-      const p = spawnSync(process.execPath, [bin, 'walk', '--image', example('4level'), '--va', '0x1ffffffffffffffffff'], { encoding: 'utf8', timeout: 20_000 });
+      const p = spawnSync(process.execPath, [bin, 'walk', '--image', example('4level'), '--va', '0x1ffffffffffffffffff'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       expect(p.status).toBe(2);
       expect(p.stderr).toBe('pagewalk walk: --va: 0x1ffffffffffffffffff does not fit in 64 bits\n');
     }

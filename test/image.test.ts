@@ -75,7 +75,11 @@ describe('image parsing', () => {
     ['a value above 64 bits', (o: Json) => (o.writes[1].value = '0x10000000000000000'), 'image.writes[1].value: 0x10000000000000000 does not fit in 64 bits'],
     ['a misaligned write', (o: Json) => (o.writes[0].pa = '0x1004'), 'image.writes[0].pa: 0x1004 is not 8-byte aligned'],
     ['a write beyond RAM', (o: Json) => (o.writes[2].pa = '0x100000'), 'image.writes[2].pa: 0x100000 is beyond the end of RAM'],
-    ['a 4-byte write of a 64-bit value', (o: Json) => (o.writes[0] = { pa: '0x1000', value: '0x100000000', size: 4 }), 'image.writes[0].value: 0x100000000 does not fit in 4 bytes'],
+    [
+      'a 4-byte write of a 64-bit value',
+      (o: Json) => (o.writes[0] = { pa: '0x1000', value: '0x100000000', size: 4 }),
+      'image.writes[0].value: 0x100000000 does not fit in 4 bytes',
+    ],
     ['a bad write size', (o: Json) => (o.writes[0].size = 2), 'image.writes[0].size: expected 4 or 8, got 2'],
     ['an unknown field', (o: Json) => (o.writes[2].vaule = '0x1'), 'image.writes[2].vaule: unknown field'],
     ['an unknown top-level field', (o: Json) => (o.cpus = 2), 'image.cpus: unknown field'],
@@ -129,7 +133,13 @@ describe('image serialisation', () => {
       expect(bin.length).toBe(96 + finalWords(img.writes).length * 16);
       const back = parseImage(bin);
       expect(back.control).toEqual(img.control);
-      expect([back.ramBytes, back.vendor, back.maxPhysAddrBits, back.pdpe1gb, back.pse36]).toEqual([img.ramBytes, img.vendor, img.maxPhysAddrBits, img.pdpe1gb, img.pse36]);
+      expect([back.ramBytes, back.vendor, back.maxPhysAddrBits, back.pdpe1gb, back.pse36]).toEqual([
+        img.ramBytes,
+        img.vendor,
+        img.maxPhysAddrBits,
+        img.pdpe1gb,
+        img.pse36,
+      ]);
       expect(back.writes.map((w) => [w.pa, w.value])).toEqual(finalWords(img.writes));
       expect(back.queries).toEqual([]);
     }
@@ -193,8 +203,9 @@ describe('mode override', () => {
 /** Runs an image's queries through the independent reference walker (src/reference). */
 function referenceOutcomes(img: PagewalkImage): string[] {
   const mem = new SparseMemory(img.ramBytes);
-  for (const w of img.writes) if (w.size === 8) mem.write64(w.pa, w.value);
-  else mem.write32(w.pa, Number(w.value));
+  for (const w of img.writes)
+    if (w.size === 8) mem.write64(w.pa, w.value);
+    else mem.write32(w.pa, Number(w.value));
   const cpu: Parameters<typeof referenceAccess>[1] = { ...img.control };
   if (modeOfControl(img.control) === 'pae') {
     const load = referenceLoadPdptes(mem, img.control.cr3, img.maxPhysAddrBits);

@@ -10,10 +10,23 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
 
 /** Layer of each top-level directory (or file) of src/: a module may import its layer and below. */
 const LAYERS: Record<string, number> = {
-  core: 0, reference: 0, util: 0,
-  modelcpu: 1, scheduler: 1, sanitizers: 1, presets: 1, linux: 1, xen: 1, loader: 1, explain: 1, scenarios: 1, cost: 1,
+  core: 0,
+  reference: 0,
+  util: 0,
+  modelcpu: 1,
+  scheduler: 1,
+  sanitizers: 1,
+  presets: 1,
+  linux: 1,
+  xen: 1,
+  loader: 1,
+  explain: 1,
+  scenarios: 1,
+  cost: 1,
   fuzz: 2,
-  cli: 3, web: 3, 'index.ts': 3,
+  cli: 3,
+  web: 3,
+  'index.ts': 3,
 };
 const LAYER_NAMES = ['core', 'models', 'fuzz', 'front ends'];
 
@@ -36,7 +49,15 @@ function valueImports(text: string): string[] {
     if (!spec.startsWith('.') || m[1]) continue;
     const clause = m[2] ?? '';
     const named = /^\{([^}]*)\}$/.exec(clause.trim());
-    if (named && named[1].split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '))) continue;
+    if (
+      named &&
+      named[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith('type '))
+    )
+      continue;
     out.push(spec);
   }
   return out;
@@ -51,7 +72,11 @@ function resolveSpec(from: string, spec: string): string {
 
 function graph(): Map<string, string[]> {
   const g = new Map<string, string[]>();
-  for (const f of sources(SRC)) g.set(f, valueImports(readFileSync(f, 'utf8')).map((s) => resolveSpec(f, s)));
+  for (const f of sources(SRC))
+    g.set(
+      f,
+      valueImports(readFileSync(f, 'utf8')).map((s) => resolveSpec(f, s)),
+    );
   return g;
 }
 
@@ -97,9 +122,20 @@ describe('import graph of src/', () => {
   const g = graph();
 
   it('the checker sees value imports and ignores type-only ones', () => {
-    expect(valueImports(`import { a } from './a.js';\nimport type { B } from './b.js';\nimport { type C, type D } from './c.js';\nimport { type E, f } from './e.js';\nimport './side.js';\nexport { g } from './g.js';\nexport type { H } from './h.js';\nimport x from 'node:fs';`))
-      .toEqual(['./a.js', './e.js', './side.js', './g.js']);
-    expect(cycles(new Map([['/a', ['/b']], ['/b', ['/a']], ['/c', ['/a']]])).length).toBe(1);
+    expect(
+      valueImports(
+        `import { a } from './a.js';\nimport type { B } from './b.js';\nimport { type C, type D } from './c.js';\nimport { type E, f } from './e.js';\nimport './side.js';\nexport { g } from './g.js';\nexport type { H } from './h.js';\nimport x from 'node:fs';`,
+      ),
+    ).toEqual(['./a.js', './e.js', './side.js', './g.js']);
+    expect(
+      cycles(
+        new Map([
+          ['/a', ['/b']],
+          ['/b', ['/a']],
+          ['/c', ['/a']],
+        ]),
+      ).length,
+    ).toBe(1);
     expect(g.size).toBeGreaterThan(100);
   });
 
@@ -125,7 +161,9 @@ describe('import graph of src/', () => {
   });
 
   it('presets are plain data and linux/config depends only on the preset registry', () => {
-    const presets = [...g.entries()].filter(([f]) => top(f) === 'presets').flatMap(([f, deps]) => deps.filter((d) => !['presets', 'core'].includes(top(d))).map((d) => `${rel(f)} -> ${rel(d)}`));
+    const presets = [...g.entries()]
+      .filter(([f]) => top(f) === 'presets')
+      .flatMap(([f, deps]) => deps.filter((d) => !['presets', 'core'].includes(top(d))).map((d) => `${rel(f)} -> ${rel(d)}`));
     expect(presets).toEqual([]);
     const config = g.get(join(SRC, 'linux/config.ts'))!.map(rel);
     expect(config.filter((d) => !d.startsWith('presets/') && d !== 'core/errors.ts')).toEqual([]);

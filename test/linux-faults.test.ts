@@ -34,7 +34,9 @@ function lateVmallocRead(preset: string, overrides: Record<string, KnobValue> = 
   const cpu = k.cpus[0];
   const h: { addr?: bigint; slot?: number; synced?: bigint } = {};
   const p = spawnProcess(k, {
-    comm: 'reader', cpu: 0, vmas: VMAS,
+    comm: 'reader',
+    cpu: 0,
+    vmas: VMAS,
     body: function* () {
       yield* user_access(cpu, DATA, 'write');
       yield* kernel_read64(k, cpu, h.addr!);
@@ -50,16 +52,19 @@ function lateVmallocRead(preset: string, overrides: Record<string, KnobValue> = 
 }
 
 describe('vmalloc_fault variants', () => {
-  it.each([['linux-3.8-smp'], ['linux-3.9-smp'], ['linux-3.17-smp'], ['linux-3.18-smp'], ['linux-3.17-smp-32bit'], ['linux-3.18-smp-32bit']])('%s: a process older than the vmalloc area gets the entry synced on its first access', (preset) => {
-    const { r, before, synced, ref, stats } = lateVmallocRead(preset);
-    expect(r.finding).toBeUndefined();
-    expect(r.status).toBe('finished');
-    expect(stats.vmallocFaults).toBe(1);
-    expect(stats.vmallocSyncs).toBe(1);
-    expect(before).toBe(0n);
-    expect(ref).not.toBe(0n);
-    expect(synced).toBe(ref);
-  });
+  it.each([['linux-3.8-smp'], ['linux-3.9-smp'], ['linux-3.17-smp'], ['linux-3.18-smp'], ['linux-3.17-smp-32bit'], ['linux-3.18-smp-32bit']])(
+    '%s: a process older than the vmalloc area gets the entry synced on its first access',
+    (preset) => {
+      const { r, before, synced, ref, stats } = lateVmallocRead(preset);
+      expect(r.finding).toBeUndefined();
+      expect(r.status).toBe('finished');
+      expect(stats.vmallocFaults).toBe(1);
+      expect(stats.vmallocSyncs).toBe(1);
+      expect(before).toBe(0n);
+      expect(ref).not.toBe(0n);
+      expect(synced).toBe(ref);
+    },
+  );
 
   it.each([['linux-3.17-smp-pae'], ['linux-3.18-smp-pae']])('%s: PAE never takes a vmalloc fault (shared kernel pmd)', (preset) => {
     const { r, stats } = lateVmallocRead(preset);
@@ -84,7 +89,8 @@ describe('vmalloc_fault variants', () => {
     expect(r.status).toBe('finding');
     expect(r.finding!.sanitizer).toBe('kernel-bug');
     expect(r.finding!.log[1]).toBe(`kernel BUG at ${where}!`);
-    if (!/:\d+$/.test(where)) expect(r.finding!.log[2]).toBe('pagewalk: vmalloc_fault(): the source line of this BUG is not verified for Linux 3.17.0 (line unknown)');
+    if (!/:\d+$/.test(where))
+      expect(r.finding!.log[2]).toBe('pagewalk: vmalloc_fault(): the source line of this BUG is not verified for Linux 3.17.0 (line unknown)');
     expect(r.finding!.log.join('\n')).toMatch(/Call Trace:\n vmalloc_fault\n do_page_fault/);
   });
 
@@ -149,7 +155,14 @@ describe('pv_mmu_ops: a deferred set_pgd (seed 000 mechanism)', () => {
   function exitWithMemcgStats(preset: string) {
     const k = bootLinuxSync(configFromPreset(preset, { paravirt: 'test-lazy-set-pgd' }));
     const cpu = k.cpus[0];
-    const p = spawnProcess(k, { comm: 'httpd', cpu: 0, vmas: VMAS, body: function* () { for (let i = 0n; i < 3n; i++) yield* user_access(cpu, DATA + i * 4096n, 'write'); } });
+    const p = spawnProcess(k, {
+      comm: 'httpd',
+      cpu: 0,
+      vmas: VMAS,
+      body: function* () {
+        for (let i = 0n; i < 3n; i++) yield* user_access(cpu, DATA + i * 4096n, 'write');
+      },
+    });
     const stats = k.runSync(alloc_percpu(k, cpu, 64)); // mem_cgroup per-cpu stats, vmalloc'ed after p's pgd
     // page_remove_rmap() -> mem_cgroup_uncharge_page() -> mem_cgroup_charge_statistics(): this_cpu_add().
     mmHooks(k).page_remove_rmap = (k2, c) => this_cpu_inc(k2, c, stats);
@@ -160,7 +173,11 @@ describe('pv_mmu_ops: a deferred set_pgd (seed 000 mechanism)', () => {
   it('before 3.9 (no arch_flush_lazy_mmu_mode() after set_pgd): kernel BUG at arch/x86/mm/fault.c:397! (3.8; 3.2 has it at 396)', () => {
     const { r } = exitWithMemcgStats('linux-3.8-smp');
     expect(r.finding?.sanitizer).toBe('kernel-bug');
-    expect(r.finding!.log.slice(0, 3)).toEqual(['------------[ cut here ]------------', 'kernel BUG at arch/x86/mm/fault.c:397!', 'invalid opcode: 0000 [#1] PREEMPT SMP']);
+    expect(r.finding!.log.slice(0, 3)).toEqual([
+      '------------[ cut here ]------------',
+      'kernel BUG at arch/x86/mm/fault.c:397!',
+      'invalid opcode: 0000 [#1] PREEMPT SMP',
+    ]);
     const trace = r.finding!.log.slice(r.finding!.log.indexOf('Call Trace:') + 1).map((s) => s.trim());
     expect(trace.slice(0, 8)).toEqual(['vmalloc_fault', 'do_page_fault', 'zap_pte_range', 'unmap_single_vma', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm']);
   });
@@ -212,7 +229,9 @@ describe('lockup detector: what counts as progress', () => {
       fault();
       cpu.cr3Epoch++;
     }
-    expect(() => { for (let i = 0; i < 7; i++) fault(); }).not.toThrow();
+    expect(() => {
+      for (let i = 0; i < 7; i++) fault();
+    }).not.toThrow();
   });
 });
 

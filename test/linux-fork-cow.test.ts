@@ -58,35 +58,40 @@ function* fork(k: Kernel, parent: TaskStruct, comm: string, cpu: number, body: T
 }
 
 describe('copy_page_range', () => {
-  it.each([['linux-3.18-smp'], ['linux-3.18-smp-pae'], ['linux-3.18-smp-32bit']])('%s: both ptes read-only on the same page, page_count and page_mapcount 2; the child reads what the parent wrote', (preset) => {
-    const k = bootLinuxSync(configFromPreset(preset));
-    const s: { pfn?: number; ppte?: bigint; cpte?: bigint; counts?: number[]; childRead?: bigint } = {};
-    spawnProcess(k, {
-      comm: 'parent', cpu: 0, vmas: VMAS,
-      body: function* (task) {
-        const cpu = k.cpus[task.cpu];
-        const pa = yield* user_access(cpu, DATA, 'write');
-        k.m.phys.write64n(Number(pa), MARK);
-        s.pfn = Number(pa >> 12n);
-        const child = yield* fork(k, task, 'child', 0, function* (c) {
-          s.childRead = k.m.phys.read64n(Number(yield* user_access(k.cpus[c.cpu], DATA, 'read')));
-        });
-        s.ppte = pteOf(k, task.mm!, DATA);
-        s.cpte = pteOf(k, child.mm!, DATA);
-        s.counts = [page_count(k, s.pfn), page_mapcount(k, s.pfn)];
-        wake_up_process(child);
-        yield* schedule_blocked(k, cpu); // never woken: the child runs, then the run ends
-      },
-    });
-    const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 });
-    expect(r.finding).toBeUndefined();
-    expect(pfnOf(s.ppte!)).toBe(s.pfn);
-    expect(pfnOf(s.cpte!)).toBe(s.pfn);
-    expect(s.ppte! & _PAGE_RW).toBe(0n);
-    expect(s.cpte! & _PAGE_RW).toBe(0n);
-    expect(s.counts).toEqual([2, 2]);
-    expect(s.childRead).toBe(MARK);
-  });
+  it.each([['linux-3.18-smp'], ['linux-3.18-smp-pae'], ['linux-3.18-smp-32bit']])(
+    '%s: both ptes read-only on the same page, page_count and page_mapcount 2; the child reads what the parent wrote',
+    (preset) => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const s: { pfn?: number; ppte?: bigint; cpte?: bigint; counts?: number[]; childRead?: bigint } = {};
+      spawnProcess(k, {
+        comm: 'parent',
+        cpu: 0,
+        vmas: VMAS,
+        body: function* (task) {
+          const cpu = k.cpus[task.cpu];
+          const pa = yield* user_access(cpu, DATA, 'write');
+          k.m.phys.write64n(Number(pa), MARK);
+          s.pfn = Number(pa >> 12n);
+          const child = yield* fork(k, task, 'child', 0, function* (c) {
+            s.childRead = k.m.phys.read64n(Number(yield* user_access(k.cpus[c.cpu], DATA, 'read')));
+          });
+          s.ppte = pteOf(k, task.mm!, DATA);
+          s.cpte = pteOf(k, child.mm!, DATA);
+          s.counts = [page_count(k, s.pfn), page_mapcount(k, s.pfn)];
+          wake_up_process(child);
+          yield* schedule_blocked(k, cpu); // never woken: the child runs, then the run ends
+        },
+      });
+      const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 });
+      expect(r.finding).toBeUndefined();
+      expect(pfnOf(s.ppte!)).toBe(s.pfn);
+      expect(pfnOf(s.cpte!)).toBe(s.pfn);
+      expect(s.ppte! & _PAGE_RW).toBe(0n);
+      expect(s.cpte! & _PAGE_RW).toBe(0n);
+      expect(s.counts).toEqual([2, 2]);
+      expect(s.childRead).toBe(MARK);
+    },
+  );
 });
 
 describe('do_wp_page after fork', () => {
@@ -95,7 +100,9 @@ describe('do_wp_page after fork', () => {
     const s: { old?: number; childPte?: bigint; afterChild?: number[]; parentPte?: bigint; parentVal?: bigint; childVal?: bigint; copyVal?: bigint } = {};
     const h: { parent?: TaskStruct } = {};
     h.parent = spawnProcess(k, {
-      comm: 'parent', cpu: 0, vmas: VMAS,
+      comm: 'parent',
+      cpu: 0,
+      vmas: VMAS,
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         const pa = yield* user_access(cpu, DATA, 'write');
@@ -136,13 +143,15 @@ describe('PAE: a fault on a pte caught between the two halves of set_pte', () =>
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp-pae'));
     const st = { torn: false, pfn: 0, pa: -1n };
     const p = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: VMAS,
+      comm: 'p',
+      cpu: 0,
+      vmas: VMAS,
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         const mm = task.mm!;
         const ptep = yield* pte_alloc_walk(k, cpu, mm, DATA);
         st.pfn = k.m.frames.alloc({ zero: true });
-        const pte = BigInt(st.pfn) * 4096n | 0x67n | (1n << 63n); // P|RW|U|A|D, NX
+        const pte = (BigInt(st.pfn) * 4096n) | 0x67n | (1n << 63n); // P|RW|U|A|D, NX
         // native_set_pte() of PAE under the pte lock: the high half first, then the low half.
         yield* spin_lock(k, cpu, mm.page_table_lock);
         k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
@@ -169,7 +178,9 @@ describe('freeing respects the raised counts', () => {
     const s: { pfn?: number; freeAfterChild?: boolean; counts?: number[]; parentVal?: bigint } = {};
     const h: { parent?: TaskStruct } = {};
     h.parent = spawnProcess(k, {
-      comm: 'parent', cpu: 0, vmas: VMAS,
+      comm: 'parent',
+      cpu: 0,
+      vmas: VMAS,
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         const pa = yield* user_access(cpu, DATA, 'write');
@@ -202,7 +213,9 @@ describe('flush_tlb_mm(oldmm) at the end of dup_mmap', () => {
     const remote = k.cpus[1].hw as unknown as Cpu;
     const writable = () => remote.tlbEntries().some((e) => e.va === DATA && e.writable);
     const p = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: VMAS,
+      comm: 'p',
+      cpu: 0,
+      vmas: VMAS,
       body: function* (task) {
         while (!st.touched) yield 'wait';
         st.before = writable();
@@ -239,7 +252,9 @@ describe('Xen PV', () => {
     const s: { pinned?: boolean; typeBefore?: number; typeAfterFork?: number; pfn?: number } = {};
     const h: { parent?: TaskStruct } = {};
     h.parent = spawnProcess(k, {
-      comm: 'parent', cpu: 0, vmas: VMAS,
+      comm: 'parent',
+      cpu: 0,
+      vmas: VMAS,
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         const pa = yield* user_access(cpu, DATA, 'write');
@@ -267,22 +282,37 @@ describe('Xen PV', () => {
 
 describe('the fuzzer: fork shares the parent ranges copy-on-write', () => {
   it('a forked child writes and unmaps a range it inherited; the parent keeps using it: no finding', async () => {
-    const program = parseProgram({
-      cpus: 2, irqs: [],
-      tasks: [
-        { cpu: 0, kthread: false, spawn: 'boot', ops: [
-          { op: 'mmap', slot: 0, pages: 2, prot: 'rw', populate: true },
-          { op: 'fork', task: 1 },
-          { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
-          { op: 'schedule' },
-          { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
-        ] },
-        { cpu: 1, kthread: false, spawn: 'fork', ops: [
-          { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
-          { op: 'munmap', slot: 0 },
-        ] },
-      ],
-    }, 'program', 2);
+    const program = parseProgram(
+      {
+        cpus: 2,
+        irqs: [],
+        tasks: [
+          {
+            cpu: 0,
+            kthread: false,
+            spawn: 'boot',
+            ops: [
+              { op: 'mmap', slot: 0, pages: 2, prot: 'rw', populate: true },
+              { op: 'fork', task: 1 },
+              { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
+              { op: 'schedule' },
+              { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+            ],
+          },
+          {
+            cpu: 1,
+            kthread: false,
+            spawn: 'fork',
+            ops: [
+              { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
+              { op: 'munmap', slot: 0 },
+            ],
+          },
+        ],
+      },
+      'program',
+      2,
+    );
     const target = await createTarget('linux-3.8-xen-pv');
     const r = target.run({ program, schedule: { strategy: 'random', seed: 7 }, explain: true }, new Coverage());
     expect(r.finding).toBeUndefined();

@@ -79,20 +79,23 @@ describe('vmalloc', () => {
     expect(tryIn(early.mm!.pgd)).toBe(mode === 'pae');
   });
 
-  it.each([['linux-3.17-smp'], ['linux-3.17-smp-32bit']])('%s: vmalloc_sync_all() copies the new entries into every pgd; with vmalloc_sync_all=false it does nothing', (preset) => {
-    const k = bootLinuxSync(configFromPreset(preset));
-    const early = spawnProcess(k, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
-    const addr = k.runSync(vmalloc(k, k.cpus[0], 4096));
-    const idx = pgd_index(k.L, addr) * k.L.entrySize;
-    expect(readEntry(k, early.mm!.pgd + idx)).toBe(0n);
-    k.runSync(vmalloc_sync_all(k, k.cpus[0]));
-    expect(readEntry(k, early.mm!.pgd + idx)).toBe(readEntry(k, k.init_mm.pgd + idx));
-    const k2 = bootLinuxSync(configFromPreset(preset, { vmalloc_sync_all: false }));
-    const early2 = spawnProcess(k2, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
-    k2.runSync(vmalloc(k2, k2.cpus[0], 4096));
-    k2.runSync(vmalloc_sync_all(k2, k2.cpus[0]));
-    expect(readEntry(k2, early2.mm!.pgd + idx)).toBe(0n);
-  });
+  it.each([['linux-3.17-smp'], ['linux-3.17-smp-32bit']])(
+    '%s: vmalloc_sync_all() copies the new entries into every pgd; with vmalloc_sync_all=false it does nothing',
+    (preset) => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const early = spawnProcess(k, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
+      const addr = k.runSync(vmalloc(k, k.cpus[0], 4096));
+      const idx = pgd_index(k.L, addr) * k.L.entrySize;
+      expect(readEntry(k, early.mm!.pgd + idx)).toBe(0n);
+      k.runSync(vmalloc_sync_all(k, k.cpus[0]));
+      expect(readEntry(k, early.mm!.pgd + idx)).toBe(readEntry(k, k.init_mm.pgd + idx));
+      const k2 = bootLinuxSync(configFromPreset(preset, { vmalloc_sync_all: false }));
+      const early2 = spawnProcess(k2, { comm: 'early', cpu: 0, vmas: VMAS, body: function* () {} });
+      k2.runSync(vmalloc(k2, k2.cpus[0], 4096));
+      k2.runSync(vmalloc_sync_all(k2, k2.cpus[0]));
+      expect(readEntry(k2, early2.mm!.pgd + idx)).toBe(0n);
+    },
+  );
 });
 
 describe('tasks, context switches, lazy TLB', () => {
@@ -103,7 +106,9 @@ describe('tasks, context switches, lazy TLB', () => {
     const note = (tag: string) => (seen[tag] = { cr3: cpu.hw.getControl().cr3, epoch: cpu.cr3Epoch, active: cpu.curr.active_mm?.name, lazy: cpu.tlbState });
     const h: { kt?: TaskStruct; a?: TaskStruct } = {};
     h.a = spawnProcess(k, {
-      comm: 'a', cpu: 0, vmas: VMAS,
+      comm: 'a',
+      cpu: 0,
+      vmas: VMAS,
       body: function* () {
         yield* user_access(cpu, DATA, 'write');
         note('a1');
@@ -136,14 +141,25 @@ describe('tasks, context switches, lazy TLB', () => {
     const cpu = k.cpus[0];
     const holder: { q?: TaskStruct } = {};
     const p = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: VMAS,
+      comm: 'p',
+      cpu: 0,
+      vmas: VMAS,
       body: function* () {
         for (let i = 0n; i < 8n; i++) yield* user_access(cpu, DATA + i * 4096n, 'write');
         wake_up_process(holder.q!);
       },
     });
-    holder.q = spawnProcess(k, { comm: 'q', cpu: 0, vmas: VMAS, blocked: true, body: function* () { yield* user_access(cpu, DATA, 'read'); } });
-    const pmm = p.mm!, qmm = holder.q.mm!;
+    holder.q = spawnProcess(k, {
+      comm: 'q',
+      cpu: 0,
+      vmas: VMAS,
+      blocked: true,
+      body: function* () {
+        yield* user_access(cpu, DATA, 'read');
+      },
+    });
+    const pmm = p.mm!,
+      qmm = holder.q.mm!;
     const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 5000 });
     expect(r.status).toBe('finished');
     expect(p.state).toBe('dead');
@@ -167,7 +183,9 @@ describe('tasks, context switches, lazy TLB', () => {
 
   it('a kernel thread touching an unmapped user address oopses (no mm)', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
-    spawnKthread(k, 'kt', 0, function* (t) { yield* hwAccess(k.cpus[t.cpu], 0x1000n, 'read', 0); });
+    spawnKthread(k, 'kt', 0, function* (t) {
+      yield* hwAccess(k.cpus[t.cpu], 0x1000n, 'read', 0);
+    });
     const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 1000 });
     expect(r.finding?.sanitizer).toBe('oops');
     expect(r.finding?.log[0]).toBe('BUG: unable to handle kernel paging request at 0000000000001000');
@@ -175,7 +193,14 @@ describe('tasks, context switches, lazy TLB', () => {
 
   it('a user access outside every vma kills the task with SIGSEGV', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
-    const t = spawnProcess(k, { comm: 'bad', cpu: 0, vmas: VMAS, body: function* (s) { yield* user_access(k.cpus[s.cpu], 0x1000n, 'read'); } });
+    const t = spawnProcess(k, {
+      comm: 'bad',
+      cpu: 0,
+      vmas: VMAS,
+      body: function* (s) {
+        yield* user_access(k.cpus[s.cpu], 0x1000n, 'read');
+      },
+    });
     const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 1000 });
     expect(r.status).toBe('finished');
     expect(t.exitCode).toBe(11);

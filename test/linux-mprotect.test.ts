@@ -48,7 +48,9 @@ describe('sys_mprotect', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
     const seen: { rc?: number; before?: bigint; after?: bigint } = {};
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: vmas(RW),
+      comm: 'p',
+      cpu: 0,
+      vmas: vmas(RW),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         yield* user_access(cpu, DATA + 4096n, 'write');
@@ -74,7 +76,9 @@ describe('sys_mprotect', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
     const seen: { readPa?: bigint; writePa?: bigint; ro?: bigint; rw?: bigint } = {};
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: vmas(VM_READ),
+      comm: 'p',
+      cpu: 0,
+      vmas: vmas(VM_READ),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         seen.readPa = yield* user_access(cpu, DATA, 'read');
@@ -96,7 +100,9 @@ describe('sys_mprotect', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
     let split: bigint[][] = [];
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: vmas(RW),
+      comm: 'p',
+      cpu: 0,
+      vmas: vmas(RW),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         expect(yield* sys_mprotect(k, cpu, task.mm!, DATA + 4096n, 8192n, VM_READ)).toBe(0);
@@ -108,7 +114,9 @@ describe('sys_mprotect', () => {
     });
     run(k);
     expect(split.sort((a, b) => Number(a[0] - b[0]))).toEqual([
-      [0n, 0x1000n, BigInt(RW)], [0x1000n, 0x3000n, BigInt(VM_READ)], [0x3000n, 0x4000n, BigInt(RW)],
+      [0n, 0x1000n, BigInt(RW)],
+      [0x1000n, 0x3000n, BigInt(VM_READ)],
+      [0x3000n, 0x4000n, BigInt(RW)],
     ]);
     expect(t.exitCode).toBe(11);
     // The page was never faulted in: a write to a not-present pte of a read-only vma (error 6).
@@ -119,7 +127,9 @@ describe('sys_mprotect', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
     const rcs: number[] = [];
     spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: vmas(RW),
+      comm: 'p',
+      cpu: 0,
+      vmas: vmas(RW),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         rcs.push(yield* sys_mprotect(k, cpu, task.mm!, DATA + PAGES * 4096n, 4096n, VM_READ));
@@ -130,13 +140,15 @@ describe('sys_mprotect', () => {
     expect(rcs).toEqual([-12, -22]);
   });
 
-  it("flush_tlb_range(): another CPU running the same mm loses its TLB entry of the page", () => {
+  it('flush_tlb_range(): another CPU running the same mm loses its TLB entry of the page', () => {
     const k = bootLinuxSync(configFromPreset('linux-3.18-smp'));
     const st = { touched: false, done: false, remoteBefore: false, remoteAfter: true };
     const remote = k.cpus[1].hw as unknown as Cpu;
     const cached = () => remote.tlbEntries().some((e) => e.va === DATA && e.writable);
     const a = spawnProcess(k, {
-      comm: 'a', cpu: 0, vmas: vmas(RW),
+      comm: 'a',
+      cpu: 0,
+      vmas: vmas(RW),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         while (!st.touched) yield 'wait';
@@ -169,7 +181,9 @@ describe('sys_mprotect', () => {
     const xen = xenOf(k);
     const seen: { pfns: number[]; updates?: number; batches?: number; countsBefore: number[]; after?: bigint } = { pfns: [], countsBefore: [] };
     spawnProcess(k, {
-      comm: 'p', cpu: 0, vmas: vmas(RW),
+      comm: 'p',
+      cpu: 0,
+      vmas: vmas(RW),
       body: function* (task) {
         const cpu = k.cpus[task.cpu];
         for (let i = 0n; i < 2n; i++) seen.pfns.push(Number((yield* user_access(cpu, DATA + i * 4096n, 'write')) >> 12n));
@@ -197,17 +211,33 @@ describe('sys_mprotect', () => {
 });
 
 describe('the fuzzer: mprotect op', () => {
-  const program = (prot: 'r' | 'rw'): Program => parseProgram({
-    cpus: 1, irqs: [],
-    tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [
-      { op: 'mmap', slot: 0, pages: 2, prot: 'rw', populate: true },
-      { op: 'mprotect', slot: 0, prot },
-      { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
-      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
-    ] }],
-  }, 'program', 2);
+  const program = (prot: 'r' | 'rw'): Program =>
+    parseProgram(
+      {
+        cpus: 1,
+        irqs: [],
+        tasks: [
+          {
+            cpu: 0,
+            kthread: false,
+            spawn: 'boot',
+            ops: [
+              { op: 'mmap', slot: 0, pages: 2, prot: 'rw', populate: true },
+              { op: 'mprotect', slot: 0, prot },
+              { op: 'uaccess', slot: 0, page: 1, kind: 'write' },
+              { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+            ],
+          },
+        ],
+      },
+      'program',
+      2,
+    );
 
-  it.each([['r', 2], ['rw', 4]] as const)('mprotect to %s: the later accesses that run: %i (a write to a read-only range kills the task)', async (prot, accesses) => {
+  it.each([
+    ['r', 2],
+    ['rw', 4],
+  ] as const)('mprotect to %s: the later accesses that run: %i (a write to a read-only range kills the task)', async (prot, accesses) => {
     const target = await createTarget('linux-3.18-smp');
     const r = target.run({ program: program(prot), schedule: { strategy: 'random', seed: 1 }, explain: true }, new Coverage());
     expect(r.finding).toBeUndefined();
@@ -218,6 +248,8 @@ describe('the fuzzer: mprotect op', () => {
   });
 
   it('rejects a bad prot in a trace', () => {
-    expect(() => parseProgram({ cpus: 1, irqs: [], tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mprotect', slot: 0, prot: 'w' }] }] }, 'program', 2)).toThrow(/program\.tasks\[0\]\.ops\[0\]\.prot/);
+    expect(() =>
+      parseProgram({ cpus: 1, irqs: [], tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'mprotect', slot: 0, prot: 'w' }] }] }, 'program', 2),
+    ).toThrow(/program\.tasks\[0\]\.ops\[0\]\.prot/);
   });
 });

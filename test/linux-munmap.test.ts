@@ -53,8 +53,12 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     const cpu = k.cpus[0];
     const s = { pfns: [] as number[], ret: -1, tlbBefore: false, pmdBefore: 0n, pmdAfter: -1n, otherPmd: 0n, fault: null as unknown, vmas: [] as bigint[] };
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0,
-      vmas: [{ vm_start: DATA, vm_end: DATA + BigInt(PAGES * 4096), vm_flags: VM_READ | VM_WRITE }, { vm_start: OTHER, vm_end: OTHER + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
+      comm: 'p',
+      cpu: 0,
+      vmas: [
+        { vm_start: DATA, vm_end: DATA + BigInt(PAGES * 4096), vm_flags: VM_READ | VM_WRITE },
+        { vm_start: OTHER, vm_end: OTHER + 0x1000n, vm_flags: VM_READ | VM_WRITE },
+      ],
       body: function* () {
         for (let i = 0; i < PAGES; i++) s.pfns.push(Number((yield* user_access(cpu, DATA + BigInt(i * 4096), 'write')) >> 12n));
         yield* user_access(cpu, OTHER, 'write');
@@ -88,7 +92,8 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     const cpu = k.cpus[0];
     const s = { ok: [] as boolean[], pmd: 0n, vmas: [] as bigint[][] };
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0,
+      comm: 'p',
+      cpu: 0,
       vmas: [{ vm_start: DATA, vm_end: DATA + 0x3000n, vm_flags: VM_READ | VM_WRITE }],
       body: function* () {
         for (let i = 0; i < 3; i++) yield* user_access(cpu, DATA + BigInt(i * 4096), 'write');
@@ -102,7 +107,10 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     expect(new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 }).status).toBe('finished');
     expect(s.ok).toEqual([true, false, true]);
     expect(s.pmd & 1n).toBe(1n);
-    expect(s.vmas.sort((a, b) => Number(a[0] - b[0]))).toEqual([[DATA, DATA + 0x1000n], [DATA + 0x2000n, DATA + 0x3000n]]);
+    expect(s.vmas.sort((a, b) => Number(a[0] - b[0]))).toEqual([
+      [DATA, DATA + 0x1000n],
+      [DATA + 0x2000n, DATA + 0x3000n],
+    ]);
   });
 
   it('GUP-fast walks the paging mode: it pins the mapped pages, and none once they are unmapped', () => {
@@ -110,7 +118,8 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     const cpu = k.cpus[0];
     const s = { before: -1, after: -1 };
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0,
+      comm: 'p',
+      cpu: 0,
       vmas: [{ vm_start: DATA, vm_end: DATA + 0x2000n, vm_flags: VM_READ | VM_WRITE }],
       body: function* () {
         for (const va of [DATA, DATA + 0x1000n]) yield* user_access(cpu, va, 'write');
@@ -128,8 +137,12 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     const cpu = k.cpus[0];
     const frames: number[] = [];
     const t = spawnProcess(k, {
-      comm: 'p', cpu: 0,
-      vmas: [{ vm_start: DATA, vm_end: DATA + 0x2000n, vm_flags: VM_READ | VM_WRITE }, { vm_start: OTHER, vm_end: OTHER + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
+      comm: 'p',
+      cpu: 0,
+      vmas: [
+        { vm_start: DATA, vm_end: DATA + 0x2000n, vm_flags: VM_READ | VM_WRITE },
+        { vm_start: OTHER, vm_end: OTHER + 0x1000n, vm_flags: VM_READ | VM_WRITE },
+      ],
       body: function* () {
         for (const va of [DATA, DATA + 0x1000n, OTHER]) frames.push(Number((yield* user_access(cpu, va, 'write')) >> 12n));
         for (const va of [DATA, OTHER]) frames.push(Number((pmdEntry(k, t.mm!, va) & k.L.PTE_PFN_MASK) >> 12n));

@@ -18,7 +18,11 @@ const RAM = 4 << 20;
 const HOST_POOL = 0x100000n; // host tables: 64 pages
 const GUEST_BASE = 0x200000n; // GPA g (< 2 MiB) lives at HPA GUEST_BASE + perm(g)
 const GUEST_POOL_PAGES = 24; // guest tables in GPA pages 1..24
-const P = 1n, RW = 2n, US = 4n, PS = 0x80n, XD = 1n << 63n;
+const P = 1n,
+  RW = 2n,
+  US = 4n,
+  PS = 0x80n,
+  XD = 1n << 63n;
 
 interface NCase {
   mode: PagingMode;
@@ -27,7 +31,12 @@ interface NCase {
   m: number;
   ad: boolean;
   xo: boolean;
-  wp: boolean; pse: boolean; smep: boolean; smap: boolean; nxe: boolean; pke: boolean;
+  wp: boolean;
+  pse: boolean;
+  smep: boolean;
+  smap: boolean;
+  nxe: boolean;
+  pke: boolean;
   seed: number;
 }
 
@@ -47,7 +56,10 @@ function build(c: NCase): Built {
   const hostLevels = c.host.endsWith('5') ? 5 : 4;
   // A random permutation of the 512 guest pages of the first 2 MiB inside HPA 2..4 MiB.
   const perm = Array.from({ length: 512 }, (_, i) => i);
-  for (let i = 511; i > 0; i--) { const j = r.int(i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
+  for (let i = 511; i > 0; i--) {
+    const j = r.int(i + 1);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
   const hpaOf = (gpa: bigint): bigint => GUEST_BASE + (BigInt(perm[Number(gpa >> 12n)]!) << 12n) + (gpa & 0xfffn);
   // host entries
   const hostFlags = (level: number, leaf: boolean): bigint => {
@@ -59,7 +71,13 @@ function build(c: NCase): Built {
       if (r.chance(0.4)) e |= 1n << 8n;
       if (leaf && r.chance(0.4)) e |= 1n << 9n;
     } else {
-      e = (r.chance(0.97) ? P : 0n) | (r.chance(0.93) ? RW : 0n) | (r.chance(0.95) ? US : 0n) | (r.chance(0.06) ? XD : 0n) | (r.chance(0.4) ? 0x20n : 0n) | (leaf && r.chance(0.4) ? 0x40n : 0n);
+      e =
+        (r.chance(0.97) ? P : 0n) |
+        (r.chance(0.93) ? RW : 0n) |
+        (r.chance(0.95) ? US : 0n) |
+        (r.chance(0.06) ? XD : 0n) |
+        (r.chance(0.4) ? 0x20n : 0n) |
+        (leaf && r.chance(0.4) ? 0x40n : 0n);
       if (level >= 4 && r.chance(0.02)) e |= 0x100n;
     }
     if (c.m < 52 && r.chance(0.02)) e |= 1n << BigInt(c.m + r.int(52 - c.m));
@@ -67,7 +85,11 @@ function build(c: NCase): Built {
   };
   // The host chain for GPAs 0..2 MiB: top → ... → PD entry 0 (a PT, or sometimes a 2 MiB page).
   let page = HOST_POOL;
-  const newTable = (): bigint => { const t = page; page += 0x1000n; return t; };
+  const newTable = (): bigint => {
+    const t = page;
+    page += 0x1000n;
+    return t;
+  };
   const top = newTable();
   let table = top;
   for (let level = hostLevels; level >= 2; level--) {
@@ -81,14 +103,16 @@ function build(c: NCase): Built {
     mem.write64(table, next | hostFlags(level, false));
     if (r.chance(0.2)) mem.write64(table + 8n * BigInt(1 + r.int(511)), newTable() | hostFlags(level, false)); // an empty branch
     table = next;
-    if (level === 2) for (let g = 0n; g < 512n; g++) if (r.chance(0.97)) mem.write64(table + g * 8n, (GUEST_BASE + (BigInt(perm[Number(g)]!) << 12n)) | hostFlags(1, true));
+    if (level === 2)
+      for (let g = 0n; g < 512n; g++) if (r.chance(0.97)) mem.write64(table + g * 8n, (GUEST_BASE + (BigInt(perm[Number(g)]!) << 12n)) | hostFlags(1, true));
   }
   const host: HostConfig = ept
     ? { kind: 'ept', eptp: top | (BigInt(hostLevels - 1) << 3n) | 6n | (c.ad ? 0x40n : 0n), executeOnly: c.xo }
     : { kind: 'npt', ncr3: top, levels: hostLevels as 4 | 5 };
   // guest tables: random entries in GPA pages 1..GUEST_POOL_PAGES
   const wide = c.mode !== '32bit';
-  const gptr = (): bigint => (r.chance(0.9) ? BigInt(1 + r.int(GUEST_POOL_PAGES)) << 12n : r.chance(0.5) ? BigInt(r.int(512)) << 12n : r.bits(Math.min(c.m, 40)) & ~0xfffn);
+  const gptr = (): bigint =>
+    r.chance(0.9) ? BigInt(1 + r.int(GUEST_POOL_PAGES)) << 12n : r.chance(0.5) ? BigInt(r.int(512)) << 12n : r.bits(Math.min(c.m, 40)) & ~0xfffn;
   const guestEntry = (level: number): bigint => {
     let e = (r.chance(0.92) ? P : 0n) | (r.chance(0.85) ? RW : 0n) | (r.chance(0.85) ? US : 0n) | (r.chance(0.5) ? 0x20n : 0n) | (r.chance(0.3) ? 0x40n : 0n);
     const canLarge = wide ? level === 2 || (level === 3 && c.mode !== 'pae') : level === 2;
@@ -125,7 +149,13 @@ function build(c: NCase): Built {
   // guest registers
   const cr3 = BigInt(1 + r.int(GUEST_POOL_PAGES)) << 12n;
   const CR0 = (1n << 31n) | 1n | (c.wp ? 1n << 16n : 0n);
-  const cr4 = (c.pse ? 0x10n : 0n) | (c.smep ? 1n << 20n : 0n) | (c.smap ? 1n << 21n : 0n) | (c.mode === 'pae' || c.mode === '4level' || c.mode === '5level' ? 0x20n : 0n) | (c.mode === '5level' ? 1n << 12n : 0n) | (c.pke && (c.mode === '4level' || c.mode === '5level') ? 1n << 22n : 0n);
+  const cr4 =
+    (c.pse ? 0x10n : 0n) |
+    (c.smep ? 1n << 20n : 0n) |
+    (c.smap ? 1n << 21n : 0n) |
+    (c.mode === 'pae' || c.mode === '4level' || c.mode === '5level' ? 0x20n : 0n) |
+    (c.mode === '5level' ? 1n << 12n : 0n) |
+    (c.pke && (c.mode === '4level' || c.mode === '5level') ? 1n << 22n : 0n);
   const long = c.mode === '4level' || c.mode === '5level';
   const efer = (long ? (1n << 8n) | (1n << 10n) : 0n) | (c.nxe ? 1n << 11n : 0n);
   const guest: RefCpuState = { cr0: c.mode === 'none' ? 1n : CR0, cr3, cr4, efer, pkru: c.pke ? BigInt(r.int(2 ** 32)) : 0n, pkrs: 0n };
@@ -145,7 +175,7 @@ function build(c: NCase): Built {
     if (levels && r.chance(0.03)) va ^= 1n << 60n;
     vas.push(va);
     // guided fill: the entries this address uses, where nothing was written yet
-    let table = c.mode === 'pae' ? (guest.pdptes![Number((va >> 30n) & 3n)]! & ~0xfffn) : cr3;
+    let table = c.mode === 'pae' ? guest.pdptes![Number((va >> 30n) & 3n)]! & ~0xfffn : cr3;
     const topLevel = c.mode === '5level' ? 5 : c.mode === '4level' ? 4 : 2;
     for (let level = c.mode === 'none' ? 0 : topLevel; level >= 1; level--) {
       if (table === 0n || table > BigInt(GUEST_POOL_PAGES) << 12n) break;
@@ -181,8 +211,14 @@ const caseArb: fc.Arbitrary<NCase> = fc.record({
   host: fc.constantFrom<NCase['host']>('ept4', 'ept5', 'npt4', 'npt5'),
   vendor: fc.constantFrom<NCase['vendor']>('intel', 'amd'),
   m: fc.constantFrom(36, 46, 48),
-  ad: fc.boolean(), xo: fc.boolean(),
-  wp: fc.boolean(), pse: fc.boolean(), smep: fc.boolean(), smap: fc.boolean(), nxe: fc.boolean(), pke: fc.boolean(),
+  ad: fc.boolean(),
+  xo: fc.boolean(),
+  wp: fc.boolean(),
+  pse: fc.boolean(),
+  smep: fc.boolean(),
+  smap: fc.boolean(),
+  nxe: fc.boolean(),
+  pke: fc.boolean(),
   seed: fc.integer({ min: 0, max: 0xffff_ffff }),
 });
 
@@ -192,9 +228,10 @@ function runCase(c: NCase, batch: boolean): void {
   loadMemory(m, b.mem);
   const cpu = m.cpus[0]!;
   cpu.setControl({ cr4: b.guest.cr4, efer: b.guest.efer & ~(1n << 10n), cr3: b.guest.cr3, cr0: b.guest.cr0, pkru: b.guest.pkru });
-  const nested: NestedConfig = b.host.kind === 'ept'
-    ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
-    : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) };
+  const nested: NestedConfig =
+    b.host.kind === 'ept'
+      ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
+      : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) };
   cpu.setNested(nested);
   const r = new Rand(prng(c.seed ^ 0x5a5a));
   const accesses = Array.from({ length: 8 }, () => ({ va: r.pick(b.vas), kind: r.pick(['read', 'write', 'exec'] as const), cpl: r.pick([0, 3] as const) }));
@@ -207,7 +244,10 @@ function runCase(c: NCase, batch: boolean): void {
       expect(got, label(i)).toEqual(apiShape(want));
       const s = cpu.nestedStats;
       expect({ guest: s.guestRefs, host: s.hostRefs }, label(i)).toEqual({ guest: want.guestRefs, host: want.hostRefs });
-      expect(cpu.nestedGrid().map((row) => [row.gpa, row.hostEntries.length, row.hpa]), label(i)).toEqual(want.rows.map((row) => [row.gpa, row.hostEntries.length, row.hpa]));
+      expect(
+        cpu.nestedGrid().map((row) => [row.gpa, row.hostEntries.length, row.hpa]),
+        label(i),
+      ).toEqual(want.rows.map((row) => [row.gpa, row.hostEntries.length, row.hpa]));
     });
   } else {
     // one batch per CPL: same accesses in order
@@ -220,9 +260,14 @@ function runCase(c: NCase, batch: boolean): void {
       list.forEach((a, i) => {
         const want = referenceNestedAccess(b.mem, b.guest, a.va, { kind: a.kind, cpl }, b.cfg, b.host);
         const got = out.fault[i] === 0 ? { ok: true, pa: out.pa[i] } : decodeNestedFault(out.fault[i]!, out.pa[i]!);
-        const w: Record<string, unknown> = want.ok ? { ok: true, pa: want.pa }
-          : 'exit' in want ? (want.exit === 'ept-violation' ? { exit: want.exit, qualification: want.qualification & 0xffff, gpa: want.gpa }
-            : want.exit === 'ept-misconfig' ? { exit: want.exit, gpa: want.gpa } : { exit: want.exit, exitInfo1: want.exitInfo1, gpa: want.exitInfo2 })
+        const w: Record<string, unknown> = want.ok
+          ? { ok: true, pa: want.pa }
+          : 'exit' in want
+            ? want.exit === 'ept-violation'
+              ? { exit: want.exit, qualification: want.qualification & 0xffff, gpa: want.gpa }
+              : want.exit === 'ept-misconfig'
+                ? { exit: want.exit, gpa: want.gpa }
+                : { exit: want.exit, exitInfo1: want.exitInfo1, gpa: want.exitInfo2 }
             : { vector: want.vector, errorCode: want.vector === 14 ? want.errorCode : 0 };
         expect(got, `${label(accesses.indexOf(a))} (batch)`).toEqual(w);
       });
@@ -237,11 +282,17 @@ function runCase(c: NCase, batch: boolean): void {
 
 describe('nested paging: WASM 2D walk against the reference', () => {
   it('single accesses agree on random 2D tables (every guest mode x EPT 4/5, NPT 4/5)', () => {
-    fc.assert(fc.property(caseArb, (c) => runCase(c, false)), { seed: 17, numRuns: 250 });
+    fc.assert(
+      fc.property(caseArb, (c) => runCase(c, false)),
+      { seed: 17, numRuns: 250 },
+    );
   });
 
   it('batches agree on random 2D tables', () => {
-    fc.assert(fc.property(caseArb, (c) => runCase(c, true)), { seed: 1717, numRuns: 120 });
+    fc.assert(
+      fc.property(caseArb, (c) => runCase(c, true)),
+      { seed: 1717, numRuns: 120 },
+    );
   });
 
   it('every combination of guest mode and host is exercised with successes and exits', () => {
@@ -249,7 +300,21 @@ describe('nested paging: WASM 2D walk against the reference', () => {
     for (const mode of ['none', '32bit', 'pae', '4level', '5level'] as const) {
       for (const host of ['ept4', 'ept5', 'npt4', 'npt5'] as const) {
         for (let seed = 0; seed < 10; seed++) {
-          const c: NCase = { mode, host, vendor: host.startsWith('ept') ? 'intel' : 'amd', m: 46, ad: seed % 2 === 0, xo: true, wp: true, pse: true, smep: false, smap: false, nxe: true, pke: false, seed };
+          const c: NCase = {
+            mode,
+            host,
+            vendor: host.startsWith('ept') ? 'intel' : 'amd',
+            m: 46,
+            ad: seed % 2 === 0,
+            xo: true,
+            wp: true,
+            pse: true,
+            smep: false,
+            smap: false,
+            nxe: true,
+            pke: false,
+            seed,
+          };
           const b = build(c);
           for (const va of b.vas) {
             const r = referenceNestedAccess(b.mem.clone(), b.guest, va, { kind: 'read', cpl: 0 }, b.cfg, b.host);
@@ -258,7 +323,10 @@ describe('nested paging: WASM 2D walk against the reference', () => {
           runCase(c, seed % 4 === 3);
         }
         expect(seen.has(`${mode}/${host}/ok`), `${mode}/${host} translates`).toBe(true);
-        expect([...seen].some((s) => s.startsWith(`${mode}/${host}/`) && (s.endsWith('violation') || s.endsWith('npf'))), `${mode}/${host} exits`).toBe(true);
+        expect(
+          [...seen].some((s) => s.startsWith(`${mode}/${host}/`) && (s.endsWith('violation') || s.endsWith('npf'))),
+          `${mode}/${host} exits`,
+        ).toBe(true);
       }
     }
   });

@@ -8,8 +8,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  referenceNestedAccess, SparseMemory, EPT_QUAL, NPF_FINAL, NPF_GUEST_TABLE, eptpProblem,
-  type HostConfig, type RefConfig, type RefCpuState,
+  referenceNestedAccess,
+  SparseMemory,
+  EPT_QUAL,
+  NPF_FINAL,
+  NPF_GUEST_TABLE,
+  eptpProblem,
+  type HostConfig,
+  type RefConfig,
+  type RefCpuState,
 } from '../src/reference/index.js';
 import type { AccessOptions } from '../src/core/types.js';
 import { Machine } from '../src/index.js';
@@ -34,18 +41,41 @@ function nestedAccess(mem: SparseMemory, guest: RefCpuState, va: bigint, opts: A
   return want;
 }
 
-const P = 1n, RW = 2n, US = 4n, A = 0x20n, XD = 1n << 63n;
-const R = 1n, W = 2n, X = 4n, WB = 6n << 3n, EA = 1n << 8n, ED = 1n << 9n;
+const P = 1n,
+  RW = 2n,
+  US = 4n,
+  A = 0x20n,
+  XD = 1n << 63n;
+const R = 1n,
+  W = 2n,
+  X = 4n,
+  WB = 6n << 3n,
+  EA = 1n << 8n,
+  ED = 1n << 9n;
 const RAM = 8 << 20;
 const HOST_OFFSET = 0x200000n; // GPA g lives at HPA g + 2 MiB
 const cfg: RefConfig = { vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: RAM };
-const long: RefCpuState = { cr0: (1n << 31n) | (1n << 16n) | 1n, cr3: 0x1000n, cr4: 1n << 5n, efer: (1n << 8n) | (1n << 10n) | (1n << 11n), pkru: 0n, pkrs: 0n };
+const long: RefCpuState = {
+  cr0: (1n << 31n) | (1n << 16n) | 1n,
+  cr3: 0x1000n,
+  cr4: 1n << 5n,
+  efer: (1n << 8n) | (1n << 10n) | (1n << 11n),
+  pkru: 0n,
+  pkrs: 0n,
+};
 const VA = (1n << 30n) + (1n << 21n) + (3n << 12n) + 0xabcn; // PML4 0, PDPT 1, PD 1, PT 3
-const GPML4E = 0x1000n, GPDPTE = 0x2008n, GPDE = 0x3008n, GPTE = 0x4018n, GPAGE = 0x9000n;
+const GPML4E = 0x1000n,
+  GPDPTE = 0x2008n,
+  GPDE = 0x3008n,
+  GPTE = 0x4018n,
+  GPAGE = 0x9000n;
 const op = (kind: AccessOptions['kind'], cpl: 0 | 3 = 3): AccessOptions => ({ kind, cpl });
 
 /** EPT (or NPT, with `npt`) tables at HPA 0x10000.. mapping GPA 0..2 MiB with 4 KiB pages to GPA + 2 MiB. */
-function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags?: bigint; five?: boolean } = {}): { mem: SparseMemory; eptPte: (gpa: bigint) => bigint } {
+function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags?: bigint; five?: boolean } = {}): {
+  mem: SparseMemory;
+  eptPte: (gpa: bigint) => bigint;
+} {
   const mem = new SparseMemory(RAM);
   const table = opts.npt ? P | RW | US : R | W | X;
   const top = 0x10000n;
@@ -69,7 +99,12 @@ function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags
   return { mem, eptPte: (gpa) => 0x13000n + (gpa >> 12n) * 8n };
 }
 
-const ept = (extra: Partial<Extract<HostConfig, { kind: 'ept' }>> = {}): HostConfig => ({ kind: 'ept', eptp: 0x10000n | (3n << 3n) | 6n, executeOnly: true, ...extra });
+const ept = (extra: Partial<Extract<HostConfig, { kind: 'ept' }>> = {}): HostConfig => ({
+  kind: 'ept',
+  eptp: 0x10000n | (3n << 3n) | 6n,
+  executeOnly: true,
+  ...extra,
+});
 const npt: HostConfig = { kind: 'npt', ncr3: 0x10000n, levels: 4 };
 
 describe('reference 2D walk: EPT', () => {
@@ -101,7 +136,13 @@ describe('reference 2D walk: EPT', () => {
     const roTable = (g: bigint): bigint => (g === 0x3000n ? R | X | WB : R | W | X | WB);
     const { mem } = build({ leaf: roTable, guestFlags: P | RW | US | A | 0x40n });
     const withAd = nestedAccess(mem, long, VA, op('read'), cfg, ept({ eptp: 0x10000n | (3n << 3n) | 6n | (1n << 6n) }));
-    expect(withAd).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPDE, gla: VA, qualification: EPT_QUAL.READ | EPT_QUAL.WRITE | EPT_QUAL.READABLE | EPT_QUAL.EXECUTABLE | EPT_QUAL.GLA_VALID });
+    expect(withAd).toMatchObject({
+      ok: false,
+      exit: 'ept-violation',
+      gpa: GPDE,
+      gla: VA,
+      qualification: EPT_QUAL.READ | EPT_QUAL.WRITE | EPT_QUAL.READABLE | EPT_QUAL.EXECUTABLE | EPT_QUAL.GLA_VALID,
+    });
     // without EPT A/D the same read walks (the guest A bits are already set: no write)
     expect(nestedAccess(mem, long, VA, op('read'), cfg, ept())).toMatchObject({ ok: true });
   });
@@ -118,7 +159,12 @@ describe('reference 2D walk: EPT', () => {
   it('guest A/D updates are data writes: a read-only guest table page without EPT A/D exits on the A update', () => {
     const { mem } = build({ leaf: (g) => (g === 0x3000n ? R | X | WB : R | W | X | WB) });
     const r = nestedAccess(mem, long, VA, op('read'), cfg, ept());
-    expect(r).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPDE, qualification: EPT_QUAL.WRITE | EPT_QUAL.READABLE | EPT_QUAL.EXECUTABLE | EPT_QUAL.GLA_VALID });
+    expect(r).toMatchObject({
+      ok: false,
+      exit: 'ept-violation',
+      gpa: GPDE,
+      qualification: EPT_QUAL.WRITE | EPT_QUAL.READABLE | EPT_QUAL.EXECUTABLE | EPT_QUAL.GLA_VALID,
+    });
   });
 
   it('misconfiguration takes the walk before any permission: write-only, reserved bits, memory type 2', () => {
@@ -161,7 +207,12 @@ describe('reference 2D walk: NPT', () => {
 
   it('#NPF on the final translation: EXITINFO1 = #PF code (P, U, I/D) | bit 32, EXITINFO2 = GPA', () => {
     const { mem } = build({ npt: true, leaf: (g) => (g === GPAGE ? P | RW | US | XD : P | RW | US) });
-    expect(nestedAccess(mem, long, VA, op('exec', 0), acfg, npt)).toMatchObject({ ok: false, exit: 'npf', exitInfo1: 0x15n | NPF_FINAL, exitInfo2: GPAGE + 0xabcn });
+    expect(nestedAccess(mem, long, VA, op('exec', 0), acfg, npt)).toMatchObject({
+      ok: false,
+      exit: 'npf',
+      exitInfo1: 0x15n | NPF_FINAL,
+      exitInfo2: GPAGE + 0xabcn,
+    });
   });
 
   it('#NPF on a guest table: a user write, bit 33', () => {
@@ -174,7 +225,12 @@ describe('reference 2D walk: NPT', () => {
   it('a supervisor-only nested entry denies every access (host U/S)', () => {
     const { mem } = build({ npt: true });
     mem.write64(0x12000n, 0x13000n | P | RW);
-    expect(nestedAccess(mem, long, VA, op('read', 0), acfg, npt)).toMatchObject({ ok: false, exit: 'npf', exitInfo1: 0x7n | NPF_GUEST_TABLE, exitInfo2: GPML4E });
+    expect(nestedAccess(mem, long, VA, op('read', 0), acfg, npt)).toMatchObject({
+      ok: false,
+      exit: 'npf',
+      exitInfo1: 0x7n | NPF_GUEST_TABLE,
+      exitInfo2: GPML4E,
+    });
   });
 });
 

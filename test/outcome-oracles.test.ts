@@ -70,7 +70,8 @@ const MPROTECT_RACE: Program = {
   cpus: 2,
   tasks: [
     task(0, 'boot', [
-      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: true }, { op: 'clone', task: 1 },
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: true },
+      { op: 'clone', task: 1 },
       ...Array.from({ length: 4 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
       { op: 'mprotect', slot: 0, prot: 'r' },
     ]),
@@ -82,10 +83,14 @@ const MPROTECT_RACE: Program = {
 /** One process: write, mprotect(PROT_READ), write again (which must get SIGSEGV). */
 const WRITE_AFTER_MPROTECT: Program = {
   cpus: 1,
-  tasks: [task(0, 'boot', [
-    { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
-    { op: 'mprotect', slot: 0, prot: 'r' }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
-  ])],
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'mprotect', slot: 0, prot: 'r' },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+    ]),
+  ],
   irqs: [],
 };
 
@@ -94,10 +99,15 @@ const COW: Program = {
   cpus: 2,
   tasks: [
     task(0, 'boot', [
-      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'fork', task: 1 },
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'fork', task: 1 },
       ...Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
     ]),
-    task(1, 'fork', [{ op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'uaccess', slot: 0, page: 0, kind: 'read' }]),
+    task(1, 'fork', [
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+    ]),
   ],
   irqs: [],
 };
@@ -133,11 +143,17 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     const run = (freeBehind: boolean): Finding | null => {
       const k = bootLinuxSync(configFromPreset(preset));
       let step = 0;
-      const oracle = new OutcomeOracle(k, () => step, () => 0);
+      const oracle = new OutcomeOracle(
+        k,
+        () => step,
+        () => 0,
+      );
       oracle.install();
       const A = 0x1000_0000n;
       spawnProcess(k, {
-        comm: 'p', cpu: 0, vmas: [{ vm_start: A, vm_end: A + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
+        comm: 'p',
+        cpu: 0,
+        vmas: [{ vm_start: A, vm_end: A + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
         body: function* () {
           const cpu = k.cpus[0];
           const pa = yield* user_access(cpu, A, 'write');
@@ -161,7 +177,9 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     };
     const f = run(true);
     expect(f?.sanitizer).toBe('frame-lifetime');
-    expect(f?.log[1]).toMatch(/^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 read through a TLB entry filled at step \d+; the frame was freed and reallocated since; the frame was freed at step \d+$/);
+    expect(f?.log[1]).toMatch(
+      /^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 read through a TLB entry filled at step \d+; the frame was freed and reallocated since; the frame was freed at step \d+$/,
+    );
     expect(run(false)).toBeNull();
   });
 });

@@ -11,12 +11,34 @@ import type { AccessOptions, MachineOptions } from '../src/core/types.js';
 type Cpu = Machine['cpus'][number];
 type Mode = '32bit' | 'pae' | '4level' | '5level';
 
-const P = 1n, RW = 2n, US = 4n, A = 0x20n, D = 0x40n, PS = 0x80n, G = 0x100n, XD = 1n << 63n;
-const CR0_PE = 1n, CR0_WP = 1n << 16n, CR0_PG = 1n << 31n;
-const CR4_PSE = 1n << 4n, CR4_PAE = 1n << 5n, CR4_PGE = 1n << 7n, CR4_LA57 = 1n << 12n, CR4_PCIDE = 1n << 17n;
-const CR4_SMEP = 1n << 20n, CR4_SMAP = 1n << 21n, CR4_PKE = 1n << 22n, CR4_PKS = 1n << 24n;
-const EFER_LME = 1n << 8n, EFER_NXE = 1n << 11n;
-const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16, PF_PK = 32;
+const P = 1n,
+  RW = 2n,
+  US = 4n,
+  A = 0x20n,
+  D = 0x40n,
+  PS = 0x80n,
+  G = 0x100n,
+  XD = 1n << 63n;
+const CR0_PE = 1n,
+  CR0_WP = 1n << 16n,
+  CR0_PG = 1n << 31n;
+const CR4_PSE = 1n << 4n,
+  CR4_PAE = 1n << 5n,
+  CR4_PGE = 1n << 7n,
+  CR4_LA57 = 1n << 12n,
+  CR4_PCIDE = 1n << 17n;
+const CR4_SMEP = 1n << 20n,
+  CR4_SMAP = 1n << 21n,
+  CR4_PKE = 1n << 22n,
+  CR4_PKS = 1n << 24n;
+const EFER_LME = 1n << 8n,
+  EFER_NXE = 1n << 11n;
+const PF_P = 1,
+  PF_W = 2,
+  PF_U = 4,
+  PF_RSVD = 8,
+  PF_ID = 16,
+  PF_PK = 32;
 
 const R0: AccessOptions = { kind: 'read', cpl: 0 };
 const W0: AccessOptions = { kind: 'write', cpl: 0 };
@@ -32,13 +54,26 @@ const VA = 0x7f12_3456_7678n - 0x2000n;
 /** Builds paging structures by writing entries with m.phys; tables come from a bump allocator. */
 class Tables {
   private nextTable = 0x10_0000n;
-  constructor(readonly m: Machine, readonly mode: Mode, readonly root = ROOT) {}
+  constructor(
+    readonly m: Machine,
+    readonly mode: Mode,
+    readonly root = ROOT,
+  ) {}
 
-  private get wide(): boolean { return this.mode !== '32bit'; }
-  get top(): number { return { '32bit': 2, pae: 3, '4level': 4, '5level': 5 }[this.mode]; }
+  private get wide(): boolean {
+    return this.mode !== '32bit';
+  }
+  get top(): number {
+    return { '32bit': 2, pae: 3, '4level': 4, '5level': 5 }[this.mode];
+  }
 
-  read(addr: bigint): bigint { return this.wide ? this.m.phys.read64(addr) : BigInt(this.m.phys.read32(addr) >>> 0); }
-  write(addr: bigint, v: bigint): void { if (this.wide) this.m.phys.write64(addr, v); else this.m.phys.write32(addr, Number(v)); }
+  read(addr: bigint): bigint {
+    return this.wide ? this.m.phys.read64(addr) : BigInt(this.m.phys.read32(addr) >>> 0);
+  }
+  write(addr: bigint, v: bigint): void {
+    if (this.wide) this.m.phys.write64(addr, v);
+    else this.m.phys.write32(addr, Number(v));
+  }
 
   index(level: number, va: bigint): bigint {
     if (this.mode === '32bit') return (va >> (level === 2 ? 22n : 12n)) & 0x3ffn;
@@ -71,7 +106,11 @@ class Tables {
   }
 }
 
-interface Setup { m: Machine; cpu: Cpu; t: Tables }
+interface Setup {
+  m: Machine;
+  cpu: Cpu;
+  t: Tables;
+}
 
 function machine(opts: MachineOptions = {}): Machine {
   return Machine.createSync({ ramBytes: 8 << 20, cpus: 1, vendor: 'intel', maxPhysAddrBits: 46, ...opts });
@@ -111,7 +150,9 @@ function legacy(opts: MachineOptions = {}): Setup {
 const pf = (errorCode: number, cr2: bigint) => ({ ok: false, vector: 14, errorCode, cr2 });
 const okPa = (pa: bigint) => ({ ok: true, pa });
 
-beforeAll(async () => { await Machine.ready(); });
+beforeAll(async () => {
+  await Machine.ready();
+});
 
 describe('page-fault error code bits (SDM 4.7)', () => {
   it('P: clear for a not-present page, set for a protection fault', () => {
@@ -441,7 +482,7 @@ describe('TLB staleness and invalidation (SDM 4.10.4)', () => {
     cpu.setControl({ cr3: ROOT });
     expect(cpu.access(VA, R0)).toMatchObject(okPa(0x50_0678n));
   });
-  it('PCIDs keep entries apart; CR3 bit 63 keeps the new PCID\'s entries', () => {
+  it("PCIDs keep entries apart; CR3 bit 63 keeps the new PCID's entries", () => {
     const { m, cpu } = long();
     const t1 = new Tables(m, '4level', 0x1000n);
     const t2 = new Tables(m, '4level', 0x2000n);
@@ -478,13 +519,20 @@ describe('TLB staleness and invalidation (SDM 4.10.4)', () => {
     const s = long({}, { cr4: CR4_PGE });
     s.cpu.setControl({ cr4: CR4_PAE | CR4_PGE | CR4_PCIDE });
     s.cpu.setControl({ cr3: ROOT | 5n });
-    const gva = VA + 0x1000n, v2 = VA + 0x2000n;
-    const pte = s.t.map(VA, 0x20_0000n), gpte = s.t.map(gva, 0x40_0000n, P | RW | US | G), pte2 = s.t.map(v2, 0x60_0000n);
+    const gva = VA + 0x1000n,
+      v2 = VA + 0x2000n;
+    const pte = s.t.map(VA, 0x20_0000n),
+      gpte = s.t.map(gva, 0x40_0000n, P | RW | US | G),
+      pte2 = s.t.map(v2, 0x60_0000n);
     for (const v of [VA, gva, v2]) s.cpu.access(v, R0);
     s.t.write(pte, 0x30_0000n | P | RW | US);
     s.t.write(gpte, 0x50_0000n | P | RW | US | G);
     s.t.write(pte2, 0x70_0000n | P | RW | US);
-    const seen = () => [VA, gva, v2].map((v) => { const r = s.cpu.access(v, R0); return r.ok ? r.pa >> 20n : -1n; });
+    const seen = () =>
+      [VA, gva, v2].map((v) => {
+        const r = s.cpu.access(v, R0);
+        return r.ok ? r.pa >> 20n : -1n;
+      });
     return { ...s, gva, seen };
   }
   it('INVPCID type 0: one address in one PCID, not global entries', () => {
@@ -519,7 +567,7 @@ describe('TLB staleness and invalidation (SDM 4.10.4)', () => {
     expect(() => cpu.invpcid(0, 0, 0x8000_0000_0000n)).toThrow(expect.objectContaining({ code: 'EGP' }));
     expect(() => cpu.invpcid(2, 0)).not.toThrow();
   });
-  it('a #PF invalidates the faulting address\'s TLB entry', () => {
+  it("a #PF invalidates the faulting address's TLB entry", () => {
     const { cpu, t } = long();
     const pte = t.map(VA, 0x20_0000n, P | US);
     expect(cpu.access(VA, R3)).toMatchObject(okPa(0x20_0678n));
@@ -541,7 +589,7 @@ describe('TLB staleness and invalidation (SDM 4.10.4)', () => {
     expect(cpu.access(VA, W0)).toMatchObject(okPa(0x30_0678n));
     expect(cpu.stats).toMatchObject({ walks: 0, tlbHits: 1 });
   });
-  it('stale loosened permissions: \'fault\' gives one spurious #PF then succeeds', () => {
+  it("stale loosened permissions: 'fault' gives one spurious #PF then succeeds", () => {
     const { cpu, t } = long({ stalePermission: 'fault' });
     const pte = t.map(VA, 0x20_0000n, P | US);
     cpu.access(VA, R3);
@@ -549,7 +597,7 @@ describe('TLB staleness and invalidation (SDM 4.10.4)', () => {
     expect(cpu.access(VA, W3)).toMatchObject(pf(PF_P | PF_W | PF_U, VA));
     expect(cpu.access(VA, W3)).toMatchObject(okPa(0x20_0678n));
   });
-  it('stale loosened permissions: \'rewalk\' succeeds at once (AMD default)', () => {
+  it("stale loosened permissions: 'rewalk' succeeds at once (AMD default)", () => {
     const { cpu, t } = long({ vendor: 'amd' });
     const pte = t.map(VA, 0x20_0000n, P | US);
     cpu.access(VA, R3);
@@ -683,7 +731,8 @@ describe('translateBatch', () => {
     const vas = [VA, VA + 0x1000n, VA + 0x2000n, VA + 0x3000n, VA + 0x20_1234n, 0x8000_0000_0000n, VA, VA + 0x1000n];
     for (const cpl of [0, 3] as const) {
       for (const kind of [0, 1, 2]) {
-        const a = build(), b = build();
+        const a = build(),
+          b = build();
         const out = { pa: new BigUint64Array(vas.length), fault: new Uint32Array(vas.length) };
         const kinds = new Uint8Array(vas.length).fill(kind);
         const faults = a.cpu.translateBatch(BigUint64Array.from(vas), kinds, out, { cpl, ac: false });
@@ -705,17 +754,45 @@ describe('setControl validation', () => {
   const bad = (f: (cpu: Cpu) => void, re: RegExp) => {
     const cpu = machine().cpus[0]!;
     let err: unknown;
-    try { f(cpu); } catch (e) { err = e; }
+    try {
+      f(cpu);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toMatchObject({ code: 'EINVAL_CONTROL' });
     expect((err as Error).message).toMatch(re);
   };
   it('PG without PE', () => bad((c) => c.setControl({ cr0: CR0_PG }), /PE/));
-  it('PG with LME but without PAE', () => bad((c) => { c.setControl({ efer: EFER_LME }); c.setControl({ cr0: CR0_PE | CR0_PG }); }, /PAE/));
-  it('LME changed while PG = 1', () => bad((c) => { c.setControl({ cr4: CR4_PAE, cr3: ROOT }); c.setControl({ cr0: CR0_PE | CR0_PG }); c.setControl({ efer: EFER_LME }); }, /LME/));
-  it('PAE cleared while LMA = 1', () => bad((c) => { c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT }); c.setControl({ cr0: CR0_PE | CR0_PG }); c.setControl({ cr4: 0n }); }, /PAE/));
-  it('LA57 changed while LMA = 1', () => bad((c) => { c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT }); c.setControl({ cr0: CR0_PE | CR0_PG }); c.setControl({ cr4: CR4_PAE | CR4_LA57 }); }, /LA57/));
+  it('PG with LME but without PAE', () =>
+    bad((c) => {
+      c.setControl({ efer: EFER_LME });
+      c.setControl({ cr0: CR0_PE | CR0_PG });
+    }, /PAE/));
+  it('LME changed while PG = 1', () =>
+    bad((c) => {
+      c.setControl({ cr4: CR4_PAE, cr3: ROOT });
+      c.setControl({ cr0: CR0_PE | CR0_PG });
+      c.setControl({ efer: EFER_LME });
+    }, /LME/));
+  it('PAE cleared while LMA = 1', () =>
+    bad((c) => {
+      c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT });
+      c.setControl({ cr0: CR0_PE | CR0_PG });
+      c.setControl({ cr4: 0n });
+    }, /PAE/));
+  it('LA57 changed while LMA = 1', () =>
+    bad((c) => {
+      c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT });
+      c.setControl({ cr0: CR0_PE | CR0_PG });
+      c.setControl({ cr4: CR4_PAE | CR4_LA57 });
+    }, /LA57/));
   it('PCIDE without long mode', () => bad((c) => c.setControl({ cr4: CR4_PAE | CR4_PCIDE }), /PCIDE/));
-  it('PCIDE with CR3[11:0] ≠ 0', () => bad((c) => { c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT | 0x18n }); c.setControl({ cr0: CR0_PE | CR0_PG }); c.setControl({ cr4: CR4_PAE | CR4_PCIDE }); }, /PCIDE|CR3/));
+  it('PCIDE with CR3[11:0] ≠ 0', () =>
+    bad((c) => {
+      c.setControl({ cr4: CR4_PAE, efer: EFER_LME, cr3: ROOT | 0x18n });
+      c.setControl({ cr0: CR0_PE | CR0_PG });
+      c.setControl({ cr4: CR4_PAE | CR4_PCIDE });
+    }, /PCIDE|CR3/));
   it('CR3 bits at or above MAXPHYADDR', () => bad((c) => c.setControl({ cr3: 1n << 46n }), /CR3/));
   it('reserved CR4 bits', () => bad((c) => c.setControl({ cr4: 1n << 40n }), /CR4/));
   it('reserved EFER bits', () => bad((c) => c.setControl({ efer: 1n << 20n }), /EFER/));

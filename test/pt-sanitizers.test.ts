@@ -27,7 +27,9 @@ describe('page-table use-after-free sanitizer', () => {
     const f = w.check(pt * 4096 + 8, 'pte entry')!;
     expect(f.sanitizer).toBe('pt-use-after-free');
     expect(f.signature).toBe('page-table use-after-free in gup_pte_range (freed in free_pages_and_swap_cache)');
-    expect(f.log).toContain(`pagewalk: page-table use-after-free: gup_pte_range on CPU 0 read the pte entry at pa 0x${(pt * 4096 + 8).toString(16)} in frame 0x${pt.toString(16)}`);
+    expect(f.log).toContain(
+      `pagewalk: page-table use-after-free: gup_pte_range on CPU 0 read the pte entry at pa 0x${(pt * 4096 + 8).toString(16)} in frame 0x${pt.toString(16)}`,
+    );
     expect(f.log).toContain('  free_pages_and_swap_cache');
   });
 

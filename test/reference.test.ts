@@ -3,16 +3,30 @@
  * Expected values are worked out from Intel SDM vol. 3 ch. 4 and docs/paging-semantics.md.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  referenceAccess, referenceLoadPdptes, referenceMode, SparseMemory,
-  type RefConfig, type RefCpuState,
-} from '../src/reference/index.js';
+import { referenceAccess, referenceLoadPdptes, referenceMode, SparseMemory, type RefConfig, type RefCpuState } from '../src/reference/index.js';
 import type { AccessOptions } from '../src/core/types.js';
 
-const P = 1n, RW = 2n, US = 4n, A = 0x20n, D = 0x40n, PS = 0x80n, G = 0x100n, XD = 1n << 63n;
-const CR0_PE = 1n, CR0_WP = 1n << 16n, CR0_PG = 1n << 31n;
-const CR4_PSE = 1n << 4n, CR4_PAE = 1n << 5n, CR4_LA57 = 1n << 12n, CR4_SMEP = 1n << 20n, CR4_SMAP = 1n << 21n, CR4_PKE = 1n << 22n, CR4_PKS = 1n << 24n;
-const EFER_LME = 1n << 8n, EFER_LMA = 1n << 10n, EFER_NXE = 1n << 11n;
+const P = 1n,
+  RW = 2n,
+  US = 4n,
+  A = 0x20n,
+  D = 0x40n,
+  PS = 0x80n,
+  G = 0x100n,
+  XD = 1n << 63n;
+const CR0_PE = 1n,
+  CR0_WP = 1n << 16n,
+  CR0_PG = 1n << 31n;
+const CR4_PSE = 1n << 4n,
+  CR4_PAE = 1n << 5n,
+  CR4_LA57 = 1n << 12n,
+  CR4_SMEP = 1n << 20n,
+  CR4_SMAP = 1n << 21n,
+  CR4_PKE = 1n << 22n,
+  CR4_PKS = 1n << 24n;
+const EFER_LME = 1n << 8n,
+  EFER_LMA = 1n << 10n,
+  EFER_NXE = 1n << 11n;
 
 const RAM = 1 << 20;
 const cfg = (over: Partial<RefConfig> = {}): RefConfig => ({ vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: RAM, ...over });
@@ -34,7 +48,10 @@ function build4(flags: { pml4?: bigint; pdpt?: bigint; pd?: bigint; pt?: bigint 
   m.write64(0x4000n + 3n * 8n, 0x9000n | (flags.pt ?? P | RW | US));
   return m;
 }
-const PML4E = 0x1000n, PDPTE = 0x2008n, PDE = 0x3008n, PTE = 0x4018n;
+const PML4E = 0x1000n,
+  PDPTE = 0x2008n,
+  PDE = 0x3008n,
+  PTE = 0x4018n;
 
 describe('referenceMode', () => {
   it('follows SDM Table 4-1', () => {
@@ -197,13 +214,13 @@ describe('4-level walks', () => {
 
   it('a table past RAM reads all ones: reserved bits give RSVD', () => {
     const m = build4();
-    m.write64(PDPTE, BigInt(RAM) * 4n | P | RW | US);
+    m.write64(PDPTE, (BigInt(RAM) * 4n) | P | RW | US);
     expect(referenceAccess(m, long(), VA, rd(), cfg())).toMatchObject({ ok: false, errorCode: 9 });
   });
 
   it('with MAXPHYADDR 52 and NXE, an all-ones PTE past RAM maps a page; its A/D writes are dropped', () => {
     const m = build4();
-    m.write64(PDE, BigInt(RAM) * 2n | P | RW | US);
+    m.write64(PDE, (BigInt(RAM) * 2n) | P | RW | US);
     const r = referenceAccess(m, long(), VA, ex(0), cfg({ maxPhysAddrBits: 52 }));
     expect(r).toMatchObject({ ok: false, errorCode: 0x11 }); // XD (bit 63) is set in all ones
     const r2 = referenceAccess(m, long(), VA, wr(3), cfg({ maxPhysAddrBits: 52 }));
@@ -247,7 +264,15 @@ describe('5-level walks', () => {
 });
 
 describe('PAE', () => {
-  const pae = (over: Partial<RefCpuState> = {}): RefCpuState => ({ cr0: CR0_PE | CR0_PG, cr3: 0x1020n, cr4: CR4_PAE, efer: EFER_NXE, pkru: 0n, pkrs: 0n, ...over });
+  const pae = (over: Partial<RefCpuState> = {}): RefCpuState => ({
+    cr0: CR0_PE | CR0_PG,
+    cr3: 0x1020n,
+    cr4: CR4_PAE,
+    efer: EFER_NXE,
+    pkru: 0n,
+    pkrs: 0n,
+    ...over,
+  });
   function buildPae(): SparseMemory {
     const m = new SparseMemory(RAM);
     m.write64(0x1020n + 2n * 8n, 0x2000n | P); // PDPTE 2 (va bits 31:30 = 2)
@@ -278,7 +303,11 @@ describe('PAE', () => {
     const cpu = pae({ pdptes: load.pdptes });
     const r = referenceAccess(m, cpu, VAP | (0xffff_ffffn << 32n), wr(3), cfg());
     expect(r).toMatchObject({ ok: true, pa: 0x7123n, linear: VAP });
-    expect(r.steps.map((s) => [s.name, s.register])).toEqual([['PDPTE', true], ['PDE', false], ['PTE', false]]);
+    expect(r.steps.map((s) => [s.name, s.register])).toEqual([
+      ['PDPTE', true],
+      ['PDE', false],
+      ['PTE', false],
+    ]);
     expect(m.read64(0x1030n)).toBe(0x2000n | P); // no A bit in a PDPTE
     m.write64(0x1030n, 0n); // memory changes; the register does not
     expect(referenceAccess(m, cpu, VAP, rd(), cfg()).ok).toBe(true);
@@ -308,14 +337,25 @@ describe('PAE', () => {
     expect(referenceAccess(m, cpu, VAP, rd(), cfg())).toMatchObject({ ok: false, errorCode: 9 });
     // Protection keys do not exist in PAE paging.
     m.write64(0x2018n, 0x20_0000n | P | RW | US | PS | (1n << 59n));
-    expect(referenceAccess(m, { ...cpu, cr4: CR4_PAE | CR4_PKE, pkru: 0xffff_ffffn }, VAP, rd(3), cfg({ maxPhysAddrBits: 52 }))).toMatchObject({ ok: false, errorCode: 0xd });
+    expect(referenceAccess(m, { ...cpu, cr4: CR4_PAE | CR4_PKE, pkru: 0xffff_ffffn }, VAP, rd(3), cfg({ maxPhysAddrBits: 52 }))).toMatchObject({
+      ok: false,
+      errorCode: 0xd,
+    });
     m.write64(0x2018n, 0x20_0000n | P | RW | US | PS);
     expect(referenceAccess(m, { ...cpu, cr4: CR4_PAE | CR4_PKE, pkru: 0xffff_ffffn }, VAP, rd(3), cfg()).ok).toBe(true);
   });
 });
 
 describe('32-bit paging', () => {
-  const p32 = (over: Partial<RefCpuState> = {}): RefCpuState => ({ cr0: CR0_PE | CR0_PG, cr3: 0x1000n, cr4: CR4_PSE, efer: EFER_NXE, pkru: 0n, pkrs: 0n, ...over });
+  const p32 = (over: Partial<RefCpuState> = {}): RefCpuState => ({
+    cr0: CR0_PE | CR0_PG,
+    cr3: 0x1000n,
+    cr4: CR4_PSE,
+    efer: EFER_NXE,
+    pkru: 0n,
+    pkrs: 0n,
+    ...over,
+  });
   const VA32 = 0x80c0_5123n; // pd 0x203, pt 5
 
   it('4 KiB pages through 4-byte entries; A/D writes are 4 bytes wide', () => {
@@ -366,6 +406,9 @@ describe('32-bit paging', () => {
 describe('paging off', () => {
   it('pa = low 32 bits of va, no fault', () => {
     const m = new SparseMemory(RAM);
-    expect(referenceAccess(m, { cr0: CR0_PE, cr3: 0n, cr4: 0n, efer: 0n, pkru: 0n, pkrs: 0n }, 0xdead_beef_1234_5678n, wr(3), cfg())).toMatchObject({ ok: true, pa: 0x1234_5678n });
+    expect(referenceAccess(m, { cr0: CR0_PE, cr3: 0n, cr4: 0n, efer: 0n, pkru: 0n, pkrs: 0n }, 0xdead_beef_1234_5678n, wr(3), cfg())).toMatchObject({
+      ok: true,
+      pa: 0x1234_5678n,
+    });
   });
 });

@@ -61,7 +61,12 @@ function munmapRace(preset: string, loseFlush: boolean, page = A, plant?: (k: Ke
   plant?.(k);
   const s = { touched: false, unmapped: false, paT: 0n };
   const p = spawnProcess(k, {
-    comm: 'p', cpu: 0, vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: RW }, { vm_start: B, vm_end: B + 0x1000n, vm_flags: RW }],
+    comm: 'p',
+    cpu: 0,
+    vmas: [
+      { vm_start: A, vm_end: A + 0x2000n, vm_flags: RW },
+      { vm_start: B, vm_end: B + 0x1000n, vm_flags: RW },
+    ],
     body: function* () {
       const cpu = k.cpus[0];
       yield* user_access(cpu, A, 'write');
@@ -121,7 +126,9 @@ describe.each(['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv'])('stale-
       // tlb_finish_mmu() freed the frame once the flush was done.
       `pagewalk:   frame 0x${(s.paT >> 12n).toString(16)} of the stale entry is free now`,
     ]);
-    expect(lines[6]).toBe(`pagewalk: flush_tlb_mm_range(${t.mm!.name}, 0x10000000, 0x10001000) on CPU 0 had to remove it (the tables gave no translation when it began); it completed at:`);
+    expect(lines[6]).toBe(
+      `pagewalk: flush_tlb_mm_range(${t.mm!.name}, 0x10000000, 0x10001000) on CPU 0 had to remove it (the tables gave no translation when it began); it completed at:`,
+    );
     const chain = f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim());
     expect(chain).toEqual(['flush_tlb_mm_range', 'tlb_flush_mmu', 'tlb_finish_mmu', 'unmap_region', 'do_munmap']);
     expect(f.log[0]).toBe('==================================================================');
@@ -131,7 +138,7 @@ describe.each(['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv'])('stale-
 });
 
 describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, mprotect(PROT_READ) on %s', (preset) => {
-  it('a correct kernel: the other CPU\'s write faults on the read-only pte (SIGSEGV); no finding', () => {
+  it("a correct kernel: the other CPU's write faults on the read-only pte (SIGSEGV); no finding", () => {
     const { k, r, t } = munmapRace(preset, false, A, undefined, true);
     expect(r.finding).toBeUndefined();
     expect(k.log).toContain(`t[${t.pid}]: segfault at ${A.toString(16)} error 7`);
@@ -233,11 +240,15 @@ describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, vfr
     const lines = pagewalkLines(f.log);
     expect(lines[0]).toBe('BUG: stale TLB entry used in use_after_vfree');
     expect(lines[1]).toBe(`Read at addr ${(va + 8n).toString(16)} by task k1/2`);
-    expect(lines[2]).toMatch(new RegExp(`^pagewalk: CPU 1 read at va 0x${(va + 8n).toString(16)} \\(kernel\\) hit a stale TLB entry and reached pa 0x[0-9a-f]+8$`));
+    expect(lines[2]).toMatch(
+      new RegExp(`^pagewalk: CPU 1 read at va 0x${(va + 8n).toString(16)} \\(kernel\\) hit a stale TLB entry and reached pa 0x[0-9a-f]+8$`),
+    );
     expect(lines[3]).toMatch(new RegExp(`^pagewalk: {3}TLB entry: {3}va 0x${va.toString(16)} -> pa 0x[0-9a-f]+000 \\(4K, kernel, writable\\)$`));
     expect(lines[4]).toBe('pagewalk:   page tables: no translation in the kernel page tables');
     expect(lines[5]).toMatch(/^pagewalk: {3}frame 0x[0-9a-f]+ of the stale entry is free now$/);
-    expect(lines[6]).toBe(`pagewalk: flush_tlb_kernel_range(0x${va.toString(16)}, 0x${(va + 0x2000n).toString(16)}) on CPU 0 had to remove it (the tables gave no translation in the kernel page tables when it began); it completed at:`);
+    expect(lines[6]).toBe(
+      `pagewalk: flush_tlb_kernel_range(0x${va.toString(16)}, 0x${(va + 0x2000n).toString(16)}) on CPU 0 had to remove it (the tables gave no translation in the kernel page tables when it began); it completed at:`,
+    );
     expect(f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim())).toEqual(['flush_tlb_kernel_range', 'vfree', 'vfree_caller']);
   });
 });
@@ -308,7 +319,12 @@ describe('Cpu.probe (the dry-run walk the sanitizer uses)', () => {
     const tlb = hw.tlbEntries().length;
     const ram = k.m.phys.readBytes(0n, 1 << 20).slice();
     const cases = [
-      [va, 'write', 0], [va + 0x123n, 'read', 0], [va, 'read', 3], [va + 0x1000n, 'read', 0], [0x1000_0000n, 'read', 3], [0x8000_0000_0000n, 'read', 0],
+      [va, 'write', 0],
+      [va + 0x123n, 'read', 0],
+      [va, 'read', 3],
+      [va + 0x1000n, 'read', 0],
+      [0x1000_0000n, 'read', 3],
+      [0x8000_0000_0000n, 'read', 0],
     ] as const;
     for (const [a, kind, cpl] of cases) expect(hw.probe(a, { kind, cpl })).toEqual(hw.explain(a, { kind, cpl, dryRun: true }).result);
     expect(hw.probe(va + 0x123n, { kind: 'read', cpl: 0 })).toEqual({ ok: true, pa: expect.any(BigInt) });

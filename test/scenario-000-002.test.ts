@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
-  it('buggy (3.8 Xen PV): kernel BUG at fault.c:397 (3.8\'s line of the seed\'s 3.6.10 BUG at 396) with vmalloc_fault in the chain', () => {
+  it("buggy (3.8 Xen PV): kernel BUG at fault.c:397 (3.8's line of the seed's 3.6.10 BUG at 396) with vmalloc_fault in the chain", () => {
     const r = runScenarioSync('000-vmalloc-fault-lazy-mmu', 'buggy');
     expect(r.outcome).toBe('bug');
     expect(r.findings).toHaveLength(1);
@@ -29,7 +29,14 @@ describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
     expect(f.sanitizer).toBe('kernel-bug');
     expect(f.log).toContain('kernel BUG at arch/x86/mm/fault.c:397!');
     const trace = f.log.slice(f.log.indexOf('Call Trace:') + 1).map((l) => l.trim());
-    expect(trace.slice(0, 6)).toEqual(['vmalloc_fault', 'do_page_fault', 'mem_cgroup_charge_statistics', '__mem_cgroup_uncharge_common', 'mem_cgroup_uncharge_page', 'page_remove_rmap']);
+    expect(trace.slice(0, 6)).toEqual([
+      'vmalloc_fault',
+      'do_page_fault',
+      'mem_cgroup_charge_statistics',
+      '__mem_cgroup_uncharge_common',
+      'mem_cgroup_uncharge_page',
+      'page_remove_rmap',
+    ]);
     expect(trace).toContain('zap_pte_range');
     // The set_pgd() was queued, not issued: the pgd entry in RAM is still empty.
     expect(xenOf(r.kernel).stats.multicalls).toBeGreaterThan(0);
@@ -53,7 +60,24 @@ describe('seed 000: vmalloc_fault under lazy MMU mode (Xen PV)', () => {
 });
 
 describe("seed 000 on the seed's own path: exit, cond_resched() in unmap_vmas, a borrowed mm (Xen PV)", () => {
-  const chain = ['vmalloc_fault', 'do_page_fault', 'mem_cgroup_charge_statistics', '__mem_cgroup_uncharge_common', 'mem_cgroup_uncharge_page', 'page_remove_rmap', 'zap_pte_range', 'unmap_single_vma', 'unmap_vmas', 'exit_mmap', 'mmput', 'exit_mm', 'do_exit', 'do_group_exit', 'sys_exit_group', 'system_call_fastpath'];
+  const chain = [
+    'vmalloc_fault',
+    'do_page_fault',
+    'mem_cgroup_charge_statistics',
+    '__mem_cgroup_uncharge_common',
+    'mem_cgroup_uncharge_page',
+    'page_remove_rmap',
+    'zap_pte_range',
+    'unmap_single_vma',
+    'unmap_vmas',
+    'exit_mmap',
+    'mmput',
+    'exit_mm',
+    'do_exit',
+    'do_group_exit',
+    'sys_exit_group',
+    'system_call_fastpath',
+  ];
 
   it("buggy (3.8 Xen PV): kernel BUG at fault.c:397 in the exiting task, with the seed's call chain, on the borrowed mm", () => {
     const r = runScenarioSync('000-vmalloc-fault-lazy-mmu-exit', 'buggy');
@@ -118,7 +142,10 @@ describe('seed 001: vm_unmap_ram aliases and Xen pinning', () => {
     const mfn = /for mfn ([0-9a-f]+)/.exec(xen[2])![1];
     expect(xen[3]).toBe(`(XEN) mm.c:2965:d80 Error while pinning mfn ${mfn}`);
     expect(f.log).toContain('kernel BUG at arch/x86/xen/mmu.c:1831!');
-    expect(f.log.slice(f.log.indexOf('Call Trace:') + 1, f.log.indexOf('Call Trace:') + 3).map((l) => l.trim())).toEqual(['pin_pagetable_pfn', 'xen_alloc_ptpage']);
+    expect(f.log.slice(f.log.indexOf('Call Trace:') + 1, f.log.indexOf('Call Trace:') + 3).map((l) => l.trim())).toEqual([
+      'pin_pagetable_pfn',
+      'xen_alloc_ptpage',
+    ]);
     // The refused set_pgd() was reported by xen_mc_flush() and WARNed, as 2.6.37 does.
     expect(r.dmesg).toContain('1 multicall(s) failed: cpu 0');
     expect(r.dmesg).toContain('WARNING: at arch/x86/xen/multicalls.c:182 xen_mc_flush()');
@@ -164,7 +191,9 @@ describe('seed 002: GUP-fast against page-table freeing', () => {
     expect(f.sanitizer).toBe('pt-use-after-free');
     expect(f.signature).toBe('page-table use-after-free in gup_pte_range (freed in free_pages_and_swap_cache)');
     expect(f.log[1]).toBe('BUG: KASAN: use-after-free in gup_pte_range');
-    expect(f.log.join('\n')).toMatch(/freed by CPU 1 while the walk was in progress:\n {2}free_pages_and_swap_cache\n {2}tlb_flush_mmu\n {2}tlb_finish_mmu\n {2}unmap_region/);
+    expect(f.log.join('\n')).toMatch(
+      /freed by CPU 1 while the walk was in progress:\n {2}free_pages_and_swap_cache\n {2}tlb_flush_mmu\n {2}tlb_finish_mmu\n {2}unmap_region/,
+    );
   });
 
   it('Xen PV with HAVE_RCU_TABLE_FREE (4.14): clean, and the tables were freed after the grace period', () => {

@@ -21,7 +21,10 @@ beforeAll(async () => {
 describe('registry', () => {
   it('lists the seed scenarios with their seed files and presets', () => {
     const byName = Object.fromEntries(listScenarios().map((s) => [s.name, s]));
-    expect(byName['003-flush-tlb-preempt']).toMatchObject({ seed: '003_aca8942a7e55b707.txt', presets: { buggy: 'linux-3.2-rt-up', fixed: 'linux-3.2-rt-up-fixed' } });
+    expect(byName['003-flush-tlb-preempt']).toMatchObject({
+      seed: '003_aca8942a7e55b707.txt',
+      presets: { buggy: 'linux-3.2-rt-up', fixed: 'linux-3.2-rt-up-fixed' },
+    });
     expect(byName['004-vmalloc-fault-nmi']).toMatchObject({ seed: '004_55101baa4c0a53b2.txt', presets: { buggy: 'linux-3.18-smp', fixed: 'linux-4.8-smp' } });
     expect(byName['004-vmalloc-fault-nmi-pae'].presets).toEqual({ buggy: 'linux-3.18-smp-pae', fixed: 'linux-4.8-smp-pae' });
     expect(byName['004-vmalloc-fault-nmi-32bit'].presets).toEqual({ buggy: 'linux-3.18-smp-32bit', fixed: 'linux-4.8-smp-32bit' });
@@ -79,7 +82,7 @@ describe('seed 004: NMI in context_switch touching vmalloc memory (x86_64 SMP)',
     expect(k.cpus[0].hw.getControl().cr3).toBe(BigInt(next.mm!.pgd));
   });
 
-  it('fixed (4.8, the pgd in CR3): synced, clean; WARN_ON_ONCE(in_nmi()) still warns, in 4.8\'s format', () => {
+  it("fixed (4.8, the pgd in CR3): synced, clean; WARN_ON_ONCE(in_nmi()) still warns, in 4.8's format", () => {
     const r = runScenarioSync('004-vmalloc-fault-nmi', 'fixed');
     expect(r.outcome).toBe('clean');
     expect(r.status).toBe('finished');
@@ -99,7 +102,10 @@ describe('seed 004: NMI in context_switch touching vmalloc memory (x86_64 SMP)',
     expect(warn({ version: '4.4.0' })[0]).toBe('WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c:377 vmalloc_fault()');
     expect(warn({ version: '4.6.0' })[0]).toBe('WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c:435 vmalloc_fault');
     // A release whose fault.c was not read: the function, and the line as unknown.
-    expect(warn({ version: '3.17.0' })).toEqual(['WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c vmalloc_fault()', 'pagewalk: vmalloc_fault(): the source line of this WARN_ON_ONCE is not verified for Linux 3.17.0 (line unknown)']);
+    expect(warn({ version: '3.17.0' })).toEqual([
+      'WARNING: CPU: 0 PID: 2 at arch/x86/mm/fault.c vmalloc_fault()',
+      'pagewalk: vmalloc_fault(): the source line of this WARN_ON_ONCE is not verified for Linux 3.17.0 (line unknown)',
+    ]);
   });
 
   it.each(['buggy', 'fixed'] as const)('PAE (%s preset): the same program never takes a vmalloc fault', (v) => {
@@ -149,7 +155,10 @@ describe('without a script', () => {
         if (r.finding) {
           // The livelock on prev's pgd, or (a kernel thread as prev, after prev->active_mm = NULL)
           // the NULL dereference: both are current->active_mm in vmalloc_fault().
-          expect(['hard lockup: fault livelock in do_page_fault <- perf_event_nmi_handler <- context_switch', 'BUG: unable to handle kernel NULL pointer dereference in vmalloc_fault']).toContain(r.finding.signature);
+          expect([
+            'hard lockup: fault livelock in do_page_fault <- perf_event_nmi_handler <- context_switch',
+            'BUG: unable to handle kernel NULL pointer dereference in vmalloc_fault',
+          ]).toContain(r.finding.signature);
           hits++;
         }
       }
@@ -163,7 +172,11 @@ describe('without a script', () => {
 describe('machine reuse', () => {
   it('runs on one reset machine give the same results as on fresh machines', () => {
     const m = Machine.createSync({ ramBytes: 16 * 2 ** 20, cpus: 2 });
-    for (const [name, v] of [['004-vmalloc-fault-nmi', 'buggy'], ['003-flush-tlb-preempt', 'buggy'], ['004-vmalloc-fault-nmi', 'fixed']] as const) {
+    for (const [name, v] of [
+      ['004-vmalloc-fault-nmi', 'buggy'],
+      ['003-flush-tlb-preempt', 'buggy'],
+      ['004-vmalloc-fault-nmi', 'fixed'],
+    ] as const) {
       const fresh = runScenarioSync(name, v);
       const hashFresh = stateHash(fresh.kernel);
       const reused = runScenarioSync(name, v, { machine: m as never });

@@ -29,7 +29,9 @@ describe('XSA-148: mod_l2_entry() fast path and PSE', () => {
     const f = r.findings[0];
     expect(f.sanitizer).toBe('xen-pv-escalation');
     expect(f.signature).toBe('writable-L1-via-L2-superpage');
-    expect(f.log[0]).toBe('pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d1 a writable mapping of an L1 page-table frame owned by d1');
+    expect(f.log[0]).toBe(
+      'pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d1 a writable mapping of an L1 page-table frame owned by d1',
+    );
     expect(f.log.some((l) => l.includes('an L2 superpage (PSE) entry over mfn'))).toBe(true);
     expect(callTrace(f)).toEqual(['HYPERVISOR_mmu_update', 'xsa148_init']);
     expect(xenOf(r.kernel).console.text()).toEqual([]);

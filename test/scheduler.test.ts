@@ -22,7 +22,9 @@ beforeAll(async () => {
 
 describe('Prng', () => {
   it('is deterministic per seed and differs across seeds', () => {
-    const a = new Prng(7), b = new Prng(7), c = new Prng(8);
+    const a = new Prng(7),
+      b = new Prng(7),
+      c = new Prng(8);
     const sa = Array.from({ length: 16 }, () => a.nextU32());
     expect(Array.from({ length: 16 }, () => b.nextU32())).toEqual(sa);
     expect(Array.from({ length: 16 }, () => c.nextU32())).not.toEqual(sa);
@@ -55,11 +57,15 @@ function fakeTarget(ncpu: number, body: (cpu: ModelCpu) => KGen<void>, sources: 
     done.push(false);
   }
   return {
-    cpus, sources, done,
+    cpus,
+    sources,
+    done,
     canStep: (c) => c.frames.length > 0 || c.curr.stack.length > 0,
     canPreempt: () => false,
     preempt: () => {},
-    taskReturned: (c: ModelCpu, _t: ExecThread) => { done[c.index] = true; },
+    taskReturned: (c: ModelCpu, _t: ExecThread) => {
+      done[c.index] = true;
+    },
     finished: () => done.every((d) => d),
   };
 }
@@ -68,7 +74,10 @@ function fakeTarget(ncpu: number, body: (cpu: ModelCpu) => KGen<void>, sources: 
 class Recorder implements Strategy {
   readonly name = 'recorder';
   log: { acts: number[]; IF: boolean[]; nmi: number[] }[] = [];
-  constructor(private readonly t: SchedTarget, private readonly rng = new Prng(3)) {}
+  constructor(
+    private readonly t: SchedTarget,
+    private readonly rng = new Prng(3),
+  ) {}
   choose(acts: Int32Array, n: number): number {
     this.log.push({ acts: Array.from(acts.subarray(0, n)), IF: this.t.cpus.map((c) => c.IF), nmi: this.t.cpus.map((c) => c.nmiDepth) });
     return this.rng.below(n);
@@ -80,23 +89,46 @@ describe('enabling rules', () => {
     const body = function* (cpu: ModelCpu): KGen<void> {
       for (let i = 0; i < 30; i++) {
         cpu.IF = i % 3 !== 0;
-        if (i % 5 === 0) cpu.pendingIpis.push({ name: 'ipi', handler: function* () { yield 'ipi'; } });
+        if (i % 5 === 0)
+          cpu.pendingIpis.push({
+            name: 'ipi',
+            handler: function* () {
+              yield 'ipi';
+            },
+          });
         yield 'work';
       }
       cpu.IF = true;
     };
     const sources: InterruptSource[] = [
-      { name: 'irq', kind: 'irq', remaining: 1000, handler: function* () { yield 'irq'; } },
-      { name: 'nmi', kind: 'nmi', remaining: 1000, handler: function* () { yield 'nmi1'; yield 'nmi2'; } },
+      {
+        name: 'irq',
+        kind: 'irq',
+        remaining: 1000,
+        handler: function* () {
+          yield 'irq';
+        },
+      },
+      {
+        name: 'nmi',
+        kind: 'nmi',
+        remaining: 1000,
+        handler: function* () {
+          yield 'nmi1';
+          yield 'nmi2';
+        },
+      },
     ];
     const t = fakeTarget(2, body, sources);
     const rec = new Recorder(t);
     const r = new Scheduler(t, rec).run({ maxSteps: 5000 });
     expect(r.status).toBe('finished');
-    let sawNmiWithIfOff = false, sawIrq = false;
+    let sawNmiWithIfOff = false,
+      sawIrq = false;
     for (const e of rec.log) {
       for (const code of e.acts) {
-        const c = actionCpu(code), s = actionSlot(code);
+        const c = actionCpu(code),
+          s = actionSlot(code);
         if (s === SLOT_IPI || s === SLOT_SOURCE0) {
           expect(e.IF[c]).toBe(true);
           expect(e.nmi[c]).toBe(0);
@@ -113,7 +145,23 @@ describe('enabling rules', () => {
   });
 
   it('an interrupt frame clears IF and IRET restores it', () => {
-    const t = fakeTarget(1, function* () { yield 'a'; yield 'b'; }, [{ name: 'irq', kind: 'irq', remaining: 1, handler: function* () { yield 'in-irq'; } }]);
+    const t = fakeTarget(
+      1,
+      function* () {
+        yield 'a';
+        yield 'b';
+      },
+      [
+        {
+          name: 'irq',
+          kind: 'irq',
+          remaining: 1,
+          handler: function* () {
+            yield 'in-irq';
+          },
+        },
+      ],
+    );
     const cpu = t.cpus[0];
     // Force: deliver the IRQ first, then step.
     const s = new Scheduler(t, new ReplayStrategy([SLOT_SOURCE0, SLOT_STEP, SLOT_STEP, SLOT_STEP, SLOT_STEP, SLOT_STEP]));
@@ -136,7 +184,8 @@ describe('Linux preemption rules', () => {
     const k = ordinary('linux-3.18-smp', 5);
     (k.config as { preempt: string }).preempt = 'none';
     const strat = new RandomStrategy(9, { eventProbability: 0.5 });
-    let preemptsInKernel = 0, preemptsInUser = 0;
+    let preemptsInKernel = 0,
+      preemptsInUser = 0;
     const wrapped: Strategy = {
       name: 'wrap',
       begin: () => strat.begin(),

@@ -29,7 +29,10 @@ describe('docs/web.md embedding examples', () => {
     writeFileSync(file, code);
     const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    const promised = code.split('\n').filter((l) => l.startsWith('console.log(')).map((l) => l.replace(/^.*\/\/\s*/, ''));
+    const promised = code
+      .split('\n')
+      .filter((l) => l.startsWith('console.log('))
+      .map((l) => l.replace(/^.*\/\/\s*/, ''));
     expect(r.stdout.trim().split('\n')).toEqual(promised);
   });
 

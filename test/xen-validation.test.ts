@@ -82,7 +82,9 @@ describe('Xen PV page-table validation', () => {
     const res = xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L4_TABLE, mfn: t.l4 }]);
     expect(res.rc).toBe(-22);
     const [l1, l2, l3, l4] = [t.l1, t.l2, t.l3, t.l4].map(hex);
-    const l1e = pte(t.l1, P | RW).toString(16).padStart(16, '0');
+    const l1e = pte(t.l1, P | RW)
+      .toString(16)
+      .padStart(16, '0');
     expect(xen.console.text()).toEqual([
       `(XEN) mm.c:2389:d1 Bad type (saw 1000000000000001 != exp 7000000000000000) for mfn ${l1} (pfn ${l1})`,
       `(XEN) mm.c:889:d1 Error getting mfn ${l1} (pfn ${l1}) from L1 entry ${l1e} for l1e_owner=1, pg_owner=1`,
@@ -238,7 +240,10 @@ describe('Xen PV page-table validation', () => {
     const own = m2.frames.alloc();
     const xen2 = new XenHypervisor(m2, { domid: 1, xenFrames: [own] });
     expect(xen2.mmu_update(0, [{ ptr: (BigInt(own) << 12n) | 1n, val: 5n }])).toEqual({ rc: -22, done: 0 });
-    expect(xen2.console.text()).toEqual([`(XEN) mm.c:658:d1 Could not get page ref for pfn ${hex(own)}`, `(XEN) mm.c:3621:d1 Could not get page for mach->phys update`]);
+    expect(xen2.console.text()).toEqual([
+      `(XEN) mm.c:658:d1 Could not get page ref for pfn ${hex(own)}`,
+      `(XEN) mm.c:3621:d1 Could not get page for mach->phys update`,
+    ]);
   });
 
   it('installs a separate user L4 (MMUEXT_NEW_USER_BASEPTR) that the CPU uses in guest user mode', () => {
@@ -272,7 +277,11 @@ describe('Xen PV page-table validation', () => {
     const t = buildChain();
     expect(pin(4, t.l4)).toBe(0);
     expect(xen.mmuext_op(0, [{ cmd: MMUEXT_NEW_BASEPTR, mfn: t.l4 }]).rc).toBe(0);
-    for (const [va, ents] of [[0x1001n, 16], [0xffff800000000000n, 16], [0n, 8193]] as const) {
+    for (const [va, ents] of [
+      [0x1001n, 16],
+      [0xffff800000000000n, 16],
+      [0n, 8193],
+    ] as const) {
       expect(xen.mmuext_op(0, [{ cmd: MMUEXT_SET_LDT, linearAddr: va, nrEnts: ents }]).rc).toBe(-22);
     }
     expect(xen.console.text()).toEqual([

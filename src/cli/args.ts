@@ -36,7 +36,14 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>, comman
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const s = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!s) throw new UsageError(`${command}: unknown option --${name} (known: ${Object.keys(spec).map((k) => '--' + k).join(', ') || 'none'})`);
+    if (!s)
+      throw new UsageError(
+        `${command}: unknown option --${name} (known: ${
+          Object.keys(spec)
+            .map((k) => '--' + k)
+            .join(', ') || 'none'
+        })`,
+      );
     if (s.type === 'bool') {
       if (eq >= 0) throw new UsageError(`${command}: --${name} takes no value`);
       if (flags[name] !== undefined) throw new UsageError(`${command}: --${name} given twice`);
@@ -67,7 +74,8 @@ export function intFlag(value: string | boolean | string[] | undefined, name: st
 
 /** Parses an address (hex with 0x, or decimal) into a bigint, naming the flag on error. */
 export function addrFlag(value: string | boolean | string[] | undefined, name: string): bigint {
-  if (typeof value !== 'string' || !/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(value)) throw new UsageError(`--${name}: expected an address like 0x7fff0000, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(value))
+    throw new UsageError(`--${name}: expected an address like 0x7fff0000, got ${JSON.stringify(value)}`);
   const v = BigInt(value.replace(/_/g, ''));
   if (v >> 64n) throw new UsageError(`--${name}: ${value} does not fit in 64 bits`);
   return v;

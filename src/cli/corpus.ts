@@ -35,7 +35,9 @@ export interface CorpusOptions {
 export function readCorpusDir(dir: string, preset: string, overrides: Overrides, max = CORPUS_IMPORT): CorpusInput[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }

@@ -87,14 +87,16 @@ function writeSvg(path: string, text: string): void {
 function positive(v: unknown, flag: string, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`${flag}: must be a number above 0 and at most ${max}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max)
+    throw new UsageError(`${flag}: must be a number above 0 and at most ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
 async function runCalibration(conf: CostConfig, flags: Record<string, unknown>, svgPath: string | undefined): Promise<number> {
   const footprints = flags.config === undefined ? CALIBRATION_FOOTPRINTS : conf.footprints;
   const max = Math.max(...footprints);
-  if (max > 4 * 2 ** 30 - 2 ** 26) throw new UsageError(`--calibrate: footprint ${max} bytes is too large to allocate for the benchmark (at most 4 GiB − 64 MiB)`);
+  if (max > 4 * 2 ** 30 - 2 ** 26)
+    throw new UsageError(`--calibrate: footprint ${max} bytes is too large to allocate for the benchmark (at most 4 GiB − 64 MiB)`);
   const loads = Math.ceil(positive(flags.loads, '--loads', 1e9) ?? 2_000_000);
   const c = await calibrate({ footprints, loads, core: conf.configs[0].core, ghz: positive(flags.ghz, '--ghz', 20) });
   if (svgPath) writeSvg(svgPath, calibrationSvg(c));

@@ -118,7 +118,9 @@ export async function run(argv: string[]): Promise<number> {
     if (t - lastLine < 250) return;
     lastLine = t;
     const secs = (t - start) / 1000;
-    process.stderr.write(`\r\x1b[K${preset}: ${p.executions} executions (${Math.round(p.executions / Math.max(secs, 0.001))}/s) · ${shownFindings} finding${shownFindings === 1 ? '' : 's'} · corpus ${p.corpus} · ${secs.toFixed(0)}s`);
+    process.stderr.write(
+      `\r\x1b[K${preset}: ${p.executions} executions (${Math.round(p.executions / Math.max(secs, 0.001))}/s) · ${shownFindings} finding${shownFindings === 1 ? '' : 's'} · corpus ${p.corpus} · ${secs.toFixed(0)}s`,
+    );
   };
   const save = (t: TraceFile): string => {
     mkdirSync(out, { recursive: true });
@@ -161,7 +163,20 @@ export async function run(argv: string[]): Promise<number> {
 
   let result: CampaignResult;
   try {
-    result = await runCampaign({ preset, overrides, plan, workers, deadline, start, stopOn, onFinding, onProgress: progress, signal: abort.signal, corpusDir, corpusOut });
+    result = await runCampaign({
+      preset,
+      overrides,
+      plan,
+      workers,
+      deadline,
+      start,
+      stopOn,
+      onFinding,
+      onProgress: progress,
+      signal: abort.signal,
+      corpusDir,
+      corpusOut,
+    });
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
     process.off('SIGINT', onSignal);
@@ -172,7 +187,18 @@ export async function run(argv: string[]): Promise<number> {
   // The canonical findings (one per bug, its shortest trace) are the files left in --out.
   const paths = result.findings.map((f) => save(f.trace));
   const summary = makeSummary({ preset, overrides, plan, workers, elapsedMs, interrupted, result, files: paths });
-  plot.sample({ ms: elapsedMs, executions: result.executions, corpus: last.corpus, coverage: Math.max(last.coverage, ...result.seeds.map((x) => x.coverage)), seedsDone: result.seeds.filter((x) => x.complete).length, crashes: result.findings.filter((f) => !isHang(f.sanitizer)).length, hangs: result.findings.filter((f) => isHang(f.sanitizer)).length }, true);
+  plot.sample(
+    {
+      ms: elapsedMs,
+      executions: result.executions,
+      corpus: last.corpus,
+      coverage: Math.max(last.coverage, ...result.seeds.map((x) => x.coverage)),
+      seedsDone: result.seeds.filter((x) => x.complete).length,
+      crashes: result.findings.filter((f) => !isHang(f.sanitizer)).length,
+      hangs: result.findings.filter((f) => isHang(f.sanitizer)).length,
+    },
+    true,
+  );
   if (saveSummary) {
     mkdirSync(out, { recursive: true });
     writeAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary) + '\n');
@@ -181,8 +207,18 @@ export async function run(argv: string[]): Promise<number> {
   if (json) console.log(JSON.stringify(summary));
   else {
     const secs = elapsedMs / 1000;
-    const seedList = result.seeds.length === 0 ? 'no seeds' : shard && shard.count > 1 ? `seeds ${result.seeds.map((x) => x.seed).slice(0, 4).join(', ')}${result.seeds.length > 4 ? ', ...' : ''} (shard ${shard.index}/${shard.count})` : `seeds ${result.seeds[0].seed}..${result.seeds[result.seeds.length - 1].seed}`;
-    console.log(`${preset}: ${result.executions} executions in ${secs.toFixed(1)}s (${Math.round(result.executions / Math.max(secs, 0.001))}/s on ${workers} worker${workers > 1 ? 's' : ''}), ${seedList}: ${result.findings.length} distinct finding${result.findings.length === 1 ? '' : 's'}${interrupted ? ` (interrupted by ${signalled})` : ''}`);
+    const seedList =
+      result.seeds.length === 0
+        ? 'no seeds'
+        : shard && shard.count > 1
+          ? `seeds ${result.seeds
+              .map((x) => x.seed)
+              .slice(0, 4)
+              .join(', ')}${result.seeds.length > 4 ? ', ...' : ''} (shard ${shard.index}/${shard.count})`
+          : `seeds ${result.seeds[0].seed}..${result.seeds[result.seeds.length - 1].seed}`;
+    console.log(
+      `${preset}: ${result.executions} executions in ${secs.toFixed(1)}s (${Math.round(result.executions / Math.max(secs, 0.001))}/s on ${workers} worker${workers > 1 ? 's' : ''}), ${seedList}: ${result.findings.length} distinct finding${result.findings.length === 1 ? '' : 's'}${interrupted ? ` (interrupted by ${signalled})` : ''}`,
+    );
     for (const line of findingsTable(summary.findings)) console.log(line);
     if (result.modelErrors.length > 0) {
       console.log(`${result.modelErrors.length} model error(s) (exceptions inside the model, not findings):`);
@@ -204,6 +240,8 @@ export function writePlot(dir: string, points: Parameters<typeof plotData>[0], t
 function printFinding(f: FoundFinding, path: string): void {
   const s = traceSize(f.trace);
   console.log(f.log.join('\n'));
-  console.log(`pagewalk: ${f.sanitizer} found by seed ${f.seed} at execution ${f.foundAtExecution} (${(f.foundAtMs / 1000).toFixed(1)}s); shrunk to ${s.ops} operations on ${s.cpus} CPU${s.cpus > 1 ? 's' : ''}, ${s.steps} scheduler steps`);
+  console.log(
+    `pagewalk: ${f.sanitizer} found by seed ${f.seed} at execution ${f.foundAtExecution} (${(f.foundAtMs / 1000).toFixed(1)}s); shrunk to ${s.ops} operations on ${s.cpus} CPU${s.cpus > 1 ? 's' : ''}, ${s.steps} scheduler steps`,
+  );
   console.log(`pagewalk: replay with: pagewalk replay ${path}\n`);
 }

@@ -23,7 +23,12 @@ const USAGE = `usage: pagewalk merge <dir>... [--out DIR] [--json]
   Each <dir> is the --out directory of a campaign (e.g. one per --shard i/N); it holds ${SUMMARY_FILE}.
   Findings are grouped by bug across the directories; seeds must not overlap.`;
 
-const sortedJson = (o: Record<string, unknown>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+const sortedJson = (o: Record<string, unknown>) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, SPEC, 'merge');
@@ -37,9 +42,12 @@ export async function run(argv: string[]): Promise<number> {
   const seedOwner = new Map<number, string>();
   for (const { dir, s } of parts) {
     if (s.preset !== first.preset || sortedJson(s.overrides) !== sortedJson(first.overrides)) {
-      throw new UsageError(`merge: ${dir} is a campaign on ${s.preset} ${JSON.stringify(s.overrides)}, ${parts[0].dir} on ${first.preset} ${JSON.stringify(first.overrides)}: only campaigns on the same preset and knobs merge`);
+      throw new UsageError(
+        `merge: ${dir} is a campaign on ${s.preset} ${JSON.stringify(s.overrides)}, ${parts[0].dir} on ${first.preset} ${JSON.stringify(first.overrides)}: only campaigns on the same preset and knobs merge`,
+      );
     }
-    if (s.plan.runsPerSeed !== first.plan.runsPerSeed) throw new UsageError(`merge: ${dir} ran ${s.plan.runsPerSeed} executions per seed, ${parts[0].dir} ${first.plan.runsPerSeed}`);
+    if (s.plan.runsPerSeed !== first.plan.runsPerSeed)
+      throw new UsageError(`merge: ${dir} ran ${s.plan.runsPerSeed} executions per seed, ${parts[0].dir} ${first.plan.runsPerSeed}`);
     for (const x of s.seeds) {
       const other = seedOwner.get(x.seed);
       if (other !== undefined) throw new UsageError(`merge: seed ${x.seed} was run by both ${other} and ${dir} (shards must have disjoint seeds)`);
@@ -64,14 +72,22 @@ export async function run(argv: string[]): Promise<number> {
   const plan = { ...first.plan, firstSeed: Math.min(...parts.map((p) => p.s.plan.firstSeed)) };
   delete plan.shard;
   const merged: CampaignSummary = makeSummary({
-    preset: first.preset, overrides: first.overrides, plan, workers: parts.reduce((n, p) => n + p.s.workers, 0),
-    elapsedMs: Math.max(...parts.map((p) => p.s.elapsedMs)), interrupted: parts.some((p) => p.s.interrupted), result, files,
+    preset: first.preset,
+    overrides: first.overrides,
+    plan,
+    workers: parts.reduce((n, p) => n + p.s.workers, 0),
+    elapsedMs: Math.max(...parts.map((p) => p.s.elapsedMs)),
+    interrupted: parts.some((p) => p.s.interrupted),
+    result,
+    files,
   });
   if (out !== undefined) writeAtomic(join(out, SUMMARY_FILE), JSON.stringify(merged) + '\n');
   if (flags.json) console.log(JSON.stringify(merged));
   else {
     const seeds = result.seeds.length;
-    console.log(`${first.preset}: ${parts.length} campaign${parts.length > 1 ? 's' : ''}, ${seeds} seed${seeds === 1 ? '' : 's'}, ${result.executions} executions: ${result.findings.length} distinct finding${result.findings.length === 1 ? '' : 's'}${merged.interrupted ? ' (some campaigns were interrupted)' : ''}`);
+    console.log(
+      `${first.preset}: ${parts.length} campaign${parts.length > 1 ? 's' : ''}, ${seeds} seed${seeds === 1 ? '' : 's'}, ${result.executions} executions: ${result.findings.length} distinct finding${result.findings.length === 1 ? '' : 's'}${merged.interrupted ? ' (some campaigns were interrupted)' : ''}`,
+    );
     for (const line of findingsTable(merged.findings)) console.log(line);
   }
   return 0;

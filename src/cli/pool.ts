@@ -116,7 +116,17 @@ async function runInThread(o: PoolOptions): Promise<CampaignResult> {
 function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
   const counter = new SharedArrayBuffer(8);
   const shared = new Int32Array(counter);
-  const data: WorkerData = { preset: o.preset, overrides: o.overrides, plan: o.plan, deadline: o.deadline, start: o.start, stopOn: o.stopOn, counter, corpusDir: o.corpusDir, corpusOut: o.corpusOut };
+  const data: WorkerData = {
+    preset: o.preset,
+    overrides: o.overrides,
+    plan: o.plan,
+    deadline: o.deadline,
+    start: o.start,
+    stopOn: o.stopOn,
+    counter,
+    corpusDir: o.corpusDir,
+    corpusOut: o.corpusOut,
+  };
   const results: SeedResult[] = [];
   const live = new Map<number, number>(); // worker -> executions of its current seed
   let doneExec = 0;
@@ -142,8 +152,7 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
         if (m.t === 'finding') {
           if (stopMatches(o.stopOn, m.f.sanitizer)) Atomics.store(shared, 1, 1);
           o.onFinding?.(m.f, m.shrunk);
-        }
-        else if (m.t === 'progress') {
+        } else if (m.t === 'progress') {
           live.set(w, m.p.executions);
           lastCorpus = m.p.corpus;
           coverage = Math.max(coverage, m.p.coverage);
@@ -159,7 +168,9 @@ function runOnWorkers(o: PoolOptions, path: string): Promise<CampaignResult> {
           failed ??= Object.assign(new Error(m.message), { user: m.user });
         }
       });
-      worker.on('error', (e) => { failed ??= e; });
+      worker.on('error', (e) => {
+        failed ??= e;
+      });
       worker.on('exit', () => {
         if (--running > 0) return;
         o.signal?.removeEventListener('abort', stop);

@@ -12,8 +12,23 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length > 0) throw new UsageError(`presets takes no arguments, got '${positional[0]}'`);
-  const knobs = listKnobs().map((k) => ({ name: k.name, group: k.group, type: k.type, values: k.values, min: k.min, max: k.max, default: k.default, description: k.description }));
-  const presets = listPresets().map((p) => ({ name: p.name, description: p.description, base: p.base ?? null, knobs: p.knobs, resolved: resolvePreset(p.name) }));
+  const knobs = listKnobs().map((k) => ({
+    name: k.name,
+    group: k.group,
+    type: k.type,
+    values: k.values,
+    min: k.min,
+    max: k.max,
+    default: k.default,
+    description: k.description,
+  }));
+  const presets = listPresets().map((p) => ({
+    name: p.name,
+    description: p.description,
+    base: p.base ?? null,
+    knobs: p.knobs,
+    resolved: resolvePreset(p.name),
+  }));
   if (flags.json) {
     console.log(JSON.stringify({ presets, knobs, paravirtBackends: listPvBackends() }, null, 2));
     return 0;
@@ -22,7 +37,11 @@ export async function run(argv: string[]): Promise<number> {
   for (const p of presets) {
     console.log(`  ${p.name}${p.base ? ` (from ${p.base})` : ''}`);
     console.log(`    ${p.description}`);
-    console.log(`    ${Object.entries(p.knobs).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(
+      `    ${Object.entries(p.knobs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   }
   console.log('\nknobs:');
   for (const k of knobs) {

@@ -47,17 +47,40 @@ export async function run(argv: string[]): Promise<number> {
   }
   const reproduced = r.finding?.signature === t.finding.signature;
   if (flags.json) {
-    console.log(JSON.stringify({ preset: t.preset, overrides: t.overrides, reproduced, expected: t.finding, finding: r.finding ?? null, status: r.status, steps: r.steps, events: r.events }));
+    console.log(
+      JSON.stringify({
+        preset: t.preset,
+        overrides: t.overrides,
+        reproduced,
+        expected: t.finding,
+        finding: r.finding ?? null,
+        status: r.status,
+        steps: r.steps,
+        events: r.events,
+      }),
+    );
     return reproduced ? 0 : 1;
   }
   const out: string[] = [];
-  out.push(`trace: ${t.finding.sanitizer} on preset ${t.preset}${Object.keys(t.overrides).length ? ` (${Object.entries(t.overrides).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}, found by seed ${t.found.seed} at execution ${t.found.execution}${t.shrunk ? ', shrunk' : ''}`);
+  out.push(
+    `trace: ${t.finding.sanitizer} on preset ${t.preset}${
+      Object.keys(t.overrides).length
+        ? ` (${Object.entries(t.overrides)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')})`
+        : ''
+    }, found by seed ${t.found.seed} at execution ${t.found.execution}${t.shrunk ? ', shrunk' : ''}`,
+  );
   out.push('', 'program:', ...formatProgram(t.program).map((l) => `  ${l}`));
   out.push('', `schedule: ${t.choices.length} recorded scheduler choices (${t.schedule.strategy} seed ${t.schedule.seed})`, '', 'run:');
   for (const e of r.events ?? []) out.push(`  ${String(e.step).padStart(5)}  CPU${e.cpu}  ${e.bad ? '!! ' : ''}${e.text}`);
   out.push('');
   if (r.finding) out.push(...r.finding.log, '');
-  out.push(reproduced ? `pagewalk: reproduced: ${t.finding.signature}` : `pagewalk: NOT reproduced: expected '${t.finding.signature}', got ${r.finding ? `'${r.finding.signature}'` : `no finding (run ${r.status})`}`);
+  out.push(
+    reproduced
+      ? `pagewalk: reproduced: ${t.finding.signature}`
+      : `pagewalk: NOT reproduced: expected '${t.finding.signature}', got ${r.finding ? `'${r.finding.signature}'` : `no finding (run ${r.status})`}`,
+  );
   console.log(out.join('\n'));
   return reproduced ? 0 : 1;
 }

@@ -8,7 +8,8 @@ import { getScenario, listScenarios, type Variant } from '../scenarios/index.js'
 import { runScenario, type ScenarioResult } from '../scenarios/runner.js';
 import { parseArgs, readUserFile, UsageError } from './args.js';
 
-const USAGE = 'usage: pagewalk scenario list [--json] | pagewalk scenario run <name> --variant buggy|fixed [--json] [--set knob=value]... [--replay result.json]';
+const USAGE =
+  'usage: pagewalk scenario list [--json] | pagewalk scenario run <name> --variant buggy|fixed [--json] [--set knob=value]... [--replay result.json]';
 
 /** Entry point of the subcommand. */
 export async function run(argv: string[]): Promise<number> {
@@ -26,7 +27,12 @@ export async function run(argv: string[]): Promise<number> {
 function list(argv: string[]): number {
   const { flags, positional } = parseArgs(argv, { json: { type: 'bool' } }, 'scenario list');
   if (positional.length > 0) throw new UsageError(`scenario list takes no arguments, got '${positional[0]}'`);
-  const rows = listScenarios().map((s) => ({ name: s.name, seed: s.seed, description: s.description, presets: { buggy: s.presets.buggy, fixed: s.presets.fixed } }));
+  const rows = listScenarios().map((s) => ({
+    name: s.name,
+    seed: s.seed,
+    description: s.description,
+    presets: { buggy: s.presets.buggy, fixed: s.presets.fixed },
+  }));
   if (flags.json) {
     console.log(JSON.stringify(rows, null, 2));
     return 0;
@@ -58,14 +64,20 @@ function readTrace(path: string): number[] {
     throw new UsageError(`--replay: ${path} is not JSON: ${(e as Error).message}`);
   }
   const trace = Array.isArray(data) ? data : data !== null && typeof data === 'object' ? (data as { trace?: unknown }).trace : undefined;
-  if (!Array.isArray(trace) || !trace.every((x) => Number.isInteger(x) && x >= 0)) throw new UsageError(`--replay: ${path} has no 'trace' array of action codes`);
+  if (!Array.isArray(trace) || !trace.every((x) => Number.isInteger(x) && x >= 0))
+    throw new UsageError(`--replay: ${path} has no 'trace' array of action codes`);
   return trace as number[];
 }
 
 async function runOne(argv: string[]): Promise<number> {
   const spec = { variant: { type: 'string' }, json: { type: 'bool' }, set: { type: 'multi' }, replay: { type: 'string' } } as const;
   const { flags, positional } = parseArgs(argv, spec, 'scenario run');
-  if (positional.length !== 1) throw new UsageError(`scenario run needs exactly one scenario name (known: ${listScenarios().map((s) => s.name).join(', ')})`);
+  if (positional.length !== 1)
+    throw new UsageError(
+      `scenario run needs exactly one scenario name (known: ${listScenarios()
+        .map((s) => s.name)
+        .join(', ')})`,
+    );
   const name = positional[0];
   getScenario(name);
   const variant = flags.variant;

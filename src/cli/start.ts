@@ -57,7 +57,10 @@ export async function run(argv: string[]): Promise<number> {
 
   const bugs = await seedBugs();
   const rows: Row[] = [];
-  const jobs = bugs.flatMap((b) => [{ b, preset: b.buggy, variant: 'buggy' as const }, { b, preset: b.fixed, variant: 'fixed' as const }]);
+  const jobs = bugs.flatMap((b) => [
+    { b, preset: b.buggy, variant: 'buggy' as const },
+    { b, preset: b.fixed, variant: 'fixed' as const },
+  ]);
   for (let j = 0; j < jobs.length; j++) {
     const { b, preset, variant } = jobs[j];
     const start = Date.now();
@@ -68,13 +71,22 @@ export async function run(argv: string[]): Promise<number> {
       const t = Date.now();
       if (!tty || (!final && t - lastLine < 200)) return;
       lastLine = t;
-      process.stderr.write(`\r\x1b[K[${j + 1}/${jobs.length}] ${preset} (${bugId(b.seed)}, ${variant}): ${execs} executions, ${((t - start) / 1000).toFixed(1)}s`);
+      process.stderr.write(
+        `\r\x1b[K[${j + 1}/${jobs.length}] ${preset} (${bugId(b.seed)}, ${variant}): ${execs} executions, ${((t - start) / 1000).toFixed(1)}s`,
+      );
     };
     const res = await runCampaign({
-      preset, overrides: {}, plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, workers,
-      deadline: start + limit * 1000, start,
+      preset,
+      overrides: {},
+      plan: { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED },
+      workers,
+      deadline: start + limit * 1000,
+      start,
       stopOn: variant === 'buggy' ? [b.sanitizer, ...b.alsoReports.map((a) => a.sanitizer)].join(',') : undefined,
-      onProgress: (p) => { execs = p.executions; line(false); },
+      onProgress: (p) => {
+        execs = p.executions;
+        line(false);
+      },
     });
     const seconds = (Date.now() - start) / 1000;
     const hit = res.findings.find((f) => isSeedBug(b, f)) ?? null;
@@ -113,13 +125,19 @@ function printTable(rows: Row[]): void {
     ];
   });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   console.log(fmt(head));
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const b of body) console.log(fmt(b));
   const good = rows.filter(rowOk).length;
   console.log(`\n${good}/${rows.length} as expected. "ok" = the bug was found before the fix, and nothing at all after it.`);
-  console.log(`A fixed preset also carries the later fixes of the other bugs where its kernel or hypervisor predates them ('npx pagewalk presets' says which).`);
+  console.log(
+    `A fixed preset also carries the later fixes of the other bugs where its kernel or hypervisor predates them ('npx pagewalk presets' says which).`,
+  );
   const others = rows.filter((r) => r.others.length > 0);
   if (others.length > 0) {
     console.log('\nOther findings:');

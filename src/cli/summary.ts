@@ -53,14 +53,42 @@ export interface CampaignSummary {
 }
 
 /** The summary object of a finished (or interrupted) campaign. */
-export function makeSummary(o: { preset: string; overrides: CampaignSummary['overrides']; plan: CampaignPlan; workers: number; elapsedMs: number; interrupted: boolean; result: CampaignResult; files: string[] }): CampaignSummary {
+export function makeSummary(o: {
+  preset: string;
+  overrides: CampaignSummary['overrides'];
+  plan: CampaignPlan;
+  workers: number;
+  elapsedMs: number;
+  interrupted: boolean;
+  result: CampaignResult;
+  files: string[];
+}): CampaignSummary {
   const r = o.result;
   return {
-    format: SUMMARY_FORMAT, preset: o.preset, overrides: o.overrides, seed: o.plan.firstSeed, plan: o.plan, shard: o.plan.shard ?? null,
-    workers: o.workers, executions: r.executions, elapsedMs: o.elapsedMs, interrupted: o.interrupted, seedsRun: r.seeds.length, seeds: r.seeds,
+    format: SUMMARY_FORMAT,
+    preset: o.preset,
+    overrides: o.overrides,
+    seed: o.plan.firstSeed,
+    plan: o.plan,
+    shard: o.plan.shard ?? null,
+    workers: o.workers,
+    executions: r.executions,
+    elapsedMs: o.elapsedMs,
+    interrupted: o.interrupted,
+    seedsRun: r.seeds.length,
+    seeds: r.seeds,
     findings: r.findings.map((f, i) => ({
-      sanitizer: f.sanitizer, signature: f.signature, count: f.count, first: { seed: f.seed, execution: f.foundAtExecution, ms: f.foundAtMs }, last: f.last,
-      seed: f.seed, foundAtExecution: f.foundAtExecution, foundAtMs: f.foundAtMs, log: f.log, file: o.files[i], trace: f.trace,
+      sanitizer: f.sanitizer,
+      signature: f.signature,
+      count: f.count,
+      first: { seed: f.seed, execution: f.foundAtExecution, ms: f.foundAtMs },
+      last: f.last,
+      seed: f.seed,
+      foundAtExecution: f.foundAtExecution,
+      foundAtMs: f.foundAtMs,
+      log: f.log,
+      file: o.files[i],
+      trace: f.trace,
     })),
     modelErrors: r.modelErrors,
   };
@@ -68,7 +96,17 @@ export function makeSummary(o: { preset: string; overrides: CampaignSummary['ove
 
 /** The summary's findings as the engine's (for grouping several summaries). */
 export function summaryFindings(s: CampaignSummary): FoundFinding[] {
-  return s.findings.map((f) => ({ sanitizer: f.sanitizer, signature: f.signature, log: f.log, seed: f.first.seed, foundAtExecution: f.first.execution, foundAtMs: f.first.ms, trace: f.trace, count: f.count, last: f.last }));
+  return s.findings.map((f) => ({
+    sanitizer: f.sanitizer,
+    signature: f.signature,
+    log: f.log,
+    seed: f.first.seed,
+    foundAtExecution: f.first.execution,
+    foundAtMs: f.first.ms,
+    trace: f.trace,
+    count: f.count,
+    last: f.last,
+  }));
 }
 
 /** Reads `<dir>/campaign.json`, checking what `merge` relies on; user errors name the file. */
@@ -82,7 +120,9 @@ export function loadSummary(dir: string): CampaignSummary {
     throw new UsageError(`merge: ${path} is not valid JSON (${(e as Error).message})`);
   }
   const s = v as CampaignSummary;
-  const bad = (why: string): never => { throw new UsageError(`merge: ${path}: ${why}`); };
+  const bad = (why: string): never => {
+    throw new UsageError(`merge: ${path}: ${why}`);
+  };
   if (typeof s !== 'object' || s === null || s.format !== SUMMARY_FORMAT) bad(`'format' must be '${SUMMARY_FORMAT}'`);
   if (typeof s.preset !== 'string') bad("'preset' must be a string");
   if (!Number.isInteger(s.executions) || !Array.isArray(s.seeds) || !Array.isArray(s.findings)) bad("'executions', 'seeds' and 'findings' are required");
@@ -106,7 +146,14 @@ export function findingsTable(findings: readonly SummaryFinding[]): string[] {
   const head = ['sanitizer', 'count', 'first seen (seed:execution, time)', 'last seen', 'shortest trace', 'signature'];
   const rows = findings.map((f) => {
     const s = traceSize(f.trace);
-    return [f.sanitizer, String(f.count), `${f.first.seed}:${f.first.execution} ${secs(f.first.ms)}`, `${f.last.seed}:${f.last.execution} ${secs(f.last.ms)}`, `${s.ops} ops, ${s.cpus} CPU${s.cpus > 1 ? 's' : ''}, ${s.steps} steps`, `${f.signature} -> ${f.file}`];
+    return [
+      f.sanitizer,
+      String(f.count),
+      `${f.first.seed}:${f.first.execution} ${secs(f.first.ms)}`,
+      `${f.last.seed}:${f.last.execution} ${secs(f.last.ms)}`,
+      `${s.ops} ops, ${s.cpus} CPU${s.cpus > 1 ? 's' : ''}, ${s.steps} steps`,
+      `${f.signature} -> ${f.file}`,
+    ];
   });
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : i === 1 ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');

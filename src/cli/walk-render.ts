@@ -69,7 +69,10 @@ function resultLines(d: WalkDescription, color: boolean): string[] {
 
 function adLines(d: WalkDescription): string[] {
   if (d.adChanges.length === 0) return ['A/D bits set by this walk: none'];
-  return ['A/D bits set by this walk:', ...d.adChanges.map((c) => `  ${c.name.padEnd(5)} at ${c.entryAddress}: ${c.bits.join('+')}  (${c.before} -> ${c.after})`)];
+  return [
+    'A/D bits set by this walk:',
+    ...d.adChanges.map((c) => `  ${c.name.padEnd(5)} at ${c.entryAddress}: ${c.bits.join('+')}  (${c.before} -> ${c.after})`),
+  ];
 }
 
 /** The full text explanation, one string with trailing newline. */

@@ -32,7 +32,13 @@ const SPEC: Record<string, FlagSpec> = {
 const KINDS: AccessKind[] = ['read', 'write', 'exec'];
 
 function help(): string {
-  return ['usage: pagewalk walk --image <file> --va <addr> [options]', '', ...Object.entries(SPEC).filter(([, s]) => s.help).map(([k, s]) => `  --${k.padEnd(9)} ${s.help}`)].join('\n');
+  return [
+    'usage: pagewalk walk --image <file> --va <addr> [options]',
+    '',
+    ...Object.entries(SPEC)
+      .filter(([, s]) => s.help)
+      .map(([k, s]) => `  --${k.padEnd(9)} ${s.help}`),
+  ].join('\n');
 }
 
 async function readImage(path: string): Promise<PagewalkImage> {
@@ -54,7 +60,7 @@ function queryOf(flags: Record<string, unknown>, image: PagewalkImage): ImageQue
     if (!q) throw new UsageError(`--query: the image has ${image.queries.length} queries (0..${image.queries.length - 1}), no number ${n}`);
     return q;
   }
-  if (flags.va === undefined) throw new UsageError('--va is required (or --query N to use one of the image\'s queries)');
+  if (flags.va === undefined) throw new UsageError("--va is required (or --query N to use one of the image's queries)");
   const kind = (flags.kind ?? 'read') as string;
   if (!KINDS.includes(kind as AccessKind)) throw new UsageError(`--kind: expected read, write or exec, got ${JSON.stringify(kind)}`);
   const cpl = intFlag(flags.cpl as string | undefined, 'cpl', 0, 0, 3) as 0 | 1 | 2 | 3;
@@ -100,9 +106,19 @@ function nestedWalk(cpu: Awaited<ReturnType<typeof machineFromImage>>['cpus'][nu
   const r = cpu.nestedAccess(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit });
   const rows = cpu.nestedGrid();
   const stats = cpu.nestedStats;
-  const info = { va: q.va, kind: q.kind, cpl: q.cpl, mode: cpu.mode, host: ept ? ('ept' as const) : ('npt' as const), hostLevels: ept ? Number((root >> 3n) & 7n) + 1 : 4, root };
+  const info = {
+    va: q.va,
+    kind: q.kind,
+    cpl: q.cpl,
+    mode: cpu.mode,
+    host: ept ? ('ept' as const) : ('npt' as const),
+    hostLevels: ept ? Number((root >> 3n) & 7n) + 1 : 4,
+    root,
+  };
   if (flags.json) {
-    console.log(JSON.stringify(jsonSafe({ query: q, vendor, nested: info, result: r, grid: rows, guestRefs: stats.guestRefs, hostRefs: stats.hostRefs }), null, 2));
+    console.log(
+      JSON.stringify(jsonSafe({ query: q, vendor, nested: info, result: r, grid: rows, guestRefs: stats.guestRefs, hostRefs: stats.hostRefs }), null, 2),
+    );
     return 0;
   }
   process.stdout.write(renderGrid(info, rows, r, stats));

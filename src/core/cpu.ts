@@ -1,7 +1,5 @@
 import type { CoreExports } from './wasm.js';
-import type {
-  AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep,
-} from './types.js';
+import type { AccessOptions, AccessResult, BatchOptions, BatchOutput, ControlRegs, CpuStats, PagingMode, WalkExplanation, WalkStep } from './types.js';
 import { ACCESS_KIND_CODE } from './types.js';
 import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
@@ -80,7 +78,10 @@ export class Cpu {
     if (r < 0) {
       const i = -1 - r;
       const at = (next.cr3 & 0xffff_ffe0n) + BigInt(i) * 8n;
-      throw new PagewalkError('EINVAL_CONTROL', `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`);
+      throw new PagewalkError(
+        'EINVAL_CONTROL',
+        `PAE PDPTE ${i} at pa 0x${at.toString(16)} is present with reserved bits set: loading the PDPTEs would raise #GP(0)`,
+      );
     }
     this.core.setPkeys(this.base, Number(next.pkru), Number(next.pkrs));
   }
@@ -93,7 +94,15 @@ export class Cpu {
    */
   private loadCr3Fast(regs: Partial<ControlRegs>): boolean {
     const cr3 = regs.cr3;
-    if (typeof cr3 !== 'bigint' || regs.cr0 !== undefined || regs.cr4 !== undefined || regs.efer !== undefined || regs.pkru !== undefined || regs.pkrs !== undefined) return false;
+    if (
+      typeof cr3 !== 'bigint' ||
+      regs.cr0 !== undefined ||
+      regs.cr4 !== undefined ||
+      regs.efer !== undefined ||
+      regs.pkru !== undefined ||
+      regs.pkrs !== undefined
+    )
+      return false;
     let n = 0;
     for (const _ in regs) n++;
     if (n !== 1 || cr3 < 0n || cr3 > 0xffff_ffff_ffff_ffffn) return false;
@@ -154,7 +163,10 @@ export class Cpu {
     arrayArg(where, 'out.fault', out.fault, Uint32Array);
     const n = vas.length;
     if (kinds.length < n || out.pa.length < n || out.fault.length < n) {
-      throw new PagewalkError('EINVAL_ARG', `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`);
+      throw new PagewalkError(
+        'EINVAL_ARG',
+        `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`,
+      );
     }
     const flags = accessFlags(where, opts);
     const io = this.io;
@@ -179,7 +191,8 @@ export class Cpu {
    * that generate addresses in place and want no copies. n <= machine.batchMax.
    */
   translateInPlace(n: number, opts: BatchOptions): number {
-    if (!Number.isInteger(n) || n < 0 || n > this.io.va.length) throw new PagewalkError('EINVAL_ARG', `translateInPlace: n = ${n} must be 0..${this.io.va.length}`);
+    if (!Number.isInteger(n) || n < 0 || n > this.io.va.length)
+      throw new PagewalkError('EINVAL_ARG', `translateInPlace: n = ${n} must be 0..${this.io.va.length}`);
     const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, accessFlags('cpu.translateInPlace', opts)));
     this.checkKinds(0);
     return faults;
@@ -308,7 +321,8 @@ export class Cpu {
     if (type === 0) {
       const shift = r.cr4 & CR4_LA57 ? 7n : 16n;
       const v = BigInt.asIntN(64, va);
-      if (BigInt.asIntN(64, v << shift) >> shift !== v) throw new PagewalkError('EGP', `INVPCID type 0 with non-canonical address 0x${BigInt.asUintN(64, va).toString(16)}: #GP(0)`);
+      if (BigInt.asIntN(64, v << shift) >> shift !== v)
+        throw new PagewalkError('EGP', `INVPCID type 0 with non-canonical address 0x${BigInt.asUintN(64, va).toString(16)}: #GP(0)`);
     }
     this.core.invpcid(this.base, type, pcid, BigInt.asUintN(64, va));
   }
@@ -332,7 +346,13 @@ export class Cpu {
   get stats(): CpuStats {
     const s = (i: number) => Number(this.view.getBigUint64(C.stats + i * 8, true));
     return {
-      walks: s(0), memRefs: s(1), tlbHits: s(2), tlbMisses: s(3), pscHits: s(4), faults: s(5), forcedEvictions: s(6),
+      walks: s(0),
+      memRefs: s(1),
+      tlbHits: s(2),
+      tlbMisses: s(3),
+      pscHits: s(4),
+      faults: s(5),
+      forcedEvictions: s(6),
       pscHitsByLevel: { pde: s(9), pdpte: s(10), pml4e: s(11), pml5e: s(12) },
     };
   }
@@ -422,8 +442,16 @@ export class Cpu {
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
         out.push({
-          va, pa: mem.getBigUint64(e + 8, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
-          writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 5) & 15,
+          va,
+          pa: mem.getBigUint64(e + 8, true),
+          pageSize: 2 ** shift,
+          pcid: Number((key >> 1n) & 0xfffn),
+          writable: !!(perms & 1),
+          user: !!(perms & 2),
+          nx: !!(perms & 4),
+          dirty: !!(perms & 8),
+          global: !!(perms & 16),
+          pkey: (perms >> 5) & 15,
         });
       }
     }
@@ -451,8 +479,19 @@ export class Cpu {
         const key = mem.getBigUint64(e, true);
         const perms = mem.getUint32(e + 16, true);
         const prefix = key >> 13n;
-        const va = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift))) : (prefix << BigInt(shift)) & 0xffff_ffffn;
-        out.push({ level: l, va, next: mem.getBigUint64(e + 8, true), pcid: Number((key >> 1n) & 0xfffn), writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4) });
+        const va =
+          mode === '4level' || mode === '5level'
+            ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift)))
+            : (prefix << BigInt(shift)) & 0xffff_ffffn;
+        out.push({
+          level: l,
+          va,
+          next: mem.getBigUint64(e + 8, true),
+          pcid: Number((key >> 1n) & 0xfffn),
+          writable: !!(perms & 1),
+          user: !!(perms & 2),
+          nx: !!(perms & 4),
+        });
       }
     }
     return out;
@@ -539,7 +578,11 @@ const AF_IMPLICIT = 8;
 function accessFlags(where: string, o: AccessOptions | BatchOptions): number {
   if (typeof o === 'object' && o !== null) {
     const { cpl, ac, implicit } = o;
-    if ((cpl === 0 || cpl === 1 || cpl === 2 || cpl === 3) && (ac === undefined || ac === true || ac === false) && (implicit === undefined || implicit === true || implicit === false)) {
+    if (
+      (cpl === 0 || cpl === 1 || cpl === 2 || cpl === 3) &&
+      (ac === undefined || ac === true || ac === false) &&
+      (implicit === undefined || implicit === true || implicit === false)
+    ) {
       return cpl | (ac ? AF_AC : 0) | (implicit ? AF_IMPLICIT : 0);
     }
   }

@@ -56,10 +56,15 @@ export const LEVEL_NAMES: Record<string, string[]> = {
 export function addressFields(va: bigint, mode: PagingMode): Record<string, number> {
   const f = (shift: number, bits: number) => Number((va >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
   switch (mode) {
-    case '32bit': return { pd: f(22, 10), pt: f(12, 10), offset: f(0, 12) };
-    case 'pae': return { pdpt: f(30, 2), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
-    case '4level': return { pml4: f(39, 9), pdpt: f(30, 9), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
-    case '5level': return { pml5: f(48, 9), pml4: f(39, 9), pdpt: f(30, 9), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
-    default: return { offset: Number(va & 0xffff_ffffn) };
+    case '32bit':
+      return { pd: f(22, 10), pt: f(12, 10), offset: f(0, 12) };
+    case 'pae':
+      return { pdpt: f(30, 2), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
+    case '4level':
+      return { pml4: f(39, 9), pdpt: f(30, 9), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
+    case '5level':
+      return { pml5: f(48, 9), pml4: f(39, 9), pdpt: f(30, 9), pd: f(21, 9), pt: f(12, 9), offset: f(0, 12) };
+    default:
+      return { offset: Number(va & 0xffff_ffffn) };
   }
 }

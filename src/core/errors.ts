@@ -1,13 +1,5 @@
 /** Errors raised by pagewalk. `code` is stable; `message` names the problem and where. */
-export type PagewalkErrorCode =
-  | 'EINVAL_ARG'
-  | 'EINVAL_CONTROL'
-  | 'EGP'
-  | 'ENOMEM_FRAMES'
-  | 'EFRAME_STATE'
-  | 'EMAP_CONFLICT'
-  | 'EBAD_INPUT'
-  | 'WASM_TRAP';
+export type PagewalkErrorCode = 'EINVAL_ARG' | 'EINVAL_CONTROL' | 'EGP' | 'ENOMEM_FRAMES' | 'EFRAME_STATE' | 'EMAP_CONFLICT' | 'EBAD_INPUT' | 'WASM_TRAP';
 
 export class PagewalkError extends Error {
   readonly code: PagewalkErrorCode;

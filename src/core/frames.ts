@@ -53,26 +53,51 @@ export class FrameTable {
     if (this.core.frameReserve(pfn) < 0) throw new PagewalkError('EFRAME_STATE', `frame ${pfn} is not free, cannot reserve it`);
   }
 
-  state(pfn: number): number { return this.stateV[this.pfn(pfn, 'frames.state')]; }
-  isFree(pfn: number): boolean { return this.stateV[this.pfn(pfn, 'frames.isFree')] === FRAME_STATE.FREE; }
-  generation(pfn: number): number { return this.genV[this.pfn(pfn, 'frames.generation')]; }
-  level(pfn: number): number { return this.levelV[this.pfn(pfn, 'frames.level')]; }
-  setLevel(pfn: number, level: number): void { this.levelV[this.pfn(pfn, 'frames.setLevel')] = intArg('frames.setLevel', 'level', level, 0, 5); }
-  owner(pfn: number): number { return this.ownerV[this.pfn(pfn, 'frames.owner')]; }
-  setOwner(pfn: number, owner: number): void { this.ownerV[this.pfn(pfn, 'frames.setOwner')] = intArg('frames.setOwner', 'owner', owner, 0, 0xffff); }
-  refCount(pfn: number): number { return this.refV[this.pfn(pfn, 'frames.refCount')]; }
-  setRefCount(pfn: number, n: number): void { this.refV[this.pfn(pfn, 'frames.setRefCount')] = intArg('frames.setRefCount', 'n', n, 0, 0xffff_ffff); }
-  typeCount(pfn: number): number { return this.typeV[this.pfn(pfn, 'frames.typeCount')]; }
-  setTypeCount(pfn: number, n: number): void { this.typeV[this.pfn(pfn, 'frames.setTypeCount')] = intArg('frames.setTypeCount', 'n', n, 0, 0xffff_ffff); }
-  get freeCount(): number { return this.core.framesFree(); }
+  state(pfn: number): number {
+    return this.stateV[this.pfn(pfn, 'frames.state')];
+  }
+  isFree(pfn: number): boolean {
+    return this.stateV[this.pfn(pfn, 'frames.isFree')] === FRAME_STATE.FREE;
+  }
+  generation(pfn: number): number {
+    return this.genV[this.pfn(pfn, 'frames.generation')];
+  }
+  level(pfn: number): number {
+    return this.levelV[this.pfn(pfn, 'frames.level')];
+  }
+  setLevel(pfn: number, level: number): void {
+    this.levelV[this.pfn(pfn, 'frames.setLevel')] = intArg('frames.setLevel', 'level', level, 0, 5);
+  }
+  owner(pfn: number): number {
+    return this.ownerV[this.pfn(pfn, 'frames.owner')];
+  }
+  setOwner(pfn: number, owner: number): void {
+    this.ownerV[this.pfn(pfn, 'frames.setOwner')] = intArg('frames.setOwner', 'owner', owner, 0, 0xffff);
+  }
+  refCount(pfn: number): number {
+    return this.refV[this.pfn(pfn, 'frames.refCount')];
+  }
+  setRefCount(pfn: number, n: number): void {
+    this.refV[this.pfn(pfn, 'frames.setRefCount')] = intArg('frames.setRefCount', 'n', n, 0, 0xffff_ffff);
+  }
+  typeCount(pfn: number): number {
+    return this.typeV[this.pfn(pfn, 'frames.typeCount')];
+  }
+  setTypeCount(pfn: number, n: number): void {
+    this.typeV[this.pfn(pfn, 'frames.setTypeCount')] = intArg('frames.setTypeCount', 'n', n, 0, 0xffff_ffff);
+  }
+  get freeCount(): number {
+    return this.core.framesFree();
+  }
 
   /** `pfn` when it is a frame of RAM (one comparison on the hot path), else EINVAL_ARG. */
   private pfn(pfn: number, where: string): number {
-    if ((pfn >>> 0) !== pfn || pfn >= this.count) this.check(pfn, where);
+    if (pfn >>> 0 !== pfn || pfn >= this.count) this.check(pfn, where);
     return pfn;
   }
 
   private check(pfn: number, where: string): void {
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.count) throw new PagewalkError('EINVAL_ARG', `${where}: frame number ${show(pfn)} is outside RAM (0..${this.count - 1})`);
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.count)
+      throw new PagewalkError('EINVAL_ARG', `${where}: frame number ${show(pfn)} is outside RAM (0..${this.count - 1})`);
   }
 }

@@ -10,7 +10,12 @@ import { boolOpt, objArg, show } from './validate.js';
 export const REALISTIC_TLB: TlbGeometry = { '4k': { sets: 128, ways: 12 }, '2m': { sets: 32, ways: 8 }, '1g': { sets: 4, ways: 4 } };
 export const REALISTIC_PSC: PscGeometry = { pde: { sets: 8, ways: 4 }, pdpte: { sets: 4, ways: 4 }, pml4e: { sets: 2, ways: 2 }, pml5e: { sets: 1, ways: 2 } };
 export const MAXIMAL_TLB: TlbGeometry = { '4k': { sets: 1024, ways: 16 }, '2m': { sets: 256, ways: 8 }, '1g': { sets: 64, ways: 4 } };
-export const MAXIMAL_PSC: PscGeometry = { pde: { sets: 256, ways: 8 }, pdpte: { sets: 64, ways: 8 }, pml4e: { sets: 64, ways: 8 }, pml5e: { sets: 16, ways: 8 } };
+export const MAXIMAL_PSC: PscGeometry = {
+  pde: { sets: 256, ways: 8 },
+  pdpte: { sets: 64, ways: 8 },
+  pml4e: { sets: 64, ways: 8 },
+  pml5e: { sets: 16, ways: 8 },
+};
 
 export interface ResolvedOptions {
   ramBytes: number;
@@ -83,7 +88,15 @@ export class Machine {
   static createSync(options: MachineOptions = {}): Machine {
     const o = resolveOptions(options);
     const core = instantiateCore();
-    const ok = core.machineInit(BigInt(o.ramBytes), o.vendor === 'amd' ? 1 : 0, o.maxPhysAddrBits, o.pdpe1gb ? 1 : 0, o.pse36 ? 1 : 0, o.stalePermission === 'rewalk' ? 1 : 0, o.cpus);
+    const ok = core.machineInit(
+      BigInt(o.ramBytes),
+      o.vendor === 'amd' ? 1 : 0,
+      o.maxPhysAddrBits,
+      o.pdpe1gb ? 1 : 0,
+      o.pse36 ? 1 : 0,
+      o.stalePermission === 'rewalk' ? 1 : 0,
+      o.cpus,
+    );
     if (!ok) throw new PagewalkError('ENOMEM_FRAMES', `cannot allocate ${o.ramBytes} bytes of guest RAM in WASM linear memory`);
     const tlb = o.tlb || (o.retention === 'maximal' ? MAXIMAL_TLB : REALISTIC_TLB);
     const psc = o.psc || (o.retention === 'maximal' ? MAXIMAL_PSC : REALISTIC_PSC);
@@ -91,7 +104,10 @@ export class Machine {
     const flags = (o.tlb ? 1 : 0) | (o.psc ? 2 : 0);
     for (let i = 0; i < o.cpus; i++) {
       const g = new Uint32Array(core.memory.buffer, core.layoutIoPa(), 14);
-      pairs.forEach((p, k) => { g[2 * k] = p.sets; g[2 * k + 1] = p.ways; });
+      pairs.forEach((p, k) => {
+        g[2 * k] = p.sets;
+        g[2 * k + 1] = p.ways;
+      });
       if (!core.cpuInit(i, flags, o.retention === 'maximal' ? 1 : 0)) throw new PagewalkError('ENOMEM_FRAMES', `cannot allocate the caches of CPU ${i}`);
     }
     return new Machine(core, o);
@@ -105,11 +121,19 @@ export class Machine {
     return { memory: this.core.memory, ramOffset: this.core.layoutRamBase() };
   }
 
-  get ramBytes(): number { return this.options.ramBytes; }
-  get vendor(): Vendor { return this.options.vendor; }
-  get maxPhysAddrBits(): number { return this.options.maxPhysAddrBits; }
+  get ramBytes(): number {
+    return this.options.ramBytes;
+  }
+  get vendor(): Vendor {
+    return this.options.vendor;
+  }
+  get maxPhysAddrBits(): number {
+    return this.options.maxPhysAddrBits;
+  }
   /** Writes to unbacked physical addresses, dropped. */
-  get droppedWrites(): number { return this.phys.droppedWrites; }
+  get droppedWrites(): number {
+    return this.phys.droppedWrites;
+  }
 
   /** Zeroes RAM, frees every frame, and resets every CPU (registers, caches, statistics). */
   reset(): void {
@@ -123,14 +147,19 @@ export class Machine {
 }
 
 function resolveOptions(o: MachineOptions): ResolvedOptions {
-  const bad = (msg: string): never => { throw new PagewalkError('EINVAL_ARG', `Machine options: ${msg}`); };
+  const bad = (msg: string): never => {
+    throw new PagewalkError('EINVAL_ARG', `Machine options: ${msg}`);
+  };
   objArg('Machine options', 'options', o);
   for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.includes(k)) bad(`unknown option ${show(k)} (known: ${KNOWN_OPTIONS.join(', ')})`);
   boolOpt('Machine options', 'pdpe1gb', o.pdpe1gb);
   boolOpt('Machine options', 'pse36', o.pse36);
-  for (const k of ['tlb', 'psc'] as const) if (o[k] !== undefined && o[k] !== false && (typeof o[k] !== 'object' || o[k] === null)) bad(`${k} must be false or an object of cache geometries, got ${show(o[k])}`);
+  for (const k of ['tlb', 'psc'] as const)
+    if (o[k] !== undefined && o[k] !== false && (typeof o[k] !== 'object' || o[k] === null))
+      bad(`${k} must be false or an object of cache geometries, got ${show(o[k])}`);
   const ramBytes = o.ramBytes ?? 64 * 2 ** 20;
-  if (!Number.isInteger(ramBytes) || ramBytes < 2 ** 16 || ramBytes % 4096 || ramBytes > MAX_RAM) bad(`ramBytes ${ramBytes} must be a multiple of 4096 between 64 KiB and ${MAX_RAM}`);
+  if (!Number.isInteger(ramBytes) || ramBytes < 2 ** 16 || ramBytes % 4096 || ramBytes > MAX_RAM)
+    bad(`ramBytes ${ramBytes} must be a multiple of 4096 between 64 KiB and ${MAX_RAM}`);
   const cpus = o.cpus ?? 1;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) bad(`cpus ${cpus} must be 1..64`);
   const vendor = o.vendor ?? 'intel';

@@ -89,13 +89,14 @@ export function setNested(core: CoreExports, index: number, view: DataView, m: n
     const levels = Number((cfg.eptp >> 3n) & 7n) + 1;
     kind = 1;
     root = cfg.eptp;
-    flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | (cfg.executeOnly ?? true ? 16 : 0);
+    flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | ((cfg.executeOnly ?? true) ? 16 : 0);
     if (levels === 4 && m > 48) badArg(where, `4-level EPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5-level EPT`);
   } else if (cfg.kind === 'npt') {
     u64Arg(where, 'cfg.ncr3', cfg.ncr3);
     const levels = cfg.levels ?? 4;
     if (levels !== 4 && levels !== 5) badArg(where, `cfg.levels must be 4 or 5, got ${String(levels)}`);
-    if (cfg.ncr3 >> BigInt(m)) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested CR3 0x${cfg.ncr3.toString(16)} has bits at or above MAXPHYADDR ${m}`);
+    if (cfg.ncr3 >> BigInt(m))
+      throw new PagewalkError('EINVAL_CONTROL', `${where}: nested CR3 0x${cfg.ncr3.toString(16)} has bits at or above MAXPHYADDR ${m}`);
     if (levels === 4 && m > 48) badArg(where, `4-level NPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5 levels`);
     kind = 2;
     root = cfg.ncr3;
@@ -108,7 +109,8 @@ export function setNested(core: CoreExports, index: number, view: DataView, m: n
     if (!Array.isArray(p) || p.length !== 4) badArg(where, 'a PAE guest needs cfg.pdptes, its four PDPTE registers');
     p.forEach((v, i) => {
       u64Arg(where, `cfg.pdptes[${i}]`, v);
-      if (v & 1n && v & PDPTE_RSVD(m)) throw new PagewalkError('EINVAL_CONTROL', `${where}: PDPTE ${i} 0x${v.toString(16)} is present with reserved bits set (VM entry fails)`);
+      if (v & 1n && v & PDPTE_RSVD(m))
+        throw new PagewalkError('EINVAL_CONTROL', `${where}: PDPTE ${i} 0x${v.toString(16)} is present with reserved bits set (VM entry fails)`);
       view.setBigUint64(C_PDPTE + i * 8, v, true);
     });
   }
@@ -137,7 +139,10 @@ export function decodeNested(core: CoreExports, r: bigint, cr2: () => bigint): N
  * qualification), 0xF2 (EPT misconfiguration), 0xF3 (#NPF: low 8 bits EXITINFO1 bits 7:0, bits
  * 9:8 EXITINFO1 bits 33:32), with the guest-physical address in out.pa[i].
  */
-export function decodeNestedFault(fault: number, pa: bigint): { exit?: NestedExit['exit']; vector?: number; errorCode?: number; qualification?: number; exitInfo1?: bigint; gpa?: bigint } {
+export function decodeNestedFault(
+  fault: number,
+  pa: bigint,
+): { exit?: NestedExit['exit']; vector?: number; errorCode?: number; qualification?: number; exitInfo1?: bigint; gpa?: bigint } {
   const v = fault >>> 16;
   if (v < 0xf1) return { vector: v, errorCode: fault & 0xffff };
   if (v === 0xf1) return { exit: 'ept-violation', qualification: fault & 0xffff, gpa: pa };
@@ -146,7 +151,15 @@ export function decodeNestedFault(fault: number, pa: bigint): { exit?: NestedExi
 }
 
 /** Nested batch: as `translateBatch`, faults and exits in out.fault (see `decodeNestedFault`). */
-export function nestedBatch(core: CoreExports, base: number, io: { va: BigUint64Array; kind: Uint8Array; pa: BigUint64Array; fault: Uint32Array }, vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, flags: number): number {
+export function nestedBatch(
+  core: CoreExports,
+  base: number,
+  io: { va: BigUint64Array; kind: Uint8Array; pa: BigUint64Array; fault: Uint32Array },
+  vas: BigUint64Array,
+  kinds: Uint8Array,
+  out: BatchOutput,
+  flags: number,
+): number {
   const where = 'cpu.nestedTranslateBatch';
   arrayArg(where, 'vas', vas, BigUint64Array);
   arrayArg(where, 'kinds', kinds, Uint8Array);
@@ -176,7 +189,11 @@ export function nestedStats(core: CoreExports, index: number): NestedStats {
 }
 
 const GUEST_NAMES: Record<string, string[]> = {
-  '32bit': ['GPA', 'PTE', 'PDE'], pae: ['GPA', 'PTE', 'PDE'], '4level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E'], '5level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'], none: ['GPA'],
+  '32bit': ['GPA', 'PTE', 'PDE'],
+  pae: ['GPA', 'PTE', 'PDE'],
+  '4level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E'],
+  '5level': ['GPA', 'PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'],
+  none: ['GPA'],
 };
 
 /** The grid of the last `nestedAccess`: one row per guest-physical address translated. */
@@ -196,4 +213,3 @@ export function nestedGrid(core: CoreExports, mode: string): NestedGridRow[] {
   }
   return rows;
 }
-

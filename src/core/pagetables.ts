@@ -51,12 +51,19 @@ export class PageTables {
     const size = opts.pageSize ?? '4k';
     const pageBytes = Object.hasOwn(PAGE_BYTES, size) ? PAGE_BYTES[size] : undefined;
     if (!pageBytes) throw new PagewalkError('EINVAL_ARG', `map: unknown page size ${show(size)} (4k, 2m, 4m, 1g)`);
-    const exists = size === '4k' || (size === '4m' && mode === '32bit') || (size === '2m' && mode !== '32bit') || (size === '1g' && (mode === '4level' || mode === '5level'));
+    const exists =
+      size === '4k' ||
+      (size === '4m' && mode === '32bit') ||
+      (size === '2m' && mode !== '32bit') ||
+      (size === '1g' && (mode === '4level' || mode === '5level'));
     if (!exists) {
       throw new PagewalkError('EINVAL_ARG', `map: ${size} pages do not exist in ${mode} paging`);
     }
     if (va % pageBytes || pa % pageBytes || n % pageBytes || n <= 0n) {
-      throw new PagewalkError('EINVAL_ARG', `map: va 0x${va.toString(16)}, pa 0x${pa.toString(16)} and length 0x${n.toString(16)} must be multiples of the ${size} page size`);
+      throw new PagewalkError(
+        'EINVAL_ARG',
+        `map: va 0x${va.toString(16)}, pa 0x${pa.toString(16)} and length 0x${n.toString(16)} must be multiples of the ${size} page size`,
+      );
     }
     const count = n / pageBytes;
     if (count > 0xffff_ffffn) throw new PagewalkError('EINVAL_ARG', `map: ${count} pages is too many for one call`);
@@ -129,7 +136,11 @@ export class PageTables {
     u64Arg(where, 'va', va);
     const n = lengthArg(where, 'length', bytes, 1n << 64n);
     const space = mode === '32bit' || mode === 'pae' ? 1n << 32n : 1n << 64n;
-    if (va + n > space) badArg(where, `va ${show(va)} + length ${show(n)} runs past the ${mode === '32bit' || mode === 'pae' ? '4 GiB' : '2^64'} linear address space of ${mode} paging`);
+    if (va + n > space)
+      badArg(
+        where,
+        `va ${show(va)} + length ${show(n)} runs past the ${mode === '32bit' || mode === 'pae' ? '4 GiB' : '2^64'} linear address space of ${mode} paging`,
+      );
     return n;
   }
 

@@ -18,7 +18,10 @@ export class PhysMem {
   writtenHigh = 0;
 
   /** @internal */
-  constructor(private readonly core: CoreExports, readonly ramBytes: number) {
+  constructor(
+    private readonly core: CoreExports,
+    readonly ramBytes: number,
+  ) {
     const base = core.layoutRamBase();
     this.bytes = new Uint8Array(core.memory.buffer, base, ramBytes);
     this.view = new DataView(core.memory.buffer, base, ramBytes);

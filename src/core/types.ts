@@ -16,7 +16,10 @@ export const ACCESS_KIND_CODE: Record<AccessKind, number> = { read: 0, write: 1,
 export type PagingMode = 'none' | '32bit' | 'pae' | '4level' | '5level';
 
 /** TLB geometry for one page-size class. `sets` must be a power of two. */
-export interface CacheGeometry { sets: number; ways: number }
+export interface CacheGeometry {
+  sets: number;
+  ways: number;
+}
 
 export interface TlbGeometry {
   /** 4 KiB translations. */
@@ -93,10 +96,7 @@ export interface AccessOptions {
   implicit?: boolean;
 }
 
-export type AccessResult =
-  | { ok: true; pa: bigint }
-  | { ok: false; vector: 14; errorCode: number; cr2: bigint }
-  | { ok: false; vector: 13 };
+export type AccessResult = { ok: true; pa: bigint } | { ok: false; vector: 14; errorCode: number; cr2: bigint } | { ok: false; vector: 13 };
 
 export interface BatchOptions {
   cpl: 0 | 1 | 2 | 3;

@@ -29,7 +29,8 @@ function parseText(text: string, path: string, field: string): BigUint64Array {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/#.*/, '').trim();
     if (line === '') continue;
-    if (!/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(line)) throw new PagewalkError('EINVAL_ARG', `${field}: ${path}:${i + 1}: expected an address (0x... or decimal), got ${JSON.stringify(line.slice(0, 40))}`);
+    if (!/^(0x[0-9a-f][0-9a-f_]*|\d+)$/i.test(line))
+      throw new PagewalkError('EINVAL_ARG', `${field}: ${path}:${i + 1}: expected an address (0x... or decimal), got ${JSON.stringify(line.slice(0, 40))}`);
     const v = BigInt(line.replace(/_/g, ''));
     if (v >= 1n << 64n) throw new PagewalkError('EINVAL_ARG', `${field}: ${path}:${i + 1}: address ${line} does not fit in 64 bits`);
     vals.push(v);

@@ -87,12 +87,9 @@ int main(int argc, char **argv) {
  *     (local.get 0)))
  */
 const WASM_CHASE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f,
-  0x02, 0x08, 0x01, 0x01, 0x65, 0x01, 0x6d, 0x02, 0x00, 0x01,
-  0x03, 0x02, 0x01, 0x00,
-  0x07, 0x09, 0x01, 0x05, 0x63, 0x68, 0x61, 0x73, 0x65, 0x00, 0x00,
-  0x0a, 0x1b, 0x01, 0x19, 0x00, 0x03, 0x40, 0x20, 0x00, 0x28, 0x02, 0x00, 0x21, 0x00, 0x20, 0x01, 0x41, 0x01, 0x6b, 0x21, 0x01, 0x20, 0x01, 0x0d, 0x00, 0x0b, 0x20, 0x00, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, 0x02, 0x08, 0x01, 0x01, 0x65, 0x01, 0x6d, 0x02, 0x00,
+  0x01, 0x03, 0x02, 0x01, 0x00, 0x07, 0x09, 0x01, 0x05, 0x63, 0x68, 0x61, 0x73, 0x65, 0x00, 0x00, 0x0a, 0x1b, 0x01, 0x19, 0x00, 0x03, 0x40, 0x20, 0x00, 0x28,
+  0x02, 0x00, 0x21, 0x00, 0x20, 0x01, 0x41, 0x01, 0x6b, 0x21, 0x01, 0x20, 0x01, 0x0d, 0x00, 0x0b, 0x20, 0x00, 0x0b,
 ]);
 
 /** The system C compiler, or null. */
@@ -185,12 +182,32 @@ export async function calibrate(o: CalibrateOptions): Promise<Calibration> {
     for (const fp of o.footprints) {
       for (const pages of sizes) {
         const measuredNs = bin ? runNative(bin, fp, o.loads, pages === '2m') : runWasm(fp, o.loads);
-        const conf = resolveConfig({ accesses: Math.min(o.loads, 200_000), footprints: [fp], workloads: [{ kind: 'pointer-chase' }], configs: [{ core: o.core, pages: { [pages]: 1 } }] });
+        const conf = resolveConfig({
+          accesses: Math.min(o.loads, 200_000),
+          footprints: [fp],
+          workloads: [{ kind: 'pointer-chase' }],
+          configs: [{ core: o.core, pages: { [pages]: 1 } }],
+        });
         const r = await runCell(conf, { configIndex: 0, workloadIndex: 0, footprint: fp }, { core: false });
-        points.push({ footprint: fp, pages, measuredNs, modelTranslation: r.cycles.total, modelData: r.cycles.data, modelNs: (r.cycles.total + r.cycles.data) / clock.ghz });
+        points.push({
+          footprint: fp,
+          pages,
+          measuredNs,
+          modelTranslation: r.cycles.total,
+          modelData: r.cycles.data,
+          modelNs: (r.cycles.total + r.cycles.data) / clock.ghz,
+        });
       }
     }
-    return { runner: bin ? 'native' : 'wasm', how: bin ? `C, ${cc} -O2` : cc === null && o.runner !== 'wasm' ? 'WebAssembly (no C compiler found)' : 'WebAssembly', core: o.core, ghz: clock.ghz, ghzSource: clock.source, loads: o.loads, points };
+    return {
+      runner: bin ? 'native' : 'wasm',
+      how: bin ? `C, ${cc} -O2` : cc === null && o.runner !== 'wasm' ? 'WebAssembly (no C compiler found)' : 'WebAssembly',
+      core: o.core,
+      ghz: clock.ghz,
+      ghzSource: clock.source,
+      loads: o.loads,
+      points,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -199,15 +216,24 @@ export async function calibrate(o: CalibrateOptions): Promise<Calibration> {
 /** The calibration as a table. */
 export function formatCalibration(c: Calibration): string {
   const head = ['footprint', 'pages', 'measured ns', 'model ns', 'model/measured', 'model cycles: translation + data'];
-  const rows = c.points.map((p) => [formatSize(p.footprint), p.pages, p.measuredNs.toFixed(2), p.modelNs.toFixed(2), (p.modelNs / p.measuredNs).toFixed(2), `${p.modelTranslation.toFixed(1)} + ${p.modelData.toFixed(1)}`]);
+  const rows = c.points.map((p) => [
+    formatSize(p.footprint),
+    p.pages,
+    p.measuredNs.toFixed(2),
+    p.modelNs.toFixed(2),
+    (p.modelNs / p.measuredNs).toFixed(2),
+    `${p.modelTranslation.toFixed(1)} + ${p.modelData.toFixed(1)}`,
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]): string => '  ' + r.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
   return [
     `Calibration: dependent pointer chase (64 B nodes, one random cycle), ${c.loads} timed loads per point, measured with ${c.how}; model: preset ${c.core}, ${c.ghz.toFixed(2)} GHz (${c.ghzSource}).`,
     fmt(head),
     ...rows.map(fmt),
-    'measured = this machine (translation and data load together); model = the cost model\'s translation + data-load cycles for the same chase, in ns.',
-    c.runner === 'native' ? '2m rows ask for transparent huge pages (madvise); the kernel may still give 4 KiB pages.' : 'WebAssembly: the engine\'s own loads and page sizes; no 2 MiB rows.',
+    "measured = this machine (translation and data load together); model = the cost model's translation + data-load cycles for the same chase, in ns.",
+    c.runner === 'native'
+      ? '2m rows ask for transparent huge pages (madvise); the kernel may still give 4 KiB pages.'
+      : "WebAssembly: the engine's own loads and page sizes; no 2 MiB rows.",
   ].join('\n');
 }
 
@@ -221,9 +247,13 @@ export function calibrationSvg(c: Calibration): string {
   const B = 50;
   const fps = [...new Set(c.points.map((p) => p.footprint))].sort((a, b) => a - b);
   const maxY = Math.max(1, ...c.points.flatMap((p) => [p.measuredNs, p.modelNs])) * 1.1;
-  const x = (fp: number): number => L + (fps.length < 2 ? 0 : ((Math.log2(fp) - Math.log2(fps[0])) / (Math.log2(fps[fps.length - 1]) - Math.log2(fps[0]))) * (W - L - R));
+  const x = (fp: number): number =>
+    L + (fps.length < 2 ? 0 : ((Math.log2(fp) - Math.log2(fps[0])) / (Math.log2(fps[fps.length - 1]) - Math.log2(fps[0]))) * (W - L - R));
   const y = (v: number): number => H - B - (v / maxY) * (H - T - B);
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+  ];
   out.push(`<text x="${L}" y="20" font-size="14">pagewalk cost --calibrate: ns per dependent load (${c.how}; model ${c.core})</text>`);
   out.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`);
   for (const fp of fps) out.push(`<text x="${x(fp).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${formatSize(fp)}</text>`);
@@ -236,9 +266,14 @@ export function calibrationSvg(c: Calibration): string {
     series.push([`measured ${pg}`, color, '', (p) => p.measuredNs, pg], [`model ${pg}`, color, '6 4', (p) => p.modelNs, pg]);
   }
   series.forEach(([label, color, dash, get, pg], i) => {
-    const pts = c.points.filter((p) => p.pages === pg).map((p) => `${x(p.footprint).toFixed(1)},${y(get(p)).toFixed(1)}`).join(' ');
+    const pts = c.points
+      .filter((p) => p.pages === pg)
+      .map((p) => `${x(p.footprint).toFixed(1)},${y(get(p)).toFixed(1)}`)
+      .join(' ');
     out.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
-    out.push(`<line x1="${W - R + 15}" y1="${T + 10 + i * 20}" x2="${W - R + 45}" y2="${T + 10 + i * 20}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/><text x="${W - R + 52}" y="${T + 14 + i * 20}">${label}</text>`);
+    out.push(
+      `<line x1="${W - R + 15}" y1="${T + 10 + i * 20}" x2="${W - R + 45}" y2="${T + 10 + i * 20}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/><text x="${W - R + 52}" y="${T + 14 + i * 20}">${label}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -221,7 +221,11 @@ function tlb(v: unknown, path: string): TlbGeometry | false {
   if (v === undefined) return structuredClone(DEFAULT_TLB);
   const o = obj(v, path);
   checkKeys(o, path, ['4k', '2m', '1g']);
-  return { '4k': geometry(o['4k'], `${path}.4k`, DEFAULT_TLB['4k']), '2m': geometry(o['2m'], `${path}.2m`, DEFAULT_TLB['2m']), '1g': geometry(o['1g'], `${path}.1g`, DEFAULT_TLB['1g']) };
+  return {
+    '4k': geometry(o['4k'], `${path}.4k`, DEFAULT_TLB['4k']),
+    '2m': geometry(o['2m'], `${path}.2m`, DEFAULT_TLB['2m']),
+    '1g': geometry(o['1g'], `${path}.1g`, DEFAULT_TLB['1g']),
+  };
 }
 
 function psc(v: unknown, path: string): PscGeometry | false {
@@ -275,12 +279,30 @@ const PAGING: PagingDepth[] = ['4level', '5level', 'pae', '32bit'];
 
 function machineConfig(v: unknown, path: string, index: number): MachineConfig {
   const o = obj(v, path);
-  checkKeys(o, path, ['name', 'paging', 'pages', 'tlb', 'psc', 'pcid', 'contextSwitchEvery', 'flush', 'base', 'core', 'l1tlb', 'stlb', 'tlbPolicy', 'walkers', 'addressSpaces', 'asids']);
+  checkKeys(o, path, [
+    'name',
+    'paging',
+    'pages',
+    'tlb',
+    'psc',
+    'pcid',
+    'contextSwitchEvery',
+    'flush',
+    'base',
+    'core',
+    'l1tlb',
+    'stlb',
+    'tlbPolicy',
+    'walkers',
+    'addressSpaces',
+    'asids',
+  ]);
   const paging = (o.paging ?? '4level') as PagingDepth;
   if (!PAGING.includes(paging)) fail(`${path}.paging`, `must be one of ${PAGING.join(', ')}, got ${JSON.stringify(o.paging)}`);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) fail(`${path}.name`, 'must be a non-empty string');
   const pcid = o.pcid === undefined ? false : bool(o.pcid, `${path}.pcid`);
-  if (pcid && (paging === 'pae' || paging === '32bit')) fail(`${path}.pcid`, `PCIDs need IA-32e paging (CR4.PCIDE requires EFER.LMA, SDM §4.10.1), not ${paging}`);
+  if (pcid && (paging === 'pae' || paging === '32bit'))
+    fail(`${path}.pcid`, `PCIDs need IA-32e paging (CR4.PCIDE requires EFER.LMA, SDM §4.10.1), not ${paging}`);
   return {
     name: (o.name as string | undefined) ?? `config ${index}`,
     paging,
@@ -406,7 +428,12 @@ function cacheLevel(v: unknown, path: string): DataCache {
   const o = obj(v, path);
   checkKeys(o, path, ['name', 'bytes', 'ways', 'cycles']);
   if (typeof o.name !== 'string' || o.name === '') fail(`${path}.name`, 'must be a non-empty string');
-  return { name: o.name, bytes: size(o.bytes, `${path}.bytes`, 64, 2 ** 34), ways: o.ways === undefined ? 8 : int(o.ways, `${path}.ways`, 1, 64), cycles: num(o.cycles, `${path}.cycles`, 0, 1e6) };
+  return {
+    name: o.name,
+    bytes: size(o.bytes, `${path}.bytes`, 64, 2 ** 34),
+    ways: o.ways === undefined ? 8 : int(o.ways, `${path}.ways`, 1, 64),
+    cycles: num(o.cycles, `${path}.cycles`, 0, 1e6),
+  };
 }
 
 function latency(v: unknown, path: string): LatencyModel {
@@ -424,7 +451,8 @@ function latency(v: unknown, path: string): LatencyModel {
   if (o.memory !== undefined) out.memory = num(o.memory, `${path}.memory`, 0, 1e6);
   if (o.caches !== undefined) {
     const caches = arr(o.caches, `${path}.caches`).map((c, i) => cacheLevel(c, `${path}.caches[${i}]`));
-    for (let i = 1; i < caches.length; i++) if (caches[i].bytes < caches[i - 1].bytes) fail(`${path}.caches[${i}].bytes`, 'caches must be listed from smallest to largest');
+    for (let i = 1; i < caches.length; i++)
+      if (caches[i].bytes < caches[i - 1].bytes) fail(`${path}.caches[${i}].bytes`, 'caches must be listed from smallest to largest');
     out.caches = caches;
   }
   return out;

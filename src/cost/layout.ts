@@ -80,7 +80,11 @@ export class PagePlan {
   private readonly u1: number;
   private readonly u2: number;
 
-  constructor(readonly paging: PagingDepth, readonly mix: PageMix, seed: number) {
+  constructor(
+    readonly paging: PagingDepth,
+    readonly mix: PageMix,
+    seed: number,
+  ) {
     this.info = depthInfo(paging);
     this.p2m = mix['1g'] >= 1 ? 0 : mix['2m'] / (1 - mix['1g']);
     this.u1 = unitHash(seed, 1, 0);

@@ -25,7 +25,11 @@ export interface CostReport {
 }
 
 /** Runs every cell; `progress(done, total, cell)` is called after each. */
-export async function runMatrix(conf: CostConfig, progress?: (done: number, total: number, last: CellResult) => void, hooks: RunHooks = {}): Promise<CellResult[]> {
+export async function runMatrix(
+  conf: CostConfig,
+  progress?: (done: number, total: number, last: CellResult) => void,
+  hooks: RunHooks = {},
+): Promise<CellResult[]> {
   const list = cells(conf);
   const results: CellResult[] = [];
   for (const spec of list) {

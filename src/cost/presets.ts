@@ -55,8 +55,10 @@ const MiB = 1024 * KiB;
 const ORM = 'Intel 64 and IA-32 Architectures Optimization Reference Manual (248966-045, Feb 2022)';
 const ORM_SKL_TLB = `${ORM}, Table 2-15 "TLB Parameters of the Skylake Microarchitecture", as quoted by J. McCalpin, Intel community forum thread "TLB information provided by cpuid doesn't make sense to me" (2022)`;
 const ORM_SKL_CACHE = `${ORM}, table "Cache Parameters of the Skylake Client Microarchitecture" (fastest latencies; L3 up to 2 MiB per core, 8 MiB = a 4-core part)`;
-const PSC_SRC = 'not documented by Intel or AMD (Intel SDM vol. 3 §4.10.3 gives only their function); of the order reverse-engineered by Gras et al., "ASLR on the Line", NDSS 2017';
-const MEM_SRC = '~60 ns local DRAM (D. Levinthal, "Performance Analysis Guide for Intel Core i7 Processor and Intel Xeon 5500 processors", Intel, 2009) at ~3.3 GHz';
+const PSC_SRC =
+  'not documented by Intel or AMD (Intel SDM vol. 3 §4.10.3 gives only their function); of the order reverse-engineered by Gras et al., "ASLR on the Line", NDSS 2017';
+const MEM_SRC =
+  '~60 ns local DRAM (D. Levinthal, "Performance Analysis Guide for Intel Core i7 Processor and Intel Xeon 5500 processors", Intel, 2009) at ~3.3 GHz';
 
 /** The PSC geometry of every preset (vendors document none). */
 const PSC: PscGeometry = {
@@ -92,7 +94,8 @@ export const PRESETS: Record<string, CorePreset> = {
     sources: {
       l1: `DTLB 4 KiB 64 entries 4-way, 2/4 MiB 32 entries 4-way, 1 GiB 4 entries 4-way: ${ORM_SKL_TLB}`,
       l2: `STLB 1536 entries 12-way shared by 4 KiB and 2 MiB pages, 1 GiB 16 entries 4-way: ${ORM_SKL_TLB}; the 12-way STLB also in WikiChip "Skylake (client)" (key changes from Broadwell)`,
-      l2Latency: '9 cycles: 7-cpu.com "Intel Skylake" (L1 DTLB miss penalty) — not re-read; nearest re-read measurements: 12 cycles on Haswell, 11 on Ivy Bridge (PC Watch, Haswell microbenchmarks, 2013-06-21, "D-TLB Size")',
+      l2Latency:
+        '9 cycles: 7-cpu.com "Intel Skylake" (L1 DTLB miss penalty) — not re-read; nearest re-read measurements: 12 cycles on Haswell, 11 on Ivy Bridge (PC Watch, Haswell microbenchmarks, 2013-06-21, "D-TLB Size")',
       walkers: `two page walks in parallel (earlier cores one): ${ORM}, Skylake client "Cache and Memory Subsystem" enhancements`,
       caches: `L1D 32 KiB 8-way 4 cycles, L2 256 KiB 4-way 12 cycles, L3 16-way 44 cycles: ${ORM_SKL_CACHE}`,
       memory: MEM_SRC,
@@ -127,7 +130,8 @@ export const PRESETS: Record<string, CorePreset> = {
       l2: `STLB 2048 entries for 4 KiB and 2 MiB pages, 1024 for 1 GiB: ${ORM}, Ice Lake client TLB table — not re-read`,
       l2Latency: 'assumed equal to Skylake (9 cycles); no re-read measurement for Sunny Cove',
       walkers: `four page walkers: ${ORM}, Ice Lake client memory subsystem — not re-read`,
-      caches: 'L1D 48 KiB 12-way, L2 512 KiB 8-way, L3 2 MiB/core 16-way: AnandTech, "Examining Intel\'s Ice Lake Processors" (2019), cache comparison table (re-read); latencies 5/13/~40 cycles from the same article\'s latency chart — not re-read',
+      caches:
+        'L1D 48 KiB 12-way, L2 512 KiB 8-way, L3 2 MiB/core 16-way: AnandTech, "Examining Intel\'s Ice Lake Processors" (2019), cache comparison table (re-read); latencies 5/13/~40 cycles from the same article\'s latency chart — not re-read',
       memory: MEM_SRC,
       psc: PSC_SRC,
       tlbPolicy: 'LRU (not documented)',
@@ -157,7 +161,8 @@ export const PRESETS: Record<string, CorePreset> = {
       l2: 'STLB 2048 entries 16-way for 4 KiB, 2 MiB and 1 GiB pages, pseudo-LRU: same source',
       l2Latency: '8-cycle STLB access (9-cycle total L1 DTLB miss penalty): same source',
       walkers: 'up to four parallel page walks: same source',
-      caches: 'L1D 48 KiB; L2 1.25 MiB per P-core (overclock-then-game.com Alder Lake review, re-read for the 48 KiB L1D); associativities and latencies (L1 5, L2 15, L3 ~60 cycles) from Intel Architecture Day 2021 material — not re-read',
+      caches:
+        'L1D 48 KiB; L2 1.25 MiB per P-core (overclock-then-game.com Alder Lake review, re-read for the 48 KiB L1D); associativities and latencies (L1 5, L2 15, L3 ~60 cycles) from Intel Architecture Day 2021 material — not re-read',
       memory: 'DDR5 is slower than DDR4 in latency; 250 cycles is an estimate, not a measured figure',
       psc: PSC_SRC,
       tlbPolicy: 'pseudo-LRU: Hennessy & Patterson 7th ed. §2.6 (as for l1)',
@@ -183,7 +188,8 @@ export const PRESETS: Record<string, CorePreset> = {
       l2: 'L2 DTLB 2048 entries for 4 KiB and 2 MiB pages; 1 GiB pages smashed into 2 MiB entries: same source. Modelled as 128 sets × 16 ways (the real array is 12-way skewed-associative, which a set count cannot express)',
       l2Latency: '7 cycles: 7-cpu.com "AMD Zen 2" — not re-read (the re-read part of that page gives only cache geometry)',
       walkers: 'two hardware page table walkers: WikiChip "Zen 2"',
-      caches: 'L1D 32 KiB 8-way, L2 512 KiB 8-way, L3 16 MiB per CCX 16-way: 7-cpu.com "AMD Zen2" (re-read); latencies 4/12/39 cycles from the same page — not re-read',
+      caches:
+        'L1D 32 KiB 8-way, L2 512 KiB 8-way, L3 16 MiB per CCX 16-way: 7-cpu.com "AMD Zen2" (re-read); latencies 4/12/39 cycles from the same page — not re-read',
       memory: 'estimate (~65 ns at ~3.9 GHz); not a measured figure',
       psc: `${PSC_SRC}; AMD's PDE cache in the L2 TLB (WikiChip "Zen 2") is approximated by the PDE cache`,
       tlbPolicy: 'LRU (not documented)',
@@ -209,7 +215,8 @@ export const PRESETS: Record<string, CorePreset> = {
       l2: 'L2 DTLB 2048 entries, 1 GiB pages held: AMD SOG Family 19h (56665) — not re-read',
       l2Latency: 'assumed equal to Zen 2 (7 cycles)',
       walkers: 'six table walkers (four added to Zen 2\'s two): AnandTech, "AMD Zen 3 Ryzen Deep Dive Review" (A. Frumusanu, 2020), load/store page (re-read)',
-      caches: 'L2 12 and L3 46 cycles: airvers.com report of the AMD Zen 3/Zen 4 cache latency table posted by Chiakokhua (2022, re-read); sizes (L1D 32 KiB, L2 512 KiB, L3 32 MiB per CCD) from AMD SOG Family 19h — not re-read',
+      caches:
+        'L2 12 and L3 46 cycles: airvers.com report of the AMD Zen 3/Zen 4 cache latency table posted by Chiakokhua (2022, re-read); sizes (L1D 32 KiB, L2 512 KiB, L3 32 MiB per CCD) from AMD SOG Family 19h — not re-read',
       memory: 'estimate, not a measured figure',
       psc: PSC_SRC,
       tlbPolicy: 'LRU (not documented)',
@@ -235,7 +242,8 @@ export const PRESETS: Record<string, CorePreset> = {
       l2: 'L2 DTLB 3072 entries: same guide — not re-read',
       l2Latency: 'assumed equal to Zen 2 (7 cycles)',
       walkers: 'six page table walkers: same guide — not re-read',
-      caches: 'L2 1 MiB per core, 8-way (meterpreter.org report of AMD documents, re-read); L3 4 MiB per core, 32 MiB per CCD (AMD figure in EE Times Japan, re-read); L2 14 and L3 50 cycles (airvers.com report of the Zen 3/Zen 4 latency table, re-read)',
+      caches:
+        'L2 1 MiB per core, 8-way (meterpreter.org report of AMD documents, re-read); L3 4 MiB per core, 32 MiB per CCD (AMD figure in EE Times Japan, re-read); L2 14 and L3 50 cycles (airvers.com report of the Zen 3/Zen 4 latency table, re-read)',
       memory: 'DDR5 estimate, not a measured figure',
       psc: PSC_SRC,
       tlbPolicy: 'LRU (not documented)',

@@ -91,14 +91,15 @@ export interface RunHooks {
 function streamSeed(seed: number, workloadIndex: number, footprint: number | null): number {
   let h = (seed ^ Math.imul(workloadIndex + 1, 0x9e3779b9)) >>> 0;
   const f = footprint ?? 0;
-  h = Math.imul(h ^ (f / 4096 >>> 0), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ ((f / 4096) >>> 0), 0x85ebca6b) >>> 0;
   return (h ^ Math.floor(f / 2 ** 44)) >>> 0;
 }
 
 /** Why a cell cannot run, or null. */
 function skipReason(cfg: MachineConfig, w: WorkloadSpec, footprint: number | null): string | null {
   if (footprint === null || hasOwnAddresses(w)) return null;
-  if ((cfg.paging === 'pae' || cfg.paging === '32bit') && Number(cfg.base) + footprint > 2 ** 32) return `footprint exceeds the 4 GiB linear address space of ${cfg.paging} paging`;
+  if ((cfg.paging === 'pae' || cfg.paging === '32bit') && Number(cfg.base) + footprint > 2 ** 32)
+    return `footprint exceeds the 4 GiB linear address space of ${cfg.paging} paging`;
   return null;
 }
 
@@ -113,7 +114,10 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const need = minWarmup(machine);
   const notes: string[] = [];
   const warmup = conf.warmup ?? need;
-  if (warmup < need) notes.push(`warm-up of ${warmup} accesses is shorter than the ${need} that fill the largest cache (${formatSize(Math.max(0, ...machine.caches.map((c) => c.bytes)))}) and every TLB entry once: figures may not be steady-state`);
+  if (warmup < need)
+    notes.push(
+      `warm-up of ${warmup} accesses is shorter than the ${need} that fill the largest cache (${formatSize(Math.max(0, ...machine.caches.map((c) => c.bytes)))}) and every TLB entry once: figures may not be steady-state`,
+    );
   const total = warmup + conf.accesses;
   const plan = new PagePlan(cfg.paging, cfg.pages, conf.seed);
   const spaces = cfg.contextSwitchEvery > 0 ? cfg.addressSpaces : 1;
@@ -130,7 +134,11 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   const stream = streams[0];
   const leaf = leaves[0];
   const warnings = labelWarnings(cfg, w, spec.footprint, total, leaf, warmup, stream);
-  if (conf.strict && warnings.length) throw new PagewalkError('EINVAL_ARG', `${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`);
+  if (conf.strict && warnings.length)
+    throw new PagewalkError(
+      'EINVAL_ARG',
+      `${cfg.name} / ${head.workload}${spec.footprint === null ? '' : ` @ ${formatSize(spec.footprint)}`}: ${warnings.join('; ')}`,
+    );
 
   // The emulated MMU: address space 0 through the WASM core.
   let stats = ZERO_STATS;
@@ -208,7 +216,9 @@ function labelWarnings(cfg: MachineConfig, w: WorkloadSpec, footprint: number | 
     const covered = Math.min(footprint, step * total);
     if (covered < footprint) {
       const pages = new Set(s.vpn).size;
-      out.push(`labelled ${formatSize(footprint)} but ${total} accesses of ${step} B touch ${pages} 4 KiB pages (${formatSize(covered)}): one pass over the footprint needs ${Math.ceil(footprint / step)} accesses; raise "accesses" or lower the footprint`);
+      out.push(
+        `labelled ${formatSize(footprint)} but ${total} accesses of ${step} B touch ${pages} 4 KiB pages (${formatSize(covered)}): one pass over the footprint needs ${Math.ceil(footprint / step)} accesses; raise "accesses" or lower the footprint`,
+      );
     }
   }
   const want = cfg.pages;
@@ -221,8 +231,14 @@ function labelWarnings(cfg: MachineConfig, w: WorkloadSpec, footprint: number | 
   const n = total - warmup;
   const off = (['4k', '2m', '1g'] as const).filter((k) => Math.abs(got[k] / n - want[k]) > MIX_TOLERANCE);
   if (n > 0 && off.length) {
-    const fmt = (m: { '4k': number; '2m': number; '1g': number }, d: number): string => (['4k', '2m', '1g'] as const).filter((k) => m[k] > 0).map((k) => `${k} ${Math.round((100 * m[k]) / d)}%`).join(', ');
-    out.push(`pages ${fmt(want, 1)} requested, but the ${regions.size} touched 2 MiB region${regions.size === 1 ? '' : 's'} map ${fmt(got, n)} of the measured accesses`);
+    const fmt = (m: { '4k': number; '2m': number; '1g': number }, d: number): string =>
+      (['4k', '2m', '1g'] as const)
+        .filter((k) => m[k] > 0)
+        .map((k) => `${k} ${Math.round((100 * m[k]) / d)}%`)
+        .join(', ');
+    out.push(
+      `pages ${fmt(want, 1)} requested, but the ${regions.size} touched 2 MiB region${regions.size === 1 ? '' : 's'} map ${fmt(got, n)} of the measured accesses`,
+    );
   }
   return out;
 }
@@ -231,7 +247,16 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : a / b;
 }
 
-const ZERO_STATS: CpuStats = { walks: 0, memRefs: 0, tlbHits: 0, tlbMisses: 0, pscHits: 0, faults: 0, forcedEvictions: 0, pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 } };
+const ZERO_STATS: CpuStats = {
+  walks: 0,
+  memRefs: 0,
+  tlbHits: 0,
+  tlbMisses: 0,
+  pscHits: 0,
+  faults: 0,
+  forcedEvictions: 0,
+  pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 },
+};
 
 function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'footprint' | 'config' | 'workload'>, skipped: string): CellResult {
   const zero = ZERO_STATS;
@@ -244,7 +269,24 @@ function emptyResult(head: Pick<CellResult, 'configIndex' | 'workloadIndex' | 'f
     warnings: [],
     notes: [],
     stats: zero,
-    model: { accesses: 0, l1Hits: 0, stlbHits: 0, walks: 0, dirtyWalks: 0, dirtyUpdates: 0, memRefs: 0, pscHits: 0, pscHitsByLevel: { ...zero.pscHitsByLevel }, pscLookups: [], refsByLevel: [], refsServed: [], dataServed: [], contextSwitches: 0, asidFlushes: 0, cycles },
+    model: {
+      accesses: 0,
+      l1Hits: 0,
+      stlbHits: 0,
+      walks: 0,
+      dirtyWalks: 0,
+      dirtyUpdates: 0,
+      memRefs: 0,
+      pscHits: 0,
+      pscHitsByLevel: { ...zero.pscHitsByLevel },
+      pscLookups: [],
+      refsByLevel: [],
+      refsServed: [],
+      dataServed: [],
+      contextSwitches: 0,
+      asidFlushes: 0,
+      cycles,
+    },
     l1HitRate: 0,
     stlbHitRate: 0,
     tlbHitRate: 0,
@@ -319,7 +361,12 @@ class Executor {
   private batch(from: number, to: number, measured: boolean): void {
     const n = to - from;
     const t0 = measured ? this.now() : 0;
-    this.cm.cpu.translateBatch(this.stream.va.subarray(from, to), this.stream.write.subarray(from, to), { pa: this.out.pa.subarray(0, n), fault: this.out.fault.subarray(0, n) }, { cpl: 3 });
+    this.cm.cpu.translateBatch(
+      this.stream.va.subarray(from, to),
+      this.stream.write.subarray(from, to),
+      { pa: this.out.pa.subarray(0, n), fault: this.out.fault.subarray(0, n) },
+      { cpl: 3 },
+    );
     if (measured) {
       this.timedMs += this.now() - t0;
       this.timedAccesses += n;

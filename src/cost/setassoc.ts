@@ -26,7 +26,11 @@ export class SetAssoc {
   /** Index mask when `sets` is a power of two, else -1 (modulo indexing). */
   private readonly mask: number;
 
-  constructor(readonly sets: number, readonly ways: number, readonly policy: Policy) {
+  constructor(
+    readonly sets: number,
+    readonly ways: number,
+    readonly policy: Policy,
+  ) {
     const n = sets * ways;
     this.keys = new Float64Array(n).fill(-1);
     this.tags = new Int32Array(n);
@@ -36,7 +40,7 @@ export class SetAssoc {
 
   /** Set index for an index value (any non-negative integer below 2^53). */
   setOf(index: number): number {
-    return this.mask >= 0 ? (index % 0x1_0000_0000 & this.mask) >>> 0 : index % this.sets;
+    return this.mask >= 0 ? ((index % 0x1_0000_0000) & this.mask) >>> 0 : index % this.sets;
   }
 
   /** Slot holding (key, tag) in `set`, refreshed per the policy; -1 on a miss. */

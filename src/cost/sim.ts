@@ -192,10 +192,11 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
   const l1 = new TlbLevel(m.tlbOn ? m.l1 : [], m.tlbPolicy);
   const l2 = new TlbLevel(m.tlbOn ? m.l2 : [], m.tlbPolicy);
   const psc: Array<SetAssoc | null> = [null, null, null, null, null, null];
-  if (m.psc) for (const l of p.pscLevels) {
-    const g = m.psc[PSC_NAME[l]];
-    if (g.ways > 0 && g.sets > 0) psc[l] = new SetAssoc(g.sets, g.ways, m.pscPolicy);
-  }
+  if (m.psc)
+    for (const l of p.pscLevels) {
+      const g = m.psc[PSC_NAME[l]];
+      if (g.ways > 0 && g.sets > 0) psc[l] = new SetAssoc(g.sets, g.ways, m.pscPolicy);
+    }
   const caches = new Caches(m.caches, m.cachePolicy);
   const nCache = m.caches.length;
   const cacheCycles = [...m.caches.map((c) => c.cycles), m.memory];
@@ -208,10 +209,21 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
   const cursor = new Array<number>(spaces).fill(0);
 
   const st: SimStats = {
-    accesses: 0, l1Hits: 0, stlbHits: 0, walks: 0, dirtyWalks: 0, dirtyUpdates: 0, memRefs: 0, pscHits: 0,
+    accesses: 0,
+    l1Hits: 0,
+    stlbHits: 0,
+    walks: 0,
+    dirtyWalks: 0,
+    dirtyUpdates: 0,
+    memRefs: 0,
+    pscHits: 0,
     pscHitsByLevel: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 },
-    pscLookups: [0, 0, 0, 0, 0, 0], refsByLevel: [0, 0, 0, 0, 0, 0], refsServed: new Array(nCache + 1).fill(0), dataServed: new Array(nCache + 1).fill(0),
-    contextSwitches: 0, asidFlushes: 0,
+    pscLookups: [0, 0, 0, 0, 0, 0],
+    refsByLevel: [0, 0, 0, 0, 0, 0],
+    refsServed: new Array(nCache + 1).fill(0),
+    dataServed: new Array(nCache + 1).fill(0),
+    contextSwitches: 0,
+    asidFlushes: 0,
     cycles: { total: 0, tlbHit: 0, stlb: 0, walk: 0, dirty: 0, data: 0 },
   };
 

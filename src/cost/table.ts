@@ -24,13 +24,17 @@ function reach(cfg: MachineConfig): string {
   const l2 = cfg.stlb ?? p.l2;
   const bytes = { '4k': 4096, '2m': (cfg.paging === '32bit' ? 4 : 2) * 2 ** 20, '1g': 2 ** 30 } as const;
   const used = (['4k', '2m', '1g'] as const).filter((k) => cfg.pages[k] > 0);
-  const part = (k: '4k' | '2m' | '1g'): string => `${k.toUpperCase()} ${entriesFor(l1, k)}+${entriesFor(l2, k)} (${formatSize(entriesFor(l1, k) * bytes[k])}/${formatSize(entriesFor(l2, k) * bytes[k])} reach)`;
+  const part = (k: '4k' | '2m' | '1g'): string =>
+    `${k.toUpperCase()} ${entriesFor(l1, k)}+${entriesFor(l2, k)} (${formatSize(entriesFor(l1, k) * bytes[k])}/${formatSize(entriesFor(l2, k) * bytes[k])} reach)`;
   return `DTLB+STLB ${used.map(part).join(', ')}`;
 }
 
 function describe(cfg: MachineConfig): string {
   const bits = [cfg.core, cfg.paging, reach(cfg), cfg.psc === false ? 'PSC off' : 'PSC on'];
-  if (cfg.contextSwitchEvery) bits.push(`${cfg.addressSpaces} address spaces switching every ${cfg.contextSwitchEvery} accesses, PCID ${cfg.pcid ? `on${cfg.asids < MAX_ASIDS ? ` (${cfg.asids} ASIDs)` : ''}` : 'off'}`);
+  if (cfg.contextSwitchEvery)
+    bits.push(
+      `${cfg.addressSpaces} address spaces switching every ${cfg.contextSwitchEvery} accesses, PCID ${cfg.pcid ? `on${cfg.asids < MAX_ASIDS ? ` (${cfg.asids} ASIDs)` : ''}` : 'off'}`,
+    );
   if (cfg.flush.kind !== 'none') bits.push(`${cfg.flush.kind} every ${cfg.flush.every}`);
   return bits.join('; ');
 }
@@ -59,7 +63,8 @@ function row(r: CellResult): string[] {
 
 function render(rows: string[][]): string[] {
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length === HEAD.length).map((r) => r[i].length)));
-  const fmt = (r: string[]): string => (r.length === HEAD.length ? r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') : `${r[0].padEnd(widths[0])}  ${r[1]}`);
+  const fmt = (r: string[]): string =>
+    r.length === HEAD.length ? r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') : `${r[0].padEnd(widths[0])}  ${r[1]}`;
   return [fmt(HEAD), ...rows.map(fmt)].map((l) => `  ${l}`);
 }
 

@@ -12,7 +12,10 @@ export class ZipfSampler {
   private readonly sDiv: number;
 
   /** `n` elements (>= 1), exponent `s` (> 0). */
-  constructor(private readonly n: number, private readonly s: number) {
+  constructor(
+    private readonly n: number,
+    private readonly s: number,
+  ) {
     this.hX1 = this.hIntegral(1.5) - 1;
     this.hN = this.hIntegral(n + 0.5);
     this.sDiv = 2 - this.hIntegralInverse(this.hIntegral(2.5) - this.h(2));

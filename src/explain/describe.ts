@@ -93,10 +93,28 @@ const LEVEL_FIELD: Record<number, string> = { 5: 'PML5', 4: 'PML4', 3: 'PDPT', 2
 
 /** Bit ranges of the table indexes per mode (SDM 4.3 Figure 4-2, 4.4 Figure 4-5, 4.5 Figures 4-8/4-9). */
 const SPLITS: Record<Exclude<PagingMode, 'none'>, Array<[number, number, number]>> = {
-  '32bit': [[2, 31, 22], [1, 21, 12]],
-  pae: [[3, 31, 30], [2, 29, 21], [1, 20, 12]],
-  '4level': [[4, 47, 39], [3, 38, 30], [2, 29, 21], [1, 20, 12]],
-  '5level': [[5, 56, 48], [4, 47, 39], [3, 38, 30], [2, 29, 21], [1, 20, 12]],
+  '32bit': [
+    [2, 31, 22],
+    [1, 21, 12],
+  ],
+  pae: [
+    [3, 31, 30],
+    [2, 29, 21],
+    [1, 20, 12],
+  ],
+  '4level': [
+    [4, 47, 39],
+    [3, 38, 30],
+    [2, 29, 21],
+    [1, 20, 12],
+  ],
+  '5level': [
+    [5, 56, 48],
+    [4, 47, 39],
+    [3, 38, 30],
+    [2, 29, 21],
+    [1, 20, 12],
+  ],
 };
 
 function bits(v: bigint, hi: number, lo: number): bigint {
@@ -188,7 +206,15 @@ function decisiveOf(e: WalkExplanation, i: number, extra: string[], ctx?: Descri
  * entry rules (src/reference/entry.ts, SDM vol. 3 Tables 4-4 to 4-20).
  */
 function reservedNames(mode: Exclude<PagingMode, 'none'>, s: WalkStep, ctx: DescribeContext): string[] {
-  const ec: EntryContext = { mode, vendor: ctx.vendor, maxPhysAddrBits: ctx.maxPhysAddrBits, pse36: ctx.pse36, pdpe1gb: ctx.pdpe1gb, nxe: (ctx.control.efer & (1n << 11n)) !== 0n, pse: (ctx.control.cr4 & (1n << 4n)) !== 0n };
+  const ec: EntryContext = {
+    mode,
+    vendor: ctx.vendor,
+    maxPhysAddrBits: ctx.maxPhysAddrBits,
+    pse36: ctx.pse36,
+    pdpe1gb: ctx.pdpe1gb,
+    nxe: (ctx.control.efer & (1n << 11n)) !== 0n,
+    pse: (ctx.control.cr4 & (1n << 4n)) !== 0n,
+  };
   const mask = reservedBitsSet(ec, s.level, s.value, isLeafEntry(ec, s.level, s.value));
   const names: string[] = [];
   for (let b = 0; b < 64; b++) if ((mask >> BigInt(b)) & 1n) names.push(`RSVD:${b}`);
@@ -265,7 +291,8 @@ function rowOf(s: WalkStep, decisive: string[], mode: PagingMode): LevelRow {
 function summaryOf(e: WalkExplanation, pageSize: number): string {
   const r = e.result;
   const access = `${e.options.kind} at CPL ${e.options.cpl}`;
-  if (r.ok) return `${access}: translated to ${hex(r.pa)} through a ${pageSize >= 2 ** 30 ? '1 GiB' : pageSize >= 2 ** 22 ? '4 MiB' : pageSize >= 2 ** 21 ? '2 MiB' : '4 KiB'} page${e.source === 'tlb' ? ' (TLB hit)' : ''}`;
+  if (r.ok)
+    return `${access}: translated to ${hex(r.pa)} through a ${pageSize >= 2 ** 30 ? '1 GiB' : pageSize >= 2 ** 22 ? '4 MiB' : pageSize >= 2 ** 21 ? '2 MiB' : '4 KiB'} page${e.source === 'tlb' ? ' (TLB hit)' : ''}`;
   if (r.vector === 13) return `${access}: #GP — the address is not canonical in ${e.mode} paging, nothing was walked`;
   const last = e.steps[e.steps.length - 1];
   const where = last ? ` at the ${last.name}` : '';
@@ -276,7 +303,14 @@ function summaryOf(e: WalkExplanation, pageSize: number): string {
 /** Display-ready description of an explained walk; `ctx` (e.g. the image) names reserved bits. */
 export function describeWalk(e: WalkExplanation, ctx?: DescribeContext): WalkDescription {
   const last = e.steps[e.steps.length - 1];
-  const faultPageSize = last && last.level > 1 && last.flags.includes('PS') && (e.mode !== '32bit' || last.level === 2) ? (last.level === 3 ? 2 ** 30 : e.mode === '32bit' ? 2 ** 22 : 2 ** 21) : 4096;
+  const faultPageSize =
+    last && last.level > 1 && last.flags.includes('PS') && (e.mode !== '32bit' || last.level === 2)
+      ? last.level === 3
+        ? 2 ** 30
+        : e.mode === '32bit'
+          ? 2 ** 22
+          : 2 ** 21
+      : 4096;
   const pageSize = e.pageSize || faultPageSize;
   const extra = protectionBits(e);
   const d: WalkDescription = {
@@ -292,7 +326,13 @@ export function describeWalk(e: WalkExplanation, ctx?: DescribeContext): WalkDes
     pageSize: e.pageSize,
     adChanges: e.steps
       .filter((s) => s.value !== s.valueAfter)
-      .map((s) => ({ name: s.name, entryAddress: hex(s.entryAddress), before: hex(s.value), after: hex(s.valueAfter), bits: changedBits(s.value, s.valueAfter) })),
+      .map((s) => ({
+        name: s.name,
+        entryAddress: hex(s.entryAddress),
+        before: hex(s.value),
+        after: hex(s.valueAfter),
+        bits: changedBits(s.value, s.valueAfter),
+      })),
   };
   const r = e.result;
   if (r.ok) d.pa = hex(r.pa);

@@ -67,8 +67,17 @@ export function mergeResults(results: SeedResult[]): CampaignResult {
     }
   }
   return {
-    executions, findings: groupFindings(sorted.flatMap((r) => r.findings)), modelErrors,
-    seeds: sorted.map((r) => ({ seed: r.seed, executions: r.executions, complete: r.complete, findings: r.findings.length, corpus: r.corpus, coverage: r.coverage })),
+    executions,
+    findings: groupFindings(sorted.flatMap((r) => r.findings)),
+    modelErrors,
+    seeds: sorted.map((r) => ({
+      seed: r.seed,
+      executions: r.executions,
+      complete: r.complete,
+      findings: r.findings.length,
+      corpus: r.corpus,
+      coverage: r.coverage,
+    })),
   };
 }
 

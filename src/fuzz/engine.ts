@@ -128,8 +128,28 @@ export function execute(target: FuzzTarget, input: ExecInput, cov: Coverage): Ex
 }
 
 /** The trace file of a finding. */
-export function makeTrace(target: FuzzTarget, program: Program, schedule: Schedule, choices: number[], finding: Finding, seed: number, execution: number, shrunk: boolean): TraceFile {
-  return { format: TRACE_FORMAT, version: TRACE_VERSION, preset: target.preset, overrides: { ...target.overrides }, program, schedule, choices, finding, found: { seed, execution }, shrunk };
+export function makeTrace(
+  target: FuzzTarget,
+  program: Program,
+  schedule: Schedule,
+  choices: number[],
+  finding: Finding,
+  seed: number,
+  execution: number,
+  shrunk: boolean,
+): TraceFile {
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    preset: target.preset,
+    overrides: { ...target.overrides },
+    program,
+    schedule,
+    choices,
+    finding,
+    found: { seed, execution },
+    shrunk,
+  };
 }
 
 /** Fuzzes `target` with one seed. */
@@ -147,7 +167,8 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
   let exec = 0;
   for (; exec < opts.runs; exec++) {
     if (opts.shouldStop?.()) break;
-    if (opts.onProgress && exec % every === 0) opts.onProgress({ seed, executions: exec, findings: findings.length, corpus: corpus.length, coverage: cov.total });
+    if (opts.onProgress && exec % every === 0)
+      opts.onProgress({ seed, executions: exec, findings: findings.length, corpus: corpus.length, coverage: cov.total });
     let program: Program;
     let schedule: Schedule;
     const imported = opts.imports?.[exec];
@@ -187,8 +208,15 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     }
     const at = now();
     const found: FoundFinding = {
-      sanitizer: f.sanitizer, signature: f.signature, log: f.log, seed, foundAtExecution: exec, foundAtMs: at,
-      trace: makeTrace(target, program, schedule, res.trace, f, seed, exec, false), count: 1, last: { seed, execution: exec, ms: at },
+      sanitizer: f.sanitizer,
+      signature: f.signature,
+      log: f.log,
+      seed,
+      foundAtExecution: exec,
+      foundAtMs: at,
+      trace: makeTrace(target, program, schedule, res.trace, f, seed, exec, false),
+      count: 1,
+      last: { seed, execution: exec, ms: at },
     };
     seen.set(key, found);
     opts.onFinding?.(found, false);
@@ -204,7 +232,11 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     }
   }
   const result: SeedResult = { seed, executions: exec, findings, modelErrors, corpus: corpus.length, coverage: cov.total, complete: exec >= opts.runs };
-  if (opts.exportCorpus) result.exported = [...corpus].sort((a, b) => b.gain - a.gain).slice(0, opts.exportCorpus).map((e) => ({ program: e.program, schedule: e.schedule }));
+  if (opts.exportCorpus)
+    result.exported = [...corpus]
+      .sort((a, b) => b.gain - a.gain)
+      .slice(0, opts.exportCorpus)
+      .map((e) => ({ program: e.program, schedule: e.schedule }));
   return result;
 }
 

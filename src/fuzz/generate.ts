@@ -7,15 +7,48 @@
  */
 import { Prng } from '../scheduler/prng.js';
 import {
-  cloneProgram, MAX_IRQS, MAX_OPS, MAX_PAGES, MAX_TASKS, SLOTS,
-  type AccessKindName, type IrqProg, type KObj, type Op, type OpName, type Program, type Prot, type PteBit, type PtLevel, type Schedule, type TaskProg,
+  cloneProgram,
+  MAX_IRQS,
+  MAX_OPS,
+  MAX_PAGES,
+  MAX_TASKS,
+  SLOTS,
+  type AccessKindName,
+  type IrqProg,
+  type KObj,
+  type Op,
+  type OpName,
+  type Program,
+  type Prot,
+  type PteBit,
+  type PtLevel,
+  type Schedule,
+  type TaskProg,
 } from './program.js';
 
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
-  ['mmap', 14], ['munmap', 7], ['mprotect', 2], ['uaccess', 18], ['gup_fast', 6], ['fork', 4], ['clone', 7], ['memcg', 3],
-  ['vmalloc', 6], ['vfree', 3], ['vm_map_ram', 5], ['vm_unmap_ram', 4], ['percpu_alloc', 4], ['percpu_free', 2],
-  ['kaccess', 9], ['pt_set', 3], ['pt_linear', 2], ['pt_unlinear', 1], ['flush_tlb', 4], ['schedule', 5], ['exit', 2],
+  ['mmap', 14],
+  ['munmap', 7],
+  ['mprotect', 2],
+  ['uaccess', 18],
+  ['gup_fast', 6],
+  ['fork', 4],
+  ['clone', 7],
+  ['memcg', 3],
+  ['vmalloc', 6],
+  ['vfree', 3],
+  ['vm_map_ram', 5],
+  ['vm_unmap_ram', 4],
+  ['percpu_alloc', 4],
+  ['percpu_free', 2],
+  ['kaccess', 9],
+  ['pt_set', 3],
+  ['pt_linear', 2],
+  ['pt_unlinear', 1],
+  ['flush_tlb', 4],
+  ['schedule', 5],
+  ['exit', 2],
 ];
 const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
 
@@ -26,7 +59,14 @@ const KOBJS: readonly KObj[] = ['vmalloc', 'vmap', 'percpu'];
 const PCT_STEPS: readonly number[] = [20, 40, 80, 160, 400];
 const PT_LEVELS: readonly PtLevel[] = [1, 2, 3, 4];
 /** PTE bits by weight: the permission and page-size bits change what a mapping grants, the others only how it is tracked. */
-const PTE_BIT_WEIGHTS: ReadonlyArray<readonly [PteBit, number]> = [['rw', 3], ['pse', 2], ['accessed', 1], ['dirty', 1], ['global', 1], ['nx', 1]];
+const PTE_BIT_WEIGHTS: ReadonlyArray<readonly [PteBit, number]> = [
+  ['rw', 3],
+  ['pse', 2],
+  ['accessed', 1],
+  ['dirty', 1],
+  ['global', 1],
+  ['nx', 1],
+];
 const UPPER_LEVELS: readonly (2 | 3 | 4)[] = [2, 3, 4];
 
 /** Generator and mutator over one Prng. */
@@ -120,18 +160,30 @@ export class Generator {
   private next(prev: Op): Op | null {
     const k = this.below(3);
     switch (prev.op) {
-      case 'mmap': case 'uaccess': case 'gup_fast': {
+      case 'mmap':
+      case 'uaccess':
+      case 'gup_fast': {
         const slot = prev.slot;
         if (k === 0) return { op: 'uaccess', slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
         if (k === 1) return { op: 'gup_fast', slot, pages: 1 + this.below(MAX_PAGES), write: this.chance(0.5) };
         return { op: 'munmap', slot };
       }
-      case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
+      case 'vmalloc':
+      case 'vm_map_ram':
+      case 'percpu_alloc': {
         const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
-        if (k < 2) return this.chance(0.8) ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' } : this.ptOp(obj, prev.slot);
-        return obj === 'vmalloc' ? { op: 'vfree', slot: prev.slot } : obj === 'vmap' ? { op: 'vm_unmap_ram', slot: prev.slot } : { op: 'percpu_free', slot: prev.slot };
+        if (k < 2)
+          return this.chance(0.8)
+            ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' }
+            : this.ptOp(obj, prev.slot);
+        return obj === 'vmalloc'
+          ? { op: 'vfree', slot: prev.slot }
+          : obj === 'vmap'
+            ? { op: 'vm_unmap_ram', slot: prev.slot }
+            : { op: 'percpu_free', slot: prev.slot };
       }
-      case 'pt_linear': case 'pt_set':
+      case 'pt_linear':
+      case 'pt_set':
         // the entry just installed or changed: change its bits
         return { op: 'pt_set', obj: prev.obj, slot: prev.slot, level: prev.level, linear: prev.op === 'pt_linear' ? true : prev.linear, bit: this.pteBit() };
       default:
@@ -165,7 +217,10 @@ export class Generator {
       let r = this.below(TOTAL_WEIGHT);
       let name: OpName = 'schedule';
       for (const [n, w] of TASK_OP_WEIGHTS) {
-        if (r < w) { name = n; break; }
+        if (r < w) {
+          name = n;
+          break;
+        }
         r -= w;
       }
       if (t.kthread && isUserOp(name)) continue;
@@ -180,22 +235,51 @@ export class Generator {
   private make(name: OpName, ntasks: number, mapped: number[]): Op {
     const pages = () => 1 + this.below(this.chance(0.6) ? 2 : MAX_PAGES);
     switch (name) {
-      case 'mmap': return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
-      case 'munmap': return { op: name, slot: this.userSlot(mapped) };
-      case 'mprotect': return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
-      case 'uaccess': return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec' };
-      case 'gup_fast': return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
-      case 'fork': case 'clone': return { op: name, task: this.below(ntasks) };
-      case 'memcg': return { op: name, slot: this.below(2) };
-      case 'vmalloc': case 'vm_map_ram': return { op: name, slot: this.slot(), pages: pages() };
-      case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': return { op: name, slot: this.slot() };
-      case 'kaccess': return this.kaccess(this.slot());
-      case 'pt_set': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pteBit() };
-      case 'pt_linear': { const slot = this.slot(); return { op: name, obj: this.pick(KOBJS), slot, level: this.pick(UPPER_LEVELS), to: this.chance(0.5) ? slot : this.slot() }; }
-      case 'pt_unlinear': return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
-      case 'flush_tlb': return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
-      case 'schedule': case 'exit': return { op: name };
-      default: return { op: 'schedule' };
+      case 'mmap':
+        return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
+      case 'munmap':
+        return { op: name, slot: this.userSlot(mapped) };
+      case 'mprotect':
+        return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
+      case 'uaccess':
+        return {
+          op: name,
+          slot: this.userSlot(mapped),
+          page: this.chance(0.6) ? 0 : this.below(MAX_PAGES),
+          kind: this.chance(0.45) ? 'write' : this.chance(0.85) ? 'read' : 'exec',
+        };
+      case 'gup_fast':
+        return { op: name, slot: this.userSlot(mapped), pages: pages(), write: this.chance(0.5) };
+      case 'fork':
+      case 'clone':
+        return { op: name, task: this.below(ntasks) };
+      case 'memcg':
+        return { op: name, slot: this.below(2) };
+      case 'vmalloc':
+      case 'vm_map_ram':
+        return { op: name, slot: this.slot(), pages: pages() };
+      case 'vfree':
+      case 'vm_unmap_ram':
+      case 'percpu_alloc':
+      case 'percpu_free':
+        return { op: name, slot: this.slot() };
+      case 'kaccess':
+        return this.kaccess(this.slot());
+      case 'pt_set':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pteBit() };
+      case 'pt_linear': {
+        const slot = this.slot();
+        return { op: name, obj: this.pick(KOBJS), slot, level: this.pick(UPPER_LEVELS), to: this.chance(0.5) ? slot : this.slot() };
+      }
+      case 'pt_unlinear':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
+      case 'flush_tlb':
+        return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
+      case 'schedule':
+      case 'exit':
+        return { op: name };
+      default:
+        return { op: 'schedule' };
     }
   }
 
@@ -257,7 +341,8 @@ export class Generator {
     if (k < 6) return { ...s, seed: this.rng.nextU32() };
     if (k < 8) return this.schedule();
     if (s.strategy === 'random') return { ...s, eventProbability: this.pick([0.02, 0.05, 0.1, 0.2, 0.35]) };
-    if (s.strategy === 'sticky') return this.chance(0.5) ? { ...s, eventProbability: this.pick([0.01, 0.03, 0.1]) } : { ...s, stickiness: this.pick([0.8, 0.9, 0.97]) };
+    if (s.strategy === 'sticky')
+      return this.chance(0.5) ? { ...s, eventProbability: this.pick([0.01, 0.03, 0.1]) } : { ...s, stickiness: this.pick([0.8, 0.9, 0.97]) };
     return this.chance(0.5) ? { ...s, depth: 2 + this.below(5) } : { ...s, steps: this.pick(PCT_STEPS) };
   }
 
@@ -329,20 +414,48 @@ export class Generator {
     if (keys.length === 0) return o;
     const key = this.pick(keys);
     switch (key) {
-      case 'slot': c.slot = this.slot(); break;
-      case 'pages': c.pages = 1 + this.below(MAX_PAGES); break;
-      case 'page': c.page = this.below(MAX_PAGES); break;
-      case 'kind': c.kind = this.pick(KINDS); break;
-      case 'prot': c.prot = this.pick(PROTS); break;
-      case 'obj': c.obj = this.pick(KOBJS); break;
-      case 'write': c.write = !c.write; break;
-      case 'populate': c.populate = !c.populate; break;
-      case 'task': c.task = this.below(ntasks); break;
-      case 'scope': c.scope = this.pick(['local', 'mm', 'all'] as const); break;
-      case 'level': c.level = o.op === 'pt_set' ? this.pick(PT_LEVELS) : this.pick(UPPER_LEVELS); break;
-      case 'linear': c.linear = !c.linear; break;
-      case 'bit': c.bit = this.pteBit(); break;
-      case 'to': c.to = this.slot(); break;
+      case 'slot':
+        c.slot = this.slot();
+        break;
+      case 'pages':
+        c.pages = 1 + this.below(MAX_PAGES);
+        break;
+      case 'page':
+        c.page = this.below(MAX_PAGES);
+        break;
+      case 'kind':
+        c.kind = this.pick(KINDS);
+        break;
+      case 'prot':
+        c.prot = this.pick(PROTS);
+        break;
+      case 'obj':
+        c.obj = this.pick(KOBJS);
+        break;
+      case 'write':
+        c.write = !c.write;
+        break;
+      case 'populate':
+        c.populate = !c.populate;
+        break;
+      case 'task':
+        c.task = this.below(ntasks);
+        break;
+      case 'scope':
+        c.scope = this.pick(['local', 'mm', 'all'] as const);
+        break;
+      case 'level':
+        c.level = o.op === 'pt_set' ? this.pick(PT_LEVELS) : this.pick(UPPER_LEVELS);
+        break;
+      case 'linear':
+        c.linear = !c.linear;
+        break;
+      case 'bit':
+        c.bit = this.pteBit();
+        break;
+      case 'to':
+        c.to = this.slot();
+        break;
     }
     return c as Op;
   }
@@ -359,7 +472,9 @@ export function normalize(p: Program, maxCpus: number): void {
   p.cpus = Math.max(1, Math.min(p.cpus, maxCpus));
   if (p.tasks.length === 0) p.tasks.push({ cpu: 0, kthread: false, spawn: 'boot', ops: [{ op: 'schedule' }] });
   const forkTasks: number[] = [];
-  p.tasks.forEach((t, i) => { if (t.spawn === 'fork' && !t.kthread) forkTasks.push(i); });
+  p.tasks.forEach((t, i) => {
+    if (t.spawn === 'fork' && !t.kthread) forkTasks.push(i);
+  });
   for (const t of p.tasks) {
     if (t.cpu >= p.cpus) t.cpu = t.cpu % p.cpus;
     if (t.kthread) t.spawn = 'boot';
@@ -378,18 +493,40 @@ export function normalize(p: Program, maxCpus: number): void {
 
 /** Operations that need a process context (user memory, an mm). */
 export function isUserOp(name: OpName): boolean {
-  return name === 'mmap' || name === 'munmap' || name === 'mprotect' || name === 'uaccess' || name === 'gup_fast' || name === 'fork' || name === 'clone' || name === 'memcg';
+  return (
+    name === 'mmap' ||
+    name === 'munmap' ||
+    name === 'mprotect' ||
+    name === 'uaccess' ||
+    name === 'gup_fast' ||
+    name === 'fork' ||
+    name === 'clone' ||
+    name === 'memcg'
+  );
 }
 
 /** The object an operation works on ('u3': user range 3, 'vmap1': vm_map_ram slot 1...), or null. */
 export function objectKey(o: Op): string | null {
   switch (o.op) {
-    case 'mmap': case 'munmap': case 'mprotect': case 'uaccess': case 'gup_fast': return `u${o.slot}`;
-    case 'vmalloc': case 'vfree': return `vmalloc${o.slot}`;
-    case 'vm_map_ram': case 'vm_unmap_ram': return `vmap${o.slot}`;
-    case 'percpu_alloc': case 'percpu_free': return `percpu${o.slot}`;
-    case 'kaccess': return `${o.obj}${o.slot}`;
-    default: return null;
+    case 'mmap':
+    case 'munmap':
+    case 'mprotect':
+    case 'uaccess':
+    case 'gup_fast':
+      return `u${o.slot}`;
+    case 'vmalloc':
+    case 'vfree':
+      return `vmalloc${o.slot}`;
+    case 'vm_map_ram':
+    case 'vm_unmap_ram':
+      return `vmap${o.slot}`;
+    case 'percpu_alloc':
+    case 'percpu_free':
+      return `percpu${o.slot}`;
+    case 'kaccess':
+      return `${o.obj}${o.slot}`;
+    default:
+      return null;
   }
 }
 

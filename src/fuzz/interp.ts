@@ -119,7 +119,6 @@ export class Interpreter {
   /** Frames user accesses reached, with the address spaces and addresses that reached them. */
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
 
-
   constructor(
     readonly k: Kernel,
     readonly m: Machine,
@@ -131,7 +130,13 @@ export class Interpreter {
     this.started = program.tasks.map(() => false);
     this.refCfg = { vendor: m.vendor, maxPhysAddrBits: m.maxPhysAddrBits, pse36: m.options.pse36, pdpe1gb: m.options.pdpe1gb, ramBytes: m.ramBytes };
     this.ops = kernelOps(k);
-    this.oracle = outcomeOraclesEnabled() ? new OutcomeOracle(k, () => this.sched?.steps ?? 0, () => this.sched?.currentCpu ?? -1) : null;
+    this.oracle = outcomeOraclesEnabled()
+      ? new OutcomeOracle(
+          k,
+          () => this.sched?.steps ?? 0,
+          () => this.sched?.currentCpu ?? -1,
+        )
+      : null;
   }
 
   /** Ends the execution's oracles (the machine is reused). */
@@ -148,7 +153,6 @@ export class Interpreter {
   private get step(): number {
     return this.sched?.steps ?? 0;
   }
-
 
   /** Creates the boot tasks and the interrupt sources. */
   setup(): void {
@@ -170,7 +174,10 @@ export class Interpreter {
       const name = q.kind === 'nmi' ? `nmi${i}` : `irq${i}`;
       const self = this;
       this.k.addInterruptSource({
-        name, kind: q.kind, cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)], remaining: q.count,
+        name,
+        kind: q.kind,
+        cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)],
+        remaining: q.count,
         handler: function* (cpu): KGen<void> {
           yield* traced(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event', function* () {
             for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
@@ -209,16 +216,19 @@ export class Interpreter {
       // write that raced with the copy may or may not be in it; pages of a range the parent's
       // shadow no longer has are unknown.
       const prs = this.regionsOf(parent);
-      this.regions.set(mm, prs.map((_, slot) => {
-        const start = USER_BASE + BigInt(slot) * USER_SLOT_STRIDE;
-        const v = mm.vmas.find((x) => x.vm_start === start);
-        if (!v) return null;
-        const pages = Number((v.vm_end - v.vm_start) / 4096n);
-        const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
-        const r = prs[slot];
-        const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
-        return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)` };
-      }));
+      this.regions.set(
+        mm,
+        prs.map((_, slot) => {
+          const start = USER_BASE + BigInt(slot) * USER_SLOT_STRIDE;
+          const v = mm.vmas.find((x) => x.vm_start === start);
+          if (!v) return null;
+          const pages = Number((v.vm_end - v.vm_start) / 4096n);
+          const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
+          const r = prs[slot];
+          const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
+          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)` };
+        }),
+      );
       ps.forkSeq = -1;
       this.oracle?.checkUser(cpu, parent, 'fork');
     }
@@ -247,7 +257,12 @@ export class Interpreter {
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
     this.cov.hitString(`op:${o.op}`);
-    if (this.events) this.events.push({ step: this.sched?.steps ?? 0, cpu: cpu.index, text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}` });
+    if (this.events)
+      this.events.push({
+        step: this.sched?.steps ?? 0,
+        cpu: cpu.index,
+        text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}`,
+      });
   }
 
   /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
@@ -305,15 +320,21 @@ export class Interpreter {
         else if (o.scope === 'all') yield* k.pv.mmu.flush_tlb_kernel(k, cpu);
         else if (task?.active_mm) yield* flush_tlb_mm_range(k, cpu, task.active_mm, 0n, TLB_FLUSH_ALL);
         return;
-      case 'vmalloc': case 'vm_map_ram': case 'percpu_alloc': {
+      case 'vmalloc':
+      case 'vm_map_ram':
+      case 'percpu_alloc': {
         const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
         if (this.objs[kind][o.slot]) return;
         const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
-        const obj = yield* traced(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu', () => this.ops.alloc(cpu, kind, pages));
+        const obj = yield* traced(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu', () =>
+          this.ops.alloc(cpu, kind, pages),
+        );
         this.objs[kind][o.slot] = obj;
         return;
       }
-      case 'vfree': case 'vm_unmap_ram': case 'percpu_free': {
+      case 'vfree':
+      case 'vm_unmap_ram':
+      case 'percpu_free': {
         const kind: KObj = o.op === 'vfree' ? 'vmalloc' : o.op === 'vm_unmap_ram' ? 'vmap' : 'percpu';
         const obj = this.objs[kind][o.slot];
         if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
@@ -387,7 +408,8 @@ export class Interpreter {
         yield* traced(cpu, 'get_user_pages_fast', () => this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write));
         return;
       }
-      case 'fork': case 'clone': {
+      case 'fork':
+      case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
         yield* traced(cpu, 'do_fork', () => this.spawn(o.task, mm, cpu, o.op === 'clone'));
         return;
@@ -449,11 +471,24 @@ export class Interpreter {
     const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region;
     const mapped = !!r && p.page < r.pages;
     const allowed = mapped && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
-    const promise = !mapped ? 'SIGSEGV (nothing mapped there)' : allowed ? `success (${r!.by} returned at step ${r!.since})` : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
+    const promise = !mapped
+      ? 'SIGSEGV (nothing mapped there)'
+      : allowed
+        ? `success (${r!.by} returned at step ${r!.since})`
+        : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
     if (!racy) {
       if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, 'SIGSEGV', `legal user ${p.kind} got SIGSEGV`, [], false);
       if (pa !== null && !allowed) {
-        o.processFinding(cpu, p.va, p.kind, promise, `success at pa 0x${pa.toString(16)}`, mapped ? `user ${p.kind} to a ${r!.prot} page succeeded` : `user ${p.kind} to an unmapped page succeeded`, [], true);
+        o.processFinding(
+          cpu,
+          p.va,
+          p.kind,
+          promise,
+          `success at pa 0x${pa.toString(16)}`,
+          mapped ? `user ${p.kind} to a ${r!.prot} page succeeded` : `user ${p.kind} to an unmapped page succeeded`,
+          [],
+          true,
+        );
       }
     }
     if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed) return;
@@ -465,8 +500,21 @@ export class Interpreter {
     if (p.kind === 'write') {
       if (!racy && s.forkSeq < 0) {
         const other = o.sharedWith(p.mm, pfn, seen);
-        if (other && this.regionsOf(other.mm).some((x) => x && other.va >= x.start && other.va < x.start + BigInt(x.pages * 4096)) && this.space(other.mm).busy === 0) {
-          o.processFinding(cpu, p.va, 'write', `a frame of ${p.mm.name} alone (copy-on-write)`, `the write reached pfn 0x${pfn.toString(16)}, which ${other.mm.name} maps at va 0x${other.va.toString(16)}`, 'user write visible to another process', [], true);
+        if (
+          other &&
+          this.regionsOf(other.mm).some((x) => x && other.va >= x.start && other.va < x.start + BigInt(x.pages * 4096)) &&
+          this.space(other.mm).busy === 0
+        ) {
+          o.processFinding(
+            cpu,
+            p.va,
+            'write',
+            `a frame of ${p.mm.name} alone (copy-on-write)`,
+            `the write reached pfn 0x${pfn.toString(16)}, which ${other.mm.name} maps at va 0x${other.va.toString(16)}`,
+            'user write visible to another process',
+            [],
+            true,
+          );
         }
       }
       this.writes.push({ task: `${t.comm}/${t.pid}`, mm: p.mm.name, cpu: cpu.index, step: this.step, va: p.va });
@@ -487,13 +535,30 @@ export class Interpreter {
     if (got === BigInt(want)) return;
     const n = Number(got);
     const w = n >= 1 && n <= this.writes.length ? this.writes[n - 1] : null;
-    const whose = w ? (w.mm === p.mm.name ? `an older write of this process (${w.task} at step ${w.step})` : `another process's data (${w.task} of ${w.mm} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`) : `a value never written by a user (0x${got.toString(16)})`;
+    const whose = w
+      ? w.mm === p.mm.name
+        ? `an older write of this process (${w.task} at step ${w.step})`
+        : `another process's data (${w.task} of ${w.mm} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
+      : `a value never written by a user (0x${got.toString(16)})`;
     const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${this.writes[want - 1].task} at step ${this.writes[want - 1].step})`;
-    o.processFinding(cpu, p.va, 'read', expect, `value ${got} at pa 0x${pa.toString(16)}: ${whose}`, `user read returned ${w ? (w.mm === p.mm.name ? 'a stale value of its own' : "another process's data") : 'a value never written'}`, [], true);
+    o.processFinding(
+      cpu,
+      p.va,
+      'read',
+      expect,
+      `value ${got} at pa 0x${pa.toString(16)}: ${whose}`,
+      `user read returned ${w ? (w.mm === p.mm.name ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
+      [],
+      true,
+    );
   }
 
   private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {
-    this.events!.push({ step: this.sched?.steps ?? 0, cpu: cpu.index, text: `${cpl === 3 ? 'user' : 'kernel'} ${kind} 0x${va.toString(16)} -> pa 0x${pa.toString(16)}${how ? ` (${how})` : ''}` });
+    this.events!.push({
+      step: this.sched?.steps ?? 0,
+      cpu: cpu.index,
+      text: `${cpl === 3 ? 'user' : 'kernel'} ${kind} 0x${va.toString(16)} -> pa 0x${pa.toString(16)}${how ? ` (${how})` : ''}`,
+    });
   }
 
   private regionsOf(mm: MmStruct): (Region | null)[] {

@@ -66,7 +66,10 @@ export class ObservingStrategy implements Strategy {
     const cpu = view.cpus[c];
     const th = cpu.thread();
     const where = th.fnStack.length > 0 ? [...th.fnStack].reverse().join(' <- ') : '';
-    const who = cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].kind} ${cpu.frames[cpu.frames.length - 1].name}]` : `[${(cpu.curr as { comm?: string; pid?: number }).comm ?? 'task'}:${(cpu.curr as { pid?: number }).pid ?? '?'}]`;
+    const who =
+      cpu.frames.length > 0
+        ? `[${cpu.frames[cpu.frames.length - 1].kind} ${cpu.frames[cpu.frames.length - 1].name}]`
+        : `[${(cpu.curr as { comm?: string; pid?: number }).comm ?? 'task'}:${(cpu.curr as { pid?: number }).pid ?? '?'}]`;
     const text = `${who} at ${th.lastLabel}${where ? `  (in ${where})` : ''}`;
     if (text === this.lastText[c]) return;
     this.lastText[c] = text;

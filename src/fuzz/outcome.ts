@@ -132,7 +132,10 @@ export class OutcomeOracle {
   describeFree(pfn: number): string[] {
     const f = this.frees.get(pfn);
     if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed during this execution`];
-    return [`pagewalk:   the frame was freed by CPU${f.cpu} at step ${f.step} in:`, ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`)];
+    return [
+      `pagewalk:   the frame was freed by CPU${f.cpu} at step ${f.step} in:`,
+      ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`),
+    ];
   }
 
   /** The fill the oracle saw for `va` on `cpu` (undefined if none). */
@@ -151,9 +154,19 @@ export class OutcomeOracle {
     if (cpu.hw.lastWalkCount() > 0) {
       for (const e of cpu.hw.lastWalkEntries()) {
         const tp = Number(e >> 12n);
-        if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE) this.frameFinding(cpu, va, kind, cpl, tp, `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`, 'hardware walk through a free page table');
+        if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
+          this.frameFinding(
+            cpu,
+            va,
+            kind,
+            cpl,
+            tp,
+            `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
+            'hardware walk through a free page table',
+          );
       }
-      if (fr.state(pfn) === FRAME_STATE.FREE) this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
+      if (fr.state(pfn) === FRAME_STATE.FREE)
+        this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
       if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
       return;
@@ -163,7 +176,15 @@ export class OutcomeOracle {
       this.frameFinding(cpu, va, kind, cpl, pfn, `through a TLB entry${f ? ` filled at step ${f.step}` : ''}`, `${kind} through a TLB entry to a free frame`);
     }
     if (f && f.pfn === pfn && f.gen !== fr.generation(pfn)) {
-      this.frameFinding(cpu, va, kind, cpl, pfn, `through a TLB entry filled at step ${f.step}; the frame was freed and reallocated since`, `${kind} through a TLB entry to a reallocated frame`);
+      this.frameFinding(
+        cpu,
+        va,
+        kind,
+        cpl,
+        pfn,
+        `through a TLB entry filled at step ${f.step}; the frame was freed and reallocated since`,
+        `${kind} through a TLB entry to a reallocated frame`,
+      );
     }
     if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
   }
@@ -182,7 +203,11 @@ export class OutcomeOracle {
       '==================================================================',
     ];
     this.k.printk(...lines);
-    throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `use-after-free: ${sig} in ${cpl === 3 ? 'user mode' : (cpu.thread().fnStack.at(-1) ?? 'kernel code')}`, log: lines });
+    throw new FindingStop({
+      sanitizer: 'frame-lifetime',
+      signature: `use-after-free: ${sig} in ${cpl === 3 ? 'user mode' : (cpu.thread().fnStack.at(-1) ?? 'kernel code')}`,
+      log: lines,
+    });
   }
 
   /** "the page-table entry now in memory" lines for `va` as `cpu` would walk it. */
@@ -190,12 +215,18 @@ export class OutcomeOracle {
     const x = cpu.hw.explain(va, { kind: 'read', cpl, dryRun: true });
     const s = x.steps.at(-1);
     if (!s) return ['pagewalk:   page tables now: no walk'];
-    return [`pagewalk:   page tables now: ${s.name} at pa ${hex(s.entryAddress)} = ${hex(s.value)} (${s.decision})${x.result.ok ? ` -> pa ${hex(x.result.pa)}` : ''}`];
+    return [
+      `pagewalk:   page tables now: ${s.name} at pa ${hex(s.entryAddress)} = ${hex(s.value)} (${s.decision})${x.result.ok ? ` -> pa ${hex(x.result.pa)}` : ''}`,
+    ];
   }
 
   /** The translation `cpu` used for its last access of `va`: the TLB entry or the walk. */
   translationUsed(cpu: LinuxCpu, va: bigint): string {
-    if (cpu.hw.lastWalkCount() > 0) return `page walk (${cpu.hw.lastWalkEntries().map((e) => hex(e)).join(', ')})`;
+    if (cpu.hw.lastWalkCount() > 0)
+      return `page walk (${cpu.hw
+        .lastWalkEntries()
+        .map((e) => hex(e))
+        .join(', ')})`;
     const page = BigInt.asUintN(64, va) & ~0xfffn;
     const e = cpu.hw.tlbEntries().find((t) => page >= t.va && page < t.va + BigInt(t.pageSize));
     const f = this.fills[cpu.index].get(page);
@@ -226,7 +257,15 @@ export class OutcomeOracle {
       for (const p of c.hw.pscEntries()) {
         if (p.va >= limit) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
-        if (why) this.coherenceFinding(cpu, c, what, mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)} (${p.writable ? 'writable' : 'read-only'}, ${p.user ? 'user' : 'supervisor'})`, why);
+        if (why)
+          this.coherenceFinding(
+            cpu,
+            c,
+            what,
+            mm.name,
+            `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)} (${p.writable ? 'writable' : 'read-only'}, ${p.user ? 'user' : 'supervisor'})`,
+            why,
+          );
       }
     }
   }
@@ -317,7 +356,11 @@ export class OutcomeOracle {
     ];
     this.k.printk(...lines);
     const kind = entry.startsWith('paging') ? 'paging-structure-cache entry' : 'TLB entry';
-    throw new FindingStop({ sanitizer: 'tlb-coherence', signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}()`, log: lines });
+    throw new FindingStop({
+      sanitizer: 'tlb-coherence',
+      signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}()`,
+      log: lines,
+    });
   }
 
   // ---- process view ------------------------------------------------------------------------
@@ -386,7 +429,9 @@ export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, lev
   const mask = 0x000f_ffff_ffff_f000n;
   let table: bigint;
   let top: number;
-  let rw = true, us = true, nx = false;
+  let rw = true,
+    us = true,
+    nx = false;
   if (mode === 'pae') {
     const pdpte = phys.read64n(Number((cr3 & 0xffff_ffe0n) + ((va >> 30n) & 3n) * 8n));
     if (!(pdpte & 1n)) return null;

@@ -26,7 +26,8 @@ export interface PlotPoint {
 }
 
 /** AFL++'s plot_data header (the columns pagewalk has no notion of are written as 0). */
-export const PLOT_DATA_HEADER = '# relative_time, cycles_done, cur_item, corpus_count, pending_total, pending_favs, map_size, saved_crashes, saved_hangs, max_depth, execs_per_sec, total_execs, edges_found';
+export const PLOT_DATA_HEADER =
+  '# relative_time, cycles_done, cur_item, corpus_count, pending_total, pending_favs, map_size, saved_crashes, saved_hangs, max_depth, execs_per_sec, total_execs, edges_found';
 
 /** Coverage map size (points), for AFL's map_size percentage. */
 const MAP_POINTS = 1 << 16;
@@ -36,7 +37,9 @@ export function plotData(points: readonly PlotPoint[]): string {
   const lines = [PLOT_DATA_HEADER];
   for (const p of points) {
     const map = `${Math.min(100, (100 * p.coverage) / MAP_POINTS).toFixed(2)}%`;
-    lines.push([Math.floor(p.ms / 1000), p.seedsDone, 0, p.corpus, 0, 0, map, p.crashes, p.hangs, 0, p.execPerSec.toFixed(2), p.executions, p.coverage].join(', '));
+    lines.push(
+      [Math.floor(p.ms / 1000), p.seedsDone, 0, p.corpus, 0, 0, map, p.crashes, p.hangs, 0, p.execPerSec.toFixed(2), p.executions, p.coverage].join(', '),
+    );
   }
   return lines.join('\n') + '\n';
 }

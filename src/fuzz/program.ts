@@ -91,8 +91,27 @@ export type OpName = Op['op'];
 
 /** Every operation name, in a fixed order (the generator and the validator use it). */
 export const OP_NAMES: readonly OpName[] = [
-  'mmap', 'munmap', 'mprotect', 'uaccess', 'gup_fast', 'fork', 'clone', 'memcg', 'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram',
-  'percpu_alloc', 'percpu_free', 'kaccess', 'pt_set', 'pt_linear', 'pt_unlinear', 'flush_tlb', 'schedule', 'exit',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'uaccess',
+  'gup_fast',
+  'fork',
+  'clone',
+  'memcg',
+  'vmalloc',
+  'vfree',
+  'vm_map_ram',
+  'vm_unmap_ram',
+  'percpu_alloc',
+  'percpu_free',
+  'kaccess',
+  'pt_set',
+  'pt_linear',
+  'pt_unlinear',
+  'flush_tlb',
+  'schedule',
+  'exit',
 ];
 
 /** Operations allowed in an interrupt or NMI handler (no sleeping, no user memory). */
@@ -217,23 +236,47 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'mmap':
       if (typeof o.populate !== 'boolean') bad(`${path}.populate`, 'expected true or false');
       return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS), populate: o.populate as boolean };
-    case 'mprotect': return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
-    case 'munmap': case 'vfree': case 'vm_unmap_ram': case 'percpu_alloc': case 'percpu_free': case 'memcg': return { op, slot: slot() };
-    case 'uaccess': return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
+    case 'mprotect':
+      return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'munmap':
+    case 'vfree':
+    case 'vm_unmap_ram':
+    case 'percpu_alloc':
+    case 'percpu_free':
+    case 'memcg':
+      return { op, slot: slot() };
+    case 'uaccess':
+      return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'gup_fast':
       if (typeof o.write !== 'boolean') bad(`${path}.write`, 'expected true or false');
       return { op, slot: slot(), pages: pages(), write: o.write as boolean };
-    case 'fork': case 'clone': return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
-    case 'vmalloc': case 'vm_map_ram': return { op, slot: slot(), pages: pages() };
+    case 'fork':
+    case 'clone':
+      return { op, task: int(o.task, `${path}.task`, 0, Math.max(0, ntasks - 1)) };
+    case 'vmalloc':
+    case 'vm_map_ram':
+      return { op, slot: slot(), pages: pages() };
     case 'kaccess':
       return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'pt_set':
       if (typeof o.linear !== 'boolean') bad(`${path}.linear`, 'expected true or false');
-      return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 1, 4) as PtLevel, linear: o.linear as boolean, bit: oneOf(o.bit, `${path}.bit`, PTE_BITS) };
-    case 'pt_linear': return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4, to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
-    case 'pt_unlinear': return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
-    case 'flush_tlb': return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
-    case 'schedule': case 'exit': return { op };
+      return {
+        op,
+        obj: kobj(),
+        slot: slot(),
+        level: int(o.level, `${path}.level`, 1, 4) as PtLevel,
+        linear: o.linear as boolean,
+        bit: oneOf(o.bit, `${path}.bit`, PTE_BITS),
+      };
+    case 'pt_linear':
+      return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4, to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
+    case 'pt_unlinear':
+      return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
+    case 'flush_tlb':
+      return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
+    case 'schedule':
+    case 'exit':
+      return { op };
   }
 }
 
@@ -257,8 +300,15 @@ export function parseProgram(v: unknown, path: string, maxCpus: number): Program
     const p = `${path}.irqs[${i}]`;
     const qo = obj(q, p);
     const ops = arr(qo.ops, `${p}.ops`, MAX_OPS).map((x, j) => parseOp(x, `${p}.ops[${j}]`, tasksIn.length));
-    ops.forEach((x, j) => { if (!HANDLER_OPS.includes(x.op)) bad(`${p}.ops[${j}].op`, `'${x.op}' is not allowed in an interrupt handler (allowed: ${HANDLER_OPS.join(', ')})`); });
-    return { kind: oneOf(qo.kind, `${p}.kind`, ['irq', 'nmi'] as const), cpu: int(qo.cpu, `${p}.cpu`, -1, cpus - 1), count: int(qo.count, `${p}.count`, 0, 16), ops };
+    ops.forEach((x, j) => {
+      if (!HANDLER_OPS.includes(x.op)) bad(`${p}.ops[${j}].op`, `'${x.op}' is not allowed in an interrupt handler (allowed: ${HANDLER_OPS.join(', ')})`);
+    });
+    return {
+      kind: oneOf(qo.kind, `${p}.kind`, ['irq', 'nmi'] as const),
+      cpu: int(qo.cpu, `${p}.cpu`, -1, cpus - 1),
+      count: int(qo.count, `${p}.count`, 0, 16),
+      ops,
+    };
   });
   return { cpus, tasks, irqs };
 }
@@ -266,13 +316,17 @@ export function parseProgram(v: unknown, path: string, maxCpus: number): Program
 /** Validates a schedule read from JSON. */
 export function parseSchedule(v: unknown, path: string): Schedule {
   const o = obj(v, path);
-  const s: Schedule = { strategy: oneOf(o.strategy, `${path}.strategy`, ['random', 'pct', 'sticky'] as const), seed: int(o.seed, `${path}.seed`, 0, 0xffff_ffff) };
+  const s: Schedule = {
+    strategy: oneOf(o.strategy, `${path}.strategy`, ['random', 'pct', 'sticky'] as const),
+    seed: int(o.seed, `${path}.seed`, 0, 0xffff_ffff),
+  };
   if (o.stickiness !== undefined) {
     if (typeof o.stickiness !== 'number' || !(o.stickiness >= 0 && o.stickiness <= 1)) bad(`${path}.stickiness`, 'expected a number in 0..1');
     s.stickiness = o.stickiness as number;
   }
   if (o.eventProbability !== undefined) {
-    if (typeof o.eventProbability !== 'number' || !(o.eventProbability >= 0 && o.eventProbability <= 1)) bad(`${path}.eventProbability`, 'expected a number in 0..1');
+    if (typeof o.eventProbability !== 'number' || !(o.eventProbability >= 0 && o.eventProbability <= 1))
+      bad(`${path}.eventProbability`, 'expected a number in 0..1');
     s.eventProbability = o.eventProbability as number;
   }
   if (o.depth !== undefined) s.depth = int(o.depth, `${path}.depth`, 1, 64);

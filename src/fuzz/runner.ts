@@ -36,8 +36,16 @@ export function runUnits(target: FuzzTarget, plan: CampaignPlan, hooks: RunnerHo
     const unit = seedUnit(plan, next());
     if (!unit) break;
     const r = runSeed(target, unit.seed, {
-      runs: unit.runs, shouldStop: hooks.shouldStop, now: hooks.now, onFinding: hooks.onFinding, onHit: hooks.onHit, onProgress: hooks.onProgress,
-      shrinkBudget: hooks.shrinkBudget, stopOn: hooks.stopOn, imports: hooks.importCorpus?.(unit.seed), exportCorpus: hooks.exportCorpus,
+      runs: unit.runs,
+      shouldStop: hooks.shouldStop,
+      now: hooks.now,
+      onFinding: hooks.onFinding,
+      onHit: hooks.onHit,
+      onProgress: hooks.onProgress,
+      shrinkBudget: hooks.shrinkBudget,
+      stopOn: hooks.stopOn,
+      imports: hooks.importCorpus?.(unit.seed),
+      exportCorpus: hooks.exportCorpus,
     });
     out.push(r);
     hooks.onSeedDone?.(r);

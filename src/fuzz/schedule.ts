@@ -22,7 +22,11 @@ export function scheduleStrategy(s: Schedule): Strategy {
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */
-export function executionStrategy(input: ExecInput, cov: Coverage, events?: ExplainEvent[]): { strategy: Strategy; replay: ReplayStrategy | null; divergences: () => number; anchors?: Map<string, number> } {
+export function executionStrategy(
+  input: ExecInput,
+  cov: Coverage,
+  events?: ExplainEvent[],
+): { strategy: Strategy; replay: ReplayStrategy | null; divergences: () => number; anchors?: Map<string, number> } {
   let inner: Strategy;
   let replay: ReplayStrategy | null = null;
   let divergences: () => number = () => 0;

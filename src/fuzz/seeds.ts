@@ -44,7 +44,15 @@ export async function seedBugs(): Promise<SeedBug[]> {
     const r = runScenarioSync(sc.name, 'buggy');
     const f = r.findings[0];
     if (!f) continue;
-    out.set(sc.seed, { seed: sc.seed, scenario: sc.name, buggy: sc.presets.buggy, fixed: sc.presets.fixed, sanitizer: f.sanitizer, signature: f.signature, alsoReports: sc.alsoReports ?? [] });
+    out.set(sc.seed, {
+      seed: sc.seed,
+      scenario: sc.name,
+      buggy: sc.presets.buggy,
+      fixed: sc.presets.fixed,
+      sanitizer: f.sanitizer,
+      signature: f.signature,
+      alsoReports: sc.alsoReports ?? [],
+    });
   }
   return [...out.values()].sort((a, b) => a.seed.localeCompare(b.seed));
 }

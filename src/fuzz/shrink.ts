@@ -36,7 +36,8 @@ export function shrink(target: FuzzTarget, t: TraceFile, budget: number): TraceF
     if (anchors) return anchors;
     spent++;
     try {
-      anchors = target.run({ program: best.program, schedule: t.schedule, replay: best.choices, replayFallback: true, recordAnchors: true }, cov).anchors ?? new Map();
+      anchors =
+        target.run({ program: best.program, schedule: t.schedule, replay: best.choices, replayFallback: true, recordAnchors: true }, cov).anchors ?? new Map();
     } catch {
       anchors = new Map();
     }

@@ -43,20 +43,29 @@ export function parseTrace(v: unknown, maxCpusOf: (preset: string, overrides: Re
   if (typeof o.preset !== 'string') bad("'preset' must be a string");
   const overrides = o.overrides ?? {};
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) bad("'overrides' must be an object");
-  for (const [k, x] of Object.entries(overrides)) if (!['string', 'number', 'boolean'].includes(typeof x)) bad(`overrides.${k}: expected a string, number or boolean`);
+  for (const [k, x] of Object.entries(overrides))
+    if (!['string', 'number', 'boolean'].includes(typeof x)) bad(`overrides.${k}: expected a string, number or boolean`);
   const maxCpus = maxCpusOf(o.preset as string, overrides as Record<string, string | number | boolean>);
   const program = parseProgram(o.program, 'program', maxCpus);
   const schedule = parseSchedule(o.schedule, 'schedule');
-  if (!Array.isArray(o.choices) || !o.choices.every((c) => Number.isInteger(c) && c >= 0 && c < 64 * 64)) bad("'choices' must be an array of action codes (integers 0..4095)");
+  if (!Array.isArray(o.choices) || !o.choices.every((c) => Number.isInteger(c) && c >= 0 && c < 64 * 64))
+    bad("'choices' must be an array of action codes (integers 0..4095)");
   const f = o.finding as Record<string, unknown> | undefined;
-  if (!f || typeof f.sanitizer !== 'string' || typeof f.signature !== 'string' || !Array.isArray(f.log) || !f.log.every((l) => typeof l === 'string')) bad("'finding' must have a sanitizer, a signature and a log (array of lines)");
+  if (!f || typeof f.sanitizer !== 'string' || typeof f.signature !== 'string' || !Array.isArray(f.log) || !f.log.every((l) => typeof l === 'string'))
+    bad("'finding' must have a sanitizer, a signature and a log (array of lines)");
   const found = (o.found ?? { seed: 0, execution: 0 }) as Record<string, unknown>;
   if (!Number.isInteger(found.seed) || !Number.isInteger(found.execution)) bad("'found' must be { seed, execution } integers");
   return {
-    format: TRACE_FORMAT, version: TRACE_VERSION, preset: o.preset as string, overrides: overrides as TraceFile['overrides'],
-    program, schedule, choices: o.choices as number[],
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    preset: o.preset as string,
+    overrides: overrides as TraceFile['overrides'],
+    program,
+    schedule,
+    choices: o.choices as number[],
     finding: { sanitizer: f.sanitizer as string, signature: f.signature as string, log: f.log as string[] },
-    found: { seed: found.seed as number, execution: found.execution as number }, shrunk: o.shrunk === true,
+    found: { seed: found.seed as number, execution: found.execution as number },
+    shrunk: o.shrunk === true,
   };
 }
 

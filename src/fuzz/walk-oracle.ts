@@ -67,7 +67,11 @@ export function checkWalkAgreement(cpu: Cpu, phys: PhysLike, cfg: RefConfig, va:
     ...got.steps.map((s) => `pagewalk:   WASM ${s.name} @0x${s.entryAddress.toString(16)} = 0x${s.value.toString(16)} (${s.decision})`),
     ...want.steps.map((s) => `pagewalk:   ref  ${s.name} @0x${s.entryAddress.toString(16)} = 0x${s.value.toString(16)} (${s.decision})`),
   ];
-  return { sanitizer: 'walker-mismatch', signature: `walker disagreement (${cpu.mode}, ${opts.kind}, cpl ${opts.cpl}): WASM ${g.split(' ')[0]} vs reference ${w.split(' ')[0]}`, log: lines };
+  return {
+    sanitizer: 'walker-mismatch',
+    signature: `walker disagreement (${cpu.mode}, ${opts.kind}, cpl ${opts.cpl}): WASM ${g.split(' ')[0]} vs reference ${w.split(' ')[0]}`,
+    log: lines,
+  };
 }
 
 /** The four PDPTE register values, when the WASM walk shows them (PAE). */

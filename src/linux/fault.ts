@@ -28,7 +28,22 @@ import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import { FAULT_FLAG_WRITE, find_vma, handle_mm_fault } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_none, pgd_offset_k, pgd_offset_pgd, pgd_present, pmd_offset, pmd_present, pte_offset_kernel, pud_none, pud_offset, pud_present, readEntry, set_pgd, set_pmd } from './pgtable.js';
+import {
+  entryAddr,
+  pgd_none,
+  pgd_offset_k,
+  pgd_offset_pgd,
+  pgd_present,
+  pmd_offset,
+  pmd_present,
+  pte_offset_kernel,
+  pud_none,
+  pud_offset,
+  pud_present,
+  readEntry,
+  set_pgd,
+  set_pmd,
+} from './pgtable.js';
 import { local_irq_enable } from './preempt.js';
 import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
@@ -57,7 +72,13 @@ interface FaultCRelease {
   readonly x86_32: Fault32Lines;
 }
 
-const L64 = (warn_nmi: number, pgd_bug_on: number, pud_bug: number, pmd_bug: number, pte_bug: number): Fault64Lines => ({ warn_nmi, pgd_bug_on, pud_bug, pmd_bug, pte_bug });
+const L64 = (warn_nmi: number, pgd_bug_on: number, pud_bug: number, pmd_bug: number, pte_bug: number): Fault64Lines => ({
+  warn_nmi,
+  pgd_bug_on,
+  pud_bug,
+  pmd_bug,
+  pte_bug,
+});
 const L32 = (sync_one_bug_on: number, warn_nmi: number): Fault32Lines => ({ sync_one_bug_on, warn_nmi });
 
 /**
@@ -108,7 +129,9 @@ export function linuxTraps(k: Kernel): TrapHandlers {
   return {
     pageFault: (cpu: ModelCpu, address: bigint, errorCode: number, regsIF: boolean) => do_page_fault(k, cpu as LinuxCpu, address, errorCode, regsIF),
     generalProtection: function* (cpu: ModelCpu, va: bigint): KGen<void> {
-      k.oops(cpu as LinuxCpu, `general protection fault: 0000 [#1]`, 0, cpu.thread().fnStack.at(-1) ?? '?', [`pagewalk: non-canonical address 0x${va.toString(16)}`]);
+      k.oops(cpu as LinuxCpu, `general protection fault: 0000 [#1]`, 0, cpu.thread().fnStack.at(-1) ?? '?', [
+        `pagewalk: non-canonical address 0x${va.toString(16)}`,
+      ]);
     },
   };
 }
@@ -214,7 +237,12 @@ function* bad_area_nosemaphore(k: Kernel, cpu: LinuxCpu, address: bigint, error_
     return;
   }
   const what = address < 4096n ? 'NULL pointer dereference' : 'paging request';
-  k.oops(cpu, `BUG: unable to handle kernel ${what} at ${address.toString(16).padStart(k.L.entrySize * 2, '0')}`, error_code, cpu.thread().fnStack.at(-2) ?? 'do_page_fault');
+  k.oops(
+    cpu,
+    `BUG: unable to handle kernel ${what} at ${address.toString(16).padStart(k.L.entrySize * 2, '0')}`,
+    error_code,
+    cpu.thread().fnStack.at(-2) ?? 'do_page_fault',
+  );
 }
 
 /** vmalloc_fault(address): 0 when handled, -1 when not a vmalloc fault. */
@@ -249,7 +277,10 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
       // 3.18's mm_types.h (read); other releases' layout was not read.
       const at = versionNumber(k.config.version) === 3018 ? '0000000000000040' : '0000000000000000';
       const note = at === '0000000000000040' ? [] : ['pagewalk: offsetof(struct mm_struct, pgd) not verified for this version; printed as 0'];
-      k.oops(cpu, `BUG: unable to handle kernel NULL pointer dereference at ${at}`, 0, 'vmalloc_fault', ['pagewalk: current->active_mm is NULL (a kernel thread in context_switch() after prev->active_mm = NULL)', ...note]);
+      k.oops(cpu, `BUG: unable to handle kernel NULL pointer dereference at ${at}`, 0, 'vmalloc_fault', [
+        'pagewalk: current->active_mm is NULL (a kernel thread in context_switch() after prev->active_mm = NULL)',
+        ...note,
+      ]);
     }
     pgd = active.pgd;
   }
@@ -268,15 +299,18 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
   const pudp = pud_offset(k, pgdp, address);
   const pud_ref = pud_offset(k, pgd_ref, address);
   if (pud_none(k, pud_ref)) return -1;
-  if (pud_none(k, pudp) || entryAddr(k.L, readEntry(k, pudp)) !== entryAddr(k.L, readEntry(k, pud_ref))) k.BUG(cpu, FAULT_C, lines?.pud_bug ?? null, 'vmalloc_fault');
+  if (pud_none(k, pudp) || entryAddr(k.L, readEntry(k, pudp)) !== entryAddr(k.L, readEntry(k, pud_ref)))
+    k.BUG(cpu, FAULT_C, lines?.pud_bug ?? null, 'vmalloc_fault');
   const pmdp = pmd_offset(k, pudp, address);
   const pmd_ref = pmd_offset(k, pud_ref, address);
   if (readEntry(k, pmd_ref) === 0n) return -1;
-  if (readEntry(k, pmdp) === 0n || entryAddr(k.L, readEntry(k, pmdp)) !== entryAddr(k.L, readEntry(k, pmd_ref))) k.BUG(cpu, FAULT_C, lines?.pmd_bug ?? null, 'vmalloc_fault');
+  if (readEntry(k, pmdp) === 0n || entryAddr(k.L, readEntry(k, pmdp)) !== entryAddr(k.L, readEntry(k, pmd_ref)))
+    k.BUG(cpu, FAULT_C, lines?.pmd_bug ?? null, 'vmalloc_fault');
   const pte_ref = pte_offset_kernel(k, pmd_ref, address);
   if (!(readEntry(k, pte_ref) & _PAGE_PRESENT)) return -1;
   const ptep = pte_offset_kernel(k, pmdp, address);
-  if (!(readEntry(k, ptep) & _PAGE_PRESENT) || entryAddr(k.L, readEntry(k, ptep)) !== entryAddr(k.L, readEntry(k, pte_ref))) k.BUG(cpu, FAULT_C, lines?.pte_bug ?? null, 'vmalloc_fault');
+  if (!(readEntry(k, ptep) & _PAGE_PRESENT) || entryAddr(k.L, readEntry(k, ptep)) !== entryAddr(k.L, readEntry(k, pte_ref)))
+    k.BUG(cpu, FAULT_C, lines?.pte_bug ?? null, 'vmalloc_fault');
   const whose = variant === 'read_cr3' ? 'the pgd in CR3' : "current->active_mm's pgd";
   cpu.lastFaultNote = `vmalloc_fault() found ${whose} (0x${pgd.toString(16)}) in sync with init_mm for 0x${address.toString(16)} and returned 0`;
   return 0;

@@ -22,7 +22,21 @@ import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import { get_page, page_dup_rmap } from './page.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_addr_end, pgd_none, pgd_offset, pmd_addr_end, pmd_none, pud_addr_end, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pte_at } from './pgtable.js';
+import {
+  entryAddr,
+  pgd_addr_end,
+  pgd_none,
+  pgd_offset,
+  pmd_addr_end,
+  pmd_none,
+  pud_addr_end,
+  pmd_offset,
+  pte_offset_kernel,
+  pud_none,
+  pud_offset,
+  readEntry,
+  set_pte_at,
+} from './pgtable.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';

@@ -42,7 +42,14 @@ const LEVEL_NAME = ['', 'pte', 'pmd', 'pud', 'pgd'];
 
 /** Index of `addr` in its table at `level` (1 = pte) when the pgd is at level `top`, for any paging mode. */
 function tableIndex(L: Layout, top: number, level: number, addr: bigint): number {
-  const [shift, ptrs] = level === top ? [L.PGDIR_SHIFT, L.PTRS_PER_PGD] : level === 1 ? [12, L.PTRS_PER_PTE] : level === 2 ? [L.PMD_SHIFT, L.PTRS_PER_PMD] : [L.PUD_SHIFT, L.PTRS_PER_PUD];
+  const [shift, ptrs] =
+    level === top
+      ? [L.PGDIR_SHIFT, L.PTRS_PER_PGD]
+      : level === 1
+        ? [12, L.PTRS_PER_PTE]
+        : level === 2
+          ? [L.PMD_SHIFT, L.PTRS_PER_PMD]
+          : [L.PUD_SHIFT, L.PTRS_PER_PUD];
   return Number(((addr & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
 }
 const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pages_fast'];

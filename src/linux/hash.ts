@@ -31,7 +31,10 @@ export function stateHash(k: Kernel): string {
   }
   for (const c of k.cpus) {
     const r = c.hw.getControl();
-    h = mixString(h, `cpu${c.index}:${r.cr0}:${r.cr3}:${r.cr4}:${r.efer}:${c.IF}:${c.preemptCount}:${c.irqDepth}:${c.nmiDepth}:${c.curr.pid}:${c.frames.length}:${c.tlbState}:${c.lazyMode}`);
+    h = mixString(
+      h,
+      `cpu${c.index}:${r.cr0}:${r.cr3}:${r.cr4}:${r.efer}:${c.IF}:${c.preemptCount}:${c.irqDepth}:${c.nmiDepth}:${c.curr.pid}:${c.frames.length}:${c.tlbState}:${c.lazyMode}`,
+    );
   }
   for (const t of k.tasks) h = mixString(h, `${t.pid}:${t.comm}:${t.state}:${t.mm?.id ?? -1}:${t.active_mm?.id ?? -1}:${t.lastLabel}`);
   for (const l of k.log) h = mixString(h, l);

@@ -12,7 +12,24 @@ import { FindingStop } from '../sanitizers/finding.js';
 import { LockupDetector } from '../sanitizers/lockup.js';
 import { watchdogReporter } from './watchdog.js';
 import type { LinuxConfig } from './config.js';
-import { EFER_LME, EFER_NX, X86_CR0_PE, X86_CR0_PG, X86_CR0_WP, X86_CR4_PAE, X86_CR4_PGE, X86_CR4_PSE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _KERNPG_TABLE } from './constants.js';
+import {
+  EFER_LME,
+  EFER_NX,
+  X86_CR0_PE,
+  X86_CR0_PG,
+  X86_CR0_WP,
+  X86_CR4_PAE,
+  X86_CR4_PGE,
+  X86_CR4_PSE,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_GLOBAL,
+  _PAGE_NX,
+  _PAGE_PRESENT,
+  _PAGE_PSE,
+  _PAGE_RW,
+  _KERNPG_TABLE,
+} from './constants.js';
 import { makeLayout, pgd_index, type Layout } from './layout.js';
 import { pvBackend, type PvOps } from './paravirt.js';
 import { LinuxCpu } from './percpu.js';
@@ -212,7 +229,14 @@ export class Kernel implements SchedTarget {
   BUG(cpu: LinuxCpu, file: string, line: number | null, fn: string): never {
     const where = line === null ? file : `${file}:${line}`;
     const note = line === null ? [`pagewalk: ${fn}(): the source line of this BUG is not verified for Linux ${this.config.version} (line unknown)`] : [];
-    const lines = ['------------[ cut here ]------------', `kernel BUG at ${where}!`, ...note, ...dieHeader(this.config, cpu, 'invalid opcode', 0, ++this.dieCounter), `RIP: ${fn}`, ...callTrace(cpu)];
+    const lines = [
+      '------------[ cut here ]------------',
+      `kernel BUG at ${where}!`,
+      ...note,
+      ...dieHeader(this.config, cpu, 'invalid opcode', 0, ++this.dieCounter),
+      `RIP: ${fn}`,
+      ...callTrace(cpu),
+    ];
     this.printk(...lines);
     throw new FindingStop({ sanitizer: 'kernel-bug', signature: `kernel BUG at ${where} in ${fn}`, log: lines });
   }
@@ -232,7 +256,8 @@ export class Kernel implements SchedTarget {
     const site = `${file}:${line ?? fn}`;
     if (this.warned.has(site)) return false;
     this.warned.add(site);
-    const note = line === null ? [`pagewalk: ${fn}(): the source line of this WARN_ON_ONCE is not verified for Linux ${this.config.version} (line unknown)`] : [];
+    const note =
+      line === null ? [`pagewalk: ${fn}(): the source line of this WARN_ON_ONCE is not verified for Linux ${this.config.version} (line unknown)`] : [];
     this.printk('------------[ cut here ]------------', warnLine(this.config, cpu, file, line, fn), ...note, ...callTrace(cpu));
     return true;
   }

@@ -55,15 +55,27 @@ export function makeLayout(paging: LinuxPaging, ramBytes: number, sharedKernelPm
   if (paging === '4level') {
     const PAGE_OFFSET = 0xffff_8800_0000_0000n;
     return {
-      paging, entrySize: 8,
-      PGDIR_SHIFT: 39, PTRS_PER_PGD: 512, PUD_SHIFT: 30, PTRS_PER_PUD: 512, PMD_SHIFT: 21, PTRS_PER_PMD: 512, PTRS_PER_PTE: 512,
-      pudFolded: false, pmdFolded: false,
-      PAGE_OFFSET, TASK_SIZE: 0x0000_7fff_ffff_f000n,
-      VMALLOC_START: 0xffff_c900_0000_0000n, VMALLOC_END: 0xffff_e8ff_ffff_ffffn,
+      paging,
+      entrySize: 8,
+      PGDIR_SHIFT: 39,
+      PTRS_PER_PGD: 512,
+      PUD_SHIFT: 30,
+      PTRS_PER_PUD: 512,
+      PMD_SHIFT: 21,
+      PTRS_PER_PMD: 512,
+      PTRS_PER_PTE: 512,
+      pudFolded: false,
+      pmdFolded: false,
+      PAGE_OFFSET,
+      TASK_SIZE: 0x0000_7fff_ffff_f000n,
+      VMALLOC_START: 0xffff_c900_0000_0000n,
+      VMALLOC_END: 0xffff_e8ff_ffff_ffffn,
       KERNEL_PGD_BOUNDARY: Number((PAGE_OFFSET >> 39n) & 511n),
       SHARED_KERNEL_PMD: false, // pgtable_64_types.h: every pgd is on pgd_list
 
-      PTE_PFN_MASK: 0x000f_ffff_ffff_f000n, VA_MASK: (1n << 64n) - 1n, LARGE_PAGE: 2 * MiB,
+      PTE_PFN_MASK: 0x000f_ffff_ffff_f000n,
+      VA_MASK: (1n << 64n) - 1n,
+      LARGE_PAGE: 2 * MiB,
     };
   }
   const PAGE_OFFSET = 0xc000_0000n;
@@ -74,21 +86,49 @@ export function makeLayout(paging: LinuxPaging, ramBytes: number, sharedKernelPm
   const VMALLOC_END = 0xff7f_e000n; // PKMAP_BASE - 2*PAGE_SIZE with the default fixmap (approximate).
   if (paging === 'pae') {
     return {
-      paging, entrySize: 8,
-      PGDIR_SHIFT: 30, PTRS_PER_PGD: 4, PUD_SHIFT: 30, PTRS_PER_PUD: 1, PMD_SHIFT: 21, PTRS_PER_PMD: 512, PTRS_PER_PTE: 512,
-      pudFolded: true, pmdFolded: false,
-      PAGE_OFFSET, TASK_SIZE: PAGE_OFFSET, VMALLOC_START, VMALLOC_END,
-      KERNEL_PGD_BOUNDARY: 3, SHARED_KERNEL_PMD: sharedKernelPmd,
-      PTE_PFN_MASK: 0x000f_ffff_ffff_f000n, VA_MASK: 0xffff_ffffn, LARGE_PAGE: 2 * MiB,
+      paging,
+      entrySize: 8,
+      PGDIR_SHIFT: 30,
+      PTRS_PER_PGD: 4,
+      PUD_SHIFT: 30,
+      PTRS_PER_PUD: 1,
+      PMD_SHIFT: 21,
+      PTRS_PER_PMD: 512,
+      PTRS_PER_PTE: 512,
+      pudFolded: true,
+      pmdFolded: false,
+      PAGE_OFFSET,
+      TASK_SIZE: PAGE_OFFSET,
+      VMALLOC_START,
+      VMALLOC_END,
+      KERNEL_PGD_BOUNDARY: 3,
+      SHARED_KERNEL_PMD: sharedKernelPmd,
+      PTE_PFN_MASK: 0x000f_ffff_ffff_f000n,
+      VA_MASK: 0xffff_ffffn,
+      LARGE_PAGE: 2 * MiB,
     };
   }
   return {
-    paging, entrySize: 4,
-    PGDIR_SHIFT: 22, PTRS_PER_PGD: 1024, PUD_SHIFT: 22, PTRS_PER_PUD: 1, PMD_SHIFT: 22, PTRS_PER_PMD: 1, PTRS_PER_PTE: 1024,
-    pudFolded: true, pmdFolded: true,
-    PAGE_OFFSET, TASK_SIZE: PAGE_OFFSET, VMALLOC_START, VMALLOC_END,
-    KERNEL_PGD_BOUNDARY: 768, SHARED_KERNEL_PMD: false,
-    PTE_PFN_MASK: 0xffff_f000n, VA_MASK: 0xffff_ffffn, LARGE_PAGE: 4 * MiB,
+    paging,
+    entrySize: 4,
+    PGDIR_SHIFT: 22,
+    PTRS_PER_PGD: 1024,
+    PUD_SHIFT: 22,
+    PTRS_PER_PUD: 1,
+    PMD_SHIFT: 22,
+    PTRS_PER_PMD: 1,
+    PTRS_PER_PTE: 1024,
+    pudFolded: true,
+    pmdFolded: true,
+    PAGE_OFFSET,
+    TASK_SIZE: PAGE_OFFSET,
+    VMALLOC_START,
+    VMALLOC_END,
+    KERNEL_PGD_BOUNDARY: 768,
+    SHARED_KERNEL_PMD: false,
+    PTE_PFN_MASK: 0xffff_f000n,
+    VA_MASK: 0xffff_ffffn,
+    LARGE_PAGE: 4 * MiB,
   };
 }
 

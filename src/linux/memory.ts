@@ -24,7 +24,29 @@ import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, pgd_addr_end, pgd_clear, pgd_none, pgd_offset, pmd_addr_end, pmd_clear, pmd_none, pmd_offset, pmd_pgtable, pte_offset_kernel, pud_addr_end, pud_clear, pud_none, pud_offset, pud_present, readEntry, set_pgd, set_pmd, set_pte, set_pte_at } from './pgtable.js';
+import {
+  entryAddr,
+  pgd_addr_end,
+  pgd_clear,
+  pgd_none,
+  pgd_offset,
+  pmd_addr_end,
+  pmd_clear,
+  pmd_none,
+  pmd_offset,
+  pmd_pgtable,
+  pte_offset_kernel,
+  pud_addr_end,
+  pud_clear,
+  pud_none,
+  pud_offset,
+  pud_present,
+  readEntry,
+  set_pgd,
+  set_pmd,
+  set_pte,
+  set_pte_at,
+} from './pgtable.js';
 import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_remove_page, type MmuGather } from './mmu_gather.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
@@ -104,7 +126,7 @@ export function* pte_alloc_walk(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address:
 /** do_anonymous_page(): a fresh zeroed page, mapped writable if the vma is. */
 function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number): KGen<number> {
   const pfn = k.m.frames.alloc({ zero: true });
-  let entry = BigInt(pfn) * 4096n | vm_page_prot(k, vma);
+  let entry = (BigInt(pfn) * 4096n) | vm_page_prot(k, vma);
   if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY; // pte_mkwrite(pte_mkdirty())
   yield* spin_lock(k, cpu, mm.page_table_lock);
   if (readEntry(k, ptep) !== 0n) {
@@ -126,7 +148,9 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
  */
 function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
   const old = entryAddr(k.L, orig_pte) / 4096;
-  return yield* traced(cpu, 'do_wp_page', () => (page_mapcount(k, old) <= 1 ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old)));
+  return yield* traced(cpu, 'do_wp_page', () =>
+    page_mapcount(k, old) <= 1 ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old),
+  );
 }
 
 /**
@@ -158,7 +182,7 @@ function* wp_page_copy(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct
   yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
   let ret = 0;
   if (readEntry(k, ptep) === orig_pte) {
-    let entry = BigInt(npfn) * 4096n | vm_page_prot(k, vma) | _PAGE_DIRTY; // pte_mkdirty(mk_pte())
+    let entry = (BigInt(npfn) * 4096n) | vm_page_prot(k, vma) | _PAGE_DIRTY; // pte_mkdirty(mk_pte())
     if (vma.vm_flags & VM_WRITE) entry |= _PAGE_RW; // maybe_mkwrite()
     yield* ptep_clear_flush(k, cpu, mm, address, ptep);
     page_add_new_anon_rmap(k, npfn);

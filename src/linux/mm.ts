@@ -27,4 +27,3 @@ export function* mmdrop(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   yield* pgd_free(k, cpu, mm); // mm_free_pgd()
   mm.freed = true;
 }
-

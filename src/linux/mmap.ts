@@ -49,7 +49,16 @@ export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_bel
  * The gather flushes the range it collected (the 4.x __tlb_adjust_range(); 3.8 flushes
  * [start, end), which covers the same pages).
  */
-function* unmap_region(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vmas: VmAreaStruct[], prev: VmAreaStruct | undefined, next: VmAreaStruct | undefined, start: bigint, end: bigint): KGen<void> {
+function* unmap_region(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  vmas: VmAreaStruct[],
+  prev: VmAreaStruct | undefined,
+  next: VmAreaStruct | undefined,
+  start: bigint,
+  end: bigint,
+): KGen<void> {
   yield* traced(cpu, 'unmap_region', function* () {
     const tlb = tlb_gather_mmu(mm, start, end);
     yield* unmap_vmas(k, cpu, tlb, vmas, start, end);

@@ -49,7 +49,17 @@ export interface MmuGather {
 /** tlb_gather_mmu(tlb, mm, start, end): fullmm when [start, end) is [0, -1) (exit_mmap). */
 export function tlb_gather_mmu(mm: MmStruct, start: bigint, end: bigint): MmuGather {
   const fullmm = start === 0n && end === TLB_FLUSH_ALL;
-  return { mm, fullmm, start: fullmm ? 0n : end, end: fullmm ? TLB_FLUSH_ALL : start, need_flush: false, need_flush_all: false, pages: [], tablePages: new Set(), batch: null };
+  return {
+    mm,
+    fullmm,
+    start: fullmm ? 0n : end,
+    end: fullmm ? TLB_FLUSH_ALL : start,
+    need_flush: false,
+    need_flush_all: false,
+    pages: [],
+    tablePages: new Set(),
+    batch: null,
+  };
 }
 
 /** __tlb_adjust_range(tlb, address). */

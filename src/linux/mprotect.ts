@@ -23,7 +23,19 @@ import { find_vma, vm_get_page_prot } from './memory.js';
 import { split_vma } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { down_write, up_write } from './rwsem.js';
-import { pgd_addr_end, pgd_none, pgd_offset, pmd_addr_end, pmd_none, pud_addr_end, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry } from './pgtable.js';
+import {
+  pgd_addr_end,
+  pgd_none,
+  pgd_offset,
+  pmd_addr_end,
+  pmd_none,
+  pud_addr_end,
+  pmd_offset,
+  pte_offset_kernel,
+  pud_none,
+  pud_offset,
+  readEntry,
+} from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';

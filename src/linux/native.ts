@@ -98,4 +98,3 @@ export function nativePvOps(): PvOps {
     cpu: { start_context_switch: nop, end_context_switch: nop },
   };
 }
-

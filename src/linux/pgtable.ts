@@ -74,7 +74,7 @@ export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): num
  */
 function addr_end(L: Layout, shift: number, addr: bigint, end: bigint): bigint {
   const size = 1n << BigInt(shift);
-  const boundary = ((addr + size) & ~(size - 1n)) & L.VA_MASK;
+  const boundary = (addr + size) & ~(size - 1n) & L.VA_MASK;
   return ((boundary - 1n) & L.VA_MASK) < ((end - 1n) & L.VA_MASK) ? boundary : end;
 }
 /** pgd_addr_end(addr, end). */

@@ -182,4 +182,3 @@ export function* schedule_tail(k: Kernel, cpu: LinuxCpu, prev: TaskStruct): KGen
   yield* finish_task_switch(k, cpu, prev);
   yield* preempt_enable(cpu);
 }
-

@@ -73,7 +73,16 @@ interface VmapState {
   vmap_lazy_unmap: boolean;
 }
 
-const vstate = defineKernelState((k): VmapState => ({ lock: new SpinLock('vmap_block_queue.lock'), vbq: k.cpus.map(() => []), blocks: new Map(), large: new Map(), lazyList: [], vmap_lazy_nr: 0, purges: 0, vmap_lazy_unmap: true }));
+const vstate = defineKernelState((k): VmapState => ({
+  lock: new SpinLock('vmap_block_queue.lock'),
+  vbq: k.cpus.map(() => []),
+  blocks: new Map(),
+  large: new Map(),
+  lazyList: [],
+  vmap_lazy_nr: 0,
+  purges: 0,
+  vmap_lazy_unmap: true,
+}));
 
 /**
  * alloc_vmap_area(size, align): virtual space from the vmalloc allocator shared with vmalloc()
@@ -134,7 +143,14 @@ function get_order(count: number): number {
 function* new_vmap_block(k: Kernel, cpu: LinuxCpu): KGen<VmapBlock> {
   const st = vstate(k);
   const start = yield* alloc_vmap_area(k, cpu, VMAP_BBMAP_BITS, BigInt(VMAP_BLOCK_SIZE));
-  const vb: VmapBlock = { area: { start, pages: VMAP_BBMAP_BITS, lazy: false }, cpu: cpu.index, free: VMAP_BBMAP_BITS, dirty: 0, allocMap: new Uint8Array(VMAP_BBMAP_BITS), dirtyMap: new Uint8Array(VMAP_BBMAP_BITS) };
+  const vb: VmapBlock = {
+    area: { start, pages: VMAP_BBMAP_BITS, lazy: false },
+    cpu: cpu.index,
+    free: VMAP_BBMAP_BITS,
+    dirty: 0,
+    allocMap: new Uint8Array(VMAP_BBMAP_BITS),
+    dirtyMap: new Uint8Array(VMAP_BBMAP_BITS),
+  };
   st.blocks.set(start, vb);
   st.vbq[cpu.index].push(vb);
   return vb;
@@ -266,7 +282,7 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
   let flush = false;
   for (const q of st.vbq) {
     for (const vb of q) {
-      for (let i = 0; i < VMAP_BBMAP_BITS; ) {
+      for (let i = 0; i < VMAP_BBMAP_BITS;) {
         if (!vb.dirtyMap[i]) {
           i++;
           continue;
@@ -292,7 +308,7 @@ export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
   const st = vstate(k);
   for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
   const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
-  return !!vb && va >= vb.area.start && vb.dirtyMap[Number(va - vb.area.start) / 4096 | 0] === 1;
+  return !!vb && va >= vb.area.start && vb.dirtyMap[(Number(va - vb.area.start) / 4096) | 0] === 1;
 }
 
 /** Statistics for tests. */

@@ -34,7 +34,8 @@ const SIZES_BY_MODE: Record<ImageMode, PageSize[]> = { '32bit': ['4k', '4m'], pa
 
 function checkMapping(mode: ImageMode, s: MappingSpec, i: number): void {
   const where = `mappings[${i}]`;
-  if (!SIZES_BY_MODE[mode].includes(s.pageSize)) throw new PagewalkError('EBAD_INPUT', `${where}.pageSize: ${s.pageSize} pages do not exist in ${mode} paging (${SIZES_BY_MODE[mode].join(', ')})`);
+  if (!SIZES_BY_MODE[mode].includes(s.pageSize))
+    throw new PagewalkError('EBAD_INPUT', `${where}.pageSize: ${s.pageSize} pages do not exist in ${mode} paging (${SIZES_BY_MODE[mode].join(', ')})`);
   const size = BigInt(PAGE_BYTES[s.pageSize]);
   if (s.va % size !== 0n) throw new PagewalkError('EBAD_INPUT', `${where}.va: ${hex(s.va)} is not aligned to the ${s.pageSize} page size`);
   if (s.pa % size !== 0n) throw new PagewalkError('EBAD_INPUT', `${where}.pa: ${hex(s.pa)} is not aligned to the ${s.pageSize} page size`);

@@ -67,11 +67,13 @@ export function encodeBinaryImage(image: PagewalkImage): Uint8Array {
 function header(dv: DataView, length: number): { headerBytes: number; flags: number; ramBytes: number; maxPhysAddrBits: number; count: number } {
   if (length < BINARY_HEADER_BYTES) bad('image.header', `truncated: ${length} bytes, the header alone is ${BINARY_HEADER_BYTES}`);
   const headerBytes = dv.getUint32(8, true);
-  if (headerBytes < BINARY_HEADER_BYTES || headerBytes % 8 !== 0 || headerBytes > length) bad('image.header.headerBytes', `${headerBytes} is invalid (at least ${BINARY_HEADER_BYTES}, a multiple of 8, within the file)`);
+  if (headerBytes < BINARY_HEADER_BYTES || headerBytes % 8 !== 0 || headerBytes > length)
+    bad('image.header.headerBytes', `${headerBytes} is invalid (at least ${BINARY_HEADER_BYTES}, a multiple of 8, within the file)`);
   const flags = dv.getUint32(12, true);
   if (flags & ~(FLAG_AMD | FLAG_PDPE1GB | FLAG_PSE36)) bad('image.header.flags', `unknown bits ${hex((flags & ~7) >>> 0)}`);
   const ram = dv.getBigUint64(16, true);
-  if (ram < 4096n || ram > BigInt(MAX_RAM_BYTES) || ram % 4096n !== 0n) bad('image.header.ramBytes', `${ram} is not a multiple of 4096 in 4096..${MAX_RAM_BYTES}`);
+  if (ram < 4096n || ram > BigInt(MAX_RAM_BYTES) || ram % 4096n !== 0n)
+    bad('image.header.ramBytes', `${ram} is not a multiple of 4096 in 4096..${MAX_RAM_BYTES}`);
   const maxPhysAddrBits = dv.getUint32(24, true);
   if (maxPhysAddrBits < 32 || maxPhysAddrBits > 52) bad('image.header.maxPhysAddrBits', `${maxPhysAddrBits} is out of range 32..52`);
   const count = dv.getBigUint64(80, true);
@@ -85,7 +87,7 @@ export function decodeBinaryImage(bytes: Uint8Array): PagewalkImage {
   if (!isBinaryImage(bytes)) bad('image', 'not a binary pagewalk image (missing "PWIMAGE1" magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const h = header(dv, bytes.byteLength);
-  const control = Object.fromEntries(Object.entries(CONTROL_OFFSETS).map(([k, off]) => [k, dv.getBigUint64(off, true)])) as unknown as PagewalkImage["control"];
+  const control = Object.fromEntries(Object.entries(CONTROL_OFFSETS).map(([k, off]) => [k, dv.getBigUint64(off, true)])) as unknown as PagewalkImage['control'];
   const writes: ImageWrite[] = new Array(h.count);
   const ram = BigInt(h.ramBytes);
   for (let i = 0; i < h.count; i++) {

@@ -50,7 +50,8 @@ function optBool(v: unknown, where: string, dflt: boolean): boolean {
 
 function parseControl(v: unknown, mode: unknown): ControlRegs {
   const o = object(v, 'image.control', CONTROL_KEYS);
-  if (mode !== undefined && (typeof mode !== 'string' || !isImageMode(mode))) bad('image.mode', `expected one of 32bit, pae, 4level, 5level, got ${describeJson(mode)}`);
+  if (mode !== undefined && (typeof mode !== 'string' || !isImageMode(mode)))
+    bad('image.mode', `expected one of 32bit, pae, 4level, 5level, got ${describeJson(mode)}`);
   const defaults = mode ? defaultModeRegs(mode as Parameters<typeof defaultModeRegs>[0]) : undefined;
   const reg = (k: (typeof CONTROL_KEYS)[number], dflt: bigint | undefined): bigint => {
     if (o[k] === undefined) {
@@ -93,7 +94,13 @@ function parseQuery(v: unknown, i: number): ImageQuery {
   if (typeof kind !== 'string' || !KINDS.includes(kind as AccessKind)) bad(`${where}.kind`, `expected read, write or exec, got ${describeJson(kind)}`);
   const cpl = o.cpl === undefined ? 0 : o.cpl;
   if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) bad(`${where}.cpl`, `expected 0, 1, 2 or 3, got ${describeJson(cpl)}`);
-  const q: ImageQuery = { va, kind: kind as AccessKind, cpl, ac: optBool(o.ac, `${where}.ac`, false), implicit: optBool(o.implicit, `${where}.implicit`, false) };
+  const q: ImageQuery = {
+    va,
+    kind: kind as AccessKind,
+    cpl,
+    ac: optBool(o.ac, `${where}.ac`, false),
+    implicit: optBool(o.implicit, `${where}.implicit`, false),
+  };
   const note = optString(o.note, `${where}.note`);
   if (note !== undefined) q.note = note;
   const expect = optString(o.expect, `${where}.expect`);

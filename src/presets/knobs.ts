@@ -54,7 +54,8 @@ export function checkValue(spec: KnobSpec, v: unknown): KnobValue {
       return v as string;
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v)) bad(`expected an integer, got ${JSON.stringify(v)}`);
-      if ((spec.min !== undefined && (v as number) < spec.min) || (spec.max !== undefined && (v as number) > spec.max)) bad(`${v} is out of range ${spec.min}..${spec.max}`);
+      if ((spec.min !== undefined && (v as number) < spec.min) || (spec.max !== undefined && (v as number) > spec.max))
+        bad(`${v} is out of range ${spec.min}..${spec.max}`);
       return v as number;
     case 'bool':
       if (typeof v !== 'boolean') bad(`expected true or false, got ${JSON.stringify(v)}`);

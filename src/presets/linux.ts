@@ -6,33 +6,103 @@ import { registerKnob } from './knobs.js';
 import { registerPreset } from './registry.js';
 
 const G = 'linux';
-registerKnob({ name: 'version', type: 'string', default: '3.17.0', group: G, description: 'Kernel version string, as printed in oops headers (e.g. 3.2.39-rt59).' });
-registerKnob({ name: 'paging', type: 'enum', values: ['32bit', 'pae', '4level'], default: '4level', group: G, description: 'x86 paging mode: 32-bit 2-level (non-PAE), 32-bit PAE 3-level, or 64-bit 4-level.' });
+registerKnob({
+  name: 'version',
+  type: 'string',
+  default: '3.17.0',
+  group: G,
+  description: 'Kernel version string, as printed in oops headers (e.g. 3.2.39-rt59).',
+});
+registerKnob({
+  name: 'paging',
+  type: 'enum',
+  values: ['32bit', 'pae', '4level'],
+  default: '4level',
+  group: G,
+  description: 'x86 paging mode: 32-bit 2-level (non-PAE), 32-bit PAE 3-level, or 64-bit 4-level.',
+});
 registerKnob({ name: 'smp', type: 'bool', default: true, group: G, description: 'CONFIG_SMP. false = a UP kernel (needs cpus=1).' });
 registerKnob({ name: 'cpus', type: 'int', min: 1, max: 8, default: 2, group: G, description: 'Number of CPUs.' });
-registerKnob({ name: 'preempt', type: 'enum', values: ['none', 'voluntary', 'preempt', 'rt'], default: 'preempt', group: G, description: 'Preemption model: PREEMPT_NONE, PREEMPT_VOLUNTARY (no involuntary preemption), PREEMPT, PREEMPT_RT (spinlocks do not disable preemption).' });
-registerKnob({ name: 'paravirt', type: 'string', default: 'native', group: G, description: 'pv_mmu_ops backend: native, or one registered by another model (e.g. xen-pv).' });
 registerKnob({
-  name: 'vmalloc_fault', type: 'enum', values: ['active_mm', 'active_mm+flush', 'read_cr3'], default: 'active_mm+flush', group: G,
-  description: "arch/x86/mm/fault.c vmalloc_fault() on 64-bit: 'active_mm' = syncs current->active_mm's pgd, set_pgd() without a flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd() (3.9..4.7, commit 1160c2779b82; 3.18 shipped it: seed 004's rewrite was not merged); 'read_cr3' = the same checks on the pgd in CR3 (4.8 on, the first release that reads CR3 here). All three keep WARN_ON_ONCE(in_nmi()). 32-bit kernels always use read_cr3() + vmalloc_sync_one().",
+  name: 'preempt',
+  type: 'enum',
+  values: ['none', 'voluntary', 'preempt', 'rt'],
+  default: 'preempt',
+  group: G,
+  description: 'Preemption model: PREEMPT_NONE, PREEMPT_VOLUNTARY (no involuntary preemption), PREEMPT, PREEMPT_RT (spinlocks do not disable preemption).',
 });
-registerKnob({ name: 'vmalloc_sync_all', type: 'bool', default: true, group: G, description: 'The kernel has vmalloc_sync_all() (until 5.6, which split it into vmalloc_sync_mappings()/vmalloc_sync_unmappings(); seed 004\'s patch proposed dropping it). false: it does nothing.' });
-registerKnob({ name: 'flush_tlb_preempt_disable', type: 'bool', default: true, group: G, description: '__native_flush_tlb() disables preemption around read_cr3/write_cr3 (the seed 003 fix, commit 5cf0791da5c1).' });
-registerKnob({ name: 'lockup_threshold', type: 'int', min: 2, max: 1_000_000, default: 64, group: G, description: 'Lockup detector: identical faults (address, CPU) without any page-table or CR3 change before a lockup is reported.' });
+registerKnob({
+  name: 'paravirt',
+  type: 'string',
+  default: 'native',
+  group: G,
+  description: 'pv_mmu_ops backend: native, or one registered by another model (e.g. xen-pv).',
+});
+registerKnob({
+  name: 'vmalloc_fault',
+  type: 'enum',
+  values: ['active_mm', 'active_mm+flush', 'read_cr3'],
+  default: 'active_mm+flush',
+  group: G,
+  description:
+    "arch/x86/mm/fault.c vmalloc_fault() on 64-bit: 'active_mm' = syncs current->active_mm's pgd, set_pgd() without a flush (before 3.9); 'active_mm+flush' = the same with arch_flush_lazy_mmu_mode() after set_pgd() (3.9..4.7, commit 1160c2779b82; 3.18 shipped it: seed 004's rewrite was not merged); 'read_cr3' = the same checks on the pgd in CR3 (4.8 on, the first release that reads CR3 here). All three keep WARN_ON_ONCE(in_nmi()). 32-bit kernels always use read_cr3() + vmalloc_sync_one().",
+});
+registerKnob({
+  name: 'vmalloc_sync_all',
+  type: 'bool',
+  default: true,
+  group: G,
+  description:
+    "The kernel has vmalloc_sync_all() (until 5.6, which split it into vmalloc_sync_mappings()/vmalloc_sync_unmappings(); seed 004's patch proposed dropping it). false: it does nothing.",
+});
+registerKnob({
+  name: 'flush_tlb_preempt_disable',
+  type: 'bool',
+  default: true,
+  group: G,
+  description: '__native_flush_tlb() disables preemption around read_cr3/write_cr3 (the seed 003 fix, commit 5cf0791da5c1).',
+});
+registerKnob({
+  name: 'lockup_threshold',
+  type: 'int',
+  min: 2,
+  max: 1_000_000,
+  default: 64,
+  group: G,
+  description: 'Lockup detector: identical faults (address, CPU) without any page-table or CR3 change before a lockup is reported.',
+});
 registerKnob({ name: 'ram_mib', type: 'int', min: 4, max: 512, default: 16, group: G, description: 'Guest RAM in MiB (direct-mapped by the kernel).' });
 registerKnob({
-  name: 'watchdog_format', type: 'enum', values: ['auto', 'v3.2', 'v3.14', 'v4.15'], default: 'auto', group: G,
-  description: "Lockup message format: 'v3.2' = 'BUG: soft lockup - CPU#0 stuck for 22s!' and WARN 'Watchdog detected hard LOCKUP on cpu 0'; 'v3.14' adds the 'NMI watchdog: ' prefix to soft lockups; 'v4.15' = 'watchdog: BUG: soft lockup...' and 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'. 'auto' chooses by version.",
+  name: 'watchdog_format',
+  type: 'enum',
+  values: ['auto', 'v3.2', 'v3.14', 'v4.15'],
+  default: 'auto',
+  group: G,
+  description:
+    "Lockup message format: 'v3.2' = 'BUG: soft lockup - CPU#0 stuck for 22s!' and WARN 'Watchdog detected hard LOCKUP on cpu 0'; 'v3.14' adds the 'NMI watchdog: ' prefix to soft lockups; 'v4.15' = 'watchdog: BUG: soft lockup...' and 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'. 'auto' chooses by version.",
 });
 registerKnob({
-  name: 'platform_nmi', type: 'bool', default: true, group: G,
-  description: 'The platform delivers NMIs (perf counter overflow, the NMI watchdog) to the kernel. false for a Xen PV guest of Xen 4.1: Linux has a Xen PV PMU only from 4.3 (arch/x86/xen/pmu.c), which needs the vPMU of Xen 4.6 or later, and a PV guest runs no NMI watchdog; its only NMIs, VCPUOP_send_nmi backtrace requests, are not modelled.',
+  name: 'platform_nmi',
+  type: 'bool',
+  default: true,
+  group: G,
+  description:
+    'The platform delivers NMIs (perf counter overflow, the NMI watchdog) to the kernel. false for a Xen PV guest of Xen 4.1: Linux has a Xen PV PMU only from 4.3 (arch/x86/xen/pmu.c), which needs the vPMU of Xen 4.6 or later, and a PV guest runs no NMI watchdog; its only NMIs, VCPUOP_send_nmi backtrace requests, are not modelled.',
 });
 
 registerPreset({
   name: 'linux-3.2-rt-up',
   description: 'Linux 3.2.39-rt59, x86_64 UP, PREEMPT_RT, __native_flush_tlb() without preempt_disable (seed 003, before the fix).',
-  knobs: { version: '3.2.39-rt59', paging: '4level', smp: false, cpus: 1, preempt: 'rt', flush_tlb_preempt_disable: false, vmalloc_fault: 'active_mm', vmalloc_sync_all: true },
+  knobs: {
+    version: '3.2.39-rt59',
+    paging: '4level',
+    smp: false,
+    cpus: 1,
+    preempt: 'rt',
+    flush_tlb_preempt_disable: false,
+    vmalloc_fault: 'active_mm',
+    vmalloc_sync_all: true,
+  },
 });
 registerPreset({
   name: 'linux-3.2-rt-up-fixed',
@@ -56,22 +126,29 @@ registerPreset({
 });
 registerPreset({
   name: 'linux-3.17-smp',
-  description: 'Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004\'s bug). Its fault.c was not read: BUG/WARN lines print as unknown.',
+  description:
+    "Linux 3.17, x86_64 SMP (2 CPUs), PREEMPT; vmalloc_fault() syncs current->active_mm (seed 004's bug). Its fault.c was not read: BUG/WARN lines print as unknown.",
   knobs: { version: '3.17.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', vmalloc_fault: 'active_mm+flush', vmalloc_sync_all: true },
 });
 registerPreset({
   name: 'linux-3.18-smp',
   base: 'linux-3.17-smp',
-  description: 'Linux 3.18, x86_64 SMP: vmalloc_fault() still syncs current->active_mm, as 3.17 did (seed 004, the lockups of 3.18-rc: the posted rewrite was not merged).',
+  description:
+    'Linux 3.18, x86_64 SMP: vmalloc_fault() still syncs current->active_mm, as 3.17 did (seed 004, the lockups of 3.18-rc: the posted rewrite was not merged).',
   knobs: { version: '3.18.0' },
 });
 registerPreset({
   name: 'linux-4.8-smp',
   base: 'linux-3.18-smp',
-  description: "Linux 4.8, x86_64 SMP: vmalloc_fault() syncs the pgd in CR3 ((pgd_t *)__va(read_cr3()) + pgd_index(address)) instead of current->active_mm's — the first release without seed 004's bug; WARN_ON_ONCE(in_nmi()) stays.",
+  description:
+    "Linux 4.8, x86_64 SMP: vmalloc_fault() syncs the pgd in CR3 ((pgd_t *)__va(read_cr3()) + pgd_index(address)) instead of current->active_mm's — the first release without seed 004's bug; WARN_ON_ONCE(in_nmi()) stays.",
   knobs: { version: '4.8.0', vmalloc_fault: 'read_cr3' },
 });
-for (const [v, base] of [['3.17', 'linux-3.17-smp'], ['3.18', 'linux-3.18-smp'], ['4.8', 'linux-4.8-smp']] as const) {
+for (const [v, base] of [
+  ['3.17', 'linux-3.17-smp'],
+  ['3.18', 'linux-3.18-smp'],
+  ['4.8', 'linux-4.8-smp'],
+] as const) {
   registerPreset({
     name: `${base}-pae`,
     base,
@@ -88,11 +165,20 @@ for (const [v, base] of [['3.17', 'linux-3.17-smp'], ['3.18', 'linux-3.18-smp'],
 
 // Knobs of the Linux model's later additions (mm/vmalloc.c, the mmu_gather).
 registerKnob({
-  name: 'vunmap_clear_ptes', type: 'enum', values: ['lazy-purge', 'eager'], default: 'eager', group: 'linux',
-  description: "mm/vmalloc.c vunmap: 'lazy-purge' = ptes of unmapped vmap areas/blocks stay until the lazy purge (before 2.6.37-rc5, seed 001); 'eager' = ptes cleared at once, TLB flushed lazily (commit 64141da5).",
+  name: 'vunmap_clear_ptes',
+  type: 'enum',
+  values: ['lazy-purge', 'eager'],
+  default: 'eager',
+  group: 'linux',
+  description:
+    "mm/vmalloc.c vunmap: 'lazy-purge' = ptes of unmapped vmap areas/blocks stay until the lazy purge (before 2.6.37-rc5, seed 001); 'eager' = ptes cleared at once, TLB flushed lazily (commit 64141da5).",
 });
 
 registerKnob({
-  name: 'have_rcu_table_free', type: 'bool', default: false, group: 'linux',
-  description: 'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
+  name: 'have_rcu_table_free',
+  type: 'bool',
+  default: false,
+  group: 'linux',
+  description:
+    'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
 });

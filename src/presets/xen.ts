@@ -6,22 +6,48 @@
 import { registerKnob } from './knobs.js';
 import { registerPreset } from './registry.js';
 
-registerKnob({ name: 'xen_domid', type: 'int', min: 0, max: 0x7fef, default: 1, group: 'xen', description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.' });
-registerKnob({ name: 'xen_p2m', type: 'enum', values: ['identity', 'shuffled'], default: 'identity', group: 'xen', description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs." });
-registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 registerKnob({
-  name: 'xen_xsa148', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
-  description: "Xen PV: XSA-148 (CVE-2015-7835, commit fe360c90ea, Xen 4.6.1): 'vulnerable' = L2_DISALLOW_MASK lets _PAGE_PSE through and mod_l2_entry()'s fast path compares only the frame and presence, so setting PSE on an existing L2 entry makes an unvalidated 2 MiB superpage (Xen 3.4 .. 4.6.0). 'fixed' (default) = the fix, also in the seeds' Xen 4.1 as a backport.",
+  name: 'xen_domid',
+  type: 'int',
+  min: 0,
+  max: 0x7fef,
+  default: 1,
+  group: 'xen',
+  description: 'Xen PV: domain id of the guest, printed as d<id> in the hypervisor log.',
 });
 registerKnob({
-  name: 'xen_xsa182', type: 'enum', values: ['fixed', 'vulnerable'], default: 'fixed', group: 'xen',
-  description: "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
+  name: 'xen_p2m',
+  type: 'enum',
+  values: ['identity', 'shuffled'],
+  default: 'identity',
+  group: 'xen',
+  description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs.",
+});
+registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
+registerKnob({
+  name: 'xen_xsa148',
+  type: 'enum',
+  values: ['fixed', 'vulnerable'],
+  default: 'fixed',
+  group: 'xen',
+  description:
+    "Xen PV: XSA-148 (CVE-2015-7835, commit fe360c90ea, Xen 4.6.1): 'vulnerable' = L2_DISALLOW_MASK lets _PAGE_PSE through and mod_l2_entry()'s fast path compares only the frame and presence, so setting PSE on an existing L2 entry makes an unvalidated 2 MiB superpage (Xen 3.4 .. 4.6.0). 'fixed' (default) = the fix, also in the seeds' Xen 4.1 as a backport.",
+});
+registerKnob({
+  name: 'xen_xsa182',
+  type: 'enum',
+  values: ['fixed', 'vulnerable'],
+  default: 'fixed',
+  group: 'xen',
+  description:
+    "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
 });
 
 registerPreset({
   name: 'linux-3.8-xen-pv',
   base: 'linux-3.8-smp',
-  description: 'Linux 3.8 x86_64 SMP as a Xen PV guest (Xen 4.1, no platform NMIs): set_pgd() in vmalloc_fault() is queued by lazy MMU mode and not flushed (seed 000, before the fix).',
+  description:
+    'Linux 3.8 x86_64 SMP as a Xen PV guest (Xen 4.1, no platform NMIs): set_pgd() in vmalloc_fault() is queued by lazy MMU mode and not flushed (seed 000, before the fix).',
   knobs: { version: '3.8.0', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', platform_nmi: false },
 });
 registerPreset({
@@ -35,8 +61,21 @@ registerPreset({
 });
 registerPreset({
   name: 'linux-2.6.37-rc4-xen-pv',
-  description: 'Linux 2.6.37-rc4 x86_64 SMP as a Xen PV guest (domain 80, Xen 4.1, no platform NMIs): vm_unmap_ram() leaves the ptes until the lazy purge (seed 001, before the fix).',
-  knobs: { version: '2.6.37-rc4', paging: '4level', smp: true, cpus: 2, preempt: 'voluntary', paravirt: 'xen-pv', vmalloc_fault: 'active_mm', vmalloc_sync_all: true, vunmap_clear_ptes: 'lazy-purge', xen_domid: 80, platform_nmi: false },
+  description:
+    'Linux 2.6.37-rc4 x86_64 SMP as a Xen PV guest (domain 80, Xen 4.1, no platform NMIs): vm_unmap_ram() leaves the ptes until the lazy purge (seed 001, before the fix).',
+  knobs: {
+    version: '2.6.37-rc4',
+    paging: '4level',
+    smp: true,
+    cpus: 2,
+    preempt: 'voluntary',
+    paravirt: 'xen-pv',
+    vmalloc_fault: 'active_mm',
+    vmalloc_sync_all: true,
+    vunmap_clear_ptes: 'lazy-purge',
+    xen_domid: 80,
+    platform_nmi: false,
+  },
 });
 registerPreset({
   name: 'linux-2.6.37-xen-pv',
@@ -50,7 +89,16 @@ registerPreset({
 registerPreset({
   name: 'linux-4.13-smp',
   description: 'Linux 4.13 x86_64 SMP, native: remote TLB flush by IPI, page tables freed with tlb_remove_page() (no HAVE_RCU_TABLE_FREE).',
-  knobs: { version: '4.13.0', paging: '4level', smp: true, cpus: 2, preempt: 'preempt', paravirt: 'native', vmalloc_fault: 'read_cr3', have_rcu_table_free: false },
+  knobs: {
+    version: '4.13.0',
+    paging: '4level',
+    smp: true,
+    cpus: 2,
+    preempt: 'preempt',
+    paravirt: 'native',
+    vmalloc_fault: 'read_cr3',
+    have_rcu_table_free: false,
+  },
 });
 registerPreset({
   name: 'linux-4.14-smp',
@@ -61,7 +109,8 @@ registerPreset({
 registerPreset({
   name: 'linux-4.13-xen-pv',
   base: 'linux-4.13-smp',
-  description: 'Linux 4.13 as a Xen PV guest (Xen 4.1, no platform NMIs): flush_tlb_others() is a hypercall (no IPI) and page tables are freed with tlb_remove_page() (seed 002, before the fix).',
+  description:
+    'Linux 4.13 as a Xen PV guest (Xen 4.1, no platform NMIs): flush_tlb_others() is a hypercall (no IPI) and page tables are freed with tlb_remove_page() (seed 002, before the fix).',
   knobs: { paravirt: 'xen-pv', platform_nmi: false },
 });
 registerPreset({
@@ -90,7 +139,7 @@ registerPreset({
   name: 'xen-4.6.0-pv',
   base: 'linux-4.14-xen-pv',
   description:
-    'Xen 4.6.0 (XSA-148, CVE-2015-7835): PSE is not in L2_DISALLOW_MASK and mod_l2_entry()\'s fast path compares only the frame and presence, so a PV guest turns an L2 entry into an unvalidated writable 2 MiB superpage. ' +
+    "Xen 4.6.0 (XSA-148, CVE-2015-7835): PSE is not in L2_DISALLOW_MASK and mod_l2_entry()'s fast path compares only the frame and presence, so a PV guest turns an L2 entry into an unvalidated writable 2 MiB superpage. " +
     'Also, as in 4.6.0, without the later XSA-182 fix (whose whitelist fast path would refuse the PSE change too). Guest: Linux 4.14.',
   knobs: { xen_xsa148: 'vulnerable', xen_xsa182: 'vulnerable' },
 });
@@ -112,6 +161,7 @@ registerPreset({
 registerPreset({
   name: 'xen-4.7.1-pv',
   base: 'xen-4.7.0-pv',
-  description: 'xen-4.7.0-pv with "x86/pv: Remove unsafe bits from the mod_l?_entry() fastpath" (e1bff4c2ea, XSA-182 fix): only FASTPATH_FLAG_WHITELIST bits skip re-validation; a writable linear entry is refused ("Attempt to create linear p.t. with write perms").',
+  description:
+    'xen-4.7.0-pv with "x86/pv: Remove unsafe bits from the mod_l?_entry() fastpath" (e1bff4c2ea, XSA-182 fix): only FASTPATH_FLAG_WHITELIST bits skip re-validation; a writable linear entry is refused ("Attempt to create linear p.t. with write perms").',
   knobs: { xen_xsa182: 'fixed' },
 });

@@ -11,6 +11,18 @@ export { isLeafEntry, reservedBitsSet, leafPhysAddress, nextTableAddress, leafPa
 export type { RefMemory, RefCpuState, RefConfig, RefStep, RefAccessResult } from './types.js';
 export * as refBits from './bits.js';
 export {
-  referenceNestedAccess, eptLevels, eptpProblem, eptReservedBits, eptMisconfigured, EPT, EPTP_AD, EPT_QUAL, NPF_FINAL, NPF_GUEST_TABLE,
-  type HostConfig, type NestedExit, type NestedResult, type NestedRow,
+  referenceNestedAccess,
+  eptLevels,
+  eptpProblem,
+  eptReservedBits,
+  eptMisconfigured,
+  EPT,
+  EPTP_AD,
+  EPT_QUAL,
+  NPF_FINAL,
+  NPF_GUEST_TABLE,
+  type HostConfig,
+  type NestedExit,
+  type NestedResult,
+  type NestedRow,
 } from './nested.js';

@@ -41,7 +41,10 @@ export class SparseMemory implements RefMemory {
 
   write64(pa: bigint, v: bigint): void {
     this.check(pa, 8);
-    if (pa >= this.ramBytes) { this.droppedWrites++; return; }
+    if (pa >= this.ramBytes) {
+      this.droppedWrites++;
+      return;
+    }
     this.page(pa, true)!.setBigUint64(Number(pa & 0xfffn), BigInt.asUintN(64, v), true);
   }
 
@@ -54,7 +57,10 @@ export class SparseMemory implements RefMemory {
 
   write32(pa: bigint, v: number): void {
     this.check(pa, 4);
-    if (pa >= this.ramBytes) { this.droppedWrites++; return; }
+    if (pa >= this.ramBytes) {
+      this.droppedWrites++;
+      return;
+    }
     this.page(pa, true)!.setUint32(Number(pa & 0xfffn), v >>> 0, true);
   }
 

@@ -104,7 +104,8 @@ export function eptpProblem(eptp: bigint, maxPhysAddrBits: number): string | und
   const mt = eptp & 7n;
   if (mt !== 0n && mt !== 6n) return `memory type ${mt} (must be 0 UC or 6 WB)`;
   if (!eptLevels(eptp)) return `page-walk length ${((eptp >> 3n) & 7n) + 1n} (must be 4 or 5)`;
-  if (eptp & (bitRange(11, 7) | bitRange(63, maxPhysAddrBits))) return `reserved bits 0x${(eptp & (bitRange(11, 7) | bitRange(63, maxPhysAddrBits))).toString(16)} set`;
+  if (eptp & (bitRange(11, 7) | bitRange(63, maxPhysAddrBits)))
+    return `reserved bits 0x${(eptp & (bitRange(11, 7) | bitRange(63, maxPhysAddrBits))).toString(16)} set`;
   return undefined;
 }
 
@@ -137,7 +138,15 @@ export function eptMisconfigured(level: number, e: bigint, leaf: boolean, cfg: R
 }
 
 /** The EPT translation of `gpa` (SDM "EPT Translation Mechanism"), with A/D when EPTP bit 6 is set. */
-function eptTranslate(mem: RefMemory, cfg: RefConfig, host: Extract<HostConfig, { kind: 'ept' }>, gpa: bigint, gla: bigint, acc: HostAccess, row: NestedRow): HostOutcome {
+function eptTranslate(
+  mem: RefMemory,
+  cfg: RefConfig,
+  host: Extract<HostConfig, { kind: 'ept' }>,
+  gpa: bigint,
+  gla: bigint,
+  acc: HostAccess,
+  row: NestedRow,
+): HostOutcome {
   const levels = eptLevels(host.eptp);
   const ad = (host.eptp & EPTP_AD) !== 0n;
   // With EPT A/D, guest paging-structure accesses are treated as writes (and reported as read + write).
@@ -200,7 +209,10 @@ function nptTranslate(mem: RefMemory, cfg: RefConfig, host: Extract<HostConfig, 
 }
 
 const STEP_NAMES: Record<string, string[]> = {
-  '32bit': ['', 'PTE', 'PDE'], pae: ['', 'PTE', 'PDE', 'PDPTE'], '4level': ['', 'PTE', 'PDE', 'PDPTE', 'PML4E'], '5level': ['', 'PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'],
+  '32bit': ['', 'PTE', 'PDE'],
+  pae: ['', 'PTE', 'PDE', 'PDPTE'],
+  '4level': ['', 'PTE', 'PDE', 'PDPTE', 'PML4E'],
+  '5level': ['', 'PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'],
 };
 
 /**
@@ -235,8 +247,12 @@ export function referenceNestedAccess(mem: RefMemory, guest: RefCpuState, va: bi
   const gmem: RefMemory = {
     read64: (gpa) => mem.read64(entryTranslation(gpa)),
     read32: (gpa) => mem.read32(entryTranslation(gpa)),
-    write64: () => { throw new Error('reference: the guest walk writes only through orBits'); },
-    write32: () => { throw new Error('reference: the guest walk writes only through orBits'); },
+    write64: () => {
+      throw new Error('reference: the guest walk writes only through orBits');
+    },
+    write32: () => {
+      throw new Error('reference: the guest walk writes only through orBits');
+    },
     orBits: (gpa, bits, width) => {
       const t = seen.get(gpa);
       if (!t) throw new Error(`reference: guest A/D update of 0x${gpa.toString(16)} before any read`);

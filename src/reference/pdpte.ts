@@ -3,9 +3,7 @@ import { bitRange, MASK32, PTE_P } from './bits.js';
 import type { RefMemory } from './types.js';
 
 /** Result of loading the PAE PDPTE registers. */
-export type PdpteLoad =
-  | { ok: true; pdptes: bigint[]; base: bigint }
-  | { ok: false; index: number; value: bigint; reservedBits: bigint; base: bigint };
+export type PdpteLoad = { ok: true; pdptes: bigint[]; base: bigint } | { ok: false; index: number; value: bigint; reservedBits: bigint; base: bigint };
 
 /**
  * Reserved bits of a PAE PDPTE: 2:1, 8:5 and 63:M (SDM Table 4-8).

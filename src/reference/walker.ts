@@ -5,8 +5,24 @@
  */
 import type { AccessOptions, PagingMode } from '../core/types.js';
 import {
-  CR4_PSE, EFER_NXE, MASK32, MASK64, PFEC_ID, PFEC_P, PFEC_PK, PFEC_RSVD, PFEC_U, PFEC_W,
-  physAddrMask, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, PTE_XD, CR4_SMEP,
+  CR4_PSE,
+  EFER_NXE,
+  MASK32,
+  MASK64,
+  PFEC_ID,
+  PFEC_P,
+  PFEC_PK,
+  PFEC_RSVD,
+  PFEC_U,
+  PFEC_W,
+  physAddrMask,
+  PTE_A,
+  PTE_D,
+  PTE_P,
+  PTE_RW,
+  PTE_US,
+  PTE_XD,
+  CR4_SMEP,
 } from './bits.js';
 import { isLeafEntry, leafPageSize, leafPhysAddress, nextTableAddress, reservedBitsSet, type EntryContext } from './entry.js';
 import { pdptBase } from './pdpte.js';
@@ -17,7 +33,10 @@ import type { RefAccessResult, RefConfig, RefCpuState, RefMemory, RefStep } from
 const LEVEL_NAMES: Record<number, RefStep['name']> = { 5: 'PML5E', 4: 'PML4E', 3: 'PDPTE', 2: 'PDE', 1: 'PTE' };
 
 /** A paging-structure entry the walk used, for the accessed/dirty updates. */
-interface UsedEntry { address: bigint; register: boolean }
+interface UsedEntry {
+  address: bigint;
+  register: boolean;
+}
 
 /** State of one walk in progress. */
 interface Walk {
@@ -111,8 +130,13 @@ export function referenceAccess(mem: RefMemory, cpu: RefCpuState, va: bigint, op
   if (mode === 'none') return { ok: true, pa: lin, mode, steps: [], pageSize: 0, linear: lin };
   if (!isCanonical(va64, mode)) return { ok: false, vector: 13, mode, steps: [], pageSize: 0, linear: lin };
   const ctx: EntryContext = {
-    mode, vendor: cfg.vendor, maxPhysAddrBits: cfg.maxPhysAddrBits, pse36: cfg.pse36, pdpe1gb: cfg.pdpe1gb,
-    nxe: (cpu.efer & EFER_NXE) !== 0n, pse: (cpu.cr4 & CR4_PSE) !== 0n,
+    mode,
+    vendor: cfg.vendor,
+    maxPhysAddrBits: cfg.maxPhysAddrBits,
+    pse36: cfg.pse36,
+    pdpe1gb: cfg.pdpe1gb,
+    nxe: (cpu.efer & EFER_NXE) !== 0n,
+    pse: (cpu.cr4 & CR4_PSE) !== 0n,
   };
   const w: Walk = { ctx, mem, cpu, opts, lin, steps: [], used: [] };
   const rights: WalkRights = { rw: true, us: true, xd: false, pkey: 0 };

@@ -87,7 +87,10 @@ export class LockupDetector<C extends LockupCpu = LockupCpu> {
   private report(cpu: C, address: bigint, errorCode: number, regsIF: boolean): never {
     const hard = !regsIF || cpu.nmiDepth > 0;
     const { log, trace } = this.reporter.report(cpu, hard, address, errorCode);
-    const innermost = trace.filter((l) => !l.startsWith(' <') && l !== 'Call Trace:').slice(0, 3).map((s) => s.trim());
+    const innermost = trace
+      .filter((l) => !l.startsWith(' <') && l !== 'Call Trace:')
+      .slice(0, 3)
+      .map((s) => s.trim());
     throw new FindingStop({
       sanitizer: hard ? 'hard-lockup' : 'soft-lockup',
       signature: `${hard ? 'hard' : 'soft'} lockup: fault livelock in ${innermost.join(' <- ')}`,

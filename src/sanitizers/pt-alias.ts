@@ -55,7 +55,9 @@ export function writableAliasFinding(aliases: readonly WritableAlias[], where: s
   const lvl = ['', 'pte', 'pmd', 'pud', 'pgd'];
   const log = [
     `pagewalk: WARNING: ${aliases.length} writable alias(es) of page-table frames in ${where}`,
-    ...aliases.slice(0, 16).map((a) => `pagewalk:   va 0x${a.va.toString(16)} -> frame 0x${a.pfn.toString(16)} (a ${lvl[a.level] ?? 'page-table'} page) mapped RW`),
+    ...aliases
+      .slice(0, 16)
+      .map((a) => `pagewalk:   va 0x${a.va.toString(16)} -> frame 0x${a.pfn.toString(16)} (a ${lvl[a.level] ?? 'page-table'} page) mapped RW`),
   ];
   return { sanitizer: 'pt-writable-alias', signature: `writable alias of a page-table frame in ${where}`, log };
 }

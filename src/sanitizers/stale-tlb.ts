@@ -115,7 +115,9 @@ function hex(v: bigint | number): string {
 }
 
 function sameEntry(a: TlbEntryInfo, b: TlbEntryInfo): boolean {
-  return a.va === b.va && a.pa === b.pa && a.pageSize === b.pageSize && a.writable === b.writable && a.user === b.user && a.nx === b.nx && a.global === b.global;
+  return (
+    a.va === b.va && a.pa === b.pa && a.pageSize === b.pageSize && a.writable === b.writable && a.user === b.user && a.nx === b.nx && a.global === b.global
+  );
 }
 
 /** "va 0x1000 -> pa 0x2000 (4K, user, writable)". */
@@ -264,7 +266,9 @@ export class StaleTlbSanitizer {
       `pagewalk: CPU ${cpu.index} ${kind} at va ${hex(va)} (${cpl === 3 ? 'user' : 'kernel'}) hit a stale TLB entry and reached pa ${hex(pa)}`,
       `pagewalk:   TLB entry:   ${describeEntry(p.entry)}`,
       `pagewalk:   page tables: ${tables}`,
-      ...(this.env.frameState ? [`pagewalk:   frame ${hex(p.entry.pa >> 12n)} of the stale entry is ${this.env.frameState(Number(p.entry.pa >> 12n))} now`] : []),
+      ...(this.env.frameState
+        ? [`pagewalk:   frame ${hex(p.entry.pa >> 12n)} of the stale entry is ${this.env.frameState(Number(p.entry.pa >> 12n))} now`]
+        : []),
       `pagewalk: ${call} on CPU ${f.cpu} had to remove it (the tables gave ${p.tablesAtFlush} when it began); it completed at:`,
       ...p.chain.map((fn) => `  ${fn}`),
       '==================================================================',

@@ -57,7 +57,10 @@ export function runScenarioSync(name: string, variant: Variant, opts: ScenarioRu
   let m: CoreMachine;
   if (opts.machine) {
     m = opts.machine;
-    if (m.ramBytes !== want.ramBytes || m.cpus.length < want.cpus) throw new Error(`scenario ${name}: the given machine (${m.ramBytes} bytes, ${m.cpus.length} CPUs) does not fit preset ${preset} (${want.ramBytes} bytes, ${want.cpus} CPUs)`);
+    if (m.ramBytes !== want.ramBytes || m.cpus.length < want.cpus)
+      throw new Error(
+        `scenario ${name}: the given machine (${m.ramBytes} bytes, ${m.cpus.length} CPUs) does not fit preset ${preset} (${want.ramBytes} bytes, ${want.cpus} CPUs)`,
+      );
     m.reset();
   } else {
     m = Machine.createSync(want) as unknown as CoreMachine;

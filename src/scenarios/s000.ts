@@ -50,7 +50,8 @@ const PAGES = 4;
 
 function setup000(k: Kernel) {
   const httpd = spawnProcess(k, {
-    comm: 'httpd', cpu: 1 % k.cpus.length,
+    comm: 'httpd',
+    cpu: 1 % k.cpus.length,
     vmas: [
       { vm_start: CODE, vm_end: CODE + 0x10000n, vm_flags: VM_READ | VM_EXEC },
       { vm_start: DATA, vm_end: DATA + 0x10000n, vm_flags: VM_READ | VM_WRITE },
@@ -81,7 +82,9 @@ function setup000exit(k: Kernel) {
     { vm_start: DATA, vm_end: DATA + 0x10000n, vm_flags: VM_READ | VM_WRITE },
   ];
   const httpd = spawnProcess(k, {
-    comm: 'httpd', cpu: c, vmas,
+    comm: 'httpd',
+    cpu: c,
+    vmas,
     body: function* (t) {
       const cpu = k.cpus[t.cpu];
       yield* user_access(cpu, CODE, 'exec');
@@ -91,7 +94,10 @@ function setup000exit(k: Kernel) {
     },
   });
   const worker = spawnProcess(k, {
-    comm: 'httpd', cpu: c, vmas, daemon: true,
+    comm: 'httpd',
+    cpu: c,
+    vmas,
+    daemon: true,
     body: function* (t) {
       const cpu = k.cpus[t.cpu];
       yield* user_access(cpu, CODE, 'exec');
@@ -118,7 +124,8 @@ function rescheduleExitOnce(k: Kernel, exiting: TaskStruct): ScriptedStrategy {
   return new ScriptedStrategy([rule]);
 }
 
-const what = 'zap_pte_range() in lazy MMU mode uncharges pages from a memory cgroup whose per-cpu statistics live in vmalloc space that the process pgd lacks; vmalloc_fault() syncs the pgd entry with set_pgd()';
+const what =
+  'zap_pte_range() in lazy MMU mode uncharges pages from a memory cgroup whose per-cpu statistics live in vmalloc space that the process pgd lacks; vmalloc_fault() syncs the pgd entry with set_pgd()';
 
 export const scenario000: Scenario = {
   name: '000-vmalloc-fault-lazy-mmu',
@@ -136,7 +143,8 @@ export const scenario000native: Scenario = {
   setup: setup000,
 };
 
-const whatExit = 'an exiting httpd is switched out at cond_resched() in zap_pmd_range(), another process runs and sleeps, and httpd, switched back in with no mm, borrows that process\'s mm (pinned pgd in CR3) for the rest of unmap_vmas(); zap_pte_range() in lazy MMU mode uncharges pages from a memory cgroup whose per-cpu statistics live in vmalloc space the borrowed pgd lacks, and vmalloc_fault() syncs current->active_mm\'s pgd entry with set_pgd()';
+const whatExit =
+  "an exiting httpd is switched out at cond_resched() in zap_pmd_range(), another process runs and sleeps, and httpd, switched back in with no mm, borrows that process's mm (pinned pgd in CR3) for the rest of unmap_vmas(); zap_pte_range() in lazy MMU mode uncharges pages from a memory cgroup whose per-cpu statistics live in vmalloc space the borrowed pgd lacks, and vmalloc_fault() syncs current->active_mm's pgd entry with set_pgd()";
 
 export const scenario000exit: Scenario = {
   name: '000-vmalloc-fault-lazy-mmu-exit',

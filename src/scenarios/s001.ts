@@ -52,7 +52,8 @@ function* nfs_readdir_like(k: Kernel, cpu: LinuxCpu): KGen<number[]> {
 
 function setup001(k: Kernel) {
   spawnProcess(k, {
-    comm: 'file', cpu: 0,
+    comm: 'file',
+    cpu: 0,
     vmas: [
       { vm_start: CODE, vm_end: CODE + 0x10000n, vm_flags: VM_READ | VM_EXEC },
       { vm_start: HEAP, vm_end: HEAP + 0x10000n, vm_flags: VM_READ | VM_WRITE },
@@ -72,7 +73,8 @@ function setup001(k: Kernel) {
 export const scenario001: Scenario = {
   name: '001-vunmap-lazy-xen-pin',
   seed: '001_e78b0d52e09d8215.txt',
-  description: 'x86_64 Xen PV (domain 80): pages mapped with vm_map_ram() and unmapped with vm_unmap_ram() are freed and reused as page tables of a process. Before the fix the ptes stay until the lazy purge and Xen refuses the pages as page tables (Bad type / linear p.t. / Error while pinning; the guest BUG()s in pin_pagetable_pfn()); with eager pte clearing Xen accepts them and flushes the stale TLB entries itself.',
+  description:
+    'x86_64 Xen PV (domain 80): pages mapped with vm_map_ram() and unmapped with vm_unmap_ram() are freed and reused as page tables of a process. Before the fix the ptes stay until the lazy purge and Xen refuses the pages as page tables (Bad type / linear p.t. / Error while pinning; the guest BUG()s in pin_pagetable_pfn()); with eager pte clearing Xen accepts them and flushes the stale TLB entries itself.',
   presets: { buggy: 'linux-2.6.37-rc4-xen-pv', fixed: 'linux-2.6.37-xen-pv' },
   setup: setup001,
 };

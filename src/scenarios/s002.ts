@@ -34,7 +34,8 @@ const PAGES = 8;
 function setup002(k: Kernel) {
   const st = { populated: false, unmapper: null as TaskStruct | null };
   const reader = spawnProcess(k, {
-    comm: 'reader', cpu: 0,
+    comm: 'reader',
+    cpu: 0,
     vmas: [
       { vm_start: CODE, vm_end: CODE + 0x10000n, vm_flags: VM_READ | VM_EXEC },
       { vm_start: DATA, vm_end: DATA + BigInt(PAGES * 4096), vm_flags: VM_READ | VM_WRITE },

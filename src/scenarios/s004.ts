@@ -53,7 +53,10 @@ function perfNmi(k: Kernel, counter: PerCpuPtr) {
 function setup004(k: Kernel) {
   const tasks: { prev?: TaskStruct; next?: TaskStruct } = {};
   tasks.next = spawnProcess(k, {
-    comm: 'next', cpu: 0, vmas: USER_VMAS, blocked: true,
+    comm: 'next',
+    cpu: 0,
+    vmas: USER_VMAS,
+    blocked: true,
     body: function* (t) {
       const cpu = k.cpus[t.cpu];
       yield* touch(cpu, 3);
@@ -63,7 +66,9 @@ function setup004(k: Kernel) {
   // After next's pgd_alloc: the per-cpu chunk creates a new pgd entry in init_mm only.
   const counter = k.runSync(alloc_percpu(k, k.cpus[0], 64));
   tasks.prev = spawnProcess(k, {
-    comm: 'prev', cpu: 0, vmas: USER_VMAS,
+    comm: 'prev',
+    cpu: 0,
+    vmas: USER_VMAS,
     body: function* (t) {
       const cpu = k.cpus[t.cpu];
       yield* touch(cpu, 3);

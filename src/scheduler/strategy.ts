@@ -189,7 +189,9 @@ export class ReplayDivergence extends Error {
     readonly wanted: number,
     readonly enabled: number[],
   ) {
-    super(`replay diverged at step ${step}: recorded action '${describeAction(wanted)}' (${wanted}) is not enabled; enabled: ${enabled.map((a) => describeAction(a)).join(', ')}`);
+    super(
+      `replay diverged at step ${step}: recorded action '${describeAction(wanted)}' (${wanted}) is not enabled; enabled: ${enabled.map((a) => describeAction(a)).join(', ')}`,
+    );
     this.name = 'ReplayDivergence';
   }
 }

@@ -28,5 +28,7 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 
 /** Replaces the children of `el`. */
 export function setChildren(el: Element, ...children: Child[]): void {
-  el.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  el.replaceChildren(
+    ...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)),
+  );
 }

@@ -155,7 +155,8 @@ export class Explainer {
 
   private readQuery(): WalkQuery {
     const vaText = byId<HTMLInputElement>('va').value.trim().replace(/_/g, '');
-    if (!/^(0x[0-9a-f]+|\d+)$/i.test(vaText) || BigInt(vaText) >= 1n << 64n) throw new PagewalkError('EBAD_INPUT', `virtual address: ${JSON.stringify(vaText)} is not a 64-bit address like 0x7fff0000`);
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(vaText) || BigInt(vaText) >= 1n << 64n)
+      throw new PagewalkError('EBAD_INPUT', `virtual address: ${JSON.stringify(vaText)} is not a 64-bit address like 0x7fff0000`);
     return {
       va: BigInt(vaText),
       kind: byId<HTMLSelectElement>('kind').value as AccessKind,

@@ -104,9 +104,24 @@ class FuzzerPanel {
 
   private showProgress(m: Extract<FromWorker, { type: 'progress' }>): void {
     const stat = (label: string, value: string | number, id?: string) => h('span', {}, `${label} `, h('b', id ? { 'data-testid': id } : {}, value));
-    setChildren(this.stats, stat('executions', m.executions, 'executions'), stat('executions/s', Math.round(m.execPerSec)), stat('distinct findings', m.findings, 'finding-count'), stat('coverage', m.coverage), stat('time', `${(m.elapsedMs / 1000).toFixed(1)} s`));
+    setChildren(
+      this.stats,
+      stat('executions', m.executions, 'executions'),
+      stat('executions/s', Math.round(m.execPerSec)),
+      stat('distinct findings', m.findings, 'finding-count'),
+      stat('coverage', m.coverage),
+      stat('time', `${(m.elapsedMs / 1000).toFixed(1)} s`),
+    );
     for (const u of m.hits) this.rows.get(u.key)?.hits(u.count, { seed: u.lastSeed, execution: u.lastExecution, ms: u.lastMs });
-    this.plot.sample({ ms: m.elapsedMs, seedsDone: m.seedsDone, executions: m.executions, corpus: m.corpus, coverage: m.coverage, crashes: m.findings, hangs: 0 });
+    this.plot.sample({
+      ms: m.elapsedMs,
+      seedsDone: m.seedsDone,
+      executions: m.executions,
+      corpus: m.corpus,
+      coverage: m.coverage,
+      crashes: m.findings,
+      hangs: 0,
+    });
     if (m.elapsedMs - this.lastChart >= 1000 || this.lastChart === 0) this.drawChart(m.elapsedMs);
   }
 

@@ -53,7 +53,17 @@ export interface HitUpdate {
 
 export type FromWorker =
   | { type: 'presets'; presets: PresetInfo[] }
-  | { type: 'progress'; executions: number; execPerSec: number; findings: number; elapsedMs: number; coverage: number; seedsDone: number; corpus: number; hits: HitUpdate[] }
+  | {
+      type: 'progress';
+      executions: number;
+      execPerSec: number;
+      findings: number;
+      elapsedMs: number;
+      coverage: number;
+      seedsDone: number;
+      corpus: number;
+      hits: HitUpdate[];
+    }
   | FindingMessage
   | { type: 'stopped' }
   | { type: 'error'; message: string };

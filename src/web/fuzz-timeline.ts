@@ -11,7 +11,8 @@ export function timelineView(events: TimelineEvent[], cpus: number): HTMLElement
   grid.append(h('div', { class: 'lane-head' }, 'step'), ...Array.from({ length: cpus }, (_, c) => h('div', { class: 'lane-head' }, `CPU ${c}`)));
   events.forEach((ev, i) => {
     grid.append(h('div', { class: 'step' }, i));
-    for (let c = 0; c < cpus; c++) grid.append(c === ev.cpu ? h('div', { class: `ev${ev.bad ? ' bad' : ''}`, 'data-step': i, title: ev.detail ?? '' }, ev.text) : h('div', {}));
+    for (let c = 0; c < cpus; c++)
+      grid.append(c === ev.cpu ? h('div', { class: `ev${ev.bad ? ' bad' : ''}`, 'data-step': i, title: ev.detail ?? '' }, ev.text) : h('div', {}));
   });
   return grid;
 }
@@ -59,12 +60,29 @@ export class FindingRow {
   private readonly body = h('div', {});
   private readonly link = h('a', { 'data-testid': 'trace-download' }, 'download trace');
 
-  constructor(f: FindingMessage, private readonly index: number) {
+  constructor(
+    f: FindingMessage,
+    private readonly index: number,
+  ) {
     this.best = f;
     this.first = { seed: f.seed, execution: f.foundAtExecution, ms: f.foundAtMs };
     this.last = this.first;
-    const open = () => setChildren(this.body, h('pre', {}, this.best.log), this.best.timeline.length ? stepper(this.best.timeline, this.best.cpus) : h('p', { class: 'muted' }, 'no trace events'));
-    this.el = h('div', { class: 'finding', 'data-testid': 'finding', 'data-key': f.key }, this.head, ' ', h('button', { type: 'button', 'data-testid': 'open-finding', onclick: open }, 'open timeline'), ' ', this.link, this.body);
+    const open = () =>
+      setChildren(
+        this.body,
+        h('pre', {}, this.best.log),
+        this.best.timeline.length ? stepper(this.best.timeline, this.best.cpus) : h('p', { class: 'muted' }, 'no trace events'),
+      );
+    this.el = h(
+      'div',
+      { class: 'finding', 'data-testid': 'finding', 'data-key': f.key },
+      this.head,
+      ' ',
+      h('button', { type: 'button', 'data-testid': 'open-finding', onclick: open }, 'open timeline'),
+      ' ',
+      this.link,
+      this.body,
+    );
     this.render();
   }
 
@@ -100,5 +118,4 @@ export class FindingRow {
       ` (${this.seeds} seed${this.seeds > 1 ? 's' : ''}) · first seen ${at(first)} · last seen ${at(this.last)} · shortest trace: ${f.ops} operations, ${f.steps} steps on ${f.cpus} CPU${f.cpus > 1 ? 's' : ''}`,
     );
   }
-
 }

@@ -48,43 +48,69 @@ async function campaign(preset: string, seed: number): Promise<void> {
     const executions = done + current;
     const hits = [...changed].map((k) => totals.get(k)!);
     changed.clear();
-    post({ type: 'progress', executions, execPerSec: ms > 0 ? (executions * 1000) / ms : 0, findings: found.size, elapsedMs: ms, coverage, seedsDone, corpus, hits });
+    post({
+      type: 'progress',
+      executions,
+      execPerSec: ms > 0 ? (executions * 1000) / ms : 0,
+      findings: found.size,
+      elapsedMs: ms,
+      coverage,
+      seedsDone,
+      corpus,
+      hits,
+    });
   };
-  runUnits(target, { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED }, {
-    now: () => performance.now() - start,
-    onProgress: (p) => {
-      current = p.executions;
-      coverage = Math.max(coverage, p.coverage);
-      corpus = p.corpus;
-      progress();
+  runUnits(
+    target,
+    { firstSeed: seed, runsPerSeed: DEFAULT_RUNS_PER_SEED },
+    {
+      now: () => performance.now() - start,
+      onProgress: (p) => {
+        current = p.executions;
+        coverage = Math.max(coverage, p.coverage);
+        corpus = p.corpus;
+        progress();
+      },
+      onSeedDone: (r) => {
+        done += r.executions;
+        current = 0;
+        seedsDone++;
+      },
+      onHit: (f) => {
+        const key = dedupKey(f);
+        const t = totals.get(key) ?? { key, count: 0, lastSeed: 0, lastExecution: 0, lastMs: 0 };
+        t.count++;
+        t.lastSeed = f.last.seed;
+        t.lastExecution = f.last.execution;
+        t.lastMs = f.last.ms;
+        totals.set(key, t);
+        changed.add(key);
+      },
+      onFinding: (f, shrunk) => {
+        if (!shrunk) return;
+        const key = dedupKey(f);
+        found.add(key);
+        const events = timeline(target, f);
+        const size = traceSize(f.trace);
+        post({
+          type: 'finding',
+          key,
+          sanitizer: f.sanitizer,
+          signature: f.signature,
+          log: f.log.join('\n'),
+          seed: f.seed,
+          foundAtExecution: f.foundAtExecution,
+          foundAtMs: f.foundAtMs,
+          ops: size.ops,
+          steps: size.steps,
+          cpus: Math.max(target.maxCpus, ...events.map((e) => e.cpu + 1)),
+          timeline: events,
+          trace: JSON.stringify(f.trace, null, 2),
+          traceName: traceFileName(f.trace.finding),
+        });
+      },
     },
-    onSeedDone: (r) => {
-      done += r.executions;
-      current = 0;
-      seedsDone++;
-    },
-    onHit: (f) => {
-      const key = dedupKey(f);
-      const t = totals.get(key) ?? { key, count: 0, lastSeed: 0, lastExecution: 0, lastMs: 0 };
-      t.count++;
-      t.lastSeed = f.last.seed;
-      t.lastExecution = f.last.execution;
-      t.lastMs = f.last.ms;
-      totals.set(key, t);
-      changed.add(key);
-    },
-    onFinding: (f, shrunk) => {
-      if (!shrunk) return;
-      const key = dedupKey(f);
-      found.add(key);
-      const events = timeline(target, f);
-      const size = traceSize(f.trace);
-      post({
-        type: 'finding', key, sanitizer: f.sanitizer, signature: f.signature, log: f.log.join('\n'), seed: f.seed, foundAtExecution: f.foundAtExecution, foundAtMs: f.foundAtMs,
-        ops: size.ops, steps: size.steps, cpus: Math.max(target.maxCpus, ...events.map((e) => e.cpu + 1)), timeline: events, trace: JSON.stringify(f.trace, null, 2), traceName: traceFileName(f.trace.finding),
-      });
-    },
-  });
+  );
   progress();
   post({ type: 'stopped' });
 }

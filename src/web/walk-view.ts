@@ -23,13 +23,21 @@ function fieldBox(f: AddressField): HTMLElement {
 
 function flagSpan(t: FlagToken): HTMLElement {
   const cls = ['flag', t.set ? 'set' : 'clear', t.decisive ? 'decisive' : '', t.changed ? 'changed' : ''].filter(Boolean).join(' ');
-  const title = [t.set ? `${t.name} = 1` : `${t.name} = 0`, t.decisive ? 'decided the outcome here' : '', t.changed ? 'set by this walk' : ''].filter(Boolean).join('; ');
+  const title = [t.set ? `${t.name} = 1` : `${t.name} = 0`, t.decisive ? 'decided the outcome here' : '', t.changed ? 'set by this walk' : '']
+    .filter(Boolean)
+    .join('; ');
   return h('span', { class: cls, title }, t.set ? t.name : `!${t.name}`);
 }
 
 function valueCell(r: LevelRow): HTMLElement {
   if (r.value === r.valueAfter) return h('td', { class: 'mono' }, r.value);
-  return h('td', { class: 'mono' }, h('span', { class: 'before' }, r.value), h('span', { class: 'arrow' }, ' → '), h('span', { class: 'after changed' }, r.valueAfter));
+  return h(
+    'td',
+    { class: 'mono' },
+    h('span', { class: 'before' }, r.value),
+    h('span', { class: 'arrow' }, ' → '),
+    h('span', { class: 'after changed' }, r.valueAfter),
+  );
 }
 
 function rowView(r: LevelRow, notes: ReadonlyMap<string, string>): HTMLElement {
@@ -62,12 +70,32 @@ function errorCodeView(d: WalkDescription): HTMLElement | null {
   return h(
     'div',
     { class: 'errcode' },
-    h('h4', {}, 'Page-fault error code ', h('span', { class: 'mono', 'data-testid': 'error-code' }, hex(d.errorCode ?? 0, 4)), ` · CR2 = `, h('span', { class: 'mono' }, d.cr2 ?? '')),
+    h(
+      'h4',
+      {},
+      'Page-fault error code ',
+      h('span', { class: 'mono', 'data-testid': 'error-code' }, hex(d.errorCode ?? 0, 4)),
+      ` · CR2 = `,
+      h('span', { class: 'mono' }, d.cr2 ?? ''),
+    ),
     h(
       'table',
       { class: 'errbits', 'data-testid': 'error-bits' },
       h('thead', {}, h('tr', {}, h('th', {}, 'bit'), h('th', {}, 'name'), h('th', {}, 'value'), h('th', {}, 'meaning'))),
-      h('tbody', {}, ...d.errorBits.map((b) => h('tr', { class: b.set ? 'on' : 'off', 'data-bit': b.name }, h('td', {}, b.bit), h('td', {}, b.name), h('td', { class: 'mono' }, b.set ? '1' : '0'), h('td', {}, b.meaning)))),
+      h(
+        'tbody',
+        {},
+        ...d.errorBits.map((b) =>
+          h(
+            'tr',
+            { class: b.set ? 'on' : 'off', 'data-bit': b.name },
+            h('td', {}, b.bit),
+            h('td', {}, b.name),
+            h('td', { class: 'mono' }, b.set ? '1' : '0'),
+            h('td', {}, b.meaning),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -78,7 +106,22 @@ function adView(d: WalkDescription): HTMLElement {
     'div',
     { class: 'ad', 'data-testid': 'ad-changes' },
     h('h4', {}, 'Accessed/dirty bits set by this walk'),
-    h('ul', {}, ...d.adChanges.map((c) => h('li', {}, `${c.name} at `, h('span', { class: 'mono' }, c.entryAddress), ': ', h('span', { class: 'flag set changed' }, c.bits.join('+')), '  ', h('span', { class: 'mono muted' }, `${c.before} → ${c.after}`)))),
+    h(
+      'ul',
+      {},
+      ...d.adChanges.map((c) =>
+        h(
+          'li',
+          {},
+          `${c.name} at `,
+          h('span', { class: 'mono' }, c.entryAddress),
+          ': ',
+          h('span', { class: 'flag set changed' }, c.bits.join('+')),
+          '  ',
+          h('span', { class: 'mono muted' }, `${c.before} → ${c.after}`),
+        ),
+      ),
+    ),
   );
 }
 
@@ -94,7 +137,12 @@ export function walkView(d: WalkDescription, notes: ReadonlyMap<string, string> 
     h('div', { class: 'walk-head' }, h('span', { class: 'mono' }, d.va), ` · ${d.kind} · CPL ${d.cpl} · ${d.mode}`),
     h('div', { class: 'fields', 'data-testid': 'fields' }, ...d.fields.map(fieldBox)),
     levelsView(d, notes),
-    h('div', { class: `result ${kind}`, 'data-testid': 'result' }, h('strong', { class: 'mono', 'data-testid': 'outcome' }, d.outcome), h('span', {}, ` — ${d.summary}`)),
+    h(
+      'div',
+      { class: `result ${kind}`, 'data-testid': 'result' },
+      h('strong', { class: 'mono', 'data-testid': 'outcome' }, d.outcome),
+      h('span', {}, ` — ${d.summary}`),
+    ),
     errorCodeView(d),
     adView(d),
   );

@@ -89,7 +89,9 @@ export function auditEntry(pages: XenFrameTable, mem: Memory, level: number, pa:
   if (typedOk && tl === level && !rw) return null; // a read-only linear page table
   if (typedOk && tl === level) {
     const leaf = findWritableLeaf(pages, mem, mfn, level - 1, d);
-    const gained = leaf ? `writable mapping of ${frameWhat(pages, leaf.mfn)}` : `writable linear page-table entry (L${level} mfn ${lx(mfn)} as an L${level - 1} table)`;
+    const gained = leaf
+      ? `writable mapping of ${frameWhat(pages, leaf.mfn)}`
+      : `writable linear page-table entry (L${level} mfn ${lx(mfn)} as an L${level - 1} table)`;
     return {
       gained,
       kind: `writable-${leaf ? kindOf(pages, leaf.mfn) : 'linear'}-via-L${level}-linear`,
@@ -138,7 +140,11 @@ function superpage(pages: XenFrameTable, e: bigint, rw: boolean, d: number, wher
     detail: [
       `${where}: an L2 superpage (PSE) entry over ${span}, taken without validation or type references`,
       `${n} of its frames are page tables or not the guest's, among them ${pages.describe(first)}`,
-      ...(reserved ? [`its address bits 20:13 are not zero, so the CPU faults on it as written; the same update on an L2 entry whose L1 frame is 2 MiB-aligned maps the span`] : []),
+      ...(reserved
+        ? [
+            `its address bits 20:13 are not zero, so the CPU faults on it as written; the same update on an L2 entry whose L1 frame is 2 MiB-aligned maps the span`,
+          ]
+        : []),
     ],
   };
 }

@@ -57,9 +57,7 @@ export interface MmuextOp {
 
 /** One entry of a multicall batch (`struct multicall_entry`), by hypercall. */
 export type MulticallEntry =
-  | { op: 'mmu_update'; reqs: MmuUpdate[] }
-  | { op: 'mmuext_op'; ops: MmuextOp[] }
-  | { op: 'update_va_mapping'; va: bigint; val: bigint; flags: number };
+  { op: 'mmu_update'; reqs: MmuUpdate[] } | { op: 'mmuext_op'; ops: MmuextOp[] } | { op: 'update_va_mapping'; va: bigint; val: bigint; flags: number };
 
 /** Name of an mmuext command, for traces. */
 export function mmuextName(cmd: number): string {

@@ -199,7 +199,8 @@ export class XenHypervisor {
   }
 
   private checkVcpu(vcpu: number): void {
-    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= this.m.cpus.length) throw new RangeError(`vcpu ${vcpu} does not exist (the domain has ${this.m.cpus.length})`);
+    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= this.m.cpus.length)
+      throw new RangeError(`vcpu ${vcpu} does not exist (the domain has ${this.m.cpus.length})`);
   }
 
   // ---- mmu_update ---------------------------------------------------------------------------
@@ -542,8 +543,7 @@ export class XenHypervisor {
     const l1 = this.guest_map_l1e(vcpu, va);
     if (l1 && mm.get_page(l1.gl1mfn, this.domid)) {
       const t = mm.pages.typeInfo[l1.gl1mfn];
-      if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n)
-        rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
+      if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n) rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
       mm.put_page(l1.gl1mfn);
       if (rc === 0) this.audit(1, l1.pa, vcpu, `update_va_mapping va ${lx(va)} val ${lx(val)}`);
     }
@@ -594,7 +594,7 @@ export class XenHypervisor {
     if (!this.kernelMode[vcpu]) return fault('a user-mode write fault (no emulation)');
     if ((f & 3) !== 1) return fault('not a write fault on a present page');
     // ptwr_do_page_fault: get_page_from_pagenr (logs on failure), page_lock, the type.
-    if (!mm.get_page_from_pagenr(mfn, this.domid)) return fault('the mapped frame is not the domain\'s');
+    if (!mm.get_page_from_pagenr(mfn, this.domid)) return fault("the mapped frame is not the domain's");
     const t = mm.pages.typeInfo[mfn];
     if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n || (t & PGT_type_mask) !== PGT_l1_page_table) {
       mm.put_page(mfn);

@@ -49,7 +49,6 @@ export const MM_C_LINE = {
   couldNotGetPageNormalUpdate: 3439, // do_mmu_update
   invalidPageUpdateCmd: 3640,
   ptwrCouldNotGetPage: 4958, // ptwr_emulated_update
-
 } as const;
 
 /** One console line with its origin, for findings. */

@@ -145,7 +145,15 @@ export class XenMm {
   /** Copies the whole state (frame table, TLB clock, per-CPU flush times, counters). */
   saveState(): XenMmState {
     const p = this.pages;
-    return { typeInfo: p.typeInfo.slice(), countInfo: p.countInfo.slice(), owner: p.owner.slice(), tlbflushTimestamp: p.tlbflushTimestamp.slice(), tlbClock: this.tlbClock, cpuFlushTime: this.cpuFlushTime.slice(), typeChangeFlushes: this.typeChangeFlushes };
+    return {
+      typeInfo: p.typeInfo.slice(),
+      countInfo: p.countInfo.slice(),
+      owner: p.owner.slice(),
+      tlbflushTimestamp: p.tlbflushTimestamp.slice(),
+      tlbClock: this.tlbClock,
+      cpuFlushTime: this.cpuFlushTime.slice(),
+      typeChangeFlushes: this.typeChangeFlushes,
+    };
   }
 
   /** Restores a state saved from a hypervisor on a machine of the same size. */
@@ -275,10 +283,7 @@ export class XenMm {
       if (t === PGT_l2_page_table && type === PGT_l1_page_table) return -EINVAL;
       if (t === PGT_l3_page_table && type === PGT_l2_page_table) return -EINVAL;
       if (t === PGT_l4_page_table && type === PGT_l3_page_table) return -EINVAL;
-      this.log(
-        MM_C_LINE.badType,
-        `Bad type (saw ${PRtype_info(x)} != exp ${PRtype_info(type)}) for mfn ${lx(mfn)} (pfn ${lx(this.p2m.mfnToPfn(mfn))})`,
-      );
+      this.log(MM_C_LINE.badType, `Bad type (saw ${PRtype_info(x)} != exp ${PRtype_info(type)}) for mfn ${lx(mfn)} (pfn ${lx(this.p2m.mfnToPfn(mfn))})`);
       return -EINVAL;
     } else if ((x & PGT_validated) === 0n) {
       // Only reachable with a validation in progress on another CPU or PGT_partial; every
@@ -712,4 +717,3 @@ export class XenMm {
   /** The type used by MMUEXT_NEW_BASEPTR (`PGT_root_page_table`). */
   static readonly rootType = PGT_root_page_table;
 }
-

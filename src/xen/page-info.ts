@@ -108,7 +108,7 @@ export class XenFrameTable {
   /** Readable summary of one frame, e.g. `mfn 0x1d2e04 l1 validated pinned type_count=1 count=2`. */
   describe(mfn: number): string {
     const t = this.typeInfo[mfn];
-    const flags = [(t & PGT_validated) && 'validated', (t & PGT_pinned) && 'pinned'].filter(Boolean).join(' ');
+    const flags = [t & PGT_validated && 'validated', t & PGT_pinned && 'pinned'].filter(Boolean).join(' ');
     return `mfn ${mfn.toString(16)} ${typeName(t)}${flags ? ' ' + flags : ''} type_count=${this.typeCount(mfn)} count=${this.refCount(mfn)} (type_info ${PRtype_info(t)})`;
   }
 }

@@ -16,7 +16,10 @@ export const POOL_PAGES = 8;
 /** A page of RAM that is never written: reads as zero (not present). */
 export const ZERO_PAGE = 0x80000;
 
-const P = 1n, RW = 2n, US = 4n, PS = 0x80n;
+const P = 1n,
+  RW = 2n,
+  US = 4n,
+  PS = 0x80n;
 
 /** Seeded uniform floats (the project's PRNG). */
 export { uniformSource as prng } from '../../src/util/prng.js';
@@ -25,9 +28,15 @@ import { uniformSource as prng } from '../../src/util/prng.js';
 /** Random helpers on top of a PRNG. */
 export class Rand {
   constructor(readonly next: () => number) {}
-  chance(p: number): boolean { return this.next() < p; }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
   bits(n: number): bigint {
     let v = 0n;
     for (let i = 0; i < n; i += 30) v |= BigInt(this.int(1 << Math.min(30, n - i))) << BigInt(i);
@@ -42,8 +51,17 @@ export interface PagingCase {
   maxPhysAddrBits: number;
   /** pse36 and pdpe1gb both on, or both off. */
   features: boolean;
-  wp: boolean; pse: boolean; pge: boolean; smep: boolean; smap: boolean; pke: boolean; pks: boolean; nxe: boolean; pcide: boolean;
-  pkru: number; pkrs: number;
+  wp: boolean;
+  pse: boolean;
+  pge: boolean;
+  smep: boolean;
+  smap: boolean;
+  pke: boolean;
+  pks: boolean;
+  nxe: boolean;
+  pcide: boolean;
+  pkru: number;
+  pkrs: number;
   /** Fewer not-present entries, reserved bits and XD: more walks succeed (and fill TLBs). */
   friendly: boolean;
   seed: number;
@@ -61,7 +79,9 @@ export interface BuiltCase {
 
 const TOP: Record<PagingMode, number> = { none: 0, '32bit': 2, pae: 3, '4level': 4, '5level': 5 };
 
-function poolPage(r: Rand): bigint { return BigInt(POOL_BASE + 0x1000 * r.int(POOL_PAGES)); }
+function poolPage(r: Rand): bigint {
+  return BigInt(POOL_BASE + 0x1000 * r.int(POOL_PAGES));
+}
 
 /** A table pointer: mostly a pool page; sometimes zeroed RAM, past RAM, or far away. */
 function tablePointer(r: Rand, m: number, wide: boolean, k = 1): bigint {
@@ -97,12 +117,15 @@ function entry64(r: Rand, c: PagingCase, level: number): bigint {
   e |= r.bits(3) << 9n;
   const canBeLarge = c.mode === 'pae' ? level === 2 : level === 2 || level === 3;
   let large = false;
-  if (canBeLarge && r.chance(0.25)) { e |= PS; large = true; }
-  else if (level >= 4 && r.chance(0.03 * k)) e |= PS;
+  if (canBeLarge && r.chance(0.25)) {
+    e |= PS;
+    large = true;
+  } else if (level >= 4 && r.chance(0.03 * k)) e |= PS;
   else if (level === 1 && r.chance(0.2)) e |= PS; // PAT
   if (r.chance(0.12 * k)) e |= 1n << 63n;
-  if (c.mode === 'pae') { if (r.chance(0.03 * k)) e |= 1n << BigInt(52 + r.int(11)); }
-  else if (r.chance(0.5)) e |= r.bits(11) << 52n;
+  if (c.mode === 'pae') {
+    if (r.chance(0.03 * k)) e |= 1n << BigInt(52 + r.int(11));
+  } else if (r.chance(0.5)) e |= r.bits(11) << 52n;
   if (m < 52 && r.chance(0.03 * k)) e |= 1n << BigInt(m + r.int(52 - m));
   if (large || level === 1) e |= frameAddress(r, m, large ? (level === 3 ? 1n << 30n : 1n << 21n) : 0x1000n, k);
   else e |= tablePointer(r, m, true, k);
@@ -113,7 +136,7 @@ function entry64(r: Rand, c: PagingCase, level: number): bigint {
 function pdpte(r: Rand, c: PagingCase): bigint {
   const k = c.friendly ? 0.25 : 1;
   let e = r.chance(1 - 0.1 * k) ? P : 0n;
-  e |= r.bits(2) << 3n | r.bits(3) << 9n;
+  e |= (r.bits(2) << 3n) | (r.bits(3) << 9n);
   if (r.chance(0.02)) e |= r.pick([2n, 4n, 0x20n, 0x40n, 0x80n, 0x100n, 1n << 63n]);
   if (c.maxPhysAddrBits < 52 && r.chance(0.01)) e |= 1n << BigInt(c.maxPhysAddrBits + r.int(52 - c.maxPhysAddrBits));
   return e | tablePointer(r, c.maxPhysAddrBits, true, k);
@@ -149,9 +172,9 @@ function indexFor(r: Rand, bits: number): bigint {
 /** A random linear address for the mode (sometimes non-canonical in IA-32e, with high junk in 32-bit modes). */
 function randomVa(r: Rand, mode: PagingMode): bigint {
   const off = BigInt(r.int(4096));
-  if (mode === '32bit') return (indexFor(r, 10) << 22n | indexFor(r, 10) << 12n | off) | (r.chance(0.1) ? r.bits(32) << 32n : 0n);
+  if (mode === '32bit') return (indexFor(r, 10) << 22n) | (indexFor(r, 10) << 12n) | off | (r.chance(0.1) ? r.bits(32) << 32n : 0n);
   if (mode === 'pae' || mode === 'none') {
-    return (BigInt(r.int(4)) << 30n | indexFor(r, 9) << 21n | indexFor(r, 9) << 12n | off) | (r.chance(0.1) ? r.bits(32) << 32n : 0n);
+    return (BigInt(r.int(4)) << 30n) | (indexFor(r, 9) << 21n) | (indexFor(r, 9) << 12n) | off | (r.chance(0.1) ? r.bits(32) << 32n : 0n);
   }
   const levels = mode === '5level' ? 5 : 4;
   let va = off;
@@ -180,7 +203,8 @@ export function buildCase(c: PagingCase, nVas = 4): BuiltCase {
     written.add(addr);
     if (v === 0n) return;
     entries.push([addr, v]);
-    if (is32) mem.write32(addr, Number(v)); else mem.write64(addr, v);
+    if (is32) mem.write32(addr, Number(v));
+    else mem.write64(addr, v);
   };
   const root = BigInt(POOL_BASE);
   const pdpt = root + BigInt(32 * r.int(128));
@@ -221,7 +245,13 @@ function registersFor(c: PagingCase, r: Rand, pdpt: bigint): BuiltCase['regs'] {
 }
 
 /** One access of a case. */
-export interface CaseAccess { vaIndex: number; kind: 0 | 1 | 2; cpl: 0 | 1 | 2 | 3; ac: boolean; implicit: boolean }
+export interface CaseAccess {
+  vaIndex: number;
+  kind: 0 | 1 | 2;
+  cpl: 0 | 1 | 2 | 3;
+  ac: boolean;
+  implicit: boolean;
+}
 
 export function accessOptions(a: CaseAccess): AccessOptions {
   return { kind: (['read', 'write', 'exec'] as const)[a.kind], cpl: a.cpl, ac: a.ac, implicit: a.implicit };
@@ -231,7 +261,9 @@ export const hex = (v: bigint): string => '0x' + v.toString(16);
 
 /** A short human-readable description of a case, for failure messages. */
 export function describeCase(c: PagingCase, b: BuiltCase): string {
-  const regs = Object.entries(b.regs).map(([k, v]) => `${k}=${hex(v)}`).join(' ');
+  const regs = Object.entries(b.regs)
+    .map(([k, v]) => `${k}=${hex(v)}`)
+    .join(' ');
   const ents = b.entries.map(([a, v]) => `  [${hex(a)}] = ${hex(v)}`).join('\n');
   return `mode=${c.mode} vendor=${c.vendor} M=${c.maxPhysAddrBits} pse36/pdpe1gb=${c.features} friendly=${c.friendly} pcid=${b.pcid} pcide=${c.pcide}\n${regs}\nvas: ${b.vas.map(hex).join(' ')}\nentries:\n${ents}`;
 }

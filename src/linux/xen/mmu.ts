@@ -15,7 +15,15 @@
  */
 import type { KGen } from '../../scheduler/types.js';
 import { _PAGE_GLOBAL } from '../constants.js';
-import { MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD } from '../../xen/hypercalls.js';
+import {
+  MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI,
+  MMUEXT_NEW_BASEPTR,
+  MMUEXT_TLB_FLUSH_LOCAL,
+  MMUEXT_TLB_FLUSH_MULTI,
+  MMU_NORMAL_PT_UPDATE,
+  MMU_PT_UPDATE_PRESERVE_AD,
+} from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import { paravirt_enter_lazy_mmu, paravirt_get_lazy_mode, paravirt_leave_lazy_mmu, type PvOps } from '../paravirt.js';
 import type { LinuxCpu } from '../percpu.js';
@@ -23,7 +31,16 @@ import { readEntry } from '../pgtable.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
 import type { MmStruct, TaskStruct } from '../structs.js';
 import { leave_mm, TLB_FLUSH_ALL } from '../tlbflush.js';
-import { PARAVIRT_LAZY_CPU, PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmu_update, xen_extend_mmuext_op, xen_mc_batch, xen_mc_flush, xen_mc_issue } from './multicalls.js';
+import {
+  PARAVIRT_LAZY_CPU,
+  PARAVIRT_LAZY_MMU,
+  __xen_mc_entry,
+  xen_extend_mmu_update,
+  xen_extend_mmuext_op,
+  xen_mc_batch,
+  xen_mc_flush,
+  xen_mc_issue,
+} from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { pfn_to_mfn, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
@@ -159,7 +176,11 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
 function* drop_other_mm_ref(k: Kernel, c: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
   const b = st.mc[c.index];
-  if (b.slots.length > 0) st.xen.multicall(c.index, b.slots.splice(0).map((x) => x.entry));
+  if (b.slots.length > 0)
+    st.xen.multicall(
+      c.index,
+      b.slots.splice(0).map((x) => x.entry),
+    );
   if (c.tlbActiveMm === mm && c.tlbState !== 'ok' && mm.cpumask & (1 << c.index)) {
     mm.cpumask &= ~(1 << c.index); // leave_mm(): cpumask_clear_cpu(cpu, mm_cpumask(active_mm))
     st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // ... load_cr3(swapper_pg_dir)
@@ -323,4 +344,3 @@ function xenOps(k: Kernel, st: XenPvState): PvOps {
     cpu: { start_context_switch, end_context_switch },
   };
 }
-

@@ -14,7 +14,14 @@ import { paravirt_get_lazy_mode } from '../paravirt.js';
 import type { LinuxCpu } from '../percpu.js';
 import { callTrace } from '../report.js';
 import type { KGen } from '../../scheduler/types.js';
-import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op, __HYPERVISOR_update_va_mapping, type MmuUpdate, type MmuextOp, type MulticallEntry } from '../../xen/hypercalls.js';
+import {
+  __HYPERVISOR_mmu_update,
+  __HYPERVISOR_mmuext_op,
+  __HYPERVISOR_update_va_mapping,
+  type MmuUpdate,
+  type MmuextOp,
+  type MulticallEntry,
+} from '../../xen/hypercalls.js';
 import { xenState } from './state.js';
 
 /** MC_BATCH in multicalls.c. */
@@ -100,7 +107,10 @@ export function* xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   if (b.slots.length > 0) {
     const slots = b.slots.splice(0);
     st.batchesIssued++;
-    const results = st.xen.multicall(cpu.index, slots.map((s) => s.entry));
+    const results = st.xen.multicall(
+      cpu.index,
+      slots.map((s) => s.entry),
+    );
     // The hypercall is atomic for the guest; other CPUs (and NMIs) interleave at its return.
     yield 'xen_mc_flush:hypercall';
     const failed = results.filter((r) => r < 0).length;
@@ -113,7 +123,9 @@ function reportFailure(k: Kernel, cpu: LinuxCpu, slots: McSlot[], results: numbe
   k.printk(`${failed} multicall(s) failed: cpu ${cpu.index}`);
   k.printk(`Pid: ${cpu.curr.pid}, comm: ${cpu.curr.comm} Not tainted ${k.config.version} #1`, ...callTrace(cpu));
   slots.forEach((s, i) => {
-    k.printk(`  call ${String(i + 1).padStart(2)}/${slots.length}: op=${hypercallNumber(s.entry)} arg=[${firstArg(s.entry)}] result=${results[i]}\t${s.caller}`);
+    k.printk(
+      `  call ${String(i + 1).padStart(2)}/${slots.length}: op=${hypercallNumber(s.entry)} arg=[${firstArg(s.entry)}] result=${results[i]}\t${s.caller}`,
+    );
   });
   // WARN_ON(ret): multicalls.c:129 in 3.8, :182 in 2.6.37; warn_slowpath_common() of 3.x before 3.10.
   const v = versionNumber(k.config.version);

@@ -30,7 +30,6 @@ export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
 
 const is2637 = (k: Kernel): boolean => versionNumber(k.config.version) < 3000;
 
-
 /** __va(pfn << PAGE_SHIFT): the direct-map address of a frame. */
 export function lowmem_address(k: Kernel, pfn: number): bigint {
   return k.L.PAGE_OFFSET + BigInt(pfn) * 4096n;
@@ -68,7 +67,10 @@ export function xenFatalBUG(k: Kernel, cpu: LinuxCpu, what: string, file: string
     const bad = /Bad type \(saw ([0-9a-f]{16}) != exp ([0-9a-f]{16})\)/.exec(first);
     const why = bad
       ? `Bad type (${typeName(BigInt('0x' + bad[1]))} != ${typeName(BigInt('0x' + bad[2]))})`
-      : first.replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '').replace(/ for mfn .*$/, '').replace(/mfn [0-9a-f]+/, 'mfn');
+      : first
+          .replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '')
+          .replace(/ for mfn .*$/, '')
+          .replace(/mfn [0-9a-f]+/, 'mfn');
     throw new FindingStop({
       sanitizer: 'xen-refusal',
       signature: `Xen refused ${what}: ${why} -> kernel BUG at ${file}:${line}`,
