@@ -1,7 +1,7 @@
 /**
- * `npx tsx scripts/exec-to-find.ts [ROOT] [--ids 002,003] [--seeds 5] [--cap 20000]`: for each
+ * `npx tsx scripts/exec-to-find.ts [ROOT] [--ids 002,003] [--seeds 5] [--cap 20000] [--seed-base B]`: for each
  * seed bug (or the ids given), executions until a campaign of the engine at ROOT (default: this
- * checkout) first finds the bug's sanitizer, for campaign seeds 1000, 2000, ... (as bench/fuzz-core
+ * checkout) first finds the bug's sanitizer, for campaign seeds 1000 + B, 2000 + B, ... (as bench/fuzz-core
  * seeds them, but capped by executions instead of seconds, so that the numbers do not depend on
  * the machine's load). To compare two trees, run it with ROOT = a worktree of each.
  */
@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { ids: { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { ids: { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, 'seed-base': { type: 'string' } } });
 const root = resolve(positionals[0] ?? fileURLToPath(new URL('..', import.meta.url)));
 const at = (p: string) => pathToFileURL(resolve(root, 'src', p)).href;
 const { Machine } = await import(at('core/machine.ts'));
@@ -19,6 +19,7 @@ const { seedBugs } = await import(at('fuzz/seeds.ts'));
 const ids = values.ids?.split(',');
 const seeds = Number(values.seeds ?? 5);
 const cap = Number(values.cap ?? 20000);
+const base = Number(values['seed-base'] ?? 0);
 await Machine.ready();
 for (const bug of await seedBugs()) {
   if (ids && !ids.some((i) => bug.seed.startsWith(i))) continue;
@@ -27,7 +28,7 @@ for (const bug of await seedBugs()) {
   for (let s = 1; s <= seeds; s++) {
     let before = 0;
     let at: number | null = null;
-    runUnits(target, { firstSeed: s * 1000, runsPerSeed: 2000, totalRuns: cap }, {
+    runUnits(target, { firstSeed: s * 1000 + base, runsPerSeed: 2000, totalRuns: cap }, {
       stopOn: bug.sanitizer,
       onSeedDone: (r: { executions: number }) => { before += r.executions; },
       onFinding: (f: { sanitizer: string; foundAtExecution: number }, shrunk: boolean) => {
