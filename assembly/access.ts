@@ -7,7 +7,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
+import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW } from './walk';
 import { ramSize } from './state';
 
@@ -29,9 +29,13 @@ import { ramSize } from './state';
  */
 function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u64 {
   const mode = acMode;
+  let scanned: u32 = 0; // classes looked up without a match
   for (let c: u32 = 0; c < 3; c++) {
-    const e = tlbFind(cpu, c, va, mode);
-    if (e == 0) continue;
+    const e = c == 0 ? tlbFindOrVictim(cpu, va) : tlbFind(cpu, c, va, mode);
+    if (e == 0) {
+      scanned |= 1 << c;
+      continue;
+    }
     const perms = load<u32>(e, T_PERMS);
     const f = permFault(perms, kind, acCx, acPkrU, acPkrS);
     if (f == 0 && (kind != 1 || (perms & PERM_D) != 0)) {
@@ -49,7 +53,8 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   const r = walkAny(cpu, va, kind, pscOn, record);
   if ((r & FAULT_BIT) == 0) {
     const c = u32(r >> R_CLASS_SHIFT) & 3;
-    tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF);
+    // A successful walk does not touch the TLB: a class scanned above still has no entry for va.
+    tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF, (scanned >> c & 1) != 0, c == 0 && (scanned & 1) != 0 ? fillVictim : 0);
   }
   return r;
 }

@@ -34,16 +34,55 @@ import { permFault } from './perms';
   return u32((k >> 1) & 0xFFF) == pcid;
 }
 
+/**
+ * Classes 1 and 2 (large pages) keep a flag in their descriptor's pad: set by a fill, cleared when
+ * tlbFlush empties the class. A class whose flag is clear holds no entry, so its lookups, the
+ * miss path's included, are skipped (4 KiB-only address spaces never scan the large classes).
+ */
+@inline function classEmpty(d: usize, c: u32): bool {
+  return c != 0 && load<u32>(d, 12) == 0;
+}
+
 /** Entry address of a TLB hit for va in class c under the current PCID, or 0. */
 export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
-  if (ways == 0) return 0;
+  if (ways == 0 || classEmpty(d, c)) return 0;
   const vpn = vpnOf(va, classShift(c, mode));
   let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
     if (tlbMatches(e, vpn, acPcid, true)) return e;
   }
+  return 0;
+}
+
+/**
+ * The 4 KiB lookup of the miss path, one pass over the set: the hit (as tlbFind), or 0 with
+ * `fillVictim` set to the way tlbFill would pick for this page (first invalid, else oldest
+ * stamp). A successful walk does not change the TLB, so the miss path's fill can take it as is.
+ */
+export let fillVictim: usize = 0;
+
+export function tlbFindOrVictim(cpu: usize, va: u64): usize {
+  const d = cpu + C_TLB;
+  const ways = usize(load<u32>(d, 8));
+  fillVictim = 0;
+  if (ways == 0) return 0;
+  const vpn = vpnOf(va, 12);
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let invalid: usize = 0;
+  let oldest: usize = 0;
+  let oldestStamp: u32 = 0xFFFF_FFFF;
+  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
+    if (tlbMatches(e, vpn, acPcid, true)) return e;
+    const valid = (load<u64>(e, T_KEY) & 1) != 0;
+    const st = valid ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
+    invalid = invalid == 0 && !valid ? e : invalid;
+    const older = st < oldestStamp;
+    oldest = older ? e : oldest;
+    oldestStamp = older ? st : oldestStamp;
+  }
+  fillVictim = invalid != 0 ? invalid : oldest;
   return 0;
 }
 
@@ -70,7 +109,15 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
 export function tlbDrop(cpu: usize, c: u32, e: usize): void {
   const k = load<u64>(e, T_KEY);
   if (c == 0 && (k & 1) != 0) frontDrop(cpu, k >> 13);
-  memory.fill(e, 0, TLB_ENTRY);
+  clearEntry(e);
+}
+
+/** Zeroes one 32-byte TLB or PSC entry with plain stores (memory.fill is a call in V8). */
+@inline function clearEntry(e: usize): void {
+  store<u64>(e, 0);
+  store<u64>(e, 0, 8);
+  store<u64>(e, 0, 16);
+  store<u64>(e, 0, 24);
 }
 
 // ---- the front cache ----
@@ -99,7 +146,7 @@ export function frontClear(cpu: usize): void {
 export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u32, globals: bool): void {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
-  if (ways == 0) return;
+  if (ways == 0 || classEmpty(d, c)) return;
   const vpn = vpnOf(va, classShift(c, mode));
   let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
@@ -110,27 +157,46 @@ export function tlbInvalidateVa(cpu: usize, c: u32, va: u64, mode: u32, pcid: u3
 /**
  * Fills a translation: any entry for the same page in the current PCID is replaced. Victim: the
  * first invalid way (a replaced one counts), else the oldest fill (FIFO); evicting a valid entry
- * is counted when retention is maximal. One pass over the set.
+ * is counted when retention is maximal. One pass over the set; `noMatch`: the caller's lookup of
+ * this class for va just found nothing, so there is no same-page entry to replace and the pass
+ * only picks the victim. `hint`: that victim, already chosen by tlbFindOrVictim (or 0).
  */
-export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
+export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32, noMatch: bool, hint: usize): void {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
   if (ways == 0) return;
+  if (c != 0) store<u32>(d, 1, 12); // classEmpty: the class may hold entries now
   const vpn = vpnOf(va, classShift(c, mode));
   const set = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
   let invalid: usize = 0;
   let oldest: usize = 0;
   let oldestStamp: u32 = 0xFFFF_FFFF;
-  for (let w: usize = 0; w < ways; w++) {
-    const e = set + w * TLB_ENTRY;
-    if (tlbMatches(e, vpn, acPcid, true)) {
-      tlbDrop(cpu, c, e);
-      if (invalid == 0) invalid = e;
-    } else if ((load<u64>(e, T_KEY) & 1) == 0) {
-      if (invalid == 0) invalid = e;
-    } else if (load<u32>(e, T_STAMP) < oldestStamp) {
-      oldest = e;
-      oldestStamp = load<u32>(e, T_STAMP);
+  if (hint != 0) {
+    if ((load<u64>(hint, T_KEY) & 1) == 0) invalid = hint;
+    else oldest = hint;
+  } else if (noMatch) {
+    // Branch-free: which way holds the oldest stamp is unpredictable, so selects, not branches.
+    for (let w: usize = 0; w < ways; w++) {
+      const e = set + w * TLB_ENTRY;
+      const valid = (load<u64>(e, T_KEY) & 1) != 0;
+      const st = valid ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
+      invalid = invalid == 0 && !valid ? e : invalid;
+      const older = st < oldestStamp;
+      oldest = older ? e : oldest;
+      oldestStamp = older ? st : oldestStamp;
+    }
+  } else {
+    for (let w: usize = 0; w < ways; w++) {
+      const e = set + w * TLB_ENTRY;
+      if (tlbMatches(e, vpn, acPcid, true)) {
+        tlbDrop(cpu, c, e);
+        if (invalid == 0) invalid = e;
+      } else if ((load<u64>(e, T_KEY) & 1) == 0) {
+        if (invalid == 0) invalid = e;
+      } else if (load<u32>(e, T_STAMP) < oldestStamp) {
+        oldest = e;
+        oldestStamp = load<u32>(e, T_STAMP);
+      }
     }
   }
   let victim = invalid;
@@ -189,6 +255,7 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
     const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
     if (allPcids && !keepGlobal) {
       memory.fill(base, 0, n * TLB_ENTRY);
+      if (c != 0) store<u32>(d, 0, 12);
       continue;
     }
     for (let i: usize = 0; i < n; i++) {
@@ -196,7 +263,7 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
       const k = load<u64>(e, T_KEY);
       if ((k & 1) == 0) continue;
       if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
-      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) memory.fill(e, 0, TLB_ENTRY);
+      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) clearEntry(e);
     }
   }
 }
@@ -248,7 +315,7 @@ export function pscFlush(cpu: usize, pcid: u32, allPcids: bool): void {
     for (let i: usize = 0; i < n; i++) {
       const e = base + i * PSC_ENTRY;
       const k = load<u64>(e, P_KEY);
-      if ((k & 1) != 0 && u32((k >> 1) & 0xFFF) == pcid) memory.fill(e, 0, PSC_ENTRY);
+      if ((k & 1) != 0 && u32((k >> 1) & 0xFFF) == pcid) clearEntry(e);
     }
   }
 }
@@ -257,7 +324,7 @@ export function pscFlush(cpu: usize, pcid: u32, allPcids: bool): void {
 export function pscInvalidateVa(cpu: usize, va: u64, mode: u32, pcid: u32): void {
   for (let l: u32 = 2; l <= 5; l++) {
     const e = pscFind(cpu, l, pscPrefix(va, l, mode), pcid);
-    if (e != 0) memory.fill(e, 0, PSC_ENTRY);
+    if (e != 0) clearEntry(e);
   }
 }
 

@@ -8,7 +8,8 @@
 //     rights allow in that context.
 //   miss path: missPath re-checks every page-size class's entry against the context (stale
 //     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
-//     caches when on) and fills the TLB (tlbFill, FIFO victims) and the PSCs; hits and fills of
+//     caches when on) and fills the TLB (tlbFill, FIFO victims; the 4 KiB victim is picked by the
+//     lookup's own pass, tlbFindOrVictim) and the PSCs; hits and fills of
 //     4 KiB entries refill the front cache (frontFill).
 //   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
 //     level and folded rights (the batch's fast loop); walkLong / walkPae / walk32 are the exact

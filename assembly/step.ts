@@ -137,7 +137,7 @@ export function stepNext(cpu: usize): u32 {
     const pa = (page & ~mask) | (va & mask);
     if (!dry && (load<u32>(cpu + C_FLAGS) & F_TLB) != 0) {
       const p = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0);
-      tlbFill(cpu, level == 1 ? 0 : level == 2 ? 1 : 2, va, mode, pa & ~mask, p);
+      tlbFill(cpu, level == 1 ? 0 : level == 2 ? 1 : 2, va, mode, pa & ~mask, p, false, 0);
     }
     finish(s, pa);
     return 1;

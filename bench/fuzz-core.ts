@@ -123,3 +123,56 @@ export function formatFuzzBench(cfg: FuzzBenchConfig, res: FuzzBenchResult): str
   }
   return out.join('\n');
 }
+
+/** Executions per second with the outcome oracles on and off, on the same executions. */
+export interface OracleCostRow {
+  preset: string;
+  executions: number;
+  onPerSec: number;
+  offPerSec: number;
+  /** (off - on) / off. */
+  cost: number;
+}
+
+/** Presets whose campaigns stay clean (so that both runs execute the same programs). */
+export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
+
+/**
+ * The outcome oracles' cost (issue 13): the same `runs` executions of seed 1 on each preset, with
+ * the oracles switched off and on, alternated `rounds` times in this process; process CPU time,
+ * the median of the rounds.
+ */
+export async function runOracleCost(runs: number, rounds: number, log: (line: string) => void): Promise<OracleCostRow[]> {
+  const { setOutcomeOracles } = await import('../src/fuzz/outcome.js');
+  const rows: OracleCostRow[] = [];
+  for (const preset of ORACLE_COST_PRESETS) {
+    const target = await createTarget(preset, {});
+    const time = (on: boolean): number => {
+      setOutcomeOracles(on);
+      const t0 = process.cpuUsage();
+      runUnits(target, { firstSeed: 1, runsPerSeed: runs, seeds: 1 });
+      const t = process.cpuUsage(t0);
+      return (t.user + t.system) / 1000;
+    };
+    time(true); // warm-up
+    const on: number[] = [];
+    const off: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      off.push(time(false));
+      on.push(time(true));
+    }
+    setOutcomeOracles(true);
+    const onMs = median(on);
+    const offMs = median(off);
+    const row = { preset, executions: runs, onPerSec: Math.round((runs / onMs) * 1000), offPerSec: Math.round((runs / offMs) * 1000), cost: (onMs - offMs) / onMs };
+    rows.push(row);
+    log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${(row.cost * 100).toFixed(1)} %)`);
+  }
+  return rows;
+}
+
+export function formatOracleCost(rows: OracleCostRow[]): string {
+  const out = ['outcome oracles (process view, frame lifetime, TLB coherence): the same executions with them off and on, one core, CPU time, median of rounds', 'preset                  executions  exec/s off  exec/s on  cost'];
+  for (const r of rows) out.push(`${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${(r.cost * 100).toFixed(1)} %`);
+  return out.join('\n');
+}

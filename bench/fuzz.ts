@@ -4,7 +4,7 @@
  * the second part of `npm run bench`); see bench/fuzz-core.ts.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
@@ -14,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
     'seed-base': { type: 'string', help: 'added to every campaign seed (fresh seeds; default 0)' },
     baseline: { type: 'string', help: 'a checkout of pagewalk (e.g. main) to measure the throughput on too' },
     'throughput-only': { type: 'bool', help: 'only the throughput table' },
+    'oracle-cost': { type: 'bool', help: 'only measure the outcome oracles\' cost (exec/s off vs on)' },
   }, 'bench:fuzz');
   if (positional.length) throw new UsageError(`bench:fuzz: unexpected argument ${JSON.stringify(positional[0])}`);
   const cfg = {
@@ -23,7 +24,13 @@ async function main(argv: string[]): Promise<number> {
     baseline: typeof flags.baseline === 'string' ? flags.baseline : undefined,
     throughputOnly: flags['throughput-only'] === true,
   };
-  const res = await runFuzzBench(cfg, (line) => { if (!flags.json) process.stderr.write(line + '\n'); });
+  const logLine = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
+  if (flags['oracle-cost']) {
+    const cost = await runOracleCost(800, 5, logLine);
+    console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));
+    return 0;
+  }
+  const res = await runFuzzBench(cfg, logLine);
   if (flags.json) console.log(JSON.stringify({ ...cfg, ...res }));
   else console.log('\n' + formatFuzzBench(cfg, res));
   return 0;

@@ -13,9 +13,10 @@
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatFuzzBench, FUZZ_BENCH_DEFAULTS, runFuzzBench } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 import { formatMatrix, runMatrix } from './matrix.js';
 import { formatText } from './report.js';
+import { mutantsMain } from './mutants.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -68,19 +69,23 @@ const GROUPS: BenchGroup[] = [
         capSeconds: intFlag(flags['fuzz-cap'] as string | undefined, 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
       };
       const res = await runFuzzBench(cfg, log);
-      return { text: formatFuzzBench(cfg, res), json: { ...cfg, ...res }, problems: [] };
+      const oracleCost = await runOracleCost(800, 5, log);
+      return { text: formatFuzzBench(cfg, res) + '\n\n' + formatOracleCost(oracleCost), json: { ...cfg, ...res, oracleCost }, problems: [] };
     },
   },
 ];
 
 async function main(argv: string[]): Promise<number> {
+  // `--only mutants [mutant flags]`: the mutation benchmark (bench/mutants.ts) takes the rest.
+  const at = argv.indexOf('--only');
+  if (at >= 0 && argv[at + 1] === 'mutants') return mutantsMain([...argv.slice(0, at), ...argv.slice(at + 2)]);
   const { flags, positional } = parseArgs(argv, {
     json: { type: 'bool', help: 'print one JSON object on stdout' },
     quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
     rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 5)' },
     'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 60)' },
     clock: { type: 'string', help: "walk: 'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
-    only: { type: 'string', help: `run these groups only (comma-separated): ${GROUPS.map((g) => g.name).join(', ')}` },
+    only: { type: 'string', help: `run these groups only (comma-separated): ${GROUPS.map((g) => g.name).join(', ')}; or 'mutants' alone (the mutation benchmark, bench/mutants.ts)` },
     cells: { type: 'string', help: 'matrix: only cells whose name contains one of these (comma-separated)' },
     'fuzz-seeds': { type: 'string', help: 'fuzzer: campaign seeds per bug (default 5)' },
     'fuzz-cap': { type: 'string', help: 'fuzzer: seconds at most per run (default 60)' },

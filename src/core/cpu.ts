@@ -14,7 +14,7 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
-const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256 } as const;
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
 
@@ -288,6 +288,11 @@ export class Cpu {
     return out;
   }
 
+  /** How many entries the last `access` walk read (0 after a TLB hit), without allocating. */
+  lastWalkCount(): number {
+    return this.view.getUint32(this.core.layoutLastWalkN(), true);
+  }
+
   /** INVLPG (a non-canonical address is a no-op, as on hardware). */
   invlpg(va: bigint): void {
     this.core.invlpg(this.base, u64Arg('cpu.invlpg', 'va', va));
@@ -385,14 +390,29 @@ export class Cpu {
 
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
   tlbEntries(): TlbEntryInfo[] {
+    return this.decodeTlb(null);
+  }
+
+  /** The valid TLB entries that could translate `va` (its set in each page-size class), decoded. */
+  tlbEntriesFor(va: bigint): TlbEntryInfo[] {
+    return this.decodeTlb(BigInt.asUintN(64, va));
+  }
+
+  private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
     const mode = this.mode;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
-      const base = this.view.getUint32(d, true);
-      const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
+      const ways = this.view.getUint32(d + 8, true);
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
+      let base = this.view.getUint32(d, true);
+      let n = (this.view.getUint32(d + 4, true) + 1) * ways;
+      if (only !== null) {
+        const set = Number((only >> BigInt(shift)) & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
+        base += set * ways * 64;
+        n = ways;
+      }
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
         if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
@@ -405,6 +425,34 @@ export class Cpu {
           va, pa: mem.getBigUint64(e + 8, true), pageSize: 2 ** shift, pcid: Number((key >> 1n) & 0xfffn),
           writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4), dirty: !!(perms & 8), global: !!(perms & 16), pkey: (perms >> 5) & 15,
         });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every valid paging-structure-cache entry, decoded (SDM 4.10.3): the level of the cached entry
+   * (2 = PDE .. 5 = PML5E), the first linear address it serves, the next table it points to and the
+   * rights accumulated down to it.
+   */
+  pscEntries(): PscEntryInfo[] {
+    const out: PscEntryInfo[] = [];
+    const mem = new DataView(this.core.memory.buffer);
+    const mode = this.mode;
+    for (let l = 2; l <= 5; l++) {
+      const d = C.psc + (l - 2) * 16;
+      const base = this.view.getUint32(d, true);
+      const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
+      const shift = mode === '32bit' ? 22 : 12 + 9 * (l - 1);
+      const top = mode === '5level' ? 56 : 47;
+      for (let i = 0; i < n; i++) {
+        const e = base + i * 32;
+        if (!(mem.getUint32(e, true) & 1)) continue;
+        const key = mem.getBigUint64(e, true);
+        const perms = mem.getUint32(e + 16, true);
+        const prefix = key >> 13n;
+        const va = mode === '4level' || mode === '5level' ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift))) : (prefix << BigInt(shift)) & 0xffff_ffffn;
+        out.push({ level: l, va, next: mem.getBigUint64(e + 8, true), pcid: Number((key >> 1n) & 0xfffn), writable: !!(perms & 1), user: !!(perms & 2), nx: !!(perms & 4) });
       }
     }
     return out;
@@ -456,6 +504,20 @@ export interface TlbEntryInfo {
   nx: boolean;
   dirty: boolean;
   pkey: number;
+}
+
+/** A paging-structure-cache entry (Cpu.pscEntries). */
+export interface PscEntryInfo {
+  /** Level of the cached entry: 2 = PDE, 3 = PDPTE, 4 = PML4E, 5 = PML5E. */
+  level: number;
+  /** First linear address the entry serves. */
+  va: bigint;
+  /** Physical address of the table it points to. */
+  next: bigint;
+  pcid: number;
+  writable: boolean;
+  user: boolean;
+  nx: boolean;
 }
 
 /** Bytes of elements [start, start + count) of a typed array. */

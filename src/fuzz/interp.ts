@@ -35,6 +35,8 @@ import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { traced } from '../scheduler/traced.js';
+import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
+import { cover } from './coverage.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
@@ -46,6 +48,50 @@ interface Region {
   start: bigint;
   pages: number;
   prot: Prot;
+  /**
+   * The process view of each page's first 8 bytes: 0 = never written (a fresh anonymous page reads
+   * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
+   */
+  data: number[];
+  /** Step at which the system call that gave the region its current protection returned. */
+  since: number;
+  /** That system call, for reports. */
+  by: string;
+}
+
+/** System calls of one address space that are changing its mappings right now. */
+interface SpaceState {
+  busy: number;
+  /** Bumped when such a call starts and when it returns. */
+  version: number;
+  /** Last write number before a fork of this mm began (writes after it are unknown to the child). */
+  forkSeq: number;
+  /** Slots an mmap() in progress is filling (another thread's mmap of the slot does nothing). */
+  mapping: Set<number>;
+}
+
+/** A user access in progress, judged in the step where its outcome is decided. */
+interface PendingAccess {
+  mm: MmStruct;
+  slot: number;
+  page: number;
+  va: bigint;
+  kind: AccessKind;
+  region: Region | null;
+  version: number;
+  racy: boolean;
+  /** MAP_POPULATE's touch: faults pages in, stores no data. */
+  data: boolean;
+  done: boolean;
+}
+
+/** Who wrote value n (index n - 1). */
+interface WriteRecord {
+  task: string;
+  mm: string;
+  cpu: number;
+  step: number;
+  va: bigint;
 }
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
@@ -65,6 +111,14 @@ export class Interpreter {
   private readonly refCfg: RefConfig;
   private readonly ops;
   private sched: Scheduler | null = null;
+  /** The outcome oracles (null when switched off). */
+  readonly oracle: OutcomeOracle | null;
+  private readonly spaces = new Map<MmStruct, SpaceState>();
+  private readonly pending = new Map<TaskStruct, PendingAccess>();
+  private readonly writes: WriteRecord[] = [];
+  /** Frames user accesses reached, with the address spaces and addresses that reached them. */
+  private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
+
 
   constructor(
     readonly k: Kernel,
@@ -77,10 +131,38 @@ export class Interpreter {
     this.started = program.tasks.map(() => false);
     this.refCfg = { vendor: m.vendor, maxPhysAddrBits: m.maxPhysAddrBits, pse36: m.options.pse36, pdpe1gb: m.options.pdpe1gb, ramBytes: m.ramBytes };
     this.ops = kernelOps(k);
+    this.oracle = outcomeOraclesEnabled() ? new OutcomeOracle(k, () => this.sched?.steps ?? 0, () => this.sched?.currentCpu ?? -1) : null;
   }
+
+  /** Ends the execution's oracles (the machine is reused). */
+  finish(): void {
+    this.oracle?.uninstall();
+  }
+
+  private space(mm: MmStruct): SpaceState {
+    let s = this.spaces.get(mm);
+    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set() }));
+    return s;
+  }
+
+  private get step(): number {
+    return this.sched?.steps ?? 0;
+  }
+
 
   /** Creates the boot tasks and the interrupt sources. */
   setup(): void {
+    const o = this.oracle;
+    if (o) {
+      o.install();
+      o.onUser = (cpu, _va, _kind, pa) => this.judge(cpu, pa);
+      this.k.observers.sigsegv = (cpu) => this.judge(cpu, null);
+      this.k.observers.exitMmap = (cpu, mm) => o.checkUser(cpu, mm, 'exit_mmap');
+      this.k.observers.pageFaultReturn = (cpu, address, ec) => {
+        const mm = cpu.curr.mm;
+        if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
+      };
+    }
     this.program.tasks.forEach((t, i) => {
       if (t.spawn === 'boot') this.startTask(i, null, this.k.cpus[this.cpuOf(i)]);
     });
@@ -119,8 +201,26 @@ export class Interpreter {
       // copy_mm() with CLONE_VM: atomic_inc(&oldmm->mm_users) (users count once in mm_count).
       parent.mm_users++;
     } else {
+      const ps = this.space(parent);
+      ps.forkSeq = this.writes.length;
       mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
-      this.regions.set(mm, this.regionsOf(parent).map((r) => r && { ...r }));
+      // The child has the vmas dup_mmap() copied (a munmap or mprotect of another thread may be in
+      // flight in the parent's shadow), with what the parent had written when fork() began; a
+      // write that raced with the copy may or may not be in it; pages of a range the parent's
+      // shadow no longer has are unknown.
+      const prs = this.regionsOf(parent);
+      this.regions.set(mm, prs.map((_, slot) => {
+        const start = USER_BASE + BigInt(slot) * USER_SLOT_STRIDE;
+        const v = mm.vmas.find((x) => x.vm_start === start);
+        if (!v) return null;
+        const pages = Number((v.vm_end - v.vm_start) / 4096n);
+        const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
+        const r = prs[slot];
+        const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
+        return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)` };
+      }));
+      ps.forkSeq = -1;
+      this.oracle?.checkUser(cpu, parent, 'fork');
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
@@ -218,7 +318,13 @@ export class Interpreter {
         const obj = this.objs[kind][o.slot];
         if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
         this.objs[kind][o.slot] = null;
+        const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
+        this.oracle?.kernelBusy.push(busy);
         yield* traced(cpu, o.op, () => this.ops.free(cpu, kind, obj));
+        if (this.oracle) {
+          this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
+          this.oracle.checkKernel(cpu, o.op);
+        }
         return;
       }
     }
@@ -228,18 +334,23 @@ export class Interpreter {
     const regs = this.regionsOf(mm);
     switch (o.op) {
       case 'mmap': {
-        if (regs[o.slot]) return;
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]));
-        const region: Region = { start, pages: o.pages, prot: o.prot };
+        const region: Region = { start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` };
         regs[o.slot] = region;
+        sp.mapping.delete(o.slot);
+        this.end(mm);
         // MAP_POPULATE: __mm_populate() takes mmap_sem for reading again and faults in what is
         // still mapped, as allowed now (modelled as the task touching each page; GUP stops
         // quietly where a thread unmapped or protected the range meanwhile).
         if (o.populate) {
           yield* down_read(k, cpu, mm.mmap_sem);
           if (regs[o.slot] === region) {
-            for (let i = 0; i < region.pages; i++) yield* this.access(cpu, start + BigInt(i * 4096), region.prot === 'rw' ? 'write' : 'read', 3);
+            for (let i = 0; i < region.pages; i++) yield* this.userAccess(cpu, task, mm, o.slot, i, region.prot === 'rw' ? 'write' : 'read', false);
           }
           up_read(mm.mmap_sem, task);
         }
@@ -249,21 +360,25 @@ export class Interpreter {
         const r = regs[o.slot];
         if (!r) return;
         regs[o.slot] = null;
+        this.begin(mm);
         yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
+        this.end(mm);
+        this.oracle?.checkUser(cpu, mm, 'munmap');
         return;
       }
       case 'mprotect': {
         const r = regs[o.slot];
         if (!r) return;
+        this.begin(mm);
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
-        r.prot = o.prot;
+        if (regs[o.slot] === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})` });
+        this.end(mm);
+        this.oracle?.checkUser(cpu, mm, 'mprotect');
         return;
       }
       case 'uaccess': {
         const r = regs[o.slot];
-        const start = r ? r.start : USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
-        const va = start + BigInt((o.page % (r ? r.pages : 1)) * 4096);
-        yield* this.access(cpu, va, o.kind, 3);
+        yield* this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
         return;
       }
       case 'gup_fast': {
@@ -288,6 +403,93 @@ export class Interpreter {
         return;
       }
     }
+  }
+
+  /** A system call that changes `mm`'s mappings starts / returns. */
+  private begin(mm: MmStruct): void {
+    const s = this.space(mm);
+    s.busy++;
+    s.version++;
+  }
+
+  private end(mm: MmStruct): void {
+    const s = this.space(mm);
+    s.busy--;
+    s.version++;
+  }
+
+  /**
+   * A user access of page `page` of slot `slot` (page 0 of the slot's base when it is unmapped),
+   * judged by the process view in the step the hardware (or SIGSEGV) decides it.
+   */
+  private *userAccess(cpu: LinuxCpu, task: TaskStruct, mm: MmStruct, slot: number, page: number, kind: AccessKind, data: boolean): KGen<void> {
+    const r = this.regionsOf(mm)[slot];
+    const va = (r ? r.start : USER_BASE + BigInt(slot) * USER_SLOT_STRIDE) + BigInt(page * 4096);
+    if (this.oracle) {
+      const s = this.space(mm);
+      this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy: s.busy > 0, data, done: false });
+    }
+    yield* this.access(cpu, va, kind, 3);
+    this.pending.delete(task);
+  }
+
+  /**
+   * The process view: the pending access of `cpu`'s task succeeded at `pa` (null: SIGSEGV). Unless
+   * a system call changing its address space's mappings was in flight meanwhile, the outcome must
+   * be the one the shadow promises, and a read must return the last value this process wrote.
+   */
+  private judge(cpu: LinuxCpu, pa: bigint | null): void {
+    const t = cpu.curr;
+    const p = this.pending.get(t);
+    if (!p || p.done || cpu.frames.length > 0) return;
+    p.done = true;
+    const o = this.oracle!;
+    const s = this.space(p.mm);
+    const r = this.regionsOf(p.mm)[p.slot];
+    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region;
+    const mapped = !!r && p.page < r.pages;
+    const allowed = mapped && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
+    const promise = !mapped ? 'SIGSEGV (nothing mapped there)' : allowed ? `success (${r!.by} returned at step ${r!.since})` : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
+    if (!racy) {
+      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, 'SIGSEGV', `legal user ${p.kind} got SIGSEGV`, [], false);
+      if (pa !== null && !allowed) {
+        o.processFinding(cpu, p.va, p.kind, promise, `success at pa 0x${pa.toString(16)}`, mapped ? `user ${p.kind} to a ${r!.prot} page succeeded` : `user ${p.kind} to an unmapped page succeeded`, [], true);
+      }
+    }
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed) return;
+    const at = Number(pa);
+    const pfn = at >>> 12;
+    let seen = this.seen.get(pfn);
+    if (!seen) this.seen.set(pfn, (seen = []));
+    if (!seen.some((x) => x.mm === p.mm && x.va === p.va)) seen.push({ mm: p.mm, va: p.va });
+    if (p.kind === 'write') {
+      if (!racy && s.forkSeq < 0) {
+        const other = o.sharedWith(p.mm, pfn, seen);
+        if (other && this.regionsOf(other.mm).some((x) => x && other.va >= x.start && other.va < x.start + BigInt(x.pages * 4096)) && this.space(other.mm).busy === 0) {
+          o.processFinding(cpu, p.va, 'write', `a frame of ${p.mm.name} alone (copy-on-write)`, `the write reached pfn 0x${pfn.toString(16)}, which ${other.mm.name} maps at va 0x${other.va.toString(16)}`, 'user write visible to another process', [], true);
+        }
+      }
+      this.writes.push({ task: `${t.comm}/${t.pid}`, mm: p.mm.name, cpu: cpu.index, step: this.step, va: p.va });
+      const v = this.writes.length;
+      this.k.m.phys.write64n(at, BigInt(v));
+      r!.data[p.page] = v;
+      return;
+    }
+    const want = r!.data[p.page];
+    if (racy || want < 0) return;
+    if (want > 0) {
+      const w0 = this.writes[want - 1];
+      // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
+      if (w0.cpu !== cpu.index) cover('outcome:read:written-by-other-cpu');
+      if (w0.mm !== p.mm.name) cover('outcome:read:written-before-fork');
+    }
+    const got = this.k.m.phys.read64n(at);
+    if (got === BigInt(want)) return;
+    const n = Number(got);
+    const w = n >= 1 && n <= this.writes.length ? this.writes[n - 1] : null;
+    const whose = w ? (w.mm === p.mm.name ? `an older write of this process (${w.task} at step ${w.step})` : `another process's data (${w.task} of ${w.mm} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`) : `a value never written by a user (0x${got.toString(16)})`;
+    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${this.writes[want - 1].task} at step ${this.writes[want - 1].step})`;
+    o.processFinding(cpu, p.va, 'read', expect, `value ${got} at pa 0x${pa.toString(16)}: ${whose}`, `user read returned ${w ? (w.mm === p.mm.name ? 'a stale value of its own' : "another process's data") : 'a value never written'}`, [], true);
   }
 
   private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {

@@ -43,6 +43,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
   private readonly machine: Machine;
   private readonly configs = new Map<number, LinuxConfig>();
   private readonly base: LinuxConfig;
+  /** Called with each execution's freshly booted kernel (tests plant bugs here). */
+  onBoot: ((k: Kernel) => void) | null = null;
   /** Overrides with the fuzzer's defaults (RAM) added. */
   private readonly effective: Readonly<Record<string, KnobValue>>;
 
@@ -76,6 +78,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     const k = Kernel.boot(m, config);
     // Xen's own branches count as coverage too (as kcov in the hypervisor would).
     if (config.knobs.paravirt === 'xen-pv') xenOf(k).mm.onPath = (id) => cov.hitString(id);
+    this.onBoot?.(k);
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
     interp.setup();
@@ -88,6 +91,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
     } catch (e) {
       if (e instanceof ReplayDivergence) throw new PagewalkError('EBAD_INPUT', `the trace does not replay on this model: ${e.message}`);
       throw e;
+    } finally {
+      interp.finish();
     }
     cov.hitString(`status:${r.status}`);
     const finding = r.finding;

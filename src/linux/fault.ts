@@ -119,6 +119,7 @@ export function* do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_
     k.lockup.onFault(cpu, address, error_code, regsIF);
     yield* __do_page_fault(k, cpu, address, error_code, regsIF);
   });
+  k.observers.pageFaultReturn?.(cpu, address, error_code);
 }
 
 /** fault_in_kernel_space(): address >= TASK_SIZE_MAX. */
@@ -208,6 +209,7 @@ function* bad_area_nosemaphore(k: Kernel, cpu: LinuxCpu, address: bigint, error_
     const t = cpu.curr;
     // show_signal_msg(); ip/sp are not modelled.
     k.printk(`${t.comm}[${t.pid}]: segfault at ${address.toString(16)} error ${error_code.toString(16)}`);
+    k.observers.sigsegv?.(cpu, address, error_code);
     yield* do_exit(k, cpu, 11); // force_sig_info_fault(SIGSEGV) -> the task dies
     return;
   }

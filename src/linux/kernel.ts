@@ -29,6 +29,19 @@ export interface BootOptions {
   afterInitMm?: (k: Kernel) => void;
 }
 
+/**
+ * Observers of what a process sees, for outcome oracles (the fuzzer's, src/fuzz/outcome.ts): they
+ * judge results, never steer the model. Unset outside a campaign.
+ */
+export interface KernelObservers {
+  /** A user-mode fault is about to be answered with SIGSEGV (bad_area: force_sig_info_fault). */
+  sigsegv?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
+  /** do_page_fault() returns to the faulting context (`address` is CR2). */
+  pageFaultReturn?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
+  /** exit_mmap() returned: the address space `mm` has no user mapping left. */
+  exitMmap?(cpu: LinuxCpu, mm: MmStruct): void;
+}
+
 export class Kernel implements SchedTarget {
   readonly L: Layout;
   readonly cpus: LinuxCpu[] = [];
@@ -48,6 +61,8 @@ export class Kernel implements SchedTarget {
   /** Context switches performed (rq->nr_switches, all CPUs). */
   nr_switches = 0;
   readonly lockup: LockupDetector<LinuxCpu>;
+  /** Outcome observers (see KernelObservers). */
+  readonly observers: KernelObservers = {};
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
   /**

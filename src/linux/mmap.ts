@@ -118,6 +118,9 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
 /** mmput(mm) (kernel/fork.c): drop a user; at 0 tear the address space down (exit_mmap) and mmdrop(). */
 export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   if (--mm.mm_users > 0) return;
-  yield* traced(cpu, 'mmput', () => exit_mmap(k, cpu, mm));
+  yield* traced(cpu, 'mmput', function* () {
+    yield* exit_mmap(k, cpu, mm);
+    k.observers.exitMmap?.(cpu, mm);
+  });
   yield* mmdrop(k, cpu, mm);
 }

@@ -49,7 +49,7 @@ export function staleTlbFlushEnd(k: Kernel, cpu: LinuxCpu, token: FlushToken): v
 }
 
 /** The translation init_mm's tables give kernel address `va` (null when unmapped). */
-function lookup_translation(k: Kernel, va: bigint): Translation | null {
+export function lookup_translation(k: Kernel, va: bigint): Translation | null {
   const r = lookup_address(k, va);
   if (!r) return null;
   const leaf = readEntry(k, r.ptr);

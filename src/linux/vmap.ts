@@ -282,6 +282,19 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
   yield* __purge_vmap_area_lazy(k, cpu, flush);
 }
 
+/**
+ * True when kernel address `va` lies in vmap space whose TLB flush is still owed by the lazy purge
+ * (a dirty region of a live vmap block, or an area on the VM_LAZY_FREE list): mm/vmalloc.c lets
+ * CPUs keep TLB entries there until __purge_vmap_area_lazy() (or vm_unmap_aliases()) flushes,
+ * because the address is not handed out again before that.
+ */
+export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
+  const st = vstate(k);
+  for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
+  const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
+  return !!vb && va >= vb.area.start && vb.dirtyMap[Number(va - vb.area.start) / 4096 | 0] === 1;
+}
+
 /** Statistics for tests. */
 export function vmapStats(k: Kernel): { lazyPages: number; purges: number; blocks: number } {
   const st = vstate(k);

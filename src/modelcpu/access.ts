@@ -28,6 +28,7 @@ export function* hwAccess(cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 
   for (;;) {
     const r = cpu.hw.access(va, opts);
     if (r.ok) {
+      if (cpu.accessObserver) cpu.accessObserver(cpu, va, kind, cpl, r.pa);
       if (cpu.accessHook) cpu.accessHook(cpu, va, kind, cpl, r.pa);
       return r.pa;
     }

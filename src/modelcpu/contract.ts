@@ -4,7 +4,7 @@
  * `Machine` from src/core satisfies `CoreMachine`, and `m.cpus[i]` satisfies `CoreCpu`.
  */
 import type { AccessOptions, AccessResult, ControlRegs, PagingMode, WalkExplanation } from '../core/types.js';
-import type { TlbEntryInfo } from '../core/cpu.js';
+import type { PscEntryInfo, TlbEntryInfo } from '../core/cpu.js';
 
 /** One hardware CPU of the core: registers, TLB, paging-structure caches, walker. */
 export interface CoreCpu {
@@ -17,10 +17,16 @@ export interface CoreCpu {
   access(va: bigint, opts: AccessOptions): AccessResult;
   /** Physical addresses of the paging-structure entries read by the last access's walk. */
   lastWalkEntries(): bigint[];
+  /** How many entries the last access's walk read (0 after a TLB hit). */
+  lastWalkCount(): number;
   invlpg(va: bigint): void;
   flushTlbAll(): void;
   /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */
   tlbEntries(): TlbEntryInfo[];
+  /** The valid TLB entries that could translate `va` (its set in each page-size class). */
+  tlbEntriesFor(va: bigint): TlbEntryInfo[];
+  /** Every valid paging-structure-cache entry, decoded. */
+  pscEntries(): PscEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation;
   /** The outcome of a dry-run walk of the tables in memory (no TLB, no A/D bit, no CR2). */

@@ -85,6 +85,8 @@ export class ModelCpu<T extends CpuTask = CpuTask> {
   traps: TrapHandlers | null = null;
   /** Post-access hook of a sanitizer (null: one check per access, nothing else). */
   accessHook: AccessHook | null = null;
+  /** Post-access observer of an outcome oracle (the fuzzer's frame-lifetime check), called before `accessHook`. */
+  accessObserver: AccessHook | null = null;
 
   constructor(
     readonly index: number,

@@ -25,7 +25,10 @@ export const SANITIZERS = [
   'walker-mismatch',
   'xen-pv-escalation',
   'xen-refusal',
-  'xen-pv-escalation',
+  // the outcome oracles (src/fuzz/outcome.ts)
+  'process-view',
+  'frame-lifetime',
+  'tlb-coherence',
 ] as const;
 
 /**

@@ -57,6 +57,8 @@ export interface RunOptions {
 /** The deterministic scheduler over one `SchedTarget`. Reusable across runs. */
 export class Scheduler implements SchedView {
   steps = 0;
+  /** CPU of the action being applied (-1 before the first). */
+  currentCpu = -1;
   private acts = new Int32Array(64);
   private trace: number[] = [];
 
@@ -130,6 +132,7 @@ export class Scheduler implements SchedView {
   /** Applies one action code. */
   private apply(code: number): void {
     const cpu = this.target.cpus[actionCpu(code)];
+    this.currentCpu = cpu.index;
     const slot = actionSlot(code);
     if (slot === SLOT_STEP) this.stepCpu(cpu);
     else if (slot === SLOT_PREEMPT) this.target.preempt(cpu);

@@ -1,0 +1,409 @@
+/**
+ * Outcome oracles: they judge what a process and the hardware observe, whichever kernel functions
+ * ran, so that a missing flush, lock or grace period is caught although no hook inside the
+ * function that lost it ever runs (docs/fuzzing.md, "Outcome oracles").
+ *
+ * - frame-lifetime: every translation a CPU uses for an access (a TLB hit, or a hardware walk,
+ *   paging-structure-cache hits included) must reach a frame that is allocated and, for a TLB hit,
+ *   has not been freed since the entry was filled; every table a hardware walk reads must be
+ *   allocated. The core's frame table keeps state and a generation per frame (bumped by each free);
+ *   fills are remembered per CPU and page as (frame, generation, step). Software walkers (GUP-fast)
+ *   are judged by the page-table use-after-free sanitizer, which tracks their pointers.
+ * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
+ *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
+ *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
+ *   than the tables in memory or points elsewhere; when vfree()/vm_unmap_ram() (or the lazy purge
+ *   inside them) returns, no CPU may hold such a kernel entry in vmalloc space, except where the
+ *   kernel documents the flush as deferred (vmap_flush_pending: lazily freed vmap space) or another
+ *   kernel unmap is still in progress.
+ * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
+ *   access must do once the system call that last changed the page returned; `userAccess` is told
+ *   the outcome in the very step the hardware decided it (or the kernel decided SIGSEGV).
+ *
+ * All three are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
+ */
+import type { TlbEntryInfo } from '../core/cpu.js';
+import { FRAME_STATE, type AccessKind } from '../core/types.js';
+import type { CoreFrames } from '../modelcpu/contract.js';
+import type { ModelCpu } from '../modelcpu/cpu.js';
+import type { Kernel } from '../linux/kernel.js';
+import type { LinuxCpu } from '../linux/percpu.js';
+import { callTrace, cpuHeader } from '../linux/report.js';
+import { lookup_translation } from '../linux/stale_tlb.js';
+import type { MmStruct } from '../linux/structs.js';
+import { vmap_flush_pending } from '../linux/vmap.js';
+import { FindingStop } from '../sanitizers/finding.js';
+import { describeEntry } from '../sanitizers/stale-tlb.js';
+import { cover } from './coverage.js';
+
+let enabled = true;
+
+/** Switches the outcome oracles on or off for executions that start afterwards (default on). */
+export function setOutcomeOracles(on: boolean): void {
+  enabled = on;
+}
+
+export function outcomeOraclesEnabled(): boolean {
+  return enabled;
+}
+
+/** A TLB fill the oracle saw (the access that walked and filled the entry). */
+interface Fill {
+  pfn: number;
+  gen: number;
+  step: number;
+}
+
+/** The last free of a frame. */
+interface FreeRecord {
+  step: number;
+  cpu: number;
+  chain: string[];
+}
+
+/** The oracle that records frees for the current execution (FrameTable.free is wrapped once per table). */
+let activeFrees: OutcomeOracle | null = null;
+const wrapped = new WeakSet<object>();
+
+function hex(v: bigint | number): string {
+  return `0x${v.toString(16)}`;
+}
+
+/** A user address range [start, end) that a system call or kernel unmap is changing right now. */
+export interface Busy {
+  start: bigint;
+  end: bigint;
+}
+
+export class OutcomeOracle {
+  /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
+  private readonly fills: Map<bigint, Fill>[];
+  private readonly frees = new Map<number, FreeRecord>();
+  /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
+  readonly kernelBusy: Busy[] = [];
+  private readonly frames: CoreFrames;
+  /** Called after the frame-lifetime check of every successful user-mode access (process view). */
+  onUser: ((cpu: LinuxCpu, va: bigint, kind: AccessKind, pa: bigint) => void) | null = null;
+
+  constructor(
+    readonly k: Kernel,
+    private readonly step: () => number,
+    private readonly currentCpu: () => number,
+  ) {
+    this.frames = k.m.frames;
+    this.fills = k.cpus.map(() => new Map());
+  }
+
+  /** Installs the frame-lifetime observer on every CPU and the free recorder. */
+  install(): void {
+    // The one live oracle that frees are reported to (a module slot, not an alias for closures).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    activeFrees = this;
+    const fr = this.frames as CoreFrames & { free(pfn: number): void };
+    if (!wrapped.has(fr)) {
+      wrapped.add(fr);
+      const orig = fr.free.bind(fr);
+      fr.free = (pfn: number) => {
+        orig(pfn);
+        activeFrees?.recordFree(pfn);
+      };
+    }
+    const obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
+    for (const c of this.k.cpus) c.accessObserver = obs;
+  }
+
+  /** Stops recording frees (the machine is reused by the next execution). */
+  uninstall(): void {
+    if (activeFrees === this) activeFrees = null;
+  }
+
+  private recordFree(pfn: number): void {
+    const c = this.currentCpu();
+    const cpu = c >= 0 ? this.k.cpus[c] : undefined;
+    const chain: string[] = [];
+    if (cpu) {
+      const s = cpu.thread().fnStack;
+      for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
+    }
+    this.frees.set(pfn, { step: this.step(), cpu: c, chain });
+  }
+
+  /** Where frame `pfn` was last freed, for reports. */
+  describeFree(pfn: number): string[] {
+    const f = this.frees.get(pfn);
+    if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed during this execution`];
+    return [`pagewalk:   the frame was freed by CPU${f.cpu} at step ${f.step} in:`, ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`)];
+  }
+
+  /** The fill the oracle saw for `va` on `cpu` (undefined if none). */
+  fillOf(cpu: number, va: bigint): Fill | undefined {
+    return this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
+  }
+
+  // ---- frame lifetime ----------------------------------------------------------------------
+
+  private onAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void {
+    const fr = this.frames;
+    const pfn = Number(pa >> 12n);
+    if (pfn >= fr.count) return;
+    const page = BigInt.asUintN(64, va) & ~0xfffn;
+    const fills = this.fills[cpu.index];
+    if (cpu.hw.lastWalkCount() > 0) {
+      for (const e of cpu.hw.lastWalkEntries()) {
+        const tp = Number(e >> 12n);
+        if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE) this.frameFinding(cpu, va, kind, cpl, tp, `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`, 'hardware walk through a free page table');
+      }
+      if (fr.state(pfn) === FRAME_STATE.FREE) this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
+      fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
+      if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+      return;
+    }
+    const f = fills.get(page);
+    if (fr.state(pfn) === FRAME_STATE.FREE) {
+      this.frameFinding(cpu, va, kind, cpl, pfn, `through a TLB entry${f ? ` filled at step ${f.step}` : ''}`, `${kind} through a TLB entry to a free frame`);
+    }
+    if (f && f.pfn === pfn && f.gen !== fr.generation(pfn)) {
+      this.frameFinding(cpu, va, kind, cpl, pfn, `through a TLB entry filled at step ${f.step}; the frame was freed and reallocated since`, `${kind} through a TLB entry to a reallocated frame`);
+    }
+    if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+  }
+
+  private frameFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pfn: number, how: string, sig: string): never {
+    const f = this.frees.get(pfn);
+    const lines = [
+      '==================================================================',
+      `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : kind === 'read' ? 'read' : 'fetched'} ${how}${f ? `; the frame was freed at step ${f.step}` : ''}`,
+      `${kind[0].toUpperCase()}${kind.slice(1)} at addr ${BigInt.asUintN(64, va).toString(16).padStart(16, '0')} (${cpl === 3 ? 'user' : 'kernel'} mode) by task ${cpu.curr.comm}/${cpu.curr.pid} at step ${this.step()}`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      ...this.describeFree(pfn),
+      `pagewalk:   frame ${hex(pfn)} is ${this.frames.state(pfn) === FRAME_STATE.FREE ? 'free' : `allocated again (generation ${this.frames.generation(pfn)})`} now`,
+      ...this.pteNow(cpu, va, cpl),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `use-after-free: ${sig} in ${cpl === 3 ? 'user mode' : (cpu.thread().fnStack.at(-1) ?? 'kernel code')}`, log: lines });
+  }
+
+  /** "the page-table entry now in memory" lines for `va` as `cpu` would walk it. */
+  pteNow(cpu: LinuxCpu, va: bigint, cpl: 0 | 3): string[] {
+    const x = cpu.hw.explain(va, { kind: 'read', cpl, dryRun: true });
+    const s = x.steps.at(-1);
+    if (!s) return ['pagewalk:   page tables now: no walk'];
+    return [`pagewalk:   page tables now: ${s.name} at pa ${hex(s.entryAddress)} = ${hex(s.value)} (${s.decision})${x.result.ok ? ` -> pa ${hex(x.result.pa)}` : ''}`];
+  }
+
+  /** The translation `cpu` used for its last access of `va`: the TLB entry or the walk. */
+  translationUsed(cpu: LinuxCpu, va: bigint): string {
+    if (cpu.hw.lastWalkCount() > 0) return `page walk (${cpu.hw.lastWalkEntries().map((e) => hex(e)).join(', ')})`;
+    const page = BigInt.asUintN(64, va) & ~0xfffn;
+    const e = cpu.hw.tlbEntries().find((t) => page >= t.va && page < t.va + BigInt(t.pageSize));
+    const f = this.fills[cpu.index].get(page);
+    return `TLB entry ${e ? describeEntry(e) : '(not found)'}${f ? ` filled at step ${f.step}` : ''}`;
+  }
+
+  // ---- TLB coherence at the boundary ---------------------------------------------------------
+
+  /**
+   * A system call that changed `mm`'s page tables returned (`what`, e.g. 'munmap'): CPUs that may
+   * use those tables without loading CR3 must hold no user entry granting more than the tables.
+   * A lazy-TLB CPU that left mm_cpumask (leave_mm) is exempt: switch_mm() reloads CR3 before it
+   * runs this mm again (arch/x86/include/asm/mmu_context.h).
+   */
+  checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
+    const limit = this.k.L.TASK_SIZE;
+    for (const c of this.k.cpus) {
+      if (!this.usesTables(c, mm)) continue;
+      let held = false;
+      for (const e of c.hw.tlbEntries()) {
+        if (e.va >= limit || e.global || !e.user) continue;
+        held = true;
+        const why = this.userStaleness(c, e);
+        if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      }
+      // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
+      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
+      for (const p of c.hw.pscEntries()) {
+        if (p.va >= limit) continue;
+        const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
+        if (why) this.coherenceFinding(cpu, c, what, mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)} (${p.writable ? 'writable' : 'read-only'}, ${p.user ? 'user' : 'supervisor'})`, why);
+      }
+    }
+  }
+
+  /**
+   * A user page fault of `mm` at `address` returns: the fault handler may have changed that page's
+   * pte (do_wp_page() moves it to a copy), so no CPU that can use `mm`'s tables may hold an entry
+   * for the page granting more than the pte or pointing elsewhere — unless a pte update is in
+   * flight on another CPU (`mm->page_table_lock` held).
+   */
+  checkUserPage(cpu: LinuxCpu, mm: MmStruct, address: bigint): void {
+    if (mm.page_table_lock.owner >= 0) return;
+    const page = address & ~0xfffn;
+    for (const c of this.k.cpus) {
+      if (!this.usesTables(c, mm)) continue;
+      for (const e of c.hw.tlbEntriesFor(page)) {
+        if (e.va !== page || e.global || !e.user) continue;
+        if (c !== cpu) cover('outcome:fault:remote-entry');
+        const why = this.userStaleness(c, e);
+        if (why) this.coherenceFinding(cpu, c, 'page fault', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      }
+    }
+  }
+
+  /**
+   * True when CPU `c` can use `mm`'s tables without loading CR3: CR3 holds its pgd and the kernel
+   * has it running on `mm` (cpu_tlbstate.active_mm; a CPU that switch_mm() moved to another mm
+   * whose CR3 load is still queued, as a Xen PV vCPU in lazy CPU mode, will load CR3 first), and it
+   * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
+   */
+  private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
+    if ((c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) return false;
+    if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
+    return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
+  }
+
+  /** Why user TLB entry `e` of CPU `c` grants more than the tables (null: it does not). */
+  private userStaleness(c: LinuxCpu, e: TlbEntryInfo): string | null {
+    const r = c.hw.probe(e.va, { kind: 'read', cpl: 3 });
+    if (!r.ok) return 'the page tables map nothing there';
+    if (r.pa !== e.pa) return `the page tables map it to pa ${hex(r.pa)}`;
+    if (e.writable && !c.hw.probe(e.va, { kind: 'write', cpl: 3 }).ok) return 'the page tables deny writes';
+    if (!e.nx && !c.hw.probe(e.va, { kind: 'exec', cpl: 3 }).ok) return 'the page tables deny instruction fetches';
+    return null;
+  }
+
+  /** Why a paging-structure-cache entry grants more than (or points elsewhere than) the tables. */
+  private pscStaleness(c: LinuxCpu, level: number, va: bigint, next: bigint, w: boolean, u: boolean, nx: boolean): string | null {
+    const t = walkToLevel(this.k, c, va, level);
+    if (!t) return 'the page tables have no such entry now';
+    if (t.next !== next) return `the entry in memory points to table ${hex(t.next)}`;
+    if ((w && !t.rw) || (u && !t.us) || (!nx && t.nx)) return 'the entries in memory grant less';
+    return null;
+  }
+
+  /**
+   * A kernel unmap returned (`what`: vfree, vm_unmap_ram...): every CPU's kernel entries in vmalloc
+   * space must agree with init_mm, except where the flush is documented as deferred (lazy vmap
+   * purge) or another unmap is still in progress.
+   */
+  checkKernel(cpu: LinuxCpu, what: string): void {
+    const L = this.k.L;
+    for (const c of this.k.cpus) {
+      for (const e of c.hw.tlbEntries()) {
+        const va = e.va & L.VA_MASK;
+        if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
+        if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || vmap_flush_pending(this.k, va)) continue;
+        const t = lookup_translation(this.k, va);
+        let why: string | null = null;
+        if (!t) why = 'init_mm maps nothing there';
+        else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
+        else if (e.writable && !t.writable) why = 'init_mm denies writes';
+        if (why) this.coherenceFinding(cpu, c, what, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+      }
+    }
+  }
+
+  private coherenceFinding(cpu: LinuxCpu, holder: LinuxCpu, what: string, space: string, entry: string, why: string): never {
+    const lines = [
+      '==================================================================',
+      `BUG: TLB incoherent after ${what}() returned: CPU${holder.index} holds a translation of ${space} that ${why.startsWith('the page tables map it') || why.startsWith('init_mm maps it') || why.startsWith('the entry in memory points') ? 'points elsewhere' : 'grants more than the page tables'}`,
+      `pagewalk: ${entry}`,
+      `pagewalk:   ${why}`,
+      `pagewalk: CPU${holder.index} runs ${holder.curr.comm}/${holder.curr.pid} with CR3 ${hex(holder.hw.getControl().cr3)} (cpu_tlbstate ${holder.tlbState}); ${what}() returned on CPU${cpu.index} at step ${this.step()}:`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    const kind = entry.startsWith('paging') ? 'paging-structure-cache entry' : 'TLB entry';
+    throw new FindingStop({ sanitizer: 'tlb-coherence', signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}()`, log: lines });
+  }
+
+  // ---- process view ------------------------------------------------------------------------
+
+  /**
+   * Copy-on-write isolation at a write: the frame `pfn` written by `writer` must not be mapped by
+   * another live address space's page tables at an address where that process last saw it
+   * (`seen`): that process would read the writer's data. Returns the first such (mm, va).
+   */
+  sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
+    for (const x of seen) {
+      if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
+      cover('outcome:cow:frame-seen-by-live-process');
+      const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
+      if (t && Number(t.next >> 12n) === pfn) return x;
+    }
+    return null;
+  }
+
+  /** Reports a user access whose outcome differs from the promise. */
+  processFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, expected: string, observed: string, sig: string, extra: string[], observedOk: boolean): never {
+    const lines = [
+      '==================================================================',
+      `BUG: ${sig}`,
+      `pagewalk: CPU${cpu.index} task ${cpu.curr.comm}/${cpu.curr.pid} user ${kind} at va ${hex(va)} at step ${this.step()}`,
+      `pagewalk:   expected: ${expected}`,
+      `pagewalk:   observed: ${observed}`,
+      ...(observedOk ? [`pagewalk:   translation used: ${this.translationUsed(cpu, va)}`] : []),
+      ...this.pteNow(cpu, va, 3),
+      ...extra,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'process-view', signature: sig, log: lines });
+  }
+}
+
+/**
+ * The level-`level` entry the tables in memory give for `va` under CPU `c`'s CR3 (a non-leaf entry:
+ * the table it points to and the rights accumulated down to it), or null when the walk stops above.
+ */
+function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
+  return walkTables(k, c.hw.getControl().cr3, c.hw.mode, va, level);
+}
+
+/**
+ * A software walk of the tables in memory from `cr3` down to the level-`level` entry for `va`
+ * (level 1: the pte; `next` is then the page), or null when it stops above (not present, or a
+ * large page above `level`).
+ */
+export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
+  const phys = k.m.phys;
+  const ram = BigInt(k.m.ramBytes);
+  if (mode === '32bit') {
+    const e = BigInt(phys.read32((cr3 & 0xffff_f000n) + ((va >> 22n) & 0x3ffn) * 4n) >>> 0);
+    if (!(e & 1n) || e & 0x80n) return null;
+    if (level === 2) return { next: e & 0xffff_f000n, rw: !!(e & 2n), us: !!(e & 4n), nx: false };
+    const t = e & 0xffff_f000n;
+    if (t >= ram) return null;
+    const p = BigInt(phys.read32(t + ((va >> 12n) & 0x3ffn) * 4n) >>> 0);
+    if (!(p & 1n)) return null;
+    return { next: p & 0xffff_f000n, rw: !!(e & 2n) && !!(p & 2n), us: !!(e & 4n) && !!(p & 4n), nx: false };
+  }
+  const mask = 0x000f_ffff_ffff_f000n;
+  let table: bigint;
+  let top: number;
+  let rw = true, us = true, nx = false;
+  if (mode === 'pae') {
+    const pdpte = phys.read64n(Number((cr3 & 0xffff_ffe0n) + ((va >> 30n) & 3n) * 8n));
+    if (!(pdpte & 1n)) return null;
+    table = pdpte & mask;
+    top = 2;
+  } else {
+    table = cr3 & mask;
+    top = mode === '5level' ? 5 : 4;
+  }
+  for (let l = top; l >= level; l--) {
+    if (table >= ram) return null;
+    const e = phys.read64n(Number(table + ((va >> BigInt(12 + 9 * (l - 1))) & 511n) * 8n));
+    if (!(e & 1n) || (l <= 3 && l > 1 && e & 0x80n)) return null;
+    rw &&= !!(e & 2n);
+    us &&= !!(e & 4n);
+    nx ||= !!(e >> 63n);
+    table = e & mask;
+  }
+  return { next: table, rw, us, nx };
+}

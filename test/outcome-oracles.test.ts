@@ -1,0 +1,171 @@
+/**
+ * The outcome oracles (src/fuzz/outcome.ts, the process view in src/fuzz/interp.ts): each catches a
+ * planted bug and stays quiet on the correct path, with the native, Xen PV and Hyper-V flush
+ * backends and in 4-level, PAE and 32-bit paging.
+ *  - tlb-coherence: a backend whose flush_tlb_others() does nothing; a thread on CPU 1 reads a page
+ *    its process then mprotect()s read-only on CPU 0.
+ *  - process-view: a backend whose ptep_modify_prot_commit() keeps _PAGE_RW (mprotect's tables and
+ *    TLBs agree, but a write after mprotect(PROT_READ) succeeds); and copy-on-write isolation.
+ *  - frame-lifetime: a user page freed behind the kernel's back while a TLB entry maps it, then
+ *    reallocated.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Machine } from '../src/core/machine.js';
+import { configFromPreset } from '../src/linux/config.js';
+import { do_exit } from '../src/linux/exit.js';
+import type { Kernel } from '../src/linux/kernel.js';
+import { bootLinuxSync } from '../src/linux/machine.js';
+import { _PAGE_RW } from '../src/linux/constants.js';
+import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
+import { spawnProcess, user_access } from '../src/linux/user.js';
+import '../src/fuzz/boot.js';
+import { Coverage } from '../src/fuzz/coverage.js';
+import { LinuxFuzzTarget } from '../src/fuzz/linux-target.js';
+import { OutcomeOracle } from '../src/fuzz/outcome.js';
+import type { Op, Program } from '../src/fuzz/program.js';
+import { FindingStop, type Finding } from '../src/sanitizers/finding.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
+
+beforeAll(async () => {
+  await Machine.ready();
+});
+
+/** Presets by flush backend and paging mode. */
+const PRESETS = [
+  { preset: 'linux-3.18-smp', base: 'native' },
+  { preset: 'linux-3.18-smp-pae', base: 'native' },
+  { preset: 'linux-3.18-smp-32bit', base: 'native' },
+  { preset: 'linux-4.14-xen-pv', base: 'xen-pv' },
+  { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
+];
+
+type Bug = 'noremote' | 'keeprw' | 'setrw';
+
+/** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs). */
+function plant(k: Kernel, bug: Bug): void {
+  const mmu = k.pv.mmu;
+  const real = { ...mmu };
+  if (bug === 'noremote') mmu.flush_tlb_others = function* () {};
+  else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
+  else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
+}
+
+const task = (cpu: number, spawn: 'boot' | 'fork', ops: Op[]) => ({ cpu, kthread: false, spawn, ops });
+
+/** The findings of `program` under random schedules with seeds 1..n (one run each). */
+function findings(preset: string, bug: Bug | null, program: Program, n: number): Finding[] {
+  const t = new LinuxFuzzTarget(preset, {});
+  if (bug) t.onBoot = (k) => plant(k, bug);
+  const out: Finding[] = [];
+  for (let seed = 1; seed <= n; seed++) {
+    const r = t.run({ program, schedule: { strategy: 'random', seed } }, new Coverage());
+    if (r.finding) out.push(r.finding);
+  }
+  return out;
+}
+
+/** A thread on CPU 1 reads the page (its TLB caches it writable); CPU 0 then makes it read-only. */
+const MPROTECT_RACE: Program = {
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: true }, { op: 'clone', task: 1 },
+      ...Array.from({ length: 4 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+      { op: 'mprotect', slot: 0, prot: 'r' },
+    ]),
+    task(1, 'fork', [{ op: 'uaccess', slot: 0, page: 0, kind: 'read' }]),
+  ],
+  irqs: [],
+};
+
+/** One process: write, mprotect(PROT_READ), write again (which must get SIGSEGV). */
+const WRITE_AFTER_MPROTECT: Program = {
+  cpus: 1,
+  tasks: [task(0, 'boot', [
+    { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+    { op: 'mprotect', slot: 0, prot: 'r' }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+  ])],
+  irqs: [],
+};
+
+/** Fork: the parent writes, forks, and reads its page again while the child writes its copy. */
+const COW: Program = {
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false }, { op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'fork', task: 1 },
+      ...Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+    ]),
+    task(1, 'fork', [{ op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'uaccess', slot: 0, page: 0, kind: 'read' }]),
+  ],
+  irqs: [],
+};
+
+describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
+  it('tlb-coherence: a lost remote flush is reported when mprotect() returns; the real backend is clean', () => {
+    const bad = findings(preset, 'noremote', MPROTECT_RACE, 8);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.every((f) => f.sanitizer === 'tlb-coherence')).toBe(true);
+    expect(bad[0].signature).toBe('stale TLB entry on another CPU after mprotect()');
+    expect(bad[0].log.join('\n')).toMatch(/CPU1 holds a translation of mm0 that grants more than the page tables/);
+    expect(findings(preset, null, MPROTECT_RACE, 8)).toEqual([]);
+  });
+
+  it('process-view: a write after mprotect(PROT_READ) that succeeds is reported; SIGSEGV is quiet', () => {
+    const bad = findings(preset, 'keeprw', WRITE_AFTER_MPROTECT, 1);
+    expect(bad.map((f) => f.signature)).toEqual(['user write to a r page succeeded']);
+    expect(bad[0].log.join('\n')).toMatch(/expected: SIGSEGV \(mprotect\(r\) returned at step \d+\)/);
+    expect(bad[0].log.join('\n')).toMatch(/translation used: /);
+    expect(findings(preset, null, WRITE_AFTER_MPROTECT, 1)).toEqual([]);
+  });
+
+  it("process-view: a child's write visible to the parent is reported; copy-on-write is quiet", () => {
+    const bad = findings(preset, 'setrw', COW, 6);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.map((f) => f.sanitizer)).toEqual(bad.map(() => 'process-view'));
+    expect(bad.map((f) => f.signature)).toContain('user write visible to another process');
+    expect(bad[0].log.join('\n')).toMatch(/the write reached pfn 0x[0-9a-f]+, which mm0 maps at va 0x10000000/);
+    expect(findings(preset, null, COW, 6)).toEqual([]);
+  });
+
+  it('frame-lifetime: a TLB entry to a freed, then reallocated frame is reported; the correct path is quiet', () => {
+    const run = (freeBehind: boolean): Finding | null => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      let step = 0;
+      const oracle = new OutcomeOracle(k, () => step, () => 0);
+      oracle.install();
+      const A = 0x1000_0000n;
+      spawnProcess(k, {
+        comm: 'p', cpu: 0, vmas: [{ vm_start: A, vm_end: A + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
+        body: function* () {
+          const cpu = k.cpus[0];
+          const pa = yield* user_access(cpu, A, 'write');
+          if (freeBehind) {
+            k.m.frames.free(Number(pa >> 12n)); // the planted bug: the page is freed while mapped
+            k.m.frames.alloc({ zero: true }); // ... and handed out again (last in, first out)
+          }
+          yield* user_access(cpu, A, 'read');
+          yield* do_exit(k, cpu, 0);
+        },
+      });
+      const s = new Scheduler(k, new RoundRobinStrategy());
+      let r;
+      try {
+        r = s.run({ maxSteps: 2000 });
+      } finally {
+        oracle.uninstall();
+      }
+      step = s.steps;
+      return r.finding ?? null;
+    };
+    const f = run(true);
+    expect(f?.sanitizer).toBe('frame-lifetime');
+    expect(f?.log[1]).toMatch(/^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 read through a TLB entry filled at step \d+; the frame was freed and reallocated since; the frame was freed at step \d+$/);
+    expect(run(false)).toBeNull();
+  });
+});
+
+it('FindingStop carries the oracle findings (sanity of the import)', () => {
+  expect(new FindingStop({ sanitizer: 'x', signature: 'y', log: [] }).finding.sanitizer).toBe('x');
+});
