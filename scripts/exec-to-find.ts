@@ -9,7 +9,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { ids: { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, 'seed-base': { type: 'string' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { ids: { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, 'seed-base': { type: 'string' } },
+});
 const root = resolve(positionals[0] ?? fileURLToPath(new URL('..', import.meta.url)));
 const at = (p: string) => pathToFileURL(resolve(root, 'src', p)).href;
 const { Machine } = await import(at('core/machine.ts'));
@@ -28,15 +31,23 @@ for (const bug of await seedBugs()) {
   for (let s = 1; s <= seeds; s++) {
     let before = 0;
     let at: number | null = null;
-    runUnits(target, { firstSeed: s * 1000 + base, runsPerSeed: 2000, totalRuns: cap }, {
-      stopOn: bug.sanitizer,
-      onSeedDone: (r: { executions: number }) => { before += r.executions; },
-      onFinding: (f: { sanitizer: string; foundAtExecution: number }, shrunk: boolean) => {
-        if (!shrunk && f.sanitizer === bug.sanitizer && at === null) at = before + f.foundAtExecution;
+    runUnits(
+      target,
+      { firstSeed: s * 1000 + base, runsPerSeed: 2000, totalRuns: cap },
+      {
+        stopOn: bug.sanitizer,
+        onSeedDone: (r: { executions: number }) => {
+          before += r.executions;
+        },
+        onFinding: (f: { sanitizer: string; foundAtExecution: number }, shrunk: boolean) => {
+          if (!shrunk && f.sanitizer === bug.sanitizer && at === null) at = before + f.foundAtExecution;
+        },
       },
-    });
+    );
     found.push(at);
   }
   const sorted = found.map((x) => x ?? Infinity).sort((a, b) => a - b);
-  console.log(`${bug.seed.slice(0, 3)} ${bug.buggy}: ${found.map((x) => x ?? `>${cap}`).join(' ')} (median ${sorted[(sorted.length - 1) >> 1] === Infinity ? `>${cap}` : sorted[(sorted.length - 1) >> 1]})`);
+  console.log(
+    `${bug.seed.slice(0, 3)} ${bug.buggy}: ${found.map((x) => x ?? `>${cap}`).join(' ')} (median ${sorted[(sorted.length - 1) >> 1] === Infinity ? `>${cap}` : sorted[(sorted.length - 1) >> 1]})`,
+  );
 }

@@ -36,4 +36,8 @@ for (let i = 0; i < n; i++) {
   if (r.finding?.sanitizer === trace.finding?.sanitizer) h[0]++;
 }
 const total = Object.values(hits).reduce((s, [a]) => s + a, 0);
-console.log(`${trace.preset} ${trace.finding?.sanitizer}: ${total}/${n} runs (${Object.entries(hits).map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')}), ${(choices / n).toFixed(1)} choices per run`);
+console.log(
+  `${trace.preset} ${trace.finding?.sanitizer}: ${total}/${n} runs (${Object.entries(hits)
+    .map(([k, [a, b]]) => `${k} ${a}/${b}`)
+    .join(', ')}), ${(choices / n).toFixed(1)} choices per run`,
+);
