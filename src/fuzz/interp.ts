@@ -379,10 +379,15 @@ export class Interpreter {
       }
       case 'munmap': {
         const r = regs[o.slot];
-        if (!r) return;
+        const sp = this.space(mm);
+        if (!r || sp.mapping.has(o.slot)) return;
         regs[o.slot] = null;
+        // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
+        // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
+        sp.mapping.add(o.slot);
         this.begin(mm);
         yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
+        sp.mapping.delete(o.slot);
         this.end(mm);
         this.oracle?.checkUser(cpu, mm, 'munmap');
         return;
