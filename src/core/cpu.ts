@@ -4,7 +4,7 @@ import { ACCESS_KIND_CODE } from './types.js';
 import { PagewalkError, guardWasm, wasmError } from './errors.js';
 import { validateControl, isLongMode, CR4_PCIDE, CR4_LA57, EFER_LMA } from './control.js';
 import { entryFlags, errorCodeBits, LEVEL_NAMES, addressFields } from './decode.js';
-import { arrayArg, boolOpt, objArg, show, u64Arg } from './validate.js';
+import { batchArgs, boolOpt, objArg, show, u64Arg } from './validate.js';
 import * as nested from './nested.js';
 
 const MODES: PagingMode[] = ['none', '32bit', 'pae', '4level', '5level'];
@@ -156,18 +156,7 @@ export class Cpu {
    */
   translateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
     const where = 'cpu.translateBatch';
-    arrayArg(where, 'vas', vas, BigUint64Array);
-    arrayArg(where, 'kinds', kinds, Uint8Array);
-    objArg(where, 'out', out);
-    arrayArg(where, 'out.pa', out.pa, BigUint64Array);
-    arrayArg(where, 'out.fault', out.fault, Uint32Array);
-    const n = vas.length;
-    if (kinds.length < n || out.pa.length < n || out.fault.length < n) {
-      throw new PagewalkError(
-        'EINVAL_ARG',
-        `translateBatch: kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`,
-      );
-    }
+    const n = batchArgs(where, vas, kinds, out);
     const flags = accessFlags(where, opts);
     const io = this.io;
     // Chunks small enough that the copies stay in cache instead of evicting page-table lines.

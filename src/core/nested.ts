@@ -6,7 +6,7 @@
 import type { CoreExports } from './wasm.js';
 import type { AccessResult, BatchOutput } from './types.js';
 import { PagewalkError, guardWasm } from './errors.js';
-import { arrayArg, badArg, objArg, u64Arg } from './validate.js';
+import { badArg, batchArgs, objArg, u64Arg } from './validate.js';
 
 /** The host half of a nested configuration (`cpu.setNested`). */
 export type NestedConfig =
@@ -161,13 +161,7 @@ export function nestedBatch(
   flags: number,
 ): number {
   const where = 'cpu.nestedTranslateBatch';
-  arrayArg(where, 'vas', vas, BigUint64Array);
-  arrayArg(where, 'kinds', kinds, Uint8Array);
-  objArg(where, 'out', out);
-  arrayArg(where, 'out.pa', out.pa, BigUint64Array);
-  arrayArg(where, 'out.fault', out.fault, Uint32Array);
-  const n = vas.length;
-  if (kinds.length < n || out.pa.length < n || out.fault.length < n) badArg(where, `kinds, out.pa and out.fault must hold at least ${n} entries`);
+  const n = batchArgs(where, vas, kinds, out);
   let faults = 0;
   const chunk = Math.min(io.va.length, 2048);
   for (let i = 0; i < n; i += chunk) {

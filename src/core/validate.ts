@@ -56,3 +56,20 @@ export function arrayArg<T>(where: string, name: string, v: unknown, ctor: { new
   if (!(v instanceof ctor)) badArg(where, `${name} must be a ${ctor.name}, got ${show(v)}`);
   return v as T;
 }
+
+/**
+ * The arrays of a batch call: `vas`, `kinds` and `out.pa`/`out.fault` of the right typed-array
+ * types, the last three at least as long as `vas`. Returns the batch length.
+ */
+export function batchArgs(where: string, vas: BigUint64Array, kinds: Uint8Array, out: { pa: BigUint64Array; fault: Uint32Array }): number {
+  arrayArg(where, 'vas', vas, BigUint64Array);
+  arrayArg(where, 'kinds', kinds, Uint8Array);
+  objArg(where, 'out', out);
+  arrayArg(where, 'out.pa', out.pa, BigUint64Array);
+  arrayArg(where, 'out.fault', out.fault, Uint32Array);
+  const n = vas.length;
+  if (kinds.length < n || out.pa.length < n || out.fault.length < n) {
+    badArg(where, `kinds (${kinds.length}), out.pa (${out.pa.length}) and out.fault (${out.fault.length}) must hold at least ${n} entries`);
+  }
+  return n;
+}
