@@ -9,7 +9,7 @@
  */
 import { Machine } from '../core/machine.js';
 import { configFromPreset, type LinuxConfig } from '../linux/config.js';
-import { Kernel } from '../linux/kernel.js';
+import { Kernel, type KernelSnapshot } from '../linux/kernel.js';
 import { xenOf } from '../linux/xen/state.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplayDivergence } from '../scheduler/strategy.js';
@@ -43,8 +43,15 @@ export class LinuxFuzzTarget implements FuzzTarget {
   private readonly machine: Machine;
   private readonly configs = new Map<number, LinuxConfig>();
   private readonly base: LinuxConfig;
-  /** Called with each execution's freshly booted kernel (tests plant bugs here). */
+  /** Called with each execution's freshly booted (or restored) kernel (tests plant bugs here). */
   onBoot: ((k: Kernel) => void) | null = null;
+  /**
+   * Boot once per kernel configuration and restore that booted machine and kernel before each
+   * execution (`Kernel.snapshot`), instead of resetting the machine and booting every time. Same
+   * runs either way (test/fuzz-snapshot.test.ts); false boots every time.
+   */
+  useSnapshots = true;
+  private readonly booted = new Map<LinuxConfig, { k: Kernel; snap: KernelSnapshot }>();
   /** Overrides with the fuzzer's defaults (RAM) added. */
   private readonly effective: Readonly<Record<string, KnobValue>>;
 
@@ -71,11 +78,28 @@ export class LinuxFuzzTarget implements FuzzTarget {
     return c;
   }
 
+  /** A freshly booted kernel of `config` on this target's machine: restored from its snapshot, or booted. */
+  private bootedKernel(config: LinuxConfig): Kernel {
+    const m = this.machine;
+    if (!this.useSnapshots) {
+      m.reset();
+      return Kernel.boot(m, config);
+    }
+    const b = this.booted.get(config);
+    if (b) {
+      b.k.restore(b.snap);
+      return b.k;
+    }
+    m.reset();
+    const k = Kernel.boot(m, config);
+    this.booted.set(config, { k, snap: k.snapshot() });
+    return k;
+  }
+
   run(input: ExecInput, cov: Coverage): ExecResult {
     const m = this.machine;
-    m.reset();
     const config = this.configFor(input.program.cpus);
-    const k = Kernel.boot(m, config);
+    const k = this.bootedKernel(config);
     // Xen's own branches count as coverage too (as kcov in the hypervisor would).
     if (config.knobs.paravirt === 'xen-pv') xenOf(k).mm.onPath = (id) => cov.hitString(id);
     this.onBoot?.(k);
