@@ -11,6 +11,7 @@ import { Machine } from '../core/machine.js';
 import { configFromPreset, type LinuxConfig } from '../linux/config.js';
 import { Kernel, type KernelSnapshot } from '../linux/kernel.js';
 import { xenOf } from '../linux/xen/state.js';
+import { xen_boot_now } from '../linux/xen/mmu.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplayDivergence } from '../scheduler/strategy.js';
 import { PagewalkError } from '../core/errors.js';
@@ -80,19 +81,18 @@ export class LinuxFuzzTarget implements FuzzTarget {
 
   /** A freshly booted kernel of `config` on this target's machine: restored from its snapshot, or booted. */
   private bootedKernel(config: LinuxConfig): Kernel {
-    const m = this.machine;
-    if (!this.useSnapshots) {
-      m.reset();
-      return Kernel.boot(m, config);
-    }
-    const b = this.booted.get(config);
+    const b = this.useSnapshots ? this.booted.get(config) : undefined;
     if (b) {
       b.k.restore(b.snap);
       return b.k;
     }
+    const m = this.machine;
     m.reset();
     const k = Kernel.boot(m, config);
-    this.booted.set(config, { k, snap: k.snapshot() });
+    // The Xen side boots at the first paravirt operation; every program makes one before anything
+    // else touches memory, so booting it here changes nothing and puts it in the snapshot.
+    if (config.knobs.paravirt === 'xen-pv') xen_boot_now(k);
+    if (this.useSnapshots) this.booted.set(config, { k, snap: k.snapshot() });
     return k;
   }
 
