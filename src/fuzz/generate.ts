@@ -38,6 +38,7 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['memcg', 3],
   ['vmalloc', 6],
   ['vfree', 3],
+  ['set_memory', 3],
   ['vm_map_ram', 5],
   ['vm_unmap_ram', 4],
   ['percpu_alloc', 4],
@@ -142,11 +143,21 @@ export class Generator {
   /** `n` operations for a task, tracking which user slots it mapped so that accesses hit them. */
   private ops(t: TaskProg, ntasks: number, n: number, known: readonly number[] = []): Op[] {
     const mapped: number[] = [...known];
+    const areas: number[] = [];
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const prev = out[out.length - 1];
       const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
+      if (o.op === 'set_memory') {
+        // It needs a vmalloc area: use one this task allocated, or allocate one first (syzkaller
+        // generates the producer of a resource a call needs when none exists yet).
+        if (areas.length === 0) {
+          out.push({ op: 'vmalloc', slot: o.slot, pages: 1 + this.below(2) });
+          areas.push(o.slot);
+        } else if (this.chance(0.85)) o.slot = this.pick(areas);
+      }
       if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
+      if (o.op === 'vmalloc' && !areas.includes(o.slot)) areas.push(o.slot);
       out.push(o);
     }
     return out;
@@ -173,6 +184,7 @@ export class Generator {
       case 'vm_map_ram':
       case 'percpu_alloc': {
         const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
+        if (k < 2 && obj === 'vmalloc' && this.chance(0.2)) return { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) };
         if (k < 2)
           return this.chance(0.8)
             ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' }
@@ -264,6 +276,8 @@ export class Generator {
       case 'percpu_alloc':
       case 'percpu_free':
         return { op: name, slot: this.slot() };
+      case 'set_memory':
+        return { op: name, slot: this.slot(), nx: this.chance(0.6) };
       case 'kaccess':
         return this.kaccess(this.slot());
       case 'pt_set':
@@ -322,8 +336,8 @@ export class Generator {
   /**
    * Share: a process's pages meet other users of the same frames. Around an access of a range a
    * process maps, it clones a thread (another CPU when there is one) that touches the same page,
-   * forks a child that reads and writes that page, and touches the page again after the fork: the
-   * shapes of the address-space life cycle (threads holding translations, fork's copy-on-write,
+   * forks a child that reads and writes that page, touches the page again after the fork and may
+   * unmap the range: the shapes of the address-space life cycle (threads holding translations, fork's copy-on-write,
    * both sides writing while the other is alive) that random operation lists rarely line up.
    * Knowledge of the vocabulary (fork and clone consume an address space), not of any bug.
    */
@@ -344,8 +358,9 @@ export class Generator {
     const other = () => (p.cpus > 1 ? (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus : a.cpu);
     const ins: Op[] = [];
     if (this.chance(0.5) && p.tasks.length + 2 <= MAX_TASKS) {
-      // a thread on another CPU that touches (or faults) the page alongside
-      p.tasks.push({ cpu: other(), kthread: false, spawn: 'fork', ops: Array.from({ length: 1 + this.below(3) }, rw) });
+      // a thread on another CPU that touches (or faults, or walks locklessly) the page alongside
+      const walk = (): Op => (this.chance(0.35) ? { op: 'gup_fast', slot, pages: 1 + this.below(2), write: this.chance(0.5) } : rw());
+      p.tasks.push({ cpu: other(), kthread: false, spawn: 'fork', ops: Array.from({ length: 1 + this.below(3) }, walk) });
       ins.push({ op: 'clone', task: p.tasks.length - 1 });
     }
     if (this.chance(0.7)) ins.push(access('write'));
@@ -354,6 +369,7 @@ export class Generator {
     p.tasks.push({ cpu: this.chance(0.5) ? other() : a.cpu, kthread: false, spawn: 'fork', ops: child });
     ins.push({ op: 'fork', task: p.tasks.length - 1 });
     for (let n = 1 + this.below(2); n > 0; n--) ins.push(rw());
+    if (this.chance(0.35)) ins.push({ op: 'munmap', slot }); // the end of the range's life cycle, while the others may still use it
     a.ops.splice(at + 1, 0, ...ins);
     if (a.ops.length > MAX_OPS) a.ops.length = MAX_OPS;
   }
@@ -480,6 +496,9 @@ export class Generator {
       case 'populate':
         c.populate = !c.populate;
         break;
+      case 'nx':
+        c.nx = !c.nx;
+        break;
       case 'task':
         c.task = this.below(ntasks);
         break;
@@ -558,6 +577,7 @@ export function objectKey(o: Op): string | null {
       return `u${o.slot}`;
     case 'vmalloc':
     case 'vfree':
+    case 'set_memory':
       return `vmalloc${o.slot}`;
     case 'vm_map_ram':
     case 'vm_unmap_ram':
