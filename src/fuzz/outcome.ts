@@ -82,6 +82,8 @@ export class OutcomeOracle {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
   private readonly frees = new Map<number, FreeRecord>();
+  /** Per frame: the (CPU, page) pairs of user fills that reached it since its last free. */
+  private readonly fillsOf = new Map<number, (number | bigint)[]>();
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
@@ -110,6 +112,7 @@ export class OutcomeOracle {
       wrapped.add(fr);
       const orig = fr.free.bind(fr);
       fr.free = (pfn: number) => {
+        activeFrees?.checkFreed(pfn);
         orig(pfn);
         activeFrees?.recordFree(pfn);
       };
@@ -123,6 +126,48 @@ export class OutcomeOracle {
   uninstall(): void {
     if (activeFrees === this) activeFrees = null;
     if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = null;
+  }
+
+  /**
+   * Frame `pfn` is being freed: no CPU may still hold a user TLB entry to it that it can use
+   * without a CR3 load (the kernel flushes before it frees: mmu_gather, ptep_clear_flush). A
+   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first.
+   */
+  private checkFreed(pfn: number): void {
+    const users = this.fillsOf.get(pfn);
+    if (!users) return;
+    this.fillsOf.delete(pfn);
+    for (let i = 0; i < users.length; i += 2) {
+      const c = this.k.cpus[users[i] as number];
+      const page = users[i + 1] as bigint;
+      const f = this.fills[c.index].get(page);
+      if (!f || f.pfn !== pfn) continue;
+      const mm = c.tlbActiveMm;
+      if (this.k.config.smp) {
+        if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+        if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      }
+      for (const e of c.hw.tlbEntriesFor(page)) {
+        if (!e.user || e.global || e.va !== page || e.pa >> 12n !== BigInt(pfn)) continue;
+        const cur = this.k.cpus[Math.max(0, this.currentCpu())];
+        const lines = [
+          '==================================================================',
+          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled at step ${f.step}`,
+          `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getControl().cr3)}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
+          ...this.pteNow(c, page, 3),
+          `pagewalk: the frame is freed at step ${this.step()} by:`,
+          ...cpuHeader(this.k.config, cur),
+          ...callTrace(cur),
+          '==================================================================',
+        ];
+        this.k.printk(...lines);
+        throw new FindingStop({
+          sanitizer: 'frame-lifetime',
+          signature: `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it in ${cur.thread().fnStack.at(-1) ?? 'kernel code'}`,
+          log: lines,
+        });
+      }
+    }
   }
 
   private recordFree(pfn: number): void {
@@ -176,7 +221,12 @@ export class OutcomeOracle {
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
-      if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+      if (cpl === 3) {
+        let u = this.fillsOf.get(pfn);
+        if (!u) this.fillsOf.set(pfn, (u = []));
+        u.push(cpu.index, page);
+        if (this.onUser) this.onUser(cpu, va, kind, pa);
+      }
       return;
     }
     const f = fills.get(page);
