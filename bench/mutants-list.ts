@@ -256,8 +256,9 @@ export const MUTANTS: Mutant[] = [
     file: 'src/linux/mmu_gather.ts',
     preset: 'linux-4.14-smp',
     find: "    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n    // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)\n    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n",
-    replace: "    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n",
-    description: "tlb_flush_mmu() frees the gathered pages before the TLB flush instead of after it",
+    replace:
+      "    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n",
+    description: 'tlb_flush_mmu() frees the gathered pages before the TLB flush instead of after it',
   },
   {
     name: 'fork-parent-writable',

@@ -60,7 +60,5 @@ function* change_page_attr_set_clr(k: Kernel, cpu: LinuxCpu, addr: bigint, numpa
 /** set_memory_nx(addr, numpages) / set_memory_x(addr, numpages): nothing without NX support. */
 export function* set_memory_nx(k: Kernel, cpu: LinuxCpu, addr: bigint, numpages: number, nx: boolean): KGen<void> {
   if (!(k.__supported_pte_mask & _PAGE_NX) || k.L.paging === '32bit') return;
-  yield* traced(cpu, nx ? 'set_memory_nx' : 'set_memory_x', () =>
-    change_page_attr_set_clr(k, cpu, addr, numpages, nx ? _PAGE_NX : 0n, nx ? 0n : _PAGE_NX),
-  );
+  yield* traced(cpu, nx ? 'set_memory_nx' : 'set_memory_x', () => change_page_attr_set_clr(k, cpu, addr, numpages, nx ? _PAGE_NX : 0n, nx ? 0n : _PAGE_NX));
 }
