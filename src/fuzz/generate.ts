@@ -195,6 +195,14 @@ export class Generator {
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
       }
+      case 'kaccess':
+        // another access of the kernel object, or its release
+        if (k < 2) return this.kaccess(prev.slot, prev.obj);
+        return prev.obj === 'vmalloc'
+          ? { op: 'vfree', slot: prev.slot }
+          : prev.obj === 'vmap'
+            ? { op: 'vm_unmap_ram', slot: prev.slot }
+            : { op: 'percpu_free', slot: prev.slot };
       case 'pt_linear':
       case 'pt_set':
         // the entry just installed or changed: change its bits
@@ -220,8 +228,8 @@ export class Generator {
     return o.op === 'pt_linear' ? { ...o, obj, slot, to: this.chance(0.5) ? slot : o.to } : { ...o, obj, slot };
   }
 
-  private kaccess(slot: number): Op {
-    return { op: 'kaccess', obj: this.pick(KOBJS), slot, page: this.below(2) === 0 ? 0 : this.below(MAX_PAGES), kind: this.chance(0.7) ? 'read' : 'write' };
+  private kaccess(slot: number, obj: KObj = this.pick(KOBJS)): Op {
+    return { op: 'kaccess', obj, slot, page: this.below(2) === 0 ? 0 : this.below(MAX_PAGES), kind: this.chance(0.7) ? 'read' : 'write' };
   }
 
   /** One operation by weight; kernel threads never touch user memory. */
