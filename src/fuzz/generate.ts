@@ -195,11 +195,17 @@ export class Generator {
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
       }
+      case 'set_memory':
+        // a use of the area under its new attributes, a change back, or its release
+        if (k === 0) return this.kaccess(prev.slot, 'vmalloc');
+        return k === 1 ? { op: 'set_memory', slot: prev.slot, nx: !prev.nx } : { op: 'vfree', slot: prev.slot };
       case 'kaccess':
-        // another access of the kernel object, or its release
+        // another access of the kernel object, a change of its attributes (vmalloc), or its release
         if (k < 2) return this.kaccess(prev.slot, prev.obj);
         return prev.obj === 'vmalloc'
-          ? { op: 'vfree', slot: prev.slot }
+          ? this.chance(0.5)
+            ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) }
+            : { op: 'vfree', slot: prev.slot }
           : prev.obj === 'vmap'
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
