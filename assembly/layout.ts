@@ -90,7 +90,7 @@ export const T_PERMS: usize = 16; // u32 PERM_*
 export const T_STAMP: usize = 20; // u32
 
 // TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64};
-// a fast tag is (vpn << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
+// a fast tag is ((va >> 12) << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
 // vpn allows that access kind in that context
 export const FRONT_SETS: u32 = 256;
 export const FRONT_ENTRY: usize = 16;
