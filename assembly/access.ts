@@ -186,8 +186,8 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
 
 const MLP_K: u32 = 16;
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
-const L_E: usize = LANES + 8 * MLP_K; // the leaf entry
-const L_F: usize = LANES + 16 * MLP_K; // rights folded over the levels above (fastWalk's f)
+const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
+const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
 let lnWalks: u32 = 0;
@@ -347,8 +347,11 @@ const LANE_DONE: u64 = 1;
       store<u64>(L_EA + p, leaf);
     }
     if (pending == 0) continue;
-    // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused)
-    for (let j: usize = 0; j < usize(MLP_K); j++) store<u64>(L_E + j * 8, load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE));
+    // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
+    // the loop below reads them again from the cache
+    let touch: u64 = 0;
+    for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
+    store<u64>(L_TOUCH, touch);
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const p = j * 8;
       const leaf = load<u64>(L_EA + p);
@@ -356,7 +359,7 @@ const LANE_DONE: u64 = 1;
       const i = g + j;
       const k = u32(load<u8>(i, IO_KIND));
       const kind = k <= 2 ? k : 0;
-      const e = load<u64>(L_E + p);
+      const e = load<u64>(usize(leaf), RAM_BASE);
       if ((e & lo) != E_P) {
         serialLane(cpu, i, kind, levels);
         continue;
