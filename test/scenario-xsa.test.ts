@@ -94,11 +94,11 @@ describe('XSA-240: unbounded recursion when stacked linear page tables are de-ty
   });
 
   /** n pinned empty L2 tables, entry 0 of each a read-only linear entry to the next; then all unpinned, the head last. */
-  async function chain(n: number, xsa240: boolean) {
+  async function chain(n: number, xsa240: boolean, level = 2) {
     const m = await Machine.create({ ramBytes: 4 << 20, cpus: 1 });
-    const t = Array.from({ length: n }, () => m.frames.alloc({ level: 2, zero: true }));
+    const t = Array.from({ length: n }, () => m.frames.alloc({ level, zero: true }));
     const xen = new XenHypervisor(m as never, { fixes: { xsa240 } });
-    for (const f of t) expect(xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L2_TABLE, mfn: f }]).rc).toBe(0);
+    for (const f of t) expect(xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L2_TABLE + level - 2, mfn: f }]).rc).toBe(0);
     const rcs = t.slice(1).map((to, i) => xen.mmu_update(0, [{ ptr: BigInt(t[i] * 4096), val: (BigInt(to) << 12n) | 0x21n }]).rc);
     for (let i = n - 1; i >= 1; i--) expect(xen.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: t[i] }]).rc).toBe(0);
     return { xen, t, rcs, unpinHead: () => xen.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: t[0] }]) };
@@ -112,6 +112,24 @@ describe('XSA-240: unbounded recursion when stacked linear page tables are de-ty
     expect(ok.xen.mm.stack.depthBytes).toBe(0);
     const over = await chain(38, false);
     expect(over.unpinHead).toThrow(XenPanic);
+  });
+
+  it('stacked L3 and L4 tables recurse through put_page_from_l3e/l4e and overflow the same way', async () => {
+    for (const level of [3, 4]) {
+      const { unpinHead } = await chain(48, false, level);
+      let p: unknown = null;
+      try {
+        unpinHead();
+      } catch (e) {
+        p = e;
+      }
+      expect(p).toBeInstanceOf(XenPanic);
+      expect((p as XenPanic).signature).toBe(
+        `stack overflow in the recursion __put_page_type / free_page_type / put_page_from_l${level}e / put_page_type_preemptible`,
+      );
+      const fixed = await chain(48, true, level);
+      expect(fixed.unpinHead().rc).toBe(0);
+    }
   });
 
   it('the fix: a table with a linear entry is not used as a linear table, and the counts return to zero', async () => {
