@@ -251,7 +251,7 @@ describe('nested paging API', () => {
     const out = { pa: new BigUint64Array(2), fault: new Uint32Array(2) };
     expect(() => cpu.nestedTranslateBatch(new BigUint64Array([VA, VA]), new Uint8Array([0, 7]), out, { cpl: 3 })).toThrow(/kinds\[1\] = 7/);
     m.reset();
-    expect(cpu.nestedStats).toEqual({ accesses: 0, guestRefs: 0, hostRefs: 0, exits: 0 });
+    expect(cpu.nestedStats).toEqual({ accesses: 0, guestRefs: 0, hostRefs: 0, exits: 0, tlbHits: 0, gpaHits: 0, evictions: 0 });
   });
 
   it('refuses bad configurations with a clear error', async () => {
