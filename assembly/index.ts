@@ -32,7 +32,7 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
-export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource } from './nested';
+export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk } from './nested';
 export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);

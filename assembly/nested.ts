@@ -81,9 +81,9 @@ let lastSource: u32 = 0;
 let wPerms: u32 = 0;
 let wShift: u32 = 12;
 
-// The grid of the last single access: up to 6 rows {gpa, hpa, what | cached << 8 | n << 32, 5 x {address, value}}.
+// The grid of the last single access: up to 6 rows {gpa, hpa, what | cached << 8 | guest value read << 9 | n << 32, 5 x {address, value}, guest entry value}.
 const ROWS_MAX: u32 = 6;
-const ROW_WORDS: i32 = 3 + 10;
+const ROW_WORDS: i32 = 3 + 10 + 1;
 const rows = new StaticArray<u64>(ROWS_MAX * ROW_WORDS);
 let nRows: u32 = 0;
 let recording = false;
@@ -109,6 +109,20 @@ function rowBegin(gpa: u64, what: u32): void {
 
 @inline function rowDone(hpa: u64): void {
   if (recording && nRows > 0) rows[i32(nRows - 1) * ROW_WORDS + 1] = hpa;
+}
+
+/** The guest entry the last row's translation read. */
+@inline function rowGuestValue(e: u64): void {
+  if (!recording || nRows == 0) return;
+  const r = i32(nRows - 1) * ROW_WORDS;
+  rows[r + 13] = e;
+  rows[r + 2] |= 0x200;
+}
+
+/** Set by nestedExplainWalk: the next nestedAccess walks both dimensions whatever the nested TLB holds, and fills nothing. */
+let bypassTlb = false;
+export function nestedExplainWalk(on: bool): void {
+  bypassTlb = on;
 }
 
 @inline function exitResult(kind: u32, info: u64, gpa: u64): u64 {
@@ -317,6 +331,7 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
       gHpa[level] = h;
       gRights[level] = lastRights;
       e = wide ? physRead64(h) : u64(physRead32(h));
+      rowGuestValue(e);
       if ((e & 1) == 0) return pageFault(va, errBits);
       const ps = (e & E_PS) != 0;
       const leaf = level == 1 || (wide ? (level == 2 || (level == 3 && mode != MODE_PAE)) && ps : ps && pse);
@@ -418,7 +433,7 @@ function begin(cpu: usize, flags: u32): void {
   ad_ = (f & HF_AD) != 0;
   xo_ = (f & HF_XO) != 0;
   cpuI = u32(i);
-  tlb_ = tlbOn(cpuI);
+  tlb_ = tlbOn(cpuI) && !bypassTlb;
   tag_ = guestTag(cpuI);
   ep4ta_ = kind_ == HOST_EPT ? root_ & addrMask : 0;
   guestRefs = 0;

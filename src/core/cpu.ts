@@ -394,6 +394,53 @@ export class Cpu {
     return nested.nestedBatch(this.core, this.base, this.io, vas, kinds, out, flags);
   }
 
+  /**
+   * The 2D walk of one access from memory as a grid (docs/nested.md): the nested TLB is neither
+   * used nor filled. The walk sets A/D flags as an access does, unless `dryRun` (then every entry
+   * it wrote is restored; CR2 too).
+   */
+  nestedExplain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): nested.NestedExplanation {
+    this.requireNested('cpu.nestedExplain');
+    const cfg = this.nestedCfg!;
+    const cr2 = this.cr2;
+    const before = this.nestedStats;
+    this.core.nestedExplainWalk(1);
+    let result: nested.NestedAccessResult;
+    try {
+      result = this.nestedAccess(va, opts);
+    } finally {
+      this.core.nestedExplainWalk(0);
+    }
+    const rows = this.nestedGrid();
+    if (opts.dryRun) {
+      const wide = this.mode !== '32bit';
+      for (const row of [...rows].reverse()) {
+        if (row.guestEntry !== undefined && row.hpa !== undefined) {
+          if (wide) this.core.physWrite64(row.hpa, row.guestEntry);
+          else this.core.physWrite32(row.hpa, Number(row.guestEntry & 0xffff_ffffn));
+        }
+        for (const e of [...row.hostEntries].reverse()) this.core.physWrite64(e.entryAddress, e.value);
+      }
+      this.view.setBigUint64(C.cr2, cr2, true);
+    }
+    const after = this.nestedStats;
+    const root = cfg.kind === 'ept' ? cfg.eptp : cfg.ncr3;
+    const end = nested.walkEnd(rows, result);
+    return {
+      va: this.linearAddress(va),
+      mode: this.mode,
+      options: { kind: opts.kind, cpl: opts.cpl },
+      host: cfg.kind,
+      hostLevels: cfg.kind === 'ept' ? Number((cfg.eptp >> 3n) & 7n) + 1 : (cfg.levels ?? 4),
+      root,
+      rows,
+      result,
+      ...(end ? { end } : {}),
+      guestRefs: after.guestRefs - before.guestRefs,
+      hostRefs: after.hostRefs - before.hostRefs,
+    };
+  }
+
   /** Whether the last `nestedAccess` came from a combined mapping of the nested TLB ('tlb', no rows) or walked. */
   get nestedSource(): 'tlb' | 'walk' {
     return this.core.nestedLastSource() ? 'tlb' : 'walk';

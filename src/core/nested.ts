@@ -80,6 +80,34 @@ export interface NestedGridRow {
   hpa?: bigint;
   /** True when a guest-physical mapping of the nested TLB translated the row (no host entries read). */
   cached?: boolean;
+  /** The guest paging-structure entry read through this row's translation (before any A/D update). */
+  guestEntry?: bigint;
+}
+
+/** Where a nested walk ended: a host entry (an exit), a guest entry (a guest fault), or nowhere (translated). */
+export interface NestedWalkEnd {
+  row: number;
+  /** Index of the host entry in the row's `hostEntries`, or 'guest' for the guest entry the row read. */
+  cell: number | 'guest';
+  /** The exit came from the guest's A/D update of that entry (a write through the row's translation). */
+  adUpdate?: boolean;
+}
+
+/** `cpu.nestedExplain`: the 2D walk of one access from memory, as a grid, with where it ended. */
+export interface NestedExplanation {
+  va: bigint;
+  mode: string;
+  options: { kind: 'read' | 'write' | 'exec'; cpl: number };
+  host: 'ept' | 'npt';
+  hostLevels: number;
+  /** EPTP or nested CR3. */
+  root: bigint;
+  rows: NestedGridRow[];
+  result: NestedAccessResult;
+  /** The cell that decided an exit or a guest fault; absent when the access translated (or #GP on a non-canonical address). */
+  end?: NestedWalkEnd;
+  guestRefs: number;
+  hostRefs: number;
 }
 
 const FAULT = 1n << 63n;
@@ -309,7 +337,23 @@ export function nestedGrid(core: CoreExports, mode: string): NestedGridRow[] {
       hostEntries: Array.from({ length: n }, (_, i) => ({ entryAddress: w(3 + 2 * i), value: w(4 + 2 * i) })),
       ...(hpa & FAULT ? {} : { hpa }),
       ...(meta & 0x100n ? { cached: true } : {}),
+      ...(meta & 0x200n ? { guestEntry: w(13) } : {}),
     });
   }
   return rows;
+}
+
+/** The cell of the grid that ended an access that did not translate. */
+export function walkEnd(rows: NestedGridRow[], r: NestedAccessResult): NestedWalkEnd | undefined {
+  if (r.ok || rows.length === 0) return undefined;
+  const last = rows.length - 1;
+  const row = rows[last]!;
+  if ('exit' in r) {
+    if (row.hpa === undefined) return { row: last, cell: row.hostEntries.length - 1 };
+    // every row translated: the exit is the guest's A/D update of the entry at the exit's GPA
+    const gpa = r.exit === 'npf' ? r.exitInfo2 : r.gpa;
+    const i = rows.findIndex((x) => x.gpa === gpa);
+    return i >= 0 ? { row: i, cell: 'guest', adUpdate: true } : undefined;
+  }
+  return r.vector === 14 && row.guestEntry !== undefined ? { row: last, cell: 'guest' } : undefined;
 }

@@ -40,6 +40,7 @@ export interface CoreExports {
   nestedFlush(i: number, sel: number, tag: bigint, ep4ta: bigint, pcid: number, va: bigint): void;
   nestedEvictions(i: number): bigint;
   nestedLastSource(): number;
+  nestedExplainWalk(on: number): void;
   nestedAccess(cpu: number, va: bigint, kind: number, flags: number): bigint;
   nestedBatch(cpu: number, n: number, flags: number): number;
   nestedBadKind(): number;
