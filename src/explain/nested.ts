@@ -117,7 +117,8 @@ export function endReason(x: NestedExplanation): string | undefined {
   }
   const v = row.hostEntries[end.cell]!.value;
   if (r.ok || !('exit' in r)) return undefined;
-  if (r.exit === 'ept-misconfig') return `misconfigured EPT entry (bits 2:0 = ${(v & 7n).toString(2).padStart(3, '0')}b, memory type ${(v >> 3n) & 7n}, or a reserved bit)`;
+  if (r.exit === 'ept-misconfig')
+    return `misconfigured EPT entry (bits 2:0 = ${(v & 7n).toString(2).padStart(3, '0')}b, memory type ${(v >> 3n) & 7n}, or a reserved bit)`;
   if (r.exit === 'ept-violation') return (v & 7n) === 0n ? 'EPT entry not present (bits 2:0 = 000b)' : 'the EPT rights (AND of bits 2:0) deny the access';
   if (!(v & 1n)) return 'nested entry not present (P = 0)';
   return r.exitInfo1 & 8n ? 'nested entry with a reserved bit set' : 'the nested rights (U/S, R/W, NX) deny the access';
@@ -188,7 +189,9 @@ export function nestedGridSvg(x: NestedExplanation): string {
   const W = [120, ...cols.map(() => 150), 120, 170];
   const H = 44;
   const top = 56;
-  const width = W.reduce((a, b) => a + b, 0) + 20;
+  const why = endReason(x);
+  const foot = [`result: ${nestedOutcomeText(x.result)}`, (why ? `ended: ${why}; ` : '') + `references: ${x.guestRefs} guest + ${x.hostRefs} host`];
+  const width = Math.max(W.reduce((a, b) => a + b, 0) + 20, Math.ceil(7.3 * Math.max(...foot.map((l) => l.length))) + 20);
   const height = top + H * (x.rows.length + 1) + 60;
   const out: string[] = [];
   out.push(
@@ -217,9 +220,7 @@ export function nestedGridSvg(x: NestedExplanation): string {
     cell(cols.length + 2, ended('guest') ? '#f99' : g !== undefined ? '#eef' : '#fafafa', g !== undefined ? hex(g) : '', g !== undefined ? guestFlags(g) : '');
   });
   const yb = top + x.rows.length * H + 18;
-  const why = endReason(x);
-  out.push(`<text x="10" y="${yb}">${esc(`result: ${nestedOutcomeText(x.result)}`)}</text>`);
-  out.push(`<text x="10" y="${yb + 18}">${esc((why ? `ended: ${why}; ` : '') + `references: ${x.guestRefs} guest + ${x.hostRefs} host`)}</text>`);
+  foot.forEach((l, i) => out.push(`<text x="10" y="${yb + 18 * i}">${esc(l)}</text>`));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
