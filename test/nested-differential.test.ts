@@ -15,7 +15,6 @@ import { prng, Rand } from './support/random-paging.js';
 import { apiShape } from './support/nested-shape.js';
 import { build, caseArb, loadMemory, RAM, type NCase } from './support/nested-cases.js';
 
-
 const machines = new Map<string, Machine>();
 function machineFor(c: NCase): Machine {
   const key = `${c.vendor}/${c.m}`;

@@ -29,7 +29,9 @@ describe('cpu.nestedExplain', () => {
         cpu.setControl({ cr4: b.guest.cr4, efer: b.guest.efer & ~(1n << 10n), cr3: b.guest.cr3, cr0: b.guest.cr0, pkru: b.guest.pkru });
         const pdptes = b.guest.pdptes ? { pdptes: b.guest.pdptes } : {};
         const cfg: NestedConfig =
-          b.host.kind === 'ept' ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...pdptes } : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...pdptes };
+          b.host.kind === 'ept'
+            ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...pdptes }
+            : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...pdptes };
         cpu.setNested(cfg);
         for (const va of b.vas) {
           const opts = { kind: 'write' as const, cpl: 3 as const };
@@ -56,7 +58,8 @@ describe('cpu.nestedExplain', () => {
         }
         if (!dry)
           for (const pfn of b.mem.touchedFrames())
-            if (!Buffer.from(m.phys.readBytes(BigInt(pfn) << 12n, 4096)).equals(Buffer.from(b.mem.frameBytes(pfn)))) expect.fail(`memory differs in frame 0x${pfn.toString(16)}`);
+            if (!Buffer.from(m.phys.readBytes(BigInt(pfn) << 12n, 4096)).equals(Buffer.from(b.mem.frameBytes(pfn))))
+              expect.fail(`memory differs in frame 0x${pfn.toString(16)}`);
       }),
       { seed: 0x17_e1, numRuns: 100 },
     );

@@ -27,7 +27,15 @@ type Op =
   | { t: 'guest'; op: 'invlpg' | 'cr3'; va: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('access' as const), va: fc.nat(5), kind: fc.constantFrom('read', 'read', 'write', 'exec'), cpl: fc.constantFrom(0, 3) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('access' as const),
+      va: fc.nat(5),
+      kind: fc.constantFrom('read', 'read', 'write', 'exec'),
+      cpl: fc.constantFrom(0, 3),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('flip' as const), entry: fc.nat(), bit: fc.constantFrom(...FLIP_BITS) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('switch' as const), ctx: fc.constantFrom(0, 1), tlbControl: fc.constantFrom(0, 0, 1, 3, 7) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('invept' as const), type: fc.constantFrom(1, 2), ctx: fc.constantFrom(0, 1) }) },
@@ -52,7 +60,9 @@ function run(c: NCase, pge: boolean, vpids: [number, number], ops: Op[], geometr
   let good: bigint[] = [];
   const pgeBit = pge ? 0x80n : 0n;
   for (let k = 1; k <= 8 && c.mode !== 'none'; k++) {
-    good = b.vas.filter((va) => referenceNestedAccess(b.mem.clone(), { ...b.guest, cr4: b.guest.cr4 | pgeBit }, va, { kind: 'read', cpl: 0 }, b.cfg, b.host).ok);
+    good = b.vas.filter(
+      (va) => referenceNestedAccess(b.mem.clone(), { ...b.guest, cr4: b.guest.cr4 | pgeBit }, va, { kind: 'read', cpl: 0 }, b.cfg, b.host).ok,
+    );
     if (good.length) break;
     b = build({ ...c, seed: c.seed + k });
   }

@@ -187,7 +187,8 @@ export function setNested(
   if (g !== false) {
     objArg(where, 'cfg.tlb', g);
     const { sets, ways } = g;
-    if (!Number.isInteger(sets) || sets < 1 || sets > 65536 || (sets & (sets - 1)) !== 0) badArg(where, `cfg.tlb.sets must be a power of two 1..65536, got ${String(sets)}`);
+    if (!Number.isInteger(sets) || sets < 1 || sets > 65536 || (sets & (sets - 1)) !== 0)
+      badArg(where, `cfg.tlb.sets must be a power of two 1..65536, got ${String(sets)}`);
     if (!Number.isInteger(ways) || ways < 1 || ways > 64) badArg(where, `cfg.tlb.ways must be 1..64, got ${String(ways)}`);
   }
   if (!core.nestedTlbConfig(index, g ? g.sets : 0, g ? g.ways : 0)) throw new PagewalkError('ENOMEM_FRAMES', `${where}: cannot allocate the nested TLB`);
@@ -215,7 +216,8 @@ const TAG_NPT = 1n << 47n;
  */
 export function invept(core: CoreExports, index: number, m: number, type: number, eptp?: bigint): void {
   const where = 'cpu.invept';
-  if (type !== 1 && type !== 2) throw new PagewalkError('EINVAL_CONTROL', `${where}: INVEPT type ${String(type)} is not supported (1 single-context, 2 global): VMfailValid`);
+  if (type !== 1 && type !== 2)
+    throw new PagewalkError('EINVAL_CONTROL', `${where}: INVEPT type ${String(type)} is not supported (1 single-context, 2 global): VMfailValid`);
   if (type === 2) return core.nestedFlush(index, NF.COMBINED | NF.GP | NF.KIND, 0n, 0n, 0, 0n);
   if (eptp === undefined) badArg(where, 'single-context INVEPT needs the EPTP of its descriptor');
   u64Arg(where, 'eptp', eptp);
@@ -233,7 +235,8 @@ export function invept(core: CoreExports, index: number, m: number, type: number
 export function invvpid(core: CoreExports, index: number, type: number, vpid: number, la: bigint = 0n): void {
   const where = 'cpu.invvpid';
   if (![0, 1, 2, 3].includes(type)) throw new PagewalkError('EINVAL_CONTROL', `${where}: INVVPID type ${String(type)} is not supported: VMfailValid`);
-  if (!Number.isInteger(vpid) || vpid < 0 || vpid > 0xffff) throw new PagewalkError('EINVAL_CONTROL', `${where}: VPID ${String(vpid)} does not fit the descriptor's 16 bits: VMfailValid`);
+  if (!Number.isInteger(vpid) || vpid < 0 || vpid > 0xffff)
+    throw new PagewalkError('EINVAL_CONTROL', `${where}: VPID ${String(vpid)} does not fit the descriptor's 16 bits: VMfailValid`);
   u64Arg(where, 'la', la);
   if (type !== 2 && vpid === 0) throw new PagewalkError('EINVAL_CONTROL', `${where}: INVVPID type ${type} with VPID 0: VMfailValid`);
   const s = BigInt.asIntN(64, la);

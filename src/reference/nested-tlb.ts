@@ -51,7 +51,9 @@ export class RefNestedTlb {
   }
 
   findGpa(host: 'ept' | 'npt', id: number, ep4ta: bigint, gpa: bigint): RefNestedEntry | undefined {
-    return this.entries.find((e) => e.type === 'gpa' && e.host === host && e.id === id && e.ep4ta === ep4ta && gpa >> BigInt(e.shift) === e.base >> BigInt(e.shift));
+    return this.entries.find(
+      (e) => e.type === 'gpa' && e.host === host && e.id === id && e.ep4ta === ep4ta && gpa >> BigInt(e.shift) === e.base >> BigInt(e.shift),
+    );
   }
 
   remove(e: RefNestedEntry): void {

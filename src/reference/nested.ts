@@ -263,7 +263,15 @@ function hostAllows(host: HostConfig, rights: number, dirty: boolean, kind: Acce
   return kind !== 'exec' || (rights & 4) !== 0;
 }
 
-function nestedAccess(mem: RefMemory, guest: RefCpuState, va: bigint, opts: AccessOptions, cfg: RefConfig, host: HostConfig, tlb?: NestedTlbContext): NestedResult {
+function nestedAccess(
+  mem: RefMemory,
+  guest: RefCpuState,
+  va: bigint,
+  opts: AccessOptions,
+  cfg: RefConfig,
+  host: HostConfig,
+  tlb?: NestedTlbContext,
+): NestedResult {
   const rows: NestedRow[] = [];
   let hostRefs = 0;
   let guestRefs = 0;
@@ -292,7 +300,18 @@ function nestedAccess(mem: RefMemory, guest: RefCpuState, va: bigint, opts: Acce
       row.hpa = out.hpa;
       if (tlb) {
         const mask = (1n << BigInt(out.shift)) - 1n;
-        tlb.cache.add({ type: 'gpa', host: hostName, id: gpaId, ep4ta, base: gpa & ~mask, shift: out.shift, hpa: out.hpa & ~mask, pcid: 0, rights: out.rights, dirty: out.dirty });
+        tlb.cache.add({
+          type: 'gpa',
+          host: hostName,
+          id: gpaId,
+          ep4ta,
+          base: gpa & ~mask,
+          shift: out.shift,
+          hpa: out.hpa & ~mask,
+          pcid: 0,
+          rights: out.rights,
+          dirty: out.dirty,
+        });
       }
     }
     return out;
@@ -375,8 +394,26 @@ function nestedAccess(mem: RefMemory, guest: RefCpuState, va: bigint, opts: Acce
       xd: (guest.efer & (1n << 11n)) !== 0n && g.mode !== '32bit' && used.some((s) => s.value >> 63n !== 0n),
       pkey: g.mode === '4level' || g.mode === '5level' ? Number((leaf >> 59n) & 0xfn) : 0,
     };
-    const guestInfo = { ...rights, global: (leaf & 0x100n) !== 0n && (guest.cr4 & (1n << 7n)) !== 0n, dirty: opts.kind === 'write' || (leaf & 0x40n) !== 0n, shift: gshift, gpa: g.pa & ~mask };
-    tlb.cache.add({ type: 'combined', host: hostName, id: tlb.id, ep4ta, base: g.linear & ~mask, shift, hpa: out.hpa & ~mask, pcid, guest: guestInfo, rights: out.rights, dirty: out.dirty });
+    const guestInfo = {
+      ...rights,
+      global: (leaf & 0x100n) !== 0n && (guest.cr4 & (1n << 7n)) !== 0n,
+      dirty: opts.kind === 'write' || (leaf & 0x40n) !== 0n,
+      shift: gshift,
+      gpa: g.pa & ~mask,
+    };
+    tlb.cache.add({
+      type: 'combined',
+      host: hostName,
+      id: tlb.id,
+      ep4ta,
+      base: g.linear & ~mask,
+      shift,
+      hpa: out.hpa & ~mask,
+      pcid,
+      guest: guestInfo,
+      rights: out.rights,
+      dirty: out.dirty,
+    });
   }
   return { ok: true, pa: out.hpa, ...base, hostRefs, gpa: g.pa };
 }

@@ -38,7 +38,9 @@ export function nestedView(x: NestedExplanation): HTMLElement {
       h('thead', {}, h('tr', {}, ...['guest access', ...cols, 'hpa', 'guest entry read'].map((c) => h('th', {}, c)))),
       h('tbody', {}, ...rows),
     ),
-    why && x.end ? h('p', { 'data-testid': 'nested-end' }, `Ended at ${x.rows[x.end.row]!.what}, ${x.end.cell === 'guest' ? 'guest entry' : cols[x.end.cell]}: ${why}.`) : null,
+    why && x.end
+      ? h('p', { 'data-testid': 'nested-end' }, `Ended at ${x.rows[x.end.row]!.what}, ${x.end.cell === 'guest' ? 'guest entry' : cols[x.end.cell]}: ${why}.`)
+      : null,
     h('p', { class: 'outcome', 'data-testid': 'outcome' }, nestedOutcomeText(x.result)),
     h('p', { class: 'muted' }, `${x.guestRefs} guest + ${x.hostRefs} host references = ${x.guestRefs + x.hostRefs}`),
   );
