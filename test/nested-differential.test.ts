@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine, decodeNestedFault, type NestedConfig, type PagingMode } from '../src/index.js';
+import { Machine, decodeNestedFault, type NestedConfig } from '../src/index.js';
 import { referenceNestedAccess } from '../src/reference/index.js';
 import { prng, Rand } from './support/random-paging.js';
 import { apiShape } from './support/nested-shape.js';
