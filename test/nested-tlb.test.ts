@@ -9,8 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine, type NestedConfig } from '../src/index.js';
-import { referenceNestedAccess, RefNestedTlb, isCanonical, type NestedTlbContext } from '../src/reference/index.js';
+import { Machine, decodeNestedFault, type NestedConfig } from '../src/index.js';
+import { referenceNestedAccess, RefNestedTlb, isCanonical, type NestedResult, type NestedTlbContext } from '../src/reference/index.js';
 import { apiShape } from './support/nested-shape.js';
 import { build, caseArb, loadMemory, RAM, type NCase } from './support/nested-cases.js';
 
@@ -44,6 +44,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('guest' as const), op: fc.constantFrom('invlpg', 'cr3'), va: fc.nat(5) }) },
 );
 
+/** The reference result as `decodeNestedFault` (or a translation) shows it for a batch. */
+function batchShape(r: NestedResult): unknown {
+  if (r.ok) return { pa: r.pa };
+  if (!('exit' in r)) return { vector: r.vector, errorCode: r.vector === 14 ? r.errorCode : 0 };
+  if (r.exit === 'ept-violation') return { exit: r.exit, qualification: r.qualification & 0xffff, gpa: r.gpa };
+  if (r.exit === 'ept-misconfig') return { exit: r.exit, gpa: r.gpa };
+  return { exit: r.exit, exitInfo1: r.exitInfo1 & 0x3_0000_00ffn, gpa: r.exitInfo2 };
+}
+
 const machines = new Map<string, Machine>();
 function machineFor(c: NCase): Machine {
   const key = `${c.vendor}/${c.m}`;
@@ -60,9 +69,8 @@ function run(c: NCase, pge: boolean, vpids: [number, number], ops: Op[], geometr
   let good: bigint[] = [];
   const pgeBit = pge ? 0x80n : 0n;
   for (let k = 1; k <= 8 && c.mode !== 'none'; k++) {
-    good = b.vas.filter(
-      (va) => referenceNestedAccess(b.mem.clone(), { ...b.guest, cr4: b.guest.cr4 | pgeBit }, va, { kind: 'read', cpl: 0 }, b.cfg, b.host).ok,
-    );
+    const probe = b.mem.clone(); // a heuristic: one probe's A/D bits may affect the next
+    good = b.vas.filter((va) => referenceNestedAccess(probe, { ...b.guest, cr4: b.guest.cr4 | pgeBit }, va, { kind: 'read', cpl: 0 }, b.cfg, b.host).ok);
     if (good.length) break;
     b = build({ ...c, seed: c.seed + k });
   }
@@ -115,9 +123,18 @@ function run(c: NCase, pge: boolean, vpids: [number, number], ops: Op[], geometr
       const opts = { kind: o.kind, cpl: o.cpl };
       const want = referenceNestedAccess(b.mem, guest, va, opts, b.cfg, hosts[cur]!, ctx());
       cpu.resetNestedStats();
-      const got = cpu.nestedAccess(va, opts);
-      expect(got, where()).toEqual(apiShape(want));
-      expect(cpu.nestedSource, where()).toBe(want.source ?? 'walk');
+      if (o.va % 2) {
+        // through the batch path: one access, its fault word decoded
+        const out = { pa: new BigUint64Array(1), fault: new Uint32Array(1) };
+        cpu.nestedTranslateBatch(new BigUint64Array([va]), new Uint8Array([{ read: 0, write: 1, exec: 2 }[o.kind]]), out, { cpl: o.cpl });
+        const got = out.fault[0] === 0 ? { pa: out.pa[0] } : decodeNestedFault(out.fault[0]!, out.pa[0]!);
+        expect(got, where()).toEqual(batchShape(want));
+        expect(cpu.nestedStats.tlbHits, where()).toBe(want.source === 'tlb' ? 1 : 0);
+      } else {
+        const got = cpu.nestedAccess(va, opts);
+        expect(got, where()).toEqual(apiShape(want));
+        expect(cpu.nestedSource, where()).toBe(want.source ?? 'walk');
+      }
       const s = cpu.nestedStats;
       const cached = want.rows.filter((r) => r.cached).length;
       expect({ guest: s.guestRefs, host: s.hostRefs, gpaHits: s.gpaHits }, where()).toEqual({ guest: want.guestRefs, host: want.hostRefs, gpaHits: cached });
@@ -169,7 +186,7 @@ function run(c: NCase, pge: boolean, vpids: [number, number], ops: Op[], geometr
   for (const pfn of b.mem.touchedFrames()) {
     const a = m.phys.readBytes(BigInt(pfn) << 12n, 4096);
     const e = b.mem.frameBytes(pfn);
-    if (!a.every((x, i) => x === e[i])) expect.fail(`memory differs in frame 0x${pfn.toString(16)}\n${log.join('\n')}`);
+    if (!Buffer.from(a).equals(Buffer.from(e))) expect.fail(`memory differs in frame 0x${pfn.toString(16)}\n${log.join('\n')}`);
   }
   return { hits, gpaHits };
 }
@@ -190,11 +207,11 @@ describe('nested TLB: WASM against the reference, stale entries included', () =>
           gpaHits += r.gpaHits;
         },
       ),
-      { seed: 0x17_0001, numRuns: 400 },
+      { seed: 0x17_0001, numRuns: 200 },
     );
     // the property exercised the caches
     if (process.env.PAGEWALK_DIFF_STATS) console.log({ hits, gpaHits });
-    expect(hits).toBeGreaterThan(100);
-    expect(gpaHits).toBeGreaterThan(100);
+    expect(hits).toBeGreaterThan(60);
+    expect(gpaHits).toBeGreaterThan(1000);
   });
 });
