@@ -25,6 +25,7 @@ import { heapReset, heapAlloc } from './heap';
 import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames, framesSaveScalars, framesLoadScalars } from './frames';
 import { heapTop } from './heap';
 import { flushEverything } from './control';
+import { nestedFlush, NF_COMBINED, NF_GP } from './nested-tlb';
 
 export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
@@ -32,7 +33,8 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
-export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord } from './nested';
+export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk } from './nested';
+export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);
 
@@ -138,4 +140,5 @@ export function cpuReset(i: u32): void {
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, retentionOf[i]);
   flushEverything(cpu);
+  nestedFlush(i, NF_COMBINED | NF_GP, 0, 0, 0, 0);
 }

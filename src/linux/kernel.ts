@@ -59,6 +59,8 @@ export interface KernelObservers {
   pageFaultReturn?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
   /** exit_mmap() returned: the address space `mm` has no user mapping left. */
   exitMmap?(cpu: LinuxCpu, mm: MmStruct): void;
+  /** vm_unmap_aliases() starts (`done` false) / returns (`done` true): no lazy vmap alias is left unflushed. */
+  unmapAliases?(cpu: LinuxCpu, done: boolean): void;
 }
 
 /** What `Kernel.snapshot()` saved. */
