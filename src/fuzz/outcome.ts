@@ -220,11 +220,16 @@ export class OutcomeOracle {
       }
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
-      fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
+      const gen = fr.generation(pfn);
+      const prev = fills.get(page);
+      fills.set(page, { pfn, gen, step: this.step() });
       if (cpl === 3) {
-        let u = this.fillsOf.get(pfn);
-        if (!u) this.fillsOf.set(pfn, (u = []));
-        u.push(cpu.index, page);
+        // the frame's users since its last free (once per CPU and page while it stays allocated)
+        if (!prev || prev.pfn !== pfn || prev.gen !== gen) {
+          let u = this.fillsOf.get(pfn);
+          if (!u) this.fillsOf.set(pfn, (u = []));
+          u.push(cpu.index, page);
+        }
         if (this.onUser) this.onUser(cpu, va, kind, pa);
       }
       return;
