@@ -86,6 +86,8 @@ export class OutcomeOracle {
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
+  /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
+  private readonly rcu = new Map<object, { step: number; cpu: number; owe: Set<number> }>();
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
   private readonly frames: CoreFrames;
@@ -475,6 +477,44 @@ export class OutcomeOracle {
       signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}`,
       log: lines,
     });
+  }
+
+  // ---- RCU grace periods -------------------------------------------------------------------
+
+  /**
+   * call_rcu_sched() queued callback `token` on `cpu`: every CPU owes a quiescent state before it
+   * may run (Documentation/RCU/whatisRCU.txt). Judged independently of the model's own grace-period
+   * detection: the CPUs are sampled between every two scheduler steps (`sampleRcu`).
+   */
+  rcuQueued(cpu: LinuxCpu, token: object): void {
+    this.rcu.set(token, { step: this.step(), cpu: cpu.index, owe: new Set(this.k.cpus.map((c) => c.index)) });
+  }
+
+  /** Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for RCU-sched. */
+  sampleRcu(): void {
+    if (this.rcu.size === 0) return;
+    for (const c of this.k.cpus) if (c.IF && c.preemptCount === 0 && c.frames.length === 0) for (const g of this.rcu.values()) g.owe.delete(c.index);
+  }
+
+  /** The rcu_sched thread on `cpu` is about to invoke callback `token` (`name`): its grace period must be over. */
+  rcuInvoke(cpu: LinuxCpu, token: object, name: string): void {
+    this.sampleRcu();
+    const g = this.rcu.get(token);
+    this.rcu.delete(token);
+    if (!g || g.owe.size === 0) return;
+    const late = this.k.cpus[[...g.owe][0]];
+    const lines = [
+      '==================================================================',
+      `BUG: RCU-sched callback ${name}() invoked before CPU${late.index} passed a quiescent state`,
+      `pagewalk: call_rcu_sched() on CPU${g.cpu} at step ${g.step}; since then CPU${late.index} was never seen with IRQs on, preempt_count 0 and no interrupt frame (now: IRQs ${late.IF ? 'on' : 'off'}, preempt_count ${late.preemptCount}, ${late.frames.length} interrupt frame(s), running ${late.curr.comm}/${late.curr.pid})`,
+      ...callTrace(late).map((l) => `pagewalk:   ${l}`),
+      `pagewalk: invoked by the rcu_sched thread at step ${this.step()}:`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'rcu-grace-period', signature: `RCU-sched callback ${name} invoked before a grace period`, log: lines });
   }
 
   // ---- process view ------------------------------------------------------------------------
