@@ -7,8 +7,9 @@
  *   paging-structure-cache hits included) must reach a frame that is allocated and, for a TLB hit,
  *   has not been freed since the entry was filled; every table a hardware walk reads must be
  *   allocated. The core's frame table keeps state and a generation per frame (bumped by each free);
- *   fills are remembered per CPU and page as (frame, generation, step). Software walkers (GUP-fast)
- *   are judged by the page-table use-after-free sanitizer, which tracks their pointers.
+ *   fills are remembered per CPU and page as (frame, generation, step), and a frame being freed must
+ *   not be mapped by a user TLB entry some CPU can still use. Software walkers (GUP-fast) are judged
+ *   by the page-table use-after-free sanitizer, which tracks their pointers.
  * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
  *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
  *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
@@ -16,12 +17,16 @@
  *   inside them) returns, no CPU may hold such a kernel entry in vmalloc space, except where the
  *   kernel documents the flush as deferred (vmap_flush_pending: lazily freed vmap space) or another
  *   kernel unmap is still in progress; when vm_unmap_aliases() returns, the same holds without
- *   the lazy exemption for what was freed before it began (its documented guarantee).
+ *   the lazy exemption for what was freed before it began (its documented guarantee), and when
+ *   set_memory_nx()/set_memory_x() returns; when Xen gives a frame a page-table type, no vCPU may
+ *   hold a writable TLB entry to it.
+ * - rcu-grace-period: a call_rcu_sched() callback runs only after every CPU was seen quiescent
+ *   between two scheduler steps since the call (sampled apart from the model's rcu_sched thread).
  * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
  *   access must do once the system call that last changed the page returned; `userAccess` is told
  *   the outcome in the very step the hardware decided it (or the kernel decided SIGSEGV).
  *
- * All three are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
+ * All are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
  */
 import type { TlbEntryInfo } from '../core/cpu.js';
 import { FRAME_STATE, type AccessKind } from '../core/types.js';
