@@ -368,7 +368,39 @@ const LANE_DONE: u64 = 1;
   lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
   lnLastFast = lnLastExact = -1;
   const whole = usize(n) & ~usize(MLP_K - 1);
+  // Groups without 4 KiB pages gain nothing from interleaving (their leaves are read on the way
+  // down): after one, the next group is walked one address after the other, until a group
+  // translates a 4 KiB page again. Either way the results are the same.
+  let serial = false;
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
+    if (serial) {
+      let small: u32 = 0; // 4 KiB translations
+      for (let i = g; i < g + usize(MLP_K); i++) {
+        const kind = checkedKind(i);
+        const va = load<u64>(i * 8, IO_VA);
+        const s: u64 = levels == 5 ? 7 : 16;
+        const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
+        if (r < FAULT_BIT) {
+          const cls = u32(r >> R_CLASS_SHIFT);
+          walks++;
+          refs += levels - cls; // a walk of class c read levels - c entries
+          small += u32(cls == 0);
+          store<u64>(i * 8, r & PA_MASK, IO_PA);
+          store<u32>(i * 4, 0, IO_FAULT);
+        } else if (r != SLOW) {
+          walks++;
+          refs += u32(r >> 32) & 0xFFFF;
+          fastFaults++;
+          lastFast = isize(i);
+          store<u64>(i * 8, 0, IO_PA);
+          store<u32>(i * 4, u32(r), IO_FAULT);
+        } else {
+          serialLane(cpu, i, kind, levels);
+        }
+      }
+      serial = small == 0;
+      continue;
+    }
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const i = g + j;
@@ -389,7 +421,8 @@ const LANE_DONE: u64 = 1;
       }
       store<u64>(L_EA + p, leaf);
     }
-    if (pending == 0) continue;
+    serial = pending == 0;
+    if (serial) continue;
     // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
     // the loop below reads them again from the cache
     let touch: u64 = 0;
