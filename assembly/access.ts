@@ -228,9 +228,12 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
 // results, faults, CR2 (the last faulting address) and statistics equal the serial loop's.
 
 const MLP_K: u32 = 16;
+const MLP_SERIAL: u32 = 16; // groups walked serially after a cache-friendly one
+const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about what stays in L2)
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
+const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
 let lnWalks: u32 = 0;
@@ -368,12 +371,15 @@ const LANE_DONE: u64 = 1;
   lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
   lnLastFast = lnLastExact = -1;
   const whole = usize(n) & ~usize(MLP_K - 1);
-  // Groups without 4 KiB pages gain nothing from interleaving (their leaves are read on the way
-  // down): after one, the next group is walked one address after the other, until a group
-  // translates a 4 KiB page again. Either way the results are the same.
+  // Interleaving gains nothing for groups without 4 KiB pages (their leaves are read on the way
+  // down) or whose leaf tables are few and therefore cached (most of them seen in the last
+  // groups: L_SEEN): after such a group, the next ones are walked one address after the other,
+  // until a group translates a 4 KiB page again, and at least MLP_SERIAL groups after a
+  // cache-friendly one. Either way the results are the same.
   let serial = false;
+  let serialGroups: u32 = 0;
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
-    if (serial) {
+    if (serial || serialGroups != 0) {
       let small: u32 = 0; // 4 KiB translations
       for (let i = g; i < g + usize(MLP_K); i++) {
         const kind = checkedKind(i);
@@ -399,9 +405,11 @@ const LANE_DONE: u64 = 1;
         }
       }
       serial = small == 0;
+      if (serialGroups != 0) serialGroups--;
       continue;
     }
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
+    let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const i = g + j;
       const kind = checkedKind(i);
@@ -418,9 +426,14 @@ const LANE_DONE: u64 = 1;
         leaf = 0;
       } else {
         pending++;
+        const table = u32(leaf >> 12) + 1;
+        const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
+        seen += u32(load<u32>(slot) == table);
+        store<u32>(slot, table);
       }
       store<u64>(L_EA + p, leaf);
     }
+    if (seen >= (MLP_K * 3) / 4) serialGroups = MLP_SERIAL;
     serial = pending == 0;
     if (serial) continue;
     // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
