@@ -132,6 +132,12 @@ export class XenMm {
    * pte update of a guest takes, are not reported.
    */
   onPath: ((id: string) => void) | null = null;
+  /**
+   * Told when a frame took a new type in __get_page_type() (after the flush that change owes the
+   * TLBs): an outcome oracle checks that no vCPU still holds a writable translation of a frame
+   * that became a page table.
+   */
+  onTypeChange: ((mfn: number, type: bigint) => void) | null = null;
   /** `d->arch.mm_perdomain_l3`: a Xen-owned frame, or null when the machine gave Xen none. */
   perdomainL3: number | null = null;
   /** The primary stack of the CPU running the hypercall (src/xen/stack.ts). */
@@ -308,6 +314,7 @@ export class XenMm {
         nx &= ~(PGT_type_mask | PGT_validated);
         nx |= type;
         if (type === PGT_writable_page) nx |= PGT_validated;
+        this.onTypeChange?.(mfn, type);
       }
     } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {
       // "Don't log failure if it could be a recursive-mapping attempt."

@@ -33,7 +33,7 @@ export class XenPvState {
   /** PG_pinned, by pfn. */
   readonly pinned = new Set<number>();
   /** TIF_LAZY_MMU_UPDATES. */
-  readonly lazyMmuTasks = new WeakSet<TaskStruct>();
+  readonly lazyMmuTasks = new Set<TaskStruct>();
   /** this_cpu xen_cr3: the base pointer Linux asked for. */
   readonly xenCr3: bigint[];
   /** xen_pagetable_init() has run. */
