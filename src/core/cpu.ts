@@ -462,6 +462,11 @@ export class Cpu {
 
   private nestedCfg: nested.NestedConfig | null = null;
 
+  /** @internal Whether nested paging is on (machine snapshots do not cover it). */
+  get nestedEnabled(): boolean {
+    return this.nestedCfg !== null;
+  }
+
   private requireNested(where: string): void {
     if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);
   }

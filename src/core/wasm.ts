@@ -14,6 +14,12 @@ export interface CoreExports {
   cpuReset(i: number): void;
   cpuSetFlags(i: number, flags: number): void;
   cpuAddr(i: number): number;
+  coreSaveScalars(p: number): void;
+  coreLoadScalars(p: number): void;
+  layoutHeapTop(): number;
+  layoutCpuBase(): number;
+  layoutCpuStride(): number;
+  ramHighMark(): bigint;
   accessOne(cpu: number, va: bigint, kind: number, flags: number): bigint;
   translateBatch(cpu: number, n: number, flags: number): number;
   batchBadKind(): number;
