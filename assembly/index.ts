@@ -26,7 +26,7 @@ import { heapReset, heapAlloc } from './heap';
 import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames, framesSaveScalars, framesLoadScalars } from './frames';
 import { heapTop } from './heap';
 import { flushEverything } from './control';
-import { nestedFlush, NF_COMBINED, NF_GP } from './nested-tlb';
+import { nestedFlush, nestedTlbReserve, NF_COMBINED, NF_GP } from './nested-tlb';
 
 export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
@@ -34,7 +34,7 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
-export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk } from './nested';
+export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk, nestedFastPaths } from './nested';
 export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);
@@ -68,6 +68,7 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
   }
   const front = heapAlloc(FRONT_BYTES);
   if (front == 0) return false;
+  if (!nestedTlbReserve(i)) return false;
   store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, maximal ? 1 : 0);
