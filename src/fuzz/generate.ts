@@ -121,7 +121,7 @@ export class Generator {
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     // Most multi-CPU programs get a collided pair: races need two CPUs on one object (with 0.4
     // instead of 0.7, seed 002's median went from about 4 900 to 12 800 executions).
-    if (this.chance(0.3)) this.share({ cpus, tasks, irqs: [] });
+    if (this.chance(0.15)) this.share({ cpus, tasks, irqs: [] });
     if (cpus > 1 && this.chance(0.7)) this.collide({ cpus, tasks, irqs: [] });
     const irqs: IrqProg[] = [];
     const nIrq = this.chance(0.6) ? 0 : 1 + this.below(2);
@@ -200,12 +200,13 @@ export class Generator {
         if (k === 0) return this.kaccess(prev.slot, 'vmalloc');
         return k === 1 ? { op: 'set_memory', slot: prev.slot, nx: !prev.nx } : { op: 'vfree', slot: prev.slot };
       case 'kaccess':
-        // another access of the kernel object, a change of its attributes (vmalloc), or its release
-        if (k < 2) return this.kaccess(prev.slot, prev.obj);
+        // another access of the kernel object, a change of its attributes or of the entries that
+        // map it, or its release
+        if (k === 0) return this.kaccess(prev.slot, prev.obj);
+        if (k === 1)
+          return prev.obj === 'vmalloc' && this.chance(0.5) ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) } : this.ptOp(prev.obj, prev.slot);
         return prev.obj === 'vmalloc'
-          ? this.chance(0.5)
-            ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) }
-            : { op: 'vfree', slot: prev.slot }
+          ? { op: 'vfree', slot: prev.slot }
           : prev.obj === 'vmap'
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
