@@ -25,10 +25,12 @@ export const SANITIZERS = [
   'walker-mismatch',
   'xen-pv-escalation',
   'xen-refusal',
+  'xen-panic',
   // the outcome oracles (src/fuzz/outcome.ts)
   'process-view',
   'frame-lifetime',
   'tlb-coherence',
+  'rcu-grace-period',
 ] as const;
 
 /**
