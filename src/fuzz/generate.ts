@@ -8,6 +8,7 @@
 import { Prng } from '../scheduler/prng.js';
 import {
   cloneProgram,
+  FILES,
   MAX_IRQS,
   MAX_OPS,
   MAX_PAGES,
@@ -29,6 +30,9 @@ import {
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
+  ['mmap_file', 5],
+  ['mremap', 3],
+  ['ftruncate', 3],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
@@ -115,7 +119,7 @@ export class Generator {
     const inherited: number[] = [];
     for (const t of tasks) {
       t.ops = this.ops(t, tasks.length, 1 + this.below(6), t.spawn === 'fork' ? inherited : []);
-      if (t.spawn === 'boot') for (const o of t.ops) if (o.op === 'mmap' && !inherited.includes(o.slot)) inherited.push(o.slot);
+      if (t.spawn === 'boot') for (const o of t.ops) for (const m of mappedBy(o)) if (!inherited.includes(m)) inherited.push(m);
     }
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     // Most multi-CPU programs get a collided pair: races need two CPUs on one object (with 0.4
@@ -145,7 +149,7 @@ export class Generator {
     for (let i = 0; i < n; i++) {
       const prev = out[out.length - 1];
       const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
-      if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
+      for (const m of mappedBy(o)) if (!mapped.includes(m)) mapped.push(m);
       out.push(o);
     }
     return out;
@@ -168,6 +172,15 @@ export class Generator {
         if (k === 1) return { op: 'gup_fast', slot, pages: 1 + this.below(MAX_PAGES), write: this.chance(0.5) };
         return { op: 'munmap', slot };
       }
+      case 'mmap_file':
+        // a mapped file: read it, move the mapping, or truncate the file
+        if (k === 0) return { op: 'uaccess', slot: prev.slot, page: this.below(prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
+        if (k === 1) return { op: 'mremap', slot: prev.slot, to: this.otherSlot(prev.slot) };
+        return { op: 'ftruncate', file: prev.file, pages: this.below(prev.pages) };
+      case 'mremap':
+        // a moved range: use it at its new or at its old address, or unmap it
+        if (k === 2) return { op: 'munmap', slot: prev.to };
+        return { op: 'uaccess', slot: k === 0 ? prev.to : prev.slot, page: 0, kind: this.chance(0.7) ? 'read' : 'write' };
       case 'vmalloc':
       case 'vm_map_ram':
       case 'percpu_alloc': {
@@ -228,6 +241,11 @@ export class Generator {
     }
   }
 
+  /** A slot other than `slot`. */
+  private otherSlot(slot: number): number {
+    return (slot + 1 + this.below(SLOTS - 1)) % SLOTS;
+  }
+
   private userSlot(mapped: number[]): number {
     return mapped.length > 0 && this.chance(0.85) ? this.pick(mapped) : this.slot();
   }
@@ -237,6 +255,14 @@ export class Generator {
     switch (name) {
       case 'mmap':
         return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
+      case 'mmap_file':
+        return { op: name, slot: this.slot(), file: this.below(FILES), pages: pages(), prot: this.chance(0.5) ? 'rw' : this.pick(PROTS) };
+      case 'mremap': {
+        const slot = this.userSlot(mapped);
+        return { op: name, slot, to: this.otherSlot(slot) };
+      }
+      case 'ftruncate':
+        return { op: name, file: this.below(FILES), pages: this.chance(0.5) ? 0 : this.below(MAX_PAGES + 1) };
       case 'munmap':
         return { op: name, slot: this.userSlot(mapped) };
       case 'mprotect':
@@ -456,14 +482,22 @@ export class Generator {
       case 'to':
         c.to = this.slot();
         break;
+      case 'file':
+        c.file = this.below(FILES);
+        break;
     }
     return c as Op;
   }
 }
 
+/** The user slots an operation maps (mmap, mmap_file; mremap's destination). */
+function mappedBy(o: Op): number[] {
+  return o.op === 'mmap' || o.op === 'mmap_file' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
+}
+
 function mappedSlots(ops: Op[]): number[] {
   const s: number[] = [];
-  for (const o of ops) if (o.op === 'mmap' && !s.includes(o.slot)) s.push(o.slot);
+  for (const o of ops) for (const m of mappedBy(o)) if (!s.includes(m)) s.push(m);
   return s;
 }
 
@@ -495,6 +529,9 @@ export function normalize(p: Program, maxCpus: number): void {
 export function isUserOp(name: OpName): boolean {
   return (
     name === 'mmap' ||
+    name === 'mmap_file' ||
+    name === 'mremap' ||
+    name === 'ftruncate' ||
     name === 'munmap' ||
     name === 'mprotect' ||
     name === 'uaccess' ||
@@ -509,6 +546,8 @@ export function isUserOp(name: OpName): boolean {
 export function objectKey(o: Op): string | null {
   switch (o.op) {
     case 'mmap':
+    case 'mmap_file':
+    case 'mremap':
     case 'munmap':
     case 'mprotect':
     case 'uaccess':
@@ -532,5 +571,5 @@ export function objectKey(o: Op): string | null {
 
 /** Operations that create their object. */
 function isAllocation(o: Op): boolean {
-  return o.op === 'mmap' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
+  return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
 }
