@@ -148,7 +148,7 @@ export class Generator {
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const prev = out[out.length - 1];
-      const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
+      const o = (prev && this.chance(0.35) && this.next(prev, mapped)) || this.op(t, ntasks, mapped);
       for (const m of mappedBy(o)) if (!mapped.includes(m)) mapped.push(m);
       out.push(o);
     }
@@ -161,7 +161,7 @@ export class Generator {
    * mmap/uaccess/gup_fast of a range, a use or the munmap of that range; after an allocation or
    * an access of a kernel object, an access or its release. Null when `prev` has no object.
    */
-  private next(prev: Op): Op | null {
+  private next(prev: Op, mapped: number[]): Op | null {
     const k = this.below(3);
     switch (prev.op) {
       case 'mmap':
@@ -181,6 +181,9 @@ export class Generator {
         // a moved range: use it at its new or at its old address, or unmap it
         if (k === 2) return { op: 'munmap', slot: prev.to };
         return { op: 'uaccess', slot: k === 0 ? prev.to : prev.slot, page: 0, kind: this.chance(0.7) ? 'read' : 'write' };
+      case 'ftruncate':
+        // a truncated file: touch a mapping
+        return k < 2 ? { op: 'uaccess', slot: this.userSlot(mapped), page: 0, kind: this.chance(0.7) ? 'read' : 'write' } : null;
       case 'vmalloc':
       case 'vm_map_ram':
       case 'percpu_alloc': {
