@@ -30,9 +30,9 @@ import {
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
-  ['mmap_file', 5],
-  ['mremap', 3],
-  ['ftruncate', 3],
+  ['mmap_file', 6],
+  ['mremap', 4],
+  ['ftruncate', 4],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
@@ -314,7 +314,7 @@ export class Generator {
 
   /**
    * Collide (syzkaller's collide mode, generalised): two operations of a process on the same
-   * object (a user range, a kernel object) are made concurrent: the later one moves into a new
+   * object (a user range, a kernel object, a file and the ranges mapping it: objectKeys) are made concurrent: the later one moves into a new
    * thread of that process on another CPU, started by a clone() just before the earlier one.
    * Without such a pair, a random operation moves into a thread started where it was.
    */
@@ -324,10 +324,10 @@ export class Generator {
     if (cands.length === 0) return;
     const a = this.pick(cands);
     const pairs: Array<[number, number]> = [];
+    const keys = objectKeys(a.ops);
     for (let j = 1; j < a.ops.length; j++) {
-      const key = objectKey(a.ops[j]);
-      if (!key) continue;
-      for (let i = 0; i < j; i++) if (objectKey(a.ops[i]) === key && !isAllocation(a.ops[i])) pairs.push([i, j]);
+      if (keys[j].length === 0) continue;
+      for (let i = 0; i < j; i++) if (!isAllocation(a.ops[i]) && keys[i].some((x) => keys[j].includes(x))) pairs.push([i, j]);
     }
     let at: number;
     let moved: Op;
@@ -570,6 +570,29 @@ export function objectKey(o: Op): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * The objects each operation of a task's list works on: its objectKey(), and for an operation on a
+ * range that an earlier mmap_file of the list mapped (and mremap moved), that file too ('f0'), as
+ * for ftruncate: a truncation and a use of a mapping of the file meet on it (syzkaller tracks an
+ * fd and the mappings made from it the same way).
+ */
+export function objectKeys(ops: readonly Op[]): string[][] {
+  const fileOf = new Map<number, number>();
+  return ops.map((o) => {
+    const keys: string[] = [];
+    const k = objectKey(o);
+    if (k) keys.push(k);
+    if (o.op === 'ftruncate') keys.push(`f${o.file}`);
+    else if ('slot' in o && isUserOp(o.op) && fileOf.has(o.slot)) keys.push(`f${fileOf.get(o.slot)}`);
+    if (o.op === 'mmap_file') fileOf.set(o.slot, o.file);
+    else if (o.op === 'mremap' && fileOf.has(o.slot)) {
+      fileOf.set(o.to, fileOf.get(o.slot)!);
+      fileOf.delete(o.slot);
+    } else if (o.op === 'munmap' || o.op === 'mmap') fileOf.delete(o.slot);
+    return keys;
+  });
 }
 
 /** Operations that create their object. */

@@ -126,6 +126,35 @@ export class OutcomeOracle {
       for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
     }
     this.frees.set(pfn, { step: this.step(), cpu: c, chain });
+    this.checkFreedFrame(pfn, cpu);
+  }
+
+  /**
+   * Frame lifetime at the free: Linux frees a page only after every TLB entry that maps it is
+   * flushed ("add page to list of pages to be freed, then flush tlb, and then free pages", the
+   * mmu_gather; the commit message of eb66ae030829). A CPU that may still use a user translation
+   * to the frame (its CR3 holds the tables of the mm it runs, as in `usesTables`) is a
+   * use-after-free waiting for its next access.
+   */
+  private checkFreedFrame(pfn: number, freer: LinuxCpu | undefined): void {
+    const limit = this.k.L.TASK_SIZE;
+    for (const c of this.k.cpus) {
+      const mm = c.tlbActiveMm;
+      if (!mm || !this.usesTables(c, mm)) continue;
+      for (const e of c.hw.tlbEntries()) {
+        if (e.va >= limit || e.global || !e.user || Number(e.pa >> 12n) !== pfn) continue;
+        const lines = [
+          '==================================================================',
+          `BUG: use-after-free of pfn ${hex(pfn)}: the frame was freed while CPU${c.index} still caches a user translation to it`,
+          `pagewalk: TLB entry ${describeEntry(e)} of ${mm.name} on CPU${c.index} (${c.curr.comm}/${c.curr.pid})`,
+          ...this.pteNow(c, e.va, 3),
+          ...(freer ? [...cpuHeader(this.k.config, freer), ...callTrace(freer)] : []),
+          '==================================================================',
+        ];
+        this.k.printk(...lines);
+        throw new FindingStop({ sanitizer: 'frame-lifetime', signature: 'use-after-free: frame freed while a TLB maps it at a user address', log: lines });
+      }
+    }
   }
 
   /** Where frame `pfn` was last freed, for reports. */

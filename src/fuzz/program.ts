@@ -23,8 +23,8 @@ export const MAX_TASKS = 6;
 export const MAX_OPS = 24;
 /** Largest number of interrupt sources. */
 export const MAX_IRQS = 3;
-/** Number of files (in-memory, shared by every process of a program; each starts MAX_PAGES pages long). */
-export const FILES = 2;
+/** Number of files (in-memory, shared by every process of a program, MAX_PAGES pages long at the start). One: every mapping and truncation of a program meets on it. */
+export const FILES = 1;
 
 export type AccessKindName = 'read' | 'write' | 'exec';
 export type Prot = 'r' | 'rw' | 'rx';

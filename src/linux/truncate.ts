@@ -59,7 +59,7 @@ function* truncate_inode_pages_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
 }
 
 /**
- * truncate_pagecache(inode, newsize) (mm/truncate.c, 4.14 lines 742-757): unmap_mapping_range()
+ * truncate_pagecache(inode, newsize) (mm/truncate.c, 4.14 lines 742-759): unmap_mapping_range()
  * from holebegin = round_up(newsize, PAGE_SIZE), truncate_inode_pages(mapping, newsize), and
  * unmap_mapping_range() again.
  */
