@@ -30,7 +30,7 @@ import {
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
-  ['mmap_file', 6],
+  ['mmap_file', 5],
   ['mremap', 4],
   ['ftruncate', 4],
   ['munmap', 7],
@@ -174,12 +174,13 @@ export class Generator {
       }
       case 'mmap_file':
         // a mapped file: read it, move the mapping, or truncate the file
-        if (k === 0) return { op: 'uaccess', slot: prev.slot, page: this.below(prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
+        if (k === 0)
+          return { op: 'uaccess', slot: prev.slot, page: this.below(prev.whole ? MAX_PAGES : prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
         if (k === 1) return { op: 'mremap', slot: prev.slot, to: this.otherSlot(prev.slot) };
         return { op: 'ftruncate', file: prev.file, pages: this.below(prev.pages) };
       case 'mremap':
-        // a moved range: use it at its new or at its old address, or unmap it
-        if (k === 2) return { op: 'munmap', slot: prev.to };
+        // a moved range: use it at its new or at its old address, or end it (unmap it, or truncate a file it may map)
+        if (k === 2) return this.chance(0.5) ? { op: 'munmap', slot: prev.to } : { op: 'ftruncate', file: this.below(FILES), pages: 0 };
         return { op: 'uaccess', slot: k === 0 ? prev.to : prev.slot, page: 0, kind: this.chance(0.7) ? 'read' : 'write' };
       case 'ftruncate':
         // a truncated file: touch a mapping
@@ -259,7 +260,14 @@ export class Generator {
       case 'mmap':
         return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
       case 'mmap_file':
-        return { op: name, slot: this.slot(), file: this.below(FILES), pages: pages(), prot: this.chance(0.5) ? 'rw' : this.pick(PROTS) };
+        return {
+          op: name,
+          slot: this.slot(),
+          file: this.below(FILES),
+          pages: pages(),
+          prot: this.chance(0.5) ? 'rw' : this.pick(PROTS),
+          whole: this.chance(0.5),
+        };
       case 'mremap': {
         const slot = this.userSlot(mapped);
         return { op: name, slot, to: this.otherSlot(slot) };
@@ -466,6 +474,9 @@ export class Generator {
         break;
       case 'populate':
         c.populate = !c.populate;
+        break;
+      case 'whole':
+        c.whole = !c.whole;
         break;
       case 'task':
         c.task = this.below(ntasks);

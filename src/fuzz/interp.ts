@@ -407,8 +407,9 @@ export class Interpreter {
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         const f = this.file(o.file);
         this.begin(mm);
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_file(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
-        regs[o.slot] = { start, pages: o.pages, prot: o.prot, file: o.file, data: new Array(o.pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
+        const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]));
+        regs[o.slot] = { start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
         sp.mapping.delete(o.slot);
         this.end(mm);
         return;
@@ -559,8 +560,7 @@ export class Interpreter {
     const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
     const mapped = !!r && p.page < r.pages;
     const beyondEof = mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages;
-    const allowed =
-      mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
+    const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     const promise = !mapped
       ? 'SIGSEGV (nothing mapped there)'
       : beyondEof

@@ -40,8 +40,12 @@ export type PtLevel = 1 | 2 | 3 | 4;
 export type Op =
   /** mmap() of an anonymous user range in the task's mm; `populate` (MAP_POPULATE) faults every page in at once. */
   | { op: 'mmap'; slot: number; pages: number; prot: Prot; populate: boolean }
-  /** mmap(MAP_SHARED) of the first `pages` pages of file `file` at a user range. */
-  | { op: 'mmap_file'; slot: number; file: number; pages: number; prot: Prot }
+  /**
+   * mmap(MAP_SHARED) of the first `pages` pages of file `file` at a user range, or (`whole`) of
+   * its whole slot (2 MiB, beyond the end of the file: a large mapping whose mremap moves its ptes
+   * in several LATENCY_LIMIT extents).
+   */
+  | { op: 'mmap_file'; slot: number; file: number; pages: number; prot: Prot; whole: boolean }
   /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of a whole user range to slot `to` (whatever was mapped there is unmapped first). */
   | { op: 'mremap'; slot: number; to: number }
   /** ftruncate() of file `file` to `pages` pages: mappings beyond the new end are zapped, the pages freed; accesses there get SIGBUS. */
@@ -250,7 +254,15 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'mprotect':
       return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
     case 'mmap_file':
-      return { op, slot: slot(), file: int(o.file, `${path}.file`, 0, FILES - 1), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+      if (typeof o.whole !== 'boolean') bad(`${path}.whole`, 'expected true or false');
+      return {
+        op,
+        slot: slot(),
+        file: int(o.file, `${path}.file`, 0, FILES - 1),
+        pages: pages(),
+        prot: oneOf(o.prot, `${path}.prot`, PROTS),
+        whole: o.whole as boolean,
+      };
     case 'mremap':
       return { op, slot: slot(), to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
     case 'ftruncate':

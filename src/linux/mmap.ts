@@ -55,7 +55,16 @@ export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_bel
  * fault. The caller holds mm->mmap_sem for writing. (Anonymous mappings are linked by the fuzzer's
  * kernel-ops adapter, which has no file to link.)
  */
-export function* mmap_region_file(k: Kernel, cpu: LinuxCpu, mm: MmStruct, file: LinuxFile, addr: bigint, len: bigint, vm_flags: number, pgoff: number): KGen<VmAreaStruct> {
+export function* mmap_region_file(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  file: LinuxFile,
+  addr: bigint,
+  len: bigint,
+  vm_flags: number,
+  pgoff: number,
+): KGen<VmAreaStruct> {
   const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: vm_flags | VM_SHARED | VM_MAYSHARE, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
   mm.vmas.push(vma);
   yield* vma_link_file(k, cpu, vma);

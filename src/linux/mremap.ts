@@ -154,7 +154,16 @@ function* copy_vma(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, ad
  * move_vma(vma, old_addr, old_len, new_len, new_addr, ...) (mm/mremap.c, 4.14.5 lines 263-376):
  * copy_vma(), move_page_tables(), then do_munmap() of the old range. Returns new_addr.
  */
-function* move_vma(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, old_addr: bigint, old_len: bigint, new_len: bigint, new_addr: bigint): KGen<bigint> {
+function* move_vma(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  vma: VmAreaStruct,
+  old_addr: bigint,
+  old_len: bigint,
+  new_len: bigint,
+  new_addr: bigint,
+): KGen<bigint> {
   return yield* traced(cpu, 'move_vma', function* () {
     const new_pgoff = vma.vm_pgoff === undefined ? undefined : vma.vm_pgoff + Number((old_addr - vma.vm_start) >> 12n);
     yield* copy_vma(k, cpu, mm, vma, new_addr, new_len, new_pgoff);
@@ -199,7 +208,16 @@ function* mremap_to(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, old_le
  * sys_mremap(addr, old_len, new_len, flags, new_addr) (mm/mremap.c, 4.14) on `mm` (current->mm):
  * returns the new address or -errno. Under mm->mmap_sem held for writing.
  */
-export function* sys_mremap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, old_len: bigint, new_len: bigint, flags: number, new_addr: bigint): KGen<bigint> {
+export function* sys_mremap(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  addr: bigint,
+  old_len: bigint,
+  new_len: bigint,
+  flags: number,
+  new_addr: bigint,
+): KGen<bigint> {
   if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE)) return BigInt(-EINVAL);
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return BigInt(-EINVAL);
   if (addr & 0xfffn) return BigInt(-EINVAL);

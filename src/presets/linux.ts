@@ -205,6 +205,7 @@ registerPreset({
 registerPreset({
   name: 'linux-4.14.78-smp',
   base: 'linux-4.14.77-smp',
-  description: 'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped.',
+  description:
+    'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped.',
   knobs: { version: '4.14.78', mremap_flush: 'under-ptl' },
 });
