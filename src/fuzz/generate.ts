@@ -170,7 +170,7 @@ export class Generator {
   /**
    * An operation continuing the life cycle of the object `prev` worked on (allocate, use, use,
    * release), as syzkaller chains calls through the resources they create and consume: after
-   * mmap/uaccess/gup_fast of a range, a use or the munmap of that range; after an allocation or
+   * mmap/uaccess/gup_fast of a range, a use, the munmap or the mremap of that range; after an allocation or
    * an access of a kernel object, an access or its release. Null when `prev` has no object.
    */
   private next(prev: Op, mapped: number[]): Op | null {
@@ -182,14 +182,14 @@ export class Generator {
         const slot = prev.slot;
         if (k === 0) return { op: 'uaccess', slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
         if (k === 1) return { op: 'gup_fast', slot, pages: 1 + this.below(MAX_PAGES), write: this.chance(0.5) };
-        return { op: 'munmap', slot };
+        return this.chance(0.8) ? { op: 'munmap', slot } : { op: 'mremap', slot, to: this.otherSlot(slot) };
       }
       case 'mmap_file':
-        // a mapped file: read it, move the mapping, or truncate the file
-        if (k === 0)
-          return { op: 'uaccess', slot: prev.slot, page: this.below(prev.whole ? MAX_PAGES : prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
-        if (k === 1) return { op: 'mremap', slot: prev.slot, to: this.otherSlot(prev.slot) };
-        return { op: 'ftruncate', file: prev.file, pages: this.below(prev.pages) };
+        // a mapped file: use it, move the mapping, or truncate the file
+        if (k < 2) return { op: 'uaccess', slot: prev.slot, page: this.below(prev.whole ? MAX_PAGES : prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
+        return this.chance(0.5)
+          ? { op: 'mremap', slot: prev.slot, to: this.otherSlot(prev.slot) }
+          : { op: 'ftruncate', file: prev.file, pages: this.below(prev.pages) };
       case 'mremap':
         // a moved range: use it at its new or at its old address, or end it (unmap it, or truncate a file it may map)
         if (k === 2) return this.chance(0.5) ? { op: 'munmap', slot: prev.to } : { op: 'ftruncate', file: this.below(FILES), pages: 0 };
