@@ -460,8 +460,9 @@ export class Interpreter {
         f.busy++;
         this.truncations++;
         yield* this.ops.ftruncate(cpu, f.file, o.pages); // do_sys_ftruncate() names its own frame
-        f.pages = o.pages;
-        f.busy--;
+        // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
+        // is in flight the size is the last one's, i_size.
+        if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
         this.truncations++;
         return;
       }
