@@ -185,6 +185,8 @@ export class Interpreter {
       this.k.observers.sigbus = (cpu) => this.judge(cpu, null, 'SIGBUS');
       this.k.observers.exitMmap = (cpu, mm) => this.checkUser(cpu, mm, 'exit_mmap');
       this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
+      this.k.observers.rcuQueued = (cpu, token) => o.rcuQueued(cpu, token);
+      this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
         if (this.files.some((f) => f && f.busy > 0)) return; // a truncation's flush may be pending
@@ -214,6 +216,8 @@ export class Interpreter {
   /** The scheduler running the program (explanations carry its step numbers). */
   attach(s: Scheduler): void {
     this.sched = s;
+    const o = this.oracle;
+    if (o) s.afterStep = () => o.sampleRcu();
   }
 
   private cpuOf(i: number): number {
