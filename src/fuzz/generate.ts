@@ -8,6 +8,7 @@
 import { Prng } from '../scheduler/prng.js';
 import {
   cloneProgram,
+  MAX_FAIL_NTH,
   MAX_IRQS,
   MAX_OPS,
   MAX_PAGES,
@@ -47,6 +48,7 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_linear', 2],
   ['pt_unlinear', 1],
   ['flush_tlb', 4],
+  ['fail_nth', 3],
   ['schedule', 5],
   ['exit', 2],
 ];
@@ -191,6 +193,11 @@ export class Generator {
     }
   }
 
+  /** fail_nth's n: the next injection point most often (syzkaller starts at 1 and counts up). */
+  private failNth(): number {
+    return this.chance(0.5) ? 1 : 1 + this.below(MAX_FAIL_NTH);
+  }
+
   private pteBit(): PteBit {
     let r = this.below(PTE_BIT_WEIGHTS.reduce((a, [, w]) => a + w, 0));
     for (const [b, w] of PTE_BIT_WEIGHTS) {
@@ -275,6 +282,8 @@ export class Generator {
         return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
       case 'flush_tlb':
         return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
+      case 'fail_nth':
+        return { op: name, n: this.failNth() };
       case 'schedule':
       case 'exit':
         return { op: name };
@@ -456,6 +465,9 @@ export class Generator {
       case 'to':
         c.to = this.slot();
         break;
+      case 'n':
+        c.n = this.failNth();
+        break;
     }
     return c as Op;
   }
@@ -501,7 +513,8 @@ export function isUserOp(name: OpName): boolean {
     name === 'gup_fast' ||
     name === 'fork' ||
     name === 'clone' ||
-    name === 'memcg'
+    name === 'memcg' ||
+    name === 'fail_nth'
   );
 }
 

@@ -17,6 +17,7 @@ import { do_exit } from '../linux/exit.js';
 import { kaccess } from '../linux/fault.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
+import { proc_fail_nth_write } from '../linux/page_alloc.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { down_read, up_read } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
@@ -309,6 +310,10 @@ export class Interpreter {
         yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
         return;
       }
+      case 'fail_nth':
+        // write(/proc/thread-self/fail-nth): changes no memory the process sees (nothing for the shadow)
+        if (task) proc_fail_nth_write(task, o.n);
+        return;
       case 'schedule':
         yield* schedule(k, cpu);
         return;

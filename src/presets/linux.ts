@@ -182,3 +182,19 @@ registerKnob({
   description:
     'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
 });
+registerKnob({
+  name: 'tlb_remove_table_single_user',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_remove_table() frees a page table at once when the mm has fewer than two users (4.14-4.18); false: always batched (4.19, "mm/tlb: Remove tlb_remove_table() non-concurrent condition").',
+});
+registerKnob({
+  name: 'tlb_table_invalidate',
+  type: 'bool',
+  default: false,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_table_invalidate() flushes the TLB and paging-structure caches before page tables are handed to RCU or, when the batch page cannot be allocated, freed by tlb_remove_table_one() (4.19, "mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE"); false: no flush before tlb_remove_table_one() frees the table (4.14-4.18).',
+});

@@ -131,6 +131,22 @@ registerPreset({
   description: 'linux-4.13-hyperv with HAVE_RCU_TABLE_FREE.',
   knobs: { version: '4.14.0', have_rcu_table_free: true },
 });
+// RCU table freeing without a TLB invalidate (docs/historical-bugs.md): 4.14-4.18 free a page
+// table in tlb_remove_table_one() (batch page allocation failed) with no flush; 4.19 flushes first.
+registerPreset({
+  name: 'linux-4.17-hyperv',
+  base: 'linux-4.14-hyperv',
+  description:
+    'Linux 4.17 with the Hyper-V flush_tlb_others() hypercall and HAVE_RCU_TABLE_FREE (selected unconditionally on x86, 4.14-4.18): when tlb_remove_table() cannot allocate its batch page, tlb_remove_table_one() frees the page table without invalidating the paging-structure caches (before "mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE").',
+  knobs: { version: '4.17.0', tlb_remove_table_single_user: true, tlb_table_invalidate: false },
+});
+registerPreset({
+  name: 'linux-4.19-hyperv',
+  base: 'linux-4.17-hyperv',
+  description:
+    'Linux 4.19 with the Hyper-V flush_tlb_others() hypercall, which also sets pv_mmu_ops.tlb_remove_table = tlb_remove_table (HAVE_RCU_TABLE_FREE if PARAVIRT): tlb_table_invalidate() flushes before tables are freed, and tlb_remove_table() no longer frees at once for a single-user mm.',
+  knobs: { version: '4.19.0', tlb_remove_table_single_user: false, tlb_table_invalidate: true },
+});
 
 // ---- Historical Xen bugs (docs/historical-bugs.md): the model's Xen 4.1 mm.c with one later
 // security fix left out, under a Linux 4.14 PV guest (none of the seed bugs). A buggy preset has
