@@ -358,7 +358,11 @@ export class Generator {
   private mutateProgram(p: Program, donor?: Program): void {
     const k = this.below(100);
     const seq = this.pickSeq(p);
-    if (k < 22 && seq) {
+    if (k < 4 && seq?.task) {
+      // fault injection into one call (syzkaller's fail-nth): fail_nth before a user operation
+      const calls = faultableCalls(seq.ops);
+      if (calls.length > 0 && seq.ops.length < MAX_OPS) seq.ops.splice(this.pick(calls), 0, { op: 'fail_nth', n: this.failNth() });
+    } else if (k < 22 && seq) {
       // insert an operation
       if (seq.ops.length >= MAX_OPS) return;
       const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.slot());
@@ -471,6 +475,35 @@ export class Generator {
     }
     return c as Op;
   }
+}
+
+/** Indices of the user operations (system calls) of `ops` that no fail_nth precedes. */
+function faultableCalls(ops: readonly Op[]): number[] {
+  const out: number[] = [];
+  ops.forEach((o, i) => {
+    if (isUserOp(o.op) && o.op !== 'fail_nth' && ops[i - 1]?.op !== 'fail_nth') out.push(i);
+  });
+  return out;
+}
+
+/**
+ * syzkaller's fault-injection job for a new corpus program: one copy per system call of each
+ * task, with fail_nth n=1 before that call (its first fault-injection point fails); at most `max`,
+ * none for a program that already injects faults.
+ */
+export function faultVariants(p: Program, max: number): Program[] {
+  if (p.tasks.some((t) => t.ops.some((o) => o.op === 'fail_nth'))) return [];
+  const out: Program[] = [];
+  p.tasks.forEach((t, ti) => {
+    if (t.ops.length >= MAX_OPS) return;
+    for (const i of faultableCalls(t.ops)) {
+      if (out.length >= max) return;
+      const q = cloneProgram(p);
+      q.tasks[ti].ops.splice(i, 0, { op: 'fail_nth', n: 1 });
+      out.push(q);
+    }
+  });
+  return out;
 }
 
 function mappedSlots(ops: Op[]): number[] {
