@@ -9,7 +9,7 @@
 import { Prng } from '../scheduler/prng.js';
 import type { Finding } from '../sanitizers/finding.js';
 import { Coverage, setActiveCoverage } from './coverage.js';
-import { faultVariants, Generator } from './generate.js';
+import { Generator } from './generate.js';
 import { programSize, type Program, type Schedule } from './program.js';
 import { shrink } from './shrink.js';
 import type { ExecInput, ExecResult, FuzzTarget } from './target.js';
@@ -116,9 +116,6 @@ interface CorpusEntry {
 const MAX_CORPUS = 256;
 /** Probability of a fresh program instead of a mutation, once the corpus is not empty. */
 const FRESH_PROBABILITY = 0.2;
-/** Fault-injection job (generate.ts faultVariants): copies queued per new corpus program, and one execution in this many taken from the queue. */
-const FAULT_VARIANTS = 6;
-const FAULT_EVERY = 4;
 
 /** Runs one execution with coverage collection active. */
 export function execute(target: FuzzTarget, input: ExecInput, cov: Coverage): ExecResult {
@@ -161,8 +158,6 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
   const gen = new Generator(rng, target.maxCpus);
   const cov = new Coverage();
   const corpus: CorpusEntry[] = [];
-  /** Fault-injection jobs waiting (syzkaller's failCall: each call of a new corpus program failed once). */
-  const faultJobs: CorpusInput[] = [];
   const seen = new Map<string, FoundFinding>();
   const findings: FoundFinding[] = [];
   const modelErrors: ModelError[] = [];
@@ -177,9 +172,7 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
     let program: Program;
     let schedule: Schedule;
     const imported = opts.imports?.[exec];
-    const job = exec % FAULT_EVERY === 0 ? faultJobs.shift() : undefined;
     if (imported) ({ program, schedule } = imported);
-    else if (job) ({ program, schedule } = job);
     else if (corpus.length === 0 || rng.nextFloat() < FRESH_PROBABILITY) {
       program = gen.program();
       schedule = gen.schedule();
@@ -202,10 +195,7 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
       continue;
     }
     const gain = cov.commit();
-    if (gain > 0) {
-      addToCorpus(corpus, { program, schedule, gain });
-      for (const q of faultVariants(program, FAULT_VARIANTS)) faultJobs.push({ program: q, schedule });
-    }
+    if (gain > 0) addToCorpus(corpus, { program, schedule, gain });
     const f = res.finding;
     if (!f) continue;
     const key = dedupKey(f);

@@ -486,26 +486,6 @@ function faultableCalls(ops: readonly Op[]): number[] {
   return out;
 }
 
-/**
- * syzkaller's fault-injection job for a new corpus program: one copy per system call of each
- * task, with fail_nth n=1 before that call (its first fault-injection point fails); at most `max`,
- * none for a program that already injects faults.
- */
-export function faultVariants(p: Program, max: number): Program[] {
-  if (p.tasks.some((t) => t.ops.some((o) => o.op === 'fail_nth'))) return [];
-  const out: Program[] = [];
-  p.tasks.forEach((t, ti) => {
-    if (t.ops.length >= MAX_OPS) return;
-    for (const i of faultableCalls(t.ops)) {
-      if (out.length >= max) return;
-      const q = cloneProgram(p);
-      q.tasks[ti].ops.splice(i, 0, { op: 'fail_nth', n: 1 });
-      out.push(q);
-    }
-  });
-  return out;
-}
-
 function mappedSlots(ops: Op[]): number[] {
   const s: number[] = [];
   for (const o of ops) if (o.op === 'mmap' && !s.includes(o.slot)) s.push(o.slot);

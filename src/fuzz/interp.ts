@@ -30,7 +30,7 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -249,13 +249,10 @@ export class Interpreter {
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
       for (const o of ops) {
-        const faulting = o.op !== 'fail_nth' && task.fail_nth > 0;
+        const armed = task.fail_nth;
         yield* self.op(o, cpu, task);
-        if (faulting) {
-          // As syzkaller's executor: fail-nth applies to the one call after it, then is written back to 0.
-          if (task.fail_nth === 0) self.cov.hitString(`fault-injected:${o.op}`);
-          proc_fail_nth_write(task, 0);
-        }
+        // The injected failure is coverage (syzkaller keeps a call's fault-injection outcome as signal).
+        if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         yield 'fuzz:next_op';
       }
     };
@@ -317,7 +314,7 @@ export class Interpreter {
         return;
       }
       case 'fail_nth':
-        // write(/proc/thread-self/fail-nth) for the next operation: changes no memory the process sees (nothing for the shadow)
+        // write(/proc/thread-self/fail-nth): changes no memory the process sees (nothing for the shadow)
         if (task) proc_fail_nth_write(task, o.n);
         return;
       case 'schedule':
@@ -415,7 +412,7 @@ export class Interpreter {
       }
       case 'uaccess': {
         const r = regs[o.slot];
-        yield* this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : MAX_PAGES), o.kind, true);
+        yield* this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
         return;
       }
       case 'gup_fast': {
@@ -457,7 +454,7 @@ export class Interpreter {
   }
 
   /**
-   * A user access of page `page` of slot `slot` (from the slot's base when it is unmapped),
+   * A user access of page `page` of slot `slot` (page 0 of the slot's base when it is unmapped),
    * judged by the process view in the step the hardware (or SIGSEGV) decides it.
    */
   private *userAccess(cpu: LinuxCpu, task: TaskStruct, mm: MmStruct, slot: number, page: number, kind: AccessKind, data: boolean): KGen<void> {
