@@ -3,6 +3,7 @@ import {
   IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
   T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
+  LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
@@ -140,18 +141,17 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   for (let i: usize = 0; i < usize(n); i++) {
     const va = linear(load<u64>(i * 8, IO_VA), mode);
     const kind = checkedKind(i);
-    if (nonCanonical(va, mode)) {
-      gps++;
-      faults += store2(i, GP_RESULT);
-      continue;
-    }
-    const vpn = (va >> 12) & 0x1FF_FFFF_FFFF;
-    const tag = (vpn << 8) | ctx;
-    const fp = frontSlot(front, kind, vpn);
-    if (load<u64>(fp) == tag) {
+    // The fast tag holds all of va's bits 63:12: a non-canonical address never hits (caches.ts).
+    const fp = frontSlot(front, kind, va >> 12);
+    if (load<u64>(fp) == (((va >> 4) & ~u64(0xFF)) | ctx)) {
       store<u64>(i * 8, load<u64>(fp, 8) | (va & 0xFFF), IO_PA);
       store<u32>(i * 4, 0, IO_FAULT);
       hits++;
+      continue;
+    }
+    if (nonCanonical(va, mode)) {
+      gps++;
+      faults += store2(i, GP_RESULT);
       continue;
     }
     faults += store2(i, missPath(cpu, va, kind, pscOn, false));
@@ -163,58 +163,224 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 
 /**
  * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
- * the PSC switch as constants. Without PSCs and protection keys every walk first takes fastWalk;
- * the exact walk (out of line) decides the rest.
+ * the PSC switch as constants. Without PSCs and protection keys every walk takes the fast walk,
+ * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
-  if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? fastLoop(cpu, n, 5) : fastLoop(cpu, n, 4);
+  if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? mlpLoop(cpu, n, 5) : mlpLoop(cpu, n, 4);
   return levels == 5 ? exactLoop(cpu, n, 5, pscOn) : exactLoop(cpu, n, 4, pscOn);
 }
 
-@inline function fastLoop(cpu: usize, n: u32, levels: u32): u32 {
+// ---- the interleaved batch walk (memory-level parallelism) ----
+//
+// A serial walk cannot issue an entry read before the one above it returned; on tables that miss
+// the caches (and the host's TLB) the CPU overlaps only the few walks its reorder window holds.
+// mlpLoop walks MLP_K addresses per group in three phases: each address down to its leaf entry's
+// address (the levels above are few and mostly cached), then the MLP_K leaf reads back to back
+// (independent loads: their misses overlap), then each leaf's check and result. With the TLB
+// off, walks of different addresses commute: a walk's result does not depend on A/D bits, and
+// A/D bits are only ever set, in place (OR into the current entry), so memory ends as after the
+// serial loop. An address that is not a plain walk (not canonical, an entry past RAM or not
+// present, reserved bits, AMD's deferred A bits) goes through the serial fast walk instead;
+// results, faults, CR2 (the last faulting address) and statistics equal the serial loop's.
+
+const MLP_K: u32 = 16;
+const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
+const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
+const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
+
+// Counters of the addresses walked serially (out of line; added to the loop's own at its end).
+let lnWalks: u32 = 0;
+let lnRefs: u32 = 0;
+let lnFastFaults: u32 = 0;
+let lnGps: u32 = 0;
+let lnFaults: u32 = 0;
+let lnLastFast: isize = -1;
+let lnLastExact: isize = -1;
+
+/** One address through the serial fast walk (the exact walk behind it). */
+function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
+  const va = load<u64>(i * 8, IO_VA);
   const s: u64 = levels == 5 ? 7 : 16;
+  let r = SLOW;
+  if ((i64(va << s) >> s) == i64(va)) {
+    r = fastWalk(va, kind, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, (acCx & CX_AMD) != 0);
+  }
+  if (r < FAULT_BIT) {
+    lnWalks++;
+    lnRefs += levels - u32(r >> R_CLASS_SHIFT);
+    store<u64>(i * 8, r & PA_MASK, IO_PA);
+    store<u32>(i * 4, 0, IO_FAULT);
+  } else if (r != SLOW) {
+    lnWalks++;
+    lnRefs += u32(r >> 32) & 0xFFFF;
+    lnFastFaults++;
+    if (isize(i) > lnLastFast) lnLastFast = isize(i);
+    store<u64>(i * 8, 0, IO_PA);
+    store<u32>(i * 4, u32(r), IO_FAULT);
+  } else {
+    r = exactWalk(cpu, va, kind, levels);
+    if (r == GP_RESULT) lnGps++;
+    else if ((r & FAULT_BIT) != 0 && isize(i) > lnLastExact) lnLastExact = isize(i);
+    lnFaults += store2(i, r);
+  }
+}
+
+/** upperWalk's result for an address it finished (a large page): | fault << 1 | TLB class << 2. */
+const LANE_DONE: u64 = 1;
+
+/**
+ * fastWalk of batch address i down to its 4 KiB leaf entry, without reading it (levels a
+ * constant): returns the leaf entry's address (the rights of the levels above folded into
+ * L_F[p]); or, for a 2 MiB / 1 GiB page, the finished walk (LANE_DONE); or 0 when the address
+ * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as fastWalk does.
+ */
+@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, amd: bool): u64 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  if ((i64(va << s) >> s) != i64(va)) return 0;
+  let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  let t = root;
+  let ea: u64 = 0;
+  let e: u64 = 0;
+  if (levels == 5) {
+    ea = t + ((va >> 45) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+    if ((e & up) != E_P) return 0;
+    if ((e & E_A) == 0) {
+      if (amd) return 0;
+      store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
+    }
+    f &= e ^ E_XD;
+    t = e & FRAME_MASK;
+  }
+  ea = t + ((va >> 36) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & up) != E_P) return 0;
+  if ((e & E_A) == 0) {
+    if (amd) return 0;
+    store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return 0;
+  if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
+  if ((e & E_A) == 0) {
+    if (amd) return 0;
+    store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return 0;
+  if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
+  if ((e & E_A) == 0) {
+    if (amd) return 0;
+    store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
+  }
+  store<u64>(L_F + p, f & (e ^ E_XD));
+  ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+  return ea >= ram ? 0 : ea;
+}
+
+/**
+ * The leaf's access check, A/D update and result for batch address i (fastWalk's last step):
+ * `e` the leaf entry, `leaf` its address | TLB class, `f` the rights folded above. Returns 1 for
+ * a #PF (written as fastWalk's), else 0.
+ */
+@inline function finishLeaf(i: usize, kind: u32, e: u64, leaf: u64, f: u64): u32 {
+  const t = KTAB + usize(kind) * 8;
+  f &= e ^ E_XD;
+  if ((f & load<u64>(t, KT_MASK)) != load<u64>(t, KT_WANT)) {
+    store<u64>(i * 8, 0, IO_PA);
+    store<u32>(i * 4, (VEC_PF << 16) | u32(load<u64>(t, KT_EC)) | PF_P, IO_FAULT);
+    return 1;
+  }
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
+  if ((e & need) != need) {
+    const ea = usize(leaf & ~7);
+    store<u64>(ea, load<u64>(ea, RAM_BASE) | need, RAM_BASE);
+  }
+  const off = (u64(1) << (12 + 9 * u32(leaf & 3))) - 1;
+  store<u64>(i * 8, (e & FRAME_MASK & ~off) | (load<u64>(i * 8, IO_VA) & off), IO_PA);
+  store<u32>(i * 4, 0, IO_FAULT);
+  return 0;
+}
+
+@inline function mlpLoop(cpu: usize, n: u32, levels: u32): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
   const amd = (acCx & CX_AMD) != 0;
-  let faults: u32 = 0;
   let walks: u32 = 0;
   let refs: u32 = 0;
   let fastFaults: u32 = 0;
-  let gps: u32 = 0; // #GP results, counted in the statistics as accessOne counts them
-  let lastFast: isize = -1; // the last #PF found by fastWalk, and by the exact walk
-  let lastExact: isize = -1;
-  for (let i: usize = 0; i < usize(n); i++) {
-    const va = load<u64>(i * 8, IO_VA);
-    const kind = checkedKind(i);
-    let r = SLOW;
-    if ((i64(va << s) >> s) == i64(va)) r = fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd);
-    if (r < FAULT_BIT) {
+  let lastFast: isize = -1;
+  lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
+  lnLastFast = lnLastExact = -1;
+  const whole = usize(n) & ~usize(MLP_K - 1);
+  for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
+    let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
+    for (let j: usize = 0; j < usize(MLP_K); j++) {
+      const i = g + j;
+      const kind = checkedKind(i);
+      const p = j * 8;
+      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram, amd);
+      if (leaf == 0) {
+        serialLane(cpu, i, kind, levels);
+      } else if ((leaf & LANE_DONE) != 0) {
+        const fault = u32(leaf >> 1) & 1;
+        walks++;
+        refs += levels - u32(leaf >> 2);
+        fastFaults += fault;
+        if (fault != 0) lastFast = isize(i);
+        leaf = 0;
+      } else {
+        pending++;
+      }
+      store<u64>(L_EA + p, leaf);
+    }
+    if (pending == 0) continue;
+    // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
+    // the loop below reads them again from the cache
+    let touch: u64 = 0;
+    for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
+    store<u64>(L_TOUCH, touch);
+    for (let j: usize = 0; j < usize(MLP_K); j++) {
+      const p = j * 8;
+      const leaf = load<u64>(L_EA + p);
+      if (leaf == 0) continue;
+      const i = g + j;
+      const k = u32(load<u8>(i, IO_KIND));
+      const kind = k <= 2 ? k : 0;
+      const e = load<u64>(usize(leaf), RAM_BASE);
+      if ((e & lo) != E_P) {
+        serialLane(cpu, i, kind, levels);
+        continue;
+      }
+      const fault = finishLeaf(i, kind, e, leaf, load<u64>(L_F + p));
       walks++;
-      refs += levels - u32(r >> R_CLASS_SHIFT); // a walk of class c read levels - c entries
-      store<u64>(i * 8, r & PA_MASK, IO_PA);
-      store<u32>(i * 4, 0, IO_FAULT);
-    } else if (r != SLOW) {
-      walks++;
-      refs += u32(r >> 32) & 0xFFFF;
-      fastFaults++;
-      lastFast = isize(i);
-      store<u64>(i * 8, 0, IO_PA);
-      store<u32>(i * 4, u32(r), IO_FAULT);
-    } else {
-      r = exactWalk(cpu, va, kind, levels);
-      if (r == GP_RESULT) gps++;
-      else if ((r & FAULT_BIT) != 0) lastExact = isize(i);
-      faults += store2(i, r);
+      refs += levels;
+      fastFaults += fault;
+      if (fault != 0) lastFast = isize(i);
     }
   }
-  // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count).
-  if (lastFast > lastExact) store<u64>(cpu + C_CR2, load<u64>(IO_VA + usize(lastFast) * 8));
-  bump(cpu, C_ST_FAULTS, fastFaults + gps);
-  addWalkCounts(walks, refs);
-  return faults + fastFaults;
+  for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
+  // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
+  // is the last faulting address in batch order (the exact walks' pageFault wrote theirs out of
+  // order: a serial lane may run before an earlier address's leaf check).
+  if (lnLastFast > lastFast) lastFast = lnLastFast;
+  if (lnLastExact > lastFast) lastFast = lnLastExact;
+  if (lastFast >= 0) store<u64>(cpu + C_CR2, load<u64>(IO_VA + usize(lastFast) * 8));
+  bump(cpu, C_ST_FAULTS, fastFaults + lnFastFaults + lnGps);
+  addWalkCounts(walks + lnWalks, refs + lnRefs);
+  return fastFaults + lnFastFaults + lnFaults;
 }
 
 /** The exact walk of one address (out of line: the fast loop's rare case). */

@@ -95,7 +95,7 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
   if (c != 0 || front == 0) return;
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
-  const tag = (vpn << 8) | u64(acCtx);
+  const tag = (fastVpn(vpn) << 8) | u64(acCtx);
   for (let k: u32 = 0; k < 3; k++) {
     if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
     if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
@@ -122,7 +122,16 @@ export function tlbDrop(cpu: usize, c: u32, e: usize): void {
 
 // ---- the front cache ----
 
-/** Front-cache slot of access kind `kind` for 4 KiB page number vpn. */
+/**
+ * The page number in a fast tag: va >> 12 with all of the canonical address's bits (63:57 copies
+ * of bit 56; vpn holds bits 56:12), so that the batch loop can look a non-canonical address up
+ * before checking it: it never matches.
+ */
+@inline function fastVpn(vpn: u64): u64 {
+  return u64(i64(vpn << 19) >> 19) & 0xF_FFFF_FFFF_FFFF;
+}
+
+/** Front-cache slot of access kind `kind` for 4 KiB page number vpn (or any number with its low bits). */
 @inline export function frontSlot(front: usize, kind: u32, vpn: u64): usize {
   return front + usize(kind) * FRONT_KIND + usize(u32(vpn) & (FRONT_SETS - 1)) * FRONT_ENTRY;
 }
@@ -133,7 +142,7 @@ function frontDrop(cpu: usize, vpn: u64): void {
   if (front == 0) return;
   for (let k: u32 = 0; k < 3; k++) {
     const p = frontSlot(front, k, vpn);
-    if ((load<u64>(p) >> 8) == vpn) store<u64>(p, 0);
+    if (((load<u64>(p) >> 8) & 0x1FF_FFFF_FFFF) == vpn) store<u64>(p, 0);
   }
 }
 

@@ -10,6 +10,8 @@ import {
   CR0_PG, CR4_PSE, CR4_PAE, CR4_PGE, CR4_LA57, CR4_PCIDE, CR4_SMEP, CR4_SMAP, EFER_LME, EFER_NXE, isLongMode,
 } from './context';
 import { tlbFlush, pscFlush, tlbInvalidatePage } from './caches';
+import { nestedGuestFlush } from './nested';
+import { NF_PCID, NF_KEEPG, NF_VA, NF_PCID_OR_G } from './nested-tlb';
 
 export function modeOf(cr0: u64, cr4: u64, efer: u64): u32 {
   if ((cr0 & CR0_PG) == 0) return MODE_NONE;
@@ -60,9 +62,11 @@ export function setControl(cpu: usize, cr0: u64, cr3: u64, cr4: u64, efer: u64, 
   const pcideCleared = (oldCr4 & CR4_PCIDE) != 0 && (cr4 & CR4_PCIDE) == 0;
   if (pgChanged || cr4Changed != 0 || pcideCleared) {
     flushEverything(cpu);
+    nestedGuestFlush(cpu, 0, 0, 0);
   } else if (cr3Written && !noFlush) {
     tlbFlush(cpu, pcid, false, true);
     pscFlush(cpu, pcid, false);
+    nestedGuestFlush(cpu, NF_PCID | NF_KEEPG, pcid, 0);
   }
   return 0;
 }
@@ -88,6 +92,7 @@ export function invlpg(cpu: usize, va: u64): void {
   const pcid = load<u32>(cpu + C_PCID);
   tlbInvalidatePage(cpu, va, mode, pcid, true);
   pscFlush(cpu, pcid, false);
+  nestedGuestFlush(cpu, NF_VA | NF_PCID_OR_G, pcid, va);
 }
 
 /** INVPCID types 0–3 (operands already validated). */
@@ -96,14 +101,18 @@ export function invpcid(cpu: usize, type: u32, pcid: u32, va: u64): void {
   if (type == 0) {
     tlbInvalidatePage(cpu, va, mode, pcid, false);
     pscFlush(cpu, pcid, false);
+    nestedGuestFlush(cpu, NF_VA | NF_PCID, pcid, va);
   } else if (type == 1) {
     tlbFlush(cpu, pcid, false, true);
     pscFlush(cpu, pcid, false);
+    nestedGuestFlush(cpu, NF_PCID | NF_KEEPG, pcid, 0);
   } else if (type == 2) {
     flushEverything(cpu);
+    nestedGuestFlush(cpu, 0, 0, 0);
   } else {
     tlbFlush(cpu, 0, true, true);
     pscFlush(cpu, 0, true);
+    nestedGuestFlush(cpu, NF_KEEPG, 0, 0);
   }
 }
 

@@ -102,3 +102,17 @@ export function frameReserve(pfn: u32): i32 {
   take(pfn, FS_RESERVED, 0, 0);
   return 0;
 }
+
+/** Saves the allocator's scalar state (free-stack top, first never-used frame, free count) at `p` (3 x u32). */
+export function framesSaveScalars(p: usize): void {
+  store<u32>(p, stackTop);
+  store<u32>(p, fresh, 4);
+  store<u32>(p, freeFrames, 8);
+}
+
+/** Restores what `framesSaveScalars` saved (the arrays are restored by copying linear memory). */
+export function framesLoadScalars(p: usize): void {
+  stackTop = load<u32>(p);
+  fresh = load<u32>(p, 4);
+  freeFrames = load<u32>(p, 8);
+}

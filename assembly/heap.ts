@@ -20,3 +20,8 @@ export function heapAlloc(bytes: usize): usize {
   top = end;
   return p;
 }
+
+/** End of what the heap has handed out. */
+export function heapTop(): usize {
+  return top;
+}

@@ -20,10 +20,12 @@ import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
   C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES,
 } from './layout';
-import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh } from './state';
+import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh, setRamState } from './state';
 import { heapReset, heapAlloc } from './heap';
-import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames } from './frames';
+import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames, framesSaveScalars, framesLoadScalars } from './frames';
+import { heapTop } from './heap';
 import { flushEverything } from './control';
+import { nestedFlush, NF_COMBINED, NF_GP } from './nested-tlb';
 
 export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
@@ -31,7 +33,8 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
-export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord } from './nested';
+export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk } from './nested';
+export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);
 
@@ -89,6 +92,26 @@ export function machineReset(hostHigh: u64): void {
   framesReset();
 }
 
+/**
+ * Machine snapshots (src/core/machine.ts): the core's scalar state outside linear memory — RAM
+ * high-water mark, dropped writes, the frame allocator's scalars — saved at / loaded from `p`
+ * (32 bytes). Linear memory itself (CPU blocks, RAM, frame table, caches) the host copies.
+ */
+export function coreSaveScalars(p: usize): void {
+  store<u64>(p, ramHigh);
+  store<u64>(p, droppedWrites, 8);
+  framesSaveScalars(p + 16);
+}
+export function coreLoadScalars(p: usize): void {
+  setRamState(load<u64>(p), load<u64>(p, 8));
+  framesLoadScalars(p + 16);
+}
+/** End of the core's structures above RAM (frame table, caches). */
+export function layoutHeapTop(): usize { return heapTop(); }
+export function layoutCpuBase(): usize { return CPU_BASE; }
+export function layoutCpuStride(): usize { return CPU_STRIDE; }
+export function ramHighMark(): u64 { return ramHigh; }
+
 export function cpuAddr(i: u32): usize { return CPU_BASE + usize(i) * CPU_STRIDE; }
 export function layoutRamBase(): usize { return RAM_BASE; }
 export function layoutIoVa(): usize { return IO_VA; }
@@ -117,4 +140,5 @@ export function cpuReset(i: u32): void {
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, retentionOf[i]);
   flushEverything(cpu);
+  nestedFlush(i, NF_COMBINED | NF_GP, 0, 0, 0, 0);
 }

@@ -24,6 +24,9 @@ export const KTAB: usize = 0x003F_0100;
 export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
 export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
+// lanes of the interleaved batch walk (access.ts mlpLoop): u64[16] leaf entry addresses, u64[16]
+// folded rights, one u64
+export const LANES: usize = 0x003F_0400;
 
 export const RAM_BASE: usize = 0x0100_0000;
 
@@ -87,7 +90,7 @@ export const T_PERMS: usize = 16; // u32 PERM_*
 export const T_STAMP: usize = 20; // u32
 
 // TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64};
-// a fast tag is (vpn << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
+// a fast tag is ((va >> 12) << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
 // vpn allows that access kind in that context
 export const FRONT_SETS: u32 = 256;
 export const FRONT_ENTRY: usize = 16;

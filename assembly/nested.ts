@@ -1,21 +1,26 @@
 // Nested paging: 2D walks under Intel EPT or AMD NPT (docs/nested.md; the reference is
 // src/reference/nested.ts). Every guest paging-structure access and the final guest-physical
 // address are translated by the host walk (hostTranslate); the guest walk (nestedWalk) follows
-// the same rules as walk.ts for every guest mode. No TLB and no paging-structure caches: every
-// access walks both dimensions.
+// the same rules as walk.ts for every guest mode. With the nested TLB on (nested-tlb.ts), an
+// access first looks for a combined mapping and each host translation for a guest-physical
+// mapping; there are no paging-structure caches for either dimension.
 //
 // Results as in walk.ts (FAULT_BIT | vector << 16 | error code, or the host-physical address),
 // plus VM exits: FAULT_BIT | (0xF0 + exit) << 16 | low 16 bits of the exit information, with the
 // whole exit in nxKind / nxInfo / nxGpa.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, C_PDPTE, C_CR4, C_ST_FAULTS, IO_VA, IO_KIND, IO_PA, IO_FAULT,
-  MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK, PERM_RW, PERM_US, PERM_KEY_SHIFT,
+  MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK, PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT,
   PF_P, PF_W, PF_U, PF_RSVD, PF_ID, E_P, E_A, E_D, E_PS, E_XD, CX_AMD, CX_NXE,
 } from './layout';
 import { physRead32, physRead64, physOr32, physOr64, addrMask, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb } from './state';
-import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, isLongMode, CR4_PSE } from './context';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, acPcid, isLongMode, CR4_PSE, CR4_PGE } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pageFault, tableRsvd, GP_RESULT } from './walk';
+import {
+  tlbOn, combinedFind, gpFind, fillEntry, dropEntry, entryHpa, entryGpa, entryRights, entryShift, combinedTag, nestedFlush,
+  TAG_NPT, R_DIRTY, NF_COMBINED, NF_TAG, NF_KIND, tEvict,
+} from './nested-tlb';
 
 export const HOST_EPT: u32 = 1;
 export const HOST_NPT: u32 = 2;
@@ -40,7 +45,9 @@ const NPF_TABLE: u64 = u64(1) << 33;
 const hKind = new StaticArray<u32>(MAX_CPUS);
 const hRoot = new StaticArray<u64>(MAX_CPUS);
 const hFlags = new StaticArray<u32>(MAX_CPUS);
-const NSTATS: i32 = 4; // accesses, guest entries read, host entries read, VM exits
+const hTag = new StaticArray<u32>(MAX_CPUS); // VPID (EPT; 0 = VPIDs off) or ASID (NPT)
+// accesses, guest entries read, host entries read, VM exits, combined-mapping hits, guest-physical-mapping hits
+const NSTATS: i32 = 6;
 const stats = new StaticArray<u64>(MAX_CPUS * NSTATS);
 
 /** The last exit: kind (EXIT_*), qualification or EXITINFO1, guest-physical address. */
@@ -57,12 +64,26 @@ let ad_ = false;
 let xo_ = false;
 let guestRefs: u64 = 0;
 let hostRefs: u64 = 0;
-/** Rights (EPT bits 2:0) of the last successful host translation. */
+/** Rights (EPT bits 2:0; NPT: R, W = R/W, X = !NX) of the last successful host translation. */
 let lastRights: u32 = 7;
+/** Page size (shift) and D state (every D flag the host maintains set) of that translation. */
+let lastShift: u32 = 12;
+let lastDirty = true;
+// the nested TLB context of the access in progress
+let cpuI: u32 = 0;
+let tlb_ = false;
+let tag_: u64 = 0; // VPID/ASID | TAG_NPT
+let ep4ta_: u64 = 0;
+let gpHits: u64 = 0;
+/** 1 when the last nestedAccess was served by a combined mapping (no rows). */
+let lastSource: u32 = 0;
+// the guest leaf of the last successful guest walk: rights (PERM_*, with D and G) and page shift
+let wPerms: u32 = 0;
+let wShift: u32 = 12;
 
-// The grid of the last single access: up to 6 rows {gpa, hpa, what, n, 5 x {address, value}}.
+// The grid of the last single access: up to 6 rows {gpa, hpa, what | cached << 8 | guest value read << 9 | n << 32, 5 x {address, value}, guest entry value}.
 const ROWS_MAX: u32 = 6;
-const ROW_WORDS: i32 = 3 + 10;
+const ROW_WORDS: i32 = 3 + 10 + 1;
 const rows = new StaticArray<u64>(ROWS_MAX * ROW_WORDS);
 let nRows: u32 = 0;
 let recording = false;
@@ -88,6 +109,20 @@ function rowBegin(gpa: u64, what: u32): void {
 
 @inline function rowDone(hpa: u64): void {
   if (recording && nRows > 0) rows[i32(nRows - 1) * ROW_WORDS + 1] = hpa;
+}
+
+/** The guest entry the last row's translation read. */
+@inline function rowGuestValue(e: u64): void {
+  if (!recording || nRows == 0) return;
+  const r = i32(nRows - 1) * ROW_WORDS;
+  rows[r + 13] = e;
+  rows[r + 2] |= 0x200;
+}
+
+/** Set by nestedExplainWalk: the next nestedAccess walks both dimensions whatever the nested TLB holds, and fills nothing. */
+let bypassTlb = false;
+export function nestedExplainWalk(on: bool): void {
+  bypassTlb = on;
 }
 
 @inline function exitResult(kind: u32, info: u64, gpa: u64): u64 {
@@ -142,6 +177,8 @@ function eptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
         if ((e & set) != set) physOr64(ea, set);
         const mask = (u64(1) << (12 + 9 * (level - 1))) - 1;
         lastRights = rights;
+        lastShift = 12 + 9 * (level - 1);
+        lastDirty = !ad_ || write || (e & 0x200) != 0;
         return (e & addrMask & ~mask) | (gpa & mask);
       }
     }
@@ -182,7 +219,9 @@ function nptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
       for (let i = 0; i < np; i++) physOr64(pend[i], E_A);
       physOr64(ea, k == 1 ? E_A | E_D : E_A);
       const mask = (u64(1) << (12 + 9 * (level - 1))) - 1;
-      lastRights = 7;
+      lastRights = 1 | (rw ? 2 : 0) | (xd ? 0 : 4);
+      lastShift = 12 + 9 * (level - 1);
+      lastDirty = k == 1 || (e & E_D) != 0;
       return (e & addrMask & ~mask) | (gpa & mask);
     }
     pend[np++] = ea;
@@ -192,12 +231,48 @@ function nptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
   return 0;
 }
 
+/**
+ * Whether host rights (R W X) and D state allow an access: kind 0 read, 1 write, 2 fetch; a guest
+ * paging-structure access is a read, or a write under EPT A/D and under NPT.
+ */
+@inline function hostAllows(rights: u64, kind: u32, paging: bool): bool {
+  const write = kind == 1 || (paging && (ad_ || kind_ == HOST_NPT));
+  if ((kind == 0 || paging) && (rights & 0x10000) == 0) return false;
+  if (write && ((rights & 0x20000) == 0 || (rights & R_DIRTY) == 0)) return false;
+  return kind != 2 || (rights & 0x40000) != 0;
+}
+
 /** One host translation as a row of the grid: `what` is the guest level (0 = the final GPA). */
 function hostTranslate(gpa: u64, kind: u32, paging: bool, what: u32): u64 {
+  if (tlb_) {
+    const e = gpFind(cpuI, gpa, kind_ == HOST_NPT ? tag_ : 0, ep4ta_);
+    if (e != 0) {
+      const rights = entryRights(e);
+      if (hostAllows(rights, kind, paging)) {
+        gpHits++;
+        rowBegin(gpa, what | 0x100);
+        lastRights = u32(rights >> 16) & 7;
+        lastShift = entryShift(e);
+        lastDirty = (rights & R_DIRTY) != 0;
+        const mask = (u64(1) << lastShift) - 1;
+        const hpa = entryHpa(e) | (gpa & mask);
+        rowDone(hpa);
+        return hpa;
+      }
+      dropEntry(e);
+    }
+  }
   rowBegin(gpa, what);
   const final = !paging;
   const r = kind_ == HOST_EPT ? eptTranslate(gpa, kind, paging, final) : nptTranslate(gpa, kind, paging, final);
-  if ((r & FAULT_BIT) == 0) rowDone(r);
+  if ((r & FAULT_BIT) == 0) {
+    rowDone(r);
+    if (tlb_) {
+      const mask = (u64(1) << lastShift) - 1;
+      const rights = (u64(lastRights) << 16) | (lastDirty ? R_DIRTY : 0);
+      fillEntry(cpuI, true, gpa, lastShift, kind_ == HOST_NPT ? tag_ : 0, ep4ta_, r & ~mask, gpa & ~mask, rights);
+    }
+  }
   return r;
 }
 
@@ -256,6 +331,7 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
       gHpa[level] = h;
       gRights[level] = lastRights;
       e = wide ? physRead64(h) : u64(physRead32(h));
+      rowGuestValue(e);
       if ((e & 1) == 0) return pageFault(va, errBits);
       const ps = (e & E_PS) != 0;
       const leaf = level == 1 || (wide ? (level == 2 || (level == 3 && mode != MODE_PAE)) && ps : ps && pse);
@@ -284,6 +360,10 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
     }
     const x = guestSetBits(leafLevel, kind == 1 ? E_A | E_D : E_A, wide);
     if (x != 0) return x;
+    if (kind == 1 || (e & E_D) != 0) perms |= PERM_D;
+    if ((e & 0x100) != 0 && (load<u64>(cpu + C_CR4) & CR4_PGE) != 0) perms |= PERM_G;
+    wPerms = perms;
+    wShift = wide ? 3 + 9 * leafLevel : leafLevel == 2 ? 22 : 12;
     if (wide) {
       const mask = (u64(1) << (3 + 9 * leafLevel)) - 1;
       gpa = (e & addrMask & ~mask) | (va & mask);
@@ -295,7 +375,32 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
   }
   const r = hostTranslate(gpa, kind, false, 0);
   nxGpa = gpa;
+  if (tlb_ && mode != MODE_NONE && (r & FAULT_BIT) == 0) {
+    // the combined mapping: the smaller of the guest page and the host page
+    const shift = wShift < lastShift ? wShift : lastShift;
+    const mask = (u64(1) << shift) - 1;
+    const rights = u64(wPerms) | (u64(lastRights) << 16) | (lastDirty ? R_DIRTY : 0);
+    fillEntry(cpuI, false, va, shift, combinedTag(tag_, acPcid, (wPerms & PERM_G) != 0, wShift), ep4ta_, r & ~mask, gpa & ~mask, rights);
+  }
   return r;
+}
+
+/**
+ * A combined-mapping hit that allows the access: the host-physical address, else FAULT_BIT (a
+ * denied hit drops the entry: the walk decides). Writes need the guest's and the host's D set.
+ */
+function combinedHit(va: u64, kind: u32): u64 {
+  const e = combinedFind(cpuI, va, tag_, ep4ta_, acPcid);
+  if (e == 0) return FAULT_BIT;
+  const rights = entryRights(e);
+  const perms = u32(rights & 0xFFFF);
+  if (permFault(perms, kind, acCx, acPkrU, acPkrS) == 0 && hostAllows(rights, kind, false) && (kind != 1 || (perms & PERM_D) != 0)) {
+    const mask = (u64(1) << entryShift(e)) - 1;
+    nxGpa = entryGpa(e) | (va & mask);
+    return entryHpa(e) | (va & mask);
+  }
+  dropEntry(e);
+  return FAULT_BIT;
 }
 
 @inline function cpuIndex(cpu: usize): i32 {
@@ -303,10 +408,19 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
 }
 
 /** Configures CPU i's host: kind 0 (off), HOST_EPT or HOST_NPT; root = EPTP or nCR3. */
-export function nestedSet(i: u32, kind: u32, root: u64, flags: u32): void {
+export function nestedSet(i: u32, kind: u32, root: u64, flags: u32, tag: u32): void {
   hKind[i] = kind;
   hRoot[i] = root;
   hFlags[i] = flags;
+  hTag[i] = tag;
+}
+
+/**
+ * The nested context of CPU i for the guest's own invalidations (INVLPG, MOV to CR3, INVPCID):
+ * its VPID/ASID with TAG_NPT; VPID 0 when nested paging is off.
+ */
+export function guestTag(i: u32): u64 {
+  return hKind[i] == HOST_NPT ? u64(hTag[i]) | TAG_NPT : hKind[i] == HOST_EPT ? u64(hTag[i]) : 0;
 }
 
 function begin(cpu: usize, flags: u32): void {
@@ -318,8 +432,13 @@ function begin(cpu: usize, flags: u32): void {
   levels_ = f & 7;
   ad_ = (f & HF_AD) != 0;
   xo_ = (f & HF_XO) != 0;
+  cpuI = u32(i);
+  tlb_ = tlbOn(cpuI) && !bypassTlb;
+  tag_ = guestTag(cpuI);
+  ep4ta_ = kind_ == HOST_EPT ? root_ & addrMask : 0;
   guestRefs = 0;
   hostRefs = 0;
+  gpHits = 0;
   nxKind = 0;
 }
 
@@ -335,11 +454,20 @@ function one(cpu: usize, va: u64, kind: u32): u64 {
     store<u64>(cpu + C_ST_FAULTS, load<u64>(cpu + C_ST_FAULTS) + 1);
     r = GP_RESULT;
   } else {
-    r = nestedWalk(cpu, va, kind);
+    r = tlb_ && mode != MODE_NONE ? combinedHit(va, kind) : FAULT_BIT;
+    if (r == FAULT_BIT) r = nestedWalk(cpu, va, kind);
+    else {
+      lastSource = 1;
+      stats[cpuI * NSTATS + 4]++;
+    }
   }
   const b = cpuIndex(cpu) * NSTATS;
   stats[b]++;
-  if ((r & FAULT_BIT) != 0 && nxKind != 0) stats[b + 3]++;
+  if ((r & FAULT_BIT) != 0 && nxKind != 0) {
+    stats[b + 3]++;
+    // With VPIDs off, a VM exit invalidates the combined mappings of VPID 0 (SDM "Operations that Invalidate Cached Mappings").
+    if (tlb_ && tag_ == 0) nestedFlush(cpuI, NF_COMBINED | NF_TAG | NF_KIND, 0, 0, 0, 0);
+  }
   return r;
 }
 
@@ -347,6 +475,7 @@ function flushStats(cpu: usize): void {
   const b = cpuIndex(cpu) * NSTATS;
   stats[b + 1] += guestRefs;
   stats[b + 2] += hostRefs;
+  stats[b + 5] += gpHits;
 }
 
 /** One nested access (records the grid). Exit details: nestedExitKind/Info/Gpa. */
@@ -354,6 +483,7 @@ export function nestedAccess(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
   begin(cpu, flags);
   recording = true;
   nRows = 0;
+  lastSource = 0;
   const r = one(cpu, va, kind);
   recording = false;
   flushStats(cpu);
@@ -394,7 +524,19 @@ export function nestedExitInfo(): u64 { return nxInfo; }
 export function nestedExitGpa(): u64 { return nxGpa; }
 export function nestedStat(i: u32, k: u32): u64 { return stats[i32(i) * NSTATS + i32(k)]; }
 export function nestedStatsReset(i: u32): void {
+  tEvict[i] = 0;
   for (let k = 0; k < NSTATS; k++) stats[i32(i) * NSTATS + k] = 0;
 }
 export function nestedRows(): u32 { return nRows; }
+export function nestedLastSource(): u32 { return lastSource; }
 export function nestedRowWord(r: u32, w: u32): u64 { return rows[i32(r) * ROW_WORDS + i32(w)]; }
+
+/**
+ * The guest's own invalidations (INVLPG, MOV to CR3, MOV to CR4, INVPCID) on the nested TLB:
+ * combined mappings of the current VPID/ASID, for every EP4TA (SDM "Operations that Invalidate
+ * Cached Mappings"). `sel` adds NF_* selectors (PCID, globals, address).
+ */
+export function nestedGuestFlush(cpu: usize, sel: u32, pcid: u32, va: u64): void {
+  const i = u32(cpuIndex(cpu));
+  if (tlbOn(i)) nestedFlush(i, NF_COMBINED | NF_TAG | sel, guestTag(i), 0, pcid, va);
+}

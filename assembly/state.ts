@@ -89,3 +89,9 @@ export function physWrite32(pa: u64, v: u32): void {
     noteWrite(pa + 4);
   } else droppedWrites++;
 }
+
+/** Restores `ramHigh` and `droppedWrites` (machine snapshots, index.ts coreLoadScalars). */
+export function setRamState(high: u64, dropped: u64): void {
+  ramHigh = high;
+  droppedWrites = dropped;
+}

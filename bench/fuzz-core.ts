@@ -69,7 +69,7 @@ export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => 
   const baseline = cfg.baseline ?? process.env.PAGEWALK_FUZZ_BASELINE;
   const throughput = await runThroughput(THROUGHPUT_DEFAULTS, baseline || undefined, log);
   const rows: FuzzBenchRow[] = [];
-  for (const bug of cfg.throughputOnly ? [] : await seedBugs()) {
+  for (const bug of cfg.throughputOnly ? [] : (await seedBugs()).filter((b) => !b.notBlind)) {
     const target = await createTarget(bug.buggy, {});
     const times: number[] = [];
     const toFind: number[] = [];

@@ -16,6 +16,8 @@
  *   c-full    the same-semantics C walker, as fast as C can be (bench/native/walker.c walkBatch)
  *   c-lean    the minimal C walker: P, U/S, R/W, A/D and large pages only (the practical limit)
  *   c-generic the same-semantics C walker without its fast path (information)
+ *   c-mlp     the same-semantics C walker interleaving the leaf reads of 16 addresses, as the
+ *             core's batch loop does (information: the same technique in C)
  * and, for the TLB cells, the core with its TLB and PSCs on (wasm-tlb; wasm-tlb-inplace: through
  * translateInPlace, without translateBatch's copies) against a C direct-mapped TLB (c-tlb).
  * Before timing, every implementation translates the cell's first addresses (and the reference
@@ -451,6 +453,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
       nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, vas, kinds, true),
       nativeImpl('c-lean', walker.walkBatchLean, g, cr3, ncfg, vas, kinds, c.access === 'read'),
       nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, vas, kinds, true),
+      nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, vas, kinds, true),
     );
   }
   const res: CellResult = { name: c.name, group: c.group, mps: {}, ratios: {}, hashes: {}, faults: 0, problems: [] };
@@ -532,6 +535,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     q('c-full', 'c-lean');
     q('wasm', 'c-lean');
     q('c-full', 'c-generic');
+    q('wasm', 'c-mlp');
   }
   log(
     `  ${c.name.padEnd(18)} ${Object.entries(res.mps)
@@ -562,7 +566,7 @@ export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = ()
   return { cells: results, worst, problems: results.flatMap((r) => r.problems.map((p) => `${r.name}: ${p}`)), skipped: null };
 }
 
-const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'c-full', 'c-lean', 'c-generic', 'c-tlb'];
+const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'c-full', 'c-lean', 'c-generic', 'c-mlp', 'c-tlb'];
 
 /** The matrix as a Markdown table, the worst cells first. */
 export function formatMatrix(r: MatrixResult): string {

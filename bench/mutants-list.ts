@@ -26,7 +26,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'munmap-gather-no-flush',
     file: 'src/linux/mmu_gather.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '  else if (tlb.end > tlb.start) yield* flush_tlb_mm_range(',
     replace: '  else if (false) yield* flush_tlb_mm_range(',
     description: "munmap's tlb_flush_mmu() frees the pages without flushing",
@@ -34,7 +34,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'exit-gather-no-flush',
     file: 'src/linux/mmu_gather.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '  if (tlb.fullmm || tlb.need_flush_all) yield* flush_tlb_mm_range(',
     replace: '  if (tlb.need_flush_all) yield* flush_tlb_mm_range(',
     description: "exit_mmap()'s tlb_flush_mmu() frees the pages without flushing",
@@ -42,7 +42,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'fork-no-flush-oldmm',
     file: 'src/linux/fork.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: "    yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));\n",
     replace: '',
     description: 'dup_mmap() skips flush_tlb_mm(oldmm) after write-protecting the parent',
@@ -58,7 +58,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'vfree-no-flush',
     file: 'src/linux/vmalloc.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
     replace: '',
     description: 'vfree() frees the pages without flush_tlb_kernel_range()',
@@ -66,7 +66,9 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'vmap-purge-no-flush',
     file: 'src/linux/vmap.ts',
-    preset: 'linux-2.6.37-xen-pv',
+    // native: kernel TLB entries are global there; under Xen PV (no PGE) every CR3 load flushes
+    // them, so the purge's flush is seldom the only one that removes a lazily unmapped alias
+    preset: 'linux-4.8-smp',
     find: '  if (nr || forceFlush) yield* flush_tlb_kernel_range(',
     replace: '  if (false) yield* flush_tlb_kernel_range(',
     description: '__purge_vmap_area_lazy() frees lazily unmapped areas without the deferred flush',
@@ -74,7 +76,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'flush-range-one-short',
     file: 'src/linux/tlbflush.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '      for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k, cpu, a);\n    }\n  }',
     replace: '      for (let a = start; a < end - 4096n; a += 4096n) yield* __flush_tlb_single(k, cpu, a);\n    }\n  }',
     description: "flush_tlb_mm_range()'s local INVLPG loop stops one page short",
@@ -83,7 +85,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'no-remote-flush',
     file: 'src/linux/tlbflush.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '  const others = mm.cpumask & ~(1 << cpu.index);',
     replace: '  const others = 0;',
     description: 'flush_tlb_mm_range() never calls flush_tlb_others()',
@@ -99,7 +101,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'ipi-handler-partial',
     file: 'src/linux/tlbflush.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '    if (end === TLB_FLUSH_ALL) yield* __flush_tlb(k, cpu);\n    else for',
     replace: '    if (end === TLB_FLUSH_ALL) yield* __flush_tlb_single(k, cpu, start);\n    else for',
     description: 'flush_tlb_func() flushes one page where the sender asked for TLB_FLUSH_ALL',
@@ -107,7 +109,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'kernel-range-flush-local-only',
     file: 'src/linux/tlbflush.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '      for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k2, c, a);',
     replace: '      if (c === cpu) for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k2, c, a);',
     description: 'flush_tlb_kernel_range() flushes only the calling CPU',
@@ -131,7 +133,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'lazy-cpu-no-leave-mm',
     file: 'src/linux/tlbflush.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '  } else {\n    yield* leave_mm(k, cpu);\n  }',
     replace: '  } else {\n  }',
     description: 'flush_tlb_func() on a lazy CPU neither flushes nor calls leave_mm()',
@@ -139,7 +141,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'switch-mm-no-cr3-reload',
     file: 'src/linux/mmu_context.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '      next.cpumask |= bit;\n      yield* load_cr3(k, cpu, next.pgd);',
     replace: '      next.cpumask |= bit;',
     description: 'switch_mm() back from lazy TLB mode after leave_mm() does not reload CR3',
@@ -172,7 +174,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'gup-fast-irqs-on',
     file: 'src/linux/gup.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: '    local_irq_disable(cpu);\n    const walk',
     replace: '    const walk',
     description: 'get_user_pages_fast() walks with interrupts enabled',
@@ -196,7 +198,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'cow-reuse-shared',
     file: 'src/linux/memory.ts',
-    preset: 'linux-3.18-smp',
+    preset: 'linux-4.8-smp',
     find: 'page_mapcount(k, old) <= 1 ?',
     replace: 'page_mapcount(k, old) <= 2 ?',
     description: 'do_wp_page() reuses a page still mapped by another process',
@@ -241,5 +243,55 @@ export const MUTANTS: Mutant[] = [
     find: "    if (variant !== 'active_mm') yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode()",
     replace: '',
     description: 'vmalloc_fault() does not call arch_flush_lazy_mmu_mode() after set_pgd()',
+  },
+  // ---- added in the fourth session: more steps of the same kinds (generality check) -----------
+  {
+    name: 'cpa-no-flush',
+    file: 'src/linux/pageattr.ts',
+    preset: 'linux-4.14-smp',
+    find: "  if (flushtlb) yield* traced(cpu, 'cpa_flush_range',",
+    replace: "  if (false) yield* traced(cpu, 'cpa_flush_range',",
+    description: 'change_page_attr_set_clr() changes the ptes without cpa_flush_range()',
+  },
+  {
+    name: 'gather-free-before-flush',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: "    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n    // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)\n    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n",
+    replace:
+      "    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n",
+    description: 'tlb_flush_mmu() frees the gathered pages before the TLB flush instead of after it',
+  },
+  {
+    name: 'fork-parent-writable',
+    file: 'src/linux/fork.ts',
+    preset: 'linux-4.8-smp',
+    find: '  yield* ptep_set_wrprotect(k, cpu, srcPtep); // is_cow_mapping(vm_flags)\n',
+    replace: '',
+    description: "copy_one_pte() leaves the parent's pte writable (no ptep_set_wrprotect())",
+  },
+  {
+    name: 'pte-alloc-no-recheck',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.8-smp',
+    find: '  if (pmd_none(k, pmdp)) {\n    yield* k.pv.mmu.alloc_pte(',
+    replace: '  if (true) {\n    yield* k.pv.mmu.alloc_pte(',
+    description: "__pte_alloc() does not recheck pmd_none() under the lock and overwrites another thread's table",
+  },
+  {
+    name: 'hyperv-flush-others-noop',
+    file: 'src/linux/hyperv.ts',
+    preset: 'linux-4.14-hyperv',
+    find: "  yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of k.cpus) {",
+    replace: "  yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of [] as typeof k.cpus) {",
+    description: 'hyperv_flush_tlb_others() issues a hypercall that flushes nothing',
+  },
+  {
+    name: 'xen-exit-no-drop-mm-ref',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    yield* drop_other_mm_ref(k, c, mm);\n',
+    replace: '',
+    description: "xen_exit_mmap() does not make the other CPUs drop the dying mm's pgd before unpinning it",
   },
 ];

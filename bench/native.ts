@@ -36,6 +36,8 @@ export interface NativeWalker {
   walkBatch: NativeBatchFn;
   /** The exact generic walker alone. */
   walkBatchGeneric: NativeBatchFn;
+  /** The same-semantics walker interleaving the leaf reads of 16 addresses (memory-level parallelism). */
+  walkBatchInterleaved: NativeBatchFn;
   /** The minimal walker: P, U/S, R/W, A/D, large pages only. */
   walkBatchLean: NativeBatchFn;
   /** A direct-mapped TLB (256 entries per access kind) in front of walkBatch's walker. */

@@ -109,25 +109,33 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
       if (cr0 & (1n << 16n)) cfg |= NATIVE_CFG.WP;
       if (cr4 & (1n << 20n)) cfg |= NATIVE_CFG.SMEP;
       if (cr4 & (1n << 21n)) cfg |= NATIVE_CFG.SMAP;
-      const pa = new BigUint64Array(n);
-      const fault = new Uint32Array(n);
-      const nFaults = native.walker.walkBatch(buffer, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault);
-
       const regs = { cr0, cr3, cr4, efer, pkru: 0n, pkrs: 0n };
       const refCfg = { vendor: amd ? ('amd' as const) : ('intel' as const), maxPhysAddrBits: maxPa, pse36: true, pdpe1gb, ramBytes: RAM_BYTES };
       const kindNames: AccessKind[] = ['read', 'write', 'exec'];
+      const want = new Uint32Array(n);
+      const wantPa = new BigUint64Array(n);
       let refFaults = 0;
       for (let i = 0; i < n; i++) {
         const r = referenceAccess(refMem, regs, vas[i], { kind: kindNames[kinds[i]], cpl: user ? 3 : 0 }, refCfg);
-        const want = r.ok ? 0 : r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
-        if (fault[i] !== want || pa[i] !== (r.ok ? r.pa : 0n)) {
-          const ctx = `config ${c}, access ${i}: va 0x${vas[i].toString(16)} ${kindNames[kinds[i]]}`;
-          expect({ fault: fault[i], pa: pa[i] }, ctx).toEqual({ fault: want, pa: r.ok ? r.pa : 0n });
-        }
+        want[i] = r.ok ? 0 : r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
+        wantPa[i] = r.ok ? r.pa : 0n;
         if (!r.ok) refFaults++;
       }
-      expect(nFaults).toBe(refFaults);
-      expect(firstDifference(new Uint8Array(buffer), new Uint8Array(refMem.buffer)), `config ${c}: memory after the walks`).toBe(-1);
+      // The serial walker and the interleaved one, each on its own copy of the tables.
+      for (const name of ['walkBatch', 'walkBatchInterleaved'] as const) {
+        const buf = buffer.slice(0);
+        const pa = new BigUint64Array(n);
+        const fault = new Uint32Array(n);
+        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault);
+        for (let i = 0; i < n; i++) {
+          if (fault[i] !== want[i] || pa[i] !== wantPa[i]) {
+            const ctx = `${name}, config ${c}, access ${i}: va 0x${vas[i].toString(16)} ${kindNames[kinds[i]]}`;
+            expect({ fault: fault[i], pa: pa[i] }, ctx).toEqual({ fault: want[i], pa: wantPa[i] });
+          }
+        }
+        expect(nFaults, name).toBe(refFaults);
+        expect(firstDifference(new Uint8Array(buf), new Uint8Array(refMem.buffer)), `${name}, config ${c}: memory after the walks`).toBe(-1);
+      }
       faults += refFaults;
       translated += n - refFaults;
     }

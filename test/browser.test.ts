@@ -123,6 +123,27 @@ describe('web page in Chromium', () => {
     await again.close();
   });
 
+  it('shows a nested walk as its 2D grid, with the cell that ended it, and links it', async (ctx) => {
+    if (chrome.skip) ctx.skip(chrome.skip);
+    const page = await open(`${server.url}/index.html`);
+    await page.selectOption('[data-testid=mode]', 'nested-ept');
+    await settled(page);
+    expect(await page.inputValue('[data-testid=host-root]')).toBe('0x1001e');
+    await page.click('[data-testid=queries] button[data-query="0"]');
+    await settled(page);
+    const rows = await page.$$eval('[data-testid=nested-grid] tbody tr', (rs) => rs.map((r) => [r.getAttribute('data-row'), r.querySelectorAll('td').length]));
+    expect(rows).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE', 'GPA'].map((w) => [w, 6])); // 4 EPT levels, hpa, guest entry
+    expect(await page.textContent('[data-testid=outcome]')).toBe('pa 0x209123 (guest-physical 0x9123)');
+    await page.fill('[data-testid=host-root]', '0x1005e'); // EPT A/D on: the guest PDE's page is read-only
+    await page.click('[data-testid=walk]');
+    await settled(page);
+    expect(await page.textContent('[data-testid=outcome]')).toContain('EPT violation at guest-physical 0x3000');
+    expect(await page.$$eval('[data-testid=nested-grid] td[data-ended]', (cs) => cs.map((c) => c.textContent))).toEqual(['0x203035R-X']);
+    const href = await page.getAttribute('[data-testid=permalink]', 'href');
+    expect(href).toBe('#ex=nested-ept&va=0x123&kind=write&cpl=3&host=ept:0x1005e');
+    await page.close();
+  });
+
   it('loads a custom image from the JSON editor, names a malformed field, and links it by value', async (ctx) => {
     if (chrome.skip) ctx.skip(chrome.skip);
     const page = await open(`${server.url}/index.html`);

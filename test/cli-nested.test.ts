@@ -1,14 +1,15 @@
-// `pagewalk walk --ept/--npt` (src/cli/walk.ts, walk-grid.ts) run as a user runs it: the built
+// `pagewalk walk --ept/--npt` (src/cli/walk.ts, src/explain/nested.ts) run as a user runs it: the built
 // dist/cli.js in a child process on examples/nested-ept.json, and the example's queries checked
 // against the reference 2D walker.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseImage } from '../src/loader/image.js';
 import { referenceNestedAccess, SparseMemory } from '../src/reference/index.js';
-import { outcomeText } from '../src/cli/walk-grid.js';
+import { nestedOutcomeText } from '../src/explain/nested.js';
 import { machineFromImage } from '../src/loader/machine-from-image.js';
 import { apiShape } from './support/nested-shape.js';
 
@@ -30,9 +31,10 @@ describe('pagewalk walk --ept', () => {
     const r = walk('--query', '0', '--ept', '0x1001e');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[2]).toMatch(/^guest access\s+gpa\s+EPT PML4E\s+EPT PDPTE\s+EPT PDE\s+EPT PTE\s+hpa$/);
+    expect(lines[2]).toMatch(/^guest access\s+gpa\s+EPT PML4E\s+EPT PDPTE\s+EPT PDE\s+EPT PTE\s+hpa\s+guest entry read$/);
     expect(lines.slice(3, 8).map((l) => l.split(/\s+/)[0])).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE', 'GPA']);
-    expect(lines[7]).toMatch(/^GPA\s+0x9123\s+0x11007\s+0x12007\s+0x13007\s+0x209037\s+0x209123$/);
+    expect(lines[7]).toMatch(/^GPA\s+0x9123\s+0x11007 RWX\s+0x12007 RWX\s+0x13007 RWX\s+0x209037 RWX\s+0x209123$/);
+    expect(lines[6]).toMatch(/^PTE\s+0x4000\s.*\s0x204000\s+0x9067 P RW US A D$/);
     expect(r.out).toContain('result: pa 0x209123 (guest-physical 0x9123)');
     expect(r.out).toContain('references: 4 guest + 20 host = 24');
   });
@@ -42,12 +44,24 @@ describe('pagewalk walk --ept', () => {
     expect(r.out).toContain(
       'result: EPT violation at guest-physical 0x3000, guest-linear 0x123; qualification 0x0ab: read, write, readable, executable, GLA valid',
     );
-    expect(
-      r.out
-        .split('\n')
-        .filter((l) => /^(PML4E|PDPTE|PDE|PTE|GPA) /.test(l))
-        .map((l) => l.trim().split(/\s+/).pop()),
-    ).toEqual(['0x201000', '0x202000', 'exit']);
+    const rows = r.out.split('\n').filter((l) => /^(PML4E|PDPTE|PDE|PTE|GPA) /.test(l));
+    expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(['PML4E', 'PDPTE', 'PDE']);
+    // the ending cell: the EPT PTE of the guest PDE's page, read-execute only under EPT A/D
+    expect(rows[2]).toMatch(/0x203035 R-X \*\s+exit$/);
+    expect(r.out).toContain('ended at: PDE, EPT PTE (*): the EPT rights (AND of bits 2:0) deny the access');
+  });
+
+  it('--svg writes the grid as a picture (with --json and --dry-run); --svg alone is refused', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'pw-')), 'grid.svg');
+    const r = walk('--query', '3', '--ept', '0x1001e', '--svg', out, '--json', '--dry-run');
+    expect(r.code).toBe(0);
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.match(/fill="#f99"/g)).toHaveLength(1); // one ending cell
+    expect(svg).toContain('EPT entry not present (bits 2:0 = 000b)');
+    const j = JSON.parse(r.out) as { explanation: { end: unknown; rows: unknown[] } };
+    expect(j.explanation.end).toEqual({ row: 4, cell: 3 });
+    expect(walk('--query', '0', '--svg', out).code).toBe(2);
   });
 
   it('refuses a bad EPTP with exit code 2 and one line', () => {
@@ -75,7 +89,7 @@ describe('pagewalk walk --ept', () => {
       );
       const got = cpu.nestedAccess(q.va, { kind: q.kind, cpl: q.cpl });
       expect(got, q.note).toEqual(apiShape(want));
-      seen.add(outcomeText(got).split(' ')[0]!);
+      seen.add(nestedOutcomeText(got).split(' ')[0]!);
     }
     expect([...seen].sort()).toEqual(['#PF', 'EPT', 'pa']);
   });

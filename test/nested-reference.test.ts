@@ -243,7 +243,7 @@ describe('nested paging API', () => {
     cpu.setControl({ cr4: long.cr4, efer: 0x900n, cr3: long.cr3, cr0: long.cr0 });
     cpu.setNested({ kind: 'ept', eptp: 0x10000n | (3n << 3n) | 6n });
     expect(cpu.nestedAccess(VA, op('read'))).toEqual({ ok: true, pa: GPAGE + HOST_OFFSET + 0xabcn, gpa: GPAGE + 0xabcn });
-    expect(cpu.nestedStats).toEqual({ accesses: 1, guestRefs: 4, hostRefs: 20, exits: 0 });
+    expect(cpu.nestedStats).toEqual({ accesses: 1, guestRefs: 4, hostRefs: 20, exits: 0, tlbHits: 0, gpaHits: 0, evictions: 0 });
     const grid = cpu.nestedGrid();
     expect(grid.map((r) => r.what)).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE', 'GPA']);
     expect(grid[4]).toMatchObject({ gpa: GPAGE + 0xabcn, hpa: GPAGE + HOST_OFFSET + 0xabcn });
@@ -251,7 +251,7 @@ describe('nested paging API', () => {
     const out = { pa: new BigUint64Array(2), fault: new Uint32Array(2) };
     expect(() => cpu.nestedTranslateBatch(new BigUint64Array([VA, VA]), new Uint8Array([0, 7]), out, { cpl: 3 })).toThrow(/kinds\[1\] = 7/);
     m.reset();
-    expect(cpu.nestedStats).toEqual({ accesses: 0, guestRefs: 0, hostRefs: 0, exits: 0 });
+    expect(cpu.nestedStats).toEqual({ accesses: 0, guestRefs: 0, hostRefs: 0, exits: 0, tlbHits: 0, gpaHits: 0, evictions: 0 });
   });
 
   it('refuses bad configurations with a clear error', async () => {

@@ -7,7 +7,12 @@
  *  - process-view: a backend whose ptep_modify_prot_commit() keeps _PAGE_RW (mprotect's tables and
  *    TLBs agree, but a write after mprotect(PROT_READ) succeeds); and copy-on-write isolation.
  *  - frame-lifetime: a user page freed behind the kernel's back while a TLB entry maps it, then
- *    reallocated.
+ *    reallocated (reported at the free).
+ *  - tlb-coherence at kernel boundaries: every local flush lost; vfree() returns with the entry,
+ *    vm_unmap_aliases() (called by set_memory_nx()) returns with a lazily unmapped vmap alias,
+ *    set_memory_nx() returns with an executable entry (not in 32-bit paging: no NX there).
+ *  - tlb-coherence at Xen's type change: a vmap page freed with a cached writable alias becomes a
+ *    page table, and Xen's __get_page_type() flush is lost.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/core/machine.js';
@@ -24,6 +29,7 @@ import { LinuxFuzzTarget } from '../src/fuzz/linux-target.js';
 import { OutcomeOracle } from '../src/fuzz/outcome.js';
 import type { Op, Program } from '../src/fuzz/program.js';
 import { FindingStop, type Finding } from '../src/sanitizers/finding.js';
+import { xenState } from '../src/linux/xen/state.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
 
@@ -40,13 +46,19 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-type Bug = 'noremote' | 'keeprw' | 'setrw';
+type Bug = 'noremote' | 'keeprw' | 'setrw' | 'nokernelflush' | 'xennotypeflush';
 
-/** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs). */
+/** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs), or into Xen. */
 function plant(k: Kernel, bug: Bug): void {
   const mmu = k.pv.mmu;
   const real = { ...mmu };
   if (bug === 'noremote') mmu.flush_tlb_others = function* () {};
+  else if (bug === 'nokernelflush') {
+    // every local flush is lost (INVLPG, the global flush, and the CR3 reload that is __flush_tlb_all() without PGE, as under Xen)
+    mmu.flush_tlb_single = function* () {};
+    mmu.flush_tlb_kernel = function* () {};
+    mmu.flush_tlb_user = function* () {};
+  } else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
   else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
   else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
 }
@@ -112,7 +124,80 @@ const COW: Program = {
   irqs: [],
 };
 
+/** A kernel object's page is cached by a kernel access, then the object is vfree()d. */
+const VFREE: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'vmalloc', slot: 0, pages: 1 },
+      { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'write' },
+      { op: 'vfree', slot: 0 },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** A vm_map_ram page is cached and lazily unmapped; set_memory_nx() then calls vm_unmap_aliases(). */
+const UNMAP_ALIASES: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'vmalloc', slot: 0, pages: 1 },
+      { op: 'vm_map_ram', slot: 1, pages: 1 },
+      { op: 'kaccess', obj: 'vmap', slot: 1, page: 0, kind: 'write' },
+      { op: 'vm_unmap_ram', slot: 1 },
+      { op: 'set_memory', slot: 0, nx: true },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** set_memory_x(), a kernel access that caches the now executable page, set_memory_nx(). */
+const SET_MEMORY: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'vmalloc', slot: 0, pages: 1 },
+      { op: 'set_memory', slot: 0, nx: false },
+      { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'read' },
+      { op: 'set_memory', slot: 0, nx: true },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** A vm_map_ram page written, lazily unmapped and freed, then reused as a page table (Xen pins it). */
+const REUSED_AS_TABLE: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'vm_map_ram', slot: 1, pages: 2 },
+      { op: 'kaccess', obj: 'vmap', slot: 1, page: 0, kind: 'write' },
+      { op: 'kaccess', obj: 'vmap', slot: 1, page: 1, kind: 'write' },
+      { op: 'vm_unmap_ram', slot: 1 },
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: true },
+    ]),
+  ],
+  irqs: [],
+};
+
 describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
+  it('tlb-coherence: a lost kernel flush is reported when vfree() returns (and, with NX, vm_unmap_aliases() and set_memory_nx()); the real backend is clean', () => {
+    expect(findings(preset, 'nokernelflush', VFREE, 1).map((f) => f.signature)).toEqual(['stale TLB entry on the calling CPU after vfree()']);
+    expect(findings(preset, null, VFREE, 1)).toEqual([]);
+    // 32-bit paging has no NX: set_memory_nx() returns at once (no vm_unmap_aliases(), no change)
+    const nx = !preset.endsWith('-32bit');
+    expect(findings(preset, 'nokernelflush', UNMAP_ALIASES, 1).map((f) => f.signature)).toEqual(
+      nx ? ['stale TLB entry on the calling CPU after vm_unmap_aliases()'] : [],
+    );
+    expect(findings(preset, 'nokernelflush', SET_MEMORY, 1).map((f) => f.signature)).toEqual(
+      nx ? ['stale TLB entry on the calling CPU after set_memory_nx()'] : [],
+    );
+    if (nx) expect(findings(preset, 'nokernelflush', SET_MEMORY, 1)[0].log.join('\n')).toMatch(/init_mm denies instruction fetches/);
+    expect(findings(preset, null, UNMAP_ALIASES, 1)).toEqual([]);
+    expect(findings(preset, null, SET_MEMORY, 1)).toEqual([]);
+  });
+
   it('tlb-coherence: a lost remote flush is reported when mprotect() returns; the real backend is clean', () => {
     const bad = findings(preset, 'noremote', MPROTECT_RACE, 8);
     expect(bad.length).toBeGreaterThan(0);
@@ -177,9 +262,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     };
     const f = run(true);
     expect(f?.sanitizer).toBe('frame-lifetime');
-    expect(f?.log[1]).toMatch(
-      /^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 read through a TLB entry filled at step \d+; the frame was freed and reallocated since; the frame was freed at step \d+$/,
-    );
+    expect(f?.log[1]).toMatch(/^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 frees a frame that CPU0 still maps through a user TLB entry filled at step \d+$/);
     expect(run(false)).toBeNull();
   });
 });
@@ -208,6 +291,15 @@ const MUNMAP_VS_MMAP: Program = {
 
 it("process-view: an mmap while the same slot's munmap waits for mmap_sem is no finding", () => {
   expect(findings('linux-4.8-smp', null, MUNMAP_VS_MMAP, 300)).toEqual([]);
+});
+
+describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV: %s', (preset) => {
+  it("tlb-coherence: Xen's type change without its flush leaves a writable alias of a new page table; Xen's flush removes it", () => {
+    const bad = findings(preset, 'xennotypeflush', REUSED_AS_TABLE, 1);
+    expect(bad.map((f) => f.signature)).toEqual(["stale TLB entry on the calling CPU after Xen's page-table type change"]);
+    expect(bad[0].log.join('\n')).toMatch(/Xen gave mfn 0x[0-9a-f]+ the type of an L\d page table/);
+    expect(findings(preset, null, REUSED_AS_TABLE, 1)).toEqual([]);
+  });
 });
 
 it('FindingStop carries the oracle findings (sanity of the import)', () => {

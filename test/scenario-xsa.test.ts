@@ -9,7 +9,8 @@ import { Machine } from '../src/core/machine.js';
 import { runScenarioSync } from '../src/scenarios/runner.js';
 import { xenOf } from '../src/linux/xen/index.js';
 import { XenHypervisor } from '../src/xen/hypervisor.js';
-import { MMUEXT_PIN_L2_TABLE, MMU_NORMAL_PT_UPDATE } from '../src/xen/hypercalls.js';
+import { MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE, MMU_NORMAL_PT_UPDATE } from '../src/xen/hypercalls.js';
+import { XenPanic } from '../src/xen/stack.js';
 import { runUnits } from '../src/fuzz/runner.js';
 import { createTarget } from '../src/fuzz/targets.js';
 import type { Finding } from '../src/sanitizers/finding.js';
@@ -63,6 +64,83 @@ describe('XSA-182: mod_lN_entry() fast paths and _PAGE_RW on a linear entry', ()
     const r = runScenarioSync('xsa182-linear-pt-fastpath', 'fixed');
     expect(r.outcome).toBe('clean');
     expect(xenOf(r.kernel).console.text()).toEqual(['(XEN) mm.c:964:d1 Attempt to create linear p.t. with write perms']);
+  });
+});
+
+describe('XSA-240: unbounded recursion when stacked linear page tables are de-typed', () => {
+  it("buggy (Xen 4.9.0): unpinning the head of a 48-table chain overflows Xen's stack, and Xen panics", () => {
+    const r = runScenarioSync('xsa240-linear-pt-recursion', 'buggy');
+    expect(r.outcome).toBe('bug');
+    const f = r.findings[0];
+    expect(f.sanitizer).toBe('xen-panic');
+    expect(f.signature).toBe('stack overflow in the recursion __put_page_type / free_page_type / put_page_from_l2e / put_page_type');
+    expect(f.log.slice(0, 4)).toEqual([
+      '(XEN) *** DOUBLE FAULT ***',
+      '(XEN) CPU:    0',
+      '(XEN) Xen stack overflow (dumping trace): 8032 bytes of frames on a 7960-byte primary stack',
+      '(XEN)    free_page_type <- __put_page_type <- put_page_type <- put_page_from_l2e   (x37)',
+    ]);
+    expect(f.log).toContain('(XEN) DOUBLE FAULT -- system shutdown');
+    expect(callTrace(f)).toEqual(['xsa240_init']);
+  });
+
+  it('fixed (Xen 4.9.1): every second link is refused, the chain is torn down without a finding', () => {
+    const r = runScenarioSync('xsa240-linear-pt-recursion', 'fixed');
+    expect(r.outcome).toBe('clean');
+    expect(r.status).toBe('finished');
+    const xen = xenOf(r.kernel);
+    expect(xen.refusals.map((x) => x.hypercall)).toEqual(Array(23).fill('mmu_update'));
+    expect(xen.console.text()).toEqual([]);
+  });
+
+  /** n pinned empty L2 tables, entry 0 of each a read-only linear entry to the next; then all unpinned, the head last. */
+  async function chain(n: number, xsa240: boolean, level = 2) {
+    const m = await Machine.create({ ramBytes: 4 << 20, cpus: 1 });
+    const t = Array.from({ length: n }, () => m.frames.alloc({ level, zero: true }));
+    const xen = new XenHypervisor(m as never, { fixes: { xsa240 } });
+    for (const f of t) expect(xen.mmuext_op(0, [{ cmd: MMUEXT_PIN_L2_TABLE + level - 2, mfn: f }]).rc).toBe(0);
+    const rcs = t.slice(1).map((to, i) => xen.mmu_update(0, [{ ptr: BigInt(t[i] * 4096), val: (BigInt(to) << 12n) | 0x21n }]).rc);
+    for (let i = n - 1; i >= 1; i--) expect(xen.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: t[i] }]).rc).toBe(0);
+    return { xen, t, rcs, unpinHead: () => xen.mmuext_op(0, [{ cmd: MMUEXT_UNPIN_TABLE, mfn: t[0] }]) };
+  }
+
+  it('the measured stack holds 37 stacked L2 tables and not 38 (208 bytes of frames each)', async () => {
+    const ok = await chain(37, false);
+    expect(ok.rcs.every((rc) => rc === 0)).toBe(true);
+    expect(ok.unpinHead().rc).toBe(0);
+    expect(ok.t.map((f) => ok.xen.typeOf(f).count)).toEqual(Array(37).fill(0));
+    expect(ok.xen.mm.stack.depthBytes).toBe(0);
+    const over = await chain(38, false);
+    expect(over.unpinHead).toThrow(XenPanic);
+  });
+
+  it('stacked L3 and L4 tables recurse through put_page_from_l3e/l4e and overflow the same way', async () => {
+    for (const level of [3, 4]) {
+      const { unpinHead } = await chain(48, false, level);
+      let p: unknown = null;
+      try {
+        unpinHead();
+      } catch (e) {
+        p = e;
+      }
+      expect(p).toBeInstanceOf(XenPanic);
+      expect((p as XenPanic).signature).toBe(
+        `stack overflow in the recursion __put_page_type / free_page_type / put_page_from_l${level}e / put_page_type_preemptible`,
+      );
+      const fixed = await chain(48, true, level);
+      expect(fixed.unpinHead().rc).toBe(0);
+    }
+  });
+
+  it('the fix: a table with a linear entry is not used as a linear table, and the counts return to zero', async () => {
+    const { xen, t, rcs, unpinHead } = await chain(4, true);
+    expect(rcs).toEqual([0, -22, 0]);
+    // t2 (unpinned, not held by t1) was de-typed with its link to t3: those counts are undone.
+    expect([...t].map((f) => xen.mm.pages.linearPtCount[f])).toEqual([1, -1, 0, 0]);
+    expect(unpinHead().rc).toBe(0);
+    expect([...t].map((f) => xen.mm.pages.linearPtCount[f])).toEqual([0, 0, 0, 0]);
+    expect(t.map((f) => xen.typeOf(f).count)).toEqual([0, 0, 0, 0]);
+    expect(xen.console.text()).toEqual([]);
   });
 });
 

@@ -22,6 +22,13 @@ describe('permalinks', () => {
     expect(parseImage(back.imageJson!)).toEqual(img);
   });
 
+  it('carries the host of a nested walk', () => {
+    const query = { va: 0x123n, kind: 'write' as const, cpl: 3 as const, ac: false, implicit: false, host: { kind: 'npt' as const, root: 0x10000n } };
+    const hash = encodePermalink({ example: 'nested-ept', query });
+    expect(hash).toBe('#ex=nested-ept&va=0x123&kind=write&cpl=3&host=npt:0x10000');
+    expect(decodePermalink(hash)).toEqual({ example: 'nested-ept', query });
+  });
+
   it('an empty hash is an empty permalink', () => {
     expect(decodePermalink('')).toEqual({});
   });
@@ -32,6 +39,7 @@ describe('permalinks', () => {
     ['#ex=4level&va=0x1000&kind=fetch', 'permalink: kind "fetch" is not read, write or exec'],
     ['#ex=4level&va=0x1000&cpl=7', 'permalink: cpl "7" is not 0..3'],
     ['#img=%%%', 'permalink: img is not base64url'],
+    ['#ex=4level&va=0x1000&host=vmx:0x1', 'permalink: host "vmx:0x1" is not ept:<EPTP> or npt:<nCR3>'],
   ])('rejects %s naming the part', (hash, message) => {
     expect(() => decodePermalink(hash)).toThrow(message);
   });

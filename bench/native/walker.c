@@ -167,27 +167,58 @@ static uint32_t walk_generic(const walker_t *w, uint64_t va, unsigned kind, uint
 #define ENTRY_FAULT(e) PF((e) & PTE_P ? ec | PF_P | PF_RSVD : ec)
 
 /*
+ * The fast path's constants, copied out of the walker once per call into a local that never has
+ * its address taken: the compiler keeps them in registers (a store to guest RAM through a byte
+ * pointer could otherwise alias the walker's fields and force reloads).
+ */
+typedef struct {
+  uint8_t *ram;
+  uint64_t ram_bytes, root, up, lo, rsvd_1g;
+  uint64_t perm_mask[3], perm_want[3], ad_need[3], ec[3];
+  int amd;
+} fast_t;
+
+static inline fast_t fast_of(const walker_t *w) {
+  fast_t c;
+  c.ram = w->ram;
+  c.ram_bytes = w->ram_bytes;
+  c.root = w->root;
+  c.up = w->rsvd_upper | PTE_P;
+  c.lo = w->rsvd_hi | PTE_P;
+  c.rsvd_1g = w->rsvd_1g;
+  for (unsigned k = 0; k < 3; k++) {
+    c.perm_mask[k] = w->perm_mask[k];
+    c.perm_want[k] = w->perm_want[k];
+    c.ad_need[k] = w->ad_need[k];
+    c.ec[k] = w->ec[k];
+  }
+  c.amd = (w->cfg & CFG_AMD) != 0;
+  return c;
+}
+
+/*
  * The fast path. Per level one mask test (present and reserved bits together), the rights
  * folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a missing one
- * goes to the exact walker, which defers it). Returns the physical address, or FAULT | the fault
- * word, or SLOW for an entry past RAM or a deferred A bit (the only writes before SLOW are A
- * bits the exact walk also sets). `levels` is a constant after inlining.
+ * goes to the exact walker, which defers it). The leaf's access check is branch-free: the result
+ * is selected, so a fault costs what a translation costs (no mispredicted branch on the rights).
+ * Returns the physical address, or FAULT | the fault word, or SLOW for an entry past RAM or a
+ * deferred A bit (the only writes before SLOW are A bits the exact walk also sets). `levels` is
+ * a constant after inlining.
  */
-static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *w, uint64_t va, unsigned kind, unsigned levels) {
-  const uint64_t ram = w->ram_bytes;
-  const int amd = (w->cfg & CFG_AMD) != 0;
-  const uint64_t up = w->rsvd_upper | PTE_P, lo = w->rsvd_hi | PTE_P, ec = w->ec[kind];
-  uint64_t f = ~0ull, t = w->root, ea, e;
+static inline __attribute__((always_inline)) uint64_t walk_fast(const fast_t *c, uint64_t va, unsigned kind, unsigned levels) {
+  const uint64_t ram = c->ram_bytes;
+  const uint64_t up = c->up, lo = c->lo, ec = c->ec[kind];
+  uint64_t f = ~0ull, t = c->root, ea, e;
 #define LEVEL(SHIFT, MASK)                                        \
   ea = t + ((va >> (SHIFT)) & 0xFF8);                             \
-  if (ea >= ram) return SLOW;                                     \
-  memcpy(&e, w->ram + ea, 8);                                     \
-  if ((e & (MASK)) != PTE_P) return ENTRY_FAULT(e);
+  if (__builtin_expect(ea >= ram, 0)) return SLOW;                \
+  memcpy(&e, c->ram + ea, 8);                                     \
+  if (__builtin_expect((e & (MASK)) != PTE_P, 0)) return ENTRY_FAULT(e);
 #define PASS()                                                    \
-  if (!(e & PTE_A)) {                                             \
-    if (amd) return SLOW;                                         \
+  if (__builtin_expect(!(e & PTE_A), 0)) {                        \
+    if (c->amd) return SLOW;                                      \
     e |= PTE_A;                                                   \
-    memcpy(w->ram + ea, &e, 8);                                   \
+    memcpy(c->ram + ea, &e, 8);                                   \
   }                                                               \
   f &= e ^ PTE_XD;                                                \
   t = e & FRAME_MASK;
@@ -196,13 +227,13 @@ static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *
   LEVEL(27, lo)
   uint64_t off;
   if (e & PTE_PS) {
-    if (e & w->rsvd_1g) return PF(ec | PF_P | PF_RSVD);
+    if (__builtin_expect((e & c->rsvd_1g) != 0, 0)) return PF(ec | PF_P | PF_RSVD);
     off = (1ull << 30) - 1;
   } else {
     PASS()
     LEVEL(18, lo)
     if (e & PTE_PS) {
-      if (e & 0x1FE000ull) return PF(ec | PF_P | PF_RSVD);
+      if (__builtin_expect((e & 0x1FE000ull) != 0, 0)) return PF(ec | PF_P | PF_RSVD);
       off = (1ull << 21) - 1;
     } else {
       PASS()
@@ -213,13 +244,15 @@ static inline __attribute__((always_inline)) uint64_t walk_fast(const walker_t *
 #undef LEVEL
 #undef PASS
   f &= e ^ PTE_XD;
-  if ((f & w->perm_mask[kind]) != w->perm_want[kind]) return PF(ec | PF_P);
-  const uint64_t need = w->ad_need[kind];
-  if ((e & need) != need) {
-    e |= need;
-    memcpy(w->ram + ea, &e, 8);
+  /* all ones when the access is allowed: masks, not branches, from here on */
+  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
+  const uint64_t set = ~e & c->ad_need[kind] & okm;
+  if (__builtin_expect(set != 0, 0)) {
+    e |= set;
+    memcpy(c->ram + ea, &e, 8);
   }
-  return (e & FRAME_MASK & ~off) | (va & off);
+  const uint64_t pa = (e & FRAME_MASK & ~off) | (va & off);
+  return (pa & okm) | (PF(ec | PF_P) & ~okm);
 }
 
 static void setup_fast(walker_t *w) {
@@ -241,20 +274,137 @@ static void setup_fast(walker_t *w) {
     w->ec[k] = (k == 1 ? PF_W : 0) | (user ? PF_U : 0) | (k == 2 && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
 }
 
-static inline uint32_t walk_full(const walker_t *w, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
+/* One address: the fast path, its result stored branch-free; the exact walk for the rest. */
+static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
   if (kind > 2) kind = 0;
-  if (is_canonical(va, levels == 5 ? 7 : 16)) {
-    const uint64_t r = walk_fast(w, va, kind, levels);
-    if (!(r & FAULT)) {
-      *pa = r;
-      return 0;
-    }
-    if (r != SLOW) {
-      *pa = 0;
-      return (uint32_t)r;
+  if (__builtin_expect(is_canonical(va, levels == 5 ? 7 : 16), 1)) {
+    const uint64_t r = walk_fast(c, va, kind, levels);
+    if (__builtin_expect(r != SLOW, 1)) {
+      const uint64_t fm = -(r >> 63); /* all ones on a fault */
+      *pa = r & ~fm;
+      return (uint32_t)(r & fm);
     }
   }
   return walk_generic(w, va, kind, pa);
+}
+
+/* The walkBatch loop, instantiated per level count (one function each: registers for the loop). */
+static __attribute__((noinline)) uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  const fast_t fc = fast_of(w);
+  uint32_t faults = 0;
+  if (levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 5, &opa[i])) != 0;
+  else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 4, &opa[i])) != 0;
+  return faults;
+}
+
+
+/*
+ * The interleaved walker (information: what the WASM core's interleaved batch loop does, in C).
+ * Per group of MLP_K addresses: each address walked down to its 4 KiB leaf entry's address
+ * (large pages finished there), then the leaf reads back to back so that their cache misses
+ * overlap, then the leaf checks. Anything else (faults above the leaf, entries past RAM, AMD's
+ * deferred A bits) goes through walk_full. A/D bits are ORed into the current entry, so the
+ * order of walks across addresses does not matter (results never depend on A/D bits).
+ */
+#define MLP_K 16
+#define LANE_DONE 1ull
+
+static inline __attribute__((always_inline)) uint64_t leaf_result(const fast_t *c, uint64_t va, unsigned kind, uint64_t e, uint64_t ea, uint64_t f, uint64_t off) {
+  f &= e ^ PTE_XD;
+  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
+  const uint64_t set = ~e & c->ad_need[kind] & okm;
+  if (__builtin_expect(set != 0, 0)) {
+    uint64_t x;
+    memcpy(&x, c->ram + ea, 8);
+    x |= set;
+    memcpy(c->ram + ea, &x, 8);
+  }
+  const uint64_t pa = (e & FRAME_MASK & ~off) | (va & off);
+  return (pa & okm) | (PF(c->ec[kind] | PF_P) & ~okm);
+}
+
+static inline __attribute__((always_inline)) void set_a(const fast_t *c, uint64_t ea) {
+  uint64_t x;
+  memcpy(&x, c->ram + ea, 8);
+  x |= PTE_A;
+  memcpy(c->ram + ea, &x, 8);
+}
+
+/* Down to the 4 KiB leaf entry's address (f: the rights above), a finished large-page walk
+   (*res, returns LANE_DONE), or 0 for walk_full. */
+static inline __attribute__((always_inline)) uint64_t walk_upper(const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *fo, uint64_t *res) {
+  const uint64_t ram = c->ram_bytes;
+  uint64_t f = ~0ull, t = c->root, ea, e;
+  if (!is_canonical(va, levels == 5 ? 7 : 16)) return 0;
+#define LEVEL(SHIFT, MASK)                                  \
+  ea = t + ((va >> (SHIFT)) & 0xFF8);                       \
+  if (__builtin_expect(ea >= ram, 0)) return 0;             \
+  memcpy(&e, c->ram + ea, 8);                               \
+  if (__builtin_expect((e & (MASK)) != PTE_P, 0)) return 0;
+#define PASS()                                              \
+  if (__builtin_expect(!(e & PTE_A), 0)) {                  \
+    if (c->amd) return 0;                                   \
+    set_a(c, ea);                                           \
+  }                                                         \
+  f &= e ^ PTE_XD;                                          \
+  t = e & FRAME_MASK;
+  if (levels == 5) { LEVEL(45, c->up) PASS() }
+  LEVEL(36, c->up) PASS()
+  LEVEL(27, c->lo)
+  if (e & PTE_PS) {
+    if (e & c->rsvd_1g) return 0;
+    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 30) - 1);
+    return LANE_DONE;
+  }
+  PASS()
+  LEVEL(18, c->lo)
+  if (e & PTE_PS) {
+    if (e & 0x1FE000ull) return 0;
+    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 21) - 1);
+    return LANE_DONE;
+  }
+  PASS()
+#undef LEVEL
+#undef PASS
+  *fo = f;
+  ea = t + ((va >> 9) & 0xFF8);
+  return ea >= ram ? 0 : ea;
+}
+
+static inline __attribute__((always_inline)) uint32_t store_result(uint64_t r, uint64_t *pa) {
+  const uint64_t fm = -(r >> 63);
+  *pa = r & ~fm;
+  return (uint32_t)(r & fm);
+}
+
+static __attribute__((noinline)) uint32_t mlp_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  const fast_t fc = fast_of(w);
+  const fast_t *c = &fc;
+  uint32_t faults = 0;
+  size_t i = 0;
+  for (; i + MLP_K <= n; i += MLP_K) {
+    uint64_t lea[MLP_K], lf[MLP_K], le[MLP_K];
+    unsigned pending = 0;
+    for (unsigned j = 0; j < MLP_K; j++) {
+      const unsigned kind = kd[i + j] > 2 ? 0 : kd[i + j];
+      uint64_t r = 0;
+      const uint64_t leaf = levels == 5 ? walk_upper(c, va[i + j], kind, 5, &lf[j], &r) : walk_upper(c, va[i + j], kind, 4, &lf[j], &r);
+      lea[j] = 0;
+      if (leaf == 0) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j])) != 0;
+      else if (leaf == LANE_DONE) faults += (of[i + j] = store_result(r, &opa[i + j])) != 0;
+      else lea[j] = leaf, pending++;
+    }
+    if (!pending) continue;
+    for (unsigned j = 0; j < MLP_K; j++) memcpy(&le[j], c->ram + lea[j], 8);
+    for (unsigned j = 0; j < MLP_K; j++) {
+      if (!lea[j]) continue;
+      const unsigned kind = kd[i + j] > 2 ? 0 : kd[i + j];
+      if ((le[j] & c->lo) != PTE_P) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j])) != 0;
+      else faults += (of[i + j] = store_result(leaf_result(c, va[i + j], kind, le[j], lea[j], lf[j], 0xFFF), &opa[i + j])) != 0;
+    }
+  }
+  for (; i < n; i++) faults += (of[i] = walk_full(w, c, va[i], kd[i], levels, &opa[i])) != 0;
+  return faults;
 }
 
 /* The minimal walker: P, U/S, R/W, A (D on writes), large pages. Nothing else is checked. */
@@ -299,7 +449,7 @@ static napi_value throw_error(napi_env env, const char *msg) {
   return NULL;
 }
 
-enum { MODE_FULL, MODE_GENERIC, MODE_LEAN, MODE_TLB };
+enum { MODE_FULL, MODE_GENERIC, MODE_LEAN, MODE_TLB, MODE_MLP };
 
 /*
  * fn(memory: ArrayBuffer, ramBase: number, ramBytes: number, cr3: bigint, maxPhysAddrBits: number,
@@ -361,14 +511,16 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
   uint32_t *of = (uint32_t *)out_fault;
   uint32_t faults = 0;
   if (mode == MODE_FULL) {
-    if (w.levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(&w, va[i], kd[i], 5, &opa[i])) != 0;
-    else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(&w, va[i], kd[i], 4, &opa[i])) != 0;
+    faults = full_loop(&w, w.levels, va, kd, opa, of, n);
+  } else if (mode == MODE_MLP) {
+    faults = mlp_loop(&w, w.levels, va, kd, opa, of, n);
   } else if (mode == MODE_GENERIC) {
     for (size_t i = 0; i < n; i++) faults += (of[i] = walk_generic(&w, va[i], kd[i] > 2 ? 0 : kd[i], &opa[i])) != 0;
   } else if (mode == MODE_LEAN) {
     if (w.levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_lean(&w, va[i], kd[i], 5, &opa[i])) != 0;
     else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_lean(&w, va[i], kd[i], 4, &opa[i])) != 0;
   } else {
+    const fast_t fc = fast_of(&w);
     if (dm.root != w.root || dm.cfg != w.cfg || dm.ram != w.ram) {
       memset(&dm, 0, sizeof dm);
       dm.root = w.root;
@@ -384,7 +536,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
         of[i] = 0;
         continue;
       }
-      const uint32_t f = walk_full(&w, v, k, w.levels, &opa[i]);
+      const uint32_t f = walk_full(&w, &fc, v, k, w.levels, &opa[i]);
       of[i] = f;
       faults += f != 0;
       if (!f) {
@@ -401,6 +553,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
 static napi_value walk_batch(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_FULL); }
 static napi_value walk_batch_generic(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_GENERIC); }
 static napi_value walk_batch_lean(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_LEAN); }
+static napi_value walk_batch_interleaved(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_MLP); }
 static napi_value tlb_batch(napi_env env, napi_callback_info info) { return walk_batch_common(env, info, MODE_TLB); }
 
 static napi_value tlb_flush(napi_env env, napi_callback_info info) {
@@ -414,7 +567,7 @@ static napi_value tlb_flush(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback cb; } fns[] = {
     { "walkBatch", walk_batch }, { "walkBatchGeneric", walk_batch_generic },
-    { "walkBatchLean", walk_batch_lean }, { "tlbBatch", tlb_batch }, { "tlbFlush", tlb_flush },
+    { "walkBatchLean", walk_batch_lean }, { "tlbBatch", tlb_batch }, { "walkBatchInterleaved", walk_batch_interleaved }, { "tlbFlush", tlb_flush },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -10,8 +10,9 @@ import { isImageMode, parseImage, withMode, type ImageQuery, type PagewalkImage 
 import { machineFromImage } from '../loader/machine-from-image.js';
 import { UsageError, addrFlag, intFlag, parseArgs, readUserFile, type FlagSpec } from './args.js';
 import { renderWalk } from './walk-render.js';
-import { renderGrid } from './walk-grid.js';
+import { nestedGridSvg, nestedGridText } from '../explain/nested.js';
 import type { NestedConfig } from '../core/nested.js';
+import { writeFileSync } from 'node:fs';
 
 const SPEC: Record<string, FlagSpec> = {
   image: { type: 'string', help: 'image file (JSON or binary, see docs/image-format.md)' },
@@ -25,6 +26,7 @@ const SPEC: Record<string, FlagSpec> = {
   query: { type: 'string', help: "use the image's query number N (0-based) instead of --va/--kind/--cpl" },
   ept: { type: 'string', help: 'walk as a guest under Intel EPT with this EPTP (the image holds guest and EPT tables); prints the 2D grid' },
   npt: { type: 'string', help: 'walk as a guest under AMD NPT (4-level) with this nested CR3; prints the 2D grid' },
+  svg: { type: 'string', help: 'with --ept/--npt: also write the grid as an SVG picture to this file' },
   json: { type: 'bool', help: 'print one JSON object' },
   help: { type: 'bool' },
 };
@@ -83,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   if (mode) image.control = withMode(image.control, mode);
   const m = await machineFromImage(image);
   if (flags.ept !== undefined || flags.npt !== undefined) return nestedWalk(m.cpus[0], flags, q, image.vendor);
+  if (flags.svg !== undefined) throw new UsageError('--svg draws the 2D grid of a nested walk: give --ept or --npt');
   const e = m.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
   const d = describeWalk(e, image);
   if (flags.json) {
@@ -103,25 +106,19 @@ function nestedWalk(cpu: Awaited<ReturnType<typeof machineFromImage>>['cpus'][nu
   const root = addrFlag((ept ? flags.ept : flags.npt) as string, ept ? 'ept' : 'npt');
   const cfg: NestedConfig = ept ? { kind: 'ept', eptp: root } : { kind: 'npt', ncr3: root };
   cpu.setNested(cfg);
-  const r = cpu.nestedAccess(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit });
-  const rows = cpu.nestedGrid();
-  const stats = cpu.nestedStats;
-  const info = {
-    va: q.va,
-    kind: q.kind,
-    cpl: q.cpl,
-    mode: cpu.mode,
-    host: ept ? ('ept' as const) : ('npt' as const),
-    hostLevels: ept ? Number((root >> 3n) & 7n) + 1 : 4,
-    root,
-  };
+  const x = cpu.nestedExplain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
+  if (typeof flags.svg === 'string') {
+    try {
+      writeFileSync(flags.svg, nestedGridSvg(x));
+    } catch (e) {
+      throw new UsageError(`--svg: cannot write ${flags.svg}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   if (flags.json) {
-    console.log(
-      JSON.stringify(jsonSafe({ query: q, vendor, nested: info, result: r, grid: rows, guestRefs: stats.guestRefs, hostRefs: stats.hostRefs }), null, 2),
-    );
+    console.log(JSON.stringify(jsonSafe({ query: q, vendor, explanation: x }), null, 2));
     return 0;
   }
-  process.stdout.write(renderGrid(info, rows, r, stats));
+  process.stdout.write(nestedGridText(x));
   if (q.note) process.stdout.write(`note: ${q.note}\n`);
   return 0;
 }

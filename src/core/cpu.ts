@@ -351,12 +351,29 @@ export class Cpu {
   }
 
   /**
-   * Runs this CPU's guest under Intel EPT or AMD NPT (docs/nested.md), or not (`null`). Nested
-   * accesses (`nestedAccess`, `nestedTranslateBatch`) walk both dimensions with no TLB; a PAE
-   * guest's PDPTE registers come from `cfg.pdptes` (call after `setControl`).
+   * Runs this CPU's guest under Intel EPT or AMD NPT (docs/nested.md), or not (`null`): a VM
+   * entry (VMRUN under NPT, applying `cfg.tlbControl`). Nested accesses (`nestedAccess`,
+   * `nestedTranslateBatch`) walk both dimensions unless the nested TLB holds the translation; a
+   * PAE guest's PDPTE registers come from `cfg.pdptes` (call after `setControl`).
    */
   setNested(cfg: nested.NestedConfig | null): void {
-    this.nestedCfg = nested.setNested(this.core, this.index, this.view, this.maxPhysAddrBits, this.mode === 'pae', cfg);
+    const machineTlb = (this.view.getUint32(C.flags, true) & 1) !== 0;
+    this.nestedCfg = nested.setNested(this.core, this.index, this.view, this.maxPhysAddrBits, this.mode === 'pae', machineTlb, cfg);
+  }
+
+  /** INVEPT type 1 (single-context, the EPTP's EP4TA) or 2 (global) on this CPU's nested TLB. */
+  invept(type: 1 | 2, eptp?: bigint): void {
+    nested.invept(this.core, this.index, this.maxPhysAddrBits, type, eptp);
+  }
+
+  /** INVVPID types 0–3 (individual-address, single-context, all-context, single-context-retaining-globals). */
+  invvpid(type: 0 | 1 | 2 | 3, vpid: number, la?: bigint): void {
+    nested.invvpid(this.core, this.index, type, vpid, la);
+  }
+
+  /** INVLPGA: the nested TLB's mappings of one guest-virtual page in one ASID. */
+  invlpga(va: bigint, asid: number): void {
+    nested.invlpga(this.core, this.index, va, asid);
   }
 
   /** One guest access through the 2D walk: the guest's outcome, or the VM exit that ended it. */
@@ -377,6 +394,58 @@ export class Cpu {
     return nested.nestedBatch(this.core, this.base, this.io, vas, kinds, out, flags);
   }
 
+  /**
+   * The 2D walk of one access from memory as a grid (docs/nested.md): the nested TLB is neither
+   * used nor filled. The walk sets A/D flags as an access does, unless `dryRun` (then every entry
+   * it wrote is restored; CR2 too).
+   */
+  nestedExplain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): nested.NestedExplanation {
+    this.requireNested('cpu.nestedExplain');
+    const cfg = this.nestedCfg!;
+    const cr2 = this.cr2;
+    const before = this.nestedStats;
+    this.core.nestedExplainWalk(1);
+    let result: nested.NestedAccessResult;
+    try {
+      result = this.nestedAccess(va, opts);
+    } finally {
+      this.core.nestedExplainWalk(0);
+    }
+    const rows = this.nestedGrid();
+    if (opts.dryRun) {
+      const wide = this.mode !== '32bit';
+      for (const row of [...rows].reverse()) {
+        if (row.guestEntry !== undefined && row.hpa !== undefined) {
+          if (wide) this.core.physWrite64(row.hpa, row.guestEntry);
+          else this.core.physWrite32(row.hpa, Number(row.guestEntry & 0xffff_ffffn));
+        }
+        for (const e of [...row.hostEntries].reverse()) this.core.physWrite64(e.entryAddress, e.value);
+      }
+      this.view.setBigUint64(C.cr2, cr2, true);
+    }
+    const after = this.nestedStats;
+    const root = cfg.kind === 'ept' ? cfg.eptp : cfg.ncr3;
+    const end = nested.walkEnd(rows, result);
+    return {
+      va: this.linearAddress(va),
+      mode: this.mode,
+      options: { kind: opts.kind, cpl: opts.cpl },
+      host: cfg.kind,
+      hostLevels: cfg.kind === 'ept' ? Number((cfg.eptp >> 3n) & 7n) + 1 : (cfg.levels ?? 4),
+      root,
+      rows,
+      result,
+      ...(end ? { end } : {}),
+      guestRefs: after.guestRefs - before.guestRefs,
+      hostRefs: after.hostRefs - before.hostRefs,
+    };
+  }
+
+  /** Whether the last `nestedAccess` came from a combined mapping of the nested TLB ('tlb', no rows) or walked. */
+  get nestedSource(): 'tlb' | 'walk' {
+    return this.core.nestedLastSource() ? 'tlb' : 'walk';
+  }
+
   /** The 2D grid of the last `nestedAccess` (one row per guest-physical address translated). */
   nestedGrid(): nested.NestedGridRow[] {
     return nested.nestedGrid(this.core, this.mode);
@@ -392,6 +461,11 @@ export class Cpu {
   }
 
   private nestedCfg: nested.NestedConfig | null = null;
+
+  /** @internal Whether nested paging is on (machine snapshots do not cover it). */
+  get nestedEnabled(): boolean {
+    return this.nestedCfg !== null;
+  }
 
   private requireNested(where: string): void {
     if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);

@@ -43,6 +43,16 @@ const MAX_RAM = 2 ** 32 - 2 ** 27;
  * m.cpus[0].setControl({ cr4: 0x20n, efer: 0x100n, cr3: root, cr0: 0x80000001n });
  * m.cpus[0].access(0x400123n, { kind: 'read', cpl: 3 }); // { ok: true, pa: 0x200123n }
  */
+/** @internal What `Machine.snapshot()` saved. */
+export interface MachineSnapshot {
+  readonly machine: Machine;
+  readonly cpus: Uint8Array;
+  readonly ram: Uint8Array;
+  readonly heap: Uint8Array;
+  readonly scalars: Uint8Array;
+  readonly writtenHigh: number;
+}
+
 export class Machine {
   readonly options: ResolvedOptions;
   readonly cpus: Cpu[];
@@ -133,6 +143,50 @@ export class Machine {
   /** Writes to unbacked physical addresses, dropped. */
   get droppedWrites(): number {
     return this.phys.droppedWrites;
+  }
+
+  /**
+   * @internal A snapshot of the machine's whole state (CPU registers and caches, RAM, frame
+   * table and allocator), for `restore()`: the fuzzer boots a kernel once and restores the booted
+   * machine before each execution. RAM is saved up to its high-water mark only, and a restore
+   * copies back that part and zeroes what was written above it since.
+   */
+  snapshot(): MachineSnapshot {
+    const core = this.core;
+    const mem = new Uint8Array(core.memory.buffer);
+    const ramBase = core.layoutRamBase();
+    const ramHigh = Math.min(this.options.ramBytes, Math.max(Number(core.ramHighMark()), this.phys.writtenHigh));
+    const heapStart = ramBase + this.options.ramBytes;
+    const cpuBase = core.layoutCpuBase();
+    if (this.cpus.some((c) => c.nestedEnabled)) throw new PagewalkError('EINVAL_ARG', 'Machine.snapshot: not supported with nested paging on');
+    const scratch = core.layoutIoPa();
+    core.coreSaveScalars(scratch);
+    return {
+      machine: this,
+      cpus: mem.slice(cpuBase, cpuBase + this.cpus.length * core.layoutCpuStride()),
+      ram: mem.slice(ramBase, ramBase + ramHigh),
+      heap: mem.slice(heapStart, core.layoutHeapTop()),
+      scalars: mem.slice(scratch, scratch + 32),
+      writtenHigh: this.phys.writtenHigh,
+    };
+  }
+
+  /** @internal Puts the machine back in the state `s` (taken of this machine) recorded. */
+  restore(s: MachineSnapshot): void {
+    if (s.machine !== this) throw new PagewalkError('EINVAL_ARG', 'Machine.restore: the snapshot was taken of another machine');
+    const core = this.core;
+    const mem = new Uint8Array(core.memory.buffer);
+    const ramBase = core.layoutRamBase();
+    const high = Math.min(this.options.ramBytes, Math.max(Number(core.ramHighMark()), this.phys.writtenHigh));
+    mem.set(s.ram, ramBase);
+    if (high > s.ram.length) mem.fill(0, ramBase + s.ram.length, ramBase + high);
+    mem.set(s.cpus, core.layoutCpuBase());
+    mem.set(s.heap, ramBase + this.options.ramBytes);
+    const scratch = core.layoutIoPa();
+    mem.set(s.scalars, scratch);
+    core.coreLoadScalars(scratch);
+    this.phys.writtenHigh = s.writtenHigh;
+    for (let i = 0; i < this.cpus.length; i++) core.nestedStatsReset(i);
   }
 
   /** Zeroes RAM, frees every frame, and resets every CPU (registers, caches, statistics). */

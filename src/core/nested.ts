@@ -18,6 +18,10 @@ export type NestedConfig =
       executeOnly?: boolean;
       /** A PAE guest's four PDPTE registers (the VMCS guest-PDPTE fields). */
       pdptes?: bigint[];
+      /** The guest's VPID, 1..65535; 0 (default) is "enable VPID" = 0: VM entries and exits invalidate the combined mappings of VPID 0. */
+      vpid?: number;
+      /** The nested TLB (docs/nested.md): sets × ways, `false` for none. Default: 64 × 8 when the machine has a TLB. */
+      tlb?: NestedTlbGeometry | false;
     }
   | {
       kind: 'npt';
@@ -27,7 +31,21 @@ export type NestedConfig =
       levels?: 4 | 5;
       /** A PAE guest's four PDPTE registers. */
       pdptes?: bigint[];
+      /** The guest's ASID (VMCB offset 058h), 1..2^32 − 1 (0 is the host's: VMRUN fails). Default 1. */
+      asid?: number;
+      /** VMCB TLB_CONTROL applied by this VMRUN: 0 nothing, 1 flush every entry of every ASID, 3 this ASID's entries, 7 this ASID's non-global entries. Default 0. */
+      tlbControl?: 0 | 1 | 3 | 7;
+      tlb?: NestedTlbGeometry | false;
     };
+
+/** Geometry of the nested TLB: one set-associative array of combined and guest-physical mappings. */
+export interface NestedTlbGeometry {
+  /** A power of two. */
+  sets: number;
+  ways: number;
+}
+
+const DEFAULT_NESTED_TLB: NestedTlbGeometry = { sets: 64, ways: 8 };
 
 /** A VM exit that ended a nested access. */
 export type NestedExit =
@@ -44,6 +62,12 @@ export interface NestedStats {
   guestRefs: number;
   hostRefs: number;
   exits: number;
+  /** Accesses served by a combined mapping (no walk). */
+  tlbHits: number;
+  /** Host translations served by a guest-physical mapping (no host walk). */
+  gpaHits: number;
+  /** Nested TLB fills that replaced a valid entry. */
+  evictions: number;
 }
 
 /** One row of the 2D grid: the host walk of one guest-physical address. */
@@ -54,6 +78,36 @@ export interface NestedGridRow {
   hostEntries: { entryAddress: bigint; value: bigint }[];
   /** Host-physical address, when the host walk translated. */
   hpa?: bigint;
+  /** True when a guest-physical mapping of the nested TLB translated the row (no host entries read). */
+  cached?: boolean;
+  /** The guest paging-structure entry read through this row's translation (before any A/D update). */
+  guestEntry?: bigint;
+}
+
+/** Where a nested walk ended: a host entry (an exit), a guest entry (a guest fault), or nowhere (translated). */
+export interface NestedWalkEnd {
+  row: number;
+  /** Index of the host entry in the row's `hostEntries`, or 'guest' for the guest entry the row read. */
+  cell: number | 'guest';
+  /** The exit came from the guest's A/D update of that entry (a write through the row's translation). */
+  adUpdate?: boolean;
+}
+
+/** `cpu.nestedExplain`: the 2D walk of one access from memory, as a grid, with where it ended. */
+export interface NestedExplanation {
+  va: bigint;
+  mode: string;
+  options: { kind: 'read' | 'write' | 'exec'; cpl: number };
+  host: 'ept' | 'npt';
+  hostLevels: number;
+  /** EPTP or nested CR3. */
+  root: bigint;
+  rows: NestedGridRow[];
+  result: NestedAccessResult;
+  /** The cell that decided an exit or a guest fault; absent when the access translated (or #GP on a non-canonical address). */
+  end?: NestedWalkEnd;
+  guestRefs: number;
+  hostRefs: number;
 }
 
 const FAULT = 1n << 63n;
@@ -73,14 +127,22 @@ export function eptpProblem(eptp: bigint, m: number): string | undefined {
 }
 
 /** Checks a configuration and loads it into the core; `null` switches nested paging off. */
-export function setNested(core: CoreExports, index: number, view: DataView, m: number, pae: boolean, cfg: NestedConfig | null): NestedConfig | null {
+export function setNested(
+  core: CoreExports,
+  index: number,
+  view: DataView,
+  m: number,
+  pae: boolean,
+  machineTlb: boolean,
+  cfg: NestedConfig | null,
+): NestedConfig | null {
   const where = 'cpu.setNested';
   if (cfg === null) {
-    core.nestedSet(index, 0, 0n, 0);
+    core.nestedSet(index, 0, 0n, 0, 0);
     return null;
   }
   objArg(where, 'cfg', cfg);
-  let kind: number, root: bigint, flags: number;
+  let kind: number, root: bigint, flags: number, tag: number;
   if (cfg.kind === 'ept') {
     u64Arg(where, 'cfg.eptp', cfg.eptp);
     const why = eptpProblem(cfg.eptp, m);
@@ -89,6 +151,8 @@ export function setNested(core: CoreExports, index: number, view: DataView, m: n
     const levels = Number((cfg.eptp >> 3n) & 7n) + 1;
     kind = 1;
     root = cfg.eptp;
+    tag = cfg.vpid ?? 0;
+    if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) badArg(where, `cfg.vpid must be 0..65535, got ${String(cfg.vpid)}`);
     flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | ((cfg.executeOnly ?? true) ? 16 : 0);
     if (levels === 4 && m > 48) badArg(where, `4-level EPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5-level EPT`);
   } else if (cfg.kind === 'npt') {
@@ -101,6 +165,11 @@ export function setNested(core: CoreExports, index: number, view: DataView, m: n
     kind = 2;
     root = cfg.ncr3;
     flags = levels;
+    tag = cfg.asid ?? 1;
+    if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff_ffff) badArg(where, `cfg.asid must be 1..2^32 − 1, got ${String(cfg.asid)}`);
+    if (tag === 0) throw new PagewalkError('EINVAL_CONTROL', `${where}: ASID 0 is the host's: VMRUN fails the consistency checks`);
+    const tc = cfg.tlbControl ?? 0;
+    if (![0, 1, 3, 7].includes(tc)) badArg(where, `cfg.tlbControl must be 0, 1, 3 or 7 (the defined TLB_CONTROL encodings), got ${String(cfg.tlbControl)}`);
   } else {
     return badArg(where, `cfg.kind must be 'ept' or 'npt'`);
   }
@@ -114,8 +183,75 @@ export function setNested(core: CoreExports, index: number, view: DataView, m: n
       view.setBigUint64(C_PDPTE + i * 8, v, true);
     });
   }
-  core.nestedSet(index, kind, root, flags);
+  const g = cfg.tlb === undefined ? (machineTlb ? DEFAULT_NESTED_TLB : false) : cfg.tlb;
+  if (g !== false) {
+    objArg(where, 'cfg.tlb', g);
+    const { sets, ways } = g;
+    if (!Number.isInteger(sets) || sets < 1 || sets > 65536 || (sets & (sets - 1)) !== 0)
+      badArg(where, `cfg.tlb.sets must be a power of two 1..65536, got ${String(sets)}`);
+    if (!Number.isInteger(ways) || ways < 1 || ways > 64) badArg(where, `cfg.tlb.ways must be 1..64, got ${String(ways)}`);
+  }
+  if (!core.nestedTlbConfig(index, g ? g.sets : 0, g ? g.ways : 0)) throw new PagewalkError('ENOMEM_FRAMES', `${where}: cannot allocate the nested TLB`);
+  core.nestedSet(index, kind, root, flags, tag);
+  // VM entry (VMLAUNCH/VMRESUME, VMRUN): its invalidations.
+  if (cfg.kind === 'ept' && tag === 0) core.nestedFlush(index, NF.COMBINED | NF.TAG | NF.KIND, 0n, 0n, 0, 0n);
+  if (cfg.kind === 'npt') {
+    const t = BigInt(tag) | TAG_NPT;
+    const tc = cfg.tlbControl ?? 0;
+    if (tc === 1) core.nestedFlush(index, NF.COMBINED | NF.GP, 0n, 0n, 0, 0n);
+    else if (tc === 3) core.nestedFlush(index, NF.COMBINED | NF.GP | NF.TAG, t, 0n, 0, 0n);
+    else if (tc === 7) core.nestedFlush(index, NF.COMBINED | NF.GP | NF.TAG | NF.KEEPG, t, 0n, 0, 0n);
+  }
   return cfg;
+}
+
+/** Selectors of the core's nestedFlush (assembly/nested-tlb.ts NF_*). */
+const NF = { COMBINED: 1, GP: 2, TAG: 4, EP4TA: 8, KEEPG: 32, VA: 64, NOTAG0: 128, KIND: 512 } as const;
+const TAG_NPT = 1n << 47n;
+
+/**
+ * INVEPT (SDM vol. 3C "INVEPT"): type 1 single-context invalidates the guest-physical and
+ * combined mappings of the EPTP's EP4TA (all VPIDs and PCIDs); type 2 global, those of every
+ * EP4TA. A failing INVEPT (VMfailValid) is an EINVAL_CONTROL error.
+ */
+export function invept(core: CoreExports, index: number, m: number, type: number, eptp?: bigint): void {
+  const where = 'cpu.invept';
+  if (type !== 1 && type !== 2)
+    throw new PagewalkError('EINVAL_CONTROL', `${where}: INVEPT type ${String(type)} is not supported (1 single-context, 2 global): VMfailValid`);
+  if (type === 2) return core.nestedFlush(index, NF.COMBINED | NF.GP | NF.KIND, 0n, 0n, 0, 0n);
+  if (eptp === undefined) badArg(where, 'single-context INVEPT needs the EPTP of its descriptor');
+  u64Arg(where, 'eptp', eptp);
+  const why = eptpProblem(eptp, m);
+  if (why) throw new PagewalkError('EINVAL_CONTROL', `${where}: EPTP 0x${eptp.toString(16)} in the descriptor is invalid (${why}): VMfailValid`);
+  core.nestedFlush(index, NF.COMBINED | NF.GP | NF.EP4TA, 0n, eptp & ((1n << BigInt(m)) - 1n) & ~0xfffn, 0, 0n);
+}
+
+/**
+ * INVVPID (SDM vol. 3C "INVVPID"): combined mappings of a VPID for every EP4TA and PCID — type
+ * 0 for one linear address, 1 all of the VPID, 2 all VPIDs but 0, 3 all of the VPID but global
+ * ones. Guest-physical mappings stay. VPID 0 for types 0, 1, 3 and a non-canonical address for
+ * type 0 fail (VMfailValid): EINVAL_CONTROL.
+ */
+export function invvpid(core: CoreExports, index: number, type: number, vpid: number, la: bigint = 0n): void {
+  const where = 'cpu.invvpid';
+  if (![0, 1, 2, 3].includes(type)) throw new PagewalkError('EINVAL_CONTROL', `${where}: INVVPID type ${String(type)} is not supported: VMfailValid`);
+  if (!Number.isInteger(vpid) || vpid < 0 || vpid > 0xffff)
+    throw new PagewalkError('EINVAL_CONTROL', `${where}: VPID ${String(vpid)} does not fit the descriptor's 16 bits: VMfailValid`);
+  u64Arg(where, 'la', la);
+  if (type !== 2 && vpid === 0) throw new PagewalkError('EINVAL_CONTROL', `${where}: INVVPID type ${type} with VPID 0: VMfailValid`);
+  const s = BigInt.asIntN(64, la);
+  if (type === 0 && BigInt.asIntN(64, s << 7n) >> 7n !== s)
+    throw new PagewalkError('EINVAL_CONTROL', `${where}: linear address 0x${la.toString(16)} is not canonical: VMfailValid`);
+  const sel = [NF.TAG | NF.VA, NF.TAG, NF.NOTAG0, NF.TAG | NF.KEEPG][type]!;
+  core.nestedFlush(index, NF.COMBINED | NF.KIND | sel, BigInt(vpid), 0n, 0, la);
+}
+
+/** INVLPGA (APM vol. 3 "INVLPGA"): the combined mappings of one virtual page in one ASID, global ones included. */
+export function invlpga(core: CoreExports, index: number, va: bigint, asid: number): void {
+  const where = 'cpu.invlpga';
+  u64Arg(where, 'va', va);
+  if (!Number.isInteger(asid) || asid < 0 || asid > 0xffff_ffff) badArg(where, `asid must be 0..2^32 − 1, got ${String(asid)}`);
+  core.nestedFlush(index, NF.COMBINED | NF.KIND | NF.TAG | NF.VA, BigInt(asid) | TAG_NPT, 0n, 0, va);
 }
 
 /** The core's nested result as the API's. */
@@ -179,7 +315,7 @@ export function nestedBatch(
 
 export function nestedStats(core: CoreExports, index: number): NestedStats {
   const s = (k: number): number => Number(core.nestedStat(index, k));
-  return { accesses: s(0), guestRefs: s(1), hostRefs: s(2), exits: s(3) };
+  return { accesses: s(0), guestRefs: s(1), hostRefs: s(2), exits: s(3), tlbHits: s(4), gpaHits: s(5), evictions: Number(core.nestedEvictions(index)) };
 }
 
 const GUEST_NAMES: Record<string, string[]> = {
@@ -203,7 +339,24 @@ export function nestedGrid(core: CoreExports, mode: string): NestedGridRow[] {
       gpa: w(0),
       hostEntries: Array.from({ length: n }, (_, i) => ({ entryAddress: w(3 + 2 * i), value: w(4 + 2 * i) })),
       ...(hpa & FAULT ? {} : { hpa }),
+      ...(meta & 0x100n ? { cached: true } : {}),
+      ...(meta & 0x200n ? { guestEntry: w(13) } : {}),
     });
   }
   return rows;
+}
+
+/** The cell of the grid that ended an access that did not translate. */
+export function walkEnd(rows: NestedGridRow[], r: NestedAccessResult): NestedWalkEnd | undefined {
+  if (r.ok || rows.length === 0) return undefined;
+  const last = rows.length - 1;
+  const row = rows[last]!;
+  if ('exit' in r) {
+    if (row.hpa === undefined) return { row: last, cell: row.hostEntries.length - 1 };
+    // every row translated: the exit is the guest's A/D update of the entry at the exit's GPA
+    const gpa = r.exit === 'npf' ? r.exitInfo2 : r.gpa;
+    const i = rows.findIndex((x) => x.gpa === gpa);
+    return i >= 0 ? { row: i, cell: 'guest', adUpdate: true } : undefined;
+  }
+  return r.vector === 14 && row.guestEntry !== undefined ? { row: last, cell: 'guest' } : undefined;
 }

@@ -14,6 +14,12 @@ export interface CoreExports {
   cpuReset(i: number): void;
   cpuSetFlags(i: number, flags: number): void;
   cpuAddr(i: number): number;
+  coreSaveScalars(p: number): void;
+  coreLoadScalars(p: number): void;
+  layoutHeapTop(): number;
+  layoutCpuBase(): number;
+  layoutCpuStride(): number;
+  ramHighMark(): bigint;
   accessOne(cpu: number, va: bigint, kind: number, flags: number): bigint;
   translateBatch(cpu: number, n: number, flags: number): number;
   batchBadKind(): number;
@@ -35,7 +41,12 @@ export interface CoreExports {
   stepResult(cpu: number): bigint;
   stepRecordAddr(cpu: number): number;
   physWrite64(pa: bigint, v: bigint): void;
-  nestedSet(i: number, kind: number, root: bigint, flags: number): void;
+  nestedSet(i: number, kind: number, root: bigint, flags: number, tag: number): void;
+  nestedTlbConfig(i: number, sets: number, ways: number): number;
+  nestedFlush(i: number, sel: number, tag: bigint, ep4ta: bigint, pcid: number, va: bigint): void;
+  nestedEvictions(i: number): bigint;
+  nestedLastSource(): number;
+  nestedExplainWalk(on: number): void;
   nestedAccess(cpu: number, va: bigint, kind: number, flags: number): bigint;
   nestedBatch(cpu: number, n: number, flags: number): number;
   nestedBadKind(): number;

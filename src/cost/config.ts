@@ -46,6 +46,23 @@ export interface MachineConfig {
   addressSpaces: number;
   /** Dynamic ASIDs per CPU with PCIDs (Linux: TLB_NR_DYN_ASIDS = 6); default one per address space. */
   asids: number;
+  /** The workload runs as a guest under nested paging (docs/cost.md "Nested paging"). */
+  nested?: NestedCost;
+}
+
+/** A guest under EPT or NPT: the host's depth and page size, and what caches the host dimension. */
+export interface NestedCost {
+  kind: 'ept' | 'npt';
+  /** Host paging levels (EPT page-walk length, or the host's NPT mode). */
+  levels: 4 | 5;
+  /** Page size of the host mappings of guest memory. */
+  hostPage: '4k' | '2m' | '1g';
+  /** Guest-physical → host-physical translations cached apart (an "NTLB"); false = none. */
+  gpaTlb: CacheGeometry | false;
+  /** Paging-structure caches of the host walk (keyed by guest-physical address); false = none. */
+  hostPsc: PscGeometry | false;
+  /** Guest RAM: guest page tables and data pages live at hashed guest-physical pages below it. */
+  guestRam: number;
 }
 
 /** Options every workload has: the share of writes, and whether each access depends on the previous one. */
@@ -296,6 +313,7 @@ function machineConfig(v: unknown, path: string, index: number): MachineConfig {
     'walkers',
     'addressSpaces',
     'asids',
+    'nested',
   ]);
   const paging = (o.paging ?? '4level') as PagingDepth;
   if (!PAGING.includes(paging)) fail(`${path}.paging`, `must be one of ${PAGING.join(', ')}, got ${JSON.stringify(o.paging)}`);
@@ -320,6 +338,24 @@ function machineConfig(v: unknown, path: string, index: number): MachineConfig {
     ...(o.walkers === undefined ? {} : { walkers: int(o.walkers, `${path}.walkers`, 1, 64) }),
     addressSpaces: o.addressSpaces === undefined ? 2 : int(o.addressSpaces, `${path}.addressSpaces`, 1, 64),
     asids: o.asids === undefined ? MAX_ASIDS : int(o.asids, `${path}.asids`, 1, MAX_ASIDS),
+    ...(o.nested === undefined || o.nested === false ? {} : { nested: nestedCost(o.nested, `${path}.nested`) }),
+  };
+}
+
+function nestedCost(v: unknown, path: string): NestedCost {
+  const o = obj(v, path);
+  checkKeys(o, path, ['kind', 'levels', 'hostPage', 'gpaTlb', 'hostPsc', 'guestRam']);
+  if (o.kind !== 'ept' && o.kind !== 'npt') fail(`${path}.kind`, `must be 'ept' or 'npt', got ${JSON.stringify(o.kind)}`);
+  const levels = o.levels === undefined ? 4 : int(o.levels, `${path}.levels`, 4, 5);
+  const hostPage = o.hostPage ?? '4k';
+  if (hostPage !== '4k' && hostPage !== '2m' && hostPage !== '1g') fail(`${path}.hostPage`, `must be '4k', '2m' or '1g', got ${JSON.stringify(o.hostPage)}`);
+  return {
+    kind: o.kind,
+    levels: levels as 4 | 5,
+    hostPage,
+    gpaTlb: o.gpaTlb === undefined || o.gpaTlb === false ? false : geometry(o.gpaTlb, `${path}.gpaTlb`, { sets: 1, ways: 16 }),
+    hostPsc: psc(o.hostPsc, `${path}.hostPsc`),
+    guestRam: o.guestRam === undefined ? 2 ** 36 : size(o.guestRam, `${path}.guestRam`, 2 ** 24, 2 ** 46),
   };
 }
 

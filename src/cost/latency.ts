@@ -59,6 +59,17 @@ export function resolveMachine(cfg: MachineConfig, lat: LatencyModel): SimMachin
     tlbHit: lat.tlbHit,
     pscHit: lat.pscHit,
     dirtyUpdate: lat.dirtyUpdate,
+    ...(cfg.nested
+      ? {
+          nested: {
+            levels: cfg.nested.levels,
+            hostLeaf: cfg.nested.hostPage === '4k' ? 1 : cfg.nested.hostPage === '2m' ? 2 : 3,
+            gpaTlb: cfg.nested.gpaTlb,
+            hostPsc: cfg.nested.hostPsc,
+            guestPages: cfg.nested.guestRam / 4096,
+          },
+        }
+      : {}),
   };
 }
 

@@ -78,6 +78,8 @@ export interface CellResult extends CellSpec {
   ramBytes: number;
   /** 4 KiB pages distinct in address space 0's stream. */
   distinctPages: number;
+  /** Nested configurations: guest and host entry reads per 2D walk (memRefsPerWalk is their sum), hit rates of the host-side caches. */
+  nested?: { guestRefsPerWalk: number; hostRefsPerWalk: number; hostWalksPerWalk: number; gpaTlbHitRate: number; hostPscHitRate: number };
 }
 
 /** Hooks for tests and the CLI. */
@@ -143,7 +145,8 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
   // The emulated MMU: address space 0 through the WASM core.
   let stats = ZERO_STATS;
   let core: { exec: Executor; cm: CellMachine } | null = null;
-  if (hooks.core !== false) {
+  if (cfg.nested) notes.push('nested paging is priced by the cost model only: the WASM core does not run this cell (its counters are zeros)');
+  if (hooks.core !== false && !cfg.nested) {
     const cm = await setUpMachine(cfg, plan, touchedRegions(stream, leaf, plan));
     const exec = new Executor(conf, cfg, cm, stream, hooks.now ?? (() => performance.now()));
     exec.run(0, warmup, false);
@@ -198,6 +201,17 @@ export async function runCell(conf: CostConfig, spec: CellSpec, hooks: RunHooks 
     tableFrames: core ? core.cm.built.tableFrames : 0,
     ramBytes: core ? core.cm.ramBytes : 0,
     distinctPages: new Set(stream.vpn).size,
+    ...(sim.nested
+      ? {
+          nested: {
+            guestRefsPerWalk: ratio(sim.nested.guestRefs, sim.walks),
+            hostRefsPerWalk: ratio(sim.nested.hostRefs, sim.walks),
+            hostWalksPerWalk: ratio(sim.nested.hostWalks, sim.walks),
+            gpaTlbHitRate: ratio(sim.nested.gpaTlbHits, sim.nested.gpaTlbHits + sim.nested.hostWalks),
+            hostPscHitRate: ratio(sim.nested.hostPscHits, sim.nested.hostWalks),
+          },
+        }
+      : {}),
   };
 }
 

@@ -46,6 +46,19 @@ export interface SimMachine {
   pscHit: number;
   /** Cycles of the locked update that sets a dirty bit. */
   dirtyUpdate: number;
+  /** The stream runs as a guest under EPT/NPT: every guest table access and final address is translated by the host. */
+  nested?: SimNested;
+}
+
+/** The host dimension of a nested configuration (src/cost/config.ts NestedCost). */
+export interface SimNested {
+  levels: number;
+  /** Host leaf level: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB host pages. */
+  hostLeaf: number;
+  gpaTlb: { sets: number; ways: number } | false;
+  hostPsc: PscGeometry | false;
+  /** Guest RAM in 4 KiB pages: guest-physical pages are hashed below it. */
+  guestPages: number;
 }
 
 /** Paging facts the walk needs (src/cost/layout.ts depthInfo). */
@@ -108,6 +121,8 @@ export interface SimStats {
   /** PCID-tagged flushes forced by a full ASID cache. */
   asidFlushes: number;
   cycles: { total: number; tlbHit: number; stlb: number; walk: number; dirty: number; data: number };
+  /** Nested configurations: the 2D walks' guest and host entry reads (memRefs counts both), host walks, hits of the host-side caches. */
+  nested?: { guestRefs: number; hostRefs: number; hostWalks: number; gpaTlbHits: number; hostPscHits: number };
 }
 
 /** Key of a PSC level (2 = PDE ... 5 = PML5E) in the hit counters. */
@@ -198,6 +213,19 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
       if (g.ways > 0 && g.sets > 0) psc[l] = new SetAssoc(g.sets, g.ways, m.pscPolicy);
     }
   const caches = new Caches(m.caches, m.cachePolicy);
+  // nested paging: the host dimension's caches (guest-physical keys, one VM: tag 0)
+  const nst = m.nested;
+  const hostPsc: Array<SetAssoc | null> = [null, null, null, null, null, null];
+  let gpaTlb: SetAssoc | null = null;
+  if (nst) {
+    if (nst.hostPsc)
+      for (let l = nst.hostLeaf + 1; l <= nst.levels; l++) {
+        const g = nst.hostPsc[PSC_NAME[l]];
+        if (g.ways > 0 && g.sets > 0) hostPsc[l] = new SetAssoc(g.sets, g.ways, m.pscPolicy);
+      }
+    if (nst.gpaTlb) gpaTlb = new SetAssoc(nst.gpaTlb.sets, nst.gpaTlb.ways, m.tlbPolicy);
+  }
+  const hostDiv = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4];
   const nCache = m.caches.length;
   const cacheCycles = [...m.caches.map((c) => c.cycles), m.memory];
   const overlap = sch.dependent ? 1 : Math.max(1, m.walkers);
@@ -225,6 +253,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
     contextSwitches: 0,
     asidFlushes: 0,
     cycles: { total: 0, tlbHit: 0, stlb: 0, walk: 0, dirty: 0, data: 0 },
+    ...(nst ? { nested: { guestRefs: 0, hostRefs: 0, hostWalks: 0, gpaTlbHits: 0, hostPscHits: 0 } } : {}),
   };
 
   // ASIDs: slot owner per dynamic ASID (Linux choose_new_asid); tag = slot + 1 with PCIDs, 0 without.
@@ -278,14 +307,16 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
       else if (sch.flush.kind === 'invlpg') {
         flushRng = mix32(flushRng + 0x9e3779b9);
         const k = flushRng % Math.max(1, Math.min(cursor[space], s.vpn.length));
-        invlpg(s.vpn[k], s.leaf[k]);
+        invlpg(s.vpn[k], nst && nst.hostLeaf < s.leaf[k] ? nst.hostLeaf : s.leaf[k]);
       }
     }
     const vpn = s.vpn[j];
     const leaf = s.leaf[j];
     const write = s.write[j] === 1;
-    const c = leaf - 1;
-    const page = Math.floor(vpn / classDiv[leaf]);
+    // the TLBs hold combined translations under nested paging: the smaller of the guest and host page
+    const tl = nst && nst.hostLeaf < leaf ? nst.hostLeaf : leaf;
+    const c = tl - 1;
+    const page = Math.floor(vpn / classDiv[tl]);
     const pageId = page * 4 + c;
     let cyc = m.tlbHit;
     let cStlb = 0;
@@ -302,7 +333,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
       }
     }
     // A 1 GiB page smashed into the STLB as the 2 MiB piece being accessed.
-    const smashed = leaf === 3 && l2.smash1g;
+    const smashed = tl === 3 && l2.smash1g;
     const l2page = smashed ? Math.floor(vpn / p.largePages) : page;
     const l2id = smashed ? l2page * 4 + 1 : pageId;
     const a2 = smashed ? l2.byClass[1] : l2.byClass[c];
@@ -334,6 +365,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
         }
       }
       for (let l = start; l >= leaf; l--) {
+        if (nst) cWalk += hostTranslate(tableGpa(space, l, Math.floor(vpn / (levelDiv[l] * 2 ** p.bitsPerLevel))));
         const served = caches.line(Math.floor(vpn / (levelDiv[l] * perLine)), space * 8 + l);
         cWalk += cacheCycles[served];
         if (countOn) {
@@ -348,6 +380,14 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
         cache.insert(cache.setOf(prefix), prefix, tag);
       }
       if (hitLevel) cWalk += m.pscHit;
+      if (nst) {
+        // the final guest-physical address: the guest page at a hashed guest-physical frame, contiguous inside it
+        const span = classDiv[leaf];
+        const frames = Math.max(1, Math.floor(nst.guestPages / span));
+        const h = hash2(space * 8 + 7, Math.floor(vpn / span));
+        cWalk += hostTranslate((h % frames) * span + (vpn % span));
+        if (countOn) st.nested!.guestRefs += start - leaf + 1;
+      }
       const key = pageId;
       let dirty = dirtyPages[space].has(key);
       if (write && !dirty) {
@@ -361,7 +401,7 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
       if (countOn) {
         st.walks++;
         if (clean) st.dirtyWalks++;
-        st.memRefs += start - leaf + 1;
+        st.memRefs += start - leaf + 1; // host references are added by hostTranslate
         if (hitLevel) {
           st.pscHits++;
           st.pscHitsByLevel[PSC_NAME[hitLevel]]++;
@@ -392,6 +432,64 @@ export function simulate(m: SimMachine, p: SimPaging, streams: SimStream[], sch:
   cy.dirty /= n;
   cy.data /= n;
   return st;
+
+  /** A hashed guest-physical page below guest RAM for the table of level l holding `prefix`. */
+  function tableGpa(space: number, l: number, prefix: number): number {
+    return hash2(space * 8 + l, prefix) % nst!.guestPages;
+  }
+
+  function hash2(kind: number, x: number): number {
+    const a = mix32((x >>> 0) ^ mix32(Math.floor(x / 0x1_0000_0000) ^ Math.imul(kind + 1, 0x2545f491)));
+    return mix32(a ^ 0x27d4eb2f) * 2 ** 21 + (a >>> 11);
+  }
+
+  /**
+   * The host's translation of guest-physical page `gpa` (a 4 KiB page number): the guest-physical
+   * TLB, else a host walk from the host PSCs down, every host entry read through the data caches.
+   * Returns its cycles; counts its references.
+   */
+  function hostTranslate(gpa: number): number {
+    const n = nst!;
+    const hp = Math.floor(gpa / hostDiv[n.hostLeaf]);
+    if (gpaTlb) {
+      if (gpaTlb.lookup(gpaTlb.setOf(hp), hp, 0) >= 0) {
+        if (countOn) st.nested!.gpaTlbHits++;
+        return 0;
+      }
+    }
+    let start = n.levels;
+    let hitLevel = 0;
+    for (let l = n.hostLeaf + 1; l <= n.levels; l++) {
+      const cache = hostPsc[l];
+      if (!cache) continue;
+      const prefix = Math.floor(gpa / hostDiv[l]);
+      if (cache.lookup(cache.setOf(prefix), prefix, 0) >= 0) {
+        hitLevel = l;
+        start = l - 1;
+        break;
+      }
+    }
+    let cyc = hitLevel ? m.pscHit : 0;
+    for (let l = start; l >= n.hostLeaf; l--) {
+      const served = caches.line(Math.floor(gpa / (hostDiv[l] * 8)), 6 + 8 * (64 + l));
+      cyc += cacheCycles[served];
+      if (countOn) {
+        st.refsServed[served]++;
+        st.memRefs++;
+        st.nested!.hostRefs++;
+      }
+    }
+    for (let l = start; l > n.hostLeaf; l--) {
+      const cache = hostPsc[l];
+      if (cache) cache.insert(cache.setOf(Math.floor(gpa / hostDiv[l])), Math.floor(gpa / hostDiv[l]), 0);
+    }
+    if (gpaTlb) gpaTlb.insert(gpaTlb.setOf(hp), hp, 0);
+    if (countOn) {
+      st.nested!.hostWalks++;
+      if (hitLevel) st.nested!.hostPscHits++;
+    }
+    return cyc;
+  }
 
   function fill(level: TlbLevel, a: SetAssoc, page: number, id: number, dirty: number): void {
     a.insert(a.setOf(page), id, tag);

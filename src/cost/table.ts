@@ -36,6 +36,11 @@ function describe(cfg: MachineConfig): string {
       `${cfg.addressSpaces} address spaces switching every ${cfg.contextSwitchEvery} accesses, PCID ${cfg.pcid ? `on${cfg.asids < MAX_ASIDS ? ` (${cfg.asids} ASIDs)` : ''}` : 'off'}`,
     );
   if (cfg.flush.kind !== 'none') bits.push(`${cfg.flush.kind} every ${cfg.flush.every}`);
+  const n = cfg.nested;
+  if (n)
+    bits.push(
+      `guest under ${n.kind.toUpperCase()} ${n.levels}-level, ${n.hostPage.toUpperCase()} host pages, host PSC ${n.hostPsc ? 'on' : 'off'}, guest-physical TLB ${n.gpaTlb ? `${n.gpaTlb.sets * n.gpaTlb.ways} entries` : 'off'} (refs/walk counts guest + host entries)`,
+    );
   return bits.join('; ');
 }
 

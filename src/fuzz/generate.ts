@@ -39,6 +39,7 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['memcg', 3],
   ['vmalloc', 6],
   ['vfree', 3],
+  ['set_memory', 3],
   ['vm_map_ram', 5],
   ['vm_unmap_ram', 4],
   ['percpu_alloc', 4],
@@ -122,6 +123,7 @@ export class Generator {
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     // Most multi-CPU programs get a collided pair: races need two CPUs on one object (with 0.4
     // instead of 0.7, seed 002's median went from about 4 900 to 12 800 executions).
+    if (this.chance(0.3)) this.share({ cpus, tasks, irqs: [] });
     if (cpus > 1 && this.chance(0.7)) this.collide({ cpus, tasks, irqs: [] });
     const irqs: IrqProg[] = [];
     const nIrq = this.chance(0.6) ? 0 : 1 + this.below(2);
@@ -143,11 +145,21 @@ export class Generator {
   /** `n` operations for a task, tracking which user slots it mapped so that accesses hit them. */
   private ops(t: TaskProg, ntasks: number, n: number, known: readonly number[] = []): Op[] {
     const mapped: number[] = [...known];
+    const areas: number[] = [];
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const prev = out[out.length - 1];
       const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
+      if (o.op === 'set_memory') {
+        // It needs a vmalloc area: use one this task allocated, or allocate one first (syzkaller
+        // generates the producer of a resource a call needs when none exists yet).
+        if (areas.length === 0) {
+          out.push({ op: 'vmalloc', slot: o.slot, pages: 1 + this.below(2) });
+          areas.push(o.slot);
+        } else if (this.chance(0.85)) o.slot = this.pick(areas);
+      }
       if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
+      if (o.op === 'vmalloc' && !areas.includes(o.slot)) areas.push(o.slot);
       out.push(o);
     }
     return out;
@@ -174,6 +186,7 @@ export class Generator {
       case 'vm_map_ram':
       case 'percpu_alloc': {
         const obj: KObj = prev.op === 'vmalloc' ? 'vmalloc' : prev.op === 'vm_map_ram' ? 'vmap' : 'percpu';
+        if (k < 2 && obj === 'vmalloc' && this.chance(0.2)) return { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) };
         if (k < 2)
           return this.chance(0.8)
             ? { op: 'kaccess', obj, slot: prev.slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' }
@@ -184,6 +197,20 @@ export class Generator {
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
       }
+      case 'set_memory':
+        // a use of the area under its new attributes, a change back, or its release
+        if (k === 0) return this.kaccess(prev.slot, 'vmalloc');
+        return k === 1 ? { op: 'set_memory', slot: prev.slot, nx: !prev.nx } : { op: 'vfree', slot: prev.slot };
+      case 'kaccess':
+        // another access of the kernel object, a change of its attributes (vmalloc), or its release
+        if (k < 2) return this.kaccess(prev.slot, prev.obj);
+        return prev.obj === 'vmalloc'
+          ? this.chance(0.5)
+            ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) }
+            : { op: 'vfree', slot: prev.slot }
+          : prev.obj === 'vmap'
+            ? { op: 'vm_unmap_ram', slot: prev.slot }
+            : { op: 'percpu_free', slot: prev.slot };
       case 'pt_linear':
       case 'pt_set':
         // the entry just installed or changed: change its bits
@@ -214,8 +241,8 @@ export class Generator {
     return o.op === 'pt_linear' ? { ...o, obj, slot, to: this.chance(0.5) ? slot : o.to } : { ...o, obj, slot };
   }
 
-  private kaccess(slot: number): Op {
-    return { op: 'kaccess', obj: this.pick(KOBJS), slot, page: this.below(2) === 0 ? 0 : this.below(MAX_PAGES), kind: this.chance(0.7) ? 'read' : 'write' };
+  private kaccess(slot: number, obj: KObj = this.pick(KOBJS)): Op {
+    return { op: 'kaccess', obj, slot, page: this.below(2) === 0 ? 0 : this.below(MAX_PAGES), kind: this.chance(0.7) ? 'read' : 'write' };
   }
 
   /** One operation by weight; kernel threads never touch user memory. */
@@ -270,6 +297,8 @@ export class Generator {
       case 'percpu_alloc':
       case 'percpu_free':
         return { op: name, slot: this.slot() };
+      case 'set_memory':
+        return { op: name, slot: this.slot(), nx: this.chance(0.6) };
       case 'kaccess':
         return this.kaccess(this.slot());
       case 'pt_set':
@@ -325,6 +354,47 @@ export class Generator {
     }
     p.tasks.push({ cpu: (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus, kthread: false, spawn: 'fork', ops: [moved] });
     a.ops.splice(at, 0, { op: 'clone', task: p.tasks.length - 1 });
+  }
+
+  /**
+   * Share: a process's pages meet other users of the same frames. Around an access of a range a
+   * process maps, it clones a thread (another CPU when there is one) that touches the same page,
+   * forks a child that reads and writes that page, touches the page again after the fork and may
+   * unmap the range: the shapes of the address-space life cycle (threads holding translations, fork's copy-on-write,
+   * both sides writing while the other is alive) that random operation lists rarely line up.
+   * Knowledge of the vocabulary (fork and clone consume an address space), not of any bug.
+   */
+  share(p: Program): void {
+    const cands = p.tasks.filter((t) => !t.kthread && t.spawn === 'boot');
+    if (cands.length === 0 || p.tasks.length >= MAX_TASKS) return;
+    const a = this.pick(cands);
+    let at = a.ops.findIndex((o) => o.op === 'mmap');
+    let slot: number;
+    if (at < 0) {
+      slot = this.slot();
+      a.ops.unshift({ op: 'mmap', slot, pages: 1 + this.below(2), prot: 'rw', populate: this.chance(0.5) });
+      at = 0;
+    } else slot = (a.ops[at] as Extract<Op, { op: 'mmap' }>).slot;
+    const page = this.chance(0.7) ? 0 : this.below(2);
+    const access = (kind: AccessKindName): Op => ({ op: 'uaccess', slot, page, kind });
+    const rw = (): Op => access(this.chance(0.5) ? 'write' : 'read');
+    const other = () => (p.cpus > 1 ? (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus : a.cpu);
+    const ins: Op[] = [];
+    if (this.chance(0.5) && p.tasks.length + 2 <= MAX_TASKS) {
+      // a thread on another CPU that touches (or faults, or walks locklessly) the page alongside
+      const walk = (): Op => (this.chance(0.35) ? { op: 'gup_fast', slot, pages: 1 + this.below(2), write: this.chance(0.5) } : rw());
+      p.tasks.push({ cpu: other(), kthread: false, spawn: 'fork', ops: Array.from({ length: 1 + this.below(3) }, walk) });
+      ins.push({ op: 'clone', task: p.tasks.length - 1 });
+    }
+    if (this.chance(0.7)) ins.push(access('write'));
+    const child: Op[] = [rw()];
+    for (let n = this.below(3); n > 0; n--) child.push(this.chance(0.8) ? rw() : { op: 'gup_fast', slot, pages: 1, write: this.chance(0.5) });
+    p.tasks.push({ cpu: this.chance(0.5) ? other() : a.cpu, kthread: false, spawn: 'fork', ops: child });
+    ins.push({ op: 'fork', task: p.tasks.length - 1 });
+    for (let n = 1 + this.below(2); n > 0; n--) ins.push(rw());
+    if (this.chance(0.35)) ins.push({ op: 'munmap', slot }); // the end of the range's life cycle, while the others may still use it
+    a.ops.splice(at + 1, 0, ...ins);
+    if (a.ops.length > MAX_OPS) a.ops.length = MAX_OPS;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -400,7 +470,9 @@ export class Generator {
       }
     } else if (k < 87) {
       this.collide(p);
-    } else if (k < 90) {
+    } else if (k < 89) {
+      this.share(p);
+    } else if (k < 91) {
       p.cpus = 1 + this.below(this.maxCpus);
     } else if (donor && donor.tasks.length > 0 && p.tasks.length > 0) {
       // splice: replace a task by one of the donor's
@@ -450,6 +522,9 @@ export class Generator {
         break;
       case 'populate':
         c.populate = !c.populate;
+        break;
+      case 'nx':
+        c.nx = !c.nx;
         break;
       case 'task':
         c.task = this.below(ntasks);
@@ -542,6 +617,7 @@ export function objectKey(o: Op): string | null {
       return `u${o.slot}`;
     case 'vmalloc':
     case 'vfree':
+    case 'set_memory':
       return `vmalloc${o.slot}`;
     case 'vm_map_ram':
     case 'vm_unmap_ram':

@@ -15,6 +15,7 @@ import type { Machine } from '../core/machine.js';
 import type { AccessKind } from '../core/types.js';
 import { do_exit } from '../linux/exit.js';
 import { kaccess } from '../linux/fault.js';
+import { set_memory_nx } from '../linux/pageattr.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
 import { proc_fail_nth_write } from '../linux/page_alloc.js';
@@ -163,6 +164,7 @@ export class Interpreter {
       o.onUser = (cpu, _va, _kind, pa) => this.judge(cpu, pa);
       this.k.observers.sigsegv = (cpu) => this.judge(cpu, null);
       this.k.observers.exitMmap = (cpu, mm) => o.checkUser(cpu, mm, 'exit_mmap');
+      this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
         if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
@@ -328,6 +330,24 @@ export class Interpreter {
         else if (o.scope === 'all') yield* k.pv.mmu.flush_tlb_kernel(k, cpu);
         else if (task?.active_mm) yield* flush_tlb_mm_range(k, cpu, task.active_mm, 0n, TLB_FLUSH_ALL);
         return;
+      case 'set_memory': {
+        const obj = this.objs.vmalloc[o.slot];
+        if (!obj) return;
+        obj.users++; // the caller owns the memory: it is not freed meanwhile
+        // Its ptes change until it returns: another CPU's boundary check must not judge them yet.
+        const busy = { start: obj.va, end: obj.va + BigInt(obj.pages * 4096) };
+        this.oracle?.kernelBusy.push(busy);
+        try {
+          yield* set_memory_nx(k, cpu, obj.va, obj.pages, o.nx);
+        } finally {
+          obj.users--;
+        }
+        if (this.oracle) {
+          this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
+          this.oracle.checkKernel(cpu, o.nx ? 'set_memory_nx' : 'set_memory_x');
+        }
+        return;
+      }
       case 'vmalloc':
       case 'vm_map_ram':
       case 'percpu_alloc': {

@@ -9,8 +9,9 @@
  */
 import { Machine } from '../core/machine.js';
 import { configFromPreset, type LinuxConfig } from '../linux/config.js';
-import { Kernel } from '../linux/kernel.js';
+import { Kernel, type KernelSnapshot } from '../linux/kernel.js';
 import { xenOf } from '../linux/xen/state.js';
+import { xen_boot_now } from '../linux/xen/mmu.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplayDivergence } from '../scheduler/strategy.js';
 import { PagewalkError } from '../core/errors.js';
@@ -43,8 +44,15 @@ export class LinuxFuzzTarget implements FuzzTarget {
   private readonly machine: Machine;
   private readonly configs = new Map<number, LinuxConfig>();
   private readonly base: LinuxConfig;
-  /** Called with each execution's freshly booted kernel (tests plant bugs here). */
+  /** Called with each execution's freshly booted (or restored) kernel (tests plant bugs here). */
   onBoot: ((k: Kernel) => void) | null = null;
+  /**
+   * Boot once per kernel configuration and restore that booted machine and kernel before each
+   * execution (`Kernel.snapshot`), instead of resetting the machine and booting every time. Same
+   * runs either way (test/fuzz-snapshot.test.ts); false boots every time.
+   */
+  useSnapshots = true;
+  private readonly booted = new Map<LinuxConfig, { k: Kernel; snap: KernelSnapshot }>();
   /** Overrides with the fuzzer's defaults (RAM) added. */
   private readonly effective: Readonly<Record<string, KnobValue>>;
 
@@ -71,11 +79,27 @@ export class LinuxFuzzTarget implements FuzzTarget {
     return c;
   }
 
-  run(input: ExecInput, cov: Coverage): ExecResult {
+  /** A freshly booted kernel of `config` on this target's machine: restored from its snapshot, or booted. */
+  private bootedKernel(config: LinuxConfig): Kernel {
+    const b = this.useSnapshots ? this.booted.get(config) : undefined;
+    if (b) {
+      b.k.restore(b.snap);
+      return b.k;
+    }
     const m = this.machine;
     m.reset();
-    const config = this.configFor(input.program.cpus);
     const k = Kernel.boot(m, config);
+    // The Xen side boots at the first paravirt operation; every program makes one before anything
+    // else touches memory, so booting it here changes nothing and puts it in the snapshot.
+    if (config.knobs.paravirt === 'xen-pv') xen_boot_now(k);
+    if (this.useSnapshots) this.booted.set(config, { k, snap: k.snapshot() });
+    return k;
+  }
+
+  run(input: ExecInput, cov: Coverage): ExecResult {
+    const m = this.machine;
+    const config = this.configFor(input.program.cpus);
+    const k = this.bootedKernel(config);
     // Xen's own branches count as coverage too (as kcov in the hypervisor would).
     if (config.knobs.paravirt === 'xen-pv') xenOf(k).mm.onPath = (id) => cov.hitString(id);
     this.onBoot?.(k);

@@ -15,7 +15,8 @@
  *   than the tables in memory or points elsewhere; when vfree()/vm_unmap_ram() (or the lazy purge
  *   inside them) returns, no CPU may hold such a kernel entry in vmalloc space, except where the
  *   kernel documents the flush as deferred (vmap_flush_pending: lazily freed vmap space) or another
- *   kernel unmap is still in progress.
+ *   kernel unmap is still in progress; when vm_unmap_aliases() returns, the same holds without
+ *   the lazy exemption for what was freed before it began (its documented guarantee).
  * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
  *   access must do once the system call that last changed the page returned; `userAccess` is told
  *   the outcome in the very step the hardware decided it (or the kernel decided SIGSEGV).
@@ -31,8 +32,10 @@ import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct } from '../linux/structs.js';
-import { vmap_flush_pending } from '../linux/vmap.js';
+import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
+import { xenState } from '../linux/xen/state.js';
+import { levelOfType } from '../xen/page-info.js';
 import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { cover } from './coverage.js';
 
@@ -79,8 +82,12 @@ export class OutcomeOracle {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
   private readonly frees = new Map<number, FreeRecord>();
+  /** Per frame: the (CPU, page) pairs of user fills that reached it since its last free. */
+  private readonly fillsOf = new Map<number, (number | bigint)[]>();
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
+  /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
+  private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
   private readonly frames: CoreFrames;
   /** Called after the frame-lifetime check of every successful user-mode access (process view). */
   onUser: ((cpu: LinuxCpu, va: bigint, kind: AccessKind, pa: bigint) => void) | null = null;
@@ -92,6 +99,7 @@ export class OutcomeOracle {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
+    this.aliasesFrom = k.cpus.map(() => null);
   }
 
   /** Installs the frame-lifetime observer on every CPU and the free recorder. */
@@ -104,6 +112,7 @@ export class OutcomeOracle {
       wrapped.add(fr);
       const orig = fr.free.bind(fr);
       fr.free = (pfn: number) => {
+        activeFrees?.checkFreed(pfn);
         orig(pfn);
         activeFrees?.recordFree(pfn);
       };
@@ -114,11 +123,55 @@ export class OutcomeOracle {
       c.accessObserver = obs;
       c.faultObserver = onFault;
     }
+    if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
   }
 
   /** Stops recording frees (the machine is reused by the next execution). */
   uninstall(): void {
     if (activeFrees === this) activeFrees = null;
+    if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = null;
+  }
+
+  /**
+   * Frame `pfn` is being freed: no CPU may still hold a user TLB entry to it that it can use
+   * without a CR3 load (the kernel flushes before it frees: mmu_gather, ptep_clear_flush). A
+   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first.
+   */
+  private checkFreed(pfn: number): void {
+    const users = this.fillsOf.get(pfn);
+    if (!users) return;
+    this.fillsOf.delete(pfn);
+    for (let i = 0; i < users.length; i += 2) {
+      const c = this.k.cpus[users[i] as number];
+      const page = users[i + 1] as bigint;
+      const f = this.fills[c.index].get(page);
+      if (!f || f.pfn !== pfn) continue;
+      const mm = c.tlbActiveMm;
+      if (this.k.config.smp) {
+        if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+        if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      }
+      for (const e of c.hw.tlbEntriesFor(page)) {
+        if (!e.user || e.global || e.va !== page || e.pa >> 12n !== BigInt(pfn)) continue;
+        const cur = this.k.cpus[Math.max(0, this.currentCpu())];
+        const lines = [
+          '==================================================================',
+          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled at step ${f.step}`,
+          `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getControl().cr3)}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
+          ...this.pteNow(c, page, 3),
+          `pagewalk: the frame is freed at step ${this.step()} by:`,
+          ...cpuHeader(this.k.config, cur),
+          ...callTrace(cur),
+          '==================================================================',
+        ];
+        this.k.printk(...lines);
+        throw new FindingStop({
+          sanitizer: 'frame-lifetime',
+          signature: `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it in ${cur.thread().fnStack.at(-1) ?? 'kernel code'}`,
+          log: lines,
+        });
+      }
+    }
   }
 
   private recordFree(pfn: number): void {
@@ -160,7 +213,12 @@ export class OutcomeOracle {
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
-      if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+      if (cpl === 3) {
+        let u = this.fillsOf.get(pfn);
+        if (!u) this.fillsOf.set(pfn, (u = []));
+        u.push(cpu.index, page);
+        if (this.onUser) this.onUser(cpu, va, kind, pa);
+      }
       return;
     }
     const f = fills.get(page);
@@ -266,7 +324,7 @@ export class OutcomeOracle {
         if (e.va >= limit || e.global || !e.user) continue;
         held = true;
         const why = this.userStaleness(c, e);
-        if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+        if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
       if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
@@ -277,7 +335,7 @@ export class OutcomeOracle {
           this.coherenceFinding(
             cpu,
             c,
-            what,
+            `${what}()`,
             mm.name,
             `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)} (${p.writable ? 'writable' : 'read-only'}, ${p.user ? 'user' : 'supervisor'})`,
             why,
@@ -301,7 +359,7 @@ export class OutcomeOracle {
         if (e.va !== page || e.global || !e.user) continue;
         if (c !== cpu) cover('outcome:fault:remote-entry');
         const why = this.userStaleness(c, e);
-        if (why) this.coherenceFinding(cpu, c, 'page fault', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+        if (why) this.coherenceFinding(cpu, c, 'page fault()', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
     }
   }
@@ -342,30 +400,81 @@ export class OutcomeOracle {
    * space must agree with init_mm, except where the flush is documented as deferred (lazy vmap
    * purge) or another unmap is still in progress.
    */
-  checkKernel(cpu: LinuxCpu, what: string): void {
+  checkKernel(cpu: LinuxCpu, what: string, deferred: (va: bigint) => boolean = (va) => vmap_flush_pending(this.k, va)): void {
     const L = this.k.L;
     for (const c of this.k.cpus) {
       for (const e of c.hw.tlbEntries()) {
         const va = e.va & L.VA_MASK;
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
-        if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || vmap_flush_pending(this.k, va)) continue;
+        if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
         const t = lookup_translation(this.k, va);
         let why: string | null = null;
         if (!t) why = 'init_mm maps nothing there';
         else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
         else if (e.writable && !t.writable) why = 'init_mm denies writes';
-        if (why) this.coherenceFinding(cpu, c, what, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+        else if (!e.nx && t.nx) why = 'init_mm denies instruction fetches';
+        if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
       }
     }
   }
 
-  private coherenceFinding(cpu: LinuxCpu, holder: LinuxCpu, what: string, space: string, entry: string, why: string): never {
+  /**
+   * vm_unmap_aliases() starts (`done` false) or returns: "After it returns, we can be sure that
+   * none of the pages we have control over will have any aliases from the vmap layer"
+   * (mm/vmalloc.c), so every flush the lazy vmap layer deferred before the call is due. Exempt:
+   * what was freed during the call (another CPU's vm_unmap_ram() after the loop passed), and the
+   * dirty regions of blocks off the per-CPU free lists, which the function's loop never visits.
+   */
+  unmapAliases(cpu: LinuxCpu, done: boolean): void {
+    if (!done) {
+      this.aliasesFrom[cpu.index] = vmap_flush_pending_snapshot(this.k);
+      return;
+    }
+    const before = this.aliasesFrom[cpu.index];
+    this.aliasesFrom[cpu.index] = null;
+    this.checkKernel(cpu, 'vm_unmap_aliases', (va) => vmap_dirty_off_list(this.k, va) || (vmap_flush_pending(this.k, va) && !before?.(va)));
+  }
+
+  /**
+   * Xen gave frame `mfn` a new type (__get_page_type(): "On type change we check to flush stale
+   * TLB entries"). Once it is a page table, no vCPU may hold a writable translation of it: the
+   * guest could write a validated table behind Xen's back — the PV safety property, for TLBs
+   * (xen-pv-escalation checks it for the entries in memory). A correct guest drops its writable
+   * mappings first (type count 0), but may still cache them: a lazily flushed vmap alias of a page
+   * freed and reused as a page table, whose flush Xen owes on the type change.
+   */
+  xenTypeChange(mfn: number, type: bigint): void {
+    const level = levelOfType(type);
+    if (level < 1 || level > 4) return;
+    const base = BigInt(mfn) << 12n;
+    for (const c of this.k.cpus) {
+      for (const e of c.hw.tlbEntries()) {
+        if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
+        const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
+        this.coherenceFinding(
+          cpu,
+          c,
+          "Xen's page-table type change",
+          'the domain',
+          `TLB entry ${describeEntry(e)}`,
+          `the frame is a validated L${level} page table now: the entry lets the guest write it`,
+          `Xen gave mfn ${hex(mfn)} the type of an L${level} page table`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Reports CPU `holder`'s stale `entry` found at a boundary: `what` names it in the signature
+   * ('munmap()'), `when` in the report ('munmap() returned').
+   */
+  private coherenceFinding(cpu: LinuxCpu, holder: LinuxCpu, what: string, space: string, entry: string, why: string, when = `${what} returned`): never {
     const lines = [
       '==================================================================',
-      `BUG: TLB incoherent after ${what}() returned: CPU${holder.index} holds a translation of ${space} that ${why.startsWith('the page tables map it') || why.startsWith('init_mm maps it') || why.startsWith('the entry in memory points') ? 'points elsewhere' : 'grants more than the page tables'}`,
+      `BUG: TLB incoherent after ${when}: CPU${holder.index} holds a translation of ${space} that ${why.startsWith('the page tables map it') || why.startsWith('init_mm maps it') || why.startsWith('the entry in memory points') ? 'points elsewhere' : 'grants more than the page tables'}`,
       `pagewalk: ${entry}`,
       `pagewalk:   ${why}`,
-      `pagewalk: CPU${holder.index} runs ${holder.curr.comm}/${holder.curr.pid} with CR3 ${hex(holder.hw.getControl().cr3)} (cpu_tlbstate ${holder.tlbState}); ${what}() returned on CPU${cpu.index} at step ${this.step()}:`,
+      `pagewalk: CPU${holder.index} runs ${holder.curr.comm}/${holder.curr.pid} with CR3 ${hex(holder.hw.getControl().cr3)} (cpu_tlbstate ${holder.tlbState}); ${when} on CPU${cpu.index} at step ${this.step()}:`,
       ...cpuHeader(this.k.config, cpu),
       ...callTrace(cpu),
       '==================================================================',
@@ -374,7 +483,7 @@ export class OutcomeOracle {
     const kind = entry.startsWith('paging') ? 'paging-structure-cache entry' : 'TLB entry';
     throw new FindingStop({
       sanitizer: 'tlb-coherence',
-      signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}()`,
+      signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}`,
       log: lines,
     });
   }

@@ -58,6 +58,11 @@ export type Op =
   | { op: 'vmalloc'; slot: number; pages: number }
   /** vfree() of a kernel slot. */
   | { op: 'vfree'; slot: number }
+  /**
+   * set_memory_nx() (`nx`) or set_memory_x() of a vmalloc slot, as module RONX and the BPF JIT do
+   * on module_alloc() memory: vm_unmap_aliases() first, then the ptes, then a flush on every CPU.
+   */
+  | { op: 'set_memory'; slot: number; nx: boolean }
   /** vm_map_ram() of `pages` freshly allocated pages. */
   | { op: 'vm_map_ram'; slot: number; pages: number }
   /** vm_unmap_ram() of a vm_map_ram slot, then the pages are freed back to the allocator. */
@@ -109,6 +114,7 @@ export const OP_NAMES: readonly OpName[] = [
   'memcg',
   'vmalloc',
   'vfree',
+  'set_memory',
   'vm_map_ram',
   'vm_unmap_ram',
   'percpu_alloc',
@@ -265,6 +271,9 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'vmalloc':
     case 'vm_map_ram':
       return { op, slot: slot(), pages: pages() };
+    case 'set_memory':
+      if (typeof o.nx !== 'boolean') bad(`${path}.nx`, 'expected true or false');
+      return { op, slot: slot(), nx: o.nx as boolean };
     case 'kaccess':
       return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'pt_set':

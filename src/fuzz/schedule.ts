@@ -18,7 +18,7 @@ export const PCT_EXPECTED_STEPS = 400;
 export function scheduleStrategy(s: Schedule): Strategy {
   if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
   if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9);
-  return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS });
+  return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS, clock: 'points' });
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */

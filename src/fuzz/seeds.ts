@@ -19,6 +19,8 @@ export interface SeedBug {
   signature: string;
   /** Other reports of the same bug (the scenario's `alsoReports`). */
   alsoReports: readonly { readonly sanitizer: string; readonly signature: string }[];
+  /** Why a campaign is not expected to find it on its own (the scenario's `notBlind`). */
+  notBlind?: string;
 }
 
 /** Whether a finding is the seed bug `b` (its scenario's report, or one of its other faces). */
@@ -52,6 +54,7 @@ export async function seedBugs(): Promise<SeedBug[]> {
       sanitizer: f.sanitizer,
       signature: f.signature,
       alsoReports: sc.alsoReports ?? [],
+      ...(sc.notBlind ? { notBlind: sc.notBlind } : {}),
     });
   }
   return [...out.values()].sort((a, b) => a.seed.localeCompare(b.seed));

@@ -4,6 +4,8 @@
  * deterministic scheduler drives. Model functions take the kernel `k` and the CPU they run on.
  */
 import type { CoreMachine } from '../modelcpu/contract.js';
+import type { MachineSnapshot } from '../core/machine.js';
+import { GraphSnapshot } from '../util/graph-snapshot.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import type { SchedTarget } from '../scheduler/scheduler.js';
 import type { InterruptSource } from '../scheduler/types.js';
@@ -57,6 +59,14 @@ export interface KernelObservers {
   pageFaultReturn?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
   /** exit_mmap() returned: the address space `mm` has no user mapping left. */
   exitMmap?(cpu: LinuxCpu, mm: MmStruct): void;
+  /** vm_unmap_aliases() starts (`done` false) / returns (`done` true): no lazy vmap alias is left unflushed. */
+  unmapAliases?(cpu: LinuxCpu, done: boolean): void;
+}
+
+/** What `Kernel.snapshot()` saved. */
+export interface KernelSnapshot {
+  readonly machine: MachineSnapshot;
+  readonly graph: GraphSnapshot;
 }
 
 export class Kernel implements SchedTarget {
@@ -89,6 +99,8 @@ export class Kernel implements SchedTarget {
   __supported_pte_mask = ~0n;
   /** cpu_has_pge: CPUID reports PGE (Xen hides it from PV guests, xen/arch/x86/traps.c pv_cpuid). */
   cpu_has_pge = true;
+  /** State of other modules, by kind (kstate.ts `defineKernelState`). */
+  readonly kstate = new Map<object, unknown>();
   private nextPid = 1;
   private nextMmId = 1;
   private dieCounter = 0;
@@ -121,6 +133,33 @@ export class Kernel implements SchedTarget {
     opts.afterInitMm?.(k);
     for (let i = 0; i < config.cpus; i++) k.bootCpu(i);
     return k;
+  }
+
+  /**
+   * Snapshots this freshly booted kernel and its machine, for `restore()`: the fuzzer boots once
+   * and restores before each execution instead of booting again (as a fork server would). The
+   * snapshot covers the machine (`CoreMachine.snapshot`: CPUs, caches, RAM, frame table) and every
+   * object reachable from the kernel — its fields, the CPUs and tasks, the backends' state and all
+   * state registered with `defineKernelState` — except the machine's own objects. The idle tasks'
+   * loops are the only generators a booted kernel holds; a restore starts them anew.
+   */
+  snapshot(): KernelSnapshot {
+    const m = this.m;
+    const idle = new Set<unknown>(this.cpus.map((c) => c.idle.stack[0]));
+    if (this.cpus.some((c) => c.idle.stack.length !== 1 || c.idle.lastLabel !== 'new' || c.curr !== c.idle))
+      throw new Error('Kernel.snapshot: only a freshly booted kernel can be snapshotted');
+    const skip = new Set<object>([m, m.phys, m.frames, ...m.cpus]);
+    return {
+      machine: m.snapshot(),
+      graph: GraphSnapshot.capture(this, { skip, allowGenerator: (g) => idle.has(g) }),
+    };
+  }
+
+  /** Puts this kernel and its machine back in the state `s` (taken by `snapshot()` of this kernel) recorded. */
+  restore(s: KernelSnapshot): void {
+    this.m.restore(s.machine);
+    s.graph.restore();
+    for (const cpu of this.cpus) cpu.idle.stack[0] = cpu_idle(this, cpu);
   }
 
   /** Builds swapper_pg_dir / init_level4_pgt with the direct map of all RAM in large pages. */

@@ -11,12 +11,19 @@ import type { Kernel } from './kernel.js';
 /** The accessor of one kind of per-kernel state. */
 export type KernelState<T> = (k: Kernel) => T;
 
-/** Defines a kind of per-kernel state; `init(k)` builds it the first time `k` asks. */
+/**
+ * Defines a kind of per-kernel state; `init(k)` builds it the first time `k` asks. The state lives
+ * in `k.kstate`, so a kernel snapshot (`Kernel.snapshot()`, used by the fuzzer to boot once and
+ * restore before each execution) covers it: state created at boot is restored to its boot-time
+ * contents, state first created later is dropped and built again by `init` when next asked. Keep
+ * the state in objects, arrays, Maps and Sets (not in variables a closure captures): that is what
+ * the snapshot records.
+ */
 export function defineKernelState<T>(init: (k: Kernel) => T): KernelState<T> {
-  const states = new WeakMap<Kernel, T>();
+  const key = {};
   return (k) => {
-    let s = states.get(k);
-    if (s === undefined) states.set(k, (s = init(k)));
+    let s = k.kstate.get(key) as T | undefined;
+    if (s === undefined) k.kstate.set(key, (s = init(k)));
     return s;
   };
 }

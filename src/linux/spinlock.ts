@@ -11,9 +11,11 @@ import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable } 
 import type { SpinLock } from './structs.js';
 
 function* acquire(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
-  if (lock.owner === cpu.index) throw new Error(`cpu${cpu.index}: recursive spin_lock(${lock.name})`);
+  // With PREEMPT_RT the holder may be a preempted task of the same CPU: the waiter blocks.
+  if (lock.owner === cpu.index && lock.holder === cpu.curr) throw new Error(`cpu${cpu.index}: recursive spin_lock(${lock.name})`);
   while (lock.owner >= 0) yield SPIN;
   lock.owner = cpu.index;
+  lock.holder = cpu.curr;
 }
 
 export function* spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
@@ -24,6 +26,7 @@ export function* spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void>
 /** spin_unlock(): a preemption point (preempt_enable(); with PREEMPT_RT, rt_spin_unlock()). */
 export function* spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   lock.owner = -1;
+  lock.holder = null;
   if (k.config.preempt !== 'rt') yield* preempt_enable(cpu);
   else yield 'rt_spin_unlock';
 }
@@ -36,6 +39,7 @@ export function* raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
 
 export function raw_spin_unlock_irq(cpu: LinuxCpu, lock: SpinLock): void {
   lock.owner = -1;
+  lock.holder = null;
   local_irq_enable(cpu);
   cpu.preemptCount--;
 }

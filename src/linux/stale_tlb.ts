@@ -8,7 +8,7 @@
  */
 import { StaleTlbSanitizer, type FlushToken, type Translation } from '../sanitizers/stale-tlb.js';
 import { FRAME_STATE } from '../core/types.js';
-import { _PAGE_PRESENT, _PAGE_RW } from './constants.js';
+import { _PAGE_NX, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, lookup_address, readEntry } from './pgtable.js';
@@ -56,9 +56,14 @@ export function lookup_translation(k: Kernel, va: bigint): Translation | null {
   if (!(leaf & _PAGE_PRESENT)) return null;
   const size = r.level === 1 ? 4096n : r.level === 2 ? BigInt(k.L.LARGE_PAGE) : 1n << 30n;
   let writable = (leaf & _PAGE_RW) !== 0n;
-  for (const p of r.upper) if (!(readEntry(k, p) & _PAGE_RW)) writable = false;
+  let nx = (leaf & _PAGE_NX) !== 0n;
+  for (const p of r.upper) {
+    const e = readEntry(k, p);
+    if (!(e & _PAGE_RW)) writable = false;
+    if (e & _PAGE_NX) nx = true;
+  }
   const masked = va & k.L.VA_MASK;
-  return { pa: (BigInt(entryAddr(k.L, leaf)) & ~(size - 1n)) + (masked & (size - 1n)), writable };
+  return { pa: (BigInt(entryAddr(k.L, leaf)) & ~(size - 1n)) + (masked & (size - 1n)), writable, nx };
 }
 
 /** What frame `pfn` holds now, from the core's frame table. */

@@ -32,6 +32,8 @@ export class RwSemaphore {
 
 export class SpinLock {
   owner = -1;
+  /** The task holding it (with PREEMPT_RT another task of the owner CPU may wait for it). */
+  holder: object | null = null;
   constructor(readonly name: string) {}
 }
 

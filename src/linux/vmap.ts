@@ -243,16 +243,17 @@ export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: num
 }
 
 /**
- * __purge_vmap_area_lazy(): take every VM_LAZY_FREE area; before the fix, unmap it now
- * (unmap_vmap_area); one flush_tlb_kernel_range() over them all; free the areas.
+ * __purge_vmap_area_lazy(&start, &end, sync, force_flush): take every VM_LAZY_FREE area; before
+ * the fix, unmap it now (unmap_vmap_area); one flush_tlb_kernel_range() over them all and the
+ * range [start0, end0) the caller brings (vm_unmap_aliases(): its dirty regions); free the areas.
  */
-export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: boolean): KGen<void> {
+export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: boolean, start0 = k.L.VMALLOC_END, end0 = 0n): KGen<void> {
   const st = vstate(k);
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
   yield* traced(cpu, '__purge_vmap_area_lazy', function* () {
-    let start = k.L.VMALLOC_END;
-    let end = 0n;
+    let start = start0;
+    let end = end0;
     let nr = 0;
     for (const a of areas) {
       if (a.start < start) start = a.start;
@@ -263,7 +264,7 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
     }
     st.vmap_lazy_nr -= nr;
     st.purges++;
-    if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, nr ? start : k.L.VMALLOC_START, nr ? end : k.L.VMALLOC_END);
+    if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, start < end ? start : k.L.VMALLOC_START, start < end ? end : k.L.VMALLOC_END);
   });
 }
 
@@ -278,24 +279,34 @@ export function* purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * Blocks with no free space left are off the lists: their dirty regions stay as they are.
  */
 export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  const st = vstate(k);
-  let flush = false;
-  for (const q of st.vbq) {
-    for (const vb of q) {
-      for (let i = 0; i < VMAP_BBMAP_BITS;) {
-        if (!vb.dirtyMap[i]) {
-          i++;
-          continue;
+  k.observers.unmapAliases?.(cpu, false);
+  yield* traced(cpu, 'vm_unmap_aliases', function* () {
+    const st = vstate(k);
+    let flush = false;
+    let start = k.L.VMALLOC_END;
+    let end = 0n;
+    for (const q of st.vbq) {
+      for (const vb of q) {
+        for (let i = 0; i < VMAP_BBMAP_BITS;) {
+          if (!vb.dirtyMap[i]) {
+            i++;
+            continue;
+          }
+          let j = i;
+          while (j < VMAP_BBMAP_BITS && vb.dirtyMap[j]) j++;
+          const s = vb.area.start + BigInt(i * 4096);
+          const e = vb.area.start + BigInt(j * 4096);
+          if (!eager(k)) yield* vunmap_page_range(k, cpu, s, j - i);
+          flush = true;
+          if (s < start) start = s;
+          if (e > end) end = e;
+          i = j;
         }
-        let j = i;
-        while (j < VMAP_BBMAP_BITS && vb.dirtyMap[j]) j++;
-        if (!eager(k)) yield* vunmap_page_range(k, cpu, vb.area.start + BigInt(i * 4096), j - i);
-        flush = true;
-        i = j;
       }
     }
-  }
-  yield* __purge_vmap_area_lazy(k, cpu, flush);
+    yield* __purge_vmap_area_lazy(k, cpu, flush, start, end);
+  });
+  k.observers.unmapAliases?.(cpu, true);
 }
 
 /**
@@ -309,6 +320,33 @@ export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
   for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
   const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
   return !!vb && va >= vb.area.start && vb.dirtyMap[(Number(va - vb.area.start) / 4096) | 0] === 1;
+}
+
+/**
+ * The dirty regions of vmap blocks that vm_unmap_aliases() does not visit: a block with no free
+ * space left is off its per-CPU free list (vb_alloc() took it off), and the loop of 2.6.37 (and
+ * 4.14) walks only those lists, so such a block's dirty regions keep their TLB entries until the
+ * block is wholly dirty and purged. True when `va` lies in one.
+ */
+export function vmap_dirty_off_list(k: Kernel, va: bigint): boolean {
+  const st = vstate(k);
+  const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
+  if (!vb || va < vb.area.start || vb.dirtyMap[(Number(va - vb.area.start) / 4096) | 0] !== 1) return false;
+  return !st.vbq[vb.cpu].includes(vb);
+}
+
+/** A copy of what vmap_flush_pending() answers now (the oracle compares before and after vm_unmap_aliases()). */
+export function vmap_flush_pending_snapshot(k: Kernel): (va: bigint) => boolean {
+  const st = vstate(k);
+  const areas = st.lazyList.map((a) => [a.start, a.start + BigInt(a.pages * 4096)] as const);
+  const dirty = new Map<bigint, Uint8Array>();
+  for (const [start, vb] of st.blocks) if (vb.dirty > 0) dirty.set(start, vb.dirtyMap.slice());
+  return (va) => {
+    for (const [s, e] of areas) if (va >= s && va < e) return true;
+    const start = va & ~BigInt(VMAP_BLOCK_SIZE - 1);
+    const m = dirty.get(start);
+    return !!m && va >= start && m[(Number(va - start) / 4096) | 0] === 1;
+  };
 }
 
 /** Statistics for tests. */

@@ -5,6 +5,7 @@
  */
 import type { AccessOptions, AccessResult, ControlRegs, PagingMode, WalkExplanation } from '../core/types.js';
 import type { PscEntryInfo, TlbEntryInfo } from '../core/cpu.js';
+import type { MachineSnapshot } from '../core/machine.js';
 
 /** One hardware CPU of the core: registers, TLB, paging-structure caches, walker. */
 export interface CoreCpu {
@@ -61,4 +62,7 @@ export interface CoreMachine {
   readonly phys: CorePhys;
   readonly frames: CoreFrames;
   reset(): void;
+  /** The machine's whole state (Machine.snapshot), and putting it back. */
+  snapshot(): MachineSnapshot;
+  restore(s: MachineSnapshot): void;
 }

@@ -42,6 +42,15 @@ registerKnob({
   description:
     "Xen PV: XSA-182 (CVE-2016-6258, commit e1bff4c2ea, Xen 4.7.1): 'vulnerable' = the fast paths of mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT (mod_l1_entry(): also _PAGE_RW), so a read-only linear page-table entry is made writable unvalidated (Xen .. 4.7.0). 'fixed' (default) = every bit but FASTPATH_FLAG_WHITELIST forces re-validation; also in the seeds' Xen 4.1 as a backport.",
 });
+registerKnob({
+  name: 'xen_xsa240',
+  type: 'enum',
+  values: ['fixed', 'vulnerable'],
+  default: 'fixed',
+  group: 'xen',
+  description:
+    "Xen PV: XSA-240 (CVE-2017-15595, commit 6987fc7558, Xen 4.10.0 / 4.9.1): 'vulnerable' = linear page tables may be stacked: a table with same-level entries may itself be used as a linear table, so a guest builds chains whose teardown recurses once per table until Xen's stack overflows (Xen .. 4.9.0). 'fixed' (default) = linear_pt_count limits linear page tables to a single level; also in the seeds' Xen 4.1 as a backport.",
+});
 
 registerPreset({
   name: 'linux-3.8-xen-pv',
@@ -183,4 +192,18 @@ registerPreset({
   description:
     'xen-4.7.0-pv with "x86/pv: Remove unsafe bits from the mod_l?_entry() fastpath" (e1bff4c2ea, XSA-182 fix): only FASTPATH_FLAG_WHITELIST bits skip re-validation; a writable linear entry is refused ("Attempt to create linear p.t. with write perms").',
   knobs: { xen_xsa182: 'fixed' },
+});
+registerPreset({
+  name: 'xen-4.9.0-pv',
+  base: 'xen-4.7.1-pv',
+  description:
+    'Xen 4.9.0 (XSA-240, CVE-2017-15595): linear page tables may be stacked, so a PV guest links a chain of same-level tables, each held only by the read-only linear entry of the one before, and unpins the first: Xen de-types them in one recursion per table until its 8 KiB stack overflows (a debug build: DOUBLE FAULT). Keeps the XSA-148 and XSA-182 fixes. Guest: Linux 4.14.',
+  knobs: { xen_xsa240: 'vulnerable' },
+});
+registerPreset({
+  name: 'xen-4.9.1-pv',
+  base: 'xen-4.9.0-pv',
+  description:
+    'xen-4.9.0-pv with "x86: limit linear page table use to a single level" (c2b0a92d23, the 4.9 backport of 6987fc7558, XSA-240 fix): a table that holds linear entries cannot be used as a linear table, nor the other way round; the second link of a chain is refused.',
+  knobs: { xen_xsa240: 'fixed' },
 });

@@ -26,3 +26,5 @@ export {
   type NestedResult,
   type NestedRow,
 } from './nested.js';
+export { RefNestedTlb, type RefNestedEntry } from './nested-tlb.js';
+export type { NestedTlbContext } from './nested.js';

@@ -15,8 +15,10 @@
 import type { AccessKind, AccessOptions, AccessResult, PagingMode } from '../core/types.js';
 import { bitRange, MASK64, physAddrMask, PTE_PS } from './bits.js';
 import type { RefAccessResult, RefConfig, RefCpuState, RefMemory } from './types.js';
-import { referenceAccess } from './walker.js';
+import { isCanonical, referenceAccess } from './walker.js';
 import { referenceMode } from './mode.js';
+import { checkRights, type WalkRights } from './rights.js';
+import type { RefNestedTlb } from './nested-tlb.js';
 
 /** The host half of a nested configuration. */
 export type HostConfig =
@@ -60,6 +62,8 @@ export interface NestedRow {
   hostEntries: { level: number; entryAddress: bigint; value: bigint }[];
   /** Host-physical address, when the row translated. */
   hpa?: bigint;
+  /** True when a guest-physical mapping of the nested TLB translated the row. */
+  cached?: boolean;
 }
 
 export type NestedResult = (AccessResult | NestedExit) & {
@@ -71,7 +75,15 @@ export type NestedResult = (AccessResult | NestedExit) & {
   rows: NestedRow[];
   /** The final guest-physical address, when the guest walk produced one. */
   gpa?: bigint;
+  /** 'tlb' when a combined mapping of the nested TLB translated the access (no rows). */
+  source?: 'tlb' | 'walk';
 };
+
+/** The nested TLB of an access (src/reference/nested-tlb.ts) and the guest's VPID (EPT) or ASID (NPT). */
+export interface NestedTlbContext {
+  cache: RefNestedTlb;
+  id: number;
+}
 
 /** Kind of host access: a guest paging-structure access or the access to the final address. */
 interface HostAccess {
@@ -82,8 +94,8 @@ interface HostAccess {
   paging: boolean;
 }
 
-/** Result of one host translation. */
-type HostOutcome = { ok: true; hpa: bigint; rights: number } | { ok: false; exit: NestedExit };
+/** Result of one host translation: rights R/W/X, page size (shift), every host D flag of the page set. */
+type HostOutcome = { ok: true; hpa: bigint; rights: number; shift: number; dirty: boolean } | { ok: false; exit: NestedExit };
 
 class ExitSignal {
   constructor(readonly exit: NestedExit) {}
@@ -179,7 +191,8 @@ function eptTranslate(
     if ((e & set) !== set) mem.write64(address, e | set);
     const size = 12n + 9n * BigInt(level - 1);
     const mask = (1n << size) - 1n;
-    return { ok: true, hpa: (e & physAddrMask(cfg.maxPhysAddrBits) & ~mask) | (gpa & mask), rights: Number(rights) };
+    const dirty = !ad || write || (e & EPT.D) !== 0n;
+    return { ok: true, hpa: (e & physAddrMask(cfg.maxPhysAddrBits) & ~mask) | (gpa & mask), rights: Number(rights), shift: Number(size), dirty };
   }
   throw new Error('reference: unreachable — an EPT PTE is always a leaf');
 }
@@ -202,7 +215,13 @@ function nptTranslate(mem: RefMemory, cfg: RefConfig, host: Extract<HostConfig, 
   const kind: AccessKind = acc.paging ? 'write' : acc.kind;
   const r = referenceAccess(mem, nptHostState(host), gpa, { kind, cpl: 3 }, { ...cfg, vendor: 'amd' });
   for (const s of r.steps) row.hostEntries.push({ level: s.level, entryAddress: s.entryAddress, value: s.value });
-  if (r.ok) return { ok: true, hpa: r.pa, rights: 7 };
+  if (r.ok) {
+    const rw = r.steps.every((s) => (s.value & 2n) !== 0n);
+    const nx = r.steps.some((s) => s.value >> 63n !== 0n);
+    const leaf = r.steps[r.steps.length - 1]!.value;
+    const dirty = kind === 'write' || (leaf & 0x40n) !== 0n;
+    return { ok: true, hpa: r.pa, rights: 1 | (rw ? 2 : 0) | (nx ? 0 : 4), shift: Math.log2(r.pageSize), dirty };
+  }
   if (r.vector !== 14) throw new Error(`reference: guest-physical address 0x${gpa.toString(16)} is not canonical for ${host.levels}-level NPT`);
   const info1 = BigInt(r.errorCode) | (acc.final ? NPF_FINAL : NPF_GUEST_TABLE);
   return { ok: false, exit: { ok: false, exit: 'npf', exitInfo1: info1, exitInfo2: gpa } };
@@ -221,19 +240,97 @@ const STEP_NAMES: Record<string, string[]> = {
  * result is the guest's own outcome (translation to a host-physical address, #PF, #GP) or the
  * VM exit that interrupted the walk, with the grid of host translations.
  */
-export function referenceNestedAccess(mem: RefMemory, guest: RefCpuState, va: bigint, opts: AccessOptions, cfg: RefConfig, host: HostConfig): NestedResult {
+export function referenceNestedAccess(
+  mem: RefMemory,
+  guest: RefCpuState,
+  va: bigint,
+  opts: AccessOptions,
+  cfg: RefConfig,
+  host: HostConfig,
+  tlb?: NestedTlbContext,
+): NestedResult {
+  const r = nestedAccess(mem, guest, va, opts, cfg, host, tlb);
+  // With "enable VPID" = 0, a VM exit invalidates the combined mappings of VPID 0.
+  if (tlb && host.kind === 'ept' && tlb.id === 0 && 'exit' in r) tlb.cache.vmTransitionVpid0();
+  return r;
+}
+
+/** Whether host rights and D state allow an access (a guest paging-structure access: `paging`). */
+function hostAllows(host: HostConfig, rights: number, dirty: boolean, kind: AccessKind, paging: boolean): boolean {
+  const write = kind === 'write' || (paging && (host.kind === 'npt' || (host.eptp & EPTP_AD) !== 0n));
+  if ((kind === 'read' || paging) && !(rights & 1)) return false;
+  if (write && (!(rights & 2) || !dirty)) return false;
+  return kind !== 'exec' || (rights & 4) !== 0;
+}
+
+function nestedAccess(
+  mem: RefMemory,
+  guest: RefCpuState,
+  va: bigint,
+  opts: AccessOptions,
+  cfg: RefConfig,
+  host: HostConfig,
+  tlb?: NestedTlbContext,
+): NestedResult {
   const rows: NestedRow[] = [];
   let hostRefs = 0;
   let guestRefs = 0;
   let gla = va & MASK64;
+  const hostName = host.kind;
+  const ep4ta = host.kind === 'ept' ? host.eptp & physAddrMask(cfg.maxPhysAddrBits) : 0n;
+  const gpaId = host.kind === 'npt' ? (tlb?.id ?? 0) : 0;
   const translate = (gpa: bigint, what: string, acc: HostAccess): HostOutcome => {
     const row: NestedRow = { what, gpa, hostEntries: [] };
     rows.push(row);
+    if (tlb) {
+      const e = tlb.cache.findGpa(hostName, gpaId, ep4ta, gpa);
+      if (e) {
+        if (hostAllows(host, e.rights, e.dirty, acc.kind, acc.paging)) {
+          const mask = (1n << BigInt(e.shift)) - 1n;
+          row.hpa = e.hpa | (gpa & mask);
+          row.cached = true;
+          return { ok: true, hpa: row.hpa, rights: e.rights, shift: e.shift, dirty: e.dirty };
+        }
+        tlb.cache.remove(e);
+      }
+    }
     const out = host.kind === 'ept' ? eptTranslate(mem, cfg, host, gpa, gla, acc, row) : nptTranslate(mem, cfg, host, gpa, acc, row);
     hostRefs += row.hostEntries.length;
-    if (out.ok) row.hpa = out.hpa;
+    if (out.ok) {
+      row.hpa = out.hpa;
+      if (tlb) {
+        const mask = (1n << BigInt(out.shift)) - 1n;
+        tlb.cache.add({
+          type: 'gpa',
+          host: hostName,
+          id: gpaId,
+          ep4ta,
+          base: gpa & ~mask,
+          shift: out.shift,
+          hpa: out.hpa & ~mask,
+          pcid: 0,
+          rights: out.rights,
+          dirty: out.dirty,
+        });
+      }
+    }
     return out;
   };
+  const mode = referenceMode(guest);
+  const long = mode === '4level' || mode === '5level';
+  const lin = long ? va & MASK64 : va & 0xffff_ffffn;
+  const pcid = long && guest.cr4 & (1n << 17n) ? Number(guest.cr3 & 0xfffn) : 0;
+  if (tlb && mode !== 'none' && isCanonical(lin, mode)) {
+    const e = tlb.cache.findCombined(hostName, tlb.id, ep4ta, pcid, lin);
+    if (e) {
+      const g = e.guest!;
+      if (checkRights(mode, guest, g, opts) === 'ok' && hostAllows(host, e.rights, e.dirty, opts.kind, false) && (opts.kind !== 'write' || g.dirty)) {
+        const mask = (1n << BigInt(e.shift)) - 1n;
+        return { ok: true, pa: e.hpa | (lin & mask), gpa: g.gpa | (lin & mask), mode, guestRefs: 0, hostRefs: 0, rows: [], source: 'tlb' };
+      }
+      tlb.cache.remove(e);
+    }
+  }
   // The guest's entry reads, in order, name the rows; A/D updates reuse the read's translation.
   const seen = new Map<bigint, { hpa: bigint; rights: number }>();
   let names: string[] = [];
@@ -284,5 +381,39 @@ export function referenceNestedAccess(mem: RefMemory, guest: RefCpuState, va: bi
   }
   const out = translate(g.pa, 'GPA', { kind: opts.kind, final: true, paging: false });
   if (!out.ok) return { ...out.exit, ...base, hostRefs, gpa: g.pa };
+  if (tlb && g.mode !== 'none') {
+    // The combined mapping: the smaller of the guest page and the host page.
+    const gshift = Math.log2(g.pageSize);
+    const shift = Math.min(gshift, out.shift);
+    const mask = (1n << BigInt(shift)) - 1n;
+    const used = g.steps.filter((s) => !s.register);
+    const leaf = used[used.length - 1]!.value;
+    const rights: WalkRights = {
+      rw: used.every((s) => (s.value & 2n) !== 0n),
+      us: used.every((s) => (s.value & 4n) !== 0n),
+      xd: (guest.efer & (1n << 11n)) !== 0n && g.mode !== '32bit' && used.some((s) => s.value >> 63n !== 0n),
+      pkey: g.mode === '4level' || g.mode === '5level' ? Number((leaf >> 59n) & 0xfn) : 0,
+    };
+    const guestInfo = {
+      ...rights,
+      global: (leaf & 0x100n) !== 0n && (guest.cr4 & (1n << 7n)) !== 0n,
+      dirty: opts.kind === 'write' || (leaf & 0x40n) !== 0n,
+      shift: gshift,
+      gpa: g.pa & ~mask,
+    };
+    tlb.cache.add({
+      type: 'combined',
+      host: hostName,
+      id: tlb.id,
+      ep4ta,
+      base: g.linear & ~mask,
+      shift,
+      hpa: out.hpa & ~mask,
+      pcid,
+      guest: guestInfo,
+      rights: out.rights,
+      dirty: out.dirty,
+    });
+  }
   return { ok: true, pa: out.hpa, ...base, hostRefs, gpa: g.pa };
 }

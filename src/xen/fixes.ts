@@ -14,16 +14,25 @@
  *   mod_l2/l3/l4_entry() compare only the frame and _PAGE_PRESENT, so a guest turns a read-only
  *   linear page-table entry (allowed) into a writable one (refused on the slow path: "Attempt to
  *   create linear p.t. with write perms") and writes its own page tables.
+ * - XSA-240 (CVE-2017-15595), commit 6987fc7558 "x86: limit linear page table use to a single
+ *   level" (Xen 4.10.0; backports 4.9.1 c2b0a92d23, 4.8.3, 4.7.4, 4.6.7): page->linear_pt_count
+ *   counts a table's same-level entries (positive) or its uses as a same-level table elsewhere
+ *   (negative), and get_lN_linear_pagetable() refuses a link that would need both. Without it a
+ *   guest builds chains of same-level tables, each held only by the linear entry of the one
+ *   before; dropping the first de-types them all in one recursion (__put_page_type ->
+ *   free_page_type -> put_page_from_lNe -> __put_page_type ...) as deep as the chain is long,
+ *   until Xen's 8 KiB primary stack overflows (src/xen/stack.ts).
  */
 
 /** Which fixes the hypervisor carries (true = fixed). */
 export interface XenFixes {
   xsa148: boolean;
   xsa182: boolean;
+  xsa240: boolean;
 }
 
 /** Every fix applied. */
-export const ALL_FIXES: Readonly<XenFixes> = { xsa148: true, xsa182: true };
+export const ALL_FIXES: Readonly<XenFixes> = { xsa148: true, xsa182: true, xsa240: true };
 
 /** x86 PTE flag bits, as `get_pte_flags()` returns them (bits 63:52 moved to 23:12). */
 const _PAGE_PRESENT = 0x001;

@@ -14,6 +14,7 @@ import { XenConsole, MM_C_LINE, lx } from './log.js';
 import { P2m, type P2mKind } from './p2m.js';
 import { auditEntry, type Escalation } from './audit.js';
 import type { XenFixes } from './fixes.js';
+import type { XenPanic } from './stack.js';
 import { EINVAL, ENOSYS, XenMm, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
 import {
   PGT_l1_page_table,
@@ -72,6 +73,8 @@ export interface XenOptions {
    * (src/xen/audit.ts): what the guest gained, and the hypercall that installed it.
    */
   onEscalation?: (e: Escalation & { hypercall: string; vcpu: number }) => void;
+  /** Called when Xen panics (e.g. its stack overflowed: src/xen/stack.ts); default: throw the XenPanic. */
+  onPanic?: (p: XenPanic) => never;
 }
 
 /** A hypercall that Xen refused: what was asked, the return code, and the console lines it printed. */
@@ -146,6 +149,7 @@ export class XenHypervisor {
     this.mm.current = this.domid;
     Object.assign(this.mm.fixes, opts.fixes ?? {});
     this.onEscalation = opts.onEscalation ?? null;
+    this.mm.onPanic = opts.onPanic ?? null;
     const xen = new Set(opts.xenFrames ?? []);
     const mine: number[] = [];
     for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
@@ -212,6 +216,15 @@ export class XenHypervisor {
    */
   mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): { rc: number; done: number } {
     this.checkVcpu(vcpu);
+    this.mm.currentCpu = vcpu;
+    this.mm.enterFrame('do_mmu_update');
+    const r = this.do_mmu_update(vcpu, reqs);
+    this.mm.leaveFrame();
+    return r;
+  }
+
+  /** `do_mmu_update()` on the hypercall's stack frame. */
+  private do_mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): { rc: number; done: number } {
     const mark = this.console.lines.length;
     for (let i = 0; i < reqs.length; i++) {
       this.counts.mmuUpdates++;
@@ -310,6 +323,15 @@ export class XenHypervisor {
   /** `HYPERVISOR_mmuext_op(ops, count, &done, DOMID_SELF)`. Returns 0 or -errno of the first failure. */
   mmuext_op(vcpu: number, ops: readonly MmuextOp[]): { rc: number; done: number } {
     this.checkVcpu(vcpu);
+    this.mm.currentCpu = vcpu;
+    this.mm.enterFrame('do_mmuext_op');
+    const r = this.do_mmuext_op(vcpu, ops);
+    this.mm.leaveFrame();
+    return r;
+  }
+
+  /** `do_mmuext_op()` on the hypercall's stack frame. */
+  private do_mmuext_op(vcpu: number, ops: readonly MmuextOp[]): { rc: number; done: number } {
     const mark = this.console.lines.length;
     for (let i = 0; i < ops.length; i++) {
       this.counts.mmuextOps++;

@@ -5,3 +5,4 @@ export * from './p2m.js';
 export * from './mm.js';
 export * from './hypercalls.js';
 export { XenHypervisor, type XenMachine, type XenOptions, type XenRefusal, type XenStats } from './hypervisor.js';
+export * from './stack.js';

@@ -39,6 +39,7 @@ import {
 } from './page-info.js';
 import { MM_C_LINE, XenConsole, lx } from './log.js';
 import { P2m } from './p2m.js';
+import { XenPanic, XenStack, type XenFrameName } from './stack.js';
 import { ALL_FIXES, l1FastpathFlags, l2AllowsPse, lNFastpathFlags, lNeHasChanged, type XenFixes } from './fixes.js';
 
 /** errno values Xen returns (negated). */
@@ -98,6 +99,7 @@ export interface XenMmState {
   tlbClock: number;
   cpuFlushTime: Float64Array;
   typeChangeFlushes: number;
+  linearPtCount: Int16Array;
 }
 
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
@@ -130,8 +132,20 @@ export class XenMm {
    * pte update of a guest takes, are not reported.
    */
   onPath: ((id: string) => void) | null = null;
+  /**
+   * Told when a frame took a new type in __get_page_type() (after the flush that change owes the
+   * TLBs): an outcome oracle checks that no vCPU still holds a writable translation of a frame
+   * that became a page table.
+   */
+  onTypeChange: ((mfn: number, type: bigint) => void) | null = null;
   /** `d->arch.mm_perdomain_l3`: a Xen-owned frame, or null when the machine gave Xen none. */
   perdomainL3: number | null = null;
+  /** The primary stack of the CPU running the hypercall (src/xen/stack.ts). */
+  readonly stack = new XenStack();
+  /** The physical CPU running the current hypercall (for a panic's `CPU:` line). */
+  currentCpu = 0;
+  /** Told when Xen panics (default: throw the XenPanic). */
+  onPanic: ((p: XenPanic) => never) | null = null;
 
   constructor(
     readonly m: XenMachineView,
@@ -153,6 +167,7 @@ export class XenMm {
       tlbClock: this.tlbClock,
       cpuFlushTime: this.cpuFlushTime.slice(),
       typeChangeFlushes: this.typeChangeFlushes,
+      linearPtCount: p.linearPtCount.slice(),
     };
   }
 
@@ -166,6 +181,29 @@ export class XenMm {
     this.tlbClock = st.tlbClock;
     this.cpuFlushTime.set(st.cpuFlushTime);
     this.typeChangeFlushes = st.typeChangeFlushes;
+    p.linearPtCount.set(st.linearPtCount);
+    this.stack.clear();
+  }
+
+  /**
+   * Calls into Xen function `fn` on the primary stack. When its frame no longer fits, the write
+   * below the stack hits the guard page and Xen dies of a double fault: the panic.
+   */
+  enterFrame(fn: XenFrameName): void {
+    if (this.stack.push(fn)) return;
+    const lines = this.stack.doubleFault(this.currentCpu);
+    for (const l of lines) this.console.printk(this.current, l);
+    const p = new XenPanic(
+      lines.map((l) => `(XEN) ${l}`),
+      this.stack.signature(),
+    );
+    if (this.onPanic) this.onPanic(p);
+    throw p;
+  }
+
+  /** Returns from the innermost frame enterFrame() pushed. */
+  leaveFrame(): void {
+    this.stack.pop();
   }
 
   private log(line: number, msg: string): void {
@@ -276,6 +314,7 @@ export class XenMm {
         nx &= ~(PGT_type_mask | PGT_validated);
         nx |= type;
         if (type === PGT_writable_page) nx |= PGT_validated;
+        this.onTypeChange?.(mfn, type);
       }
     } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {
       // "Don't log failure if it could be a recursive-mapping attempt."
@@ -291,7 +330,10 @@ export class XenMm {
       throw new Error(`Xen model: mfn ${lx(mfn)} typed but not validated (${PRtype_info(x)})`);
     }
     pi.typeInfo[mfn] = nx;
-    if ((nx & PGT_validated) === 0n) return this.alloc_page_type(mfn, type);
+    if ((nx & PGT_validated) === 0n) {
+      pi.linearPtCount[mfn] = 0; // XSA-240 fix: `page->linear_pt_count = 0` before alloc_page_type
+      return this.alloc_page_type(mfn, type);
+    }
     return 0;
   }
 
@@ -301,27 +343,76 @@ export class XenMm {
   }
 
   /**
-   * `__put_page_type(page, preemptible)`, mm.c:2254. When the count of a page-table type
-   * drops to zero the table is unvalidated (free_page_type drops the references its entries
-   * held) and the frame is stamped for the TLB flush filter.
+   * `__put_page_type(page, preemptible)`, mm.c:2254 (with the XSA-240 fix `_put_page_type(page,
+   * preemptible, ptpg)`). When the count of a page-table type drops to zero the table is
+   * unvalidated (free_page_type drops the references its entries held) and the frame is stamped
+   * for the TLB flush filter. `ptpg`, with the fix, is the table whose entry held the reference:
+   * when it is of the same type (a linear entry), both linear_pt_counts are undone.
    */
-  put_page_type(mfn: number): void {
+  put_page_type(mfn: number, ptpg = -1): void {
     const pi = this.pages;
     const x = pi.typeInfo[mfn];
     if ((x & PGT_count_mask) === 0n) throw new Error(`Xen model: put_page_type underflow on mfn ${lx(mfn)}`);
+    this.enterFrame('__put_page_type');
     const nx = x - 1n;
     if ((nx & PGT_count_mask) === 0n) {
       if ((nx & PGT_type_mask) <= PGT_l4_page_table && (nx & (PGT_validated | PGT_partial)) !== 0n) {
         pi.typeInfo[mfn] = x & ~(PGT_validated | PGT_partial);
         this.free_page_type(mfn, x);
+        // _put_final_page_type (XSA-240 fix): a linear use undone.
+        if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
         // __put_final_page_type: stamp, then drop the last type reference.
         pi.tlbflushTimestamp[mfn] = this.tlbClock;
         pi.typeInfo[mfn] -= 1n;
+        this.leaveFrame();
         return;
       }
+      // An unvalidated page table: only while a domain dies (the fix ASSERTs so; not modelled).
+      if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) ptpg = -1;
       pi.tlbflushTimestamp[mfn] = this.tlbClock;
     }
     pi.typeInfo[mfn] = nx;
+    if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
+    this.leaveFrame();
+  }
+
+  /** `PGT_type_equal(x, y)`. */
+  private PGT_type_equal(x: bigint, y: bigint): boolean {
+    return ((x ^ y) & PGT_type_mask) === 0n;
+  }
+
+  /** `dec_linear_uses(page); dec_linear_entries(ptpg);` (XSA-240 fix). */
+  private dec_linear(page: number, ptpg: number): void {
+    const c = this.pages.linearPtCount;
+    if (c[page] >= 0 || c[ptpg] <= 0) throw new Error(`Xen model: linear_pt_count underflow (mfn ${lx(page)}: ${c[page]}, table ${lx(ptpg)}: ${c[ptpg]})`);
+    c[page]++;
+    c[ptpg]--;
+  }
+
+  /**
+   * `inc_linear_entries(ptpg)` then `inc_linear_uses(page)` (XSA-240 fix): false, changing
+   * nothing, when `ptpg` is itself used as a linear table elsewhere or `page` has linear entries
+   * (or a count would overflow its 16 bits).
+   */
+  private inc_linear(page: number, ptpg: number): boolean {
+    const c = this.pages.linearPtCount;
+    if (c[ptpg] < 0 || c[ptpg] === 0x7fff) return false;
+    if (c[page] > 0 || c[page] === -0x8000) return false;
+    c[ptpg]++;
+    c[page]--;
+    return true;
+  }
+
+  /**
+   * The put_page_and_type() of a page-table entry `put_page_from_lNe()` dropping the reference of
+   * an entry of table `pfn` (`via`: the name of the call in RELEASE-4.9.0, for Xen's stack). With
+   * the XSA-240 fix it is `_put_page_type(pg, preemptible, mfn_to_page(pfn))` and `put_page(pg)`.
+   */
+  private put_entry_ref(mfn: number, pfn: number, via: XenFrameName): void {
+    this.enterFrame(via);
+    this.put_page_type(mfn, this.fixes.xsa240 ? pfn : -1);
+    this.leaveFrame();
+    this.put_page(mfn);
   }
 
   /** `put_page_and_type(page)`. */
@@ -375,22 +466,24 @@ export class XenMm {
 
   /** `free_page_type(page, type, preemptible)`, mm.c:2154. */
   private free_page_type(mfn: number, type: bigint): void {
+    this.enterFrame('free_page_type');
     switch (type & PGT_type_mask) {
       case PGT_l1_page_table:
         for (let i = 0; i < 512; i++) this.put_page_from_l1e(this.entry(mfn, i));
-        return;
+        break;
       case PGT_l2_page_table:
         for (let i = 511; i >= 0; i--) this.put_page_from_l2e(this.entry(mfn, i), mfn);
-        return;
+        break;
       case PGT_l3_page_table:
         for (let i = 511; i >= 0; i--) this.put_page_from_l3e(this.entry(mfn, i), mfn);
-        return;
+        break;
       case PGT_l4_page_table:
         for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
-        return;
+        break;
       default:
         throw new Error(`Xen model: free_page_type of type ${PRtype_info(type)} pfn ${lx(mfn)}`);
     }
+    this.leaveFrame();
   }
 
   // ---- Validation of tables ---------------------------------------------------------------
@@ -512,10 +605,19 @@ export class XenMm {
     }
     const pfn = pte_get_pfn(pde);
     if (pfn !== pdePfn) {
+      const xsa240 = this.fixes.xsa240;
+      // XSA-240 fix: "Make sure the page table belongs to the correct domain."
+      if (xsa240 && this.pages.owner[pdePfn] !== d) return false;
       if (!this.get_page_from_pagenr(pfn, d)) return false;
+      // XSA-240 fix: the mapped table has no linear entries, the containing one no linear uses.
+      if (xsa240 && !this.inc_linear(pfn, pdePfn)) {
+        this.put_page(pfn);
+        return false;
+      }
       const x = this.pages.typeInfo[pfn];
       const want = (BigInt(level) << 60n) | PGT_validated;
       if ((x & PGT_count_mask) === PGT_count_mask || (x & (PGT_type_mask | PGT_validated)) !== want) {
+        if (xsa240) this.dec_linear(pfn, pdePfn);
         this.put_page(pfn);
         return false;
       }
@@ -573,19 +675,25 @@ export class XenMm {
   /** `put_page_from_l2e(l2e, pfn)`, mm.c:1119 (also undoes linear mappings). */
   put_page_from_l2e(l2e: bigint, pfn: number): void {
     if (!(get_pte_flags(l2e) & _PAGE_PRESENT) || pte_get_pfn(l2e) === pfn) return;
-    this.put_page_and_type(pte_get_pfn(l2e));
+    this.enterFrame('put_page_from_l2e');
+    this.put_entry_ref(pte_get_pfn(l2e), pfn, 'put_page_type');
+    this.leaveFrame();
   }
 
   /** `put_page_from_l3e(l3e, pfn, partial, preemptible)`, mm.c:1134. */
   put_page_from_l3e(l3e: bigint, pfn: number): void {
     if (!(get_pte_flags(l3e) & _PAGE_PRESENT) || pte_get_pfn(l3e) === pfn) return;
-    this.put_page_and_type(pte_get_pfn(l3e));
+    this.enterFrame('put_page_from_l3e');
+    this.put_entry_ref(pte_get_pfn(l3e), pfn, 'put_page_type_preemptible');
+    this.leaveFrame();
   }
 
   /** `put_page_from_l4e(l4e, pfn, partial, preemptible)`, mm.c:1162. */
   put_page_from_l4e(l4e: bigint, pfn: number): void {
     if (!(get_pte_flags(l4e) & _PAGE_PRESENT) || pte_get_pfn(l4e) === pfn) return;
-    this.put_page_and_type(pte_get_pfn(l4e));
+    this.enterFrame('put_page_from_l4e');
+    this.put_entry_ref(pte_get_pfn(l4e), pfn, 'put_page_type_preemptible');
+    this.leaveFrame();
   }
 
   // ---- Entry updates (mod_lN_entry) --------------------------------------------------------

@@ -72,12 +72,18 @@ export class XenFrameTable {
   readonly owner: Int32Array;
   /** `page->tlbflush_timestamp` (a value of the hypervisor's flush clock). */
   readonly tlbflushTimestamp: Float64Array;
+  /**
+   * `page->linear_pt_count` (XSA-240 fix): > 0, same-level (linear) entries this table holds; < 0,
+   * same-level tables that use this one. Untouched without the fix.
+   */
+  readonly linearPtCount: Int16Array;
 
   constructor(readonly count: number) {
     this.typeInfo = new BigUint64Array(count);
     this.countInfo = new BigUint64Array(count);
     this.owner = new Int32Array(count).fill(-1);
     this.tlbflushTimestamp = new Float64Array(count);
+    this.linearPtCount = new Int16Array(count);
   }
 
   /** `mfn_valid(mfn)`. */

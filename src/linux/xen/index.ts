@@ -2,7 +2,7 @@
  * The Xen PV backend of the Linux model (`paravirt=xen-pv`, registered by ../backends.ts). See
  * docs/xen-model.md.
  */
-export { xenPvOps, xen_flush_tlb_others } from './mmu.js';
+export { xenPvOps, xen_flush_tlb_others, xen_boot_now } from './mmu.js';
 export { xen_pagetable_init } from './setup.js';
 export { xenOf, xenState, XenPvState } from './state.js';
 export { xen_mc_flush, xen_mc_batch, xen_mc_issue, MC_BATCH } from './multicalls.js';

@@ -257,6 +257,14 @@ function ensureBooted(k: Kernel, st: XenPvState): void {
   disable_vmap_lazy_unmap(k); // xen_init_mmu_ops(): vmap_lazy_unmap = false (before 2.6.37-rc5)
 }
 
+/**
+ * Runs the Xen side of the boot now if no paravirt operation has yet (what the first one would
+ * do): the fuzzer calls it before snapshotting a booted kernel, so the snapshot includes it.
+ */
+export function xen_boot_now(k: Kernel): void {
+  ensureBooted(k, xenPvState(k));
+}
+
 /** Wraps every op so that the first one boots the Xen side (see ensureBooted). */
 function withBoot<T extends object>(k: Kernel, st: XenPvState, ops: T): T {
   const out: Record<string, unknown> = {};

@@ -7,6 +7,7 @@ import { XenHypervisor } from '../../xen/hypervisor.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { Escalation } from '../../xen/audit.js';
+import type { XenPanic } from '../../xen/stack.js';
 import { callTrace } from '../report.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
@@ -32,7 +33,7 @@ export class XenPvState {
   /** PG_pinned, by pfn. */
   readonly pinned = new Set<number>();
   /** TIF_LAZY_MMU_UPDATES. */
-  readonly lazyMmuTasks = new WeakSet<TaskStruct>();
+  readonly lazyMmuTasks = new Set<TaskStruct>();
   /** this_cpu xen_cr3: the base pointer Linux asked for. */
   readonly xenCr3: bigint[];
   /** xen_pagetable_init() has run. */
@@ -45,8 +46,9 @@ export class XenPvState {
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
       p2m: kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' },
-      fixes: { xsa148: kn.xen_xsa148 !== 'vulnerable', xsa182: kn.xen_xsa182 !== 'vulnerable' },
+      fixes: { xsa148: kn.xen_xsa148 !== 'vulnerable', xsa182: kn.xen_xsa182 !== 'vulnerable', xsa240: kn.xen_xsa240 !== 'vulnerable' },
       onEscalation: (e) => escalationFound(k, e),
+      onPanic: (p) => xenPanicked(k, p),
     });
     this.mc = k.m.cpus.map(() => new McBuffer());
     this.xenCr3 = k.m.cpus.map(() => 0n);
@@ -76,6 +78,23 @@ export function xenOf(k: Kernel): XenHypervisor {
  */
 export function pfn_to_mfn(frame: number): number {
   return frame;
+}
+
+/**
+ * Xen panicked (e.g. its stack overflowed in a recursion the guest drove): the whole machine
+ * stops. The finding is Xen's console, and the guest call that entered the hypervisor.
+ */
+function xenPanicked(k: Kernel, p: XenPanic): never {
+  const cpu = k.cpus[xenState(k).xen.mm.currentCpu];
+  throw new FindingStop({
+    sanitizer: 'xen-panic',
+    signature: p.signature,
+    log: [
+      ...p.lines,
+      `pagewalk:   the hypercall was issued by ${cpu.curr.comm}:${cpu.curr.pid} on CPU ${cpu.index}:`,
+      ...callTrace(cpu).map((l) => `pagewalk: ${l}`),
+    ],
+  });
 }
 
 /**
