@@ -26,7 +26,12 @@ describe('rcu-table-free-no-invalidate', () => {
     expect(f.signature).toBe('page-table use-after-free in hardware page walk (freed in __tlb_remove_table)');
     expect(f.log[1]).toBe('BUG: KASAN: use-after-free in hardware page walk');
     expect(f.log[2]).toMatch(/^pagewalk: page-table use-after-free: hardware page walk on CPU 1 read the entry at pa 0x[0-9a-f]+ in frame 0x[0-9a-f]+$/);
-    const chain = f.log.slice(f.log.findIndex((l) => l.includes('was freed by CPU 0')) + 1, f.log.findIndex((l) => l.includes('began below CR3'))).map((l) => l.trim());
+    const chain = f.log
+      .slice(
+        f.log.findIndex((l) => l.includes('was freed by CPU 0')) + 1,
+        f.log.findIndex((l) => l.includes('began below CR3')),
+      )
+      .map((l) => l.trim());
     expect(chain).toEqual(['__tlb_remove_table', 'tlb_remove_table_one', 'free_pgtables', 'unmap_region', 'do_munmap', 'sys_munmap']);
     expect(f.log.some((l) => l.includes('a paging-structure-cache entry gave it the table'))).toBe(true);
   });
@@ -40,7 +45,9 @@ describe('rcu-table-free-no-invalidate', () => {
 
   it('the 4.19 invalidate alone closes it on 4.17, and the 4.14 stable preset without its backport has the bug', () => {
     expect(runScenarioSync('rcu-table-free-no-invalidate', 'buggy', { overrides: { tlb_table_invalidate: true } }).outcome).toBe('clean');
-    const old = runScenarioSync('rcu-table-free-no-invalidate', 'fixed', { overrides: { version: '4.14.0', tlb_table_invalidate: false, tlb_remove_table_single_user: true } });
+    const old = runScenarioSync('rcu-table-free-no-invalidate', 'fixed', {
+      overrides: { version: '4.14.0', tlb_table_invalidate: false, tlb_remove_table_single_user: true },
+    });
     expect(old.findings[0]?.sanitizer).toBe('pt-use-after-free');
   });
 });

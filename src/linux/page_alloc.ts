@@ -60,4 +60,3 @@ export function __get_free_page(k: Kernel, cpu: LinuxCpu, gfp: number): number |
 export function free_page(k: Kernel, pfn: number): void {
   k.m.frames.free(pfn);
 }
-

@@ -113,7 +113,7 @@ registerPreset({
   name: 'linux-4.14-smp',
   base: 'linux-4.13-smp',
   description:
-    'Linux 4.14 x86_64 SMP, native, with HAVE_RCU_TABLE_FREE (commit 9e52fc2b50de). As a fixed preset it carries the later tlb_table_invalidate() fix (4.19) as a backport; \'--set tlb_table_invalidate=false\' gives 4.14.0.',
+    "Linux 4.14 x86_64 SMP, native, with HAVE_RCU_TABLE_FREE (commit 9e52fc2b50de). As a fixed preset it carries the later tlb_table_invalidate() fix (4.19) as a backport; '--set tlb_table_invalidate=false' gives 4.14.0.",
   knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true },
 });
 registerPreset({
