@@ -253,7 +253,7 @@ export class Interpreter {
       for (const o of ops) {
         const armed = task.fail_nth;
         yield* self.op(o, cpu, task);
-        // The injected failure is coverage (syzkaller keeps a call's fault-injection outcome as signal).
+        // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         yield 'fuzz:next_op';
       }
