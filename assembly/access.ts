@@ -138,27 +138,70 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   let hits: u64 = 0;
   let gps: u32 = 0;
   let faults: u32 = 0;
-  for (let i: usize = 0; i < usize(n); i++) {
-    const va = linear(load<u64>(i * 8, IO_VA), mode);
-    const kind = checkedKind(i);
-    // The fast tag holds all of va's bits 63:12: a non-canonical address never hits (caches.ts).
-    const fp = frontSlot(front, kind, va >> 12);
-    if (load<u64>(fp) == (((va >> 4) & ~u64(0xFF)) | ctx)) {
-      store<u64>(i * 8, load<u64>(fp, 8) | (va & 0xFFF), IO_PA);
-      store<u32>(i * 4, 0, IO_FAULT);
-      hits++;
-      continue;
+  let i: usize = 0;
+  // Four addresses per iteration while all hit (fewer loop overheads); otherwise one at a time,
+  // in order (an address is looked up again after the previous one's miss path).
+  for (; i + 3 < usize(n); i += 4) {
+    const va0 = linear(load<u64>(i * 8, IO_VA), mode);
+    const va1 = linear(load<u64>(i * 8 + 8, IO_VA), mode);
+    const va2 = linear(load<u64>(i * 8 + 16, IO_VA), mode);
+    const va3 = linear(load<u64>(i * 8 + 24, IO_VA), mode);
+    const ks = load<u32>(i, IO_KIND); // four kinds
+    if ((ks & 0xFCFC_FCFC) == 0 && (ks & (ks >> 1) & 0x0101_0101) == 0) {
+      const fp0 = frontSlot(front, ks & 0xFF, va0 >> 12);
+      const fp1 = frontSlot(front, (ks >> 8) & 0xFF, va1 >> 12);
+      const fp2 = frontSlot(front, (ks >> 16) & 0xFF, va2 >> 12);
+      const fp3 = frontSlot(front, ks >> 24, va3 >> 12);
+      if (((load<u64>(fp0) ^ fastTag(va0, ctx)) | (load<u64>(fp1) ^ fastTag(va1, ctx)) | (load<u64>(fp2) ^ fastTag(va2, ctx)) | (load<u64>(fp3) ^ fastTag(va3, ctx))) == 0) {
+        store<u64>(i * 8, load<u64>(fp0, 8) | (va0 & 0xFFF), IO_PA);
+        store<u64>(i * 8 + 8, load<u64>(fp1, 8) | (va1 & 0xFFF), IO_PA);
+        store<u64>(i * 8 + 16, load<u64>(fp2, 8) | (va2 & 0xFFF), IO_PA);
+        store<u64>(i * 8 + 24, load<u64>(fp3, 8) | (va3 & 0xFFF), IO_PA);
+        store<u64>(i * 4, 0, IO_FAULT); // four fault words
+        store<u64>(i * 4 + 8, 0, IO_FAULT);
+        hits += 4;
+        continue;
+      }
     }
-    if (nonCanonical(va, mode)) {
-      gps++;
-      faults += store2(i, GP_RESULT);
-      continue;
+    for (let j: usize = 0; j < 4; j++) {
+      const r = tlbOne(cpu, i + j, mode, pscOn, front, ctx);
+      hits += r & 0xFFFF;
+      gps += (r >> 16) & 0xFF;
+      faults += r >> 24;
     }
-    faults += store2(i, missPath(cpu, va, kind, pscOn, false));
+  }
+  for (; i < usize(n); i++) {
+    const r = tlbOne(cpu, i, mode, pscOn, front, ctx);
+    hits += r & 0xFFFF;
+    gps += (r >> 16) & 0xFF;
+    faults += r >> 24;
   }
   bump(cpu, C_ST_TLBHITS, hits);
   bump(cpu, C_ST_FAULTS, gps);
   return faults;
+}
+
+/** The fast tag of va: all of its bits 63:12 and the context id (caches.ts fastVpn). */
+@inline function fastTag(va: u64, ctx: u64): u64 {
+  return ((va >> 4) & ~u64(0xFF)) | ctx;
+}
+
+/**
+ * One address of tlbLoop: a front hit, or the #GP of a non-canonical address (which never hits:
+ * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << 16 |
+ * faults << 24 (each 0 or 1).
+ */
+@inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64): u32 {
+  const va = linear(load<u64>(i * 8, IO_VA), mode);
+  const kind = checkedKind(i);
+  const fp = frontSlot(front, kind, va >> 12);
+  if (load<u64>(fp) == fastTag(va, ctx)) {
+    store<u64>(i * 8, load<u64>(fp, 8) | (va & 0xFFF), IO_PA);
+    store<u32>(i * 4, 0, IO_FAULT);
+    return 1;
+  }
+  if (nonCanonical(va, mode)) return (1 << 16) | (store2(i, GP_RESULT) << 24);
+  return store2(i, missPath(cpu, va, kind, pscOn, false)) << 24;
 }
 
 /**
@@ -185,9 +228,12 @@ function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
 // results, faults, CR2 (the last faulting address) and statistics equal the serial loop's.
 
 const MLP_K: u32 = 16;
+const MLP_SERIAL: u32 = 16; // groups walked serially after a cache-friendly one
+const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about what stays in L2)
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
+const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
 let lnWalks: u32 = 0;
@@ -325,8 +371,45 @@ const LANE_DONE: u64 = 1;
   lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
   lnLastFast = lnLastExact = -1;
   const whole = usize(n) & ~usize(MLP_K - 1);
+  // Interleaving gains nothing for groups without 4 KiB pages (their leaves are read on the way
+  // down) or whose leaf tables are few and therefore cached (most of them seen in the last
+  // groups: L_SEEN): after such a group, the next ones are walked one address after the other,
+  // until a group translates a 4 KiB page again, and at least MLP_SERIAL groups after a
+  // cache-friendly one. Either way the results are the same.
+  let serial = false;
+  let serialGroups: u32 = 0;
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
+    if (serial || serialGroups != 0) {
+      let small: u32 = 0; // 4 KiB translations
+      for (let i = g; i < g + usize(MLP_K); i++) {
+        const kind = checkedKind(i);
+        const va = load<u64>(i * 8, IO_VA);
+        const s: u64 = levels == 5 ? 7 : 16;
+        const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
+        if (r < FAULT_BIT) {
+          const cls = u32(r >> R_CLASS_SHIFT);
+          walks++;
+          refs += levels - cls; // a walk of class c read levels - c entries
+          small += u32(cls == 0);
+          store<u64>(i * 8, r & PA_MASK, IO_PA);
+          store<u32>(i * 4, 0, IO_FAULT);
+        } else if (r != SLOW) {
+          walks++;
+          refs += u32(r >> 32) & 0xFFFF;
+          fastFaults++;
+          lastFast = isize(i);
+          store<u64>(i * 8, 0, IO_PA);
+          store<u32>(i * 4, u32(r), IO_FAULT);
+        } else {
+          serialLane(cpu, i, kind, levels);
+        }
+      }
+      serial = small == 0;
+      if (serialGroups != 0) serialGroups--;
+      continue;
+    }
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
+    let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const i = g + j;
       const kind = checkedKind(i);
@@ -343,10 +426,16 @@ const LANE_DONE: u64 = 1;
         leaf = 0;
       } else {
         pending++;
+        const table = u32(leaf >> 12) + 1;
+        const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
+        seen += u32(load<u32>(slot) == table);
+        store<u32>(slot, table);
       }
       store<u64>(L_EA + p, leaf);
     }
-    if (pending == 0) continue;
+    if (seen >= (MLP_K * 3) / 4) serialGroups = MLP_SERIAL;
+    serial = pending == 0;
+    if (serial) continue;
     // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
     // the loop below reads them again from the cache
     let touch: u64 = 0;

@@ -4,15 +4,16 @@
 //   translateBatch / accessOne (access.ts): beginAccess (context.ts) fixes the access context —
 //     CX_* bits, key registers, the context id that tags the TLB, the per-kind masks (KTAB).
 //   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (caches.ts): one
-//     compare of (vpn << 8 | context id) per access kind, present only for the kinds the cached
-//     rights allow in that context.
+//     compare of ((va >> 12) << 8 | context id) per access kind, present only for the kinds the
+//     cached rights allow in that context (four addresses per iteration while all hit).
 //   miss path: missPath re-checks every page-size class's entry against the context (stale
 //     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
 //     caches when on) and fills the TLB (tlbFill, FIFO victims; the 4 KiB victim is picked by the
 //     lookup's own pass, tlbFindOrVictim) and the PSCs; hits and fills of
 //     4 KiB entries refill the front cache (frontFill).
 //   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
-//     level and folded rights (the batch's fast loop); walkLong / walkPae / walk32 are the exact
+//     level and folded rights; the batch loop (access.ts mlpLoop) interleaves 16 such walks so
+//     that their leaf reads overlap; walkLong / walkPae / walk32 are the exact
 //     walks every path can fall back to (PSC lookups and fills, AMD's deferred A bits, keys).
 //     step.ts walks one level per call for the orchestrator and `explain`.
 // Results travel as one u64 (layout.ts "result encoding"): no side channels between levels.
@@ -25,7 +26,7 @@ import { heapReset, heapAlloc } from './heap';
 import { framesInit, framesReset, nFrames, ftState, ftLevel, ftOwner, ftGen, ftRef, ftType, freeFrames, framesSaveScalars, framesLoadScalars } from './frames';
 import { heapTop } from './heap';
 import { flushEverything } from './control';
-import { nestedFlush, NF_COMBINED, NF_GP } from './nested-tlb';
+import { nestedFlush, nestedTlbReserve, NF_COMBINED, NF_GP } from './nested-tlb';
 
 export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
@@ -33,7 +34,7 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
 export { physWrite64, physWrite32 } from './state';
-export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk } from './nested';
+export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk, nestedFastPaths } from './nested';
 export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 
 const retentionOf = new StaticArray<u32>(MAX_CPUS);
@@ -67,6 +68,7 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
   }
   const front = heapAlloc(FRONT_BYTES);
   if (front == 0) return false;
+  if (!nestedTlbReserve(i)) return false;
   store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);
   store<u32>(cpu + C_RETENTION, maximal ? 1 : 0);

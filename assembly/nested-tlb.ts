@@ -59,16 +59,29 @@ const tSizes = new StaticArray<u32>(MAX_CPUS); // bit c: an entry of size code c
 /** Fills that replaced a valid entry, per CPU. */
 export const tEvict = new StaticArray<u64>(MAX_CPUS);
 
-/** Sets CPU i's nested TLB geometry (ways 0 = off); false when memory cannot grow. */
+/**
+ * Entries reserved per CPU when the machine is made (cpuInit): growing linear memory later would
+ * detach the views the TypeScript side holds on it.
+ */
+export const NESTED_TLB_MAX: u32 = 2048;
+
+/** Reserves CPU i's nested TLB storage; false when memory cannot grow. */
+export function nestedTlbReserve(i: u32): bool {
+  const p = heapAlloc(usize(NESTED_TLB_MAX) * ENTRY);
+  if (p == 0) return false;
+  tBase[i] = p;
+  tCap[i] = NESTED_TLB_MAX;
+  tWays[i] = 0;
+  tSets[i] = 0;
+  tSizes[i] = 0;
+  return true;
+}
+
+/** Sets CPU i's nested TLB geometry (ways 0 = off); false when it exceeds the reserved entries. */
 export function nestedTlbConfig(i: u32, sets: u32, ways: u32): bool {
   const n = sets * ways;
   if (tWays[i] == ways && tSets[i] + 1 == sets) return true;
-  if (n > tCap[i]) {
-    const p = heapAlloc(usize(n) * ENTRY);
-    if (p == 0) return false;
-    tBase[i] = p;
-    tCap[i] = n;
-  }
+  if (n > tCap[i]) return false;
   tSets[i] = sets == 0 ? 0 : sets - 1;
   tWays[i] = ways;
   nestedFlush(i, NF_COMBINED | NF_GP, 0, 0, 0, 0);

@@ -13,7 +13,7 @@ import {
   MODE_NONE, MODE_32, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK, PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT,
   PF_P, PF_W, PF_U, PF_RSVD, PF_ID, E_P, E_A, E_D, E_PS, E_XD, CX_AMD, CX_NXE,
 } from './layout';
-import { physRead32, physRead64, physOr32, physOr64, addrMask, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb } from './state';
+import { physRead32, physRead64, physOr32, physOr64, addrMask, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, ramSize } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCr3, acPcid, isLongMode, CR4_PSE, CR4_PGE } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pageFault, tableRsvd, GP_RESULT } from './walk';
@@ -242,6 +242,83 @@ function nptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
   return kind != 2 || (rights & 0x40000) != 0;
 }
 
+// ---- fast paths (batches: nothing recorded). A host walk whose every entry needs no check to
+// fail, no A/D update and no rights decision is finished with one mask test per level; anything
+// else returns FAST_MISS and the exact walk (eptTranslate / nptTranslate) runs from the top. The
+// entries' reads have no side effect, so the exact walk sees what the fast one saw.
+const FAST_MISS: u64 = FAULT_BIT;
+/** Off only for bench/nested.ts, which times the exact walk against the fast paths in one process. */
+let fastOn = true;
+export function nestedFastPaths(on: bool): void {
+  fastOn = on;
+}
+
+/**
+ * EPT: every entry RWX (so the AND of the rights allows any access), no reserved bit, a leaf
+ * memory type other than 2, 3, 7, and with EPT A/D the A flags (and the leaf's D for a write)
+ * already set.
+ */
+function eptFast(gpa: u64, write: bool): u64 {
+  let table = root_ & addrMask;
+  const a: u64 = ad_ ? 0x100 : 0;
+  const d: u64 = ad_ && write ? 0x200 : 0;
+  const tableMask: u64 = 7 | 0xF8 | rsvdHi | a;
+  for (let level = levels_; level >= 1; level--) {
+    const ea = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
+    if (ea >= ramSize) return FAST_MISS;
+    const e = physRead64(ea);
+    if (level > 1 && (e & tableMask) == (7 | a)) {
+      table = e & addrMask;
+      continue;
+    }
+    let rsvd = rsvdHi;
+    if (level == 2) rsvd |= 0x1F_F000;
+    else if (level == 3) {
+      if (!pdpe1gb) return FAST_MISS;
+      rsvd |= 0x3FFF_F000;
+    } else if (level > 3) return FAST_MISS;
+    if ((level > 1 && (e & E_PS) == 0) || (e & (7 | rsvd | a | d)) != (7 | a | d) || ((0x8C >> u32((e >> 3) & 7)) & 1) != 0) return FAST_MISS;
+    hostRefs += u64(levels_ - level + 1);
+    const shift = 12 + 9 * (level - 1);
+    lastRights = 7;
+    lastShift = shift;
+    lastDirty = !ad_ || write || (e & 0x200) != 0;
+    const mask = (u64(1) << shift) - 1;
+    return (e & addrMask & ~mask) | (gpa & mask);
+  }
+  return FAST_MISS;
+}
+
+/**
+ * NPT: every entry present, writable, user, accessed, with no reserved bit, the leaf dirty for a
+ * write (guest paging-structure accesses are writes), no NX for a fetch.
+ */
+function nptFast(gpa: u64, k: u32): u64 {
+  let table = root_ & addrMask;
+  const want: u64 = 7 | E_A;
+  let xd: u64 = 0;
+  for (let level = levels_; level >= 1; level--) {
+    const ea = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
+    if (ea >= ramSize) return FAST_MISS;
+    const e = physRead64(ea);
+    const ps = level >= 2 && level <= 3 && (e & E_PS) != 0;
+    if ((e & (want | tableRsvd(level, ps, rsvdHi, true))) != want) return FAST_MISS;
+    xd |= e;
+    if (level == 1 || ps) {
+      if ((k == 1 && (e & E_D) == 0) || (k == 2 && (xd & E_XD) != 0)) return FAST_MISS;
+      hostRefs += u64(levels_ - level + 1);
+      const shift = 12 + 9 * (level - 1);
+      lastRights = 3 | ((xd & E_XD) != 0 ? 0 : 4);
+      lastShift = shift;
+      lastDirty = k == 1 || (e & E_D) != 0;
+      const mask = (u64(1) << shift) - 1;
+      return (e & addrMask & ~mask) | (gpa & mask);
+    }
+    table = e & addrMask;
+  }
+  return FAST_MISS;
+}
+
 /** One host translation as a row of the grid: `what` is the guest level (0 = the final GPA). */
 function hostTranslate(gpa: u64, kind: u32, paging: bool, what: u32): u64 {
   if (tlb_) {
@@ -264,7 +341,9 @@ function hostTranslate(gpa: u64, kind: u32, paging: bool, what: u32): u64 {
   }
   rowBegin(gpa, what);
   const final = !paging;
-  const r = kind_ == HOST_EPT ? eptTranslate(gpa, kind, paging, final) : nptTranslate(gpa, kind, paging, final);
+  let r = FAST_MISS;
+  if (!recording && fastOn) r = kind_ == HOST_EPT ? eptFast(gpa, kind == 1 || (paging && ad_)) : nptFast(gpa, paging ? 1 : kind);
+  if (r == FAST_MISS) r = kind_ == HOST_EPT ? eptTranslate(gpa, kind, paging, final) : nptTranslate(gpa, kind, paging, final);
   if ((r & FAULT_BIT) == 0) {
     rowDone(r);
     if (tlb_) {

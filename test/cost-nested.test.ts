@@ -26,10 +26,19 @@ describe('cost model: nested paging', () => {
     ['pae', 4, '4k', 14, 2],
     ['32bit', 4, '4k', 14, 2],
   ] as const)('%s guest on %i-level EPT with %s host pages, caches off: %i references per 2D walk', async (paging, levels, hostPage, refs, guest) => {
-    const r = await cell({ ...BARE, paging, nested: { kind: 'ept', levels, hostPage, hostPsc: false } }, paging === '4level' || paging === '5level' ? '1G' : '256M');
+    const r = await cell(
+      { ...BARE, paging, nested: { kind: 'ept', levels, hostPage, hostPsc: false } },
+      paging === '4level' || paging === '5level' ? '1G' : '256M',
+    );
     expect(r.walksPer1000).toBe(1000);
     expect(r.memRefsPerWalk).toBe(refs);
-    expect(r.nested).toMatchObject({ guestRefsPerWalk: guest, hostRefsPerWalk: refs - guest, hostWalksPerWalk: guest + 1, gpaTlbHitRate: 0, hostPscHitRate: 0 });
+    expect(r.nested).toMatchObject({
+      guestRefsPerWalk: guest,
+      hostRefsPerWalk: refs - guest,
+      hostWalksPerWalk: guest + 1,
+      gpaTlbHitRate: 0,
+      hostPscHitRate: 0,
+    });
   });
 
   it('host PSCs and a guest-physical TLB take host references away; cycles follow', async () => {
@@ -61,7 +70,10 @@ describe('cost model: nested paging', () => {
   });
 
   it('refuses bad nested fields by their path', () => {
-    const bad = (nested: unknown): (() => unknown) => () => resolveConfig({ configs: [{ nested }] });
+    const bad =
+      (nested: unknown): (() => unknown) =>
+      () =>
+        resolveConfig({ configs: [{ nested }] });
     expect(bad({ kind: 'vmx' })).toThrow(/configs\[0\]\.nested\.kind: must be 'ept' or 'npt'/);
     expect(bad({ kind: 'ept', levels: 3 })).toThrow(/nested\.levels/);
     expect(bad({ kind: 'ept', hostPage: '4m' })).toThrow(/nested\.hostPage/);

@@ -23,7 +23,9 @@ function campaign(preset: string, seed: number, runs: number, snapshots: boolean
   const run = t.run.bind(t);
   t.run = (input: ExecInput, cov: Coverage): ExecResult => {
     const r = run(input, cov);
-    lines.push(`${input.program.cpus} ${r.status} ${r.steps} ${r.trace.join(',')} ${r.finding?.signature ?? '-'} ${r.finding?.log.join('|') ?? ''} ${cov.currentCount}`);
+    lines.push(
+      `${input.program.cpus} ${r.status} ${r.steps} ${r.trace.join(',')} ${r.finding?.signature ?? '-'} ${r.finding?.log.join('|') ?? ''} ${cov.currentCount}`,
+    );
     return r;
   };
   runSeed(t, seed, { runs, shrinkBudget: 20 });

@@ -241,6 +241,20 @@ describe('nested TLB (EPT): combined and guest-physical mappings', () => {
     expect(p.access(VA, 'write').source).toBe('tlb');
   });
 
+  it('a nested TLB on a machine made without TLBs works in batches; geometries beyond the reserved 2048 entries are refused', () => {
+    const m = Machine.createSync({ ramBytes: RAM, tlb: false, psc: false });
+    const p = new Pair('intel');
+    for (const pfn of p.mem.touchedFrames()) m.phys.writeBytes(BigInt(pfn) << 12n, p.mem.frameBytes(pfn));
+    const cpu = m.cpus[0]!;
+    cpu.setControl({ cr4: p.guest.cr4, efer: 0x900n, cr3: p.guest.cr3, cr0: p.guest.cr0 });
+    cpu.setNested({ kind: 'ept', eptp: EPTP(EPT_TOP), vpid: 1, tlb: { sets: 256, ways: 8 } });
+    const out = { pa: new BigUint64Array(2), fault: new Uint32Array(2) };
+    cpu.nestedTranslateBatch(new BigUint64Array([VA, VA]), new Uint8Array([0, 0]), out, { cpl: 3 });
+    expect([...out.pa]).toEqual([0x9abcn + OFF, 0x9abcn + OFF]);
+    expect(cpu.nestedStats.tlbHits).toBe(1);
+    expect(() => cpu.setNested({ kind: 'ept', eptp: EPTP(EPT_TOP), tlb: { sets: 512, ways: 8 } })).toThrow(/4096 entries, at most 2048/);
+  });
+
   it('refuses failing INVEPT/INVVPID operands (VMfailValid)', () => {
     const p = new Pair('intel');
     expect(() => p.cpu.invvpid(1, 0)).toThrow(/VPID 0: VMfailValid/);

@@ -11,6 +11,8 @@
  *  - tlb-coherence at kernel boundaries: every local flush lost; vfree() returns with the entry,
  *    vm_unmap_aliases() (called by set_memory_nx()) returns with a lazily unmapped vmap alias,
  *    set_memory_nx() returns with an executable entry (not in 32-bit paging: no NX there).
+ *  - rcu-grace-period: a CPU that stays in an IRQs-off section from call_rcu_sched() to the
+ *    callback, and one that passes a quiescent state in between.
  *  - tlb-coherence at Xen's type change: a vmap page freed with a cached writable alias becomes a
  *    page table, and Xen's __get_page_type() flush is lost.
  */
@@ -196,6 +198,35 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     if (nx) expect(findings(preset, 'nokernelflush', SET_MEMORY, 1)[0].log.join('\n')).toMatch(/init_mm denies instruction fetches/);
     expect(findings(preset, null, UNMAP_ALIASES, 1)).toEqual([]);
     expect(findings(preset, null, SET_MEMORY, 1)).toEqual([]);
+  });
+
+  it('rcu-grace-period: a callback invoked while a CPU stayed in an IRQs-off section since call_rcu_sched() is reported; after a quiescent state it is quiet', () => {
+    const k = bootLinuxSync(configFromPreset(preset));
+    const o = new OutcomeOracle(
+      k,
+      () => 0,
+      () => 0,
+    );
+    const [c0, c1] = [k.cpus[0], k.cpus[k.cpus.length - 1]];
+    const early = {};
+    c1.IF = false; // e.g. in a GUP-fast walk
+    o.rcuQueued(c0, early);
+    o.sampleRcu();
+    let f: Finding | null = null;
+    try {
+      o.rcuInvoke(c0, early, 'tlb_remove_table_rcu');
+    } catch (e) {
+      f = (e as FindingStop).finding;
+    }
+    const single = k.cpus.length === 1; // UP: the invoking CPU is the only one, and it is quiescent
+    expect(f?.signature ?? null).toBe(single ? null : 'RCU-sched callback tlb_remove_table_rcu invoked before a grace period');
+    if (!single) expect(f!.log[1]).toBe(`BUG: RCU-sched callback tlb_remove_table_rcu() invoked before CPU${c1.index} passed a quiescent state`);
+    const late = {};
+    o.rcuQueued(c0, late);
+    c1.IF = true; // the walk ended: a quiescent state between two steps
+    o.sampleRcu();
+    c1.IF = false;
+    expect(() => o.rcuInvoke(c0, late, 'tlb_remove_table_rcu')).not.toThrow();
   });
 
   it('tlb-coherence: a lost remote flush is reported when mprotect() returns; the real backend is clean', () => {

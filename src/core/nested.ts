@@ -40,12 +40,14 @@ export type NestedConfig =
 
 /** Geometry of the nested TLB: one set-associative array of combined and guest-physical mappings. */
 export interface NestedTlbGeometry {
-  /** A power of two. */
+  /** A power of two; sets × ways at most 2048. */
   sets: number;
   ways: number;
 }
 
 const DEFAULT_NESTED_TLB: NestedTlbGeometry = { sets: 64, ways: 8 };
+/** Entries reserved per CPU (assembly/nested-tlb.ts NESTED_TLB_MAX). */
+const NESTED_TLB_MAX = 2048;
 
 /** A VM exit that ended a nested access. */
 export type NestedExit =
@@ -190,8 +192,9 @@ export function setNested(
     if (!Number.isInteger(sets) || sets < 1 || sets > 65536 || (sets & (sets - 1)) !== 0)
       badArg(where, `cfg.tlb.sets must be a power of two 1..65536, got ${String(sets)}`);
     if (!Number.isInteger(ways) || ways < 1 || ways > 64) badArg(where, `cfg.tlb.ways must be 1..64, got ${String(ways)}`);
+    if (sets * ways > NESTED_TLB_MAX) badArg(where, `cfg.tlb: ${sets} x ${ways} = ${sets * ways} entries, at most ${NESTED_TLB_MAX}`);
   }
-  if (!core.nestedTlbConfig(index, g ? g.sets : 0, g ? g.ways : 0)) throw new PagewalkError('ENOMEM_FRAMES', `${where}: cannot allocate the nested TLB`);
+  core.nestedTlbConfig(index, g ? g.sets : 0, g ? g.ways : 0);
   core.nestedSet(index, kind, root, flags, tag);
   // VM entry (VMLAUNCH/VMRESUME, VMRUN): its invalidations.
   if (cfg.kind === 'ept' && tag === 0) core.nestedFlush(index, NF.COMBINED | NF.TAG | NF.KIND, 0n, 0n, 0, 0n);

@@ -47,6 +47,7 @@ export interface CoreExports {
   nestedEvictions(i: number): bigint;
   nestedLastSource(): number;
   nestedExplainWalk(on: number): void;
+  nestedFastPaths(on: number): void;
   nestedAccess(cpu: number, va: bigint, kind: number, flags: number): bigint;
   nestedBatch(cpu: number, n: number, flags: number): number;
   nestedBadKind(): number;

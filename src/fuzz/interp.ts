@@ -165,6 +165,8 @@ export class Interpreter {
       this.k.observers.sigsegv = (cpu) => this.judge(cpu, null);
       this.k.observers.exitMmap = (cpu, mm) => o.checkUser(cpu, mm, 'exit_mmap');
       this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
+      this.k.observers.rcuQueued = (cpu, token) => o.rcuQueued(cpu, token);
+      this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
         if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
@@ -193,6 +195,8 @@ export class Interpreter {
   /** The scheduler running the program (explanations carry its step numbers). */
   attach(s: Scheduler): void {
     this.sched = s;
+    const o = this.oracle;
+    if (o) s.afterStep = () => o.sampleRcu();
   }
 
   private cpuOf(i: number): number {

@@ -17,6 +17,8 @@ const EV_NMI = 0x5e4;
 export class ObservingStrategy implements Strategy {
   readonly name: string;
   private last: number[] = [];
+  /** The label each CPU's `last` id was computed from (skips the id lookup while it stays). */
+  private lastLabel: (string | null)[] = [];
   private lastText: string[] = [];
 
   constructor(
@@ -29,6 +31,7 @@ export class ObservingStrategy implements Strategy {
 
   begin(view: SchedView): void {
     this.last = view.cpus.map(() => 0);
+    this.lastLabel = view.cpus.map(() => null);
     this.lastText = view.cpus.map(() => '');
     this.inner.begin?.(view);
   }
@@ -39,6 +42,8 @@ export class ObservingStrategy implements Strategy {
     // Label edges of every CPU that moved since the last choice.
     for (let c = 0; c < cpus.length; c++) {
       const lab = cpus[c].label();
+      if (lab === this.lastLabel[c]) continue;
+      this.lastLabel[c] = lab;
       const id = cov.id(lab);
       if (id !== this.last[c]) {
         cov.hit(mix(this.last[c], id));

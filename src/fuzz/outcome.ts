@@ -7,8 +7,9 @@
  *   paging-structure-cache hits included) must reach a frame that is allocated and, for a TLB hit,
  *   has not been freed since the entry was filled; every table a hardware walk reads must be
  *   allocated. The core's frame table keeps state and a generation per frame (bumped by each free);
- *   fills are remembered per CPU and page as (frame, generation, step). Software walkers (GUP-fast)
- *   are judged by the page-table use-after-free sanitizer, which tracks their pointers.
+ *   fills are remembered per CPU and page as (frame, generation, step), and a frame being freed must
+ *   not be mapped by a user TLB entry some CPU can still use. Software walkers (GUP-fast) are judged
+ *   by the page-table use-after-free sanitizer, which tracks their pointers.
  * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
  *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
  *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
@@ -16,12 +17,16 @@
  *   inside them) returns, no CPU may hold such a kernel entry in vmalloc space, except where the
  *   kernel documents the flush as deferred (vmap_flush_pending: lazily freed vmap space) or another
  *   kernel unmap is still in progress; when vm_unmap_aliases() returns, the same holds without
- *   the lazy exemption for what was freed before it began (its documented guarantee).
+ *   the lazy exemption for what was freed before it began (its documented guarantee), and when
+ *   set_memory_nx()/set_memory_x() returns; when Xen gives a frame a page-table type, no vCPU may
+ *   hold a writable TLB entry to it.
+ * - rcu-grace-period: a call_rcu_sched() callback runs only after every CPU was seen quiescent
+ *   between two scheduler steps since the call (sampled apart from the model's rcu_sched thread).
  * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
  *   access must do once the system call that last changed the page returned; `userAccess` is told
  *   the outcome in the very step the hardware decided it (or the kernel decided SIGSEGV).
  *
- * All three are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
+ * All are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
  */
 import type { TlbEntryInfo } from '../core/cpu.js';
 import { FRAME_STATE, type AccessKind } from '../core/types.js';
@@ -86,6 +91,8 @@ export class OutcomeOracle {
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
+  /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
+  private readonly rcu = new Map<object, { step: number; cpu: number; owe: Set<number> }>();
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
   private readonly frames: CoreFrames;
@@ -212,11 +219,16 @@ export class OutcomeOracle {
       this.walkedTables(cpu, va, kind, cpl);
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
-      fills.set(page, { pfn, gen: fr.generation(pfn), step: this.step() });
+      const gen = fr.generation(pfn);
+      const prev = fills.get(page);
+      fills.set(page, { pfn, gen, step: this.step() });
       if (cpl === 3) {
-        let u = this.fillsOf.get(pfn);
-        if (!u) this.fillsOf.set(pfn, (u = []));
-        u.push(cpu.index, page);
+        // the frame's users since its last free (once per CPU and page while it stays allocated)
+        if (!prev || prev.pfn !== pfn || prev.gen !== gen) {
+          let u = this.fillsOf.get(pfn);
+          if (!u) this.fillsOf.set(pfn, (u = []));
+          u.push(cpu.index, page);
+        }
         if (this.onUser) this.onUser(cpu, va, kind, pa);
       }
       return;
@@ -486,6 +498,44 @@ export class OutcomeOracle {
       signature: `stale ${kind} ${holder === cpu ? 'on the calling CPU' : 'on another CPU'} after ${what}`,
       log: lines,
     });
+  }
+
+  // ---- RCU grace periods -------------------------------------------------------------------
+
+  /**
+   * call_rcu_sched() queued callback `token` on `cpu`: every CPU owes a quiescent state before it
+   * may run (Documentation/RCU/whatisRCU.txt). Judged independently of the model's own grace-period
+   * detection: the CPUs are sampled between every two scheduler steps (`sampleRcu`).
+   */
+  rcuQueued(cpu: LinuxCpu, token: object): void {
+    this.rcu.set(token, { step: this.step(), cpu: cpu.index, owe: new Set(this.k.cpus.map((c) => c.index)) });
+  }
+
+  /** Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for RCU-sched. */
+  sampleRcu(): void {
+    if (this.rcu.size === 0) return;
+    for (const c of this.k.cpus) if (c.IF && c.preemptCount === 0 && c.frames.length === 0) for (const g of this.rcu.values()) g.owe.delete(c.index);
+  }
+
+  /** The rcu_sched thread on `cpu` is about to invoke callback `token` (`name`): its grace period must be over. */
+  rcuInvoke(cpu: LinuxCpu, token: object, name: string): void {
+    this.sampleRcu();
+    const g = this.rcu.get(token);
+    this.rcu.delete(token);
+    if (!g || g.owe.size === 0) return;
+    const late = this.k.cpus[[...g.owe][0]];
+    const lines = [
+      '==================================================================',
+      `BUG: RCU-sched callback ${name}() invoked before CPU${late.index} passed a quiescent state`,
+      `pagewalk: call_rcu_sched() on CPU${g.cpu} at step ${g.step}; since then CPU${late.index} was never seen with IRQs on, preempt_count 0 and no interrupt frame (now: IRQs ${late.IF ? 'on' : 'off'}, preempt_count ${late.preemptCount}, ${late.frames.length} interrupt frame(s), running ${late.curr.comm}/${late.curr.pid})`,
+      ...callTrace(late).map((l) => `pagewalk:   ${l}`),
+      `pagewalk: invoked by the rcu_sched thread at step ${this.step()}:`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'rcu-grace-period', signature: `RCU-sched callback ${name} invoked before a grace period`, log: lines });
   }
 
   // ---- process view ------------------------------------------------------------------------

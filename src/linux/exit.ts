@@ -11,7 +11,7 @@ import type { LinuxCpu } from './percpu.js';
 import { preempt_disable } from './preempt.js';
 import { __schedule, schedule_tail } from './sched.js';
 import type { TaskStruct } from './structs.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** Interleaving point right after exit_mm() cleared current->mm. */
 export const LBL_EXIT_MM_NULL = 'exit_mm:after_mm_null';
@@ -21,26 +21,32 @@ export function* exit_mm(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const tsk = cpu.curr;
   const mm = tsk.mm;
   if (!mm) return;
-  yield* traced(tsk, 'exit_mm', function* () {
+  const fns = enterFn(tsk, 'exit_mm');
+  try {
     mm.mm_count++; // atomic_inc(&mm->mm_count): the reference held through active_mm
     if (mm !== tsk.active_mm) k.BUG(cpu, 'kernel/exit.c', null, 'exit_mm');
     tsk.mm = null; // task_lock(); tsk->mm = NULL; up_read(&mm->mmap_sem)
     enter_lazy_tlb(k, cpu, mm, tsk);
     yield LBL_EXIT_MM_NULL;
     yield* mmput(k, cpu, mm);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** do_exit(code): never returns. */
 export function* do_exit(k: Kernel, cpu: LinuxCpu, code: number): KGen<never> {
   const tsk = cpu.curr;
-  yield* traced(tsk, 'do_exit', function* () {
+  const fns = enterFn(tsk, 'do_exit');
+  try {
     tsk.exiting = true; // exit_signals(): PF_EXITING
     yield* exit_mm(k, cpu);
     tsk.exitCode = code;
     preempt_disable(cpu); // the final schedule() runs with preemption off
     tsk.state = 'dead'; // TASK_DEAD
-  });
+  } finally {
+    fns.pop();
+  }
   yield* __schedule(k, cpu);
   throw new Error(`do_exit: dead task ${tsk.comm}[${tsk.pid}] was scheduled again`);
 }

@@ -48,7 +48,7 @@ import { local_irq_enable } from './preempt.js';
 import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
 import { defineKernelState } from './kstate.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
 
@@ -138,10 +138,13 @@ export function linuxTraps(k: Kernel): TrapHandlers {
 
 /** do_page_fault(regs, error_code); `regsIF` is EFLAGS.IF of the interrupted context. */
 export function* do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code: number, regsIF: boolean): KGen<void> {
-  yield* traced(cpu, 'do_page_fault', function* () {
+  const fns = enterFn(cpu, 'do_page_fault');
+  try {
     k.lockup.onFault(cpu, address, error_code, regsIF);
     yield* __do_page_fault(k, cpu, address, error_code, regsIF);
-  });
+  } finally {
+    fns.pop();
+  }
   k.observers.pageFaultReturn?.(cpu, address, error_code);
 }
 

@@ -41,7 +41,7 @@ import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
@@ -75,7 +75,8 @@ function* copy_one_pte(k: Kernel, cpu: LinuxCpu, dst: MmStruct, dstPtep: number,
  * locks are dropped and cond_resched().
  */
 function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, srcPmdp: number, addr: bigint, end: bigint): KGen<void> {
-  yield* traced(cpu, 'copy_pte_range', function* () {
+  const fns = enterFn(cpu, 'copy_pte_range');
+  try {
     const dstPte0 = yield* pte_alloc_walk(k, cpu, dst, addr);
     yield* spin_lock(k, cpu, dst.page_table_lock);
     yield* spin_lock(k, cpu, src.page_table_lock); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)
@@ -89,7 +90,9 @@ function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
     yield* spin_unlock(k, cpu, src.page_table_lock);
     yield* spin_unlock(k, cpu, dst.page_table_lock); // pte_unmap_unlock(orig_dst_pte, dst_ptl)
-  });
+  } finally {
+    fns.pop();
+  }
   yield LBL_COPY_PTE_RANGE;
   yield* cond_resched(k, cpu);
 }
@@ -116,14 +119,17 @@ function* copy_pud_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
 
 /** copy_page_range(dst_mm, src_mm, vma): the parent's page tables of the vma, pgd entry by pgd entry. */
 export function* copy_page_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct, vma: VmAreaStruct): KGen<void> {
-  yield* traced(cpu, 'copy_page_range', function* () {
+  const fns = enterFn(cpu, 'copy_page_range');
+  try {
     for (let a = vma.vm_start; a !== vma.vm_end;) {
       const next = pgd_addr_end(k, a, vma.vm_end);
       const srcPgdp = pgd_offset(k, src, a);
       if (!pgd_none(k, srcPgdp)) yield* copy_pud_range(k, cpu, dst, src, srcPgdp, a, next);
       a = next;
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -133,12 +139,15 @@ export function* copy_page_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: M
  * CPUs running its threads may still cache them writable.
  */
 export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruct): KGen<void> {
-  yield* traced(cpu, 'dup_mmap', function* () {
+  const fns = enterFn(cpu, 'dup_mmap');
+  try {
     for (const v of [...oldmm.vmas]) {
       mm.vmas.push({ ...v });
       yield* copy_page_range(k, cpu, mm, oldmm, v);
     }
     yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()
     yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));
-  });
+  } finally {
+    fns.pop();
+  }
 }

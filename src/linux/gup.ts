@@ -23,7 +23,7 @@ import { local_irq_disable, local_irq_enable } from './preempt.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import type { MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** Labels of the interleaving points between the levels of the walk. */
 export const LBL_GUP_PUD = 'gup_pud_range';
@@ -60,7 +60,8 @@ const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pag
  * model does not run (it returns the count so far, as the fast part does).
  */
 export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, nrPages: number, write: boolean): KGen<number> {
-  return yield* traced(cpu, 'get_user_pages_fast', function* () {
+  const fns = enterFn(cpu, 'get_user_pages_fast');
+  try {
     const san = ptUafOf(k);
     let nr = 0;
     local_irq_disable(cpu);
@@ -94,5 +95,7 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
     local_irq_enable(cpu);
     gupStats(k).pinned += nr;
     return nr;
-  });
+  } finally {
+    fns.pop();
+  }
 }

@@ -61,6 +61,9 @@ export interface KernelObservers {
   exitMmap?(cpu: LinuxCpu, mm: MmStruct): void;
   /** vm_unmap_aliases() starts (`done` false) / returns (`done` true): no lazy vmap alias is left unflushed. */
   unmapAliases?(cpu: LinuxCpu, done: boolean): void;
+  /** call_rcu_sched() queued callback `token` / the rcu_sched thread is about to invoke it (`name`). */
+  rcuQueued?(cpu: LinuxCpu, token: object): void;
+  rcuInvoke?(cpu: LinuxCpu, token: object, name: string): void;
 }
 
 /** What `Kernel.snapshot()` saved. */

@@ -53,7 +53,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { get_page, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
 import { flush_tlb_mm_range } from './tlbflush.js';
 import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 /** FAULT_FLAG_WRITE. */
 export const FAULT_FLAG_WRITE = 0x01;
@@ -207,10 +207,13 @@ function* wp_page_copy(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct
  * borrower; flush_tlb_others() for the rest of mm_cpumask).
  */
 function* ptep_clear_flush(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigint, ptep: number): KGen<void> {
-  yield* traced(cpu, 'ptep_clear_flush', function* () {
+  const fns = enterFn(cpu, 'ptep_clear_flush');
+  try {
     yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);
     yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** pte_unmap_same(mm, pmd, page_table, orig_pte) (mm/memory.c, 3.x): compared under the pte lock only when sizeof(pte_t) > sizeof(long) (PAE). */
@@ -254,10 +257,13 @@ function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaSt
 
 /** handle_mm_fault(mm, vma, address, flags): 0 or VM_FAULT_* bits. */
 export function* handle_mm_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, flags: number): KGen<number> {
-  return yield* traced(cpu, 'handle_mm_fault', function* () {
+  const fns = enterFn(cpu, 'handle_mm_fault');
+  try {
     const ptep = yield* pte_alloc_walk(k, cpu, mm, address);
     return yield* handle_pte_fault(k, cpu, mm, vma, address, ptep, flags);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** find_vma(mm, addr): the first vma with vm_end > addr. */
@@ -282,7 +288,8 @@ export const LBL_FREE_PGTABLES = 'free_pgtables';
  * limit (force_flush) and the UP fast mode.
  */
 function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, addr: bigint, end: bigint): KGen<void> {
-  yield* traced(cpu, 'zap_pte_range', function* () {
+  const fns = enterFn(cpu, 'zap_pte_range');
+  try {
     // pte_offset_map_lock(): the pte lock (a spinlock: no preemption inside but with PREEMPT_RT)
     // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
     yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
@@ -300,7 +307,9 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     }
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
     yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -348,16 +357,24 @@ function* unmap_page_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigin
  */
 export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], start_addr: bigint, end_addr: bigint): KGen<void> {
   end_addr &= k.L.VA_MASK; // -1: the top of the address space
-  yield* traced(cpu, 'unmap_vmas', function* () {
+  const fns = enterFn(cpu, 'unmap_vmas');
+  try {
     for (const vma of vmas) {
       if (vma.vm_start >= end_addr) break;
       // unmap_single_vma()
       const start = vma.vm_start > start_addr ? vma.vm_start : start_addr;
       const end = vma.vm_end < end_addr ? vma.vm_end : end_addr;
       if (start >= vma.vm_end || end <= vma.vm_start || start === end) continue;
-      yield* traced(cpu, 'unmap_single_vma', () => unmap_page_range(k, cpu, tlb, start, end));
+      const uf = enterFn(cpu, 'unmap_single_vma');
+      try {
+        yield* unmap_page_range(k, cpu, tlb, start, end);
+      } finally {
+        uf.pop();
+      }
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** free_pte_range(tlb, pmd, addr): unhook the page table (pmd_clear) and queue it (pte_free_tlb). */
@@ -462,7 +479,8 @@ export function* free_pgd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: 
  */
 export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], floor: bigint, ceiling: bigint): KGen<void> {
   const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
-  yield* traced(cpu, 'free_pgtables', function* () {
+  const fns = enterFn(cpu, 'free_pgtables');
+  try {
     for (let i = 0; i < vmas.length;) {
       const addr = vmas[i].vm_start;
       let last = i;
@@ -471,5 +489,7 @@ export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: r
       yield* free_pgd_range(k, cpu, tlb, addr, vmas[last].vm_end, floor, next ? next.vm_start : ceiling);
       i = last + 1;
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }

@@ -14,7 +14,7 @@ import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** FIRST_USER_ADDRESS (x86: 0). */
 const FIRST_USER_ADDRESS = 0n;
@@ -59,12 +59,15 @@ function* unmap_region(
   start: bigint,
   end: bigint,
 ): KGen<void> {
-  yield* traced(cpu, 'unmap_region', function* () {
+  const fns = enterFn(cpu, 'unmap_region');
+  try {
     const tlb = tlb_gather_mmu(mm, start, end);
     yield* unmap_vmas(k, cpu, tlb, vmas, start, end);
     yield* free_pgtables(k, cpu, tlb, vmas, prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);
     yield* tlb_finish_mmu(k, cpu, tlb);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -76,7 +79,8 @@ export function* do_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
   len = (len + 0xfffn) & ~0xfffn;
   if (len === 0n) return -22;
   const end = start + len;
-  yield* traced(cpu, 'do_munmap', function* () {
+  const fns = enterFn(cpu, 'do_munmap');
+  try {
     let vmas = vma_list(mm);
     const first = vmas.find((v) => v.vm_end > start); // find_vma()
     if (first && first.vm_start < end) {
@@ -92,7 +96,9 @@ export function* do_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
       for (const v of gone) mm.vmas.splice(mm.vmas.indexOf(v), 1); // detach_vmas_to_be_unmapped()
       yield* unmap_region(k, cpu, mm, gone, prev, next, start, end);
     }
-  });
+  } finally {
+    fns.pop();
+  }
   return 0;
 }
 
@@ -110,7 +116,8 @@ export function* vm_munmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint
  * tlb_finish_mmu() with a fullmm gather, then remove_vma() (may sleep).
  */
 export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
-  yield* traced(cpu, 'exit_mmap', function* () {
+  const fns = enterFn(cpu, 'exit_mmap');
+  try {
     yield* k.pv.mmu.exit_mmap(k, cpu, mm); // arch_exit_mmap()
     const vmas = vma_list(mm);
     if (vmas.length > 0) {
@@ -121,15 +128,20 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
       mm.vmas.length = 0;
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** mmput(mm) (kernel/fork.c): drop a user; at 0 tear the address space down (exit_mmap) and mmdrop(). */
 export function* mmput(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
   if (--mm.mm_users > 0) return;
-  yield* traced(cpu, 'mmput', function* () {
+  const fns = enterFn(cpu, 'mmput');
+  try {
     yield* exit_mmap(k, cpu, mm);
     k.observers.exitMmap?.(cpu, mm);
-  });
+  } finally {
+    fns.pop();
+  }
   yield* mmdrop(k, cpu, mm);
 }

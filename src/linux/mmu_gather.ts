@@ -32,7 +32,7 @@ import type { MmStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import { put_page } from './page.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 /** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
 export const MAX_TABLE_BATCH = 509;
@@ -213,7 +213,8 @@ function* tlb_flush_mmu_tlbonly(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<
  */
 export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   if (!tlb.need_flush && tlb.pages.length === 0 && !tlb.batch) return;
-  yield* traced(cpu, 'tlb_flush_mmu', function* () {
+  const fns = enterFn(cpu, 'tlb_flush_mmu');
+  try {
     yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
     yield* tlb_table_flush(k, cpu, tlb);
     // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)
@@ -221,15 +222,20 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<v
       if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');
       else put_page(k, pfn);
     }
-  });
+  } finally {
+    fns.pop();
+  }
   tlb.pages.length = 0;
   tlb.tablePages.clear();
 }
 
 /** tlb_finish_mmu(tlb, start, end). */
 export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
-  yield* traced(cpu, 'tlb_finish_mmu', function* () {
+  const fns = enterFn(cpu, 'tlb_finish_mmu');
+  try {
     yield* tlb_flush_mmu(k, cpu, tlb);
     yield* tlb_table_flush(k, cpu, tlb);
-  });
+  } finally {
+    fns.pop();
+  }
 }

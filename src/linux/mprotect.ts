@@ -39,7 +39,7 @@ import {
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 /** Interleaving point after a page table's ptes were rewritten (pte lock dropped, lazy MMU mode left). */
 export const LBL_CHANGE_PTE_RANGE = 'change_pte_range';
@@ -117,7 +117,8 @@ function* change_pud_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pgdp: number,
  * flush_tlb_range(vma, start, end) "only if we actually modified any entries".
  */
 function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint, newprot: bigint): KGen<number> {
-  return yield* traced(cpu, 'change_protection_range', function* () {
+  const fns = enterFn(cpu, 'change_protection_range');
+  try {
     let pages = 0;
     for (let a = start; a !== end;) {
       const next = pgd_addr_end(k, a, end);
@@ -130,7 +131,9 @@ function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start:
       yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, start, end));
     }
     return pages;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** change_protection(vma, start, end, newprot, dirty_accountable = 0, prot_numa = 0). */
@@ -162,7 +165,8 @@ export function* sys_mprotect(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: big
   if (start & 0xfffn) return -EINVAL;
   if (len === 0n) return 0;
   const end = start + ((len + 0xfffn) & ~0xfffn);
-  return yield* traced(cpu, 'sys_mprotect', function* () {
+  const fns = enterFn(cpu, 'sys_mprotect');
+  try {
     yield* down_write(k, cpu, mm.mmap_sem);
     let err = 0;
     let vma = find_vma(mm, start);
@@ -178,5 +182,7 @@ export function* sys_mprotect(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: big
     }
     up_write(mm.mmap_sem, cpu.curr);
     return err;
-  });
+  } finally {
+    fns.pop();
+  }
 }

@@ -42,7 +42,9 @@ export function rcu_sched_quiescent(cpu: LinuxCpu): boolean {
 /** call_rcu_sched(head, func). */
 export function call_rcu_sched(k: Kernel, cpu: LinuxCpu, name: string, fn: RcuCallback): void {
   const st = rstate(k);
-  st.pending.push({ name, fn, need: new Set(k.cpus.map((c) => c.index)) });
+  const p: Pending = { name, fn, need: new Set(k.cpus.map((c) => c.index)) };
+  st.pending.push(p);
+  k.observers.rcuQueued?.(cpu, p);
   if (!st.thread || st.thread.state === 'dead') st.thread = k.createTask('rcu_sched', cpu.index, null, (t) => rcu_gp_kthread(k, t));
 }
 
@@ -55,6 +57,7 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
     st.pending = st.pending.filter((p) => p.need.size > 0);
     for (const p of done) {
       st.completed++;
+      k.observers.rcuInvoke?.(cpu, p, p.name);
       yield* traced(t, 'rcu_process_callbacks', () =>
         traced(t, p.name, function* () {
           p.fn(k, cpu);

@@ -16,7 +16,7 @@ import { mmdrop } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
 export const LBL_SWITCH_TO = 'switch_to';
@@ -70,7 +70,12 @@ export function* schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
  * context (PREEMPT, PREEMPT_RT). Injected by the deterministic scheduler.
  */
 export function* preempt_schedule_irq(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  yield* traced(cpu.curr, 'preempt_schedule_irq', () => __schedule(k, cpu));
+  const fns = enterFn(cpu.curr, 'preempt_schedule_irq');
+  try {
+    yield* __schedule(k, cpu);
+  } finally {
+    fns.pop();
+  }
 }
 
 /** Label of a cond_resched() call: a voluntary preemption point under every preemption model. */
@@ -99,7 +104,12 @@ export function cond_resched_is_noop(config: LinuxConfig): boolean {
 
 /** __cond_resched(): add_preempt_count(PREEMPT_ACTIVE); __schedule(); sub_preempt_count(PREEMPT_ACTIVE). */
 export function* __cond_resched(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  yield* traced(cpu.curr, '_cond_resched', () => __schedule(k, cpu));
+  const fns = enterFn(cpu.curr, '_cond_resched');
+  try {
+    yield* __schedule(k, cpu);
+  } finally {
+    fns.pop();
+  }
 }
 
 /** __schedule(): rq lock with IRQs off, pick next, context_switch() or unlock. */
@@ -120,7 +130,8 @@ export function* __schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
 
 /** context_switch(rq, prev, next) (kernel/sched/core.c, 3.17). */
 export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: TaskStruct): KGen<void> {
-  yield* traced(prev, 'context_switch', function* () {
+  const fns = enterFn(prev, 'context_switch');
+  try {
     k.nr_switches++;
     const mm = next.mm;
     const oldmm = prev.active_mm!;
@@ -141,7 +152,9 @@ export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next
       yield LBL_AFTER_PREV_ACTIVE_MM;
     }
     yield* switch_to(k, cpu, prev, next);
-  });
+  } finally {
+    fns.pop();
+  }
   // We are prev again, switched back in by some later context_switch(): "last" is the task
   // that ran before us.
   yield* finish_task_switch(k, cpu, cpu.lastPrev!);

@@ -24,7 +24,7 @@ import { vmalloc_sync_one } from './fault.js';
 import { pgd_lock } from './pgd.js';
 import { pgd_index } from './layout.js';
 import { defineKernelState } from './kstate.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** A vmap_area. */
 export interface VmapArea {
@@ -44,7 +44,8 @@ export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.
 
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
-  return yield* traced(cpu, 'vmalloc', function* () {
+  const fns = enterFn(cpu, 'vmalloc');
+  try {
     const st = vmallocState(k);
     const npages = Math.max(1, Math.ceil(size / 4096));
     yield* spin_lock(k, cpu, st.lock); // alloc_vmap_area()
@@ -64,7 +65,9 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
     }
     st.areas.set(addr, area);
     return addr;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** vfree(addr): unmap, flush every CPU, free the pages. */
@@ -72,7 +75,8 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   const st = vmallocState(k);
   const area = st.areas.get(addr);
   if (!area) throw new Error(`vfree: 0x${addr.toString(16)} is not a vmalloc area`);
-  yield* traced(cpu, 'vfree', function* () {
+  const fns = enterFn(cpu, 'vfree');
+  try {
     st.areas.delete(addr);
     for (let i = 0; i < area.pages.length; i++) {
       const va = addr + BigInt(i * 4096);
@@ -81,7 +85,9 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
     }
     yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));
     for (const pfn of area.pages) k.m.frames.free(pfn);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** The vmap area containing `va`, if any. */

@@ -33,7 +33,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
 export const VMAP_MAX_ALLOC = 64;
 export const VMAP_BBMAP_BITS = 1024;
@@ -186,7 +186,8 @@ function* vb_alloc(k: Kernel, cpu: LinuxCpu, count: number): KGen<bigint> {
 
 /** vm_map_ram(pages, count, node, prot): the kernel address of the new mapping. */
 export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]): KGen<bigint> {
-  return yield* traced(cpu, 'vm_map_ram', function* () {
+  const fns = enterFn(cpu, 'vm_map_ram');
+  try {
     let addr: bigint;
     if (pages.length <= VMAP_MAX_ALLOC) addr = yield* vb_alloc(k, cpu, pages.length);
     else {
@@ -195,7 +196,9 @@ export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]):
     }
     yield* vmap_page_range(k, cpu, addr, pages);
     return addr;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** free_vmap_area_noflush(va): VM_LAZY_FREE; purge once too many pages are pending. */
@@ -229,7 +232,8 @@ function* vb_free(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<v
 
 /** vm_unmap_ram(mem, count). */
 export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: number): KGen<void> {
-  yield* traced(cpu, 'vm_unmap_ram', function* () {
+  const fns = enterFn(cpu, 'vm_unmap_ram');
+  try {
     if (addr < k.L.VMALLOC_START || addr > k.L.VMALLOC_END || addr & 0xfffn) k.BUG(cpu, 'mm/vmalloc.c', null, 'vm_unmap_ram');
     if (count <= VMAP_MAX_ALLOC) yield* vb_free(k, cpu, addr, count);
     else {
@@ -239,7 +243,9 @@ export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: num
       if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
       yield* free_vmap_area_noflush(k, cpu, area!);
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -251,7 +257,8 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
   const st = vstate(k);
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
-  yield* traced(cpu, '__purge_vmap_area_lazy', function* () {
+  const fns = enterFn(cpu, '__purge_vmap_area_lazy');
+  try {
     let start = start0;
     let end = end0;
     let nr = 0;
@@ -265,7 +272,9 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
     st.vmap_lazy_nr -= nr;
     st.purges++;
     if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, start < end ? start : k.L.VMALLOC_START, start < end ? end : k.L.VMALLOC_END);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** purge_vmap_area_lazy() (sync purge). */

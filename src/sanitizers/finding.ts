@@ -30,6 +30,7 @@ export const SANITIZERS = [
   'process-view',
   'frame-lifetime',
   'tlb-coherence',
+  'rcu-grace-period',
 ] as const;
 
 /**

@@ -59,6 +59,8 @@ export class Scheduler implements SchedView {
   steps = 0;
   /** CPU of the action being applied (-1 before the first). */
   currentCpu = -1;
+  /** Called after every step (an oracle that samples the CPUs' state between steps); null: none. */
+  afterStep: (() => void) | null = null;
   private acts = new Int32Array(64);
   private trace: number[] = [];
 
@@ -93,6 +95,7 @@ export class Scheduler implements SchedView {
         this.trace.push(code);
         this.steps++;
         this.apply(code);
+        if (this.afterStep) this.afterStep();
       }
     } catch (e) {
       if (e instanceof FindingStop) return { ...this.result('finding'), finding: e.finding };

@@ -7,11 +7,24 @@
  *   export function* do_munmap(k: Kernel, cpu: LinuxCpu, ...): KGen<number> {
  *     return yield* traced(cpu, 'do_munmap', function* () { ... });
  *   }
+ *
+ * Hot model functions do the same in their own frame with `enterFn` (one generator frame and one
+ * closure fewer per call, and one frame fewer for every resume to pass through):
+ *
+ *   const fns = enterFn(cpu, 'do_munmap');
+ *   try { ... } finally { fns.pop(); }
  */
 import type { ExecThread, KGen } from './types.js';
 
 /** What a traced body runs on: a thread, or a CPU whose running thread (task or interrupt frame) it is. */
 export type TraceTarget = ExecThread | { thread(): ExecThread };
+
+/** Pushes `name` on the call chain of `on` and returns the chain; the caller pops it in a `finally`. */
+export function enterFn(on: TraceTarget, name: string): string[] {
+  const fns = 'fnStack' in on ? on.fnStack : on.thread().fnStack;
+  fns.push(name);
+  return fns;
+}
 
 /** Runs `body` with `name` on the call chain of `on` (`cpu.thread()` when given a CPU). */
 export function* traced<T>(on: TraceTarget, name: string, body: () => KGen<T>): KGen<T> {

@@ -2,7 +2,8 @@
  * In-place snapshots of a JavaScript object graph: `GraphSnapshot.capture(root)` records, for every
  * object reachable from `root` through properties and collection elements, what it holds (own
  * enumerable properties, array elements, Map entries, Set members, typed-array contents);
- * `restore()` puts those back into the same objects. Object identities stay, so references held
+ * `restore()` puts those back into the same objects (and deletes keys added since to plain objects;
+ * class instances keep the fields their class declares). Object identities stay, so references held
  * by closures and by objects outside the graph stay valid; objects created after the capture are
  * dropped by the restore simply by being no longer referenced.
  *
@@ -23,11 +24,17 @@ export interface CaptureOptions {
   allowGenerator?: (g: Generator) => boolean;
 }
 
+/** A plain object (object literal): its keys may change, so a restore deletes added ones. */
 const OBJ = 0;
 const ARR = 1;
 const MAP = 2;
 const SET = 3;
 const TYPED = 4;
+/**
+ * A class instance: every declared field exists from its construction (ES2022 class fields), so a
+ * restore only puts values back (a property added outside the class's declaration would stay).
+ */
+const INST = 5;
 
 type TypedArray = Uint8Array | Int32Array | Uint32Array | Float64Array | BigUint64Array | BigInt64Array | Uint16Array | Int16Array | Int8Array | Float32Array;
 
@@ -112,7 +119,8 @@ export class GraphSnapshot {
       const rec = o as Record<string, unknown>;
       const keys = Object.keys(rec);
       const values = keys.map((k) => rec[k]);
-      if (!Object.isFrozen(o)) snap.push(o, OBJ, keys, values, null);
+      const proto = Object.getPrototypeOf(o) as object | null;
+      if (!Object.isFrozen(o)) snap.push(o, proto === Object.prototype || proto === null ? OBJ : INST, keys, values, null);
       for (let i = 0; i < keys.length; i++) visit(values[i], `${path}.${keys[i]}`);
     }
     return snap;
@@ -132,6 +140,12 @@ export class GraphSnapshot {
     for (let i = 0; i < objs.length; i++) {
       const v = vals[i];
       switch (kinds[i]) {
+        case INST: {
+          const o = objs[i] as Record<string, unknown>;
+          const ks = keys[i]!;
+          for (let j = 0; j < ks.length; j++) o[ks[j]] = v[j];
+          break;
+        }
         case OBJ: {
           const o = objs[i] as Record<string, unknown>;
           const ks = keys[i]!;

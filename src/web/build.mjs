@@ -14,7 +14,9 @@ const web = join(root, 'src', 'web');
 const common = { bundle: true, platform: 'browser', target: 'es2022', logLevel: 'warning', absWorkingDir: root };
 
 function examples() {
-  return Object.fromEntries(['32bit', 'pae', '4level', '5level', 'nested-ept'].map((m) => [m, JSON.parse(readFileSync(join(root, 'examples', `${m}.json`), 'utf8'))]));
+  return Object.fromEntries(
+    ['32bit', 'pae', '4level', '5level', 'nested-ept'].map((m) => [m, JSON.parse(readFileSync(join(root, 'examples', `${m}.json`), 'utf8'))]),
+  );
 }
 
 /** The bundled fuzzer worker, or '' when this tree has no fuzzer (the panel then says so). */

@@ -12,7 +12,7 @@ import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
 import type { KGen } from '../../scheduler/types.js';
-import { traced } from '../../scheduler/traced.js';
+import { enterFn } from '../../scheduler/traced.js';
 import { xenState } from './state.js';
 
 const _PAGE_PRESENT = 0x1n;
@@ -47,10 +47,13 @@ function lastFree(k: Kernel, table: number, level: number): number {
 
 /** `HYPERVISOR_mmu_update` of one MMU_NORMAL_PT_UPDATE request; returns its rc. */
 export function* HYPERVISOR_mmu_update(k: Kernel, cpu: LinuxCpu, ptr: number, val: bigint): KGen<number> {
-  return yield* traced(cpu, 'HYPERVISOR_mmu_update', function* () {
+  const fns = enterFn(cpu, 'HYPERVISOR_mmu_update');
+  try {
     yield 'xen:mmu_update';
     return xenState(k).xen.mmu_update(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]).rc;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**

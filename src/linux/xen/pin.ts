@@ -23,7 +23,7 @@ import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
 import { pfn_to_mfn, xenState } from './state.js';
-import { traced } from '../../scheduler/traced.js';
+import { enterFn, traced } from '../../scheduler/traced.js';
 
 /** enum pt_level. */
 export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
@@ -96,9 +96,12 @@ export function* pin_pagetable_pfn(k: Kernel, cpu: LinuxCpu, cmd: number, pfn: n
   yield 'xen:mmuext_op';
   const mfn = pfn_to_mfn(pfn);
   if (st.xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc !== 0) {
-    yield* traced(cpu, 'pin_pagetable_pfn', function* () {
+    const fns = enterFn(cpu, 'pin_pagetable_pfn');
+    try {
       xenFatalBUG(k, cpu, `${mmuextName(cmd)}`, 'arch/x86/xen/mmu.c', is2637(k) ? 1831 : 1553, 'pin_pagetable_pfn');
-    });
+    } finally {
+      fns.pop();
+    }
   }
 }
 
