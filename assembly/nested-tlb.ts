@@ -11,8 +11,7 @@
 // through an entry whose D flags are not all set) drops the entry and walks, as an EPT violation
 // or a #PF invalidates the mappings that would translate the address. The reference is
 // src/reference/nested-tlb.ts.
-import { MAX_CPUS } from './layout';
-import { heapAlloc } from './heap';
+import { MAX_CPUS, RAM_BASE } from './layout';
 
 // entry words (u64): key, tag, EP4TA, HPA base, GPA base, rights, stamp, pad
 const WORDS: usize = 8;
@@ -60,16 +59,18 @@ const tSizes = new StaticArray<u32>(MAX_CPUS); // bit c: an entry of size code c
 export const tEvict = new StaticArray<u64>(MAX_CPUS);
 
 /**
- * Entries reserved per CPU when the machine is made (cpuInit): growing linear memory later would
- * detach the views the TypeScript side holds on it.
+ * Entries per CPU, at a fixed place below guest RAM (layout.ts leaves 0x40_0000..RAM_BASE free):
+ * not on the heap, which grows linear memory (detaching the views the TypeScript side holds on
+ * it) and which machine snapshots copy on every restore.
  */
 export const NESTED_TLB_MAX: u32 = 2048;
+const NTLB_BASE: usize = 0x0040_0000;
+const NTLB_STRIDE: usize = usize(NESTED_TLB_MAX) * ENTRY;
 
-/** Reserves CPU i's nested TLB storage; false when memory cannot grow. */
+/** Points CPU i's nested TLB at its storage, off. */
 export function nestedTlbReserve(i: u32): bool {
-  const p = heapAlloc(usize(NESTED_TLB_MAX) * ENTRY);
-  if (p == 0) return false;
-  tBase[i] = p;
+  if (NTLB_BASE + usize(MAX_CPUS) * NTLB_STRIDE > RAM_BASE) return false; // layout check
+  tBase[i] = NTLB_BASE + usize(i) * NTLB_STRIDE;
   tCap[i] = NESTED_TLB_MAX;
   tWays[i] = 0;
   tSets[i] = 0;
@@ -84,7 +85,8 @@ export function nestedTlbConfig(i: u32, sets: u32, ways: u32): bool {
   if (n > tCap[i]) return false;
   tSets[i] = sets == 0 ? 0 : sets - 1;
   tWays[i] = ways;
-  nestedFlush(i, NF_COMBINED | NF_GP, 0, 0, 0, 0);
+  memory.fill(tBase[i], 0, usize(n) * ENTRY);
+  tSizes[i] = 0;
   return true;
 }
 

@@ -8,6 +8,8 @@
 import { Prng } from '../scheduler/prng.js';
 import {
   cloneProgram,
+  FILES,
+  MAX_FAIL_NTH,
   MAX_IRQS,
   MAX_OPS,
   MAX_PAGES,
@@ -29,6 +31,9 @@ import {
 /** Relative weights of task operations (fixed for every preset). */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
+  ['mmap_file', 5],
+  ['mremap', 4],
+  ['ftruncate', 4],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
@@ -48,6 +53,7 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_linear', 2],
   ['pt_unlinear', 1],
   ['flush_tlb', 4],
+  ['fail_nth', 3],
   ['schedule', 5],
   ['exit', 2],
 ];
@@ -116,12 +122,12 @@ export class Generator {
     const inherited: number[] = [];
     for (const t of tasks) {
       t.ops = this.ops(t, tasks.length, 1 + this.below(6), t.spawn === 'fork' ? inherited : []);
-      if (t.spawn === 'boot') for (const o of t.ops) if (o.op === 'mmap' && !inherited.includes(o.slot)) inherited.push(o.slot);
+      if (t.spawn === 'boot') for (const o of t.ops) for (const m of mappedBy(o)) if (!inherited.includes(m)) inherited.push(m);
     }
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     // Most multi-CPU programs get a collided pair: races need two CPUs on one object (with 0.4
     // instead of 0.7, seed 002's median went from about 4 900 to 12 800 executions).
-    if (this.chance(0.3)) this.share({ cpus, tasks, irqs: [] });
+    if (this.chance(0.15)) this.share({ cpus, tasks, irqs: [] });
     if (cpus > 1 && this.chance(0.7)) this.collide({ cpus, tasks, irqs: [] });
     const irqs: IrqProg[] = [];
     const nIrq = this.chance(0.6) ? 0 : 1 + this.below(2);
@@ -147,7 +153,7 @@ export class Generator {
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const prev = out[out.length - 1];
-      const o = (prev && this.chance(0.35) && this.next(prev)) || this.op(t, ntasks, mapped);
+      const o = (prev && this.chance(0.35) && this.next(prev, mapped)) || this.op(t, ntasks, mapped);
       if (o.op === 'set_memory') {
         // It needs a vmalloc area: use one this task allocated, or allocate one first (syzkaller
         // generates the producer of a resource a call needs when none exists yet).
@@ -156,7 +162,7 @@ export class Generator {
           areas.push(o.slot);
         } else if (this.chance(0.85)) o.slot = this.pick(areas);
       }
-      if (o.op === 'mmap' && !mapped.includes(o.slot)) mapped.push(o.slot);
+      for (const m of mappedBy(o)) if (!mapped.includes(m)) mapped.push(m);
       if (o.op === 'vmalloc' && !areas.includes(o.slot)) areas.push(o.slot);
       out.push(o);
     }
@@ -166,10 +172,10 @@ export class Generator {
   /**
    * An operation continuing the life cycle of the object `prev` worked on (allocate, use, use,
    * release), as syzkaller chains calls through the resources they create and consume: after
-   * mmap/uaccess/gup_fast of a range, a use or the munmap of that range; after an allocation or
+   * mmap/uaccess/gup_fast of a range, a use, the munmap or the mremap of that range; after an allocation or
    * an access of a kernel object, an access or its release. Null when `prev` has no object.
    */
-  private next(prev: Op): Op | null {
+  private next(prev: Op, mapped: number[]): Op | null {
     const k = this.below(3);
     switch (prev.op) {
       case 'mmap':
@@ -178,8 +184,21 @@ export class Generator {
         const slot = prev.slot;
         if (k === 0) return { op: 'uaccess', slot, page: this.below(MAX_PAGES), kind: this.chance(0.5) ? 'write' : 'read' };
         if (k === 1) return { op: 'gup_fast', slot, pages: 1 + this.below(MAX_PAGES), write: this.chance(0.5) };
-        return { op: 'munmap', slot };
+        return this.chance(0.8) ? { op: 'munmap', slot } : { op: 'mremap', slot, to: this.otherSlot(slot) };
       }
+      case 'mmap_file':
+        // a mapped file: use it, move the mapping, or truncate the file
+        if (k < 2) return { op: 'uaccess', slot: prev.slot, page: this.below(prev.whole ? MAX_PAGES : prev.pages), kind: this.chance(0.7) ? 'read' : 'write' };
+        return this.chance(0.5)
+          ? { op: 'mremap', slot: prev.slot, to: this.otherSlot(prev.slot) }
+          : { op: 'ftruncate', file: prev.file, pages: this.below(prev.pages) };
+      case 'mremap':
+        // a moved range: use it at its new or at its old address, or end it (unmap it, or truncate a file it may map)
+        if (k === 2) return this.chance(0.5) ? { op: 'munmap', slot: prev.to } : { op: 'ftruncate', file: this.below(FILES), pages: 0 };
+        return { op: 'uaccess', slot: k === 0 ? prev.to : prev.slot, page: 0, kind: this.chance(0.7) ? 'read' : 'write' };
+      case 'ftruncate':
+        // a truncated file: touch a mapping
+        return k < 2 ? { op: 'uaccess', slot: this.userSlot(mapped), page: 0, kind: this.chance(0.7) ? 'read' : 'write' } : null;
       case 'vmalloc':
       case 'vm_map_ram':
       case 'percpu_alloc': {
@@ -200,12 +219,13 @@ export class Generator {
         if (k === 0) return this.kaccess(prev.slot, 'vmalloc');
         return k === 1 ? { op: 'set_memory', slot: prev.slot, nx: !prev.nx } : { op: 'vfree', slot: prev.slot };
       case 'kaccess':
-        // another access of the kernel object, a change of its attributes (vmalloc), or its release
-        if (k < 2) return this.kaccess(prev.slot, prev.obj);
+        // another access of the kernel object, a change of its attributes or of the entries that
+        // map it, or its release
+        if (k === 0) return this.kaccess(prev.slot, prev.obj);
+        if (k === 1)
+          return prev.obj === 'vmalloc' && this.chance(0.5) ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) } : this.ptOp(prev.obj, prev.slot);
         return prev.obj === 'vmalloc'
-          ? this.chance(0.5)
-            ? { op: 'set_memory', slot: prev.slot, nx: this.chance(0.6) }
-            : { op: 'vfree', slot: prev.slot }
+          ? { op: 'vfree', slot: prev.slot }
           : prev.obj === 'vmap'
             ? { op: 'vm_unmap_ram', slot: prev.slot }
             : { op: 'percpu_free', slot: prev.slot };
@@ -216,6 +236,11 @@ export class Generator {
       default:
         return null;
     }
+  }
+
+  /** fail_nth's n: the next injection point most often (syzkaller starts at 1 and counts up). */
+  private failNth(): number {
+    return this.chance(0.5) ? 1 : 1 + this.below(MAX_FAIL_NTH);
   }
 
   private pteBit(): PteBit {
@@ -255,6 +280,11 @@ export class Generator {
     }
   }
 
+  /** A slot other than `slot`. */
+  private otherSlot(slot: number): number {
+    return (slot + 1 + this.below(SLOTS - 1)) % SLOTS;
+  }
+
   private userSlot(mapped: number[]): number {
     return mapped.length > 0 && this.chance(0.85) ? this.pick(mapped) : this.slot();
   }
@@ -264,6 +294,21 @@ export class Generator {
     switch (name) {
       case 'mmap':
         return { op: name, slot: this.slot(), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS), populate: this.chance(0.5) };
+      case 'mmap_file':
+        return {
+          op: name,
+          slot: this.slot(),
+          file: this.below(FILES),
+          pages: pages(),
+          prot: this.chance(0.5) ? 'rw' : this.pick(PROTS),
+          whole: this.chance(0.5),
+        };
+      case 'mremap': {
+        const slot = this.userSlot(mapped);
+        return { op: name, slot, to: this.otherSlot(slot) };
+      }
+      case 'ftruncate':
+        return { op: name, file: this.below(FILES), pages: this.chance(0.5) ? 0 : this.below(MAX_PAGES + 1) };
       case 'munmap':
         return { op: name, slot: this.userSlot(mapped) };
       case 'mprotect':
@@ -304,6 +349,8 @@ export class Generator {
         return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
       case 'flush_tlb':
         return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
+      case 'fail_nth':
+        return { op: name, n: this.failNth() };
       case 'schedule':
       case 'exit':
         return { op: name };
@@ -314,7 +361,7 @@ export class Generator {
 
   /**
    * Collide (syzkaller's collide mode, generalised): two operations of a process on the same
-   * object (a user range, a kernel object) are made concurrent: the later one moves into a new
+   * object (a user range, a kernel object, a file and the ranges mapping it: objectKeys) are made concurrent: the later one moves into a new
    * thread of that process on another CPU, started by a clone() just before the earlier one.
    * Without such a pair, a random operation moves into a thread started where it was.
    */
@@ -324,10 +371,10 @@ export class Generator {
     if (cands.length === 0) return;
     const a = this.pick(cands);
     const pairs: Array<[number, number]> = [];
+    const keys = objectKeys(a.ops);
     for (let j = 1; j < a.ops.length; j++) {
-      const key = objectKey(a.ops[j]);
-      if (!key) continue;
-      for (let i = 0; i < j; i++) if (objectKey(a.ops[i]) === key && !isAllocation(a.ops[i])) pairs.push([i, j]);
+      if (keys[j].length === 0) continue;
+      for (let i = 0; i < j; i++) if (!isAllocation(a.ops[i]) && keys[i].some((x) => keys[j].includes(x))) pairs.push([i, j]);
     }
     let at: number;
     let moved: Op;
@@ -419,7 +466,11 @@ export class Generator {
   private mutateProgram(p: Program, donor?: Program): void {
     const k = this.below(100);
     const seq = this.pickSeq(p);
-    if (k < 22 && seq) {
+    if (k < 4 && seq?.task) {
+      // fault injection into one call (syzkaller's fail-nth): fail_nth before a user operation
+      const calls = faultableCalls(seq.ops);
+      if (calls.length > 0 && seq.ops.length < MAX_OPS) seq.ops.splice(this.pick(calls), 0, { op: 'fail_nth', n: this.failNth() });
+    } else if (k < 22 && seq) {
       // insert an operation
       if (seq.ops.length >= MAX_OPS) return;
       const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.slot());
@@ -510,6 +561,9 @@ export class Generator {
       case 'populate':
         c.populate = !c.populate;
         break;
+      case 'whole':
+        c.whole = !c.whole;
+        break;
       case 'nx':
         c.nx = !c.nx;
         break;
@@ -531,14 +585,34 @@ export class Generator {
       case 'to':
         c.to = this.slot();
         break;
+      case 'file':
+        c.file = this.below(FILES);
+        break;
+      case 'n':
+        c.n = this.failNth();
+        break;
     }
     return c as Op;
   }
 }
 
+/** The user slots an operation maps (mmap, mmap_file; mremap's destination). */
+function mappedBy(o: Op): number[] {
+  return o.op === 'mmap' || o.op === 'mmap_file' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
+}
+
+/** Indices of the user operations (system calls) of `ops` that no fail_nth precedes. */
+function faultableCalls(ops: readonly Op[]): number[] {
+  const out: number[] = [];
+  ops.forEach((o, i) => {
+    if (isUserOp(o.op) && o.op !== 'fail_nth' && ops[i - 1]?.op !== 'fail_nth') out.push(i);
+  });
+  return out;
+}
+
 function mappedSlots(ops: Op[]): number[] {
   const s: number[] = [];
-  for (const o of ops) if (o.op === 'mmap' && !s.includes(o.slot)) s.push(o.slot);
+  for (const o of ops) for (const m of mappedBy(o)) if (!s.includes(m)) s.push(m);
   return s;
 }
 
@@ -570,13 +644,17 @@ export function normalize(p: Program, maxCpus: number): void {
 export function isUserOp(name: OpName): boolean {
   return (
     name === 'mmap' ||
+    name === 'mmap_file' ||
+    name === 'mremap' ||
+    name === 'ftruncate' ||
     name === 'munmap' ||
     name === 'mprotect' ||
     name === 'uaccess' ||
     name === 'gup_fast' ||
     name === 'fork' ||
     name === 'clone' ||
-    name === 'memcg'
+    name === 'memcg' ||
+    name === 'fail_nth'
   );
 }
 
@@ -584,6 +662,8 @@ export function isUserOp(name: OpName): boolean {
 export function objectKey(o: Op): string | null {
   switch (o.op) {
     case 'mmap':
+    case 'mmap_file':
+    case 'mremap':
     case 'munmap':
     case 'mprotect':
     case 'uaccess':
@@ -606,7 +686,30 @@ export function objectKey(o: Op): string | null {
   }
 }
 
+/**
+ * The objects each operation of a task's list works on: its objectKey(), and for an operation on a
+ * range that an earlier mmap_file of the list mapped (and mremap moved), that file too ('f0'), as
+ * for ftruncate: a truncation and a use of a mapping of the file meet on it (syzkaller tracks an
+ * fd and the mappings made from it the same way).
+ */
+export function objectKeys(ops: readonly Op[]): string[][] {
+  const fileOf = new Map<number, number>();
+  return ops.map((o) => {
+    const keys: string[] = [];
+    const k = objectKey(o);
+    if (k) keys.push(k);
+    if (o.op === 'ftruncate') keys.push(`f${o.file}`);
+    else if ('slot' in o && isUserOp(o.op) && fileOf.has(o.slot)) keys.push(`f${fileOf.get(o.slot)}`);
+    if (o.op === 'mmap_file') fileOf.set(o.slot, o.file);
+    else if (o.op === 'mremap' && fileOf.has(o.slot)) {
+      fileOf.set(o.to, fileOf.get(o.slot)!);
+      fileOf.delete(o.slot);
+    } else if (o.op === 'munmap' || o.op === 'mmap') fileOf.delete(o.slot);
+    return keys;
+  });
+}
+
 /** Operations that create their object. */
 function isAllocation(o: Op): boolean {
-  return o.op === 'mmap' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
+  return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
 }

@@ -18,6 +18,7 @@ import { kaccess } from '../linux/fault.js';
 import { set_memory_nx } from '../linux/pageattr.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
+import { proc_fail_nth_write } from '../linux/page_alloc.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { down_read, up_read } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
@@ -30,7 +31,8 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { formatOp, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import type { LinuxFile } from '../linux/structs.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -49,6 +51,12 @@ interface Region {
   start: bigint;
   pages: number;
   prot: Prot;
+  /**
+   * The file a MAP_SHARED region maps from its first page (undefined: anonymous memory). Its pages
+   * beyond the file's end give SIGBUS; their data is the file's, shared with every mapping of it,
+   * so the shadow keeps no data for them.
+   */
+  file?: number;
   /**
    * The process view of each page's first 8 bytes: 0 = never written (a fresh anonymous page reads
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
@@ -83,7 +91,16 @@ interface PendingAccess {
   racy: boolean;
   /** MAP_POPULATE's touch: faults pages in, stores no data. */
   data: boolean;
+  /** Truncations of any file started or returned so far (a change during the access makes it racy). */
+  truncations: number;
   done: boolean;
+}
+
+/** The shadow of one file: its size in pages and the truncations in flight. */
+interface FileState {
+  file: LinuxFile;
+  pages: number;
+  busy: number;
 }
 
 /** Who wrote value n (index n - 1). */
@@ -119,6 +136,10 @@ export class Interpreter {
   private readonly writes: WriteRecord[] = [];
   /** Frames user accesses reached, with the address spaces and addresses that reached them. */
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
+  /** The program's files (created on first use, MAX_PAGES pages long). */
+  private readonly files: (FileState | null)[] = new Array(FILES).fill(null);
+  /** Truncations started or returned (any file): an access that spans one is racy. */
+  private truncations = 0;
 
   constructor(
     readonly k: Kernel,
@@ -161,13 +182,15 @@ export class Interpreter {
     if (o) {
       o.install();
       o.onUser = (cpu, _va, _kind, pa) => this.judge(cpu, pa);
-      this.k.observers.sigsegv = (cpu) => this.judge(cpu, null);
-      this.k.observers.exitMmap = (cpu, mm) => o.checkUser(cpu, mm, 'exit_mmap');
+      this.k.observers.sigsegv = (cpu) => this.judge(cpu, null, 'SIGSEGV');
+      this.k.observers.sigbus = (cpu) => this.judge(cpu, null, 'SIGBUS');
+      this.k.observers.exitMmap = (cpu, mm) => this.checkUser(cpu, mm, 'exit_mmap');
       this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
       this.k.observers.rcuQueued = (cpu, token) => o.rcuQueued(cpu, token);
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
+        if (this.files.some((f) => f && f.busy > 0)) return; // a truncation's flush may be pending
         if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
       };
     }
@@ -232,11 +255,12 @@ export class Interpreter {
           const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
           const r = prs[slot];
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
-          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)` };
+          const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
+          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...(file >= 0 ? { file } : {}) };
         }),
       );
       ps.forkSeq = -1;
-      this.oracle?.checkUser(cpu, parent, 'fork');
+      this.checkUser(cpu, parent, 'fork');
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
@@ -254,7 +278,10 @@ export class Interpreter {
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
       for (const o of ops) {
+        const armed = task.fail_nth;
         yield* self.op(o, cpu, task);
+        // An injected failure counts as coverage: a new outcome of that call.
+        if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         yield 'fuzz:next_op';
       }
     };
@@ -315,6 +342,10 @@ export class Interpreter {
         yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
         return;
       }
+      case 'fail_nth':
+        // write(/proc/thread-self/fail-nth): changes no memory the process sees (nothing for the shadow)
+        if (task) proc_fail_nth_write(task, o.n);
+        return;
       case 'schedule':
         yield* schedule(k, cpu);
         return;
@@ -401,6 +432,52 @@ export class Interpreter {
         }
         return;
       }
+      case 'mmap_file': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const f = this.file(o.file);
+        this.begin(mm);
+        const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]));
+        regs[o.slot] = { start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mremap': {
+        const r = regs[o.slot];
+        const sp = this.space(mm);
+        if (!r || o.to === o.slot || sp.mapping.has(o.slot) || sp.mapping.has(o.to)) return;
+        // Both slots stay busy until mremap returns: the destination is unmapped first, the
+        // source when the move is done.
+        regs[o.slot] = null;
+        regs[o.to] = null;
+        sp.mapping.add(o.slot);
+        sp.mapping.add(o.to);
+        this.begin(mm);
+        const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
+        const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
+        if (ret === to) regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}` };
+        else regs[o.slot] = r; // refused: the source stays where it was
+        sp.mapping.delete(o.slot);
+        sp.mapping.delete(o.to);
+        this.end(mm);
+        this.checkUser(cpu, mm, 'mremap');
+        return;
+      }
+      case 'ftruncate': {
+        const f = this.file(o.file);
+        f.busy++;
+        this.truncations++;
+        yield* this.ops.ftruncate(cpu, f.file, o.pages); // do_sys_ftruncate() names its own frame
+        // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
+        // is in flight the size is the last one's, i_size.
+        if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
+        this.truncations++;
+        return;
+      }
       case 'munmap': {
         const r = regs[o.slot];
         const sp = this.space(mm);
@@ -413,7 +490,7 @@ export class Interpreter {
         yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
         sp.mapping.delete(o.slot);
         this.end(mm);
-        this.oracle?.checkUser(cpu, mm, 'munmap');
+        this.checkUser(cpu, mm, 'munmap');
         return;
       }
       case 'mprotect': {
@@ -423,7 +500,7 @@ export class Interpreter {
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
         if (regs[o.slot] === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})` });
         this.end(mm);
-        this.oracle?.checkUser(cpu, mm, 'mprotect');
+        this.checkUser(cpu, mm, 'mprotect');
         return;
       }
       case 'uaccess': {
@@ -456,6 +533,21 @@ export class Interpreter {
     }
   }
 
+  /** File `i` of the program (created on first use). */
+  private file(i: number): FileState {
+    return (this.files[i] ??= { file: this.ops.file_create(`file${i}`, MAX_PAGES), pages: MAX_PAGES, busy: 0 });
+  }
+
+  /**
+   * The tlb-coherence check when a system call that changed `mm`'s tables returns, unless a
+   * truncation is in flight: it may have zapped a pte of `mm` (unmap_mapping_range()) whose flush
+   * is not due yet.
+   */
+  private checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
+    if (this.files.some((f) => f && f.busy > 0)) return;
+    this.oracle?.checkUser(cpu, mm, what);
+  }
+
   /** A system call that changes `mm`'s mappings starts / returns. */
   private begin(mm: MmStruct): void {
     const s = this.space(mm);
@@ -478,7 +570,8 @@ export class Interpreter {
     const va = (r ? r.start : USER_BASE + BigInt(slot) * USER_SLOT_STRIDE) + BigInt(page * 4096);
     if (this.oracle) {
       const s = this.space(mm);
-      this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy: s.busy > 0, data, done: false });
+      const racy = s.busy > 0 || this.files.some((f) => f && f.busy > 0);
+      this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
     }
     yield* this.access(cpu, va, kind, 3);
     this.pending.delete(task);
@@ -489,7 +582,7 @@ export class Interpreter {
    * a system call changing its address space's mappings was in flight meanwhile, the outcome must
    * be the one the shadow promises, and a read must return the last value this process wrote.
    */
-  private judge(cpu: LinuxCpu, pa: bigint | null): void {
+  private judge(cpu: LinuxCpu, pa: bigint | null, signal = 'SIGSEGV'): void {
     const t = cpu.curr;
     const p = this.pending.get(t);
     if (!p || p.done || cpu.frames.length > 0) return;
@@ -497,16 +590,19 @@ export class Interpreter {
     const o = this.oracle!;
     const s = this.space(p.mm);
     const r = this.regionsOf(p.mm)[p.slot];
-    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region;
+    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
     const mapped = !!r && p.page < r.pages;
-    const allowed = mapped && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
+    const beyondEof = mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages;
+    const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     const promise = !mapped
       ? 'SIGSEGV (nothing mapped there)'
-      : allowed
-        ? `success (${r!.by} returned at step ${r!.since})`
-        : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
+      : beyondEof
+        ? `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
+        : allowed
+          ? `success (${r!.by} returned at step ${r!.since})`
+          : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
     if (!racy) {
-      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, 'SIGSEGV', `legal user ${p.kind} got SIGSEGV`, [], false);
+      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, signal, `legal user ${p.kind} got ${signal}`, [], false);
       if (pa !== null && !allowed) {
         o.processFinding(
           cpu,
@@ -520,7 +616,8 @@ export class Interpreter {
         );
       }
     }
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed) return;
+    // A file's data is shared with every mapping of it: the shadow keeps none.
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);

@@ -18,6 +18,10 @@ import { dup_mmap } from '../linux/fork.js';
 import { get_user_pages_fast } from '../linux/gup.js';
 import { attach_mem_cgroup, mem_cgroup_create, type MemCgroup } from '../linux/memcg.js';
 import type { KObj } from './program.js';
+import { LinuxFile } from '../linux/structs.js';
+import { mmap_region_file } from '../linux/mmap.js';
+import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
+import { do_sys_ftruncate } from '../linux/truncate.js';
 
 /** A kernel object the program allocated. */
 export interface KernelObject {
@@ -47,6 +51,11 @@ export interface KernelOps {
   memcg_attach(mm: MmStruct, g: MemCgroup): void;
   gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<void>;
   dup_mm(cpu: LinuxCpu, parent: MmStruct, name: string): KGen<MmStruct>;
+  /** A file of an in-memory (ramfs-like) file system, `pages` long, no page cached yet. */
+  file_create(name: string, pages: number): LinuxFile;
+  mmap_file(cpu: LinuxCpu, mm: MmStruct, file: LinuxFile, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  mremap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, to: bigint): KGen<bigint>;
+  ftruncate(cpu: LinuxCpu, file: LinuxFile, pages: number): KGen<void>;
 }
 
 /** The operations on kernel `k`. */
@@ -117,6 +126,28 @@ export function kernelOps(k: Kernel): KernelOps {
      * xen_dup_mmap -> xen_pgd_pin), flush_tlb_mm(oldmm) (src/linux/fork.ts); all of it under the
      * parent's mmap_sem held for writing (dup_mmap() takes it).
      */
+    file_create(name, pages) {
+      return new LinuxFile(name, BigInt(pages * 4096));
+    },
+
+    /** mmap(start, len, prot, MAP_SHARED | MAP_FIXED, fd, 0): vm_mmap_pgoff() under mmap_sem -> mmap_region() (src/linux/mmap.ts). */
+    *mmap_file(cpu, mm, file, start, pages, vmFlags) {
+      yield* down_write(k, cpu, mm.mmap_sem);
+      yield* mmap_region_file(k, cpu, mm, file, start, BigInt(pages * 4096), vmFlags, 0);
+      up_write(mm.mmap_sem, cpu.curr);
+    },
+
+    /** mremap(start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) (src/linux/mremap.ts). */
+    *mremap(cpu, mm, start, pages, to) {
+      const len = BigInt(pages * 4096);
+      return yield* sys_mremap(k, cpu, mm, start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    },
+
+    /** ftruncate(fd, pages * PAGE_SIZE) (src/linux/truncate.ts). */
+    *ftruncate(cpu, file, pages) {
+      yield* do_sys_ftruncate(k, cpu, file, BigInt(pages * 4096));
+    },
+
     *dup_mm(cpu, parent, name) {
       yield* down_write(k, cpu, parent.mmap_sem);
       const mm = yield* mm_alloc(k, cpu, name);

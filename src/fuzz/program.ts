@@ -23,6 +23,10 @@ export const MAX_TASKS = 6;
 export const MAX_OPS = 24;
 /** Largest number of interrupt sources. */
 export const MAX_IRQS = 3;
+/** Number of files (in-memory, shared by every process of a program, MAX_PAGES pages long at the start). One: every mapping and truncation of a program meets on it. */
+export const FILES = 1;
+/** Largest `n` of a fail_nth operation. */
+export const MAX_FAIL_NTH = 4;
 
 export type AccessKindName = 'read' | 'write' | 'exec';
 export type Prot = 'r' | 'rw' | 'rx';
@@ -38,6 +42,16 @@ export type PtLevel = 1 | 2 | 3 | 4;
 export type Op =
   /** mmap() of an anonymous user range in the task's mm; `populate` (MAP_POPULATE) faults every page in at once. */
   | { op: 'mmap'; slot: number; pages: number; prot: Prot; populate: boolean }
+  /**
+   * mmap(MAP_SHARED) of the first `pages` pages of file `file` at a user range, or (`whole`) of
+   * its whole slot (2 MiB, beyond the end of the file: a large mapping whose mremap moves its ptes
+   * in several LATENCY_LIMIT extents).
+   */
+  | { op: 'mmap_file'; slot: number; file: number; pages: number; prot: Prot; whole: boolean }
+  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of a whole user range to slot `to` (whatever was mapped there is unmapped first). */
+  | { op: 'mremap'; slot: number; to: number }
+  /** ftruncate() of file `file` to `pages` pages: mappings beyond the new end are zapped, the pages freed; accesses there get SIGBUS. */
+  | { op: 'ftruncate'; file: number; pages: number }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
   | { op: 'munmap'; slot: number }
   /** mprotect() of a whole user range: vma flags changed, present PTEs rewritten in lazy MMU mode, flush_tlb_range(). */
@@ -87,6 +101,12 @@ export type Op =
   | { op: 'pt_unlinear'; obj: KObj; slot: number; level: 2 | 3 | 4 }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
+  /**
+   * Fault injection (syzkaller's fault-injection mode): write `n` to /proc/thread-self/fail-nth,
+   * so that the n-th fault-injection point this task passes afterwards fails (a non-sleeping page
+   * allocation returns NULL: src/linux/page_alloc.ts).
+   */
+  | { op: 'fail_nth'; n: number }
   /** schedule(): give up the CPU voluntarily. */
   | { op: 'schedule' }
   /** exit(): the task exits now (do_exit: exit_mm, mmput, exit_mmap). Tasks also exit after their last op. */
@@ -97,6 +117,9 @@ export type OpName = Op['op'];
 /** Every operation name, in a fixed order (the generator and the validator use it). */
 export const OP_NAMES: readonly OpName[] = [
   'mmap',
+  'mmap_file',
+  'mremap',
+  'ftruncate',
   'munmap',
   'mprotect',
   'uaccess',
@@ -116,6 +139,7 @@ export const OP_NAMES: readonly OpName[] = [
   'pt_linear',
   'pt_unlinear',
   'flush_tlb',
+  'fail_nth',
   'schedule',
   'exit',
 ];
@@ -244,6 +268,20 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, slot: slot(), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS), populate: o.populate as boolean };
     case 'mprotect':
       return { op, slot: slot(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'mmap_file':
+      if (typeof o.whole !== 'boolean') bad(`${path}.whole`, 'expected true or false');
+      return {
+        op,
+        slot: slot(),
+        file: int(o.file, `${path}.file`, 0, FILES - 1),
+        pages: pages(),
+        prot: oneOf(o.prot, `${path}.prot`, PROTS),
+        whole: o.whole as boolean,
+      };
+    case 'mremap':
+      return { op, slot: slot(), to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
+    case 'ftruncate':
+      return { op, file: int(o.file, `${path}.file`, 0, FILES - 1), pages: int(o.pages, `${path}.pages`, 0, MAX_PAGES) };
     case 'munmap':
     case 'vfree':
     case 'vm_unmap_ram':
@@ -283,6 +321,8 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
+    case 'fail_nth':
+      return { op, n: int(o.n, `${path}.n`, 1, MAX_FAIL_NTH) };
     case 'schedule':
     case 'exit':
       return { op };

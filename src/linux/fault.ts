@@ -27,6 +27,7 @@ import { versionNumber, type VmallocFaultVariant } from './config.js';
 import { do_exit } from './exit.js';
 import type { Kernel } from './kernel.js';
 import { FAULT_FLAG_WRITE, find_vma, handle_mm_fault } from './memory.js';
+import { VM_FAULT_SIGBUS } from './filemap.js';
 import type { LinuxCpu } from './percpu.js';
 import {
   entryAddr,
@@ -193,8 +194,22 @@ function* __do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code:
   }
   faultStats(k).userFaults++;
   const flags = error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0;
-  yield* handle_mm_fault(k, cpu, mm, vma, address, flags);
+  const fault = yield* handle_mm_fault(k, cpu, mm, vma, address, flags);
   up_read(mm.mmap_sem, cpu.curr);
+  if (fault & VM_FAULT_SIGBUS) yield* do_sigbus(k, cpu, address, error_code); // mm_fault_error()
+}
+
+/**
+ * do_sigbus() (arch/x86/mm/fault.c, reached through mm_fault_error() after up_read(mmap_sem)): a
+ * kernel-mode fault without a fixup goes to no_context() (oops); a user task gets SIGBUS
+ * (force_sig_info_fault(SIGBUS, BUS_ADRERR)), which kills it. Nothing is printed.
+ */
+function* do_sigbus(k: Kernel, cpu: LinuxCpu, address: bigint, error_code: number): KGen<void> {
+  if (!(error_code & PF_USER)) {
+    k.oops(cpu, `BUG: unable to handle kernel paging request at ${address.toString(16).padStart(k.L.entrySize * 2, '0')}`, error_code, 'do_sigbus');
+  }
+  k.observers.sigbus?.(cpu, address, error_code);
+  yield* do_exit(k, cpu, 7); // SIGBUS
 }
 
 /** access_error(error_code, vma). */

@@ -19,7 +19,7 @@
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
 import type { Kernel } from './kernel.js';
-import { pte_alloc_walk } from './memory.js';
+import { pte_alloc_walk, vma_link_file } from './memory.js';
 import { get_page, page_dup_rmap } from './page.js';
 import type { LinuxCpu } from './percpu.js';
 import {
@@ -142,7 +142,17 @@ export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruc
   const fns = enterFn(cpu, 'dup_mmap');
   try {
     for (const v of [...oldmm.vmas]) {
-      mm.vmas.push({ ...v });
+      const tmp: VmAreaStruct = { ...v };
+      mm.vmas.push(tmp);
+      if (v.vm_file) {
+        // A file vma joins the file's i_mmap (vma_interval_tree_insert_after under
+        // i_mmap_lock_write()); copy_page_range() copies nothing for a shared file vma without an
+        // anon_vma (4.14: "Don't copy ptes where a page fault will fill them correctly"): the
+        // child faults its pages in from the page cache.
+        tmp.vm_mm = mm;
+        yield* vma_link_file(k, cpu, tmp);
+        continue;
+      }
       yield* copy_page_range(k, cpu, mm, oldmm, v);
     }
     yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()

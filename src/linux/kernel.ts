@@ -55,6 +55,8 @@ export interface BootOptions {
 export interface KernelObservers {
   /** A user-mode fault is about to be answered with SIGSEGV (bad_area: force_sig_info_fault). */
   sigsegv?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
+  /** A user-mode fault is about to be answered with SIGBUS (do_sigbus: e.g. beyond the end of a mapped file). */
+  sigbus?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
   /** do_page_fault() returns to the faulting context (`address` is CR2). */
   pageFaultReturn?(cpu: LinuxCpu, address: bigint, errorCode: number): void;
   /** exit_mmap() returned: the address space `mm` has no user mapping left. */

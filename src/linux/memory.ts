@@ -11,14 +11,18 @@
  * mprotect() that added PROT_WRITE) goes to do_wp_page(): reuse the page if it is mapped once,
  * else copy it (copy-on-write).
  *
- * Simplifications: anonymous private memory only (no zero page, no file mappings): a read fault
- * on a none pte allocates a page too.
+ * Simplifications: anonymous private memory (no zero page: a read fault on a none pte allocates a
+ * page too) and MAP_SHARED mappings of the model's ramfs-like files (do_fault(), 4.14: the page
+ * comes from the page cache through filemap_fault(), filemap.ts; no private file mappings, no
+ * fault-around).
  *
  * The one unmap path of the model is here too (mm/memory.c): unmap_vmas() -> unmap_single_vma()
  * -> unmap_page_range() -> zap_pud_range() -> zap_pmd_range() -> zap_pte_range(), and
  * free_pgtables() -> free_pgd_range() -> free_pud_range() -> free_pmd_range() ->
  * free_pte_range(), written over the folding-aware accessors of pgtable.ts so that they serve
- * every paging mode; exit_mmap() and unmap_region() (mmap.ts) call them with one mmu_gather.
+ * every paging mode; exit_mmap() and unmap_region() (mmap.ts) call them with one mmu_gather, and
+ * unmap_mapping_range() (truncation of a file: every vma mapping the range, found through the
+ * file's i_mmap) calls them through zap_page_range_single() with one gather per vma.
  */
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
@@ -47,12 +51,14 @@ import {
   set_pte,
   set_pte_at,
 } from './pgtable.js';
-import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_remove_page, type MmuGather } from './mmu_gather.js';
+import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './mmu_gather.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import { get_page, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
+import { get_page, page_add_file_rmap, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
 import { flush_tlb_mm_range } from './tlbflush.js';
-import { VM_EXEC, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_EXEC, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
+import { filemap_fault, filemap_page_mkwrite, unlock_page, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from './filemap.js';
+import { down_write, up_write } from './rwsem.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 
 /** FAULT_FLAG_WRITE. */
@@ -149,8 +155,100 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
 function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
   const old = entryAddr(k.L, orig_pte) / 4096;
   return yield* traced(cpu, 'do_wp_page', () =>
-    page_mapcount(k, old) <= 1 ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte) : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old),
+    vma.vm_file && (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)
+      ? wp_page_shared(k, cpu, mm, vma, address, ptep, orig_pte, old)
+      : page_mapcount(k, old) <= 1
+        ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte)
+        : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old),
   );
+}
+
+/**
+ * wp_page_shared(vmf) (mm/memory.c, 4.14): a write to a read-only pte of a shared file mapping
+ * (the first write after a read fault: vma_wants_writenotify() keeps shared ptes read-only until
+ * page_mkwrite() ran). get_page(), drop the pte lock, do_page_mkwrite() (filemap_page_mkwrite:
+ * the page locked, or VM_FAULT_NOPAGE if truncation took it), finish_mkwrite_fault(): the pte
+ * lock again and, if the pte is unchanged, wp_page_reuse(); then fault_dirty_shared_page()
+ * (unlock_page) and put_page().
+ */
+function* wp_page_shared(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  vma: VmAreaStruct,
+  address: bigint,
+  ptep: number,
+  orig_pte: bigint,
+  page: number,
+): KGen<number> {
+  get_page(k, page);
+  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
+  const tmp = yield* filemap_page_mkwrite(k, cpu, vma, page);
+  if (tmp & VM_FAULT_NOPAGE) {
+    put_page(k, page);
+    return tmp;
+  }
+  yield* spin_lock(k, cpu, mm.page_table_lock); // finish_mkwrite_fault(): pte_offset_map_lock()
+  if (readEntry(k, ptep) !== orig_pte) {
+    yield* spin_unlock(k, cpu, mm.page_table_lock);
+    unlock_page(k, page);
+    put_page(k, page);
+    return VM_FAULT_NOPAGE;
+  }
+  yield* wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte);
+  unlock_page(k, page); // fault_dirty_shared_page()
+  put_page(k, page);
+  return VM_FAULT_WRITE;
+}
+
+/**
+ * alloc_set_pte(vmf, memcg, page) under the pte lock (finish_fault(), mm/memory.c, 4.14): if the
+ * pte is still none, mk_pte(page, vma->vm_page_prot) (read-only: vma_wants_writenotify()), made
+ * writable and dirty for a write fault (maybe_mkwrite(pte_mkdirty())), page_add_file_rmap(),
+ * set_pte_at(); the page's reference passes to the pte. VM_FAULT_NOPAGE if another fault won.
+ */
+function* finish_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, page: number, flags: number): KGen<number> {
+  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
+  let ret = VM_FAULT_NOPAGE;
+  if (readEntry(k, ptep) === 0n) {
+    let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);
+    if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);
+    page_add_file_rmap(k, page);
+    yield* set_pte_at(k, cpu, mm, address, ptep, entry);
+    cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;
+    ret = 0;
+  }
+  yield* spin_unlock(k, cpu, mm.page_table_lock);
+  return ret;
+}
+
+/**
+ * do_fault(vmf) (mm/memory.c, 4.14) of a MAP_SHARED file vma: a read fault is do_read_fault()
+ * (__do_fault() = filemap_fault(), finish_fault(), unlock_page()); a write fault is
+ * do_shared_fault() (__do_fault(), unlock_page(), do_page_mkwrite() = filemap_page_mkwrite(),
+ * finish_fault(), fault_dirty_shared_page() = unlock_page()). VM_FAULT_SIGBUS beyond the end of
+ * the file; VM_FAULT_NOPAGE when a racing fault or truncation won (the access is retried).
+ */
+function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
+  if (!(vma.vm_flags & VM_SHARED)) throw new Error('do_fault: private file mappings (do_cow_fault) are not modelled');
+  const pgoff = (vma.vm_pgoff ?? 0) + Number((address - vma.vm_start) >> 12n);
+  const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  return yield* traced(cpu, write ? 'do_shared_fault' : 'do_read_fault', function* () {
+    const { ret, page } = yield* traced(cpu, 'filemap_fault', () => filemap_fault(k, cpu, vma, pgoff)); // __do_fault()
+    if (ret & (VM_FAULT_SIGBUS | VM_FAULT_NOPAGE)) return ret;
+    if (write) {
+      unlock_page(k, page);
+      const tmp = yield* filemap_page_mkwrite(k, cpu, vma, page); // do_page_mkwrite()
+      if (!(tmp & VM_FAULT_LOCKED)) {
+        put_page(k, page);
+        return tmp;
+      }
+    }
+    const r = yield* finish_fault(k, cpu, mm, vma, address, ptep, page, flags);
+    unlock_page(k, page);
+    if (r) put_page(k, page);
+    return r;
+  });
 }
 
 /**
@@ -229,7 +327,7 @@ function* pte_unmap_same(k: Kernel, cpu: LinuxCpu, mm: MmStruct, ptep: number, o
 function* handle_pte_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
   const entry = readEntry(k, ptep);
   if (!(entry & _PAGE_PRESENT)) {
-    if (entry === 0n) return yield* do_anonymous_page(k, cpu, mm, vma, address, ptep);
+    if (entry === 0n) return vma.vm_file ? yield* do_fault(k, cpu, mm, vma, address, ptep, flags) : yield* do_anonymous_page(k, cpu, mm, vma, address, ptep);
     // do_swap_page() -> pte_unmap_same(): with PAE (a pte wider than a long) the pte is re-read
     // under the lock; one caught between the two halves of native_set_pte() (high half first,
     // e.g. do_wp_page()'s new pte) has changed by then: return, and the access retries.
@@ -339,7 +437,7 @@ function* zap_pud_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pgdp: number, 
 }
 
 /** unmap_page_range(tlb, vma, addr, end, details): zap_pud_range() on each present pgd entry. */
-function* unmap_page_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigint, end: bigint): KGen<void> {
+export function* unmap_page_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: bigint, end: bigint): KGen<void> {
   for (let a = addr; a !== end;) {
     const next = pgd_addr_end(k, a, end);
     const pgdp = pgd_offset(k, tlb.mm, a);
@@ -375,6 +473,67 @@ export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: read
   } finally {
     fns.pop();
   }
+}
+
+/**
+ * zap_page_range_single(vma, address, size, details) (mm/memory.c, 4.14 line 1633): one
+ * mmu_gather over [address, address + size) of one vma: unmap_single_vma(), tlb_finish_mmu()
+ * (the TLB flush of that range, then the pages' references are dropped).
+ */
+function* zap_page_range_single(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, address: bigint, size: bigint): KGen<void> {
+  const end = address + size;
+  yield* traced(cpu, 'zap_page_range_single', function* () {
+    const tlb = tlb_gather_mmu(vma.vm_mm!, address, end);
+    yield* traced(cpu, 'unmap_single_vma', () => unmap_page_range(k, cpu, tlb, address, end));
+    yield* tlb_finish_mmu(k, cpu, tlb);
+  });
+}
+
+/**
+ * unmap_mapping_range(mapping, holebegin, holelen, even_cows) (mm/memory.c, 4.14 lines
+ * 2806-2832): under i_mmap_lock_write(mapping), unmap_mapping_range_tree(): for every vma of the
+ * file's i_mmap that maps a page of [holebegin, holebegin + holelen) (holelen 0: to the end of the
+ * file), unmap_mapping_range_vma() -> zap_page_range_single() over the part of the vma that maps
+ * it. `even_cows` only matters for private COWed pages, which the model has not.
+ */
+export function* unmap_mapping_range(k: Kernel, cpu: LinuxCpu, mapping: AddressSpace, holebegin: bigint, holelen: bigint, even_cows: boolean): KGen<void> {
+  void even_cows;
+  const first = Number(holebegin >> 12n);
+  const last = holelen === 0n ? Number.MAX_SAFE_INTEGER : first + Number((holelen + 4095n) >> 12n) - 1;
+  yield* traced(cpu, 'unmap_mapping_range', function* () {
+    yield* down_write(k, cpu, mapping.i_mmap_rwsem); // i_mmap_lock_write()
+    for (const vma of [...mapping.i_mmap]) {
+      // unmap_mapping_range_tree(): vma_interval_tree_foreach() over [first, last]
+      const vba = vma.vm_pgoff ?? 0;
+      const vea = vba + Number((vma.vm_end - vma.vm_start) >> 12n) - 1;
+      if (vea < first || vba > last) continue;
+      const zba = Math.max(first, vba);
+      const zea = Math.min(last, vea);
+      const start = vma.vm_start + (BigInt(zba - vba) << 12n);
+      const end = vma.vm_start + (BigInt(zea - vba + 1) << 12n);
+      yield* zap_page_range_single(k, cpu, vma, start, end - start); // unmap_mapping_range_vma()
+    }
+    up_write(mapping.i_mmap_rwsem, cpu.curr);
+  });
+}
+
+/** __vma_link_file(vma) under i_mmap_lock_write() (mm/mmap.c vma_link()): a file vma joins its file's i_mmap. */
+export function* vma_link_file(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct): KGen<void> {
+  const mapping = vma.vm_file?.f_mapping;
+  if (!mapping) return;
+  yield* down_write(k, cpu, mapping.i_mmap_rwsem);
+  mapping.i_mmap.push(vma);
+  up_write(mapping.i_mmap_rwsem, cpu.curr);
+}
+
+/** unlink_file_vma(vma) (mm/mmap.c): a file vma leaves its file's i_mmap, under i_mmap_lock_write(). */
+export function* unlink_file_vma(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct): KGen<void> {
+  const mapping = vma.vm_file?.f_mapping;
+  if (!mapping) return;
+  yield* down_write(k, cpu, mapping.i_mmap_rwsem);
+  const i = mapping.i_mmap.indexOf(vma);
+  if (i >= 0) mapping.i_mmap.splice(i, 1);
+  up_write(mapping.i_mmap_rwsem, cpu.curr);
 }
 
 /** free_pte_range(tlb, pmd, addr): unhook the page table (pmd_clear) and queue it (pte_free_tlb). */
@@ -475,7 +634,9 @@ export function* free_pgd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, addr: 
 /**
  * free_pgtables(tlb, vma, floor, ceiling) (mm/memory.c, 3.8): free_pgd_range() over each vma of
  * `vmas` (in address order), nearby vmas (less than a pmd apart) gathered into one call, each
- * bounded by the next vma or `ceiling`. Used by exit_mmap() and unmap_region().
+ * bounded by the next vma or `ceiling`; each vma first leaves its file's i_mmap
+ * (unlink_file_vma(), "Hide vma from rmap and truncate_pagecache before freeing pgtables").
+ * Used by exit_mmap() and unmap_region().
  */
 export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: readonly VmAreaStruct[], floor: bigint, ceiling: bigint): KGen<void> {
   const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
@@ -484,7 +645,9 @@ export function* free_pgtables(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: r
     for (let i = 0; i < vmas.length;) {
       const addr = vmas[i].vm_start;
       let last = i;
-      while (last + 1 < vmas.length && vmas[last + 1].vm_start <= vmas[last].vm_end + PMD_SIZE) last++; // "gather nearby vmas into one call down"
+      yield* unlink_file_vma(k, cpu, vmas[i]);
+      // "gather nearby vmas into one call down"
+      while (last + 1 < vmas.length && vmas[last + 1].vm_start <= vmas[last].vm_end + PMD_SIZE) yield* unlink_file_vma(k, cpu, vmas[++last]);
       const next = vmas[last + 1];
       yield* free_pgd_range(k, cpu, tlb, addr, vmas[last].vm_end, floor, next ? next.vm_start : ceiling);
       i = last + 1;

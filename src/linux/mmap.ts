@@ -7,12 +7,12 @@
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
-import { free_pgtables, unmap_vmas } from './memory.js';
+import { free_pgtables, unmap_vmas, vma_link_file } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
-import type { MmStruct, VmAreaStruct } from './structs.js';
+import { VM_MAYSHARE, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn } from '../scheduler/traced.js';
 
@@ -32,15 +32,43 @@ export function vma_list(mm: MmStruct): VmAreaStruct[] {
  */
 export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_below: boolean): VmAreaStruct {
   const nv: VmAreaStruct = { ...vma };
+  const pages = Number((addr - vma.vm_start) >> 12n);
   if (new_below) {
     nv.vm_end = addr;
     vma.vm_start = addr;
+    if (vma.vm_pgoff !== undefined) vma.vm_pgoff += pages;
   } else {
     nv.vm_start = addr;
     vma.vm_end = addr;
+    if (nv.vm_pgoff !== undefined) nv.vm_pgoff += pages;
   }
   mm.vmas.push(nv);
+  // vma_adjust() -> __vma_link_file() (under i_mmap_lock_write(), which the model's split does not take: no yield here)
+  nv.vm_file?.f_mapping.i_mmap.push(nv);
   return nv;
+}
+
+/**
+ * mmap_region(file, addr, len, vm_flags, pgoff) (mm/mmap.c) for a MAP_SHARED mapping of `file`
+ * at a free range: a new vma (vm_file, vm_pgoff) linked into the mm (vma_link) and into the
+ * file's i_mmap (__vma_link_file under i_mmap_lock_write()); no page-table work until the first
+ * fault. The caller holds mm->mmap_sem for writing. (Anonymous mappings are linked by the fuzzer's
+ * kernel-ops adapter, which has no file to link.)
+ */
+export function* mmap_region_file(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  file: LinuxFile,
+  addr: bigint,
+  len: bigint,
+  vm_flags: number,
+  pgoff: number,
+): KGen<VmAreaStruct> {
+  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: vm_flags | VM_SHARED | VM_MAYSHARE, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
+  mm.vmas.push(vma);
+  yield* vma_link_file(k, cpu, vma);
+  return vma;
 }
 
 /**

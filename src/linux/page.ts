@@ -7,8 +7,12 @@
  * flush, which frees the frame when the last reference goes. Frames never registered (page
  * tables, kernel pages) are freed at once by put_page(), as before counts existed.
  *
+ * Page-cache pages of the model's files (filemap.ts) are registered by page_cache_alloc() with
+ * the allocator's reference and no mapping; the page cache holds one reference
+ * (add_to_page_cache_lru), each pte one (finish_fault) and one mapcount (page_add_file_rmap).
+ *
  * Not modelled: references held by GUP (the model's get_user_pages_fast() counts pinned pages
- * but never holds them), the page cache, swap, KSM.
+ * but never holds them), swap, KSM.
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
@@ -20,6 +24,8 @@ import { defineKernelState } from './kstate.js';
 interface PageCounts {
   count: number;
   mapcount: number;
+  /** PageAnon(page): false for a page-cache page. */
+  anon: boolean;
 }
 
 const counts = defineKernelState(() => new Map<number, PageCounts>());
@@ -36,12 +42,24 @@ export function page_mapcount(k: Kernel, pfn: number): number {
 
 /** page_add_new_anon_rmap(page, vma, address) of a freshly allocated page (count 1 from the allocator, mapcount 1). */
 export function page_add_new_anon_rmap(k: Kernel, pfn: number): void {
-  counts(k).set(pfn, { count: 1, mapcount: 1 });
+  counts(k).set(pfn, { count: 1, mapcount: 1, anon: true });
+}
+
+/** __page_cache_alloc(): a fresh page for the page cache (the allocator's reference, not mapped). */
+export function page_cache_alloc(k: Kernel): number {
+  const pfn = k.m.frames.alloc({ zero: false });
+  counts(k).set(pfn, { count: 1, mapcount: 0, anon: false });
+  return pfn;
+}
+
+/** page_add_file_rmap(page): one more pte maps a page-cache page. */
+export function page_add_file_rmap(k: Kernel, pfn: number): void {
+  entry(k, pfn).mapcount++;
 }
 
 function entry(k: Kernel, pfn: number): PageCounts {
   let c = counts(k).get(pfn);
-  if (!c) counts(k).set(pfn, (c = { count: 1, mapcount: 1 }));
+  if (!c) counts(k).set(pfn, (c = { count: 1, mapcount: 1, anon: true }));
   return c;
 }
 
@@ -56,14 +74,16 @@ export function page_dup_rmap(k: Kernel, pfn: number): void {
 }
 
 /**
- * page_remove_rmap(page): one pte less; when the last mapping goes, the memcg uncharge and the
- * other hooks of the model run (mmHooks(k).page_remove_rmap, e.g. mem_cgroup_uncharge_page()).
+ * page_remove_rmap(page): one pte less; when the last mapping of an anonymous page goes, the memcg
+ * uncharge and the other hooks of the model run (mmHooks(k).page_remove_rmap, e.g.
+ * mem_cgroup_uncharge_page()); a page-cache page only loses a mapcount (page_remove_file_rmap():
+ * it stays charged while it is in the page cache).
  */
 export function* page_remove_rmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number): KGen<void> {
   const c = counts(k).get(pfn);
   if (c) {
     if (c.mapcount <= 0) throw new Error(`page_remove_rmap: pfn 0x${pfn.toString(16)} is not mapped (mapcount ${c.mapcount})`);
-    if (--c.mapcount > 0) return; // "page still mapped by someone else?"
+    if (--c.mapcount > 0 || !c.anon) return; // "page still mapped by someone else?"
   }
   const hook = mmHooks(k).page_remove_rmap;
   if (hook) yield* hook(k, cpu, mm, pfn);

@@ -11,12 +11,65 @@ import type { KGen, YieldLabel } from '../scheduler/types.js';
 export const VM_READ = 0x1;
 export const VM_WRITE = 0x2;
 export const VM_EXEC = 0x4;
+/** VM_SHARED: a MAP_SHARED mapping (writes reach the file's pages). */
+export const VM_SHARED = 0x8;
+/** VM_MAYSHARE. */
+export const VM_MAYSHARE = 0x80;
 
-/** A user mapping: anonymous memory faulted in on demand. */
+/**
+ * A user mapping: anonymous memory faulted in on demand, or (with `vm_file`) a MAP_SHARED mapping
+ * of a file's pages from `vm_pgoff` on.
+ */
 export interface VmAreaStruct {
   vm_start: bigint;
   vm_end: bigint;
   vm_flags: number;
+  /** The mapped file (file-backed vmas only; they are linked in its mapping's i_mmap). */
+  vm_file?: LinuxFile;
+  /** Offset in the file, in pages, of vm_start (file-backed vmas only). */
+  vm_pgoff?: number;
+  /** The mm the vma belongs to (set for file-backed vmas: the rmap walk needs it). */
+  vm_mm?: MmStruct;
+}
+
+/**
+ * struct address_space (include/linux/fs.h) of a file: its page cache (page_tree: page index ->
+ * pfn) and the vmas that map it (i_mmap, an interval tree in Linux, a list here) under i_mmap_rwsem.
+ */
+export class AddressSpace {
+  readonly page_tree = new Map<number, number>();
+  readonly i_mmap: VmAreaStruct[] = [];
+  readonly i_mmap_rwsem: RwSemaphore;
+  constructor(readonly host: Inode) {
+    this.i_mmap_rwsem = new RwSemaphore(`${host.name}.i_mmap_rwsem`);
+  }
+}
+
+/** struct inode: i_size and i_rwsem (inode_lock()) of a file, and its mapping. */
+export class Inode {
+  /** i_size in bytes. */
+  i_size: bigint;
+  readonly i_rwsem: RwSemaphore;
+  readonly i_mapping: AddressSpace;
+  constructor(
+    readonly name: string,
+    size: bigint,
+  ) {
+    this.i_size = size;
+    this.i_rwsem = new RwSemaphore(`${name}.i_rwsem`);
+    this.i_mapping = new AddressSpace(this);
+  }
+}
+
+/** struct file (an open file of an in-memory filesystem, ramfs-like: its pages live only in the page cache). */
+export class LinuxFile {
+  readonly f_inode: Inode;
+  constructor(name: string, size: bigint) {
+    this.f_inode = new Inode(name, size);
+  }
+  get f_mapping(): AddressSpace {
+    return this.f_inode.i_mapping;
+  }
 }
 
 /** A modelled spinlock; `owner` is the CPU index holding it, or -1. */
@@ -86,6 +139,8 @@ export class TaskStruct implements CpuTask {
   exiting = false;
   /** Exit code once dead. */
   exitCode = 0;
+  /** current->fail_nth (CONFIG_FAULT_INJECTION, /proc/<pid>/fail-nth): the n-th fault-injection point fails (page_alloc.ts). */
+  fail_nth = 0;
   constructor(
     readonly pid: number,
     readonly comm: string,

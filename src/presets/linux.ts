@@ -182,3 +182,46 @@ registerKnob({
   description:
     'CONFIG_HAVE_RCU_TABLE_FREE on x86: page-table pages are freed through tlb_remove_table() after an RCU-sched grace period (4.14+, seed 002 fix) instead of tlb_remove_page() right after the TLB flush.',
 });
+
+registerKnob({
+  name: 'mremap_flush',
+  type: 'enum',
+  values: ['under-ptl', 'deferred'],
+  default: 'under-ptl',
+  group: 'linux',
+  description:
+    "mm/mremap.c move_ptes() (CVE-2018-18281): 'deferred' = only a dirty pte is flushed before the pte lock is dropped, a clean one by move_page_tables() after every lock was dropped, so a truncation can free the moved page while a stale TLB entry of the old address still maps it (every release before 4.19-rc8 and the stable fixes of October 2018, e.g. 4.14.78); 'under-ptl' (default) = \"mremap: properly flush TLB before releasing the page\" (eb66ae030829): every present pte is flushed before the lock is dropped. The default gives every preset the fix as a backport; only the presets of this bug set 'deferred'.",
+});
+
+// ---- Historical Linux bugs (docs/historical-bugs.md): a 4.14 stable kernel before and after one
+// security fix, on the 4.14 model (linux-4.14-smp, which carries that fix as a backport).
+registerPreset({
+  name: 'linux-4.14.77-smp',
+  base: 'linux-4.14-smp',
+  description:
+    'Linux 4.14.77 x86_64 SMP (the last 4.14 stable release before the CVE-2018-18281 backport): mremap() flushes the TLB of a moved clean pte only after dropping the page-table lock, so ftruncate() of a MAP_SHARED file can free the page while another CPU still maps it through a stale TLB entry of the old address. The rest of the model follows 4.14.5.',
+  knobs: { version: '4.14.77', mremap_flush: 'deferred' },
+});
+registerPreset({
+  name: 'linux-4.14.78-smp',
+  base: 'linux-4.14.77-smp',
+  description:
+    'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped.',
+  knobs: { version: '4.14.78', mremap_flush: 'under-ptl' },
+});
+registerKnob({
+  name: 'tlb_remove_table_single_user',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_remove_table() frees a page table at once when the mm has fewer than two users (4.14-4.18); false: always batched (4.19, "mm/tlb: Remove tlb_remove_table() non-concurrent condition").',
+});
+registerKnob({
+  name: 'tlb_table_invalidate',
+  type: 'bool',
+  default: false,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_table_invalidate() flushes the TLB and paging-structure caches before page tables are handed to RCU or, when the batch page cannot be allocated, freed by tlb_remove_table_one() (4.19, "mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE"); false: no flush before tlb_remove_table_one() frees the table (4.14-4.18).',
+});

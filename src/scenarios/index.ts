@@ -1,8 +1,10 @@
-/** Scenario registry with the Linux seed scenarios (003, 004), the Xen PV ones (000-002) and the historical Xen bugs (xsa.ts) registered. */
+/** Scenario registry with the Linux seed scenarios (003, 004), the Xen PV ones (000-002), the historical Xen bugs (xsa.ts) and the historical Linux bugs (mremap.ts) registered. */
 import './s003.js';
 import './s004.js';
 import './s000.js';
 import './s001.js';
 import './s002.js';
 import './xsa.js';
+import './rcu_table_free.js';
 export * from './registry.js';
+import './mremap.js';
