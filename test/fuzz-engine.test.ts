@@ -32,8 +32,8 @@ const BUGGY_PLAN = { firstSeed: 1, runsPerSeed: 2000, totalRuns: 16_000 };
  * table) takes about 4 000 executions (median of bench/fuzz.ts's 5 fresh seeds; 74-7 911): seeds
  * 18, 19, ... up to 60 000 executions, stopping at the first finding. From seed 1 the campaign
  * first finds it at execution 34 223 (seed 18, execution 222) since PCT counts interleaving
- * points and the generator's program shapes grew, about a minute of CPU; starting at 18 keeps the
- * test fast and the net as wide.
+ * points and the generator's program shapes grew (measured before mremap joined the vocabulary),
+ * about a minute of CPU; starting at 18 keeps the test fast and the net as wide.
  */
 const PLAN_002 = { firstSeed: 18, runsPerSeed: 2000, totalRuns: 60_000 };
 /** Executions of a fixed preset that must not show the seed's bug. */
