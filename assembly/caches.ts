@@ -9,6 +9,7 @@ import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
   C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
+  PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
 import { acCtx, acCx, acPkrU, acPkrS, acPcid } from './context';
 import { permFault } from './perms';
@@ -96,13 +97,33 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
   const tag = (fastVpn(vpn) << 8) | u64(acCtx);
-  for (let k: u32 = 0; k < 3; k++) {
-    if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
-    if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
-    const p = frontSlot(front, k, vpn);
-    store<u64>(p, tag);
-    store<u64>(p, load<u64>(e, T_PA), 8);
+  const pa = load<u64>(e, T_PA);
+  if ((acPkrU | acPkrS) != 0) {
+    for (let k: u32 = 0; k < 3; k++) {
+      if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
+      if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
+      frontStore(frontSlot(front, k, vpn), true, tag, pa);
+    }
+    return;
   }
+  // Without protection keys, permFault's verdicts for the three kinds as bit tests, and the
+  // stores as selects (whether a kind is allowed is unpredictable: leaves differ in R/W and XD).
+  const cx = acCx;
+  const user = (cx & CX_USER) != 0;
+  const us = (perms & PERM_US) != 0;
+  const base = !(user && !us);
+  const read = base && !((cx & CX_SMAP) != 0 && us);
+  const write = read && !((perms & PERM_RW) == 0 && (user || (cx & CX_WP) != 0)) && (perms & PERM_D) != 0;
+  const exec = base && (perms & PERM_XD) == 0 && !(!user && (cx & CX_SMEP) != 0 && us);
+  frontStore(frontSlot(front, 0, vpn), read, tag, pa);
+  frontStore(frontSlot(front, 1, vpn), write, tag, pa);
+  frontStore(frontSlot(front, 2, vpn), exec, tag, pa);
+}
+
+/** Writes front slot p's tag and page base when `ok`, else leaves it as it is (no branch). */
+@inline function frontStore(p: usize, ok: bool, tag: u64, pa: u64): void {
+  store<u64>(p, ok ? tag : load<u64>(p));
+  store<u64>(p, ok ? pa : load<u64>(p, 8), 8);
 }
 
 /** Empties TLB entry e of class c (and the front cache's copies of it). */
