@@ -86,3 +86,18 @@ describe('input checks', () => {
     expect(() => cpu.setControl({ cr3: 1n << 50n })).toThrow(/MAXPHYADDR/);
   });
 });
+
+describe('tlbEntriesFor', () => {
+  it('finds the entry of a page in a set other than 0, and only entries of that set', async () => {
+    const m = await Machine.create({ ramBytes: 4 << 20 });
+    const root = m.pageTables.newRoot('4level');
+    m.pageTables.map('4level', root, 0x40_0000n, 0x10_0000n, 0x80_000, { flags: 0x7n });
+    const cpu = m.cpus[0];
+    cpu.setControl({ ...LONG, cr3: root });
+    const va = 0x40_0000n + 0x4f_000n; // 4 KiB set 0x4f of 128
+    expect(cpu.access(va, { kind: 'read', cpl: 3 }).ok).toBe(true);
+    expect(cpu.access(0x40_0000n, { kind: 'read', cpl: 3 }).ok).toBe(true); // set 0
+    expect(cpu.tlbEntriesFor(va).map((e) => e.va)).toEqual([va]);
+    expect(cpu.tlbEntriesFor(0x40_0000n).map((e) => e.va)).toEqual([0x40_0000n]);
+  });
+});

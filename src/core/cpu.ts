@@ -493,7 +493,7 @@ export class Cpu {
       let n = (this.view.getUint32(d + 4, true) + 1) * ways;
       if (only !== null) {
         const set = Number((only >> BigInt(shift)) & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
-        base += set * ways * 64;
+        base += set * ways * 32; // TLB_ENTRY
         n = ways;
       }
       for (let i = 0; i < n; i++) {
