@@ -167,7 +167,7 @@ export const MUTANTS: Mutant[] = [
     name: 'table-free-skips-rcu',
     file: 'src/linux/mmu_gather.ts',
     preset: 'linux-4.14-hyperv',
-    find: '  if (tlb.mm.mm_users < 2) {',
+    find: '  if (k.config.knobs.tlb_remove_table_single_user !== false && tlb.mm.mm_users < 2) {',
     replace: '  if (true) {',
     description: 'tlb_remove_table() frees page tables at once, without the RCU grace period',
   },
@@ -257,9 +257,9 @@ export const MUTANTS: Mutant[] = [
     name: 'gather-free-before-flush',
     file: 'src/linux/mmu_gather.ts',
     preset: 'linux-4.14-smp',
-    find: "    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n    // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)\n    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n",
+    find: "    yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);\n    yield* tlb_table_flush(k, cpu, tlb);\n    // free_pages_and_swap_cache(): the last reference frees a page (a COW-shared page lives on)\n    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n",
     replace:
-      "    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n    yield* tlb_flush(k, cpu, tlb);\n    tlb_table_flush(k, cpu, tlb);\n",
+      "    for (const pfn of tlb.pages) {\n      if (tlb.tablePages.has(pfn)) free_page_table_page(k, cpu, pfn, 'free_pages_and_swap_cache');\n      else put_page(k, pfn);\n    }\n    yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);\n    yield* tlb_table_flush(k, cpu, tlb);\n",
     description: 'tlb_flush_mmu() frees the gathered pages before the TLB flush instead of after it',
   },
   {

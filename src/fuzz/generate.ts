@@ -9,6 +9,7 @@ import { Prng } from '../scheduler/prng.js';
 import {
   cloneProgram,
   FILES,
+  MAX_FAIL_NTH,
   MAX_IRQS,
   MAX_OPS,
   MAX_PAGES,
@@ -52,6 +53,7 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_linear', 2],
   ['pt_unlinear', 1],
   ['flush_tlb', 4],
+  ['fail_nth', 3],
   ['schedule', 5],
   ['exit', 2],
 ];
@@ -236,6 +238,11 @@ export class Generator {
     }
   }
 
+  /** fail_nth's n: the next injection point most often (syzkaller starts at 1 and counts up). */
+  private failNth(): number {
+    return this.chance(0.5) ? 1 : 1 + this.below(MAX_FAIL_NTH);
+  }
+
   private pteBit(): PteBit {
     let r = this.below(PTE_BIT_WEIGHTS.reduce((a, [, w]) => a + w, 0));
     for (const [b, w] of PTE_BIT_WEIGHTS) {
@@ -342,6 +349,8 @@ export class Generator {
         return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
       case 'flush_tlb':
         return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
+      case 'fail_nth':
+        return { op: name, n: this.failNth() };
       case 'schedule':
       case 'exit':
         return { op: name };
@@ -457,7 +466,11 @@ export class Generator {
   private mutateProgram(p: Program, donor?: Program): void {
     const k = this.below(100);
     const seq = this.pickSeq(p);
-    if (k < 22 && seq) {
+    if (k < 4 && seq?.task) {
+      // fault injection into one call (syzkaller's fail-nth): fail_nth before a user operation
+      const calls = faultableCalls(seq.ops);
+      if (calls.length > 0 && seq.ops.length < MAX_OPS) seq.ops.splice(this.pick(calls), 0, { op: 'fail_nth', n: this.failNth() });
+    } else if (k < 22 && seq) {
       // insert an operation
       if (seq.ops.length >= MAX_OPS) return;
       const o = seq.task ? this.op(seq.task, p.tasks.length, mappedSlots(seq.ops)) : this.kaccess(this.slot());
@@ -575,6 +588,9 @@ export class Generator {
       case 'file':
         c.file = this.below(FILES);
         break;
+      case 'n':
+        c.n = this.failNth();
+        break;
     }
     return c as Op;
   }
@@ -583,6 +599,15 @@ export class Generator {
 /** The user slots an operation maps (mmap, mmap_file; mremap's destination). */
 function mappedBy(o: Op): number[] {
   return o.op === 'mmap' || o.op === 'mmap_file' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
+}
+
+/** Indices of the user operations (system calls) of `ops` that no fail_nth precedes. */
+function faultableCalls(ops: readonly Op[]): number[] {
+  const out: number[] = [];
+  ops.forEach((o, i) => {
+    if (isUserOp(o.op) && o.op !== 'fail_nth' && ops[i - 1]?.op !== 'fail_nth') out.push(i);
+  });
+  return out;
 }
 
 function mappedSlots(ops: Op[]): number[] {
@@ -628,7 +653,8 @@ export function isUserOp(name: OpName): boolean {
     name === 'gup_fast' ||
     name === 'fork' ||
     name === 'clone' ||
-    name === 'memcg'
+    name === 'memcg' ||
+    name === 'fail_nth'
   );
 }
 

@@ -18,6 +18,7 @@ import { kaccess } from '../linux/fault.js';
 import { set_memory_nx } from '../linux/pageattr.js';
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
+import { proc_fail_nth_write } from '../linux/page_alloc.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { down_read, up_read } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
@@ -277,7 +278,10 @@ export class Interpreter {
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
       for (const o of ops) {
+        const armed = task.fail_nth;
         yield* self.op(o, cpu, task);
+        // An injected failure counts as coverage: a new outcome of that call.
+        if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         yield 'fuzz:next_op';
       }
     };
@@ -338,6 +342,10 @@ export class Interpreter {
         yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
         return;
       }
+      case 'fail_nth':
+        // write(/proc/thread-self/fail-nth): changes no memory the process sees (nothing for the shadow)
+        if (task) proc_fail_nth_write(task, o.n);
+        return;
       case 'schedule':
         yield* schedule(k, cpu);
         return;

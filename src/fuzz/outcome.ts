@@ -125,7 +125,11 @@ export class OutcomeOracle {
       };
     }
     const obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
-    for (const c of this.k.cpus) c.accessObserver = obs;
+    const onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
+    for (const c of this.k.cpus) {
+      c.accessObserver = obs;
+      c.faultObserver = onFault;
+    }
     if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
   }
 
@@ -212,19 +216,7 @@ export class OutcomeOracle {
     const page = BigInt.asUintN(64, va) & ~0xfffn;
     const fills = this.fills[cpu.index];
     if (cpu.hw.lastWalkCount() > 0) {
-      for (const e of cpu.hw.lastWalkEntries()) {
-        const tp = Number(e >> 12n);
-        if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
-          this.frameFinding(
-            cpu,
-            va,
-            kind,
-            cpl,
-            tp,
-            `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
-            'hardware walk through a free page table',
-          );
-      }
+      this.walkedTables(cpu, va, kind, cpl);
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       const gen = fr.generation(pfn);
@@ -257,6 +249,30 @@ export class OutcomeOracle {
       );
     }
     if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+  }
+
+  /**
+   * Every table the last hardware walk of `cpu` read (from CR3 or from a paging-structure-cache
+   * entry) must be allocated, whether the access then succeeded or faulted: the hardware read
+   * whatever a freed frame now holds.
+   */
+  private walkedTables(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void {
+    const n = cpu.hw.lastWalkCount();
+    if (n === 0) return;
+    const fr = this.frames;
+    for (const e of cpu.hw.lastWalkEntries()) {
+      const tp = Number(e >> 12n);
+      if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
+        this.frameFinding(
+          cpu,
+          va,
+          kind,
+          cpl,
+          tp,
+          `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
+          'hardware walk through a free page table',
+        );
+    }
   }
 
   private frameFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pfn: number, how: string, sig: string): never {

@@ -25,6 +25,8 @@ export const MAX_OPS = 24;
 export const MAX_IRQS = 3;
 /** Number of files (in-memory, shared by every process of a program, MAX_PAGES pages long at the start). One: every mapping and truncation of a program meets on it. */
 export const FILES = 1;
+/** Largest `n` of a fail_nth operation. */
+export const MAX_FAIL_NTH = 4;
 
 export type AccessKindName = 'read' | 'write' | 'exec';
 export type Prot = 'r' | 'rw' | 'rx';
@@ -99,6 +101,12 @@ export type Op =
   | { op: 'pt_unlinear'; obj: KObj; slot: number; level: 2 | 3 | 4 }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
+  /**
+   * Fault injection (syzkaller's fault-injection mode): write `n` to /proc/thread-self/fail-nth,
+   * so that the n-th fault-injection point this task passes afterwards fails (a non-sleeping page
+   * allocation returns NULL: src/linux/page_alloc.ts).
+   */
+  | { op: 'fail_nth'; n: number }
   /** schedule(): give up the CPU voluntarily. */
   | { op: 'schedule' }
   /** exit(): the task exits now (do_exit: exit_mm, mmput, exit_mmap). Tasks also exit after their last op. */
@@ -131,6 +139,7 @@ export const OP_NAMES: readonly OpName[] = [
   'pt_linear',
   'pt_unlinear',
   'flush_tlb',
+  'fail_nth',
   'schedule',
   'exit',
 ];
@@ -312,6 +321,8 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
+    case 'fail_nth':
+      return { op, n: int(o.n, `${path}.n`, 1, MAX_FAIL_NTH) };
     case 'schedule':
     case 'exit':
       return { op };

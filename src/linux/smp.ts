@@ -41,3 +41,12 @@ export function* on_each_cpu(k: Kernel, cpu: LinuxCpu, name: string, func: SmpCa
   local_irq_restore(cpu, flags);
   yield* preempt_enable(cpu);
 }
+
+/** smp_call_function(func, info, wait=1) (kernel/smp.c): every other online CPU, with preemption off. */
+export function* smp_call_function(k: Kernel, cpu: LinuxCpu, name: string, func: SmpCallFunc): KGen<void> {
+  preempt_disable(cpu);
+  let all = 0;
+  for (const c of k.cpus) all |= 1 << c.index;
+  yield* smp_call_function_many(k, cpu, all & ~(1 << cpu.index), name, func);
+  yield* preempt_enable(cpu);
+}

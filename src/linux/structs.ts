@@ -139,6 +139,8 @@ export class TaskStruct implements CpuTask {
   exiting = false;
   /** Exit code once dead. */
   exitCode = 0;
+  /** current->fail_nth (CONFIG_FAULT_INJECTION, /proc/<pid>/fail-nth): the n-th fault-injection point fails (page_alloc.ts). */
+  fail_nth = 0;
   constructor(
     readonly pid: number,
     readonly comm: string,

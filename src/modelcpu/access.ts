@@ -32,6 +32,7 @@ export function* hwAccess(cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 
       if (cpu.accessHook) cpu.accessHook(cpu, va, kind, cpl, r.pa);
       return r.pa;
     }
+    if (cpu.faultObserver) cpu.faultObserver(cpu, va, kind, cpl);
     const traps = cpu.traps;
     if (!traps) throw new Error(`cpu${cpu.index}: fault at 0x${va.toString(16)} with no OS trap handlers installed`);
     const savedIF = cpu.IF;

@@ -87,6 +87,8 @@ export class ModelCpu<T extends CpuTask = CpuTask> {
   accessHook: AccessHook | null = null;
   /** Post-access observer of an outcome oracle (the fuzzer's frame-lifetime check), called before `accessHook`. */
   accessObserver: AccessHook | null = null;
+  /** Called when a hardware access faults, before the OS handler runs (the frame-lifetime check of the walk that faulted). */
+  faultObserver: ((cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3) => void) | null = null;
 
   constructor(
     readonly index: number,

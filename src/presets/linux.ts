@@ -209,3 +209,19 @@ registerPreset({
     'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped.',
   knobs: { version: '4.14.78', mremap_flush: 'under-ptl' },
 });
+registerKnob({
+  name: 'tlb_remove_table_single_user',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_remove_table() frees a page table at once when the mm has fewer than two users (4.14-4.18); false: always batched (4.19, "mm/tlb: Remove tlb_remove_table() non-concurrent condition").',
+});
+registerKnob({
+  name: 'tlb_table_invalidate',
+  type: 'bool',
+  default: false,
+  group: 'linux',
+  description:
+    'With HAVE_RCU_TABLE_FREE, tlb_table_invalidate() flushes the TLB and paging-structure caches before page tables are handed to RCU or, when the batch page cannot be allocated, freed by tlb_remove_table_one() (4.19, "mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE"); false: no flush before tlb_remove_table_one() frees the table (4.14-4.18).',
+});

@@ -5,5 +5,6 @@ import './s000.js';
 import './s001.js';
 import './s002.js';
 import './xsa.js';
+import './rcu_table_free.js';
 export * from './registry.js';
 import './mremap.js';

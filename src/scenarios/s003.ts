@@ -86,6 +86,9 @@ export const scenario003: Scenario = {
   description:
     'UP PREEMPT_RT: an exiting task (current->mm == NULL, borrowed active_mm) is preempted between read_cr3 and write_cr3 in __native_flush_tlb; the stale CR3 survives a switch_mm() that does nothing and the other task faults forever (soft lockup). Fixed by preempt_disable() around the pair.',
   presets: { buggy: 'linux-3.2-rt-up', fixed: 'linux-3.2-rt-up-fixed' },
+  // The stale CR3 points to the exited task's freed pgd: the fuzzer's frame-lifetime oracle sees the
+  // first faulting walk read it, before the faults add up to a lockup.
+  alsoReports: [{ sanitizer: 'frame-lifetime', signature: 'use-after-free: hardware walk through a free page table in user mode' }],
   setup(k: Kernel) {
     const a = spawnProcess(k, { comm: 'taskA', cpu: 0, vmas: USER_VMAS, body: taskA(k) });
     const b = spawnProcess(k, { comm: 'taskB', cpu: 0, vmas: USER_VMAS, body: taskB(k, 40) });
