@@ -35,7 +35,7 @@ function runCase(c: NCase, batch: boolean): void {
   cpu.setControl({ cr4: b.guest.cr4, efer: b.guest.efer & ~(1n << 10n), cr3: b.guest.cr3, cr0: b.guest.cr0, pkru: b.guest.pkru });
   const nested: NestedConfig =
     b.host.kind === 'ept'
-      ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
+      ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, mbec: b.host.mbec, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
       : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) };
   cpu.setNested(nested);
   const r = new Rand(prng(c.seed ^ 0x5a5a));
