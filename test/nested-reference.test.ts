@@ -35,7 +35,11 @@ function nestedAccess(mem: SparseMemory, guest: RefCpuState, va: bigint, opts: A
   for (const pfn of before.touchedFrames()) m.phys.writeBytes(BigInt(pfn) << 12n, before.frameBytes(pfn));
   const cpu = m.cpus[0]!;
   cpu.setControl({ cr4: guest.cr4, efer: guest.efer & ~(1n << 10n), cr3: guest.cr3, cr0: guest.cr0 });
-  cpu.setNested(host.kind === 'ept' ? { kind: 'ept', eptp: host.eptp, executeOnly: host.executeOnly, mbec: host.mbec } : { kind: 'npt', ncr3: host.ncr3, levels: host.levels });
+  cpu.setNested(
+    host.kind === 'ept'
+      ? { kind: 'ept', eptp: host.eptp, executeOnly: host.executeOnly, mbec: host.mbec }
+      : { kind: 'npt', ncr3: host.ncr3, levels: host.levels },
+  );
   expect(cpu.nestedAccess(va, opts), 'WASM core').toEqual(apiShape(want));
   for (const pfn of mem.touchedFrames()) expect(m.phys.readBytes(BigInt(pfn) << 12n, 4096), `frame 0x${pfn.toString(16)}`).toEqual(mem.frameBytes(pfn));
   return want;
@@ -235,7 +239,10 @@ describe('reference 2D walk: EPT mode-based execute control (SDM "EPT Violations
     const r = nestedAccess(mbecBuild(XU), long, VA, op('read'), cfg, mbec);
     expect(r).toMatchObject({ ok: false, exit: 'ept-violation' });
     expect('qualification' in r && r.qualification).toBe(Q.READ | Q.USER_EXECUTABLE | Q.GLA_VALID | Q.FINAL);
-    expect(nestedAccess(mbecBuild(XU), long, VA, op('read'), cfg, ept({ mbec: true, executeOnly: false }))).toMatchObject({ exit: 'ept-misconfig', gpa: GPAGE + 0xabcn });
+    expect(nestedAccess(mbecBuild(XU), long, VA, op('read'), cfg, ept({ mbec: true, executeOnly: false }))).toMatchObject({
+      exit: 'ept-misconfig',
+      gpa: GPAGE + 0xabcn,
+    });
     // write without read stays a misconfiguration
     expect(nestedAccess(mbecBuild(W | XU), long, VA, op('exec'), cfg, mbec)).toMatchObject({ exit: 'ept-misconfig' });
   });
