@@ -65,7 +65,7 @@ export function build(c: NCase): Built {
       else if (r.chance(0.03)) e |= BigInt(1 + r.int(31)) << 3n;
       if (r.chance(0.4)) e |= 1n << 8n;
       if (leaf && r.chance(0.4)) e |= 1n << 9n;
-      if (c.mbec && r.chance(e & 7n ? 0.8 : 0.5)) e |= 1n << 10n; // drawn only with MBEC: other cases keep their tables
+      if (c.mbec && r.chance(e & 7n ? 0.9 : 0.5)) e |= 1n << 10n; // drawn only with MBEC: other cases keep their tables
     } else {
       e =
         (r.chance(0.97) ? P : 0n) |
