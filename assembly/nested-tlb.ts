@@ -21,7 +21,7 @@ const W_TAG: usize = 8; // bits 31:0 VPID/ASID, 43:32 PCID, 44 global, 46:45 gue
 const W_EP4TA: usize = 16;
 const W_HPA: usize = 24;
 const W_GPA: usize = 32;
-const W_RIGHTS: usize = 40; // bits 15:0 guest perms (PERM_*), 18:16 host rights (R W X), bit 24 dirty
+const W_RIGHTS: usize = 40; // bits 15:0 guest perms (PERM_*), 19:16 host rights (R W X, XU with MBEC), bit 24 dirty
 const W_STAMP: usize = 48;
 
 export const K_GP: u64 = 2;

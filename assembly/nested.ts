@@ -24,9 +24,13 @@ import {
 
 export const HOST_EPT: u32 = 1;
 export const HOST_NPT: u32 = 2;
-// host flags: bits 2:0 levels (4 or 5), bit 3 EPT A/D (EPTP bit 6), bit 4 execute-only supported
+// host flags: bits 2:0 levels (4 or 5), bit 3 EPT A/D (EPTP bit 6), bit 4 execute-only supported,
+// bit 5 mode-based execute control for EPT (secondary control bit 22)
 const HF_AD: u32 = 8;
 const HF_XO: u32 = 16;
+const HF_MBEC: u32 = 32;
+/** EPT entry bit 10: execute for user-mode linear addresses (with MBEC). */
+const E_XU: u64 = 0x400;
 
 export const EXIT_EPT_VIOLATION: u32 = 1;
 export const EXIT_EPT_MISCONFIG: u32 = 2;
@@ -62,9 +66,17 @@ let root_: u64 = 0;
 let levels_: u32 = 4;
 let ad_ = false;
 let xo_ = false;
+let mbec_ = false;
+/** EPT bits that make an entry present: 2:0, and bit 10 with MBEC. */
+let present_: u64 = 7;
+/** The final translation is of a user-mode linear address (guest U/S = 1 at every level). */
+let user_ = false;
 let guestRefs: u64 = 0;
 let hostRefs: u64 = 0;
-/** Rights (EPT bits 2:0; NPT: R, W = R/W, X = !NX) of the last successful host translation. */
+/**
+ * Rights of the last successful host translation: EPT bits 2:0 ANDed, bit 3 the AND of bit 10
+ * with MBEC (else 0); NPT: R, W = R/W, X = !NX. Shifted left by 3 they are the qualification's bits 6:3.
+ */
 let lastRights: u32 = 7;
 /** Page size (shift) and D state (every D flag the host maintains set) of that translation. */
 let lastShift: u32 = 12;
@@ -134,9 +146,9 @@ export function nestedExplainWalk(on: bool): void {
 
 /** EPT misconfiguration check of a present entry (SDM "EPT Misconfigurations"). */
 @inline function eptMisconfigured(level: u32, e: u64, leaf: bool): bool {
-  const rwx = e & 7;
-  if (rwx == 2 || rwx == 6) return true;
-  if (rwx == 4 && !xo_) return true;
+  // write without read; read clear (execute-only, also bit 10 alone with MBEC) without execute-only support
+  if ((e & 3) == 2) return true;
+  if ((e & 1) == 0 && !xo_) return true;
   const ps = (e & E_PS) != 0;
   let rsvd = rsvdHi;
   if (level >= 4 || ((level == 3 || level == 2) && !ps)) rsvd |= 0xF8;
@@ -155,14 +167,16 @@ function eptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
   const write = kind == 1 || (paging && ad_);
   const read = kind == 0 || paging;
   let table = root_ & addrMask;
-  let rights: u32 = 7;
+  let rights: u32 = mbec_ ? 15 : 7;
+  // the execute right this fetch needs: bit 2, or with MBEC bit 10 for a user-mode linear address
+  const xBit: u32 = mbec_ && user_ ? 8 : 4;
   for (let level = levels_; level >= 1; level--) {
     const ea = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
     const e = physRead64(ea);
     hostRefs++;
     rowEntry(ea, e);
-    rights &= u32(e & 7);
-    let viol = (e & 7) == 0;
+    rights &= u32(e & 7) | u32((e & E_XU) >> 7);
+    let viol = (e & present_) == 0;
     if (!viol) {
       const leaf = level == 1 || ((level == 2 || level == 3) && (e & E_PS) != 0);
       if (eptMisconfigured(level, e, leaf)) return exitResult(EXIT_EPT_MISCONFIG, 0, gpa);
@@ -171,7 +185,7 @@ function eptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
         table = e & addrMask;
         continue;
       }
-      viol = (read && (rights & 1) == 0) || (write && (rights & 2) == 0) || (kind == 2 && (rights & 4) == 0);
+      viol = (read && (rights & 1) == 0) || (write && (rights & 2) == 0) || (kind == 2 && (rights & xBit) == 0);
       if (!viol) {
         const set: u64 = ad_ ? 0x100 | (write ? 0x200 : 0) : 0;
         if ((e & set) != set) physOr64(ea, set);
@@ -235,11 +249,11 @@ function nptTranslate(gpa: u64, kind: u32, paging: bool, final: bool): u64 {
  * Whether host rights (R W X) and D state allow an access: kind 0 read, 1 write, 2 fetch; a guest
  * paging-structure access is a read, or a write under EPT A/D and under NPT.
  */
-@inline function hostAllows(rights: u64, kind: u32, paging: bool): bool {
+@inline function hostAllows(rights: u64, kind: u32, paging: bool, user: bool): bool {
   const write = kind == 1 || (paging && (ad_ || kind_ == HOST_NPT));
   if ((kind == 0 || paging) && (rights & 0x10000) == 0) return false;
   if (write && ((rights & 0x20000) == 0 || (rights & R_DIRTY) == 0)) return false;
-  return kind != 2 || (rights & 0x40000) != 0;
+  return kind != 2 || (rights & (mbec_ && user ? 0x80000 : 0x40000)) != 0;
 }
 
 // ---- fast paths (batches: nothing recorded). A host walk whose every entry needs no check to
@@ -254,13 +268,13 @@ export function nestedFastPaths(on: bool): void {
 }
 
 /**
- * EPT: every entry RWX (so the AND of the rights allows any access), no reserved bit, a leaf
- * memory type other than 2, 3, 7, and with EPT A/D the A flags (and the leaf's D for a write)
- * already set.
+ * EPT: every entry RWX, and with MBEC bit 10 (so the AND of the rights allows any access), no
+ * reserved bit, a leaf memory type other than 2, 3, 7, and with EPT A/D the A flags (and the
+ * leaf's D for a write) already set.
  */
 function eptFast(gpa: u64, write: bool): u64 {
   let table = root_ & addrMask;
-  const a: u64 = ad_ ? 0x100 : 0;
+  const a: u64 = (ad_ ? 0x100 : 0) | (mbec_ ? E_XU : 0);
   const d: u64 = ad_ && write ? 0x200 : 0;
   const tableMask: u64 = 7 | 0xF8 | rsvdHi | a;
   for (let level = levels_; level >= 1; level--) {
@@ -280,7 +294,7 @@ function eptFast(gpa: u64, write: bool): u64 {
     if ((level > 1 && (e & E_PS) == 0) || (e & (7 | rsvd | a | d)) != (7 | a | d) || ((0x8C >> u32((e >> 3) & 7)) & 1) != 0) return FAST_MISS;
     hostRefs += u64(levels_ - level + 1);
     const shift = 12 + 9 * (level - 1);
-    lastRights = 7;
+    lastRights = mbec_ ? 15 : 7;
     lastShift = shift;
     lastDirty = !ad_ || write || (e & 0x200) != 0;
     const mask = (u64(1) << shift) - 1;
@@ -325,10 +339,10 @@ function hostTranslate(gpa: u64, kind: u32, paging: bool, what: u32): u64 {
     const e = gpFind(cpuI, gpa, kind_ == HOST_NPT ? tag_ : 0, ep4ta_);
     if (e != 0) {
       const rights = entryRights(e);
-      if (hostAllows(rights, kind, paging)) {
+      if (hostAllows(rights, kind, paging, user_)) {
         gpHits++;
         rowBegin(gpa, what | 0x100);
-        lastRights = u32(rights >> 16) & 7;
+        lastRights = u32(rights >> 16) & 15;
         lastShift = entryShift(e);
         lastDirty = (rights & R_DIRTY) != 0;
         const mask = (u64(1) << lastShift) - 1;
@@ -403,6 +417,7 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
     let e: u64 = 0;
     for (let level = top; level >= 1; level--) {
       const ea: u64 = wide ? table + (((va >> (3 + 9 * level)) & 511) << 3) : table + (((va >> (level == 2 ? 22 : 12)) & 1023) << 2);
+      user_ = false;
       const h = hostTranslate(ea, 0, true, level);
       if ((h & FAULT_BIT) != 0) return h;
       guestRefs++;
@@ -452,6 +467,8 @@ function nestedWalk(cpu: usize, va: u64, kind: u32): u64 {
       gpa = (e & 0xFFFF_F000) | (va & 0xFFF);
     }
   }
+  // SDM "EPT Violations": with guest paging off every linear address is a supervisor-mode address.
+  user_ = mode != MODE_NONE && (wPerms & PERM_US) != 0;
   const r = hostTranslate(gpa, kind, false, 0);
   nxGpa = gpa;
   if (tlb_ && mode != MODE_NONE && (r & FAULT_BIT) == 0) {
@@ -473,7 +490,7 @@ function combinedHit(va: u64, kind: u32): u64 {
   if (e == 0) return FAULT_BIT;
   const rights = entryRights(e);
   const perms = u32(rights & 0xFFFF);
-  if (permFault(perms, kind, acCx, acPkrU, acPkrS) == 0 && hostAllows(rights, kind, false) && (kind != 1 || (perms & PERM_D) != 0)) {
+  if (permFault(perms, kind, acCx, acPkrU, acPkrS) == 0 && hostAllows(rights, kind, false, (perms & PERM_US) != 0) && (kind != 1 || (perms & PERM_D) != 0)) {
     const mask = (u64(1) << entryShift(e)) - 1;
     nxGpa = entryGpa(e) | (va & mask);
     return entryHpa(e) | (va & mask);
@@ -511,6 +528,8 @@ function begin(cpu: usize, flags: u32): void {
   levels_ = f & 7;
   ad_ = (f & HF_AD) != 0;
   xo_ = (f & HF_XO) != 0;
+  mbec_ = kind_ == HOST_EPT && (f & HF_MBEC) != 0;
+  present_ = mbec_ ? 7 | E_XU : 7;
   cpuI = u32(i);
   tlb_ = tlbOn(cpuI) && !bypassTlb;
   tag_ = guestTag(cpuI);

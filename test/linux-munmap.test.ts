@@ -153,3 +153,30 @@ describe.each(PRESETS)('%s (%s)', (preset, mode) => {
     for (const pfn of frames) expect(k.m.frames.state(pfn)).toBe(FRAME_STATE.FREE);
   });
 });
+
+it('PAE: a pmd freed by munmap and allocated again by a fault is a P-only PDPTE, and the CR3 reload of pud_populate() makes it usable', () => {
+  const k = bootLinuxSync(configFromPreset('linux-4.8-smp-pae'));
+  const cpu = k.cpus[0];
+  const GB1 = 0x4000_0000n; // alone in its gigabyte: munmap frees its pmd (PDPTE 1)
+  const s = { cleared: -1n, pdpte: 0n, pfn: -1n };
+  const t = spawnProcess(k, {
+    comm: 'p',
+    cpu: 0,
+    vmas: [
+      { vm_start: DATA, vm_end: DATA + 0x1000n, vm_flags: VM_READ | VM_WRITE },
+      { vm_start: GB1, vm_end: GB1 + 0x1000n, vm_flags: VM_READ | VM_WRITE },
+    ],
+    body: function* () {
+      yield* user_access(cpu, GB1, 'write');
+      yield* vm_munmap(k, cpu, t.mm!, GB1, 0x1000n);
+      s.cleared = readEntry(k, pgd_offset(k, t.mm!, GB1));
+      t.mm!.vmas.push({ vm_start: GB1, vm_end: GB1 + 0x1000n, vm_flags: VM_READ | VM_WRITE }); // mmap again
+      s.pfn = (yield* user_access(cpu, GB1, 'write')) >> 12n;
+      s.pdpte = readEntry(k, pgd_offset(k, t.mm!, GB1));
+    },
+  });
+  expect(new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 }).status).toBe('finished');
+  expect(s.cleared).toBe(0n);
+  expect(s.pdpte & 0xfffn).toBe(1n); // only P: the other low bits of a PDPTE are reserved
+  expect(s.pfn).toBeGreaterThan(0n);
+});

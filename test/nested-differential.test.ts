@@ -3,7 +3,7 @@
  * cpu.nestedAccess and cpu.nestedTranslateBatch) against the reference 2D walker
  * (src/reference/nested.ts) on random guest tables in every guest mode (paging off, 32-bit, PAE,
  * 4-level, 5-level) under random EPT (4- and 5-level, A/D on or off, execute-only supported or
- * not) and NPT (4- and 5-level) tables: random rights, memory types, reserved bits, large pages,
+ * not, mode-based execute control on or off) and NPT (4- and 5-level) tables: random rights, memory types, reserved bits, large pages,
  * not-present entries. Compared: results, exits with their qualification / EXITINFO, guest and
  * host reference counts, and every byte of memory afterwards. Fixed fast-check seeds.
  */
@@ -35,7 +35,7 @@ function runCase(c: NCase, batch: boolean): void {
   cpu.setControl({ cr4: b.guest.cr4, efer: b.guest.efer & ~(1n << 10n), cr3: b.guest.cr3, cr0: b.guest.cr0, pkru: b.guest.pkru });
   const nested: NestedConfig =
     b.host.kind === 'ept'
-      ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
+      ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, mbec: b.host.mbec, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) }
       : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...(b.guest.pdptes ? { pdptes: b.guest.pdptes } : {}) };
   cpu.setNested(nested);
   const r = new Rand(prng(c.seed ^ 0x5a5a));
@@ -98,6 +98,39 @@ describe('nested paging: WASM 2D walk against the reference', () => {
       fc.property(caseArb, (c) => runCase(c, true)),
       { seed: 1717, numRuns: 120 },
     );
+  });
+
+  it('MBEC cases reach the decisions MBEC adds: user fetches denied by bit 10 alone, allowed by it alone, bit 6 reported', () => {
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 200; seed++) {
+      const c: NCase = {
+        mode: '4level',
+        host: 'ept4',
+        vendor: 'intel',
+        m: 46,
+        ad: false,
+        xo: true,
+        mbec: true,
+        wp: true,
+        pse: true,
+        smep: false,
+        smap: false,
+        nxe: true,
+        pke: false,
+        seed,
+      };
+      const b = build(c);
+      for (const [va, kind, cpl] of b.vas.flatMap((va) => [[va, 'exec', 3] as const, [va, 'exec', 0] as const, [va, 'read', 0] as const])) {
+        const r = referenceNestedAccess(b.mem.clone(), b.guest, va, { kind, cpl }, b.cfg, b.host);
+        const leaf = r.rows.at(-1)?.hostEntries.at(-1)?.value ?? 0n;
+        if (r.rows.at(-1)?.what !== 'GPA') continue;
+        if (r.ok && kind === 'exec' && !(leaf & 4n)) seen.add('exec by bit 10 alone');
+        if ('exit' in r && r.exit === 'ept-violation' && r.qualification & 0x20 && !(r.qualification & 0x40)) seen.add('bit 2 without bit 10 denied');
+        if ('exit' in r && r.exit === 'ept-violation' && r.qualification & 0x40) seen.add('bit 6 reported');
+      }
+      if (seed % 25 === 0) runCase(c, seed % 50 === 25);
+    }
+    expect([...seen].sort()).toEqual(['bit 2 without bit 10 denied', 'bit 6 reported', 'exec by bit 10 alone']);
   });
 
   it('every combination of guest mode and host is exercised with successes and exits', () => {

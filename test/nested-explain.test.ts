@@ -30,7 +30,7 @@ describe('cpu.nestedExplain', () => {
         const pdptes = b.guest.pdptes ? { pdptes: b.guest.pdptes } : {};
         const cfg: NestedConfig =
           b.host.kind === 'ept'
-            ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, ...pdptes }
+            ? { kind: 'ept', eptp: b.host.eptp, executeOnly: b.host.executeOnly, mbec: b.host.mbec, ...pdptes }
             : { kind: 'npt', ncr3: b.host.ncr3, levels: b.host.levels, ...pdptes };
         cpu.setNested(cfg);
         for (const va of b.vas) {

@@ -19,7 +19,7 @@ import {
   type RefCpuState,
 } from '../src/reference/index.js';
 import type { AccessOptions } from '../src/core/types.js';
-import { Machine } from '../src/index.js';
+import { Machine, type NestedConfig } from '../src/index.js';
 import type { NestedResult } from '../src/reference/index.js';
 import { apiShape } from './support/nested-shape.js';
 
@@ -35,7 +35,11 @@ function nestedAccess(mem: SparseMemory, guest: RefCpuState, va: bigint, opts: A
   for (const pfn of before.touchedFrames()) m.phys.writeBytes(BigInt(pfn) << 12n, before.frameBytes(pfn));
   const cpu = m.cpus[0]!;
   cpu.setControl({ cr4: guest.cr4, efer: guest.efer & ~(1n << 10n), cr3: guest.cr3, cr0: guest.cr0 });
-  cpu.setNested(host.kind === 'ept' ? { kind: 'ept', eptp: host.eptp, executeOnly: host.executeOnly } : { kind: 'npt', ncr3: host.ncr3, levels: host.levels });
+  cpu.setNested(
+    host.kind === 'ept'
+      ? { kind: 'ept', eptp: host.eptp, executeOnly: host.executeOnly, mbec: host.mbec }
+      : { kind: 'npt', ncr3: host.ncr3, levels: host.levels },
+  );
   expect(cpu.nestedAccess(va, opts), 'WASM core').toEqual(apiShape(want));
   for (const pfn of mem.touchedFrames()) expect(m.phys.readBytes(BigInt(pfn) << 12n, 4096), `frame 0x${pfn.toString(16)}`).toEqual(mem.frameBytes(pfn));
   return want;
@@ -72,12 +76,12 @@ const GPML4E = 0x1000n,
 const op = (kind: AccessOptions['kind'], cpl: 0 | 3 = 3): AccessOptions => ({ kind, cpl });
 
 /** EPT (or NPT, with `npt`) tables at HPA 0x10000.. mapping GPA 0..2 MiB with 4 KiB pages to GPA + 2 MiB. */
-function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags?: bigint; five?: boolean } = {}): {
+function build(opts: { npt?: boolean; leaf?: (gpa: bigint) => bigint; guestFlags?: bigint; five?: boolean; hostTable?: bigint } = {}): {
   mem: SparseMemory;
   eptPte: (gpa: bigint) => bigint;
 } {
   const mem = new SparseMemory(RAM);
-  const table = opts.npt ? P | RW | US : R | W | X;
+  const table = opts.hostTable ?? (opts.npt ? P | RW | US : R | W | X);
   const top = 0x10000n;
   if (opts.five) {
     mem.write64(0xf000n, top | table);
@@ -198,6 +202,66 @@ describe('reference 2D walk: EPT', () => {
   });
 });
 
+describe('reference 2D walk: EPT mode-based execute control (SDM "EPT Violations", "Exit Qualification for EPT Violations")', () => {
+  const XU = 1n << 10n;
+  const Q = EPT_QUAL;
+  const mbec = ept({ mbec: true });
+  /** EPT tables with bit 10 in every table entry; the final page's EPT PTE is `page`, every other page RWX + XU. */
+  const mbecBuild = (page: bigint, guestFlags?: bigint): SparseMemory =>
+    build({ hostTable: R | W | X | XU, leaf: (gpa) => (gpa === GPAGE ? page : R | W | X | XU) | WB, ...(guestFlags === undefined ? {} : { guestFlags }) }).mem;
+
+  it('a user-mode linear address needs bit 10: bit 2 alone is a violation (bit 5 set, bit 6 clear), whatever the CPL', () => {
+    for (const cpl of [3, 0] as const) {
+      const r = nestedAccess(mbecBuild(R | W | X), long, VA, op('exec', cpl), cfg, mbec);
+      expect(r).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPAGE + 0xabcn, gla: VA });
+      expect('qualification' in r && r.qualification).toBe(Q.FETCH | Q.READABLE | Q.WRITABLE | Q.EXECUTABLE | Q.GLA_VALID | Q.FINAL);
+    }
+    expect(nestedAccess(mbecBuild(R | W | XU), long, VA, op('exec'), cfg, mbec)).toMatchObject({ ok: true, pa: GPAGE + HOST_OFFSET + 0xabcn });
+  });
+
+  it('a supervisor-mode linear address (a guest U/S = 0) needs bit 2: bit 10 alone is a violation (bit 6 set, bit 5 clear)', () => {
+    const r = nestedAccess(mbecBuild(R | W | XU, P | RW), long, VA, op('exec', 0), cfg, mbec);
+    expect(r).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPAGE + 0xabcn });
+    expect('qualification' in r && r.qualification).toBe(Q.FETCH | Q.READABLE | Q.WRITABLE | Q.USER_EXECUTABLE | Q.GLA_VALID | Q.FINAL);
+    expect(nestedAccess(mbecBuild(R | W | X, P | RW), long, VA, op('exec', 0), cfg, mbec)).toMatchObject({ ok: true });
+  });
+
+  it('with guest paging off every address is supervisor-mode', () => {
+    const off: RefCpuState = { cr0: 1n, cr3: 0n, cr4: 0n, efer: 0n, pkru: 0n, pkrs: 0n };
+    const r = nestedAccess(mbecBuild(R | XU), off, GPAGE + 0x10n, op('exec'), cfg, mbec);
+    expect(r).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPAGE + 0x10n });
+    expect('qualification' in r && r.qualification).toBe(Q.FETCH | Q.READABLE | Q.USER_EXECUTABLE | Q.GLA_VALID | Q.FINAL);
+    expect(nestedAccess(mbecBuild(R | X), off, GPAGE + 0x10n, op('exec'), cfg, mbec)).toMatchObject({ ok: true, pa: GPAGE + HOST_OFFSET + 0x10n });
+  });
+
+  it('an entry with only bit 10 is present: user fetch allowed, read a violation; a misconfiguration without execute-only support', () => {
+    expect(nestedAccess(mbecBuild(XU), long, VA, op('exec'), cfg, mbec)).toMatchObject({ ok: true, pa: GPAGE + HOST_OFFSET + 0xabcn });
+    const r = nestedAccess(mbecBuild(XU), long, VA, op('read'), cfg, mbec);
+    expect(r).toMatchObject({ ok: false, exit: 'ept-violation' });
+    expect('qualification' in r && r.qualification).toBe(Q.READ | Q.USER_EXECUTABLE | Q.GLA_VALID | Q.FINAL);
+    expect(nestedAccess(mbecBuild(XU), long, VA, op('read'), cfg, ept({ mbec: true, executeOnly: false }))).toMatchObject({
+      exit: 'ept-misconfig',
+      gpa: GPAGE + 0xabcn,
+    });
+    // write without read stays a misconfiguration
+    expect(nestedAccess(mbecBuild(W | XU), long, VA, op('exec'), cfg, mbec)).toMatchObject({ exit: 'ept-misconfig' });
+  });
+
+  it('without MBEC bit 10 is ignored: bit 2 executes user-mode addresses, bit 10 alone is not present', () => {
+    expect(nestedAccess(mbecBuild(R | W | X), long, VA, op('exec'), cfg, ept())).toMatchObject({ ok: true });
+    const r = nestedAccess(mbecBuild(XU), long, VA, op('exec'), cfg, ept());
+    expect(r).toMatchObject({ ok: false, exit: 'ept-violation' });
+    expect('qualification' in r && r.qualification).toBe(Q.FETCH | Q.GLA_VALID | Q.FINAL);
+  });
+
+  it('guest paging-structure accesses are data accesses: a guest table page without execute rights walks; its A update reports bit 6', () => {
+    const mem = build({ hostTable: R | W | X | XU, leaf: (gpa) => (gpa === 0x4000n ? R | XU : R | W | X | XU) | WB, guestFlags: P | RW | US }).mem;
+    const r = nestedAccess(mem, long, VA, op('exec'), cfg, mbec);
+    expect(r).toMatchObject({ ok: false, exit: 'ept-violation', gpa: GPTE });
+    expect('qualification' in r && r.qualification).toBe(Q.WRITE | Q.READABLE | Q.USER_EXECUTABLE | Q.GLA_VALID);
+  });
+});
+
 describe('reference 2D walk: NPT', () => {
   const acfg: RefConfig = { ...cfg, vendor: 'amd' };
   it('translates, with host accesses as user accesses', () => {
@@ -261,6 +325,10 @@ describe('nested paging API', () => {
     expect(() => cpu.setNested({ kind: 'ept', eptp: 0x10000n | (3n << 3n) | 1n })).toThrow(/memory type 1/);
     expect(() => cpu.setNested({ kind: 'ept', eptp: 0x10000n | (5n << 3n) | 6n })).toThrow(/page-walk length 6/);
     expect(() => cpu.setNested({ kind: 'npt', ncr3: 1n << 50n })).toThrow(/MAXPHYADDR/);
+    expect(() => cpu.setNested({ kind: 'npt', ncr3: 0x10000n, mbec: true } as NestedConfig)).toThrow(
+      expect.objectContaining({ code: 'EINVAL_ARG', message: expect.stringMatching(/cfg\.mbec .* NPT has no such option/) }),
+    );
+    expect(() => cpu.setNested({ kind: 'ept', eptp: 0x10000n | (3n << 3n) | 6n, mbec: 1 as unknown as boolean })).toThrow(/cfg\.mbec must be true or false/);
     cpu.setControl({ cr4: 0x20n, cr3: 0x1000n, cr0: long.cr0 });
     expect(() => cpu.setNested({ kind: 'npt', ncr3: 0x10000n })).toThrow(/pdptes/);
     expect(() => cpu.setNested({ kind: 'npt', ncr3: 0x10000n, pdptes: [1n | 2n, 0n, 0n, 0n] })).toThrow(/reserved bits/);

@@ -68,7 +68,7 @@ class Pair {
   enter(cfg: NestedConfig): void {
     this.cpu.setNested(cfg);
     if (cfg.kind === 'ept') {
-      this.host = { kind: 'ept', eptp: cfg.eptp, executeOnly: true };
+      this.host = { kind: 'ept', eptp: cfg.eptp, executeOnly: true, mbec: cfg.mbec === true };
       this.id = cfg.vpid ?? 0;
       if (this.id === 0) this.cache.vmTransitionVpid0();
     } else {
@@ -79,10 +79,10 @@ class Pair {
   }
 
   /** One access on both sides: the (agreed) result, where it came from and its references. */
-  access(va: bigint, kind: 'read' | 'write' = 'read'): { r: NestedAccessResult; source: string; refs: number; gpaHits: number } {
-    const want = referenceNestedAccess(this.mem, this.guest, va, { kind, cpl: 3 }, this.cfg, this.host, { cache: this.cache, id: this.id });
+  access(va: bigint, kind: 'read' | 'write' | 'exec' = 'read', cpl: 0 | 3 = 3): { r: NestedAccessResult; source: string; refs: number; gpaHits: number } {
+    const want = referenceNestedAccess(this.mem, this.guest, va, { kind, cpl }, this.cfg, this.host, { cache: this.cache, id: this.id });
     this.cpu.resetNestedStats();
-    const r = this.cpu.nestedAccess(va, { kind, cpl: 3 });
+    const r = this.cpu.nestedAccess(va, { kind, cpl });
     expect(r, 'WASM against the reference').toEqual(apiShape(want));
     expect(this.cpu.nestedSource).toBe(want.source ?? 'walk');
     const s = this.cpu.nestedStats;
@@ -239,6 +239,25 @@ describe('nested TLB (EPT): combined and guest-physical mappings', () => {
     expect(p.mem.read64(GPTE + OFF) & 0x40n).toBe(0x40n);
     expect(p.mem.read64(EPT_PT + 9n * 8n) & (1n << 9n)).toBe(1n << 9n);
     expect(p.access(VA, 'write').source).toBe('tlb');
+  });
+
+  it('with MBEC, cached rights keep user and supervisor execute apart (guest-physical and combined mappings)', () => {
+    const p = new Pair('intel');
+    const XU = 1n << 10n;
+    for (const t of [EPT_TOP, 0x11000n, 0x12000n]) p.write(t, p.mem.read64(t) | XU);
+    // VA2 → the same guest page as VA, but supervisor-mode (U/S = 0 in its PTE); that page: EPT R W X, bit 10 clear
+    p.write(GPTE2 + OFF, 0x9000n | P | RW);
+    p.enter({ kind: 'ept', eptp: EPTP(EPT_TOP), vpid: 1, mbec: true });
+    expect(p.access(VA2, 'exec', 0)).toMatchObject({ r: { ok: true, pa: 0x9abcn + OFF }, source: 'walk' });
+    // the guest-physical mapping of 0x9000 allows supervisor fetches only: the user fetch walks and exits
+    const user = p.access(VA, 'exec');
+    expect(user).toMatchObject({ r: { ok: false, exit: 'ept-violation', gpa: 0x9abcn }, source: 'walk' });
+    expect(user.r.ok === false && 'qualification' in user.r && user.r.qualification).toBe(0x1bc); // fetch, R W X (bit 6 clear), GLA valid, final
+    // bit 10 set, bit 2 cleared, no invalidation: the stale combined mapping still executes VA2; VA walks and now executes
+    p.write(EPT_PT + 9n * 8n, p.mem.read64(EPT_PT + 9n * 8n) ^ (4n | XU));
+    expect(p.access(VA2, 'exec', 0)).toMatchObject({ r: { ok: true }, source: 'tlb' });
+    expect(p.access(VA, 'exec')).toMatchObject({ r: { ok: true, pa: 0x9abcn + OFF }, source: 'walk' });
+    expect(p.access(VA, 'exec')).toMatchObject({ source: 'tlb' });
   });
 
   it('a nested TLB on a machine made without TLBs works in batches; geometries beyond the reserved 2048 entries are refused', () => {

@@ -103,7 +103,7 @@ function run(c: NCase, pge: boolean, vpids: [number, number], ops: Op[], geometr
     const h = hosts[k]!;
     const cfg: NestedConfig =
       h.kind === 'ept'
-        ? { kind: 'ept', eptp: h.eptp, executeOnly: h.executeOnly, vpid: ids[k], tlb: geometry, ...pdptes }
+        ? { kind: 'ept', eptp: h.eptp, executeOnly: h.executeOnly, mbec: h.mbec, vpid: ids[k], tlb: geometry, ...pdptes }
         : { kind: 'npt', ncr3: h.ncr3, levels: h.levels, asid: ids[k], tlbControl, tlb: geometry, ...pdptes };
     cpu.setNested(cfg);
     if (h.kind === 'ept' && ids[k] === 0) cache.vmTransitionVpid0();

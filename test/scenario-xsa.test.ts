@@ -175,7 +175,9 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    const found = runUnits(buggy, { firstSeed: 11, runsPerSeed: 300, totalRuns: 2000 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    // Campaign seeds 1, 2, ... (found at execution 318 with the generator of this commit; any change
+    // of the generator or of the model's interleaving points moves it: the budget leaves room)
+    const found = runUnits(buggy, { firstSeed: 1, runsPerSeed: 300, totalRuns: 4000 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
     expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-L1-via-L[234]-linear$/)]);
     const fixed = await createTarget('xen-4.7.1-pv');
     expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);

@@ -16,6 +16,8 @@ export type NestedConfig =
       eptp: bigint;
       /** Execute-only EPT entries (bits 2:0 = 100b) supported (IA32_VMX_EPT_VPID_CAP bit 0). Default true. */
       executeOnly?: boolean;
+      /** The secondary control "mode-based execute control for EPT" (bit 22): entry bit 2 allows fetches from supervisor-mode linear addresses, bit 10 from user-mode ones. Default false. */
+      mbec?: boolean;
       /** A PAE guest's four PDPTE registers (the VMCS guest-PDPTE fields). */
       pdptes?: bigint[];
       /** The guest's VPID, 1..65535; 0 (default) is "enable VPID" = 0: VM entries and exits invalidate the combined mappings of VPID 0. */
@@ -150,15 +152,17 @@ export function setNested(
     const why = eptpProblem(cfg.eptp, m);
     if (why) throw new PagewalkError('EINVAL_CONTROL', `${where}: EPTP 0x${cfg.eptp.toString(16)} fails the VM-entry checks: ${why}`);
     if (cfg.executeOnly !== undefined && typeof cfg.executeOnly !== 'boolean') badArg(where, 'cfg.executeOnly must be true or false');
+    if (cfg.mbec !== undefined && typeof cfg.mbec !== 'boolean') badArg(where, 'cfg.mbec must be true or false');
     const levels = Number((cfg.eptp >> 3n) & 7n) + 1;
     kind = 1;
     root = cfg.eptp;
     tag = cfg.vpid ?? 0;
     if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) badArg(where, `cfg.vpid must be 0..65535, got ${String(cfg.vpid)}`);
-    flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | ((cfg.executeOnly ?? true) ? 16 : 0);
+    flags = levels | (cfg.eptp & 0x40n ? 8 : 0) | ((cfg.executeOnly ?? true) ? 16 : 0) | (cfg.mbec ? 32 : 0);
     if (levels === 4 && m > 48) badArg(where, `4-level EPT translates 48-bit guest-physical addresses; MAXPHYADDR ${m} needs 5-level EPT`);
   } else if (cfg.kind === 'npt') {
     u64Arg(where, 'cfg.ncr3', cfg.ncr3);
+    if ('mbec' in cfg) badArg(where, 'cfg.mbec (mode-based execute control) is an Intel EPT control; NPT has no such option');
     const levels = cfg.levels ?? 4;
     if (levels !== 4 && levels !== 5) badArg(where, `cfg.levels must be 4 or 5, got ${String(levels)}`);
     if (cfg.ncr3 >> BigInt(m))

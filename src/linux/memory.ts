@@ -55,7 +55,7 @@ import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_finish_
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { get_page, page_add_file_rmap, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
-import { flush_tlb_mm_range } from './tlbflush.js';
+import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { VM_EXEC, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
 import { filemap_fault, filemap_page_mkwrite, unlock_page, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from './filemap.js';
 import { down_write, up_write } from './rwsem.js';
@@ -99,11 +99,23 @@ function* __pud_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pgdp: number): KGe
 function* __pmd_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number): KGen<void> {
   const pmd = k.allocPageTable(2);
   yield* spin_lock(k, cpu, mm.page_table_lock);
-  if (!pud_present(k, pudp)) {
-    yield* k.pv.mmu.alloc_pmd(k, cpu, mm, pmd / 4096);
-    yield* k.pv.mmu.set_pud(k, cpu, pudp, BigInt(pmd) | _PAGE_TABLE);
-  } else k.m.frames.free(pmd / 4096);
+  if (!pud_present(k, pudp)) yield* pud_populate(k, cpu, mm, pudp, pmd);
+  else k.m.frames.free(pmd / 4096);
   yield* spin_unlock(k, cpu, mm.page_table_lock);
+}
+
+/**
+ * pud_populate(mm, pudp, pmd). With PAE (arch/x86/mm/pgtable.c, 3.18 and 4.8) the entry is a PDPTE,
+ * which holds only P (the other bits are reserved), and the CPU reads PDPTEs only when CR3 is
+ * loaded, so it ends with flush_tlb_mm(mm): the CR3 reload makes the new pmd visible to every CPU
+ * running the mm (free_pgtables() can free a user pmd, and a later fault in that gigabyte
+ * allocates a new one). Otherwise (asm/pgalloc.h) a plain table entry.
+ */
+function* pud_populate(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number, pmd: number): KGen<void> {
+  yield* k.pv.mmu.alloc_pmd(k, cpu, mm, pmd / 4096); // paravirt_alloc_pmd()
+  if (k.L.paging !== 'pae') return yield* k.pv.mmu.set_pud(k, cpu, pudp, BigInt(pmd) | _PAGE_TABLE);
+  yield* k.pv.mmu.set_pud(k, cpu, pudp, BigInt(pmd) | _PAGE_PRESENT);
+  yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, mm, 0n, TLB_FLUSH_ALL));
 }
 
 /** __pte_alloc(): a page table under a none pmd (pmd_populate). */

@@ -25,7 +25,7 @@ export interface RefNestedEntry {
   /** Combined mappings: the guest's PCID, rights, global flag, page size (shift) and GPA base. */
   pcid: number;
   guest?: WalkRights & { global: boolean; dirty: boolean; shift: number; gpa: bigint };
-  /** Host rights: R, W, X (EPT bits 2:0 ANDed; NPT: R, R/W, not NX). */
+  /** Host rights: R, W, X (EPT bits 2:0 ANDed, 8 = bit 10 ANDed with MBEC; NPT: R, R/W, not NX). */
   rights: number;
   /** Every D flag the host maintains for this page is set. */
   dirty: boolean;

@@ -28,6 +28,8 @@ export type HostConfig =
       eptp: bigint;
       /** IA32_VMX_EPT_VPID_CAP bit 0: execute-only translations (bits 2:0 = 100b) supported. */
       executeOnly: boolean;
+      /** The secondary control "mode-based execute control for EPT": bit 2 executes supervisor-mode, bit 10 user-mode linear addresses. */
+      mbec?: boolean;
     }
   | {
       kind: 'npt';
@@ -38,11 +40,11 @@ export type HostConfig =
     };
 
 /** EPT entry bits (SDM "Format of EPT Paging-Structure Entries"). */
-export const EPT = { R: 1n, W: 2n, X: 4n, MT_SHIFT: 3n, IPAT: 1n << 6n, PS: 1n << 7n, A: 1n << 8n, D: 1n << 9n } as const;
+export const EPT = { R: 1n, W: 2n, X: 4n, XU: 1n << 10n, MT_SHIFT: 3n, IPAT: 1n << 6n, PS: 1n << 7n, A: 1n << 8n, D: 1n << 9n } as const;
 /** EPTP bits (SDM "Extended-Page-Table Pointer (EPTP)"). */
 export const EPTP_AD = 1n << 6n;
 /** EPT violation exit qualification bits (SDM "Exit Qualification for EPT Violations"). */
-export const EPT_QUAL = { READ: 1, WRITE: 2, FETCH: 4, READABLE: 8, WRITABLE: 16, EXECUTABLE: 32, GLA_VALID: 128, FINAL: 256 } as const;
+export const EPT_QUAL = { READ: 1, WRITE: 2, FETCH: 4, READABLE: 8, WRITABLE: 16, EXECUTABLE: 32, USER_EXECUTABLE: 64, GLA_VALID: 128, FINAL: 256 } as const;
 /** #NPF EXITINFO1 bits (APM vol. 2 §15.25.6): the #PF error code plus these. */
 export const NPF_FINAL = 1n << 32n;
 export const NPF_GUEST_TABLE = 1n << 33n;
@@ -92,9 +94,11 @@ interface HostAccess {
   final: boolean;
   /** EPT: the access is a guest paging-structure access (a read, or a write with EPT A/D). */
   paging: boolean;
+  /** The final translation of a user-mode linear address (guest U/S = 1 in every entry; paging on). */
+  user: boolean;
 }
 
-/** Result of one host translation: rights R/W/X, page size (shift), every host D flag of the page set. */
+/** Result of one host translation: rights R/W/X (with MBEC, 8 = the AND of bit 10), page size (shift), every host D flag of the page set. */
 type HostOutcome = { ok: true; hpa: bigint; rights: number; shift: number; dirty: boolean } | { ok: false; exit: NestedExit };
 
 class ExitSignal {
@@ -138,9 +142,9 @@ export function eptReservedBits(level: number, e: bigint, maxPhysAddrBits: numbe
 
 /** True when a present EPT entry is an EPT misconfiguration (SDM "EPT Misconfigurations"). */
 export function eptMisconfigured(level: number, e: bigint, leaf: boolean, cfg: RefConfig, executeOnly: boolean): boolean {
-  const rwx = e & 7n;
-  if (rwx === 2n || rwx === 6n) return true; // write without read
-  if (rwx === 4n && !executeOnly) return true;
+  if ((e & 3n) === 2n) return true; // write without read
+  // present without read (execute-only; with MBEC also bit 10 alone) needs execute-only support
+  if (!(e & EPT.R) && !executeOnly) return true;
   if (eptReservedBits(level, e, cfg.maxPhysAddrBits, cfg.pdpe1gb)) return true;
   if (leaf) {
     const mt = (e >> 3n) & 7n;
@@ -165,10 +169,14 @@ function eptTranslate(
   const write = acc.kind === 'write' || (acc.paging && ad);
   const read = acc.kind === 'read' || acc.paging;
   let table = host.eptp & physAddrMask(cfg.maxPhysAddrBits);
-  let rights = 7n;
+  const mbec = host.mbec === true;
+  // rights: bits 2:0 the AND of entry bits 2:0; bit 3 the AND of entry bit 10 (MBEC only)
+  let rights = mbec ? 15n : 7n;
+  // SDM "EPT Violations": with MBEC a fetch needs bit 2 for a supervisor-mode, bit 10 for a user-mode linear address
+  const xRight = mbec && acc.user ? 8n : 4n;
   const violation = (): HostOutcome => {
     let q = (read ? EPT_QUAL.READ : 0) | (write ? EPT_QUAL.WRITE : 0) | (acc.kind === 'exec' ? EPT_QUAL.FETCH : 0);
-    q |= Number(rights) << 3; // bits 5:3: the AND of bits 2:0 over the entries used
+    q |= Number(rights) << 3; // bits 5:3: the AND of bits 2:0 over the entries used; bit 6 that of bit 10 (MBEC)
     q |= EPT_QUAL.GLA_VALID | (acc.final ? EPT_QUAL.FINAL : 0);
     return { ok: false, exit: { ok: false, exit: 'ept-violation', qualification: q, gpa, gla } };
   };
@@ -176,8 +184,8 @@ function eptTranslate(
     const address = table + ((gpa >> BigInt(12 + 9 * (level - 1))) & 0x1ffn) * 8n;
     const e = mem.read64(address);
     row.hostEntries.push({ level, entryAddress: address, value: e });
-    rights &= e & 7n;
-    if ((e & 7n) === 0n) return violation();
+    rights &= (e & 7n) | ((e & EPT.XU) >> 7n);
+    if (!(e & (mbec ? 7n | EPT.XU : 7n))) return violation(); // not present
     const leaf = level === 1 || ((level === 2 || level === 3) && (e & PTE_PS) !== 0n);
     if (eptMisconfigured(level, e, leaf, cfg, host.executeOnly)) return { ok: false, exit: { ok: false, exit: 'ept-misconfig', gpa } };
     if (!leaf) {
@@ -185,7 +193,7 @@ function eptTranslate(
       table = e & physAddrMask(cfg.maxPhysAddrBits);
       continue;
     }
-    const allowed = (!read || (rights & EPT.R) !== 0n) && (!write || (rights & EPT.W) !== 0n) && (acc.kind !== 'exec' || (rights & EPT.X) !== 0n);
+    const allowed = (!read || (rights & EPT.R) !== 0n) && (!write || (rights & EPT.W) !== 0n) && (acc.kind !== 'exec' || (rights & xRight) !== 0n);
     if (!allowed) return violation();
     const set = ad ? EPT.A | (write ? EPT.D : 0n) : 0n;
     if ((e & set) !== set) mem.write64(address, e | set);
@@ -256,11 +264,11 @@ export function referenceNestedAccess(
 }
 
 /** Whether host rights and D state allow an access (a guest paging-structure access: `paging`). */
-function hostAllows(host: HostConfig, rights: number, dirty: boolean, kind: AccessKind, paging: boolean): boolean {
+function hostAllows(host: HostConfig, rights: number, dirty: boolean, kind: AccessKind, paging: boolean, user: boolean): boolean {
   const write = kind === 'write' || (paging && (host.kind === 'npt' || (host.eptp & EPTP_AD) !== 0n));
   if ((kind === 'read' || paging) && !(rights & 1)) return false;
   if (write && (!(rights & 2) || !dirty)) return false;
-  return kind !== 'exec' || (rights & 4) !== 0;
+  return kind !== 'exec' || (rights & (host.kind === 'ept' && host.mbec && user ? 8 : 4)) !== 0;
 }
 
 function nestedAccess(
@@ -285,7 +293,7 @@ function nestedAccess(
     if (tlb) {
       const e = tlb.cache.findGpa(hostName, gpaId, ep4ta, gpa);
       if (e) {
-        if (hostAllows(host, e.rights, e.dirty, acc.kind, acc.paging)) {
+        if (hostAllows(host, e.rights, e.dirty, acc.kind, acc.paging, acc.user)) {
           const mask = (1n << BigInt(e.shift)) - 1n;
           row.hpa = e.hpa | (gpa & mask);
           row.cached = true;
@@ -324,7 +332,7 @@ function nestedAccess(
     const e = tlb.cache.findCombined(hostName, tlb.id, ep4ta, pcid, lin);
     if (e) {
       const g = e.guest!;
-      if (checkRights(mode, guest, g, opts) === 'ok' && hostAllows(host, e.rights, e.dirty, opts.kind, false) && (opts.kind !== 'write' || g.dirty)) {
+      if (checkRights(mode, guest, g, opts) === 'ok' && hostAllows(host, e.rights, e.dirty, opts.kind, false, g.us) && (opts.kind !== 'write' || g.dirty)) {
         const mask = (1n << BigInt(e.shift)) - 1n;
         return { ok: true, pa: e.hpa | (lin & mask), gpa: g.gpa | (lin & mask), mode, guestRefs: 0, hostRefs: 0, rows: [], source: 'tlb' };
       }
@@ -335,7 +343,7 @@ function nestedAccess(
   const seen = new Map<bigint, { hpa: bigint; rights: number }>();
   let names: string[] = [];
   const entryTranslation = (gpa: bigint): bigint => {
-    const out = translate(gpa, names.pop() ?? 'entry', { kind: 'read', final: false, paging: true });
+    const out = translate(gpa, names.pop() ?? 'entry', { kind: 'read', final: false, paging: true, user: false });
     if (!out.ok) throw new ExitSignal(out.exit);
     guestRefs++;
     seen.set(gpa, out);
@@ -379,18 +387,20 @@ function nestedAccess(
     const { ok, vector } = g;
     return vector === 14 ? { ok, vector, errorCode: g.errorCode, cr2: g.cr2, ...base } : { ok, vector: 13, ...base };
   }
-  const out = translate(g.pa, 'GPA', { kind: opts.kind, final: true, paging: false });
+  // A user-mode linear address: U/S = 1 in every guest entry used (PDPTE registers have none); paging off: supervisor.
+  const used = g.steps.filter((s) => !s.register);
+  const user = g.mode !== 'none' && used.every((s) => (s.value & 4n) !== 0n);
+  const out = translate(g.pa, 'GPA', { kind: opts.kind, final: true, paging: false, user });
   if (!out.ok) return { ...out.exit, ...base, hostRefs, gpa: g.pa };
   if (tlb && g.mode !== 'none') {
     // The combined mapping: the smaller of the guest page and the host page.
     const gshift = Math.log2(g.pageSize);
     const shift = Math.min(gshift, out.shift);
     const mask = (1n << BigInt(shift)) - 1n;
-    const used = g.steps.filter((s) => !s.register);
     const leaf = used[used.length - 1]!.value;
     const rights: WalkRights = {
       rw: used.every((s) => (s.value & 2n) !== 0n),
-      us: used.every((s) => (s.value & 4n) !== 0n),
+      us: user,
       xd: (guest.efer & (1n << 11n)) !== 0n && g.mode !== '32bit' && used.some((s) => s.value >> 63n !== 0n),
       pkey: g.mode === '4level' || g.mode === '5level' ? Number((leaf >> 59n) & 0xfn) : 0,
     };

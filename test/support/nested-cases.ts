@@ -24,6 +24,8 @@ export interface NCase {
   m: number;
   ad: boolean;
   xo: boolean;
+  /** EPT mode-based execute control (ignored under NPT). */
+  mbec?: boolean;
   wp: boolean;
   pse: boolean;
   smep: boolean;
@@ -63,6 +65,7 @@ export function build(c: NCase): Built {
       else if (r.chance(0.03)) e |= BigInt(1 + r.int(31)) << 3n;
       if (r.chance(0.4)) e |= 1n << 8n;
       if (leaf && r.chance(0.4)) e |= 1n << 9n;
+      if (c.mbec && r.chance(e & 7n ? 0.9 : 0.5)) e |= 1n << 10n; // drawn only with MBEC: other cases keep their tables
     } else {
       e =
         (r.chance(0.97) ? P : 0n) |
@@ -100,7 +103,7 @@ export function build(c: NCase): Built {
       for (let g = 0n; g < 512n; g++) if (r.chance(0.97)) mem.write64(table + g * 8n, (GUEST_BASE + (BigInt(perm[Number(g)]!) << 12n)) | hostFlags(1, true));
   }
   const host: HostConfig = ept
-    ? { kind: 'ept', eptp: top | (BigInt(hostLevels - 1) << 3n) | 6n | (c.ad ? 0x40n : 0n), executeOnly: c.xo }
+    ? { kind: 'ept', eptp: top | (BigInt(hostLevels - 1) << 3n) | 6n | (c.ad ? 0x40n : 0n), executeOnly: c.xo, mbec: c.mbec === true }
     : { kind: 'npt', ncr3: top, levels: hostLevels as 4 | 5 };
   // guest tables: random entries in GPA pages 1..GUEST_POOL_PAGES
   const wide = c.mode !== '32bit';
@@ -194,6 +197,7 @@ export const caseArb: fc.Arbitrary<NCase> = fc.record({
   m: fc.constantFrom(36, 46, 48),
   ad: fc.boolean(),
   xo: fc.boolean(),
+  mbec: fc.boolean(),
   wp: fc.boolean(),
   pse: fc.boolean(),
   smep: fc.boolean(),
