@@ -7,32 +7,34 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/index.js';
 import type { AccessOptions, MachineOptions } from '../src/core/types.js';
+import {
+  A,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_LA57,
+  CR4_PAE,
+  CR4_PCIDE,
+  CR4_PGE,
+  CR4_PKE,
+  CR4_PKS,
+  CR4_PSE,
+  CR4_SMAP,
+  CR4_SMEP,
+  D,
+  EFER_LME,
+  EFER_NXE,
+  G,
+  P,
+  PS,
+  RW,
+  US,
+  XD,
+} from './support/x86-bits.js';
 
 type Cpu = Machine['cpus'][number];
 type Mode = '32bit' | 'pae' | '4level' | '5level';
 
-const P = 1n,
-  RW = 2n,
-  US = 4n,
-  A = 0x20n,
-  D = 0x40n,
-  PS = 0x80n,
-  G = 0x100n,
-  XD = 1n << 63n;
-const CR0_PE = 1n,
-  CR0_WP = 1n << 16n,
-  CR0_PG = 1n << 31n;
-const CR4_PSE = 1n << 4n,
-  CR4_PAE = 1n << 5n,
-  CR4_PGE = 1n << 7n,
-  CR4_LA57 = 1n << 12n,
-  CR4_PCIDE = 1n << 17n;
-const CR4_SMEP = 1n << 20n,
-  CR4_SMAP = 1n << 21n,
-  CR4_PKE = 1n << 22n,
-  CR4_PKS = 1n << 24n;
-const EFER_LME = 1n << 8n,
-  EFER_NXE = 1n << 11n;
 const PF_P = 1,
   PF_W = 2,
   PF_U = 4,
