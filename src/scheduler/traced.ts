@@ -28,8 +28,7 @@ export function enterFn(on: TraceTarget, name: string): string[] {
 
 /** Runs `body` with `name` on the call chain of `on` (`cpu.thread()` when given a CPU). */
 export function* traced<T>(on: TraceTarget, name: string, body: () => KGen<T>): KGen<T> {
-  const fns = 'fnStack' in on ? on.fnStack : on.thread().fnStack;
-  fns.push(name);
+  const fns = enterFn(on, name);
   try {
     return yield* body();
   } finally {
