@@ -481,7 +481,15 @@ export class Cpu {
     return this.decodeTlb(BigInt.asUintN(64, va));
   }
 
-  private decodeTlb(only: bigint | null): TlbEntryInfo[] {
+  /**
+   * The valid TLB entries whose page holds physical address `pa` (only the writable ones with
+   * `writable`), decoded: a scan that decodes nothing else (an oracle asking who maps one frame).
+   */
+  tlbEntriesAt(pa: bigint, writable = false): TlbEntryInfo[] {
+    return this.decodeTlb(null, Number(pa), writable);
+  }
+
+  private decodeTlb(only: bigint | null, at = -1, writable = false): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
     const mode = this.mode;
@@ -499,8 +507,13 @@ export class Cpu {
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
         if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
-        const key = mem.getBigUint64(e, true);
         const perms = mem.getUint32(e + 16, true);
+        if (writable && !(perms & 1)) continue;
+        if (at >= 0) {
+          const frame = mem.getUint32(e + 8, true) + mem.getUint32(e + 12, true) * 0x1_0000_0000; // < 2^52: exact
+          if (at < frame || at >= frame + 2 ** shift) continue;
+        }
+        const key = mem.getBigUint64(e, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));

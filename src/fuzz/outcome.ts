@@ -460,8 +460,7 @@ export class OutcomeOracle {
     if (level < 1 || level > 4) return;
     const base = BigInt(mfn) << 12n;
     for (const c of this.k.cpus) {
-      for (const e of c.hw.tlbEntries()) {
-        if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
+      for (const e of c.hw.tlbEntriesAt(base, true)) {
         const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
         this.coherenceFinding(
           cpu,

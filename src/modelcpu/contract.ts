@@ -26,6 +26,8 @@ export interface CoreCpu {
   tlbEntries(): TlbEntryInfo[];
   /** The valid TLB entries that could translate `va` (its set in each page-size class). */
   tlbEntriesFor(va: bigint): TlbEntryInfo[];
+  /** The valid TLB entries whose page holds physical address `pa` (the writable ones with `writable`). */
+  tlbEntriesAt(pa: bigint, writable?: boolean): TlbEntryInfo[];
   /** Every valid paging-structure-cache entry, decoded. */
   pscEntries(): PscEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
