@@ -471,6 +471,15 @@ export class Cpu {
     if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);
   }
 
+  private u32: Uint32Array | null = null;
+
+  /** The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on). */
+  private u32Memory(): Uint32Array {
+    const buf = this.core.memory.buffer;
+    if (this.u32 === null || this.u32.buffer !== buf) this.u32 = new Uint32Array(buf);
+    return this.u32;
+  }
+
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
   tlbEntries(): TlbEntryInfo[] {
     return this.decodeTlb(null);
@@ -492,6 +501,7 @@ export class Cpu {
   private decodeTlb(only: bigint | null, at = -1, writable = false): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
+    const u32 = this.u32Memory();
     const mode = this.mode;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
@@ -506,11 +516,12 @@ export class Cpu {
       }
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
-        if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
-        const perms = mem.getUint32(e + 16, true);
+        const w = e >>> 2; // entries are 32-byte aligned: read the words through u32, no BigInt
+        if (!(u32[w] & 1)) continue; // valid bit
+        const perms = u32[w + 4];
         if (writable && !(perms & 1)) continue;
         if (at >= 0) {
-          const frame = mem.getUint32(e + 8, true) + mem.getUint32(e + 12, true) * 0x1_0000_0000; // < 2^52: exact
+          const frame = u32[w + 2] + u32[w + 3] * 0x1_0000_0000; // < 2^52: exact
           if (at < frame || at >= frame + 2 ** shift) continue;
         }
         const key = mem.getBigUint64(e, true);

@@ -40,6 +40,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
 import { cover } from './coverage.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
@@ -282,7 +283,7 @@ export class Interpreter {
         yield* self.op(o, cpu, task);
         // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
-        yield 'fuzz:next_op';
+        if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
       }
     };
   }
