@@ -118,11 +118,16 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       if (!this.usesTables(c, mm)) continue;
       let held = false;
-      for (const e of c.hw.tlbEntries()) {
-        if (e.va >= limit || e.global || !e.user) continue;
-        held = true;
-        const why = this.userStaleness(c, e);
-        if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      // A TLB entry exists only where a walk filled it: query the pages this CPU filled, not the
+      // whole TLB (user mappings are 4 KiB pages).
+      for (const page of this.life.filledPages(c.index)) {
+        if (page >= limit) continue;
+        for (const e of c.hw.tlbEntriesFor(page)) {
+          if (e.va !== page || e.global || !e.user) continue;
+          held = true;
+          const why = this.userStaleness(c, e);
+          if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+        }
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
       if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
@@ -201,18 +206,25 @@ export class OutcomeOracle {
   checkKernel(cpu: LinuxCpu, what: string, deferred: (va: bigint) => boolean = (va) => vmap_flush_pending(this.k, va)): void {
     const L = this.k.L;
     for (const c of this.k.cpus) {
-      for (const e of c.hw.tlbEntries()) {
-        const va = e.va & L.VA_MASK;
+      let held = false;
+      // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
+      for (const va of this.life.filledPages(c.index)) {
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
-        if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
-        const t = lookup_translation(this.k, va);
-        let why: string | null = null;
-        if (!t) why = 'init_mm maps nothing there';
-        else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
-        else if (e.writable && !t.writable) why = 'init_mm denies writes';
-        else if (!e.nx && t.nx) why = 'init_mm denies instruction fetches';
-        if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+        for (const e of c.hw.tlbEntriesFor(va)) {
+          if ((e.va & L.VA_MASK) !== va) continue;
+          held = true;
+          if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
+          const t = lookup_translation(this.k, va);
+          let why: string | null = null;
+          if (!t) why = 'init_mm maps nothing there';
+          else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
+          else if (e.writable && !t.writable) why = 'init_mm denies writes';
+          else if (!e.nx && t.nx) why = 'init_mm denies instruction fetches';
+          if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+        }
       }
+      // The precondition as coverage: a CPU that could hold a stale kernel entry holds entries there.
+      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
     }
   }
 
@@ -245,8 +257,15 @@ export class OutcomeOracle {
     const level = levelOfType(type);
     if (level < 1 || level > 4) return;
     const base = BigInt(mfn) << 12n;
-    for (const c of this.k.cpus) {
-      for (const e of c.hw.tlbEntries()) {
+    // The TLB entries that can map the frame are those of pages whose fill reached it (a PV guest
+    // maps its memory with 4 KiB pages).
+    const users = this.life.fillersOf(mfn);
+    if (!users) return;
+    for (let i = 0; i < users.length; i += 2) {
+      const c = this.k.cpus[users[i] as number];
+      const page = users[i + 1] as bigint;
+      if (this.life.fillOf(c.index, page)?.pfn !== mfn) continue;
+      for (const e of c.hw.tlbEntriesFor(page)) {
         if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
         const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
         this.coherenceFinding(

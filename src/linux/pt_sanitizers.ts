@@ -89,7 +89,7 @@ export class FrameLifetime {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
   private readonly frees = new Map<number, FreeRecord>();
-  /** Per frame: the (CPU, page) pairs of user fills that reached it since its last free. */
+  /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
   private readonly frames: CoreFrames;
   private readonly step: () => number;
@@ -118,7 +118,10 @@ export class FrameLifetime {
       c.faultObserver = onFault;
     }
     this.frames.onFree = (pfn) => {
-      if (this.opts.atFree !== false) this.checkFreed(pfn);
+      if (this.opts.atFree !== false) {
+        this.checkFreed(pfn);
+        if (this.frames.level(pfn) > 0) this.checkTableFreed(pfn);
+      }
       this.recordFree(pfn);
     };
     return this;
@@ -145,7 +148,6 @@ export class FrameLifetime {
   private checkFreed(pfn: number): void {
     const users = this.fillsOf.get(pfn);
     if (!users) return;
-    this.fillsOf.delete(pfn);
     for (let i = 0; i < users.length; i += 2) {
       const c = this.k.cpus[users[i] as number];
       const page = users[i + 1] as bigint;
@@ -177,6 +179,65 @@ export class FrameLifetime {
         });
       }
     }
+  }
+
+  /**
+   * Page-table frame `pfn` is being freed: no other CPU that runs on its tables (not lazy, no CR3
+   * load queued) may still reach it through CR3 or a paging-structure-cache entry — its next walk
+   * would read a free (or reused) frame. The freeing CPU, and a CPU whose task is changing that
+   * mm's tables (mmap_sem held for writing), are judged when their call returns (tlb-coherence), as
+   * they run no user code before; a lazy CPU runs kernel code only.
+   */
+  private checkTableFreed(pfn: number): void {
+    const cur = this.currentCpu();
+    for (const c of this.k.cpus) {
+      if (c.index === cur || c.tlbState === 'lazy') continue;
+      const cr3 = c.hw.getControl().cr3;
+      // Running on its mm: CR3 holds that mm's pgd (else a CR3 load is still queued, Xen PV lazy CPU mode).
+      const mm = c.tlbActiveMm;
+      if (!mm || (cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+      // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
+      // its call returns: it flushes its own caches before it runs user code again.
+      if (mm.mmap_sem.writer === c.curr) continue;
+      let how: string | null = null;
+      if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
+      else
+        for (const p of c.hw.pscEntries())
+          if (Number(p.next >> 12n) === pfn) {
+            how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
+            break;
+          }
+      if (!how) continue;
+      const by = this.k.cpus[Math.max(0, cur)];
+      const lines = [
+        '==================================================================',
+        `BUG: use-after-free of pfn ${hex(pfn)}: CPU${by.index} frees a page table that CPU${c.index} still reaches through ${how}`,
+        `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+        `pagewalk: the frame is freed${this.at(this.step())} by:`,
+        ...cpuHeader(this.k.config, by),
+        ...callTrace(by),
+        '==================================================================',
+      ];
+      this.k.printk(...lines);
+      throw new FindingStop({
+        sanitizer: 'frame-lifetime',
+        signature: `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it in ${by.thread().fnStack.at(-1) ?? 'kernel code'}`,
+        log: lines,
+      });
+    }
+  }
+
+  /**
+   * The (CPU, page) pairs whose fills reached frame `pfn` (flat: CPU index, page, ...); a pair's
+   * TLB entry maps the frame only while that CPU's last fill of the page did (`fillOf`).
+   */
+  fillersOf(pfn: number): readonly (number | bigint)[] | undefined {
+    return this.fillsOf.get(pfn);
+  }
+
+  /** The 4 KiB pages `cpu` filled TLB entries for (a TLB entry exists only where a walk filled it). */
+  filledPages(cpu: number): IterableIterator<bigint> {
+    return this.fills[cpu].keys();
   }
 
   private recordFree(pfn: number): void {
@@ -217,16 +278,15 @@ export class FrameLifetime {
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       const gen = fr.generation(pfn);
       const prev = fills.get(page);
-      fills.set(page, { pfn, gen, step: this.step() });
-      if (cpl === 3) {
-        // the frame's users since its last free (once per CPU and page while it stays allocated)
-        if (!prev || prev.pfn !== pfn || prev.gen !== gen) {
-          let u = this.fillsOf.get(pfn);
-          if (!u) this.fillsOf.set(pfn, (u = []));
-          u.push(cpu.index, page);
-        }
-        if (this.onUser) this.onUser(cpu, va, kind, pa);
+      if (prev && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
+      else {
+        fills.set(page, { pfn, gen, step: this.step() });
+        // the frame's users (once per CPU and page while it stays allocated)
+        let u = this.fillsOf.get(pfn);
+        if (!u) this.fillsOf.set(pfn, (u = []));
+        u.push(cpu.index, page);
       }
+      if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
       return;
     }
     const f = fills.get(page);
