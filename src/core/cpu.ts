@@ -490,15 +490,7 @@ export class Cpu {
     return this.decodeTlb(BigInt.asUintN(64, va));
   }
 
-  /**
-   * The valid TLB entries whose page holds physical address `pa` (only the writable ones with
-   * `writable`), decoded: a scan that decodes nothing else (an oracle asking who maps one frame).
-   */
-  tlbEntriesAt(pa: bigint, writable = false): TlbEntryInfo[] {
-    return this.decodeTlb(null, Number(pa), writable);
-  }
-
-  private decodeTlb(only: bigint | null, at = -1, writable = false): TlbEntryInfo[] {
+  private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
     const u32 = this.u32Memory();
@@ -516,14 +508,8 @@ export class Cpu {
       }
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
-        const w = e >>> 2; // entries are 32-byte aligned: read the words through u32, no BigInt
-        if (!(u32[w] & 1)) continue; // valid bit
-        const perms = u32[w + 4];
-        if (writable && !(perms & 1)) continue;
-        if (at >= 0) {
-          const frame = u32[w + 2] + u32[w + 3] * 0x1_0000_0000; // < 2^52: exact
-          if (at < frame || at >= frame + 2 ** shift) continue;
-        }
+        if (!(u32[e >>> 2] & 1)) continue; // valid bit, read without a BigInt (entries are 32-byte aligned)
+        const perms = u32[(e >>> 2) + 4];
         const key = mem.getBigUint64(e, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;

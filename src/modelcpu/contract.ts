@@ -26,8 +26,6 @@ export interface CoreCpu {
   tlbEntries(): TlbEntryInfo[];
   /** The valid TLB entries that could translate `va` (its set in each page-size class). */
   tlbEntriesFor(va: bigint): TlbEntryInfo[];
-  /** The valid TLB entries whose page holds physical address `pa` (the writable ones with `writable`). */
-  tlbEntriesAt(pa: bigint, writable?: boolean): TlbEntryInfo[];
   /** Every valid paging-structure-cache entry, decoded. */
   pscEntries(): PscEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
@@ -50,6 +48,8 @@ export interface CoreFrames {
   readonly count: number;
   alloc(opts?: { level?: number; owner?: number; zero?: boolean }): number;
   free(pfn: number): void;
+  /** Called with the frame number before each free (a sanitizer's hook); null when nothing watches. */
+  onFree: ((pfn: number) => void) | null;
   isFree(pfn: number): boolean;
   state(pfn: number): number;
   level(pfn: number): number;
