@@ -105,8 +105,8 @@ export class Kernel implements SchedTarget {
   __supported_pte_mask = ~0n;
   /** cpu_has_pge: CPUID reports PGE (Xen hides it from PV guests, xen/arch/x86/traps.c pv_cpuid). */
   cpu_has_pge = true;
-  /** State of other modules, by kind (kstate.ts `defineKernelState`). */
-  readonly kstate = new Map<object, unknown>();
+  /** State of other modules, by kind (kstate.ts `defineKernelState`; undefined: not created yet). */
+  readonly kstate: unknown[] = [];
   private nextPid = 1;
   private nextMmId = 1;
   private dieCounter = 0;
