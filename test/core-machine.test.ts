@@ -100,4 +100,17 @@ describe('tlbEntriesFor', () => {
     expect(cpu.tlbEntriesFor(va).map((e) => e.va)).toEqual([va]);
     expect(cpu.tlbEntriesFor(0x40_0000n).map((e) => e.va)).toEqual([0x40_0000n]);
   });
+
+  it('decodes a kernel (sign-extended) address, its frame, PCID and rights', async () => {
+    const m = await Machine.create({ ramBytes: 4 << 20 });
+    const root = m.pageTables.newRoot('4level');
+    const va = 0xffff_8880_0012_3000n;
+    m.pageTables.map('4level', root, va, 0x20_0000n, 0x1000, { flags: 0x3n | (1n << 63n) }); // RW, NX
+    const cpu = m.cpus[0];
+    cpu.setControl({ ...LONG, cr3: root }); // EFER.NXE on
+    expect(cpu.access(va + 8n, { kind: 'read', cpl: 0 }).ok).toBe(true);
+    expect(cpu.tlbEntries()).toEqual([
+      { va, pa: 0x20_0000n, pageSize: 4096, pcid: 0, writable: true, user: false, nx: true, dirty: false, global: false, pkey: 0 },
+    ]);
+  });
 });

@@ -492,9 +492,14 @@ export class Cpu {
 
   private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
-    const mem = new DataView(this.core.memory.buffer);
     const u32 = this.u32Memory();
     const mode = this.mode;
+    // The linear address is the key's VPN shifted, sign-extended from bit 47 (bit 56 with LA57).
+    // In doubles: VPN < 2^51 and a shift by a power of two are exact, and the address modulo
+    // 2^48 (2^57) is a multiple of the page size below it, so it fits the 53-bit mantissa.
+    const bits = mode === '5level' ? 57 : 48;
+    const span = 2 ** bits;
+    const upper = (1n << 64n) - (1n << BigInt(bits)); // the sign-extension bits of a negative address
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
@@ -507,18 +512,17 @@ export class Cpu {
         n = ways;
       }
       for (let i = 0; i < n; i++) {
-        const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
-        if (!(u32[e >>> 2] & 1)) continue; // valid bit, read without a BigInt (entries are 32-byte aligned)
-        const perms = u32[(e >>> 2) + 4];
-        const key = mem.getBigUint64(e, true);
-        const vpn = key >> 13n;
-        const top = mode === '5level' ? 56n : 47n;
-        const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
+        const w = (base + i * 32) >>> 2; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16 (32-byte aligned)
+        const lo = u32[w];
+        if (!(lo & 1)) continue; // valid bit
+        const perms = u32[w + 4];
+        const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
+        const low = (vpn * 2 ** shift) % span;
         out.push({
-          va,
-          pa: mem.getBigUint64(e + 8, true),
+          va: low >= span / 2 ? BigInt(low) + upper : BigInt(low),
+          pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
           pageSize: 2 ** shift,
-          pcid: Number((key >> 1n) & 0xfffn),
+          pcid: (lo >>> 1) & 0xfff,
           writable: !!(perms & 1),
           user: !!(perms & 2),
           nx: !!(perms & 4),
