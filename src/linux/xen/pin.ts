@@ -173,22 +173,22 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
  */
 export function xen_pgd_walk_pages(k: Kernel, pgd: number): Array<{ pfn: number; level: PtLevel }> {
   const out: Array<{ pfn: number; level: PtLevel }> = [];
-  const rd = (p: number): bigint => k.m.phys.read64n(p);
-  const addr = (e: bigint): number => Number(e & k.L.PTE_PFN_MASK);
+  const phys = k.m.phys;
+  const mask = k.L.PTE_PFN_MASK;
   for (let g = 0; g < 256; g++) {
-    const pgde = rd(pgd + g * 8);
+    const pgde = phys.read64n(pgd + g * 8);
     if (pgde === 0n) continue;
-    const pud = addr(pgde);
+    const pud = Number(pgde & mask);
     out.push({ pfn: pud / 4096, level: 'pud' });
     for (let u = 0; u < 512; u++) {
-      const pude = rd(pud + u * 8);
+      const pude = phys.read64n(pud + u * 8);
       if (pude === 0n) continue;
-      const pmd = addr(pude);
+      const pmd = Number(pude & mask);
       out.push({ pfn: pmd / 4096, level: 'pmd' });
       for (let d = 0; d < 512; d++) {
-        const pmde = rd(pmd + d * 8);
+        const pmde = phys.read64n(pmd + d * 8);
         if (pmde === 0n) continue;
-        out.push({ pfn: addr(pmde) / 4096, level: 'pte' });
+        out.push({ pfn: Number(pmde & mask) / 4096, level: 'pte' });
       }
     }
   }
