@@ -19,7 +19,7 @@
 // Results travel as one u64 (layout.ts "result encoding"): no side channels between levels.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES, C_TAGS,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh, setRamState } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -68,6 +68,10 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
   }
   const front = heapAlloc(FRONT_BYTES);
   if (front == 0) return false;
+  // the 4 KiB class's tag bytes, 16 more so that a 16-byte load at any set stays inside
+  const tags = heapAlloc(usize(load<u32>(cpu + C_TLB, 4) + 1) * usize(load<u32>(cpu + C_TLB, 8)) + 16);
+  if (tags == 0) return false;
+  store<u32>(cpu + C_TAGS, u32(tags));
   if (!nestedTlbReserve(i)) return false;
   store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);
