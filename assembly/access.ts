@@ -133,15 +133,22 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
     if ((f0 | f1) != 0) {
       victim = set + usize(f0 != 0 ? ctz(f0) >> 3 : 8 + (ctz(f1) >> 3)) * TLB_ENTRY;
     } else {
+      // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
       let e = set;
-      let oldestStamp: u32 = 0xFFFF_FFFF;
-      for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-        const st = load<u32>(e, T_STAMP);
-        const older = st < oldestStamp;
-        victim = older ? e : victim;
-        oldestStamp = older ? st : oldestStamp;
+      let m0: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+      let m1 = m0;
+      let m2 = m0;
+      let m3 = m0;
+      let w: usize = 0;
+      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
+        m0 = min(m0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+        m1 = min(m1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
+        m2 = min(m2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
+        m3 = min(m3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
       }
+      for (; w < ways; w++, e += TLB_ENTRY) m0 = min(m0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+      victim = usize(u32(min(min(m0, m1), min(m2, m3))));
     }
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
