@@ -77,6 +77,21 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return ~(((t & L7) + L7) | t | L7);
 }
 
+/** tlbMatches for the current PCID, with `want` its key: valid, same page, same PCID or global. */
+@inline function wayMatches(e: usize, want: u64): bool {
+  const x = load<u64>(e, T_KEY) ^ want;
+  return (x & ~u64(0x1FFE)) == 0 && ((x == 0) | ((load<u32>(e, T_PERMS) & PERM_G) != 0));
+}
+
+/** missPath's lookup hit in the 4 KiB class: allowed as it is, or SLOW for missPath's re-check. */
+@inline function setHit(cpu: usize, e: usize, va: u64, kind: u32): u64 {
+  const perms = load<u32>(e, T_PERMS);
+  if (permFault(perms, kind, acCx, 0, 0) != 0 || (kind == 1 && (perms & PERM_D) == 0)) return SLOW;
+  frontFill(cpu, 0, e);
+  bump(cpu, C_ST_TLBHITS, 1);
+  return load<u64>(e, T_PA) | (va & 0xFFF);
+}
+
 // TLB misses handled by quickMiss: each one a miss and a walk of one entry from the PDE cache
 // (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
 let quickWalks: u32 = 0;
@@ -99,25 +114,16 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const m0: u64 = ways >= 8 ? 0xFFFF_FFFF_FFFF_FFFF : (u64(1) << (u64(ways) * 8)) - 1;
   const m1: u64 = ways >= 16 ? 0xFFFF_FFFF_FFFF_FFFF : ways <= 8 ? 0 : (u64(1) << (u64(ways - 8) * 8)) - 1;
   const pat = u64(tagOf(vpn)) * 0x0101_0101_0101_0101;
-  if (ways > 16 || ((bytesEqual(t0, pat) & m0) | (bytesEqual(t1, pat) & m1)) != 0) {
-    // a way with the page's tag byte (or too many ways for one compare): the exact scan
-    const want = keyOf(vpn, pcid);
+  const want = keyOf(vpn, pcid);
+  if (ways > 16) {
+    // too many ways for the tag words: one exact pass (the hit, or tlbFill's victim)
     let e = set;
     let invalid: usize = 0;
     let oldest: usize = 0;
     let oldestStamp: u32 = 0xFFFF_FFFF;
     for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-      const k = load<u64>(e, T_KEY);
-      const x = k ^ want;
-      // tlbMatches: valid, same page, and the same PCID or a global entry
-      if ((x & ~u64(0x1FFE)) == 0 && ((x == 0) | ((load<u32>(e, T_PERMS) & PERM_G) != 0))) {
-        const perms = load<u32>(e, T_PERMS);
-        if (permFault(perms, kind, acCx, 0, 0) != 0 || (kind == 1 && (perms & PERM_D) == 0)) return SLOW;
-        frontFill(cpu, 0, e);
-        bump(cpu, C_ST_TLBHITS, 1);
-        return load<u64>(e, T_PA) | (va & 0xFFF);
-      }
-      const v = (k & 1) != 0;
+      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+      const v = (load<u64>(e, T_KEY) & 1) != 0;
       const st = v ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
       invalid = invalid == 0 && !v ? e : invalid;
       const older = st < oldestStamp;
@@ -127,6 +133,16 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
     valid = invalid == 0;
     victim = valid ? oldest : invalid;
   } else {
+    // only the ways holding the page's tag byte can hit (0x80 in their byte of c0 / c1)
+    let c0 = bytesEqual(t0, pat) & m0;
+    let c1 = bytesEqual(t1, pat) & m1;
+    while ((c0 | c1) != 0) {
+      const w = c0 != 0 ? ctz(c0) >> 3 : 8 + (ctz(c1) >> 3);
+      if (c0 != 0) c0 &= c0 - 1;
+      else c1 &= c1 - 1;
+      const e = set + usize(w) * TLB_ENTRY;
+      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+    }
     // no hit; the victim: the first invalid way (tag byte 0), else the oldest fill
     const f0 = bytesEqual(t0, 0) & m0;
     const f1 = bytesEqual(t1, 0) & m1;
@@ -136,19 +152,19 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
       let e = set;
-      let m0: u64 = 0xFFFF_FFFF_FFFF_FFFF;
-      let m1 = m0;
-      let m2 = m0;
-      let m3 = m0;
+      let o0: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+      let o1 = o0;
+      let o2 = o0;
+      let o3 = o0;
       let w: usize = 0;
       for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
-        m0 = min(m0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
-        m1 = min(m1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
-        m2 = min(m2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
-        m3 = min(m3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
+        o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+        o1 = min(o1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
+        o2 = min(o2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
+        o3 = min(o3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
       }
-      for (; w < ways; w++, e += TLB_ENTRY) m0 = min(m0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
-      victim = usize(u32(min(min(m0, m1), min(m2, m3))));
+      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+      victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
