@@ -6,11 +6,13 @@
 //   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (caches.ts): one
 //     compare of ((va >> 12) << 8 | context id) per access kind, present only for the kinds the
 //     cached rights allow in that context (four addresses per iteration while all hit).
-//   miss path: missPath re-checks every page-size class's entry against the context (stale
-//     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
-//     caches when on) and fills the TLB (tlbFill, FIFO victims; the 4 KiB victim is picked by the
-//     lookup's own pass, tlbFindOrVictim) and the PSCs; hits and fills of
-//     4 KiB entries refill the front cache (frontFill).
+//   miss path: in IA-32e mode quickMiss first (the 4 KiB set ruled out by its tag bytes, a
+//     PDE-cache hit, the leaf checked with folded rights, fill and front refill in one step);
+//     anything else, before any change, goes to missPath, which re-checks every page-size
+//     class's entry against the context (stale entries: Intel faults from them, AMD re-walks),
+//     else walks (with the paging-structure caches when on) and fills the TLB (tlbFill, FIFO
+//     victims; the 4 KiB victim is picked by the lookup's own pass, tlbFindOrVictim) and the
+//     PSCs; hits and fills of 4 KiB entries refill the front cache (frontFill).
 //   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
 //     level and folded rights; the batch loop (access.ts mlpLoop) interleaves 16 such walks so
 //     that their leaf reads overlap; walkLong / walkPae / walk32 are the exact
