@@ -61,15 +61,6 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return r;
 }
 
-/**
- * missPath for the common IA-32e case, in one pass and without calls: the 4 KiB set scanned once
- * (a hit, or the victim tlbFill would choose), the large-page classes known empty, a PDE-cache
- * hit, and a leaf that the access may use; the walk from the cached PDE reads the leaf only.
- * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
- * other case (a hit that needs a re-check, a PDE-cache miss, a fault, an entry past RAM,
- * protection keys, large pages cached) returns SLOW before changing anything, and the caller
- * runs missPath.
- */
 /** 0x80 in each byte of x equal to the same byte of pat, 0 elsewhere (exact, no carries across bytes). */
 @inline function bytesEqual(x: u64, pat: u64): u64 {
   const t = x ^ pat;
@@ -96,6 +87,16 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
 // (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
 let quickWalks: u32 = 0;
 
+/**
+ * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
+ * bytes (the ways whose byte matches the page's are compared; with none, the victim tlbFill
+ * would choose: the first invalid way, else the oldest stamp), the large-page classes known
+ * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
+ * leaf only). Results, statistics, A/D writes, TLB contents, stamps and front contents are
+ * missPath's. Any other case (a set hit that needs missPath's re-check, a PDE-cache miss, a
+ * fault, an entry past RAM, protection keys, large pages cached) returns SLOW before changing
+ * anything, and the caller runs missPath.
+ */
 function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const d = cpu + C_TLB;
   const ways = usize(load<u32>(d, 8));
@@ -193,7 +194,7 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;
-  const perms = u32(f >> 1) & 3 | u32(f >> 61) & 4 ^ 4 | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
+  const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
   tlbFill4k(cpu, victim, valid, vpn, page, perms, rOk, wOk && dirty, xOk);
   return page | (va & 0xFFF);
