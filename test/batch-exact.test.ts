@@ -141,7 +141,16 @@ describe('translateBatch (TLB and PSC on) = the same accesses one at a time', ()
       const vendor: Vendor = c % 2 ? 'amd' : 'intel';
       // 2 ways; 12 (the set's tag bytes span two words); 20 (more than the tag compare covers)
       const ways = [2, 12, 20][c % 3];
-      const opts = { ramBytes: RAM, vendor, maxPhysAddrBits: 46, tlb: { '4k': { sets: 8 / Math.min(ways, 8), ways } }, psc: { pde: { sets: 2, ways: 2 } } };
+      // maximal retention counts evictions, so a victim taken as if empty would show in the statistics
+      const retention = c % 4 >= 2 ? ('maximal' as const) : ('realistic' as const);
+      const opts = {
+        ramBytes: RAM,
+        vendor,
+        maxPhysAddrBits: 46,
+        retention,
+        tlb: { '4k': { sets: 8 / Math.min(ways, 8), ways } },
+        psc: { pde: { sets: 2, ways: 2 } },
+      };
       const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
       const both = (f: (m: Machine) => void) => {
         f(a);
@@ -175,6 +184,13 @@ describe('translateBatch (TLB and PSC on) = the same accesses one at a time', ()
         } else if (op < 0.24) {
           const cr3 = BigInt(4096 * (1 + r.below(4))) | BigInt(1 + r.below(3)) | (r.nextFloat() < 0.5 ? 1n << 63n : 0n);
           both((m) => m.cpus[0].setControl({ cr3 }));
+        } else if (op < 0.27) {
+          // CR4.PGE toggled: every entry flushed, global ones too
+          both((m) => {
+            const cur = m.cpus[0].getControl().cr4;
+            m.cpus[0].setControl({ cr4: cur ^ (1n << 7n) });
+            m.cpus[0].setControl({ cr4: cur });
+          });
         } else {
           const n = 1 + r.below(40);
           const cpl = r.nextFloat() < 0.7 ? 3 : 0;
