@@ -217,12 +217,13 @@ static void setup_fast(walker_t *w) {
  * One address. The fast path: per level one mask test (present and reserved bits together), the
  * rights folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a
  * missing one goes to the exact walker, which defers it). The leaf's access check is branch-free
- * (the result is selected, so a fault costs what a translation costs), and the result is written
- * here, not packed into a word for the caller to unpack. Entries past RAM and AMD's deferred A
- * bits go to the exact walker (the only writes before it are A bits it also sets). `levels` is a
- * constant after inlining.
+ * (the result is selected, so a fault costs what a translation costs) unless `branchy`: then a
+ * fault is a branch, the cheaper choice where faults are rare (full_loop: batches of reads).
+ * The result is written here, not packed into a word for the caller to unpack. Entries past RAM
+ * and AMD's deferred A bits go to the exact walker (the only writes before it are A bits it also
+ * sets). `levels` and `branchy` are constants after inlining.
  */
-static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao) {
+static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int branchy) {
   if (kind > 2) kind = 0;
   /* canonical: bits 63:47 (63:56) all equal, i.e. va + 2^47 (2^56) below 2^48 (2^57) */
   if (__builtin_expect((va + (1ull << (levels == 5 ? 56 : 47))) >> (levels == 5 ? 57 : 48), 0)) return walk_generic(w, va, kind, pao);
@@ -272,6 +273,19 @@ static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *
 #undef PASS
 #undef RSVD_LEAF
   f &= e ^ PTE_XD;
+  if (branchy) {
+    if (__builtin_expect((f & c->perm_mask[kind]) != c->perm_want[kind], 0)) {
+      *pao = 0;
+      return (14u << 16) | (uint32_t)(ec | PF_P);
+    }
+    const uint64_t set = ~e & c->ad_need[kind];
+    if (__builtin_expect(set != 0, 0)) {
+      e |= set;
+      memcpy(c->ram + ea, &e, 8);
+    }
+    *pao = pa;
+    return 0;
+  }
   /* all ones when the access is allowed: masks, not branches, from here on */
   const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
   const uint64_t set = ~e & c->ad_need[kind] & okm;
@@ -283,13 +297,31 @@ static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *
   return (uint32_t)(((14u << 16) | ec | PF_P) & ~okm);
 }
 
-/* The walkBatch loop, instantiated per level count (one function each: registers for the loop). */
-static __attribute__((noinline)) uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
-  const fast_t fc = fast_of(w);
-  uint32_t faults = 0;
-  if (levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 5, &opa[i])) != 0;
-  else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 4, &opa[i])) != 0;
-  return faults;
+static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao) {
+  return walk_any(w, c, va, kind, levels, pao, 0);
+}
+
+/* The walkBatch loop, one function per level count and fault handling (registers for each). */
+#define FULL_LOOP(NAME, L, B)                                                                          \
+  static __attribute__((noinline)) uint32_t NAME(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
+    const fast_t fc = fast_of(w);                                                                      \
+    uint32_t faults = 0;                                                                               \
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], kd[i], L, &opa[i], B)) != 0; \
+    return faults;                                                                                     \
+  }
+FULL_LOOP(full_loop4, 4, 0)
+FULL_LOOP(full_loop5, 5, 0)
+FULL_LOOP(read_loop4, 4, 1)
+FULL_LOOP(read_loop5, 5, 1)
+#undef FULL_LOOP
+
+/* A batch of reads faults rarely (not present, supervisor pages): its faults are branches. With
+   writes or fetches, read-only and XD pages make faults frequent and unpredictable: selects. */
+static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  unsigned any = 0;
+  for (size_t i = 0; i < n; i++) any |= kd[i];
+  if (levels == 5) return any ? full_loop5(w, va, kd, opa, of, n) : read_loop5(w, va, kd, opa, of, n);
+  return any ? full_loop4(w, va, kd, opa, of, n) : read_loop4(w, va, kd, opa, of, n);
 }
 
 
