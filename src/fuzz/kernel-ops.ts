@@ -22,6 +22,7 @@ import { LinuxFile } from '../linux/structs.js';
 import { mmap_region_file } from '../linux/mmap.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** A kernel object the program allocated. */
 export interface KernelObject {
@@ -96,7 +97,7 @@ export function kernelOps(k: Kernel): KernelOps {
     *mmap(cpu, mm, start, pages, vmFlags) {
       yield* down_write(k, cpu, mm.mmap_sem);
       mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
-      yield 'mmap_region';
+      if (mustYield('mmap_region')) yield 'mmap_region';
       up_write(mm.mmap_sem, cpu.curr);
     },
 
