@@ -25,7 +25,7 @@
  * file's i_mmap) calls them through zap_page_range_single() with one gather per vma.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import {
@@ -56,7 +56,7 @@ import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { get_page, page_add_file_rmap, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
-import { VM_EXEC, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_EXEC, VM_PFNMAP, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
 import { filemap_fault, filemap_page_mkwrite, unlock_page, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from './filemap.js';
 import { down_write, up_write } from './rwsem.js';
 import { enterFn, traced } from '../scheduler/traced.js';
@@ -242,6 +242,9 @@ function* finish_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct
  * the file; VM_FAULT_NOPAGE when a racing fault or truncation won (the access is retried).
  */
 function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
+  // "The VMA was not fully populated on mmap() or missing VM_DONTEXPAND": a driver that maps its
+  // frames with remap_pfn_range() at mmap() time has no ->fault (src/linux/pfnmap.ts).
+  if (vma.vm_flags & VM_PFNMAP) return VM_FAULT_SIGBUS;
   if (!(vma.vm_flags & VM_SHARED)) throw new Error('do_fault: private file mappings (do_cow_fault) are not modelled');
   const pgoff = (vma.vm_pgoff ?? 0) + Number((address - vma.vm_start) >> 12n);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
@@ -410,6 +413,12 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
       if (!(pte & _PAGE_PRESENT)) continue;
       yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
       tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
+      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the
+      // frame is the driver's, with no page references to drop ("if (unlikely(!page)) continue;").
+      if (pte & _PAGE_SPECIAL) {
+        yield LBL_ZAP_PTE;
+        continue;
+      }
       const pfn = entryAddr(k.L, pte) / 4096;
       yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
       tlb_remove_page(tlb, pfn);

@@ -8,11 +8,11 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { free_pgtables, unmap_vmas, vma_link_file } from './memory.js';
-import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+import { tlb_finish_mmu, tlb_flush_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
-import { VM_MAYSHARE, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_MAYSHARE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn } from '../scheduler/traced.js';
 
@@ -75,7 +75,11 @@ export function* mmap_region_file(
  * unmap_region(mm, vma, prev, start, end) (mm/mmap.c, 3.8): the detached vmas' ptes in
  * [start, end), their page tables between prev's end and next's start, one mmu_gather.
  * The gather flushes the range it collected (the 4.x __tlb_adjust_range(); 3.8 flushes
- * [start, end), which covers the same pages).
+ * [start, end), which covers the same pages). x86's tlb_end_vma() is empty, so before
+ * CVE-2022-39188's fix nothing is flushed until tlb_finish_mmu(), after free_pgtables() took the
+ * vmas out of their files' i_mmap (unlink_file_vma()). The stable fix ("mm: Force TLB flush for
+ * PFNMAP mappings before unlink_file_vma()", 4.14.292, 4.19.257, 5.4.212, 5.10.140; knob
+ * `pfnmap_flush_before_unlink`) flushes first when the first vma is VM_PFNMAP or VM_MIXEDMAP.
  */
 function* unmap_region(
   k: Kernel,
@@ -91,6 +95,8 @@ function* unmap_region(
   try {
     const tlb = tlb_gather_mmu(mm, start, end);
     yield* unmap_vmas(k, cpu, tlb, vmas, start, end);
+    // "Ensure we have no stale TLB entries by the time this mapping is removed from the rmap."
+    if (k.config.knobs.pfnmap_flush_before_unlink !== false && vmas[0] && vmas[0].vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) yield* tlb_flush_mmu(k, cpu, tlb);
     yield* free_pgtables(k, cpu, tlb, vmas, prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);
     yield* tlb_finish_mmu(k, cpu, tlb);
   } finally {

@@ -17,7 +17,7 @@
  * none), PROT_NONE and PROT_GROWSDOWN/UP.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT, _PAGE_SPECIAL } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { find_vma, vm_get_page_prot } from './memory.js';
 import { split_vma } from './mmap.js';
@@ -49,9 +49,6 @@ export const LBL_CHANGE_PROTECTION_FLUSH = 'change_protection_range:flush_tlb_ra
 /** -ENOMEM, -EINVAL as sys_mprotect() returns them. */
 export const ENOMEM = 12;
 export const EINVAL = 22;
-
-/** _PAGE_SPECIAL (software bit 9, pgtable_types.h). */
-const _PAGE_SPECIAL = 1n << 9n;
 
 /**
  * pte_modify(pte, newprot) (arch/x86/include/asm/pgtable.h): keep the bits of _PAGE_CHG_MASK

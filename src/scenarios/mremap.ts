@@ -20,44 +20,20 @@
  * that the page allocator holds as free (the model has no KASAN for user pages; in the fuzzer the
  * outcome oracle checks every access the same way, src/fuzz/outcome.ts).
  */
-import { FRAME_STATE } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
 import { LBL_MOVE_PTES, MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { mmap_region_file } from '../linux/mmap.js';
-import type { LinuxCpu } from '../linux/percpu.js';
-import { callTrace, cpuHeader } from '../linux/report.js';
 import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct } from '../linux/structs.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
 import { spawnProcess, user_access } from '../linux/user.js';
-import { FindingStop } from '../sanitizers/finding.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
+import { installFrameLifetimeCheck } from './frame_lifetime.js';
 import { registerScenario, type Scenario } from './registry.js';
 
 const CODE = 0x0040_0000n;
 const OLD = 0x1000_0000n;
 const NEW = 0x1020_0000n;
-
-/** The report of a user access through a TLB hit to a free frame (the fuzzer's frame-lifetime signature). */
-function installFrameLifetimeCheck(k: Kernel): void {
-  for (const c of k.cpus) {
-    c.accessObserver = (hw, va, kind, cpl, pa) => {
-      const cpu = hw as LinuxCpu;
-      const pfn = Number(pa >> 12n);
-      if (cpl !== 3 || cpu.hw.lastWalkCount() > 0 || pfn >= k.m.frames.count || k.m.frames.state(pfn) !== FRAME_STATE.FREE) return;
-      const lines = [
-        '==================================================================',
-        `BUG: use-after-free of pfn 0x${pfn.toString(16)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : 'read'} through a TLB entry to a free frame`,
-        `${kind[0].toUpperCase()}${kind.slice(1)} at addr ${va.toString(16).padStart(16, '0')} (user mode) by task ${cpu.curr.comm}/${cpu.curr.pid}`,
-        ...cpuHeader(k.config, cpu),
-        ...callTrace(cpu),
-        '==================================================================',
-      ];
-      k.printk(...lines);
-      throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `use-after-free: ${kind} through a TLB entry to a free frame in user mode`, log: lines });
-    };
-  }
-}
 
 function setupMremap(k: Kernel) {
   installFrameLifetimeCheck(k);
