@@ -31,8 +31,9 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
+import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -57,6 +58,14 @@ interface Region {
    * so the shadow keeps no data for them.
    */
   file?: number;
+  /**
+   * The device of a mapping of the model driver's buffer (src/linux/pfnmap.ts), and the device's
+   * release count when the mapping was made (-1: a release was waiting for the driver's lock, so
+   * it revokes this mapping). A release since revokes it: its pages give SIGBUS. Shared with every
+   * mapping of the buffer: the shadow keeps no data.
+   */
+  dev?: number;
+  devGen?: number;
   /**
    * The process view of each page's first 8 bytes: 0 = never written (a fresh anonymous page reads
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
@@ -103,6 +112,13 @@ interface FileState {
   busy: number;
 }
 
+/** The shadow of one device of the model driver: its releases (done, and in flight). */
+interface DevState {
+  dev: PfnmapDevice;
+  releases: number;
+  busy: number;
+}
+
 /** Who wrote value n (index n - 1). */
 interface WriteRecord {
   task: string;
@@ -138,7 +154,9 @@ export class Interpreter {
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
   /** The program's files (created on first use, MAX_PAGES pages long). */
   private readonly files: (FileState | null)[] = new Array(FILES).fill(null);
-  /** Truncations started or returned (any file): an access that spans one is racy. */
+  /** The program's devices of the model driver (created on first use, a MAX_PAGES-page buffer). */
+  private readonly devs: (DevState | null)[] = new Array(DEVS).fill(null);
+  /** Truncations and device releases started or returned: an access that spans one is racy. */
   private truncations = 0;
 
   constructor(
@@ -190,7 +208,7 @@ export class Interpreter {
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
-        if (this.files.some((f) => f && f.busy > 0)) return; // a truncation's flush may be pending
+        if (this.revoking()) return; // a truncation's or release's flush may be pending
         if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
       };
     }
@@ -256,7 +274,9 @@ export class Interpreter {
           const r = prs[slot];
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
-          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...(file >= 0 ? { file } : {}) };
+          const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
+          const shared = file >= 0 ? { file } : dev >= 0 ? { dev, devGen: r?.dev === dev ? r.devGen : -1 } : {};
+          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );
       ps.forkSeq = -1;
@@ -478,6 +498,40 @@ export class Interpreter {
         this.truncations++;
         return;
       }
+      case 'mmap_dev': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
+        const devGen = d.busy > 0 ? -1 : d.releases;
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          dev: o.dev,
+          devGen,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}) of pfnmap${o.dev}`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'dev_release': {
+        const d = this.devs[o.dev];
+        if (!d) return;
+        d.busy++;
+        this.truncations++;
+        yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
+        d.busy--;
+        d.releases++;
+        this.truncations++;
+        return;
+      }
       case 'munmap': {
         const r = regs[o.slot];
         const sp = this.space(mm);
@@ -538,13 +592,14 @@ export class Interpreter {
     return (this.files[i] ??= { file: this.ops.file_create(`file${i}`, MAX_PAGES), pages: MAX_PAGES, busy: 0 });
   }
 
-  /**
-   * The tlb-coherence check when a system call that changed `mm`'s tables returns, unless a
-   * truncation is in flight: it may have zapped a pte of `mm` (unmap_mapping_range()) whose flush
-   * is not due yet.
-   */
+  /** A truncation or a device release is in flight (its unmap_mapping_range() may have zapped ptes whose flush is not due yet). */
+  private revoking(): boolean {
+    return this.files.some((f) => f && f.busy > 0) || this.devs.some((d) => d && d.busy > 0);
+  }
+
+  /** The tlb-coherence check when a system call that changed `mm`'s tables returns, unless revoking(). */
   private checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
-    if (this.files.some((f) => f && f.busy > 0)) return;
+    if (this.revoking()) return;
     this.oracle?.checkUser(cpu, mm, what);
   }
 
@@ -570,7 +625,7 @@ export class Interpreter {
     const va = (r ? r.start : USER_BASE + BigInt(slot) * USER_SLOT_STRIDE) + BigInt(page * 4096);
     if (this.oracle) {
       const s = this.space(mm);
-      const racy = s.busy > 0 || this.files.some((f) => f && f.busy > 0);
+      const racy = s.busy > 0 || this.revoking();
       this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
     }
     yield* this.access(cpu, va, kind, 3);
@@ -592,12 +647,15 @@ export class Interpreter {
     const r = this.regionsOf(p.mm)[p.slot];
     const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
     const mapped = !!r && p.page < r.pages;
-    const beyondEof = mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages;
+    const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
+    const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     const promise = !mapped
       ? 'SIGSEGV (nothing mapped there)'
       : beyondEof
-        ? `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
+        ? revoked
+          ? `SIGBUS (pfnmap${r!.dev}'s buffer was released)`
+          : `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
         : allowed
           ? `success (${r!.by} returned at step ${r!.since})`
           : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
@@ -616,8 +674,8 @@ export class Interpreter {
         );
       }
     }
-    // A file's data is shared with every mapping of it: the shadow keeps none.
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined) return;
+    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none.
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined || r!.dev !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);

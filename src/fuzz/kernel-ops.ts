@@ -22,6 +22,7 @@ import { LinuxFile } from '../linux/structs.js';
 import { mmap_region_file } from '../linux/mmap.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
+import { PfnmapDevice, pfnmap_dev_free_buffer, pfnmap_dev_mmap } from '../linux/pfnmap.js';
 
 /** A kernel object the program allocated. */
 export interface KernelObject {
@@ -56,6 +57,10 @@ export interface KernelOps {
   mmap_file(cpu: LinuxCpu, mm: MmStruct, file: LinuxFile, start: bigint, pages: number, vmFlags: number): KGen<void>;
   mremap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, to: bigint): KGen<bigint>;
   ftruncate(cpu: LinuxCpu, file: LinuxFile, pages: number): KGen<void>;
+  /** A device of the model PFN-mapping driver with a `pages`-page buffer (src/linux/pfnmap.ts). */
+  dev_create(name: string, pages: number): PfnmapDevice;
+  mmap_dev(cpu: LinuxCpu, mm: MmStruct, dev: PfnmapDevice, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  dev_release(cpu: LinuxCpu, dev: PfnmapDevice): KGen<void>;
 }
 
 /** The operations on kernel `k`. */
@@ -146,6 +151,22 @@ export function kernelOps(k: Kernel): KernelOps {
     /** ftruncate(fd, pages * PAGE_SIZE) (src/linux/truncate.ts). */
     *ftruncate(cpu, file, pages) {
       yield* do_sys_ftruncate(k, cpu, file, BigInt(pages * 4096));
+    },
+
+    dev_create(name, pages) {
+      return new PfnmapDevice(name, pages);
+    },
+
+    /** mmap(start, len, prot, MAP_SHARED | MAP_FIXED, fd of the device, 0) under mmap_sem (src/linux/pfnmap.ts). */
+    *mmap_dev(cpu, mm, dev, start, pages, vmFlags) {
+      yield* down_write(k, cpu, mm.mmap_sem);
+      yield* pfnmap_dev_mmap(k, cpu, mm, dev, start, pages, vmFlags);
+      up_write(mm.mmap_sem, cpu.curr);
+    },
+
+    /** ioctl(fd, <release the buffer>): unmap_mapping_range() of the device, then the frames freed (src/linux/pfnmap.ts). */
+    *dev_release(cpu, dev) {
+      yield* pfnmap_dev_free_buffer(k, cpu, dev);
     },
 
     *dup_mm(cpu, parent, name) {

@@ -87,8 +87,8 @@ export function* remap_pfn_range(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, ad
   });
 }
 
-/** vm_page_prot of a MAP_SHARED vma (x86 __S001..__S111): PAGE_SHARED (RW) when VM_WRITE, else PAGE_READONLY. */
-function shared_page_prot(k: Kernel, vm_flags: number): bigint {
+/** vm_page_prot of a MAP_SHARED vma without write notify (x86 __S001..__S111): PAGE_SHARED (RW) when VM_WRITE, else PAGE_READONLY. */
+export function shared_page_prot(k: Kernel, vm_flags: number): bigint {
   return vm_get_page_prot(k, vm_flags) | (vm_flags & VM_WRITE ? _PAGE_RW : 0n) | _PAGE_PRESENT;
 }
 
