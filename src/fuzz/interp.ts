@@ -71,6 +71,8 @@ interface Region {
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
    */
   data: number[];
+  /** An mprotect() of the slot that began before this mapping may have changed it (until the next one returns). */
+  protUnknown?: boolean;
   /** Step at which the system call that gave the region its current protection returned. */
   since: number;
   /** That system call, for reports. */
@@ -552,7 +554,11 @@ export class Interpreter {
         if (!r) return;
         this.begin(mm);
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
-        if (regs[o.slot] === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})` });
+        const now = regs[o.slot];
+        if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
+        // The range was unmapped and mapped again while the call waited for mmap_sem: it may have
+        // changed the new mapping, or found nothing (it applies to whatever is there when it runs).
+        else if (now) now.protUnknown = true;
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
         return;
@@ -645,7 +651,7 @@ export class Interpreter {
     const o = this.oracle!;
     const s = this.space(p.mm);
     const r = this.regionsOf(p.mm)[p.slot];
-    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
+    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations || !!r?.protUnknown;
     const mapped = !!r && p.page < r.pages;
     const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
     const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
