@@ -49,8 +49,8 @@ export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_bel
 }
 
 /**
- * mmap_region(file, addr, len, vm_flags, pgoff) (mm/mmap.c) for a MAP_SHARED mapping of `file`
- * at a free range: a new vma (vm_file, vm_pgoff) linked into the mm (vma_link) and into the
+ * mmap_region(file, addr, len, vm_flags, pgoff) (mm/mmap.c) for a MAP_SHARED (or, `shared`
+ * false, a MAP_PRIVATE: copy-on-write, do_cow_fault()) mapping of `file` at a free range: a new vma (vm_file, vm_pgoff) linked into the mm (vma_link) and into the
  * file's i_mmap (__vma_link_file under i_mmap_lock_write()); no page-table work until the first
  * fault. The caller holds mm->mmap_sem for writing. (Anonymous mappings are linked by the fuzzer's
  * kernel-ops adapter, which has no file to link.)
@@ -64,8 +64,10 @@ export function* mmap_region_file(
   len: bigint,
   vm_flags: number,
   pgoff: number,
+  shared = true,
 ): KGen<VmAreaStruct> {
-  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: vm_flags | VM_SHARED | VM_MAYSHARE, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
+  const flags = shared ? vm_flags | VM_SHARED | VM_MAYSHARE : vm_flags;
+  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: flags, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
   mm.vmas.push(vma);
   yield* vma_link_file(k, cpu, vma);
   return vma;
@@ -78,7 +80,7 @@ export function* mmap_region_file(
  * [start, end), which covers the same pages). x86's tlb_end_vma() is empty, so before
  * CVE-2022-39188's fix nothing is flushed until tlb_finish_mmu(), after free_pgtables() took the
  * vmas out of their files' i_mmap (unlink_file_vma()). The stable fix ("mm: Force TLB flush for
- * PFNMAP mappings before unlink_file_vma()", 4.14.292, 4.19.257, 5.4.212, 5.10.140; knob
+ * PFNMAP mappings before unlink_file_vma()", 4.14.292, 4.19.257, 5.4.212; knob
  * `pfnmap_flush_before_unlink`) flushes first when the first vma is VM_PFNMAP or VM_MIXEDMAP.
  */
 function* unmap_region(
