@@ -140,10 +140,10 @@ export type GupWriteObserver = (cpu: LinuxCpu, addr: bigint, page: number, vma: 
 
 /**
  * mem_rw(file, buf, count, ppos, 1) of /proc/<pid>/mem for 8 bytes (fs/proc/base.c, 4.8):
- * access_remote_vm(mm, addr, buf, 8, FOLL_FORCE | FOLL_WRITE) -> __access_remote_vm():
- * down_read(mmap_sem), get_user_pages_remote(..., FOLL_FORCE | FOLL_WRITE | FOLL_TOUCH |
- * FOLL_REMOTE), copy_to_user_page() (kmap(page) + the store), set_page_dirty_lock(), put_page(),
- * up_read(). Returns the bytes written (0 if the page could not be got). `observe` sees the page
+ * access_remote_vm(mm, addr, buf, 8, write = 1) -> __access_remote_vm(): down_read(mmap_sem),
+ * get_user_pages_remote(tsk, mm, addr, 1, write = 1, force = 1, &page, &vma) (4.8's int
+ * arguments: FOLL_WRITE | FOLL_FORCE, with FOLL_TOUCH | FOLL_REMOTE and FOLL_GET),
+ * copy_to_user_page() (kmap(page) + the store), set_page_dirty_lock(), put_page(), up_read(). Returns the bytes written (0 if the page could not be got). `observe` sees the page
  * before the store (the model's check that a write through a private mapping never reaches a
  * page-cache page).
  */

@@ -12,9 +12,10 @@
  * else copy it (copy-on-write).
  *
  * Simplifications: anonymous private memory (no zero page: a read fault on a none pte allocates a
- * page too) and MAP_SHARED mappings of the model's ramfs-like files (do_fault(), 4.14: the page
- * comes from the page cache through filemap_fault(), filemap.ts; no private file mappings, no
- * fault-around).
+ * page too), and MAP_SHARED and MAP_PRIVATE mappings of the model's ramfs-like files (do_fault(),
+ * 4.14: the page comes from the page cache through filemap_fault(), filemap.ts; a write to a
+ * private one is copied by do_cow_fault() or do_wp_page(); no fault-around), and the special ptes
+ * of VM_PFNMAP vmas (pfnmap.ts), which have no struct page for the core mm.
  *
  * The one unmap path of the model is here too (mm/memory.c): unmap_vmas() -> unmap_single_vma()
  * -> unmap_page_range() -> zap_pud_range() -> zap_pmd_range() -> zap_pte_range(), and
