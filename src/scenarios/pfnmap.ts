@@ -26,16 +26,18 @@ import { PfnmapDevice, pfnmap_dev_free_buffer, pfnmap_dev_mmap } from '../linux/
 import { down_write, up_write } from '../linux/rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from '../linux/structs.js';
 import { spawnProcess, user_access } from '../linux/user.js';
+import { watchFrameLifetime } from '../linux/pt_sanitizers.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
-import { installFrameLifetimeCheck } from './frame_lifetime.js';
 import { registerScenario, type Scenario } from './registry.js';
 
 const CODE = 0x0040_0000n;
 const ADDR = 0x1000_0000n;
 
 function setupPfnmap(k: Kernel) {
-  installFrameLifetimeCheck(k);
+  // The frame-lifetime check of every access (the fuzzer's outcome oracle uses the same one); the
+  // write through the stale entry is the report, not the driver's free before it.
+  watchFrameLifetime(k, { atFree: false });
   const dev = new PfnmapDevice('pfnmap0', 1);
   const st = { user: null as TaskStruct | null, unmapper: null as TaskStruct | null, wrote: false };
   st.unmapper = spawnProcess(k, {
