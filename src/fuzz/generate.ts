@@ -37,6 +37,9 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['ftruncate', 4],
   ['mmap_dev', 4],
   ['dev_release', 3],
+  ['mmap_priv', 3],
+  ['mem_write', 3],
+  ['madvise', 3],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
@@ -203,6 +206,12 @@ export class Generator {
         // a mapped device buffer: use it, unmap it, or have the driver release the buffer
         if (k < 2) return { op: 'uaccess', slot: prev.slot, page: this.below(prev.pages), kind: this.chance(0.5) ? 'write' : 'read' };
         return this.chance(0.5) ? { op: 'munmap', slot: prev.slot } : { op: 'dev_release', dev: prev.dev };
+      case 'mmap_priv':
+      case 'mem_write':
+      case 'madvise':
+        // a private mapping: read it, write it through /proc/self/mem, or drop its pages
+        if (k === 0) return { op: 'uaccess', slot: prev.slot, page: 0, kind: 'read' };
+        return k === 1 ? { op: 'mem_write', slot: prev.slot, page: 0 } : { op: 'madvise', slot: prev.slot };
       case 'dev_release':
       case 'ftruncate':
         // a truncated file, a released device buffer: touch a mapping
@@ -321,6 +330,12 @@ export class Generator {
         return { op: name, slot: this.slot(), dev: this.below(DEVS), pages: pages(), prot: this.chance(0.7) ? 'rw' : this.pick(PROTS) };
       case 'dev_release':
         return { op: name, dev: this.below(DEVS) };
+      case 'mmap_priv':
+        return { op: name, slot: this.slot(), file: this.below(FILES), pages: pages(), prot: this.chance(0.6) ? 'r' : this.pick(PROTS) };
+      case 'mem_write':
+        return { op: name, slot: this.userSlot(mapped), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES) };
+      case 'madvise':
+        return { op: name, slot: this.userSlot(mapped) };
       case 'munmap':
         return { op: name, slot: this.userSlot(mapped) };
       case 'mprotect':
@@ -610,7 +625,7 @@ export class Generator {
 
 /** The user slots an operation maps (mmap, mmap_file; mremap's destination). */
 function mappedBy(o: Op): number[] {
-  return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'mmap_dev' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
+  return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'mmap_dev' || o.op === 'mmap_priv' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
 }
 
 /** Indices of the user operations (system calls) of `ops` that no fail_nth precedes. */
@@ -661,6 +676,9 @@ export function isUserOp(name: OpName): boolean {
     name === 'ftruncate' ||
     name === 'mmap_dev' ||
     name === 'dev_release' ||
+    name === 'mmap_priv' ||
+    name === 'mem_write' ||
+    name === 'madvise' ||
     name === 'munmap' ||
     name === 'mprotect' ||
     name === 'uaccess' ||
@@ -678,6 +696,9 @@ export function objectKey(o: Op): string | null {
     case 'mmap':
     case 'mmap_file':
     case 'mmap_dev':
+    case 'mmap_priv':
+    case 'mem_write':
+    case 'madvise':
     case 'mremap':
     case 'munmap':
     case 'mprotect':
@@ -717,7 +738,7 @@ export function objectKeys(ops: readonly Op[]): string[][] {
     if (o.op === 'ftruncate') keys.push(`f${o.file}`);
     else if (o.op === 'dev_release') keys.push(`d${o.dev}`);
     else if ('slot' in o && isUserOp(o.op) && fileOf.has(o.slot)) keys.push(fileOf.get(o.slot)!);
-    if (o.op === 'mmap_file') fileOf.set(o.slot, `f${o.file}`);
+    if (o.op === 'mmap_file' || o.op === 'mmap_priv') fileOf.set(o.slot, `f${o.file}`);
     else if (o.op === 'mmap_dev') fileOf.set(o.slot, `d${o.dev}`);
     else if (o.op === 'mremap' && fileOf.has(o.slot)) {
       fileOf.set(o.to, fileOf.get(o.slot)!);
@@ -729,5 +750,13 @@ export function objectKeys(ops: readonly Op[]): string[][] {
 
 /** Operations that create their object. */
 function isAllocation(o: Op): boolean {
-  return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'mmap_dev' || o.op === 'vmalloc' || o.op === 'vm_map_ram' || o.op === 'percpu_alloc';
+  return (
+    o.op === 'mmap' ||
+    o.op === 'mmap_file' ||
+    o.op === 'mmap_dev' ||
+    o.op === 'mmap_priv' ||
+    o.op === 'vmalloc' ||
+    o.op === 'vm_map_ram' ||
+    o.op === 'percpu_alloc'
+  );
 }

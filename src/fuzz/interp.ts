@@ -34,6 +34,7 @@ import type { MemCgroup } from '../linux/memcg.js';
 import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
+import { check_cow_write } from '../linux/gup_slow.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -88,6 +89,10 @@ interface SpaceState {
   forkSeq: number;
   /** Slots an mmap() in progress is filling (another thread's mmap of the slot does nothing). */
   mapping: Set<number>;
+  /** madvise(MADV_DONTNEED) calls in flight: a zap under mmap_sem held for reading, its flush not done yet. */
+  zapping: number;
+  /** mprotect() calls in flight (a range an mremap() moves meanwhile may or may not have been changed by one). */
+  mprotecting: number;
 }
 
 /** A user access in progress, judged in the step where its outcome is decided. */
@@ -188,7 +193,7 @@ export class Interpreter {
 
   private space(mm: MmStruct): SpaceState {
     let s = this.spaces.get(mm);
-    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set() }));
+    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set(), zapping: 0, mprotecting: 0 }));
     return s;
   }
 
@@ -211,7 +216,8 @@ export class Interpreter {
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
         if (this.revoking()) return; // a truncation's or release's flush may be pending
-        if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
+        // a madvise() of the mm may have zapped a pte whose flush is not due yet (a fault there maps a new page)
+        if (mm && ec & 4 && address < this.k.L.TASK_SIZE && this.space(mm).zapping === 0) o.checkUserPage(cpu, mm, address); // PF_USER
       };
     }
     this.program.tasks.forEach((t, i) => {
@@ -481,7 +487,8 @@ export class Interpreter {
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
-        if (ret === to) regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}` };
+        if (ret === to)
+          regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}`, protUnknown: r.protUnknown || sp.mprotecting > 0 };
         else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -523,6 +530,50 @@ export class Interpreter {
         this.end(mm);
         return;
       }
+      case 'mmap_priv': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const f = this.file(o.file);
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
+        // the file's data until a page is written (copied): the shadow keeps none, as for a shared mapping
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          file: o.file,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}, MAP_PRIVATE)`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mem_write': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const page = o.page % r.pages;
+        yield* traced(cpu, 'sys_write', () =>
+          this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
+        );
+        r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
+        return;
+      }
+      case 'madvise': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const sp = this.space(mm);
+        this.begin(mm);
+        sp.zapping++;
+        yield* this.ops.madvise_dontneed(cpu, mm, r.start, r.pages); // sys_madvise() names its own frame
+        sp.zapping--;
+        r.data.fill(-1); // zero-filled again, or the file's again: not tracked
+        this.end(mm);
+        return;
+      }
       case 'dev_release': {
         const d = this.devs[o.dev];
         if (!d) return;
@@ -552,13 +603,20 @@ export class Interpreter {
       case 'mprotect': {
         const r = regs[o.slot];
         if (!r) return;
+        const sp = this.space(mm);
         this.begin(mm);
+        sp.mprotecting++;
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
+        sp.mprotecting--;
         const now = regs[o.slot];
         if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
-        // The range was unmapped and mapped again while the call waited for mmap_sem: it may have
-        // changed the new mapping, or found nothing (it applies to whatever is there when it runs).
-        else if (now) now.protUnknown = true;
+        // The range was unmapped and mapped again, or moved, while the call waited for mmap_sem: it
+        // may have changed the new mapping, or the range before the move, or found nothing (it
+        // applies to whatever is there when it runs).
+        else {
+          if (now) now.protUnknown = true;
+          r.protUnknown = true; // an mremap() that took the range meanwhile copies it
+        }
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
         return;
@@ -603,9 +661,9 @@ export class Interpreter {
     return this.files.some((f) => f && f.busy > 0) || this.devs.some((d) => d && d.busy > 0);
   }
 
-  /** The tlb-coherence check when a system call that changed `mm`'s tables returns, unless revoking(). */
+  /** The tlb-coherence check when a system call that changed `mm`'s tables returns, unless revoking() or a madvise() of `mm` is zapping. */
   private checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
-    if (this.revoking()) return;
+    if (this.revoking() || this.space(mm).zapping > 0) return;
     this.oracle?.checkUser(cpu, mm, what);
   }
 

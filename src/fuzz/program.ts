@@ -59,6 +59,12 @@ export type Op =
    * buffer if it has none and maps its frames with remap_pfn_range() (a VM_PFNMAP vma).
    */
   | { op: 'mmap_dev'; slot: number; dev: number; pages: number; prot: Prot }
+  /** mmap(MAP_PRIVATE) of the first `pages` pages of file `file`: copy-on-write (a write, or a forced write to a read-only one, copies the page). */
+  | { op: 'mmap_priv'; slot: number; file: number; pages: number; prot: Prot }
+  /** A write of 8 bytes to /proc/self/mem at a page of a user range: get_user_pages(FOLL_FORCE | FOLL_WRITE), which writes through a read-only private mapping into a copy. */
+  | { op: 'mem_write'; slot: number; page: number }
+  /** madvise(MADV_DONTNEED) of a whole user range: its pages are zapped (anonymous memory reads as zero again, a private file mapping shows the file again). */
+  | { op: 'madvise'; slot: number }
   /** The driver's release of device `dev`'s buffer (an ioctl): unmap_mapping_range() of every mapping of it, then the frames are freed; its mappings then give SIGBUS. */
   | { op: 'dev_release'; dev: number }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
@@ -131,6 +137,9 @@ export const OP_NAMES: readonly OpName[] = [
   'ftruncate',
   'mmap_dev',
   'dev_release',
+  'mmap_priv',
+  'mem_write',
+  'madvise',
   'munmap',
   'mprotect',
   'uaccess',
@@ -297,6 +306,12 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, slot: slot(), dev: int(o.dev, `${path}.dev`, 0, DEVS - 1), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
     case 'dev_release':
       return { op, dev: int(o.dev, `${path}.dev`, 0, DEVS - 1) };
+    case 'mmap_priv':
+      return { op, slot: slot(), file: int(o.file, `${path}.file`, 0, FILES - 1), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'mem_write':
+      return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1) };
+    case 'madvise':
+      return { op, slot: slot() };
     case 'munmap':
     case 'vfree':
     case 'vm_unmap_ram':

@@ -30,6 +30,8 @@ import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_IO, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { callTrace, cpuHeader } from './report.js';
+import { FindingStop } from '../sanitizers/finding.js';
 
 /** gup_flags (include/linux/mm.h, 4.8). */
 export const FOLL_WRITE = 0x01;
@@ -85,8 +87,8 @@ function* follow_page_pte(k: Kernel, cpu: LinuxCpu, mm: MmStruct, address: bigin
  * 4.8.3+ sets FOLL_COW; before, FOLL_WRITE was cleared ("We can thus safely do subsequent page
  * lookups as if they were reads").
  */
-function* faultin_page(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, address: bigint, flags: { v: number }): KGen<number> {
-  const ret = yield* handle_mm_fault(k, cpu, vma.vm_mm!, vma, address, flags.v & FOLL_WRITE ? FAULT_FLAG_WRITE : 0);
+function* faultin_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, flags: { v: number }): KGen<number> {
+  const ret = yield* handle_mm_fault(k, cpu, mm, vma, address, flags.v & FOLL_WRITE ? FAULT_FLAG_WRITE : 0);
   if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS)) return -EFAULT;
   if (ret & VM_FAULT_WRITE && !(vma.vm_flags & VM_WRITE)) {
     if (k.config.knobs.gup_foll_cow !== false) flags.v |= FOLL_COW;
@@ -127,7 +129,7 @@ export function* __get_user_pages(
       yield* cond_resched(k, cpu);
       const page = yield* follow_page_pte(k, cpu, mm, start & ~0xfffn, foll.v);
       if (page !== null) return { page, vma };
-      const ret = yield* traced(cpu, 'faultin_page', () => faultin_page(k, cpu, vma, start & ~0xfffn, foll));
+      const ret = yield* traced(cpu, 'faultin_page', () => faultin_page(k, cpu, mm, vma, start & ~0xfffn, foll));
       if (ret) return ret;
     }
   } finally {
@@ -161,6 +163,26 @@ export function* mem_write(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint,
       up_read(mm.mmap_sem, cpu.curr);
     }
   });
+}
+
+/**
+ * The model's COW check (sanitizer `cow-violation`; Linux has none): a FOLL_FORCE write through a
+ * private mapping must get an anonymous (COW) copy, never the file's page-cache page.
+ */
+export function check_cow_write(k: Kernel, cpu: LinuxCpu, addr: bigint, page: number, vma: VmAreaStruct): void {
+  if (!cowViolation(k, page, vma)) return;
+  const file = vma.vm_file!.f_inode.name;
+  const index = (vma.vm_pgoff ?? 0) + Number((addr - vma.vm_start) >> 12n);
+  const lines = [
+    '==================================================================',
+    `BUG: cow-violation: a write through the private read-only mapping at 0x${addr.toString(16)} reached the page cache of file ${file}`,
+    `pagewalk: /proc/${cpu.curr.pid}/mem write by task ${cpu.curr.comm}/${cpu.curr.pid}: get_user_pages(FOLL_FORCE | FOLL_WRITE) returned pfn 0x${page.toString(16)}, page ${index} of ${file}, not an anonymous copy`,
+    ...cpuHeader(k.config, cpu),
+    ...callTrace(cpu),
+    '==================================================================',
+  ];
+  k.printk(...lines);
+  throw new FindingStop({ sanitizer: 'cow-violation', signature: 'FOLL_FORCE write through a private mapping reached a page-cache page', log: lines });
 }
 
 /** Whether `page`, got for a write through `vma`, is a page-cache page of a private mapping's file. */

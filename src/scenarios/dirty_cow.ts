@@ -13,21 +13,18 @@
  * runs thread "madviser" (CPU 1): madvise(ADDR, 4096, MADV_DONTNEED) zaps the copy.
  * - buggy (4.8.2): faultin_page() had dropped FOLL_WRITE; the retry is a read lookup, faults the
  *   page-cache page back in read-only and returns it; the write lands in the file. Linux prints
- *   nothing; the model's COW check reports the page (sanitizer `cow-violation`).
+ *   nothing; the model's COW check (check_cow_write(), gup_slow.ts) reports the page.
  * - fixed (4.8.3): FOLL_COW; the retry is still a write lookup, faults (do_cow_fault(): a new
  *   anonymous copy) and writes the copy; the file is unchanged.
  */
 import type { Kernel } from '../linux/kernel.js';
-import { cowViolation, mem_write } from '../linux/gup_slow.js';
+import { check_cow_write, mem_write } from '../linux/gup_slow.js';
 import { sys_madvise_dontneed } from '../linux/madvise.js';
 import { mmap_region_file } from '../linux/mmap.js';
-import type { LinuxCpu } from '../linux/percpu.js';
-import { callTrace, cpuHeader } from '../linux/report.js';
 import { down_write, up_write } from '../linux/rwsem.js';
 import { LBL_COND_RESCHED } from '../linux/sched.js';
-import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct, type VmAreaStruct } from '../linux/structs.js';
+import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct } from '../linux/structs.js';
 import { spawnProcess, user_access } from '../linux/user.js';
-import { FindingStop } from '../sanitizers/finding.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
@@ -36,23 +33,6 @@ const CODE = 0x0040_0000n;
 const ADDR = 0x1000_0000n;
 /** What the process writes: "AAAAAAAA". */
 export const DIRTY_COW_VALUE = 0x4141_4141_4141_4141n;
-
-/** The check: a FOLL_FORCE write through a private mapping must get an anonymous (COW) page, never the file's page. */
-function checkCow(k: Kernel, cpu: LinuxCpu, addr: bigint, page: number, vma: VmAreaStruct): void {
-  if (!cowViolation(k, page, vma)) return;
-  const file = vma.vm_file!.f_inode.name;
-  const index = (vma.vm_pgoff ?? 0) + Number((addr - vma.vm_start) >> 12n);
-  const lines = [
-    '==================================================================',
-    `BUG: cow-violation: a write through the private read-only mapping at 0x${addr.toString(16)} reached the page cache of file ${file}`,
-    `pagewalk: /proc/${cpu.curr.pid}/mem write by task ${cpu.curr.comm}/${cpu.curr.pid}: get_user_pages(FOLL_FORCE | FOLL_WRITE) returned pfn 0x${page.toString(16)}, page ${index} of ${file}, not an anonymous copy`,
-    ...cpuHeader(k.config, cpu),
-    ...callTrace(cpu),
-    '==================================================================',
-  ];
-  k.printk(...lines);
-  throw new FindingStop({ sanitizer: 'cow-violation', signature: 'FOLL_FORCE write through a private mapping reached a page-cache page', log: lines });
-}
 
 function setupDirtyCow(k: Kernel) {
   const file = new LinuxFile('ro', 4096n);
@@ -71,7 +51,7 @@ function setupDirtyCow(k: Kernel) {
       yield* user_access(cpu, ADDR, 'read');
       st.madviser!.state = 'runnable'; // pthread_create()
       // lseek(/proc/self/mem, ADDR) + write("AAAAAAAA")
-      yield* mem_write(k, cpu, mm, ADDR, DIRTY_COW_VALUE, (c, a, page, vma) => checkCow(k, c, a, page, vma));
+      yield* mem_write(k, cpu, mm, ADDR, DIRTY_COW_VALUE, (c, a, page, vma) => check_cow_write(k, c, a, page, vma));
     },
   });
   const mm = st.writer.mm!;
