@@ -7,7 +7,8 @@
  *                  rights of all levels folded into one AND (QEMU's mmu_translate:
  *                  `f &= pte ^ XD`), one reserved-bit mask per level computed once per call, the
  *                  permission check as one mask compare per access kind, A/D writes in place,
- *                  faults decided in place, levels unrolled; the rest (entries past RAM, AMD's
+ *                  faults decided in place (branch-free, or as branches in a batch of reads),
+ *                  levels unrolled; the rest (entries past RAM, AMD's
  *                  deferred A bits) is redone by the exact generic walker below. Results are
  *                  identical.
  *   walkBatchGeneric  the exact generic walker alone (a loop over levels with branches per check):
