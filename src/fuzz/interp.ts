@@ -31,8 +31,10 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
+import type { PfnmapDevice } from '../linux/pfnmap.js';
+import { check_cow_write } from '../linux/gup_slow.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
@@ -59,10 +61,20 @@ interface Region {
    */
   file?: number;
   /**
+   * The device of a mapping of the model driver's buffer (src/linux/pfnmap.ts), and the device's
+   * release count when the mapping was made (-1: a release was waiting for the driver's lock, so
+   * it revokes this mapping). A release since revokes it: its pages give SIGBUS. Shared with every
+   * mapping of the buffer: the shadow keeps no data.
+   */
+  dev?: number;
+  devGen?: number;
+  /**
    * The process view of each page's first 8 bytes: 0 = never written (a fresh anonymous page reads
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
    */
   data: number[];
+  /** An mprotect() of the slot that began before this mapping may have changed it (until the next one returns). */
+  protUnknown?: boolean;
   /** Step at which the system call that gave the region its current protection returned. */
   since: number;
   /** That system call, for reports. */
@@ -78,6 +90,10 @@ interface SpaceState {
   forkSeq: number;
   /** Slots an mmap() in progress is filling (another thread's mmap of the slot does nothing). */
   mapping: Set<number>;
+  /** madvise(MADV_DONTNEED) calls in flight: a zap under mmap_sem held for reading, its flush not done yet. */
+  zapping: number;
+  /** mprotect() calls in flight (a range an mremap() moves meanwhile may or may not have been changed by one). */
+  mprotecting: number;
 }
 
 /** A user access in progress, judged in the step where its outcome is decided. */
@@ -101,6 +117,13 @@ interface PendingAccess {
 interface FileState {
   file: LinuxFile;
   pages: number;
+  busy: number;
+}
+
+/** The shadow of one device of the model driver: its releases (done, and in flight). */
+interface DevState {
+  dev: PfnmapDevice;
+  releases: number;
   busy: number;
 }
 
@@ -139,7 +162,9 @@ export class Interpreter {
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
   /** The program's files (created on first use, MAX_PAGES pages long). */
   private readonly files: (FileState | null)[] = new Array(FILES).fill(null);
-  /** Truncations started or returned (any file): an access that spans one is racy. */
+  /** The program's devices of the model driver (created on first use, a MAX_PAGES-page buffer). */
+  private readonly devs: (DevState | null)[] = new Array(DEVS).fill(null);
+  /** Truncations and device releases started or returned: an access that spans one is racy. */
   private truncations = 0;
 
   constructor(
@@ -169,7 +194,7 @@ export class Interpreter {
 
   private space(mm: MmStruct): SpaceState {
     let s = this.spaces.get(mm);
-    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set() }));
+    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set(), zapping: 0, mprotecting: 0 }));
     return s;
   }
 
@@ -191,8 +216,9 @@ export class Interpreter {
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
-        if (this.files.some((f) => f && f.busy > 0)) return; // a truncation's flush may be pending
-        if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
+        if (this.revoking()) return; // a truncation's or release's flush may be pending
+        // a madvise() of the mm may have zapped a pte whose flush is not due yet (a fault there maps a new page)
+        if (mm && ec & 4 && address < this.k.L.TASK_SIZE && this.space(mm).zapping === 0) o.checkUserPage(cpu, mm, address); // PF_USER
       };
     }
     this.program.tasks.forEach((t, i) => {
@@ -257,7 +283,9 @@ export class Interpreter {
           const r = prs[slot];
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
-          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...(file >= 0 ? { file } : {}) };
+          const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
+          const shared = file >= 0 ? { file } : dev >= 0 ? { dev, devGen: r?.dev === dev ? r.devGen : -1 } : {};
+          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );
       ps.forkSeq = -1;
@@ -479,7 +507,8 @@ export class Interpreter {
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
-        if (ret === to) regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}` };
+        if (ret === to)
+          regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}`, protUnknown: r.protUnknown || sp.mprotecting > 0 };
         else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -495,6 +524,84 @@ export class Interpreter {
         // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
         // is in flight the size is the last one's, i_size.
         if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
+        this.truncations++;
+        return;
+      }
+      case 'mmap_dev': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
+        const devGen = d.busy > 0 ? -1 : d.releases;
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          dev: o.dev,
+          devGen,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}) of pfnmap${o.dev}`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mmap_priv': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const f = this.file(o.file);
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
+        // the file's data until a page is written (copied): the shadow keeps none, as for a shared mapping
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          file: o.file,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}, MAP_PRIVATE)`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mem_write': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const page = o.page % r.pages;
+        yield* traced(cpu, 'sys_write', () =>
+          this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
+        );
+        r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
+        return;
+      }
+      case 'madvise': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const sp = this.space(mm);
+        this.begin(mm);
+        sp.zapping++;
+        yield* this.ops.madvise_dontneed(cpu, mm, r.start, r.pages); // sys_madvise() names its own frame
+        sp.zapping--;
+        r.data.fill(-1); // zero-filled again, or the file's again: not tracked
+        this.end(mm);
+        return;
+      }
+      case 'dev_release': {
+        const d = this.devs[o.dev];
+        if (!d) return;
+        d.busy++;
+        this.truncations++;
+        yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
+        d.busy--;
+        d.releases++;
         this.truncations++;
         return;
       }
@@ -521,9 +628,20 @@ export class Interpreter {
       case 'mprotect': {
         const r = regs[o.slot];
         if (!r) return;
+        const sp = this.space(mm);
         this.begin(mm);
+        sp.mprotecting++;
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
-        if (regs[o.slot] === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})` });
+        sp.mprotecting--;
+        const now = regs[o.slot];
+        if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
+        // The range was unmapped and mapped again, or moved, while the call waited for mmap_sem: it
+        // may have changed the new mapping, or the range before the move, or found nothing (it
+        // applies to whatever is there when it runs).
+        else {
+          if (now) now.protUnknown = true;
+          r.protUnknown = true; // an mremap() that took the range meanwhile copies it
+        }
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
         return;
@@ -578,13 +696,14 @@ export class Interpreter {
     return (this.files[i] ??= { file: this.ops.file_create(`file${i}`, MAX_PAGES), pages: MAX_PAGES, busy: 0 });
   }
 
-  /**
-   * The tlb-coherence check when a system call that changed `mm`'s tables returns, unless a
-   * truncation is in flight: it may have zapped a pte of `mm` (unmap_mapping_range()) whose flush
-   * is not due yet.
-   */
+  /** A truncation or a device release is in flight (its unmap_mapping_range() may have zapped ptes whose flush is not due yet). */
+  private revoking(): boolean {
+    return this.files.some((f) => f && f.busy > 0) || this.devs.some((d) => d && d.busy > 0);
+  }
+
+  /** The tlb-coherence check when a system call that changed `mm`'s tables returns, unless revoking() or a madvise() of `mm` is zapping. */
   private checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
-    if (this.files.some((f) => f && f.busy > 0)) return;
+    if (this.revoking() || this.space(mm).zapping > 0) return;
     this.oracle?.checkUser(cpu, mm, what);
   }
 
@@ -610,7 +729,7 @@ export class Interpreter {
     const va = (r ? r.start : USER_BASE + BigInt(slot) * USER_SLOT_STRIDE) + BigInt(page * 4096);
     if (this.oracle) {
       const s = this.space(mm);
-      const racy = s.busy > 0 || this.files.some((f) => f && f.busy > 0);
+      const racy = s.busy > 0 || this.revoking();
       this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
     }
     yield* this.access(cpu, va, kind, 3);
@@ -630,14 +749,17 @@ export class Interpreter {
     const o = this.oracle!;
     const s = this.space(p.mm);
     const r = this.regionsOf(p.mm)[p.slot];
-    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
+    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations || !!r?.protUnknown;
     const mapped = !!r && p.page < r.pages;
-    const beyondEof = mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages;
+    const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
+    const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     const promise = !mapped
       ? 'SIGSEGV (nothing mapped there)'
       : beyondEof
-        ? `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
+        ? revoked
+          ? `SIGBUS (pfnmap${r!.dev}'s buffer was released)`
+          : `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
         : allowed
           ? `success (${r!.by} returned at step ${r!.since})`
           : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
@@ -656,8 +778,8 @@ export class Interpreter {
         );
       }
     }
-    // A file's data is shared with every mapping of it: the shadow keeps none.
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined) return;
+    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none.
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined || r!.dev !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);
