@@ -453,7 +453,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
       // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the
       // frame is the driver's, with no page references to drop ("if (unlikely(!page)) continue;").
       if (pte & _PAGE_SPECIAL) {
-        yield LBL_ZAP_PTE;
+        if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;
         continue;
       }
       const pfn = entryAddr(k.L, pte) / 4096;
