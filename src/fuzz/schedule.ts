@@ -17,7 +17,7 @@ export const PCT_EXPECTED_STEPS = 400;
 /** The schedule's own strategy. */
 export function scheduleStrategy(s: Schedule): Strategy {
   if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
-  if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9);
+  if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9, s.release ?? 0);
   return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS, clock: 'points' });
 }
 
@@ -122,9 +122,20 @@ export class SkippingReplayStrategy implements Strategy {
 }
 
 /**
+ * Interleaving points where a critical section has just ended: a lock dropped (spin_unlock()'s
+ * preempt_enable(), PREEMPT_RT's rt_spin_unlock()) or an operation of the program returned. What
+ * a CPU changed under a lock (a moved, cleared or freed entry or page) is visible to the others
+ * from here on, and what it still owes (a deferred TLB flush, a free after a grace period) is not
+ * done yet: the window of a race opens here.
+ */
+const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_unlock', 'fuzz:next_op']);
+
+/**
  * A random walk that keeps running the same CPU with probability `stickiness` (else switches to
  * another CPU that can step): long stretches of one CPU inside another CPU's critical window,
- * which a step-by-step coin toss almost never produces. Events as in the random walk.
+ * which a step-by-step coin toss almost never produces. With `release` > 0, a CPU standing at a
+ * release point (RELEASE_POINTS) is left for another with that probability: the other CPU then
+ * runs a stretch inside the window the release opened. Events as in the random walk.
  */
 export class StickyStrategy implements Strategy {
   readonly name = 'sticky';
@@ -134,6 +145,7 @@ export class StickyStrategy implements Strategy {
     readonly seed: number,
     private readonly p: number,
     private readonly stickiness: number,
+    private readonly release = 0,
   ) {
     this.rng = new Prng(seed);
   }
@@ -141,7 +153,7 @@ export class StickyStrategy implements Strategy {
     this.rng.reseed(this.seed);
     this.cur = -1;
   }
-  choose(acts: Int32Array, n: number): number {
+  choose(acts: Int32Array, n: number, view: SchedView): number {
     let steps = 0;
     let mine = -1;
     for (let i = 0; i < n; i++) {
@@ -154,7 +166,8 @@ export class StickyStrategy implements Strategy {
       let k = this.rng.below(events);
       for (let i = 0; i < n; i++) if (actionSlot(acts[i]) !== SLOT_STEP && k-- === 0) return i;
     }
-    if (mine >= 0 && (steps === 1 || this.rng.nextFloat() < this.stickiness)) return mine;
+    const leave = mine >= 0 && steps > 1 && this.release > 0 && RELEASE_POINTS.has(view.cpus[this.cur].label()) && this.rng.nextFloat() < this.release;
+    if (mine >= 0 && !leave && (steps === 1 || this.rng.nextFloat() < this.stickiness)) return mine;
     let k = this.rng.below(mine >= 0 ? steps - 1 : steps);
     for (let i = 0; i < n; i++) {
       if (actionSlot(acts[i]) !== SLOT_STEP || i === mine) continue;
