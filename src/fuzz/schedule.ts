@@ -128,6 +128,9 @@ export class SkippingReplayStrategy implements Strategy {
  * from here on, and what it still owes (a deferred TLB flush, a free after a grace period) is not
  * done yet: the window of a race opens here.
  */
+/** Sticky walk: probability of delivering a pending IPI at once while the running CPU spins. */
+const IPI_PROMPTNESS = 0.8;
+
 const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_unlock', 'fuzz:next_op']);
 
 /**
@@ -162,6 +165,10 @@ export class StickyStrategy implements Strategy {
       if (actionCpu(acts[i]) === this.cur) mine = i;
     }
     const events = n - steps;
+    // A CPU that spins waiting for its IPI to be taken: hardware delivers an IPI within
+    // microseconds, so the walk rarely lets the other CPUs run a long stretch first.
+    if (events > 0 && this.cur >= 0 && view.cpus[this.cur].label() === SPIN && this.rng.nextFloat() < IPI_PROMPTNESS)
+      for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_IPI) return i;
     if (events > 0 && (steps === 0 || this.rng.nextFloat() < this.p)) {
       let k = this.rng.below(events);
       for (let i = 0; i < n; i++) if (actionSlot(acts[i]) !== SLOT_STEP && k-- === 0) return i;
