@@ -544,6 +544,7 @@ export class Generator {
     if ('obj' in c && kind.obj) c.obj = kind.obj;
     if ('file' in c) c.file = file;
     if ('page' in c) c.page = this.chance(0.5) ? 0 : this.below(MAX_PAGES); // the object's first page, or any (a page not yet in a TLB)
+    if ('whole' in c) c.whole = this.chance(0.7); // a large object: every window over it is wider
     if (o.op === 'mremap') c.to = this.otherSlot(slot);
     // a container shrunk under the object: to nothing, or to below its first pages
     if (o.op === 'ftruncate') c.pages = this.chance(0.7) ? 0 : this.below(2);
