@@ -5,7 +5,7 @@
  */
 import { Prng } from '../scheduler/prng.js';
 import { PctStrategy, RandomStrategy, ReplayStrategy, type SchedView, type Strategy } from '../scheduler/strategy.js';
-import { actionCpu, actionSlot, SLOT_IPI, SLOT_STEP, SPIN } from '../scheduler/types.js';
+import { actionCode, actionCpu, actionSlot, SLOT_IPI, SLOT_PREEMPT, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import type { Coverage } from './coverage.js';
 import { ObservingStrategy } from './observe.js';
 import type { Schedule } from './program.js';
@@ -121,17 +121,18 @@ export class SkippingReplayStrategy implements Strategy {
   }
 }
 
-/**
- * Interleaving points where a critical section has just ended: a lock dropped (spin_unlock()'s
- * preempt_enable(), PREEMPT_RT's rt_spin_unlock()) or an operation of the program returned. What
- * a CPU changed under a lock (a moved, cleared or freed entry or page) is visible to the others
- * from here on, and what it still owes (a deferred TLB flush, a free after a grace period) is not
- * done yet: the window of a race opens here.
- */
 /** Sticky walk: probability of delivering a pending IPI at once while the running CPU spins. */
 const IPI_PROMPTNESS = 0.8;
 
-const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_unlock', 'fuzz:next_op']);
+/**
+ * Interleaving points where a critical section has just ended or an object was just let go: a
+ * lock dropped (spin_unlock()'s preempt_enable(), PREEMPT_RT's rt_spin_unlock()), an operation of
+ * the program returned, a page table unhooked and handed to the free path (free_pgtables), pages
+ * dropped from the page cache and freed (truncate_inode_pages_range). What a CPU changed or freed
+ * is visible to the others from here on, and what it still owes (a deferred TLB flush, a free
+ * after a grace period) is not done yet: the window of a race opens here.
+ */
+const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_unlock', 'fuzz:next_op', 'free_pgtables', 'truncate_inode_pages_range']);
 
 /**
  * A random walk that keeps running the same CPU with probability `stickiness` (else switches to
@@ -173,8 +174,11 @@ export class StickyStrategy implements Strategy {
       let k = this.rng.below(events);
       for (let i = 0; i < n; i++) if (actionSlot(acts[i]) !== SLOT_STEP && k-- === 0) return i;
     }
-    const leave = mine >= 0 && steps > 1 && this.release > 0 && RELEASE_POINTS.has(view.cpus[this.cur].label()) && this.rng.nextFloat() < this.release;
-    if (mine >= 0 && !leave && (steps === 1 || this.rng.nextFloat() < this.stickiness)) return mine;
+    // At a release point: leave the task (a preemption, when one is pending: another task of this
+    // CPU runs, on the translations this CPU still caches) or the CPU (another CPU runs).
+    const leave = mine >= 0 && this.release > 0 && RELEASE_POINTS.has(view.cpus[this.cur].label()) && this.rng.nextFloat() < this.release;
+    if (leave && this.rng.nextFloat() < 0.5) for (let i = 0; i < n; i++) if (acts[i] === actionCode(this.cur, SLOT_PREEMPT)) return i;
+    if (mine >= 0 && (steps === 1 || (!leave && this.rng.nextFloat() < this.stickiness))) return mine;
     let k = this.rng.below(mine >= 0 ? steps - 1 : steps);
     for (let i = 0; i < n; i++) {
       if (actionSlot(acts[i]) !== SLOT_STEP || i === mine) continue;
