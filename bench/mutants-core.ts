@@ -129,10 +129,11 @@ function median(xs: number[]): number {
 /** Runs the benchmark over `list` (default: every mutant), `seconds` per campaign. */
 export async function runMutants(
   root: string,
-  opts: { seconds: number; only?: string[]; controls?: boolean },
+  opts: { seconds: number; only?: string[]; controls?: boolean; list?: readonly Mutant[] },
   log: (line: string) => void,
 ): Promise<MutantsResult> {
-  const list = opts.only?.length ? MUTANTS.filter((m) => opts.only!.some((o) => m.name.includes(o))) : MUTANTS;
+  const all = opts.list ?? MUTANTS;
+  const list = opts.only?.length ? all.filter((m) => opts.only!.some((o) => m.name.includes(o))) : all;
   checkMutants(root, list);
   const runsPerSeed = 2000;
   const mutants: MutantRow[] = [];

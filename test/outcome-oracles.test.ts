@@ -29,6 +29,7 @@ import '../src/fuzz/boot.js';
 import { Coverage } from '../src/fuzz/coverage.js';
 import { LinuxFuzzTarget } from '../src/fuzz/linux-target.js';
 import { OutcomeOracle } from '../src/fuzz/outcome.js';
+import { pgd_offset, pmd_clear, pmd_offset, pmd_pgtable, pud_offset } from '../src/linux/pgtable.js';
 import type { Op, Program } from '../src/fuzz/program.js';
 import { FindingStop, type Finding } from '../src/sanitizers/finding.js';
 import { xenState } from '../src/linux/xen/state.js';
@@ -295,6 +296,62 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(f?.sanitizer).toBe('frame-lifetime');
     expect(f?.log[1]).toMatch(/^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 frees a frame that CPU0 still maps through a user TLB entry filled at step \d+$/);
     expect(run(false)).toBeNull();
+  });
+
+  it("frame-lifetime: a page table freed while another CPU's paging-structure cache still reaches it is reported; after that CPU's flush it is quiet", () => {
+    const run = (flushFirst: boolean): Finding | null => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const oracle = new OutcomeOracle(
+        k,
+        () => 0,
+        () => 0,
+      );
+      oracle.install();
+      const A = 0x1000_0000n;
+      const st: { walked: boolean; done: boolean; reader?: ReturnType<Kernel['createTask']> } = { walked: false, done: false };
+      const p = spawnProcess(k, {
+        comm: 'p',
+        cpu: 0,
+        vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: VM_READ | VM_WRITE }],
+        body: function* () {
+          const cpu = k.cpus[0];
+          yield* user_access(cpu, A, 'write');
+          yield* user_access(cpu, A + 0x1000n, 'write');
+          st.reader!.state = 'runnable';
+          while (!st.walked) yield* user_access(cpu, A, 'read');
+          // free_pte_range() without its flush: the pte table is unhooked and freed at once
+          const pmdp = pmd_offset(k, pud_offset(k, pgd_offset(k, p.mm!, A), A), A);
+          const pte = pmd_pgtable(k, pmdp);
+          yield* pmd_clear(k, cpu, pmdp);
+          if (flushFirst) k.cpus[1].hw.flushTlbAll(); // the correct path: the other CPU's caches were flushed
+          k.m.frames.free(pte / 4096);
+          st.done = true;
+        },
+      });
+      p.mm!.mm_users++;
+      p.mm!.mm_count++;
+      st.reader = k.createTask('t', 1, p.mm!, function* () {
+        const cpu = k.cpus[1];
+        yield* user_access(cpu, A + 0x1000n, 'read'); // a walk: CPU1 caches the pde (its next table: the pte table)
+        st.walked = true;
+        while (!st.done) yield* user_access(cpu, A + 0x1000n, 'read');
+      });
+      st.reader.state = 'blocked';
+      const s = new Scheduler(k, new RoundRobinStrategy());
+      try {
+        return s.run({ maxSteps: 5000 }).finding ?? null;
+      } finally {
+        oracle.uninstall();
+      }
+    };
+    if (configFromPreset(preset).cpus < 2) return;
+    const f = run(false);
+    expect(f?.sanitizer).toBe('frame-lifetime');
+    expect(f?.signature).toMatch(/^use-after-free: page table freed while another CPU's (paging-structure cache|CR3) reaches it in /);
+    expect(f?.log[1]).toMatch(
+      /^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 frees a page table that CPU1 still reaches through a paging-structure-cache entry \(level 2\)/,
+    );
+    expect(run(true)).toBeNull();
   });
 });
 

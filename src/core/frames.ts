@@ -16,6 +16,11 @@ export class FrameTable {
   private readonly genV: Uint32Array;
   private readonly refV: Uint32Array;
   private readonly typeV: Uint32Array;
+  /**
+   * Called with the frame number before each free (a sanitizer's hook: it may judge the free and
+   * throw, which leaves the frame allocated); null when nothing watches.
+   */
+  onFree: ((pfn: number) => void) | null = null;
 
   /** @internal */
   constructor(private readonly core: CoreExports) {
@@ -44,6 +49,7 @@ export class FrameTable {
   /** Frees an allocated or reserved frame; a double free throws EFRAME_STATE. */
   free(pfn: number): void {
     this.check(pfn, 'frames.free');
+    if (this.onFree) this.onFree(pfn);
     if (this.core.frameFree(pfn) < 0) throw new PagewalkError('EFRAME_STATE', `frame ${pfn} (pa 0x${(pfn * 4096).toString(16)}) freed twice`);
   }
 

@@ -29,14 +29,13 @@
  * All are on by default; `setOutcomeOracles(false)` switches them off (benchmarks).
  */
 import type { TlbEntryInfo } from '../core/cpu.js';
-import { FRAME_STATE, type AccessKind } from '../core/types.js';
-import type { CoreFrames } from '../modelcpu/contract.js';
-import type { ModelCpu } from '../modelcpu/cpu.js';
+import type { AccessKind } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct } from '../linux/structs.js';
+import { FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { xenState } from '../linux/xen/state.js';
@@ -55,24 +54,6 @@ export function outcomeOraclesEnabled(): boolean {
   return enabled;
 }
 
-/** A TLB fill the oracle saw (the access that walked and filled the entry). */
-interface Fill {
-  pfn: number;
-  gen: number;
-  step: number;
-}
-
-/** The last free of a frame. */
-interface FreeRecord {
-  step: number;
-  cpu: number;
-  chain: string[];
-}
-
-/** The oracle that records frees for the current execution (FrameTable.free is wrapped once per table). */
-let activeFrees: OutcomeOracle | null = null;
-const wrapped = new WeakSet<object>();
-
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
 }
@@ -84,239 +65,44 @@ export interface Busy {
 }
 
 export class OutcomeOracle {
-  /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
-  private readonly fills: Map<bigint, Fill>[];
-  private readonly frees = new Map<number, FreeRecord>();
-  /** Per frame: the (CPU, page) pairs of user fills that reached it since its last free. */
-  private readonly fillsOf = new Map<number, (number | bigint)[]>();
+  /** The frame-lifetime check (src/linux/pt_sanitizers.ts), shared with the scenarios. */
+  readonly life: FrameLifetime;
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
   /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
   private readonly rcu = new Map<object, { step: number; cpu: number; owe: Set<number> }>();
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
-  private readonly frames: CoreFrames;
-  /** Called after the frame-lifetime check of every successful user-mode access (process view). */
-  onUser: ((cpu: LinuxCpu, va: bigint, kind: AccessKind, pa: bigint) => void) | null = null;
 
   constructor(
     readonly k: Kernel,
     private readonly step: () => number,
     private readonly currentCpu: () => number,
   ) {
-    this.frames = k.m.frames;
-    this.fills = k.cpus.map(() => new Map());
+    this.life = new FrameLifetime(k, { step, currentCpu });
     this.aliasesFrom = k.cpus.map(() => null);
   }
 
-  /** Installs the frame-lifetime observer on every CPU and the free recorder. */
+  /** Called after the frame-lifetime check of every successful user-mode access (process view). */
+  set onUser(f: ((cpu: LinuxCpu, va: bigint, kind: AccessKind, pa: bigint) => void) | null) {
+    this.life.onUser = f;
+  }
+
+  /** Installs the frame-lifetime check on every CPU and the Xen type-change observer. */
   install(): void {
-    // The one live oracle that frees are reported to (a module slot, not an alias for closures).
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    activeFrees = this;
-    const fr = this.frames as CoreFrames & { free(pfn: number): void };
-    if (!wrapped.has(fr)) {
-      wrapped.add(fr);
-      const orig = fr.free.bind(fr);
-      fr.free = (pfn: number) => {
-        activeFrees?.checkFreed(pfn);
-        orig(pfn);
-        activeFrees?.recordFree(pfn);
-      };
-    }
-    const obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
-    const onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
-    for (const c of this.k.cpus) {
-      c.accessObserver = obs;
-      c.faultObserver = onFault;
-    }
+    this.life.install();
     if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
   }
 
-  /** Stops recording frees (the machine is reused by the next execution). */
+  /** Stops observing (the machine is reused by the next execution). */
   uninstall(): void {
-    if (activeFrees === this) activeFrees = null;
+    this.life.uninstall();
     if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = null;
-  }
-
-  /**
-   * Frame `pfn` is being freed: no CPU may still hold a user TLB entry to it that it can use
-   * without a CR3 load (the kernel flushes before it frees: mmu_gather, ptep_clear_flush). A
-   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first.
-   */
-  private checkFreed(pfn: number): void {
-    const users = this.fillsOf.get(pfn);
-    if (!users) return;
-    this.fillsOf.delete(pfn);
-    for (let i = 0; i < users.length; i += 2) {
-      const c = this.k.cpus[users[i] as number];
-      const page = users[i + 1] as bigint;
-      const f = this.fills[c.index].get(page);
-      if (!f || f.pfn !== pfn) continue;
-      const mm = c.tlbActiveMm;
-      if (this.k.config.smp) {
-        if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
-        if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
-      }
-      for (const e of c.hw.tlbEntriesFor(page)) {
-        if (!e.user || e.global || e.va !== page || e.pa >> 12n !== BigInt(pfn)) continue;
-        const cur = this.k.cpus[Math.max(0, this.currentCpu())];
-        const lines = [
-          '==================================================================',
-          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled at step ${f.step}`,
-          `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getControl().cr3)}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
-          ...this.pteNow(c, page, 3),
-          `pagewalk: the frame is freed at step ${this.step()} by:`,
-          ...cpuHeader(this.k.config, cur),
-          ...callTrace(cur),
-          '==================================================================',
-        ];
-        this.k.printk(...lines);
-        throw new FindingStop({
-          sanitizer: 'frame-lifetime',
-          signature: `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it in ${cur.thread().fnStack.at(-1) ?? 'kernel code'}`,
-          log: lines,
-        });
-      }
-    }
-  }
-
-  private recordFree(pfn: number): void {
-    const c = this.currentCpu();
-    const cpu = c >= 0 ? this.k.cpus[c] : undefined;
-    const chain: string[] = [];
-    if (cpu) {
-      const s = cpu.thread().fnStack;
-      for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
-    }
-    this.frees.set(pfn, { step: this.step(), cpu: c, chain });
-  }
-
-  /** Where frame `pfn` was last freed, for reports. */
-  describeFree(pfn: number): string[] {
-    const f = this.frees.get(pfn);
-    if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed during this execution`];
-    return [
-      `pagewalk:   the frame was freed by CPU${f.cpu} at step ${f.step} in:`,
-      ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`),
-    ];
-  }
-
-  /** The fill the oracle saw for `va` on `cpu` (undefined if none). */
-  fillOf(cpu: number, va: bigint): Fill | undefined {
-    return this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
-  }
-
-  // ---- frame lifetime ----------------------------------------------------------------------
-
-  private onAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void {
-    const fr = this.frames;
-    const pfn = Number(pa >> 12n);
-    if (pfn >= fr.count) return;
-    const page = BigInt.asUintN(64, va) & ~0xfffn;
-    const fills = this.fills[cpu.index];
-    if (cpu.hw.lastWalkCount() > 0) {
-      this.walkedTables(cpu, va, kind, cpl);
-      if (fr.state(pfn) === FRAME_STATE.FREE)
-        this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
-      const gen = fr.generation(pfn);
-      const prev = fills.get(page);
-      fills.set(page, { pfn, gen, step: this.step() });
-      if (cpl === 3) {
-        // the frame's users since its last free (once per CPU and page while it stays allocated)
-        if (!prev || prev.pfn !== pfn || prev.gen !== gen) {
-          let u = this.fillsOf.get(pfn);
-          if (!u) this.fillsOf.set(pfn, (u = []));
-          u.push(cpu.index, page);
-        }
-        if (this.onUser) this.onUser(cpu, va, kind, pa);
-      }
-      return;
-    }
-    const f = fills.get(page);
-    if (fr.state(pfn) === FRAME_STATE.FREE) {
-      this.frameFinding(cpu, va, kind, cpl, pfn, `through a TLB entry${f ? ` filled at step ${f.step}` : ''}`, `${kind} through a TLB entry to a free frame`);
-    }
-    if (f && f.pfn === pfn && f.gen !== fr.generation(pfn)) {
-      this.frameFinding(
-        cpu,
-        va,
-        kind,
-        cpl,
-        pfn,
-        `through a TLB entry filled at step ${f.step}; the frame was freed and reallocated since`,
-        `${kind} through a TLB entry to a reallocated frame`,
-      );
-    }
-    if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
-  }
-
-  /**
-   * Every table the last hardware walk of `cpu` read (from CR3 or from a paging-structure-cache
-   * entry) must be allocated, whether the access then succeeded or faulted: the hardware read
-   * whatever a freed frame now holds.
-   */
-  private walkedTables(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void {
-    const n = cpu.hw.lastWalkCount();
-    if (n === 0) return;
-    const fr = this.frames;
-    for (const e of cpu.hw.lastWalkEntries()) {
-      const tp = Number(e >> 12n);
-      if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
-        this.frameFinding(
-          cpu,
-          va,
-          kind,
-          cpl,
-          tp,
-          `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
-          'hardware walk through a free page table',
-        );
-    }
-  }
-
-  private frameFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pfn: number, how: string, sig: string): never {
-    const f = this.frees.get(pfn);
-    const lines = [
-      '==================================================================',
-      `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : kind === 'read' ? 'read' : 'fetched'} ${how}${f ? `; the frame was freed at step ${f.step}` : ''}`,
-      `${kind[0].toUpperCase()}${kind.slice(1)} at addr ${BigInt.asUintN(64, va).toString(16).padStart(16, '0')} (${cpl === 3 ? 'user' : 'kernel'} mode) by task ${cpu.curr.comm}/${cpu.curr.pid} at step ${this.step()}`,
-      ...cpuHeader(this.k.config, cpu),
-      ...callTrace(cpu),
-      ...this.describeFree(pfn),
-      `pagewalk:   frame ${hex(pfn)} is ${this.frames.state(pfn) === FRAME_STATE.FREE ? 'free' : `allocated again (generation ${this.frames.generation(pfn)})`} now`,
-      ...this.pteNow(cpu, va, cpl),
-      '==================================================================',
-    ];
-    this.k.printk(...lines);
-    throw new FindingStop({
-      sanitizer: 'frame-lifetime',
-      signature: `use-after-free: ${sig} in ${cpl === 3 ? 'user mode' : (cpu.thread().fnStack.at(-1) ?? 'kernel code')}`,
-      log: lines,
-    });
   }
 
   /** "the page-table entry now in memory" lines for `va` as `cpu` would walk it. */
   pteNow(cpu: LinuxCpu, va: bigint, cpl: 0 | 3): string[] {
-    const x = cpu.hw.explain(va, { kind: 'read', cpl, dryRun: true });
-    const s = x.steps.at(-1);
-    if (!s) return ['pagewalk:   page tables now: no walk'];
-    return [
-      `pagewalk:   page tables now: ${s.name} at pa ${hex(s.entryAddress)} = ${hex(s.value)} (${s.decision})${x.result.ok ? ` -> pa ${hex(x.result.pa)}` : ''}`,
-    ];
-  }
-
-  /** The translation `cpu` used for its last access of `va`: the TLB entry or the walk. */
-  translationUsed(cpu: LinuxCpu, va: bigint): string {
-    if (cpu.hw.lastWalkCount() > 0)
-      return `page walk (${cpu.hw
-        .lastWalkEntries()
-        .map((e) => hex(e))
-        .join(', ')})`;
-    const page = BigInt.asUintN(64, va) & ~0xfffn;
-    const e = cpu.hw.tlbEntries().find((t) => page >= t.va && page < t.va + BigInt(t.pageSize));
-    const f = this.fills[cpu.index].get(page);
-    return `TLB entry ${e ? describeEntry(e) : '(not found)'}${f ? ` filled at step ${f.step}` : ''}`;
+    return this.life.pteNow(cpu, va, cpl);
   }
 
   // ---- TLB coherence at the boundary ---------------------------------------------------------
@@ -332,11 +118,16 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       if (!this.usesTables(c, mm)) continue;
       let held = false;
-      for (const e of c.hw.tlbEntries()) {
-        if (e.va >= limit || e.global || !e.user) continue;
-        held = true;
-        const why = this.userStaleness(c, e);
-        if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      // A TLB entry exists only where a walk filled it: query the pages this CPU filled, not the
+      // whole TLB (user mappings are 4 KiB pages).
+      for (const page of this.life.filledPages(c.index)) {
+        if (page >= limit) continue;
+        for (const e of c.hw.tlbEntriesFor(page)) {
+          if (e.va !== page || e.global || !e.user) continue;
+          held = true;
+          const why = this.userStaleness(c, e);
+          if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+        }
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
       if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
@@ -415,18 +206,25 @@ export class OutcomeOracle {
   checkKernel(cpu: LinuxCpu, what: string, deferred: (va: bigint) => boolean = (va) => vmap_flush_pending(this.k, va)): void {
     const L = this.k.L;
     for (const c of this.k.cpus) {
-      for (const e of c.hw.tlbEntries()) {
-        const va = e.va & L.VA_MASK;
+      let held = false;
+      // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
+      for (const va of this.life.filledPages(c.index)) {
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
-        if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
-        const t = lookup_translation(this.k, va);
-        let why: string | null = null;
-        if (!t) why = 'init_mm maps nothing there';
-        else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
-        else if (e.writable && !t.writable) why = 'init_mm denies writes';
-        else if (!e.nx && t.nx) why = 'init_mm denies instruction fetches';
-        if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+        for (const e of c.hw.tlbEntriesFor(va)) {
+          if ((e.va & L.VA_MASK) !== va) continue;
+          held = true;
+          if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
+          const t = lookup_translation(this.k, va);
+          let why: string | null = null;
+          if (!t) why = 'init_mm maps nothing there';
+          else if (t.pa !== e.pa) why = `init_mm maps it to pa ${hex(t.pa)}`;
+          else if (e.writable && !t.writable) why = 'init_mm denies writes';
+          else if (!e.nx && t.nx) why = 'init_mm denies instruction fetches';
+          if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
+        }
       }
+      // The precondition as coverage: a CPU that could hold a stale kernel entry holds entries there.
+      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
     }
   }
 
@@ -459,8 +257,15 @@ export class OutcomeOracle {
     const level = levelOfType(type);
     if (level < 1 || level > 4) return;
     const base = BigInt(mfn) << 12n;
-    for (const c of this.k.cpus) {
-      for (const e of c.hw.tlbEntries()) {
+    // The TLB entries that can map the frame are those of pages whose fill reached it (a PV guest
+    // maps its memory with 4 KiB pages).
+    const users = this.life.fillersOf(mfn);
+    if (!users) return;
+    for (let i = 0; i < users.length; i += 2) {
+      const c = this.k.cpus[users[i] as number];
+      const page = users[i + 1] as bigint;
+      if (this.life.fillOf(c.index, page)?.pfn !== mfn) continue;
+      for (const e of c.hw.tlbEntriesFor(page)) {
         if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
         const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
         this.coherenceFinding(
@@ -563,7 +368,7 @@ export class OutcomeOracle {
       `pagewalk: CPU${cpu.index} task ${cpu.curr.comm}/${cpu.curr.pid} user ${kind} at va ${hex(va)} at step ${this.step()}`,
       `pagewalk:   expected: ${expected}`,
       `pagewalk:   observed: ${observed}`,
-      ...(observedOk ? [`pagewalk:   translation used: ${this.translationUsed(cpu, va)}`] : []),
+      ...(observedOk ? [`pagewalk:   translation used: ${this.life.translationUsed(cpu, va)}`] : []),
       ...this.pteNow(cpu, va, 3),
       ...extra,
       ...cpuHeader(this.k.config, cpu),

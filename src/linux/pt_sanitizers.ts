@@ -1,11 +1,17 @@
 /**
  * The page-table sanitizers of a kernel instance (src/sanitizers/pt-uaf.ts): one
  * PtUafSanitizer per kernel, created on first use, which model code notifies of page-table
- * frees and software walks.
+ * frees and software walks; and the frame-lifetime check of every hardware access, shared by the
+ * fuzzer's outcome oracles (src/fuzz/outcome.ts) and the scenarios.
  */
+import { FRAME_STATE, type AccessKind } from '../core/types.js';
+import type { CoreFrames } from '../modelcpu/contract.js';
 import { PtUafSanitizer } from '../sanitizers/pt-uaf.js';
+import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { defineKernelState } from './kstate.js';
 import type { Kernel } from './kernel.js';
+import type { LinuxCpu } from './percpu.js';
+import { callTrace, cpuHeader } from './report.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop } from '../sanitizers/finding.js';
 
@@ -39,4 +45,346 @@ export function watchHardwareWalks(k: Kernel): void {
       if (cpu.hw.lastWalkCount() > 0) check(cpu);
     };
   }
+}
+
+/** A TLB fill the frame-lifetime check saw (the access that walked and filled the entry). */
+export interface Fill {
+  pfn: number;
+  gen: number;
+  step: number;
+}
+
+/** The last free of a frame. */
+interface FreeRecord {
+  step: number;
+  cpu: number;
+  chain: string[];
+}
+
+/** Options of the frame-lifetime check. */
+export interface FrameLifetimeOptions {
+  /** The scheduler step, for reports (none: reports carry no step numbers). */
+  step?: () => number;
+  /** The CPU the scheduler runs now (-1: none), for frees made outside an access. */
+  currentCpu?: () => number;
+  /** Judge each free against the user TLB entries that still map the frame (default true). */
+  atFree?: boolean;
+}
+
+function hex(v: bigint | number): string {
+  return `0x${v.toString(16)}`;
+}
+
+/**
+ * The frame-lifetime check (page-level KASAN for the MMU; docs/fuzzing.md, "Frame lifetime"): every
+ * successful hardware access (user or kernel) is checked against the core's frame table — after a
+ * walk, every paging-structure entry it read and the page it reached must lie in allocated frames,
+ * and the fill is remembered per CPU and page as (frame, generation, step); after a TLB hit, the
+ * frame must be allocated and still have the generation it had when the entry was filled. With
+ * `atFree`, a frame being freed must not be mapped by a user TLB entry that some CPU can use
+ * without a CR3 load (the kernel flushes before it frees). The fuzzer's outcome oracles and the
+ * scenarios use this one check; a finding is `frame-lifetime`.
+ */
+export class FrameLifetime {
+  /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
+  private readonly fills: Map<bigint, Fill>[];
+  private readonly frees = new Map<number, FreeRecord>();
+  /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
+  private readonly fillsOf = new Map<number, (number | bigint)[]>();
+  private readonly frames: CoreFrames;
+  private readonly step: () => number;
+  private readonly currentCpu: () => number;
+  private readonly steps: boolean;
+  /** Called after the check of every successful user-mode access (the fuzzer's process view). */
+  onUser: ((cpu: LinuxCpu, va: bigint, kind: AccessKind, pa: bigint) => void) | null = null;
+
+  constructor(
+    readonly k: Kernel,
+    private readonly opts: FrameLifetimeOptions = {},
+  ) {
+    this.frames = k.m.frames;
+    this.fills = k.cpus.map(() => new Map());
+    this.steps = opts.step !== undefined;
+    this.step = opts.step ?? (() => -1);
+    this.currentCpu = opts.currentCpu ?? (() => -1);
+  }
+
+  /** Observes every CPU's accesses and walks, and the frees of the frame table. */
+  install(): this {
+    const obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
+    const onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
+    for (const c of this.k.cpus) {
+      c.accessObserver = obs;
+      c.faultObserver = onFault;
+    }
+    this.frames.onFree = (pfn) => {
+      if (this.opts.atFree !== false) {
+        this.checkFreed(pfn);
+        if (this.frames.level(pfn) > 0) this.checkTableFreed(pfn);
+      }
+      this.recordFree(pfn);
+    };
+    return this;
+  }
+
+  /** Stops observing (the machine is reused). */
+  uninstall(): void {
+    if (this.frames.onFree) this.frames.onFree = null;
+    for (const c of this.k.cpus) {
+      c.accessObserver = null;
+      c.faultObserver = null;
+    }
+  }
+
+  private at(step: number): string {
+    return this.steps ? ` at step ${step}` : '';
+  }
+
+  /**
+   * Frame `pfn` is being freed: no CPU may still hold a user TLB entry to it that it can use
+   * without a CR3 load (the kernel flushes before it frees: mmu_gather, ptep_clear_flush). A
+   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first.
+   */
+  private checkFreed(pfn: number): void {
+    const users = this.fillsOf.get(pfn);
+    if (!users) return;
+    for (let i = 0; i < users.length; i += 2) {
+      const c = this.k.cpus[users[i] as number];
+      const page = users[i + 1] as bigint;
+      const f = this.fills[c.index].get(page);
+      if (!f || f.pfn !== pfn) continue;
+      const mm = c.tlbActiveMm;
+      if (this.k.config.smp) {
+        if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+        if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
+      }
+      for (const e of c.hw.tlbEntriesFor(page)) {
+        if (!e.user || e.global || e.va !== page || e.pa >> 12n !== BigInt(pfn)) continue;
+        const cur = this.k.cpus[Math.max(0, this.currentCpu())];
+        const lines = [
+          '==================================================================',
+          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled${this.at(f.step)}`,
+          `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getControl().cr3)}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
+          ...this.pteNow(c, page, 3),
+          `pagewalk: the frame is freed${this.at(this.step())} by:`,
+          ...cpuHeader(this.k.config, cur),
+          ...callTrace(cur),
+          '==================================================================',
+        ];
+        this.k.printk(...lines);
+        throw new FindingStop({
+          sanitizer: 'frame-lifetime',
+          signature: `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it in ${cur.thread().fnStack.at(-1) ?? 'kernel code'}`,
+          log: lines,
+        });
+      }
+    }
+  }
+
+  /**
+   * Page-table frame `pfn` is being freed: no other CPU that runs on its tables (not lazy, no CR3
+   * load queued) may still reach it through CR3 or a paging-structure-cache entry — its next walk
+   * would read a free (or reused) frame. The freeing CPU, and a CPU whose task is changing that
+   * mm's tables (mmap_sem held for writing), are judged when their call returns (tlb-coherence), as
+   * they run no user code before; a lazy CPU runs kernel code only.
+   */
+  private checkTableFreed(pfn: number): void {
+    const cur = this.currentCpu();
+    for (const c of this.k.cpus) {
+      if (c.index === cur || c.tlbState === 'lazy') continue;
+      const cr3 = c.hw.getControl().cr3;
+      // Running on its mm: CR3 holds that mm's pgd (else a CR3 load is still queued, Xen PV lazy CPU mode).
+      const mm = c.tlbActiveMm;
+      if (!mm || (cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+      // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
+      // its call returns: it flushes its own caches before it runs user code again.
+      if (mm.mmap_sem.writer === c.curr) continue;
+      let how: string | null = null;
+      if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
+      else
+        for (const p of c.hw.pscEntries())
+          if (Number(p.next >> 12n) === pfn) {
+            how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
+            break;
+          }
+      if (!how) continue;
+      const by = this.k.cpus[Math.max(0, cur)];
+      const lines = [
+        '==================================================================',
+        `BUG: use-after-free of pfn ${hex(pfn)}: CPU${by.index} frees a page table that CPU${c.index} still reaches through ${how}`,
+        `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+        `pagewalk: the frame is freed${this.at(this.step())} by:`,
+        ...cpuHeader(this.k.config, by),
+        ...callTrace(by),
+        '==================================================================',
+      ];
+      this.k.printk(...lines);
+      throw new FindingStop({
+        sanitizer: 'frame-lifetime',
+        signature: `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it in ${by.thread().fnStack.at(-1) ?? 'kernel code'}`,
+        log: lines,
+      });
+    }
+  }
+
+  /**
+   * The (CPU, page) pairs whose fills reached frame `pfn` (flat: CPU index, page, ...); a pair's
+   * TLB entry maps the frame only while that CPU's last fill of the page did (`fillOf`).
+   */
+  fillersOf(pfn: number): readonly (number | bigint)[] | undefined {
+    return this.fillsOf.get(pfn);
+  }
+
+  /** The 4 KiB pages `cpu` filled TLB entries for (a TLB entry exists only where a walk filled it). */
+  filledPages(cpu: number): IterableIterator<bigint> {
+    return this.fills[cpu].keys();
+  }
+
+  private recordFree(pfn: number): void {
+    const c = this.currentCpu();
+    const cpu = c >= 0 ? this.k.cpus[c] : undefined;
+    const chain: string[] = [];
+    if (cpu) {
+      const s = cpu.thread().fnStack;
+      for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
+    }
+    this.frees.set(pfn, { step: this.step(), cpu: c, chain });
+  }
+
+  /** Where frame `pfn` was last freed, for reports. */
+  describeFree(pfn: number): string[] {
+    const f = this.frees.get(pfn);
+    if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed while watched`];
+    return [
+      `pagewalk:   the frame was freed${f.cpu >= 0 ? ` by CPU${f.cpu}` : ''}${this.at(f.step)} in:`,
+      ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`),
+    ];
+  }
+
+  /** The fill the check saw for `va` on `cpu` (undefined if none). */
+  fillOf(cpu: number, va: bigint): Fill | undefined {
+    return this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
+  }
+
+  private onAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void {
+    const fr = this.frames;
+    const pfn = Number(pa >> 12n);
+    if (pfn >= fr.count) return;
+    const page = BigInt.asUintN(64, va) & ~0xfffn;
+    const fills = this.fills[cpu.index];
+    if (cpu.hw.lastWalkCount() > 0) {
+      this.walkedTables(cpu, va, kind, cpl);
+      if (fr.state(pfn) === FRAME_STATE.FREE)
+        this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
+      const gen = fr.generation(pfn);
+      const prev = fills.get(page);
+      if (prev && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
+      else {
+        fills.set(page, { pfn, gen, step: this.step() });
+        // the frame's users (once per CPU and page while it stays allocated)
+        let u = this.fillsOf.get(pfn);
+        if (!u) this.fillsOf.set(pfn, (u = []));
+        u.push(cpu.index, page);
+      }
+      if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+      return;
+    }
+    const f = fills.get(page);
+    if (fr.state(pfn) === FRAME_STATE.FREE) {
+      this.frameFinding(
+        cpu,
+        va,
+        kind,
+        cpl,
+        pfn,
+        `through a TLB entry${f && this.steps ? ` filled at step ${f.step}` : ''} to a free frame`,
+        `${kind} through a TLB entry to a free frame`,
+      );
+    }
+    if (f && f.pfn === pfn && f.gen !== fr.generation(pfn)) {
+      this.frameFinding(
+        cpu,
+        va,
+        kind,
+        cpl,
+        pfn,
+        `through a TLB entry filled${this.at(f.step)}; the frame was freed and reallocated since`,
+        `${kind} through a TLB entry to a reallocated frame`,
+      );
+    }
+    if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
+  }
+
+  /**
+   * Every table the last hardware walk of `cpu` read (from CR3 or from a paging-structure-cache
+   * entry) must be allocated, whether the access then succeeded or faulted: the hardware read
+   * whatever a freed frame now holds.
+   */
+  private walkedTables(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void {
+    const n = cpu.hw.lastWalkCount();
+    if (n === 0) return;
+    const fr = this.frames;
+    for (const e of cpu.hw.lastWalkEntries()) {
+      const tp = Number(e >> 12n);
+      if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
+        this.frameFinding(
+          cpu,
+          va,
+          kind,
+          cpl,
+          tp,
+          `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
+          'hardware walk through a free page table',
+        );
+    }
+  }
+
+  private frameFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pfn: number, how: string, sig: string): never {
+    const f = this.frees.get(pfn);
+    const lines = [
+      '==================================================================',
+      `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : kind === 'read' ? 'read' : 'fetched'} ${how}${f && this.steps ? `; the frame was freed at step ${f.step}` : ''}`,
+      `${kind[0].toUpperCase()}${kind.slice(1)} at addr ${BigInt.asUintN(64, va).toString(16).padStart(16, '0')} (${cpl === 3 ? 'user' : 'kernel'} mode) by task ${cpu.curr.comm}/${cpu.curr.pid}${this.at(this.step())}`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      ...this.describeFree(pfn),
+      `pagewalk:   frame ${hex(pfn)} is ${this.frames.state(pfn) === FRAME_STATE.FREE ? 'free' : `allocated again (generation ${this.frames.generation(pfn)})`} now`,
+      ...this.pteNow(cpu, va, cpl),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({
+      sanitizer: 'frame-lifetime',
+      signature: `use-after-free: ${sig} in ${cpl === 3 ? 'user mode' : (cpu.thread().fnStack.at(-1) ?? 'kernel code')}`,
+      log: lines,
+    });
+  }
+
+  /** "the page-table entry now in memory" lines for `va` as `cpu` would walk it. */
+  pteNow(cpu: LinuxCpu, va: bigint, cpl: 0 | 3): string[] {
+    const x = cpu.hw.explain(va, { kind: 'read', cpl, dryRun: true });
+    const s = x.steps.at(-1);
+    if (!s) return ['pagewalk:   page tables now: no walk'];
+    return [
+      `pagewalk:   page tables now: ${s.name} at pa ${hex(s.entryAddress)} = ${hex(s.value)} (${s.decision})${x.result.ok ? ` -> pa ${hex(x.result.pa)}` : ''}`,
+    ];
+  }
+
+  /** The translation `cpu` used for its last access of `va`: the TLB entry or the walk. */
+  translationUsed(cpu: LinuxCpu, va: bigint): string {
+    if (cpu.hw.lastWalkCount() > 0)
+      return `page walk (${cpu.hw
+        .lastWalkEntries()
+        .map((e) => hex(e))
+        .join(', ')})`;
+    const page = BigInt.asUintN(64, va) & ~0xfffn;
+    const e = cpu.hw.tlbEntriesFor(page).find((t) => page >= t.va && page < t.va + BigInt(t.pageSize));
+    const f = this.fills[cpu.index].get(page);
+    return `TLB entry ${e ? describeEntry(e) : '(not found)'}${f && this.steps ? ` filled at step ${f.step}` : ''}`;
+  }
+}
+
+/** Turns the frame-lifetime check on for `k`'s CPUs (a scenario; the fuzzer's oracles install their own). */
+export function watchFrameLifetime(k: Kernel, opts: FrameLifetimeOptions = {}): FrameLifetime {
+  return new FrameLifetime(k, opts).install();
 }

@@ -48,6 +48,8 @@ export interface CoreFrames {
   readonly count: number;
   alloc(opts?: { level?: number; owner?: number; zero?: boolean }): number;
   free(pfn: number): void;
+  /** Called with the frame number before each free (a sanitizer's hook); null when nothing watches. */
+  onFree: ((pfn: number) => void) | null;
   isFree(pfn: number): boolean;
   state(pfn: number): number;
   level(pfn: number): number;

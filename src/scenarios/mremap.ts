@@ -16,20 +16,17 @@
  * - fixed ('under-ptl'): move_ptes() flushed OLD on every CPU before dropping the lock; the read
  *   of OLD faults, waits for mmap_sem until mremap() returns, and gets SIGSEGV (OLD is unmapped).
  *
- * The frame-lifetime check here is the scenario's: a user access through a TLB hit to a frame
- * that the page allocator holds as free (the model has no KASAN for user pages; in the fuzzer the
- * outcome oracle checks every access the same way, src/fuzz/outcome.ts).
+ * The frame-lifetime check is the one the fuzzer's outcome oracle uses (src/linux/pt_sanitizers.ts:
+ * the model has no KASAN for user pages), here without its judgement of frees, so that the report
+ * is the read through the stale entry.
  */
-import { FRAME_STATE } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
 import { LBL_MOVE_PTES, MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { mmap_region_file } from '../linux/mmap.js';
-import type { LinuxCpu } from '../linux/percpu.js';
-import { callTrace, cpuHeader } from '../linux/report.js';
+import { watchFrameLifetime } from '../linux/pt_sanitizers.js';
 import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct } from '../linux/structs.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
 import { spawnProcess, user_access } from '../linux/user.js';
-import { FindingStop } from '../sanitizers/finding.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
 import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
@@ -38,29 +35,10 @@ const CODE = 0x0040_0000n;
 const OLD = 0x1000_0000n;
 const NEW = 0x1020_0000n;
 
-/** The report of a user access through a TLB hit to a free frame (the fuzzer's frame-lifetime signature). */
-function installFrameLifetimeCheck(k: Kernel): void {
-  for (const c of k.cpus) {
-    c.accessObserver = (hw, va, kind, cpl, pa) => {
-      const cpu = hw as LinuxCpu;
-      const pfn = Number(pa >> 12n);
-      if (cpl !== 3 || cpu.hw.lastWalkCount() > 0 || pfn >= k.m.frames.count || k.m.frames.state(pfn) !== FRAME_STATE.FREE) return;
-      const lines = [
-        '==================================================================',
-        `BUG: use-after-free of pfn 0x${pfn.toString(16)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : 'read'} through a TLB entry to a free frame`,
-        `${kind[0].toUpperCase()}${kind.slice(1)} at addr ${va.toString(16).padStart(16, '0')} (user mode) by task ${cpu.curr.comm}/${cpu.curr.pid}`,
-        ...cpuHeader(k.config, cpu),
-        ...callTrace(cpu),
-        '==================================================================',
-      ];
-      k.printk(...lines);
-      throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `use-after-free: ${kind} through a TLB entry to a free frame in user mode`, log: lines });
-    };
-  }
-}
-
 function setupMremap(k: Kernel) {
-  installFrameLifetimeCheck(k);
+  // The frame-lifetime check of every access (the fuzzer's outcome oracle uses the same one); the
+  // read through the stale entry is the report, not the truncation's free before it.
+  watchFrameLifetime(k, { atFree: false });
   const file = new LinuxFile('data', 4096n);
   const st = { reader: null as TaskStruct | null, mover: null as TaskStruct | null, faulted: false };
   st.mover = spawnProcess(k, {
