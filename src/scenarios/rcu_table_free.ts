@@ -79,7 +79,7 @@ export const scenarioRcuTableFree: Scenario = {
   presets: { buggy: 'linux-4.17-hyperv', fixed: 'linux-4.19-hyperv' },
   alsoReports: [{ sanitizer: 'frame-lifetime', signature: 'use-after-free: hardware walk through a free page table in user mode' }],
   notBlind:
-    "the window is the unmapper's few steps between tlb_remove_table_one()'s free and tlb_finish_mmu()'s flush; a fault-injected munmap() must meet another thread of the process taking a TLB miss in the area inside it (on the same CPU after a preemption there, or on a CPU that walked the area before the zap and has not faulted there since): 0 findings in five 60-second campaigns (docs/historical-bugs.md).",
+    "a program must hold the area's paging-structure-cache entries on one CPU while a thread of the same process on another CPU munmap()s it with a fault injected into tlb_remove_table()'s batch allocation (the race template builds that shape, rarely): found in 1 of five 60-second campaigns on the loaded shared machine (docs/historical-bugs.md), short of the 4 of 5 a blind bug needs.",
   setup: setupRcuTableFree,
 };
 
