@@ -199,8 +199,8 @@ export const MUTANTS: Mutant[] = [
     name: 'cow-reuse-shared',
     file: 'src/linux/memory.ts',
     preset: 'linux-4.8-smp',
-    find: ': page_mapcount(k, old) <= 1\n',
-    replace: ': page_mapcount(k, old) <= 2\n',
+    find: '&& page_mapcount(k, old) <= 1\n',
+    replace: '&& page_mapcount(k, old) <= 2\n',
     description: 'do_wp_page() reuses a page still mapped by another process',
   },
   {

@@ -29,7 +29,11 @@ import {
   type TaskProg,
 } from './program.js';
 
-/** Relative weights of task operations (fixed for every preset). */
+/**
+ * Relative weights of task operations (fixed for every preset). mmap_priv, mem_write and madvise
+ * (Dirty COW's vocabulary) have none yet: with a weight they moved the seed campaigns of the tests
+ * past their budgets and were not found blind either (docs/historical-bugs.md); traces may use them.
+ */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
   ['mmap_file', 5],
@@ -37,9 +41,6 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['ftruncate', 4],
   ['mmap_dev', 4],
   ['dev_release', 3],
-  ['mmap_priv', 3],
-  ['mem_write', 3],
-  ['madvise', 3],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
