@@ -30,17 +30,15 @@ import {
 } from './program.js';
 
 /**
- * Relative weights of task operations (fixed for every preset). mmap_priv, mem_write and madvise
- * (Dirty COW's vocabulary) have none yet: with a weight they moved the seed campaigns of the tests
- * past their budgets and were not found blind either (docs/historical-bugs.md); traces may use them.
+ * Relative weights of task operations (fixed for every preset). mmap_dev, dev_release (CVE-2022-39188)
+ * and mmap_priv, mem_write, madvise (Dirty COW) have none yet: with weights they moved the seed
+ * campaigns of the tests past their budgets (docs/historical-bugs.md); traces may use them.
  */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
   ['mmap_file', 5],
   ['mremap', 4],
   ['ftruncate', 4],
-  ['mmap_dev', 4],
-  ['dev_release', 3],
   ['munmap', 7],
   ['mprotect', 2],
   ['uaccess', 18],
