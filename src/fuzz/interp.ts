@@ -39,9 +39,10 @@ import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_lin
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
 import { cover } from './coverage.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
@@ -310,7 +311,7 @@ export class Interpreter {
         yield* self.op(o, cpu, task);
         // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
-        yield 'fuzz:next_op';
+        if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
       }
     };
   }
@@ -409,9 +410,13 @@ export class Interpreter {
         const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
         if (this.objs[kind][o.slot]) return;
         const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
-        const obj = yield* traced(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu', () =>
-          this.ops.alloc(cpu, kind, pages),
-        );
+        const fns = enterFn(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
+        let obj: KernelObject | null;
+        try {
+          obj = yield* this.ops.alloc(cpu, kind, pages);
+        } finally {
+          fns.pop();
+        }
         this.objs[kind][o.slot] = obj;
         return;
       }
@@ -424,7 +429,12 @@ export class Interpreter {
         this.objs[kind][o.slot] = null;
         const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
-        yield* traced(cpu, o.op, () => this.ops.free(cpu, kind, obj));
+        const fns = enterFn(cpu, o.op);
+        try {
+          yield* this.ops.free(cpu, kind, obj);
+        } finally {
+          fns.pop();
+        }
         if (this.oracle) {
           this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
           this.oracle.checkKernel(cpu, o.op);
@@ -443,7 +453,12 @@ export class Interpreter {
         sp.mapping.add(o.slot);
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         this.begin(mm);
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]));
+        const fns = enterFn(cpu, 'sys_mmap');
+        try {
+          yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
+        } finally {
+          fns.pop();
+        }
         const region: Region = { start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` };
         regs[o.slot] = region;
         sp.mapping.delete(o.slot);
@@ -468,7 +483,12 @@ export class Interpreter {
         const f = this.file(o.file);
         this.begin(mm);
         const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]));
+        const fns = enterFn(cpu, 'sys_mmap');
+        try {
+          yield* this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]);
+        } finally {
+          fns.pop();
+        }
         regs[o.slot] = { start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
         sp.mapping.delete(o.slot);
         this.end(mm);
@@ -594,7 +614,12 @@ export class Interpreter {
         // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
         sp.mapping.add(o.slot);
         this.begin(mm);
-        yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
+        const fns = enterFn(cpu, 'sys_munmap');
+        try {
+          yield* this.ops.munmap(cpu, mm, r.start, r.pages);
+        } finally {
+          fns.pop();
+        }
         sp.mapping.delete(o.slot);
         this.end(mm);
         this.checkUser(cpu, mm, 'munmap');
@@ -629,20 +654,35 @@ export class Interpreter {
       case 'gup_fast': {
         const r = regs[o.slot];
         if (!r) return;
-        yield* traced(cpu, 'get_user_pages_fast', () => this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write));
+        const fns = enterFn(cpu, 'get_user_pages_fast');
+        try {
+          yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
+        } finally {
+          fns.pop();
+        }
         return;
       }
       case 'fork':
       case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
-        yield* traced(cpu, 'do_fork', () => this.spawn(o.task, mm, cpu, o.op === 'clone'));
+        const fns = enterFn(cpu, 'do_fork');
+        try {
+          yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
+        } finally {
+          fns.pop();
+        }
         return;
       }
       case 'memcg': {
         let g = this.memcgs[o.slot];
         if (g === undefined) {
           this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
-          g = yield* traced(cpu, 'cgroup_mkdir', () => this.ops.memcg_create(cpu, `fuzz${o.slot}`));
+          const fns = enterFn(cpu, 'cgroup_mkdir');
+          try {
+            g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
+          } finally {
+            fns.pop();
+          }
           this.memcgs[o.slot] = g;
         }
         if (g) this.ops.memcg_attach(mm, g);

@@ -22,6 +22,7 @@ import { LinuxFile } from '../linux/structs.js';
 import { mmap_region_file } from '../linux/mmap.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
+import { mustYield } from '../scheduler/point.js';
 import { PfnmapDevice, pfnmap_dev_free_buffer, pfnmap_dev_mmap } from '../linux/pfnmap.js';
 import { mem_write, type GupWriteObserver } from '../linux/gup_slow.js';
 import { sys_madvise_dontneed } from '../linux/madvise.js';
@@ -107,7 +108,7 @@ export function kernelOps(k: Kernel): KernelOps {
     *mmap(cpu, mm, start, pages, vmFlags) {
       yield* down_write(k, cpu, mm.mmap_sem);
       mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
-      yield 'mmap_region';
+      if (mustYield('mmap_region')) yield 'mmap_region';
       up_write(mm.mmap_sem, cpu.curr);
     },
 

@@ -42,6 +42,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_PFNMAP, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
@@ -99,7 +100,7 @@ function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
   } finally {
     fns.pop();
   }
-  yield LBL_COPY_PTE_RANGE;
+  if (mustYield(LBL_COPY_PTE_RANGE)) yield LBL_COPY_PTE_RANGE;
   yield* cond_resched(k, cpu);
 }
 

@@ -61,6 +61,7 @@ import { VM_EXEC, VM_PFNMAP, VM_SHARED, VM_WRITE, type AddressSpace, type MmStru
 import { filemap_fault, filemap_page_mkwrite, unlock_page, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from './filemap.js';
 import { down_write, up_write } from './rwsem.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** FAULT_FLAG_WRITE. */
 export const FAULT_FLAG_WRITE = 0x01;
@@ -122,7 +123,7 @@ function* pud_populate(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number, pmd
 /** __pte_alloc(): a page table under a none pmd (pmd_populate). */
 export function* __pte_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number, tableFlags: bigint = _PAGE_TABLE): KGen<void> {
   const pte = k.allocPageTable(1);
-  yield 'pte_alloc_one'; // smp_wmb(): the new table is visible before it is hooked in
+  if (mustYield('pte_alloc_one')) yield 'pte_alloc_one'; // smp_wmb(): the new table is visible before it is hooked in
   yield* spin_lock(k, cpu, mm.page_table_lock);
   if (pmd_none(k, pmdp)) {
     yield* k.pv.mmu.alloc_pte(k, cpu, mm, pte / 4096); // paravirt_alloc_pte()
@@ -458,7 +459,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
       const pfn = entryAddr(k.L, pte) / 4096;
       yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
       tlb_remove_page(tlb, pfn);
-      yield LBL_ZAP_PTE;
+      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;
     }
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
     yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
@@ -598,7 +599,7 @@ function* free_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number,
   const table = pmd_pgtable(k, pmdp);
   yield* pmd_clear(k, cpu, pmdp);
   yield* pte_free_tlb(k, cpu, tlb, table, addr);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /**
@@ -634,7 +635,7 @@ function* free_pmd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pudp: number,
   const table = pmd_offset(k, pudp, start);
   yield* pud_clear(k, cpu, pudp);
   yield* pmd_free_tlb(k, cpu, tlb, table, start);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /** free_pud_range(): free_pmd_range() on each present pud, then the pud table itself (4-level only). */
@@ -658,7 +659,7 @@ function* free_pud_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pgdp: number,
   const table = pud_offset(k, pgdp, start);
   yield* pgd_clear(k, cpu, pgdp);
   yield* pud_free_tlb(k, cpu, tlb, table, start);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /**

@@ -15,6 +15,7 @@ import { down_write, up_write } from './rwsem.js';
 import { VM_MAYSHARE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** FIRST_USER_ADDRESS (x86: 0). */
 const FIRST_USER_ADDRESS = 0n;
@@ -161,7 +162,7 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       yield* unmap_vmas(k, cpu, tlb, vmas, 0n, TLB_FLUSH_ALL);
       yield* free_pgtables(k, cpu, tlb, vmas, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
       yield* tlb_finish_mmu(k, cpu, tlb);
-      yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
+      if (mustYield('exit_mmap:remove_vma')) yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
       mm.vmas.length = 0;
     }
   } finally {

@@ -41,6 +41,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_EXEC, VM_PFNMAP, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after a page table's ptes were rewritten (pte lock dropped, lazy MMU mode left). */
 export const LBL_CHANGE_PTE_RANGE = 'change_pte_range';
@@ -82,7 +83,7 @@ function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number,
     yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
     return pages;
   });
-  yield LBL_CHANGE_PTE_RANGE;
+  if (mustYield(LBL_CHANGE_PTE_RANGE)) yield LBL_CHANGE_PTE_RANGE;
   return pages;
 }
 
@@ -125,7 +126,7 @@ function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start:
       a = next;
     }
     if (pages > 0) {
-      yield LBL_CHANGE_PROTECTION_FLUSH;
+      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH)) yield LBL_CHANGE_PROTECTION_FLUSH;
       yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, start, end));
     }
     return pages;
