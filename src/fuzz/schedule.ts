@@ -138,8 +138,9 @@ const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_
  * A random walk that keeps running the same CPU with probability `stickiness` (else switches to
  * another CPU that can step): long stretches of one CPU inside another CPU's critical window,
  * which a step-by-step coin toss almost never produces. With `release` > 0, a CPU standing at a
- * release point (RELEASE_POINTS) is left for another with that probability: the other CPU then
- * runs a stretch inside the window the release opened. Events as in the random walk.
+ * release point (RELEASE_POINTS) is left with that probability: its task is preempted (when a
+ * preemption is pending) or another CPU runs a stretch, inside the window the release opened.
+ * Events as in the random walk; a pending IPI is taken at once, mostly, while its sender spins.
  */
 export class StickyStrategy implements Strategy {
   readonly name = 'sticky';
