@@ -91,6 +91,8 @@ export class FrameLifetime {
   private readonly frees = new Map<number, FreeRecord>();
   /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
+  /** Per CPU and frame: 1 + the frame's generation when a walk of that CPU last reached it as a table (0: never). */
+  private readonly reached: Uint32Array[];
   private readonly frames: CoreFrames;
   private readonly step: () => number;
   private readonly currentCpu: () => number;
@@ -104,6 +106,7 @@ export class FrameLifetime {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
+    this.reached = k.cpus.map(() => new Uint32Array(k.m.frames.count));
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
     this.currentCpu = opts.currentCpu ?? (() => -1);
@@ -318,15 +321,22 @@ export class FrameLifetime {
   /**
    * Every table the last hardware walk of `cpu` read (from CR3 or from a paging-structure-cache
    * entry) must be allocated, whether the access then succeeded or faulted: the hardware read
-   * whatever a freed frame now holds.
+   * whatever a freed frame now holds. A walk that resumed below CR3 did so through a
+   * paging-structure-cache entry, which an earlier walk of this CPU filled when it reached that
+   * table: the table must not have been freed and reallocated since (its generation then is kept
+   * per CPU; not in PAE paging, whose walks always begin below CR3, at a PDPTE register).
    */
   private walkedTables(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void {
     const n = cpu.hw.lastWalkCount();
     if (n === 0) return;
     const fr = this.frames;
-    for (const e of cpu.hw.lastWalkEntries()) {
+    const reached = this.reached[cpu.index];
+    const entries = cpu.hw.lastWalkEntries();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       const tp = Number(e >> 12n);
-      if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
+      if (tp >= fr.count) continue;
+      if (fr.state(tp) === FRAME_STATE.FREE)
         this.frameFinding(
           cpu,
           va,
@@ -335,6 +345,18 @@ export class FrameLifetime {
           tp,
           `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
           'hardware walk through a free page table',
+        );
+      const g = fr.generation(tp) + 1;
+      if (i > 0) reached[tp] = g;
+      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== Number(cpu.hw.getControl().cr3 >> 12n))
+        this.frameFinding(
+          cpu,
+          va,
+          kind,
+          cpl,
+          tp,
+          `the hardware walk resumed through a paging-structure-cache entry in table pfn ${hex(tp)}, which was freed and reallocated since the entry was cached`,
+          'hardware walk through a paging-structure-cache entry to a reallocated table',
         );
     }
   }
