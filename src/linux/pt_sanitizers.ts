@@ -61,6 +61,15 @@ interface FreeRecord {
   chain: string[];
 }
 
+/** The per-CPU `reached` arrays of a machine, allocated once (a typed array costs microseconds) and cleared per check. */
+const reachedOf = new WeakMap<CoreFrames, Uint32Array[]>();
+function reachedArrays(k: Kernel): Uint32Array[] {
+  let a = reachedOf.get(k.m.frames);
+  if (!a || a.length < k.cpus.length) reachedOf.set(k.m.frames, (a = k.cpus.map(() => new Uint32Array(k.m.frames.count))));
+  for (const x of a) x.fill(0);
+  return a;
+}
+
 /** Options of the frame-lifetime check. */
 export interface FrameLifetimeOptions {
   /** The scheduler step, for reports (none: reports carry no step numbers). */
@@ -106,7 +115,7 @@ export class FrameLifetime {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
-    this.reached = k.cpus.map(() => new Uint32Array(k.m.frames.count));
+    this.reached = reachedArrays(k);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
     this.currentCpu = opts.currentCpu ?? (() => -1);
