@@ -64,6 +64,18 @@ describe('pagewalk walk --ept', () => {
     expect(walk('--query', '0', '--svg', out).code).toBe(2);
   });
 
+  it('--no-execute-only and --mbec change the fetch from the execute-only page; both need --ept', () => {
+    expect(walk('--query', '1', '--ept', '0x1001e').out).toContain('result: pa 0x20a123 (guest-physical 0xa123)');
+    expect(walk('--query', '1', '--ept', '0x1001e', '--no-execute-only').out).toContain('result: EPT misconfiguration at guest-physical 0xa123');
+    // bits 2:0 = 100b grant supervisor-mode execute only: a CPL 3 fetch needs bit 10 under MBEC
+    expect(walk('--query', '1', '--ept', '0x1001e', '--mbec').out).toContain('result: EPT violation at guest-physical 0xa123, guest-linear 0x1123');
+    for (const bad of [['--npt', '0x1000', '--mbec'], ['--mbec'], ['--no-execute-only']]) {
+      const r = walk('--query', '1', ...bad);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('refuses a bad EPTP with exit code 2 and one line', () => {
     const r = walk('--query', '0', '--ept', '0x1001f');
     expect(r.code).toBe(2);

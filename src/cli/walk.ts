@@ -1,6 +1,6 @@
 /**
  * `pagewalk walk --image <file> --va <addr> [--kind read|write|exec] [--cpl 0|3] [--mode M]
- * [--ac] [--implicit] [--dry-run] [--query N] [--json]`: explains one page walk (cpu.explain)
+ * [--ac] [--implicit] [--dry-run] [--query N] [--ept EPTP [--mbec] [--no-execute-only] | --npt nCR3] [--json]`: explains one page walk (cpu.explain)
  * in the terminal. See docs/cli-walk.md.
  */
 import type { AccessKind } from '../core/types.js';
@@ -27,6 +27,8 @@ const SPEC: Record<string, FlagSpec> = {
   ept: { type: 'string', help: 'walk as a guest under Intel EPT with this EPTP (the image holds guest and EPT tables); prints the 2D grid' },
   npt: { type: 'string', help: 'walk as a guest under AMD NPT (4-level) with this nested CR3; prints the 2D grid' },
   svg: { type: 'string', help: 'with --ept/--npt: also write the grid as an SVG picture to this file' },
+  mbec: { type: 'bool', help: 'with --ept: mode-based execute control (bit 10 = user-mode execute)' },
+  'no-execute-only': { type: 'bool', help: 'with --ept: the CPU lacks execute-only EPT entries (bits 2:0 = 100b misconfigure)' },
   json: { type: 'bool', help: 'print one JSON object' },
   help: { type: 'bool' },
 };
@@ -86,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
   const m = await machineFromImage(image);
   if (flags.ept !== undefined || flags.npt !== undefined) return nestedWalk(m.cpus[0], flags, q, image.vendor);
   if (flags.svg !== undefined) throw new UsageError('--svg draws the 2D grid of a nested walk: give --ept or --npt');
+  for (const f of ['mbec', 'no-execute-only']) if (flags[f] !== undefined) throw new UsageError(`--${f} is an EPT control: give --ept`);
   const e = m.cpus[0].explain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
   const d = describeWalk(e, image);
   if (flags.json) {
@@ -104,7 +107,11 @@ function nestedWalk(cpu: Awaited<ReturnType<typeof machineFromImage>>['cpus'][nu
   if (cpu.mode === 'pae') throw new UsageError('a PAE guest needs its PDPTE registers: use the API (cpu.setNested with pdptes), not --ept/--npt');
   const ept = flags.ept !== undefined;
   const root = addrFlag((ept ? flags.ept : flags.npt) as string, ept ? 'ept' : 'npt');
-  const cfg: NestedConfig = ept ? { kind: 'ept', eptp: root } : { kind: 'npt', ncr3: root };
+  if (!ept)
+    for (const f of ['mbec', 'no-execute-only']) if (flags[f] !== undefined) throw new UsageError(`--${f} is an Intel EPT control; NPT has no such option`);
+  const cfg: NestedConfig = ept
+    ? { kind: 'ept', eptp: root, executeOnly: flags['no-execute-only'] !== true, mbec: flags.mbec === true }
+    : { kind: 'npt', ncr3: root };
   cpu.setNested(cfg);
   const x = cpu.nestedExplain(q.va, { kind: q.kind, cpl: q.cpl, ac: q.ac, implicit: q.implicit, dryRun: flags['dry-run'] === true });
   if (typeof flags.svg === 'string') {
