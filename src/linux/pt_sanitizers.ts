@@ -213,7 +213,8 @@ export class FrameLifetime {
       if (mm.mmap_sem.writer === c.curr) continue;
       let how: string | null = null;
       if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
-      else
+      // A cached entry can point to the table only if a walk of that CPU reached it as a table.
+      else if (this.reached[c.index][pfn] !== 0)
         for (const p of c.hw.pscEntries())
           if (Number(p.next >> 12n) === pfn) {
             how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
@@ -254,13 +255,16 @@ export class FrameLifetime {
 
   private recordFree(pfn: number): void {
     const c = this.currentCpu();
-    const cpu = c >= 0 ? this.k.cpus[c] : undefined;
-    const chain: string[] = [];
-    if (cpu) {
-      const s = cpu.thread().fnStack;
-      for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
+    // One record per frame, reused by its later frees (no allocation on the hot path).
+    let r = this.frees.get(pfn);
+    if (!r) this.frees.set(pfn, (r = { step: 0, cpu: c, chain: [] }));
+    r.step = this.step();
+    r.cpu = c;
+    r.chain.length = 0;
+    if (c >= 0) {
+      const s = this.k.cpus[c].thread().fnStack;
+      for (let i = s.length - 1; i >= 0; i--) r.chain.push(s[i]);
     }
-    this.frees.set(pfn, { step: this.step(), cpu: c, chain });
   }
 
   /** Where frame `pfn` was last freed, for reports. */
@@ -292,7 +296,11 @@ export class FrameLifetime {
       const prev = fills.get(page);
       if (prev && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
       else {
-        fills.set(page, { pfn, gen, step: this.step() });
+        if (prev) {
+          prev.pfn = pfn;
+          prev.gen = gen;
+          prev.step = this.step();
+        } else fills.set(page, { pfn, gen, step: this.step() });
         // the frame's users (once per CPU and page while it stays allocated)
         let u = this.fillsOf.get(pfn);
         if (!u) this.fillsOf.set(pfn, (u = []));
