@@ -54,6 +54,21 @@ export function outcomeOraclesEnabled(): boolean {
   return enabled;
 }
 
+let coverageKeys = true;
+
+/**
+ * Whether the oracles report their preconditions as coverage (default on). Off only to measure
+ * their cost: with the keys, a campaign with oracles on drifts to other programs than one without.
+ */
+export function setOutcomeCoverage(on: boolean): void {
+  coverageKeys = on;
+}
+
+/** `cover(id)` for an oracle's precondition (the interpreter's process view uses it too). */
+export function outcomeCover(id: string): void {
+  if (coverageKeys) cover(id);
+}
+
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
 }
@@ -130,7 +145,7 @@ export class OutcomeOracle {
         }
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
-      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
+      if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
       for (const p of c.hw.pscEntries()) {
         if (p.va >= limit) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
@@ -160,7 +175,7 @@ export class OutcomeOracle {
       if (!this.usesTables(c, mm)) continue;
       for (const e of c.hw.tlbEntriesFor(page)) {
         if (e.va !== page || e.global || !e.user) continue;
-        if (c !== cpu) cover('outcome:fault:remote-entry');
+        if (c !== cpu) outcomeCover('outcome:fault:remote-entry');
         const why = this.userStaleness(c, e);
         if (why) this.coherenceFinding(cpu, c, 'page fault()', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
@@ -224,7 +239,7 @@ export class OutcomeOracle {
         }
       }
       // The precondition as coverage: a CPU that could hold a stale kernel entry holds entries there.
-      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
+      if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
     }
   }
 
@@ -353,7 +368,7 @@ export class OutcomeOracle {
   sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
     for (const x of seen) {
       if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
-      cover('outcome:cow:frame-seen-by-live-process');
+      outcomeCover('outcome:cow:frame-seen-by-live-process');
       const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
       if (t && Number(t.next >> 12n) === pfn) return x;
     }
