@@ -221,13 +221,11 @@ export class OutcomeOracle {
   checkKernel(cpu: LinuxCpu, what: string, deferred: (va: bigint) => boolean = (va) => vmap_flush_pending(this.k, va)): void {
     const L = this.k.L;
     for (const c of this.k.cpus) {
-      let held = false;
       // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
       for (const va of this.life.filledPages(c.index)) {
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
         for (const e of c.hw.tlbEntriesFor(va)) {
           if ((e.va & L.VA_MASK) !== va) continue;
-          held = true;
           if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
           const t = lookup_translation(this.k, va);
           let why: string | null = null;
@@ -238,8 +236,6 @@ export class OutcomeOracle {
           if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
         }
       }
-      // The precondition as coverage: a CPU that could hold a stale kernel entry holds entries there.
-      if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
     }
   }
 
