@@ -4,12 +4,11 @@
  * function that lost it ever runs (docs/fuzzing.md, "Outcome oracles").
  *
  * - frame-lifetime: every translation a CPU uses for an access (a TLB hit, or a hardware walk,
- *   paging-structure-cache hits included) must reach a frame that is allocated and, for a TLB hit,
- *   has not been freed since the entry was filled; every table a hardware walk reads must be
- *   allocated. The core's frame table keeps state and a generation per frame (bumped by each free);
- *   fills are remembered per CPU and page as (frame, generation, step), and a frame being freed must
- *   not be mapped by a user TLB entry some CPU can still use. Software walkers (GUP-fast) are judged
- *   by the page-table use-after-free sanitizer, which tracks their pointers.
+ *   paging-structure-cache hits included) must reach allocated frames not freed and reallocated
+ *   since the translation was cached; a frame being freed must not be mapped by a user TLB entry
+ *   some CPU can still use, nor a page table reached by another CPU's CR3 or paging-structure
+ *   cache. The check is `FrameLifetime` (src/linux/pt_sanitizers.ts), shared with the scenarios.
+ *   Software walkers (GUP-fast) are judged by the page-table use-after-free sanitizer.
  * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
  *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
  *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
