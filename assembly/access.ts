@@ -1,15 +1,16 @@
 // Translating accesses: TLB fast path, TLB slow path, walk, fill (SDM 4.10.2).
 import {
   IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
-  T_PA, T_PERMS, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
+  T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
+  CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
-  LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
+  C_TAGS, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
-import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, isLongMode } from './context';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, frontFill, tlbDrop, classShift, frontSlot } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW } from './walk';
+import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -58,6 +59,145 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
     tlbFill(cpu, c, va, mode, r & PA_MASK & ~((u64(1) << classShift(c, mode)) - 1), u32(r >> R_PERMS_SHIFT) & 0x1FF, (scanned >> c & 1) != 0, c == 0 && (scanned & 1) != 0 ? fillVictim : 0);
   }
   return r;
+}
+
+/** 0x80 in each byte of x equal to the same byte of pat, 0 elsewhere (exact, no carries across bytes). */
+@inline function bytesEqual(x: u64, pat: u64): u64 {
+  const t = x ^ pat;
+  const L7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+  return ~(((t & L7) + L7) | t | L7);
+}
+
+/** tlbMatches for the current PCID, with `want` its key: valid, same page, same PCID or global. */
+@inline function wayMatches(e: usize, want: u64): bool {
+  const x = load<u64>(e, T_KEY) ^ want;
+  return (x & ~u64(0x1FFE)) == 0 && ((x == 0) | ((load<u32>(e, T_PERMS) & PERM_G) != 0));
+}
+
+/** missPath's lookup hit in the 4 KiB class: allowed as it is, or SLOW for missPath's re-check. */
+@inline function setHit(cpu: usize, e: usize, va: u64, kind: u32): u64 {
+  const perms = load<u32>(e, T_PERMS);
+  if (permFault(perms, kind, acCx, 0, 0) != 0 || (kind == 1 && (perms & PERM_D) == 0)) return SLOW;
+  frontFill(cpu, 0, e);
+  bump(cpu, C_ST_TLBHITS, 1);
+  return load<u64>(e, T_PA) | (va & 0xFFF);
+}
+
+// TLB misses handled by quickMiss: each one a miss and a walk of one entry from the PDE cache
+// (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
+let quickWalks: u32 = 0;
+
+/**
+ * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
+ * bytes (the ways whose byte matches the page's are compared; with none, the victim tlbFill
+ * would choose: the first invalid way, else the oldest stamp), the large-page classes known
+ * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
+ * leaf only). Results, statistics, A/D writes, TLB contents, stamps and front contents are
+ * missPath's. Any other case (a set hit that needs missPath's re-check, a PDE-cache miss, a
+ * fault, an entry past RAM, protection keys, large pages cached) returns SLOW before changing
+ * anything, and the caller runs missPath.
+ */
+function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
+  const d = cpu + C_TLB;
+  const ways = usize(load<u32>(d, 8));
+  // large-page classes that may hold entries (their "ever filled" flags), keys, no 4 KiB TLB
+  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
+  const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
+  const pcid = acPcid;
+  const setIdx = usize(u32(vpn) & load<u32>(d, 4)) * ways;
+  const set = usize(load<u32>(d)) + setIdx * TLB_ENTRY;
+  let victim: usize = 0;
+  let valid = false;
+  // the set's tag bytes as two words, the bytes past its ways masked off
+  const tp = usize(load<u32>(cpu + C_TAGS)) + setIdx;
+  const t0 = load<u64>(tp);
+  const t1 = load<u64>(tp, 8);
+  const m0: u64 = ways >= 8 ? 0xFFFF_FFFF_FFFF_FFFF : (u64(1) << (u64(ways) * 8)) - 1;
+  const m1: u64 = ways >= 16 ? 0xFFFF_FFFF_FFFF_FFFF : ways <= 8 ? 0 : (u64(1) << (u64(ways - 8) * 8)) - 1;
+  const pat = u64(tagOf(vpn)) * 0x0101_0101_0101_0101;
+  const want = keyOf(vpn, pcid);
+  if (ways > 16) {
+    // too many ways for the tag words: one exact pass (the hit, or tlbFill's victim)
+    let e = set;
+    let invalid: usize = 0;
+    let oldest: usize = 0;
+    let oldestStamp: u32 = 0xFFFF_FFFF;
+    for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
+      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+      const v = (load<u64>(e, T_KEY) & 1) != 0;
+      const st = v ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
+      invalid = invalid == 0 && !v ? e : invalid;
+      const older = st < oldestStamp;
+      oldest = older ? e : oldest;
+      oldestStamp = older ? st : oldestStamp;
+    }
+    valid = invalid == 0;
+    victim = valid ? oldest : invalid;
+  } else {
+    // only the ways holding the page's tag byte can hit (0x80 in their byte of c0 / c1)
+    let c0 = bytesEqual(t0, pat) & m0;
+    let c1 = bytesEqual(t1, pat) & m1;
+    while ((c0 | c1) != 0) {
+      const w = c0 != 0 ? ctz(c0) >> 3 : 8 + (ctz(c1) >> 3);
+      if (c0 != 0) c0 &= c0 - 1;
+      else c1 &= c1 - 1;
+      const e = set + usize(w) * TLB_ENTRY;
+      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+    }
+    // no hit; the victim: the first invalid way (tag byte 0), else the oldest fill
+    const f0 = bytesEqual(t0, 0) & m0;
+    const f1 = bytesEqual(t1, 0) & m1;
+    if ((f0 | f1) != 0) {
+      victim = set + usize(f0 != 0 ? ctz(f0) >> 3 : 8 + (ctz(f1) >> 3)) * TLB_ENTRY;
+    } else {
+      // the smallest (stamp, address) pair: four independent chains of minimums, not one
+      valid = true;
+      let e = set;
+      let o0: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+      let o1 = o0;
+      let o2 = o0;
+      let o3 = o0;
+      let w: usize = 0;
+      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
+        o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+        o1 = min(o1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
+        o2 = min(o2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
+        o3 = min(o3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
+      }
+      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+      victim = usize(u32(min(min(o0, o1), min(o2, o3))));
+    }
+  }
+  // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
+  const p = cpu + C_PSC;
+  const pways = usize(load<u32>(p, 8));
+  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
+  const pkey = keyOf(prefix, pcid);
+  let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
+  let h: usize = 0;
+  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  if (h == 0) return SLOW;
+  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
+  if (ea >= ramSize) return SLOW;
+  const le = load<u64>(usize(ea), RAM_BASE);
+  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
+  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
+  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
+  const pp = load<u32>(h, P_PERMS);
+  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
+  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
+  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
+  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
+  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
+  quickWalks++;
+  const need: u64 = kind == 1 ? E_A | E_D : E_A;
+  if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
+  // leafAccess's cached rights: RW US XD, D, G, the key
+  const dirty = kind == 1 || (le & E_D) != 0;
+  const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
+  const page = le & FRAME_MASK;
+  tlbFill4k(cpu, victim, valid, vpn, page, perms, rOk, wOk && dirty, xOk);
+  return page | (va & 0xFFF);
 }
 
 /** The linear address a mode uses: IA-32e addresses as they are, others truncated to 32 bits. */
@@ -178,6 +318,9 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   }
   bump(cpu, C_ST_TLBHITS, hits);
   bump(cpu, C_ST_FAULTS, gps);
+  bump(cpu, C_ST_TLBMISSES, quickWalks);
+  countPdeCacheWalks(cpu, quickWalks);
+  quickWalks = 0;
   return faults;
 }
 
@@ -201,6 +344,14 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
     return 1;
   }
   if (nonCanonical(va, mode)) return (1 << 16) | (store2(i, GP_RESULT) << 24);
+  if (isLongMode(mode) && pscOn) {
+    const r = quickMiss(cpu, va, kind);
+    if (r != SLOW) {
+      store<u64>(i * 8, r, IO_PA);
+      store<u32>(i * 4, 0, IO_FAULT);
+      return 0;
+    }
+  }
   return store2(i, missPath(cpu, va, kind, pscOn, false)) << 24;
 }
 

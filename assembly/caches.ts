@@ -4,10 +4,12 @@
 // only what a lookup of the modelled TLB would find and allow in the same context (frontFill,
 // after a fill or a hit), and every change to a 4 KiB entry drops its copies (tlbDrop, tlbFill,
 // tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
-// set-associative TLB.
+// set-associative TLB. Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
+// entry is invalid), kept in step with every write of the entry's key, lets the miss path rule
+// out a hit in the whole set with one 16-byte compare (access.ts quickMiss).
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
-  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES, C_TAGS,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
   PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
@@ -23,7 +25,7 @@ import { permFault } from './perms';
   return (va >> shift) & ((u64(1) << (57 - shift)) - 1);
 }
 
-@inline function keyOf(prefix: u64, pcid: u32): u64 {
+@inline export function keyOf(prefix: u64, pcid: u32): u64 {
   return (prefix << 13) | (u64(pcid) << 1) | 1;
 }
 
@@ -33,6 +35,17 @@ import { permFault } from './perms';
   // A global entry belongs to every PCID: it matches only when global entries are wanted.
   if ((load<u32>(e, T_PERMS) & PERM_G) != 0) return globalOk;
   return u32((k >> 1) & 0xFFF) == pcid;
+}
+
+/** The tag byte of a valid 4 KiB entry for page vpn: 8 bits of a hash of it, never 0. */
+@inline export function tagOf(vpn: u64): u32 {
+  const h = u32((vpn * 0x9E37_79B9_7F4A_7C15) >> 56);
+  return h == 0 ? 1 : h;
+}
+
+/** Sets the tag byte of 4 KiB entry e (0: invalid). */
+@inline function setTag(cpu: usize, e: usize, t: u32): void {
+  store<u8>(usize(load<u32>(cpu + C_TAGS)) + ((e - usize(load<u32>(cpu + C_TLB))) >> 5), u8(t));
 }
 
 /**
@@ -129,7 +142,10 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
 /** Empties TLB entry e of class c (and the front cache's copies of it). */
 export function tlbDrop(cpu: usize, c: u32, e: usize): void {
   const k = load<u64>(e, T_KEY);
-  if (c == 0 && (k & 1) != 0) frontDrop(cpu, k >> 13);
+  if (c == 0) {
+    if ((k & 1) != 0) frontDrop(cpu, k >> 13);
+    setTag(cpu, e, 0);
+  }
   clearEntry(e);
 }
 
@@ -160,7 +176,10 @@ export function tlbDrop(cpu: usize, c: u32, e: usize): void {
 /** Drops the front copies of page vpn's fast tags (every context: dropping more is harmless). */
 function frontDrop(cpu: usize, vpn: u64): void {
   const front = usize(load<u32>(cpu + C_FRONT));
-  if (front == 0) return;
+  if (front != 0) frontDropIn(front, vpn);
+}
+
+@inline function frontDropIn(front: usize, vpn: u64): void {
   for (let k: u32 = 0; k < 3; k++) {
     const p = frontSlot(front, k, vpn);
     if (((load<u64>(p) >> 8) & 0x1FF_FFFF_FFFF) == vpn) store<u64>(p, 0);
@@ -239,7 +258,33 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
+  if (c == 0) setTag(cpu, victim, tagOf(vpn));
   frontFill(cpu, c, victim);
+}
+
+/**
+ * The miss path's 4 KiB fill into the way its lookup chose (`victim`: the first invalid way, else
+ * the oldest stamp; `valid` whether it holds an entry): what tlbFill does with a hint after a
+ * lookup that found nothing, in one step (the evicted entry's key is overwritten, not cleared
+ * first), and frontFill with the verdicts per kind the caller computed (`r`, `w` and `x`: what
+ * permFault allows, a write only on a dirty entry).
+ */
+@inline export function tlbFill4k(cpu: usize, victim: usize, valid: bool, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  if (valid) {
+    evicted(cpu);
+    if (front != 0) frontDropIn(front, load<u64>(victim, T_KEY) >> 13);
+  }
+  store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
+  store<u64>(victim, pageBase, T_PA);
+  store<u32>(victim, perms, T_PERMS);
+  store<u32>(victim, nextStamp(cpu), T_STAMP);
+  setTag(cpu, victim, tagOf(vpn));
+  if (front == 0) return;
+  const tag = (fastVpn(vpn) << 8) | u64(acCtx);
+  frontStore(frontSlot(front, 0, vpn), r, tag, pageBase);
+  frontStore(frontSlot(front, 1, vpn), w, tag, pageBase);
+  frontStore(frontSlot(front, 2, vpn), x, tag, pageBase);
 }
 
 /**
@@ -286,6 +331,7 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
     if (allPcids && !keepGlobal) {
       memory.fill(base, 0, n * TLB_ENTRY);
       if (c != 0) store<u32>(d, 0, 12);
+      else memory.fill(usize(load<u32>(cpu + C_TAGS)), 0, n);
       continue;
     }
     for (let i: usize = 0; i < n; i++) {
@@ -293,7 +339,10 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
       const k = load<u64>(e, T_KEY);
       if ((k & 1) == 0) continue;
       if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
-      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) clearEntry(e);
+      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) {
+        clearEntry(e);
+        if (c == 0) setTag(cpu, e, 0);
+      }
     }
   }
 }

@@ -6,11 +6,13 @@
 //   TLB on: the fast tag — tlbLoop looks the 4 KiB page up in the front cache (caches.ts): one
 //     compare of ((va >> 12) << 8 | context id) per access kind, present only for the kinds the
 //     cached rights allow in that context (four addresses per iteration while all hit).
-//   miss path: missPath re-checks every page-size class's entry against the context (stale
-//     entries: Intel faults from them, AMD re-walks), else walks (with the paging-structure
-//     caches when on) and fills the TLB (tlbFill, FIFO victims; the 4 KiB victim is picked by the
-//     lookup's own pass, tlbFindOrVictim) and the PSCs; hits and fills of
-//     4 KiB entries refill the front cache (frontFill).
+//   miss path: in IA-32e mode quickMiss first (the 4 KiB set ruled out by its tag bytes, a
+//     PDE-cache hit, the leaf checked with folded rights, fill and front refill in one step);
+//     anything else, before any change, goes to missPath, which re-checks every page-size
+//     class's entry against the context (stale entries: Intel faults from them, AMD re-walks),
+//     else walks (with the paging-structure caches when on) and fills the TLB (tlbFill, FIFO
+//     victims; the 4 KiB victim is picked by the lookup's own pass, tlbFindOrVictim) and the
+//     PSCs; hits and fills of 4 KiB entries refill the front cache (frontFill).
 //   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
 //     level and folded rights; the batch loop (access.ts mlpLoop) interleaves 16 such walks so
 //     that their leaf reads overlap; walkLong / walkPae / walk32 are the exact
@@ -19,7 +21,7 @@
 // Results travel as one u64 (layout.ts "result encoding"): no side channels between levels.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES, C_TAGS,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh, setRamState } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -68,6 +70,10 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
   }
   const front = heapAlloc(FRONT_BYTES);
   if (front == 0) return false;
+  // the 4 KiB class's tag bytes, 16 more so that a 16-byte load at any set stays inside
+  const tags = heapAlloc(usize(load<u32>(cpu + C_TLB, 4) + 1) * usize(load<u32>(cpu + C_TLB, 8)) + 16);
+  if (tags == 0) return false;
+  store<u32>(cpu + C_TAGS, u32(tags));
   if (!nestedTlbReserve(i)) return false;
   store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);

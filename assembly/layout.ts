@@ -58,7 +58,8 @@ export const C_ST_PSC_LEVEL: usize = 184; // u64[5] indexed by level of the cach
 // caches: for class i (0 = 4K, 1 = 2M/4M, 2 = 1G) TLB at C_TLB + 16*i; PSC level l (2..5) at C_PSC + 16*(l-2)
 export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad: class 0 C_FRONT, classes 1-2 the "ever filled" flag (caches.ts classEmpty)}
 export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts), in class 0's pad
-export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad}
+export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad: level 2 C_TAGS}
+export const C_TAGS: usize = C_PSC + 12; // u32: the 4 KiB class's tag bytes, one per entry (caches.ts tagOf)
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
 // permission contexts: the context id in the front cache's fast tags (context.ts)

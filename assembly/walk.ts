@@ -277,6 +277,15 @@ export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
   return (e & FRAME_MASK & ~off) | (va & off) | (u64(cls) << R_CLASS_SHIFT);
 }
 
+/** countWalk for n walks from the PDE cache (one entry read each): the TLB miss path's fast walks. */
+export function countPdeCacheWalks(cpu: usize, n: u32): void {
+  walksCount += n;
+  refsCount += n;
+  store<u64>(cpu + C_ST_PSCHITS, load<u64>(cpu + C_ST_PSCHITS) + n);
+  const p = cpu + C_ST_PSC_LEVEL + 2 * 8;
+  store<u64>(p, load<u64>(p) + n);
+}
+
 /** Adds walks done outside countWalk (the fast path's, counted by its caller). */
 export function addWalkCounts(walks: u32, refs: u32): void {
   walksCount += walks;

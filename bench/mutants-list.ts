@@ -199,8 +199,8 @@ export const MUTANTS: Mutant[] = [
     name: 'cow-reuse-shared',
     file: 'src/linux/memory.ts',
     preset: 'linux-4.8-smp',
-    find: ': page_mapcount(k, old) <= 1\n',
-    replace: ': page_mapcount(k, old) <= 2\n',
+    find: '&& page_mapcount(k, old) <= 1\n',
+    replace: '&& page_mapcount(k, old) <= 2\n',
     description: 'do_wp_page() reuses a page still mapped by another process',
   },
   {
@@ -282,8 +282,8 @@ export const MUTANTS: Mutant[] = [
     name: 'hyperv-flush-others-noop',
     file: 'src/linux/hyperv.ts',
     preset: 'linux-4.14-hyperv',
-    find: "  yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of k.cpus) {",
-    replace: "  yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of [] as typeof k.cpus) {",
+    find: "  if (mustYield('hyperv_flush_tlb_others:hypercall')) yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of k.cpus) {",
+    replace: "  if (mustYield('hyperv_flush_tlb_others:hypercall')) yield 'hyperv_flush_tlb_others:hypercall';\n  for (const c of [] as typeof k.cpus) {",
     description: 'hyperv_flush_tlb_others() issues a hypercall that flushes nothing',
   },
   {
@@ -333,8 +333,8 @@ export const MUTANTS: Mutant[] = [
     name: 'xen-alloc-ptpage-no-ro',
     file: 'src/linux/xen/pin.ts',
     preset: 'linux-4.14-xen-pv',
-    find: '  if (!xen_page_pinned(k, mm.pgd)) return;\n  yield* traced(cpu, `xen_alloc_${level}`',
-    replace: '  return;\n  yield* traced(cpu, `xen_alloc_${level}`',
+    find: '  if (!xen_page_pinned(k, mm.pgd)) return;\n  const fns = enterFn(cpu, XEN_ALLOC_FN[level]);',
+    replace: '  return;\n  const fns = enterFn(cpu, XEN_ALLOC_FN[level]);',
     description: 'xen_alloc_ptpage() neither write-protects nor pins a new page table of a pinned mm',
   },
   {

@@ -14,6 +14,8 @@ import type { CoreCpu } from '../src/modelcpu/contract.js';
 import { Prng } from '../src/scheduler/prng.js';
 import { Scheduler, type InterruptSource, type SchedTarget } from '../src/scheduler/scheduler.js';
 import { PctStrategy, RandomStrategy, ReplayDivergence, ReplayStrategy, RoundRobinStrategy, type Strategy } from '../src/scheduler/strategy.js';
+import { mustYield } from '../src/scheduler/point.js';
+import { FindingStop } from '../src/sanitizers/finding.js';
 import { actionCpu, actionSlot, SLOT_IPI, SLOT_PREEMPT, SLOT_SOURCE0, SLOT_STEP, type ExecThread, type KGen } from '../src/scheduler/types.js';
 
 beforeAll(async () => {
@@ -270,5 +272,107 @@ describe('replay', () => {
     expect(r.status).toBe('finished');
     expect(r.trace.every((c) => actionSlot(c) === SLOT_STEP || actionSlot(c) === SLOT_IPI)).toBe(true);
     expect(r.trace.some((c) => actionSlot(c) === SLOT_IPI)).toBe(true); // vfree() flushed remotely
+  });
+});
+
+describe('interleaving points without a yield (mustYield)', () => {
+  /** Two CPUs whose tasks pass points (yielding always, or through mustYield), an IRQ and an NMI source. */
+  function pointsTarget(viaPoints: boolean) {
+    const at = (l: string) => !viaPoints || mustYield(l);
+    const body = function* (cpu: ModelCpu): KGen<void> {
+      for (let i = 0; i < 40; i++) {
+        cpu.IF = i % 4 !== 0;
+        if (i % 7 === 0)
+          cpu.pendingIpis.push({
+            name: 'ipi',
+            handler: function* () {
+              if (at('ipi')) yield 'ipi';
+            },
+          });
+        if (at(`work${i % 3}`)) yield `work${i % 3}`;
+      }
+      cpu.IF = true;
+    };
+    const sources: InterruptSource[] = [
+      {
+        name: 'irq',
+        kind: 'irq',
+        remaining: 20,
+        handler: function* () {
+          if (at('irq')) yield 'irq';
+        },
+      },
+      {
+        name: 'nmi',
+        kind: 'nmi',
+        remaining: 20,
+        handler: function* () {
+          if (at('nmi1')) yield 'nmi1';
+          if (at('nmi2')) yield 'nmi2';
+        },
+      },
+    ];
+    const t = fakeTarget(2, body, sources);
+    return t;
+  }
+
+  it('gives the same steps, choices and labels as yielding at every point, for every strategy', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const strategies = (): Strategy[] => [
+        new RandomStrategy(seed, { eventProbability: 0.2 }),
+        new PctStrategy(seed, { depth: 4, expectedSteps: 60, clock: 'points' }),
+      ];
+      for (let k = 0; k < 2; k++) {
+        const runOf = (viaPoints: boolean) => {
+          const t = pointsTarget(viaPoints);
+          const labels: string[] = [];
+          const s = new Scheduler(t, strategies()[k]);
+          s.afterStep = () => labels.push(t.cpus.map((c) => c.label()).join(','));
+          const r = s.run({ maxSteps: 5000 });
+          return { status: r.status, steps: r.steps, trace: r.trace, labels };
+        };
+        expect(runOf(true)).toEqual(runOf(false));
+      }
+    }
+  });
+
+  it('skips the yield when the same thread runs on, and yields outside a scheduler step', () => {
+    let yields = 0;
+    const gen = function* (): KGen<void> {
+      for (let i = 0; i < 10; i++)
+        if (mustYield('p')) {
+          yields++;
+          yield 'p';
+        }
+    };
+    const t = fakeTarget(1, gen, []);
+    const r = new Scheduler(t, new RoundRobinStrategy()).run();
+    expect(r.status).toBe('finished');
+    expect(r.steps).toBe(11); // ten points and the return, as with a yield at each point
+    expect(yields).toBe(0); // one CPU: the same thread always runs on
+    const g = gen();
+    let n = 0;
+    while (!g.next().done) n++;
+    expect(n).toBe(10); // no scheduler stepping: every point yields
+  });
+
+  it('an exception of the decision at a point (a finding of afterStep, a replay divergence) comes as after a yield', () => {
+    const run = (viaPoints: boolean, strategy: Strategy) => {
+      const t = pointsTarget(viaPoints);
+      const s = new Scheduler(t, strategy);
+      s.afterStep = () => {
+        if (s.steps === 37) throw new FindingStop({ sanitizer: 'kernel-bug', signature: 'test', log: [`labels ${t.cpus.map((c) => c.label())}`] });
+      };
+      try {
+        return s.run({ maxSteps: 5000 });
+      } catch (e) {
+        return { error: String(e) };
+      }
+    };
+    expect(run(true, new RandomStrategy(5))).toEqual(run(false, new RandomStrategy(5)));
+    const trace = (run(false, new RandomStrategy(6)) as { trace: number[] }).trace.slice(0, 20);
+    trace[19] = trace[19] === 0 ? 64 : 0; // a choice that is not what ran
+    expect(run(true, new ReplayStrategy(trace))).toEqual(run(false, new ReplayStrategy(trace)));
+    expect(JSON.stringify(run(true, new ReplayStrategy(trace)))).toMatch(/replay diverged/);
   });
 });

@@ -7,7 +7,8 @@
  *                  rights of all levels folded into one AND (QEMU's mmu_translate:
  *                  `f &= pte ^ XD`), one reserved-bit mask per level computed once per call, the
  *                  permission check as one mask compare per access kind, A/D writes in place,
- *                  faults decided in place, levels unrolled; the rest (entries past RAM, AMD's
+ *                  faults decided in place (branch-free, or as branches in a batch of reads),
+ *                  levels unrolled; the rest (entries past RAM, AMD's
  *                  deferred A bits) is redone by the exact generic walker below. Results are
  *                  identical.
  *   walkBatchGeneric  the exact generic walker alone (a loop over levels with branches per check):
@@ -161,10 +162,8 @@ static uint32_t walk_generic(const walker_t *w, uint64_t va, unsigned kind, uint
   }
 }
 
-#define SLOW (~0ull)
 #define FAULT (1ull << 63)
 #define PF(code) (FAULT | (14u << 16) | (code))
-#define ENTRY_FAULT(e) PF((e) & PTE_P ? ec | PF_P | PF_RSVD : ec)
 
 /*
  * The fast path's constants, copied out of the walker once per call into a local that never has
@@ -196,65 +195,6 @@ static inline fast_t fast_of(const walker_t *w) {
   return c;
 }
 
-/*
- * The fast path. Per level one mask test (present and reserved bits together), the rights
- * folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a missing one
- * goes to the exact walker, which defers it). The leaf's access check is branch-free: the result
- * is selected, so a fault costs what a translation costs (no mispredicted branch on the rights).
- * Returns the physical address, or FAULT | the fault word, or SLOW for an entry past RAM or a
- * deferred A bit (the only writes before SLOW are A bits the exact walk also sets). `levels` is
- * a constant after inlining.
- */
-static inline __attribute__((always_inline)) uint64_t walk_fast(const fast_t *c, uint64_t va, unsigned kind, unsigned levels) {
-  const uint64_t ram = c->ram_bytes;
-  const uint64_t up = c->up, lo = c->lo, ec = c->ec[kind];
-  uint64_t f = ~0ull, t = c->root, ea, e;
-#define LEVEL(SHIFT, MASK)                                        \
-  ea = t + ((va >> (SHIFT)) & 0xFF8);                             \
-  if (__builtin_expect(ea >= ram, 0)) return SLOW;                \
-  memcpy(&e, c->ram + ea, 8);                                     \
-  if (__builtin_expect((e & (MASK)) != PTE_P, 0)) return ENTRY_FAULT(e);
-#define PASS()                                                    \
-  if (__builtin_expect(!(e & PTE_A), 0)) {                        \
-    if (c->amd) return SLOW;                                      \
-    e |= PTE_A;                                                   \
-    memcpy(c->ram + ea, &e, 8);                                   \
-  }                                                               \
-  f &= e ^ PTE_XD;                                                \
-  t = e & FRAME_MASK;
-  if (levels == 5) { LEVEL(45, up) PASS() }
-  LEVEL(36, up) PASS()
-  LEVEL(27, lo)
-  uint64_t off;
-  if (e & PTE_PS) {
-    if (__builtin_expect((e & c->rsvd_1g) != 0, 0)) return PF(ec | PF_P | PF_RSVD);
-    off = (1ull << 30) - 1;
-  } else {
-    PASS()
-    LEVEL(18, lo)
-    if (e & PTE_PS) {
-      if (__builtin_expect((e & 0x1FE000ull) != 0, 0)) return PF(ec | PF_P | PF_RSVD);
-      off = (1ull << 21) - 1;
-    } else {
-      PASS()
-      LEVEL(9, lo)
-      off = 0xFFF;
-    }
-  }
-#undef LEVEL
-#undef PASS
-  f &= e ^ PTE_XD;
-  /* all ones when the access is allowed: masks, not branches, from here on */
-  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
-  const uint64_t set = ~e & c->ad_need[kind] & okm;
-  if (__builtin_expect(set != 0, 0)) {
-    e |= set;
-    memcpy(c->ram + ea, &e, 8);
-  }
-  const uint64_t pa = (e & FRAME_MASK & ~off) | (va & off);
-  return (pa & okm) | (PF(ec | PF_P) & ~okm);
-}
-
 static void setup_fast(walker_t *w) {
   const unsigned cfg = w->cfg;
   const int user = (cfg & CFG_USER) != 0;
@@ -274,27 +214,115 @@ static void setup_fast(walker_t *w) {
     w->ec[k] = (k == 1 ? PF_W : 0) | (user ? PF_U : 0) | (k == 2 && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
 }
 
-/* One address: the fast path, its result stored branch-free; the exact walk for the rest. */
-static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pa) {
+/*
+ * One address. The fast path: per level one mask test (present and reserved bits together), the
+ * rights folded into `f`, the accessed bit set in place as the walk passes (Intel; on AMD a
+ * missing one goes to the exact walker, which defers it). The leaf's access check is branch-free
+ * (the result is selected, so a fault costs what a translation costs) unless `branchy`: then a
+ * fault is a branch, the cheaper choice where faults are rare (full_loop: batches of reads).
+ * The result is written here, not packed into a word for the caller to unpack. Entries past RAM
+ * and AMD's deferred A bits go to the exact walker (the only writes before it are A bits it also
+ * sets). `levels` and `branchy` are constants after inlining.
+ */
+static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int branchy) {
   if (kind > 2) kind = 0;
-  if (__builtin_expect(is_canonical(va, levels == 5 ? 7 : 16), 1)) {
-    const uint64_t r = walk_fast(c, va, kind, levels);
-    if (__builtin_expect(r != SLOW, 1)) {
-      const uint64_t fm = -(r >> 63); /* all ones on a fault */
-      *pa = r & ~fm;
-      return (uint32_t)(r & fm);
+  /* canonical: bits 63:47 (63:56) all equal, i.e. va + 2^47 (2^56) below 2^48 (2^57) */
+  if (__builtin_expect((va + (1ull << (levels == 5 ? 56 : 47))) >> (levels == 5 ? 57 : 48), 0)) return walk_generic(w, va, kind, pao);
+  const uint64_t ram = c->ram_bytes;
+  const uint64_t ec = c->ec[kind];
+  uint64_t f = ~0ull, t = c->root, ea, e, pa;
+#define LEVEL(SHIFT, MASK)                                                        \
+  ea = t + ((va >> (SHIFT)) & 0xFF8);                                             \
+  if (__builtin_expect(ea >= ram, 0)) return walk_generic(w, va, kind, pao);      \
+  memcpy(&e, c->ram + ea, 8);                                                     \
+  if (__builtin_expect((e & (MASK)) != PTE_P, 0)) {                               \
+    *pao = 0;                                                                     \
+    return (14u << 16) | (uint32_t)((e & PTE_P) ? ec | PF_P | PF_RSVD : ec);      \
+  }
+#define PASS()                                                                    \
+  if (__builtin_expect(!(e & PTE_A), 0)) {                                        \
+    if (c->amd) return walk_generic(w, va, kind, pao);                            \
+    e |= PTE_A;                                                                   \
+    memcpy(c->ram + ea, &e, 8);                                                   \
+  }                                                                               \
+  f &= e ^ PTE_XD;                                                                \
+  t = e & FRAME_MASK;
+#define RSVD_LEAF(BITS)                                                           \
+  if (__builtin_expect((e & (BITS)) != 0, 0)) {                                   \
+    *pao = 0;                                                                     \
+    return (14u << 16) | (uint32_t)(ec | PF_P | PF_RSVD);                         \
+  }
+  if (levels == 5) { LEVEL(45, c->up) PASS() }
+  LEVEL(36, c->up) PASS()
+  LEVEL(27, c->lo)
+  if (e & PTE_PS) {
+    RSVD_LEAF(c->rsvd_1g)
+    pa = (e & FRAME_MASK & ~0x3FFFFFFFull) | (va & 0x3FFFFFFFull);
+  } else {
+    PASS()
+    LEVEL(18, c->lo)
+    if (e & PTE_PS) {
+      RSVD_LEAF(0x1FE000ull)
+      pa = (e & FRAME_MASK & ~0x1FFFFFull) | (va & 0x1FFFFFull);
+    } else {
+      PASS()
+      LEVEL(9, c->lo)
+      pa = (e & FRAME_MASK) | (va & 0xFFF);
     }
   }
-  return walk_generic(w, va, kind, pa);
+#undef LEVEL
+#undef PASS
+#undef RSVD_LEAF
+  f &= e ^ PTE_XD;
+  if (branchy) {
+    if (__builtin_expect((f & c->perm_mask[kind]) != c->perm_want[kind], 0)) {
+      *pao = 0;
+      return (14u << 16) | (uint32_t)(ec | PF_P);
+    }
+    const uint64_t set = ~e & c->ad_need[kind];
+    if (__builtin_expect(set != 0, 0)) {
+      e |= set;
+      memcpy(c->ram + ea, &e, 8);
+    }
+    *pao = pa;
+    return 0;
+  }
+  /* all ones when the access is allowed: masks, not branches, from here on */
+  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
+  const uint64_t set = ~e & c->ad_need[kind] & okm;
+  if (__builtin_expect(set != 0, 0)) {
+    e |= set;
+    memcpy(c->ram + ea, &e, 8);
+  }
+  *pao = pa & okm;
+  return (uint32_t)(((14u << 16) | ec | PF_P) & ~okm);
 }
 
-/* The walkBatch loop, instantiated per level count (one function each: registers for the loop). */
-static __attribute__((noinline)) uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
-  const fast_t fc = fast_of(w);
-  uint32_t faults = 0;
-  if (levels == 5) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 5, &opa[i])) != 0;
-  else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_full(w, &fc, va[i], kd[i], 4, &opa[i])) != 0;
-  return faults;
+static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao) {
+  return walk_any(w, c, va, kind, levels, pao, 0);
+}
+
+/* The walkBatch loop, one function per level count and fault handling (registers for each). */
+#define FULL_LOOP(NAME, L, B)                                                                          \
+  static __attribute__((noinline)) uint32_t NAME(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
+    const fast_t fc = fast_of(w);                                                                      \
+    uint32_t faults = 0;                                                                               \
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], kd[i], L, &opa[i], B)) != 0; \
+    return faults;                                                                                     \
+  }
+FULL_LOOP(full_loop4, 4, 0)
+FULL_LOOP(full_loop5, 5, 0)
+FULL_LOOP(read_loop4, 4, 1)
+FULL_LOOP(read_loop5, 5, 1)
+#undef FULL_LOOP
+
+/* A batch of reads faults rarely (not present, supervisor pages): its faults are branches. With
+   writes or fetches, read-only and XD pages make faults frequent and unpredictable: selects. */
+static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  unsigned any = 0;
+  for (size_t i = 0; i < n; i++) any |= kd[i];
+  if (levels == 5) return any ? full_loop5(w, va, kd, opa, of, n) : read_loop5(w, va, kd, opa, of, n);
+  return any ? full_loop4(w, va, kd, opa, of, n) : read_loop4(w, va, kd, opa, of, n);
 }
 
 

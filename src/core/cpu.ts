@@ -471,6 +471,15 @@ export class Cpu {
     if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);
   }
 
+  private u32: Uint32Array | null = null;
+
+  /** The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on). */
+  private u32Memory(): Uint32Array {
+    const buf = this.core.memory.buffer;
+    if (this.u32 === null || this.u32.buffer !== buf) this.u32 = new Uint32Array(buf);
+    return this.u32;
+  }
+
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
   tlbEntries(): TlbEntryInfo[] {
     return this.decodeTlb(null);
@@ -484,6 +493,7 @@ export class Cpu {
   private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
     const mem = new DataView(this.core.memory.buffer);
+    const u32 = this.u32Memory();
     const mode = this.mode;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
@@ -498,9 +508,9 @@ export class Cpu {
       }
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
-        if (!(mem.getUint32(e, true) & 1)) continue; // valid bit, read without a BigInt
+        if (!(u32[e >>> 2] & 1)) continue; // valid bit, read without a BigInt (entries are 32-byte aligned)
+        const perms = u32[(e >>> 2) + 4];
         const key = mem.getBigUint64(e, true);
-        const perms = mem.getUint32(e + 16, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));

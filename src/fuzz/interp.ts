@@ -31,14 +31,17 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
+import type { PfnmapDevice } from '../linux/pfnmap.js';
+import { check_cow_write } from '../linux/gup_slow.js';
 import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
@@ -57,10 +60,20 @@ interface Region {
    */
   file?: number;
   /**
+   * The device of a mapping of the model driver's buffer (src/linux/pfnmap.ts), and the device's
+   * release count when the mapping was made (-1: a release was waiting for the driver's lock, so
+   * it revokes this mapping). A release since revokes it: its pages give SIGBUS. Shared with every
+   * mapping of the buffer: the shadow keeps no data.
+   */
+  dev?: number;
+  devGen?: number;
+  /**
    * The process view of each page's first 8 bytes: 0 = never written (a fresh anonymous page reads
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
    */
   data: number[];
+  /** An mprotect() of the slot that began before this mapping may have changed it (until the next one returns). */
+  protUnknown?: boolean;
   /** Step at which the system call that gave the region its current protection returned. */
   since: number;
   /** That system call, for reports. */
@@ -76,6 +89,10 @@ interface SpaceState {
   forkSeq: number;
   /** Slots an mmap() in progress is filling (another thread's mmap of the slot does nothing). */
   mapping: Set<number>;
+  /** madvise(MADV_DONTNEED) calls in flight: a zap under mmap_sem held for reading, its flush not done yet. */
+  zapping: number;
+  /** mprotect() calls in flight (a range an mremap() moves meanwhile may or may not have been changed by one). */
+  mprotecting: number;
 }
 
 /** A user access in progress, judged in the step where its outcome is decided. */
@@ -99,6 +116,13 @@ interface PendingAccess {
 interface FileState {
   file: LinuxFile;
   pages: number;
+  busy: number;
+}
+
+/** The shadow of one device of the model driver: its releases (done, and in flight). */
+interface DevState {
+  dev: PfnmapDevice;
+  releases: number;
   busy: number;
 }
 
@@ -137,7 +161,9 @@ export class Interpreter {
   private readonly seen = new Map<number, { mm: MmStruct; va: bigint }[]>();
   /** The program's files (created on first use, MAX_PAGES pages long). */
   private readonly files: (FileState | null)[] = new Array(FILES).fill(null);
-  /** Truncations started or returned (any file): an access that spans one is racy. */
+  /** The program's devices of the model driver (created on first use, a MAX_PAGES-page buffer). */
+  private readonly devs: (DevState | null)[] = new Array(DEVS).fill(null);
+  /** Truncations and device releases started or returned: an access that spans one is racy. */
   private truncations = 0;
 
   constructor(
@@ -167,7 +193,7 @@ export class Interpreter {
 
   private space(mm: MmStruct): SpaceState {
     let s = this.spaces.get(mm);
-    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set() }));
+    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set(), zapping: 0, mprotecting: 0 }));
     return s;
   }
 
@@ -189,8 +215,9 @@ export class Interpreter {
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
-        if (this.files.some((f) => f && f.busy > 0)) return; // a truncation's flush may be pending
-        if (mm && ec & 4 && address < this.k.L.TASK_SIZE) o.checkUserPage(cpu, mm, address); // PF_USER
+        if (this.revoking()) return; // a truncation's or release's flush may be pending
+        // a madvise() of the mm may have zapped a pte whose flush is not due yet (a fault there maps a new page)
+        if (mm && ec & 4 && address < this.k.L.TASK_SIZE && this.space(mm).zapping === 0) o.checkUserPage(cpu, mm, address); // PF_USER
       };
     }
     this.program.tasks.forEach((t, i) => {
@@ -255,7 +282,9 @@ export class Interpreter {
           const r = prs[slot];
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
-          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...(file >= 0 ? { file } : {}) };
+          const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
+          const shared = file >= 0 ? { file } : dev >= 0 ? { dev, devGen: r?.dev === dev ? r.devGen : -1 } : {};
+          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );
       ps.forkSeq = -1;
@@ -281,7 +310,7 @@ export class Interpreter {
         yield* self.op(o, cpu, task);
         // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
-        yield 'fuzz:next_op';
+        if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
       }
     };
   }
@@ -380,9 +409,13 @@ export class Interpreter {
         const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
         if (this.objs[kind][o.slot]) return;
         const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
-        const obj = yield* traced(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu', () =>
-          this.ops.alloc(cpu, kind, pages),
-        );
+        const fns = enterFn(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
+        let obj: KernelObject | null;
+        try {
+          obj = yield* this.ops.alloc(cpu, kind, pages);
+        } finally {
+          fns.pop();
+        }
         this.objs[kind][o.slot] = obj;
         return;
       }
@@ -395,7 +428,12 @@ export class Interpreter {
         this.objs[kind][o.slot] = null;
         const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
-        yield* traced(cpu, o.op, () => this.ops.free(cpu, kind, obj));
+        const fns = enterFn(cpu, o.op);
+        try {
+          yield* this.ops.free(cpu, kind, obj);
+        } finally {
+          fns.pop();
+        }
         if (this.oracle) {
           this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
           this.oracle.checkKernel(cpu, o.op);
@@ -414,7 +452,12 @@ export class Interpreter {
         sp.mapping.add(o.slot);
         const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
         this.begin(mm);
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]));
+        const fns = enterFn(cpu, 'sys_mmap');
+        try {
+          yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
+        } finally {
+          fns.pop();
+        }
         const region: Region = { start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` };
         regs[o.slot] = region;
         sp.mapping.delete(o.slot);
@@ -439,7 +482,12 @@ export class Interpreter {
         const f = this.file(o.file);
         this.begin(mm);
         const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]));
+        const fns = enterFn(cpu, 'sys_mmap');
+        try {
+          yield* this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]);
+        } finally {
+          fns.pop();
+        }
         regs[o.slot] = { start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
         sp.mapping.delete(o.slot);
         this.end(mm);
@@ -458,7 +506,8 @@ export class Interpreter {
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
-        if (ret === to) regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}` };
+        if (ret === to)
+          regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}`, protUnknown: r.protUnknown || sp.mprotecting > 0 };
         else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -477,6 +526,84 @@ export class Interpreter {
         this.truncations++;
         return;
       }
+      case 'mmap_dev': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
+        const devGen = d.busy > 0 ? -1 : d.releases;
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          dev: o.dev,
+          devGen,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}) of pfnmap${o.dev}`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mmap_priv': {
+        const sp = this.space(mm);
+        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
+        sp.mapping.add(o.slot);
+        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const f = this.file(o.file);
+        this.begin(mm);
+        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
+        // the file's data until a page is written (copied): the shadow keeps none, as for a shared mapping
+        regs[o.slot] = {
+          start,
+          pages: o.pages,
+          prot: o.prot,
+          file: o.file,
+          data: new Array(o.pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}, MAP_PRIVATE)`,
+        };
+        sp.mapping.delete(o.slot);
+        this.end(mm);
+        return;
+      }
+      case 'mem_write': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const page = o.page % r.pages;
+        yield* traced(cpu, 'sys_write', () =>
+          this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
+        );
+        r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
+        return;
+      }
+      case 'madvise': {
+        const r = regs[o.slot];
+        if (!r) return;
+        const sp = this.space(mm);
+        this.begin(mm);
+        sp.zapping++;
+        yield* this.ops.madvise_dontneed(cpu, mm, r.start, r.pages); // sys_madvise() names its own frame
+        sp.zapping--;
+        r.data.fill(-1); // zero-filled again, or the file's again: not tracked
+        this.end(mm);
+        return;
+      }
+      case 'dev_release': {
+        const d = this.devs[o.dev];
+        if (!d) return;
+        d.busy++;
+        this.truncations++;
+        yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
+        d.busy--;
+        d.releases++;
+        this.truncations++;
+        return;
+      }
       case 'munmap': {
         const r = regs[o.slot];
         const sp = this.space(mm);
@@ -486,7 +613,12 @@ export class Interpreter {
         // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
         sp.mapping.add(o.slot);
         this.begin(mm);
-        yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start, r.pages));
+        const fns = enterFn(cpu, 'sys_munmap');
+        try {
+          yield* this.ops.munmap(cpu, mm, r.start, r.pages);
+        } finally {
+          fns.pop();
+        }
         sp.mapping.delete(o.slot);
         this.end(mm);
         this.checkUser(cpu, mm, 'munmap');
@@ -495,9 +627,20 @@ export class Interpreter {
       case 'mprotect': {
         const r = regs[o.slot];
         if (!r) return;
+        const sp = this.space(mm);
         this.begin(mm);
+        sp.mprotecting++;
         yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
-        if (regs[o.slot] === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})` });
+        sp.mprotecting--;
+        const now = regs[o.slot];
+        if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
+        // The range was unmapped and mapped again, or moved, while the call waited for mmap_sem: it
+        // may have changed the new mapping, or the range before the move, or found nothing (it
+        // applies to whatever is there when it runs).
+        else {
+          if (now) now.protUnknown = true;
+          r.protUnknown = true; // an mremap() that took the range meanwhile copies it
+        }
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
         return;
@@ -510,20 +653,35 @@ export class Interpreter {
       case 'gup_fast': {
         const r = regs[o.slot];
         if (!r) return;
-        yield* traced(cpu, 'get_user_pages_fast', () => this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write));
+        const fns = enterFn(cpu, 'get_user_pages_fast');
+        try {
+          yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
+        } finally {
+          fns.pop();
+        }
         return;
       }
       case 'fork':
       case 'clone': {
         if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
-        yield* traced(cpu, 'do_fork', () => this.spawn(o.task, mm, cpu, o.op === 'clone'));
+        const fns = enterFn(cpu, 'do_fork');
+        try {
+          yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
+        } finally {
+          fns.pop();
+        }
         return;
       }
       case 'memcg': {
         let g = this.memcgs[o.slot];
         if (g === undefined) {
           this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
-          g = yield* traced(cpu, 'cgroup_mkdir', () => this.ops.memcg_create(cpu, `fuzz${o.slot}`));
+          const fns = enterFn(cpu, 'cgroup_mkdir');
+          try {
+            g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
+          } finally {
+            fns.pop();
+          }
           this.memcgs[o.slot] = g;
         }
         if (g) this.ops.memcg_attach(mm, g);
@@ -537,13 +695,14 @@ export class Interpreter {
     return (this.files[i] ??= { file: this.ops.file_create(`file${i}`, MAX_PAGES), pages: MAX_PAGES, busy: 0 });
   }
 
-  /**
-   * The tlb-coherence check when a system call that changed `mm`'s tables returns, unless a
-   * truncation is in flight: it may have zapped a pte of `mm` (unmap_mapping_range()) whose flush
-   * is not due yet.
-   */
+  /** A truncation or a device release is in flight (its unmap_mapping_range() may have zapped ptes whose flush is not due yet). */
+  private revoking(): boolean {
+    return this.files.some((f) => f && f.busy > 0) || this.devs.some((d) => d && d.busy > 0);
+  }
+
+  /** The tlb-coherence check when a system call that changed `mm`'s tables returns, unless revoking() or a madvise() of `mm` is zapping. */
   private checkUser(cpu: LinuxCpu, mm: MmStruct, what: string): void {
-    if (this.files.some((f) => f && f.busy > 0)) return;
+    if (this.revoking() || this.space(mm).zapping > 0) return;
     this.oracle?.checkUser(cpu, mm, what);
   }
 
@@ -569,7 +728,7 @@ export class Interpreter {
     const va = (r ? r.start : USER_BASE + BigInt(slot) * USER_SLOT_STRIDE) + BigInt(page * 4096);
     if (this.oracle) {
       const s = this.space(mm);
-      const racy = s.busy > 0 || this.files.some((f) => f && f.busy > 0);
+      const racy = s.busy > 0 || this.revoking();
       this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
     }
     yield* this.access(cpu, va, kind, 3);
@@ -589,14 +748,17 @@ export class Interpreter {
     const o = this.oracle!;
     const s = this.space(p.mm);
     const r = this.regionsOf(p.mm)[p.slot];
-    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations;
+    const racy = p.racy || s.busy > 0 || s.version !== p.version || r !== p.region || p.truncations !== this.truncations || !!r?.protUnknown;
     const mapped = !!r && p.page < r.pages;
-    const beyondEof = mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages;
+    const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
+    const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     const promise = !mapped
       ? 'SIGSEGV (nothing mapped there)'
       : beyondEof
-        ? `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
+        ? revoked
+          ? `SIGBUS (pfnmap${r!.dev}'s buffer was released)`
+          : `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
         : allowed
           ? `success (${r!.by} returned at step ${r!.since})`
           : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
@@ -615,8 +777,8 @@ export class Interpreter {
         );
       }
     }
-    // A file's data is shared with every mapping of it: the shadow keeps none.
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined) return;
+    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none.
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined || r!.dev !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);

@@ -22,6 +22,10 @@ import { LinuxFile } from '../linux/structs.js';
 import { mmap_region_file } from '../linux/mmap.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mremap.js';
 import { do_sys_ftruncate } from '../linux/truncate.js';
+import { mustYield } from '../scheduler/point.js';
+import { PfnmapDevice, pfnmap_dev_free_buffer, pfnmap_dev_mmap } from '../linux/pfnmap.js';
+import { mem_write, type GupWriteObserver } from '../linux/gup_slow.js';
+import { sys_madvise_dontneed } from '../linux/madvise.js';
 
 /** A kernel object the program allocated. */
 export interface KernelObject {
@@ -56,6 +60,14 @@ export interface KernelOps {
   mmap_file(cpu: LinuxCpu, mm: MmStruct, file: LinuxFile, start: bigint, pages: number, vmFlags: number): KGen<void>;
   mremap(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, to: bigint): KGen<bigint>;
   ftruncate(cpu: LinuxCpu, file: LinuxFile, pages: number): KGen<void>;
+  /** A device of the model PFN-mapping driver with a `pages`-page buffer (src/linux/pfnmap.ts). */
+  dev_create(name: string, pages: number): PfnmapDevice;
+  mmap_dev(cpu: LinuxCpu, mm: MmStruct, dev: PfnmapDevice, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  dev_release(cpu: LinuxCpu, dev: PfnmapDevice): KGen<void>;
+  mmap_priv(cpu: LinuxCpu, mm: MmStruct, file: LinuxFile, start: bigint, pages: number, vmFlags: number): KGen<void>;
+  /** write(2) of `value` to /proc/self/mem at `va`; `observe` sees the page get_user_pages() returned. */
+  mem_write(cpu: LinuxCpu, mm: MmStruct, va: bigint, value: bigint, observe?: GupWriteObserver): KGen<number>;
+  madvise_dontneed(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number): KGen<number>;
 }
 
 /** The operations on kernel `k`. */
@@ -96,7 +108,7 @@ export function kernelOps(k: Kernel): KernelOps {
     *mmap(cpu, mm, start, pages, vmFlags) {
       yield* down_write(k, cpu, mm.mmap_sem);
       mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
-      yield 'mmap_region';
+      if (mustYield('mmap_region')) yield 'mmap_region';
       up_write(mm.mmap_sem, cpu.curr);
     },
 
@@ -146,6 +158,39 @@ export function kernelOps(k: Kernel): KernelOps {
     /** ftruncate(fd, pages * PAGE_SIZE) (src/linux/truncate.ts). */
     *ftruncate(cpu, file, pages) {
       yield* do_sys_ftruncate(k, cpu, file, BigInt(pages * 4096));
+    },
+
+    dev_create(name, pages) {
+      return new PfnmapDevice(name, pages);
+    },
+
+    /** mmap(start, len, prot, MAP_SHARED | MAP_FIXED, fd of the device, 0) under mmap_sem (src/linux/pfnmap.ts). */
+    *mmap_dev(cpu, mm, dev, start, pages, vmFlags) {
+      yield* down_write(k, cpu, mm.mmap_sem);
+      yield* pfnmap_dev_mmap(k, cpu, mm, dev, start, pages, vmFlags);
+      up_write(mm.mmap_sem, cpu.curr);
+    },
+
+    /** ioctl(fd, <release the buffer>): unmap_mapping_range() of the device, then the frames freed (src/linux/pfnmap.ts). */
+    *dev_release(cpu, dev) {
+      yield* pfnmap_dev_free_buffer(k, cpu, dev);
+    },
+
+    /** mmap(start, len, prot, MAP_PRIVATE | MAP_FIXED, fd, 0) under mmap_sem (src/linux/mmap.ts). */
+    *mmap_priv(cpu, mm, file, start, pages, vmFlags) {
+      yield* down_write(k, cpu, mm.mmap_sem);
+      yield* mmap_region_file(k, cpu, mm, file, start, BigInt(pages * 4096), vmFlags, 0, false);
+      up_write(mm.mmap_sem, cpu.curr);
+    },
+
+    /** /proc/self/mem write: mem_rw() -> access_remote_vm() (src/linux/gup_slow.ts). */
+    *mem_write(cpu, mm, va, value, observe) {
+      return yield* mem_write(k, cpu, mm, va, value, observe);
+    },
+
+    /** madvise(start, len, MADV_DONTNEED) (src/linux/madvise.ts). */
+    *madvise_dontneed(cpu, mm, start, pages) {
+      return yield* sys_madvise_dontneed(k, cpu, mm, start, BigInt(pages * 4096));
     },
 
     *dup_mm(cpu, parent, name) {

@@ -25,6 +25,8 @@ export const MAX_OPS = 24;
 export const MAX_IRQS = 3;
 /** Number of files (in-memory, shared by every process of a program, MAX_PAGES pages long at the start). One: every mapping and truncation of a program meets on it. */
 export const FILES = 1;
+/** Number of devices of the model PFN-mapping driver (src/linux/pfnmap.ts; shared by every process of a program, a MAX_PAGES-page buffer each). */
+export const DEVS = 1;
 /** Largest `n` of a fail_nth operation. */
 export const MAX_FAIL_NTH = 4;
 
@@ -52,6 +54,19 @@ export type Op =
   | { op: 'mremap'; slot: number; to: number }
   /** ftruncate() of file `file` to `pages` pages: mappings beyond the new end are zapped, the pages freed; accesses there get SIGBUS. */
   | { op: 'ftruncate'; file: number; pages: number }
+  /**
+   * mmap(MAP_SHARED) of the first `pages` pages of device `dev`'s buffer: the driver allocates the
+   * buffer if it has none and maps its frames with remap_pfn_range() (a VM_PFNMAP vma).
+   */
+  | { op: 'mmap_dev'; slot: number; dev: number; pages: number; prot: Prot }
+  /** mmap(MAP_PRIVATE) of the first `pages` pages of file `file`: copy-on-write (a write, or a forced write to a read-only one, copies the page). */
+  | { op: 'mmap_priv'; slot: number; file: number; pages: number; prot: Prot }
+  /** A write of 8 bytes to /proc/self/mem at a page of a user range: get_user_pages(FOLL_FORCE | FOLL_WRITE), which writes through a read-only private mapping into a copy. */
+  | { op: 'mem_write'; slot: number; page: number }
+  /** madvise(MADV_DONTNEED) of a whole user range: its pages are zapped (anonymous memory reads as zero again, a private file mapping shows the file again). */
+  | { op: 'madvise'; slot: number }
+  /** The driver's release of device `dev`'s buffer (an ioctl): unmap_mapping_range() of every mapping of it, then the frames are freed; its mappings then give SIGBUS. */
+  | { op: 'dev_release'; dev: number }
   /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
   | { op: 'munmap'; slot: number }
   /** mprotect() of a whole user range: vma flags changed, present PTEs rewritten in lazy MMU mode, flush_tlb_range(). */
@@ -120,6 +135,11 @@ export const OP_NAMES: readonly OpName[] = [
   'mmap_file',
   'mremap',
   'ftruncate',
+  'mmap_dev',
+  'dev_release',
+  'mmap_priv',
+  'mem_write',
+  'madvise',
   'munmap',
   'mprotect',
   'uaccess',
@@ -282,6 +302,16 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, slot: slot(), to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
     case 'ftruncate':
       return { op, file: int(o.file, `${path}.file`, 0, FILES - 1), pages: int(o.pages, `${path}.pages`, 0, MAX_PAGES) };
+    case 'mmap_dev':
+      return { op, slot: slot(), dev: int(o.dev, `${path}.dev`, 0, DEVS - 1), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'dev_release':
+      return { op, dev: int(o.dev, `${path}.dev`, 0, DEVS - 1) };
+    case 'mmap_priv':
+      return { op, slot: slot(), file: int(o.file, `${path}.file`, 0, FILES - 1), pages: pages(), prot: oneOf(o.prot, `${path}.prot`, PROTS) };
+    case 'mem_write':
+      return { op, slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1) };
+    case 'madvise':
+      return { op, slot: slot() };
     case 'munmap':
     case 'vfree':
     case 'vm_unmap_ram':

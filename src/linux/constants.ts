@@ -11,6 +11,8 @@ export const _PAGE_ACCESSED = 0x020n;
 export const _PAGE_DIRTY = 0x040n;
 export const _PAGE_PSE = 0x080n;
 export const _PAGE_GLOBAL = 0x100n;
+/** _PAGE_SPECIAL (_PAGE_BIT_SOFTW1, bit 9): a pte without a struct page behind it (pte_mkspecial(), remap_pfn_range()). */
+export const _PAGE_SPECIAL = 0x200n;
 export const _PAGE_NX = 1n << 63n;
 
 /** _PAGE_TABLE: user-accessible table (pgtable_types.h). */

@@ -12,6 +12,7 @@ import { preempt_disable } from './preempt.js';
 import { __schedule, schedule_tail } from './sched.js';
 import type { TaskStruct } from './structs.js';
 import { enterFn } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point right after exit_mm() cleared current->mm. */
 export const LBL_EXIT_MM_NULL = 'exit_mm:after_mm_null';
@@ -27,7 +28,7 @@ export function* exit_mm(k: Kernel, cpu: LinuxCpu): KGen<void> {
     if (mm !== tsk.active_mm) k.BUG(cpu, 'kernel/exit.c', null, 'exit_mm');
     tsk.mm = null; // task_lock(); tsk->mm = NULL; up_read(&mm->mmap_sem)
     enter_lazy_tlb(k, cpu, mm, tsk);
-    yield LBL_EXIT_MM_NULL;
+    if (mustYield(LBL_EXIT_MM_NULL)) yield LBL_EXIT_MM_NULL;
     yield* mmput(k, cpu, mm);
   } finally {
     fns.pop();

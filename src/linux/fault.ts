@@ -50,6 +50,7 @@ import { down_read, down_read_trylock, up_read } from './rwsem.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from './structs.js';
 import { defineKernelState } from './kstate.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 const FAULT_C = 'arch/x86/mm/fault.c';
 
@@ -185,7 +186,7 @@ function* __do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code:
     }
     yield* down_read(k, cpu, mm.mmap_sem);
   }
-  yield 'do_page_fault:down_read_mmap_sem';
+  if (mustYield('do_page_fault:down_read_mmap_sem')) yield 'do_page_fault:down_read_mmap_sem';
   const vma = find_vma(mm, address);
   if (!vma || vma.vm_start > address || access_error(error_code, vma.vm_flags)) {
     up_read(mm.mmap_sem, cpu.curr); // bad_area(): the semaphore is dropped before the signal
@@ -308,7 +309,7 @@ function* vmalloc_fault_64(k: Kernel, cpu: LinuxCpu, address: bigint): KGen<numb
   if (pgd_none(k, pgdp)) {
     yield* set_pgd(k, cpu, pgdp, readEntry(k, pgd_ref));
     faultStats(k).vmallocSyncs++;
-    yield 'vmalloc_fault:after_set_pgd';
+    if (mustYield('vmalloc_fault:after_set_pgd')) yield 'vmalloc_fault:after_set_pgd';
     if (variant !== 'active_mm') yield* k.pv.mmu.lazy_mode.flush(k, cpu); // arch_flush_lazy_mmu_mode()
   } else if (entryAddr(k.L, readEntry(k, pgdp)) !== entryAddr(k.L, readEntry(k, pgd_ref))) {
     k.BUG(cpu, FAULT_C, lines?.pgd_bug_on ?? null, 'vmalloc_fault');

@@ -18,6 +18,7 @@ import { defineKernelState } from './kstate.js';
 import { get_page, page_cache_alloc, put_page } from './page.js';
 import type { LinuxCpu } from './percpu.js';
 import type { AddressSpace, VmAreaStruct } from './structs.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** VM_FAULT_* bits of the file fault path (include/linux/mm.h, 4.14). */
 export const VM_FAULT_SIGBUS = 0x0002;
@@ -43,7 +44,7 @@ export function trylock_page(k: Kernel, pfn: number): boolean {
 /** lock_page(page): sleeps until PG_locked is clear (the model waits at an interleaving point). */
 export function* lock_page(k: Kernel, cpu: LinuxCpu, pfn: number): KGen<void> {
   void cpu;
-  while (!trylock_page(k, pfn)) yield SPIN;
+  while (!trylock_page(k, pfn)) if (mustYield(SPIN)) yield SPIN;
 }
 
 /** unlock_page(page). */
@@ -71,7 +72,7 @@ function max_off(mapping: AddressSpace): number {
  */
 function* page_cache_read(k: Kernel, cpu: LinuxCpu, mapping: AddressSpace, offset: number): KGen<void> {
   const pfn = page_cache_alloc(k);
-  yield 'page_cache_read';
+  if (mustYield('page_cache_read')) yield 'page_cache_read';
   if (mapping.page_tree.has(offset)) {
     put_page(k, pfn);
     return;

@@ -17,7 +17,7 @@
  * fuzzer's dup_mm adapter, src/fuzz/kernel-ops.ts, holds it for writing).
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk, vma_link_file } from './memory.js';
 import { get_page, page_dup_rmap } from './page.js';
@@ -39,9 +39,10 @@ import {
 } from './pgtable.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import type { MmStruct, VmAreaStruct } from './structs.js';
+import { VM_PFNMAP, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
@@ -59,6 +60,12 @@ function* ptep_set_wrprotect(k: Kernel, cpu: LinuxCpu, ptep: number): KGen<void>
  */
 function* copy_one_pte(k: Kernel, cpu: LinuxCpu, dst: MmStruct, dstPtep: number, srcPtep: number, addr: bigint): KGen<void> {
   let pte = readEntry(k, srcPtep);
+  if (pte & _PAGE_SPECIAL) {
+    // A VM_PFNMAP vma (remap_pfn_range(), always shared: not a COW mapping): pte_mkclean(),
+    // pte_mkold(); vm_normal_page() is NULL, so no page references.
+    yield* set_pte_at(k, cpu, dst, addr, dstPtep, pte & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
+    return;
+  }
   yield* ptep_set_wrprotect(k, cpu, srcPtep); // is_cow_mapping(vm_flags)
   pte &= ~_PAGE_RW; // pte_wrprotect()
   pte &= ~_PAGE_ACCESSED; // pte_mkold()
@@ -93,7 +100,7 @@ function* copy_pte_range(k: Kernel, cpu: LinuxCpu, dst: MmStruct, src: MmStruct,
   } finally {
     fns.pop();
   }
-  yield LBL_COPY_PTE_RANGE;
+  if (mustYield(LBL_COPY_PTE_RANGE)) yield LBL_COPY_PTE_RANGE;
   yield* cond_resched(k, cpu);
 }
 
@@ -144,7 +151,7 @@ export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruc
     for (const v of [...oldmm.vmas]) {
       const tmp: VmAreaStruct = { ...v };
       mm.vmas.push(tmp);
-      if (v.vm_file) {
+      if (v.vm_file && !(v.vm_flags & VM_PFNMAP)) {
         // A file vma joins the file's i_mmap (vma_interval_tree_insert_after under
         // i_mmap_lock_write()); copy_page_range() copies nothing for a shared file vma without an
         // anon_vma (4.14: "Don't copy ptes where a page fault will fill them correctly"): the
@@ -152,6 +159,10 @@ export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruc
         tmp.vm_mm = mm;
         yield* vma_link_file(k, cpu, tmp);
         continue;
+      }
+      if (v.vm_file) {
+        tmp.vm_mm = mm; // a VM_PFNMAP vma: linked, and its ptes copied (there is nothing to fault them in)
+        yield* vma_link_file(k, cpu, tmp);
       }
       yield* copy_page_range(k, cpu, mm, oldmm, v);
     }

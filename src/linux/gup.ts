@@ -24,6 +24,7 @@ import { ptUafOf } from './pt_sanitizers.js';
 import type { MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
 import { enterFn } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Labels of the interleaving points between the levels of the walk. */
 export const LBL_GUP_PUD = 'gup_pud_range';
@@ -88,7 +89,8 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
         if (level === 1) break;
         table = entryAddr(L, e);
         walk.link(table);
-        yield level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
+        const at = level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
+        if (mustYield(at)) yield at;
       }
       nr++; // get_page(pte_page(pte))
     }

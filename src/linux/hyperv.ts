@@ -12,10 +12,11 @@ import type { PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** hyperv_flush_tlb_others(cpus, mm, start, end): the hypervisor flushes each target at once. */
 export function* hyperv_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: number, _mm: MmStruct | null, start: bigint, end: bigint): KGen<void> {
-  yield 'hyperv_flush_tlb_others:hypercall';
+  if (mustYield('hyperv_flush_tlb_others:hypercall')) yield 'hyperv_flush_tlb_others:hypercall';
   for (const c of k.cpus) {
     if (c === cpu || !(cpumask & (1 << c.index))) continue;
     if (end === TLB_FLUSH_ALL) c.hw.flushTlbAll();

@@ -10,6 +10,7 @@ import type { ModelCpu } from '../modelcpu/cpu.js';
 import type { SchedTarget } from '../scheduler/scheduler.js';
 import type { InterruptSource } from '../scheduler/types.js';
 import type { ExecThread, KGen } from '../scheduler/types.js';
+import { setPointSink } from '../scheduler/point.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { LockupDetector } from '../sanitizers/lockup.js';
 import { watchdogReporter } from './watchdog.js';
@@ -104,8 +105,8 @@ export class Kernel implements SchedTarget {
   __supported_pte_mask = ~0n;
   /** cpu_has_pge: CPUID reports PGE (Xen hides it from PV guests, xen/arch/x86/traps.c pv_cpuid). */
   cpu_has_pge = true;
-  /** State of other modules, by kind (kstate.ts `defineKernelState`). */
-  readonly kstate = new Map<object, unknown>();
+  /** State of other modules, by kind (kstate.ts `defineKernelState`; undefined: not created yet). */
+  readonly kstate: unknown[] = [];
   private nextPid = 1;
   private nextMmId = 1;
   private dieCounter = 0;
@@ -308,9 +309,14 @@ export class Kernel implements SchedTarget {
 
   /** Runs a generator to completion without interleaving (boot-time and setup code). */
   runSync<T>(gen: KGen<T>): T {
-    for (;;) {
-      const r = gen.next();
-      if (r.done) return r.value;
+    const sink = setPointSink(null); // every point yields to this loop, whoever is stepping
+    try {
+      for (;;) {
+        const r = gen.next();
+        if (r.done) return r.value;
+      }
+    } finally {
+      setPointSink(sink);
     }
   }
 

@@ -11,6 +11,9 @@ import type { Kernel } from './kernel.js';
 /** The accessor of one kind of per-kernel state. */
 export type KernelState<T> = (k: Kernel) => T;
 
+/** Kinds of state defined so far. */
+let kinds = 0;
+
 /**
  * Defines a kind of per-kernel state; `init(k)` builds it the first time `k` asks. The state lives
  * in `k.kstate`, so a kernel snapshot (`Kernel.snapshot()`, used by the fuzzer to boot once and
@@ -20,10 +23,10 @@ export type KernelState<T> = (k: Kernel) => T;
  * the snapshot records.
  */
 export function defineKernelState<T>(init: (k: Kernel) => T): KernelState<T> {
-  const key = {};
+  const id = kinds++; // an index into k.kstate: an array read on the hot paths, no hash lookup
   return (k) => {
-    let s = k.kstate.get(key) as T | undefined;
-    if (s === undefined) k.kstate.set(key, (s = init(k)));
+    let s = k.kstate[id] as T | undefined;
+    if (s === undefined) k.kstate[id] = s = init(k);
     return s;
   };
 }

@@ -12,9 +12,10 @@
  * else copy it (copy-on-write).
  *
  * Simplifications: anonymous private memory (no zero page: a read fault on a none pte allocates a
- * page too) and MAP_SHARED mappings of the model's ramfs-like files (do_fault(), 4.14: the page
- * comes from the page cache through filemap_fault(), filemap.ts; no private file mappings, no
- * fault-around).
+ * page too), and MAP_SHARED and MAP_PRIVATE mappings of the model's ramfs-like files (do_fault(),
+ * 4.14: the page comes from the page cache through filemap_fault(), filemap.ts; a write to a
+ * private one is copied by do_cow_fault() or do_wp_page(); no fault-around), and the special ptes
+ * of VM_PFNMAP vmas (pfnmap.ts), which have no struct page for the core mm.
  *
  * The one unmap path of the model is here too (mm/memory.c): unmap_vmas() -> unmap_single_vma()
  * -> unmap_page_range() -> zap_pud_range() -> zap_pmd_range() -> zap_pte_range(), and
@@ -25,7 +26,7 @@
  * file's i_mmap) calls them through zap_page_range_single() with one gather per vma.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_TABLE, _PAGE_USER } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import {
@@ -54,12 +55,13 @@ import {
 import { pmd_free_tlb, pte_free_tlb, pud_free_tlb, tlb_adjust_range, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_page, type MmuGather } from './mmu_gather.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import { get_page, page_add_file_rmap, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, put_page } from './page.js';
+import { get_page, page_add_file_rmap, page_add_new_anon_rmap, page_mapcount, page_remove_rmap, PageAnon, put_page } from './page.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
-import { VM_EXEC, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_EXEC, VM_PFNMAP, VM_SHARED, VM_WRITE, type AddressSpace, type MmStruct, type VmAreaStruct } from './structs.js';
 import { filemap_fault, filemap_page_mkwrite, unlock_page, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from './filemap.js';
 import { down_write, up_write } from './rwsem.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** FAULT_FLAG_WRITE. */
 export const FAULT_FLAG_WRITE = 0x01;
@@ -121,7 +123,7 @@ function* pud_populate(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pudp: number, pmd
 /** __pte_alloc(): a page table under a none pmd (pmd_populate). */
 export function* __pte_alloc(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number, tableFlags: bigint = _PAGE_TABLE): KGen<void> {
   const pte = k.allocPageTable(1);
-  yield 'pte_alloc_one'; // smp_wmb(): the new table is visible before it is hooked in
+  if (mustYield('pte_alloc_one')) yield 'pte_alloc_one'; // smp_wmb(): the new table is visible before it is hooked in
   yield* spin_lock(k, cpu, mm.page_table_lock);
   if (pmd_none(k, pmdp)) {
     yield* k.pv.mmu.alloc_pte(k, cpu, mm, pte / 4096); // paravirt_alloc_pte()
@@ -169,7 +171,7 @@ function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, 
   return yield* traced(cpu, 'do_wp_page', () =>
     vma.vm_file && (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)
       ? wp_page_shared(k, cpu, mm, vma, address, ptep, orig_pte, old)
-      : page_mapcount(k, old) <= 1
+      : PageAnon(k, old) && page_mapcount(k, old) <= 1
         ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte)
         : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old),
   );
@@ -219,13 +221,25 @@ function* wp_page_shared(
  * writable and dirty for a write fault (maybe_mkwrite(pte_mkdirty())), page_add_file_rmap(),
  * set_pte_at(); the page's reference passes to the pte. VM_FAULT_NOPAGE if another fault won.
  */
-function* finish_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, page: number, flags: number): KGen<number> {
+function* finish_fault(
+  k: Kernel,
+  cpu: LinuxCpu,
+  mm: MmStruct,
+  vma: VmAreaStruct,
+  address: bigint,
+  ptep: number,
+  page: number,
+  flags: number,
+  anon = false,
+): KGen<number> {
   yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()
   let ret = VM_FAULT_NOPAGE;
   if (readEntry(k, ptep) === 0n) {
     let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);
     if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);
-    page_add_file_rmap(k, page);
+    // "if (write && !(vma->vm_flags & VM_SHARED))": do_cow_fault()'s copy is a new anonymous page
+    if (anon) page_add_new_anon_rmap(k, page);
+    else page_add_file_rmap(k, page);
     yield* set_pte_at(k, cpu, mm, address, ptep, entry);
     cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;
     ret = 0;
@@ -242,9 +256,12 @@ function* finish_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct
  * the file; VM_FAULT_NOPAGE when a racing fault or truncation won (the access is retried).
  */
 function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, flags: number): KGen<number> {
-  if (!(vma.vm_flags & VM_SHARED)) throw new Error('do_fault: private file mappings (do_cow_fault) are not modelled');
+  // "The VMA was not fully populated on mmap() or missing VM_DONTEXPAND": a driver that maps its
+  // frames with remap_pfn_range() at mmap() time has no ->fault (src/linux/pfnmap.ts).
+  if (vma.vm_flags & VM_PFNMAP) return VM_FAULT_SIGBUS;
   const pgoff = (vma.vm_pgoff ?? 0) + Number((address - vma.vm_start) >> 12n);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  if (write && !(vma.vm_flags & VM_SHARED)) return yield* traced(cpu, 'do_cow_fault', () => do_cow_fault(k, cpu, mm, vma, address, ptep, pgoff, flags));
   return yield* traced(cpu, write ? 'do_shared_fault' : 'do_read_fault', function* () {
     const { ret, page } = yield* traced(cpu, 'filemap_fault', () => filemap_fault(k, cpu, vma, pgoff)); // __do_fault()
     if (ret & (VM_FAULT_SIGBUS | VM_FAULT_NOPAGE)) return ret;
@@ -261,6 +278,29 @@ function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, ad
     if (r) put_page(k, page);
     return r;
   });
+}
+
+/**
+ * do_cow_fault(vmf) (mm/memory.c, 4.14; 4.8: do_cow_fault(fe, pgoff)): a write fault on a none pte
+ * of a private file mapping: a new page (alloc_page_vma()), the file's page from the page cache
+ * (__do_fault() = filemap_fault(), locked), copy_user_highpage(), then finish_fault() maps the
+ * copy as a new anonymous page (dirty; writable only if the vma is: maybe_mkwrite()), and the
+ * page-cache page is unlocked and released. VM_FAULT_WRITE is not returned (no COW was broken:
+ * the file's page was never mapped).
+ */
+function* do_cow_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, pgoff: number, flags: number): KGen<number> {
+  const cow = k.m.frames.alloc({ zero: false }); // alloc_page_vma()
+  const { ret, page } = yield* traced(cpu, 'filemap_fault', () => filemap_fault(k, cpu, vma, pgoff)); // __do_fault()
+  if (ret & (VM_FAULT_SIGBUS | VM_FAULT_NOPAGE)) {
+    k.m.frames.free(cow);
+    return ret;
+  }
+  for (let o = 0; o < 4096; o += 8) k.m.phys.write64n(cow * 4096 + o, k.m.phys.read64n(page * 4096 + o)); // copy_user_highpage()
+  const r = yield* finish_fault(k, cpu, mm, vma, address, ptep, cow, flags, true);
+  unlock_page(k, page);
+  put_page(k, page);
+  if (r) k.m.frames.free(cow);
+  return r;
 }
 
 /**
@@ -410,10 +450,16 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
       if (!(pte & _PAGE_PRESENT)) continue;
       yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
       tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
+      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the
+      // frame is the driver's, with no page references to drop ("if (unlikely(!page)) continue;").
+      if (pte & _PAGE_SPECIAL) {
+        yield LBL_ZAP_PTE;
+        continue;
+      }
       const pfn = entryAddr(k.L, pte) / 4096;
       yield* page_remove_rmap(k, cpu, tlb.mm, pfn);
       tlb_remove_page(tlb, pfn);
-      yield LBL_ZAP_PTE;
+      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;
     }
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
     yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()
@@ -553,7 +599,7 @@ function* free_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number,
   const table = pmd_pgtable(k, pmdp);
   yield* pmd_clear(k, cpu, pmdp);
   yield* pte_free_tlb(k, cpu, tlb, table, addr);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /**
@@ -589,7 +635,7 @@ function* free_pmd_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pudp: number,
   const table = pmd_offset(k, pudp, start);
   yield* pud_clear(k, cpu, pudp);
   yield* pmd_free_tlb(k, cpu, tlb, table, start);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /** free_pud_range(): free_pmd_range() on each present pud, then the pud table itself (4-level only). */
@@ -613,7 +659,7 @@ function* free_pud_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pgdp: number,
   const table = pud_offset(k, pgdp, start);
   yield* pgd_clear(k, cpu, pgdp);
   yield* pud_free_tlb(k, cpu, tlb, table, start);
-  yield LBL_FREE_PGTABLES;
+  if (mustYield(LBL_FREE_PGTABLES)) yield LBL_FREE_PGTABLES;
 }
 
 /**

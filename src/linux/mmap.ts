@@ -8,13 +8,14 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { free_pgtables, unmap_vmas, vma_link_file } from './memory.js';
-import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+import { tlb_finish_mmu, tlb_flush_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
-import { VM_MAYSHARE, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_MAYSHARE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** FIRST_USER_ADDRESS (x86: 0). */
 const FIRST_USER_ADDRESS = 0n;
@@ -49,8 +50,8 @@ export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_bel
 }
 
 /**
- * mmap_region(file, addr, len, vm_flags, pgoff) (mm/mmap.c) for a MAP_SHARED mapping of `file`
- * at a free range: a new vma (vm_file, vm_pgoff) linked into the mm (vma_link) and into the
+ * mmap_region(file, addr, len, vm_flags, pgoff) (mm/mmap.c) for a MAP_SHARED (or, `shared`
+ * false, a MAP_PRIVATE: copy-on-write, do_cow_fault()) mapping of `file` at a free range: a new vma (vm_file, vm_pgoff) linked into the mm (vma_link) and into the
  * file's i_mmap (__vma_link_file under i_mmap_lock_write()); no page-table work until the first
  * fault. The caller holds mm->mmap_sem for writing. (Anonymous mappings are linked by the fuzzer's
  * kernel-ops adapter, which has no file to link.)
@@ -64,8 +65,10 @@ export function* mmap_region_file(
   len: bigint,
   vm_flags: number,
   pgoff: number,
+  shared = true,
 ): KGen<VmAreaStruct> {
-  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: vm_flags | VM_SHARED | VM_MAYSHARE, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
+  const flags = shared ? vm_flags | VM_SHARED | VM_MAYSHARE : vm_flags;
+  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: flags, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
   mm.vmas.push(vma);
   yield* vma_link_file(k, cpu, vma);
   return vma;
@@ -75,7 +78,11 @@ export function* mmap_region_file(
  * unmap_region(mm, vma, prev, start, end) (mm/mmap.c, 3.8): the detached vmas' ptes in
  * [start, end), their page tables between prev's end and next's start, one mmu_gather.
  * The gather flushes the range it collected (the 4.x __tlb_adjust_range(); 3.8 flushes
- * [start, end), which covers the same pages).
+ * [start, end), which covers the same pages). x86's tlb_end_vma() is empty, so before
+ * CVE-2022-39188's fix nothing is flushed until tlb_finish_mmu(), after free_pgtables() took the
+ * vmas out of their files' i_mmap (unlink_file_vma()). The stable fix ("mm: Force TLB flush for
+ * PFNMAP mappings before unlink_file_vma()", 4.14.292, 4.19.257, 5.4.212; knob
+ * `pfnmap_flush_before_unlink`) flushes first when the first vma is VM_PFNMAP or VM_MIXEDMAP.
  */
 function* unmap_region(
   k: Kernel,
@@ -91,6 +98,8 @@ function* unmap_region(
   try {
     const tlb = tlb_gather_mmu(mm, start, end);
     yield* unmap_vmas(k, cpu, tlb, vmas, start, end);
+    // "Ensure we have no stale TLB entries by the time this mapping is removed from the rmap."
+    if (k.config.knobs.pfnmap_flush_before_unlink !== false && vmas[0] && vmas[0].vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) yield* tlb_flush_mmu(k, cpu, tlb);
     yield* free_pgtables(k, cpu, tlb, vmas, prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);
     yield* tlb_finish_mmu(k, cpu, tlb);
   } finally {
@@ -153,7 +162,7 @@ export function* exit_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       yield* unmap_vmas(k, cpu, tlb, vmas, 0n, TLB_FLUSH_ALL);
       yield* free_pgtables(k, cpu, tlb, vmas, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
       yield* tlb_finish_mmu(k, cpu, tlb);
-      yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
+      if (mustYield('exit_mmap:remove_vma')) yield 'exit_mmap:remove_vma'; // remove_vma(): might_sleep()
       mm.vmas.length = 0;
     }
   } finally {

@@ -32,6 +32,7 @@ import type { MmStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import { put_page } from './page.js';
+import { versionNumber } from './config.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 
 /** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
@@ -51,6 +52,8 @@ export interface MmuGather {
   tablePages: Set<number>;
   /** Page-table pages awaiting the RCU callback (tlb->batch: the batch page and its tables). */
   batch: MmuTableBatch | null;
+  /** The start and end passed to tlb_gather_mmu() (and again to tlb_finish_mmu()). */
+  range: readonly [bigint, bigint];
 }
 
 /** struct mmu_table_batch: a page of table pointers (include/asm-generic/tlb.h). */
@@ -60,9 +63,14 @@ export interface MmuTableBatch {
   tables: number[];
 }
 
-/** tlb_gather_mmu(tlb, mm, start, end): fullmm when [start, end) is [0, -1) (exit_mmap). */
+/**
+ * tlb_gather_mmu(tlb, mm, start, end): fullmm when [start, end) is [0, -1) (exit_mmap);
+ * inc_tlb_flush_pending(mm) (4.13+; the model counts it in every version, only tlb_finish_mmu()
+ * of 4.13+ reads it).
+ */
 export function tlb_gather_mmu(mm: MmStruct, start: bigint, end: bigint): MmuGather {
   const fullmm = start === 0n && end === TLB_FLUSH_ALL;
+  mm.tlb_flush_pending++;
   return {
     mm,
     fullmm,
@@ -73,11 +81,13 @@ export function tlb_gather_mmu(mm: MmStruct, start: bigint, end: bigint): MmuGat
     pages: [],
     tablePages: new Set(),
     batch: null,
+    range: [start, end],
   };
 }
 
-/** __tlb_adjust_range(tlb, address). */
+/** __tlb_adjust_range(tlb, address): the range grows, and `tlb->end` is no longer 0 (`need_flush`). */
 export function tlb_adjust_range(tlb: MmuGather, addr: bigint, size = 4096n): void {
+  tlb.need_flush = true;
   if (tlb.fullmm) return;
   if (addr < tlb.start) tlb.start = addr;
   if (addr + size > tlb.end) tlb.end = addr + size;
@@ -229,13 +239,24 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<v
   tlb.tablePages.clear();
 }
 
-/** tlb_finish_mmu(tlb, start, end). */
+/**
+ * tlb_finish_mmu(tlb, start, end). From 4.13 (mm/memory.c, 4.13.4 and 4.14.5 lines 415-429):
+ * `force = mm_tlb_flush_nested(mm)` (another gather of the mm is open: "parallel threads are doing
+ * PTE changes on same range ... a thread has stable TLB entry can fail to flush the TLB by
+ * observing pte_none"), and arch_tlb_finish_mmu() adds [start, end) to the range when forced,
+ * so that a zap that found nothing still flushes; then dec_tlb_flush_pending(mm).
+ */
 export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   const fns = enterFn(cpu, 'tlb_finish_mmu');
   try {
+    if (tlb.mm.tlb_flush_pending > 1 && versionNumber(k.config.version) >= 4013) {
+      const [start, end] = tlb.range;
+      tlb_adjust_range(tlb, start, end - start); // __tlb_adjust_range(tlb, start, end - start)
+    }
     yield* tlb_flush_mmu(k, cpu, tlb);
     yield* tlb_table_flush(k, cpu, tlb);
   } finally {
     fns.pop();
+    tlb.mm.tlb_flush_pending--;
   }
 }

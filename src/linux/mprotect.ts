@@ -17,11 +17,12 @@
  * none), PROT_NONE and PROT_GROWSDOWN/UP.
  */
 import type { KGen } from '../scheduler/types.js';
-import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT } from './constants.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT, _PAGE_SPECIAL } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { find_vma, vm_get_page_prot } from './memory.js';
 import { split_vma } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
+import { shared_page_prot } from './pfnmap.js';
 import { down_write, up_write } from './rwsem.js';
 import {
   pgd_addr_end,
@@ -37,9 +38,10 @@ import {
   readEntry,
 } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
+import { VM_EXEC, VM_PFNMAP, VM_READ, VM_WRITE, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after a page table's ptes were rewritten (pte lock dropped, lazy MMU mode left). */
 export const LBL_CHANGE_PTE_RANGE = 'change_pte_range';
@@ -49,9 +51,6 @@ export const LBL_CHANGE_PROTECTION_FLUSH = 'change_protection_range:flush_tlb_ra
 /** -ENOMEM, -EINVAL as sys_mprotect() returns them. */
 export const ENOMEM = 12;
 export const EINVAL = 22;
-
-/** _PAGE_SPECIAL (software bit 9, pgtable_types.h). */
-const _PAGE_SPECIAL = 1n << 9n;
 
 /**
  * pte_modify(pte, newprot) (arch/x86/include/asm/pgtable.h): keep the bits of _PAGE_CHG_MASK
@@ -84,7 +83,7 @@ function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number,
     yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
     return pages;
   });
-  yield LBL_CHANGE_PTE_RANGE;
+  if (mustYield(LBL_CHANGE_PTE_RANGE)) yield LBL_CHANGE_PTE_RANGE;
   return pages;
 }
 
@@ -127,7 +126,7 @@ function* change_protection_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start:
       a = next;
     }
     if (pages > 0) {
-      yield LBL_CHANGE_PROTECTION_FLUSH;
+      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH)) yield LBL_CHANGE_PROTECTION_FLUSH;
       yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, start, end));
     }
     return pages;
@@ -151,7 +150,8 @@ export function* mprotect_fixup(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmA
   if (start !== vma.vm_start) split_vma(mm, vma, start, true);
   if (end !== vma.vm_end) split_vma(mm, vma, end, false);
   vma.vm_flags = newflags;
-  yield* change_protection(k, cpu, mm, start, end, vm_get_page_prot(k, newflags));
+  // vma_set_page_prot(): a VM_PFNMAP vma wants no write notify (vma_wants_writenotify()): PAGE_SHARED-like ptes.
+  yield* change_protection(k, cpu, mm, start, end, newflags & VM_PFNMAP ? shared_page_prot(k, newflags) : vm_get_page_prot(k, newflags));
   return 0;
 }
 

@@ -36,6 +36,7 @@ import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import type { MmStruct, VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** mremap() flags (include/uapi/linux/mman.h). */
 export const MREMAP_MAYMOVE = 1;
@@ -98,7 +99,7 @@ function* move_ptes(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_pmd: number, old
     else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)
     yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
   });
-  yield LBL_MOVE_PTES;
+  if (mustYield(LBL_MOVE_PTES)) yield LBL_MOVE_PTES;
   return need_flush && !fixed;
 }
 
@@ -130,7 +131,7 @@ export function* move_page_tables(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_ad
       if (yield* move_ptes(k, cpu, mm, old_pmd, old_addr, old_addr + extent, new_addr)) need_flush = true;
     }
     if (need_flush) {
-      yield LBL_MOVE_PAGE_TABLES_FLUSH;
+      if (mustYield(LBL_MOVE_PAGE_TABLES_FLUSH)) yield LBL_MOVE_PAGE_TABLES_FLUSH;
       yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_addr));
     }
     return len + old_addr - old_end;

@@ -9,6 +9,7 @@ import { type PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
+import { mustYield } from '../scheduler/point.js';
 
 function* nop(): KGen<void> {}
 
@@ -20,7 +21,7 @@ function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): 
   }
   k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
   k.notePtWrite(ptep);
-  yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
+  if (mustYield('native_set_pte:between_halves')) yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
   k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
   k.notePtWrite(ptep);
 }

@@ -40,6 +40,11 @@ export function page_mapcount(k: Kernel, pfn: number): number {
   return counts(k).get(pfn)?.mapcount ?? 1;
 }
 
+/** PageAnon(page): false for a page-cache page; a frame the model does not track counts as anonymous. */
+export function PageAnon(k: Kernel, pfn: number): boolean {
+  return counts(k).get(pfn)?.anon ?? true;
+}
+
 /** page_add_new_anon_rmap(page, vma, address) of a freshly allocated page (count 1 from the allocator, mapcount 1). */
 export function page_add_new_anon_rmap(k: Kernel, pfn: number): void {
   counts(k).set(pfn, { count: 1, mapcount: 1, anon: true });

@@ -155,7 +155,8 @@ export class FrameLifetime {
   /**
    * Frame `pfn` is being freed: no CPU may still hold a user TLB entry to it that it can use
    * without a CR3 load (the kernel flushes before it frees: mmu_gather, ptep_clear_flush). A
-   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first.
+   * lazy-TLB CPU that left mm_cpumask, or whose CR3 load is still queued, reloads CR3 first; the
+   * entries of an mm whose last user is gone (exit_mmap() in progress) are never used again.
    */
   private checkFreed(pfn: number): void {
     const users = this.fillsOf.get(pfn);
@@ -166,6 +167,9 @@ export class FrameLifetime {
       const f = this.fills[c.index].get(page);
       if (!f || f.pfn !== pfn) continue;
       const mm = c.tlbActiveMm;
+      // exit_mmap(): the mm's last user is gone and no user code runs in it again ("fullmm is when
+      // the last user of the mm goes away, there should not be any races on the address space").
+      if (mm && mm.mm_users === 0) continue;
       if (this.k.config.smp) {
         if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
         if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;

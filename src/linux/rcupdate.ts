@@ -14,6 +14,7 @@ import type { LinuxCpu } from './percpu.js';
 import type { TaskStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
 import { traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** An RCU callback: a model function run by the rcu_sched thread. */
 export type RcuCallback = (k: Kernel, cpu: LinuxCpu) => void;
@@ -64,7 +65,7 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
         }),
       );
     }
-    yield 'rcu_gp_kthread';
+    if (mustYield('rcu_gp_kthread')) yield 'rcu_gp_kthread';
   }
   // Returns into do_exit() (task_entry()).
 }

@@ -17,6 +17,7 @@ import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
 import { enterFn } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
 export const LBL_SWITCH_TO = 'switch_to';
@@ -31,7 +32,7 @@ export const LBL_IDLE = 'cpu_idle';
 export function* cpu_idle(k: Kernel, cpu: LinuxCpu): KGen<void> {
   for (;;) {
     if (cpu.hasRunnable()) yield* schedule(k, cpu);
-    yield LBL_IDLE;
+    if (mustYield(LBL_IDLE)) yield LBL_IDLE;
   }
 }
 
@@ -90,7 +91,7 @@ export const LBL_COND_RESCHED = 'cond_resched';
  */
 export function* cond_resched(k: Kernel, _cpu: LinuxCpu): KGen<void> {
   if (cond_resched_is_noop(k.config)) return;
-  yield LBL_COND_RESCHED;
+  if (mustYield(LBL_COND_RESCHED)) yield LBL_COND_RESCHED;
 }
 
 /**
@@ -143,13 +144,13 @@ export function* context_switch(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next
     } else {
       yield* switch_mm(k, cpu, oldmm, mm, next);
     }
-    yield LBL_AFTER_SWITCH_MM;
+    if (mustYield(LBL_AFTER_SWITCH_MM)) yield LBL_AFTER_SWITCH_MM;
     if (!prev.mm) {
       prev.active_mm = null;
       cpu.prevMm = oldmm;
       // An NMI from here to switch_to() sees current == prev with active_mm NULL (3.18
       // kernel/sched/core.c context_switch(), lines 2387-2401 of 3.18.63).
-      yield LBL_AFTER_PREV_ACTIVE_MM;
+      if (mustYield(LBL_AFTER_PREV_ACTIVE_MM)) yield LBL_AFTER_PREV_ACTIVE_MM;
     }
     yield* switch_to(k, cpu, prev, next);
   } finally {
@@ -172,7 +173,7 @@ export function* switch_to(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: Tas
   cpu.lastPrev = prev;
   cpu.curr = next;
   next.state = 'running';
-  yield LBL_SWITCH_TO;
+  if (mustYield(LBL_SWITCH_TO)) yield LBL_SWITCH_TO;
 }
 
 /**

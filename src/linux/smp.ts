@@ -9,6 +9,7 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_restore, local_irq_save, preempt_disable, preempt_enable } from './preempt.js';
 import { traced } from '../scheduler/traced.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** A function run on a CPU by an IPI. */
 export type SmpCallFunc = (k: Kernel, cpu: LinuxCpu) => KGen<void>;
@@ -27,7 +28,7 @@ export function* smp_call_function_many(k: Kernel, cpu: LinuxCpu, mask: number, 
       },
     });
   }
-  while (pending > 0) yield SPIN; // csd_lock_wait()
+  while (pending > 0) if (mustYield(SPIN)) yield SPIN; // csd_lock_wait()
 }
 
 /** on_each_cpu(func, info, wait=1). */

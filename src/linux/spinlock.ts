@@ -9,11 +9,12 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable } from './preempt.js';
 import type { SpinLock } from './structs.js';
+import { mustYield } from '../scheduler/point.js';
 
 function* acquire(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   // With PREEMPT_RT the holder may be a preempted task of the same CPU: the waiter blocks.
   if (lock.owner === cpu.index && lock.holder === cpu.curr) throw new Error(`cpu${cpu.index}: recursive spin_lock(${lock.name})`);
-  while (lock.owner >= 0) yield SPIN;
+  while (lock.owner >= 0) if (mustYield(SPIN)) yield SPIN;
   lock.owner = cpu.index;
   lock.holder = cpu.curr;
 }
@@ -28,7 +29,7 @@ export function* spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<voi
   lock.owner = -1;
   lock.holder = null;
   if (k.config.preempt !== 'rt') yield* preempt_enable(cpu);
-  else yield 'rt_spin_unlock';
+  else if (mustYield('rt_spin_unlock')) yield 'rt_spin_unlock';
 }
 
 export function* raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {

@@ -15,6 +15,16 @@ export const VM_EXEC = 0x4;
 export const VM_SHARED = 0x8;
 /** VM_MAYSHARE. */
 export const VM_MAYSHARE = 0x80;
+/** VM_PFNMAP: "Page-ranges managed without struct page, just pure PFN" (remap_pfn_range()). */
+export const VM_PFNMAP = 0x400;
+/** VM_IO: memory-mapped I/O or similar. */
+export const VM_IO = 0x4000;
+/** VM_DONTEXPAND: cannot expand with mremap(). */
+export const VM_DONTEXPAND = 0x40000;
+/** VM_DONTDUMP: not in a core dump. */
+export const VM_DONTDUMP = 0x4000000;
+/** VM_MIXEDMAP: can contain struct page and pure PFN pages. */
+export const VM_MIXEDMAP = 0x10000000;
 
 /**
  * A user mapping: anonymous memory faulted in on demand, or (with `vm_file`) a MAP_SHARED mapping
@@ -104,6 +114,8 @@ export class MmStruct {
   readonly mmap_sem: RwSemaphore;
   /** Set by __mmdrop() once the pgd is freed. */
   freed = false;
+  /** mm->tlb_flush_pending: mmu_gathers of this mm between tlb_gather_mmu() and tlb_finish_mmu() (4.13+). */
+  tlb_flush_pending = 0;
   constructor(
     /** Model id (init_mm is 0). */
     readonly id: number,

@@ -11,6 +11,7 @@ import type { LinuxCpu } from './percpu.js';
 import { preempt_disable, preempt_enable } from './preempt.js';
 import { staleTlbFlushBegin, staleTlbFlushEnd } from './stale_tlb.js';
 import type { MmStruct } from './structs.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** TLB_FLUSH_ALL. */
 export const TLB_FLUSH_ALL = -1n;
@@ -41,7 +42,7 @@ export function* __native_flush_tlb(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const fixed = k.config.flush_tlb_preempt_disable;
   if (fixed) preempt_disable(cpu);
   const cr3 = native_read_cr3(cpu);
-  yield LBL_FLUSH_AFTER_READ_CR3;
+  if (mustYield(LBL_FLUSH_AFTER_READ_CR3)) yield LBL_FLUSH_AFTER_READ_CR3;
   native_write_cr3(k, cpu, cr3);
   if (fixed) yield* preempt_enable(cpu);
 }

@@ -20,6 +20,7 @@ import type { LinuxCpu } from './percpu.js';
 import { down_write, up_write } from './rwsem.js';
 import { cond_resched } from './sched.js';
 import type { AddressSpace, Inode, LinuxFile } from './structs.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after the page cache of a truncated file was emptied beyond the new end. */
 export const LBL_TRUNCATE_INODE_PAGES = 'truncate_inode_pages_range';
@@ -55,7 +56,7 @@ function* truncate_inode_pages_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
       unlock_page(k, pfn);
     }
   });
-  yield LBL_TRUNCATE_INODE_PAGES;
+  if (mustYield(LBL_TRUNCATE_INODE_PAGES)) yield LBL_TRUNCATE_INODE_PAGES;
 }
 
 /**

@@ -11,6 +11,7 @@ import { mm_alloc } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
 import type { TaskBody, TaskStruct, VmAreaStruct } from './structs.js';
 import { per_cpu_ptr, type PerCpuPtr } from './vmalloc.js';
+import { mustYield } from '../scheduler/point.js';
 
 /** Label of a user-mode instruction boundary (preemptible under every preemption model). */
 export const LBL_USER = 'user';
@@ -53,7 +54,7 @@ export function* user_access(cpu: LinuxCpu, va: bigint, kind: AccessKind, label:
   const pa = yield* hwAccess(cpu, va, kind, 3);
   const t = cpu.curr;
   t.userMode = true;
-  yield label;
+  if (mustYield(label)) yield label;
   t.userMode = false;
   return pa;
 }

@@ -8,6 +8,7 @@
 import type { AccessKind, AccessOptions } from '../core/types.js';
 import type { KGen } from '../scheduler/types.js';
 import type { ModelCpu } from './cpu.js';
+import { mustYield } from '../scheduler/point.js';
 
 const OPTS: Record<AccessKind, AccessOptions[]> = {
   read: [0, 1, 2, 3].map((cpl) => ({ kind: 'read', cpl }) as AccessOptions),
@@ -40,6 +41,6 @@ export function* hwAccess(cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 
     if (r.vector === 14) yield* traps.pageFault(cpu, r.cr2, r.errorCode, savedIF);
     else yield* traps.generalProtection(cpu, va);
     cpu.IF = savedIF;
-    yield LBL_FAULT_RETRY;
+    if (mustYield(LBL_FAULT_RETRY)) yield LBL_FAULT_RETRY;
   }
 }

@@ -210,6 +210,50 @@ registerPreset({
   knobs: { version: '4.14.78', mremap_flush: 'under-ptl' },
 });
 registerKnob({
+  name: 'gup_foll_cow',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    'mm/gup.c faultin_page()/follow_page_pte() (CVE-2016-5195, Dirty COW): true (default) = 19be0eaffa3a "mm: remove gup_flags FOLL_WRITE games from __get_user_pages()" (4.8.3, and the stable kernels of October 2016): after a FOLL_FORCE write fault broke COW in a read-only vma, FOLL_COW is set and a read-only pte is followed for writing only if dirty; false = FOLL_WRITE is dropped and the retry is a read lookup, which a racing madvise(MADV_DONTNEED) turns into the file\'s page-cache page. The default gives every preset the fix as a backport; only the presets of this bug set false.',
+});
+registerPreset({
+  name: 'linux-4.8.2-smp',
+  base: 'linux-4.8-smp',
+  description:
+    "Linux 4.8.2 x86_64 SMP (the last 4.8 stable release before the Dirty COW fix): a FOLL_FORCE write through /proc/self/mem to a read-only private file mapping, racing madvise(MADV_DONTNEED), writes the file's page-cache page. mm/gup.c follows 4.8.15 less the fix; the fault and page-cache paths follow the model's 4.14 (docs/historical-bugs.md).",
+  knobs: { version: '4.8.2', gup_foll_cow: false },
+});
+registerPreset({
+  name: 'linux-4.8.3-smp',
+  base: 'linux-4.8.2-smp',
+  description:
+    'linux-4.8.2-smp with 19be0eaffa3a "mm: remove gup_flags FOLL_WRITE games from __get_user_pages()" (4.8.3): FOLL_COW and can_follow_write_pte().',
+  knobs: { version: '4.8.3', gup_foll_cow: true },
+});
+registerKnob({
+  name: 'pfnmap_flush_before_unlink',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    'mm/mmap.c unmap_region() (CVE-2022-39188): true (default) = "mm: Force TLB flush for PFNMAP mappings before unlink_file_vma()" (the stable rewrite of b67fbebd4cf9 "mmu_gather: Force tlb-flush VM_PFNMAP vmas"; 4.14.292, 4.19.257, 5.4.212; upstream 5.19): the gathered range is flushed between unmap_vmas() and free_pgtables() when the vma is VM_PFNMAP or VM_MIXEDMAP; false = the flush waits for tlb_finish_mmu(), after unlink_file_vma() took the vma out of the file\'s i_mmap, so a driver\'s unmap_mapping_range() finds nothing to zap or flush and the driver frees frames other CPUs still map through stale TLB entries. The default gives every preset the fix as a backport; only the presets of this bug set false.',
+});
+registerPreset({
+  name: 'linux-4.14.291-smp',
+  base: 'linux-4.14-smp',
+  description:
+    'Linux 4.14.291 x86_64 SMP (the last 4.14 stable release before the CVE-2022-39188 backport): munmap() of a VM_PFNMAP mapping flushes the TLB only in tlb_finish_mmu(), after unlink_file_vma(), so a driver that revokes its mappings with unmap_mapping_range() and frees the frames can free them while another CPU still maps one through a stale TLB entry. The rest of the model follows 4.14.5 with the later fixes of the 4.14 presets (mremap_flush under-ptl from 4.14.78; tlb_table_invalidate as linux-4.14-smp carries it, not verified for 4.14.291).',
+  knobs: { version: '4.14.291', pfnmap_flush_before_unlink: false },
+});
+registerPreset({
+  name: 'linux-4.14.292-smp',
+  base: 'linux-4.14.291-smp',
+  description:
+    'linux-4.14.291-smp with "mm: Force TLB flush for PFNMAP mappings before unlink_file_vma()" (4.14.292; the stable rewrite of upstream b67fbebd4cf9, 5.19): unmap_region() flushes a VM_PFNMAP vma\'s range before free_pgtables() unlinks it.',
+  knobs: { version: '4.14.292', pfnmap_flush_before_unlink: true },
+});
+registerKnob({
   name: 'tlb_remove_table_single_user',
   type: 'bool',
   default: true,

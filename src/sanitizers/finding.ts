@@ -26,6 +26,8 @@ export const SANITIZERS = [
   'xen-pv-escalation',
   'xen-refusal',
   'xen-panic',
+  // a write through a private (copy-on-write) mapping reached the file's page-cache page (src/linux/gup_slow.ts)
+  'cow-violation',
   // the outcome oracles (src/fuzz/outcome.ts)
   'process-view',
   'frame-lifetime',

@@ -1,4 +1,4 @@
-/** Scenario registry with the Linux seed scenarios (003, 004), the Xen PV ones (000-002), the historical Xen bugs (xsa.ts) and the historical Linux bugs (mremap.ts) registered. */
+/** Scenario registry with the Linux seed scenarios (003, 004), the Xen PV ones (000-002), the historical Xen bugs (xsa.ts) and the historical Linux bugs (rcu_table_free.ts, mremap.ts, pfnmap.ts, dirty_cow.ts) registered. */
 import './s003.js';
 import './s004.js';
 import './s000.js';
@@ -8,3 +8,5 @@ import './xsa.js';
 import './rcu_table_free.js';
 export * from './registry.js';
 import './mremap.js';
+import './pfnmap.js';
+import './dirty_cow.js';

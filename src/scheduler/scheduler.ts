@@ -14,11 +14,28 @@
  *
  * Every run records the chosen action codes (`trace`); replaying them with `ReplayStrategy`
  * reproduces the run exactly, because nothing else in the model is nondeterministic.
+ *
+ * Decisions are taken at the interleaving point itself when the model marks it with `mustYield`
+ * (point.ts): when the decision is to step the same thread again, the thread runs on without
+ * yielding. The steps, their order and every decision are the same as if it had yielded.
  */
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from '../sanitizers/finding.js';
 import type { SchedView, Strategy } from './strategy.js';
-import { ACTION_SLOTS, actionCpu, actionSlot, type ExecThread, type InterruptSource, SLOT_IPI, SLOT_PREEMPT, SLOT_SOURCE0, SLOT_STEP } from './types.js';
+import { setPointSink, type PointSink } from './point.js';
+import {
+  ACTION_SLOTS,
+  actionCpu,
+  actionSlot,
+  type ExecThread,
+  type InterruptSource,
+  type KGen,
+  type YieldLabel,
+  SLOT_IPI,
+  SLOT_PREEMPT,
+  SLOT_SOURCE0,
+  SLOT_STEP,
+} from './types.js';
 
 export type { InterruptSource } from './types.js';
 
@@ -54,8 +71,16 @@ export interface RunOptions {
   maxSteps?: number;
 }
 
+/** `pending` when no decision was taken at the point that ended the last step. */
+const NONE = -100;
+/** Decisions that end the run. */
+const END_FINISHED = -1;
+const END_STEP_LIMIT = -2;
+const END_DEADLOCK = -3;
+const END_STATUS: Record<number, RunStatus> = { [END_FINISHED]: 'finished', [END_STEP_LIMIT]: 'step-limit', [END_DEADLOCK]: 'deadlock' };
+
 /** The deterministic scheduler over one `SchedTarget`. Reusable across runs. */
-export class Scheduler implements SchedView {
+export class Scheduler implements SchedView, PointSink {
   steps = 0;
   /** CPU of the action being applied (-1 before the first). */
   currentCpu = -1;
@@ -63,6 +88,16 @@ export class Scheduler implements SchedView {
   afterStep: (() => void) | null = null;
   private acts = new Int32Array(64);
   private trace: number[] = [];
+  private maxSteps = 0;
+  /** The thread being stepped and the generator resumed (points reached inside it come to `point`). */
+  private thread: ExecThread | null = null;
+  private gen: KGen<unknown> | null = null;
+  /** The decision taken at the point that ended the last step (NONE: none). */
+  private pending = NONE;
+  /** `afterStep` already ran for the step that just ended (at its point). */
+  private afterDone = false;
+  /** An exception of the decision at a point, thrown once the thread has yielded (as without points). */
+  private deferred: { error: unknown } | null = null;
 
   constructor(
     readonly target: SchedTarget,
@@ -78,29 +113,67 @@ export class Scheduler implements SchedView {
 
   /** Runs until the workload finishes, a finding stops it, nothing is enabled, or the step limit. */
   run(opts: RunOptions = {}): RunResult {
-    const maxSteps = opts.maxSteps ?? 100_000;
+    this.maxSteps = opts.maxSteps ?? 100_000;
     this.steps = 0;
     this.trace = [];
+    this.pending = NONE;
+    this.afterDone = false;
+    this.deferred = null;
     this.strategy.begin?.(this);
-    const t = this.target;
     try {
       for (;;) {
-        if (t.finished()) return this.result('finished');
-        if (this.steps >= maxSteps) return this.result('step-limit');
-        const n = this.enabled();
-        if (n === 0) return this.result('deadlock');
-        const i = this.strategy.choose(this.acts, n, this); // consulted even when n == 1: scripts observe every step
-        if (i < 0 || i >= n) throw new Error(`strategy '${this.strategy.name}' chose index ${i} of ${n} actions`);
-        const code = this.acts[i];
-        this.trace.push(code);
-        this.steps++;
+        let code = this.pending;
+        this.pending = NONE;
+        if (code === NONE) code = this.decide();
+        if (code < 0) return this.result(END_STATUS[code]);
         this.apply(code);
-        if (this.afterStep) this.afterStep();
+        const d = this.deferred as { error: unknown } | null; // set by point() during apply()
+        if (d) {
+          this.deferred = null;
+          throw d.error;
+        }
+        if (this.afterDone) this.afterDone = false;
+        else if (this.afterStep) this.afterStep();
       }
     } catch (e) {
       if (e instanceof FindingStop) return { ...this.result('finding'), finding: e.finding };
       throw e;
     }
+  }
+
+  /** The next action (recorded as a step), or END_* when the run ends here. */
+  private decide(): number {
+    if (this.target.finished()) return END_FINISHED;
+    if (this.steps >= this.maxSteps) return END_STEP_LIMIT;
+    const n = this.enabled();
+    if (n === 0) return END_DEADLOCK;
+    const i = this.strategy.choose(this.acts, n, this); // consulted even when n == 1: scripts observe every step
+    if (i < 0 || i >= n) throw new Error(`strategy '${this.strategy.name}' chose index ${i} of ${n} actions`);
+    const code = this.acts[i];
+    this.trace.push(code);
+    this.steps++;
+    return code;
+  }
+
+  /**
+   * The stepped thread reached the interleaving point `label`: what follows its yield (the label
+   * recorded, `afterStep`, the next decision) happens here; false when that decision steps the same
+   * thread again, which then runs on without yielding.
+   */
+  point(label: YieldLabel): boolean {
+    const th = this.thread!;
+    th.lastLabel = label;
+    try {
+      if (this.afterStep) this.afterStep();
+      const code = this.decide();
+      const cpu = this.target.cpus[this.currentCpu];
+      if (code === this.currentCpu * ACTION_SLOTS + SLOT_STEP && cpu.thread() === th && th.stack[th.stack.length - 1] === this.gen) return false;
+      this.pending = code;
+    } catch (e) {
+      this.deferred = { error: e };
+    }
+    this.afterDone = true;
+    return true;
   }
 
   private result(status: RunStatus): RunResult {
@@ -158,7 +231,16 @@ export class Scheduler implements SchedView {
       else this.target.taskReturned(cpu, th);
       return;
     }
-    const r = stack[stack.length - 1].next();
+    const gen = stack[stack.length - 1];
+    this.thread = th;
+    this.gen = gen;
+    const prev = setPointSink(this);
+    let r;
+    try {
+      r = gen.next();
+    } finally {
+      setPointSink(prev);
+    }
     if (!r.done) {
       th.lastLabel = r.value;
       return;

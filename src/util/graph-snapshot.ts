@@ -151,7 +151,7 @@ export class GraphSnapshot {
           const ks = keys[i]!;
           for (let j = 0; j < ks.length; j++) o[ks[j]] = v[j];
           let n = 0;
-          for (const k in o) if (Object.hasOwn(o, k)) n++;
+          for (const _ in o) n++; // a plain object: its prototype (Object.prototype or null) adds no enumerable key
           if (n !== ks.length) for (const k of Object.keys(o)) if (!ks.includes(k)) delete o[k];
           break;
         }

@@ -70,7 +70,6 @@ export function auditEntry(pages: XenFrameTable, mem: Memory, level: number, pa:
   if (!(f & _PAGE_PRESENT)) return null;
   const mfn = pte_get_pfn(e);
   const rw = (f & _PAGE_RW) !== 0;
-  const where = `L${level} entry ${(pa % 4096) / 8} of mfn ${lx(Math.floor(pa / 4096))} = ${lx(e)}`;
   if (!pages.valid(mfn)) return null; // outside RAM: nothing the model can say
   if (level === 1) {
     if (!forbidden(pages, mfn, d, rw)) return null;
@@ -78,10 +77,10 @@ export function auditEntry(pages: XenFrameTable, mem: Memory, level: number, pa:
     return {
       gained: `${rw ? 'writable' : 'read-only'} mapping of ${what}`,
       kind: `${rw ? 'writable' : 'read-only'}-${kindOf(pages, mfn)}-via-L1`,
-      detail: [where, pages.describe(mfn)],
+      detail: [entryWhere(level, pa, e), pages.describe(mfn)],
     };
   }
-  if (level === 2 && f & _PAGE_PSE) return superpage(pages, e, rw, d, where);
+  if (level === 2 && f & _PAGE_PSE) return superpage(pages, e, rw, d, entryWhere(level, pa, e));
   const t = pages.typeInfo[mfn];
   const tl = levelOfType(t);
   const typedOk = (t & PGT_validated) !== 0n && (t & PGT_count_mask) !== 0n && pages.owner[mfn] === d;
@@ -96,7 +95,7 @@ export function auditEntry(pages: XenFrameTable, mem: Memory, level: number, pa:
       gained,
       kind: `writable-${leaf ? kindOf(pages, leaf.mfn) : 'linear'}-via-L${level}-linear`,
       detail: [
-        `${where}: a writable linear page-table entry (it points to L${level} mfn ${lx(mfn)}${mfn === Math.floor(pa / 4096) ? ', its own table' : ''})`,
+        `${entryWhere(level, pa, e)}: a writable linear page-table entry (it points to L${level} mfn ${lx(mfn)}${mfn === Math.floor(pa / 4096) ? ', its own table' : ''})`,
         ...(leaf ? [`through it the CPU reaches mfn ${lx(leaf.mfn)} as a writable 4 KiB page: ${leaf.path}`, pages.describe(leaf.mfn)] : []),
       ],
     };
@@ -104,8 +103,13 @@ export function auditEntry(pages: XenFrameTable, mem: Memory, level: number, pa:
   return {
     gained: `L${level} entry to ${frameWhat(pages, mfn)} Xen has not validated as an L${level - 1} table`,
     kind: `unvalidated-L${level}-entry`,
-    detail: [where, pages.describe(mfn)],
+    detail: [entryWhere(level, pa, e), pages.describe(mfn)],
   };
+}
+
+/** The entry named in a report (built only for a finding: most entries audited are fine). */
+function entryWhere(level: number, pa: number, e: bigint): string {
+  return `L${level} entry ${(pa % 4096) / 8} of mfn ${lx(Math.floor(pa / 4096))} = ${lx(e)}`;
 }
 
 function kindOf(pages: XenFrameTable, mfn: number): string {

@@ -229,7 +229,7 @@ export class XenHypervisor {
     for (let i = 0; i < reqs.length; i++) {
       this.counts.mmuUpdates++;
       const { rc, okay, level } = this.one_mmu_update(reqs[i]);
-      if (okay && level) this.audit(level, Number(reqs[i].ptr & ~7n), vcpu, `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`);
+      if (okay && level) this.audit(level, Number(reqs[i].ptr & ~7n), vcpu, () => `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`);
       if (!okay) {
         const r = rc || -EINVAL;
         this.refuse('mmu_update', vcpu, `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`, r, mark);
@@ -240,10 +240,10 @@ export class XenHypervisor {
   }
 
   /** Runs the safety audit on an entry Xen accepted into a level-`level` table. */
-  private audit(level: number, pa: number, vcpu: number, hypercall: string): void {
+  private audit(level: number, pa: number, vcpu: number, hypercall: () => string): void {
     if (!this.onEscalation) return;
     const e = auditEntry(this.mm.pages, this.m.phys, level, pa, this.domid);
-    if (e) this.onEscalation({ ...e, hypercall, vcpu });
+    if (e) this.onEscalation({ ...e, hypercall: hypercall(), vcpu });
   }
 
   /** One request; `level` is that of the page table written (0 for a writable page). */
@@ -567,7 +567,7 @@ export class XenHypervisor {
       const t = mm.pages.typeInfo[l1.gl1mfn];
       if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n) rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
       mm.put_page(l1.gl1mfn);
-      if (rc === 0) this.audit(1, l1.pa, vcpu, `update_va_mapping va ${lx(va)} val ${lx(val)}`);
+      if (rc === 0) this.audit(1, l1.pa, vcpu, () => `update_va_mapping va ${lx(va)} val ${lx(val)}`);
     }
     switch (flags & UVMF_FLUSHTYPE_MASK) {
       case UVMF_TLB_FLUSH:
@@ -626,7 +626,7 @@ export class XenHypervisor {
     mm.put_page(mfn);
     if (!ok) return fault(`the emulated update was refused (${mm.pages.describe(mfn)})`);
     this.counts.ptwrEmulations++; // perfc_incr(ptwr_emulations)
-    this.audit(1, pa, vcpu, `ptwr_emulate of ${lx(val)} to ${lx(pa)}`);
+    this.audit(1, pa, vcpu, () => `ptwr_emulate of ${lx(val)} to ${lx(pa)}`);
     return true;
   }
 

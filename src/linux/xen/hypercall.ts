@@ -14,6 +14,7 @@ import { lookup_address } from '../pgtable.js';
 import type { KGen } from '../../scheduler/types.js';
 import { enterFn } from '../../scheduler/traced.js';
 import { xenState } from './state.js';
+import { mustYield } from '../../scheduler/point.js';
 
 const _PAGE_PRESENT = 0x1n;
 const _PAGE_ACCESSED = 0x20n;
@@ -49,7 +50,7 @@ function lastFree(k: Kernel, table: number, level: number): number {
 export function* HYPERVISOR_mmu_update(k: Kernel, cpu: LinuxCpu, ptr: number, val: bigint): KGen<number> {
   const fns = enterFn(cpu, 'HYPERVISOR_mmu_update');
   try {
-    yield 'xen:mmu_update';
+    if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
     return xenState(k).xen.mmu_update(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]).rc;
   } finally {
     fns.pop();

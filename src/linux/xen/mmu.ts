@@ -45,6 +45,7 @@ import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_rele
 import { pfn_to_mfn, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
 import { disable_vmap_lazy_unmap } from '../vmap.js';
+import { mustYield } from '../../scheduler/point.js';
 
 /**
  * A direct store into a page-table entry (`*ptr = val`) through the direct map. If the page is
@@ -99,7 +100,7 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
     yield* xen_extend_mmu_update(k, cpu, { ptr: machineAddr(st, ptep), val: v }, 'xen_batched_set_pte');
     yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   } else {
-    yield 'xen:mmu_update';
+    if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
     const r = st.xen.mmu_update(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]);
     if (r.rc !== 0) k.printk(`pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`);
   }

@@ -23,6 +23,7 @@ import {
   type MulticallEntry,
 } from '../../xen/hypercalls.js';
 import { xenState } from './state.js';
+import { mustYield } from '../../scheduler/point.js';
 
 /** MC_BATCH in multicalls.c. */
 export const MC_BATCH = 32;
@@ -112,7 +113,7 @@ export function* xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
       slots.map((s) => s.entry),
     );
     // The hypercall is atomic for the guest; other CPUs (and NMIs) interleave at its return.
-    yield 'xen_mc_flush:hypercall';
+    if (mustYield('xen_mc_flush:hypercall')) yield 'xen_mc_flush:hypercall';
     const failed = results.filter((r) => r < 0).length;
     if (failed > 0) reportFailure(k, cpu, slots, results, failed);
   }

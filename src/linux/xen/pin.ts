@@ -23,7 +23,8 @@ import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
 import { pfn_to_mfn, xenState } from './state.js';
-import { enterFn, traced } from '../../scheduler/traced.js';
+import { enterFn } from '../../scheduler/traced.js';
+import { mustYield } from '../../scheduler/point.js';
 
 /** enum pt_level. */
 export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
@@ -83,7 +84,7 @@ export function xenFatalBUG(k: Kernel, cpu: LinuxCpu, what: string, file: string
 export function* set_lowmem_page_rw(k: Kernel, cpu: LinuxCpu, pfn: number, writable: boolean): KGen<void> {
   const v = lowmemPte(k, pfn, writable);
   if (!v) return; // "vaddr missing"
-  yield 'xen:update_va_mapping';
+  if (mustYield('xen:update_va_mapping')) yield 'xen:update_va_mapping';
   if (xenState(k).xen.update_va_mapping(cpu.index, v.va, v.val, 0) !== 0) {
     const line = is2637(k) ? (writable ? 599 : 583) : writable ? 185 : 169;
     xenFatalBUG(k, cpu, 'update_va_mapping', 'arch/x86/xen/mmu.c', line, writable ? 'make_lowmem_page_readwrite' : 'make_lowmem_page_readonly');
@@ -93,7 +94,7 @@ export function* set_lowmem_page_rw(k: Kernel, cpu: LinuxCpu, pfn: number, writa
 /** pin_pagetable_pfn(cmd, pfn): a direct mmuext_op; BUG() if Xen refuses (2.6.37 mmu.c:1831, 3.8 mmu.c:1553). */
 export function* pin_pagetable_pfn(k: Kernel, cpu: LinuxCpu, cmd: number, pfn: number): KGen<void> {
   const st = xenState(k);
-  yield 'xen:mmuext_op';
+  if (mustYield('xen:mmuext_op')) yield 'xen:mmuext_op';
   const mfn = pfn_to_mfn(pfn);
   if (st.xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc !== 0) {
     const fns = enterFn(cpu, 'pin_pagetable_pfn');
@@ -123,8 +124,18 @@ export function xen_page_pinned(k: Kernel, pa: number): boolean {
  */
 export function* xen_alloc_ptpage(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number, level: PtLevel): KGen<void> {
   if (!xen_page_pinned(k, mm.pgd)) return;
-  yield* traced(cpu, `xen_alloc_${level}`, () => traced(cpu, 'xen_alloc_ptpage', () => alloc_ptpage_pinned(k, cpu, pfn, level)));
+  const fns = enterFn(cpu, XEN_ALLOC_FN[level]);
+  fns.push('xen_alloc_ptpage');
+  try {
+    yield* alloc_ptpage_pinned(k, cpu, pfn, level);
+  } finally {
+    fns.pop();
+    fns.pop();
+  }
 }
+
+/** The pv op calling xen_alloc_ptpage() for each level (its frame in call traces). */
+const XEN_ALLOC_FN: Record<PtLevel, string> = { pgd: 'xen_alloc_pgd', pud: 'xen_alloc_pud', pmd: 'xen_alloc_pmd', pte: 'xen_alloc_pte' };
 
 function* alloc_ptpage_pinned(k: Kernel, cpu: LinuxCpu, pfn: number, level: PtLevel): KGen<void> {
   const st = xenState(k);
