@@ -40,8 +40,7 @@ import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
-import { cover } from './coverage.js';
+import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
@@ -828,8 +827,8 @@ export class Interpreter {
     if (want > 0) {
       const w0 = this.writes[want - 1];
       // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
-      if (w0.cpu !== cpu.index) cover('outcome:read:written-by-other-cpu');
-      if (w0.mm !== p.mm.name) cover('outcome:read:written-before-fork');
+      if (w0.cpu !== cpu.index) outcomeCover('outcome:read:written-by-other-cpu');
+      if (w0.mm !== p.mm.name) outcomeCover('outcome:read:written-before-fork');
     }
     const got = this.k.m.phys.read64n(at);
     if (got === BigInt(want)) return;
