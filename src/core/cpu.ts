@@ -472,8 +472,15 @@ export class Cpu {
   }
 
   private u32: Uint32Array | null = null;
+  private dv: DataView | null = null;
 
   /** The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on). */
+  private dataView(): DataView {
+    const buf = this.core.memory.buffer;
+    if (this.dv === null || this.dv.buffer !== buf) this.dv = new DataView(buf);
+    return this.dv;
+  }
+
   private u32Memory(): Uint32Array {
     const buf = this.core.memory.buffer;
     if (this.u32 === null || this.u32.buffer !== buf) this.u32 = new Uint32Array(buf);
@@ -485,14 +492,17 @@ export class Cpu {
     return this.decodeTlb(null);
   }
 
-  /** The valid TLB entries that could translate `va` (its set in each page-size class), decoded. */
+  /**
+   * The valid TLB entries that translate `va` (in every PCID and page-size class), decoded: only the
+   * one set per class that can hold them is read, and an entry is decoded only when its tag matches.
+   */
   tlbEntriesFor(va: bigint): TlbEntryInfo[] {
     return this.decodeTlb(BigInt.asUintN(64, va));
   }
 
   private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
-    const mem = new DataView(this.core.memory.buffer);
+    const mem = this.dataView();
     const u32 = this.u32Memory();
     const mode = this.mode;
     for (let c = 0; c < 3; c++) {
@@ -501,19 +511,27 @@ export class Cpu {
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
       let base = this.view.getUint32(d, true);
       let n = (this.view.getUint32(d + 4, true) + 1) * ways;
+      // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
+      // bits 31:13 hold them (T_KEY = vpn << 13 | pcid << 1 | valid), to skip other tags unread.
+      let vpnLow = -1;
       if (only !== null) {
-        const set = Number((only >> BigInt(shift)) & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
+        const vpnOnly = only >> BigInt(shift);
+        const set = Number(vpnOnly & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
         base += set * ways * 32; // TLB_ENTRY
         n = ways;
+        vpnLow = Number(vpnOnly & 0x7ffffn);
       }
       for (let i = 0; i < n; i++) {
         const e = base + i * 32; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16
-        if (!(u32[e >>> 2] & 1)) continue; // valid bit, read without a BigInt (entries are 32-byte aligned)
+        const lo = u32[e >>> 2];
+        if (!(lo & 1)) continue; // valid bit, read without a BigInt (entries are 32-byte aligned)
+        if (vpnLow >= 0 && lo >>> 13 !== vpnLow) continue;
         const perms = u32[(e >>> 2) + 4];
         const key = mem.getBigUint64(e, true);
         const vpn = key >> 13n;
         const top = mode === '5level' ? 56n : 47n;
         const va = BigInt.asUintN(64, BigInt.asIntN(Number(top) + 1, vpn << BigInt(shift)));
+        if (only !== null && va !== (only >> BigInt(shift)) << BigInt(shift)) continue;
         out.push({
           va,
           pa: mem.getBigUint64(e + 8, true),
