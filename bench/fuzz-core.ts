@@ -158,48 +158,60 @@ export interface OracleCostRow {
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
 
 /**
- * The outcome oracles' cost (issue 13): the same `runs` executions of seed 1 on each preset, with
- * the oracles switched off and on, alternated `rounds` times in this process; process CPU time,
- * the median of the rounds.
+ * The outcome oracles' cost (issue 13): on each preset, `rounds` pairs of runs of the same `runs`
+ * executions (seed r of pair r), once with the oracles off and once on, the order alternating
+ * between pairs; process CPU time. The cost is the median over pairs of (on - off) / on: the two
+ * runs of a pair are adjacent in time, so the load of a shared machine drifts little between them.
+ * The oracles' coverage keys are off for both runs, which then execute the same programs.
  */
 export async function runOracleCost(runs: number, rounds: number, log: (line: string) => void): Promise<OracleCostRow[]> {
-  const { setOutcomeOracles } = await import('../src/fuzz/outcome.js');
+  const { setOutcomeCoverage, setOutcomeOracles } = await import('../src/fuzz/outcome.js');
+  // Without the oracles' coverage keys both runs of a pair execute the same programs.
+  setOutcomeCoverage(false);
   const rows: OracleCostRow[] = [];
   for (const preset of ORACLE_COST_PRESETS) {
     const target = await createTarget(preset, {});
-    const time = (on: boolean): number => {
+    const time = (on: boolean, seed: number): number => {
       setOutcomeOracles(on);
       const t0 = process.cpuUsage();
-      runUnits(target, { firstSeed: 1, runsPerSeed: runs, seeds: 1 });
+      runUnits(target, { firstSeed: seed, runsPerSeed: runs, seeds: 1 });
       const t = process.cpuUsage(t0);
       return (t.user + t.system) / 1000;
     };
-    time(true); // warm-up
+    time(true, 1); // warm-up
+    time(false, 1);
     const on: number[] = [];
     const off: number[] = [];
+    const costs: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      off.push(time(false));
-      on.push(time(true));
+      const first = r % 2 === 0;
+      const a = time(first, r + 1);
+      const b = time(!first, r + 1);
+      const [tOn, tOff] = first ? [a, b] : [b, a];
+      on.push(tOn);
+      off.push(tOff);
+      costs.push((tOn - tOff) / tOn);
     }
-    setOutcomeOracles(true);
-    const onMs = median(on);
-    const offMs = median(off);
+    const onMs = on.reduce((x, y) => x + y, 0) / rounds;
+    const offMs = off.reduce((x, y) => x + y, 0) / rounds;
     const row = {
       preset,
-      executions: runs,
+      executions: runs * rounds,
       onPerSec: Math.round((runs / onMs) * 1000),
       offPerSec: Math.round((runs / offMs) * 1000),
-      cost: (onMs - offMs) / onMs,
+      cost: median(costs),
     };
     rows.push(row);
     log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${(row.cost * 100).toFixed(1)} %)`);
   }
+  setOutcomeOracles(true);
+  setOutcomeCoverage(true);
   return rows;
 }
 
 export function formatOracleCost(rows: OracleCostRow[]): string {
   const out = [
-    'outcome oracles (process view, frame lifetime, TLB coherence): the same executions with them off and on, one core, CPU time, median of rounds',
+    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions with them off and on, one core, CPU time; cost: the median over pairs',
     'preset                  executions  exec/s off  exec/s on  cost',
   ];
   for (const r of rows)

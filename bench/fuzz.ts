@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     if (!flags.json) process.stderr.write(line + '\n');
   };
   if (flags['oracle-cost']) {
-    const cost = await runOracleCost(800, 5, logLine);
+    const cost = await runOracleCost(200, 15, logLine);
     console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));
     return 0;
   }

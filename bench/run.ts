@@ -69,7 +69,7 @@ const GROUPS: BenchGroup[] = [
         capSeconds: intFlag(flags['fuzz-cap'] as string | undefined, 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
       };
       const res = await runFuzzBench(cfg, log);
-      const oracleCost = await runOracleCost(800, 5, log);
+      const oracleCost = await runOracleCost(200, 15, log);
       return { text: formatFuzzBench(cfg, res) + '\n\n' + formatOracleCost(oracleCost), json: { ...cfg, ...res, oracleCost }, problems: [] };
     },
   },

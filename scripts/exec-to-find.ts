@@ -1,9 +1,9 @@
 /**
  * `npx tsx scripts/exec-to-find.ts [ROOT] [--ids 002,003] [--seeds 5] [--cap 20000] [--seed-base B]`: for each
  * seed bug (or the ids given), executions until a campaign of the engine at ROOT (default: this
- * checkout) first finds the bug's sanitizer, for campaign seeds 1000 + B, 2000 + B, ... (as bench/fuzz-core
- * seeds them, but capped by executions instead of seconds, so that the numbers do not depend on
- * the machine's load). To compare two trees, run it with ROOT = a worktree of each.
+ * checkout) first finds the bug (its scenario's report or one of its `alsoReports`), for campaign
+ * seeds 1000 + B, 2000 + B, ... (as bench/fuzz-core seeds them, but capped by executions instead
+ * of seconds, so that the numbers do not depend on the machine's load). To compare two trees, run it with ROOT = a worktree of each.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ const at = (p: string) => pathToFileURL(resolve(root, 'src', p)).href;
 const { Machine } = await import(at('core/machine.ts'));
 const { runUnits } = await import(at('fuzz/runner.ts'));
 const { createTarget } = await import(at('fuzz/targets.ts'));
-const { seedBugs } = await import(at('fuzz/seeds.ts'));
+const { seedBugs, isSeedBug } = await import(at('fuzz/seeds.ts'));
 const ids = values.ids?.split(',');
 const seeds = Number(values.seeds ?? 5);
 const cap = Number(values.cap ?? 20000);
@@ -35,12 +35,12 @@ for (const bug of await seedBugs()) {
       target,
       { firstSeed: s * 1000 + base, runsPerSeed: 2000, totalRuns: cap },
       {
-        stopOn: bug.sanitizer,
+        stopOn: [bug.sanitizer, ...bug.alsoReports.map((a: { sanitizer: string }) => a.sanitizer)].join(','),
         onSeedDone: (r: { executions: number }) => {
           before += r.executions;
         },
-        onFinding: (f: { sanitizer: string; foundAtExecution: number }, shrunk: boolean) => {
-          if (!shrunk && f.sanitizer === bug.sanitizer && at === null) at = before + f.foundAtExecution;
+        onFinding: (f: { sanitizer: string; signature: string; foundAtExecution: number }, shrunk: boolean) => {
+          if (!shrunk && isSeedBug(bug, f) && at === null) at = before + f.foundAtExecution;
         },
       },
     );

@@ -472,6 +472,14 @@ export class Cpu {
   }
 
   private u32: Uint32Array | null = null;
+  private dv: DataView | null = null;
+
+  /** The core's linear memory as a DataView (cached while the memory does not grow). */
+  private dataView(): DataView {
+    const buf = this.core.memory.buffer;
+    if (this.dv === null || this.dv.buffer !== buf) this.dv = new DataView(buf);
+    return this.dv;
+  }
 
   /** The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on). */
   private u32Memory(): Uint32Array {
@@ -485,7 +493,10 @@ export class Cpu {
     return this.decodeTlb(null);
   }
 
-  /** The valid TLB entries that could translate `va` (its set in each page-size class), decoded. */
+  /**
+   * The valid TLB entries that translate `va` (in every PCID and page-size class), decoded: only the
+   * one set per class that can hold them is read, and an entry is decoded only when its tag matches.
+   */
   tlbEntriesFor(va: bigint): TlbEntryInfo[] {
     return this.decodeTlb(BigInt.asUintN(64, va));
   }
@@ -506,20 +517,28 @@ export class Cpu {
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
       let base = this.view.getUint32(d, true);
       let n = (this.view.getUint32(d + 4, true) + 1) * ways;
+      // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
+      // bits 31:13 hold them (T_KEY = vpn << 13 | pcid << 1 | valid), to skip other tags unread.
+      let vpnLow = -1;
       if (only !== null) {
-        const set = Number((only >> BigInt(shift)) & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
+        const vpnOnly = only >> BigInt(shift);
+        const set = Number(vpnOnly & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
         base += set * ways * 32; // TLB_ENTRY
         n = ways;
+        vpnLow = Number(vpnOnly & 0x7ffffn);
       }
       for (let i = 0; i < n; i++) {
         const w = (base + i * 32) >>> 2; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16 (32-byte aligned)
         const lo = u32[w];
         if (!(lo & 1)) continue; // valid bit
+        if (vpnLow >= 0 && lo >>> 13 !== vpnLow) continue;
         const perms = u32[w + 4];
         const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
         const low = (vpn * 2 ** shift) % span;
+        const va = low >= span / 2 ? BigInt(low) + upper : BigInt(low);
+        if (only !== null && va !== (only >> BigInt(shift)) << BigInt(shift)) continue;
         out.push({
-          va: low >= span / 2 ? BigInt(low) + upper : BigInt(low),
+          va,
           pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
           pageSize: 2 ** shift,
           pcid: (lo >>> 1) & 0xfff,
@@ -542,7 +561,7 @@ export class Cpu {
    */
   pscEntries(): PscEntryInfo[] {
     const out: PscEntryInfo[] = [];
-    const mem = new DataView(this.core.memory.buffer);
+    const mem = this.dataView();
     const mode = this.mode;
     for (let l = 2; l <= 5; l++) {
       const d = C.psc + (l - 2) * 16;

@@ -40,8 +40,7 @@ import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { OutcomeOracle, outcomeOraclesEnabled } from './outcome.js';
-import { cover } from './coverage.js';
+import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
@@ -137,6 +136,8 @@ interface WriteRecord {
 }
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
+/** The protection a vma's flags give (the inverse of VM_FLAGS). */
+const protOf = (flags: number): Prot => (flags & VM_WRITE ? 'rw' : flags & VM_EXEC ? 'rx' : 'r');
 const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
 export class Interpreter {
@@ -279,7 +280,7 @@ export class Interpreter {
           const v = mm.vmas.find((x) => x.vm_start === start);
           if (!v) return null;
           const pages = Number((v.vm_end - v.vm_start) / 4096n);
-          const prot: Prot = v.vm_flags & VM_WRITE ? 'rw' : v.vm_flags & VM_EXEC ? 'rx' : 'r';
+          const prot = protOf(v.vm_flags);
           const r = prs[slot];
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
@@ -507,8 +508,18 @@ export class Interpreter {
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
+        // The moved vma's protection is the kernel's: an mprotect() of the old range by another
+        // thread may have run (under mmap_sem) before the move and returned while it was in flight.
+        const moved = mm.vmas.find((x) => x.vm_start === to);
         if (ret === to)
-          regs[o.to] = { ...r, start: to, since: this.step, by: `mremap from 0x${r.start.toString(16)}`, protUnknown: r.protUnknown || sp.mprotecting > 0 };
+          regs[o.to] = {
+            ...r,
+            ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
+            start: to,
+            since: this.step,
+            by: `mremap from 0x${r.start.toString(16)}`,
+            protUnknown: r.protUnknown || sp.mprotecting > 0,
+          };
         else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -816,8 +827,8 @@ export class Interpreter {
     if (want > 0) {
       const w0 = this.writes[want - 1];
       // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
-      if (w0.cpu !== cpu.index) cover('outcome:read:written-by-other-cpu');
-      if (w0.mm !== p.mm.name) cover('outcome:read:written-before-fork');
+      if (w0.cpu !== cpu.index) outcomeCover('outcome:read:written-by-other-cpu');
+      if (w0.mm !== p.mm.name) outcomeCover('outcome:read:written-before-fork');
     }
     const got = this.k.m.phys.read64n(at);
     if (got === BigInt(want)) return;

@@ -4,12 +4,11 @@
  * function that lost it ever runs (docs/fuzzing.md, "Outcome oracles").
  *
  * - frame-lifetime: every translation a CPU uses for an access (a TLB hit, or a hardware walk,
- *   paging-structure-cache hits included) must reach a frame that is allocated and, for a TLB hit,
- *   has not been freed since the entry was filled; every table a hardware walk reads must be
- *   allocated. The core's frame table keeps state and a generation per frame (bumped by each free);
- *   fills are remembered per CPU and page as (frame, generation, step), and a frame being freed must
- *   not be mapped by a user TLB entry some CPU can still use. Software walkers (GUP-fast) are judged
- *   by the page-table use-after-free sanitizer, which tracks their pointers.
+ *   paging-structure-cache hits included) must reach allocated frames not freed and reallocated
+ *   since the translation was cached; a frame being freed must not be mapped by a user TLB entry
+ *   some CPU can still use, nor a page table reached by another CPU's CR3 or paging-structure
+ *   cache. The check is `FrameLifetime` (src/linux/pt_sanitizers.ts), shared with the scenarios.
+ *   Software walkers (GUP-fast) are judged by the page-table use-after-free sanitizer.
  * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
  *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
  *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
@@ -52,6 +51,21 @@ export function setOutcomeOracles(on: boolean): void {
 
 export function outcomeOraclesEnabled(): boolean {
   return enabled;
+}
+
+let coverageKeys = true;
+
+/**
+ * Whether the oracles report their preconditions as coverage (default on). Off only to measure
+ * their cost: with the keys, a campaign with oracles on drifts to other programs than one without.
+ */
+export function setOutcomeCoverage(on: boolean): void {
+  coverageKeys = on;
+}
+
+/** `cover(id)` for an oracle's precondition (the interpreter's process view uses it too). */
+export function outcomeCover(id: string): void {
+  if (coverageKeys) cover(id);
 }
 
 function hex(v: bigint | number): string {
@@ -130,7 +144,7 @@ export class OutcomeOracle {
         }
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
-      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
+      if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
       for (const p of c.hw.pscEntries()) {
         if (p.va >= limit) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
@@ -160,7 +174,7 @@ export class OutcomeOracle {
       if (!this.usesTables(c, mm)) continue;
       for (const e of c.hw.tlbEntriesFor(page)) {
         if (e.va !== page || e.global || !e.user) continue;
-        if (c !== cpu) cover('outcome:fault:remote-entry');
+        if (c !== cpu) outcomeCover('outcome:fault:remote-entry');
         const why = this.userStaleness(c, e);
         if (why) this.coherenceFinding(cpu, c, 'page fault()', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
@@ -206,13 +220,11 @@ export class OutcomeOracle {
   checkKernel(cpu: LinuxCpu, what: string, deferred: (va: bigint) => boolean = (va) => vmap_flush_pending(this.k, va)): void {
     const L = this.k.L;
     for (const c of this.k.cpus) {
-      let held = false;
       // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
       for (const va of this.life.filledPages(c.index)) {
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
         for (const e of c.hw.tlbEntriesFor(va)) {
           if ((e.va & L.VA_MASK) !== va) continue;
-          held = true;
           if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
           const t = lookup_translation(this.k, va);
           let why: string | null = null;
@@ -223,8 +235,6 @@ export class OutcomeOracle {
           if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
         }
       }
-      // The precondition as coverage: a CPU that could hold a stale kernel entry holds entries there.
-      if (held) cover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-kernel-entries`);
     }
   }
 
@@ -353,7 +363,7 @@ export class OutcomeOracle {
   sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
     for (const x of seen) {
       if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
-      cover('outcome:cow:frame-seen-by-live-process');
+      outcomeCover('outcome:cow:frame-seen-by-live-process');
       const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
       if (t && Number(t.next >> 12n) === pfn) return x;
     }

@@ -208,6 +208,8 @@ export interface Schedule {
   steps?: number;
   /** Sticky walk: probability of running the same CPU again. */
   stickiness?: number;
+  /** Sticky walk: probability of leaving a CPU that stands where a critical section ended (schedule.ts RELEASE_POINTS). */
+  release?: number;
 }
 
 /** Number of operations of a program (its size, for shrinking and reports). */
@@ -402,6 +404,10 @@ export function parseSchedule(v: unknown, path: string): Schedule {
   if (o.stickiness !== undefined) {
     if (typeof o.stickiness !== 'number' || !(o.stickiness >= 0 && o.stickiness <= 1)) bad(`${path}.stickiness`, 'expected a number in 0..1');
     s.stickiness = o.stickiness as number;
+  }
+  if (o.release !== undefined) {
+    if (typeof o.release !== 'number' || !(o.release >= 0 && o.release <= 1)) bad(`${path}.release`, 'expected a number in 0..1');
+    s.release = o.release as number;
   }
   if (o.eventProbability !== undefined) {
     if (typeof o.eventProbability !== 'number' || !(o.eventProbability >= 0 && o.eventProbability <= 1))

@@ -5,7 +5,7 @@
  */
 import { Prng } from '../scheduler/prng.js';
 import { PctStrategy, RandomStrategy, ReplayStrategy, type SchedView, type Strategy } from '../scheduler/strategy.js';
-import { actionCpu, actionSlot, SLOT_IPI, SLOT_STEP, SPIN } from '../scheduler/types.js';
+import { actionCode, actionCpu, actionSlot, SLOT_IPI, SLOT_PREEMPT, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import type { Coverage } from './coverage.js';
 import { ObservingStrategy } from './observe.js';
 import type { Schedule } from './program.js';
@@ -17,7 +17,7 @@ export const PCT_EXPECTED_STEPS = 400;
 /** The schedule's own strategy. */
 export function scheduleStrategy(s: Schedule): Strategy {
   if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
-  if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9);
+  if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9, s.release ?? 0);
   return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS, clock: 'points' });
 }
 
@@ -121,10 +121,26 @@ export class SkippingReplayStrategy implements Strategy {
   }
 }
 
+/** Sticky walk: probability of delivering a pending IPI at once while the running CPU spins. */
+const IPI_PROMPTNESS = 0.8;
+
+/**
+ * Interleaving points where a critical section has just ended or an object was just let go: a
+ * lock dropped (spin_unlock()'s preempt_enable(), PREEMPT_RT's rt_spin_unlock()), an operation of
+ * the program returned, a page table unhooked and handed to the free path (free_pgtables), pages
+ * dropped from the page cache and freed (truncate_inode_pages_range). What a CPU changed or freed
+ * is visible to the others from here on, and what it still owes (a deferred TLB flush, a free
+ * after a grace period) is not done yet: the window of a race opens here.
+ */
+const RELEASE_POINTS: ReadonlySet<string> = new Set(['preempt_enable', 'rt_spin_unlock', 'fuzz:next_op', 'free_pgtables', 'truncate_inode_pages_range']);
+
 /**
  * A random walk that keeps running the same CPU with probability `stickiness` (else switches to
  * another CPU that can step): long stretches of one CPU inside another CPU's critical window,
- * which a step-by-step coin toss almost never produces. Events as in the random walk.
+ * which a step-by-step coin toss almost never produces. With `release` > 0, a CPU standing at a
+ * release point (RELEASE_POINTS) is left with that probability: its task is preempted (when a
+ * preemption is pending) or another CPU runs a stretch, inside the window the release opened.
+ * Events as in the random walk; a pending IPI is taken at once, mostly, while its sender spins.
  */
 export class StickyStrategy implements Strategy {
   readonly name = 'sticky';
@@ -134,6 +150,7 @@ export class StickyStrategy implements Strategy {
     readonly seed: number,
     private readonly p: number,
     private readonly stickiness: number,
+    private readonly release = 0,
   ) {
     this.rng = new Prng(seed);
   }
@@ -141,7 +158,7 @@ export class StickyStrategy implements Strategy {
     this.rng.reseed(this.seed);
     this.cur = -1;
   }
-  choose(acts: Int32Array, n: number): number {
+  choose(acts: Int32Array, n: number, view: SchedView): number {
     let steps = 0;
     let mine = -1;
     for (let i = 0; i < n; i++) {
@@ -150,11 +167,19 @@ export class StickyStrategy implements Strategy {
       if (actionCpu(acts[i]) === this.cur) mine = i;
     }
     const events = n - steps;
+    // A CPU that spins waiting for its IPI to be taken: hardware delivers an IPI within
+    // microseconds, so the walk rarely lets the other CPUs run a long stretch first.
+    if (events > 0 && this.cur >= 0 && view.cpus[this.cur].label() === SPIN && this.rng.nextFloat() < IPI_PROMPTNESS)
+      for (let i = 0; i < n; i++) if (actionSlot(acts[i]) === SLOT_IPI) return i;
     if (events > 0 && (steps === 0 || this.rng.nextFloat() < this.p)) {
       let k = this.rng.below(events);
       for (let i = 0; i < n; i++) if (actionSlot(acts[i]) !== SLOT_STEP && k-- === 0) return i;
     }
-    if (mine >= 0 && (steps === 1 || this.rng.nextFloat() < this.stickiness)) return mine;
+    // At a release point: leave the task (a preemption, when one is pending: another task of this
+    // CPU runs, on the translations this CPU still caches) or the CPU (another CPU runs).
+    const leave = mine >= 0 && this.release > 0 && RELEASE_POINTS.has(view.cpus[this.cur].label()) && this.rng.nextFloat() < this.release;
+    if (leave && this.rng.nextFloat() < 0.5) for (let i = 0; i < n; i++) if (acts[i] === actionCode(this.cur, SLOT_PREEMPT)) return i;
+    if (mine >= 0 && (steps === 1 || (!leave && this.rng.nextFloat() < this.stickiness))) return mine;
     let k = this.rng.below(mine >= 0 ? steps - 1 : steps);
     for (let i = 0; i < n; i++) {
       if (actionSlot(acts[i]) !== SLOT_STEP || i === mine) continue;

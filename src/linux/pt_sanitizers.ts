@@ -61,6 +61,15 @@ interface FreeRecord {
   chain: string[];
 }
 
+/** The per-CPU `reached` arrays of a machine, allocated once (a typed array costs microseconds) and cleared per check. */
+const reachedOf = new WeakMap<CoreFrames, Uint32Array[]>();
+function reachedArrays(k: Kernel): Uint32Array[] {
+  let a = reachedOf.get(k.m.frames);
+  if (!a || a.length < k.cpus.length) reachedOf.set(k.m.frames, (a = k.cpus.map(() => new Uint32Array(k.m.frames.count))));
+  for (const x of a) x.fill(0);
+  return a;
+}
+
 /** Options of the frame-lifetime check. */
 export interface FrameLifetimeOptions {
   /** The scheduler step, for reports (none: reports carry no step numbers). */
@@ -91,6 +100,8 @@ export class FrameLifetime {
   private readonly frees = new Map<number, FreeRecord>();
   /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
+  /** Per CPU and frame: 1 + the frame's generation when a walk of that CPU last reached it as a table (0: never). */
+  private readonly reached: Uint32Array[];
   private readonly frames: CoreFrames;
   private readonly step: () => number;
   private readonly currentCpu: () => number;
@@ -104,6 +115,7 @@ export class FrameLifetime {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
+    this.reached = reachedArrays(k);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
     this.currentCpu = opts.currentCpu ?? (() => -1);
@@ -205,7 +217,8 @@ export class FrameLifetime {
       if (mm.mmap_sem.writer === c.curr) continue;
       let how: string | null = null;
       if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
-      else
+      // A cached entry can point to the table only if a walk of that CPU reached it as a table.
+      else if (this.reached[c.index][pfn] !== 0)
         for (const p of c.hw.pscEntries())
           if (Number(p.next >> 12n) === pfn) {
             how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
@@ -246,13 +259,16 @@ export class FrameLifetime {
 
   private recordFree(pfn: number): void {
     const c = this.currentCpu();
-    const cpu = c >= 0 ? this.k.cpus[c] : undefined;
-    const chain: string[] = [];
-    if (cpu) {
-      const s = cpu.thread().fnStack;
-      for (let i = s.length - 1; i >= 0; i--) chain.push(s[i]);
+    // One record per frame, reused by its later frees (no allocation on the hot path).
+    let r = this.frees.get(pfn);
+    if (!r) this.frees.set(pfn, (r = { step: 0, cpu: c, chain: [] }));
+    r.step = this.step();
+    r.cpu = c;
+    r.chain.length = 0;
+    if (c >= 0) {
+      const s = this.k.cpus[c].thread().fnStack;
+      for (let i = s.length - 1; i >= 0; i--) r.chain.push(s[i]);
     }
-    this.frees.set(pfn, { step: this.step(), cpu: c, chain });
   }
 
   /** Where frame `pfn` was last freed, for reports. */
@@ -284,7 +300,11 @@ export class FrameLifetime {
       const prev = fills.get(page);
       if (prev && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
       else {
-        fills.set(page, { pfn, gen, step: this.step() });
+        if (prev) {
+          prev.pfn = pfn;
+          prev.gen = gen;
+          prev.step = this.step();
+        } else fills.set(page, { pfn, gen, step: this.step() });
         // the frame's users (once per CPU and page while it stays allocated)
         let u = this.fillsOf.get(pfn);
         if (!u) this.fillsOf.set(pfn, (u = []));
@@ -322,15 +342,22 @@ export class FrameLifetime {
   /**
    * Every table the last hardware walk of `cpu` read (from CR3 or from a paging-structure-cache
    * entry) must be allocated, whether the access then succeeded or faulted: the hardware read
-   * whatever a freed frame now holds.
+   * whatever a freed frame now holds. A walk that resumed below CR3 did so through a
+   * paging-structure-cache entry, which an earlier walk of this CPU filled when it reached that
+   * table: the table must not have been freed and reallocated since (its generation then is kept
+   * per CPU; not in PAE paging, whose walks always begin below CR3, at a PDPTE register).
    */
   private walkedTables(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void {
     const n = cpu.hw.lastWalkCount();
     if (n === 0) return;
     const fr = this.frames;
-    for (const e of cpu.hw.lastWalkEntries()) {
+    const reached = this.reached[cpu.index];
+    const entries = cpu.hw.lastWalkEntries();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       const tp = Number(e >> 12n);
-      if (tp < fr.count && fr.state(tp) === FRAME_STATE.FREE)
+      if (tp >= fr.count) continue;
+      if (fr.state(tp) === FRAME_STATE.FREE)
         this.frameFinding(
           cpu,
           va,
@@ -339,6 +366,18 @@ export class FrameLifetime {
           tp,
           `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
           'hardware walk through a free page table',
+        );
+      const g = fr.generation(tp) + 1;
+      if (i > 0) reached[tp] = g;
+      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== Number(cpu.hw.getControl().cr3 >> 12n))
+        this.frameFinding(
+          cpu,
+          va,
+          kind,
+          cpl,
+          tp,
+          `the hardware walk resumed through a paging-structure-cache entry in table pfn ${hex(tp)}, which was freed and reallocated since the entry was cached`,
+          'hardware walk through a paging-structure-cache entry to a reallocated table',
         );
     }
   }

@@ -24,7 +24,7 @@ export interface CoreCpu {
   flushTlbAll(): void;
   /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */
   tlbEntries(): TlbEntryInfo[];
-  /** The valid TLB entries that could translate `va` (its set in each page-size class). */
+  /** The valid TLB entries that translate `va` (every PCID and page-size class). */
   tlbEntriesFor(va: bigint): TlbEntryInfo[];
   /** Every valid paging-structure-cache entry, decoded. */
   pscEntries(): PscEntryInfo[];
