@@ -46,6 +46,11 @@ export class Cpu {
     this.view = new DataView(core.memory.buffer, this.base, 4096);
   }
 
+  /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
+  getCr3(): bigint {
+    return this.view.getBigUint64(C.cr3, true);
+  }
+
   getControl(): ControlRegs {
     const v = this.view;
     return {

@@ -188,7 +188,7 @@ export class OutcomeOracle {
    * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
    */
   private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
-    if ((c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) return false;
+    if ((c.hw.getCr3() & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) return false;
     if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
     return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
   }
@@ -395,7 +395,7 @@ export class OutcomeOracle {
  * the table it points to and the rights accumulated down to it), or null when the walk stops above.
  */
 function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
-  return walkTables(k, c.hw.getControl().cr3, c.hw.mode, va, level);
+  return walkTables(k, c.hw.getCr3(), c.hw.mode, va, level);
 }
 
 /**

@@ -30,7 +30,7 @@ export function watchHardwareWalks(k: Kernel): void {
     const entries = cpu.hw.lastWalkEntries();
     const f = san.checkHardwareWalk({ index: cpu.index, lastWalkEntries: () => entries });
     if (!f) return;
-    const root = cpu.hw.getControl().cr3 & ~0xfffn;
+    const root = cpu.hw.getCr3() & ~0xfffn;
     if (entries.length > 0 && (entries[0] & ~0xfffn) !== root)
       f.log.splice(
         -1,
@@ -171,7 +171,7 @@ export class FrameLifetime {
       // the last user of the mm goes away, there should not be any races on the address space").
       if (mm && mm.mm_users === 0) continue;
       if (this.k.config.smp) {
-        if (!mm || (c.hw.getControl().cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+        if (!mm || (c.hw.getCr3() & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
         if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
       }
       for (const e of c.hw.tlbEntriesFor(page)) {
@@ -208,7 +208,7 @@ export class FrameLifetime {
     const cur = this.currentCpu();
     for (const c of this.k.cpus) {
       if (c.index === cur || c.tlbState === 'lazy') continue;
-      const cr3 = c.hw.getControl().cr3;
+      const cr3 = c.hw.getCr3();
       // Running on its mm: CR3 holds that mm's pgd (else a CR3 load is still queued, Xen PV lazy CPU mode).
       const mm = c.tlbActiveMm;
       if (!mm || (cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
@@ -369,7 +369,7 @@ export class FrameLifetime {
         );
       const g = fr.generation(tp) + 1;
       if (i > 0) reached[tp] = g;
-      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== Number(cpu.hw.getControl().cr3 >> 12n))
+      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== Number(cpu.hw.getCr3() >> 12n))
         this.frameFinding(
           cpu,
           va,

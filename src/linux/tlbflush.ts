@@ -23,7 +23,7 @@ export const LBL_FLUSH_AFTER_READ_CR3 = '__native_flush_tlb:after_read_cr3';
 
 /** native_read_cr3(). */
 export function native_read_cr3(cpu: LinuxCpu): bigint {
-  return cpu.hw.getControl().cr3;
+  return cpu.hw.getCr3();
 }
 
 /** native_write_cr3(): MOV to CR3 (flushes non-global TLB entries, SDM vol. 3, 4.10.4.1). */

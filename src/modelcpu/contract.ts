@@ -12,6 +12,8 @@ export interface CoreCpu {
   readonly index: number;
   setControl(regs: Partial<ControlRegs>): void;
   getControl(): ControlRegs;
+  /** CR3 alone (`getControl().cr3`). */
+  getCr3(): bigint;
   readonly mode: PagingMode;
   /** CR2: the linear address of the last #PF. */
   readonly cr2: bigint;
