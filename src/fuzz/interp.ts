@@ -199,6 +199,17 @@ export class Interpreter {
     return s;
   }
 
+  /**
+   * Slot `slot` of `mm` for an mmap: null when it is mapped or another mmap of it is in flight; else
+   * the slot is marked in flight (until the caller's `sp.mapping.delete`) and its start returned.
+   */
+  private claimSlot(mm: MmStruct, slot: number): { sp: SpaceState; start: bigint } | null {
+    const sp = this.space(mm);
+    if (this.regionsOf(mm)[slot] || sp.mapping.has(slot)) return null;
+    sp.mapping.add(slot);
+    return { sp, start: USER_BASE + BigInt(slot) * USER_SLOT_STRIDE };
+  }
+
   private get step(): number {
     return this.sched?.steps ?? 0;
   }
@@ -449,10 +460,9 @@ export class Interpreter {
     const regs = this.regionsOf(mm);
     switch (o.op) {
       case 'mmap': {
-        const sp = this.space(mm);
-        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
-        sp.mapping.add(o.slot);
-        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const claimed = this.claimSlot(mm, o.slot);
+        if (!claimed) return;
+        const { sp, start } = claimed;
         this.begin(mm);
         const fns = enterFn(cpu, 'sys_mmap');
         try {
@@ -477,10 +487,9 @@ export class Interpreter {
         return;
       }
       case 'mmap_file': {
-        const sp = this.space(mm);
-        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
-        sp.mapping.add(o.slot);
-        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const claimed = this.claimSlot(mm, o.slot);
+        if (!claimed) return;
+        const { sp, start } = claimed;
         const f = this.file(o.file);
         this.begin(mm);
         const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
@@ -539,10 +548,9 @@ export class Interpreter {
         return;
       }
       case 'mmap_dev': {
-        const sp = this.space(mm);
-        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
-        sp.mapping.add(o.slot);
-        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const claimed = this.claimSlot(mm, o.slot);
+        if (!claimed) return;
+        const { sp, start } = claimed;
         const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
@@ -562,10 +570,9 @@ export class Interpreter {
         return;
       }
       case 'mmap_priv': {
-        const sp = this.space(mm);
-        if (regs[o.slot] || sp.mapping.has(o.slot)) return;
-        sp.mapping.add(o.slot);
-        const start = USER_BASE + BigInt(o.slot) * USER_SLOT_STRIDE;
+        const claimed = this.claimSlot(mm, o.slot);
+        if (!claimed) return;
+        const { sp, start } = claimed;
         const f = this.file(o.file);
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
