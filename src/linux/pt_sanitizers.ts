@@ -177,22 +177,14 @@ export class FrameLifetime {
       for (const e of c.hw.tlbEntriesFor(page)) {
         if (!e.user || e.global || e.va !== page || e.pa >> 12n !== BigInt(pfn)) continue;
         const cur = this.k.cpus[Math.max(0, this.currentCpu())];
-        const lines = [
-          '==================================================================',
-          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled${this.at(f.step)}`,
-          `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getControl().cr3)}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
-          ...this.pteNow(c, page, 3),
-          `pagewalk: the frame is freed${this.at(this.step())} by:`,
-          ...cpuHeader(this.k.config, cur),
-          ...callTrace(cur),
-          '==================================================================',
-        ];
-        this.k.printk(...lines);
-        throw new FindingStop({
-          sanitizer: 'frame-lifetime',
-          signature: `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it in ${cur.thread().fnStack.at(-1) ?? 'kernel code'}`,
-          log: lines,
-        });
+        this.freeFinding(
+          [
+            `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a user TLB entry filled${this.at(f.step)}`,
+            `pagewalk: CPU${c.index} (${c.curr.comm}/${c.curr.pid}, CR3 ${hex(c.hw.getCr3())}, cpu_tlbstate ${c.tlbState}) holds TLB entry ${describeEntry(e)}`,
+            ...this.pteNow(c, page, 3),
+          ],
+          `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it`,
+        );
       }
     }
   }
@@ -225,23 +217,29 @@ export class FrameLifetime {
             break;
           }
       if (!how) continue;
-      const by = this.k.cpus[Math.max(0, cur)];
-      const lines = [
-        '==================================================================',
-        `BUG: use-after-free of pfn ${hex(pfn)}: CPU${by.index} frees a page table that CPU${c.index} still reaches through ${how}`,
-        `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
-        `pagewalk: the frame is freed${this.at(this.step())} by:`,
-        ...cpuHeader(this.k.config, by),
-        ...callTrace(by),
-        '==================================================================',
-      ];
-      this.k.printk(...lines);
-      throw new FindingStop({
-        sanitizer: 'frame-lifetime',
-        signature: `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it in ${by.thread().fnStack.at(-1) ?? 'kernel code'}`,
-        log: lines,
-      });
+      this.freeFinding(
+        [
+          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${Math.max(0, cur)} frees a page table that CPU${c.index} still reaches through ${how}`,
+          `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+        ],
+        `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it`,
+      );
     }
+  }
+
+  /** A frame-lifetime finding at a free: `head`, then the freeing CPU and its call chain. */
+  private freeFinding(head: string[], signature: string): never {
+    const by = this.k.cpus[Math.max(0, this.currentCpu())];
+    const lines = [
+      '==================================================================',
+      ...head,
+      `pagewalk: the frame is freed${this.at(this.step())} by:`,
+      ...cpuHeader(this.k.config, by),
+      ...callTrace(by),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `${signature} in ${by.thread().fnStack.at(-1) ?? 'kernel code'}`, log: lines });
   }
 
   /**
