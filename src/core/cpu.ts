@@ -525,8 +525,10 @@ export class Cpu {
       // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
       // bits 31:13 hold them (T_KEY = vpn << 13 | pcid << 1 | valid), to skip other tags unread.
       let vpnLow = -1;
+      let onlyPage = 0n;
       if (only !== null) {
         const vpnOnly = only >> BigInt(shift);
+        onlyPage = vpnOnly << BigInt(shift);
         const set = Number(vpnOnly & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
         base += set * ways * 32; // TLB_ENTRY
         n = ways;
@@ -541,7 +543,7 @@ export class Cpu {
         const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
         const low = (vpn * 2 ** shift) % span;
         const va = low >= span / 2 ? BigInt(low) + upper : BigInt(low);
-        if (only !== null && va !== (only >> BigInt(shift)) << BigInt(shift)) continue;
+        if (only !== null && va !== onlyPage) continue;
         out.push({
           va,
           pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
