@@ -41,6 +41,7 @@ import { xenState } from '../linux/xen/state.js';
 import { levelOfType } from '../xen/page-info.js';
 import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { cover } from './coverage.js';
+import { hex } from '../loader/hex.js';
 
 let enabled = true;
 
@@ -66,10 +67,6 @@ export function setOutcomeCoverage(on: boolean): void {
 /** `cover(id)` for an oracle's precondition (the interpreter's process view uses it too). */
 export function outcomeCover(id: string): void {
   if (coverageKeys) cover(id);
-}
-
-function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
 }
 
 /** A user address range [start, end) that a system call or kernel unmap is changing right now. */

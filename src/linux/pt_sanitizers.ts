@@ -14,6 +14,7 @@ import type { LinuxCpu } from './percpu.js';
 import { callTrace, cpuHeader } from './report.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop } from '../sanitizers/finding.js';
+import { hex } from '../loader/hex.js';
 
 /** The page-table use-after-free sanitizer of `k`. */
 export const ptUafOf = defineKernelState((k) => new PtUafSanitizer(k.m));
@@ -78,10 +79,6 @@ export interface FrameLifetimeOptions {
   currentCpu?: () => number;
   /** Judge each free against the user TLB entries that still map the frame (default true). */
   atFree?: boolean;
-}
-
-function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
 }
 
 /**

@@ -30,6 +30,7 @@ import type { AccessKind, WalkExplanation } from '../core/types.js';
 import { cover } from '../util/cover.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop, type Finding } from './finding.js';
+import { hex } from '../loader/hex.js';
 
 /** `end` of a flush of every page of its address space (TLB_FLUSH_ALL). */
 export const FLUSH_ALL = -1n;
@@ -110,10 +111,6 @@ export interface StaleTlbStats {
   remoteStale: number;
   /** Entries that survived a completed flush still stale. */
   poisoned: number;
-}
-
-function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
 }
 
 function sameEntry(a: TlbEntryInfo, b: TlbEntryInfo): boolean {
