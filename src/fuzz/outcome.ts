@@ -34,7 +34,7 @@ import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct } from '../linux/structs.js';
-import { FrameLifetime } from '../linux/pt_sanitizers.js';
+import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { xenState } from '../linux/xen/state.js';
@@ -185,7 +185,7 @@ export class OutcomeOracle {
    * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
    */
   private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
-    if ((c.hw.getCr3() & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) return false;
+    if (!cr3HoldsPgd(c, mm)) return false;
     if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
     return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
   }

@@ -11,6 +11,7 @@ import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { defineKernelState } from './kstate.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
+import type { MmStruct } from './structs.js';
 import { callTrace, cpuHeader } from './report.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop } from '../sanitizers/finding.js';
@@ -46,6 +47,11 @@ export function watchHardwareWalks(k: Kernel): void {
       if (cpu.hw.lastWalkCount() > 0) check(cpu);
     };
   }
+}
+
+/** Whether CPU `c`'s CR3 holds `mm`'s pgd (else a CR3 load is still to come: Xen PV lazy CPU mode). */
+export function cr3HoldsPgd(c: LinuxCpu, mm: MmStruct): boolean {
+  return (c.hw.getCr3() & ~0xfffn) === (BigInt(mm.pgd) & ~0xfffn);
 }
 
 /** A TLB fill the frame-lifetime check saw (the access that walked and filled the entry). */
@@ -168,7 +174,7 @@ export class FrameLifetime {
       // the last user of the mm goes away, there should not be any races on the address space").
       if (mm && mm.mm_users === 0) continue;
       if (this.k.config.smp) {
-        if (!mm || (c.hw.getCr3() & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+        if (!mm || !cr3HoldsPgd(c, mm)) continue;
         if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) continue;
       }
       for (const e of c.hw.tlbEntriesFor(page)) {
@@ -198,9 +204,9 @@ export class FrameLifetime {
     for (const c of this.k.cpus) {
       if (c.index === cur || c.tlbState === 'lazy') continue;
       const cr3 = c.hw.getCr3();
-      // Running on its mm: CR3 holds that mm's pgd (else a CR3 load is still queued, Xen PV lazy CPU mode).
+      // Running on its mm (its CR3 load done).
       const mm = c.tlbActiveMm;
-      if (!mm || (cr3 & ~0xfffn) !== (BigInt(mm.pgd) & ~0xfffn)) continue;
+      if (!mm || !cr3HoldsPgd(c, mm)) continue;
       // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
       // its call returns: it flushes its own caches before it runs user code again.
       if (mm.mmap_sem.writer === c.curr) continue;
