@@ -584,6 +584,12 @@ export function* vma_link_file(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct): KGe
   up_write(mapping.i_mmap_rwsem, cpu.curr);
 }
 
+/** vma_link(mm, vma, ...) (mm/mmap.c): the vma joins the mm's list (__vma_link()), then its file's i_mmap. */
+export function* vma_link(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct): KGen<void> {
+  mm.vmas.push(vma);
+  yield* vma_link_file(k, cpu, vma);
+}
+
 /** unlink_file_vma(vma) (mm/mmap.c): a file vma leaves its file's i_mmap, under i_mmap_lock_write(). */
 export function* unlink_file_vma(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct): KGen<void> {
   const mapping = vma.vm_file?.f_mapping;

@@ -7,7 +7,7 @@
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
-import { free_pgtables, unmap_vmas, vma_link_file } from './memory.js';
+import { free_pgtables, unmap_vmas, vma_link } from './memory.js';
 import { tlb_finish_mmu, tlb_flush_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { mmdrop } from './mm.js';
@@ -69,8 +69,7 @@ export function* mmap_region_file(
 ): KGen<VmAreaStruct> {
   const flags = shared ? vm_flags | VM_SHARED | VM_MAYSHARE : vm_flags;
   const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: flags, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
-  mm.vmas.push(vma);
-  yield* vma_link_file(k, cpu, vma);
+  yield* vma_link(k, cpu, mm, vma);
   return vma;
 }
 

@@ -27,7 +27,7 @@ import type { KGen } from '../scheduler/types.js';
 import { traced } from '../scheduler/traced.js';
 import { _PAGE_DIRTY, _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
-import { find_vma, pte_alloc_walk, vma_link_file } from './memory.js';
+import { find_vma, pte_alloc_walk, vma_link } from './memory.js';
 import { do_munmap } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { pgd_none, pgd_offset, pmd_none, pmd_offset, pte_offset_kernel, pud_none, pud_offset, readEntry, set_pte_at } from './pgtable.js';
@@ -146,8 +146,7 @@ export function* move_page_tables(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_ad
 function* copy_vma(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, addr: bigint, len: bigint, pgoff: number | undefined): KGen<VmAreaStruct> {
   const new_vma: VmAreaStruct = { ...vma, vm_start: addr, vm_end: addr + len, vm_pgoff: pgoff };
   if (vma.vm_file) new_vma.vm_mm = mm;
-  mm.vmas.push(new_vma);
-  yield* vma_link_file(k, cpu, new_vma);
+  yield* vma_link(k, cpu, mm, new_vma);
   return new_vma;
 }
 

@@ -21,7 +21,7 @@
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL } from './constants.js';
 import type { Kernel } from './kernel.js';
-import { pte_alloc_walk, unmap_mapping_range, vm_get_page_prot, vma_link_file } from './memory.js';
+import { pte_alloc_walk, unmap_mapping_range, vm_get_page_prot, vma_link } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { readEntry, set_pte_at } from './pgtable.js';
 import { down_write, up_write } from './rwsem.js';
@@ -114,8 +114,7 @@ export function* pfnmap_dev_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, dev: Pf
     const buf = (dev.buffer ??= Array.from({ length: dev.pages }, () => k.m.frames.alloc({ zero: true })));
     const prot = shared_page_prot(k, vma.vm_flags);
     for (let i = 0; i < pages; i++) yield* remap_pfn_range(k, cpu, vma, addr + BigInt(i) * 4096n, buf[i], 4096n, prot);
-    mm.vmas.push(vma); // vma_link()
-    yield* vma_link_file(k, cpu, vma);
+    yield* vma_link(k, cpu, mm, vma);
     up_write(dev.lock, cpu.curr);
   } finally {
     fns.pop();
