@@ -62,6 +62,14 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+/** The first and third quartiles of `xs` (nearest rank). */
+function quartiles(xs: number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil((3 * (s.length - 1)) / 4)]];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -153,8 +161,10 @@ export interface OracleCostRow {
   executions: number;
   onPerSec: number;
   offPerSec: number;
-  /** (off - on) / off. */
+  /** The median over pairs of (on - off) / on. */
   cost: number;
+  /** The quartiles of the pairs' costs (how far one pair can be trusted). */
+  costQuartiles: [number, number];
 }
 
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
@@ -238,9 +248,10 @@ export async function runOracleCost(runs: number, rounds: number, log: (line: st
         onPerSec: Math.round((runs / onMs) * 1000),
         offPerSec: Math.round((runs / offMs) * 1000),
         cost: median(costs),
+        costQuartiles: quartiles(costs),
       };
       rows.push(row);
-      log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${(row.cost * 100).toFixed(1)} %)`);
+      log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`);
     } finally {
       off.close();
       on.close();
@@ -252,11 +263,12 @@ export async function runOracleCost(runs: number, rounds: number, log: (line: st
 export function formatOracleCost(rows: OracleCostRow[]): string {
   const out = [
     'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time; cost: the median over pairs',
-    'preset                  executions  exec/s off  exec/s on  cost',
+    'preset                  executions  exec/s off  exec/s on  cost     pairs (quartiles)',
   ];
   for (const r of rows)
     out.push(
-      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${(r.cost * 100).toFixed(1)} %`,
+      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${pct(r.cost).padStart(7)}  ${pct(r.costQuartiles[0])} .. ${pct(r.costQuartiles[1])}`,
     );
+  out.push(`median over presets: ${pct(median(rows.map((r) => r.cost)))}`);
   return out.join('\n');
 }

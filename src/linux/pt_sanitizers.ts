@@ -353,10 +353,8 @@ export class FrameLifetime {
     if (n === 0) return;
     const fr = this.frames;
     const reached = this.reached[cpu.index];
-    const entries = cpu.hw.lastWalkEntries();
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const tp = Number(e >> 12n);
+    for (let i = 0; i < n; i++) {
+      const tp = cpu.hw.lastWalkFrame(i);
       if (tp >= fr.count) continue;
       if (fr.state(tp) === FRAME_STATE.FREE)
         this.frameFinding(
@@ -365,7 +363,7 @@ export class FrameLifetime {
           kind,
           cpl,
           tp,
-          `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
+          `the hardware walk read a paging-structure entry at pa ${hex(cpu.hw.lastWalkEntries()[i])} in a free frame`,
           'hardware walk through a free page table',
         );
       const g = fr.generation(tp) + 1;
