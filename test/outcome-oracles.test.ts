@@ -52,7 +52,7 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-type Bug = 'noremote' | 'keeprw' | 'setrw' | 'nokernelflush' | 'xennotypeflush';
+type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'xennotypeflush';
 
 /** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs), or into Xen. */
 function plant(k: Kernel, bug: Bug): void {
@@ -65,6 +65,7 @@ function plant(k: Kernel, bug: Bug): void {
     mmu.flush_tlb_kernel = function* () {};
     mmu.flush_tlb_user = function* () {};
   } else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
+  else if (bug === 'wrprotectlost') mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
   else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
   else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
 }
@@ -125,6 +126,24 @@ const COW: Program = {
     task(1, 'fork', [
       { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
       { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** Fork: the child never touches the page; the parent writes it again while the child lives. */
+const COW_UNTOUCHED: Program = {
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'fork', task: 1 },
+      ...Array.from({ length: 3 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'write' }) as Op),
+    ]),
+    task(1, 'fork', [
+      { op: 'mmap', slot: 1, pages: 1, prot: 'rw', populate: false },
+      ...Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 1, page: 0, kind: 'write' }) as Op),
     ]),
   ],
   irqs: [],
@@ -257,6 +276,14 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(bad.map((f) => f.signature)).toContain('user write visible to another process');
     expect(bad[0].log.join('\n')).toMatch(/the write reached pfn 0x[0-9a-f]+, which mm0 maps at va 0x10000000/);
     expect(findings(preset, null, COW, 6)).toEqual([]);
+  });
+
+  it("process-view: a parent's write into a frame its child maps is reported although the child never touched it; copy-on-write is quiet", () => {
+    const bad = findings(preset, 'wrprotectlost', COW_UNTOUCHED, 6);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.map((f) => f.signature)).toContain('user write visible to another process');
+    expect(bad.find((f) => f.signature === 'user write visible to another process')!.log.join('\n')).toMatch(/which mm1 maps at va 0x10000000/);
+    expect(findings(preset, null, COW_UNTOUCHED, 6)).toEqual([]);
   });
 
   it('frame-lifetime: a TLB entry to a freed, then reallocated frame is reported; the correct path is quiet', () => {

@@ -40,7 +40,7 @@ import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
+import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
@@ -303,9 +303,33 @@ export class Interpreter {
         }),
       );
       ps.forkSeq = -1;
+      if (this.oracle) this.seenAtFork(mm);
       this.checkUser(cpu, parent, 'fork');
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
+  }
+
+  /**
+   * Copy-on-write isolation needs no access of the child: right after fork() the child sees, in
+   * every private anonymous page of the shadow's it has mapped, what the parent left there. Each
+   * such frame is recorded as seen by the child at that address, so that a later write of the
+   * parent (or of another child) landing in it is judged at the write (`sharedWith`), whether or
+   * not the child ever reads it.
+   */
+  private seenAtFork(child: MmStruct): void {
+    for (const r of this.regionsOf(child)) {
+      if (!r || r.file !== undefined || r.dev !== undefined) continue;
+      for (let page = 0; page < r.pages; page++) {
+        if (r.data[page] < 0) continue;
+        const va = r.start + BigInt(page * 4096);
+        const t = walkTables(this.k, BigInt(child.pgd), this.k.L.paging, va, 1);
+        if (!t) continue;
+        const pfn = Number(t.next >> 12n);
+        let seen = this.seen.get(pfn);
+        if (!seen) this.seen.set(pfn, (seen = []));
+        seen.push({ mm: child, va });
+      }
+    }
   }
 
   private startTask(i: number, _parent: null, cpu: LinuxCpu): void {
