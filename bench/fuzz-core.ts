@@ -217,7 +217,12 @@ class CostChild {
  * between pairs; each child's CPU time for its run. The cost is the median over pairs of
  * (on - off) / on. The oracles' coverage keys are off in both, which then execute the same programs.
  */
-export async function runOracleCost(runs: number, rounds: number, log: (line: string) => void, presets: readonly string[] = ORACLE_COST_PRESETS): Promise<OracleCostRow[]> {
+export async function runOracleCost(
+  runs: number,
+  rounds: number,
+  log: (line: string) => void,
+  presets: readonly string[] = ORACLE_COST_PRESETS,
+): Promise<OracleCostRow[]> {
   const rows: OracleCostRow[] = [];
   for (const preset of presets) {
     const off = new CostChild(preset, false);
@@ -251,7 +256,9 @@ export async function runOracleCost(runs: number, rounds: number, log: (line: st
         costQuartiles: quartiles(costs),
       };
       rows.push(row);
-      log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`);
+      log(
+        `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
+      );
     } finally {
       off.close();
       on.close();

@@ -384,6 +384,62 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(run(true)).toBeNull();
   });
 
+  it("frame-lifetime: a page table freed while a lazy CPU off mm_cpumask still reaches it (leave_mm() kept the pgd in CR3) is reported; with swapper_pg_dir loaded it is quiet", () => {
+    const run = (loadSwapper: boolean): Finding | null => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const oracle = new OutcomeOracle(
+        k,
+        () => 0,
+        () => 0,
+      );
+      oracle.install();
+      const A = 0x1000_0000n;
+      const st: { walked: boolean; reader?: ReturnType<Kernel['createTask']> } = { walked: false };
+      const p = spawnProcess(k, {
+        comm: 'p',
+        cpu: 0,
+        vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: VM_READ | VM_WRITE }],
+        body: function* () {
+          const cpu = k.cpus[0];
+          yield* user_access(cpu, A, 'write');
+          yield* user_access(cpu, A + 0x1000n, 'write');
+          st.reader!.state = 'runnable';
+          // until CPU1's thread has walked and exited: CPU1 idles in lazy TLB mode on p's mm
+          while (!st.walked || k.cpus[1].curr === st.reader) yield* user_access(cpu, A, 'read');
+          expect(k.cpus[1].tlbState).toBe('lazy');
+          // leave_mm() on CPU1: off mm_cpumask, and swapper_pg_dir loaded (the mutant keeps p's pgd)
+          p.mm!.cpumask &= ~(1 << 1);
+          if (loadSwapper) k.cpus[1].hw.setControl({ cr3: BigInt(k.init_mm.pgd) });
+          const pmdp = pmd_offset(k, pud_offset(k, pgd_offset(k, p.mm!, A), A), A);
+          const pte = pmd_pgtable(k, pmdp);
+          yield* pmd_clear(k, cpu, pmdp);
+          cpu.hw.flushTlbAll(); // the freeing CPU's own flush
+          k.m.frames.free(pte / 4096);
+        },
+      });
+      p.mm!.mm_users++;
+      p.mm!.mm_count++;
+      st.reader = k.createTask('t', 1, p.mm!, function* () {
+        yield* user_access(k.cpus[1], A + 0x1000n, 'read'); // a walk: CPU1 caches the pde (its next table: the pte table)
+        st.walked = true;
+      });
+      st.reader.state = 'blocked';
+      const s = new Scheduler(k, new RoundRobinStrategy());
+      try {
+        return s.run({ maxSteps: 5000 }).finding ?? null;
+      } finally {
+        oracle.uninstall();
+      }
+    };
+    // Xen PV loads CR3 through the hypervisor (and queues it in lazy CPU mode): the native and Hyper-V backends show the rule
+    if (configFromPreset(preset).cpus < 2 || configFromPreset(preset).paravirt === 'xen-pv') return;
+    const f = run(false);
+    expect(f?.sanitizer).toBe('frame-lifetime');
+    expect(f?.log.join('\n')).toMatch(/CPU1 still reaches through (a paging-structure-cache entry \(level 2\)|its CR3)/);
+    expect(f?.log.join('\n')).toMatch(/in lazy TLB mode, off p's mm_cpumask/);
+    expect(run(true)).toBeNull();
+  });
+
   it('frame-lifetime: a walk that resumes through a paging-structure-cache entry into a table freed and reallocated since is reported; after a flush it is quiet', () => {
     const run = (flushFirst: boolean): Finding | null => {
       const k = bootLinuxSync(configFromPreset(preset));

@@ -16,6 +16,7 @@ import { callTrace, cpuHeader } from './report.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { hex } from '../loader/hex.js';
+import { xenState } from './xen/state.js';
 
 /** The page-table use-after-free sanitizer of `k`. */
 export const ptUafOf = defineKernelState((k) => new PtUafSanitizer(k.m));
@@ -202,14 +203,23 @@ export class FrameLifetime {
   private checkTableFreed(pfn: number): void {
     const cur = this.currentCpu();
     for (const c of this.k.cpus) {
-      if (c.index === cur || c.tlbState === 'lazy') continue;
+      if (c.index === cur) continue;
       const cr3 = c.hw.getCr3();
-      // Running on its mm (its CR3 load done).
       const mm = c.tlbActiveMm;
-      if (!mm || !cr3HoldsPgd(c, mm)) continue;
-      // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
-      // its call returns: it flushes its own caches before it runs user code again.
-      if (mm.mmap_sem.writer === c.curr) continue;
+      if (c.tlbState === 'lazy') {
+        // A lazy CPU still in mm_cpumask gets the flush IPI, and leaves the mm then (flush_tlb_func()
+        // -> leave_mm()). One that left it gets no IPI: leave_mm() loaded swapper_pg_dir so that it
+        // reaches none of the mm's tables, which the hardware may walk speculatively ("We must
+        // reload CR3 to make sure to use no freed page tables", switch_mm()). Under Xen PV the
+        // load may still be queued in the multicall batch (lazy CPU mode): it is issued first.
+        if (!mm || mm.cpumask & (1 << c.index) || this.cr3LoadQueued(c)) continue;
+      } else {
+        // Running on its mm (its CR3 load done).
+        if (!mm || !cr3HoldsPgd(c, mm)) continue;
+        // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
+        // its call returns: it flushes its own caches before it runs user code again.
+        if (mm.mmap_sem.writer === c.curr) continue;
+      }
       let how: string | null = null;
       if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
       // A cached entry can point to the table only if a walk of that CPU reached it as a table.
@@ -223,11 +233,18 @@ export class FrameLifetime {
       this.freeFinding(
         [
           `BUG: use-after-free of pfn ${hex(pfn)}: CPU${Math.max(0, cur)} frees a page table that CPU${c.index} still reaches through ${how}`,
-          `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+          c.tlbState === 'lazy'
+            ? `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} in lazy TLB mode, off ${mm!.name}'s mm_cpumask: no flush reaches it, and a speculative walk there reads the freed frame`
+            : `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
         ],
         `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it`,
       );
     }
+  }
+
+  /** Xen PV: CPU `c` has a CR3 load queued (its xen_cr3 differs from the base pointer in use). */
+  private cr3LoadQueued(c: LinuxCpu): boolean {
+    return this.k.config.paravirt === 'xen-pv' && xenState(this.k).xenCr3[c.index] !== (c.hw.getCr3() & ~0xfffn);
   }
 
   /** A frame-lifetime finding at a free: `head`, then the freeing CPU and its call chain. */
