@@ -167,6 +167,10 @@ export interface OracleCostRow {
   costQuartiles: [number, number];
 }
 
+/** Executions per run and pairs of runs per preset of `runOracleCost` (the benchmark's defaults). */
+export const ORACLE_COST_RUNS = 300;
+export const ORACLE_COST_ROUNDS = 21;
+
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
 

@@ -459,4 +459,13 @@ export const MUTANTS: Mutant[] = [
     replace: '        mm.flush_tlb_one_mask([vcpu], this.argVa(op));',
     description: "Xen's MMUEXT_INVLPG_MULTI invalidates the page on the calling vCPU only",
   },
+  {
+    name: 'leave-mm-no-cr3',
+    file: 'src/linux/tlbflush.ts',
+    preset: 'linux-4.8-smp',
+    find: '    active.cpumask &= ~(1 << cpu.index);\n    yield* k.pv.mmu.write_cr3(k, cpu, BigInt(k.init_mm.pgd));',
+    replace: '    active.cpumask &= ~(1 << cpu.index);',
+    // (fifth session: judged equivalent; detected since a lazy CPU off mm_cpumask is judged at a page-table free)
+    description: 'leave_mm() leaves mm_cpumask but keeps the borrowed pgd in CR3',
+  },
 ];

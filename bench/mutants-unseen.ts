@@ -54,15 +54,6 @@ export const UNSEEN: Mutant[] = [
     description: 'finish_mkwrite_fault() does not recheck the pte under the pte lock',
   },
   {
-    name: 'leave-mm-no-cr3',
-    file: 'src/linux/tlbflush.ts',
-    preset: 'linux-4.8-smp',
-    find: '    active.cpumask &= ~(1 << cpu.index);\n    yield* k.pv.mmu.write_cr3(k, cpu, BigInt(k.init_mm.pgd));',
-    replace: '    active.cpumask &= ~(1 << cpu.index);',
-    // not scored: equivalent in the model: no speculative walks; mm_count keeps the pgd, switch_mm() reloads CR3
-    description: 'leave_mm() leaves mm_cpumask but keeps the borrowed pgd in CR3',
-  },
-  {
     name: 'xen-flush-others-first-page',
     file: 'src/linux/xen/mmu.ts',
     preset: 'linux-4.14-xen-pv',
