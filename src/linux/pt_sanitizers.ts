@@ -101,6 +101,9 @@ export interface FrameLifetimeOptions {
 export class FrameLifetime {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
+  /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the others. */
+  private readonly userPages: bigint[][];
+  private readonly kernelPages: bigint[][];
   private readonly frees = new Map<number, FreeRecord>();
   /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
@@ -119,6 +122,8 @@ export class FrameLifetime {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
+    this.userPages = k.cpus.map(() => []);
+    this.kernelPages = k.cpus.map(() => []);
     this.reached = reachedArrays(k);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
@@ -270,9 +275,9 @@ export class FrameLifetime {
     return this.fillsOf.get(pfn);
   }
 
-  /** The 4 KiB pages `cpu` filled TLB entries for (a TLB entry exists only where a walk filled it). */
-  filledPages(cpu: number): IterableIterator<bigint> {
-    return this.fills[cpu].keys();
+  /** The 4 KiB pages `cpu` filled TLB entries for, user (below TASK_SIZE) or kernel (a TLB entry exists only where a walk filled it). */
+  filledPages(cpu: number, user: boolean): readonly bigint[] {
+    return user ? this.userPages[cpu] : this.kernelPages[cpu];
   }
 
   private recordFree(pfn: number): void {
@@ -322,7 +327,10 @@ export class FrameLifetime {
           prev.pfn = pfn;
           prev.gen = gen;
           prev.step = this.step();
-        } else fills.set(page, { pfn, gen, step: this.step() });
+        } else {
+          fills.set(page, { pfn, gen, step: this.step() });
+          (page < this.k.L.TASK_SIZE ? this.userPages : this.kernelPages)[cpu.index].push(page);
+        }
         // the frame's users (once per CPU and page while it stays allocated)
         let u = this.fillsOf.get(pfn);
         if (!u) this.fillsOf.set(pfn, (u = []));
