@@ -65,7 +65,8 @@ function plant(k: Kernel, bug: Bug): void {
     mmu.flush_tlb_kernel = function* () {};
     mmu.flush_tlb_user = function* () {};
   } else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
-  else if (bug === 'wrprotectlost') mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
+  else if (bug === 'wrprotectlost')
+    mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
   else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
   else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
 }
@@ -384,7 +385,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(run(true)).toBeNull();
   });
 
-  it("frame-lifetime: a page table freed while a lazy CPU off mm_cpumask still reaches it (leave_mm() kept the pgd in CR3) is reported; with swapper_pg_dir loaded it is quiet", () => {
+  it('frame-lifetime: a page table freed while a lazy CPU off mm_cpumask still reaches it (leave_mm() kept the pgd in CR3) is reported; with swapper_pg_dir loaded it is quiet', () => {
     const run = (loadSwapper: boolean): Finding | null => {
       const k = bootLinuxSync(configFromPreset(preset));
       const oracle = new OutcomeOracle(

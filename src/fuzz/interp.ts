@@ -812,7 +812,8 @@ export class Interpreter {
     const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
     if (!racy) {
-      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, this.promised(r, mapped, beyondEof, revoked, allowed), signal, `legal user ${p.kind} got ${signal}`, [], false);
+      if (pa === null && allowed)
+        o.processFinding(cpu, p.va, p.kind, this.promised(r, mapped, beyondEof, revoked, allowed), signal, `legal user ${p.kind} got ${signal}`, [], false);
       if (pa !== null && !allowed) {
         o.processFinding(
           cpu,
@@ -878,7 +879,8 @@ export class Interpreter {
         ? `an older write of this process (${taskName(w.task)} at step ${w.step})`
         : `another process's data (${taskName(w.task)} of ${w.mm.name} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
       : `a value never written by a user (0x${got.toString(16)})`;
-    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${taskName(this.writes[want - 1].task)} at step ${this.writes[want - 1].step})`;
+    const expect =
+      want === 0 ? 'zero (never written)' : `value ${want} (written by ${taskName(this.writes[want - 1].task)} at step ${this.writes[want - 1].step})`;
     o.processFinding(
       cpu,
       p.va,
