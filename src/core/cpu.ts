@@ -522,9 +522,9 @@ export class Cpu {
     const bits = mode === '5level' ? 57 : 48;
     const span = 2 ** bits;
     const upper = (1n << 64n) - (1n << BigInt(bits)); // the sign-extension bits of a negative address
-    // With `only`: its linear address modulo 2^bits, page-aligned (a multiple of 4096 below 2^57: exact).
     // A non-canonical address has no entry (an entry's address is sign-extended from its key).
     if (only !== null && BigInt.asUintN(64, BigInt.asIntN(bits, only)) !== only) return out;
+    // With `only`: its linear address modulo 2^bits, page-aligned (a multiple of 4096 below 2^57: exact).
     const onlyLow = only === null ? 0 : Number(BigInt.asUintN(bits, only) >> 12n) * 4096;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;

@@ -136,9 +136,9 @@ interface WriteRecord {
 }
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
-/** The protection a vma's flags give (the inverse of VM_FLAGS). */
 /** A task as reports name it. */
 const taskName = (t: TaskStruct): string => `${t.comm}/${t.pid}`;
+/** The protection a vma's flags give (the inverse of VM_FLAGS). */
 const protOf = (flags: number): Prot => (flags & VM_WRITE ? 'rw' : flags & VM_EXEC ? 'rx' : 'r');
 const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
