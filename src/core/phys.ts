@@ -63,6 +63,15 @@ export class PhysMem {
     return (v.getUint32(pa, true) | v.getUint32(pa + 4, true)) === 0 ? 0n : v.getBigUint64(pa, true);
   }
 
+  /** The 32-bit word at `pa` (a number address; unbacked reads as all ones), for hot model paths. */
+  read32n(pa: number): number {
+    if (!(Number.isInteger(pa) && pa >= 0 && pa + 4 <= this.ramBytes)) {
+      if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.read32n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
+      return 0xffff_ffff;
+    }
+    return this.view.getUint32(pa, true);
+  }
+
   write64n(pa: number, value: bigint): void {
     if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.write64n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
     if (pa + 8 > this.ramBytes) {

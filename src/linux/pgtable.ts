@@ -8,14 +8,14 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { Layout } from './layout.js';
-import { pgd_index } from './layout.js';
+import { pgd_index, tableIndex } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from './constants.js';
 
 /** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
 export function readEntry(k: Kernel, p: number): bigint {
-  return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32(BigInt(p)) >>> 0);
+  return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32n(p));
 }
 
 /**
@@ -33,9 +33,16 @@ export function entryAddr(L: Layout, v: bigint): number {
   return Number(v & L.PTE_PFN_MASK);
 }
 
-function index(L: Layout, address: bigint, shift: number, ptrs: number): number {
-  return Number(((address & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
+/**
+ * entryAddr(L, readEntry(k, p)) without a BigInt: the entry's frame bits read as 32-bit halves
+ * (PTE_PFN_MASK is bits 12..51 of an 8-byte entry, bits 12..31 of a 4-byte one).
+ */
+export function entryAddrAt(k: Kernel, p: number): number {
+  const phys = k.m.phys;
+  const lo = (phys.read32n(p) & 0xffff_f000) >>> 0;
+  return k.L.entrySize === 8 ? (phys.read32n(p + 4) & 0xf_ffff) * 0x1_0000_0000 + lo : lo;
 }
+
 
 /** pgd_offset(mm, address) for a pgd at physical address `pgd`. */
 export function pgd_offset_pgd(k: Kernel, pgd: number, address: bigint): number {
@@ -53,18 +60,18 @@ export function pgd_offset_k(k: Kernel, address: bigint): number {
 export function pud_offset(k: Kernel, pgdp: number, address: bigint): number {
   const L = k.L;
   if (L.pudFolded) return pgdp;
-  return entryAddr(L, readEntry(k, pgdp)) + index(L, address, L.PUD_SHIFT, L.PTRS_PER_PUD) * L.entrySize;
+  return entryAddrAt(k, pgdp) + tableIndex(address, L.PUD_SHIFT, L.PTRS_PER_PUD) * L.entrySize;
 }
 /** pmd_offset(pud, address). */
 export function pmd_offset(k: Kernel, pudp: number, address: bigint): number {
   const L = k.L;
   if (L.pmdFolded) return pudp;
-  return entryAddr(L, readEntry(k, pudp)) + index(L, address, L.PMD_SHIFT, L.PTRS_PER_PMD) * L.entrySize;
+  return entryAddrAt(k, pudp) + tableIndex(address, L.PMD_SHIFT, L.PTRS_PER_PMD) * L.entrySize;
 }
 /** pte_offset_kernel(pmd, address) (also pte_offset_map: no highmem page tables here). */
 export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): number {
   const L = k.L;
-  return entryAddr(L, readEntry(k, pmdp)) + index(L, address, 12, L.PTRS_PER_PTE) * L.entrySize;
+  return entryAddrAt(k, pmdp) + tableIndex(address, 12, L.PTRS_PER_PTE) * L.entrySize;
 }
 
 /**
@@ -92,7 +99,7 @@ export function pmd_addr_end(k: Kernel, addr: bigint, end: bigint): bigint {
 
 /** pmd_pgtable(pmd) / pmd_page_vaddr(): physical address of the page table a pmd entry points to. */
 export function pmd_pgtable(k: Kernel, pmdp: number): number {
-  return entryAddr(k.L, readEntry(k, pmdp));
+  return entryAddrAt(k, pmdp);
 }
 /** PAGE_KERNEL (arch/x86/include/asm/pgtable_types.h): __PAGE_KERNEL, NX only where the paging mode has it. */
 export function PAGE_KERNEL(k: Kernel): bigint {

@@ -41,6 +41,7 @@ export interface CorePhys {
   read64n(pa: number): bigint;
   write64n(pa: number, v: bigint): void;
   read32(pa: bigint): number;
+  read32n(pa: number): number;
   write32(pa: bigint, v: number): void;
   readBytes(pa: bigint, len: number): Uint8Array;
 }
