@@ -74,14 +74,18 @@ export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): num
   return entryAddrAt(k, pmdp) + tableIndex(address, 12, L.PTRS_PER_PTE) * L.entrySize;
 }
 
+/** 1 << shift and ~((1 << shift) - 1) for every shift, computed once. */
+const SPAN_SIZE: readonly bigint[] = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+const SPAN_MASK: readonly bigint[] = SPAN_SIZE.map((size) => ~(size - 1n));
+
 /**
  * p?d_addr_end(addr, end) (include/asm-generic/pgtable.h): the end of the entry's span that
  * contains `addr`, or `end` if that comes first. The kernel compares `boundary - 1 < end - 1`
  * so that a boundary wrapping to 0 at the top of the address space counts as the top.
  */
 function addr_end(L: Layout, shift: number, addr: bigint, end: bigint): bigint {
-  const size = 1n << BigInt(shift);
-  const boundary = (addr + size) & ~(size - 1n) & L.VA_MASK;
+  const size = SPAN_SIZE[shift];
+  const boundary = (addr + size) & SPAN_MASK[shift] & L.VA_MASK;
   return ((boundary - 1n) & L.VA_MASK) < ((end - 1n) & L.VA_MASK) ? boundary : end;
 }
 /** pgd_addr_end(addr, end). */
