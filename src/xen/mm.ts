@@ -104,7 +104,7 @@ export interface XenMmState {
 
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
 export interface XenMachineView {
-  phys: { read64n(pa: number): bigint; write64n(pa: number, v: bigint): void };
+  phys: { read64n(pa: number): bigint; read32n(pa: number): number; write64n(pa: number, v: bigint): void };
   frames: { count: number };
   cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
 }
@@ -212,6 +212,14 @@ export class XenMm {
 
   private entry(mfn: number, i: number): bigint {
     return this.m.phys.read64n(mfn * 4096 + i * 8);
+  }
+
+  /**
+   * The entry's _PAGE_PRESENT bit, read as a number: get_page_from_lNe() and put_page_from_lNe()
+   * do nothing else for a non-present entry, so the table loops skip those without a BigInt.
+   */
+  private present(mfn: number, i: number): boolean {
+    return (this.m.phys.read32n(mfn * 4096 + i * 8) & 1) !== 0;
   }
 
   // ---- TLB flushing (xen/arch/x86/flushtlb.c, smp.c) ------------------------------------
@@ -469,16 +477,16 @@ export class XenMm {
     this.enterFrame('free_page_type');
     switch (type & PGT_type_mask) {
       case PGT_l1_page_table:
-        for (let i = 0; i < 512; i++) this.put_page_from_l1e(this.entry(mfn, i));
+        for (let i = 0; i < 512; i++) if (this.present(mfn, i)) this.put_page_from_l1e(this.entry(mfn, i));
         break;
       case PGT_l2_page_table:
-        for (let i = 511; i >= 0; i--) this.put_page_from_l2e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (this.present(mfn, i)) this.put_page_from_l2e(this.entry(mfn, i), mfn);
         break;
       case PGT_l3_page_table:
-        for (let i = 511; i >= 0; i--) this.put_page_from_l3e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (this.present(mfn, i)) this.put_page_from_l3e(this.entry(mfn, i), mfn);
         break;
       case PGT_l4_page_table:
-        for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i) && this.present(mfn, i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
         break;
       default:
         throw new Error(`Xen model: free_page_type of type ${PRtype_info(type)} pfn ${lx(mfn)}`);
@@ -491,6 +499,7 @@ export class XenMm {
   /** `alloc_l1_table(page)`, mm.c:1176. */
   private alloc_l1_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const e = this.entry(mfn, i);
       const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);
       if (r === 0) {
@@ -505,6 +514,7 @@ export class XenMm {
   /** `alloc_l2_table(page, type, preemptible)`, mm.c:1322. */
   private alloc_l2_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const rc = this.get_page_from_l2e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
@@ -519,6 +529,7 @@ export class XenMm {
   /** `alloc_l3_table(page, preemptible)`, mm.c:1383 (x86_64 path). */
   private alloc_l3_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const rc = this.get_page_from_l3e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
@@ -533,7 +544,7 @@ export class XenMm {
   /** `alloc_l4_table(page, preemptible)`, mm.c:1473 (RELEASE-4.1.0: 1491-1545). */
   private alloc_l4_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
-      if (!is_guest_l4_slot(i)) continue;
+      if (!is_guest_l4_slot(i) || !this.present(mfn, i)) continue;
       const rc = this.get_page_from_l4e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
