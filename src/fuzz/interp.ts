@@ -330,7 +330,7 @@ export class Interpreter {
 
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
-    this.cov.hitString(`op:${o.op}`);
+    this.cov.hitPrefixed('op:', o.op);
     if (this.events)
       this.events.push({
         step: this.sched?.steps ?? 0,

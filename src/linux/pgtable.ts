@@ -13,6 +13,10 @@ import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from './constants.js';
 
+/** _PAGE_PSE and _PAGE_PRESENT as numbers, for tests of an entry's low 32 bits. */
+const PSE_LOW = Number(_PAGE_PSE);
+const PRESENT_LOW = Number(_PAGE_PRESENT);
+
 /** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
 export function readEntry(k: Kernel, p: number): bigint {
   return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32n(p));
@@ -110,32 +114,42 @@ export function PAGE_KERNEL(k: Kernel): bigint {
   return (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX)) & k.__supported_pte_mask;
 }
 
+/** The entry at `p` is zero (pXd_none()), read as 32-bit numbers. */
+function entryNone(k: Kernel, p: number): boolean {
+  const phys = k.m.phys;
+  return k.L.entrySize === 8 ? (phys.read32n(p) | phys.read32n(p + 4)) === 0 : phys.read32n(p) === 0;
+}
+/** The entry at `p` has _PAGE_PRESENT (bit 0, in its low 32 bits). */
+function entryPresent(k: Kernel, p: number): boolean {
+  return (k.m.phys.read32n(p) & PRESENT_LOW) !== 0;
+}
+
 /** pgd_none(): always 0 when the pud is folded into the pgd. */
 export function pgd_none(k: Kernel, pgdp: number): boolean {
-  return k.L.pudFolded ? false : readEntry(k, pgdp) === 0n;
+  return k.L.pudFolded ? false : entryNone(k, pgdp);
 }
 /** pgd_present(): always 1 when folded. */
 export function pgd_present(k: Kernel, pgdp: number): boolean {
-  return k.L.pudFolded ? true : (readEntry(k, pgdp) & _PAGE_PRESENT) !== 0n;
+  return k.L.pudFolded ? true : entryPresent(k, pgdp);
 }
 /** pud_none(): always 0 when the pmd is folded into the pud. */
 export function pud_none(k: Kernel, pudp: number): boolean {
-  return k.L.pmdFolded ? false : readEntry(k, pudp) === 0n;
+  return k.L.pmdFolded ? false : entryNone(k, pudp);
 }
 export function pud_present(k: Kernel, pudp: number): boolean {
-  return k.L.pmdFolded ? true : (readEntry(k, pudp) & _PAGE_PRESENT) !== 0n;
+  return k.L.pmdFolded ? true : entryPresent(k, pudp);
 }
 export function pmd_none(k: Kernel, pmdp: number): boolean {
-  return readEntry(k, pmdp) === 0n;
+  return entryNone(k, pmdp);
 }
 export function pmd_present(k: Kernel, pmdp: number): boolean {
-  return (readEntry(k, pmdp) & _PAGE_PRESENT) !== 0n;
+  return entryPresent(k, pmdp);
 }
 export function pte_none(k: Kernel, ptep: number): boolean {
-  return readEntry(k, ptep) === 0n;
+  return entryNone(k, ptep);
 }
 export function pte_present(k: Kernel, ptep: number): boolean {
-  return (readEntry(k, ptep) & _PAGE_PRESENT) !== 0n;
+  return entryPresent(k, ptep);
 }
 
 /** set_pgd(): folded into set_pud() with PAE and 2-level paging. */
@@ -169,6 +183,11 @@ export function* pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
   yield* k.pv.mmu.pmd_clear(k, cpu, pmdp);
 }
 
+/** `e & _PAGE_PSE || !(e & _PAGE_PRESENT)` of an entry's low 32 bits. */
+function notTableEntry(low: number): boolean {
+  return (low & PSE_LOW) !== 0 || (low & PRESENT_LOW) === 0;
+}
+
 /**
  * lookup_address(address, &level) (arch/x86/mm/pageattr.c, 3.x): the entry that maps a kernel
  * address in init_mm's tables, with its level (1 = 4K, 2 = 2M/4M, 3 = 1G), and the entries above it.
@@ -179,13 +198,13 @@ export function lookup_address(k: Kernel, address: bigint): { ptr: number; level
   const pudp = pud_offset(k, pgdp, address);
   if (pud_none(k, pudp)) return null;
   const upper = k.L.pudFolded ? [] : [pgdp];
-  const pud = readEntry(k, pudp);
-  if (!k.L.pmdFolded && (pud & _PAGE_PSE || !(pud & _PAGE_PRESENT))) return { ptr: pudp, level: 3, upper };
+  // pud_large() / pud_present(), pmd_large() / pmd_present(): _PAGE_PSE and _PAGE_PRESENT are in
+  // the entry's low 32 bits, read as a number.
+  if (!k.L.pmdFolded && notTableEntry(k.m.phys.read32n(pudp))) return { ptr: pudp, level: 3, upper };
   const pmdp = pmd_offset(k, pudp, address);
   if (pmd_none(k, pmdp)) return null;
   if (!k.L.pmdFolded && k.L.paging !== 'pae') upper.push(pudp);
-  const pmd = readEntry(k, pmdp);
-  if (pmd & _PAGE_PSE || !(pmd & _PAGE_PRESENT)) return { ptr: pmdp, level: 2, upper };
+  if (notTableEntry(k.m.phys.read32n(pmdp))) return { ptr: pmdp, level: 2, upper };
   upper.push(pmdp);
   return { ptr: pte_offset_kernel(k, pmdp, address), level: 1, upper };
 }
