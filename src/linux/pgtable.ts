@@ -115,7 +115,7 @@ export function PAGE_KERNEL(k: Kernel): bigint {
 }
 
 /** The entry at `p` is zero (pXd_none()), read as 32-bit numbers. */
-function entryNone(k: Kernel, p: number): boolean {
+export function entryNone(k: Kernel, p: number): boolean {
   const phys = k.m.phys;
   return k.L.entrySize === 8 ? (phys.read32n(p) | phys.read32n(p + 4)) === 0 : phys.read32n(p) === 0;
 }

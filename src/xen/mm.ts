@@ -73,15 +73,19 @@ export const PERDOMAIN_L4_SLOT = 260;
 /** page.h: __PAGE_HYPERVISOR = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED. */
 export const __PAGE_HYPERVISOR = 0x63n;
 const PADDR_PFN_MASK = (1n << 40n) - 1n;
+const BIT52 = 1n << 52n;
 
 /** `get_pte_flags(x)`: 24-bit flags = pte[63:52] << 12 | pte[11:0]. */
 export function get_pte_flags(e: bigint): number {
   if (e === 0n) return 0;
+  // Below bit 52 (no NX, no software bits 62:52) the entry is exact as a double: no BigInt ops.
+  if (e > 0n && e < BIT52) return Number(e) % 4096;
   return (Number((e >> 40n) & 0xfff000n) | Number(e & 0xfffn)) >>> 0;
 }
 
 /** `lNe_get_pfn(e)`: the 40-bit frame number, pte[51:12]. */
 export function pte_get_pfn(e: bigint): number {
+  if (e >= 0n && e < BIT52) return Math.floor(Number(e) / 4096);
   return Number((e >> 12n) & PADDR_PFN_MASK);
 }
 

@@ -15,7 +15,7 @@ import { versionNumber } from '../config.js';
 import { _PAGE_PRESENT, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
-import { lookup_address } from '../pgtable.js';
+import { entryAddrAt, entryNone, lookup_address } from '../pgtable.js';
 import type { MmStruct } from '../structs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
@@ -173,22 +173,18 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
  */
 export function xen_pgd_walk_pages(k: Kernel, pgd: number): Array<{ pfn: number; level: PtLevel }> {
   const out: Array<{ pfn: number; level: PtLevel }> = [];
-  const phys = k.m.phys;
-  const mask = k.L.PTE_PFN_MASK;
+  // Entries tested and their table addresses read as 32-bit numbers (entryNone, entryAddrAt).
   for (let g = 0; g < 256; g++) {
-    const pgde = phys.read64n(pgd + g * 8);
-    if (pgde === 0n) continue;
-    const pud = Number(pgde & mask);
+    if (entryNone(k, pgd + g * 8)) continue;
+    const pud = entryAddrAt(k, pgd + g * 8);
     out.push({ pfn: pud / 4096, level: 'pud' });
     for (let u = 0; u < 512; u++) {
-      const pude = phys.read64n(pud + u * 8);
-      if (pude === 0n) continue;
-      const pmd = Number(pude & mask);
+      if (entryNone(k, pud + u * 8)) continue;
+      const pmd = entryAddrAt(k, pud + u * 8);
       out.push({ pfn: pmd / 4096, level: 'pmd' });
       for (let d = 0; d < 512; d++) {
-        const pmde = phys.read64n(pmd + d * 8);
-        if (pmde === 0n) continue;
-        out.push({ pfn: Number(pmde & mask) / 4096, level: 'pte' });
+        if (entryNone(k, pmd + d * 8)) continue;
+        out.push({ pfn: entryAddrAt(k, pmd + d * 8) / 4096, level: 'pte' });
       }
     }
   }
