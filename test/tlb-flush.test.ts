@@ -1,6 +1,6 @@
 /**
- * TLB flushes (assembly/caches.ts tlbFlush): the 4 KiB class is flushed by walking its tag bytes
- * (eight invalid entries passed per load). Whatever the geometry — fewer than eight entries, a
+ * TLB flushes (assembly/caches.ts tlbFlush) and the full decode (Cpu.tlbEntries): both walk the
+ * 4 KiB class's tag bytes, passing several invalid entries per load. Whatever the geometry — fewer than eight entries, a
  * tail that is not a multiple of eight — each kind of flush leaves exactly the entries the SDM
  * keeps: a CR3 load without the no-flush bit drops its PCID's non-global entries, INVPCID types 1
  * to 3 drop one PCID's or every PCID's (with or without the global ones), and toggling CR4.PGE
@@ -45,6 +45,7 @@ describe('TLB flushes walk the tag bytes and keep exactly what the SDM keeps', (
       const cpu = m.cpus[0];
       const r = new Prng(sets * 100 + ways);
       let flushed = 0;
+      const touched = new Set<bigint>([0n]);
       for (let step = 0; step < 300; step++) {
         const pcid = 1 + r.below(3);
         const x = r.nextFloat();
@@ -52,11 +53,15 @@ describe('TLB flushes walk the tag bytes and keep exactly what the SDM keeps', (
           cpu.setControl({ cr3: 0x1000n | BigInt(pcid) | NOFLUSH });
           for (let i = 0; i < 1 + r.below(6); i++) {
             const va = r.nextFloat() < 0.8 ? BigInt(r.below(512) * 4096) : BigInt((1 + r.below(3)) << 21);
+            touched.add(va);
             expect(cpu.access(va, { kind: 'read', cpl: 0 }).ok).toBe(true);
           }
           continue;
         }
         const before = cpu.tlbEntries();
+        // The full decode (led by the tag bytes) finds what the per-address lookups find.
+        const each = new Map([...touched].flatMap((va) => cpu.tlbEntriesFor(va)).map((e) => [key(e), e]));
+        expect(sorted(before), `step ${step}`).toEqual(sorted([...each.values()]));
         let keep: (e: TlbEntryInfo) => boolean;
         if (x < 0.7) {
           cpu.setControl({ cr3: 0x1000n | BigInt(pcid) }); // MOV CR3 without bit 63

@@ -12,7 +12,7 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
-const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320 } as const;
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
 
@@ -534,7 +534,14 @@ export class Cpu {
         n = ways;
         vpnLow = Number(vpnOnly & 0x7ffffn);
       }
+      // A full scan of the 4 KiB class passes four invalid entries per word of their tag bytes
+      // (assembly/caches.ts: 0 exactly for an invalid entry; 64-byte aligned, zero past the end).
+      const tags = c === 0 && only === null ? this.view.getUint32(C.tags, true) : -1;
       for (let i = 0; i < n; i++) {
+        if (tags >= 0 && (i & 3) === 0 && u32[(tags + i) >>> 2] === 0) {
+          i += 3;
+          continue;
+        }
         const w = (base + i * 32) >>> 2; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16 (32-byte aligned)
         const lo = u32[w];
         if (!(lo & 1)) continue; // valid bit

@@ -450,11 +450,17 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     // read at each step) and the present bit tested without a BigInt per empty entry.
     const pages = (end - addr) >> 12n;
     if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);
+    // The pmd is read again only after a step that ran model code (memory cannot change between
+    // two steps that only read).
     const L = k.L;
     const first = tableIndex(addr, 12, L.PTRS_PER_PTE);
-    for (let n = 0; n < Number(pages); n++) {
-      const ptep = entryAddrAt(k, pmdp) + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;
+    const count = Number(pages);
+    let table = -1;
+    for (let n = 0; n < count; n++) {
+      if (table < 0) table = entryAddrAt(k, pmdp);
+      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;
       if (!(k.m.phys.read32n(ptep) & 1)) continue; // !(pte & _PAGE_PRESENT)
+      table = -1;
       const a = addr + (BigInt(n) << 12n);
       const pte = readEntry(k, ptep);
       yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
