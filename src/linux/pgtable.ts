@@ -47,7 +47,6 @@ export function entryAddrAt(k: Kernel, p: number): number {
   return k.L.entrySize === 8 ? (phys.read32n(p + 4) & 0xf_ffff) * 0x1_0000_0000 + lo : lo;
 }
 
-
 /** pgd_offset(mm, address) for a pgd at physical address `pgd`. */
 export function pgd_offset_pgd(k: Kernel, pgd: number, address: bigint): number {
   return pgd + pgd_index(k.L, address) * k.L.entrySize;
