@@ -13,6 +13,8 @@ export class PhysMem {
    * `Machine.reset()` zeroes only what was written through them or by the core.
    */
   readonly bytes: Uint8Array;
+  /** @internal Guest RAM as little-endian 32-bit words (index = pa / 4), for model loops that scan tables. */
+  readonly words: Uint32Array;
   private readonly view: DataView;
   /** @internal End of the highest byte written through these methods since the last reset. */
   writtenHigh = 0;
@@ -25,6 +27,7 @@ export class PhysMem {
     const base = core.layoutRamBase();
     this.bytes = new Uint8Array(core.memory.buffer, base, ramBytes);
     this.view = new DataView(core.memory.buffer, base, ramBytes);
+    this.words = new Uint32Array(core.memory.buffer, base, ramBytes >>> 2);
   }
 
   read64(pa: bigint): bigint {

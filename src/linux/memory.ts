@@ -33,6 +33,7 @@ import type { LinuxCpu } from './percpu.js';
 import {
   entryAddr,
   entryAddrAt,
+  entryLow,
   pgd_addr_end,
   pgd_clear,
   pgd_none,
@@ -459,7 +460,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     for (let n = 0; n < count; n++) {
       if (table < 0) table = entryAddrAt(k, pmdp);
       const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;
-      if (!(k.m.phys.read32n(ptep) & 1)) continue; // !(pte & _PAGE_PRESENT)
+      if (!(entryLow(k, ptep) & 1)) continue; // !(pte & _PAGE_PRESENT)
       table = -1;
       const a = addr + (BigInt(n) << 12n);
       const pte = readEntry(k, ptep);

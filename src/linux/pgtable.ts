@@ -118,6 +118,21 @@ export function entryNone(k: Kernel, p: number): boolean {
   const phys = k.m.phys;
   return k.L.entrySize === 8 ? (phys.read32n(p) | phys.read32n(p + 4)) === 0 : phys.read32n(p) === 0;
 }
+/**
+ * entryNone() of an 8-byte entry, for loops over whole tables: two loads from the RAM's word view
+ * when `p` is an 8-aligned address in RAM (else entryNone(), which reads past RAM as all ones).
+ */
+export function entryNone64(k: Kernel, p: number): boolean {
+  const phys = k.m.phys;
+  if (!(Number.isInteger(p) && p >= 0 && p + 8 <= phys.ramBytes && (p & 7) === 0)) return entryNone(k, p);
+  const i = p >>> 2;
+  return (phys.words[i] | phys.words[i + 1]) === 0;
+}
+/** The low 32 bits of the entry at `p` (read32n()), from the RAM's word view when `p` is 4-aligned in RAM. */
+export function entryLow(k: Kernel, p: number): number {
+  const phys = k.m.phys;
+  return Number.isInteger(p) && p >= 0 && p + 4 <= phys.ramBytes && (p & 3) === 0 ? phys.words[p >>> 2] : phys.read32n(p);
+}
 /** The entry at `p` has _PAGE_PRESENT (bit 0, in its low 32 bits). */
 function entryPresent(k: Kernel, p: number): boolean {
   return (k.m.phys.read32n(p) & PRESENT_LOW) !== 0;

@@ -108,7 +108,7 @@ export interface XenMmState {
 
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
 export interface XenMachineView {
-  phys: { read64n(pa: number): bigint; read32n(pa: number): number; write64n(pa: number, v: bigint): void };
+  phys: { read64n(pa: number): bigint; read32n(pa: number): number; write64n(pa: number, v: bigint): void; readonly words: Uint32Array; readonly ramBytes: number };
   frames: { count: number };
   cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
 }
@@ -223,7 +223,9 @@ export class XenMm {
    * do nothing else for a non-present entry, so the table loops skip those without a BigInt.
    */
   private present(mfn: number, i: number): boolean {
-    return (this.m.phys.read32n(mfn * 4096 + i * 8) & 1) !== 0;
+    const phys = this.m.phys;
+    const pa = mfn * 4096 + i * 8;
+    return ((pa + 8 <= phys.ramBytes ? phys.words[pa >>> 2] : phys.read32n(pa)) & 1) !== 0;
   }
 
   // ---- TLB flushing (xen/arch/x86/flushtlb.c, smp.c) ------------------------------------
