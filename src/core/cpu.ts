@@ -12,6 +12,9 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
+/** (1 << 64) - (1 << bits): the sign-extension bits above a 48- or 57-bit linear address. */
+const UPPER_48 = (1n << 64n) - (1n << 48n);
+const UPPER_57 = (1n << 64n) - (1n << 57n);
 const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
@@ -515,7 +518,7 @@ export class Cpu {
     // 2^48 (2^57) is a multiple of the page size below it, so it fits the 53-bit mantissa.
     const bits = mode === '5level' ? 57 : 48;
     const span = 2 ** bits;
-    const upper = (1n << 64n) - (1n << BigInt(bits)); // the sign-extension bits of a negative address
+    const upper = bits === 57 ? UPPER_57 : UPPER_48; // the sign-extension bits of a negative address
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
