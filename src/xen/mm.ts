@@ -108,7 +108,13 @@ export interface XenMmState {
 
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
 export interface XenMachineView {
-  phys: { read64n(pa: number): bigint; read32n(pa: number): number; write64n(pa: number, v: bigint): void; readonly words: Uint32Array; readonly ramBytes: number };
+  phys: {
+    read64n(pa: number): bigint;
+    read32n(pa: number): number;
+    write64n(pa: number, v: bigint): void;
+    readonly words: Uint32Array;
+    readonly ramBytes: number;
+  };
   frames: { count: number };
   cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
 }
