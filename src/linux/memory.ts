@@ -447,12 +447,11 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
     yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
     yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-    // The loop over a = addr, addr + 4096, ... != end, with pte_offset_kernel(pmd, a) (the pmd
-    // read at each step) and the present bit tested without a BigInt per empty entry.
+    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the
+    // present bit tested without a BigInt per empty entry, and the pmd read again only after a
+    // step that ran model code (memory cannot change between two steps that only read).
     const pages = (end - addr) >> 12n;
     if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);
-    // The pmd is read again only after a step that ran model code (memory cannot change between
-    // two steps that only read).
     const L = k.L;
     const first = tableIndex(addr, 12, L.PTRS_PER_PTE);
     const count = Number(pages);
