@@ -508,6 +508,69 @@ const LANE_DONE: u64 = 1;
   return 0;
 }
 
+/**
+ * mlpLoop's serial groups: each address through the serial fast walk, group after group, for at
+ * least `groups` groups and then until a group translates a 4 KiB page. Returns where it
+ * stopped (a group boundary, or `whole`); its counts go into the ln* counters. Out of line so
+ * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack).
+ */
+@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
+  const root = acCr3 & FRAME_MASK;
+  const ram = ramSize;
+  const up = load<u64>(cpu + C_RSVD_UP);
+  const lo = load<u64>(cpu + C_RSVD_LO);
+  const big1g = load<u64>(cpu + C_RSVD_1G);
+  const amd = (acCx & CX_AMD) != 0;
+  const s: u64 = levels == 5 ? 7 : 16;
+  let walks: u32 = 0;
+  let refs: u32 = 0;
+  let fastFaults: u32 = 0;
+  let lastFast: isize = -1;
+  for (; g < whole; g += usize(MLP_K)) {
+    let small: u32 = 0; // 4 KiB translations
+    for (let i = g; i < g + usize(MLP_K); i++) {
+      const kind = checkedKind(i);
+      const va = load<u64>(i * 8, IO_VA);
+      const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
+      if (r < FAULT_BIT) {
+        const cls = u32(r >> R_CLASS_SHIFT);
+        walks++;
+        refs += levels - cls; // a walk of class c read levels - c entries
+        small += u32(cls == 0);
+        store<u64>(i * 8, r & PA_MASK, IO_PA);
+        store<u32>(i * 4, 0, IO_FAULT);
+      } else if (r != SLOW) {
+        walks++;
+        refs += u32(r >> 32) & 0xFFFF;
+        fastFaults++;
+        lastFast = isize(i);
+        store<u64>(i * 8, 0, IO_PA);
+        store<u32>(i * 4, u32(r), IO_FAULT);
+      } else {
+        serialLane(cpu, i, kind, levels);
+      }
+    }
+    if (groups != 0) groups--;
+    if (groups == 0 && small != 0) {
+      g += usize(MLP_K);
+      break;
+    }
+  }
+  lnWalks += walks;
+  lnRefs += refs;
+  lnFastFaults += fastFaults;
+  if (lastFast > lnLastFast) lnLastFast = lastFast;
+  return g;
+}
+
+function serialRun4(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 4);
+}
+
+function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 5);
+}
+
 @inline function mlpLoop(cpu: usize, n: u32, levels: u32): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
@@ -531,33 +594,11 @@ const LANE_DONE: u64 = 1;
   let serialGroups: u32 = 0;
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
     if (serial || serialGroups != 0) {
-      let small: u32 = 0; // 4 KiB translations
-      for (let i = g; i < g + usize(MLP_K); i++) {
-        const kind = checkedKind(i);
-        const va = load<u64>(i * 8, IO_VA);
-        const s: u64 = levels == 5 ? 7 : 16;
-        const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
-        if (r < FAULT_BIT) {
-          const cls = u32(r >> R_CLASS_SHIFT);
-          walks++;
-          refs += levels - cls; // a walk of class c read levels - c entries
-          small += u32(cls == 0);
-          store<u64>(i * 8, r & PA_MASK, IO_PA);
-          store<u32>(i * 4, 0, IO_FAULT);
-        } else if (r != SLOW) {
-          walks++;
-          refs += u32(r >> 32) & 0xFFFF;
-          fastFaults++;
-          lastFast = isize(i);
-          store<u64>(i * 8, 0, IO_PA);
-          store<u32>(i * 4, u32(r), IO_FAULT);
-        } else {
-          serialLane(cpu, i, kind, levels);
-        }
-      }
-      serial = small == 0;
-      if (serialGroups != 0) serialGroups--;
-      continue;
+      // out of line, with its own registers, until a group translates a 4 KiB page again
+      g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
+      serial = false;
+      serialGroups = 0;
+      if (g >= whole) break;
     }
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately
