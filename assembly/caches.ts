@@ -182,7 +182,7 @@ function frontDrop(cpu: usize, vpn: u64): void {
 @inline function frontDropIn(front: usize, vpn: u64): void {
   for (let k: u32 = 0; k < 3; k++) {
     const p = frontSlot(front, k, vpn);
-    if (((load<u64>(p) >> 8) & 0x1FF_FFFF_FFFF) == vpn) store<u64>(p, 0);
+    if (((load<u64>(p) >> 8) & 0x1FFF_FFFF_FFFF) == vpn) store<u64>(p, 0); // the 45 bits of vpn
   }
 }
 
