@@ -4,12 +4,12 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
-  C_TAGS, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
@@ -211,8 +211,12 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   return isLongMode(mode) && (i64(va << s) >> s) != i64(va);
 }
 
-/** One access (the API's cpu.access): records the entries read for sanitizers. */
-export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
+/**
+ * One access (the API's cpu.access): records the entries read for sanitizers. With the TLB on,
+ * the batch loop's front-cache hit and quickMiss first, unless `exact` (tests: missPath alone,
+ * the yardstick both fast paths are checked against).
+ */
+export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: bool): u64 {
   beginAccess(cpu, flags);
   store<u32>(cpu + C_LAST_N, 0);
   const mode = acMode;
@@ -224,6 +228,34 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
   if (mode == MODE_NONE) return va;
   const fl = load<u32>(cpu + C_FLAGS);
   const pscOn = (fl & F_PSC) != 0;
+  if ((fl & F_TLB) != 0 && !exact) {
+    // tlbOne's paths: a front hit (a copy of what missPath's lookup would find and allow), or
+    // quickMiss, whose one entry read (the leaf, from the PDE cache) is recorded as walkTables would
+    const front = usize(load<u32>(cpu + C_FRONT));
+    if (front != 0) {
+      const fp = frontSlot(front, kind, va >> 12);
+      if (load<u64>(fp) == fastTag(va, u64(acCtx))) {
+        bump(cpu, C_ST_TLBHITS, 1);
+        return load<u64>(fp, 8) | (va & 0xFFF);
+      }
+    }
+    if (isLongMode(mode) && pscOn) {
+      const r = quickMiss(cpu, va, kind);
+      if (r != SLOW) {
+        if (quickWalks != 0) {
+          // a miss and a walk (not a hit in the set, which setHit counted)
+          const h = pscFind(cpu, 2, pscPrefix(va, 2, mode), acPcid);
+          store<u64>(cpu + C_LAST, load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8));
+          store<u32>(cpu + C_LAST_N, 1);
+          bump(cpu, C_ST_TLBMISSES, 1);
+          countPdeCacheWalks(cpu, 1);
+          quickWalks = 0;
+          flushWalkCounts(cpu);
+        }
+        return r;
+      }
+    }
+  }
   const r = (fl & F_TLB) == 0 ? walkAny(cpu, va, kind, pscOn, true) : missPath(cpu, va, kind, pscOn, true);
   flushWalkCounts(cpu);
   return (r & FAULT_BIT) != 0 ? r : r & PA_MASK;

@@ -142,12 +142,24 @@ export class Cpu {
 
   /** One access through the TLB and, on a miss, a page walk that sets A/D bits. */
   access(va: bigint, opts: AccessOptions): AccessResult {
-    u64Arg('cpu.access', 'va', va);
-    const flags = accessFlags('cpu.access', opts);
-    const kind = kindCode('cpu.access', opts.kind);
+    return this.accessWith('cpu.access', va, opts, 0);
+  }
+
+  /**
+   * @internal `access` through the core's exact miss path alone (no front cache, no quick miss):
+   * the same results, statistics and TLB contents, slower; tests compare the fast paths with it.
+   */
+  accessExact(va: bigint, opts: AccessOptions): AccessResult {
+    return this.accessWith('cpu.accessExact', va, opts, 1);
+  }
+
+  private accessWith(where: string, va: bigint, opts: AccessOptions, exact: number): AccessResult {
+    u64Arg(where, 'va', va);
+    const flags = accessFlags(where, opts);
+    const kind = kindCode(where, opts.kind);
     let r: bigint;
     try {
-      r = this.core.accessOne(this.base, va, kind, flags);
+      r = this.core.accessOne(this.base, va, kind, flags, exact);
     } catch (e) {
       throw wasmError('access', e);
     }
