@@ -169,13 +169,21 @@ export class Cpu {
   /**
    * Translates many addresses in one WASM call per 64Ki chunk (the fast path). `kinds[i]`:
    * 0 read, 1 write, 2 exec. Returns the number of faults; `out.fault[i]` is 0 or
-   * vector << 16 | error code.
+   * vector << 16 | error code. Arrays that are the machine's batch buffers (`machine.io.va`,
+   * `.kind`, `.pa`, `.fault`, or subarrays from their start; n <= machine.batchMax) are used
+   * in place, without copies.
    */
   translateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
     const where = 'cpu.translateBatch';
     const n = batchArgs(where, vas, kinds, out);
     const flags = accessFlags(where, opts);
     const io = this.io;
+    if (n <= io.va.length && atIo(vas, io.va) && atIo(kinds, io.kind) && atIo(out.pa, io.pa) && atIo(out.fault, io.fault)) {
+      // the machine's own batch buffers (`machine.io`, or views starting where they start): no copies
+      const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, flags));
+      this.checkKinds(0);
+      return faults;
+    }
     // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
     const chunk = Math.min(io.va.length, 2048);
     let faults = 0;
@@ -675,6 +683,11 @@ export interface PscEntryInfo {
 }
 
 /** Bytes of elements [start, start + count) of a typed array. */
+/** Whether typed array a starts where the batch buffer b starts (the same linear memory). */
+function atIo(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
+}
+
 function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }
