@@ -163,7 +163,8 @@ export class Cpu {
     } catch (e) {
       throw wasmError('access', e);
     }
-    return this.decode(BigInt.asUintN(64, r));
+    // The core's i64 arrives signed: a translation (bit 63 clear) is the physical address as it is.
+    return r >= 0n ? { ok: true, pa: r } : this.decode(BigInt.asUintN(64, r));
   }
 
   /**
