@@ -34,6 +34,9 @@ export interface WalkStepper {
 export class Cpu {
   private readonly base: number;
   private readonly view: DataView;
+  /** Offsets in the CPU block of the last walk's entry count and entries (read after every access). */
+  private readonly lastN: number;
+  private readonly lastAt: number;
 
   /** @internal */
   constructor(
@@ -44,6 +47,8 @@ export class Cpu {
   ) {
     this.base = core.cpuAddr(index);
     this.view = new DataView(core.memory.buffer, this.base, 4096);
+    this.lastN = core.layoutLastWalkN();
+    this.lastAt = core.layoutLastWalk();
   }
 
   /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
@@ -310,15 +315,15 @@ export class Cpu {
 
   /** Physical addresses of the entries read by the last `access` walk (empty after a TLB hit). */
   lastWalkEntries(): bigint[] {
-    const n = this.view.getUint32(this.core.layoutLastWalkN(), true);
+    const n = this.view.getUint32(this.lastN, true);
     const out: bigint[] = [];
-    for (let i = 0; i < n; i++) out.push(this.view.getBigUint64(this.core.layoutLastWalk() + i * 8, true));
+    for (let i = 0; i < n; i++) out.push(this.view.getBigUint64(this.lastAt + i * 8, true));
     return out;
   }
 
   /** How many entries the last `access` walk read (0 after a TLB hit), without allocating. */
   lastWalkCount(): number {
-    return this.view.getUint32(this.core.layoutLastWalkN(), true);
+    return this.view.getUint32(this.lastN, true);
   }
 
   /** INVLPG (a non-canonical address is a no-op, as on hardware). */
