@@ -40,7 +40,7 @@ import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
+import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
@@ -128,8 +128,8 @@ interface DevState {
 
 /** Who wrote value n (index n - 1). */
 interface WriteRecord {
-  task: string;
-  mm: string;
+  task: TaskStruct;
+  mm: MmStruct;
   cpu: number;
   step: number;
   va: bigint;
@@ -137,6 +137,8 @@ interface WriteRecord {
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
 /** The protection a vma's flags give (the inverse of VM_FLAGS). */
+/** A task as reports name it. */
+const taskName = (t: TaskStruct): string => `${t.comm}/${t.pid}`;
 const protOf = (flags: number): Prot => (flags & VM_WRITE ? 'rw' : flags & VM_EXEC ? 'rx' : 'r');
 const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
@@ -301,9 +303,33 @@ export class Interpreter {
         }),
       );
       ps.forkSeq = -1;
+      if (this.oracle) this.seenAtFork(mm);
       this.checkUser(cpu, parent, 'fork');
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
+  }
+
+  /**
+   * Copy-on-write isolation needs no access of the child: right after fork() the child sees, in
+   * every private anonymous page of the shadow's it has mapped, what the parent left there. Each
+   * such frame is recorded as seen by the child at that address, so that a later write of the
+   * parent (or of another child) landing in it is judged at the write (`sharedWith`), whether or
+   * not the child ever reads it.
+   */
+  private seenAtFork(child: MmStruct): void {
+    for (const r of this.regionsOf(child)) {
+      if (!r || r.file !== undefined || r.dev !== undefined) continue;
+      for (let page = 0; page < r.pages; page++) {
+        if (r.data[page] < 0) continue;
+        const va = r.start + BigInt(page * 4096);
+        const t = walkTables(this.k, BigInt(child.pgd), this.k.L.paging, va, 1);
+        if (!t) continue;
+        const pfn = Number(t.next >> 12n);
+        let seen = this.seen.get(pfn);
+        if (!seen) this.seen.set(pfn, (seen = []));
+        seen.push({ mm: child, va });
+      }
+    }
   }
 
   private startTask(i: number, _parent: null, cpu: LinuxCpu): void {
@@ -748,10 +774,23 @@ export class Interpreter {
     if (this.oracle) {
       const s = this.space(mm);
       const racy = s.busy > 0 || this.revoking();
-      this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
+      // One record per task, reused by its later accesses (no allocation per access).
+      let p = this.pending.get(task);
+      if (!p) this.pending.set(task, (p = { mm, slot, page, va, kind, region: r, version: 0, racy, data, truncations: 0, done: false }));
+      p.mm = mm;
+      p.slot = slot;
+      p.page = page;
+      p.va = va;
+      p.kind = kind;
+      p.region = r;
+      p.version = s.version;
+      p.racy = racy;
+      p.data = data;
+      p.truncations = this.truncations;
+      p.done = false;
     }
     yield* this.access(cpu, va, kind, 3);
-    this.pending.delete(task);
+    if (this.oracle) this.pending.get(task)!.done = true;
   }
 
   /**
@@ -772,23 +811,14 @@ export class Interpreter {
     const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
     const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
-    const promise = !mapped
-      ? 'SIGSEGV (nothing mapped there)'
-      : beyondEof
-        ? revoked
-          ? `SIGBUS (pfnmap${r!.dev}'s buffer was released)`
-          : `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
-        : allowed
-          ? `success (${r!.by} returned at step ${r!.since})`
-          : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
     if (!racy) {
-      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, signal, `legal user ${p.kind} got ${signal}`, [], false);
+      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, this.promised(r, mapped, beyondEof, revoked, allowed), signal, `legal user ${p.kind} got ${signal}`, [], false);
       if (pa !== null && !allowed) {
         o.processFinding(
           cpu,
           p.va,
           p.kind,
-          promise,
+          this.promised(r, mapped, beyondEof, revoked, allowed),
           `success at pa 0x${pa.toString(16)}`,
           mapped ? `user ${p.kind} to a ${r!.prot} page succeeded` : `user ${p.kind} to an unmapped page succeeded`,
           [],
@@ -802,7 +832,9 @@ export class Interpreter {
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);
     if (!seen) this.seen.set(pfn, (seen = []));
-    if (!seen.some((x) => x.mm === p.mm && x.va === p.va)) seen.push({ mm: p.mm, va: p.va });
+    let known = false;
+    for (let i = 0; i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
+    if (!known) seen.push({ mm: p.mm, va: p.va });
     if (p.kind === 'write') {
       if (!racy && s.forkSeq < 0) {
         const other = o.sharedWith(p.mm, pfn, seen);
@@ -823,7 +855,7 @@ export class Interpreter {
           );
         }
       }
-      this.writes.push({ task: `${t.comm}/${t.pid}`, mm: p.mm.name, cpu: cpu.index, step: this.step, va: p.va });
+      this.writes.push({ task: t, mm: p.mm, cpu: cpu.index, step: this.step, va: p.va });
       const v = this.writes.length;
       this.k.m.phys.write64n(at, BigInt(v));
       r!.data[p.page] = v;
@@ -835,28 +867,36 @@ export class Interpreter {
       const w0 = this.writes[want - 1];
       // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
       if (w0.cpu !== cpu.index) outcomeCover('outcome:read:written-by-other-cpu');
-      if (w0.mm !== p.mm.name) outcomeCover('outcome:read:written-before-fork');
+      if (w0.mm !== p.mm) outcomeCover('outcome:read:written-before-fork');
     }
     const got = this.k.m.phys.read64n(at);
     if (got === BigInt(want)) return;
     const n = Number(got);
     const w = n >= 1 && n <= this.writes.length ? this.writes[n - 1] : null;
     const whose = w
-      ? w.mm === p.mm.name
-        ? `an older write of this process (${w.task} at step ${w.step})`
-        : `another process's data (${w.task} of ${w.mm} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
+      ? w.mm === p.mm
+        ? `an older write of this process (${taskName(w.task)} at step ${w.step})`
+        : `another process's data (${taskName(w.task)} of ${w.mm.name} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
       : `a value never written by a user (0x${got.toString(16)})`;
-    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${this.writes[want - 1].task} at step ${this.writes[want - 1].step})`;
+    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${taskName(this.writes[want - 1].task)} at step ${this.writes[want - 1].step})`;
     o.processFinding(
       cpu,
       p.va,
       'read',
       expect,
       `value ${got} at pa 0x${pa.toString(16)}: ${whose}`,
-      `user read returned ${w ? (w.mm === p.mm.name ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
+      `user read returned ${w ? (w.mm === p.mm ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
       [],
       true,
     );
+  }
+
+  /** What the shadow promised an access to region `r` (for a report). */
+  private promised(r: Region | null, mapped: boolean, beyondEof: boolean, revoked: boolean, allowed: boolean): string {
+    if (!mapped) return 'SIGSEGV (nothing mapped there)';
+    if (revoked) return `SIGBUS (pfnmap${r!.dev}'s buffer was released)`;
+    if (beyondEof) return `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`;
+    return `${allowed ? 'success' : 'SIGSEGV'} (${r!.by} returned at step ${r!.since})`;
   }
 
   private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {
