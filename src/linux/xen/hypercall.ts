@@ -13,7 +13,7 @@ import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
 import type { KGen } from '../../scheduler/types.js';
 import { enterFn } from '../../scheduler/traced.js';
-import { xenState } from './state.js';
+import { xen_hypercall, xenState } from './state.js';
 import { mustYield } from '../../scheduler/point.js';
 
 const _PAGE_PRESENT = 0x1n;
@@ -51,7 +51,7 @@ export function* HYPERVISOR_mmu_update(k: Kernel, cpu: LinuxCpu, ptr: number, va
   const fns = enterFn(cpu, 'HYPERVISOR_mmu_update');
   try {
     if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
-    return xenState(k).xen.mmu_update(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]).rc;
+    return (yield* xen_hypercall(k, cpu, xenState(k).xen.mmu_update_g(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]))).rc;
   } finally {
     fns.pop();
   }
