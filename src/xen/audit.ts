@@ -32,6 +32,8 @@ export interface Escalation {
   kind: string;
   /** Further lines: the entry, the frames involved. */
   detail: string[];
+  /** The report's first line when the gain came from something else than an accepted entry. */
+  headline?: string;
 }
 
 interface Memory {
@@ -202,11 +204,11 @@ export function auditTypeChange(pages: XenFrameTable, cpus: readonly AuditedCpu[
     for (const e of c.tlbEntries?.() ?? []) {
       if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
       return {
-        gained: `writable TLB entry for ${frameWhat(pages, mfn)} on CPU${c.index}`,
+        gained: `writable mapping of an L${level} page-table frame owned by ${ownerName(pages.owner[mfn])} (a stale TLB entry of CPU${c.index})`,
+        headline: `Xen made mfn ${lx(mfn)} an L${level} page table while CPU${c.index} still holds a writable TLB entry for it`,
         kind: `stale-writable-tlb-L${level}`,
         detail: [
           `CPU${c.index} holds va ${lx(e.va)} -> pa ${lx(e.pa)} (${e.pageSize / 1024} KiB, writable), filled before mfn ${lx(mfn)} became an L${level} page table and not flushed since`,
-          pages.describe(mfn),
         ],
       };
     }

@@ -27,6 +27,7 @@ import {
   PGT_count_mask,
   PGT_seg_desc_page,
   pgtForLevel,
+  typeName,
 } from './page-info.js';
 import {
   MMUEXT_INVLPG_ALL,
@@ -258,7 +259,7 @@ export class XenHypervisor {
    */
   private auditRetype(mfn: number, type: bigint): void {
     const e = auditTypeChange(this.mm.pages, this.m.cpus, mfn, type);
-    if (e) this.onEscalation!({ ...e, hypercall: `a type change of mfn ${lx(mfn)}`, vcpu: this.mm.currentCpu });
+    if (e) this.onEscalation!({ ...e, hypercall: `__get_page_type(mfn ${lx(mfn)}, ${typeName(type)})`, vcpu: this.mm.currentCpu });
   }
 
   /** One request; `level` is that of the page table written (0 for a writable page). */

@@ -7,7 +7,7 @@
  * on any entry of a table the guest owns; linear page tables are part of the PV ABI). On any other
  * backend they do nothing: a native kernel's tables are its own.
  */
-import { MMU_NORMAL_PT_UPDATE } from '../../xen/hypercalls.js';
+import { MMU_NORMAL_PT_UPDATE, MMUEXT_TLB_FLUSH_ALL } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
@@ -87,4 +87,31 @@ export function* xen_set_linear_entry(k: Kernel, cpu: LinuxCpu, va: bigint, toVa
   const at = table * 4096 + i * 8;
   const rc = yield* HYPERVISOR_mmu_update(k, cpu, at, (BigInt(Math.floor(to / 4096)) << 12n) | _PAGE_PRESENT | _PAGE_ACCESSED);
   return { pa: at, rc };
+}
+
+/**
+ * `HYPERVISOR_mmuext_op(MMUEXT_TLB_FLUSH_ALL)`: Xen flushes the TLB of every vCPU of the domain
+ * (flush_tlb_mask(d->domain_dirty_cpumask): its flush IPIs, not the guest's). Nothing on other
+ * backends.
+ */
+export function* xen_tlb_flush_all(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  if (!onXen(k)) return;
+  const fns = enterFn(cpu, 'HYPERVISOR_mmuext_op');
+  try {
+    if (mustYield('xen:mmuext_op')) yield 'xen:mmuext_op';
+    xenState(k).xen.mmuext_op(cpu.index, [{ cmd: MMUEXT_TLB_FLUSH_ALL }]);
+  } finally {
+    fns.pop();
+  }
+}
+
+/**
+ * Clears `bits` in the existing page-table entry at machine address `pa` (HYPERVISOR_mmu_update).
+ * Returns the rc, or null when the entry is not present, has none of the bits, or not on Xen PV.
+ */
+export function* xen_clear_entry_bits(k: Kernel, cpu: LinuxCpu, pa: number, bits: bigint): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const old = k.m.phys.read64n(pa);
+  if (!(old & _PAGE_PRESENT) || (old & bits) === 0n) return null;
+  return yield* HYPERVISOR_mmu_update(k, cpu, pa, old & ~bits);
 }

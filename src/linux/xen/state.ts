@@ -112,8 +112,10 @@ function escalationFound(k: Kernel, e: Escalation & { hypercall: string; vcpu: n
     sanitizer: 'xen-pv-escalation',
     signature: e.kind,
     log: [
-      `pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d${domid} a ${e.gained}`,
-      `pagewalk:   ${e.hypercall} (vCPU ${e.vcpu}) accepted; Xen printed nothing`,
+      e.headline
+        ? `pagewalk: xen-pv-escalation: ${e.headline}: d${domid} has a ${e.gained}`
+        : `pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d${domid} a ${e.gained}`,
+      `pagewalk:   ${e.hypercall} (vCPU ${e.vcpu}) ${e.headline ? 'done' : 'accepted'}; Xen printed nothing`,
       ...e.detail.map((l) => `pagewalk:   ${l}`),
       `pagewalk:   issued by ${cpu.curr.comm}:${cpu.curr.pid} on CPU ${cpu.index}:`,
       ...callTrace(cpu).map((l) => `pagewalk: ${l}`),
