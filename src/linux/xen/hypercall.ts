@@ -7,13 +7,14 @@
  * on any entry of a table the guest owns; linear page tables are part of the PV ABI). On any other
  * backend they do nothing: a native kernel's tables are its own.
  */
-import { MMU_NORMAL_PT_UPDATE, MMUEXT_TLB_FLUSH_ALL } from '../../xen/hypercalls.js';
+import { MMU_NORMAL_PT_UPDATE, MMUEXT_PIN_L1_TABLE, MMUEXT_TLB_FLUSH_ALL, MMUEXT_UNPIN_TABLE } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
 import type { KGen } from '../../scheduler/types.js';
 import { enterFn } from '../../scheduler/traced.js';
 import { xen_hypercall, xenState } from './state.js';
+import { lowmem_address, lookup_pte_k } from './pin.js';
 import { mustYield } from '../../scheduler/point.js';
 
 const _PAGE_PRESENT = 0x1n;
@@ -114,4 +115,48 @@ export function* xen_clear_entry_bits(k: Kernel, cpu: LinuxCpu, pa: number, bits
   const old = k.m.phys.read64n(pa);
   if (!(old & _PAGE_PRESENT) || (old & bits) === 0n) return null;
   return yield* HYPERVISOR_mmu_update(k, cpu, pa, old & ~bits);
+}
+
+/** The machine frame init_mm's tables map at `va` (a 4 KiB pte), or null (not Xen PV, not mapped). */
+export function xen_frame_of(k: Kernel, va: bigint): number | null {
+  if (!onXen(k)) return null;
+  const pte = kernel_entry_of(k, va, 1);
+  if (pte === null) return null;
+  const e = k.m.phys.read64n(pte);
+  return e & _PAGE_PRESENT ? Number((e >> 12n) & 0xff_ffff_ffffn) : null;
+}
+
+/**
+ * The direct-map alias of machine frame `mfn` made read-only or writable again
+ * (make_lowmem_page_readonly/readwrite: HYPERVISOR_update_va_mapping(__va(pfn), pte, 0)), here
+ * with the rc returned instead of BUG() on a refusal. Null when the alias is not mapped.
+ */
+export function* xen_lowmem_rw(k: Kernel, cpu: LinuxCpu, mfn: number, writable: boolean): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const st = xenState(k);
+  const va = lowmem_address(k, st.xen.p2m.mfnToPfn(mfn));
+  const p = lookup_pte_k(k, va);
+  if (p === null) return null;
+  const cur = k.m.phys.read64n(p);
+  if (!(cur & _PAGE_PRESENT)) return null;
+  const fns = enterFn(cpu, 'HYPERVISOR_update_va_mapping');
+  try {
+    if (mustYield('xen:update_va_mapping')) yield 'xen:update_va_mapping';
+    return yield* xen_hypercall(k, cpu, st.xen.update_va_mapping_g(cpu.index, va, writable ? cur | 0x2n : cur & ~0x2n, 0));
+  } finally {
+    fns.pop();
+  }
+}
+
+/** A direct MMUEXT_PIN_L<level>_TABLE (level 1..4) or, with level 0, MMUEXT_UNPIN_TABLE of `mfn`: the rc. */
+export function* xen_pin_table(k: Kernel, cpu: LinuxCpu, mfn: number, level: number): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const fns = enterFn(cpu, 'HYPERVISOR_mmuext_op');
+  try {
+    if (mustYield('xen:mmuext_op')) yield 'xen:mmuext_op';
+    const cmd = level === 0 ? MMUEXT_UNPIN_TABLE : MMUEXT_PIN_L1_TABLE + level - 1;
+    return xenState(k).xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc;
+  } finally {
+    fns.pop();
+  }
 }
