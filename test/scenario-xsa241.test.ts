@@ -135,9 +135,13 @@ describe("the fuzzer's operations", () => {
 
   it('parse and print', () => {
     expect(formatProgram(program)).toContain('  lowmem_rw obj=vmalloc slot=0 page=0 writable=false');
-    expect(() => parseProgram({ cpus: 1, irqs: [], tasks: [{ cpu: 0, kthread: true, spawn: 'boot', ops: [{ op: 'pt_pin', obj: 'vmalloc', slot: 0, page: 0, level: 5 }] }] }, 'p', 2)).toThrow(
-      /p\.tasks\[0\]\.ops\[0\]\.level/,
-    );
+    expect(() =>
+      parseProgram(
+        { cpus: 1, irqs: [], tasks: [{ cpu: 0, kthread: true, spawn: 'boot', ops: [{ op: 'pt_pin', obj: 'vmalloc', slot: 0, page: 0, level: 5 }] }] },
+        'p',
+        2,
+      ),
+    ).toThrow(/p\.tasks\[0\]\.ops\[0\]\.level/);
   });
 
   it('xen-4.9.0-pv: the outcome oracle reports the stale writable entry at the type change; xen-4.9.1-pv is clean', async () => {

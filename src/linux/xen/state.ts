@@ -49,7 +49,12 @@ export class XenPvState {
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
       p2m: kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' },
-      fixes: { xsa148: kn.xen_xsa148 !== 'vulnerable', xsa182: kn.xen_xsa182 !== 'vulnerable', xsa240: kn.xen_xsa240 !== 'vulnerable', xsa241: kn.xen_xsa241 !== 'vulnerable' },
+      fixes: {
+        xsa148: kn.xen_xsa148 !== 'vulnerable',
+        xsa182: kn.xen_xsa182 !== 'vulnerable',
+        xsa240: kn.xen_xsa240 !== 'vulnerable',
+        xsa241: kn.xen_xsa241 !== 'vulnerable',
+      },
       onEscalation: (e) => escalationFound(k, e),
       onPanic: (p) => xenPanicked(k, p),
     });
