@@ -39,6 +39,7 @@ import {
   xen_tlb_flush_all,
 } from '../linux/xen/hypercall.js';
 import { pin_pagetable_pfn, set_lowmem_page_rw } from '../linux/xen/pin.js';
+import { watchXenTypeChanges } from '../linux/xen/state.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE } from '../xen/hypercalls.js';
 import { LBL_XEN_STAMP_IRQ } from '../xen/mm.js';
 import { hwAccess } from '../modelcpu/access.js';
@@ -103,6 +104,8 @@ function setupXsa240(k: Kernel) {
 }
 
 function setupXsa241(k: Kernel) {
+  // The audit's check at every page-table type change (the fuzzer's outcome oracle makes the same).
+  watchXenTypeChanges(k);
   const st = { pfn: -1, va: 0n, pte: -1, armed: false, readonly: false, done: false };
   const cpu0 = k.cpus[0];
   k.createTask('xsa241_a', 0, null, function* (t) {

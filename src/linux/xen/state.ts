@@ -143,3 +143,11 @@ export function* xen_hypercall<T>(k: Kernel, cpu: LinuxCpu, g: XenGen<T>): KGen<
     cpu.IF = IF;
   }
 }
+
+/**
+ * The PV safety audit at every page-table type change of the kernel's hypervisor (a scenario's
+ * sanitizer: XenHypervisor.auditTypeChanges; the fuzzer's outcome oracle makes the same check).
+ */
+export function watchXenTypeChanges(k: Kernel): void {
+  xenState(k).xen.auditTypeChanges(true);
+}
