@@ -9,7 +9,7 @@
 // out a hit in the whole set with one 16-byte compare (access.ts quickMiss).
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
-  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_KIND, FRONT_BYTES, C_TAGS,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_BYTES, C_TAGS,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
   PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
@@ -170,7 +170,7 @@ export function tlbDrop(cpu: usize, c: u32, e: usize): void {
 
 /** Front-cache slot of access kind `kind` for 4 KiB page number vpn (or any number with its low bits). */
 @inline export function frontSlot(front: usize, kind: u32, vpn: u64): usize {
-  return front + usize(kind) * FRONT_KIND + usize(u32(vpn) & (FRONT_SETS - 1)) * FRONT_ENTRY;
+  return front + usize(u32(vpn) & (FRONT_SETS - 1)) * FRONT_SLOT + usize(kind) * FRONT_ENTRY;
 }
 
 /** Drops the front copies of page vpn's fast tags (every context: dropping more is harmless). */
@@ -182,7 +182,7 @@ function frontDrop(cpu: usize, vpn: u64): void {
 @inline function frontDropIn(front: usize, vpn: u64): void {
   for (let k: u32 = 0; k < 3; k++) {
     const p = frontSlot(front, k, vpn);
-    if (((load<u64>(p) >> 8) & 0x1FF_FFFF_FFFF) == vpn) store<u64>(p, 0);
+    if (((load<u64>(p) >> 8) & 0x1FFF_FFFF_FFFF) == vpn) store<u64>(p, 0); // the 45 bits of vpn
   }
 }
 

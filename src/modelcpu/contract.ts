@@ -22,6 +22,8 @@ export interface CoreCpu {
   lastWalkEntries(): bigint[];
   /** How many entries the last access's walk read (0 after a TLB hit). */
   lastWalkCount(): number;
+  /** The frame of entry `i` the last access's walk read (`lastWalkEntries()[i] >> 12`, without allocating). */
+  lastWalkFrame(i: number): number;
   invlpg(va: bigint): void;
   flushTlbAll(): void;
   /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */

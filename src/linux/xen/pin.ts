@@ -22,7 +22,7 @@ import type { KGen } from '../../scheduler/types.js';
 import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
-import { pfn_to_mfn, xenState } from './state.js';
+import { pfn_to_mfn, xen_hypercall, xenState } from './state.js';
 import { enterFn } from '../../scheduler/traced.js';
 import { mustYield } from '../../scheduler/point.js';
 
@@ -85,7 +85,7 @@ export function* set_lowmem_page_rw(k: Kernel, cpu: LinuxCpu, pfn: number, writa
   const v = lowmemPte(k, pfn, writable);
   if (!v) return; // "vaddr missing"
   if (mustYield('xen:update_va_mapping')) yield 'xen:update_va_mapping';
-  if (xenState(k).xen.update_va_mapping(cpu.index, v.va, v.val, 0) !== 0) {
+  if ((yield* xen_hypercall(k, cpu, xenState(k).xen.update_va_mapping_g(cpu.index, v.va, v.val, 0))) !== 0) {
     const line = is2637(k) ? (writable ? 599 : 583) : writable ? 185 : 169;
     xenFatalBUG(k, cpu, 'update_va_mapping', 'arch/x86/xen/mmu.c', line, writable ? 'make_lowmem_page_readwrite' : 'make_lowmem_page_readonly');
   }
