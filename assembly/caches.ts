@@ -328,10 +328,14 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
     const d = cpu + C_TLB + c * 16;
     const base = usize(load<u32>(d));
     const n = usize(load<u32>(d, 4) + 1) * usize(load<u32>(d, 8));
+    if (c == 0) {
+      tlbFlush4k(cpu, base, n, pcid, allPcids, keepGlobal);
+      continue;
+    }
+    if (classEmpty(d, u32(c))) continue; // no valid entry: every byte is zero already
     if (allPcids && !keepGlobal) {
       memory.fill(base, 0, n * TLB_ENTRY);
-      if (c != 0) store<u32>(d, 0, 12);
-      else memory.fill(usize(load<u32>(cpu + C_TAGS)), 0, n);
+      store<u32>(d, 0, 12);
       continue;
     }
     for (let i: usize = 0; i < n; i++) {
@@ -339,9 +343,32 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
       const k = load<u64>(e, T_KEY);
       if ((k & 1) == 0) continue;
       if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
-      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) {
+      if (allPcids || u32((k >> 1) & 0xFFF) == pcid) clearEntry(e);
+    }
+  }
+}
+
+/**
+ * tlbFlush of the 4 KiB class, led by the tag bytes: an invalid entry's tag is 0 and its 32 bytes
+ * are zero (every invalidation is clearEntry or a fill with zeros), so eight invalid entries are
+ * passed with one 8-byte load instead of a scan (or a fill) of their 256 bytes. Same memory after.
+ */
+function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
+  const tags = usize(load<u32>(cpu + C_TAGS));
+  let i: usize = 0;
+  while (i < n) {
+    if (i + 8 <= n && load<u64>(tags + i) == 0) {
+      i += 8;
+      continue;
+    }
+    const end = i + 8 <= n ? i + 8 : n;
+    for (; i < end; i++) {
+      if (load<u8>(tags + i) == 0) continue;
+      const e = base + i * TLB_ENTRY;
+      if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
+      if (allPcids || u32((load<u64>(e, T_KEY) >> 1) & 0xFFF) == pcid) {
         clearEntry(e);
-        if (c == 0) setTag(cpu, e, 0);
+        store<u8>(tags + i, 0);
       }
     }
   }

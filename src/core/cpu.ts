@@ -12,7 +12,7 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
-const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320 } as const;
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
 
@@ -321,6 +321,12 @@ export class Cpu {
     return out;
   }
 
+  /** The frame (physical address >> 12) of entry `i` the last `access` walk read, without allocating. */
+  lastWalkFrame(i: number): number {
+    const a = this.core.layoutLastWalk() + i * 8;
+    return (this.view.getUint32(a, true) >>> 12) + this.view.getUint32(a + 4, true) * 0x10_0000;
+  }
+
   /** How many entries the last `access` walk read (0 after a TLB hit), without allocating. */
   lastWalkCount(): number {
     return this.view.getUint32(this.lastN, true);
@@ -542,6 +548,10 @@ export class Cpu {
     const bits = mode === '5level' ? 57 : 48;
     const span = 2 ** bits;
     const upper = (1n << 64n) - (1n << BigInt(bits)); // the sign-extension bits of a negative address
+    // With `only`: its linear address modulo 2^bits, page-aligned (a multiple of 4096 below 2^57: exact).
+    // A non-canonical address has no entry (an entry's address is sign-extended from its key).
+    if (only !== null && BigInt.asUintN(64, BigInt.asIntN(bits, only)) !== only) return out;
+    const onlyLow = only === null ? 0 : Number(BigInt.asUintN(bits, only) >> 12n) * 4096;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
@@ -551,16 +561,22 @@ export class Cpu {
       // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
       // bits 31:13 hold them (T_KEY = vpn << 13 | pcid << 1 | valid), to skip other tags unread.
       let vpnLow = -1;
-      let onlyPage = 0n;
+      let onlyPage = -1;
       if (only !== null) {
-        const vpnOnly = only >> BigInt(shift);
-        onlyPage = vpnOnly << BigInt(shift);
-        const set = Number(vpnOnly & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
-        base += set * ways * 32; // TLB_ENTRY
+        const vpnOnly = Math.floor(onlyLow / 2 ** shift);
+        onlyPage = vpnOnly * 2 ** shift;
+        base += (vpnOnly & this.view.getUint32(d + 4, true)) * ways * 32; // TLB_ENTRY
         n = ways;
-        vpnLow = Number(vpnOnly & 0x7ffffn);
+        vpnLow = vpnOnly & 0x7ffff;
       }
+      // A full scan of the 4 KiB class passes four invalid entries per word of their tag bytes
+      // (assembly/caches.ts: 0 exactly for an invalid entry; 64-byte aligned, zero past the end).
+      const tags = c === 0 && only === null ? this.view.getUint32(C.tags, true) : -1;
       for (let i = 0; i < n; i++) {
+        if (tags >= 0 && (i & 3) === 0 && u32[(tags + i) >>> 2] === 0) {
+          i += 3;
+          continue;
+        }
         const w = (base + i * 32) >>> 2; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16 (32-byte aligned)
         const lo = u32[w];
         if (!(lo & 1)) continue; // valid bit
@@ -568,8 +584,8 @@ export class Cpu {
         const perms = u32[w + 4];
         const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
         const low = (vpn * 2 ** shift) % span;
+        if (onlyPage >= 0 && low !== onlyPage) continue;
         const va = low >= span / 2 ? BigInt(low) + upper : BigInt(low);
-        if (only !== null && va !== onlyPage) continue;
         out.push({
           va,
           pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
