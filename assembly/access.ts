@@ -89,13 +89,14 @@ let quickWalks: u32 = 0;
 
 /**
  * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (the ways whose byte matches the page's are compared; with none, the victim tlbFill
- * would choose: the first invalid way, else the oldest stamp), the large-page classes known
+ * bytes (the ways whose byte matches the page's are compared), the large-page classes known
  * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
- * leaf only). Results, statistics, A/D writes, TLB contents, stamps and front contents are
- * missPath's. Any other case (a set hit that needs missPath's re-check, a PDE-cache miss, a
- * fault, an entry past RAM, protection keys, large pages cached) returns SLOW before changing
- * anything, and the caller runs missPath.
+ * leaf only); once the fill is certain, its victim as tlbFill would choose it (the first invalid
+ * way, else the oldest stamp), so that a miss handed to missPath (a cold PDE cache) costs little.
+ * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
+ * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
+ * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the
+ * caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const d = cpu + C_TLB;
@@ -144,7 +145,30 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       const e = set + usize(w) * TLB_ENTRY;
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
-    // no hit; the victim: the first invalid way (tag byte 0), else the oldest fill
+  }
+  // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
+  const p = cpu + C_PSC;
+  const pways = usize(load<u32>(p, 8));
+  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
+  const pkey = keyOf(prefix, pcid);
+  let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
+  let h: usize = 0;
+  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  if (h == 0) return SLOW;
+  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
+  if (ea >= ramSize) return SLOW;
+  const le = load<u64>(usize(ea), RAM_BASE);
+  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
+  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
+  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
+  const pp = load<u32>(h, P_PERMS);
+  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
+  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
+  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
+  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
+  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
+  // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
+  if (ways <= 16) {
     const f0 = bytesEqual(t0, 0) & m0;
     const f1 = bytesEqual(t1, 0) & m1;
     if ((f0 | f1) != 0) {
@@ -168,27 +192,6 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
-  // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
-  const p = cpu + C_PSC;
-  const pways = usize(load<u32>(p, 8));
-  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
-  const pkey = keyOf(prefix, pcid);
-  let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
-  let h: usize = 0;
-  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
-  if (h == 0) return SLOW;
-  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
-  if (ea >= ramSize) return SLOW;
-  const le = load<u64>(usize(ea), RAM_BASE);
-  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
-  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
-  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
-  const pp = load<u32>(h, P_PERMS);
-  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
-  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
-  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
-  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
-  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   quickWalks++;
   const need: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);

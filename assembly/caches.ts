@@ -9,7 +9,7 @@
 // out a hit in the whole set with one 16-byte compare (access.ts quickMiss).
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
-  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_BYTES, C_TAGS,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, C_TAGS,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
   PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
@@ -111,6 +111,7 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
   const perms = load<u32>(e, T_PERMS);
   const tag = (fastVpn(vpn) << 8) | u64(acCtx);
   const pa = load<u64>(e, T_PA);
+  frontMark(front, vpn);
   if ((acPkrU | acPkrS) != 0) {
     for (let k: u32 = 0; k < 3; k++) {
       if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
@@ -186,9 +187,34 @@ function frontDrop(cpu: usize, vpn: u64): void {
   }
 }
 
+/** Marks page vpn's slot as written (frontClear's bitmap); before any store into the slot. */
+@inline function frontMark(front: usize, vpn: u64): void {
+  const s = u32(vpn) & (FRONT_SETS - 1);
+  const w = front + FRONT_MAP + usize(s >> 6) * 8;
+  store<u64>(w, load<u64>(w) | (u64(1) << u64(s & 63)));
+}
+
+/**
+ * Empties the front cache: the fast tags of the slots written since the last clear (its bitmap;
+ * a zero tag never matches: context ids start at 1), not all 16 KiB (flushes are frequent in the
+ * fuzzer's short executions, and few pages are touched between two).
+ */
 export function frontClear(cpu: usize): void {
   const front = usize(load<u32>(cpu + C_FRONT));
-  if (front != 0) memory.fill(front, 0, FRONT_BYTES);
+  if (front == 0) return;
+  for (let j: usize = 0; j < usize(FRONT_SETS) / 64; j++) {
+    const w = front + FRONT_MAP + j * 8;
+    let m = load<u64>(w);
+    if (m == 0) continue;
+    store<u64>(w, 0);
+    while (m != 0) {
+      const p = front + (j * 64 + usize(ctz(m))) * FRONT_SLOT;
+      m &= m - 1;
+      store<u64>(p, 0);
+      store<u64>(p, 0, FRONT_ENTRY);
+      store<u64>(p, 0, 2 * FRONT_ENTRY);
+    }
+  }
 }
 
 /** Invalidates entries translating va in class c: PCID `pcid`, and global ones when asked. */
@@ -282,6 +308,7 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   setTag(cpu, victim, tagOf(vpn));
   if (front == 0) return;
   const tag = (fastVpn(vpn) << 8) | u64(acCtx);
+  frontMark(front, vpn);
   frontStore(frontSlot(front, 0, vpn), r, tag, pageBase);
   frontStore(frontSlot(front, 1, vpn), w, tag, pageBase);
   frontStore(frontSlot(front, 2, vpn), x, tag, pageBase);

@@ -97,7 +97,9 @@ export const T_STAMP: usize = 20; // u32
 export const FRONT_SETS: u32 = 256;
 export const FRONT_ENTRY: usize = 16; // one kind's entry
 export const FRONT_SLOT: usize = 64; // a slot: the three kinds' entries (and 16 bytes unused)
-export const FRONT_BYTES: usize = usize(FRONT_SETS) * FRONT_SLOT;
+// after the slots, a bitmap of the slots written since the last clear (frontClear clears only those)
+export const FRONT_MAP: usize = usize(FRONT_SETS) * FRONT_SLOT;
+export const FRONT_BYTES: usize = FRONT_MAP + usize(FRONT_SETS) / 8;
 
 // PSC entry (32 bytes)
 export const PSC_ENTRY: usize = 32;
