@@ -157,8 +157,8 @@ export const UNSEEN_6: Mutant[] = [
     name: 'xen-type-stamp-stale',
     file: 'src/xen/mm.ts',
     preset: 'linux-4.14-xen-pv',
-    find: '        pi.tlbflushTimestamp[mfn] = this.tlbClock;\n        pi.typeInfo[mfn] -= 1n;',
-    replace: '        pi.typeInfo[mfn] -= 1n;',
+    find: '          pi.tlbflushTimestamp[mfn] = this.tlbflush_current_time();\n          pi.typeInfo[mfn] -= 1n;',
+    replace: '          pi.typeInfo[mfn] -= 1n;',
     // not scored: equivalent for a correct guest: Linux flushes its own TLBs before it frees a page table, so no vCPU holds a translation through the frame when its type changes again; the stamp guards against a malicious guest
     description: "Xen's __put_final_page_type() does not stamp the page-table frame (the type-change flush filters on a stale time)",
   },

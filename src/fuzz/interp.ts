@@ -35,7 +35,16 @@ import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Progr
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
-import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
+import {
+  HYPERVISOR_mmu_update,
+  kernel_entry_of,
+  xen_clear_entry_bits,
+  xen_frame_of,
+  xen_lowmem_rw,
+  xen_pin_table,
+  xen_set_entry_bits,
+  xen_set_linear_entry,
+} from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -153,6 +162,13 @@ export class Interpreter {
   private accesses = 0;
   /** Linear page-table entries pt_linear installed, by `${obj}${slot}:${level}`: their machine address. */
   private readonly linear = new Map<string, number>();
+  /**
+   * What lowmem_rw, pt_pin and pt_clear did to a kernel object's frames and mappings, by object key:
+   * frames made read-only in the direct map, frames pinned, and whether its own pte was
+   * write-protected (then the program does not write through it). Undone before the object is
+   * freed, as a PV kernel gives a page-table page back before freeing it (xen_release_ptpage).
+   */
+  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; wp: boolean }>();
   private readonly refCfg: RefConfig;
   private readonly ops;
   private sched: Scheduler | null = null;
@@ -356,13 +372,28 @@ export class Interpreter {
 
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
-    this.cov.hitString(`op:${o.op}`);
+    this.cov.hitPrefixed('op:', o.op);
     if (this.events)
       this.events.push({
         step: this.sched?.steps ?? 0,
         cpu: cpu.index,
         text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}`,
       });
+  }
+
+  private held(key: string): { ro: Set<number>; pinned: Set<number>; wp: boolean } {
+    let h = this.xenHeld.get(key);
+    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), wp: false }));
+    return h;
+  }
+
+  /** Undoes what the program's Xen operations did to an object's frames before it is freed. */
+  private *xenRelease(cpu: LinuxCpu, key: string): KGen<void> {
+    const h = this.xenHeld.get(key);
+    if (!h) return;
+    this.xenHeld.delete(key);
+    for (const mfn of h.pinned) yield* xen_pin_table(this.k, cpu, mfn, 0);
+    for (const mfn of h.ro) yield* xen_lowmem_rw(this.k, cpu, mfn, true);
   }
 
   /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
@@ -373,6 +404,7 @@ export class Interpreter {
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
+        if (o.kind === 'write' && this.xenHeld.get(`${o.obj}${o.slot}`)?.wp) return; // it write-protected its own pte
         // The access holds a reference: the object is not freed under it (kernel code that
         // frees memory another CPU still uses would be the program's bug, not the kernel's).
         obj.users++;
@@ -389,7 +421,37 @@ export class Interpreter {
         if (!obj) return;
         const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
         if (pa === undefined || pa === null) return;
-        yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        const rc = yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        if (rc === 0 && o.bit === 'rw' && !o.linear && o.level === 1) this.held(`${o.obj}${o.slot}`).wp = false;
+        return;
+      }
+      case 'pt_clear': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        // Write permission is taken away only from the object's own pte (or a linear entry): the
+        // kernel's other mappings under an upper-level entry are not the program's to break.
+        if (o.bit === 'rw' && !o.linear && o.level !== 1) return;
+        const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
+        if (pa === undefined || pa === null) return;
+        const rc = yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        if (rc === 0 && o.bit === 'rw' && !o.linear) this.held(`${o.obj}${o.slot}`).wp = true;
+        return;
+      }
+      case 'lowmem_rw':
+      case 'pt_pin':
+      case 'pt_unpin': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        const mfn = xen_frame_of(k, objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096));
+        if (mfn === null) return;
+        const h = this.held(`${o.obj}${o.slot}`);
+        if (o.op === 'lowmem_rw') {
+          if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
+          if (o.writable) h.ro.delete(mfn);
+          else h.ro.add(mfn);
+        } else if (o.op === 'pt_pin') {
+          if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
+        } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
         return;
       }
       case 'pt_linear': {
@@ -465,6 +527,7 @@ export class Interpreter {
         const obj = this.objs[kind][o.slot];
         if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
         this.objs[kind][o.slot] = null;
+        yield* this.xenRelease(cpu, `${kind}${o.slot}`);
         const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
         const fns = enterFn(cpu, o.op);
