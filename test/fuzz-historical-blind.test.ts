@@ -72,7 +72,7 @@ describe('historical bugs found blind', () => {
     expect(f?.signature).toBe('FOLL_FORCE write through a private mapping reached a page-cache page');
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
     expect(ops).toEqual(expect.arrayContaining(['mmap_priv', 'mem_write', 'madvise']));
-    const fixed = runUnits(await createTarget('linux-4.8.3-smp'), { firstSeed: 21, runsPerSeed: 500, totalRuns: 500 });
+    const fixed = runUnits(await createTarget('linux-4.8.3-smp'), { firstSeed: 21, runsPerSeed: 200, totalRuns: 200 });
     expect(fixed.flatMap((r) => r.findings).filter((x) => x.sanitizer === 'cow-violation')).toEqual([]);
   });
 
@@ -83,7 +83,7 @@ describe('historical bugs found blind', () => {
     expect(f?.signature).toMatch(/^use-after-free: frame freed while a TLB entry of (another|the freeing) CPU maps it in pfnmap_dev_free_buffer$/);
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
     expect(ops).toEqual(expect.arrayContaining(['mmap_dev', 'munmap', 'dev_release']));
-    const fixed = runUnits(await createTarget('linux-4.14.292-smp'), { firstSeed: 1, runsPerSeed: 500, totalRuns: 500 });
+    const fixed = runUnits(await createTarget('linux-4.14.292-smp'), { firstSeed: 1, runsPerSeed: 200, totalRuns: 200 });
     expect(fixed.flatMap((r) => r.findings)).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe('historical bugs found blind', () => {
     expect(f?.log.join('\n')).toMatch(/tlb_remove_table_one/);
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
     expect(ops).toEqual(expect.arrayContaining(['fail_nth', 'munmap']));
-    const fixed = runUnits(await createTarget('linux-4.19-hyperv'), { firstSeed: 1, runsPerSeed: 500, totalRuns: 500 });
+    const fixed = runUnits(await createTarget('linux-4.19-hyperv'), { firstSeed: 1, runsPerSeed: 200, totalRuns: 200 });
     expect(fixed.flatMap((r) => r.findings)).toEqual([]);
   });
 });

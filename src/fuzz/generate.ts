@@ -143,6 +143,8 @@ const RESOURCES: ReadonlyArray<readonly [ResourceKind, number]> = [
 ];
 /** Probability that a group of the race template runs in a loop. */
 const REPEAT_IN_RACE = 0.3;
+/** Probability that the race template sets an object's attributes before its threads start (and may set them back). */
+const PRIME_IN_RACE = 0.25;
 /** Probability that a fresh program is built around a race on one object (`race()`) instead of share and collide. */
 const RACE_PROBABILITY = 0.25;
 
@@ -595,8 +597,13 @@ export class Generator {
     const make = (names: readonly OpName[]) => this.aim(this.make(this.pick(names), p.tasks.length, [slot]), kind, slot, file);
     const uses = (n: number) => Array.from({ length: n }, () => make(kind.uses));
     const change = (): Op[] => (kind.user && this.chance(0.3) ? [{ op: 'fail_nth', n: this.failNth() }, make(kind.changes)] : [make(kind.changes)]);
+    // Sometimes the object's attributes are set first (mprotect, set_memory) and a later change
+    // sets them back: the life cycle of a JIT or W^X page, where one CPU caches the object under
+    // its first attributes while another changes them.
+    const attrs = kind.changes.filter((n) => n === 'mprotect' || n === 'set_memory');
+    const prime = attrs.length > 0 && this.chance(PRIME_IN_RACE) ? make(attrs) : null;
     const groups: Op[][] = [
-      change(),
+      prime && this.chance(0.5) ? [reversed(prime)] : change(),
       kind.containers && this.chance(0.7) ? [make(kind.containers)] : this.chance(0.4) ? change() : uses(1 + this.below(2)),
       this.chance(0.7) ? uses(1 + this.below(3)) : [],
     ];
@@ -607,7 +614,7 @@ export class Generator {
       const j = this.below(i + 1);
       [groups[i], groups[j]] = [groups[j], groups[i]];
     }
-    const head: Op[] = [make(kind.creates), ...uses(1 + this.below(2))];
+    const head: Op[] = [make(kind.creates), ...(prime ? [prime] : []), ...uses(1 + this.below(2))];
     const cpu = () => (p.cpus > 1 && this.chance(0.6) ? (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus : a.cpu);
     for (const g of groups.slice(1)) {
       if (g.length === 0) continue;
@@ -852,6 +859,13 @@ function repeated(ops: readonly Op[], n: number): Op[] {
   const out: Op[] = [];
   for (let i = 0; i < n; i++) for (const o of ops) out.push({ ...o });
   return out;
+}
+
+/** An attribute change undone: set_memory_x after set_memory_nx and back, mprotect to read-only after a writable protection and back. */
+function reversed(o: Op): Op {
+  if (o.op === 'set_memory') return { ...o, nx: !o.nx };
+  if (o.op === 'mprotect') return { ...o, prot: o.prot === 'r' ? 'rw' : 'r' };
+  return { ...o };
 }
 
 /** `o` with its slots (and mremap's destination) moved on by `by`: the same operation on another object. */
