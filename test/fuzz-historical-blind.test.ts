@@ -87,15 +87,19 @@ describe('historical bugs found blind', () => {
     expect(fixed.flatMap((r) => r.findings)).toEqual([]);
   });
 
-  it('RCU table free without invalidate: a campaign on 4.17-hyperv frees a page table another CPU still reaches; 4.19 does not', { timeout: 120_000 }, async () => {
-    // campaign seed 1 (its execution 253): fail_nth before a munmap() that frees the table, another CPU caching it
-    const found = runUnits(await createTarget('linux-4.17-hyperv'), { firstSeed: 1, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'any' });
-    const f = found.flatMap((r) => r.findings)[0];
-    expect(f?.sanitizer).toMatch(/^(frame-lifetime|pt-use-after-free)$/);
-    expect(f?.log.join('\n')).toMatch(/tlb_remove_table_one/);
-    const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
-    expect(ops).toEqual(expect.arrayContaining(['fail_nth', 'munmap']));
-    const fixed = runUnits(await createTarget('linux-4.19-hyperv'), { firstSeed: 1, runsPerSeed: 200, totalRuns: 200 });
-    expect(fixed.flatMap((r) => r.findings)).toEqual([]);
-  });
+  it(
+    'RCU table free without invalidate: a campaign on 4.17-hyperv frees a page table another CPU still reaches; 4.19 does not',
+    { timeout: 120_000 },
+    async () => {
+      // campaign seed 1 (its execution 253): fail_nth before a munmap() that frees the table, another CPU caching it
+      const found = runUnits(await createTarget('linux-4.17-hyperv'), { firstSeed: 1, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'any' });
+      const f = found.flatMap((r) => r.findings)[0];
+      expect(f?.sanitizer).toMatch(/^(frame-lifetime|pt-use-after-free)$/);
+      expect(f?.log.join('\n')).toMatch(/tlb_remove_table_one/);
+      const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
+      expect(ops).toEqual(expect.arrayContaining(['fail_nth', 'munmap']));
+      const fixed = runUnits(await createTarget('linux-4.19-hyperv'), { firstSeed: 1, runsPerSeed: 200, totalRuns: 200 });
+      expect(fixed.flatMap((r) => r.findings)).toEqual([]);
+    },
+  );
 });
