@@ -1,7 +1,7 @@
 /**
  * Seeded generation and mutation of programs and schedules. The generator draws from the one
- * vocabulary of program.ts with the same weights for every preset; it knows nothing of any
- * scenario. Like syzkaller's resource tracking, it prefers slots that an earlier operation of the
+ * vocabulary of program.ts with the same base weights for every preset, adapted by coverage
+ * feedback (`feedback()`); it knows nothing of any scenario. Like syzkaller's resource tracking, it prefers slots that an earlier operation of the
  * same task filled (an access to a range that was mapped), which is knowledge of the vocabulary,
  * not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
  */
@@ -31,9 +31,10 @@ import {
 } from './program.js';
 
 /**
- * Relative weights of task operations (fixed for every preset). mmap_dev, dev_release (CVE-2022-39188)
- * and mmap_priv, mem_write, madvise (Dirty COW) have none yet: with weights they moved the seed
- * campaigns of the tests past their budgets (docs/historical-bugs.md); traces may use them.
+ * Base weights of task operations (the same for every preset; `feedback()` scales them). An
+ * operation not listed (mmap_dev, dev_release, mmap_priv, mem_write, madvise: hand weights for them
+ * moved other bugs' blind tests, docs/historical-bugs.md) has UNLISTED_OP_WEIGHT, and the race
+ * template's RESOURCES draw it too.
  */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
