@@ -19,10 +19,10 @@ beforeAll(async () => {
 const user = { cpu: 0, kthread: false, spawn: 'boot' as const, ops: [] };
 
 describe('generator mechanisms', () => {
-  it('adaptive weights: an operation whose programs keep reaching new coverage is drawn more often, and less once they stop', () => {
+  it('adaptive weights: an operation whose programs keep reaching new coverage is drawn more often, and as before once they stop', () => {
     const count = (g: Generator, name: string) => {
       let n = 0;
-      for (let i = 0; i < 4000; i++) if (g.op(user, 2).op === name) n++;
+      for (let i = 0; i < 20000; i++) if (g.op(user, 2).op === name) n++;
       return n;
     };
     const before = count(new Generator(new Prng(7), 2), 'madvise');
@@ -32,10 +32,12 @@ describe('generator mechanisms', () => {
     // 100 executions: every program with madvise gains coverage, one in ten of the others does.
     for (let i = 0; i < 100; i++) g.feedback(i % 2 ? withIt : without, i % 2 === 1 || i % 20 === 0);
     const raised = count(g, 'madvise');
-    expect(raised).toBeGreaterThan(2 * before);
-    // 1000 more in which madvise's programs never gain: its weight falls below its base.
+    expect(raised).toBeGreaterThan(1.5 * before);
+    // 1000 more in which madvise's programs never gain: its weight falls back to its base (never below).
     for (let i = 0; i < 1000; i++) g.feedback(i % 2 ? withIt : without, i % 2 === 0 && i % 4 === 0);
-    expect(count(g, 'madvise')).toBeLessThan(before);
+    const after = count(g, 'madvise');
+    expect(after).toBeLessThan(raised / 2);
+    expect(after).toBeGreaterThan(before / 2);
   });
 
   it('repeat: a run that creates an object is replicated on fresh slots (a chain), any other run on the same object (a loop)', () => {

@@ -74,7 +74,7 @@ const BASE_WEIGHTS: readonly number[] = OP_NAMES.map((n) => TASK_OP_WEIGHTS.find
 const OP_INDEX = new Map<OpName, number>(OP_NAMES.map((n, i) => [n, i]));
 /** Executions between two updates of the adaptive weights, and the bounds of their factor. */
 const ADAPT_EVERY = 100;
-const ADAPT_MIN = 0.5;
+const ADAPT_MIN = 1;
 const ADAPT_MAX = 4;
 
 const KINDS: readonly AccessKindName[] = ['read', 'write', 'exec'];
@@ -171,10 +171,10 @@ export class Generator {
    * had, and whether it reached new coverage. Every ADAPT_EVERY executions each operation's weight
    * becomes its base weight times the ratio of its programs' rate of new coverage to the rate of all
    * programs (bounded to [ADAPT_MIN, ADAPT_MAX]): operations that keep opening code are drawn more,
-   * operations whose programs only repeat what is known less, and a factor falls back as its
-   * operation's new coverage dries up. Adaptive instead of hand weights (MOpt's idea for mutation
-   * operators, applied to syzkaller-style call choice); deterministic, since it depends only on the
-   * seed's executions.
+   * and a factor falls back as its operation's new coverage dries up. Never below the base weight:
+   * operations that seldom open code but that bugs need (exit, a local flush) must not starve.
+   * Adaptive instead of hand weights (MOpt's idea for mutation operators, applied to
+   * syzkaller-style call choice); deterministic, since it depends only on the seed's executions.
    */
   feedback(p: Program, newCoverage: boolean): void {
     const seen = new Uint8Array(OP_NAMES.length);
