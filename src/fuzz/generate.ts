@@ -1,9 +1,9 @@
 /**
  * Seeded generation and mutation of programs and schedules. The generator draws from the one
  * vocabulary of program.ts with the same base weights for every preset, adapted by coverage
- * feedback (`feedback()`); it knows nothing of any scenario. Like syzkaller's resource tracking, it prefers slots that an earlier operation of the
- * same task filled (an access to a range that was mapped), which is knowledge of the vocabulary,
- * not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
+ * feedback (`feedback()`); it knows nothing of any scenario. Like syzkaller's resource tracking,
+ * it prefers slots that an earlier operation of the same task filled (an access to a range that
+ * was mapped), which is knowledge of the vocabulary, not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
  */
 import { Prng } from '../scheduler/prng.js';
 import {
