@@ -4,12 +4,12 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
-  C_TAGS, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
@@ -89,13 +89,14 @@ let quickWalks: u32 = 0;
 
 /**
  * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (the ways whose byte matches the page's are compared; with none, the victim tlbFill
- * would choose: the first invalid way, else the oldest stamp), the large-page classes known
+ * bytes (the ways whose byte matches the page's are compared), the large-page classes known
  * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
- * leaf only). Results, statistics, A/D writes, TLB contents, stamps and front contents are
- * missPath's. Any other case (a set hit that needs missPath's re-check, a PDE-cache miss, a
- * fault, an entry past RAM, protection keys, large pages cached) returns SLOW before changing
- * anything, and the caller runs missPath.
+ * leaf only); once the fill is certain, its victim as tlbFill would choose it (the first invalid
+ * way, else the oldest stamp), so that a miss handed to missPath (a cold PDE cache) costs little.
+ * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
+ * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
+ * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the
+ * caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const d = cpu + C_TLB;
@@ -144,7 +145,30 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       const e = set + usize(w) * TLB_ENTRY;
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
-    // no hit; the victim: the first invalid way (tag byte 0), else the oldest fill
+  }
+  // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
+  const p = cpu + C_PSC;
+  const pways = usize(load<u32>(p, 8));
+  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
+  const pkey = keyOf(prefix, pcid);
+  let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
+  let h: usize = 0;
+  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  if (h == 0) return SLOW;
+  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
+  if (ea >= ramSize) return SLOW;
+  const le = load<u64>(usize(ea), RAM_BASE);
+  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
+  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
+  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
+  const pp = load<u32>(h, P_PERMS);
+  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
+  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
+  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
+  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
+  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
+  // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
+  if (ways <= 16) {
     const f0 = bytesEqual(t0, 0) & m0;
     const f1 = bytesEqual(t1, 0) & m1;
     if ((f0 | f1) != 0) {
@@ -168,27 +192,6 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
-  // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
-  const p = cpu + C_PSC;
-  const pways = usize(load<u32>(p, 8));
-  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
-  const pkey = keyOf(prefix, pcid);
-  let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
-  let h: usize = 0;
-  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
-  if (h == 0) return SLOW;
-  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
-  if (ea >= ramSize) return SLOW;
-  const le = load<u64>(usize(ea), RAM_BASE);
-  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
-  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
-  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
-  const pp = load<u32>(h, P_PERMS);
-  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
-  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
-  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
-  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
-  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   quickWalks++;
   const need: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
@@ -211,8 +214,12 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   return isLongMode(mode) && (i64(va << s) >> s) != i64(va);
 }
 
-/** One access (the API's cpu.access): records the entries read for sanitizers. */
-export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
+/**
+ * One access (the API's cpu.access): records the entries read for sanitizers. With the TLB on,
+ * the batch loop's front-cache hit and quickMiss first, unless `exact` (tests: missPath alone,
+ * the yardstick both fast paths are checked against).
+ */
+export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: bool): u64 {
   beginAccess(cpu, flags);
   store<u32>(cpu + C_LAST_N, 0);
   const mode = acMode;
@@ -224,6 +231,34 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
   if (mode == MODE_NONE) return va;
   const fl = load<u32>(cpu + C_FLAGS);
   const pscOn = (fl & F_PSC) != 0;
+  if ((fl & F_TLB) != 0 && !exact) {
+    // tlbOne's paths: a front hit (a copy of what missPath's lookup would find and allow), or
+    // quickMiss, whose one entry read (the leaf, from the PDE cache) is recorded as walkTables would
+    const front = usize(load<u32>(cpu + C_FRONT));
+    if (front != 0) {
+      const fp = frontSlot(front, kind, va >> 12);
+      if (load<u64>(fp) == fastTag(va, u64(acCtx))) {
+        bump(cpu, C_ST_TLBHITS, 1);
+        return load<u64>(fp, 8) | (va & 0xFFF);
+      }
+    }
+    if (isLongMode(mode) && pscOn) {
+      const r = quickMiss(cpu, va, kind);
+      if (r != SLOW) {
+        if (quickWalks != 0) {
+          // a miss and a walk (not a hit in the set, which setHit counted)
+          const h = pscFind(cpu, 2, pscPrefix(va, 2, mode), acPcid);
+          store<u64>(cpu + C_LAST, load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8));
+          store<u32>(cpu + C_LAST_N, 1);
+          bump(cpu, C_ST_TLBMISSES, 1);
+          countPdeCacheWalks(cpu, 1);
+          quickWalks = 0;
+          flushWalkCounts(cpu);
+        }
+        return r;
+      }
+    }
+  }
   const r = (fl & F_TLB) == 0 ? walkAny(cpu, va, kind, pscOn, true) : missPath(cpu, va, kind, pscOn, true);
   flushWalkCounts(cpu);
   return (r & FAULT_BIT) != 0 ? r : r & PA_MASK;
@@ -508,6 +543,69 @@ const LANE_DONE: u64 = 1;
   return 0;
 }
 
+/**
+ * mlpLoop's serial groups: each address through the serial fast walk, group after group, for at
+ * least `groups` groups and then until a group translates a 4 KiB page. Returns where it
+ * stopped (a group boundary, or `whole`); its counts go into the ln* counters. Out of line so
+ * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack).
+ */
+@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
+  const root = acCr3 & FRAME_MASK;
+  const ram = ramSize;
+  const up = load<u64>(cpu + C_RSVD_UP);
+  const lo = load<u64>(cpu + C_RSVD_LO);
+  const big1g = load<u64>(cpu + C_RSVD_1G);
+  const amd = (acCx & CX_AMD) != 0;
+  const s: u64 = levels == 5 ? 7 : 16;
+  let walks: u32 = 0;
+  let refs: u32 = 0;
+  let fastFaults: u32 = 0;
+  let lastFast: isize = -1;
+  for (; g < whole; g += usize(MLP_K)) {
+    let small: u32 = 0; // 4 KiB translations
+    for (let i = g; i < g + usize(MLP_K); i++) {
+      const kind = checkedKind(i);
+      const va = load<u64>(i * 8, IO_VA);
+      const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
+      if (r < FAULT_BIT) {
+        const cls = u32(r >> R_CLASS_SHIFT);
+        walks++;
+        refs += levels - cls; // a walk of class c read levels - c entries
+        small += u32(cls == 0);
+        store<u64>(i * 8, r & PA_MASK, IO_PA);
+        store<u32>(i * 4, 0, IO_FAULT);
+      } else if (r != SLOW) {
+        walks++;
+        refs += u32(r >> 32) & 0xFFFF;
+        fastFaults++;
+        lastFast = isize(i);
+        store<u64>(i * 8, 0, IO_PA);
+        store<u32>(i * 4, u32(r), IO_FAULT);
+      } else {
+        serialLane(cpu, i, kind, levels);
+      }
+    }
+    if (groups != 0) groups--;
+    if (groups == 0 && small != 0) {
+      g += usize(MLP_K);
+      break;
+    }
+  }
+  lnWalks += walks;
+  lnRefs += refs;
+  lnFastFaults += fastFaults;
+  if (lastFast > lnLastFast) lnLastFast = lastFast;
+  return g;
+}
+
+function serialRun4(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 4);
+}
+
+function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 5);
+}
+
 @inline function mlpLoop(cpu: usize, n: u32, levels: u32): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
@@ -531,33 +629,11 @@ const LANE_DONE: u64 = 1;
   let serialGroups: u32 = 0;
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
     if (serial || serialGroups != 0) {
-      let small: u32 = 0; // 4 KiB translations
-      for (let i = g; i < g + usize(MLP_K); i++) {
-        const kind = checkedKind(i);
-        const va = load<u64>(i * 8, IO_VA);
-        const s: u64 = levels == 5 ? 7 : 16;
-        const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
-        if (r < FAULT_BIT) {
-          const cls = u32(r >> R_CLASS_SHIFT);
-          walks++;
-          refs += levels - cls; // a walk of class c read levels - c entries
-          small += u32(cls == 0);
-          store<u64>(i * 8, r & PA_MASK, IO_PA);
-          store<u32>(i * 4, 0, IO_FAULT);
-        } else if (r != SLOW) {
-          walks++;
-          refs += u32(r >> 32) & 0xFFFF;
-          fastFaults++;
-          lastFast = isize(i);
-          store<u64>(i * 8, 0, IO_PA);
-          store<u32>(i * 4, u32(r), IO_FAULT);
-        } else {
-          serialLane(cpu, i, kind, levels);
-        }
-      }
-      serial = small == 0;
-      if (serialGroups != 0) serialGroups--;
-      continue;
+      // out of line, with its own registers, until a group translates a 4 KiB page again
+      g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
+      serial = false;
+      serialGroups = 0;
+      if (g >= whole) break;
     }
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately

@@ -90,13 +90,16 @@ export const T_PA: usize = 8; // u64
 export const T_PERMS: usize = 16; // u32 PERM_*
 export const T_STAMP: usize = 20; // u32
 
-// TLB front cache: per access kind FRONT_SETS direct-mapped entries {fast tag u64, 4 KiB page base u64};
-// a fast tag is ((va >> 12) << 8) | context id (context.ts), present only when the 4 KiB TLB entry for
-// vpn allows that access kind in that context
+// TLB front cache: FRONT_SETS direct-mapped slots of one cache line, each an entry {fast tag u64,
+// 4 KiB page base u64} per access kind (a page's three entries on one line: a fill and a drop touch
+// one line, not three); a fast tag is ((va >> 12) << 8) | context id (context.ts), present only
+// when the 4 KiB TLB entry for vpn allows that access kind in that context
 export const FRONT_SETS: u32 = 256;
-export const FRONT_ENTRY: usize = 16;
-export const FRONT_KIND: usize = usize(FRONT_SETS) * FRONT_ENTRY;
-export const FRONT_BYTES: usize = 3 * FRONT_KIND;
+export const FRONT_ENTRY: usize = 16; // one kind's entry
+export const FRONT_SLOT: usize = 64; // a slot: the three kinds' entries (and 16 bytes unused)
+// after the slots, a bitmap of the slots written since the last clear (frontClear clears only those)
+export const FRONT_MAP: usize = usize(FRONT_SETS) * FRONT_SLOT;
+export const FRONT_BYTES: usize = FRONT_MAP + usize(FRONT_SETS) / 8;
 
 // PSC entry (32 bytes)
 export const PSC_ENTRY: usize = 32;

@@ -7,6 +7,9 @@
  * on a baseline checkout when one is given (`baseline`, or PAGEWALK_FUZZ_BASELINE for
  * `npm run bench -- --only fuzz`): before and after in one run.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNS_PER_SEED } from '../src/fuzz/campaign.js';
 import { runUnits } from '../src/fuzz/runner.js';
 import { bugId, seedBugs } from '../src/fuzz/seeds.js';
@@ -57,6 +60,14 @@ export const FUZZ_BENCH_DEFAULTS: FuzzBenchConfig = { seeds: 5, capSeconds: 60 }
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+/** The first and third quartiles of `xs` (nearest rank). */
+function quartiles(xs: number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil((3 * (s.length - 1)) / 4)]];
 }
 
 function median(xs: number[]): number {
@@ -150,73 +161,125 @@ export interface OracleCostRow {
   executions: number;
   onPerSec: number;
   offPerSec: number;
-  /** (off - on) / off. */
+  /** The median over pairs of (on - off) / on. */
   cost: number;
+  /** The quartiles of the pairs' costs (how far one pair can be trusted). */
+  costQuartiles: [number, number];
 }
+
+/** Executions per run and pairs of runs per preset of `runOracleCost` (the benchmark's defaults). */
+export const ORACLE_COST_RUNS = 300;
+export const ORACLE_COST_ROUNDS = 21;
 
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
 
-/**
- * The outcome oracles' cost (issue 13): on each preset, `rounds` pairs of runs of the same `runs`
- * executions (seed r of pair r), once with the oracles off and once on, the order alternating
- * between pairs; process CPU time. The cost is the median over pairs of (on - off) / on: the two
- * runs of a pair are adjacent in time, so the load of a shared machine drifts little between them.
- * The oracles' coverage keys are off for both runs, which then execute the same programs.
- */
-export async function runOracleCost(runs: number, rounds: number, log: (line: string) => void): Promise<OracleCostRow[]> {
-  const { setOutcomeCoverage, setOutcomeOracles } = await import('../src/fuzz/outcome.js');
-  // Without the oracles' coverage keys both runs of a pair execute the same programs.
-  setOutcomeCoverage(false);
-  const rows: OracleCostRow[] = [];
-  for (const preset of ORACLE_COST_PRESETS) {
-    const target = await createTarget(preset, {});
-    const time = (on: boolean, seed: number): number => {
-      setOutcomeOracles(on);
-      const t0 = process.cpuUsage();
-      runUnits(target, { firstSeed: seed, runsPerSeed: runs, seeds: 1 });
-      const t = process.cpuUsage(t0);
-      return (t.user + t.system) / 1000;
-    };
-    time(true, 1); // warm-up
-    time(false, 1);
-    const on: number[] = [];
-    const off: number[] = [];
-    const costs: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const first = r % 2 === 0;
-      const a = time(first, r + 1);
-      const b = time(!first, r + 1);
-      const [tOn, tOff] = first ? [a, b] : [b, a];
-      on.push(tOn);
-      off.push(tOff);
-      costs.push((tOn - tOff) / tOn);
-    }
-    const onMs = on.reduce((x, y) => x + y, 0) / rounds;
-    const offMs = off.reduce((x, y) => x + y, 0) / rounds;
-    const row = {
-      preset,
-      executions: runs * rounds,
-      onPerSec: Math.round((runs / onMs) * 1000),
-      offPerSec: Math.round((runs / offMs) * 1000),
-      cost: median(costs),
-    };
-    rows.push(row);
-    log(`  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${(row.cost * 100).toFixed(1)} %)`);
+/** A child process running `bench/oracle-cost-child.ts` (one side of a pair). */
+class CostChild {
+  private readonly proc: ChildProcess;
+  private waiting: ((m: unknown) => void) | null = null;
+  readonly ready: Promise<unknown>;
+
+  constructor(preset: string, on: boolean) {
+    this.proc = fork(join(dirname(fileURLToPath(import.meta.url)), 'oracle-cost-child.ts'), [preset, on ? 'on' : 'off'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.ready = this.next();
+    this.proc.on('message', (m) => {
+      const w = this.waiting;
+      this.waiting = null;
+      w?.(m);
+    });
+    this.proc.on('exit', (code) => this.waiting?.(new Error(`oracle-cost child (${preset}, oracles ${on ? 'on' : 'off'}) exited with ${code}`)));
   }
-  setOutcomeOracles(true);
-  setOutcomeCoverage(true);
+
+  private next(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.waiting = (m) => (m instanceof Error ? reject(m) : resolve(m));
+    });
+  }
+
+  /** Runs campaign seed `seed` (`runs` executions) in the child; its CPU time in ms. */
+  async run(seed: number, runs: number): Promise<number> {
+    const reply = this.next();
+    this.proc.send({ seed, runs });
+    return ((await reply) as { ms: number }).ms;
+  }
+
+  close(): void {
+    this.proc.send('exit');
+  }
+}
+
+/**
+ * The outcome oracles' cost (issue 13): on each preset, two child processes fuzz with the oracles
+ * off and on respectively for their whole life (each one's compiled code sees one mode, as in a
+ * campaign: alternating the modes in one process made the JIT's inline caches serve both, which
+ * measured the switching, not the oracles); after a warm-up, `rounds` pairs of runs of the same
+ * `runs` executions (seed r of pair r), one in each child, adjacent in time, the order alternating
+ * between pairs; each child's CPU time for its run. The cost is the median over pairs of
+ * (on - off) / on. The oracles' coverage keys are off in both, which then execute the same programs.
+ */
+export async function runOracleCost(
+  runs: number,
+  rounds: number,
+  log: (line: string) => void,
+  presets: readonly string[] = ORACLE_COST_PRESETS,
+): Promise<OracleCostRow[]> {
+  const rows: OracleCostRow[] = [];
+  for (const preset of presets) {
+    const off = new CostChild(preset, false);
+    const on = new CostChild(preset, true);
+    try {
+      await Promise.all([off.ready, on.ready]);
+      for (let w = 0; w < 2; w++) {
+        await off.run(1000 + w, runs); // warm-up: compile the hot paths
+        await on.run(1000 + w, runs);
+      }
+      const tOn: number[] = [];
+      const tOff: number[] = [];
+      const costs: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const [a, b] = r % 2 === 0 ? [on, off] : [off, on];
+        const ta = await a.run(r + 1, runs);
+        const tb = await b.run(r + 1, runs);
+        const [x, y] = a === on ? [ta, tb] : [tb, ta];
+        tOn.push(x);
+        tOff.push(y);
+        costs.push((x - y) / x);
+      }
+      const onMs = tOn.reduce((x, y) => x + y, 0) / rounds;
+      const offMs = tOff.reduce((x, y) => x + y, 0) / rounds;
+      const row = {
+        preset,
+        executions: runs * rounds,
+        onPerSec: Math.round((runs / onMs) * 1000),
+        offPerSec: Math.round((runs / offMs) * 1000),
+        cost: median(costs),
+        costQuartiles: quartiles(costs),
+      };
+      rows.push(row);
+      log(
+        `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
+      );
+    } finally {
+      off.close();
+      on.close();
+    }
+  }
   return rows;
 }
 
 export function formatOracleCost(rows: OracleCostRow[]): string {
   const out = [
-    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions with them off and on, one core, CPU time; cost: the median over pairs',
-    'preset                  executions  exec/s off  exec/s on  cost',
+    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time; cost: the median over pairs',
+    'preset                  executions  exec/s off  exec/s on  cost     pairs (quartiles)',
   ];
   for (const r of rows)
     out.push(
-      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${(r.cost * 100).toFixed(1)} %`,
+      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${pct(r.cost).padStart(7)}  ${pct(r.costQuartiles[0])} .. ${pct(r.costQuartiles[1])}`,
     );
+  out.push(`median over presets: ${pct(median(rows.map((r) => r.cost)))}`);
   return out.join('\n');
 }

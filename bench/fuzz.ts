@@ -4,7 +4,7 @@
  * the second part of `npm run bench`); see bench/fuzz-core.ts.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, ORACLE_COST_ROUNDS, ORACLE_COST_RUNS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     if (!flags.json) process.stderr.write(line + '\n');
   };
   if (flags['oracle-cost']) {
-    const cost = await runOracleCost(200, 15, logLine);
+    const cost = await runOracleCost(ORACLE_COST_RUNS, ORACLE_COST_ROUNDS, logLine);
     console.log(flags.json ? JSON.stringify({ oracleCost: cost }) : formatOracleCost(cost));
     return 0;
   }

@@ -19,7 +19,8 @@
  *   c-mlp     the same-semantics C walker interleaving the leaf reads of 16 addresses, as the
  *             core's batch loop does (information: the same technique in C)
  * and, for the TLB cells, the core with its TLB and PSCs on (wasm-tlb; wasm-tlb-inplace: through
- * translateInPlace, without translateBatch's copies) against a C direct-mapped TLB (c-tlb).
+ * translateInPlace, without translateBatch's copies; wasm-tlb-access: cpu.access, one call per
+ * address, as the fuzzer translates) against a C direct-mapped TLB (c-tlb).
  * Before timing, every implementation translates the cell's first addresses (and the reference
  * walker its first 256): the result hashes must agree (the lean walker's only where its
  * semantics coincide: reads). Cells whose walks write A/D bits restore the tables before every
@@ -351,6 +352,26 @@ function inPlaceImpl(name: string, m: Machine, cpu: Cpu, vas: BigUint64Array, ki
   };
 }
 
+/** `cpu.access`, one call per address (the fuzzer's path): a front-cache hit, quickMiss or missPath. */
+function accessImpl(name: string, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Array): MImpl {
+  const out = newResults(vas.length);
+  const opts = (['read', 'write', 'exec'] as const).map((kind) => ({ kind, cpl: 3 as const }));
+  return {
+    name,
+    exact: true,
+    out,
+    run(n, passes) {
+      for (let p = 0; p < passes; p++) {
+        for (let i = 0; i < n; i++) {
+          const r = cpu.access(vas[i], opts[kinds[i]]);
+          out.pa[i] = r.ok ? r.pa : 0n;
+          out.fault[i] = r.ok ? 0 : r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
+        }
+      }
+    },
+  };
+}
+
 function nativeImpl(name: string, fn: NativeBatchFn, g: Guest, cr3: bigint, cfg: number, vas: BigUint64Array, kinds: Uint8Array, exact: boolean): MImpl {
   const out = newResults(vas.length);
   return {
@@ -448,6 +469,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   if (c.tlb) {
     impls.push(wasmImpl('wasm-tlb', cpuOn, vas, kinds), nativeImpl('c-tlb', walker.tlbBatch, g, cr3, ncfg, vas, kinds, true));
     if (vas.length <= g.m.batchMax) impls.push(inPlaceImpl('wasm-tlb-inplace', g.m, cpuOn, vas, kinds));
+    impls.push(accessImpl('wasm-tlb-access', cpuOn, vas, kinds));
   } else {
     impls.push(
       nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, vas, kinds, true),
@@ -566,7 +588,7 @@ export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = ()
   return { cells: results, worst, problems: results.flatMap((r) => r.problems.map((p) => `${r.name}: ${p}`)), skipped: null };
 }
 
-const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'c-full', 'c-lean', 'c-generic', 'c-mlp', 'c-tlb'];
+const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'wasm-tlb-access', 'c-full', 'c-lean', 'c-generic', 'c-mlp', 'c-tlb'];
 
 /** The matrix as a Markdown table, the worst cells first. */
 export function formatMatrix(r: MatrixResult): string {

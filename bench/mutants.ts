@@ -1,5 +1,5 @@
 /**
- * `npm run bench:mutants [-- --time S] [--only name,...] [--no-controls] [--json]` (also
+ * `npm run bench:mutants [-- --time S] [--only name,...] [--no-controls] [--unseen] [--json]` (also
  * `npm run bench -- --only mutants`): the mutation benchmark (bench/mutants-core.ts); `--check`
  * only verifies that every mutant applies (exit 1 naming the ones that do not).
  */
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { checkMutants, formatMutants, runMutants } from './mutants-core.js';
+import { UNSEEN, UNSEEN_6 } from './mutants-unseen.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,18 +21,21 @@ export async function mutantsMain(argv: string[]): Promise<number> {
       only: { type: 'string', help: 'comma-separated substrings of mutant names' },
       'no-controls': { type: 'bool', help: 'skip the unmutated controls' },
       check: { type: 'bool', help: 'only check that every mutant applies' },
+      unseen: { type: 'bool', help: 'run bench/mutants-unseen.ts (the generality batches, not scored) instead of the list' },
     },
     'bench:mutants',
   );
   if (positional.length) throw new UsageError(`bench:mutants: unexpected argument ${JSON.stringify(positional[0])}`);
   if (flags.check) {
     checkMutants(ROOT);
+    checkMutants(ROOT, [...UNSEEN, ...UNSEEN_6]);
     process.stdout.write('bench:mutants: every mutant applies\n');
     return 0;
   }
   const seconds = intFlag(flags.time, 'time', 60, 1, 3600);
   const only = flags.only ? String(flags.only).split(',').filter(Boolean) : undefined;
-  const r = await runMutants(ROOT, { seconds, only, controls: !flags['no-controls'] }, (line) => process.stderr.write(line + '\n'));
+  const list = flags.unseen ? [...UNSEEN, ...UNSEEN_6] : undefined;
+  const r = await runMutants(ROOT, { seconds, only, list, controls: !flags['no-controls'] }, (line) => process.stderr.write(line + '\n'));
   process.stdout.write((flags.json ? JSON.stringify(r) : formatMutants(r)) + '\n');
   return r.controls.every((c) => !c.detectedBy) ? 0 : 1;
 }

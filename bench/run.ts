@@ -13,7 +13,7 @@
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { FULL_CONFIG, QUICK_CONFIG, runBench } from './core.js';
-import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, runFuzzBench, runOracleCost } from './fuzz-core.js';
+import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, ORACLE_COST_ROUNDS, ORACLE_COST_RUNS, runFuzzBench, runOracleCost } from './fuzz-core.js';
 import { formatMatrix, runMatrix } from './matrix.js';
 import { formatText } from './report.js';
 import { mutantsMain } from './mutants.js';
@@ -69,7 +69,7 @@ const GROUPS: BenchGroup[] = [
         capSeconds: intFlag(flags['fuzz-cap'] as string | undefined, 'fuzz-cap', FUZZ_BENCH_DEFAULTS.capSeconds, 1, 3600),
       };
       const res = await runFuzzBench(cfg, log);
-      const oracleCost = await runOracleCost(200, 15, log);
+      const oracleCost = await runOracleCost(ORACLE_COST_RUNS, ORACLE_COST_ROUNDS, log);
       return { text: formatFuzzBench(cfg, res) + '\n\n' + formatOracleCost(oracleCost), json: { ...cfg, ...res, oracleCost }, problems: [] };
     },
   },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkMutants } from '../bench/mutants-core.js';
 import { MUTANTS } from '../bench/mutants-list.js';
+import { UNSEEN, UNSEEN_6 } from '../bench/mutants-unseen.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -14,6 +15,13 @@ describe('mutation benchmark list', () => {
   it('has at least 20 mutants, each applying exactly once', () => {
     expect(MUTANTS.length).toBeGreaterThanOrEqual(20);
     expect(() => checkMutants(ROOT)).not.toThrow();
+  });
+
+  it('the generality batches out of the score apply too, and none is also in the list', () => {
+    const unseen = [...UNSEEN, ...UNSEEN_6];
+    expect(() => checkMutants(ROOT, unseen)).not.toThrow();
+    const listed = new Set(MUTANTS.map((m) => m.name));
+    expect(unseen.filter((m) => listed.has(m.name)).map((m) => m.name)).toEqual([]);
   });
 
   it('refuses a mutant whose snippet is gone, by name', () => {

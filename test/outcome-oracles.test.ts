@@ -52,7 +52,7 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-type Bug = 'noremote' | 'keeprw' | 'setrw' | 'nokernelflush' | 'xennotypeflush';
+type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'xennotypeflush';
 
 /** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs), or into Xen. */
 function plant(k: Kernel, bug: Bug): void {
@@ -65,6 +65,7 @@ function plant(k: Kernel, bug: Bug): void {
     mmu.flush_tlb_kernel = function* () {};
     mmu.flush_tlb_user = function* () {};
   } else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
+  else if (bug === 'wrprotectlost') mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
   else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
   else mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => real.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
 }
@@ -125,6 +126,24 @@ const COW: Program = {
     task(1, 'fork', [
       { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
       { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** Fork: the child never touches the page; the parent writes it again while the child lives. */
+const COW_UNTOUCHED: Program = {
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'fork', task: 1 },
+      ...Array.from({ length: 3 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'write' }) as Op),
+    ]),
+    task(1, 'fork', [
+      { op: 'mmap', slot: 1, pages: 1, prot: 'rw', populate: false },
+      ...Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 1, page: 0, kind: 'write' }) as Op),
     ]),
   ],
   irqs: [],
@@ -259,6 +278,14 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(findings(preset, null, COW, 6)).toEqual([]);
   });
 
+  it("process-view: a parent's write into a frame its child maps is reported although the child never touched it; copy-on-write is quiet", () => {
+    const bad = findings(preset, 'wrprotectlost', COW_UNTOUCHED, 6);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.map((f) => f.signature)).toContain('user write visible to another process');
+    expect(bad.find((f) => f.signature === 'user write visible to another process')!.log.join('\n')).toMatch(/which mm1 maps at va 0x10000000/);
+    expect(findings(preset, null, COW_UNTOUCHED, 6)).toEqual([]);
+  });
+
   it('frame-lifetime: a TLB entry to a freed, then reallocated frame is reported; the correct path is quiet', () => {
     const run = (freeBehind: boolean): Finding | null => {
       const k = bootLinuxSync(configFromPreset(preset));
@@ -354,6 +381,62 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(f?.log[1]).toMatch(
       /^BUG: use-after-free of pfn 0x[0-9a-f]+: CPU0 frees a page table that CPU1 still reaches through a paging-structure-cache entry \(level 2\)/,
     );
+    expect(run(true)).toBeNull();
+  });
+
+  it("frame-lifetime: a page table freed while a lazy CPU off mm_cpumask still reaches it (leave_mm() kept the pgd in CR3) is reported; with swapper_pg_dir loaded it is quiet", () => {
+    const run = (loadSwapper: boolean): Finding | null => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const oracle = new OutcomeOracle(
+        k,
+        () => 0,
+        () => 0,
+      );
+      oracle.install();
+      const A = 0x1000_0000n;
+      const st: { walked: boolean; reader?: ReturnType<Kernel['createTask']> } = { walked: false };
+      const p = spawnProcess(k, {
+        comm: 'p',
+        cpu: 0,
+        vmas: [{ vm_start: A, vm_end: A + 0x2000n, vm_flags: VM_READ | VM_WRITE }],
+        body: function* () {
+          const cpu = k.cpus[0];
+          yield* user_access(cpu, A, 'write');
+          yield* user_access(cpu, A + 0x1000n, 'write');
+          st.reader!.state = 'runnable';
+          // until CPU1's thread has walked and exited: CPU1 idles in lazy TLB mode on p's mm
+          while (!st.walked || k.cpus[1].curr === st.reader) yield* user_access(cpu, A, 'read');
+          expect(k.cpus[1].tlbState).toBe('lazy');
+          // leave_mm() on CPU1: off mm_cpumask, and swapper_pg_dir loaded (the mutant keeps p's pgd)
+          p.mm!.cpumask &= ~(1 << 1);
+          if (loadSwapper) k.cpus[1].hw.setControl({ cr3: BigInt(k.init_mm.pgd) });
+          const pmdp = pmd_offset(k, pud_offset(k, pgd_offset(k, p.mm!, A), A), A);
+          const pte = pmd_pgtable(k, pmdp);
+          yield* pmd_clear(k, cpu, pmdp);
+          cpu.hw.flushTlbAll(); // the freeing CPU's own flush
+          k.m.frames.free(pte / 4096);
+        },
+      });
+      p.mm!.mm_users++;
+      p.mm!.mm_count++;
+      st.reader = k.createTask('t', 1, p.mm!, function* () {
+        yield* user_access(k.cpus[1], A + 0x1000n, 'read'); // a walk: CPU1 caches the pde (its next table: the pte table)
+        st.walked = true;
+      });
+      st.reader.state = 'blocked';
+      const s = new Scheduler(k, new RoundRobinStrategy());
+      try {
+        return s.run({ maxSteps: 5000 }).finding ?? null;
+      } finally {
+        oracle.uninstall();
+      }
+    };
+    // Xen PV loads CR3 through the hypervisor (and queues it in lazy CPU mode): the native and Hyper-V backends show the rule
+    if (configFromPreset(preset).cpus < 2 || configFromPreset(preset).paravirt === 'xen-pv') return;
+    const f = run(false);
+    expect(f?.sanitizer).toBe('frame-lifetime');
+    expect(f?.log.join('\n')).toMatch(/CPU1 still reaches through (a paging-structure-cache entry \(level 2\)|its CR3)/);
+    expect(f?.log.join('\n')).toMatch(/in lazy TLB mode, off p's mm_cpumask/);
     expect(run(true)).toBeNull();
   });
 

@@ -12,7 +12,10 @@ const FAULT = 1n << 63n;
 const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 
 // Offsets inside the CPU block (assembly/layout.ts).
-const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320 } as const;
+/** (1 << 64) - (1 << bits): the sign-extension bits above a 48- or 57-bit linear address. */
+const UPPER_48 = (1n << 64n) - (1n << 48n);
+const UPPER_57 = (1n << 64n) - (1n << 57n);
+const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
 
@@ -34,6 +37,9 @@ export interface WalkStepper {
 export class Cpu {
   private readonly base: number;
   private readonly view: DataView;
+  /** Offsets in the CPU block of the last walk's entry count and entries (read after every access). */
+  private readonly lastN: number;
+  private readonly lastAt: number;
 
   /** @internal */
   constructor(
@@ -44,6 +50,8 @@ export class Cpu {
   ) {
     this.base = core.cpuAddr(index);
     this.view = new DataView(core.memory.buffer, this.base, 4096);
+    this.lastN = core.layoutLastWalkN();
+    this.lastAt = core.layoutLastWalk();
   }
 
   /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
@@ -142,28 +150,49 @@ export class Cpu {
 
   /** One access through the TLB and, on a miss, a page walk that sets A/D bits. */
   access(va: bigint, opts: AccessOptions): AccessResult {
-    u64Arg('cpu.access', 'va', va);
-    const flags = accessFlags('cpu.access', opts);
-    const kind = kindCode('cpu.access', opts.kind);
+    return this.accessWith('cpu.access', va, opts, 0);
+  }
+
+  /**
+   * @internal `access` through the core's exact miss path alone (no front cache, no quick miss):
+   * the same results, statistics and TLB contents, slower; tests compare the fast paths with it.
+   */
+  accessExact(va: bigint, opts: AccessOptions): AccessResult {
+    return this.accessWith('cpu.accessExact', va, opts, 1);
+  }
+
+  private accessWith(where: string, va: bigint, opts: AccessOptions, exact: number): AccessResult {
+    u64Arg(where, 'va', va);
+    const flags = accessFlags(where, opts);
+    const kind = kindCode(where, opts.kind);
     let r: bigint;
     try {
-      r = this.core.accessOne(this.base, va, kind, flags);
+      r = this.core.accessOne(this.base, va, kind, flags, exact);
     } catch (e) {
       throw wasmError('access', e);
     }
-    return this.decode(BigInt.asUintN(64, r));
+    // The core's i64 arrives signed: a translation (bit 63 clear) is the physical address as it is.
+    return r >= 0n ? { ok: true, pa: r } : this.decode(BigInt.asUintN(64, r));
   }
 
   /**
    * Translates many addresses in one WASM call per 64Ki chunk (the fast path). `kinds[i]`:
    * 0 read, 1 write, 2 exec. Returns the number of faults; `out.fault[i]` is 0 or
-   * vector << 16 | error code.
+   * vector << 16 | error code. Arrays that are the machine's batch buffers (`machine.io.va`,
+   * `.kind`, `.pa`, `.fault`, or subarrays from their start; n <= machine.batchMax) are used
+   * in place, without copies.
    */
   translateBatch(vas: BigUint64Array, kinds: Uint8Array, out: BatchOutput, opts: BatchOptions): number {
     const where = 'cpu.translateBatch';
     const n = batchArgs(where, vas, kinds, out);
     const flags = accessFlags(where, opts);
     const io = this.io;
+    if (n <= io.va.length && atIo(vas, io.va) && atIo(kinds, io.kind) && atIo(out.pa, io.pa) && atIo(out.fault, io.fault)) {
+      // the machine's own batch buffers (`machine.io`, or views starting where they start): no copies
+      const faults = guardWasm('translateBatch', () => this.core.translateBatch(this.base, n, flags));
+      this.checkKinds(0);
+      return faults;
+    }
     // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
     const chunk = Math.min(io.va.length, 2048);
     let faults = 0;
@@ -289,15 +318,21 @@ export class Cpu {
 
   /** Physical addresses of the entries read by the last `access` walk (empty after a TLB hit). */
   lastWalkEntries(): bigint[] {
-    const n = this.view.getUint32(this.core.layoutLastWalkN(), true);
+    const n = this.view.getUint32(this.lastN, true);
     const out: bigint[] = [];
-    for (let i = 0; i < n; i++) out.push(this.view.getBigUint64(this.core.layoutLastWalk() + i * 8, true));
+    for (let i = 0; i < n; i++) out.push(this.view.getBigUint64(this.lastAt + i * 8, true));
     return out;
+  }
+
+  /** The frame (physical address >> 12) of entry `i` the last `access` walk read, without allocating. */
+  lastWalkFrame(i: number): number {
+    const a = this.core.layoutLastWalk() + i * 8;
+    return (this.view.getUint32(a, true) >>> 12) + this.view.getUint32(a + 4, true) * 0x10_0000;
   }
 
   /** How many entries the last `access` walk read (0 after a TLB hit), without allocating. */
   lastWalkCount(): number {
-    return this.view.getUint32(this.core.layoutLastWalkN(), true);
+    return this.view.getUint32(this.lastN, true);
   }
 
   /** INVLPG (a non-canonical address is a no-op, as on hardware). */
@@ -515,7 +550,11 @@ export class Cpu {
     // 2^48 (2^57) is a multiple of the page size below it, so it fits the 53-bit mantissa.
     const bits = mode === '5level' ? 57 : 48;
     const span = 2 ** bits;
-    const upper = (1n << 64n) - (1n << BigInt(bits)); // the sign-extension bits of a negative address
+    const upper = bits === 57 ? UPPER_57 : UPPER_48; // the sign-extension bits of a negative address
+    // With `only`: its linear address modulo 2^bits, page-aligned (a multiple of 4096 below 2^57: exact).
+    // A non-canonical address has no entry (an entry's address is sign-extended from its key).
+    if (only !== null && BigInt.asUintN(64, BigInt.asIntN(bits, only)) !== only) return out;
+    const onlyLow = only === null ? 0 : Number(BigInt.asUintN(bits, only) >> 12n) * 4096;
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
@@ -525,16 +564,22 @@ export class Cpu {
       // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
       // bits 31:13 hold them (T_KEY = vpn << 13 | pcid << 1 | valid), to skip other tags unread.
       let vpnLow = -1;
-      let onlyPage = 0n;
+      let onlyPage = -1;
       if (only !== null) {
-        const vpnOnly = only >> BigInt(shift);
-        onlyPage = vpnOnly << BigInt(shift);
-        const set = Number(vpnOnly & 0xffff_ffffn) & this.view.getUint32(d + 4, true);
-        base += set * ways * 32; // TLB_ENTRY
+        const vpnOnly = Math.floor(onlyLow / 2 ** shift);
+        onlyPage = vpnOnly * 2 ** shift;
+        base += (vpnOnly & this.view.getUint32(d + 4, true)) * ways * 32; // TLB_ENTRY
         n = ways;
-        vpnLow = Number(vpnOnly & 0x7ffffn);
+        vpnLow = vpnOnly & 0x7ffff;
       }
+      // A full scan of the 4 KiB class passes four invalid entries per word of their tag bytes
+      // (assembly/caches.ts: 0 exactly for an invalid entry; 64-byte aligned, zero past the end).
+      const tags = c === 0 && only === null ? this.view.getUint32(C.tags, true) : -1;
       for (let i = 0; i < n; i++) {
+        if (tags >= 0 && (i & 3) === 0 && u32[(tags + i) >>> 2] === 0) {
+          i += 3;
+          continue;
+        }
         const w = (base + i * 32) >>> 2; // assembly/layout.ts TLB_ENTRY, T_KEY 0, T_PA 8, T_PERMS 16 (32-byte aligned)
         const lo = u32[w];
         if (!(lo & 1)) continue; // valid bit
@@ -542,8 +587,8 @@ export class Cpu {
         const perms = u32[w + 4];
         const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
         const low = (vpn * 2 ** shift) % span;
+        if (onlyPage >= 0 && low !== onlyPage) continue;
         const va = low >= span / 2 ? BigInt(low) + upper : BigInt(low);
-        if (only !== null && va !== onlyPage) continue;
         out.push({
           va,
           pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
@@ -663,6 +708,11 @@ export interface PscEntryInfo {
 }
 
 /** Bytes of elements [start, start + count) of a typed array. */
+/** Whether typed array a starts where the batch buffer b starts (the same linear memory). */
+function atIo(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
+}
+
 function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }

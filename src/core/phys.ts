@@ -13,6 +13,8 @@ export class PhysMem {
    * `Machine.reset()` zeroes only what was written through them or by the core.
    */
   readonly bytes: Uint8Array;
+  /** @internal Guest RAM as little-endian 32-bit words (index = pa / 4), for model loops that scan tables. */
+  readonly words: Uint32Array;
   private readonly view: DataView;
   /** @internal End of the highest byte written through these methods since the last reset. */
   writtenHigh = 0;
@@ -25,6 +27,7 @@ export class PhysMem {
     const base = core.layoutRamBase();
     this.bytes = new Uint8Array(core.memory.buffer, base, ramBytes);
     this.view = new DataView(core.memory.buffer, base, ramBytes);
+    this.words = new Uint32Array(core.memory.buffer, base, ramBytes >>> 2);
   }
 
   read64(pa: bigint): bigint {
@@ -61,6 +64,15 @@ export class PhysMem {
     const v = this.view;
     // Most page-table entries are zero: answer those without allocating a BigInt.
     return (v.getUint32(pa, true) | v.getUint32(pa + 4, true)) === 0 ? 0n : v.getBigUint64(pa, true);
+  }
+
+  /** The 32-bit word at `pa` (a number address; unbacked reads as all ones), for hot model paths. */
+  read32n(pa: number): number {
+    if (!(Number.isInteger(pa) && pa >= 0 && pa + 4 <= this.ramBytes)) {
+      if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.read32n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
+      return 0xffff_ffff;
+    }
+    return this.view.getUint32(pa, true);
   }
 
   write64n(pa: number, value: bigint): void {

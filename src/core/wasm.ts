@@ -20,7 +20,7 @@ export interface CoreExports {
   layoutCpuBase(): number;
   layoutCpuStride(): number;
   ramHighMark(): bigint;
-  accessOne(cpu: number, va: bigint, kind: number, flags: number): bigint;
+  accessOne(cpu: number, va: bigint, kind: number, flags: number, exact: number): bigint;
   translateBatch(cpu: number, n: number, flags: number): number;
   batchBadKind(): number;
   setControl(cpu: number, cr0: bigint, cr3: bigint, cr4: bigint, efer: bigint, cr3Written: number): number;

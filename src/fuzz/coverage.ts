@@ -82,6 +82,18 @@ export class Coverage {
     this.hit(this.id(s));
   }
 
+  /** ids of `prefix + name` by prefix and name: the string is built and hashed once. */
+  private readonly prefixed = new Map<string, Map<string, number>>();
+
+  /** hitString(prefix + name) without building the string at every hit. */
+  hitPrefixed(prefix: string, name: string): void {
+    let m = this.prefixed.get(prefix);
+    if (m === undefined) this.prefixed.set(prefix, (m = new Map()));
+    let v = m.get(name);
+    if (v === undefined) m.set(name, (v = this.id(prefix + name)));
+    this.hit(v);
+  }
+
   /** Number of distinct points hit by the current execution. */
   get currentCount(): number {
     return this.nTouched;

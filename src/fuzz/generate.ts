@@ -59,6 +59,12 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_set', 3],
   ['pt_linear', 2],
   ['pt_unlinear', 1],
+  // XSA-241's operations: no weight yet (make() has no case for them; they would join through the
+  // vmalloc and vm_map_ram resources' changes and the adaptive weights)
+  ['pt_clear', 0],
+  ['lowmem_rw', 0],
+  ['pt_pin', 0],
+  ['pt_unpin', 0],
   ['flush_tlb', 4],
   ['fail_nth', 3],
   ['schedule', 5],

@@ -35,12 +35,21 @@ import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Progr
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
-import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
+import {
+  HYPERVISOR_mmu_update,
+  kernel_entry_of,
+  xen_clear_entry_bits,
+  xen_frame_of,
+  xen_lowmem_rw,
+  xen_pin_table,
+  xen_set_entry_bits,
+  xen_set_linear_entry,
+} from '../linux/xen/hypercall.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled } from './outcome.js';
+import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
@@ -128,8 +137,8 @@ interface DevState {
 
 /** Who wrote value n (index n - 1). */
 interface WriteRecord {
-  task: string;
-  mm: string;
+  task: TaskStruct;
+  mm: MmStruct;
   cpu: number;
   step: number;
   va: bigint;
@@ -137,6 +146,8 @@ interface WriteRecord {
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
 /** The protection a vma's flags give (the inverse of VM_FLAGS). */
+/** A task as reports name it. */
+const taskName = (t: TaskStruct): string => `${t.comm}/${t.pid}`;
 const protOf = (flags: number): Prot => (flags & VM_WRITE ? 'rw' : flags & VM_EXEC ? 'rx' : 'r');
 const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
@@ -151,6 +162,13 @@ export class Interpreter {
   private accesses = 0;
   /** Linear page-table entries pt_linear installed, by `${obj}${slot}:${level}`: their machine address. */
   private readonly linear = new Map<string, number>();
+  /**
+   * What lowmem_rw, pt_pin and pt_clear did to a kernel object's frames and mappings, by object key:
+   * frames made read-only in the direct map, frames pinned, and whether its own pte was
+   * write-protected (then the program does not write through it). Undone before the object is
+   * freed, as a PV kernel gives a page-table page back before freeing it (xen_release_ptpage).
+   */
+  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; wp: boolean }>();
   private readonly refCfg: RefConfig;
   private readonly ops;
   private sched: Scheduler | null = null;
@@ -303,9 +321,33 @@ export class Interpreter {
         }),
       );
       ps.forkSeq = -1;
+      if (this.oracle) this.seenAtFork(mm);
       this.checkUser(cpu, parent, 'fork');
     }
     this.k.createTask(`fuzz${i}`, this.cpuOf(i), mm, this.body(i));
+  }
+
+  /**
+   * Copy-on-write isolation needs no access of the child: right after fork() the child sees, in
+   * every private anonymous page of the shadow's it has mapped, what the parent left there. Each
+   * such frame is recorded as seen by the child at that address, so that a later write of the
+   * parent (or of another child) landing in it is judged at the write (`sharedWith`), whether or
+   * not the child ever reads it.
+   */
+  private seenAtFork(child: MmStruct): void {
+    for (const r of this.regionsOf(child)) {
+      if (!r || r.file !== undefined || r.dev !== undefined) continue;
+      for (let page = 0; page < r.pages; page++) {
+        if (r.data[page] < 0) continue;
+        const va = r.start + BigInt(page * 4096);
+        const t = walkTables(this.k, BigInt(child.pgd), this.k.L.paging, va, 1);
+        if (!t) continue;
+        const pfn = Number(t.next >> 12n);
+        let seen = this.seen.get(pfn);
+        if (!seen) this.seen.set(pfn, (seen = []));
+        seen.push({ mm: child, va });
+      }
+    }
   }
 
   private startTask(i: number, _parent: null, cpu: LinuxCpu): void {
@@ -332,13 +374,28 @@ export class Interpreter {
 
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
-    this.cov.hitString(`op:${o.op}`);
+    this.cov.hitPrefixed('op:', o.op);
     if (this.events)
       this.events.push({
         step: this.sched?.steps ?? 0,
         cpu: cpu.index,
         text: `${cpu.frames.length > 0 ? `[${cpu.frames[cpu.frames.length - 1].name}] ` : `[${cpu.curr.comm}:${cpu.curr.pid}] `}${formatOp(o)}`,
       });
+  }
+
+  private held(key: string): { ro: Set<number>; pinned: Set<number>; wp: boolean } {
+    let h = this.xenHeld.get(key);
+    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), wp: false }));
+    return h;
+  }
+
+  /** Undoes what the program's Xen operations did to an object's frames before it is freed. */
+  private *xenRelease(cpu: LinuxCpu, key: string): KGen<void> {
+    const h = this.xenHeld.get(key);
+    if (!h) return;
+    this.xenHeld.delete(key);
+    for (const mfn of h.pinned) yield* xen_pin_table(this.k, cpu, mfn, 0);
+    for (const mfn of h.ro) yield* xen_lowmem_rw(this.k, cpu, mfn, true);
   }
 
   /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
@@ -349,6 +406,7 @@ export class Interpreter {
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
+        if (o.kind === 'write' && this.xenHeld.get(`${o.obj}${o.slot}`)?.wp) return; // it write-protected its own pte
         // The access holds a reference: the object is not freed under it (kernel code that
         // frees memory another CPU still uses would be the program's bug, not the kernel's).
         obj.users++;
@@ -365,7 +423,37 @@ export class Interpreter {
         if (!obj) return;
         const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
         if (pa === undefined || pa === null) return;
-        yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        const rc = yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        if (rc === 0 && o.bit === 'rw' && !o.linear && o.level === 1) this.held(`${o.obj}${o.slot}`).wp = false;
+        return;
+      }
+      case 'pt_clear': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        // Write permission is taken away only from the object's own pte (or a linear entry): the
+        // kernel's other mappings under an upper-level entry are not the program's to break.
+        if (o.bit === 'rw' && !o.linear && o.level !== 1) return;
+        const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
+        if (pa === undefined || pa === null) return;
+        const rc = yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        if (rc === 0 && o.bit === 'rw' && !o.linear) this.held(`${o.obj}${o.slot}`).wp = true;
+        return;
+      }
+      case 'lowmem_rw':
+      case 'pt_pin':
+      case 'pt_unpin': {
+        const obj = this.objs[o.obj][o.slot];
+        if (!obj) return;
+        const mfn = xen_frame_of(k, objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096));
+        if (mfn === null) return;
+        const h = this.held(`${o.obj}${o.slot}`);
+        if (o.op === 'lowmem_rw') {
+          if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
+          if (o.writable) h.ro.delete(mfn);
+          else h.ro.add(mfn);
+        } else if (o.op === 'pt_pin') {
+          if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
+        } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
         return;
       }
       case 'pt_linear': {
@@ -441,6 +529,7 @@ export class Interpreter {
         const obj = this.objs[kind][o.slot];
         if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
         this.objs[kind][o.slot] = null;
+        yield* this.xenRelease(cpu, `${kind}${o.slot}`);
         const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
         const fns = enterFn(cpu, o.op);
@@ -750,10 +839,23 @@ export class Interpreter {
     if (this.oracle) {
       const s = this.space(mm);
       const racy = s.busy > 0 || this.revoking();
-      this.pending.set(task, { mm, slot, page, va, kind, region: r, version: s.version, racy, data, truncations: this.truncations, done: false });
+      // One record per task, reused by its later accesses (no allocation per access).
+      let p = this.pending.get(task);
+      if (!p) this.pending.set(task, (p = { mm, slot, page, va, kind, region: r, version: 0, racy, data, truncations: 0, done: false }));
+      p.mm = mm;
+      p.slot = slot;
+      p.page = page;
+      p.va = va;
+      p.kind = kind;
+      p.region = r;
+      p.version = s.version;
+      p.racy = racy;
+      p.data = data;
+      p.truncations = this.truncations;
+      p.done = false;
     }
     yield* this.access(cpu, va, kind, 3);
-    this.pending.delete(task);
+    if (this.oracle) this.pending.get(task)!.done = true;
   }
 
   /**
@@ -774,23 +876,14 @@ export class Interpreter {
     const revoked = mapped && r!.dev !== undefined && r!.devGen !== this.devs[r!.dev]!.releases;
     const beyondEof = revoked || (mapped && r!.file !== undefined && p.page >= this.files[r!.file]!.pages);
     const allowed = mapped && !beyondEof && (p.kind === 'read' || (p.kind === 'write' ? r!.prot === 'rw' : r!.prot === 'rx' || this.k.L.paging === '32bit'));
-    const promise = !mapped
-      ? 'SIGSEGV (nothing mapped there)'
-      : beyondEof
-        ? revoked
-          ? `SIGBUS (pfnmap${r!.dev}'s buffer was released)`
-          : `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`
-        : allowed
-          ? `success (${r!.by} returned at step ${r!.since})`
-          : `SIGSEGV (${r!.by} returned at step ${r!.since})`;
     if (!racy) {
-      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, promise, signal, `legal user ${p.kind} got ${signal}`, [], false);
+      if (pa === null && allowed) o.processFinding(cpu, p.va, p.kind, this.promised(r, mapped, beyondEof, revoked, allowed), signal, `legal user ${p.kind} got ${signal}`, [], false);
       if (pa !== null && !allowed) {
         o.processFinding(
           cpu,
           p.va,
           p.kind,
-          promise,
+          this.promised(r, mapped, beyondEof, revoked, allowed),
           `success at pa 0x${pa.toString(16)}`,
           mapped ? `user ${p.kind} to a ${r!.prot} page succeeded` : `user ${p.kind} to an unmapped page succeeded`,
           [],
@@ -804,7 +897,9 @@ export class Interpreter {
     const pfn = at >>> 12;
     let seen = this.seen.get(pfn);
     if (!seen) this.seen.set(pfn, (seen = []));
-    if (!seen.some((x) => x.mm === p.mm && x.va === p.va)) seen.push({ mm: p.mm, va: p.va });
+    let known = false;
+    for (let i = 0; i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
+    if (!known) seen.push({ mm: p.mm, va: p.va });
     if (p.kind === 'write') {
       if (!racy && s.forkSeq < 0) {
         const other = o.sharedWith(p.mm, pfn, seen);
@@ -825,7 +920,7 @@ export class Interpreter {
           );
         }
       }
-      this.writes.push({ task: `${t.comm}/${t.pid}`, mm: p.mm.name, cpu: cpu.index, step: this.step, va: p.va });
+      this.writes.push({ task: t, mm: p.mm, cpu: cpu.index, step: this.step, va: p.va });
       const v = this.writes.length;
       this.k.m.phys.write64n(at, BigInt(v));
       r!.data[p.page] = v;
@@ -837,28 +932,36 @@ export class Interpreter {
       const w0 = this.writes[want - 1];
       // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
       if (w0.cpu !== cpu.index) outcomeCover('outcome:read:written-by-other-cpu');
-      if (w0.mm !== p.mm.name) outcomeCover('outcome:read:written-before-fork');
+      if (w0.mm !== p.mm) outcomeCover('outcome:read:written-before-fork');
     }
     const got = this.k.m.phys.read64n(at);
     if (got === BigInt(want)) return;
     const n = Number(got);
     const w = n >= 1 && n <= this.writes.length ? this.writes[n - 1] : null;
     const whose = w
-      ? w.mm === p.mm.name
-        ? `an older write of this process (${w.task} at step ${w.step})`
-        : `another process's data (${w.task} of ${w.mm} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
+      ? w.mm === p.mm
+        ? `an older write of this process (${taskName(w.task)} at step ${w.step})`
+        : `another process's data (${taskName(w.task)} of ${w.mm.name} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
       : `a value never written by a user (0x${got.toString(16)})`;
-    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${this.writes[want - 1].task} at step ${this.writes[want - 1].step})`;
+    const expect = want === 0 ? 'zero (never written)' : `value ${want} (written by ${taskName(this.writes[want - 1].task)} at step ${this.writes[want - 1].step})`;
     o.processFinding(
       cpu,
       p.va,
       'read',
       expect,
       `value ${got} at pa 0x${pa.toString(16)}: ${whose}`,
-      `user read returned ${w ? (w.mm === p.mm.name ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
+      `user read returned ${w ? (w.mm === p.mm ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
       [],
       true,
     );
+  }
+
+  /** What the shadow promised an access to region `r` (for a report). */
+  private promised(r: Region | null, mapped: boolean, beyondEof: boolean, revoked: boolean, allowed: boolean): string {
+    if (!mapped) return 'SIGSEGV (nothing mapped there)';
+    if (revoked) return `SIGBUS (pfnmap${r!.dev}'s buffer was released)`;
+    if (beyondEof) return `SIGBUS (beyond the end of file${r!.file}: ${this.files[r!.file!]!.pages} pages)`;
+    return `${allowed ? 'success' : 'SIGSEGV'} (${r!.by} returned at step ${r!.since})`;
   }
 
   private explainAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint, how: string): void {

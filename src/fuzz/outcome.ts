@@ -81,7 +81,7 @@ export class OutcomeOracle {
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
   /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
-  private readonly rcu = new Map<object, { step: number; cpu: number; owe: Set<number> }>();
+  private readonly rcu = new Map<object, { step: number; cpu: number; owe: number }>();
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -131,8 +131,7 @@ export class OutcomeOracle {
       let held = false;
       // A TLB entry exists only where a walk filled it: query the pages this CPU filled, not the
       // whole TLB (user mappings are 4 KiB pages).
-      for (const page of this.life.filledPages(c.index)) {
-        if (page >= limit) continue;
+      for (const page of this.life.filledPages(c.index, true)) {
         for (const e of c.hw.tlbEntriesFor(page)) {
           if (e.va !== page || e.global || !e.user) continue;
           held = true;
@@ -218,7 +217,7 @@ export class OutcomeOracle {
     const L = this.k.L;
     for (const c of this.k.cpus) {
       // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
-      for (const va of this.life.filledPages(c.index)) {
+      for (const va of this.life.filledPages(c.index, false)) {
         if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
         for (const e of c.hw.tlbEntriesFor(va)) {
           if ((e.va & L.VA_MASK) !== va) continue;
@@ -320,13 +319,16 @@ export class OutcomeOracle {
    * detection: the CPUs are sampled between every two scheduler steps (`sampleRcu`).
    */
   rcuQueued(cpu: LinuxCpu, token: object): void {
-    this.rcu.set(token, { step: this.step(), cpu: cpu.index, owe: new Set(this.k.cpus.map((c) => c.index)) });
+    this.rcu.set(token, { step: this.step(), cpu: cpu.index, owe: 2 ** this.k.cpus.length - 1 }); // a bit per CPU
   }
 
   /** Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for RCU-sched. */
   sampleRcu(): void {
     if (this.rcu.size === 0) return;
-    for (const c of this.k.cpus) if (c.IF && c.preemptCount === 0 && c.frames.length === 0) for (const g of this.rcu.values()) g.owe.delete(c.index);
+    let quiescent = 0;
+    const cpus = this.k.cpus;
+    for (let i = 0; i < cpus.length; i++) if (cpus[i].IF && cpus[i].preemptCount === 0 && cpus[i].frames.length === 0) quiescent |= 1 << cpus[i].index;
+    if (quiescent !== 0) for (const g of this.rcu.values()) g.owe &= ~quiescent;
   }
 
   /** The rcu_sched thread on `cpu` is about to invoke callback `token` (`name`): its grace period must be over. */
@@ -334,8 +336,8 @@ export class OutcomeOracle {
     this.sampleRcu();
     const g = this.rcu.get(token);
     this.rcu.delete(token);
-    if (!g || g.owe.size === 0) return;
-    const late = this.k.cpus[[...g.owe][0]];
+    if (!g || g.owe === 0) return;
+    const late = this.k.cpus[31 - Math.clz32(g.owe & -g.owe)]; // the lowest CPU still owing
     const lines = [
       '==================================================================',
       `BUG: RCU-sched callback ${name}() invoked before CPU${late.index} passed a quiescent state`,

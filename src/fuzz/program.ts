@@ -114,6 +114,21 @@ export type Op =
   | { op: 'pt_linear'; obj: KObj; slot: number; level: 2 | 3 | 4; to: number }
   /** Clears the linear entry an earlier pt_linear installed (Xen drops its type reference). Xen PV only. */
   | { op: 'pt_unlinear'; obj: KObj; slot: number; level: 2 | 3 | 4 }
+  /** pt_set's counterpart: HYPERVISOR_mmu_update clearing `bit` in the same entry. Xen PV only. */
+  | { op: 'pt_clear'; obj: KObj; slot: number; level: PtLevel; linear: boolean; bit: PteBit }
+  /**
+   * make_lowmem_page_readonly() (`writable` false) or make_lowmem_page_readwrite() of the frame
+   * behind a page of a kernel object: its alias in the kernel direct map, as a PV kernel write-protects
+   * every page it is about to pin as a page table (HYPERVISOR_update_va_mapping). Xen PV only.
+   */
+  | { op: 'lowmem_rw'; obj: KObj; slot: number; page: number; writable: boolean }
+  /**
+   * A direct MMUEXT_PIN_L<level>_TABLE of the frame behind a page of a kernel object (Xen refuses it
+   * while the frame has a writable mapping or is not a valid table: an rc the guest ignores). Xen PV only.
+   */
+  | { op: 'pt_pin'; obj: KObj; slot: number; page: number; level: PtLevel }
+  /** MMUEXT_UNPIN_TABLE of the same frame. Xen PV only. */
+  | { op: 'pt_unpin'; obj: KObj; slot: number; page: number }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
   /**
@@ -158,6 +173,10 @@ export const OP_NAMES: readonly OpName[] = [
   'pt_set',
   'pt_linear',
   'pt_unlinear',
+  'pt_clear',
+  'lowmem_rw',
+  'pt_pin',
+  'pt_unpin',
   'flush_tlb',
   'fail_nth',
   'schedule',
@@ -338,6 +357,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'kaccess':
       return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), kind: oneOf(o.kind, `${path}.kind`, KINDS) };
     case 'pt_set':
+    case 'pt_clear':
       if (typeof o.linear !== 'boolean') bad(`${path}.linear`, 'expected true or false');
       return {
         op,
@@ -351,6 +371,13 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4, to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
     case 'pt_unlinear':
       return { op, obj: kobj(), slot: slot(), level: int(o.level, `${path}.level`, 2, 4) as 2 | 3 | 4 };
+    case 'lowmem_rw':
+      if (typeof o.writable !== 'boolean') bad(`${path}.writable`, 'expected true or false');
+      return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), writable: o.writable as boolean };
+    case 'pt_pin':
+      return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), level: int(o.level, `${path}.level`, 1, 4) as PtLevel };
+    case 'pt_unpin':
+      return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1) };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
     case 'fail_nth':

@@ -16,7 +16,7 @@ import { FindingStop } from '../sanitizers/finding.js';
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
-import type { Layout } from './layout.js';
+import { tableIndex as layoutTableIndex, type Layout } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, readEntry } from './pgtable.js';
 import { local_irq_disable, local_irq_enable } from './preempt.js';
@@ -51,7 +51,7 @@ function tableIndex(L: Layout, top: number, level: number, addr: bigint): number
         : level === 2
           ? [L.PMD_SHIFT, L.PTRS_PER_PMD]
           : [L.PUD_SHIFT, L.PTRS_PER_PUD];
-  return Number(((addr & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
+  return layoutTableIndex(addr, shift, ptrs);
 }
 const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pages_fast'];
 

@@ -132,9 +132,21 @@ export function makeLayout(paging: LinuxPaging, ramBytes: number, sharedKernelPm
   };
 }
 
+/** BigInt(i) for the shifts and index masks of `tableIndex()` (no BigInt conversion per call). */
+const SMALL_BIGINT: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+
+/**
+ * The index of `address` in a table of `ptrs` entries at `shift`: ((address & VA_MASK) >> shift)
+ * & (ptrs - 1). VA_MASK keeps those bits in every paging mode, so the mask is not applied (the
+ * same bits, also of a negative address).
+ */
+export function tableIndex(address: bigint, shift: number, ptrs: number): number {
+  return Number((address >> SMALL_BIGINT[shift]) & SMALL_BIGINT[ptrs - 1]);
+}
+
 /** pgd_index(address). */
 export function pgd_index(L: Layout, address: bigint): number {
-  return Number(((address & L.VA_MASK) >> BigInt(L.PGDIR_SHIFT)) & BigInt(L.PTRS_PER_PGD - 1));
+  return tableIndex(address, L.PGDIR_SHIFT, L.PTRS_PER_PGD);
 }
 
 /** __pa() of a direct-mapped kernel virtual address. */

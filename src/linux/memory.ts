@@ -28,9 +28,12 @@
 import type { KGen } from '../scheduler/types.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_TABLE, _PAGE_USER } from './constants.js';
 import type { Kernel } from './kernel.js';
+import { tableIndex } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import {
   entryAddr,
+  entryAddrAt,
+  entryLow,
   pgd_addr_end,
   pgd_clear,
   pgd_none,
@@ -444,10 +447,22 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     // is held around the lazy MMU section (mm/memory.c, 3.8.13 lines 1112-1203, 4.14.5 1294-1390).
     yield* spin_lock(k, cpu, tlb.mm.page_table_lock);
     yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
-    for (let a = addr; a !== end; a += 4096n) {
-      const ptep = pte_offset_kernel(k, pmdp, a);
+    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the
+    // present bit tested without a BigInt per empty entry, and the pmd read again only after a
+    // step that ran model code (memory cannot change between two steps that only read).
+    const pages = (end - addr) >> 12n;
+    if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);
+    const L = k.L;
+    const first = tableIndex(addr, 12, L.PTRS_PER_PTE);
+    const count = Number(pages);
+    let table = -1;
+    for (let n = 0; n < count; n++) {
+      if (table < 0) table = entryAddrAt(k, pmdp);
+      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;
+      if (!(entryLow(k, ptep) & 1)) continue; // !(pte & _PAGE_PRESENT)
+      table = -1;
+      const a = addr + (BigInt(n) << 12n);
       const pte = readEntry(k, ptep);
-      if (!(pte & _PAGE_PRESENT)) continue;
       yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()
       tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()
       // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the

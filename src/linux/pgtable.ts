@@ -8,14 +8,18 @@
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { Layout } from './layout.js';
-import { pgd_index } from './layout.js';
+import { pgd_index, tableIndex } from './layout.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW } from './constants.js';
 
+/** _PAGE_PSE and _PAGE_PRESENT as numbers, for tests of an entry's low 32 bits. */
+const PSE_LOW = Number(_PAGE_PSE);
+const PRESENT_LOW = Number(_PAGE_PRESENT);
+
 /** Reads the entry at physical address `p` (4 or 8 bytes by paging mode). */
 export function readEntry(k: Kernel, p: number): bigint {
-  return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32(BigInt(p)) >>> 0);
+  return k.L.entrySize === 8 ? k.m.phys.read64n(p) : BigInt(k.m.phys.read32n(p));
 }
 
 /**
@@ -33,8 +37,14 @@ export function entryAddr(L: Layout, v: bigint): number {
   return Number(v & L.PTE_PFN_MASK);
 }
 
-function index(L: Layout, address: bigint, shift: number, ptrs: number): number {
-  return Number(((address & L.VA_MASK) >> BigInt(shift)) & BigInt(ptrs - 1));
+/**
+ * entryAddr(L, readEntry(k, p)) without a BigInt: the entry's frame bits read as 32-bit halves
+ * (PTE_PFN_MASK is bits 12..51 of an 8-byte entry, bits 12..31 of a 4-byte one).
+ */
+export function entryAddrAt(k: Kernel, p: number): number {
+  const phys = k.m.phys;
+  const lo = (phys.read32n(p) & 0xffff_f000) >>> 0;
+  return k.L.entrySize === 8 ? (phys.read32n(p + 4) & 0xf_ffff) * 0x1_0000_0000 + lo : lo;
 }
 
 /** pgd_offset(mm, address) for a pgd at physical address `pgd`. */
@@ -53,19 +63,23 @@ export function pgd_offset_k(k: Kernel, address: bigint): number {
 export function pud_offset(k: Kernel, pgdp: number, address: bigint): number {
   const L = k.L;
   if (L.pudFolded) return pgdp;
-  return entryAddr(L, readEntry(k, pgdp)) + index(L, address, L.PUD_SHIFT, L.PTRS_PER_PUD) * L.entrySize;
+  return entryAddrAt(k, pgdp) + tableIndex(address, L.PUD_SHIFT, L.PTRS_PER_PUD) * L.entrySize;
 }
 /** pmd_offset(pud, address). */
 export function pmd_offset(k: Kernel, pudp: number, address: bigint): number {
   const L = k.L;
   if (L.pmdFolded) return pudp;
-  return entryAddr(L, readEntry(k, pudp)) + index(L, address, L.PMD_SHIFT, L.PTRS_PER_PMD) * L.entrySize;
+  return entryAddrAt(k, pudp) + tableIndex(address, L.PMD_SHIFT, L.PTRS_PER_PMD) * L.entrySize;
 }
 /** pte_offset_kernel(pmd, address) (also pte_offset_map: no highmem page tables here). */
 export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): number {
   const L = k.L;
-  return entryAddr(L, readEntry(k, pmdp)) + index(L, address, 12, L.PTRS_PER_PTE) * L.entrySize;
+  return entryAddrAt(k, pmdp) + tableIndex(address, 12, L.PTRS_PER_PTE) * L.entrySize;
 }
+
+/** 1 << shift and ~((1 << shift) - 1) for every shift, computed once. */
+const SPAN_SIZE: readonly bigint[] = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+const SPAN_MASK: readonly bigint[] = SPAN_SIZE.map((size) => ~(size - 1n));
 
 /**
  * p?d_addr_end(addr, end) (include/asm-generic/pgtable.h): the end of the entry's span that
@@ -73,8 +87,8 @@ export function pte_offset_kernel(k: Kernel, pmdp: number, address: bigint): num
  * so that a boundary wrapping to 0 at the top of the address space counts as the top.
  */
 function addr_end(L: Layout, shift: number, addr: bigint, end: bigint): bigint {
-  const size = 1n << BigInt(shift);
-  const boundary = (addr + size) & ~(size - 1n) & L.VA_MASK;
+  const size = SPAN_SIZE[shift];
+  const boundary = (addr + size) & SPAN_MASK[shift] & L.VA_MASK;
   return ((boundary - 1n) & L.VA_MASK) < ((end - 1n) & L.VA_MASK) ? boundary : end;
 }
 /** pgd_addr_end(addr, end). */
@@ -92,39 +106,66 @@ export function pmd_addr_end(k: Kernel, addr: bigint, end: bigint): bigint {
 
 /** pmd_pgtable(pmd) / pmd_page_vaddr(): physical address of the page table a pmd entry points to. */
 export function pmd_pgtable(k: Kernel, pmdp: number): number {
-  return entryAddr(k.L, readEntry(k, pmdp));
+  return entryAddrAt(k, pmdp);
 }
 /** PAGE_KERNEL (arch/x86/include/asm/pgtable_types.h): __PAGE_KERNEL, NX only where the paging mode has it. */
 export function PAGE_KERNEL(k: Kernel): bigint {
   return (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | (k.L.paging === '32bit' ? 0n : _PAGE_NX)) & k.__supported_pte_mask;
 }
 
+/** The entry at `p` is zero (pXd_none()), read as 32-bit numbers. */
+export function entryNone(k: Kernel, p: number): boolean {
+  const phys = k.m.phys;
+  return k.L.entrySize === 8 ? (phys.read32n(p) | phys.read32n(p + 4)) === 0 : phys.read32n(p) === 0;
+}
+/**
+ * entryNone() of an 8-byte entry, for loops over whole tables: two loads from the RAM's word view
+ * when `p` is an 8-aligned address in RAM (else entryNone(), which reads past RAM as all ones).
+ */
+export function entryNone64(k: Kernel, p: number): boolean {
+  if (!inWordView(k, p, 8)) return entryNone(k, p);
+  const words = k.m.phys.words;
+  return (words[p >>> 2] | words[(p >>> 2) + 1]) === 0;
+}
+/** The low 32 bits of the entry at `p` (read32n()), from the RAM's word view when `p` is 4-aligned in RAM. */
+export function entryLow(k: Kernel, p: number): number {
+  return inWordView(k, p, 4) ? k.m.phys.words[p >>> 2] : k.m.phys.read32n(p);
+}
+/** `p` is an integer address in RAM, aligned to `size` bytes with `size` bytes there. */
+function inWordView(k: Kernel, p: number, size: 4 | 8): boolean {
+  return Number.isInteger(p) && p >= 0 && p + size <= k.m.phys.ramBytes && (p & (size - 1)) === 0;
+}
+/** The entry at `p` has _PAGE_PRESENT (bit 0, in its low 32 bits). */
+function entryPresent(k: Kernel, p: number): boolean {
+  return (k.m.phys.read32n(p) & PRESENT_LOW) !== 0;
+}
+
 /** pgd_none(): always 0 when the pud is folded into the pgd. */
 export function pgd_none(k: Kernel, pgdp: number): boolean {
-  return k.L.pudFolded ? false : readEntry(k, pgdp) === 0n;
+  return k.L.pudFolded ? false : entryNone(k, pgdp);
 }
 /** pgd_present(): always 1 when folded. */
 export function pgd_present(k: Kernel, pgdp: number): boolean {
-  return k.L.pudFolded ? true : (readEntry(k, pgdp) & _PAGE_PRESENT) !== 0n;
+  return k.L.pudFolded ? true : entryPresent(k, pgdp);
 }
 /** pud_none(): always 0 when the pmd is folded into the pud. */
 export function pud_none(k: Kernel, pudp: number): boolean {
-  return k.L.pmdFolded ? false : readEntry(k, pudp) === 0n;
+  return k.L.pmdFolded ? false : entryNone(k, pudp);
 }
 export function pud_present(k: Kernel, pudp: number): boolean {
-  return k.L.pmdFolded ? true : (readEntry(k, pudp) & _PAGE_PRESENT) !== 0n;
+  return k.L.pmdFolded ? true : entryPresent(k, pudp);
 }
 export function pmd_none(k: Kernel, pmdp: number): boolean {
-  return readEntry(k, pmdp) === 0n;
+  return entryNone(k, pmdp);
 }
 export function pmd_present(k: Kernel, pmdp: number): boolean {
-  return (readEntry(k, pmdp) & _PAGE_PRESENT) !== 0n;
+  return entryPresent(k, pmdp);
 }
 export function pte_none(k: Kernel, ptep: number): boolean {
-  return readEntry(k, ptep) === 0n;
+  return entryNone(k, ptep);
 }
 export function pte_present(k: Kernel, ptep: number): boolean {
-  return (readEntry(k, ptep) & _PAGE_PRESENT) !== 0n;
+  return entryPresent(k, ptep);
 }
 
 /** set_pgd(): folded into set_pud() with PAE and 2-level paging. */
@@ -158,6 +199,11 @@ export function* pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
   yield* k.pv.mmu.pmd_clear(k, cpu, pmdp);
 }
 
+/** `e & _PAGE_PSE || !(e & _PAGE_PRESENT)` of an entry's low 32 bits. */
+function notTableEntry(low: number): boolean {
+  return (low & PSE_LOW) !== 0 || (low & PRESENT_LOW) === 0;
+}
+
 /**
  * lookup_address(address, &level) (arch/x86/mm/pageattr.c, 3.x): the entry that maps a kernel
  * address in init_mm's tables, with its level (1 = 4K, 2 = 2M/4M, 3 = 1G), and the entries above it.
@@ -168,13 +214,13 @@ export function lookup_address(k: Kernel, address: bigint): { ptr: number; level
   const pudp = pud_offset(k, pgdp, address);
   if (pud_none(k, pudp)) return null;
   const upper = k.L.pudFolded ? [] : [pgdp];
-  const pud = readEntry(k, pudp);
-  if (!k.L.pmdFolded && (pud & _PAGE_PSE || !(pud & _PAGE_PRESENT))) return { ptr: pudp, level: 3, upper };
+  // pud_large() / pud_present(), pmd_large() / pmd_present(): _PAGE_PSE and _PAGE_PRESENT are in
+  // the entry's low 32 bits, read as a number.
+  if (!k.L.pmdFolded && notTableEntry(k.m.phys.read32n(pudp))) return { ptr: pudp, level: 3, upper };
   const pmdp = pmd_offset(k, pudp, address);
   if (pmd_none(k, pmdp)) return null;
   if (!k.L.pmdFolded && k.L.paging !== 'pae') upper.push(pudp);
-  const pmd = readEntry(k, pmdp);
-  if (pmd & _PAGE_PSE || !(pmd & _PAGE_PRESENT)) return { ptr: pmdp, level: 2, upper };
+  if (notTableEntry(k.m.phys.read32n(pmdp))) return { ptr: pmdp, level: 2, upper };
   upper.push(pmdp);
   return { ptr: pte_offset_kernel(k, pmdp, address), level: 1, upper };
 }

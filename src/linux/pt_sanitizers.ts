@@ -16,6 +16,7 @@ import { callTrace, cpuHeader } from './report.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { hex } from '../loader/hex.js';
+import { xenState } from './xen/state.js';
 
 /** The page-table use-after-free sanitizer of `k`. */
 export const ptUafOf = defineKernelState((k) => new PtUafSanitizer(k.m));
@@ -100,6 +101,9 @@ export interface FrameLifetimeOptions {
 export class FrameLifetime {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
+  /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the others. */
+  private readonly userPages: bigint[][];
+  private readonly kernelPages: bigint[][];
   private readonly frees = new Map<number, FreeRecord>();
   /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
@@ -118,6 +122,8 @@ export class FrameLifetime {
   ) {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
+    this.userPages = k.cpus.map(() => []);
+    this.kernelPages = k.cpus.map(() => []);
     this.reached = reachedArrays(k);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
@@ -202,14 +208,23 @@ export class FrameLifetime {
   private checkTableFreed(pfn: number): void {
     const cur = this.currentCpu();
     for (const c of this.k.cpus) {
-      if (c.index === cur || c.tlbState === 'lazy') continue;
+      if (c.index === cur) continue;
       const cr3 = c.hw.getCr3();
-      // Running on its mm (its CR3 load done).
       const mm = c.tlbActiveMm;
-      if (!mm || !cr3HoldsPgd(c, mm)) continue;
-      // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
-      // its call returns: it flushes its own caches before it runs user code again.
-      if (mm.mmap_sem.writer === c.curr) continue;
+      if (c.tlbState === 'lazy') {
+        // A lazy CPU still in mm_cpumask gets the flush IPI, and leaves the mm then (flush_tlb_func()
+        // -> leave_mm()). One that left it gets no IPI: leave_mm() loaded swapper_pg_dir so that it
+        // reaches none of the mm's tables, which the hardware may walk speculatively ("We must
+        // reload CR3 to make sure to use no freed page tables", switch_mm()). Under Xen PV the
+        // load may still be queued in the multicall batch (lazy CPU mode): it is issued first.
+        if (!mm || mm.cpumask & (1 << c.index) || this.cr3LoadQueued(c)) continue;
+      } else {
+        // Running on its mm (its CR3 load done).
+        if (!mm || !cr3HoldsPgd(c, mm)) continue;
+        // A task changing its mm's tables (mmap_sem held for writing: munmap, mremap) is judged when
+        // its call returns: it flushes its own caches before it runs user code again.
+        if (mm.mmap_sem.writer === c.curr) continue;
+      }
       let how: string | null = null;
       if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
       // A cached entry can point to the table only if a walk of that CPU reached it as a table.
@@ -223,11 +238,18 @@ export class FrameLifetime {
       this.freeFinding(
         [
           `BUG: use-after-free of pfn ${hex(pfn)}: CPU${Math.max(0, cur)} frees a page table that CPU${c.index} still reaches through ${how}`,
-          `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+          c.tlbState === 'lazy'
+            ? `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} in lazy TLB mode, off ${mm!.name}'s mm_cpumask: no flush reaches it, and a speculative walk there reads the freed frame`
+            : `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
         ],
         `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it`,
       );
     }
+  }
+
+  /** Xen PV: CPU `c` has a CR3 load queued (its xen_cr3 differs from the base pointer in use). */
+  private cr3LoadQueued(c: LinuxCpu): boolean {
+    return this.k.config.paravirt === 'xen-pv' && xenState(this.k).xenCr3[c.index] !== (c.hw.getCr3() & ~0xfffn);
   }
 
   /** A frame-lifetime finding at a free: `head`, then the freeing CPU and its call chain. */
@@ -253,9 +275,9 @@ export class FrameLifetime {
     return this.fillsOf.get(pfn);
   }
 
-  /** The 4 KiB pages `cpu` filled TLB entries for (a TLB entry exists only where a walk filled it). */
-  filledPages(cpu: number): IterableIterator<bigint> {
-    return this.fills[cpu].keys();
+  /** The 4 KiB pages `cpu` filled TLB entries for, user (below TASK_SIZE) or kernel (a TLB entry exists only where a walk filled it). */
+  filledPages(cpu: number, user: boolean): readonly bigint[] {
+    return user ? this.userPages[cpu] : this.kernelPages[cpu];
   }
 
   private recordFree(pfn: number): void {
@@ -305,7 +327,10 @@ export class FrameLifetime {
           prev.pfn = pfn;
           prev.gen = gen;
           prev.step = this.step();
-        } else fills.set(page, { pfn, gen, step: this.step() });
+        } else {
+          fills.set(page, { pfn, gen, step: this.step() });
+          (page < this.k.L.TASK_SIZE ? this.userPages : this.kernelPages)[cpu.index].push(page);
+        }
         // the frame's users (once per CPU and page while it stays allocated)
         let u = this.fillsOf.get(pfn);
         if (!u) this.fillsOf.set(pfn, (u = []));
@@ -353,10 +378,8 @@ export class FrameLifetime {
     if (n === 0) return;
     const fr = this.frames;
     const reached = this.reached[cpu.index];
-    const entries = cpu.hw.lastWalkEntries();
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const tp = Number(e >> 12n);
+    for (let i = 0; i < n; i++) {
+      const tp = cpu.hw.lastWalkFrame(i);
       if (tp >= fr.count) continue;
       if (fr.state(tp) === FRAME_STATE.FREE)
         this.frameFinding(
@@ -365,7 +388,7 @@ export class FrameLifetime {
           kind,
           cpl,
           tp,
-          `the hardware walk read a paging-structure entry at pa ${hex(e)} in a free frame`,
+          `the hardware walk read a paging-structure entry at pa ${hex(cpu.hw.lastWalkEntries()[i])} in a free frame`,
           'hardware walk through a free page table',
         );
       const g = fr.generation(tp) + 1;

@@ -9,7 +9,7 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { schedule_blocked, wake_up_process } from './sched.js';
 import type { RwSemaphore, TaskStruct } from './structs.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** down_read_trylock(): true when taken (no writer holds it). */
 export function down_read_trylock(sem: RwSemaphore, task: TaskStruct): boolean {
@@ -52,10 +52,13 @@ export function up_write(sem: RwSemaphore, task: TaskStruct): void {
 }
 
 function* rwsem_sleep(k: Kernel, cpu: LinuxCpu, sem: RwSemaphore, fn: string): KGen<void> {
-  yield* traced(cpu.curr, fn, function* () {
+  const fns = enterFn(cpu.curr, fn);
+  try {
     sem.waiters.push(cpu.curr); // queued and marked blocked with no interleaving point between: no lost wake-up
     yield* schedule_blocked(k, cpu);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** __rwsem_do_wake(): every waiter retries (the model does not hand the lock over). */

@@ -8,7 +8,7 @@ import { SPIN, type KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_restore, local_irq_save, preempt_disable, preempt_enable } from './preempt.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** A function run on a CPU by an IPI. */
@@ -23,7 +23,12 @@ export function* smp_call_function_many(k: Kernel, cpu: LinuxCpu, mask: number, 
     c.pendingIpis.push({
       name: `call_function(${name})`,
       handler: function* () {
-        yield* traced(c, name, () => func(k, c));
+        const fns = enterFn(c, name);
+        try {
+          yield* func(k, c);
+        } finally {
+          fns.pop();
+        }
         pending--;
       },
     });

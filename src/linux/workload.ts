@@ -15,7 +15,7 @@ import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from './structs.js';
 import { spawnKthread, spawnProcess, this_cpu_inc, user_access } from './user.js';
 import { alloc_percpu, vfree, vmalloc } from './vmalloc.js';
 import { hwAccess } from '../modelcpu/access.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 export interface WorkloadOptions {
   seed: number;
@@ -92,5 +92,10 @@ function* timerTick(): KGen<void> {
 }
 
 function* perfNmi(k: Kernel, cpu: LinuxCpu, counter: { base: bigint; unit: number }): KGen<void> {
-  yield* traced(cpu, 'perf_event_nmi_handler', () => this_cpu_inc(k, cpu, counter));
+  const fns = enterFn(cpu, 'perf_event_nmi_handler');
+  try {
+    yield* this_cpu_inc(k, cpu, counter);
+  } finally {
+    fns.pop();
+  }
 }

@@ -22,6 +22,8 @@ export interface CoreCpu {
   lastWalkEntries(): bigint[];
   /** How many entries the last access's walk read (0 after a TLB hit). */
   lastWalkCount(): number;
+  /** The frame of entry `i` the last access's walk read (`lastWalkEntries()[i] >> 12`, without allocating). */
+  lastWalkFrame(i: number): number;
   invlpg(va: bigint): void;
   flushTlbAll(): void;
   /** Every valid TLB entry, decoded (sanitizers compare them with the tables). */
@@ -41,6 +43,10 @@ export interface CorePhys {
   read64n(pa: number): bigint;
   write64n(pa: number, v: bigint): void;
   read32(pa: bigint): number;
+  read32n(pa: number): number;
+  /** RAM as 32-bit words (index = pa / 4). */
+  readonly words: Uint32Array;
+  readonly ramBytes: number;
   write32(pa: bigint, v: number): void;
   readBytes(pa: bigint, len: number): Uint8Array;
 }

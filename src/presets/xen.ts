@@ -51,6 +51,15 @@ registerKnob({
   description:
     "Xen PV: XSA-240 (CVE-2017-15595, commit 6987fc7558, Xen 4.10.0 / 4.9.1): 'vulnerable' = linear page tables may be stacked: a table with same-level entries may itself be used as a linear table, so a guest builds chains whose teardown recurses once per table until Xen's stack overflows (Xen .. 4.9.0). 'fixed' (default) = linear_pt_count limits linear page tables to a single level; also in the seeds' Xen 4.1 as a backport.",
 });
+registerKnob({
+  name: 'xen_xsa241',
+  type: 'enum',
+  values: ['fixed', 'vulnerable'],
+  default: 'fixed',
+  group: 'xen',
+  description:
+    "Xen PV: XSA-241 (CVE-2017-15588, commit 23a183607a, Xen 4.10.0 / 4.9.1): 'vulnerable' = page->tlbflush_timestamp is stored with interrupts enabled after tlbflush_clock was read, so another CPU's flush may come in between and the frame is stamped older than that flush; a later type change skips the CPU's flush (Xen .. 4.9.0). 'fixed' (default) = the read and the store with interrupts disabled; also in the seeds' Xen 4.1 as a backport.",
+});
 
 registerPreset({
   name: 'linux-3.8-xen-pv',
@@ -197,13 +206,14 @@ registerPreset({
   name: 'xen-4.9.0-pv',
   base: 'xen-4.7.1-pv',
   description:
-    'Xen 4.9.0 (XSA-240, CVE-2017-15595): linear page tables may be stacked, so a PV guest links a chain of same-level tables, each held only by the read-only linear entry of the one before, and unpins the first: Xen de-types them in one recursion per table until its 8 KiB stack overflows (a debug build: DOUBLE FAULT). Keeps the XSA-148 and XSA-182 fixes. Guest: Linux 4.14.',
-  knobs: { xen_xsa240: 'vulnerable' },
+    'Xen 4.9.0 (XSA-240, CVE-2017-15595): linear page tables may be stacked, so a PV guest links a chain of same-level tables, each held only by the read-only linear entry of the one before, and unpins the first: Xen de-types them in one recursion per table until its 8 KiB stack overflows (a debug build: DOUBLE FAULT). Also, as in 4.9.0, XSA-241 (CVE-2017-15588): the TLB-flush time stamp of a frame whose last writable type reference goes is stored with interrupts enabled after the clock was read, so a flush of another CPU in between leaves that CPU skipped by the flush filter of the next type change. Keeps the XSA-148 and XSA-182 fixes. Guest: Linux 4.14.',
+  knobs: { xen_xsa240: 'vulnerable', xen_xsa241: 'vulnerable' },
 });
 registerPreset({
   name: 'xen-4.9.1-pv',
   base: 'xen-4.9.0-pv',
   description:
-    'xen-4.9.0-pv with "x86: limit linear page table use to a single level" (c2b0a92d23, the 4.9 backport of 6987fc7558, XSA-240 fix): a table that holds linear entries cannot be used as a linear table, nor the other way round; the second link of a chain is refused.',
-  knobs: { xen_xsa240: 'fixed' },
+    'xen-4.9.0-pv with "x86: limit linear page table use to a single level" (c2b0a92d23, the 4.9 backport of 6987fc7558, XSA-240 fix): a table that holds linear entries cannot be used as a linear table, nor the other way round; the second link of a chain is refused. ' +
+    'And "x86: don\'t store possibly stale TLB flush time stamp" (61a2d31481, the 4.9 backport of 23a183607a, XSA-241 fix): the stamp is read and stored with interrupts disabled.',
+  knobs: { xen_xsa240: 'fixed', xen_xsa241: 'fixed' },
 });

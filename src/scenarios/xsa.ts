@@ -17,14 +17,34 @@
  *   enough tables its primary stack overflows into the guard page and Xen dies of a double fault
  *   (src/xen/stack.ts). After the fix a table that holds a linear entry cannot be used as a linear
  *   table: every second link is refused and the teardown stays one level deep.
+ * - XSA-241 (CVE-2017-15588): thread A (CPU 0) takes a vmalloc'ed page's last writable mapping
+ *   away (the vmap pte, then its direct-map alias: make_lowmem_page_readonly) in order to pin it as
+ *   an L1 table. Xen drops the last PGT_writable_page reference in _put_page_type(): it reads
+ *   tlbflush_clock, and before the fix stores page->tlbflush_timestamp with interrupts on. In that
+ *   window thread B (CPU 1) asks Xen to flush every vCPU's TLB (the clock ticks; CPU 0 services the
+ *   flush IPI), makes the vmap pte writable again (type count 1 -> 2), writes the page (CPU 1's TLB
+ *   caches a writable entry) and makes it read-only again (2 -> 1; Xen does not flush: the guest's
+ *   business). A resumes: the stamp stored is the time read before B's flush, and the count word is
+ *   what it was, so the cmpxchg drops it to 0. A pins the page: the flush filter sees CPU 1 flushed
+ *   after the stamp and skips it; the page is a validated L1 table that CPU 1 can still write.
  */
 import { vmalloc } from '../linux/vmalloc.js';
 import type { Kernel } from '../linux/kernel.js';
-import { HYPERVISOR_mmu_update, kernel_entry_of, xen_set_entry_bits, xen_set_linear_entry } from '../linux/xen/hypercall.js';
+import {
+  HYPERVISOR_mmu_update,
+  kernel_entry_of,
+  xen_clear_entry_bits,
+  xen_set_entry_bits,
+  xen_set_linear_entry,
+  xen_tlb_flush_all,
+} from '../linux/xen/hypercall.js';
 import { pin_pagetable_pfn, set_lowmem_page_rw } from '../linux/xen/pin.js';
-import { MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE } from '../xen/hypercalls.js';
+import { watchXenTypeChanges } from '../linux/xen/state.js';
+import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE } from '../xen/hypercalls.js';
+import { LBL_XEN_STAMP_IRQ } from '../xen/mm.js';
+import { hwAccess } from '../modelcpu/access.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
-import type { KGen } from '../scheduler/types.js';
+import { actionCode, SLOT_STEP, SPIN, type KGen } from '../scheduler/types.js';
 import { traced } from '../scheduler/traced.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { registerScenario, type Scenario } from './registry.js';
@@ -83,6 +103,43 @@ function setupXsa240(k: Kernel) {
   });
 }
 
+function setupXsa241(k: Kernel) {
+  // The audit's check at every page-table type change (the fuzzer's outcome oracle makes the same).
+  watchXenTypeChanges(k);
+  const st = { pfn: -1, va: 0n, pte: -1, armed: false, readonly: false, done: false };
+  const cpu0 = k.cpus[0];
+  k.createTask('xsa241_a', 0, null, function* (t) {
+    const cpu = k.cpus[t.cpu];
+    yield* traced(t, 'xsa241_pin', function* () {
+      st.va = yield* vmalloc(k, cpu, 4096);
+      const pte = kernel_entry_of(k, st.va, 1);
+      if (pte === null) throw new Error('xsa241: no pte for the vmalloc area');
+      st.pte = pte;
+      st.pfn = Number((k.m.phys.read64n(pte) >> 12n) & 0xff_ffff_ffffn);
+      yield* xen_clear_entry_bits(k, cpu, pte, _PAGE_RW); // the vmap alias read-only
+      st.armed = true;
+      yield* set_lowmem_page_rw(k, cpu, st.pfn, false); // make_lowmem_page_readonly(): the last writable mapping
+      st.readonly = true;
+      while (!st.done) yield SPIN;
+      yield* pin_pagetable_pfn(k, cpu, MMUEXT_PIN_L1_TABLE, st.pfn);
+    });
+  });
+  k.createTask('xsa241_b', 1, null, function* (t) {
+    const cpu = k.cpus[t.cpu];
+    yield* traced(t, 'xsa241_window', function* () {
+      while (!st.armed || (cpu0.label() !== LBL_XEN_STAMP_IRQ && !st.readonly)) yield SPIN;
+      yield* xen_tlb_flush_all(k, cpu); // MMUEXT_TLB_FLUSH_ALL: the clock ticks, CPU 0 flushes
+      yield* xen_set_entry_bits(k, cpu, st.pte, _PAGE_RW); // PGT_writable_page count 1 -> 2
+      yield* hwAccess(cpu, st.va, 'write', 0); // CPU 1's TLB: a writable entry for the frame
+      yield* xen_clear_entry_bits(k, cpu, st.pte, _PAGE_RW); // 2 -> 1, no flush
+      st.done = true;
+    });
+  });
+  // While CPU 0 is inside Xen's interrupt window, run B to its end.
+  const rule = () => (st.armed && cpu0.label() === LBL_XEN_STAMP_IRQ && !st.done ? actionCode(1, SLOT_STEP) : undefined);
+  return { strategy: new ScriptedStrategy([rule]), maxSteps: 20_000 };
+}
+
 export const scenarioXsa148: Scenario = {
   name: 'xsa148-l2-superpage-fastpath',
   seed: 'XSA-148',
@@ -112,6 +169,20 @@ export const scenarioXsa240: Scenario = {
   setup: setupXsa240,
 };
 
+export const scenarioXsa241: Scenario = {
+  name: 'xsa241-stale-tlbflush-stamp',
+  seed: 'XSA-241',
+  description:
+    "Xen PV (XSA-241, CVE-2017-15588): a guest kernel makes a vmalloc'ed page read-only everywhere to pin it as an L1 table. Before the fix Xen reads tlbflush_clock for the page's stamp and stores it with interrupts on; meanwhile another vCPU flushes every TLB, maps the page writable again, writes it and unmaps it. The stamp is older than that CPU's flush, so the pin's flush filter skips it: the page becomes a validated L1 table the other CPU can still write through its TLB (Xen prints nothing; the audit reports it). After the fix the stamp is read and stored with interrupts off; the pin flushes CPU 1.",
+  presets: { buggy: 'xen-4.9.0-pv', fixed: 'xen-4.9.1-pv' },
+  // The fuzzer's outcome oracle sees the same stale entry at the same type change, first.
+  alsoReports: [{ sanitizer: 'tlb-coherence', signature: "stale TLB entry on another CPU after Xen's page-table type change" }],
+  notBlind:
+    'its operations (pt_clear, lowmem_rw, pt_pin) have no generator weight yet, and the race needs the other thread to run whole inside one interleaving point of Xen (docs/historical-bugs.md).',
+  setup: setupXsa241,
+};
+
 registerScenario(scenarioXsa148);
 registerScenario(scenarioXsa182);
 registerScenario(scenarioXsa240);
+registerScenario(scenarioXsa241);

@@ -32,6 +32,8 @@ export interface Escalation {
   kind: string;
   /** Further lines: the entry, the frames involved. */
   detail: string[];
+  /** The report's first line when the gain came from something else than an accepted entry. */
+  headline?: string;
 }
 
 interface Memory {
@@ -181,4 +183,35 @@ function findWritableLeaf(pages: XenFrameTable, mem: Memory, table: number, hwLe
     return null;
   };
   return walk(table, hwLevel, `mfn ${lx(table)} (as L${hwLevel})`);
+}
+
+/** A CPU as the type-change audit reads it: its TLB entries, decoded. */
+export interface AuditedCpu {
+  readonly index: number;
+  tlbEntries?(): ReadonlyArray<{ va: bigint; pa: bigint; pageSize: number; writable: boolean }>;
+}
+
+/**
+ * Audits a frame that just took the page-table type `type` (after the TLB flush its type change
+ * owed): no CPU may still hold a writable TLB entry for it, or the guest writes a page table Xen
+ * has validated, bypassing validation. Null when none does (or `type` is not a page table).
+ */
+export function auditTypeChange(pages: XenFrameTable, cpus: readonly AuditedCpu[], mfn: number, type: bigint): Escalation | null {
+  const level = levelOfType(type);
+  if (level < 1 || level > 4) return null;
+  const base = BigInt(mfn) * 4096n;
+  for (const c of cpus) {
+    for (const e of c.tlbEntries?.() ?? []) {
+      if (!e.writable || base < e.pa || base >= e.pa + BigInt(e.pageSize)) continue;
+      return {
+        gained: `writable mapping of an L${level} page-table frame owned by ${ownerName(pages.owner[mfn])} (a stale TLB entry of CPU${c.index})`,
+        headline: `Xen made mfn ${lx(mfn)} an L${level} page table while CPU${c.index} still holds a writable TLB entry for it`,
+        kind: `stale-writable-tlb-L${level}`,
+        detail: [
+          `CPU${c.index} holds va ${lx(e.va)} -> pa ${lx(e.pa)} (${e.pageSize / 1024} KiB, writable), filled before mfn ${lx(mfn)} became an L${level} page table and not flushed since`,
+        ],
+      };
+    }
+  }
+  return null;
 }

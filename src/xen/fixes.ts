@@ -29,10 +29,11 @@ export interface XenFixes {
   xsa148: boolean;
   xsa182: boolean;
   xsa240: boolean;
+  xsa241: boolean;
 }
 
 /** Every fix applied. */
-export const ALL_FIXES: Readonly<XenFixes> = { xsa148: true, xsa182: true, xsa240: true };
+export const ALL_FIXES: Readonly<XenFixes> = { xsa148: true, xsa182: true, xsa240: true, xsa241: true };
 
 /** x86 PTE flag bits, as `get_pte_flags()` returns them (bits 63:52 moved to 23:12). */
 const _PAGE_PRESENT = 0x001;

@@ -12,10 +12,10 @@
  */
 import { XenConsole, MM_C_LINE, lx } from './log.js';
 import { P2m, type P2mKind } from './p2m.js';
-import { auditEntry, type Escalation } from './audit.js';
+import { auditEntry, auditTypeChange, type AuditedCpu, type Escalation } from './audit.js';
 import type { XenFixes } from './fixes.js';
 import type { XenPanic } from './stack.js';
-import { EINVAL, ENOSYS, XenMm, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
+import { EINVAL, ENOSYS, XenMm, type XenGen, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
 import {
   PGT_l1_page_table,
   PGT_l2_page_table,
@@ -27,6 +27,7 @@ import {
   PGT_count_mask,
   PGT_seg_desc_page,
   pgtForLevel,
+  typeName,
 } from './page-info.js';
 import {
   MMUEXT_INVLPG_ALL,
@@ -56,7 +57,7 @@ import {
 
 /** The machine as the hypervisor drives it (a structural subset of the core's Machine). */
 export interface XenMachine extends XenMachineView {
-  cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void; setControl(r: { cr3?: bigint }): void }>;
+  cpus: ReadonlyArray<AuditedCpu & { invlpg(va: bigint): void; flushTlbAll(): void; setControl(r: { cr3?: bigint }): void }>;
 }
 
 export interface XenOptions {
@@ -215,20 +216,25 @@ export class XenHypervisor {
    * -errno (and, like `pdone`, how many were done).
    */
   mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): { rc: number; done: number } {
+    return this.mm.sync(this.mmu_update_g(vcpu, reqs));
+  }
+
+  /** mmu_update() as interruptible Xen code (a guest vCPU runs it through `XenMm.interruptible`). */
+  *mmu_update_g(vcpu: number, reqs: readonly MmuUpdate[]): XenGen<{ rc: number; done: number }> {
     this.checkVcpu(vcpu);
     this.mm.currentCpu = vcpu;
     this.mm.enterFrame('do_mmu_update');
-    const r = this.do_mmu_update(vcpu, reqs);
+    const r = yield* this.do_mmu_update(vcpu, reqs);
     this.mm.leaveFrame();
     return r;
   }
 
   /** `do_mmu_update()` on the hypercall's stack frame. */
-  private do_mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): { rc: number; done: number } {
+  private *do_mmu_update(vcpu: number, reqs: readonly MmuUpdate[]): XenGen<{ rc: number; done: number }> {
     const mark = this.console.lines.length;
     for (let i = 0; i < reqs.length; i++) {
       this.counts.mmuUpdates++;
-      const { rc, okay, level } = this.one_mmu_update(reqs[i]);
+      const { rc, okay, level } = yield* this.one_mmu_update(reqs[i]);
       if (okay && level) this.audit(level, Number(reqs[i].ptr & ~7n), vcpu, () => `mmu_update ptr ${lx(reqs[i].ptr)} val ${lx(reqs[i].val)}`);
       if (!okay) {
         const r = rc || -EINVAL;
@@ -246,8 +252,24 @@ export class XenHypervisor {
     if (e) this.onEscalation({ ...e, hypercall: hypercall(), vcpu });
   }
 
+  /**
+   * Turns on the audit at every type change (`__get_page_type`, after the flush the change owes
+   * the TLBs): a frame that becomes a page table must not stay writable through any CPU's TLB. It
+   * decodes every CPU's TLB at each page-table type change, too slow for every fuzzing execution
+   * (whose outcome oracle makes the same check from the fills it tracked), so it is opt-in.
+   */
+  auditTypeChanges(on: boolean): void {
+    this.mm.auditTypeChange = on && this.onEscalation ? (mfn, type) => this.auditRetype(mfn, type) : null;
+  }
+
+  /** The type-change audit (auditTypeChanges). */
+  private auditRetype(mfn: number, type: bigint): void {
+    const e = auditTypeChange(this.mm.pages, this.m.cpus, mfn, type);
+    if (e) this.onEscalation!({ ...e, hypercall: `__get_page_type(mfn ${lx(mfn)}, ${typeName(type)})`, vcpu: this.mm.currentCpu });
+  }
+
   /** One request; `level` is that of the page table written (0 for a writable page). */
-  private one_mmu_update(req: MmuUpdate): { rc: number; okay: boolean; level?: number } {
+  private *one_mmu_update(req: MmuUpdate): XenGen<{ rc: number; okay: boolean; level?: number }> {
     const mm = this.mm;
     const cmd = Number(req.ptr & 7n);
     if (cmd === MMU_MACHPHYS_UPDATE) return this.machphys_update(req);
@@ -272,7 +294,7 @@ export class XenHypervisor {
     if ((t & PGT_validated) !== 0n && (t & PGT_count_mask) !== 0n) {
       switch (t & PGT_type_mask) {
         case PGT_l1_page_table:
-          okay = mm.mod_l1_entry(pa, req.val, preserveAd, this.domid) === 1;
+          okay = (yield* mm.mod_l1_entry_g(pa, req.val, preserveAd, this.domid)) === 1;
           level = 1;
           break;
         case PGT_l2_page_table:
@@ -557,6 +579,11 @@ export class XenHypervisor {
 
   /** `HYPERVISOR_update_va_mapping(va, val, flags)`: set the L1 entry for `va`, then flush as asked. */
   update_va_mapping(vcpu: number, va: bigint, val: bigint, flags: number): number {
+    return this.mm.sync(this.update_va_mapping_g(vcpu, va, val, flags));
+  }
+
+  /** update_va_mapping() as interruptible Xen code. */
+  *update_va_mapping_g(vcpu: number, va: bigint, val: bigint, flags: number): XenGen<number> {
     this.checkVcpu(vcpu);
     this.counts.updateVaMappings++;
     const mm = this.mm;
@@ -565,7 +592,7 @@ export class XenHypervisor {
     const l1 = this.guest_map_l1e(vcpu, va);
     if (l1 && mm.get_page(l1.gl1mfn, this.domid)) {
       const t = mm.pages.typeInfo[l1.gl1mfn];
-      if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n) rc = mm.mod_l1_entry(l1.pa, val, false, this.domid) ? 0 : -EINVAL;
+      if ((t & PGT_type_mask) === PGT_l1_page_table && (t & PGT_validated) !== 0n) rc = (yield* mm.mod_l1_entry_g(l1.pa, val, false, this.domid)) ? 0 : -EINVAL;
       mm.put_page(l1.gl1mfn);
       if (rc === 0) this.audit(1, l1.pa, vcpu, () => `update_va_mapping va ${lx(va)} val ${lx(val)}`);
     }
@@ -650,17 +677,27 @@ export class XenHypervisor {
    * gets its own result; a failing entry does not stop the others.
    */
   multicall(vcpu: number, entries: readonly MulticallEntry[]): number[] {
+    return this.mm.sync(this.multicall_g(vcpu, entries));
+  }
+
+  /** multicall() as interruptible Xen code. */
+  *multicall_g(vcpu: number, entries: readonly MulticallEntry[]): XenGen<number[]> {
     this.counts.multicalls++;
-    return entries.map((e) => {
+    const rcs: number[] = [];
+    for (const e of entries) {
       switch (e.op) {
         case 'mmu_update':
-          return this.mmu_update(vcpu, e.reqs).rc;
+          rcs.push((yield* this.mmu_update_g(vcpu, e.reqs)).rc);
+          break;
         case 'mmuext_op':
-          return this.mmuext_op(vcpu, e.ops).rc;
+          rcs.push(this.mmuext_op(vcpu, e.ops).rc);
+          break;
         case 'update_va_mapping':
-          return this.update_va_mapping(vcpu, e.va, e.val, e.flags);
+          rcs.push(yield* this.update_va_mapping_g(vcpu, e.va, e.val, e.flags));
+          break;
       }
-    });
+    }
+    return rcs;
   }
 
   // ---- inspection -----------------------------------------------------------------------------

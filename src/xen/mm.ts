@@ -40,7 +40,26 @@ import {
 import { MM_C_LINE, XenConsole, lx } from './log.js';
 import { P2m } from './p2m.js';
 import { XenPanic, XenStack, type XenFrameName } from './stack.js';
+import { mustYield } from '../scheduler/point.js';
+import type { YieldLabel } from '../scheduler/types.js';
 import { ALL_FIXES, l1FastpathFlags, l2AllowsPse, lNFastpathFlags, lNeHasChanged, type XenFixes } from './fixes.js';
+
+/**
+ * Xen code that may be interrupted: a generator whose yields are interleaving points where the
+ * CPU running it has interrupts enabled and other CPUs run on (XenMm.irq_window). Driven to the
+ * end without interleaving by `XenMm.sync`, or by a guest vCPU's hypercall through
+ * `XenMm.interruptible`.
+ */
+export type XenGen<T> = Generator<YieldLabel, T, undefined>;
+
+/**
+ * The interleaving point between the read of `tlbflush_clock` and the store of
+ * `page->tlbflush_timestamp` when that store runs with interrupts enabled (before XSA-241).
+ */
+export const LBL_XEN_STAMP_IRQ = 'xen:page_set_tlbflush_timestamp:irq';
+
+/** flushtlb.c (RELEASE-4.9.0 15-20): `WRAP_MASK` of a release build (NDEBUG). */
+const WRAP_MASK = 0xffffffff;
 
 /** errno values Xen returns (negated). */
 export const EINVAL = 22;
@@ -73,15 +92,19 @@ export const PERDOMAIN_L4_SLOT = 260;
 /** page.h: __PAGE_HYPERVISOR = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED. */
 export const __PAGE_HYPERVISOR = 0x63n;
 const PADDR_PFN_MASK = (1n << 40n) - 1n;
+const BIT52 = 1n << 52n;
 
 /** `get_pte_flags(x)`: 24-bit flags = pte[63:52] << 12 | pte[11:0]. */
 export function get_pte_flags(e: bigint): number {
   if (e === 0n) return 0;
+  // Below bit 52 (no NX, no software bits 62:52) the entry is exact as a double: no BigInt ops.
+  if (e > 0n && e < BIT52) return Number(e) % 4096;
   return (Number((e >> 40n) & 0xfff000n) | Number(e & 0xfffn)) >>> 0;
 }
 
 /** `lNe_get_pfn(e)`: the 40-bit frame number, pte[51:12]. */
 export function pte_get_pfn(e: bigint): number {
+  if (e >= 0n && e < BIT52) return Math.floor(Number(e) / 4096);
   return Number((e >> 12n) & PADDR_PFN_MASK);
 }
 
@@ -104,7 +127,13 @@ export interface XenMmState {
 
 /** What the hypervisor needs of the machine: RAM access and TLB flushes per CPU. */
 export interface XenMachineView {
-  phys: { read64n(pa: number): bigint; write64n(pa: number, v: bigint): void };
+  phys: {
+    read64n(pa: number): bigint;
+    read32n(pa: number): number;
+    write64n(pa: number, v: bigint): void;
+    readonly words: Uint32Array;
+    readonly ramBytes: number;
+  };
   frames: { count: number };
   cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
 }
@@ -138,6 +167,8 @@ export class XenMm {
    * that became a page table.
    */
   onTypeChange: ((mfn: number, type: bigint) => void) | null = null;
+  /** The same moment for the PV safety audit (src/xen/audit.ts: no stale writable translation). */
+  auditTypeChange: ((mfn: number, type: bigint) => void) | null = null;
   /** `d->arch.mm_perdomain_l3`: a Xen-owned frame, or null when the machine gave Xen none. */
   perdomainL3: number | null = null;
   /** The primary stack of the CPU running the hypercall (src/xen/stack.ts). */
@@ -155,6 +186,12 @@ export class XenMm {
     this.pages = new XenFrameTable(m.frames.count);
     this.cpuFlushTime = new Float64Array(m.cpus.length);
   }
+
+  /**
+   * True while a guest vCPU's hypercall runs through `interruptible()`: only then are the interrupt
+   * windows of Xen code interleaving points (nested code driven by `sync()` has none).
+   */
+  private windows = false;
 
   /** Copies the whole state (frame table, TLB clock, per-CPU flush times, counters). */
   saveState(): XenMmState {
@@ -214,14 +251,125 @@ export class XenMm {
     return this.m.phys.read64n(mfn * 4096 + i * 8);
   }
 
+  /**
+   * The entry's _PAGE_PRESENT bit, read as a number: get_page_from_lNe() and put_page_from_lNe()
+   * do nothing else for a non-present entry, so the table loops skip those without a BigInt.
+   */
+  private present(mfn: number, i: number): boolean {
+    const phys = this.m.phys;
+    const pa = mfn * 4096 + i * 8;
+    return ((pa + 8 <= phys.ramBytes ? phys.words[pa >>> 2] : phys.read32n(pa)) & 1) !== 0;
+  }
+
+  // ---- Interruptible Xen code --------------------------------------------------------------
+
+  /** Runs Xen code `g` to its end with no interleaving (its interrupt windows stay closed). */
+  sync<T>(g: XenGen<T>): T {
+    const prev = this.windows;
+    this.windows = false;
+    try {
+      for (;;) {
+        const r = g.next();
+        if (r.done) return r.value;
+      }
+    } finally {
+      this.windows = prev;
+    }
+  }
+
+  /**
+   * Runs hypercall `g` for a guest vCPU, as a piece of the vCPU's thread: each interrupt window
+   * Xen's code reaches is an interleaving point of that thread.
+   */
+  *interruptible<T>(g: XenGen<T>): XenGen<T> {
+    for (;;) {
+      const prev = this.windows;
+      this.windows = true;
+      let r: IteratorResult<YieldLabel, T>;
+      try {
+        r = g.next();
+      } finally {
+        this.windows = prev;
+      }
+      if (r.done) return r.value;
+      yield r.value;
+    }
+  }
+
+  /**
+   * Xen runs on with interrupts enabled (`local_irq_is_enabled()`): an interrupt, a flush IPI of
+   * another CPU among them, may be serviced here, and the other CPUs run on meanwhile. The
+   * interrupted hypercall's frames, CPU and domain are put aside while others run Xen.
+   */
+  private *irq_window(label: YieldLabel): XenGen<void> {
+    if (!this.windows || !mustYield(label)) return;
+    const frames = this.stack.save();
+    const cpu = this.currentCpu;
+    const d = this.current;
+    yield label;
+    this.stack.restore(frames);
+    this.currentCpu = cpu;
+    this.current = d;
+  }
+
   // ---- TLB flushing (xen/arch/x86/flushtlb.c, smp.c) ------------------------------------
+
+  /** `tlbflush_current_time()` (asm-x86/flushtlb.h): the TLB clock, `tlbflush_clock`. */
+  tlbflush_current_time(): number {
+    return this.tlbClock;
+  }
+
+  /**
+   * `pre_flush()` (flushtlb.c, RELEASE-4.9.0 33-52): ticks the clock before a flush and returns
+   * the new time. The wrap (`WRAP_MASK`, then NEW_TLBFLUSH_CLOCK_PERIOD_SOFTIRQ and a global
+   * flush) needs 2^32 flushes in a release build and is not modelled.
+   */
+  private pre_flush(): number {
+    const t2 = ((this.tlbClock + 1) & WRAP_MASK) >>> 0;
+    if (t2 === 0) throw new Error('Xen model: tlbflush_clock wrapped (new_tlbflush_clock_period() is not modelled)');
+    this.tlbClock = t2;
+    return t2;
+  }
+
+  /** `post_flush(t)`: `this_cpu(tlbflush_time) = t`, after the flush. */
+  private post_flush(cpu: number, t: number): void {
+    this.cpuFlushTime[cpu] = t;
+  }
+
+  /**
+   * `NEED_FLUSH(cpu_stamp, lastuse_stamp)` (asm-x86/flushtlb.h, RELEASE-4.9.0 31-45): a CPU that
+   * flushed at or before the frame's last use must flush; while the clock is 0 (a wrap) every CPU
+   * must, and a stamp above the current time is from before a wrap, whose global flush covered it.
+   */
+  private NEED_FLUSH(cpu_stamp: number, lastuse_stamp: number): boolean {
+    const curr_time = this.tlbflush_current_time();
+    return curr_time === 0 || (cpu_stamp <= lastuse_stamp && lastuse_stamp <= curr_time);
+  }
+
+  /**
+   * `page_set_tlbflush_timestamp(page)`: records the frame's last use for the flush filter. With the
+   * XSA-241 fix (commit 23a183607a, asm-x86/flushtlb.h) the clock is read and stored with interrupts
+   * disabled. Before it, `page->tlbflush_timestamp = tlbflush_current_time()` runs with interrupts
+   * enabled: between the read and the store another CPU may tick the clock and flush (its flush IPI
+   * serviced here), so the stamp stored is older than those flushes.
+   */
+  private *page_set_tlbflush_timestamp(mfn: number): XenGen<void> {
+    if (this.fixes.xsa241) {
+      // ASSERT(local_irq_is_enabled()); local_irq_disable(); ... local_irq_enable();
+      this.pages.tlbflushTimestamp[mfn] = this.tlbflush_current_time();
+      return;
+    }
+    const t = this.tlbflush_current_time();
+    yield* this.irq_window(LBL_XEN_STAMP_IRQ);
+    this.pages.tlbflushTimestamp[mfn] = t;
+  }
 
   /** `flush_tlb_mask(mask)`: full flush (write_cr3 with CR4.PGE toggled) on each CPU in `cpus`. */
   flush_tlb_mask(cpus: Iterable<number>): void {
-    const now = ++this.tlbClock;
+    const now = this.pre_flush();
     for (const c of cpus) {
       this.m.cpus[c].flushTlbAll();
-      this.cpuFlushTime[c] = now;
+      this.post_flush(c, now);
     }
   }
 
@@ -232,10 +380,10 @@ export class XenMm {
    * tlbflush_time, which later type-change flushes filter on.
    */
   write_cr3(cpu: number, load: () => void): void {
-    const now = ++this.tlbClock;
+    const now = this.pre_flush();
     load();
     this.m.cpus[cpu].flushTlbAll();
-    this.cpuFlushTime[cpu] = now;
+    this.post_flush(cpu, now);
   }
 
   /** `flush_tlb_one_mask(mask, va)`: INVLPG on each CPU in `cpus`. */
@@ -248,9 +396,9 @@ export class XenMm {
     return this.m.cpus.map((c) => c.index);
   }
 
-  /** `tlbflush_filter(mask, stamp)`: drop CPUs that flushed after `stamp`. */
+  /** `tlbflush_filter(mask, page_timestamp)`: drops the CPUs that definitely flushed since the stamp. */
   private tlbflush_filter(cpus: number[], stamp: number): number[] {
-    return cpus.filter((c) => this.cpuFlushTime[c] <= stamp);
+    return cpus.filter((c) => this.NEED_FLUSH(this.cpuFlushTime[c], stamp));
   }
 
   // ---- General references (count_info) ----------------------------------------------------
@@ -315,6 +463,7 @@ export class XenMm {
         nx |= type;
         if (type === PGT_writable_page) nx |= PGT_validated;
         this.onTypeChange?.(mfn, type);
+        this.auditTypeChange?.(mfn, type);
       }
     } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {
       // "Don't log failure if it could be a recursive-mapping attempt."
@@ -350,30 +499,46 @@ export class XenMm {
    * when it is of the same type (a linear entry), both linear_pt_counts are undone.
    */
   put_page_type(mfn: number, ptpg = -1): void {
+    this.sync(this.__put_page_type(mfn, ptpg));
+  }
+
+  /**
+   * The body of put_page_type(): the loop of RELEASE-4.9.0 mm.c 2449-2503. The last reference of a
+   * type that is not a page table stamps the frame, then drops the count with
+   * `cmpxchg(&page->u.inuse.type_info, x, nx)`, which retries when the word changed meanwhile
+   * (possible only across the stamp's interrupt window: page_set_tlbflush_timestamp()).
+   */
+  *__put_page_type(mfn: number, ptpg = -1): XenGen<void> {
     const pi = this.pages;
-    const x = pi.typeInfo[mfn];
-    if ((x & PGT_count_mask) === 0n) throw new Error(`Xen model: put_page_type underflow on mfn ${lx(mfn)}`);
     this.enterFrame('__put_page_type');
-    const nx = x - 1n;
-    if ((nx & PGT_count_mask) === 0n) {
-      if ((nx & PGT_type_mask) <= PGT_l4_page_table && (nx & (PGT_validated | PGT_partial)) !== 0n) {
-        pi.typeInfo[mfn] = x & ~(PGT_validated | PGT_partial);
-        this.free_page_type(mfn, x);
-        // _put_final_page_type (XSA-240 fix): a linear use undone.
-        if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
-        // __put_final_page_type: stamp, then drop the last type reference.
-        pi.tlbflushTimestamp[mfn] = this.tlbClock;
-        pi.typeInfo[mfn] -= 1n;
-        this.leaveFrame();
-        return;
+    for (;;) {
+      const x = pi.typeInfo[mfn];
+      if ((x & PGT_count_mask) === 0n) throw new Error(`Xen model: put_page_type underflow on mfn ${lx(mfn)}`);
+      const nx = x - 1n;
+      if ((nx & PGT_count_mask) === 0n) {
+        if ((nx & PGT_type_mask) <= PGT_l4_page_table && (nx & (PGT_validated | PGT_partial)) !== 0n) {
+          pi.typeInfo[mfn] = x & ~(PGT_validated | PGT_partial);
+          this.free_page_type(mfn, x);
+          // _put_final_page_type (XSA-240 fix): a linear use undone.
+          if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
+          // __put_final_page_type: stamp, then drop the last type reference. The frame is
+          // unvalidated meanwhile, and a get_page_type() on it would wait in real Xen (the model has
+          // no such wait): this stamp opens no interrupt window.
+          pi.tlbflushTimestamp[mfn] = this.tlbflush_current_time();
+          pi.typeInfo[mfn] -= 1n;
+          this.leaveFrame();
+          return;
+        }
+        // An unvalidated page table: only while a domain dies (the fix ASSERTs so; not modelled).
+        if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) ptpg = -1;
+        yield* this.page_set_tlbflush_timestamp(mfn);
       }
-      // An unvalidated page table: only while a domain dies (the fix ASSERTs so; not modelled).
-      if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) ptpg = -1;
-      pi.tlbflushTimestamp[mfn] = this.tlbClock;
+      if (pi.typeInfo[mfn] !== x) continue; // cmpxchg() failed: y != x
+      pi.typeInfo[mfn] = nx;
+      if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
+      this.leaveFrame();
+      return;
     }
-    pi.typeInfo[mfn] = nx;
-    if (ptpg >= 0 && this.PGT_type_equal(x, pi.typeInfo[ptpg])) this.dec_linear(mfn, ptpg);
-    this.leaveFrame();
   }
 
   /** `PGT_type_equal(x, y)`. */
@@ -417,7 +582,12 @@ export class XenMm {
 
   /** `put_page_and_type(page)`. */
   put_page_and_type(mfn: number): void {
-    this.put_page_type(mfn);
+    this.sync(this.put_page_and_type_g(mfn));
+  }
+
+  /** put_page_and_type() as interruptible code. */
+  *put_page_and_type_g(mfn: number): XenGen<void> {
+    yield* this.__put_page_type(mfn);
     this.put_page(mfn);
   }
 
@@ -469,16 +639,16 @@ export class XenMm {
     this.enterFrame('free_page_type');
     switch (type & PGT_type_mask) {
       case PGT_l1_page_table:
-        for (let i = 0; i < 512; i++) this.put_page_from_l1e(this.entry(mfn, i));
+        for (let i = 0; i < 512; i++) if (this.present(mfn, i)) this.put_page_from_l1e(this.entry(mfn, i));
         break;
       case PGT_l2_page_table:
-        for (let i = 511; i >= 0; i--) this.put_page_from_l2e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (this.present(mfn, i)) this.put_page_from_l2e(this.entry(mfn, i), mfn);
         break;
       case PGT_l3_page_table:
-        for (let i = 511; i >= 0; i--) this.put_page_from_l3e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (this.present(mfn, i)) this.put_page_from_l3e(this.entry(mfn, i), mfn);
         break;
       case PGT_l4_page_table:
-        for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
+        for (let i = 511; i >= 0; i--) if (is_guest_l4_slot(i) && this.present(mfn, i)) this.put_page_from_l4e(this.entry(mfn, i), mfn);
         break;
       default:
         throw new Error(`Xen model: free_page_type of type ${PRtype_info(type)} pfn ${lx(mfn)}`);
@@ -491,6 +661,7 @@ export class XenMm {
   /** `alloc_l1_table(page)`, mm.c:1176. */
   private alloc_l1_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const e = this.entry(mfn, i);
       const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);
       if (r === 0) {
@@ -505,6 +676,7 @@ export class XenMm {
   /** `alloc_l2_table(page, type, preemptible)`, mm.c:1322. */
   private alloc_l2_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const rc = this.get_page_from_l2e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
@@ -519,6 +691,7 @@ export class XenMm {
   /** `alloc_l3_table(page, preemptible)`, mm.c:1383 (x86_64 path). */
   private alloc_l3_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
+      if (!this.present(mfn, i)) continue;
       const rc = this.get_page_from_l3e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
@@ -533,7 +706,7 @@ export class XenMm {
   /** `alloc_l4_table(page, preemptible)`, mm.c:1473 (RELEASE-4.1.0: 1491-1545). */
   private alloc_l4_table(mfn: number): number {
     for (let i = 0; i < 512; i++) {
-      if (!is_guest_l4_slot(i)) continue;
+      if (!is_guest_l4_slot(i) || !this.present(mfn, i)) continue;
       const rc = this.get_page_from_l4e(this.entry(mfn, i), mfn, this.pages.owner[mfn]);
       if (rc > 0) continue;
       if (rc < 0) {
@@ -585,11 +758,16 @@ export class XenMm {
 
   /** `put_page_from_l1e(l1e, l1e_owner)`, mm.c:1063. */
   put_page_from_l1e(l1e: bigint): void {
+    this.sync(this.put_page_from_l1e_g(l1e));
+  }
+
+  /** put_page_from_l1e() as interruptible code. */
+  *put_page_from_l1e_g(l1e: bigint): XenGen<void> {
     const f = get_pte_flags(l1e);
     if (!(f & _PAGE_PRESENT)) return;
     const mfn = pte_get_pfn(l1e);
     if (!this.pages.valid(mfn)) return;
-    if (f & _PAGE_RW) this.put_page_and_type(mfn);
+    if (f & _PAGE_RW) yield* this.put_page_and_type_g(mfn);
     else this.put_page(mfn);
   }
 
@@ -712,6 +890,11 @@ export class XenMm {
 
   /** `mod_l1_entry(pl1e, nl1e, gl1mfn, preserve_ad, pt_vcpu, pg_dom)`, mm.c:1734: 1 = ok, 0 = refused. */
   mod_l1_entry(pa: number, nl1e: bigint, preserveAd: boolean, d: number): number {
+    return this.sync(this.mod_l1_entry_g(pa, nl1e, preserveAd, d));
+  }
+
+  /** mod_l1_entry() as interruptible code. */
+  *mod_l1_entry_g(pa: number, nl1e: bigint, preserveAd: boolean, d: number): XenGen<number> {
     const ol1e = this.m.phys.read64n(pa);
     const nf = get_pte_flags(nl1e);
     if (nf & _PAGE_PRESENT) {
@@ -727,7 +910,7 @@ export class XenMm {
       if (this.get_page_from_l1e(nl1e, d) === 0) return 0;
     }
     this.update_entry(pa, nl1e, preserveAd);
-    this.put_page_from_l1e(ol1e);
+    yield* this.put_page_from_l1e_g(ol1e);
     return 1;
   }
 

@@ -66,6 +66,23 @@ export class XenStack {
     this.used = 0;
   }
 
+  /**
+   * The frames of a hypercall interrupted at an interleaving point (XenMm.irq_window), taken off
+   * so that the hypercalls other CPUs make meanwhile start on an empty stack, as on their own CPU's.
+   */
+  save(): { frames: XenFrameName[]; used: number } {
+    const s = { frames: this.frames.splice(0), used: this.used };
+    this.used = 0;
+    return s;
+  }
+
+  /** Puts back the frames `save()` took when the interrupted hypercall resumes. */
+  restore(s: { frames: XenFrameName[]; used: number }): void {
+    this.frames.length = 0;
+    this.frames.push(...s.frames);
+    this.used = s.used;
+  }
+
   /** Calls `fn`: true if its frame still fits, false if the stack pointer has left the primary stack. */
   push(fn: XenFrameName): boolean {
     this.frames.push(fn);

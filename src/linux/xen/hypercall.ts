@@ -7,13 +7,14 @@
  * on any entry of a table the guest owns; linear page tables are part of the PV ABI). On any other
  * backend they do nothing: a native kernel's tables are its own.
  */
-import { MMU_NORMAL_PT_UPDATE } from '../../xen/hypercalls.js';
+import { MMU_NORMAL_PT_UPDATE, MMUEXT_PIN_L1_TABLE, MMUEXT_TLB_FLUSH_ALL, MMUEXT_UNPIN_TABLE } from '../../xen/hypercalls.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
 import type { KGen } from '../../scheduler/types.js';
 import { enterFn } from '../../scheduler/traced.js';
-import { xenState } from './state.js';
+import { xen_hypercall, xenState } from './state.js';
+import { lowmem_address, lookup_pte_k } from './pin.js';
 import { mustYield } from '../../scheduler/point.js';
 
 const _PAGE_PRESENT = 0x1n;
@@ -51,7 +52,7 @@ export function* HYPERVISOR_mmu_update(k: Kernel, cpu: LinuxCpu, ptr: number, va
   const fns = enterFn(cpu, 'HYPERVISOR_mmu_update');
   try {
     if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
-    return xenState(k).xen.mmu_update(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]).rc;
+    return (yield* xen_hypercall(k, cpu, xenState(k).xen.mmu_update_g(cpu.index, [{ ptr: BigInt(ptr) | BigInt(MMU_NORMAL_PT_UPDATE), val }]))).rc;
   } finally {
     fns.pop();
   }
@@ -87,4 +88,75 @@ export function* xen_set_linear_entry(k: Kernel, cpu: LinuxCpu, va: bigint, toVa
   const at = table * 4096 + i * 8;
   const rc = yield* HYPERVISOR_mmu_update(k, cpu, at, (BigInt(Math.floor(to / 4096)) << 12n) | _PAGE_PRESENT | _PAGE_ACCESSED);
   return { pa: at, rc };
+}
+
+/**
+ * `HYPERVISOR_mmuext_op(MMUEXT_TLB_FLUSH_ALL)`: Xen flushes the TLB of every vCPU of the domain
+ * (flush_tlb_mask(d->domain_dirty_cpumask): its flush IPIs, not the guest's). Nothing on other
+ * backends.
+ */
+export function* xen_tlb_flush_all(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  if (!onXen(k)) return;
+  const fns = enterFn(cpu, 'HYPERVISOR_mmuext_op');
+  try {
+    if (mustYield('xen:mmuext_op')) yield 'xen:mmuext_op';
+    xenState(k).xen.mmuext_op(cpu.index, [{ cmd: MMUEXT_TLB_FLUSH_ALL }]);
+  } finally {
+    fns.pop();
+  }
+}
+
+/**
+ * Clears `bits` in the existing page-table entry at machine address `pa` (HYPERVISOR_mmu_update).
+ * Returns the rc, or null when the entry is not present, has none of the bits, or not on Xen PV.
+ */
+export function* xen_clear_entry_bits(k: Kernel, cpu: LinuxCpu, pa: number, bits: bigint): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const old = k.m.phys.read64n(pa);
+  if (!(old & _PAGE_PRESENT) || (old & bits) === 0n) return null;
+  return yield* HYPERVISOR_mmu_update(k, cpu, pa, old & ~bits);
+}
+
+/** The machine frame init_mm's tables map at `va` (a 4 KiB pte), or null (not Xen PV, not mapped). */
+export function xen_frame_of(k: Kernel, va: bigint): number | null {
+  if (!onXen(k)) return null;
+  const pte = kernel_entry_of(k, va, 1);
+  if (pte === null) return null;
+  const e = k.m.phys.read64n(pte);
+  return e & _PAGE_PRESENT ? Number((e >> 12n) & 0xff_ffff_ffffn) : null;
+}
+
+/**
+ * The direct-map alias of machine frame `mfn` made read-only or writable again
+ * (make_lowmem_page_readonly/readwrite: HYPERVISOR_update_va_mapping(__va(pfn), pte, 0)), here
+ * with the rc returned instead of BUG() on a refusal. Null when the alias is not mapped.
+ */
+export function* xen_lowmem_rw(k: Kernel, cpu: LinuxCpu, mfn: number, writable: boolean): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const st = xenState(k);
+  const va = lowmem_address(k, st.xen.p2m.mfnToPfn(mfn));
+  const p = lookup_pte_k(k, va);
+  if (p === null) return null;
+  const cur = k.m.phys.read64n(p);
+  if (!(cur & _PAGE_PRESENT)) return null;
+  const fns = enterFn(cpu, 'HYPERVISOR_update_va_mapping');
+  try {
+    if (mustYield('xen:update_va_mapping')) yield 'xen:update_va_mapping';
+    return yield* xen_hypercall(k, cpu, st.xen.update_va_mapping_g(cpu.index, va, writable ? cur | 0x2n : cur & ~0x2n, 0));
+  } finally {
+    fns.pop();
+  }
+}
+
+/** A direct MMUEXT_PIN_L<level>_TABLE (level 1..4) or, with level 0, MMUEXT_UNPIN_TABLE of `mfn`: the rc. */
+export function* xen_pin_table(k: Kernel, cpu: LinuxCpu, mfn: number, level: number): KGen<number | null> {
+  if (!onXen(k)) return null;
+  const fns = enterFn(cpu, 'HYPERVISOR_mmuext_op');
+  try {
+    if (mustYield('xen:mmuext_op')) yield 'xen:mmuext_op';
+    const cmd = level === 0 ? MMUEXT_UNPIN_TABLE : MMUEXT_PIN_L1_TABLE + level - 1;
+    return xenState(k).xen.mmuext_op(cpu.index, [{ cmd, mfn }]).rc;
+  } finally {
+    fns.pop();
+  }
 }

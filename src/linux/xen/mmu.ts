@@ -42,7 +42,7 @@ import {
   xen_mc_issue,
 } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
-import { pfn_to_mfn, xenPvState, xenState, type XenPvState } from './state.js';
+import { pfn_to_mfn, xen_hypercall, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
 import { disable_vmap_lazy_unmap } from '../vmap.js';
 import { mustYield } from '../../scheduler/point.js';
@@ -101,7 +101,7 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
     yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);
   } else {
     if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
-    const r = st.xen.mmu_update(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]);
+    const r = yield* xen_hypercall(k, cpu, st.xen.mmu_update_g(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]));
     if (r.rc !== 0) k.printk(`pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`);
   }
   k.ptEpoch++;

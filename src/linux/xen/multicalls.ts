@@ -22,7 +22,7 @@ import {
   type MmuextOp,
   type MulticallEntry,
 } from '../../xen/hypercalls.js';
-import { xenState } from './state.js';
+import { xen_hypercall, xenState } from './state.js';
 import { mustYield } from '../../scheduler/point.js';
 
 /** MC_BATCH in multicalls.c. */
@@ -108,9 +108,13 @@ export function* xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   if (b.slots.length > 0) {
     const slots = b.slots.splice(0);
     st.batchesIssued++;
-    const results = st.xen.multicall(
-      cpu.index,
-      slots.map((s) => s.entry),
+    const results = yield* xen_hypercall(
+      k,
+      cpu,
+      st.xen.multicall_g(
+        cpu.index,
+        slots.map((s) => s.entry),
+      ),
     );
     // The hypercall is atomic for the guest; other CPUs (and NMIs) interleave at its return.
     if (mustYield('xen_mc_flush:hypercall')) yield 'xen_mc_flush:hypercall';

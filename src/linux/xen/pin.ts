@@ -15,14 +15,14 @@ import { versionNumber } from '../config.js';
 import { _PAGE_PRESENT, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
-import { lookup_address } from '../pgtable.js';
+import { entryAddrAt, entryNone64, lookup_address } from '../pgtable.js';
 import type { MmStruct } from '../structs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
 import { typeName } from '../../xen/page-info.js';
 import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextName, UVMF_TLB_FLUSH } from '../../xen/hypercalls.js';
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
-import { pfn_to_mfn, xenState } from './state.js';
+import { pfn_to_mfn, xen_hypercall, xenState } from './state.js';
 import { enterFn } from '../../scheduler/traced.js';
 import { mustYield } from '../../scheduler/point.js';
 
@@ -85,7 +85,7 @@ export function* set_lowmem_page_rw(k: Kernel, cpu: LinuxCpu, pfn: number, writa
   const v = lowmemPte(k, pfn, writable);
   if (!v) return; // "vaddr missing"
   if (mustYield('xen:update_va_mapping')) yield 'xen:update_va_mapping';
-  if (xenState(k).xen.update_va_mapping(cpu.index, v.va, v.val, 0) !== 0) {
+  if ((yield* xen_hypercall(k, cpu, xenState(k).xen.update_va_mapping_g(cpu.index, v.va, v.val, 0))) !== 0) {
     const line = is2637(k) ? (writable ? 599 : 583) : writable ? 185 : 169;
     xenFatalBUG(k, cpu, 'update_va_mapping', 'arch/x86/xen/mmu.c', line, writable ? 'make_lowmem_page_readwrite' : 'make_lowmem_page_readonly');
   }
@@ -173,22 +173,18 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
  */
 export function xen_pgd_walk_pages(k: Kernel, pgd: number): Array<{ pfn: number; level: PtLevel }> {
   const out: Array<{ pfn: number; level: PtLevel }> = [];
-  const phys = k.m.phys;
-  const mask = k.L.PTE_PFN_MASK;
+  // Entries tested and their table addresses read as 32-bit numbers (entryNone64, entryAddrAt).
   for (let g = 0; g < 256; g++) {
-    const pgde = phys.read64n(pgd + g * 8);
-    if (pgde === 0n) continue;
-    const pud = Number(pgde & mask);
+    if (entryNone64(k, pgd + g * 8)) continue;
+    const pud = entryAddrAt(k, pgd + g * 8);
     out.push({ pfn: pud / 4096, level: 'pud' });
     for (let u = 0; u < 512; u++) {
-      const pude = phys.read64n(pud + u * 8);
-      if (pude === 0n) continue;
-      const pmd = Number(pude & mask);
+      if (entryNone64(k, pud + u * 8)) continue;
+      const pmd = entryAddrAt(k, pud + u * 8);
       out.push({ pfn: pmd / 4096, level: 'pmd' });
       for (let d = 0; d < 512; d++) {
-        const pmde = phys.read64n(pmd + d * 8);
-        if (pmde === 0n) continue;
-        out.push({ pfn: Number(pmde & mask) / 4096, level: 'pte' });
+        if (entryNone64(k, pmd + d * 8)) continue;
+        out.push({ pfn: entryAddrAt(k, pmd + d * 8) / 4096, level: 'pte' });
       }
     }
   }

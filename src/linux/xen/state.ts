@@ -8,6 +8,9 @@ import type { MulticallEntry } from '../../xen/hypercalls.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { Escalation } from '../../xen/audit.js';
 import type { XenPanic } from '../../xen/stack.js';
+import type { XenGen } from '../../xen/mm.js';
+import type { KGen } from '../../scheduler/types.js';
+import type { LinuxCpu } from '../percpu.js';
 import { callTrace } from '../report.js';
 import type { Kernel } from '../kernel.js';
 import type { TaskStruct } from '../structs.js';
@@ -46,7 +49,12 @@ export class XenPvState {
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
       p2m: kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' },
-      fixes: { xsa148: kn.xen_xsa148 !== 'vulnerable', xsa182: kn.xen_xsa182 !== 'vulnerable', xsa240: kn.xen_xsa240 !== 'vulnerable' },
+      fixes: {
+        xsa148: kn.xen_xsa148 !== 'vulnerable',
+        xsa182: kn.xen_xsa182 !== 'vulnerable',
+        xsa240: kn.xen_xsa240 !== 'vulnerable',
+        xsa241: kn.xen_xsa241 !== 'vulnerable',
+      },
       onEscalation: (e) => escalationFound(k, e),
       onPanic: (p) => xenPanicked(k, p),
     });
@@ -109,11 +117,37 @@ function escalationFound(k: Kernel, e: Escalation & { hypercall: string; vcpu: n
     sanitizer: 'xen-pv-escalation',
     signature: e.kind,
     log: [
-      `pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d${domid} a ${e.gained}`,
-      `pagewalk:   ${e.hypercall} (vCPU ${e.vcpu}) accepted; Xen printed nothing`,
+      e.headline
+        ? `pagewalk: xen-pv-escalation: ${e.headline}: d${domid} has a ${e.gained}`
+        : `pagewalk: xen-pv-escalation: Xen accepted a page-table entry that gives d${domid} a ${e.gained}`,
+      `pagewalk:   ${e.hypercall} (vCPU ${e.vcpu}) ${e.headline ? 'done' : 'accepted'}; Xen printed nothing`,
       ...e.detail.map((l) => `pagewalk:   ${l}`),
       `pagewalk:   issued by ${cpu.curr.comm}:${cpu.curr.pid} on CPU ${cpu.index}:`,
       ...callTrace(cpu).map((l) => `pagewalk: ${l}`),
     ],
   });
+}
+
+/**
+ * A hypercall of the vCPU on `cpu`, run as Xen code that may be interrupted: the interrupt windows
+ * Xen's code reaches (src/xen/mm.ts: irq_window) are interleaving points of the calling thread,
+ * where other CPUs run on. The vCPU's own events (the guest's interrupts and IPIs) wait until the
+ * hypercall returns, as Xen delivers them on the way back to the guest: EFLAGS.IF is off meanwhile.
+ */
+export function* xen_hypercall<T>(k: Kernel, cpu: LinuxCpu, g: XenGen<T>): KGen<T> {
+  const IF = cpu.IF;
+  cpu.IF = false;
+  try {
+    return yield* xenState(k).xen.mm.interruptible(g);
+  } finally {
+    cpu.IF = IF;
+  }
+}
+
+/**
+ * The PV safety audit at every page-table type change of the kernel's hypervisor (a scenario's
+ * sanitizer: XenHypervisor.auditTypeChanges; the fuzzer's outcome oracle makes the same check).
+ */
+export function watchXenTypeChanges(k: Kernel): void {
+  xenState(k).xen.auditTypeChanges(true);
 }
