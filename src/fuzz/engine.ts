@@ -195,6 +195,7 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
       continue;
     }
     const gain = cov.commit();
+    gen.feedback(program, gain > 0);
     if (gain > 0) addToCorpus(corpus, { program, schedule, gain });
     const f = res.finding;
     if (!f) continue;

@@ -1,9 +1,9 @@
 /**
  * Seeded generation and mutation of programs and schedules. The generator draws from the one
- * vocabulary of program.ts with the same weights for every preset; it knows nothing of any
- * scenario. Like syzkaller's resource tracking, it prefers slots that an earlier operation of the
- * same task filled (an access to a range that was mapped), which is knowledge of the vocabulary,
- * not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
+ * vocabulary of program.ts with the same base weights for every preset, adapted by coverage
+ * feedback (`feedback()`); it knows nothing of any scenario. Like syzkaller's resource tracking,
+ * it prefers slots that an earlier operation of the same task filled (an access to a range that
+ * was mapped), which is knowledge of the vocabulary, not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
  */
 import { Prng } from '../scheduler/prng.js';
 import {
@@ -15,6 +15,7 @@ import {
   MAX_OPS,
   MAX_PAGES,
   MAX_TASKS,
+  OP_NAMES,
   SLOTS,
   type AccessKindName,
   type IrqProg,
@@ -30,9 +31,10 @@ import {
 } from './program.js';
 
 /**
- * Relative weights of task operations (fixed for every preset). mmap_dev, dev_release (CVE-2022-39188)
- * and mmap_priv, mem_write, madvise (Dirty COW) have none yet: with weights they moved the seed
- * campaigns of the tests past their budgets (docs/historical-bugs.md); traces may use them.
+ * Base weights of task operations (the same for every preset; `feedback()` scales them). An
+ * operation not listed (mmap_dev, dev_release, mmap_priv, mem_write, madvise: hand weights for them
+ * moved other bugs' blind tests, docs/historical-bugs.md) has UNLISTED_OP_WEIGHT, and the race
+ * template's RESOURCES draw it too.
  */
 const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['mmap', 14],
@@ -57,12 +59,29 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_set', 3],
   ['pt_linear', 2],
   ['pt_unlinear', 1],
+  // XSA-241's operations: no weight yet (make() has no case for them; they would join through the
+  // vmalloc and vm_map_ram resources' changes and the adaptive weights)
+  ['pt_clear', 0],
+  ['lowmem_rw', 0],
+  ['pt_pin', 0],
+  ['pt_unpin', 0],
   ['flush_tlb', 4],
   ['fail_nth', 3],
   ['schedule', 5],
   ['exit', 2],
 ];
-const TOTAL_WEIGHT = TASK_OP_WEIGHTS.reduce((s, [, w]) => s + w, 0);
+/**
+ * Weight of an operation the table above does not list (a new kind joins the vocabulary drawn
+ * rarely; the adaptive weights below raise it while programs with it keep finding coverage).
+ */
+const UNLISTED_OP_WEIGHT = 1;
+/** Base weight of every operation name, in OP_NAMES order. */
+const BASE_WEIGHTS: readonly number[] = OP_NAMES.map((n) => TASK_OP_WEIGHTS.find(([m]) => m === n)?.[1] ?? UNLISTED_OP_WEIGHT);
+const OP_INDEX = new Map<OpName, number>(OP_NAMES.map((n, i) => [n, i]));
+/** Executions between two updates of the adaptive weights, and the bounds of their factor. */
+const ADAPT_EVERY = 100;
+const ADAPT_MIN = 1;
+const ADAPT_MAX = 4;
 
 const KINDS: readonly AccessKindName[] = ['read', 'write', 'exec'];
 const PROTS: readonly Prot[] = ['r', 'rw', 'rx'];
@@ -112,21 +131,77 @@ const RESOURCES: ReadonlyArray<readonly [ResourceKind, number]> = [
     },
     3,
   ],
+  // a driver's buffer mapped with remap_pfn_range() (VM_PFNMAP); its container is the device, which the driver's release frees
+  [{ user: true, creates: ['mmap_dev'], uses: ['uaccess', 'uaccess'], changes: ['munmap', 'mprotect'], containers: ['dev_release'] }, 1],
+  // a private file mapping: read, written through /proc/self/mem (a forced write breaks COW), its pages dropped again
+  [
+    {
+      user: true,
+      creates: ['mmap_priv'],
+      uses: ['uaccess', 'mem_write', 'mem_write'],
+      changes: ['madvise', 'madvise', 'munmap', 'mprotect'],
+      containers: ['ftruncate'],
+    },
+    1,
+  ],
   [{ user: false, obj: 'vmalloc', creates: ['vmalloc'], uses: ['kaccess'], changes: ['vfree', 'vfree', 'set_memory', 'pt_set', 'pt_linear'] }, 1],
   [{ user: false, obj: 'vmap', creates: ['vm_map_ram'], uses: ['kaccess'], changes: ['vm_unmap_ram', 'vm_unmap_ram', 'pt_set', 'pt_linear'] }, 1],
   [{ user: false, obj: 'percpu', creates: ['percpu_alloc'], uses: ['kaccess'], changes: ['percpu_free'] }, 1],
 ];
-const RESOURCE_WEIGHT = RESOURCES.reduce((a, [, w]) => a + w, 0);
+/** Probability that a group of the race template runs in a loop. */
+const REPEAT_IN_RACE = 0.3;
+/** Probability that the race template sets an object's attributes before its threads start (and may set them back). */
+const PRIME_IN_RACE = 0.25;
 /** Probability that a fresh program is built around a race on one object (`race()`) instead of share and collide. */
 const RACE_PROBABILITY = 0.25;
 
 /** Generator and mutator over one Prng. */
 export class Generator {
+  /** Current weight of each operation name (OP_NAMES order): its base weight times its adaptive factor. */
+  private readonly weights = Float64Array.from(BASE_WEIGHTS);
+  private totalWeight = BASE_WEIGHTS.reduce((a, w) => a + w, 0);
+  /** Per operation name: executions of programs that contained it, and how many of those reached new coverage. */
+  private readonly ran = new Float64Array(OP_NAMES.length);
+  private readonly gained = new Float64Array(OP_NAMES.length);
+  private feedbacks = 0;
+  private gains = 0;
+
   constructor(
     readonly rng: Prng,
     /** CPUs of the target machine. */
     readonly maxCpus: number,
   ) {}
+
+  /**
+   * Coverage feedback (the engine calls it after each execution): which operations the program
+   * had, and whether it reached new coverage. Every ADAPT_EVERY executions each operation's weight
+   * becomes its base weight times the ratio of its programs' rate of new coverage to the rate of all
+   * programs (bounded to [ADAPT_MIN, ADAPT_MAX]): operations that keep opening code are drawn more,
+   * and a factor falls back as its operation's new coverage dries up. Never below the base weight:
+   * operations that seldom open code but that bugs need (exit, a local flush) must not starve.
+   * Adaptive instead of hand weights (MOpt's idea for mutation operators, applied to
+   * syzkaller-style call choice); deterministic, since it depends only on the seed's executions.
+   */
+  feedback(p: Program, newCoverage: boolean): void {
+    const seen = new Uint8Array(OP_NAMES.length);
+    for (const t of p.tasks) for (const o of t.ops) seen[OP_INDEX.get(o.op) ?? 0] = 1;
+    for (let i = 0; i < seen.length; i++) {
+      if (!seen[i]) continue;
+      this.ran[i]++;
+      if (newCoverage) this.gained[i]++;
+    }
+    this.feedbacks++;
+    if (newCoverage) this.gains++;
+    if (this.feedbacks % ADAPT_EVERY !== 0) return;
+    const all = (this.gains + 1) / (this.feedbacks + 2);
+    let total = 0;
+    for (let i = 0; i < this.weights.length; i++) {
+      const f = (this.gained[i] + 1) / (this.ran[i] + 2) / all;
+      this.weights[i] = BASE_WEIGHTS[i] * Math.min(ADAPT_MAX, Math.max(ADAPT_MIN, f));
+      total += this.weights[i];
+    }
+    this.totalWeight = total;
+  }
 
   private below(n: number): number {
     return this.rng.below(n);
@@ -329,14 +404,14 @@ export class Generator {
   /** One operation by weight; kernel threads never touch user memory. */
   op(t: TaskProg, ntasks: number, mapped: number[] = []): Op {
     for (;;) {
-      let r = this.below(TOTAL_WEIGHT);
+      let r = this.rng.nextFloat() * this.totalWeight;
       let name: OpName = 'schedule';
-      for (const [n, w] of TASK_OP_WEIGHTS) {
-        if (r < w) {
-          name = n;
+      for (let i = 0; i < OP_NAMES.length; i++) {
+        if (r < this.weights[i]) {
+          name = OP_NAMES[i];
           break;
         }
-        r -= w;
+        r -= this.weights[i];
       }
       if (t.kthread && isUserOp(name)) continue;
       return this.make(name, ntasks, mapped);
@@ -529,17 +604,24 @@ export class Generator {
     const make = (names: readonly OpName[]) => this.aim(this.make(this.pick(names), p.tasks.length, [slot]), kind, slot, file);
     const uses = (n: number) => Array.from({ length: n }, () => make(kind.uses));
     const change = (): Op[] => (kind.user && this.chance(0.3) ? [{ op: 'fail_nth', n: this.failNth() }, make(kind.changes)] : [make(kind.changes)]);
+    // Sometimes the object's attributes are set first (mprotect, set_memory) and a later change
+    // sets them back: the life cycle of a JIT or W^X page, where one CPU caches the object under
+    // its first attributes while another changes them.
+    const attrs = kind.changes.filter((n) => n === 'mprotect' || n === 'set_memory');
+    const prime = attrs.length > 0 && this.chance(PRIME_IN_RACE) ? make(attrs) : null;
     const groups: Op[][] = [
-      change(),
+      prime && this.chance(0.5) ? [reversed(prime)] : change(),
       kind.containers && this.chance(0.7) ? [make(kind.containers)] : this.chance(0.4) ? change() : uses(1 + this.below(2)),
       this.chance(0.7) ? uses(1 + this.below(3)) : [],
     ];
+    // A group may run in a loop (2-3 times), as exploits repeat both sides of a race to hit its window.
+    for (const g of groups) if (g.length > 0 && this.chance(REPEAT_IN_RACE)) g.push(...repeated(g, 1 + this.below(2)));
     // Deal the groups out: a random order of (the process after its clones, thread B, thread C).
     for (let i = groups.length - 1; i > 0; i--) {
       const j = this.below(i + 1);
       [groups[i], groups[j]] = [groups[j], groups[i]];
     }
-    const head: Op[] = [make(kind.creates), ...uses(1 + this.below(2))];
+    const head: Op[] = [make(kind.creates), ...(prime ? [prime] : []), ...uses(1 + this.below(2))];
     const cpu = () => (p.cpus > 1 && this.chance(0.6) ? (a.cpu + 1 + this.below(p.cpus - 1)) % p.cpus : a.cpu);
     for (const g of groups.slice(1)) {
       if (g.length === 0) continue;
@@ -554,11 +636,19 @@ export class Generator {
     if (a.ops.length > MAX_OPS) a.ops.length = MAX_OPS;
   }
 
+  /** A resource kind by weight, each weight times the adaptive factor of the kind's first producer. */
   private resource(): ResourceKind {
-    let r = this.below(RESOURCE_WEIGHT);
+    const factor = (k: ResourceKind) => {
+      const i = OP_INDEX.get(k.creates[0]) ?? 0;
+      return this.weights[i] / BASE_WEIGHTS[i];
+    };
+    let total = 0;
+    for (const [k, w] of RESOURCES) total += w * factor(k);
+    let r = this.rng.nextFloat() * total;
     for (const [k, w] of RESOURCES) {
-      if (r < w) return k;
-      r -= w;
+      const x = w * factor(k);
+      if (r < x) return k;
+      r -= x;
     }
     return RESOURCES[0][0];
   }
@@ -569,6 +659,7 @@ export class Generator {
     if ('slot' in c) c.slot = slot;
     if ('obj' in c && kind.obj) c.obj = kind.obj;
     if ('file' in c) c.file = file;
+    if ('dev' in c) c.dev = file % DEVS;
     if ('page' in c) c.page = this.chance(0.5) ? 0 : this.below(MAX_PAGES); // the object's first page, or any (a page not yet in a TLB)
     if ('whole' in c) c.whole = this.chance(0.7); // a large object: every window over it is wider
     if (o.op === 'mremap') c.to = this.otherSlot(slot);
@@ -658,7 +749,9 @@ export class Generator {
       this.share(p);
     } else if (k < 92) {
       this.race(p);
-    } else if (k < 94) {
+    } else if (k < 95 && seq) {
+      this.repeat(seq.ops);
+    } else if (k < 96) {
       p.cpus = 1 + this.below(this.maxCpus);
     } else if (donor && donor.tasks.length > 0 && p.tasks.length > 0) {
       // splice: replace a task by one of the donor's
@@ -668,6 +761,25 @@ export class Generator {
       const o = seq.task ? this.op(seq.task, p.tasks.length) : this.kaccess(this.slot());
       if (seq.ops.length < MAX_OPS) seq.ops.push(o);
     }
+  }
+
+  /**
+   * Repeat (a chain mutation): a run of one to three operations is replicated after itself, one to
+   * three more times, as far as the task's length allows. A run that starts by creating an object
+   * creates a fresh one in each copy (the copy's slots are shifted), so that a chain of objects
+   * is built; any other run repeats on the same object, a loop that widens a race's chances.
+   * fork, clone and exit are not repeated (each starts or ends a task).
+   */
+  repeat(ops: Op[]): void {
+    if (ops.length === 0) return;
+    const at = this.below(ops.length);
+    const len = Math.min(1 + this.below(3), ops.length - at);
+    const run = ops.slice(at, at + len);
+    if (run.some((o) => o.op === 'fork' || o.op === 'clone' || o.op === 'exit')) return;
+    const copies: Op[] = [];
+    const fresh = isAllocation(run[0]);
+    for (let c = 1, n = 1 + this.below(3); c <= n; c++) copies.push(...(fresh ? run.map((o) => shifted(o, c)) : repeated(run, 1)));
+    ops.splice(at + len, 0, ...copies.slice(0, Math.max(0, MAX_OPS - ops.length)));
   }
 
   /** A random operation list of the program (a task's or a handler's). */
@@ -747,6 +859,28 @@ export class Generator {
 /** The user slots an operation maps (mmap, mmap_file; mremap's destination). */
 function mappedBy(o: Op): number[] {
   return o.op === 'mmap' || o.op === 'mmap_file' || o.op === 'mmap_dev' || o.op === 'mmap_priv' ? [o.slot] : o.op === 'mremap' ? [o.to] : [];
+}
+
+/** `n` more copies of `ops`. */
+function repeated(ops: readonly Op[], n: number): Op[] {
+  const out: Op[] = [];
+  for (let i = 0; i < n; i++) for (const o of ops) out.push({ ...o });
+  return out;
+}
+
+/** An attribute change undone: set_memory_x after set_memory_nx and back, mprotect to read-only after a writable protection and back. */
+function reversed(o: Op): Op {
+  if (o.op === 'set_memory') return { ...o, nx: !o.nx };
+  if (o.op === 'mprotect') return { ...o, prot: o.prot === 'r' ? 'rw' : 'r' };
+  return { ...o };
+}
+
+/** `o` with its slots (and mremap's destination) moved on by `by`: the same operation on another object. */
+function shifted(o: Op, by: number): Op {
+  const c = { ...o } as Record<string, unknown>;
+  if (typeof c.slot === 'number') c.slot = (c.slot + by) % SLOTS;
+  if (typeof c.to === 'number' && o.op !== 'fork' && o.op !== 'clone') c.to = (c.to + by) % SLOTS;
+  return c as Op;
 }
 
 /** Indices of the user operations (system calls) of `ops` that no fail_nth precedes. */

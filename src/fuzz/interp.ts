@@ -314,7 +314,9 @@ export class Interpreter {
           const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
           const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
-          const shared = file >= 0 ? { file } : dev >= 0 ? { dev, devGen: r?.dev === dev ? r.devGen : -1 } : {};
+          // A device range the parent's shadow no longer has (an mremap() moved it while dup_mmap()
+          // copied it): whether its buffer was released before is unknown, so nothing is promised.
+          const shared = file >= 0 ? { file } : dev >= 0 ? (r?.dev === dev ? { dev, devGen: r.devGen } : { dev, devGen: -1, protUnknown: true }) : {};
           return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );

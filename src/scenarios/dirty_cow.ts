@@ -84,8 +84,6 @@ export const scenarioDirtyCow: Scenario = {
   description:
     "Linux (CVE-2016-5195, Dirty COW): a thread writes through /proc/self/mem (get_user_pages() with FOLL_FORCE) to a read-only MAP_PRIVATE file mapping while another thread calls madvise(MADV_DONTNEED) on it. Before the fix faultin_page() drops FOLL_WRITE once a fault broke COW; the madvise zaps the copy, the retried lookup is a read that faults the file's page-cache page back in, and the write lands in the file (Linux prints nothing). After the fix (FOLL_COW) the retry faults a new copy and writes that.",
   presets: { buggy: 'linux-4.8.2-smp', fixed: 'linux-4.8.3-smp' },
-  notBlind:
-    'its operations (mmap_priv, mem_write, madvise) have no generator weight yet, and with one four campaigns did not find it (docs/historical-bugs.md)',
   setup: setupDirtyCow,
 };
 

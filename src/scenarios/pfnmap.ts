@@ -86,8 +86,6 @@ export const scenarioPfnmap: Scenario = {
   description:
     "Linux (CVE-2022-39188): a thread munmap()s a driver's VM_PFNMAP mapping (remap_pfn_range()) while another thread, whose CPU cached it, has the driver release its buffer. Before the fix munmap() unlinks the vma from the device's i_mmap before it flushes the TLB: the driver's unmap_mapping_range() finds no vma, the driver frees the frame, and the other CPU writes the freed page through its stale TLB entry (use-after-free; Linux prints nothing). After the fix the flush comes before the unlink: the write faults and gets SIGSEGV.",
   presets: { buggy: 'linux-4.14.291-smp', fixed: 'linux-4.14.292-smp' },
-  notBlind:
-    'its operations (mmap_dev, dev_release) have no generator weight: with one the fuzzer found it in 1 of 5 60-second campaigns but missed XSA-182 in its blind test (docs/historical-bugs.md)',
   setup: setupPfnmap,
 };
 

@@ -84,9 +84,9 @@ export const scenarioRcuTableFree: Scenario = {
       sanitizer: 'frame-lifetime',
       signature: "use-after-free: page table freed while another CPU's paging-structure cache reaches it in tlb_remove_table_one",
     },
+    // and when the freed table is reallocated before the stale walk (the fuzzer finds this face too)
+    { sanitizer: 'frame-lifetime', signature: 'use-after-free: hardware walk through a paging-structure-cache entry to a reallocated table in user mode' },
   ],
-  notBlind:
-    "a program must hold the area's paging-structure-cache entries on one CPU while a thread of the same process on another CPU munmap()s it with a fault injected into tlb_remove_table()'s batch allocation (the race template builds that shape, rarely): found in 1 of five 60-second campaigns on the loaded shared machine and in 6 of 10 campaigns capped at 10 000 executions (docs/historical-bugs.md), short of the 4 of 5 a blind bug needs.",
   setup: setupRcuTableFree,
 };
 
