@@ -18,7 +18,10 @@ import { writeAtomic } from './fuzz.js';
 import { runCampaign } from './pool.js';
 
 const SPEC = {
-  'buggy-time': { type: 'string' as const, help: 'seconds at most per buggy preset (default 25)' },
+  'buggy-time': {
+    type: 'string' as const,
+    help: 'seconds at most per buggy preset (default 60, the historical-bug acceptance budget; a campaign stops when it finds the bug)',
+  },
   'fixed-time': { type: 'string' as const, help: 'seconds per fixed preset (default 6)' },
   workers: { type: 'string' as const, help: 'worker threads (default: number of cores)' },
   seed: { type: 'string' as const, help: 'first campaign seed (default 1)' },
@@ -43,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length > 0) throw new UsageError(`start: unexpected argument '${positional[0]}'`);
-  const buggyS = intFlag(flags['buggy-time'], 'buggy-time', 25, 1, 3600);
+  const buggyS = intFlag(flags['buggy-time'], 'buggy-time', 60, 1, 3600);
   const fixedS = intFlag(flags['fixed-time'], 'fixed-time', 6, 1, 3600);
   const workers = intFlag(flags.workers, 'workers', availableParallelism(), 1, 256);
   const seed = intFlag(flags.seed, 'seed', 1, 0, 0xffff_ffff);
