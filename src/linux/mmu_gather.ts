@@ -32,7 +32,6 @@ import type { MmStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { ptUafOf } from './pt_sanitizers.js';
 import { put_page } from './page.js';
-import { versionNumber } from './config.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 
 /** MAX_TABLE_BATCH: tables per mmu_table_batch page. */
@@ -244,12 +243,14 @@ export function* tlb_flush_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<v
  * `force = mm_tlb_flush_nested(mm)` (another gather of the mm is open: "parallel threads are doing
  * PTE changes on same range ... a thread has stable TLB entry can fail to flush the TLB by
  * observing pte_none"), and arch_tlb_finish_mmu() adds [start, end) to the range when forced,
- * so that a zap that found nothing still flushes; then dec_tlb_flush_pending(mm).
+ * so that a zap that found nothing still flushes; then dec_tlb_flush_pending(mm). Earlier
+ * kernels (4.8.15, 4.9.124) have no such flush; knob `tlb_flush_nested` (default true: every
+ * preset carries it as a backport; false gives the pre-4.13 code).
  */
 export function* tlb_finish_mmu(k: Kernel, cpu: LinuxCpu, tlb: MmuGather): KGen<void> {
   const fns = enterFn(cpu, 'tlb_finish_mmu');
   try {
-    if (tlb.mm.tlb_flush_pending > 1 && versionNumber(k.config.version) >= 4013) {
+    if (tlb.mm.tlb_flush_pending > 1 && k.config.knobs.tlb_flush_nested !== false) {
       const [start, end] = tlb.range;
       tlb_adjust_range(tlb, start, end - start); // __tlb_adjust_range(tlb, start, end - start)
     }

@@ -232,6 +232,14 @@ registerPreset({
   knobs: { version: '4.8.3', gup_foll_cow: true },
 });
 registerKnob({
+  name: 'tlb_flush_nested',
+  type: 'bool',
+  default: true,
+  group: 'linux',
+  description:
+    "mm/memory.c tlb_finish_mmu(): true (default) = 4.13's mm_tlb_flush_nested() (read in 4.13.4 and 4.14.5): when another mmu_gather of the same mm is open, the gather's whole range is flushed even if its zap found every pte already clear; false = the code of 4.12 and before (absent in 4.8.15 and 4.9.124): a zap racing a munmap() that cleared the ptes but has not flushed yet flushes nothing, so a driver that revokes its mappings with unmap_mapping_range() and then frees the frames frees them while CPUs still map them through stale TLB entries (the fuzzer finds this with the PFN-mapping device). The default gives every preset the fix as a backport, as the other historical knobs do; no preset sets false.",
+});
+registerKnob({
   name: 'pfnmap_flush_before_unlink',
   type: 'bool',
   default: true,
