@@ -26,8 +26,8 @@ import { LBL_COND_RESCHED } from '../linux/sched.js';
 import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct } from '../linux/structs.js';
 import { spawnProcess, user_access } from '../linux/user.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
-import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
+import { stepOnCpu1 } from './rules.js';
 
 const CODE = 0x0040_0000n;
 const ADDR = 0x1000_0000n;
@@ -72,8 +72,7 @@ function setupDirtyCow(k: Kernel) {
     if (!at || st.arrivals !== 2) return undefined;
     st.go = true;
     const m = st.madviser!;
-    if (m.state === 'dead' || m.state === 'blocked' || k.cpus[1].label() === SPIN) return undefined;
-    return actionCode(1, SLOT_STEP);
+    return stepOnCpu1(k, m);
   };
   return { strategy: new ScriptedStrategy([rule]), maxSteps: 50_000 };
 }

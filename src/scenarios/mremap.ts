@@ -28,8 +28,8 @@ import { LinuxFile, VM_EXEC, VM_READ, type TaskStruct } from '../linux/structs.j
 import { do_sys_ftruncate } from '../linux/truncate.js';
 import { spawnProcess, user_access } from '../linux/user.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
-import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
+import { stepOnCpu1 } from './rules.js';
 
 const CODE = 0x0040_0000n;
 const OLD = 0x1000_0000n;
@@ -71,8 +71,7 @@ function setupMremap(k: Kernel) {
   const rule = () => {
     const r = st.reader!;
     if (cpu0().curr !== st.mover || cpu0().label() !== LBL_MOVE_PTES) return undefined;
-    if (r.state === 'dead' || r.state === 'blocked' || k.cpus[1].label() === SPIN) return undefined; // done, or waiting (an IPI's acknowledgement)
-    return actionCode(1, SLOT_STEP);
+    return stepOnCpu1(k, r);
   };
   return { strategy: new ScriptedStrategy([rule]), maxSteps: 50_000 };
 }

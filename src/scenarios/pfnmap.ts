@@ -28,8 +28,8 @@ import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from '../linux/structs.js
 import { spawnProcess, user_access } from '../linux/user.js';
 import { watchFrameLifetime } from '../linux/pt_sanitizers.js';
 import { ScriptedStrategy } from '../scheduler/strategy.js';
-import { actionCode, SLOT_STEP, SPIN } from '../scheduler/types.js';
 import { registerScenario, type Scenario } from './registry.js';
+import { stepOnCpu1 } from './rules.js';
 
 const CODE = 0x0040_0000n;
 const ADDR = 0x1000_0000n;
@@ -74,8 +74,7 @@ function setupPfnmap(k: Kernel) {
   const rule = () => {
     const u = st.user!;
     if (!stopped()) return undefined;
-    if (u.state === 'dead' || u.state === 'blocked' || k.cpus[1].label() === SPIN) return undefined;
-    return actionCode(1, SLOT_STEP);
+    return stepOnCpu1(k, u);
   };
   return { strategy: new ScriptedStrategy([rule]), maxSteps: 50_000 };
 }
