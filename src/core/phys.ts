@@ -13,8 +13,8 @@ export class PhysMem {
    * `Machine.reset()` zeroes only what was written through them or by the core.
    */
   readonly bytes: Uint8Array;
-  /** @internal Guest RAM as little-endian 32-bit words (index = pa / 4), for model loops that scan tables. */
-  readonly words: Uint32Array;
+  /** Guest RAM as little-endian 32-bit words (index = pa / 4): read32n()'s aligned reads. */
+  private readonly words: Uint32Array;
   private readonly view: DataView;
   /** @internal End of the highest byte written through these methods since the last reset. */
   writtenHigh = 0;
@@ -66,13 +66,16 @@ export class PhysMem {
     return (v.getUint32(pa, true) | v.getUint32(pa + 4, true)) === 0 ? 0n : v.getBigUint64(pa, true);
   }
 
-  /** The 32-bit word at `pa` (a number address; unbacked reads as all ones), for hot model paths. */
+  /**
+   * The 32-bit word at `pa` (a number address; unbacked reads as all ones), for hot model paths
+   * (page-table scans): an aligned word is one load from the word view.
+   */
   read32n(pa: number): number {
     if (!(Number.isInteger(pa) && pa >= 0 && pa + 4 <= this.ramBytes)) {
       if (!Number.isSafeInteger(pa) || pa < 0) badArg('phys.read32n', `pa must be a non-negative safe integer number, got ${show(pa)}`);
       return 0xffff_ffff;
     }
-    return this.view.getUint32(pa, true);
+    return (pa & 3) === 0 ? this.words[pa >>> 2] : this.view.getUint32(pa, true);
   }
 
   write64n(pa: number, value: bigint): void {

@@ -33,7 +33,6 @@ import type { LinuxCpu } from './percpu.js';
 import {
   entryAddr,
   entryAddrAt,
-  entryLow,
   pgd_addr_end,
   pgd_clear,
   pgd_none,
@@ -44,6 +43,7 @@ import {
   pmd_offset,
   pmd_pgtable,
   pte_offset_kernel,
+  pte_present,
   pud_addr_end,
   pud_clear,
   pud_none,
@@ -459,7 +459,7 @@ function* zap_pte_range(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pmdp: number, 
     for (let n = 0; n < count; n++) {
       if (table < 0) table = entryAddrAt(k, pmdp);
       const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;
-      if (!(entryLow(k, ptep) & 1)) continue; // !(pte & _PAGE_PRESENT)
+      if (!pte_present(k, ptep)) continue;
       table = -1;
       const a = addr + (BigInt(n) << 12n);
       const pte = readEntry(k, ptep);

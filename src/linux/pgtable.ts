@@ -118,23 +118,6 @@ export function entryNone(k: Kernel, p: number): boolean {
   const phys = k.m.phys;
   return k.L.entrySize === 8 ? (phys.read32n(p) | phys.read32n(p + 4)) === 0 : phys.read32n(p) === 0;
 }
-/**
- * entryNone() of an 8-byte entry, for loops over whole tables: two loads from the RAM's word view
- * when `p` is an 8-aligned address in RAM (else entryNone(), which reads past RAM as all ones).
- */
-export function entryNone64(k: Kernel, p: number): boolean {
-  if (!inWordView(k, p, 8)) return entryNone(k, p);
-  const words = k.m.phys.words;
-  return (words[p >>> 2] | words[(p >>> 2) + 1]) === 0;
-}
-/** The low 32 bits of the entry at `p` (read32n()), from the RAM's word view when `p` is 4-aligned in RAM. */
-export function entryLow(k: Kernel, p: number): number {
-  return inWordView(k, p, 4) ? k.m.phys.words[p >>> 2] : k.m.phys.read32n(p);
-}
-/** `p` is an integer address in RAM, aligned to `size` bytes with `size` bytes there. */
-function inWordView(k: Kernel, p: number, size: 4 | 8): boolean {
-  return Number.isInteger(p) && p >= 0 && p + size <= k.m.phys.ramBytes && (p & (size - 1)) === 0;
-}
 /** The entry at `p` has _PAGE_PRESENT (bit 0, in its low 32 bits). */
 function entryPresent(k: Kernel, p: number): boolean {
   return (k.m.phys.read32n(p) & PRESENT_LOW) !== 0;

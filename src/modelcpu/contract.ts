@@ -44,9 +44,6 @@ export interface CorePhys {
   write64n(pa: number, v: bigint): void;
   read32(pa: bigint): number;
   read32n(pa: number): number;
-  /** RAM as 32-bit words (index = pa / 4). */
-  readonly words: Uint32Array;
-  readonly ramBytes: number;
   write32(pa: bigint, v: number): void;
   readBytes(pa: bigint, len: number): Uint8Array;
 }

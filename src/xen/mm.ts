@@ -131,8 +131,6 @@ export interface XenMachineView {
     read64n(pa: number): bigint;
     read32n(pa: number): number;
     write64n(pa: number, v: bigint): void;
-    readonly words: Uint32Array;
-    readonly ramBytes: number;
   };
   frames: { count: number };
   cpus: ReadonlyArray<{ index: number; invlpg(va: bigint): void; flushTlbAll(): void }>;
@@ -256,9 +254,7 @@ export class XenMm {
    * do nothing else for a non-present entry, so the table loops skip those without a BigInt.
    */
   private present(mfn: number, i: number): boolean {
-    const phys = this.m.phys;
-    const pa = mfn * 4096 + i * 8;
-    return ((pa + 8 <= phys.ramBytes ? phys.words[pa >>> 2] : phys.read32n(pa)) & 1) !== 0;
+    return (this.m.phys.read32n(mfn * 4096 + i * 8) & 1) !== 0;
   }
 
   // ---- Interruptible Xen code --------------------------------------------------------------

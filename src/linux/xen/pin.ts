@@ -15,7 +15,7 @@ import { versionNumber } from '../config.js';
 import { _PAGE_PRESENT, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
-import { entryAddrAt, entryNone64, lookup_address } from '../pgtable.js';
+import { entryAddrAt, entryNone, lookup_address } from '../pgtable.js';
 import type { MmStruct } from '../structs.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { KGen } from '../../scheduler/types.js';
@@ -173,17 +173,17 @@ export function* xen_release_ptpage(k: Kernel, cpu: LinuxCpu, pfn: number, level
  */
 export function xen_pgd_walk_pages(k: Kernel, pgd: number): Array<{ pfn: number; level: PtLevel }> {
   const out: Array<{ pfn: number; level: PtLevel }> = [];
-  // Entries tested and their table addresses read as 32-bit numbers (entryNone64, entryAddrAt).
+  // Entries tested and their table addresses read as 32-bit numbers (entryNone, entryAddrAt).
   for (let g = 0; g < 256; g++) {
-    if (entryNone64(k, pgd + g * 8)) continue;
+    if (entryNone(k, pgd + g * 8)) continue;
     const pud = entryAddrAt(k, pgd + g * 8);
     out.push({ pfn: pud / 4096, level: 'pud' });
     for (let u = 0; u < 512; u++) {
-      if (entryNone64(k, pud + u * 8)) continue;
+      if (entryNone(k, pud + u * 8)) continue;
       const pmd = entryAddrAt(k, pud + u * 8);
       out.push({ pfn: pmd / 4096, level: 'pmd' });
       for (let d = 0; d < 512; d++) {
-        if (entryNone64(k, pmd + d * 8)) continue;
+        if (entryNone(k, pmd + d * 8)) continue;
         out.push({ pfn: entryAddrAt(k, pmd + d * 8) / 4096, level: 'pte' });
       }
     }
