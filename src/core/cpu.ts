@@ -326,7 +326,7 @@ export class Cpu {
 
   /** The frame (physical address >> 12) of entry `i` the last `access` walk read, without allocating. */
   lastWalkFrame(i: number): number {
-    const a = this.core.layoutLastWalk() + i * 8;
+    const a = this.lastAt + i * 8;
     return (this.view.getUint32(a, true) >>> 12) + this.view.getUint32(a + 4, true) * 0x10_0000;
   }
 
@@ -707,12 +707,12 @@ export interface PscEntryInfo {
   nx: boolean;
 }
 
-/** Bytes of elements [start, start + count) of a typed array. */
 /** Whether typed array a starts where the batch buffer b starts (the same linear memory). */
 function atIo(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
 }
 
+/** Bytes of elements [start, start + count) of a typed array. */
 function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }
