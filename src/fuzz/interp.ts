@@ -583,10 +583,19 @@ export class Interpreter {
         // Its ptes change until it returns: another CPU's boundary check must not judge them yet.
         const busy = { start: obj.va, end: obj.va + BigInt(obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
+        // On Xen PV the program's own pte changes (pt_set, pt_clear) may race with the rewrite:
+        // no task writes through the object meanwhile, and afterwards only if its pte is writable.
+        const h = k.config.paravirt === 'xen-pv' ? this.held(`vmalloc${o.slot}`) : null;
+        if (h) h.changing++;
         try {
           yield* set_memory_nx(k, cpu, obj.va, obj.pages, o.nx);
         } finally {
           obj.users--;
+          if (h) {
+            h.changing--;
+            const pte = kernel_entry_of(k, obj.va, 1);
+            h.wp = pte === null || (k.m.phys.read64n(pte) & PTE_BIT.rw) === 0n;
+          }
         }
         if (this.oracle) {
           this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
