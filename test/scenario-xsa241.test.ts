@@ -158,7 +158,7 @@ describe("the fuzzer's operations", () => {
 });
 
 describe('found blind by the fuzzer', () => {
-  it("xen-4.9.0-pv: one vCPU retypes a page while another maps, writes and unmaps it in a loop; xen-4.9.1-pv stays clean", { timeout: 120_000 }, async () => {
+  it('xen-4.9.0-pv: one vCPU retypes a page while another maps, writes and unmaps it in a loop; xen-4.9.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.9.0-pv');
     // Campaign seed 16 (found at its execution 236 with the generator and model of this commit; of
     // seeds 1 to 30, 10, 16 and 29 find it within 300 executions).
