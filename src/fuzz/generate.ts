@@ -1,6 +1,7 @@
 /**
  * Seeded generation and mutation of programs and schedules. The generator draws from the one
- * vocabulary of program.ts with the same base weights for every preset, adapted by coverage
+ * vocabulary of program.ts with the same base weights for every preset (a Xen PV guest adds the
+ * weights of a malicious guest kernel's operations, XEN_OP_WEIGHTS), adapted by coverage
  * feedback (`feedback()`); it knows nothing of any scenario. Like syzkaller's resource tracking,
  * it prefers slots that an earlier operation of the same task filled (an access to a range that
  * was mapped), which is knowledge of the vocabulary, not of any bug. All randomness comes from a seeded `Prng` (no Math.random).
@@ -34,7 +35,7 @@ import {
 } from './program.js';
 
 /**
- * Base weights of task operations (the same for every preset; `feedback()` scales them). An
+ * Base weights of task operations (the same for every preset but Xen PV, XEN_OP_WEIGHTS; `feedback()` scales them). An
  * operation not listed (mmap_dev, dev_release, mmap_priv, mem_write, madvise: hand weights for them
  * moved other bugs' blind tests, docs/historical-bugs.md) has UNLISTED_OP_WEIGHT, and the race
  * template's RESOURCES draw it too.
