@@ -13,6 +13,10 @@ import { MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE, MMU_NORMAL_PT_UPDATE } from '.
 import { XenPanic } from '../src/xen/stack.js';
 import { runUnits } from '../src/fuzz/runner.js';
 import { createTarget } from '../src/fuzz/targets.js';
+import { Coverage } from '../src/fuzz/coverage.js';
+import { Generator } from '../src/fuzz/generate.js';
+import { parseProgram, type Op } from '../src/fuzz/program.js';
+import { Prng } from '../src/scheduler/prng.js';
 import type { Finding } from '../src/sanitizers/finding.js';
 
 beforeAll(async () => {
@@ -205,4 +209,59 @@ describe('found blind by the fuzzer', () => {
       expect(runUnits(fixed, { firstSeed: 40, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
     },
   );
+});
+
+describe("the fuzzer's loops over the guest's page-table pool", () => {
+  /** One task: a loop that takes, write-protects and pins pool page i+1 and links table i to it; then a loop that unpins the row. */
+  const row = (n: number, reverse: boolean) =>
+    parseProgram(
+      {
+        cpus: 1,
+        irqs: [],
+        tasks: [
+          {
+            cpu: 0,
+            kthread: true,
+            spawn: 'boot',
+            ops: [
+              { op: 'loop', count: n, len: 4, reverse: false },
+              { op: 'gpt_alloc', pt: 1, level: 2 },
+              { op: 'gpt_lowmem', pt: 1, writable: false },
+              { op: 'gpt_pin', pt: 1 },
+              { op: 'gpt_update', pt: 0, index: 0, to: 1, entry: 'ro' },
+              { op: 'loop', count: n, len: 1, reverse },
+              { op: 'gpt_unpin', pt: 1 },
+            ],
+          },
+        ],
+      },
+      'program',
+      1,
+    );
+  const run = async (preset: string, n: number, reverse: boolean) =>
+    (await createTarget(preset, {})).run({ program: row(n, reverse), schedule: { strategy: 'random', seed: 1 } }, new Coverage());
+
+  it('pool indices are relative to the iteration: a row of 40 linked L2 tables unpinned last to first overflows 4.9.0, not 4.9.1', async () => {
+    const r = await run('xen-4.9.0-pv', 40, true);
+    expect(r.finding?.sanitizer).toBe('xen-panic');
+    expect(r.finding?.log[3]).toBe('(XEN)    free_page_type <- __put_page_type <- put_page_type <- put_page_from_l2e   (x37)');
+    expect((await run('xen-4.9.1-pv', 40, true)).finding).toBeUndefined();
+  });
+
+  it('the order and the count matter: unpinned first to last, or a row of 37 tables (pool entry 0 stays empty: 36 links), Xen survives', async () => {
+    expect((await run('xen-4.9.0-pv', 40, false)).status).toBe('finished');
+    expect((await run('xen-4.9.0-pv', 37, true)).status).toBe('finished');
+  });
+
+  it('the malicious-guest vocabulary is drawn on Xen PV targets only', () => {
+    const xenOnly = new Set<Op['op']>(['loop', 'gpt_alloc', 'gpt_lowmem', 'gpt_pin', 'gpt_unpin', 'gpt_update', 'pt_clear', 'lowmem_rw', 'pt_pin', 'pt_unpin']);
+    const drawn = (xen: boolean) => {
+      const g = new Generator(new Prng(5), 2, xen);
+      const seen = new Set<string>();
+      for (let i = 0; i < 400; i++) for (const t of g.program().tasks) for (const o of t.ops) if (xenOnly.has(o.op)) seen.add(o.op);
+      return seen;
+    };
+    expect(drawn(false).size).toBe(0);
+    expect([...drawn(true)].sort()).toEqual([...xenOnly].sort());
+  });
 });
