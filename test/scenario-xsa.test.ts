@@ -179,13 +179,14 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    // Campaign seed 7 (found at its execution 177 with the generator and model of this commit; any change
-    // of the generator or of the model's interleaving points moves it: the budget leaves room).
-    // Of seeds 1 to 40 with 300 executions each, seeds 7 and 12 find it since the malicious-guest
-    // vocabulary (seed 12 as a writable linear L3 over an L3; seed 1 found it at 55 before); with the campaigns' 2 000 executions per seed
-    // it is found more often (docs/historical-bugs.md).
-    const found = runUnits(buggy, { firstSeed: 7, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
-    expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-L1-via-L[234]-linear$/)]);
+    // Campaign seed 31 (found at its execution 8 with the generator and model of this commit; any
+    // change of the generator or of the model's interleaving points moves it: the budget leaves
+    // room). Since the guest page-table pool, a loop that rewrites a row's read-only linear entries
+    // as writable reaches the fast path; campaign seeds 1, 11, 21, 31, 41 find it within 629
+    // executions (docs/historical-bugs.md). The escalation is then a writable view of a linear
+    // table, or of an L1 through one.
+    const found = runUnits(buggy, { firstSeed: 31, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-(L[1-4]|linear)-via-L[234]-linear$/)]);
     const fixed = await createTarget('xen-4.7.1-pv');
     expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
   });

@@ -795,7 +795,8 @@ export class Generator {
    * direct-map alias, pinning it, and writing one entry that maps a neighbour in the row (the
    * previous iteration's page, this one, or the next) read-only or writable; a later loop over the
    * same row, forward or reverse, takes it apart (unpins, clears the entries, or unpins and
-   * makes the pages writable again). What Xen's type system must keep consistent whatever the order:
+   * makes the pages writable again), sometimes after a loop that rewrites the row's entries
+   * with the other permission. What Xen's type system must keep consistent whatever the order:
    * type counts, same-level (linear) references, writable mappings of page-table frames.
    */
   guestTables(p: Program): void {
@@ -809,6 +810,11 @@ export class Generator {
       build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry: this.chance(0.7) ? 'ro' : 'rw' });
     }
     const ops: Op[] = [{ op: 'loop', count, len: build.length, reverse: false }, ...build];
+    // Sometimes a loop over the row rewrites those entries with the other permission (an update
+    // of an existing entry, the case Xen's fast paths take).
+    const update = build.find((o) => o.op === 'gpt_update');
+    if (update && this.chance(0.35))
+      ops.push({ op: 'loop', count, len: 1, reverse: this.chance(0.5) }, { ...update, entry: update.entry === 'ro' ? 'rw' : 'ro' } as Op);
     if (this.chance(0.9)) {
       const k = this.below(4);
       const body: Op[] =
