@@ -179,7 +179,7 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    // Campaign seed 31 (found at its execution 8 with the generator and model of this commit; any
+    // Campaign seed 31 (found at its execution 7 with the generator and model of this commit; any
     // change of the generator or of the model's interleaving points moves it: the budget leaves
     // room). Since the guest page-table pool, a loop that rewrites a row's read-only linear entries
     // as writable reaches the fast path; campaign seeds 1, 11, 21, 31, 41 find it within 629

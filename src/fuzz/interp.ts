@@ -167,11 +167,12 @@ export class Interpreter {
   private readonly linear = new Map<string, number>();
   /**
    * What lowmem_rw, pt_pin and pt_clear did to a kernel object's frames and mappings, by object key:
-   * frames made read-only in the direct map, frames pinned, and whether its own pte was
-   * write-protected (then the program does not write through it). Undone before the object is
-   * freed, as a PV kernel gives a page-table page back before freeing it (xen_release_ptpage).
+   * frames made read-only in the direct map, frames pinned; and the program's writes through the
+   * object and changes of its ptes in flight (neither waits for the other: the one that comes
+   * second does nothing). Undone before the object is freed, as a PV kernel gives a page-table
+   * page back before freeing it (xen_release_ptpage).
    */
-  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; wp: boolean; writing: number; changing: number }>();
+  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; writing: number; changing: number }>();
   /** The guest kernel's pool of page-table pages (gpt_ operations): machine frame and the level it was allocated for. */
   private readonly gpt: ({ mfn: number; level: number } | null)[] = new Array(GPT_SLOTS).fill(null);
   private readonly refCfg: RefConfig;
@@ -400,9 +401,9 @@ export class Interpreter {
       });
   }
 
-  private held(key: string): { ro: Set<number>; pinned: Set<number>; wp: boolean; writing: number; changing: number } {
+  private held(key: string): { ro: Set<number>; pinned: Set<number>; writing: number; changing: number } {
     let h = this.xenHeld.get(key);
-    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), wp: false, writing: 0, changing: 0 }));
+    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), writing: 0, changing: 0 }));
     return h;
   }
 
@@ -468,14 +469,19 @@ export class Interpreter {
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
+        const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
+        // On Xen PV the program may have write-protected the page's pte itself, or be changing it:
+        // then it does not write through it (a guest kernel that did would oops itself).
         const h = o.kind === 'write' && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
-        if (h && (h.wp || h.changing > 0)) return; // it write-protected its own pte, or is changing it
+        if (h) {
+          const pte = kernel_entry_of(k, va, 1);
+          if (h.changing > 0 || pte === null || (k.m.phys.read64n(pte) & PTE_BIT.rw) === 0n) return;
+        }
         // The access holds a reference: the object is not freed under it (kernel code that
         // frees memory another CPU still uses would be the program's bug, not the kernel's); a
         // write also keeps the program from write-protecting the pte it writes through meanwhile.
         obj.users++;
         if (h) h.writing++;
-        const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
         try {
           yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
         } finally {
@@ -494,10 +500,7 @@ export class Interpreter {
         try {
           yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
         } finally {
-          if (h) {
-            h.changing--;
-            h.wp = (k.m.phys.read64n(pa) & PTE_BIT.rw) === 0n;
-          }
+          if (h) h.changing--;
         }
         return;
       }
@@ -520,10 +523,7 @@ export class Interpreter {
         try {
           yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
         } finally {
-          if (h) {
-            h.changing--;
-            h.wp = (k.m.phys.read64n(pa) & PTE_BIT.rw) === 0n;
-          }
+          if (h) h.changing--;
         }
         return;
       }
@@ -583,19 +583,15 @@ export class Interpreter {
         // Its ptes change until it returns: another CPU's boundary check must not judge them yet.
         const busy = { start: obj.va, end: obj.va + BigInt(obj.pages * 4096) };
         this.oracle?.kernelBusy.push(busy);
-        // On Xen PV the program's own pte changes (pt_set, pt_clear) may race with the rewrite:
-        // no task writes through the object meanwhile, and afterwards only if its pte is writable.
+        // On Xen PV the program's own pte changes (pt_set, pt_clear) may race with the rewrite: no
+        // task writes through the object meanwhile.
         const h = k.config.paravirt === 'xen-pv' ? this.held(`vmalloc${o.slot}`) : null;
         if (h) h.changing++;
         try {
           yield* set_memory_nx(k, cpu, obj.va, obj.pages, o.nx);
         } finally {
           obj.users--;
-          if (h) {
-            h.changing--;
-            const pte = kernel_entry_of(k, obj.va, 1);
-            h.wp = pte === null || (k.m.phys.read64n(pte) & PTE_BIT.rw) === 0n;
-          }
+          if (h) h.changing--;
         }
         if (this.oracle) {
           this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
