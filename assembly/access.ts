@@ -4,7 +4,7 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
-  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
@@ -427,8 +427,6 @@ let lnRefs: u32 = 0;
 let lnFastFaults: u32 = 0;
 let lnGps: u32 = 0;
 let lnFaults: u32 = 0;
-let lnLastFast: isize = -1;
-let lnLastExact: isize = -1;
 
 /** One address through the serial fast walk (the exact walk behind it). */
 function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
@@ -447,13 +445,11 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
     lnWalks++;
     lnRefs += u32(r >> 32) & 0xFFFF;
     lnFastFaults++;
-    if (isize(i) > lnLastFast) lnLastFast = isize(i);
     store<u64>(i * 8, 0, IO_PA);
     store<u32>(i * 4, u32(r), IO_FAULT);
   } else {
     r = exactWalk(cpu, va, kind, levels);
     if (r == GP_RESULT) lnGps++;
-    else if ((r & FAULT_BIT) != 0 && isize(i) > lnLastExact) lnLastExact = isize(i);
     lnFaults += store2(i, r);
   }
 }
@@ -543,11 +539,116 @@ const LANE_DONE: u64 = 1;
   return 0;
 }
 
+// serialRun's per-walk increment of its counter word: entries read in bits 23:0, #PFs in 43:24,
+// 4 KiB translations in 63:44 (a batch holds at most 2^16 addresses).
+const INC_FAULT: u64 = u64(1) << 24;
+const INC_SMALL: u64 = u64(1) << 44;
+
+/** fastWalk's #PF written in place: the result words, and the counter increment. */
+@inline function faultInPlace(i: usize, refs: u32, code: u64): u64 {
+  store<u64>(i * 8, 0, IO_PA);
+  store<u32>(i * 4, (VEC_PF << 16) | u32(code), IO_FAULT);
+  return INC_FAULT | u64(refs);
+}
+
+/** faultInPlace for an entry that failed its level's mask: not present, or reserved bits. */
+@inline function entryFaultInPlace(i: usize, e: u64, refs: u32, kind: u32): u64 {
+  const ec = load<u64>(KTAB + usize(kind) * 8, KT_EC);
+  return faultInPlace(i, refs, (e & E_P) == 0 ? ec : ec | PF_P | PF_RSVD);
+}
+
+/**
+ * fastWalk of batch address i with its result written in place (IO_PA, IO_FAULT), as the C
+ * walker writes its own: returns serialRun's counter increment (never 0), or 0 when the address
+ * needs the serial lane (not canonical, an entry past RAM, AMD's deferred accessed bits), before
+ * writing anything but accessed bits the exact walk sets too. `levels` is a constant after
+ * inlining; the rest of the constants stay in registers (the AMD flag is read where it matters).
+ */
+@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  if ((i64(va << s) >> s) != i64(va)) return 0;
+  let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  let t = root;
+  let ea: u64 = 0;
+  let e: u64 = 0;
+  if (levels == 5) {
+    ea = t + ((va >> 45) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+    if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
+    if ((e & E_A) == 0) {
+      if ((acCx & CX_AMD) != 0) return 0;
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    }
+    f = e ^ E_XD;
+    t = e & FRAME_MASK;
+  }
+  ea = t + ((va >> 36) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
+  if ((e & E_A) == 0) {
+    if ((acCx & CX_AMD) != 0) return 0;
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
+  let off: u64 = 0x3FFF_FFFF;
+  let inc: u64 = u64(levels - 2);
+  if ((e & E_PS) != 0) {
+    if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
+  } else {
+    if ((e & E_A) == 0) {
+      if ((acCx & CX_AMD) != 0) return 0;
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    }
+    f &= e ^ E_XD;
+    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+    if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
+    off = 0x1F_FFFF;
+    inc = u64(levels - 1);
+    if ((e & E_PS) != 0) {
+      if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
+    } else {
+      if ((e & E_A) == 0) {
+        if ((acCx & CX_AMD) != 0) return 0;
+        e |= E_A;
+        store<u64>(usize(ea), e, RAM_BASE);
+      }
+      f &= e ^ E_XD;
+      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+      if (ea >= ram) return 0;
+      e = load<u64>(usize(ea), RAM_BASE);
+      if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
+      off = 0xFFF;
+      inc = INC_SMALL | u64(levels);
+    }
+  }
+  f &= e ^ E_XD;
+  const t8 = KTAB + usize(kind) * 8;
+  if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
+  if ((e & need) != need) store<u64>(usize(ea), e | need, RAM_BASE);
+  store<u64>(i * 8, (e & FRAME_MASK & ~off) | (va & off), IO_PA);
+  store<u32>(i * 4, 0, IO_FAULT);
+  return inc;
+}
+
 /**
  * mlpLoop's serial groups: each address through the serial fast walk, group after group, for at
  * least `groups` groups and then until a group translates a 4 KiB page. Returns where it
  * stopped (a group boundary, or `whole`); its counts go into the ln* counters. Out of line so
- * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack).
+ * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack); the
+ * walk writes its results in place and its counts go into one word, so that the loop's state
+ * fits the registers V8 leaves it.
  */
 @inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
   const root = acCr3 & FRAME_MASK;
@@ -555,46 +656,28 @@ const LANE_DONE: u64 = 1;
   const up = load<u64>(cpu + C_RSVD_UP);
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
-  const amd = (acCx & CX_AMD) != 0;
-  const s: u64 = levels == 5 ? 7 : 16;
-  let walks: u32 = 0;
-  let refs: u32 = 0;
-  let fastFaults: u32 = 0;
-  let lastFast: isize = -1;
-  for (; g < whole; g += usize(MLP_K)) {
-    let small: u32 = 0; // 4 KiB translations
-    for (let i = g; i < g + usize(MLP_K); i++) {
+  let acc: u64 = 0;
+  let lanes: u32 = 0; // addresses handed to serialLane
+  const g0 = g;
+  for (; g < whole; ) {
+    const small = acc >> 44;
+    const end = g + usize(MLP_K);
+    for (let i = g; i < end; i++) {
       const kind = checkedKind(i);
-      const va = load<u64>(i * 8, IO_VA);
-      const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
-      if (r < FAULT_BIT) {
-        const cls = u32(r >> R_CLASS_SHIFT);
-        walks++;
-        refs += levels - cls; // a walk of class c read levels - c entries
-        small += u32(cls == 0);
-        store<u64>(i * 8, r & PA_MASK, IO_PA);
-        store<u32>(i * 4, 0, IO_FAULT);
-      } else if (r != SLOW) {
-        walks++;
-        refs += u32(r >> 32) & 0xFFFF;
-        fastFaults++;
-        lastFast = isize(i);
-        store<u64>(i * 8, 0, IO_PA);
-        store<u32>(i * 4, u32(r), IO_FAULT);
-      } else {
+      const inc = walkInPlace(i, kind, load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
+      if (inc == 0) {
         serialLane(cpu, i, kind, levels);
+        lanes++;
       }
+      acc += inc;
     }
+    g = end;
     if (groups != 0) groups--;
-    if (groups == 0 && small != 0) {
-      g += usize(MLP_K);
-      break;
-    }
+    if (groups == 0 && (acc >> 44) != small) break;
   }
-  lnWalks += walks;
-  lnRefs += refs;
-  lnFastFaults += fastFaults;
-  if (lastFast > lnLastFast) lnLastFast = lastFast;
+  lnWalks += u32(g - g0) - lanes;
+  lnRefs += u32(acc) & 0xFF_FFFF;
+  lnFastFaults += u32(acc >> 24) & 0xF_FFFF;
   return g;
 }
 
@@ -616,9 +699,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   let walks: u32 = 0;
   let refs: u32 = 0;
   let fastFaults: u32 = 0;
-  let lastFast: isize = -1;
   lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
-  lnLastFast = lnLastExact = -1;
   const whole = usize(n) & ~usize(MLP_K - 1);
   // Interleaving gains nothing for groups without 4 KiB pages (their leaves are read on the way
   // down) or whose leaf tables are few and therefore cached (most of them seen in the last
@@ -649,7 +730,6 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
         walks++;
         refs += levels - u32(leaf >> 2);
         fastFaults += fault;
-        if (fault != 0) lastFast = isize(i);
         leaf = 0;
       } else {
         pending++;
@@ -684,16 +764,20 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       walks++;
       refs += levels;
       fastFaults += fault;
-      if (fault != 0) lastFast = isize(i);
     }
   }
   for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
-  // is the last faulting address in batch order (the exact walks' pageFault wrote theirs out of
-  // order: a serial lane may run before an earlier address's leaf check).
-  if (lnLastFast > lastFast) lastFast = lnLastFast;
-  if (lnLastExact > lastFast) lastFast = lnLastExact;
-  if (lastFast >= 0) store<u64>(cpu + C_CR2, load<u64>(IO_VA + usize(lastFast) * 8));
+  // is the last faulting address in batch order, found from the end (the exact walks' pageFault
+  // wrote theirs out of order: a serial lane may run before an earlier address's leaf check).
+  if (fastFaults + lnFastFaults + lnFaults != 0) {
+    for (let i = usize(n); i > 0; i--) {
+      if ((load<u32>((i - 1) * 4, IO_FAULT) >> 16) == VEC_PF) {
+        store<u64>(cpu + C_CR2, load<u64>((i - 1) * 8, IO_VA));
+        break;
+      }
+    }
+  }
   bump(cpu, C_ST_FAULTS, fastFaults + lnFastFaults + lnGps);
   addWalkCounts(walks + lnWalks, refs + lnRefs);
   return fastFaults + lnFastFaults + lnFaults;
