@@ -427,9 +427,11 @@ let lnRefs: u32 = 0;
 let lnFastFaults: u32 = 0;
 let lnGps: u32 = 0;
 let lnFaults: u32 = 0;
+let lnLanes: u32 = 0; // serialLane calls (the loops count walks as addresses less these)
 
 /** One address through the serial fast walk (the exact walk behind it). */
 function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
+  lnLanes++;
   const va = load<u64>(i * 8, IO_VA);
   const s: u64 = levels == 5 ? 7 : 16;
   let r = SLOW;
@@ -657,25 +659,19 @@ const INC_SMALL: u64 = u64(1) << 44;
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
   let acc: u64 = 0;
-  let lanes: u32 = 0; // addresses handed to serialLane
-  const g0 = g;
   for (; g < whole; ) {
     const small = acc >> 44;
     const end = g + usize(MLP_K);
     for (let i = g; i < end; i++) {
       const kind = checkedKind(i);
       const inc = walkInPlace(i, kind, load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
-      if (inc == 0) {
-        serialLane(cpu, i, kind, levels);
-        lanes++;
-      }
+      if (inc == 0) serialLane(cpu, i, kind, levels);
       acc += inc;
     }
     g = end;
     if (groups != 0) groups--;
     if (groups == 0 && (acc >> 44) != small) break;
   }
-  lnWalks += u32(g - g0) - lanes;
   lnRefs += u32(acc) & 0xFF_FFFF;
   lnFastFaults += u32(acc >> 24) & 0xF_FFFF;
   return g;
@@ -696,10 +692,8 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
   const amd = (acCx & CX_AMD) != 0;
-  let walks: u32 = 0;
-  let refs: u32 = 0;
-  let fastFaults: u32 = 0;
-  lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
+  let acc: u64 = 0; // serialRun's counter word for this loop's own walks
+  lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = lnLanes = 0;
   const whole = usize(n) & ~usize(MLP_K - 1);
   // Interleaving gains nothing for groups without 4 KiB pages (their leaves are read on the way
   // down) or whose leaf tables are few and therefore cached (most of them seen in the last
@@ -726,10 +720,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       if (leaf == 0) {
         serialLane(cpu, i, kind, levels);
       } else if ((leaf & LANE_DONE) != 0) {
-        const fault = u32(leaf >> 1) & 1;
-        walks++;
-        refs += levels - u32(leaf >> 2);
-        fastFaults += fault;
+        acc += ((leaf << 23) & INC_FAULT) | u64(levels - u32(leaf >> 2));
         leaf = 0;
       } else {
         pending++;
@@ -760,16 +751,14 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
         serialLane(cpu, i, kind, levels);
         continue;
       }
-      const fault = finishLeaf(i, kind, e, leaf, load<u64>(L_F + p));
-      walks++;
-      refs += levels;
-      fastFaults += fault;
+      acc += (u64(finishLeaf(i, kind, e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
     }
   }
   for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
   // is the last faulting address in batch order, found from the end (the exact walks' pageFault
   // wrote theirs out of order: a serial lane may run before an earlier address's leaf check).
+  const fastFaults = u32(acc >> 24) & 0xF_FFFF;
   if (fastFaults + lnFastFaults + lnFaults != 0) {
     for (let i = usize(n); i > 0; i--) {
       if ((load<u32>((i - 1) * 4, IO_FAULT) >> 16) == VEC_PF) {
@@ -779,7 +768,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
     }
   }
   bump(cpu, C_ST_FAULTS, fastFaults + lnFastFaults + lnGps);
-  addWalkCounts(walks + lnWalks, refs + lnRefs);
+  addWalkCounts(n - lnLanes + lnWalks, (u32(acc) & 0xFF_FFFF) + lnRefs);
   return fastFaults + lnFastFaults + lnFaults;
 }
 
