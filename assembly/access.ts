@@ -83,6 +83,11 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return load<u64>(e, T_PA) | (va & 0xFFF);
 }
 
+/** Way j after entry e as the pair (fill stamp, address): the oldest way has the smallest. */
+@inline function stampWay(e: usize, j: usize): u64 {
+  return (u64(load<u32>(e + j * TLB_ENTRY, T_STAMP)) << 32) | u64(e + j * TLB_ENTRY);
+}
+
 // TLB misses handled by quickMiss: each one a miss and a walk of one entry from the PDE cache
 // (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
 let quickWalks: u32 = 0;
@@ -153,7 +158,15 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const pkey = keyOf(prefix, pcid);
   let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
   let h: usize = 0;
-  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  if (pways == 4) {
+    // the usual geometry, unrolled (a loop costs V8 a stack check per iteration)
+    h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+    h = load<u64>(pe, P_KEY + PSC_ENTRY) == pkey ? pe + PSC_ENTRY : h;
+    h = load<u64>(pe, P_KEY + 2 * PSC_ENTRY) == pkey ? pe + 2 * PSC_ENTRY : h;
+    h = load<u64>(pe, P_KEY + 3 * PSC_ENTRY) == pkey ? pe + 3 * PSC_ENTRY : h;
+  } else {
+    for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  }
   if (h == 0) return SLOW;
   const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
   if (ea >= ramSize) return SLOW;
@@ -182,13 +195,21 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       let o2 = o0;
       let o3 = o0;
       let w: usize = 0;
-      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
-        o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
-        o1 = min(o1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
-        o2 = min(o2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
-        o3 = min(o3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
+      if (ways == 12) {
+        // the usual geometry, unrolled (a loop costs V8 a stack check per iteration)
+        o0 = min(stampWay(e, 0), min(stampWay(e, 4), stampWay(e, 8)));
+        o1 = min(stampWay(e, 1), min(stampWay(e, 5), stampWay(e, 9)));
+        o2 = min(stampWay(e, 2), min(stampWay(e, 6), stampWay(e, 10)));
+        o3 = min(stampWay(e, 3), min(stampWay(e, 7), stampWay(e, 11)));
+        w = ways;
       }
-      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
+        o0 = min(o0, stampWay(e, 0));
+        o1 = min(o1, stampWay(e, 1));
+        o2 = min(o2, stampWay(e, 2));
+        o3 = min(o3, stampWay(e, 3));
+      }
+      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, stampWay(e, 0));
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }

@@ -181,10 +181,15 @@ function frontDrop(cpu: usize, vpn: u64): void {
 }
 
 @inline function frontDropIn(front: usize, vpn: u64): void {
-  for (let k: u32 = 0; k < 3; k++) {
-    const p = frontSlot(front, k, vpn);
-    if (((load<u64>(p) >> 8) & 0x1FFF_FFFF_FFFF) == vpn) store<u64>(p, 0); // the 45 bits of vpn
-  }
+  // the three kinds' entries of the slot, unrolled (a loop costs V8 a stack check per iteration)
+  const p = frontSlot(front, 0, vpn);
+  frontDropAt(p, vpn);
+  frontDropAt(p + FRONT_ENTRY, vpn);
+  frontDropAt(p + 2 * FRONT_ENTRY, vpn);
+}
+
+@inline function frontDropAt(p: usize, vpn: u64): void {
+  if (((load<u64>(p) >> 8) & 0x1FFF_FFFF_FFFF) == vpn) store<u64>(p, 0); // the 45 bits of vpn
 }
 
 /** Marks page vpn's slot as written (frontClear's bitmap); before any store into the slot. */
