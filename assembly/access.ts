@@ -486,7 +486,7 @@ const LANE_DONE: u64 = 1;
  * L_F[p]); or, for a 2 MiB / 1 GiB page, the finished walk (LANE_DONE); or 0 when the address
  * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as fastWalk does.
  */
-@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, amd: bool): u64 {
+@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
   if ((i64(va << s) >> s) != i64(va)) return 0;
   let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -499,7 +499,7 @@ const LANE_DONE: u64 = 1;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return 0;
     if ((e & E_A) == 0) {
-      if (amd) return 0;
+      if ((acCx & CX_AMD) != 0) return 0;
       store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
     }
     f &= e ^ E_XD;
@@ -510,7 +510,7 @@ const LANE_DONE: u64 = 1;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return 0;
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -520,7 +520,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -530,7 +530,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   store<u64>(L_F + p, f & (e ^ E_XD));
@@ -712,7 +712,6 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   const up = load<u64>(cpu + C_RSVD_UP);
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
-  const amd = (acCx & CX_AMD) != 0;
   let acc: u64 = 0; // serialRun's counter word for this loop's own walks
   lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = lnLanes = 0;
   const whole = usize(n) & ~usize(MLP_K - 1);
@@ -737,7 +736,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const i = g + j;
       const kind = checkedKind(i);
       const p = j * 8;
-      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram, amd);
+      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
         serialLane(cpu, i, kind, levels);
       } else if ((leaf & LANE_DONE) != 0) {
