@@ -10,7 +10,7 @@ import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -172,7 +172,7 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
   if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
-  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
+  // The rights folded as walkInPlace folds them (bit 63: no level sets XD) and checked per kind
   // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
   const pp = load<u32>(h, P_PERMS);
   const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
@@ -438,7 +438,7 @@ const MLP_K: u32 = 16;
 const MLP_SERIAL: u32 = 16; // groups walked serially after a cache-friendly one
 const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about what stays in L2)
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
-const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
+const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
@@ -454,24 +454,13 @@ let lnLanes: u32 = 0; // serialLane calls (the loops count walks as addresses le
 function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
   lnLanes++;
   const va = load<u64>(i * 8, IO_VA);
-  const s: u64 = levels == 5 ? 7 : 16;
-  let r = SLOW;
-  if ((i64(va << s) >> s) == i64(va)) {
-    r = fastWalk(va, kind, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, (acCx & CX_AMD) != 0);
-  }
-  if (r < FAULT_BIT) {
+  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize);
+  if (inc != 0) {
     lnWalks++;
-    lnRefs += levels - u32(r >> R_CLASS_SHIFT);
-    store<u64>(i * 8, r & PA_MASK, IO_PA);
-    store<u32>(i * 4, 0, IO_FAULT);
-  } else if (r != SLOW) {
-    lnWalks++;
-    lnRefs += u32(r >> 32) & 0xFFFF;
-    lnFastFaults++;
-    store<u64>(i * 8, 0, IO_PA);
-    store<u32>(i * 4, u32(r), IO_FAULT);
+    lnRefs += u32(inc) & 0xFF_FFFF;
+    lnFastFaults += u32(inc >> 24) & 0xF_FFFF;
   } else {
-    r = exactWalk(cpu, va, kind, levels);
+    const r = exactWalk(cpu, va, kind, levels);
     if (r == GP_RESULT) lnGps++;
     lnFaults += store2(i, r);
   }
@@ -481,10 +470,10 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
 const LANE_DONE: u64 = 1;
 
 /**
- * fastWalk of batch address i down to its 4 KiB leaf entry, without reading it (levels a
+ * walkInPlace of batch address i down to its 4 KiB leaf entry, without reading it (levels a
  * constant): returns the leaf entry's address (the rights of the levels above folded into
  * L_F[p]); or, for a 2 MiB / 1 GiB page, the finished walk (LANE_DONE); or 0 when the address
- * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as fastWalk does.
+ * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as walkInPlace does.
  */
 @inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
@@ -539,9 +528,9 @@ const LANE_DONE: u64 = 1;
 }
 
 /**
- * The leaf's access check, A/D update and result for batch address i (fastWalk's last step):
+ * The leaf's access check, A/D update and result for batch address i (walkInPlace's last step):
  * `e` the leaf entry, `leaf` its address | TLB class, `f` the rights folded above. Returns 1 for
- * a #PF (written as fastWalk's), else 0.
+ * a #PF (written as walkInPlace's), else 0.
  */
 @inline function finishLeaf(i: usize, kind: u32, e: u64, leaf: u64, f: u64): u32 {
   const t = KTAB + usize(kind) * 8;
@@ -567,7 +556,7 @@ const LANE_DONE: u64 = 1;
 const INC_FAULT: u64 = u64(1) << 24;
 const INC_SMALL: u64 = u64(1) << 44;
 
-/** fastWalk's #PF written in place: the result words, and the counter increment. */
+/** A #PF found by walkInPlace, written in place: the result words, and the counter increment. */
 @inline function faultInPlace(i: usize, refs: u32, code: u64): u64 {
   store<u64>(i * 8, 0, IO_PA);
   store<u32>(i * 4, (VEC_PF << 16) | u32(code), IO_FAULT);
@@ -581,11 +570,19 @@ const INC_SMALL: u64 = u64(1) << 44;
 }
 
 /**
- * fastWalk of batch address i with its result written in place (IO_PA, IO_FAULT), as the C
- * walker writes its own: returns serialRun's counter increment (never 0), or 0 when the address
- * needs the serial lane (not canonical, an entry past RAM, AMD's deferred accessed bits), before
- * writing anything but accessed bits the exact walk sets too. `levels` is a constant after
- * inlining; the rest of the constants stay in registers (the AMD flag is read where it matters).
+ * An IA-32e walk of batch address i (Intel, or AMD while every accessed bit is set) in as few
+ * instructions as possible, its result written in place (IO_PA, IO_FAULT) as the C walker writes
+ * its own. Per level one mask test covers present and reserved bits (masks precomputed by
+ * setControl: `up` for PML5E/PML4E, `lo` below, `big1g` for a 1 GiB leaf); the rights of all
+ * levels fold into one AND (QEMU's mmu_translate: `f &= e ^ XD`, so bit 63 of `f` says "no level
+ * forbids fetches"); the access check is one mask compare per kind (KTAB, set by beginAccess);
+ * a missing accessed bit is set in place (Intel) as the walk passes, the leaf's A/D on success.
+ * A #PF is written without its side effects, which the caller applies (CR2, statistics: with the
+ * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
+ * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
+ * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
+ * the other constants stay in registers (the AMD flag is read where it matters); protection keys
+ * must not apply.
  */
 @inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
