@@ -104,8 +104,15 @@ let quickWalks: u32 = 0;
  * caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
+  const ways = usize(load<u32>(cpu + C_TLB, 8));
+  const pways = usize(load<u32>(cpu + C_PSC, 8));
+  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4) with constant masks and unrolled loops
+  if (ways == 12 && pways == 4) return quickMissIn(cpu, va, kind, 12, 4);
+  return quickMissIn(cpu, va, kind, ways, pways);
+}
+
+@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize): u64 {
   const d = cpu + C_TLB;
-  const ways = usize(load<u32>(d, 8));
   // large-page classes that may hold entries (their "ever filled" flags), keys, no 4 KiB TLB
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
@@ -153,7 +160,6 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
-  const pways = usize(load<u32>(p, 8));
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;
   const pkey = keyOf(prefix, pcid);
   let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
