@@ -747,14 +747,17 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
         leaf = 0;
       } else {
         pending++;
-        const table = u32(leaf >> 12) + 1;
-        const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
-        seen += u32(load<u32>(slot) == table);
-        store<u32>(slot, table);
+        if ((j & 3) == 0) {
+          // every fourth lane's leaf table looked up and remembered (a sample is enough)
+          const table = u32(leaf >> 12) + 1;
+          const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
+          seen += u32(load<u32>(slot) == table);
+          store<u32>(slot, table);
+        }
       }
       store<u64>(L_EA + p, leaf);
     }
-    if (seen >= (MLP_K * 3) / 4) serialGroups = MLP_SERIAL;
+    if (seen >= (MLP_K / 4) * 3 / 4) serialGroups = MLP_SERIAL;
     serial = pending == 0;
     if (serial) continue;
     // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
