@@ -20,7 +20,10 @@ const opt = (name: string, dflt: string) => {
 };
 const runs = Number(opt('runs', '300'));
 const seeds = opt('seeds', '1,2').split(',').map(Number);
-const presets = opt('presets', 'linux-3.8-xen-pv,linux-2.6.37-rc4-xen-pv,linux-4.13-xen-pv,linux-3.2-rt-up,linux-3.17-smp,linux-4.14-smp,linux-4.14-hyperv').split(',');
+const presets = opt(
+  'presets',
+  'linux-3.8-xen-pv,linux-2.6.37-rc4-xen-pv,linux-4.13-xen-pv,linux-3.2-rt-up,linux-3.17-smp,linux-4.14-smp,linux-4.14-hyperv',
+).split(',');
 const printLines = args.includes('--lines');
 
 await Machine.ready();
@@ -39,7 +42,15 @@ for (const preset of presets) {
       return r;
     };
     const res = runSeed(t, seed, { runs, shrinkBudget: 50 });
-    h.update(JSON.stringify({ e: res.executions, c: res.corpus, v: res.coverage, f: res.findings.map((f) => [f.signature, f.foundAtExecution, f.count, f.trace.choices.length, f.log]) }));
-    if (!printLines) console.log(`${preset} seed ${seed}: ${n} target runs, ${res.findings.length} findings, coverage ${res.coverage}: ${h.digest('hex').slice(0, 16)}`);
+    h.update(
+      JSON.stringify({
+        e: res.executions,
+        c: res.corpus,
+        v: res.coverage,
+        f: res.findings.map((f) => [f.signature, f.foundAtExecution, f.count, f.trace.choices.length, f.log]),
+      }),
+    );
+    if (!printLines)
+      console.log(`${preset} seed ${seed}: ${n} target runs, ${res.findings.length} findings, coverage ${res.coverage}: ${h.digest('hex').slice(0, 16)}`);
   }
 }
