@@ -175,8 +175,8 @@ describe('item 3: zap_pte_range() holds the pte lock around its lazy MMU section
 
 describe('item 5: exit_mmap() frees page tables through the same ___pte_free_tlb() as munmap', () => {
   /** At the first interleaving point after free_pgtables() unhooked a table: is DATA's pte page free? */
-  function tableFreedAtUnhook(preset: string) {
-    const k = bootLinuxSync(configFromPreset(preset));
+  function tableFreedAtUnhook(preset: string, overrides: Record<string, boolean> = {}) {
+    const k = bootLinuxSync(configFromPreset(preset, overrides));
     let pte = -1;
     const p = spawnProcess(k, {
       comm: 'exiter',
@@ -206,7 +206,11 @@ describe('item 5: exit_mmap() frees page tables through the same ___pte_free_tlb
   });
 
   it('4.14 (HAVE_RCU_TABLE_FREE): tlb_remove_table() with mm_users < 2 frees it at once', () => {
-    expect(tableFreedAtUnhook('linux-4.14-smp')).toEqual([true]);
+    expect(tableFreedAtUnhook('linux-4.14-smp', { tlb_remove_table_single_user: true })).toEqual([true]);
+  });
+
+  it("4.19's removal of that shortcut (linux-4.14-smp's backport): the table waits for the batch", () => {
+    expect(tableFreedAtUnhook('linux-4.14-smp')).toEqual([false]);
   });
 });
 

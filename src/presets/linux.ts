@@ -199,15 +199,15 @@ registerPreset({
   name: 'linux-4.14.77-smp',
   base: 'linux-4.14-smp',
   description:
-    'Linux 4.14.77 x86_64 SMP (the last 4.14 stable release before the CVE-2018-18281 backport): mremap() flushes the TLB of a moved clean pte only after dropping the page-table lock, so ftruncate() of a MAP_SHARED file can free the page while another CPU still maps it through a stale TLB entry of the old address. The rest of the model follows 4.14.5.',
-  knobs: { version: '4.14.77', mremap_flush: 'deferred' },
+    'Linux 4.14.77 x86_64 SMP (the last 4.14 stable release before the CVE-2018-18281 backport): mremap() flushes the TLB of a moved clean pte only after dropping the page-table lock, so ftruncate() of a MAP_SHARED file can free the page while another CPU still maps it through a stale TLB entry of the old address. The rest of the model follows 4.14.5 (tlb_remove_table() keeps its single-user shortcut, as 4.14 has it).',
+  knobs: { version: '4.14.77', mremap_flush: 'deferred', tlb_remove_table_single_user: true },
 });
 registerPreset({
   name: 'linux-4.14.78-smp',
   base: 'linux-4.14.77-smp',
   description:
-    'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped.',
-  knobs: { version: '4.14.78', mremap_flush: 'under-ptl' },
+    'linux-4.14.77-smp with "mremap: properly flush TLB before releasing the page" (4.14.78; upstream eb66ae030829, 4.19-rc8): move_ptes() flushes before the pte lock is dropped. As a fixed preset it carries, as linux-4.14-smp does, the removal of tlb_remove_table()\'s single-user shortcut (4.19) as a backport.',
+  knobs: { version: '4.14.78', mremap_flush: 'under-ptl', tlb_remove_table_single_user: false },
 });
 registerKnob({
   name: 'gup_foll_cow',
@@ -251,15 +251,15 @@ registerPreset({
   name: 'linux-4.14.291-smp',
   base: 'linux-4.14-smp',
   description:
-    'Linux 4.14.291 x86_64 SMP (the last 4.14 stable release before the CVE-2022-39188 backport): munmap() of a VM_PFNMAP mapping flushes the TLB only in tlb_finish_mmu(), after unlink_file_vma(), so a driver that revokes its mappings with unmap_mapping_range() and frees the frames can free them while another CPU still maps one through a stale TLB entry. The rest of the model follows 4.14.5 with the later fixes of the 4.14 presets (mremap_flush under-ptl from 4.14.78; tlb_table_invalidate as linux-4.14-smp carries it, not verified for 4.14.291).',
-  knobs: { version: '4.14.291', pfnmap_flush_before_unlink: false },
+    'Linux 4.14.291 x86_64 SMP (the last 4.14 stable release before the CVE-2022-39188 backport): munmap() of a VM_PFNMAP mapping flushes the TLB only in tlb_finish_mmu(), after unlink_file_vma(), so a driver that revokes its mappings with unmap_mapping_range() and frees the frames can free them while another CPU still maps one through a stale TLB entry. The rest of the model follows 4.14.5 with the later fixes of the 4.14 presets (mremap_flush under-ptl from 4.14.78; tlb_table_invalidate as linux-4.14-smp carries it, not verified for 4.14.291; tlb_remove_table() keeps its single-user shortcut, as 4.14 has it).',
+  knobs: { version: '4.14.291', pfnmap_flush_before_unlink: false, tlb_remove_table_single_user: true },
 });
 registerPreset({
   name: 'linux-4.14.292-smp',
   base: 'linux-4.14.291-smp',
   description:
-    'linux-4.14.291-smp with "mm: Force TLB flush for PFNMAP mappings before unlink_file_vma()" (4.14.292; the stable rewrite of upstream b67fbebd4cf9, 5.19): unmap_region() flushes a VM_PFNMAP vma\'s range before free_pgtables() unlinks it.',
-  knobs: { version: '4.14.292', pfnmap_flush_before_unlink: true },
+    'linux-4.14.291-smp with "mm: Force TLB flush for PFNMAP mappings before unlink_file_vma()" (4.14.292; the stable rewrite of upstream b67fbebd4cf9, 5.19): unmap_region() flushes a VM_PFNMAP vma\'s range before free_pgtables() unlinks it. As a fixed preset it carries, as linux-4.14-smp does, the removal of tlb_remove_table()\'s single-user shortcut (4.19) as a backport.',
+  knobs: { version: '4.14.292', pfnmap_flush_before_unlink: true, tlb_remove_table_single_user: false },
 });
 registerKnob({
   name: 'tlb_remove_table_single_user',
@@ -267,7 +267,7 @@ registerKnob({
   default: true,
   group: 'linux',
   description:
-    'With HAVE_RCU_TABLE_FREE, tlb_remove_table() frees a page table at once when the mm has fewer than two users (4.14-4.18); false: always batched (4.19, "mm/tlb: Remove tlb_remove_table() non-concurrent condition").',
+    'With HAVE_RCU_TABLE_FREE, tlb_remove_table() frees a page table at once when the mm has fewer than two users (4.14-4.18); false: always batched (4.19, "mm/tlb: Remove tlb_remove_table() non-concurrent condition"). The fixed presets that carry tlb_table_invalidate as a backport (linux-4.14-smp, -xen-pv, -hyperv, linux-3.9-xen-pv, linux-2.6.37-xen-pv, linux-4.14.78-smp, linux-4.14.292-smp and the xen-4.x presets\' 4.14 guest) carry false with it: with the shortcut a CPU still on the mm keeps paging-structure-cache entries to a freed table until the gather\'s flush, a true 4.14 finding of the fuzzer.',
 });
 registerKnob({
   name: 'tlb_table_invalidate',

@@ -74,8 +74,8 @@ registerPreset({
   description:
     'linux-3.8-xen-pv with "x86, mm, paravirt: Fix vmalloc_fault oops during lazy MMU updates" (arch_flush_lazy_mmu_mode() after set_pgd(), 3.9; seed 000 fix). ' +
     "Also carries seed 002's later fix (HAVE_RCU_TABLE_FREE, 4.14) as a backport, so that a campaign on it tests seed 000's fix alone; " +
-    "'--set have_rcu_table_free=false' gives the 3.9 release, in which the fuzzer finds seed 002's GUP-fast use-after-free. The backport includes 4.19's tlb_table_invalidate().",
-  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush', have_rcu_table_free: true, tlb_table_invalidate: true },
+    "'--set have_rcu_table_free=false' gives the 3.9 release, in which the fuzzer finds seed 002's GUP-fast use-after-free. The backport includes 4.19's tlb_table_invalidate() and its removal of tlb_remove_table()'s single-user shortcut.",
+  knobs: { version: '3.9.0', vmalloc_fault: 'active_mm+flush', have_rcu_table_free: true, tlb_table_invalidate: true, tlb_remove_table_single_user: false },
 });
 registerPreset({
   name: 'linux-2.6.37-rc4-xen-pv',
@@ -101,8 +101,15 @@ registerPreset({
   description:
     'Linux 2.6.37 as a Xen PV guest: "vmalloc: eagerly clear ptes on vunmap" (64141da5; seed 001 fix) — ptes cleared at once, the TLB flushed lazily. ' +
     "Also carries the later fixes of seeds 000 (vmalloc_fault=active_mm+flush, 3.9, a stable fix) and 002 (HAVE_RCU_TABLE_FREE, 4.14) as backports, so that a campaign on it tests seed 001's fix alone; " +
-    "'--set vmalloc_fault=active_mm --set have_rcu_table_free=false' gives the 2.6.37 release, in which the fuzzer finds both. The backport includes 4.19's tlb_table_invalidate().",
-  knobs: { version: '2.6.37', vunmap_clear_ptes: 'eager', vmalloc_fault: 'active_mm+flush', have_rcu_table_free: true, tlb_table_invalidate: true },
+    "'--set vmalloc_fault=active_mm --set have_rcu_table_free=false' gives the 2.6.37 release, in which the fuzzer finds both. The backport includes 4.19's tlb_table_invalidate() and its removal of tlb_remove_table()'s single-user shortcut.",
+  knobs: {
+    version: '2.6.37',
+    vunmap_clear_ptes: 'eager',
+    vmalloc_fault: 'active_mm+flush',
+    have_rcu_table_free: true,
+    tlb_table_invalidate: true,
+    tlb_remove_table_single_user: false,
+  },
 });
 registerPreset({
   name: 'linux-4.13-smp',
@@ -122,8 +129,8 @@ registerPreset({
   name: 'linux-4.14-smp',
   base: 'linux-4.13-smp',
   description:
-    "Linux 4.14 x86_64 SMP, native, with HAVE_RCU_TABLE_FREE (commit 9e52fc2b50de). As a fixed preset it carries the later tlb_table_invalidate() fix (4.19) as a backport; '--set tlb_table_invalidate=false' gives 4.14.0.",
-  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true },
+    "Linux 4.14 x86_64 SMP, native, with HAVE_RCU_TABLE_FREE (commit 9e52fc2b50de). As a fixed preset it carries the later tlb_table_invalidate() fix and the removal of tlb_remove_table()'s single-user shortcut (both 4.19) as backports; '--set tlb_table_invalidate=false --set tlb_remove_table_single_user=true' gives 4.14.0.",
+  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true, tlb_remove_table_single_user: false },
 });
 registerPreset({
   name: 'linux-4.13-xen-pv',
@@ -136,8 +143,8 @@ registerPreset({
   name: 'linux-4.14-xen-pv',
   base: 'linux-4.13-xen-pv',
   description:
-    "linux-4.13-xen-pv with HAVE_RCU_TABLE_FREE: page tables freed after an RCU-sched grace period (seed 002 fix). Carries the later tlb_table_invalidate() fix (4.19) as a backport; '--set tlb_table_invalidate=false' gives 4.14.0.",
-  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true },
+    "linux-4.13-xen-pv with HAVE_RCU_TABLE_FREE: page tables freed after an RCU-sched grace period (seed 002 fix). Carries the later tlb_table_invalidate() fix and the removal of tlb_remove_table()'s single-user shortcut (both 4.19) as backports; '--set tlb_table_invalidate=false --set tlb_remove_table_single_user=true' gives 4.14.0.",
+  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true, tlb_remove_table_single_user: false },
 });
 registerPreset({
   name: 'linux-4.13-hyperv',
@@ -149,8 +156,8 @@ registerPreset({
   name: 'linux-4.14-hyperv',
   base: 'linux-4.13-hyperv',
   description:
-    "linux-4.13-hyperv with HAVE_RCU_TABLE_FREE. Carries the later tlb_table_invalidate() fix (4.19) as a backport; '--set tlb_table_invalidate=false' gives 4.14.0.",
-  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true },
+    "linux-4.13-hyperv with HAVE_RCU_TABLE_FREE. Carries the later tlb_table_invalidate() fix and the removal of tlb_remove_table()'s single-user shortcut (both 4.19) as backports; '--set tlb_table_invalidate=false --set tlb_remove_table_single_user=true' gives 4.14.0.",
+  knobs: { version: '4.14.0', have_rcu_table_free: true, tlb_table_invalidate: true, tlb_remove_table_single_user: false },
 });
 // RCU table freeing without a TLB invalidate (docs/historical-bugs.md): 4.14-4.18 free a page
 // table in tlb_remove_table_one() (batch page allocation failed) with no flush; 4.19 flushes first.
