@@ -103,8 +103,8 @@ describe('process view on shapes the new resources make', () => {
 
 describe('historical bugs found blind', () => {
   it('Dirty COW (CVE-2016-5195): a campaign on 4.8.2 writes the page cache through a private mapping; 4.8.3 does not', { timeout: 120_000 }, async () => {
-    // campaign seed 3001 (its execution 62): mmap_priv and mem_write, then threads racing mem_write and madvise
-    const found = runUnits(await createTarget('linux-4.8.2-smp'), { firstSeed: 3001, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'cow-violation' });
+    // campaign seed 3003 (its execution 1546 since the generator's shapes; 3001 at 62 before): mmap_priv and mem_write, then threads racing mem_write and madvise
+    const found = runUnits(await createTarget('linux-4.8.2-smp'), { firstSeed: 3003, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'cow-violation' });
     const f = found.flatMap((r) => r.findings).find((x) => x.sanitizer === 'cow-violation');
     expect(f?.signature).toBe('FOLL_FORCE write through a private mapping reached a page-cache page');
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
@@ -114,8 +114,8 @@ describe('historical bugs found blind', () => {
   });
 
   it("CVE-2022-39188: a campaign on 4.14.291 has the driver free a frame another CPU's TLB still maps; 4.14.292 does not", { timeout: 120_000 }, async () => {
-    // campaign seed 21 (its execution 122): mmap_dev and a use, then munmap and the driver's release in two threads
-    const found = runUnits(await createTarget('linux-4.14.291-smp'), { firstSeed: 21, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'frame-lifetime' });
+    // campaign seed 22 (its execution 103 since the generator's shapes; 21 at 122 before): mmap_dev and a use, then munmap and the driver's release in two threads
+    const found = runUnits(await createTarget('linux-4.14.291-smp'), { firstSeed: 22, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'frame-lifetime' });
     const f = found.flatMap((r) => r.findings).find((x) => x.sanitizer === 'frame-lifetime');
     expect(f?.signature).toMatch(/^use-after-free: frame freed while a TLB entry of (another|the freeing) CPU maps it in pfnmap_dev_free_buffer$/);
     const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));

@@ -81,6 +81,11 @@ interface Region {
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
    */
   data: number[];
+  /**
+   * A MAP_PRIVATE mapping of `file`: a page shows the file's data until this process writes it (a
+   * copy), and from then on the process's own (kept in `data`); -1 until then.
+   */
+  priv?: boolean;
   /** An mprotect() of the slot that began before this mapping may have changed it (until the next one returns). */
   protUnknown?: boolean;
   /** Step at which the system call that gave the region its current protection returned. */
@@ -311,12 +316,21 @@ export class Interpreter {
           const pages = Number((v.vm_end - v.vm_start) / 4096n);
           const prot = protOf(v.vm_flags);
           const r = prs[slot];
-          const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
+          // (A private file mapping's copies are not copied: the model's dup_mmap() copies no
+          // ptes of a file vma, so the child faults the file's pages in again: unknown.)
+          const data = r && r.pages === pages && !r.priv ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
           const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
           // A device range the parent's shadow no longer has (an mremap() moved it while dup_mmap()
           // copied it): whether its buffer was released before is unknown, so nothing is promised.
-          const shared = file >= 0 ? { file } : dev >= 0 ? (r?.dev === dev ? { dev, devGen: r.devGen } : { dev, devGen: -1, protUnknown: true }) : {};
+          const shared =
+            file >= 0
+              ? { file, ...(r?.priv ? { priv: true } : {}) }
+              : dev >= 0
+                ? r?.dev === dev
+                  ? { dev, devGen: r.devGen }
+                  : { dev, devGen: -1, protUnknown: true }
+                : {};
           return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );
@@ -636,6 +650,8 @@ export class Interpreter {
         // is in flight the size is the last one's, i_size.
         if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
         this.truncations++;
+        // A private copy beyond the new end is the file's again if the file grows back: unknown.
+        for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
         return;
       }
       case 'mmap_dev': {
@@ -667,12 +683,13 @@ export class Interpreter {
         const f = this.file(o.file);
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
-        // the file's data until a page is written (copied): the shadow keeps none, as for a shared mapping
+        // the file's data until a page is written (copied): unknown to the shadow until then
         regs[o.slot] = {
           start,
           pages: o.pages,
           prot: o.prot,
           file: o.file,
+          priv: true,
           data: new Array(o.pages).fill(-1),
           since: this.step,
           by: `mmap(${o.prot}, MAP_PRIVATE)`,
@@ -892,17 +909,20 @@ export class Interpreter {
         );
       }
     }
-    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none.
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined || r!.dev !== undefined) return;
+    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none;
+    // a private mapping's page is the process's own once it wrote it (copy-on-write isolation is
+    // judged for anonymous memory only).
+    const priv = r?.priv === true;
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || (r!.file !== undefined && !priv) || r!.dev !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
-    let seen = this.seen.get(pfn);
-    if (!seen) this.seen.set(pfn, (seen = []));
+    let seen = priv ? undefined : this.seen.get(pfn);
+    if (!priv && !seen) this.seen.set(pfn, (seen = []));
     let known = false;
-    for (let i = 0; i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
-    if (!known) seen.push({ mm: p.mm, va: p.va });
+    for (let i = 0; seen && i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
+    if (seen && !known) seen.push({ mm: p.mm, va: p.va });
     if (p.kind === 'write') {
-      if (!racy && s.forkSeq < 0) {
+      if (seen && !racy && s.forkSeq < 0) {
         const other = o.sharedWith(p.mm, pfn, seen);
         if (
           other &&
