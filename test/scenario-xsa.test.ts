@@ -175,13 +175,13 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    // Campaign seeds 37, 38 (found at seed 37's execution 85 with the generator of this commit;
+    // Campaign seeds 10, 11 (found at seed 10's execution 232 with the generator of this commit;
     // any change of the generator or of the model's interleaving points moves it: the budget leaves
-    // room). Of seeds 1 to 37 with 300 executions each, only seed 37 finds it since the generator's
+    // room). Of seeds 1 to 10 with 300 executions each, only seed 10 finds it since the generator's
     // shapes (seed 1 at 55 after the 4.14 guest's tlb_remove_table() backport, seed 34 at 264
     // before it, seed 21 at 162 before the adaptive weights and race loops); with the campaigns'
     // 2 000 executions per seed it is found in 4 of 5 (docs/historical-bugs.md).
-    const found = runUnits(buggy, { firstSeed: 37, runsPerSeed: 300, totalRuns: 600 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    const found = runUnits(buggy, { firstSeed: 10, runsPerSeed: 300, totalRuns: 600 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
     expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-L1-via-L[234]-linear$/)]);
     const fixed = await createTarget('xen-4.7.1-pv');
     expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);

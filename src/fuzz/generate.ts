@@ -155,7 +155,7 @@ const PRIME_IN_RACE = 0.25;
 /** Probability that a fresh program is built around a race on one object (`race()`) instead of share and collide. */
 const RACE_PROBABILITY = 0.25;
 /** Probability that a fresh program gets one of the concurrency shapes of `shape()` (before race, share and collide). */
-const SHAPE_PROBABILITY = 0.2;
+const SHAPE_PROBABILITY = 0.08;
 
 /** Generator and mutator over one Prng. */
 export class Generator {
@@ -421,6 +421,11 @@ export class Generator {
     }
   }
 
+  /** Sometimes the first page of a partial munmap/mremap (the range's later pages only). */
+  private partial(): { from?: number } {
+    return this.chance(0.2) ? { from: 1 + this.below(MAX_PAGES - 1) } : {};
+  }
+
   /** A slot other than `slot`. */
   private otherSlot(slot: number): number {
     return (slot + 1 + this.below(SLOTS - 1)) % SLOTS;
@@ -446,7 +451,7 @@ export class Generator {
         };
       case 'mremap': {
         const slot = this.userSlot(mapped);
-        return { op: name, slot, to: this.otherSlot(slot) };
+        return { op: name, slot, to: this.otherSlot(slot), ...this.partial() };
       }
       case 'ftruncate':
         return { op: name, file: this.below(FILES), pages: this.chance(0.5) ? 0 : this.below(MAX_PAGES + 1) };
@@ -461,7 +466,7 @@ export class Generator {
       case 'madvise':
         return { op: name, slot: this.userSlot(mapped) };
       case 'munmap':
-        return { op: name, slot: this.userSlot(mapped) };
+        return { op: name, slot: this.userSlot(mapped), ...this.partial() };
       case 'mprotect':
         return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
       case 'uaccess':
@@ -664,7 +669,7 @@ export class Generator {
     const mmap = (sl: number, populate = false): Op => ({ op: 'mmap', slot: sl, pages, prot: 'rw', populate });
     const main = task(c0, 'boot', []);
     const ops = tasks[main].ops;
-    switch (this.below(5)) {
+    switch (this.below(6)) {
       case 0: {
         // The first faults of a fresh address space in two threads at once: the thread starts
         // before any page (or page table) exists, both write for the first time, then each reads
@@ -712,6 +717,21 @@ export class Generator {
           ops.push({ op: 'fork', task: first });
         }
         ops.push({ op: 'clone', task: t }, { op: 'fork', task: child }, at('read', this.below(pages)));
+        break;
+      }
+      case 5: {
+        // Part of a range unmapped or moved (its first pages, and their page table, stay) while a
+        // thread on another CPU read the pages that go, and reads them (at the old or the new
+        // address) after the call returned.
+        const n = 2 + this.below(MAX_PAGES - 1);
+        const from = 1 + this.below(n - 1);
+        const j = from + this.below(n - from);
+        ops.push({ op: 'mmap', slot, pages: n, prot: 'rw', populate: this.chance(0.5) }, at('write', j), at('write', from - 1));
+        const move = this.chance(0.5);
+        const reads = Array.from({ length: 2 + this.below(3) }, () => at('read', j));
+        const t = task(c1, 'fork', [...reads, ...(move ? [at(rw(), j - from, other)] : [])]);
+        ops.push({ op: 'clone', task: t }, move ? { op: 'mremap', slot, to: other, from } : { op: 'munmap', slot, from }, at('read', from - 1));
+        if (this.chance(0.5)) tasks[t].ops.push(at('read', j));
         break;
       }
       default: {
@@ -955,6 +975,9 @@ export class Generator {
         break;
       case 'to':
         c.to = this.slot();
+        break;
+      case 'from':
+        c.from = 1 + this.below(MAX_PAGES - 1);
         break;
       case 'file':
         c.file = this.below(FILES);

@@ -52,6 +52,14 @@ import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
+/**
+ * The pages a partial munmap/mremap with first page `from` leaves in region `r` (0: the operation
+ * takes the whole range): only anonymous memory, and only when `from` lies inside the range.
+ */
+function partialFrom(from: number | undefined, r: Region): number {
+  return from !== undefined && from > 0 && from < r.pages && r.file === undefined && r.dev === undefined ? from : 0;
+}
+
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
 export const USER_SLOT_STRIDE = 0x20_0000n;
@@ -621,6 +629,31 @@ export class Interpreter {
         sp.mapping.add(o.to);
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
+        const keep = partialFrom(o.from, r);
+        if (keep > 0) {
+          // mremap() of the range's last pages: the first ones stay (with their data and page table).
+          const ret = yield* this.ops.mremap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep, to);
+          regs[o.slot] =
+            ret === to ? { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` } : r;
+          if (ret === to) {
+            const moved = mm.vmas.find((x) => x.vm_start === to);
+            regs[o.to] = {
+              ...r,
+              ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
+              start: to,
+              pages: r.pages - keep,
+              data: r.data.slice(keep),
+              since: this.step,
+              by: `mremap from 0x${(r.start + BigInt(keep * 4096)).toString(16)}`,
+              protUnknown: r.protUnknown || sp.mprotecting > 0,
+            };
+          }
+          sp.mapping.delete(o.slot);
+          sp.mapping.delete(o.to);
+          this.end(mm);
+          this.checkUser(cpu, mm, 'mremap');
+          return;
+        }
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
         // The moved vma's protection is the kernel's: an mprotect() of the old range by another
         // thread may have run (under mmap_sem) before the move and returned while it was in flight.
@@ -735,6 +768,19 @@ export class Interpreter {
         const r = regs[o.slot];
         const sp = this.space(mm);
         if (!r || sp.mapping.has(o.slot)) return;
+        const keep = partialFrom(o.from, r);
+        if (keep > 0) {
+          // munmap() of the range's last pages: the first ones stay mapped (with their data).
+          regs[o.slot] = null;
+          sp.mapping.add(o.slot);
+          this.begin(mm);
+          yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep));
+          regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` };
+          sp.mapping.delete(o.slot);
+          this.end(mm);
+          this.checkUser(cpu, mm, 'munmap');
+          return;
+        }
         regs[o.slot] = null;
         // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
         // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
