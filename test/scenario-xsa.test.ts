@@ -175,15 +175,34 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    // Campaign seeds 10, 11 (found at seed 10's execution 232 with the generator of this commit;
-    // any change of the generator or of the model's interleaving points moves it: the budget leaves
-    // room). Of seeds 1 to 10 with 300 executions each, only seed 10 finds it since the generator's
-    // shapes (seed 1 at 55 after the 4.14 guest's tlb_remove_table() backport, seed 34 at 264
-    // before it, seed 21 at 162 before the adaptive weights and race loops); with the campaigns'
-    // 2 000 executions per seed it is found in 4 of 5 (docs/historical-bugs.md).
-    const found = runUnits(buggy, { firstSeed: 10, runsPerSeed: 300, totalRuns: 600 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    // Campaign seed 7 (found at its execution 155 with the generator and model of this commit, 177 before the generator's shapes; any change
+    // of the generator or of the model's interleaving points moves it: the budget leaves room).
+    // Of seeds 1 to 40 with 300 executions each, seeds 7 and 12 find it since the malicious-guest
+    // vocabulary (seed 12 as a writable linear L3 over an L3; seed 1 found it at 55 before); with the campaigns' 2 000 executions per seed
+    // it is found more often (docs/historical-bugs.md).
+    const found = runUnits(buggy, { firstSeed: 7, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
     expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-L1-via-L[234]-linear$/)]);
     const fixed = await createTarget('xen-4.7.1-pv');
     expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
   });
+
+  it(
+    "xen-4.9.0-pv: a loop builds a chain of linked tables and a later loop unpins it in order: Xen's stack overflows (XSA-240)",
+    { timeout: 120_000 },
+    async () => {
+      const buggy = await createTarget('xen-4.9.0-pv');
+      // Campaign seed 8 (found at its execution 203 with the generator and model of this commit; seed
+      // 40 at 131 before the generator's shapes, when of seeds 1 to 40 only 22 and 40 found it within
+      // 700 executions). The shrunk program keeps the two loops.
+      const found = runUnits(buggy, { firstSeed: 8, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-panic', shrinkBudget: 60 }).flatMap((r) => r.findings);
+      expect(found.map((f) => f.signature)).toEqual([
+        expect.stringMatching(/^stack overflow in the recursion __put_page_type \/ free_page_type \/ put_page_from_l[234]e/),
+      ]);
+      const ops = found[0].trace.program.tasks.flatMap((t) => t.ops);
+      expect(ops.filter((o) => o.op === 'loop').length).toBeGreaterThanOrEqual(2);
+      expect(ops.some((o) => o.op === 'gpt_unpin')).toBe(true);
+      const fixed = await createTarget('xen-4.9.1-pv');
+      expect(runUnits(fixed, { firstSeed: 8, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
+    },
+  );
 });

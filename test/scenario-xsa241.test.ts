@@ -15,6 +15,7 @@ import { MMUEXT_PIN_L1_TABLE, MMUEXT_TLB_FLUSH_LOCAL, MMU_NORMAL_PT_UPDATE } fro
 import { createTarget } from '../src/fuzz/targets.js';
 import { Coverage } from '../src/fuzz/coverage.js';
 import { formatProgram, parseProgram } from '../src/fuzz/program.js';
+import { runUnits } from '../src/fuzz/runner.js';
 
 beforeAll(async () => {
   await Machine.ready();
@@ -130,8 +131,9 @@ describe("the fuzzer's operations", () => {
     'program',
     2,
   );
-  // A PCT schedule (the 251st the generator draws from Prng(7)) that runs thread 1 inside the window.
-  const schedule = { strategy: 'pct' as const, seed: 3096182783, depth: 3, steps: 400 };
+  // A schedule (the 65th the generator draws from Prng(7)) that runs thread 1 inside the window:
+  // thread 0 is held at it (src/fuzz/schedule.ts WindowStrategy).
+  const schedule = { strategy: 'sticky' as const, seed: 1213266989, eventProbability: 0.1, stickiness: 0.97 };
 
   it('parse and print', () => {
     expect(formatProgram(program)).toContain('  lowmem_rw obj=vmalloc slot=0 page=0 writable=false');
@@ -152,5 +154,22 @@ describe("the fuzzer's operations", () => {
     );
     const fixed = (await createTarget('xen-4.9.1-pv', {})).run({ program, schedule }, new Coverage());
     expect(fixed.finding).toBeUndefined();
+  });
+});
+
+describe('found blind by the fuzzer', () => {
+  it('xen-4.9.0-pv: one vCPU retypes a page while another maps, writes and unmaps it in a loop; xen-4.9.1-pv stays clean', { timeout: 120_000 }, async () => {
+    const buggy = await createTarget('xen-4.9.0-pv');
+    // Campaign seed 11 (found at its execution 150 with the generator and model of this commit; seed
+    // 16 at 236 before the generator's shapes, when of seeds 1 to 30, 10, 16 and 29 found it within
+    // 300 executions).
+    const found = runUnits(buggy, { firstSeed: 11, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'tlb-coherence,xen-pv-escalation', shrinkBudget: 60 }).flatMap(
+      (r) => r.findings,
+    );
+    expect(found.map((f) => f.signature)).toEqual(["stale TLB entry on another CPU after Xen's page-table type change"]);
+    const ops = found[0].trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));
+    expect(ops).toEqual(expect.arrayContaining(['lowmem_rw', 'pt_pin', 'pt_set', 'kaccess']));
+    const fixed = await createTarget('xen-4.9.1-pv');
+    expect(runUnits(fixed, { firstSeed: 11, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
   });
 });

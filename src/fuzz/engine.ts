@@ -155,7 +155,7 @@ export function makeTrace(
 /** Fuzzes `target` with one seed. */
 export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): SeedResult {
   const rng = new Prng(seed);
-  const gen = new Generator(rng, target.maxCpus);
+  const gen = new Generator(rng, target.maxCpus, target.xenPv);
   const cov = new Coverage();
   const corpus: CorpusEntry[] = [];
   const seen = new Map<string, FoundFinding>();

@@ -10,7 +10,10 @@ import {
   cloneProgram,
   DEVS,
   FILES,
+  GPT_INDICES,
+  GPT_SLOTS,
   MAX_FAIL_NTH,
+  MAX_LOOP,
   MAX_IRQS,
   MAX_OPS,
   MAX_PAGES,
@@ -59,12 +62,17 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
   ['pt_set', 3],
   ['pt_linear', 2],
   ['pt_unlinear', 1],
-  // XSA-241's operations: no weight yet (make() has no case for them; they would join through the
-  // vmalloc and vm_map_ram resources' changes and the adaptive weights)
+  // A Xen PV guest kernel's own page-table operations: weighted on Xen PV targets only (XEN_OP_WEIGHTS)
   ['pt_clear', 0],
   ['lowmem_rw', 0],
   ['pt_pin', 0],
   ['pt_unpin', 0],
+  ['loop', 0],
+  ['gpt_alloc', 0],
+  ['gpt_lowmem', 0],
+  ['gpt_pin', 0],
+  ['gpt_unpin', 0],
+  ['gpt_update', 0],
   ['flush_tlb', 4],
   ['fail_nth', 3],
   ['schedule', 5],
@@ -77,6 +85,25 @@ const TASK_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
 const UNLISTED_OP_WEIGHT = 1;
 /** Base weight of every operation name, in OP_NAMES order. */
 const BASE_WEIGHTS: readonly number[] = OP_NAMES.map((n) => TASK_OP_WEIGHTS.find(([m]) => m === n)?.[1] ?? UNLISTED_OP_WEIGHT);
+/**
+ * Base weights on a Xen PV target: the vocabulary of a malicious PV guest kernel joins, its own
+ * page-table operations (HYPERVISOR_mmu_update, update_va_mapping, MMUEXT_(UN)PIN) on kernel
+ * objects and on its pool of page-table pages, and loops. Other targets keep BASE_WEIGHTS, so
+ * their programs are what they were before this vocabulary existed.
+ */
+const XEN_OP_WEIGHTS: ReadonlyArray<readonly [OpName, number]> = [
+  ['pt_clear', 2],
+  ['lowmem_rw', 2],
+  ['pt_pin', 2],
+  ['pt_unpin', 1],
+  ['loop', 2],
+  ['gpt_alloc', 3],
+  ['gpt_lowmem', 2],
+  ['gpt_pin', 2],
+  ['gpt_unpin', 2],
+  ['gpt_update', 3],
+];
+const XEN_BASE_WEIGHTS: readonly number[] = OP_NAMES.map((n, i) => XEN_OP_WEIGHTS.find(([m]) => m === n)?.[1] ?? BASE_WEIGHTS[i]);
 const OP_INDEX = new Map<OpName, number>(OP_NAMES.map((n, i) => [n, i]));
 /** Executions between two updates of the adaptive weights, and the bounds of their factor. */
 const ADAPT_EVERY = 100;
@@ -101,6 +128,16 @@ const PTE_BIT_WEIGHTS: ReadonlyArray<readonly [PteBit, number]> = [
   ['nx', 1],
 ];
 const UPPER_LEVELS: readonly (2 | 3 | 4)[] = [2, 3, 4];
+/** Page-table levels by weight, for the Xen guest vocabulary (L1 and L2 tables are the most numerous). */
+const TABLE_LEVELS: readonly PtLevel[] = [1, 1, 2, 2, 3, 4];
+const FLUSH_SCOPES = ['local', 'mm', 'all'] as const;
+/** (pt, to) of an entry of a row's page in a loop body: previous -> this, this -> previous, this -> this, this -> next. */
+const NEIGHBOURS: ReadonlyArray<readonly [number, number]> = [
+  [0, 1],
+  [1, 0],
+  [1, 1],
+  [1, 2],
+];
 
 /**
  * The generator's resource model: for each kind of object the vocabulary has, the operations that
@@ -156,12 +193,16 @@ const PRIME_IN_RACE = 0.25;
 const RACE_PROBABILITY = 0.25;
 /** Probability that a fresh program gets one of the concurrency shapes of `shape()` (before race, share and collide). */
 const SHAPE_PROBABILITY = 0.08;
+/** On a Xen PV target: probability that a fresh program gets a guest page-table template (`guestTables()` or `retype()`). */
+const XEN_TEMPLATE_PROBABILITY = 0.3;
 
 /** Generator and mutator over one Prng. */
 export class Generator {
+  /** Base weight of each operation name (OP_NAMES order) on this target. */
+  private readonly base: readonly number[];
   /** Current weight of each operation name (OP_NAMES order): its base weight times its adaptive factor. */
-  private readonly weights = Float64Array.from(BASE_WEIGHTS);
-  private totalWeight = BASE_WEIGHTS.reduce((a, w) => a + w, 0);
+  private readonly weights: Float64Array;
+  private totalWeight: number;
   /** Per operation name: executions of programs that contained it, and how many of those reached new coverage. */
   private readonly ran = new Float64Array(OP_NAMES.length);
   private readonly gained = new Float64Array(OP_NAMES.length);
@@ -172,7 +213,13 @@ export class Generator {
     readonly rng: Prng,
     /** CPUs of the target machine. */
     readonly maxCpus: number,
-  ) {}
+    /** The target is a Xen PV guest: the malicious-guest vocabulary and its templates join (XEN_OP_WEIGHTS). */
+    readonly xen = false,
+  ) {
+    this.base = xen ? XEN_BASE_WEIGHTS : BASE_WEIGHTS;
+    this.weights = Float64Array.from(this.base);
+    this.totalWeight = this.base.reduce((a, w) => a + w, 0);
+  }
 
   /**
    * Coverage feedback (the engine calls it after each execution): which operations the program
@@ -199,7 +246,7 @@ export class Generator {
     let total = 0;
     for (let i = 0; i < this.weights.length; i++) {
       const f = (this.gained[i] + 1) / (this.ran[i] + 2) / all;
-      this.weights[i] = BASE_WEIGHTS[i] * Math.min(ADAPT_MAX, Math.max(ADAPT_MIN, f));
+      this.weights[i] = this.base[i] * Math.min(ADAPT_MAX, Math.max(ADAPT_MIN, f));
       total += this.weights[i];
     }
     this.totalWeight = total;
@@ -257,6 +304,10 @@ export class Generator {
     else {
       if (this.chance(0.15)) this.share({ cpus, tasks, irqs: [] });
       if (cpus > 1 && this.chance(0.7)) this.collide({ cpus, tasks, irqs: [] });
+    }
+    if (this.xen && this.chance(XEN_TEMPLATE_PROBABILITY)) {
+      if (this.chance(0.5)) this.guestTables({ cpus, tasks, irqs: [] });
+      else this.retype({ cpus, tasks, irqs: [] });
     }
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     const irqs: IrqProg[] = [];
@@ -503,6 +554,25 @@ export class Generator {
       }
       case 'pt_unlinear':
         return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(UPPER_LEVELS) };
+      case 'pt_clear':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), level: this.pick(PT_LEVELS), linear: this.chance(0.3), bit: this.pteBit() };
+      case 'lowmem_rw':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), writable: this.chance(0.5) };
+      case 'pt_pin':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES), level: this.tableLevel() };
+      case 'pt_unpin':
+        return { op: name, obj: this.pick(KOBJS), slot: this.slot(), page: this.chance(0.6) ? 0 : this.below(MAX_PAGES) };
+      case 'loop':
+        return { op: name, count: this.loopCount(), len: 1 + this.below(3), reverse: this.chance(0.5) };
+      case 'gpt_alloc':
+        return { op: name, pt: this.gptIndex(), level: this.tableLevel() };
+      case 'gpt_lowmem':
+        return { op: name, pt: this.gptIndex(), writable: this.chance(0.3) };
+      case 'gpt_pin':
+      case 'gpt_unpin':
+        return { op: name, pt: this.gptIndex() };
+      case 'gpt_update':
+        return { op: name, pt: this.gptIndex(), index: this.entryIndex(), to: this.gptIndex(), entry: this.gptEntry() };
       case 'flush_tlb':
         return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
       case 'fail_nth':
@@ -769,7 +839,7 @@ export class Generator {
   private resource(): ResourceKind {
     const factor = (k: ResourceKind) => {
       const i = OP_INDEX.get(k.creates[0]) ?? 0;
-      return this.weights[i] / BASE_WEIGHTS[i];
+      return this.weights[i] / this.base[i];
     };
     let total = 0;
     for (const [k, w] of RESOURCES) total += w * factor(k);
@@ -796,6 +866,138 @@ export class Generator {
     if (o.op === 'ftruncate') c.pages = this.chance(0.7) ? 0 : this.below(2);
     if (o.op === 'pt_linear') c.to = slot;
     return c as Op;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // A malicious Xen PV guest kernel (Xen PV targets only)
+
+  /** A page-table level, L1 and L2 most often (the levels of a guest's most numerous tables). */
+  private tableLevel(): PtLevel {
+    return this.pick(TABLE_LEVELS);
+  }
+
+  /**
+   * A loop's iteration count, from a wide distribution: a few (2-4) most often, sometimes a dozen,
+   * sometimes tens (17-64): the sizes of a retry loop, a batch, and a structure built entry by entry.
+   */
+  private loopCount(): number {
+    const r = this.rng.nextFloat();
+    return r < 0.4 ? 2 + this.below(3) : r < 0.7 ? 5 + this.below(12) : 17 + this.below(MAX_LOOP - 16);
+  }
+
+  /** A guest page-table pool index, small ones first (the pages a program's operations meet on). */
+  private gptIndex(): number {
+    return this.chance(0.8) ? this.below(4) : this.below(GPT_SLOTS);
+  }
+
+  private entryIndex(): number {
+    return this.chance(0.7) ? 0 : this.below(GPT_INDICES);
+  }
+
+  private gptEntry(): 'ro' | 'rw' | 'none' {
+    const r = this.below(10);
+    return r < 6 ? 'ro' : r < 9 ? 'rw' : 'none';
+  }
+
+  /**
+   * Loop (a mutation, Xen PV targets): a run of one to three operations of the list becomes the
+   * body of a loop, or an existing loop's count changes. In a body, pool indices are relative to
+   * the iteration, so a body that allocates a page builds a row of them.
+   */
+  loop(ops: Op[]): void {
+    const at = ops.findIndex((o) => o.op === 'loop');
+    if (at >= 0 && this.chance(0.5)) {
+      ops[at] = this.tweak(ops[at], 1);
+      return;
+    }
+    if (ops.length === 0 || ops.length >= MAX_OPS) return;
+    const i = this.below(ops.length);
+    const len = Math.min(1 + this.below(3), ops.length - i);
+    if (ops.slice(i, i + len).some((o) => o.op === 'fork' || o.op === 'clone' || o.op === 'exit' || o.op === 'loop')) return;
+    ops.splice(i, 0, { op: 'loop', count: this.loopCount(), len, reverse: this.chance(0.5) });
+  }
+
+  /**
+   * Guest tables (a template of the PV page-table life cycle over the guest's pool of page-table
+   * pages): a loop builds a row of tables, each iteration taking a page, write-protecting its
+   * direct-map alias, pinning it, and writing one entry that maps a neighbour in the row (the
+   * previous iteration's page, this one, or the next) read-only or writable; a later loop over the
+   * same row, forward or reverse, takes it apart (unpins, clears the entries, or unpins and
+   * makes the pages writable again). What Xen's type system must keep consistent whatever the order:
+   * type counts, same-level (linear) references, writable mappings of page-table frames.
+   */
+  guestTables(p: Program): void {
+    const count = this.loopCount();
+    const level = this.tableLevel();
+    const build: Op[] = [{ op: 'gpt_alloc', pt: 1, level }];
+    if (this.chance(0.85)) build.push({ op: 'gpt_lowmem', pt: 1, writable: false });
+    if (this.chance(0.8)) build.push({ op: 'gpt_pin', pt: 1 });
+    if (this.chance(0.8)) {
+      const [pt, to] = this.pick(NEIGHBOURS);
+      build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry: this.chance(0.7) ? 'ro' : 'rw' });
+    }
+    const ops: Op[] = [{ op: 'loop', count, len: build.length, reverse: false }, ...build];
+    if (this.chance(0.9)) {
+      const k = this.below(4);
+      const body: Op[] =
+        k < 2
+          ? [{ op: 'gpt_unpin', pt: 1 }]
+          : k === 2
+            ? [{ op: 'gpt_update', pt: 1, index: this.entryIndex(), to: 1, entry: 'none' }]
+            : [
+                { op: 'gpt_unpin', pt: 1 },
+                { op: 'gpt_lowmem', pt: 1, writable: true },
+              ];
+      ops.push({ op: 'loop', count: this.chance(0.6) ? count : this.loopCount(), len: body.length, reverse: this.chance(0.5) }, ...body);
+    }
+    this.xenTask(p, ops);
+  }
+
+  /**
+   * Retype (a template of the PV type life cycle of one frame on two vCPUs): one vCPU turns a
+   * page of a vmalloc'ed object into a page table (its vmap pte and its direct-map alias made
+   * read-only, in either order, then pinned) and sometimes back (unpinned, made writable again);
+   * meanwhile another vCPU of the guest runs, often in a loop, the life cycle of a writable
+   * mapping of the same page: map it writable, write through it, unmap it, with a TLB flush
+   * somewhere in it. Xen must not let any CPU write a frame once it is a page table.
+   */
+  retype(p: Program): void {
+    const slot = this.slot();
+    const a: Op[] = [{ op: 'vmalloc', slot, pages: 1 }];
+    const protect: Op[] = [];
+    if (this.chance(0.85)) protect.push({ op: 'pt_clear', obj: 'vmalloc', slot, level: 1, linear: false, bit: 'rw' });
+    if (this.chance(0.85)) protect.push({ op: 'lowmem_rw', obj: 'vmalloc', slot, page: 0, writable: false });
+    if (protect.length === 2 && this.chance(0.5)) protect.reverse();
+    a.push(...protect, { op: 'pt_pin', obj: 'vmalloc', slot, page: 0, level: this.chance(0.6) ? 1 : this.tableLevel() });
+    if (this.chance(0.4))
+      a.push(
+        { op: 'pt_unpin', obj: 'vmalloc', slot, page: 0 },
+        { op: 'lowmem_rw', obj: 'vmalloc', slot, page: 0, writable: true },
+        { op: 'pt_set', obj: 'vmalloc', slot, level: 1, linear: false, bit: 'rw' },
+      );
+    const b: Op[] = [
+      { op: 'pt_set', obj: 'vmalloc', slot, level: 1, linear: false, bit: 'rw' },
+      { op: 'kaccess', obj: 'vmalloc', slot, page: 0, kind: 'write' },
+      { op: 'pt_clear', obj: 'vmalloc', slot, level: 1, linear: false, bit: 'rw' },
+    ];
+    if (this.chance(0.6)) b.splice(this.below(b.length + 1), 0, { op: 'flush_tlb', scope: this.pick(FLUSH_SCOPES) });
+    if (this.chance(0.7)) b.unshift({ op: 'loop', count: this.loopCount(), len: b.length, reverse: false });
+    const cpuA = this.xenTask(p, a);
+    if (p.tasks.length >= MAX_TASKS) return;
+    const cpuB = p.cpus > 1 ? (cpuA + 1 + this.below(p.cpus - 1)) % p.cpus : cpuA;
+    p.tasks.push({ cpu: cpuB, kthread: this.chance(0.5), spawn: 'boot', ops: b });
+  }
+
+  /** Puts `ops` in a new task of the guest (a kernel thread or a process), or at the end of a task when the program is full; its CPU. */
+  private xenTask(p: Program, ops: Op[]): number {
+    if (p.tasks.length < MAX_TASKS) {
+      const t: TaskProg = { cpu: this.below(p.cpus), kthread: this.chance(0.5), spawn: 'boot', ops };
+      p.tasks.push(t);
+      return t.cpu;
+    }
+    const t = this.pick(p.tasks);
+    t.ops.push(...ops.slice(0, Math.max(0, MAX_OPS - t.ops.length)));
+    return t.cpu;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -881,7 +1083,8 @@ export class Generator {
     } else if (k < 92) {
       this.shape(p);
     } else if (k < 95 && seq) {
-      this.repeat(seq.ops);
+      if (this.xen && this.chance(0.5)) this.loop(seq.ops);
+      else this.repeat(seq.ops);
     } else if (k < 96) {
       p.cpus = 1 + this.below(this.maxCpus);
     } else if (donor && donor.tasks.length > 0 && p.tasks.length > 0) {
@@ -965,7 +1168,29 @@ export class Generator {
         c.scope = this.pick(['local', 'mm', 'all'] as const);
         break;
       case 'level':
-        c.level = o.op === 'pt_set' ? this.pick(PT_LEVELS) : this.pick(UPPER_LEVELS);
+        c.level = o.op === 'pt_set' || o.op === 'pt_clear' || o.op === 'pt_pin' || o.op === 'gpt_alloc' ? this.tableLevel() : this.pick(UPPER_LEVELS);
+        break;
+      case 'writable':
+        c.writable = !c.writable;
+        break;
+      case 'pt':
+        c.pt = this.chance(0.5) ? this.gptIndex() : Math.max(0, (c.pt as number) + (this.chance(0.5) ? 1 : -1));
+        break;
+      case 'index':
+        c.index = this.entryIndex();
+        break;
+      case 'entry':
+        c.entry = this.gptEntry();
+        break;
+      case 'count':
+        // a loop runs longer or shorter: doubled, halved, or drawn afresh
+        c.count = this.chance(0.4) ? Math.min(MAX_LOOP, (c.count as number) * 2) : this.chance(0.5) ? Math.max(1, (c.count as number) >> 1) : this.loopCount();
+        break;
+      case 'len':
+        c.len = 1 + this.below(4);
+        break;
+      case 'reverse':
+        c.reverse = !c.reverse;
         break;
       case 'linear':
         c.linear = !c.linear;
@@ -974,7 +1199,7 @@ export class Generator {
         c.bit = this.pteBit();
         break;
       case 'to':
-        c.to = this.slot();
+        c.to = o.op === 'gpt_update' ? this.gptIndex() : this.slot();
         break;
       case 'from':
         c.from = 1 + this.below(MAX_PAGES - 1);
@@ -1013,7 +1238,8 @@ function reversed(o: Op): Op {
 function shifted(o: Op, by: number): Op {
   const c = { ...o } as Record<string, unknown>;
   if (typeof c.slot === 'number') c.slot = (c.slot + by) % SLOTS;
-  if (typeof c.to === 'number' && o.op !== 'fork' && o.op !== 'clone') c.to = (c.to + by) % SLOTS;
+  if (typeof c.pt === 'number') c.pt = (c.pt + by) % GPT_SLOTS;
+  if (typeof c.to === 'number' && o.op !== 'fork' && o.op !== 'clone') c.to = (c.to + by) % (o.op === 'gpt_update' ? GPT_SLOTS : SLOTS);
   return c as Op;
 }
 

@@ -31,7 +31,7 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { DEVS, FILES, formatOp, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
@@ -45,6 +45,7 @@ import {
   xen_set_entry_bits,
   xen_set_linear_entry,
 } from '../linux/xen/hypercall.js';
+import { pfn_to_mfn } from '../linux/xen/state.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -162,6 +163,8 @@ const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx:
 const taskName = (t: TaskStruct): string => `${t.comm}/${t.pid}`;
 /** The protection a vma's flags give (the inverse of VM_FLAGS). */
 const protOf = (flags: number): Prot => (flags & VM_WRITE ? 'rw' : flags & VM_EXEC ? 'rx' : 'r');
+/** _PAGE_PRESENT | _PAGE_ACCESSED: a present entry the guest writes with mmu_update. */
+const PTE_PRESENT_ACCESSED = 0x21n;
 const PTE_BIT: Record<PteBit, bigint> = { rw: 0x2n, pse: 0x80n, accessed: 0x20n, dirty: 0x40n, global: 0x100n, nx: 1n << 63n };
 
 export class Interpreter {
@@ -181,7 +184,9 @@ export class Interpreter {
    * write-protected (then the program does not write through it). Undone before the object is
    * freed, as a PV kernel gives a page-table page back before freeing it (xen_release_ptpage).
    */
-  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; wp: boolean }>();
+  private readonly xenHeld = new Map<string, { ro: Set<number>; pinned: Set<number>; wp: boolean; writing: number; changing: number }>();
+  /** The guest kernel's pool of page-table pages (gpt_ operations): machine frame and the level it was allocated for. */
+  private readonly gpt: ({ mfn: number; level: number } | null)[] = new Array(GPT_SLOTS).fill(null);
   private readonly refCfg: RefConfig;
   private readonly ops;
   private sched: Scheduler | null = null;
@@ -384,12 +389,24 @@ export class Interpreter {
     const ops = this.program.tasks[i].ops;
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
-      for (const o of ops) {
+      const run = function* (o: Op, iter: number): KGen<void> {
         const armed = task.fail_nth;
-        yield* self.op(o, cpu, task);
+        yield* self.op(o, cpu, task, iter);
         // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
+      };
+      for (let i = 0; i < ops.length; i++) {
+        const o = ops[i];
+        if (o.op !== 'loop') {
+          yield* run(o, 0);
+          continue;
+        }
+        // A loop: its body is the next `len` operations (a loop among them is skipped), pool indices relative to the iteration.
+        const body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
+        i += o.len;
+        self.note(cpu, o);
+        for (let n = 0; n < o.count; n++) for (const b of body) yield* run(b, o.reverse ? o.count - 1 - n : n);
       }
     };
   }
@@ -405,10 +422,46 @@ export class Interpreter {
       });
   }
 
-  private held(key: string): { ro: Set<number>; pinned: Set<number>; wp: boolean } {
+  private held(key: string): { ro: Set<number>; pinned: Set<number>; wp: boolean; writing: number; changing: number } {
     let h = this.xenHeld.get(key);
-    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), wp: false }));
+    if (!h) this.xenHeld.set(key, (h = { ro: new Set(), pinned: new Set(), wp: false, writing: 0, changing: 0 }));
     return h;
+  }
+
+  /**
+   * An operation of a Xen PV guest kernel on its pool of page-table pages (`gpt`), entry `pt + iter`.
+   * Nothing on another paravirt backend, on an empty entry (or a full one, for gpt_alloc), or
+   * beyond the pool. The guest ignores Xen's rc, as a malicious guest kernel would.
+   */
+  private *gptOp(o: Extract<Op, { op: 'gpt_alloc' | 'gpt_lowmem' | 'gpt_pin' | 'gpt_unpin' | 'gpt_update' }>, cpu: LinuxCpu, iter: number): KGen<void> {
+    const k = this.k;
+    if (k.config.paravirt !== 'xen-pv') return;
+    const i = o.pt + iter;
+    if (i >= GPT_SLOTS) return;
+    const page = this.gpt[i];
+    if (o.op === 'gpt_alloc') {
+      if (!page) this.gpt[i] = { mfn: pfn_to_mfn(k.allocPageTable(o.level) / 4096), level: o.level };
+      return;
+    }
+    if (!page) return;
+    switch (o.op) {
+      case 'gpt_lowmem':
+        yield* xen_lowmem_rw(k, cpu, page.mfn, o.writable);
+        return;
+      case 'gpt_pin':
+        yield* xen_pin_table(k, cpu, page.mfn, page.level);
+        return;
+      case 'gpt_unpin':
+        yield* xen_pin_table(k, cpu, page.mfn, 0);
+        return;
+      case 'gpt_update': {
+        const to = o.to + iter < GPT_SLOTS ? this.gpt[o.to + iter] : null;
+        if (o.entry !== 'none' && !to) return;
+        const val = to && o.entry !== 'none' ? (BigInt(to.mfn) << 12n) | PTE_PRESENT_ACCESSED | (o.entry === 'rw' ? PTE_BIT.rw : 0n) : 0n;
+        yield* HYPERVISOR_mmu_update(k, cpu, page.mfn * 4096 + o.index * 8, val);
+        return;
+      }
+    }
   }
 
   /** Undoes what the program's Xen operations did to an object's frames before it is freed. */
@@ -420,23 +473,36 @@ export class Interpreter {
     for (const mfn of h.ro) yield* xen_lowmem_rw(this.k, cpu, mfn, true);
   }
 
-  /** Runs one operation on `cpu` for `task` (null in an interrupt handler). */
-  private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+  /** Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of the loop it is in (0 outside one). */
+  private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
     const k = this.k;
     switch (o.op) {
+      case 'loop':
+        return; // run by the task's body
+      case 'gpt_alloc':
+      case 'gpt_lowmem':
+      case 'gpt_pin':
+      case 'gpt_unpin':
+      case 'gpt_update':
+        yield* this.gptOp(o, cpu, iter);
+        return;
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
-        if (o.kind === 'write' && this.xenHeld.get(`${o.obj}${o.slot}`)?.wp) return; // it write-protected its own pte
+        const h = o.kind === 'write' && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
+        if (h && (h.wp || h.changing > 0)) return; // it write-protected its own pte, or is changing it
         // The access holds a reference: the object is not freed under it (kernel code that
-        // frees memory another CPU still uses would be the program's bug, not the kernel's).
+        // frees memory another CPU still uses would be the program's bug, not the kernel's); a
+        // write also keeps the program from write-protecting the pte it writes through meanwhile.
         obj.users++;
+        if (h) h.writing++;
         const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
         try {
           yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
         } finally {
           obj.users--;
+          if (h) h.writing--;
         }
         return;
       }
@@ -445,8 +511,16 @@ export class Interpreter {
         if (!obj) return;
         const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
         if (pa === undefined || pa === null) return;
-        const rc = yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
-        if (rc === 0 && o.bit === 'rw' && !o.linear && o.level === 1) this.held(`${o.obj}${o.slot}`).wp = false;
+        const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
+        if (h) h.changing++;
+        try {
+          yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        } finally {
+          if (h) {
+            h.changing--;
+            h.wp = (k.m.phys.read64n(pa) & PTE_BIT.rw) === 0n;
+          }
+        }
         return;
       }
       case 'pt_clear': {
@@ -454,11 +528,25 @@ export class Interpreter {
         if (!obj) return;
         // Write permission is taken away only from the object's own pte (or a linear entry): the
         // kernel's other mappings under an upper-level entry are not the program's to break.
-        if (o.bit === 'rw' && !o.linear && o.level !== 1) return;
+        if (o.bit === 'rw' && !o.linear && (o.level !== 1 || this.held(`${o.obj}${o.slot}`).writing > 0)) return;
         const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
         if (pa === undefined || pa === null) return;
-        const rc = yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
-        if (rc === 0 && o.bit === 'rw' && !o.linear) this.held(`${o.obj}${o.slot}`).wp = true;
+        // The guest kernel changed the entry behind the kernel's back and flushes nothing (its
+        // business, in a PV guest): the TLB-coherence oracle does not judge these pages' entries.
+        const span = 4096n << BigInt(9 * (o.level - 1)); // what the entry maps
+        const start = obj.va & ~(span - 1n);
+        this.oracle?.kernelBusy.push({ start, end: start + span });
+        // While the program changes its own pte, it does not write through it (kaccess).
+        const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
+        if (h) h.changing++;
+        try {
+          yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+        } finally {
+          if (h) {
+            h.changing--;
+            h.wp = (k.m.phys.read64n(pa) & PTE_BIT.rw) === 0n;
+          }
+        }
         return;
       }
       case 'lowmem_rw':

@@ -25,6 +25,9 @@ import type { KnobValue } from '../presets/index.js';
 /** Scheduler steps per execution before the run is cut (a clean program needs a few hundred). */
 export const MAX_STEPS = 6_000;
 
+/** Bytes of Xen stack depth per coverage bucket (about one level of the page-table de-typing recursion). */
+const XEN_STACK_BUCKET = 256;
+
 /**
  * RAM of fuzz machines unless the user sets `ram_mib`: programs use a few hundred frames, and
  * every execution starts by zeroing RAM (`m.reset()`), so a small RAM is a large speed-up.
@@ -41,6 +44,7 @@ const FUZZ_PSC = { pde: { sets: 16, ways: 8 }, pdpte: { sets: 8, ways: 8 }, pml4
 
 export class LinuxFuzzTarget implements FuzzTarget {
   readonly maxCpus: number;
+  readonly xenPv: boolean;
   private readonly machine: Machine;
   private readonly configs = new Map<number, LinuxConfig>();
   private readonly base: LinuxConfig;
@@ -68,6 +72,7 @@ export class LinuxFuzzTarget implements FuzzTarget {
     this.effective = 'ram_mib' in overrides ? overrides : { ...overrides, ram_mib: FUZZ_RAM_MIB };
     this.base = configFromPreset(preset, this.effective);
     this.maxCpus = this.base.cpus;
+    this.xenPv = this.base.knobs.paravirt === 'xen-pv';
     this.machine = Machine.createSync({ ramBytes: this.base.ram_mib * 1024 * 1024, cpus: this.base.cpus, retention: 'maximal', tlb: FUZZ_TLB, psc: FUZZ_PSC });
   }
 
@@ -101,7 +106,11 @@ export class LinuxFuzzTarget implements FuzzTarget {
     const config = this.configFor(input.program.cpus);
     const k = this.bootedKernel(config);
     // Xen's own branches count as coverage too (as kcov in the hypervisor would).
-    if (config.knobs.paravirt === 'xen-pv') xenOf(k).mm.onPath = (id) => cov.hitString(id);
+    const xen = config.knobs.paravirt === 'xen-pv' ? xenOf(k).mm : null;
+    if (xen) {
+      xen.onPath = (id) => cov.hitString(id);
+      xen.stack.peak = 0;
+    }
     this.onBoot?.(k);
     const events: ExplainEvent[] | undefined = input.explain ? [] : undefined;
     const interp = new Interpreter(k, m, input.program, cov, events);
@@ -119,6 +128,8 @@ export class LinuxFuzzTarget implements FuzzTarget {
       interp.finish();
     }
     cov.hitString(`status:${r.status}`);
+    // How deep Xen's stack got, in XEN_STACK_BUCKET steps: a recursion one level deeper is new coverage.
+    if (xen && xen.stack.peak > 0) cov.hitString(`xen-stack:${Math.floor(xen.stack.peak / XEN_STACK_BUCKET)}`);
     const finding = r.finding;
     if (finding && events) {
       const headline = finding.log.find((l) => !l.startsWith('---') && !l.startsWith('===') && !l.startsWith('(XEN)') && l.trim() !== '') ?? finding.signature;

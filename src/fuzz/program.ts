@@ -29,6 +29,15 @@ export const FILES = 1;
 export const DEVS = 1;
 /** Largest `n` of a fail_nth operation. */
 export const MAX_FAIL_NTH = 4;
+/**
+ * Entries of the pool of page-table pages a Xen PV guest kernel allocates (the gpt_ operations):
+ * enough for a row of tables longer than any loop (a loop addresses the pool relative to its iteration).
+ */
+export const GPT_SLOTS = 80;
+/** Entries (0..GPT_INDICES-1) of a pool table that gpt_update writes. */
+export const GPT_INDICES = 4;
+/** Largest iteration count of a loop. */
+export const MAX_LOOP = 64;
 
 export type AccessKindName = 'read' | 'write' | 'exec';
 export type Prot = 'r' | 'rw' | 'rx';
@@ -137,6 +146,31 @@ export type Op =
   | { op: 'pt_pin'; obj: KObj; slot: number; page: number; level: PtLevel }
   /** MMUEXT_UNPIN_TABLE of the same frame. Xen PV only. */
   | { op: 'pt_unpin'; obj: KObj; slot: number; page: number }
+  /**
+   * A loop: the next `len` operations of the list (its body; a loop in it is skipped) run `count`
+   * times, iteration i = 0, 1, ... or (`reverse`) count-1 down to 0. In the body, indices into the
+   * guest page-table pool (`pt`, and gpt_update's `to`) are relative to the iteration: pool entry
+   * `pt + i`, so that `pt=1` is this iteration's page and `pt=0` the previous iteration's.
+   */
+  | { op: 'loop'; count: number; len: number; reverse: boolean }
+  /**
+   * A Xen PV guest kernel allocates a zeroed page for a level-`level` page table (as pte_alloc_one()
+   * and its kin do) into entry `pt` of the program's guest page-table pool. Xen PV only.
+   */
+  | { op: 'gpt_alloc'; pt: number; level: PtLevel }
+  /** make_lowmem_page_readonly() (`writable` false) or make_lowmem_page_readwrite() of pool page `pt` (HYPERVISOR_update_va_mapping of its direct-map alias). Xen PV only. */
+  | { op: 'gpt_lowmem'; pt: number; writable: boolean }
+  /** MMUEXT_PIN_L<level>_TABLE of pool page `pt` at the level it was allocated for (Xen refuses a page with a writable mapping or invalid entries). Xen PV only. */
+  | { op: 'gpt_pin'; pt: number }
+  /** MMUEXT_UNPIN_TABLE of pool page `pt`. Xen PV only. */
+  | { op: 'gpt_unpin'; pt: number }
+  /**
+   * HYPERVISOR_mmu_update of entry `index` of pool page `pt`: a present entry mapping pool page
+   * `to` read-only (`ro`) or writable (`rw`), or an empty entry (`none`). Whether that is a table
+   * one level down, a same-level (linear) table, or an L1 mapping of a frame typed as a page table
+   * is up to the levels; Xen validates (or refuses) it. Xen PV only.
+   */
+  | { op: 'gpt_update'; pt: number; index: number; to: number; entry: 'ro' | 'rw' | 'none' }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
   /**
@@ -185,6 +219,12 @@ export const OP_NAMES: readonly OpName[] = [
   'lowmem_rw',
   'pt_pin',
   'pt_unpin',
+  'loop',
+  'gpt_alloc',
+  'gpt_lowmem',
+  'gpt_pin',
+  'gpt_unpin',
+  'gpt_update',
   'flush_tlb',
   'fail_nth',
   'schedule',
@@ -313,6 +353,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
   const kobj = (): KObj => oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const);
   // an optional first page of a partial munmap/mremap (absent: the whole range)
   const from = (): { from?: number } => (o.from === undefined ? {} : { from: int(o.from, `${path}.from`, 1, MAX_PAGES - 1) });
+  const gpt = (): number => int(o.pt, `${path}.pt`, 0, GPT_SLOTS - 1);
   switch (op) {
     case 'mmap':
       if (typeof o.populate !== 'boolean') bad(`${path}.populate`, 'expected true or false');
@@ -389,6 +430,25 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
       return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1), level: int(o.level, `${path}.level`, 1, 4) as PtLevel };
     case 'pt_unpin':
       return { op, obj: kobj(), slot: slot(), page: int(o.page, `${path}.page`, 0, MAX_PAGES - 1) };
+    case 'loop':
+      if (typeof o.reverse !== 'boolean') bad(`${path}.reverse`, 'expected true or false');
+      return { op, count: int(o.count, `${path}.count`, 1, MAX_LOOP), len: int(o.len, `${path}.len`, 1, MAX_OPS), reverse: o.reverse as boolean };
+    case 'gpt_alloc':
+      return { op, pt: gpt(), level: int(o.level, `${path}.level`, 1, 4) as PtLevel };
+    case 'gpt_lowmem':
+      if (typeof o.writable !== 'boolean') bad(`${path}.writable`, 'expected true or false');
+      return { op, pt: gpt(), writable: o.writable as boolean };
+    case 'gpt_pin':
+    case 'gpt_unpin':
+      return { op, pt: gpt() };
+    case 'gpt_update':
+      return {
+        op,
+        pt: gpt(),
+        index: int(o.index, `${path}.index`, 0, GPT_INDICES - 1),
+        to: int(o.to, `${path}.to`, 0, GPT_SLOTS - 1),
+        entry: oneOf(o.entry, `${path}.entry`, ['ro', 'rw', 'none'] as const),
+      };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };
     case 'fail_nth':

@@ -14,11 +14,85 @@ import type { ExecInput, ExplainEvent } from './target.js';
 /** PCT's default expected run length (change points are drawn from 1..k) when a schedule does not say. */
 export const PCT_EXPECTED_STEPS = 400;
 
-/** The schedule's own strategy. */
+/** The schedule's own strategy, with the interrupt windows of its CPUs stretched (`WindowStrategy`). */
 export function scheduleStrategy(s: Schedule): Strategy {
+  return new WindowStrategy(baseStrategy(s), s.seed);
+}
+
+function baseStrategy(s: Schedule): Strategy {
   if (s.strategy === 'random') return new RandomStrategy(s.seed, { eventProbability: s.eventProbability ?? 0.05 });
   if (s.strategy === 'sticky') return new StickyStrategy(s.seed, s.eventProbability ?? 0.05, s.stickiness ?? 0.9, s.release ?? 0);
   return new PctStrategy(s.seed, { depth: s.depth ?? 3, expectedSteps: s.steps ?? PCT_EXPECTED_STEPS, clock: 'points' });
+}
+
+/** An interleaving point where the CPU runs with interrupts enabled inside a longer path: its label ends in ':irq' (e.g. src/xen/mm.ts LBL_XEN_STAMP_IRQ). */
+const isWindow = (label: string): boolean => label.endsWith(':irq');
+/** Probability that a CPU arriving at an interrupt window is held there. */
+const WINDOW_HOLD = 0.3;
+/** Steps the other CPUs run, at most, while one is held (drawn up to this). */
+const WINDOW_STEPS = 400;
+
+/**
+ * Interrupt windows stretched: a CPU at an interleaving point inside a path that runs with
+ * interrupts enabled (`isWindow`) may be servicing interrupts there for a long time, as long as
+ * its interrupt load lasts, while the other CPUs run on. At each arrival at such a point the CPU
+ * is held with probability WINDOW_HOLD, for up to a drawn number of steps: while it is held and
+ * another CPU can step (and does not spin), a step the schedule's strategy gives the held CPU goes
+ * to another CPU instead. Schedules of a model without such points are the strategy's own,
+ * choice for choice (the window's Prng is drawn only at a window).
+ */
+export class WindowStrategy implements Strategy {
+  readonly name: string;
+  private readonly rng: Prng;
+  private held = -1;
+  private budget = 0;
+  /** Per CPU: the label at which the hold was last decided (one decision per arrival). */
+  private decided: string[] = [];
+  constructor(
+    private readonly inner: Strategy,
+    private readonly seed: number,
+  ) {
+    this.name = inner.name;
+    this.rng = new Prng(seed ^ 0x5bd1e995);
+  }
+  begin(view: SchedView): void {
+    this.rng.reseed(this.seed ^ 0x5bd1e995);
+    this.held = -1;
+    this.budget = 0;
+    this.decided = view.cpus.map(() => '');
+    this.inner.begin?.(view);
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    const i = this.inner.choose(acts, n, view);
+    if (actionSlot(acts[i]) !== SLOT_STEP) return i;
+    const c = actionCpu(acts[i]);
+    const label = view.cpus[c].label();
+    if (!isWindow(label)) {
+      this.decided[c] = '';
+      if (this.held === c) this.held = -1;
+      return i;
+    }
+    if (this.held !== c && this.decided[c] !== label) {
+      this.decided[c] = label;
+      if (this.rng.nextFloat() < WINDOW_HOLD) {
+        this.held = c;
+        this.budget = 1 + this.rng.below(WINDOW_STEPS);
+      }
+    }
+    if (this.held !== c || this.budget-- <= 0) {
+      if (this.held === c) this.held = -1;
+      return i;
+    }
+    // Another CPU that can step and does not spin, from the one after the held CPU on.
+    let best = -1;
+    for (let j = 0; j < n; j++) {
+      if (actionSlot(acts[j]) !== SLOT_STEP) continue;
+      const d = actionCpu(acts[j]);
+      if (d === c || view.cpus[d].label() === SPIN) continue;
+      if (best < 0 || (d - c + view.cpus.length) % view.cpus.length < (actionCpu(acts[best]) - c + view.cpus.length) % view.cpus.length) best = j;
+    }
+    return best >= 0 ? best : i;
+  }
 }
 
 /** The strategy of one execution, and the replay strategy (to count divergences) when replaying. */

@@ -62,6 +62,8 @@ export interface FuzzTarget {
   readonly overrides: Readonly<Record<string, string | number | boolean>>;
   /** CPUs of the machine (programs use at most this many). */
   readonly maxCpus: number;
+  /** A Xen PV guest: the generator adds the vocabulary of a malicious guest kernel (generate.ts XEN_OP_WEIGHTS). */
+  readonly xenPv?: boolean;
   /** Runs one execution; coverage ids reached are added to `cov`'s current execution. */
   run(input: ExecInput, cov: Coverage): ExecResult;
 }

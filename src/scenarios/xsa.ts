@@ -164,8 +164,6 @@ export const scenarioXsa240: Scenario = {
   description:
     "Xen PV (XSA-240, CVE-2017-15595): a guest kernel pins 48 empty L2 tables, links each to the next with a read-only linear entry and unpins them from the last to the first. Before the fix the last unpin de-types the whole chain in one recursion (__put_page_type -> free_page_type -> put_page_from_l2e -> ...), 208 bytes of stack per table: Xen's 8 KiB primary stack overflows and it panics with a DOUBLE FAULT. After the fix every second link is refused (linear_pt_count) and the teardown stays shallow.",
   presets: { buggy: 'xen-4.9.0-pv', fixed: 'xen-4.9.1-pv' },
-  notBlind:
-    'the crash needs 38 or more stacked L2 tables (208 bytes of Xen stack each on the measured build), each pinned, linked to the next and unpinned in order: over a hundred operations in one exact sequence (docs/historical-bugs.md).',
   setup: setupXsa240,
 };
 
@@ -177,8 +175,6 @@ export const scenarioXsa241: Scenario = {
   presets: { buggy: 'xen-4.9.0-pv', fixed: 'xen-4.9.1-pv' },
   // The fuzzer's outcome oracle sees the same stale entry at the same type change, first.
   alsoReports: [{ sanitizer: 'tlb-coherence', signature: "stale TLB entry on another CPU after Xen's page-table type change" }],
-  notBlind:
-    'its operations (pt_clear, lowmem_rw, pt_pin) have no generator weight yet, and the race needs the other thread to run whole inside one interleaving point of Xen (docs/historical-bugs.md).',
   setup: setupXsa241,
 };
 

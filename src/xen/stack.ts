@@ -54,6 +54,8 @@ export class XenPanic extends Error {
 export class XenStack {
   private readonly frames: XenFrameName[] = [];
   private used = 0;
+  /** The most bytes in use since it was last set to 0 (the fuzzer reads it as coverage of stack depth). */
+  peak = 0;
 
   /** Bytes in use. */
   get depthBytes(): number {
@@ -87,6 +89,7 @@ export class XenStack {
   push(fn: XenFrameName): boolean {
     this.frames.push(fn);
     this.used += XEN_FRAME_BYTES[fn];
+    if (this.used > this.peak) this.peak = this.used;
     return this.used <= XEN_PRIMARY_STACK_BYTES;
   }
 
