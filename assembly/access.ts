@@ -4,13 +4,13 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, CX_AMD, C_CR2, C_FRONT,
-  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, VEC_PF,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, fastWalk, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -83,6 +83,11 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return load<u64>(e, T_PA) | (va & 0xFFF);
 }
 
+/** Way j after entry e as the pair (fill stamp, address): the oldest way has the smallest. */
+@inline function stampWay(e: usize, j: usize): u64 {
+  return (u64(load<u32>(e + j * TLB_ENTRY, T_STAMP)) << 32) | u64(e + j * TLB_ENTRY);
+}
+
 // TLB misses handled by quickMiss: each one a miss and a walk of one entry from the PDE cache
 // (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
 let quickWalks: u32 = 0;
@@ -99,8 +104,15 @@ let quickWalks: u32 = 0;
  * caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
+  const ways = usize(load<u32>(cpu + C_TLB, 8));
+  const pways = usize(load<u32>(cpu + C_PSC, 8));
+  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4) with constant masks and unrolled loops
+  if (ways == 12 && pways == 4) return quickMissIn(cpu, va, kind, 12, 4);
+  return quickMissIn(cpu, va, kind, ways, pways);
+}
+
+@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize): u64 {
   const d = cpu + C_TLB;
-  const ways = usize(load<u32>(d, 8));
   // large-page classes that may hold entries (their "ever filled" flags), keys, no 4 KiB TLB
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
@@ -148,18 +160,25 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
-  const pways = usize(load<u32>(p, 8));
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;
   const pkey = keyOf(prefix, pcid);
   let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
   let h: usize = 0;
-  for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  if (pways == 4) {
+    // the usual geometry, unrolled (a loop costs V8 a stack check per iteration)
+    h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+    h = load<u64>(pe, P_KEY + PSC_ENTRY) == pkey ? pe + PSC_ENTRY : h;
+    h = load<u64>(pe, P_KEY + 2 * PSC_ENTRY) == pkey ? pe + 2 * PSC_ENTRY : h;
+    h = load<u64>(pe, P_KEY + 3 * PSC_ENTRY) == pkey ? pe + 3 * PSC_ENTRY : h;
+  } else {
+    for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
+  }
   if (h == 0) return SLOW;
   const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
   if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
-  // The rights folded as fastWalk folds them (bit 63: no level sets XD) and checked per kind
+  // The rights folded as walkInPlace folds them (bit 63: no level sets XD) and checked per kind
   // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
   const pp = load<u32>(h, P_PERMS);
   const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
@@ -182,13 +201,21 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       let o2 = o0;
       let o3 = o0;
       let w: usize = 0;
-      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
-        o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
-        o1 = min(o1, (u64(load<u32>(e, T_STAMP + TLB_ENTRY)) << 32) | u64(e + TLB_ENTRY));
-        o2 = min(o2, (u64(load<u32>(e, T_STAMP + 2 * TLB_ENTRY)) << 32) | u64(e + 2 * TLB_ENTRY));
-        o3 = min(o3, (u64(load<u32>(e, T_STAMP + 3 * TLB_ENTRY)) << 32) | u64(e + 3 * TLB_ENTRY));
+      if (ways == 12) {
+        // the usual geometry, unrolled (a loop costs V8 a stack check per iteration)
+        o0 = min(stampWay(e, 0), min(stampWay(e, 4), stampWay(e, 8)));
+        o1 = min(stampWay(e, 1), min(stampWay(e, 5), stampWay(e, 9)));
+        o2 = min(stampWay(e, 2), min(stampWay(e, 6), stampWay(e, 10)));
+        o3 = min(stampWay(e, 3), min(stampWay(e, 7), stampWay(e, 11)));
+        w = ways;
       }
-      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, (u64(load<u32>(e, T_STAMP)) << 32) | u64(e));
+      for (; w + 4 <= ways; w += 4, e += 4 * TLB_ENTRY) {
+        o0 = min(o0, stampWay(e, 0));
+        o1 = min(o1, stampWay(e, 1));
+        o2 = min(o2, stampWay(e, 2));
+        o3 = min(o3, stampWay(e, 3));
+      }
+      for (; w < ways; w++, e += TLB_ENTRY) o0 = min(o0, stampWay(e, 0));
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
@@ -417,7 +444,7 @@ const MLP_K: u32 = 16;
 const MLP_SERIAL: u32 = 16; // groups walked serially after a cache-friendly one
 const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about what stays in L2)
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
-const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (fastWalk's f)
+const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
@@ -427,33 +454,20 @@ let lnRefs: u32 = 0;
 let lnFastFaults: u32 = 0;
 let lnGps: u32 = 0;
 let lnFaults: u32 = 0;
-let lnLastFast: isize = -1;
-let lnLastExact: isize = -1;
+let lnLanes: u32 = 0; // serialLane calls (the loops count walks as addresses less these)
 
 /** One address through the serial fast walk (the exact walk behind it). */
 function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
+  lnLanes++;
   const va = load<u64>(i * 8, IO_VA);
-  const s: u64 = levels == 5 ? 7 : 16;
-  let r = SLOW;
-  if ((i64(va << s) >> s) == i64(va)) {
-    r = fastWalk(va, kind, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, (acCx & CX_AMD) != 0);
-  }
-  if (r < FAULT_BIT) {
+  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize);
+  if (inc != 0) {
     lnWalks++;
-    lnRefs += levels - u32(r >> R_CLASS_SHIFT);
-    store<u64>(i * 8, r & PA_MASK, IO_PA);
-    store<u32>(i * 4, 0, IO_FAULT);
-  } else if (r != SLOW) {
-    lnWalks++;
-    lnRefs += u32(r >> 32) & 0xFFFF;
-    lnFastFaults++;
-    if (isize(i) > lnLastFast) lnLastFast = isize(i);
-    store<u64>(i * 8, 0, IO_PA);
-    store<u32>(i * 4, u32(r), IO_FAULT);
+    lnRefs += u32(inc) & 0xFF_FFFF;
+    lnFastFaults += u32(inc >> 24) & 0xF_FFFF;
   } else {
-    r = exactWalk(cpu, va, kind, levels);
+    const r = exactWalk(cpu, va, kind, levels);
     if (r == GP_RESULT) lnGps++;
-    else if ((r & FAULT_BIT) != 0 && isize(i) > lnLastExact) lnLastExact = isize(i);
     lnFaults += store2(i, r);
   }
 }
@@ -462,12 +476,12 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
 const LANE_DONE: u64 = 1;
 
 /**
- * fastWalk of batch address i down to its 4 KiB leaf entry, without reading it (levels a
+ * walkInPlace of batch address i down to its 4 KiB leaf entry, without reading it (levels a
  * constant): returns the leaf entry's address (the rights of the levels above folded into
  * L_F[p]); or, for a 2 MiB / 1 GiB page, the finished walk (LANE_DONE); or 0 when the address
- * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as fastWalk does.
+ * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as walkInPlace does.
  */
-@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, amd: bool): u64 {
+@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
   if ((i64(va << s) >> s) != i64(va)) return 0;
   let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -480,7 +494,7 @@ const LANE_DONE: u64 = 1;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return 0;
     if ((e & E_A) == 0) {
-      if (amd) return 0;
+      if ((acCx & CX_AMD) != 0) return 0;
       store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
     }
     f &= e ^ E_XD;
@@ -491,7 +505,7 @@ const LANE_DONE: u64 = 1;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return 0;
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -501,7 +515,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -511,7 +525,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
   if ((e & E_A) == 0) {
-    if (amd) return 0;
+    if ((acCx & CX_AMD) != 0) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   store<u64>(L_F + p, f & (e ^ E_XD));
@@ -520,9 +534,9 @@ const LANE_DONE: u64 = 1;
 }
 
 /**
- * The leaf's access check, A/D update and result for batch address i (fastWalk's last step):
+ * The leaf's access check, A/D update and result for batch address i (walkInPlace's last step):
  * `e` the leaf entry, `leaf` its address | TLB class, `f` the rights folded above. Returns 1 for
- * a #PF (written as fastWalk's), else 0.
+ * a #PF (written as walkInPlace's), else 0.
  */
 @inline function finishLeaf(i: usize, kind: u32, e: u64, leaf: u64, f: u64): u32 {
   const t = KTAB + usize(kind) * 8;
@@ -543,11 +557,124 @@ const LANE_DONE: u64 = 1;
   return 0;
 }
 
+// serialRun's per-walk increment of its counter word: entries read in bits 23:0, #PFs in 43:24,
+// 4 KiB translations in 63:44 (a batch holds at most 2^16 addresses).
+const INC_FAULT: u64 = u64(1) << 24;
+const INC_SMALL: u64 = u64(1) << 44;
+
+/** A #PF found by walkInPlace, written in place: the result words, and the counter increment. */
+@inline function faultInPlace(i: usize, refs: u32, code: u64): u64 {
+  store<u64>(i * 8, 0, IO_PA);
+  store<u32>(i * 4, (VEC_PF << 16) | u32(code), IO_FAULT);
+  return INC_FAULT | u64(refs);
+}
+
+/** faultInPlace for an entry that failed its level's mask: not present, or reserved bits. */
+@inline function entryFaultInPlace(i: usize, e: u64, refs: u32, kind: u32): u64 {
+  const ec = load<u64>(KTAB + usize(kind) * 8, KT_EC);
+  return faultInPlace(i, refs, (e & E_P) == 0 ? ec : ec | PF_P | PF_RSVD);
+}
+
+/**
+ * An IA-32e walk of batch address i (Intel, or AMD while every accessed bit is set) in as few
+ * instructions as possible, its result written in place (IO_PA, IO_FAULT) as the C walker writes
+ * its own. Per level one mask test covers present and reserved bits (masks precomputed by
+ * setControl: `up` for PML5E/PML4E, `lo` below, `big1g` for a 1 GiB leaf); the rights of all
+ * levels fold into one AND (QEMU's mmu_translate: `f &= e ^ XD`, so bit 63 of `f` says "no level
+ * forbids fetches"); the access check is one mask compare per kind (KTAB, set by beginAccess);
+ * a missing accessed bit is set in place (Intel) as the walk passes, the leaf's A/D on success.
+ * A #PF is written without its side effects, which the caller applies (CR2, statistics: with the
+ * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
+ * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
+ * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
+ * the other constants stay in registers (the AMD flag is read where it matters); protection keys
+ * must not apply.
+ */
+@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
+  const s: u64 = levels == 5 ? 7 : 16;
+  if ((i64(va << s) >> s) != i64(va)) return 0;
+  let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+  let t = root;
+  let ea: u64 = 0;
+  let e: u64 = 0;
+  if (levels == 5) {
+    ea = t + ((va >> 45) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+    if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
+    if ((e & E_A) == 0) {
+      if ((acCx & CX_AMD) != 0) return 0;
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    }
+    f = e ^ E_XD;
+    t = e & FRAME_MASK;
+  }
+  ea = t + ((va >> 36) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
+  if ((e & E_A) == 0) {
+    if ((acCx & CX_AMD) != 0) return 0;
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
+  let off: u64 = 0x3FFF_FFFF;
+  let inc: u64 = u64(levels - 2);
+  if ((e & E_PS) != 0) {
+    if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
+  } else {
+    if ((e & E_A) == 0) {
+      if ((acCx & CX_AMD) != 0) return 0;
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    }
+    f &= e ^ E_XD;
+    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+    if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
+    off = 0x1F_FFFF;
+    inc = u64(levels - 1);
+    if ((e & E_PS) != 0) {
+      if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
+    } else {
+      if ((e & E_A) == 0) {
+        if ((acCx & CX_AMD) != 0) return 0;
+        e |= E_A;
+        store<u64>(usize(ea), e, RAM_BASE);
+      }
+      f &= e ^ E_XD;
+      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+      if (ea >= ram) return 0;
+      e = load<u64>(usize(ea), RAM_BASE);
+      if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
+      off = 0xFFF;
+      inc = INC_SMALL | u64(levels);
+    }
+  }
+  f &= e ^ E_XD;
+  const t8 = KTAB + usize(kind) * 8;
+  if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
+  if ((e & need) != need) store<u64>(usize(ea), e | need, RAM_BASE);
+  store<u64>(i * 8, (e & FRAME_MASK & ~off) | (va & off), IO_PA);
+  store<u32>(i * 4, 0, IO_FAULT);
+  return inc;
+}
+
 /**
  * mlpLoop's serial groups: each address through the serial fast walk, group after group, for at
  * least `groups` groups and then until a group translates a 4 KiB page. Returns where it
  * stopped (a group boundary, or `whole`); its counts go into the ln* counters. Out of line so
- * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack).
+ * that this loop gets registers of its own (inside mlpLoop its state spilled to the stack); the
+ * walk writes its results in place and its counts go into one word, so that the loop's state
+ * fits the registers V8 leaves it.
  */
 @inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
   const root = acCr3 & FRAME_MASK;
@@ -555,46 +682,22 @@ const LANE_DONE: u64 = 1;
   const up = load<u64>(cpu + C_RSVD_UP);
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
-  const amd = (acCx & CX_AMD) != 0;
-  const s: u64 = levels == 5 ? 7 : 16;
-  let walks: u32 = 0;
-  let refs: u32 = 0;
-  let fastFaults: u32 = 0;
-  let lastFast: isize = -1;
-  for (; g < whole; g += usize(MLP_K)) {
-    let small: u32 = 0; // 4 KiB translations
-    for (let i = g; i < g + usize(MLP_K); i++) {
+  let acc: u64 = 0;
+  for (; g < whole; ) {
+    const small = acc >> 44;
+    const end = g + usize(MLP_K);
+    for (let i = g; i < end; i++) {
       const kind = checkedKind(i);
-      const va = load<u64>(i * 8, IO_VA);
-      const r = (i64(va << s) >> s) == i64(va) ? fastWalk(va, kind, levels, root, up, lo, big1g, ram, amd) : SLOW;
-      if (r < FAULT_BIT) {
-        const cls = u32(r >> R_CLASS_SHIFT);
-        walks++;
-        refs += levels - cls; // a walk of class c read levels - c entries
-        small += u32(cls == 0);
-        store<u64>(i * 8, r & PA_MASK, IO_PA);
-        store<u32>(i * 4, 0, IO_FAULT);
-      } else if (r != SLOW) {
-        walks++;
-        refs += u32(r >> 32) & 0xFFFF;
-        fastFaults++;
-        lastFast = isize(i);
-        store<u64>(i * 8, 0, IO_PA);
-        store<u32>(i * 4, u32(r), IO_FAULT);
-      } else {
-        serialLane(cpu, i, kind, levels);
-      }
+      const inc = walkInPlace(i, kind, load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
+      if (inc == 0) serialLane(cpu, i, kind, levels);
+      acc += inc;
     }
+    g = end;
     if (groups != 0) groups--;
-    if (groups == 0 && small != 0) {
-      g += usize(MLP_K);
-      break;
-    }
+    if (groups == 0 && (acc >> 44) != small) break;
   }
-  lnWalks += walks;
-  lnRefs += refs;
-  lnFastFaults += fastFaults;
-  if (lastFast > lnLastFast) lnLastFast = lastFast;
+  lnRefs += u32(acc) & 0xFF_FFFF;
+  lnFastFaults += u32(acc >> 24) & 0xF_FFFF;
   return g;
 }
 
@@ -612,13 +715,8 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   const up = load<u64>(cpu + C_RSVD_UP);
   const lo = load<u64>(cpu + C_RSVD_LO);
   const big1g = load<u64>(cpu + C_RSVD_1G);
-  const amd = (acCx & CX_AMD) != 0;
-  let walks: u32 = 0;
-  let refs: u32 = 0;
-  let fastFaults: u32 = 0;
-  let lastFast: isize = -1;
-  lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = 0;
-  lnLastFast = lnLastExact = -1;
+  let acc: u64 = 0; // serialRun's counter word for this loop's own walks
+  lnWalks = lnRefs = lnFastFaults = lnGps = lnFaults = lnLanes = 0;
   const whole = usize(n) & ~usize(MLP_K - 1);
   // Interleaving gains nothing for groups without 4 KiB pages (their leaves are read on the way
   // down) or whose leaf tables are few and therefore cached (most of them seen in the last
@@ -641,26 +739,25 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const i = g + j;
       const kind = checkedKind(i);
       const p = j * 8;
-      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram, amd);
+      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
         serialLane(cpu, i, kind, levels);
       } else if ((leaf & LANE_DONE) != 0) {
-        const fault = u32(leaf >> 1) & 1;
-        walks++;
-        refs += levels - u32(leaf >> 2);
-        fastFaults += fault;
-        if (fault != 0) lastFast = isize(i);
+        acc += ((leaf << 23) & INC_FAULT) | u64(levels - u32(leaf >> 2));
         leaf = 0;
       } else {
         pending++;
-        const table = u32(leaf >> 12) + 1;
-        const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
-        seen += u32(load<u32>(slot) == table);
-        store<u32>(slot, table);
+        if ((j & 3) == 0) {
+          // every fourth lane's leaf table looked up and remembered (a sample is enough)
+          const table = u32(leaf >> 12) + 1;
+          const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
+          seen += u32(load<u32>(slot) == table);
+          store<u32>(slot, table);
+        }
       }
       store<u64>(L_EA + p, leaf);
     }
-    if (seen >= (MLP_K * 3) / 4) serialGroups = MLP_SERIAL;
+    if (seen >= (MLP_K / 4) * 3 / 4) serialGroups = MLP_SERIAL;
     serial = pending == 0;
     if (serial) continue;
     // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
@@ -680,22 +777,24 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
         serialLane(cpu, i, kind, levels);
         continue;
       }
-      const fault = finishLeaf(i, kind, e, leaf, load<u64>(L_F + p));
-      walks++;
-      refs += levels;
-      fastFaults += fault;
-      if (fault != 0) lastFast = isize(i);
+      acc += (u64(finishLeaf(i, kind, e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
     }
   }
   for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
-  // is the last faulting address in batch order (the exact walks' pageFault wrote theirs out of
-  // order: a serial lane may run before an earlier address's leaf check).
-  if (lnLastFast > lastFast) lastFast = lnLastFast;
-  if (lnLastExact > lastFast) lastFast = lnLastExact;
-  if (lastFast >= 0) store<u64>(cpu + C_CR2, load<u64>(IO_VA + usize(lastFast) * 8));
+  // is the last faulting address in batch order, found from the end (the exact walks' pageFault
+  // wrote theirs out of order: a serial lane may run before an earlier address's leaf check).
+  const fastFaults = u32(acc >> 24) & 0xF_FFFF;
+  if (fastFaults + lnFastFaults + lnFaults != 0) {
+    for (let i = usize(n); i > 0; i--) {
+      if ((load<u32>((i - 1) * 4, IO_FAULT) >> 16) == VEC_PF) {
+        store<u64>(cpu + C_CR2, load<u64>((i - 1) * 8, IO_VA));
+        break;
+      }
+    }
+  }
   bump(cpu, C_ST_FAULTS, fastFaults + lnFastFaults + lnGps);
-  addWalkCounts(walks + lnWalks, refs + lnRefs);
+  addWalkCounts(n - lnLanes + lnWalks, (u32(acc) & 0xFF_FFFF) + lnRefs);
   return fastFaults + lnFastFaults + lnFaults;
 }
 

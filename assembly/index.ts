@@ -13,7 +13,7 @@
 //     else walks (with the paging-structure caches when on) and fills the TLB (tlbFill, FIFO
 //     victims; the 4 KiB victim is picked by the lookup's own pass, tlbFindOrVictim) and the
 //     PSCs; hits and fills of 4 KiB entries refill the front cache (frontFill).
-//   walkers (walk.ts): TLB off in IA-32e mode, fastWalk decides a walk with one mask test per
+//   walkers: TLB off in IA-32e mode, access.ts walkInPlace decides a walk with one mask test per
 //     level and folded rights; the batch loop (access.ts mlpLoop) interleaves 16 such walks so
 //     that their leaf reads overlap; walkLong / walkPae / walk32 are the exact
 //     walks every path can fall back to (PSC lookups and fills, AMD's deferred A bits, keys).

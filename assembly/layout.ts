@@ -19,7 +19,7 @@ export const IO_PA: usize = 0x0030_0000; // u64[BATCH_MAX]
 export const IO_FAULT: usize = 0x0038_0000; // u32[BATCH_MAX]
 export const IO_STEPS: usize = 0x003C_0000; // step records of the stepping walk (8 x STEP_SIZE)
 // per-access-kind masks of the fast walk, set by beginAccess: kind k is allowed on a page whose
-// folded rights f (walk.ts fastWalk) satisfy (f & MASK[k]) == WANT[k]
+// folded rights f (access.ts walkInPlace) satisfy (f & MASK[k]) == WANT[k]
 export const KTAB: usize = 0x003F_0100;
 export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
@@ -42,7 +42,7 @@ export const C_PCID: usize = 44; // u32: current PCID (0 unless CR4.PCIDE)
 export const C_PDPTE: usize = 48; // u64[4], PAE PDPTE registers
 export const C_CR2: usize = 80;
 export const C_FLAGS: usize = 88; // u32: F_* (cache switches)
-// reserved-bit masks of the fast walk (walk.ts fastWalk), set by setControl, each with P
+// reserved-bit masks of the fast walk (access.ts walkInPlace), set by setControl, each with P
 export const C_RSVD_UP: usize = 96; // u64: PML5E/PML4E
 export const C_RSVD_LO: usize = 104; // u64: PDPTE/PDE/PTE
 export const C_RSVD_1G: usize = 112; // u64: extra bits of a 1 GiB leaf

@@ -4,7 +4,7 @@
 import {
   RAM_BASE, C_CR2, C_CR4, C_FLAGS, F_TLB, F_PSC, C_PDPTE, C_LAST, C_LAST_N, C_ST_WALKS, C_ST_MEMREFS, C_ST_PSCHITS, C_ST_PSC_LEVEL, C_ST_FAULTS,
   PERM_RW, PERM_US, PERM_D, PERM_G, PERM_KEY_SHIFT, PF_P, PF_RSVD, VEC_PF, VEC_GP, FAULT_BIT, R_CLASS_SHIFT, R_PERMS_SHIFT,
-  E_P, E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD, KTAB, KT_MASK, KT_WANT, KT_EC,
+  E_A, E_D, E_PS, E_G, E_XD, MODE_32, P_NEXT, P_PERMS, CX_NXE, CX_PGE, CX_AMD,
 } from './layout';
 import { ramSize, rsvdHi, rsvdHiPae, rsvd4M, pdpe1gb, physOr64, physOr32, physRead32, physRead64 } from './state';
 import { acCpu, acMode, acCx, acPkrU, acPkrS, acPcid, acCr3, CR4_PSE } from './context';
@@ -177,105 +177,8 @@ function commitAccessed(): void {
   return walkResult((e & FRAME_MASK & ~pageMask) | (va & pageMask), at - 1, cached);
 }
 
-/** Returned by fastWalk when the walk needs the exact path. */
+/** Returned by quickMiss when the access needs the exact miss path. */
 export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
-
-/** A #PF found by fastWalk: FAULT_BIT, the entries read in bits 47:32, vector and error code. */
-@inline function fastFault(refs: u32, code: u64): u64 {
-  return FAULT_BIT | (u64(refs) << 32) | (u64(VEC_PF) << 16) | code;
-}
-
-/** fastWalk's verdict on an entry that failed its level's mask: not present, or reserved bits. */
-@inline function entryFault(e: u64, refs: u32, ec: u64): u64 {
-  return fastFault(refs, (e & E_P) == 0 ? ec : ec | PF_P | PF_RSVD);
-}
-
-/**
- * An IA-32e walk (Intel, or AMD while every accessed bit is set) in as few instructions as
- * possible. Per level one mask test covers present and reserved bits (masks precomputed by
- * setControl: `up` for PML5E/PML4E, `lo` below, `big1g` for a 1 GiB leaf); the rights of all
- * levels fold into one AND (QEMU's mmu_translate: `f &= e ^ XD`, so bit 63 of `f` says "no level
- * forbids fetches"); the access check is one mask compare per kind (KTAB, set by beginAccess);
- * a missing accessed bit is set in place (Intel) as the walk passes, the leaf's A/D on success.
- * Returns the physical address with the TLB class in bits 53:52; or a #PF (fastFault) without
- * its side effects, which the caller applies (CR2, statistics: callers use it with the caches
- * off); or SLOW for an entry past RAM or AMD's deferred accessed bits, and then the caller
- * redoes the walk with walkLong, which is exact: the only writes before SLOW are A bits it sets
- * too. `levels` is a constant after inlining; protection keys must not apply.
- */
-@inline export function fastWalk(va: u64, kind: u32, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, amd: bool): u64 {
-  const ec = load<u64>(KTAB + usize(kind) * 8, KT_EC);
-  let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
-  let t = root;
-  let ea: u64 = 0;
-  let e: u64 = 0;
-  if (levels == 5) {
-    ea = t + ((va >> 45) & 0xFF8);
-    if (ea >= ram) return SLOW;
-    e = load<u64>(usize(ea), RAM_BASE);
-    if ((e & up) != E_P) return entryFault(e, 1, ec);
-    if ((e & E_A) == 0) {
-      if (amd) return SLOW;
-      e |= E_A;
-      store<u64>(usize(ea), e, RAM_BASE);
-    }
-    f &= e ^ E_XD;
-    t = e & FRAME_MASK;
-  }
-  ea = t + ((va >> 36) & 0xFF8);
-  if (ea >= ram) return SLOW;
-  e = load<u64>(usize(ea), RAM_BASE);
-  if ((e & up) != E_P) return entryFault(e, levels - 3, ec);
-  if ((e & E_A) == 0) {
-    if (amd) return SLOW;
-    e |= E_A;
-    store<u64>(usize(ea), e, RAM_BASE);
-  }
-  f &= e ^ E_XD;
-  ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
-  if (ea >= ram) return SLOW;
-  e = load<u64>(usize(ea), RAM_BASE);
-  if ((e & lo) != E_P) return entryFault(e, levels - 2, ec);
-  let off: u64 = 0x3FFF_FFFF;
-  let cls: u32 = 2;
-  if ((e & E_PS) != 0) {
-    if ((e & big1g) != 0) return fastFault(levels - 2, ec | PF_P | PF_RSVD);
-  } else {
-    if ((e & E_A) == 0) {
-      if (amd) return SLOW;
-      e |= E_A;
-      store<u64>(usize(ea), e, RAM_BASE);
-    }
-    f &= e ^ E_XD;
-    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
-    if (ea >= ram) return SLOW;
-    e = load<u64>(usize(ea), RAM_BASE);
-    if ((e & lo) != E_P) return entryFault(e, levels - 1, ec);
-    off = 0x1F_FFFF;
-    cls = 1;
-    if ((e & E_PS) != 0) {
-      if ((e & 0x1F_E000) != 0) return fastFault(levels - 1, ec | PF_P | PF_RSVD);
-    } else {
-      if ((e & E_A) == 0) {
-        if (amd) return SLOW;
-        e |= E_A;
-        store<u64>(usize(ea), e, RAM_BASE);
-      }
-      f &= e ^ E_XD;
-      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
-      if (ea >= ram) return SLOW;
-      e = load<u64>(usize(ea), RAM_BASE);
-      if ((e & lo) != E_P) return entryFault(e, levels, ec);
-      off = 0xFFF;
-      cls = 0;
-    }
-  }
-  f &= e ^ E_XD;
-  if ((f & load<u64>(KTAB + usize(kind) * 8, KT_MASK)) != load<u64>(KTAB + usize(kind) * 8, KT_WANT)) return fastFault(levels - cls, ec | PF_P);
-  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
-  if ((e & need) != need) store<u64>(usize(ea), e | need, RAM_BASE);
-  return (e & FRAME_MASK & ~off) | (va & off) | (u64(cls) << R_CLASS_SHIFT);
-}
 
 /** countWalk for n walks from the PDE cache (one entry read each): the TLB miss path's fast walks. */
 export function countPdeCacheWalks(cpu: usize, n: u32): void {

@@ -27,7 +27,12 @@ export interface FuzzBenchConfig {
   baseline?: string;
   /** Skip the time-to-find part (throughput only). */
   throughputOnly?: boolean;
+  /** Throughput measurements per preset (default THROUGHPUT_DEFAULTS.rounds). */
+  throughputRounds?: number;
 }
+
+/** The throughput part's configuration. */
+const throughputConfig = (cfg: FuzzBenchConfig) => ({ ...THROUGHPUT_DEFAULTS, rounds: cfg.throughputRounds ?? THROUGHPUT_DEFAULTS.rounds });
 
 export interface FuzzBenchResult {
   throughput: ThroughputRow[];
@@ -78,7 +83,7 @@ function median(xs: number[]): number {
 /** Runs the fuzzer benchmark; `log` receives one progress line per run. */
 export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => void): Promise<FuzzBenchResult> {
   const baseline = cfg.baseline ?? process.env.PAGEWALK_FUZZ_BASELINE;
-  const throughput = await runThroughput(THROUGHPUT_DEFAULTS, baseline || undefined, log);
+  const throughput = await runThroughput(throughputConfig(cfg), baseline || undefined, log);
   const rows: FuzzBenchRow[] = [];
   for (const bug of cfg.throughputOnly ? [] : (await seedBugs()).filter((b) => !b.notBlind)) {
     const target = await createTarget(bug.buggy, {});
@@ -136,7 +141,7 @@ export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => 
 /** The tables `npm run bench` prints. */
 export function formatFuzzBench(cfg: FuzzBenchConfig, res: FuzzBenchResult): string {
   const baseline = cfg.baseline ?? process.env.PAGEWALK_FUZZ_BASELINE;
-  const head = formatThroughput(THROUGHPUT_DEFAULTS, res.throughput, baseline || undefined);
+  const head = formatThroughput(throughputConfig(cfg), res.throughput, baseline || undefined);
   if (res.rows.length === 0) return head;
   const rows = res.rows;
   const out = [

@@ -25,6 +25,12 @@ export interface ThroughputRow {
   execPerSec: number;
   /** Median executions/s on the baseline tree (when given). */
   baselineExecPerSec?: number;
+  /**
+   * With a baseline: the median of the rounds' ratios (this tree / baseline, each round's pair
+   * measured back to back) and their range — steadier under a varying machine load than the ratio
+   * of the two medians.
+   */
+  pairedRatio?: { median: number; min: number; max: number };
 }
 
 export const THROUGHPUT_PRESETS = ['linux-3.8-xen-pv', 'linux-2.6.37-rc4-xen-pv', 'linux-4.13-xen-pv', 'linux-3.2-rt-up', 'linux-3.17-smp'];
@@ -69,7 +75,11 @@ export async function runThroughput(cfg: ThroughputConfig, baseline: string | un
       a.push(await mine(preset, cfg.seed, cfg.runs));
     }
     const row: ThroughputRow = { preset, execPerSec: Math.round(median(a)) };
-    if (theirs) row.baselineExecPerSec = Math.round(median(b));
+    if (theirs) {
+      row.baselineExecPerSec = Math.round(median(b));
+      const ratios = a.map((x, i) => x / b[i]);
+      row.pairedRatio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+    }
     log(`  throughput ${preset}: ${row.execPerSec}/s${row.baselineExecPerSec !== undefined ? ` (baseline ${row.baselineExecPerSec}/s)` : ''}`);
     rows.push(row);
   }
@@ -79,13 +89,15 @@ export async function runThroughput(cfg: ThroughputConfig, baseline: string | un
 /** The throughput table. */
 export function formatThroughput(cfg: ThroughputConfig, rows: ThroughputRow[], baseline?: string): string {
   const out = [`fuzzer throughput: one core, seed ${cfg.seed}, ${cfg.runs} executions, median of ${cfg.rounds}${baseline ? `; before = ${baseline}` : ''}`];
-  out.push(baseline ? 'preset                      before exec/s  after exec/s  speed-up' : 'preset                      exec/s/core');
+  out.push(baseline ? 'preset                      before exec/s  after exec/s  speed-up  paired (range)' : 'preset                      exec/s/core');
   for (const r of rows) {
-    if (r.baselineExecPerSec !== undefined)
+    if (r.baselineExecPerSec !== undefined) {
+      const p = r.pairedRatio;
       out.push(
-        `${r.preset.padEnd(27)} ${String(r.baselineExecPerSec).padStart(13)}  ${String(r.execPerSec).padStart(12)}  ${(r.execPerSec / r.baselineExecPerSec).toFixed(2)}×`,
+        `${r.preset.padEnd(27)} ${String(r.baselineExecPerSec).padStart(13)}  ${String(r.execPerSec).padStart(12)}  ${(r.execPerSec / r.baselineExecPerSec).toFixed(2).padStart(7)}×` +
+          (p ? `  ${p.median.toFixed(2)}× (${p.min.toFixed(2)}–${p.max.toFixed(2)})` : ''),
       );
-    else out.push(`${r.preset.padEnd(27)} ${String(r.execPerSec).padStart(11)}`);
+    } else out.push(`${r.preset.padEnd(27)} ${String(r.execPerSec).padStart(11)}`);
   }
   return out.join('\n');
 }

@@ -1,10 +1,11 @@
 /**
- * `npm run bench:fuzz [-- --seeds N] [--cap S] [--seed-base B] [--baseline DIR] [--throughput-only] [--json]`:
+ * `npm run bench:fuzz [-- --seeds N] [--cap S] [--seed-base B] [--baseline DIR] [--throughput-only] [--rounds N] [--json]`:
  * the fuzzer benchmark alone (it is also
  * the second part of `npm run bench`); see bench/fuzz-core.ts.
  */
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { formatFuzzBench, formatOracleCost, FUZZ_BENCH_DEFAULTS, ORACLE_COST_ROUNDS, ORACLE_COST_RUNS, runFuzzBench, runOracleCost } from './fuzz-core.js';
+import { THROUGHPUT_DEFAULTS } from './fuzz-throughput.js';
 
 async function main(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(
@@ -16,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
       'seed-base': { type: 'string', help: 'added to every campaign seed (fresh seeds; default 0)' },
       baseline: { type: 'string', help: 'a checkout of pagewalk (e.g. main) to measure the throughput on too' },
       'throughput-only': { type: 'bool', help: 'only the throughput table' },
+      rounds: { type: 'string', help: 'throughput measurements per preset (default 3; with --baseline, each a pair run back to back)' },
       'oracle-cost': { type: 'bool', help: "only measure the outcome oracles' cost (exec/s off vs on)" },
     },
     'bench:fuzz',
@@ -27,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     seedBase: intFlag(flags['seed-base'], 'seed-base', 0, 0, 2 ** 31),
     baseline: typeof flags.baseline === 'string' ? flags.baseline : undefined,
     throughputOnly: flags['throughput-only'] === true,
+    throughputRounds: intFlag(flags.rounds, 'rounds', THROUGHPUT_DEFAULTS.rounds, 1, 101),
   };
   const logLine = (line: string) => {
     if (!flags.json) process.stderr.write(line + '\n');

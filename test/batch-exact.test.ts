@@ -1,5 +1,5 @@
 /**
- * translateBatch with the caches off takes a fast walk (assembly/walk.ts fastWalk) that decides
+ * translateBatch with the caches off takes a fast walk (assembly/access.ts walkInPlace) that decides
  * most walks — faults included — on its own and applies a fault's side effects once per batch.
  * It must leave exactly what the same accesses made one at a time (cpu.access, the exact walk)
  * leave: the same results, CR2, statistics (walks, entries read, faults) and the same accessed

@@ -281,9 +281,12 @@ export class Interpreter {
         cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)],
         remaining: q.count,
         handler: function* (cpu): KGen<void> {
-          yield* traced(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event', function* () {
+          const fns = enterFn(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event');
+          try {
             for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
-          });
+          } finally {
+            fns.pop();
+          }
         },
       });
     });

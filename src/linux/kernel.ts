@@ -94,8 +94,20 @@ export class Kernel implements SchedTarget {
   /** Context switches performed (rq->nr_switches, all CPUs). */
   nr_switches = 0;
   readonly lockup: LockupDetector<LinuxCpu>;
-  /** Outcome observers (see KernelObservers). */
-  readonly observers: KernelObservers = {};
+  /**
+   * Outcome observers (see KernelObservers). Every key exists from the start, so that the snapshot
+   * records it and a restore puts `undefined` back instead of deleting the keys an execution set
+   * (a delete turns the object into a slow dictionary for the model's every later lookup).
+   */
+  readonly observers: KernelObservers = {
+    sigsegv: undefined,
+    sigbus: undefined,
+    pageFaultReturn: undefined,
+    exitMmap: undefined,
+    unmapAliases: undefined,
+    rcuQueued: undefined,
+    rcuInvoke: undefined,
+  };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
   /**

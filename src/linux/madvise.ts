@@ -15,7 +15,7 @@ import { vma_list } from './mmap.js';
 import type { LinuxCpu } from './percpu.js';
 import { down_read, up_read } from './rwsem.js';
 import { VM_PFNMAP, type MmStruct } from './structs.js';
-import { enterFn, traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 /** MADV_DONTNEED. */
 export const MADV_DONTNEED = 4;
@@ -36,11 +36,19 @@ export function* sys_madvise_dontneed(k: Kernel, cpu: LinuxCpu, mm: MmStruct, st
       }
       const s = vma.vm_start > start ? vma.vm_start : start;
       const e = vma.vm_end < end ? vma.vm_end : end;
-      yield* traced(cpu, 'zap_page_range', function* () {
+      const zap = enterFn(cpu, 'zap_page_range');
+      try {
         const tlb = tlb_gather_mmu(mm, s, e);
-        yield* traced(cpu, 'unmap_single_vma', () => unmap_page_range(k, cpu, tlb, s, e));
+        const unmap = enterFn(cpu, 'unmap_single_vma');
+        try {
+          yield* unmap_page_range(k, cpu, tlb, s, e);
+        } finally {
+          unmap.pop();
+        }
         yield* tlb_finish_mmu(k, cpu, tlb);
-      });
+      } finally {
+        zap.pop();
+      }
     }
     up_read(mm.mmap_sem, cpu.curr);
     return ret;

@@ -171,13 +171,16 @@ function* do_anonymous_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaS
  */
 function* do_wp_page(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, orig_pte: bigint): KGen<number> {
   const old = entryAddr(k.L, orig_pte) / 4096;
-  return yield* traced(cpu, 'do_wp_page', () =>
-    vma.vm_file && (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)
+  const fns = enterFn(cpu, 'do_wp_page');
+  try {
+    return yield* vma.vm_file && (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)
       ? wp_page_shared(k, cpu, mm, vma, address, ptep, orig_pte, old)
       : PageAnon(k, old) && page_mapcount(k, old) <= 1
         ? wp_page_reuse(k, cpu, mm, vma, address, ptep, orig_pte)
-        : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old),
-  );
+        : wp_page_copy(k, cpu, mm, vma, address, ptep, orig_pte, old);
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -265,8 +268,9 @@ function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, ad
   const pgoff = (vma.vm_pgoff ?? 0) + Number((address - vma.vm_start) >> 12n);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   if (write && !(vma.vm_flags & VM_SHARED)) return yield* traced(cpu, 'do_cow_fault', () => do_cow_fault(k, cpu, mm, vma, address, ptep, pgoff, flags));
-  return yield* traced(cpu, write ? 'do_shared_fault' : 'do_read_fault', function* () {
-    const { ret, page } = yield* traced(cpu, 'filemap_fault', () => filemap_fault(k, cpu, vma, pgoff)); // __do_fault()
+  const fns = enterFn(cpu, write ? 'do_shared_fault' : 'do_read_fault');
+  try {
+    const { ret, page } = yield* __do_fault(k, cpu, vma, pgoff);
     if (ret & (VM_FAULT_SIGBUS | VM_FAULT_NOPAGE)) return ret;
     if (write) {
       unlock_page(k, page);
@@ -280,7 +284,19 @@ function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, ad
     unlock_page(k, page);
     if (r) put_page(k, page);
     return r;
-  });
+  } finally {
+    fns.pop();
+  }
+}
+
+/** __do_fault(vmf) (mm/memory.c, 4.14): vma->vm_ops->fault(), here filemap_fault(), under its own name in call traces. */
+function* __do_fault(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, pgoff: number): KGen<{ ret: number; page: number }> {
+  const fns = enterFn(cpu, 'filemap_fault');
+  try {
+    return yield* filemap_fault(k, cpu, vma, pgoff);
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -293,7 +309,7 @@ function* do_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, ad
  */
 function* do_cow_fault(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, address: bigint, ptep: number, pgoff: number, flags: number): KGen<number> {
   const cow = k.m.frames.alloc({ zero: false }); // alloc_page_vma()
-  const { ret, page } = yield* traced(cpu, 'filemap_fault', () => filemap_fault(k, cpu, vma, pgoff)); // __do_fault()
+  const { ret, page } = yield* __do_fault(k, cpu, vma, pgoff);
   if (ret & (VM_FAULT_SIGBUS | VM_FAULT_NOPAGE)) {
     k.m.frames.free(cow);
     return ret;
@@ -555,11 +571,19 @@ export function* unmap_vmas(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, vmas: read
  */
 function* zap_page_range_single(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, address: bigint, size: bigint): KGen<void> {
   const end = address + size;
-  yield* traced(cpu, 'zap_page_range_single', function* () {
+  const fns = enterFn(cpu, 'zap_page_range_single');
+  try {
     const tlb = tlb_gather_mmu(vma.vm_mm!, address, end);
-    yield* traced(cpu, 'unmap_single_vma', () => unmap_page_range(k, cpu, tlb, address, end));
+    const inner = enterFn(cpu, 'unmap_single_vma');
+    try {
+      yield* unmap_page_range(k, cpu, tlb, address, end);
+    } finally {
+      inner.pop();
+    }
     yield* tlb_finish_mmu(k, cpu, tlb);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -573,7 +597,8 @@ export function* unmap_mapping_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
   void even_cows;
   const first = Number(holebegin >> 12n);
   const last = holelen === 0n ? Number.MAX_SAFE_INTEGER : first + Number((holelen + 4095n) >> 12n) - 1;
-  yield* traced(cpu, 'unmap_mapping_range', function* () {
+  const fns = enterFn(cpu, 'unmap_mapping_range');
+  try {
     yield* down_write(k, cpu, mapping.i_mmap_rwsem); // i_mmap_lock_write()
     for (const vma of [...mapping.i_mmap]) {
       // unmap_mapping_range_tree(): vma_interval_tree_foreach() over [first, last]
@@ -587,7 +612,9 @@ export function* unmap_mapping_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
       yield* zap_page_range_single(k, cpu, vma, start, end - start); // unmap_mapping_range_vma()
     }
     up_write(mapping.i_mmap_rwsem, cpu.curr);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** __vma_link_file(vma) under i_mmap_lock_write() (mm/mmap.c vma_link()): a file vma joins its file's i_mmap. */

@@ -13,7 +13,7 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { TaskStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 import { mustYield } from '../scheduler/point.js';
 
 /** An RCU callback: a model function run by the rcu_sched thread. */
@@ -53,17 +53,29 @@ function* rcu_gp_kthread(k: Kernel, t: TaskStruct): KGen<void> {
   const st = rstate(k);
   const cpu = k.cpus[t.cpu];
   while (st.pending.length > 0) {
-    for (const p of st.pending) for (const c of k.cpus) if (p.need.has(c.index) && rcu_sched_quiescent(c)) p.need.delete(c.index);
-    const done = st.pending.filter((p) => p.need.size === 0);
-    st.pending = st.pending.filter((p) => p.need.size > 0);
-    for (const p of done) {
-      st.completed++;
-      k.observers.rcuInvoke?.(cpu, p, p.name);
-      yield* traced(t, 'rcu_process_callbacks', () =>
-        traced(t, p.name, function* () {
-          p.fn(k, cpu);
-        }),
-      );
+    let over = false; // some grace period is over (without one, nothing to split: no arrays per poll)
+    for (const p of st.pending) {
+      for (const c of k.cpus) if (p.need.has(c.index) && rcu_sched_quiescent(c)) p.need.delete(c.index);
+      if (p.need.size === 0) over = true;
+    }
+    if (over) {
+      const done = st.pending.filter((p) => p.need.size === 0);
+      st.pending = st.pending.filter((p) => p.need.size > 0);
+      for (const p of done) {
+        st.completed++;
+        k.observers.rcuInvoke?.(cpu, p, p.name);
+        const fns = enterFn(t, 'rcu_process_callbacks');
+        try {
+          fns.push(p.name);
+          try {
+            p.fn(k, cpu); // a plain function: nothing here yields
+          } finally {
+            fns.pop();
+          }
+        } finally {
+          fns.pop();
+        }
+      }
     }
     if (mustYield('rcu_gp_kthread')) yield 'rcu_gp_kthread';
   }

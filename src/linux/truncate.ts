@@ -11,7 +11,7 @@
  * entries, writeback, setattr_prepare()'s permission checks, timestamps, leases.
  */
 import type { KGen } from '../scheduler/types.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 import { delete_from_page_cache, lock_page, page_mapping, trylock_page, unlock_page } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { unmap_mapping_range } from './memory.js';
@@ -43,7 +43,8 @@ function* truncate_inode_page(k: Kernel, cpu: LinuxCpu, mapping: AddressSpace, i
 function* truncate_inode_pages_range(k: Kernel, cpu: LinuxCpu, mapping: AddressSpace, lstart: bigint): KGen<void> {
   const start = Number((lstart + 4095n) / 4096n);
   const beyond = () => [...mapping.page_tree.entries()].filter(([i]) => i >= start).sort((a, b) => a[0] - b[0]);
-  yield* traced(cpu, 'truncate_inode_pages_range', function* () {
+  const fns = enterFn(cpu, 'truncate_inode_pages_range');
+  try {
     for (const [index, pfn] of beyond()) {
       if (mapping.page_tree.get(index) !== pfn || !trylock_page(k, pfn)) continue;
       yield* truncate_inode_page(k, cpu, mapping, index, pfn);
@@ -55,7 +56,9 @@ function* truncate_inode_pages_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
       if (mapping.page_tree.get(index) === pfn) yield* truncate_inode_page(k, cpu, mapping, index, pfn);
       unlock_page(k, pfn);
     }
-  });
+  } finally {
+    fns.pop();
+  }
   if (mustYield(LBL_TRUNCATE_INODE_PAGES)) yield LBL_TRUNCATE_INODE_PAGES;
 }
 
@@ -67,11 +70,14 @@ function* truncate_inode_pages_range(k: Kernel, cpu: LinuxCpu, mapping: AddressS
 export function* truncate_pagecache(k: Kernel, cpu: LinuxCpu, inode: Inode, newsize: bigint): KGen<void> {
   const mapping = inode.i_mapping;
   const holebegin = (newsize + 4095n) & ~4095n;
-  yield* traced(cpu, 'truncate_pagecache', function* () {
+  const fns = enterFn(cpu, 'truncate_pagecache');
+  try {
     yield* unmap_mapping_range(k, cpu, mapping, holebegin, 0n, true);
     yield* truncate_inode_pages_range(k, cpu, mapping, newsize);
     yield* unmap_mapping_range(k, cpu, mapping, holebegin, 0n, true);
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /** truncate_setsize(inode, newsize) (mm/truncate.c): i_size_write(), then truncate_pagecache(). */
@@ -88,10 +94,18 @@ export function* truncate_setsize(k: Kernel, cpu: LinuxCpu, inode: Inode, newsiz
 export function* do_sys_ftruncate(k: Kernel, cpu: LinuxCpu, file: LinuxFile, length: bigint): KGen<number> {
   if (length < 0n) return -22;
   const inode = file.f_inode;
-  return yield* traced(cpu, 'do_sys_ftruncate', function* () {
+  const fns = enterFn(cpu, 'do_sys_ftruncate');
+  try {
     yield* down_write(k, cpu, inode.i_rwsem); // inode_lock()
-    yield* traced(cpu, 'simple_setattr', () => truncate_setsize(k, cpu, inode, length)); // notify_change()
+    const setattr = enterFn(cpu, 'simple_setattr'); // notify_change()
+    try {
+      yield* truncate_setsize(k, cpu, inode, length);
+    } finally {
+      setattr.pop();
+    }
     up_write(inode.i_rwsem, cpu.curr); // inode_unlock()
     return 0;
-  });
+  } finally {
+    fns.pop();
+  }
 }
