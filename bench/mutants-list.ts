@@ -468,4 +468,54 @@ export const MUTANTS: Mutant[] = [
     // (fifth session: judged equivalent; detected since a lazy CPU off mm_cpumask is judged at a page-table free)
     description: 'leave_mm() leaves mm_cpumask but keeps the borrowed pgd in CR3',
   },
+  // ---- added in the seventh session: the third blind batch's detections (bench/mutants-unseen.ts
+  // UNSEEN_7; gup-fast-irqs-on-after-first-page after the GUP-fast walk guard)
+  {
+    name: 'native-flush-tlb-no-cr3-write',
+    file: 'src/linux/tlbflush.ts',
+    preset: 'linux-4.14-smp',
+    find: '  native_write_cr3(k, cpu, cr3);\n  if (fixed) yield* preempt_enable(cpu);',
+    replace: '  if (fixed) yield* preempt_enable(cpu);',
+    description: '__native_flush_tlb() reads CR3 but does not write it back (no local flush of user entries)',
+  },
+  {
+    name: 'ipi-no-wait',
+    file: 'src/linux/smp.ts',
+    preset: 'linux-4.8-smp',
+    find: '  while (pending > 0) if (mustYield(SPIN)) yield SPIN; // csd_lock_wait()\n',
+    replace: '',
+    description: 'smp_call_function_many() returns without waiting for the handlers (wait=0 for the flush IPI)',
+  },
+  {
+    name: 'xen-invlpg-local-next-page',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '{ cmd: MMUEXT_INVLPG_LOCAL, linearAddr: addr & ~0xfffn }',
+    replace: '{ cmd: MMUEXT_INVLPG_LOCAL, linearAddr: (addr & ~0xfffn) + 4096n }',
+    description: 'xen_flush_tlb_single() invalidates the page after the one asked for',
+  },
+  {
+    name: 'xen-type-change-flush-writable-only',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '        if (mask.length > 0) {\n          this.typeChangeFlushes++;',
+    replace: '        if (mask.length > 0 && type === PGT_writable_page) {\n          this.typeChangeFlushes++;',
+    description: "Xen's __get_page_type() flushes on a type change only when the new type is writable, not to a page-table type",
+  },
+  {
+    name: 'xen-new-baseptr-no-type-ref',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if (mm.get_page_and_type_from_pagenr(mfn, PGT_l4_page_table, this.domid) !== 0) {\n      this.console.memLog(MM_C_LINE.errorInstallingBaseptr',
+    replace: '    if (!mm.pages.valid(mfn)) {\n      this.console.memLog(MM_C_LINE.errorInstallingBaseptr',
+    description: "Xen's new_guest_cr3() installs a base pointer without taking (or checking) an L4 type reference",
+  },
+  {
+    name: 'gup-fast-irqs-on-after-first-page',
+    file: 'src/linux/gup.ts',
+    preset: 'linux-4.14-hyperv',
+    find: '      nr++; // get_page(pte_page(pte))\n    }',
+    replace: '      nr++; // get_page(pte_page(pte))\n      local_irq_enable(cpu);\n    }',
+    description: 'get_user_pages_fast() enables IRQs after its first page and walks the others with IRQs on',
+  },
 ];

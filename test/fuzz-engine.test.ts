@@ -89,7 +89,8 @@ describe('campaigns', () => {
   it('two campaigns with the same seed give the same findings in the same order', async () => {
     const target = await createTarget('linux-3.17-smp');
     const run = () =>
-      runUnits(target, { firstSeed: 1, runsPerSeed: 1200, totalRuns: 2400 }).flatMap((r) =>
+      // seeds 3 and 4 both find seed 004's bug with the generator of this commit (seeds 1 and 2 did before its shapes)
+      runUnits(target, { firstSeed: 3, runsPerSeed: 1200, totalRuns: 2400 }).flatMap((r) =>
         r.findings.map((f) => ({ key: dedupKey(f), seed: f.seed, at: f.foundAtExecution, choices: f.trace.choices, program: f.trace.program })),
       );
     const a = run();

@@ -43,6 +43,21 @@ describe('page-table use-after-free sanitizer', () => {
     expect(f.log[3]).toBe('pagewalk: the frame had generation 0 when the walker reached it and has generation 1 now (reused (level 0))');
   });
 
+  it('a lockless walk read without its guard (interrupts enabled) is reported at the read, with no free needed; with the guard held it is quiet', () => {
+    const pt = m.frames.alloc({ level: 1 });
+    let irqsOn = false;
+    const w = san.beginWalk('gup_pmd_range', 1, () => (irqsOn ? 'interrupts enabled' : null));
+    w.link(pt * 4096);
+    expect(w.check(pt * 4096 + 16, 'pmd entry')).toBeNull();
+    irqsOn = true;
+    const f = w.check(pt * 4096 + 16, 'pmd entry')!;
+    expect(f.sanitizer).toBe('pt-use-after-free');
+    expect(f.signature).toBe('lockless page-table walk without its protection in gup_pmd_range');
+    expect(f.log).toContain(
+      `pagewalk: gup_pmd_range on CPU 1 reads the pmd entry at pa 0x${(pt * 4096 + 16).toString(16)} with interrupts enabled: nothing keeps the table from being freed under it`,
+    );
+  });
+
   it('checks the entries of a hardware walk: a walk through a freed table is reported', () => {
     const cpu = m.cpus[0];
     const [l4, l3, l2, l1, data] = [4, 3, 2, 1, 0].map((level) => m.frames.alloc({ level }));

@@ -192,6 +192,8 @@ const REPEAT_IN_RACE = 0.3;
 const PRIME_IN_RACE = 0.25;
 /** Probability that a fresh program is built around a race on one object (`race()`) instead of share and collide. */
 const RACE_PROBABILITY = 0.25;
+/** Probability that a fresh program gets one of the concurrency shapes of `shape()` (before race, share and collide). */
+const SHAPE_PROBABILITY = 0.08;
 /** On a Xen PV target: probability that a fresh program gets a guest page-table template (`guestTables()` or `retype()`). */
 const XEN_TEMPLATE_PROBABILITY = 0.3;
 
@@ -298,7 +300,8 @@ export class Generator {
     normalize({ cpus, tasks, irqs: [] }, this.maxCpus);
     // Most multi-CPU programs get a collided pair: races need two CPUs on one object (with 0.4
     // instead of 0.7, seed 002's median went from about 4 900 to 12 800 executions).
-    if (this.chance(RACE_PROBABILITY)) this.race({ cpus, tasks, irqs: [] });
+    if (cpus > 1 && this.chance(SHAPE_PROBABILITY)) this.shape({ cpus, tasks, irqs: [] });
+    else if (this.chance(RACE_PROBABILITY)) this.race({ cpus, tasks, irqs: [] });
     else {
       if (this.chance(0.15)) this.share({ cpus, tasks, irqs: [] });
       if (cpus > 1 && this.chance(0.7)) this.collide({ cpus, tasks, irqs: [] });
@@ -470,6 +473,11 @@ export class Generator {
     }
   }
 
+  /** Sometimes the first page of a partial munmap/mremap (the range's later pages only). */
+  private partial(): { from?: number } {
+    return this.chance(0.2) ? { from: 1 + this.below(MAX_PAGES - 1) } : {};
+  }
+
   /** A slot other than `slot`. */
   private otherSlot(slot: number): number {
     return (slot + 1 + this.below(SLOTS - 1)) % SLOTS;
@@ -495,7 +503,7 @@ export class Generator {
         };
       case 'mremap': {
         const slot = this.userSlot(mapped);
-        return { op: name, slot, to: this.otherSlot(slot) };
+        return { op: name, slot, to: this.otherSlot(slot), ...this.partial() };
       }
       case 'ftruncate':
         return { op: name, file: this.below(FILES), pages: this.chance(0.5) ? 0 : this.below(MAX_PAGES + 1) };
@@ -510,7 +518,7 @@ export class Generator {
       case 'madvise':
         return { op: name, slot: this.userSlot(mapped) };
       case 'munmap':
-        return { op: name, slot: this.userSlot(mapped) };
+        return { op: name, slot: this.userSlot(mapped), ...this.partial() };
       case 'mprotect':
         return { op: name, slot: this.userSlot(mapped), prot: this.pick(PROTS) };
       case 'uaccess':
@@ -705,6 +713,127 @@ export class Generator {
     }
     a.ops.unshift(...head, ...groups[0]);
     if (a.ops.length > MAX_OPS) a.ops.length = MAX_OPS;
+  }
+
+  /**
+   * Shapes of concurrent programs that neither random lists nor `share`/`race` line up: two
+   * threads (or processes) on two CPUs that reach the same kernel path at the same moment on an
+   * object in a particular state — a fresh address space, a page shared copy-on-write with a child
+   * that is still alive, a private file page not yet faulted in, an address space being copied, per
+   * CPU kernel state. Each is a template over the vocabulary with its slots, pages, kinds and CPUs
+   * drawn; it knows the life cycle of objects (fork shares pages copy-on-write, a thread shares the
+   * address space, vm_map_ram fills a per-CPU block, set_memory_*() runs vm_unmap_aliases()), never
+   * a kernel function or a bug. The shape's tasks replace the program's when there is no room.
+   */
+  shape(p: Program): void {
+    if (p.cpus < 2) return;
+    const c0 = this.below(p.cpus);
+    const c1 = (c0 + 1 + this.below(p.cpus - 1)) % p.cpus;
+    const tasks: TaskProg[] = [];
+    const task = (cpu: number, spawn: 'boot' | 'fork', ops: Op[]): number => tasks.push({ cpu, kthread: false, spawn, ops }) - 1;
+    const slot = this.slot();
+    const other = this.otherSlot(slot);
+    const page = this.chance(0.6) ? 0 : this.below(MAX_PAGES);
+    const pages = page + 1 + this.below(MAX_PAGES - page);
+    const at = (kind: AccessKindName, pg = page, sl = slot): Op => ({ op: 'uaccess', slot: sl, page: pg, kind });
+    const rw = (): AccessKindName => (this.chance(0.5) ? 'write' : 'read');
+    const mmap = (sl: number, populate = false): Op => ({ op: 'mmap', slot: sl, pages, prot: 'rw', populate });
+    const main = task(c0, 'boot', []);
+    const ops = tasks[main].ops;
+    switch (this.below(6)) {
+      case 0: {
+        // The first faults of a fresh address space in two threads at once: the thread starts
+        // before any page (or page table) exists, both write for the first time, then each reads
+        // what it and the other wrote (through tables the other CPU may have built).
+        const mine = this.chance(0.5) ? slot : other;
+        const [p0, p1] = [this.below(pages), this.below(pages)];
+        ops.push(mmap(slot), ...(mine !== slot ? [mmap(mine)] : []));
+        const t = task(c1, 'fork', [at('write', p1, mine), at('read', p0), at('read', p1, mine)]);
+        ops.push({ op: 'clone', task: t }, at('write', p0), at('read', p1, mine), at('read', p0));
+        break;
+      }
+      case 1: {
+        // A copy-on-write page written by two threads at once while the child that shares it is
+        // still alive (it works on another range and never touches this one).
+        ops.push(mmap(slot, this.chance(0.3)), at('write'));
+        const busy: Op[] = [mmap(other)];
+        for (let n = 3 + this.below(4); n > 0; n--) busy.push(this.chance(0.7) ? at(rw(), 0, other) : { op: 'schedule' });
+        const child = task(this.chance(0.5) ? c0 : c1, 'fork', busy);
+        const t = task(c1, 'fork', [at('write')]);
+        if (this.chance(0.5)) tasks[t].ops.push(at(rw()));
+        if (this.chance(0.5)) ops.push({ op: 'fork', task: child }, { op: 'clone', task: t });
+        else ops.push({ op: 'clone', task: t }, { op: 'fork', task: child });
+        ops.push(at('write'), at('read'));
+        break;
+      }
+      case 2: {
+        // A private file page not yet faulted in, faulted by two threads at once (one reads, one
+        // writes: a copy), then read again by each.
+        const file = this.below(FILES);
+        ops.push({ op: 'mmap_priv', slot, file, pages, prot: 'rw' });
+        const [k0, k1]: AccessKindName[] = this.chance(0.5) ? ['read', 'write'] : ['write', 'read'];
+        const t = task(c1, 'fork', [at(k1), at('read')]);
+        ops.push({ op: 'clone', task: t }, at(k0), at('read'));
+        break;
+      }
+      case 3: {
+        // fork() while another thread of the process faults on the range it copies (a page never
+        // touched, or one made copy-on-write by an earlier fork).
+        ops.push(mmap(slot, this.chance(0.3)));
+        if (this.chance(0.5)) ops.push(at('write'));
+        const t = task(c1, 'fork', [at('write', this.below(pages)), at('write', this.below(pages))]);
+        const child = task(this.chance(0.5) ? c0 : c1, 'fork', [at(rw(), this.below(pages)), at('read', this.below(pages))]);
+        if (this.chance(0.4)) {
+          const first = task(c0, 'fork', [at('read')]);
+          ops.push({ op: 'fork', task: first });
+        }
+        ops.push({ op: 'clone', task: t }, { op: 'fork', task: child }, at('read', this.below(pages)));
+        break;
+      }
+      case 5: {
+        // Part of a range unmapped or moved (its first pages, and their page table, stay) while a
+        // thread on another CPU read the pages that go, and reads them (at the old or the new
+        // address) after the call returned.
+        const n = 2 + this.below(MAX_PAGES - 1);
+        const from = 1 + this.below(n - 1);
+        const j = from + this.below(n - from);
+        ops.push({ op: 'mmap', slot, pages: n, prot: 'rw', populate: this.chance(0.5) }, at('write', j), at('write', from - 1));
+        const move = this.chance(0.5);
+        const reads = Array.from({ length: 2 + this.below(3) }, () => at('read', j));
+        const t = task(c1, 'fork', [...reads, ...(move ? [at(rw(), j - from, other)] : [])]);
+        ops.push({ op: 'clone', task: t }, move ? { op: 'mremap', slot, to: other, from } : { op: 'munmap', slot, from }, at('read', from - 1));
+        if (this.chance(0.5)) tasks[t].ops.push(at('read', j));
+        break;
+      }
+      default: {
+        // Kernel mappings of two CPUs' per-CPU state (vm_map_ram fills the calling CPU's vmap
+        // block), one CPU touching the other's, both released lazily, then an attribute change
+        // (whose vm_unmap_aliases() flushes what the released ones left) on the first CPU.
+        const [a, b, v] = [slot, other, this.otherSlot(other)];
+        const kacc = (sl: number, obj: KObj = 'vmap'): Op => ({ op: 'kaccess', obj, slot: sl, page: 0, kind: this.chance(0.7) ? 'read' : 'write' });
+        const two = this.chance(0.7);
+        const t = task(c1, 'fork', [
+          ...(two ? [{ op: 'vm_map_ram', slot: b, pages: 1 + this.below(2) } as Op, kacc(b)] : []),
+          kacc(a),
+          ...(this.chance(0.5) ? [kacc(v, 'vmalloc')] : []),
+          ...(two ? [{ op: 'vm_unmap_ram', slot: b } as Op] : []),
+          ...(this.chance(0.4) ? [{ op: 'set_memory', slot: v, nx: this.chance(0.6) } as Op] : []),
+        ]);
+        ops.push({ op: 'vmalloc', slot: v, pages: 1 }, { op: 'vm_map_ram', slot: a, pages: 1 + this.below(2) }, kacc(a), { op: 'clone', task: t });
+        ops.push({ op: 'schedule' }, { op: 'vm_unmap_ram', slot: a }, { op: 'set_memory', slot: v, nx: this.chance(0.6) });
+        if (this.chance(0.5)) tasks[t].ops.push(kacc(v, 'vmalloc'));
+        break;
+      }
+    }
+    // Task indices of the shape are local: renumber them after the program's own tasks, or
+    // replace those when there is no room.
+    const base = p.tasks.length + tasks.length <= MAX_TASKS ? p.tasks.length : 0;
+    if (base === 0) p.tasks.length = 0;
+    for (const t of tasks) {
+      for (const o of t.ops) if (o.op === 'fork' || o.op === 'clone') o.task += base;
+      if (t.ops.length > MAX_OPS) t.ops.length = MAX_OPS;
+      p.tasks.push(t);
+    }
   }
 
   /** A resource kind by weight, each weight times the adaptive factor of the kind's first producer. */
@@ -956,8 +1085,10 @@ export class Generator {
       this.collide(p);
     } else if (k < 89) {
       this.share(p);
-    } else if (k < 92) {
+    } else if (k < 91) {
       this.race(p);
+    } else if (k < 92) {
+      this.shape(p);
     } else if (k < 95 && seq) {
       if (this.xen && this.chance(0.5)) this.loop(seq.ops);
       else this.repeat(seq.ops);
@@ -1076,6 +1207,9 @@ export class Generator {
         break;
       case 'to':
         c.to = o.op === 'gpt_update' ? this.gptIndex() : this.slot();
+        break;
+      case 'from':
+        c.from = 1 + this.below(MAX_PAGES - 1);
         break;
       case 'file':
         c.file = this.below(FILES);

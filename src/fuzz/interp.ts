@@ -53,6 +53,14 @@ import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { mustYield } from '../scheduler/point.js';
 
+/**
+ * The pages a partial munmap/mremap with first page `from` leaves in region `r` (0: the operation
+ * takes the whole range): only anonymous memory, and only when `from` lies inside the range.
+ */
+function partialFrom(from: number | undefined, r: Region): number {
+  return from !== undefined && from > 0 && from < r.pages && r.file === undefined && r.dev === undefined ? from : 0;
+}
+
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
 export const USER_SLOT_STRIDE = 0x20_0000n;
@@ -82,6 +90,11 @@ interface Region {
    * as zero), n > 0 = the value of write n, -1 = unknown (a write raced with fork's copy).
    */
   data: number[];
+  /**
+   * A MAP_PRIVATE mapping of `file`: a page shows the file's data until this process writes it (a
+   * copy), and from then on the process's own (kept in `data`); -1 until then.
+   */
+  priv?: boolean;
   /** An mprotect() of the slot that began before this mapping may have changed it (until the next one returns). */
   protUnknown?: boolean;
   /** Step at which the system call that gave the region its current protection returned. */
@@ -320,12 +333,21 @@ export class Interpreter {
           const pages = Number((v.vm_end - v.vm_start) / 4096n);
           const prot = protOf(v.vm_flags);
           const r = prs[slot];
-          const data = r && r.pages === pages ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
+          // (A private file mapping's copies are not copied: the model's dup_mmap() copies no
+          // ptes of a file vma, so the child faults the file's pages in again: unknown.)
+          const data = r && r.pages === pages && !r.priv ? r.data.map((x) => (x > ps.forkSeq ? -1 : x)) : new Array(pages).fill(-1);
           const file = v.vm_file ? this.files.findIndex((f) => f?.file === v.vm_file) : -1;
           const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
           // A device range the parent's shadow no longer has (an mremap() moved it while dup_mmap()
           // copied it): whether its buffer was released before is unknown, so nothing is promised.
-          const shared = file >= 0 ? { file } : dev >= 0 ? (r?.dev === dev ? { dev, devGen: r.devGen } : { dev, devGen: -1, protUnknown: true }) : {};
+          const shared =
+            file >= 0
+              ? { file, ...(r?.priv ? { priv: true } : {}) }
+              : dev >= 0
+                ? r?.dev === dev
+                  ? { dev, devGen: r.devGen }
+                  : { dev, devGen: -1, protUnknown: true }
+                : {};
           return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
         }),
       );
@@ -703,6 +725,31 @@ export class Interpreter {
         sp.mapping.add(o.to);
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
+        const keep = partialFrom(o.from, r);
+        if (keep > 0) {
+          // mremap() of the range's last pages: the first ones stay (with their data and page table).
+          const ret = yield* this.ops.mremap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep, to);
+          regs[o.slot] =
+            ret === to ? { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` } : r;
+          if (ret === to) {
+            const moved = mm.vmas.find((x) => x.vm_start === to);
+            regs[o.to] = {
+              ...r,
+              ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
+              start: to,
+              pages: r.pages - keep,
+              data: r.data.slice(keep),
+              since: this.step,
+              by: `mremap from 0x${(r.start + BigInt(keep * 4096)).toString(16)}`,
+              protUnknown: r.protUnknown || sp.mprotecting > 0,
+            };
+          }
+          sp.mapping.delete(o.slot);
+          sp.mapping.delete(o.to);
+          this.end(mm);
+          this.checkUser(cpu, mm, 'mremap');
+          return;
+        }
         const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
         // The moved vma's protection is the kernel's: an mprotect() of the old range by another
         // thread may have run (under mmap_sem) before the move and returned while it was in flight.
@@ -732,6 +779,8 @@ export class Interpreter {
         // is in flight the size is the last one's, i_size.
         if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
         this.truncations++;
+        // A private copy beyond the new end is the file's again if the file grows back: unknown.
+        for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
         return;
       }
       case 'mmap_dev': {
@@ -763,12 +812,13 @@ export class Interpreter {
         const f = this.file(o.file);
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
-        // the file's data until a page is written (copied): the shadow keeps none, as for a shared mapping
+        // the file's data until a page is written (copied): unknown to the shadow until then
         regs[o.slot] = {
           start,
           pages: o.pages,
           prot: o.prot,
           file: o.file,
+          priv: true,
           data: new Array(o.pages).fill(-1),
           since: this.step,
           by: `mmap(${o.prot}, MAP_PRIVATE)`,
@@ -814,6 +864,19 @@ export class Interpreter {
         const r = regs[o.slot];
         const sp = this.space(mm);
         if (!r || sp.mapping.has(o.slot)) return;
+        const keep = partialFrom(o.from, r);
+        if (keep > 0) {
+          // munmap() of the range's last pages: the first ones stay mapped (with their data).
+          regs[o.slot] = null;
+          sp.mapping.add(o.slot);
+          this.begin(mm);
+          yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep));
+          regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` };
+          sp.mapping.delete(o.slot);
+          this.end(mm);
+          this.checkUser(cpu, mm, 'munmap');
+          return;
+        }
         regs[o.slot] = null;
         // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
         // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
@@ -988,17 +1051,20 @@ export class Interpreter {
         );
       }
     }
-    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none.
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.file !== undefined || r!.dev !== undefined) return;
+    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none;
+    // a private mapping's page is the process's own once it wrote it (copy-on-write isolation is
+    // judged for anonymous memory only).
+    const priv = r?.priv === true;
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || (r!.file !== undefined && !priv) || r!.dev !== undefined) return;
     const at = Number(pa);
     const pfn = at >>> 12;
-    let seen = this.seen.get(pfn);
-    if (!seen) this.seen.set(pfn, (seen = []));
+    let seen = priv ? undefined : this.seen.get(pfn);
+    if (!priv && !seen) this.seen.set(pfn, (seen = []));
     let known = false;
-    for (let i = 0; i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
-    if (!known) seen.push({ mm: p.mm, va: p.va });
+    for (let i = 0; seen && i < seen.length && !known; i++) known = seen[i].mm === p.mm && seen[i].va === p.va;
+    if (seen && !known) seen.push({ mm: p.mm, va: p.va });
     if (p.kind === 'write') {
-      if (!racy && s.forkSeq < 0) {
+      if (seen && !racy && s.forkSeq < 0) {
         const other = o.sharedWith(p.mm, pfn, seen);
         if (
           other &&

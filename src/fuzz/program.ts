@@ -59,8 +59,12 @@ export type Op =
    * in several LATENCY_LIMIT extents).
    */
   | { op: 'mmap_file'; slot: number; file: number; pages: number; prot: Prot; whole: boolean }
-  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of a whole user range to slot `to` (whatever was mapped there is unmapped first). */
-  | { op: 'mremap'; slot: number; to: number }
+  /**
+   * mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of a whole user range to slot `to` (whatever was mapped
+   * there is unmapped first); with `from` (1 .. pages - 1, anonymous memory) only its pages [from,
+   * pages) move, and the range keeps its first pages (and their page table).
+   */
+  | { op: 'mremap'; slot: number; to: number; from?: number }
   /** ftruncate() of file `file` to `pages` pages: mappings beyond the new end are zapped, the pages freed; accesses there get SIGBUS. */
   | { op: 'ftruncate'; file: number; pages: number }
   /**
@@ -76,8 +80,12 @@ export type Op =
   | { op: 'madvise'; slot: number }
   /** The driver's release of device `dev`'s buffer (an ioctl): unmap_mapping_range() of every mapping of it, then the frames are freed; its mappings then give SIGBUS. */
   | { op: 'dev_release'; dev: number }
-  /** munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed. */
-  | { op: 'munmap'; slot: number }
+  /**
+   * munmap() of a user range: PTEs cleared, page tables freed (free_pgtables), TLB flushed; with
+   * `from` (1 .. pages - 1, anonymous memory) only its pages [from, pages): the vma is split and the
+   * page table stays for the first pages.
+   */
+  | { op: 'munmap'; slot: number; from?: number }
   /** mprotect() of a whole user range: vma flags changed, present PTEs rewritten in lazy MMU mode, flush_tlb_range(). */
   | { op: 'mprotect'; slot: number; prot: Prot }
   /** A user-mode access (cpl 3) to one page of a user range. */
@@ -343,6 +351,8 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
   const slot = (): number => int(o.slot, `${path}.slot`, 0, SLOTS - 1);
   const pages = (): number => int(o.pages, `${path}.pages`, 1, MAX_PAGES);
   const kobj = (): KObj => oneOf(o.obj, `${path}.obj`, ['vmalloc', 'vmap', 'percpu'] as const);
+  // an optional first page of a partial munmap/mremap (absent: the whole range)
+  const from = (): { from?: number } => (o.from === undefined ? {} : { from: int(o.from, `${path}.from`, 1, MAX_PAGES - 1) });
   const gpt = (): number => int(o.pt, `${path}.pt`, 0, GPT_SLOTS - 1);
   switch (op) {
     case 'mmap':
@@ -361,7 +371,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
         whole: o.whole as boolean,
       };
     case 'mremap':
-      return { op, slot: slot(), to: int(o.to, `${path}.to`, 0, SLOTS - 1) };
+      return { op, slot: slot(), to: int(o.to, `${path}.to`, 0, SLOTS - 1), ...from() };
     case 'ftruncate':
       return { op, file: int(o.file, `${path}.file`, 0, FILES - 1), pages: int(o.pages, `${path}.pages`, 0, MAX_PAGES) };
     case 'mmap_dev':
@@ -375,6 +385,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
     case 'madvise':
       return { op, slot: slot() };
     case 'munmap':
+      return { op, slot: slot(), ...from() };
     case 'vfree':
     case 'vm_unmap_ram':
     case 'percpu_alloc':

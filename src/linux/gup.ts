@@ -65,8 +65,9 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
   try {
     const san = ptUafOf(k);
     let nr = 0;
+    // "we can prevent pagetable teardown by disabling interrupts" (mm/gup.c): the walk's guard
     local_irq_disable(cpu);
-    const walk = san.beginWalk('get_user_pages_fast', cpu.index);
+    const walk = san.beginWalk('get_user_pages_fast', cpu.index, () => (cpu.IF ? 'interrupts enabled' : null));
     const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);
     const L = k.L;
     const top = L.paging === '4level' ? 4 : L.paging === 'pae' ? 3 : 2; // the pgd's level: folded levels are not read twice

@@ -37,6 +37,12 @@ export class TrackedWalk {
     public walker: string,
     readonly cpu: number,
     readonly startSeq: number,
+    /**
+     * What keeps the walked tables from being freed under the walker (GUP-fast: interrupts off,
+     * which holds off the flush IPI and the RCU-sched grace period that tlb_remove_table() waits
+     * for): null while it holds, else why not. Checked at every entry the walker reads.
+     */
+    readonly guard: (() => string | null) | null = null,
   ) {}
 
   /** The walker read a pointer to the table at physical address `tablePa` (or holds the root). */
@@ -50,6 +56,10 @@ export class TrackedWalk {
    * the table's frame was freed or reused since it was linked.
    */
   check(entryPa: number, what: string): Finding | null {
+    if (this.guard) {
+      const why = this.guard();
+      if (why) return this.san.unguarded(this.walker, this.cpu, entryPa, what, why);
+    }
     const pfn = Math.floor(entryPa / 4096);
     const want = this.expect.get(pfn);
     if (want === undefined) return null;
@@ -77,9 +87,29 @@ export class PtUafSanitizer {
     this.frees.set(pfn, list);
   }
 
-  /** Starts tracking a software walk by `walker` on `cpu`. */
-  beginWalk(walker: string, cpu: number): TrackedWalk {
-    return new TrackedWalk(this, walker, cpu, ++this.seq);
+  /** Starts tracking a software walk by `walker` on `cpu` (protected by `guard`, see TrackedWalk). */
+  beginWalk(walker: string, cpu: number, guard: (() => string | null) | null = null): TrackedWalk {
+    return new TrackedWalk(this, walker, cpu, ++this.seq, guard);
+  }
+
+  /**
+   * A lockless walker read a table entry without the protection its walk relies on (lockdep's
+   * "suspicious RCU usage", for page tables): the use-after-free may not have happened in this run,
+   * the window for it is open.
+   */
+  unguarded(walker: string, cpu: number, entryPa: number, what: string, why: string): Finding {
+    const finding: Finding = {
+      sanitizer: 'pt-use-after-free',
+      signature: `lockless page-table walk without its protection in ${walker}`,
+      log: [
+        '=============================',
+        'WARNING: suspicious page-table walk usage',
+        `pagewalk: ${walker} on CPU ${cpu} reads the ${what} at pa 0x${entryPa.toString(16)} with ${why}: nothing keeps the table from being freed under it`,
+        '=============================',
+      ],
+    };
+    this.findings.push(finding);
+    return finding;
   }
 
   /**
