@@ -61,6 +61,13 @@ function partialFrom(from: number | undefined, r: Region): number {
   return from !== undefined && from > 0 && from < r.pages && r.file === undefined && r.dev === undefined ? from : 0;
 }
 
+/** The addresses a level-`level` entry above `va` maps (4 KiB for a pte, 2 MiB for a pmd, ...). */
+function entrySpan(va: bigint, level: number): { start: bigint; end: bigint } {
+  const span = 4096n << BigInt(9 * (level - 1));
+  const start = va & ~(span - 1n);
+  return { start, end: start + span };
+}
+
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
 export const USER_SLOT_STRIDE = 0x20_0000n;
@@ -520,6 +527,10 @@ export class Interpreter {
         if (!obj) return;
         const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
         if (pa === undefined || pa === null) return;
+        // NX takes execution away and PSE makes the entry map other frames: as with pt_clear, the
+        // change is the program's, made without a flush, and the TLB-coherence oracle does not
+        // judge the pages the entry maps (an upper-level entry's span covers other objects too).
+        if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
         const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
         if (h) h.changing++;
         try {
@@ -539,9 +550,7 @@ export class Interpreter {
         if (pa === undefined || pa === null) return;
         // The guest kernel changed the entry behind the kernel's back and flushes nothing (its
         // business, in a PV guest): the TLB-coherence oracle does not judge these pages' entries.
-        const span = 4096n << BigInt(9 * (o.level - 1)); // what the entry maps
-        const start = obj.va & ~(span - 1n);
-        this.oracle?.kernelBusy.push({ start, end: start + span });
+        this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
         // While the program changes its own pte, it does not write through it (kaccess).
         const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
         if (h) h.changing++;
