@@ -19,9 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { listScenarios } from '../src/scenarios/index.js';
+import { OUTCOME_ORACLES } from '../src/sanitizers/finding.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUTCOME = new Set(['process-view', 'frame-lifetime', 'tlb-coherence', 'rcu-grace-period']);
+const OUTCOME: ReadonlySet<string> = new Set(OUTCOME_ORACLES);
 
 interface Row {
   preset: string;

@@ -10,6 +10,9 @@ export interface Finding {
   log: string[];
 }
 
+/** The outcome oracles' names (src/fuzz/outcome.ts and the process view in src/fuzz/interp.ts). */
+export const OUTCOME_ORACLES = ['process-view', 'frame-lifetime', 'tlb-coherence', 'rcu-grace-period'] as const;
+
 /**
  * Every sanitizer name a Finding can carry (what `fuzz --stop-on` accepts). A new sanitizer adds
  * its name here; test/hostile-inputs.test.ts checks that every name used in src/ is listed.
@@ -28,11 +31,7 @@ export const SANITIZERS = [
   'xen-panic',
   // a write through a private (copy-on-write) mapping reached the file's page-cache page (src/linux/gup_slow.ts)
   'cow-violation',
-  // the outcome oracles (src/fuzz/outcome.ts)
-  'process-view',
-  'frame-lifetime',
-  'tlb-coherence',
-  'rcu-grace-period',
+  ...OUTCOME_ORACLES,
 ] as const;
 
 /**
