@@ -734,45 +734,25 @@ export class Interpreter {
         sp.mapping.add(o.to);
         this.begin(mm);
         const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
+        // mremap() of the range's last pages (a partial move) leaves the first ones, with their data and page table.
         const keep = partialFrom(o.from, r);
-        if (keep > 0) {
-          // mremap() of the range's last pages: the first ones stay (with their data and page table).
-          const ret = yield* this.ops.mremap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep, to);
-          regs[o.slot] =
-            ret === to ? { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` } : r;
-          if (ret === to) {
-            const moved = mm.vmas.find((x) => x.vm_start === to);
-            regs[o.to] = {
-              ...r,
-              ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
-              start: to,
-              pages: r.pages - keep,
-              data: r.data.slice(keep),
-              since: this.step,
-              by: `mremap from 0x${(r.start + BigInt(keep * 4096)).toString(16)}`,
-              protUnknown: r.protUnknown || sp.mprotecting > 0,
-            };
-          }
-          sp.mapping.delete(o.slot);
-          sp.mapping.delete(o.to);
-          this.end(mm);
-          this.checkUser(cpu, mm, 'mremap');
-          return;
-        }
-        const ret = yield* this.ops.mremap(cpu, mm, r.start, r.pages, to); // sys_mremap() names its own frame
+        const from = r.start + BigInt(keep * 4096);
+        const ret = yield* this.ops.mremap(cpu, mm, from, r.pages - keep, to); // sys_mremap() names its own frame
         // The moved vma's protection is the kernel's: an mprotect() of the old range by another
         // thread may have run (under mmap_sem) before the move and returned while it was in flight.
         const moved = mm.vmas.find((x) => x.vm_start === to);
-        if (ret === to)
+        if (ret === to) {
           regs[o.to] = {
             ...r,
             ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
+            ...(keep > 0 ? { pages: r.pages - keep, data: r.data.slice(keep) } : {}),
             start: to,
             since: this.step,
-            by: `mremap from 0x${r.start.toString(16)}`,
+            by: `mremap from 0x${from.toString(16)}`,
             protUnknown: r.protUnknown || sp.mprotecting > 0,
           };
-        else regs[o.slot] = r; // refused: the source stays where it was
+          if (keep > 0) regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` };
+        } else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
         this.end(mm);
@@ -873,19 +853,8 @@ export class Interpreter {
         const r = regs[o.slot];
         const sp = this.space(mm);
         if (!r || sp.mapping.has(o.slot)) return;
+        // munmap() of the range's last pages (a partial unmap) leaves the first ones mapped, with their data.
         const keep = partialFrom(o.from, r);
-        if (keep > 0) {
-          // munmap() of the range's last pages: the first ones stay mapped (with their data).
-          regs[o.slot] = null;
-          sp.mapping.add(o.slot);
-          this.begin(mm);
-          yield* traced(cpu, 'sys_munmap', () => this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep));
-          regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` };
-          sp.mapping.delete(o.slot);
-          this.end(mm);
-          this.checkUser(cpu, mm, 'munmap');
-          return;
-        }
         regs[o.slot] = null;
         // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
         // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
@@ -893,10 +862,11 @@ export class Interpreter {
         this.begin(mm);
         const fns = enterFn(cpu, 'sys_munmap');
         try {
-          yield* this.ops.munmap(cpu, mm, r.start, r.pages);
+          yield* this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep);
         } finally {
           fns.pop();
         }
+        if (keep > 0) regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` };
         sp.mapping.delete(o.slot);
         this.end(mm);
         this.checkUser(cpu, mm, 'munmap');
