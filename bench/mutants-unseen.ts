@@ -206,7 +206,7 @@ export const UNSEEN_7: Mutant[] = [
     find: '  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()\n  try {\n    const pte = readEntry(k, ptep);\n    if (!(pte & _PAGE_PRESENT)) return null; // no_page\n    if (flags & FOLL_WRITE && !can_follow_write_pte(k, pte, flags)) return null;\n    if (pte & _PAGE_SPECIAL) return null; // vm_normal_page() NULL: follow_pfn_pte() (check_vma_flags() refused VM_PFNMAP already)\n    const page = entryAddr(k.L, pte) / 4096;\n    if (flags & FOLL_GET) get_page(k, page);\n    return page;\n  } finally {\n    yield* spin_unlock(k, cpu, mm.page_table_lock);\n',
     replace:
       "  const nolock = new (mm.page_table_lock.constructor as new (n: string) => typeof mm.page_table_lock)('nolock');\n  yield* spin_lock(k, cpu, nolock); // pte_offset_map_lock()\n  try {\n    const pte = readEntry(k, ptep);\n    if (!(pte & _PAGE_PRESENT)) return null; // no_page\n    if (flags & FOLL_WRITE && !can_follow_write_pte(k, pte, flags)) return null;\n    if (pte & _PAGE_SPECIAL) return null; // vm_normal_page() NULL: follow_pfn_pte() (check_vma_flags() refused VM_PFNMAP already)\n    const page = entryAddr(k.L, pte) / 4096;\n    if (flags & FOLL_GET) get_page(k, page);\n    return page;\n  } finally {\n    yield* spin_unlock(k, cpu, nolock);\n",
-    // not scored: rare shape: a /proc/self/mem write whose pte read races a zap that frees the page (not in 5,001 executions, 30 s)
+    // not scored: equivalent in the model (eighth session): a pte read without the lock while a zap holds it finds it cleared or takes a page reference before the gather's free, which keeps the frame alive; the write then lands in a page the zap removes, a legal linearization
     description: 'follow_page_pte() reads the pte and takes the page under a lock of its own instead of the pte lock',
   },
   {
@@ -216,7 +216,7 @@ export const UNSEEN_7: Mutant[] = [
     find: "  yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, 'xen_flush_tlb_others');\n  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU);",
     replace:
       "  yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, 'xen_flush_tlb_others');\n  yield* xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU | PARAVIRT_LAZY_CPU);",
-    // not scored: not shown reachable: a remote flush issued inside a context switch (lazy CPU mode)
+    // not scored: unreachable (eighth session): no path issues a remote flush between start_context_switch() and end_context_switch() (switch_mm() only queues a CR3 load; interrupts are off there)
     description: "xen_flush_tlb_others()' multicall also stays queued in lazy CPU mode (until the batch is flushed)",
   },
   {
@@ -225,7 +225,7 @@ export const UNSEEN_7: Mutant[] = [
     preset: 'linux-4.14-xen-pv',
     find: '      yield* xen_write_cr3(k, cpu, BigInt(k.init_mm.pgd)); // load_cr3(swapper_pg_dir)\n      yield* xen_mc_flush(k, cpu);\n',
     replace: '',
-    // not scored: not shown reachable: the calling CPU's task would need the dying mm as current->mm, which the exit path has cleared
+    // not scored: unreachable (eighth session): exit_mmap() runs only from mmput() in exit_mm(), after current->mm was cleared, so the calling CPU's task never has the dying mm as mm
     description: 'xen_drop_mm_ref() does not load swapper_pg_dir on the calling CPU when its task still uses the mm',
   },
   {
@@ -262,7 +262,7 @@ export const UNSEEN_7: Mutant[] = [
     find: '  yield* spin_lock(k, cpu, mm.page_table_lock);\n  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n  if (readEntry(k, ptep) !== 0n) throw new Error(`remap_pte_range: kernel BUG: the pte of 0x${addr.toString(16)} is not none`);\n  yield* set_pte_at(k, cpu, mm, addr, ptep, (BigInt(pfn) << 12n) | prot | _PAGE_SPECIAL);\n  yield* k.pv.mmu.lazy_mode.leave(k, cpu);\n  yield* spin_unlock(k, cpu, mm.page_table_lock);\n',
     replace:
       "  const nolock = new (mm.page_table_lock.constructor as new (n: string) => typeof mm.page_table_lock)('nolock');\n  yield* spin_lock(k, cpu, nolock);\n  yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n  if (readEntry(k, ptep) !== 0n) throw new Error(`remap_pte_range: kernel BUG: the pte of 0x${addr.toString(16)} is not none`);\n  yield* set_pte_at(k, cpu, mm, addr, ptep, (BigInt(pfn) << 12n) | prot | _PAGE_SPECIAL);\n  yield* k.pv.mmu.lazy_mode.leave(k, cpu);\n  yield* spin_unlock(k, cpu, nolock);\n",
-    // not scored: not shown reachable: the vma is new, under mmap_sem held for writing; only a device release by another thread could race it
+    // not scored: equivalent in 4-level paging (eighth session): no interleaving point while the lock would be held (set_pte_at() is one store, the lazy MMU hooks no-ops), so no other CPU can find it taken
     description: 'remap_pte_range() installs the special ptes under a lock of its own instead of the pte lock',
   },
 ];
