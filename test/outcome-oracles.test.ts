@@ -17,7 +17,7 @@
  *    callback, and one that passes a quiescent state in between.
  *  - tlb-coherence at Xen's type change: a vmap page freed with a cached writable alias becomes a
  *    page table, and Xen's __get_page_type() flush is lost; a pte table released (made writable)
- *    while another vCPU's paging-structure cache points to it, and the flush's filter drops it.
+ *    while a vCPU's paging-structure cache points to it, and the flush's filter drops it.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';

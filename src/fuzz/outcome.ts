@@ -18,7 +18,8 @@
  *   kernel unmap is still in progress; when vm_unmap_aliases() returns, the same holds without
  *   the lazy exemption for what was freed before it began (its documented guarantee), and when
  *   set_memory_nx()/set_memory_x() returns; when Xen gives a frame a page-table type, no vCPU may
- *   hold a writable TLB entry to it.
+ *   hold a writable TLB entry to it, and when Xen changes a frame's type at all, no vCPU may hold a
+ *   paging-structure-cache entry pointing to it.
  * - rcu-grace-period: a call_rcu_sched() callback runs only after every CPU was seen quiescent
  *   between two scheduler steps since the call (sampled apart from the model's rcu_sched thread).
  * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
