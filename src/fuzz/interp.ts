@@ -402,7 +402,12 @@ export class Interpreter {
       const cpu = self.k.cpus[task.cpu];
       const run = function* (o: Op, iter: number): KGen<void> {
         const armed = task.fail_nth;
+        // The TLB-coherence check at the return to user mode, whatever the operation (not at
+        // exit: do_exit() does not return; exit_mmap() has its own observer).
+        const o2 = o.op === 'exit' ? null : self.oracle;
+        o2?.opStart(task);
         yield* self.op(o, cpu, task, iter);
+        o2?.userReturn(cpu, task, returnName(o.op));
         // An injected failure counts as coverage: a new outcome of that call.
         if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
         if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
@@ -1138,4 +1143,16 @@ export class Interpreter {
     const f = checkWalkAgreement(cpu.hw as unknown as Cpu, this.m.phys, this.refCfg, va, { kind, cpl });
     if (f) throw new FindingStop(f);
   }
+}
+
+/** How a report names the return to user mode after operation `op` (a system call, or a user access and its faults). */
+const RETURN_NAMES: Partial<Record<Op['op'], string>> = {
+  uaccess: 'a user access (its page faults)',
+  mem_write: 'write() to /proc/self/mem',
+  dev_release: 'the device release ioctl()',
+  gup_fast: 'get_user_pages_fast()',
+};
+
+function returnName(op: Op['op']): string {
+  return RETURN_NAMES[op] ?? `${op}()`;
 }

@@ -34,7 +34,7 @@ import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
-import type { MmStruct } from '../linux/structs.js';
+import type { MmStruct, TaskStruct } from '../linux/structs.js';
 import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
@@ -83,6 +83,10 @@ export class OutcomeOracle {
   readonly kernelBusy: Busy[] = [];
   /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
   private readonly rcu = new Map<object, { step: number; cpu: number; owe: number }>();
+  /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
+  private readonly ops = new Map<TaskStruct, OpWrites>();
+  /** Scratch: the entry addresses of one walk. */
+  private readonly path: number[] = [];
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -103,13 +107,23 @@ export class OutcomeOracle {
   /** Installs the frame-lifetime check on every CPU and the Xen type-change observer. */
   install(): void {
     this.life.install();
-    if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
+    this.k.observers.ptWrite = (pa) => this.ptWritten(pa);
+    if (this.k.config.paravirt === 'xen-pv') {
+      const xm = xenState(this.k).xen.mm;
+      xm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
+      xm.onEntryWrite = (pa) => this.ptWritten(pa);
+    }
   }
 
   /** Stops observing (the machine is reused by the next execution). */
   uninstall(): void {
     this.life.uninstall();
-    if (this.k.config.paravirt === 'xen-pv') xenState(this.k).xen.mm.onTypeChange = null;
+    this.k.observers.ptWrite = undefined;
+    if (this.k.config.paravirt === 'xen-pv') {
+      const xm = xenState(this.k).xen.mm;
+      xm.onTypeChange = null;
+      xm.onEntryWrite = null;
+    }
   }
 
   /** "the page-table entry now in memory" lines for `va` as `cpu` would walk it. */
@@ -176,6 +190,77 @@ export class OutcomeOracle {
         if (why) this.coherenceFinding(cpu, c, 'page fault()', mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
     }
+  }
+
+  /**
+   * Task `t` enters the kernel for an operation (a system call, or the user access whose page
+   * faults it takes): from now until `userReturn`, every page-table store made on its CPU while it
+   * is current (its interrupt handlers' included) is recorded.
+   */
+  opStart(t: TaskStruct): void {
+    let r = this.ops.get(t);
+    if (!r) this.ops.set(t, (r = { w: new Set(), upper: false, live: true }));
+    r.w.clear();
+    r.upper = false;
+    r.live = true;
+  }
+
+  /** A store to the page-table entry at `pa` (the kernel's notePtWrite, or Xen's update of a validated table). */
+  private ptWritten(pa: number): void {
+    const i = this.currentCpu();
+    if (i < 0) return;
+    const r = this.ops.get(this.k.cpus[i].curr);
+    if (!r?.live) return;
+    r.w.add(pa);
+    if (!r.upper && this.k.m.frames.level(Math.floor(pa / 4096)) > 1) r.upper = true;
+  }
+
+  /**
+   * Task `t`'s operation `what` returns to user mode on `cpu`: whatever it was, the page-table
+   * entries it stored are flushed wherever they are used. No CPU that can use the tables without a
+   * CR3 load may hold a user TLB entry, or a paging-structure-cache entry, that grants more than
+   * the tables or points elsewhere if the walk of its address now reads an entry this operation
+   * stored — unless another operation still in flight stored it too (its flush is not due yet).
+   * No list of system calls: madvise(), a truncation or a device release zapping other processes'
+   * ptes, a /proc/self/mem write's copy-on-write, a fault's, are judged alike. Work: nothing when
+   * the operation stored no entry; else the pages each CPU filled, walked only where it holds an
+   * entry, and the paging-structure caches only when an upper-level entry was stored.
+   */
+  userReturn(cpu: LinuxCpu, t: TaskStruct, what: string): void {
+    const r = this.ops.get(t);
+    if (!r?.live) return;
+    r.live = false;
+    if (r.w.size === 0) return;
+    const limit = this.k.L.TASK_SIZE;
+    for (const c of this.k.cpus) {
+      const mm = c.tlbActiveMm ?? c.curr.active_mm;
+      if (!mm || !this.usesTables(c, mm)) continue;
+      const cr3 = c.hw.getCr3();
+      for (const page of this.life.filledPages(c.index, true)) {
+        for (const e of c.hw.tlbEntriesFor(page)) {
+          if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
+          const why = this.userStaleness(c, e);
+          if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+        }
+      }
+      if (!r.upper) continue;
+      for (const p of c.hw.pscEntries()) {
+        if (p.va >= limit || !this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
+        const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
+        if (why)
+          this.coherenceFinding(cpu, c, what, mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`, why);
+      }
+    }
+  }
+
+  /** Whether the walk of `va` from `cr3` down to level `level` reads an entry `r` stored and no other operation in flight did. */
+  private storedBy(r: OpWrites, cr3: bigint, mode: string, va: bigint, level: number): boolean {
+    const path = this.path;
+    path.length = 0;
+    walkTables(this.k, cr3, mode, va, level, path);
+    if (!path.some((pa) => r.w.has(pa))) return false;
+    for (const o of this.ops.values()) if (o !== r && o.live && path.some((pa) => o.w.has(pa))) return false;
+    return true;
   }
 
   /**
@@ -421,6 +506,13 @@ export class OutcomeOracle {
   }
 }
 
+/** An operation's page-table stores (`OutcomeOracle.opStart`); `upper`: one was above the pte level; `live`: it has not returned. */
+interface OpWrites {
+  w: Set<number>;
+  upper: boolean;
+  live: boolean;
+}
+
 /**
  * The level-`level` entry the tables in memory give for `va` under CPU `c`'s CR3 (a non-leaf entry:
  * the table it points to and the rights accumulated down to it), or null when the walk stops above.
@@ -432,17 +524,27 @@ function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next:
 /**
  * A software walk of the tables in memory from `cr3` down to the level-`level` entry for `va`
  * (level 1: the pte; `next` is then the page), or null when it stops above (not present, or a
- * large page above `level`).
+ * large page above `level`). `path` receives the physical address of every entry read.
  */
-export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, level: number): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
+export function walkTables(
+  k: Kernel,
+  cr3: bigint,
+  mode: string,
+  va: bigint,
+  level: number,
+  path?: number[],
+): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
   const phys = k.m.phys;
   const ram = BigInt(k.m.ramBytes);
   if (mode === '32bit') {
-    const e = BigInt(phys.read32((cr3 & 0xffff_f000n) + ((va >> 22n) & 0x3ffn) * 4n) >>> 0);
+    const pde = (cr3 & 0xffff_f000n) + ((va >> 22n) & 0x3ffn) * 4n;
+    path?.push(Number(pde));
+    const e = BigInt(phys.read32(pde) >>> 0);
     if (!(e & 1n) || e & 0x80n) return null;
     if (level === 2) return { next: e & 0xffff_f000n, rw: !!(e & 2n), us: !!(e & 4n), nx: false };
     const t = e & 0xffff_f000n;
     if (t >= ram) return null;
+    path?.push(Number(t + ((va >> 12n) & 0x3ffn) * 4n));
     const p = BigInt(phys.read32(t + ((va >> 12n) & 0x3ffn) * 4n) >>> 0);
     if (!(p & 1n)) return null;
     return { next: p & 0xffff_f000n, rw: !!(e & 2n) && !!(p & 2n), us: !!(e & 4n) && !!(p & 4n), nx: false };
@@ -454,7 +556,9 @@ export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, lev
     us = true,
     nx = false;
   if (mode === 'pae') {
-    const pdpte = phys.read64n(Number((cr3 & 0xffff_ffe0n) + ((va >> 30n) & 3n) * 8n));
+    const at = Number((cr3 & 0xffff_ffe0n) + ((va >> 30n) & 3n) * 8n);
+    path?.push(at);
+    const pdpte = phys.read64n(at);
     if (!(pdpte & 1n)) return null;
     table = pdpte & mask;
     top = 2;
@@ -464,7 +568,9 @@ export function walkTables(k: Kernel, cr3: bigint, mode: string, va: bigint, lev
   }
   for (let l = top; l >= level; l--) {
     if (table >= ram) return null;
-    const e = phys.read64n(Number(table + ((va >> BigInt(12 + 9 * (l - 1))) & 511n) * 8n));
+    const at = Number(table + ((va >> BigInt(12 + 9 * (l - 1))) & 511n) * 8n);
+    path?.push(at);
+    const e = phys.read64n(at);
     if (!(e & 1n) || (l <= 3 && l > 1 && e & 0x80n)) return null;
     rw &&= !!(e & 2n);
     us &&= !!(e & 4n);

@@ -67,6 +67,8 @@ export interface KernelObservers {
   /** call_rcu_sched() queued callback `token` / the rcu_sched thread is about to invoke it (`name`). */
   rcuQueued?(cpu: LinuxCpu, token: object): void;
   rcuInvoke?(cpu: LinuxCpu, token: object, name: string): void;
+  /** A store to the page-table entry at physical address `pa` (every `notePtWrite`). */
+  ptWrite?(pa: number): void;
 }
 
 /** What `Kernel.snapshot()` saved. */
@@ -107,6 +109,7 @@ export class Kernel implements SchedTarget {
     unmapAliases: undefined,
     rcuQueued: undefined,
     rcuInvoke: undefined,
+    ptWrite: undefined,
   };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];
@@ -271,6 +274,7 @@ export class Kernel implements SchedTarget {
   notePtWrite(pa: number): void {
     this.ptEpoch++;
     this.lockup.onWrite(pa);
+    this.observers.ptWrite?.(pa);
   }
 
   /** printk(): appends lines to the kernel log. */

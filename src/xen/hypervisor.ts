@@ -666,6 +666,7 @@ export class XenHypervisor {
     }
     const ol1e = this.m.phys.read64n(pa);
     this.m.phys.write64n(pa, val);
+    mm.onEntryWrite?.(pa);
     mm.put_page_from_l1e(ol1e);
     return true;
   }

@@ -159,6 +159,8 @@ export class XenMm {
    * pte update of a guest takes, are not reported.
    */
   onPath: ((id: string) => void) | null = null;
+  /** Observer of every store into a validated page table (an outcome oracle's; null outside a campaign). */
+  onEntryWrite: ((pa: number) => void) | null = null;
   /**
    * Told when a frame took a new type in __get_page_type() (after the flush that change owes the
    * TLBs): an outcome oracle checks that no vCPU still holds a writable translation of a frame
@@ -882,6 +884,7 @@ export class XenMm {
     let v = nval;
     if (preserveAd) v |= this.m.phys.read64n(pa) & 0x60n;
     this.m.phys.write64n(pa, v);
+    this.onEntryWrite?.(pa);
   }
 
   /** `mod_l1_entry(pl1e, nl1e, gl1mfn, preserve_ad, pt_vcpu, pg_dom)`, mm.c:1734: 1 = ok, 0 = refused. */
