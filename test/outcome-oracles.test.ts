@@ -256,7 +256,41 @@ const REUSED_AS_TABLE: Program = {
   irqs: [],
 };
 
+/**
+ * A thread on CPU 1 reads page 0 of a read-only private file mapping (its TLB caches the file's
+ * page, which stays in the page cache: no free for frame-lifetime to judge); CPU 0 then changes
+ * the pte by `change` — madvise(MADV_DONTNEED) zaps it, a /proc/self/mem write replaces it with
+ * a copy — system calls whose return had no check of its own.
+ */
+const zapRace = (change: Op): Program => ({
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap_priv', slot: 0, file: 0, pages: 1, prot: 'r' },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+      { op: 'clone', task: 1 },
+      ...Array.from({ length: 4 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+      change,
+    ]),
+    task(1, 'fork', [{ op: 'uaccess', slot: 0, page: 0, kind: 'read' }]),
+  ],
+  irqs: [],
+});
+
 describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
+  it('tlb-coherence at any return to user mode: a lost remote flush is reported when madvise() or a /proc/self/mem write returns; the real backend is clean', () => {
+    for (const [change, what] of [
+      [{ op: 'madvise', slot: 0 }, 'madvise()'],
+      [{ op: 'mem_write', slot: 0, page: 0 }, 'write() to /proc/self/mem'],
+    ] as [Op, string][]) {
+      expect(findings(preset, null, zapRace(change), 8)).toEqual([]);
+      const bad = findings(preset, 'noremote', zapRace(change), 8);
+      expect(bad.length).toBeGreaterThan(0);
+      expect(bad.map((f) => f.signature)).toEqual(bad.map(() => `stale TLB entry on another CPU after ${what}`));
+      expect(bad[0].log.join('\n')).toMatch(/CPU1 holds a translation of mm0 that (grants more than|points elsewhere)/);
+    }
+  });
+
   it('tlb-coherence: a lost kernel flush is reported when vfree() returns (and, with NX, vm_unmap_aliases() and set_memory_nx()); the real backend is clean', () => {
     expect(findings(preset, 'nokernelflush', VFREE, 1).map((f) => f.signature)).toEqual(['stale TLB entry on the calling CPU after vfree()']);
     expect(findings(preset, null, VFREE, 1)).toEqual([]);
