@@ -659,4 +659,48 @@ export const MUTANTS: Mutant[] = [
     replace: '          pi.typeInfo[mfn] -= 1n;',
     description: "Xen's __put_final_page_type() does not stamp the page-table frame (the type-change flush filters on a stale time)",
   },
+  // (eighth session, continued) the fifth blind batch's detections (UNSEEN_9 keeps the misses):
+  // flushes lost in system-call paths whose return the TLB-coherence oracle now judges
+  {
+    name: 'madvise-zap-no-flush',
+    file: 'src/linux/madvise.ts',
+    preset: 'linux-4.14-smp',
+    find: '        yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    replace: '        tlb.need_flush = false;\n        yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    description: "madvise(MADV_DONTNEED)'s zap_page_range() frees the zapped pages without the gather's TLB flush",
+  },
+  {
+    name: 'madvise-finish-before-unmap',
+    file: 'src/linux/madvise.ts',
+    preset: 'linux-4.14-hyperv',
+    find: "        const unmap = enterFn(cpu, 'unmap_single_vma');\n        try {\n          yield* unmap_page_range(k, cpu, tlb, s, e);\n        } finally {\n          unmap.pop();\n        }\n        yield* tlb_finish_mmu(k, cpu, tlb);\n",
+    replace:
+      "        yield* tlb_finish_mmu(k, cpu, tlb);\n        const unmap = enterFn(cpu, 'unmap_single_vma');\n        try {\n          yield* unmap_page_range(k, cpu, tlb, s, e);\n        } finally {\n          unmap.pop();\n        }\n",
+    description: 'madvise(MADV_DONTNEED) finishes the gather (its flush) before it zaps the range',
+  },
+  {
+    name: 'zap-single-no-flush',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.8-smp-pae',
+    find: '      inner.pop();\n    }\n    yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    replace: '      inner.pop();\n    }\n    tlb.need_flush = false;\n    yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    description: "zap_page_range_single() (unmap_mapping_range(): a truncation, a device release) skips the gather's TLB flush",
+  },
+  {
+    name: 'zap-single-finish-before-unmap',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: "    const inner = enterFn(cpu, 'unmap_single_vma');\n    try {\n      yield* unmap_page_range(k, cpu, tlb, address, end);\n    } finally {\n      inner.pop();\n    }\n    yield* tlb_finish_mmu(k, cpu, tlb);\n",
+    replace:
+      "    yield* tlb_finish_mmu(k, cpu, tlb);\n    const inner = enterFn(cpu, 'unmap_single_vma');\n    try {\n      yield* unmap_page_range(k, cpu, tlb, address, end);\n    } finally {\n      inner.pop();\n    }\n",
+    description: 'zap_page_range_single() finishes the gather (its flush) before it zaps the range',
+  },
+  {
+    name: 'madvise-zap-no-flush-xen',
+    file: 'src/linux/madvise.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '        yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    replace: '        tlb.need_flush = false;\n        yield* tlb_finish_mmu(k, cpu, tlb);\n',
+    description: "madvise(MADV_DONTNEED)'s zap_page_range() frees the zapped pages without the gather's TLB flush (Xen PV)",
+  },
 ];

@@ -315,46 +315,14 @@ export const UNSEEN_8: Mutant[] = [
 ];
 
 /**
- * The ninth session's batch (docs/fuzzing.md, "Ninth session"): flushes deleted or weakened in
+ * The eighth session's second batch, the fifth blind one (docs/fuzzing.md, "Eighth session",
+ * "Every return to user mode"): flushes deleted or weakened in
  * system-call paths whose return the TLB-coherence oracle did not judge — madvise(MADV_DONTNEED),
  * the zap of a truncation or a device release (zap_page_range_single()), and the FOLL_FORCE
- * copy-on-write of a /proc/self/mem write — written and committed before any was run.
+ * copy-on-write of a /proc/self/mem write — written and committed before any was run. The five
+ * detected moved to bench/mutants-list.ts; the two misses stay, with their reason.
  */
 export const UNSEEN_9: Mutant[] = [
-  {
-    name: 'madvise-zap-no-flush',
-    file: 'src/linux/madvise.ts',
-    preset: 'linux-4.14-smp',
-    find: '        yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    replace: '        tlb.need_flush = false;\n        yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    description: "madvise(MADV_DONTNEED)'s zap_page_range() frees the zapped pages without the gather's TLB flush",
-  },
-  {
-    name: 'madvise-finish-before-unmap',
-    file: 'src/linux/madvise.ts',
-    preset: 'linux-4.14-hyperv',
-    find: "        const unmap = enterFn(cpu, 'unmap_single_vma');\n        try {\n          yield* unmap_page_range(k, cpu, tlb, s, e);\n        } finally {\n          unmap.pop();\n        }\n        yield* tlb_finish_mmu(k, cpu, tlb);\n",
-    replace:
-      "        yield* tlb_finish_mmu(k, cpu, tlb);\n        const unmap = enterFn(cpu, 'unmap_single_vma');\n        try {\n          yield* unmap_page_range(k, cpu, tlb, s, e);\n        } finally {\n          unmap.pop();\n        }\n",
-    description: 'madvise(MADV_DONTNEED) finishes the gather (its flush) before it zaps the range',
-  },
-  {
-    name: 'zap-single-no-flush',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.8-smp-pae',
-    find: '      inner.pop();\n    }\n    yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    replace: '      inner.pop();\n    }\n    tlb.need_flush = false;\n    yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    description: "zap_page_range_single() (unmap_mapping_range(): a truncation, a device release) skips the gather's TLB flush",
-  },
-  {
-    name: 'zap-single-finish-before-unmap',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: "    const inner = enterFn(cpu, 'unmap_single_vma');\n    try {\n      yield* unmap_page_range(k, cpu, tlb, address, end);\n    } finally {\n      inner.pop();\n    }\n    yield* tlb_finish_mmu(k, cpu, tlb);\n",
-    replace:
-      "    yield* tlb_finish_mmu(k, cpu, tlb);\n    const inner = enterFn(cpu, 'unmap_single_vma');\n    try {\n      yield* unmap_page_range(k, cpu, tlb, address, end);\n    } finally {\n      inner.pop();\n    }\n",
-    description: 'zap_page_range_single() finishes the gather (its flush) before it zaps the range',
-  },
   {
     name: 'foll-force-cow-no-flush',
     file: 'src/linux/memory.ts',
@@ -362,6 +330,7 @@ export const UNSEEN_9: Mutant[] = [
     find: '    yield* ptep_clear_flush(k, cpu, mm, address, ptep);\n    page_add_new_anon_rmap(k, npfn);\n',
     replace:
       '    if (vma.vm_flags & VM_WRITE) yield* ptep_clear_flush(k, cpu, mm, address, ptep);\n    else yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    page_add_new_anon_rmap(k, npfn);\n',
+    // not scored: rare shape: a read of a read-only private page, then a /proc/self/mem write to it (the FOLL_FORCE copy-on-write) in one campaign program; the oracle reports it on a 4-operation program (write() to /proc/self/mem), not in 7,208 executions at 30 s (9,009 on the 32-bit preset)
     description: 'the copy-on-write of a read-only private page (a FOLL_FORCE write: /proc/self/mem) clears the old pte without flushing it',
   },
   {
@@ -371,14 +340,7 @@ export const UNSEEN_9: Mutant[] = [
     find: '    yield* ptep_clear_flush(k, cpu, mm, address, ptep);\n    page_add_new_anon_rmap(k, npfn);\n',
     replace:
       '    if (vma.vm_flags & VM_WRITE) yield* ptep_clear_flush(k, cpu, mm, address, ptep);\n    else yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    page_add_new_anon_rmap(k, npfn);\n',
+    // not scored: rare shape: a read of a read-only private page, then a /proc/self/mem write to it (the FOLL_FORCE copy-on-write) in one campaign program; the oracle reports it on a 4-operation program (write() to /proc/self/mem), not in 7,208 executions at 30 s (9,009 on the 32-bit preset)
     description: 'the copy-on-write of a read-only private page (a FOLL_FORCE write: /proc/self/mem) clears the old pte without flushing it (32-bit paging)',
-  },
-  {
-    name: 'madvise-zap-no-flush-xen',
-    file: 'src/linux/madvise.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: '        yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    replace: '        tlb.need_flush = false;\n        yield* tlb_finish_mmu(k, cpu, tlb);\n',
-    description: "madvise(MADV_DONTNEED)'s zap_page_range() frees the zapped pages without the gather's TLB flush (Xen PV)",
   },
 ];
