@@ -9,7 +9,10 @@
  *   some CPU can still use, nor a page table reached by another CPU's CR3 or paging-structure
  *   cache. The check is `FrameLifetime` (src/linux/pt_sanitizers.ts), shared with the scenarios.
  *   Software walkers (GUP-fast) are judged by the page-table use-after-free sanitizer.
- * - tlb-coherence: when a system call that changed an address space's tables returns (munmap,
+ * - tlb-coherence: when any operation of a task returns to user mode, no CPU that can use the
+ *   tables without a CR3 load may hold an entry granting more than the tables where its walk reads
+ *   an entry the operation stored (`userReturn`: the stores are observed, no list of system
+ *   calls); when a system call that changed an address space's tables returns (munmap,
  *   mprotect, fork for the parent, and exit_mmap() for exit), no CPU that can use those tables
  *   without a CR3 load may hold a user TLB entry or paging-structure-cache entry that grants more
  *   than the tables in memory or points elsewhere; when vfree()/vm_unmap_ram() (or the lazy purge
@@ -85,8 +88,9 @@ export class OutcomeOracle {
   private readonly rcu = new Map<object, { step: number; cpu: number; owe: number }>();
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
-  /** Scratch: the entry addresses of one walk. */
+  /** Scratch: the entry addresses of one walk; the table frames an operation stored into. */
   private readonly path: number[] = [];
+  private readonly frames: number[] = [];
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -199,9 +203,8 @@ export class OutcomeOracle {
    */
   opStart(t: TaskStruct): void {
     let r = this.ops.get(t);
-    if (!r) this.ops.set(t, (r = { w: new Set(), upper: false, live: true }));
+    if (!r) this.ops.set(t, (r = { w: new Set(), live: true }));
     r.w.clear();
-    r.upper = false;
     r.live = true;
   }
 
@@ -212,7 +215,6 @@ export class OutcomeOracle {
     const r = this.ops.get(this.k.cpus[i].curr);
     if (!r?.live) return;
     r.w.add(pa);
-    if (!r.upper && this.k.m.frames.level(Math.floor(pa / 4096)) > 1) r.upper = true;
   }
 
   /**
@@ -223,19 +225,33 @@ export class OutcomeOracle {
    * stored — unless another operation still in flight stored it too (its flush is not due yet).
    * No list of system calls: madvise(), a truncation or a device release zapping other processes'
    * ptes, a /proc/self/mem write's copy-on-write, a fault's, are judged alike. Work: nothing when
-   * the operation stored no entry; else the pages each CPU filled, walked only where it holds an
-   * entry, and the paging-structure caches only when an upper-level entry was stored.
+   * the operation stored no entry; else, for each CPU whose walks read one of the tables stored
+   * into (or whose CR3 is one), the pages it filled, walked only where it holds an entry, and the
+   * paging-structure caches only when an upper-level entry was stored.
    */
   userReturn(cpu: LinuxCpu, t: TaskStruct, what: string): void {
     const r = this.ops.get(t);
     if (!r?.live) return;
     r.live = false;
     if (r.w.size === 0) return;
+    // The tables stored into, and whether one is above the pte level.
+    const frames = this.frames;
+    frames.length = 0;
+    let upper = false;
+    for (const pa of r.w) {
+      const f = Math.floor(pa / 4096);
+      if (frames.includes(f)) continue;
+      frames.push(f);
+      upper ||= this.k.m.frames.level(f) > 1;
+    }
     const limit = this.k.L.TASK_SIZE;
     for (const c of this.k.cpus) {
       const mm = c.tlbActiveMm ?? c.curr.active_mm;
       if (!mm || !this.usesTables(c, mm)) continue;
       const cr3 = c.hw.getCr3();
+      // A cached translation derives from tables the CPU's walks read: its root, or one reached below it.
+      const root = Number(cr3 >> 12n);
+      if (!frames.some((f) => f === root || this.life.reachedAsTable(c.index, f))) continue;
       for (const page of this.life.filledPages(c.index, true)) {
         for (const e of c.hw.tlbEntriesFor(page)) {
           if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
@@ -243,7 +259,7 @@ export class OutcomeOracle {
           if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
         }
       }
-      if (!r.upper) continue;
+      if (!upper) continue;
       for (const p of c.hw.pscEntries()) {
         if (p.va >= limit || !this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
@@ -506,10 +522,9 @@ export class OutcomeOracle {
   }
 }
 
-/** An operation's page-table stores (`OutcomeOracle.opStart`); `upper`: one was above the pte level; `live`: it has not returned. */
+/** An operation's page-table stores (`OutcomeOracle.opStart`); `live`: it has not returned. */
 interface OpWrites {
   w: Set<number>;
-  upper: boolean;
   live: boolean;
 }
 
