@@ -208,12 +208,18 @@ export class OutcomeOracle {
     r.live = true;
   }
 
-  /** A store to the page-table entry at `pa` (the kernel's notePtWrite, or Xen's update of a validated table). */
+  /**
+   * A store to the page-table entry at `pa` is about to be made (the kernel's writeEntry() or
+   * native_set_pte(), or Xen's update of a validated table). Only an entry present now can have
+   * been cached: filling an empty one makes no translation stale (x86 caches no non-present entry).
+   */
   private ptWritten(pa: number): void {
     const i = this.currentCpu();
     if (i < 0) return;
     const r = this.ops.get(this.k.cpus[i].curr);
-    if (!r?.live) return;
+    if (!r?.live || r.w.has(pa)) return;
+    const phys = this.k.m.phys;
+    if (((this.k.L.entrySize === 8 ? Number(phys.read64n(pa) & 1n) : phys.read32n(pa)) & 1) === 0) return;
     r.w.add(pa);
   }
 

@@ -67,7 +67,7 @@ export interface KernelObservers {
   /** call_rcu_sched() queued callback `token` / the rcu_sched thread is about to invoke it (`name`). */
   rcuQueued?(cpu: LinuxCpu, token: object): void;
   rcuInvoke?(cpu: LinuxCpu, token: object, name: string): void;
-  /** A store to the page-table entry at physical address `pa` (every `notePtWrite`). */
+  /** A store to the page-table entry at physical address `pa` is about to be made (the entry still holds its old value). */
   ptWrite?(pa: number): void;
 }
 
@@ -274,7 +274,6 @@ export class Kernel implements SchedTarget {
   notePtWrite(pa: number): void {
     this.ptEpoch++;
     this.lockup.onWrite(pa);
-    this.observers.ptWrite?.(pa);
   }
 
   /** printk(): appends lines to the kernel log. */

@@ -19,6 +19,7 @@ function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): 
     writeEntry(k, ptep, pte);
     return;
   }
+  k.observers.ptWrite?.(ptep);
   k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
   k.notePtWrite(ptep);
   if (mustYield('native_set_pte:between_halves')) yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here

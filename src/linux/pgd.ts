@@ -71,6 +71,7 @@ export function* pgd_free(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       const v = readEntry(k, mm.pgd + i * 8);
       if (!(v & _PAGE_PRESENT)) continue;
       if (i >= k.L.KERNEL_PGD_BOUNDARY && k.L.SHARED_KERNEL_PMD) continue; // the shared kernel pmd
+      k.observers.ptWrite?.(mm.pgd + i * 8);
       k.m.phys.write64n(mm.pgd + i * 8, 0n);
       k.notePtWrite(mm.pgd + i * 8);
       yield* k.pv.mmu.release_pmd(k, cpu, entryAddr(k.L, v) / 4096);

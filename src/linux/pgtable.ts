@@ -27,6 +27,7 @@ export function readEntry(k: Kernel, p: number): bigint {
  * for the lockup detector.
  */
 export function writeEntry(k: Kernel, p: number, v: bigint): void {
+  k.observers.ptWrite?.(p);
   if (k.L.entrySize === 8) k.m.phys.write64n(p, v);
   else k.m.phys.write32(BigInt(p), Number(v & 0xffff_ffffn));
   k.notePtWrite(p);

@@ -665,8 +665,8 @@ export class XenHypervisor {
       return false;
     }
     const ol1e = this.m.phys.read64n(pa);
-    this.m.phys.write64n(pa, val);
     mm.onEntryWrite?.(pa);
+    this.m.phys.write64n(pa, val);
     mm.put_page_from_l1e(ol1e);
     return true;
   }

@@ -159,7 +159,7 @@ export class XenMm {
    * pte update of a guest takes, are not reported.
    */
   onPath: ((id: string) => void) | null = null;
-  /** Observer of every store into a validated page table (an outcome oracle's; null outside a campaign). */
+  /** Told before every store into a validated page table (an outcome oracle's; null outside a campaign). */
   onEntryWrite: ((pa: number) => void) | null = null;
   /**
    * Told when a frame took a new type in __get_page_type() (after the flush that change owes the
@@ -883,8 +883,8 @@ export class XenMm {
   private update_entry(pa: number, nval: bigint, preserveAd: boolean): void {
     let v = nval;
     if (preserveAd) v |= this.m.phys.read64n(pa) & 0x60n;
-    this.m.phys.write64n(pa, v);
     this.onEntryWrite?.(pa);
+    this.m.phys.write64n(pa, v);
   }
 
   /** `mod_l1_entry(pl1e, nl1e, gl1mfn, preserve_ad, pt_vcpu, pg_dom)`, mm.c:1734: 1 = ok, 0 = refused. */
