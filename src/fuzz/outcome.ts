@@ -108,7 +108,7 @@ export class OutcomeOracle {
     this.life.onUser = f;
   }
 
-  /** Installs the frame-lifetime check on every CPU and the Xen type-change observer. */
+  /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer. */
   install(): void {
     this.life.install();
     this.k.observers.ptWrite = (pa) => this.ptWritten(pa);
