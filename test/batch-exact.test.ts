@@ -95,7 +95,10 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         kinds[i] = r.below(3);
       }
       const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
-      const out = viaIo ? { pa: a.io.pa.subarray(0, n), fault: a.io.fault.subarray(0, n) } : { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+      // the caller's output arrays hold garbage first: every word must be written (a batch without faults zero-fills)
+      const out = viaIo
+        ? { pa: a.io.pa.subarray(0, n), fault: a.io.fault.subarray(0, n) }
+        : { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
       const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
       const names: AccessKind[] = ['read', 'write', 'exec'];
       let want = 0;
@@ -211,7 +214,7 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
             vas[i] = r.nextFloat() < 0.5 && i > 0 ? vas[r.below(i)] : va();
             kinds[i] = r.below(3);
           }
-          const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+          const out = { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
           a.cpus[0].translateBatch(vas, kinds, out, { cpl });
           for (let i = 0; i < n; i++) {
             const x = b.cpus[0].accessExact(vas[i], { kind: names[kinds[i]], cpl });
