@@ -61,13 +61,6 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return r;
 }
 
-/** 0x80 in each byte of x equal to the same byte of pat, 0 elsewhere (exact, no carries across bytes). */
-@inline function bytesEqual(x: u64, pat: u64): u64 {
-  const t = x ^ pat;
-  const L7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-  return ~(((t & L7) + L7) | t | L7);
-}
-
 /** tlbMatches for the current PCID, with `want` its key: valid, same page, same PCID or global. */
 @inline function wayMatches(e: usize, want: u64): bool {
   const x = load<u64>(e, T_KEY) ^ want;
@@ -121,13 +114,9 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const set = usize(load<u32>(d)) + setIdx * TLB_ENTRY;
   let victim: usize = 0;
   let valid = false;
-  // the set's tag bytes as two words, the bytes past its ways masked off
-  const tp = usize(load<u32>(cpu + C_TAGS)) + setIdx;
-  const t0 = load<u64>(tp);
-  const t1 = load<u64>(tp, 8);
-  const m0: u64 = ways >= 8 ? 0xFFFF_FFFF_FFFF_FFFF : (u64(1) << (u64(ways) * 8)) - 1;
-  const m1: u64 = ways >= 16 ? 0xFFFF_FFFF_FFFF_FFFF : ways <= 8 ? 0 : (u64(1) << (u64(ways - 8) * 8)) - 1;
-  const pat = u64(tagOf(vpn)) * 0x0101_0101_0101_0101;
+  // the set's tag bytes, compared 16 at a time (one SIMD compare; the bits past its ways masked off)
+  const tags = v128.load(usize(load<u32>(cpu + C_TAGS)) + setIdx);
+  const wmask: u32 = ways >= 16 ? 0xFFFF : (u32(1) << u32(ways)) - 1;
   const want = keyOf(vpn, pcid);
   if (ways > 16) {
     // too many ways for the tag words: one exact pass (the hit, or tlbFill's victim)
@@ -147,14 +136,11 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
     valid = invalid == 0;
     victim = valid ? oldest : invalid;
   } else {
-    // only the ways holding the page's tag byte can hit (0x80 in their byte of c0 / c1)
-    let c0 = bytesEqual(t0, pat) & m0;
-    let c1 = bytesEqual(t1, pat) & m1;
-    while ((c0 | c1) != 0) {
-      const w = c0 != 0 ? ctz(c0) >> 3 : 8 + (ctz(c1) >> 3);
-      if (c0 != 0) c0 &= c0 - 1;
-      else c1 &= c1 - 1;
-      const e = set + usize(w) * TLB_ENTRY;
+    // only the ways holding the page's tag byte can hit (their bits in c)
+    let c = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(i8(tagOf(vpn)))))) & wmask;
+    while (c != 0) {
+      const e = set + usize(ctz(c)) * TLB_ENTRY;
+      c &= c - 1;
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
   }
@@ -188,10 +174,9 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
   if (ways <= 16) {
-    const f0 = bytesEqual(t0, 0) & m0;
-    const f1 = bytesEqual(t1, 0) & m1;
-    if ((f0 | f1) != 0) {
-      victim = set + usize(f0 != 0 ? ctz(f0) >> 3 : 8 + (ctz(f1) >> 3)) * TLB_ENTRY;
+    const free = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(0)))) & wmask;
+    if (free != 0) {
+      victim = set + usize(ctz(free)) * TLB_ENTRY;
     } else {
       // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
