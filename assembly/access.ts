@@ -9,7 +9,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
@@ -110,7 +110,8 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
   const pcid = acPcid;
-  const setIdx = usize(u32(vpn) & load<u32>(d, 4)) * ways;
+  const setNo = usize(u32(vpn) & load<u32>(d, 4));
+  const setIdx = setNo * ways;
   const set = usize(load<u32>(d)) + setIdx * TLB_ENTRY;
   let victim: usize = 0;
   let valid = false;
@@ -173,10 +174,15 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
   if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
+  let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
     const free = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(0)))) & wmask;
     if (free != 0) {
       victim = set + usize(ctz(free)) * TLB_ENTRY;
+    } else if ((q = fifoWord(cpu, setNo)) != 0) {
+      // a full set: the oldest fill, the head of the set's fill-order word
+      valid = true;
+      victim = set + usize(load<u64>(q) & 15) * TLB_ENTRY;
     } else {
       // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
@@ -211,7 +217,8 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
-  tlbFill4k(cpu, victim, valid, vpn, page, perms, rOk, wOk && dirty, xOk);
+  if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
+  tlbFill4k(cpu, victim, valid, q, (victim - set) >> 5, vpn, page, perms, rOk, wOk && dirty, xOk);
   return page | (va & 0xFFF);
 }
 
