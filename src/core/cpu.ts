@@ -40,8 +40,8 @@ export class Cpu {
   /** Offsets in the CPU block of the last walk's entry count and entries (read after every access). */
   private readonly lastN: number;
   private readonly lastAt: number;
-  /** Byte views of the batch buffers (translateBatch's copies). */
-  private readonly ioBytes: { va: Uint8Array; pa: Uint8Array; fault: Uint8Array };
+  /** translateBatch's chunk (addresses) and byte views of the batch buffers (results: one chunk's). */
+  private readonly ioBytes: { chunk: number; va: Uint8Array; pa: Uint8Array; fault: Uint8Array };
 
   /** @internal */
   constructor(
@@ -54,7 +54,9 @@ export class Cpu {
     this.view = new DataView(core.memory.buffer, this.base, 4096);
     this.lastN = core.layoutLastWalkN();
     this.lastAt = core.layoutLastWalk();
-    this.ioBytes = { va: bytes(io.va, 0, io.va.length), pa: bytes(io.pa, 0, io.pa.length), fault: bytes(io.fault, 0, io.fault.length) };
+    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
+    const chunk = Math.min(io.va.length, 2048);
+    this.ioBytes = { chunk, va: bytes(io.va, 0, io.va.length), pa: bytes(io.pa, 0, chunk), fault: bytes(io.fault, 0, chunk) };
   }
 
   /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
@@ -196,10 +198,10 @@ export class Cpu {
       this.checkKinds(0);
       return faults;
     }
-    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
     // Byte views (V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element), made
-    // once per call; a chunk without faults zero-fills its fault words instead of copying them.
-    const chunk = Math.min(io.va.length, 2048);
+    // once per call (the batch buffers': once); a chunk without faults zero-fills its fault words
+    // instead of copying them.
+    const chunk = this.ioBytes.chunk;
     const ioBytes = this.ioBytes;
     const va = bytes(vas, 0, n);
     const pa = bytes(out.pa, 0, n);
@@ -212,9 +214,9 @@ export class Cpu {
         io.kind.set(kinds.subarray(i, i + m));
         const f = this.core.translateBatch(this.base, m, flags);
         this.checkKinds(i);
-        pa.set(ioBytes.pa.subarray(0, m * 8), i * 8);
+        pa.set(m === chunk ? ioBytes.pa : ioBytes.pa.subarray(0, m * 8), i * 8);
         if (f === 0) out.fault.fill(0, i, i + m);
-        else fault.set(ioBytes.fault.subarray(0, m * 4), i * 4);
+        else fault.set(m === chunk ? ioBytes.fault : ioBytes.fault.subarray(0, m * 4), i * 4);
         faults += f;
       }
       return faults;
