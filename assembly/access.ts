@@ -87,10 +87,12 @@ let quickWalks: u32 = 0;
 
 /**
  * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (the ways whose byte matches the page's are compared), the large-page classes known
- * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
- * leaf only); once the fill is certain, its victim as tlbFill would choose it (the first invalid
- * way, else the oldest stamp), so that a miss handed to missPath (a cold PDE cache) costs little.
+ * bytes (one SIMD compare; the ways whose byte matches the page's are compared), the large-page
+ * classes known empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached
+ * PDE reads the leaf only); once the fill is certain, its victim as tlbFill would choose it (the
+ * first invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order
+ * word, caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss
+ * handed to missPath (a cold PDE cache) costs little.
  * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
  * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
  * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the

