@@ -67,14 +67,14 @@ import { permFault } from './perms';
 }
 
 /** Appends `way` (the newest fill) to the word at q. */
-@inline export function fifoAppend(q: usize, way: usize): void {
+@inline function fifoAppend(q: usize, way: usize): void {
   const w = load<u64>(q);
   const n = w >> 60;
   store<u64>(q, (w & 0x0FFF_FFFF_FFFF_FFFF) | (u64(way) << (n * 4)) | ((n + 1) << 60));
 }
 
 /** A full set's oldest way evicted and refilled: the head moves to the tail (count unchanged). */
-@inline export function fifoRotate(q: usize): void {
+@inline function fifoRotate(q: usize): void {
   const w = load<u64>(q);
   const n = w >> 60;
   store<u64>(q, ((w & 0x0FFF_FFFF_FFFF_FFFF) >> 4) | ((w & 15) << ((n - 1) * 4)) | (n << 60));
@@ -93,7 +93,7 @@ function fifoRemove(q: usize, way: usize): void {
   }
 }
 
-/** Set index and way of 4 KiB entry e, and its set's fill-order word (0: not kept). */
+/** The fill-order word of 4 KiB entry e's set (0: not kept); wayOf: the entry's way. */
 @inline function fifoOf(cpu: usize, e: usize): usize {
   return fifoWord(cpu, ((e - usize(load<u32>(cpu + C_TLB))) >> 5) / usize(load<u32>(cpu + C_TLB, 8)));
 }
@@ -464,6 +464,7 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
 function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
   const tags = usize(load<u32>(cpu + C_TAGS));
   const fifo = usize(load<u32>(cpu + C_FIFO));
+  const ways = usize(load<u32>(cpu + C_TLB, 8));
   const all = allPcids && !keepGlobal; // every entry goes: the fill-order words are cleared below
   let i: usize = 0;
   while (i < n) {
@@ -478,8 +479,8 @@ function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool
       if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
       if (allPcids || u32((load<u64>(e, T_KEY) >> 1) & 0xFFF) == pcid) {
         if (!all) {
-          const q = fifoWord(cpu, i / usize(load<u32>(cpu + C_TLB, 8)));
-          if (q != 0) fifoRemove(q, i % usize(load<u32>(cpu + C_TLB, 8)));
+          const q = fifoWord(cpu, i / ways);
+          if (q != 0) fifoRemove(q, i % ways);
         }
         clearEntry(e);
         store<u8>(tags + i, 0);

@@ -200,10 +200,10 @@ export class Cpu {
       return faults;
     }
     // Byte views (V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element), made
-    // once per call (the batch buffers': once); a chunk without faults zero-fills its fault words
-    // instead of copying them.
-    const chunk = this.ioBytes.chunk;
+    // once per call (the batch buffers': once); a chunk without faults (the core returns how many
+    // of its fault words are not 0) zero-fills the caller's fault words instead of copying them.
     const ioBytes = this.ioBytes;
+    const chunk = ioBytes.chunk;
     const va = bytes(vas, 0, n);
     const pa = bytes(out.pa, 0, n);
     const fault = bytes(out.fault, 0, n);
