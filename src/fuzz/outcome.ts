@@ -88,6 +88,7 @@ export class OutcomeOracle {
   private readonly rcu = new Map<object, { step: number; cpu: number; owe: number }>();
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
+  private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
   /** Scratch: the entry addresses of one walk; the table frames an operation stored into. */
   private readonly path: number[] = [];
   private readonly frames: number[] = [];
@@ -111,11 +112,12 @@ export class OutcomeOracle {
   /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer. */
   install(): void {
     this.life.install();
-    this.k.observers.ptWrite = (pa) => this.ptWritten(pa);
+    this.ops.clear();
+    this.k.observers.ptWrite = this.onPtWrite;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
       xm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
-      xm.onEntryWrite = (pa) => this.ptWritten(pa);
+      xm.onEntryWrite = this.onPtWrite;
     }
   }
 
