@@ -31,7 +31,7 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type OpName, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
@@ -164,6 +164,26 @@ interface WriteRecord {
   step: number;
   va: bigint;
 }
+
+/** The operations of `userOp` (any other goes through `kernelOp`, which passes what it does not handle on to `userOp`). */
+const USER_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'mmap',
+  'mmap_file',
+  'mremap',
+  'ftruncate',
+  'mmap_dev',
+  'mmap_priv',
+  'mem_write',
+  'madvise',
+  'dev_release',
+  'munmap',
+  'mprotect',
+  'uaccess',
+  'gup_fast',
+  'fork',
+  'clone',
+  'memcg',
+]);
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
 /** A task as reports name it. */
@@ -400,24 +420,33 @@ export class Interpreter {
     const ops = this.program.tasks[i].ops;
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
-      const run = function* (o: Op, iter: number): KGen<void> {
-        const armed = task.fail_nth;
-        yield* self.op(o, cpu, task, iter);
-        // An injected failure counts as coverage: a new outcome of that call.
-        if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
-        if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
-      };
       for (let i = 0; i < ops.length; i++) {
         const o = ops[i];
-        if (o.op !== 'loop') {
-          yield* run(o, 0);
-          continue;
-        }
         // A loop: its body is the next `len` operations (a loop among them is skipped), pool indices relative to the iteration.
-        const body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
-        i += o.len;
-        self.note(cpu, o);
-        for (let n = 0; n < o.count; n++) for (const b of body) yield* run(b, o.reverse ? o.count - 1 - n : n);
+        let body: readonly Op[] = ops;
+        let first = i;
+        let len = 1;
+        let count = 1;
+        if (o.op === 'loop') {
+          body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
+          first = 0;
+          len = body.length;
+          count = o.count;
+          i += o.len;
+          self.note(cpu, o);
+        }
+        // Each operation in this frame (no generator per operation): the interleaving points are the operation's and 'fuzz:next_op' after it.
+        for (let n = 0; n < count; n++) {
+          const iter = o.op === 'loop' && o.reverse ? count - 1 - n : n;
+          for (let j = first; j < first + len; j++) {
+            const b = body[j];
+            const armed = task.fail_nth;
+            yield* self.op(b, cpu, task, iter);
+            // An injected failure counts as coverage: a new outcome of that call.
+            if (armed > 0 && task.fail_nth === 0 && b.op !== 'fail_nth') self.cov.hitString(`fault-injected:${b.op}`);
+            if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
+          }
+        }
       }
     };
   }
@@ -485,8 +514,18 @@ export class Interpreter {
   }
 
   /** Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of the loop it is in (0 outside one). */
-  private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
+  /**
+   * Operation `o`: the kernel-object operations, then (a process context only) the user-memory
+   * ones, in two generators of their own, so that each operation's generator frame is the size
+   * of its half of the cases (a plain call: no frame of its own between the task's body and the
+   * operation's code).
+   */
+  private op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
+    return USER_OPS.has(o.op) ? this.userOp(o, cpu, task) : this.kernelOp(o, cpu, task, iter);
+  }
+
+  private *kernelOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter: number): KGen<void> {
     const k = this.k;
     switch (o.op) {
       case 'loop':
@@ -672,7 +711,12 @@ export class Interpreter {
         return;
       }
     }
-    // User-memory operations: a process context only.
+    yield* this.userOp(o, cpu, task);
+  }
+
+  /** User-memory operations: a process context only. */
+  private *userOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+    const k = this.k;
     const mm = task?.mm;
     if (!task || !mm) return;
     const regs = this.regionsOf(mm);
