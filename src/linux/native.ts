@@ -9,19 +9,34 @@ import { type PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
-function* nop(): KGen<void> {}
+// The native operations are plain functions returning DONE (nothing to interleave) or a generator
+// for the rest of the operation after its interleaving point; callers delegate at once (`yield*`).
+
+function nop(): KGen<void> {
+  return DONE;
+}
 
 /** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
-function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
+function native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
   if (k.L.paging !== 'pae') {
     writeEntry(k, ptep, pte);
-    return;
+    return DONE;
   }
   k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
   k.notePtWrite(ptep);
-  if (mustYield('native_set_pte:between_halves')) yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
+  if (mustYield('native_set_pte:between_halves')) return set_pte_low_half_later(k, ptep, pte); // smp_wmb(): another CPU's walk may land here
+  set_pte_low_half(k, ptep, pte);
+  return DONE;
+}
+
+function* set_pte_low_half_later(k: Kernel, ptep: number, pte: bigint): KGen<void> {
+  yield 'native_set_pte:between_halves';
+  set_pte_low_half(k, ptep, pte);
+}
+
+function set_pte_low_half(k: Kernel, ptep: number, pte: bigint): void {
   k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
   k.notePtWrite(ptep);
 }
@@ -38,12 +53,14 @@ function* __ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: unknown, _add
 }
 
 /** __native_flush_tlb_global(): toggle CR4.PGE (flushes global entries too). */
-function* native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
+function native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
   cpu.hw.flushTlbAll();
+  return DONE;
 }
 
-function* native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
+function native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   cpu.hw.invlpg(addr);
+  return DONE;
 }
 
 /** The native backend. */
@@ -53,8 +70,9 @@ export function nativePvOps(): PvOps {
     mmu: {
       read_cr2: (_k, cpu) => cpu.hw.cr2,
       read_cr3: (_k, cpu) => native_read_cr3(cpu),
-      write_cr3: function* (k, cpu, cr3) {
+      write_cr3: (k, cpu, cr3) => {
         native_write_cr3(k, cpu, cr3);
+        return DONE;
       },
       flush_tlb_user: __native_flush_tlb,
       flush_tlb_kernel: native_flush_tlb_global,
@@ -69,27 +87,28 @@ export function nativePvOps(): PvOps {
       release_pmd: nop,
       release_pud: nop,
       set_pte: native_set_pte,
-      set_pte_at: function* (k, cpu, _mm, _addr, ptep, pte) {
-        yield* native_set_pte(k, cpu, ptep, pte);
-      },
-      pte_clear: function* (k, _cpu, _mm, _addr, ptep) {
+      set_pte_at: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte),
+      pte_clear: (k, _cpu, _mm, _addr, ptep) => {
         writeEntry(k, ptep, 0n);
+        return DONE;
       },
       ptep_modify_prot_start: __ptep_modify_prot_start,
-      ptep_modify_prot_commit: function* (k, cpu, _mm, _addr, ptep, pte) {
-        yield* native_set_pte(k, cpu, ptep, pte); // __ptep_modify_prot_commit(): set_pte_at()
-      },
-      set_pmd: function* (k, _cpu, pmdp, pmd) {
+      ptep_modify_prot_commit: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte), // __ptep_modify_prot_commit(): set_pte_at()
+      set_pmd: (k, _cpu, pmdp, pmd) => {
         writeEntry(k, pmdp, pmd);
+        return DONE;
       },
-      pmd_clear: function* (k, _cpu, pmdp) {
+      pmd_clear: (k, _cpu, pmdp) => {
         writeEntry(k, pmdp, 0n);
+        return DONE;
       },
-      set_pud: function* (k, _cpu, pudp, pud) {
+      set_pud: (k, _cpu, pudp, pud) => {
         writeEntry(k, pudp, pud);
+        return DONE;
       },
-      set_pgd: function* (k, _cpu, pgdp, pgd) {
+      set_pgd: (k, _cpu, pgdp, pgd) => {
         writeEntry(k, pgdp, pgd);
+        return DONE;
       },
       dup_mmap: nop,
       exit_mmap: nop,
