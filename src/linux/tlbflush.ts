@@ -148,6 +148,6 @@ export function* flush_tlb_kernel_range(k: Kernel, cpu: LinuxCpu, start: bigint,
  * which flush_tlb_mm_range() does for UP). The model's vmas do not point to their mm: `mm` is
  * vma->vm_mm.
  */
-export function* flush_tlb_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
-  yield* flush_tlb_mm_range(k, cpu, mm, start, end);
+export function flush_tlb_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
+  return flush_tlb_mm_range(k, cpu, mm, start, end);
 }

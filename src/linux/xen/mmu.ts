@@ -220,8 +220,8 @@ function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
 }
 
 /** paravirt_start_context_switch(prev): park prev's lazy MMU mode (TIF_LAZY_MMU_UPDATES), enter lazy CPU mode. */
-// The context-switch hooks are plain functions when there is nothing to issue (the caller
-// delegates at once): a generator only for a batch to flush.
+// A plain function when CPU is not in lazy MMU mode (the caller delegates at once): a generator
+// only for a batch to flush.
 function start_context_switch(k: Kernel, cpu: LinuxCpu, prev: unknown): KGen<void> {
   if (cpu.lazyMode === 'mmu') return start_context_switch_lazy_mmu(k, cpu, prev);
   enter_lazy_cpu(cpu);
@@ -240,22 +240,12 @@ function enter_lazy_cpu(cpu: LinuxCpu): void {
 }
 
 /** xen_end_context_switch(next): xen_mc_flush(); paravirt_end_context_switch(next). */
-function end_context_switch(k: Kernel, cpu: LinuxCpu, next: unknown): KGen<void> {
-  const flush = xen_mc_flush(k, cpu);
-  if (flush !== DONE) return end_context_switch_after(k, cpu, next, flush);
-  leave_lazy_cpu(k, cpu, next);
-  return DONE;
-}
-
-function* end_context_switch_after(k: Kernel, cpu: LinuxCpu, next: unknown, flush: KGen<void>): KGen<void> {
-  yield* flush;
-  leave_lazy_cpu(k, cpu, next);
-}
-
-function leave_lazy_cpu(k: Kernel, cpu: LinuxCpu, next: unknown): void {
+function* end_context_switch(k: Kernel, cpu: LinuxCpu, next: unknown): KGen<void> {
+  const st = xenState(k);
+  yield* xen_mc_flush(k, cpu);
   if (cpu.lazyMode !== 'cpu') throw new Error(`cpu${cpu.index}: leave_lazy(PARAVIRT_LAZY_CPU) in lazy mode '${cpu.lazyMode}'`);
   cpu.lazyMode = 'none';
-  if (xenState(k).lazyMmuTasks.delete(next as TaskStruct)) paravirt_enter_lazy_mmu(cpu);
+  if (st.lazyMmuTasks.delete(next as TaskStruct)) paravirt_enter_lazy_mmu(cpu);
 }
 
 /** xen_leave_lazy_mmu(): issue the batch, then leave lazy MMU mode. */
