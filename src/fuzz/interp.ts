@@ -51,7 +51,7 @@ import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
 /**
  * The pages a partial munmap/mremap with first page `from` leaves in region `r` (0: the operation
@@ -518,25 +518,34 @@ export class Interpreter {
    * Operation `o`: the kernel-object operations, then (a process context only) the user-memory
    * ones, in two generators of their own, so that each operation's generator frame is the size
    * of its half of the cases (a plain call: no frame of its own between the task's body and the
-   * operation's code).
+   * operation's code). The most frequent operations that reach many interleaving points, a user
+   * access and the guest page-table pool's, go to their own small generator directly: every yield
+   * passes through each frame of the chain, at a cost that grows with the frame's size.
    */
   private op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
-    return USER_OPS.has(o.op) ? this.userOp(o, cpu, task) : this.kernelOp(o, cpu, task, iter);
-  }
-
-  private *kernelOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter: number): KGen<void> {
-    const k = this.k;
     switch (o.op) {
-      case 'loop':
-        return; // run by the task's body
+      case 'uaccess': {
+        const mm = task?.mm;
+        if (!task || !mm) return DONE;
+        const r = this.regionsOf(mm)[o.slot];
+        return this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
+      }
       case 'gpt_alloc':
       case 'gpt_lowmem':
       case 'gpt_pin':
       case 'gpt_unpin':
       case 'gpt_update':
-        yield* this.gptOp(o, cpu, iter);
-        return;
+        return this.gptOp(o, cpu, iter);
+    }
+    return USER_OPS.has(o.op) ? this.userOp(o, cpu, task) : this.kernelOp(o, cpu, task);
+  }
+
+  private *kernelOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+    const k = this.k;
+    switch (o.op) {
+      case 'loop':
+        return; // run by the task's body
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
@@ -935,11 +944,6 @@ export class Interpreter {
         }
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
-        return;
-      }
-      case 'uaccess': {
-        const r = regs[o.slot];
-        yield* this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
         return;
       }
       case 'gup_fast': {
