@@ -34,7 +34,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
-import { enterFn, traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 export const VMAP_MAX_ALLOC = 64;
 export const VMAP_BBMAP_BITS = 1024;
@@ -291,7 +291,8 @@ export function purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
  */
 export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
   k.observers.unmapAliases?.(cpu, false);
-  yield* traced(cpu, 'vm_unmap_aliases', function* () {
+  const fns = enterFn(cpu, 'vm_unmap_aliases');
+  try {
     const st = vstate(k);
     let flush = false;
     let start = k.L.VMALLOC_END;
@@ -316,7 +317,9 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
       }
     }
     yield* __purge_vmap_area_lazy(k, cpu, flush, start, end);
-  });
+  } finally {
+    fns.pop();
+  }
   k.observers.unmapAliases?.(cpu, true);
 }
 
