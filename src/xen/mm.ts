@@ -279,16 +279,20 @@ export class XenMm {
    */
   *interruptible<T>(g: XenGen<T>): XenGen<T> {
     for (;;) {
-      const prev = this.windows;
-      this.windows = true;
-      let r: IteratorResult<YieldLabel, T>;
-      try {
-        r = g.next();
-      } finally {
-        this.windows = prev;
-      }
+      const r = this.resumeInterruptible(g);
       if (r.done) return r.value;
       yield r.value;
+    }
+  }
+
+  /** One resumption of hypercall `g` with its interrupt windows open (a step of `interruptible`). */
+  resumeInterruptible<T>(g: XenGen<T>): IteratorResult<YieldLabel, T> {
+    const prev = this.windows;
+    this.windows = true;
+    try {
+      return g.next();
+    } finally {
+      this.windows = prev;
     }
   }
 
