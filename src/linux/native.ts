@@ -20,23 +20,15 @@ function nop(): KGen<void> {
 
 /** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
 function native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
-  if (k.L.paging !== 'pae') {
-    writeEntry(k, ptep, pte);
-    return DONE;
-  }
-  k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
-  k.notePtWrite(ptep);
-  if (mustYield('native_set_pte:between_halves')) return set_pte_low_half_later(k, ptep, pte); // smp_wmb(): another CPU's walk may land here
-  set_pte_low_half(k, ptep, pte);
+  if (k.L.paging === 'pae') return native_set_pte_pae(k, ptep, pte);
+  writeEntry(k, ptep, pte);
   return DONE;
 }
 
-function* set_pte_low_half_later(k: Kernel, ptep: number, pte: bigint): KGen<void> {
-  yield 'native_set_pte:between_halves';
-  set_pte_low_half(k, ptep, pte);
-}
-
-function set_pte_low_half(k: Kernel, ptep: number, pte: bigint): void {
+function* native_set_pte_pae(k: Kernel, ptep: number, pte: bigint): KGen<void> {
+  k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
+  k.notePtWrite(ptep);
+  if (mustYield('native_set_pte:between_halves')) yield 'native_set_pte:between_halves'; // smp_wmb(): another CPU's walk may land here
   k.m.phys.write32(BigInt(ptep), Number(pte & 0xffff_ffffn));
   k.notePtWrite(ptep);
 }
@@ -53,9 +45,8 @@ function* __ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: unknown, _add
 }
 
 /** __native_flush_tlb_global(): toggle CR4.PGE (flushes global entries too). */
-function native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
+function* native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
   cpu.hw.flushTlbAll();
-  return DONE;
 }
 
 function native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
