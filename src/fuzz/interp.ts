@@ -178,7 +178,6 @@ const USER_OPS: ReadonlySet<OpName> = new Set<OpName>([
   'dev_release',
   'munmap',
   'mprotect',
-  'uaccess',
   'gup_fast',
   'fork',
   'clone',
@@ -513,14 +512,14 @@ export class Interpreter {
     for (const mfn of h.ro) yield* xen_lowmem_rw(this.k, cpu, mfn, true);
   }
 
-  /** Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of the loop it is in (0 outside one). */
   /**
-   * Operation `o`: the kernel-object operations, then (a process context only) the user-memory
-   * ones, in two generators of their own, so that each operation's generator frame is the size
-   * of its half of the cases (a plain call: no frame of its own between the task's body and the
-   * operation's code). The most frequent operations that reach many interleaving points, a user
-   * access and the guest page-table pool's, go to their own small generator directly: every yield
-   * passes through each frame of the chain, at a cost that grows with the frame's size.
+   * Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of
+   * the loop it is in (0 outside one). A plain function returning the generator its caller
+   * delegates to: the kernel-object operations and (a process context only) the user-memory ones
+   * have a generator each, so that an operation's frame is the size of its half of the cases; a
+   * user access and the guest page-table pool's operations, the most frequent ones that reach many
+   * interleaving points, go to their own small generator directly (every yield passes through each
+   * frame of the chain, at a cost that grows with the frame's size).
    */
   private op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
