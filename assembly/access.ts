@@ -420,10 +420,12 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 /**
  * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
  * the PSC switch as constants. Without PSCs and protection keys every walk takes the fast walk,
- * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest.
+ * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest. A batch
+ * with an invalid kind (the caller then throws) goes through exactLoop, which reads it as a read.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
-  if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? mlpLoop(cpu, n, 5) : mlpLoop(cpu, n, 4);
+  const kinds = !pscOn && acPkrU == 0 && acPkrS == 0 ? batchKinds(n) : KINDS_BAD;
+  if (kinds != KINDS_BAD) return levels == 5 ? mlpLoop(cpu, n, 5, kinds == KINDS_READS) : mlpLoop(cpu, n, 4, kinds == KINDS_READS);
   return levels == 5 ? exactLoop(cpu, n, 5, pscOn) : exactLoop(cpu, n, 4, pscOn);
 }
 
@@ -446,6 +448,8 @@ const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about w
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
+const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
+const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: a group's lanes left to serialLane
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -494,7 +498,7 @@ const LANE_DONE: u64 = 1;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return 0;
     if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
+      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
       store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
     }
     f &= e ^ E_XD;
@@ -505,7 +509,7 @@ const LANE_DONE: u64 = 1;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return 0;
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -515,7 +519,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -525,7 +529,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   store<u64>(L_F + p, f & (e ^ E_XD));
@@ -587,7 +591,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
  * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
  * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
- * the other constants stay in registers (the AMD flag is read where it matters); protection keys
+ * the other constants stay in registers (AMD is told by `up`: its PML4Es reserve bit 8, G); protection keys
  * must not apply.
  */
 @inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
@@ -603,7 +607,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
     if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
+      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
       e |= E_A;
       store<u64>(usize(ea), e, RAM_BASE);
     }
@@ -615,7 +619,7 @@ const INC_SMALL: u64 = u64(1) << 44;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
     e |= E_A;
     store<u64>(usize(ea), e, RAM_BASE);
   }
@@ -630,7 +634,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
   } else {
     if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
+      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
       e |= E_A;
       store<u64>(usize(ea), e, RAM_BASE);
     }
@@ -645,7 +649,7 @@ const INC_SMALL: u64 = u64(1) << 44;
       if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
     } else {
       if ((e & E_A) == 0) {
-        if ((acCx & CX_AMD) != 0) return 0;
+        if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
         e |= E_A;
         store<u64>(usize(ea), e, RAM_BASE);
       }
@@ -676,7 +680,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * walk writes its results in place and its counts go into one word, so that the loop's state
  * fits the registers V8 leaves it.
  */
-@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
+@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32, reads: bool): usize {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -686,11 +690,22 @@ const INC_SMALL: u64 = u64(1) << 44;
   for (; g < whole; ) {
     const small = acc >> 44;
     const end = g + usize(MLP_K);
+    // no call in this loop (values live across a call are spilled where they are made): the
+    // addresses the fast walk leaves (inc 0) are queued and walked after the group
+    let np: usize = 0;
     for (let i = g; i < end; i++) {
-      const kind = checkedKind(i);
-      const inc = walkInPlace(i, kind, load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
-      if (inc == 0) serialLane(cpu, i, kind, levels);
+      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
+      store<u8>(L_PEND + np, u8(i - g));
+      np += usize(inc == 0);
       acc += inc;
+    }
+    if (np != 0) {
+      store<u64>(L_ACC, acc);
+      for (let k: usize = 0; k < np; k++) {
+        const i = g + usize(load<u8>(L_PEND + k));
+        serialLane(cpu, i, batchKind(i), levels);
+      }
+      acc = load<u64>(L_ACC);
     }
     g = end;
     if (groups != 0) groups--;
@@ -702,14 +717,23 @@ const INC_SMALL: u64 = u64(1) << 44;
 }
 
 function serialRun4(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 4);
+  return serialRun(cpu, g, whole, groups, 4, false);
 }
 
 function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 5);
+  return serialRun(cpu, g, whole, groups, 5, false);
 }
 
-@inline function mlpLoop(cpu: usize, n: u32, levels: u32): u32 {
+// a batch of reads: the kind a constant (the access masks at fixed addresses, no kind loads)
+function serialRun4R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 4, true);
+}
+
+function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 5, true);
+}
+
+@inline function mlpLoop(cpu: usize, n: u32, levels: u32, reads: bool): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -728,7 +752,8 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
     if (serial || serialGroups != 0) {
       // out of line, with its own registers, until a group translates a 4 KiB page again
-      g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
+      if (reads) g = levels == 5 ? serialRun5R(cpu, g, whole, serialGroups) : serialRun4R(cpu, g, whole, serialGroups);
+      else g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
       serial = false;
       serialGroups = 0;
       if (g >= whole) break;
@@ -737,7 +762,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const i = g + j;
-      const kind = checkedKind(i);
+      const kind = batchKind(i);
       const p = j * 8;
       let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
@@ -770,8 +795,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const leaf = load<u64>(L_EA + p);
       if (leaf == 0) continue;
       const i = g + j;
-      const k = u32(load<u8>(i, IO_KIND));
-      const kind = k <= 2 ? k : 0;
+      const kind = batchKind(i);
       const e = load<u64>(usize(leaf), RAM_BASE);
       if ((e & lo) != E_P) {
         serialLane(cpu, i, kind, levels);
@@ -780,7 +804,7 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       acc += (u64(finishLeaf(i, kind, e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
     }
   }
-  for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
+  for (let i = whole; i < usize(n); i++) serialLane(cpu, i, batchKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
   // is the last faulting address in batch order, found from the end (the exact walks' pageFault
   // wrote theirs out of order: a serial lane may run before an earlier address's leaf check).
@@ -836,6 +860,37 @@ export function batchBadKind(): i32 {
   if (k <= 2) return k;
   if (badKind < 0) badKind = i32(i);
   return 0;
+}
+
+/** IO_KIND[i] in a batch whose kinds batchKinds found valid. */
+@inline function batchKind(i: usize): u32 {
+  return u32(load<u8>(i, IO_KIND));
+}
+
+const KINDS_BAD: u32 = 0; // a kind above 2
+const KINDS_MIXED: u32 = 1;
+const KINDS_READS: u32 = 2; // all reads
+
+/**
+ * IO_KIND[0..n): KINDS_BAD, KINDS_READS or KINDS_MIXED. Eight kinds at a time: bit 7 of each
+ * byte of ((k & 0x7F) + 0x7D) | k is set iff that byte is above 2 (no carries between bytes).
+ */
+function batchKinds(n: u32): u32 {
+  let any: u64 = 0;
+  let bad: u64 = 0;
+  let i: usize = 0;
+  for (; i + 8 <= usize(n); i += 8) {
+    const k = load<u64>(i, IO_KIND);
+    any |= k;
+    bad |= ((k & 0x7F7F_7F7F_7F7F_7F7F) + 0x7D7D_7D7D_7D7D_7D7D) | k;
+  }
+  bad &= 0x8080_8080_8080_8080;
+  for (; i < usize(n); i++) {
+    const k = load<u8>(i, IO_KIND);
+    any |= k;
+    bad |= u64(k > 2);
+  }
+  return bad != 0 ? KINDS_BAD : any == 0 ? KINDS_READS : KINDS_MIXED;
 }
 
 @inline function store2(i: usize, r: u64): u32 {

@@ -40,6 +40,9 @@ export class Cpu {
   /** Offsets in the CPU block of the last walk's entry count and entries (read after every access). */
   private readonly lastN: number;
   private readonly lastAt: number;
+  /** translateBatch's chunk of addresses per WASM call, and the IO results of a whole chunk. */
+  private readonly chunk: number;
+  private readonly chunkOut: { pa: BigUint64Array; fault: Uint32Array };
 
   /** @internal */
   constructor(
@@ -52,6 +55,9 @@ export class Cpu {
     this.view = new DataView(core.memory.buffer, this.base, 4096);
     this.lastN = core.layoutLastWalkN();
     this.lastAt = core.layoutLastWalk();
+    // Chunks of 8,192 addresses: the IO buffers (172 KB) stay in L2, and fewer calls than 2,048 (+5–8 %)
+    this.chunk = Math.min(io.va.length, 8192);
+    this.chunkOut = { pa: io.pa.subarray(0, this.chunk), fault: io.fault.subarray(0, this.chunk) };
   }
 
   /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
@@ -176,7 +182,7 @@ export class Cpu {
   }
 
   /**
-   * Translates many addresses in one WASM call per 64Ki chunk (the fast path). `kinds[i]`:
+   * Translates many addresses in one WASM call per chunk of 8,192 (the fast path). `kinds[i]`:
    * 0 read, 1 write, 2 exec. Returns the number of faults; `out.fault[i]` is 0 or
    * vector << 16 | error code. Arrays that are the machine's batch buffers (`machine.io.va`,
    * `.kind`, `.pa`, `.fault`, or subarrays from their start; n <= machine.batchMax) are used
@@ -193,18 +199,17 @@ export class Cpu {
       this.checkKinds(0);
       return faults;
     }
-    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
-    const chunk = Math.min(io.va.length, 2048);
+    const chunk = this.chunk;
     let faults = 0;
     for (let i = 0; i < n; i += chunk) {
       const m = Math.min(chunk, n - i);
-      // Byte views: V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element.
-      bytes(io.va, 0, m).set(bytes(vas, i, m));
+      // Same-type views: V8 copies them with memcpy (one view made per copy, none for the IO side).
+      io.va.set(vas.subarray(i, i + m));
       io.kind.set(kinds.subarray(i, i + m));
       faults += guardWasm('translateBatch', () => this.core.translateBatch(this.base, m, flags));
       this.checkKinds(i);
-      bytes(out.pa, i, m).set(bytes(io.pa, 0, m));
-      bytes(out.fault, i, m).set(bytes(io.fault, 0, m));
+      out.pa.set(m === chunk ? this.chunkOut.pa : io.pa.subarray(0, m), i);
+      out.fault.set(m === chunk ? this.chunkOut.fault : io.fault.subarray(0, m), i);
     }
     return faults;
   }
@@ -710,11 +715,6 @@ export interface PscEntryInfo {
 /** Whether typed array a starts where the batch buffer b starts (the same linear memory). */
 function atIo(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
-}
-
-/** Bytes of elements [start, start + count) of a typed array. */
-function bytes(a: BigUint64Array | Uint32Array, start: number, count: number): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, count * a.BYTES_PER_ELEMENT);
 }
 
 function kindCode(where: string, kind: string): number {
