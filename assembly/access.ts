@@ -449,7 +449,6 @@ const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is don
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
-const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: a group's lanes left to serialLane
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -691,18 +690,17 @@ const INC_SMALL: u64 = u64(1) << 44;
     const small = acc >> 44;
     const end = g + usize(MLP_K);
     // no call in this loop (values live across a call are spilled where they are made): the
-    // addresses the fast walk leaves (inc 0) are queued and walked after the group
-    let np: usize = 0;
+    // addresses the fast walk leaves (inc 0) go to serialLane after the group (bits of `lanes`)
+    let lanes: u32 = 0;
     for (let i = g; i < end; i++) {
       const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
-      store<u8>(L_PEND + np, u8(i - g));
-      np += usize(inc == 0);
+      if (inc == 0) lanes |= u32(1) << u32(i - g);
       acc += inc;
     }
-    if (np != 0) {
+    if (lanes != 0) {
       store<u64>(L_ACC, acc);
-      for (let k: usize = 0; k < np; k++) {
-        const i = g + usize(load<u8>(L_PEND + k));
+      for (; lanes != 0; lanes &= lanes - 1) {
+        const i = g + usize(ctz(lanes));
         serialLane(cpu, i, batchKind(i), levels);
       }
       acc = load<u64>(L_ACC);
@@ -758,6 +756,9 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       serialGroups = 0;
       if (g >= whole) break;
     }
+    // no calls in the lane loops (values live across a call are spilled where they are made):
+    // the lanes the fast walk leaves go to serialLane after the group (bits of `lanes`)
+    let lanes: u32 = 0;
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
@@ -766,7 +767,7 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const p = j * 8;
       let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
-        serialLane(cpu, i, kind, levels);
+        lanes |= u32(1) << u32(j);
       } else if ((leaf & LANE_DONE) != 0) {
         acc += ((leaf << 23) & INC_FAULT) | u64(levels - u32(leaf >> 2));
         leaf = 0;
@@ -784,24 +785,32 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
     }
     if (seen >= (MLP_K / 4) * 3 / 4) serialGroups = MLP_SERIAL;
     serial = pending == 0;
-    if (serial) continue;
-    // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
-    // the loop below reads them again from the cache
-    let touch: u64 = 0;
-    for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
-    store<u64>(L_TOUCH, touch);
-    for (let j: usize = 0; j < usize(MLP_K); j++) {
-      const p = j * 8;
-      const leaf = load<u64>(L_EA + p);
-      if (leaf == 0) continue;
-      const i = g + j;
-      const kind = batchKind(i);
-      const e = load<u64>(usize(leaf), RAM_BASE);
-      if ((e & lo) != E_P) {
-        serialLane(cpu, i, kind, levels);
-        continue;
+    if (!serial) {
+      // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
+      // the loop below reads them again from the cache
+      let touch: u64 = 0;
+      for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
+      store<u64>(L_TOUCH, touch);
+      for (let j: usize = 0; j < usize(MLP_K); j++) {
+        const p = j * 8;
+        const leaf = load<u64>(L_EA + p);
+        if (leaf == 0) continue;
+        const i = g + j;
+        const e = load<u64>(usize(leaf), RAM_BASE);
+        if ((e & lo) != E_P) {
+          lanes |= u32(1) << u32(j);
+          continue;
+        }
+        acc += (u64(finishLeaf(i, batchKind(i), e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
       }
-      acc += (u64(finishLeaf(i, kind, e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
+    }
+    if (lanes != 0) {
+      store<u64>(L_ACC, acc);
+      for (; lanes != 0; lanes &= lanes - 1) {
+        const i = g + usize(ctz(lanes));
+        serialLane(cpu, i, batchKind(i), levels);
+      }
+      acc = load<u64>(L_ACC);
     }
   }
   for (let i = whole; i < usize(n); i++) serialLane(cpu, i, batchKind(i), levels);
