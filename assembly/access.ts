@@ -627,40 +627,42 @@ const INC_SMALL: u64 = u64(1) << 44;
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
-  let off: u64 = 0x3FFF_FFFF;
-  let inc: u64 = u64(levels - 2);
   if ((e & E_PS) != 0) {
     if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
-  } else {
-    if ((e & E_A) == 0) {
-      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
-      e |= E_A;
-      store<u64>(usize(ea), e, RAM_BASE);
-    }
-    f &= e ^ E_XD;
-    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
-    if (ea >= ram) return 0;
-    e = load<u64>(usize(ea), RAM_BASE);
-    if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
-    off = 0x1F_FFFF;
-    inc = u64(levels - 1);
-    if ((e & E_PS) != 0) {
-      if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
-    } else {
-      if ((e & E_A) == 0) {
-        if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
-        e |= E_A;
-        store<u64>(usize(ea), e, RAM_BASE);
-      }
-      f &= e ^ E_XD;
-      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
-      if (ea >= ram) return 0;
-      e = load<u64>(usize(ea), RAM_BASE);
-      if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
-      off = 0xFFF;
-      inc = INC_SMALL | u64(levels);
-    }
+    return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2));
   }
+  if ((e & E_A) == 0) {
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
+  if ((e & E_PS) != 0) {
+    if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
+    return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1));
+  }
+  if ((e & E_A) == 0) {
+    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
+  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels));
+}
+
+/**
+ * walkInPlace's leaf (inlined once per page size, so that `off` and `inc` are constants): the
+ * access check against the rights folded over the levels, A/D, the result written in place.
+ */
+@inline function leafInPlace(i: usize, kind: u32, va: u64, e: u64, ea: u64, f: u64, off: u64, inc: u64): u64 {
   f &= e ^ E_XD;
   const t8 = KTAB + usize(kind) * 8;
   if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
