@@ -449,6 +449,7 @@ const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is don
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
+const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: serialRun's lanes left to serialLane (zero between groups)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -692,18 +693,18 @@ const INC_SMALL: u64 = u64(1) << 44;
     const small = acc >> 44;
     const end = g + usize(MLP_K);
     // no call in this loop (values live across a call are spilled where they are made): the
-    // addresses the fast walk leaves (inc 0) go to serialLane after the group (bits of `lanes`)
-    let lanes: u32 = 0;
+    // addresses the fast walk leaves (inc 0) go to serialLane after the group (flags in L_PEND)
     for (let i = g; i < end; i++) {
       const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
-      if (inc == 0) lanes |= u32(1) << u32(i - g);
+      if (inc == 0) store<u8>(L_PEND + (i & usize(MLP_K - 1)), 1); // a store: never a select
       acc += inc;
     }
-    if (lanes != 0) {
+    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) {
       store<u64>(L_ACC, acc);
-      for (; lanes != 0; lanes &= lanes - 1) {
-        const i = g + usize(ctz(lanes));
-        serialLane(cpu, i, batchKind(i), levels);
+      for (let j: usize = 0; j < usize(MLP_K); j++) {
+        if (load<u8>(L_PEND + j) == 0) continue;
+        store<u8>(L_PEND + j, 0);
+        serialLane(cpu, g + j, batchKind(g + j), levels);
       }
       acc = load<u64>(L_ACC);
     }
