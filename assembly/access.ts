@@ -449,7 +449,7 @@ const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is don
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
-const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: serialRun's lanes left to serialLane (zero between groups)
+const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: a group's lanes left to serialLane (zero between groups)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -474,6 +474,20 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
     if (r == GP_RESULT) lnGps++;
     lnFaults += store2(i, r);
   }
+}
+
+/**
+ * The lanes of group g flagged in L_PEND, through serialLane (flags cleared); `acc`, the loop's
+ * counter word, passes through memory so that the caller's loop keeps no value across the calls.
+ */
+@inline function pendingLanes(cpu: usize, g: usize, levels: u32, acc: u64): u64 {
+  store<u64>(L_ACC, acc);
+  for (let j: usize = 0; j < usize(MLP_K); j++) {
+    if (load<u8>(L_PEND + j) == 0) continue;
+    store<u8>(L_PEND + j, 0);
+    serialLane(cpu, g + j, batchKind(g + j), levels);
+  }
+  return load<u64>(L_ACC);
 }
 
 /** upperWalk's result for an address it finished (a large page): | fault << 1 | TLB class << 2. */
@@ -699,15 +713,7 @@ const INC_SMALL: u64 = u64(1) << 44;
       if (inc == 0) store<u8>(L_PEND + (i & usize(MLP_K - 1)), 1); // a store: never a select
       acc += inc;
     }
-    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) {
-      store<u64>(L_ACC, acc);
-      for (let j: usize = 0; j < usize(MLP_K); j++) {
-        if (load<u8>(L_PEND + j) == 0) continue;
-        store<u8>(L_PEND + j, 0);
-        serialLane(cpu, g + j, batchKind(g + j), levels);
-      }
-      acc = load<u64>(L_ACC);
-    }
+    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) acc = pendingLanes(cpu, g, levels, acc);
     g = end;
     if (groups != 0) groups--;
     if (groups == 0 && (acc >> 44) != small) break;
@@ -760,8 +766,7 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       if (g >= whole) break;
     }
     // no calls in the lane loops (values live across a call are spilled where they are made):
-    // the lanes the fast walk leaves go to serialLane after the group (bits of `lanes`)
-    let lanes: u32 = 0;
+    // the lanes the fast walk leaves go to serialLane after the group (flags in L_PEND)
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
@@ -770,7 +775,7 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const p = j * 8;
       let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
-        lanes |= u32(1) << u32(j);
+        store<u8>(L_PEND + j, 1);
       } else if ((leaf & LANE_DONE) != 0) {
         acc += ((leaf << 23) & INC_FAULT) | u64(levels - u32(leaf >> 2));
         leaf = 0;
@@ -801,20 +806,13 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
         const i = g + j;
         const e = load<u64>(usize(leaf), RAM_BASE);
         if ((e & lo) != E_P) {
-          lanes |= u32(1) << u32(j);
+          store<u8>(L_PEND + j, 1);
           continue;
         }
         acc += (u64(finishLeaf(i, batchKind(i), e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
       }
     }
-    if (lanes != 0) {
-      store<u64>(L_ACC, acc);
-      for (; lanes != 0; lanes &= lanes - 1) {
-        const i = g + usize(ctz(lanes));
-        serialLane(cpu, i, batchKind(i), levels);
-      }
-      acc = load<u64>(L_ACC);
-    }
+    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) acc = pendingLanes(cpu, g, levels, acc);
   }
   for (let i = whole; i < usize(n); i++) serialLane(cpu, i, batchKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
