@@ -490,6 +490,11 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
   return load<u64>(L_ACC);
 }
 
+/** AMD, told by the PML5E/PML4E reserved-bit mask (its PML4Es reserve bit 8, G): A bits deferred. */
+@inline function amdMask(up: u64): bool {
+  return (up & E_G) != 0;
+}
+
 /** upperWalk's result for an address it finished (a large page): | fault << 1 | TLB class << 2. */
 const LANE_DONE: u64 = 1;
 
@@ -512,7 +517,7 @@ const LANE_DONE: u64 = 1;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return 0;
     if ((e & E_A) == 0) {
-      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+      if (amdMask(up)) return 0;
       store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
     }
     f &= e ^ E_XD;
@@ -523,7 +528,7 @@ const LANE_DONE: u64 = 1;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return 0;
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -533,7 +538,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -543,7 +548,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   store<u64>(L_F + p, f & (e ^ E_XD));
@@ -605,8 +610,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
  * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
  * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
- * the other constants stay in registers (AMD is told by `up`: its PML4Es reserve bit 8, G); protection keys
- * must not apply.
+ * the other constants stay in registers; protection keys must not apply.
  */
 @inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
@@ -621,7 +625,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
     if ((e & E_A) == 0) {
-      if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+      if (amdMask(up)) return 0;
       e |= E_A;
       store<u64>(usize(ea), e, RAM_BASE);
     }
@@ -633,7 +637,7 @@ const INC_SMALL: u64 = u64(1) << 44;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     e |= E_A;
     store<u64>(usize(ea), e, RAM_BASE);
   }
@@ -647,7 +651,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2));
   }
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     e |= E_A;
     store<u64>(usize(ea), e, RAM_BASE);
   }
@@ -661,7 +665,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1));
   }
   if ((e & E_A) == 0) {
-    if ((up & E_G) != 0) return 0; // AMD (G reserved in its PML4Es): A bits deferred
+    if (amdMask(up)) return 0;
     e |= E_A;
     store<u64>(usize(ea), e, RAM_BASE);
   }
