@@ -503,7 +503,8 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
       nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, vas, kinds, true),
       nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, vas, kinds, true),
     );
-    impls.push(inPlaceWalk('wasm-inplace', g.m, cpuOff, vas, kinds));
+    // (not on the A/D-clear cells: repeating the first addresses would walk them with A/D set)
+    if (!c.attrs.adClear) impls.push(inPlaceWalk('wasm-inplace', g.m, cpuOff, vas, kinds));
   }
   const res: CellResult = { name: c.name, group: c.group, mps: {}, ratios: {}, hashes: {}, faults: 0, problems: [] };
   const restore = c.attrs.adClear ? () => g.applyAttrs(l, c.attrs, attrSeed) : () => {};
