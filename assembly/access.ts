@@ -9,7 +9,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
@@ -61,13 +61,6 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return r;
 }
 
-/** 0x80 in each byte of x equal to the same byte of pat, 0 elsewhere (exact, no carries across bytes). */
-@inline function bytesEqual(x: u64, pat: u64): u64 {
-  const t = x ^ pat;
-  const L7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-  return ~(((t & L7) + L7) | t | L7);
-}
-
 /** tlbMatches for the current PCID, with `want` its key: valid, same page, same PCID or global. */
 @inline function wayMatches(e: usize, want: u64): bool {
   const x = load<u64>(e, T_KEY) ^ want;
@@ -94,10 +87,12 @@ let quickWalks: u32 = 0;
 
 /**
  * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (the ways whose byte matches the page's are compared), the large-page classes known
- * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
- * leaf only); once the fill is certain, its victim as tlbFill would choose it (the first invalid
- * way, else the oldest stamp), so that a miss handed to missPath (a cold PDE cache) costs little.
+ * bytes (one SIMD compare; the ways whose byte matches the page's are compared), the large-page
+ * classes known empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached
+ * PDE reads the leaf only); once the fill is certain, its victim as tlbFill would choose it (the
+ * first invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order
+ * word, caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss
+ * handed to missPath (a cold PDE cache) costs little.
  * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
  * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
  * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the
@@ -117,17 +112,14 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
   const pcid = acPcid;
-  const setIdx = usize(u32(vpn) & load<u32>(d, 4)) * ways;
+  const setNo = usize(u32(vpn) & load<u32>(d, 4));
+  const setIdx = setNo * ways;
   const set = usize(load<u32>(d)) + setIdx * TLB_ENTRY;
   let victim: usize = 0;
   let valid = false;
-  // the set's tag bytes as two words, the bytes past its ways masked off
-  const tp = usize(load<u32>(cpu + C_TAGS)) + setIdx;
-  const t0 = load<u64>(tp);
-  const t1 = load<u64>(tp, 8);
-  const m0: u64 = ways >= 8 ? 0xFFFF_FFFF_FFFF_FFFF : (u64(1) << (u64(ways) * 8)) - 1;
-  const m1: u64 = ways >= 16 ? 0xFFFF_FFFF_FFFF_FFFF : ways <= 8 ? 0 : (u64(1) << (u64(ways - 8) * 8)) - 1;
-  const pat = u64(tagOf(vpn)) * 0x0101_0101_0101_0101;
+  // the set's tag bytes, compared 16 at a time (one SIMD compare; the bits past its ways masked off)
+  const tags = v128.load(usize(load<u32>(cpu + C_TAGS)) + setIdx);
+  const wmask: u32 = ways >= 16 ? 0xFFFF : (u32(1) << u32(ways)) - 1;
   const want = keyOf(vpn, pcid);
   if (ways > 16) {
     // too many ways for the tag words: one exact pass (the hit, or tlbFill's victim)
@@ -147,14 +139,11 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
     valid = invalid == 0;
     victim = valid ? oldest : invalid;
   } else {
-    // only the ways holding the page's tag byte can hit (0x80 in their byte of c0 / c1)
-    let c0 = bytesEqual(t0, pat) & m0;
-    let c1 = bytesEqual(t1, pat) & m1;
-    while ((c0 | c1) != 0) {
-      const w = c0 != 0 ? ctz(c0) >> 3 : 8 + (ctz(c1) >> 3);
-      if (c0 != 0) c0 &= c0 - 1;
-      else c1 &= c1 - 1;
-      const e = set + usize(w) * TLB_ENTRY;
+    // only the ways holding the page's tag byte can hit (their bits in c)
+    let c = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(i8(tagOf(vpn)))))) & wmask;
+    while (c != 0) {
+      const e = set + usize(ctz(c)) * TLB_ENTRY;
+      c &= c - 1;
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
   }
@@ -187,11 +176,15 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
   if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
+  let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
-    const f0 = bytesEqual(t0, 0) & m0;
-    const f1 = bytesEqual(t1, 0) & m1;
-    if ((f0 | f1) != 0) {
-      victim = set + usize(f0 != 0 ? ctz(f0) >> 3 : 8 + (ctz(f1) >> 3)) * TLB_ENTRY;
+    const free = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(0)))) & wmask;
+    if (free != 0) {
+      victim = set + usize(ctz(free)) * TLB_ENTRY;
+    } else if ((q = fifoWord(cpu, setNo)) != 0) {
+      // a full set: the oldest fill, the head of the set's fill-order word
+      valid = true;
+      victim = set + usize(load<u64>(q) & 15) * TLB_ENTRY;
     } else {
       // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
@@ -226,7 +219,8 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
-  tlbFill4k(cpu, victim, valid, vpn, page, perms, rOk, wOk && dirty, xOk);
+  if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
+  tlbFill4k(cpu, victim, valid, q, (victim - set) >> 5, vpn, page, perms, rOk, wOk && dirty, xOk);
   return page | (va & 0xFFF);
 }
 

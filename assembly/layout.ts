@@ -61,6 +61,8 @@ export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad: class
 export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts), in class 0's pad
 export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad: level 2 C_TAGS}
 export const C_TAGS: usize = C_PSC + 12; // u32: the 4 KiB class's tag bytes, one per entry (caches.ts tagOf)
+export const C_FIFO: usize = C_PSC + 28; // u32: the 4 KiB sets' fill-order words (caches.ts fifoWord), in level 3's pad; 0 = none
+export const C_FIFO_BAD: usize = C_PSC + 44; // u32: 1 = the fill counter wrapped since the 4 KiB class was last emptied
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
 // permission contexts: the context id in the front cache's fast tags (context.ts)
