@@ -25,7 +25,8 @@ export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
 export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
 // lanes of the interleaved batch walk (access.ts mlpLoop): u64[16] leaf entry addresses, u64[16]
-// folded rights, one u64; at +0x200 u32[128] leaf tables seen (to 0x003F_0600)
+// folded rights, one u64, a counter word, u8[16] lane flags; at +0x200 u32[128] leaf tables seen
+// (to 0x003F_0600)
 export const LANES: usize = 0x003F_0400;
 
 export const RAM_BASE: usize = 0x0100_0000;

@@ -31,7 +31,7 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type Program, type Prot, type PteBit } from './program.js';
+import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type OpName, type Program, type Prot, type PteBit } from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
@@ -51,7 +51,7 @@ import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
 /**
  * The pages a partial munmap/mremap with first page `from` leaves in region `r` (0: the operation
@@ -164,6 +164,25 @@ interface WriteRecord {
   step: number;
   va: bigint;
 }
+
+/** The operations of `userOp` (any other goes through `kernelOp`, which passes what it does not handle on to `userOp`). */
+const USER_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'mmap',
+  'mmap_file',
+  'mremap',
+  'ftruncate',
+  'mmap_dev',
+  'mmap_priv',
+  'mem_write',
+  'madvise',
+  'dev_release',
+  'munmap',
+  'mprotect',
+  'gup_fast',
+  'fork',
+  'clone',
+  'memcg',
+]);
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
 /** A task as reports name it. */
@@ -400,29 +419,38 @@ export class Interpreter {
     const ops = this.program.tasks[i].ops;
     return function* (task: TaskStruct): KGen<void> {
       const cpu = self.k.cpus[task.cpu];
-      const run = function* (o: Op, iter: number): KGen<void> {
-        const armed = task.fail_nth;
-        // The TLB-coherence check at the return to user mode, whatever the operation (not at
-        // exit: do_exit() does not return; exit_mmap() has its own observer).
-        const o2 = o.op === 'exit' ? null : self.oracle;
-        o2?.opStart(task);
-        yield* self.op(o, cpu, task, iter);
-        o2?.userReturn(cpu, task, returnName(o.op));
-        // An injected failure counts as coverage: a new outcome of that call.
-        if (armed > 0 && task.fail_nth === 0 && o.op !== 'fail_nth') self.cov.hitString(`fault-injected:${o.op}`);
-        if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
-      };
       for (let i = 0; i < ops.length; i++) {
         const o = ops[i];
-        if (o.op !== 'loop') {
-          yield* run(o, 0);
-          continue;
-        }
         // A loop: its body is the next `len` operations (a loop among them is skipped), pool indices relative to the iteration.
-        const body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
-        i += o.len;
-        self.note(cpu, o);
-        for (let n = 0; n < o.count; n++) for (const b of body) yield* run(b, o.reverse ? o.count - 1 - n : n);
+        let body: readonly Op[] = ops;
+        let first = i;
+        let len = 1;
+        let count = 1;
+        if (o.op === 'loop') {
+          body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
+          first = 0;
+          len = body.length;
+          count = o.count;
+          i += o.len;
+          self.note(cpu, o);
+        }
+        // Each operation in this frame (no generator per operation): the interleaving points are the operation's and 'fuzz:next_op' after it.
+        for (let n = 0; n < count; n++) {
+          const iter = o.op === 'loop' && o.reverse ? count - 1 - n : n;
+          for (let j = first; j < first + len; j++) {
+            const b = body[j];
+            const armed = task.fail_nth;
+            // The TLB-coherence check at the return to user mode, whatever the operation (not at
+            // exit: do_exit() does not return; exit_mmap() has its own observer).
+            const oracle = b.op === 'exit' ? null : self.oracle;
+            oracle?.opStart(task);
+            yield* self.op(b, cpu, task, iter);
+            oracle?.userReturn(cpu, task, returnName(b.op));
+            // An injected failure counts as coverage: a new outcome of that call.
+            if (armed > 0 && task.fail_nth === 0 && b.op !== 'fail_nth') self.cov.hitString(`fault-injected:${b.op}`);
+            if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
+          }
+        }
       }
     };
   }
@@ -489,20 +517,39 @@ export class Interpreter {
     for (const mfn of h.ro) yield* xen_lowmem_rw(this.k, cpu, mfn, true);
   }
 
-  /** Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of the loop it is in (0 outside one). */
-  private *op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
+  /**
+   * Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of
+   * the loop it is in (0 outside one). A plain function returning the generator its caller
+   * delegates to: the kernel-object operations and (a process context only) the user-memory ones
+   * have a generator each, so that an operation's frame is the size of its half of the cases; a
+   * user access and the guest page-table pool's operations, the most frequent ones that reach many
+   * interleaving points, go to their own small generator directly (every yield passes through each
+   * frame of the chain, at a cost that grows with the frame's size).
+   */
+  private op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
-    const k = this.k;
     switch (o.op) {
-      case 'loop':
-        return; // run by the task's body
+      case 'uaccess': {
+        const mm = task?.mm;
+        if (!task || !mm) return DONE;
+        const r = this.regionsOf(mm)[o.slot];
+        return this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
+      }
       case 'gpt_alloc':
       case 'gpt_lowmem':
       case 'gpt_pin':
       case 'gpt_unpin':
       case 'gpt_update':
-        yield* this.gptOp(o, cpu, iter);
-        return;
+        return this.gptOp(o, cpu, iter);
+    }
+    return USER_OPS.has(o.op) ? this.userOp(o, cpu, task) : this.kernelOp(o, cpu, task);
+  }
+
+  private *kernelOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+    const k = this.k;
+    switch (o.op) {
+      case 'loop':
+        return; // run by the task's body
       case 'kaccess': {
         const obj = this.objs[o.obj][o.slot];
         if (!obj) return;
@@ -677,7 +724,12 @@ export class Interpreter {
         return;
       }
     }
-    // User-memory operations: a process context only.
+    yield* this.userOp(o, cpu, task);
+  }
+
+  /** User-memory operations: a process context only. */
+  private *userOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
+    const k = this.k;
     const mm = task?.mm;
     if (!task || !mm) return;
     const regs = this.regionsOf(mm);
@@ -896,11 +948,6 @@ export class Interpreter {
         }
         this.end(mm);
         this.checkUser(cpu, mm, 'mprotect');
-        return;
-      }
-      case 'uaccess': {
-        const r = regs[o.slot];
-        yield* this.userAccess(cpu, task, mm, o.slot, o.page % (r ? r.pages : 1), o.kind, true);
         return;
       }
       case 'gup_fast': {

@@ -205,12 +205,12 @@ function* __do_page_fault(k: Kernel, cpu: LinuxCpu, address: bigint, error_code:
  * kernel-mode fault without a fixup goes to no_context() (oops); a user task gets SIGBUS
  * (force_sig_info_fault(SIGBUS, BUS_ADRERR)), which kills it. Nothing is printed.
  */
-function* do_sigbus(k: Kernel, cpu: LinuxCpu, address: bigint, error_code: number): KGen<void> {
+function do_sigbus(k: Kernel, cpu: LinuxCpu, address: bigint, error_code: number): KGen<void> {
   if (!(error_code & PF_USER)) {
     k.oops(cpu, `BUG: unable to handle kernel paging request at ${address.toString(16).padStart(k.L.entrySize * 2, '0')}`, error_code, 'do_sigbus');
   }
   k.observers.sigbus?.(cpu, address, error_code);
-  yield* do_exit(k, cpu, 7); // SIGBUS
+  return do_exit(k, cpu, 7); // SIGBUS
 }
 
 /** access_error(error_code, vma). */

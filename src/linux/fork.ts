@@ -42,15 +42,16 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { VM_PFNMAP, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
 /** Interleaving point after each page table copied (both pte locks dropped, before cond_resched()). */
 export const LBL_COPY_PTE_RANGE = 'copy_pte_range';
 
 /** ptep_set_wrprotect(mm, addr, ptep) (arch/x86/include/asm/pgtable.h): clear _PAGE_RW of the parent's pte. */
-function* ptep_set_wrprotect(k: Kernel, cpu: LinuxCpu, ptep: number): KGen<void> {
+function ptep_set_wrprotect(k: Kernel, cpu: LinuxCpu, ptep: number): KGen<void> {
   const pte = readEntry(k, ptep);
-  if (pte & _PAGE_RW) yield* k.pv.mmu.set_pte(k, cpu, ptep, pte & ~_PAGE_RW);
+  if (pte & _PAGE_RW) return k.pv.mmu.set_pte(k, cpu, ptep, pte & ~_PAGE_RW);
+  return DONE;
 }
 
 /**

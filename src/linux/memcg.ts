@@ -48,13 +48,13 @@ function* this_cpu_add(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup, idx: number, 
 }
 
 /** mem_cgroup_charge_statistics(memcg, anon, nr_pages). */
-export function* mem_cgroup_charge_statistics(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup, anon: boolean, nr: number): KGen<void> {
-  yield* traced(cpu, 'mem_cgroup_charge_statistics', () => this_cpu_add(k, cpu, memcg, anon ? MEM_CGROUP_STAT_RSS : MEM_CGROUP_STAT_CACHE, nr));
+export function mem_cgroup_charge_statistics(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup, anon: boolean, nr: number): KGen<void> {
+  return traced(cpu, 'mem_cgroup_charge_statistics', () => this_cpu_add(k, cpu, memcg, anon ? MEM_CGROUP_STAT_RSS : MEM_CGROUP_STAT_CACHE, nr));
 }
 
 /** mem_cgroup_uncharge_page(page) -> __mem_cgroup_uncharge_common(page, MEM_CGROUP_CHARGE_TYPE_ANON). */
-export function* mem_cgroup_uncharge_page(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup): KGen<void> {
-  yield* traced(cpu, 'mem_cgroup_uncharge_page', () =>
+export function mem_cgroup_uncharge_page(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup): KGen<void> {
+  return traced(cpu, 'mem_cgroup_uncharge_page', () =>
     traced(cpu, '__mem_cgroup_uncharge_common', function* () {
       yield* mem_cgroup_charge_statistics(k, cpu, memcg, true, -1);
       memcg.charged--;

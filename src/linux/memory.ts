@@ -627,9 +627,9 @@ export function* vma_link_file(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct): KGe
 }
 
 /** vma_link(mm, vma, ...) (mm/mmap.c): the vma joins the mm's list (__vma_link()), then its file's i_mmap. */
-export function* vma_link(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct): KGen<void> {
+export function vma_link(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct): KGen<void> {
   mm.vmas.push(vma);
-  yield* vma_link_file(k, cpu, vma);
+  return vma_link_file(k, cpu, vma);
 }
 
 /** unlink_file_vma(vma) (mm/mmap.c): a file vma leaves its file's i_mmap, under i_mmap_lock_write(). */

@@ -9,8 +9,8 @@ import type { LinuxCpu } from './percpu.js';
 import type { MmStruct, TaskStruct } from './structs.js';
 
 /** load_cr3(pgd): write_cr3(__pa(pgd)) through pv_mmu_ops. */
-export function* load_cr3(k: Kernel, cpu: LinuxCpu, pgd: number): KGen<void> {
-  yield* k.pv.mmu.write_cr3(k, cpu, BigInt(pgd));
+export function load_cr3(k: Kernel, cpu: LinuxCpu, pgd: number): KGen<void> {
+  return k.pv.mmu.write_cr3(k, cpu, BigInt(pgd));
 }
 
 /** enter_lazy_tlb(): on SMP marks cpu_tlbstate.state TLBSTATE_LAZY (a no-op on UP). */

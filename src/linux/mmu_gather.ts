@@ -23,6 +23,7 @@
  * (docs/provenance.md).
  */
 import type { KGen } from '../scheduler/types.js';
+import { DONE } from '../scheduler/point.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { call_rcu_sched } from './rcupdate.js';
@@ -122,8 +123,8 @@ function* tlb_remove_table_smp_sync(): KGen<void> {}
  * off, so none is left inside a walk), then free the table. Not an RCU grace period, and no
  * TLB or paging-structure-cache invalidation.
  */
-function* tlb_remove_table_one(k: Kernel, cpu: LinuxCpu, pfn: number): KGen<void> {
-  yield* traced(cpu, 'tlb_remove_table_one', function* () {
+function tlb_remove_table_one(k: Kernel, cpu: LinuxCpu, pfn: number): KGen<void> {
+  return traced(cpu, 'tlb_remove_table_one', function* () {
     yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);
     free_page_table_page(k, cpu, pfn, '__tlb_remove_table');
   });
@@ -151,12 +152,13 @@ function* tlb_remove_table(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pfn: number
 }
 
 /** The x86 ___pXd_free_tlb() tail: tlb_remove_table() with RCU table free, else tlb_remove_page(). */
-function* free_table_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pfn: number): KGen<void> {
-  if (k.config.knobs.have_rcu_table_free === true) yield* tlb_remove_table(k, cpu, tlb, pfn);
+function free_table_tlb(k: Kernel, cpu: LinuxCpu, tlb: MmuGather, pfn: number): KGen<void> {
+  if (k.config.knobs.have_rcu_table_free === true) return tlb_remove_table(k, cpu, tlb, pfn);
   else {
     tlb_remove_page(tlb, pfn);
     tlb.tablePages.add(pfn);
   }
+  return DONE;
 }
 
 /** pte_free_tlb(tlb, pte, address) -> ___pte_free_tlb(): paravirt_release_pte(), then the free. */

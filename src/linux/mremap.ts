@@ -24,7 +24,7 @@
  * locked_vm), userfaultfd, mmu notifiers, soft-dirty.
  */
 import type { KGen } from '../scheduler/types.js';
-import { traced } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 import { _PAGE_DIRTY, _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
 import { find_vma, pte_alloc_walk, vma_link } from './memory.js';
@@ -80,7 +80,8 @@ function* move_ptes(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_pmd: number, old
   const fixed = flushUnderPtl(k);
   let force_flush = false;
   let need_flush = false;
-  yield* traced(cpu, 'move_ptes', function* () {
+  const fns = enterFn(cpu, 'move_ptes');
+  try {
     yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock(); new_ptl == old_ptl
     yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
     for (let a = old_addr, n = new_addr; a < old_end; a += 4096n, n += 4096n) {
@@ -98,7 +99,9 @@ function* move_ptes(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_pmd: number, old
     if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));
     else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)
     yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
-  });
+  } finally {
+    fns.pop();
+  }
   if (mustYield(LBL_MOVE_PTES)) yield LBL_MOVE_PTES;
   return need_flush && !fixed;
 }
@@ -114,7 +117,8 @@ export function* move_page_tables(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_ad
   const PMD_SIZE = 1n << BigInt(k.L.PMD_SHIFT);
   const PMD_MASK = ~(PMD_SIZE - 1n);
   const old_end = old_addr + len;
-  return yield* traced(cpu, 'move_page_tables', function* () {
+  const fns = enterFn(cpu, 'move_page_tables');
+  try {
     let need_flush = false;
     let extent = 0n;
     for (; old_addr < old_end; old_addr += extent, new_addr += extent) {
@@ -135,7 +139,9 @@ export function* move_page_tables(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_ad
       yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_addr));
     }
     return len + old_addr - old_end;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -164,14 +170,17 @@ function* move_vma(
   new_len: bigint,
   new_addr: bigint,
 ): KGen<bigint> {
-  return yield* traced(cpu, 'move_vma', function* () {
+  const fns = enterFn(cpu, 'move_vma');
+  try {
     const new_pgoff = vma.vm_pgoff === undefined ? undefined : vma.vm_pgoff + Number((old_addr - vma.vm_start) >> 12n);
     yield* copy_vma(k, cpu, mm, vma, new_addr, new_len, new_pgoff);
     const moved_len = yield* move_page_tables(k, cpu, mm, old_addr, new_addr, old_len);
     if (moved_len < old_len) throw new Error('move_vma: move_page_tables() failed (the model cannot run out of page-table memory here)');
     yield* do_munmap(k, cpu, mm, old_addr, old_len);
     return new_addr;
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**
@@ -224,7 +233,8 @@ export function* sys_mremap(
   old_len = (old_len + 0xfffn) & ~0xfffn;
   new_len = (new_len + 0xfffn) & ~0xfffn;
   if (new_len === 0n) return BigInt(-EINVAL);
-  return yield* traced(cpu, 'sys_mremap', function* () {
+  const fns = enterFn(cpu, 'sys_mremap');
+  try {
     yield* down_write(k, cpu, mm.mmap_sem);
     let ret: bigint;
     if (flags & MREMAP_FIXED) ret = yield* mremap_to(k, cpu, mm, addr, old_len, new_addr, new_len);
@@ -234,5 +244,7 @@ export function* sys_mremap(
     } else throw new Error('sys_mremap: growing a mapping without MREMAP_FIXED is not modelled');
     up_write(mm.mmap_sem, cpu.curr);
     return ret;
-  });
+  } finally {
+    fns.pop();
+  }
 }

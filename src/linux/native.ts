@@ -9,16 +9,23 @@ import { type PvOps } from './paravirt.js';
 import type { LinuxCpu } from './percpu.js';
 import { readEntry, writeEntry } from './pgtable.js';
 import { __native_flush_tlb, native_flush_tlb_others, native_read_cr3, native_write_cr3 } from './tlbflush.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
-function* nop(): KGen<void> {}
+// The native operations are plain functions returning DONE (nothing to interleave) or a generator
+// for the rest of the operation after its interleaving point; callers delegate at once (`yield*`).
+
+function nop(): KGen<void> {
+  return DONE;
+}
 
 /** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
-function* native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
-  if (k.L.paging !== 'pae') {
-    writeEntry(k, ptep, pte);
-    return;
-  }
+function native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
+  if (k.L.paging === 'pae') return native_set_pte_pae(k, ptep, pte);
+  writeEntry(k, ptep, pte);
+  return DONE;
+}
+
+function* native_set_pte_pae(k: Kernel, ptep: number, pte: bigint): KGen<void> {
   k.observers.ptWrite?.(ptep);
   k.m.phys.write32(BigInt(ptep + 4), Number(pte >> 32n));
   k.notePtWrite(ptep);
@@ -43,8 +50,9 @@ function* native_flush_tlb_global(_k: Kernel, cpu: LinuxCpu): KGen<void> {
   cpu.hw.flushTlbAll();
 }
 
-function* native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
+function native_flush_tlb_single(_k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   cpu.hw.invlpg(addr);
+  return DONE;
 }
 
 /** The native backend. */
@@ -54,8 +62,9 @@ export function nativePvOps(): PvOps {
     mmu: {
       read_cr2: (_k, cpu) => cpu.hw.cr2,
       read_cr3: (_k, cpu) => native_read_cr3(cpu),
-      write_cr3: function* (k, cpu, cr3) {
+      write_cr3: (k, cpu, cr3) => {
         native_write_cr3(k, cpu, cr3);
+        return DONE;
       },
       flush_tlb_user: __native_flush_tlb,
       flush_tlb_kernel: native_flush_tlb_global,
@@ -70,27 +79,28 @@ export function nativePvOps(): PvOps {
       release_pmd: nop,
       release_pud: nop,
       set_pte: native_set_pte,
-      set_pte_at: function* (k, cpu, _mm, _addr, ptep, pte) {
-        yield* native_set_pte(k, cpu, ptep, pte);
-      },
-      pte_clear: function* (k, _cpu, _mm, _addr, ptep) {
+      set_pte_at: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte),
+      pte_clear: (k, _cpu, _mm, _addr, ptep) => {
         writeEntry(k, ptep, 0n);
+        return DONE;
       },
       ptep_modify_prot_start: __ptep_modify_prot_start,
-      ptep_modify_prot_commit: function* (k, cpu, _mm, _addr, ptep, pte) {
-        yield* native_set_pte(k, cpu, ptep, pte); // __ptep_modify_prot_commit(): set_pte_at()
-      },
-      set_pmd: function* (k, _cpu, pmdp, pmd) {
+      ptep_modify_prot_commit: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte), // __ptep_modify_prot_commit(): set_pte_at()
+      set_pmd: (k, _cpu, pmdp, pmd) => {
         writeEntry(k, pmdp, pmd);
+        return DONE;
       },
-      pmd_clear: function* (k, _cpu, pmdp) {
+      pmd_clear: (k, _cpu, pmdp) => {
         writeEntry(k, pmdp, 0n);
+        return DONE;
       },
-      set_pud: function* (k, _cpu, pudp, pud) {
+      set_pud: (k, _cpu, pudp, pud) => {
         writeEntry(k, pudp, pud);
+        return DONE;
       },
-      set_pgd: function* (k, _cpu, pgdp, pgd) {
+      set_pgd: (k, _cpu, pgdp, pgd) => {
         writeEntry(k, pgdp, pgd);
+        return DONE;
       },
       dup_mmap: nop,
       exit_mmap: nop,

@@ -15,6 +15,7 @@
  * but never holds them), swap, KSM.
  */
 import type { KGen } from '../scheduler/types.js';
+import { DONE } from '../scheduler/point.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import type { MmStruct } from './structs.js';
@@ -84,14 +85,15 @@ export function page_dup_rmap(k: Kernel, pfn: number): void {
  * mem_cgroup_uncharge_page()); a page-cache page only loses a mapcount (page_remove_file_rmap():
  * it stays charged while it is in the page cache).
  */
-export function* page_remove_rmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number): KGen<void> {
+export function page_remove_rmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pfn: number): KGen<void> {
   const c = counts(k).get(pfn);
   if (c) {
     if (c.mapcount <= 0) throw new Error(`page_remove_rmap: pfn 0x${pfn.toString(16)} is not mapped (mapcount ${c.mapcount})`);
-    if (--c.mapcount > 0 || !c.anon) return; // "page still mapped by someone else?"
+    if (--c.mapcount > 0 || !c.anon) return DONE; // "page still mapped by someone else?"
   }
   const hook = mmHooks(k).page_remove_rmap;
-  if (hook) yield* hook(k, cpu, mm, pfn);
+  if (hook) return hook(k, cpu, mm, pfn);
+  return DONE;
 }
 
 /** put_page(page) / page_cache_release(page): drop a reference; the last one frees the frame. */

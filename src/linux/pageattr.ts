@@ -13,6 +13,7 @@
  * the cache flush (NX is no caching attribute: cache = 0).
  */
 import type { KGen } from '../scheduler/types.js';
+import { DONE } from '../scheduler/point.js';
 import { traced } from '../scheduler/traced.js';
 import { _PAGE_GLOBAL, _PAGE_NX, _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
@@ -58,7 +59,7 @@ function* change_page_attr_set_clr(k: Kernel, cpu: LinuxCpu, addr: bigint, numpa
 }
 
 /** set_memory_nx(addr, numpages) / set_memory_x(addr, numpages): nothing without NX support. */
-export function* set_memory_nx(k: Kernel, cpu: LinuxCpu, addr: bigint, numpages: number, nx: boolean): KGen<void> {
-  if (!(k.__supported_pte_mask & _PAGE_NX) || k.L.paging === '32bit') return;
-  yield* traced(cpu, nx ? 'set_memory_nx' : 'set_memory_x', () => change_page_attr_set_clr(k, cpu, addr, numpages, nx ? _PAGE_NX : 0n, nx ? 0n : _PAGE_NX));
+export function set_memory_nx(k: Kernel, cpu: LinuxCpu, addr: bigint, numpages: number, nx: boolean): KGen<void> {
+  if (!(k.__supported_pte_mask & _PAGE_NX) || k.L.paging === '32bit') return DONE;
+  return traced(cpu, nx ? 'set_memory_nx' : 'set_memory_x', () => change_page_attr_set_clr(k, cpu, addr, numpages, nx ? _PAGE_NX : 0n, nx ? 0n : _PAGE_NX));
 }

@@ -80,9 +80,9 @@ function* remap_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, 
  * modelled: the COW special case (vm_pgoff = pfn for a private mapping; the model driver's
  * mappings are shared), track_pfn_remap() (PAT).
  */
-export function* remap_pfn_range(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, addr: bigint, pfn: number, size: bigint, prot: bigint): KGen<void> {
+export function remap_pfn_range(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, addr: bigint, pfn: number, size: bigint, prot: bigint): KGen<void> {
   vma.vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
-  yield* traced(cpu, 'remap_pfn_range', function* () {
+  return traced(cpu, 'remap_pfn_range', function* () {
     for (let a = addr, p = pfn; a < addr + size; a += 4096n, p++) yield* remap_pte_range(k, cpu, vma.vm_mm!, a, p, prot);
   });
 }
@@ -128,8 +128,8 @@ export function* pfnmap_dev_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, dev: Pf
  * zap_page_range_single() flushes what it zapped — then the frames go back to the page
  * allocator (__free_page()). Nothing happens without a buffer.
  */
-export function* pfnmap_dev_free_buffer(k: Kernel, cpu: LinuxCpu, dev: PfnmapDevice): KGen<void> {
-  yield* traced(cpu, 'pfnmap_dev_free_buffer', function* () {
+export function pfnmap_dev_free_buffer(k: Kernel, cpu: LinuxCpu, dev: PfnmapDevice): KGen<void> {
+  return traced(cpu, 'pfnmap_dev_free_buffer', function* () {
     yield* down_write(k, cpu, dev.lock);
     const buf = dev.buffer;
     if (buf) {

@@ -6,6 +6,7 @@
  * 2-level paging folds the pmd too (pgtable-nopmd.h: set_pud -> set_pmd on the pgd entry).
  */
 import type { KGen } from '../scheduler/types.js';
+import { DONE } from '../scheduler/point.js';
 import type { Kernel } from './kernel.js';
 import type { Layout } from './layout.js';
 import { pgd_index, tableIndex } from './layout.js';
@@ -152,35 +153,36 @@ export function pte_present(k: Kernel, ptep: number): boolean {
   return entryPresent(k, ptep);
 }
 
+// The setters are plain functions returning the pv op's generator, which the caller delegates to
+// at once (`yield* set_pte(...)`): no frame of their own between the caller and the pv op.
+
 /** set_pgd(): folded into set_pud() with PAE and 2-level paging. */
-export function* set_pgd(k: Kernel, cpu: LinuxCpu, pgdp: number, v: bigint): KGen<void> {
-  if (k.L.pudFolded) yield* set_pud(k, cpu, pgdp, v);
-  else yield* k.pv.mmu.set_pgd(k, cpu, pgdp, v);
+export function set_pgd(k: Kernel, cpu: LinuxCpu, pgdp: number, v: bigint): KGen<void> {
+  return k.L.pudFolded ? set_pud(k, cpu, pgdp, v) : k.pv.mmu.set_pgd(k, cpu, pgdp, v);
 }
 /** set_pud(): folded into set_pmd() with 2-level paging. */
-export function* set_pud(k: Kernel, cpu: LinuxCpu, pudp: number, v: bigint): KGen<void> {
-  if (k.L.pmdFolded) yield* k.pv.mmu.set_pmd(k, cpu, pudp, v);
-  else yield* k.pv.mmu.set_pud(k, cpu, pudp, v);
+export function set_pud(k: Kernel, cpu: LinuxCpu, pudp: number, v: bigint): KGen<void> {
+  return k.L.pmdFolded ? k.pv.mmu.set_pmd(k, cpu, pudp, v) : k.pv.mmu.set_pud(k, cpu, pudp, v);
 }
-export function* set_pmd(k: Kernel, cpu: LinuxCpu, pmdp: number, v: bigint): KGen<void> {
-  yield* k.pv.mmu.set_pmd(k, cpu, pmdp, v);
+export function set_pmd(k: Kernel, cpu: LinuxCpu, pmdp: number, v: bigint): KGen<void> {
+  return k.pv.mmu.set_pmd(k, cpu, pmdp, v);
 }
-export function* set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint): KGen<void> {
-  yield* k.pv.mmu.set_pte(k, cpu, ptep, v);
+export function set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint): KGen<void> {
+  return k.pv.mmu.set_pte(k, cpu, ptep, v);
 }
-export function* set_pte_at(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, v: bigint): KGen<void> {
-  yield* k.pv.mmu.set_pte_at(k, cpu, mm, addr, ptep, v);
+export function set_pte_at(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, v: bigint): KGen<void> {
+  return k.pv.mmu.set_pte_at(k, cpu, mm, addr, ptep, v);
 }
 /** pgd_clear(): a no-op when folded (pgtable-nopud.h). */
-export function* pgd_clear(k: Kernel, cpu: LinuxCpu, pgdp: number): KGen<void> {
-  if (!k.L.pudFolded) yield* k.pv.mmu.set_pgd(k, cpu, pgdp, 0n);
+export function pgd_clear(k: Kernel, cpu: LinuxCpu, pgdp: number): KGen<void> {
+  return k.L.pudFolded ? DONE : k.pv.mmu.set_pgd(k, cpu, pgdp, 0n);
 }
 /** pud_clear(): a no-op when the pmd is folded. */
-export function* pud_clear(k: Kernel, cpu: LinuxCpu, pudp: number): KGen<void> {
-  if (!k.L.pmdFolded) yield* k.pv.mmu.set_pud(k, cpu, pudp, 0n);
+export function pud_clear(k: Kernel, cpu: LinuxCpu, pudp: number): KGen<void> {
+  return k.L.pmdFolded ? DONE : k.pv.mmu.set_pud(k, cpu, pudp, 0n);
 }
-export function* pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
-  yield* k.pv.mmu.pmd_clear(k, cpu, pmdp);
+export function pmd_clear(k: Kernel, cpu: LinuxCpu, pmdp: number): KGen<void> {
+  return k.pv.mmu.pmd_clear(k, cpu, pmdp);
 }
 
 /** `e & _PAGE_PSE || !(e & _PAGE_PRESENT)` of an entry's low 32 bits. */

@@ -6,16 +6,16 @@
  */
 import type { KGen } from '../scheduler/types.js';
 import type { ModelCpu } from '../modelcpu/cpu.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, point } from '../scheduler/point.js';
 
 export function preempt_disable(cpu: ModelCpu): void {
   cpu.preemptCount++;
 }
 
 /** preempt_enable(): drops the count; at 0 this is a preemption point. */
-export function* preempt_enable(cpu: ModelCpu): KGen<void> {
+export function preempt_enable(cpu: ModelCpu): KGen<void> {
   if (cpu.preemptCount <= 0) throw new Error(`cpu${cpu.index}: preempt_enable() with preempt_count ${cpu.preemptCount}`);
-  if (--cpu.preemptCount === 0 && mustYield('preempt_enable')) yield 'preempt_enable';
+  return --cpu.preemptCount === 0 ? point('preempt_enable') : DONE;
 }
 
 /** sched_preempt_enable_no_resched() / preempt_enable_no_resched(). */

@@ -17,7 +17,7 @@ import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable, preempt_enable_no_resched } from './preempt.js';
 import type { TaskStruct } from './structs.js';
 import { enterFn } from '../scheduler/traced.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 
 /** Label of the point where a task's stack is switched away (switch_to). */
 export const LBL_SWITCH_TO = 'switch_to';
@@ -56,14 +56,14 @@ export function wake_up_process(t: TaskStruct): void {
 }
 
 /** set_current_state(TASK_INTERRUPTIBLE); schedule(): sleep until wake_up_process(). */
-export function* schedule_blocked(k: Kernel, cpu: LinuxCpu): KGen<void> {
+export function schedule_blocked(k: Kernel, cpu: LinuxCpu): KGen<void> {
   cpu.curr.state = 'blocked';
-  yield* __schedule(k, cpu);
+  return __schedule(k, cpu);
 }
 
 /** schedule(). */
-export function* schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  yield* __schedule(k, cpu);
+export function schedule(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  return __schedule(k, cpu);
 }
 
 /**
@@ -180,11 +180,12 @@ export function* switch_to(k: Kernel, cpu: LinuxCpu, prev: TaskStruct, next: Tas
  * finish_task_switch(rq, prev): release the rq lock (IRQs on), drop the mm a lazy prev left
  * (rq->prev_mm) and reap a dead prev.
  */
-export function* finish_task_switch(k: Kernel, cpu: LinuxCpu, _prev: TaskStruct): KGen<void> {
+export function finish_task_switch(k: Kernel, cpu: LinuxCpu, _prev: TaskStruct): KGen<void> {
   const mm = cpu.prevMm;
   cpu.prevMm = null;
   local_irq_enable(cpu); // finish_lock_switch(): raw_spin_unlock_irq(&rq->lock)
-  if (mm) yield* mmdrop(k, cpu, mm);
+  if (mm) return mmdrop(k, cpu, mm);
+  return DONE;
 }
 
 /**

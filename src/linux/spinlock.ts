@@ -9,33 +9,43 @@ import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
 import { local_irq_disable, local_irq_enable, preempt_disable, preempt_enable } from './preempt.js';
 import type { SpinLock } from './structs.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield, point } from '../scheduler/point.js';
 
-function* acquire(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+/**
+ * Takes the lock; a plain function for what the caller delegates to (`yield* spin_lock(...)`): a
+ * free lock is taken at once (DONE), a held one in `spin()`.
+ */
+function acquire(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   // With PREEMPT_RT the holder may be a preempted task of the same CPU: the waiter blocks.
   if (lock.owner === cpu.index && lock.holder === cpu.curr) throw new Error(`cpu${cpu.index}: recursive spin_lock(${lock.name})`);
+  if (lock.owner >= 0) return spin(cpu, lock);
+  lock.owner = cpu.index;
+  lock.holder = cpu.curr;
+  return DONE;
+}
+
+function* spin(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   while (lock.owner >= 0) if (mustYield(SPIN)) yield SPIN;
   lock.owner = cpu.index;
   lock.holder = cpu.curr;
 }
 
-export function* spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+export function spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   if (k.config.preempt !== 'rt') preempt_disable(cpu);
-  yield* acquire(cpu, lock);
+  return acquire(cpu, lock);
 }
 
 /** spin_unlock(): a preemption point (preempt_enable(); with PREEMPT_RT, rt_spin_unlock()). */
-export function* spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+export function spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   lock.owner = -1;
   lock.holder = null;
-  if (k.config.preempt !== 'rt') yield* preempt_enable(cpu);
-  else if (mustYield('rt_spin_unlock')) yield 'rt_spin_unlock';
+  return k.config.preempt !== 'rt' ? preempt_enable(cpu) : point('rt_spin_unlock');
 }
 
-export function* raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
+export function raw_spin_lock_irq(cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   local_irq_disable(cpu);
   preempt_disable(cpu);
-  yield* acquire(cpu, lock);
+  return acquire(cpu, lock);
 }
 
 export function raw_spin_unlock_irq(cpu: LinuxCpu, lock: SpinLock): void {

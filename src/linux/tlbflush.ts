@@ -48,13 +48,13 @@ export function* __native_flush_tlb(k: Kernel, cpu: LinuxCpu): KGen<void> {
 }
 
 /** __flush_tlb(): pv_mmu_ops.flush_tlb_user. */
-export function* __flush_tlb(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  yield* k.pv.mmu.flush_tlb_user(k, cpu);
+export function __flush_tlb(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  return k.pv.mmu.flush_tlb_user(k, cpu);
 }
 
 /** __flush_tlb_single(addr): pv_mmu_ops.flush_tlb_single. */
-export function* __flush_tlb_single(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
-  yield* k.pv.mmu.flush_tlb_single(k, cpu, addr);
+export function __flush_tlb_single(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
+  return k.pv.mmu.flush_tlb_single(k, cpu, addr);
 }
 
 /**
@@ -148,6 +148,6 @@ export function* flush_tlb_kernel_range(k: Kernel, cpu: LinuxCpu, start: bigint,
  * which flush_tlb_mm_range() does for UP). The model's vmas do not point to their mm: `mm` is
  * vma->vm_mm.
  */
-export function* flush_tlb_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
-  yield* flush_tlb_mm_range(k, cpu, mm, start, end);
+export function flush_tlb_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, end: bigint): KGen<void> {
+  return flush_tlb_mm_range(k, cpu, mm, start, end);
 }

@@ -81,9 +81,9 @@ export function* truncate_pagecache(k: Kernel, cpu: LinuxCpu, inode: Inode, news
 }
 
 /** truncate_setsize(inode, newsize) (mm/truncate.c): i_size_write(), then truncate_pagecache(). */
-export function* truncate_setsize(k: Kernel, cpu: LinuxCpu, inode: Inode, newsize: bigint): KGen<void> {
+export function truncate_setsize(k: Kernel, cpu: LinuxCpu, inode: Inode, newsize: bigint): KGen<void> {
   inode.i_size = newsize; // i_size_write(); pagecache_isize_extended() has nothing to do without partial pages
-  yield* truncate_pagecache(k, cpu, inode, newsize);
+  return truncate_pagecache(k, cpu, inode, newsize);
 }
 
 /**

@@ -24,6 +24,7 @@
  * (VMAP_BLOCK_SIZE 4 MiB), lazy_max_pages() = fls(num_online_cpus()) * (32 MiB / PAGE_SIZE).
  */
 import type { KGen } from '../scheduler/types.js';
+import { DONE } from '../scheduler/point.js';
 import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
@@ -33,7 +34,7 @@ import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
-import { enterFn, traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 
 export const VMAP_MAX_ALLOC = 64;
 export const VMAP_BBMAP_BITS = 1024;
@@ -202,12 +203,13 @@ export function* vm_map_ram(k: Kernel, cpu: LinuxCpu, pages: readonly number[]):
 }
 
 /** free_vmap_area_noflush(va): VM_LAZY_FREE; purge once too many pages are pending. */
-function* free_vmap_area_noflush(k: Kernel, cpu: LinuxCpu, area: LazyArea): KGen<void> {
+function free_vmap_area_noflush(k: Kernel, cpu: LinuxCpu, area: LazyArea): KGen<void> {
   const st = vstate(k);
   area.lazy = true;
   st.lazyList.push(area);
   st.vmap_lazy_nr += area.pages;
-  if (st.vmap_lazy_nr > lazy_max_pages(k)) yield* __purge_vmap_area_lazy(k, cpu, false);
+  if (st.vmap_lazy_nr > lazy_max_pages(k)) return __purge_vmap_area_lazy(k, cpu, false);
+  return DONE;
 }
 
 /** vb_free(addr, size). */
@@ -278,8 +280,8 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
 }
 
 /** purge_vmap_area_lazy() (sync purge). */
-export function* purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
-  yield* __purge_vmap_area_lazy(k, cpu, false);
+export function purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  return __purge_vmap_area_lazy(k, cpu, false);
 }
 
 /**
@@ -289,7 +291,8 @@ export function* purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu): KGen<void> {
  */
 export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
   k.observers.unmapAliases?.(cpu, false);
-  yield* traced(cpu, 'vm_unmap_aliases', function* () {
+  const fns = enterFn(cpu, 'vm_unmap_aliases');
+  try {
     const st = vstate(k);
     let flush = false;
     let start = k.L.VMALLOC_END;
@@ -314,7 +317,9 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
       }
     }
     yield* __purge_vmap_area_lazy(k, cpu, flush, start, end);
-  });
+  } finally {
+    fns.pop();
+  }
   k.observers.unmapAliases?.(cpu, true);
 }
 

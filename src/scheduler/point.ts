@@ -12,7 +12,7 @@
  * thread yields as before. Outside a scheduler step (`Kernel.runSync`, a test driving a generator
  * by hand) it answers true: every point yields.
  */
-import type { YieldLabel } from './types.js';
+import type { KGen, YieldLabel } from './types.js';
 
 /** The scheduler stepping a thread right now. */
 export interface PointSink {
@@ -32,4 +32,36 @@ export function setPointSink(s: PointSink | null): PointSink | null {
   const prev = stepping;
   stepping = s;
   return prev;
+}
+
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * A model generator that is already finished: `yield* DONE` yields nothing and gives undefined.
+ * What a model function written as a plain function returns when it did its work without reaching
+ * an interleaving point; it allocates nothing (a generator per call costs its frame and results).
+ */
+export const DONE: KGen<void> = Object.freeze({
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown): never => {
+    throw e;
+  },
+  [Symbol.iterator](): KGen<void> {
+    return DONE;
+  },
+}) as unknown as KGen<void>;
+
+function* yieldLabel(label: YieldLabel): KGen<void> {
+  yield label;
+}
+
+/**
+ * The interleaving point `label` for a model function written as a plain function that returns
+ * what its caller delegates to at once (`yield* f(...)`): DONE when the thread runs on, a
+ * generator yielding `label` when it must yield — `if (mustYield(label)) yield label` without a
+ * generator of its own in the common case.
+ */
+export function point(label: YieldLabel): KGen<void> {
+  return mustYield(label) ? yieldLabel(label) : DONE;
 }

@@ -40,7 +40,7 @@ import {
 import { MM_C_LINE, XenConsole, lx } from './log.js';
 import { P2m } from './p2m.js';
 import { XenPanic, XenStack, type XenFrameName } from './stack.js';
-import { mustYield } from '../scheduler/point.js';
+import { DONE, mustYield } from '../scheduler/point.js';
 import type { YieldLabel } from '../scheduler/types.js';
 import { ALL_FIXES, l1FastpathFlags, l2AllowsPse, lNFastpathFlags, lNeHasChanged, type XenFixes } from './fixes.js';
 
@@ -281,16 +281,20 @@ export class XenMm {
    */
   *interruptible<T>(g: XenGen<T>): XenGen<T> {
     for (;;) {
-      const prev = this.windows;
-      this.windows = true;
-      let r: IteratorResult<YieldLabel, T>;
-      try {
-        r = g.next();
-      } finally {
-        this.windows = prev;
-      }
+      const r = this.resumeInterruptible(g);
       if (r.done) return r.value;
       yield r.value;
+    }
+  }
+
+  /** One resumption of hypercall `g` with its interrupt windows open (a step of `interruptible`). */
+  resumeInterruptible<T>(g: XenGen<T>): IteratorResult<YieldLabel, T> {
+    const prev = this.windows;
+    this.windows = true;
+    try {
+      return g.next();
+    } finally {
+      this.windows = prev;
     }
   }
 
@@ -760,13 +764,15 @@ export class XenMm {
   }
 
   /** put_page_from_l1e() as interruptible code. */
-  *put_page_from_l1e_g(l1e: bigint): XenGen<void> {
+  put_page_from_l1e_g(l1e: bigint): XenGen<void> {
+    // A plain function (its caller delegates at once): a generator only for a writable mapping's type reference.
     const f = get_pte_flags(l1e);
-    if (!(f & _PAGE_PRESENT)) return;
+    if (!(f & _PAGE_PRESENT)) return DONE;
     const mfn = pte_get_pfn(l1e);
-    if (!this.pages.valid(mfn)) return;
-    if (f & _PAGE_RW) yield* this.put_page_and_type_g(mfn);
-    else this.put_page(mfn);
+    if (!this.pages.valid(mfn)) return DONE;
+    if (f & _PAGE_RW) return this.put_page_and_type_g(mfn);
+    this.put_page(mfn);
+    return DONE;
   }
 
   /**

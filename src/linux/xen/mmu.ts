@@ -45,7 +45,7 @@ import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_rele
 import { pfn_to_mfn, xen_hypercall, xenPvState, xenState, type XenPvState } from './state.js';
 import { xen_pagetable_init } from './setup.js';
 import { disable_vmap_lazy_unmap } from '../vmap.js';
-import { mustYield } from '../../scheduler/point.js';
+import { DONE, mustYield } from '../../scheduler/point.js';
 
 /**
  * A direct store into a page-table entry (`*ptr = val`) through the direct map. If the page is
@@ -220,12 +220,21 @@ function* xen_drop_mm_ref(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
 }
 
 /** paravirt_start_context_switch(prev): park prev's lazy MMU mode (TIF_LAZY_MMU_UPDATES), enter lazy CPU mode. */
-function* start_context_switch(k: Kernel, cpu: LinuxCpu, prev: unknown): KGen<void> {
-  const st = xenState(k);
-  if (cpu.lazyMode === 'mmu') {
-    yield* xen_leave_lazy_mmu(k, cpu);
-    st.lazyMmuTasks.add(prev as TaskStruct);
-  }
+// A plain function when CPU is not in lazy MMU mode (the caller delegates at once): a generator
+// only for a batch to flush.
+function start_context_switch(k: Kernel, cpu: LinuxCpu, prev: unknown): KGen<void> {
+  if (cpu.lazyMode === 'mmu') return start_context_switch_lazy_mmu(k, cpu, prev);
+  enter_lazy_cpu(cpu);
+  return DONE;
+}
+
+function* start_context_switch_lazy_mmu(k: Kernel, cpu: LinuxCpu, prev: unknown): KGen<void> {
+  yield* xen_leave_lazy_mmu(k, cpu);
+  xenState(k).lazyMmuTasks.add(prev as TaskStruct);
+  enter_lazy_cpu(cpu);
+}
+
+function enter_lazy_cpu(cpu: LinuxCpu): void {
   if (cpu.lazyMode !== 'none') throw new Error(`cpu${cpu.index}: enter_lazy(PARAVIRT_LAZY_CPU) in lazy mode '${cpu.lazyMode}'`);
   cpu.lazyMode = 'cpu';
 }

@@ -23,7 +23,7 @@ import {
   type MulticallEntry,
 } from '../../xen/hypercalls.js';
 import { xen_hypercall, xenState } from './state.js';
-import { mustYield } from '../../scheduler/point.js';
+import { DONE, mustYield } from '../../scheduler/point.js';
 
 /** MC_BATCH in multicalls.c. */
 export const MC_BATCH = 32;
@@ -49,9 +49,15 @@ export function xen_mc_batch(k: Kernel, cpu: LinuxCpu): void {
  * __xen_mc_entry() + MULTI_*(): queues one hypercall; a full buffer is flushed first
  * (flush reason FL_SLOTS).
  */
-export function* __xen_mc_entry(k: Kernel, cpu: LinuxCpu, entry: MulticallEntry, caller: string): KGen<void> {
+export function __xen_mc_entry(k: Kernel, cpu: LinuxCpu, entry: MulticallEntry, caller: string): KGen<void> {
   const b = xenState(k).mc[cpu.index];
-  if (b.slots.length >= MC_BATCH) yield* xen_mc_flush(k, cpu);
+  if (b.slots.length >= MC_BATCH) return entry_after_flush(k, cpu, b, entry, caller);
+  b.slots.push({ entry, caller });
+  return DONE;
+}
+
+function* entry_after_flush(k: Kernel, cpu: LinuxCpu, b: McBuffer, entry: MulticallEntry, caller: string): KGen<void> {
+  yield* xen_mc_flush(k, cpu);
   b.slots.push({ entry, caller });
 }
 
@@ -59,31 +65,38 @@ export function* __xen_mc_entry(k: Kernel, cpu: LinuxCpu, entry: MulticallEntry,
  * xen_extend_mmu_update(): appends to the previous queued mmu_update when there is one
  * (xen_mc_extend_args), else queues a new MULTI_mmu_update.
  */
-export function* xen_extend_mmu_update(k: Kernel, cpu: LinuxCpu, u: MmuUpdate, caller: string): KGen<void> {
+export function xen_extend_mmu_update(k: Kernel, cpu: LinuxCpu, u: MmuUpdate, caller: string): KGen<void> {
   const b = xenState(k).mc[cpu.index];
   const last = b.slots[b.slots.length - 1];
   if (last && last.entry.op === 'mmu_update') {
     last.entry.reqs.push(u);
-    return;
+    return DONE;
   }
-  yield* __xen_mc_entry(k, cpu, { op: 'mmu_update', reqs: [u] }, caller);
+  return __xen_mc_entry(k, cpu, { op: 'mmu_update', reqs: [u] }, caller);
 }
 
 /** xen_extend_mmuext_op(): the same for mmuext_op. */
-export function* xen_extend_mmuext_op(k: Kernel, cpu: LinuxCpu, op: MmuextOp, caller: string): KGen<void> {
+export function xen_extend_mmuext_op(k: Kernel, cpu: LinuxCpu, op: MmuextOp, caller: string): KGen<void> {
   const b = xenState(k).mc[cpu.index];
   const last = b.slots[b.slots.length - 1];
   if (last && last.entry.op === 'mmuext_op') {
     last.entry.ops.push(op);
-    return;
+    return DONE;
   }
-  yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, caller);
+  return __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [op] }, caller);
 }
 
 /** xen_mc_issue(mode): flush unless lazy in `mode`, then restore the saved IF. */
-export function* xen_mc_issue(k: Kernel, cpu: LinuxCpu, mode: number): KGen<void> {
-  if ((lazyBits(cpu) & mode) === 0) yield* xen_mc_flush(k, cpu);
-  cpu.IF = xenState(k).mc[cpu.index].savedIF;
+export function xen_mc_issue(k: Kernel, cpu: LinuxCpu, mode: number): KGen<void> {
+  const b = xenState(k).mc[cpu.index];
+  if ((lazyBits(cpu) & mode) === 0 && b.slots.length > 0) return issue_after_flush(k, cpu, b);
+  cpu.IF = b.savedIF; // (xen_mc_flush() of an empty batch leaves IF as it was)
+  return DONE;
+}
+
+function* issue_after_flush(k: Kernel, cpu: LinuxCpu, b: McBuffer): KGen<void> {
+  yield* xen_mc_flush(k, cpu);
+  cpu.IF = b.savedIF;
 }
 
 function hypercallNumber(e: MulticallEntry): number {
@@ -100,7 +113,12 @@ function firstArg(e: MulticallEntry): string {
  * Failed entries are reported as MC_DEBUG does and, on 3.x, by WARN_ON(ret)
  * (multicalls.c:129 in 3.8); the run continues, as in the kernel.
  */
-export function* xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
+export function xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  // An empty batch issues nothing and leaves IF as it was: no generator for it.
+  return xenState(k).mc[cpu.index].slots.length > 0 ? mc_flush(k, cpu) : DONE;
+}
+
+function* mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const st = xenState(k);
   const b = st.mc[cpu.index];
   const savedIF = cpu.IF;
@@ -140,3 +158,4 @@ function reportFailure(k: Kernel, cpu: LinuxCpu, slots: McSlot[], results: numbe
 }
 
 type McSlot = import('./state.js').McSlot;
+type McBuffer = import('./state.js').McBuffer;

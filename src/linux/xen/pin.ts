@@ -24,7 +24,7 @@ import { MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_UNPIN_TABLE, mmuextNam
 import { PARAVIRT_LAZY_MMU, __xen_mc_entry, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } from './multicalls.js';
 import { pfn_to_mfn, xen_hypercall, xenState } from './state.js';
 import { enterFn } from '../../scheduler/traced.js';
-import { mustYield } from '../../scheduler/point.js';
+import { DONE, mustYield } from '../../scheduler/point.js';
 
 /** enum pt_level. */
 export type PtLevel = 'pgd' | 'pud' | 'pmd' | 'pte';
@@ -107,10 +107,10 @@ export function* pin_pagetable_pfn(k: Kernel, cpu: LinuxCpu, cmd: number, pfn: n
 }
 
 /** __set_pfn_prot() (3.x): queue MULTI_update_va_mapping(__va(pfn), pfn_pte(pfn, prot), flags). */
-function* __set_pfn_prot(k: Kernel, cpu: LinuxCpu, pfn: number, writable: boolean, flags: number, caller: string): KGen<void> {
+function __set_pfn_prot(k: Kernel, cpu: LinuxCpu, pfn: number, writable: boolean, flags: number, caller: string): KGen<void> {
   const v = lowmemPte(k, pfn, writable);
-  if (!v) return;
-  yield* __xen_mc_entry(k, cpu, { op: 'update_va_mapping', va: v.va, val: v.val, flags }, caller);
+  if (!v) return DONE;
+  return __xen_mc_entry(k, cpu, { op: 'update_va_mapping', va: v.va, val: v.val, flags }, caller);
 }
 
 /** True when the page-table page at `pa` is PagePinned. */

@@ -138,7 +138,13 @@ export function* xen_hypercall<T>(k: Kernel, cpu: LinuxCpu, g: XenGen<T>): KGen<
   const IF = cpu.IF;
   cpu.IF = false;
   try {
-    return yield* xenState(k).xen.mm.interruptible(g);
+    // XenMm.interruptible(g) in this frame (one generator fewer between the guest and Xen's code)
+    const mm = xenState(k).xen.mm;
+    for (;;) {
+      const r = mm.resumeInterruptible(g);
+      if (r.done) return r.value;
+      yield r.value;
+    }
   } finally {
     cpu.IF = IF;
   }
