@@ -228,9 +228,10 @@ export class OutcomeOracle {
    * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
    */
   private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
-    if (!cr3HoldsPgd(c, mm)) return false;
+    // (the CR3 comparison, BigInt, last)
     if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
-    return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
+    if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) return false;
+    return cr3HoldsPgd(c, mm);
   }
 
   /** Why user TLB entry `e` of CPU `c` grants more than the tables (null: it does not). */
