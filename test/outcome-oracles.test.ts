@@ -16,7 +16,8 @@
  *  - rcu-grace-period: a CPU that stays in an IRQs-off section from call_rcu_sched() to the
  *    callback, and one that passes a quiescent state in between.
  *  - tlb-coherence at Xen's type change: a vmap page freed with a cached writable alias becomes a
- *    page table, and Xen's __get_page_type() flush is lost.
+ *    page table, and Xen's __get_page_type() flush is lost; a pte table released (made writable)
+ *    while a vCPU's paging-structure cache points to it, and the flush's filter drops it.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -596,6 +597,44 @@ describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV: %s', (prese
     expect(bad.map((f) => f.signature)).toEqual(["stale TLB entry on the calling CPU after Xen's page-table type change"]);
     expect(bad[0].log.join('\n')).toMatch(/Xen gave mfn 0x[0-9a-f]+ the type of an L\d page table/);
     expect(findings(preset, null, REUSED_AS_TABLE, 1)).toEqual([]);
+  });
+});
+
+/** A thread on CPU 1 reads the page in a loop; CPU 0 reads it too and unmaps it, releasing the pte table both cached (the pde in their paging-structure caches). */
+const TABLE_RELEASED: Program = {
+  cpus: 2,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: true },
+      { op: 'clone', task: 1 },
+      ...Array.from({ length: 3 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+      { op: 'munmap', slot: 0 },
+    ]),
+    task(
+      1,
+      'fork',
+      Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+    ),
+  ],
+  irqs: [],
+};
+
+describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV, a page table released: %s', (preset) => {
+  it("tlb-coherence: Xen's type change of a released pte table that flushes nobody leaves a vCPU's paging-structure-cache entry to it; Xen's filtered flush removes it", () => {
+    // The planted bug: the type-change flush's filter drops every CPU (as a stale time stamp of the
+    // table's last use would); every other flush of Xen and the guest is intact.
+    const run = (bug: boolean, seed: number) => {
+      const t = new LinuxFuzzTarget(preset, {});
+      if (bug) t.onBoot = (k) => void ((xenState(k).xen.mm as unknown as { tlbflush_filter: () => number[] }).tlbflush_filter = () => []);
+      return t.run({ program: TABLE_RELEASED, schedule: { strategy: 'random', seed } }, new Coverage()).finding;
+    };
+    const bad = Array.from({ length: 8 }, (_, i) => run(true, i + 1)).filter((f) => f !== undefined);
+    expect(bad.length).toBe(8);
+    for (const f of bad) {
+      expect(f.signature).toMatch(/^stale paging-structure-cache entry on (the calling|another) CPU after Xen's type change$/);
+      expect(f.log.join('\n')).toMatch(/Xen gave mfn 0x[0-9a-f]+ the type writable/);
+    }
+    expect(Array.from({ length: 8 }, (_, i) => run(false, i + 1)).filter((f) => f !== undefined)).toEqual([]);
   });
 });
 

@@ -18,7 +18,8 @@
  *   kernel unmap is still in progress; when vm_unmap_aliases() returns, the same holds without
  *   the lazy exemption for what was freed before it began (its documented guarantee), and when
  *   set_memory_nx()/set_memory_x() returns; when Xen gives a frame a page-table type, no vCPU may
- *   hold a writable TLB entry to it.
+ *   hold a writable TLB entry to it, and when Xen changes a frame's type at all, no vCPU may hold a
+ *   paging-structure-cache entry pointing to it.
  * - rcu-grace-period: a call_rcu_sched() callback runs only after every CPU was seen quiescent
  *   between two scheduler steps since the call (sampled apart from the model's rcu_sched thread).
  * - process-view: the interpreter's shadow of each address space (interp.ts) says what every user
@@ -39,7 +40,7 @@ import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { xenState } from '../linux/xen/state.js';
-import { levelOfType } from '../xen/page-info.js';
+import { levelOfType, typeName } from '../xen/page-info.js';
 import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { cover } from './coverage.js';
 import { hex } from '../loader/hex.js';
@@ -305,6 +306,7 @@ export class OutcomeOracle {
    * freed and reused as a page table, whose flush Xen owes on the type change.
    */
   xenTypeChange(mfn: number, type: bigint): void {
+    this.xenRetypedTable(mfn, type);
     const level = levelOfType(type);
     if (level < 1 || level > 4) return;
     const base = BigInt(mfn) << 12n;
@@ -327,6 +329,36 @@ export class OutcomeOracle {
           `TLB entry ${describeEntry(e)}`,
           `the frame is a validated L${level} page table now: the entry lets the guest write it`,
           `Xen gave mfn ${hex(mfn)} the type of an L${level} page table`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The other half of the PV safety property for TLBs: Xen changed frame `mfn`'s type, so it is no
+   * longer the table it was (its type count was zero: no entry in memory links it as one). No vCPU
+   * may still hold a paging-structure-cache entry pointing to it: the next walk through that entry
+   * would read the frame as its old table while the guest may write it (the new type is writable)
+   * or Xen validated it as another level. Xen's type-change flush owes exactly this
+   * (`tlbflush_filter()` on the time the frame was last used as a table,
+   * `__put_final_page_type()`'s stamp); a correct guest also flushes, but only after it released
+   * the table (`pte_free_tlb()` makes it writable before the gather's flush).
+   */
+  private xenRetypedTable(mfn: number, type: bigint): void {
+    for (const c of this.k.cpus) {
+      // A cached entry can point to the frame only if a walk of that CPU read it as a table.
+      if (!this.life.reachedAsTable(c.index, mfn)) continue;
+      for (const p of c.hw.pscEntries()) {
+        if (Number(p.next >> 12n) !== mfn) continue;
+        const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
+        this.coherenceFinding(
+          cpu,
+          c,
+          "Xen's type change",
+          'the domain',
+          `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`,
+          `the frame is no longer that table: its type is ${typeName(type)} now, and the next walk through the entry reads what the guest may write there`,
+          `Xen gave mfn ${hex(mfn)} the type ${typeName(type)}`,
         );
       }
     }

@@ -290,6 +290,11 @@ export class FrameLifetime {
     return this.fillsOf.get(pfn);
   }
 
+  /** Whether a hardware walk of `cpu` read frame `pfn` as a table since the frame was last allocated (a paging-structure-cache entry can point to it only then). */
+  reachedAsTable(cpu: number, pfn: number): boolean {
+    return pfn < this.frames.count && this.reached[cpu][pfn] === this.frames.generation(pfn) + 1;
+  }
+
   /** The 4 KiB pages `cpu` filled TLB entries for, user (below TASK_SIZE) or kernel (a TLB entry exists only where a walk filled it). */
   filledPages(cpu: number, user: boolean): readonly bigint[] {
     return user ? this.userPages[cpu] : this.kernelPages[cpu];
