@@ -9,7 +9,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
 import { ramSize } from './state';
 
@@ -61,13 +61,6 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
   return r;
 }
 
-/** 0x80 in each byte of x equal to the same byte of pat, 0 elsewhere (exact, no carries across bytes). */
-@inline function bytesEqual(x: u64, pat: u64): u64 {
-  const t = x ^ pat;
-  const L7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-  return ~(((t & L7) + L7) | t | L7);
-}
-
 /** tlbMatches for the current PCID, with `want` its key: valid, same page, same PCID or global. */
 @inline function wayMatches(e: usize, want: u64): bool {
   const x = load<u64>(e, T_KEY) ^ want;
@@ -94,10 +87,12 @@ let quickWalks: u32 = 0;
 
 /**
  * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (the ways whose byte matches the page's are compared), the large-page classes known
- * empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached PDE reads the
- * leaf only); once the fill is certain, its victim as tlbFill would choose it (the first invalid
- * way, else the oldest stamp), so that a miss handed to missPath (a cold PDE cache) costs little.
+ * bytes (one SIMD compare; the ways whose byte matches the page's are compared), the large-page
+ * classes known empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached
+ * PDE reads the leaf only); once the fill is certain, its victim as tlbFill would choose it (the
+ * first invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order
+ * word, caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss
+ * handed to missPath (a cold PDE cache) costs little.
  * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
  * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
  * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the
@@ -117,17 +112,14 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
   const pcid = acPcid;
-  const setIdx = usize(u32(vpn) & load<u32>(d, 4)) * ways;
+  const setNo = usize(u32(vpn) & load<u32>(d, 4));
+  const setIdx = setNo * ways;
   const set = usize(load<u32>(d)) + setIdx * TLB_ENTRY;
   let victim: usize = 0;
   let valid = false;
-  // the set's tag bytes as two words, the bytes past its ways masked off
-  const tp = usize(load<u32>(cpu + C_TAGS)) + setIdx;
-  const t0 = load<u64>(tp);
-  const t1 = load<u64>(tp, 8);
-  const m0: u64 = ways >= 8 ? 0xFFFF_FFFF_FFFF_FFFF : (u64(1) << (u64(ways) * 8)) - 1;
-  const m1: u64 = ways >= 16 ? 0xFFFF_FFFF_FFFF_FFFF : ways <= 8 ? 0 : (u64(1) << (u64(ways - 8) * 8)) - 1;
-  const pat = u64(tagOf(vpn)) * 0x0101_0101_0101_0101;
+  // the set's tag bytes, compared 16 at a time (one SIMD compare; the bits past its ways masked off)
+  const tags = v128.load(usize(load<u32>(cpu + C_TAGS)) + setIdx);
+  const wmask: u32 = ways >= 16 ? 0xFFFF : (u32(1) << u32(ways)) - 1;
   const want = keyOf(vpn, pcid);
   if (ways > 16) {
     // too many ways for the tag words: one exact pass (the hit, or tlbFill's victim)
@@ -147,14 +139,11 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
     valid = invalid == 0;
     victim = valid ? oldest : invalid;
   } else {
-    // only the ways holding the page's tag byte can hit (0x80 in their byte of c0 / c1)
-    let c0 = bytesEqual(t0, pat) & m0;
-    let c1 = bytesEqual(t1, pat) & m1;
-    while ((c0 | c1) != 0) {
-      const w = c0 != 0 ? ctz(c0) >> 3 : 8 + (ctz(c1) >> 3);
-      if (c0 != 0) c0 &= c0 - 1;
-      else c1 &= c1 - 1;
-      const e = set + usize(w) * TLB_ENTRY;
+    // only the ways holding the page's tag byte can hit (their bits in c)
+    let c = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(i8(tagOf(vpn)))))) & wmask;
+    while (c != 0) {
+      const e = set + usize(ctz(c)) * TLB_ENTRY;
+      c &= c - 1;
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
   }
@@ -187,11 +176,15 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
   if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
+  let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
-    const f0 = bytesEqual(t0, 0) & m0;
-    const f1 = bytesEqual(t1, 0) & m1;
-    if ((f0 | f1) != 0) {
-      victim = set + usize(f0 != 0 ? ctz(f0) >> 3 : 8 + (ctz(f1) >> 3)) * TLB_ENTRY;
+    const free = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(0)))) & wmask;
+    if (free != 0) {
+      victim = set + usize(ctz(free)) * TLB_ENTRY;
+    } else if ((q = fifoWord(cpu, setNo)) != 0) {
+      // a full set: the oldest fill, the head of the set's fill-order word
+      valid = true;
+      victim = set + usize(load<u64>(q) & 15) * TLB_ENTRY;
     } else {
       // the smallest (stamp, address) pair: four independent chains of minimums, not one
       valid = true;
@@ -226,7 +219,8 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
-  tlbFill4k(cpu, victim, valid, vpn, page, perms, rOk, wOk && dirty, xOk);
+  if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
+  tlbFill4k(cpu, victim, valid, q, (victim - set) >> 5, vpn, page, perms, rOk, wOk && dirty, xOk);
   return page | (va & 0xFFF);
 }
 
@@ -420,10 +414,12 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 /**
  * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
  * the PSC switch as constants. Without PSCs and protection keys every walk takes the fast walk,
- * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest.
+ * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest. A batch
+ * with an invalid kind (the caller then throws) goes through exactLoop, which reads it as a read.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
-  if (!pscOn && acPkrU == 0 && acPkrS == 0) return levels == 5 ? mlpLoop(cpu, n, 5) : mlpLoop(cpu, n, 4);
+  const kinds = !pscOn && acPkrU == 0 && acPkrS == 0 ? batchKinds(n) : KINDS_BAD;
+  if (kinds != KINDS_BAD) return levels == 5 ? mlpLoop(cpu, n, 5, kinds == KINDS_READS) : mlpLoop(cpu, n, 4, kinds == KINDS_READS);
   return levels == 5 ? exactLoop(cpu, n, 5, pscOn) : exactLoop(cpu, n, 4, pscOn);
 }
 
@@ -446,6 +442,8 @@ const SEEN_SLOTS: u32 = 128; // leaf tables remembered (512 KiB of them: about w
 const L_EA: usize = LANES; // the 4 KiB leaf entry's address (0: the lane is done or walks serially)
 const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (walkInPlace's f)
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
+const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
+const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: a group's lanes left to serialLane (zero between groups)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -472,6 +470,25 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
   }
 }
 
+/**
+ * The lanes of group g flagged in L_PEND, through serialLane (flags cleared); `acc`, the loop's
+ * counter word, passes through memory so that the caller's loop keeps no value across the calls.
+ */
+@inline function pendingLanes(cpu: usize, g: usize, levels: u32, acc: u64): u64 {
+  store<u64>(L_ACC, acc);
+  for (let j: usize = 0; j < usize(MLP_K); j++) {
+    if (load<u8>(L_PEND + j) == 0) continue;
+    store<u8>(L_PEND + j, 0);
+    serialLane(cpu, g + j, batchKind(g + j), levels);
+  }
+  return load<u64>(L_ACC);
+}
+
+/** AMD, told by the PML5E/PML4E reserved-bit mask (its PML4Es reserve bit 8, G): A bits deferred. */
+@inline function amdMask(up: u64): bool {
+  return (up & E_G) != 0;
+}
+
 /** upperWalk's result for an address it finished (a large page): | fault << 1 | TLB class << 2. */
 const LANE_DONE: u64 = 1;
 
@@ -494,7 +511,7 @@ const LANE_DONE: u64 = 1;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return 0;
     if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
+      if (amdMask(up)) return 0;
       store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
     }
     f &= e ^ E_XD;
@@ -505,7 +522,7 @@ const LANE_DONE: u64 = 1;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return 0;
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -515,7 +532,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   f &= e ^ E_XD;
@@ -525,7 +542,7 @@ const LANE_DONE: u64 = 1;
   if ((e & lo) != E_P) return 0;
   if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
   }
   store<u64>(L_F + p, f & (e ^ E_XD));
@@ -587,8 +604,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
  * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
  * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
- * the other constants stay in registers (the AMD flag is read where it matters); protection keys
- * must not apply.
+ * the other constants stay in registers; protection keys must not apply.
  */
 @inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
@@ -603,7 +619,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
     if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
+      if (amdMask(up)) return 0;
       e |= E_A;
       store<u64>(usize(ea), e, RAM_BASE);
     }
@@ -615,7 +631,7 @@ const INC_SMALL: u64 = u64(1) << 44;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
   if ((e & E_A) == 0) {
-    if ((acCx & CX_AMD) != 0) return 0;
+    if (amdMask(up)) return 0;
     e |= E_A;
     store<u64>(usize(ea), e, RAM_BASE);
   }
@@ -624,40 +640,42 @@ const INC_SMALL: u64 = u64(1) << 44;
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
-  let off: u64 = 0x3FFF_FFFF;
-  let inc: u64 = u64(levels - 2);
   if ((e & E_PS) != 0) {
     if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
-  } else {
-    if ((e & E_A) == 0) {
-      if ((acCx & CX_AMD) != 0) return 0;
-      e |= E_A;
-      store<u64>(usize(ea), e, RAM_BASE);
-    }
-    f &= e ^ E_XD;
-    ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
-    if (ea >= ram) return 0;
-    e = load<u64>(usize(ea), RAM_BASE);
-    if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
-    off = 0x1F_FFFF;
-    inc = u64(levels - 1);
-    if ((e & E_PS) != 0) {
-      if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
-    } else {
-      if ((e & E_A) == 0) {
-        if ((acCx & CX_AMD) != 0) return 0;
-        e |= E_A;
-        store<u64>(usize(ea), e, RAM_BASE);
-      }
-      f &= e ^ E_XD;
-      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
-      if (ea >= ram) return 0;
-      e = load<u64>(usize(ea), RAM_BASE);
-      if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
-      off = 0xFFF;
-      inc = INC_SMALL | u64(levels);
-    }
+    return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2));
   }
+  if ((e & E_A) == 0) {
+    if (amdMask(up)) return 0;
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
+  if ((e & E_PS) != 0) {
+    if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
+    return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1));
+  }
+  if ((e & E_A) == 0) {
+    if (amdMask(up)) return 0;
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  f &= e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
+  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels));
+}
+
+/**
+ * walkInPlace's leaf (inlined once per page size, so that `off` and `inc` are constants): the
+ * access check against the rights folded over the levels, A/D, the result written in place.
+ */
+@inline function leafInPlace(i: usize, kind: u32, va: u64, e: u64, ea: u64, f: u64, off: u64, inc: u64): u64 {
   f &= e ^ E_XD;
   const t8 = KTAB + usize(kind) * 8;
   if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
@@ -676,7 +694,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * walk writes its results in place and its counts go into one word, so that the loop's state
  * fits the registers V8 leaves it.
  */
-@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32): usize {
+@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32, reads: bool): usize {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -686,12 +704,14 @@ const INC_SMALL: u64 = u64(1) << 44;
   for (; g < whole; ) {
     const small = acc >> 44;
     const end = g + usize(MLP_K);
+    // no call in this loop (values live across a call are spilled where they are made): the
+    // addresses the fast walk leaves (inc 0) go to serialLane after the group (flags in L_PEND)
     for (let i = g; i < end; i++) {
-      const kind = checkedKind(i);
-      const inc = walkInPlace(i, kind, load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
-      if (inc == 0) serialLane(cpu, i, kind, levels);
+      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
+      if (inc == 0) store<u8>(L_PEND + (i & usize(MLP_K - 1)), 1); // a store: never a select
       acc += inc;
     }
+    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) acc = pendingLanes(cpu, g, levels, acc);
     g = end;
     if (groups != 0) groups--;
     if (groups == 0 && (acc >> 44) != small) break;
@@ -702,14 +722,23 @@ const INC_SMALL: u64 = u64(1) << 44;
 }
 
 function serialRun4(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 4);
+  return serialRun(cpu, g, whole, groups, 4, false);
 }
 
 function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 5);
+  return serialRun(cpu, g, whole, groups, 5, false);
 }
 
-@inline function mlpLoop(cpu: usize, n: u32, levels: u32): u32 {
+// a batch of reads: the kind a constant (the access masks at fixed addresses, no kind loads)
+function serialRun4R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 4, true);
+}
+
+function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
+  return serialRun(cpu, g, whole, groups, 5, true);
+}
+
+@inline function mlpLoop(cpu: usize, n: u32, levels: u32, reads: bool): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -728,20 +757,23 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
     if (serial || serialGroups != 0) {
       // out of line, with its own registers, until a group translates a 4 KiB page again
-      g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
+      if (reads) g = levels == 5 ? serialRun5R(cpu, g, whole, serialGroups) : serialRun4R(cpu, g, whole, serialGroups);
+      else g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
       serial = false;
       serialGroups = 0;
       if (g >= whole) break;
     }
+    // no calls in the lane loops (values live across a call are spilled where they are made):
+    // the lanes the fast walk leaves go to serialLane after the group (flags in L_PEND)
     let pending: u32 = 0; // lanes whose 4 KiB leaf is still to be read
     let seen: u32 = 0; // pending lanes whose leaf table was seen lately
     for (let j: usize = 0; j < usize(MLP_K); j++) {
       const i = g + j;
-      const kind = checkedKind(i);
+      const kind = batchKind(i);
       const p = j * 8;
       let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
       if (leaf == 0) {
-        serialLane(cpu, i, kind, levels);
+        store<u8>(L_PEND + j, 1);
       } else if ((leaf & LANE_DONE) != 0) {
         acc += ((leaf << 23) & INC_FAULT) | u64(levels - u32(leaf >> 2));
         leaf = 0;
@@ -759,28 +791,28 @@ function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
     }
     if (seen >= (MLP_K / 4) * 3 / 4) serialGroups = MLP_SERIAL;
     serial = pending == 0;
-    if (serial) continue;
-    // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
-    // the loop below reads them again from the cache
-    let touch: u64 = 0;
-    for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
-    store<u64>(L_TOUCH, touch);
-    for (let j: usize = 0; j < usize(MLP_K); j++) {
-      const p = j * 8;
-      const leaf = load<u64>(L_EA + p);
-      if (leaf == 0) continue;
-      const i = g + j;
-      const k = u32(load<u8>(i, IO_KIND));
-      const kind = k <= 2 ? k : 0;
-      const e = load<u64>(usize(leaf), RAM_BASE);
-      if ((e & lo) != E_P) {
-        serialLane(cpu, i, kind, levels);
-        continue;
+    if (!serial) {
+      // the 4 KiB leaf reads, back to back (a lane that is done reads guest address 0, unused);
+      // the loop below reads them again from the cache
+      let touch: u64 = 0;
+      for (let j: usize = 0; j < usize(MLP_K); j++) touch ^= load<u64>(usize(load<u64>(L_EA + j * 8)), RAM_BASE);
+      store<u64>(L_TOUCH, touch);
+      for (let j: usize = 0; j < usize(MLP_K); j++) {
+        const p = j * 8;
+        const leaf = load<u64>(L_EA + p);
+        if (leaf == 0) continue;
+        const i = g + j;
+        const e = load<u64>(usize(leaf), RAM_BASE);
+        if ((e & lo) != E_P) {
+          store<u8>(L_PEND + j, 1);
+          continue;
+        }
+        acc += (u64(finishLeaf(i, batchKind(i), e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
       }
-      acc += (u64(finishLeaf(i, kind, e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
     }
+    if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) acc = pendingLanes(cpu, g, levels, acc);
   }
-  for (let i = whole; i < usize(n); i++) serialLane(cpu, i, checkedKind(i), levels);
+  for (let i = whole; i < usize(n); i++) serialLane(cpu, i, batchKind(i), levels);
   // pageFault's effects for the fast path's faults (with the caches off: CR2 and the count). CR2
   // is the last faulting address in batch order, found from the end (the exact walks' pageFault
   // wrote theirs out of order: a serial lane may run before an earlier address's leaf check).
@@ -836,6 +868,37 @@ export function batchBadKind(): i32 {
   if (k <= 2) return k;
   if (badKind < 0) badKind = i32(i);
   return 0;
+}
+
+/** IO_KIND[i] in a batch whose kinds batchKinds found valid. */
+@inline function batchKind(i: usize): u32 {
+  return u32(load<u8>(i, IO_KIND));
+}
+
+const KINDS_BAD: u32 = 0; // a kind above 2
+const KINDS_MIXED: u32 = 1;
+const KINDS_READS: u32 = 2; // all reads
+
+/**
+ * IO_KIND[0..n): KINDS_BAD, KINDS_READS or KINDS_MIXED. Eight kinds at a time: bit 7 of each
+ * byte of ((k & 0x7F) + 0x7D) | k is set iff that byte is above 2 (no carries between bytes).
+ */
+function batchKinds(n: u32): u32 {
+  let any: u64 = 0;
+  let bad: u64 = 0;
+  let i: usize = 0;
+  for (; i + 8 <= usize(n); i += 8) {
+    const k = load<u64>(i, IO_KIND);
+    any |= k;
+    bad |= ((k & 0x7F7F_7F7F_7F7F_7F7F) + 0x7D7D_7D7D_7D7D_7D7D) | k;
+  }
+  bad &= 0x8080_8080_8080_8080;
+  for (; i < usize(n); i++) {
+    const k = load<u8>(i, IO_KIND);
+    any |= k;
+    bad |= u64(k > 2);
+  }
+  return bad != 0 ? KINDS_BAD : any == 0 ? KINDS_READS : KINDS_MIXED;
 }
 
 @inline function store2(i: usize, r: u64): u32 {

@@ -6,10 +6,12 @@
 // tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
 // set-associative TLB. Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
 // entry is invalid), kept in step with every write of the entry's key, lets the miss path rule
-// out a hit in the whole set with one 16-byte compare (access.ts quickMiss).
+// out a hit in the whole set with one 16-byte compare (access.ts quickMiss). Beside each 4 KiB set
+// (of up to 15 ways) a word lists its valid ways in fill order (fifoWord), so that the miss path
+// finds the FIFO victim without reading the set's stamps.
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
-  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, C_TAGS,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, C_TAGS, C_FIFO, C_FIFO_BAD,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
   PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
@@ -46,6 +48,58 @@ import { permFault } from './perms';
 /** Sets the tag byte of 4 KiB entry e (0: invalid). */
 @inline function setTag(cpu: usize, e: usize, t: u32): void {
   store<u8>(usize(load<u32>(cpu + C_TAGS)) + ((e - usize(load<u32>(cpu + C_TLB))) >> 5), u8(t));
+}
+
+// ---- the 4 KiB sets' fill order ----
+//
+// Per 4 KiB set of up to 15 ways, a u64: the set's valid ways, oldest fill first, as 4-bit way
+// numbers from bit 0, and their count in bits 63:60. A fill appends its way, a drop removes it
+// (the others keep their order), an emptied class clears every word. While stamps only grow
+// (every fill takes the next one) this is the order of the ways' stamps, so the head is the way
+// tlbFill evicts from a full set: the oldest stamp. The fill counter wraps after 2^32 fills;
+// from then on (C_FIFO_BAD) the words are neither kept nor read, until tlbFlush empties the
+// 4 KiB class of every PCID and clears them.
+
+/** Address of the fill-order word of the 4 KiB set at index `set`, or 0 (none, or not kept). */
+@inline export function fifoWord(cpu: usize, set: usize): usize {
+  const f = usize(load<u32>(cpu + C_FIFO));
+  return f == 0 || load<u32>(cpu + C_FIFO_BAD) != 0 ? 0 : f + set * 8;
+}
+
+/** Appends `way` (the newest fill) to the word at q. */
+@inline function fifoAppend(q: usize, way: usize): void {
+  const w = load<u64>(q);
+  const n = w >> 60;
+  store<u64>(q, (w & 0x0FFF_FFFF_FFFF_FFFF) | (u64(way) << (n * 4)) | ((n + 1) << 60));
+}
+
+/** A full set's oldest way evicted and refilled: the head moves to the tail (count unchanged). */
+@inline function fifoRotate(q: usize): void {
+  const w = load<u64>(q);
+  const n = w >> 60;
+  store<u64>(q, ((w & 0x0FFF_FFFF_FFFF_FFFF) >> 4) | ((w & 15) << ((n - 1) * 4)) | (n << 60));
+}
+
+/** Removes `way` from the word at q (a drop); the ways after it move up one place. */
+function fifoRemove(q: usize, way: usize): void {
+  const w = load<u64>(q);
+  const n = w >> 60;
+  for (let j: u64 = 0; j < n; j++) {
+    if (((w >> (j * 4)) & 15) != u64(way)) continue;
+    const low = w & ((u64(1) << (j * 4)) - 1);
+    const high = ((w & 0x0FFF_FFFF_FFFF_FFFF) >> ((j + 1) * 4)) << (j * 4);
+    store<u64>(q, low | high | ((n - 1) << 60));
+    return;
+  }
+}
+
+/** The fill-order word of 4 KiB entry e's set (0: not kept); wayOf: the entry's way. */
+@inline function fifoOf(cpu: usize, e: usize): usize {
+  return fifoWord(cpu, ((e - usize(load<u32>(cpu + C_TLB))) >> 5) / usize(load<u32>(cpu + C_TLB, 8)));
+}
+
+@inline function wayOf(cpu: usize, e: usize): usize {
+  return ((e - usize(load<u32>(cpu + C_TLB))) >> 5) % usize(load<u32>(cpu + C_TLB, 8));
 }
 
 /**
@@ -144,7 +198,11 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
 export function tlbDrop(cpu: usize, c: u32, e: usize): void {
   const k = load<u64>(e, T_KEY);
   if (c == 0) {
-    if ((k & 1) != 0) frontDrop(cpu, k >> 13);
+    if ((k & 1) != 0) {
+      frontDrop(cpu, k >> 13);
+      const q = fifoOf(cpu, e);
+      if (q != 0) fifoRemove(q, wayOf(cpu, e));
+    }
     setTag(cpu, e, 0);
   }
   clearEntry(e);
@@ -289,7 +347,11 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
-  if (c == 0) setTag(cpu, victim, tagOf(vpn));
+  if (c == 0) {
+    setTag(cpu, victim, tagOf(vpn));
+    const q = fifoOf(cpu, victim);
+    if (q != 0) fifoAppend(q, wayOf(cpu, victim));
+  }
   frontFill(cpu, c, victim);
 }
 
@@ -298,13 +360,19 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
  * the oldest stamp; `valid` whether it holds an entry): what tlbFill does with a hint after a
  * lookup that found nothing, in one step (the evicted entry's key is overwritten, not cleared
  * first), and frontFill with the verdicts per kind the caller computed (`r`, `w` and `x`: what
- * permFault allows, a write only on a dirty entry).
+ * permFault allows, a write only on a dirty entry). `q` and `way`: the set's fill-order word
+ * (0 when not kept) and the victim's way; a valid victim is the word's head.
  */
-@inline export function tlbFill4k(cpu: usize, victim: usize, valid: bool, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
+@inline export function tlbFill4k(cpu: usize, victim: usize, valid: bool, q: usize, way: usize, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
   const front = usize(load<u32>(cpu + C_FRONT));
   if (valid) {
     evicted(cpu);
     if (front != 0) frontDropIn(front, load<u64>(victim, T_KEY) >> 13);
+  }
+  // the fill order (q: the set's word, 0 when not kept): the evicted head becomes the newest
+  if (q != 0) {
+    if (valid) fifoRotate(q);
+    else fifoAppend(q, way);
   }
   store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
   store<u64>(victim, pageBase, T_PA);
@@ -353,6 +421,7 @@ function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: 
 @inline function nextStamp(cpu: usize): u32 {
   const s = load<u32>(cpu + C_STAMP) + 1;
   store<u32>(cpu + C_STAMP, s);
+  if (s == 0) store<u32>(cpu + C_FIFO_BAD, 1); // stamps wrapped: the fill-order words no longer hold
   return s;
 }
 
@@ -394,6 +463,9 @@ export function tlbFlush(cpu: usize, pcid: u32, allPcids: bool, keepGlobal: bool
  */
 function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool, keepGlobal: bool): void {
   const tags = usize(load<u32>(cpu + C_TAGS));
+  const fifo = usize(load<u32>(cpu + C_FIFO));
+  const ways = usize(load<u32>(cpu + C_TLB, 8));
+  const all = allPcids && !keepGlobal; // every entry goes: the fill-order words are cleared below
   let i: usize = 0;
   while (i < n) {
     if (i + 8 <= n && load<u64>(tags + i) == 0) {
@@ -406,10 +478,18 @@ function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool
       const e = base + i * TLB_ENTRY;
       if (keepGlobal && (load<u32>(e, T_PERMS) & PERM_G) != 0) continue;
       if (allPcids || u32((load<u64>(e, T_KEY) >> 1) & 0xFFF) == pcid) {
+        if (!all) {
+          const q = fifoWord(cpu, i / ways);
+          if (q != 0) fifoRemove(q, i % ways);
+        }
         clearEntry(e);
         store<u8>(tags + i, 0);
       }
     }
+  }
+  if (all && fifo != 0) {
+    memory.fill(fifo, 0, usize(load<u32>(cpu + C_TLB, 4) + 1) * 8);
+    store<u32>(cpu + C_FIFO_BAD, 0);
   }
 }
 

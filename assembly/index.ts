@@ -21,7 +21,7 @@
 // Results travel as one u64 (layout.ts "result encoding"): no side channels between levels.
 import {
   CPU_BASE, CPU_STRIDE, MAX_CPUS, IO_VA, IO_KIND, IO_PA, IO_FAULT, RAM_BASE, BATCH_MAX,
-  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES, C_TAGS,
+  C_TLB, C_PSC, C_FLAGS, C_RETENTION, C_LAST, C_LAST_N, TLB_ENTRY, PSC_ENTRY, C_FRONT, FRONT_BYTES, C_TAGS, C_FIFO,
 } from './layout';
 import { configureMachine, ramSize, droppedWrites, ramHigh, resetRamHigh, setRamState } from './state';
 import { heapReset, heapAlloc } from './heap';
@@ -74,6 +74,13 @@ export function cpuInit(i: u32, flags: u32, maximal: bool): bool {
   const tags = heapAlloc(usize(load<u32>(cpu + C_TLB, 4) + 1) * usize(load<u32>(cpu + C_TLB, 8)) + 16);
   if (tags == 0) return false;
   store<u32>(cpu + C_TAGS, u32(tags));
+  // the 4 KiB sets' fill-order words (caches.ts fifoWord): sets of up to 15 ways
+  const ways4k = load<u32>(cpu + C_TLB, 8);
+  if (ways4k != 0 && ways4k <= 15) {
+    const fifo = heapAlloc(usize(load<u32>(cpu + C_TLB, 4) + 1) * 8);
+    if (fifo == 0) return false;
+    store<u32>(cpu + C_FIFO, u32(fifo));
+  }
   if (!nestedTlbReserve(i)) return false;
   store<u32>(cpu + C_FRONT, u32(front));
   store<u32>(cpu + C_FLAGS, flags);

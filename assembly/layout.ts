@@ -25,7 +25,8 @@ export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
 export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
 // lanes of the interleaved batch walk (access.ts mlpLoop): u64[16] leaf entry addresses, u64[16]
-// folded rights, one u64; at +0x200 u32[128] leaf tables seen (to 0x003F_0600)
+// folded rights, one u64, a counter word, u8[16] lane flags; at +0x200 u32[128] leaf tables seen
+// (to 0x003F_0600)
 export const LANES: usize = 0x003F_0400;
 
 export const RAM_BASE: usize = 0x0100_0000;
@@ -60,6 +61,8 @@ export const C_TLB: usize = 256; // {base u32, setMask u32, ways u32, pad: class
 export const C_FRONT: usize = C_TLB + 12; // u32: the TLB front cache (caches.ts), in class 0's pad
 export const C_PSC: usize = 320; // {base u32, setMask u32, ways u32, pad: level 2 C_TAGS}
 export const C_TAGS: usize = C_PSC + 12; // u32: the 4 KiB class's tag bytes, one per entry (caches.ts tagOf)
+export const C_FIFO: usize = C_PSC + 28; // u32: the 4 KiB sets' fill-order words (caches.ts fifoWord), in level 3's pad; 0 = none
+export const C_FIFO_BAD: usize = C_PSC + 44; // u32: 1 = the fill counter wrapped since the 4 KiB class was last emptied
 export const C_STAMP: usize = 384; // u32 fill counter (FIFO replacement)
 export const C_RETENTION: usize = 388; // u32 1 = maximal
 // permission contexts: the context id in the front cache's fast tags (context.ts)

@@ -352,6 +352,32 @@ function inPlaceImpl(name: string, m: Machine, cpu: Cpu, vas: BigUint64Array, ki
   };
 }
 
+/**
+ * Information: the walk without translateBatch's copies. The first machine.batchMax addresses
+ * are placed in the IO buffers once per run and walked through translateInPlace, repeatedly when
+ * a run asks for more (the 2^18-address cells: the same kind of addresses, not the same ones, so
+ * its results are compared only on the cells of at most batchMax addresses).
+ */
+function inPlaceWalk(name: string, m: Machine, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Array): MImpl {
+  const out = newResults(vas.length);
+  const k = Math.min(vas.length, m.batchMax);
+  return {
+    name,
+    exact: vas.length <= m.batchMax,
+    out,
+    run(n, passes) {
+      const c = Math.min(n, k);
+      m.io.va.set(vas.subarray(0, c));
+      m.io.kind.set(kinds.subarray(0, c));
+      for (let p = 0; p < passes; p++) for (let d = 0; d < n; d += c) cpu.translateInPlace(Math.min(c, n - d), { cpl: 3 });
+      if (n <= k) {
+        out.pa.set(m.io.pa.subarray(0, n));
+        out.fault.set(m.io.fault.subarray(0, n));
+      }
+    },
+  };
+}
+
 /** `cpu.access`, one call per address (the fuzzer's path): a front-cache hit, quickMiss or missPath. */
 function accessImpl(name: string, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Array): MImpl {
   const out = newResults(vas.length);
@@ -477,6 +503,8 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
       nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, vas, kinds, true),
       nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, vas, kinds, true),
     );
+    // (not on the A/D-clear cells: repeating the first addresses would walk them with A/D set)
+    if (!c.attrs.adClear) impls.push(inPlaceWalk('wasm-inplace', g.m, cpuOff, vas, kinds));
   }
   const res: CellResult = { name: c.name, group: c.group, mps: {}, ratios: {}, hashes: {}, faults: 0, problems: [] };
   const restore = c.attrs.adClear ? () => g.applyAttrs(l, c.attrs, attrSeed) : () => {};
@@ -532,6 +560,9 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
       const i = (k + round) % impls.length;
       const { n: m, passes } = plans[i];
       restore();
+      // warm-up: a short untimed run of the same implementation, so that every timed run starts
+      // from the caches its own walks leave (not the previous implementation's buffers)
+      if (!c.attrs.adClear) impls[i].run(Math.min(m, 4096), 1);
       const ms = cpuMs(() => impls[i].run(m, passes));
       samples[i].push((m * passes) / ms / 1000);
       if (impls[i].exact && !c.attrs.adClear && m === n) {
@@ -545,8 +576,13 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     if (s.tlbMisses !== before.tlbMisses) res.problems.push(`wasm-tlb: ${s.tlbMisses - before.tlbMisses} TLB misses on a hot set that fits the TLB`);
   }
   impls.forEach((impl, i) => (res.mps[impl.name] = median(samples[i])));
+  // A ratio is the median of the per-round ratios: both runs of a pair come from the same round,
+  // a few runs apart, so a phase of load from other processes slows both.
+  const col = (name: string) => impls.findIndex((impl) => impl.name === name);
   const q = (a: string, b: string) => {
-    if (res.mps[a] !== undefined && res.mps[b] !== undefined) res.ratios[`${a}/${b}`] = res.mps[a] / res.mps[b];
+    const ia = col(a),
+      ib = col(b);
+    if (ia >= 0 && ib >= 0) res.ratios[`${a}/${b}`] = median(samples[ia].map((x, r) => x / samples[ib][r]));
   };
   if (c.tlb) {
     q('wasm-tlb', 'c-tlb');
@@ -558,6 +594,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     q('wasm', 'c-lean');
     q('c-full', 'c-generic');
     q('wasm', 'c-mlp');
+    q('wasm-inplace', 'c-full');
   }
   log(
     `  ${c.name.padEnd(18)} ${Object.entries(res.mps)
@@ -588,7 +625,7 @@ export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = ()
   return { cells: results, worst, problems: results.flatMap((r) => r.problems.map((p) => `${r.name}: ${p}`)), skipped: null };
 }
 
-const COLS = ['wasm', 'wasm-tlb', 'wasm-tlb-inplace', 'wasm-tlb-access', 'c-full', 'c-lean', 'c-generic', 'c-mlp', 'c-tlb'];
+const COLS = ['wasm', 'wasm-inplace', 'wasm-tlb', 'wasm-tlb-inplace', 'wasm-tlb-access', 'c-full', 'c-lean', 'c-generic', 'c-mlp', 'c-tlb'];
 
 /** The matrix as a Markdown table, the worst cells first. */
 export function formatMatrix(r: MatrixResult): string {

@@ -55,7 +55,7 @@ const GROUPS: BenchGroup[] = [
     name: 'matrix',
     async run(flags, log) {
       const quick = !!flags.quick;
-      const t = timing(flags, quick ? { rounds: 1, targetMs: 3 } : { rounds: 5, targetMs: 60 });
+      const t = timing(flags, quick ? { rounds: 1, targetMs: 3 } : { rounds: 15, targetMs: 30 });
       const filter = typeof flags.cells === 'string' ? flags.cells.split(',').filter(Boolean) : [];
       const r = await runMatrix({ quick, ...t, seed: 14, filter }, log);
       return { text: formatMatrix(r), json: r, problems: r.problems };
@@ -84,8 +84,8 @@ async function main(argv: string[]): Promise<number> {
     {
       json: { type: 'bool', help: 'print one JSON object on stdout' },
       quick: { type: 'bool', help: 'tiny regions, one round (a smoke run)' },
-      rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 5)' },
-      'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 60)' },
+      rounds: { type: 'string', help: 'timed rounds (walk: 11, matrix: 15)' },
+      'target-ms': { type: 'string', help: 'length of one timed run in ms (walk: 150, matrix: 30)' },
       clock: { type: 'string', help: "walk: 'cpu' (process CPU time, default) or 'wall' (elapsed time)" },
       only: {
         type: 'string',

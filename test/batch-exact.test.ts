@@ -84,10 +84,10 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         m.cpus[0].setControl({ cr0: regs.cr0 & ~(1n << 31n), cr4: regs.cr4, efer: regs.efer, cr3: regs.cr3, pkru: regs.pkru });
         m.cpus[0].setControl({ cr0: regs.cr0 });
       }
-      // every other configuration through the machine's own batch buffers (no copies), more
-      // addresses than the copying path's chunk
+      // every other configuration through the machine's own batch buffers (no copies); with its
+      // own arrays, sometimes more addresses than the copying path's chunk (8,192)
       const viaIo = c % 2 === 1;
-      const n = viaIo ? 3000 : 600;
+      const n = viaIo ? 3000 : c % 4 === 0 ? 8300 : 600;
       const vas = viaIo ? a.io.va.subarray(0, n) : new BigUint64Array(n);
       const kinds = viaIo ? a.io.kind.subarray(0, n) : new Uint8Array(n);
       for (let i = 0; i < n; i++) {
@@ -95,7 +95,10 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         kinds[i] = r.below(3);
       }
       const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
-      const out = viaIo ? { pa: a.io.pa.subarray(0, n), fault: a.io.fault.subarray(0, n) } : { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+      // the caller's output arrays hold garbage first: every word must be written (a batch without faults zero-fills)
+      const out = viaIo
+        ? { pa: a.io.pa.subarray(0, n), fault: a.io.fault.subarray(0, n) }
+        : { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
       const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
       const names: AccessKind[] = ['read', 'write', 'exec'];
       let want = 0;
@@ -211,7 +214,7 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
             vas[i] = r.nextFloat() < 0.5 && i > 0 ? vas[r.below(i)] : va();
             kinds[i] = r.below(3);
           }
-          const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+          const out = { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
           a.cpus[0].translateBatch(vas, kinds, out, { cpl });
           for (let i = 0; i < n; i++) {
             const x = b.cpus[0].accessExact(vas[i], { kind: names[kinds[i]], cpl });
@@ -231,4 +234,69 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
     }
     expect(hits).toBeGreaterThan(2000);
   });
+});
+
+describe('the FIFO victim (fill-order words) = the oldest stamp', () => {
+  // One 12-way set (the usual geometry's specialised miss path), more pages than ways, PCIDs
+  // flushed one at a time (entries leave from the middle of the fill order), INVLPG, and the fill
+  // counter started just below its wrap: translateBatch (quickMiss, the fill-order words) and
+  // cpu.accessExact (missPath: the stamps) must keep the same entries in the same ways.
+  for (const start of [0, 0xffff_ff00]) {
+    it(`same entries in the same ways, stamps from ${start.toString(16)}`, async () => {
+      const opts = {
+        ramBytes: RAM,
+        vendor: 'intel' as const,
+        maxPhysAddrBits: 46,
+        retention: 'maximal' as const,
+        tlb: { '4k': { sets: 1, ways: 12 } },
+        psc: { pde: { sets: 1, ways: 4 } },
+      };
+      const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
+      const both = (f: (m: Machine) => void) => {
+        f(a);
+        f(b);
+      };
+      // PML4 -> PDPT -> PD -> one leaf table of 512 present user pages (some global)
+      both((m) => {
+        m.phys.write64(0x1000n, 0x2027n);
+        m.phys.write64(0x2000n, 0x3027n);
+        m.phys.write64(0x3000n, 0x4027n);
+        for (let i = 0; i < 512; i++) m.phys.write64(BigInt(0x4000 + i * 8), (BigInt(0x10 + i) << 12n) | 0x67n | (i % 16 === 0 ? 0x100n : 0n));
+        m.cpus[0].setControl({ cr0: 1n, cr4: (1n << 5n) | (1n << 7n), efer: (1n << 8n) | (1n << 11n), cr3: 0x1000n });
+        m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
+        m.cpus[0].setControl({ cr4: (1n << 5n) | (1n << 7n) | (1n << 17n) });
+        m.cpus[0].setControl({ cr3: 0x1001n });
+        // the fill counter (CPU block offset 384, assembly/layout.ts C_STAMP): close to its wrap
+        (m.cpus[0] as unknown as { view: DataView }).view.setUint32(384, start, true);
+      });
+      const r = new Prng(0xf1f0 + start);
+      let evictions = 0;
+      for (let step = 0; step < 400; step++) {
+        const op = r.nextFloat();
+        if (op < 0.1) {
+          const cr3 = 0x1000n | BigInt(1 + r.below(3)) | (r.nextFloat() < 0.4 ? 1n << 63n : 0n);
+          both((m) => m.cpus[0].setControl({ cr3 }));
+        } else if (op < 0.15) {
+          const v = BigInt(r.below(40)) << 12n;
+          both((m) => m.cpus[0].invlpg(v));
+        } else if (op < 0.16) {
+          both((m) => m.cpus[0].setControl({ cr4: m.cpus[0].getControl().cr4 ^ (1n << 7n) })); // PGE: everything flushed
+        } else {
+          const n = 1 + r.below(12);
+          const vas = new BigUint64Array(n);
+          for (let i = 0; i < n; i++) vas[i] = (BigInt(r.below(40)) << 12n) | BigInt(r.below(4096));
+          const kinds = new Uint8Array(n);
+          const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+          a.cpus[0].translateBatch(vas, kinds, out, { cpl: 3 });
+          for (let i = 0; i < n; i++) {
+            const x = b.cpus[0].accessExact(vas[i], { kind: 'read', cpl: 3 });
+            expect({ step, i, pa: out.pa[i] }).toEqual({ step, i, pa: x.ok ? x.pa : -1n });
+          }
+        }
+        expect({ step, stats: a.cpus[0].stats, tlb: a.cpus[0].tlbEntries() }).toEqual({ step, stats: b.cpus[0].stats, tlb: b.cpus[0].tlbEntries() });
+        evictions = b.cpus[0].stats.forcedEvictions;
+      }
+      expect(evictions).toBeGreaterThan(500);
+    });
+  }
 });

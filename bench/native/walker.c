@@ -225,7 +225,6 @@ static void setup_fast(walker_t *w) {
  * sets). `levels` and `branchy` are constants after inlining.
  */
 static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int branchy) {
-  if (kind > 2) kind = 0;
   /* canonical: bits 63:47 (63:56) all equal, i.e. va + 2^47 (2^56) below 2^48 (2^57) */
   if (__builtin_expect((va + (1ull << (levels == 5 ? 56 : 47))) >> (levels == 5 ? 57 : 48), 0)) return walk_generic(w, va, kind, pao);
   const uint64_t ram = c->ram_bytes;
@@ -302,29 +301,62 @@ static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *
   return walk_any(w, c, va, kind, levels, pao, 0);
 }
 
-/* The walkBatch loop, one function per level count and fault handling (registers for each). */
-#define FULL_LOOP(NAME, L, B)                                                                          \
+/*
+ * The walkBatch loops, one function per level count, fault handling and kind source (registers
+ * for each): KIND is the access kind of address i (`kd[i]`, valid kinds; `0`: a batch of reads;
+ * or clamped, for a batch holding invalid kinds, read as reads).
+ */
+#define FULL_LOOP(NAME, L, B, KIND)                                                                    \
   static __attribute__((noinline)) uint32_t NAME(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
     const fast_t fc = fast_of(w);                                                                      \
     uint32_t faults = 0;                                                                               \
-    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], kd[i], L, &opa[i], B)) != 0; \
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], (KIND), L, &opa[i], B)) != 0; \
     return faults;                                                                                     \
   }
-FULL_LOOP(full_loop4, 4, 0)
-FULL_LOOP(full_loop5, 5, 0)
-FULL_LOOP(read_loop4, 4, 1)
-FULL_LOOP(read_loop5, 5, 1)
+FULL_LOOP(sel_loop4, 4, 0, kd[i])
+FULL_LOOP(sel_loop5, 5, 0, kd[i])
+FULL_LOOP(br_loop4, 4, 1, kd[i])
+FULL_LOOP(br_loop5, 5, 1, kd[i])
+FULL_LOOP(read_loop4, 4, 1, 0)
+FULL_LOOP(read_loop5, 5, 1, 0)
+FULL_LOOP(clamp_loop4, 4, 0, kd[i] > 2 ? 0 : kd[i])
+FULL_LOOP(clamp_loop5, 5, 0, kd[i] > 2 ? 0 : kd[i])
 #undef FULL_LOOP
 
-/* A batch of reads faults rarely (not present, supervisor pages): its faults are branches. With
-   writes or fetches, read-only and XD pages make faults frequent and unpredictable: selects. */
-static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
-  unsigned any = 0;
-  for (size_t i = 0; i < n; i++) any |= kd[i];
-  if (levels == 5) return any ? full_loop5(w, va, kd, opa, of, n) : read_loop5(w, va, kd, opa, of, n);
-  return any ? full_loop4(w, va, kd, opa, of, n) : read_loop4(w, va, kd, opa, of, n);
-}
+#define FULL_BLOCK 256
 
+/*
+ * One pass over the kinds (vectorized) picks the loop: a batch of reads walks with the kind a
+ * constant and its rare faults as branches. With writes or fetches the fault rate decides, per
+ * block of FULL_BLOCK addresses from the block before: below 1/8 (branches predict well) the
+ * faults are branches, above it (read-only and XD pages met by writes and fetches: frequent,
+ * unpredictable) the leaf check selects its result without branches. Either way the same results.
+ */
+static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  /* eight kinds at a time: any non-zero; any above 2 (bit 7 of each byte, no carries) */
+  uint64_t any = 0, bad = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, kd + i, 8);
+    any |= x;
+    bad |= ((x & 0x7F7F7F7F7F7F7F7Full) + 0x7D7D7D7D7D7D7D7Dull) | x;
+  }
+  bad &= 0x8080808080808080ull;
+  for (; i < n; i++) any |= kd[i], bad |= kd[i] > 2;
+  if (bad) return levels == 5 ? clamp_loop5(w, va, kd, opa, of, n) : clamp_loop4(w, va, kd, opa, of, n);
+  if (!any) return levels == 5 ? read_loop5(w, va, kd, opa, of, n) : read_loop4(w, va, kd, opa, of, n);
+  uint32_t faults = 0;
+  int branchy = 1;
+  for (i = 0; i < n; i += FULL_BLOCK) {
+    const size_t m = n - i < FULL_BLOCK ? n - i : FULL_BLOCK;
+    const uint32_t f = levels == 5 ? (branchy ? br_loop5 : sel_loop5)(w, va + i, kd + i, opa + i, of + i, m)
+                                   : (branchy ? br_loop4 : sel_loop4)(w, va + i, kd + i, opa + i, of + i, m);
+    faults += f;
+    branchy = f * 8 < m;
+  }
+  return faults;
+}
 
 /*
  * The interleaved walker (information: what the WASM core's interleaved batch loop does, in C).
@@ -431,7 +463,7 @@ static __attribute__((noinline)) uint32_t mlp_loop(const walker_t *w, unsigned l
       else faults += (of[i + j] = store_result(leaf_result(c, va[i + j], kind, le[j], lea[j], lf[j], 0xFFF), &opa[i + j])) != 0;
     }
   }
-  for (; i < n; i++) faults += (of[i] = walk_full(w, c, va[i], kd[i], levels, &opa[i])) != 0;
+  for (; i < n; i++) faults += (of[i] = walk_full(w, c, va[i], kd[i] > 2 ? 0 : kd[i], levels, &opa[i])) != 0;
   return faults;
 }
 

@@ -40,6 +40,8 @@ export class Cpu {
   /** Offsets in the CPU block of the last walk's entry count and entries (read after every access). */
   private readonly lastN: number;
   private readonly lastAt: number;
+  /** translateBatch's chunk (addresses) and byte views of the batch buffers (results: one chunk's). */
+  private readonly ioBytes: { chunk: number; va: Uint8Array; pa: Uint8Array; fault: Uint8Array };
 
   /** @internal */
   constructor(
@@ -52,6 +54,10 @@ export class Cpu {
     this.view = new DataView(core.memory.buffer, this.base, 4096);
     this.lastN = core.layoutLastWalkN();
     this.lastAt = core.layoutLastWalk();
+    // Chunks small enough that the copies stay in the L2 cache (8,192 addresses: 168 KiB in and
+    // out), large enough that the per-chunk calls and views cost little (2,048: TLB hits 5 % slower).
+    const chunk = Math.min(io.va.length, 8192);
+    this.ioBytes = { chunk, va: bytes(io.va, 0, io.va.length), pa: bytes(io.pa, 0, chunk), fault: bytes(io.fault, 0, chunk) };
   }
 
   /** CR3 alone: `getControl().cr3` without decoding the other registers (hot paths of the sanitizers). */
@@ -193,20 +199,29 @@ export class Cpu {
       this.checkKinds(0);
       return faults;
     }
-    // Chunks small enough that the copies stay in cache instead of evicting page-table lines.
-    const chunk = Math.min(io.va.length, 2048);
-    let faults = 0;
-    for (let i = 0; i < n; i += chunk) {
-      const m = Math.min(chunk, n - i);
-      // Byte views: V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element.
-      bytes(io.va, 0, m).set(bytes(vas, i, m));
-      io.kind.set(kinds.subarray(i, i + m));
-      faults += guardWasm('translateBatch', () => this.core.translateBatch(this.base, m, flags));
-      this.checkKinds(i);
-      bytes(out.pa, i, m).set(bytes(io.pa, 0, m));
-      bytes(out.fault, i, m).set(bytes(io.fault, 0, m));
-    }
-    return faults;
+    // Byte views (V8 copies Uint8Arrays with memcpy, BigUint64Arrays element by element), made
+    // once per call (the batch buffers': once); a chunk without faults (the core returns how many
+    // of its fault words are not 0) zero-fills the caller's fault words instead of copying them.
+    const ioBytes = this.ioBytes;
+    const chunk = ioBytes.chunk;
+    const va = bytes(vas, 0, n);
+    const pa = bytes(out.pa, 0, n);
+    const fault = bytes(out.fault, 0, n);
+    return guardWasm('translateBatch', () => {
+      let faults = 0;
+      for (let i = 0; i < n; i += chunk) {
+        const m = Math.min(chunk, n - i);
+        ioBytes.va.set(va.subarray(i * 8, (i + m) * 8));
+        io.kind.set(kinds.subarray(i, i + m));
+        const f = this.core.translateBatch(this.base, m, flags);
+        this.checkKinds(i);
+        pa.set(m === chunk ? ioBytes.pa : ioBytes.pa.subarray(0, m * 8), i * 8);
+        if (f === 0) out.fault.fill(0, i, i + m);
+        else fault.set(m === chunk ? ioBytes.fault : ioBytes.fault.subarray(0, m * 4), i * 4);
+        faults += f;
+      }
+      return faults;
+    });
   }
 
   /**
