@@ -242,13 +242,7 @@ export class Interpreter {
     this.started = program.tasks.map(() => false);
     this.refCfg = { vendor: m.vendor, maxPhysAddrBits: m.maxPhysAddrBits, pse36: m.options.pse36, pdpe1gb: m.options.pdpe1gb, ramBytes: m.ramBytes };
     this.ops = kernelOps(k);
-    this.oracle = outcomeOraclesEnabled()
-      ? new OutcomeOracle(
-          k,
-          () => this.sched?.steps ?? 0,
-          () => this.sched?.currentCpu ?? -1,
-        )
-      : null;
+    this.oracle = outcomeOraclesEnabled() ? OutcomeOracle.of(k) : null;
   }
 
   /** Ends the execution's oracles (the machine is reused). */
@@ -322,8 +316,7 @@ export class Interpreter {
   /** The scheduler running the program (explanations carry its step numbers). */
   attach(s: Scheduler): void {
     this.sched = s;
-    const o = this.oracle;
-    if (o) s.afterStep = () => o.sampleRcu();
+    this.oracle?.attach(s);
   }
 
   private cpuOf(i: number): number {

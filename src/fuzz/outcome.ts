@@ -38,6 +38,7 @@ import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct, TaskStruct } from '../linux/structs.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
@@ -79,13 +80,40 @@ export interface Busy {
   end: bigint;
 }
 
+/** The fuzzer's oracle of each kernel, reused by the executions on it (`OutcomeOracle.of`). */
+const perKernel = new WeakMap<Kernel, OutcomeOracle>();
+
 export class OutcomeOracle {
+  /**
+   * The oracle for an execution on `k`: built once per kernel (its checks, maps and observers are
+   * reused; `install()` forgets the previous execution), its step and current CPU read from
+   * `sched` (none until the interpreter attaches the execution's scheduler).
+   */
+  static of(k: Kernel): OutcomeOracle {
+    let o = perKernel.get(k);
+    if (!o) {
+      const x: OutcomeOracle = new OutcomeOracle(
+        k,
+        () => x.sched?.steps ?? 0,
+        () => x.sched?.currentCpu ?? -1,
+      );
+      perKernel.set(k, (o = x));
+    }
+    o.sched = null;
+    return o;
+  }
+
+  /** The scheduler of the execution being judged (`attach`). */
+  private sched: Pick<Scheduler, 'steps' | 'currentCpu' | 'afterStep'> | null = null;
   /** The frame-lifetime check (src/linux/pt_sanitizers.ts), shared with the scenarios. */
   readonly life: FrameLifetime;
   /** Kernel ranges being unmapped by an operation in progress (their flush is not due yet). */
   readonly kernelBusy: Busy[] = [];
-  /** RCU-sched callbacks queued and not invoked yet: where, when, and the CPUs not seen quiescent since. */
-  private readonly rcu = new Map<object, { step: number; cpu: number; owe: number }>();
+  /** RCU-sched callbacks queued and not invoked yet: where, when, and the number of samples taken before. */
+  private readonly rcu = new Map<object, { step: number; cpu: number; at: number }>();
+  /** Samples of the CPUs taken while callbacks waited (`sampleRcu`), and per CPU the last one that saw it quiescent. */
+  private samples = 0;
+  private readonly quiescentAt: number[];
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
@@ -102,6 +130,7 @@ export class OutcomeOracle {
   ) {
     this.life = new FrameLifetime(k, { step, currentCpu });
     this.aliasesFrom = k.cpus.map(() => null);
+    this.quiescentAt = k.cpus.map(() => 0);
   }
 
   /** Called after the frame-lifetime check of every successful user-mode access (process view). */
@@ -109,14 +138,29 @@ export class OutcomeOracle {
     this.life.onUser = f;
   }
 
-  /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer. */
+  /** Judges the execution `s` runs (its steps, its current CPU; RCU samples between its steps). */
+  attach(s: Pick<Scheduler, 'steps' | 'currentCpu' | 'afterStep'>): void {
+    this.sched = s;
+    s.afterStep = this.rcu.size > 0 ? this.sample : null;
+  }
+
+  private readonly onTypeChange = (mfn: number, type: bigint): void => this.xenTypeChange(mfn, type);
+  private readonly sample = (): void => this.sampleRcu();
+
+  /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer, with nothing remembered. */
   install(): void {
+    this.life.reset();
+    this.kernelBusy.length = 0;
+    this.rcu.clear();
+    this.samples = 0;
+    this.quiescentAt.fill(0);
+    this.aliasesFrom.fill(null);
     this.life.install();
     this.ops.clear();
     this.k.observers.ptWrite = this.onPtWrite;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
-      xm.onTypeChange = (mfn, type) => this.xenTypeChange(mfn, type);
+      xm.onTypeChange = this.onTypeChange;
       xm.onEntryWrite = this.onPtWrite;
     }
   }
@@ -294,9 +338,10 @@ export class OutcomeOracle {
    * is not a lazy CPU that left mm_cpumask (switch_mm() reloads CR3 for it).
    */
   private usesTables(c: LinuxCpu, mm: MmStruct): boolean {
-    if (!cr3HoldsPgd(c, mm)) return false;
+    // (the CR3 comparison, BigInt, last)
     if (this.k.config.smp && c.tlbActiveMm !== mm) return false;
-    return !(c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index)));
+    if (c.tlbState === 'lazy' && !(mm.cpumask & (1 << c.index))) return false;
+    return cr3HoldsPgd(c, mm);
   }
 
   /** Why user TLB entry `e` of CPU `c` grants more than the tables (null: it does not). */
@@ -460,16 +505,17 @@ export class OutcomeOracle {
    * detection: the CPUs are sampled between every two scheduler steps (`sampleRcu`).
    */
   rcuQueued(cpu: LinuxCpu, token: object): void {
-    this.rcu.set(token, { step: this.step(), cpu: cpu.index, owe: 2 ** this.k.cpus.length - 1 }); // a bit per CPU
+    this.rcu.set(token, { step: this.step(), cpu: cpu.index, at: this.samples }); // owed: every CPU not seen quiescent by a later sample
+    // Sampled between steps while callbacks wait (with none, a sample does nothing).
+    if (this.sched) this.sched.afterStep = this.sample;
   }
 
   /** Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for RCU-sched. */
   sampleRcu(): void {
     if (this.rcu.size === 0) return;
-    let quiescent = 0;
+    const n = ++this.samples;
     const cpus = this.k.cpus;
-    for (let i = 0; i < cpus.length; i++) if (cpus[i].IF && cpus[i].preemptCount === 0 && cpus[i].frames.length === 0) quiescent |= 1 << cpus[i].index;
-    if (quiescent !== 0) for (const g of this.rcu.values()) g.owe &= ~quiescent;
+    for (let i = 0; i < cpus.length; i++) if (cpus[i].IF && cpus[i].preemptCount === 0 && cpus[i].frames.length === 0) this.quiescentAt[i] = n;
   }
 
   /** The rcu_sched thread on `cpu` is about to invoke callback `token` (`name`): its grace period must be over. */
@@ -477,8 +523,10 @@ export class OutcomeOracle {
     this.sampleRcu();
     const g = this.rcu.get(token);
     this.rcu.delete(token);
-    if (!g || g.owe === 0) return;
-    const late = this.k.cpus[31 - Math.clz32(g.owe & -g.owe)]; // the lowest CPU still owing
+    if (this.rcu.size === 0 && this.sched) this.sched.afterStep = null;
+    if (!g) return;
+    const late = this.k.cpus.find((_, i) => this.quiescentAt[i] <= g.at); // the lowest CPU still owing
+    if (!late) return;
     const lines = [
       '==================================================================',
       `BUG: RCU-sched callback ${name}() invoked before CPU${late.index} passed a quiescent state`,

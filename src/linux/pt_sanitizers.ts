@@ -130,22 +130,37 @@ export class FrameLifetime {
     this.currentCpu = opts.currentCpu ?? (() => -1);
   }
 
+  /** The observers `install()` sets (built once: the fuzzer reinstalls them at every execution). */
+  private readonly obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
+  private readonly onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
+  private readonly onFree = (pfn: number): void => {
+    if (this.opts.atFree !== false) {
+      this.checkFreed(pfn);
+      if (this.frames.level(pfn) > 0) this.checkTableFreed(pfn);
+    }
+    this.recordFree(pfn);
+  };
+
   /** Observes every CPU's accesses and walks, and the frees of the frame table. */
   install(): this {
-    const obs = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void => this.onAccess(cpu as LinuxCpu, va, kind, cpl, pa);
-    const onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
     for (const c of this.k.cpus) {
-      c.accessObserver = obs;
-      c.faultObserver = onFault;
+      c.accessObserver = this.obs;
+      c.faultObserver = this.onFault;
     }
-    this.frames.onFree = (pfn) => {
-      if (this.opts.atFree !== false) {
-        this.checkFreed(pfn);
-        if (this.frames.level(pfn) > 0) this.checkTableFreed(pfn);
-      }
-      this.recordFree(pfn);
-    };
+    this.frames.onFree = this.onFree;
     return this;
+  }
+
+  /** Forgets every fill, free and table reached (as a new check would start: the fuzzer reuses one per kernel). */
+  reset(): void {
+    for (let i = 0; i < this.fills.length; i++) {
+      this.fills[i].clear();
+      this.userPages[i].length = 0;
+      this.kernelPages[i].length = 0;
+      this.reached[i].fill(0);
+    }
+    this.frees.clear();
+    this.fillsOf.clear();
   }
 
   /** Stops observing (the machine is reused). */
