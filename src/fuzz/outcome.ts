@@ -249,7 +249,7 @@ export class OutcomeOracle {
    */
   opStart(t: TaskStruct): void {
     let r = this.ops.get(t);
-    if (!r) this.ops.set(t, (r = { w: new Set(), live: true }));
+    if (!r) this.ops.set(t, (r = { w: new Map(), live: true }));
     r.w.clear();
     r.live = true;
   }
@@ -263,10 +263,22 @@ export class OutcomeOracle {
     const i = this.currentCpu();
     if (i < 0) return;
     const r = this.ops.get(this.k.cpus[i].curr);
-    if (!r?.live || r.w.has(pa)) return;
+    if (!r?.live) return;
+    const gen = this.k.m.frames.generation(Math.floor(pa / 4096));
+    if (r.w.get(pa) === gen) return;
     const phys = this.k.m.phys;
     if (((this.k.L.entrySize === 8 ? Number(phys.read64n(pa) & 1n) : phys.read32n(pa)) & 1) === 0) return;
-    r.w.add(pa);
+    r.w.set(pa, gen);
+  }
+
+  /**
+   * Whether `r` stored the entry at `pa` of the table frame as it is now: a store into an earlier
+   * life of the frame (freed and reallocated since; a pgd torn down under the operation, its frame
+   * now another mm's pte table) says nothing about the translations the new table gives.
+   */
+  private stored(r: OpWrites, pa: number): boolean {
+    const gen = r.w.get(pa);
+    return gen !== undefined && gen === this.k.m.frames.generation(Math.floor(pa / 4096));
   }
 
   /**
@@ -290,12 +302,13 @@ export class OutcomeOracle {
     const frames = this.frames;
     frames.length = 0;
     let upper = false;
-    for (const pa of r.w) {
+    for (const [pa, gen] of r.w) {
       const f = Math.floor(pa / 4096);
-      if (frames.includes(f)) continue;
+      if (frames.includes(f) || this.k.m.frames.generation(f) !== gen) continue;
       frames.push(f);
       upper ||= this.k.m.frames.level(f) > 1;
     }
+    if (frames.length === 0) return;
     const limit = this.k.L.TASK_SIZE;
     for (const c of this.k.cpus) {
       const mm = c.tlbActiveMm ?? c.curr.active_mm;
@@ -326,8 +339,8 @@ export class OutcomeOracle {
     const path = this.path;
     path.length = 0;
     walkTables(this.k, cr3, mode, va, level, path);
-    if (!path.some((pa) => r.w.has(pa))) return false;
-    for (const o of this.ops.values()) if (o !== r && o.live && path.some((pa) => o.w.has(pa))) return false;
+    if (!path.some((pa) => this.stored(r, pa))) return false;
+    for (const o of this.ops.values()) if (o !== r && o.live && path.some((pa) => this.stored(o, pa))) return false;
     return true;
   }
 
@@ -580,7 +593,8 @@ export class OutcomeOracle {
 
 /** An operation's page-table stores (`OutcomeOracle.opStart`); `live`: it has not returned. */
 interface OpWrites {
-  w: Set<number>;
+  /** The physical address of each entry stored, with its table frame's generation at the store. */
+  w: Map<number, number>;
   live: boolean;
 }
 
