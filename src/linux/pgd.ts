@@ -9,7 +9,7 @@ import type { KGen } from '../scheduler/types.js';
 import { _PAGE_PRESENT } from './constants.js';
 import type { Kernel } from './kernel.js';
 import type { LinuxCpu } from './percpu.js';
-import { entryAddr, readEntry, set_pud } from './pgtable.js';
+import { entryAddr, readEntry, set_pud, writeEntry } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import { SpinLock, type MmStruct } from './structs.js';
 import { defineKernelState } from './kstate.js';
@@ -71,9 +71,7 @@ export function* pgd_free(k: Kernel, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
       const v = readEntry(k, mm.pgd + i * 8);
       if (!(v & _PAGE_PRESENT)) continue;
       if (i >= k.L.KERNEL_PGD_BOUNDARY && k.L.SHARED_KERNEL_PMD) continue; // the shared kernel pmd
-      k.observers.ptWrite?.(mm.pgd + i * 8);
-      k.m.phys.write64n(mm.pgd + i * 8, 0n);
-      k.notePtWrite(mm.pgd + i * 8);
+      writeEntry(k, mm.pgd + i * 8, 0n);
       yield* k.pv.mmu.release_pmd(k, cpu, entryAddr(k.L, v) / 4096);
       k.m.frames.free(entryAddr(k.L, v) / 4096);
     }

@@ -665,8 +665,7 @@ export class XenHypervisor {
       return false;
     }
     const ol1e = this.m.phys.read64n(pa);
-    mm.onEntryWrite?.(pa);
-    this.m.phys.write64n(pa, val);
+    mm.update_entry(pa, val, false);
     mm.put_page_from_l1e(ol1e);
     return true;
   }

@@ -885,8 +885,8 @@ export class XenMm {
     return l2AllowsPse(this.fixes) ? L2_DISALLOW_MASK : BASE_DISALLOW_MASK;
   }
 
-  /** `UPDATE_ENTRY` / `update_intpte`: the store into the validated table (preserve_ad ORs A|D). */
-  private update_entry(pa: number, nval: bigint, preserveAd: boolean): void {
+  /** `UPDATE_ENTRY` / `update_intpte`: the store into the validated table (preserve_ad ORs A|D); mod_lN_entry() and ptwr_emulated_update() store through it. */
+  update_entry(pa: number, nval: bigint, preserveAd: boolean): void {
     let v = nval;
     if (preserveAd) v |= this.m.phys.read64n(pa) & 0x60n;
     this.onEntryWrite?.(pa);
