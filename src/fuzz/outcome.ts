@@ -36,6 +36,8 @@ import type { AccessKind } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
+import { _PAGE_PRESENT } from '../linux/constants.js';
+import { readEntry } from '../linux/pgtable.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct, TaskStruct } from '../linux/structs.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -266,8 +268,7 @@ export class OutcomeOracle {
     if (!r?.live) return;
     const gen = this.k.m.frames.generation(Math.floor(pa / 4096));
     if (r.w.get(pa) === gen) return;
-    const phys = this.k.m.phys;
-    if (((this.k.L.entrySize === 8 ? Number(phys.read64n(pa) & 1n) : phys.read32n(pa)) & 1) === 0) return;
+    if (!(readEntry(this.k, pa) & _PAGE_PRESENT)) return;
     r.w.set(pa, gen);
   }
 
