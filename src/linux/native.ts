@@ -18,11 +18,15 @@ function nop(): KGen<void> {
   return DONE;
 }
 
+/** A native entry store (set_pmd, pte_clear, ...): writeEntry(), nothing to interleave. */
+function store(k: Kernel, p: number, v: bigint): KGen<void> {
+  writeEntry(k, p, v);
+  return DONE;
+}
+
 /** native_set_pte(): PAE writes the high half, then the low half (pgtable-3level.h); else one store. */
 function native_set_pte(k: Kernel, _cpu: LinuxCpu, ptep: number, pte: bigint): KGen<void> {
-  if (k.L.paging === 'pae') return native_set_pte_pae(k, ptep, pte);
-  writeEntry(k, ptep, pte);
-  return DONE;
+  return k.L.paging === 'pae' ? native_set_pte_pae(k, ptep, pte) : store(k, ptep, pte);
 }
 
 function* native_set_pte_pae(k: Kernel, ptep: number, pte: bigint): KGen<void> {
@@ -80,28 +84,13 @@ export function nativePvOps(): PvOps {
       release_pud: nop,
       set_pte: native_set_pte,
       set_pte_at: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte),
-      pte_clear: (k, _cpu, _mm, _addr, ptep) => {
-        writeEntry(k, ptep, 0n);
-        return DONE;
-      },
+      pte_clear: (k, _cpu, _mm, _addr, ptep) => store(k, ptep, 0n),
       ptep_modify_prot_start: __ptep_modify_prot_start,
       ptep_modify_prot_commit: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte), // __ptep_modify_prot_commit(): set_pte_at()
-      set_pmd: (k, _cpu, pmdp, pmd) => {
-        writeEntry(k, pmdp, pmd);
-        return DONE;
-      },
-      pmd_clear: (k, _cpu, pmdp) => {
-        writeEntry(k, pmdp, 0n);
-        return DONE;
-      },
-      set_pud: (k, _cpu, pudp, pud) => {
-        writeEntry(k, pudp, pud);
-        return DONE;
-      },
-      set_pgd: (k, _cpu, pgdp, pgd) => {
-        writeEntry(k, pgdp, pgd);
-        return DONE;
-      },
+      set_pmd: (k, _cpu, pmdp, pmd) => store(k, pmdp, pmd),
+      pmd_clear: (k, _cpu, pmdp) => store(k, pmdp, 0n),
+      set_pud: (k, _cpu, pudp, pud) => store(k, pudp, pud),
+      set_pgd: (k, _cpu, pgdp, pgd) => store(k, pgdp, pgd),
       dup_mmap: nop,
       exit_mmap: nop,
       activate_mm: nop,
