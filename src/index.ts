@@ -5,7 +5,7 @@
 export { Machine } from './core/machine.js';
 export type { ResolvedOptions } from './core/machine.js';
 export { Cpu } from './core/cpu.js';
-export type { TlbEntryInfo, WalkStepper, StepOutcome } from './core/cpu.js';
+export type { TlbEntryInfo, PscEntryInfo, PscFilter, WalkStepper, StepOutcome } from './core/cpu.js';
 export { PhysMem } from './core/phys.js';
 export { FrameTable } from './core/frames.js';
 export { PageTables } from './core/pagetables.js';

@@ -624,28 +624,42 @@ export class Cpu {
   /**
    * Every valid paging-structure-cache entry, decoded (SDM 4.10.3): the level of the cached entry
    * (2 = PDE .. 5 = PML5E), the first linear address it serves, the next table it points to and the
-   * rights accumulated down to it.
+   * rights accumulated down to it. With `filter`, only the entries that serve addresses below
+   * `filter.below`, or that point to a table in frame `filter.table`, are decoded (the others are
+   * skipped unread: the checks that ask run at every system call's return).
    */
-  pscEntries(): PscEntryInfo[] {
+  pscEntries(filter?: PscFilter): PscEntryInfo[] {
     const out: PscEntryInfo[] = [];
     const mem = this.dataView();
     const mode = this.mode;
+    const wide = mode === '4level' || mode === '5level';
+    const top = mode === '5level' ? 56 : 47;
+    // `below` as a double when it is one exactly and below the kernel half (then compared without decoding the key).
+    const below = filter?.below;
+    const belowNum = below !== undefined && below >= 0n && below <= MAX_EXACT ? Number(below) : -1;
+    const table = filter?.table ?? -1;
     for (let l = 2; l <= 5; l++) {
       const d = C.psc + (l - 2) * 16;
       const base = this.view.getUint32(d, true);
       const n = (this.view.getUint32(d + 4, true) + 1) * this.view.getUint32(d + 8, true);
       const shift = mode === '32bit' ? 22 : 12 + 9 * (l - 1);
-      const top = mode === '5level' ? 56 : 47;
       for (let i = 0; i < n; i++) {
         const e = base + i * 32;
-        if (!(mem.getUint32(e, true) & 1)) continue;
+        const lo = mem.getUint32(e, true);
+        if (!(lo & 1)) continue;
+        if (table >= 0 && (mem.getUint32(e + 8, true) >>> 12) + mem.getUint32(e + 12, true) * 0x10_0000 !== table) continue;
+        if (belowNum >= 0) {
+          // The key's prefix (bits 63:13, under 2^(57-shift)) shifted, exact in a double; the address
+          // is it modulo 2^(top+1), sign-extended from bit `top` (then beyond 2^63), or modulo 2^32.
+          const low = ((lo >>> 13) + mem.getUint32(e + 4, true) * 0x8_0000) * 2 ** shift;
+          const m = low % (wide ? 2 ** (top + 1) : 2 ** 32);
+          if ((wide && m >= 2 ** top) || m >= belowNum) continue;
+        }
         const key = mem.getBigUint64(e, true);
         const perms = mem.getUint32(e + 16, true);
         const prefix = key >> 13n;
-        const va =
-          mode === '4level' || mode === '5level'
-            ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift)))
-            : (prefix << BigInt(shift)) & 0xffff_ffffn;
+        const va = wide ? BigInt.asUintN(64, BigInt.asIntN(top + 1, prefix << BigInt(shift))) : (prefix << BigInt(shift)) & 0xffff_ffffn;
+        if (below !== undefined && belowNum < 0 && va >= below) continue;
         out.push({
           level: l,
           va,
@@ -706,6 +720,17 @@ export interface TlbEntryInfo {
   nx: boolean;
   dirty: boolean;
   pkey: number;
+}
+
+/** 2^53: integers up to it are exact in a double. */
+const MAX_EXACT = 2n ** 53n;
+
+/** Which paging-structure-cache entries `Cpu.pscEntries` decodes (all when omitted). */
+export interface PscFilter {
+  /** Only entries serving linear addresses below this one. */
+  below?: bigint;
+  /** Only entries pointing to a table in this frame (page frame number). */
+  table?: number;
 }
 
 /** A paging-structure-cache entry (Cpu.pscEntries). */

@@ -1194,5 +1194,5 @@ const RETURN_NAMES: Partial<Record<Op['op'], string>> = {
 };
 
 function returnName(op: Op['op']): string {
-  return RETURN_NAMES[op] ?? `${op}()`;
+  return (RETURN_NAMES[op] ??= `${op}()`); // built once per operation kind (this runs at every operation's return)
 }

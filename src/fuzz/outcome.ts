@@ -116,6 +116,8 @@ export class OutcomeOracle {
   /** Samples of the CPUs taken while callbacks waited (`sampleRcu`), and per CPU the last one that saw it quiescent. */
   private samples = 0;
   private readonly quiescentAt: number[];
+  /** `samples` when the newest waiting callback was queued. */
+  private newestAt = 0;
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
@@ -155,6 +157,7 @@ export class OutcomeOracle {
     this.kernelBusy.length = 0;
     this.rcu.clear();
     this.samples = 0;
+    this.newestAt = 0;
     this.quiescentAt.fill(0);
     this.aliasesFrom.fill(null);
     this.life.install();
@@ -208,8 +211,7 @@ export class OutcomeOracle {
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
       if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
-      for (const p of c.hw.pscEntries()) {
-        if (p.va >= limit) continue;
+      for (const p of c.hw.pscEntries({ below: limit })) {
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
         if (why)
           this.coherenceFinding(
@@ -326,8 +328,8 @@ export class OutcomeOracle {
         }
       }
       if (!upper) continue;
-      for (const p of c.hw.pscEntries()) {
-        if (p.va >= limit || !this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
+      for (const p of c.hw.pscEntries({ below: limit })) {
+        if (!this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
         if (why)
           this.coherenceFinding(cpu, c, what, mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`, why);
@@ -471,8 +473,7 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       // A cached entry can point to the frame only if a walk of that CPU read it as a table.
       if (!this.life.reachedAsTable(c.index, mfn)) continue;
-      for (const p of c.hw.pscEntries()) {
-        if (Number(p.next >> 12n) !== mfn) continue;
+      for (const p of c.hw.pscEntries({ table: mfn })) {
         const cpu = this.k.cpus[Math.max(0, this.currentCpu())];
         this.coherenceFinding(
           cpu,
@@ -520,16 +521,26 @@ export class OutcomeOracle {
    */
   rcuQueued(cpu: LinuxCpu, token: object): void {
     this.rcu.set(token, { step: this.step(), cpu: cpu.index, at: this.samples }); // owed: every CPU not seen quiescent by a later sample
-    // Sampled between steps while callbacks wait (with none, a sample does nothing).
+    this.newestAt = this.samples;
+    // Sampled between steps while a callback waits for a CPU not seen quiescent since it was queued.
     if (this.sched) this.sched.afterStep = this.sample;
   }
 
-  /** Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for RCU-sched. */
+  /**
+   * Between steps: a CPU with IRQs on, preempt_count 0 and no interrupt frame is quiescent for
+   * RCU-sched. Once every CPU was seen so after the newest callback was queued, later samples can
+   * change no verdict: sampling stops until the next call_rcu_sched().
+   */
   sampleRcu(): void {
     if (this.rcu.size === 0) return;
     const n = ++this.samples;
     const cpus = this.k.cpus;
-    for (let i = 0; i < cpus.length; i++) if (cpus[i].IF && cpus[i].preemptCount === 0 && cpus[i].frames.length === 0) this.quiescentAt[i] = n;
+    let owing = false;
+    for (let i = 0; i < cpus.length; i++) {
+      if (cpus[i].IF && cpus[i].preemptCount === 0 && cpus[i].frames.length === 0) this.quiescentAt[i] = n;
+      else if (this.quiescentAt[i] <= this.newestAt) owing = true;
+    }
+    if (!owing && this.sched) this.sched.afterStep = null;
   }
 
   /** The rcu_sched thread on `cpu` is about to invoke callback `token` (`name`): its grace period must be over. */

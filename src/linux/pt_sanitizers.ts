@@ -62,8 +62,9 @@ export interface Fill {
   step: number;
 }
 
-/** The last free of a frame. */
+/** The last free of a frame (`epoch`: the check's when it was recorded; older records are forgotten). */
 interface FreeRecord {
+  epoch: number;
   step: number;
   cpu: number;
   chain: string[];
@@ -104,7 +105,9 @@ export class FrameLifetime {
   /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the others. */
   private readonly userPages: bigint[][];
   private readonly kernelPages: bigint[][];
-  private readonly frees = new Map<number, FreeRecord>();
+  /** Per frame: its last free (kept across `reset()`, which only moves `epoch`: no allocation per execution). */
+  private readonly frees: (FreeRecord | undefined)[] = [];
+  private epoch = 1;
   /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
   private readonly fillsOf = new Map<number, (number | bigint)[]>();
   /** Per CPU and frame: 1 + the frame's generation when a walk of that CPU last reached it as a table (0: never). */
@@ -159,7 +162,7 @@ export class FrameLifetime {
       this.kernelPages[i].length = 0;
       this.reached[i].fill(0);
     }
-    this.frees.clear();
+    this.epoch++;
     this.fillsOf.clear();
   }
 
@@ -243,12 +246,10 @@ export class FrameLifetime {
       let how: string | null = null;
       if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
       // A cached entry can point to the table only if a walk of that CPU reached it as a table.
-      else if (this.reached[c.index][pfn] !== 0)
-        for (const p of c.hw.pscEntries())
-          if (Number(p.next >> 12n) === pfn) {
-            how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
-            break;
-          }
+      else if (this.reached[c.index][pfn] !== 0) {
+        const p = c.hw.pscEntries({ table: pfn })[0];
+        if (p) how = `a paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)}`;
+      }
       if (!how) continue;
       this.freeFinding(
         [
@@ -303,8 +304,9 @@ export class FrameLifetime {
   private recordFree(pfn: number): void {
     const c = this.currentCpu();
     // One record per frame, reused by its later frees (no allocation on the hot path).
-    let r = this.frees.get(pfn);
-    if (!r) this.frees.set(pfn, (r = { step: 0, cpu: c, chain: [] }));
+    let r = this.frees[pfn];
+    if (!r) this.frees[pfn] = r = { epoch: 0, step: 0, cpu: c, chain: [] };
+    r.epoch = this.epoch;
     r.step = this.step();
     r.cpu = c;
     r.chain.length = 0;
@@ -316,7 +318,7 @@ export class FrameLifetime {
 
   /** Where frame `pfn` was last freed, for reports. */
   describeFree(pfn: number): string[] {
-    const f = this.frees.get(pfn);
+    const f = this.freeOf(pfn);
     if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed while watched`];
     return [
       `pagewalk:   the frame was freed${f.cpu >= 0 ? ` by CPU${f.cpu}` : ''}${this.at(f.step)} in:`,
@@ -426,8 +428,14 @@ export class FrameLifetime {
     }
   }
 
+  /** Frame `pfn`'s last free since `reset()`, if any. */
+  private freeOf(pfn: number): FreeRecord | undefined {
+    const r = this.frees[pfn];
+    return r?.epoch === this.epoch ? r : undefined;
+  }
+
   private frameFinding(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pfn: number, how: string, sig: string): never {
-    const f = this.frees.get(pfn);
+    const f = this.freeOf(pfn);
     const lines = [
       '==================================================================',
       `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cpu.index} ${kind === 'write' ? 'wrote' : kind === 'read' ? 'read' : 'fetched'} ${how}${f && this.steps ? `; the frame was freed at step ${f.step}` : ''}`,

@@ -4,7 +4,7 @@
  * `Machine` from src/core satisfies `CoreMachine`, and `m.cpus[i]` satisfies `CoreCpu`.
  */
 import type { AccessOptions, AccessResult, ControlRegs, PagingMode, WalkExplanation } from '../core/types.js';
-import type { PscEntryInfo, TlbEntryInfo } from '../core/cpu.js';
+import type { PscEntryInfo, PscFilter, TlbEntryInfo } from '../core/cpu.js';
 import type { MachineSnapshot } from '../core/machine.js';
 
 /** One hardware CPU of the core: registers, TLB, paging-structure caches, walker. */
@@ -30,8 +30,8 @@ export interface CoreCpu {
   tlbEntries(): TlbEntryInfo[];
   /** The valid TLB entries that translate `va` (every PCID and page-size class). */
   tlbEntriesFor(va: bigint): TlbEntryInfo[];
-  /** Every valid paging-structure-cache entry, decoded. */
-  pscEntries(): PscEntryInfo[];
+  /** Every valid paging-structure-cache entry, decoded (with `filter`: those serving addresses below `below`, or pointing to frame `table`). */
+  pscEntries(filter?: PscFilter): PscEntryInfo[];
   /** A walk of the tables in memory; with `dryRun` it bypasses the TLB and changes nothing. */
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation;
   /** The outcome of a dry-run walk of the tables in memory (no TLB, no A/D bit, no CR2). */
