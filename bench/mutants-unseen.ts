@@ -352,112 +352,17 @@ export const UNSEEN_9: Mutant[] = [
  * before the stores it covers, a pte lock taken after the check it guards, an inverted condition,
  * a remote handler that flushes instead of leaving a lazy mm, a Xen stamp and a multicall op kind
  * dropped — at sites and in styles the list and the earlier batches did not use, written and
- * committed before any was run.
+ * committed before any was run. 12 were detected blind and moved to bench/mutants-list.ts; the
+ * miss stays, with its reason.
  */
 export const UNSEEN_10: Mutant[] = [
-  {
-    name: 'hyperv-flush-others-skips-cpu0',
-    file: 'src/linux/hyperv.ts',
-    preset: 'linux-4.14-hyperv',
-    find: '    if (c === cpu || !(cpumask & (1 << c.index))) continue;',
-    replace: '    if (c === cpu || c.index === 0 || !(cpumask & (1 << c.index))) continue;',
-    description: 'hyperv_flush_tlb_others() builds its vCPU set without CPU 0 (a wrong cpumask: one CPU left out)',
-  },
-  {
-    name: 'tlb-flush-first-page-only',
-    file: 'src/linux/mmu_gather.ts',
-    preset: 'linux-2.6.37-xen-pv',
-    find: 'flush_tlb_mm_range(k, cpu, tlb.mm, tlb.start, tlb.end);',
-    replace: 'flush_tlb_mm_range(k, cpu, tlb.mm, tlb.start, tlb.start + 4096n);',
-    description: "tlb_flush() flushes only the gather's first page (flush_tlb_page instead of the range)",
-  },
   {
     name: 'flush-func-lazy-flushes-not-leave',
     file: 'src/linux/tlbflush.ts',
     preset: 'linux-4.14-smp',
     find: '  } else {\n    yield* leave_mm(k, cpu);\n  }\n}',
     replace: '  } else {\n    yield* __flush_tlb(k, cpu);\n  }\n}',
+    // not scored: equivalent in the model: the lazy CPU stays in mm_cpumask, so every later flush of the mm — each comes before a page table of it is freed — still reaches it and flushes its TLB and paging-structure caches (CR3 reload), and its pgd is freed only after it switched away (it holds mm_count); what leave_mm() adds is fewer IPIs. The branch runs in execution 1 (a BUG() probe there); not detected in 79,946 executions at 60 s
     description: "flush_tlb_func() on a lazy CPU flushes its TLB instead of leave_mm() (it stays in mm_cpumask on the mm's pgd)",
-  },
-  {
-    name: 'tlb-finish-nested-range-short',
-    file: 'src/linux/mmu_gather.ts',
-    preset: 'linux-4.14-smp',
-    find: '      tlb_adjust_range(tlb, start, end - start); // __tlb_adjust_range(tlb, start, end - start)',
-    replace: '      tlb_adjust_range(tlb, start, end - start - 4096n); // __tlb_adjust_range(tlb, start, end - start)',
-    description: "tlb_finish_mmu()'s forced flush of a nested gather covers [start, end) less its last page",
-  },
-  {
-    name: 'anon-fault-lock-after-check',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.14-smp',
-    find: '  yield* spin_lock(k, cpu, mm.page_table_lock);\n  if (readEntry(k, ptep) !== 0n) {\n    yield* spin_unlock(k, cpu, mm.page_table_lock);\n    k.m.frames.free(pfn); // release: raced with another fault\n    return 0;\n  }\n  page_add_new_anon_rmap(k, pfn);',
-    replace: '  if (readEntry(k, ptep) !== 0n) {\n    k.m.frames.free(pfn); // release: raced with another fault\n    return 0;\n  }\n  yield* spin_lock(k, cpu, mm.page_table_lock);\n  page_add_new_anon_rmap(k, pfn);',
-    description: 'do_anonymous_page() tests pte_none() before it takes the pte lock instead of under it',
-  },
-  {
-    name: 'fork-flush-before-copy',
-    file: 'src/linux/fork.ts',
-    preset: 'linux-4.8-smp-pae',
-    find: "  try {\n    for (const v of [...oldmm.vmas]) {\n      const tmp: VmAreaStruct = { ...v };\n      mm.vmas.push(tmp);\n      if (v.vm_file && !(v.vm_flags & VM_PFNMAP)) {\n        // A file vma joins the file's i_mmap (vma_interval_tree_insert_after under\n        // i_mmap_lock_write()); copy_page_range() copies nothing for a shared file vma without an\n        // anon_vma (4.14: \"Don't copy ptes where a page fault will fill them correctly\"): the\n        // child faults its pages in from the page cache.\n        tmp.vm_mm = mm;\n        yield* vma_link_file(k, cpu, tmp);\n        continue;\n      }\n      if (v.vm_file) {\n        tmp.vm_mm = mm; // a VM_PFNMAP vma: linked, and its ptes copied (there is nothing to fault them in)\n        yield* vma_link_file(k, cpu, tmp);\n      }\n      yield* copy_page_range(k, cpu, mm, oldmm, v);\n    }\n    yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()\n    yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));\n",
-    replace:
-      "  try {\n    yield* traced(cpu, 'flush_tlb_mm', () => flush_tlb_mm_range(k, cpu, oldmm, 0n, TLB_FLUSH_ALL));\n    for (const v of [...oldmm.vmas]) {\n      const tmp: VmAreaStruct = { ...v };\n      mm.vmas.push(tmp);\n      if (v.vm_file && !(v.vm_flags & VM_PFNMAP)) {\n        // A file vma joins the file's i_mmap (vma_interval_tree_insert_after under\n        // i_mmap_lock_write()); copy_page_range() copies nothing for a shared file vma without an\n        // anon_vma (4.14: \"Don't copy ptes where a page fault will fill them correctly\"): the\n        // child faults its pages in from the page cache.\n        tmp.vm_mm = mm;\n        yield* vma_link_file(k, cpu, tmp);\n        continue;\n      }\n      if (v.vm_file) {\n        tmp.vm_mm = mm; // a VM_PFNMAP vma: linked, and its ptes copied (there is nothing to fault them in)\n        yield* vma_link_file(k, cpu, tmp);\n      }\n      yield* copy_page_range(k, cpu, mm, oldmm, v);\n    }\n    yield* k.pv.mmu.dup_mmap(k, cpu, oldmm, mm); // arch_dup_mmap()\n",
-    description: "dup_mmap() flushes the parent's TLB (flush_tlb_mm(oldmm)) before copy_page_range() write-protects its ptes instead of after",
-  },
-  {
-    name: 'rcu-quiescent-ignores-irqs-off',
-    file: 'src/linux/rcupdate.ts',
-    preset: 'linux-4.14-hyperv',
-    find: '  return cpu.IF && cpu.preemptCount === 0 && cpu.frames.length === 0;',
-    replace: '  return cpu.preemptCount === 0 && cpu.frames.length === 0;',
-    description: 'an RCU-sched grace period counts a CPU with interrupts disabled as quiescent',
-  },
-  {
-    name: 'xen-put-type-writable-no-stamp',
-    file: 'src/xen/mm.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: '        yield* this.page_set_tlbflush_timestamp(mfn);\n',
-    replace: '',
-    description: "Xen's __put_page_type() drops the last reference of a non-page-table type without stamping the frame (the type-change flush filter then trusts an old stamp)",
-  },
-  {
-    name: 'xen-mc-flush-drops-update-va-mapping',
-    file: 'src/linux/xen/multicalls.ts',
-    preset: 'linux-3.9-xen-pv',
-    find: '        slots.map((s) => s.entry),',
-    replace: "        slots.filter((s) => s.entry.op !== 'update_va_mapping').map((s) => s.entry),",
-    description: 'xen_mc_flush() issues the batch without its update_va_mapping entries (one multicall op kind dropped)',
-  },
-  {
-    name: 'switch-mm-lazy-reload-inverted',
-    file: 'src/linux/mmu_context.ts',
-    preset: 'linux-4.14-smp',
-    find: '    if (!(next.cpumask & bit)) {',
-    replace: '    if (next.cpumask & bit) {',
-    description: "switch_mm() back to a lazily borrowed mm reloads CR3 and rejoins mm_cpumask only when leave_mm() did not run (the lazy test inverted)",
-  },
-  {
-    name: 'tlb-adjust-range-fullmm-inverted',
-    file: 'src/linux/mmu_gather.ts',
-    preset: 'linux-4.8-smp-32bit',
-    find: '  if (tlb.fullmm) return;',
-    replace: '  if (!tlb.fullmm) return;',
-    description: "__tlb_adjust_range() grows the range only of a fullmm gather (the fullmm test inverted): a partial unmap's range stays empty",
-  },
-  {
-    name: 'cpa-flush-only-on-nx-clear',
-    file: 'src/linux/pageattr.ts',
-    preset: 'linux-4.8-smp-pae',
-    find: '        flushtlb = true; // cpa->flags |= CPA_FLUSHTLB',
-    replace: '        flushtlb = mask_clr !== 0n; // cpa->flags |= CPA_FLUSHTLB',
-    description: 'change_page_attr_set_clr() asks for the flush only when it clears bits (set_memory_x), not when it sets NX (set_memory_nx)',
-  },
-  {
-    name: 'unmap-mapping-range-one-short',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.8-smp-32bit',
-    find: '      const end = vma.vm_start + (BigInt(zea - vba + 1) << 12n);',
-    replace: '      const end = vma.vm_start + (BigInt(zea - vba) << 12n);',
-    description: "unmap_mapping_range() zaps each vma's part of the hole less its last page (end - start computed one page short)",
   },
 ];
