@@ -735,7 +735,8 @@ export const MUTANTS: Mutant[] = [
     file: 'src/linux/memory.ts',
     preset: 'linux-4.14-smp',
     find: '  yield* spin_lock(k, cpu, mm.page_table_lock);\n  if (readEntry(k, ptep) !== 0n) {\n    yield* spin_unlock(k, cpu, mm.page_table_lock);\n    k.m.frames.free(pfn); // release: raced with another fault\n    return 0;\n  }\n  page_add_new_anon_rmap(k, pfn);',
-    replace: '  if (readEntry(k, ptep) !== 0n) {\n    k.m.frames.free(pfn); // release: raced with another fault\n    return 0;\n  }\n  yield* spin_lock(k, cpu, mm.page_table_lock);\n  page_add_new_anon_rmap(k, pfn);',
+    replace:
+      '  if (readEntry(k, ptep) !== 0n) {\n    k.m.frames.free(pfn); // release: raced with another fault\n    return 0;\n  }\n  yield* spin_lock(k, cpu, mm.page_table_lock);\n  page_add_new_anon_rmap(k, pfn);',
     description: 'do_anonymous_page() tests pte_none() before it takes the pte lock instead of under it',
   },
   {
@@ -761,7 +762,8 @@ export const MUTANTS: Mutant[] = [
     preset: 'linux-4.14-xen-pv',
     find: '        yield* this.page_set_tlbflush_timestamp(mfn);\n',
     replace: '',
-    description: "Xen's __put_page_type() drops the last reference of a non-page-table type without stamping the frame (the type-change flush filter then trusts an old stamp)",
+    description:
+      "Xen's __put_page_type() drops the last reference of a non-page-table type without stamping the frame (the type-change flush filter then trusts an old stamp)",
   },
   {
     name: 'xen-mc-flush-drops-update-va-mapping',
@@ -777,7 +779,7 @@ export const MUTANTS: Mutant[] = [
     preset: 'linux-4.14-smp',
     find: '    if (!(next.cpumask & bit)) {',
     replace: '    if (next.cpumask & bit) {',
-    description: "switch_mm() back to a lazily borrowed mm reloads CR3 and rejoins mm_cpumask only when leave_mm() did not run (the lazy test inverted)",
+    description: 'switch_mm() back to a lazily borrowed mm reloads CR3 and rejoins mm_cpumask only when leave_mm() did not run (the lazy test inverted)',
   },
   {
     name: 'tlb-adjust-range-fullmm-inverted',
