@@ -805,4 +805,55 @@ export const MUTANTS: Mutant[] = [
     replace: '      const end = vma.vm_start + (BigInt(zea - vba) << 12n);',
     description: "unmap_mapping_range() zaps each vma's part of the hole less its last page (end - start computed one page short)",
   },
+  // (ninth session, continued) the batch's second wave, also run blind
+  {
+    name: 'unmap-region-floor-ignores-prev',
+    file: 'src/linux/mmap.ts',
+    preset: 'linux-4.8-smp',
+    find: 'prev ? prev.vm_end : FIRST_USER_ADDRESS, next',
+    replace: 'FIRST_USER_ADDRESS, next',
+    description: 'unmap_region() passes free_pgtables() a floor of FIRST_USER_ADDRESS instead of prev->vm_end (a table the previous vma uses may be freed)',
+  },
+  {
+    name: 'xen-flush-others-invlpg-next-page',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '{ cmd: MMUEXT_INVLPG_MULTI, linearAddr: start, vcpumask: targets }',
+    replace: '{ cmd: MMUEXT_INVLPG_MULTI, linearAddr: start + 4096n, vcpumask: targets }',
+    description: 'xen_flush_tlb_others() asks Xen to invalidate the page after the one to flush on the other vCPUs',
+  },
+  {
+    name: 'pfnmap-flush-before-unlink-mixedmap-only',
+    file: 'src/linux/mmap.ts',
+    preset: 'linux-4.14.292-smp',
+    find: 'vmas[0].vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) yield* tlb_flush_mmu',
+    replace: 'vmas[0].vm_flags & VM_MIXEDMAP) yield* tlb_flush_mmu',
+    description: "unmap_region()'s flush before unlink_file_vma() (CVE-2022-39188's fix) tests VM_MIXEDMAP only, not VM_PFNMAP",
+  },
+  {
+    name: 'mprotect-flush-needs-two-pages',
+    file: 'src/linux/mprotect.ts',
+    preset: 'linux-4.8-smp-32bit',
+    find: '    if (pages > 0) {\n      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH))',
+    replace: '    if (pages > 1) {\n      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH))',
+    description: 'change_protection_range() flushes only when it changed more than one pte (a count test off by one)',
+  },
+  {
+    name: 'ptep-clear-flush-only-if-dirty',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.8-smp-pae',
+    find: "    yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));\n  } finally {",
+    replace:
+      "    const dirty = readEntry(k, ptep) & _PAGE_DIRTY;\n    yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    if (dirty) yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));\n  } finally {",
+    description: "ptep_clear_flush() flushes only when the cleared pte was dirty (a clean pte's TLB entry is left)",
+  },
+  {
+    name: 'ipi-ack-before-handler',
+    file: 'src/linux/smp.ts',
+    preset: 'linux-4.8-smp-32bit',
+    find: '        const fns = enterFn(c, name);\n        try {\n          yield* func(k, c);\n        } finally {\n          fns.pop();\n        }\n        pending--;',
+    replace:
+      '        pending--;\n        const fns = enterFn(c, name);\n        try {\n          yield* func(k, c);\n        } finally {\n          fns.pop();\n        }',
+    description: "the IPI handler releases the caller's csd_lock_wait() before it runs the function instead of after",
+  },
 ];

@@ -352,8 +352,8 @@ export const UNSEEN_9: Mutant[] = [
  * before the stores it covers, a pte lock taken after the check it guards, an inverted condition,
  * a remote handler that flushes instead of leaving a lazy mm, a Xen stamp and a multicall op kind
  * dropped — at sites and in styles the list and the earlier batches did not use, written and
- * committed before any was run. 12 were detected blind and moved to bench/mutants-list.ts; the
- * miss stays, with its reason.
+ * committed before any was run; then a second wave of 7, also committed before it ran. 18 of the 20
+ * were detected blind and moved to bench/mutants-list.ts; the two misses stay, each with its reason.
  */
 export const UNSEEN_10: Mutant[] = [
   {
@@ -373,56 +373,7 @@ export const UNSEEN_10: Mutant[] = [
     find: '  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()\n  let ret = 0;\n  if (readEntry(k, ptep) === orig_pte) {',
     replace:
       '  const same = readEntry(k, ptep) === orig_pte;\n  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()\n  let ret = 0;\n  if (same) {',
+    // not scored: rare shape: after a fork, one thread write-faults a COW page (the copy path) while another thread's madvise(MADV_DONTNEED) of the range holds the pte lock between two pages (the zap yields between pages, the page not yet cleared); not in 95,778 executions at 60 s (no model error either). On that 7-operation program (docs/fuzzing.md, ninth session) the mutant is reported in 37 of 5,000 random schedules (frame-lifetime: the old page freed while the child maps it, or freed twice; 31 before the double-free report, 6 of the others ended as model errors), the real code in none
     description: 'wp_page_copy() compares the pte with orig_pte before it retakes the pte lock instead of under it',
-  },
-  {
-    name: 'unmap-region-floor-ignores-prev',
-    file: 'src/linux/mmap.ts',
-    preset: 'linux-4.8-smp',
-    find: 'prev ? prev.vm_end : FIRST_USER_ADDRESS, next',
-    replace: 'FIRST_USER_ADDRESS, next',
-    description: 'unmap_region() passes free_pgtables() a floor of FIRST_USER_ADDRESS instead of prev->vm_end (a table the previous vma uses may be freed)',
-  },
-  {
-    name: 'xen-flush-others-invlpg-next-page',
-    file: 'src/linux/xen/mmu.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: '{ cmd: MMUEXT_INVLPG_MULTI, linearAddr: start, vcpumask: targets }',
-    replace: '{ cmd: MMUEXT_INVLPG_MULTI, linearAddr: start + 4096n, vcpumask: targets }',
-    description: 'xen_flush_tlb_others() asks Xen to invalidate the page after the one to flush on the other vCPUs',
-  },
-  {
-    name: 'pfnmap-flush-before-unlink-mixedmap-only',
-    file: 'src/linux/mmap.ts',
-    preset: 'linux-4.14.292-smp',
-    find: 'vmas[0].vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) yield* tlb_flush_mmu',
-    replace: 'vmas[0].vm_flags & VM_MIXEDMAP) yield* tlb_flush_mmu',
-    description: "unmap_region()'s flush before unlink_file_vma() (CVE-2022-39188's fix) tests VM_MIXEDMAP only, not VM_PFNMAP",
-  },
-  {
-    name: 'mprotect-flush-needs-two-pages',
-    file: 'src/linux/mprotect.ts',
-    preset: 'linux-4.8-smp-32bit',
-    find: '    if (pages > 0) {\n      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH))',
-    replace: '    if (pages > 1) {\n      if (mustYield(LBL_CHANGE_PROTECTION_FLUSH))',
-    description: 'change_protection_range() flushes only when it changed more than one pte (a count test off by one)',
-  },
-  {
-    name: 'ptep-clear-flush-only-if-dirty',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.8-smp-pae',
-    find: "    yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));\n  } finally {",
-    replace:
-      "    const dirty = readEntry(k, ptep) & _PAGE_DIRTY;\n    yield* k.pv.mmu.pte_clear(k, cpu, mm, address, ptep);\n    if (dirty) yield* traced(cpu, 'flush_tlb_page', () => flush_tlb_mm_range(k, cpu, mm, address, address + 4096n));\n  } finally {",
-    description: "ptep_clear_flush() flushes only when the cleared pte was dirty (a clean pte's TLB entry is left)",
-  },
-  {
-    name: 'ipi-ack-before-handler',
-    file: 'src/linux/smp.ts',
-    preset: 'linux-4.8-smp-32bit',
-    find: '        const fns = enterFn(c, name);\n        try {\n          yield* func(k, c);\n        } finally {\n          fns.pop();\n        }\n        pending--;',
-    replace:
-      '        pending--;\n        const fns = enterFn(c, name);\n        try {\n          yield* func(k, c);\n        } finally {\n          fns.pop();\n        }',
-    description: "the IPI handler releases the caller's csd_lock_wait() before it runs the function instead of after",
   },
 ];
