@@ -431,6 +431,45 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     expect(run(false)).toBeNull();
   });
 
+  it('frame-lifetime: a frame freed twice (a reference dropped once too often) is reported as a double-free, with where it was freed first; one free is quiet', () => {
+    const run = (twice: boolean): Finding | null => {
+      const k = bootLinuxSync(configFromPreset(preset));
+      const oracle = new OutcomeOracle(
+        k,
+        () => 0,
+        () => 0,
+      );
+      oracle.install();
+      const A = 0x1000_0000n;
+      spawnProcess(k, {
+        comm: 'p',
+        cpu: 0,
+        vmas: [{ vm_start: A, vm_end: A + 0x1000n, vm_flags: VM_READ | VM_WRITE }],
+        body: function* () {
+          const cpu = k.cpus[0];
+          yield* user_access(cpu, A, 'write');
+          const pfn = k.m.frames.alloc({ zero: true }); // a kernel page, mapped by no one
+          k.m.frames.free(pfn);
+          if (twice) k.m.frames.free(pfn); // the planted bug: a second put of the last reference
+          yield* user_access(cpu, A, 'read');
+          yield* do_exit(k, cpu, 0);
+        },
+      });
+      const s = new Scheduler(k, new RoundRobinStrategy());
+      try {
+        return s.run({ maxSteps: 2000 }).finding ?? null;
+      } finally {
+        oracle.uninstall();
+      }
+    };
+    const f = run(true);
+    expect(f?.sanitizer).toBe('frame-lifetime');
+    expect(f?.signature).toMatch(/^double-free: frame freed twice in /);
+    expect(f?.log[1]).toMatch(/^BUG: double-free of pfn 0x[0-9a-f]+: CPU0 frees a frame that is free already$/);
+    expect(f?.log[2]).toMatch(/^pagewalk: {3}the frame was freed by CPU0 at step \d+ in:$/);
+    expect(run(false)).toBeNull();
+  });
+
   it("frame-lifetime: a page table freed while another CPU's paging-structure cache still reaches it is reported; after that CPU's flush it is quiet", () => {
     const run = (flushFirst: boolean): Finding | null => {
       const k = bootLinuxSync(configFromPreset(preset));

@@ -138,6 +138,7 @@ export class FrameLifetime {
   private readonly onFault = (cpu: ModelCpu, va: bigint, kind: AccessKind, cpl: 0 | 3): void => this.walkedTables(cpu as LinuxCpu, va, kind, cpl);
   private readonly onFree = (pfn: number): void => {
     if (this.opts.atFree !== false) {
+      if (this.frames.isFree(pfn)) this.doubleFree(pfn);
       this.checkFreed(pfn);
       if (this.frames.level(pfn) > 0) this.checkTableFreed(pfn);
     }
@@ -261,6 +262,20 @@ export class FrameLifetime {
         `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it`,
       );
     }
+  }
+
+  /**
+   * Frame `pfn` is being freed and is free already (KASAN's double-free): a path dropped a page
+   * reference or a table it did not hold — a mapcount or refcount taken once and dropped twice, a
+   * page freed by two racing paths. The frame table would refuse the free as an error of the model;
+   * it is the kernel's bug, reported here with where the frame was freed first. A second free after
+   * the frame was reallocated frees its new owner's frame: that shows when the owner uses it.
+   */
+  private doubleFree(pfn: number): never {
+    this.freeFinding(
+      [`BUG: double-free of pfn ${hex(pfn)}: CPU${Math.max(0, this.currentCpu())} frees a frame that is free already`, ...this.describeFree(pfn)],
+      'double-free: frame freed twice',
+    );
   }
 
   /** Xen PV: CPU `c` has a CR3 load queued (its xen_cr3 differs from the base pointer in use). */
