@@ -15,6 +15,8 @@ const DECISIONS = ['next', 'leaf', 'not-present', 'reserved', 'denied'];
 /** (1 << 64) - (1 << bits): the sign-extension bits above a 48- or 57-bit linear address. */
 const UPPER_48 = (1n << 64n) - (1n << 48n);
 const UPPER_57 = (1n << 64n) - (1n << 57n);
+/** 2^47: linear addresses below it are canonical in every paging mode (the lower half). */
+const LOW_HALF = 1n << 47n;
 const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
@@ -553,7 +555,7 @@ export class Cpu {
    * one set per class that can hold them is read, and an entry is decoded only when its tag matches.
    */
   tlbEntriesFor(va: bigint): TlbEntryInfo[] {
-    return this.decodeTlb(BigInt.asUintN(64, va));
+    return this.decodeTlb(va >= 0n && va < LOW_HALF ? va : BigInt.asUintN(64, va));
   }
 
   private decodeTlb(only: bigint | null): TlbEntryInfo[] {
@@ -568,8 +570,13 @@ export class Cpu {
     const upper = bits === 57 ? UPPER_57 : UPPER_48; // the sign-extension bits of a negative address
     // With `only`: its linear address modulo 2^bits, page-aligned (a multiple of 4096 below 2^57: exact).
     // A non-canonical address has no entry (an entry's address is sign-extended from its key).
-    if (only !== null && BigInt.asUintN(64, BigInt.asIntN(bits, only)) !== only) return out;
-    const onlyLow = only === null ? 0 : Number(BigInt.asUintN(bits, only) >> 12n) * 4096;
+    // (The lower half, where user pages lie, is canonical and exact as a double: no BigInt arithmetic.)
+    let onlyLow = 0;
+    if (only !== null && only < LOW_HALF) onlyLow = Math.floor(Number(only) / 4096) * 4096;
+    else if (only !== null) {
+      if (BigInt.asUintN(64, BigInt.asIntN(bits, only)) !== only) return out;
+      onlyLow = Number(BigInt.asUintN(bits, only) >> 12n) * 4096;
+    }
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
