@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNS_PER_SEED } from '../src/fuzz/campaign.js';
 import { runUnits } from '../src/fuzz/runner.js';
-import { bugId, seedBugs } from '../src/fuzz/seeds.js';
+import { bugId, isSeedBug, seedBugs } from '../src/fuzz/seeds.js';
 import { createTarget } from '../src/fuzz/targets.js';
 import { formatThroughput, runThroughput, THROUGHPUT_DEFAULTS, type ThroughputRow } from './fuzz-throughput.js';
 
@@ -101,14 +101,15 @@ export async function runFuzzBench(cfg: FuzzBenchConfig, log: (line: string) => 
         target,
         { firstSeed: campaignSeed, runsPerSeed: DEFAULT_RUNS_PER_SEED },
         {
-          shouldStop: () => cpuMs() - start >= cfg.capSeconds * 1000,
+          // Until the bug is found (any of its faces: the scenario's report or one of its other
+          // reports, as `pagewalk start` counts them) or the cap.
+          shouldStop: () => found !== Infinity || cpuMs() - start >= cfg.capSeconds * 1000,
           now: () => cpuMs() - start,
-          stopOn: bug.sanitizer,
           onSeedDone: (r) => {
             before += r.executions;
           },
           onFinding: (f, shrunk) => {
-            if (shrunk || f.sanitizer !== bug.sanitizer || found !== Infinity) return;
+            if (shrunk || !isSeedBug(bug, f) || found !== Infinity) return;
             found = f.foundAtMs;
             foundExec = before + f.foundAtExecution;
           },
