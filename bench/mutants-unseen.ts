@@ -352,36 +352,11 @@ export const UNSEEN_9: Mutant[] = [
  * finish_fault(), mprotect() and munmap() downgrading mmap_sem), IRQs-off in GUP-fast, an RCU
  * callback run early, switch_mm()'s lazy state and leave_mm() in interrupt context, Xen's type,
  * linear-table, fast-path, pin and flush-filter checks, multicall ordering and Xen's
- * arch_flush_lazy_mmu_mode(); written and committed before any was run.
+ * arch_flush_lazy_mmu_mode(); written and committed before any was run. The 13 detected blind
+ * moved to bench/mutants-list.ts (section "UNSEEN_11"); these three stay out of the score, each for
+ * its reason (all three equivalent in the model).
  */
 export const UNSEEN_11: Mutant[] = [
-  {
-    name: 'zap-pte-range-no-pte-lock',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.14-smp',
-    find: '    yield* spin_lock(k, cpu, tlb.mm.page_table_lock);\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the\n    // present bit tested without a BigInt per empty entry, and the pmd read again only after a\n    // step that ran model code (memory cannot change between two steps that only read).\n    const pages = (end - addr) >> 12n;\n    if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);\n    const L = k.L;\n    const first = tableIndex(addr, 12, L.PTRS_PER_PTE);\n    const count = Number(pages);\n    let table = -1;\n    for (let n = 0; n < count; n++) {\n      if (table < 0) table = entryAddrAt(k, pmdp);\n      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;\n      if (!pte_present(k, ptep)) continue;\n      table = -1;\n      const a = addr + (BigInt(n) << 12n);\n      const pte = readEntry(k, ptep);\n      yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()\n      tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()\n      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the\n      // frame is the driver\'s, with no page references to drop ("if (unlikely(!page)) continue;").\n      if (pte & _PAGE_SPECIAL) {\n        if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n        continue;\n      }\n      const pfn = entryAddr(k.L, pte) / 4096;\n      yield* page_remove_rmap(k, cpu, tlb.mm, pfn);\n      tlb_remove_page(tlb, pfn);\n      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()',
-    replace:
-      "    const nolock = new (tlb.mm.page_table_lock.constructor as new (n: string) => typeof tlb.mm.page_table_lock)('nolock');\n    yield* spin_lock(k, cpu, nolock);\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the\n    // present bit tested without a BigInt per empty entry, and the pmd read again only after a\n    // step that ran model code (memory cannot change between two steps that only read).\n    const pages = (end - addr) >> 12n;\n    if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);\n    const L = k.L;\n    const first = tableIndex(addr, 12, L.PTRS_PER_PTE);\n    const count = Number(pages);\n    let table = -1;\n    for (let n = 0; n < count; n++) {\n      if (table < 0) table = entryAddrAt(k, pmdp);\n      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;\n      if (!pte_present(k, ptep)) continue;\n      table = -1;\n      const a = addr + (BigInt(n) << 12n);\n      const pte = readEntry(k, ptep);\n      yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()\n      tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()\n      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the\n      // frame is the driver's, with no page references to drop (\"if (unlikely(!page)) continue;\").\n      if (pte & _PAGE_SPECIAL) {\n        if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n        continue;\n      }\n      const pfn = entryAddr(k.L, pte) / 4096;\n      yield* page_remove_rmap(k, cpu, tlb.mm, pfn);\n      tlb_remove_page(tlb, pfn);\n      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, nolock); // pte_unmap_unlock()",
-    description: 'zap_pte_range() clears the ptes under a lock of its own instead of the pte lock',
-  },
-  {
-    name: 'wp-page-reuse-unlock-before-set',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.14-smp',
-    find: '  if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);\n  cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;\n  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n  return VM_FAULT_WRITE;',
-    replace:
-      '  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n  if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);\n  cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;\n  return VM_FAULT_WRITE;',
-    description: "do_wp_page()'s reuse path (wp_page_reuse()) drops the pte lock before it stores the writable pte",
-  },
-  {
-    name: 'finish-fault-own-lock',
-    file: 'src/linux/memory.ts',
-    preset: 'linux-4.14-smp',
-    find: '  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()\n  let ret = VM_FAULT_NOPAGE;\n  if (readEntry(k, ptep) === 0n) {\n    let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);\n    if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);\n    // "if (write && !(vma->vm_flags & VM_SHARED))": do_cow_fault()\'s copy is a new anonymous page\n    if (anon) page_add_new_anon_rmap(k, page);\n    else page_add_file_rmap(k, page);\n    yield* set_pte_at(k, cpu, mm, address, ptep, entry);\n    cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;\n    ret = 0;\n  }\n  yield* spin_unlock(k, cpu, mm.page_table_lock);\n  return ret;',
-    replace:
-      "  const nolock = new (mm.page_table_lock.constructor as new (n: string) => typeof mm.page_table_lock)('nolock');\n  yield* spin_lock(k, cpu, nolock); // pte_offset_map_lock()\n  let ret = VM_FAULT_NOPAGE;\n  if (readEntry(k, ptep) === 0n) {\n    let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);\n    if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);\n    // \"if (write && !(vma->vm_flags & VM_SHARED))\": do_cow_fault()'s copy is a new anonymous page\n    if (anon) page_add_new_anon_rmap(k, page);\n    else page_add_file_rmap(k, page);\n    yield* set_pte_at(k, cpu, mm, address, ptep, entry);\n    cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;\n    ret = 0;\n  }\n  yield* spin_unlock(k, cpu, nolock);\n  return ret;",
-    description: 'finish_fault() (file faults) installs the pte under a lock of its own instead of the pte lock',
-  },
   {
     name: 'mprotect-mmap-sem-downgraded',
     file: 'src/linux/mprotect.ts',
@@ -389,6 +364,7 @@ export const UNSEEN_11: Mutant[] = [
     find: "    yield* down_write(k, cpu, mm.mmap_sem);\n    let err = 0;\n    let vma = find_vma(mm, start);\n    if (!vma || vma.vm_start > start) err = -ENOMEM;\n    for (let nstart = start; vma && err === 0;) {\n      const newflags = vmFlags | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC));\n      const tmp = vma.vm_end < end ? vma.vm_end : end;\n      err = yield* traced(cpu, 'mprotect_fixup', () => mprotect_fixup(k, cpu, mm, vma!, nstart, tmp, newflags));\n      nstart = tmp;\n      if (err !== 0 || nstart >= end) break;\n      vma = find_vma(mm, nstart);\n      if (!vma || vma.vm_start !== nstart) err = -ENOMEM;\n    }\n    up_write(mm.mmap_sem, cpu.curr);\n    return err;",
     replace:
       "    yield* down_write(k, cpu, mm.mmap_sem);\n    mm.mmap_sem.writer = null; // downgrade_write(): now held for reading\n    mm.mmap_sem.readers.set(cpu.curr, 1);\n    let err = 0;\n    let vma = find_vma(mm, start);\n    if (!vma || vma.vm_start > start) err = -ENOMEM;\n    for (let nstart = start; vma && err === 0;) {\n      const newflags = vmFlags | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC));\n      const tmp = vma.vm_end < end ? vma.vm_end : end;\n      err = yield* traced(cpu, 'mprotect_fixup', () => mprotect_fixup(k, cpu, mm, vma!, nstart, tmp, newflags));\n      nstart = tmp;\n      if (err !== 0 || nstart >= end) break;\n      vma = find_vma(mm, nstart);\n      if (!vma || vma.vm_start !== nstart) err = -ENOMEM;\n    }\n    mm.mmap_sem.readers.delete(cpu.curr); // up_read()\n    mm.mmap_sem.writer = cpu.curr;\n    up_write(mm.mmap_sem, cpu.curr);\n    return err;",
+    // not scored: equivalent in the model: down_write(), the downgrade and mprotect_fixup()'s split and new vm_flags run in one scheduler step (no interleaving point between), so a fault that takes mmap_sem after the downgrade sees the new flags, and one that took it before makes down_write() wait; the fault path reads vm_flags again when it builds the pte (do_anonymous_page(), wp_page_reuse()), after its one interleaving point (pte_alloc_one); a later vma of the range changes after the first one's change_protection(), and a pte a fault built meanwhile with the old flags is rewritten by that vma's change_pte_range() under the pte lock (81,308 executions, 60 s)
     description: 'sys_mprotect() downgrades mmap_sem to a read hold right after taking it (page faults run while it changes the vmas and ptes)',
   },
   {
@@ -398,17 +374,9 @@ export const UNSEEN_11: Mutant[] = [
     find: '  yield* down_write(k, cpu, mm.mmap_sem);\n  const ret = yield* do_munmap(k, cpu, mm, start, len);\n  up_write(mm.mmap_sem, cpu.curr);',
     replace:
       '  yield* down_write(k, cpu, mm.mmap_sem);\n  mm.mmap_sem.writer = null; // downgrade_write(): now held for reading\n  mm.mmap_sem.readers.set(cpu.curr, 1);\n  const ret = yield* do_munmap(k, cpu, mm, start, len);\n  mm.mmap_sem.readers.delete(cpu.curr); // up_read()\n  mm.mmap_sem.writer = cpu.curr;\n  up_write(mm.mmap_sem, cpu.curr);',
+    // not scored: equivalent in the model: down_write(), the downgrade and do_munmap()'s split and detach of the vmas run in one scheduler step, so a fault that takes mmap_sem for reading after the downgrade finds no vma (SIGSEGV, as with the write hold), and one that took it before makes down_write() wait (85,511 executions, 60 s)
     description:
       'vm_munmap() downgrades mmap_sem to a read hold before do_munmap() detaches the vmas (page faults run while it unmaps and frees the page tables)',
-  },
-  {
-    name: 'gup-fast-irqs-on-before-pte',
-    file: 'src/linux/gup.ts',
-    preset: 'linux-4.8-smp',
-    find: '        if (level === 1) break;\n        table = entryAddr(L, e);',
-    replace:
-      '        if (level === 1) {\n          local_irq_disable(cpu);\n          break;\n        }\n        if (level === 2) local_irq_enable(cpu);\n        table = entryAddr(L, e);',
-    description: 'get_user_pages_fast() re-enables interrupts after the pmd entry and reads the pte level with them on (off again after it)',
   },
   {
     name: 'rcu-gp-runs-all-callbacks',
@@ -416,80 +384,7 @@ export const UNSEEN_11: Mutant[] = [
     preset: 'linux-4.14-hyperv',
     find: '      const done = st.pending.filter((p) => p.need.size === 0);\n      st.pending = st.pending.filter((p) => p.need.size > 0);',
     replace: '      const done = st.pending;\n      st.pending = [];',
+    // not scored: equivalent with two CPUs (every SMP preset): the rcu_sched thread's own CPU is quiescent at each of its steps, so a callback's grace period ends at the first step that sees the other CPU quiescent, and that step clears the CPU for every later callback too (72,464 executions, 60 s); with --set cpus=3 a targeted program (two munmaps freeing page tables, GUP-fast walks on the other two CPUs) ran a later callback before the thread saw every CPU once in 300 schedules, never while a CPU stayed in one IRQs-off section from call_rcu_sched() on (the rcu-grace-period oracle, which samples every step, would report that)
     description: "rcu_gp_kthread() invokes every pending callback once the oldest one's grace period is over (callbacks queued later run early)",
-  },
-  {
-    name: 'switch-mm-same-mm-stays-lazy',
-    file: 'src/linux/mmu_context.ts',
-    preset: 'linux-4.14-smp',
-    find: "    cpu.tlbState = 'ok';\n    if (cpu.tlbActiveMm !== next) k.BUG(",
-    replace: '    if (cpu.tlbActiveMm !== next) k.BUG(',
-    description: 'switch_mm() back to the mm a lazy CPU kept does not set cpu_tlbstate.state to TLBSTATE_OK (the CPU stays lazy while the task runs)',
-  },
-  {
-    name: 'leave-mm-skipped-in-irq',
-    file: 'src/linux/tlbflush.ts',
-    preset: 'linux-4.8-smp',
-    find: '  if (active && active.cpumask & (1 << cpu.index)) {',
-    replace: '  if (active && active.cpumask & (1 << cpu.index) && !cpu.inInterrupt()) {',
-    description: "leave_mm() does nothing in interrupt context (the flush IPI's leave_mm() on a lazy CPU neither leaves mm_cpumask nor loads swapper_pg_dir)",
-  },
-  {
-    name: 'xen-get-type-writable-over-pt',
-    file: 'src/xen/mm.ts',
-    preset: 'xen-4.9.1-pv',
-    find: '    } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {',
-    replace: '    } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type && type !== PGT_writable_page) {',
-    description:
-      "Xen's __get_page_type() gives a PGT_writable_page reference to a frame whose type count is held as a page table (no type comparison for writable)",
-  },
-  {
-    name: 'xen-linear-entry-in-linear-table',
-    file: 'src/xen/mm.ts',
-    preset: 'xen-4.9.1-pv',
-    find: '    if (c[ptpg] < 0 || c[ptpg] === 0x7fff) return false;',
-    replace: '    if (c[ptpg] === 0x7fff) return false;',
-    description: "Xen's inc_linear_entries() lets a table that is itself used as a linear table hold a linear entry (linear page tables stack again)",
-  },
-  {
-    name: 'xen-l2-fastpath-frame-only',
-    file: 'src/xen/mm.ts',
-    preset: 'xen-4.7.1-pv',
-    find: '      if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags(this.fixes))) {',
-    replace: '      if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags({ ...this.fixes, xsa182: false }))) {',
-    description: "Xen's mod_l2_entry() fast path compares only the frame and _PAGE_PRESENT (a flag change skips re-validation)",
-  },
-  {
-    name: 'xen-unpin-not-pinned-accepted',
-    file: 'src/xen/hypervisor.ts',
-    preset: 'xen-4.9.1-pv',
-    find: '        if (!mm.test_and_clear_pinned(mfn)) {',
-    replace: '        if (!mm.test_and_clear_pinned(mfn) && false) {',
-    description: "Xen's MMUEXT_UNPIN_TABLE drops the pin's type reference of a table that was not pinned",
-  },
-  {
-    name: 'xen-tlbflush-filter-inverted',
-    file: 'src/xen/mm.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: '    return cpus.filter((c) => this.NEED_FLUSH(this.cpuFlushTime[c], stamp));',
-    replace: '    return cpus.filter((c) => !this.NEED_FLUSH(this.cpuFlushTime[c], stamp));',
-    description: "Xen's tlbflush_filter() keeps the CPUs that flushed since the frame's stamp and drops those that did not",
-  },
-  {
-    name: 'xen-mmuext-merged-out-of-order',
-    file: 'src/linux/xen/multicalls.ts',
-    preset: 'linux-4.14-xen-pv',
-    find: "  const last = b.slots[b.slots.length - 1];\n  if (last && last.entry.op === 'mmuext_op') {\n    last.entry.ops.push(op);",
-    replace: "  const last = b.slots.find((x) => x.entry.op === 'mmuext_op');\n  if (last && last.entry.op === 'mmuext_op') {\n    last.entry.ops.push(op);",
-    description:
-      "xen_extend_mmuext_op() appends an op to the batch's first mmuext_op call even when mmu_updates were queued after it (the op is issued before them)",
-  },
-  {
-    name: 'xen-flush-lazy-mmu-noop',
-    file: 'src/linux/xen/mmu.ts',
-    preset: 'linux-3.9-xen-pv',
-    find: "          if (paravirt_get_lazy_mode(cpu) === 'mmu') {\n            yield* xen_leave_lazy_mmu(k2, cpu);",
-    replace: '          if (false) {\n            yield* xen_leave_lazy_mmu(k2, cpu);',
-    description: "Xen's arch_flush_lazy_mmu_mode() (paravirt_flush_lazy_mmu) does not issue the queued batch",
   },
 ];
