@@ -856,4 +856,118 @@ export const MUTANTS: Mutant[] = [
       '        pending--;\n        const fns = enterFn(c, name);\n        try {\n          yield* func(k, c);\n        } finally {\n          fns.pop();\n        }',
     description: "the IPI handler releases the caller's csd_lock_wait() before it runs the function instead of after",
   },
+  // UNSEEN_11 (ninth session, blind): the pte lock (zap_pte_range(), wp_page_reuse(), finish_fault()),
+  // GUP-fast IRQs-off, switch_mm()'s lazy state, leave_mm() in interrupt context, Xen's type,
+  // linear-table, fast-path, unpin and flush-filter checks, multicall op order and Xen's
+  // arch_flush_lazy_mmu_mode(): 13 of the 16 detected blind (the three misses stay in bench/mutants-unseen.ts)
+  {
+    name: 'zap-pte-range-no-pte-lock',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.14-smp',
+    find: '    yield* spin_lock(k, cpu, tlb.mm.page_table_lock);\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the\n    // present bit tested without a BigInt per empty entry, and the pmd read again only after a\n    // step that ran model code (memory cannot change between two steps that only read).\n    const pages = (end - addr) >> 12n;\n    if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);\n    const L = k.L;\n    const first = tableIndex(addr, 12, L.PTRS_PER_PTE);\n    const count = Number(pages);\n    let table = -1;\n    for (let n = 0; n < count; n++) {\n      if (table < 0) table = entryAddrAt(k, pmdp);\n      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;\n      if (!pte_present(k, ptep)) continue;\n      table = -1;\n      const a = addr + (BigInt(n) << 12n);\n      const pte = readEntry(k, ptep);\n      yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()\n      tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()\n      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the\n      // frame is the driver\'s, with no page references to drop ("if (unlikely(!page)) continue;").\n      if (pte & _PAGE_SPECIAL) {\n        if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n        continue;\n      }\n      const pfn = entryAddr(k.L, pte) / 4096;\n      yield* page_remove_rmap(k, cpu, tlb.mm, pfn);\n      tlb_remove_page(tlb, pfn);\n      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, tlb.mm.page_table_lock); // pte_unmap_unlock()',
+    replace:
+      "    const nolock = new (tlb.mm.page_table_lock.constructor as new (n: string) => typeof tlb.mm.page_table_lock)('nolock');\n    yield* spin_lock(k, cpu, nolock);\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    // The loop over a = addr, addr + 4096, ... != end with pte_offset_kernel(pmd, a), by index: the\n    // present bit tested without a BigInt per empty entry, and the pmd read again only after a\n    // step that ran model code (memory cannot change between two steps that only read).\n    const pages = (end - addr) >> 12n;\n    if (pages < 0n || addr + (pages << 12n) !== end) throw new Error(`zap_pte_range: ${addr} does not reach ${end} by pages`);\n    const L = k.L;\n    const first = tableIndex(addr, 12, L.PTRS_PER_PTE);\n    const count = Number(pages);\n    let table = -1;\n    for (let n = 0; n < count; n++) {\n      if (table < 0) table = entryAddrAt(k, pmdp);\n      const ptep = table + ((first + n) & (L.PTRS_PER_PTE - 1)) * L.entrySize;\n      if (!pte_present(k, ptep)) continue;\n      table = -1;\n      const a = addr + (BigInt(n) << 12n);\n      const pte = readEntry(k, ptep);\n      yield* k.pv.mmu.pte_clear(k, cpu, tlb.mm, a, ptep); // ptep_get_and_clear_full()\n      tlb_adjust_range(tlb, a); // tlb_remove_tlb_entry()\n      // vm_normal_page(): NULL for a special pte (remap_pfn_range() of a VM_PFNMAP vma): the\n      // frame is the driver's, with no page references to drop (\"if (unlikely(!page)) continue;\").\n      if (pte & _PAGE_SPECIAL) {\n        if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n        continue;\n      }\n      const pfn = entryAddr(k.L, pte) / 4096;\n      yield* page_remove_rmap(k, cpu, tlb.mm, pfn);\n      tlb_remove_page(tlb, pfn);\n      if (mustYield(LBL_ZAP_PTE)) yield LBL_ZAP_PTE;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, nolock); // pte_unmap_unlock()",
+    description: 'zap_pte_range() clears the ptes under a lock of its own instead of the pte lock',
+  },
+  {
+    name: 'wp-page-reuse-unlock-before-set',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.14-smp',
+    find: '  if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);\n  cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;\n  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n  return VM_FAULT_WRITE;',
+    replace:
+      '  yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n  if (entry !== orig_pte) yield* set_pte(k, cpu, ptep, entry);\n  cpu.lastFaultNote = `do_wp_page reused the page at 0x${address.toString(16)} and made the pte writable (0x${entry.toString(16)})`;\n  return VM_FAULT_WRITE;',
+    description: "do_wp_page()'s reuse path (wp_page_reuse()) drops the pte lock before it stores the writable pte",
+  },
+  {
+    name: 'finish-fault-own-lock',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.14-smp',
+    find: '  yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock()\n  let ret = VM_FAULT_NOPAGE;\n  if (readEntry(k, ptep) === 0n) {\n    let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);\n    if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);\n    // "if (write && !(vma->vm_flags & VM_SHARED))": do_cow_fault()\'s copy is a new anonymous page\n    if (anon) page_add_new_anon_rmap(k, page);\n    else page_add_file_rmap(k, page);\n    yield* set_pte_at(k, cpu, mm, address, ptep, entry);\n    cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;\n    ret = 0;\n  }\n  yield* spin_unlock(k, cpu, mm.page_table_lock);\n  return ret;',
+    replace:
+      "  const nolock = new (mm.page_table_lock.constructor as new (n: string) => typeof mm.page_table_lock)('nolock');\n  yield* spin_lock(k, cpu, nolock); // pte_offset_map_lock()\n  let ret = VM_FAULT_NOPAGE;\n  if (readEntry(k, ptep) === 0n) {\n    let entry = (BigInt(page) * 4096n) | vm_page_prot(k, vma);\n    if (flags & FAULT_FLAG_WRITE) entry |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0n);\n    // \"if (write && !(vma->vm_flags & VM_SHARED))\": do_cow_fault()'s copy is a new anonymous page\n    if (anon) page_add_new_anon_rmap(k, page);\n    else page_add_file_rmap(k, page);\n    yield* set_pte_at(k, cpu, mm, address, ptep, entry);\n    cpu.lastFaultNote = `do_fault mapped page 0x${page.toString(16)} of ${vma.vm_file!.f_inode.name} at 0x${address.toString(16)}`;\n    ret = 0;\n  }\n  yield* spin_unlock(k, cpu, nolock);\n  return ret;",
+    description: 'finish_fault() (file faults) installs the pte under a lock of its own instead of the pte lock',
+  },
+  {
+    name: 'gup-fast-irqs-on-before-pte',
+    file: 'src/linux/gup.ts',
+    preset: 'linux-4.8-smp',
+    find: '        if (level === 1) break;\n        table = entryAddr(L, e);',
+    replace:
+      '        if (level === 1) {\n          local_irq_disable(cpu);\n          break;\n        }\n        if (level === 2) local_irq_enable(cpu);\n        table = entryAddr(L, e);',
+    description: 'get_user_pages_fast() re-enables interrupts after the pmd entry and reads the pte level with them on (off again after it)',
+  },
+  {
+    name: 'switch-mm-same-mm-stays-lazy',
+    file: 'src/linux/mmu_context.ts',
+    preset: 'linux-4.14-smp',
+    find: "    cpu.tlbState = 'ok';\n    if (cpu.tlbActiveMm !== next) k.BUG(",
+    replace: '    if (cpu.tlbActiveMm !== next) k.BUG(',
+    description: 'switch_mm() back to the mm a lazy CPU kept does not set cpu_tlbstate.state to TLBSTATE_OK (the CPU stays lazy while the task runs)',
+  },
+  {
+    name: 'leave-mm-skipped-in-irq',
+    file: 'src/linux/tlbflush.ts',
+    preset: 'linux-4.8-smp',
+    find: '  if (active && active.cpumask & (1 << cpu.index)) {',
+    replace: '  if (active && active.cpumask & (1 << cpu.index) && !cpu.inInterrupt()) {',
+    description: "leave_mm() does nothing in interrupt context (the flush IPI's leave_mm() on a lazy CPU neither leaves mm_cpumask nor loads swapper_pg_dir)",
+  },
+  {
+    name: 'xen-get-type-writable-over-pt',
+    file: 'src/xen/mm.ts',
+    preset: 'xen-4.9.1-pv',
+    find: '    } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type) {',
+    replace: '    } else if ((x & (PGT_type_mask | PGT_pae_xen_l2)) !== type && type !== PGT_writable_page) {',
+    description:
+      "Xen's __get_page_type() gives a PGT_writable_page reference to a frame whose type count is held as a page table (no type comparison for writable)",
+  },
+  {
+    name: 'xen-linear-entry-in-linear-table',
+    file: 'src/xen/mm.ts',
+    preset: 'xen-4.9.1-pv',
+    find: '    if (c[ptpg] < 0 || c[ptpg] === 0x7fff) return false;',
+    replace: '    if (c[ptpg] === 0x7fff) return false;',
+    description: "Xen's inc_linear_entries() lets a table that is itself used as a linear table hold a linear entry (linear page tables stack again)",
+  },
+  {
+    name: 'xen-l2-fastpath-frame-only',
+    file: 'src/xen/mm.ts',
+    preset: 'xen-4.7.1-pv',
+    find: '      if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags(this.fixes))) {',
+    replace: '      if (!lNeHasChanged(ol2e, nl2e, lNFastpathFlags({ ...this.fixes, xsa182: false }))) {',
+    description: "Xen's mod_l2_entry() fast path compares only the frame and _PAGE_PRESENT (a flag change skips re-validation)",
+  },
+  {
+    name: 'xen-unpin-not-pinned-accepted',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'xen-4.9.1-pv',
+    find: '        if (!mm.test_and_clear_pinned(mfn)) {',
+    replace: '        if (!mm.test_and_clear_pinned(mfn) && false) {',
+    description: "Xen's MMUEXT_UNPIN_TABLE drops the pin's type reference of a table that was not pinned",
+  },
+  {
+    name: 'xen-tlbflush-filter-inverted',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    return cpus.filter((c) => this.NEED_FLUSH(this.cpuFlushTime[c], stamp));',
+    replace: '    return cpus.filter((c) => !this.NEED_FLUSH(this.cpuFlushTime[c], stamp));',
+    description: "Xen's tlbflush_filter() keeps the CPUs that flushed since the frame's stamp and drops those that did not",
+  },
+  {
+    name: 'xen-mmuext-merged-out-of-order',
+    file: 'src/linux/xen/multicalls.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: "  const last = b.slots[b.slots.length - 1];\n  if (last && last.entry.op === 'mmuext_op') {\n    last.entry.ops.push(op);",
+    replace: "  const last = b.slots.find((x) => x.entry.op === 'mmuext_op');\n  if (last && last.entry.op === 'mmuext_op') {\n    last.entry.ops.push(op);",
+    description:
+      "xen_extend_mmuext_op() appends an op to the batch's first mmuext_op call even when mmu_updates were queued after it (the op is issued before them)",
+  },
+  {
+    name: 'xen-flush-lazy-mmu-noop',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-3.9-xen-pv',
+    find: "          if (paravirt_get_lazy_mode(cpu) === 'mmu') {\n            yield* xen_leave_lazy_mmu(k2, cpu);",
+    replace: '          if (false) {\n            yield* xen_leave_lazy_mmu(k2, cpu);',
+    description: "Xen's arch_flush_lazy_mmu_mode() (paravirt_flush_lazy_mmu) does not issue the queued batch",
+  },
 ];

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
 import { checkMutants, formatMutants, runMutants } from './mutants-core.js';
-import { UNSEEN, UNSEEN_6, UNSEEN_7, UNSEEN_8, UNSEEN_9, UNSEEN_10 } from './mutants-unseen.js';
+import { ALL_UNSEEN } from './mutants-unseen.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,13 +28,13 @@ export async function mutantsMain(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`bench:mutants: unexpected argument ${JSON.stringify(positional[0])}`);
   if (flags.check) {
     checkMutants(ROOT);
-    checkMutants(ROOT, [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10]);
+    checkMutants(ROOT, ALL_UNSEEN);
     process.stdout.write('bench:mutants: every mutant applies\n');
     return 0;
   }
   const seconds = intFlag(flags.time, 'time', 60, 1, 3600);
   const only = flags.only ? String(flags.only).split(',').filter(Boolean) : undefined;
-  const list = flags.unseen ? [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10] : undefined;
+  const list = flags.unseen ? ALL_UNSEEN : undefined;
   const r = await runMutants(ROOT, { seconds, only, list, controls: !flags['no-controls'] }, (line) => process.stderr.write(line + '\n'));
   process.stdout.write((flags.json ? JSON.stringify(r) : formatMutants(r)) + '\n');
   return r.controls.every((c) => !c.detectedBy) ? 0 : 1;
