@@ -173,9 +173,10 @@ export interface OracleCostRow {
   costQuartiles: [number, number];
 }
 
-/** Executions per run and pairs of runs per preset of `runOracleCost` (the benchmark's defaults). */
+/** Executions per run, pairs of runs per pair of processes, and pairs of processes per preset of `runOracleCost` (the benchmark's defaults). */
 export const ORACLE_COST_RUNS = 300;
-export const ORACLE_COST_ROUNDS = 21;
+export const ORACLE_COST_ROUNDS = 7;
+export const ORACLE_COST_PROCESSES = 5;
 
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
@@ -219,67 +220,75 @@ class CostChild {
 }
 
 /**
- * The outcome oracles' cost (issue 13): on each preset, two child processes fuzz with the oracles
- * off and on respectively for their whole life (each one's compiled code sees one mode, as in a
- * campaign: alternating the modes in one process made the JIT's inline caches serve both, which
- * measured the switching, not the oracles); after a warm-up, `rounds` pairs of runs of the same
- * `runs` executions (seed r of pair r), one in each child, adjacent in time, the order alternating
- * between pairs; each child's CPU time for its run. The cost is the median over pairs of
- * (on - off) / on. The oracles' coverage keys are off in both, which then execute the same programs.
+ * The outcome oracles' cost (issue 13): on each preset, `processes` pairs of child processes, one
+ * fuzzing with the oracles off and one with them on for its whole life (each one's compiled code
+ * sees one mode, as in a campaign: alternating the modes in one process made the JIT's inline
+ * caches serve both, which measured the switching, not the oracles). Identical processes differ
+ * by up to 10-20 % in speed (their JIT and heap decisions), so one pair of processes is one draw of
+ * that luck: the pairs of processes are fresh, one after the other. In each, after a warm-up,
+ * `rounds` pairs of runs of the same `runs` executions (seed r of pair r), one in each child,
+ * adjacent in time, the order alternating; each child's CPU time for its run. The cost is the
+ * median over all pairs of runs of (on - off) / on. The oracles' coverage keys are off in both,
+ * which then execute the same programs.
  */
 export async function runOracleCost(
   runs: number,
   rounds: number,
   log: (line: string) => void,
   presets: readonly string[] = ORACLE_COST_PRESETS,
+  processes = ORACLE_COST_PROCESSES,
 ): Promise<OracleCostRow[]> {
   const rows: OracleCostRow[] = [];
   for (const preset of presets) {
-    const off = new CostChild(preset, false);
-    const on = new CostChild(preset, true);
-    try {
-      await Promise.all([off.ready, on.ready]);
-      for (let w = 0; w < 2; w++) {
-        await off.run(1000 + w, runs); // warm-up: compile the hot paths
-        await on.run(1000 + w, runs);
+    const tOn: number[] = [];
+    const tOff: number[] = [];
+    const costs: number[] = [];
+    for (let p = 0; p < processes; p++) {
+      const off = new CostChild(preset, false);
+      const on = new CostChild(preset, true);
+      try {
+        await Promise.all([off.ready, on.ready]);
+        for (let w = 0; w < 2; w++) {
+          await off.run(1000 + w, runs); // warm-up: compile the hot paths
+          await on.run(1000 + w, runs);
+        }
+        for (let r = 0; r < rounds; r++) {
+          const [a, b] = r % 2 === 0 ? [on, off] : [off, on];
+          const seed = p * rounds + r + 1;
+          const ta = await a.run(seed, runs);
+          const tb = await b.run(seed, runs);
+          const [x, y] = a === on ? [ta, tb] : [tb, ta];
+          tOn.push(x);
+          tOff.push(y);
+          costs.push((x - y) / x);
+        }
+      } finally {
+        off.close();
+        on.close();
       }
-      const tOn: number[] = [];
-      const tOff: number[] = [];
-      const costs: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        const [a, b] = r % 2 === 0 ? [on, off] : [off, on];
-        const ta = await a.run(r + 1, runs);
-        const tb = await b.run(r + 1, runs);
-        const [x, y] = a === on ? [ta, tb] : [tb, ta];
-        tOn.push(x);
-        tOff.push(y);
-        costs.push((x - y) / x);
-      }
-      const onMs = tOn.reduce((x, y) => x + y, 0) / rounds;
-      const offMs = tOff.reduce((x, y) => x + y, 0) / rounds;
-      const row = {
-        preset,
-        executions: runs * rounds,
-        onPerSec: Math.round((runs / onMs) * 1000),
-        offPerSec: Math.round((runs / offMs) * 1000),
-        cost: median(costs),
-        costQuartiles: quartiles(costs),
-      };
-      rows.push(row);
-      log(
-        `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
-      );
-    } finally {
-      off.close();
-      on.close();
     }
+    const n = tOn.length;
+    const onMs = tOn.reduce((x, y) => x + y, 0) / n;
+    const offMs = tOff.reduce((x, y) => x + y, 0) / n;
+    const row = {
+      preset,
+      executions: runs * n,
+      onPerSec: Math.round((runs / onMs) * 1000),
+      offPerSec: Math.round((runs / offMs) * 1000),
+      cost: median(costs),
+      costQuartiles: quartiles(costs),
+    };
+    rows.push(row);
+    log(
+      `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
+    );
   }
   return rows;
 }
 
 export function formatOracleCost(rows: OracleCostRow[]): string {
   const out = [
-    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time; cost: the median over pairs',
+    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time, in fresh pairs of processes; cost: the median over pairs of runs',
     'preset                  executions  exec/s off  exec/s on  cost     pairs (quartiles)',
   ];
   for (const r of rows)

@@ -389,7 +389,6 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       // Only pages this CPU filled can be in its TLB (vmalloc space is mapped with 4 KiB pages).
       for (const va of this.life.filledPages(c.index, false)) {
-        if (va < L.VMALLOC_START || va >= L.VMALLOC_END) continue;
         for (const e of c.hw.tlbEntriesFor(va)) {
           if ((e.va & L.VA_MASK) !== va) continue;
           if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
@@ -621,7 +620,9 @@ function walkToLevel(k: Kernel, c: LinuxCpu, va: bigint, level: number): { next:
 /**
  * A software walk of the tables in memory from `cr3` down to the level-`level` entry for `va`
  * (level 1: the pte; `next` is then the page), or null when it stops above (not present, or a
- * large page above `level`). `path` receives the physical address of every entry read.
+ * large page above `level`). `path` receives the physical address of every entry read. In
+ * numbers (entries read as two 32-bit words; addresses below 2^52 are exact): it runs at every
+ * boundary check, one BigInt at the end.
  */
 export function walkTables(
   k: Kernel,
@@ -632,47 +633,48 @@ export function walkTables(
   path?: number[],
 ): { next: bigint; rw: boolean; us: boolean; nx: boolean } | null {
   const phys = k.m.phys;
-  const ram = BigInt(k.m.ramBytes);
+  const ram = k.m.ramBytes;
+  const vpn = Number(BigInt.asUintN(64, va) >> 12n); // below 2^52: exact
   if (mode === '32bit') {
-    const pde = (cr3 & 0xffff_f000n) + ((va >> 22n) & 0x3ffn) * 4n;
-    path?.push(Number(pde));
-    const e = BigInt(phys.read32(pde) >>> 0);
-    if (!(e & 1n) || e & 0x80n) return null;
-    if (level === 2) return { next: e & 0xffff_f000n, rw: !!(e & 2n), us: !!(e & 4n), nx: false };
-    const t = e & 0xffff_f000n;
+    const pde = Number(cr3 & 0xffff_f000n) + (Math.floor(vpn / 1024) % 1024) * 4;
+    path?.push(pde);
+    const e = phys.read32n(pde);
+    if (!(e & 1) || e & 0x80) return null;
+    const t = (e & 0xffff_f000) >>> 0;
+    if (level === 2) return { next: BigInt(t), rw: !!(e & 2), us: !!(e & 4), nx: false };
     if (t >= ram) return null;
-    path?.push(Number(t + ((va >> 12n) & 0x3ffn) * 4n));
-    const p = BigInt(phys.read32(t + ((va >> 12n) & 0x3ffn) * 4n) >>> 0);
-    if (!(p & 1n)) return null;
-    return { next: p & 0xffff_f000n, rw: !!(e & 2n) && !!(p & 2n), us: !!(e & 4n) && !!(p & 4n), nx: false };
+    path?.push(t + (vpn % 1024) * 4);
+    const p = phys.read32n(t + (vpn % 1024) * 4);
+    if (!(p & 1)) return null;
+    return { next: BigInt((p & 0xffff_f000) >>> 0), rw: !!(e & 2) && !!(p & 2), us: !!(e & 4) && !!(p & 4), nx: false };
   }
-  const mask = 0x000f_ffff_ffff_f000n;
-  let table: bigint;
+  let table: number;
   let top: number;
   let rw = true,
     us = true,
     nx = false;
   if (mode === 'pae') {
-    const at = Number((cr3 & 0xffff_ffe0n) + ((va >> 30n) & 3n) * 8n);
+    const at = Number(cr3 & 0xffff_ffe0n) + (Math.floor(vpn / 2 ** 18) % 4) * 8;
     path?.push(at);
-    const pdpte = phys.read64n(at);
-    if (!(pdpte & 1n)) return null;
-    table = pdpte & mask;
+    const lo = phys.read32n(at);
+    if (!(lo & 1)) return null;
+    table = (phys.read32n(at + 4) & 0xf_ffff) * 2 ** 32 + ((lo & 0xffff_f000) >>> 0);
     top = 2;
   } else {
-    table = cr3 & mask;
+    table = Number(cr3 & 0x000f_ffff_ffff_f000n);
     top = mode === '5level' ? 5 : 4;
   }
   for (let l = top; l >= level; l--) {
     if (table >= ram) return null;
-    const at = Number(table + ((va >> BigInt(12 + 9 * (l - 1))) & 511n) * 8n);
+    const at = table + (Math.floor(vpn / 2 ** (9 * (l - 1))) % 512) * 8;
     path?.push(at);
-    const e = phys.read64n(at);
-    if (!(e & 1n) || (l <= 3 && l > 1 && e & 0x80n)) return null;
-    rw &&= !!(e & 2n);
-    us &&= !!(e & 4n);
-    nx ||= !!(e >> 63n);
-    table = e & mask;
+    const lo = phys.read32n(at);
+    if (!(lo & 1) || (l <= 3 && l > 1 && lo & 0x80)) return null;
+    const hi = phys.read32n(at + 4);
+    rw &&= !!(lo & 2);
+    us &&= !!(lo & 4);
+    nx ||= hi >>> 31 === 1;
+    table = (hi & 0xf_ffff) * 2 ** 32 + ((lo & 0xffff_f000) >>> 0);
   }
-  return { next: table, rw, us, nx };
+  return { next: BigInt(table), rw, us, nx };
 }

@@ -102,9 +102,9 @@ export interface FrameLifetimeOptions {
 export class FrameLifetime {
   /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
   private readonly fills: Map<bigint, Fill>[];
-  /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the others. */
+  /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the vmalloc-space ones. */
   private readonly userPages: bigint[][];
-  private readonly kernelPages: bigint[][];
+  private readonly vmallocPages: bigint[][];
   /** Per frame: its last free (kept across `reset()`, which only moves `epoch`: no allocation per execution). */
   private readonly frees: (FreeRecord | undefined)[] = [];
   private epoch = 1;
@@ -126,7 +126,7 @@ export class FrameLifetime {
     this.frames = k.m.frames;
     this.fills = k.cpus.map(() => new Map());
     this.userPages = k.cpus.map(() => []);
-    this.kernelPages = k.cpus.map(() => []);
+    this.vmallocPages = k.cpus.map(() => []);
     this.reached = reachedArrays(k);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
@@ -160,7 +160,7 @@ export class FrameLifetime {
     for (let i = 0; i < this.fills.length; i++) {
       this.fills[i].clear();
       this.userPages[i].length = 0;
-      this.kernelPages[i].length = 0;
+      this.vmallocPages[i].length = 0;
       this.reached[i].fill(0);
     }
     this.epoch++;
@@ -311,9 +311,12 @@ export class FrameLifetime {
     return pfn < this.frames.count && this.reached[cpu][pfn] === this.frames.generation(pfn) + 1;
   }
 
-  /** The 4 KiB pages `cpu` filled TLB entries for, user (below TASK_SIZE) or kernel (a TLB entry exists only where a walk filled it). */
+  /**
+   * The 4 KiB pages `cpu` filled TLB entries for (a TLB entry exists only where a walk filled it):
+   * user ones (below TASK_SIZE), or those in vmalloc space (the kernel mappings that change).
+   */
   filledPages(cpu: number, user: boolean): readonly bigint[] {
-    return user ? this.userPages[cpu] : this.kernelPages[cpu];
+    return user ? this.userPages[cpu] : this.vmallocPages[cpu];
   }
 
   private recordFree(pfn: number): void {
@@ -366,7 +369,9 @@ export class FrameLifetime {
           prev.step = this.step();
         } else {
           fills.set(page, { pfn, gen, step: this.step() });
-          (page < this.k.L.TASK_SIZE ? this.userPages : this.kernelPages)[cpu.index].push(page);
+          const L = this.k.L;
+          if (page < L.TASK_SIZE) this.userPages[cpu.index].push(page);
+          else if (page >= L.VMALLOC_START && page < L.VMALLOC_END) this.vmallocPages[cpu.index].push(page);
         }
         // the frame's users (once per CPU and page while it stays allocated)
         let u = this.fillsOf.get(pfn);
