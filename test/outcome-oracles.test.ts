@@ -47,6 +47,18 @@ beforeAll(async () => {
   await Machine.ready();
 });
 
+/** A booted kernel of `preset` with the outcome oracles installed (step 0, current CPU 0: no scheduler attached). */
+function oracleKernel(preset: string): { k: Kernel; oracle: OutcomeOracle } {
+  const k = bootLinuxSync(configFromPreset(preset));
+  const oracle = new OutcomeOracle(
+    k,
+    () => 0,
+    () => 0,
+  );
+  oracle.install();
+  return { k, oracle };
+}
+
 /** Presets by flush backend and paging mode. */
 const PRESETS = [
   { preset: 'linux-3.18-smp', base: 'native' },
@@ -433,13 +445,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
 
   it('frame-lifetime: a frame freed twice (a reference dropped once too often) is reported as a double-free, with where it was freed first; one free is quiet', () => {
     const run = (twice: boolean): Finding | null => {
-      const k = bootLinuxSync(configFromPreset(preset));
-      const oracle = new OutcomeOracle(
-        k,
-        () => 0,
-        () => 0,
-      );
-      oracle.install();
+      const { k, oracle } = oracleKernel(preset);
       const A = 0x1000_0000n;
       spawnProcess(k, {
         comm: 'p',
@@ -472,13 +478,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
 
   it("frame-lifetime: a page table freed while another CPU's paging-structure cache still reaches it is reported; after that CPU's flush it is quiet", () => {
     const run = (flushFirst: boolean): Finding | null => {
-      const k = bootLinuxSync(configFromPreset(preset));
-      const oracle = new OutcomeOracle(
-        k,
-        () => 0,
-        () => 0,
-      );
-      oracle.install();
+      const { k, oracle } = oracleKernel(preset);
       const A = 0x1000_0000n;
       const st: { walked: boolean; done: boolean; reader?: ReturnType<Kernel['createTask']> } = { walked: false, done: false };
       const p = spawnProcess(k, {
@@ -528,13 +528,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
 
   it('frame-lifetime: a page table freed while a lazy CPU off mm_cpumask still reaches it (leave_mm() kept the pgd in CR3) is reported; with swapper_pg_dir loaded it is quiet', () => {
     const run = (loadSwapper: boolean): Finding | null => {
-      const k = bootLinuxSync(configFromPreset(preset));
-      const oracle = new OutcomeOracle(
-        k,
-        () => 0,
-        () => 0,
-      );
-      oracle.install();
+      const { k, oracle } = oracleKernel(preset);
       const A = 0x1000_0000n;
       const st: { walked: boolean; reader?: ReturnType<Kernel['createTask']> } = { walked: false };
       const p = spawnProcess(k, {
