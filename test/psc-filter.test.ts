@@ -34,7 +34,11 @@ const key = (p: PscEntryInfo): string => `${p.level}:${p.va.toString(16)}:${p.ne
 describe('pscEntries(filter) is the full decode, filtered', () => {
   for (const mode of ['32bit', 'pae', '4level', '5level'] as const)
     it(mode, () => {
-      const m = Machine.createSync({ ramBytes: 32 << 20, cpus: 1, psc: { pde: { sets: 8, ways: 4 }, pdpte: { sets: 4, ways: 2 }, pml4e: { sets: 2, ways: 2 }, pml5e: { sets: 1, ways: 2 } } });
+      const m = Machine.createSync({
+        ramBytes: 32 << 20,
+        cpus: 1,
+        psc: { pde: { sets: 8, ways: 4 }, pdpte: { sets: 4, ways: 2 }, pml4e: { sets: 2, ways: 2 }, pml5e: { sets: 1, ways: 2 } },
+      });
       const r = new Prng(mode.length * 7919);
       const root = m.pageTables.newRoot(mode);
       const vas = addresses(mode, r);
