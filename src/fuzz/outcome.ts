@@ -36,8 +36,6 @@ import type { AccessKind } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
-import { _PAGE_PRESENT } from '../linux/constants.js';
-import { readEntry } from '../linux/pgtable.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
 import type { MmStruct, TaskStruct } from '../linux/structs.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -270,7 +268,7 @@ export class OutcomeOracle {
     if (!r?.live) return;
     const gen = this.k.m.frames.generation(Math.floor(pa / 4096));
     if (r.w.get(pa) === gen) return;
-    if (!(readEntry(this.k, pa) & _PAGE_PRESENT)) return;
+    if (!(this.k.m.phys.read32n(pa) & 1)) return; // _PAGE_PRESENT: bit 0 of the entry's low word, whatever its width
     r.w.set(pa, gen);
   }
 
