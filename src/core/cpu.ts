@@ -17,6 +17,8 @@ const UPPER_48 = (1n << 64n) - (1n << 48n);
 const UPPER_57 = (1n << 64n) - (1n << 57n);
 /** 2^47: linear addresses below it are canonical in every paging mode (the lower half). */
 const LOW_HALF = 1n << 47n;
+/** 2^53: integers up to it are exact in a double. */
+const MAX_EXACT = 1n << 53n;
 const C = { cr0: 0, cr3: 8, cr4: 16, efer: 24, pkru: 32, pkrs: 36, mode: 40, pcid: 44, cr2: 80, flags: 88, stats: 128, tlb: 256, psc: 320, tags: 332 } as const;
 const F_TLB = 1;
 const F_PSC = 2;
@@ -728,9 +730,6 @@ export interface TlbEntryInfo {
   dirty: boolean;
   pkey: number;
 }
-
-/** 2^53: integers up to it are exact in a double. */
-const MAX_EXACT = 2n ** 53n;
 
 /** Which paging-structure-cache entries `Cpu.pscEntries` decodes (all when omitted). */
 export interface PscFilter {

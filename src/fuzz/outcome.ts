@@ -641,8 +641,9 @@ export function walkTables(
     const t = (e & 0xffff_f000) >>> 0;
     if (level === 2) return { next: BigInt(t), rw: !!(e & 2), us: !!(e & 4), nx: false };
     if (t >= ram) return null;
-    path?.push(t + (vpn % 1024) * 4);
-    const p = phys.read32n(t + (vpn % 1024) * 4);
+    const pte = t + (vpn % 1024) * 4;
+    path?.push(pte);
+    const p = phys.read32n(pte);
     if (!(p & 1)) return null;
     return { next: BigInt((p & 0xffff_f000) >>> 0), rw: !!(e & 2) && !!(p & 2), us: !!(e & 4) && !!(p & 4), nx: false };
   }
