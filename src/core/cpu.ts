@@ -56,6 +56,8 @@ export class Cpu {
   ) {
     this.base = core.cpuAddr(index);
     this.view = new DataView(core.memory.buffer, this.base, 4096);
+    this.u32 = new Uint32Array(core.memory.buffer);
+    this.dv = new DataView(core.memory.buffer);
     this.lastN = core.layoutLastWalkN();
     this.lastAt = core.layoutLastWalk();
     // Chunks small enough that the copies stay in the L2 cache (8,192 addresses: 168 KiB in and
@@ -530,22 +532,13 @@ export class Cpu {
     if (!this.nestedCfg) throw new PagewalkError('EINVAL_CONTROL', `${where}: nested paging is off (cpu.setNested first)`);
   }
 
-  private u32: Uint32Array | null = null;
-  private dv: DataView | null = null;
-
-  /** The core's linear memory as a DataView (cached while the memory does not grow). */
-  private dataView(): DataView {
-    const buf = this.core.memory.buffer;
-    if (this.dv === null || this.dv.buffer !== buf) this.dv = new DataView(buf);
-    return this.dv;
-  }
-
-  /** The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on). */
-  private u32Memory(): Uint32Array {
-    const buf = this.core.memory.buffer;
-    if (this.u32 === null || this.u32.buffer !== buf) this.u32 = new Uint32Array(buf);
-    return this.u32;
-  }
+  /**
+   * The core's linear memory as 32-bit words (little-endian, as WASM and every host it runs on) and
+   * as a DataView. Linear memory never grows once the machine exists (assembly/heap.ts allocates
+   * at creation only; the nested TLBs sit below RAM), so these views, like `view`, stay attached.
+   */
+  private readonly u32: Uint32Array;
+  private readonly dv: DataView;
 
   /** Every valid TLB entry, decoded (for tests, sanitizers and teaching). */
   tlbEntries(): TlbEntryInfo[] {
@@ -562,7 +555,7 @@ export class Cpu {
 
   private decodeTlb(only: bigint | null): TlbEntryInfo[] {
     const out: TlbEntryInfo[] = [];
-    const u32 = this.u32Memory();
+    const u32 = this.u32;
     const mode = this.mode;
     // The linear address is the key's VPN shifted, sign-extended from bit 47 (bit 56 with LA57).
     // In doubles: VPN < 2^51 and a shift by a power of two are exact, and the address modulo
@@ -583,6 +576,7 @@ export class Cpu {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
       const shift = c === 0 ? 12 : c === 2 ? 30 : mode === '32bit' ? 22 : 21;
+      const size = c === 0 ? 4096 : c === 2 ? 0x4000_0000 : mode === '32bit' ? 0x40_0000 : 0x20_0000; // 2 ** shift
       let base = this.view.getUint32(d, true);
       let n = (this.view.getUint32(d + 4, true) + 1) * ways;
       // With `only`: the set that can hold it, and the low 19 bits of its page number as the key's
@@ -590,8 +584,8 @@ export class Cpu {
       let vpnLow = -1;
       let onlyPage = -1;
       if (only !== null) {
-        const vpnOnly = Math.floor(onlyLow / 2 ** shift);
-        onlyPage = vpnOnly * 2 ** shift;
+        const vpnOnly = Math.floor(onlyLow / size);
+        onlyPage = vpnOnly * size;
         base += (vpnOnly & this.view.getUint32(d + 4, true)) * ways * 32; // TLB_ENTRY
         n = ways;
         vpnLow = vpnOnly & 0x7ffff;
@@ -610,13 +604,13 @@ export class Cpu {
         if (vpnLow >= 0 && lo >>> 13 !== vpnLow) continue;
         const perms = u32[w + 4];
         const vpn = u32[w + 1] * 2 ** 19 + (lo >>> 13); // key >> 13
-        const low = (vpn * 2 ** shift) % span;
+        const low = (vpn * size) % span;
         if (onlyPage >= 0 && low !== onlyPage) continue;
         const va = low >= span / 2 ? BigInt(low) + upper : BigInt(low);
         out.push({
           va,
           pa: BigInt(u32[w + 2] + u32[w + 3] * 2 ** 32), // below 2^52: exact
-          pageSize: 2 ** shift,
+          pageSize: size,
           pcid: (lo >>> 1) & 0xfff,
           writable: !!(perms & 1),
           user: !!(perms & 2),
@@ -639,7 +633,8 @@ export class Cpu {
    */
   pscEntries(filter?: PscFilter): PscEntryInfo[] {
     const out: PscEntryInfo[] = [];
-    const mem = this.dataView();
+    const mem = this.dv;
+    const u32 = this.u32;
     const mode = this.mode;
     const wide = mode === '4level' || mode === '5level';
     const top = mode === '5level' ? 56 : 47;
@@ -654,13 +649,14 @@ export class Cpu {
       const shift = mode === '32bit' ? 22 : 12 + 9 * (l - 1);
       for (let i = 0; i < n; i++) {
         const e = base + i * 32;
-        const lo = mem.getUint32(e, true);
+        const w = e >>> 2; // 32-byte aligned entries (assembly/layout.ts): key 0, next 8, perms 16
+        const lo = u32[w];
         if (!(lo & 1)) continue;
-        if (table >= 0 && (mem.getUint32(e + 8, true) >>> 12) + mem.getUint32(e + 12, true) * 0x10_0000 !== table) continue;
+        if (table >= 0 && (u32[w + 2] >>> 12) + u32[w + 3] * 0x10_0000 !== table) continue;
         if (belowNum >= 0) {
           // The key's prefix (bits 63:13, under 2^(57-shift)) shifted, exact in a double; the address
           // is it modulo 2^(top+1), sign-extended from bit `top` (then beyond 2^63), or modulo 2^32.
-          const low = ((lo >>> 13) + mem.getUint32(e + 4, true) * 0x8_0000) * 2 ** shift;
+          const low = ((lo >>> 13) + u32[w + 1] * 0x8_0000) * 2 ** shift;
           const m = low % (wide ? 2 ** (top + 1) : 2 ** 32);
           if ((wide && m >= 2 ** top) || m >= belowNum) continue;
         }

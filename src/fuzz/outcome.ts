@@ -119,9 +119,6 @@ export class OutcomeOracle {
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
-  /** Scratch: the entry addresses of one walk; the table frames an operation stored into. */
-  private readonly path: number[] = [];
-  private readonly frames: number[] = [];
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -252,7 +249,7 @@ export class OutcomeOracle {
   opStart(t: TaskStruct): void {
     let r = this.ops.get(t);
     if (!r) this.ops.set(t, (r = { w: new Map(), live: true }));
-    r.w.clear();
+    if (r.w.size > 0) r.w.clear(); // (clear() allocates a new table even when empty)
     r.live = true;
   }
 
@@ -300,8 +297,7 @@ export class OutcomeOracle {
     r.live = false;
     if (r.w.size === 0) return;
     // The tables stored into, and whether one is above the pte level.
-    const frames = this.frames;
-    frames.length = 0;
+    const frames: number[] = [];
     let upper = false;
     for (const [pa, gen] of r.w) {
       const f = Math.floor(pa / 4096);
@@ -316,8 +312,10 @@ export class OutcomeOracle {
       if (!mm || !this.usesTables(c, mm)) continue;
       const cr3 = c.hw.getCr3();
       // A cached translation derives from tables the CPU's walks read: its root, or one reached below it.
-      const root = Number(cr3 >> 12n);
-      if (!frames.some((f) => f === root || this.life.reachedAsTable(c.index, f))) continue;
+      const root = Math.floor(Number(cr3) / 4096);
+      let reads = false;
+      for (let i = 0; i < frames.length && !reads; i++) reads = frames[i] === root || this.life.reachedAsTable(c.index, frames[i]);
+      if (!reads) continue;
       for (const page of this.life.filledPages(c.index, true)) {
         for (const e of c.hw.tlbEntriesFor(page)) {
           if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
@@ -337,8 +335,7 @@ export class OutcomeOracle {
 
   /** Whether the walk of `va` from `cr3` down to level `level` reads an entry `r` stored and no other operation in flight did. */
   private storedBy(r: OpWrites, cr3: bigint, mode: string, va: bigint, level: number): boolean {
-    const path = this.path;
-    path.length = 0;
+    const path: number[] = [];
     walkTables(this.k, cr3, mode, va, level, path);
     if (!path.some((pa) => this.stored(r, pa))) return false;
     for (const o of this.ops.values()) if (o !== r && o.live && path.some((pa) => this.stored(o, pa))) return false;

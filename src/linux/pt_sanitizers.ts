@@ -67,7 +67,9 @@ interface FreeRecord {
   epoch: number;
   step: number;
   cpu: number;
+  /** The freeing CPU's kernel functions, innermost first: the first `depth` entries of `chain` (reused). */
   chain: string[];
+  depth: number;
 }
 
 /** The per-CPU `reached` arrays of a machine, allocated once (a typed array costs microseconds) and cleared per check. */
@@ -323,14 +325,14 @@ export class FrameLifetime {
     const c = this.currentCpu();
     // One record per frame, reused by its later frees (no allocation on the hot path).
     let r = this.frees[pfn];
-    if (!r) this.frees[pfn] = r = { epoch: 0, step: 0, cpu: c, chain: [] };
+    if (!r) this.frees[pfn] = r = { epoch: 0, step: 0, cpu: c, chain: [], depth: 0 };
     r.epoch = this.epoch;
     r.step = this.step();
     r.cpu = c;
-    r.chain.length = 0;
+    r.depth = 0;
     if (c >= 0) {
       const s = this.k.cpus[c].thread().fnStack;
-      for (let i = s.length - 1; i >= 0; i--) r.chain.push(s[i]);
+      for (let i = s.length - 1; i >= 0; i--) r.chain[r.depth++] = s[i];
     }
   }
 
@@ -340,7 +342,7 @@ export class FrameLifetime {
     if (!f) return [`pagewalk:   frame ${hex(pfn)} was not freed while watched`];
     return [
       `pagewalk:   the frame was freed${f.cpu >= 0 ? ` by CPU${f.cpu}` : ''}${this.at(f.step)} in:`,
-      ...(f.chain.length ? f.chain : ['(no kernel function)']).map((x) => `  ${x}`),
+      ...(f.depth ? f.chain.slice(0, f.depth) : ['(no kernel function)']).map((x) => `  ${x}`),
     ];
   }
 
