@@ -167,16 +167,16 @@ export interface OracleCostRow {
   executions: number;
   onPerSec: number;
   offPerSec: number;
-  /** The median over pairs of (on - off) / on. */
+  /** The median over pairs of processes of (on - off) / on, CPU times summed over the pair's runs. */
   cost: number;
-  /** The quartiles of the pairs' costs (how far one pair can be trusted). */
+  /** The quartiles of the pairs' costs (how far one pair of processes can be trusted). */
   costQuartiles: [number, number];
 }
 
 /** Executions per run, pairs of runs per pair of processes, and pairs of processes per preset of `runOracleCost` (the benchmark's defaults). */
 export const ORACLE_COST_RUNS = 300;
-export const ORACLE_COST_ROUNDS = 7;
-export const ORACLE_COST_PROCESSES = 5;
+export const ORACLE_COST_ROUNDS = 4;
+export const ORACLE_COST_PROCESSES = 11;
 
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
@@ -225,11 +225,12 @@ class CostChild {
  * sees one mode, as in a campaign: alternating the modes in one process made the JIT's inline
  * caches serve both, which measured the switching, not the oracles). Identical processes differ
  * by up to 10-20 % in speed (their JIT and heap decisions), so one pair of processes is one draw of
- * that luck: the pairs of processes are fresh, one after the other. In each, after a warm-up,
- * `rounds` pairs of runs of the same `runs` executions (seed r of pair r), one in each child,
- * adjacent in time, the order alternating; each child's CPU time for its run. The cost is the
- * median over all pairs of runs of (on - off) / on. The oracles' coverage keys are off in both,
- * which then execute the same programs.
+ * that luck: the pairs of processes are fresh, one after the other, and many. In each, after a
+ * warm-up, `rounds` pairs of runs of the same `runs` executions (seed r of pair r), one in each
+ * child, adjacent in time, the order alternating; each child's CPU time for its runs, summed. A
+ * pair's cost is (on - off) / on over its sums; the preset's, the median over its pairs (the
+ * median of per-run ratios weighed every run's compilation bursts alike). The oracles' coverage
+ * keys are off in both, which then execute the same programs.
  */
 export async function runOracleCost(
   runs: number,
@@ -252,6 +253,8 @@ export async function runOracleCost(
           await off.run(1000 + w, runs); // warm-up: compile the hot paths
           await on.run(1000 + w, runs);
         }
+        let sumOn = 0;
+        let sumOff = 0;
         for (let r = 0; r < rounds; r++) {
           const [a, b] = r % 2 === 0 ? [on, off] : [off, on];
           const seed = p * rounds + r + 1;
@@ -260,8 +263,10 @@ export async function runOracleCost(
           const [x, y] = a === on ? [ta, tb] : [tb, ta];
           tOn.push(x);
           tOff.push(y);
-          costs.push((x - y) / x);
+          sumOn += x;
+          sumOff += y;
         }
+        costs.push((sumOn - sumOff) / sumOn);
       } finally {
         off.close();
         on.close();
@@ -280,7 +285,7 @@ export async function runOracleCost(
     };
     rows.push(row);
     log(
-      `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
+      `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, process pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
     );
   }
   return rows;
@@ -288,7 +293,7 @@ export async function runOracleCost(
 
 export function formatOracleCost(rows: OracleCostRow[]): string {
   const out = [
-    'outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time, in fresh pairs of processes; cost: the median over pairs of runs',
+    "outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time, in fresh pairs of processes; cost: the median over pairs of processes of (on - off) / on, CPU summed over the pair's runs",
     'preset                  executions  exec/s off  exec/s on  cost     pairs (quartiles)',
   ];
   for (const r of rows)
