@@ -228,9 +228,8 @@ class CostChild {
  * that luck: the pairs of processes are fresh, one after the other, and many. In each, after a
  * warm-up, `rounds` pairs of runs of the same `runs` executions (seed r of pair r), one in each
  * child, adjacent in time, the order alternating; each child's CPU time for its runs, summed. A
- * pair's cost is (on - off) / on over its sums; the preset's, the median over its pairs (the
- * median of per-run ratios weighed every run's compilation bursts alike). The oracles' coverage
- * keys are off in both, which then execute the same programs.
+ * pair's cost is (on - off) / on over its sums; the preset's, the median over its pairs. The
+ * oracles' coverage keys are off in both, which then execute the same programs.
  */
 export async function runOracleCost(
   runs: number,

@@ -575,7 +575,7 @@ export class Cpu {
     for (let c = 0; c < 3; c++) {
       const d = C.tlb + c * 16;
       const ways = this.view.getUint32(d + 8, true);
-      // The class's page size: 4 KiB, 2 MiB (4 MiB in 32-bit paging), 1 GiB (a constant: `2 ** shift` in this loop was slower).
+      // The class's page size: 4 KiB, 2 MiB (4 MiB in 32-bit paging), 1 GiB.
       const size = c === 0 ? 4096 : c === 2 ? 0x4000_0000 : mode === '32bit' ? 0x40_0000 : 0x20_0000;
       let base = this.view.getUint32(d, true);
       let n = (this.view.getUint32(d + 4, true) + 1) * ways;
