@@ -34,7 +34,7 @@ export { accessOne, translateBatch, batchBadKind } from './access';
 export { setControl, setPkeys, invlpg, invpcid, flushEverything } from './control';
 export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
-export { stepBegin, stepNext, stepResult, stepRecordAddr } from './step';
+export { stepBegin, stepNext, stepResult, stepRecordAddr, probeWalk } from './step';
 export { physWrite64, physWrite32 } from './state';
 export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk, nestedFastPaths } from './nested';
 export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';

@@ -177,6 +177,15 @@ function fault(s: usize, va: u64, code: u32, decision: u32, dry: bool): u32 {
   return 1;
 }
 
+/**
+ * A whole dry-run walk in one call (stepBegin, then stepNext until it is decided): the result as
+ * stepResult() gives it. For checks that compare translations often (`Cpu.probe`).
+ */
+export function probeWalk(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
+  if (stepBegin(cpu, va, kind, flags, true) == 0) while (stepNext(cpu) != 1);
+  return stepResult(cpu);
+}
+
 /** Record of the last step: level, index, entry address, value, value after, decision, shift. */
 export function stepRecordAddr(cpu: usize): usize {
   return cpu + C_STEP + R_LEVEL;

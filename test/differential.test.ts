@@ -420,7 +420,7 @@ describe('WASM core vs reference walker', () => {
     completed.add('batch');
   });
 
-  it(`explain (stepping walk) and lastWalkEntries match the reference walk: ${RUNS.explain} random cases`, () => {
+  it(`explain (stepping walk), probe and lastWalkEntries match the reference walk: ${RUNS.explain} random cases`, () => {
     fc.assert(
       fc.property(caseArb, fc.array(fc.tuple(accessArb(N_VAS), fc.boolean()), { minLength: 1, maxLength: 4 }), (c, accesses) => {
         const m = machineFor(c, 'walk');
@@ -442,6 +442,8 @@ describe('WASM core vs reference walker', () => {
           );
           log.push(`  got steps [${got.steps.map((st) => `${st.name}@${hex(st.entryAddress)}=${hex(st.value)}:${st.decision}`).join(' → ')}]`);
           if (show(got.result) !== show(want)) fail(`explain result: got ${show(got.result)}`);
+          // probe(): the same dry-run walk in one core call.
+          if (dryRun && show(cpu.probe(va, opts)) !== show(want)) fail(`probe: got ${show(cpu.probe(va, opts))}`);
           if (got.pageSize !== (c.mode === 'none' ? got.pageSize : want.pageSize)) fail(`explain pageSize: got ${got.pageSize}, want ${want.pageSize}`);
           if (got.steps.length !== want.steps.length) fail(`explain: got ${got.steps.length} steps, want ${want.steps.length}`);
           got.steps.forEach((s, i) => {

@@ -254,7 +254,7 @@ export class Cpu {
    * on completion (unless `dryRun`) it sets A/D bits, fills the TLB, and a fault sets CR2.
    */
   walkStepper(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkStepper {
-    let finished = this.stepBegin('cpu.walkStepper', va, opts, true);
+    let finished = this.stepBegin('cpu.walkStepper', va, opts);
     const mode = this.mode;
     const linear = this.linearAddress(va);
     return {
@@ -302,26 +302,29 @@ export class Cpu {
    * steps, for sanitizers that compare translations often.
    */
   probe(va: bigint, opts: AccessOptions): AccessResult {
-    if (!this.stepBegin('cpu.probe', va, opts, false)) {
-      try {
-        while (this.core.stepNext(this.base) !== 1);
-      } catch (e) {
-        throw wasmError('walk step', e);
-      }
-    }
-    return this.decode(this.stepResult(), this.linearAddress(va));
-  }
-
-  /**
-   * Starts a stepping walk of `va` (a dry run unless `opts.dryRun === false` where `dryRunOpt`
-   * allows the option); true when it is already decided (nothing to read from memory).
-   */
-  private stepBegin(where: string, va: bigint, opts: AccessOptions & { dryRun?: boolean }, dryRunOpt: boolean): boolean {
+    const where = 'cpu.probe';
     u64Arg(where, 'va', va);
     const flags = accessFlags(where, opts);
     const kind = kindCode(where, opts.kind);
-    if (dryRunOpt) boolOpt(where, 'opts.dryRun', opts.dryRun);
-    const dryRun = dryRunOpt ? (opts.dryRun ?? false) : true;
+    let r: bigint;
+    try {
+      r = BigInt.asUintN(64, this.core.probeWalk(this.base, va, kind, flags)); // the whole walk in one call
+    } catch (e) {
+      throw wasmError('walk', e);
+    }
+    return this.decode(r, this.linearAddress(va));
+  }
+
+  /**
+   * Starts a stepping walk of `va` (a dry run when `opts.dryRun`); true when it is already decided
+   * (nothing to read from memory).
+   */
+  private stepBegin(where: string, va: bigint, opts: AccessOptions & { dryRun?: boolean }): boolean {
+    u64Arg(where, 'va', va);
+    const flags = accessFlags(where, opts);
+    const kind = kindCode(where, opts.kind);
+    boolOpt(where, 'opts.dryRun', opts.dryRun);
+    const dryRun = opts.dryRun ?? false;
     let first: bigint;
     try {
       first = this.core.stepBegin(this.base, va, kind, flags, dryRun ? 1 : 0);

@@ -39,6 +39,7 @@ export interface CoreExports {
   stepBegin(cpu: number, va: bigint, kind: number, flags: number, dry: number): bigint;
   stepNext(cpu: number): number;
   stepResult(cpu: number): bigint;
+  probeWalk(cpu: number, va: bigint, kind: number, flags: number): bigint;
   stepRecordAddr(cpu: number): number;
   physWrite64(pa: bigint, v: bigint): void;
   nestedSet(i: number, kind: number, root: bigint, flags: number, tag: number): void;
