@@ -36,6 +36,7 @@ export { frameAlloc, frameFree, frameReserve } from './frames';
 export { ptNewRoot, ptMap, ptMapPages, ptUnmap, ptProtect } from './ptops';
 export { stepBegin, stepNext, stepResult, stepRecordAddr, probeWalk } from './step';
 export { physWrite64, physWrite32 } from './state';
+export { tlbStaleUser, pscStaleUser } from './coherence';
 export { nestedSet, nestedAccess, nestedBatch, nestedBadKind, nestedExitKind, nestedExitInfo, nestedExitGpa, nestedStat, nestedStatsReset, nestedRows, nestedRowWord, nestedLastSource, nestedExplainWalk, nestedFastPaths } from './nested';
 export { nestedTlbConfig, nestedFlush, nestedEvictions } from './nested-tlb';
 

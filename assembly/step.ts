@@ -132,6 +132,7 @@ export function stepNext(cpu: usize): u32 {
       store<u64>(s + R_AFTER, is32 ? u64(physRead32(ea)) : physRead64(ea));
     }
     store<u32>(s + R_DECISION, D_LEAF);
+    store<u32>(s + S_PERMS, perms); // the leaf's folded rights (probeRights)
     const page: u64 = is32 && level == 2 ? (e & 0xFFC0_0000) | (((e >> 13) & 0xFF) << 32) : is32 ? e & 0xFFFF_F000 : e & 0x000F_FFFF_FFFF_F000;
     const mask = (u64(1) << shift) - 1;
     const pa = (page & ~mask) | (va & mask);
@@ -184,6 +185,15 @@ function fault(s: usize, va: u64, code: u32, decision: u32, dry: bool): u32 {
 export function probeWalk(cpu: usize, va: u64, kind: u32, flags: u32): u64 {
   if (stepBegin(cpu, va, kind, flags, true) == 0) while (stepNext(cpu) != 1);
   return stepResult(cpu);
+}
+
+/**
+ * The rights a successful walk folded down to its leaf (PERM_RW, PERM_US, PERM_XD and the key, as a
+ * TLB fill from it would cache them, before D and G): with permFault, the verdict of the other
+ * access kinds' walks of the same address in the same context.
+ */
+export function probeRights(cpu: usize): u32 {
+  return load<u32>(cpu + C_STEP + S_PERMS);
 }
 
 /** Record of the last step: level, index, entry address, value, value after, decision, shift. */

@@ -682,6 +682,27 @@ export class Cpu {
     return out;
   }
 
+  /**
+   * @internal For the fuzzer's TLB-coherence oracle, counted in the core without decoding an entry
+   * (assembly/coherence.ts): the valid user, non-global TLB entries serving addresses below
+   * `below` (`held`), and how many of them a dry-run walk at CPL 3 under the current CR3
+   * contradicts (`stale`: the read faults or maps elsewhere, or the entry allows a write or a fetch
+   * the walk denies). Packed as held * 65536 + stale (each at most 65535), so that the check that
+   * runs at every return to user mode allocates nothing.
+   */
+  userTlbScan(below: bigint): number {
+    return this.core.tlbStaleUser(this.base, below) >>> 0;
+  }
+
+  /**
+   * @internal For the same oracle: how many valid paging-structure-cache entries serving addresses
+   * below `below` the tables in memory under the current CR3 contradict (the walk to the entry's
+   * level stops, reaches another table, or accumulates fewer rights).
+   */
+  staleUserPscCount(below: bigint): number {
+    return this.core.pscStaleUser(this.base, below);
+  }
+
   private stepResult(): bigint {
     const r = BigInt.asUintN(64, this.core.stepResult(this.base));
     return r;

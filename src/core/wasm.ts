@@ -40,6 +40,8 @@ export interface CoreExports {
   stepNext(cpu: number): number;
   stepResult(cpu: number): bigint;
   probeWalk(cpu: number, va: bigint, kind: number, flags: number): bigint;
+  tlbStaleUser(cpu: number, below: bigint): number;
+  pscStaleUser(cpu: number, below: bigint): number;
   stepRecordAddr(cpu: number): number;
   physWrite64(pa: bigint, v: bigint): void;
   nestedSet(i: number, kind: number, root: bigint, flags: number, tag: number): void;

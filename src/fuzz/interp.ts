@@ -438,7 +438,7 @@ export class Interpreter {
             const oracle = b.op === 'exit' ? null : self.oracle;
             oracle?.opStart(task);
             yield* self.op(b, cpu, task, iter);
-            oracle?.userReturn(cpu, task, returnName(b.op));
+            oracle?.userReturn(cpu, task, b.op, returnName);
             // An injected failure counts as coverage: a new outcome of that call.
             if (armed > 0 && task.fail_nth === 0 && b.op !== 'fail_nth') self.cov.hitString(`fault-injected:${b.op}`);
             if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
@@ -1194,5 +1194,5 @@ const RETURN_NAMES: Partial<Record<Op['op'], string>> = {
 };
 
 function returnName(op: Op['op']): string {
-  return (RETURN_NAMES[op] ??= `${op}()`); // built once per operation kind (this runs at every operation's return)
+  return RETURN_NAMES[op] ?? `${op}()`;
 }

@@ -193,19 +193,22 @@ export class OutcomeOracle {
     const limit = this.k.L.TASK_SIZE;
     for (const c of this.k.cpus) {
       if (!this.usesTables(c, mm)) continue;
-      let held = false;
-      // A TLB entry exists only where a walk filled it: query the pages this CPU filled, not the
-      // whole TLB (user mappings are 4 KiB pages).
-      for (const page of this.life.filledPages(c.index, true)) {
-        for (const e of c.hw.tlbEntriesFor(page)) {
-          if (e.va !== page || e.global || !e.user) continue;
-          held = true;
-          const why = this.userStaleness(c, e);
-          if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      // The core counts the user entries and the stale ones among them; only a CPU holding a stale
+      // one is looked at entry by entry (the pages it filled: a TLB entry exists only where a walk
+      // filled it), for the report.
+      const scan = c.hw.userTlbScan(limit);
+      if (scan & 0xffff) {
+        for (const page of this.life.filledPages(c.index, true)) {
+          for (const e of c.hw.tlbEntriesFor(page)) {
+            if (e.va !== page || e.global || !e.user) continue;
+            const why = this.userStaleness(c, e);
+            if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+          }
         }
       }
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
-      if (held) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
+      if (scan >= 0x1_0000) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
+      if (c.hw.staleUserPscCount(limit) === 0) continue;
       for (const p of c.hw.pscEntries({ below: limit })) {
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
         if (why)
@@ -280,7 +283,7 @@ export class OutcomeOracle {
   }
 
   /**
-   * Task `t`'s operation `what` returns to user mode on `cpu`: whatever it was, the page-table
+   * Task `t`'s operation `op` (named `name(op)` in a report) returns to user mode on `cpu`: whatever it was, the page-table
    * entries it stored are flushed wherever they are used. No CPU that can use the tables without a
    * CR3 load may hold a user TLB entry, or a paging-structure-cache entry, that grants more than
    * the tables or points elsewhere if the walk of its address now reads an entry this operation
@@ -291,7 +294,7 @@ export class OutcomeOracle {
    * into (or whose CR3 is one), the pages it filled, walked only where it holds an entry, and the
    * paging-structure caches only when an upper-level entry was stored.
    */
-  userReturn(cpu: LinuxCpu, t: TaskStruct, what: string): void {
+  userReturn<Op extends string>(cpu: LinuxCpu, t: TaskStruct, op: Op, name: (op: Op) => string): void {
     const r = this.ops.get(t);
     if (!r?.live) return;
     r.live = false;
@@ -316,19 +319,22 @@ export class OutcomeOracle {
       let reads = false;
       for (let i = 0; i < frames.length && !reads; i++) reads = frames[i] === root || this.life.reachedAsTable(c.index, frames[i]);
       if (!reads) continue;
-      for (const page of this.life.filledPages(c.index, true)) {
-        for (const e of c.hw.tlbEntriesFor(page)) {
-          if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
-          const why = this.userStaleness(c, e);
-          if (why) this.coherenceFinding(cpu, c, what, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+      // Entry by entry only where the core counted a stale user entry (the usual answer is none).
+      if (c.hw.userTlbScan(limit) & 0xffff) {
+        for (const page of this.life.filledPages(c.index, true)) {
+          for (const e of c.hw.tlbEntriesFor(page)) {
+            if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
+            const why = this.userStaleness(c, e);
+            if (why) this.coherenceFinding(cpu, c, name(op), mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
+          }
         }
       }
-      if (!upper) continue;
+      if (!upper || c.hw.staleUserPscCount(limit) === 0) continue;
       for (const p of c.hw.pscEntries({ below: limit })) {
         if (!this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
         if (why)
-          this.coherenceFinding(cpu, c, what, mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`, why);
+          this.coherenceFinding(cpu, c, name(op), mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`, why);
       }
     }
   }

@@ -36,6 +36,10 @@ export interface CoreCpu {
   explain(va: bigint, opts: AccessOptions & { dryRun?: boolean }): WalkExplanation;
   /** The outcome of a dry-run walk of the tables in memory (no TLB, no A/D bit, no CR2). */
   probe(va: bigint, opts: AccessOptions): AccessResult;
+  /** User, non-global TLB entries below `below`, and the stale ones among them, counted in the core: held * 65536 + stale. */
+  userTlbScan(below: bigint): number;
+  /** Paging-structure-cache entries below `below` that the tables in memory contradict, counted in the core. */
+  staleUserPscCount(below: bigint): number;
 }
 
 /** Guest physical memory (pa = offset). */
