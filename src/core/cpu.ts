@@ -71,6 +71,12 @@ export class Cpu {
     return this.view.getBigUint64(C.cr3, true);
   }
 
+  /** CR3 >> 12 as a number (exact: below 2^52), without a BigInt: the frame of the root table. */
+  cr3Frame(): number {
+    const v = this.view;
+    return (v.getUint32(C.cr3, true) >>> 12) + v.getUint32(C.cr3 + 4, true) * 0x10_0000;
+  }
+
   getControl(): ControlRegs {
     const v = this.view;
     return {

@@ -313,13 +313,13 @@ export class OutcomeOracle {
     for (const c of this.k.cpus) {
       const mm = c.tlbActiveMm ?? c.curr.active_mm;
       if (!mm || !this.usesTables(c, mm)) continue;
-      const cr3 = c.hw.getCr3();
       // A cached translation derives from tables the CPU's walks read: its root, or one reached below it.
-      const root = Math.floor(Number(cr3) / 4096);
+      const root = c.hw.cr3Frame();
       let reads = false;
       for (let i = 0; i < frames.length && !reads; i++) reads = frames[i] === root || this.life.reachedAsTable(c.index, frames[i]);
       if (!reads) continue;
       // Entry by entry only where the core counted a stale user entry (the usual answer is none).
+      const cr3 = c.hw.getCr3();
       if (c.hw.userTlbScan(limit) & 0xffff) {
         for (const page of this.life.filledPages(c.index, true)) {
           for (const e of c.hw.tlbEntriesFor(page)) {

@@ -52,7 +52,7 @@ export function watchHardwareWalks(k: Kernel): void {
 
 /** Whether CPU `c`'s CR3 holds `mm`'s pgd (else a CR3 load is still to come: Xen PV lazy CPU mode). */
 export function cr3HoldsPgd(c: LinuxCpu, mm: MmStruct): boolean {
-  return (c.hw.getCr3() & ~0xfffn) === (BigInt(mm.pgd) & ~0xfffn);
+  return c.hw.cr3Frame() === Math.floor(mm.pgd / 4096);
 }
 
 /** A TLB fill the frame-lifetime check saw (the access that walked and filled the entry). */
@@ -60,6 +60,8 @@ export interface Fill {
   pfn: number;
   gen: number;
   step: number;
+  /** The check's epoch when it was recorded (an older one is forgotten: `reset()`). */
+  epoch: number;
 }
 
 /** The last free of a frame (`epoch`: the check's when it was recorded; older records are forgotten). */
@@ -102,7 +104,7 @@ export interface FrameLifetimeOptions {
  * scenarios use this one check; a finding is `frame-lifetime`.
  */
 export class FrameLifetime {
-  /** Per CPU: the last fill seen for each 4 KiB page (key: page address). */
+  /** Per CPU: the last fill seen for each 4 KiB page (key: page address); those of an older `epoch` are forgotten (kept for reuse). */
   private readonly fills: Map<bigint, Fill>[];
   /** Per CPU: the user pages (below TASK_SIZE) among the keys of `fills`, and the vmalloc-space ones. */
   private readonly userPages: bigint[][];
@@ -110,8 +112,9 @@ export class FrameLifetime {
   /** Per frame: its last free (kept across `reset()`, which only moves `epoch`: no allocation per execution). */
   private readonly frees: (FreeRecord | undefined)[] = [];
   private epoch = 1;
-  /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation). */
-  private readonly fillsOf = new Map<number, (number | bigint)[]>();
+  /** Per frame: the (CPU, page) pairs of fills that reached it (appended when a page's fill changes frame or generation), valid when `fillsOfEpoch` is `epoch`. */
+  private readonly fillsOf: (number | bigint)[][];
+  private readonly fillsOfEpoch: Uint32Array;
   /** Per CPU and frame: 1 + the frame's generation when a walk of that CPU last reached it as a table (0: never). */
   private readonly reached: Uint32Array[];
   private readonly frames: CoreFrames;
@@ -130,6 +133,8 @@ export class FrameLifetime {
     this.userPages = k.cpus.map(() => []);
     this.vmallocPages = k.cpus.map(() => []);
     this.reached = reachedArrays(k);
+    this.fillsOf = Array.from({ length: k.m.frames.count }, () => []);
+    this.fillsOfEpoch = new Uint32Array(k.m.frames.count);
     this.steps = opts.step !== undefined;
     this.step = opts.step ?? (() => -1);
     this.currentCpu = opts.currentCpu ?? (() => -1);
@@ -157,16 +162,17 @@ export class FrameLifetime {
     return this;
   }
 
-  /** Forgets every fill, free and table reached (as a new check would start: the fuzzer reuses one per kernel). */
+  /**
+   * Forgets every fill, free and table reached (as a new check would start: the fuzzer reuses one
+   * per kernel). Fills, frees and the frames' fill lists stay allocated, forgotten by their epoch.
+   */
   reset(): void {
     for (let i = 0; i < this.fills.length; i++) {
-      this.fills[i].clear();
       this.userPages[i].length = 0;
       this.vmallocPages[i].length = 0;
       this.reached[i].fill(0);
     }
     this.epoch++;
-    this.fillsOf.clear();
   }
 
   /** Stops observing (the machine is reused). */
@@ -189,12 +195,12 @@ export class FrameLifetime {
    * entries of an mm whose last user is gone (exit_mmap() in progress) are never used again.
    */
   private checkFreed(pfn: number): void {
-    const users = this.fillsOf.get(pfn);
+    const users = this.fillersOf(pfn);
     if (!users) return;
     for (let i = 0; i < users.length; i += 2) {
       const c = this.k.cpus[users[i] as number];
       const page = users[i + 1] as bigint;
-      const f = this.fills[c.index].get(page);
+      const f = this.fillOf(c.index, page);
       if (!f || f.pfn !== pfn) continue;
       const mm = c.tlbActiveMm;
       // exit_mmap(): the mm's last user is gone and no user code runs in it again ("fullmm is when
@@ -230,7 +236,6 @@ export class FrameLifetime {
     const cur = this.currentCpu();
     for (const c of this.k.cpus) {
       if (c.index === cur) continue;
-      const cr3 = c.hw.getCr3();
       const mm = c.tlbActiveMm;
       if (c.tlbState === 'lazy') {
         // A lazy CPU still in mm_cpumask gets the flush IPI, and leaves the mm then (flush_tlb_func()
@@ -247,7 +252,7 @@ export class FrameLifetime {
         if (mm.mmap_sem.writer === c.curr) continue;
       }
       let how: string | null = null;
-      if (Number(cr3 >> 12n) === pfn) how = `its CR3 (${hex(cr3)})`;
+      if (c.hw.cr3Frame() === pfn) how = `its CR3 (${hex(c.hw.getCr3())})`;
       // A cached entry can point to the table only if a walk of that CPU reached it as a table.
       else if (this.reached[c.index][pfn] !== 0) {
         const p = c.hw.pscEntries({ table: pfn })[0];
@@ -258,8 +263,8 @@ export class FrameLifetime {
         [
           `BUG: use-after-free of pfn ${hex(pfn)}: CPU${Math.max(0, cur)} frees a page table that CPU${c.index} still reaches through ${how}`,
           c.tlbState === 'lazy'
-            ? `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} in lazy TLB mode, off ${mm!.name}'s mm_cpumask: no flush reaches it, and a speculative walk there reads the freed frame`
-            : `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(cr3)} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
+            ? `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(c.hw.getCr3())} in lazy TLB mode, off ${mm!.name}'s mm_cpumask: no flush reaches it, and a speculative walk there reads the freed frame`
+            : `pagewalk: CPU${c.index} runs ${c.curr.comm}/${c.curr.pid} with CR3 ${hex(c.hw.getCr3())} (cpu_tlbstate ${c.tlbState}); its next walk there reads the freed frame`,
         ],
         `use-after-free: page table freed while another CPU's ${how.startsWith('its CR3') ? 'CR3' : 'paging-structure cache'} reaches it`,
       );
@@ -305,7 +310,7 @@ export class FrameLifetime {
    * TLB entry maps the frame only while that CPU's last fill of the page did (`fillOf`).
    */
   fillersOf(pfn: number): readonly (number | bigint)[] | undefined {
-    return this.fillsOf.get(pfn);
+    return pfn < this.fillsOfEpoch.length && this.fillsOfEpoch[pfn] === this.epoch ? this.fillsOf[pfn] : undefined;
   }
 
   /** Whether a hardware walk of `cpu` read frame `pfn` as a table since the frame was last allocated (a paging-structure-cache entry can point to it only then). */
@@ -348,7 +353,8 @@ export class FrameLifetime {
 
   /** The fill the check saw for `va` on `cpu` (undefined if none). */
   fillOf(cpu: number, va: bigint): Fill | undefined {
-    return this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
+    const f = this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
+    return f?.epoch === this.epoch ? f : undefined;
   }
 
   private onAccess(cpu: LinuxCpu, va: bigint, kind: AccessKind, cpl: 0 | 3, pa: bigint): void {
@@ -362,28 +368,34 @@ export class FrameLifetime {
       if (fr.state(pfn) === FRAME_STATE.FREE)
         this.frameFinding(cpu, va, kind, cpl, pfn, `the page tables in memory map the free frame (walk)`, `${kind} through page tables mapping a free frame`);
       const gen = fr.generation(pfn);
-      const prev = fills.get(page);
-      if (prev && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
+      const epoch = this.epoch;
+      let prev = fills.get(page);
+      if (prev && prev.epoch === epoch && prev.pfn === pfn && prev.gen === gen) prev.step = this.step();
       else {
-        if (prev) {
-          prev.pfn = pfn;
-          prev.gen = gen;
-          prev.step = this.step();
-        } else {
-          fills.set(page, { pfn, gen, step: this.step() });
+        if (!prev || prev.epoch !== epoch) {
+          // the page's first fill in this check (its record, if any, is reused)
+          if (prev) prev.epoch = epoch;
+          else fills.set(page, (prev = { pfn, gen, step: 0, epoch }));
           const L = this.k.L;
           if (page < L.TASK_SIZE) this.userPages[cpu.index].push(page);
           else if (page >= L.VMALLOC_START && page < L.VMALLOC_END) this.vmallocPages[cpu.index].push(page);
         }
+        prev.pfn = pfn;
+        prev.gen = gen;
+        prev.step = this.step();
         // the frame's users (once per CPU and page while it stays allocated)
-        let u = this.fillsOf.get(pfn);
-        if (!u) this.fillsOf.set(pfn, (u = []));
+        const u = this.fillsOf[pfn];
+        if (this.fillsOfEpoch[pfn] !== epoch) {
+          this.fillsOfEpoch[pfn] = epoch;
+          u.length = 0;
+        }
         u.push(cpu.index, page);
       }
       if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
       return;
     }
-    const f = fills.get(page);
+    const g = fills.get(page);
+    const f = g?.epoch === this.epoch ? g : undefined;
     if (fr.state(pfn) === FRAME_STATE.FREE) {
       this.frameFinding(
         cpu,
@@ -437,7 +449,7 @@ export class FrameLifetime {
         );
       const g = fr.generation(tp) + 1;
       if (i > 0) reached[tp] = g;
-      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== Number(cpu.hw.getCr3() >> 12n))
+      else if (reached[tp] !== 0 && reached[tp] !== g && cpu.hw.mode !== 'pae' && tp !== cpu.hw.cr3Frame())
         this.frameFinding(
           cpu,
           va,
@@ -496,7 +508,7 @@ export class FrameLifetime {
         .join(', ')})`;
     const page = BigInt.asUintN(64, va) & ~0xfffn;
     const e = cpu.hw.tlbEntriesFor(page).find((t) => page >= t.va && page < t.va + BigInt(t.pageSize));
-    const f = this.fills[cpu.index].get(page);
+    const f = this.fillOf(cpu.index, page);
     return `TLB entry ${e ? describeEntry(e) : '(not found)'}${f && this.steps ? ` filled at step ${f.step}` : ''}`;
   }
 }

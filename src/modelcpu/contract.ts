@@ -14,6 +14,8 @@ export interface CoreCpu {
   getControl(): ControlRegs;
   /** CR3 alone (`getControl().cr3`). */
   getCr3(): bigint;
+  /** CR3 >> 12 as a number (the root table's frame), without allocating. */
+  cr3Frame(): number;
   readonly mode: PagingMode;
   /** CR2: the linear address of the last #PF. */
   readonly cr2: bigint;
