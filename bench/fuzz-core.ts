@@ -164,19 +164,36 @@ export function formatFuzzBench(cfg: FuzzBenchConfig, res: FuzzBenchResult): str
 /** Executions per second with the outcome oracles on and off, on the same executions. */
 export interface OracleCostRow {
   preset: string;
+  /** Executions measured per side after the warm-up (the steady state). */
   executions: number;
+  /** Executions per second of CPU time after the warm-up, oracles on and off. */
   onPerSec: number;
   offPerSec: number;
-  /** The median over pairs of processes of (on - off) / on, CPU times summed over the pair's runs. */
+  /**
+   * The headline: how much fewer executions a campaign of `ORACLE_COST_CAMPAIGN_MS` of CPU time
+   * (the default campaign, 60 s) runs with the oracles on, 1 - on / off — its first executions at
+   * the warm-up's cost, the rest at the steady state's. The median over pairs of processes.
+   */
   cost: number;
-  /** The quartiles of the pairs' costs (how far one pair of processes can be trusted). */
+  /** The quartiles of the pairs' `cost` (how far one pair of processes can be trusted). */
   costQuartiles: [number, number];
+  /** (on - off) / on over the warm-up's CPU times (fresh processes: the JIT compiling), median over pairs. */
+  warmupCost: number;
+  /** (on - off) / on over the CPU times after the warm-up, median over pairs. */
+  steadyCost: number;
+  /** Executions of the warm-up, per process. */
+  warmupExecutions: number;
 }
 
-/** Executions per run, pairs of runs per pair of processes, and pairs of processes per preset of `runOracleCost` (the benchmark's defaults). */
+/**
+ * Executions per run, pairs of runs after the warm-up, pairs of processes per preset, and runs of
+ * warm-up of `runOracleCost` (the benchmark's defaults), and the campaign length its headline is for.
+ */
 export const ORACLE_COST_RUNS = 300;
 export const ORACLE_COST_ROUNDS = 4;
 export const ORACLE_COST_PROCESSES = 11;
+export const ORACLE_COST_WARMUP = 10;
+export const ORACLE_COST_CAMPAIGN_MS = 60_000;
 
 /** Presets whose campaigns stay clean (so that both runs execute the same programs). */
 export const ORACLE_COST_PRESETS = ['linux-3.18-smp', 'linux-4.14-smp', 'linux-4.14-xen-pv', 'linux-4.14-hyperv', 'linux-3.2-rt-up-fixed'];
@@ -220,16 +237,32 @@ class CostChild {
 }
 
 /**
+ * Executions in a campaign of `campaignMs` of CPU time whose first `warmRuns` executions took
+ * `warmMs` and which then ran `steadyRuns` executions per `steadyMs`.
+ */
+export function campaignExecutions(warmRuns: number, warmMs: number, steadyRuns: number, steadyMs: number, campaignMs: number): number {
+  if (warmMs >= campaignMs) return (warmRuns * campaignMs) / warmMs;
+  return warmRuns + ((campaignMs - warmMs) * steadyRuns) / steadyMs;
+}
+
+/**
  * The outcome oracles' cost (issue 13): on each preset, `processes` pairs of child processes, one
  * fuzzing with the oracles off and one with them on for its whole life (each one's compiled code
  * sees one mode, as in a campaign: alternating the modes in one process made the JIT's inline
  * caches serve both, which measured the switching, not the oracles). Identical processes differ
  * by up to 10-20 % in speed (their JIT and heap decisions), so one pair of processes is one draw of
- * that luck: the pairs of processes are fresh, one after the other, and many. In each, after a
- * warm-up, `rounds` pairs of runs of the same `runs` executions (seed r of pair r), one in each
- * child, adjacent in time, the order alternating; each child's CPU time for its runs, summed. A
- * pair's cost is (on - off) / on over its sums; the preset's, the median over its pairs. The
- * oracles' coverage keys are off in both, which then execute the same programs.
+ * that luck: the pairs of processes are fresh, one after the other, and many. In each, `warmup`
+ * pairs of runs of `runs` executions, then `rounds` more (seed r of pair r), one in each child,
+ * adjacent in time, the order alternating; each child's CPU time summed over the warm-up and over
+ * the rounds after it. A fresh process spends its first few thousand executions compiling (the
+ * model's long tail of kernel paths becomes hot late, and the oracles are more code to compile):
+ * measured there, the oracles cost two to three times what they cost once the campaign runs
+ * compiled code (docs/fuzzing.md, "Eleventh session"). So a pair gives three numbers: the cost
+ * over its warm-up, the cost after it (steady state), and the headline — how many fewer
+ * executions a campaign of `campaignMs` of CPU time runs with the oracles on (the warm-up's
+ * executions at the warm-up's CPU time, the rest at the steady state's rate). Each is the median
+ * over the pairs. The oracles' coverage keys are off in both children, which then execute the
+ * same programs.
  */
 export async function runOracleCost(
   runs: number,
@@ -237,35 +270,48 @@ export async function runOracleCost(
   log: (line: string) => void,
   presets: readonly string[] = ORACLE_COST_PRESETS,
   processes = ORACLE_COST_PROCESSES,
+  warmup = ORACLE_COST_WARMUP,
+  campaignMs = ORACLE_COST_CAMPAIGN_MS,
 ): Promise<OracleCostRow[]> {
   const rows: OracleCostRow[] = [];
   for (const preset of presets) {
     const tOn: number[] = [];
     const tOff: number[] = [];
     const costs: number[] = [];
+    const warmCosts: number[] = [];
+    const steadyCosts: number[] = [];
     for (let p = 0; p < processes; p++) {
       const off = new CostChild(preset, false);
       const on = new CostChild(preset, true);
       try {
         await Promise.all([off.ready, on.ready]);
-        for (let w = 0; w < 2; w++) {
-          await off.run(1000 + w, runs); // warm-up: compile the hot paths
-          await on.run(1000 + w, runs);
+        /** Runs seed `seed` in both children, the order alternating with `i`: their CPU times [on, off]. */
+        const both = async (seed: number, i: number): Promise<[number, number]> => {
+          const [a, b] = i % 2 === 0 ? [on, off] : [off, on];
+          const ta = await a.run(seed, runs);
+          const tb = await b.run(seed, runs);
+          return a === on ? [ta, tb] : [tb, ta];
+        };
+        let warmOn = 0;
+        let warmOff = 0;
+        for (let w = 0; w < warmup; w++) {
+          const [x, y] = await both(1000 + w, w);
+          warmOn += x;
+          warmOff += y;
         }
         let sumOn = 0;
         let sumOff = 0;
         for (let r = 0; r < rounds; r++) {
-          const [a, b] = r % 2 === 0 ? [on, off] : [off, on];
-          const seed = p * rounds + r + 1;
-          const ta = await a.run(seed, runs);
-          const tb = await b.run(seed, runs);
-          const [x, y] = a === on ? [ta, tb] : [tb, ta];
+          const [x, y] = await both(p * rounds + r + 1, r);
           tOn.push(x);
           tOff.push(y);
           sumOn += x;
           sumOff += y;
         }
-        costs.push((sumOn - sumOff) / sumOn);
+        const campaign = (warmMs: number, steadyMs: number): number => campaignExecutions(warmup * runs, warmMs, rounds * runs, steadyMs, campaignMs);
+        costs.push(1 - campaign(warmOn, sumOn) / campaign(warmOff, sumOff));
+        warmCosts.push(warmup > 0 ? (warmOn - warmOff) / warmOn : 0);
+        steadyCosts.push((sumOn - sumOff) / sumOn);
       } finally {
         off.close();
         on.close();
@@ -274,30 +320,34 @@ export async function runOracleCost(
     const n = tOn.length;
     const onMs = tOn.reduce((x, y) => x + y, 0) / n;
     const offMs = tOff.reduce((x, y) => x + y, 0) / n;
-    const row = {
+    const row: OracleCostRow = {
       preset,
       executions: runs * n,
       onPerSec: Math.round((runs / onMs) * 1000),
       offPerSec: Math.round((runs / offMs) * 1000),
       cost: median(costs),
       costQuartiles: quartiles(costs),
+      warmupCost: median(warmCosts),
+      steadyCost: median(steadyCosts),
+      warmupExecutions: warmup * runs,
     };
     rows.push(row);
     log(
-      `  oracle cost ${preset}: ${row.offPerSec} exec/s off, ${row.onPerSec} on (${pct(row.cost)}, process pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])})`,
+      `  oracle cost ${preset}: ${pct(row.cost)} fewer executions in a ${campaignMs / 1000}-s campaign (process pairs' quartiles ${pct(row.costQuartiles[0])} .. ${pct(row.costQuartiles[1])}); first ${row.warmupExecutions} executions ${pct(row.warmupCost)}, after them ${pct(row.steadyCost)} (${row.offPerSec} exec/s off, ${row.onPerSec} on)`,
     );
   }
   return rows;
 }
 
-export function formatOracleCost(rows: OracleCostRow[]): string {
+export function formatOracleCost(rows: OracleCostRow[], campaignMs = ORACLE_COST_CAMPAIGN_MS): string {
+  const warm = rows[0]?.warmupExecutions ?? 0;
   const out = [
-    "outcome oracles (process view, frame lifetime, TLB coherence, RCU): pairs of runs of the same executions in two processes, oracles off and on, one core each in turn, CPU time, in fresh pairs of processes; cost: the median over pairs of processes of (on - off) / on, CPU summed over the pair's runs",
-    'preset                  executions  exec/s off  exec/s on  cost     pairs (quartiles)',
+    `outcome oracles (process view, frame lifetime, TLB coherence, RCU): the same executions in pairs of fresh processes, oracles off and on, one core each in turn, CPU time. cost: how many fewer executions a ${campaignMs / 1000}-s campaign runs with them on (its first ${warm} executions at the warm-up's cost, the rest at the steady state's), the median over pairs of processes; then the cost over the first ${warm} executions (the JIT compiling) and after them, and the executions per second after them`,
+    `preset                  cost     pairs (quartiles)   first ${String(warm).padEnd(5)}  after   exec/s off  exec/s on  executions`,
   ];
   for (const r of rows)
     out.push(
-      `${r.preset.padEnd(23)} ${String(r.executions).padStart(10)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${pct(r.cost).padStart(7)}  ${pct(r.costQuartiles[0])} .. ${pct(r.costQuartiles[1])}`,
+      `${r.preset.padEnd(23)} ${pct(r.cost).padStart(7)}  ${`${pct(r.costQuartiles[0])} .. ${pct(r.costQuartiles[1])}`.padEnd(18)}  ${pct(r.warmupCost).padStart(10)}  ${pct(r.steadyCost).padStart(6)}  ${String(r.offPerSec).padStart(10)}  ${String(r.onPerSec).padStart(9)}  ${String(r.executions).padStart(10)}`,
     );
   out.push(`median over presets: ${pct(median(rows.map((r) => r.cost)))}`);
   return out.join('\n');
