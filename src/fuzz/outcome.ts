@@ -283,16 +283,17 @@ export class OutcomeOracle {
   }
 
   /**
-   * Task `t`'s operation `op` (named `name(op)` in a report) returns to user mode on `cpu`: whatever it was, the page-table
-   * entries it stored are flushed wherever they are used. No CPU that can use the tables without a
-   * CR3 load may hold a user TLB entry, or a paging-structure-cache entry, that grants more than
-   * the tables or points elsewhere if the walk of its address now reads an entry this operation
-   * stored — unless another operation still in flight stored it too (its flush is not due yet).
-   * No list of system calls: madvise(), a truncation or a device release zapping other processes'
-   * ptes, a /proc/self/mem write's copy-on-write, a fault's, are judged alike. Work: nothing when
-   * the operation stored no entry; else, for each CPU whose walks read one of the tables stored
-   * into (or whose CR3 is one), the pages it filled, walked only where it holds an entry, and the
-   * paging-structure caches only when an upper-level entry was stored.
+   * Task `t`'s operation `op` (named `name(op)` in a report) returns to user mode on `cpu`:
+   * whatever it was, the page-table entries it stored are flushed wherever they are used. No CPU
+   * that can use the tables without a CR3 load may hold a user TLB entry, or a
+   * paging-structure-cache entry, that grants more than the tables or points elsewhere if the walk
+   * of its address now reads an entry this operation stored — unless another operation still in
+   * flight stored it too (its flush is not due yet). No list of system calls: madvise(), a
+   * truncation or a device release zapping other processes' ptes, a /proc/self/mem write's
+   * copy-on-write, a fault's, are judged alike. Work: nothing when the operation stored no entry;
+   * else, for each CPU whose walks read one of the tables stored into (or whose CR3 is one), the
+   * core's count of its stale user entries (assembly/coherence.ts), and entry by entry only where
+   * that count is not zero (the paging-structure caches only when an upper-level entry was stored).
    */
   userReturn<Op extends string>(cpu: LinuxCpu, t: TaskStruct, op: Op, name: (op: Op) => string): void {
     const r = this.ops.get(t);
@@ -319,8 +320,8 @@ export class OutcomeOracle {
       for (let i = 0; i < frames.length && !reads; i++) reads = frames[i] === root || this.life.reachedAsTable(c.index, frames[i]);
       if (!reads) continue;
       // Entry by entry only where the core counted a stale user entry (the usual answer is none).
-      const cr3 = c.hw.getCr3();
       if (c.hw.userTlbScan(limit) & 0xffff) {
+        const cr3 = c.hw.getCr3();
         for (const page of this.life.filledPages(c.index, true)) {
           for (const e of c.hw.tlbEntriesFor(page)) {
             if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
@@ -330,6 +331,7 @@ export class OutcomeOracle {
         }
       }
       if (!upper || c.hw.staleUserPscCount(limit) === 0) continue;
+      const cr3 = c.hw.getCr3();
       for (const p of c.hw.pscEntries({ below: limit })) {
         if (!this.storedBy(r, cr3, c.hw.mode, p.va, p.level)) continue;
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
