@@ -107,7 +107,7 @@ function fifoRemove(q: usize, way: usize): void {
  * tlbFlush empties the class. A class whose flag is clear holds no entry, so its lookups, the
  * miss path's included, are skipped (4 KiB-only address spaces never scan the large classes).
  */
-@inline function classEmpty(d: usize, c: u32): bool {
+@inline export function classEmpty(d: usize, c: u32): bool {
   return c != 0 && load<u32>(d, 12) == 0;
 }
 
@@ -495,9 +495,14 @@ function tlbFlush4k(cpu: usize, base: usize, n: usize, pcid: u32, allPcids: bool
 
 // ---- paging-structure caches: level l (2 = PDE .. 5 = PML5E) caches entries of that level ----
 
+/** Shift of the linear address bits a level-`level` paging-structure-cache entry serves (its key's prefix). */
+@inline export function pscShift(level: u32, mode: u32): u32 {
+  return mode == MODE_32 ? 22 : 12 + 9 * (level - 1);
+}
+
 @inline export function pscPrefix(va: u64, level: u32, mode: u32): u64 {
   if (mode == MODE_32) return (va >> 22) & 0x3FF;
-  const shift = 12 + 9 * (level - 1);
+  const shift = pscShift(level, mode);
   return (va >> shift) & ((u64(1) << (57 - shift)) - 1);
 }
 

@@ -13,6 +13,7 @@ import { physRead32, ramSize } from './state';
 import { probeWalk, probeRights } from './step';
 import { permFault } from './perms';
 import { acCx, acPkrU, acPkrS } from './context';
+import { classEmpty, classShift, pscShift } from './caches';
 
 const KIND_READ: u32 = 0;
 const KIND_WRITE: u32 = 1;
@@ -45,8 +46,8 @@ export function tlbStaleUser(cpu: usize, below: u64): u32 {
   for (let c: u32 = 0; c < 3; c++) {
     const d = cpu + C_TLB + usize(c) * 16;
     const ways = usize(load<u32>(d, 8));
-    if (ways == 0 || (c != 0 && load<u32>(d, 12) == 0)) continue; // none, or a large class never filled
-    const shift: u32 = c == 0 ? 12 : c == 1 ? (mode == MODE_32 ? 22 : 21) : 30;
+    if (ways == 0 || classEmpty(d, c)) continue; // none, or a large class never filled
+    const shift = classShift(c, mode);
     const count = (usize(load<u32>(d, 4)) + 1) * ways;
     const base = usize(load<u32>(d));
     for (let i: usize = 0; i < count; i++) {
@@ -100,7 +101,7 @@ export function pscStaleUser(cpu: usize, below: u64): u32 {
     const d = cpu + C_PSC + usize(l - 2) * 16;
     const ways = usize(load<u32>(d, 8));
     if (ways == 0) continue;
-    const shift: u32 = mode == MODE_32 ? 22 : 12 + 9 * (l - 1);
+    const shift = pscShift(l, mode);
     const count = (usize(load<u32>(d, 4)) + 1) * ways;
     let e = usize(load<u32>(d));
     for (let i: usize = 0; i < count; i++, e += PSC_ENTRY) {
