@@ -197,15 +197,7 @@ export class OutcomeOracle {
       // one is looked at entry by entry (the pages it filled: a TLB entry exists only where a walk
       // filled it), for the report.
       const scan = c.hw.userTlbScan(limit);
-      if (scan & 0xffff) {
-        for (const page of this.life.filledPages(c.index, true)) {
-          for (const e of c.hw.tlbEntriesFor(page)) {
-            if (e.va !== page || e.global || !e.user) continue;
-            const why = this.userStaleness(c, e);
-            if (why) this.coherenceFinding(cpu, c, `${what}()`, mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
-          }
-        }
-      }
+      if (scan & 0xffff) this.staleUserTlb(cpu, c, `${what}()`, mm.name);
       // The oracle's precondition as coverage: a CPU that could hold a stale entry holds entries.
       if (scan >= 0x1_0000) outcomeCover(`outcome:${what}:${c === cpu ? 'local' : 'remote'}-entries`);
       if (c.hw.staleUserPscCount(limit) === 0) continue;
@@ -322,13 +314,7 @@ export class OutcomeOracle {
       // Entry by entry only where the core counted a stale user entry (the usual answer is none).
       if (c.hw.userTlbScan(limit) & 0xffff) {
         const cr3 = c.hw.getCr3();
-        for (const page of this.life.filledPages(c.index, true)) {
-          for (const e of c.hw.tlbEntriesFor(page)) {
-            if (e.va !== page || e.global || !e.user || !this.storedBy(r, cr3, c.hw.mode, page, 1)) continue;
-            const why = this.userStaleness(c, e);
-            if (why) this.coherenceFinding(cpu, c, name(op), mm.name, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
-          }
-        }
+        this.staleUserTlb(cpu, c, name(op), mm.name, (page) => this.storedBy(r, cr3, c.hw.mode, page, 1));
       }
       if (!upper || c.hw.staleUserPscCount(limit) === 0) continue;
       const cr3 = c.hw.getCr3();
@@ -337,6 +323,21 @@ export class OutcomeOracle {
         const why = this.pscStaleness(c, p.level, p.va, p.next, p.writable, p.user, p.nx);
         if (why)
           this.coherenceFinding(cpu, c, name(op), mm.name, `paging-structure-cache entry (level ${p.level}) for va ${hex(p.va)} -> table ${hex(p.next)}`, why);
+      }
+    }
+  }
+
+  /**
+   * Reports the first user TLB entry of CPU `c` (at a page it filled, a 4 KiB page or a large
+   * page's first, and one `judged` accepts) that grants more than the tables or points elsewhere:
+   * the entry-by-entry check behind the core's count (`Cpu.userTlbScan`), at `what`'s return.
+   */
+  private staleUserTlb(cpu: LinuxCpu, c: LinuxCpu, what: string, space: string, judged?: (page: bigint) => boolean): void {
+    for (const page of this.life.filledPages(c.index, true)) {
+      for (const e of c.hw.tlbEntriesFor(page)) {
+        if (e.va !== page || e.global || !e.user || (judged && !judged(page))) continue;
+        const why = this.userStaleness(c, e);
+        if (why) this.coherenceFinding(cpu, c, what, space, `TLB entry ${describeEntry(e)}${e.nx ? '' : ', executable'}`, why);
       }
     }
   }

@@ -353,7 +353,11 @@ export class FrameLifetime {
 
   /** The fill the check saw for `va` on `cpu` (undefined if none). */
   fillOf(cpu: number, va: bigint): Fill | undefined {
-    const f = this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn);
+    return this.live(this.fills[cpu].get(BigInt.asUintN(64, va) & ~0xfffn));
+  }
+
+  /** `f` if it was recorded since the last `reset()` (older records are kept for reuse, forgotten). */
+  private live(f: Fill | undefined): Fill | undefined {
     return f?.epoch === this.epoch ? f : undefined;
   }
 
@@ -394,8 +398,7 @@ export class FrameLifetime {
       if (cpl === 3 && this.onUser) this.onUser(cpu, va, kind, pa);
       return;
     }
-    const g = fills.get(page);
-    const f = g?.epoch === this.epoch ? g : undefined;
+    const f = this.live(fills.get(page));
     if (fr.state(pfn) === FRAME_STATE.FREE) {
       this.frameFinding(
         cpu,
