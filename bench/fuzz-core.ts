@@ -255,9 +255,10 @@ export function campaignExecutions(warmRuns: number, warmMs: number, steadyRuns:
  * pairs of runs of `runs` executions, then `rounds` more (seed r of pair r), one in each child,
  * adjacent in time, the order alternating; each child's CPU time summed over the warm-up and over
  * the rounds after it. A fresh process spends its first few thousand executions compiling (the
- * model's long tail of kernel paths becomes hot late, and the oracles are more code to compile):
- * measured there, the oracles cost two to three times what they cost once the campaign runs
- * compiled code (docs/fuzzing.md, "Eleventh session"). So a pair gives three numbers: the cost
+ * model's long tail of kernel paths becomes hot late; executions per second grow by half again
+ * after them), and a campaign spends most of its time after them, so the two phases are measured
+ * apart (docs/fuzzing.md, "Eleventh session": the oracles' cost is not lower after the warm-up,
+ * but a reading of the warm-up alone is not a campaign's). So a pair gives three numbers: the cost
  * over its warm-up, the cost after it (steady state), and the headline — how many fewer
  * executions a campaign of `campaignMs` of CPU time runs with the oracles on (the warm-up's
  * executions at the warm-up's CPU time, the rest at the steady state's rate). Each is the median
