@@ -30,7 +30,7 @@ interface Profile {
 }
 
 const FRAME_LIFETIME =
-  /^(onAccess|walkedTables|checkFreed|checkTableFreed|recordFree|doubleFree|reset|install|uninstall|filledPages|fillersOf|reachedAsTable|fillOf|)$/;
+  /^(onAccess|walkedTables|checkFreed|checkTableFreed|recordFree|doubleFree|reset|install|uninstall|filledPages|fillersOf|reachedAsTable|fillOf|live|)$/;
 const PROCESS_VIEW = /^(judge|o\.onUser|seenAtFork|checkUser|revoking|k\.observers\..*)$/;
 
 function isOracle(n: ProfileNode): boolean {
