@@ -110,6 +110,28 @@ interface Region {
   by: string;
 }
 
+/**
+ * A region with every field present, in one order: the interpreter and the process view read
+ * regions made by every kind of mapping at the same sites, which then see one object shape (a
+ * literal per kind, or a spread copy, each has its own, and the compiled code stops at every new
+ * one to be compiled again).
+ */
+function region(r: Region): Region {
+  return {
+    start: r.start,
+    pages: r.pages,
+    prot: r.prot,
+    file: r.file,
+    dev: r.dev,
+    devGen: r.devGen,
+    data: r.data,
+    priv: r.priv,
+    protUnknown: r.protUnknown,
+    since: r.since,
+    by: r.by,
+  };
+}
+
 /** System calls of one address space that are changing its mappings right now. */
 interface SpaceState {
   busy: number;
@@ -367,7 +389,7 @@ export class Interpreter {
                   ? { dev, devGen: r.devGen }
                   : { dev, devGen: -1, protUnknown: true }
                 : {};
-          return { start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared };
+          return region({ start, pages, prot, data, since: this.step, by: `fork (the parent's ${prot} mapping)`, ...shared });
         }),
       );
       ps.forkSeq = -1;
@@ -738,8 +760,8 @@ export class Interpreter {
         } finally {
           fns.pop();
         }
-        const region: Region = { start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` };
-        regs[o.slot] = region;
+        const made = region({ start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` });
+        regs[o.slot] = made;
         sp.mapping.delete(o.slot);
         this.end(mm);
         // MAP_POPULATE: __mm_populate() takes mmap_sem for reading again and faults in what is
@@ -747,8 +769,8 @@ export class Interpreter {
         // quietly where a thread unmapped or protected the range meanwhile).
         if (o.populate) {
           yield* down_read(k, cpu, mm.mmap_sem);
-          if (regs[o.slot] === region) {
-            for (let i = 0; i < region.pages; i++) yield* this.userAccess(cpu, task, mm, o.slot, i, region.prot === 'rw' ? 'write' : 'read', false);
+          if (regs[o.slot] === made) {
+            for (let i = 0; i < made.pages; i++) yield* this.userAccess(cpu, task, mm, o.slot, i, made.prot === 'rw' ? 'write' : 'read', false);
           }
           up_read(mm.mmap_sem, task);
         }
@@ -767,7 +789,7 @@ export class Interpreter {
         } finally {
           fns.pop();
         }
-        regs[o.slot] = { start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` };
+        regs[o.slot] = region({ start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` });
         sp.mapping.delete(o.slot);
         this.end(mm);
         return;
@@ -792,7 +814,7 @@ export class Interpreter {
         // thread may have run (under mmap_sem) before the move and returned while it was in flight.
         const moved = mm.vmas.find((x) => x.vm_start === to);
         if (ret === to) {
-          regs[o.to] = {
+          regs[o.to] = region({
             ...r,
             ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
             ...(keep > 0 ? { pages: r.pages - keep, data: r.data.slice(keep) } : {}),
@@ -800,8 +822,8 @@ export class Interpreter {
             since: this.step,
             by: `mremap from 0x${from.toString(16)}`,
             protUnknown: r.protUnknown || sp.mprotecting > 0,
-          };
-          if (keep > 0) regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` };
+          });
+          if (keep > 0) regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` });
         } else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -830,7 +852,7 @@ export class Interpreter {
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
         const devGen = d.busy > 0 ? -1 : d.releases;
-        regs[o.slot] = {
+        regs[o.slot] = region({
           start,
           pages: o.pages,
           prot: o.prot,
@@ -839,7 +861,7 @@ export class Interpreter {
           data: new Array(o.pages).fill(-1),
           since: this.step,
           by: `mmap(${o.prot}) of pfnmap${o.dev}`,
-        };
+        });
         sp.mapping.delete(o.slot);
         this.end(mm);
         return;
@@ -852,7 +874,7 @@ export class Interpreter {
         this.begin(mm);
         yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
         // the file's data until a page is written (copied): unknown to the shadow until then
-        regs[o.slot] = {
+        regs[o.slot] = region({
           start,
           pages: o.pages,
           prot: o.prot,
@@ -861,7 +883,7 @@ export class Interpreter {
           data: new Array(o.pages).fill(-1),
           since: this.step,
           by: `mmap(${o.prot}, MAP_PRIVATE)`,
-        };
+        });
         sp.mapping.delete(o.slot);
         this.end(mm);
         return;
@@ -916,7 +938,7 @@ export class Interpreter {
         } finally {
           fns.pop();
         }
-        if (keep > 0) regs[o.slot] = { ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` };
+        if (keep > 0) regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` });
         sp.mapping.delete(o.slot);
         this.end(mm);
         this.checkUser(cpu, mm, 'munmap');
