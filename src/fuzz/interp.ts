@@ -789,7 +789,15 @@ export class Interpreter {
         } finally {
           fns.pop();
         }
-        regs[o.slot] = region({ start, pages, prot: o.prot, file: o.file, data: new Array(pages).fill(-1), since: this.step, by: `mmap(${o.prot}, MAP_SHARED)` });
+        regs[o.slot] = region({
+          start,
+          pages,
+          prot: o.prot,
+          file: o.file,
+          data: new Array(pages).fill(-1),
+          since: this.step,
+          by: `mmap(${o.prot}, MAP_SHARED)`,
+        });
         sp.mapping.delete(o.slot);
         this.end(mm);
         return;
@@ -823,7 +831,8 @@ export class Interpreter {
             by: `mremap from 0x${from.toString(16)}`,
             protUnknown: r.protUnknown || sp.mprotecting > 0,
           });
-          if (keep > 0) regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` });
+          if (keep > 0)
+            regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` });
         } else regs[o.slot] = r; // refused: the source stays where it was
         sp.mapping.delete(o.slot);
         sp.mapping.delete(o.to);
@@ -938,7 +947,8 @@ export class Interpreter {
         } finally {
           fns.pop();
         }
-        if (keep > 0) regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` });
+        if (keep > 0)
+          regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` });
         sp.mapping.delete(o.slot);
         this.end(mm);
         this.checkUser(cpu, mm, 'munmap');
