@@ -7,7 +7,7 @@
 import type { Kernel } from '../linux/kernel.js';
 import { mm_alloc } from '../linux/mm.js';
 import type { LinuxCpu } from '../linux/percpu.js';
-import type { MmStruct } from '../linux/structs.js';
+import { newVma, type MmStruct } from '../linux/structs.js';
 import { alloc_percpu, vfree, vmalloc } from '../linux/vmalloc.js';
 import { vm_map_ram, vm_unmap_ram } from '../linux/vmap.js';
 import type { KGen } from '../scheduler/types.js';
@@ -107,7 +107,7 @@ export function kernelOps(k: Kernel): KernelOps {
      */
     *mmap(cpu, mm, start, pages, vmFlags) {
       yield* down_write(k, cpu, mm.mmap_sem);
-      mm.vmas.push({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags });
+      mm.vmas.push(newVma({ vm_start: start, vm_end: start + BigInt(pages * 4096), vm_flags: vmFlags }));
       if (mustYield('mmap_region')) yield 'mmap_region';
       up_write(mm.mmap_sem, cpu.curr);
     },

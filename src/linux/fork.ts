@@ -39,7 +39,7 @@ import {
 } from './pgtable.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import { VM_PFNMAP, type MmStruct, type VmAreaStruct } from './structs.js';
+import { newVma, VM_PFNMAP, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn, traced } from '../scheduler/traced.js';
 import { DONE, mustYield } from '../scheduler/point.js';
@@ -150,7 +150,7 @@ export function* dup_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, oldmm: MmStruc
   const fns = enterFn(cpu, 'dup_mmap');
   try {
     for (const v of [...oldmm.vmas]) {
-      const tmp: VmAreaStruct = { ...v };
+      const tmp = newVma(v);
       mm.vmas.push(tmp);
       if (v.vm_file && !(v.vm_flags & VM_PFNMAP)) {
         // A file vma joins the file's i_mmap (vma_interval_tree_insert_after under

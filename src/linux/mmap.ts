@@ -12,7 +12,7 @@ import { tlb_finish_mmu, tlb_flush_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import type { LinuxCpu } from './percpu.js';
 import { mmdrop } from './mm.js';
 import { down_write, up_write } from './rwsem.js';
-import { VM_MAYSHARE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
+import { newVma, VM_MAYSHARE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, type LinuxFile, type MmStruct, type VmAreaStruct } from './structs.js';
 import { TLB_FLUSH_ALL } from './tlbflush.js';
 import { enterFn } from '../scheduler/traced.js';
 import { mustYield } from '../scheduler/point.js';
@@ -32,7 +32,7 @@ export function vma_list(mm: MmStruct): VmAreaStruct[] {
  * part below addr (new_below) or above it. Returns the new vma.
  */
 export function split_vma(mm: MmStruct, vma: VmAreaStruct, addr: bigint, new_below: boolean): VmAreaStruct {
-  const nv: VmAreaStruct = { ...vma };
+  const nv = newVma(vma);
   const pages = Number((addr - vma.vm_start) >> 12n);
   if (new_below) {
     nv.vm_end = addr;
@@ -68,7 +68,7 @@ export function* mmap_region_file(
   shared = true,
 ): KGen<VmAreaStruct> {
   const flags = shared ? vm_flags | VM_SHARED | VM_MAYSHARE : vm_flags;
-  const vma: VmAreaStruct = { vm_start: addr, vm_end: addr + len, vm_flags: flags, vm_file: file, vm_pgoff: pgoff, vm_mm: mm };
+  const vma = newVma({ vm_start: addr, vm_end: addr + len, vm_flags: flags, vm_file: file, vm_pgoff: pgoff, vm_mm: mm });
   yield* vma_link(k, cpu, mm, vma);
   return vma;
 }

@@ -34,7 +34,7 @@ import { pgd_none, pgd_offset, pmd_none, pmd_offset, pte_offset_kernel, pud_none
 import { down_write, up_write } from './rwsem.js';
 import { cond_resched } from './sched.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import type { MmStruct, VmAreaStruct } from './structs.js';
+import { newVma, type MmStruct, type VmAreaStruct } from './structs.js';
 import { flush_tlb_range } from './tlbflush.js';
 import { mustYield } from '../scheduler/point.js';
 
@@ -150,7 +150,7 @@ export function* move_page_tables(k: Kernel, cpu: LinuxCpu, mm: MmStruct, old_ad
  * and (vma_link() -> __vma_link_file()) into its file's i_mmap; need_rmap_locks = false.
  */
 function* copy_vma(k: Kernel, cpu: LinuxCpu, mm: MmStruct, vma: VmAreaStruct, addr: bigint, len: bigint, pgoff: number | undefined): KGen<VmAreaStruct> {
-  const new_vma: VmAreaStruct = { ...vma, vm_start: addr, vm_end: addr + len, vm_pgoff: pgoff };
+  const new_vma = newVma({ ...vma, vm_start: addr, vm_end: addr + len, vm_pgoff: pgoff });
   if (vma.vm_file) new_vma.vm_mm = mm;
   yield* vma_link(k, cpu, mm, new_vma);
   return new_vma;

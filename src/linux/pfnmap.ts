@@ -28,6 +28,7 @@ import { down_write, up_write } from './rwsem.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
 import {
   LinuxFile,
+  newVma,
   RwSemaphore,
   VM_DONTDUMP,
   VM_DONTEXPAND,
@@ -100,14 +101,14 @@ export function shared_page_prot(k: Kernel, vm_flags: number): bigint {
  */
 export function* pfnmap_dev_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, dev: PfnmapDevice, addr: bigint, pages: number, vm_flags: number): KGen<VmAreaStruct> {
   if (pages < 1 || pages > dev.pages) throw new Error(`pfnmap_dev_mmap: ${pages} pages of a ${dev.pages}-page buffer`);
-  const vma: VmAreaStruct = {
+  const vma = newVma({
     vm_start: addr,
     vm_end: addr + BigInt(pages) * 4096n,
     vm_flags: vm_flags | VM_SHARED | VM_MAYSHARE,
     vm_file: dev.file,
     vm_pgoff: 0,
     vm_mm: mm,
-  };
+  });
   const fns = enterFn(cpu, 'mmap_region');
   try {
     yield* down_write(k, cpu, dev.lock);

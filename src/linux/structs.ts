@@ -43,6 +43,17 @@ export interface VmAreaStruct {
 }
 
 /**
+ * A vma with every field of the struct present, in one order (absent ones undefined) — as every
+ * vm_area_struct in C has one layout, whether kmem_cache_alloc(vm_area_cachep) made it or a copy
+ * (`*new = *vma`) did. Every vma is made here, so that the model's code sees one object shape (an
+ * object literal per site, or a spread copy, would each have their own, and the compiled code
+ * reading them would be thrown away at each new one).
+ */
+export function newVma(v: VmAreaStruct): VmAreaStruct {
+  return { vm_start: v.vm_start, vm_end: v.vm_end, vm_flags: v.vm_flags, vm_file: v.vm_file, vm_pgoff: v.vm_pgoff, vm_mm: v.vm_mm };
+}
+
+/**
  * struct address_space (include/linux/fs.h) of a file: its page cache (page_tree: page index ->
  * pfn) and the vmas that map it (i_mmap, an interval tree in Linux, a list here) under i_mmap_rwsem.
  */

@@ -9,7 +9,7 @@ import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
 import { mm_alloc } from './mm.js';
 import type { LinuxCpu } from './percpu.js';
-import type { TaskBody, TaskStruct, VmAreaStruct } from './structs.js';
+import { newVma, type TaskBody, type TaskStruct, type VmAreaStruct } from './structs.js';
 import { per_cpu_ptr, type PerCpuPtr } from './vmalloc.js';
 import { mustYield } from '../scheduler/point.js';
 
@@ -35,7 +35,7 @@ export function spawnProcess(k: Kernel, spec: ProcessSpec): TaskStruct {
   const cpu = k.cpus[spec.cpu];
   if (!cpu) throw new Error(`process '${spec.comm}': no CPU ${spec.cpu}`);
   const mm = k.runSync(mm_alloc(k, cpu, spec.comm));
-  for (const v of spec.vmas) mm.vmas.push({ ...v });
+  for (const v of spec.vmas) mm.vmas.push(newVma(v));
   const t = k.createTask(spec.comm, spec.cpu, mm, spec.body, spec.daemon);
   if (spec.blocked) t.state = 'blocked';
   return t;
