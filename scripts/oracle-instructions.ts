@@ -1,0 +1,115 @@
+/**
+ * `npx tsx scripts/oracle-instructions.ts [--preset P] [--runs N] [--horizons a,b,...] [--jobs J]`:
+ * the outcome oracles' cost in machine instructions, which do not depend on the machine's load or
+ * on the luck of one process's JIT (docs/fuzzing.md, "Twelfth session"). The oracles' cost child
+ * (bench/oracle-cost-child.ts, bundled with esbuild into a temporary directory) runs under
+ * Valgrind's instruction counter (cachegrind without cache simulation) in a deterministic V8
+ * (`--single-threaded --hash-seed=1 --random-seed=1`: compilation and garbage collection on the
+ * main thread, at points that depend on the work done only), with the oracles off and on, for the
+ * campaign units of seeds 1..h (`runs` executions each) for every horizon h. Two processes that run
+ * the same executions count the same instructions to within 0.1 %.
+ *
+ * Prints, per horizon, the instructions per execution off and on, and between two horizons the
+ * marginal ones (the executions after the first horizon: start-up, boot and most of the JIT's
+ * compiling left out) with the cost on / off - 1. Instructions are not time — a cache miss costs
+ * more than an add — but they count the compiler's work and the oracles' work alike, every time.
+ * Needs `valgrind` (Debian: `apt-get install valgrind`); about 50 times slower than a normal run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Instructions (Valgrind's "I refs") of one run of the bundled cost child. */
+function instructions(bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
+  const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath];
+  args.push('--single-threaded', '--hash-seed=1', '--random-seed=1', bundle, preset, mode, String(runs), String(seeds));
+  return new Promise((resolve, reject) => {
+    const p = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new UsageError('oracle-instructions: valgrind not found (Debian: apt-get install valgrind)') : e),
+    );
+    p.on('close', (code) => {
+      const m = /I\s+refs:\s+([\d,]+)/.exec(err);
+      if (code !== 0 || !m) reject(new Error(`valgrind (${preset}, oracles ${mode}, ${seeds} x ${runs}) exited with ${code}:\n${err.slice(-2000)}`));
+      else resolve(Number(m[1].replace(/,/g, '')));
+    });
+  });
+}
+
+/** Runs `tasks` with at most `jobs` at a time. */
+async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { flags } = parseArgs(
+    argv,
+    {
+      preset: { type: 'string', help: 'the preset fuzzed (default linux-4.14-smp)' },
+      runs: { type: 'string', help: 'executions per campaign unit (default 300)' },
+      horizons: { type: 'string', help: 'numbers of campaign units run, comma-separated, increasing (default 2,6)' },
+      jobs: { type: 'string', help: 'Valgrind processes at a time (default: the CPUs)' },
+    },
+    'oracle-instructions',
+  );
+  const preset = typeof flags.preset === 'string' ? flags.preset : 'linux-4.14-smp';
+  const runs = intFlag(flags.runs, 'runs', 300, 1, 100_000);
+  const horizons = (typeof flags.horizons === 'string' ? flags.horizons : '2,6').split(',').map((s, i) => intFlag(s, `horizons[${i}]`, 0, 1, 1000));
+  if (horizons.some((h, i) => i > 0 && h <= horizons[i - 1])) throw new UsageError('oracle-instructions: --horizons must increase');
+  const jobs = intFlag(flags.jobs, 'jobs', availableParallelism(), 1, 64);
+
+  const dir = mkdtempSync(join(tmpdir(), 'pagewalk-oracle-instructions-'));
+  try {
+    const bundle = join(dir, 'child.mjs');
+    await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+    const modes = ['off', 'on'] as const;
+    const cells = horizons.flatMap((h) => modes.map((m) => ({ h, m })));
+    process.stderr.write(`oracle-instructions: ${cells.length} Valgrind runs of ${preset}, ${jobs} at a time (each about 50 times a normal run)\n`);
+    const counts = await pool(
+      cells.map((c) => () => instructions(bundle, preset, c.m, runs, c.h)),
+      jobs,
+    );
+    const at = (h: number, m: 'on' | 'off'): number => counts[cells.findIndex((c) => c.h === h && c.m === m)];
+    const pct = (on: number, off: number): string => `${((on / off - 1) * 100).toFixed(1)} %`;
+    const per = (n: number, execs: number): string => `${(n / execs / 1e6).toFixed(2)} M`;
+    console.log(`${preset}: instructions per execution, oracles off / on (deterministic V8 under Valgrind)`);
+    let prev = 0;
+    for (const h of horizons) {
+      const execs = h * runs;
+      console.log(
+        `  executions 1..${execs}: ${per(at(h, 'off'), execs)} / ${per(at(h, 'on'), execs)}  cost ${pct(at(h, 'on'), at(h, 'off'))}  (start-up and boot included)`,
+      );
+      if (prev) {
+        const n = (h - prev) * runs;
+        const off = at(h, 'off') - at(prev, 'off');
+        const on = at(h, 'on') - at(prev, 'on');
+        console.log(`  executions ${prev * runs + 1}..${execs}: ${per(off, n)} / ${per(on, n)}  cost ${pct(on, off)}`);
+      }
+      prev = h;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`${e instanceof UsageError ? e.message : (e as Error).stack}\n`);
+  process.exit(e instanceof UsageError ? 2 : 1);
+});
