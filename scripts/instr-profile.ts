@@ -16,36 +16,21 @@
  * and on side by side and the functions whose count differs most. Needs `valgrind`
  * (Debian: `apt-get install valgrind`); about 100 times slower than a normal run.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { bundleCostChild, valgrindChild } from './valgrind-child.js';
 
 /** Runs the bundled cost child under callgrind; its output file and the code map V8 wrote. */
-function callgrind(dir: string, bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<{ out: string; map: string }> {
+async function callgrind(dir: string, bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<{ out: string; map: string }> {
   const out = join(dir, `callgrind.${mode}`);
-  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath];
-  args.push('--single-threaded', '--hash-seed=1', '--random-seed=1', '--perf-basic-prof', '--no-compact-code-space');
-  args.push(bundle, preset, mode, String(runs), String(seeds));
-  return new Promise((resolve, reject) => {
-    const p = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new UsageError('instr-profile: valgrind not found (Debian: apt-get install valgrind)') : e),
-    );
-    p.on('close', (code) => {
-      const pid = /^==(\d+)==/m.exec(err)?.[1];
-      if (code !== 0 || !pid) reject(new Error(`callgrind (oracles ${mode}) exited with ${code}:\n${err.slice(-2000)}`));
-      // V8 writes the map of a process's generated code to /tmp/perf-<pid>.map (Linux perf's convention).
-      else resolve({ out, map: `/tmp/perf-${pid}.map` });
-    });
-  });
+  const tool = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`];
+  const report = await valgrindChild('instr-profile', tool, ['--perf-basic-prof', '--no-compact-code-space'], bundle, preset, mode, runs, seeds);
+  const pid = /^==(\d+)==/m.exec(report)?.[1];
+  if (!pid) throw new Error(`instr-profile: no process id in Valgrind's report:\n${report.slice(-2000)}`);
+  // V8 writes the map of a process's generated code to /tmp/perf-<pid>.map (Linux perf's convention).
+  return { out, map: `/tmp/perf-${pid}.map` };
 }
 
 interface CodeRange {
@@ -167,8 +152,7 @@ async function main(argv: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pagewalk-instr-profile-'));
   const maps: string[] = [];
   try {
-    const bundle = join(dir, 'child.mjs');
-    await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+    const bundle = await bundleCostChild(dir);
     process.stderr.write(`instr-profile: ${modes.length} callgrind run(s) of ${preset}, ${seeds} x ${runs} executions\n`);
     const runsDone = await Promise.all(modes.map((m) => callgrind(dir, bundle, preset, m, runs, seeds)));
     maps.push(...runsDone.map((r) => r.map));

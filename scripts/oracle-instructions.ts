@@ -15,33 +15,27 @@
  * more than an add — but they count the compiler's work and the oracles' work alike, every time.
  * Needs `valgrind` (Debian: `apt-get install valgrind`); about 50 times slower than a normal run.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { bundleCostChild, valgrindChild } from './valgrind-child.js';
 
 /** Instructions (Valgrind's "I refs") of one run of the bundled cost child. */
-function instructions(bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
-  const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath];
-  args.push('--single-threaded', '--hash-seed=1', '--random-seed=1', bundle, preset, mode, String(runs), String(seeds));
-  return new Promise((resolve, reject) => {
-    const p = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new UsageError('oracle-instructions: valgrind not found (Debian: apt-get install valgrind)') : e),
-    );
-    p.on('close', (code) => {
-      const m = /I\s+refs:\s+([\d,]+)/.exec(err);
-      if (code !== 0 || !m) reject(new Error(`valgrind (${preset}, oracles ${mode}, ${seeds} x ${runs}) exited with ${code}:\n${err.slice(-2000)}`));
-      else resolve(Number(m[1].replace(/,/g, '')));
-    });
-  });
+async function instructions(bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
+  const report = await valgrindChild(
+    'oracle-instructions',
+    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'],
+    [],
+    bundle,
+    preset,
+    mode,
+    runs,
+    seeds,
+  );
+  const m = /I\s+refs:\s+([\d,]+)/.exec(report);
+  if (!m) throw new Error(`oracle-instructions: no instruction count in Valgrind's report:\n${report.slice(-2000)}`);
+  return Number(m[1].replace(/,/g, ''));
 }
 
 /** Runs `tasks` with at most `jobs` at a time. */
@@ -77,8 +71,7 @@ async function main(argv: string[]): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'pagewalk-oracle-instructions-'));
   try {
-    const bundle = join(dir, 'child.mjs');
-    await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+    const bundle = await bundleCostChild(dir);
     const modes = ['off', 'on'] as const;
     const cells = horizons.flatMap((h) => modes.map((m) => ({ h, m })));
     process.stderr.write(`oracle-instructions: ${cells.length} Valgrind runs of ${preset}, ${jobs} at a time (each about 50 times a normal run)\n`);
