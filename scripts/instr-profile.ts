@@ -16,11 +16,10 @@
  * and on side by side and the functions whose count differs most. Needs `valgrind`
  * (Debian: `apt-get install valgrind`); about 100 times slower than a normal run.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-import { bundleCostChild, valgrindChild } from './valgrind-child.js';
+import { intFlag } from '../src/cli/args.js';
+import { parseChildArgs, runScript, valgrindChild, withCostChild } from './valgrind-child.js';
 
 /** Runs the bundled cost child under callgrind; its output file and the code map V8 wrote. */
 async function callgrind(dir: string, bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<{ out: string; map: string }> {
@@ -133,59 +132,52 @@ function kindOf(f: string): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { flags } = parseArgs(
+  const { flags, preset, runs } = parseChildArgs(
     argv,
     {
-      preset: { type: 'string', help: 'the preset fuzzed (default linux-4.14-smp)' },
-      runs: { type: 'string', help: 'executions per campaign unit (default 300)' },
       seeds: { type: 'string', help: 'campaign units (seeds 1..S, default 6)' },
       top: { type: 'string', help: 'functions listed (default 30)' },
       compare: { type: 'bool', help: 'the oracles off and on (default: on only)' },
     },
     'instr-profile',
   );
-  const preset = typeof flags.preset === 'string' ? flags.preset : 'linux-4.14-smp';
-  const runs = intFlag(flags.runs, 'runs', 300, 1, 100_000);
   const seeds = intFlag(flags.seeds, 'seeds', 6, 1, 1000);
   const top = intFlag(flags.top, 'top', 30, 1, 10_000);
   const modes = flags.compare ? (['off', 'on'] as const) : (['on'] as const);
-  const dir = mkdtempSync(join(tmpdir(), 'pagewalk-instr-profile-'));
   const maps: string[] = [];
   try {
-    const bundle = await bundleCostChild(dir);
-    process.stderr.write(`instr-profile: ${modes.length} callgrind run(s) of ${preset}, ${seeds} x ${runs} executions\n`);
-    const runsDone = await Promise.all(modes.map((m) => callgrind(dir, bundle, preset, m, runs, seeds)));
-    maps.push(...runsDone.map((r) => r.map));
-    const costs = runsDone.map((r) => selfCosts(r.out, readCodeMap(r.map)));
-    const g = (n: number): string => `${(n / 1e9).toFixed(3)} G`.padStart(10);
-    const kinds = new Set<string>();
-    const byKind = costs.map((c) => {
-      const k = new Map<string, number>();
-      for (const [f, n] of c) {
-        kinds.add(kindOf(f));
-        k.set(kindOf(f), (k.get(kindOf(f)) ?? 0) + n);
-      }
-      return k;
+    await withCostChild('instr-profile', async (dir, bundle) => {
+      process.stderr.write(`instr-profile: ${modes.length} callgrind run(s) of ${preset}, ${seeds} x ${runs} executions\n`);
+      const runsDone = await Promise.all(modes.map((m) => callgrind(dir, bundle, preset, m, runs, seeds)));
+      maps.push(...runsDone.map((r) => r.map));
+      const costs = runsDone.map((r) => selfCosts(r.out, readCodeMap(r.map)));
+      const g = (n: number): string => `${(n / 1e9).toFixed(3)} G`.padStart(10);
+      const kinds = new Set<string>();
+      const byKind = costs.map((c) => {
+        const k = new Map<string, number>();
+        for (const [f, n] of c) {
+          const kind = kindOf(f);
+          kinds.add(kind);
+          k.set(kind, (k.get(kind) ?? 0) + n);
+        }
+        return k;
+      });
+      const total = byKind.map((k) => [...k.values()].reduce((a, b) => a + b, 0));
+      console.log(`${preset}, ${seeds * runs} executions (start-up and boot included), instructions by kind (oracles ${modes.join(' / ')}):`);
+      for (const k of [...kinds].sort((a, b) => (byKind[0].get(b) ?? 0) - (byKind[0].get(a) ?? 0)))
+        console.log(`  ${k.padEnd(32)}${byKind.map((m) => g(m.get(k) ?? 0)).join('')}`);
+      console.log(`  ${'total'.padEnd(32)}${total.map(g).join('')}`);
+      const last = costs[costs.length - 1];
+      const first = costs[0];
+      const keys = [...new Set([...first.keys(), ...last.keys()])];
+      const score = (f: string): number => (costs.length > 1 ? Math.abs((last.get(f) ?? 0) - (first.get(f) ?? 0)) : (last.get(f) ?? 0));
+      console.log(costs.length > 1 ? `functions whose own instructions differ most (off / on):` : `functions by their own instructions:`);
+      for (const f of keys.sort((a, b) => score(b) - score(a)).slice(0, top))
+        console.log(`${costs.map((c) => g(c.get(f) ?? 0)).join('')}  ${f.length > 120 ? f.slice(0, 117) + '...' : f}`);
     });
-    const total = byKind.map((k) => [...k.values()].reduce((a, b) => a + b, 0));
-    console.log(`${preset}, ${seeds * runs} executions (start-up and boot included), instructions by kind (oracles ${modes.join(' / ')}):`);
-    for (const k of [...kinds].sort((a, b) => (byKind[0].get(b) ?? 0) - (byKind[0].get(a) ?? 0)))
-      console.log(`  ${k.padEnd(32)}${byKind.map((m) => g(m.get(k) ?? 0)).join('')}`);
-    console.log(`  ${'total'.padEnd(32)}${total.map(g).join('')}`);
-    const last = costs[costs.length - 1];
-    const first = costs[0];
-    const keys = [...new Set([...first.keys(), ...last.keys()])];
-    const score = (f: string): number => (costs.length > 1 ? Math.abs((last.get(f) ?? 0) - (first.get(f) ?? 0)) : (last.get(f) ?? 0));
-    console.log(costs.length > 1 ? `functions whose own instructions differ most (off / on):` : `functions by their own instructions:`);
-    for (const f of keys.sort((a, b) => score(b) - score(a)).slice(0, top))
-      console.log(`${costs.map((c) => g(c.get(f) ?? 0)).join('')}  ${f.length > 120 ? f.slice(0, 117) + '...' : f}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     for (const m of maps) rmSync(m, { force: true });
   }
 }
 
-main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${e instanceof UsageError ? e.message : (e as Error).stack}\n`);
-  process.exit(e instanceof UsageError ? 2 : 1);
-});
+runScript(main);

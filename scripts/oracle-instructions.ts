@@ -15,11 +15,9 @@
  * more than an add — but they count the compiler's work and the oracles' work alike, every time.
  * Needs `valgrind` (Debian: `apt-get install valgrind`); about 50 times slower than a normal run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { intFlag, parseArgs, UsageError } from '../src/cli/args.js';
-import { bundleCostChild, valgrindChild } from './valgrind-child.js';
+import { availableParallelism } from 'node:os';
+import { intFlag, UsageError } from '../src/cli/args.js';
+import { parseChildArgs, runScript, valgrindChild, withCostChild } from './valgrind-child.js';
 
 /** Instructions (Valgrind's "I refs") of one run of the bundled cost child. */
 async function instructions(bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
@@ -53,25 +51,19 @@ async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promise<T[]> 
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { flags } = parseArgs(
+  const { flags, preset, runs } = parseChildArgs(
     argv,
     {
-      preset: { type: 'string', help: 'the preset fuzzed (default linux-4.14-smp)' },
-      runs: { type: 'string', help: 'executions per campaign unit (default 300)' },
       horizons: { type: 'string', help: 'numbers of campaign units run, comma-separated, increasing (default 2,6)' },
       jobs: { type: 'string', help: 'Valgrind processes at a time (default: the CPUs)' },
     },
     'oracle-instructions',
   );
-  const preset = typeof flags.preset === 'string' ? flags.preset : 'linux-4.14-smp';
-  const runs = intFlag(flags.runs, 'runs', 300, 1, 100_000);
   const horizons = (typeof flags.horizons === 'string' ? flags.horizons : '2,6').split(',').map((s, i) => intFlag(s, `horizons[${i}]`, 0, 1, 1000));
   if (horizons.some((h, i) => i > 0 && h <= horizons[i - 1])) throw new UsageError('oracle-instructions: --horizons must increase');
   const jobs = intFlag(flags.jobs, 'jobs', availableParallelism(), 1, 64);
 
-  const dir = mkdtempSync(join(tmpdir(), 'pagewalk-oracle-instructions-'));
-  try {
-    const bundle = await bundleCostChild(dir);
+  await withCostChild('oracle-instructions', async (_dir, bundle) => {
     const modes = ['off', 'on'] as const;
     const cells = horizons.flatMap((h) => modes.map((m) => ({ h, m })));
     process.stderr.write(`oracle-instructions: ${cells.length} Valgrind runs of ${preset}, ${jobs} at a time (each about 50 times a normal run)\n`);
@@ -97,12 +89,7 @@ async function main(argv: string[]): Promise<void> {
       }
       prev = h;
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${e instanceof UsageError ? e.message : (e as Error).stack}\n`);
-  process.exit(e instanceof UsageError ? 2 : 1);
-});
+runScript(main);

@@ -1,22 +1,54 @@
 /**
- * The part scripts/oracle-instructions.ts and scripts/instr-profile.ts share: the oracles' cost
- * child (bench/oracle-cost-child.ts) bundled with esbuild, and run under a Valgrind tool in a
- * deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`: compilation and garbage
+ * The part scripts/oracle-instructions.ts and scripts/instr-profile.ts share: their common options,
+ * the exit on a usage error, and the oracles' cost child (bench/oracle-cost-child.ts) bundled with
+ * esbuild into a temporary directory and run under a Valgrind tool in a deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`: compilation and garbage
  * collection on the main thread, at points that depend on the work done only).
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { UsageError } from '../src/cli/args.js';
+import { intFlag, parseArgs, UsageError, type FlagSpec, type Parsed } from '../src/cli/args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Bundles the cost child into `dir`; the bundle's path. */
-export async function bundleCostChild(dir: string): Promise<string> {
-  const bundle = join(dir, 'child.mjs');
-  await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
-  return bundle;
+/**
+ * Parses `argv` with `spec` plus the options every such script takes: the preset fuzzed
+ * (`--preset`, default linux-4.14-smp) and the executions per campaign unit (`--runs`, default 300).
+ */
+export function parseChildArgs(argv: string[], spec: Record<string, FlagSpec>, script: string): { flags: Parsed['flags']; preset: string; runs: number } {
+  const { flags } = parseArgs(
+    argv,
+    {
+      preset: { type: 'string', help: 'the preset fuzzed (default linux-4.14-smp)' },
+      runs: { type: 'string', help: 'executions per campaign unit (default 300)' },
+      ...spec,
+    },
+    script,
+  );
+  return { flags, preset: typeof flags.preset === 'string' ? flags.preset : 'linux-4.14-smp', runs: intFlag(flags.runs, 'runs', 300, 1, 100_000) };
+}
+
+/** Bundles the cost child into a fresh temporary directory, runs `fn` with both, then removes the directory. */
+export async function withCostChild<T>(script: string, fn: (dir: string, bundle: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `pagewalk-${script}-`));
+  try {
+    const bundle = join(dir, 'child.mjs');
+    await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+    return await fn(dir, bundle);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a script's `main` on the command line's arguments: a usage error exits 2 with its message, another error 1 with its stack. */
+export function runScript(main: (argv: string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`${e instanceof UsageError ? e.message : (e as Error).stack}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });
 }
 
 /**
