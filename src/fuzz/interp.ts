@@ -187,24 +187,8 @@ interface WriteRecord {
   va: bigint;
 }
 
-/** The operations of `userOp` (any other goes through `kernelOp`, which passes what it does not handle on to `userOp`). */
-const USER_OPS: ReadonlySet<OpName> = new Set<OpName>([
-  'mmap',
-  'mmap_file',
-  'mremap',
-  'ftruncate',
-  'mmap_dev',
-  'mmap_priv',
-  'mem_write',
-  'madvise',
-  'dev_release',
-  'munmap',
-  'mprotect',
-  'gup_fast',
-  'fork',
-  'clone',
-  'memcg',
-]);
+/** The operation `o` of kind `N` (the argument of that kind's generator). */
+type OpOf<N extends OpName> = Extract<Op, { op: N }>;
 
 const VM_FLAGS: Record<Prot, number> = { r: VM_READ, rw: VM_READ | VM_WRITE, rx: VM_READ | VM_EXEC };
 /** A task as reports name it. */
@@ -535,11 +519,11 @@ export class Interpreter {
   /**
    * Runs one operation on `cpu` for `task` (null in an interrupt handler); `iter`: the iteration of
    * the loop it is in (0 outside one). A plain function returning the generator its caller
-   * delegates to: the kernel-object operations and (a process context only) the user-memory ones
-   * have a generator each, so that an operation's frame is the size of its half of the cases; a
-   * user access and the guest page-table pool's operations, the most frequent ones that reach many
-   * interleaving points, go to their own small generator directly (every yield passes through each
-   * frame of the chain, at a cost that grows with the frame's size).
+   * delegates to: each kind of operation has its own small generator (or is the kernel function's
+   * own, as `schedule`), one frame under the task's body as before. Every yield passes through each
+   * frame of the chain, at a cost that grows with the frame's size; and the optimizing compiler
+   * compiles (and after a deoptimization compiles again) each operation's generator on its own when
+   * that operation is hot, where one generator holding every case cost about 250 ms per compilation.
    */
   private op(o: Op, cpu: LinuxCpu, task: TaskStruct | null, iter = 0): KGen<void> {
     this.note(cpu, o);
@@ -556,463 +540,527 @@ export class Interpreter {
       case 'gpt_unpin':
       case 'gpt_update':
         return this.gptOp(o, cpu, iter);
-    }
-    return USER_OPS.has(o.op) ? this.userOp(o, cpu, task) : this.kernelOp(o, cpu, task);
-  }
-
-  private *kernelOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
-    const k = this.k;
-    switch (o.op) {
       case 'loop':
-        return; // run by the task's body
-      case 'kaccess': {
-        const obj = this.objs[o.obj][o.slot];
-        if (!obj) return;
-        const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
-        // On Xen PV the program may have write-protected the page's pte itself, or be changing it:
-        // then it does not write through it (a guest kernel that did would oops itself).
-        const h = o.kind === 'write' && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
-        if (h) {
-          const pte = kernel_entry_of(k, va, 1);
-          if (h.changing > 0 || pte === null || (k.m.phys.read64n(pte) & PTE_BIT.rw) === 0n) return;
-        }
-        // The access holds a reference: the object is not freed under it (kernel code that
-        // frees memory another CPU still uses would be the program's bug, not the kernel's); a
-        // write also keeps the program from write-protecting the pte it writes through meanwhile.
-        obj.users++;
-        if (h) h.writing++;
-        try {
-          yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
-        } finally {
-          obj.users--;
-          if (h) h.writing--;
-        }
-        return;
-      }
-      case 'pt_set': {
-        const obj = this.objs[o.obj][o.slot];
-        if (!obj) return;
-        const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
-        if (pa === undefined || pa === null) return;
-        // NX takes execution away and PSE makes the entry map other frames: as with pt_clear, the
-        // change is the program's, made without a flush, and the TLB-coherence oracle does not
-        // judge the pages the entry maps (an upper-level entry's span covers other objects too).
-        if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
-        const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
-        if (h) h.changing++;
-        try {
-          yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
-        } finally {
-          if (h) h.changing--;
-        }
-        return;
-      }
-      case 'pt_clear': {
-        const obj = this.objs[o.obj][o.slot];
-        if (!obj) return;
-        // Write permission is taken away only from the object's own pte (or a linear entry): the
-        // kernel's other mappings under an upper-level entry are not the program's to break.
-        if (o.bit === 'rw' && !o.linear && (o.level !== 1 || this.held(`${o.obj}${o.slot}`).writing > 0)) return;
-        const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
-        if (pa === undefined || pa === null) return;
-        // The guest kernel changed the entry behind the kernel's back and flushes nothing (its
-        // business, in a PV guest): the TLB-coherence oracle does not judge these pages' entries.
-        this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
-        // While the program changes its own pte, it does not write through it (kaccess).
-        const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
-        if (h) h.changing++;
-        try {
-          yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
-        } finally {
-          if (h) h.changing--;
-        }
-        return;
-      }
-      case 'lowmem_rw':
-      case 'pt_pin':
-      case 'pt_unpin': {
-        const obj = this.objs[o.obj][o.slot];
-        if (!obj) return;
-        const mfn = xen_frame_of(k, objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096));
-        if (mfn === null) return;
-        const h = this.held(`${o.obj}${o.slot}`);
-        if (o.op === 'lowmem_rw') {
-          if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
-          if (o.writable) h.ro.delete(mfn);
-          else h.ro.add(mfn);
-        } else if (o.op === 'pt_pin') {
-          if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
-        } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
-        return;
-      }
-      case 'pt_linear': {
-        const key = `${o.obj}${o.slot}:${o.level}`;
-        const from = this.objs[o.obj][o.slot];
-        const to = this.objs[o.obj][o.to];
-        if (!from || !to || this.linear.has(key)) return;
-        const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
-        if (r && r.rc === 0) this.linear.set(key, r.pa);
-        return;
-      }
-      case 'pt_unlinear': {
-        const key = `${o.obj}${o.slot}:${o.level}`;
-        const pa = this.linear.get(key);
-        if (pa === undefined) return;
-        this.linear.delete(key);
-        yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
-        return;
-      }
+        return DONE; // run by the task's body
       case 'fail_nth':
         // write(/proc/thread-self/fail-nth): changes no memory the process sees (nothing for the shadow)
         if (task) proc_fail_nth_write(task, o.n);
-        return;
+        return DONE;
       case 'schedule':
-        yield* schedule(k, cpu);
-        return;
+        return schedule(this.k, cpu);
       case 'exit':
-        yield* do_exit(k, cpu, 0);
-        return;
+        return do_exit(this.k, cpu, 0);
       case 'flush_tlb':
-        if (o.scope === 'local') yield* __flush_tlb(k, cpu);
-        else if (o.scope === 'all') yield* k.pv.mmu.flush_tlb_kernel(k, cpu);
-        else if (task?.active_mm) yield* flush_tlb_mm_range(k, cpu, task.active_mm, 0n, TLB_FLUSH_ALL);
-        return;
-      case 'set_memory': {
-        const obj = this.objs.vmalloc[o.slot];
-        if (!obj) return;
-        obj.users++; // the caller owns the memory: it is not freed meanwhile
-        // Its ptes change until it returns: another CPU's boundary check must not judge them yet.
-        const busy = { start: obj.va, end: obj.va + BigInt(obj.pages * 4096) };
-        this.oracle?.kernelBusy.push(busy);
-        // On Xen PV the program's own pte changes (pt_set, pt_clear) may race with the rewrite: no
-        // task writes through the object meanwhile.
-        const h = k.config.paravirt === 'xen-pv' ? this.held(`vmalloc${o.slot}`) : null;
-        if (h) h.changing++;
-        try {
-          yield* set_memory_nx(k, cpu, obj.va, obj.pages, o.nx);
-        } finally {
-          obj.users--;
-          if (h) h.changing--;
-        }
-        if (this.oracle) {
-          this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
-          this.oracle.checkKernel(cpu, o.nx ? 'set_memory_nx' : 'set_memory_x');
-        }
-        return;
-      }
+        if (o.scope === 'local') return __flush_tlb(this.k, cpu);
+        if (o.scope === 'all') return this.k.pv.mmu.flush_tlb_kernel(this.k, cpu);
+        return task?.active_mm ? flush_tlb_mm_range(this.k, cpu, task.active_mm, 0n, TLB_FLUSH_ALL) : DONE;
+      case 'kaccess':
+        return this.kaccessOp(o, cpu);
+      case 'pt_set':
+        return this.ptSetOp(o, cpu);
+      case 'pt_clear':
+        return this.ptClearOp(o, cpu);
+      case 'lowmem_rw':
+      case 'pt_pin':
+      case 'pt_unpin':
+        return this.xenFrameOp(o, cpu);
+      case 'pt_linear':
+        return this.ptLinearOp(o, cpu);
+      case 'pt_unlinear':
+        return this.ptUnlinearOp(o, cpu);
+      case 'set_memory':
+        return this.setMemoryOp(o, cpu);
       case 'vmalloc':
       case 'vm_map_ram':
-      case 'percpu_alloc': {
-        const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
-        if (this.objs[kind][o.slot]) return;
-        const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
-        const fns = enterFn(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
-        let obj: KernelObject | null;
-        try {
-          obj = yield* this.ops.alloc(cpu, kind, pages);
-        } finally {
-          fns.pop();
-        }
-        this.objs[kind][o.slot] = obj;
-        return;
-      }
+      case 'percpu_alloc':
+        return this.allocObjectOp(o, cpu);
       case 'vfree':
       case 'vm_unmap_ram':
-      case 'percpu_free': {
-        const kind: KObj = o.op === 'vfree' ? 'vmalloc' : o.op === 'vm_unmap_ram' ? 'vmap' : 'percpu';
-        const obj = this.objs[kind][o.slot];
-        if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
-        this.objs[kind][o.slot] = null;
-        yield* this.xenRelease(cpu, `${kind}${o.slot}`);
-        const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
-        this.oracle?.kernelBusy.push(busy);
-        const fns = enterFn(cpu, o.op);
-        try {
-          yield* this.ops.free(cpu, kind, obj);
-        } finally {
-          fns.pop();
-        }
-        if (this.oracle) {
-          this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
-          this.oracle.checkKernel(cpu, o.op);
-        }
-        return;
-      }
+      case 'percpu_free':
+        return this.freeObjectOp(o, cpu);
     }
-    yield* this.userOp(o, cpu, task);
-  }
-
-  /** User-memory operations: a process context only. */
-  private *userOp(o: Op, cpu: LinuxCpu, task: TaskStruct | null): KGen<void> {
-    const k = this.k;
+    // User-memory operations: a process context only.
     const mm = task?.mm;
-    if (!task || !mm) return;
+    if (!task || !mm) return DONE;
     const regs = this.regionsOf(mm);
     switch (o.op) {
-      case 'mmap': {
-        const claimed = this.claimSlot(mm, o.slot);
-        if (!claimed) return;
-        const { sp, start } = claimed;
-        this.begin(mm);
-        const fns = enterFn(cpu, 'sys_mmap');
-        try {
-          yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
-        } finally {
-          fns.pop();
-        }
-        const made = region({ start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` });
-        regs[o.slot] = made;
-        sp.mapping.delete(o.slot);
-        this.end(mm);
-        // MAP_POPULATE: __mm_populate() takes mmap_sem for reading again and faults in what is
-        // still mapped, as allowed now (modelled as the task touching each page; GUP stops
-        // quietly where a thread unmapped or protected the range meanwhile).
-        if (o.populate) {
-          yield* down_read(k, cpu, mm.mmap_sem);
-          if (regs[o.slot] === made) {
-            for (let i = 0; i < made.pages; i++) yield* this.userAccess(cpu, task, mm, o.slot, i, made.prot === 'rw' ? 'write' : 'read', false);
-          }
-          up_read(mm.mmap_sem, task);
-        }
-        return;
-      }
-      case 'mmap_file': {
-        const claimed = this.claimSlot(mm, o.slot);
-        if (!claimed) return;
-        const { sp, start } = claimed;
-        const f = this.file(o.file);
-        this.begin(mm);
-        const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
-        const fns = enterFn(cpu, 'sys_mmap');
-        try {
-          yield* this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]);
-        } finally {
-          fns.pop();
-        }
-        regs[o.slot] = region({
-          start,
-          pages,
-          prot: o.prot,
-          file: o.file,
-          data: new Array(pages).fill(-1),
-          since: this.step,
-          by: `mmap(${o.prot}, MAP_SHARED)`,
-        });
-        sp.mapping.delete(o.slot);
-        this.end(mm);
-        return;
-      }
-      case 'mremap': {
-        const r = regs[o.slot];
-        const sp = this.space(mm);
-        if (!r || o.to === o.slot || sp.mapping.has(o.slot) || sp.mapping.has(o.to)) return;
-        // Both slots stay busy until mremap returns: the destination is unmapped first, the
-        // source when the move is done.
-        regs[o.slot] = null;
-        regs[o.to] = null;
-        sp.mapping.add(o.slot);
-        sp.mapping.add(o.to);
-        this.begin(mm);
-        const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
-        // mremap() of the range's last pages (a partial move) leaves the first ones, with their data and page table.
-        const keep = partialFrom(o.from, r);
-        const from = r.start + BigInt(keep * 4096);
-        const ret = yield* this.ops.mremap(cpu, mm, from, r.pages - keep, to); // sys_mremap() names its own frame
-        // The moved vma's protection is the kernel's: an mprotect() of the old range by another
-        // thread may have run (under mmap_sem) before the move and returned while it was in flight.
-        const moved = mm.vmas.find((x) => x.vm_start === to);
-        if (ret === to) {
-          regs[o.to] = region({
-            ...r,
-            ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
-            ...(keep > 0 ? { pages: r.pages - keep, data: r.data.slice(keep) } : {}),
-            start: to,
-            since: this.step,
-            by: `mremap from 0x${from.toString(16)}`,
-            protUnknown: r.protUnknown || sp.mprotecting > 0,
-          });
-          if (keep > 0)
-            regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` });
-        } else regs[o.slot] = r; // refused: the source stays where it was
-        sp.mapping.delete(o.slot);
-        sp.mapping.delete(o.to);
-        this.end(mm);
-        this.checkUser(cpu, mm, 'mremap');
-        return;
-      }
-      case 'ftruncate': {
-        const f = this.file(o.file);
-        f.busy++;
-        this.truncations++;
-        yield* this.ops.ftruncate(cpu, f.file, o.pages); // do_sys_ftruncate() names its own frame
-        // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
-        // is in flight the size is the last one's, i_size.
-        if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
-        this.truncations++;
-        // A private copy beyond the new end is the file's again if the file grows back: unknown.
-        for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
-        return;
-      }
-      case 'mmap_dev': {
-        const claimed = this.claimSlot(mm, o.slot);
-        if (!claimed) return;
-        const { sp, start } = claimed;
-        const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
-        this.begin(mm);
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
-        const devGen = d.busy > 0 ? -1 : d.releases;
-        regs[o.slot] = region({
-          start,
-          pages: o.pages,
-          prot: o.prot,
-          dev: o.dev,
-          devGen,
-          data: new Array(o.pages).fill(-1),
-          since: this.step,
-          by: `mmap(${o.prot}) of pfnmap${o.dev}`,
-        });
-        sp.mapping.delete(o.slot);
-        this.end(mm);
-        return;
-      }
-      case 'mmap_priv': {
-        const claimed = this.claimSlot(mm, o.slot);
-        if (!claimed) return;
-        const { sp, start } = claimed;
-        const f = this.file(o.file);
-        this.begin(mm);
-        yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
-        // the file's data until a page is written (copied): unknown to the shadow until then
-        regs[o.slot] = region({
-          start,
-          pages: o.pages,
-          prot: o.prot,
-          file: o.file,
-          priv: true,
-          data: new Array(o.pages).fill(-1),
-          since: this.step,
-          by: `mmap(${o.prot}, MAP_PRIVATE)`,
-        });
-        sp.mapping.delete(o.slot);
-        this.end(mm);
-        return;
-      }
-      case 'mem_write': {
-        const r = regs[o.slot];
-        if (!r) return;
-        const page = o.page % r.pages;
-        yield* traced(cpu, 'sys_write', () =>
-          this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
-        );
-        r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
-        return;
-      }
-      case 'madvise': {
-        const r = regs[o.slot];
-        if (!r) return;
-        const sp = this.space(mm);
-        this.begin(mm);
-        sp.zapping++;
-        yield* this.ops.madvise_dontneed(cpu, mm, r.start, r.pages); // sys_madvise() names its own frame
-        sp.zapping--;
-        r.data.fill(-1); // zero-filled again, or the file's again: not tracked
-        this.end(mm);
-        return;
-      }
-      case 'dev_release': {
-        const d = this.devs[o.dev];
-        if (!d) return;
-        d.busy++;
-        this.truncations++;
-        yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
-        d.busy--;
-        d.releases++;
-        this.truncations++;
-        return;
-      }
-      case 'munmap': {
-        const r = regs[o.slot];
-        const sp = this.space(mm);
-        if (!r || sp.mapping.has(o.slot)) return;
-        // munmap() of the range's last pages (a partial unmap) leaves the first ones mapped, with their data.
-        const keep = partialFrom(o.from, r);
-        regs[o.slot] = null;
-        // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
-        // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
-        sp.mapping.add(o.slot);
-        this.begin(mm);
-        const fns = enterFn(cpu, 'sys_munmap');
-        try {
-          yield* this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep);
-        } finally {
-          fns.pop();
-        }
-        if (keep > 0)
-          regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` });
-        sp.mapping.delete(o.slot);
-        this.end(mm);
-        this.checkUser(cpu, mm, 'munmap');
-        return;
-      }
-      case 'mprotect': {
-        const r = regs[o.slot];
-        if (!r) return;
-        const sp = this.space(mm);
-        this.begin(mm);
-        sp.mprotecting++;
-        yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
-        sp.mprotecting--;
-        const now = regs[o.slot];
-        if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
-        // The range was unmapped and mapped again, or moved, while the call waited for mmap_sem: it
-        // may have changed the new mapping, or the range before the move, or found nothing (it
-        // applies to whatever is there when it runs).
-        else {
-          if (now) now.protUnknown = true;
-          r.protUnknown = true; // an mremap() that took the range meanwhile copies it
-        }
-        this.end(mm);
-        this.checkUser(cpu, mm, 'mprotect');
-        return;
-      }
-      case 'gup_fast': {
-        const r = regs[o.slot];
-        if (!r) return;
-        const fns = enterFn(cpu, 'get_user_pages_fast');
-        try {
-          yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
-        } finally {
-          fns.pop();
-        }
-        return;
-      }
+      case 'mmap':
+        return this.mmapOp(o, cpu, task, mm, regs);
+      case 'mmap_file':
+        return this.mmapFileOp(o, cpu, mm, regs);
+      case 'mremap':
+        return this.mremapOp(o, cpu, mm, regs);
+      case 'ftruncate':
+        return this.ftruncateOp(o, cpu);
+      case 'mmap_dev':
+        return this.mmapDevOp(o, cpu, mm, regs);
+      case 'mmap_priv':
+        return this.mmapPrivOp(o, cpu, mm, regs);
+      case 'mem_write':
+        return this.memWriteOp(o, cpu, mm, regs);
+      case 'madvise':
+        return this.madviseOp(o, cpu, mm, regs);
+      case 'dev_release':
+        return this.devReleaseOp(o, cpu);
+      case 'munmap':
+        return this.munmapOp(o, cpu, mm, regs);
+      case 'mprotect':
+        return this.mprotectOp(o, cpu, mm, regs);
+      case 'gup_fast':
+        return this.gupFastOp(o, cpu, mm, regs);
       case 'fork':
-      case 'clone': {
-        if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
-        const fns = enterFn(cpu, 'do_fork');
-        try {
-          yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
-        } finally {
-          fns.pop();
-        }
-        return;
-      }
-      case 'memcg': {
-        let g = this.memcgs[o.slot];
-        if (g === undefined) {
-          this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
-          const fns = enterFn(cpu, 'cgroup_mkdir');
-          try {
-            g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
-          } finally {
-            fns.pop();
-          }
-          this.memcgs[o.slot] = g;
-        }
-        if (g) this.ops.memcg_attach(mm, g);
-        return;
-      }
+      case 'clone':
+        return this.forkOp(o, cpu, mm);
+      case 'memcg':
+        return this.memcgOp(o, cpu, mm);
     }
+  }
+
+  private *kaccessOp(o: OpOf<'kaccess'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const obj = this.objs[o.obj][o.slot];
+    if (!obj) return;
+    const va = objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096);
+    // On Xen PV the program may have write-protected the page's pte itself, or be changing it:
+    // then it does not write through it (a guest kernel that did would oops itself).
+    const h = o.kind === 'write' && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
+    if (h) {
+      const pte = kernel_entry_of(k, va, 1);
+      if (h.changing > 0 || pte === null || (k.m.phys.read64n(pte) & PTE_BIT.rw) === 0n) return;
+    }
+    // The access holds a reference: the object is not freed under it (kernel code that
+    // frees memory another CPU still uses would be the program's bug, not the kernel's); a
+    // write also keeps the program from write-protecting the pte it writes through meanwhile.
+    obj.users++;
+    if (h) h.writing++;
+    try {
+      yield* this.access(cpu, va, o.kind === 'write' ? 'write' : 'read', 0);
+    } finally {
+      obj.users--;
+      if (h) h.writing--;
+    }
+    return;
+  }
+
+  private *ptSetOp(o: OpOf<'pt_set'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const obj = this.objs[o.obj][o.slot];
+    if (!obj) return;
+    const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
+    if (pa === undefined || pa === null) return;
+    // NX takes execution away and PSE makes the entry map other frames: as with pt_clear, the
+    // change is the program's, made without a flush, and the TLB-coherence oracle does not
+    // judge the pages the entry maps (an upper-level entry's span covers other objects too).
+    if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
+    const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
+    if (h) h.changing++;
+    try {
+      yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+    } finally {
+      if (h) h.changing--;
+    }
+    return;
+  }
+
+  private *ptClearOp(o: OpOf<'pt_clear'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const obj = this.objs[o.obj][o.slot];
+    if (!obj) return;
+    // Write permission is taken away only from the object's own pte (or a linear entry): the
+    // kernel's other mappings under an upper-level entry are not the program's to break.
+    if (o.bit === 'rw' && !o.linear && (o.level !== 1 || this.held(`${o.obj}${o.slot}`).writing > 0)) return;
+    const pa = o.linear ? this.linear.get(`${o.obj}${o.slot}:${o.level}`) : kernel_entry_of(k, obj.va, o.level);
+    if (pa === undefined || pa === null) return;
+    // The guest kernel changed the entry behind the kernel's back and flushes nothing (its
+    // business, in a PV guest): the TLB-coherence oracle does not judge these pages' entries.
+    this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
+    // While the program changes its own pte, it does not write through it (kaccess).
+    const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
+    if (h) h.changing++;
+    try {
+      yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
+    } finally {
+      if (h) h.changing--;
+    }
+    return;
+  }
+
+  private *xenFrameOp(o: OpOf<'lowmem_rw' | 'pt_pin' | 'pt_unpin'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const obj = this.objs[o.obj][o.slot];
+    if (!obj) return;
+    const mfn = xen_frame_of(k, objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096));
+    if (mfn === null) return;
+    const h = this.held(`${o.obj}${o.slot}`);
+    if (o.op === 'lowmem_rw') {
+      if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
+      if (o.writable) h.ro.delete(mfn);
+      else h.ro.add(mfn);
+    } else if (o.op === 'pt_pin') {
+      if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
+    } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
+    return;
+  }
+
+  private *ptLinearOp(o: OpOf<'pt_linear'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const key = `${o.obj}${o.slot}:${o.level}`;
+    const from = this.objs[o.obj][o.slot];
+    const to = this.objs[o.obj][o.to];
+    if (!from || !to || this.linear.has(key)) return;
+    const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
+    if (r && r.rc === 0) this.linear.set(key, r.pa);
+    return;
+  }
+
+  private *ptUnlinearOp(o: OpOf<'pt_unlinear'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const key = `${o.obj}${o.slot}:${o.level}`;
+    const pa = this.linear.get(key);
+    if (pa === undefined) return;
+    this.linear.delete(key);
+    yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
+    return;
+  }
+
+  private *setMemoryOp(o: OpOf<'set_memory'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const obj = this.objs.vmalloc[o.slot];
+    if (!obj) return;
+    obj.users++; // the caller owns the memory: it is not freed meanwhile
+    // Its ptes change until it returns: another CPU's boundary check must not judge them yet.
+    const busy = { start: obj.va, end: obj.va + BigInt(obj.pages * 4096) };
+    this.oracle?.kernelBusy.push(busy);
+    // On Xen PV the program's own pte changes (pt_set, pt_clear) may race with the rewrite: no
+    // task writes through the object meanwhile.
+    const h = k.config.paravirt === 'xen-pv' ? this.held(`vmalloc${o.slot}`) : null;
+    if (h) h.changing++;
+    try {
+      yield* set_memory_nx(k, cpu, obj.va, obj.pages, o.nx);
+    } finally {
+      obj.users--;
+      if (h) h.changing--;
+    }
+    if (this.oracle) {
+      this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
+      this.oracle.checkKernel(cpu, o.nx ? 'set_memory_nx' : 'set_memory_x');
+    }
+    return;
+  }
+
+  private *allocObjectOp(o: OpOf<'vmalloc' | 'vm_map_ram' | 'percpu_alloc'>, cpu: LinuxCpu): KGen<void> {
+    const kind: KObj = o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vmap' : 'percpu';
+    if (this.objs[kind][o.slot]) return;
+    const pages = o.op === 'percpu_alloc' ? 1 : o.pages;
+    const fns = enterFn(cpu, o.op === 'vmalloc' ? 'vmalloc' : o.op === 'vm_map_ram' ? 'vm_map_ram' : 'alloc_percpu');
+    let obj: KernelObject | null;
+    try {
+      obj = yield* this.ops.alloc(cpu, kind, pages);
+    } finally {
+      fns.pop();
+    }
+    this.objs[kind][o.slot] = obj;
+    return;
+  }
+
+  private *freeObjectOp(o: OpOf<'vfree' | 'vm_unmap_ram' | 'percpu_free'>, cpu: LinuxCpu): KGen<void> {
+    const k = this.k;
+    const kind: KObj = o.op === 'vfree' ? 'vmalloc' : o.op === 'vm_unmap_ram' ? 'vmap' : 'percpu';
+    const obj = this.objs[kind][o.slot];
+    if (!obj || obj.users > 0) return; // in use elsewhere: the last reference is not ours
+    this.objs[kind][o.slot] = null;
+    yield* this.xenRelease(cpu, `${kind}${o.slot}`);
+    const busy = { start: obj.va, end: obj.va + BigInt(obj.unit ? obj.unit * k.cpus.length : obj.pages * 4096) };
+    this.oracle?.kernelBusy.push(busy);
+    const fns = enterFn(cpu, o.op);
+    try {
+      yield* this.ops.free(cpu, kind, obj);
+    } finally {
+      fns.pop();
+    }
+    if (this.oracle) {
+      this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
+      this.oracle.checkKernel(cpu, o.op);
+    }
+    return;
+  }
+
+  private *mmapOp(o: OpOf<'mmap'>, cpu: LinuxCpu, task: TaskStruct, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const k = this.k;
+    const claimed = this.claimSlot(mm, o.slot);
+    if (!claimed) return;
+    const { sp, start } = claimed;
+    this.begin(mm);
+    const fns = enterFn(cpu, 'sys_mmap');
+    try {
+      yield* this.ops.mmap(cpu, mm, start, o.pages, VM_FLAGS[o.prot]);
+    } finally {
+      fns.pop();
+    }
+    const made = region({ start, pages: o.pages, prot: o.prot, data: new Array(o.pages).fill(0), since: this.step, by: `mmap(${o.prot})` });
+    regs[o.slot] = made;
+    sp.mapping.delete(o.slot);
+    this.end(mm);
+    // MAP_POPULATE: __mm_populate() takes mmap_sem for reading again and faults in what is
+    // still mapped, as allowed now (modelled as the task touching each page; GUP stops
+    // quietly where a thread unmapped or protected the range meanwhile).
+    if (o.populate) {
+      yield* down_read(k, cpu, mm.mmap_sem);
+      if (regs[o.slot] === made) {
+        for (let i = 0; i < made.pages; i++) yield* this.userAccess(cpu, task, mm, o.slot, i, made.prot === 'rw' ? 'write' : 'read', false);
+      }
+      up_read(mm.mmap_sem, task);
+    }
+    return;
+  }
+
+  private *mmapFileOp(o: OpOf<'mmap_file'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const claimed = this.claimSlot(mm, o.slot);
+    if (!claimed) return;
+    const { sp, start } = claimed;
+    const f = this.file(o.file);
+    this.begin(mm);
+    const pages = o.whole ? Number(USER_SLOT_STRIDE >> 12n) : o.pages;
+    const fns = enterFn(cpu, 'sys_mmap');
+    try {
+      yield* this.ops.mmap_file(cpu, mm, f.file, start, pages, VM_FLAGS[o.prot]);
+    } finally {
+      fns.pop();
+    }
+    regs[o.slot] = region({
+      start,
+      pages,
+      prot: o.prot,
+      file: o.file,
+      data: new Array(pages).fill(-1),
+      since: this.step,
+      by: `mmap(${o.prot}, MAP_SHARED)`,
+    });
+    sp.mapping.delete(o.slot);
+    this.end(mm);
+    return;
+  }
+
+  private *mremapOp(o: OpOf<'mremap'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const r = regs[o.slot];
+    const sp = this.space(mm);
+    if (!r || o.to === o.slot || sp.mapping.has(o.slot) || sp.mapping.has(o.to)) return;
+    // Both slots stay busy until mremap returns: the destination is unmapped first, the
+    // source when the move is done.
+    regs[o.slot] = null;
+    regs[o.to] = null;
+    sp.mapping.add(o.slot);
+    sp.mapping.add(o.to);
+    this.begin(mm);
+    const to = USER_BASE + BigInt(o.to) * USER_SLOT_STRIDE;
+    // mremap() of the range's last pages (a partial move) leaves the first ones, with their data and page table.
+    const keep = partialFrom(o.from, r);
+    const from = r.start + BigInt(keep * 4096);
+    const ret = yield* this.ops.mremap(cpu, mm, from, r.pages - keep, to); // sys_mremap() names its own frame
+    // The moved vma's protection is the kernel's: an mprotect() of the old range by another
+    // thread may have run (under mmap_sem) before the move and returned while it was in flight.
+    const moved = mm.vmas.find((x) => x.vm_start === to);
+    if (ret === to) {
+      regs[o.to] = region({
+        ...r,
+        ...(moved ? { prot: protOf(moved.vm_flags) } : {}),
+        ...(keep > 0 ? { pages: r.pages - keep, data: r.data.slice(keep) } : {}),
+        start: to,
+        since: this.step,
+        by: `mremap from 0x${from.toString(16)}`,
+        protUnknown: r.protUnknown || sp.mprotecting > 0,
+      });
+      if (keep > 0)
+        regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `mremap of its pages ${keep}..${r.pages - 1}` });
+    } else regs[o.slot] = r; // refused: the source stays where it was
+    sp.mapping.delete(o.slot);
+    sp.mapping.delete(o.to);
+    this.end(mm);
+    this.checkUser(cpu, mm, 'mremap');
+    return;
+  }
+
+  private *ftruncateOp(o: OpOf<'ftruncate'>, cpu: LinuxCpu): KGen<void> {
+    const f = this.file(o.file);
+    f.busy++;
+    this.truncations++;
+    yield* this.ops.ftruncate(cpu, f.file, o.pages); // do_sys_ftruncate() names its own frame
+    // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
+    // is in flight the size is the last one's, i_size.
+    if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
+    this.truncations++;
+    // A private copy beyond the new end is the file's again if the file grows back: unknown.
+    for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
+    return;
+  }
+
+  private *mmapDevOp(o: OpOf<'mmap_dev'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const claimed = this.claimSlot(mm, o.slot);
+    if (!claimed) return;
+    const { sp, start } = claimed;
+    const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
+    this.begin(mm);
+    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
+    const devGen = d.busy > 0 ? -1 : d.releases;
+    regs[o.slot] = region({
+      start,
+      pages: o.pages,
+      prot: o.prot,
+      dev: o.dev,
+      devGen,
+      data: new Array(o.pages).fill(-1),
+      since: this.step,
+      by: `mmap(${o.prot}) of pfnmap${o.dev}`,
+    });
+    sp.mapping.delete(o.slot);
+    this.end(mm);
+    return;
+  }
+
+  private *mmapPrivOp(o: OpOf<'mmap_priv'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const claimed = this.claimSlot(mm, o.slot);
+    if (!claimed) return;
+    const { sp, start } = claimed;
+    const f = this.file(o.file);
+    this.begin(mm);
+    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
+    // the file's data until a page is written (copied): unknown to the shadow until then
+    regs[o.slot] = region({
+      start,
+      pages: o.pages,
+      prot: o.prot,
+      file: o.file,
+      priv: true,
+      data: new Array(o.pages).fill(-1),
+      since: this.step,
+      by: `mmap(${o.prot}, MAP_PRIVATE)`,
+    });
+    sp.mapping.delete(o.slot);
+    this.end(mm);
+    return;
+  }
+
+  private *memWriteOp(o: OpOf<'mem_write'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const k = this.k;
+    const r = regs[o.slot];
+    if (!r) return;
+    const page = o.page % r.pages;
+    yield* traced(cpu, 'sys_write', () =>
+      this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
+    );
+    r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
+    return;
+  }
+
+  private *madviseOp(o: OpOf<'madvise'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const r = regs[o.slot];
+    if (!r) return;
+    const sp = this.space(mm);
+    this.begin(mm);
+    sp.zapping++;
+    yield* this.ops.madvise_dontneed(cpu, mm, r.start, r.pages); // sys_madvise() names its own frame
+    sp.zapping--;
+    r.data.fill(-1); // zero-filled again, or the file's again: not tracked
+    this.end(mm);
+    return;
+  }
+
+  private *devReleaseOp(o: OpOf<'dev_release'>, cpu: LinuxCpu): KGen<void> {
+    const d = this.devs[o.dev];
+    if (!d) return;
+    d.busy++;
+    this.truncations++;
+    yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
+    d.busy--;
+    d.releases++;
+    this.truncations++;
+    return;
+  }
+
+  private *munmapOp(o: OpOf<'munmap'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const r = regs[o.slot];
+    const sp = this.space(mm);
+    if (!r || sp.mapping.has(o.slot)) return;
+    // munmap() of the range's last pages (a partial unmap) leaves the first ones mapped, with their data.
+    const keep = partialFrom(o.from, r);
+    regs[o.slot] = null;
+    // The slot stays busy until munmap returns: a thread's mmap there meanwhile would be taken
+    // by this unmap once it gets mmap_sem, and the shadow would promise a mapping that is gone.
+    sp.mapping.add(o.slot);
+    this.begin(mm);
+    const fns = enterFn(cpu, 'sys_munmap');
+    try {
+      yield* this.ops.munmap(cpu, mm, r.start + BigInt(keep * 4096), r.pages - keep);
+    } finally {
+      fns.pop();
+    }
+    if (keep > 0)
+      regs[o.slot] = region({ ...r, pages: keep, data: r.data.slice(0, keep), since: this.step, by: `munmap of its pages ${keep}..${r.pages - 1}` });
+    sp.mapping.delete(o.slot);
+    this.end(mm);
+    this.checkUser(cpu, mm, 'munmap');
+    return;
+  }
+
+  private *mprotectOp(o: OpOf<'mprotect'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const r = regs[o.slot];
+    if (!r) return;
+    const sp = this.space(mm);
+    this.begin(mm);
+    sp.mprotecting++;
+    yield* this.ops.mprotect(cpu, mm, r.start, r.pages, VM_FLAGS[o.prot]); // sys_mprotect() names its own frame
+    sp.mprotecting--;
+    const now = regs[o.slot];
+    if (now === r) Object.assign(r, { prot: o.prot, since: this.step, by: `mprotect(${o.prot})`, protUnknown: false });
+    // The range was unmapped and mapped again, or moved, while the call waited for mmap_sem: it
+    // may have changed the new mapping, or the range before the move, or found nothing (it
+    // applies to whatever is there when it runs).
+    else {
+      if (now) now.protUnknown = true;
+      r.protUnknown = true; // an mremap() that took the range meanwhile copies it
+    }
+    this.end(mm);
+    this.checkUser(cpu, mm, 'mprotect');
+    return;
+  }
+
+  private *gupFastOp(o: OpOf<'gup_fast'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
+    const r = regs[o.slot];
+    if (!r) return;
+    const fns = enterFn(cpu, 'get_user_pages_fast');
+    try {
+      yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
+    } finally {
+      fns.pop();
+    }
+    return;
+  }
+
+  private *forkOp(o: OpOf<'fork' | 'clone'>, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+    if (o.task >= this.program.tasks.length || this.program.tasks[o.task].kthread) return;
+    const fns = enterFn(cpu, 'do_fork');
+    try {
+      yield* this.spawn(o.task, mm, cpu, o.op === 'clone');
+    } finally {
+      fns.pop();
+    }
+    return;
+  }
+
+  private *memcgOp(o: OpOf<'memcg'>, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
+    let g = this.memcgs[o.slot];
+    if (g === undefined) {
+      this.memcgs[o.slot] = null; // being created: another task's memcg op waits for nothing
+      const fns = enterFn(cpu, 'cgroup_mkdir');
+      try {
+        g = yield* this.ops.memcg_create(cpu, `fuzz${o.slot}`);
+      } finally {
+        fns.pop();
+      }
+      this.memcgs[o.slot] = g;
+    }
+    if (g) this.ops.memcg_attach(mm, g);
+    return;
   }
 
   /** File `i` of the program (created on first use). */
