@@ -49,7 +49,7 @@ import { pfn_to_mfn } from '../linux/xen/state.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { enterFn, traced } from '../scheduler/traced.js';
+import { enterFn } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { DONE, mustYield } from '../scheduler/point.js';
 
@@ -639,7 +639,6 @@ export class Interpreter {
       obj.users--;
       if (h) h.writing--;
     }
-    return;
   }
 
   private *ptSetOp(o: OpOf<'pt_set'>, cpu: LinuxCpu): KGen<void> {
@@ -659,7 +658,6 @@ export class Interpreter {
     } finally {
       if (h) h.changing--;
     }
-    return;
   }
 
   private *ptClearOp(o: OpOf<'pt_clear'>, cpu: LinuxCpu): KGen<void> {
@@ -682,7 +680,6 @@ export class Interpreter {
     } finally {
       if (h) h.changing--;
     }
-    return;
   }
 
   private *xenFrameOp(o: OpOf<'lowmem_rw' | 'pt_pin' | 'pt_unpin'>, cpu: LinuxCpu): KGen<void> {
@@ -699,7 +696,6 @@ export class Interpreter {
     } else if (o.op === 'pt_pin') {
       if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
     } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
-    return;
   }
 
   private *ptLinearOp(o: OpOf<'pt_linear'>, cpu: LinuxCpu): KGen<void> {
@@ -710,7 +706,6 @@ export class Interpreter {
     if (!from || !to || this.linear.has(key)) return;
     const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
     if (r && r.rc === 0) this.linear.set(key, r.pa);
-    return;
   }
 
   private *ptUnlinearOp(o: OpOf<'pt_unlinear'>, cpu: LinuxCpu): KGen<void> {
@@ -720,7 +715,6 @@ export class Interpreter {
     if (pa === undefined) return;
     this.linear.delete(key);
     yield* HYPERVISOR_mmu_update(k, cpu, pa, 0n);
-    return;
   }
 
   private *setMemoryOp(o: OpOf<'set_memory'>, cpu: LinuxCpu): KGen<void> {
@@ -745,7 +739,6 @@ export class Interpreter {
       this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
       this.oracle.checkKernel(cpu, o.nx ? 'set_memory_nx' : 'set_memory_x');
     }
-    return;
   }
 
   private *allocObjectOp(o: OpOf<'vmalloc' | 'vm_map_ram' | 'percpu_alloc'>, cpu: LinuxCpu): KGen<void> {
@@ -760,7 +753,6 @@ export class Interpreter {
       fns.pop();
     }
     this.objs[kind][o.slot] = obj;
-    return;
   }
 
   private *freeObjectOp(o: OpOf<'vfree' | 'vm_unmap_ram' | 'percpu_free'>, cpu: LinuxCpu): KGen<void> {
@@ -782,7 +774,6 @@ export class Interpreter {
       this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
       this.oracle.checkKernel(cpu, o.op);
     }
-    return;
   }
 
   private *mmapOp(o: OpOf<'mmap'>, cpu: LinuxCpu, task: TaskStruct, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -811,7 +802,6 @@ export class Interpreter {
       }
       up_read(mm.mmap_sem, task);
     }
-    return;
   }
 
   private *mmapFileOp(o: OpOf<'mmap_file'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -838,7 +828,6 @@ export class Interpreter {
     });
     sp.mapping.delete(o.slot);
     this.end(mm);
-    return;
   }
 
   private *mremapOp(o: OpOf<'mremap'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -877,7 +866,6 @@ export class Interpreter {
     sp.mapping.delete(o.to);
     this.end(mm);
     this.checkUser(cpu, mm, 'mremap');
-    return;
   }
 
   private *ftruncateOp(o: OpOf<'ftruncate'>, cpu: LinuxCpu): KGen<void> {
@@ -891,7 +879,6 @@ export class Interpreter {
     this.truncations++;
     // A private copy beyond the new end is the file's again if the file grows back: unknown.
     for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
-    return;
   }
 
   private *mmapDevOp(o: OpOf<'mmap_dev'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -900,7 +887,12 @@ export class Interpreter {
     const { sp, start } = claimed;
     const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
     this.begin(mm);
-    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
+    const fns = enterFn(cpu, 'sys_mmap');
+    try {
+      yield* this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]);
+    } finally {
+      fns.pop();
+    }
     const devGen = d.busy > 0 ? -1 : d.releases;
     regs[o.slot] = region({
       start,
@@ -914,7 +906,6 @@ export class Interpreter {
     });
     sp.mapping.delete(o.slot);
     this.end(mm);
-    return;
   }
 
   private *mmapPrivOp(o: OpOf<'mmap_priv'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -923,7 +914,12 @@ export class Interpreter {
     const { sp, start } = claimed;
     const f = this.file(o.file);
     this.begin(mm);
-    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
+    const fns = enterFn(cpu, 'sys_mmap');
+    try {
+      yield* this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]);
+    } finally {
+      fns.pop();
+    }
     // the file's data until a page is written (copied): unknown to the shadow until then
     regs[o.slot] = region({
       start,
@@ -937,7 +933,6 @@ export class Interpreter {
     });
     sp.mapping.delete(o.slot);
     this.end(mm);
-    return;
   }
 
   private *memWriteOp(o: OpOf<'mem_write'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -945,11 +940,13 @@ export class Interpreter {
     const r = regs[o.slot];
     if (!r) return;
     const page = o.page % r.pages;
-    yield* traced(cpu, 'sys_write', () =>
-      this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
-    );
+    const fns = enterFn(cpu, 'sys_write');
+    try {
+      yield* this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma));
+    } finally {
+      fns.pop();
+    }
     r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
-    return;
   }
 
   private *madviseOp(o: OpOf<'madvise'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -962,7 +959,6 @@ export class Interpreter {
     sp.zapping--;
     r.data.fill(-1); // zero-filled again, or the file's again: not tracked
     this.end(mm);
-    return;
   }
 
   private *devReleaseOp(o: OpOf<'dev_release'>, cpu: LinuxCpu): KGen<void> {
@@ -970,11 +966,15 @@ export class Interpreter {
     if (!d) return;
     d.busy++;
     this.truncations++;
-    yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
+    const fns = enterFn(cpu, 'sys_ioctl');
+    try {
+      yield* this.ops.dev_release(cpu, d.dev);
+    } finally {
+      fns.pop();
+    }
     d.busy--;
     d.releases++;
     this.truncations++;
-    return;
   }
 
   private *munmapOp(o: OpOf<'munmap'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -999,7 +999,6 @@ export class Interpreter {
     sp.mapping.delete(o.slot);
     this.end(mm);
     this.checkUser(cpu, mm, 'munmap');
-    return;
   }
 
   private *mprotectOp(o: OpOf<'mprotect'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -1021,7 +1020,6 @@ export class Interpreter {
     }
     this.end(mm);
     this.checkUser(cpu, mm, 'mprotect');
-    return;
   }
 
   private *gupFastOp(o: OpOf<'gup_fast'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -1033,7 +1031,6 @@ export class Interpreter {
     } finally {
       fns.pop();
     }
-    return;
   }
 
   private *forkOp(o: OpOf<'fork' | 'clone'>, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
@@ -1044,7 +1041,6 @@ export class Interpreter {
     } finally {
       fns.pop();
     }
-    return;
   }
 
   private *memcgOp(o: OpOf<'memcg'>, cpu: LinuxCpu, mm: MmStruct): KGen<void> {
@@ -1060,7 +1056,6 @@ export class Interpreter {
       this.memcgs[o.slot] = g;
     }
     if (g) this.ops.memcg_attach(mm, g);
-    return;
   }
 
   /** File `i` of the program (created on first use). */
