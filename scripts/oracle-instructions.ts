@@ -17,24 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { intFlag, UsageError } from '../src/cli/args.js';
-import { parseChildArgs, runScript, valgrindChild, withCostChild } from './valgrind-child.js';
-
-/** Instructions (Valgrind's "I refs") of one run of the bundled cost child. */
-async function instructions(bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
-  const report = await valgrindChild(
-    'oracle-instructions',
-    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'],
-    [],
-    bundle,
-    preset,
-    mode,
-    runs,
-    seeds,
-  );
-  const m = /I\s+refs:\s+([\d,]+)/.exec(report);
-  if (!m) throw new Error(`oracle-instructions: no instruction count in Valgrind's report:\n${report.slice(-2000)}`);
-  return Number(m[1].replace(/,/g, ''));
-}
+import { instructions, parseChildArgs, runScript, withCostChild } from './valgrind-child.js';
 
 /** Runs `tasks` with at most `jobs` at a time. */
 async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promise<T[]> {
@@ -68,7 +51,7 @@ async function main(argv: string[]): Promise<void> {
     const cells = horizons.flatMap((h) => modes.map((m) => ({ h, m })));
     process.stderr.write(`oracle-instructions: ${cells.length} Valgrind runs of ${preset}, ${jobs} at a time (each about 50 times a normal run)\n`);
     const counts = await pool(
-      cells.map((c) => () => instructions(bundle, preset, c.m, runs, c.h)),
+      cells.map((c) => () => instructions('oracle-instructions', bundle, preset, c.m, runs, c.h)),
       jobs,
     );
     const at = (h: number, m: 'on' | 'off'): number => counts[cells.findIndex((c) => c.h === h && c.m === m)];

@@ -1,11 +1,12 @@
 /**
- * The part scripts/oracle-instructions.ts and scripts/instr-profile.ts share: their common options,
+ * The part scripts/oracle-instructions.ts, scripts/instr-profile.ts and scripts/tree-instructions.ts
+ * share: their common options,
  * the exit on a usage error, and the oracles' cost child (bench/oracle-cost-child.ts) bundled with
  * esbuild into a temporary directory and run under a Valgrind tool in a deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`: compilation and garbage
  * collection on the main thread, at points that depend on the work done only).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +32,18 @@ export function parseChildArgs(argv: string[], spec: Record<string, FlagSpec>, s
   return { flags, preset: typeof flags.preset === 'string' ? flags.preset : 'linux-4.14-smp', runs: intFlag(flags.runs, 'runs', 300, 1, 100_000) };
 }
 
-/** Bundles the cost child into a fresh temporary directory, runs `fn` with both, then removes the directory. */
-export async function withCostChild<T>(script: string, fn: (dir: string, bundle: string) => Promise<T>): Promise<T> {
+/**
+ * Bundles the cost child of the checkout `tree` (default: this one) into a fresh temporary
+ * directory, runs `fn` with both, then removes the directory.
+ */
+export async function withCostChild<T>(script: string, fn: (dir: string, bundle: string) => Promise<T>, tree = root): Promise<T> {
+  const child = join(tree, 'bench/oracle-cost-child.ts');
+  if (!existsSync(child)) throw new UsageError(`${script}: ${tree} is not a checkout of pagewalk (no bench/oracle-cost-child.ts)`);
+  if (!existsSync(join(tree, 'src/core/wasm-binary.generated.ts'))) throw new UsageError(`${script}: ${tree} is not built (run npm run build there)`);
   const dir = mkdtempSync(join(tmpdir(), `pagewalk-${script}-`));
   try {
     const bundle = join(dir, 'child.mjs');
-    await build({ entryPoints: [join(root, 'bench/oracle-cost-child.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+    await build({ entryPoints: [child], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
     return await fn(dir, bundle);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -79,4 +86,12 @@ export function valgrindChild(
       else resolve(err);
     });
   });
+}
+
+/** Instructions (Valgrind's "I refs") of one run of the bundled cost child (as `valgrindChild`). */
+export async function instructions(script: string, bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
+  const report = await valgrindChild(script, ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'], [], bundle, preset, mode, runs, seeds);
+  const m = /I\s+refs:\s+([\d,]+)/.exec(report);
+  if (!m) throw new Error(`${script}: no instruction count in Valgrind's report:\n${report.slice(-2000)}`);
+  return Number(m[1].replace(/,/g, ''));
 }
