@@ -49,7 +49,7 @@ import { pfn_to_mfn } from '../linux/xen/state.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { enterFn } from '../scheduler/traced.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 import { OutcomeOracle, outcomeCover, outcomeOraclesEnabled, walkTables } from './outcome.js';
 import { DONE, mustYield } from '../scheduler/point.js';
 
@@ -887,12 +887,7 @@ export class Interpreter {
     const { sp, start } = claimed;
     const d = (this.devs[o.dev] ??= { dev: this.ops.dev_create(`pfnmap${o.dev}`, MAX_PAGES), releases: 0, busy: 0 });
     this.begin(mm);
-    const fns = enterFn(cpu, 'sys_mmap');
-    try {
-      yield* this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]);
-    } finally {
-      fns.pop();
-    }
+    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_dev(cpu, mm, d.dev, start, o.pages, VM_FLAGS[o.prot]));
     const devGen = d.busy > 0 ? -1 : d.releases;
     regs[o.slot] = region({
       start,
@@ -914,12 +909,7 @@ export class Interpreter {
     const { sp, start } = claimed;
     const f = this.file(o.file);
     this.begin(mm);
-    const fns = enterFn(cpu, 'sys_mmap');
-    try {
-      yield* this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]);
-    } finally {
-      fns.pop();
-    }
+    yield* traced(cpu, 'sys_mmap', () => this.ops.mmap_priv(cpu, mm, f.file, start, o.pages, VM_FLAGS[o.prot]));
     // the file's data until a page is written (copied): unknown to the shadow until then
     regs[o.slot] = region({
       start,
@@ -940,12 +930,9 @@ export class Interpreter {
     const r = regs[o.slot];
     if (!r) return;
     const page = o.page % r.pages;
-    const fns = enterFn(cpu, 'sys_write');
-    try {
-      yield* this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma));
-    } finally {
-      fns.pop();
-    }
+    yield* traced(cpu, 'sys_write', () =>
+      this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
+    );
     r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
   }
 
@@ -966,12 +953,7 @@ export class Interpreter {
     if (!d) return;
     d.busy++;
     this.truncations++;
-    const fns = enterFn(cpu, 'sys_ioctl');
-    try {
-      yield* this.ops.dev_release(cpu, d.dev);
-    } finally {
-      fns.pop();
-    }
+    yield* traced(cpu, 'sys_ioctl', () => this.ops.dev_release(cpu, d.dev));
     d.busy--;
     d.releases++;
     this.truncations++;
