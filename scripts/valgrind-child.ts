@@ -1,9 +1,10 @@
 /**
  * The part scripts/oracle-instructions.ts, scripts/instr-profile.ts and scripts/tree-instructions.ts
- * share: their common options,
- * the exit on a usage error, and the oracles' cost child (bench/oracle-cost-child.ts) bundled with
- * esbuild into a temporary directory and run under a Valgrind tool in a deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`: compilation and garbage
- * collection on the main thread, at points that depend on the work done only).
+ * share: their common options, the exit on a usage error, and the oracles' cost child
+ * (bench/oracle-cost-child.ts) bundled with esbuild into a temporary directory and run under a
+ * Valgrind tool in a deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`:
+ * compilation and garbage collection on the main thread, at points that depend on the work done
+ * only).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
