@@ -5,12 +5,13 @@ import {
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, C_CR2, C_FRONT,
   C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
+  PERM_RW, PERM_US, UP_EA, UP_HITS,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPdeCacheWalks } from './walk';
+import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, SCR_NEXT, SCR_PERMS } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -84,29 +85,99 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
 // TLB misses handled by quickMiss: each one a miss and a walk of one entry from the PDE cache
 // (walkTables' countWalk), counted into the statistics once per batch (tlbLoop).
 let quickWalks: u32 = 0;
+// The other quick misses' walks (quickUpper's): their number, the entries they read, and per
+// level the paging-structure-cache hits they began at (UP_HITS[0]: none, from CR3); the last
+// quick miss's leaf entry address.
+let upWalks: u32 = 0;
+let upRefs: u32 = 0;
+let quickLeaf: u64 = 0;
+
+/** Adds quickMiss's walks to the statistics as walkTables counts them, and zeroes its counters. */
+function countQuickWalks(cpu: usize): void {
+  addWalkCounts(quickWalks + upWalks, quickWalks + upRefs);
+  countPscHits(cpu, 2, quickWalks + load<u32>(UP_HITS + 8));
+  for (let l: u32 = 3; l <= 5; l++) countPscHits(cpu, l, load<u32>(UP_HITS + usize(l) * 4));
+  quickWalks = upWalks = upRefs = 0;
+  store<u64>(UP_HITS, 0);
+  store<u64>(UP_HITS, 0, 8);
+  store<u64>(UP_HITS, 0, 16);
+}
+
+// quickUpper's results besides the leaf table: the rights above the leaf, the level the walk
+// began at (1: the leaf, from a PDE-cache hit) and the paging-structure cache it began from.
+let upPerms: u32 = 0;
+let upTop: u32 = 0;
+let upHit: u32 = 0;
 
 /**
- * missPath for the common IA-32e case, without calls: the 4 KiB set looked up through its tag
- * bytes (one SIMD compare; the ways whose byte matches the page's are compared), the large-page
- * classes known empty, a PDE-cache hit, and a leaf the access may use (the walk from the cached
- * PDE reads the leaf only); once the fill is certain, its victim as tlbFill would choose it (the
- * first invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order
- * word, caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss
- * handed to missPath (a cold PDE cache) costs little.
- * Results, statistics, A/D writes, TLB contents, stamps and front contents are missPath's. Any
- * other case (a set hit that needs missPath's re-check, a PDE-cache miss, a fault, an entry past
- * RAM, protection keys, large pages cached) returns SLOW before changing anything, and the
- * caller runs missPath.
+ * quickMiss's walk above the leaf after a PDE-cache miss, as walkLong makes it (from the deepest
+ * paging-structure-cache hit, else from CR3) but reading only: the leaf table, or SLOW for any
+ * entry walkTables must decide (not present, reserved bits, a large page, a clear accessed bit,
+ * past RAM). The entries' addresses go to UP_EA (top level first), each level's next table and
+ * rights to walkTables' scratch for leafAccess's fills; upPerms, upTop and upHit as above.
  */
-function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
+function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
+  const mode = acMode;
+  const levels: u32 = mode == MODE_5L ? 5 : 4;
+  let table = acCr3 & FRAME_MASK;
+  let pp: u32 = PERM_RW | PERM_US;
+  let top = levels;
+  let hit: u32 = 0;
+  if (pscOn) {
+    for (let l: u32 = 3; l <= levels; l++) {
+      const h = pscFind(cpu, l, pscPrefix(va, l, mode), pcid);
+      if (h == 0) continue;
+      table = load<u64>(h, P_NEXT);
+      pp = load<u32>(h, P_PERMS);
+      top = l - 1;
+      hit = l;
+      break;
+    }
+  }
+  const up = load<u64>(cpu + C_RSVD_UP) | E_A;
+  const mid = lo | E_PS | E_A;
+  for (let L = top; L >= 2; L--) {
+    const a = table + ((va >> (9 * L)) & 0xFF8);
+    if (a >= ramSize) return SLOW;
+    const e = load<u64>(usize(a), RAM_BASE);
+    if ((e & (L >= 4 ? up : mid)) != (E_P | E_A)) return SLOW;
+    // tableLevel's rights: R/W and U/S of every level, XD of any (set only with NXE: reserved without)
+    pp = (pp & ((u32(e >> 1) & 3) | 4)) | (u32(e >> 61) & 4);
+    table = e & FRAME_MASK;
+    store<u64>(UP_EA + usize(top - L) * 8, a);
+    store<u64>(SCR_NEXT + usize(L) * 8, table);
+    store<u32>(SCR_PERMS + usize(L) * 4, pp);
+  }
+  upPerms = pp;
+  upTop = top;
+  upHit = hit;
+  return table;
+}
+
+/**
+ * missPath for the common IA-32e case: the 4 KiB set looked up through its tag bytes (one SIMD
+ * compare; the ways whose byte matches the page's are compared), the large-page classes known
+ * empty, and a walk that needs no decision of walkTables — from a PDE-cache hit (the leaf entry
+ * only, without calls), else from the deepest paging-structure-cache hit or CR3 (quickUpper:
+ * every entry above the leaf present, accessed, no reserved bit, no large page), to a leaf the
+ * access may use; once the fill is certain, its victim as tlbFill would choose it (the first
+ * invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order word,
+ * caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss costs
+ * little at any depth of the caches.
+ * Results, statistics, A/D writes, TLB and paging-structure-cache contents, stamps and front
+ * contents are missPath's. Any other case (a set hit that needs missPath's re-check, a fault, an
+ * entry past RAM or with a clear accessed bit above the leaf, a large page, protection keys,
+ * large pages cached) returns SLOW before changing anything, and the caller runs missPath.
+ */
+function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   const ways = usize(load<u32>(cpu + C_TLB, 8));
   const pways = usize(load<u32>(cpu + C_PSC, 8));
   // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4) with constant masks and unrolled loops
-  if (ways == 12 && pways == 4) return quickMissIn(cpu, va, kind, 12, 4);
-  return quickMissIn(cpu, va, kind, ways, pways);
+  if (ways == 12 && pways == 4 && pscOn) return quickMissIn(cpu, va, kind, 12, 4, true);
+  return quickMissIn(cpu, va, kind, ways, pways, pscOn);
 }
 
-@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize): u64 {
+@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool): u64 {
   const d = cpu + C_TLB;
   // large-page classes that may hold entries (their "ever filled" flags), keys, no 4 KiB TLB
   if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
@@ -153,7 +224,9 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   const pkey = keyOf(prefix, pcid);
   let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
   let h: usize = 0;
-  if (pways == 4) {
+  if (!pscOn) {
+    // no paging-structure caches: the walk begins at CR3
+  } else if (pways == 4) {
     // the usual geometry, unrolled (a loop costs V8 a stack check per iteration)
     h = load<u64>(pe, P_KEY) == pkey ? pe : h;
     h = load<u64>(pe, P_KEY + PSC_ENTRY) == pkey ? pe + PSC_ENTRY : h;
@@ -162,14 +235,24 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
   } else {
     for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
   }
-  if (h == 0) return SLOW;
-  const ea = load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8);
+  const lo = load<u64>(cpu + C_RSVD_LO);
+  let table: u64 = 0; // the leaf table
+  let pp: u32 = 0; // the rights above the leaf (PERM_RW | PERM_US | PERM_XD), as a PDE-cache entry holds them
+  if (h != 0) {
+    table = load<u64>(h, P_NEXT);
+    pp = load<u32>(h, P_PERMS);
+  } else {
+    // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
+    table = quickUpper(cpu, va, pcid, lo, pscOn);
+    if (table == SLOW) return SLOW;
+    pp = upPerms;
+  }
+  const ea = table + ((va >> 9) & 0xFF8);
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
-  if ((le & load<u64>(cpu + C_RSVD_LO)) != E_P) return SLOW; // not present or reserved: #PF
+  if ((le & lo) != E_P) return SLOW; // not present or reserved: #PF
   // The rights folded as walkInPlace folds them (bit 63: no level sets XD) and checked per kind
   // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
-  const pp = load<u32>(h, P_PERMS);
   const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
   const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
   const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
@@ -212,9 +295,18 @@ function quickMiss(cpu: usize, va: u64, kind: u32): u64 {
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
-  quickWalks++;
   const need: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
+  quickLeaf = ea;
+  if (h != 0) quickWalks++;
+  else {
+    // walkTables' count, and leafAccess's paging-structure-cache fills, before the TLB fill (their
+    // stamps come from one counter)
+    upWalks++;
+    upRefs += upTop;
+    store<u32>(UP_HITS + usize(upHit) * 4, load<u32>(UP_HITS + usize(upHit) * 4) + 1);
+    if (pscOn) for (let l = upTop; l >= 2; l--) pscFill(cpu, l, pscPrefix(va, l, acMode), pcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
+  }
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
@@ -263,17 +355,17 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: boo
         return load<u64>(fp, 8) | (va & 0xFFF);
       }
     }
-    if (isLongMode(mode) && pscOn) {
-      const r = quickMiss(cpu, va, kind);
+    if (isLongMode(mode)) {
+      const r = quickMiss(cpu, va, kind, pscOn);
       if (r != SLOW) {
-        if (quickWalks != 0) {
-          // a miss and a walk (not a hit in the set, which setHit counted)
-          const h = pscFind(cpu, 2, pscPrefix(va, 2, mode), acPcid);
-          store<u64>(cpu + C_LAST, load<u64>(h, P_NEXT) + ((va >> 9) & 0xFF8));
-          store<u32>(cpu + C_LAST_N, 1);
+        if ((quickWalks | upWalks) != 0) {
+          // a miss and a walk (not a hit in the set, which setHit counted): the entries it read
+          const n: u32 = quickWalks != 0 ? 1 : upTop;
+          for (let j: u32 = 0; j + 1 < n; j++) store<u64>(cpu + C_LAST + usize(j) * 8, load<u64>(UP_EA + usize(j) * 8));
+          store<u64>(cpu + C_LAST + usize(n - 1) * 8, quickLeaf);
+          store<u32>(cpu + C_LAST_N, n);
           bump(cpu, C_ST_TLBMISSES, 1);
-          countPdeCacheWalks(cpu, 1);
-          quickWalks = 0;
+          countQuickWalks(cpu);
           flushWalkCounts(cpu);
         }
         return r;
@@ -374,9 +466,8 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   }
   bump(cpu, C_ST_TLBHITS, hits);
   bump(cpu, C_ST_FAULTS, gps);
-  bump(cpu, C_ST_TLBMISSES, quickWalks);
-  countPdeCacheWalks(cpu, quickWalks);
-  quickWalks = 0;
+  bump(cpu, C_ST_TLBMISSES, quickWalks + upWalks);
+  countQuickWalks(cpu);
   return faults;
 }
 
@@ -400,8 +491,8 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
     return 1;
   }
   if (nonCanonical(va, mode)) return (1 << 16) | (store2(i, GP_RESULT) << 24);
-  if (isLongMode(mode) && pscOn) {
-    const r = quickMiss(cpu, va, kind);
+  if (isLongMode(mode)) {
+    const r = quickMiss(cpu, va, kind, pscOn);
     if (r != SLOW) {
       store<u64>(i * 8, r, IO_PA);
       store<u32>(i * 4, 0, IO_FAULT);

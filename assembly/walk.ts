@@ -25,8 +25,8 @@ const ENTRY_MASK: u64 = 0x000F_FFFF_FFFF_FFF8;
 
 // scratch for one walk (single-threaded): per level the next table and rights, for PSC fills;
 // and, for AMD, the entries whose accessed bit is set only once the walk succeeds.
-const SCR_NEXT: usize = 0x003F_0000;
-const SCR_PERMS: usize = 0x003F_0040;
+export const SCR_NEXT: usize = 0x003F_0000;
+export const SCR_PERMS: usize = 0x003F_0040;
 const SCR_NPEND: usize = 0x003F_0070;
 const SCR_PEND: usize = 0x003F_0080;
 
@@ -180,12 +180,10 @@ function commitAccessed(): void {
 /** Returned by quickMiss when the access needs the exact miss path. */
 export const SLOW: u64 = 0xFFFF_FFFF_FFFF_FFFF;
 
-/** countWalk for n walks from the PDE cache (one entry read each): the TLB miss path's fast walks. */
-export function countPdeCacheWalks(cpu: usize, n: u32): void {
-  walksCount += n;
-  refsCount += n;
+/** countWalk's paging-structure-cache statistics for n walks begun at a level-`level` hit. */
+export function countPscHits(cpu: usize, level: u32, n: u32): void {
   store<u64>(cpu + C_ST_PSCHITS, load<u64>(cpu + C_ST_PSCHITS) + n);
-  const p = cpu + C_ST_PSC_LEVEL + 2 * 8;
+  const p = cpu + C_ST_PSC_LEVEL + usize(level) * 8;
   store<u64>(p, load<u64>(p) + n);
 }
 
