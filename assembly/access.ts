@@ -154,33 +154,61 @@ function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
   return table;
 }
 
+/** quickUpper's walk succeeded: walkTables' count, and leafAccess's paging-structure-cache fills. */
+function quickUpperDone(cpu: usize, va: u64, pcid: u32, pscOn: bool): void {
+  upWalks++;
+  upRefs += upTop;
+  store<u32>(UP_HITS + usize(upHit) * 4, load<u32>(UP_HITS + usize(upHit) * 4) + 1);
+  if (!pscOn) return;
+  for (let l = upTop; l >= 2; l--) pscFill(cpu, l, pscPrefix(va, l, acMode), pcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
+}
+
 /**
  * missPath for the common IA-32e case: the 4 KiB set looked up through its tag bytes (one SIMD
- * compare; the ways whose byte matches the page's are compared), the large-page classes known
- * empty, and a walk that needs no decision of walkTables — from a PDE-cache hit (the leaf entry
- * only, without calls), else from the deepest paging-structure-cache hit or CR3 (quickUpper:
- * every entry above the leaf present, accessed, no reserved bit, no large page), to a leaf the
- * access may use; once the fill is certain, its victim as tlbFill would choose it (the first
- * invalid way: a zero tag byte; else the oldest stamp: the head of the set's fill-order word,
- * caches.ts fifoWord, or the stamps themselves where it is not kept), so that a miss costs
- * little at any depth of the caches.
+ * compare; the ways whose byte matches the page's are compared), no hit in the large-page
+ * classes (looked up only when they may hold entries), and a walk that needs no decision of
+ * walkTables — from a PDE-cache hit (the leaf entry only, without calls), else from the deepest
+ * paging-structure-cache hit or CR3 (quickUpper: every entry above the leaf present, accessed,
+ * no reserved bit, no large page) — to a leaf the access may use; once the fill is certain, its
+ * victim as tlbFill would choose it (the first invalid way: a zero tag byte; else the oldest
+ * stamp: the head of the set's fill-order word, caches.ts fifoWord, or the stamps themselves
+ * where it is not kept), so that a miss costs little at any depth of the caches.
  * Results, statistics, A/D writes, TLB and paging-structure-cache contents, stamps and front
  * contents are missPath's. Any other case (a set hit that needs missPath's re-check, a fault, an
- * entry past RAM or with a clear accessed bit above the leaf, a large page, protection keys,
- * large pages cached) returns SLOW before changing anything, and the caller runs missPath.
+ * entry past RAM or with a clear accessed bit above the leaf, a large page or a large-page TLB
+ * hit, protection keys) returns SLOW before changing anything, and the caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   const ways = usize(load<u32>(cpu + C_TLB, 8));
   const pways = usize(load<u32>(cpu + C_PSC, 8));
-  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4) with constant masks and unrolled loops
-  if (ways == 12 && pways == 4 && pscOn) return quickMissIn(cpu, va, kind, 12, 4, true);
-  return quickMissIn(cpu, va, kind, ways, pways, pscOn);
+  const d = cpu + C_TLB;
+  // The usual case without calls (V8 spills a value that lives across a call where it is made):
+  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4; constant masks, unrolled loops),
+  // the large-page classes empty (their "ever filled" flags), a PDE-cache hit. Else the general one.
+  // After a miss that missed the PDE cache too (random access over more than the PDE cache maps),
+  // the general one directly: the results are the same either way.
+  if (ways == 12 && pways == 4 && pscOn && !pdeMissed && (load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) == 0) {
+    const r = quickMissIn(cpu, va, kind, 12, 4, true, false);
+    if (r != PDE_MISS) return r;
+  }
+  return quickMissAny(cpu, va, kind, ways, pways, pscOn);
 }
 
-@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool): u64 {
+/** Whether the general quick miss's last PDE-cache probe missed (quickMiss's choice of path). */
+let pdeMissed = false;
+
+function quickMissAny(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool): u64 {
+  if (ways == 12 && pways == 4) return quickMissIn(cpu, va, kind, 12, 4, pscOn, true);
+  return quickMissIn(cpu, va, kind, ways, pways, pscOn, true);
+}
+
+/** quickMissIn without `any`: the PDE cache missed (nothing changed; quickMissAny takes it). */
+const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
+
+@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool, any: bool): u64 {
   const d = cpu + C_TLB;
-  // large-page classes that may hold entries (their "ever filled" flags), keys, no 4 KiB TLB
-  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12) | acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
+  // protection keys, no 4 KiB TLB
+  if ((acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
   const pcid = acPcid;
   const setNo = usize(u32(vpn) & load<u32>(d, 4));
@@ -218,6 +246,10 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
       if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
     }
   }
+  // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
+  // flags: a kernel's direct map fills them): a hit is missPath's to check
+  if (any && load<u32>(d, 16 + 12) != 0 && tlbFind(cpu, 1, va, acMode) != 0) return SLOW;
+  if (any && load<u32>(d, 32 + 12) != 0 && tlbFind(cpu, 2, va, acMode) != 0) return SLOW;
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;
@@ -239,9 +271,12 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   let table: u64 = 0; // the leaf table
   let pp: u32 = 0; // the rights above the leaf (PERM_RW | PERM_US | PERM_XD), as a PDE-cache entry holds them
   if (h != 0) {
+    if (any) pdeMissed = false;
     table = load<u64>(h, P_NEXT);
     pp = load<u32>(h, P_PERMS);
   } else {
+    if (!any) return PDE_MISS;
+    pdeMissed = true;
     // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
     table = quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
@@ -299,14 +334,7 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
   quickLeaf = ea;
   if (h != 0) quickWalks++;
-  else {
-    // walkTables' count, and leafAccess's paging-structure-cache fills, before the TLB fill (their
-    // stamps come from one counter)
-    upWalks++;
-    upRefs += upTop;
-    store<u32>(UP_HITS + usize(upHit) * 4, load<u32>(UP_HITS + usize(upHit) * 4) + 1);
-    if (pscOn) for (let l = upTop; l >= 2; l--) pscFill(cpu, l, pscPrefix(va, l, acMode), pcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
-  }
+  else quickUpperDone(cpu, va, pcid, pscOn); // before the TLB fill: the stamps come from one counter
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);

@@ -190,8 +190,11 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
       for (let step = 0; step < 60; step++) {
         const op = r.nextFloat();
         if (op < 0.1) {
-          const pa = BigInt((1 + r.below(POOL)) * 4096 + r.below(512) * 8);
-          const e = randomEntry(r, 46) | 0x27n;
+          // a random entry anywhere, or a large page (2 MiB as a PDE, 1 GiB as a PDPTE: the tables
+          // loop) where the addresses walk, so that the large-page TLB classes hold entries
+          const large = r.nextFloat() < 0.4;
+          const pa = large ? BigInt((1 + r.below(4)) * 4096 + r.below(4) * 8) : BigInt((1 + r.below(POOL)) * 4096 + r.below(512) * 8);
+          const e = large ? (BigInt(r.below(4)) << 30n) | 0xa7n | (r.nextFloat() < 0.3 ? 1n << 63n : 0n) : randomEntry(r, 46) | 0x27n;
           both((m) => m.phys.write64(pa, e)); // not invalidated: stale entries must stay stale
         } else if (op < 0.17) {
           const v = va();
