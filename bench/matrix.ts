@@ -67,6 +67,12 @@ export interface Cell {
   perPage?: number;
   /** TLB cells: the core with TLB and PSCs on against the C direct-mapped TLB. */
   tlb?: boolean;
+  /**
+   * TLB cells: the layout's root also holds a kernel's direct map in 2 MiB pages (supervisor), and
+   * the core with the caches on reads it once in kernel mode before the cell's runs, so that its
+   * 2 MiB TLB class holds an entry while the user accesses miss, as under a real kernel.
+   */
+  directMap?: boolean;
 }
 
 const REAL: Attrs = { xd: 0.5, ro: 1 / 8, sup: 1 / 256, np: 1 / 256, adClear: false };
@@ -99,6 +105,9 @@ export function fullCells(): Cell[] {
     cell('TLB hot 64 pages', 'tlb', '4k', 64 * MIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
     cell('TLB 4k seq 64M', 'tlb', '4k', 64 * MIB, { tlb: true, order: 'sequential', perPage: 8, addresses: 1 << 17 }),
     cell('TLB 4k rand 64M', 'tlb', '4k', 64 * MIB, { tlb: true, addresses: 1 << 16 }),
+    cell('TLB 4k rand 1G', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16 }),
+    cell('TLB 4k rand 16G', 'tlb', '4k', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
+    cell('TLB 4k rand 1G, direct map', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16, directMap: true }),
   ];
 }
 
@@ -126,6 +135,8 @@ const EFER = (1n << 8n) | (1n << 11n);
 /** Region bases: PML4 slot 32 (4-level); PML5 slot 3 (5-level). */
 const BASE_4L = 32n << 39n;
 const BASE_5L = 3n << 48n;
+/** Linux's direct map (x86-64, 4-level: PAGE_OFFSET), over the first 1 GiB of guest RAM in 2 MiB pages. */
+const DIRECT_MAP = 0xffff_8880_0000_0000n;
 
 /** One mapped region with its own root: where its leaf entries are, and their frames. */
 interface Layout {
@@ -146,6 +157,8 @@ class Guest {
   readonly pool: Uint32Array;
   private next = 0;
   private readonly layouts = new Map<string, Layout>();
+  /** Layouts whose root holds the direct map. */
+  private readonly mapped = new Set<string>();
   private constructor(
     readonly m: Machine,
     readonly rand: Prng,
@@ -219,6 +232,22 @@ class Guest {
       leafFrame[i] = Math.floor(frameLimit / 2 + this.rand.nextFloat() * (frameLimit / 2)); // past RAM
     }
     return { key: `${page}/${levels}/${bytes}`, root, levels, page, va, leafSlot, leafFrame, tableSlot: Uint32Array.from(tableSlot) };
+  }
+
+  /** Adds the direct map (DIRECT_MAP) to a 4-level layout's root, once. */
+  directMap(l: Layout): void {
+    if (l.levels !== 4 || this.mapped.has(l.key)) return;
+    this.mapped.add(l.key);
+    const w = this.words();
+    const pdpt = this.table();
+    const pd = this.table();
+    const entry = (slot: number, lo: number) => {
+      w[2 * slot] = lo >>> 0;
+      w[2 * slot + 1] = 0;
+    };
+    entry(l.root / 8 + Number((DIRECT_MAP >> 39n) & 511n), pdpt | P | RW | A);
+    entry(pdpt / 8 + Number((DIRECT_MAP >> 30n) & 511n), pd | P | RW | A);
+    for (let i = 0; i < 512; i++) entry(pd / 8 + i, i * 2 ** 21 + (P | RW | A | D | PS));
   }
 
   /** Writes the leaf (and table) entries of a layout for an attribute mix, deterministically. */
@@ -466,7 +495,7 @@ const TARGETS: { key: string; target: number; applies: (c: Cell) => boolean }[] 
   { key: 'wasm/c-full', target: 1.3, applies: (c) => c.name === '4k 16G rand' },
   { key: 'wasm-tlb/c-tlb', target: 0.6, applies: (c) => c.name === 'TLB hot 64 pages' },
   { key: 'wasm-tlb-inplace/c-tlb', target: 0.6, applies: (c) => c.name === 'TLB hot 64 pages' },
-  { key: 'wasm-tlb/wasm', target: 1, applies: (c) => c.name === 'TLB 4k rand 64M' },
+  { key: 'wasm-tlb/wasm', target: 1, applies: (c) => c.name.startsWith('TLB 4k rand') },
 ];
 
 function nativeCfg(levels: 4 | 5): number {
@@ -488,6 +517,11 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   }
   cpuOff.configure({ tlb: false, psc: false });
   cpuOn.configure({ tlb: true, psc: true });
+  if (c.directMap) {
+    g.directMap(l);
+    const r = cpuOn.access(DIRECT_MAP, { kind: 'read', cpl: 0 });
+    if (!r.ok) throw new Error(`bench matrix: the direct map does not translate (${JSON.stringify(r)})`);
+  }
   const { vas, kinds } = addresses(c, cfg.seed * 104729 + idx);
   const ncfg = nativeCfg(c.levels);
   walker.tlbFlush(); // the tables changed (setControl flushed the core's TLBs)
@@ -575,6 +609,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     const s = cpuOn.stats;
     if (s.tlbMisses !== before.tlbMisses) res.problems.push(`wasm-tlb: ${s.tlbMisses - before.tlbMisses} TLB misses on a hot set that fits the TLB`);
   }
+  if (c.directMap && !cpuOn.tlbEntries().some((e) => e.pageSize === 2 ** 21)) res.problems.push("wasm-tlb: the direct map's 2 MiB TLB entry is gone");
   impls.forEach((impl, i) => (res.mps[impl.name] = median(samples[i])));
   // A ratio is the median of the per-round ratios: both runs of a pair come from the same round,
   // a few runs apart, so a phase of load from other processes slows both.
