@@ -10,7 +10,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFill, pscPrefix, tlbFind, tlbHas, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, SCR_NEXT, SCR_PERMS } from './walk';
 import { ramSize } from './state';
 
@@ -181,13 +181,11 @@ function quickUpperDone(cpu: usize, va: u64, pcid: u32, pscOn: bool): void {
 function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   const ways = usize(load<u32>(cpu + C_TLB, 8));
   const pways = usize(load<u32>(cpu + C_PSC, 8));
-  const d = cpu + C_TLB;
   // The usual case without calls (V8 spills a value that lives across a call where it is made):
-  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4; constant masks, unrolled loops),
-  // the large-page classes empty (their "ever filled" flags), a PDE-cache hit. Else the general one.
-  // After a miss that missed the PDE cache too (random access over more than the PDE cache maps),
-  // the general one directly: the results are the same either way.
-  if (ways == 12 && pways == 4 && pscOn && !pdeMissed && (load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) == 0) {
+  // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4; constant masks, unrolled loops)
+  // and a PDE-cache hit. Else the general one (quickUpper), directly after a miss that missed the
+  // PDE cache too (random access over more than the PDE cache maps): the results are the same.
+  if (ways == 12 && pways == 4 && pscOn && !pdeMissed) {
     const r = quickMissIn(cpu, va, kind, 12, 4, true, false);
     if (r != PDE_MISS) return r;
   }
@@ -248,8 +246,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
   // flags: a kernel's direct map fills them): a hit is missPath's to check
-  if (any && load<u32>(d, 16 + 12) != 0 && tlbFind(cpu, 1, va, acMode) != 0) return SLOW;
-  if (any && load<u32>(d, 32 + 12) != 0 && tlbFind(cpu, 2, va, acMode) != 0) return SLOW;
+  if (tlbHas(cpu, 1, va, acMode) || tlbHas(cpu, 2, va, acMode)) return SLOW;
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;
@@ -333,7 +330,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const need: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
   quickLeaf = ea;
-  if (h != 0) quickWalks++;
+  if (!any || h != 0) quickWalks++;
   else quickUpperDone(cpu, va, pcid, pscOn); // before the TLB fill: the stamps come from one counter
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;

@@ -124,6 +124,18 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
   return 0;
 }
 
+/** tlbFind for class c as a test, inlined (access.ts quickMiss: no call on its path). */
+@inline export function tlbHas(cpu: usize, c: u32, va: u64, mode: u32): bool {
+  const d = cpu + C_TLB + usize(c) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways == 0 || classEmpty(d, c)) return false;
+  const vpn = vpnOf(va, classShift(c, mode));
+  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let hit = false;
+  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) hit = hit || tlbMatches(e, vpn, acPcid, true);
+  return hit;
+}
+
 /**
  * The 4 KiB lookup of the miss path, one pass over the set: the hit (as tlbFind), or 0 with
  * `fillVictim` set to the way tlbFill would pick for this page (first invalid, else oldest
