@@ -10,7 +10,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFill, pscPrefix, tlbFind, tlbHas, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, SCR_NEXT, SCR_PERMS } from './walk';
 import { ramSize } from './state';
 
@@ -95,7 +95,7 @@ let quickLeaf: u64 = 0;
 /** Adds quickMiss's walks to the statistics as walkTables counts them, and zeroes its counters. */
 function countQuickWalks(cpu: usize): void {
   addWalkCounts(quickWalks + upWalks, quickWalks + upRefs);
-  countPscHits(cpu, 2, quickWalks + load<u32>(UP_HITS + 8));
+  countPscHits(cpu, 2, quickWalks);
   for (let l: u32 = 3; l <= 5; l++) countPscHits(cpu, l, load<u32>(UP_HITS + usize(l) * 4));
   quickWalks = upWalks = upRefs = 0;
   store<u64>(UP_HITS, 0);
@@ -246,7 +246,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
   // flags: a kernel's direct map fills them): a hit is missPath's to check
-  if (tlbHas(cpu, 1, va, acMode) || tlbHas(cpu, 2, va, acMode)) return SLOW;
+  if (tlbFindIn(cpu, 1, va, acMode) != 0 || tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;

@@ -113,6 +113,11 @@ function fifoRemove(q: usize, way: usize): void {
 
 /** Entry address of a TLB hit for va in class c under the current PCID, or 0. */
 export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
+  return tlbFindIn(cpu, c, va, mode);
+}
+
+/** tlbFind inlined (access.ts quickMiss: no call on its path). */
+@inline export function tlbFindIn(cpu: usize, c: u32, va: u64, mode: u32): usize {
   const d = cpu + C_TLB + usize(c) * 16;
   const ways = usize(load<u32>(d, 8));
   if (ways == 0 || classEmpty(d, c)) return 0;
@@ -122,18 +127,6 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
     if (tlbMatches(e, vpn, acPcid, true)) return e;
   }
   return 0;
-}
-
-/** tlbFind for class c as a test, inlined (access.ts quickMiss: no call on its path). */
-@inline export function tlbHas(cpu: usize, c: u32, va: u64, mode: u32): bool {
-  const d = cpu + C_TLB + usize(c) * 16;
-  const ways = usize(load<u32>(d, 8));
-  if (ways == 0 || classEmpty(d, c)) return false;
-  const vpn = vpnOf(va, classShift(c, mode));
-  let e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
-  let hit = false;
-  for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) hit = hit || tlbMatches(e, vpn, acPcid, true);
-  return hit;
 }
 
 /**

@@ -21,12 +21,12 @@ export const IO_STEPS: usize = 0x003C_0000; // step records of the stepping walk
 // per-access-kind masks of the fast walk, set by beginAccess: kind k is allowed on a page whose
 // folded rights f (access.ts walkInPlace) satisfy (f & MASK[k]) == WANT[k]
 export const KTAB: usize = 0x003F_0100;
-// the TLB miss path's quick walks (access.ts quickUpper): u64[4] entry addresses, u32[6] hits per level
-export const UP_EA: usize = 0x003F_00B0;
-export const UP_HITS: usize = 0x003F_00D0;
 export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
 export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
+// the TLB miss path's quick walks (access.ts quickUpper): u64[4] entry addresses, u32[6] hits per level
+export const UP_EA: usize = 0x003F_00B0;
+export const UP_HITS: usize = 0x003F_00D0;
 // lanes of the interleaved batch walk (access.ts mlpLoop): u64[16] leaf entry addresses, u64[16]
 // folded rights, one u64, a counter word, u8[16] lane flags; at +0x200 u32[128] leaf tables seen
 // (to 0x003F_0600)
