@@ -10,8 +10,8 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
-import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, SCR_NEXT, SCR_PERMS } from './walk';
+import { pscFind, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
 @inline function bump(cpu: usize, off: usize, n: u64): void {
@@ -145,8 +145,7 @@ function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
     pp = (pp & ((u32(e >> 1) & 3) | 4)) | (u32(e >> 61) & 4);
     table = e & FRAME_MASK;
     store<u64>(UP_EA + usize(top - L) * 8, a);
-    store<u64>(SCR_NEXT + usize(L) * 8, table);
-    store<u32>(SCR_PERMS + usize(L) * 4, pp);
+    keepLevel(L, table, pp);
   }
   upPerms = pp;
   upTop = top;
@@ -155,12 +154,12 @@ function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
 }
 
 /** quickUpper's walk succeeded: walkTables' count, and leafAccess's paging-structure-cache fills. */
-function quickUpperDone(cpu: usize, va: u64, pcid: u32, pscOn: bool): void {
+function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
   upWalks++;
   upRefs += upTop;
   store<u32>(UP_HITS + usize(upHit) * 4, load<u32>(UP_HITS + usize(upHit) * 4) + 1);
   if (!pscOn) return;
-  for (let l = upTop; l >= 2; l--) pscFill(cpu, l, pscPrefix(va, l, acMode), pcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
+  fillWalked(cpu, va, upTop, 1);
 }
 
 /**
@@ -331,7 +330,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
   quickLeaf = ea;
   if (!any || h != 0) quickWalks++;
-  else quickUpperDone(cpu, va, pcid, pscOn); // before the TLB fill: the stamps come from one counter
+  else quickUpperDone(cpu, va, pscOn); // before the TLB fill: the stamps come from one counter
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;
   const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);

@@ -25,8 +25,8 @@ const ENTRY_MASK: u64 = 0x000F_FFFF_FFFF_FFF8;
 
 // scratch for one walk (single-threaded): per level the next table and rights, for PSC fills;
 // and, for AMD, the entries whose accessed bit is set only once the walk succeeds.
-export const SCR_NEXT: usize = 0x003F_0000;
-export const SCR_PERMS: usize = 0x003F_0040;
+const SCR_NEXT: usize = 0x003F_0000;
+const SCR_PERMS: usize = 0x003F_0040;
 const SCR_NPEND: usize = 0x003F_0070;
 const SCR_PEND: usize = 0x003F_0080;
 
@@ -127,11 +127,19 @@ function commitAccessed(): void {
     else physOr64(ea, E_A);
   }
   const next = e & FRAME_MASK;
-  if (pscOn) {
-    store<u64>(SCR_NEXT + usize(L) * 8, next);
-    store<u32>(SCR_PERMS + usize(L) * 4, perms);
-  }
+  if (pscOn) keepLevel(L, next, perms);
   return next | u64(perms);
+}
+
+/** Keeps a level's next table and rights (walked above the leaf) for fillWalked. */
+@inline export function keepLevel(L: u32, next: u64, perms: u32): void {
+  store<u64>(SCR_NEXT + usize(L) * 8, next);
+  store<u32>(SCR_PERMS + usize(L) * 4, perms);
+}
+
+/** The paging-structure-cache fills of a successful walk: levels top down to above `at`, as keepLevel kept them. */
+@inline export function fillWalked(cpu: usize, va: u64, top: u32, at: u32): void {
+  for (let l = top; l > at; l--) pscFill(cpu, l, pscPrefix(va, l, acMode), acPcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
 }
 
 /**
@@ -166,11 +174,7 @@ function commitAccessed(): void {
   if ((cx & CX_AMD) != 0) commitAccessed();
   const set: u64 = kind == 1 ? E_A | E_D : E_A;
   if ((e & set) != set) physOr64(ea, set);
-  if (pscOn) {
-    for (let l = top; l > at; l--) {
-      pscFill(cpu, l, pscPrefix(va, l, acMode), acPcid, load<u64>(SCR_NEXT + usize(l) * 8), load<u32>(SCR_PERMS + usize(l) * 4));
-    }
-  }
+  if (pscOn) fillWalked(cpu, va, top, at);
   const shift = 3 + 9 * at;
   const pageMask = (u64(1) << shift) - 1;
   const cached = perms | (kind == 1 || (e & E_D) != 0 ? PERM_D : 0) | ((e & E_G) != 0 && (cx & CX_PGE) != 0 ? PERM_G : 0);
