@@ -8,34 +8,20 @@
  * compiler only (`--single-threaded --no-liftoff`), 24 batches less 4 (the setup cancels), for
  * this checkout and, with `--baseline`, another one (built: its dist/). Needs `valgrind`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, UsageError } from '../src/cli/args.js';
-import { runScript } from './valgrind-child.js';
+import { COUNT_INSTRUCTIONS, instructionCount, runScript, valgrind } from './valgrind-child.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const child = join(root, 'scripts/tlb-miss-child.mjs');
 const BATCH = 65_536;
 
 /** Valgrind's instruction count of one run of the child. */
-function count(tree: string, mib: number, large: boolean, batches: number): Promise<number> {
-  const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', '--no-liftoff'];
-  args.push(child, tree, String(mib), large ? '1' : '0', String(batches));
-  return new Promise((res, rej) => {
-    const p = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e: NodeJS.ErrnoException) =>
-      rej(e.code === 'ENOENT' ? new UsageError('tlb-instructions: valgrind not found (Debian: apt-get install valgrind)') : e),
-    );
-    p.on('close', (code) => {
-      const m = /I\s+refs:\s+([\d,]+)/.exec(err);
-      if (code !== 0 || !m) rej(new Error(`tlb-instructions: the child (${tree}, ${mib} MiB) failed with ${code}:\n${err.slice(-2000)}`));
-      else res(Number(m[1].replace(/,/g, '')));
-    });
-  });
+async function count(tree: string, mib: number, large: boolean, batches: number): Promise<number> {
+  const args = [...COUNT_INSTRUCTIONS, process.execPath, '--single-threaded', '--no-liftoff', child, tree, String(mib), large ? '1' : '0', String(batches)];
+  return instructionCount('tlb-instructions', await valgrind('tlb-instructions', args, `${tree}, ${mib} MiB`));
 }
 
 /** Instructions per translation: the difference between 24 and 4 batches. */

@@ -4,7 +4,7 @@
  * (bench/oracle-cost-child.ts) bundled with esbuild into a temporary directory and run under a
  * Valgrind tool in a deterministic V8 (`--single-threaded --hash-seed=1 --random-seed=1`:
  * compilation and garbage collection on the main thread, at points that depend on the work done
- * only).
+ * only); and the Valgrind run and instruction count scripts/tlb-instructions.ts uses too.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -60,6 +60,35 @@ export function runScript(main: (argv: string[]) => Promise<void>): void {
 }
 
 /**
+ * Runs `valgrind <args...>`; Valgrind's report (its stderr). `script` names the caller and `what`
+ * the run in errors.
+ */
+export function valgrind(script: string, args: string[], what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new UsageError(`${script}: valgrind not found (Debian: apt-get install valgrind)`) : e),
+    );
+    p.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${script}: valgrind (${what}) exited with ${code}:\n${err.slice(-2000)}`));
+      else resolve(err);
+    });
+  });
+}
+
+/** Valgrind's tool options that count instructions only (cachegrind without its cache simulation). */
+export const COUNT_INSTRUCTIONS = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'];
+
+/** The instruction count ("I refs") in a report of a COUNT_INSTRUCTIONS run. */
+export function instructionCount(script: string, report: string): number {
+  const m = /I\s+refs:\s+([\d,]+)/.exec(report);
+  if (!m) throw new Error(`${script}: no instruction count in Valgrind's report:\n${report.slice(-2000)}`);
+  return Number(m[1].replace(/,/g, ''));
+}
+
+/**
  * Runs the bundled child (`preset`, oracles `mode`, the campaign units of seeds 1..`seeds` of
  * `runs` executions each) under `valgrind <tool...>`, with `v8` flags added; Valgrind's report
  * (its stderr). `script` names the caller in errors.
@@ -75,24 +104,10 @@ export function valgrindChild(
   seeds: number,
 ): Promise<string> {
   const args = [...tool, process.execPath, '--single-threaded', '--hash-seed=1', '--random-seed=1', ...v8, bundle, preset, mode, String(runs), String(seeds)];
-  return new Promise((resolve, reject) => {
-    const p = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new UsageError(`${script}: valgrind not found (Debian: apt-get install valgrind)`) : e),
-    );
-    p.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${script}: valgrind (${preset}, oracles ${mode}, ${seeds} x ${runs}) exited with ${code}:\n${err.slice(-2000)}`));
-      else resolve(err);
-    });
-  });
+  return valgrind(script, args, `${preset}, oracles ${mode}, ${seeds} x ${runs}`);
 }
 
 /** Instructions (Valgrind's "I refs") of one run of the bundled cost child (as `valgrindChild`). */
 export async function instructions(script: string, bundle: string, preset: string, mode: 'on' | 'off', runs: number, seeds: number): Promise<number> {
-  const report = await valgrindChild(script, ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null'], [], bundle, preset, mode, runs, seeds);
-  const m = /I\s+refs:\s+([\d,]+)/.exec(report);
-  if (!m) throw new Error(`${script}: no instruction count in Valgrind's report:\n${report.slice(-2000)}`);
-  return Number(m[1].replace(/,/g, ''));
+  return instructionCount(script, await valgrindChild(script, COUNT_INSTRUCTIONS, [], bundle, preset, mode, runs, seeds));
 }
