@@ -4,8 +4,8 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, C_CR2, C_FRONT,
-  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
-  PERM_RW, PERM_US, UP_EA, UP_HITS,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
+  PERM_RW, PERM_US, PERM_XD, UP_EA, UP_HITS,
 } from './layout';
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
@@ -184,19 +184,24 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4; constant masks, unrolled loops)
   // and a PDE-cache hit. Else the general one (quickUpper), directly after a miss that missed the
   // PDE cache too (random access over more than the PDE cache maps): the results are the same.
-  if (ways == 12 && pways == 4 && pscOn && !pdeMissed) {
+  if (((ways ^ 12) | (pways ^ 4) | usize(pdeMissed)) == 0 && pscOn) {
     const r = quickMissIn(cpu, va, kind, 12, 4, true, false);
+    if (r == SET_HIT) return setHit(cpu, setHitWay, va, kind);
     if (r != PDE_MISS) return r;
   }
   return quickMissAny(cpu, va, kind, ways, pways, pscOn);
 }
 
+/** quickMissIn found the page in its 4 KiB set, at way setHitWay: setHit's to check (out of its body: a call there spills). */
+const SET_HIT: u64 = 0xFFFF_FFFF_FFFF_FFFD;
+let setHitWay: usize = 0;
+
 /** Whether the general quick miss's last PDE-cache probe missed (quickMiss's choice of path). */
 let pdeMissed = false;
 
 function quickMissAny(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool): u64 {
-  if (ways == 12 && pways == 4) return quickMissIn(cpu, va, kind, 12, 4, pscOn, true);
-  return quickMissIn(cpu, va, kind, ways, pways, pscOn, true);
+  const r = ways == 12 && pways == 4 ? quickMissIn(cpu, va, kind, 12, 4, pscOn, true) : quickMissIn(cpu, va, kind, ways, pways, pscOn, true);
+  return r == SET_HIT ? setHit(cpu, setHitWay, va, kind) : r;
 }
 
 /** quickMissIn without `any`: the PDE cache missed (nothing changed; quickMissAny takes it). */
@@ -224,7 +229,10 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     let oldest: usize = 0;
     let oldestStamp: u32 = 0xFFFF_FFFF;
     for (let w: usize = 0; w < ways; w++, e += TLB_ENTRY) {
-      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+      if (wayMatches(e, want)) {
+        setHitWay = e;
+        return SET_HIT;
+      }
       const v = (load<u64>(e, T_KEY) & 1) != 0;
       const st = v ? load<u32>(e, T_STAMP) : 0xFFFF_FFFF;
       invalid = invalid == 0 && !v ? e : invalid;
@@ -240,12 +248,16 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     while (c != 0) {
       const e = set + usize(ctz(c)) * TLB_ENTRY;
       c &= c - 1;
-      if (wayMatches(e, want)) return setHit(cpu, e, va, kind);
+      if (wayMatches(e, want)) {
+        setHitWay = e;
+        return SET_HIT;
+      }
     }
   }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
   // flags: a kernel's direct map fills them): a hit is missPath's to check
-  if (tlbFindIn(cpu, 1, va, acMode) != 0 || tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
+  // (both flags read at once: either set, then the lookups)
+  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) != 0 && (tlbFindIn(cpu, 1, va, acMode) != 0 || tlbFindIn(cpu, 2, va, acMode) != 0)) return SLOW;
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;
@@ -282,13 +294,12 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
   if ((le & lo) != E_P) return SLOW; // not present or reserved: #PF
-  // The rights folded as walkInPlace folds them (bit 63: no level sets XD) and checked per kind
-  // against KTAB (permFault without keys; XD without NXE is reserved, caught above).
-  const f = ((u64(pp & 3) << 1) | (u64((pp & 4) == 0) << 63) | 0x7FFF_FFFF_FFFF_FFF9) & (le ^ E_XD);
-  const rOk = (f & load<u64>(KTAB, KT_MASK)) == load<u64>(KTAB, KT_WANT);
-  const wOk = (f & load<u64>(KTAB + 8, KT_MASK)) == load<u64>(KTAB + 8, KT_WANT);
-  const xOk = (f & load<u64>(KTAB + 16, KT_MASK)) == load<u64>(KTAB + 16, KT_WANT);
-  if (!(kind == 0 ? rOk : kind == 1 ? wOk : xOk)) return SLOW;
+  // The rights folded over the levels as walkInPlace folds them, as PERM_RW | PERM_US | (no level
+  // sets XD) << 2, and checked per kind against KT_OK (permFault without keys; XD without NXE is
+  // reserved, caught above): bit 8k of `ok` set when kind k is allowed.
+  const rights = (pp & u32(le >> 1) & 3) | (~(pp | u32(le >> 61)) & 4);
+  const ok = load<u32>(KTAB, KT_OK) >> rights;
+  if ((ok & (u32(1) << (kind * 8))) == 0) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
   let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
@@ -333,10 +344,10 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   else quickUpperDone(cpu, va, pscOn); // before the TLB fill: the stamps come from one counter
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = kind == 1 || (le & E_D) != 0;
-  const perms = (u32(f >> 1) & 3) | ((u32(f >> 61) & 4) ^ 4) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
+  const perms = (rights ^ PERM_XD) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
   if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
-  tlbFill4k(cpu, victim, valid, q, (victim - set) >> 5, vpn, page, perms, rOk, wOk && dirty, xOk);
+  tlbFill4k(cpu, ways, victim, valid, q, (victim - set) >> 5, vpn, page, perms, (ok & 1) != 0, (ok & 0x100) != 0 && dirty, (ok & 0x1_0000) != 0);
   return page | (va & 0xFFF);
 }
 

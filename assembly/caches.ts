@@ -73,10 +73,9 @@ import { permFault } from './perms';
   store<u64>(q, (w & 0x0FFF_FFFF_FFFF_FFFF) | (u64(way) << (n * 4)) | ((n + 1) << 60));
 }
 
-/** A full set's oldest way evicted and refilled: the head moves to the tail (count unchanged). */
-@inline function fifoRotate(q: usize): void {
+/** A full set's oldest way evicted and refilled: the head moves to the tail (count unchanged: `n`, the set's ways). */
+@inline function fifoRotate(q: usize, n: u64): void {
   const w = load<u64>(q);
-  const n = w >> 60;
   store<u64>(q, ((w & 0x0FFF_FFFF_FFFF_FFFF) >> 4) | ((w & 15) << ((n - 1) * 4)) | (n << 60));
 }
 
@@ -366,9 +365,9 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
  * lookup that found nothing, in one step (the evicted entry's key is overwritten, not cleared
  * first), and frontFill with the verdicts per kind the caller computed (`r`, `w` and `x`: what
  * permFault allows, a write only on a dirty entry). `q` and `way`: the set's fill-order word
- * (0 when not kept) and the victim's way; a valid victim is the word's head.
+ * (0 when not kept) and the victim's way; a valid victim is the word's head. `ways`: the set's.
  */
-@inline export function tlbFill4k(cpu: usize, victim: usize, valid: bool, q: usize, way: usize, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
+@inline export function tlbFill4k(cpu: usize, ways: usize, victim: usize, valid: bool, q: usize, way: usize, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
   const front = usize(load<u32>(cpu + C_FRONT));
   if (valid) {
     evicted(cpu);
@@ -376,7 +375,7 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   }
   // the fill order (q: the set's word, 0 when not kept): the evicted head becomes the newest
   if (q != 0) {
-    if (valid) fifoRotate(q);
+    if (valid) fifoRotate(q, u64(ways)); // a full set: its word lists all of its ways
     else fifoAppend(q, way);
   }
   store<u64>(victim, keyOf(vpn, acPcid), T_KEY);

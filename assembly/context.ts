@@ -2,7 +2,7 @@
 // Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
-  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, E_RW, E_US, E_XD,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, E_RW, E_US, E_XD,
   CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN, AF_CPL, AF_AC, AF_IMPLICIT,
 } from './layout';
 import { vendorAmd } from './state';
@@ -81,6 +81,12 @@ function kindMasks(cx: u32): void {
   store<u64>(KTAB + 16, us | smep | E_XD, KT_MASK);
   store<u64>(KTAB + 16, us | E_XD, KT_WANT);
   for (let k: u32 = 0; k < 3; k++) store<u64>(KTAB + usize(k) * 8, u64(accessErrorBits(k, cx)), KT_EC);
+  // KT_OK, the masks' verdicts over the eight folded rights (RW bit 0, US bit 1, no XD bit 2):
+  // US needed (0xCC) or refused (0x33), RW needed (0xAA), no XD needed (0xF0)
+  const read: u32 = us != 0 ? 0xCC : smap != 0 ? 0x33 : 0xFF;
+  const write: u32 = read & (rw != 0 ? 0xAA : 0xFF);
+  const exec: u32 = 0xF0 & (us != 0 ? 0xCC : smep != 0 ? 0x33 : 0xFF);
+  store<u32>(KTAB, read | (write << 8) | (exec << 16), KT_OK);
 }
 
 /** Finds or assigns the id of the current permission context; sweeps fast tags when full. */

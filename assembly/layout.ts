@@ -24,6 +24,9 @@ export const KTAB: usize = 0x003F_0100;
 export const KT_MASK: usize = 0; // u64[3]
 export const KT_WANT: usize = 24; // u64[3]
 export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R, U/S, I/D)
+// u8[3]: the same verdicts by table, bit i of kind k's byte for the folded rights i = RW | US << 1
+// | (no level sets XD) << 2 (PERM_RW | PERM_US | PERM_XD, XD inverted)
+export const KT_OK: usize = 72;
 // the TLB miss path's quick walks (access.ts quickUpper): u64[4] entry addresses, u32[6] hits per level
 export const UP_EA: usize = 0x003F_00B0;
 export const UP_HITS: usize = 0x003F_00D0;
