@@ -451,16 +451,24 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
  * holds copies only (caches.ts).
  */
 function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
-  if (mode == MODE_5L) return tlbLoop(cpu, n, MODE_5L, pscOn);
-  return mode == MODE_4L ? tlbLoop(cpu, n, MODE_4L, pscOn) : tlbLoop(cpu, n, MODE_PAE, pscOn);
+  if (mode == MODE_5L) return tlbLoop5(cpu, n, pscOn);
+  return mode == MODE_4L ? tlbLoop4(cpu, n, pscOn) : tlbLoop(cpu, n, MODE_PAE, pscOn);
+}
+
+// one function per IA-32e mode (inlined side by side, the compiler merged two instances into one
+// with the mode a variable: a variable shift and selects per address)
+function tlbLoop5(cpu: usize, n: u32, pscOn: bool): u32 {
+  return tlbLoop(cpu, n, MODE_5L, pscOn);
+}
+
+function tlbLoop4(cpu: usize, n: u32, pscOn: bool): u32 {
+  return tlbLoop(cpu, n, MODE_4L, pscOn);
 }
 
 @inline function tlbLoop(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   const front = usize(load<u32>(cpu + C_FRONT));
   const ctx = u64(acCtx);
-  let hits: u64 = 0;
-  let gps: u32 = 0;
-  let faults: u32 = 0;
+  let acc: u64 = 0; // tlbOne's counts, summed: hits, #GPs << 24, faults << 44
   let i: usize = 0;
   // Four addresses per iteration while all hit (fewer loop overheads); otherwise one at a time,
   // in order (an address is looked up again after the previous one's miss path).
@@ -482,29 +490,23 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
         store<u64>(i * 8 + 24, load<u64>(fp3, 8) | (va3 & 0xFFF), IO_PA);
         store<u64>(i * 4, 0, IO_FAULT); // four fault words
         store<u64>(i * 4 + 8, 0, IO_FAULT);
-        hits += 4;
+        acc += 4;
         continue;
       }
     }
-    for (let j: usize = 0; j < 4; j++) {
-      const r = tlbOne(cpu, i + j, mode, pscOn, front, ctx);
-      hits += r & 0xFFFF;
-      gps += (r >> 16) & 0xFF;
-      faults += r >> 24;
-    }
+    for (let j: usize = 0; j < 4; j++) acc += tlbOne(cpu, i + j, mode, pscOn, front, ctx);
   }
-  for (; i < usize(n); i++) {
-    const r = tlbOne(cpu, i, mode, pscOn, front, ctx);
-    hits += r & 0xFFFF;
-    gps += (r >> 16) & 0xFF;
-    faults += r >> 24;
-  }
-  bump(cpu, C_ST_TLBHITS, hits);
-  bump(cpu, C_ST_FAULTS, gps);
+  for (; i < usize(n); i++) acc += tlbOne(cpu, i, mode, pscOn, front, ctx);
+  bump(cpu, C_ST_TLBHITS, acc & 0xFF_FFFF);
+  bump(cpu, C_ST_FAULTS, (acc >> 24) & 0xF_FFFF);
   bump(cpu, C_ST_TLBMISSES, quickWalks + upWalks);
   countQuickWalks(cpu);
-  return faults;
+  return u32(acc >> 44);
 }
+
+// tlbOne's counts (a batch holds at most 2^16 addresses: each field holds its sum)
+const ONE_GP: u64 = u64(1) << 24;
+const ONE_FAULT: u64 = u64(1) << 44;
 
 /** The fast tag of va: all of its bits 63:12 and the context id (caches.ts fastVpn). */
 @inline function fastTag(va: u64, ctx: u64): u64 {
@@ -513,10 +515,10 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
 
 /**
  * One address of tlbLoop: a front hit, or the #GP of a non-canonical address (which never hits:
- * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << 16 |
- * faults << 24 (each 0 or 1).
+ * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << 24 |
+ * faults << 44 (each 0 or 1).
  */
-@inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64): u32 {
+@inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64): u64 {
   const va = linear(load<u64>(i * 8, IO_VA), mode);
   const kind = checkedKind(i);
   const fp = frontSlot(front, kind, va >> 12);
@@ -525,7 +527,7 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
     store<u32>(i * 4, 0, IO_FAULT);
     return 1;
   }
-  if (nonCanonical(va, mode)) return (1 << 16) | (store2(i, GP_RESULT) << 24);
+  if (nonCanonical(va, mode)) return ONE_GP | (u64(store2(i, GP_RESULT)) << 44);
   if (isLongMode(mode)) {
     const r = quickMiss(cpu, va, kind, pscOn);
     if (r != SLOW) {
@@ -534,7 +536,7 @@ function tlbBatch(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
       return 0;
     }
   }
-  return store2(i, missPath(cpu, va, kind, pscOn, false)) << 24;
+  return u64(store2(i, missPath(cpu, va, kind, pscOn, false))) << 44;
 }
 
 /**
