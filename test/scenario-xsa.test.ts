@@ -196,10 +196,10 @@ describe('found blind by the fuzzer', () => {
     { timeout: 120_000 },
     async () => {
       const buggy = await createTarget('xen-4.9.0-pv');
-      // Campaign seed 14 (found at its execution 145 with the generator and model of this commit;
-      // of seeds 1 to 60, 9, 14 and 48 find it within 300 executions). The shrunk program keeps
+      // Campaign seed 48 (found at its execution 165 with the generator and model of this commit;
+      // of seeds 1 to 80, 48, 60 and 69 find it within 300 executions). The shrunk program keeps
       // the two loops.
-      const found = runUnits(buggy, { firstSeed: 14, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-panic', shrinkBudget: 60 }).flatMap((r) => r.findings);
+      const found = runUnits(buggy, { firstSeed: 48, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-panic', shrinkBudget: 60 }).flatMap((r) => r.findings);
       expect(found.map((f) => f.signature)).toEqual([
         expect.stringMatching(/^stack overflow in the recursion __put_page_type \/ free_page_type \/ put_page_from_l[234]e/),
       ]);
@@ -207,7 +207,7 @@ describe('found blind by the fuzzer', () => {
       expect(ops.filter((o) => o.op === 'loop').length).toBeGreaterThanOrEqual(2);
       expect(ops.some((o) => o.op === 'gpt_unpin')).toBe(true);
       const fixed = await createTarget('xen-4.9.1-pv');
-      expect(runUnits(fixed, { firstSeed: 14, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
+      expect(runUnits(fixed, { firstSeed: 48, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
     },
   );
 });

@@ -13,6 +13,7 @@ import {
   FILES,
   GPT_INDICES,
   GPT_SLOTS,
+  type GptEntry,
   MAX_FAIL_NTH,
   MAX_LOOP,
   MAX_IRQS,
@@ -895,9 +896,10 @@ export class Generator {
     return this.chance(0.7) ? 0 : this.below(GPT_INDICES);
   }
 
-  private gptEntry(): 'ro' | 'rw' | 'none' {
-    const r = this.below(10);
-    return r < 6 ? 'ro' : r < 9 ? 'rw' : 'none';
+  /** Mostly an entry to a pool page; one in ten an empty one, one in twenty another domain's frame. */
+  private gptEntry(): GptEntry {
+    const r = this.below(20);
+    return r < 11 ? 'ro' : r < 17 ? 'rw' : r < 19 ? 'none' : this.chance(0.5) ? 'foreign-ro' : 'foreign-rw';
   }
 
   /**

@@ -45,7 +45,7 @@ import {
   xen_set_entry_bits,
   xen_set_linear_entry,
 } from '../linux/xen/hypercall.js';
-import { pfn_to_mfn } from '../linux/xen/state.js';
+import { pfn_to_mfn, xenState } from '../linux/xen/state.js';
 import type { ExplainEvent } from './target.js';
 import { checkWalkAgreement } from './walk-oracle.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -498,9 +498,17 @@ export class Interpreter {
         yield* xen_pin_table(k, cpu, page.mfn, 0);
         return;
       case 'gpt_update': {
-        const to = o.to + iter < GPT_SLOTS ? this.gpt[o.to + iter] : null;
-        if (o.entry !== 'none' && !to) return;
-        const val = to && o.entry !== 'none' ? (BigInt(to.mfn) << 12n) | PTE_PRESENT_ACCESSED | (o.entry === 'rw' ? PTE_BIT.rw : 0n) : 0n;
+        let val = 0n;
+        if (o.entry === 'foreign-ro' || o.entry === 'foreign-rw') {
+          // a frame the guest does not own: another domain's
+          const frames = xenState(k).xen.foreignFrames;
+          if (frames.length === 0) return;
+          val = (BigInt(frames[(o.to + iter) % frames.length]) << 12n) | PTE_PRESENT_ACCESSED | (o.entry === 'foreign-rw' ? PTE_BIT.rw : 0n);
+        } else if (o.entry !== 'none') {
+          const to = o.to + iter < GPT_SLOTS ? this.gpt[o.to + iter] : null;
+          if (!to) return;
+          val = (BigInt(to.mfn) << 12n) | PTE_PRESENT_ACCESSED | (o.entry === 'rw' ? PTE_BIT.rw : 0n);
+        }
         yield* HYPERVISOR_mmu_update(k, cpu, page.mfn * 4096 + o.index * 8, val);
         return;
       }

@@ -34,6 +34,9 @@ export const MAX_FAIL_NTH = 4;
  * enough for a row of tables longer than any loop (a loop addresses the pool relative to its iteration).
  */
 export const GPT_SLOTS = 80;
+/** What gpt_update writes (see the operation). */
+export type GptEntry = 'ro' | 'rw' | 'none' | 'foreign-ro' | 'foreign-rw';
+export const GPT_ENTRIES: readonly GptEntry[] = ['ro', 'rw', 'none', 'foreign-ro', 'foreign-rw'];
 /** Entries (0..GPT_INDICES-1) of a pool table that gpt_update writes. */
 export const GPT_INDICES = 4;
 /** Largest iteration count of a loop. */
@@ -168,9 +171,11 @@ export type Op =
    * HYPERVISOR_mmu_update of entry `index` of pool page `pt`: a present entry mapping pool page
    * `to` read-only (`ro`) or writable (`rw`), or an empty entry (`none`). Whether that is a table
    * one level down, a same-level (linear) table, or an L1 mapping of a frame typed as a page table
-   * is up to the levels; Xen validates (or refuses) it. Xen PV only.
+   * is up to the levels; Xen validates (or refuses) it. `foreign-ro` / `foreign-rw`: an entry
+   * naming a frame the guest does not own — another domain's (knob xen_foreign_frames; `to` picks
+   * which) — which Xen must refuse at every level. Xen PV only.
    */
-  | { op: 'gpt_update'; pt: number; index: number; to: number; entry: 'ro' | 'rw' | 'none' }
+  | { op: 'gpt_update'; pt: number; index: number; to: number; entry: GptEntry }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
   /**
@@ -447,7 +452,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
         pt: gpt(),
         index: int(o.index, `${path}.index`, 0, GPT_INDICES - 1),
         to: int(o.to, `${path}.to`, 0, GPT_SLOTS - 1),
-        entry: oneOf(o.entry, `${path}.entry`, ['ro', 'rw', 'none'] as const),
+        entry: oneOf(o.entry, `${path}.entry`, GPT_ENTRIES),
       };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };

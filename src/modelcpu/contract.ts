@@ -59,6 +59,8 @@ export interface CoreFrames {
   readonly count: number;
   alloc(opts?: { level?: number; owner?: number; zero?: boolean }): number;
   free(pfn: number): void;
+  /** Takes a specific free frame out of the allocator (never handed out, never freed). */
+  reserve(pfn: number): void;
   /** Called with the frame number before each free (a sanitizer's hook); null when nothing watches. */
   onFree: ((pfn: number) => void) | null;
   isFree(pfn: number): boolean;

@@ -23,6 +23,16 @@ registerKnob({
   group: 'xen',
   description: "Xen PV: guest pfn -> machine frame map; 'shuffled' permutes it (seeded by xen_p2m_seed) so mfn != pfn in logs.",
 });
+registerKnob({
+  name: 'xen_foreign_frames',
+  type: 'int',
+  min: 0,
+  max: 64,
+  default: 2,
+  group: 'xen',
+  description:
+    "Xen PV: machine frames allocated to another domain (d0), taken from the top of RAM: the guest's allocator never hands them out and its direct map does not map them, but a malicious guest kernel can still name them in the entries it writes, which get_page() must refuse (the guest does not own them).",
+});
 registerKnob({ name: 'xen_p2m_seed', type: 'int', min: 0, max: 0xffffffff, default: 1, group: 'xen', description: 'Xen PV: seed of the shuffled p2m.' });
 registerKnob({
   name: 'xen_xsa148',

@@ -67,6 +67,11 @@ export interface XenOptions {
   p2m?: P2mKind;
   /** Machine frames owned by Xen itself and not given to the guest. Default: none. */
   xenFrames?: Iterable<number>;
+  /**
+   * Machine frames allocated to another domain (d0; d1 when the guest is d0), not the guest's:
+   * what a malicious guest names to reach memory it does not own. Default: none.
+   */
+  foreignFrames?: Iterable<number>;
   /** Security fixes of later releases (src/xen/fixes.ts). Default: all. */
   fixes?: Partial<XenFixes>;
   /**
@@ -117,12 +122,15 @@ function __addr_ok(addr: bigint): boolean {
   return addr < 1n << 48n || addr >= HYPERVISOR_VIRT_END;
 }
 
-/** The hypervisor: one PV domain spanning the machine's RAM. */
+/** The hypervisor: one PV domain spanning the machine's RAM, but for Xen's own frames and another domain's. */
 export class XenHypervisor {
   readonly console = new XenConsole();
   readonly p2m: P2m;
   readonly mm: XenMm;
   readonly domid: number;
+  /** The machine frames of another domain (`XenOptions.foreignFrames`), and that domain's id. */
+  readonly foreignFrames: readonly number[];
+  readonly foreignDomid: number;
   /** `v->arch.guest_table` per vCPU: the mfn of the installed L4 (0 = none). */
   readonly guestTable: number[];
   /** `v->arch.guest_table_user` per vCPU (MMUEXT_NEW_USER_BASEPTR): the 64-bit PV guest's user L4 (0 = none). */
@@ -152,9 +160,13 @@ export class XenHypervisor {
     this.onEscalation = opts.onEscalation ?? null;
     this.mm.onPanic = opts.onPanic ?? null;
     const xen = new Set(opts.xenFrames ?? []);
+    this.foreignFrames = [...new Set(opts.foreignFrames ?? [])].filter((f) => f >= 0 && f < m.frames.count && !xen.has(f)).sort((a, b) => a - b);
+    this.foreignDomid = this.domid === 0 ? 1 : 0;
+    const foreign = new Set(this.foreignFrames);
     const mine: number[] = [];
-    for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn)) mine.push(mfn);
+    for (let mfn = 0; mfn < m.frames.count; mfn++) if (!xen.has(mfn) && !foreign.has(mfn)) mine.push(mfn);
     this.mm.assign_pages(this.domid, mine);
+    this.mm.assign_pages(this.foreignDomid, this.foreignFrames);
     // d->arch.mm_perdomain_l3 (arch_domain_create): the lowest Xen frame, zeroed (no per-domain
     // mappings — GDT/LDT shadow — are modelled below it).
     const xenOwn = [...xen].filter((f) => f >= 0 && f < m.frames.count).sort((a, b) => a - b);

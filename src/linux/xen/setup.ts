@@ -14,7 +14,8 @@ import type { XenHypervisorState } from '../../xen/hypervisor.js';
 import { pfn_to_mfn, xenState } from './state.js';
 
 /**
- * Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS).
+ * Splits every 2 MiB direct-map mapping of init_mm into a table of 4 KiB PTEs (same flags but PS;
+ * not present for another domain's frames).
  * Page-table frames come from `provided` first, then from the allocator; returns all it used.
  */
 function splitLargeDirectMap(k: Kernel, provided: readonly number[]): number[] {
@@ -28,6 +29,7 @@ function splitLargeDirectMap(k: Kernel, provided: readonly number[]): number[] {
   const rd = (p: number): bigint => k.m.phys.read64n(p);
   const addr = (e: bigint): number => Number(e & L.PTE_PFN_MASK);
   const pgd = k.init_mm.pgd;
+  const foreign = new Set(xenState(k).xen.foreignFrames);
   for (let g = 256; g < 512; g++) {
     const pgde = rd(pgd + g * 8);
     if (!(pgde & _PAGE_PRESENT)) continue;
@@ -42,7 +44,12 @@ function splitLargeDirectMap(k: Kernel, provided: readonly number[]): number[] {
         const pt = next();
         const base = BigInt(addr(pmde) & ~0x1fffff);
         const flags = pmde & ~L.PTE_PFN_MASK & ~_PAGE_PSE;
-        for (let i = 0; i < 512; i++) k.m.phys.write64n(pt + i * 8, (base + BigInt(i) * 4096n) | flags);
+        // Another domain's frames have no pfn of the guest (INVALID_P2M_ENTRY): xen_make_pte()
+        // makes their direct-map ptes not present.
+        for (let i = 0; i < 512; i++) {
+          const pa = base + BigInt(i) * 4096n;
+          k.m.phys.write64n(pt + i * 8, foreign.has(Number(pa >> 12n)) ? 0n : pa | flags);
+        }
         k.m.phys.write64n(pmd + d * 8, BigInt(pt) | _KERNPG_TABLE);
       }
     }

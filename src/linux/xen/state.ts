@@ -4,6 +4,7 @@
  * TIF_LAZY_MMU_UPDATES task flag, and the per-CPU `xen_cr3`.
  */
 import { XenHypervisor } from '../../xen/hypervisor.js';
+import { P2m, type P2mKind } from '../../xen/p2m.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { Escalation } from '../../xen/audit.js';
@@ -46,9 +47,11 @@ export class XenPvState {
 
   constructor(k: Kernel) {
     const kn = k.config.knobs;
+    const p2m: P2mKind = kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' };
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
-      p2m: kn.xen_p2m === 'shuffled' ? { kind: 'shuffled', seed: (kn.xen_p2m_seed as number | undefined) ?? 1 } : { kind: 'identity' },
+      p2m,
+      foreignFrames: foreignFrames(k, p2m, (kn.xen_foreign_frames as number | undefined) ?? 0),
       fixes: {
         xsa148: kn.xen_xsa148 !== 'vulnerable',
         xsa182: kn.xen_xsa182 !== 'vulnerable',
@@ -61,6 +64,21 @@ export class XenPvState {
     this.mc = k.m.cpus.map(() => new McBuffer());
     this.xenCr3 = k.m.cpus.map(() => 0n);
   }
+}
+
+/**
+ * Another domain's frames (the `xen_foreign_frames` knob): the `n` highest free frames, taken out
+ * of the guest's allocator before the kernel allocates from it, as machine frames.
+ */
+function foreignFrames(k: Kernel, p2m: P2mKind, n: number): number[] {
+  const map = new P2m(k.m.frames.count, p2m);
+  const mfns: number[] = [];
+  for (let pfn = k.m.frames.count - 1; pfn >= 0 && mfns.length < n; pfn--) {
+    if (!k.m.frames.isFree(pfn)) continue;
+    k.m.frames.reserve(pfn);
+    mfns.push(map.pfnToMfn(pfn));
+  }
+  return mfns;
 }
 
 /** The Xen PV state of a kernel booted with paravirt=xen-pv. */
