@@ -219,7 +219,8 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   let victim: usize = 0;
   let valid = false;
   // the set's tag bytes, compared 16 at a time (one SIMD compare; the bits past its ways masked off)
-  const tags = v128.load(usize(load<u32>(cpu + C_TAGS)) + setIdx);
+  const tagsAt = usize(load<u32>(cpu + C_TAGS)) + setIdx;
+  const tags = v128.load(tagsAt);
   const wmask: u32 = ways >= 16 ? 0xFFFF : (u32(1) << u32(ways)) - 1;
   const want = keyOf(vpn, pcid);
   if (ways > 16) {
@@ -337,17 +338,20 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
       victim = usize(u32(min(min(o0, o1), min(o2, o3))));
     }
   }
-  const need: u64 = kind == 1 ? E_A | E_D : E_A;
-  if ((le & need) != need) store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | need, RAM_BASE);
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write (kind 1) also sets D
+  if ((le & need) != need) store<u64>(usize(ea), le | need, RAM_BASE);
   quickLeaf = ea;
   if (!any || h != 0) quickWalks++;
   else quickUpperDone(cpu, va, pscOn); // before the TLB fill: the stamps come from one counter
   // leafAccess's cached rights: RW US XD, D, G, the key
-  const dirty = kind == 1 || (le & E_D) != 0;
+  const dirty = ((le | need) & E_D) != 0;
   const perms = (rights ^ PERM_XD) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
   const page = le & FRAME_MASK;
   if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
-  tlbFill4k(cpu, ways, victim, valid, q, (victim - set) >> 5, vpn, page, perms, (ok & 1) != 0, (ok & 0x100) != 0 && dirty, (ok & 0x1_0000) != 0);
+  const way = (victim - set) >> 5;
+  // the fast tag: fastVpn(vpn) << 8 is va's bits 63:12 (va is canonical)
+  const tag = ((va >> 4) & ~u64(0xFF)) | u64(acCtx);
+  tlbFill4k(cpu, ways, victim, valid, q, way, vpn, want, tagsAt + way, tagOf(vpn), tag, page, perms, (ok & 1) != 0, (ok & 0x100) != 0 && dirty, (ok & 0x1_0000) != 0);
   return page | (va & 0xFFF);
 }
 

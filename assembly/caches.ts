@@ -245,13 +245,15 @@ function frontDrop(cpu: usize, vpn: u64): void {
 @inline function frontDropIn(front: usize, vpn: u64): void {
   // the three kinds' entries of the slot, unrolled (a loop costs V8 a stack check per iteration)
   const p = frontSlot(front, 0, vpn);
-  frontDropAt(p, vpn);
-  frontDropAt(p + FRONT_ENTRY, vpn);
-  frontDropAt(p + 2 * FRONT_ENTRY, vpn);
+  const v = vpn << 8;
+  frontDropAt(p, v);
+  frontDropAt(p + FRONT_ENTRY, v);
+  frontDropAt(p + 2 * FRONT_ENTRY, v);
 }
 
-@inline function frontDropAt(p: usize, vpn: u64): void {
-  if (((load<u64>(p) >> 8) & 0x1FFF_FFFF_FFFF) == vpn) store<u64>(p, 0); // the 45 bits of vpn
+/** Empties the front entry at p if its tag's page number is `v` >> 8 (the 45 bits of a vpn). */
+@inline function frontDropAt(p: usize, v: u64): void {
+  if (((load<u64>(p) ^ v) & 0x1F_FFFF_FFFF_FF00) == 0) store<u64>(p, 0);
 }
 
 /** Marks page vpn's slot as written (frontClear's bitmap); before any store into the slot. */
@@ -366,8 +368,10 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
  * first), and frontFill with the verdicts per kind the caller computed (`r`, `w` and `x`: what
  * permFault allows, a write only on a dirty entry). `q` and `way`: the set's fill-order word
  * (0 when not kept) and the victim's way; a valid victim is the word's head. `ways`: the set's.
+ * What the caller has at hand: the new entry's key (keyOf), the address of the victim's tag byte
+ * and its new value (tagOf), the page's fast tag in the current context (fastVpn).
  */
-@inline export function tlbFill4k(cpu: usize, ways: usize, victim: usize, valid: bool, q: usize, way: usize, vpn: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
+@inline export function tlbFill4k(cpu: usize, ways: usize, victim: usize, valid: bool, q: usize, way: usize, vpn: u64, key: u64, tagAt: usize, tagByte: u32, tag: u64, pageBase: u64, perms: u32, r: bool, w: bool, x: bool): void {
   const front = usize(load<u32>(cpu + C_FRONT));
   if (valid) {
     evicted(cpu);
@@ -378,13 +382,12 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
     if (valid) fifoRotate(q, u64(ways)); // a full set: its word lists all of its ways
     else fifoAppend(q, way);
   }
-  store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
+  store<u64>(victim, key, T_KEY);
   store<u64>(victim, pageBase, T_PA);
   store<u32>(victim, perms, T_PERMS);
   store<u32>(victim, nextStamp(cpu), T_STAMP);
-  setTag(cpu, victim, tagOf(vpn));
+  store<u8>(tagAt, u8(tagByte));
   if (front == 0) return;
-  const tag = (fastVpn(vpn) << 8) | u64(acCtx);
   frontMark(front, vpn);
   // A kind the entry does not allow empties its slot instead of keeping the copy it held (of
   // another page with the same slot): stores only, no loads. Dropping a copy changes no result
