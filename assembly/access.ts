@@ -473,34 +473,40 @@ function tlbLoop4(cpu: usize, n: u32, pscOn: bool): u32 {
   const front = usize(load<u32>(cpu + C_FRONT));
   const ctx = u64(acCtx);
   let acc: u64 = 0; // tlbOne's counts, summed: hits, #GPs << 24, faults << 44
+  // quickMiss's usual geometry (a constant per batch)
+  const usual = load<u32>(cpu + C_TLB, 8) == 12 && load<u32>(cpu + C_PSC, 8) == 4 && pscOn;
   let i: usize = 0;
   // Four addresses per iteration while all hit (fewer loop overheads); otherwise one at a time,
   // in order (an address is looked up again after the previous one's miss path).
-  for (; i + 3 < usize(n); i += 4) {
-    const va0 = linear(load<u64>(i * 8, IO_VA), mode);
-    const va1 = linear(load<u64>(i * 8 + 8, IO_VA), mode);
-    const va2 = linear(load<u64>(i * 8 + 16, IO_VA), mode);
-    const va3 = linear(load<u64>(i * 8 + 24, IO_VA), mode);
-    const ks = load<u32>(i, IO_KIND); // four kinds
-    if ((ks & 0xFCFC_FCFC) == 0 && (ks & (ks >> 1) & 0x0101_0101) == 0) {
-      const fp0 = frontSlot(front, ks & 0xFF, va0 >> 12);
-      const fp1 = frontSlot(front, (ks >> 8) & 0xFF, va1 >> 12);
-      const fp2 = frontSlot(front, (ks >> 16) & 0xFF, va2 >> 12);
-      const fp3 = frontSlot(front, ks >> 24, va3 >> 12);
-      if (((load<u64>(fp0) ^ fastTag(va0, ctx)) | (load<u64>(fp1) ^ fastTag(va1, ctx)) | (load<u64>(fp2) ^ fastTag(va2, ctx)) | (load<u64>(fp3) ^ fastTag(va3, ctx))) == 0) {
-        store<u64>(i * 8, load<u64>(fp0, 8) | (va0 & 0xFFF), IO_PA);
-        store<u64>(i * 8 + 8, load<u64>(fp1, 8) | (va1 & 0xFFF), IO_PA);
-        store<u64>(i * 8 + 16, load<u64>(fp2, 8) | (va2 & 0xFFF), IO_PA);
-        store<u64>(i * 8 + 24, load<u64>(fp3, 8) | (va3 & 0xFFF), IO_PA);
-        store<u64>(i * 4, 0, IO_FAULT); // four fault words
-        store<u64>(i * 4 + 8, 0, IO_FAULT);
-        acc += 4;
-        continue;
+  while (i < usize(n)) {
+    if (i + 3 < usize(n)) {
+      const va0 = linear(load<u64>(i * 8, IO_VA), mode);
+      const va1 = linear(load<u64>(i * 8 + 8, IO_VA), mode);
+      const va2 = linear(load<u64>(i * 8 + 16, IO_VA), mode);
+      const va3 = linear(load<u64>(i * 8 + 24, IO_VA), mode);
+      const ks = load<u32>(i, IO_KIND); // four kinds
+      if ((ks & 0xFCFC_FCFC) == 0 && (ks & (ks >> 1) & 0x0101_0101) == 0) {
+        const fp0 = frontSlot(front, ks & 0xFF, va0 >> 12);
+        const fp1 = frontSlot(front, (ks >> 8) & 0xFF, va1 >> 12);
+        const fp2 = frontSlot(front, (ks >> 16) & 0xFF, va2 >> 12);
+        const fp3 = frontSlot(front, ks >> 24, va3 >> 12);
+        if (((load<u64>(fp0) ^ fastTag(va0, ctx)) | (load<u64>(fp1) ^ fastTag(va1, ctx)) | (load<u64>(fp2) ^ fastTag(va2, ctx)) | (load<u64>(fp3) ^ fastTag(va3, ctx))) == 0) {
+          store<u64>(i * 8, load<u64>(fp0, 8) | (va0 & 0xFFF), IO_PA);
+          store<u64>(i * 8 + 8, load<u64>(fp1, 8) | (va1 & 0xFFF), IO_PA);
+          store<u64>(i * 8 + 16, load<u64>(fp2, 8) | (va2 & 0xFFF), IO_PA);
+          store<u64>(i * 8 + 24, load<u64>(fp3, 8) | (va3 & 0xFFF), IO_PA);
+          store<u64>(i * 4, 0, IO_FAULT); // four fault words
+          store<u64>(i * 4 + 8, 0, IO_FAULT);
+          acc += 4;
+          i += 4;
+          continue;
+        }
       }
     }
-    for (let j: usize = 0; j < 4; j++) acc += tlbOne(cpu, i + j, mode, pscOn, front, ctx);
+    // one at a time: these four, or the last few (one instance of tlbOne)
+    const end = i + 4 < usize(n) ? i + 4 : usize(n);
+    for (; i < end; i++) acc += tlbOne(cpu, i, mode, pscOn, front, ctx, usual);
   }
-  for (; i < usize(n); i++) acc += tlbOne(cpu, i, mode, pscOn, front, ctx);
   bump(cpu, C_ST_TLBHITS, acc & 0xFF_FFFF);
   bump(cpu, C_ST_FAULTS, (acc >> 24) & 0xF_FFFF);
   bump(cpu, C_ST_TLBMISSES, quickWalks + upWalks);
@@ -522,7 +528,7 @@ const ONE_FAULT: u64 = u64(1) << 44;
  * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << 24 |
  * faults << 44 (each 0 or 1).
  */
-@inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64): u64 {
+@inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64, usual: bool): u64 {
   const va = linear(load<u64>(i * 8, IO_VA), mode);
   const kind = checkedKind(i);
   const fp = frontSlot(front, kind, va >> 12);
@@ -533,7 +539,15 @@ const ONE_FAULT: u64 = u64(1) << 44;
   }
   if (nonCanonical(va, mode)) return ONE_GP | (u64(store2(i, GP_RESULT)) << 44);
   if (isLongMode(mode)) {
-    const r = quickMiss(cpu, va, kind, pscOn);
+    let r: u64 = SLOW;
+    if (usual && !pdeMissed) {
+      // quickMiss's usual case, inlined
+      r = quickMissIn(cpu, va, kind, 12, 4, true, false);
+      if (r == SET_HIT) r = setHit(cpu, setHitWay, va, kind);
+      else if (r == PDE_MISS) r = quickMissAny(cpu, va, kind, 12, 4, true);
+    } else {
+      r = quickMiss(cpu, va, kind, pscOn);
+    }
     if (r != SLOW) {
       store<u64>(i * 8, r, IO_PA);
       store<u32>(i * 4, 0, IO_FAULT);
