@@ -10,7 +10,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -257,8 +257,11 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
   // flags: a kernel's direct map fills them): a hit is missPath's to check
-  // (both flags read at once: either set, then the lookups)
-  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) != 0 && (tlbFindIn(cpu, 1, va, acMode) != 0 || tlbFindIn(cpu, 2, va, acMode) != 0)) return SLOW;
+  // (both flags read at once: either set, then the lookups, each only where a way holds the page)
+  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) != 0) {
+    if (largeMayHit(cpu, 1, va, acMode) && tlbFindIn(cpu, 1, va, acMode) != 0) return SLOW;
+    if (largeMayHit(cpu, 2, va, acMode) && tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
+  }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
   const prefix = (va >> 21) & 0xF_FFFF_FFFF;

@@ -129,6 +129,33 @@ export function tlbFind(cpu: usize, c: u32, va: u64, mode: u32): usize {
 }
 
 /**
+ * Whether large-page class c's set for va may hold va's page: a valid way with its page number
+ * (of any PCID), which tlbFindIn's hit needs. For the usual geometries (8 or 4 ways) one compare
+ * per way and no branch; other geometries answer true (tlbFindIn decides).
+ */
+@inline export function largeMayHit(cpu: usize, c: u32, va: u64, mode: u32): bool {
+  const d = cpu + C_TLB + usize(c) * 16;
+  if (classEmpty(d, c)) return false;
+  const ways = usize(load<u32>(d, 8));
+  const vpn = vpnOf(va, classShift(c, mode));
+  const want = (vpn << 13) | 1;
+  const e = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  if (ways == 8) return samePage4(e, want) | samePage4(e + 4 * TLB_ENTRY, want);
+  if (ways == 4) return samePage4(e, want);
+  return true;
+}
+
+/** Whether one of the four ways from entry e is valid with the page of `want` (a key of PCID 0). */
+@inline function samePage4(e: usize, want: u64): bool {
+  const m = ~u64(0x1FFE); // not the PCID
+  const a = ((load<u64>(e, T_KEY) ^ want) & m) == 0;
+  const b = ((load<u64>(e, TLB_ENTRY + T_KEY) ^ want) & m) == 0;
+  const c = ((load<u64>(e, 2 * TLB_ENTRY + T_KEY) ^ want) & m) == 0;
+  const d = ((load<u64>(e, 3 * TLB_ENTRY + T_KEY) ^ want) & m) == 0;
+  return a | b | c | d;
+}
+
+/**
  * The 4 KiB lookup of the miss path, one pass over the set: the hit (as tlbFind), or 0 with
  * `fillVictim` set to the way tlbFill would pick for this page (first invalid, else oldest
  * stamp). A successful walk does not change the TLB, so the miss path's fill can take it as is.
