@@ -661,9 +661,11 @@ export class Interpreter {
     if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
     const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
     if (h) h.changing++;
+    obj.users++; // the entry is read before the hypercall's interleaving point: no vfree meanwhile
     try {
       yield* xen_set_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
     } finally {
+      obj.users--;
       if (h) h.changing--;
     }
   }
@@ -683,9 +685,11 @@ export class Interpreter {
     // While the program changes its own pte, it does not write through it (kaccess).
     const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
     if (h) h.changing++;
+    obj.users++;
     try {
       yield* xen_clear_entry_bits(k, cpu, pa, PTE_BIT[o.bit]);
     } finally {
+      obj.users--;
       if (h) h.changing--;
     }
   }
@@ -697,13 +701,20 @@ export class Interpreter {
     const mfn = xen_frame_of(k, objectVa(obj, cpu.index) + BigInt((o.page % obj.pages) * 4096));
     if (mfn === null) return;
     const h = this.held(`${o.obj}${o.slot}`);
-    if (o.op === 'lowmem_rw') {
-      if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
-      if (o.writable) h.ro.delete(mfn);
-      else h.ro.add(mfn);
-    } else if (o.op === 'pt_pin') {
-      if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
-    } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
+    // The frame is the object's until the hypercall returns (it is recorded in `h` then, for
+    // vfree to undo): no vfree meanwhile.
+    obj.users++;
+    try {
+      if (o.op === 'lowmem_rw') {
+        if ((yield* xen_lowmem_rw(k, cpu, mfn, o.writable)) !== 0) return;
+        if (o.writable) h.ro.delete(mfn);
+        else h.ro.add(mfn);
+      } else if (o.op === 'pt_pin') {
+        if ((yield* xen_pin_table(k, cpu, mfn, o.level)) === 0) h.pinned.add(mfn);
+      } else if ((yield* xen_pin_table(k, cpu, mfn, 0)) === 0) h.pinned.delete(mfn);
+    } finally {
+      obj.users--;
+    }
   }
 
   private *ptLinearOp(o: OpOf<'pt_linear'>, cpu: LinuxCpu): KGen<void> {
@@ -712,8 +723,15 @@ export class Interpreter {
     const from = this.objs[o.obj][o.slot];
     const to = this.objs[o.obj][o.to];
     if (!from || !to || this.linear.has(key)) return;
-    const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
-    if (r && r.rc === 0) this.linear.set(key, r.pa);
+    from.users++;
+    to.users++;
+    try {
+      const r = yield* xen_set_linear_entry(k, cpu, from.va, to.va, o.level);
+      if (r && r.rc === 0) this.linear.set(key, r.pa);
+    } finally {
+      from.users--;
+      to.users--;
+    }
   }
 
   private *ptUnlinearOp(o: OpOf<'pt_unlinear'>, cpu: LinuxCpu): KGen<void> {

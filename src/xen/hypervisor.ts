@@ -15,7 +15,7 @@ import { P2m, type P2mKind } from './p2m.js';
 import { auditEntry, auditTypeChange, type AuditedCpu, type Escalation } from './audit.js';
 import type { XenFixes } from './fixes.js';
 import type { XenPanic } from './stack.js';
-import { EINVAL, ENOSYS, XenMm, type XenGen, type XenMachineView, type XenMmState, get_pte_flags, pte_get_pfn } from './mm.js';
+import { EINVAL, ENOSYS, XenMm, type XenGen, type XenMachineView, type XenMmState, get_pte_flags, is_guest_l4_slot, pte_get_pfn } from './mm.js';
 import {
   PGT_l1_page_table,
   PGT_l2_page_table,
@@ -158,6 +158,7 @@ export class XenHypervisor {
     this.mm.current = this.domid;
     Object.assign(this.mm.fixes, opts.fixes ?? {});
     this.onEscalation = opts.onEscalation ?? null;
+    if (this.onEscalation) this.mm.onValidated = (mfn, level) => this.auditTable(mfn, level);
     this.mm.onPanic = opts.onPanic ?? null;
     const xen = new Set(opts.xenFrames ?? []);
     this.foreignFrames = [...new Set(opts.foreignFrames ?? [])].filter((f) => f >= 0 && f < m.frames.count && !xen.has(f)).sort((a, b) => a - b);
@@ -255,6 +256,21 @@ export class XenHypervisor {
       }
     }
     return { rc: 0, done: reqs.length };
+  }
+
+  /**
+   * Runs the safety audit on every entry of a table Xen has just validated (a pin, a new base
+   * pointer, or a table validated because an entry of another one points to it): what validation
+   * accepted must keep the property as much as a single accepted update (the L4 slots Xen owns
+   * are its own, not the guest's).
+   */
+  private auditTable(mfn: number, level: number): void {
+    const phys = this.m.phys;
+    for (let i = 0; i < 512; i++) {
+      const pa = mfn * 4096 + i * 8;
+      if ((phys.read32n(pa) & 1) === 0 || (level === 4 && !is_guest_l4_slot(i))) continue;
+      this.audit(level, pa, this.mm.currentCpu, () => `validation of mfn ${lx(mfn)} as an L${level} table (entry ${i})`);
+    }
   }
 
   /** Runs the safety audit on an entry Xen accepted into a level-`level` table. */

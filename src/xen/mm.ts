@@ -35,6 +35,7 @@ import {
   PGT_validated,
   PGT_writable_page,
   PRtype_info,
+  levelOfType,
   XenFrameTable,
 } from './page-info.js';
 import { MM_C_LINE, XenConsole, lx } from './log.js';
@@ -169,6 +170,8 @@ export class XenMm {
   onTypeChange: ((mfn: number, type: bigint) => void) | null = null;
   /** The same moment for the PV safety audit (src/xen/audit.ts: no stale writable translation). */
   auditTypeChange: ((mfn: number, type: bigint) => void) | null = null;
+  /** A page-table frame just validated at `level` (alloc_page_type succeeded): the PV safety audit of its entries. */
+  onValidated: ((mfn: number, level: number) => void) | null = null;
   /** `d->arch.mm_perdomain_l3`: a Xen-owned frame, or null when the machine gave Xen none. */
   perdomainL3: number | null = null;
   /** The primary stack of the CPU running the hypercall (src/xen/stack.ts). */
@@ -632,6 +635,8 @@ export class XenMm {
       pi.typeInfo[mfn] = 0n;
     } else {
       pi.typeInfo[mfn] |= PGT_validated;
+      const level = levelOfType(type);
+      if (level >= 1 && level <= 4) this.onValidated?.(mfn, level);
     }
     return rc;
   }
