@@ -924,7 +924,8 @@ export class Generator {
    * Guest tables (a template of the PV page-table life cycle over the guest's pool of page-table
    * pages): a loop builds a row of tables, each iteration taking a page, write-protecting its
    * direct-map alias, pinning it, and writing one entry that maps a neighbour in the row (the
-   * previous iteration's page, this one, or the next) read-only or writable; a later loop over the
+   * previous iteration's page, this one, or the next) read-only or writable (one in ten: another
+   * domain's frame, which Xen must refuse); a later loop over the
    * same row, forward or reverse, takes it apart (unpins, clears the entries, or unpins and
    * makes the pages writable again), sometimes after a loop that rewrites the row's entries
    * with the other permission. What Xen's type system must keep consistent whatever the order:
@@ -938,14 +939,16 @@ export class Generator {
     if (this.chance(0.8)) build.push({ op: 'gpt_pin', pt: 1 });
     if (this.chance(0.8)) {
       const [pt, to] = this.pick(NEIGHBOURS);
-      build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry: this.chance(0.7) ? 'ro' : 'rw' });
+      // sometimes the entry names another domain's frame instead of a neighbour
+      const entry: GptEntry = this.chance(0.1) ? (this.chance(0.5) ? 'foreign-ro' : 'foreign-rw') : this.chance(0.7) ? 'ro' : 'rw';
+      build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry });
     }
     const ops: Op[] = [{ op: 'loop', count, len: build.length, reverse: false }, ...build];
     // Sometimes a loop over the row rewrites those entries with the other permission (an update
     // of an existing entry, the case Xen's fast paths take).
     const update = build.find((o) => o.op === 'gpt_update');
     if (update && this.chance(0.35))
-      ops.push({ op: 'loop', count, len: 1, reverse: this.chance(0.5) }, { ...update, entry: update.entry === 'ro' ? 'rw' : 'ro' } as Op);
+      ops.push({ op: 'loop', count, len: 1, reverse: this.chance(0.5) }, { ...update, entry: update.entry.endsWith('ro') ? 'rw' : 'ro' } as Op);
     if (this.chance(0.9)) {
       const k = this.below(4);
       const body: Op[] =
