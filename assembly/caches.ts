@@ -452,6 +452,39 @@ function chooseVictim(cpu: usize, set: usize, ways: usize, size: usize, keyOff: 
   return oldest;
 }
 
+/**
+ * chooseVictim for a PSC set of four ways, without a loop or a branch per way: the first way
+ * holding `key`, else the first invalid way, else the oldest fill (the smallest (stamp, address)
+ * pair: ties go to the first way, as chooseVictim's strict compare has them).
+ */
+@inline function pscVictim4(cpu: usize, set: usize, key: u64): usize {
+  const a = set;
+  const b = set + PSC_ENTRY;
+  const c = set + 2 * PSC_ENTRY;
+  const d = set + 3 * PSC_ENTRY;
+  const ka = load<u64>(a, P_KEY);
+  const kb = load<u64>(b, P_KEY);
+  const kc = load<u64>(c, P_KEY);
+  const kd = load<u64>(d, P_KEY);
+  // the later ways first, so that the first one wins
+  let e: usize = (kd & 1) == 0 ? d : 0;
+  e = (kc & 1) == 0 ? c : e;
+  e = (kb & 1) == 0 ? b : e;
+  e = (ka & 1) == 0 ? a : e;
+  e = kd == key ? d : e;
+  e = kc == key ? c : e;
+  e = kb == key ? b : e;
+  e = ka == key ? a : e;
+  if (e != 0) return e;
+  evicted(cpu);
+  return usize(u32(min(min(pscStampWay(a), pscStampWay(b)), min(pscStampWay(c), pscStampWay(d)))));
+}
+
+/** PSC entry e as the pair (fill stamp, address): the oldest way has the smallest. */
+@inline function pscStampWay(e: usize): u64 {
+  return (u64(load<u32>(e, P_STAMP)) << 32) | u64(e);
+}
+
 @inline function nextStamp(cpu: usize): u32 {
   const s = load<u32>(cpu + C_STAMP) + 1;
   store<u32>(cpu + C_STAMP, s);
@@ -559,7 +592,7 @@ export function pscFill(cpu: usize, level: u32, prefix: u64, pcid: u32, next: u6
   if (ways == 0) return;
   const key = keyOf(prefix, pcid);
   const set = usize(load<u32>(d)) + usize(u32(prefix) & load<u32>(d, 4)) * ways * PSC_ENTRY;
-  const victim = chooseVictim(cpu, set, ways, PSC_ENTRY, P_KEY, P_STAMP, key);
+  const victim = ways == 4 ? pscVictim4(cpu, set, key) : chooseVictim(cpu, set, ways, PSC_ENTRY, P_KEY, P_STAMP, key);
   store<u64>(victim, key, P_KEY);
   store<u64>(victim, next, P_NEXT);
   store<u32>(victim, perms, P_PERMS);
