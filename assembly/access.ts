@@ -246,13 +246,16 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   } else {
     // only the ways holding the page's tag byte can hit (their bits in c)
     let c = u32(i8x16.bitmask(i8x16.eq(tags, i8x16.splat(i8(tagOf(vpn)))))) & wmask;
-    while (c != 0) {
-      const e = set + usize(ctz(c)) * TLB_ENTRY;
-      c &= c - 1;
-      if (wayMatches(e, want)) {
-        setHitWay = e;
-        return SET_HIT;
-      }
+    if (c != 0) {
+      // (a loop only after a tag match: a loop's entry costs V8 a stack check)
+      do {
+        const e = set + usize(ctz(c)) * TLB_ENTRY;
+        c &= c - 1;
+        if (wayMatches(e, want)) {
+          setHitWay = e;
+          return SET_HIT;
+        }
+      } while (c != 0);
     }
   }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
@@ -546,8 +549,15 @@ const ONE_FAULT: u64 = u64(1) << 44;
     if (usual && !pdeMissed) {
       // quickMiss's usual case, inlined
       r = quickMissIn(cpu, va, kind, 12, 4, true, false);
-      if (r == SET_HIT) r = setHit(cpu, setHitWay, va, kind);
-      else if (r == PDE_MISS) r = quickMissAny(cpu, va, kind, 12, 4, true);
+      if (r < SET_HIT) {
+        // a page address: the usual result (one compare)
+      } else if (r == SET_HIT) {
+        r = setHit(cpu, setHitWay, va, kind);
+      } else if (r == PDE_MISS) {
+        r = quickMissAny(cpu, va, kind, 12, 4, true);
+      }
+    } else if (usual) {
+      r = quickMissAny(cpu, va, kind, 12, 4, true);
     } else {
       r = quickMiss(cpu, va, kind, pscOn);
     }
