@@ -10,7 +10,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -153,6 +153,36 @@ function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
   return table;
 }
 
+/** quickPdpte's answer when the PDPTE cache does not hold va's entry (quickUpper decides). */
+const NO_PDPTE: u64 = 0xFFFF_FFFF_FFFF_FFFE;
+
+/**
+ * quickUpper's usual case, inline: the PDPTE cache (a set of four ways: keys are unique in a set,
+ * so any match is pscFind's) holds va's entry, and the walk reads the PDE from it as quickUpper
+ * reads it, with the same results (upPerms, upTop, upHit, UP_EA; the PDE cache's fill is the
+ * caller's). NO_PDPTE when the PDPTE cache does not hold the entry; SLOW as quickUpper.
+ */
+@inline function quickPdpte(cpu: usize, va: u64, pcid: u32, lo: u64): u64 {
+  const d = cpu + C_PSC + 16;
+  const prefix = (va >> 30) & 0x7FF_FFFF; // pscPrefix(va, 3, mode)
+  const key = keyOf(prefix, pcid);
+  const e = usize(load<u32>(d)) + usize(u32(prefix) & load<u32>(d, 4)) * 4 * PSC_ENTRY;
+  let h: usize = load<u64>(e, P_KEY) == key ? e : 0;
+  h = load<u64>(e, PSC_ENTRY + P_KEY) == key ? e + PSC_ENTRY : h;
+  h = load<u64>(e, 2 * PSC_ENTRY + P_KEY) == key ? e + 2 * PSC_ENTRY : h;
+  h = load<u64>(e, 3 * PSC_ENTRY + P_KEY) == key ? e + 3 * PSC_ENTRY : h;
+  if (h == 0) return NO_PDPTE;
+  const a = load<u64>(h, P_NEXT) + ((va >> 18) & 0xFF8);
+  if (a >= ramSize) return SLOW;
+  const pde = load<u64>(usize(a), RAM_BASE);
+  if ((pde & (lo | E_PS | E_A)) != (E_P | E_A)) return SLOW;
+  upPerms = (load<u32>(h, P_PERMS) & ((u32(pde >> 1) & 3) | 4)) | (u32(pde >> 61) & 4);
+  upTop = 2;
+  upHit = 3;
+  store<u64>(UP_EA, a);
+  return pde & FRAME_MASK;
+}
+
 /** quickUpper's walk succeeded: walkTables' count, and leafAccess's paging-structure-cache fills. */
 function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
   upWalks++;
@@ -284,6 +314,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   }
   const lo = load<u64>(cpu + C_RSVD_LO);
   let table: u64 = 0; // the leaf table
+  let fromPdpte = false; // from quickPdpte
   let pp: u32 = 0; // the rights above the leaf (PERM_RW | PERM_US | PERM_XD), as a PDE-cache entry holds them
   if (h != 0) {
     if (any) pdeMissed = false;
@@ -293,7 +324,10 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     if (!any) return PDE_MISS;
     pdeMissed = true;
     // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
-    table = quickUpper(cpu, va, pcid, lo, pscOn);
+    // (the usual case, a PDPTE-cache hit in a set of four ways, inline)
+    table = pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
+    fromPdpte = table != NO_PDPTE;
+    if (!fromPdpte) table = quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
     pp = upPerms;
   }
@@ -347,8 +381,18 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const need: u64 = E_A | (u64(kind & 1) << 6); // a write (kind 1) also sets D
   if ((le & need) != need) store<u64>(usize(ea), le | need, RAM_BASE);
   quickLeaf = ea;
-  if (!any || h != 0) quickWalks++;
-  else quickUpperDone(cpu, va, pscOn); // before the TLB fill: the stamps come from one counter
+  // before the TLB fill: the stamps come from one counter
+  if (!any || h != 0) {
+    quickWalks++;
+  } else if (fromPdpte) {
+    // quickUpperDone after quickPdpte: two entries read from a PDPTE-cache hit, the PDE cached
+    upWalks++;
+    upRefs += 2;
+    store<u32>(UP_HITS + 3 * 4, load<u32>(UP_HITS + 3 * 4) + 1);
+    pscFill(cpu, 2, prefix, pcid, table, pp);
+  } else {
+    quickUpperDone(cpu, va, pscOn);
+  }
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = ((le | need) & E_D) != 0;
   const perms = (rights ^ PERM_XD) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
