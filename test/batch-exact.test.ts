@@ -172,6 +172,9 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
           both((m) => m.phys.write64(BigInt(f * 4096 + i * 8), e));
         }
       }
+      // frame 0 (a 2 MiB page's at physical 0, below) full of present entries: a walk that took
+      // that page's PDE for a table would find leaves there, not a fault
+      for (let i = 0; i < 512; i++) both((m) => m.phys.write64(BigInt(i * 8), (BigInt(1 + (i % POOL)) << 12n) | 0x27n));
       const cr4 = (1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n);
       both((m) => {
         m.cpus[0].setControl({ cr0: 1n, cr4, efer: (1n << 8n) | (1n << 11n), cr3: 4096n });
