@@ -1062,4 +1062,63 @@ export const MUTANTS: Mutant[] = [
     replace: '',
     description: "get_page() takes a reference to a frame of another domain (or Xen's own)",
   },
+  // ---- the fifteenth session's second blind batch (weakened forms at lines no mutant touched;
+  // written before any was run, all detected) --------------------------------------------------
+  {
+    name: 'flush-func-checks-curr-mm',
+    file: 'src/linux/tlbflush.ts',
+    preset: 'linux-4.8-smp',
+    find: '  if (mm !== cpu.tlbActiveMm) return;',
+    replace: '  if (mm !== cpu.curr.mm) return;',
+    description:
+      "flush_tlb_func() compares the mm with current->mm instead of the CPU's active mm (a lazy CPU, borrowing the mm in a kernel thread, ignores the flush)",
+  },
+  {
+    name: 'gather-start-not-lowered',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.8-smp',
+    find: '  if (addr < tlb.start) tlb.start = addr;\n',
+    replace: '',
+    description: "__tlb_adjust_range() never lowers the gather's start (its range stays empty: start above end)",
+  },
+  {
+    name: 'gather-reset-before-flush',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '  tlb.need_flush = false;\n  yield* tlb_flush(k, cpu, tlb);\n  if (!tlb.fullmm) {\n    tlb.start = k.L.TASK_SIZE;\n    tlb.end = 0n;\n  }',
+    replace: '  tlb.need_flush = false;\n  if (!tlb.fullmm) {\n    tlb.start = k.L.TASK_SIZE;\n    tlb.end = 0n;\n  }\n  yield* tlb_flush(k, cpu, tlb);',
+    description: "tlb_flush_mmu_tlbonly() resets the gather's range before flushing it (__tlb_reset_range() first)",
+  },
+  {
+    name: 'leave-mm-cpu0-only',
+    file: 'src/linux/tlbflush.ts',
+    preset: 'linux-4.8-smp',
+    find: '  if (active && active.cpumask & (1 << cpu.index)) {',
+    replace: '  if (active && active.cpumask & (1 << cpu.index) && cpu.index === 0) {',
+    description: 'leave_mm() switches to swapper_pg_dir on CPU 0 only (another lazy CPU keeps the mm loaded and stays in its cpumask)',
+  },
+  {
+    name: 'rcu-gp-one-cpu-ends-grace',
+    file: 'src/linux/rcupdate.ts',
+    preset: 'linux-4.14-hyperv',
+    find: '      for (const c of k.cpus) if (p.need.has(c.index) && rcu_sched_quiescent(c)) p.need.delete(c.index);',
+    replace: '      for (const c of k.cpus) if (p.need.has(c.index) && rcu_sched_quiescent(c)) p.need.clear();',
+    description: "rcu_gp_kthread() ends a callback's grace period at the first CPU seen quiescent",
+  },
+  {
+    name: 'xen-l1-update-unvalidated',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '          okay = (yield* mm.mod_l1_entry_g(pa, req.val, preserveAd, this.domid)) === 1;',
+    replace: '          this.m.phys.write64n(pa, req.val);\n          okay = true;',
+    description: "Xen's mmu_update stores into a validated L1 table without mod_l1_entry() (no reference, no type check of the frame mapped)",
+  },
+  {
+    name: 'xen-alloc-l1-ignores-bad-entry',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '      const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);\n      if (r === 0) {',
+    replace: '      const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);\n      if (r === 0 && false) {',
+    description: "Xen's alloc_l1_table() validates an L1 table whose entry get_page_from_l1e() refused",
+  },
 ];

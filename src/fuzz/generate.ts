@@ -925,7 +925,9 @@ export class Generator {
    * pages): a loop builds a row of tables, each iteration taking a page, write-protecting its
    * direct-map alias, pinning it, and writing one entry that maps a neighbour in the row (the
    * previous iteration's page, this one, or the next) read-only or writable (one in ten: another
-   * domain's frame, which Xen must refuse); a later loop over the
+   * domain's frame, which Xen must refuse), after the pin or (an entry of this iteration's page,
+   * three in ten) before the page is write-protected and pinned, so that the pin's validation
+   * judges it; a later loop over the
    * same row, forward or reverse, takes it apart (unpins, clears the entries, or unpins and
    * makes the pages writable again), sometimes after a loop that rewrites the row's entries
    * with the other permission. What Xen's type system must keep consistent whatever the order:
@@ -942,6 +944,9 @@ export class Generator {
       // sometimes the entry names another domain's frame instead of a neighbour
       const entry: GptEntry = this.chance(0.1) ? (this.chance(0.5) ? 'foreign-ro' : 'foreign-rw') : this.chance(0.7) ? 'ro' : 'rw';
       build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry });
+      // an entry of this iteration's page sometimes written while it is an ordinary page: Xen
+      // validates it at the pin
+      if (pt === 1 && build.length > 2 && this.chance(0.3)) build.splice(1, 0, build.pop()!);
     }
     const ops: Op[] = [{ op: 'loop', count, len: build.length, reverse: false }, ...build];
     // Sometimes a loop over the row rewrites those entries with the other permission (an update
