@@ -10,7 +10,7 @@ import {
 import { staleRewalk } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFill, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -321,12 +321,12 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     table = load<u64>(h, P_NEXT);
     pp = load<u32>(h, P_PERMS);
   } else {
-    if (!any) return PDE_MISS;
-    pdeMissed = true;
     // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
-    // (the usual case, a PDPTE-cache hit in a set of four ways, inline)
+    // (the usual case, a PDPTE-cache hit in a set of four ways, inline; without `any` only that)
     table = pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
     fromPdpte = table != NO_PDPTE;
+    if (!any && !fromPdpte) return PDE_MISS;
+    if (any) pdeMissed = !fromPdpte;
     if (!fromPdpte) table = quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
     pp = upPerms;
@@ -382,14 +382,14 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   if ((le & need) != need) store<u64>(usize(ea), le | need, RAM_BASE);
   quickLeaf = ea;
   // before the TLB fill: the stamps come from one counter
-  if (!any || h != 0) {
+  if (h != 0) {
     quickWalks++;
-  } else if (fromPdpte) {
+  } else if (fromPdpte || !any) {
     // quickUpperDone after quickPdpte: two entries read from a PDPTE-cache hit, the PDE cached
     upWalks++;
     upRefs += 2;
     store<u32>(UP_HITS + 3 * 4, load<u32>(UP_HITS + 3 * 4) + 1);
-    pscFill(cpu, 2, prefix, pcid, table, pp);
+    pscFillIn(cpu, 2, prefix, pcid, table, pp, pways);
   } else {
     quickUpperDone(cpu, va, pscOn);
   }

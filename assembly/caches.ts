@@ -587,8 +587,12 @@ export function pscFind(cpu: usize, level: u32, prefix: u64, pcid: u32): usize {
 }
 
 export function pscFill(cpu: usize, level: u32, prefix: u64, pcid: u32, next: u64, perms: u32): void {
+  pscFillIn(cpu, level, prefix, pcid, next, perms, usize(load<u32>(cpu + C_PSC + usize(level - 2) * 16, 8)));
+}
+
+/** pscFill inlined (access.ts quickMissIn), `ways` the level's (a constant there: no call for four). */
+@inline export function pscFillIn(cpu: usize, level: u32, prefix: u64, pcid: u32, next: u64, perms: u32, ways: usize): void {
   const d = cpu + C_PSC + usize(level - 2) * 16;
-  const ways = usize(load<u32>(d, 8));
   if (ways == 0) return;
   const key = keyOf(prefix, pcid);
   const set = usize(load<u32>(d)) + usize(u32(prefix) & load<u32>(d, 4)) * ways * PSC_ENTRY;

@@ -256,18 +256,20 @@ describe('the FIFO victim (fill-order words) = the oldest stamp', () => {
         maxPhysAddrBits: 46,
         retention: 'maximal' as const,
         tlb: { '4k': { sets: 1, ways: 12 } },
-        psc: { pde: { sets: 1, ways: 4 } },
+        psc: { pde: { sets: 1, ways: 4 }, pdpte: { sets: 1, ways: 4 } },
       };
       const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
       const both = (f: (m: Machine) => void) => {
         f(a);
         f(b);
       };
-      // PML4 -> PDPT -> PD -> one leaf table of 512 present user pages (some global)
+      // PML4 -> PDPT -> PD -> one leaf table of 512 present user pages (some global), under
+      // eight PDEs (more than the PDE cache holds: misses that the PDPTE cache, four ways as in
+      // the usual geometry, serves)
       both((m) => {
         m.phys.write64(0x1000n, 0x2027n);
         m.phys.write64(0x2000n, 0x3027n);
-        m.phys.write64(0x3000n, 0x4027n);
+        for (let i = 0; i < 8; i++) m.phys.write64(BigInt(0x3000 + i * 8), 0x4027n);
         for (let i = 0; i < 512; i++) m.phys.write64(BigInt(0x4000 + i * 8), (BigInt(0x10 + i) << 12n) | 0x67n | (i % 16 === 0 ? 0x100n : 0n));
         m.cpus[0].setControl({ cr0: 1n, cr4: (1n << 5n) | (1n << 7n), efer: (1n << 8n) | (1n << 11n), cr3: 0x1000n });
         m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
@@ -291,7 +293,7 @@ describe('the FIFO victim (fill-order words) = the oldest stamp', () => {
         } else {
           const n = 1 + r.below(12);
           const vas = new BigUint64Array(n);
-          for (let i = 0; i < n; i++) vas[i] = (BigInt(r.below(40)) << 12n) | BigInt(r.below(4096));
+          for (let i = 0; i < n; i++) vas[i] = (BigInt(r.below(8)) << 21n) | (BigInt(r.below(40)) << 12n) | BigInt(r.below(4096));
           const kinds = new Uint8Array(n);
           const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
           a.cpus[0].translateBatch(vas, kinds, out, { cpl: 3 });
@@ -300,7 +302,8 @@ describe('the FIFO victim (fill-order words) = the oldest stamp', () => {
             expect({ step, i, pa: out.pa[i] }).toEqual({ step, i, pa: x.ok ? x.pa : -1n });
           }
         }
-        expect({ step, stats: a.cpus[0].stats, tlb: a.cpus[0].tlbEntries() }).toEqual({ step, stats: b.cpus[0].stats, tlb: b.cpus[0].tlbEntries() });
+        const state = (m: Machine) => ({ step, stats: m.cpus[0].stats, tlb: m.cpus[0].tlbEntries(), psc: m.cpus[0].pscEntries() });
+        expect(state(a)).toEqual(state(b));
         evictions = b.cpus[0].stats.forcedEvictions;
       }
       expect(evictions).toBeGreaterThan(500);
