@@ -1121,4 +1121,29 @@ export const MUTANTS: Mutant[] = [
     replace: '      const r = this.get_page_from_l1e(e, this.pages.owner[mfn]);\n      if (r === 0 && false) {',
     description: "Xen's alloc_l1_table() validates an L1 table whose entry get_page_from_l1e() refused",
   },
+  // ---- the fifteenth session's third blind batch (Xen's own checks at lines no mutant touched) --
+  {
+    name: 'xen-l1-fastpath-present-only',
+    file: 'src/xen/fixes.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '  return f.xsa182 ? ~FASTPATH_FLAG_WHITELIST & 0xffffff : _PAGE_RW | _PAGE_PRESENT;',
+    replace: '  return _PAGE_PRESENT;',
+    description: "mod_l1_entry()'s fast path compares only the frame and presence (an L1 entry made writable skips get_page_from_l1e())",
+  },
+  {
+    name: 'xen-mod-l2-no-validation',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '      if (this.get_page_from_l2e(nl2e, pfn, d) < 0) return 0;\n',
+    replace: '',
+    description: 'mod_l2_entry() stores a changed L2 entry without get_page_from_l2e() (no reference, no type check of the table it points to)',
+  },
+  {
+    name: 'xen-put-l1e-keeps-writable-type',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if (f & _PAGE_RW) return this.put_page_and_type_g(mfn);\n',
+    replace: '',
+    description: "put_page_from_l1e() drops a writable entry's general reference but not its PGT_writable_page type reference",
+  },
 ];
