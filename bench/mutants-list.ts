@@ -1146,4 +1146,12 @@ export const MUTANTS: Mutant[] = [
     replace: '',
     description: "put_page_from_l1e() drops a writable entry's general reference but not its PGT_writable_page type reference",
   },
+  {
+    name: 'xen-ptwr-no-validation',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-2.6.37-xen-pv',
+    find: '    if (mm.get_page_from_l1e(val, this.domid) === 0) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
+    replace: '    if (false) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
+    description: 'ptwr_emulated_update() stores a trapped guest write into an L1 table without get_page_from_l1e()',
+  },
 ];

@@ -461,23 +461,5 @@ export const UNSEEN_12: Mutant[] = [
   },
 ];
 
-/**
- * The fifteenth session's third blind batch (written before any was run): Xen's own checks at
- * lines no mutant touched — the L1 fast path's flags, the writable-pagetable emulation's
- * validation, mod_l2_entry()'s validation of the new entry, and the type reference a writable
- * L1 entry drops when it goes. Three of four detected (moved to the list).
- */
-export const UNSEEN_13: Mutant[] = [
-  {
-    name: 'xen-ptwr-no-validation',
-    file: 'src/xen/hypervisor.ts',
-    preset: 'linux-2.6.37-xen-pv',
-    find: '    if (mm.get_page_from_l1e(val, this.domid) === 0) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
-    replace: '    if (false) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
-    // not scored: unreachable by the vocabulary: the malicious guest writes its tables by hypercall (mmu_update, update_va_mapping); the stores Xen emulates are the kernel's own, whose values are valid (5,980 executions, 60 s, linux-2.6.37-xen-pv); a direct-store channel for the guest's own entries would reach it
-    description: 'ptwr_emulated_update() stores a trapped guest write into an L1 table without get_page_from_l1e()',
-  },
-];
-
 /** Every generality batch (not scored), for `--unseen` and `--check`. */
-export const ALL_UNSEEN: Mutant[] = [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10, ...UNSEEN_11, ...UNSEEN_12, ...UNSEEN_13];
+export const ALL_UNSEEN: Mutant[] = [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10, ...UNSEEN_11, ...UNSEEN_12];

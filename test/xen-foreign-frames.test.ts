@@ -20,8 +20,8 @@ beforeAll(async () => {
   await Machine.ready();
 });
 
-/** One task: pool page 0 allocated as a level-`level` table, write-protected, pinned; then entry 3 written. */
-const program = (level: number, entry: GptEntry) =>
+/** One task: pool page 0 allocated as a level-`level` table, write-protected, pinned; then entry 3 written (by hypercall, or by a plain store). */
+const program = (level: number, entry: GptEntry, via?: 'store') =>
   parseProgram(
     {
       cpus: 1,
@@ -35,7 +35,7 @@ const program = (level: number, entry: GptEntry) =>
             { op: 'gpt_alloc', pt: 0, level },
             { op: 'gpt_lowmem', pt: 0, writable: false },
             { op: 'gpt_pin', pt: 0 },
-            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry },
+            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry, ...(via ? { via } : {}) },
           ],
         },
       ],
@@ -45,7 +45,7 @@ const program = (level: number, entry: GptEntry) =>
   );
 
 /** The other order: entry 3 written while pool page 0 is an ordinary page, then the page pinned (Xen validates the entry then). */
-const writeThenPin = (level: number, entry: GptEntry) =>
+const writeThenPin = (level: number, entry: GptEntry, via?: 'store') =>
   parseProgram(
     {
       cpus: 1,
@@ -57,7 +57,7 @@ const writeThenPin = (level: number, entry: GptEntry) =>
           spawn: 'boot',
           ops: [
             { op: 'gpt_alloc', pt: 0, level },
-            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry },
+            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry, ...(via ? { via } : {}) },
             { op: 'gpt_lowmem', pt: 0, writable: false },
             { op: 'gpt_pin', pt: 0 },
           ],
@@ -68,8 +68,8 @@ const writeThenPin = (level: number, entry: GptEntry) =>
     1,
   );
 
-const run = async (level: number, entry: GptEntry, overrides: Record<string, number> = {}, make = program) =>
-  (await createTarget('linux-4.14-xen-pv', overrides)).run({ program: make(level, entry), schedule: { strategy: 'random', seed: 1 } }, new Coverage());
+const run = async (level: number, entry: GptEntry, overrides: Record<string, number> = {}, make = program, via?: 'store') =>
+  (await createTarget('linux-4.14-xen-pv', overrides)).run({ program: make(level, entry, via), schedule: { strategy: 'random', seed: 1 } }, new Coverage());
 
 describe("another domain's frames (xen_foreign_frames)", () => {
   it('belong to d0, are never free for Linux, and are not mapped by the direct map', () => {
@@ -91,13 +91,20 @@ describe("another domain's frames (xen_foreign_frames)", () => {
     expect(k.m.phys.read64n(lookup_pte_k(k, k.L.PAGE_OFFSET + BigInt(below) * 4096n)!) & 1n).toBe(1n);
   });
 
-  it('Xen refuses an entry naming one, at every level, read-only or writable, as an update or at the pin: no finding', async () => {
+  it('Xen refuses an entry naming one, at every level, read-only or writable, by hypercall or store, as an update or at the pin: no finding', async () => {
     for (const make of [program, writeThenPin])
-      for (const level of [1, 2, 3, 4])
-        for (const entry of ['foreign-ro', 'foreign-rw'] as const) {
-          const r = await run(level, entry, {}, make);
-          expect({ level, entry, status: r.status, finding: r.finding?.signature }).toEqual({ level, entry, status: 'finished', finding: undefined });
-        }
+      for (const via of [undefined, 'store'] as const)
+        for (const level of [1, 2, 3, 4])
+          for (const entry of ['foreign-ro', 'foreign-rw'] as const) {
+            const r = await run(level, entry, {}, make, via);
+            expect({ level, entry, via, status: r.status, finding: r.finding?.signature }).toEqual({
+              level,
+              entry,
+              via,
+              status: 'finished',
+              finding: undefined,
+            });
+          }
   });
 
   it('a Xen whose get_page() skips the owner check is reported by the PV safety audit', async () => {
@@ -118,6 +125,12 @@ describe("another domain's frames (xen_foreign_frames)", () => {
       expect(pinned.finding?.signature).toMatch(/writable-foreign-frame-via-L1/);
       expect(pinned.finding?.log.join('\n')).toMatch(/validation of mfn [0-9a-f]+ as an L1 table \(entry 3\)/);
       expect((await run(2, 'foreign-ro', {}, writeThenPin)).finding?.signature).toMatch(/unvalidated-L2-entry/);
+      // a plain store into the pinned L1 traps, and Xen's emulation takes the reference the same way
+      const stored = await run(1, 'foreign-rw', {}, program, 'store');
+      expect(stored.finding?.signature).toMatch(/writable-foreign-frame-via-L1/);
+      expect(stored.finding?.log.join('\n')).toMatch(/ptwr_emulate of/);
+      // a plain store into the ordinary page lands; the pin validates it
+      expect((await run(1, 'foreign-ro', {}, writeThenPin, 'store')).finding?.log.join('\n')).toMatch(/validation of mfn [0-9a-f]+ as an L1 table \(entry 3\)/);
       // without foreign frames the operation does nothing
       expect((await run(1, 'foreign-rw', { xen_foreign_frames: 0 })).finding).toBeUndefined();
     } finally {

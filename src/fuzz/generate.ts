@@ -574,7 +574,7 @@ export class Generator {
       case 'gpt_unpin':
         return { op: name, pt: this.gptIndex() };
       case 'gpt_update':
-        return { op: name, pt: this.gptIndex(), index: this.entryIndex(), to: this.gptIndex(), entry: this.gptEntry() };
+        return { op: name, pt: this.gptIndex(), index: this.entryIndex(), to: this.gptIndex(), entry: this.gptEntry(), ...this.gptVia() };
       case 'flush_tlb':
         return { op: name, scope: this.pick(['local', 'mm', 'all'] as const) };
       case 'fail_nth':
@@ -896,6 +896,11 @@ export class Generator {
     return this.chance(0.7) ? 0 : this.below(GPT_INDICES);
   }
 
+  /** How gpt_update writes: by hypercall, or (one in four) by a plain store that traps to Xen's writable-pagetable emulation. */
+  private gptVia(): { via?: 'store' } {
+    return this.chance(0.25) ? { via: 'store' } : {};
+  }
+
   /** Mostly an entry to a pool page; one in ten an empty one, one in twenty another domain's frame. */
   private gptEntry(): GptEntry {
     const r = this.below(20);
@@ -943,7 +948,7 @@ export class Generator {
       const [pt, to] = this.pick(NEIGHBOURS);
       // sometimes the entry names another domain's frame instead of a neighbour
       const entry: GptEntry = this.chance(0.1) ? (this.chance(0.5) ? 'foreign-ro' : 'foreign-rw') : this.chance(0.7) ? 'ro' : 'rw';
-      build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry });
+      build.push({ op: 'gpt_update', pt, index: this.entryIndex(), to, entry, ...this.gptVia() });
       // an entry of this iteration's page sometimes written while it is an ordinary page: Xen
       // validates it at the pin
       if (pt === 1 && build.length > 2 && this.chance(0.3)) build.splice(1, 0, build.pop()!);
@@ -1198,6 +1203,9 @@ export class Generator {
         break;
       case 'entry':
         c.entry = this.gptEntry();
+        break;
+      case 'via':
+        delete c.via; // back to the hypercall
         break;
       case 'count':
         // a loop runs longer or shorter: doubled, halved, or drawn afresh

@@ -42,6 +42,7 @@ import {
   xen_frame_of,
   xen_lowmem_rw,
   xen_pin_table,
+  xen_guest_store,
   xen_set_entry_bits,
   xen_set_linear_entry,
 } from '../linux/xen/hypercall.js';
@@ -508,6 +509,10 @@ export class Interpreter {
           const to = o.to + iter < GPT_SLOTS ? this.gpt[o.to + iter] : null;
           if (!to) return;
           val = (BigInt(to.mfn) << 12n) | PTE_PRESENT_ACCESSED | (o.entry === 'rw' ? PTE_BIT.rw : 0n);
+        }
+        if (o.via === 'store') {
+          yield* xen_guest_store(k, cpu, page.mfn * 4096 + o.index * 8, val);
+          return;
         }
         yield* HYPERVISOR_mmu_update(k, cpu, page.mfn * 4096 + o.index * 8, val);
         return;

@@ -173,9 +173,11 @@ export type Op =
    * one level down, a same-level (linear) table, or an L1 mapping of a frame typed as a page table
    * is up to the levels; Xen validates (or refuses) it. `foreign-ro` / `foreign-rw`: an entry
    * naming a frame the guest does not own — another domain's (knob xen_foreign_frames; `to` picks
-   * which) — which Xen must refuse at every level. Xen PV only.
+   * which) — which Xen must refuse at every level. `via: 'store'`: written with a plain store
+   * through the page's direct-map alias instead of the hypercall (Xen emulates a trapped store
+   * into a pinned L1, refuses it elsewhere; an ordinary page just takes it). Xen PV only.
    */
-  | { op: 'gpt_update'; pt: number; index: number; to: number; entry: GptEntry }
+  | { op: 'gpt_update'; pt: number; index: number; to: number; entry: GptEntry; via?: 'store' }
   /** An explicit TLB flush: this CPU's TLB, the task's mm on all CPUs, or everything. */
   | { op: 'flush_tlb'; scope: 'local' | 'mm' | 'all' }
   /**
@@ -453,6 +455,7 @@ export function parseOp(v: unknown, path: string, ntasks: number): Op {
         index: int(o.index, `${path}.index`, 0, GPT_INDICES - 1),
         to: int(o.to, `${path}.to`, 0, GPT_SLOTS - 1),
         entry: oneOf(o.entry, `${path}.entry`, GPT_ENTRIES),
+        ...(o.via === undefined ? {} : { via: oneOf(o.via, `${path}.via`, ['store'] as const) }),
       };
     case 'flush_tlb':
       return { op, scope: oneOf(o.scope, `${path}.scope`, ['local', 'mm', 'all'] as const) };

@@ -18,6 +18,7 @@ import { lowmem_address, lookup_pte_k } from './pin.js';
 import { mustYield } from '../../scheduler/point.js';
 
 const _PAGE_PRESENT = 0x1n;
+const _PAGE_RW = 0x2n;
 const _PAGE_ACCESSED = 0x20n;
 /** Xen's private L4 slots (ROOT_PAGETABLE_FIRST/LAST_XEN_SLOT), which mmu_update refuses. */
 const XEN_SLOTS = [256, 271];
@@ -45,6 +46,36 @@ function lastFree(k: Kernel, table: number, level: number): number {
     if (k.m.phys.read64n(table * 4096 + i * 8) === 0n) return i;
   }
   return -1;
+}
+
+/**
+ * A guest kernel's plain store of `val` into the entry at machine address `pa` through its direct
+ * map (`*ptr = val`), the other way a PV kernel writes its page tables: through a writable alias
+ * (an ordinary page) it lands as it is; through the read-only alias of a pinned table it traps,
+ * and Xen emulates it for an L1 after validating the value (writable page tables:
+ * `ptwr_emulate`) or refuses it. A refused store is a fault the guest takes; the fuzzer's
+ * malicious guest skips the instruction. Returns whether the store took effect. The alias is
+ * looked at after the interleaving point, when the store executes.
+ */
+export function* xen_guest_store(k: Kernel, cpu: LinuxCpu, pa: number, val: bigint): KGen<boolean> {
+  if (!onXen(k)) return false;
+  if (mustYield('xen:guest_store')) yield 'xen:guest_store';
+  const va = lowmem_address(k, Math.floor(pa / 4096)) + BigInt(pa % 4096);
+  const p = lookup_pte_k(k, va);
+  if (p === null) return false;
+  const pte = k.m.phys.read64n(p);
+  if (!(pte & _PAGE_PRESENT)) return false;
+  if (pte & _PAGE_RW) {
+    k.m.phys.write64n(pa, val);
+    k.ptEpoch++;
+    return true;
+  }
+  const fns = enterFn(cpu, 'ptwr_do_page_fault');
+  try {
+    return xenState(k).xen.ptwr_emulate(cpu.index, va, val);
+  } finally {
+    fns.pop();
+  }
 }
 
 /** `HYPERVISOR_mmu_update` of one MMU_NORMAL_PT_UPDATE request; returns its rc. */
