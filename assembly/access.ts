@@ -196,8 +196,9 @@ function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
  * missPath for the common IA-32e case: the 4 KiB set looked up through its tag bytes (one SIMD
  * compare; the ways whose byte matches the page's are compared), no hit in the large-page
  * classes (looked up only when they may hold entries), and a walk that needs no decision of
- * walkTables — from a PDE-cache hit (the leaf entry only, without calls), else from the deepest
- * paging-structure-cache hit or CR3 (quickUpper: every entry above the leaf present, accessed,
+ * walkTables — from a PDE-cache hit (the leaf entry only, without calls), from a PDPTE-cache hit
+ * (quickPdpte: the PDE, then the leaf), else from the deepest paging-structure-cache hit or CR3
+ * (quickUpper: every entry above the leaf present, accessed,
  * no reserved bit, no large page) — to a leaf the access may use; once the fill is certain, its
  * victim as tlbFill would choose it (the first invalid way: a zero tag byte; else the oldest
  * stamp: the head of the set's fill-order word, caches.ts fifoWord, or the stamps themselves
@@ -212,8 +213,10 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   const pways = usize(load<u32>(cpu + C_PSC, 8));
   // The usual case without calls (V8 spills a value that lives across a call where it is made):
   // the usual geometry (4 KiB sets of 12 ways, PDE cache of 4; constant masks, unrolled loops)
-  // and a PDE-cache hit. Else the general one (quickUpper), directly after a miss that missed the
-  // PDE cache too (random access over more than the PDE cache maps): the results are the same.
+  // and a PDE-cache hit, or a PDPTE-cache hit after a PDE-cache miss (quickPdpte). Else the
+  // general one (quickUpper), directly after a miss that missed both caches too (random access
+  // over more than the PDPTE cache maps): the results are the same. (tlbLoop inlines the same
+  // choice.)
   if (((ways ^ 12) | (pways ^ 4) | usize(pdeMissed)) == 0 && pscOn) {
     const r = quickMissIn(cpu, va, kind, 12, 4, true, false);
     if (r == SET_HIT) return setHit(cpu, setHitWay, va, kind);
@@ -226,7 +229,7 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
 const SET_HIT: u64 = 0xFFFF_FFFF_FFFF_FFFD;
 let setHitWay: usize = 0;
 
-/** Whether the general quick miss's last PDE-cache probe missed (quickMiss's choice of path). */
+/** Whether the general quick miss's last walk missed the PDE and PDPTE caches (quickMiss's choice of path). */
 let pdeMissed = false;
 
 function quickMissAny(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool): u64 {
@@ -234,7 +237,7 @@ function quickMissAny(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize,
   return r == SET_HIT ? setHit(cpu, setHitWay, va, kind) : r;
 }
 
-/** quickMissIn without `any`: the PDE cache missed (nothing changed; quickMissAny takes it). */
+/** quickMissIn without `any`: the PDE and PDPTE caches missed (nothing changed; quickMissAny takes it). */
 const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
 
 @inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool, any: bool): u64 {

@@ -7,7 +7,8 @@
 //     compare of ((va >> 12) << 8 | context id) per access kind, present only for the kinds the
 //     cached rights allow in that context (four addresses per iteration while all hit).
 //   miss path: in IA-32e mode quickMiss first (the 4 KiB set ruled out by its tag bytes, a
-//     PDE-cache hit, the leaf checked with folded rights, fill and front refill in one step);
+//     PDE-cache hit or a PDPTE-cache hit and the PDE, else quickUpper's walk, the leaf checked
+//     with folded rights and KT_OK, fill and front refill in one step);
 //     anything else, before any change, goes to missPath, which re-checks every page-size
 //     class's entry against the context (stale entries: Intel faults from them, AMD re-walks),
 //     else walks (with the paging-structure caches when on) and fills the TLB (tlbFill, FIFO
