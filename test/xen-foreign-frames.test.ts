@@ -20,53 +20,22 @@ beforeAll(async () => {
   await Machine.ready();
 });
 
-/** One task: pool page 0 allocated as a level-`level` table, write-protected, pinned; then entry 3 written (by hypercall, or by a plain store). */
-const program = (level: number, entry: GptEntry, via?: 'store') =>
-  parseProgram(
-    {
-      cpus: 1,
-      irqs: [],
-      tasks: [
-        {
-          cpu: 0,
-          kthread: true,
-          spawn: 'boot',
-          ops: [
-            { op: 'gpt_alloc', pt: 0, level },
-            { op: 'gpt_lowmem', pt: 0, writable: false },
-            { op: 'gpt_pin', pt: 0 },
-            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry, ...(via ? { via } : {}) },
-          ],
-        },
-      ],
-    },
-    'program',
-    1,
-  );
-
-/** The other order: entry 3 written while pool page 0 is an ordinary page, then the page pinned (Xen validates the entry then). */
-const writeThenPin = (level: number, entry: GptEntry, via?: 'store') =>
-  parseProgram(
-    {
-      cpus: 1,
-      irqs: [],
-      tasks: [
-        {
-          cpu: 0,
-          kthread: true,
-          spawn: 'boot',
-          ops: [
-            { op: 'gpt_alloc', pt: 0, level },
-            { op: 'gpt_update', pt: 0, index: 3, to: 1, entry, ...(via ? { via } : {}) },
-            { op: 'gpt_lowmem', pt: 0, writable: false },
-            { op: 'gpt_pin', pt: 0 },
-          ],
-        },
-      ],
-    },
-    'program',
-    1,
-  );
+/**
+ * One kernel thread on pool page 0: allocated as a level-`level` table, write-protected and pinned,
+ * and entry 3 written (by hypercall, or by a plain store) — after the pin (`pinFirst`), or before,
+ * while the page is an ordinary page (Xen then validates the entry at the pin).
+ */
+const guestOps = (level: number, entry: GptEntry, pinFirst: boolean, via?: 'store') => {
+  const pin = [
+    { op: 'gpt_lowmem', pt: 0, writable: false },
+    { op: 'gpt_pin', pt: 0 },
+  ];
+  const update = { op: 'gpt_update', pt: 0, index: 3, to: 1, entry, ...(via ? { via } : {}) };
+  const ops = [{ op: 'gpt_alloc', pt: 0, level }, ...(pinFirst ? [...pin, update] : [update, ...pin])];
+  return parseProgram({ cpus: 1, irqs: [], tasks: [{ cpu: 0, kthread: true, spawn: 'boot', ops }] }, 'program', 1);
+};
+const program = (level: number, entry: GptEntry, via?: 'store') => guestOps(level, entry, true, via);
+const writeThenPin = (level: number, entry: GptEntry, via?: 'store') => guestOps(level, entry, false, via);
 
 const run = async (level: number, entry: GptEntry, overrides: Record<string, number> = {}, make = program, via?: 'store') =>
   (await createTarget('linux-4.14-xen-pv', overrides)).run({ program: make(level, entry, via), schedule: { strategy: 'random', seed: 1 } }, new Coverage());
