@@ -1,9 +1,8 @@
 /**
  * A sanitizer for the PV memory model's safety property, checked on every entry Xen accepts into
  * a guest's page table, by an update or in a table it validates (not Xen code: real Xen prints
- * nothing when it is broken). The property is
- * the one validation exists for, derived here from the frame table alone, not from the
- * validation code:
+ * nothing when it is broken). The property is the one validation exists for, derived here from
+ * the frame table alone, not from the validation code:
  *
  * - a present L1 entry maps a frame the domain owns, and a writable one only a frame holding a
  *   PGT_writable_page type reference (never a page table);
