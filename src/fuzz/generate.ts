@@ -932,10 +932,9 @@ export class Generator {
    * previous iteration's page, this one, or the next) read-only or writable (one in ten: another
    * domain's frame, which Xen must refuse), after the pin or (an entry of this iteration's page,
    * three in ten) before the page is write-protected and pinned, so that the pin's validation
-   * judges it; a later loop over the
-   * same row, forward or reverse, takes it apart (unpins, clears the entries, or unpins and
-   * makes the pages writable again), sometimes after a loop that rewrites the row's entries
-   * with the other permission. What Xen's type system must keep consistent whatever the order:
+   * judges it; a later loop over the same row, forward or reverse, takes it apart (unpins, clears
+   * the entries, or unpins and makes the pages writable again), sometimes after a loop that
+   * rewrites the row's entries with the other permission. What Xen's type system must keep consistent whatever the order:
    * type counts, same-level (linear) references, writable mappings of page-table frames.
    */
   guestTables(p: Program): void {
