@@ -1154,4 +1154,29 @@ export const MUTANTS: Mutant[] = [
     replace: '    if (false) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
     description: 'ptwr_emulated_update() stores a trapped guest write into an L1 table without get_page_from_l1e()',
   },
+  // ---- the fifteenth session's fourth blind batch (vfree's flush range, munmap's detach and ceiling) --
+  {
+    name: 'vfree-flush-first-page-only',
+    file: 'src/linux/vmalloc.ts',
+    preset: 'linux-4.8-smp',
+    find: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
+    replace: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + 4096n);\n',
+    description: "vfree() flushes only the area's first page",
+  },
+  {
+    name: 'unmap-region-ceiling-ignores-next',
+    file: 'src/linux/mmap.ts',
+    preset: 'linux-4.14-smp',
+    find: 'prev ? prev.vm_end : FIRST_USER_ADDRESS, next ? next.vm_start : USER_PGTABLES_CEILING);',
+    replace: 'prev ? prev.vm_end : FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);',
+    description: "unmap_region()'s free_pgtables() ignores the next vma as its ceiling (page tables the next vma still uses are freed)",
+  },
+  {
+    name: 'munmap-keeps-vma-ending-at-end',
+    file: 'src/linux/mmap.ts',
+    preset: 'linux-4.14-smp',
+    find: '      const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end <= end);',
+    replace: '      const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end < end);',
+    description: 'do_munmap() does not detach (nor unmap) a vma that ends exactly at the end of the range',
+  },
 ];
