@@ -4,7 +4,7 @@
  * TIF_LAZY_MMU_UPDATES task flag, and the per-CPU `xen_cr3`.
  */
 import { XenHypervisor } from '../../xen/hypervisor.js';
-import { P2m, type P2mKind } from '../../xen/p2m.js';
+import type { P2mKind } from '../../xen/p2m.js';
 import type { MulticallEntry } from '../../xen/hypercalls.js';
 import { FindingStop } from '../../sanitizers/finding.js';
 import type { Escalation } from '../../xen/audit.js';
@@ -51,7 +51,7 @@ export class XenPvState {
     this.xen = new XenHypervisor(k.m, {
       domid: (kn.xen_domid as number | undefined) ?? 1,
       p2m,
-      foreignFrames: foreignFrames(k, p2m, (kn.xen_foreign_frames as number | undefined) ?? 0),
+      foreignFrames: foreignFrames(k, (kn.xen_foreign_frames as number | undefined) ?? 0),
       fixes: {
         xsa148: kn.xen_xsa148 !== 'vulnerable',
         xsa182: kn.xen_xsa182 !== 'vulnerable',
@@ -68,17 +68,17 @@ export class XenPvState {
 
 /**
  * Another domain's frames (the `xen_foreign_frames` knob): the `n` highest free frames, taken out
- * of the guest's allocator before the kernel allocates from it, as machine frames.
+ * of the guest's allocator before the kernel allocates from it. The model's frames are machine
+ * frames already (pfn_to_mfn() is the identity: the p2m only names them in Xen's log).
  */
-function foreignFrames(k: Kernel, p2m: P2mKind, n: number): number[] {
-  const map = new P2m(k.m.frames.count, p2m);
-  const mfns: number[] = [];
-  for (let pfn = k.m.frames.count - 1; pfn >= 0 && mfns.length < n; pfn--) {
-    if (!k.m.frames.isFree(pfn)) continue;
-    k.m.frames.reserve(pfn);
-    mfns.push(map.pfnToMfn(pfn));
+function foreignFrames(k: Kernel, n: number): number[] {
+  const frames: number[] = [];
+  for (let f = k.m.frames.count - 1; f >= 0 && frames.length < n; f--) {
+    if (!k.m.frames.isFree(f)) continue;
+    k.m.frames.reserve(f);
+    frames.push(f);
   }
-  return mfns;
+  return frames;
 }
 
 /** The Xen PV state of a kernel booted with paravirt=xen-pv. */
