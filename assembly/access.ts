@@ -402,8 +402,8 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const page = le & FRAME_MASK;
   if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
   const way = (victim - set) >> 5;
-  // the fast tag: fastVpn(vpn) << 8 is va's bits 63:12 (va is canonical)
-  const tag = ((va >> 4) & ~u64(0xFF)) | u64(acCtx);
+  // the fast tag (fastVpn(vpn) << 8 is va's bits 63:12: va is canonical)
+  const tag = fastTag(va, u64(acCtx));
   tlbFill4k(cpu, ways, victim, valid, q, way, vpn, want, tagsAt + way, tagOf(vpn), tag, page, perms, (ok & 1) != 0, (ok & 0x100) != 0 && dirty, (ok & 0x1_0000) != 0);
   return page | (va & 0xFFF);
 }
@@ -522,10 +522,15 @@ function tlbLoop4(cpu: usize, n: u32, pscOn: bool): u32 {
   return tlbLoop(cpu, n, MODE_4L, pscOn);
 }
 
+// tlbOne's counts, summed in one word: hits in bits 23:0, #GPs from GP_SHIFT, faults from
+// FAULT_SHIFT (a batch holds at most 2^16 addresses: each field holds its sum)
+const GP_SHIFT: u64 = 24;
+const FAULT_SHIFT: u64 = 44;
+
 @inline function tlbLoop(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   const front = usize(load<u32>(cpu + C_FRONT));
   const ctx = u64(acCtx);
-  let acc: u64 = 0; // tlbOne's counts, summed: hits, #GPs << 24, faults << 44
+  let acc: u64 = 0; // tlbOne's counts, summed
   // quickMiss's usual geometry (a constant per batch)
   const usual = load<u32>(cpu + C_TLB, 8) == 12 && load<u32>(cpu + C_PSC, 8) == 4 && pscOn;
   let i: usize = 0;
@@ -561,15 +566,12 @@ function tlbLoop4(cpu: usize, n: u32, pscOn: bool): u32 {
     for (; i < end; i++) acc += tlbOne(cpu, i, mode, pscOn, front, ctx, usual);
   }
   bump(cpu, C_ST_TLBHITS, acc & 0xFF_FFFF);
-  bump(cpu, C_ST_FAULTS, (acc >> 24) & 0xF_FFFF);
+  bump(cpu, C_ST_FAULTS, (acc >> GP_SHIFT) & 0xF_FFFF);
   bump(cpu, C_ST_TLBMISSES, quickWalks + upWalks);
   countQuickWalks(cpu);
-  return u32(acc >> 44);
+  return u32(acc >> FAULT_SHIFT);
 }
 
-// tlbOne's counts (a batch holds at most 2^16 addresses: each field holds its sum)
-const ONE_GP: u64 = u64(1) << 24;
-const ONE_FAULT: u64 = u64(1) << 44;
 
 /** The fast tag of va: all of its bits 63:12 and the context id (caches.ts fastVpn). */
 @inline function fastTag(va: u64, ctx: u64): u64 {
@@ -578,8 +580,8 @@ const ONE_FAULT: u64 = u64(1) << 44;
 
 /**
  * One address of tlbLoop: a front hit, or the #GP of a non-canonical address (which never hits:
- * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << 24 |
- * faults << 44 (each 0 or 1).
+ * the fast tag holds all of va's bits 63:12), or the miss path. Returns hits | #GPs << GP_SHIFT |
+ * faults << FAULT_SHIFT (each 0 or 1).
  */
 @inline function tlbOne(cpu: usize, i: usize, mode: u32, pscOn: bool, front: usize, ctx: u64, usual: bool): u64 {
   const va = linear(load<u64>(i * 8, IO_VA), mode);
@@ -590,7 +592,7 @@ const ONE_FAULT: u64 = u64(1) << 44;
     store<u32>(i * 4, 0, IO_FAULT);
     return 1;
   }
-  if (nonCanonical(va, mode)) return ONE_GP | (u64(store2(i, GP_RESULT)) << 44);
+  if (nonCanonical(va, mode)) return (u64(1) << GP_SHIFT) | (u64(store2(i, GP_RESULT)) << FAULT_SHIFT);
   if (isLongMode(mode)) {
     let r: u64 = SLOW;
     if (usual && !pdeMissed) {
@@ -614,7 +616,7 @@ const ONE_FAULT: u64 = u64(1) << 44;
       return 0;
     }
   }
-  return u64(store2(i, missPath(cpu, va, kind, pscOn, false))) << 44;
+  return u64(store2(i, missPath(cpu, va, kind, pscOn, false))) << FAULT_SHIFT;
 }
 
 /**
