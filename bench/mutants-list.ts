@@ -1154,7 +1154,7 @@ export const MUTANTS: Mutant[] = [
     replace: '    if (false) {\n      this.console.memLog(MM_C_LINE.ptwrCouldNotGetPage',
     description: 'ptwr_emulated_update() stores a trapped guest write into an L1 table without get_page_from_l1e()',
   },
-  // ---- the fifteenth session's fourth blind batch (vfree's flush range, munmap's detach and ceiling) --
+  // ---- the fifteenth session's fourth blind batch (vfree's flush range and pte clearing, munmap's detach and ceiling; the pte clearing detected in the sixteenth session, by the kernel-mapping check) --
   {
     name: 'vfree-flush-first-page-only',
     file: 'src/linux/vmalloc.ts',
@@ -1178,5 +1178,14 @@ export const MUTANTS: Mutant[] = [
     find: '      const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end <= end);',
     replace: '      const gone = vmas.filter((v) => v.vm_start >= start && v.vm_end < end);',
     description: 'do_munmap() does not detach (nor unmap) a vma that ends exactly at the end of the range',
+  },
+  {
+    name: 'vfree-clears-last-page-only',
+    file: 'src/linux/vmalloc.ts',
+    preset: 'linux-4.8-smp',
+    find: '    for (let i = 0; i < area.pages.length; i++) {\n      const va = addr + BigInt(i * 4096);\n      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);\n      yield* k.pv.mmu.pte_clear(',
+    replace:
+      '    for (let i = area.pages.length - 1; i < area.pages.length; i++) {\n      const va = addr + BigInt(i * 4096);\n      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);\n      yield* k.pv.mmu.pte_clear(',
+    description: "vfree() clears only the last page's pte (the others keep mapping the frames it frees)",
   },
 ];

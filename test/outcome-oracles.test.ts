@@ -68,7 +68,7 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'xennotypeflush';
+type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'nokernelclear' | 'xennotypeflush';
 
 /** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs), or into Xen. */
 function plant(k: Kernel, bug: Bug): void {
@@ -80,7 +80,10 @@ function plant(k: Kernel, bug: Bug): void {
     mmu.flush_tlb_single = function* () {};
     mmu.flush_tlb_kernel = function* () {};
     mmu.flush_tlb_user = function* () {};
-  } else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
+  } else if (bug === 'nokernelclear')
+    // init_mm's pte clears are lost (vfree()'s and vunmap_page_range()'s): the flush still runs
+    mmu.pte_clear = (k2, cpu, mm, addr, ptep) => (mm === k2.init_mm ? (function* () {})() : real.pte_clear(k2, cpu, mm, addr, ptep));
+  else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
   else if (bug === 'wrprotectlost')
     mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
   else if (bug === 'setrw') mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => real.set_pte_at(k2, cpu, mm, addr, ptep, pte | _PAGE_RW);
@@ -317,6 +320,29 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     if (nx) expect(findings(preset, 'nokernelflush', SET_MEMORY, 1)[0].log.join('\n')).toMatch(/init_mm denies instruction fetches/);
     expect(findings(preset, null, UNMAP_ALIASES, 1)).toEqual([]);
     expect(findings(preset, null, SET_MEMORY, 1)).toEqual([]);
+  });
+
+  it('frame-lifetime: a kernel unmap that returns with init_mm still mapping what it freed is reported (vfree(), vm_unmap_ram()); the real path is quiet', () => {
+    // The TLB is flushed, so the TLB-coherence check sees nothing: the ptes themselves are stale.
+    const sig = findings(preset, 'nokernelclear', VFREE, 1).map((f) => f.signature);
+    expect(sig).toEqual(['kernel pte left mapping a free frame after vfree()']);
+    expect(findings(preset, 'nokernelclear', VFREE, 1)[0].log.join('\n')).toMatch(
+      /vfree\(\) returned and init_mm still maps 0x[0-9a-f]+ -> pa 0x[0-9a-f]+ \(writable\); pfn 0x[0-9a-f]+ is free/,
+    );
+    expect(findings(preset, null, VFREE, 1)).toEqual([]);
+    // vm_unmap_ram(): the eager clearing (2.6.37 on) leaves nothing mapped, only the flush deferred
+    const VMAP: Program = {
+      cpus: 1,
+      tasks: [
+        task(0, 'boot', [
+          { op: 'vm_map_ram', slot: 1, pages: 2 },
+          { op: 'vm_unmap_ram', slot: 1 },
+        ]),
+      ],
+      irqs: [],
+    };
+    expect(findings(preset, 'nokernelclear', VMAP, 1).map((f) => f.signature)).toEqual(['kernel pte left mapping a free frame after vm_unmap_ram()']);
+    expect(findings(preset, null, VMAP, 1)).toEqual([]);
   });
 
   it('rcu-grace-period: a callback invoked while a CPU stayed in an IRQs-off section since call_rcu_sched() is reported; after a quiescent state it is quiet', () => {

@@ -804,6 +804,7 @@ export class Interpreter {
     if (this.oracle) {
       this.oracle.kernelBusy.splice(this.oracle.kernelBusy.indexOf(busy), 1);
       this.oracle.checkKernel(cpu, o.op);
+      this.oracle.checkKernelUnmapped(cpu, o.op, busy.start, busy.end);
     }
   }
 

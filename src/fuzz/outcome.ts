@@ -37,10 +37,11 @@ import type { Kernel } from '../linux/kernel.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
+import { lookup_address, readEntry } from '../linux/pgtable.js';
 import type { MmStruct, TaskStruct } from '../linux/structs.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
-import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot } from '../linux/vmap.js';
+import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot, vmap_unmap_pending } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { xenState } from '../linux/xen/state.js';
 import { levelOfType, typeName } from '../xen/page-info.js';
@@ -405,6 +406,45 @@ export class OutcomeOracle {
           if (why) this.coherenceFinding(cpu, c, `${what}()`, 'init_mm', `TLB entry ${describeEntry(e)}`, why);
         }
       }
+    }
+  }
+
+  /**
+   * A kernel unmap of [start, end) returned (`what`: vfree, vm_unmap_ram, percpu_free): init_mm
+   * maps none of it any more — vunmap_page_range() cleared its ptes before the pages went back
+   * (mm/vmalloc.c: "the caller is responsible for ... the TLB"; only the flush may be deferred) —
+   * except where the kernel documents the unmap itself as deferred (the lazy purge of a kernel
+   * before the eager clearing: vmap_unmap_pending) or another operation changes those entries. A pte left
+   * behind maps, for every CPU, a frame the kernel freed: a walk or a speculative fetch through it
+   * reaches the frame's next owner, and Linux's vmap_pte_range() would WARN when the address is
+   * handed out again.
+   */
+  checkKernelUnmapped(cpu: LinuxCpu, what: string, start: bigint, end: bigint): void {
+    const k = this.k;
+    const deferred = (va: bigint): boolean => vmap_unmap_pending(k, va);
+    for (let va = start; va < end; va += 4096n) {
+      const t = lookup_translation(k, va);
+      if (!t || this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
+      const pfn = Number(t.pa >> 12n);
+      const fr = k.m.frames;
+      const state = pfn >= fr.count ? 'outside RAM' : fr.isFree(pfn) ? 'free' : this.life.freedSinceReset(pfn) ? 'allocated again' : 'allocated';
+      const at = lookup_address(k, va);
+      const lines = [
+        '==================================================================',
+        `BUG: kernel mapping left behind: ${what}() returned and init_mm still maps ${hex(va)} -> pa ${hex(t.pa)} (${t.writable ? 'writable' : 'read-only'}); pfn ${hex(pfn)} is ${state}`,
+        ...(at ? [`pagewalk:   ${at.level === 1 ? 'pte' : `level-${at.level} entry`} at pa ${hex(at.ptr)} = ${hex(readEntry(k, at.ptr))}`] : []),
+        ...(pfn < fr.count ? this.life.describeFree(pfn) : []),
+        `pagewalk: ${what}() of [${hex(start)}, ${hex(end)}) returned on CPU${cpu.index} at step ${this.step()}:`,
+        ...cpuHeader(k.config, cpu),
+        ...callTrace(cpu),
+        '==================================================================',
+      ];
+      k.printk(...lines);
+      throw new FindingStop({
+        sanitizer: 'frame-lifetime',
+        signature: `kernel pte left mapping ${state === 'allocated' ? 'an allocated' : state === 'outside RAM' ? 'a frame outside RAM' : `a ${state === 'free' ? 'free' : 'reallocated'}`} frame after ${what}()`,
+        log: lines,
+      });
     }
   }
 

@@ -341,6 +341,11 @@ export class FrameLifetime {
     }
   }
 
+  /** Whether frame `pfn` was freed since the last `reset()` (it may be allocated again). */
+  freedSinceReset(pfn: number): boolean {
+    return this.freeOf(pfn) !== undefined;
+  }
+
   /** Where frame `pfn` was last freed, for reports. */
   describeFree(pfn: number): string[] {
     const f = this.freeOf(pfn);

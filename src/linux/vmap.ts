@@ -337,6 +337,16 @@ export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
 }
 
 /**
+ * True when the ptes at kernel address `va` may still be present after it was unmapped: before the
+ * eager clearing (vunmap_clear_ptes=lazy-purge) the lazy purge unmaps a dirty region or a
+ * VM_LAZY_FREE area (where vmap_flush_pending() is true); from 2.6.37 vb_free() and
+ * free_unmap_vmap_area_noflush() clear them at once and only the TLB flush is deferred.
+ */
+export function vmap_unmap_pending(k: Kernel, va: bigint): boolean {
+  return !eager(k) && vmap_flush_pending(k, va);
+}
+
+/**
  * The dirty regions of vmap blocks that vm_unmap_aliases() does not visit: a block with no free
  * space left is off its per-CPU free list (vb_alloc() took it off), and the loop of 2.6.37 (and
  * 4.14) walks only those lists, so such a block's dirty regions keep their TLB entries until the
