@@ -1188,4 +1188,13 @@ export const MUTANTS: Mutant[] = [
       '    for (let i = area.pages.length - 1; i < area.pages.length; i++) {\n      const va = addr + BigInt(i * 4096);\n      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);\n      yield* k.pv.mmu.pte_clear(',
     description: "vfree() clears only the last page's pte (the others keep mapping the frames it frees)",
   },
+  // ---- the sixteenth session: the order of vfree()'s flush and free (the kernel-entry check at a free) --
+  {
+    name: 'vfree-frees-before-flush',
+    file: 'src/linux/vmalloc.ts',
+    preset: 'linux-4.14-smp',
+    find: '    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n    for (const pfn of area.pages) k.m.frames.free(pfn);\n',
+    replace: '    for (const pfn of area.pages) k.m.frames.free(pfn);\n    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
+    description: 'vfree() frees the pages before it flushes the TLB (another CPU may still write through its entry into the reused frames)',
+  },
 ];

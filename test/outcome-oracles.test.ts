@@ -10,8 +10,9 @@
  *    reallocated (reported at the free); a pte table unhooked and freed while another CPU's
  *    paging-structure cache still points to it (reported at the free), or freed and reallocated
  *    before that CPU's walk resumes in it (reported at the walk); a flush first is quiet.
- *  - tlb-coherence at kernel boundaries: every local flush lost; vfree() returns with the entry,
- *    vm_unmap_aliases() (called by set_memory_nx()) returns with a lazily unmapped vmap alias,
+ *  - frame-lifetime at a kernel free: every local flush lost, vfree() frees a page a kernel TLB
+ *    entry still maps; a kernel unmap that returns with init_mm's ptes left (their clears lost).
+ *  - tlb-coherence at kernel boundaries: every local flush lost; vm_unmap_aliases() (called by set_memory_nx()) returns with a lazily unmapped vmap alias,
  *    set_memory_nx() returns with an executable entry (not in 32-bit paging: no NX there).
  *  - rcu-grace-period: a CPU that stays in an IRQs-off section from call_rcu_sched() to the
  *    callback, and one that passes a quiescent state in between.
@@ -306,8 +307,14 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     }
   });
 
-  it('tlb-coherence: a lost kernel flush is reported when vfree() returns (and, with NX, vm_unmap_aliases() and set_memory_nx()); the real backend is clean', () => {
-    expect(findings(preset, 'nokernelflush', VFREE, 1).map((f) => f.signature)).toEqual(['stale TLB entry on the calling CPU after vfree()']);
+  it('frame-lifetime, tlb-coherence: a lost kernel flush is reported when vfree() frees the pages (and, with NX, when vm_unmap_aliases() and set_memory_nx() return); the real backend is clean', () => {
+    // vfree() frees its pages while the TLB still maps one: reported at the free, before the return
+    expect(findings(preset, 'nokernelflush', VFREE, 1).map((f) => f.signature)).toEqual([
+      'use-after-free: frame freed while a kernel TLB entry of the freeing CPU maps it in vfree',
+    ]);
+    expect(findings(preset, 'nokernelflush', VFREE, 1)[0].log.join('\n')).toMatch(
+      /CPU0 frees a frame that CPU0 still maps through a kernel TLB entry for 0x[0-9a-f]+ filled/,
+    );
     expect(findings(preset, null, VFREE, 1)).toEqual([]);
     // 32-bit paging has no NX: set_memory_nx() returns at once (no vm_unmap_aliases(), no change)
     const nx = !preset.endsWith('-32bit');

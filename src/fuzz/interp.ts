@@ -663,7 +663,7 @@ export class Interpreter {
     // NX takes execution away and PSE makes the entry map other frames: as with pt_clear, the
     // change is the program's, made without a flush, and the TLB-coherence oracle does not
     // judge the pages the entry maps (an upper-level entry's span covers other objects too).
-    if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
+    if (o.bit === 'nx' || o.bit === 'pse') this.oracle?.kernelBusy.push({ ...entrySpan(obj.va, o.level), program: true });
     const h = !o.linear && o.level === 1 && k.config.paravirt === 'xen-pv' ? this.held(`${o.obj}${o.slot}`) : null;
     if (h) h.changing++;
     obj.users++; // the entry is read before the hypercall's interleaving point: no vfree meanwhile
@@ -686,7 +686,7 @@ export class Interpreter {
     if (pa === undefined || pa === null) return;
     // The guest kernel changed the entry behind the kernel's back and flushes nothing (its
     // business, in a PV guest): the TLB-coherence oracle does not judge these pages' entries.
-    this.oracle?.kernelBusy.push(entrySpan(obj.va, o.level));
+    this.oracle?.kernelBusy.push({ ...entrySpan(obj.va, o.level), program: true });
     // While the program changes its own pte, it does not write through it (kaccess).
     const h = !o.linear && o.level === 1 ? this.held(`${o.obj}${o.slot}`) : null;
     if (h) h.changing++;

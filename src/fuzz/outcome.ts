@@ -79,6 +79,8 @@ export function outcomeCover(id: string): void {
 export interface Busy {
   start: bigint;
   end: bigint;
+  /** The program changes these entries itself, without a flush (pt_set, pt_clear): never the kernel's to flush. */
+  program?: boolean;
 }
 
 /** The fuzzer's oracle of each kernel, reused by the executions on it (`OutcomeOracle.of`). */
@@ -128,7 +130,13 @@ export class OutcomeOracle {
     private readonly step: () => number,
     private readonly currentCpu: () => number,
   ) {
-    this.life = new FrameLifetime(k, { step, currentCpu });
+    this.life = new FrameLifetime(k, {
+      step,
+      currentCpu,
+      // A kernel TLB entry to a frame being freed: the lazy vmap purge defers that flush (a
+      // vm_unmap_ram() caller frees its pages at once), and entries the program changed are its own.
+      kernelExempt: (va) => vmap_flush_pending(k, va) || this.kernelBusy.some((b) => b.program === true && va >= b.start && va < b.end),
+    });
     this.aliasesFrom = k.cpus.map(() => null);
     this.quiescentAt = k.cpus.map(() => 0);
   }

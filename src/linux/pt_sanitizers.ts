@@ -91,6 +91,12 @@ export interface FrameLifetimeOptions {
   currentCpu?: () => number;
   /** Judge each free against the user TLB entries that still map the frame (default true). */
   atFree?: boolean;
+  /**
+   * With `atFree`, judge each free against the kernel TLB entries in vmalloc space that still map
+   * the frame too, except at addresses where this returns true (a flush the kernel documents as
+   * deferred, or entries the caller changed itself); absent: kernel entries are not judged.
+   */
+  kernelExempt?: (va: bigint) => boolean;
 }
 
 /**
@@ -197,11 +203,16 @@ export class FrameLifetime {
   private checkFreed(pfn: number): void {
     const users = this.fillersOf(pfn);
     if (!users) return;
+    const L = this.k.L;
     for (let i = 0; i < users.length; i += 2) {
       const c = this.k.cpus[users[i] as number];
       const page = users[i + 1] as bigint;
       const f = this.fillOf(c.index, page);
       if (!f || f.pfn !== pfn) continue;
+      if (page >= L.TASK_SIZE) {
+        if (page >= L.VMALLOC_START && page < L.VMALLOC_END) this.checkFreedKernel(pfn, c, page, f);
+        continue;
+      }
       const mm = c.tlbActiveMm;
       // exit_mmap(): the mm's last user is gone and no user code runs in it again ("fullmm is when
       // the last user of the mm goes away, there should not be any races on the address space").
@@ -222,6 +233,29 @@ export class FrameLifetime {
           `use-after-free: frame freed while a TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it`,
         );
       }
+    }
+  }
+
+  /**
+   * Frame `pfn` is being freed while CPU `c` filled a kernel TLB entry for vmalloc address `page`
+   * that maps it: vfree() and vunmap() flush before the pages go back (remove_vm_area() before
+   * __free_pages()), and a kernel entry serves every address space, so the entry must be gone —
+   * except where the kernel documents the flush as deferred (`kernelExempt`: the lazy vmap purge).
+   */
+  private checkFreedKernel(pfn: number, c: LinuxCpu, page: bigint, f: Fill): void {
+    const exempt = this.opts.kernelExempt;
+    if (!exempt || exempt(page)) return;
+    for (const e of c.hw.tlbEntriesFor(page)) {
+      if ((e.va & this.k.L.VA_MASK) !== page || e.pa >> 12n !== BigInt(pfn)) continue;
+      const cur = this.k.cpus[Math.max(0, this.currentCpu())];
+      this.freeFinding(
+        [
+          `BUG: use-after-free of pfn ${hex(pfn)}: CPU${cur.index} frees a frame that CPU${c.index} still maps through a kernel TLB entry for ${hex(page)} filled${this.at(f.step)}`,
+          `pagewalk: CPU${c.index} holds TLB entry ${describeEntry(e)}`,
+          ...this.pteNow(c, page, 0),
+        ],
+        `use-after-free: frame freed while a kernel TLB entry ${c === cur ? 'of the freeing CPU' : 'of another CPU'} maps it`,
+      );
     }
   }
 
