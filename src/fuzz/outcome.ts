@@ -419,23 +419,28 @@ export class OutcomeOracle {
 
   /**
    * A kernel unmap of [start, end) returned (`what`: vfree, vm_unmap_ram, percpu_free): init_mm
-   * maps none of it any more — vunmap_page_range() cleared its ptes before the pages went back
-   * (mm/vmalloc.c: "the caller is responsible for ... the TLB"; only the flush may be deferred) —
-   * except where the kernel documents the unmap itself as deferred (the lazy purge of a kernel
-   * before the eager clearing: vmap_unmap_pending) or another operation changes those entries. A pte left
-   * behind maps, for every CPU, a frame the kernel freed: a walk or a speculative fetch through it
-   * reaches the frame's next owner, and Linux's vmap_pte_range() would WARN when the address is
-   * handed out again.
+   * maps none of it any more. vunmap_page_range() clears the ptes before the call returns; only
+   * the TLB flush may be deferred, except on kernels before the eager clearing (2.6.37), whose
+   * lazy purge unmaps a lazily freed vmap region later (vmap_unmap_pending). Ranges another
+   * operation is changing are not judged. A pte left behind maps, for every CPU, a frame the kernel
+   * freed: a walk or a speculative fetch through it reaches the frame's next owner (and Linux's
+   * vmap_pte_range() WARNs when it finds a present pte where it maps the address again).
    */
   checkKernelUnmapped(cpu: LinuxCpu, what: string, start: bigint, end: bigint): void {
     const k = this.k;
-    const deferred = (va: bigint): boolean => vmap_unmap_pending(k, va);
+    const fr = k.m.frames;
     for (let va = start; va < end; va += 4096n) {
       const t = lookup_translation(k, va);
-      if (!t || this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
+      if (!t || this.kernelBusy.some((b) => va >= b.start && va < b.end) || vmap_unmap_pending(k, va)) continue;
       const pfn = Number(t.pa >> 12n);
-      const fr = k.m.frames;
-      const state = pfn >= fr.count ? 'outside RAM' : fr.isFree(pfn) ? 'free' : this.life.freedSinceReset(pfn) ? 'allocated again' : 'allocated';
+      const [state, sig] =
+        pfn >= fr.count
+          ? ['outside RAM', 'a frame outside RAM']
+          : fr.isFree(pfn)
+            ? ['free', 'a free frame']
+            : this.life.freedSinceReset(pfn)
+              ? ['allocated again', 'a reallocated frame']
+              : ['allocated', 'an allocated frame'];
       const at = lookup_address(k, va);
       const lines = [
         '==================================================================',
@@ -448,11 +453,7 @@ export class OutcomeOracle {
         '==================================================================',
       ];
       k.printk(...lines);
-      throw new FindingStop({
-        sanitizer: 'frame-lifetime',
-        signature: `kernel pte left mapping ${state === 'allocated' ? 'an allocated' : state === 'outside RAM' ? 'a frame outside RAM' : `a ${state === 'free' ? 'free' : 'reallocated'}`} frame after ${what}()`,
-        log: lines,
-      });
+      throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `kernel pte left mapping ${sig} after ${what}()`, log: lines });
     }
   }
 

@@ -238,9 +238,9 @@ export class FrameLifetime {
 
   /**
    * Frame `pfn` is being freed while CPU `c` filled a kernel TLB entry for vmalloc address `page`
-   * that maps it: vfree() and vunmap() flush before the pages go back (remove_vm_area() before
-   * __free_pages()), and a kernel entry serves every address space, so the entry must be gone —
-   * except where the kernel documents the flush as deferred (`kernelExempt`: the lazy vmap purge).
+   * that maps it. A kernel entry serves every address space, so the entry must be gone unless the
+   * kernel documents its flush as deferred past the free (`kernelExempt`: the lazy vmap purge,
+   * which is where the model's vmap layer defers flushes; its vfree() flushes at once).
    */
   private checkFreedKernel(pfn: number, c: LinuxCpu, page: bigint, f: Fill): void {
     const exempt = this.opts.kernelExempt;
