@@ -9,8 +9,12 @@
  * native PAE the kernel pmd is shared, so every pgd sees it at once.
  *
  * Areas are handed out bottom-up from VMALLOC_START with a guard page after each
- * (alloc_vmap_area). vfree() clears the ptes and flushes at once (flush_tlb_kernel_range); the
- * lazy purge of later kernels is not modelled here.
+ * (alloc_vmap_area). vfree() clears the ptes and flushes at once (flush_tlb_kernel_range) before
+ * it frees the pages. That is NOT what any modelled release does: from 2.6.28 (the lazy vmap
+ * layer) remove_vm_area() -> free_unmap_vmap_area() clears the ptes and leaves the TLB flush to
+ * the lazy purge (free_vmap_area_noflush(), as vm_unmap_ram() does in vmap.ts), and before the
+ * eager clearing (2.6.37) the purge clears the ptes too; only debug_pagealloc flushes at once.
+ * Here vfree() keeps the pre-2.6.28 eager flush (docs/linux-model.md, "Limitations").
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
