@@ -468,7 +468,9 @@ export const UNSEEN_12: Mutant[] = [
  * range, the CPU mask of Xen's remote flush, Xen's linear page-table type check, switch_mm()'s lazy
  * state, Xen's pin of a new page table, vb_free()'s pte clearing, flush_tlb_mm_range()'s active_mm
  * test, the driver's release order, the remote range of flush_tlb_mm_range()), written and
- * committed before any was run.
+ * committed before any was run. 11 of the 12 were detected blind (60 s each, one core): by
+ * frame-lifetime (4), tlb-coherence (4), pt-use-after-free, xen-pv-escalation and soft-lockup; they
+ * stay here until moved to the list. The miss is an oracle gap (see its comment).
  */
 export const UNSEEN_14: Mutant[] = [
   {
@@ -533,6 +535,7 @@ export const UNSEEN_14: Mutant[] = [
     preset: 'linux-4.14-xen-pv',
     find: "  yield* __set_pfn_prot(k, cpu, pfn, false, 0, 'xen_alloc_ptpage');\n  if (level === 'pte') yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [{ cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }] }, '__pin_pagetable_pfn');",
     replace: "  if (level === 'pte') yield* __xen_mc_entry(k, cpu, { op: 'mmuext_op', ops: [{ cmd: MMUEXT_PIN_L1_TABLE, mfn: pfn_to_mfn(pfn) }] }, '__pin_pagetable_pfn');\n  yield* __set_pfn_prot(k, cpu, pfn, false, 0, 'xen_alloc_ptpage');",
+    // not scored: oracle gap (18,902 executions, 60 s). Reached at once: with a probe in reportFailure(), 5 s of the campaign (1,129 executions) saw 2,603 batches whose MMUEXT_PIN_L1_TABLE Xen refused (-EINVAL: the frame still has a writable mapping), 160 refused unpins in xen_release_ptpage() and about 1,200 in __xen_pgd_unpin(); the unmutated tree had no failed batch in 8 s of linux-4.14-xen-pv or xen-4.9.1-pv. Xen stays safe (it refused) and the table becomes an L1 anyway when set_pmd()'s mmu_update validates it, so no TLB, frame or escalation oracle can see anything; the kernel only prints xen_mc_flush()'s WARN_ON(ret) ("1 multicall(s) failed"), and only a refused direct hypercall the guest BUG()s on (xenFatalBUG) is a finding. A check that would catch it: a failed entry of a multicall batch the kernel issued itself (not a gpt_*/pt_* operation of the program) is a finding (xen-refusal, signature from Xen's log line)
     description: "xen_alloc_ptpage() queues the L1 pin before the update that makes the page's direct-map alias read-only",
   },
   {
