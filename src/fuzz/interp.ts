@@ -69,6 +69,25 @@ function entrySpan(va: bigint, level: number): { start: bigint; end: bigint } {
   return { start, end: start + span };
 }
 
+/**
+ * The operations of the hostile-guest vocabulary (Xen PV): they change the kernel's entries,
+ * frames' types or the guest's own page-table pool behind the kernel's back.
+ */
+const HOSTILE_OPS: ReadonlySet<Op['op']> = new Set([
+  'pt_set',
+  'pt_clear',
+  'pt_linear',
+  'pt_unlinear',
+  'lowmem_rw',
+  'pt_pin',
+  'pt_unpin',
+  'gpt_alloc',
+  'gpt_lowmem',
+  'gpt_pin',
+  'gpt_unpin',
+  'gpt_update',
+]);
+
 /** User address of slot 0; slot s starts 2 MiB further per slot (each range owns its page table). */
 export const USER_BASE = 0x1000_0000n;
 export const USER_SLOT_STRIDE = 0x20_0000n;
@@ -211,6 +230,8 @@ export class Interpreter {
   private accesses = 0;
   /** Linear page-table entries pt_linear installed, by `${obj}${slot}:${level}`: their machine address. */
   private readonly linear = new Map<string, number>();
+  /** Whether an operation of the hostile-guest vocabulary ran (it may leave the kernel's own hypercalls to fail). */
+  private hostile = false;
   /**
    * What lowmem_rw, pt_pin and pt_clear did to a kernel object's frames and mappings, by object key:
    * frames made read-only in the direct map, frames pinned; and the program's writes through the
@@ -290,6 +311,11 @@ export class Interpreter {
       this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
       this.k.observers.rcuQueued = (cpu, token) => o.rcuQueued(cpu, token);
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
+      // Xen refused part of a batch the kernel queued itself: a correct guest's batches never fail,
+      // unless the program changed the kernel's entries or frames behind its back.
+      this.k.observers.multicallFailed = (cpu, what, log) => {
+        if (!this.hostile) o.multicallRefused(cpu, what, log);
+      };
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;
         if (this.revoking()) return; // a truncation's or release's flush may be pending
@@ -457,6 +483,7 @@ export class Interpreter {
 
   private note(cpu: LinuxCpu, o: Op): void {
     this.findingCpu = cpu.index;
+    if (HOSTILE_OPS.has(o.op)) this.hostile = true;
     this.cov.hitPrefixed('op:', o.op);
     if (this.events)
       this.events.push({

@@ -44,6 +44,7 @@ import { cr3HoldsPgd, FrameLifetime } from '../linux/pt_sanitizers.js';
 import { vmap_dirty_off_list, vmap_flush_pending, vmap_flush_pending_snapshot, vmap_unmap_pending } from '../linux/vmap.js';
 import { FindingStop } from '../sanitizers/finding.js';
 import { xenState } from '../linux/xen/state.js';
+import { lastRefusalWhy } from '../linux/xen/pin.js';
 import { levelOfType, typeName } from '../xen/page-info.js';
 import { describeEntry } from '../sanitizers/stale-tlb.js';
 import { cover } from './coverage.js';
@@ -455,6 +456,29 @@ export class OutcomeOracle {
       k.printk(...lines);
       throw new FindingStop({ sanitizer: 'frame-lifetime', signature: `kernel pte left mapping ${sig} after ${what}()`, log: lines });
     }
+  }
+
+  /**
+   * Xen PV: Xen refused an entry of a multicall batch the guest kernel queued itself (`what`), and
+   * xen_mc_flush() WARNed. A correct guest never queues an update Xen refuses — a pin of a frame it
+   * still maps writable, an unpin of a table in use, an entry Xen's validation rejects — so the
+   * kernel's page-table protocol broke somewhere before the batch (the interpreter does not ask
+   * when the program itself changed entries or frames behind the kernel's back).
+   */
+  multicallRefused(cpu: LinuxCpu, what: string, log: string[]): never {
+    const refusal = xenState(this.k).xen.refusals.at(-1);
+    const why = lastRefusalWhy(this.k);
+    const head = [
+      '==================================================================',
+      `BUG: Xen refused ${what} in a batch the kernel queued (xen_mc_flush() WARNed) on CPU${cpu.index} at step ${this.step()}`,
+      ...(refusal ? refusal.log : []),
+    ];
+    this.k.printk(...head, '==================================================================');
+    throw new FindingStop({
+      sanitizer: 'xen-refusal',
+      signature: `Xen refused ${what}${why ? `: ${why}` : ''} -> WARNING in xen_mc_flush`,
+      log: [...head, ...log, '=================================================================='],
+    });
   }
 
   /**

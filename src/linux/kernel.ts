@@ -69,6 +69,11 @@ export interface KernelObservers {
   rcuInvoke?(cpu: LinuxCpu, token: object, name: string): void;
   /** A store to the page-table entry at physical address `pa` is about to be made (the entry still holds its old value). */
   ptWrite?(pa: number): void;
+  /**
+   * Xen PV: xen_mc_flush() found failed entries in a batch the kernel queued and WARNed
+   * (`what`: the first failed entry's call and the function that queued it; `log`: the report).
+   */
+  multicallFailed?(cpu: LinuxCpu, what: string, log: string[]): void;
 }
 
 /** What `Kernel.snapshot()` saved. */
@@ -110,6 +115,7 @@ export class Kernel implements SchedTarget {
     rcuQueued: undefined,
     rcuInvoke: undefined,
     ptWrite: undefined,
+    multicallFailed: undefined,
   };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];

@@ -21,6 +21,7 @@ import {
   type MmuUpdate,
   type MmuextOp,
   type MulticallEntry,
+  mmuextName,
 } from '../../xen/hypercalls.js';
 import { xen_hypercall, xenState } from './state.js';
 import { DONE, mustYield } from '../../scheduler/point.js';
@@ -143,18 +144,28 @@ function* mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
 }
 
 function reportFailure(k: Kernel, cpu: LinuxCpu, slots: McSlot[], results: number[], failed: number): void {
-  k.printk(`${failed} multicall(s) failed: cpu ${cpu.index}`);
-  k.printk(`Pid: ${cpu.curr.pid}, comm: ${cpu.curr.comm} Not tainted ${k.config.version} #1`, ...callTrace(cpu));
-  slots.forEach((s, i) => {
-    k.printk(
-      `  call ${String(i + 1).padStart(2)}/${slots.length}: op=${hypercallNumber(s.entry)} arg=[${firstArg(s.entry)}] result=${results[i]}\t${s.caller}`,
-    );
-  });
+  const lines = [
+    `${failed} multicall(s) failed: cpu ${cpu.index}`,
+    `Pid: ${cpu.curr.pid}, comm: ${cpu.curr.comm} Not tainted ${k.config.version} #1`,
+    ...callTrace(cpu),
+    ...slots.map(
+      (s, i) =>
+        `  call ${String(i + 1).padStart(2)}/${slots.length}: op=${hypercallNumber(s.entry)} arg=[${firstArg(s.entry)}] result=${results[i]}\t${s.caller}`,
+    ),
+  ];
   // WARN_ON(ret): multicalls.c:129 in 3.8, :182 in 2.6.37; warn_slowpath_common() of 3.x before 3.10.
   const v = versionNumber(k.config.version);
   const site = `arch/x86/xen/multicalls.c:${v >= 3000 ? 129 : 182}`;
   const head = v >= 3010 ? `WARNING: CPU: ${cpu.index} PID: ${cpu.curr.pid} at ${site} xen_mc_flush()` : `WARNING: at ${site} xen_mc_flush()`;
-  k.printk('------------[ cut here ]------------', head, ...callTrace(cpu), '---[ end trace ]---');
+  lines.push('------------[ cut here ]------------', head, ...callTrace(cpu), '---[ end trace ]---');
+  k.printk(...lines);
+  const bad = slots[results.findIndex((r) => r < 0)];
+  k.observers.multicallFailed?.(cpu, `${entryName(bad.entry)} queued by ${bad.caller}`, lines);
+}
+
+/** The call of a batch entry, for a signature ("mmuext_op MMUEXT_PIN_L1_TABLE"). */
+function entryName(e: MulticallEntry): string {
+  return e.op === 'mmuext_op' ? `mmuext_op ${e.ops.map((o) => mmuextName(o.cmd)).join(',')}` : e.op;
 }
 
 type McSlot = import('./state.js').McSlot;

@@ -58,26 +58,33 @@ function lowmemPte(k: Kernel, pfn: number, writable: boolean): { va: bigint; val
  */
 export function xenFatalBUG(k: Kernel, cpu: LinuxCpu, what: string, file: string, line: number, fn: string): never {
   const xen = xenState(k).xen;
-  const xenLines = xen.refusals.length ? xen.refusals[xen.refusals.length - 1].log : [];
   try {
     k.BUG(cpu, file, line, fn);
   } catch (e) {
     if (!(e instanceof FindingStop)) throw e;
-    const first = xenLines.find((l) => /Bad type|linear p\.t\.|Error/.test(l)) ?? '';
-    // A stable signature: type names instead of type words (whose counts vary), no frame numbers.
-    const bad = /Bad type \(saw ([0-9a-f]{16}) != exp ([0-9a-f]{16})\)/.exec(first);
-    const why = bad
-      ? `Bad type (${typeName(BigInt('0x' + bad[1]))} != ${typeName(BigInt('0x' + bad[2]))})`
-      : first
-          .replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '')
-          .replace(/ for mfn .*$/, '')
-          .replace(/mfn [0-9a-f]+/, 'mfn');
     throw new FindingStop({
       sanitizer: 'xen-refusal',
-      signature: `Xen refused ${what}: ${why} -> kernel BUG at ${file}:${line}`,
+      signature: `Xen refused ${what}: ${lastRefusalWhy(k)} -> kernel BUG at ${file}:${line}`,
       log: [...xen.console.text(), ...e.finding.log],
     });
   }
+}
+
+/**
+ * Why Xen refused the guest's last refused hypercall, from its log, as a stable signature part:
+ * type names instead of type words (whose counts vary), no frame numbers ('' when it said nothing).
+ */
+export function lastRefusalWhy(k: Kernel): string {
+  const xen = xenState(k).xen;
+  const xenLines = xen.refusals.length ? xen.refusals[xen.refusals.length - 1].log : [];
+  const first = xenLines.find((l) => /Bad type|linear p\.t\.|Error/.test(l)) ?? '';
+  const bad = /Bad type \(saw ([0-9a-f]{16}) != exp ([0-9a-f]{16})\)/.exec(first);
+  return bad
+    ? `Bad type (${typeName(BigInt('0x' + bad[1]))} != ${typeName(BigInt('0x' + bad[2]))})`
+    : first
+        .replace(/^\(XEN\) mm\.c:\d+:d\d+ /, '')
+        .replace(/ for mfn .*$/, '')
+        .replace(/mfn [0-9a-f]+/, 'mfn');
 }
 
 /** make_lowmem_page_readonly()/readwrite(): HYPERVISOR_update_va_mapping(__va(pfn), pte, 0), BUG() on failure. */
