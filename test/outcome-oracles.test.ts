@@ -72,7 +72,7 @@ const PRESETS = [
   { preset: 'linux-4.14-hyperv', base: 'hyperv-flush' },
 ];
 
-type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'nokernelclear' | 'xennotypeflush' | 'xenpinwritable';
+type Bug = 'noremote' | 'keeprw' | 'setrw' | 'wrprotectlost' | 'nokernelflush' | 'nokernelclear' | 'xennotypeflush' | 'xenpinwritable' | 'xenmaptablerw';
 
 /** Plants `bug` into a booted kernel's pv_mmu_ops (whichever backend it runs), or into Xen. */
 function plant(k: Kernel, bug: Bug): void {
@@ -97,6 +97,10 @@ function plant(k: Kernel, bug: Bug): void {
       }
       yield* real.alloc_pte(k2, cpu, mm, pfn);
     };
+  else if (bug === 'xenmaptablerw')
+    // a user pte made to map the mm's own pgd (a pinned table) writable: Xen refuses the direct update
+    mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) =>
+      real.set_pte_at(k2, cpu, mm, addr, ptep, addr < k2.L.TASK_SIZE && pte !== 0n ? (BigInt(mm.pgd) & ~0xfffn) | (pte & 0xfffn) | _PAGE_RW : pte);
   else if (bug === 'xennotypeflush') xenState(k).xen.mm.flush_tlb_mask = () => {};
   else if (bug === 'wrprotectlost')
     mmu.set_pte = (k2, cpu, ptep, pte) => real.set_pte(k2, cpu, ptep, pte | _PAGE_RW); // fork's ptep_set_wrprotect() keeps RW
@@ -714,7 +718,7 @@ describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV: %s', (prese
 });
 
 describe.each(['linux-4.14-xen-pv', 'linux-3.9-xen-pv'])('Xen PV batches: %s', (preset) => {
-  it('xen-refusal: an update Xen refuses in a batch the kernel queued (xen_mc_flush() WARNs) is reported; the real path is quiet, and so is a program that changed kernel entries itself', () => {
+  it('xen-refusal: an update Xen refuses in a batch the kernel queued (xen_mc_flush() WARNs), or directly (the return value ignored), is reported; the real path is quiet, and so is a program that changed kernel entries itself', () => {
     const bad = findings(preset, 'xenpinwritable', WRITE_AFTER_MPROTECT, 1);
     expect(bad.map((f) => f.sanitizer)).toEqual(['xen-refusal']);
     expect(bad[0].signature).toMatch(/^Xen refused mmuext_op MMUEXT_PIN_L1_TABLE queued by xen_alloc_pte.* -> WARNING in xen_mc_flush$/);
@@ -734,6 +738,11 @@ describe.each(['linux-4.14-xen-pv', 'linux-3.9-xen-pv'])('Xen PV batches: %s', (
     const r = t.run({ program: hostile, schedule: { strategy: 'random', seed: 1 } }, new Coverage());
     expect(r.finding?.sanitizer).not.toBe('xen-refusal');
     expect(booted!.log.join('\n')).toMatch(/1 multicall\(s\) failed: cpu 0/); // the batch did fail
+    // a direct update whose refusal the kernel ignores (__xen_set_pte() outside lazy MMU mode)
+    const direct = findings(preset, 'xenmaptablerw', WRITE_AFTER_MPROTECT, 1);
+    expect(direct.map((f) => f.signature)).toEqual([
+      expect.stringMatching(/^Xen refused mmu_update by xen_set_pte_at: .* -> return value ignored in __xen_set_pte$/),
+    ]);
   });
 });
 

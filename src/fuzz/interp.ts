@@ -311,10 +311,11 @@ export class Interpreter {
       this.k.observers.unmapAliases = (cpu, done) => o.unmapAliases(cpu, done);
       this.k.observers.rcuQueued = (cpu, token) => o.rcuQueued(cpu, token);
       this.k.observers.rcuInvoke = (cpu, token, name) => o.rcuInvoke(cpu, token, name);
-      // Xen refused part of a batch the kernel queued itself: a correct guest's batches never fail,
-      // unless the program changed the kernel's entries or frames behind its back.
-      this.k.observers.multicallFailed = (cpu, what, log) => {
-        if (!this.hostile) o.multicallRefused(cpu, what, log);
+      // Xen refused an update the kernel issued itself (in a batch, or directly) and the kernel went
+      // on: a correct guest never issues one, unless the program changed the kernel's entries or
+      // frames behind its back.
+      this.k.observers.xenRefused = (cpu, what, after, log) => {
+        if (!this.hostile) o.xenRefusedUpdate(cpu, what, after, log);
       };
       this.k.observers.pageFaultReturn = (cpu, address, ec) => {
         const mm = cpu.curr.mm;

@@ -459,24 +459,25 @@ export class OutcomeOracle {
   }
 
   /**
-   * Xen PV: Xen refused an entry of a multicall batch the guest kernel queued itself (`what`), and
-   * xen_mc_flush() WARNed. A correct guest never queues an update Xen refuses — a pin of a frame it
-   * still maps writable, an unpin of a table in use, an entry Xen's validation rejects — so the
-   * kernel's page-table protocol broke somewhere before the batch (the interpreter does not ask
-   * when the program itself changed entries or frames behind the kernel's back).
+   * Xen PV: Xen refused an update the guest kernel issued itself (`what`) and the kernel went on
+   * (`after`: xen_mc_flush()'s WARN for a batch, nothing for a direct update whose return value it
+   * ignores). A correct guest never issues an update Xen refuses — a pin of a frame it still maps
+   * writable, an unpin of a table in use, an entry Xen's validation rejects — so the kernel's
+   * page-table protocol broke before it (the interpreter does not ask when the program itself
+   * changed entries or frames behind the kernel's back).
    */
-  multicallRefused(cpu: LinuxCpu, what: string, log: string[]): never {
+  xenRefusedUpdate(cpu: LinuxCpu, what: string, after: string, log: string[]): never {
     const refusal = xenState(this.k).xen.refusals.at(-1);
     const why = lastRefusalWhy(this.k);
     const head = [
       '==================================================================',
-      `BUG: Xen refused ${what} in a batch the kernel queued (xen_mc_flush() WARNed) on CPU${cpu.index} at step ${this.step()}`,
+      `BUG: Xen refused ${what} on CPU${cpu.index} at step ${this.step()}, and the kernel went on (${after})`,
       ...(refusal ? refusal.log : []),
     ];
     this.k.printk(...head, '==================================================================');
     throw new FindingStop({
       sanitizer: 'xen-refusal',
-      signature: `Xen refused ${what}${why ? `: ${why}` : ''} -> WARNING in xen_mc_flush`,
+      signature: `Xen refused ${what}${why ? `: ${why}` : ''} -> ${after}`,
       log: [...head, ...log, '=================================================================='],
     });
   }

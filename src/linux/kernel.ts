@@ -70,10 +70,11 @@ export interface KernelObservers {
   /** A store to the page-table entry at physical address `pa` is about to be made (the entry still holds its old value). */
   ptWrite?(pa: number): void;
   /**
-   * Xen PV: xen_mc_flush() found failed entries in a batch the kernel queued and WARNed
-   * (`what`: the first failed entry's call and the function that queued it; `log`: the report).
+   * Xen PV: Xen refused an update the kernel issued, and the kernel went on (`what`: the call
+   * and the function that issued it; `after`: what the kernel did about it — xen_mc_flush()'s
+   * WARN for a batch, nothing for __xen_set_pte()'s direct update; `log`: its report, if any).
    */
-  multicallFailed?(cpu: LinuxCpu, what: string, log: string[]): void;
+  xenRefused?(cpu: LinuxCpu, what: string, after: string, log: string[]): void;
 }
 
 /** What `Kernel.snapshot()` saved. */
@@ -115,7 +116,7 @@ export class Kernel implements SchedTarget {
     rcuQueued: undefined,
     rcuInvoke: undefined,
     ptWrite: undefined,
-    multicallFailed: undefined,
+    xenRefused: undefined,
   };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */
   readonly otherConsoles: Array<() => readonly string[]> = [];

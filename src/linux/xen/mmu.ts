@@ -102,7 +102,11 @@ function* __xen_set_pte(k: Kernel, cpu: LinuxCpu, ptep: number, v: bigint, calle
   } else {
     if (mustYield('xen:mmu_update')) yield 'xen:mmu_update';
     const r = yield* xen_hypercall(k, cpu, st.xen.mmu_update_g(cpu.index, [{ ptr: machineAddr(st, ptep), val: v }]));
-    if (r.rc !== 0) k.printk(`pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`);
+    if (r.rc !== 0) {
+      const line = `pagewalk: ${caller}: HYPERVISOR_mmu_update returned ${r.rc} (the kernel ignores it)`;
+      k.printk(line);
+      k.observers.xenRefused?.(cpu, `mmu_update by ${caller}`, 'return value ignored in __xen_set_pte', [line]);
+    }
   }
   k.ptEpoch++;
 }

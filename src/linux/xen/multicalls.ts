@@ -160,7 +160,7 @@ function reportFailure(k: Kernel, cpu: LinuxCpu, slots: McSlot[], results: numbe
   lines.push('------------[ cut here ]------------', head, ...callTrace(cpu), '---[ end trace ]---');
   k.printk(...lines);
   const bad = slots[results.findIndex((r) => r < 0)];
-  k.observers.multicallFailed?.(cpu, `${entryName(bad.entry)} queued by ${bad.caller}`, lines);
+  k.observers.xenRefused?.(cpu, `${entryName(bad.entry)} queued by ${bad.caller}`, 'WARNING in xen_mc_flush', lines);
 }
 
 /** The call of a batch entry, for a signature ("mmuext_op MMUEXT_PIN_L1_TABLE"). */
