@@ -488,6 +488,7 @@ export const UNSEEN_15: Mutant[] = [
     preset: 'linux-4.14-xen-pv',
     find: '    if (old !== 0) mm.put_page_and_type(old);\n    return true;',
     replace: '    if (old !== 0) mm.put_page_and_type(mfn);\n    return true;',
+    // not scored: equivalent for the guest the campaign runs, and an oracle gap: net, no base loses a reference (the get and the put of the new base cancel; the old one never had one), so the only effect is that the L4 in a vCPU's CR3 is held by its pin alone. Linux never unpins a live base (xen_drop_mm_ref() moves every CPU off it first) and the hostile vocabulary cannot unpin or retype a pgd (pt_pin/pt_unpin name vmalloc/vmap/percpu frames and pool pages; no op loads a pool page as a base), so nothing ever makes it writable (21,775 executions, 60 s; instrumented: 2,435 NEW_BASEPTRs in 300 executions, every new base pinned, type count 2 after the get). No oracle recounts Xen's type references against their holders (pins, guest_table, entries of validated tables); such a recount, or 'a vCPU's guest_table frame holds a validated L4 type reference', would report it at the first CR3 switch
     description:
       "new_guest_cr3() drops the root-table reference of the new base instead of the old one (the L4 in CR3 is held only by its pin; the old one can never change type again)",
   },
@@ -579,6 +580,7 @@ export const UNSEEN_15: Mutant[] = [
       '  const pmd = k.allocPageTable(2);\n  yield* spin_lock(k, cpu, mm.page_table_lock);\n  if (!pud_present(k, pudp)) yield* pud_populate(k, cpu, mm, pudp, pmd);\n  else k.m.frames.free(pmd / 4096);\n  yield* spin_unlock(k, cpu, mm.page_table_lock);',
     replace:
       '  const pmd = k.allocPageTable(2);\n  yield* spin_lock(k, cpu, k.init_mm.page_table_lock);\n  if (!pud_present(k, pudp)) yield* pud_populate(k, cpu, mm, pudp, pmd);\n  else k.m.frames.free(pmd / 4096);\n  yield* spin_unlock(k, cpu, k.init_mm.page_table_lock);',
+    // not scored: equivalent on linux-4.8-smp: from pte_alloc_walk()'s pud_none() through __pmd_alloc()'s recheck to the native set_pud() store there is no scheduling point (alloc_pmd is a nop, set_pud a plain store; spin_lock() yields only when contended), so the pud check and populate are atomic whatever lock is taken (61,715 executions, 60 s; instrumented: 65,892 __pmd_alloc() calls, the recheck under the lock never found the pud present, with the mutant or via contention). On Xen PV, where alloc_pmd is xen_alloc_ptpage()'s hypercalls, a window would exist; the mutant was not run there as a score
     description:
       "__pmd_alloc() rechecks and populates the pud under init_mm's page_table_lock instead of the mm's (two faults of one mm can both install a pmd table)",
   },
@@ -588,6 +590,7 @@ export const UNSEEN_15: Mutant[] = [
     preset: 'linux-4.14-xen-pv',
     find: '  if ((lazyBits(cpu) & mode) === 0 && b.slots.length > 0) return issue_after_flush(k, cpu, b);',
     replace: '  if ((lazyBits(cpu) & PARAVIRT_LAZY_MMU) === 0 && b.slots.length > 0) return issue_after_flush(k, cpu, b);',
+    // not scored: equivalent in the model: the only calls whose decision changes are __xen_write_cr3()'s xen_mc_issue(PARAVIRT_LAZY_CPU) inside a context switch (lazy CPU mode), which the mutant issues at once instead of at end_context_switch(): the same hypercalls in the same order, one batch earlier (25,402 executions, 60 s; instrumented, 40 s: 123,731 changed decisions, every one lazy=CPU mode=CPU from __xen_write_cr3). The harmful direction, a CR3 write or a pin (mode 0) left queued in lazy MMU mode, never occurred (none of the 123,731): lazy MMU sections are pte loops that write no CR3 and pin nothing, remote user flushes on Xen PV are hypercalls (no flush_tlb_func() IPI), and a kernel-range flush IPI runs leave_mm() only on a lazy (kernel-thread) CPU, which is not inside a pte loop
     description:
       "xen_mc_issue() tests the MMU lazy mode instead of the caller's mode (in lazy MMU mode a CR3 write or a pin is left queued; in lazy CPU mode a CR3 write is issued at once)",
   },
