@@ -1303,4 +1303,98 @@ export const MUTANTS: Mutant[] = [
     replace: 'all ? 0n : start, all ? TLB_FLUSH_ALL : start + 4096n);',
     description: 'flush_tlb_mm_range() asks the other CPUs to flush only the first page of a range below the full-flush ceiling',
   },
+  // ---- the sixteenth session's second blind batch (UNSEEN_15, written and committed before any was run): 9 of
+  // 12 detected as written; xen-new-baseptr-puts-new after Xen's type-reference audit (auditHolders) --
+  {
+    name: 'xen-mod-l2-puts-new-entry',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    this.update_entry(pa, nl2e, preserveAd);\n    this.put_page_from_l2e(ol2e, pfn);',
+    replace: '    this.update_entry(pa, nl2e, preserveAd);\n    this.put_page_from_l2e(nl2e, pfn);',
+    description:
+      'mod_l2_entry() drops the reference of the new L2 entry instead of the old one (the replaced L1 table keeps a type reference forever, the installed one is held by nothing but its pin)',
+  },
+  {
+    name: 'xen-new-baseptr-puts-new',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if (old !== 0) mm.put_page_and_type(old);\n    return true;',
+    replace: '    if (old !== 0) mm.put_page_and_type(mfn);\n    return true;',
+    description:
+      'new_guest_cr3() drops the root-table reference of the new base instead of the old one (the L4 in CR3 is held only by its pin; the old one can never change type again)',
+  },
+  {
+    name: 'xen-write-cr3-stamps-all-cpus',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    this.m.cpus[cpu].flushTlbAll();\n    this.post_flush(cpu, now);',
+    replace: '    this.m.cpus[cpu].flushTlbAll();\n    for (const c of this.m.cpus) this.post_flush(c.index, now);',
+    description:
+      "write_cr3() stamps every CPU's tlbflush_time, not only the CPU that reloaded CR3 (a later type change's tlbflush_filter() skips CPUs that never flushed)",
+  },
+  {
+    name: 'xen-drop-mm-ref-cpumask-only',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if (!(mm.cpumask & (1 << c.index)) && st.xen.guestTable[c.index] !== pgdMfn) continue;',
+    replace: '    if (!(mm.cpumask & (1 << c.index))) continue;',
+    description:
+      "xen_drop_mm_ref() looks only at mm_cpumask, not at each CPU's current base pointer (a CPU that left the mm lazily but still has its pgd as Xen's baseptr keeps it while the pgd is unpinned)",
+  },
+  {
+    name: 'xen-pgd-unpin-after-rw',
+    file: 'src/linux/xen/pin.ts',
+    preset: 'linux-3.9-xen-pv',
+    find: "  yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(mm.pgd / 4096) }, '__xen_pgd_unpin');\n  for (const { pfn, level } of xen_pgd_walk_pages(k, mm.pgd)) {",
+    replace:
+      "  for (const { pfn, level } of xen_pgd_walk_pages(k, mm.pgd)) {\n    if (level === 'pgd') yield* xen_extend_mmuext_op(k, cpu, { cmd: MMUEXT_UNPIN_TABLE, mfn: pfn_to_mfn(mm.pgd / 4096) }, '__xen_pgd_unpin');",
+    description:
+      '__xen_pgd_unpin() queues MMUEXT_UNPIN_TABLE of the pgd only after the make-writable of every lower table (the pud, pmd and pte pages are remapped writable while the pinned L4 still holds them as page tables)',
+  },
+  {
+    name: 'unmap-aliases-own-cpu-only',
+    file: 'src/linux/vmap.ts',
+    preset: 'linux-4.8-smp-pae',
+    find: '    for (const q of st.vbq) {',
+    replace: '    for (const q of [st.vbq[cpu.index]]) {',
+    description:
+      "vm_unmap_aliases() collects the dirty ranges of the calling CPU's vmap blocks only (another CPU's freed vm_map_ram aliases are neither flushed nor, without other lazy areas, is any flush done)",
+  },
+  {
+    name: 'on-each-cpu-excludes-cpu0',
+    file: 'src/linux/smp.ts',
+    preset: 'linux-4.8-smp-32bit',
+    find: 'export function* on_each_cpu(k: Kernel, cpu: LinuxCpu, name: string, func: SmpCallFunc): KGen<void> {\n  preempt_disable(cpu);\n  let all = 0;\n  for (const c of k.cpus) all |= 1 << c.index;\n  yield* smp_call_function_many(k, cpu, all & ~(1 << cpu.index), name, func);',
+    replace:
+      'export function* on_each_cpu(k: Kernel, cpu: LinuxCpu, name: string, func: SmpCallFunc): KGen<void> {\n  preempt_disable(cpu);\n  let all = 0;\n  for (const c of k.cpus) all |= 1 << c.index;\n  yield* smp_call_function_many(k, cpu, all & ~1, name, func);',
+    description: 'on_each_cpu() clears CPU 0 from the IPI mask instead of the calling CPU (called on CPU 1, a kernel TLB flush never reaches CPU 0)',
+  },
+  {
+    name: 'xen-mod-l1-puts-new-entry',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-2.6.37-xen-pv',
+    find: '    this.update_entry(pa, nl1e, preserveAd);\n    yield* this.put_page_from_l1e_g(ol1e);',
+    replace: '    this.update_entry(pa, nl1e, preserveAd);\n    yield* this.put_page_from_l1e_g(nl1e);',
+    description:
+      "mod_l1_entry() drops the reference of the new L1 entry instead of the old one (a zapped writable mapping's frame keeps its writable type; the new mapping's frame holds no reference)",
+  },
+  {
+    name: 'remove-table-one-free-before-ipi',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-hyperv',
+    find: "    yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);\n    free_page_table_page(k, cpu, pfn, '__tlb_remove_table');",
+    replace:
+      "    free_page_table_page(k, cpu, pfn, '__tlb_remove_table');\n    yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);",
+    description:
+      'tlb_remove_table_one() frees the page table before the sync IPI that waits out IRQs-off GUP-fast walkers (the IPI still runs, after the free)',
+  },
+  {
+    name: 'mremap-unlock-before-flush',
+    file: 'src/linux/mremap.ts',
+    preset: 'linux-4.8-smp-32bit',
+    find: "    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()",
+    replace:
+      "    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)",
+    description: "move_ptes() drops the pte lock before flushing the moved ptes' old range (the CVE-2018-18281 ordering, on 32-bit)",
+  },
 ];

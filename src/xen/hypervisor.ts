@@ -55,6 +55,17 @@ import {
   type MulticallEntry,
 } from './hypercalls.js';
 
+/** The mmuext ops that change who holds a page table's type references (auditHolders). */
+const HOLDER_OPS: ReadonlySet<number> = new Set([
+  MMUEXT_PIN_L1_TABLE,
+  MMUEXT_PIN_L1_TABLE + 1,
+  MMUEXT_PIN_L1_TABLE + 2,
+  MMUEXT_PIN_L4_TABLE,
+  MMUEXT_UNPIN_TABLE,
+  MMUEXT_NEW_BASEPTR,
+  MMUEXT_NEW_USER_BASEPTR,
+]);
+
 /** The machine as the hypervisor drives it (a structural subset of the core's Machine). */
 export interface XenMachine extends XenMachineView {
   cpus: ReadonlyArray<AuditedCpu & { invlpg(va: bigint): void; flushTlbAll(): void; setControl(r: { cr3?: bigint }): void }>;
@@ -273,6 +284,33 @@ export class XenHypervisor {
     }
   }
 
+  /**
+   * After a pin, an unpin or a new base pointer: the tables that op touched and every vCPU's base
+   * tables hold a validated type with at least one type reference per holder (its pin, each
+   * `guest_table` and `guest_table_user` naming it). A table held by fewer references than holders
+   * loses its type while still in use — when one holder lets go, the others keep using a frame the
+   * guest may then map writable — so an undercount is the PV safety property broken in the counts,
+   * whether or not the guest ever gets to exploit it.
+   */
+  private auditHolders(vcpu: number, op: MmuextOp): void {
+    const pages = this.mm.pages;
+    const frames = new Set<number>([...this.guestTable, ...this.guestTableUser].filter((f) => f !== 0));
+    if (op.mfn !== undefined && pages.valid(op.mfn)) frames.add(op.mfn);
+    for (const mfn of frames) {
+      let holders = pages.pinned(mfn) ? 1 : 0;
+      for (let v = 0; v < this.guestTable.length; v++) holders += (this.guestTable[v] === mfn ? 1 : 0) + (this.guestTableUser[v] === mfn ? 1 : 0);
+      if (holders === 0 || (pages.validated(mfn) && pages.typeCount(mfn) >= holders)) continue;
+      this.onEscalation!({
+        gained: `page table in use (mfn ${lx(mfn)}) that can lose its type while held: ${holders} holder(s), ${pages.typeCount(mfn)} type reference(s)`,
+        kind: 'page-table-type-references-undercounted',
+        headline: `a page table's type references do not cover its holders (its pin and the vCPUs' base pointers)`,
+        detail: [pages.describe(mfn), `base pointers: ${this.guestTable.map((f, v) => `vCPU${v} ${lx(f)}/${lx(this.guestTableUser[v])}`).join(', ')}`],
+        hypercall: `${mmuextName(op.cmd)}${op.mfn !== undefined ? ` mfn ${lx(op.mfn)}` : ''}`,
+        vcpu,
+      });
+    }
+  }
+
   /** Runs the safety audit on an entry Xen accepted into a level-`level` table. */
   private audit(level: number, pa: number, vcpu: number, hypercall: () => string): void {
     if (!this.onEscalation) return;
@@ -386,6 +424,7 @@ export class XenHypervisor {
     for (let i = 0; i < ops.length; i++) {
       this.counts.mmuextOps++;
       const rc = this.one_mmuext_op(vcpu, ops[i]);
+      if (rc === 0 && this.onEscalation && HOLDER_OPS.has(ops[i].cmd)) this.auditHolders(vcpu, ops[i]);
       if (rc !== 0) {
         const op = ops[i];
         const what = `${mmuextName(op.cmd)}${op.mfn !== undefined ? ' mfn ' + lx(op.mfn) : ''}${op.linearAddr !== undefined ? ' va ' + lx(op.linearAddr) : ''}`;
