@@ -496,5 +496,96 @@ export const UNSEEN_15: Mutant[] = [
   },
 ];
 
+/**
+ * The sixteenth session's third blind batch (UNSEEN_16): 10 one-step mutants written down and
+ * committed before any was run, at sites no earlier mutant's `find` touches: mm->tlb_flush_pending
+ * in tlb_gather_mmu(), the order of tlb_remove_table()'s allocation-failure path, xen_mc_batch()'s
+ * interrupts-off, Xen's L4 private-slot check and L3 refusal in mod_lN_entry(), the type check of
+ * the writable-pagetable emulation, filemap_fault()'s truncation recheck, GUP-fast's write
+ * permission, free_pmd_range()'s floor and move_ptes()'s lazy MMU leave before the pte unlock.
+ */
+export const UNSEEN_16: Mutant[] = [
+  {
+    name: 'tlb-gather-no-flush-pending',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '  mm.tlb_flush_pending++;\n',
+    replace: '',
+    description: "tlb_gather_mmu() does not inc_tlb_flush_pending(mm): tlb_finish_mmu() never sees a parallel gather of the mm (mm_tlb_flush_nested() false), so a zap that found the ptes already cleared does not flush",
+  },
+  {
+    name: 'tlb-remove-table-one-before-invalidate',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '      yield* tlb_table_invalidate(k, cpu, tlb);\n      yield* tlb_remove_table_one(k, cpu, pfn);',
+    replace: '      yield* tlb_remove_table_one(k, cpu, pfn);\n      yield* tlb_table_invalidate(k, cpu, tlb);',
+    description: "tlb_remove_table() without a batch page (allocation failed) frees the table before tlb_table_invalidate() flushes the mm's TLBs and paging-structure caches",
+  },
+  {
+    name: 'xen-mc-batch-irqs-on',
+    file: 'src/linux/xen/multicalls.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '  b.savedIF = cpu.IF;\n  cpu.IF = false;',
+    replace: '  b.savedIF = cpu.IF;',
+    description: "xen_mc_batch() saves the interrupt flag but leaves interrupts on: an interrupt (a flush IPI's leave_mm()/drop_other_mm_ref()) can issue or extend the CPU's half-built multicall batch",
+  },
+  {
+    name: 'xen-mod-l4-private-slot',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if (!is_guest_l4_slot(slot)) {\n      this.log(MM_C_LINE.illegalL4Update',
+    replace: '    if (false) {\n      this.log(MM_C_LINE.illegalL4Update',
+    description: "mod_l4_entry() lets the guest update an L4 slot in Xen's private area (the linear and per-domain slots)",
+  },
+  {
+    name: 'xen-mod-l3-ignores-refusal',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '      const rc = this.get_page_from_l3e(nl3e, pfn, d);\n      if (rc < 0) return rc;',
+    replace: '      this.get_page_from_l3e(nl3e, pfn, d);',
+    description: 'mod_l3_entry() writes the new L3 entry even when get_page_from_l3e() refused it (the frame is not an L2 of the domain: no type or general reference)',
+  },
+  {
+    name: 'xen-ptwr-any-table-type',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n || (t & PGT_type_mask) !== PGT_l1_page_table) {',
+    replace: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n) {',
+    description: 'ptwr_emulate() emulates a trapped store into any validated page table, not only an L1 (the new entry is checked as an l1e: an L2/L3/L4 entry gets no table-type check)',
+  },
+  {
+    name: 'filemap-fault-no-mapping-recheck',
+    file: 'src/linux/filemap.ts',
+    preset: 'linux-4.14-smp',
+    find: '    if (page_mapping(k, page) !== mapping) {\n      unlock_page(k, page);\n      put_page(k, page);\n      continue; // goto retry_find',
+    replace: '    if (false) {\n      unlock_page(k, page);\n      put_page(k, page);\n      continue; // goto retry_find',
+    description: 'filemap_fault() does not recheck page->mapping after lock_page(): a page truncation removed from the page cache meanwhile is mapped',
+  },
+  {
+    name: 'gup-fast-write-ignores-rw',
+    file: 'src/linux/gup.ts',
+    preset: 'linux-4.14-smp',
+    find: '    const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);',
+    replace: '    const need = _PAGE_PRESENT | _PAGE_USER;',
+    description: 'get_user_pages_fast() for write accepts a read-only pte (a COW or read-only page is pinned for writing without the slow path breaking COW)',
+  },
+  {
+    name: 'free-pmd-range-no-floor',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.8-smp',
+    find: '  start &= PUD_MASK;\n  if (start < floor) return;',
+    replace: '  start &= PUD_MASK;',
+    description: "free_pmd_range() ignores the floor: the pmd table is unhooked and freed although a vma below the freed range still uses it",
+  },
+  {
+    name: 'mremap-lazy-leave-after-unlock',
+    file: 'src/linux/mremap.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: "    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n",
+    replace: "    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n",
+    description: "move_ptes() leaves lazy MMU mode after dropping the pte lock: on Xen PV the batched pte clears, stores and flush are issued after another CPU may take the lock",
+  },
+];
+
 /** Every generality batch (not scored), for `--unseen` and `--check`. */
-export const ALL_UNSEEN: Mutant[] = [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10, ...UNSEEN_11, ...UNSEEN_12, ...UNSEEN_15];
+export const ALL_UNSEEN: Mutant[] = [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10, ...UNSEEN_11, ...UNSEEN_12, ...UNSEEN_15, ...UNSEEN_16];
