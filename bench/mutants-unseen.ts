@@ -517,7 +517,8 @@ export const UNSEEN_16: Mutant[] = [
     find: '  mm.tlb_flush_pending++;\n',
     replace: '',
     // detected as written: frame-lifetime, 1.5 s, 193 executions (60 s budget, linux-4.14-smp)
-    description: "tlb_gather_mmu() does not inc_tlb_flush_pending(mm): tlb_finish_mmu() never sees a parallel gather of the mm (mm_tlb_flush_nested() false), so a zap that found the ptes already cleared does not flush",
+    description:
+      'tlb_gather_mmu() does not inc_tlb_flush_pending(mm): tlb_finish_mmu() never sees a parallel gather of the mm (mm_tlb_flush_nested() false), so a zap that found the ptes already cleared does not flush',
   },
   {
     name: 'tlb-remove-table-one-before-invalidate',
@@ -526,7 +527,8 @@ export const UNSEEN_16: Mutant[] = [
     find: '      yield* tlb_table_invalidate(k, cpu, tlb);\n      yield* tlb_remove_table_one(k, cpu, pfn);',
     replace: '      yield* tlb_remove_table_one(k, cpu, pfn);\n      yield* tlb_table_invalidate(k, cpu, tlb);',
     // detected as written: frame-lifetime, 16.2 s, 6,180 executions
-    description: "tlb_remove_table() without a batch page (allocation failed) frees the table before tlb_table_invalidate() flushes the mm's TLBs and paging-structure caches",
+    description:
+      "tlb_remove_table() without a batch page (allocation failed) frees the table before tlb_table_invalidate() flushes the mm's TLBs and paging-structure caches",
   },
   {
     name: 'xen-mc-batch-irqs-on',
@@ -535,7 +537,8 @@ export const UNSEEN_16: Mutant[] = [
     find: '  b.savedIF = cpu.IF;\n  cpu.IF = false;',
     replace: '  b.savedIF = cpu.IF;',
     // not scored: equivalent in the model (15,772 executions, 60 s): interrupts and preemption are taken only at scheduling points, and between xen_mc_batch() and the issue there is none with IF read: __xen_mc_entry()/xen_extend_*() do not yield, and mc_flush() (the issue, and the FL_SLOTS flush of a full buffer) clears IF and splices the slots before its hypercall yields, so no IPI handler (drop_other_mm_ref(), leave_mm()'s xen_write_cr3()) ever runs on a half-built batch. In Linux an interrupt can come at any instruction. A structural check would see it at once: a CPU not in lazy mode whose multicall buffer holds entries must have IRQs off (checked at every scheduling point and at xen_mc_entry())
-    description: "xen_mc_batch() saves the interrupt flag but leaves interrupts on: an interrupt (a flush IPI's leave_mm()/drop_other_mm_ref()) can issue or extend the CPU's half-built multicall batch",
+    description:
+      "xen_mc_batch() saves the interrupt flag but leaves interrupts on: an interrupt (a flush IPI's leave_mm()/drop_other_mm_ref()) can issue or extend the CPU's half-built multicall batch",
   },
   {
     name: 'xen-mod-l4-private-slot',
@@ -553,7 +556,8 @@ export const UNSEEN_16: Mutant[] = [
     find: '      const rc = this.get_page_from_l3e(nl3e, pfn, d);\n      if (rc < 0) return rc;',
     replace: '      this.get_page_from_l3e(nl3e, pfn, d);',
     // detected as written: xen-pv-escalation, 3.3 s, 225 executions
-    description: 'mod_l3_entry() writes the new L3 entry even when get_page_from_l3e() refused it (the frame is not an L2 of the domain: no type or general reference)',
+    description:
+      'mod_l3_entry() writes the new L3 entry even when get_page_from_l3e() refused it (the frame is not an L2 of the domain: no type or general reference)',
   },
   {
     name: 'xen-ptwr-any-table-type',
@@ -562,7 +566,8 @@ export const UNSEEN_16: Mutant[] = [
     find: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n || (t & PGT_type_mask) !== PGT_l1_page_table) {',
     replace: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n) {',
     // detected as written: xen-panic, 33.0 s, 7,207 executions
-    description: 'ptwr_emulate() emulates a trapped store into any validated page table, not only an L1 (the new entry is checked as an l1e: an L2/L3/L4 entry gets no table-type check)',
+    description:
+      'ptwr_emulate() emulates a trapped store into any validated page table, not only an L1 (the new entry is checked as an l1e: an L2/L3/L4 entry gets no table-type check)',
   },
   {
     name: 'filemap-fault-no-mapping-recheck',
@@ -589,18 +594,31 @@ export const UNSEEN_16: Mutant[] = [
     find: '  start &= PUD_MASK;\n  if (start < floor) return;',
     replace: '  start &= PUD_MASK;',
     // detected as written: process-view, 30.6 s, 21,820 executions
-    description: "free_pmd_range() ignores the floor: the pmd table is unhooked and freed although a vma below the freed range still uses it",
+    description: 'free_pmd_range() ignores the floor: the pmd table is unhooked and freed although a vma below the freed range still uses it',
   },
   {
     name: 'mremap-lazy-leave-after-unlock',
     file: 'src/linux/mremap.ts',
     preset: 'linux-4.14-xen-pv',
     find: "    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n",
-    replace: "    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n",
+    replace:
+      "    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n",
     // not scored: rare shape (19,444 executions, 60 s): mremap() holds mmap_sem for writing, so no fault, munmap or mprotect of the mm can use the window between the pte unlock and the late lazy-mode leave (where the pte clears, stores and flush are still queued); only a truncation's unmap_mapping_range() (which takes the pte lock, finds the old pte still present, zaps and frees the page, then the queued store maps the freed page at the new address: frame-lifetime) or GUP-fast can, and the process view counts accesses during an mremap as racy. A structural check would see it at once: a page-table lock is never released while the CPU's multicall buffer holds mmu_updates of tables it covers
-    description: "move_ptes() leaves lazy MMU mode after dropping the pte lock: on Xen PV the batched pte clears, stores and flush are issued after another CPU may take the lock",
+    description:
+      'move_ptes() leaves lazy MMU mode after dropping the pte lock: on Xen PV the batched pte clears, stores and flush are issued after another CPU may take the lock',
   },
 ];
 
 /** Every generality batch (not scored), for `--unseen` and `--check`. */
-export const ALL_UNSEEN: Mutant[] = [...UNSEEN, ...UNSEEN_6, ...UNSEEN_7, ...UNSEEN_8, ...UNSEEN_9, ...UNSEEN_10, ...UNSEEN_11, ...UNSEEN_12, ...UNSEEN_15, ...UNSEEN_16];
+export const ALL_UNSEEN: Mutant[] = [
+  ...UNSEEN,
+  ...UNSEEN_6,
+  ...UNSEEN_7,
+  ...UNSEEN_8,
+  ...UNSEEN_9,
+  ...UNSEEN_10,
+  ...UNSEEN_11,
+  ...UNSEEN_12,
+  ...UNSEEN_15,
+  ...UNSEEN_16,
+];
