@@ -1397,4 +1397,58 @@ export const MUTANTS: Mutant[] = [
       "    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)",
     description: "move_ptes() drops the pte lock before flushing the moved ptes' old range (the CVE-2018-18281 ordering, on 32-bit)",
   },
+  // ---- the sixteenth session's third blind batch (UNSEEN_16, written and committed before any was run): 5 of
+  // 10 detected as written; gup-fast-write-ignores-rw after the process view judged write pins --
+  {
+    name: 'tlb-gather-no-flush-pending',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '  mm.tlb_flush_pending++;\n',
+    replace: '',
+    description:
+      'tlb_gather_mmu() does not inc_tlb_flush_pending(mm): tlb_finish_mmu() never sees a parallel gather of the mm (mm_tlb_flush_nested() false), so a zap that found the ptes already cleared does not flush',
+  },
+  {
+    name: 'tlb-remove-table-one-before-invalidate',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '      yield* tlb_table_invalidate(k, cpu, tlb);\n      yield* tlb_remove_table_one(k, cpu, pfn);',
+    replace: '      yield* tlb_remove_table_one(k, cpu, pfn);\n      yield* tlb_table_invalidate(k, cpu, tlb);',
+    description:
+      "tlb_remove_table() without a batch page (allocation failed) frees the table before tlb_table_invalidate() flushes the mm's TLBs and paging-structure caches",
+  },
+  {
+    name: 'xen-mod-l3-ignores-refusal',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '      const rc = this.get_page_from_l3e(nl3e, pfn, d);\n      if (rc < 0) return rc;',
+    replace: '      this.get_page_from_l3e(nl3e, pfn, d);',
+    description:
+      'mod_l3_entry() writes the new L3 entry even when get_page_from_l3e() refused it (the frame is not an L2 of the domain: no type or general reference)',
+  },
+  {
+    name: 'xen-ptwr-any-table-type',
+    file: 'src/xen/hypervisor.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n || (t & PGT_type_mask) !== PGT_l1_page_table) {',
+    replace: '    if ((t & PGT_validated) === 0n || (t & PGT_count_mask) === 0n) {',
+    description:
+      'ptwr_emulate() emulates a trapped store into any validated page table, not only an L1 (the new entry is checked as an l1e: an L2/L3/L4 entry gets no table-type check)',
+  },
+  {
+    name: 'gup-fast-write-ignores-rw',
+    file: 'src/linux/gup.ts',
+    preset: 'linux-4.14-smp',
+    find: '    const need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0n);',
+    replace: '    const need = _PAGE_PRESENT | _PAGE_USER;',
+    description: 'get_user_pages_fast() for write accepts a read-only pte (a COW or read-only page is pinned for writing without the slow path breaking COW)',
+  },
+  {
+    name: 'free-pmd-range-no-floor',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.8-smp',
+    find: '  start &= PUD_MASK;\n  if (start < floor) return;',
+    replace: '  start &= PUD_MASK;',
+    description: 'free_pmd_range() ignores the floor: the pmd table is unhooked and freed although a vma below the freed range still uses it',
+  },
 ];

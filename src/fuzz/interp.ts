@@ -159,6 +159,8 @@ interface SpaceState {
   version: number;
   /** Last write number before a fork of this mm began (writes after it are unknown to the child). */
   forkSeq: number;
+  /** Forks of this mm begun so far (a write pin that overlapped one is not judged). */
+  forks: number;
   /** Slots an mmap() in progress is filling (another thread's mmap of the slot does nothing). */
   mapping: Set<number>;
   /** madvise(MADV_DONTNEED) calls in flight: a zap under mmap_sem held for reading, its flush not done yet. */
@@ -280,7 +282,7 @@ export class Interpreter {
 
   private space(mm: MmStruct): SpaceState {
     let s = this.spaces.get(mm);
-    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, mapping: new Set(), zapping: 0, mprotecting: 0 }));
+    if (!s) this.spaces.set(mm, (s = { busy: 0, version: 0, forkSeq: -1, forks: 0, mapping: new Set(), zapping: 0, mprotecting: 0 }));
     return s;
   }
 
@@ -371,6 +373,7 @@ export class Interpreter {
     } else {
       const ps = this.space(parent);
       ps.forkSeq = this.writes.length;
+      ps.forks++;
       mm = yield* this.ops.dup_mm(cpu, parent, `mm${i}`);
       // The child has the vmas dup_mmap() copied (a munmap or mprotect of another thread may be in
       // flight in the parent's shadow), with what the parent had written when fork() began; a
@@ -1067,11 +1070,62 @@ export class Interpreter {
   private *gupFastOp(o: OpOf<'gup_fast'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
     const r = regs[o.slot];
     if (!r) return;
+    const s = this.space(mm);
+    const version = s.version;
+    const forks = s.forks;
+    const forking = s.forkSeq >= 0;
     const fns = enterFn(cpu, 'get_user_pages_fast');
+    let pinned: number[];
     try {
-      yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
+      pinned = yield* this.ops.gup_fast(cpu, mm, r.start, Math.min(o.pages, r.pages), o.write);
     } finally {
       fns.pop();
+    }
+    // A fork that overlapped the pin may write-protect and share a page GUP-fast already found
+    // writable: the pin then reaches the child too, as Linux of these releases allows (a page pinned
+    // by GUP-fast is not copied at fork in the modelled releases).
+    const racy = s.busy > 0 || s.version !== version || forking || s.forkSeq >= 0 || s.forks !== forks || regs[o.slot] !== r;
+    if (this.oracle && o.write) this.judgePinnedForWrite(cpu, mm, r, pinned, racy);
+  }
+
+  /**
+   * The process view of a write pin (get_user_pages(write)): the caller will write the pages, as
+   * the process could. Each must be writable by the process — its mapping read-write — and, in
+   * private anonymous memory, its own: a frame another live process maps (a copy-on-write page not
+   * broken) would take the caller's writes into that process (the pinned pages are judged as
+   * writes; not when a system call changed the mappings or a fork ran meanwhile).
+   */
+  private judgePinnedForWrite(cpu: LinuxCpu, mm: MmStruct, r: Region, pinned: readonly number[], racy: boolean): void {
+    if (racy || r.protUnknown) return;
+    const o = this.oracle!;
+    for (let i = 0; i < pinned.length; i++) {
+      const va = r.start + BigInt(i * 4096);
+      if (r.prot !== 'rw') {
+        o.processFinding(
+          cpu,
+          va,
+          'write',
+          `no write pin (${r.by} returned at step ${r.since}: ${r.prot})`,
+          `get_user_pages_fast() pinned pfn 0x${pinned[i].toString(16)} for writing`,
+          `write pin of a ${r.prot} page`,
+          [],
+          false,
+        );
+      }
+      if (r.file !== undefined || r.dev !== undefined || r.priv) continue;
+      const seen = this.seen.get(pinned[i]);
+      const other = seen ? o.sharedWith(mm, pinned[i], seen, false) : null;
+      if (other && this.space(other.mm).busy === 0)
+        o.processFinding(
+          cpu,
+          va,
+          'write',
+          `a frame of ${mm.name} alone (copy-on-write)`,
+          `get_user_pages_fast() pinned pfn 0x${pinned[i].toString(16)} for writing, which ${other.mm.name} maps at va 0x${other.va.toString(16)}`,
+          'write pin of a frame another process maps',
+          [],
+          false,
+        );
     }
   }
 

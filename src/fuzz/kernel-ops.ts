@@ -53,7 +53,8 @@ export interface KernelOps {
   mprotect(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, vmFlags: number): KGen<void>;
   memcg_create(cpu: LinuxCpu, name: string): KGen<MemCgroup>;
   memcg_attach(mm: MmStruct, g: MemCgroup): void;
-  gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<void>;
+  /** get_user_pages_fast(): the frames it pinned, in address order (it stops at the first page it leaves to the slow path). */
+  gup_fast(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number, write: boolean): KGen<number[]>;
   dup_mm(cpu: LinuxCpu, parent: MmStruct, name: string): KGen<MmStruct>;
   /** A file of an in-memory (ramfs-like) file system, `pages` long, no page cached yet. */
   file_create(name: string, pages: number): LinuxFile;
@@ -121,7 +122,9 @@ export function kernelOps(k: Kernel): KernelOps {
     },
 
     *gup_fast(cpu, mm, start, pages, write) {
-      yield* get_user_pages_fast(k, cpu, mm, start, pages, write);
+      const pinned: number[] = [];
+      yield* get_user_pages_fast(k, cpu, mm, start, pages, write, pinned);
+      return pinned;
     },
 
     *memcg_create(cpu, name) {

@@ -650,10 +650,10 @@ export class OutcomeOracle {
    * another live address space's page tables at an address where that process last saw it
    * (`seen`): that process would read the writer's data. Returns the first such (mm, va).
    */
-  sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[]): { mm: MmStruct; va: bigint } | null {
+  sharedWith(writer: MmStruct, pfn: number, seen: readonly { mm: MmStruct; va: bigint }[], cover = true): { mm: MmStruct; va: bigint } | null {
     for (const x of seen) {
       if (x.mm === writer || x.mm.mm_users <= 0 || x.mm.freed) continue;
-      outcomeCover('outcome:cow:frame-seen-by-live-process');
+      if (cover) outcomeCover('outcome:cow:frame-seen-by-live-process');
       const t = walkTables(this.k, BigInt(x.mm.pgd), this.k.L.paging, x.va, 1);
       if (t && Number(t.next >> 12n) === pfn) return x;
     }

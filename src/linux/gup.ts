@@ -60,7 +60,7 @@ const FN = ['', 'gup_pte_range', 'gup_pmd_range', 'gup_pud_range', 'get_user_pag
  * (get_page() on each); a missing or non-matching entry falls back to the slow path, which the
  * model does not run (it returns the count so far, as the fast part does).
  */
-export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, nrPages: number, write: boolean): KGen<number> {
+export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, start: bigint, nrPages: number, write: boolean, pages?: number[]): KGen<number> {
   const fns = enterFn(cpu, 'get_user_pages_fast');
   try {
     const san = ptUafOf(k);
@@ -93,6 +93,8 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
         const at = level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
         if (mustYield(at)) yield at;
       }
+      // pages[nr] = pte_page(pte): the frame of the pte just checked (in the table the walk ended in)
+      if (pages) pages.push(Math.floor(entryAddr(L, readEntry(k, table + tableIndex(L, top, 1, addr) * L.entrySize)) / 4096));
       nr++; // get_page(pte_page(pte))
     }
     local_irq_enable(cpu);
