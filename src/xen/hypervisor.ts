@@ -293,22 +293,27 @@ export class XenHypervisor {
    * whether or not the guest ever gets to exploit it.
    */
   private auditHolders(vcpu: number, op: MmuextOp): void {
-    const pages = this.mm.pages;
-    const frames = new Set<number>([...this.guestTable, ...this.guestTableUser].filter((f) => f !== 0));
-    if (op.mfn !== undefined && pages.valid(op.mfn)) frames.add(op.mfn);
-    for (const mfn of frames) {
-      let holders = pages.pinned(mfn) ? 1 : 0;
-      for (let v = 0; v < this.guestTable.length; v++) holders += (this.guestTable[v] === mfn ? 1 : 0) + (this.guestTableUser[v] === mfn ? 1 : 0);
-      if (holders === 0 || (pages.validated(mfn) && pages.typeCount(mfn) >= holders)) continue;
-      this.onEscalation!({
-        gained: `page table in use (mfn ${lx(mfn)}) that can lose its type while held: ${holders} holder(s), ${pages.typeCount(mfn)} type reference(s)`,
-        kind: 'page-table-type-references-undercounted',
-        headline: `a page table's type references do not cover its holders (its pin and the vCPUs' base pointers)`,
-        detail: [pages.describe(mfn), `base pointers: ${this.guestTable.map((f, v) => `vCPU${v} ${lx(f)}/${lx(this.guestTableUser[v])}`).join(', ')}`],
-        hypercall: `${mmuextName(op.cmd)}${op.mfn !== undefined ? ` mfn ${lx(op.mfn)}` : ''}`,
-        vcpu,
-      });
+    if (op.mfn !== undefined && this.mm.pages.valid(op.mfn)) this.auditHeld(vcpu, op, op.mfn);
+    for (let v = 0; v < this.guestTable.length; v++) {
+      if (this.guestTable[v] !== 0) this.auditHeld(vcpu, op, this.guestTable[v]);
+      if (this.guestTableUser[v] !== 0) this.auditHeld(vcpu, op, this.guestTableUser[v]);
     }
+  }
+
+  /** auditHolders for one table `mfn` (no allocation: it runs at every base-pointer switch). */
+  private auditHeld(vcpu: number, op: MmuextOp, mfn: number): void {
+    const pages = this.mm.pages;
+    let holders = pages.pinned(mfn) ? 1 : 0;
+    for (let v = 0; v < this.guestTable.length; v++) holders += (this.guestTable[v] === mfn ? 1 : 0) + (this.guestTableUser[v] === mfn ? 1 : 0);
+    if (holders === 0 || (pages.validated(mfn) && pages.typeCount(mfn) >= holders)) return;
+    this.onEscalation!({
+      gained: `page table in use (mfn ${lx(mfn)}) that can lose its type while held: ${holders} holder(s), ${pages.typeCount(mfn)} type reference(s)`,
+      kind: 'page-table-type-references-undercounted',
+      headline: `a page table's type references do not cover its holders (its pin and the vCPUs' base pointers)`,
+      detail: [pages.describe(mfn), `base pointers: ${this.guestTable.map((f, v) => `vCPU${v} ${lx(f)}/${lx(this.guestTableUser[v])}`).join(', ')}`],
+      hypercall: `${mmuextName(op.cmd)}${op.mfn !== undefined ? ` mfn ${lx(op.mfn)}` : ''}`,
+      vcpu,
+    });
   }
 
   /** Runs the safety audit on an entry Xen accepted into a level-`level` table. */
