@@ -12,8 +12,11 @@
  *    before that CPU's walk resumes in it (reported at the walk); a flush first is quiet.
  *  - frame-lifetime at a kernel free: every local flush lost, vfree() frees a page a kernel TLB
  *    entry still maps; a kernel unmap that returns with init_mm's ptes left (their clears lost).
- *  - tlb-coherence at kernel boundaries: every local flush lost; vm_unmap_aliases() (called by set_memory_nx()) returns with a lazily unmapped vmap alias,
- *    set_memory_nx() returns with an executable entry (not in 32-bit paging: no NX there).
+ *  - tlb-coherence at kernel boundaries: every local flush lost; vm_unmap_aliases() (called by
+ *    set_memory_nx()) returns with a lazily unmapped vmap alias, set_memory_nx() returns with an
+ *    executable entry (not in 32-bit paging: no NX there).
+ *  - process-view of a write pin: GUP-fast accepting a read-only pte for a write pin (a
+ *    copy-on-write page the child maps, a page of a read-only mapping).
  *  - rcu-grace-period: a CPU that stays in an IRQs-off section from call_rcu_sched() to the
  *    callback, and one that passes a quiescent state in between.
  *  - tlb-coherence at Xen's type change: a vmap page freed with a cached writable alias becomes a
@@ -21,7 +24,7 @@
  *    while a vCPU's paging-structure cache points to it, and the flush's filter drops it.
  */
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Machine } from '../src/core/machine.js';
 import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
@@ -46,6 +49,19 @@ import { PARAVIRT_LAZY_MMU, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } f
 import { MMUEXT_PIN_L1_TABLE } from '../src/xen/hypercalls.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
+
+/** The write-pin plant (below): a write pin's walk run as a read (the pte's R/W bit not required). */
+const gupPlant = vi.hoisted(() => ({ on: false }));
+vi.mock('../src/linux/gup.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/linux/gup.js')>();
+  return {
+    ...real,
+    get_user_pages_fast: (...a: Parameters<typeof real.get_user_pages_fast>) => {
+      if (gupPlant.on) a[5] = false;
+      return real.get_user_pages_fast(...a);
+    },
+  };
+});
 
 beforeAll(async () => {
   await Machine.ready();
@@ -819,4 +835,67 @@ it.each([
 
 it('FindingStop carries the oracle findings (sanity of the import)', () => {
   expect(new FindingStop({ sanitizer: 'x', signature: 'y', log: [] }).finding.sanitizer).toBe('x');
+});
+
+/** The parent writes its page, forks (the page is now copy-on-write in both), and pins it for writing while the child reads it. */
+const COW_PIN: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'fork', task: 1 },
+      { op: 'gup_fast', slot: 0, pages: 1, write: true },
+    ]),
+    task(
+      0,
+      'fork',
+      Array.from({ length: 6 }, () => ({ op: 'uaccess', slot: 0, page: 0, kind: 'read' }) as Op),
+    ),
+  ],
+  irqs: [],
+};
+
+/** A page written, its mapping made read-only, then pinned for writing. */
+const RO_PIN: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'mprotect', slot: 0, prot: 'r' },
+      { op: 'gup_fast', slot: 0, pages: 1, write: true },
+    ]),
+  ],
+  irqs: [],
+};
+
+/**
+ * The process view of a write pin (interp.ts, judgePinnedForWrite): a GUP-fast that accepts a
+ * read-only pte for a write pin (planted by running the walk as a read) pins a copy-on-write page
+ * the child still maps, or a page of a mapping made read-only: both reported; the real walk is quiet.
+ */
+describe.each(['linux-4.14-smp', 'linux-4.8-smp-pae', 'linux-4.8-smp-32bit', 'linux-4.14-xen-pv'])('write pins on %s', (preset) => {
+  const signatures = (program: Program, n: number) => findings(preset, null, program, n).map((f) => `${f.sanitizer}: ${f.signature}`);
+  it('a write pin of a copy-on-write page the child maps is reported; the real GUP-fast leaves it to the slow path', () => {
+    gupPlant.on = true;
+    try {
+      const bad = signatures(COW_PIN, 8);
+      expect(bad.length).toBeGreaterThan(0);
+      expect(new Set(bad)).toEqual(new Set(['process-view: write pin of a frame another process maps']));
+    } finally {
+      gupPlant.on = false;
+    }
+    expect(signatures(COW_PIN, 8)).toEqual([]);
+  });
+
+  it('a write pin of a page of a read-only mapping is reported; the real GUP-fast refuses it', () => {
+    gupPlant.on = true;
+    try {
+      expect(signatures(RO_PIN, 2)).toEqual(['process-view: write pin of a r page', 'process-view: write pin of a r page']);
+    } finally {
+      gupPlant.on = false;
+    }
+    expect(signatures(RO_PIN, 2)).toEqual([]);
+  });
 });
