@@ -1084,7 +1084,7 @@ export class Interpreter {
     // A fork that overlapped the pin may write-protect and share a page GUP-fast already found
     // writable: the pin then reaches the child too, which the modelled releases allow (they do not
     // copy a pinned page at fork).
-    const racy = s.busy > 0 || s.version !== version || forking || s.forkSeq >= 0 || s.forks !== forks || regs[o.slot] !== r;
+    const racy = s.busy > 0 || s.version !== version || forking || s.forks !== forks || regs[o.slot] !== r;
     if (this.oracle && o.write) this.judgePinnedForWrite(cpu, mm, r, pinned, racy);
   }
 

@@ -136,10 +136,15 @@ export class OutcomeOracle {
       currentCpu,
       // A kernel TLB entry to a frame being freed: the lazy vmap purge defers that flush (a
       // vm_unmap_ram() caller frees its pages at once), and entries the program changed are its own.
-      kernelExempt: (va) => vmap_flush_pending(k, va) || this.kernelBusy.some((b) => b.program === true && va >= b.start && va < b.end),
+      kernelExempt: (va) => vmap_flush_pending(k, va) || this.kernelBusyAt(va, true),
     });
     this.aliasesFrom = k.cpus.map(() => null);
     this.quiescentAt = k.cpus.map(() => 0);
+  }
+
+  /** Whether kernel address `va` lies in a range in `kernelBusy` (with `programOnly`, one the program itself changes). */
+  private kernelBusyAt(va: bigint, programOnly = false): boolean {
+    return this.kernelBusy.some((b) => (!programOnly || b.program === true) && va >= b.start && va < b.end);
   }
 
   /** Called after the frame-lifetime check of every successful user-mode access (process view). */
@@ -405,7 +410,7 @@ export class OutcomeOracle {
       for (const va of this.life.filledPages(c.index, false)) {
         for (const e of c.hw.tlbEntriesFor(va)) {
           if ((e.va & L.VA_MASK) !== va) continue;
-          if (this.kernelBusy.some((b) => va >= b.start && va < b.end) || deferred(va)) continue;
+          if (this.kernelBusyAt(va) || deferred(va)) continue;
           const t = lookup_translation(this.k, va);
           let why: string | null = null;
           if (!t) why = 'init_mm maps nothing there';
@@ -432,7 +437,7 @@ export class OutcomeOracle {
     const fr = k.m.frames;
     for (let va = start; va < end; va += 4096n) {
       const t = lookup_translation(k, va);
-      if (!t || this.kernelBusy.some((b) => va >= b.start && va < b.end) || vmap_unmap_pending(k, va)) continue;
+      if (!t || this.kernelBusyAt(va) || vmap_unmap_pending(k, va)) continue;
       const pfn = Number(t.pa >> 12n);
       const [state, sig] =
         pfn >= fr.count

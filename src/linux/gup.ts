@@ -74,13 +74,14 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
     outer: for (let i = 0; i < nrPages; i++) {
       const addr = start + BigInt(i) * 4096n;
       let table = mm.pgd;
+      let e = 0n;
       walk.link(table);
       for (let level = top; level >= 1; level--) {
         const entryPa = table + tableIndex(L, top, level, addr) * L.entrySize;
         walk.walker = FN[level];
         const f = walk.check(entryPa, `${LEVEL_NAME[level]} entry`);
         if (f) throw new FindingStop(f);
-        const e = readEntry(k, entryPa);
+        e = readEntry(k, entryPa);
         // A PAE PDPTE holds only P (pud_none() is all the kernel asks of it).
         const want = L.paging === 'pae' && level === top ? _PAGE_PRESENT : need;
         if ((e & want) !== want || (level > 1 && e & _PAGE_PSE)) {
@@ -93,8 +94,7 @@ export function* get_user_pages_fast(k: Kernel, cpu: LinuxCpu, mm: MmStruct, sta
         const at = level === 4 ? LBL_GUP_PUD : level === 3 ? LBL_GUP_PMD : LBL_GUP_PTE;
         if (mustYield(at)) yield at;
       }
-      // pages[nr] = pte_page(pte): the frame of the pte just checked (in the table the walk ended in)
-      if (pages) pages.push(Math.floor(entryAddr(L, readEntry(k, table + tableIndex(L, top, 1, addr) * L.entrySize)) / 4096));
+      if (pages) pages.push(Math.floor(entryAddr(L, e) / 4096)); // pages[nr] = pte_page(pte)
       nr++; // get_page(pte_page(pte))
     }
     local_irq_enable(cpu);

@@ -8,6 +8,7 @@
  * backend they do nothing: a native kernel's tables are its own.
  */
 import { MMU_NORMAL_PT_UPDATE, MMUEXT_PIN_L1_TABLE, MMUEXT_TLB_FLUSH_ALL, MMUEXT_UNPIN_TABLE } from '../../xen/hypercalls.js';
+import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW } from '../constants.js';
 import type { Kernel } from '../kernel.js';
 import type { LinuxCpu } from '../percpu.js';
 import { lookup_address } from '../pgtable.js';
@@ -17,9 +18,6 @@ import { xen_hypercall, xenState } from './state.js';
 import { lowmem_address, lookup_pte_k } from './pin.js';
 import { mustYield } from '../../scheduler/point.js';
 
-const _PAGE_PRESENT = 0x1n;
-const _PAGE_RW = 0x2n;
-const _PAGE_ACCESSED = 0x20n;
 /** Xen's private L4 slots (ROOT_PAGETABLE_FIRST/LAST_XEN_SLOT), which mmu_update refuses. */
 const XEN_SLOTS = [256, 271];
 
