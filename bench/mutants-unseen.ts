@@ -547,6 +547,127 @@ export const UNSEEN_16: Mutant[] = [
   },
 ];
 
+/**
+ * The seventeenth session's blind batch: 12 one-step mutants at sites no list or earlier batch
+ * touched (vb_free()'s region reuse, the lazy-TLB mm reference in context_switch(), Xen's exit-path
+ * leave_mm(), PAE pgd_free()'s shared kernel pmd, __get_page_type()'s type-change count, the second
+ * pass of truncate_inode_pages_range(), the nested-flush range of zap_page_range_single(), the
+ * pending-flush count of tlb_finish_mmu(), free_page_type() of an L1, madvise()'s VM_PFNMAP
+ * check, check_vma_flags()' shared read-only refusal, ___pud_free_tlb()'s RCU free), written and
+ * committed before any was run.
+ */
+export const UNSEEN_17: Mutant[] = [
+  {
+    name: 'vb-free-region-reusable',
+    file: 'src/linux/vmap.ts',
+    preset: 'linux-4.14-smp',
+    find: '  vb!.dirty += 1 << order;\n',
+    replace: '  vb!.dirty += 1 << order;\n  vb!.allocMap.fill(0, off, off + (1 << order));\n  vb!.free += 1 << order;\n',
+    // result: pending
+    description:
+      "vb_free() gives the freed region back to the block's alloc_map at once: vm_map_ram() reuses the address before the lazy purge flushed other CPUs' TLB entries of the old mapping",
+  },
+  {
+    name: 'lazy-switch-no-mmgrab',
+    file: 'src/linux/sched.ts',
+    preset: 'linux-4.14-smp',
+    find: '      oldmm.mm_count++;\n',
+    replace: '',
+    // result: pending
+    description: "context_switch() lends prev's mm to a kernel thread (lazy TLB) without mmgrab(): finish_task_switch()'s mmdrop() can free a pgd still in use",
+  },
+  {
+    name: 'xen-drop-mm-ref-lazy-self-no-leave',
+    file: 'src/linux/xen/mmu.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    } else yield* leave_mm(k, cpu);\n',
+    replace: '    }\n',
+    // result: pending
+    description: "xen_drop_mm_ref() does not leave_mm() on the calling CPU when it only borrows the dying mm (the exit path): its base pointer stays the pgd being unpinned",
+  },
+  {
+    name: 'pae-pgd-free-shared-kmd-off-by-one',
+    file: 'src/linux/pgd.ts',
+    preset: 'linux-4.8-smp-pae',
+    find: 'if (i >= k.L.KERNEL_PGD_BOUNDARY && k.L.SHARED_KERNEL_PMD) continue;',
+    replace: 'if (i > k.L.KERNEL_PGD_BOUNDARY && k.L.SHARED_KERNEL_PMD) continue;',
+    // result: pending
+    description: "PAE pgd_mop_up_pmds() skips the shared kernel pmds from KERNEL_PGD_BOUNDARY + 1 (off by one): the first (only) shared kernel pmd is freed with the mm",
+  },
+  {
+    name: 'xen-type-change-with-one-ref',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '    } else if ((x & PGT_count_mask) === 0n) {',
+    replace: '    } else if ((x & PGT_count_mask) <= 1n) {',
+    // result: pending
+    description: '__get_page_type() changes the type of a frame whose type count is 1 (not 0): a frame still mapped writable once can become a page table, and the reverse',
+  },
+  {
+    name: 'truncate-second-pass-no-page-lock',
+    file: 'src/linux/truncate.ts',
+    preset: 'linux-4.14-smp',
+    find: '      yield* lock_page(k, cpu, pfn);\n      if (mapping.page_tree.get(index) === pfn) yield* truncate_inode_page(k, cpu, mapping, index, pfn);\n      unlock_page(k, pfn);\n',
+    replace: '      if (mapping.page_tree.get(index) === pfn) yield* truncate_inode_page(k, cpu, mapping, index, pfn);\n',
+    // result: pending
+    description: "truncate_inode_pages_range()'s second pass removes pages without waiting for the page lock (a fault holding it between filemap_fault()'s checks and finish_fault() maps a page removed from the page cache)",
+  },
+  {
+    name: 'zap-single-nested-range-one-page',
+    file: 'src/linux/memory.ts',
+    preset: 'linux-4.14-smp',
+    find: '    const tlb = tlb_gather_mmu(vma.vm_mm!, address, end);',
+    replace: '    const tlb = tlb_gather_mmu(vma.vm_mm!, address, address + 4096n);',
+    // result: pending
+    description: "zap_page_range_single() gathers with the range of its first page only: the forced flush of tlb_finish_mmu() (a concurrent gather of the mm) covers one page instead of the zapped range",
+  },
+  {
+    name: 'tlb-finish-dec-pending-before-flush',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-smp',
+    find: '    yield* tlb_flush_mmu(k, cpu, tlb);\n    yield* tlb_table_flush(k, cpu, tlb);\n  } finally {\n    fns.pop();\n    tlb.mm.tlb_flush_pending--;\n  }',
+    replace: '    tlb.mm.tlb_flush_pending--;\n    yield* tlb_flush_mmu(k, cpu, tlb);\n    yield* tlb_table_flush(k, cpu, tlb);\n  } finally {\n    fns.pop();\n  }',
+    // result: pending
+    description: "tlb_finish_mmu() calls dec_tlb_flush_pending() before its flush: a concurrent gather's mm_tlb_flush_nested() no longer sees this one, whose ptes are cleared but not yet flushed",
+  },
+  {
+    name: 'xen-free-l1-table-skips-entry-0',
+    file: 'src/xen/mm.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '        for (let i = 0; i < 512; i++) if (this.present(mfn, i)) this.put_page_from_l1e(this.entry(mfn, i));',
+    replace: '        for (let i = 1; i < 512; i++) if (this.present(mfn, i)) this.put_page_from_l1e(this.entry(mfn, i));',
+    // result: pending
+    description: "free_page_type() of an L1 drops the references of entries 1..511 only: the frame mapped by entry 0 keeps its reference (and a writable mapping's type reference) after the table lost its type",
+  },
+  {
+    name: 'madvise-dontneed-accepts-pfnmap',
+    file: 'src/linux/madvise.ts',
+    preset: 'linux-4.14-smp',
+    find: '      if (vma.vm_flags & VM_PFNMAP) {\n        ret = -EINVAL;',
+    replace: '      if (vma.vm_flags & VM_PFNMAP && false) {\n        ret = -EINVAL;',
+    // result: pending
+    description: "madvise_dontneed() does not refuse a VM_PFNMAP vma: a driver's special ptes are zapped, and the vma has no fault handler to bring them back",
+  },
+  {
+    name: 'gup-force-write-shared-ro',
+    file: 'src/linux/gup_slow.ts',
+    preset: 'linux-4.14-smp',
+    find: '    if (!(vma.vm_flags & VM_WRITE) && vma.vm_flags & VM_SHARED) return -EFAULT;\n',
+    replace: '',
+    // result: pending
+    description: 'check_vma_flags() lets a FOLL_FORCE write through a read-only MAP_SHARED mapping (/proc/self/mem): it reaches the file, or COWs a page inside a shared mapping',
+  },
+  {
+    name: 'pud-free-tlb-no-rcu',
+    file: 'src/linux/mmu_gather.ts',
+    preset: 'linux-4.14-hyperv',
+    find: '  yield* k.pv.mmu.release_pud(k, cpu, table / 4096);\n  yield* free_table_tlb(k, cpu, tlb, table / 4096);',
+    replace: '  yield* k.pv.mmu.release_pud(k, cpu, table / 4096);\n  tlb_remove_page(tlb, table / 4096);\n  tlb.tablePages.add(table / 4096);',
+    // result: pending
+    description: "___pud_free_tlb() queues the pud table with tlb_remove_page() instead of tlb_remove_table(): freed right after the flush, without the RCU-sched grace period that GUP-fast relies on (Hyper-V's flush sends no IPI)",
+  },
+];
+
 /** Every generality batch (not scored), for `--unseen` and `--check`. */
 export const ALL_UNSEEN: Mutant[] = [
   ...UNSEEN,
@@ -559,4 +680,5 @@ export const ALL_UNSEEN: Mutant[] = [
   ...UNSEEN_12,
   ...UNSEEN_15,
   ...UNSEEN_16,
+  ...UNSEEN_17,
 ];
