@@ -63,6 +63,24 @@ vi.mock('../src/linux/gup.js', async (importOriginal) => {
   };
 });
 
+/**
+ * The truncation plants (below): unmap_mapping_range() unmaps nothing ('keepmapped'), or unmaps as
+ * it should and then zeroes the first bytes of every page the file keeps ('zerokept').
+ */
+const unmapPlant = vi.hoisted(() => ({ bug: null as null | 'keepmapped' | 'zerokept' }));
+vi.mock('../src/linux/memory.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/linux/memory.js')>();
+  return {
+    ...real,
+    unmap_mapping_range: function* (...a: Parameters<typeof real.unmap_mapping_range>) {
+      if (unmapPlant.bug === 'keepmapped') return;
+      yield* real.unmap_mapping_range(...a);
+      const [k, , mapping, holebegin] = a;
+      if (unmapPlant.bug === 'zerokept') for (const [index, pfn] of mapping.page_tree) if (BigInt(index) * 4096n < holebegin) k.m.phys.write64n(pfn * 4096, 0n);
+    },
+  };
+});
+
 beforeAll(async () => {
   await Machine.ready();
 });
@@ -897,5 +915,79 @@ describe.each(['linux-4.14-smp', 'linux-4.8-smp-pae', 'linux-4.8-smp-32bit', 'li
       gupPlant.on = false;
     }
     expect(signatures(RO_PIN, 2)).toEqual([]);
+  });
+});
+
+/**
+ * Two processes map one file MAP_SHARED; the first writes page 0, the file is truncated to nothing
+ * and grown back, and the second reads the page (a new page: zeros), the first writes it again and
+ * the second reads that.
+ */
+const SHARED_FILE: Program = {
+  cpus: 1,
+  tasks: [
+    task(0, 'boot', [
+      { op: 'mmap_file', slot: 0, file: 0, pages: 1, prot: 'rw', whole: false },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'ftruncate', file: 0, pages: 0 },
+      { op: 'ftruncate', file: 0, pages: 1 },
+      { op: 'fork', task: 1 },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+      { op: 'schedule' },
+    ]),
+    task(0, 'fork', [
+      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+      { op: 'schedule' },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+      { op: 'schedule' },
+      { op: 'uaccess', slot: 0, page: 0, kind: 'read' },
+    ]),
+  ],
+  irqs: [],
+};
+
+/** The same, but the truncation keeps page 0 (the file shrinks to one page): its data must survive. */
+const SHARED_FILE_KEPT: Program = {
+  ...SHARED_FILE,
+  tasks: SHARED_FILE.tasks.map((t, i) =>
+    i === 0
+      ? {
+          ...t,
+          ops: t.ops
+            .map((o) => (o.op === 'ftruncate' ? { ...o, pages: o.pages + 1 } : o))
+            .filter((o) => o.op !== 'uaccess' || o.kind !== 'write' || t.ops.indexOf(o) < 2),
+        }
+      : t,
+  ),
+};
+
+/**
+ * The process view of a shared file mapping (interp.ts, judge()): its data is the file's, the same
+ * through every mapping, and every mapping of a page uses the file's page-cache page. A truncation
+ * that leaves the removed page mapped (planted: unmap_mapping_range() unmaps nothing) lets the
+ * writer keep using a page the file no longer has; one that zeroes the pages the file keeps
+ * (planted) loses the writer's data, which the other process then misses. The real path is quiet.
+ */
+describe.each(['linux-4.14-smp', 'linux-4.8-smp-pae', 'linux-4.8-smp-32bit', 'linux-4.14-xen-pv'])('shared file mappings on %s', (preset) => {
+  const signatures = (program: Program, bug: typeof unmapPlant.bug) => {
+    unmapPlant.bug = bug;
+    try {
+      return findings(preset, null, program, 4).map((f) => `${f.sanitizer}: ${f.signature}`);
+    } finally {
+      unmapPlant.bug = null;
+    }
+  };
+  it('a mapping that keeps a page truncation removed from the file is reported at the access that uses it; the real truncation is quiet', () => {
+    const sigs = signatures(SHARED_FILE, 'keepmapped');
+    expect(sigs.length).toBeGreaterThan(0);
+    expect(new Set(sigs)).toEqual(new Set(["process-view: a shared file mapping maps a frame that is not the file's page"]));
+    expect(signatures(SHARED_FILE, null)).toEqual([]);
+  });
+
+  it('a read that misses a write to the file through another mapping is reported; the real truncation is quiet', () => {
+    const sigs = signatures(SHARED_FILE_KEPT, 'zerokept');
+    expect(sigs.length).toBeGreaterThan(0);
+    expect(new Set(sigs)).toEqual(new Set(['process-view: user read of a shared file page returned what the file does not hold']));
+    expect(signatures(SHARED_FILE_KEPT, null)).toEqual([]);
   });
 });

@@ -769,12 +769,21 @@ export class Generator {
       }
       case 2: {
         // A private file page not yet faulted in, faulted by two threads at once (one reads, one
-        // writes: a copy), then read again by each.
+        // writes: a copy), then read again by each. Or a shared one, through two mappings of the
+        // file: one thread faults it in and writes it (a read fault first, or not), the other reads
+        // and writes it through its own mapping, then each reads it again (the file's data).
         const file = this.below(FILES);
-        ops.push({ op: 'mmap_priv', slot, file, pages, prot: 'rw' });
         const [k0, k1]: AccessKindName[] = this.chance(0.5) ? ['read', 'write'] : ['write', 'read'];
-        const t = task(c1, 'fork', [at(k1), at('read')]);
-        ops.push({ op: 'clone', task: t }, at(k0), at('read'));
+        if (this.chance(0.5)) {
+          ops.push({ op: 'mmap_priv', slot, file, pages, prot: 'rw' });
+          const t = task(c1, 'fork', [at(k1), at('read')]);
+          ops.push({ op: 'clone', task: t }, at(k0), at('read'));
+        } else {
+          const mapFile = (sl: number): Op => ({ op: 'mmap_file', slot: sl, file, pages, prot: 'rw', whole: false });
+          ops.push(mapFile(slot));
+          const t = task(c1, 'fork', [mapFile(other), at(k1, page, other), at(rw(), page, other), at('read', page, other)]);
+          ops.push({ op: 'clone', task: t }, at(k0), at('write'), at('read'));
+        }
         break;
       }
       case 3: {

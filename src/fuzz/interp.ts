@@ -186,11 +186,20 @@ interface PendingAccess {
   done: boolean;
 }
 
-/** The shadow of one file: its size in pages and the truncations in flight. */
+/** The shadow of one file: its size in pages, the truncations in flight, and its pages' data. */
 interface FileState {
   file: LinuxFile;
   pages: number;
   busy: number;
+  /**
+   * The process view of each page's first 8 bytes, shared by every MAP_SHARED mapping of the file
+   * (index: the page's offset in the file; the shared regions map from offset 0): 0 = never written
+   * (the page cache reads a new page as zeros), n > 0 = the value of user write n, -1 = unknown. A
+   * page a truncation removed reads as zeros again when the file grows back.
+   */
+  data: number[];
+  /** A truncation overlapped another of this file (the pages beyond the last one's size are unknown). */
+  overlapped: boolean;
 }
 
 /** The shadow of one device of the model driver: its releases (done, and in flight). */
@@ -933,12 +942,15 @@ export class Interpreter {
 
   private *ftruncateOp(o: OpOf<'ftruncate'>, cpu: LinuxCpu): KGen<void> {
     const f = this.file(o.file);
-    f.busy++;
+    if (++f.busy > 1) f.overlapped = true;
     this.truncations++;
     yield* this.ops.ftruncate(cpu, f.file, o.pages); // do_sys_ftruncate() names its own frame
     // Concurrent truncations end in the order of inode_lock(), not of their returns: once none
     // is in flight the size is the last one's, i_size.
     if (--f.busy === 0) f.pages = Number(f.file.f_inode.i_size >> 12n);
+    // The pages it removed read as zeros if the file grows back (unknown if another overlapped it).
+    f.data.fill(f.overlapped ? -1 : 0, o.pages);
+    if (f.busy === 0) f.overlapped = false;
     this.truncations++;
     // A private copy beyond the new end is the file's again if the file grows back: unknown.
     for (const regs of this.regions.values()) for (const r of regs) if (r?.priv && r.file === o.file) r.data.fill(-1, Math.min(o.pages, r.data.length));
@@ -997,6 +1009,34 @@ export class Interpreter {
       this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
     );
     r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
+    if (r.file === undefined || r.priv) return;
+    const f = this.files[r.file]!;
+    f.data[page] = -1; // the file's page
+    // Whatever the write did, a shared mapping's pte maps the file's page (or nothing).
+    if (!this.oracle || this.space(mm).busy > 0 || this.revoking() || regs[o.slot] !== r) return;
+    const t = walkTables(k, BigInt(mm.pgd), k.L.paging, r.start + BigInt(page * 4096), 1);
+    if (t) this.checkPageCache(cpu, f, page, Number(t.next >> 12n), r.start + BigInt(page * 4096), 'write');
+  }
+
+  /**
+   * A page of a MAP_SHARED mapping of file `f` at offset `page` is mapped to frame `pfn` (used by
+   * a user access `kind` at `va`, or found in the pte after a write through /proc/self/mem), with
+   * no truncation and no change of the mappings in flight: the frame must be the page cache's
+   * page for that offset (never a private copy, never a page truncation removed from the file).
+   */
+  private checkPageCache(cpu: LinuxCpu, f: FileState, page: number, pfn: number, va: bigint, kind: AccessKind): void {
+    const cached = f.file.f_mapping.page_tree.get(page);
+    if (cached === pfn) return;
+    this.oracle!.processFinding(
+      cpu,
+      va,
+      kind,
+      `page ${page} of ${f.file.f_inode.name} (MAP_SHARED): its page-cache page${cached === undefined ? ' (none: the page is not cached)' : ` pfn 0x${cached.toString(16)}`}`,
+      `pfn 0x${pfn.toString(16)}${this.k.m.frames.isFree(pfn) ? ' (free)' : ''}`,
+      "a shared file mapping maps a frame that is not the file's page",
+      [],
+      true,
+    );
   }
 
   private *madviseOp(o: OpOf<'madvise'>, cpu: LinuxCpu, mm: MmStruct, regs: (Region | null)[]): KGen<void> {
@@ -1156,7 +1196,13 @@ export class Interpreter {
 
   /** File `i` of the program (created on first use). */
   private file(i: number): FileState {
-    return (this.files[i] ??= { file: this.ops.file_create(`file${i}`, MAX_PAGES), pages: MAX_PAGES, busy: 0 });
+    return (this.files[i] ??= {
+      file: this.ops.file_create(`file${i}`, MAX_PAGES),
+      pages: MAX_PAGES,
+      busy: 0,
+      data: new Array<number>(MAX_PAGES).fill(0),
+      overlapped: false,
+    });
   }
 
   /** A truncation or a device release is in flight (its unmap_mapping_range() may have zapped ptes whose flush is not due yet). */
@@ -1246,12 +1292,20 @@ export class Interpreter {
         );
       }
     }
-    // A file's (a device buffer's) data is shared with every mapping of it: the shadow keeps none;
-    // a private mapping's page is the process's own once it wrote it (copy-on-write isolation is
-    // judged for anonymous memory only).
+    // A shared mapping's data is its file's, shared with every mapping of the file (a device
+    // buffer's: not kept); a private mapping's page is the process's own once it wrote it
+    // (copy-on-write isolation is judged for anonymous memory only).
     const priv = r?.priv === true;
-    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || (r!.file !== undefined && !priv) || r!.dev !== undefined) return;
+    if (pa === null || !mapped || !p.data || p.kind === 'exec' || !allowed || r!.dev !== undefined) return;
     const at = Number(pa);
+    if (r!.file !== undefined && !priv) {
+      const f = this.files[r!.file]!;
+      outcomeCover('outcome:shared-file');
+      if (!racy) this.checkPageCache(cpu, f, p.page, at >>> 12, p.va, p.kind);
+      if (p.kind === 'write') f.data[p.page] = this.userWrite(t, p, cpu, at, racy);
+      else if (!racy) this.judgeRead(cpu, p, at, f.data[p.page], r!.file);
+      return;
+    }
     const pfn = at >>> 12;
     let seen = priv ? undefined : this.seen.get(pfn);
     if (!priv && !seen) this.seen.set(pfn, (seen = []));
@@ -1278,15 +1332,32 @@ export class Interpreter {
           );
         }
       }
-      this.writes.push({ task: t, mm: p.mm, cpu: cpu.index, step: this.step, va: p.va });
-      const v = this.writes.length;
-      this.k.m.phys.write64n(at, BigInt(v));
-      r!.data[p.page] = v;
+      r!.data[p.page] = this.userWrite(t, p, cpu, at, false);
       return;
     }
-    const want = r!.data[p.page];
-    if (racy || want < 0) return;
-    if (want > 0) {
+    if (!racy) this.judgeRead(cpu, p, at, r!.data[p.page]);
+  }
+
+  /**
+   * User write `p` succeeded at physical address `at`: stores its number there. Returns what the
+   * shadow now expects of the page: the number, or -1 (unknown) for a write that raced with a
+   * change of mappings, when `unknownIfRacy`.
+   */
+  private userWrite(t: TaskStruct, p: PendingAccess, cpu: LinuxCpu, at: number, unknownIfRacy: boolean): number {
+    this.writes.push({ task: t, mm: p.mm, cpu: cpu.index, step: this.step, va: p.va });
+    const v = this.writes.length;
+    this.k.m.phys.write64n(at, BigInt(v));
+    return unknownIfRacy ? -1 : v;
+  }
+
+  /**
+   * User read `p`, not racing with a change of its mappings, at physical address `at`: it must
+   * return `want` (-1: unknown), the last value this process wrote there or, for a page of a
+   * MAP_SHARED mapping of file `file`, the last value any process wrote to that page of the file.
+   */
+  private judgeRead(cpu: LinuxCpu, p: PendingAccess, at: number, want: number, file?: number): void {
+    if (want < 0) return;
+    if (want > 0 && file === undefined) {
       const w0 = this.writes[want - 1];
       // Preconditions as coverage: a value another CPU or another process (before a fork) wrote.
       if (w0.cpu !== cpu.index) outcomeCover('outcome:read:written-by-other-cpu');
@@ -1301,15 +1372,17 @@ export class Interpreter {
         ? `an older write of this process (${taskName(w.task)} at step ${w.step})`
         : `another process's data (${taskName(w.task)} of ${w.mm.name} wrote it at va 0x${w.va.toString(16)}, step ${w.step})`
       : `a value never written by a user (0x${got.toString(16)})`;
-    const expect =
+    const written =
       want === 0 ? 'zero (never written)' : `value ${want} (written by ${taskName(this.writes[want - 1].task)} at step ${this.writes[want - 1].step})`;
-    o.processFinding(
+    this.oracle!.processFinding(
       cpu,
       p.va,
       'read',
-      expect,
-      `value ${got} at pa 0x${pa.toString(16)}: ${whose}`,
-      `user read returned ${w ? (w.mm === p.mm ? 'a stale value of its own' : "another process's data") : 'a value never written'}`,
+      file === undefined ? written : `page ${p.page} of file${file} (MAP_SHARED): ${written}`,
+      `value ${got} at pa 0x${at.toString(16)}: ${whose}`,
+      file === undefined
+        ? `user read returned ${w ? (w.mm === p.mm ? 'a stale value of its own' : "another process's data") : 'a value never written'}`
+        : 'user read of a shared file page returned what the file does not hold',
       [],
       true,
     );
