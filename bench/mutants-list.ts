@@ -1560,4 +1560,15 @@ export const MUTANTS: Mutant[] = [
     description:
       "___pud_free_tlb() queues the pud table with tlb_remove_page() instead of tlb_remove_table(): freed right after the flush, without the RCU-sched grace period that GUP-fast relies on (Hyper-V's flush sends no IPI)",
   },
+  // ---- the seventeenth session: the multicall buffer's BUG_ON(preemptible()) (UNSEEN_16's xen-mc-batch-irqs-on) --
+  {
+    name: 'xen-mc-batch-irqs-on',
+    file: 'src/linux/xen/multicalls.ts',
+    preset: 'linux-4.14-xen-pv',
+    find: '  b.savedIF = cpu.IF;\n  cpu.IF = false;',
+    replace: '  b.savedIF = cpu.IF;',
+    // detected in the seventeenth session by the kernel's own BUG_ON(preemptible()) of __xen_mc_entry()/xen_mc_extend_args()/xen_mc_flush() (kernel-bug, 0.2 s, 1 execution); as written in the sixteenth (no such check) equivalent for every other oracle (15,772 executions, 60 s): interrupts are taken only at scheduling points, and there is none between xen_mc_batch() and the issue
+    description:
+      "xen_mc_batch() saves the interrupt flag but leaves interrupts on: an interrupt (a flush IPI's leave_mm()/drop_other_mm_ref()) can issue or extend the CPU's half-built multicall batch",
+  },
 ];

@@ -12,7 +12,9 @@ import { bootLinuxSync } from '../src/linux/machine.js';
 import { mm_alloc } from '../src/linux/mm.js';
 import { pgd_offset, readEntry } from '../src/linux/pgtable.js';
 import { lazy_max_pages, vm_map_ram, vm_unmap_ram, vmapStats } from '../src/linux/vmap.js';
-import { xenOf, xenState, xen_pgd_pin, xen_page_pinned, lookup_pte_k } from '../src/linux/xen/index.js';
+import { xenOf, xenState, xen_pgd_pin, xen_page_pinned, lookup_pte_k, xen_mc_batch, xen_mc_issue } from '../src/linux/xen/index.js';
+import { PARAVIRT_LAZY_MMU, xen_extend_mmu_update } from '../src/linux/xen/multicalls.js';
+import { FindingStop } from '../src/sanitizers/finding.js';
 import { findWritableAliases, writableAliasFinding } from '../src/sanitizers/pt-alias.js';
 import { PGT_l4_page_table } from '../src/xen/index.js';
 import '../src/presets/xen.js';
@@ -191,5 +193,34 @@ describe('vm_map_ram / vm_unmap_ram', () => {
     const f = writableAliasFinding(aliases, 'vmalloc space')!;
     expect(f.sanitizer).toBe('pt-writable-alias');
     expect(f.log[1]).toBe(`pagewalk:   va 0x${addr.toString(16)} -> frame 0x${page.toString(16)} (a pte page) mapped RW`);
+  });
+});
+
+describe("Xen PV multicalls: the kernel's BUG_ON(preemptible())", () => {
+  /** Queues one mmu_update of `mm`'s pgd entry 0 (its old value) on CPU 0, with or without xen_mc_batch(). */
+  const queue = (batch: boolean) => {
+    const k = boot('linux-4.14-xen-pv');
+    const mm = pinnedMm(k);
+    const cpu = k.cpus[0];
+    cpu.IF = true;
+    const ptr = BigInt(pgd_offset(k, mm, 0n));
+    if (batch) xen_mc_batch(k, cpu);
+    k.runSync(xen_extend_mmu_update(k, cpu, { ptr, val: readEntry(k, Number(ptr)) }, 'test'));
+    k.runSync(xen_mc_issue(k, cpu, PARAVIRT_LAZY_MMU));
+    return { k, cpu };
+  };
+
+  it('an entry queued with interrupts on and preemption enabled is a kernel BUG; inside xen_mc_batch() (interrupts off) it is issued, and interrupts are on again', () => {
+    const { cpu } = queue(true);
+    expect(cpu.IF).toBe(true);
+    let stop: unknown = null;
+    try {
+      queue(false);
+    } catch (e) {
+      stop = e;
+    }
+    expect(stop).toBeInstanceOf(FindingStop);
+    expect((stop as FindingStop).finding.signature).toBe('kernel BUG at arch/x86/xen/multicalls.c in xen_mc_extend_args');
+    expect((stop as FindingStop).finding.log.join('\n')).toMatch(/line unknown/);
   });
 });

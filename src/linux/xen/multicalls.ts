@@ -47,10 +47,22 @@ export function xen_mc_batch(k: Kernel, cpu: LinuxCpu): void {
 }
 
 /**
+ * BUG_ON(preemptible()), first in __xen_mc_entry(), xen_mc_extend_args() and xen_mc_flush(): a
+ * CPU's batch is built and issued with interrupts off (xen_mc_batch()) or preemption disabled, so
+ * that neither an interrupt nor another task on the CPU finds it half built. preemptible() is
+ * `preempt_count() == 0 && !irqs_disabled()` under CONFIG_PREEMPT_COUNT (a debugging kernel; 0,
+ * and the check compiled out, otherwise): the model checks it always, as a sanitizer.
+ */
+function bugOnPreemptible(k: Kernel, cpu: LinuxCpu, fn: string): void {
+  if (cpu.IF && cpu.preemptCount === 0) k.BUG(cpu, 'arch/x86/xen/multicalls.c', null, fn);
+}
+
+/**
  * __xen_mc_entry() + MULTI_*(): queues one hypercall; a full buffer is flushed first
  * (flush reason FL_SLOTS).
  */
 export function __xen_mc_entry(k: Kernel, cpu: LinuxCpu, entry: MulticallEntry, caller: string): KGen<void> {
+  bugOnPreemptible(k, cpu, '__xen_mc_entry');
   const b = xenState(k).mc[cpu.index];
   if (b.slots.length >= MC_BATCH) return entry_after_flush(k, cpu, b, entry, caller);
   b.slots.push({ entry, caller });
@@ -67,6 +79,7 @@ function* entry_after_flush(k: Kernel, cpu: LinuxCpu, b: McBuffer, entry: Multic
  * (xen_mc_extend_args), else queues a new MULTI_mmu_update.
  */
 export function xen_extend_mmu_update(k: Kernel, cpu: LinuxCpu, u: MmuUpdate, caller: string): KGen<void> {
+  bugOnPreemptible(k, cpu, 'xen_mc_extend_args');
   const b = xenState(k).mc[cpu.index];
   const last = b.slots[b.slots.length - 1];
   if (last && last.entry.op === 'mmu_update') {
@@ -78,6 +91,7 @@ export function xen_extend_mmu_update(k: Kernel, cpu: LinuxCpu, u: MmuUpdate, ca
 
 /** xen_extend_mmuext_op(): the same for mmuext_op. */
 export function xen_extend_mmuext_op(k: Kernel, cpu: LinuxCpu, op: MmuextOp, caller: string): KGen<void> {
+  bugOnPreemptible(k, cpu, 'xen_mc_extend_args');
   const b = xenState(k).mc[cpu.index];
   const last = b.slots[b.slots.length - 1];
   if (last && last.entry.op === 'mmuext_op') {
@@ -115,6 +129,7 @@ function firstArg(e: MulticallEntry): string {
  * (multicalls.c:129 in 3.8); the run continues, as in the kernel.
  */
 export function xen_mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
+  bugOnPreemptible(k, cpu, 'xen_mc_flush');
   // An empty batch issues nothing and leaves IF as it was: no generator for it.
   return xenState(k).mc[cpu.index].slots.length > 0 ? mc_flush(k, cpu) : DONE;
 }
