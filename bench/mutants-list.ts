@@ -56,12 +56,13 @@ export const MUTANTS: Mutant[] = [
     description: "do_wp_page()'s ptep_clear_flush() clears without flushing",
   },
   {
-    name: 'vfree-no-flush',
-    file: 'src/linux/vmalloc.ts',
+    name: 'vfree-skips-lazy-purge',
+    file: 'src/linux/vmap.ts',
     preset: 'linux-4.8-smp',
-    find: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
+    find: '  yield* free_vmap_area_noflush(k, cpu, { start, pages, lazy: false });\n',
     replace: '',
-    description: 'vfree() frees the pages without flush_tlb_kernel_range()',
+    description:
+      'free_unmap_vmap_area() (vfree(), a large vm_unmap_ram()) clears the ptes but never puts the area on the lazy purge list: no purge ever flushes its TLB entries, and vfree() frees the pages',
   },
   {
     name: 'vmap-purge-no-flush',
@@ -1156,12 +1157,12 @@ export const MUTANTS: Mutant[] = [
   },
   // ---- the fifteenth session's fourth blind batch (vfree's flush range and pte clearing, munmap's detach and ceiling; the pte clearing detected in the sixteenth session, by the kernel-mapping check) --
   {
-    name: 'vfree-flush-first-page-only',
-    file: 'src/linux/vmalloc.ts',
+    name: 'free-unmap-vmap-area-first-page-only',
+    file: 'src/linux/vmap.ts',
     preset: 'linux-4.8-smp',
-    find: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
-    replace: '  yield* flush_tlb_kernel_range(k, cpu, addr, addr + 4096n);\n',
-    description: "vfree() flushes only the area's first page",
+    find: '  yield* free_vmap_area_noflush(k, cpu, { start, pages, lazy: false });\n',
+    replace: '  yield* free_vmap_area_noflush(k, cpu, { start, pages: 1, lazy: false });\n',
+    description: 'free_unmap_vmap_area() puts the area on the lazy purge list with the size of its first page: the purge flushes only that page',
   },
   {
     name: 'unmap-region-ceiling-ignores-next',
@@ -1180,22 +1181,23 @@ export const MUTANTS: Mutant[] = [
     description: 'do_munmap() does not detach (nor unmap) a vma that ends exactly at the end of the range',
   },
   {
-    name: 'vfree-clears-last-page-only',
-    file: 'src/linux/vmalloc.ts',
+    name: 'free-unmap-vmap-area-clears-last-page-only',
+    file: 'src/linux/vmap.ts',
     preset: 'linux-4.8-smp',
-    find: '    for (let i = 0; i < area.pages.length; i++) {\n      const va = addr + BigInt(i * 4096);\n      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);\n      yield* k.pv.mmu.pte_clear(',
-    replace:
-      '    for (let i = area.pages.length - 1; i < area.pages.length; i++) {\n      const va = addr + BigInt(i * 4096);\n      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);\n      yield* k.pv.mmu.pte_clear(',
-    description: "vfree() clears only the last page's pte (the others keep mapping the frames it frees)",
+    find: '  if (eager(k)) yield* vunmap_page_range(k, cpu, start, pages);\n  yield* free_vmap_area_noflush(',
+    replace: '  if (eager(k)) yield* vunmap_page_range(k, cpu, start + BigInt((pages - 1) * 4096), 1);\n  yield* free_vmap_area_noflush(',
+    description: "free_unmap_vmap_area() (vfree()) clears only the last page's pte (the others keep mapping the frames vfree() frees)",
   },
   // ---- the sixteenth session: the order of vfree()'s flush and free (the kernel-entry check at a free) --
   {
-    name: 'vfree-frees-before-flush',
+    name: 'vfree-frees-before-unmap',
     file: 'src/linux/vmalloc.ts',
     preset: 'linux-4.14-smp',
-    find: '    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n    for (const pfn of area.pages) k.m.frames.free(pfn);\n',
-    replace: '    for (const pfn of area.pages) k.m.frames.free(pfn);\n    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));\n',
-    description: 'vfree() frees the pages before it flushes the TLB (another CPU may still write through its entry into the reused frames)',
+    find: "    yield* traced(cpu, 'remove_vm_area', () => free_unmap_vmap_area(k, cpu, addr, area.pages.length));\n    for (const pfn of area.pages) k.m.frames.free(pfn);\n",
+    replace:
+      "    for (const pfn of area.pages) k.m.frames.free(pfn);\n    yield* traced(cpu, 'remove_vm_area', () => free_unmap_vmap_area(k, cpu, addr, area.pages.length));\n",
+    description:
+      '__vunmap() frees the pages before remove_vm_area() unmaps the area: the frames are free while init_mm still maps them and their TLB entries are not yet owed to the lazy purge',
   },
   // ---- the sixteenth session's blind batch (UNSEEN_14, written and committed before any was run): 11 of
   // 12 detected as written; xen-alloc-ptpage-pin-before-ro after the multicall-refusal check was added --

@@ -5,8 +5,8 @@
  * faults and gets SIGSEGV), reported when CPU 1 was dropped from mm_cpumask before the munmap (the
  * lost flush: CPU 1 reads the freed frame through its TLB), natively and under Xen PV (where the
  * remote flush is the MMUEXT_TLB_FLUSH_MULTI/INVLPG_MULTI multicall of xen_flush_tlb_others()). The
- * same for vfree() (flush_tlb_kernel_range(): IPIs, and under Xen the MMUEXT_INVLPG_LOCAL of each
- * CPU) with a flush IPI handler that loses its INVLPG; the fuzzer finding a planted lost flush on
+ * same for vfree() and the lazy purge that completes it (vm_unmap_aliases(): flush_tlb_kernel_range(),
+ * IPIs, and under Xen the MMUEXT_INVLPG_LOCAL of each CPU) with a flush IPI handler that loses its INVLPG; the fuzzer finding a planted lost flush on
  * its own, and its replay.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { staleTlbOf } from '../src/linux/stale_tlb.js';
 import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
 import { kernel_read64, spawnKthread, spawnProcess, user_access } from '../src/linux/user.js';
 import { vfree, vmalloc } from '../src/linux/vmalloc.js';
+import { vm_unmap_aliases } from '../src/linux/vmap.js';
 import { xen_flush_tlb_others } from '../src/linux/xen/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
@@ -186,7 +187,8 @@ describe('stale-TLB sanitizer, Xen PV flush hypercall', () => {
 });
 
 /**
- * Kernel threads on both CPUs read a vmalloc area; CPU 0 vfree()s it; CPU 1 reads it again.
+ * Kernel threads on both CPUs read a vmalloc area; CPU 0 vfree()s it and purges the lazily freed
+ * vmap areas (vm_unmap_aliases(): vfree() leaves the TLB flush to that purge); CPU 1 reads it again.
  * `loseInvlpg`: the flush IPI handler on CPU 1 loses its INVLPGs (a broken flush_tlb_single).
  */
 function vfreeRace(preset: string, loseInvlpg: boolean) {
@@ -205,6 +207,7 @@ function vfreeRace(preset: string, loseInvlpg: boolean) {
     yield* waitFor(() => s.read);
     cpu.curr.fnStack.push('vfree_caller');
     yield* vfree(k, cpu, va);
+    yield* vm_unmap_aliases(k, cpu);
     cpu.curr.fnStack.pop();
     s.freed = true;
     yield* do_exit(k, cpu, 0);
@@ -222,7 +225,7 @@ function vfreeRace(preset: string, loseInvlpg: boolean) {
   return { k, r, va };
 }
 
-describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, vfree (flush_tlb_kernel_range) on %s', (preset) => {
+describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, vfree and its lazy purge (flush_tlb_kernel_range) on %s', (preset) => {
   it('a correct kernel: CPU 1 faults on the freed area (oops), the sanitizer saw the flush remove its entry', () => {
     const { k, r, va } = vfreeRace(preset, false);
     expect(r.finding?.sanitizer).toBe('oops');
@@ -249,7 +252,12 @@ describe.each(['linux-3.18-smp', 'linux-4.14-xen-pv'])('stale-TLB sanitizer, vfr
     expect(lines[6]).toBe(
       `pagewalk: flush_tlb_kernel_range(0x${va.toString(16)}, 0x${(va + 0x2000n).toString(16)}) on CPU 0 had to remove it (the tables gave no translation in the kernel page tables when it began); it completed at:`,
     );
-    expect(f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim())).toEqual(['flush_tlb_kernel_range', 'vfree', 'vfree_caller']);
+    expect(f.log.slice(f.log.indexOf(lines[6]) + 1, -1).map((l) => l.trim())).toEqual([
+      'flush_tlb_kernel_range',
+      '__purge_vmap_area_lazy',
+      'vm_unmap_aliases',
+      'vfree_caller',
+    ]);
   });
 });
 

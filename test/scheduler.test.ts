@@ -271,7 +271,7 @@ describe('replay', () => {
     const r = new Scheduler(k, new RoundRobinStrategy()).run({ maxSteps: 50_000 });
     expect(r.status).toBe('finished');
     expect(r.trace.every((c) => actionSlot(c) === SLOT_STEP || actionSlot(c) === SLOT_IPI)).toBe(true);
-    expect(r.trace.some((c) => actionSlot(c) === SLOT_IPI)).toBe(true); // vfree() flushed remotely
+    expect(r.trace.some((c) => actionSlot(c) === SLOT_IPI)).toBe(true); // vm_unmap_aliases() flushed what vfree() left to the lazy purge, remotely
   });
 });
 

@@ -35,6 +35,15 @@ export function spin_lock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> 
   return acquire(cpu, lock);
 }
 
+/** spin_trylock(): takes the lock if it is free (true; preemption disabled as by spin_lock()), else false at once. */
+export function spin_trylock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): boolean {
+  if (lock.owner >= 0) return false;
+  if (k.config.preempt !== 'rt') preempt_disable(cpu);
+  lock.owner = cpu.index;
+  lock.holder = cpu.curr;
+  return true;
+}
+
 /** spin_unlock(): a preemption point (preempt_enable(); with PREEMPT_RT, rt_spin_unlock()). */
 export function spin_unlock(k: Kernel, cpu: LinuxCpu, lock: SpinLock): KGen<void> {
   lock.owner = -1;

@@ -9,12 +9,10 @@
  * native PAE the kernel pmd is shared, so every pgd sees it at once.
  *
  * Areas are handed out bottom-up from VMALLOC_START with a guard page after each
- * (alloc_vmap_area). vfree() clears the ptes and flushes at once (flush_tlb_kernel_range) before
- * it frees the pages. That is NOT what any modelled release does: from 2.6.28 (the lazy vmap
- * layer) remove_vm_area() -> free_unmap_vmap_area() clears the ptes and leaves the TLB flush to
- * the lazy purge (free_vmap_area_noflush(), as vm_unmap_ram() does in vmap.ts), and before the
- * eager clearing (2.6.37) the purge clears the ptes too; only debug_pagealloc flushes at once.
- * Here vfree() keeps the pre-2.6.28 eager flush (docs/linux-model.md, "Limitations").
+ * (alloc_vmap_area), never twice. vfree() goes through the lazy vmap layer of 2.6.28 and later
+ * (vmap.ts free_unmap_vmap_area(), as a large vm_unmap_ram() does): the TLB flush is left to the
+ * lazy purge (and before 2.6.37 the pte clearing too); only debug_pagealloc, not modelled,
+ * flushes at once.
  */
 import type { KGen } from '../scheduler/types.js';
 import type { Kernel } from './kernel.js';
@@ -22,29 +20,13 @@ import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { entryAddr, PAGE_KERNEL, pgd_none, pgd_offset_k, pgd_offset_pgd, readEntry, set_pgd } from './pgtable.js';
 import { spin_lock, spin_unlock } from './spinlock.js';
-import { SpinLock } from './structs.js';
-import { flush_tlb_kernel_range } from './tlbflush.js';
 import { vmalloc_sync_one } from './fault.js';
 import { pgd_lock } from './pgd.js';
 import { pgd_index } from './layout.js';
-import { defineKernelState } from './kstate.js';
-import { enterFn } from '../scheduler/traced.js';
+import { free_unmap_vmap_area, vmallocState, type VmapArea } from './vmap.js';
+import { enterFn, traced } from '../scheduler/traced.js';
 
-/** A vmap_area. */
-export interface VmapArea {
-  addr: bigint;
-  size: number;
-  pages: number[];
-}
-
-interface VmallocState {
-  next: bigint;
-  lock: SpinLock;
-  areas: Map<bigint, VmapArea>;
-}
-
-/** The vmalloc allocator of a kernel (vmap_area_lock and the next free address), shared with vm_map_ram() (vmap.ts). */
-export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
+export type { VmapArea };
 
 /** vmalloc(size): the address of a new area (0n when the vmalloc space is exhausted). */
 export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
@@ -74,7 +56,13 @@ export function* vmalloc(k: Kernel, cpu: LinuxCpu, size: number): KGen<bigint> {
   }
 }
 
-/** vfree(addr): unmap, flush every CPU, free the pages. */
+/**
+ * vfree(addr) -> __vunmap(addr, 1): remove_vm_area() (find_vmap_area(), then
+ * free_unmap_vmap_area(): the ptes cleared, the TLB flush left to the lazy purge; before 2.6.37
+ * the purge clears the ptes too), then every page freed (__free_page()): a CPU may still hold a TLB
+ * entry to a freed page until the purge, which the lazy vmap layer allows because the address is
+ * not handed out again before it (vmap.ts).
+ */
 export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   const st = vmallocState(k);
   const area = st.areas.get(addr);
@@ -82,12 +70,7 @@ export function* vfree(k: Kernel, cpu: LinuxCpu, addr: bigint): KGen<void> {
   const fns = enterFn(cpu, 'vfree');
   try {
     st.areas.delete(addr);
-    for (let i = 0; i < area.pages.length; i++) {
-      const va = addr + BigInt(i * 4096);
-      const ptep = yield* pte_alloc_walk(k, cpu, k.init_mm, va);
-      yield* k.pv.mmu.pte_clear(k, cpu, k.init_mm, va, ptep);
-    }
-    yield* flush_tlb_kernel_range(k, cpu, addr, addr + BigInt(area.size));
+    yield* traced(cpu, 'remove_vm_area', () => free_unmap_vmap_area(k, cpu, addr, area.pages.length));
     for (const pfn of area.pages) k.m.frames.free(pfn);
   } finally {
     fns.pop();

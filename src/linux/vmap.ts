@@ -29,8 +29,7 @@ import type { Kernel } from './kernel.js';
 import { pte_alloc_walk } from './memory.js';
 import type { LinuxCpu } from './percpu.js';
 import { PAGE_KERNEL, readEntry } from './pgtable.js';
-import { vmallocState } from './vmalloc.js';
-import { spin_lock, spin_unlock } from './spinlock.js';
+import { spin_lock, spin_trylock, spin_unlock } from './spinlock.js';
 import { SpinLock } from './structs.js';
 import { flush_tlb_kernel_range } from './tlbflush.js';
 import { defineKernelState } from './kstate.js';
@@ -39,6 +38,22 @@ import { enterFn } from '../scheduler/traced.js';
 export const VMAP_MAX_ALLOC = 64;
 export const VMAP_BBMAP_BITS = 1024;
 export const VMAP_BLOCK_SIZE = VMAP_BBMAP_BITS * 4096;
+
+/** A vmap_area. */
+export interface VmapArea {
+  addr: bigint;
+  size: number;
+  pages: number[];
+}
+
+interface VmallocState {
+  next: bigint;
+  lock: SpinLock;
+  areas: Map<bigint, VmapArea>;
+}
+
+/** The vmalloc allocator of a kernel (vmap_area_lock, the next free address, the live vmalloc areas), shared by vmalloc() (vmalloc.ts) and vm_map_ram(). */
+export const vmallocState = defineKernelState((k): VmallocState => ({ next: k.L.VMALLOC_START, lock: new SpinLock('vmap_area_lock'), areas: new Map() }));
 
 /** A vmap area handed out by alloc_vmap_area (a vmap block's or a large vm_map_ram's). */
 export interface LazyArea {
@@ -60,6 +75,8 @@ export interface VmapBlock {
 
 interface VmapState {
   lock: SpinLock;
+  /** `purge_lock` of __purge_vmap_area_lazy() (4.9 on: the `vmap_purge_lock` mutex): one purge at a time. */
+  purge_lock: SpinLock;
   /** Per-CPU vmap_block_queue free lists. */
   vbq: VmapBlock[][];
   /** Every block, by start address. */
@@ -68,6 +85,8 @@ interface VmapState {
   large: Map<bigint, LazyArea>;
   /** Areas freed lazily and not purged yet. */
   lazyList: LazyArea[];
+  /** Areas a purge in progress took off the list (their flush is still owed until it completes). */
+  purging: LazyArea[];
   vmap_lazy_nr: number;
   purges: number;
   /** `bool vmap_lazy_unmap` (only before commit 64141da5); a paravirt backend may clear it. */
@@ -76,10 +95,12 @@ interface VmapState {
 
 const vstate = defineKernelState((k): VmapState => ({
   lock: new SpinLock('vmap_block_queue.lock'),
+  purge_lock: new SpinLock('purge_lock'),
   vbq: k.cpus.map(() => []),
   blocks: new Map(),
   large: new Map(),
   lazyList: [],
+  purging: [],
   vmap_lazy_nr: 0,
   purges: 0,
   vmap_lazy_unmap: true,
@@ -208,8 +229,21 @@ function free_vmap_area_noflush(k: Kernel, cpu: LinuxCpu, area: LazyArea): KGen<
   area.lazy = true;
   st.lazyList.push(area);
   st.vmap_lazy_nr += area.pages;
-  if (st.vmap_lazy_nr > lazy_max_pages(k)) return __purge_vmap_area_lazy(k, cpu, false);
+  if (st.vmap_lazy_nr > lazy_max_pages(k)) return __purge_vmap_area_lazy(k, cpu, false, false); // try_purge_vmap_area_lazy()
   return DONE;
+}
+
+/**
+ * free_unmap_vmap_area(va) of a vmap area of `pages` pages at `start` (a large vm_map_ram()'s, or
+ * a vmalloc area's through vfree() -> remove_vm_area()): from 2.6.37 (64141da5) the ptes are
+ * cleared at once (unmap_vmap_area(); free_unmap_vmap_area_noflush() in 2.6.37) and the area goes
+ * on the VM_LAZY_FREE list (free_vmap_area_noflush()): its TLB flush waits for the lazy purge;
+ * before that commit the purge clears the ptes too. (4.14 flushes at once under debug_pagealloc
+ * only, which the model does not have.)
+ */
+export function* free_unmap_vmap_area(k: Kernel, cpu: LinuxCpu, start: bigint, pages: number): KGen<void> {
+  if (eager(k)) yield* vunmap_page_range(k, cpu, start, pages);
+  yield* free_vmap_area_noflush(k, cpu, { start, pages, lazy: false });
 }
 
 /** vb_free(addr, size). */
@@ -242,8 +276,7 @@ export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: num
       const area = vstate(k).large.get(addr);
       if (!area) k.BUG(cpu, 'mm/vmalloc.c', null, 'free_unmap_vmap_area_addr');
       vstate(k).large.delete(addr);
-      if (eager(k)) yield* vunmap_page_range(k, cpu, addr, count); // free_unmap_vmap_area_noflush()
-      yield* free_vmap_area_noflush(k, cpu, area!);
+      yield* free_unmap_vmap_area(k, cpu, area!.start, area!.pages);
     }
   } finally {
     fns.pop();
@@ -251,15 +284,30 @@ export function* vm_unmap_ram(k: Kernel, cpu: LinuxCpu, addr: bigint, count: num
 }
 
 /**
- * __purge_vmap_area_lazy(&start, &end, sync, force_flush): take every VM_LAZY_FREE area; before
- * the fix, unmap it now (unmap_vmap_area); one flush_tlb_kernel_range() over them all and the
- * range [start0, end0) the caller brings (vm_unmap_aliases(): its dirty regions); free the areas.
+ * __purge_vmap_area_lazy(&start, &end, sync, force_flush): under purge_lock (a try-lock when
+ * neither `sync` nor `forceFlush`: try_purge_vmap_area_lazy() gives up if another purge runs; else
+ * it waits, so that vm_unmap_aliases() returns only after every purge that took lazy areas
+ * flushed them), take every VM_LAZY_FREE area; before the fix, unmap it now (unmap_vmap_area);
+ * one flush_tlb_kernel_range() over them all and the range [start0, end0) the caller brings
+ * (vm_unmap_aliases(): its dirty regions); free the areas.
  */
-export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: boolean, start0 = k.L.VMALLOC_END, end0 = 0n): KGen<void> {
+export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: boolean, sync = true, start0 = k.L.VMALLOC_END, end0 = 0n): KGen<void> {
   const st = vstate(k);
+  if (!sync && !forceFlush) {
+    if (!spin_trylock(k, cpu, st.purge_lock)) return;
+  } else yield* spin_lock(k, cpu, st.purge_lock);
+  try {
+    yield* purgeLocked(k, cpu, st, forceFlush, start0, end0);
+  } finally {
+    yield* spin_unlock(k, cpu, st.purge_lock);
+  }
+}
+
+function* purgeLocked(k: Kernel, cpu: LinuxCpu, st: VmapState, forceFlush: boolean, start0: bigint, end0: bigint): KGen<void> {
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
   const fns = enterFn(cpu, '__purge_vmap_area_lazy');
+  if (areas.length > 0) st.purging = st.purging.length === 0 ? areas : st.purging.concat(areas);
   try {
     let start = start0;
     let end = end0;
@@ -276,6 +324,7 @@ export function* __purge_vmap_area_lazy(k: Kernel, cpu: LinuxCpu, forceFlush: bo
     if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, start < end ? start : k.L.VMALLOC_START, start < end ? end : k.L.VMALLOC_END);
   } finally {
     fns.pop();
+    if (areas.length > 0) st.purging = st.purging.filter((a) => !areas.includes(a));
   }
 }
 
@@ -316,7 +365,7 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
         }
       }
     }
-    yield* __purge_vmap_area_lazy(k, cpu, flush, start, end);
+    yield* __purge_vmap_area_lazy(k, cpu, flush, true, start, end);
   } finally {
     fns.pop();
   }
@@ -325,13 +374,15 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
 
 /**
  * True when kernel address `va` lies in vmap space whose TLB flush is still owed by the lazy purge
- * (a dirty region of a live vmap block, or an area on the VM_LAZY_FREE list): mm/vmalloc.c lets
+ * (a dirty region of a live vmap block, an area on the VM_LAZY_FREE list, or one a purge in
+ * progress took off it and has not flushed yet): mm/vmalloc.c lets
  * CPUs keep TLB entries there until __purge_vmap_area_lazy() (or vm_unmap_aliases()) flushes,
  * because the address is not handed out again before that.
  */
 export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
   const st = vstate(k);
   for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
+  for (const a of st.purging) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
   const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
   return !!vb && va >= vb.area.start && vb.dirtyMap[(Number(va - vb.area.start) / 4096) | 0] === 1;
 }
@@ -362,7 +413,7 @@ export function vmap_dirty_off_list(k: Kernel, va: bigint): boolean {
 /** A copy of what vmap_flush_pending() answers now (the oracle compares before and after vm_unmap_aliases()). */
 export function vmap_flush_pending_snapshot(k: Kernel): (va: bigint) => boolean {
   const st = vstate(k);
-  const areas = st.lazyList.map((a) => [a.start, a.start + BigInt(a.pages * 4096)] as const);
+  const areas = st.lazyList.concat(st.purging).map((a) => [a.start, a.start + BigInt(a.pages * 4096)] as const);
   const dirty = new Map<bigint, Uint8Array>();
   for (const [start, vb] of st.blocks) if (vb.dirty > 0) dirty.set(start, vb.dirtyMap.slice());
   return (va) => {

@@ -2,7 +2,8 @@
  * An ordinary workload: processes on every CPU that fetch code and read/write data pages
  * (demand faults), occasionally sleep and wake each other (voluntary context switches), exit at
  * the end (exit_mm/exit_mmap/TLB flushes), a kernel thread that vmalloc()s and vfree()s (new
- * kernel mappings, remote flushes by IPI), and timer IRQs and perf NMIs whose handler touches
+ * kernel mappings) and then purges the lazily freed areas as set_memory_*() does
+ * (vm_unmap_aliases(): a remote flush by IPI), and timer IRQs and perf NMIs whose handler touches
  * per-cpu memory in vmalloc space. Deterministic from `seed`. Used by the long clean-run test and
  * as a fuzzer baseline.
  */
@@ -14,6 +15,7 @@ import { schedule_blocked, wake_up_process } from './sched.js';
 import { VM_EXEC, VM_READ, VM_WRITE, type TaskStruct } from './structs.js';
 import { spawnKthread, spawnProcess, this_cpu_inc, user_access } from './user.js';
 import { alloc_percpu, vfree, vmalloc } from './vmalloc.js';
+import { vm_unmap_aliases } from './vmap.js';
 import { hwAccess } from '../modelcpu/access.js';
 import { enterFn } from '../scheduler/traced.js';
 
@@ -82,6 +84,7 @@ export function spawnOrdinaryWorkload(k: Kernel, opts: WorkloadOptions): TaskStr
         yield* hwAccess(cpu, a, 'write', 0);
         yield* vfree(k, cpu, a);
       }
+      yield* vm_unmap_aliases(k, cpu);
     }),
   );
   return tasks;
