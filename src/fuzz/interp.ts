@@ -101,7 +101,7 @@ interface Region {
   /**
    * The file a MAP_SHARED region maps from its first page (undefined: anonymous memory). Its pages
    * beyond the file's end give SIGBUS; their data is the file's, shared with every mapping of it,
-   * so the shadow keeps no data for them.
+   * so the shadow keeps it with the file (`FileState.data`), not here.
    */
   file?: number;
   /**
