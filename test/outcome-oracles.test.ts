@@ -31,7 +31,10 @@ import { configFromPreset } from '../src/linux/config.js';
 import { do_exit } from '../src/linux/exit.js';
 import type { Kernel } from '../src/linux/kernel.js';
 import { bootLinuxSync } from '../src/linux/machine.js';
-import { _PAGE_RW } from '../src/linux/constants.js';
+import { _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from '../src/linux/constants.js';
+import { mm_alloc } from '../src/linux/mm.js';
+import { pte_alloc_walk } from '../src/linux/memory.js';
+import { spin_lock, spin_unlock } from '../src/linux/spinlock.js';
 import { VM_READ, VM_WRITE } from '../src/linux/structs.js';
 import { spawnProcess, user_access } from '../src/linux/user.js';
 import '../src/fuzz/boot.js';
@@ -416,6 +419,33 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     };
     expect(findings(preset, 'nokernelclear', VMAP, 1).map((f) => f.signature)).toEqual(['kernel pte left mapping a free frame after vm_unmap_ram()']);
     expect(findings(preset, null, VMAP, 1)).toEqual([]);
+  });
+
+  it("pte-lock: a user pte stored (set_pte_at, pte_clear) without its mm's page-table lock is reported; under the lock, and in init_mm, it is quiet", () => {
+    const { k } = oracleKernel(preset);
+    const cpu = k.cpus[0];
+    const mm = k.runSync(mm_alloc(k, cpu, 'p'));
+    const va = 0x1000_0000n;
+    const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
+    const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    k.runSync(spin_lock(k, cpu, mm.page_table_lock));
+    k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte));
+    k.runSync(k.pv.mmu.pte_clear(k, cpu, mm, va, ptep));
+    k.runSync(spin_unlock(k, cpu, mm.page_table_lock));
+    const kva = k.L.VMALLOC_START + 0x10_0000n;
+    const kptep = k.runSync(pte_alloc_walk(k, cpu, k.init_mm, kva));
+    k.runSync(k.pv.mmu.set_pte_at(k, cpu, k.init_mm, kva, kptep, pte & ~_PAGE_USER));
+    let stop: unknown = null;
+    try {
+      k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte));
+    } catch (e) {
+      stop = e;
+    }
+    expect(stop).toBeInstanceOf(FindingStop);
+    const f = (stop as FindingStop).finding;
+    expect(f.sanitizer).toBe('pte-lock');
+    expect(f.log[1]).toBe(`BUG: pte of p at 0x10000000 changed without its page-table lock in set_pte_at`);
+    expect(f.log[2]).toMatch(/p\.page_table_lock: nobody holds it$/);
   });
 
   it('rcu-grace-period: a callback invoked while a CPU stayed in an IRQs-off section since call_rcu_sched() is reported; after a quiescent state it is quiet', () => {

@@ -123,6 +123,8 @@ export class OutcomeOracle {
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
+  /** Installed for an execution (the pte-lock wrappers judge only then). */
+  private active = false;
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -140,6 +142,57 @@ export class OutcomeOracle {
     });
     this.aliasesFrom = k.cpus.map(() => null);
     this.quiescentAt = k.cpus.map(() => 0);
+    this.watchPteLock();
+  }
+
+  /**
+   * The page-table lock (`pte-lock`): every store into a user pte that names its mm —
+   * `set_pte_at()`, `pte_clear()`, `ptep_modify_prot_commit()` of pv_mmu_ops, which every backend
+   * goes through — is made by the task holding that mm's page-table lock (the model's
+   * `mm->page_table_lock` stands for the split pte lock: `pte_offset_map_lock()`), as in every
+   * path of mm/memory.c, mm/mprotect.c, mm/mremap.c and fork's copy_pte_range(). A store without
+   * it races with the fault path's recheck under the lock, whether or not a race happens in this
+   * run. init_mm's entries (vmalloc, cpa) have no such lock. The wrappers are set once per kernel
+   * and judge only while the oracles are installed.
+   */
+  private watchPteLock(): void {
+    const k = this.k;
+    const mmu = k.pv.mmu;
+    const check = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void => {
+      if (!this.active || mm === k.init_mm) return;
+      const l = mm.page_table_lock;
+      if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what);
+    };
+    const { set_pte_at, pte_clear, ptep_modify_prot_commit } = mmu;
+    mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => {
+      check(cpu, mm, addr, 'set_pte_at');
+      return set_pte_at(k2, cpu, mm, addr, ptep, pte);
+    };
+    mmu.pte_clear = (k2, cpu, mm, addr, ptep) => {
+      check(cpu, mm, addr, 'pte_clear');
+      return pte_clear(k2, cpu, mm, addr, ptep);
+    };
+    mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => {
+      check(cpu, mm, addr, 'ptep_modify_prot_commit');
+      return ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte);
+    };
+  }
+
+  private pteLockFinding(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): never {
+    const l = mm.page_table_lock;
+    const s = cpu.curr.fnStack;
+    const fn = s.length > 0 ? s[s.length - 1] : what;
+    const holder = l.owner < 0 ? 'nobody holds it' : `CPU${l.owner} holds it${l.holder === cpu.curr ? '' : ` (task ${(l.holder as TaskStruct | null)?.comm ?? '?'})`}`;
+    const lines = [
+      '==================================================================',
+      `BUG: pte of ${mm.name} at ${hex(addr)} changed without its page-table lock in ${fn}`,
+      `pagewalk: CPU${cpu.index} ${what}() on ${mm.name} at step ${this.step()}; ${l.name}: ${holder}`,
+      ...cpuHeader(this.k.config, cpu),
+      ...callTrace(cpu),
+      '==================================================================',
+    ];
+    this.k.printk(...lines);
+    throw new FindingStop({ sanitizer: 'pte-lock', signature: `pte changed without the page-table lock in ${fn}`, log: lines });
   }
 
   /** Whether kernel address `va` lies in a range in `kernelBusy` (with `programOnly`, one the program itself changes). */
@@ -163,6 +216,7 @@ export class OutcomeOracle {
 
   /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer, with nothing remembered. */
   install(): void {
+    this.active = true;
     this.life.reset();
     this.kernelBusy.length = 0;
     this.rcu.clear();
@@ -182,6 +236,7 @@ export class OutcomeOracle {
 
   /** Stops observing (the machine is reused by the next execution). */
   uninstall(): void {
+    this.active = false;
     this.life.uninstall();
     this.k.observers.ptWrite = undefined;
     if (this.k.config.paravirt === 'xen-pv') {

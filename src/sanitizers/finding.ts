@@ -11,7 +11,7 @@ export interface Finding {
 }
 
 /** The outcome oracles' names (src/fuzz/outcome.ts and the process view in src/fuzz/interp.ts). */
-export const OUTCOME_ORACLES = ['process-view', 'frame-lifetime', 'tlb-coherence', 'rcu-grace-period'] as const;
+export const OUTCOME_ORACLES = ['process-view', 'frame-lifetime', 'tlb-coherence', 'rcu-grace-period', 'pte-lock'] as const;
 
 /**
  * Every sanitizer name a Finding can carry (what `fuzz --stop-on` accepts). A new sanitizer adds
