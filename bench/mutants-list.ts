@@ -1573,4 +1573,32 @@ export const MUTANTS: Mutant[] = [
     description:
       "xen_mc_batch() saves the interrupt flag but leaves interrupts on: an interrupt (a flush IPI's leave_mm()/drop_other_mm_ref()) can issue or extend the CPU's half-built multicall batch",
   },
+  // ---- the seventeenth session: a pte lock omitted (the pte-lock oracle) -------------------------
+  {
+    name: 'change-pte-range-no-pte-lock',
+    file: 'src/linux/mprotect.ts',
+    preset: 'linux-4.14-smp',
+    find: '    yield* spin_lock(k, cpu, mm.page_table_lock);\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = addr; a < end; a += 4096n) {\n      const ptep = pte_offset_kernel(k, pmdp, a);\n      if (!(readEntry(k, ptep) & _PAGE_PRESENT)) continue;\n      const ptent = yield* k.pv.mmu.ptep_modify_prot_start(k, cpu, mm, a, ptep);\n      yield* k.pv.mmu.ptep_modify_prot_commit(k, cpu, mm, a, ptep, pte_modify(k, ptent, newprot));\n      pages++;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n',
+    replace:
+      '    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = addr; a < end; a += 4096n) {\n      const ptep = pte_offset_kernel(k, pmdp, a);\n      if (!(readEntry(k, ptep) & _PAGE_PRESENT)) continue;\n      const ptent = yield* k.pv.mmu.ptep_modify_prot_start(k, cpu, mm, a, ptep);\n      yield* k.pv.mmu.ptep_modify_prot_commit(k, cpu, mm, a, ptep, pte_modify(k, ptent, newprot));\n      pages++;\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n',
+    description: "change_pte_range() (mprotect) modifies the ptes without the pte lock: a racing fault's recheck under the lock no longer excludes it",
+  },
+  {
+    name: 'move-ptes-no-pte-lock',
+    file: 'src/linux/mremap.ts',
+    preset: 'linux-4.8-smp',
+    find: "    yield* spin_lock(k, cpu, mm.page_table_lock); // pte_offset_map_lock(); new_ptl == old_ptl\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = old_addr, n = new_addr; a < old_end; a += 4096n, n += 4096n) {\n      const old_pte = pte_offset_kernel(k, old_pmd, a);\n      const pte = readEntry(k, old_pte);\n      if (pte === 0n) continue; // pte_none()\n      yield* k.pv.mmu.pte_clear(k, cpu, mm, a, old_pte); // ptep_get_and_clear()\n      // 4.14.5: \"If we are remapping a dirty PTE, make sure to flush TLB before we drop the PTL\n      // for the old PTE or we may race with page_mkclean().\" The fix: every present pte.\n      if (pte & _PAGE_PRESENT && (fixed || pte & _PAGE_DIRTY)) force_flush = true;\n      const new_pte = pte_offset_kernel(k, get_old_pmd(k, mm, n)!, n);\n      yield* set_pte_at(k, cpu, mm, n, new_pte, pte);\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n    yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()\n",
+    replace:
+      "    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = old_addr, n = new_addr; a < old_end; a += 4096n, n += 4096n) {\n      const old_pte = pte_offset_kernel(k, old_pmd, a);\n      const pte = readEntry(k, old_pte);\n      if (pte === 0n) continue; // pte_none()\n      yield* k.pv.mmu.pte_clear(k, cpu, mm, a, old_pte); // ptep_get_and_clear()\n      // 4.14.5: \"If we are remapping a dirty PTE, make sure to flush TLB before we drop the PTL\n      // for the old PTE or we may race with page_mkclean().\" The fix: every present pte.\n      if (pte & _PAGE_PRESENT && (fixed || pte & _PAGE_DIRTY)) force_flush = true;\n      const new_pte = pte_offset_kernel(k, get_old_pmd(k, mm, n)!, n);\n      yield* set_pte_at(k, cpu, mm, n, new_pte, pte);\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    if (force_flush) yield* traced(cpu, 'flush_tlb_range', () => flush_tlb_range(k, cpu, mm, old_end - len, old_end));\n    else need_flush = true; // 'deferred' only: *need_flush = true (the fix has no need_flush)\n",
+    description: 'move_ptes() (mremap) moves the ptes without the pte lock',
+  },
+  {
+    name: 'copy-pte-range-src-lock-only',
+    file: 'src/linux/fork.ts',
+    preset: 'linux-4.8-smp-pae',
+    find: '    yield* spin_lock(k, cpu, dst.page_table_lock);\n    yield* spin_lock(k, cpu, src.page_table_lock); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = addr, i = 0; a < end; a += 4096n, i++) {\n      const srcPtep = pte_offset_kernel(k, srcPmdp, a);\n      if (readEntry(k, srcPtep) === 0n) continue; // pte_none(): progress++\n      if (!(readEntry(k, srcPtep) & _PAGE_PRESENT)) throw new Error(`copy_pte_range: non-present non-none pte at 0x${a.toString(16)} (swap is not modelled)`);\n      yield* copy_one_pte(k, cpu, dst, dstPte0 + i * k.L.entrySize, srcPtep, a);\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, src.page_table_lock);\n    yield* spin_unlock(k, cpu, dst.page_table_lock); // pte_unmap_unlock(orig_dst_pte, dst_ptl)\n',
+    replace:
+      '    yield* spin_lock(k, cpu, src.page_table_lock); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)\n    yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()\n    for (let a = addr, i = 0; a < end; a += 4096n, i++) {\n      const srcPtep = pte_offset_kernel(k, srcPmdp, a);\n      if (readEntry(k, srcPtep) === 0n) continue; // pte_none(): progress++\n      if (!(readEntry(k, srcPtep) & _PAGE_PRESENT)) throw new Error(`copy_pte_range: non-present non-none pte at 0x${a.toString(16)} (swap is not modelled)`);\n      yield* copy_one_pte(k, cpu, dst, dstPte0 + i * k.L.entrySize, srcPtep, a);\n    }\n    yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()\n    yield* spin_unlock(k, cpu, src.page_table_lock);\n',
+    description: "copy_pte_range() (fork) takes only the parent's pte lock and writes the child's ptes without the child's",
+  },
 ];

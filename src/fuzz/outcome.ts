@@ -34,6 +34,7 @@
 import type { TlbEntryInfo } from '../core/cpu.js';
 import type { AccessKind } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
+import type { PvMmuOps } from '../linux/paravirt.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
@@ -142,7 +143,6 @@ export class OutcomeOracle {
     });
     this.aliasesFrom = k.cpus.map(() => null);
     this.quiescentAt = k.cpus.map(() => 0);
-    this.watchPteLock();
   }
 
   /**
@@ -152,37 +152,54 @@ export class OutcomeOracle {
    * `mm->page_table_lock` stands for the split pte lock: `pte_offset_map_lock()`), as in every
    * path of mm/memory.c, mm/mprotect.c, mm/mremap.c and fork's copy_pte_range(). A store without
    * it races with the fault path's recheck under the lock, whether or not a race happens in this
-   * run. init_mm's entries (vmalloc, cpa) have no such lock. The wrappers are set once per kernel
-   * and judge only while the oracles are installed.
+   * run. init_mm's entries (vmalloc, cpa) have no such lock. The wrappers judge only while the
+   * oracles are installed.
    */
   private watchPteLock(): void {
     const k = this.k;
     const mmu = k.pv.mmu;
+    // A restored kernel snapshot (LinuxFuzzTarget) puts the backend's own functions back: the
+    // wrappers are set again, the functions under them taken anew, at every install().
+    if (mmu.set_pte_at === this.pteLock.set_pte_at) return;
+    this.pteLock.inner = { set_pte_at: mmu.set_pte_at, pte_clear: mmu.pte_clear, ptep_modify_prot_commit: mmu.ptep_modify_prot_commit };
+    mmu.set_pte_at = this.pteLock.set_pte_at;
+    mmu.pte_clear = this.pteLock.pte_clear;
+    mmu.ptep_modify_prot_commit = this.pteLock.ptep_modify_prot_commit;
+  }
+
+  /** The pte-lock wrappers (made once per kernel) and the pv_mmu_ops functions they call. */
+  private readonly pteLock = ((): {
+    inner: Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> | null;
+  } & Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> => {
     const check = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void => {
-      if (!this.active || mm === k.init_mm) return;
+      if (!this.active || mm === this.k.init_mm) return;
       const l = mm.page_table_lock;
       if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what);
     };
-    const { set_pte_at, pte_clear, ptep_modify_prot_commit } = mmu;
-    mmu.set_pte_at = (k2, cpu, mm, addr, ptep, pte) => {
-      check(cpu, mm, addr, 'set_pte_at');
-      return set_pte_at(k2, cpu, mm, addr, ptep, pte);
+    const w = {
+      inner: null as Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> | null,
+      set_pte_at: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint) => {
+        check(cpu, mm, addr, 'set_pte_at');
+        return w.inner!.set_pte_at(k2, cpu, mm, addr, ptep, pte);
+      },
+      pte_clear: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number) => {
+        check(cpu, mm, addr, 'pte_clear');
+        return w.inner!.pte_clear(k2, cpu, mm, addr, ptep);
+      },
+      ptep_modify_prot_commit: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint) => {
+        check(cpu, mm, addr, 'ptep_modify_prot_commit');
+        return w.inner!.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte);
+      },
     };
-    mmu.pte_clear = (k2, cpu, mm, addr, ptep) => {
-      check(cpu, mm, addr, 'pte_clear');
-      return pte_clear(k2, cpu, mm, addr, ptep);
-    };
-    mmu.ptep_modify_prot_commit = (k2, cpu, mm, addr, ptep, pte) => {
-      check(cpu, mm, addr, 'ptep_modify_prot_commit');
-      return ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte);
-    };
-  }
+    return w;
+  })();
 
   private pteLockFinding(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): never {
     const l = mm.page_table_lock;
     const s = cpu.curr.fnStack;
     const fn = s.length > 0 ? s[s.length - 1] : what;
-    const holder = l.owner < 0 ? 'nobody holds it' : `CPU${l.owner} holds it${l.holder === cpu.curr ? '' : ` (task ${(l.holder as TaskStruct | null)?.comm ?? '?'})`}`;
+    const holder =
+      l.owner < 0 ? 'nobody holds it' : `CPU${l.owner} holds it${l.holder === cpu.curr ? '' : ` (task ${(l.holder as TaskStruct | null)?.comm ?? '?'})`}`;
     const lines = [
       '==================================================================',
       `BUG: pte of ${mm.name} at ${hex(addr)} changed without its page-table lock in ${fn}`,
@@ -217,6 +234,7 @@ export class OutcomeOracle {
   /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer, with nothing remembered. */
   install(): void {
     this.active = true;
+    this.watchPteLock();
     this.life.reset();
     this.kernelBusy.length = 0;
     this.rcu.clear();
