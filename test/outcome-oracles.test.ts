@@ -16,6 +16,10 @@
  *  - tlb-coherence at kernel boundaries: every local flush lost; vm_unmap_aliases() (called by
  *    set_memory_nx()) returns with a lazily unmapped vmap alias or a vfree()d page's entry, set_memory_nx() returns with an
  *    executable entry (not in 32-bit paging: no NX there).
+ *  - pte-lock: a user pte stored without its mm's page-table lock (set_pte_at, pte_clear), and
+ *    quiet under the lock and in init_mm.
+ *  - process-view of shared file mappings: a truncation that leaves the removed page mapped, or
+ *    zeroes the pages the file keeps (planted in unmap_mapping_range()).
  *  - process-view of a write pin: GUP-fast accepting a read-only pte for a write pin (a
  *    copy-on-write page the child maps, a page of a read-only mapping).
  *  - rcu-grace-period: a CPU that stays in an IRQs-off section from call_rcu_sched() to the
