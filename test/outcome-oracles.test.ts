@@ -151,6 +151,8 @@ function plant(k: Kernel, bug: Bug): void {
 }
 
 const task = (cpu: number, spawn: 'boot' | 'fork', ops: Op[]) => ({ cpu, kthread: false, spawn, ops });
+/** A program of one task on one CPU. */
+const oneTask = (ops: Op[]): Program => ({ cpus: 1, tasks: [task(0, 'boot', ops)], irqs: [] });
 
 /** The findings of `program` under random schedules with seeds 1..n (one run each). */
 function findings(preset: string, bug: Bug | null, program: Program, n: number): Finding[] {
@@ -275,61 +277,37 @@ const partial = (change: Op): Program => ({
 });
 
 /** A kernel object's page is cached by a kernel access, then the object is vfree()d. */
-const VFREE: Program = {
-  cpus: 1,
-  tasks: [
-    task(0, 'boot', [
-      { op: 'vmalloc', slot: 0, pages: 1 },
-      { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'write' },
-      { op: 'vfree', slot: 0 },
-    ]),
-  ],
-  irqs: [],
-};
+const VFREE: Program = oneTask([
+  { op: 'vmalloc', slot: 0, pages: 1 },
+  { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'write' },
+  { op: 'vfree', slot: 0 },
+]);
 
 /** A vmalloc page is cached and the object vfree()d; set_memory_nx() of another then purges the lazily freed areas (vm_unmap_aliases()). */
-const VFREE_PURGE: Program = {
-  cpus: 1,
-  tasks: [
-    task(0, 'boot', [
-      { op: 'vmalloc', slot: 0, pages: 1 },
-      { op: 'vmalloc', slot: 1, pages: 1 },
-      { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'write' },
-      { op: 'vfree', slot: 0 },
-      { op: 'set_memory', slot: 1, nx: true },
-    ]),
-  ],
-  irqs: [],
-};
+const VFREE_PURGE: Program = oneTask([
+  { op: 'vmalloc', slot: 0, pages: 1 },
+  { op: 'vmalloc', slot: 1, pages: 1 },
+  { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'write' },
+  { op: 'vfree', slot: 0 },
+  { op: 'set_memory', slot: 1, nx: true },
+]);
 
 /** A vm_map_ram page is cached and lazily unmapped; set_memory_nx() then calls vm_unmap_aliases(). */
-const UNMAP_ALIASES: Program = {
-  cpus: 1,
-  tasks: [
-    task(0, 'boot', [
-      { op: 'vmalloc', slot: 0, pages: 1 },
-      { op: 'vm_map_ram', slot: 1, pages: 1 },
-      { op: 'kaccess', obj: 'vmap', slot: 1, page: 0, kind: 'write' },
-      { op: 'vm_unmap_ram', slot: 1 },
-      { op: 'set_memory', slot: 0, nx: true },
-    ]),
-  ],
-  irqs: [],
-};
+const UNMAP_ALIASES: Program = oneTask([
+  { op: 'vmalloc', slot: 0, pages: 1 },
+  { op: 'vm_map_ram', slot: 1, pages: 1 },
+  { op: 'kaccess', obj: 'vmap', slot: 1, page: 0, kind: 'write' },
+  { op: 'vm_unmap_ram', slot: 1 },
+  { op: 'set_memory', slot: 0, nx: true },
+]);
 
 /** set_memory_x(), a kernel access that caches the now executable page, set_memory_nx(). */
-const SET_MEMORY: Program = {
-  cpus: 1,
-  tasks: [
-    task(0, 'boot', [
-      { op: 'vmalloc', slot: 0, pages: 1 },
-      { op: 'set_memory', slot: 0, nx: false },
-      { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'read' },
-      { op: 'set_memory', slot: 0, nx: true },
-    ]),
-  ],
-  irqs: [],
-};
+const SET_MEMORY: Program = oneTask([
+  { op: 'vmalloc', slot: 0, pages: 1 },
+  { op: 'set_memory', slot: 0, nx: false },
+  { op: 'kaccess', obj: 'vmalloc', slot: 0, page: 0, kind: 'read' },
+  { op: 'set_memory', slot: 0, nx: true },
+]);
 
 /** A vm_map_ram page written, lazily unmapped and freed, then reused as a page table (Xen pins it). */
 const REUSED_AS_TABLE: Program = {
