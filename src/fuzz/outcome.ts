@@ -34,7 +34,6 @@
 import type { TlbEntryInfo } from '../core/cpu.js';
 import type { AccessKind } from '../core/types.js';
 import type { Kernel } from '../linux/kernel.js';
-import type { PvMmuOps } from '../linux/paravirt.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { callTrace, cpuHeader } from '../linux/report.js';
 import { lookup_translation } from '../linux/stale_tlb.js';
@@ -124,8 +123,7 @@ export class OutcomeOracle {
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
-  /** Installed for an execution (the pte-lock wrappers judge only then). */
-  private active = false;
+  private readonly onPteStore = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void => this.pteStored(cpu, mm, addr, what);
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -146,53 +144,19 @@ export class OutcomeOracle {
   }
 
   /**
-   * The page-table lock (`pte-lock`): every store into a user pte that names its mm —
-   * `set_pte_at()`, `pte_clear()`, `ptep_modify_prot_commit()` of pv_mmu_ops, which every backend
-   * goes through — is made by the task holding that mm's page-table lock (the model's
-   * `mm->page_table_lock` stands for the split pte lock: `pte_offset_map_lock()`), as in every
-   * path of mm/memory.c, mm/mprotect.c, mm/mremap.c and fork's copy_pte_range(). A store without
-   * it races with the fault path's recheck under the lock, whether or not a race happens in this
-   * run. init_mm's entries (vmalloc, cpa) have no such lock. The wrappers judge only while the
-   * oracles are installed.
+   * The page-table lock (`pte-lock`, `Kernel.observers.pteStore`): every store into a user pte
+   * that names its mm — `set_pte_at()`, `pte_clear()`, `ptep_modify_prot_commit()` of
+   * pv_mmu_ops, in every backend — is made by the task holding that mm's page-table lock (the
+   * model's `mm->page_table_lock` stands for the split pte lock: `pte_offset_map_lock()`), as in
+   * every path of mm/memory.c, mm/mprotect.c, mm/mremap.c and fork's copy_pte_range(). A store
+   * without it races with the fault path's recheck under the lock, whether or not a race happens
+   * in this run. init_mm's entries (vmalloc, cpa) have no such lock.
    */
-  private watchPteLock(): void {
-    const k = this.k;
-    const mmu = k.pv.mmu;
-    // A restored kernel snapshot (LinuxFuzzTarget) puts the backend's own functions back: the
-    // wrappers are set again, the functions under them taken anew, at every install().
-    if (mmu.set_pte_at === this.pteLock.set_pte_at) return;
-    this.pteLock.inner = { set_pte_at: mmu.set_pte_at, pte_clear: mmu.pte_clear, ptep_modify_prot_commit: mmu.ptep_modify_prot_commit };
-    mmu.set_pte_at = this.pteLock.set_pte_at;
-    mmu.pte_clear = this.pteLock.pte_clear;
-    mmu.ptep_modify_prot_commit = this.pteLock.ptep_modify_prot_commit;
+  private pteStored(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void {
+    if (mm === this.k.init_mm) return;
+    const l = mm.page_table_lock;
+    if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what);
   }
-
-  /** The pte-lock wrappers (made once per kernel) and the pv_mmu_ops functions they call. */
-  private readonly pteLock = ((): {
-    inner: Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> | null;
-  } & Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> => {
-    const check = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void => {
-      if (!this.active || mm === this.k.init_mm) return;
-      const l = mm.page_table_lock;
-      if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what);
-    };
-    const w = {
-      inner: null as Pick<PvMmuOps, 'set_pte_at' | 'pte_clear' | 'ptep_modify_prot_commit'> | null,
-      set_pte_at: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint) => {
-        check(cpu, mm, addr, 'set_pte_at');
-        return w.inner!.set_pte_at(k2, cpu, mm, addr, ptep, pte);
-      },
-      pte_clear: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number) => {
-        check(cpu, mm, addr, 'pte_clear');
-        return w.inner!.pte_clear(k2, cpu, mm, addr, ptep);
-      },
-      ptep_modify_prot_commit: (k2: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint) => {
-        check(cpu, mm, addr, 'ptep_modify_prot_commit');
-        return w.inner!.ptep_modify_prot_commit(k2, cpu, mm, addr, ptep, pte);
-      },
-    };
-    return w;
-  })();
 
   private pteLockFinding(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): never {
     const l = mm.page_table_lock;
@@ -233,8 +197,6 @@ export class OutcomeOracle {
 
   /** Installs the frame-lifetime check on every CPU, the page-table store observers and the Xen type-change observer, with nothing remembered. */
   install(): void {
-    this.active = true;
-    this.watchPteLock();
     this.life.reset();
     this.kernelBusy.length = 0;
     this.rcu.clear();
@@ -245,6 +207,7 @@ export class OutcomeOracle {
     this.life.install();
     this.ops.clear();
     this.k.observers.ptWrite = this.onPtWrite;
+    this.k.observers.pteStore = this.onPteStore;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
       xm.onTypeChange = this.onTypeChange;
@@ -254,9 +217,9 @@ export class OutcomeOracle {
 
   /** Stops observing (the machine is reused by the next execution). */
   uninstall(): void {
-    this.active = false;
     this.life.uninstall();
     this.k.observers.ptWrite = undefined;
+    this.k.observers.pteStore = undefined;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
       xm.onTypeChange = null;

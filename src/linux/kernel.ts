@@ -70,6 +70,11 @@ export interface KernelObservers {
   /** A store to the page-table entry at physical address `pa` is about to be made (the entry still holds its old value). */
   ptWrite?(pa: number): void;
   /**
+   * A pv_mmu_ops store into a pte that names its mm (`what`: set_pte_at, pte_clear or
+   * ptep_modify_prot_commit) is about to be made by `cpu`'s current task, for address `addr`.
+   */
+  pteStore?(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void;
+  /**
    * Xen PV: Xen refused an update the kernel issued, and the kernel went on (`what`: the call
    * and the function that issued it; `after`: what the kernel did about it — xen_mc_flush()'s
    * WARN for a batch, nothing for __xen_set_pte()'s direct update; `log`: its report, if any).
@@ -116,6 +121,7 @@ export class Kernel implements SchedTarget {
     rcuQueued: undefined,
     rcuInvoke: undefined,
     ptWrite: undefined,
+    pteStore: undefined,
     xenRefused: undefined,
   };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */

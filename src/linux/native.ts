@@ -83,10 +83,20 @@ export function nativePvOps(): PvOps {
       release_pmd: nop,
       release_pud: nop,
       set_pte: native_set_pte,
-      set_pte_at: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte),
-      pte_clear: (k, _cpu, _mm, _addr, ptep) => store(k, ptep, 0n),
+      set_pte_at: (k, cpu, mm, addr, ptep, pte) => {
+        k.observers.pteStore?.(cpu, mm, addr, 'set_pte_at');
+        return native_set_pte(k, cpu, ptep, pte);
+      },
+      pte_clear: (k, cpu, mm, addr, ptep) => {
+        k.observers.pteStore?.(cpu, mm, addr, 'pte_clear');
+        return store(k, ptep, 0n);
+      },
       ptep_modify_prot_start: __ptep_modify_prot_start,
-      ptep_modify_prot_commit: (k, cpu, _mm, _addr, ptep, pte) => native_set_pte(k, cpu, ptep, pte), // __ptep_modify_prot_commit(): set_pte_at()
+      // __ptep_modify_prot_commit(): set_pte_at()
+      ptep_modify_prot_commit: (k, cpu, mm, addr, ptep, pte) => {
+        k.observers.pteStore?.(cpu, mm, addr, 'ptep_modify_prot_commit');
+        return native_set_pte(k, cpu, ptep, pte);
+      },
       set_pmd: (k, _cpu, pmdp, pmd) => store(k, pmdp, pmd),
       pmd_clear: (k, _cpu, pmdp) => store(k, pmdp, 0n),
       set_pud: (k, _cpu, pudp, pud) => store(k, pudp, pud),
