@@ -75,7 +75,7 @@ export interface VmapBlock {
 
 interface VmapState {
   lock: SpinLock;
-  /** `purge_lock` of __purge_vmap_area_lazy() (4.9 on: the `vmap_purge_lock` mutex): one purge at a time. */
+  /** `purge_lock` of __purge_vmap_area_lazy() (from 4.10 the `vmap_purge_lock` mutex): one purge at a time. */
   purge_lock: SpinLock;
   /** Per-CPU vmap_block_queue free lists. */
   vbq: VmapBlock[][];
