@@ -298,8 +298,8 @@ export const UNSEEN_8: Mutant[] = [
     name: 'vmap-purge-range-one-short',
     file: 'src/linux/vmap.ts',
     preset: 'linux-4.8-smp-pae',
-    find: 'if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);',
-    replace: 'if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt((a.pages - 1) * 4096);',
+    find: 'if (areaEnd(a) > end) end = areaEnd(a);',
+    replace: 'if (areaEnd(a) > end) end = areaEnd(a) - 4096n;',
     // not scored: unreachable by the vocabulary: only a vm_map_ram() of more than VMAP_MAX_ALLOC (64) pages or a whole freed vmap block (1,024 pages) goes on the VM_LAZY_FREE list; programs map at most 8 pages
     description: "__purge_vmap_area_lazy()'s flush range ends one page before the last lazily freed area's end",
   },

@@ -1005,17 +1005,16 @@ export class Interpreter {
     const r = regs[o.slot];
     if (!r) return;
     const page = o.page % r.pages;
-    yield* traced(cpu, 'sys_write', () =>
-      this.ops.mem_write(cpu, mm, r.start + BigInt(page * 4096), 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)),
-    );
+    const va = r.start + BigInt(page * 4096);
+    yield* traced(cpu, 'sys_write', () => this.ops.mem_write(cpu, mm, va, 0x4141_4141_4141_4141n, (c, a, pg, vma) => check_cow_write(k, c, a, pg, vma)));
     r.data[page] = -1; // written behind the shadow's back (maybe into a new copy)
     if (r.file === undefined || r.priv) return;
     const f = this.files[r.file]!;
     f.data[page] = -1; // the file's page
     // Whatever the write did, a shared mapping's pte maps the file's page (or nothing).
     if (!this.oracle || this.space(mm).busy > 0 || this.revoking() || regs[o.slot] !== r) return;
-    const t = walkTables(k, BigInt(mm.pgd), k.L.paging, r.start + BigInt(page * 4096), 1);
-    if (t) this.checkPageCache(cpu, f, page, Number(t.next >> 12n), r.start + BigInt(page * 4096), 'write');
+    const t = walkTables(k, BigInt(mm.pgd), k.L.paging, va, 1);
+    if (t) this.checkPageCache(cpu, f, page, Number(t.next >> 12n), va, 'write');
   }
 
   /**

@@ -63,6 +63,11 @@ export interface LazyArea {
   lazy: boolean;
 }
 
+/** The end of area `a` (va_end). */
+function areaEnd(a: LazyArea): bigint {
+  return a.start + BigInt(a.pages * 4096);
+}
+
 /** struct vmap_block. */
 export interface VmapBlock {
   area: LazyArea;
@@ -85,7 +90,7 @@ interface VmapState {
   large: Map<bigint, LazyArea>;
   /** Areas freed lazily and not purged yet. */
   lazyList: LazyArea[];
-  /** Areas a purge in progress took off the list (their flush is still owed until it completes). */
+  /** Areas the purge in progress (one at a time: purge_lock) took off the list; their flush is owed until it completes. */
   purging: LazyArea[];
   vmap_lazy_nr: number;
   purges: number;
@@ -307,14 +312,14 @@ function* purgeLocked(k: Kernel, cpu: LinuxCpu, st: VmapState, forceFlush: boole
   const areas = st.lazyList.splice(0);
   if (areas.length === 0 && !forceFlush) return;
   const fns = enterFn(cpu, '__purge_vmap_area_lazy');
-  if (areas.length > 0) st.purging = st.purging.length === 0 ? areas : st.purging.concat(areas);
+  st.purging = areas;
   try {
     let start = start0;
     let end = end0;
     let nr = 0;
     for (const a of areas) {
       if (a.start < start) start = a.start;
-      if (a.start + BigInt(a.pages * 4096) > end) end = a.start + BigInt(a.pages * 4096);
+      if (areaEnd(a) > end) end = areaEnd(a);
       nr += a.pages;
       if (!eager(k)) yield* vunmap_page_range(k, cpu, a.start, a.pages);
       a.lazy = false;
@@ -324,7 +329,7 @@ function* purgeLocked(k: Kernel, cpu: LinuxCpu, st: VmapState, forceFlush: boole
     if (nr || forceFlush) yield* flush_tlb_kernel_range(k, cpu, start < end ? start : k.L.VMALLOC_START, start < end ? end : k.L.VMALLOC_END);
   } finally {
     fns.pop();
-    if (areas.length > 0) st.purging = st.purging.filter((a) => !areas.includes(a));
+    st.purging = [];
   }
 }
 
@@ -381,8 +386,8 @@ export function* vm_unmap_aliases(k: Kernel, cpu: LinuxCpu): KGen<void> {
  */
 export function vmap_flush_pending(k: Kernel, va: bigint): boolean {
   const st = vstate(k);
-  for (const a of st.lazyList) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
-  for (const a of st.purging) if (va >= a.start && va < a.start + BigInt(a.pages * 4096)) return true;
+  for (const a of st.lazyList) if (va >= a.start && va < areaEnd(a)) return true;
+  for (const a of st.purging) if (va >= a.start && va < areaEnd(a)) return true;
   const vb = st.blocks.get(va & ~BigInt(VMAP_BLOCK_SIZE - 1));
   return !!vb && va >= vb.area.start && vb.dirtyMap[(Number(va - vb.area.start) / 4096) | 0] === 1;
 }
@@ -413,7 +418,7 @@ export function vmap_dirty_off_list(k: Kernel, va: bigint): boolean {
 /** A copy of what vmap_flush_pending() answers now (the oracle compares before and after vm_unmap_aliases()). */
 export function vmap_flush_pending_snapshot(k: Kernel): (va: bigint) => boolean {
   const st = vstate(k);
-  const areas = st.lazyList.concat(st.purging).map((a) => [a.start, a.start + BigInt(a.pages * 4096)] as const);
+  const areas = st.lazyList.concat(st.purging).map((a) => [a.start, areaEnd(a)] as const);
   const dirty = new Map<bigint, Uint8Array>();
   for (const [start, vb] of st.blocks) if (vb.dirty > 0) dirty.set(start, vb.dirtyMap.slice());
   return (va) => {
