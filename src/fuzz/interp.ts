@@ -22,7 +22,7 @@ import { proc_fail_nth_write } from '../linux/page_alloc.js';
 import type { LinuxCpu } from '../linux/percpu.js';
 import { down_read, up_read } from '../linux/rwsem.js';
 import { schedule } from '../linux/sched.js';
-import { VM_EXEC, VM_READ, VM_WRITE, type MmStruct, type TaskStruct } from '../linux/structs.js';
+import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type TaskStruct } from '../linux/structs.js';
 import { __flush_tlb, flush_tlb_mm_range, TLB_FLUSH_ALL } from '../linux/tlbflush.js';
 import { user_access } from '../linux/user.js';
 import type { KGen } from '../scheduler/types.js';
@@ -405,9 +405,11 @@ export class Interpreter {
           const dev = v.vm_file ? this.devs.findIndex((d) => d?.dev.file === v.vm_file) : -1;
           // A device range the parent's shadow no longer has (an mremap() moved it while dup_mmap()
           // copied it): whether its buffer was released before is unknown, so nothing is promised.
+          // A file vma is shared or private by its own flags: the parent's shadow of the slot may be
+          // another mapping's, or none (an mremap() to the slot waiting for mmap_sem while fork copies).
           const shared =
             file >= 0
-              ? { file, ...(r?.priv ? { priv: true } : {}) }
+              ? { file, ...(v.vm_flags & VM_SHARED ? {} : { priv: true }) }
               : dev >= 0
                 ? r?.dev === dev
                   ? { dev, devGen: r.devGen }
