@@ -17,7 +17,8 @@
  *    set_memory_nx()) returns with a lazily unmapped vmap alias or a vfree()d page's entry, set_memory_nx() returns with an
  *    executable entry (not in 32-bit paging: no NX there).
  *  - pte-lock: a user pte stored without its mm's page-table lock (set_pte_at, pte_clear), and
- *    quiet under the lock and in init_mm.
+ *    quiet under the lock and in init_mm; under Xen PV, a store queued in lazy MMU mode and issued
+ *    after the unlock.
  *  - process-view of shared file mappings: a truncation that leaves the removed page mapped, or
  *    zeroes the pages the file keeps (planted in unmap_mapping_range()).
  *  - process-view of a write pin: GUP-fast accepting a read-only pte for a write pin (a
@@ -779,6 +780,35 @@ describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV: %s', (prese
 });
 
 describe.each(['linux-4.14-xen-pv', 'linux-3.9-xen-pv'])('Xen PV batches: %s', (preset) => {
+  it('pte-lock: a pte store queued in lazy MMU mode under the lock but issued after pte_unmap_unlock() is reported at xen_mc_flush(); arch_leave_lazy_mmu_mode() before the unlock is quiet', () => {
+    const { k } = oracleKernel(preset);
+    const cpu = k.cpus[0];
+    const mm = k.runSync(mm_alloc(k, cpu, 'p'));
+    const va = 0x1000_0000n;
+    const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
+    const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    const zap = (leaveFirst: boolean): void => {
+      k.runSync(spin_lock(k, cpu, mm.page_table_lock));
+      k.runSync(k.pv.mmu.lazy_mode.enter(k, cpu));
+      k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte));
+      k.runSync(k.pv.mmu.pte_clear(k, cpu, mm, va, ptep));
+      if (leaveFirst) k.runSync(k.pv.mmu.lazy_mode.leave(k, cpu));
+      k.runSync(spin_unlock(k, cpu, mm.page_table_lock));
+      if (!leaveFirst) k.runSync(k.pv.mmu.lazy_mode.leave(k, cpu));
+    };
+    zap(true);
+    let stop: unknown = null;
+    try {
+      zap(false);
+    } catch (e) {
+      stop = e;
+    }
+    expect(stop).toBeInstanceOf(FindingStop);
+    const f = (stop as FindingStop).finding;
+    expect(f.sanitizer).toBe('pte-lock');
+    expect(f.log[2]).toMatch(/^pagewalk: CPU0 set_pte_at \(queued by \S+\) issued by xen_mc_flush\(\) on p at step 0; p\.page_table_lock: nobody holds it$/);
+  });
+
   it('xen-refusal: an update Xen refuses in a batch the kernel queued (xen_mc_flush() WARNs), or directly (the return value ignored), is reported; the real path is quiet, and so is a program that changed kernel entries itself', () => {
     const bad = findings(preset, 'xenpinwritable', WRITE_AFTER_MPROTECT, 1);
     expect(bad.map((f) => f.sanitizer)).toEqual(['xen-refusal']);

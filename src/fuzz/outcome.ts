@@ -123,7 +123,11 @@ export class OutcomeOracle {
   /** Per task: the page-table entries (physical addresses) stored while its current operation runs. */
   private readonly ops = new Map<TaskStruct, OpWrites>();
   private readonly onPtWrite = (pa: number): void => this.ptWritten(pa);
-  private readonly onPteStore = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void => this.pteStored(cpu, mm, addr, what);
+  private readonly onPteStore = (cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string, deferred: boolean): void =>
+    this.pteStored(cpu, mm, addr, what, deferred);
+  private readonly onPteBatch = (cpu: LinuxCpu): void => this.pteBatchIssued(cpu);
+  /** Per CPU: the user pte stores queued in its batch (Xen PV lazy MMU mode), with the task that queued each. */
+  private readonly queuedPtes: { mm: MmStruct; addr: bigint; what: string; task: TaskStruct }[][];
   /** Per CPU: what the lazy vmap layer owed when that CPU's vm_unmap_aliases() began. */
   private readonly aliasesFrom: (((va: bigint) => boolean) | null)[];
 
@@ -140,6 +144,7 @@ export class OutcomeOracle {
       kernelExempt: (va) => vmap_flush_pending(k, va) || this.kernelBusyAt(va, true),
     });
     this.aliasesFrom = k.cpus.map(() => null);
+    this.queuedPtes = k.cpus.map(() => []);
     this.quiescentAt = k.cpus.map(() => 0);
   }
 
@@ -150,20 +155,35 @@ export class OutcomeOracle {
    * model's `mm->page_table_lock` stands for the split pte lock: `pte_offset_map_lock()`), as in
    * every path of mm/memory.c, mm/mprotect.c, mm/mremap.c and fork's copy_pte_range(). A store
    * without it races with the fault path's recheck under the lock, whether or not a race happens
-   * in this run. init_mm's entries (vmalloc, cpa) have no such lock.
+   * in this run. init_mm's entries (vmalloc, cpa) have no such lock. A store queued in a Xen PV
+   * batch (lazy MMU mode) takes effect when the batch is issued: the task that queued it must
+   * still hold the lock then (arch_leave_lazy_mmu_mode() before pte_unmap_unlock(), in every one
+   * of those paths); an interrupt on that CPU may issue the batch, the task still holding it.
    */
-  private pteStored(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void {
+  private pteStored(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string, deferred: boolean): void {
     if (mm === this.k.init_mm) return;
     const l = mm.page_table_lock;
-    if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what);
+    if (l.owner !== cpu.index || l.holder !== cpu.curr) this.pteLockFinding(cpu, mm, addr, what, cpu.curr);
+    if (deferred) this.queuedPtes[cpu.index].push({ mm, addr, what, task: cpu.curr });
   }
 
-  private pteLockFinding(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): never {
+  private pteBatchIssued(cpu: LinuxCpu): void {
+    const queued = this.queuedPtes[cpu.index];
+    if (queued.length === 0) return;
+    for (const q of queued) {
+      const l = q.mm.page_table_lock;
+      if (l.owner !== cpu.index || l.holder !== q.task)
+        this.pteLockFinding(cpu, q.mm, q.addr, `${q.what} (queued by ${q.task.comm}) issued by xen_mc_flush`, q.task);
+    }
+    queued.length = 0;
+  }
+
+  private pteLockFinding(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string, task: TaskStruct): never {
     const l = mm.page_table_lock;
     const s = cpu.curr.fnStack;
     const fn = s.length > 0 ? s[s.length - 1] : what;
     const holder =
-      l.owner < 0 ? 'nobody holds it' : `CPU${l.owner} holds it${l.holder === cpu.curr ? '' : ` (task ${(l.holder as TaskStruct | null)?.comm ?? '?'})`}`;
+      l.owner < 0 ? 'nobody holds it' : `CPU${l.owner} holds it${l.holder === task ? '' : ` (task ${(l.holder as TaskStruct | null)?.comm ?? '?'})`}`;
     const lines = [
       '==================================================================',
       `BUG: pte of ${mm.name} at ${hex(addr)} changed without its page-table lock in ${fn}`,
@@ -204,10 +224,12 @@ export class OutcomeOracle {
     this.newestAt = 0;
     this.quiescentAt.fill(0);
     this.aliasesFrom.fill(null);
+    for (const q of this.queuedPtes) q.length = 0;
     this.life.install();
     this.ops.clear();
     this.k.observers.ptWrite = this.onPtWrite;
     this.k.observers.pteStore = this.onPteStore;
+    this.k.observers.pteBatchIssued = this.onPteBatch;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
       xm.onTypeChange = this.onTypeChange;
@@ -220,6 +242,7 @@ export class OutcomeOracle {
     this.life.uninstall();
     this.k.observers.ptWrite = undefined;
     this.k.observers.pteStore = undefined;
+    this.k.observers.pteBatchIssued = undefined;
     if (this.k.config.paravirt === 'xen-pv') {
       const xm = xenState(this.k).xen.mm;
       xm.onTypeChange = null;

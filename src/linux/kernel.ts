@@ -71,9 +71,13 @@ export interface KernelObservers {
   ptWrite?(pa: number): void;
   /**
    * A pv_mmu_ops store into a pte that names its mm (`what`: set_pte_at, pte_clear or
-   * ptep_modify_prot_commit) is about to be made by `cpu`'s current task, for address `addr`.
+   * ptep_modify_prot_commit) is about to be made by `cpu`'s current task, for address `addr`;
+   * `deferred`: queued in the CPU's batch (Xen PV's lazy MMU mode), it takes effect at
+   * `pteBatchIssued`.
    */
-  pteStore?(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string): void;
+  pteStore?(cpu: LinuxCpu, mm: MmStruct, addr: bigint, what: string, deferred: boolean): void;
+  /** Xen PV: `cpu`'s multicall batch is about to be issued (its queued pte stores take effect). */
+  pteBatchIssued?(cpu: LinuxCpu): void;
   /**
    * Xen PV: Xen refused an update the kernel issued, and the kernel went on (`what`: the call
    * and the function that issued it; `after`: what the kernel did about it — xen_mc_flush()'s
@@ -122,6 +126,7 @@ export class Kernel implements SchedTarget {
     rcuInvoke: undefined,
     ptWrite: undefined,
     pteStore: undefined,
+    pteBatchIssued: undefined,
     xenRefused: undefined,
   };
   /** Other consoles a report quotes (a hypervisor's, e.g. Xen's `(XEN)` lines), registered by backends. */

@@ -84,17 +84,17 @@ export function nativePvOps(): PvOps {
       release_pud: nop,
       set_pte: native_set_pte,
       set_pte_at: (k, cpu, mm, addr, ptep, pte) => {
-        k.observers.pteStore?.(cpu, mm, addr, 'set_pte_at');
+        k.observers.pteStore?.(cpu, mm, addr, 'set_pte_at', false);
         return native_set_pte(k, cpu, ptep, pte);
       },
       pte_clear: (k, cpu, mm, addr, ptep) => {
-        k.observers.pteStore?.(cpu, mm, addr, 'pte_clear');
+        k.observers.pteStore?.(cpu, mm, addr, 'pte_clear', false);
         return store(k, ptep, 0n);
       },
       ptep_modify_prot_start: __ptep_modify_prot_start,
       // __ptep_modify_prot_commit(): set_pte_at()
       ptep_modify_prot_commit: (k, cpu, mm, addr, ptep, pte) => {
-        k.observers.pteStore?.(cpu, mm, addr, 'ptep_modify_prot_commit');
+        k.observers.pteStore?.(cpu, mm, addr, 'ptep_modify_prot_commit', false);
         return native_set_pte(k, cpu, ptep, pte);
       },
       set_pmd: (k, _cpu, pmdp, pmd) => store(k, pmdp, pmd),

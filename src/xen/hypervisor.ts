@@ -285,8 +285,9 @@ export class XenHypervisor {
   }
 
   /**
-   * After a pin, an unpin or a new base pointer: the tables that op touched and every vCPU's base
-   * tables hold a validated type with at least one type reference per holder (its pin, each
+   * After a pin, an unpin or a new base pointer, accepted or refused (a refused one must change
+   * nothing, so the counts still cover the holders): the tables that op touched and every vCPU's
+   * base tables hold a validated type with at least one type reference per holder (its pin, each
    * `guest_table` and `guest_table_user` naming it). A table held by fewer references than holders
    * loses its type while still in use — when one holder lets go, the others keep using a frame the
    * guest may then map writable — so an undercount is the PV safety property broken in the counts,
@@ -300,16 +301,30 @@ export class XenHypervisor {
     }
   }
 
-  /** auditHolders for one table `mfn` (no allocation: it runs at every base-pointer switch). */
+  /**
+   * auditHolders for one table `mfn` (no allocation: it runs at every base-pointer switch). A
+   * frame held by a pin or a base pointer whose type is not a page table's (a writable page: a pin
+   * refused for its type that left the frame marked pinned) is reported as such.
+   */
   private auditHeld(vcpu: number, op: MmuextOp, mfn: number): void {
     const pages = this.mm.pages;
     let holders = pages.pinned(mfn) ? 1 : 0;
     for (let v = 0; v < this.guestTable.length; v++) holders += (this.guestTable[v] === mfn ? 1 : 0) + (this.guestTableUser[v] === mfn ? 1 : 0);
-    if (holders === 0 || (pages.validated(mfn) && pages.typeCount(mfn) >= holders)) return;
+    const type = pages.typeInfo[mfn] & PGT_type_mask;
+    const table = type >= PGT_l1_page_table && type <= PGT_l4_page_table;
+    if (holders === 0 || (table && pages.validated(mfn) && pages.typeCount(mfn) >= holders)) return;
     this.onEscalation!({
-      gained: `page table in use (mfn ${lx(mfn)}) that can lose its type while held: ${holders} holder(s), ${pages.typeCount(mfn)} type reference(s)`,
-      kind: 'page-table-type-references-undercounted',
-      headline: `a page table's type references do not cover its holders (its pin and the vCPUs' base pointers)`,
+      ...(table
+        ? {
+            gained: `page table in use (mfn ${lx(mfn)}) that can lose its type while held: ${holders} holder(s), ${pages.typeCount(mfn)} type reference(s)`,
+            kind: 'page-table-type-references-undercounted',
+            headline: `a page table's type references do not cover its holders (its pin and the vCPUs' base pointers)`,
+          }
+        : {
+            gained: `a frame held as a page table (mfn ${lx(mfn)}, ${holders} holder(s)) typed ${typeName(pages.typeInfo[mfn])}: the guest may map it writable`,
+            kind: 'page-table-holder-not-a-table',
+            headline: `a pinned table or a vCPU's base pointer is not typed as a page table`,
+          }),
       detail: [pages.describe(mfn), `base pointers: ${this.guestTable.map((f, v) => `vCPU${v} ${lx(f)}/${lx(this.guestTableUser[v])}`).join(', ')}`],
       hypercall: `${mmuextName(op.cmd)}${op.mfn !== undefined ? ` mfn ${lx(op.mfn)}` : ''}`,
       vcpu,
@@ -429,7 +444,8 @@ export class XenHypervisor {
     for (let i = 0; i < ops.length; i++) {
       this.counts.mmuextOps++;
       const rc = this.one_mmuext_op(vcpu, ops[i]);
-      if (rc === 0 && this.onEscalation && HOLDER_OPS.has(ops[i].cmd)) this.auditHolders(vcpu, ops[i]);
+      // accepted or refused: a refused op must leave every holder's type reference as it was
+      if (this.onEscalation && HOLDER_OPS.has(ops[i].cmd)) this.auditHolders(vcpu, ops[i]);
       if (rc !== 0) {
         const op = ops[i];
         const what = `${mmuextName(op.cmd)}${op.mfn !== undefined ? ' mfn ' + lx(op.mfn) : ''}${op.linearAddr !== undefined ? ' va ' + lx(op.linearAddr) : ''}`;

@@ -122,7 +122,7 @@ function* xen_ptep_modify_prot_start(k: Kernel, _cpu: LinuxCpu, _mm: MmStruct, _
  * unless the CPU is in lazy MMU mode (mprotect's change_pte_range() is: one batch per table).
  */
 function* xen_ptep_modify_prot_commit(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, ptep: number, pte: bigint): KGen<void> {
-  k.observers.pteStore?.(cpu, mm, addr, 'ptep_modify_prot_commit');
+  k.observers.pteStore?.(cpu, mm, addr, 'ptep_modify_prot_commit', paravirt_get_lazy_mode(cpu) === 'mmu');
   const st = xenState(k);
   xen_mc_batch(k, cpu);
   const ptr = machineAddr(st, ptep) - BigInt(MMU_NORMAL_PT_UPDATE) + BigInt(MMU_PT_UPDATE_PRESERVE_AD);
@@ -328,13 +328,14 @@ function xenOps(k: Kernel, st: XenPvState): PvOps {
       release_pud: (k2, cpu, pfn) => xen_release_ptpage(k2, cpu, pfn, 'pud'),
       set_pte: (k2, cpu, ptep, pte) => __xen_set_pte(k2, cpu, ptep, pte, 'xen_set_pte'),
       set_pte_at: (k2, cpu, mm, addr, ptep, pte) => {
-        k2.observers.pteStore?.(cpu, mm, addr, 'set_pte_at');
+        k2.observers.pteStore?.(cpu, mm, addr, 'set_pte_at', paravirt_get_lazy_mode(cpu) === 'mmu');
         return __xen_set_pte(k2, cpu, ptep, pte, 'xen_set_pte_at');
       },
       // xen_pte_clear(): xen_batched_set_pte(ptep, 0) or native_pte_clear() (trapped and emulated).
       pte_clear: function* (k2, cpu, mm, addr, ptep) {
-        k2.observers.pteStore?.(cpu, mm, addr, 'pte_clear');
-        if (paravirt_get_lazy_mode(cpu) === 'mmu') yield* __xen_set_pte(k2, cpu, ptep, 0n, 'xen_pte_clear');
+        const lazy = paravirt_get_lazy_mode(cpu) === 'mmu';
+        k2.observers.pteStore?.(cpu, mm, addr, 'pte_clear', lazy);
+        if (lazy) yield* __xen_set_pte(k2, cpu, ptep, 0n, 'xen_pte_clear');
         else yield* directStore(k2, cpu, ptep, 0n, 'xen_pte_clear');
       },
       ptep_modify_prot_start: xen_ptep_modify_prot_start,

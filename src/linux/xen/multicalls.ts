@@ -140,6 +140,7 @@ function* mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const savedIF = cpu.IF;
   cpu.IF = false;
   if (b.slots.length > 0) {
+    k.observers.pteBatchIssued?.(cpu);
     const slots = b.slots.splice(0);
     st.batchesIssued++;
     const results = yield* xen_hypercall(
