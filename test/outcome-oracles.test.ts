@@ -106,6 +106,27 @@ function oracleKernel(preset: string): { k: Kernel; oracle: OutcomeOracle } {
   return { k, oracle };
 }
 
+/** A process mm of `preset`'s oracle kernel with a pte table at 0x10000000, and a pte mapping a fresh frame (the pte-lock tests). */
+function userPte(preset: string) {
+  const { k } = oracleKernel(preset);
+  const cpu = k.cpus[0];
+  const mm = k.runSync(mm_alloc(k, cpu, 'p'));
+  const va = 0x1000_0000n;
+  const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
+  const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+  return { k, cpu, mm, va, ptep, pte };
+}
+
+/** What `f` throws (null if it returns). */
+function thrown(f: () => void): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return null;
+}
+
 /** Presets by flush backend and paging mode. */
 const PRESETS = [
   { preset: 'linux-3.18-smp', base: 'native' },
@@ -405,12 +426,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
   });
 
   it("pte-lock: a user pte stored (set_pte_at, pte_clear) without its mm's page-table lock is reported; under the lock, and in init_mm, it is quiet", () => {
-    const { k } = oracleKernel(preset);
-    const cpu = k.cpus[0];
-    const mm = k.runSync(mm_alloc(k, cpu, 'p'));
-    const va = 0x1000_0000n;
-    const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
-    const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    const { k, cpu, mm, va, ptep, pte } = userPte(preset);
     k.runSync(spin_lock(k, cpu, mm.page_table_lock));
     k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte));
     k.runSync(k.pv.mmu.pte_clear(k, cpu, mm, va, ptep));
@@ -418,12 +434,7 @@ describe.each(PRESETS)('outcome oracles on $preset ($base)', ({ preset }) => {
     const kva = k.L.VMALLOC_START + 0x10_0000n;
     const kptep = k.runSync(pte_alloc_walk(k, cpu, k.init_mm, kva));
     k.runSync(k.pv.mmu.set_pte_at(k, cpu, k.init_mm, kva, kptep, pte & ~_PAGE_USER));
-    let stop: unknown = null;
-    try {
-      k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte));
-    } catch (e) {
-      stop = e;
-    }
+    const stop = thrown(() => k.runSync(k.pv.mmu.set_pte_at(k, cpu, mm, va, ptep, pte)));
     expect(stop).toBeInstanceOf(FindingStop);
     const f = (stop as FindingStop).finding;
     expect(f.sanitizer).toBe('pte-lock');
@@ -781,12 +792,7 @@ describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV: %s', (prese
 
 describe.each(['linux-4.14-xen-pv', 'linux-3.9-xen-pv'])('Xen PV batches: %s', (preset) => {
   it('pte-lock: a pte store queued in lazy MMU mode under the lock but issued after pte_unmap_unlock() is reported at xen_mc_flush(); arch_leave_lazy_mmu_mode() before the unlock is quiet', () => {
-    const { k } = oracleKernel(preset);
-    const cpu = k.cpus[0];
-    const mm = k.runSync(mm_alloc(k, cpu, 'p'));
-    const va = 0x1000_0000n;
-    const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
-    const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    const { k, cpu, mm, va, ptep, pte } = userPte(preset);
     const zap = (leaveFirst: boolean): void => {
       k.runSync(spin_lock(k, cpu, mm.page_table_lock));
       k.runSync(k.pv.mmu.lazy_mode.enter(k, cpu));
@@ -797,12 +803,7 @@ describe.each(['linux-4.14-xen-pv', 'linux-3.9-xen-pv'])('Xen PV batches: %s', (
       if (!leaveFirst) k.runSync(k.pv.mmu.lazy_mode.leave(k, cpu));
     };
     zap(true);
-    let stop: unknown = null;
-    try {
-      zap(false);
-    } catch (e) {
-      stop = e;
-    }
+    const stop = thrown(() => zap(false));
     expect(stop).toBeInstanceOf(FindingStop);
     const f = (stop as FindingStop).finding;
     expect(f.sanitizer).toBe('pte-lock');

@@ -23,29 +23,28 @@ afterEach(() => {
   XenHypervisor.prototype.new_guest_cr3 = real;
 });
 
+/** A one-CPU program: `boot`'s operations in a process started at boot, then `forked`'s in its child. */
+const oneCpu = (boot: unknown[], forked?: unknown[]) =>
+  parseProgram(
+    {
+      cpus: 1,
+      irqs: [],
+      tasks: [{ cpu: 0, kthread: false, spawn: 'boot', ops: boot }, ...(forked ? [{ cpu: 0, kthread: false, spawn: 'fork', ops: forked }] : [])],
+    },
+    'program',
+    1,
+  );
+
 /** Two processes on one CPU (a fork, writes in both): every switch loads a new base pointer. */
-const PROGRAM = parseProgram(
-  {
-    cpus: 1,
-    irqs: [],
-    tasks: [
-      {
-        cpu: 0,
-        kthread: false,
-        spawn: 'boot',
-        ops: [
-          { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
-          { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
-          { op: 'fork', task: 1 },
-          { op: 'schedule' },
-          { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
-        ],
-      },
-      { cpu: 0, kthread: false, spawn: 'fork', ops: [{ op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'schedule' }] },
-    ],
-  },
-  'program',
-  1,
+const PROGRAM = oneCpu(
+  [
+    { op: 'mmap', slot: 0, pages: 1, prot: 'rw', populate: false },
+    { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+    { op: 'fork', task: 1 },
+    { op: 'schedule' },
+    { op: 'uaccess', slot: 0, page: 0, kind: 'write' },
+  ],
+  [{ op: 'uaccess', slot: 0, page: 0, kind: 'write' }, { op: 'schedule' }],
 );
 
 const run = async () => (await createTarget('linux-4.14-xen-pv', {})).run({ program: PROGRAM, schedule: { strategy: 'random', seed: 1 } }, new Coverage());
@@ -75,26 +74,11 @@ describe("Xen's type references of the tables in use", () => {
 });
 
 /** A hostile guest pins as an L1 table a frame it made writable in its direct map: Xen must refuse ("Bad type"). */
-const BAD_PIN = parseProgram(
-  {
-    cpus: 1,
-    irqs: [],
-    tasks: [
-      {
-        cpu: 0,
-        kthread: false,
-        spawn: 'boot',
-        ops: [
-          { op: 'gpt_alloc', pt: 0, level: 1 },
-          { op: 'gpt_lowmem', pt: 0, writable: true },
-          { op: 'gpt_pin', pt: 0 },
-        ],
-      },
-    ],
-  },
-  'program',
-  1,
-);
+const BAD_PIN = oneCpu([
+  { op: 'gpt_alloc', pt: 0, level: 1 },
+  { op: 'gpt_lowmem', pt: 0, writable: true },
+  { op: 'gpt_pin', pt: 0 },
+]);
 
 describe("Xen's type references after a refused op", () => {
   type OneOp = (this: XenHypervisor, vcpu: number, op: MmuextOp) => number;
