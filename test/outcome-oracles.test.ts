@@ -58,6 +58,7 @@ import { PARAVIRT_LAZY_MMU, xen_extend_mmuext_op, xen_mc_batch, xen_mc_issue } f
 import { MMUEXT_PIN_L1_TABLE } from '../src/xen/hypercalls.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { RoundRobinStrategy } from '../src/scheduler/strategy.js';
+import { thrown } from './support/thrown.js';
 
 /** The write-pin plant (below): a write pin's walk run as a read (the pte's R/W bit not required). */
 const gupPlant = vi.hoisted(() => ({ on: false }));
@@ -115,16 +116,6 @@ function userPte(preset: string) {
   const ptep = k.runSync(pte_alloc_walk(k, cpu, mm, va));
   const pte = BigInt(k.m.frames.alloc({ zero: true }) * 4096) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
   return { k, cpu, mm, va, ptep, pte };
-}
-
-/** What `f` throws (null if it returns). */
-function thrown(f: () => void): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return null;
 }
 
 /** Presets by flush backend and paging mode. */

@@ -18,6 +18,7 @@ import { FindingStop } from '../src/sanitizers/finding.js';
 import { findWritableAliases, writableAliasFinding } from '../src/sanitizers/pt-alias.js';
 import { PGT_l4_page_table } from '../src/xen/index.js';
 import '../src/presets/xen.js';
+import { thrown } from './support/thrown.js';
 
 const PFN_MASK = 0x000f_ffff_ffff_f000n;
 
@@ -213,12 +214,7 @@ describe("Xen PV multicalls: the kernel's BUG_ON(preemptible())", () => {
   it('an entry queued with interrupts on and preemption enabled is a kernel BUG; inside xen_mc_batch() (interrupts off) it is issued, and interrupts are on again', () => {
     const { cpu } = queue(true);
     expect(cpu.IF).toBe(true);
-    let stop: unknown = null;
-    try {
-      queue(false);
-    } catch (e) {
-      stop = e;
-    }
+    const stop = thrown(() => queue(false));
     expect(stop).toBeInstanceOf(FindingStop);
     expect((stop as FindingStop).finding.signature).toBe('kernel BUG at arch/x86/xen/multicalls.c in xen_mc_extend_args');
     expect((stop as FindingStop).finding.log.join('\n')).toMatch(/line unknown/);
