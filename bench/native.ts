@@ -14,7 +14,7 @@ const SOURCE = join(ROOT, 'bench', 'native', 'walker.c');
 const OUTPUT = join(ROOT, 'build', 'walker.node');
 
 /** Bits of the `cfg` argument of walkBatch; must match the CFG_* macros in walker.c. */
-export const NATIVE_CFG = { LA57: 1, NXE: 2, WP: 4, SMEP: 8, SMAP: 16, AMD: 32, PDPE1GB: 64, USER: 128 } as const;
+export const NATIVE_CFG = { LA57: 1, NXE: 2, WP: 4, SMEP: 8, SMAP: 16, AMD: 32, PDPE1GB: 64, USER: 128, PKE: 256, PKS: 512 } as const;
 
 /** One batch entry point of the addon: returns the number of faults (see walker.c). */
 export type NativeBatchFn = (
@@ -28,6 +28,8 @@ export type NativeBatchFn = (
   kinds: Uint8Array,
   outPa: BigUint64Array,
   outFault: Uint32Array,
+  /** PKRU (applies with NATIVE_CFG.PKE) and PKRS (with NATIVE_CFG.PKS): both or neither; default 0. */
+  ...pkeys: [] | [pkru: number, pkrs: number]
 ) => number;
 
 /** The addon (see walker.c for the exact contracts). */

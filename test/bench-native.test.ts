@@ -3,7 +3,8 @@
  * reference walker computes, or the benchmark's comparison would be dishonest. Differential test
  * on random IA-32e page tables (random flags, large pages, reserved bits, shared and looping
  * tables, entries past RAM) under random control settings, in a plain ArrayBuffer at a non-zero
- * base: same results (pa, fault word) and same accessed/dirty bits left in memory.
+ * base: same results (pa, fault word) and same accessed/dirty bits left in memory. A third of the
+ * configurations turn protection keys on (CR4.PKE, CR4.PKS) with random key registers.
  */
 import { describe, expect, it } from 'vitest';
 import { loadNativeWalker, NATIVE_CFG } from '../bench/native.js';
@@ -82,6 +83,7 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
     const rand = prng(0xbe4c);
     let faults = 0;
     let translated = 0;
+    let keyFaults = 0;
     for (let c = 0; c < 24; c++) {
       const maxPa = [36, 39, 46, 52][c % 4];
       const la57 = rand() < 0.3;
@@ -92,6 +94,13 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
       const cr4 = (1n << 5n) | (la57 ? 1n << 12n : 0n) | (rand() < 0.5 ? 1n << 20n : 0n) | (rand() < 0.5 ? 1n << 21n : 0n);
       const efer = (1n << 8n) | (1n << 10n) | (rand() < 0.7 ? 1n << 11n : 0n);
       const cr3 = BigInt(4096 * (1 + Math.floor(rand() * POOL)));
+      // protection keys in a third of the configurations: Linux's PKRU or random key registers
+      const keys = c % 3 === 2;
+      const pke = keys && rand() < 0.8;
+      const pks = keys && rand() < 0.6;
+      const randomPkr = () => (rand() < 0.3 ? 0x5555_5554 : Math.floor(rand() * 2 ** 32));
+      const pkru = pke ? randomPkr() : 0;
+      const pkrs = pks ? randomPkr() : 0;
       const buffer = new ArrayBuffer(RAM_BASE + RAM_BYTES + 4096);
       const mem = new BufferMemory(buffer);
       for (let f = 1; f <= POOL; f++) for (let i = 0; i < 512; i++) mem.write64(BigInt(f * 4096 + i * 8), randomEntry(rand, maxPa));
@@ -112,7 +121,9 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
       if (cr0 & (1n << 16n)) cfg |= NATIVE_CFG.WP;
       if (cr4 & (1n << 20n)) cfg |= NATIVE_CFG.SMEP;
       if (cr4 & (1n << 21n)) cfg |= NATIVE_CFG.SMAP;
-      const regs = { cr0, cr3, cr4, efer, pkru: 0n, pkrs: 0n };
+      if (pke) cfg |= NATIVE_CFG.PKE;
+      if (pks) cfg |= NATIVE_CFG.PKS;
+      const regs = { cr0, cr3, cr4: cr4 | (pke ? 1n << 22n : 0n) | (pks ? 1n << 24n : 0n), efer, pkru: BigInt(pkru), pkrs: BigInt(pkrs) };
       const refCfg = { vendor: amd ? ('amd' as const) : ('intel' as const), maxPhysAddrBits: maxPa, pse36: true, pdpe1gb, ramBytes: RAM_BYTES };
       const kindNames: AccessKind[] = ['read', 'write', 'exec'];
       const want = new Uint32Array(n);
@@ -123,13 +134,14 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
         want[i] = r.ok ? 0 : r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
         wantPa[i] = r.ok ? r.pa : 0n;
         if (!r.ok) refFaults++;
+        if (!r.ok && r.vector === 14 && (r.errorCode & 32) !== 0) keyFaults++;
       }
       // The serial walker and the interleaved one, each on its own copy of the tables.
       for (const name of ['walkBatch', 'walkBatchInterleaved'] as const) {
         const buf = buffer.slice(0);
         const pa = new BigUint64Array(n);
         const fault = new Uint32Array(n);
-        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault);
+        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault, pkru, pkrs);
         for (let i = 0; i < n; i++) {
           if (fault[i] !== want[i] || pa[i] !== wantPa[i]) {
             const ctx = `${name}, config ${c}, access ${i}: va 0x${vas[i].toString(16)} kind ${kinds[i]}`;
@@ -142,7 +154,8 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
       faults += refFaults;
       translated += n - refFaults;
     }
-    // The random tables exercise both outcomes in quantity.
+    // The random tables exercise both outcomes in quantity, protection-key faults among them.
+    expect(keyFaults).toBeGreaterThan(200);
     expect(faults).toBeGreaterThan(8000);
     expect(translated).toBeGreaterThan(8000);
   });

@@ -18,8 +18,7 @@
  *   tlbBatch       a direct-mapped TLB (256 entries per access kind, one tag compare) in front of
  *                  walkBatch's walker: what a TLB hit costs in C. tlbFlush() empties it.
  *
- * Same-semantics checks (docs/paging-semantics.md, restricted to what the benchmark exercises; no
- * protection keys: CR4.PKE/PKS are off in the benchmark):
+ * Same-semantics checks (docs/paging-semantics.md, restricted to what the benchmark exercises):
  *   - canonical address check -> #GP (vector 13), nothing walked        (SDM vol. 3 3.3.7.1)
  *   - per level: present, reserved bits against MAXPHYADDR (bits 51:M, XD when EFER.NXE = 0,
  *     PS in PML5E/PML4E, AMD: bit 8 of PML5E/PML4E, bits 29:13 of a 1 GiB PDPTE, bits 20:13 of
@@ -29,7 +28,11 @@
  *   - U/S and R/W ANDed, XD ORed over the levels; 4 KiB, 2 MiB and 1 GiB leaves
  *   - leaf permission check: user access to a supervisor page, writes with CR0.WP, XD with
  *     EFER.NXE, SMEP and SMAP (EFLAGS.AC = 0, no implicit accesses)     (SDM 4.6)
- *   - the page-fault error code P, W/R, U/S, RSVD, I/D                  (SDM 4.7)
+ *   - protection keys (CR4.PKE: PKRU on user pages, CR4.PKS: PKRS on supervisor pages; data
+ *     accesses only; the key register's AD bit refuses reads and writes, WD refuses writes by user
+ *     accesses, or by supervisor ones with CR0.WP), checked after a user access to a supervisor
+ *     page and before the other rights                                   (SDM 4.6.2)
+ *   - the page-fault error code P, W/R, U/S, RSVD, I/D, PK               (SDM 4.7)
  * Entries at physical addresses at or beyond the end of RAM read as all ones, as in the core.
  * Results: out_pa[i] = physical address (0 on fault), out_fault[i] = 0 or (vector << 16) | error
  * code, exactly the translateBatch format.
@@ -57,6 +60,7 @@
 #define PF_U 4u
 #define PF_RSVD 8u
 #define PF_ID 16u
+#define PF_PK 32u
 
 /* Configuration bits packed by bench/native.ts into one number (see NATIVE_CFG there). */
 #define CFG_LA57 (1u << 0)
@@ -67,6 +71,8 @@
 #define CFG_AMD (1u << 5)
 #define CFG_PDPE1GB (1u << 6)
 #define CFG_USER (1u << 7)
+#define CFG_PKE (1u << 8)
+#define CFG_PKS (1u << 9)
 
 typedef struct {
   uint8_t *ram;
@@ -76,13 +82,26 @@ typedef struct {
   uint64_t addr_mask; /* bits (M-1):12 */
   unsigned levels;
   unsigned cfg;
+  uint32_t pkru, pkrs; /* the key registers that apply (0 without CR4.PKE / CR4.PKS) */
   /* fast path, computed once per call */
   uint64_t rsvd_upper; /* PML5E/PML4E: rsvd_hi | PS (| G on AMD) */
   uint64_t rsvd_1g;    /* extra reserved bits of a 1 GiB leaf (PS itself without 1 GiB pages) */
   uint64_t perm_mask[3], perm_want[3]; /* allowed iff (folded & mask) == want */
   uint64_t ad_need[3];                 /* leaf bits an access of that kind sets */
   uint64_t ec[3];                      /* the access's own error-code bits (W/R, U/S, I/D) */
+  uint32_t key_mask[3];                /* key-register bits that refuse a kind (AD; WD for writes) */
+  uint64_t pkr2;                       /* PKRS << 32 | PKRU, PKRS as the access meets it (a user
+                                          access never does: on a supervisor page it faults first) */
 } walker_t;
+
+/*
+ * Protection keys: PF_PK when the key register for the leaf `e` refuses the access, `f` holding
+ * the rights folded over the levels (U/S set: a user page, PKRU; else PKRS, 32 bits up in pkr2).
+ */
+static inline uint32_t key_fault(uint64_t pkr2, uint32_t mask, uint64_t e, uint64_t f) {
+  const unsigned sh = (unsigned)((e >> 58) & 30) | (unsigned)((~f & PTE_US) << 3);
+  return (uint32_t)(pkr2 >> sh) & mask ? PF_PK : 0;
+}
 
 static inline uint64_t read_entry(const walker_t *w, uint64_t pa) {
   uint64_t v;
@@ -137,6 +156,7 @@ static uint32_t walk_generic(const walker_t *w, uint64_t va, unsigned kind, uint
     if (leaf) {
       const int sup_user_page = !user && us;
       if (user && !us) return (14u << 16) | PF_P | ec_base;
+      if (key_fault(w->pkr2, w->key_mask[kind], e, us)) return (14u << 16) | PF_P | PF_PK | ec_base;
       int ok;
       if (exec) ok = !xd && (user || !(sup_user_page && (cfg & CFG_SMEP)));
       else {
@@ -174,6 +194,8 @@ typedef struct {
   uint8_t *ram;
   uint64_t ram_bytes, root, up, lo, rsvd_1g;
   uint64_t perm_mask[3], perm_want[3], ad_need[3], ec[3];
+  uint32_t key_mask[3];
+  uint64_t pkr2;
   int amd;
 } fast_t;
 
@@ -190,7 +212,9 @@ static inline fast_t fast_of(const walker_t *w) {
     c.perm_want[k] = w->perm_want[k];
     c.ad_need[k] = w->ad_need[k];
     c.ec[k] = w->ec[k];
+    c.key_mask[k] = w->key_mask[k];
   }
+  c.pkr2 = w->pkr2;
   c.amd = (w->cfg & CFG_AMD) != 0;
   return c;
 }
@@ -212,6 +236,10 @@ static void setup_fast(walker_t *w) {
   w->ad_need[1] = PTE_A | PTE_D;
   for (unsigned k = 0; k < 3; k++)
     w->ec[k] = (k == 1 ? PF_W : 0) | (user ? PF_U : 0) | (k == 2 && (cfg & (CFG_SMEP | CFG_NXE)) ? PF_ID : 0);
+  w->key_mask[0] = 1;
+  w->key_mask[1] = wp ? 3 : 1;
+  w->key_mask[2] = 0;
+  w->pkr2 = (uint64_t)(user ? 0 : w->pkrs) << 32 | w->pkru;
 }
 
 /*
@@ -222,9 +250,9 @@ static void setup_fast(walker_t *w) {
  * fault is a branch, the cheaper choice where faults are rare (full_loop: batches of reads).
  * The result is written here, not packed into a word for the caller to unpack. Entries past RAM
  * and AMD's deferred A bits go to the exact walker (the only writes before it are A bits it also
- * sets). `levels` and `branchy` are constants after inlining.
+ * sets). `levels`, `branchy` and `keys` (protection keys apply) are constants after inlining.
  */
-static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int branchy) {
+static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int branchy, int keys) {
   /* canonical: bits 63:47 (63:56) all equal, i.e. va + 2^47 (2^56) below 2^48 (2^57) */
   if (__builtin_expect((va + (1ull << (levels == 5 ? 56 : 47))) >> (levels == 5 ? 57 : 48), 0)) return walk_generic(w, va, kind, pao);
   const uint64_t ram = c->ram_bytes;
@@ -273,10 +301,11 @@ static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w
 #undef PASS
 #undef RSVD_LEAF
   f &= e ^ PTE_XD;
+  const uint32_t pk = keys ? key_fault(c->pkr2, c->key_mask[kind], e, f) : 0;
   if (branchy) {
-    if (__builtin_expect((f & c->perm_mask[kind]) != c->perm_want[kind], 0)) {
+    if (__builtin_expect(pk != 0 || (f & c->perm_mask[kind]) != c->perm_want[kind], 0)) {
       *pao = 0;
-      return (14u << 16) | (uint32_t)(ec | PF_P);
+      return (14u << 16) | (uint32_t)(ec | PF_P | pk);
     }
     const uint64_t set = ~e & c->ad_need[kind];
     if (__builtin_expect(set != 0, 0)) {
@@ -287,40 +316,44 @@ static inline __attribute__((always_inline)) uint32_t walk_any(const walker_t *w
     return 0;
   }
   /* all ones when the access is allowed: masks, not branches, from here on */
-  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
+  const uint64_t okm = -(uint64_t)(((f & c->perm_mask[kind]) == c->perm_want[kind]) & (pk == 0));
   const uint64_t set = ~e & c->ad_need[kind] & okm;
   if (__builtin_expect(set != 0, 0)) {
     e |= set;
     memcpy(c->ram + ea, &e, 8);
   }
   *pao = pa & okm;
-  return (uint32_t)(((14u << 16) | ec | PF_P) & ~okm);
+  return (uint32_t)(((14u << 16) | ec | PF_P | pk) & ~okm);
 }
 
-static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao) {
-  return walk_any(w, c, va, kind, levels, pao, 0);
+static inline __attribute__((always_inline)) uint32_t walk_full(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *pao, int keys) {
+  return keys ? walk_any(w, c, va, kind, levels, pao, 0, 1) : walk_any(w, c, va, kind, levels, pao, 0, 0);
 }
 
 /*
- * The walkBatch loops, one function per level count, fault handling and kind source (registers
- * for each): KIND is the access kind of address i (`kd[i]`, valid kinds; `0`: a batch of reads;
- * or clamped, for a batch holding invalid kinds, read as reads).
+ * The walkBatch loops, one function per level count, fault handling, kind source and keys
+ * (registers for each): KIND is the access kind of address i (`kd[i]`, valid kinds; `0`: a batch
+ * of reads; or clamped, for a batch holding invalid kinds, read as reads); K: protection keys apply.
  */
-#define FULL_LOOP(NAME, L, B, KIND)                                                                    \
+#define FULL_LOOP(NAME, L, B, KIND, K)                                                                 \
   static __attribute__((noinline)) uint32_t NAME(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
     const fast_t fc = fast_of(w);                                                                      \
     uint32_t faults = 0;                                                                               \
-    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], (KIND), L, &opa[i], B)) != 0; \
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_any(w, &fc, va[i], (KIND), L, &opa[i], B, K)) != 0; \
     return faults;                                                                                     \
   }
-FULL_LOOP(sel_loop4, 4, 0, kd[i])
-FULL_LOOP(sel_loop5, 5, 0, kd[i])
-FULL_LOOP(br_loop4, 4, 1, kd[i])
-FULL_LOOP(br_loop5, 5, 1, kd[i])
-FULL_LOOP(read_loop4, 4, 1, 0)
-FULL_LOOP(read_loop5, 5, 1, 0)
-FULL_LOOP(clamp_loop4, 4, 0, kd[i] > 2 ? 0 : kd[i])
-FULL_LOOP(clamp_loop5, 5, 0, kd[i] > 2 ? 0 : kd[i])
+#define FULL_LOOPS(SUFFIX, K)                                      \
+  FULL_LOOP(sel_loop4##SUFFIX, 4, 0, kd[i], K)                     \
+  FULL_LOOP(sel_loop5##SUFFIX, 5, 0, kd[i], K)                     \
+  FULL_LOOP(br_loop4##SUFFIX, 4, 1, kd[i], K)                      \
+  FULL_LOOP(br_loop5##SUFFIX, 5, 1, kd[i], K)                      \
+  FULL_LOOP(read_loop4##SUFFIX, 4, 1, 0, K)                        \
+  FULL_LOOP(read_loop5##SUFFIX, 5, 1, 0, K)                        \
+  FULL_LOOP(clamp_loop4##SUFFIX, 4, 0, kd[i] > 2 ? 0 : kd[i], K)   \
+  FULL_LOOP(clamp_loop5##SUFFIX, 5, 0, kd[i] > 2 ? 0 : kd[i], K)
+FULL_LOOPS(, 0)
+FULL_LOOPS(k, 1)
+#undef FULL_LOOPS
 #undef FULL_LOOP
 
 #define FULL_BLOCK 256
@@ -332,31 +365,35 @@ FULL_LOOP(clamp_loop5, 5, 0, kd[i] > 2 ? 0 : kd[i])
  * faults are branches, above it (read-only and XD pages met by writes and fetches: frequent,
  * unpredictable) the leaf check selects its result without branches. Either way the same results.
  */
-static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
-  /* eight kinds at a time: any non-zero; any above 2 (bit 7 of each byte, no carries) */
-  uint64_t any = 0, bad = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    memcpy(&x, kd + i, 8);
-    any |= x;
-    bad |= ((x & 0x7F7F7F7F7F7F7F7Full) + 0x7D7D7D7D7D7D7D7Dull) | x;
+#define FULL_LOOP_FN(NAME, SUFFIX)                                                                     \
+  static uint32_t NAME(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
+    /* eight kinds at a time: any non-zero; any above 2 (bit 7 of each byte, no carries) */        \
+    uint64_t any = 0, bad = 0;                                                                     \
+    size_t i = 0;                                                                                  \
+    for (; i + 8 <= n; i += 8) {                                                                   \
+      uint64_t x;                                                                                  \
+      memcpy(&x, kd + i, 8);                                                                       \
+      any |= x;                                                                                    \
+      bad |= ((x & 0x7F7F7F7F7F7F7F7Full) + 0x7D7D7D7D7D7D7D7Dull) | x;                            \
+    }                                                                                              \
+    bad &= 0x8080808080808080ull;                                                                  \
+    for (; i < n; i++) any |= kd[i], bad |= kd[i] > 2;                                             \
+    if (bad) return levels == 5 ? clamp_loop5##SUFFIX(w, va, kd, opa, of, n) : clamp_loop4##SUFFIX(w, va, kd, opa, of, n); \
+    if (!any) return levels == 5 ? read_loop5##SUFFIX(w, va, kd, opa, of, n) : read_loop4##SUFFIX(w, va, kd, opa, of, n); \
+    uint32_t faults = 0;                                                                           \
+    int branchy = 1;                                                                               \
+    for (i = 0; i < n; i += FULL_BLOCK) {                                                          \
+      const size_t m = n - i < FULL_BLOCK ? n - i : FULL_BLOCK;                                    \
+      const uint32_t f = levels == 5 ? (branchy ? br_loop5##SUFFIX : sel_loop5##SUFFIX)(w, va + i, kd + i, opa + i, of + i, m) \
+                                     : (branchy ? br_loop4##SUFFIX : sel_loop4##SUFFIX)(w, va + i, kd + i, opa + i, of + i, m); \
+      faults += f;                                                                                 \
+      branchy = f * 8 < m;                                                                         \
+    }                                                                                              \
+    return faults;                                                                                 \
   }
-  bad &= 0x8080808080808080ull;
-  for (; i < n; i++) any |= kd[i], bad |= kd[i] > 2;
-  if (bad) return levels == 5 ? clamp_loop5(w, va, kd, opa, of, n) : clamp_loop4(w, va, kd, opa, of, n);
-  if (!any) return levels == 5 ? read_loop5(w, va, kd, opa, of, n) : read_loop4(w, va, kd, opa, of, n);
-  uint32_t faults = 0;
-  int branchy = 1;
-  for (i = 0; i < n; i += FULL_BLOCK) {
-    const size_t m = n - i < FULL_BLOCK ? n - i : FULL_BLOCK;
-    const uint32_t f = levels == 5 ? (branchy ? br_loop5 : sel_loop5)(w, va + i, kd + i, opa + i, of + i, m)
-                                   : (branchy ? br_loop4 : sel_loop4)(w, va + i, kd + i, opa + i, of + i, m);
-    faults += f;
-    branchy = f * 8 < m;
-  }
-  return faults;
-}
+FULL_LOOP_FN(full_loop, )
+FULL_LOOP_FN(full_loop_keys, k)
+#undef FULL_LOOP_FN
 
 /*
  * The interleaved walker (information: what the WASM core's interleaved batch loop does, in C).
@@ -369,9 +406,10 @@ static uint32_t full_loop(const walker_t *w, unsigned levels, const uint64_t *va
 #define MLP_K 16
 #define LANE_DONE 1ull
 
-static inline __attribute__((always_inline)) uint64_t leaf_result(const fast_t *c, uint64_t va, unsigned kind, uint64_t e, uint64_t ea, uint64_t f, uint64_t off) {
+static inline __attribute__((always_inline)) uint64_t leaf_result(const fast_t *c, uint64_t va, unsigned kind, uint64_t e, uint64_t ea, uint64_t f, uint64_t off, int keys) {
   f &= e ^ PTE_XD;
-  const uint64_t okm = -(uint64_t)((f & c->perm_mask[kind]) == c->perm_want[kind]);
+  const uint32_t pk = keys ? key_fault(c->pkr2, c->key_mask[kind], e, f) : 0;
+  const uint64_t okm = -(uint64_t)(((f & c->perm_mask[kind]) == c->perm_want[kind]) & (pk == 0));
   const uint64_t set = ~e & c->ad_need[kind] & okm;
   if (__builtin_expect(set != 0, 0)) {
     uint64_t x;
@@ -380,7 +418,7 @@ static inline __attribute__((always_inline)) uint64_t leaf_result(const fast_t *
     memcpy(c->ram + ea, &x, 8);
   }
   const uint64_t pa = (e & FRAME_MASK & ~off) | (va & off);
-  return (pa & okm) | (PF(c->ec[kind] | PF_P) & ~okm);
+  return (pa & okm) | (PF(c->ec[kind] | PF_P | pk) & ~okm);
 }
 
 static inline __attribute__((always_inline)) void set_a(const fast_t *c, uint64_t ea) {
@@ -392,7 +430,7 @@ static inline __attribute__((always_inline)) void set_a(const fast_t *c, uint64_
 
 /* Down to the 4 KiB leaf entry's address (f: the rights above), a finished large-page walk
    (*res, returns LANE_DONE), or 0 for walk_full. */
-static inline __attribute__((always_inline)) uint64_t walk_upper(const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *fo, uint64_t *res) {
+static inline __attribute__((always_inline)) uint64_t walk_upper(const fast_t *c, uint64_t va, unsigned kind, unsigned levels, uint64_t *fo, uint64_t *res, int keys) {
   const uint64_t ram = c->ram_bytes;
   uint64_t f = ~0ull, t = c->root, ea, e;
   if (!is_canonical(va, levels == 5 ? 7 : 16)) return 0;
@@ -413,14 +451,14 @@ static inline __attribute__((always_inline)) uint64_t walk_upper(const fast_t *c
   LEVEL(27, c->lo)
   if (e & PTE_PS) {
     if (e & c->rsvd_1g) return 0;
-    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 30) - 1);
+    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 30) - 1, keys);
     return LANE_DONE;
   }
   PASS()
   LEVEL(18, c->lo)
   if (e & PTE_PS) {
     if (e & 0x1FE000ull) return 0;
-    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 21) - 1);
+    *res = leaf_result(c, va, kind, e, ea, f, (1ull << 21) - 1, keys);
     return LANE_DONE;
   }
   PASS()
@@ -439,6 +477,7 @@ static inline __attribute__((always_inline)) uint32_t store_result(uint64_t r, u
 
 static __attribute__((noinline)) uint32_t mlp_loop(const walker_t *w, unsigned levels, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
   const fast_t fc = fast_of(w);
+  const int keys = (w->pkru | w->pkrs) != 0;
   const fast_t *c = &fc;
   uint32_t faults = 0;
   size_t i = 0;
@@ -448,9 +487,9 @@ static __attribute__((noinline)) uint32_t mlp_loop(const walker_t *w, unsigned l
     for (unsigned j = 0; j < MLP_K; j++) {
       const unsigned kind = kd[i + j] > 2 ? 0 : kd[i + j];
       uint64_t r = 0;
-      const uint64_t leaf = levels == 5 ? walk_upper(c, va[i + j], kind, 5, &lf[j], &r) : walk_upper(c, va[i + j], kind, 4, &lf[j], &r);
+      const uint64_t leaf = levels == 5 ? walk_upper(c, va[i + j], kind, 5, &lf[j], &r, keys) : walk_upper(c, va[i + j], kind, 4, &lf[j], &r, keys);
       lea[j] = 0;
-      if (leaf == 0) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j])) != 0;
+      if (leaf == 0) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j], keys)) != 0;
       else if (leaf == LANE_DONE) faults += (of[i + j] = store_result(r, &opa[i + j])) != 0;
       else lea[j] = leaf, pending++;
     }
@@ -459,11 +498,11 @@ static __attribute__((noinline)) uint32_t mlp_loop(const walker_t *w, unsigned l
     for (unsigned j = 0; j < MLP_K; j++) {
       if (!lea[j]) continue;
       const unsigned kind = kd[i + j] > 2 ? 0 : kd[i + j];
-      if ((le[j] & c->lo) != PTE_P) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j])) != 0;
-      else faults += (of[i + j] = store_result(leaf_result(c, va[i + j], kind, le[j], lea[j], lf[j], 0xFFF), &opa[i + j])) != 0;
+      if ((le[j] & c->lo) != PTE_P) faults += (of[i + j] = walk_full(w, c, va[i + j], kind, levels, &opa[i + j], keys)) != 0;
+      else faults += (of[i + j] = store_result(leaf_result(c, va[i + j], kind, le[j], lea[j], lf[j], 0xFFF, keys), &opa[i + j])) != 0;
     }
   }
-  for (; i < n; i++) faults += (of[i] = walk_full(w, c, va[i], kd[i] > 2 ? 0 : kd[i], levels, &opa[i])) != 0;
+  for (; i < n; i++) faults += (of[i] = walk_full(w, c, va[i], kd[i] > 2 ? 0 : kd[i], levels, &opa[i], keys)) != 0;
   return faults;
 }
 
@@ -514,13 +553,18 @@ enum { MODE_FULL, MODE_GENERIC, MODE_LEAN, MODE_TLB, MODE_MLP };
 /*
  * fn(memory: ArrayBuffer, ramBase: number, ramBytes: number, cr3: bigint, maxPhysAddrBits: number,
  *    cfg: number, vas: BigUint64Array, kinds: Uint8Array, outPa: BigUint64Array,
- *    outFault: Uint32Array) -> number of faults
+ *    outFault: Uint32Array[, pkru: number, pkrs: number]) -> number of faults
+ * (PKRU applies with CFG_PKE, PKRS with CFG_PKS; both 0 when omitted.)
  */
 static napi_value walk_batch_common(napi_env env, napi_callback_info info, int mode) {
-  size_t argc = 10;
-  napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10)
-    return throw_error(env, "walkBatch: expected 10 arguments");
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || (argc != 10 && argc != 12))
+    return throw_error(env, "walkBatch: expected 10 or 12 arguments");
+  double pkru = 0, pkrs = 0;
+  if (argc == 12 && (napi_get_value_double(env, argv[10], &pkru) != napi_ok || napi_get_value_double(env, argv[11], &pkrs) != napi_ok ||
+                     pkru < 0 || pkru > 4294967295.0 || pkrs < 0 || pkrs > 4294967295.0))
+    return throw_error(env, "walkBatch: pkru and pkrs must be numbers in 0..2^32-1");
   void *mem;
   size_t mem_len;
   if (napi_get_arraybuffer_info(env, argv[0], &mem, &mem_len) != napi_ok)
@@ -563,6 +607,8 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
   w.addr_mask = ((1ull << m) - 1) & ~0xFFFull;
   w.rsvd_hi = (((1ull << 52) - 1) & ~((1ull << m) - 1)) | ((w.cfg & CFG_NXE) ? 0 : PTE_XD);
   w.root = cr3 & w.addr_mask;
+  w.pkru = (w.cfg & CFG_PKE) ? (uint32_t)pkru : 0;
+  w.pkrs = (w.cfg & CFG_PKS) ? (uint32_t)pkrs : 0;
   setup_fast(&w);
 
   const uint64_t *va = (const uint64_t *)vas;
@@ -571,7 +617,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
   uint32_t *of = (uint32_t *)out_fault;
   uint32_t faults = 0;
   if (mode == MODE_FULL) {
-    faults = full_loop(&w, w.levels, va, kd, opa, of, n);
+    faults = (w.pkru | w.pkrs) ? full_loop_keys(&w, w.levels, va, kd, opa, of, n) : full_loop(&w, w.levels, va, kd, opa, of, n);
   } else if (mode == MODE_MLP) {
     faults = mlp_loop(&w, w.levels, va, kd, opa, of, n);
   } else if (mode == MODE_GENERIC) {
@@ -581,6 +627,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
     else for (size_t i = 0; i < n; i++) faults += (of[i] = walk_lean(&w, va[i], kd[i], 4, &opa[i])) != 0;
   } else {
     const fast_t fc = fast_of(&w);
+    const int keys = (w.pkru | w.pkrs) != 0;
     if (dm.root != w.root || dm.cfg != w.cfg || dm.ram != w.ram) {
       memset(&dm, 0, sizeof dm);
       dm.root = w.root;
@@ -596,7 +643,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
         of[i] = 0;
         continue;
       }
-      const uint32_t f = walk_full(&w, &fc, v, k, w.levels, &opa[i]);
+      const uint32_t f = walk_full(&w, &fc, v, k, w.levels, &opa[i], keys);
       of[i] = f;
       faults += f != 0;
       if (!f) {
