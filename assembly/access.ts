@@ -4,11 +4,11 @@ import {
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
   CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, C_CR2, C_FRONT,
-  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
+  C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, KT_KEYM, KT_PKR, PF_PK, E_US, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
   PERM_RW, PERM_US, PERM_XD, UP_EA, UP_HITS,
 } from './layout';
 import { staleRewalk } from './state';
-import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode } from './context';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
@@ -71,7 +71,7 @@ function missPath(cpu: usize, va: u64, kind: u32, pscOn: bool, record: bool): u6
 /** missPath's lookup hit in the 4 KiB class: allowed as it is, or SLOW for missPath's re-check. */
 @inline function setHit(cpu: usize, e: usize, va: u64, kind: u32): u64 {
   const perms = load<u32>(e, T_PERMS);
-  if (permFault(perms, kind, acCx, 0, 0) != 0 || (kind == 1 && (perms & PERM_D) == 0)) return SLOW;
+  if (permFault(perms, kind, acCx, acPkrU, acPkrS) != 0 || (kind == 1 && (perms & PERM_D) == 0)) return SLOW;
   frontFill(cpu, 0, e);
   bump(cpu, C_ST_TLBHITS, 1);
   return load<u64>(e, T_PA) | (va & 0xFFF);
@@ -206,7 +206,7 @@ function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
  * Results, statistics, A/D writes, TLB and paging-structure-cache contents, stamps and front
  * contents are missPath's. Any other case (a set hit that needs missPath's re-check, a fault, an
  * entry past RAM or with a clear accessed bit above the leaf, a large page or a large-page TLB
- * hit, protection keys) returns SLOW before changing anything, and the caller runs missPath.
+ * hit) returns SLOW before changing anything, and the caller runs missPath.
  */
 function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
   const ways = usize(load<u32>(cpu + C_TLB, 8));
@@ -242,8 +242,8 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
 
 @inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool, any: bool): u64 {
   const d = cpu + C_TLB;
-  // protection keys, no 4 KiB TLB
-  if ((acPkrU | acPkrS) != 0 || ways == 0) return SLOW;
+  // no 4 KiB TLB
+  if (ways == 0) return SLOW;
   const vpn = (va >> 12) & 0x1FFF_FFFF_FFFF;
   const pcid = acPcid;
   const setNo = usize(u32(vpn) & load<u32>(d, 4));
@@ -339,10 +339,10 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const le = load<u64>(usize(ea), RAM_BASE);
   if ((le & lo) != E_P) return SLOW; // not present or reserved: #PF
   // The rights folded over the levels as walkInPlace folds them, as PERM_RW | PERM_US | (no level
-  // sets XD) << 2, and checked per kind against KT_OK (permFault without keys; XD without NXE is
-  // reserved, caught above): bit 8k of `ok` set when kind k is allowed.
+  // sets XD) << 2, and checked per kind against KT_OK and the leaf's key (permFault; XD without
+  // NXE is reserved, caught above): bit 8k of `ok` set when kind k is allowed.
   const rights = (pp & u32(le >> 1) & 3) | (~(pp | u32(le >> 61)) & 4);
-  const ok = load<u32>(KTAB, KT_OK) >> rights;
+  const ok = (load<u32>(KTAB, KT_OK) >> rights) & ~keyRefusals(u32(le >> 59) & 15, (rights & 2) != 0);
   if ((ok & (u32(1) << (kind * 8))) == 0) return SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
   let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
@@ -621,13 +621,17 @@ const FAULT_SHIFT: u64 = 44;
 
 /**
  * The pure-walk batch loops (TLB off) for IA-32e modes, instantiated with the level count and
- * the PSC switch as constants. Without PSCs and protection keys every walk takes the fast walk,
- * interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest. A batch
+ * the PSC switch as constants. Without PSCs every walk takes the fast walk (with protection keys
+ * its instance that checks them), interleaved across addresses (mlpLoop); the exact walk (out of line) decides the rest. A batch
  * with an invalid kind (the caller then throws) goes through exactLoop, which reads it as a read.
  */
 function walkBatchLong(cpu: usize, n: u32, levels: u32, pscOn: bool): u32 {
-  const kinds = !pscOn && acPkrU == 0 && acPkrS == 0 ? batchKinds(n) : KINDS_BAD;
-  if (kinds != KINDS_BAD) return levels == 5 ? mlpLoop(cpu, n, 5, kinds == KINDS_READS) : mlpLoop(cpu, n, 4, kinds == KINDS_READS);
+  const kinds = !pscOn ? batchKinds(n) : KINDS_BAD;
+  if (kinds != KINDS_BAD) {
+    const reads = kinds == KINDS_READS;
+    if ((acPkrU | acPkrS) != 0) return levels == 5 ? mlpLoop(cpu, n, 5, reads, true) : mlpLoop(cpu, n, 4, reads, true);
+    return levels == 5 ? mlpLoop(cpu, n, 5, reads, false) : mlpLoop(cpu, n, 4, reads, false);
+  }
   return levels == 5 ? exactLoop(cpu, n, 5, pscOn) : exactLoop(cpu, n, 4, pscOn);
 }
 
@@ -666,7 +670,8 @@ let lnLanes: u32 = 0; // serialLane calls (the loops count walks as addresses le
 function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
   lnLanes++;
   const va = load<u64>(i * 8, IO_VA);
-  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize);
+  const keys = (acPkrU | acPkrS) != 0;
+  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, keys);
   if (inc != 0) {
     lnWalks++;
     lnRefs += u32(inc) & 0xFF_FFFF;
@@ -706,7 +711,7 @@ const LANE_DONE: u64 = 1;
  * L_F[p]); or, for a 2 MiB / 1 GiB page, the finished walk (LANE_DONE); or 0 when the address
  * needs the serial walk. Accessed bits are set in place as the walk passes (Intel), as walkInPlace does.
  */
-@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
+@inline function upperWalk(i: usize, kind: u32, va: u64, p: usize, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, keys: bool): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
   if ((i64(va << s) >> s) != i64(va)) return 0;
   let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -738,7 +743,7 @@ const LANE_DONE: u64 = 1;
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return 0;
-  if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f)) << 1);
+  if ((e & E_PS) != 0) return (e & big1g) != 0 ? 0 : LANE_DONE | (2 << 2) | (u64(finishLeaf(i, kind, e, ea | 2, f, keys)) << 1);
   if ((e & E_A) == 0) {
     if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
@@ -748,7 +753,7 @@ const LANE_DONE: u64 = 1;
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return 0;
-  if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f)) << 1);
+  if ((e & E_PS) != 0) return (e & 0x1F_E000) != 0 ? 0 : LANE_DONE | (1 << 2) | (u64(finishLeaf(i, kind, e, ea | 1, f, keys)) << 1);
   if ((e & E_A) == 0) {
     if (amdMask(up)) return 0;
     store<u64>(usize(ea), load<u64>(usize(ea), RAM_BASE) | E_A, RAM_BASE);
@@ -759,16 +764,29 @@ const LANE_DONE: u64 = 1;
 }
 
 /**
+ * The protection-key check of a leaf `e` whose rights over all levels folded into `f`: PF_PK when
+ * the key register that applies (PKRU for a user page, PKRS for a supervisor one: 32 bits further
+ * up in KT_PKR) refuses `kind` to the leaf's key, else 0 (KT_KEYM and KT_PKR, set by beginAccess:
+ * permFault's rules as one shift and an AND). A key fault comes before the other rights in the
+ * error code, as in permFault.
+ */
+@inline function keyFault(kind: u32, e: u64, f: u64): u32 {
+  const sh = ((e >> 58) & 30) | ((~f & E_US) << 3);
+  return (u32(load<u64>(KTAB, KT_PKR) >> sh) & load<u32>(KTAB + usize(kind) * 4, KT_KEYM)) != 0 ? PF_PK : 0;
+}
+
+/**
  * The leaf's access check, A/D update and result for batch address i (walkInPlace's last step):
  * `e` the leaf entry, `leaf` its address | TLB class, `f` the rights folded above. Returns 1 for
  * a #PF (written as walkInPlace's), else 0.
  */
-@inline function finishLeaf(i: usize, kind: u32, e: u64, leaf: u64, f: u64): u32 {
+@inline function finishLeaf(i: usize, kind: u32, e: u64, leaf: u64, f: u64, keys: bool): u32 {
   const t = KTAB + usize(kind) * 8;
   f &= e ^ E_XD;
-  if ((f & load<u64>(t, KT_MASK)) != load<u64>(t, KT_WANT)) {
+  const pk: u32 = keys ? keyFault(kind, e, f) : 0;
+  if (pk != 0 || (f & load<u64>(t, KT_MASK)) != load<u64>(t, KT_WANT)) {
     store<u64>(i * 8, 0, IO_PA);
-    store<u32>(i * 4, (VEC_PF << 16) | u32(load<u64>(t, KT_EC)) | PF_P, IO_FAULT);
+    store<u32>(i * 4, (VEC_PF << 16) | u32(load<u64>(t, KT_EC)) | PF_P | pk, IO_FAULT);
     return 1;
   }
   const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
@@ -812,9 +830,9 @@ const INC_SMALL: u64 = u64(1) << 44;
  * caches off). Returns serialRun's counter increment (never 0), or 0 when the address needs the
  * exact walk (not canonical, an entry past RAM, AMD's deferred accessed bits), before writing
  * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
- * the other constants stay in registers; protection keys must not apply.
+ * the other constants stay in registers; `keys` (a constant): protection keys apply.
  */
-@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64): u64 {
+@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, keys: bool): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
   if ((i64(va << s) >> s) != i64(va)) return 0;
   let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
@@ -850,7 +868,7 @@ const INC_SMALL: u64 = u64(1) << 44;
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
   if ((e & E_PS) != 0) {
     if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
-    return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2));
+    return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2), keys);
   }
   if ((e & E_A) == 0) {
     if (amdMask(up)) return 0;
@@ -864,7 +882,7 @@ const INC_SMALL: u64 = u64(1) << 44;
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
   if ((e & E_PS) != 0) {
     if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
-    return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1));
+    return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1), keys);
   }
   if ((e & E_A) == 0) {
     if (amdMask(up)) return 0;
@@ -876,17 +894,18 @@ const INC_SMALL: u64 = u64(1) << 44;
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
-  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels));
+  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels), keys);
 }
 
 /**
  * walkInPlace's leaf (inlined once per page size, so that `off` and `inc` are constants): the
  * access check against the rights folded over the levels, A/D, the result written in place.
  */
-@inline function leafInPlace(i: usize, kind: u32, va: u64, e: u64, ea: u64, f: u64, off: u64, inc: u64): u64 {
+@inline function leafInPlace(i: usize, kind: u32, va: u64, e: u64, ea: u64, f: u64, off: u64, inc: u64, keys: bool): u64 {
   f &= e ^ E_XD;
   const t8 = KTAB + usize(kind) * 8;
-  if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
+  const pk: u32 = keys ? keyFault(kind, e, f) : 0;
+  if (pk != 0 || (f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P | pk);
   const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
   if ((e & need) != need) store<u64>(usize(ea), e | need, RAM_BASE);
   store<u64>(i * 8, (e & FRAME_MASK & ~off) | (va & off), IO_PA);
@@ -902,7 +921,7 @@ const INC_SMALL: u64 = u64(1) << 44;
  * walk writes its results in place and its counts go into one word, so that the loop's state
  * fits the registers V8 leaves it.
  */
-@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32, reads: bool): usize {
+@inline function serialRun(cpu: usize, g: usize, whole: usize, groups: u32, levels: u32, reads: bool, keys: bool): usize {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -915,7 +934,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     // no call in this loop (values live across a call are spilled where they are made): the
     // addresses the fast walk leaves (inc 0) go to serialLane after the group (flags in L_PEND)
     for (let i = g; i < end; i++) {
-      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram);
+      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram, keys);
       if (inc == 0) store<u8>(L_PEND + (i & usize(MLP_K - 1)), 1); // a store: never a select
       acc += inc;
     }
@@ -930,23 +949,32 @@ const INC_SMALL: u64 = u64(1) << 44;
 }
 
 function serialRun4(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 4, false);
+  return serialRun(cpu, g, whole, groups, 4, false, false);
 }
 
 function serialRun5(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 5, false);
+  return serialRun(cpu, g, whole, groups, 5, false, false);
 }
 
 // a batch of reads: the kind a constant (the access masks at fixed addresses, no kind loads)
 function serialRun4R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 4, true);
+  return serialRun(cpu, g, whole, groups, 4, true, false);
 }
 
 function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
-  return serialRun(cpu, g, whole, groups, 5, true);
+  return serialRun(cpu, g, whole, groups, 5, true, false);
 }
 
-@inline function mlpLoop(cpu: usize, n: u32, levels: u32, reads: bool): u32 {
+// with protection keys (CR4.PKE/PKS): the key check in the leaf
+function serialRun4K(cpu: usize, g: usize, whole: usize, groups: u32, reads: bool): usize {
+  return reads ? serialRun(cpu, g, whole, groups, 4, true, true) : serialRun(cpu, g, whole, groups, 4, false, true);
+}
+
+function serialRun5K(cpu: usize, g: usize, whole: usize, groups: u32, reads: bool): usize {
+  return reads ? serialRun(cpu, g, whole, groups, 5, true, true) : serialRun(cpu, g, whole, groups, 5, false, true);
+}
+
+@inline function mlpLoop(cpu: usize, n: u32, levels: u32, reads: bool, keys: bool): u32 {
   const root = acCr3 & FRAME_MASK;
   const ram = ramSize;
   const up = load<u64>(cpu + C_RSVD_UP);
@@ -965,7 +993,8 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
   for (let g: usize = 0; g < whole; g += usize(MLP_K)) {
     if (serial || serialGroups != 0) {
       // out of line, with its own registers, until a group translates a 4 KiB page again
-      if (reads) g = levels == 5 ? serialRun5R(cpu, g, whole, serialGroups) : serialRun4R(cpu, g, whole, serialGroups);
+      if (keys) g = levels == 5 ? serialRun5K(cpu, g, whole, serialGroups, reads) : serialRun4K(cpu, g, whole, serialGroups, reads);
+      else if (reads) g = levels == 5 ? serialRun5R(cpu, g, whole, serialGroups) : serialRun4R(cpu, g, whole, serialGroups);
       else g = levels == 5 ? serialRun5(cpu, g, whole, serialGroups) : serialRun4(cpu, g, whole, serialGroups);
       serial = false;
       serialGroups = 0;
@@ -979,7 +1008,7 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
       const i = g + j;
       const kind = batchKind(i);
       const p = j * 8;
-      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram);
+      let leaf = upperWalk(i, kind, load<u64>(i * 8, IO_VA), p, levels, root, up, lo, big1g, ram, keys);
       if (leaf == 0) {
         store<u8>(L_PEND + j, 1);
       } else if ((leaf & LANE_DONE) != 0) {
@@ -1015,7 +1044,7 @@ function serialRun5R(cpu: usize, g: usize, whole: usize, groups: u32): usize {
           store<u8>(L_PEND + j, 1);
           continue;
         }
-        acc += (u64(finishLeaf(i, batchKind(i), e, leaf, load<u64>(L_F + p))) << 24) | u64(levels);
+        acc += (u64(finishLeaf(i, batchKind(i), e, leaf, load<u64>(L_F + p), keys)) << 24) | u64(levels);
       }
     }
     if ((load<u64>(L_PEND) | load<u64>(L_PEND + 8)) != 0) acc = pendingLanes(cpu, g, levels, acc);

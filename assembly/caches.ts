@@ -13,10 +13,9 @@ import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
   C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, C_TAGS, C_FIFO, C_FIFO_BAD,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
-  PERM_RW, PERM_US, PERM_XD, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
+  PERM_RW, PERM_US, PERM_XD, PERM_KEY_SHIFT, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
-import { acCtx, acCx, acPkrU, acPkrS, acPcid } from './context';
-import { permFault } from './perms';
+import { acCtx, acCx, acPcid, keyRefusals } from './context';
 
 /** Page shift of TLB class c in a paging mode: 4K, 2M (4M in 32-bit mode), 1G. */
 @inline export function classShift(c: u32, mode: u32): u32 {
@@ -197,22 +196,16 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
   const tag = (fastVpn(vpn) << 8) | u64(acCtx);
   const pa = load<u64>(e, T_PA);
   frontMark(front, vpn);
-  if ((acPkrU | acPkrS) != 0) {
-    for (let k: u32 = 0; k < 3; k++) {
-      if (permFault(perms, k, acCx, acPkrU, acPkrS) != 0) continue;
-      if (k == 1 && (perms & PERM_D) == 0) continue; // a write to a clean entry must walk
-      frontStore(frontSlot(front, k, vpn), true, tag, pa);
-    }
-    return;
-  }
-  // Without protection keys, permFault's verdicts for the three kinds as bit tests, and the
-  // stores as selects (whether a kind is allowed is unpredictable: leaves differ in R/W and XD).
+  // permFault's verdicts for the three kinds as bit tests, and the stores as selects (whether a
+  // kind is allowed is unpredictable: leaves differ in R/W, XD and keys); a write to a clean
+  // entry must walk (it sets D)
   const cx = acCx;
   const user = (cx & CX_USER) != 0;
   const us = (perms & PERM_US) != 0;
   const base = !(user && !us);
-  const read = base && !((cx & CX_SMAP) != 0 && us);
-  const write = read && !((perms & PERM_RW) == 0 && (user || (cx & CX_WP) != 0)) && (perms & PERM_D) != 0;
+  const keys = keyRefusals((perms >> PERM_KEY_SHIFT) & 15, us);
+  const read = base && !((cx & CX_SMAP) != 0 && us) && (keys & 1) == 0;
+  const write = read && !((perms & PERM_RW) == 0 && (user || (cx & CX_WP) != 0)) && (perms & PERM_D) != 0 && (keys & 0x100) == 0;
   const exec = base && (perms & PERM_XD) == 0 && !(!user && (cx & CX_SMEP) != 0 && us);
   frontStore(frontSlot(front, 0, vpn), read, tag, pa);
   frontStore(frontSlot(front, 1, vpn), write, tag, pa);

@@ -2,7 +2,7 @@
 // Set once per access or per batch by `beginAccess`, read by walkers and the TLB.
 import {
   C_CR0, C_CR3, C_CR4, C_EFER, C_PKRU, C_PKRS, C_MODE, C_PCID, MODE_4L, MODE_5L, MODE_32,
-  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, E_RW, E_US, E_XD,
+  C_CTX_CUR, C_CTX_COUNT, C_CTX_TABLE, CTX_MAX, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, KT_KEYM, KT_PKR, E_RW, E_US, E_XD,
   CX_USER, CX_SMAP, CX_WP, CX_SMEP, CX_NXE, CX_PGE, CX_AMD, CX_IDEN, AF_CPL, AF_AC, AF_IMPLICIT,
 } from './layout';
 import { vendorAmd } from './state';
@@ -87,6 +87,23 @@ function kindMasks(cx: u32): void {
   const write: u32 = read & (rw != 0 ? 0xAA : 0xFF);
   const exec: u32 = 0xF0 & (us != 0 ? 0xCC : smep != 0 ? 0x33 : 0xFF);
   store<u32>(KTAB, read | (write << 8) | (exec << 16), KT_OK);
+  // keys (permFault's order: a user access to a supervisor page faults without PK, so PKRS
+  // never applies to it; a key refuses data accesses only, writes by WD only when user or WP)
+  store<u32>(KTAB, 1, KT_KEYM);
+  store<u32>(KTAB, rw != 0 ? 3 : 1, KT_KEYM + 4);
+  store<u32>(KTAB, 0, KT_KEYM + 8);
+  store<u64>(KTAB, (u64(user ? 0 : acPkrS) << 32) | u64(acPkrU), KT_PKR);
+}
+
+/**
+ * The protection-key verdicts of the current access context for a page with key `key`:
+ * bit 0 set when the key refuses reads, bit 8 when it refuses writes (fetches: never), as
+ * permFault decides them (KT_KEYM, KT_PKR); 0 without CR4.PKE / PKS. `userPage`: U/S set at every
+ * level (PKRU applies, else PKRS).
+ */
+@inline export function keyRefusals(key: u32, userPage: bool): u32 {
+  const bits = u32(load<u64>(KTAB, KT_PKR) >> u64((key << 1) | (userPage ? 0 : 32)));
+  return (bits & 1) | (u32((bits & load<u32>(KTAB, KT_KEYM + 4)) != 0) << 8);
 }
 
 /** Finds or assigns the id of the current permission context; sweeps fast tags when full. */

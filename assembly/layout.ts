@@ -27,6 +27,12 @@ export const KT_EC: usize = 48; // u64[3]: the access's own error-code bits (W/R
 // u8[3]: the same verdicts by table, bit i of kind k's byte for the folded rights i = RW | US << 1
 // | (no level sets XD) << 2 (PERM_RW | PERM_US | PERM_XD, XD inverted)
 export const KT_OK: usize = 72;
+// protection keys (fast walk with CR4.PKE/PKS): u32[3] the key-register bits that refuse kind k
+// (read: AD; write: AD, and WD for user accesses or with CR0.WP; fetch: none), then one u64:
+// PKRS << 32 | PKRU, of each the value that applies (0 without CR4.PKE / PKS; a user access
+// never meets PKRS: on a supervisor page it faults first)
+export const KT_KEYM: usize = 80;
+export const KT_PKR: usize = 96;
 // the TLB miss path's quick walks (access.ts quickUpper): u64[4] entry addresses, u32[6] hits per level
 export const UP_EA: usize = 0x003F_00B0;
 export const UP_HITS: usize = 0x003F_00D0;

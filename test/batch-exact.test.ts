@@ -4,10 +4,12 @@
  * It must leave exactly what the same accesses made one at a time (cpu.access, the exact walk)
  * leave: the same results, CR2, statistics (walks, entries read, faults) and the same accessed
  * and dirty bits in memory. Random IA-32e tables (shared and looping tables, large pages,
- * reserved bits, entries past RAM, clear A/D bits) under random control settings, both vendors.
+ * reserved bits, entries past RAM, clear A/D bits, protection keys) under random control settings
+ * (CR4.PKE and CR4.PKS with random key registers among them), both vendors.
  * With the TLB on, batches hit through a front cache in front of the modelled TLB
  * (assembly/caches.ts): the same hits, misses and stale translations as one access at a time,
- * across table edits, INVLPG, CR3 writes with and without PCID no-flush, and privilege changes.
+ * across table edits, INVLPG, CR3 writes with and without PCID no-flush, privilege changes and
+ * key-register writes.
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/index.js';
@@ -34,6 +36,7 @@ function randomEntry(r: Prng, maxPa: number): bigint {
   }
   if (r.nextFloat() < 0.2) e |= 1n << 63n; // XD
   if (r.nextFloat() < 0.02) e |= 1n << BigInt(Math.min(51, maxPa + r.below(52 - maxPa + 1)));
+  if (r.nextFloat() < 0.3) e |= BigInt(r.below(16)) << 59n; // protection key
   return e;
 }
 
@@ -53,6 +56,7 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
     const r = new Prng(0xba7c4);
     let faults = 0;
     let ok = 0;
+    let keyFaults = 0;
     for (let c = 0; c < 40; c++) {
       const maxPa = [36, 46, 52][c % 3];
       const vendor: Vendor = c % 2 ? 'amd' : 'intel';
@@ -74,14 +78,16 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
           (la57 ? 1n << 12n : 0n) |
           (r.nextFloat() < 0.5 ? 1n << 20n : 0n) |
           (r.nextFloat() < 0.5 ? 1n << 21n : 0n) |
-          (r.nextFloat() < 0.2 ? 1n << 22n : 0n),
+          (r.nextFloat() < 0.4 ? 1n << 22n : 0n) |
+          (r.nextFloat() < 0.3 ? 1n << 24n : 0n),
         efer: (1n << 8n) | (r.nextFloat() < 0.8 ? 1n << 11n : 0n),
-        pkru: r.nextFloat() < 0.5 ? 0n : BigInt(r.nextU32()),
+        pkru: r.nextFloat() < 0.3 ? 0n : r.nextFloat() < 0.3 ? 0x5555_5554n : BigInt(r.nextU32()),
+        pkrs: r.nextFloat() < 0.3 ? 0n : BigInt(r.nextU32()),
       };
       const cpl = r.nextFloat() < 0.5 ? 3 : 0;
       const ac = r.nextFloat() < 0.3;
       for (const m of [a, b]) {
-        m.cpus[0].setControl({ cr0: regs.cr0 & ~(1n << 31n), cr4: regs.cr4, efer: regs.efer, cr3: regs.cr3, pkru: regs.pkru });
+        m.cpus[0].setControl({ cr0: regs.cr0 & ~(1n << 31n), cr4: regs.cr4, efer: regs.efer, cr3: regs.cr3, pkru: regs.pkru, pkrs: regs.pkrs });
         m.cpus[0].setControl({ cr0: regs.cr0 });
       }
       // every other configuration through the machine's own batch buffers (no copies); with its
@@ -106,6 +112,7 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl, ac });
         const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
         if (w) want++;
+        if (!x.ok && x.vector === 14 && (x.errorCode & 32) !== 0) keyFaults++;
         if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
           expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({
             i,
@@ -135,6 +142,7 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
       ok += n - want;
     }
     expect(faults).toBeGreaterThan(3000);
+    expect(keyFaults).toBeGreaterThan(100);
     expect(ok).toBeGreaterThan(3000);
   });
 });
@@ -175,9 +183,14 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
       // frame 0 (a 2 MiB page's at physical 0, below) full of present entries: a walk that took
       // that page's PDE for a table would find leaves there, not a fault
       for (let i = 0; i < 512; i++) both((m) => m.phys.write64(BigInt(i * 8), (BigInt(1 + (i % POOL)) << 12n) | 0x27n));
-      const cr4 = (1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n);
+      // protection keys in two configurations of three (CR4.PKE and PKS; the key registers change below)
+      const keysOn = c % 3 !== 0;
+      const cr4 = (1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (keysOn ? (1n << 22n) | (1n << 24n) : 0n);
+      const pkr = () => (r.nextFloat() < 0.3 ? 0n : r.nextFloat() < 0.5 ? 0x5555_5554n : BigInt(r.nextU32()));
+      const pkru = keysOn ? pkr() : 0n;
+      const pkrs = keysOn ? pkr() : 0n;
       both((m) => {
-        m.cpus[0].setControl({ cr0: 1n, cr4, efer: (1n << 8n) | (1n << 11n), cr3: 4096n });
+        m.cpus[0].setControl({ cr0: 1n, cr4, efer: (1n << 8n) | (1n << 11n), cr3: 4096n, pkru, pkrs });
         m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
         m.cpus[0].setControl({ cr4: cr4 | (1n << 17n) }); // PCIDE
       });
@@ -212,6 +225,10 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
             m.cpus[0].setControl({ cr4: cur ^ (1n << 7n) });
             m.cpus[0].setControl({ cr4: cur });
           });
+        } else if (keysOn && op < 0.31) {
+          // WRPKRU / a PKRS write: no flush, the cached entries' keys are checked against the new values
+          const regs = { pkru: pkr(), pkrs: pkr() };
+          both((m) => m.cpus[0].setControl(regs));
         } else {
           const n = 1 + r.below(40);
           const cpl = r.nextFloat() < 0.7 ? 3 : 0;
