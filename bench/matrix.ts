@@ -46,13 +46,15 @@ export interface Attrs {
   ro: number;
   sup: number;
   np: number;
+  /** Leaves with a protection key other than 0 (drawn from 1..15); the others keep key 0. */
+  keys: number;
   /** Accessed and dirty bits clear in every entry (tables too) at the start of every run. */
   adClear: boolean;
 }
 
 export interface Cell {
   name: string;
-  group: 'size' | 'levels' | 'attrs' | 'access' | 'ad' | 'tlb';
+  group: 'size' | 'levels' | 'attrs' | 'access' | 'ad' | 'keys' | 'tlb';
   page: PageSize;
   levels: 4 | 5;
   bytes: number;
@@ -73,10 +75,18 @@ export interface Cell {
    * 2 MiB TLB class holds an entry while the user accesses miss, as under a real kernel.
    */
   directMap?: boolean;
+  /** CR4.PKE set and PKRU loaded with this value (protection keys apply to the user pages). */
+  pkru?: number;
 }
 
-const REAL: Attrs = { xd: 0.5, ro: 1 / 8, sup: 1 / 256, np: 1 / 256, adClear: false };
-const CLEAN: Attrs = { xd: 0, ro: 0, sup: 0, np: 0, adClear: false };
+const REAL: Attrs = { xd: 0.5, ro: 1 / 8, sup: 1 / 256, np: 1 / 256, keys: 0, adClear: false };
+const CLEAN: Attrs = { xd: 0, ro: 0, sup: 0, np: 0, keys: 0, adClear: false };
+/**
+ * Linux's PKRU for a process on hardware with protection keys (init_pkru_value: every key but 0
+ * access-disabled), and a write-disable variant (every key but 0 write-disabled).
+ */
+const PKRU_LINUX = 0x5555_5554;
+const PKRU_WD = 0xaaaa_aaa8;
 
 function cell(name: string, group: Cell['group'], page: PageSize, bytes: number, o: Partial<Cell> = {}): Cell {
   return { name, group, page, levels: 4, bytes, order: 'random', attrs: REAL, access: 'read', addresses: 1 << 18, ...o };
@@ -100,6 +110,11 @@ export function fullCells(): Cell[] {
     cell('xd100 ro12', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, xd: 1 } }),
     cell('xd50 ro0', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, ro: 0 } }),
     cell('xd50 ro100', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, ro: 1 } }),
+    // protection keys (CR4.PKE): a sixteenth of the leaves with a key other than 0
+    cell('keys 4k 1G mixed', 'keys', '4k', GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_LINUX }),
+    cell('keys wd 4k 1G mixed', 'keys', '4k', GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_WD }),
+    cell('keys 4k 16G rand', 'keys', '4k', 16 * GIB, { attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_LINUX, addresses: 1 << 20 }),
+    cell('keys 2m 16G mixed', 'keys', '2m', 16 * GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_LINUX }),
     cell('A/D clear read', 'ad', '4k', GIB, { order: 'each-once', attrs: { ...REAL, adClear: true } }),
     cell('A/D clear mixed', 'ad', '4k', GIB, { order: 'each-once', access: 'mixed', attrs: { ...REAL, adClear: true } }),
     cell('TLB hot 64 pages', 'tlb', '4k', 64 * MIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
@@ -108,6 +123,21 @@ export function fullCells(): Cell[] {
     cell('TLB 4k rand 1G', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB 4k rand 16G', 'tlb', '4k', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB 4k rand 1G, direct map', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16, directMap: true }),
+    cell('TLB hot 64 pages, keys', 'tlb', '4k', 64 * MIB, {
+      tlb: true,
+      hotPages: 64,
+      access: 'mixed',
+      attrs: { ...CLEAN, keys: 1 / 16 },
+      pkru: PKRU_LINUX,
+      addresses: 1 << 16,
+    }),
+    cell('TLB 4k rand 64M, keys', 'tlb', '4k', 64 * MIB, {
+      tlb: true,
+      access: 'mixed',
+      attrs: { ...REAL, keys: 1 / 16 },
+      pkru: PKRU_LINUX,
+      addresses: 1 << 16,
+    }),
   ];
 }
 
@@ -127,10 +157,13 @@ const P = 1,
   D = 0x40,
   PS = 0x80;
 const XD_HI = 0x8000_0000;
+/** A leaf's protection key: bits 62:59, i.e. 30:27 of the high word. */
+const KEY_SHIFT_HI = 27;
 /** CR0.PE | CR0.WP | CR0.PG; CR4.PAE (| LA57); EFER.LME | EFER.NXE. */
 const CR0 = (1n << 0n) | (1n << 16n) | (1n << 31n);
 const CR4_PAE = 1n << 5n;
 const CR4_LA57 = 1n << 12n;
+const CR4_PKE = 1n << 22n;
 const EFER = (1n << 8n) | (1n << 11n);
 /** Region bases: PML4 slot 32 (4-level); PML5 slot 3 (5-level). */
 const BASE_4L = 32n << 39n;
@@ -273,6 +306,7 @@ class Guest {
       if (r.nextU32() < sup) flags &= ~US;
       if (r.nextU32() < ro) flags &= ~RW;
       if (r.nextU32() < xd) h |= XD_HI;
+      if (a.keys > 0 && r.nextFloat() < a.keys) h |= (1 + r.below(15)) << KEY_SHIFT_HI;
       const s = l.leafSlot[i];
       w[2 * s] = (lo | flags) >>> 0;
       w[2 * s + 1] = h >>> 0;
@@ -427,7 +461,17 @@ function accessImpl(name: string, cpu: Cpu, vas: BigUint64Array, kinds: Uint8Arr
   };
 }
 
-function nativeImpl(name: string, fn: NativeBatchFn, g: Guest, cr3: bigint, cfg: number, vas: BigUint64Array, kinds: Uint8Array, exact: boolean): MImpl {
+function nativeImpl(
+  name: string,
+  fn: NativeBatchFn,
+  g: Guest,
+  cr3: bigint,
+  cfg: number,
+  pkru: number,
+  vas: BigUint64Array,
+  kinds: Uint8Array,
+  exact: boolean,
+): MImpl {
   const out = newResults(vas.length);
   return {
     name,
@@ -439,7 +483,7 @@ function nativeImpl(name: string, fn: NativeBatchFn, g: Guest, cr3: bigint, cfg:
         n === vas.length
           ? { vas, kinds, pa: out.pa, fault: out.fault }
           : { vas: vas.subarray(0, n), kinds: kinds.subarray(0, n), pa: out.pa.subarray(0, n), fault: out.fault.subarray(0, n) };
-      for (let p = 0; p < passes; p++) fn(memory.buffer as ArrayBuffer, ramOffset, g.m.ramBytes, cr3, 46, cfg, sub.vas, sub.kinds, sub.pa, sub.fault);
+      for (let p = 0; p < passes; p++) fn(memory.buffer as ArrayBuffer, ramOffset, g.m.ramBytes, cr3, 46, cfg, sub.vas, sub.kinds, sub.pa, sub.fault, pkru, 0);
     },
   };
 }
@@ -498,8 +542,10 @@ const TARGETS: { key: string; target: number; applies: (c: Cell) => boolean }[] 
   { key: 'wasm-tlb/wasm', target: 1, applies: (c) => c.name.startsWith('TLB 4k rand') },
 ];
 
-function nativeCfg(levels: 4 | 5): number {
-  return NATIVE_CFG.USER | NATIVE_CFG.PDPE1GB | NATIVE_CFG.NXE | NATIVE_CFG.WP | (levels === 5 ? NATIVE_CFG.LA57 : 0);
+function nativeCfg(c: Cell): number {
+  return (
+    NATIVE_CFG.USER | NATIVE_CFG.PDPE1GB | NATIVE_CFG.NXE | NATIVE_CFG.WP | (c.levels === 5 ? NATIVE_CFG.LA57 : 0) | (c.pkru !== undefined ? NATIVE_CFG.PKE : 0)
+  );
 }
 
 function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx: number, log: (s: string) => void): CellResult {
@@ -508,11 +554,12 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   g.applyAttrs(l, c.attrs, attrSeed);
   const [cpuOff, cpuOn] = g.m.cpus;
   const cr3 = BigInt(l.root);
-  const cr4 = CR4_PAE | (c.levels === 5 ? CR4_LA57 : 0n);
+  const cr4 = CR4_PAE | (c.levels === 5 ? CR4_LA57 : 0n) | (c.pkru !== undefined ? CR4_PKE : 0n);
+  const pkru = BigInt(c.pkru ?? 0);
   for (const cpu of g.m.cpus) {
     // Paging off first: CR4.LA57 cannot change in IA-32e mode.
     cpu.setControl({ cr0: CR0 & ~(1n << 31n) });
-    cpu.setControl({ cr3, cr4, efer: EFER });
+    cpu.setControl({ cr3, cr4, efer: EFER, pkru });
     cpu.setControl({ cr0: CR0 });
   }
   cpuOff.configure({ tlb: false, psc: false });
@@ -523,19 +570,19 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     if (!r.ok) throw new Error(`bench matrix: the direct map does not translate (${JSON.stringify(r)})`);
   }
   const { vas, kinds } = addresses(c, cfg.seed * 104729 + idx);
-  const ncfg = nativeCfg(c.levels);
+  const ncfg = nativeCfg(c);
   walker.tlbFlush(); // the tables changed (setControl flushed the core's TLBs)
   const impls: MImpl[] = [wasmImpl('wasm', cpuOff, vas, kinds)];
   if (c.tlb) {
-    impls.push(wasmImpl('wasm-tlb', cpuOn, vas, kinds), nativeImpl('c-tlb', walker.tlbBatch, g, cr3, ncfg, vas, kinds, true));
+    impls.push(wasmImpl('wasm-tlb', cpuOn, vas, kinds), nativeImpl('c-tlb', walker.tlbBatch, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true));
     if (vas.length <= g.m.batchMax) impls.push(inPlaceImpl('wasm-tlb-inplace', g.m, cpuOn, vas, kinds));
     impls.push(accessImpl('wasm-tlb-access', cpuOn, vas, kinds));
   } else {
     impls.push(
-      nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, vas, kinds, true),
-      nativeImpl('c-lean', walker.walkBatchLean, g, cr3, ncfg, vas, kinds, c.access === 'read'),
-      nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, vas, kinds, true),
-      nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, vas, kinds, true),
+      nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
+      nativeImpl('c-lean', walker.walkBatchLean, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, c.access === 'read' && c.pkru === undefined),
+      nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
+      nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
     );
     // (not on the A/D-clear cells: repeating the first addresses would walk them with A/D set)
     if (!c.attrs.adClear) impls.push(inPlaceWalk('wasm-inplace', g.m, cpuOff, vas, kinds));
@@ -605,7 +652,8 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
       }
     }
   }
-  if (c.hotPages) {
+  // (an access that faults is a miss every time: a page no access may use never enters the TLB)
+  if (c.hotPages && res.faults === 0) {
     const s = cpuOn.stats;
     if (s.tlbMisses !== before.tlbMisses) res.problems.push(`wasm-tlb: ${s.tlbMisses - before.tlbMisses} TLB misses on a hot set that fits the TLB`);
   }
