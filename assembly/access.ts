@@ -2,13 +2,13 @@
 import {
   IO_VA, IO_KIND, IO_PA, IO_FAULT, C_FLAGS, C_LAST_N, C_ST_TLBHITS, C_ST_TLBMISSES, C_ST_FAULTS,
   T_KEY, T_PA, T_PERMS, T_STAMP, TLB_ENTRY, C_TLB, C_PSC, PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, PERM_G, PERM_KEY_SHIFT,
-  CX_PGE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_5L, FAULT_BIT, PA_MASK,
+  CX_PGE, CX_NXE, E_D, E_G, PERM_D, F_TLB, F_PSC, MODE_NONE, MODE_PAE, MODE_32, MODE_5L, FAULT_BIT, PA_MASK, C_PDPTE, C_CR4,
   R_CLASS_SHIFT, R_PERMS_SHIFT, MODE_4L, C_RSVD_UP, C_RSVD_LO, C_RSVD_1G, C_CR2, C_FRONT,
   C_TAGS, C_LAST, LANES, KTAB, KT_MASK, KT_WANT, KT_EC, KT_OK, KT_KEYM, KT_PKR, PF_PK, E_US, RAM_BASE, E_P, E_A, E_PS, E_XD, PF_P, PF_RSVD, VEC_PF,
   PERM_RW, PERM_US, PERM_XD, UP_EA, UP_HITS,
 } from './layout';
-import { staleRewalk } from './state';
-import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals } from './context';
+import { staleRewalk, vendorAmd, rsvdHiPae, rsvd4M } from './state';
+import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
 import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
@@ -484,6 +484,8 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   let gps: u32 = 0; // #GP results: counted in the statistics as accessOne counts them
   if (isLongMode(mode) && !tlbOn) {
     faults = walkBatchLong(cpu, n, mode == MODE_5L ? 5 : 4, pscOn);
+  } else if ((mode == MODE_PAE || mode == MODE_32) && !tlbOn && !pscOn && batchKinds(n) != KINDS_BAD) {
+    faults = mode == MODE_PAE ? legacyLoopPae(cpu, n) : legacyLoop32(cpu, n);
   } else if (tlbOn) {
     faults = tlbBatch(cpu, n, mode, pscOn);
   } else {
@@ -1090,6 +1092,120 @@ function exactWalk(cpu: usize, va: u64, kind: u32, levels: u32): u64 {
   }
   bump(cpu, C_ST_FAULTS, gps);
   return faults;
+}
+
+// ---- PAE and 32-bit paging: the fast walk of two-level tables ----
+//
+// With the caches off, a batch in PAE or 32-bit paging takes a fast walk as IA-32e batches do
+// (walkInPlace's per-level mask test, folded rights, the KTAB access check, A/D in place, faults
+// decided in place and their CR2 and count applied once per batch), one address after the other:
+// two levels under the PDPTE registers or CR3 (the few tables above the leaves stay cached, and
+// a leaf miss overlaps with the next walks as far as the reorder window reaches). The exact walk
+// (walkPae, walk32) decides what the fast one leaves (0): a PDPTE not present, an entry past
+// RAM, AMD's deferred accessed bit. Protection keys do not exist outside IA-32e mode.
+
+/** PAE (SDM 4.4): the PDE from the PDPTE register for va's bits 31:30, then the PTE; `lo` is the mask test (P and reserved bits). */
+@inline function paeInPlace(cpu: usize, i: usize, kind: u32, va: u64, lo: u64, ram: u64, amd: bool): u64 {
+  const pdpte = load<u64>(cpu + C_PDPTE + usize((va >> 30) & 3) * 8);
+  if ((pdpte & E_P) == 0) return 0;
+  let ea = (pdpte & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if (ea >= ram) return 0;
+  let e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, 1, kind);
+  if ((e & E_PS) != 0) {
+    if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, 1, kind);
+    return leafInPlace(i, kind, va, e, ea, 0xFFFF_FFFF_FFFF_FFFF, 0x1F_FFFF, 1, false);
+  }
+  if ((e & E_A) == 0) {
+    if (amd) return 0;
+    e |= E_A;
+    store<u64>(usize(ea), e, RAM_BASE);
+  }
+  const f = e ^ E_XD;
+  ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+  if (ea >= ram) return 0;
+  e = load<u64>(usize(ea), RAM_BASE);
+  if ((e & lo) != E_P) return entryFaultInPlace(i, e, 2, kind);
+  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | 2, false);
+}
+
+/** 32-bit paging (SDM 4.3): 4-byte entries, a 4 MiB page (CR4.PSE, PSE-36 bits 20:13) or a PTE. */
+@inline function w32InPlace(i: usize, kind: u32, va: u64, root: u64, pse: bool, ram: u64, amd: bool): u64 {
+  let ea = root + ((va >> 20) & 0xFFC);
+  if (ea >= ram) return 0;
+  let e = u64(load<u32>(usize(ea), RAM_BASE));
+  const ec = load<u64>(KTAB + usize(kind) * 8, KT_EC);
+  if ((e & E_P) == 0) return faultInPlace(i, 1, ec);
+  if ((e & E_PS) != 0 && pse) {
+    if ((u32(e) & rsvd4M) != 0) return faultInPlace(i, 1, ec | PF_P | PF_RSVD);
+    return leaf32InPlace(i, kind, va, e, ea, 0xFFFF_FFFF_FFFF_FFFF, (e & 0xFFC0_0000) | (((e >> 13) & 0xFF) << 32), 0x3F_FFFF, 1);
+  }
+  if ((e & E_A) == 0) {
+    if (amd) return 0;
+    e |= E_A;
+    store<u32>(usize(ea), u32(e), RAM_BASE);
+  }
+  const f = e ^ E_XD; // no XD in 32-bit paging: bit 63 of f stays set
+  ea = (e & 0xFFFF_F000) + ((va >> 10) & 0xFFC);
+  if (ea >= ram) return 0;
+  e = u64(load<u32>(usize(ea), RAM_BASE));
+  if ((e & E_P) == 0) return faultInPlace(i, 2, ec);
+  return leaf32InPlace(i, kind, va, e, ea, f, e & 0xFFFF_F000, 0xFFF, INC_SMALL | 2);
+}
+
+/** leafInPlace for a 4-byte entry `e` at `ea` mapping `page`. */
+@inline function leaf32InPlace(i: usize, kind: u32, va: u64, e: u64, ea: u64, f: u64, page: u64, off: u64, inc: u64): u64 {
+  f &= e ^ E_XD;
+  const t8 = KTAB + usize(kind) * 8;
+  if ((f & load<u64>(t8, KT_MASK)) != load<u64>(t8, KT_WANT)) return faultInPlace(i, u32(inc), load<u64>(t8, KT_EC) | PF_P);
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
+  if ((e & need) != need) store<u32>(usize(ea), u32(e | need), RAM_BASE);
+  store<u64>(i * 8, (page & ~off) | (va & off), IO_PA);
+  store<u32>(i * 4, 0, IO_FAULT);
+  return inc;
+}
+
+function legacyLoopPae(cpu: usize, n: u32): u32 {
+  return legacyLoop(cpu, n, true);
+}
+
+function legacyLoop32(cpu: usize, n: u32): u32 {
+  return legacyLoop(cpu, n, false);
+}
+
+/** The PAE or 32-bit batch loop (valid kinds; TLB and PSCs off): fast walks, the exact walk behind them. */
+@inline function legacyLoop(cpu: usize, n: u32, pae: bool): u32 {
+  const ram = ramSize;
+  const amd = vendorAmd;
+  const lo = rsvdHiPae | ((acCx & CX_NXE) != 0 ? 0 : E_XD) | E_P;
+  const root = acCr3 & 0xFFFF_F000;
+  const pse = (load<u64>(cpu + C_CR4) & CR4_PSE) != 0;
+  let acc: u64 = 0; // leafInPlace's counter word: entries read, #PFs
+  let exact: u32 = 0; // addresses the exact walk took (it counts its own walks)
+  let exactFaults: u32 = 0;
+  for (let i: usize = 0; i < usize(n); i++) {
+    const kind = batchKind(i);
+    const va = load<u64>(i * 8, IO_VA) & 0xFFFF_FFFF;
+    const inc = pae ? paeInPlace(cpu, i, kind, va, lo, ram, amd) : w32InPlace(i, kind, va, root, pse, ram, amd);
+    acc += inc;
+    if (inc != 0) continue;
+    exact++;
+    exactFaults += store2(i, pae ? walkPae(cpu, va, kind, false, false) : walk32(cpu, va, kind, false, false));
+  }
+  // pageFault's effects for the fast walks' faults: CR2 (the last faulting linear address, in
+  // batch order: the exact walks set theirs as they went) and the count
+  const fastFaults = u32(acc >> 24) & 0xF_FFFF;
+  if (fastFaults != 0) {
+    for (let i = usize(n); i > 0; i--) {
+      if ((load<u32>((i - 1) * 4, IO_FAULT) >> 16) == VEC_PF) {
+        store<u64>(cpu + C_CR2, load<u64>((i - 1) * 8, IO_VA) & 0xFFFF_FFFF);
+        break;
+      }
+    }
+  }
+  bump(cpu, C_ST_FAULTS, fastFaults);
+  addWalkCounts(n - exact, u32(acc) & 0xFF_FFFF);
+  return fastFaults + exactFaults;
 }
 
 /** Index of the first invalid access kind (> 2) of the last batch, or -1. */

@@ -260,6 +260,104 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
   });
 });
 
+describe('translateBatch (caches off) = the same accesses one at a time, in PAE and 32-bit paging', () => {
+  it('results, CR2, statistics and A/D bits agree on 24 random configurations', async () => {
+    const r = new Prng(0x1e9a);
+    let faults = 0;
+    let ok = 0;
+    for (let c = 0; c < 24; c++) {
+      const pae = c % 2 === 0;
+      const vendor: Vendor = c % 4 >= 2 ? 'amd' : 'intel';
+      const maxPa = [36, 40, 46][c % 3];
+      const opts = { ramBytes: RAM, vendor, maxPhysAddrBits: maxPa, pse36: c % 3 !== 0, tlb: false as const, psc: false as const };
+      const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
+      const both = (f: (m: Machine) => void) => {
+        f(a);
+        f(b);
+      };
+      for (let f = 1; f <= POOL; f++) {
+        for (let i = 0; i < (pae ? 512 : 1024); i++) {
+          if (pae) {
+            const e = randomEntry(r, maxPa);
+            both((m) => m.phys.write64(BigInt(f * 4096 + i * 8), e));
+          } else {
+            // 4-byte entries: mostly a pool table, sometimes a frame past RAM; random flags, PS
+            // (4 MiB pages: bits 20:13 PSE-36 address bits, reserved above MAXPHYADDR)
+            let e = r.nextFloat() < 0.04 ? r.below(256) & ~1 : ((r.nextFloat() < 0.95 ? 1 + r.below(POOL) : RAM / 4096 + r.below(64)) << 12) | 1;
+            if (r.nextFloat() < 0.93) e |= 0x26;
+            if (r.nextFloat() < 0.08) e &= ~0x20;
+            if (r.nextFloat() < 0.06) e &= ~0x2;
+            if (r.nextFloat() < 0.04) e &= ~0x4;
+            if (r.nextFloat() < 0.5) e |= 0x40;
+            if (r.nextFloat() < 0.1) e |= 0x80 | (r.nextFloat() < 0.3 ? 1 << (13 + r.below(9)) : 0);
+            both((m) => m.phys.write32(BigInt(f * 4096 + i * 4), e >>> 0));
+          }
+        }
+      }
+      // PAE: the four PDPTEs (loaded into registers by the CR3 write) present or not, never reserved
+      const cr3 = BigInt(4096 * (1 + r.below(POOL)) + (pae ? 32 * r.below(4) : 0));
+      if (pae)
+        for (let i = 0; i < 4; i++) {
+          const e = r.nextFloat() < 0.1 ? 0n : (BigInt(1 + r.below(POOL)) << 12n) | 1n;
+          both((m) => m.phys.write64(cr3 + BigInt(i * 8), e));
+        }
+      const cr0 = (1n << 0n) | (1n << 31n) | (r.nextFloat() < 0.7 ? 1n << 16n : 0n);
+      const cr4 = (pae ? 1n << 5n : r.nextFloat() < 0.7 ? 1n << 4n : 0n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (r.nextFloat() < 0.5 ? 1n << 21n : 0n);
+      const efer = pae && r.nextFloat() < 0.7 ? 1n << 11n : 0n;
+      both((m) => {
+        m.cpus[0].setControl({ cr0: 1n, cr4, efer, cr3 });
+        m.cpus[0].setControl({ cr0 });
+      });
+      const cpl = r.nextFloat() < 0.5 ? 3 : 0;
+      const ac = r.nextFloat() < 0.3;
+      const n = 1500;
+      const vas = new BigUint64Array(n);
+      const kinds = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        // mostly the first few page tables' addresses, so that walks reach the leaves; bits above 31 ignored
+        vas[i] = (BigInt(r.below(4)) << 30n) | (BigInt(r.below(8)) << 21n) | BigInt(r.below(1 << 21)) | (r.nextFloat() < 0.05 ? 1n << 40n : 0n);
+        kinds[i] = c % 6 === 5 ? 0 : r.below(3);
+      }
+      const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
+      const out = { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
+      const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
+      const names: AccessKind[] = ['read', 'write', 'exec'];
+      let want = 0;
+      for (let i = 0; i < n; i++) {
+        const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl, ac });
+        const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
+        if (w) want++;
+        if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n))
+          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c} (${pae ? 'PAE' : '32-bit'})`).toEqual({
+            i,
+            va: vas[i].toString(16),
+            kind: kinds[i],
+            fault: w,
+            pa: x.ok ? x.pa : 0n,
+          });
+      }
+      expect(nf, `config ${c}: faults`).toBe(want);
+      expect(a.cpus[0].cr2, `config ${c}: CR2`).toBe(b.cpus[0].cr2);
+      const sa = a.cpus[0].stats,
+        sb = b.cpus[0].stats;
+      expect(
+        { walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults },
+        `config ${c}: statistics`,
+      ).toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
+      for (let f = 1; f <= POOL; f++)
+        for (let i = 0; i < 512; i++) {
+          const pa = BigInt(f * 4096 + i * 8);
+          if (a.phys.read64(pa) !== b.phys.read64(pa))
+            expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
+        }
+      faults += want;
+      ok += n - want;
+    }
+    expect(faults).toBeGreaterThan(3000);
+    expect(ok).toBeGreaterThan(3000);
+  });
+});
+
 describe('the FIFO victim (fill-order words) = the oldest stamp', () => {
   // One 12-way set (the usual geometry's specialised miss path), more pages than ways, PCIDs
   // flushed one at a time (entries leave from the middle of the fill order), INVLPG, and the fill
