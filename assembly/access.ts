@@ -473,6 +473,8 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: boo
  * Translates IO_VA[0..n) with kinds IO_KIND into IO_PA / IO_FAULT (0, or vector << 16 | error
  * code). Returns the number of faults. The TLB hit path and the walk are inlined into the loop.
  */
+let legacyKinds: u32 = 0;
+
 export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   beginAccess(cpu, flags);
   badKind = -1;
@@ -484,8 +486,9 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   let gps: u32 = 0; // #GP results: counted in the statistics as accessOne counts them
   if (isLongMode(mode) && !tlbOn) {
     faults = walkBatchLong(cpu, n, mode == MODE_5L ? 5 : 4, pscOn);
-  } else if ((mode == MODE_PAE || mode == MODE_32) && !tlbOn && !pscOn && batchKinds(n) != KINDS_BAD) {
-    faults = mode == MODE_PAE ? legacyLoopPae(cpu, n) : legacyLoop32(cpu, n);
+  } else if ((mode == MODE_PAE || mode == MODE_32) && !tlbOn && !pscOn && (legacyKinds = batchKinds(n)) != KINDS_BAD) {
+    const reads = legacyKinds == KINDS_READS;
+    faults = mode == MODE_PAE ? (reads ? legacyLoopPaeR(cpu, n) : legacyLoopPae(cpu, n)) : reads ? legacyLoop32R(cpu, n) : legacyLoop32(cpu, n);
   } else if (tlbOn) {
     faults = tlbBatch(cpu, n, mode, pscOn);
   } else {
@@ -1166,15 +1169,24 @@ function exactWalk(cpu: usize, va: u64, kind: u32, levels: u32): u64 {
 }
 
 function legacyLoopPae(cpu: usize, n: u32): u32 {
-  return legacyLoop(cpu, n, true);
+  return legacyLoop(cpu, n, true, false);
 }
 
 function legacyLoop32(cpu: usize, n: u32): u32 {
-  return legacyLoop(cpu, n, false);
+  return legacyLoop(cpu, n, false, false);
+}
+
+// a batch of reads: the kind a constant
+function legacyLoopPaeR(cpu: usize, n: u32): u32 {
+  return legacyLoop(cpu, n, true, true);
+}
+
+function legacyLoop32R(cpu: usize, n: u32): u32 {
+  return legacyLoop(cpu, n, false, true);
 }
 
 /** The PAE or 32-bit batch loop (valid kinds; TLB and PSCs off): fast walks, the exact walk behind them. */
-@inline function legacyLoop(cpu: usize, n: u32, pae: bool): u32 {
+@inline function legacyLoop(cpu: usize, n: u32, pae: bool, reads: bool): u32 {
   const ram = ramSize;
   const amd = vendorAmd;
   const lo = rsvdHiPae | ((acCx & CX_NXE) != 0 ? 0 : E_XD) | E_P;
@@ -1184,7 +1196,7 @@ function legacyLoop32(cpu: usize, n: u32): u32 {
   let exact: u32 = 0; // addresses the exact walk took (it counts its own walks)
   let exactFaults: u32 = 0;
   for (let i: usize = 0; i < usize(n); i++) {
-    const kind = batchKind(i);
+    const kind = reads ? 0 : batchKind(i);
     const va = load<u64>(i * 8, IO_VA) & 0xFFFF_FFFF;
     const inc = pae ? paeInPlace(cpu, i, kind, va, lo, ram, amd) : w32InPlace(i, kind, va, root, pse, ram, amd);
     acc += inc;

@@ -28,7 +28,7 @@
  */
 import { Machine, type Cpu } from '../src/index.js';
 import { Prng } from '../src/util/prng.js';
-import { referenceAccess, type RefConfig } from '../src/reference/index.js';
+import { referenceAccess, referenceLoadPdptes, type RefConfig, type RefCpuState } from '../src/reference/index.js';
 import type { AccessKind } from '../src/core/types.js';
 import { hashResults, hex32, newResults, type Results } from './hash.js';
 import { loadNativeWalker, NATIVE_CFG, type NativeBatchFn, type NativeWalker } from './native.js';
@@ -36,8 +36,8 @@ import { loadNativeWalker, NATIVE_CFG, type NativeBatchFn, type NativeWalker } f
 const KIB = 1024;
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
-const PAGE_BYTES = { '4k': 4 * KIB, '2m': 2 * MIB, '1g': GIB } as const;
-const LEAF_LEVEL = { '4k': 1, '2m': 2, '1g': 3 } as const;
+const PAGE_BYTES = { '4k': 4 * KIB, '2m': 2 * MIB, '4m': 4 * MIB, '1g': GIB } as const;
+const LEAF_LEVEL = { '4k': 1, '2m': 2, '4m': 2, '1g': 3 } as const;
 type PageSize = keyof typeof PAGE_BYTES;
 
 /** Leaf attribute mix: fractions of leaves with each property. */
@@ -54,9 +54,11 @@ export interface Attrs {
 
 export interface Cell {
   name: string;
-  group: 'size' | 'levels' | 'attrs' | 'access' | 'ad' | 'keys' | 'tlb';
+  group: 'size' | 'levels' | 'attrs' | 'access' | 'ad' | 'keys' | 'legacy' | 'tlb';
   page: PageSize;
   levels: 4 | 5;
+  /** PAE or 32-bit paging instead of IA-32e (`levels` unused): a 1 GiB region at 0x4000_0000. */
+  legacy?: 'pae' | '32';
   bytes: number;
   /** random: uniform pages; sequential: page i for address i; each-once: a page permutation. */
   order: 'random' | 'sequential' | 'each-once';
@@ -110,6 +112,13 @@ export function fullCells(): Cell[] {
     cell('xd100 ro12', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, xd: 1 } }),
     cell('xd50 ro0', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, ro: 0 } }),
     cell('xd50 ro100', 'attrs', '4k', GIB, { access: 'mixed', attrs: { ...REAL, ro: 1 } }),
+    // PAE and 32-bit paging (XD only in PAE; 4 MiB pages with PSE-36 address bits)
+    cell('PAE 4k 1G rand', 'legacy', '4k', GIB, { legacy: 'pae' }),
+    cell('PAE 4k 1G mixed', 'legacy', '4k', GIB, { legacy: 'pae', access: 'mixed' }),
+    cell('PAE 2m 1G mixed', 'legacy', '2m', GIB, { legacy: 'pae', access: 'mixed' }),
+    cell('32-bit 4k 1G rand', 'legacy', '4k', GIB, { legacy: '32' }),
+    cell('32-bit 4k 1G mixed', 'legacy', '4k', GIB, { legacy: '32', access: 'mixed' }),
+    cell('32-bit 4m 1G mixed', 'legacy', '4m', GIB, { legacy: '32', access: 'mixed' }),
     // protection keys (CR4.PKE): a sixteenth of the leaves with a key other than 0
     cell('keys 4k 1G mixed', 'keys', '4k', GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_LINUX }),
     cell('keys wd 4k 1G mixed', 'keys', '4k', GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_WD }),
@@ -168,6 +177,9 @@ const EFER = (1n << 8n) | (1n << 11n);
 /** Region bases: PML4 slot 32 (4-level); PML5 slot 3 (5-level). */
 const BASE_4L = 32n << 39n;
 const BASE_5L = 3n << 48n;
+/** PAE and 32-bit regions: the second GiB of the 4 GiB linear space. */
+const LEGACY_BASE = 0x4000_0000n;
+const CR4_PSE = 1n << 4n;
 /** Linux's direct map (x86-64, 4-level: PAGE_OFFSET), over the first 1 GiB of guest RAM in 2 MiB pages. */
 const DIRECT_MAP = 0xffff_8880_0000_0000n;
 
@@ -178,11 +190,13 @@ interface Layout {
   levels: 4 | 5;
   page: PageSize;
   va: bigint;
-  /** Guest physical address / 8 of each leaf entry, in VA order. */
+  /** 4-byte entries (32-bit paging): slots are guest physical address / 4. */
+  narrow: boolean;
+  /** Guest physical address / 8 (/ 4 when narrow) of each leaf entry, in VA order. */
   leafSlot: Uint32Array;
   /** Leaf frame numbers in units of the page size. */
   leafFrame: Uint32Array;
-  /** Guest physical address / 8 of every non-leaf entry of the region. */
+  /** Guest physical address / 8 (/ 4) of every non-leaf entry of the region. */
   tableSlot: Uint32Array;
 }
 
@@ -264,7 +278,58 @@ class Guest {
       leafSlot[i] = cur[leafLevel] / 8 + (Math.floor(vpn / 512 ** (leafLevel - 1)) % 512);
       leafFrame[i] = Math.floor(frameLimit / 2 + this.rand.nextFloat() * (frameLimit / 2)); // past RAM
     }
-    return { key: `${page}/${levels}/${bytes}`, root, levels, page, va, leafSlot, leafFrame, tableSlot: Uint32Array.from(tableSlot) };
+    return { key: `${page}/${levels}/${bytes}`, root, levels, page, va, narrow: false, leafSlot, leafFrame, tableSlot: Uint32Array.from(tableSlot) };
+  }
+
+  /** A PAE or 32-bit layout: `bytes` (at most 1 GiB) at LEGACY_BASE; root is CR3 (PAE: the PDPT's address). */
+  legacyLayout(page: PageSize, mode: 'pae' | '32', bytes: number): Layout {
+    const key = `${mode}/${page}/${bytes}`;
+    const have = this.layouts.get(key);
+    if (have) return have;
+    const w = this.words();
+    const pae = mode === 'pae';
+    const n = bytes / PAGE_BYTES[page];
+    const large = page !== '4k';
+    const root = this.table(); // PAE: the PDPT at the start of this frame
+    const pd = pae ? this.table() : root;
+    const base = Number(LEGACY_BASE);
+    const leafSlot = new Uint32Array(n);
+    const leafFrame = new Uint32Array(n);
+    const tableSlot: number[] = [];
+    if (pae) {
+      // PDPTE for the region's 1 GiB (bits 31:30 = 1); the others not present
+      for (let i = 0; i < 4; i++) w[(root >> 2) + 2 * i] = w[(root >> 2) + 2 * i + 1] = 0;
+      w[(root >> 2) + 2 * (base >>> 30)] = pd | P;
+    }
+    const per = pae ? 512 : 1024; // entries per table
+    const pdIndex = (va: number) => (pae ? (va >>> 21) & 511 : va >>> 22);
+    const slotOf = (table: number, i: number) => (pae ? table / 8 + i : table / 4 + i);
+    const pageBytes = PAGE_BYTES[page];
+    // leaf frames (in page units) past RAM: below 2^36 bytes (PAE, PSE-36 4 MiB pages) or 2^32 (32-bit PTEs)
+    const limit = (pae || page === '4m' ? 2 ** 36 : 2 ** 32) / pageBytes;
+    const floor = this.m.ramBytes / pageBytes;
+    let pt = -1;
+    for (let i = 0; i < n; i++) {
+      const va = base + i * pageBytes;
+      if (large) {
+        leafSlot[i] = slotOf(pd, pdIndex(va));
+      } else {
+        const k = Math.floor(i / per);
+        if (i % per === 0) {
+          pt = this.table();
+          const s = slotOf(pd, pdIndex(va));
+          w[pae ? 2 * s : s] = pt | P | RW | US | A;
+          if (pae) w[2 * s + 1] = 0;
+          tableSlot.push(s);
+        }
+        void k;
+        leafSlot[i] = slotOf(pt, i % per);
+      }
+      leafFrame[i] = floor + Math.floor(this.rand.nextFloat() * (limit - floor));
+    }
+    const l: Layout = { key, root, levels: 4, page, va: LEGACY_BASE, narrow: !pae, leafSlot, leafFrame, tableSlot: Uint32Array.from(tableSlot) };
+    this.layouts.set(key, l);
+    return l;
   }
 
   /** Adds the direct map (DIRECT_MAP) to a 4-level layout's root, once. */
@@ -297,7 +362,7 @@ class Guest {
     const shift = Math.log2(PAGE_BYTES[l.page]);
     for (let i = 0; i < l.leafSlot.length; i++) {
       const f = l.leafFrame[i];
-      // frame << shift as 64-bit halves
+      // frame << shift as 64-bit halves (a 4 MiB PDE: address bits 35:32 in bits 16:13)
       const lo = shift >= 32 ? 0 : ((f * 2 ** shift) % 2 ** 32) >>> 0;
       const hi = Math.floor((f * 2 ** (shift - 12)) / 2 ** 20);
       let flags = P | RW | US | ad | large;
@@ -308,21 +373,28 @@ class Guest {
       if (r.nextU32() < xd) h |= XD_HI;
       if (a.keys > 0 && r.nextFloat() < a.keys) h |= (1 + r.below(15)) << KEY_SHIFT_HI;
       const s = l.leafSlot[i];
+      if (l.narrow) {
+        // 32-bit paging: no XD, no keys; a 4 MiB page's address bits 35:32 in bits 16:13
+        w[s] = (lo | flags | (l.page === '4m' ? (hi & 0xf) << 13 : 0)) >>> 0;
+        continue;
+      }
       w[2 * s] = (lo | flags) >>> 0;
       w[2 * s + 1] = h >>> 0;
     }
-    for (const s of l.tableSlot) w[2 * s] = a.adClear ? w[2 * s] & ~A : w[2 * s] | A;
+    const at = l.narrow ? 1 : 2;
+    for (const s of l.tableSlot) w[at * s] = a.adClear ? w[at * s] & ~A : w[at * s] | A;
   }
 
   /** FNV-1a over the leaf entries of a layout (memory written by the walks). */
   leafHash(l: Layout): number {
     const w = this.words();
     let h = 0x811c9dc5;
+    const at = l.narrow ? 1 : 2;
     for (const s of l.leafSlot) {
-      h = Math.imul(h ^ w[2 * s], 0x01000193);
-      h = Math.imul(h ^ w[2 * s + 1], 0x01000193);
+      h = Math.imul(h ^ w[at * s], 0x01000193);
+      if (!l.narrow) h = Math.imul(h ^ w[2 * s + 1], 0x01000193);
     }
-    for (const s of l.tableSlot) h = Math.imul(h ^ w[2 * s], 0x01000193);
+    for (const s of l.tableSlot) h = Math.imul(h ^ w[at * s], 0x01000193);
     return h >>> 0;
   }
 }
@@ -336,7 +408,7 @@ function addresses(c: Cell, seed: number): { vas: BigUint64Array; kinds: Uint8Ar
   const vas = new BigUint64Array(n);
   const kinds = new Uint8Array(n);
   const halves = new Uint32Array(vas.buffer);
-  const base = c.levels === 5 ? BASE_5L : BASE_4L;
+  const base = c.legacy ? LEGACY_BASE : c.levels === 5 ? BASE_5L : BASE_4L;
   const baseLo = Number(base & 0xffff_ffffn);
   const baseHi = Number(base >> 32n);
   let perm: Uint32Array | null = null;
@@ -543,23 +615,27 @@ const TARGETS: { key: string; target: number; applies: (c: Cell) => boolean }[] 
 ];
 
 function nativeCfg(c: Cell): number {
+  if (c.legacy === '32') return NATIVE_CFG.USER | NATIVE_CFG.WP | NATIVE_CFG.PAGING32 | NATIVE_CFG.PSE | NATIVE_CFG.PSE36;
+  if (c.legacy === 'pae') return NATIVE_CFG.USER | NATIVE_CFG.WP | NATIVE_CFG.NXE | NATIVE_CFG.PAE;
   return (
     NATIVE_CFG.USER | NATIVE_CFG.PDPE1GB | NATIVE_CFG.NXE | NATIVE_CFG.WP | (c.levels === 5 ? NATIVE_CFG.LA57 : 0) | (c.pkru !== undefined ? NATIVE_CFG.PKE : 0)
   );
 }
 
 function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx: number, log: (s: string) => void): CellResult {
-  const l = g.layout(c.page, c.levels, c.bytes);
+  const l = c.legacy ? g.legacyLayout(c.page, c.legacy, c.bytes) : g.layout(c.page, c.levels, c.bytes);
   const attrSeed = cfg.seed * 7919 + idx;
   g.applyAttrs(l, c.attrs, attrSeed);
   const [cpuOff, cpuOn] = g.m.cpus;
   const cr3 = BigInt(l.root);
-  const cr4 = CR4_PAE | (c.levels === 5 ? CR4_LA57 : 0n) | (c.pkru !== undefined ? CR4_PKE : 0n);
+  // IA-32e; PAE (EFER.NXE, no LME); 32-bit paging (CR4.PSE)
+  const cr4 = c.legacy === '32' ? CR4_PSE : c.legacy === 'pae' ? CR4_PAE : CR4_PAE | (c.levels === 5 ? CR4_LA57 : 0n) | (c.pkru !== undefined ? CR4_PKE : 0n);
+  const efer = c.legacy === '32' ? 0n : c.legacy === 'pae' ? EFER & ~(1n << 8n) : EFER;
   const pkru = BigInt(c.pkru ?? 0);
   for (const cpu of g.m.cpus) {
     // Paging off first: CR4.LA57 cannot change in IA-32e mode.
     cpu.setControl({ cr0: CR0 & ~(1n << 31n) });
-    cpu.setControl({ cr3, cr4, efer: EFER, pkru });
+    cpu.setControl({ cr3, cr4, efer, pkru });
     cpu.setControl({ cr0: CR0 });
   }
   cpuOff.configure({ tlb: false, psc: false });
@@ -610,7 +686,12 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   restore();
   const refN = Math.min(n, 256);
   const refOut = newResults(refN);
-  const regs = cpuOff.getControl();
+  const regs: RefCpuState = cpuOff.getControl();
+  if (c.legacy === 'pae') {
+    const load = referenceLoadPdptes(g.m.phys, cr3, 46);
+    if (!load.ok) throw new Error('bench matrix: the PAE layout has a reserved PDPTE');
+    regs.pdptes = load.pdptes;
+  }
   const refCfg: RefConfig = { vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: g.m.ramBytes };
   const kindNames: AccessKind[] = ['read', 'write', 'exec'];
   for (let i = 0; i < refN; i++) {

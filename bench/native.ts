@@ -14,7 +14,22 @@ const SOURCE = join(ROOT, 'bench', 'native', 'walker.c');
 const OUTPUT = join(ROOT, 'build', 'walker.node');
 
 /** Bits of the `cfg` argument of walkBatch; must match the CFG_* macros in walker.c. */
-export const NATIVE_CFG = { LA57: 1, NXE: 2, WP: 4, SMEP: 8, SMAP: 16, AMD: 32, PDPE1GB: 64, USER: 128, PKE: 256, PKS: 512 } as const;
+export const NATIVE_CFG = {
+  LA57: 1,
+  NXE: 2,
+  WP: 4,
+  SMEP: 8,
+  SMAP: 16,
+  AMD: 32,
+  PDPE1GB: 64,
+  USER: 128,
+  PKE: 256,
+  PKS: 512,
+  PAE: 1024,
+  PAGING32: 2048,
+  PSE: 4096,
+  PSE36: 8192,
+} as const;
 
 /** One batch entry point of the addon: returns the number of faults (see walker.c). */
 export type NativeBatchFn = (

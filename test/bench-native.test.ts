@@ -160,6 +160,89 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
     expect(translated).toBeGreaterThan(8000);
   });
 
+  it('agrees in PAE and 32-bit paging on 16 random configurations x 2000 random accesses', () => {
+    if (!native.ok) return;
+    const rand = prng(0x1e6a);
+    let faults = 0;
+    let translated = 0;
+    for (let c = 0; c < 16; c++) {
+      const pae = c % 2 === 0;
+      const maxPa = [36, 40, 46, 52][(c >> 1) % 4];
+      const amd = rand() < 0.5;
+      const pse36 = rand() < 0.7;
+      const user = rand() < 0.5;
+      const cr0 = (1n << 0n) | (1n << 31n) | (rand() < 0.7 ? 1n << 16n : 0n);
+      const cr4 = (pae ? 1n << 5n : rand() < 0.8 ? 1n << 4n : 0n) | (rand() < 0.5 ? 1n << 20n : 0n) | (rand() < 0.5 ? 1n << 21n : 0n);
+      const efer = pae && rand() < 0.7 ? 1n << 11n : 0n;
+      const buffer = new ArrayBuffer(RAM_BASE + RAM_BYTES + 4096);
+      const mem = new BufferMemory(buffer);
+      for (let f = 1; f <= POOL; f++)
+        for (let i = 0; i < 512; i++) {
+          if (pae) mem.write64(BigInt(f * 4096 + i * 8), randomEntry(rand, maxPa));
+          else {
+            // two 4-byte entries: mostly a pool table, sometimes past RAM; random flags, PS with PSE-36 bits
+            for (const half of [0, 4]) {
+              let e =
+                rand() < 0.05
+                  ? Math.floor(rand() * 0x100) & ~1
+                  : ((rand() < 0.95 ? 1 + Math.floor(rand() * POOL) : RAM_BYTES / 4096 + Math.floor(rand() * 64)) << 12) | 1;
+              for (const bit of [1, 2, 3, 4, 5, 6]) if (rand() < 0.6) e |= 1 << bit;
+              if (rand() < 0.9) e |= 0x26;
+              if (rand() < 0.12) e |= 0x80 | (rand() < 0.3 ? 1 << (13 + Math.floor(rand() * 9)) : 0);
+              mem.write32(BigInt(f * 4096 + i * 8 + half), e >>> 0);
+            }
+          }
+        }
+      const cr3 = BigInt(4096 * (1 + Math.floor(rand() * POOL)) + (pae ? 32 * Math.floor(rand() * 4) : 0));
+      if (pae) for (let i = 0; i < 4; i++) mem.write64(cr3 + BigInt(i * 8), rand() < 0.1 ? 0n : (BigInt(1 + Math.floor(rand() * POOL)) << 12n) | 1n);
+      const refMem = new BufferMemory(buffer.slice(0));
+      const n = 2000;
+      const vas = new BigUint64Array(n);
+      const kinds = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        vas[i] = BigInt(Math.floor(rand() * 2 ** 32)) | (rand() < 0.05 ? 1n << 40n : 0n); // bits above 31 ignored
+        kinds[i] = c % 4 === 1 ? 0 : Math.floor(rand() * 3);
+      }
+      let cfg = (pae ? NATIVE_CFG.PAE : NATIVE_CFG.PAGING32) | (amd ? NATIVE_CFG.AMD : 0) | (user ? NATIVE_CFG.USER : 0) | (pse36 ? NATIVE_CFG.PSE36 : 0);
+      if (efer & (1n << 11n)) cfg |= NATIVE_CFG.NXE;
+      if (cr0 & (1n << 16n)) cfg |= NATIVE_CFG.WP;
+      if (cr4 & (1n << 4n)) cfg |= NATIVE_CFG.PSE;
+      if (cr4 & (1n << 20n)) cfg |= NATIVE_CFG.SMEP;
+      if (cr4 & (1n << 21n)) cfg |= NATIVE_CFG.SMAP;
+      const pdptes = pae ? [0, 1, 2, 3].map((i) => refMem.read64(cr3 + BigInt(i * 8))) : undefined;
+      const regs = { cr0, cr3, cr4, efer, pkru: 0n, pkrs: 0n, pdptes };
+      const refCfg = { vendor: amd ? ('amd' as const) : ('intel' as const), maxPhysAddrBits: maxPa, pse36, pdpe1gb: false, ramBytes: RAM_BYTES };
+      const kindNames: AccessKind[] = ['read', 'write', 'exec'];
+      const want = new Uint32Array(n);
+      const wantPa = new BigUint64Array(n);
+      let refFaults = 0;
+      for (let i = 0; i < n; i++) {
+        const r = referenceAccess(refMem, regs, vas[i], { kind: kindNames[kinds[i]], cpl: user ? 3 : 0 }, refCfg);
+        want[i] = r.ok ? 0 : r.vector === 14 ? (14 << 16) | r.errorCode : r.vector << 16;
+        wantPa[i] = r.ok ? r.pa : 0n;
+        if (!r.ok) refFaults++;
+      }
+      for (const name of ['walkBatch', 'walkBatchGeneric'] as const) {
+        const buf = buffer.slice(0);
+        const pa = new BigUint64Array(n);
+        const fault = new Uint32Array(n);
+        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault);
+        for (let i = 0; i < n; i++) {
+          if (fault[i] !== want[i] || pa[i] !== wantPa[i]) {
+            const ctx = `${name}, config ${c} (${pae ? 'PAE' : '32-bit'}), access ${i}: va 0x${vas[i].toString(16)} kind ${kinds[i]}`;
+            expect({ fault: fault[i], pa: pa[i] }, ctx).toEqual({ fault: want[i], pa: wantPa[i] });
+          }
+        }
+        expect(nFaults, name).toBe(refFaults);
+        expect(firstDifference(new Uint8Array(buf), new Uint8Array(refMem.buffer)), `${name}, config ${c}: memory after the walks`).toBe(-1);
+      }
+      faults += refFaults;
+      translated += n - refFaults;
+    }
+    expect(faults).toBeGreaterThan(4000);
+    expect(translated).toBeGreaterThan(4000);
+  });
+
   it('rejects a RAM window outside the buffer with a clear error', () => {
     if (!native.ok) return;
     const z = new BigUint64Array(1);

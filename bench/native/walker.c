@@ -73,6 +73,10 @@
 #define CFG_USER (1u << 7)
 #define CFG_PKE (1u << 8)
 #define CFG_PKS (1u << 9)
+#define CFG_PAE (1u << 10)   /* PAE paging (CR4.PAE, not IA-32e): 8-byte entries, two levels under four PDPTEs */
+#define CFG_32 (1u << 11)    /* 32-bit paging: 4-byte entries, two levels */
+#define CFG_PSE (1u << 12)   /* CR4.PSE: 4 MiB pages in 32-bit paging */
+#define CFG_PSE36 (1u << 13) /* PSE-36: a 4 MiB PDE's bits 20:13 are physical-address bits 39:32 */
 
 typedef struct {
   uint8_t *ram;
@@ -92,6 +96,9 @@ typedef struct {
   uint32_t key_mask[3];                /* key-register bits that refuse a kind (AD; WD for writes) */
   uint64_t pkr2;                       /* PKRS << 32 | PKRU, PKRS as the access meets it (a user
                                           access never does: on a supervisor page it faults first) */
+  uint64_t pdpt;                       /* PAE: the PDPT, CR3 bits 31:5 */
+  uint64_t rsvd_pae;                   /* PAE entries: bits 62:MAXPHYADDR, XD without NXE */
+  uint64_t rsvd_4m;                    /* 32-bit 4 MiB PDE: bit 21, and bits 20:13 at or above MAXPHYADDR */
 } walker_t;
 
 /*
@@ -196,7 +203,8 @@ typedef struct {
   uint64_t perm_mask[3], perm_want[3], ad_need[3], ec[3];
   uint32_t key_mask[3];
   uint64_t pkr2;
-  int amd;
+  uint64_t lo_pae, pdpt, rsvd_4m; /* legacy modes: PAE mask test (P and reserved bits), the PDPT, 4 MiB reserved bits */
+  int amd, pse;
 } fast_t;
 
 static inline fast_t fast_of(const walker_t *w) {
@@ -215,6 +223,10 @@ static inline fast_t fast_of(const walker_t *w) {
     c.key_mask[k] = w->key_mask[k];
   }
   c.pkr2 = w->pkr2;
+  c.lo_pae = w->rsvd_pae | PTE_P;
+  c.pdpt = w->pdpt;
+  c.rsvd_4m = w->rsvd_4m;
+  c.pse = (w->cfg & CFG_PSE) != 0;
   c.amd = (w->cfg & CFG_AMD) != 0;
   return c;
 }
@@ -533,6 +545,236 @@ static inline __attribute__((always_inline)) uint32_t walk_lean(const walker_t *
   return 0;
 }
 
+/*
+ * PAE and 32-bit paging (CFG_PAE, CFG_32): linear addresses are va's bits 31:0. PAE: the PDPTE for
+ * bits 31:30 from the 32-byte table at CR3 (the CPU's PDPTE registers, loaded at the CR3 write:
+ * the benchmark never changes them), then the PDE (PS: a 2 MiB page) and the PTE, 8-byte entries
+ * whose bits 62:MAXPHYADDR (and XD without NXE) are reserved. 32-bit: the PDE (PS with CR4.PSE:
+ * a 4 MiB page, bits 20:13 address bits 39:32 under PSE-36, those at or above MAXPHYADDR (40 at
+ * most) and bit 21 reserved) and the PTE, 4-byte entries, no XD. No protection keys (IA-32e only).
+ */
+static inline uint64_t read_entry32(const walker_t *w, uint64_t pa) {
+  uint32_t v;
+  if (pa + 4 > w->ram_bytes) return 0xFFFFFFFFull;
+  memcpy(&v, w->ram + pa, 4);
+  return v;
+}
+
+static inline void write_entry32(const walker_t *w, uint64_t pa, uint64_t v) {
+  if (pa + 4 > w->ram_bytes) return;
+  const uint32_t x = (uint32_t)v;
+  memcpy(w->ram + pa, &x, 4);
+}
+
+/* The exact generic legacy walk (as walk_generic: the fault word, the physical address). */
+static uint32_t walk_legacy_generic(const walker_t *w, uint64_t va, unsigned kind, uint64_t *pa_out) {
+  const unsigned cfg = w->cfg;
+  const int pae = (cfg & CFG_PAE) != 0;
+  const int user = (cfg & CFG_USER) != 0;
+  const int write = kind == 1, exec = kind == 2;
+  const int nxe = pae && (cfg & CFG_NXE);
+  const uint32_t ec = (write ? PF_W : 0) | (user ? PF_U : 0) | (exec && ((cfg & CFG_SMEP) || nxe) ? PF_ID : 0);
+  const uint64_t rsvd = pae ? w->rsvd_pae : 0;
+  va &= 0xFFFFFFFFull;
+  *pa_out = 0;
+  uint64_t pde_pa, pde, e, ea, page, off;
+  if (pae) {
+    const uint64_t pdpte = read_entry(w, w->pdpt + ((va >> 30) & 3) * 8);
+    if (!(pdpte & PTE_P)) return (14u << 16) | ec;
+    pde_pa = (pdpte & w->addr_mask) + ((va >> 21) & 511) * 8;
+    pde = read_entry(w, pde_pa);
+  } else {
+    pde_pa = (w->root & 0xFFFFF000ull) + (va >> 22) * 4;
+    pde = read_entry32(w, pde_pa);
+  }
+  if (!(pde & PTE_P)) return (14u << 16) | ec;
+  uint64_t rw = pde & PTE_RW, us = pde & PTE_US, xd = nxe ? pde & PTE_XD : 0;
+  int pde_a_pending = 0;
+  if ((pde & PTE_PS) && (pae || (cfg & CFG_PSE))) {
+    if (pae ? (pde & (rsvd | 0x1FE000ull)) : (pde & w->rsvd_4m)) return (14u << 16) | PF_P | PF_RSVD | ec;
+    e = pde, ea = pde_pa;
+    off = pae ? 0x1FFFFF : 0x3FFFFF;
+    page = pae ? pde & w->addr_mask & ~off : (pde & 0xFFC00000ull) | (((pde >> 13) & 0xFF) << 32);
+  } else {
+    if (pae && (pde & rsvd)) return (14u << 16) | PF_P | PF_RSVD | ec;
+    if (!(pde & PTE_A)) {
+      if (cfg & CFG_AMD) pde_a_pending = 1;
+      else if (pae) write_entry(w, pde_pa, pde | PTE_A);
+      else write_entry32(w, pde_pa, pde | PTE_A);
+    }
+    ea = pae ? (pde & w->addr_mask) + ((va >> 12) & 511) * 8 : (pde & 0xFFFFF000ull) + ((va >> 12) & 1023) * 4;
+    e = pae ? read_entry(w, ea) : read_entry32(w, ea);
+    if (!(e & PTE_P)) return (14u << 16) | ec;
+    if (pae && (e & rsvd)) return (14u << 16) | PF_P | PF_RSVD | ec;
+    rw &= e, us &= e, xd |= nxe ? e & PTE_XD : 0;
+    off = 0xFFF;
+    page = pae ? e & w->addr_mask : e & 0xFFFFF000ull;
+  }
+  if (user && !us) return (14u << 16) | PF_P | ec;
+  const int sup_user_page = !user && us;
+  int ok;
+  if (exec) ok = !xd && (user || !(sup_user_page && (cfg & CFG_SMEP)));
+  else {
+    ok = !(sup_user_page && (cfg & CFG_SMAP));
+    if (write) ok = ok && (rw || (!user && !(cfg & CFG_WP)));
+  }
+  if (!ok) return (14u << 16) | PF_P | ec;
+  if (pde_a_pending) {
+    const uint64_t x = pae ? read_entry(w, pde_pa) : read_entry32(w, pde_pa);
+    if (pae) write_entry(w, pde_pa, x | PTE_A);
+    else write_entry32(w, pde_pa, x | PTE_A);
+  }
+  const uint64_t want = PTE_A | (write ? PTE_D : 0);
+  if ((e & want) != want) {
+    if (pae) write_entry(w, ea, e | want);
+    else write_entry32(w, ea, e | want);
+  }
+  *pa_out = page | (va & off);
+  return 0;
+}
+
+/*
+ * The legacy fast path (PAE constant): walk_any's techniques over two levels — one mask test per
+ * level, rights folded (`f &= e ^ XD`), the access check one compare per kind, A/D in place,
+ * branch-free leaf unless `branchy`; entries past RAM and AMD's deferred A bit to the generic walk.
+ */
+static inline __attribute__((always_inline)) uint32_t walk_legacy(const walker_t *w, const fast_t *c, uint64_t va, unsigned kind, int pae, uint64_t *pao, int branchy) {
+  const uint64_t ram = c->ram_bytes;
+  const uint64_t ec = c->ec[kind];
+  const uint64_t lo = c->lo_pae;
+  uint64_t f = ~0ull, ea, e, pa;
+  va &= 0xFFFFFFFFull;
+  if (pae) {
+    uint64_t pdpte;
+    memcpy(&pdpte, c->ram + c->pdpt + ((va >> 27) & 0x18), 8);
+    if (__builtin_expect(!(pdpte & PTE_P), 0)) return walk_legacy_generic(w, va, kind, pao);
+    ea = (pdpte & FRAME_MASK) + ((va >> 18) & 0xFF8);
+    if (__builtin_expect(ea >= ram, 0)) return walk_legacy_generic(w, va, kind, pao);
+    memcpy(&e, c->ram + ea, 8);
+    if (__builtin_expect((e & lo) != PTE_P, 0)) { *pao = 0; return (14u << 16) | (uint32_t)((e & PTE_P) ? ec | PF_P | PF_RSVD : ec); }
+    if (e & PTE_PS) {
+      if (__builtin_expect((e & 0x1FE000ull) != 0, 0)) { *pao = 0; return (14u << 16) | (uint32_t)(ec | PF_P | PF_RSVD); }
+      pa = (e & FRAME_MASK & ~0x1FFFFFull) | (va & 0x1FFFFFull);
+    } else {
+      if (__builtin_expect(!(e & PTE_A), 0)) {
+        if (c->amd) return walk_legacy_generic(w, va, kind, pao);
+        e |= PTE_A;
+        memcpy(c->ram + ea, &e, 8);
+      }
+      f = e ^ PTE_XD;
+      ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+      if (__builtin_expect(ea >= ram, 0)) return walk_legacy_generic(w, va, kind, pao);
+      memcpy(&e, c->ram + ea, 8);
+      if (__builtin_expect((e & lo) != PTE_P, 0)) { *pao = 0; return (14u << 16) | (uint32_t)((e & PTE_P) ? ec | PF_P | PF_RSVD : ec); }
+      pa = (e & FRAME_MASK) | (va & 0xFFF);
+    }
+  } else {
+    uint32_t x;
+    ea = c->root + ((va >> 20) & 0xFFC);
+    if (__builtin_expect(ea >= ram, 0)) return walk_legacy_generic(w, va, kind, pao);
+    memcpy(&x, c->ram + ea, 4);
+    e = x;
+    if (__builtin_expect(!(e & PTE_P), 0)) { *pao = 0; return (14u << 16) | (uint32_t)ec; }
+    if ((e & PTE_PS) && c->pse) {
+      if (__builtin_expect((e & c->rsvd_4m) != 0, 0)) { *pao = 0; return (14u << 16) | (uint32_t)(ec | PF_P | PF_RSVD); }
+      pa = (e & 0xFFC00000ull) | (((e >> 13) & 0xFF) << 32) | (va & 0x3FFFFFull);
+    } else {
+      if (__builtin_expect(!(e & PTE_A), 0)) {
+        if (c->amd) return walk_legacy_generic(w, va, kind, pao);
+        x |= PTE_A;
+        memcpy(c->ram + ea, &x, 4);
+      }
+      f = e ^ PTE_XD;
+      ea = (e & 0xFFFFF000ull) + ((va >> 10) & 0xFFC);
+      if (__builtin_expect(ea >= ram, 0)) return walk_legacy_generic(w, va, kind, pao);
+      memcpy(&x, c->ram + ea, 4);
+      e = x;
+      if (__builtin_expect(!(e & PTE_P), 0)) { *pao = 0; return (14u << 16) | (uint32_t)ec; }
+      pa = (e & 0xFFFFF000ull) | (va & 0xFFF);
+    }
+  }
+  f &= e ^ PTE_XD;
+  const int allowed = (f & c->perm_mask[kind]) == c->perm_want[kind];
+  if (branchy) {
+    if (__builtin_expect(!allowed, 0)) { *pao = 0; return (14u << 16) | (uint32_t)(ec | PF_P); }
+    const uint64_t set = ~e & c->ad_need[kind];
+    if (__builtin_expect(set != 0, 0)) {
+      if (pae) { e |= set; memcpy(c->ram + ea, &e, 8); }
+      else { const uint32_t x = (uint32_t)(e | set); memcpy(c->ram + ea, &x, 4); }
+    }
+    *pao = pa;
+    return 0;
+  }
+  const uint64_t okm = -(uint64_t)allowed;
+  const uint64_t set = ~e & c->ad_need[kind] & okm;
+  if (__builtin_expect(set != 0, 0)) {
+    if (pae) { e |= set; memcpy(c->ram + ea, &e, 8); }
+    else { const uint32_t x = (uint32_t)(e | set); memcpy(c->ram + ea, &x, 4); }
+  }
+  *pao = pa & okm;
+  return (uint32_t)(((14u << 16) | ec | PF_P) & ~okm);
+}
+
+#define LEGACY_LOOP(NAME, PAE, B, KIND)                                                                \
+  static __attribute__((noinline)) uint32_t NAME(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) { \
+    const fast_t fc = fast_of(w);                                                                      \
+    uint32_t faults = 0;                                                                               \
+    for (size_t i = 0; i < n; i++) faults += (of[i] = walk_legacy(w, &fc, va[i], (KIND), PAE, &opa[i], B)) != 0; \
+    return faults;                                                                                     \
+  }
+LEGACY_LOOP(pae_sel, 1, 0, kd[i] > 2 ? 0 : kd[i])
+LEGACY_LOOP(pae_read, 1, 1, 0)
+LEGACY_LOOP(l32_sel, 0, 0, kd[i] > 2 ? 0 : kd[i])
+LEGACY_LOOP(l32_read, 0, 1, 0)
+#undef LEGACY_LOOP
+
+/* A batch of reads with branches (rare faults), else the branch-free leaf. */
+static uint32_t legacy_loop(const walker_t *w, const uint64_t *va, const uint8_t *kd, uint64_t *opa, uint32_t *of, size_t n) {
+  uint64_t any = 0;
+  for (size_t i = 0; i < n; i++) any |= kd[i];
+  const int pae = (w->cfg & CFG_PAE) != 0;
+  if (!any) return pae ? pae_read(w, va, kd, opa, of, n) : l32_read(w, va, kd, opa, of, n);
+  return pae ? pae_sel(w, va, kd, opa, of, n) : l32_sel(w, va, kd, opa, of, n);
+}
+
+/* The minimal legacy walker: P, U/S, R/W, A (D on writes), large pages. */
+static inline uint32_t walk_legacy_lean(const walker_t *w, uint64_t va, unsigned kind, uint64_t *pa) {
+  const int pae = (w->cfg & CFG_PAE) != 0;
+  const int user = (w->cfg & CFG_USER) != 0;
+  const uint32_t ec = (kind == 1 ? PF_W : 0) | (user ? PF_U : 0);
+  va &= 0xFFFFFFFFull;
+  uint64_t ea, e;
+  if (pae) {
+    const uint64_t pdpte = read_entry(w, w->pdpt + ((va >> 30) & 3) * 8);
+    if (!(pdpte & PTE_P)) { *pa = 0; return (14u << 16) | ec; }
+    ea = (pdpte & FRAME_MASK) + ((va >> 21) & 511) * 8;
+    e = read_entry(w, ea);
+  } else {
+    ea = (w->root & 0xFFFFF000ull) + (va >> 22) * 4;
+    e = read_entry32(w, ea);
+  }
+  if (!(e & PTE_P)) { *pa = 0; return (14u << 16) | ec; }
+  uint64_t rights = e;
+  uint64_t page, off;
+  if ((e & PTE_PS) && (pae || (w->cfg & CFG_PSE))) {
+    off = pae ? 0x1FFFFF : 0x3FFFFF;
+    page = pae ? e & FRAME_MASK & ~off : (e & 0xFFC00000ull) | (((e >> 13) & 0xFF) << 32);
+  } else {
+    if (!(e & PTE_A)) { if (pae) write_entry(w, ea, e | PTE_A); else write_entry32(w, ea, e | PTE_A); }
+    ea = pae ? (e & FRAME_MASK) + ((va >> 12) & 511) * 8 : (e & 0xFFFFF000ull) + ((va >> 12) & 1023) * 4;
+    e = pae ? read_entry(w, ea) : read_entry32(w, ea);
+    if (!(e & PTE_P)) { *pa = 0; return (14u << 16) | ec; }
+    rights &= e;
+    off = 0xFFF;
+    page = pae ? e & FRAME_MASK : e & 0xFFFFF000ull;
+  }
+  if ((user && !(rights & PTE_US)) || (kind == 1 && !(rights & PTE_RW))) { *pa = 0; return (14u << 16) | PF_P | ec; }
+  const uint64_t need = kind == 1 ? PTE_A | PTE_D : PTE_A;
+  if ((e & need) != need) { if (pae) write_entry(w, ea, e | need); else write_entry32(w, ea, e | need); }
+  *pa = page | (va & off);
+  return 0;
+}
+
 /* The direct-mapped TLB of tlbBatch: per access kind, tag = vpn << 1 | 1, and the page base. */
 #define DM_SETS 256
 static struct {
@@ -607,6 +849,14 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
   w.addr_mask = ((1ull << m) - 1) & ~0xFFFull;
   w.rsvd_hi = (((1ull << 52) - 1) & ~((1ull << m) - 1)) | ((w.cfg & CFG_NXE) ? 0 : PTE_XD);
   w.root = cr3 & w.addr_mask;
+  w.pdpt = cr3 & 0xFFFFFFE0ull;
+  w.rsvd_pae = (((1ull << 63) - 1) & ~((1ull << m) - 1)) | ((w.cfg & CFG_NXE) ? 0 : PTE_XD);
+  {
+    const unsigned m4 = (w.cfg & CFG_PSE36) ? (m < 40 ? m : 40) : 32;
+    w.rsvd_4m = (1ull << 21) | (0x1FE000ull & ~((1ull << (13 + m4 - 32)) - 1));
+  }
+  if ((w.cfg & (CFG_PAE | CFG_32)) == (CFG_PAE | CFG_32)) return throw_error(env, "walkBatch: cfg sets both PAE and 32-bit paging");
+  const int legacy = (w.cfg & (CFG_PAE | CFG_32)) != 0;
   w.pkru = (w.cfg & CFG_PKE) ? (uint32_t)pkru : 0;
   w.pkrs = (w.cfg & CFG_PKS) ? (uint32_t)pkrs : 0;
   setup_fast(&w);
@@ -616,7 +866,12 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
   uint64_t *opa = (uint64_t *)out_pa;
   uint32_t *of = (uint32_t *)out_fault;
   uint32_t faults = 0;
-  if (mode == MODE_FULL) {
+  if (legacy && mode != MODE_TLB) {
+    /* PAE / 32-bit: the fast loop (also for MODE_MLP: two levels, nothing to interleave), the generic or the lean walk */
+    if (mode == MODE_GENERIC) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_legacy_generic(&w, va[i], kd[i] > 2 ? 0 : kd[i], &opa[i])) != 0;
+    else if (mode == MODE_LEAN) for (size_t i = 0; i < n; i++) faults += (of[i] = walk_legacy_lean(&w, va[i], kd[i], &opa[i])) != 0;
+    else faults = legacy_loop(&w, va, kd, opa, of, n);
+  } else if (mode == MODE_FULL) {
     faults = (w.pkru | w.pkrs) ? full_loop_keys(&w, w.levels, va, kd, opa, of, n) : full_loop(&w, w.levels, va, kd, opa, of, n);
   } else if (mode == MODE_MLP) {
     faults = mlp_loop(&w, w.levels, va, kd, opa, of, n);
@@ -635,7 +890,7 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
       dm.ram = w.ram;
     }
     for (size_t i = 0; i < n; i++) {
-      const uint64_t v = va[i];
+      const uint64_t v = legacy ? va[i] & 0xFFFFFFFFull : va[i];
       const unsigned k = kd[i] > 2 ? 0 : kd[i];
       const uint64_t vpn = v >> 12, slot = vpn & (DM_SETS - 1);
       if (dm.tag[k][slot] == ((vpn << 1) | 1)) {
@@ -643,7 +898,8 @@ static napi_value walk_batch_common(napi_env env, napi_callback_info info, int m
         of[i] = 0;
         continue;
       }
-      const uint32_t f = walk_full(&w, &fc, v, k, w.levels, &opa[i], keys);
+      const uint32_t f = legacy ? ((w.cfg & CFG_PAE) ? walk_legacy(&w, &fc, v, k, 1, &opa[i], 0) : walk_legacy(&w, &fc, v, k, 0, &opa[i], 0))
+                                : walk_full(&w, &fc, v, k, w.levels, &opa[i], keys);
       of[i] = f;
       faults += f != 0;
       if (!f) {
