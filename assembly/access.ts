@@ -661,6 +661,7 @@ const L_F: usize = LANES + 8 * MLP_K; // rights folded over the levels above (wa
 const L_TOUCH: usize = LANES + 16 * MLP_K; // where the leaf reads' XOR goes (so that they stay)
 const L_ACC: usize = LANES + 0x108; // a loop's counter word kept across its out-of-line calls
 const L_PEND: usize = LANES + 0x110; // u8[MLP_K]: a group's lanes left to serialLane (zero between groups)
+const L_AMD: usize = LANES + 0x120; // u64[5]: entries whose accessed bit an AMD walk defers (walkInPlace)
 const L_SEEN: usize = LANES + 0x200; // u32[SEEN_SLOTS]: leaf table frame + 1, direct-mapped
 
 // Counters of the addresses walked serially (out of line; added to the loop's own at its end).
@@ -676,7 +677,7 @@ function serialLane(cpu: usize, i: usize, kind: u32, levels: u32): void {
   lnLanes++;
   const va = load<u64>(i * 8, IO_VA);
   const keys = (acPkrU | acPkrS) != 0;
-  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, keys);
+  const inc = walkInPlace(i, kind, va, levels, acCr3 & FRAME_MASK, load<u64>(cpu + C_RSVD_UP), load<u64>(cpu + C_RSVD_LO), load<u64>(cpu + C_RSVD_1G), ramSize, keys, true);
   if (inc != 0) {
     lnWalks++;
     lnRefs += u32(inc) & 0xFF_FFFF;
@@ -824,7 +825,22 @@ const INC_SMALL: u64 = u64(1) << 44;
 }
 
 /**
- * An IA-32e walk of batch address i (Intel, or AMD while every accessed bit is set) in as few
+ * AMD (walkInPlace with amdDefer): sets the accessed bits the walk deferred (`nd` entries in
+ * L_AMD) when the leaf check `inc` succeeded, re-reading each entry (the leaf's own A/D, just
+ * written, may be one of them in looping tables); a fault leaves them clear. Returns `inc`.
+ */
+@inline function amdDone(inc: u64, nd: u32): u64 {
+  if (nd != 0 && (inc & (u64(0xF_FFFF) << 24)) == 0) {
+    for (let k: usize = 0; k < usize(nd); k++) {
+      const a = usize(load<u64>(L_AMD + k * 8));
+      store<u64>(a, load<u64>(a, RAM_BASE) | E_A, RAM_BASE);
+    }
+  }
+  return inc;
+}
+
+/**
+ * An IA-32e walk of batch address i (Intel; AMD while every accessed bit is set, or with amdDefer) in as few
  * instructions as possible, its result written in place (IO_PA, IO_FAULT) as the C walker writes
  * its own. Per level one mask test covers present and reserved bits (masks precomputed by
  * setControl: `up` for PML5E/PML4E, `lo` below, `big1g` for a 1 GiB leaf); the rights of all
@@ -837,22 +853,26 @@ const INC_SMALL: u64 = u64(1) << 44;
  * anything but accessed bits the exact walk sets too. `levels` is a constant after inlining;
  * the other constants stay in registers; `keys` (a constant): protection keys apply.
  */
-@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, keys: bool): u64 {
+@inline function walkInPlace(i: usize, kind: u32, va: u64, levels: u32, root: u64, up: u64, lo: u64, big1g: u64, ram: u64, keys: bool, amdDefer: bool): u64 {
   const s: u64 = levels == 5 ? 7 : 16;
   if ((i64(va << s) >> s) != i64(va)) return 0;
   let f: u64 = 0xFFFF_FFFF_FFFF_FFFF;
   let t = root;
   let ea: u64 = 0;
   let e: u64 = 0;
+  let nd: u32 = 0; // AMD, amdDefer: entries in L_AMD whose accessed bit waits for the leaf
   if (levels == 5) {
     ea = t + ((va >> 45) & 0xFF8);
     if (ea >= ram) return 0;
     e = load<u64>(usize(ea), RAM_BASE);
     if ((e & up) != E_P) return entryFaultInPlace(i, e, 1, kind);
     if ((e & E_A) == 0) {
-      if (amdMask(up)) return 0;
-      e |= E_A;
-      store<u64>(usize(ea), e, RAM_BASE);
+      if (!amdMask(up)) {
+        e |= E_A;
+        store<u64>(usize(ea), e, RAM_BASE);
+      } else if (amdDefer) {
+        store<u64>(L_AMD + usize(nd++) * 8, ea);
+      } else return 0;
     }
     f = e ^ E_XD;
     t = e & FRAME_MASK;
@@ -862,9 +882,12 @@ const INC_SMALL: u64 = u64(1) << 44;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & up) != E_P) return entryFaultInPlace(i, e, levels - 3, kind);
   if ((e & E_A) == 0) {
-    if (amdMask(up)) return 0;
-    e |= E_A;
-    store<u64>(usize(ea), e, RAM_BASE);
+    if (!amdMask(up)) {
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    } else if (amdDefer) {
+      store<u64>(L_AMD + usize(nd++) * 8, ea);
+    } else return 0;
   }
   f &= e ^ E_XD;
   ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
@@ -873,12 +896,15 @@ const INC_SMALL: u64 = u64(1) << 44;
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 2, kind);
   if ((e & E_PS) != 0) {
     if ((e & big1g) != 0) return entryFaultInPlace(i, e, levels - 2, kind);
-    return leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2), keys);
+    return amdDone(leafInPlace(i, kind, va, e, ea, f, 0x3FFF_FFFF, u64(levels - 2), keys), nd);
   }
   if ((e & E_A) == 0) {
-    if (amdMask(up)) return 0;
-    e |= E_A;
-    store<u64>(usize(ea), e, RAM_BASE);
+    if (!amdMask(up)) {
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    } else if (amdDefer) {
+      store<u64>(L_AMD + usize(nd++) * 8, ea);
+    } else return 0;
   }
   f &= e ^ E_XD;
   ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
@@ -887,19 +913,22 @@ const INC_SMALL: u64 = u64(1) << 44;
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels - 1, kind);
   if ((e & E_PS) != 0) {
     if ((e & 0x1F_E000) != 0) return entryFaultInPlace(i, e, levels - 1, kind);
-    return leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1), keys);
+    return amdDone(leafInPlace(i, kind, va, e, ea, f, 0x1F_FFFF, u64(levels - 1), keys), nd);
   }
   if ((e & E_A) == 0) {
-    if (amdMask(up)) return 0;
-    e |= E_A;
-    store<u64>(usize(ea), e, RAM_BASE);
+    if (!amdMask(up)) {
+      e |= E_A;
+      store<u64>(usize(ea), e, RAM_BASE);
+    } else if (amdDefer) {
+      store<u64>(L_AMD + usize(nd++) * 8, ea);
+    } else return 0;
   }
   f &= e ^ E_XD;
   ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
   if (ea >= ram) return 0;
   e = load<u64>(usize(ea), RAM_BASE);
   if ((e & lo) != E_P) return entryFaultInPlace(i, e, levels, kind);
-  return leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels), keys);
+  return amdDone(leafInPlace(i, kind, va, e, ea, f, 0xFFF, INC_SMALL | u64(levels), keys), nd);
 }
 
 /**
@@ -939,7 +968,7 @@ const INC_SMALL: u64 = u64(1) << 44;
     // no call in this loop (values live across a call are spilled where they are made): the
     // addresses the fast walk leaves (inc 0) go to serialLane after the group (flags in L_PEND)
     for (let i = g; i < end; i++) {
-      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram, keys);
+      const inc = walkInPlace(i, reads ? 0 : batchKind(i), load<u64>(i * 8, IO_VA), levels, root, up, lo, big1g, ram, keys, false);
       if (inc == 0) store<u8>(L_PEND + (i & usize(MLP_K - 1)), 1); // a store: never a select
       acc += inc;
     }

@@ -59,6 +59,8 @@ export interface Cell {
   levels: 4 | 5;
   /** PAE or 32-bit paging instead of IA-32e (`levels` unused): a 1 GiB region at 0x4000_0000. */
   legacy?: 'pae' | '32';
+  /** An AMD guest (a second machine): accessed bits set only by walks that succeed. */
+  amd?: boolean;
   bytes: number;
   /** random: uniform pages; sequential: page i for address i; each-once: a page permutation. */
   order: 'random' | 'sequential' | 'each-once';
@@ -126,6 +128,10 @@ export function fullCells(): Cell[] {
     cell('keys 2m 16G mixed', 'keys', '2m', 16 * GIB, { access: 'mixed', attrs: { ...REAL, keys: 1 / 16 }, pkru: PKRU_LINUX }),
     cell('A/D clear read', 'ad', '4k', GIB, { order: 'each-once', attrs: { ...REAL, adClear: true } }),
     cell('A/D clear mixed', 'ad', '4k', GIB, { order: 'each-once', access: 'mixed', attrs: { ...REAL, adClear: true } }),
+    // AMD: the accessed bits a walk finds clear are set only if it succeeds
+    cell('AMD A/D clear read', 'ad', '4k', GIB, { amd: true, order: 'each-once', attrs: { ...REAL, adClear: true } }),
+    cell('AMD A/D clear mixed', 'ad', '4k', GIB, { amd: true, order: 'each-once', access: 'mixed', attrs: { ...REAL, adClear: true } }),
+    cell('AMD 4k 1G mixed', 'ad', '4k', GIB, { amd: true, access: 'mixed' }),
     cell('TLB hot 64 pages', 'tlb', '4k', 64 * MIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
     cell('TLB 4k seq 64M', 'tlb', '4k', 64 * MIB, { tlb: true, order: 'sequential', perPage: 8, addresses: 1 << 17 }),
     cell('TLB 4k rand 64M', 'tlb', '4k', 64 * MIB, { tlb: true, addresses: 1 << 16 }),
@@ -222,8 +228,8 @@ class Guest {
     }
   }
 
-  static async create(ramBytes: number, seed: number): Promise<Guest> {
-    const m = await Machine.create({ ramBytes, cpus: 2, vendor: 'intel', maxPhysAddrBits: 46 });
+  static async create(ramBytes: number, seed: number, vendor: 'intel' | 'amd' = 'intel'): Promise<Guest> {
+    const m = await Machine.create({ ramBytes, cpus: 2, vendor, maxPhysAddrBits: 46 });
     return new Guest(m, new Prng(seed));
   }
 
@@ -615,6 +621,10 @@ const TARGETS: { key: string; target: number; applies: (c: Cell) => boolean }[] 
 ];
 
 function nativeCfg(c: Cell): number {
+  return nativeMode(c) | (c.amd ? NATIVE_CFG.AMD : 0);
+}
+
+function nativeMode(c: Cell): number {
   if (c.legacy === '32') return NATIVE_CFG.USER | NATIVE_CFG.WP | NATIVE_CFG.PAGING32 | NATIVE_CFG.PSE | NATIVE_CFG.PSE36;
   if (c.legacy === 'pae') return NATIVE_CFG.USER | NATIVE_CFG.WP | NATIVE_CFG.NXE | NATIVE_CFG.PAE;
   return (
@@ -656,7 +666,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
   } else {
     impls.push(
       nativeImpl('c-full', walker.walkBatch, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
-      nativeImpl('c-lean', walker.walkBatchLean, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, c.access === 'read' && c.pkru === undefined),
+      nativeImpl('c-lean', walker.walkBatchLean, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, c.access === 'read' && c.pkru === undefined && !c.amd),
       nativeImpl('c-generic', walker.walkBatchGeneric, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
       nativeImpl('c-mlp', walker.walkBatchInterleaved, g, cr3, ncfg, c.pkru ?? 0, vas, kinds, true),
     );
@@ -692,7 +702,7 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
     if (!load.ok) throw new Error('bench matrix: the PAE layout has a reserved PDPTE');
     regs.pdptes = load.pdptes;
   }
-  const refCfg: RefConfig = { vendor: 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: g.m.ramBytes };
+  const refCfg: RefConfig = { vendor: c.amd ? 'amd' : 'intel', maxPhysAddrBits: 46, pse36: true, pdpe1gb: true, ramBytes: g.m.ramBytes };
   const kindNames: AccessKind[] = ['read', 'write', 'exec'];
   for (let i = 0; i < refN; i++) {
     const r = referenceAccess(g.m.phys, regs, vas[i], { kind: kindNames[kinds[i]], cpl: 3 }, refCfg);
@@ -771,11 +781,13 @@ function runCell(g: Guest, c: Cell, walker: NativeWalker, cfg: MatrixConfig, idx
 export async function runMatrix(cfg: MatrixConfig, log: (s: string) => void = () => {}): Promise<MatrixResult> {
   const nat = loadNativeWalker();
   if (!nat.ok) return { cells: [], worst: {}, problems: [], skipped: nat.reason };
-  const g = await Guest.create(cfg.quick ? 64 * MIB : GIB, cfg.seed);
   const all = cfg.quick ? quickCells() : fullCells();
   const cells = cfg.filter.length ? all.filter((c) => cfg.filter.some((f) => c.name.includes(f))) : all;
+  const ram = cfg.quick ? 64 * MIB : GIB;
+  const g = await Guest.create(ram, cfg.seed);
+  const gAmd = cells.some((c) => c.amd) ? await Guest.create(ram, cfg.seed, 'amd') : g;
   log(`matrix: ${cells.length} cells, ${cfg.rounds} rounds of ~${cfg.targetMs} ms (process CPU time), M translations/s`);
-  const results = cells.map((c) => runCell(g, c, nat.walker, cfg, all.indexOf(c), log));
+  const results = cells.map((c) => runCell(c.amd ? gAmd : g, c, nat.walker, cfg, all.indexOf(c), log));
   const worst: MatrixResult['worst'] = {};
   for (const t of TARGETS) {
     const label = `${t.key} >= ${t.target}`;
