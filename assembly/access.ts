@@ -204,7 +204,8 @@ function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
  * stamp: the head of the set's fill-order word, caches.ts fifoWord, or the stamps themselves
  * where it is not kept), so that a miss costs little at any depth of the caches.
  * Results, statistics, A/D writes, TLB and paging-structure-cache contents, stamps and front
- * contents are missPath's. Any other case (a set hit that needs missPath's re-check, a fault, an
+ * contents are missPath's; so are a fault's, when the walk began at a PDE-cache hit (quickFault).
+ * Any other case (a set hit that needs missPath's re-check, a fault after a PDE-cache miss, an
  * entry past RAM or with a clear accessed bit above the leaf, a large page or a large-page TLB
  * hit) returns SLOW before changing anything, and the caller runs missPath.
  */
@@ -223,6 +224,18 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
     if (r != PDE_MISS) return r;
   }
   return quickMissAny(cpu, va, kind, ways, pways, pscOn);
+}
+
+/**
+ * A #PF of quickMiss's walk from a PDE-cache hit (the leaf entry at `ea` read, refused): as
+ * missPath's walk counts it (a miss, a walk of one entry from the PDE cache) and faults
+ * (pageFault: CR2, the count, the page's TLB entries — none: the lookups found none — and its
+ * paging-structure-cache entries invalidated); nothing filled, no A/D written.
+ */
+function quickFault(va: u64, ea: u64, code: u32): u64 {
+  quickWalks++;
+  quickLeaf = ea;
+  return pageFault(va, code);
 }
 
 /** quickMissIn found the page in its 4 KiB set, at way setHitWay: setHit's to check (out of its body: a call there spills). */
@@ -337,13 +350,16 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const ea = table + ((va >> 9) & 0xFF8);
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
-  if ((le & lo) != E_P) return SLOW; // not present or reserved: #PF
+  const ec = u32(load<u64>(KTAB + usize(kind) * 8, KT_EC));
+  // not present or reserved: #PF (from a PDE-cache hit here, else by missPath)
+  if ((le & lo) != E_P) return h != 0 ? quickFault(va, ea, (le & E_P) == 0 ? ec : ec | PF_P | PF_RSVD) : SLOW;
   // The rights folded over the levels as walkInPlace folds them, as PERM_RW | PERM_US | (no level
   // sets XD) << 2, and checked per kind against KT_OK and the leaf's key (permFault; XD without
   // NXE is reserved, caught above): bit 8k of `ok` set when kind k is allowed.
   const rights = (pp & u32(le >> 1) & 3) | (~(pp | u32(le >> 61)) & 4);
-  const ok = (load<u32>(KTAB, KT_OK) >> rights) & ~keyRefusals(u32(le >> 59) & 15, (rights & 2) != 0);
-  if ((ok & (u32(1) << (kind * 8))) == 0) return SLOW;
+  const refused = keyRefusals(u32(le >> 59) & 15, (rights & 2) != 0);
+  const ok = (load<u32>(KTAB, KT_OK) >> rights) & ~refused;
+  if ((ok & (u32(1) << (kind * 8))) == 0) return h != 0 ? quickFault(va, ea, ec | PF_P | (((refused >> (kind * 8)) & 1) != 0 ? PF_PK : 0)) : SLOW;
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
   let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
@@ -616,6 +632,7 @@ const FAULT_SHIFT: u64 = 44;
       r = quickMiss(cpu, va, kind, pscOn);
     }
     if (r != SLOW) {
+      if ((r & FAULT_BIT) != 0) return u64(store2(i, r)) << FAULT_SHIFT; // quickFault
       store<u64>(i * 8, r, IO_PA);
       store<u32>(i * 4, 0, IO_FAULT);
       return 0;
