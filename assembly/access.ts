@@ -204,8 +204,8 @@ function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
  * stamp: the head of the set's fill-order word, caches.ts fifoWord, or the stamps themselves
  * where it is not kept), so that a miss costs little at any depth of the caches.
  * Results, statistics, A/D writes, TLB and paging-structure-cache contents, stamps and front
- * contents are missPath's; so are a fault's, when the walk began at a PDE-cache hit (quickFault).
- * Any other case (a set hit that needs missPath's re-check, a fault after a PDE-cache miss, an
+ * contents are missPath's, a leaf's fault's too (quickFault).
+ * Any other case (a set hit that needs missPath's re-check, an
  * entry past RAM or with a clear accessed bit above the leaf, a large page or a large-page TLB
  * hit) returns SLOW before changing anything, and the caller runs missPath.
  */
@@ -227,13 +227,23 @@ function quickMiss(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
 }
 
 /**
- * A #PF of quickMiss's walk from a PDE-cache hit (the leaf entry at `ea` read, refused): as
- * missPath's walk counts it (a miss, a walk of one entry from the PDE cache) and faults
- * (pageFault: CR2, the count, the page's TLB entries — none: the lookups found none — and its
- * paging-structure-cache entries invalidated); nothing filled, no A/D written.
+ * A #PF of quickMiss's walk (the leaf entry at `ea` read, refused): counted as missPath's walk
+ * counts it — from a PDE-cache hit (`pde`), a PDPTE-cache hit (`pdpte`: two entries read), or
+ * quickUpper's start (upTop entries from the cache at upHit, or CR3) — then pageFault (CR2, the
+ * count, the page's TLB entries — none: the lookups found none — and its paging-structure-cache
+ * entries invalidated). Nothing filled, no A/D written: the exact walk fills the caches and sets
+ * the leaf's bits only on success.
  */
-function quickFault(va: u64, ea: u64, code: u32): u64 {
-  quickWalks++;
+function quickFault(va: u64, ea: u64, code: u32, pde: bool, pdpte: bool): u64 {
+  if (pde) {
+    quickWalks++;
+  } else {
+    const top: u32 = pdpte ? 2 : upTop;
+    const hit: u32 = pdpte ? 3 : upHit;
+    upWalks++;
+    upRefs += top;
+    store<u32>(UP_HITS + usize(hit) * 4, load<u32>(UP_HITS + usize(hit) * 4) + 1);
+  }
   quickLeaf = ea;
   return pageFault(va, code);
 }
@@ -351,15 +361,15 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   if (ea >= ramSize) return SLOW;
   const le = load<u64>(usize(ea), RAM_BASE);
   const ec = u32(load<u64>(KTAB + usize(kind) * 8, KT_EC));
-  // not present or reserved: #PF (from a PDE-cache hit here, else by missPath)
-  if ((le & lo) != E_P) return h != 0 ? quickFault(va, ea, (le & E_P) == 0 ? ec : ec | PF_P | PF_RSVD) : SLOW;
+  // not present or reserved: #PF
+  if ((le & lo) != E_P) return quickFault(va, ea, (le & E_P) == 0 ? ec : ec | PF_P | PF_RSVD, h != 0, fromPdpte);
   // The rights folded over the levels as walkInPlace folds them, as PERM_RW | PERM_US | (no level
   // sets XD) << 2, and checked per kind against KT_OK and the leaf's key (permFault; XD without
   // NXE is reserved, caught above): bit 8k of `ok` set when kind k is allowed.
   const rights = (pp & u32(le >> 1) & 3) | (~(pp | u32(le >> 61)) & 4);
   const refused = keyRefusals(u32(le >> 59) & 15, (rights & 2) != 0);
   const ok = (load<u32>(KTAB, KT_OK) >> rights) & ~refused;
-  if ((ok & (u32(1) << (kind * 8))) == 0) return h != 0 ? quickFault(va, ea, ec | PF_P | (((refused >> (kind * 8)) & 1) != 0 ? PF_PK : 0)) : SLOW;
+  if ((ok & (u32(1) << (kind * 8))) == 0) return quickFault(va, ea, ec | PF_P | (((refused >> (kind * 8)) & 1) != 0 ? PF_PK : 0), h != 0, fromPdpte);
   // no hit, and the fill will happen: its victim, the first invalid way (tag byte 0), else the oldest fill
   let q: usize = 0; // the set's fill-order word when kept (and the set is full), else 0
   if (ways <= 16) {
