@@ -10,7 +10,7 @@ import {
 import { staleRewalk, vendorAmd, rsvdHiPae, rsvd4M } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, lfrontSlot, vpnOf, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -175,12 +175,49 @@ const NO_PDPTE: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   const a = load<u64>(h, P_NEXT) + ((va >> 18) & 0xFF8);
   if (a >= ramSize) return SLOW;
   const pde = load<u64>(usize(a), RAM_BASE);
-  if ((pde & (lo | E_PS | E_A)) != (E_P | E_A)) return SLOW;
+  if ((pde & (lo | E_A)) != (E_P | E_A)) return SLOW;
   upPerms = (load<u32>(h, P_PERMS) & ((u32(pde >> 1) & 3) | 4)) | (u32(pde >> 61) & 4);
-  upTop = 2;
   upHit = 3;
+  if ((pde & E_PS) != 0) {
+    // a 2 MiB page: the PDE is the leaf (quickLarge)
+    upTop = 1;
+    quickLeaf = a;
+    return LARGE_PDE;
+  }
+  upTop = 2;
   store<u64>(UP_EA, a);
   return pde & FRAME_MASK;
+}
+
+/** quickPdpte's answer for a 2 MiB page: its PDE (at quickLeaf, rights upPerms) is the leaf. */
+const LARGE_PDE: u64 = 0xFFFF_FFFF_FFFF_FFFC;
+
+/**
+ * quickMiss for a 2 MiB page from a PDPTE-cache hit (no entry for va in any TLB class, the PDE
+ * present, accessed, no reserved bit of the lo mask): the 2 MiB leaf's checks as leafAccess makes
+ * them (its reserved bits 20:13, the rights over both levels and its key against KT_OK, D for a
+ * write), its walk counted (one entry from the PDPTE cache; the caches above need no fill), its
+ * A/D set and the 2 MiB class filled through tlbFill, which copies it into the large-page front.
+ * A fault, or reserved bits, return SLOW before changing anything (missPath faults).
+ */
+function quickLarge(cpu: usize, va: u64, kind: u32): u64 {
+  const ea = usize(quickLeaf);
+  const pde = load<u64>(ea, RAM_BASE);
+  if ((pde & 0x1F_E000) != 0) return SLOW;
+  const pp = upPerms;
+  const rights = (pp & 3) | (~pp & 4);
+  const ok = (load<u32>(KTAB, KT_OK) >> rights) & ~keyRefusals(u32(pde >> 59) & 15, (rights & 2) != 0);
+  if ((ok & (u32(1) << (kind * 8))) == 0) return SLOW;
+  const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
+  if ((pde & need) != need) store<u64>(ea, pde | need, RAM_BASE);
+  upWalks++;
+  upRefs++;
+  store<u32>(UP_HITS + 3 * 4, load<u32>(UP_HITS + 3 * 4) + 1);
+  const dirty = ((pde | need) & E_D) != 0;
+  const perms = pp | (dirty ? PERM_D : 0) | ((pde & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(pde >> 59) & 15) << PERM_KEY_SHIFT);
+  const page = pde & FRAME_MASK & ~u64(0x1F_FFFF);
+  tlbFill(cpu, 1, va, acMode, page, perms, true, 0);
+  return page | (va & 0x1F_FFFF);
 }
 
 /** quickUpper's walk succeeded: walkTables' count, and leafAccess's paging-structure-cache fills. */
@@ -314,6 +351,17 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
       } while (c != 0);
     }
   }
+  // no 4 KiB entry for va: a 2 MiB entry the large-page front holds for this kind and context is
+  // missPath's class-1 hit (frontFill copies only what that lookup finds and allows)
+  if (load<u32>(d, 16 + 12) != 0) {
+    const front = usize(load<u32>(cpu + C_FRONT));
+    const v2 = vpnOf(va, 21);
+    const lp = lfrontSlot(front, kind, v2);
+    if (front != 0 && load<u64>(lp) == ((v2 << 8) | u64(acCtx))) {
+      bump(cpu, C_ST_TLBHITS, 1);
+      return load<u64>(lp, 8) | (va & 0x1F_FFFF);
+    }
+  }
   // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
   // flags: a kernel's direct map fills them): a hit is missPath's to check
   // (both flags read at once: either set, then the lookups, each only where a way holds the page)
@@ -355,6 +403,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     if (any) pdeMissed = !fromPdpte;
     if (!fromPdpte) table = quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
+    if (table == LARGE_PDE) return quickLarge(cpu, va, kind);
     pp = upPerms;
   }
   const ea = table + ((va >> 9) & 0xFF8);

@@ -4,18 +4,19 @@
 // only what a lookup of the modelled TLB would find and allow in the same context (frontFill,
 // after a fill or a hit), and every change to a 4 KiB entry drops its copies (tlbDrop, tlbFill,
 // tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
-// set-associative TLB. Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
+// set-associative TLB. A second, smaller front holds 2 MiB entries the same way (IA-32e; tlbDrop
+// of class 1 drops its copies). Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
 // entry is invalid), kept in step with every write of the entry's key, lets the miss path rule
 // out a hit in the whole set with one 16-byte compare (access.ts quickMiss). Beside each 4 KiB set
 // (of up to 15 ways) a word lists its valid ways in fill order (fifoWord), so that the miss path
 // finds the FIFO victim without reading the set's stamps.
 import {
   C_TLB, C_PSC, C_STAMP, C_RETENTION, C_ST_EVICT, TLB_ENTRY, T_KEY, T_PA, T_PERMS, T_STAMP,
-  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, C_TAGS, C_FIFO, C_FIFO_BAD,
+  C_FRONT, FRONT_SETS, FRONT_ENTRY, FRONT_SLOT, FRONT_MAP, LFRONT_SETS, LFRONT, LFRONT_MAP, C_TAGS, C_FIFO, C_FIFO_BAD, MODE_4L, MODE_5L,
   PSC_ENTRY, P_KEY, P_NEXT, P_PERMS, P_STAMP, PERM_G, PERM_D, MODE_32,
   PERM_RW, PERM_US, PERM_XD, PERM_KEY_SHIFT, CX_USER, CX_SMAP, CX_WP, CX_SMEP,
 } from './layout';
-import { acCtx, acCx, acPcid, keyRefusals } from './context';
+import { acCtx, acCx, acMode, acPcid, keyRefusals } from './context';
 
 /** Page shift of TLB class c in a paging mode: 4K, 2M (4M in 32-bit mode), 1G. */
 @inline export function classShift(c: u32, mode: u32): u32 {
@@ -186,16 +187,28 @@ export function tlbFindOrVictim(cpu: usize, va: u64): usize {
 
 /**
  * Copies 4 KiB entry e (just filled, or just found by a lookup) into the front cache for every
- * access kind it allows in the current context; other classes are not cached in front.
+ * access kind it allows in the current context, or a 2 MiB one (IA-32e) into the large-page
+ * front; 1 GiB entries (and 32-bit paging's 4 MiB ones) are not cached in front.
  */
 export function frontFill(cpu: usize, c: u32, e: usize): void {
   const front = usize(load<u32>(cpu + C_FRONT));
-  if (c != 0 || front == 0) return;
+  if (front == 0 || c > 1) return;
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
-  const tag = (fastVpn(vpn) << 8) | u64(acCtx);
+  let tag: u64 = 0;
+  let p: usize = 0; // the slot's read entry (write and fetch follow)
+  if (c == 0) {
+    tag = (fastVpn(vpn) << 8) | u64(acCtx);
+    frontMark(front, vpn);
+    p = frontSlot(front, 0, vpn);
+  } else {
+    if (acMode != MODE_4L && acMode != MODE_5L) return;
+    tag = (vpn << 8) | u64(acCtx);
+    const w = front + LFRONT_MAP;
+    store<u64>(w, load<u64>(w) | (u64(1) << (vpn & 63)));
+    p = lfrontSlot(front, 0, vpn);
+  }
   const pa = load<u64>(e, T_PA);
-  frontMark(front, vpn);
   // permFault's verdicts for the three kinds as bit tests, and the stores as selects (whether a
   // kind is allowed is unpredictable: leaves differ in R/W, XD and keys); a write to a clean
   // entry must walk (it sets D)
@@ -207,9 +220,9 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
   const read = base && !((cx & CX_SMAP) != 0 && us) && (keys & 1) == 0;
   const write = read && !((perms & PERM_RW) == 0 && (user || (cx & CX_WP) != 0)) && (perms & PERM_D) != 0 && (keys & 0x100) == 0;
   const exec = base && (perms & PERM_XD) == 0 && !(!user && (cx & CX_SMEP) != 0 && us);
-  frontStore(frontSlot(front, 0, vpn), read, tag, pa);
-  frontStore(frontSlot(front, 1, vpn), write, tag, pa);
-  frontStore(frontSlot(front, 2, vpn), exec, tag, pa);
+  frontStore(p, read, tag, pa);
+  frontStore(p + FRONT_ENTRY, write, tag, pa);
+  frontStore(p + 2 * FRONT_ENTRY, exec, tag, pa);
 }
 
 /** Writes front slot p's tag and page base when `ok`, else leaves it as it is (no branch). */
@@ -228,6 +241,9 @@ export function tlbDrop(cpu: usize, c: u32, e: usize): void {
       if (q != 0) fifoRemove(q, wayOf(cpu, e));
     }
     setTag(cpu, e, 0);
+  } else if (c == 1 && (k & 1) != 0) {
+    const front = usize(load<u32>(cpu + C_FRONT));
+    if (front != 0) frontDropAll(lfrontSlot(front, 0, k >> 13), k >> 13);
   }
   clearEntry(e);
 }
@@ -263,8 +279,12 @@ function frontDrop(cpu: usize, vpn: u64): void {
 }
 
 @inline function frontDropIn(front: usize, vpn: u64): void {
-  // the three kinds' entries of the slot, unrolled (a loop costs V8 a stack check per iteration)
-  const p = frontSlot(front, 0, vpn);
+  frontDropAll(frontSlot(front, 0, vpn), vpn);
+}
+
+/** Empties the three kinds' entries of the slot at p whose page number is vpn. */
+@inline function frontDropAll(p: usize, vpn: u64): void {
+  // unrolled (a loop costs V8 a stack check per iteration)
   const v = vpn << 8;
   frontDropAt(p, v);
   frontDropAt(p + FRONT_ENTRY, v);
@@ -274,6 +294,14 @@ function frontDrop(cpu: usize, vpn: u64): void {
 /** Empties the front entry at p if its tag's page number is `v` >> 8 (the 45 bits of a vpn). */
 @inline function frontDropAt(p: usize, v: u64): void {
   if (((load<u64>(p) ^ v) & 0x1F_FFFF_FFFF_FF00) == 0) store<u64>(p, 0);
+}
+
+/**
+ * The large-page front's slot of access kind `kind` for 2 MiB page number vpn (vpnOf(va, 21)):
+ * frontSlot over the large-page front's base, whose slot index is vpn's low bits.
+ */
+@inline export function lfrontSlot(front: usize, kind: u32, vpn: u64): usize {
+  return front + LFRONT + usize(u32(vpn) & (LFRONT_SETS - 1)) * FRONT_SLOT + usize(kind) * FRONT_ENTRY;
 }
 
 /** Marks page vpn's slot as written (frontClear's bitmap); before any store into the slot. */
@@ -291,6 +319,17 @@ function frontDrop(cpu: usize, vpn: u64): void {
 export function frontClear(cpu: usize): void {
   const front = usize(load<u32>(cpu + C_FRONT));
   if (front == 0) return;
+  let l = load<u64>(front + LFRONT_MAP);
+  if (l != 0) {
+    store<u64>(front + LFRONT_MAP, 0);
+    while (l != 0) {
+      const p = front + LFRONT + usize(ctz(l)) * FRONT_SLOT;
+      l &= l - 1;
+      store<u64>(p, 0);
+      store<u64>(p, 0, FRONT_ENTRY);
+      store<u64>(p, 0, 2 * FRONT_ENTRY);
+    }
+  }
   for (let j: usize = 0; j < usize(FRONT_SETS) / 64; j++) {
     const w = front + FRONT_MAP + j * 8;
     let m = load<u64>(w);

@@ -114,7 +114,14 @@ export const FRONT_ENTRY: usize = 16; // one kind's entry
 export const FRONT_SLOT: usize = 64; // a slot: the three kinds' entries (and 16 bytes unused)
 // after the slots, a bitmap of the slots written since the last clear (frontClear clears only those)
 export const FRONT_MAP: usize = usize(FRONT_SETS) * FRONT_SLOT;
-export const FRONT_BYTES: usize = FRONT_MAP + usize(FRONT_SETS) / 8;
+// then the same for 2 MiB pages (IA-32e): LFRONT_SETS slots indexed by va >> 21, fast tags
+// (vpnOf(va, 21) << 8) | context id, present only when the 2 MiB TLB entry allows that kind in
+// that context; consulted after the 4 KiB set rules out a 4 KiB entry (access.ts quickMiss); and
+// its bitmap (one u64)
+export const LFRONT_SETS: u32 = 64;
+export const LFRONT: usize = FRONT_MAP + 64;
+export const LFRONT_MAP: usize = LFRONT + usize(LFRONT_SETS) * FRONT_SLOT;
+export const FRONT_BYTES: usize = LFRONT_MAP + 8;
 
 // PSC entry (32 bytes)
 export const PSC_ENTRY: usize = 32;

@@ -138,6 +138,8 @@ export function fullCells(): Cell[] {
     cell('TLB 4k rand 1G', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB 4k rand 16G', 'tlb', '4k', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB 4k rand 1G, direct map', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16, directMap: true }),
+    cell('TLB 2m hot 64 pages', 'tlb', '2m', 16 * GIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
+    cell('TLB 2m rand 16G', 'tlb', '2m', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB hot 64 pages, keys', 'tlb', '4k', 64 * MIB, {
       tlb: true,
       hotPages: 64,
