@@ -10,7 +10,7 @@ import {
 import { staleRewalk, vendorAmd, rsvdHiPae, rsvd4M } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, lfrontSlot, vpnOf, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, lfrontSlot, largeKey, vpnOf, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -351,23 +351,32 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
       } while (c != 0);
     }
   }
-  // no 4 KiB entry for va: a 2 MiB entry the large-page front holds for this kind and context is
-  // missPath's class-1 hit (frontFill copies only what that lookup finds and allows)
-  if (load<u32>(d, 16 + 12) != 0) {
+  // No 4 KiB entry for va: missPath looks in the large-page classes that may hold entries (their
+  // "ever filled" flags: a kernel's direct map fills them), 2 MiB first. A copy the large-page
+  // front holds for this kind and context is that lookup's hit (frontFill copies only what it
+  // finds and allows); else a hit in the class is missPath's to check.
+  const large = load<u32>(d, 16 + 12) | (load<u32>(d, 32 + 12) << 1);
+  if (large != 0) {
     const front = usize(load<u32>(cpu + C_FRONT));
-    const v2 = vpnOf(va, 21);
-    const lp = lfrontSlot(front, kind, v2);
-    if (front != 0 && load<u64>(lp) == ((v2 << 8) | u64(acCtx))) {
-      bump(cpu, C_ST_TLBHITS, 1);
-      return load<u64>(lp, 8) | (va & 0x1F_FFFF);
+    const ctx = u64(acCtx);
+    if ((large & 1) != 0) {
+      const v = vpnOf(va, 21);
+      const lp = lfrontSlot(front, kind, v);
+      if (front != 0 && load<u64>(lp) == ((largeKey(1, v) << 8) | ctx)) {
+        bump(cpu, C_ST_TLBHITS, 1);
+        return load<u64>(lp, 8) | (va & 0x1F_FFFF);
+      }
+      if (largeMayHit(cpu, 1, va, acMode) && tlbFindIn(cpu, 1, va, acMode) != 0) return SLOW;
     }
-  }
-  // missPath's lookups of the large-page classes that may hold entries (their "ever filled"
-  // flags: a kernel's direct map fills them): a hit is missPath's to check
-  // (both flags read at once: either set, then the lookups, each only where a way holds the page)
-  if ((load<u32>(d, 16 + 12) | load<u32>(d, 32 + 12)) != 0) {
-    if (largeMayHit(cpu, 1, va, acMode) && tlbFindIn(cpu, 1, va, acMode) != 0) return SLOW;
-    if (largeMayHit(cpu, 2, va, acMode) && tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
+    if ((large & 2) != 0) {
+      const v = vpnOf(va, 30);
+      const lp = lfrontSlot(front, kind, v);
+      if (front != 0 && load<u64>(lp) == ((largeKey(2, v) << 8) | ctx)) {
+        bump(cpu, C_ST_TLBHITS, 1);
+        return load<u64>(lp, 8) | (va & 0x3FFF_FFFF);
+      }
+      if (largeMayHit(cpu, 2, va, acMode) && tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
+    }
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;

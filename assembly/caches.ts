@@ -4,8 +4,8 @@
 // only what a lookup of the modelled TLB would find and allow in the same context (frontFill,
 // after a fill or a hit), and every change to a 4 KiB entry drops its copies (tlbDrop, tlbFill,
 // tlbFlush, clearFastTags), so it never changes what hits: the architectural model stays the
-// set-associative TLB. A second, smaller front holds 2 MiB entries the same way (IA-32e; tlbDrop
-// of class 1 drops its copies). Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
+// set-associative TLB. A second, smaller front holds 2 MiB and 1 GiB entries the same way (IA-32e;
+// tlbDrop drops their copies). Beside each 4 KiB entry a tag byte (tagOf its page number; 0 when the
 // entry is invalid), kept in step with every write of the entry's key, lets the miss path rule
 // out a hit in the whole set with one 16-byte compare (access.ts quickMiss). Beside each 4 KiB set
 // (of up to 15 ways) a word lists its valid ways in fill order (fifoWord), so that the miss path
@@ -187,12 +187,12 @@ export function tlbFindOrVictim(cpu: usize, va: u64): usize {
 
 /**
  * Copies 4 KiB entry e (just filled, or just found by a lookup) into the front cache for every
- * access kind it allows in the current context, or a 2 MiB one (IA-32e) into the large-page
- * front; 1 GiB entries (and 32-bit paging's 4 MiB ones) are not cached in front.
+ * access kind it allows in the current context, or a 2 MiB or 1 GiB one (IA-32e) into the
+ * large-page front (PAE's 2 MiB and 32-bit paging's 4 MiB entries are not cached in front).
  */
 export function frontFill(cpu: usize, c: u32, e: usize): void {
   const front = usize(load<u32>(cpu + C_FRONT));
-  if (front == 0 || c > 1) return;
+  if (front == 0) return;
   const vpn = load<u64>(e, T_KEY) >> 13;
   const perms = load<u32>(e, T_PERMS);
   let tag: u64 = 0;
@@ -203,7 +203,7 @@ export function frontFill(cpu: usize, c: u32, e: usize): void {
     p = frontSlot(front, 0, vpn);
   } else {
     if (acMode != MODE_4L && acMode != MODE_5L) return;
-    tag = (vpn << 8) | u64(acCtx);
+    tag = (largeKey(c, vpn) << 8) | u64(acCtx);
     const w = front + LFRONT_MAP;
     store<u64>(w, load<u64>(w) | (u64(1) << (vpn & 63)));
     p = lfrontSlot(front, 0, vpn);
@@ -241,9 +241,9 @@ export function tlbDrop(cpu: usize, c: u32, e: usize): void {
       if (q != 0) fifoRemove(q, wayOf(cpu, e));
     }
     setTag(cpu, e, 0);
-  } else if (c == 1 && (k & 1) != 0) {
+  } else if ((k & 1) != 0) {
     const front = usize(load<u32>(cpu + C_FRONT));
-    if (front != 0) frontDropAll(lfrontSlot(front, 0, k >> 13), k >> 13);
+    if (front != 0) frontDropAll(lfrontSlot(front, 0, k >> 13), largeKey(c, k >> 13));
   }
   clearEntry(e);
 }
@@ -296,10 +296,12 @@ function frontDrop(cpu: usize, vpn: u64): void {
   if (((load<u64>(p) ^ v) & 0x1F_FFFF_FFFF_FF00) == 0) store<u64>(p, 0);
 }
 
-/**
- * The large-page front's slot of access kind `kind` for 2 MiB page number vpn (vpnOf(va, 21)):
- * frontSlot over the large-page front's base, whose slot index is vpn's low bits.
- */
+/** What a large-page front tag holds above its context id: class c's page number (vpnOf(va, 21) or vpnOf(va, 30)) and the class. */
+@inline export function largeKey(c: u32, vpn: u64): u64 {
+  return (vpn << 1) | u64(c - 1);
+}
+
+/** The large-page front's slot of access kind `kind` for a 2 MiB or 1 GiB page number (its low bits index it). */
 @inline export function lfrontSlot(front: usize, kind: u32, vpn: u64): usize {
   return front + LFRONT + usize(u32(vpn) & (LFRONT_SETS - 1)) * FRONT_SLOT + usize(kind) * FRONT_ENTRY;
 }

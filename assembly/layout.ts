@@ -114,10 +114,11 @@ export const FRONT_ENTRY: usize = 16; // one kind's entry
 export const FRONT_SLOT: usize = 64; // a slot: the three kinds' entries (and 16 bytes unused)
 // after the slots, a bitmap of the slots written since the last clear (frontClear clears only those)
 export const FRONT_MAP: usize = usize(FRONT_SETS) * FRONT_SLOT;
-// then the same for 2 MiB pages (IA-32e): LFRONT_SETS slots indexed by va >> 21, fast tags
-// (vpnOf(va, 21) << 8) | context id, present only when the 2 MiB TLB entry allows that kind in
-// that context; consulted after the 4 KiB set rules out a 4 KiB entry (access.ts quickMiss); and
-// its bitmap (one u64)
+// then the same for 2 MiB and 1 GiB pages (IA-32e): LFRONT_SETS slots indexed by the page
+// number, fast tags (caches.ts largeKey: the page number and the class) << 8 | context id, present only when
+// the large TLB entry allows that kind in that context; consulted after the 4 KiB set (and for a
+// 1 GiB page the 2 MiB class) rules out an entry missPath would find first (access.ts quickMiss);
+// and its bitmap (one u64)
 export const LFRONT_SETS: u32 = 64;
 export const LFRONT: usize = FRONT_MAP + 64;
 export const LFRONT_MAP: usize = LFRONT + usize(LFRONT_SETS) * FRONT_SLOT;

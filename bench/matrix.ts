@@ -140,6 +140,7 @@ export function fullCells(): Cell[] {
     cell('TLB 4k rand 1G, direct map', 'tlb', '4k', GIB, { tlb: true, addresses: 1 << 16, directMap: true }),
     cell('TLB 2m hot 64 pages', 'tlb', '2m', 16 * GIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
     cell('TLB 2m rand 16G', 'tlb', '2m', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
+    cell('TLB 1g hot 16 pages', 'tlb', '1g', 512 * GIB, { tlb: true, hotPages: 16, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
     cell('TLB hot 64 pages, keys', 'tlb', '4k', 64 * MIB, {
       tlb: true,
       hotPages: 64,
