@@ -281,7 +281,7 @@ export const UNSEEN_8: Mutant[] = [
     name: 'remove-table-one-no-ipi',
     file: 'src/linux/mmu_gather.ts',
     preset: 'linux-4.14-hyperv',
-    find: "    yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);\n",
+    find: "  yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);\n",
     replace: '',
     // not scored: rare shape: the table batch's GFP_NOWAIT page must fail (fail_nth) while a GUP-fast walk of the same mm on another CPU sits between two levels (not in 13,890 executions, 30 s)
     description: 'tlb_remove_table_one() frees the table without the IPI that waits for IRQs-off walkers (GUP-fast)',

@@ -31,7 +31,21 @@ import type { RefConfig } from '../reference/index.js';
 import type { Coverage } from './coverage.js';
 import { kernelOps, objectVa, type KernelObject } from './kernel-ops.js';
 import type { MemCgroup } from '../linux/memcg.js';
-import { DEVS, FILES, formatOp, GPT_SLOTS, MAX_PAGES, SLOTS, type KObj, type Op, type OpName, type Program, type Prot, type PteBit } from './program.js';
+import {
+  DEVS,
+  FILES,
+  formatOp,
+  GPT_SLOTS,
+  MAX_PAGES,
+  SLOTS,
+  type IrqProg,
+  type KObj,
+  type Op,
+  type OpName,
+  type Program,
+  type Prot,
+  type PteBit,
+} from './program.js';
 import type { LinuxFile } from '../linux/structs.js';
 import type { PfnmapDevice } from '../linux/pfnmap.js';
 import { check_cow_write } from '../linux/gup_slow.js';
@@ -340,22 +354,24 @@ export class Interpreter {
     });
     this.program.irqs.forEach((q, i) => {
       const name = q.kind === 'nmi' ? `nmi${i}` : `irq${i}`;
-      const self = this;
       this.k.addInterruptSource({
         name,
         kind: q.kind,
         cpus: q.cpu < 0 ? undefined : [Math.min(q.cpu, this.k.cpus.length - 1)],
         remaining: q.count,
-        handler: function* (cpu): KGen<void> {
-          const fns = enterFn(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event');
-          try {
-            for (const o of q.ops) yield* self.op(o, cpu as LinuxCpu, null);
-          } finally {
-            fns.pop();
-          }
-        },
+        handler: (cpu) => this.irqHandler(q, cpu as LinuxCpu),
       });
     });
+  }
+
+  /** The handler of interrupt source `q`: its operations, in the interrupt frame. */
+  private *irqHandler(q: IrqProg, cpu: LinuxCpu): KGen<void> {
+    const fns = enterFn(cpu, q.kind === 'nmi' ? 'nmi_handler' : 'handle_irq_event');
+    try {
+      for (const o of q.ops) yield* this.op(o, cpu, null);
+    } finally {
+      fns.pop();
+    }
   }
 
   /** The scheduler running the program (explanations carry its step numbers). */
@@ -455,45 +471,52 @@ export class Interpreter {
     this.k.createTask(t.kthread ? `kworker/${i}` : `fuzz${i}`, this.cpuOf(i), mm, this.body(i));
   }
 
+  /**
+   * The body of task `i`. A task body, an interrupt handler and every other model generator is one
+   * generator function for all calls, never a generator function made per call (why: `traced` in
+   * src/scheduler/traced.ts).
+   */
   private body(i: number): (task: TaskStruct) => KGen<void> {
-    const self = this;
     const ops = this.program.tasks[i].ops;
-    return function* (task: TaskStruct): KGen<void> {
-      const cpu = self.k.cpus[task.cpu];
-      for (let i = 0; i < ops.length; i++) {
-        const o = ops[i];
-        // A loop: its body is the next `len` operations (a loop among them is skipped), pool indices relative to the iteration.
-        let body: readonly Op[] = ops;
-        let first = i;
-        let len = 1;
-        let count = 1;
-        if (o.op === 'loop') {
-          body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
-          first = 0;
-          len = body.length;
-          count = o.count;
-          i += o.len;
-          self.note(cpu, o);
-        }
-        // Each operation in this frame (no generator per operation): the interleaving points are the operation's and 'fuzz:next_op' after it.
-        for (let n = 0; n < count; n++) {
-          const iter = o.op === 'loop' && o.reverse ? count - 1 - n : n;
-          for (let j = first; j < first + len; j++) {
-            const b = body[j];
-            const armed = task.fail_nth;
-            // The TLB-coherence check at the return to user mode, whatever the operation (not at
-            // exit: do_exit() does not return; exit_mmap() has its own observer).
-            const oracle = b.op === 'exit' ? null : self.oracle;
-            oracle?.opStart(task);
-            yield* self.op(b, cpu, task, iter);
-            oracle?.userReturn(cpu, task, b.op, returnName);
-            // An injected failure counts as coverage: a new outcome of that call.
-            if (armed > 0 && task.fail_nth === 0 && b.op !== 'fail_nth') self.cov.hitString(`fault-injected:${b.op}`);
-            if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
-          }
+    return (task) => this.runOps(ops, task);
+  }
+
+  /** A task's operations, in order (loops repeated). */
+  private *runOps(ops: readonly Op[], task: TaskStruct): KGen<void> {
+    const cpu = this.k.cpus[task.cpu];
+    for (let i = 0; i < ops.length; i++) {
+      const o = ops[i];
+      // A loop: its body is the next `len` operations (a loop among them is skipped), pool indices relative to the iteration.
+      let body: readonly Op[] = ops;
+      let first = i;
+      let len = 1;
+      let count = 1;
+      if (o.op === 'loop') {
+        body = ops.slice(i + 1, i + 1 + o.len).filter((b) => b.op !== 'loop');
+        first = 0;
+        len = body.length;
+        count = o.count;
+        i += o.len;
+        this.note(cpu, o);
+      }
+      // Each operation in this frame (no generator per operation): the interleaving points are the operation's and 'fuzz:next_op' after it.
+      for (let n = 0; n < count; n++) {
+        const iter = o.op === 'loop' && o.reverse ? count - 1 - n : n;
+        for (let j = first; j < first + len; j++) {
+          const b = body[j];
+          const armed = task.fail_nth;
+          // The TLB-coherence check at the return to user mode, whatever the operation (not at
+          // exit: do_exit() does not return; exit_mmap() has its own observer).
+          const oracle = b.op === 'exit' ? null : this.oracle;
+          oracle?.opStart(task);
+          yield* this.op(b, cpu, task, iter);
+          oracle?.userReturn(cpu, task, b.op, returnName);
+          // An injected failure counts as coverage: a new outcome of that call.
+          if (armed > 0 && task.fail_nth === 0 && b.op !== 'fail_nth') this.cov.hitString(`fault-injected:${b.op}`);
+          if (mustYield('fuzz:next_op')) yield 'fuzz:next_op';
         }
       }
-    };
+    }
   }
 
   private note(cpu: LinuxCpu, o: Op): void {

@@ -71,8 +71,21 @@ export interface KernelOps {
   madvise_dontneed(cpu: LinuxCpu, mm: MmStruct, start: bigint, pages: number): KGen<number>;
 }
 
-/** The operations on kernel `k`. */
+/** The operations of each kernel, built once (an interpreter per execution shares them). */
+const opsOf = new WeakMap<Kernel, KernelOps>();
+
+/**
+ * The operations on kernel `k`. Built once per kernel: their generator methods are generator
+ * functions made by this call, and a generator function made per execution costs a new hidden
+ * class at its first call (see `traced` in src/scheduler/traced.ts).
+ */
 export function kernelOps(k: Kernel): KernelOps {
+  let ops = opsOf.get(k);
+  if (!ops) opsOf.set(k, (ops = makeKernelOps(k)));
+  return ops;
+}
+
+function makeKernelOps(k: Kernel): KernelOps {
   return {
     *alloc(cpu, kind, pages) {
       if (kind === 'vmalloc') {

@@ -150,7 +150,8 @@ export type GupWriteObserver = (cpu: LinuxCpu, addr: bigint, page: number, vma: 
  * page-cache page).
  */
 export function* mem_write(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, value: bigint, observe?: GupWriteObserver): KGen<number> {
-  return yield* traced(cpu, 'mem_rw', function* () {
+  const fns = enterFn(cpu, 'mem_rw');
+  try {
     yield* down_read(k, cpu, mm.mmap_sem);
     try {
       const r = yield* __get_user_pages(k, cpu, mm, addr, FOLL_FORCE | FOLL_WRITE | FOLL_TOUCH | FOLL_REMOTE);
@@ -162,7 +163,9 @@ export function* mem_write(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint,
     } finally {
       up_read(mm.mmap_sem, cpu.curr);
     }
-  });
+  } finally {
+    fns.pop();
+  }
 }
 
 /**

@@ -54,12 +54,12 @@ export function mem_cgroup_charge_statistics(k: Kernel, cpu: LinuxCpu, memcg: Me
 
 /** mem_cgroup_uncharge_page(page) -> __mem_cgroup_uncharge_common(page, MEM_CGROUP_CHARGE_TYPE_ANON). */
 export function mem_cgroup_uncharge_page(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup): KGen<void> {
-  return traced(cpu, 'mem_cgroup_uncharge_page', () =>
-    traced(cpu, '__mem_cgroup_uncharge_common', function* () {
-      yield* mem_cgroup_charge_statistics(k, cpu, memcg, true, -1);
-      memcg.charged--;
-    }),
-  );
+  return traced(cpu, 'mem_cgroup_uncharge_page', () => traced(cpu, '__mem_cgroup_uncharge_common', () => uncharge_common(k, cpu, memcg)));
+}
+
+function* uncharge_common(k: Kernel, cpu: LinuxCpu, memcg: MemCgroup): KGen<void> {
+  yield* mem_cgroup_charge_statistics(k, cpu, memcg, true, -1);
+  memcg.charged--;
 }
 
 /**
@@ -70,11 +70,14 @@ export function attach_mem_cgroup(k: Kernel, mm: MmStruct, memcg: MemCgroup): vo
   const groups = memcgOf(k);
   groups.set(mm, memcg);
   const hooks = mmHooks(k);
-  hooks.page_remove_rmap = function* (k2, cpu, mm2, _pfn) {
-    const g = memcgOf(k2).get(mm2);
-    if (!g) return;
-    yield* traced(cpu, 'page_remove_rmap', () => mem_cgroup_uncharge_page(k2, cpu, g));
-  };
+  hooks.page_remove_rmap = page_remove_rmap;
+}
+
+/** page_remove_rmap() of a page of an mm under a cgroup: uncharges it. */
+function* page_remove_rmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, _pfn: number): KGen<void> {
+  const g = memcgOf(k).get(mm);
+  if (!g) return;
+  yield* traced(cpu, 'page_remove_rmap', () => mem_cgroup_uncharge_page(k, cpu, g));
 }
 
 const memcgOf = defineKernelState(() => new Map<MmStruct, MemCgroup>());

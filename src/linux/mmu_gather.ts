@@ -124,10 +124,12 @@ function* tlb_remove_table_smp_sync(): KGen<void> {}
  * TLB or paging-structure-cache invalidation.
  */
 function tlb_remove_table_one(k: Kernel, cpu: LinuxCpu, pfn: number): KGen<void> {
-  return traced(cpu, 'tlb_remove_table_one', function* () {
-    yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);
-    free_page_table_page(k, cpu, pfn, '__tlb_remove_table');
-  });
+  return traced(cpu, 'tlb_remove_table_one', () => sync_and_free_table(k, cpu, pfn));
+}
+
+function* sync_and_free_table(k: Kernel, cpu: LinuxCpu, pfn: number): KGen<void> {
+  yield* smp_call_function(k, cpu, 'tlb_remove_table_smp_sync', tlb_remove_table_smp_sync);
+  free_page_table_page(k, cpu, pfn, '__tlb_remove_table');
 }
 
 /** tlb_remove_table(tlb, table) (mm/memory.c, HAVE_RCU_TABLE_FREE). */

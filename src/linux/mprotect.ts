@@ -68,8 +68,9 @@ export function pte_modify(k: Kernel, pte: bigint, newprot: bigint): bigint {
  * number of ptes changed.
  */
 function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number, addr: bigint, end: bigint, newprot: bigint): KGen<number> {
-  const pages = yield* traced(cpu, 'change_pte_range', function* () {
-    let pages = 0;
+  let pages = 0;
+  const fns = enterFn(cpu, 'change_pte_range');
+  try {
     yield* spin_lock(k, cpu, mm.page_table_lock);
     yield* k.pv.mmu.lazy_mode.enter(k, cpu); // arch_enter_lazy_mmu_mode()
     for (let a = addr; a < end; a += 4096n) {
@@ -81,8 +82,9 @@ function* change_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, pmdp: number,
     }
     yield* k.pv.mmu.lazy_mode.leave(k, cpu); // arch_leave_lazy_mmu_mode()
     yield* spin_unlock(k, cpu, mm.page_table_lock); // pte_unmap_unlock()
-    return pages;
-  });
+  } finally {
+    fns.pop();
+  }
   if (mustYield(LBL_CHANGE_PTE_RANGE)) yield LBL_CHANGE_PTE_RANGE;
   return pages;
 }

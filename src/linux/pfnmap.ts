@@ -83,9 +83,12 @@ function* remap_pte_range(k: Kernel, cpu: LinuxCpu, mm: MmStruct, addr: bigint, 
  */
 export function remap_pfn_range(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, addr: bigint, pfn: number, size: bigint, prot: bigint): KGen<void> {
   vma.vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
-  return traced(cpu, 'remap_pfn_range', function* () {
-    for (let a = addr, p = pfn; a < addr + size; a += 4096n, p++) yield* remap_pte_range(k, cpu, vma.vm_mm!, a, p, prot);
-  });
+  return traced(cpu, 'remap_pfn_range', () => remap_pte_ranges(k, cpu, vma, addr, pfn, size, prot));
+}
+
+/** remap_pfn_range()'s walk: remap_pte_range() on each page. */
+function* remap_pte_ranges(k: Kernel, cpu: LinuxCpu, vma: VmAreaStruct, addr: bigint, pfn: number, size: bigint, prot: bigint): KGen<void> {
+  for (let a = addr, p = pfn; a < addr + size; a += 4096n, p++) yield* remap_pte_range(k, cpu, vma.vm_mm!, a, p, prot);
 }
 
 /** vm_page_prot of a MAP_SHARED vma without write notify (x86 __S001..__S111): PAGE_SHARED (RW) when VM_WRITE, else PAGE_READONLY. */
@@ -130,14 +133,16 @@ export function* pfnmap_dev_mmap(k: Kernel, cpu: LinuxCpu, mm: MmStruct, dev: Pf
  * allocator (__free_page()). Nothing happens without a buffer.
  */
 export function pfnmap_dev_free_buffer(k: Kernel, cpu: LinuxCpu, dev: PfnmapDevice): KGen<void> {
-  return traced(cpu, 'pfnmap_dev_free_buffer', function* () {
-    yield* down_write(k, cpu, dev.lock);
-    const buf = dev.buffer;
-    if (buf) {
-      yield* unmap_mapping_range(k, cpu, dev.file.f_mapping, 0n, 0n, true);
-      for (const pfn of buf) k.m.frames.free(pfn); // __free_page()
-      dev.buffer = null;
-    }
-    up_write(dev.lock, cpu.curr);
-  });
+  return traced(cpu, 'pfnmap_dev_free_buffer', () => free_buffer(k, cpu, dev));
+}
+
+function* free_buffer(k: Kernel, cpu: LinuxCpu, dev: PfnmapDevice): KGen<void> {
+  yield* down_write(k, cpu, dev.lock);
+  const buf = dev.buffer;
+  if (buf) {
+    yield* unmap_mapping_range(k, cpu, dev.file.f_mapping, 0n, 0n, true);
+    for (const pfn of buf) k.m.frames.free(pfn); // __free_page()
+    dev.buffer = null;
+  }
+  up_write(dev.lock, cpu.curr);
 }

@@ -16,24 +16,28 @@ export type SmpCallFunc = (k: Kernel, cpu: LinuxCpu) => KGen<void>;
 
 /** smp_call_function_many(mask, func, info, wait=1) from `cpu` (mask excludes `cpu`). */
 export function* smp_call_function_many(k: Kernel, cpu: LinuxCpu, mask: number, name: string, func: SmpCallFunc): KGen<void> {
-  let pending = 0;
+  const wait = { pending: 0 };
   for (const c of k.cpus) {
     if (c === cpu || !(mask & (1 << c.index))) continue;
-    pending++;
-    c.pendingIpis.push({
-      name: `call_function(${name})`,
-      handler: function* () {
-        const fns = enterFn(c, name);
-        try {
-          yield* func(k, c);
-        } finally {
-          fns.pop();
-        }
-        pending--;
-      },
-    });
+    wait.pending++;
+    c.pendingIpis.push({ name: `call_function(${name})`, handler: () => call_function_ipi(k, c, name, func, wait) });
   }
-  while (pending > 0) if (mustYield(SPIN)) yield SPIN; // csd_lock_wait()
+  while (wait.pending > 0) if (mustYield(SPIN)) yield SPIN; // csd_lock_wait()
+}
+
+/**
+ * The IPI handler of a call: `func` on `c`, then one call fewer for the sender to wait for. One
+ * generator function for every call (see `traced` in src/scheduler/traced.ts for why the model
+ * creates no generator function per call).
+ */
+function* call_function_ipi(k: Kernel, c: LinuxCpu, name: string, func: SmpCallFunc, wait: { pending: number }): KGen<void> {
+  const fns = enterFn(c, name);
+  try {
+    yield* func(k, c);
+  } finally {
+    fns.pop();
+  }
+  wait.pending--;
 }
 
 /** on_each_cpu(func, info, wait=1). */

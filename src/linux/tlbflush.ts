@@ -119,6 +119,11 @@ export function* native_flush_tlb_others(k: Kernel, cpu: LinuxCpu, cpumask: numb
   yield* smp_call_function_many(k, cpu, cpumask, 'flush_tlb_func', (k2, c) => flush_tlb_func(k2, c, mm, start, end));
 }
 
+/** do_kernel_range_flush(): __flush_tlb_single() on each page of [start, end) (arch/x86/mm/tlb.c). */
+function* do_kernel_range_flush(k: Kernel, cpu: LinuxCpu, start: bigint, end: bigint): KGen<void> {
+  for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k, cpu, a);
+}
+
 /** do_flush_tlb_all(): __flush_tlb_all(), and leave_mm() when lazy (arch/x86/mm/tlb.c). */
 export function* do_flush_tlb_all(k: Kernel, cpu: LinuxCpu): KGen<void> {
   yield* k.pv.mmu.flush_tlb_kernel(k, cpu);
@@ -134,9 +139,7 @@ export function* flush_tlb_kernel_range(k: Kernel, cpu: LinuxCpu, start: bigint,
   if (end === TLB_FLUSH_ALL || (end - start) >> 12n > TLB_SINGLE_PAGE_FLUSH_CEILING) {
     yield* on_each_cpu(k, cpu, 'do_flush_tlb_all', do_flush_tlb_all);
   } else {
-    yield* on_each_cpu(k, cpu, 'do_kernel_range_flush', function* (k2, c) {
-      for (let a = start; a < end; a += 4096n) yield* __flush_tlb_single(k2, c, a);
-    });
+    yield* on_each_cpu(k, cpu, 'do_kernel_range_flush', (k2, c) => do_kernel_range_flush(k2, c, start, end));
   }
   staleTlbFlushEnd(k, cpu, stale); // on_each_cpu() waited for every CPU
 }
