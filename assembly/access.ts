@@ -285,6 +285,26 @@ function quickFault(va: u64, ea: u64, code: u32, pde: bool, pdpte: bool): u64 {
   return pageFault(va, code);
 }
 
+/**
+ * missPath's lookup of large-page class c (pages of 2^shift bytes) for va, no smaller class
+ * holding an entry for it: the large-page front's copy for this kind and context (a hit: the
+ * physical address), else SLOW when the class holds an entry (missPath checks it), else
+ * NO_LARGE (none: the lookup goes on).
+ */
+@inline function largeLookup(cpu: usize, va: u64, kind: u32, c: u32, shift: u32): u64 {
+  const front = usize(load<u32>(cpu + C_FRONT));
+  const v = vpnOf(va, shift);
+  const lp = lfrontSlot(front, kind, v);
+  if (front != 0 && load<u64>(lp) == ((largeKey(c, v) << 8) | u64(acCtx))) {
+    bump(cpu, C_ST_TLBHITS, 1);
+    return load<u64>(lp, 8) | (va & ((u64(1) << shift) - 1));
+  }
+  return largeMayHit(cpu, c, va, acMode) && tlbFindIn(cpu, c, va, acMode) != 0 ? SLOW : NO_LARGE;
+}
+
+/** largeLookup's answer when class c holds no entry for va. */
+const NO_LARGE: u64 = 0xFFFF_FFFF_FFFF_FFFB;
+
 /** quickMissIn found the page in its 4 KiB set, at way setHitWay: setHit's to check (out of its body: a call there spills). */
 const SET_HIT: u64 = 0xFFFF_FFFF_FFFF_FFFD;
 let setHitWay: usize = 0;
@@ -357,25 +377,13 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   // finds and allows); else a hit in the class is missPath's to check.
   const large = load<u32>(d, 16 + 12) | (load<u32>(d, 32 + 12) << 1);
   if (large != 0) {
-    const front = usize(load<u32>(cpu + C_FRONT));
-    const ctx = u64(acCtx);
     if ((large & 1) != 0) {
-      const v = vpnOf(va, 21);
-      const lp = lfrontSlot(front, kind, v);
-      if (front != 0 && load<u64>(lp) == ((largeKey(1, v) << 8) | ctx)) {
-        bump(cpu, C_ST_TLBHITS, 1);
-        return load<u64>(lp, 8) | (va & 0x1F_FFFF);
-      }
-      if (largeMayHit(cpu, 1, va, acMode) && tlbFindIn(cpu, 1, va, acMode) != 0) return SLOW;
+      const r = largeLookup(cpu, va, kind, 1, 21);
+      if (r != NO_LARGE) return r;
     }
     if ((large & 2) != 0) {
-      const v = vpnOf(va, 30);
-      const lp = lfrontSlot(front, kind, v);
-      if (front != 0 && load<u64>(lp) == ((largeKey(2, v) << 8) | ctx)) {
-        bump(cpu, C_ST_TLBHITS, 1);
-        return load<u64>(lp, 8) | (va & 0x3FFF_FFFF);
-      }
-      if (largeMayHit(cpu, 2, va, acMode) && tlbFindIn(cpu, 2, va, acMode) != 0) return SLOW;
+      const r = largeLookup(cpu, va, kind, 2, 30);
+      if (r != NO_LARGE) return r;
     }
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)

@@ -51,6 +51,58 @@ function randomVa(r: Prng, la57: boolean): bigint {
   return va;
 }
 
+/**
+ * Translates vas/kinds on machine a's CPU 0 with translateBatch (into `out`) and the same accesses
+ * one at a time on b's: same results, fault count, CR2, statistics (walks, entries read, faults)
+ * and page-table memory (the pool's frames). Returns the faults and the protection-key faults.
+ */
+function batchAgainstOneByOne(
+  a: Machine,
+  b: Machine,
+  vas: BigUint64Array,
+  kinds: Uint8Array,
+  out: { pa: BigUint64Array; fault: Uint32Array },
+  opts: { cpl: 0 | 3; ac: boolean },
+  label: string,
+): { faults: number; keyFaults: number } {
+  const n = vas.length;
+  const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
+  const nf = a.cpus[0].translateBatch(vas, kinds, out, opts);
+  const names: AccessKind[] = ['read', 'write', 'exec'];
+  let want = 0;
+  let keyFaults = 0;
+  for (let i = 0; i < n; i++) {
+    const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], ...opts });
+    const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
+    if (w) want++;
+    if (!x.ok && x.vector === 14 && (x.errorCode & 32) !== 0) keyFaults++;
+    if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n))
+      expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, label).toEqual({
+        i,
+        va: vas[i].toString(16),
+        kind: kinds[i],
+        fault: w,
+        pa: x.ok ? x.pa : 0n,
+      });
+  }
+  expect(nf, `${label}: faults`).toBe(want);
+  expect(a.cpus[0].cr2, `${label}: CR2`).toBe(b.cpus[0].cr2);
+  const sa = a.cpus[0].stats,
+    sb = b.cpus[0].stats;
+  expect({ walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults }, `${label}: statistics`).toEqual({
+    walks: sb.walks - before.b.walks,
+    memRefs: sb.memRefs - before.b.memRefs,
+    faults: sb.faults - before.b.faults,
+  });
+  for (let f = 1; f <= POOL; f++)
+    for (let i = 0; i < 512; i++) {
+      const pa = BigInt(f * 4096 + i * 8);
+      if (a.phys.read64(pa) !== b.phys.read64(pa))
+        expect(a.phys.read64(pa).toString(16), `${label}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
+    }
+  return { faults: want, keyFaults };
+}
+
 describe('translateBatch (caches off) = the same accesses one at a time', () => {
   it('results, CR2, statistics and A/D bits agree on 40 random configurations', async () => {
     const r = new Prng(0xba7c4);
@@ -100,44 +152,13 @@ describe('translateBatch (caches off) = the same accesses one at a time', () => 
         vas[i] = randomVa(r, la57);
         kinds[i] = r.below(3);
       }
-      const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
       // the caller's output arrays hold garbage first: every word must be written (a batch without faults zero-fills)
       const out = viaIo
         ? { pa: a.io.pa.subarray(0, n), fault: a.io.fault.subarray(0, n) }
         : { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
-      const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
-      const names: AccessKind[] = ['read', 'write', 'exec'];
-      let want = 0;
-      for (let i = 0; i < n; i++) {
-        const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl, ac });
-        const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
-        if (w) want++;
-        if (!x.ok && x.vector === 14 && (x.errorCode & 32) !== 0) keyFaults++;
-        if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
-          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({
-            i,
-            va: vas[i].toString(16),
-            kind: kinds[i],
-            fault: w,
-            pa: x.ok ? x.pa : 0n,
-          });
-        }
-      }
-      expect(nf, `config ${c}: faults`).toBe(want);
-      expect(a.cpus[0].cr2, `config ${c}: CR2`).toBe(b.cpus[0].cr2);
-      const sa = a.cpus[0].stats,
-        sb = b.cpus[0].stats;
-      expect(
-        { walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults },
-        `config ${c}: statistics`,
-      ).toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
-      for (let f = 1; f <= POOL; f++) {
-        for (let i = 0; i < 512; i++) {
-          const pa = BigInt(f * 4096 + i * 8);
-          if (a.phys.read64(pa) !== b.phys.read64(pa))
-            expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
-        }
-      }
+      const got = batchAgainstOneByOne(a, b, vas, kinds, out, { cpl, ac }, `config ${c}`);
+      const want = got.faults;
+      keyFaults += got.keyFaults;
       faults += want;
       ok += n - want;
     }
@@ -318,38 +339,8 @@ describe('translateBatch (caches off) = the same accesses one at a time, in PAE 
         vas[i] = (BigInt(r.below(4)) << 30n) | (BigInt(r.below(8)) << 21n) | BigInt(r.below(1 << 21)) | (r.nextFloat() < 0.05 ? 1n << 40n : 0n);
         kinds[i] = c % 6 === 5 ? 0 : r.below(3);
       }
-      const before = { a: a.cpus[0].stats, b: b.cpus[0].stats };
       const out = { pa: new BigUint64Array(n).fill(0xdeadn), fault: new Uint32Array(n).fill(0xffff_ffff) };
-      const nf = a.cpus[0].translateBatch(vas, kinds, out, { cpl, ac });
-      const names: AccessKind[] = ['read', 'write', 'exec'];
-      let want = 0;
-      for (let i = 0; i < n; i++) {
-        const x = b.cpus[0].access(vas[i], { kind: names[kinds[i]], cpl, ac });
-        const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
-        if (w) want++;
-        if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n))
-          expect({ i, va: vas[i].toString(16), kind: kinds[i], fault: out.fault[i], pa: out.pa[i] }, `config ${c} (${pae ? 'PAE' : '32-bit'})`).toEqual({
-            i,
-            va: vas[i].toString(16),
-            kind: kinds[i],
-            fault: w,
-            pa: x.ok ? x.pa : 0n,
-          });
-      }
-      expect(nf, `config ${c}: faults`).toBe(want);
-      expect(a.cpus[0].cr2, `config ${c}: CR2`).toBe(b.cpus[0].cr2);
-      const sa = a.cpus[0].stats,
-        sb = b.cpus[0].stats;
-      expect(
-        { walks: sa.walks - before.a.walks, memRefs: sa.memRefs - before.a.memRefs, faults: sa.faults - before.a.faults },
-        `config ${c}: statistics`,
-      ).toEqual({ walks: sb.walks - before.b.walks, memRefs: sb.memRefs - before.b.memRefs, faults: sb.faults - before.b.faults });
-      for (let f = 1; f <= POOL; f++)
-        for (let i = 0; i < 512; i++) {
-          const pa = BigInt(f * 4096 + i * 8);
-          if (a.phys.read64(pa) !== b.phys.read64(pa))
-            expect(a.phys.read64(pa).toString(16), `config ${c}: entry at ${pa.toString(16)}`).toBe(b.phys.read64(pa).toString(16));
-        }
+      const want = batchAgainstOneByOne(a, b, vas, kinds, out, { cpl, ac }, `config ${c} (${pae ? 'PAE' : '32-bit'})`).faults;
       faults += want;
       ok += n - want;
     }
