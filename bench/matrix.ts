@@ -141,6 +141,9 @@ export function fullCells(): Cell[] {
     cell('TLB 2m hot 64 pages', 'tlb', '2m', 16 * GIB, { tlb: true, hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
     cell('TLB 2m rand 16G', 'tlb', '2m', 16 * GIB, { tlb: true, addresses: 1 << 16 }),
     cell('TLB 1g hot 16 pages', 'tlb', '1g', 512 * GIB, { tlb: true, hotPages: 16, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
+    cell('TLB PAE hot 64 pages', 'tlb', '4k', GIB, { tlb: true, legacy: 'pae', hotPages: 64, access: 'mixed', attrs: CLEAN, addresses: 1 << 16 }),
+    cell('TLB PAE 4k rand 1G', 'tlb', '4k', GIB, { tlb: true, legacy: 'pae', addresses: 1 << 16 }),
+    cell('TLB 32-bit 4k rand 1G', 'tlb', '4k', GIB, { tlb: true, legacy: '32', addresses: 1 << 16 }),
     cell('TLB hot 64 pages, keys', 'tlb', '4k', 64 * MIB, {
       tlb: true,
       hotPages: 64,
