@@ -153,6 +153,29 @@ function quickUpper(cpu: usize, va: u64, pcid: u32, lo: u64, pscOn: bool): u64 {
   return table;
 }
 
+/**
+ * quickUpper in PAE paging (walkPae after a PDE-cache miss): the PDE from the PDPTE register for
+ * va's bits 31:30, read as quickUpper reads an entry (present, accessed, no reserved bit, no large
+ * page; else SLOW), with the same results (upPerms, upTop 2, upHit 0: no cache above the PDE,
+ * UP_EA, the PDE cache's fill kept for quickUpperDone).
+ */
+function quickUpperPae(cpu: usize, va: u64, lo: u64): u64 {
+  const pdpte = load<u64>(cpu + C_PDPTE + usize((va >> 30) & 3) * 8);
+  if ((pdpte & E_P) == 0) return SLOW;
+  const a = (pdpte & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if (a >= ramSize) return SLOW;
+  const e = load<u64>(usize(a), RAM_BASE);
+  if ((e & (lo | E_PS | E_A)) != (E_P | E_A)) return SLOW;
+  const pp = (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4) | (u32(e >> 61) & 4);
+  const table = e & FRAME_MASK;
+  store<u64>(UP_EA, a);
+  keepLevel(2, table, pp);
+  upPerms = pp;
+  upTop = 2;
+  upHit = 0;
+  return table;
+}
+
 /** quickPdpte's answer when the PDPTE cache does not hold va's entry (quickUpper decides). */
 const NO_PDPTE: u64 = 0xFFFF_FFFF_FFFF_FFFE;
 
@@ -403,7 +426,9 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   } else {
     for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
   }
-  const lo = load<u64>(cpu + C_RSVD_LO);
+  // PAE paging: 8-byte entries whose bits 62:MAXPHYADDR are reserved, the PDE under a PDPTE register
+  const pae = acMode == MODE_PAE;
+  const lo = pae ? rsvdHiPae | ((acCx & CX_NXE) != 0 ? 0 : E_XD) | E_P : load<u64>(cpu + C_RSVD_LO);
   let table: u64 = 0; // the leaf table
   let fromPdpte = false; // from quickPdpte
   let pp: u32 = 0; // the rights above the leaf (PERM_RW | PERM_US | PERM_XD), as a PDE-cache entry holds them
@@ -414,11 +439,11 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   } else {
     // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
     // (the usual case, a PDPTE-cache hit in a set of four ways, inline; without `any` only that)
-    table = pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
+    table = !pae && pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
     fromPdpte = table != NO_PDPTE;
     if (!any && !fromPdpte) return PDE_MISS;
     if (any) pdeMissed = !fromPdpte;
-    if (!fromPdpte) table = quickUpper(cpu, va, pcid, lo, pscOn);
+    if (!fromPdpte) table = pae ? quickUpperPae(cpu, va, lo) : quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
     if (table == LARGE_PDE) return quickLarge(cpu, va, kind);
     pp = upPerms;
@@ -539,7 +564,7 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: boo
         return load<u64>(fp, 8) | (va & 0xFFF);
       }
     }
-    if (isLongMode(mode)) {
+    if (isLongMode(mode) || mode == MODE_PAE) {
       const r = quickMiss(cpu, va, kind, pscOn);
       if (r != SLOW) {
         if ((quickWalks | upWalks) != 0) {
@@ -690,7 +715,8 @@ const FAULT_SHIFT: u64 = 44;
     return 1;
   }
   if (nonCanonical(va, mode)) return (u64(1) << GP_SHIFT) | (u64(store2(i, GP_RESULT)) << FAULT_SHIFT);
-  if (isLongMode(mode)) {
+  // (the PAE instance serves 32-bit paging too: its entries are 4 bytes, left to missPath)
+  if (isLongMode(mode) || (mode == MODE_PAE && acMode == MODE_PAE)) {
     let r: u64 = SLOW;
     if (usual && !pdeMissed) {
       // quickMiss's usual case, inlined
