@@ -590,8 +590,6 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: boo
  * Translates IO_VA[0..n) with kinds IO_KIND into IO_PA / IO_FAULT (0, or vector << 16 | error
  * code). Returns the number of faults. The TLB hit path and the walk are inlined into the loop.
  */
-let legacyKinds: u32 = 0;
-
 export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   beginAccess(cpu, flags);
   badKind = -1;
@@ -601,10 +599,12 @@ export function translateBatch(cpu: usize, n: u32, flags: u32): u32 {
   const tlbOn = (fl & F_TLB) != 0 && mode != MODE_NONE;
   let faults: u32 = 0;
   let gps: u32 = 0; // #GP results: counted in the statistics as accessOne counts them
+  // PAE and 32-bit paging with the caches off: the legacy loop, unless a kind is invalid
+  const legacy = (mode == MODE_PAE || mode == MODE_32) && !tlbOn && !pscOn ? batchKinds(n) : KINDS_BAD;
   if (isLongMode(mode) && !tlbOn) {
     faults = walkBatchLong(cpu, n, mode == MODE_5L ? 5 : 4, pscOn);
-  } else if ((mode == MODE_PAE || mode == MODE_32) && !tlbOn && !pscOn && (legacyKinds = batchKinds(n)) != KINDS_BAD) {
-    const reads = legacyKinds == KINDS_READS;
+  } else if (legacy != KINDS_BAD) {
+    const reads = legacy == KINDS_READS;
     faults = mode == MODE_PAE ? (reads ? legacyLoopPaeR(cpu, n) : legacyLoopPae(cpu, n)) : reads ? legacyLoop32R(cpu, n) : legacyLoop32(cpu, n);
   } else if (tlbOn) {
     faults = tlbBatch(cpu, n, mode, pscOn);
