@@ -176,6 +176,33 @@ function quickUpperPae(cpu: usize, va: u64, lo: u64): u64 {
   return table;
 }
 
+/**
+ * quickUpper in 32-bit paging (walk32 after a PDE-cache miss): the 4-byte PDE from CR3, present,
+ * accessed and not a 4 MiB page (else SLOW), with quickUpper's results (upPerms, upTop 2, upHit 0,
+ * UP_EA, the PDE cache's fill kept for quickUpperDone).
+ */
+function quickUpper32(cpu: usize, va: u64): u64 {
+  const a = (acCr3 & 0xFFFF_F000) + ((va >> 20) & 0xFFC);
+  if (a >= ramSize) return SLOW;
+  const e = u64(load<u32>(usize(a), RAM_BASE));
+  if ((e & (E_P | E_A)) != (E_P | E_A)) return SLOW;
+  if ((e & E_PS) != 0 && (load<u64>(cpu + C_CR4) & CR4_PSE) != 0) return SLOW;
+  const pp = (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4);
+  const table = e & 0xFFFF_F000;
+  store<u64>(UP_EA, a);
+  keepLevel(2, table, pp);
+  upPerms = pp;
+  upTop = 2;
+  upHit = 0;
+  return table;
+}
+
+/** quickMiss in 32-bit paging (4-byte entries; any cache geometry). */
+function quickMiss32(cpu: usize, va: u64, kind: u32, pscOn: bool): u64 {
+  const r = quickMissIn(cpu, va, kind, usize(load<u32>(cpu + C_TLB, 8)), usize(load<u32>(cpu + C_PSC, 8)), pscOn, true, true);
+  return r == SET_HIT ? setHit(cpu, setHitWay, va, kind) : r;
+}
+
 /** quickPdpte's answer when the PDPTE cache does not hold va's entry (quickUpper decides). */
 const NO_PDPTE: u64 = 0xFFFF_FFFF_FFFF_FFFE;
 
@@ -343,7 +370,7 @@ function quickMissAny(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize,
 /** quickMissIn without `any`: the PDE and PDPTE caches missed (nothing changed; quickMissAny takes it). */
 const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
 
-@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool, any: bool): u64 {
+@inline function quickMissIn(cpu: usize, va: u64, kind: u32, ways: usize, pways: usize, pscOn: bool, any: bool, m32: bool = false): u64 {
   const d = cpu + C_TLB;
   // no 4 KiB TLB
   if (ways == 0) return SLOW;
@@ -411,7 +438,7 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   }
   // walkLong: the PDE cache is probed first (branch-free: which way holds the key is unpredictable)
   const p = cpu + C_PSC;
-  const prefix = (va >> 21) & 0xF_FFFF_FFFF;
+  const prefix = m32 ? (va >> 22) & 0x3FF : (va >> 21) & 0xF_FFFF_FFFF; // pscPrefix(va, 2, mode)
   const pkey = keyOf(prefix, pcid);
   let pe = usize(load<u32>(p)) + usize(u32(prefix) & load<u32>(p, 4)) * pways * PSC_ENTRY;
   let h: usize = 0;
@@ -427,8 +454,9 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     for (let w: usize = 0; w < pways; w++, pe += PSC_ENTRY) h = load<u64>(pe, P_KEY) == pkey ? pe : h;
   }
   // PAE paging: 8-byte entries whose bits 62:MAXPHYADDR are reserved, the PDE under a PDPTE register
-  const pae = acMode == MODE_PAE;
-  const lo = pae ? rsvdHiPae | ((acCx & CX_NXE) != 0 ? 0 : E_XD) | E_P : load<u64>(cpu + C_RSVD_LO);
+  // (32-bit paging, m32: 4-byte entries without reserved bits below a 4 MiB page's)
+  const pae = !m32 && acMode == MODE_PAE;
+  const lo = m32 ? E_P : pae ? rsvdHiPae | ((acCx & CX_NXE) != 0 ? 0 : E_XD) | E_P : load<u64>(cpu + C_RSVD_LO);
   let table: u64 = 0; // the leaf table
   let fromPdpte = false; // from quickPdpte
   let pp: u32 = 0; // the rights above the leaf (PERM_RW | PERM_US | PERM_XD), as a PDE-cache entry holds them
@@ -439,18 +467,18 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
   } else {
     // the PDE cache missed: the levels above the leaf from the next cache that hits, or from CR3
     // (the usual case, a PDPTE-cache hit in a set of four ways, inline; without `any` only that)
-    table = !pae && pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
+    table = !pae && !m32 && pscOn && load<u32>(p, 16 + 8) == 4 ? quickPdpte(cpu, va, pcid, lo) : NO_PDPTE;
     fromPdpte = table != NO_PDPTE;
     if (!any && !fromPdpte) return PDE_MISS;
     if (any) pdeMissed = !fromPdpte;
-    if (!fromPdpte) table = pae ? quickUpperPae(cpu, va, lo) : quickUpper(cpu, va, pcid, lo, pscOn);
+    if (!fromPdpte) table = m32 ? quickUpper32(cpu, va) : pae ? quickUpperPae(cpu, va, lo) : quickUpper(cpu, va, pcid, lo, pscOn);
     if (table == SLOW) return SLOW;
     if (table == LARGE_PDE) return quickLarge(cpu, va, kind);
     pp = upPerms;
   }
-  const ea = table + ((va >> 9) & 0xFF8);
+  const ea = table + (m32 ? (va >> 10) & 0xFFC : (va >> 9) & 0xFF8);
   if (ea >= ramSize) return SLOW;
-  const le = load<u64>(usize(ea), RAM_BASE);
+  const le = m32 ? u64(load<u32>(usize(ea), RAM_BASE)) : load<u64>(usize(ea), RAM_BASE);
   const ec = u32(load<u64>(KTAB + usize(kind) * 8, KT_EC));
   // not present or reserved: #PF
   if ((le & lo) != E_P) return quickFault(va, ea, (le & E_P) == 0 ? ec : ec | PF_P | PF_RSVD, h != 0, fromPdpte);
@@ -499,7 +527,10 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     }
   }
   const need: u64 = E_A | (u64(kind & 1) << 6); // a write (kind 1) also sets D
-  if ((le & need) != need) store<u64>(usize(ea), le | need, RAM_BASE);
+  if ((le & need) != need) {
+    if (m32) store<u32>(usize(ea), u32(le | need), RAM_BASE);
+    else store<u64>(usize(ea), le | need, RAM_BASE);
+  }
   quickLeaf = ea;
   // before the TLB fill: the stamps come from one counter
   if (h != 0) {
@@ -564,8 +595,8 @@ export function accessOne(cpu: usize, va: u64, kind: u32, flags: u32, exact: boo
         return load<u64>(fp, 8) | (va & 0xFFF);
       }
     }
-    if (isLongMode(mode) || mode == MODE_PAE) {
-      const r = quickMiss(cpu, va, kind, pscOn);
+    if (isLongMode(mode) || mode == MODE_PAE || mode == MODE_32) {
+      const r = mode == MODE_32 ? quickMiss32(cpu, va, kind, pscOn) : quickMiss(cpu, va, kind, pscOn);
       if (r != SLOW) {
         if ((quickWalks | upWalks) != 0) {
           // a miss and a walk (not a hit in the set, which setHit counted): the entries it read
@@ -715,10 +746,12 @@ const FAULT_SHIFT: u64 = 44;
     return 1;
   }
   if (nonCanonical(va, mode)) return (u64(1) << GP_SHIFT) | (u64(store2(i, GP_RESULT)) << FAULT_SHIFT);
-  // (the PAE instance serves 32-bit paging too: its entries are 4 bytes, left to missPath)
-  if (isLongMode(mode) || (mode == MODE_PAE && acMode == MODE_PAE)) {
+  // (the PAE instance serves 32-bit paging too: quickMiss32 for its 4-byte entries)
+  if (isLongMode(mode) || mode == MODE_PAE) {
     let r: u64 = SLOW;
-    if (usual && !pdeMissed) {
+    if (mode == MODE_PAE && acMode == MODE_32) {
+      r = quickMiss32(cpu, va, kind, pscOn);
+    } else if (usual && !pdeMissed) {
       // quickMiss's usual case, inlined
       r = quickMissIn(cpu, va, kind, 12, 4, true, false);
       if (r < SET_HIT) {

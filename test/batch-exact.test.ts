@@ -9,7 +9,7 @@
  * With the TLB on, batches hit through a front cache in front of the modelled TLB
  * (assembly/caches.ts): the same hits, misses and stale translations as one access at a time,
  * across table edits, INVLPG, CR3 writes with and without PCID no-flush, privilege changes and
- * key-register writes, in IA-32e and PAE paging.
+ * key-register writes, in IA-32e, PAE and 32-bit paging.
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/index.js';
@@ -204,20 +204,25 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
       // frame 0 (a 2 MiB page's at physical 0, below) full of present entries: a walk that took
       // that page's PDE for a table would find leaves there, not a fault
       for (let i = 0; i < 512; i++) both((m) => m.phys.write64(BigInt(i * 8), (BigInt(1 + (i % POOL)) << 12n) | 0x27n));
-      // PAE paging in a quarter of the configurations: the PDPT at CR3 (frame 1's first four
-      // entries, which the writes below leave alone), no PCIDs, no keys
+      // PAE paging in a quarter of the configurations: the PDPT at CR3 in a frame past the pool (no
+      // entry the writes below make names it, so no walk sets a reserved A bit in a PDPTE), no
+      // PCIDs, no keys
       const pae = c % 4 === 1;
-      if (pae) for (let i = 0; i < 4; i++) both((m) => m.phys.write64(BigInt(4096 + i * 8), (BigInt(2 + i) << 12n) | 1n));
+      const pdpt = BigInt((POOL + 1) * 4096);
+      // 32-bit paging in another quarter (CR4.PSE: the large entries written below are 4 MiB pages;
+      // each 8-byte entry written is two 4-byte ones, the upper mostly not present)
+      const m32 = c % 4 === 3;
+      if (pae) for (let i = 0; i < 4; i++) both((m) => m.phys.write64(pdpt + BigInt(i * 8), (BigInt(2 + i) << 12n) | 1n));
       // protection keys in two configurations of three (CR4.PKE and PKS; the key registers change below)
-      const keysOn = c % 3 !== 0 && !pae;
-      const cr4 = (1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (keysOn ? (1n << 22n) | (1n << 24n) : 0n);
+      const keysOn = c % 3 !== 0 && !pae && !m32;
+      const cr4 = (m32 ? 1n << 4n : 1n << 5n) | (1n << 7n) | (r.nextFloat() < 0.5 ? 1n << 20n : 0n) | (keysOn ? (1n << 22n) | (1n << 24n) : 0n);
       const pkr = () => (r.nextFloat() < 0.3 ? 0n : r.nextFloat() < 0.5 ? 0x5555_5554n : BigInt(r.nextU32()));
       const pkru = keysOn ? pkr() : 0n;
       const pkrs = keysOn ? pkr() : 0n;
       both((m) => {
-        m.cpus[0].setControl({ cr0: 1n, cr4, efer: pae ? 1n << 11n : (1n << 8n) | (1n << 11n), cr3: 4096n, pkru, pkrs });
+        m.cpus[0].setControl({ cr0: 1n, cr4, efer: m32 ? 0n : pae ? 1n << 11n : (1n << 8n) | (1n << 11n), cr3: pae ? pdpt : 4096n, pkru, pkrs });
         m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
-        if (!pae) m.cpus[0].setControl({ cr4: cr4 | (1n << 17n) }); // PCIDE
+        if (!pae && !m32) m.cpus[0].setControl({ cr4: cr4 | (1n << 17n) }); // PCIDE
       });
       const names: AccessKind[] = ['read', 'write', 'exec'];
       // half of them in the upper half (page numbers above 2^41: the front cache's drops must match them)
@@ -234,15 +239,25 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
           // a random entry anywhere, or a large page (2 MiB as a PDE, 1 GiB as a PDPTE: the tables
           // loop) where the addresses walk, so that the large-page TLB classes hold entries
           const large = r.nextFloat() < 0.4;
-          let pa = large ? BigInt((1 + r.below(4)) * 4096 + r.below(4) * 8) : BigInt((1 + r.below(POOL)) * 4096 + r.below(512) * 8);
-          if (pae && pa < 4096n + 32n) pa += 4096n; // not the PDPT (a reserved PDPTE would make the next reload fault)
+          if (m32 && large) {
+            // a 4 MiB page (PSE-36 address bits sometimes) in the page directory, where va() walks
+            const pde = [0, 1, 256, 257, 512, 513, 768, 769][r.below(8)];
+            const e32 = ((r.nextFloat() < 0.5 ? 0 : r.below(1024) << 22) | 0xa7 | (r.nextFloat() < 0.3 ? r.below(16) << 13 : 0)) >>> 0; // often at 0: a table's walk would read RAM there
+            both((m) => m.phys.write32(BigInt(4096 + pde * 4), e32));
+            continue;
+          }
+          const pa = large ? BigInt((1 + r.below(4)) * 4096 + r.below(4) * 8) : BigInt((1 + r.below(POOL)) * 4096 + r.below(512) * 8);
           const e = large ? (BigInt(r.below(4)) << 30n) | 0xa7n | (r.nextFloat() < 0.3 ? 1n << 63n : 0n) : randomEntry(r, 46) | 0x27n;
           both((m) => m.phys.write64(pa, e)); // not invalidated: stale entries must stay stale
         } else if (op < 0.17) {
           const v = va();
           both((m) => m.cpus[0].invlpg(v));
         } else if (op < 0.24) {
-          const cr3 = pae ? 4096n : BigInt(4096 * (1 + r.below(4))) | BigInt(1 + r.below(3)) | (r.nextFloat() < 0.5 ? 1n << 63n : 0n);
+          const cr3 = pae
+            ? pdpt
+            : m32
+              ? BigInt(4096 * (1 + r.below(4)))
+              : BigInt(4096 * (1 + r.below(4))) | BigInt(1 + r.below(3)) | (r.nextFloat() < 0.5 ? 1n << 63n : 0n);
           both((m) => m.cpus[0].setControl({ cr3 }));
         } else if (op < 0.27) {
           // CR4.PGE toggled: every entry flushed, global ones too
