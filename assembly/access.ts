@@ -166,8 +166,11 @@ function quickUpperPae(cpu: usize, va: u64, lo: u64): u64 {
   if (a >= ramSize) return SLOW;
   const e = load<u64>(usize(a), RAM_BASE);
   if ((e & (lo | E_PS | E_A)) != (E_P | E_A)) return SLOW;
-  const pp = (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4) | (u32(e >> 61) & 4);
-  const table = e & FRAME_MASK;
+  return pdeWalked(a, e & FRAME_MASK, (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4) | (u32(e >> 61) & 4));
+}
+
+/** quickUpper's results for a walk that began at the PDE (at `a`; no cache above it): its table and rights. */
+@inline function pdeWalked(a: u64, table: u64, pp: u32): u64 {
   store<u64>(UP_EA, a);
   keepLevel(2, table, pp);
   upPerms = pp;
@@ -187,14 +190,7 @@ function quickUpper32(cpu: usize, va: u64): u64 {
   const e = u64(load<u32>(usize(a), RAM_BASE));
   if ((e & (E_P | E_A)) != (E_P | E_A)) return SLOW;
   if ((e & E_PS) != 0 && (load<u64>(cpu + C_CR4) & CR4_PSE) != 0) return SLOW;
-  const pp = (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4);
-  const table = e & 0xFFFF_F000;
-  store<u64>(UP_EA, a);
-  keepLevel(2, table, pp);
-  upPerms = pp;
-  upTop = 2;
-  upHit = 0;
-  return table;
+  return pdeWalked(a, e & 0xFFFF_F000, (PERM_RW | PERM_US) & ((u32(e >> 1) & 3) | 4));
 }
 
 /** quickMiss in 32-bit paging (4-byte entries; any cache geometry). */
