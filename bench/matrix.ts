@@ -326,7 +326,6 @@ class Guest {
       if (large) {
         leafSlot[i] = slotOf(pd, pdIndex(va));
       } else {
-        const k = Math.floor(i / per);
         if (i % per === 0) {
           pt = this.table();
           const s = slotOf(pd, pdIndex(va));
@@ -334,7 +333,6 @@ class Guest {
           if (pae) w[2 * s + 1] = 0;
           tableSlot.push(s);
         }
-        void k;
         leafSlot[i] = slotOf(pt, i % per);
       }
       leafFrame[i] = floor + Math.floor(this.rand.nextFloat() * (limit - floor));
