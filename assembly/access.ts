@@ -256,21 +256,29 @@ function quickLarge(cpu: usize, va: u64, kind: u32): u64 {
   if ((ok & (u32(1) << (kind * 8))) == 0) return SLOW;
   const need: u64 = E_A | (u64(kind & 1) << 6); // a write also sets D
   if ((pde & need) != need) store<u64>(ea, pde | need, RAM_BASE);
-  upWalks++;
-  upRefs++;
-  store<u32>(UP_HITS + 3 * 4, load<u32>(UP_HITS + 3 * 4) + 1);
+  countUpWalk(1, 3);
   const dirty = ((pde | need) & E_D) != 0;
-  const perms = pp | (dirty ? PERM_D : 0) | ((pde & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(pde >> 59) & 15) << PERM_KEY_SHIFT);
+  const perms = leafPerms(pp, pde, dirty);
   const page = pde & FRAME_MASK & ~u64(0x1F_FFFF);
   tlbFill(cpu, 1, va, acMode, page, perms, true, 0);
   return page | (va & 0x1F_FFFF);
 }
 
+/** leafAccess's cached rights of a leaf `e`: `pp` (RW, US, XD over the levels), D, G, the key. */
+@inline function leafPerms(pp: u32, e: u64, dirty: bool): u32 {
+  return pp | (dirty ? PERM_D : 0) | ((e & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(e >> 59) & 15) << PERM_KEY_SHIFT);
+}
+
+/** A quick miss's walk that did not begin at a PDE-cache hit: `refs` entries read, from the cache at level `hit` (0: CR3). */
+@inline function countUpWalk(refs: u32, hit: u32): void {
+  upWalks++;
+  upRefs += refs;
+  store<u32>(UP_HITS + usize(hit) * 4, load<u32>(UP_HITS + usize(hit) * 4) + 1);
+}
+
 /** quickUpper's walk succeeded: walkTables' count, and leafAccess's paging-structure-cache fills. */
 function quickUpperDone(cpu: usize, va: u64, pscOn: bool): void {
-  upWalks++;
-  upRefs += upTop;
-  store<u32>(UP_HITS + usize(upHit) * 4, load<u32>(UP_HITS + usize(upHit) * 4) + 1);
+  countUpWalk(upTop, upHit);
   if (!pscOn) return;
   fillWalked(cpu, va, upTop, 1);
 }
@@ -321,11 +329,7 @@ function quickFault(va: u64, ea: u64, code: u32, pde: bool, pdpte: bool): u64 {
   if (pde) {
     quickWalks++;
   } else {
-    const top: u32 = pdpte ? 2 : upTop;
-    const hit: u32 = pdpte ? 3 : upHit;
-    upWalks++;
-    upRefs += top;
-    store<u32>(UP_HITS + usize(hit) * 4, load<u32>(UP_HITS + usize(hit) * 4) + 1);
+    countUpWalk(pdpte ? 2 : upTop, pdpte ? 3 : upHit);
   }
   quickLeaf = ea;
   return pageFault(va, code);
@@ -533,16 +537,14 @@ const PDE_MISS: u64 = 0xFFFF_FFFF_FFFF_FFFE;
     quickWalks++;
   } else if (fromPdpte || !any) {
     // quickUpperDone after quickPdpte: two entries read from a PDPTE-cache hit, the PDE cached
-    upWalks++;
-    upRefs += 2;
-    store<u32>(UP_HITS + 3 * 4, load<u32>(UP_HITS + 3 * 4) + 1);
+    countUpWalk(2, 3);
     pscFillIn(cpu, 2, prefix, pcid, table, pp, pways);
   } else {
     quickUpperDone(cpu, va, pscOn);
   }
   // leafAccess's cached rights: RW US XD, D, G, the key
   const dirty = ((le | need) & E_D) != 0;
-  const perms = (rights ^ PERM_XD) | (dirty ? PERM_D : 0) | ((le & E_G) != 0 && (acCx & CX_PGE) != 0 ? PERM_G : 0) | ((u32(le >> 59) & 15) << PERM_KEY_SHIFT);
+  const perms = leafPerms(rights ^ PERM_XD, le, dirty);
   const page = le & FRAME_MASK;
   if (q == 0 && ways <= 15) q = fifoWord(cpu, setNo); // a free way: appended to the order
   const way = (victim - set) >> 5;
