@@ -44,6 +44,35 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Runs a native walker (`run`: on its own copy of the tables, into `pa` and `fault`, returning its
+ * fault count) and requires the reference walker's results, fault count and memory after the walks.
+ */
+function expectReference(
+  label: string,
+  buffer: ArrayBuffer,
+  refMem: BufferMemory,
+  vas: BigUint64Array,
+  kinds: Uint8Array,
+  ref: { want: Uint32Array; wantPa: BigUint64Array; faults: number },
+  run: (buf: ArrayBuffer, pa: BigUint64Array, fault: Uint32Array) => number,
+): void {
+  const n = vas.length;
+  const buf = buffer.slice(0);
+  const pa = new BigUint64Array(n);
+  const fault = new Uint32Array(n);
+  const nFaults = run(buf, pa, fault);
+  for (let i = 0; i < n; i++) {
+    if (fault[i] !== ref.want[i] || pa[i] !== ref.wantPa[i])
+      expect({ fault: fault[i], pa: pa[i] }, `${label}, access ${i}: va 0x${vas[i].toString(16)} kind ${kinds[i]}`).toEqual({
+        fault: ref.want[i],
+        pa: ref.wantPa[i],
+      });
+  }
+  expect(nFaults, label).toBe(ref.faults);
+  expect(firstDifference(new Uint8Array(buf), new Uint8Array(refMem.buffer)), `${label}: memory after the walks`).toBe(-1);
+}
+
 function randomEntry(rand: () => number, maxPa: number): bigint {
   if (rand() < 0.05) return BigInt(Math.floor(rand() * 0x100)) & ~1n; // not present
   const r = rand();
@@ -137,20 +166,10 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
         if (!r.ok && r.vector === 14 && (r.errorCode & 32) !== 0) keyFaults++;
       }
       // The serial walker and the interleaved one, each on its own copy of the tables.
-      for (const name of ['walkBatch', 'walkBatchInterleaved'] as const) {
-        const buf = buffer.slice(0);
-        const pa = new BigUint64Array(n);
-        const fault = new Uint32Array(n);
-        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault, pkru, pkrs);
-        for (let i = 0; i < n; i++) {
-          if (fault[i] !== want[i] || pa[i] !== wantPa[i]) {
-            const ctx = `${name}, config ${c}, access ${i}: va 0x${vas[i].toString(16)} kind ${kinds[i]}`;
-            expect({ fault: fault[i], pa: pa[i] }, ctx).toEqual({ fault: want[i], pa: wantPa[i] });
-          }
-        }
-        expect(nFaults, name).toBe(refFaults);
-        expect(firstDifference(new Uint8Array(buf), new Uint8Array(refMem.buffer)), `${name}, config ${c}: memory after the walks`).toBe(-1);
-      }
+      for (const name of ['walkBatch', 'walkBatchInterleaved'] as const)
+        expectReference(`${name}, config ${c}`, buffer, refMem, vas, kinds, { want, wantPa, faults: refFaults }, (buf, pa, fault) =>
+          native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault, pkru, pkrs),
+        );
       faults += refFaults;
       translated += n - refFaults;
     }
@@ -222,20 +241,10 @@ describe.skipIf(!native.ok)('native C walker (bench/native/walker.c) vs the refe
         wantPa[i] = r.ok ? r.pa : 0n;
         if (!r.ok) refFaults++;
       }
-      for (const name of ['walkBatch', 'walkBatchGeneric'] as const) {
-        const buf = buffer.slice(0);
-        const pa = new BigUint64Array(n);
-        const fault = new Uint32Array(n);
-        const nFaults = native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault);
-        for (let i = 0; i < n; i++) {
-          if (fault[i] !== want[i] || pa[i] !== wantPa[i]) {
-            const ctx = `${name}, config ${c} (${pae ? 'PAE' : '32-bit'}), access ${i}: va 0x${vas[i].toString(16)} kind ${kinds[i]}`;
-            expect({ fault: fault[i], pa: pa[i] }, ctx).toEqual({ fault: want[i], pa: wantPa[i] });
-          }
-        }
-        expect(nFaults, name).toBe(refFaults);
-        expect(firstDifference(new Uint8Array(buf), new Uint8Array(refMem.buffer)), `${name}, config ${c}: memory after the walks`).toBe(-1);
-      }
+      for (const name of ['walkBatch', 'walkBatchGeneric'] as const)
+        expectReference(`${name}, config ${c} (${pae ? 'PAE' : '32-bit'})`, buffer, refMem, vas, kinds, { want, wantPa, faults: refFaults }, (buf, pa, fault) =>
+          native.walker[name](buf, RAM_BASE, RAM_BYTES, cr3, maxPa, cfg, vas, kinds, pa, fault),
+        );
       faults += refFaults;
       translated += n - refFaults;
     }
