@@ -677,6 +677,9 @@ function tlbLoop4(cpu: usize, n: u32, pscOn: bool): u32 {
 // FAULT_SHIFT (a batch holds at most 2^16 addresses: each field holds its sum)
 const GP_SHIFT: u64 = 24;
 const FAULT_SHIFT: u64 = 44;
+// tlbLoop reads the tables of the addresses ahead from this score of groups walking far (about
+// half of the last groups)
+const TOUCH_FAR: u32 = 128;
 
 @inline function tlbLoop(cpu: usize, n: u32, mode: u32, pscOn: bool): u32 {
   const front = usize(load<u32>(cpu + C_FRONT));
@@ -685,6 +688,7 @@ const FAULT_SHIFT: u64 = 44;
   // quickMiss's usual geometry (a constant per batch)
   const usual = load<u32>(cpu + C_TLB, 8) == 12 && load<u32>(cpu + C_PSC, 8) == 4 && pscOn;
   let i: usize = 0;
+  let far: u32 = 0; // the score of groups walking far (below)
   // Four addresses per iteration while all hit (fewer loop overheads); otherwise one at a time,
   // in order (an address is looked up again after the previous one's miss path).
   while (i < usize(n)) {
@@ -712,9 +716,26 @@ const FAULT_SHIFT: u64 = 44;
         }
       }
     }
-    // one at a time: these four, or the last few (one instance of tlbOne)
+    // one at a time: these four, or the last few (one instance of tlbOne); while misses walk to
+    // leaf tables that miss the host's caches, the next four addresses' tables touched first,
+    // so that their misses overlap these lookups
+    if (isLongMode(mode) && far >= TOUCH_FAR && i + 8 <= usize(n)) {
+      const root = acCr3 & FRAME_MASK;
+      const ram = ramSize;
+      store<u64>(L_TOUCH, load<u64>(L_TOUCH) ^ touchWalk(load<u64>(i * 8 + 32, IO_VA), root, mode, ram) ^ touchWalk(load<u64>(i * 8 + 40, IO_VA), root, mode, ram) ^ touchWalk(load<u64>(i * 8 + 48, IO_VA), root, mode, ram) ^ touchWalk(load<u64>(i * 8 + 56, IO_VA), root, mode, ram));
+    }
+    const walks = quickWalks + upWalks;
     const end = i + 4 < usize(n) ? i + 4 : usize(n);
     for (; i < end; i++) acc += tlbOne(cpu, i, mode, pscOn, front, ctx, usual);
+    // the decayed count of groups whose lookups all walked, the last one to a leaf table not
+    // seen lately (mlpLoop's sample, L_SEEN): groups of hits, or of walks over few tables, need no touch
+    far -= far >> 3;
+    if (isLongMode(mode) && quickWalks + upWalks - walks >= 3) {
+      const table = u32(quickLeaf >> 12) + 1;
+      const slot = L_SEEN + usize(table & (SEEN_SLOTS - 1)) * 4;
+      if (load<u32>(slot) != table) far += 32;
+      store<u32>(slot, table);
+    }
   }
   bump(cpu, C_ST_TLBHITS, acc & 0xFF_FFFF);
   bump(cpu, C_ST_FAULTS, (acc >> GP_SHIFT) & 0xF_FFFF);
@@ -723,6 +744,34 @@ const FAULT_SHIFT: u64 = 44;
   return u32(acc >> FAULT_SHIFT);
 }
 
+
+/**
+ * A read-only walk of va's tables from `root` (IA-32e) to the entry that maps it, with no check
+ * but the RAM bound and presence: its reads bring the entries into the host's caches before the
+ * lookup of va needs them. Returns the last entry read (for the caller to keep: a read whose
+ * value is unused would be dropped).
+ */
+@inline function touchWalk(va: u64, root: u64, mode: u32, ram: u64): u64 {
+  let e: u64 = root | E_P;
+  let ea: u64 = 0;
+  if (mode == MODE_5L) {
+    ea = root + ((va >> 45) & 0xFF8);
+    if (ea >= ram) return 0;
+    e = load<u64>(usize(ea), RAM_BASE);
+  }
+  ea = (e & FRAME_MASK) + ((va >> 36) & 0xFF8);
+  if ((e & E_P) == 0 || ea >= ram) return e;
+  e = load<u64>(usize(ea), RAM_BASE);
+  ea = (e & FRAME_MASK) + ((va >> 27) & 0xFF8);
+  if ((e & E_P) == 0 || ea >= ram) return e;
+  e = load<u64>(usize(ea), RAM_BASE);
+  ea = (e & FRAME_MASK) + ((va >> 18) & 0xFF8);
+  if ((e & (E_P | E_PS)) != E_P || ea >= ram) return e;
+  e = load<u64>(usize(ea), RAM_BASE);
+  ea = (e & FRAME_MASK) + ((va >> 9) & 0xFF8);
+  if ((e & (E_P | E_PS)) != E_P || ea >= ram) return e;
+  return load<u64>(usize(ea), RAM_BASE);
+}
 
 /** The fast tag of va: all of its bits 63:12 and the context id (caches.ts fastVpn). */
 @inline function fastTag(va: u64, ctx: u64): u64 {

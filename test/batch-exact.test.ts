@@ -299,6 +299,64 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
     }
     expect(hits).toBeGreaterThan(2000);
   });
+
+  it('agree on batches whose misses walk hundreds of leaf tables (the tables ahead read early)', async () => {
+    // tlbLoop reads the tables of the addresses ahead while its misses walk to leaf tables it has
+    // not seen lately: 512 leaf tables under one PD, random leaves and some random PDEs (not
+    // present, 2 MiB pages, frames past RAM, reserved bits), addresses mostly in their GiB
+    const r = new Prng(0x70c4);
+    const ram = 4 << 20;
+    for (let c = 0; c < 4; c++) {
+      const vendor: Vendor = c % 2 ? 'amd' : 'intel';
+      const la57 = c >= 2;
+      const opts = { ramBytes: ram, vendor, maxPhysAddrBits: 46 };
+      const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
+      const both = (f: (m: Machine) => void) => {
+        f(a);
+        f(b);
+      };
+      const w64 = (pa: number, e: bigint) => both((m) => m.phys.write64(BigInt(pa), e));
+      // PML5 (frame 7) -> PML4 (1) -> PDPT (2) -> PD (3) -> leaf tables (frames 8..519)
+      w64(7 * 4096, (1n << 12n) | 0x27n);
+      w64(4096, (2n << 12n) | 0x27n);
+      w64(2 * 4096, (3n << 12n) | 0x27n);
+      for (let i = 1; i < 512; i++) {
+        w64(4096 + i * 8, randomEntry(r, 46));
+        w64(2 * 4096 + i * 8, randomEntry(r, 46));
+      }
+      for (let i = 0; i < 512; i++) w64(3 * 4096 + i * 8, r.nextFloat() < 0.06 ? randomEntry(r, 46) : (BigInt(8 + i) << 12n) | 0x27n);
+      for (let f = 8; f < 520; f++) for (let i = 0; i < 512; i++) w64(f * 4096 + i * 8, randomEntry(r, 46) | (r.nextFloat() < 0.9 ? 0x27n : 0n));
+      both((m) => {
+        m.cpus[0].setControl({ cr0: 1n, cr4: (1n << 5n) | (la57 ? 1n << 12n : 0n), efer: (1n << 8n) | (1n << 11n), cr3: BigInt((la57 ? 7 : 1) * 4096) });
+        m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
+      });
+      const n = 6000;
+      const vas = new BigUint64Array(n);
+      const kinds = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = r.nextFloat();
+        vas[i] = x < 0.95 ? BigInt(r.below(1 << 18)) << 12n : x < 0.99 ? (BigInt(r.nextU32()) << 16n) & ((1n << 47n) - 1n) : 1n << 62n;
+        kinds[i] = r.below(3);
+      }
+      const cpl = c % 3 === 0 ? 0 : 3;
+      const out = { pa: new BigUint64Array(n), fault: new Uint32Array(n) };
+      a.cpus[0].translateBatch(vas, kinds, out, { cpl });
+      const names: AccessKind[] = ['read', 'write', 'exec'];
+      for (let i = 0; i < n; i++) {
+        const x = b.cpus[0].accessExact(vas[i], { kind: names[kinds[i]], cpl });
+        const w = x.ok ? 0 : x.vector === 14 ? (14 << 16) | x.errorCode : x.vector << 16;
+        if (out.fault[i] !== w || out.pa[i] !== (x.ok ? x.pa : 0n)) {
+          expect({ i, fault: out.fault[i], pa: out.pa[i] }, `config ${c}`).toEqual({ i, fault: w, pa: x.ok ? x.pa : 0n });
+        }
+      }
+      const state = (m: Machine) => ({ stats: m.cpus[0].stats, cr2: m.cpus[0].cr2, tlb: m.cpus[0].tlbEntries(), psc: m.cpus[0].pscEntries() });
+      expect(state(a), `config ${c}`).toEqual(state(b));
+      expect(a.cpus[0].stats.tlbMisses, `config ${c}: misses`).toBeGreaterThan(n / 2);
+      for (let f = 1; f < 520; f++)
+        for (let i = 0; i < 512; i++)
+          if (a.phys.read64(BigInt(f * 4096 + i * 8)) !== b.phys.read64(BigInt(f * 4096 + i * 8))) expect(`frame ${f} entry ${i}`).toBe('equal');
+    }
+  });
 });
 
 describe('translateBatch (caches off) = the same accesses one at a time, in PAE and 32-bit paging', () => {
