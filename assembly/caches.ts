@@ -423,6 +423,45 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
 }
 
 /**
+ * tlbFill of a large-page class c (1 or 2) after a lookup that found no entry for the page
+ * (noMatch), for sets of 4 or 8 ways without a loop or a branch per way: the victim is the first
+ * invalid way, else the oldest stamp (the first of equal ones), as tlbFill picks it; the evicted
+ * entry's front copies dropped, the new one copied in front. Other geometries: tlbFill.
+ */
+@inline export function tlbFillLarge(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
+  const d = cpu + C_TLB + usize(c) * 16;
+  const ways = usize(load<u32>(d, 8));
+  if (ways != 8 && ways != 4) {
+    tlbFill(cpu, c, va, mode, pageBase, perms, true, 0);
+    return;
+  }
+  store<u32>(d, 1, 12); // classEmpty: the class may hold entries now
+  const vpn = vpnOf(va, classShift(c, mode));
+  const set = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
+  let o = min(min(victimKey(set, 0), victimKey(set, 1)), min(victimKey(set, 2), victimKey(set, 3)));
+  if (ways == 8) o = min(o, min(min(victimKey(set, 4), victimKey(set, 5)), min(victimKey(set, 6), victimKey(set, 7))));
+  const victim = set + usize(o & 7) * TLB_ENTRY;
+  const k = load<u64>(victim, T_KEY);
+  if ((k & 1) != 0) {
+    evicted(cpu);
+    const front = usize(load<u32>(cpu + C_FRONT));
+    if (front != 0) frontDropAll(lfrontSlot(front, 0, k >> 13), largeKey(c, k >> 13));
+  }
+  store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
+  store<u64>(victim, pageBase, T_PA);
+  store<u32>(victim, perms, T_PERMS);
+  store<u32>(victim, nextStamp(cpu), T_STAMP);
+  frontFill(cpu, c, victim);
+}
+
+/** Way w of the set at `set` as tlbFillLarge's order key: an invalid way its number, a valid one after every invalid one, by (stamp, way). */
+@inline function victimKey(set: usize, w: usize): u64 {
+  const e = set + w * TLB_ENTRY;
+  const valid = (load<u64>(e, T_KEY) & 1) != 0;
+  return valid ? (u64(1) << 63) | (u64(load<u32>(e, T_STAMP)) << 3) | u64(w) : u64(w);
+}
+
+/**
  * The miss path's 4 KiB fill into the way its lookup chose (`victim`: the first invalid way, else
  * the oldest stamp; `valid` whether it holds an entry): what tlbFill does with a hint after a
  * lookup that found nothing, in one step (the evicted entry's key is overwritten, not cleared

@@ -300,42 +300,66 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
     expect(hits).toBeGreaterThan(2000);
   });
 
-  it('agree on batches whose misses walk hundreds of leaf tables (the tables ahead read early)', async () => {
+  it('agree on batches whose misses walk hundreds of leaf tables and evict large pages', async () => {
     // tlbLoop reads the tables of the addresses ahead while its misses walk to leaf tables it has
     // not seen lately: 512 leaf tables under one PD, random leaves and some random PDEs (not
-    // present, 2 MiB pages, frames past RAM, reserved bits), addresses mostly in their GiB
+    // present, 2 MiB pages, frames past RAM, reserved bits). Beside them 4,096 2 MiB pages (8 PDs)
+    // and 32 1 GiB pages, more than their TLB classes hold, so that fills evict large entries.
     const r = new Prng(0x70c4);
     const ram = 4 << 20;
     for (let c = 0; c < 4; c++) {
       const vendor: Vendor = c % 2 ? 'amd' : 'intel';
       const la57 = c >= 2;
-      const opts = { ramBytes: ram, vendor, maxPhysAddrBits: 46 };
+      // maximal retention counts evictions (2,048 2 MiB entries: the large pages get more
+      // addresses; a PDPTE cache of four ways, so that 2 MiB misses take the quick path)
+      const retention = c === 3 ? ('maximal' as const) : ('realistic' as const);
+      const opts = { ramBytes: ram, vendor, maxPhysAddrBits: 46, retention, ...(c === 3 ? { psc: { pdpte: { sets: 16, ways: 4 } } } : {}) };
       const [a, b] = await Promise.all([Machine.create(opts), Machine.create(opts)]);
       const both = (f: (m: Machine) => void) => {
         f(a);
         f(b);
       };
       const w64 = (pa: number, e: bigint) => both((m) => m.phys.write64(BigInt(pa), e));
-      // PML5 (frame 7) -> PML4 (1) -> PDPT (2) -> PD (3) -> leaf tables (frames 8..519)
+      // PML5 (frame 7) -> PML4 (1) -> PDPT (2) -> PD (3) -> leaf tables (frames 8..519); PDPT
+      // entries 1..8 -> PDs of 2 MiB pages (frames 520..527); entries 16..47: 1 GiB pages
       w64(7 * 4096, (1n << 12n) | 0x27n);
       w64(4096, (2n << 12n) | 0x27n);
       w64(2 * 4096, (3n << 12n) | 0x27n);
       for (let i = 1; i < 512; i++) {
         w64(4096 + i * 8, randomEntry(r, 46));
-        w64(2 * 4096 + i * 8, randomEntry(r, 46));
+        const large = (BigInt(r.below(1 << 16)) << 30n) | 0xa7n | (r.nextFloat() < 0.2 ? 1n << 63n : 0n) | (r.nextFloat() < 0.1 ? 0n : 0x40n);
+        w64(2 * 4096 + i * 8, i <= 8 ? (BigInt(519 + i) << 12n) | 0x27n : i >= 16 && i < 48 ? large : randomEntry(r, 46));
       }
       for (let i = 0; i < 512; i++) w64(3 * 4096 + i * 8, r.nextFloat() < 0.06 ? randomEntry(r, 46) : (BigInt(8 + i) << 12n) | 0x27n);
       for (let f = 8; f < 520; f++) for (let i = 0; i < 512; i++) w64(f * 4096 + i * 8, randomEntry(r, 46) | (r.nextFloat() < 0.9 ? 0x27n : 0n));
+      for (let f = 520; f < 528; f++)
+        for (let i = 0; i < 512; i++) {
+          const e = (BigInt(r.below(1 << 20)) << 21n) | 0xa7n | (r.nextFloat() < 0.2 ? 1n << 63n : 0n) | (r.nextFloat() < 0.5 ? 0x40n : 0n);
+          w64(f * 4096 + i * 8, r.nextFloat() < 0.03 ? randomEntry(r, 46) : r.nextFloat() < 0.05 ? e & ~2n : e);
+        }
       both((m) => {
         m.cpus[0].setControl({ cr0: 1n, cr4: (1n << 5n) | (la57 ? 1n << 12n : 0n), efer: (1n << 8n) | (1n << 11n), cr3: BigInt((la57 ? 7 : 1) * 4096) });
         m.cpus[0].setControl({ cr0: (1n << 0n) | (1n << 16n) | (1n << 31n) });
       });
-      const n = 6000;
+      const n = 8000;
       const vas = new BigUint64Array(n);
       const kinds = new Uint8Array(n);
+      const largeShare = retention === 'maximal' ? 0.6 : 0.3;
       for (let i = 0; i < n; i++) {
         const x = r.nextFloat();
-        vas[i] = x < 0.95 ? BigInt(r.below(1 << 18)) << 12n : x < 0.99 ? (BigInt(r.nextU32()) << 16n) & ((1n << 47n) - 1n) : 1n << 62n;
+        const off = BigInt(r.below(4096));
+        vas[i] =
+          x < 0.6 - largeShare
+            ? (BigInt(r.below(1 << 18)) << 12n) | off // the 4 KiB pages
+            : x < 0.6
+              ? (BigInt(512 + r.below(4096)) << 21n) | off // the 2 MiB pages
+              : x < 0.66
+                ? (BigInt(16 + r.below(32)) << 30n) | off // the 1 GiB pages
+                : x < 0.99
+                  ? (BigInt(r.below(1 << 18)) << 12n) | off
+                  : x < 0.995
+                    ? (BigInt(r.nextU32()) << 16n) & ((1n << 47n) - 1n)
+                    : 1n << 62n;
         kinds[i] = r.below(3);
       }
       const cpl = c % 3 === 0 ? 0 : 3;
@@ -352,7 +376,8 @@ describe('translateBatch and cpu.access (TLB and PSC on) = the same accesses thr
       const state = (m: Machine) => ({ stats: m.cpus[0].stats, cr2: m.cpus[0].cr2, tlb: m.cpus[0].tlbEntries(), psc: m.cpus[0].pscEntries() });
       expect(state(a), `config ${c}`).toEqual(state(b));
       expect(a.cpus[0].stats.tlbMisses, `config ${c}: misses`).toBeGreaterThan(n / 2);
-      for (let f = 1; f < 520; f++)
+      if (retention === 'maximal') expect(a.cpus[0].stats.forcedEvictions, `config ${c}: evictions`).toBeGreaterThan(100);
+      for (let f = 1; f < 528; f++)
         for (let i = 0; i < 512; i++)
           if (a.phys.read64(BigInt(f * 4096 + i * 8)) !== b.phys.read64(BigInt(f * 4096 + i * 8))) expect(`frame ${f} entry ${i}`).toBe('equal');
     }
