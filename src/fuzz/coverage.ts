@@ -32,6 +32,9 @@ export function mix(a: number, b: number): number {
   return (h ^ (h >>> 13)) >>> 0;
 }
 
+/** Moments (new pairs of two CPUs' labels) recorded per execution, at most. */
+export const MAX_MOMENTS = 32;
+
 function bucket(n: number): number {
   if (n <= 3) return 1 << (n - 1); // 1,2,4
   if (n < 8) return 8;
@@ -94,6 +97,33 @@ export class Coverage {
     this.hit(v);
   }
 
+  /**
+   * Moments of the current execution (at most MAX_MOMENTS): scheduler steps at which a pair of
+   * labels of two CPUs never seen before by any execution was first reached, each as three numbers
+   * (step, the CPU that stood, the CPU that moved). The engine keeps them with a corpus entry: the
+   * places a focused schedule mutation holds a CPU at (Generator.focus).
+   */
+  private readonly momentBuf = new Int32Array(3 * MAX_MOMENTS);
+  private nMoments = 0;
+
+  /** hit(id) of a pair of two CPUs' labels; a pair no execution reached before is a moment (step, standing CPU, moving CPU). */
+  hitPair(id: number, step: number, stand: number, move: number): void {
+    const i = id & MASK;
+    if (this.nMoments < MAX_MOMENTS && this.cur[i] === 0 && this.global[i] === 0) {
+      const b = this.momentBuf;
+      const k = 3 * this.nMoments++;
+      b[k] = step;
+      b[k + 1] = stand;
+      b[k + 2] = move;
+    }
+    this.hit(id);
+  }
+
+  /** The current execution's moments (a copy: step, standing CPU, moving CPU, ...); call before commit(). */
+  moments(): number[] {
+    return Array.from(this.momentBuf.subarray(0, 3 * this.nMoments));
+  }
+
   /** Number of distinct points hit by the current execution. */
   get currentCount(): number {
     return this.nTouched;
@@ -117,6 +147,7 @@ export class Coverage {
     }
     if (merge) this.total += fresh;
     this.nTouched = 0;
+    this.nMoments = 0;
     return fresh;
   }
 
@@ -124,6 +155,7 @@ export class Coverage {
   discard(): void {
     for (let k = 0; k < this.nTouched; k++) this.cur[this.touched[k]] = 0;
     this.nTouched = 0;
+    this.nMoments = 0;
   }
 }
 

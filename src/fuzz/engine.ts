@@ -110,12 +110,18 @@ interface CorpusEntry {
   schedule: Schedule;
   /** New coverage it brought (favours productive entries). */
   gain: number;
+  /** Its run's scheduler choices (the prefix of a focused schedule). */
+  choices: number[];
+  /** Its run's moments: steps where it reached a pair of two CPUs' labels first (Coverage.hitPair). */
+  moments: number[];
 }
 
 /** Largest corpus kept per seed (the least productive entries go first). */
 const MAX_CORPUS = 256;
 /** Probability of a fresh program instead of a mutation, once the corpus is not empty. */
 const FRESH_PROBABILITY = 0.2;
+/** Probability that a mutation of an entry with moments is a focused schedule of it instead (Generator.focus). */
+const FOCUS_PROBABILITY = 0.25;
 
 /** Runs one execution with coverage collection active. */
 export function execute(target: FuzzTarget, input: ExecInput, cov: Coverage): ExecResult {
@@ -178,8 +184,14 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
       schedule = gen.schedule();
     } else {
       const parent = pickEntry(rng, corpus);
-      const donor = corpus[rng.below(corpus.length)].program;
-      ({ program, schedule } = gen.mutate(parent.program, parent.schedule, donor));
+      if (parent.moments.length > 0 && rng.nextFloat() < FOCUS_PROBABILITY) {
+        // The same program, its run replayed up to a moment, one of the two CPUs stalled there.
+        program = parent.program;
+        schedule = gen.focus(parent.schedule, parent.choices, parent.moments);
+      } else {
+        const donor = corpus[rng.below(corpus.length)].program;
+        ({ program, schedule } = gen.mutate(parent.program, parent.schedule, donor));
+      }
     }
     let res: ExecResult;
     try {
@@ -194,9 +206,10 @@ export function runSeed(target: FuzzTarget, seed: number, opts: SeedOptions): Se
       }
       continue;
     }
+    const moments = cov.moments();
     const gain = cov.commit();
     gen.feedback(program, gain > 0);
-    if (gain > 0) addToCorpus(corpus, { program, schedule, gain });
+    if (gain > 0) addToCorpus(corpus, { program, schedule, gain, choices: res.trace, moments });
     const f = res.finding;
     if (!f) continue;
     const key = dedupKey(f);

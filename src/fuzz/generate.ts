@@ -285,6 +285,26 @@ export class Generator {
     return { strategy: 'pct', seed, depth: 2 + this.below(5), steps: this.pick(PCT_STEPS) };
   }
 
+  /**
+   * A focused schedule of a corpus entry's run (its schedule `s`, its recorded `choices`, its
+   * `moments`: step, standing CPU, moving CPU; Coverage.hitPair): the run replayed up to one of
+   * the moments where two CPUs first stood on a pair of labels no run had reached, then one of the
+   * two stalled there for 1 to 512 steps (spread over the powers of two) while the others run on,
+   * then the entry's strategy with a new seed, or a fresh strategy. What comes out stays close to
+   * a run that reached new interleaving coverage (SegFuzz's neighbourhood of an interleaving,
+   * the shape of a race window: one side stopped in the middle of its path while the other
+   * completes); it names no label, operation or bug.
+   */
+  focus(s: Schedule, choices: readonly number[], moments: readonly number[]): Schedule {
+    const m = 3 * this.below(moments.length / 3);
+    const cpu = moments[m + 1 + this.below(2)];
+    const steps = 1 + this.below(1 << (1 + this.below(9)));
+    const base: Schedule = this.chance(0.5) ? { ...s, seed: this.rng.nextU32() } : this.schedule();
+    delete base.prefix;
+    delete base.hold;
+    return { ...base, prefix: choices.slice(0, moments[m]), hold: { cpu, steps } };
+  }
+
   /** A fresh program. */
   program(): Program {
     const cpus = this.maxCpus === 1 ? 1 : this.chance(0.75) ? this.maxCpus : 1 + this.below(this.maxCpus);

@@ -47,7 +47,7 @@ export class ObservingStrategy implements Strategy {
       const id = cov.id(lab);
       if (id !== this.last[c]) {
         cov.hit(mix(this.last[c], id));
-        for (let o = 0; o < cpus.length; o++) if (o !== c) cov.hit(mix(id ^ 0x7f4a7c15, this.last[o]));
+        for (let o = 0; o < cpus.length; o++) if (o !== c) cov.hitPair(mix(id ^ 0x7f4a7c15, this.last[o]), view.steps, o, c);
         this.last[c] = id;
         if (this.events) this.explainMove(c, view);
       }

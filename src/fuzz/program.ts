@@ -284,6 +284,14 @@ export interface Schedule {
   stickiness?: number;
   /** Sticky walk: probability of leaving a CPU that stands where a critical section ended (schedule.ts RELEASE_POINTS). */
   release?: number;
+  /**
+   * A focused schedule (Generator.focus): the scheduler choices (action codes) of an earlier run
+   * to take first, as long as each is enabled; the strategy decides from the first one that is not
+   * on, or once they run out.
+   */
+  prefix?: number[];
+  /** A focused schedule: once the prefix is taken, CPU `cpu` stalls for `steps` scheduler steps while the other CPUs run (schedule.ts FocusStrategy). */
+  hold?: { cpu: number; steps: number };
 }
 
 /** Number of operations of a program (its size, for shrinking and reports). */
@@ -522,5 +530,13 @@ export function parseSchedule(v: unknown, path: string): Schedule {
   }
   if (o.depth !== undefined) s.depth = int(o.depth, `${path}.depth`, 1, 64);
   if (o.steps !== undefined) s.steps = int(o.steps, `${path}.steps`, 1, 1_000_000);
+  if (o.prefix !== undefined) {
+    if (!Array.isArray(o.prefix)) bad(`${path}.prefix`, 'expected an array of action codes');
+    s.prefix = (o.prefix as unknown[]).map((c, i) => int(c, `${path}.prefix[${i}]`, 0, 0x7fff_ffff));
+  }
+  if (o.hold !== undefined) {
+    const h = obj(o.hold, `${path}.hold`);
+    s.hold = { cpu: int(h.cpu, `${path}.hold.cpu`, 0, 255), steps: int(h.steps, `${path}.hold.steps`, 0, 1_000_000) };
+  }
   return s;
 }

@@ -16,7 +16,52 @@ export const PCT_EXPECTED_STEPS = 400;
 
 /** The schedule's own strategy, with the interrupt windows of its CPUs stretched (`WindowStrategy`). */
 export function scheduleStrategy(s: Schedule): Strategy {
-  return new WindowStrategy(baseStrategy(s), s.seed);
+  const own = new WindowStrategy(baseStrategy(s), s.seed);
+  return s.prefix || s.hold ? new FocusStrategy(s.prefix ?? [], s.hold, own) : own;
+}
+
+/**
+ * A focused schedule (Generator.focus): the recorded choices of an earlier run first, as long as
+ * each is enabled (the same program replays them exactly), then the schedule's own strategy, with
+ * one CPU stalled for `hold.steps` scheduler steps from where the prefix ends — as a vCPU the
+ * hypervisor deschedules, or a CPU servicing a long interrupt, stalls whatever it was in the
+ * middle of, interrupts enabled or not. While it is held, a step or an event the strategy gives it
+ * goes to another CPU that can step and does not spin; when there is none, it runs.
+ */
+export class FocusStrategy implements Strategy {
+  readonly name: string;
+  private replaying = false;
+  private holdEnd = -1;
+  constructor(
+    private readonly prefix: readonly number[],
+    private readonly hold: { cpu: number; steps: number } | undefined,
+    private readonly inner: Strategy,
+  ) {
+    this.name = inner.name;
+  }
+  begin(view: SchedView): void {
+    this.replaying = this.prefix.length > 0;
+    this.holdEnd = !this.replaying && this.hold ? this.hold.steps : -1;
+    this.inner.begin?.(view);
+  }
+  choose(acts: Int32Array, n: number, view: SchedView): number {
+    if (this.replaying) {
+      if (view.steps < this.prefix.length) {
+        const want = this.prefix[view.steps];
+        for (let i = 0; i < n; i++) if (acts[i] === want) return i;
+      }
+      this.replaying = false;
+      if (this.hold) this.holdEnd = view.steps + this.hold.steps;
+    }
+    const i = this.inner.choose(acts, n, view);
+    if (view.steps >= this.holdEnd || actionCpu(acts[i]) !== this.hold!.cpu) return i;
+    for (let j = 0; j < n; j++) {
+      if (actionSlot(acts[j]) !== SLOT_STEP) continue;
+      const d = actionCpu(acts[j]);
+      if (d !== this.hold!.cpu && view.cpus[d].label() !== SPIN) return j;
+    }
+    return i;
+  }
 }
 
 function baseStrategy(s: Schedule): Strategy {
