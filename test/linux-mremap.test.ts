@@ -60,13 +60,14 @@ describe('CVE-2018-18281: mremap() versus ftruncate()', () => {
     { timeout: 120_000 },
     async () => {
       const buggy = await createTarget('linux-4.14.77-smp');
-      // Campaign seed 7 (found at its execution 640 with the generator of an earlier commit, 120
+      // Campaign seed 4 (found at its execution 650 since the focused schedules of the twentieth
+      // session; seed 7 at its execution 640 before them, with the generator of an earlier commit, 120
       // before the generator's shapes; any change of the generator or of the model's interleaving
       // points moves it, the budget leaves room; seed 1's plan of 4 000 executions stopped finding
       // it when the race template gained attribute changes set and set back). Since the
       // seventeenth session's changes its shrunk trace races mremap() in one process with
       // ftruncate() in another (no clone).
-      const found = runUnits(buggy, { firstSeed: 7, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'frame-lifetime' }).flatMap((r) => r.findings);
+      const found = runUnits(buggy, { firstSeed: 4, runsPerSeed: 2000, totalRuns: 2000 }, { stopOn: 'frame-lifetime' }).flatMap((r) => r.findings);
       const f = found.find((x) => x.sanitizer === 'frame-lifetime');
       expect(f?.signature).toMatch(/^use-after-free: frame freed while a TLB entry of (the freeing|another) CPU maps it in truncate_inode_pages_range$/);
       const ops = f!.trace.program.tasks.flatMap((t) => t.ops.map((o) => o.op));

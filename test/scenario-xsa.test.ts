@@ -179,13 +179,14 @@ describe('the fix switches on hand-built tables', () => {
 describe('found blind by the fuzzer', () => {
   it('xen-4.7.0-pv shows the writable linear entry; xen-4.7.1-pv stays clean', { timeout: 120_000 }, async () => {
     const buggy = await createTarget('xen-4.7.0-pv');
-    // Campaign seed 13 (found at its execution 62 with the generator and model of this commit; any
+    // Campaign seed 4 (found at its execution 61 since the focused schedules of the twentieth
+    // session; seed 13 at its execution 62 before them; any
     // change of the generator or of the model's interleaving points moves it: the budget leaves
     // room; of seeds 1 to 60, 19 find it within 300 executions). Since the guest page-table pool, a loop that rewrites a row's read-only linear entries
     // as writable reaches the fast path; campaign seeds 1, 11, 21, 31, 41 find it within 629
     // executions (docs/historical-bugs.md). The escalation is then a writable view of a linear
     // table, or of an L1 through one.
-    const found = runUnits(buggy, { firstSeed: 13, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
+    const found = runUnits(buggy, { firstSeed: 4, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-pv-escalation' }).flatMap((r) => r.findings);
     expect(found.map((f) => f.signature)).toEqual([expect.stringMatching(/^writable-(L[1-4]|linear)-via-L[234]-linear$/)]);
     const fixed = await createTarget('xen-4.7.1-pv');
     expect(runUnits(fixed, { firstSeed: 1, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
@@ -196,10 +197,10 @@ describe('found blind by the fuzzer', () => {
     { timeout: 120_000 },
     async () => {
       const buggy = await createTarget('xen-4.9.0-pv');
-      // Campaign seed 29 (found at its execution 112 with the generator and model of this commit;
-      // of seeds 1 to 80, 29 and 43 find it within 300 executions). The shrunk program keeps the
-      // two loops.
-      const found = runUnits(buggy, { firstSeed: 29, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-panic', shrinkBudget: 60 }).flatMap((r) => r.findings);
+      // Campaign seed 52 (found at its execution 101 since the focused schedules of the twentieth
+      // session; of seeds 1 to 52, 35 and 52 find it within 300 executions; seed 29 at its
+      // execution 112 before them, and 43). The shrunk program keeps the two loops.
+      const found = runUnits(buggy, { firstSeed: 52, runsPerSeed: 300, totalRuns: 300 }, { stopOn: 'xen-panic', shrinkBudget: 60 }).flatMap((r) => r.findings);
       expect(found.map((f) => f.signature)).toEqual([
         expect.stringMatching(/^stack overflow in the recursion __put_page_type \/ free_page_type \/ put_page_from_l[234]e/),
       ]);
@@ -207,7 +208,7 @@ describe('found blind by the fuzzer', () => {
       expect(ops.filter((o) => o.op === 'loop').length).toBeGreaterThanOrEqual(2);
       expect(ops.some((o) => o.op === 'gpt_unpin')).toBe(true);
       const fixed = await createTarget('xen-4.9.1-pv');
-      expect(runUnits(fixed, { firstSeed: 29, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
+      expect(runUnits(fixed, { firstSeed: 52, runsPerSeed: 300, totalRuns: 300 }).flatMap((r) => r.findings)).toEqual([]);
     },
   );
 });
