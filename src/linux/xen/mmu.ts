@@ -182,6 +182,7 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
 function* drop_other_mm_ref(k: Kernel, c: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
   const b = st.mc[c.index];
+  if (b.slots.length > 0) k.observers.pteBatchIssued?.(c); // as xen_mc_flush() tells it
   if (b.slots.length > 0)
     st.xen.multicall(
       c.index,
