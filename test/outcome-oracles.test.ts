@@ -867,6 +867,16 @@ describe.each(['linux-4.14-xen-pv', 'linux-2.6.37-xen-pv'])('Xen PV, a page tabl
   });
 });
 
+/**
+ * Replays a saved trace of test/fixtures/quiet (a false report the model no longer makes): its
+ * recorded choices where they still fit, the schedule's own choice where one does not.
+ */
+async function replayQuiet(file: string) {
+  const t = parseTraceText(readFileSync(new URL(`./fixtures/quiet/${file}`, import.meta.url), 'utf8'), presetCpus);
+  const target = await createTarget(t.preset, {});
+  return target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: true }, new Coverage());
+}
+
 it("tlb-coherence: an upper-level entry the program set NX on itself, without a flush, is not the kernel's: vfree() of another object under it is quiet", async () => {
   // A false report of the 200,000-execution sweep (linux-4.14-xen-pv, seed 58): CPU 1 cached an
   // executable vmalloc page; the program set NX on the pmd above another vmalloc area in the same
@@ -875,9 +885,7 @@ it("tlb-coherence: an upper-level entry the program set NX on itself, without a 
   // entry's whole span. Since vfree() leaves its flush to the lazy purge (seventeenth session) the
   // recorded choices no longer all fit (vfree() yields elsewhere); the run takes the schedule's own
   // choice where one does not, and ends with no finding.
-  const t = parseTraceText(readFileSync(new URL('./fixtures/quiet/linux-4.14-xen-pv-pt-set-nx-upper-entry.json', import.meta.url), 'utf8'), presetCpus);
-  const target = await createTarget(t.preset, {});
-  const r = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: true }, new Coverage());
+  const r = await replayQuiet('linux-4.14-xen-pv-pt-set-nx-upper-entry.json');
   expect(r.finding).toBeUndefined();
   expect(r.status).toBe('finished');
 });
@@ -894,9 +902,7 @@ it.each([
   ['linux-4.8-smp-pae-store-into-reused-frame.json', 197],
   ['linux-4.14-hyperv-store-into-reused-frame.json', 152],
 ])('tlb-coherence: a store into a table frame that was freed and reused since is not a store into the new table (%s)', async (file, step) => {
-  const t = parseTraceText(readFileSync(new URL(`./fixtures/quiet/${file}`, import.meta.url), 'utf8'), presetCpus);
-  const target = await createTarget(t.preset, {});
-  const r = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: true }, new Coverage());
+  const r = await replayQuiet(file);
   expect(r.finding).toBeUndefined();
   expect(r.steps).toBeGreaterThan(step);
 });
@@ -909,9 +915,7 @@ it.each([
 // shared or private from the vma's VM_SHARED; the recorded run goes past the report with no finding.
 it('process-view: a private file mapping that fork() copies while an mremap() to its slot is in flight stays private in the child', async () => {
   const file = 'linux-4.8-smp-32bit-fork-copies-private-file-during-mremap.json';
-  const t = parseTraceText(readFileSync(new URL(`./fixtures/quiet/${file}`, import.meta.url), 'utf8'), presetCpus);
-  const target = await createTarget(t.preset, {});
-  const r = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: true }, new Coverage());
+  const r = await replayQuiet(file);
   expect(r.finding).toBeUndefined();
   expect(r.steps).toBeGreaterThan(147);
 });
@@ -924,9 +928,7 @@ it('process-view: a private file mapping that fork() copies while an mremap() to
 // run goes past the report with no finding.
 it('pte-lock: a batch issued by the exit IPI on a CPU whose task holds the lock is issued then, not at the next flush', async () => {
   const file = 'linux-4.14-xen-pv-batch-issued-by-drop-mm-ref-ipi.json';
-  const t = parseTraceText(readFileSync(new URL(`./fixtures/quiet/${file}`, import.meta.url), 'utf8'), presetCpus);
-  const target = await createTarget(t.preset, {});
-  const r = target.run({ program: t.program, schedule: t.schedule, replay: t.choices, replayFallback: true }, new Coverage());
+  const r = await replayQuiet(file);
   expect(r.finding).toBeUndefined();
   expect(r.steps).toBeGreaterThan(196);
 });
