@@ -182,12 +182,13 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
 function* drop_other_mm_ref(k: Kernel, c: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
   const b = st.mc[c.index];
-  if (b.slots.length > 0) k.observers.pteBatchIssued?.(c); // as xen_mc_flush() tells it
-  if (b.slots.length > 0)
+  if (b.slots.length > 0) {
+    k.observers.pteBatchIssued?.(c); // as xen_mc_flush() tells it
     st.xen.multicall(
       c.index,
       b.slots.splice(0).map((x) => x.entry),
     );
+  }
   if (c.tlbActiveMm === mm && c.tlbState !== 'ok' && mm.cpumask & (1 << c.index)) {
     mm.cpumask &= ~(1 << c.index); // leave_mm(): cpumask_clear_cpu(cpu, mm_cpumask(active_mm))
     st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // ... load_cr3(swapper_pg_dir)
