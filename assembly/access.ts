@@ -10,7 +10,7 @@ import {
 import { staleRewalk, vendorAmd, rsvdHiPae, rsvd4M } from './state';
 import { beginAccess, acMode, acCx, acPkrU, acPkrS, acCtx, acCr3, acPcid, isLongMode, keyRefusals, CR4_PSE } from './context';
 import { permFault, accessErrorBits } from './perms';
-import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, tlbFillLarge, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, lfrontSlot, largeKey, vpnOf, keyOf, tagOf, fifoWord } from './caches';
+import { pscFind, pscFillIn, pscPrefix, tlbFind, tlbFindIn, tlbFindOrVictim, fillVictim, tlbFill, tlbFill4k, largeMayHit, frontFill, tlbDrop, classShift, frontSlot, lfrontSlot, largeKey, vpnOf, keyOf, tagOf, fifoWord } from './caches';
 import { walkLong, walkPae, walk32, pageFault, GP_RESULT, flushWalkCounts, addWalkCounts, FRAME_MASK, SLOW, countPscHits, keepLevel, fillWalked } from './walk';
 import { ramSize } from './state';
 
@@ -260,7 +260,7 @@ function quickLarge(cpu: usize, va: u64, kind: u32): u64 {
   const dirty = ((pde | need) & E_D) != 0;
   const perms = leafPerms(pp, pde, dirty);
   const page = pde & FRAME_MASK & ~u64(0x1F_FFFF);
-  tlbFillLarge(cpu, 1, va, acMode, page, perms);
+  tlbFill(cpu, 1, va, acMode, page, perms, true, 0);
   return page | (va & 0x1F_FFFF);
 }
 

@@ -321,29 +321,21 @@ function frontDrop(cpu: usize, vpn: u64): void {
 export function frontClear(cpu: usize): void {
   const front = usize(load<u32>(cpu + C_FRONT));
   if (front == 0) return;
-  let l = load<u64>(front + LFRONT_MAP);
-  if (l != 0) {
-    store<u64>(front + LFRONT_MAP, 0);
-    while (l != 0) {
-      const p = front + LFRONT + usize(ctz(l)) * FRONT_SLOT;
-      l &= l - 1;
-      store<u64>(p, 0);
-      store<u64>(p, 0, FRONT_ENTRY);
-      store<u64>(p, 0, 2 * FRONT_ENTRY);
-    }
-  }
-  for (let j: usize = 0; j < usize(FRONT_SETS) / 64; j++) {
-    const w = front + FRONT_MAP + j * 8;
-    let m = load<u64>(w);
-    if (m == 0) continue;
-    store<u64>(w, 0);
-    while (m != 0) {
-      const p = front + (j * 64 + usize(ctz(m))) * FRONT_SLOT;
-      m &= m - 1;
-      store<u64>(p, 0);
-      store<u64>(p, 0, FRONT_ENTRY);
-      store<u64>(p, 0, 2 * FRONT_ENTRY);
-    }
+  clearMarked(front + LFRONT_MAP, front + LFRONT);
+  for (let j: usize = 0; j < usize(FRONT_SETS) / 64; j++) clearMarked(front + FRONT_MAP + j * 8, front + j * 64 * FRONT_SLOT);
+}
+
+/** Empties the slots (from `slots` on) whose bits the bitmap word at w marks, and the word. */
+@inline function clearMarked(w: usize, slots: usize): void {
+  let m = load<u64>(w);
+  if (m == 0) return;
+  store<u64>(w, 0);
+  while (m != 0) {
+    const p = slots + usize(ctz(m)) * FRONT_SLOT;
+    m &= m - 1;
+    store<u64>(p, 0);
+    store<u64>(p, 0, FRONT_ENTRY);
+    store<u64>(p, 0, 2 * FRONT_ENTRY);
   }
 }
 
@@ -379,6 +371,13 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   if (hint != 0) {
     if ((load<u64>(hint, T_KEY) & 1) == 0) invalid = hint;
     else oldest = hint;
+  } else if (noMatch && (ways == 8 || ways == 4)) {
+    // sets of 8 or 4 ways (the large classes' usual geometries) without a loop: the smallest order key (victimKey)
+    let o = min(min(victimKey(set, 0), victimKey(set, 1)), min(victimKey(set, 2), victimKey(set, 3)));
+    if (ways == 8) o = min(o, min(min(victimKey(set, 4), victimKey(set, 5)), min(victimKey(set, 6), victimKey(set, 7))));
+    const e = set + usize(o & 7) * TLB_ENTRY;
+    if ((load<u64>(e, T_KEY) & 1) == 0) invalid = e;
+    else oldest = e;
   } else if (noMatch) {
     // Branch-free: which way holds the oldest stamp is unpredictable, so selects, not branches.
     for (let w: usize = 0; w < ways; w++) {
@@ -422,39 +421,7 @@ export function tlbFill(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, p
   frontFill(cpu, c, victim);
 }
 
-/**
- * tlbFill of a large-page class c (1 or 2) after a lookup that found no entry for the page
- * (noMatch), for sets of 4 or 8 ways without a loop or a branch per way: the victim is the first
- * invalid way, else the oldest stamp (the first of equal ones), as tlbFill picks it; the evicted
- * entry's front copies dropped, the new one copied in front. Other geometries: tlbFill.
- */
-@inline export function tlbFillLarge(cpu: usize, c: u32, va: u64, mode: u32, pageBase: u64, perms: u32): void {
-  const d = cpu + C_TLB + usize(c) * 16;
-  const ways = usize(load<u32>(d, 8));
-  if (ways != 8 && ways != 4) {
-    tlbFill(cpu, c, va, mode, pageBase, perms, true, 0);
-    return;
-  }
-  store<u32>(d, 1, 12); // classEmpty: the class may hold entries now
-  const vpn = vpnOf(va, classShift(c, mode));
-  const set = usize(load<u32>(d)) + usize(u32(vpn) & load<u32>(d, 4)) * ways * TLB_ENTRY;
-  let o = min(min(victimKey(set, 0), victimKey(set, 1)), min(victimKey(set, 2), victimKey(set, 3)));
-  if (ways == 8) o = min(o, min(min(victimKey(set, 4), victimKey(set, 5)), min(victimKey(set, 6), victimKey(set, 7))));
-  const victim = set + usize(o & 7) * TLB_ENTRY;
-  const k = load<u64>(victim, T_KEY);
-  if ((k & 1) != 0) {
-    evicted(cpu);
-    const front = usize(load<u32>(cpu + C_FRONT));
-    if (front != 0) frontDropAll(lfrontSlot(front, 0, k >> 13), largeKey(c, k >> 13));
-  }
-  store<u64>(victim, keyOf(vpn, acPcid), T_KEY);
-  store<u64>(victim, pageBase, T_PA);
-  store<u32>(victim, perms, T_PERMS);
-  store<u32>(victim, nextStamp(cpu), T_STAMP);
-  frontFill(cpu, c, victim);
-}
-
-/** Way w of the set at `set` as tlbFillLarge's order key: an invalid way its number, a valid one after every invalid one, by (stamp, way). */
+/** Way w of the set at `set` as tlbFill's order key: an invalid way its number, a valid one after every invalid one, by (stamp, way). */
 @inline function victimKey(set: usize, w: usize): u64 {
   const e = set + w * TLB_ENTRY;
   const valid = (load<u64>(e, T_KEY) & 1) != 0;
