@@ -290,8 +290,8 @@ export const UNSEEN_8: Mutant[] = [
     name: 'xen-drop-other-no-batch-flush',
     file: 'src/linux/xen/mmu.ts',
     preset: 'linux-4.14-xen-pv',
-    find: '  const b = st.mc[c.index];\n  if (b.slots.length > 0) {\n    k.observers.pteBatchIssued?.(c); // as xen_mc_flush() tells it\n    st.xen.multicall(\n      c.index,\n      b.slots.splice(0).map((x) => x.entry),\n    );\n  }\n',
-    replace: '  const b = st.mc[c.index];\n  void b;\n',
+    find: '  if (st.mc[c.index].slots.length > 0)\n    st.xen.multicall(\n      c.index,\n      takeBatch(k, c).map((x) => x.entry),\n    );\n',
+    replace: '',
     // not scored: equivalent in the model: what the other CPU's batch can hold belongs to its own mm (issued when it leaves lazy mode) or is a queued CR3 load, and drop_other_mm_ref() loads swapper_pg_dir itself for a CPU whose base pointer is still the dying pgd
     description: "drop_other_mm_ref() does not issue the other CPU's pending multicall batch (xen_mc_flush()) before it drops the mm",
   },

@@ -40,6 +40,7 @@ import {
   xen_mc_batch,
   xen_mc_flush,
   xen_mc_issue,
+  takeBatch,
 } from './multicalls.js';
 import { xen_alloc_ptpage, xen_page_pinned, xen_pgd_pin, xen_pgd_unpin, xen_release_ptpage } from './pin.js';
 import { pfn_to_mfn, xen_hypercall, xenPvState, xenState, type XenPvState } from './state.js';
@@ -181,14 +182,11 @@ function* xen_write_cr3(k: Kernel, cpu: LinuxCpu, cr3: bigint): KGen<void> {
  */
 function* drop_other_mm_ref(k: Kernel, c: LinuxCpu, mm: MmStruct): KGen<void> {
   const st = xenState(k);
-  const b = st.mc[c.index];
-  if (b.slots.length > 0) {
-    k.observers.pteBatchIssued?.(c); // as xen_mc_flush() tells it
+  if (st.mc[c.index].slots.length > 0)
     st.xen.multicall(
       c.index,
-      b.slots.splice(0).map((x) => x.entry),
+      takeBatch(k, c).map((x) => x.entry),
     );
-  }
   if (c.tlbActiveMm === mm && c.tlbState !== 'ok' && mm.cpumask & (1 << c.index)) {
     mm.cpumask &= ~(1 << c.index); // leave_mm(): cpumask_clear_cpu(cpu, mm_cpumask(active_mm))
     st.xenCr3[c.index] = BigInt(k.init_mm.pgd); // ... load_cr3(swapper_pg_dir)

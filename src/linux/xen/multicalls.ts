@@ -140,8 +140,7 @@ function* mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
   const savedIF = cpu.IF;
   cpu.IF = false;
   if (b.slots.length > 0) {
-    k.observers.pteBatchIssued?.(cpu);
-    const slots = b.slots.splice(0);
+    const slots = takeBatch(k, cpu);
     st.batchesIssued++;
     const results = yield* xen_hypercall(
       k,
@@ -157,6 +156,15 @@ function* mc_flush(k: Kernel, cpu: LinuxCpu): KGen<void> {
     if (failed > 0) reportFailure(k, cpu, slots, results, failed);
   }
   cpu.IF = savedIF;
+}
+
+/**
+ * Empties CPU `cpu`'s batch for issuing, and tells the page-table-lock oracle that its queued pte
+ * stores take effect now: every issuer of a batch (xen_mc_flush(), drop_other_mm_ref()'s IPI).
+ */
+export function takeBatch(k: Kernel, cpu: LinuxCpu): McSlot[] {
+  k.observers.pteBatchIssued?.(cpu);
+  return xenState(k).mc[cpu.index].slots.splice(0);
 }
 
 function reportFailure(k: Kernel, cpu: LinuxCpu, slots: McSlot[], results: number[], failed: number): void {
